@@ -1,0 +1,1 @@
+//! Lenient, lossless decoding helpers used by the generated types.

@@ -1,0 +1,306 @@
+//! One error type for everything a call can run into.
+
+use std::fmt;
+
+/// The result of an SDK call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong. Third-party errors are reachable only through
+/// [`std::error::Error::source`], so their types never become part of this API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The platform answered with an error envelope.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// The request did not complete: connection, TLS, timeout, HTTP status, body limit.
+    #[error(transparent)]
+    Transport(Box<TransportError>),
+    /// The reply (or a push message) is not what the spec says.
+    #[error(transparent)]
+    Decode(Box<DecodeError>),
+    /// A push message or SPI call failed verification.
+    #[error(transparent)]
+    Verify(Box<VerifyError>),
+    /// The client or a call is configured wrongly (missing credentials, bad parameters).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The token store failed to load or save a token.
+    #[error("token store error: {message}")]
+    TokenStore {
+        /// What failed.
+        message: String,
+        /// The underlying I/O or format error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+/// An error envelope from the platform (`code != 10000`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The method called, e.g. `order.searchList`.
+    pub method: String,
+    /// The numeric code (`40003`, `60000`, ...).
+    pub code: i64,
+    /// The platform's message.
+    pub msg: String,
+    /// The sub-code, e.g. `isv.signature-invalid`.
+    pub sub_code: String,
+    /// The sub-message.
+    pub sub_msg: String,
+    /// The platform's log id: quote it when asking the platform for help.
+    pub log_id: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: code {} ({})", self.method, self.code, self.msg)?;
+        if !self.sub_code.is_empty() || !self.sub_msg.is_empty() {
+            write!(f, ", sub_code {} ({})", self.sub_code, self.sub_msg)?;
+        }
+        if !self.log_id.is_empty() {
+            write!(f, ", log_id {}", self.log_id)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// What kind of transport failure happened; decides whether a retry is safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// No connection could be made: the request was never sent, a retry is safe.
+    Connect,
+    /// The call took longer than its timeout; the request may have been processed.
+    Timeout,
+    /// The connection broke or the body could not be read after the request was sent.
+    Io,
+    /// The gateway answered with a non-200 HTTP status.
+    Status(u16),
+    /// The reply was larger than the configured limit.
+    BodyTooLarge {
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+}
+
+/// A transport failure. Never carries the URL: the access token rides in its query.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TransportError {
+    /// The method called.
+    pub method: String,
+    /// What happened.
+    pub kind: TransportKind,
+    /// The underlying error, with any URL stripped.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            TransportKind::Connect => write!(f, "{}: could not connect", self.method)?,
+            TransportKind::Timeout => write!(f, "{}: timed out", self.method)?,
+            TransportKind::Io => write!(f, "{}: connection failed during the call", self.method)?,
+            TransportKind::Status(status) => write!(f, "{}: HTTP status {status}", self.method)?,
+            TransportKind::BodyTooLarge { limit } => {
+                write!(f, "{}: response larger than the {limit}-byte limit", self.method)?
+            }
+        }
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A reply that does not decode: where in the JSON, why, and a short excerpt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// What was being decoded, e.g. the method name or `push message tag 100`.
+    pub context: String,
+    /// The JSON path of the failing value, e.g. `data.shop_order_list[3].order_id`.
+    pub path: String,
+    /// The decoder's message.
+    pub message: String,
+    /// The start of the body (at most 256 bytes, cut at a character boundary).
+    pub excerpt: String,
+    /// The log id of the reply, when it could be read.
+    pub log_id: String,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: cannot decode reply at `{}`: {}", self.context, self.path, self.message)?;
+        if !self.log_id.is_empty() {
+            write!(f, " (log_id {})", self.log_id)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Why a push message or SPI call was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The signature header or parameter is missing.
+    #[error("signature missing")]
+    MissingSignature,
+    /// The signature does not match the body.
+    #[error("signature does not match")]
+    BadSignature,
+    /// The `app-id` / `app_key` is not this app's.
+    #[error("app key `{0}` is not this app's")]
+    WrongAppKey(String),
+    /// The SPI timestamp is outside the accepted window or unreadable.
+    #[error("timestamp `{0}` is outside the accepted window")]
+    StaleTimestamp(String),
+    /// The body is not the documented shape.
+    #[error("malformed body: {0}")]
+    Malformed(String),
+}
+
+/// The longest body excerpt kept in a [`DecodeError`].
+pub const EXCERPT_LIMIT: usize = 256;
+
+/// The start of `body`, at most [`EXCERPT_LIMIT`] bytes, cut at a character boundary.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LIMIT + 4)]);
+    let mut end = text.len().min(EXCERPT_LIMIT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+impl Error {
+    /// The platform error, when this is one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The platform's log id, when the failure came with one.
+    pub fn log_id(&self) -> Option<&str> {
+        let id = match self {
+            Error::Api(e) => &e.log_id,
+            Error::Decode(e) => &e.log_id,
+            _ => return None,
+        };
+        (!id.is_empty()).then_some(id.as_str())
+    }
+
+    fn sub_code(&self) -> &str {
+        self.api().map(|e| e.sub_code.as_str()).unwrap_or("")
+    }
+
+    fn code(&self) -> Option<i64> {
+        self.api().map(|e| e.code)
+    }
+
+    /// The access token expired or is unknown: refresh it and call again.
+    pub fn is_token_expired(&self) -> bool {
+        matches!(self.sub_code(), "isv.access-token-expired" | "isv.access-token-no-existed")
+    }
+
+    /// The access token is not valid for this app, or missing.
+    pub fn is_token_invalid(&self) -> bool {
+        self.is_token_expired()
+            || matches!(self.sub_code(), "isv.access-token-invalid" | "isv.access-token-missing")
+    }
+
+    /// The platform throttled the call (60000 / `isv.traffic-limited`).
+    pub fn is_rate_limited(&self) -> bool {
+        self.code() == Some(60000) || self.sub_code() == "isv.traffic-limited"
+    }
+
+    /// The app lacks the permission, or the shop's authorisation is gone (30001/30002).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self.code(), Some(30001 | 30002))
+    }
+
+    /// The shop's authorisation no longer exists or was closed.
+    pub fn is_authorization_gone(&self) -> bool {
+        matches!(self.sub_code(), "dop.authorization-no-existed" | "dop.authorization-closed")
+    }
+
+    /// The signature was rejected: check the app secret and the sign method.
+    pub fn is_signature_invalid(&self) -> bool {
+        self.sub_code() == "isv.signature-invalid"
+    }
+
+    /// The platform is busy (20000 / `dop.service-error`).
+    pub fn is_service_busy(&self) -> bool {
+        self.code() == Some(20000) || self.sub_code() == "dop.service-error"
+    }
+
+    /// Whether calling again may succeed without any change, for any method: rate limits,
+    /// busy service, and transport failures that happened before the request was sent.
+    /// (Timeouts and broken connections after sending are retryable only for reads;
+    /// see [`Error::is_ambiguous`].)
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(_) => self.is_rate_limited() || self.is_service_busy(),
+            Error::Transport(t) => matches!(
+                t.kind,
+                TransportKind::Connect | TransportKind::Status(502 | 503 | 504 | 429)
+            ),
+            _ => false,
+        }
+    }
+
+    /// The request may or may not have been processed (timeout or broken connection after
+    /// it was sent, or a 5xx status): safe to retry only when the method is read-only.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            Error::Transport(t) => matches!(
+                t.kind,
+                TransportKind::Timeout | TransportKind::Io | TransportKind::Status(500..=599)
+            ),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::Config(message.into())
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Decode(Box::new(e))
+    }
+}
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(Box::new(e))
+    }
+}
+
+impl From<VerifyError> for Error {
+    fn from(e: VerifyError) -> Self {
+        Error::Verify(Box::new(e))
+    }
+}

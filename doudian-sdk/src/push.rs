@@ -1,0 +1,1 @@
+//! Push messages (webhooks): verify, parse, reply (PROTOCOL.md §6).
