@@ -5,6 +5,7 @@
 //! cargo feature per API group (`full` turns them all on).
 
 pub mod api;
+pub mod catalog;
 pub mod client;
 pub mod de;
 pub mod error;
