@@ -1,1 +1,122 @@
-//! retry
+//! Retry policy: bounded attempts, exponential backoff with full jitter.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// When and how often a failed call is tried again.
+///
+/// Rate limiting (60000), a busy service (20000) and connection failures that happened
+/// before the request was sent are retried for every method. A failure after the request
+/// was sent (a timeout, a broken connection, a 5xx) is retried only for read-only methods,
+/// or when the caller opts in with [`RetryPolicy::retry_ambiguous_writes`]: a write is
+/// never sent twice when the first attempt may have been processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = never retry).
+    pub max_attempts: u32,
+    /// The backoff before the first retry; it doubles with each attempt.
+    pub base_delay: Duration,
+    /// The longest backoff.
+    pub max_delay: Duration,
+    /// Also retry writes after an ambiguous failure (only for idempotent writes).
+    pub retry_ambiguous_writes: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            retry_ambiguous_writes: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        RetryPolicy { max_attempts: 1, ..Self::default() }
+    }
+
+    /// `max_attempts` attempts with the default backoff.
+    pub fn attempts(max_attempts: u32) -> Self {
+        RetryPolicy { max_attempts: max_attempts.max(1), ..Self::default() }
+    }
+
+    /// Sets the backoff bounds.
+    pub fn with_backoff(mut self, base_delay: Duration, max_delay: Duration) -> Self {
+        self.base_delay = base_delay;
+        self.max_delay = max_delay.max(base_delay);
+        self
+    }
+
+    /// Allows retrying writes after ambiguous failures (use only for idempotent writes).
+    pub fn with_ambiguous_writes(mut self, allow: bool) -> Self {
+        self.retry_ambiguous_writes = allow;
+        self
+    }
+
+    /// The upper bound of the backoff after `attempt` failed attempts (1-based).
+    pub fn backoff_ceiling(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// A random backoff in `[ceiling/2, ceiling]` ("equal jitter": spreads clients out
+    /// while keeping a floor so a throttled client really backs off).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self.backoff_ceiling(attempt);
+        let half = ceiling / 2;
+        let span = (ceiling - half).as_nanos() as u64;
+        if span == 0 {
+            return ceiling;
+        }
+        half + Duration::from_nanos(random_u64() % (span + 1))
+    }
+}
+
+/// A small, lock-free random source for jitter (splitmix64 over a time-seeded counter);
+/// jitter needs spread, not cryptographic quality.
+fn random_u64() -> u64 {
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let mut seed = STATE.load(Ordering::Relaxed);
+    if seed == 0 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+        seed = now | 1;
+    }
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    STATE.store(z, Ordering::Relaxed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_stays_within_jitter_bounds() {
+        let policy = RetryPolicy::attempts(10).with_backoff(Duration::from_millis(100), Duration::from_secs(1));
+        assert_eq!(policy.backoff_ceiling(1), Duration::from_millis(100));
+        assert_eq!(policy.backoff_ceiling(2), Duration::from_millis(200));
+        assert_eq!(policy.backoff_ceiling(4), Duration::from_millis(800));
+        assert_eq!(policy.backoff_ceiling(5), Duration::from_secs(1));
+        assert_eq!(policy.backoff_ceiling(64), Duration::from_secs(1));
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let d = policy.backoff(3);
+            assert!(d >= Duration::from_millis(200) && d <= Duration::from_millis(400), "{d:?}");
+            seen.insert(d);
+        }
+        assert!(seen.len() > 100, "jitter must spread retries, got {} distinct delays", seen.len());
+    }
+
+    #[test]
+    fn none_means_one_attempt() {
+        assert_eq!(RetryPolicy::none().max_attempts, 1);
+        assert_eq!(RetryPolicy::attempts(0).max_attempts, 1);
+    }
+}
