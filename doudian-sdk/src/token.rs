@@ -513,6 +513,101 @@ mod tests {
         assert!(!text.contains("\"a\"") && text.contains("access_token: <redacted>"), "{text}");
     }
 
+    /// A token endpoint that counts calls and hands out numbered tokens.
+    struct CountingEndpoint {
+        creates: AtomicU64,
+        refreshes: AtomicU64,
+        lifetime: u64,
+    }
+
+    impl CountingEndpoint {
+        fn new(lifetime: u64) -> Self {
+            CountingEndpoint { creates: AtomicU64::new(0), refreshes: AtomicU64::new(0), lifetime }
+        }
+        fn reply(&self, n: u64) -> TokenReply {
+            TokenReply {
+                access_token: format!("access-{n}"),
+                refresh_token: format!("refresh-{n}"),
+                expires_in: Some(serde_json::json!(self.lifetime)),
+                shop_id: Some(serde_json::json!("42")),
+                ..TokenReply::default()
+            }
+        }
+    }
+
+    impl TokenEndpoint for CountingEndpoint {
+        fn create<'a>(&'a self, _grant: &'a Grant) -> BoxFuture<'a, Result<TokenReply>> {
+            let n = self.creates.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(self.reply(n))
+            })
+        }
+        fn refresh<'a>(&'a self, _token: &'a AccessToken) -> BoxFuture<'a, Result<TokenReply>> {
+            let n = 100 + self.refreshes.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(self.reply(n))
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_share_one_create_and_one_refresh() {
+        let grant = Grant::SelfUseShop { shop_id: "42".into() };
+        // A week of life: the 50 callers need one create and no refresh.
+        let manager = Arc::new(TokenManager::new(Arc::new(MemoryTokenStore::new()), Duration::from_secs(3600), false));
+        let endpoint = Arc::new(CountingEndpoint::new(7 * 86400));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (manager, endpoint, grant) = (manager.clone(), endpoint.clone(), grant.clone());
+            tasks.push(tokio::spawn(async move { manager.token("42", Some(&grant), &*endpoint).await.unwrap() }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap().access_token.expose(), "access-0");
+        }
+        assert_eq!(endpoint.creates.load(Ordering::SeqCst), 1);
+        assert_eq!(endpoint.refreshes.load(Ordering::SeqCst), 0);
+
+        // The platform rejects access-0 for 50 concurrent callers: exactly one refresh.
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (manager, endpoint, grant) = (manager.clone(), endpoint.clone(), grant.clone());
+            tasks.push(tokio::spawn(async move {
+                manager.replace_rejected("42", &AccessToken::new("access-0"), Some(&grant), &*endpoint).await.unwrap()
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap().access_token.expose(), "access-100");
+        }
+        assert_eq!(endpoint.refreshes.load(Ordering::SeqCst), 1);
+        assert_eq!(endpoint.creates.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn refreshes_inside_the_window_and_persists_before_use() {
+        let store = Arc::new(MemoryTokenStore::new());
+        let manager = TokenManager::new(store.clone(), Duration::from_secs(3600), false);
+        // 30 minutes of life: inside the last hour, so the first use refreshes it.
+        let endpoint = CountingEndpoint::new(1800);
+        let mut old = token(unix_now() + 1800);
+        old.shop_id = "42".into();
+        store.save("42", &old).await.unwrap();
+        let fresh = manager.token("42", None, &endpoint).await.unwrap();
+        assert_eq!(fresh.access_token.expose(), "access-100");
+        assert_eq!(store.load("42").await.unwrap().unwrap().access_token.expose(), "access-100");
+        assert_eq!(endpoint.refreshes.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn tool_app_without_token_gets_a_clear_error() {
+        let manager = TokenManager::new(Arc::new(MemoryTokenStore::new()), Duration::from_secs(3600), false);
+        let endpoint = CountingEndpoint::new(7 * 86400);
+        let err = manager.token("77", None, &endpoint).await.unwrap_err();
+        assert!(matches!(err, Error::Config(ref m) if m.contains("authorise")), "{err}");
+        assert_eq!(endpoint.creates.load(Ordering::SeqCst), 0);
+    }
+
     #[tokio::test]
     async fn file_store_round_trips_and_replaces_atomically() {
         let dir = std::env::temp_dir().join(format!("doudian-token-test-{}", std::process::id()));
