@@ -1,1 +1,60 @@
-fn main() {}
+//! `doudian`: the command-line companion of doudian-sdk.
+//!
+//! Exit codes: 0 success; 1 the platform or a verification said no (API error, bad
+//! signature); 2 usage or configuration error; 3 transport or decode failure.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Work with the Doudian (抖店) open platform from the shell.
+#[derive(Debug, Parser)]
+#[command(name = "doudian", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Call any method with JSON parameters and print the JSON result.
+    Call(commands::call::CallArgs),
+    /// Print the canonical param_json, the masked string to sign and the sign.
+    Sign(commands::sign::SignArgs),
+    /// Push messages (webhooks).
+    #[command(subcommand)]
+    Push(commands::push::PushCommand),
+    /// List the methods the SDK knows, with their Rust type and cargo feature.
+    Methods(commands::methods::MethodsArgs),
+    /// Run the bundled gateway on loopback.
+    Mock(commands::mock::MockArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(commands::EXIT_CONFIG);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Call(args) => commands::call::run(args).await,
+            Command::Sign(args) => commands::sign::run(args),
+            Command::Push(command) => commands::push::run(command),
+            Command::Methods(args) => commands::methods::run(args),
+            Command::Mock(args) => commands::mock::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{}", failure.message);
+            ExitCode::from(failure.exit_code)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! One module per subcommand; each returns `Result<(), Failure>`.
+
+pub mod call;
+pub mod methods;
+pub mod mock;
+pub mod push;
+pub mod sign;
+
+use doudian_sdk::Error;
+
+/// The platform (or a verification) said no.
+pub const EXIT_REFUSED: u8 = 1;
+/// Usage or configuration error.
+pub const EXIT_CONFIG: u8 = 2;
+/// Transport or decode failure.
+pub const EXIT_TRANSPORT: u8 = 3;
+
+/// A failed command: what to print on stderr and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub exit_code: u8,
+}
+
+impl Failure {
+    pub fn config(message: impl Into<String>) -> Self {
+        Failure { message: format!("error: {}", message.into()), exit_code: EXIT_CONFIG }
+    }
+    pub fn refused(message: impl Into<String>) -> Self {
+        Failure { message: format!("error: {}", message.into()), exit_code: EXIT_REFUSED }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let exit_code = match &error {
+            Error::Api(_) | Error::Verify(_) => EXIT_REFUSED,
+            Error::Config(_) => EXIT_CONFIG,
+            _ => EXIT_TRANSPORT,
+        };
+        let message = match error.api() {
+            Some(api) => format!(
+                "error: {} failed\n  code:     {}\n  msg:      {}\n  sub_code: {}\n  sub_msg:  {}\n  log_id:   {}",
+                api.method, api.code, api.msg, api.sub_code, api.sub_msg, api.log_id
+            ),
+            None => format!("error: {error}"),
+        };
+        Failure { message, exit_code }
+    }
+}
+
+/// Prints a JSON value, pretty, on stdout.
+pub fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::config(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
