@@ -792,6 +792,31 @@ mod tests {
         assert!(!text.contains("very-secret") && text.contains("app_secret: <redacted>"), "{text}");
     }
 
+    #[tokio::test]
+    async fn transport_errors_never_carry_the_url_or_token() {
+        // Port 9 on loopback: nothing listens, the connection is refused before sending.
+        let client = Client::builder("7012345678901234567", "s")
+            .base_url("http://127.0.0.1:9")
+            .retry(RetryPolicy::attempts(2).with_backoff(Duration::from_millis(1), Duration::from_millis(2)))
+            .env_proxy(false)
+            .build()
+            .unwrap();
+        let options = CallOptions::new().access_token(AccessToken::new("tok-SECRET-123"));
+        let err = client.call_json("order.searchList", r#"{"page":0,"size":1}"#, &options).await.unwrap_err();
+        let Error::Transport(ref t) = err else { panic!("expected a transport error, got {err:?}") };
+        assert_eq!(t.kind, TransportKind::Connect);
+        assert!(err.is_retryable() && !err.is_ambiguous());
+        let mut texts = vec![err.to_string(), format!("{err:?}")];
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            texts.push(s.to_string());
+            source = s.source();
+        }
+        for text in texts {
+            assert!(!text.contains("tok-SECRET-123") && !text.contains("127.0.0.1:9/"), "leaks: {text}");
+        }
+    }
+
     #[test]
     fn builder_rejects_bad_configuration() {
         assert!(matches!(Client::builder("", "s").build(), Err(Error::Config(_))));
