@@ -1,1 +1,503 @@
 //! Push messages (webhooks): verify, parse, reply (PROTOCOL.md §6).
+//!
+//! The platform POSTs a JSON array of records `{"tag": "100", "msg_id": "...", "data": "..."}`
+//! (`data` is itself JSON, encoded as a string) with two headers: `app-id` (the app key) and
+//! `event-sign` = lower-case hex `md5(app_key + raw_body + app_secret)`.
+//!
+//! A receiving handler:
+//! 1. [`PushVerifier::receive`] (or [`PushVerifier::receive_headers`]) checks `app-id` and
+//!    `event-sign` over the body bytes exactly as received, then parses the records;
+//! 2. answer [`SUCCESS_REPLY`] at once (the platform expects a reply within about 2 s) and
+//!    process the records afterwards;
+//! 3. optionally drop redeliveries with a [`SeenMessages`] store ([`first_time_only`]);
+//! 4. [`PushRecord::decode`] turns each record into a typed [`PushEvent`].
+//!
+//! Decisions:
+//! * hex in `event-sign` is compared case-insensitively (the value is the same; Java
+//!   compares lower case exactly, C# case-insensitively), always in constant time;
+//! * hmac-sha256 pushes (same input, key = app secret) are accepted only when enabled with
+//!   [`PushVerifier::accept_hmac_sha256`]: no official SDK documents them. The digest kind is
+//!   told apart by length (32 hex digits md5, 64 hmac-sha256);
+//! * a record's `data` that is not a JSON string (an object, say) is kept as its raw JSON
+//!   text instead of being rejected; a missing or `null` `data` or `msg_id` is empty;
+//!   a numeric `tag` or `msg_id` is read as its digits.
+//!
+//! ```rust
+//! use doudian_sdk::push::{sign_push_body, PushEvent, PushVerifier, SUCCESS_REPLY};
+//! use doudian_sdk::{AppSecret, SignMethod};
+//!
+//! let verifier = PushVerifier::new("7012345678901234567", AppSecret::new("secret"));
+//! let body = br#"[{"tag":"0","msg_id":"0","data":"2023-11-15 06:13:20"}]"#;
+//! let event_sign = sign_push_body("7012345678901234567", "secret", body, SignMethod::Md5);
+//!
+//! let records = verifier.receive(Some("7012345678901234567"), Some(&event_sign), body).unwrap();
+//! assert!(records[0].is_test());
+//! assert!(matches!(records[0].decode().unwrap(), PushEvent::Test { .. }));
+//! assert_eq!(SUCCESS_REPLY, r#"{"code":0,"msg":"success"}"#);
+//!
+//! // A tampered body is a typed error, never a panic.
+//! assert!(verifier.receive(Some("7012345678901234567"), Some(&event_sign), b"[]").is_err());
+//! ```
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{excerpt, DecodeError, Error, VerifyError};
+use crate::secret::AppSecret;
+use crate::sign::{digest_parts, hex_signature_matches, hmac_for, HmacSha256, SignMethod};
+
+// The generated message types (`crate::api::messages`) are not in the tree yet; this
+// stand-in has the same `decode` signature and decodes nothing, so every tag is `Unknown`.
+// TEMPORARY: replace with `use crate::api::messages::Message;` once it is generated.
+mod generated {
+    use crate::de::DecodeFailure;
+
+    /// A typed push message (stand-in until the generated enum exists).
+    #[derive(Debug, Clone)]
+    #[non_exhaustive]
+    pub enum Message {}
+
+    impl Message {
+        /// Decodes the `data` of a record with tag `tag`; `None` when the tag is unknown.
+        pub fn decode(tag: u32, data: &str) -> Option<Result<Message, DecodeFailure>> {
+            let _ = (tag, data);
+            None
+        }
+    }
+}
+pub use generated::Message;
+
+/// The reply that acknowledges a push: HTTP 200 with this body.
+pub const SUCCESS_REPLY: &str = r#"{"code":0,"msg":"success"}"#;
+
+/// The reply for a push that was rejected (the Go community module's form); the platform
+/// redelivers pushes that are not acknowledged. Send it with a non-200 status or as 200,
+/// either tells the platform the push was not taken.
+pub const FAILURE_REPLY: &str = r#"{"code":1,"msg":"fail"}"#;
+
+/// The header carrying the app key.
+pub const APP_ID_HEADER: &str = "app-id";
+
+/// The header carrying the signature.
+pub const EVENT_SIGN_HEADER: &str = "event-sign";
+
+/// The tag of the platform's test (verification) push.
+pub const TEST_TAG: &str = "0";
+
+/// The `event-sign` value of a push body: lower-case hex digest of
+/// `app_key + body + app_secret` (md5; hmac-sha256 keyed with the secret).
+///
+/// ```rust
+/// use doudian_sdk::push::sign_push_body;
+/// use doudian_sdk::SignMethod;
+///
+/// let body = br#"[{"tag":"0","msg_id":"0","data":"2023-11-15 06:13:20"}]"#;
+/// // From ../shared/reference/push_vectors.json, case `push_test_message`.
+/// assert_eq!(
+///     sign_push_body("7012345678901234567", "9f8e7d6c-5b4a-4321-8fed-cba987654321", body, SignMethod::Md5),
+///     "ddd3e420dd44e625ce0775ee4d31d2e1"
+/// );
+/// ```
+pub fn sign_push_body(app_key: &str, app_secret: &str, body: &[u8], sign_method: SignMethod) -> String {
+    digest_parts(sign_method, app_secret, None, &[app_key.as_bytes(), body, app_secret.as_bytes()])
+}
+
+/// Verifies pushes for one app.
+#[derive(Clone)]
+pub struct PushVerifier {
+    app_key: String,
+    app_secret: AppSecret,
+    /// Present when hmac-sha256 pushes are accepted: the key schedule, computed once.
+    hmac: Option<HmacSha256>,
+}
+
+impl fmt::Debug for PushVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushVerifier")
+            .field("app_key", &self.app_key)
+            .field("app_secret", &self.app_secret)
+            .field("accepts_hmac_sha256", &self.hmac.is_some())
+            .finish()
+    }
+}
+
+impl PushVerifier {
+    /// A verifier accepting md5 signatures (the documented form).
+    pub fn new(app_key: impl Into<String>, app_secret: AppSecret) -> Self {
+        PushVerifier { app_key: app_key.into(), app_secret, hmac: None }
+    }
+
+    /// Also accept hmac-sha256 signatures (unverified against the platform; off by default).
+    pub fn accept_hmac_sha256(mut self, accept: bool) -> Self {
+        self.hmac = accept.then(|| hmac_for(self.app_secret.expose()));
+        self
+    }
+
+    /// The app key pushes must carry.
+    pub fn app_key(&self) -> &str {
+        &self.app_key
+    }
+
+    /// Checks the `app-id` and `event-sign` header values against the raw body.
+    ///
+    /// Errors: a missing `app-id` is [`VerifyError::Malformed`], another app's is
+    /// [`VerifyError::WrongAppKey`]; a missing `event-sign` is
+    /// [`VerifyError::MissingSignature`], a wrong one [`VerifyError::BadSignature`].
+    pub fn verify(&self, app_id: Option<&str>, event_sign: Option<&str>, body: &[u8]) -> Result<(), Error> {
+        self.verify_bytes(app_id.map(str::as_bytes), event_sign.map(str::as_bytes), body)
+    }
+
+    /// [`verify`](Self::verify) with the headers given as `(name, value)` pairs, names
+    /// matched case-insensitively (an `http::HeaderMap`'s `iter()` fits, as does a slice of
+    /// string pairs). The first header of each name counts.
+    ///
+    /// ```rust
+    /// use doudian_sdk::push::{sign_push_body, PushVerifier};
+    /// use doudian_sdk::{AppSecret, SignMethod};
+    ///
+    /// let verifier = PushVerifier::new("key", AppSecret::new("secret"));
+    /// let body = b"[]";
+    /// let sign = sign_push_body("key", "secret", body, SignMethod::Md5);
+    /// let headers = [("App-Id", "key"), ("Event-Sign", sign.as_str()), ("Content-Type", "application/json")];
+    /// assert!(verifier.verify_headers(headers, body).is_ok());
+    /// ```
+    pub fn verify_headers<I, N, V>(&self, headers: I, body: &[u8]) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let (mut app_id, mut event_sign) = (None, None);
+        for (name, value) in headers {
+            let name = name.as_ref();
+            if app_id.is_none() && name.eq_ignore_ascii_case(APP_ID_HEADER) {
+                app_id = Some(value.as_ref().to_vec());
+            } else if event_sign.is_none() && name.eq_ignore_ascii_case(EVENT_SIGN_HEADER) {
+                event_sign = Some(value.as_ref().to_vec());
+            }
+        }
+        self.verify_bytes(app_id.as_deref(), event_sign.as_deref(), body)
+    }
+
+    fn verify_bytes(&self, app_id: Option<&[u8]>, event_sign: Option<&[u8]>, body: &[u8]) -> Result<(), Error> {
+        match app_id {
+            None => return Err(VerifyError::Malformed(format!("the `{APP_ID_HEADER}` header is missing")).into()),
+            Some(id) if id != self.app_key.as_bytes() => {
+                return Err(VerifyError::WrongAppKey(String::from_utf8_lossy(id).into_owned()).into())
+            }
+            Some(_) => {}
+        }
+        let Some(received) = event_sign else {
+            return Err(VerifyError::MissingSignature.into());
+        };
+        let secret = self.app_secret.expose();
+        let parts: [&[u8]; 3] = [self.app_key.as_bytes(), body, secret.as_bytes()];
+        let expected = match (received.len(), &self.hmac) {
+            (32, _) => digest_parts(SignMethod::Md5, secret, None, &parts),
+            (64, Some(hmac)) => digest_parts(SignMethod::HmacSha256, secret, Some(hmac), &parts),
+            _ => return Err(VerifyError::BadSignature.into()),
+        };
+        if hex_signature_matches(&expected, received) {
+            Ok(())
+        } else {
+            Err(VerifyError::BadSignature.into())
+        }
+    }
+
+    /// Verifies the push and parses its records ([`verify`](Self::verify) then [`parse_body`]).
+    pub fn receive(
+        &self,
+        app_id: Option<&str>,
+        event_sign: Option<&str>,
+        body: &[u8],
+    ) -> Result<Vec<PushRecord>, Error> {
+        self.verify(app_id, event_sign, body)?;
+        parse_body(body)
+    }
+
+    /// [`receive`](Self::receive) with the headers as `(name, value)` pairs.
+    pub fn receive_headers<I, N, V>(&self, headers: I, body: &[u8]) -> Result<Vec<PushRecord>, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        self.verify_headers(headers, body)?;
+        parse_body(body)
+    }
+}
+
+/// One record of a push, `data` still JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PushRecord {
+    /// The message kind, e.g. `"100"` (order created); `"0"` is the platform's test push.
+    pub tag: String,
+    /// The message id: redeliveries carry the same one.
+    pub msg_id: String,
+    /// The message body: the JSON text that the record's `data` string held.
+    pub data: String,
+}
+
+impl PushRecord {
+    /// A record (for tests and for gateways that build pushes).
+    pub fn new(tag: impl Into<String>, msg_id: impl Into<String>, data: impl Into<String>) -> Self {
+        PushRecord { tag: tag.into(), msg_id: msg_id.into(), data: data.into() }
+    }
+
+    /// Whether this is the platform's test push (tag `"0"`): acknowledge it, nothing else.
+    pub fn is_test(&self) -> bool {
+        self.tag == TEST_TAG
+    }
+
+    /// The tag as a number, when it is one.
+    pub fn tag_number(&self) -> Option<u32> {
+        self.tag.parse().ok()
+    }
+
+    /// The typed message of this record: [`PushEvent::Test`] for tag `"0"`,
+    /// [`PushEvent::Message`] for a tag the SDK knows, [`PushEvent::Unknown`] otherwise.
+    /// A known tag whose data does not decode is an [`Error::Decode`] naming the JSON path.
+    pub fn decode(&self) -> Result<PushEvent, Error> {
+        if self.is_test() {
+            return Ok(PushEvent::Test { msg_id: self.msg_id.clone(), data: self.data.clone() });
+        }
+        if let Some(tag) = self.tag_number() {
+            match Message::decode(tag, &self.data) {
+                Some(Ok(message)) => {
+                    return Ok(PushEvent::Message { tag, msg_id: self.msg_id.clone(), message: Box::new(message) })
+                }
+                Some(Err(failure)) => {
+                    return Err(DecodeError {
+                        context: format!("push message tag {tag} (msg_id {})", self.msg_id),
+                        path: failure.path,
+                        message: failure.message,
+                        excerpt: excerpt(self.data.as_bytes()),
+                        log_id: String::new(),
+                    }
+                    .into())
+                }
+                None => {}
+            }
+        }
+        let data = serde_json::from_str(&self.data).unwrap_or_else(|_| serde_json::Value::String(self.data.clone()));
+        Ok(PushEvent::Unknown { tag: self.tag.clone(), msg_id: self.msg_id.clone(), data })
+    }
+}
+
+/// A decoded push record.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PushEvent {
+    /// The platform's test push (tag `"0"`): acknowledge with [`SUCCESS_REPLY`].
+    Test {
+        /// The message id (the platform sends `"0"`).
+        msg_id: String,
+        /// Whatever the test carried (a date-time string in the one sample seen).
+        data: String,
+    },
+    /// A message of a tag the SDK knows.
+    Message {
+        /// The tag, e.g. 100.
+        tag: u32,
+        /// The message id.
+        msg_id: String,
+        /// The typed message.
+        message: Box<Message>,
+    },
+    /// A tag the SDK does not know, kept as JSON (or as a JSON string holding the raw text
+    /// when `data` is not JSON).
+    Unknown {
+        /// The tag as sent.
+        tag: String,
+        /// The message id.
+        msg_id: String,
+        /// The parsed data.
+        data: serde_json::Value,
+    },
+}
+
+impl PushEvent {
+    /// Whether this is the platform's test push.
+    pub fn is_test(&self) -> bool {
+        matches!(self, PushEvent::Test { .. })
+    }
+
+    /// The message id.
+    pub fn msg_id(&self) -> &str {
+        match self {
+            PushEvent::Test { msg_id, .. } | PushEvent::Message { msg_id, .. } | PushEvent::Unknown { msg_id, .. } => {
+                msg_id
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WireRecord<'a> {
+    #[serde(borrow)]
+    tag: Option<&'a RawValue>,
+    #[serde(borrow)]
+    msg_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+fn malformed(message: impl Into<String>) -> Error {
+    VerifyError::Malformed(message.into()).into()
+}
+
+/// A string field as its text; a number as its digits; `null` as empty.
+fn text_field(raw: Option<&RawValue>, name: &str, index: usize, allow_any_json: bool) -> Result<String, Error> {
+    let Some(raw) = raw else { return Ok(String::new()) };
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(text)
+            .map_err(|e| malformed(format!("record {index}: `{name}` is not a valid string: {e}"))),
+        Some(b'n') => Ok(String::new()),
+        Some(b'-' | b'0'..=b'9') => Ok(text.to_owned()),
+        _ if allow_any_json => Ok(text.to_owned()),
+        _ => Err(malformed(format!("record {index}: `{name}` must be a string"))),
+    }
+}
+
+/// Parses a push body (a JSON array of `{tag, msg_id, data}` records) without verifying it.
+/// Any body that is not that shape is a [`VerifyError::Malformed`].
+///
+/// ```rust
+/// use doudian_sdk::push::parse_body;
+///
+/// let records = parse_body(br#"[{"tag":"100","msg_id":"7301","data":"{\"p_id\":1}"}]"#).unwrap();
+/// assert_eq!((records[0].tag.as_str(), records[0].msg_id.as_str(), records[0].data.as_str()), ("100", "7301", r#"{"p_id":1}"#));
+/// assert!(parse_body(b"{}").is_err());
+/// ```
+pub fn parse_body(body: &[u8]) -> Result<Vec<PushRecord>, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(malformed("the push body is empty"));
+    }
+    let wire: Vec<WireRecord<'_>> = serde_json::from_slice(body)
+        .map_err(|e| malformed(format!("the push body is not a JSON array of {{tag, msg_id, data}} records: {e}")))?;
+    wire.into_iter()
+        .enumerate()
+        .map(|(index, record)| {
+            let tag = text_field(record.tag, "tag", index, false)?;
+            if tag.is_empty() {
+                return Err(malformed(format!("record {index}: `tag` is missing")));
+            }
+            Ok(PushRecord {
+                tag,
+                msg_id: text_field(record.msg_id, "msg_id", index, false)?,
+                data: text_field(record.data, "data", index, true)?,
+            })
+        })
+        .collect()
+}
+
+/// Remembers which `msg_id`s were already handled, so a redelivered push is processed once.
+pub trait SeenMessages {
+    /// `true` the first time `msg_id` is offered (and remembers it), `false` afterwards.
+    fn first_time(&self, msg_id: &str) -> bool;
+
+    /// Forgets `msg_id`, for when handling it failed and a redelivery should be processed.
+    fn forget(&self, msg_id: &str) {
+        let _ = msg_id;
+    }
+}
+
+/// The records whose `msg_id` is seen for the first time (records without a `msg_id` are
+/// always kept: they cannot be told apart).
+pub fn first_time_only<S: SeenMessages + ?Sized>(records: Vec<PushRecord>, seen: &S) -> Vec<PushRecord> {
+    records.into_iter().filter(|record| record.msg_id.is_empty() || seen.first_time(&record.msg_id)).collect()
+}
+
+/// An in-memory [`SeenMessages`] holding the most recent `capacity` ids: memory stays
+/// bounded (about `capacity` × (id length + 64) bytes); the oldest ids are evicted first.
+/// Share it between handlers behind an `Arc`. Memory only: a restart forgets everything.
+///
+/// ```rust
+/// use doudian_sdk::push::{first_time_only, PushRecord, RecentMessages, SeenMessages};
+///
+/// let seen = RecentMessages::new(2);
+/// assert!(seen.first_time("a"));
+/// assert!(!seen.first_time("a"));
+/// seen.first_time("b");
+/// seen.first_time("c"); // evicts "a"
+/// assert!(seen.first_time("a"));
+///
+/// let records = vec![PushRecord::new("100", "x", "{}"), PushRecord::new("100", "x", "{}")];
+/// assert_eq!(first_time_only(records, &RecentMessages::new(10)).len(), 1);
+/// ```
+#[derive(Debug)]
+pub struct RecentMessages {
+    capacity: usize,
+    state: Mutex<RecentState>,
+}
+
+#[derive(Debug, Default)]
+struct RecentState {
+    ids: HashSet<Arc<str>>,
+    oldest_first: VecDeque<Arc<str>>,
+}
+
+impl RecentMessages {
+    /// Remembers up to `capacity` ids (at least one).
+    pub fn new(capacity: usize) -> Self {
+        RecentMessages { capacity: capacity.max(1), state: Mutex::new(RecentState::default()) }
+    }
+
+    /// How many ids are remembered now.
+    pub fn len(&self) -> usize {
+        self.lock().ids.len()
+    }
+
+    /// Whether no id is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RecentState> {
+        // A panic elsewhere while holding the lock leaves the sets consistent enough to use.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl SeenMessages for RecentMessages {
+    fn first_time(&self, msg_id: &str) -> bool {
+        let mut state = self.lock();
+        if state.ids.contains(msg_id) {
+            return false;
+        }
+        while state.ids.len() >= self.capacity {
+            match state.oldest_first.pop_front() {
+                Some(oldest) => {
+                    state.ids.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        let id: Arc<str> = Arc::from(msg_id);
+        state.ids.insert(id.clone());
+        state.oldest_first.push_back(id);
+        true
+    }
+
+    fn forget(&self, msg_id: &str) {
+        let mut state = self.lock();
+        if state.ids.remove(msg_id) {
+            state.oldest_first.retain(|id| &**id != msg_id);
+        }
+    }
+}
+
+impl<S: SeenMessages + ?Sized> SeenMessages for Arc<S> {
+    fn first_time(&self, msg_id: &str) -> bool {
+        (**self).first_time(msg_id)
+    }
+    fn forget(&self, msg_id: &str) {
+        (**self).forget(msg_id)
+    }
+}

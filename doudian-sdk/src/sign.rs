@@ -38,7 +38,7 @@ use crate::secret::AppSecret;
 
 pub(crate) use canonical::Flavor;
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// How a request is signed. hmac-sha256 is the default, as the official Go and PHP SDKs do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -121,6 +121,21 @@ pub(crate) fn canonical_text(json_text: &str, flavor: Flavor) -> Result<String, 
         canonical::Node::Str(_) => Err(not_an_object("a string")),
         canonical::Node::Array(_) => Err(not_an_object("an array")),
     }
+}
+
+/// The texts a caller may have signed for `json_text`, deduplicated, most likely first:
+/// the standard canonical form, Go's HTML-escaped form, the Java (gson) form. Works for any
+/// top-level JSON value; `None` when the text is not JSON.
+pub(crate) fn canonical_variants(json_text: &str) -> Option<Vec<String>> {
+    let node = canonical::parse(json_text).ok()?;
+    let mut variants: Vec<String> = Vec::with_capacity(3);
+    for flavor in [Flavor::Standard, Flavor::GoHtml, Flavor::Gson] {
+        let text = canonical::to_string(&node, flavor, json_text.len());
+        if !variants.contains(&text) {
+            variants.push(text);
+        }
+    }
+    Some(variants)
 }
 
 /// Canonical text of any `serde_json::Value` (a top-level `null` gives `{}`).
@@ -385,8 +400,8 @@ fn hex_lower(bytes: &[u8]) -> String {
 /// Compares a received hex signature with the expected lower-case one in time that does not
 /// depend on where they differ. Upper-case hex in `received` is accepted: it carries the
 /// same value (the C# SDK compares case-insensitively; Java expects lower case).
-pub(crate) fn hex_signature_matches(expected_lower: &str, received: &str) -> bool {
-    let (expected, received) = (expected_lower.as_bytes(), received.as_bytes());
+pub(crate) fn hex_signature_matches(expected_lower: &str, received: &[u8]) -> bool {
+    let expected = expected_lower.as_bytes();
     if expected.len() != received.len() {
         return false; // the length of a digest is public
     }
@@ -479,13 +494,13 @@ mod tests {
     #[test]
     fn hex_compare() {
         let expected = "0a1b2c3d";
-        assert!(hex_signature_matches(expected, "0a1b2c3d"));
-        assert!(hex_signature_matches(expected, "0A1B2C3D"));
-        assert!(!hex_signature_matches(expected, "0a1b2c3e"));
-        assert!(!hex_signature_matches(expected, "0a1b2c3"));
-        assert!(!hex_signature_matches(expected, ""));
+        assert!(hex_signature_matches(expected, b"0a1b2c3d"));
+        assert!(hex_signature_matches(expected, b"0A1B2C3D"));
+        assert!(!hex_signature_matches(expected, b"0a1b2c3e"));
+        assert!(!hex_signature_matches(expected, b"0a1b2c3"));
+        assert!(!hex_signature_matches(expected, b""));
         // A control byte must not pass for a digit.
-        assert!(!hex_signature_matches(expected, "\u{10}a1b2c3d"));
+        assert!(!hex_signature_matches(expected, b"\x10a1b2c3d"));
     }
 
     #[test]
