@@ -57,7 +57,7 @@ mod generated {
     use crate::de::DecodeFailure;
 
     /// A typed push message (stand-in until the generated enum exists).
-    #[derive(Debug, Clone)]
+    #[derive(Debug, Clone, PartialEq)]
     #[non_exhaustive]
     pub enum Message {}
 
@@ -290,7 +290,7 @@ impl PushRecord {
 }
 
 /// A decoded push record.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum PushEvent {
     /// The platform's test push (tag `"0"`): acknowledge with [`SUCCESS_REPLY`].

@@ -35,6 +35,10 @@ pub(crate) struct CanonicalFormatter<'w> {
 
 fn write_fragment<W: ?Sized + io::Write>(writer: &mut W, fragment: &str) -> io::Result<()> {
     let bytes = fragment.as_bytes();
+    if !bytes.contains(&0xE2) {
+        // Almost every fragment: no U+2028/U+2029 possible (`contains` on bytes is memchr).
+        return writer.write_all(bytes);
+    }
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
