@@ -1,19 +1,64 @@
 //! Lenient, lossless decoding helpers used by the generated types.
+//!
+//! The platform sends the same field as a number in one method and as a string in
+//! another (19-digit IDs above all), and sends `null` where a value is absent. The
+//! generated types therefore decode every field through [`Lenient`]:
+//!
+//! * integers accept a JSON number or a string holding an integer
+//!   (`"7301111111111111111"`); the empty string counts as absent;
+//! * floats accept a number or a numeric string;
+//! * booleans accept `true`/`false`, `0`/`1` and those as strings;
+//! * strings accept a string or a number, kept as its literal text for integers
+//!   (floats are printed in their shortest round-trip form);
+//! * `null` is accepted everywhere: an absent scalar or object (`None`, or the default
+//!   for a required request field), an empty list or map;
+//! * anything else (an object where an integer is expected, `"abc"` for an integer, an
+//!   integer that does not fit) is a decode error; [`from_slice`] names its JSON path.
+//!
+//! serde_json's `arbitrary_precision` feature (which hands numbers to visitors as a
+//! one-entry map) is supported: with it, numbers in string fields keep their exact text.
+//!
+//! Generated structs implement [`Object`]: one `match` on the key per struct, no
+//! per-field wrapper types, so the generated code stays small and builds fast, and the
+//! per-type work is monomorphised once per field *type*, not once per field.
 
-use serde::de::DeserializeOwned;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor,
+};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 
-/// Why a value did not decode, and where (a JSON path such as `shop_order_list[3].order_id`).
+/// A decode failure located by its JSON path (e.g. `shop_order_list[3].order_id`;
+/// empty when the failure is at the root or in the JSON syntax before any key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeFailure {
-    /// The JSON path of the failing value.
+    /// The JSON path of the value that failed.
     pub path: String,
-    /// The decoder's message.
+    /// What was wrong, with line and column.
     pub message: String,
 }
 
-/// Decodes fast; on failure decodes again, tracking the path, to name where it failed.
+impl fmt::Display for DecodeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "at `{}`: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for DecodeFailure {}
+
+/// Decodes fast; on failure decodes again with serde_path_to_error to name the JSON path
+/// (e.g. `shop_order_list[3].order_id`). Trailing characters after the value are an error.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeFailure> {
-    serde_json::from_slice(bytes).map_err(|_| with_path::<T>(&mut serde_json::Deserializer::from_slice(bytes)))
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(first) => Err(locate::<T, _>(serde_json::Deserializer::from_slice(bytes), first)),
+    }
 }
 
 /// [`from_slice`] for text.
@@ -21,9 +66,716 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, DecodeFailure> {
     from_slice(text.as_bytes())
 }
 
-fn with_path<'de, T: DeserializeOwned>(de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>) -> DecodeFailure {
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(_) => DecodeFailure { path: String::new(), message: "inconsistent decode".into() },
-        Err(e) => DecodeFailure { path: e.path().to_string(), message: e.into_inner().to_string() },
+/// The slow second pass: only runs after a failure, to find where it happened.
+fn locate<'de, T: DeserializeOwned, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    first: serde_json::Error,
+) -> DecodeFailure {
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(error) => {
+            let path = error.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            DecodeFailure { path, message: error.into_inner().to_string() }
+        }
+        // The value decoded, so the first failure was after it (trailing characters).
+        Ok(_) => DecodeFailure { path: String::new(), message: first.to_string() },
+    }
+}
+
+/// A type decoded leniently (see the module docs). Implemented for the scalar types,
+/// `Option`, `Vec`, `BTreeMap<String, _>`, `serde_json::Value` and every generated struct.
+pub trait Lenient: Sized {
+    /// Decodes a value; `null` gives the default.
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
+
+    /// Decodes an optional value; `null` gives `None`.
+    fn lenient_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        deserializer.deserialize_option(OptionVisitor::<Self>(PhantomData))
+    }
+}
+
+/// For `#[serde(deserialize_with = "crate::de::lenient")]` in hand-written types.
+pub fn lenient<'de, D: Deserializer<'de>, T: Lenient>(deserializer: D) -> Result<T, D::Error> {
+    T::lenient(deserializer)
+}
+
+/// `DeserializeSeed` for any [`Lenient`] type: how nested values are read.
+struct Seed<T>(PhantomData<T>);
+
+impl<'de, T: Lenient> DeserializeSeed<'de> for Seed<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        T::lenient(deserializer)
+    }
+}
+
+struct OptionVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Lenient> Visitor<'de> for OptionVisitor<T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        T::lenient(deserializer).map(Some)
+    }
+}
+
+impl<T: Lenient> Lenient for Option<T> {
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::lenient_option(deserializer)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scalars
+
+/// What a scalar type is expected to look like, for error messages.
+struct Expecting(&'static str);
+
+impl de::Expected for Expecting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// The conversions of one scalar type from every JSON form it accepts.
+trait Scalar: Sized + Default {
+    const EXPECTING: &'static str;
+    /// Whether `""` means absent (numbers and booleans; for strings it is a value).
+    const EMPTY_IS_NONE: bool = true;
+    fn from_i64<E: de::Error>(v: i64) -> Result<Self, E>;
+    fn from_u64<E: de::Error>(v: u64) -> Result<Self, E>;
+    fn from_f64<E: de::Error>(v: f64) -> Result<Self, E>;
+    fn from_bool<E: de::Error>(v: bool) -> Result<Self, E> {
+        Err(E::invalid_type(Unexpected::Bool(v), &Expecting(Self::EXPECTING)))
+    }
+    fn from_str<E: de::Error>(v: &str) -> Result<Self, E>;
+    fn from_string<E: de::Error>(v: String) -> Result<Self, E> {
+        Self::from_str(&v)
+    }
+    /// A number as exact text (serde_json `arbitrary_precision`).
+    fn from_number_text<E: de::Error>(v: &str) -> Result<Self, E> {
+        Self::from_str(v)
+    }
+}
+
+fn invalid_str<T: Scalar, E: de::Error>(v: &str) -> E {
+    E::invalid_value(Unexpected::Str(v), &Expecting(T::EXPECTING))
+}
+
+/// An integral float (`12.0`) as an integer; anything else is an error.
+fn integral<E: de::Error>(v: f64, expecting: &'static str) -> Result<i64, E> {
+    if v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18 {
+        Ok(v as i64)
+    } else {
+        Err(E::invalid_value(Unexpected::Float(v), &Expecting(expecting)))
+    }
+}
+
+impl Scalar for i64 {
+    const EXPECTING: &'static str = "an integer (number or string)";
+    fn from_i64<E: de::Error>(v: i64) -> Result<Self, E> {
+        Ok(v)
+    }
+    fn from_u64<E: de::Error>(v: u64) -> Result<Self, E> {
+        i64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &Expecting("a 64-bit signed integer")))
+    }
+    fn from_f64<E: de::Error>(v: f64) -> Result<Self, E> {
+        integral(v, Self::EXPECTING)
+    }
+    fn from_str<E: de::Error>(v: &str) -> Result<Self, E> {
+        v.trim().parse().map_err(|_| invalid_str::<Self, E>(v))
+    }
+}
+
+impl Scalar for i32 {
+    const EXPECTING: &'static str = "a 32-bit integer (number or string)";
+    fn from_i64<E: de::Error>(v: i64) -> Result<Self, E> {
+        i32::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &Expecting(Self::EXPECTING)))
+    }
+    fn from_u64<E: de::Error>(v: u64) -> Result<Self, E> {
+        i32::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &Expecting(Self::EXPECTING)))
+    }
+    fn from_f64<E: de::Error>(v: f64) -> Result<Self, E> {
+        Self::from_i64(integral(v, Self::EXPECTING)?)
+    }
+    fn from_str<E: de::Error>(v: &str) -> Result<Self, E> {
+        v.trim().parse().map_err(|_| invalid_str::<Self, E>(v))
+    }
+}
+
+impl Scalar for f64 {
+    const EXPECTING: &'static str = "a number (or a numeric string)";
+    fn from_i64<E: de::Error>(v: i64) -> Result<Self, E> {
+        Ok(v as f64)
+    }
+    fn from_u64<E: de::Error>(v: u64) -> Result<Self, E> {
+        Ok(v as f64)
+    }
+    fn from_f64<E: de::Error>(v: f64) -> Result<Self, E> {
+        Ok(v)
+    }
+    fn from_str<E: de::Error>(v: &str) -> Result<Self, E> {
+        match v.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => Ok(n),
+            _ => Err(invalid_str::<Self, E>(v)),
+        }
+    }
+}
+
+impl Scalar for bool {
+    const EXPECTING: &'static str = "a boolean (true/false, 0/1)";
+    fn from_i64<E: de::Error>(v: i64) -> Result<Self, E> {
+        match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(E::invalid_value(Unexpected::Signed(v), &Expecting(Self::EXPECTING))),
+        }
+    }
+    fn from_u64<E: de::Error>(v: u64) -> Result<Self, E> {
+        match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(E::invalid_value(Unexpected::Unsigned(v), &Expecting(Self::EXPECTING))),
+        }
+    }
+    fn from_f64<E: de::Error>(v: f64) -> Result<Self, E> {
+        Err(E::invalid_type(Unexpected::Float(v), &Expecting(Self::EXPECTING)))
+    }
+    fn from_bool<E: de::Error>(v: bool) -> Result<Self, E> {
+        Ok(v)
+    }
+    fn from_str<E: de::Error>(v: &str) -> Result<Self, E> {
+        match v.trim() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(invalid_str::<Self, E>(v)),
+        }
+    }
+}
+
+impl Scalar for String {
+    const EXPECTING: &'static str = "a string (or a number)";
+    const EMPTY_IS_NONE: bool = false;
+    fn from_i64<E: de::Error>(v: i64) -> Result<Self, E> {
+        Ok(v.to_string())
+    }
+    fn from_u64<E: de::Error>(v: u64) -> Result<Self, E> {
+        Ok(v.to_string())
+    }
+    fn from_f64<E: de::Error>(v: f64) -> Result<Self, E> {
+        Ok(v.to_string())
+    }
+    fn from_str<E: de::Error>(v: &str) -> Result<Self, E> {
+        Ok(v.to_owned())
+    }
+    fn from_string<E: de::Error>(v: String) -> Result<Self, E> {
+        Ok(v)
+    }
+}
+
+/// The serde_json `arbitrary_precision` number token.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+struct ScalarVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Scalar> Visitor<'de> for ScalarVisitor<T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        T::from_bool(v).map(Some)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        T::from_i64(v).map(Some)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        T::from_u64(v).map(Some)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        T::from_f64(v).map(Some)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if T::EMPTY_IS_NONE && v.is_empty() {
+            return Ok(None);
+        }
+        T::from_str(v).map(Some)
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        if T::EMPTY_IS_NONE && v.is_empty() {
+            return Ok(None);
+        }
+        T::from_string(v).map(Some)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // serde_json with `arbitrary_precision` hands a number over as {TOKEN: "digits"}.
+        match map.next_key_seed(KeySeed)? {
+            Some(key) if key == NUMBER_TOKEN => {
+                let text: Cow<'de, str> = map.next_value_seed(KeySeed)?;
+                T::from_number_text(&text).map(Some)
+            }
+            _ => Err(de::Error::invalid_type(Unexpected::Map, &self)),
+        }
+    }
+}
+
+macro_rules! lenient_scalar {
+    ($($t:ty),*) => {$(
+        impl Lenient for $t {
+            fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Ok(deserializer.deserialize_any(ScalarVisitor::<$t>(PhantomData))?.unwrap_or_default())
+            }
+            fn lenient_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+                deserializer.deserialize_any(ScalarVisitor::<$t>(PhantomData))
+            }
+        }
+    )*};
+}
+
+lenient_scalar!(i64, i32, f64, bool, String);
+
+impl Lenient for serde_json::Value {
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::Deserialize::deserialize(deserializer)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Collections
+
+struct VecVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
+    type Value = Vec<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element_seed(Seed::<T>(PhantomData))? {
+            out.push(item);
+        }
+        Ok(out)
+    }
+}
+
+impl<T: Lenient> Lenient for Vec<T> {
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_option(VecVisitor::<T>(PhantomData))
+    }
+}
+
+struct MapVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Lenient> Visitor<'de> for MapVisitor<T> {
+    type Value = BTreeMap<String, T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let value = map.next_value_seed(Seed::<T>(PhantomData))?;
+            out.insert(key.into_owned(), value);
+        }
+        Ok(out)
+    }
+}
+
+impl<T: Lenient> Lenient for BTreeMap<String, T> {
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_option(MapVisitor::<T>(PhantomData))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Objects
+
+/// An object key, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// A generated struct: decoded key by key, unknown keys skipped, `null` as the default.
+pub trait Object: Default {
+    /// The type name, for error messages.
+    const NAME: &'static str;
+    /// Reads the value of `key` into its field; `Ok(false)` when the key is unknown (the
+    /// caller then skips the value).
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
+}
+
+impl<T: Object> Lenient for T {
+    fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        object(deserializer)
+    }
+}
+
+/// Decodes a generated struct (its `Deserialize` impl calls this).
+pub fn object<'de, T: Object, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+    deserializer.deserialize_option(ObjectVisitor::<T>(PhantomData))
+}
+
+/// Reads one field value (generated `Object::field` impls call this).
+#[inline]
+pub fn read<'de, A: MapAccess<'de>, T: Lenient>(map: &mut A, slot: &mut T) -> Result<bool, A::Error> {
+    *slot = map.next_value_seed(Seed::<T>(PhantomData))?;
+    Ok(true)
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an object ({}) or null", T::NAME)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut out = T::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if !out.field(&key, &mut map)? {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Checks used by the generated per-method tests (`src/api/tests.rs`) and available to
+/// other crates' tests: every method's sample request and response round-trips.
+#[doc(hidden)]
+pub mod testing {
+    use crate::request::Request;
+    use serde::de::DeserializeOwned;
+    use serde::Serialize;
+    use serde_json::Value;
+
+    /// Every integer in `value` turned into a string holding it (IDs sent as strings).
+    pub fn integers_as_strings(value: &Value) -> Value {
+        match value {
+            Value::Number(n) if n.is_i64() || n.is_u64() => Value::String(n.to_string()),
+            Value::Array(items) => Value::Array(items.iter().map(integers_as_strings).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), integers_as_strings(v))).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// Decodes `value` as `T` and encodes it again.
+    fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, String> {
+        let decoded: T = super::from_str(&value.to_string()).map_err(|e| e.to_string())?;
+        serde_json::to_value(&decoded).map_err(|e| e.to_string())
+    }
+
+    /// Checks every push message type: its sample `data` decodes into the variant of its
+    /// tag, also with every integer sent as a string, and unknown tags give `None`.
+    pub fn check_messages<M: PartialEq + std::fmt::Debug>(
+        samples_json: &str,
+        tags: &[u32],
+        decode: fn(u32, &str) -> Option<Result<M, super::DecodeFailure>>,
+        tag_of: fn(&M) -> u32,
+    ) {
+        let samples: Value = serde_json::from_str(samples_json).expect("message_samples.json parses");
+        let mut failures = Vec::new();
+        for &tag in tags {
+            let Some(data) = samples.get(tag.to_string()) else {
+                failures.push(format!("tag {tag}: no sample"));
+                continue;
+            };
+            let plain = decode(tag, &data.to_string());
+            let strings = decode(tag, &integers_as_strings(data).to_string());
+            match (plain, strings) {
+                (Some(Ok(a)), Some(Ok(b))) => {
+                    if tag_of(&a) != tag {
+                        failures.push(format!("tag {tag}: decoded as tag {}", tag_of(&a)));
+                    }
+                    if a != b {
+                        failures.push(format!("tag {tag}: string integers decode differently"));
+                    }
+                }
+                (a, b) => failures.push(format!("tag {tag}: {a:?} / {b:?}")),
+            }
+        }
+        if decode(0, "{}").is_some() {
+            failures.push("tag 0 is not a message type but decoded".to_owned());
+        }
+        assert!(!tags.is_empty(), "no message types");
+        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    }
+
+    /// Collects failures over many methods, then reports them all at once.
+    pub struct Checker {
+        samples: Value,
+        failures: Vec<String>,
+        checked: usize,
+    }
+
+    impl Checker {
+        /// Starts with the generated `samples.json` text.
+        pub fn new(samples_json: &str) -> Self {
+            Checker {
+                samples: serde_json::from_str(samples_json).expect("samples.json parses"),
+                failures: Vec::new(),
+                checked: 0,
+            }
+        }
+
+        /// Checks one method: the sample request decodes and re-encodes to the same
+        /// canonical (key-sorted) text; the sample response decodes and re-encodes to the
+        /// same value, also when every integer is sent as a string.
+        pub fn check<R>(mut self) -> Self
+        where
+            R: Request + DeserializeOwned,
+            R::Response: Serialize,
+        {
+            self.checked += 1;
+            let method = R::METHOD;
+            let Some(sample) = self.samples.get(method).cloned() else {
+                self.failures.push(format!("{method}: no sample"));
+                return self;
+            };
+            let request = &sample["request"];
+            match round_trip::<R>(request) {
+                Ok(again) if again == *request => {
+                    // Field order is wire-name byte order: serde's output is already canonical.
+                    let decoded: R = super::from_str(&request.to_string()).expect("decoded once already");
+                    let text = serde_json::to_string(&decoded).expect("serialises");
+                    if text != request.to_string() {
+                        self.failures.push(format!("{method}: request serialises out of canonical key order: {text}"));
+                    }
+                }
+                Ok(again) => {
+                    self.failures.push(format!("{method}: request changed in a round trip:\n  {request}\n  {again}"))
+                }
+                Err(e) => self.failures.push(format!("{method}: request does not decode: {e}")),
+            }
+            match round_trip::<R>(&integers_as_strings(request)) {
+                Ok(again) if again == *request => {}
+                Ok(again) => {
+                    self.failures.push(format!("{method}: request with string integers decodes differently: {again}"))
+                }
+                Err(e) => self.failures.push(format!("{method}: request with string integers does not decode: {e}")),
+            }
+            let response = &sample["response"];
+            for (what, input) in
+                [("response", response.clone()), ("response with string integers", integers_as_strings(response))]
+            {
+                match round_trip::<R::Response>(&input) {
+                    Ok(again) if again == *response => {}
+                    Ok(again) => self
+                        .failures
+                        .push(format!("{method}: {what} changed in a round trip:\n  {response}\n  {again}")),
+                    Err(e) => self.failures.push(format!("{method}: {what} does not decode: {e}")),
+                }
+            }
+            self
+        }
+
+        /// Panics listing every failure.
+        pub fn finish(self) {
+            assert!(self.checked > 0, "no method checked");
+            assert!(self.failures.is_empty(), "{} failures:\n{}", self.failures.len(), self.failures.join("\n"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, PartialEq)]
+    struct Order {
+        order_id: Option<i64>,
+        name: Option<String>,
+        price: Option<f64>,
+        paid: Option<bool>,
+        sku_ids: Vec<i64>,
+        tags: BTreeMap<String, i32>,
+        children: Vec<Order>,
+    }
+
+    impl Object for Order {
+        const NAME: &'static str = "Order";
+        fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+            match key {
+                "order_id" => read(map, &mut self.order_id),
+                "name" => read(map, &mut self.name),
+                "price" => read(map, &mut self.price),
+                "paid" => read(map, &mut self.paid),
+                "sku_ids" => read(map, &mut self.sku_ids),
+                "tags" => read(map, &mut self.tags),
+                "children" => read(map, &mut self.children),
+                _ => Ok(false),
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Order {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            object(d)
+        }
+    }
+
+    #[test]
+    fn ids_decode_losslessly_from_numbers_and_strings() {
+        let a: Order =
+            from_str(r#"{"order_id":7301111111111111111,"sku_ids":[7301111111111111112,"7301111111111111113"]}"#)
+                .unwrap();
+        assert_eq!(a.order_id, Some(7_301_111_111_111_111_111));
+        assert_eq!(a.sku_ids, vec![7_301_111_111_111_111_112, 7_301_111_111_111_111_113]);
+        let b: Order = from_str(r#"{"order_id":"7301111111111111111"}"#).unwrap();
+        assert_eq!(b.order_id, Some(7_301_111_111_111_111_111));
+    }
+
+    #[test]
+    fn strings_accept_numbers_as_their_text() {
+        let a: Order = from_str(r#"{"name":7301111111111111111}"#).unwrap();
+        assert_eq!(a.name.as_deref(), Some("7301111111111111111"));
+        let b: Order = from_str(r#"{"name":-12}"#).unwrap();
+        assert_eq!(b.name.as_deref(), Some("-12"));
+    }
+
+    #[test]
+    fn nulls_and_empty_strings_are_absent() {
+        let a: Order = from_str(
+            r#"{"order_id":null,"name":null,"sku_ids":null,"tags":null,"children":null,"price":"","paid":null}"#,
+        )
+        .unwrap();
+        assert_eq!(a, Order::default());
+        let b: Order = from_str("null").unwrap();
+        assert_eq!(b, Order::default());
+        let c: Order = from_str(r#"{"name":""}"#).unwrap();
+        assert_eq!(c.name.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn unknown_fields_are_skipped() {
+        let a: Order = from_str(r#"{"extra":{"deep":[1,2,{"x":null}]},"order_id":1,"more":"x"}"#).unwrap();
+        assert_eq!(a.order_id, Some(1));
+    }
+
+    #[test]
+    fn floats_and_booleans_are_lenient_within_their_type() {
+        let a: Order = from_str(r#"{"price":"12.5","paid":1}"#).unwrap();
+        assert_eq!((a.price, a.paid), (Some(12.5), Some(true)));
+        let b: Order = from_str(r#"{"price":3,"paid":"false","order_id":12.0}"#).unwrap();
+        assert_eq!((b.price, b.paid, b.order_id), (Some(3.0), Some(false), Some(12)));
+    }
+
+    #[test]
+    fn wrong_types_fail_with_the_json_path() {
+        let e = from_str::<Order>(r#"{"children":[{},{"order_id":"abc"}]}"#).unwrap_err();
+        assert_eq!(e.path, "children[1].order_id");
+        assert!(e.message.contains("abc"), "{}", e.message);
+        let e = from_str::<Order>(r#"{"order_id":{"a":1}}"#).unwrap_err();
+        assert_eq!(e.path, "order_id");
+        let e = from_str::<Order>(r#"{"order_id":1.5}"#).unwrap_err();
+        assert_eq!(e.path, "order_id");
+        let e = from_str::<Order>(r#"{"order_id":9223372036854775808}"#).unwrap_err();
+        assert_eq!(e.path, "order_id");
+        let e = from_str::<Order>(r#"{"tags":{"a":5000000000}}"#).unwrap_err();
+        assert_eq!(e.path, "tags.a");
+        let e = from_str::<Order>(r#"{"sku_ids":{"a":1}}"#).unwrap_err();
+        assert_eq!(e.path, "sku_ids");
+        let e = from_str::<Order>(r#"{"name":true}"#).unwrap_err();
+        assert_eq!(e.path, "name");
+    }
+
+    #[test]
+    fn syntax_errors_and_trailing_bytes_fail() {
+        assert!(from_str::<Order>(r#"{"order_id":1"#).is_err());
+        let e = from_str::<Order>(r#"{"order_id":1} x"#).unwrap_err();
+        assert!(e.message.contains("trailing"), "{}", e.message);
+    }
+
+    #[test]
+    fn escaped_keys_still_match() {
+        let a: Order = from_str(r#"{"order\u005fid":5}"#).unwrap();
+        assert_eq!(a.order_id, Some(5));
+    }
+
+    #[test]
+    fn arbitrary_precision_number_maps_are_understood() {
+        // What serde_json hands a visitor for a number when `arbitrary_precision` is on.
+        let value = serde_json::json!({ "order_id": { NUMBER_TOKEN: "7301111111111111111" }, "name": { NUMBER_TOKEN: "1.50" } });
+        let a: Order = serde_json::from_value(value).unwrap();
+        assert_eq!(a.order_id, Some(7_301_111_111_111_111_111));
+        assert_eq!(a.name.as_deref(), Some("1.50"));
+    }
+
+    #[test]
+    fn strings_with_integers_helper() {
+        let v = serde_json::json!({"a": [1, 2.5, "x", {"b": 7301111111111111111u64}]});
+        assert_eq!(
+            testing::integers_as_strings(&v),
+            serde_json::json!({"a": ["1", 2.5, "x", {"b": "7301111111111111111"}]})
+        );
     }
 }

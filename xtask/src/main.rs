@@ -1,1 +1,38 @@
-fn main() {}
+//! `cargo xtask`: the only writer of generated files.
+//!
+//! * `cargo xtask gen` — regenerates `doudian-sdk/src/api/` and the features region of
+//!   `doudian-sdk/Cargo.toml` from `api-spec/`; writes only changed files, deletes stale ones.
+//! * `cargo xtask gen --check` — writes nothing; exits 1 listing what differs.
+//! * `cargo xtask import-catalog <catalog.json>` — (re)imports the platform catalog into
+//!   `api-spec/` (hand-written entries and `overrides.json` are kept).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod gen;
+mod import;
+
+const USAGE: &str = "usage: cargo xtask gen [--check] | cargo xtask import-catalog <catalog.json>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["gen"] => gen::run(&root, gen::Mode::Write),
+        ["gen", "--check"] => gen::run(&root, gen::Mode::Check),
+        ["import-catalog", path] => import::run(&root, Path::new(path)),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}

@@ -1,0 +1,525 @@
+//! Catalog -> spec files (`cargo xtask import-catalog <catalog.json>`).
+//!
+//! Re-importing is safe: entries the importer owns carry `"origin": "catalog"` and are
+//! replaced; hand-written entries (no `origin`) are kept, and win over a catalog entry of
+//! the same name. Hand-made decisions about imported entries live in `overrides.json`,
+//! which the importer never writes.
+//!
+//! The importer also applies three heuristics, written into the spec explicitly (and
+//! overridable): read-only methods by name, sensitive fields by name, and paging.
+
+use crate::error::SpecError;
+use crate::spec::{Body, Field, GroupFile, Message, MessagesFile, Method, Paging};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The origin marker of imported entries.
+pub const ORIGIN: &str = "catalog";
+
+#[derive(Deserialize)]
+struct Catalog {
+    methods: Vec<CatalogMethod>,
+    #[serde(default)]
+    messages: Vec<CatalogMessage>,
+    #[serde(default)]
+    method_lists: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct CatalogMethod {
+    method: String,
+    group: String,
+    #[serde(default)]
+    source: Option<String>,
+    request: CatalogRequest,
+    response: CatalogResponse,
+    #[serde(default)]
+    types: CatalogTypes,
+    #[serde(default)]
+    types_not_read: CatalogTypesNotRead,
+}
+
+#[derive(Deserialize)]
+struct CatalogRequest {
+    fields: Vec<CatalogField>,
+}
+
+#[derive(Deserialize)]
+struct CatalogResponse {
+    data_type: String,
+    #[serde(default)]
+    fields: Vec<CatalogField>,
+}
+
+#[derive(Deserialize, Default)]
+struct CatalogTypes {
+    #[serde(default)]
+    param: BTreeMap<String, Vec<CatalogField>>,
+    #[serde(default)]
+    data: BTreeMap<String, Vec<CatalogField>>,
+}
+
+#[derive(Deserialize, Default)]
+struct CatalogTypesNotRead {
+    #[serde(default)]
+    param: Vec<String>,
+    #[serde(default)]
+    data: Vec<String>,
+}
+
+#[derive(Deserialize, Clone)]
+struct CatalogField {
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    required_unknown: bool,
+    #[serde(default)]
+    example: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct CatalogMessage {
+    tag: u32,
+    name: String,
+    #[serde(default)]
+    doc_url: Option<String>,
+    fields: Vec<CatalogField>,
+    #[serde(default)]
+    types: BTreeMap<String, Vec<CatalogField>>,
+}
+
+/// The spec after an import: group name -> file, and the messages file.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// Group name -> file content.
+    pub groups: BTreeMap<String, GroupFile>,
+    /// The messages.
+    pub messages: MessagesFile,
+    /// Notes for the user (e.g. catalog types that could not be resolved).
+    pub notes: Vec<String>,
+}
+
+/// Imports a catalog over the existing spec files.
+pub fn import(
+    catalog_file: &str,
+    catalog_text: &str,
+    existing_groups: Vec<GroupFile>,
+    existing_messages: Option<MessagesFile>,
+) -> Result<Imported, SpecError> {
+    let mut de = serde_json::Deserializer::from_str(catalog_text);
+    let catalog: Catalog = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| SpecError::new(catalog_file, e.path().to_string(), e.into_inner().to_string()))?;
+    let mut notes = Vec::new();
+
+    // Hand-written methods survive; imported ones are rebuilt.
+    let mut methods: BTreeMap<String, (String, Method)> = BTreeMap::new();
+    let mut hand_written: BTreeSet<String> = BTreeSet::new();
+    for group in existing_groups {
+        for method in group.methods {
+            if method.origin.as_deref() != Some(ORIGIN) {
+                hand_written.insert(method.name.clone());
+                methods.insert(method.name.clone(), (group.group.clone(), method));
+            }
+        }
+    }
+    for m in &catalog.methods {
+        if hand_written.contains(&m.method) {
+            notes.push(format!("{}: kept the hand-written entry", m.method));
+            continue;
+        }
+        let method = import_method(m, &mut notes);
+        methods.insert(m.method.clone(), (m.group.clone(), method));
+    }
+    let typed: BTreeSet<&str> = catalog.methods.iter().map(|m| m.method.as_str()).collect();
+    let listed: BTreeSet<&String> = catalog.method_lists.values().flatten().collect();
+    for name in listed {
+        if typed.contains(name.as_str()) || hand_written.contains(name) {
+            continue;
+        }
+        let group = name.split('.').next().unwrap_or(name).to_owned();
+        let method = Method {
+            name: name.clone(),
+            origin: Some(ORIGIN.to_owned()),
+            source: Some("method list only".to_owned()),
+            doc: None,
+            read_only: is_read_only(name),
+            paging: None,
+            request: None,
+            response: None,
+        };
+        methods.insert(name.clone(), (group, method));
+    }
+    let mut groups: BTreeMap<String, GroupFile> = BTreeMap::new();
+    for (_, (group, method)) in methods {
+        groups.entry(group.clone()).or_insert_with(|| GroupFile { group, methods: Vec::new() }).methods.push(method);
+    }
+
+    let mut messages: BTreeMap<u32, Message> = BTreeMap::new();
+    for message in existing_messages.into_iter().flat_map(|m| m.messages) {
+        if message.origin.as_deref() != Some(ORIGIN) {
+            messages.insert(message.tag, message);
+        }
+    }
+    for m in &catalog.messages {
+        if messages.contains_key(&m.tag) {
+            continue;
+        }
+        let mut stack = Vec::new();
+        let fields = convert_fields(&m.fields, &m.types, &[], &mut stack, &m.name, &mut notes);
+        messages.insert(
+            m.tag,
+            Message {
+                tag: m.tag,
+                name: m.name.clone(),
+                origin: Some(ORIGIN.to_owned()),
+                doc_url: m.doc_url.clone(),
+                fields,
+            },
+        );
+    }
+    Ok(Imported { groups, messages: MessagesFile { messages: messages.into_values().collect() }, notes })
+}
+
+fn import_method(m: &CatalogMethod, notes: &mut Vec<String>) -> Method {
+    let mut stack = Vec::new();
+    let request =
+        convert_fields(&m.request.fields, &m.types.param, &m.types_not_read.param, &mut stack, &m.method, notes);
+    let (ty, class) = split_object(&m.response.data_type);
+    let response = match class {
+        // The usual case: `data` is the root object whose fields the catalog lists.
+        Some(_) if ty == "object" => Body {
+            ty,
+            fields: Some(convert_fields(
+                &m.response.fields,
+                &m.types.data,
+                &m.types_not_read.data,
+                &mut stack,
+                &m.method,
+                notes,
+            )),
+        },
+        Some(class) => match m.types.data.get(&class) {
+            Some(fields) => {
+                stack.push(class.clone());
+                let fields =
+                    convert_fields(fields, &m.types.data, &m.types_not_read.data, &mut stack, &m.method, notes);
+                Body { ty, fields: Some(fields) }
+            }
+            None => {
+                notes.push(format!("{}: data type {class} not in the catalog; typed as any", m.method));
+                Body { ty: ty.replace("object", "any"), fields: None }
+            }
+        },
+        None => Body { ty, fields: None },
+    };
+    let paging = detect_paging(&m.method, &request, &response);
+    Method {
+        name: m.method.clone(),
+        origin: Some(ORIGIN.to_owned()),
+        source: m.source.clone(),
+        doc: None,
+        read_only: is_read_only(&m.method),
+        paging,
+        request: Some(request),
+        response: Some(response),
+    }
+}
+
+/// `list<object:Foo>` -> (`list<object>`, Some("Foo")).
+fn split_object(ty: &str) -> (String, Option<String>) {
+    match ty.find("object:") {
+        Some(start) => {
+            let rest = &ty[start + "object:".len()..];
+            let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            let class = rest[..len].to_owned();
+            (format!("{}object{}", &ty[..start], &rest[len..]), Some(class))
+        }
+        None => (ty.to_owned(), None),
+    }
+}
+
+fn convert_fields(
+    fields: &[CatalogField],
+    classes: &BTreeMap<String, Vec<CatalogField>>,
+    not_read: &[String],
+    stack: &mut Vec<String>,
+    owner: &str,
+    notes: &mut Vec<String>,
+) -> Vec<Field> {
+    fields
+        .iter()
+        .map(|f| {
+            let (mut ty, class) = split_object(&f.ty);
+            let mut nested = None;
+            if let Some(class) = class {
+                if not_read.contains(&class) {
+                    // The catalog names the class but could not read it: an open JSON value.
+                    ty = ty.replace("object", "any");
+                } else if stack.contains(&class) {
+                    notes.push(format!("{owner}: recursive type {class} at `{}`; typed as any", f.name));
+                    ty = ty.replace("object", "any");
+                } else if let Some(class_fields) = classes.get(&class) {
+                    stack.push(class.clone());
+                    nested = Some(convert_fields(class_fields, classes, not_read, stack, owner, notes));
+                    stack.pop();
+                } else {
+                    notes.push(format!("{owner}: type {class} of `{}` not in the catalog; typed as any", f.name));
+                    ty = ty.replace("object", "any");
+                }
+            }
+            Field {
+                name: f.name.clone(),
+                ty,
+                // Where the catalog is unsure, the field is optional.
+                required: f.required && !f.required_unknown,
+                example: match &f.example {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Null) | None => None,
+                    Some(other) => Some(other.to_string()),
+                },
+                sensitive: is_sensitive(&f.name),
+                fields: nested,
+            }
+        })
+        .collect()
+}
+
+/// Read-only by name: the last segment starts with a read verb or ends with a read noun.
+pub fn is_read_only(method: &str) -> bool {
+    let last = method.rsplit('.').next().unwrap_or(method).to_ascii_lowercase();
+    const PREFIXES: &[&str] = &["get", "list", "search", "query", "batchget", "mget", "batchsearch", "detail", "info"];
+    const SUFFIXES: &[&str] = &["list", "detail", "info", "query", "check"];
+    const EXACT: &[&str] = &["permission", "policy", "reputation", "stocknum", "sendresult", "template", "getsug"];
+    PREFIXES.iter().any(|p| last.starts_with(p))
+        || SUFFIXES.iter().any(|s| last.ends_with(s))
+        || EXACT.contains(&last.as_str())
+}
+
+/// Sensitive by name: personal data (names, phones, addresses, ID cards, decrypted text)
+/// and credentials. Masked values (`mask_*`) and flags (`is_*`, `*_type`) are not.
+pub fn is_sensitive(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("mask_") || lower.starts_with("is_") || lower.starts_with("need_") || lower.ends_with("_type")
+    {
+        return false;
+    }
+    let bare = lower.strip_prefix("encrypt_").unwrap_or(&lower);
+    const EXACT: &[&str] = &[
+        "post_receiver",
+        "post_addr",
+        "post_address",
+        "receiver",
+        "receiver_info",
+        "receiver_address",
+        "receiver_detail",
+        "receiver_street",
+        "reciever_name",
+        "receiver_name",
+        "detail_address",
+        "address_detail",
+        "id_card_no",
+        "id_card_name",
+        "decrypt_text",
+        "plain_text",
+        "plain",
+        "plain_text_list",
+        "decrypt_infos",
+        "email",
+        "user_name",
+        "token",
+        "secret_key",
+        "contact",
+        "name_prefix_phone",
+        "tel",
+        "phone",
+        "mobile",
+        "mobile_no",
+        "telephone",
+        "post_tel",
+        "post_tel_sec",
+        "rider_phone",
+        "fixed_phone",
+        "common_phone",
+        "company_phone",
+        "store_tel",
+        "poi_tel",
+        "virtual_mobile",
+        "mobile_virtual",
+        "phone_num",
+        "phone_no_a",
+        "phone_no_b",
+        "rider_name",
+        "buyer_nick",
+        "nick_name",
+    ];
+    const SUFFIXES: &[&str] = &["_tel", "_phone", "_mobile", "access_token", "refresh_token", "_secret"];
+    EXACT.contains(&bare) || SUFFIXES.iter().any(|s| bare.ends_with(s))
+}
+
+/// Paging by shape: a page and a size parameter, and exactly one list at the top of an
+/// object response. The page base comes from the page parameter's example, else its name
+/// (`page` counts from 0 on this platform, `page_no`/`page_num` from 1).
+fn detect_paging(method: &str, request: &[Field], response: &Body) -> Option<Paging> {
+    let _ = method;
+    let scalar = |f: &&Field| matches!(f.ty.as_str(), "i32" | "i64" | "string");
+    let page = request.iter().filter(scalar).find(|f| matches!(f.name.as_str(), "page" | "page_no" | "page_num"))?;
+    let size = request.iter().filter(scalar).find(|f| matches!(f.name.as_str(), "size" | "page_size"))?;
+    if response.ty != "object" {
+        return None;
+    }
+    let fields = response.fields.as_ref()?;
+    let lists: Vec<&Field> = fields.iter().filter(|f| f.ty.starts_with("list<")).collect();
+    let [items] = lists.as_slice() else { return None };
+    let total = fields
+        .iter()
+        .filter(scalar)
+        .find(|f| matches!(f.name.as_str(), "total" | "total_count" | "total_num"))
+        .map(|f| f.name.clone());
+    let base = match page.example.as_deref().map(str::trim) {
+        Some("0") => 0,
+        Some("1") => 1,
+        _ if page.name == "page" => 0,
+        _ => 1,
+    };
+    Some(Paging {
+        page: page.name.clone(),
+        size: size.name.clone(),
+        base,
+        items: items.name.clone(),
+        total,
+        max_size: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_by_name() {
+        for m in [
+            "order.searchList",
+            "order.orderDetail",
+            "afterSale.Detail",
+            "product.listV2",
+            "sku.list",
+            "open.getAuthInfo",
+            "product.publishPreCheck",
+            "logistics.queryPackageRoute",
+        ] {
+            assert!(is_read_only(m), "{m}");
+        }
+        for m in [
+            "order.addOrderRemark",
+            "product.addV2",
+            "order.logisticsAdd",
+            "token.create",
+            "sku.syncStock",
+            "product.del",
+        ] {
+            assert!(!is_read_only(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn sensitive_by_name() {
+        for n in [
+            "post_tel",
+            "encrypt_post_tel",
+            "post_receiver",
+            "post_addr",
+            "access_token",
+            "refresh_token",
+            "decrypt_text",
+            "id_card_no",
+            "mobile",
+            "rider_phone",
+        ] {
+            assert!(is_sensitive(n), "{n}");
+        }
+        for n in
+            ["mask_post_tel", "shop_name", "product_name", "is_virtual_tel", "sensitive_type", "order_id", "token_type"]
+        {
+            assert!(!is_sensitive(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn object_types_are_split() {
+        assert_eq!(
+            split_object("list<object:ShopOrderListItem>"),
+            ("list<object>".to_owned(), Some("ShopOrderListItem".to_owned()))
+        );
+        assert_eq!(
+            split_object("map<i64,list<object:X_4>>"),
+            ("map<i64,list<object>>".to_owned(), Some("X_4".to_owned()))
+        );
+        assert_eq!(split_object("i64"), ("i64".to_owned(), None));
+    }
+
+    const CATALOG: &str = r#"{
+      "methods": [{
+        "method": "order.searchList", "group": "order", "source": "go",
+        "request": {"fields": [
+          {"name": "page", "type": "i64", "required": true, "example": "0"},
+          {"name": "size", "type": "i64", "required": true, "example": "20"},
+          {"name": "combine", "type": "list<object:CombineItem>", "required": true, "required_unknown": true}
+        ]},
+        "response": {"data_type": "object:Data", "fields": [
+          {"name": "total", "type": "i64"},
+          {"name": "shop_order_list", "type": "list<object:ShopOrderListItem>"}
+        ]},
+        "types": {"param": {"CombineItem": [{"name": "main_status", "type": "string"}]},
+                  "data": {"ShopOrderListItem": [{"name": "post_tel", "type": "string"}, {"name": "odd", "type": "object:Unread"}]}},
+        "types_not_read": {"data": ["Unread"]}
+      }],
+      "messages": [{"tag": 100, "name": "TradeCreate", "fields": [{"name": "p_id", "type": "i64"}], "types": {}}],
+      "method_lists": {"php": ["order.searchList", "alliance.getOrderList"]}
+    }"#;
+
+    #[test]
+    fn imports_methods_messages_and_untyped_names() {
+        let imported = import("catalog.json", CATALOG, vec![], None).unwrap();
+        let order = &imported.groups["order"].methods[0];
+        assert!(order.read_only);
+        let request = order.request.as_ref().unwrap();
+        assert!(!request[2].required, "required_unknown makes a field optional");
+        assert_eq!(request[2].ty, "list<object>");
+        let paging = order.paging.as_ref().unwrap();
+        assert_eq!(
+            (paging.base, paging.items.as_str(), paging.total.as_deref()),
+            (0, "shop_order_list", Some("total"))
+        );
+        let items = order.response.as_ref().unwrap().fields.as_ref().unwrap()[1].fields.as_ref().unwrap();
+        assert!(items[0].sensitive);
+        assert_eq!(items[1].ty, "any", "a type the catalog could not read is an open JSON value");
+        let alliance = &imported.groups["alliance"].methods[0];
+        assert!(alliance.request.is_none() && alliance.response.is_none());
+        assert_eq!(imported.messages.messages[0].name, "TradeCreate");
+    }
+
+    #[test]
+    fn reimport_keeps_hand_written_methods() {
+        let first = import("catalog.json", CATALOG, vec![], None).unwrap();
+        let mut groups: Vec<GroupFile> = first.groups.into_values().collect();
+        let hand = Method {
+            name: "order.handMade".into(),
+            origin: None,
+            source: None,
+            doc: Some("added by hand".into()),
+            read_only: false,
+            paging: None,
+            request: None,
+            response: None,
+        };
+        groups.iter_mut().find(|g| g.group == "order").unwrap().methods.push(hand.clone());
+        let again = import("catalog.json", CATALOG, groups, Some(first.messages)).unwrap();
+        let order = &again.groups["order"].methods;
+        assert_eq!(order.len(), 2);
+        assert!(order.contains(&hand));
+    }
+}

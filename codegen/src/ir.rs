@@ -1,0 +1,726 @@
+//! Lowering: validates the spec and turns it into the IR the renderers print. Every name
+//! is decided here (through [`crate::naming`]); collisions are hard errors naming both
+//! spec paths, resolved by entries in `api-spec/overrides.json`.
+
+use crate::error::SpecError;
+use crate::naming;
+use crate::spec::{self, Field, FieldOverride, GroupFile, MessagesFile, Overrides, Paging};
+use crate::types::TypeExpr;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A spec file and its parsed content.
+#[derive(Debug, Clone)]
+pub struct Sourced<T> {
+    /// Path relative to the repository root (`api-spec/groups/order.json`).
+    pub file: String,
+    /// The parsed content.
+    pub value: T,
+}
+
+/// The whole API, ready to render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    /// Sorted by module name.
+    pub groups: Vec<Group>,
+    /// Push messages, sorted by tag.
+    pub messages: Messages,
+}
+
+/// One API group: one module, one cargo feature, one generated file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// As the platform spells it (`afterSale`).
+    pub name: String,
+    /// Module and feature (`after_sale`).
+    pub module: String,
+    /// The spec file it came from.
+    pub file: String,
+    /// Sorted by method name.
+    pub methods: Vec<Method>,
+}
+
+/// One method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Method {
+    /// `order.searchList`
+    pub name: String,
+    /// `OrderSearchListRequest`
+    pub request_type: String,
+    /// `OrderSearchListResponse`
+    pub response_type: String,
+    /// The module of the nested types (`search_list`).
+    pub module: String,
+    /// Safe to retry after an ambiguous failure.
+    pub read_only: bool,
+    /// Field definitions, or `None` for an untyped method.
+    pub typed: Option<Typed>,
+    /// Paging facts.
+    pub paging: Option<PagingIr>,
+    /// Extra documentation from the spec.
+    pub doc: Option<String>,
+}
+
+/// The types of a typed method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Typed {
+    /// The request (named like the method's request type).
+    pub request: Struct,
+    /// The response.
+    pub response: ResponseShape,
+    /// Nested types, in the method's module, sorted by name.
+    pub nested: Vec<Struct>,
+}
+
+/// The shape of a response's `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseShape {
+    /// An object: a struct.
+    Object(Struct),
+    /// Anything else: a transparent newtype over this type, with its spec type for samples.
+    Newtype(RustType, TypeExpr),
+}
+
+/// A generated struct.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Struct {
+    /// The Rust name.
+    pub name: String,
+    /// Sorted by wire name bytes, so serialisation is key-sorted.
+    pub fields: Vec<FieldIr>,
+    /// Reachable from a request: gets `new(required...)` and setters.
+    pub builder: bool,
+}
+
+impl Struct {
+    /// Whether any field is sensitive (the struct then gets a redacting `Debug`).
+    pub fn has_sensitive(&self) -> bool {
+        self.fields.iter().any(|f| f.sensitive)
+    }
+}
+
+/// A generated field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldIr {
+    /// The JSON name.
+    pub wire: String,
+    /// The Rust name.
+    pub rust: String,
+    /// The Rust type without the `Option` wrapper.
+    pub ty: RustType,
+    /// The spec type (for samples).
+    pub spec_ty: TypeExpr,
+    /// Wrapped in `Option` (optional scalars and objects).
+    pub optional: bool,
+    /// Required by the platform (request side): a parameter of `new`.
+    pub required: bool,
+    /// `Debug` prints `<redacted>`.
+    pub sensitive: bool,
+    /// The spec's example text.
+    pub example: Option<String>,
+}
+
+/// A Rust type of a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RustType {
+    /// `String`
+    String,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `f64`
+    F64,
+    /// `bool`
+    Bool,
+    /// `serde_json::Value`
+    Value,
+    /// A nested struct of the method (or message) module.
+    Named(String),
+    /// `Vec<T>`
+    Vec(Box<RustType>),
+    /// `BTreeMap<String, T>`
+    Map(Box<RustType>),
+}
+
+impl RustType {
+    /// Lists and maps are never wrapped in `Option` (they default to empty).
+    pub fn is_collection(&self) -> bool {
+        matches!(self, RustType::Vec(_) | RustType::Map(_))
+    }
+}
+
+/// Paging facts, resolved against the types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagingIr {
+    /// The spec's facts (wire names and paths).
+    pub spec: Paging,
+    /// The Rust field of the page number.
+    pub page_field: String,
+    /// The Rust field of the page size.
+    pub size_field: String,
+    /// Rust field names from `data` to the item list (all but the last are `Option<struct>`).
+    pub items_fields: Vec<String>,
+    /// Rust field names from `data` to the total.
+    pub total_fields: Option<Vec<String>>,
+    /// The list element type.
+    pub item: RustType,
+}
+
+/// Push messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Messages {
+    /// The spec file.
+    pub file: String,
+    /// One struct per message type, sorted by tag.
+    pub messages: Vec<MessageIr>,
+    /// Nested types shared by the messages module, sorted by name.
+    pub nested: Vec<Struct>,
+}
+
+/// One push message type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageIr {
+    /// The tag.
+    pub tag: u32,
+    /// The struct (named after the message).
+    pub body: Struct,
+    /// The platform's documentation page.
+    pub doc_url: Option<String>,
+}
+
+/// Which side of a call a struct sits on: decides `Option` wrapping and builders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Request,
+    Response,
+}
+
+/// Collects the nested types of one namespace (a method module or the messages module).
+struct Namespace {
+    /// name -> (struct, the spec path that introduced it)
+    types: BTreeMap<String, (Struct, String)>,
+}
+
+impl Namespace {
+    fn new() -> Self {
+        Namespace { types: BTreeMap::new() }
+    }
+
+    fn into_sorted(self) -> Vec<Struct> {
+        self.types.into_values().map(|(s, _)| s).collect()
+    }
+}
+
+/// The overrides of one method or message, with a record of which entries were used.
+struct FieldOverrides<'a> {
+    entries: Option<&'a BTreeMap<String, FieldOverride>>,
+    used: BTreeSet<String>,
+}
+
+impl<'a> FieldOverrides<'a> {
+    fn new(entries: Option<&'a BTreeMap<String, FieldOverride>>) -> Self {
+        FieldOverrides { entries, used: BTreeSet::new() }
+    }
+
+    fn get(&mut self, path: &str) -> Option<&'a FieldOverride> {
+        let entry = self.entries?.get(path)?;
+        self.used.insert(path.to_owned());
+        Some(entry)
+    }
+
+    fn unused(&self) -> Vec<&'a String> {
+        self.entries.map(|entries| entries.keys().filter(|k| !self.used.contains(*k)).collect()).unwrap_or_default()
+    }
+}
+
+/// Lowers one namespace's fields; accumulates errors instead of stopping at the first.
+struct Lowerer<'a> {
+    file: &'a str,
+    /// `order.searchList` or `TradeCreate`: the left side of error paths.
+    owner: &'a str,
+    overrides: FieldOverrides<'a>,
+    errors: &'a mut Vec<SpecError>,
+}
+
+impl Lowerer<'_> {
+    fn error(&mut self, path: &str, message: impl Into<String>) {
+        let location = if path.is_empty() { self.owner.to_owned() } else { format!("{} -> {path}", self.owner) };
+        self.errors.push(SpecError::new(self.file, location, message));
+    }
+
+    /// Lowers the fields of one object, registering nested types in `ns`.
+    fn fields(&mut self, ns: &mut Namespace, fields: &[Field], path: &str, side: Side) -> Vec<FieldIr> {
+        let mut out: Vec<FieldIr> = Vec::with_capacity(fields.len());
+        let mut wire_seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut rust_seen: BTreeMap<String, String> = BTreeMap::new();
+        for field in fields {
+            let field_path = if path.is_empty() { field.name.clone() } else { format!("{path}.{}", field.name) };
+            let over = self.overrides.get(&field_path);
+            if field.name.is_empty() {
+                self.error(&field_path, "empty JSON name");
+                continue;
+            }
+            let spec_ty = match TypeExpr::parse(&field.ty) {
+                Ok(ty) => ty,
+                Err(message) => {
+                    self.error(&field_path, message);
+                    continue;
+                }
+            };
+            let nested_path = format!("{field_path}{}", spec_ty.path_suffix());
+            let nested_name = match (&field.fields, spec_ty.has_object()) {
+                (Some(children), true) => {
+                    let name = match over.and_then(|o| o.type_name.clone()) {
+                        Some(name) if !naming::is_identifier(&name) => {
+                            self.error(&field_path, format!("override type_name `{name}` is not a Rust identifier"));
+                            continue;
+                        }
+                        Some(name) => name,
+                        None => naming::nested_type_name(&field.name),
+                    };
+                    let lowered = self.fields(ns, children, &nested_path, side);
+                    self.register(ns, &name, lowered, side, &field_path);
+                    Some(name)
+                }
+                (None, true) => {
+                    self.error(
+                        &field_path,
+                        format!("type `{}` holds an object but the field has no `fields`", field.ty),
+                    );
+                    continue;
+                }
+                (Some(_), false) => {
+                    self.error(&field_path, format!("`fields` given but type `{}` holds no object", field.ty));
+                    continue;
+                }
+                (None, false) => None,
+            };
+            let ty = rust_type(&spec_ty, nested_name.as_deref());
+            let rust = match over.and_then(|o| o.rust_name.clone()) {
+                Some(name) if !naming::is_identifier(&name) => {
+                    self.error(&field_path, format!("override rust_name `{name}` is not a Rust identifier"));
+                    continue;
+                }
+                Some(name) => name,
+                None => naming::field_name(&field.name),
+            };
+            let required = side == Side::Request && field.required;
+            let optional = !required && !ty.is_collection() && ty != RustType::Value;
+            let sensitive = over.and_then(|o| o.sensitive).unwrap_or(field.sensitive);
+            let lowered = FieldIr {
+                wire: field.name.clone(),
+                rust: rust.clone(),
+                ty,
+                spec_ty,
+                optional,
+                required,
+                sensitive,
+                example: field.example.clone(),
+            };
+            if let Some(&index) = wire_seen.get(field.name.as_str()) {
+                let dedupe = over.is_some_and(|o| o.dedupe);
+                let same = out[index].ty == lowered.ty && out[index].required == lowered.required;
+                if !dedupe {
+                    self.error(
+                        &field_path,
+                        format!(
+                            "JSON name `{}` appears twice in this object; if both are the same field add \
+                             {{\"dedupe\": true}} for `{field_path}` in overrides.json",
+                            field.name
+                        ),
+                    );
+                } else if !same {
+                    self.error(&field_path, format!("`dedupe` set but the two `{}` fields differ in type", field.name));
+                }
+                continue;
+            }
+            if side == Side::Request && rust == "new" {
+                self.error(
+                    &field_path,
+                    "field `new` would clash with the constructor; set rust_name in overrides.json",
+                );
+                continue;
+            }
+            if let Some(other) = rust_seen.get(&rust) {
+                self.error(
+                    &field_path,
+                    format!("Rust field name `{rust}` is also derived from `{other}`; set rust_name for one of them in overrides.json"),
+                );
+                continue;
+            }
+            rust_seen.insert(rust, field_path.clone());
+            wire_seen.insert(field.name.as_str(), out.len());
+            out.push(lowered);
+        }
+        // Wire-name byte order: serde then writes keys already sorted (canonical JSON).
+        out.sort_by(|a, b| a.wire.as_bytes().cmp(b.wire.as_bytes()));
+        out
+    }
+
+    /// Registers a nested type; the same name for a different shape is a collision.
+    /// `path` is the field holding it (the key of a `type_name` override).
+    fn register(&mut self, ns: &mut Namespace, name: &str, fields: Vec<FieldIr>, side: Side, path: &str) {
+        let builder = side == Side::Request;
+        match ns.types.get_mut(name) {
+            Some((existing, first_path)) => {
+                if existing.fields == fields {
+                    existing.builder |= builder;
+                } else {
+                    let first_path = first_path.clone();
+                    self.error(
+                        path,
+                        format!(
+                            "nested type name `{name}` is also used for a different object at `{first_path}`; \
+                             set type_name for `{path}` (or `{first_path}`) in overrides.json"
+                        ),
+                    );
+                }
+            }
+            None => {
+                ns.types.insert(name.to_owned(), (Struct { name: name.to_owned(), fields, builder }, path.to_owned()));
+            }
+        }
+    }
+}
+
+/// The Rust type of a spec type; `nested` names the object inside it.
+fn rust_type(ty: &TypeExpr, nested: Option<&str>) -> RustType {
+    match ty {
+        TypeExpr::String => RustType::String,
+        TypeExpr::I32 => RustType::I32,
+        TypeExpr::I64 => RustType::I64,
+        TypeExpr::F64 => RustType::F64,
+        TypeExpr::Bool => RustType::Bool,
+        TypeExpr::Any => RustType::Value,
+        TypeExpr::Object => RustType::Named(nested.unwrap_or("Object").to_owned()),
+        TypeExpr::List(inner) => RustType::Vec(Box::new(rust_type(inner, nested))),
+        TypeExpr::Map(_, inner) => RustType::Map(Box::new(rust_type(inner, nested))),
+    }
+}
+
+/// Validates and lowers the whole spec. Returns every error found.
+pub fn lower(
+    groups: &[Sourced<GroupFile>],
+    messages: &Sourced<MessagesFile>,
+    overrides: &Sourced<Overrides>,
+) -> Result<Api, Vec<SpecError>> {
+    let mut errors = Vec::new();
+    let mut out_groups = Vec::new();
+    let mut method_files: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut group_modules: BTreeMap<String, &str> = BTreeMap::new();
+
+    for sourced in groups {
+        let file = sourced.file.as_str();
+        let group = &sourced.value;
+        let module = naming::group_module(&group.group);
+        if let Some(other) = group_modules.insert(module.clone(), file) {
+            errors.push(SpecError::new(file, "group", format!("group module `{module}` is also produced by {other}")));
+        }
+        let mut type_names: BTreeMap<String, &str> = BTreeMap::new();
+        let mut modules: BTreeMap<String, &str> = BTreeMap::new();
+        let mut methods = Vec::new();
+        for method in &group.methods {
+            if let Some(other) = method_files.insert(&method.name, file) {
+                errors.push(SpecError::new(file, &method.name, format!("duplicate method (also defined in {other})")));
+                continue;
+            }
+            if !method.name.starts_with(&format!("{}.", group.group)) {
+                errors.push(SpecError::new(file, &method.name, format!("method is not in group `{}`", group.group)));
+                continue;
+            }
+            let lowered = lower_method(file, &group.group, method, overrides, &mut errors);
+            for name in [&lowered.request_type, &lowered.response_type] {
+                if let Some(other) = type_names.insert(name.clone(), &method.name) {
+                    errors.push(SpecError::new(
+                        file,
+                        &method.name,
+                        format!("type name `{name}` is also derived from `{other}`"),
+                    ));
+                }
+            }
+            if let Some(other) = modules.insert(lowered.module.clone(), &method.name) {
+                errors.push(SpecError::new(
+                    file,
+                    &method.name,
+                    format!("module name `{}` is also derived from `{other}`", lowered.module),
+                ));
+            }
+            methods.push(lowered);
+        }
+        methods.sort_by(|a, b| a.name.cmp(&b.name));
+        out_groups.push(Group { name: group.group.clone(), module, file: file.to_owned(), methods });
+    }
+    out_groups.sort_by(|a, b| a.module.cmp(&b.module));
+
+    for name in overrides.value.methods.keys() {
+        if !method_files.contains_key(name.as_str()) {
+            errors.push(SpecError::new(
+                &overrides.file,
+                format!("methods.{name}"),
+                "override for a method the spec does not have",
+            ));
+        }
+    }
+
+    let messages = lower_messages(messages, overrides, &mut errors);
+    if errors.is_empty() {
+        Ok(Api { groups: out_groups, messages })
+    } else {
+        Err(errors)
+    }
+}
+
+fn lower_method(
+    file: &str,
+    group: &str,
+    method: &spec::Method,
+    overrides: &Sourced<Overrides>,
+    errors: &mut Vec<SpecError>,
+) -> Method {
+    let over = overrides.value.methods.get(&method.name);
+    let mut lowerer =
+        Lowerer { file, owner: &method.name, overrides: FieldOverrides::new(over.map(|o| &o.fields)), errors };
+    let request_type = naming::request_type(&method.name);
+    let response_type = naming::response_type(&method.name);
+    let module = naming::method_module(group, &method.name);
+    let typed = match (&method.request, &method.response) {
+        (Some(request), Some(response)) => {
+            let mut ns = Namespace::new();
+            let request_fields = lowerer.fields(&mut ns, request, "request", Side::Request);
+            let response = lower_response(&mut lowerer, &mut ns, response, &response_type);
+            response.map(|response| Typed {
+                request: Struct { name: request_type.clone(), fields: request_fields, builder: true },
+                response,
+                nested: ns.into_sorted(),
+            })
+        }
+        (None, None) => None,
+        _ => {
+            lowerer.error("", "give both `request` and `response` (typed) or neither (untyped)");
+            None
+        }
+    };
+    for path in lowerer.overrides.unused() {
+        lowerer.errors.push(SpecError::new(
+            &overrides.file,
+            format!("methods.{}.fields.{path}", method.name),
+            "override for a field the spec does not have",
+        ));
+    }
+    let paging_spec = match over {
+        Some(o) if o.no_paging => None,
+        Some(o) if o.paging.is_some() => o.paging.clone(),
+        _ => method.paging.clone(),
+    };
+    let paging = match (paging_spec, &typed) {
+        (Some(paging), Some(typed)) => lower_paging(&mut lowerer, paging, typed),
+        (Some(_), None) => {
+            lowerer.error("paging", "paging needs a typed method");
+            None
+        }
+        (None, _) => None,
+    };
+    Method {
+        name: method.name.clone(),
+        request_type,
+        response_type,
+        module,
+        read_only: over.and_then(|o| o.read_only).unwrap_or(method.read_only),
+        typed,
+        paging,
+        doc: method.doc.clone(),
+    }
+}
+
+fn lower_response(
+    lowerer: &mut Lowerer<'_>,
+    ns: &mut Namespace,
+    body: &spec::Body,
+    name: &str,
+) -> Option<ResponseShape> {
+    let ty = match TypeExpr::parse(&body.ty) {
+        Ok(ty) => ty,
+        Err(message) => {
+            lowerer.error("response", message);
+            return None;
+        }
+    };
+    let fields = body.fields.as_deref();
+    match (ty, fields) {
+        (TypeExpr::Object, Some(fields)) => {
+            let fields = lowerer.fields(ns, fields, "response", Side::Response);
+            Some(ResponseShape::Object(Struct { name: name.to_owned(), fields, builder: false }))
+        }
+        (ty, Some(fields)) if ty.has_object() => {
+            let path = format!("response{}", ty.path_suffix());
+            let nested_name = lowerer
+                .overrides
+                .get("response")
+                .and_then(|o| o.type_name.clone())
+                .unwrap_or_else(|| naming::nested_type_name("data"));
+            let lowered = lowerer.fields(ns, fields, &path, Side::Response);
+            lowerer.register(ns, &nested_name, lowered, Side::Response, "response");
+            Some(ResponseShape::Newtype(rust_type(&ty, Some(&nested_name)), ty))
+        }
+        (ty, None) if ty.has_object() => {
+            lowerer.error("response", format!("type `{ty}` holds an object but the response has no `fields`"));
+            None
+        }
+        (ty, Some(_)) => {
+            lowerer.error("response", format!("`fields` given but type `{ty}` holds no object"));
+            None
+        }
+        (ty, None) => Some(ResponseShape::Newtype(rust_type(&ty, None), ty)),
+    }
+}
+
+fn lower_paging(lowerer: &mut Lowerer<'_>, paging: Paging, typed: &Typed) -> Option<PagingIr> {
+    let find = |fields: &[FieldIr], wire: &str| fields.iter().find(|f| f.wire == wire).cloned();
+    let param = |lowerer: &mut Lowerer<'_>, wire: &str, what: &str| -> Option<String> {
+        match find(&typed.request.fields, wire) {
+            Some(f) if matches!(f.ty, RustType::I32 | RustType::I64 | RustType::String) => Some(f.rust),
+            Some(f) => {
+                lowerer.error(
+                    &format!("paging.{what}"),
+                    format!("request field `{}` is not an integer or string", f.wire),
+                );
+                None
+            }
+            None => {
+                lowerer.error(&format!("paging.{what}"), format!("no request field `{wire}`"));
+                None
+            }
+        }
+    };
+    let page_field = param(lowerer, &paging.page, "page");
+    let size_field = param(lowerer, &paging.size, "size");
+    let ResponseShape::Object(root) = &typed.response else {
+        lowerer.error("paging.items", "paging needs an object response");
+        return None;
+    };
+    // Walks a `.`-separated wire path through nested objects; returns Rust names and the last field.
+    let walk = |lowerer: &mut Lowerer<'_>, path: &str, what: &str| -> Option<(Vec<String>, FieldIr)> {
+        let mut fields = &root.fields;
+        let mut names = Vec::new();
+        let segments: Vec<&str> = path.split('.').collect();
+        for (i, segment) in segments.iter().enumerate() {
+            let Some(field) = fields.iter().find(|f| f.wire == *segment) else {
+                lowerer.error(&format!("paging.{what}"), format!("no response field `{segment}` in `{path}`"));
+                return None;
+            };
+            names.push(field.rust.clone());
+            if i + 1 == segments.len() {
+                return Some((names, field.clone()));
+            }
+            match &field.ty {
+                RustType::Named(name) if field.optional => match typed.nested.iter().find(|s| &s.name == name) {
+                    Some(s) => fields = &s.fields,
+                    None => return None,
+                },
+                _ => {
+                    lowerer.error(&format!("paging.{what}"), format!("`{segment}` in `{path}` is not an object"));
+                    return None;
+                }
+            }
+        }
+        None
+    };
+    let items = walk(lowerer, &paging.items, "items");
+    let item = match &items {
+        Some((_, field)) => match &field.ty {
+            RustType::Vec(inner) => Some((**inner).clone()),
+            _ => {
+                lowerer.error("paging.items", format!("`{}` is not a list", paging.items));
+                None
+            }
+        },
+        None => None,
+    };
+    let total = match &paging.total {
+        Some(path) => match walk(lowerer, path, "total") {
+            Some((names, field)) if matches!(field.ty, RustType::I32 | RustType::I64 | RustType::String) => {
+                Some(Some(names))
+            }
+            Some(_) => {
+                lowerer.error("paging.total", format!("`{path}` is not an integer or string"));
+                None
+            }
+            None => None,
+        },
+        None => Some(None),
+    };
+    if paging.base != 0 && paging.base != 1 {
+        lowerer.error("paging.base", "page base must be 0 or 1");
+        return None;
+    }
+    Some(PagingIr {
+        page_field: page_field?,
+        size_field: size_field?,
+        items_fields: items?.0,
+        total_fields: total?,
+        item: item?,
+        spec: paging,
+    })
+}
+
+fn lower_messages(
+    messages: &Sourced<MessagesFile>,
+    overrides: &Sourced<Overrides>,
+    errors: &mut Vec<SpecError>,
+) -> Messages {
+    let file = messages.file.as_str();
+    let mut ns = Namespace::new();
+    let mut out = Vec::new();
+    let mut tags: BTreeMap<u32, &str> = BTreeMap::new();
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for message in &messages.value.messages {
+        if let Some(other) = tags.insert(message.tag, &message.name) {
+            errors.push(SpecError::new(file, &message.name, format!("tag {} is also used by `{other}`", message.tag)));
+        }
+        if !naming::is_identifier(&message.name) || !message.name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            errors.push(SpecError::new(file, &message.name, "message name must be an UpperCamelCase identifier"));
+            continue;
+        }
+        if !names.insert(&message.name) {
+            errors.push(SpecError::new(file, &message.name, "duplicate message name"));
+            continue;
+        }
+        let over = overrides.value.messages.get(&message.name);
+        let mut lowerer =
+            Lowerer { file, owner: &message.name, overrides: FieldOverrides::new(over.map(|o| &o.fields)), errors };
+        let fields = lowerer.fields(&mut ns, &message.fields, "", Side::Response);
+        for path in lowerer.overrides.unused() {
+            lowerer.errors.push(SpecError::new(
+                &overrides.file,
+                format!("messages.{}.fields.{path}", message.name),
+                "override for a field the spec does not have",
+            ));
+        }
+        out.push(MessageIr {
+            tag: message.tag,
+            body: Struct { name: message.name.clone(), fields, builder: false },
+            doc_url: message.doc_url.clone(),
+        });
+    }
+    for name in overrides.value.messages.keys() {
+        if !names.contains(name.as_str()) {
+            errors.push(SpecError::new(
+                &overrides.file,
+                format!("messages.{name}"),
+                "override for a message the spec does not have",
+            ));
+        }
+    }
+    let nested = ns.into_sorted();
+    for s in &nested {
+        if names.contains(s.name.as_str()) {
+            errors.push(SpecError::new(
+                file,
+                &s.name,
+                "a nested type has the same name as a message; set type_name in overrides.json",
+            ));
+        }
+    }
+    out.sort_by_key(|m| m.tag);
+    Messages { file: file.to_owned(), messages: out, nested }
+}

@@ -1,0 +1,145 @@
+//! Every naming decision of the generator, in one place. Renderers never invent names.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+/// Rust keywords (strict and reserved, all editions) that cannot be identifiers.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
+    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
+    "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
+    "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Whether `name` is a Rust keyword.
+pub fn is_keyword(name: &str) -> bool {
+    KEYWORDS.contains(&name)
+}
+
+/// Makes an identifier legal: keywords get a trailing underscore, a leading digit gets
+/// the given letter prefix.
+fn legal(mut ident: String, digit_prefix: &str) -> String {
+    if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert_str(0, digit_prefix);
+    }
+    if is_keyword(&ident) {
+        ident.push('_');
+    }
+    ident
+}
+
+/// The platform's class rule: every `.`- or `_`-separated segment of the method name
+/// with its first letter upper-cased, the rest kept (`order.searchList` -> `OrderSearchList`,
+/// `sendHome.order.acceptOrder` -> `SendHomeOrderAcceptOrder`, `QA.xz002` -> `QAXz002`).
+pub fn method_type_stem(method: &str) -> String {
+    let mut out = String::with_capacity(method.len());
+    for segment in method.split(['.', '_']).filter(|s| !s.is_empty()) {
+        let mut chars = segment.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.extend(chars);
+        }
+    }
+    legal(out, "M")
+}
+
+/// The request type of a method (`OrderSearchListRequest`).
+pub fn request_type(method: &str) -> String {
+    format!("{}Request", method_type_stem(method))
+}
+
+/// The response type of a method (`OrderSearchListResponse`).
+pub fn response_type(method: &str) -> String {
+    format!("{}Response", method_type_stem(method))
+}
+
+/// The module and cargo feature of a group (`afterSale` -> `after_sale`, `QA` -> `qa`).
+pub fn group_module(group: &str) -> String {
+    legal(group.to_snake_case(), "g")
+}
+
+/// The module of a method's nested types: the method name after its group, snake case
+/// (`order.searchList` -> `search_list`, `sendHome.order.acceptOrder` -> `order_accept_order`).
+pub fn method_module(group: &str, method: &str) -> String {
+    let rest = method.strip_prefix(group).and_then(|r| r.strip_prefix('.')).unwrap_or(method);
+    legal(rest.replace('.', "_").to_snake_case(), "m")
+}
+
+/// The Rust field name of a JSON name (`shopOrderList` -> `shop_order_list`, `type` -> `type_`).
+pub fn field_name(wire: &str) -> String {
+    let snake = wire.to_snake_case();
+    let snake = if snake.is_empty() { "field".to_owned() } else { snake };
+    legal(snake, "n")
+}
+
+/// The Rust type name of a nested object, from the field that holds it
+/// (`shop_order_list` -> `ShopOrderList`).
+pub fn nested_type_name(wire: &str) -> String {
+    let camel = wire.to_upper_camel_case();
+    let camel = if camel.is_empty() { "Object".to_owned() } else { camel };
+    legal(camel, "N")
+}
+
+/// Whether `name` is a usable Rust identifier (for names given in overrides).
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+        && !is_keyword(name)
+        && name != "_"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_follow_the_platform_class_rule() {
+        assert_eq!(request_type("order.searchList"), "OrderSearchListRequest");
+        assert_eq!(response_type("order.searchList"), "OrderSearchListResponse");
+        assert_eq!(request_type("afterSale.Detail"), "AfterSaleDetailRequest");
+        assert_eq!(request_type("sendHome.order.acceptOrder"), "SendHomeOrderAcceptOrderRequest");
+        assert_eq!(request_type("QA.xz002"), "QAXz002Request");
+        assert_eq!(request_type("logistics.createSFOrder"), "LogisticsCreateSFOrderRequest");
+        assert_eq!(request_type("logistics.get_cap_info"), "LogisticsGetCapInfoRequest");
+    }
+
+    #[test]
+    fn modules_are_snake_case() {
+        assert_eq!(group_module("afterSale"), "after_sale");
+        assert_eq!(group_module("QA"), "qa");
+        assert_eq!(group_module("instantShopping"), "instant_shopping");
+        assert_eq!(method_module("order", "order.searchList"), "search_list");
+        assert_eq!(method_module("sendHome", "sendHome.order.acceptOrder"), "order_accept_order");
+        assert_eq!(method_module("afterSale", "afterSale.Detail"), "detail");
+        assert_eq!(method_module("spu", "spu.queryBookNameByISBN"), "query_book_name_by_isbn");
+    }
+
+    #[test]
+    fn field_names_are_legal_snake_case() {
+        assert_eq!(field_name("shop_order_list"), "shop_order_list");
+        assert_eq!(field_name("spuList"), "spu_list");
+        assert_eq!(field_name("List"), "list");
+        assert_eq!(field_name("type"), "type_");
+        assert_eq!(field_name("return"), "return_");
+        assert_eq!(field_name("1st"), "n1st");
+        assert_eq!(field_name("address_id1"), "address_id1");
+    }
+
+    #[test]
+    fn nested_types_are_named_from_their_field() {
+        assert_eq!(nested_type_name("shop_order_list"), "ShopOrderList");
+        assert_eq!(nested_type_name("spuList"), "SpuList");
+        assert_eq!(nested_type_name("self"), "Self_");
+        assert_eq!(nested_type_name("3d_model"), "N3dModel");
+    }
+
+    #[test]
+    fn identifiers_from_overrides_are_checked() {
+        assert!(is_identifier("shop_order"));
+        assert!(is_identifier("ShopOrder"));
+        assert!(!is_identifier("type"));
+        assert!(!is_identifier("1a"));
+        assert!(!is_identifier("a-b"));
+        assert!(!is_identifier(""));
+    }
+}

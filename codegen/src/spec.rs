@@ -1,0 +1,197 @@
+//! The on-disk spec format (`api-spec/`), mirrored exactly: every struct denies unknown
+//! keys so that a typo fails loudly with its location. See `api-spec/README.md`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One `api-spec/groups/<group>.json` file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFile {
+    /// The API group as the platform spells it (`afterSale`).
+    pub group: String,
+    /// The group's methods, sorted by name.
+    pub methods: Vec<Method>,
+}
+
+/// One platform method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Method {
+    /// The full method name (`order.searchList`).
+    pub name: String,
+    /// `"catalog"` when the importer owns this entry (re-import replaces it); absent for
+    /// hand-written methods, which re-import keeps untouched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// Where the facts came from (informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A sentence for the generated docs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// The method only reads (safe to retry after an ambiguous failure).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    /// Paging facts, for paginated list methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
+    /// The request parameters; absent (with `response`) for an untyped method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Vec<Field>>,
+    /// The shape of the reply's `data`; absent (with `request`) for an untyped method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Body>,
+}
+
+/// The reply's `data`: an object (usually) or any other type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Body {
+    /// A type expression (`object`, `list<object>`, `i64`, `map<string,bool>`, ...).
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// The fields of the object inside `type`, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<Field>>,
+}
+
+/// One field of a request, response or message object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// The JSON name.
+    pub name: String,
+    /// A type expression: `string`, `i32`, `i64`, `f64`, `bool`, `any`, `object`,
+    /// `list<T>`, `map<K,V>` (K is `string`, `i32` or `i64`).
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// The platform requires the field (requests only; responses treat every field as optional).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
+    /// An example value, verbatim text from the catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+    /// Personal data or a credential: `Debug` prints `<redacted>`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sensitive: bool,
+    /// The fields of the object inside `type`, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<Field>>,
+}
+
+/// Where a paginated method keeps its paging parameters and results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paging {
+    /// The request field with the page number.
+    pub page: String,
+    /// The request field with the page size.
+    pub size: String,
+    /// The number of the first page (0 or 1).
+    pub base: i64,
+    /// The item list inside `data`: wire names joined by `.`.
+    pub items: String,
+    /// The total inside `data`, when the method reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// The largest accepted page size, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<i64>,
+}
+
+/// `api-spec/messages.json`: the push message types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesFile {
+    /// Sorted by tag.
+    pub messages: Vec<Message>,
+}
+
+/// One push message type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// The numeric tag the platform sends (as a string) in each record.
+    pub tag: u32,
+    /// The type name (`TradeCreate`).
+    pub name: String,
+    /// `"catalog"` when owned by the importer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The platform's documentation page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
+    /// The fields of the decoded `data` object.
+    pub fields: Vec<Field>,
+}
+
+/// `api-spec/overrides.json`: hand-made decisions that survive re-import.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// Per method name.
+    #[serde(default)]
+    pub methods: BTreeMap<String, MethodOverride>,
+    /// Per message type name.
+    #[serde(default)]
+    pub messages: BTreeMap<String, MessageOverride>,
+}
+
+/// Overrides for one method.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodOverride {
+    /// Why (kept for the reader; not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Replaces the spec's `read_only`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// Replaces the spec's paging facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
+    /// Removes the spec's paging facts (the heuristic was wrong).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_paging: bool,
+    /// Per field, keyed by spec path (`response.shop_order_list[].post_tel`).
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldOverride>,
+}
+
+/// Overrides for one message type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageOverride {
+    /// Why (kept for the reader; not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Per field, keyed by path (`receiver_addr.detail`).
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldOverride>,
+}
+
+/// Overrides for one field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldOverride {
+    /// Why (kept for the reader; not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The Rust field name to use instead of the derived one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rust_name: Option<String>,
+    /// The Rust name of the field's nested object type instead of the derived one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+    /// Replaces the spec's `sensitive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive: Option<bool>,
+    /// The JSON name appears more than once in its object with the same type: keep one.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dedupe: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}

@@ -1,0 +1,165 @@
+//! `cargo xtask gen [--check]`.
+
+use codegen::{Input, SpecFile};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where the generated API lives, relative to the workspace root.
+pub const API_DIR: &str = "doudian-sdk/src/api";
+/// The manifest with the generated features region.
+pub const MANIFEST: &str = "doudian-sdk/Cargo.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    Check,
+}
+
+/// What differs between the generated output and the disk.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// Path (relative to the root) -> new content, for files that differ.
+    pub changed: BTreeMap<String, String>,
+    /// Files that should exist and do not.
+    pub missing: BTreeMap<String, String>,
+    /// Generated-directory files the spec no longer produces.
+    pub extra: Vec<String>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.missing.is_empty() && self.extra.is_empty()
+    }
+
+    /// The `--check` report.
+    pub fn report(&self) -> String {
+        let mut out = String::from("generated code is stale:\n");
+        for path in self.changed.keys() {
+            out.push_str(&format!("  changed: {path}\n"));
+        }
+        for path in self.missing.keys() {
+            out.push_str(&format!("  missing: {path}\n"));
+        }
+        for path in &self.extra {
+            out.push_str(&format!("  extra:   {path}\n"));
+        }
+        out.push_str("run `cargo xtask gen` and commit");
+        out
+    }
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+}
+
+/// Reads `api-spec/`.
+pub fn read_spec(root: &Path) -> Result<Input, String> {
+    let spec = root.join("api-spec");
+    let mut group_paths: Vec<PathBuf> = fs::read_dir(spec.join("groups"))
+        .map_err(|e| format!("{}: {e}", spec.join("groups").display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    group_paths.sort();
+    let file =
+        |path: &Path| -> Result<SpecFile, String> { Ok(SpecFile { path: relative(root, path), text: read(path)? }) };
+    Ok(Input {
+        groups: group_paths.iter().map(|p| file(p)).collect::<Result<_, _>>()?,
+        messages: file(&spec.join("messages.json"))?,
+        overrides: file(&spec.join("overrides.json"))?,
+    })
+}
+
+/// Generates and compares with the disk; writes nothing.
+pub fn diff(root: &Path) -> Result<Diff, String> {
+    let input = read_spec(root)?;
+    let output =
+        codegen::generate(&input).map_err(|e| format!("{e}\nerror: the spec is invalid; nothing was written"))?;
+    let mut desired: BTreeMap<String, String> =
+        output.files.into_iter().map(|(name, text)| (format!("{API_DIR}/{name}"), text)).collect();
+    let manifest = read(&root.join(MANIFEST))?;
+    let spliced = codegen::splice_features(&manifest, &output.features).ok_or_else(|| {
+        format!("{MANIFEST}: missing the `{}` / `{}` markers", codegen::FEATURES_BEGIN, codegen::FEATURES_END)
+    })?;
+    desired.insert(MANIFEST.to_owned(), spliced);
+
+    let mut diff = Diff::default();
+    for (path, text) in desired.iter() {
+        match fs::read_to_string(root.join(path)) {
+            Ok(current) if current == *text => {}
+            Ok(_) => {
+                diff.changed.insert(path.clone(), text.clone());
+            }
+            Err(_) => {
+                diff.missing.insert(path.clone(), text.clone());
+            }
+        }
+    }
+    let api_dir = root.join(API_DIR);
+    if let Ok(entries) = fs::read_dir(&api_dir) {
+        let mut extra: Vec<String> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .map(|p| relative(root, &p))
+            .filter(|p| !desired.contains_key(p))
+            .collect();
+        extra.sort();
+        diff.extra = extra;
+    }
+    Ok(diff)
+}
+
+pub fn run(root: &Path, mode: Mode) -> Result<(), String> {
+    let started = Instant::now();
+    let diff = diff(root)?;
+    match mode {
+        Mode::Check if diff.is_empty() => {
+            eprintln!("generated code is up to date ({:.0?})", started.elapsed());
+            Ok(())
+        }
+        Mode::Check => Err(diff.report()),
+        Mode::Write => {
+            fs::create_dir_all(root.join(API_DIR)).map_err(|e| format!("{API_DIR}: {e}"))?;
+            for (path, text) in diff.changed.iter().chain(diff.missing.iter()) {
+                fs::write(root.join(path), text).map_err(|e| format!("{path}: {e}"))?;
+                eprintln!("wrote   {path}");
+            }
+            for path in &diff.extra {
+                let full = root.join(path);
+                let removed = if full.is_dir() { fs::remove_dir_all(&full) } else { fs::remove_file(&full) };
+                removed.map_err(|e| format!("{path}: {e}"))?;
+                eprintln!("deleted {path}");
+            }
+            let count = diff.changed.len() + diff.missing.len() + diff.extra.len();
+            eprintln!("generated in {:.0?} ({count} files changed)", started.elapsed());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plain `cargo test` catches generated code that does not match the spec.
+    #[test]
+    fn generated_code_is_fresh() {
+        let root = crate::workspace_root();
+        let diff = diff(&root).unwrap();
+        assert!(diff.is_empty(), "{}", diff.report());
+    }
+
+    #[test]
+    fn generating_twice_gives_identical_bytes() {
+        let root = crate::workspace_root();
+        let input = read_spec(&root).unwrap();
+        let a = codegen::generate(&input).unwrap();
+        let b = codegen::generate(&input).unwrap();
+        assert_eq!(a, b);
+    }
+}
