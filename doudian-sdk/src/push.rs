@@ -187,7 +187,7 @@ impl PushVerifier {
         match app_id {
             None => return Err(VerifyError::Malformed(format!("the `{APP_ID_HEADER}` header is missing")).into()),
             Some(id) if id != self.app_key.as_bytes() => {
-                return Err(VerifyError::WrongAppKey(String::from_utf8_lossy(id).into_owned()).into())
+                return Err(VerifyError::WrongAppKey(shortened(&String::from_utf8_lossy(id))).into())
             }
             Some(_) => {}
         }
@@ -229,6 +229,20 @@ impl PushVerifier {
         self.verify_headers(headers, body)?;
         parse_body(body)
     }
+}
+
+/// A caller-supplied value for an error message, cut to 64 bytes (at a char boundary) so a
+/// hostile request cannot flood the logs.
+pub(crate) fn shortened(value: &str) -> String {
+    const LIMIT: usize = 64;
+    if value.len() <= LIMIT {
+        return value.to_owned();
+    }
+    let mut end = LIMIT;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &value[..end])
 }
 
 /// One record of a push, `data` still JSON text.

@@ -46,6 +46,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, VerifyError};
+use crate::push::shortened;
 use crate::secret::AppSecret;
 use crate::sign::{canonical_variants, digest_parts, hex_signature_matches, hmac_for, HmacSha256, SignMethod};
 
@@ -248,7 +249,7 @@ impl SpiVerifier {
     pub fn verify_at(&self, params: &SpiParams, now: SystemTime) -> Result<(), Error> {
         let app_key = params.app_key.as_deref().ok_or_else(|| VerifyError::Malformed("`app_key` is missing".into()))?;
         if app_key != self.app_key {
-            return Err(VerifyError::WrongAppKey(app_key.to_owned()).into());
+            return Err(VerifyError::WrongAppKey(shortened(app_key)).into());
         }
         let received: Vec<&[u8]> = [&params.sign, &params.sign_v2]
             .into_iter()
@@ -301,7 +302,7 @@ fn signed_text_candidates(param_json: &str) -> Vec<String> {
 }
 
 fn check_timestamp(timestamp: &str, now: SystemTime, window: Duration) -> Result<(), Error> {
-    let stale = || Error::from(VerifyError::StaleTimestamp(timestamp.to_owned()));
+    let stale = || Error::from(VerifyError::StaleTimestamp(shortened(timestamp)));
     let sent = parse_timestamp(timestamp).ok_or_else(stale)?;
     let now = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);

@@ -157,6 +157,12 @@ fn header_checks() {
         VerifyError::WrongAppKey("7000000000000000000".into())
     );
     assert!(matches!(verify_error(v.verify(None, Some(md5), body)), VerifyError::Malformed(_)));
+    // A hostile app-id is cut short in the error.
+    let long = "好".repeat(100);
+    match verify_error(v.verify(Some(&long), Some(md5), body)) {
+        VerifyError::WrongAppKey(shown) => assert_eq!(shown, format!("{}…", "好".repeat(21))),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(verify_error(v.verify(Some(APP_KEY), None, body)), VerifyError::MissingSignature);
     for bad in ["", "9a256b02", &md5[1..], &format!("{md5}0"), &md5.replace('9', "8"), &" ".repeat(32)] {
         assert_eq!(verify_error(v.verify(Some(APP_KEY), Some(bad), body)), VerifyError::BadSignature, "{bad:?}");
