@@ -352,6 +352,8 @@ impl CodeValue {
 struct RawReply {
     body: Vec<u8>,
     log_id: String,
+    /// The byte range of `data` in `body` (empty when absent or null).
+    data: std::ops::Range<usize>,
 }
 
 impl Client {
@@ -536,12 +538,17 @@ fn check_page_size<R: Paginated>(request: &R) -> Result<()> {
     }
 }
 
+/// Checks a reply body's envelope and decodes its `data` into `T`: what
+/// [`Client::execute`] does with every reply. Public for replaying recorded replies.
+pub fn decode_reply<T: DeserializeOwned>(method: &str, body: Vec<u8>) -> Result<Response<T>> {
+    decode_data(method, &check_envelope(method, body)?)
+}
+
 /// Decodes `data` of a checked reply into `T`, naming the JSON path on failure.
+/// The envelope was parsed once already; only the `data` bytes are decoded here.
 fn decode_data<T: DeserializeOwned>(method: &str, reply: &RawReply) -> Result<Response<T>> {
-    let envelope: Envelope<'_> = serde_json::from_slice(&reply.body).map_err(|e| decode_error(method, "", e.to_string(), reply))?;
-    let data = envelope.data.map(|raw| raw.get()).filter(|text| *text != "null");
-    let text = data.unwrap_or("{}");
-    match crate::de::from_str::<T>(text) {
+    let data: &[u8] = if reply.data.is_empty() { b"{}" } else { &reply.body[reply.data.clone()] };
+    match crate::de::from_slice::<T>(data) {
         Ok(data) => Ok(Response { data, log_id: reply.log_id.clone() }),
         Err(failure) => {
             let path = if failure.path.is_empty() || failure.path == "." {
@@ -682,7 +689,7 @@ fn check_envelope(method: &str, body: Vec<u8>) -> Result<RawReply> {
     let envelope: Envelope<'_> = match serde_json::from_slice(&body) {
         Ok(envelope) => envelope,
         Err(e) => {
-            let reply = RawReply { log_id: String::new(), body };
+            let reply = RawReply { log_id: String::new(), body, data: 0..0 };
             return Err(decode_error(method, "$", format!("reply is not a JSON envelope: {e}"), &reply));
         }
     };
@@ -693,12 +700,20 @@ fn check_envelope(method: &str, body: Vec<u8>) -> Result<RawReply> {
         (Some(code), _) => code == SUCCESS_CODE,
         (None, Some(err_no)) => err_no == 0,
         (None, None) => {
-            let reply = RawReply { log_id, body };
+            let reply = RawReply { log_id, body, data: 0..0 };
             return Err(decode_error(method, "code", "reply has neither `code` nor `err_no`".into(), &reply));
         }
     };
     if success {
-        return Ok(RawReply { log_id, body });
+        // Where `data` sits in the body: the raw value borrows from it.
+        let data = match envelope.data.map(|raw| raw.get()) {
+            Some(text) if text != "null" => {
+                let start = text.as_ptr() as usize - body.as_ptr() as usize;
+                start..start + text.len()
+            }
+            _ => 0..0,
+        };
+        return Ok(RawReply { log_id, body, data });
     }
     Err(Error::from(ApiError {
         method: method.to_owned(),
