@@ -50,26 +50,8 @@ use crate::error::{excerpt, DecodeError, Error, VerifyError};
 use crate::secret::AppSecret;
 use crate::sign::{digest_parts, hex_signature_matches, hmac_for, HmacSha256, SignMethod};
 
-// The generated message types (`crate::api::messages`) are not in the tree yet; this
-// stand-in has the same `decode` signature and decodes nothing, so every tag is `Unknown`.
-// TEMPORARY: replace with `use crate::api::messages::Message;` once it is generated.
-mod generated {
-    use crate::de::DecodeFailure;
-
-    /// A typed push message (stand-in until the generated enum exists).
-    #[derive(Debug, Clone, PartialEq)]
-    #[non_exhaustive]
-    pub enum Message {}
-
-    impl Message {
-        /// Decodes the `data` of a record with tag `tag`; `None` when the tag is unknown.
-        pub fn decode(tag: u32, data: &str) -> Option<Result<Message, DecodeFailure>> {
-            let _ = (tag, data);
-            None
-        }
-    }
-}
-pub use generated::Message;
+/// The typed push messages, one variant per known tag (generated from the spec).
+pub use crate::api::messages::Message;
 
 /// The reply that acknowledges a push: HTTP 200 with this body.
 pub const SUCCESS_REPLY: &str = r#"{"code":0,"msg":"success"}"#;

@@ -587,3 +587,68 @@ fn spi_reply_codes() {
     assert_eq!(SpiReply::from_error(&other).code, INTERNAL_ERROR);
     assert_eq!(SpiReply::internal_error("boom").to_json(), r#"{"code":100003,"message":"boom","data":{}}"#);
 }
+
+// ------------------------------------------------------------ typed push messages
+
+#[test]
+fn reference_trade_create_decodes_to_its_type() {
+    use doudian_sdk::api::messages::Message;
+    let vectors = reference("push_vectors.json");
+    let case = vectors["cases"].as_array().unwrap().iter().find(|c| c["id"] == "push_md5_valid_trade_create").unwrap();
+    let body = case["inputs"]["body"].as_str().unwrap().as_bytes();
+    let sign = case["inputs"]["headers"]["event-sign"].as_str().unwrap();
+    let records = verifier().receive(Some(APP_KEY), Some(sign), body).unwrap();
+    match records[0].decode().unwrap() {
+        PushEvent::Message { tag: 100, msg_id, message } => {
+            assert_eq!(msg_id, "7301234567890123456");
+            let Message::TradeCreate(created) = *message else { panic!("{message:?}") };
+            assert_eq!(created.p_id, Some(4962389765832389));
+            assert_eq!(created.s_ids, [4962389765832390]);
+            assert_eq!((created.shop_id, created.create_time, created.biz), (Some(4463798), Some(1700000000), Some(2)));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_generated_message_sample_arrives_typed() {
+    use doudian_sdk::api::messages::Message;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/message_samples.json");
+    let samples: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(samples.len(), Message::TAGS.len());
+    // One push carrying every sample, each `data` a JSON-encoded string, as the platform sends.
+    let records: Vec<Value> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, (tag, data))| serde_json::json!({"tag": tag, "msg_id": format!("73{i:017}"), "data": data.to_string()}))
+        .collect();
+    let body = serde_json::to_vec(&records).unwrap();
+    let records = verifier().receive(Some(APP_KEY), Some(&signed(&body)), &body).unwrap();
+    assert_eq!(records.len(), samples.len());
+    for record in records {
+        match record.decode().unwrap_or_else(|e| panic!("tag {}: {e}", record.tag)) {
+            PushEvent::Message { tag, message, .. } => {
+                assert_eq!(tag.to_string(), record.tag);
+                assert_eq!(message.tag(), tag);
+            }
+            other => panic!("tag {}: {other:?}", record.tag),
+        }
+    }
+}
+
+#[test]
+fn a_known_tag_with_bad_data_is_a_decode_error_with_a_path() {
+    for (data, path) in [(r#"{"p_id":{"x":1}}"#, "p_id"), (r#"{"s_ids":[1,true]}"#, "s_ids[1]"), ("[1]", "")] {
+        match PushRecord::new("100", "m9", data).decode() {
+            Err(Error::Decode(e)) => {
+                assert_eq!(e.path, path, "{data}: {e}");
+                assert!(e.context.contains("tag 100") && e.context.contains("m9"), "{}", e.context);
+                assert_eq!(e.excerpt, data);
+            }
+            other => panic!("{data}: {other:?}"),
+        }
+    }
+    // Data that is not JSON at all, for a known tag.
+    assert!(matches!(PushRecord::new("100", "m9", "not json").decode(), Err(Error::Decode(_))));
+}
