@@ -1,1 +1,109 @@
-//! The bundled gateway.
+//! A loopback gateway that behaves like the Doudian (抖店) open platform
+//! (`openapi-fxg.jinritemai.com`), for tests and local development.
+//!
+//! It checks what the platform checks — app key, `v`, timestamps in the three forms the
+//! official SDKs send, `sign` by md5 or hmac-sha256 over the re-canonicalised param_json,
+//! access tokens — and answers with the platform's envelope, codes and sub-codes and a
+//! `log_id` on every reply. It issues and refreshes tokens by the platform's rules, keeps a
+//! shop's working set (products, orders, logistics, after-sales) for the methods that
+//! change or page through it, answers every other method of the spec with sample data,
+//! sends signed push messages, and can be told to misbehave (rate limits, 5xx, delays,
+//! dropped connections, broken JSON, ids as strings, oversized replies).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), doudian_gateway::GatewayError> {
+//! use std::time::Duration;
+//! use doudian_gateway::{Fault, FaultRule, Gateway};
+//!
+//! let gateway = Gateway::builder()
+//!     .app_key("7012345678901234567")
+//!     .app_secret("my-secret")
+//!     .token_ttl(Duration::from_secs(5))
+//!     .refresh_window(Duration::from_secs(2))
+//!     .start()
+//!     .await?;
+//! println!("{} {}", gateway.base_url(), gateway.app_key());
+//! gateway.inject(FaultRule::new(Fault::RateLimit).for_method("order.searchList").times(2));
+//! // ... drive a client against gateway.base_url() ...
+//! assert_eq!(gateway.counters().signature_failures, 0);
+//! gateway.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Error codes
+//!
+//! | situation | code | sub_code |
+//! | --- | --- | --- |
+//! | no `app_key` | 40001 | `isv.app-id-missing` |
+//! | unknown `app_key` | 40003 | `isv.app-id-invalid` |
+//! | `method` query differs from the path, `v` not 2, bad `sign_method` | 40003 | `isv.parameter-invalid` |
+//! | no `v` / `timestamp` | 40001 | `isv.parameter-missing` |
+//! | `timestamp` in none of the three forms | 40003 | `isv.timestamp-format-error` |
+//! | `timestamp` outside the skew window | 40003 | `isv.timestamp-invalid` |
+//! | no `sign` | 40001 | `isv.signature-missing` |
+//! | body not a JSON object | 40003 | `isv.parameter-format-invalid` |
+//! | wrong `sign` | 40003 | `isv.signature-invalid` |
+//! | method not in the spec | 70000 | `isp.api-service-off` |
+//! | no `access_token` | 40001 | `isv.access-token-missing` |
+//! | unknown / replaced token | 40003 | `isv.access-token-no-existed` |
+//! | expired token | 40003 | `isv.access-token-expired` |
+//! | required parameter missing | 40001 | `isv.parameter-missing` |
+//! | parameter of the wrong type or value, unknown id | 40003 | `isv.parameter-invalid` |
+//! | token.create/refresh refused | 50001 | `dop.token-generate-failed:{no-authorization, code-invalid, code-expired, grant-type-invalid, token-invalid, token-expired}` |
+//! | business rule (ship twice, ship unpaid, edit unshipped, deleted product) | 50002 | `isv.business-failed:{order-already-shipped, order-not-paid, order-canceled, order-not-shipped, product-deleted}` |
+//! | injected rate limit | 60000 | `isv.traffic-limited` |
+//! | injected busy service | 20000 | `dop.service-error` |
+//!
+//! Business errors come with HTTP 200, as on the platform.
+
+#![recursion_limit = "512"]
+
+mod auth;
+mod counters;
+mod envelope;
+mod faults;
+mod gateway;
+mod methods;
+mod params;
+mod push;
+mod query;
+mod random;
+mod samples;
+mod server;
+mod shop;
+mod time;
+mod tokens;
+
+pub use counters::{Counters, MethodCounts, RefreshCounts};
+pub use envelope::{message_for, ApiFailure};
+pub use faults::{Fault, FaultId, FaultRule};
+pub use gateway::{
+    Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderSnapshot, ProductSnapshot, RunningGateway,
+    DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID,
+};
+pub use methods::STATEFUL_METHODS;
+pub use push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
+pub use shop::{LogisticsCompany, OrderStatus};
+pub use time::format_gmt8;
+
+/// Every method the gateway answers: the stateful ones and every method with sample data,
+/// sorted and without duplicates.
+pub fn known_methods() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = samples::sample_methods();
+    all.extend(STATEFUL_METHODS.iter().copied());
+    all.extend(doudian_sdk::api::METHODS.iter().map(|m| m.name));
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// How many methods have sample data embedded (0 means the SDK's samples were not
+/// generated when the gateway was built).
+pub fn sample_count() -> usize {
+    samples::sample_count()
+}
+
+/// The logistics companies the gateway knows (order.logisticsCompanyList).
+pub fn logistics_companies() -> &'static [LogisticsCompany] {
+    shop::reference::LOGISTICS_COMPANIES
+}

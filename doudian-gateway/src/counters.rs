@@ -1,0 +1,102 @@
+//! What the gateway received and did, for tests to assert on ("the order was shipped once").
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Calls of one method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MethodCounts {
+    /// Requests that arrived for the method (whatever became of them).
+    pub received: u64,
+    /// Requests answered with code 10000 (including those whose reply a fault then damaged).
+    pub succeeded: u64,
+    /// Requests answered with a platform error (including injected 60000/20000).
+    pub failed: u64,
+}
+
+/// What token.refresh calls did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshCounts {
+    /// Refreshed early: the same pair came back.
+    pub same_pair: u64,
+    /// Refreshed in the last window: a new pair, the old one kept for the grace period.
+    pub rotated: u64,
+    /// Refreshed after expiry: a new pair, the old one dead.
+    pub after_expiry: u64,
+    /// Refused (unknown or expired refresh token).
+    pub refused: u64,
+}
+
+/// A snapshot of every counter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// All requests received.
+    pub requests: u64,
+    /// Per method (by the method name taken from the path).
+    pub methods: BTreeMap<String, MethodCounts>,
+    /// Requests refused with `isv.signature-invalid`.
+    pub signature_failures: u64,
+    /// Requests refused for a bad or stale timestamp.
+    pub timestamp_failures: u64,
+    /// Requests refused for a missing, unknown or expired access token.
+    pub token_failures: u64,
+    /// Tokens issued by token.create.
+    pub tokens_created: u64,
+    /// token.refresh outcomes.
+    pub refreshes: RefreshCounts,
+    /// Faults that fired, by [`crate::Fault::name`].
+    pub faults: BTreeMap<&'static str, u64>,
+    /// order.logisticsAdd calls per order id (successful or not).
+    pub ship_calls: BTreeMap<String, u64>,
+    /// Successful shipments per order id (more than 1 would be a bug in a client).
+    pub shipments: BTreeMap<String, u64>,
+    /// Successful order.logisticsEdit calls per order id.
+    pub logistics_edits: BTreeMap<String, u64>,
+    /// Successful order.addOrderRemark calls per order id.
+    pub remarks: BTreeMap<String, u64>,
+    /// Successful afterSale.operate item operations per after-sale id.
+    pub after_sale_operations: BTreeMap<String, u64>,
+    /// Products created by product.addV2.
+    pub products_added: u64,
+    /// Push deliveries that got HTTP 200 from the webhook.
+    pub pushes_delivered: u64,
+    /// Push deliveries that failed (transport error or non-200).
+    pub pushes_failed: u64,
+}
+
+impl Counters {
+    /// The counts of `method` (zero if never called).
+    pub fn method(&self, method: &str) -> MethodCounts {
+        self.methods.get(method).copied().unwrap_or_default()
+    }
+}
+
+/// The live counters behind one lock; every update is a few map operations.
+#[derive(Debug, Default)]
+pub(crate) struct LiveCounters {
+    inner: Mutex<Counters>,
+}
+
+impl LiveCounters {
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Counters) -> R) -> R {
+        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn snapshot(&self) -> Counters {
+        self.update(|c| c.clone())
+    }
+
+    pub(crate) fn reset(&self) {
+        self.update(|c| *c = Counters::default());
+    }
+}
+
+pub(crate) fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
+    }
+}

@@ -1,0 +1,644 @@
+//! Building, starting, controlling and stopping a gateway.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use doudian_sdk::SignMethod;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::counters::{Counters, LiveCounters};
+use crate::envelope::LogIds;
+use crate::faults::{FaultId, FaultRule, FaultSet};
+use crate::push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
+use crate::random::Rng;
+use crate::server::{handle, Connection, KillableListener};
+use crate::shop::{OrderStatus, Shop};
+use crate::time::Clock;
+use crate::tokens::{Grant, TokenPolicy, Tokens};
+
+/// The app key a gateway accepts unless told otherwise.
+pub const DEFAULT_APP_KEY: &str = "7300000000000000001";
+/// The app secret a gateway accepts unless told otherwise.
+pub const DEFAULT_APP_SECRET: &str = "00000000-gateway-secret-0000-000000000000";
+/// The shop a gateway serves unless told otherwise.
+pub const DEFAULT_SHOP_ID: i64 = 4_463_798;
+
+/// Errors from starting a gateway or sending a push.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The builder was given values that cannot work.
+    #[error("invalid gateway configuration: {0}")]
+    Config(String),
+    /// A push could not be delivered (no HTTP reply at all).
+    #[error("push to {url} failed: {message}")]
+    Push {
+        /// The webhook URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Entry point: `Gateway::builder()...start().await`.
+#[derive(Debug)]
+pub struct Gateway;
+
+impl Gateway {
+    /// A builder with the defaults: [`DEFAULT_APP_KEY`] / [`DEFAULT_APP_SECRET`], shop
+    /// [`DEFAULT_SHOP_ID`], `127.0.0.1` on an ephemeral port, the platform's lifetimes
+    /// (access token 7 days, refresh token 14 days, refresh window and rotation grace 1 h,
+    /// authorisation codes 10 min), a 10 minute timestamp window and the seeded shop.
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::default()
+    }
+
+    /// Starts a gateway with the defaults.
+    pub async fn start() -> Result<RunningGateway, GatewayError> {
+        Self::builder().start().await
+    }
+}
+
+/// Configures a gateway. Every setter has a platform-like default.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct GatewayBuilder {
+    app_key: String,
+    app_secret: String,
+    shop_id: i64,
+    shop_name: String,
+    addr: SocketAddr,
+    policy: TokenPolicy,
+    timestamp_skew: Duration,
+    seed: bool,
+    webhook: Option<String>,
+}
+
+impl Default for GatewayBuilder {
+    fn default() -> Self {
+        GatewayBuilder {
+            app_key: DEFAULT_APP_KEY.to_owned(),
+            app_secret: DEFAULT_APP_SECRET.to_owned(),
+            shop_id: DEFAULT_SHOP_ID,
+            shop_name: "抖店示例店铺".to_owned(),
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            policy: TokenPolicy {
+                access_ttl: Duration::from_secs(7 * 24 * 3600),
+                refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+                refresh_window: Duration::from_secs(3600),
+                rotation_grace: Duration::from_secs(3600),
+                auth_code_ttl: Duration::from_secs(600),
+            },
+            timestamp_skew: Duration::from_secs(600),
+            seed: true,
+            webhook: None,
+        }
+    }
+}
+
+impl GatewayBuilder {
+    /// The app key the gateway accepts.
+    pub fn app_key(mut self, app_key: impl Into<String>) -> Self {
+        self.app_key = app_key.into();
+        self
+    }
+
+    /// The app secret requests must be signed with.
+    pub fn app_secret(mut self, app_secret: impl Into<String>) -> Self {
+        self.app_secret = app_secret.into();
+        self
+    }
+
+    /// The shop the gateway serves (self-use token.create must name it).
+    pub fn shop_id(mut self, shop_id: i64) -> Self {
+        self.shop_id = shop_id;
+        self
+    }
+
+    /// The shop's name, as token replies and orders show it.
+    pub fn shop_name(mut self, shop_name: impl Into<String>) -> Self {
+        self.shop_name = shop_name.into();
+        self
+    }
+
+    /// Listen on `port` of 127.0.0.1 (0 = any free port, the default).
+    pub fn port(mut self, port: u16) -> Self {
+        self.addr.set_port(port);
+        self
+    }
+
+    /// Listen on `addr` (the default is 127.0.0.1 on a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Access token lifetime (7 days).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.policy.access_ttl = ttl;
+        self
+    }
+
+    /// Refresh token lifetime (14 days).
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.policy.refresh_ttl = ttl;
+        self
+    }
+
+    /// The last part of an access token's life in which token.refresh rotates the pair
+    /// (1 hour); earlier refreshes return the same pair.
+    pub fn refresh_window(mut self, window: Duration) -> Self {
+        self.policy.refresh_window = window;
+        self
+    }
+
+    /// How long a rotated-out pair stays valid (1 hour).
+    pub fn rotation_grace(mut self, grace: Duration) -> Self {
+        self.policy.rotation_grace = grace;
+        self
+    }
+
+    /// Authorisation code lifetime (10 minutes).
+    pub fn auth_code_ttl(mut self, ttl: Duration) -> Self {
+        self.policy.auth_code_ttl = ttl;
+        self
+    }
+
+    /// How far a request timestamp may be from the gateway's clock (10 minutes).
+    pub fn timestamp_skew(mut self, skew: Duration) -> Self {
+        self.timestamp_skew = skew;
+        self
+    }
+
+    /// Start with an empty shop instead of the seeded working set.
+    pub fn empty_shop(mut self) -> Self {
+        self.seed = false;
+        self
+    }
+
+    /// Push trade and after-sale events caused by calls (shipping: tag 102, remarks: 113,
+    /// after-sale handling: 202/204/206) to this webhook URL.
+    pub fn webhook(mut self, url: impl Into<String>) -> Self {
+        self.webhook = Some(url.into());
+        self
+    }
+
+    /// Binds the socket and starts serving in the background of the current tokio runtime.
+    pub async fn start(self) -> Result<RunningGateway, GatewayError> {
+        if self.app_key.is_empty() || self.app_secret.is_empty() {
+            return Err(GatewayError::Config("app_key and app_secret must not be empty".to_owned()));
+        }
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .map_err(|source| GatewayError::Bind { addr: self.addr, source })?;
+        let addr = listener.local_addr().map_err(|source| GatewayError::Bind { addr: self.addr, source })?;
+        let rng = Rng::from_entropy();
+        let clock = Clock::default();
+        let now = (clock.now_ms() / 1000) as i64;
+        let shop = if self.seed {
+            Shop::seeded(self.shop_id, self.shop_name.clone(), now)
+        } else {
+            Shop::empty(self.shop_id, self.shop_name.clone())
+        };
+        let inner = Arc::new(Inner {
+            log_ids: LogIds::new(rng.next_u64()),
+            config: Config {
+                app_key: self.app_key,
+                app_secret: self.app_secret,
+                shop_id: self.shop_id,
+                shop_name: self.shop_name,
+                timestamp_skew_ms: self.timestamp_skew.as_millis() as u64,
+            },
+            clock,
+            rng,
+            tokens: Mutex::new(Tokens::new(self.policy)),
+            shop: Mutex::new(shop),
+            faults: FaultSet::default(),
+            counters: LiveCounters::default(),
+            webhook: Mutex::new(self.webhook),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(|e| GatewayError::Config(format!("HTTP client for pushes: {e}")))?,
+        });
+        let router =
+            Router::new().fallback(handle).layer(DefaultBodyLimit::max(16 * 1024 * 1024)).with_state(inner.clone());
+        let (stop_tx, mut stop_rx) = watch::channel(false);
+        let server = axum::serve(
+            KillableListener { inner: listener },
+            router.into_make_service_with_connect_info::<Connection>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        });
+        let task = tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "gateway server stopped");
+            }
+        });
+        tracing::info!(%addr, "doudian gateway listening");
+        Ok(RunningGateway { inner, addr, stop: stop_tx, task: Some(task) })
+    }
+}
+
+pub(crate) struct Config {
+    pub(crate) app_key: String,
+    pub(crate) app_secret: String,
+    pub(crate) shop_id: i64,
+    pub(crate) shop_name: String,
+    pub(crate) timestamp_skew_ms: u64,
+}
+
+/// Shared state of a running gateway. Every lock in here is a std mutex held for a few
+/// map operations and never across an await.
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) clock: Clock,
+    pub(crate) rng: Rng,
+    pub(crate) log_ids: LogIds,
+    pub(crate) tokens: Mutex<Tokens>,
+    pub(crate) shop: Mutex<Shop>,
+    pub(crate) faults: FaultSet,
+    pub(crate) counters: LiveCounters,
+    pub(crate) webhook: Mutex<Option<String>>,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Inner {
+    pub(crate) fn webhook_configured(&self) -> bool {
+        self.webhook.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// A 19-digit message id.
+    pub(crate) fn new_msg_id(&self) -> String {
+        (7_000_000_000_000_000_000 + self.rng.next_u64() % 1_000_000_000_000_000_000).to_string()
+    }
+
+    fn shop(&self) -> std::sync::MutexGuard<'_, Shop> {
+        self.shop.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, Tokens> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `records` to `url`, signed; counts the delivery.
+    pub(crate) async fn deliver(
+        &self,
+        url: &str,
+        records: &[PushRecord],
+        sign_method: SignMethod,
+    ) -> Result<PushDelivery, GatewayError> {
+        let body = push_body(records);
+        let sign = push_signature(&self.config.app_key, &self.config.app_secret, body.as_bytes(), sign_method);
+        let mut request = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("app-id", &self.config.app_key)
+            .header("event-sign", sign);
+        if sign_method == SignMethod::HmacSha256 {
+            // Not an official header (PROTOCOL.md §6: unverified); sent so a verifier can tell.
+            request = request.header("sign-method", "hmac-sha256");
+        }
+        let result = request.body(body).send().await;
+        let delivery = match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                Ok(PushDelivery { status, body })
+            }
+            Err(e) => Err(GatewayError::Push { url: url.to_owned(), message: e.without_url().to_string() }),
+        };
+        self.counters.update(|c| match &delivery {
+            Ok(d) if d.status == 200 => c.pushes_delivered += 1,
+            _ => c.pushes_failed += 1,
+        });
+        delivery
+    }
+
+    /// Sends `records` to the configured webhook in the background.
+    pub(crate) fn spawn_webhook_push(self: &Arc<Self>, records: Vec<PushRecord>) {
+        let Some(url) = self.webhook.lock().unwrap_or_else(|e| e.into_inner()).clone() else { return };
+        let inner = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(e) = inner.deliver(&url, &records, SignMethod::Md5).await {
+                tracing::warn!(error = %e, "webhook push failed");
+            }
+        });
+    }
+}
+
+/// A token issued directly by the gateway (see [`RunningGateway::issue_token`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// What the gateway holds about one order (for assertions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrderSnapshot {
+    /// The order id.
+    pub order_id: String,
+    /// Its status.
+    pub status: OrderStatus,
+    /// The tracking number of its shipment, once shipped.
+    pub tracking_no: Option<String>,
+    /// The logistics company code of its shipment, once shipped.
+    pub company_code: Option<String>,
+    /// The seller's remark.
+    pub seller_words: String,
+    /// The remark star flag.
+    pub seller_remark_stars: i64,
+}
+
+/// What the gateway holds about one product (for assertions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProductSnapshot {
+    /// The product id.
+    pub product_id: i64,
+    /// Its name.
+    pub name: String,
+    /// 0 on sale, 1 off the shelf, 2 deleted.
+    pub status: i64,
+    /// How many SKUs it has.
+    pub sku_count: usize,
+}
+
+/// A gateway serving on loopback. Dropping it stops the server.
+pub struct RunningGateway {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningGateway")
+            .field("addr", &self.addr)
+            .field("app_key", &self.inner.config.app_key)
+            .field("shop_id", &self.inner.config.shop_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningGateway {
+    /// `http://127.0.0.1:PORT` — the base URL to give a client.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The app key the gateway accepts.
+    pub fn app_key(&self) -> &str {
+        &self.inner.config.app_key
+    }
+
+    /// The app secret requests must be signed with.
+    pub fn app_secret(&self) -> &str {
+        &self.inner.config.app_secret
+    }
+
+    /// The shop served.
+    pub fn shop_id(&self) -> i64 {
+        self.inner.config.shop_id
+    }
+
+    /// Stops accepting calls, lets calls in flight finish (at most 2 s), and waits.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+
+    /// Serves until [`RunningGateway::shutdown`] is called from elsewhere or the task
+    /// ends: what `doudian mock` runs.
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    // ---- counters ----
+
+    /// A snapshot of every counter.
+    pub fn counters(&self) -> Counters {
+        self.inner.counters.snapshot()
+    }
+
+    /// Sets every counter back to zero.
+    pub fn reset_counters(&self) {
+        self.inner.counters.reset();
+    }
+
+    /// How many calls of `method` arrived.
+    pub fn calls(&self, method: &str) -> u64 {
+        self.inner.counters.update(|c| c.method(method).received)
+    }
+
+    /// How many order.logisticsAdd calls named `order_id` (successful or not).
+    pub fn ship_calls(&self, order_id: &str) -> u64 {
+        self.inner.counters.update(|c| c.ship_calls.get(order_id).copied().unwrap_or(0))
+    }
+
+    /// How many times `order_id` was actually shipped (0 or 1 unless something is wrong).
+    pub fn shipments(&self, order_id: &str) -> u64 {
+        self.inner.counters.update(|c| c.shipments.get(order_id).copied().unwrap_or(0))
+    }
+
+    // ---- faults ----
+
+    /// Switches a fault rule on; it stays until its count runs out or it is removed.
+    pub fn inject(&self, rule: FaultRule) -> FaultId {
+        self.inner.faults.add(rule)
+    }
+
+    /// Switches one rule off. False if it was already gone.
+    pub fn remove_fault(&self, id: FaultId) -> bool {
+        self.inner.faults.remove(id)
+    }
+
+    /// Switches every fault off.
+    pub fn clear_faults(&self) {
+        self.inner.faults.clear();
+    }
+
+    /// The rules still active.
+    pub fn faults(&self) -> Vec<FaultRule> {
+        self.inner.faults.active()
+    }
+
+    // ---- tokens and time ----
+
+    /// Mints a single-use authorisation code for `shop_id`, as the platform's authorisation
+    /// redirect would give a tool app (valid for the auth code lifetime).
+    pub fn mint_auth_code(&self, shop_id: i64) -> String {
+        let grant = self.grant_for(shop_id);
+        let now = self.inner.clock.now_ms();
+        self.inner.tokens().mint_code(grant, now, &self.inner.rng)
+    }
+
+    /// Issues a token for the gateway's shop without a call.
+    pub fn issue_token(&self) -> IssuedToken {
+        let grant = self.grant_for(self.inner.config.shop_id);
+        let now = self.inner.clock.now_ms();
+        let data = self.inner.tokens().issue(grant, now, &self.inner.rng);
+        IssuedToken {
+            access_token: data["access_token"].as_str().unwrap_or_default().to_owned(),
+            refresh_token: data["refresh_token"].as_str().unwrap_or_default().to_owned(),
+            expires_in: data["expires_in"].as_u64().unwrap_or_default(),
+        }
+    }
+
+    /// Makes `access_token` expire now (calls then get `isv.access-token-expired`; its
+    /// refresh token still works). False if the token is unknown.
+    pub fn expire_token(&self, access_token: &str) -> bool {
+        let now = self.inner.clock.now_ms();
+        self.inner.tokens().expire_now(access_token, now)
+    }
+
+    /// Forgets `access_token` and its refresh token (calls then get
+    /// `isv.access-token-no-existed`). False if the token is unknown.
+    pub fn revoke_token(&self, access_token: &str) -> bool {
+        self.inner.tokens().revoke(access_token)
+    }
+
+    /// Moves the gateway's clock forward for token and code lifetimes (request timestamps
+    /// are still checked against the real clock).
+    pub fn advance_clock(&self, by: Duration) {
+        self.inner.clock.advance_ms(by.as_millis().min(i64::MAX as u128) as i64);
+    }
+
+    fn grant_for(&self, shop_id: i64) -> Grant {
+        let shop_name = if shop_id == self.inner.config.shop_id {
+            self.inner.config.shop_name.clone()
+        } else {
+            format!("店铺{shop_id}")
+        };
+        Grant { shop_id, shop_name, authority_id: shop_id.to_string(), auth_subject_type: String::new() }
+    }
+
+    // ---- shop state ----
+
+    /// The order `order_id`, if the shop has it.
+    pub fn order(&self, order_id: &str) -> Option<OrderSnapshot> {
+        let shop = self.inner.shop();
+        let order = shop.orders.get(order_id)?;
+        let shipment = order.shipments.first();
+        Some(OrderSnapshot {
+            order_id: order.order_id.clone(),
+            status: order.status,
+            tracking_no: shipment.map(|s| s.tracking_no.clone()),
+            company_code: shipment.map(|s| s.company.code.to_owned()),
+            seller_words: order.seller_words.clone(),
+            seller_remark_stars: order.seller_remark_stars,
+        })
+    }
+
+    /// The ids of the orders in `status`, newest first.
+    pub fn order_ids(&self, status: OrderStatus) -> Vec<String> {
+        let shop = self.inner.shop();
+        let mut orders: Vec<_> = shop.orders.values().filter(|o| o.status == status).collect();
+        orders.sort_by(|a, b| b.create_time.cmp(&a.create_time).then_with(|| b.order_id.cmp(&a.order_id)));
+        orders.into_iter().map(|o| o.order_id.clone()).collect()
+    }
+
+    /// Every product, deleted ones included.
+    pub fn products(&self) -> Vec<ProductSnapshot> {
+        self.inner
+            .shop()
+            .products
+            .values()
+            .map(|p| ProductSnapshot {
+                product_id: p.product_id,
+                name: p.name.clone(),
+                status: p.status,
+                sku_count: p.skus.len(),
+            })
+            .collect()
+    }
+
+    /// The status of after-sale request `aftersale_id`.
+    pub fn after_sale_status(&self, aftersale_id: i64) -> Option<i64> {
+        self.inner.shop().after_sales.get(&aftersale_id).map(|a| a.status)
+    }
+
+    /// The ids of every after-sale request.
+    pub fn after_sale_ids(&self) -> Vec<i64> {
+        self.inner.shop().after_sales.keys().copied().collect()
+    }
+
+    // ---- pushes ----
+
+    /// Sets (or clears) the webhook that events caused by calls are pushed to.
+    pub fn set_webhook(&self, url: Option<&str>) {
+        *self.inner.webhook.lock().unwrap_or_else(|e| e.into_inner()) = url.map(str::to_owned);
+    }
+
+    /// Pushes `records` to `url` as the platform does (md5 `event-sign`) and returns what
+    /// the webhook answered.
+    pub async fn send_push(&self, url: &str, records: &[PushRecord]) -> Result<PushDelivery, GatewayError> {
+        self.inner.deliver(url, records, SignMethod::Md5).await
+    }
+
+    /// Like [`RunningGateway::send_push`] with a chosen signature (hmac-sha256 is an
+    /// unverified variant, PROTOCOL.md §6).
+    pub async fn send_push_with(
+        &self,
+        url: &str,
+        records: &[PushRecord],
+        sign_method: SignMethod,
+    ) -> Result<PushDelivery, GatewayError> {
+        self.inner.deliver(url, records, sign_method).await
+    }
+
+    /// A push record about order `order_id` (None if the shop has no such order).
+    pub fn trade_event(&self, event: TradeEvent, order_id: &str) -> Option<PushRecord> {
+        let now = (self.inner.clock.now_ms() / 1000) as i64;
+        let data = self.inner.shop().trade_event_data(event, order_id, now)?;
+        Some(PushRecord::new(event.tag().to_string(), self.inner.new_msg_id(), &data))
+    }
+
+    /// A push record about after-sale request `aftersale_id` (None if unknown).
+    pub fn refund_event(&self, event: RefundEvent, aftersale_id: i64) -> Option<PushRecord> {
+        let data = self.inner.shop().refund_event_data(event, aftersale_id)?;
+        Some(PushRecord::new(event.tag().to_string(), self.inner.new_msg_id(), &data))
+    }
+}
+
+impl Drop for RunningGateway {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

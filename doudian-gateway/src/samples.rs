@@ -1,0 +1,42 @@
+//! Sample `data` per method, from the SDK's generated `samples.json`
+//! (`{"<method>": {"request": {...}, "response": {...data...}}}`), parsed once on first
+//! use. Methods without stateful behaviour answer with their sample.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+static SAMPLES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/samples.json"));
+
+#[derive(Deserialize)]
+struct Sample {
+    response: Box<RawValue>,
+}
+
+static SAMPLES: LazyLock<HashMap<String, Box<RawValue>>> =
+    LazyLock::new(|| match serde_json::from_str::<HashMap<String, Sample>>(SAMPLES_JSON) {
+        Ok(map) => map.into_iter().map(|(method, s)| (method, s.response)).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "samples.json does not parse; methods without a model will be unknown");
+            HashMap::new()
+        }
+    });
+
+/// The sample `data` text of `method`, if the spec has it.
+pub(crate) fn sample_data(method: &str) -> Option<&'static str> {
+    SAMPLES.get(method).map(|raw| raw.get())
+}
+
+/// How many methods have samples.
+pub(crate) fn sample_count() -> usize {
+    SAMPLES.len()
+}
+
+/// Every method with a sample, sorted.
+pub(crate) fn sample_methods() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = SAMPLES.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    names
+}

@@ -1,0 +1,321 @@
+//! The HTTP side: a listener whose connections the handler can cut (for the dropped
+//! connection faults), and the one handler that serves every `POST /{method path}`.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::Response;
+use axum::serve::{IncomingStream, Listener};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::auth::{authenticate, Refusal};
+use crate::envelope::{self, ApiFailure, CODE_SUCCESS};
+use crate::faults::Fault;
+use crate::gateway::Inner;
+use crate::methods::{is_known, run};
+use crate::query::Query;
+
+/// A TCP listener whose streams carry a kill switch.
+pub(crate) struct KillableListener {
+    pub(crate) inner: TcpListener,
+}
+
+impl Listener for KillableListener {
+    type Io = KillableStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    // Small request/response pairs: never wait for Nagle.
+                    let _ = stream.set_nodelay(true);
+                    return (KillableStream { inner: stream, killed: Arc::default() }, addr);
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A TCP stream that fails every read and write once killed, so that hyper abandons the
+/// connection without writing the pending reply: the client sees the connection close.
+pub(crate) struct KillableStream {
+    inner: TcpStream,
+    killed: Arc<AtomicBool>,
+}
+
+fn killed_error() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "connection dropped by fault injection")
+}
+
+impl AsyncRead for KillableStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.killed.load(Ordering::Acquire) {
+            return Poll::Ready(Err(killed_error()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if self.killed.load(Ordering::Acquire) {
+            return Poll::Ready(Err(killed_error()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.killed.load(Ordering::Acquire) {
+            return Poll::Ready(Err(killed_error()));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The per-connection handle the handler gets: where the call came from and the switch
+/// that drops its connection.
+#[derive(Clone, Debug)]
+pub(crate) struct Connection {
+    killed: Arc<AtomicBool>,
+}
+
+impl Connection {
+    fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+    }
+}
+
+impl Connected<IncomingStream<'_, KillableListener>> for Connection {
+    fn connect_info(stream: IncomingStream<'_, KillableListener>) -> Self {
+        Connection { killed: stream.io().killed.clone() }
+    }
+}
+
+/// `/order/searchList` -> `order.searchList` (leading slashes tolerated, as GO sends `//`).
+pub(crate) fn method_from_path(path: &str) -> String {
+    path.trim_start_matches('/').trim_end_matches('/').replace('/', ".")
+}
+
+fn json_response(status: StatusCode, log_id: &str, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=utf-8"));
+    if let Ok(value) = HeaderValue::from_str(log_id) {
+        headers.insert("x-tt-logid", value);
+    }
+    response
+}
+
+/// A dropped connection: the reply below is never written.
+fn dropped(connection: &Connection) -> Response {
+    connection.kill();
+    Response::new(Body::empty())
+}
+
+pub(crate) async fn handle(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let method = method_from_path(uri.path());
+    let log_id = inner.log_ids.next(inner.clock.now_ms());
+    inner.counters.update(|c| {
+        c.requests += 1;
+        c.methods.entry(method.clone()).or_default().received += 1;
+    });
+
+    let drawn = inner.faults.draw(&method, &inner.rng);
+    if !drawn.fired.is_empty() {
+        inner.counters.update(|c| drawn.fired.iter().for_each(|name| *c.faults.entry(name).or_default() += 1));
+    }
+    if !drawn.delay.is_zero() {
+        tokio::time::sleep(drawn.delay).await;
+    }
+    match drawn.before {
+        Some(Fault::DropConnection) => return dropped(&connection),
+        Some(Fault::HttpStatus(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+            let mut response = Response::new(Body::from(format!(
+                "<html><body><h1>{} {}</h1></body></html>",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Error")
+            )));
+            *response.status_mut() = status;
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            return response;
+        }
+        Some(Fault::RateLimit) => {
+            return failure_reply(&inner, &method, &log_id, &ApiFailure::traffic_limited(), &drawn.after, &connection)
+        }
+        Some(Fault::ServiceBusy) => {
+            return failure_reply(&inner, &method, &log_id, &ApiFailure::service_busy(), &drawn.after, &connection)
+        }
+        _ => {}
+    }
+
+    let query = Query::parse(uri.query());
+    let outcome = authenticate(&inner, &method, &query, &body, is_known(&method))
+        .and_then(|call| run(&inner, &method, call).map_err(|f| (f, Refusal::Other)));
+    match outcome {
+        Ok(done) => {
+            inner.counters.update(|c| c.methods.entry(method.clone()).or_default().succeeded += 1);
+            if !done.pushes.is_empty() {
+                inner.spawn_webhook_push(done.pushes);
+            }
+            let text = envelope::success(&log_id, &done.data);
+            finish(&log_id, text, &drawn.after, &connection)
+        }
+        Err((failure, refusal)) => {
+            inner.counters.update(|c| match refusal {
+                Refusal::Signature => c.signature_failures += 1,
+                Refusal::Timestamp => c.timestamp_failures += 1,
+                Refusal::Token => c.token_failures += 1,
+                Refusal::Other => {}
+            });
+            failure_reply(&inner, &method, &log_id, &failure, &drawn.after, &connection)
+        }
+    }
+}
+
+fn failure_reply(
+    inner: &Inner,
+    method: &str,
+    log_id: &str,
+    failure: &ApiFailure,
+    after: &[Fault],
+    connection: &Connection,
+) -> Response {
+    debug_assert_ne!(failure.code, CODE_SUCCESS);
+    inner.counters.update(|c| c.methods.entry(method.to_owned()).or_default().failed += 1);
+    finish(log_id, envelope::failure(log_id, failure), after, connection)
+}
+
+/// Applies the after-processing faults to the reply text and builds the response.
+fn finish(log_id: &str, mut text: String, after: &[Fault], connection: &Connection) -> Response {
+    let mut truncate = false;
+    for fault in after {
+        match fault {
+            Fault::DropAfterProcessing => return dropped(connection),
+            Fault::IdsAsStrings => text = ids_as_strings(&text),
+            Fault::Oversized(size) => pad(&mut text, *size),
+            Fault::MalformedJson => text = text.replacen("\"code\":", "\"code\"=", 1),
+            Fault::TruncatedJson => truncate = true,
+            _ => {}
+        }
+    }
+    if truncate {
+        let mut bytes = text.into_bytes();
+        bytes.truncate(bytes.len() / 2);
+        return json_response(StatusCode::OK, log_id, bytes);
+    }
+    json_response(StatusCode::OK, log_id, text)
+}
+
+/// Pads the envelope with a `_padding` field until it is at least `size` bytes.
+fn pad(text: &mut String, size: usize) {
+    const FIELD: &str = ",\"_padding\":\"\"}";
+    if text.len() + FIELD.len() >= size || !text.ends_with('}') {
+        return;
+    }
+    // The closing brace is replaced, not added: one more byte of fill.
+    let fill = size - text.len() - FIELD.len() + 1;
+    text.pop();
+    text.reserve(FIELD.len() + fill);
+    text.push_str(",\"_padding\":\"");
+    text.extend(std::iter::repeat_n('x', fill));
+    text.push_str("\"}");
+}
+
+/// Rewrites integer `id` / `*_id` fields inside `data` as strings.
+fn ids_as_strings(text: &str) -> String {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    let is_id = key == "id" || key.ends_with("_id") || key.ends_with("_ids");
+                    match item {
+                        serde_json::Value::Number(n) if is_id && (n.is_i64() || n.is_u64()) => {
+                            *item = serde_json::Value::String(n.to_string());
+                        }
+                        serde_json::Value::Array(items) if is_id => {
+                            for element in items.iter_mut() {
+                                if let serde_json::Value::Number(n) = element {
+                                    *element = serde_json::Value::String(n.to_string());
+                                }
+                            }
+                        }
+                        other => walk(other),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let Ok(mut envelope) = serde_json::from_str::<serde_json::Value>(text) else {
+        return text.to_owned();
+    };
+    if let Some(data) = envelope.get_mut("data") {
+        walk(data);
+    }
+    envelope.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_to_methods() {
+        assert_eq!(method_from_path("/order/searchList"), "order.searchList");
+        assert_eq!(method_from_path("//order/searchList"), "order.searchList");
+        assert_eq!(method_from_path("/sendHome/order/acceptOrder"), "sendHome.order.acceptOrder");
+    }
+
+    #[test]
+    fn id_rewrite_only_touches_integer_ids_in_data() {
+        let text = r#"{"code":10000,"data":{"id":1,"order_id":"2","shop_id":3,"price":4,"list":[{"sku_id":5}],"s_ids":[6]},"log_id":"x"}"#;
+        let out: serde_json::Value = serde_json::from_str(&ids_as_strings(text)).unwrap();
+        assert_eq!(out["code"], 10000);
+        assert_eq!(out["data"]["id"], "1");
+        assert_eq!(out["data"]["order_id"], "2");
+        assert_eq!(out["data"]["shop_id"], "3");
+        assert_eq!(out["data"]["price"], 4);
+        assert_eq!(out["data"]["list"][0]["sku_id"], "5");
+        assert_eq!(out["data"]["s_ids"][0], "6");
+    }
+
+    #[test]
+    fn padding_reaches_the_size_and_stays_json() {
+        let mut text = r#"{"code":10000}"#.to_owned();
+        pad(&mut text, 1000);
+        assert_eq!(text.len(), 1000);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["code"], 10000);
+    }
+}

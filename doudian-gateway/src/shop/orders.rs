@@ -1,0 +1,503 @@
+//! Orders: order.searchList (real paging from page 0), order.orderDetail,
+//! order.addOrderRemark, order.logisticsAdd (shipping), order.logisticsEdit.
+
+use serde_json::{json, Value};
+
+use super::reference::{find_company, LogisticsCompany};
+use super::Shop;
+use crate::envelope::ApiFailure;
+use crate::params::Params;
+
+/// The order statuses the gateway models (`order_status` on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum OrderStatus {
+    /// 1 — created, awaiting payment.
+    AwaitingPayment,
+    /// 2 — paid, being prepared: awaiting shipment.
+    AwaitingShipment,
+    /// 3 — shipped.
+    Shipped,
+    /// 4 — cancelled.
+    Canceled,
+    /// 5 — completed.
+    Completed,
+}
+
+impl OrderStatus {
+    /// The wire value of `order_status`.
+    pub fn code(self) -> i64 {
+        match self {
+            OrderStatus::AwaitingPayment => 1,
+            OrderStatus::AwaitingShipment => 2,
+            OrderStatus::Shipped => 3,
+            OrderStatus::Canceled => 4,
+            OrderStatus::Completed => 5,
+        }
+    }
+
+    /// The status with wire value `code`.
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            1 => OrderStatus::AwaitingPayment,
+            2 => OrderStatus::AwaitingShipment,
+            3 => OrderStatus::Shipped,
+            4 => OrderStatus::Canceled,
+            5 => OrderStatus::Completed,
+            _ => return None,
+        })
+    }
+
+    fn desc(self) -> &'static str {
+        match self {
+            OrderStatus::AwaitingPayment => "待支付",
+            OrderStatus::AwaitingShipment => "备货中",
+            OrderStatus::Shipped => "已发货",
+            OrderStatus::Canceled => "已取消",
+            OrderStatus::Completed => "已完成",
+        }
+    }
+
+    /// `main_status`: like `order_status`, except that a paid order awaiting shipment is 105.
+    fn main_status(self) -> (i64, &'static str) {
+        match self {
+            OrderStatus::AwaitingShipment => (105, "已支付"),
+            other => (other.code(), other.desc()),
+        }
+    }
+}
+
+/// One parcel sent for an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shipment {
+    pub(crate) tracking_no: String,
+    pub(crate) company: &'static LogisticsCompany,
+    pub(crate) ship_time: i64,
+    pub(crate) delivery_id: String,
+}
+
+/// One line (SKU order) of an order.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderLine {
+    pub(crate) sku_order_id: String,
+    pub(crate) product_id: i64,
+    pub(crate) product_name: String,
+    pub(crate) product_pic: String,
+    pub(crate) sku_id: i64,
+    pub(crate) code: String,
+    pub(crate) spec: Vec<(String, String)>,
+    pub(crate) item_num: i64,
+    pub(crate) price: i64,
+    pub(crate) category: [i64; 3],
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Order {
+    pub(crate) order_id: String,
+    pub(crate) status: OrderStatus,
+    pub(crate) create_time: i64,
+    pub(crate) update_time: i64,
+    pub(crate) pay_time: i64,
+    pub(crate) finish_time: i64,
+    pub(crate) exp_ship_time: i64,
+    pub(crate) cancel_reason: String,
+    pub(crate) buyer_words: String,
+    pub(crate) seller_words: String,
+    pub(crate) seller_remark_stars: i64,
+    pub(crate) post_amount: i64,
+    pub(crate) receiver: (&'static str, &'static str, [&'static str; 4], &'static str),
+    pub(crate) lines: Vec<OrderLine>,
+    pub(crate) shipments: Vec<Shipment>,
+    /// (after_sale_status, after_sale_type, refund_status) of the latest after-sale.
+    pub(crate) after_sale: Option<(i64, i64, i64)>,
+}
+
+impl Order {
+    pub(crate) fn order_amount(&self) -> i64 {
+        self.lines.iter().map(|l| l.price * l.item_num).sum::<i64>() + self.post_amount
+    }
+
+    pub(crate) fn ship_time(&self) -> i64 {
+        self.shipments.first().map(|s| s.ship_time).unwrap_or(0)
+    }
+
+    fn address(&self) -> Value {
+        let (_, _, [province, city, town, street], _) = self.receiver;
+        let part = |name: &str, id: u32| json!({"name": name, "id": id.to_string()});
+        json!({
+            "province": part(province, 11), "city": part(city, 1101), "town": part(town, 110105),
+            "street": part(street, 110105001), "detail": "", "encrypt_detail": "#3Ax1#2vB9#",
+        })
+    }
+
+    fn line_json(&self, line: &OrderLine) -> Value {
+        let (status, (main, main_desc)) = (self.status, self.status.main_status());
+        let (as_status, as_type, refund_status) = self.after_sale.unwrap_or((0, 0, 0));
+        let amount = line.price * line.item_num;
+        json!({
+            "order_id": line.sku_order_id,
+            "parent_order_id": self.order_id,
+            "order_level": 3,
+            "biz": 2, "biz_desc": "小店",
+            "order_type": 0, "order_type_desc": "普通订单",
+            "trade_type": 0, "trade_type_desc": "普通",
+            "order_status": status.code(), "order_status_desc": status.desc(),
+            "main_status": main, "main_status_desc": main_desc,
+            "pay_time": self.pay_time,
+            "order_expire_time": 1800,
+            "finish_time": self.finish_time,
+            "create_time": self.create_time,
+            "update_time": self.update_time,
+            "cancel_reason": self.cancel_reason,
+            "b_type": 2, "b_type_desc": "抖音",
+            "sub_b_type": 3, "sub_b_type_desc": "安卓",
+            "send_pay": 0, "send_pay_desc": "",
+            "author_id": 0, "author_name": "",
+            "theme_type": "0", "theme_type_desc": "",
+            "app_id": 1128,
+            "room_id": 0,
+            "content_id": "0", "video_id": "", "origin_id": "0",
+            "cid": line.category[2],
+            "c_biz": 1, "c_biz_desc": "鲁班广告",
+            "page_id": 0,
+            "pay_type": 1,
+            "channel_payment_no": format!("TP{}", self.order_id),
+            "order_amount": amount,
+            "pay_amount": amount,
+            "post_insurance_amount": 0,
+            "modify_amount": 0,
+            "modify_post_amount": 0,
+            "promotion_amount": 0,
+            "promotion_shop_amount": 0,
+            "promotion_platform_amount": 0,
+            "shop_cost_amount": 0,
+            "platform_cost_amount": 0,
+            "promotion_talent_amount": 0,
+            "promotion_pay_amount": 0,
+            "code": line.code,
+            "post_tel": "", "encrypt_post_tel": "#1kT9#abcd#",
+            "post_receiver": "", "encrypt_post_receiver": "#kP2#efgh#",
+            "post_addr": self.address(),
+            "exp_ship_time": self.exp_ship_time,
+            "ship_time": self.ship_time(),
+            "logistics_receipt_time": 0,
+            "confirm_receipt_time": if status == OrderStatus::Completed { self.finish_time } else { 0 },
+            "goods_type": 0,
+            "product_id": line.product_id,
+            "sku_id": line.sku_id,
+            "spec": line.spec.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+            "first_cid": line.category[0], "second_cid": line.category[1], "third_cid": line.category[2], "fourth_cid": 0,
+            "out_sku_id": "", "supplier_id": "", "out_product_id": "",
+            "warehouse_ids": [], "out_warehouse_ids": [],
+            "inventory_type": "", "inventory_type_desc": "",
+            "reduce_stock_type": 1, "reduce_stock_type_desc": "下单减库存",
+            "origin_amount": amount,
+            "has_tax": false,
+            "item_num": line.item_num,
+            "sum_amount": amount,
+            "source_platform": "douyin",
+            "product_pic": line.product_pic,
+            "is_comment": 0,
+            "product_name": line.product_name,
+            "inventory_list": [],
+            "post_amount": 0,
+            "pre_sale_type": 0,
+            "after_sale_info": {"after_sale_status": as_status, "after_sale_type": as_type, "refund_status": refund_status},
+            "promotion_redpack_amount": 0,
+            "promotion_redpack_platform_amount": 0,
+            "promotion_redpack_talent_amount": 0,
+            "receive_type": 0,
+            "need_serial_number": false,
+            "ad_env_type": "",
+            "sku_order_tag_ui": [],
+            "product_id_str": line.product_id.to_string(),
+            "appointment_ship_time": 0,
+            "room_id_str": "0",
+            "given_product_type": "",
+            "master_sku_order_id": "",
+            "bundle_sku_info": [],
+            "author_cost_amount": 0,
+            "only_platform_cost_amount": 0,
+            "promise_info": "",
+            "mask_post_receiver": mask_name(self.receiver.0),
+            "mask_post_tel": mask_tel(self.receiver.1),
+            "mask_post_addr": self.address(),
+            "master_sku_order_id_list": [],
+            "tax_amount": 0,
+        })
+    }
+
+    /// The shop order as order.searchList and order.orderDetail show it.
+    pub(crate) fn to_json(&self, shop: &Shop) -> Value {
+        let (status, (main, main_desc)) = (self.status, self.status.main_status());
+        let amount = self.order_amount();
+        let logistics: Vec<Value> = self
+            .shipments
+            .iter()
+            .map(|s| {
+                json!({
+                    "tracking_no": s.tracking_no,
+                    "company": s.company.code,
+                    "ship_time": s.ship_time,
+                    "delivery_id": s.delivery_id,
+                    "company_name": s.company.name,
+                    "product_info": self.lines.iter().map(|l| json!({
+                        "product_name": l.product_name,
+                        "price": l.price,
+                        "outer_sku_id": "",
+                        "sku_id": l.sku_id,
+                        "sku_specs": l.spec.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+                        "product_count": l.item_num,
+                        "product_id": l.product_id,
+                        "sku_order_id": l.sku_order_id,
+                        "product_id_str": l.product_id.to_string(),
+                    })).collect::<Vec<_>>(),
+                    "hour_up_pickup_code": "",
+                })
+            })
+            .collect();
+        let lines: Vec<Value> = self.lines.iter().map(|l| self.line_json(l)).collect();
+        json!({
+            "accept_order_status": 0,
+            "shop_id": shop.shop_id,
+            "shop_name": shop.shop_name,
+            "open_id": "",
+            "order_id": self.order_id,
+            "order_level": 2,
+            "biz": 2, "biz_desc": "小店",
+            "order_type": 0, "order_type_desc": "普通订单",
+            "trade_type": 0, "trade_type_desc": "普通",
+            "order_status": status.code(), "order_status_desc": status.desc(),
+            "main_status": main, "main_status_desc": main_desc,
+            "pay_time": self.pay_time,
+            "order_expire_time": 1800,
+            "finish_time": self.finish_time,
+            "create_time": self.create_time,
+            "update_time": self.update_time,
+            "cancel_reason": self.cancel_reason,
+            "buyer_words": self.buyer_words,
+            "seller_words": self.seller_words,
+            "b_type": 2, "b_type_desc": "抖音",
+            "sub_b_type": 3, "sub_b_type_desc": "安卓",
+            "app_id": 1128,
+            "pay_type": 1,
+            "channel_payment_no": format!("TP{}", self.order_id),
+            "order_amount": amount,
+            "pay_amount": amount,
+            "post_amount": self.post_amount,
+            "post_insurance_amount": 0,
+            "modify_amount": 0,
+            "modify_post_amount": 0,
+            "promotion_amount": 0,
+            "promotion_shop_amount": 0,
+            "promotion_platform_amount": 0,
+            "shop_cost_amount": 0,
+            "platform_cost_amount": 0,
+            "promotion_talent_amount": 0,
+            "promotion_pay_amount": 0,
+            "post_tel": "", "encrypt_post_tel": "#1kT9#abcd#",
+            "post_receiver": "", "encrypt_post_receiver": "#kP2#efgh#",
+            "post_addr": self.address(),
+            "exp_ship_time": self.exp_ship_time,
+            "ship_time": self.ship_time(),
+            "logistics_info": logistics,
+            "sku_order_list": lines,
+            "seller_remark_stars": self.seller_remark_stars,
+            "order_phase_list": [],
+            "doudian_open_id": format!("1@#{}", self.receiver.3),
+            "serial_number_list": [],
+            "promotion_redpack_amount": 0,
+            "promotion_redpack_platform_amount": 0,
+            "promotion_redpack_talent_amount": 0,
+            "appointment_ship_time": 0,
+            "shop_order_tag_ui": [],
+            "total_promotion_amount": 0,
+            "post_origin_amount": self.post_amount,
+            "post_promotion_amount": 0,
+            "user_tag_ui": [],
+            "author_cost_amount": 0,
+            "only_platform_cost_amount": 0,
+            "promise_info": "",
+            "mask_post_receiver": mask_name(self.receiver.0),
+            "mask_post_tel": mask_tel(self.receiver.1),
+            "mask_post_addr": self.address(),
+        })
+    }
+}
+
+fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count())),
+        None => String::new(),
+    }
+}
+
+fn mask_tel(tel: &str) -> String {
+    if tel.len() == 11 {
+        format!("{}****{}", &tel[..3], &tel[7..])
+    } else {
+        "****".to_owned()
+    }
+}
+
+fn not_found(id: &str) -> ApiFailure {
+    ApiFailure::parameter_invalid(format!("order {id} does not exist in this shop"))
+}
+
+/// A `combine_status` filter entry: each field is a comma-separated list (empty = any).
+struct CombineStatus {
+    order_status: Vec<i64>,
+    main_status: Vec<i64>,
+}
+
+fn number_list(text: Option<String>, what: &str) -> Result<Vec<i64>, ApiFailure> {
+    text.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse().map_err(|_| ApiFailure::parameter_invalid(format!("combine_status.{what} `{s}` is not a number")))
+        })
+        .collect()
+}
+
+impl Shop {
+    pub(crate) fn order_mut(&mut self, order_id: &str) -> Result<&mut Order, ApiFailure> {
+        self.orders.get_mut(order_id).ok_or_else(|| not_found(order_id))
+    }
+
+    /// order.searchList: pages start at 0, at most 100 per page, newest first by default.
+    pub(crate) fn order_search(&self, p: &Params<'_>) -> Result<Value, ApiFailure> {
+        let (page, size) = (p.i64_req("page")?, p.i64_req("size")?);
+        if page < 0 {
+            return Err(ApiFailure::parameter_invalid("page starts at 0"));
+        }
+        if !(1..=100).contains(&size) {
+            return Err(ApiFailure::parameter_invalid("size must be between 1 and 100"));
+        }
+        let combine: Vec<CombineStatus> = p
+            .object_list("combine_status")?
+            .iter()
+            .map(|c| {
+                Ok(CombineStatus {
+                    order_status: number_list(c.str_opt("order_status")?, "order_status")?,
+                    main_status: number_list(c.str_opt("main_status")?, "main_status")?,
+                })
+            })
+            .collect::<Result<_, ApiFailure>>()?;
+        let (cstart, cend) = (p.i64_opt("create_time_start")?, p.i64_opt("create_time_end")?);
+        let (ustart, uend) = (p.i64_opt("update_time_start")?, p.i64_opt("update_time_end")?);
+        let product = p.str_opt("product")?;
+        let tracking_no = p.str_opt("tracking_no")?;
+        let order_by = p.str_opt("order_by")?.unwrap_or_else(|| "create_time".to_owned());
+        if order_by != "create_time" && order_by != "update_time" {
+            return Err(ApiFailure::parameter_invalid("order_by must be create_time or update_time"));
+        }
+        let ascending = p.bool_opt("order_asc")?.unwrap_or(false);
+        let mut matching: Vec<&Order> = self
+            .orders
+            .values()
+            .filter(|o| {
+                combine.is_empty()
+                    || combine.iter().any(|c| {
+                        (c.order_status.is_empty() || c.order_status.contains(&o.status.code()))
+                            && (c.main_status.is_empty() || c.main_status.contains(&o.status.main_status().0))
+                    })
+            })
+            .filter(|o| cstart.is_none_or(|t| o.create_time >= t) && cend.is_none_or(|t| o.create_time <= t))
+            .filter(|o| ustart.is_none_or(|t| o.update_time >= t) && uend.is_none_or(|t| o.update_time <= t))
+            .filter(|o| {
+                product.as_deref().is_none_or(|want| {
+                    o.lines.iter().any(|l| l.product_id.to_string() == want || l.product_name.contains(want))
+                })
+            })
+            .filter(|o| tracking_no.as_deref().is_none_or(|t| o.shipments.iter().any(|s| s.tracking_no == t)))
+            .collect();
+        let key = |o: &Order| if order_by == "update_time" { o.update_time } else { o.create_time };
+        matching.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.order_id.cmp(&b.order_id)));
+        if !ascending {
+            matching.reverse();
+        }
+        let total = matching.len() as i64;
+        let list: Vec<Value> =
+            matching.into_iter().skip((page * size) as usize).take(size as usize).map(|o| o.to_json(self)).collect();
+        Ok(json!({"page": page, "size": size, "total": total, "shop_order_list": list}))
+    }
+
+    /// order.orderDetail
+    pub(crate) fn order_detail(&self, p: &Params<'_>) -> Result<Value, ApiFailure> {
+        let id = p.str_req("shop_order_id")?;
+        let order = self.orders.get(&id).ok_or_else(|| not_found(&id))?;
+        Ok(json!({"shop_order_detail": order.to_json(self)}))
+    }
+
+    /// order.addOrderRemark: sets the seller remark (and the star flag when asked).
+    pub(crate) fn order_add_remark(&mut self, p: &Params<'_>, now: i64) -> Result<(String, Value), ApiFailure> {
+        let id = p.str_req("order_id")?;
+        let remark = p.str_req("remark")?;
+        let add_star = p.bool_opt("is_add_star")?.unwrap_or(false);
+        let star = match p.i64_opt("star")? {
+            Some(s) if (0..=5).contains(&s) => Some(s),
+            Some(s) => return Err(ApiFailure::parameter_invalid(format!("star must be 0..=5, got {s}"))),
+            None => None,
+        };
+        let order = self.order_mut(&id)?;
+        order.seller_words = remark;
+        if add_star {
+            order.seller_remark_stars = star.unwrap_or(0);
+        }
+        order.update_time = now;
+        Ok((id, json!({})))
+    }
+
+    /// order.logisticsAdd: ships an order awaiting shipment (status 2 -> 3).
+    pub(crate) fn order_ship(&mut self, p: &Params<'_>, now: i64) -> Result<Value, ApiFailure> {
+        let id = p.str_req("order_id")?;
+        let company = find_company(p)?;
+        let tracking_no = p.str_req("logistics_code")?;
+        let delivery_id = self.new_id(7_100).to_string();
+        let order = self.order_mut(&id)?;
+        match order.status {
+            OrderStatus::AwaitingShipment => {}
+            OrderStatus::Shipped | OrderStatus::Completed => {
+                return Err(ApiFailure::business(
+                    "order-already-shipped",
+                    format!("order {id} has already been shipped"),
+                ))
+            }
+            OrderStatus::AwaitingPayment => {
+                return Err(ApiFailure::business("order-not-paid", format!("order {id} is not paid yet")))
+            }
+            OrderStatus::Canceled => {
+                return Err(ApiFailure::business("order-canceled", format!("order {id} is cancelled")))
+            }
+        }
+        order.status = OrderStatus::Shipped;
+        order.update_time = now;
+        order.shipments = vec![Shipment { tracking_no, company, ship_time: now, delivery_id }];
+        Ok(json!({}))
+    }
+
+    /// order.logisticsEdit: corrects the tracking number or company of a shipped order.
+    pub(crate) fn order_edit_logistics(&mut self, p: &Params<'_>, now: i64) -> Result<Value, ApiFailure> {
+        let id = p.str_req("order_id")?;
+        let company = find_company(p)?;
+        let tracking_no = p.str_req("logistics_code")?;
+        let order = self.order_mut(&id)?;
+        if order.status != OrderStatus::Shipped {
+            return Err(ApiFailure::business(
+                "order-not-shipped",
+                format!("order {id} is not in the shipped state; only shipped orders can have their shipment edited"),
+            ));
+        }
+        let shipment = order
+            .shipments
+            .first_mut()
+            .ok_or_else(|| ApiFailure::business("order-not-shipped", format!("order {id} has no shipment")))?;
+        shipment.tracking_no = tracking_no;
+        shipment.company = company;
+        order.update_time = now;
+        Ok(json!({}))
+    }
+}
