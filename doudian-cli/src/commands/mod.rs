@@ -26,9 +26,6 @@ impl Failure {
     pub fn config(message: impl Into<String>) -> Self {
         Failure { message: format!("error: {}", message.into()), exit_code: EXIT_CONFIG }
     }
-    pub fn refused(message: impl Into<String>) -> Self {
-        Failure { message: format!("error: {}", message.into()), exit_code: EXIT_REFUSED }
-    }
 }
 
 impl From<Error> for Failure {
@@ -49,9 +46,14 @@ impl From<Error> for Failure {
     }
 }
 
-/// Prints a JSON value, pretty, on stdout.
+/// Prints a JSON value, pretty, on stdout. A closed pipe (`| head`) is not an error.
 pub fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
+    use std::io::Write;
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::config(e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure { message: format!("error: cannot write the result: {e}"), exit_code: EXIT_TRANSPORT })
+        }
+        _ => Ok(()),
+    }
 }
