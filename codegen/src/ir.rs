@@ -361,6 +361,13 @@ impl Lowerer<'_> {
     /// `path` is the field holding it (the key of a `type_name` override).
     fn register(&mut self, ns: &mut Namespace, name: &str, fields: Vec<FieldIr>, side: Side, path: &str) {
         let builder = side == Side::Request;
+        if naming::is_reserved(name) {
+            self.error(
+                path,
+                format!("nested type name `{name}` would shadow a prelude name; set type_name for `{path}` in overrides.json"),
+            );
+            return;
+        }
         match ns.types.get_mut(name) {
             Some((existing, first_path)) => {
                 if existing.fields == fields {
@@ -677,8 +684,16 @@ fn lower_messages(
         if let Some(other) = tags.insert(message.tag, &message.name) {
             errors.push(SpecError::new(file, &message.name, format!("tag {} is also used by `{other}`", message.tag)));
         }
-        if !naming::is_identifier(&message.name) || !message.name.starts_with(|c: char| c.is_ascii_uppercase()) {
-            errors.push(SpecError::new(file, &message.name, "message name must be an UpperCamelCase identifier"));
+        if !naming::is_identifier(&message.name)
+            || !message.name.starts_with(|c: char| c.is_ascii_uppercase())
+            || naming::is_reserved(&message.name)
+            || message.name == "Message"
+        {
+            errors.push(SpecError::new(
+                file,
+                &message.name,
+                "message name must be an UpperCamelCase identifier other than `Message` and prelude names",
+            ));
             continue;
         }
         if !names.insert(&message.name) {

@@ -10,6 +10,51 @@ const KEYWORDS: &[&str] = &[
     "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
+/// Prelude names the generated code uses bare: a nested type may not take them.
+const RESERVED_TYPES: &[&str] = &[
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "Vec",
+    "String",
+    "Box",
+    "Default",
+    "Clone",
+    "Debug",
+    "Into",
+    "From",
+    "Send",
+    "Sync",
+    "Sized",
+    "Copy",
+    "Drop",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "Iterator",
+    "ToString",
+    "ToOwned",
+    "PartialEq",
+    "Eq",
+    "PartialOrd",
+    "Ord",
+    "AsRef",
+    "AsMut",
+    "Extend",
+    "IntoIterator",
+    "TryFrom",
+    "TryInto",
+    "Unpin",
+];
+
+/// Whether a type name would shadow a prelude name the generated code relies on.
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED_TYPES.contains(&name)
+}
+
 /// Whether `name` is a Rust keyword.
 pub fn is_keyword(name: &str) -> bool {
     KEYWORDS.contains(&name)
@@ -131,6 +176,13 @@ mod tests {
         assert_eq!(nested_type_name("spuList"), "SpuList");
         assert_eq!(nested_type_name("self"), "Self_");
         assert_eq!(nested_type_name("3d_model"), "N3dModel");
+    }
+
+    #[test]
+    fn prelude_names_are_reserved() {
+        assert!(is_reserved("Option"));
+        assert!(is_reserved("Result"));
+        assert!(!is_reserved("ShopOrderList"));
     }
 
     #[test]

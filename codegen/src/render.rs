@@ -1,3 +1,7 @@
+//! IR -> tokens. Prelude names (`Option`, `Vec`, `String`, `Result`, ...) are used bare:
+//! lowering rejects nested type names that would shadow them (see
+//! [`crate::naming::is_reserved`]), which keeps the generated code readable and small.
+//!
 //! IR -> tokens. Generated code is declarative data: types, serde attributes, and one
 //! trait impl per method; behaviour lives in the SDK's hand-written core (`crate::de`,
 //! `crate::page`, `crate::request`).
@@ -21,7 +25,7 @@ enum Scope<'a> {
 
 fn type_tokens(ty: &RustType, scope: Scope<'_>) -> TokenStream {
     match ty {
-        RustType::String => quote!(::std::string::String),
+        RustType::String => quote!(String),
         RustType::I32 => quote!(i32),
         RustType::I64 => quote!(i64),
         RustType::F64 => quote!(f64),
@@ -39,11 +43,11 @@ fn type_tokens(ty: &RustType, scope: Scope<'_>) -> TokenStream {
         }
         RustType::Vec(inner) => {
             let inner = type_tokens(inner, scope);
-            quote!(::std::vec::Vec<#inner>)
+            quote!(Vec<#inner>)
         }
         RustType::Map(inner) => {
             let inner = type_tokens(inner, scope);
-            quote!(::std::collections::BTreeMap<::std::string::String, #inner>)
+            quote!(::std::collections::BTreeMap<String, #inner>)
         }
     }
 }
@@ -51,14 +55,14 @@ fn type_tokens(ty: &RustType, scope: Scope<'_>) -> TokenStream {
 fn field_type(field: &FieldIr, scope: Scope<'_>) -> TokenStream {
     let ty = type_tokens(&field.ty, scope);
     if field.optional {
-        quote!(::std::option::Option<#ty>)
+        quote!(Option<#ty>)
     } else {
         ty
     }
 }
 
 fn field_doc(field: &FieldIr) -> String {
-    let mut doc = format!("`{}`", field.wire);
+    let mut doc = format!(" `{}`", field.wire);
     if field.required {
         doc.push_str(" (required)");
     }
@@ -109,13 +113,13 @@ fn struct_tokens(s: &Struct, scope: Scope<'_>, doc: &str, extra_attrs: TokenStre
     let field_body = if s.fields.is_empty() {
         quote! {
             let _ = (key, map);
-            ::std::result::Result::Ok(false)
+            Ok(false)
         }
     } else {
         quote! {
             match key {
                 #(#arms)*
-                _ => ::std::result::Result::Ok(false),
+                _ => Ok(false),
             }
         }
     };
@@ -149,13 +153,13 @@ fn struct_tokens(s: &Struct, scope: Scope<'_>, doc: &str, extra_attrs: TokenStre
 
         impl crate::de::Object for #name {
             const NAME: &'static str = #name_text;
-            fn field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<bool, A::Error> {
+            fn field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
                 #field_body
             }
         }
 
         impl<'de> ::serde::Deserialize<'de> for #name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 crate::de::object(deserializer)
             }
         }
@@ -169,11 +173,11 @@ fn struct_tokens(s: &Struct, scope: Scope<'_>, doc: &str, extra_attrs: TokenStre
 /// optional and empty are left out too.
 fn skip_predicate(f: &FieldIr, request_side: bool) -> Option<&'static str> {
     if f.optional {
-        return Some("::std::option::Option::is_none");
+        return Some("Option::is_none");
     }
     match &f.ty {
         RustType::Value => Some("::serde_json::Value::is_null"),
-        RustType::Vec(_) if request_side && !f.required => Some("::std::vec::Vec::is_empty"),
+        RustType::Vec(_) if request_side && !f.required => Some("Vec::is_empty"),
         RustType::Map(_) if request_side && !f.required => Some("::std::collections::BTreeMap::is_empty"),
         _ => None,
     }
@@ -182,8 +186,8 @@ fn skip_predicate(f: &FieldIr, request_side: bool) -> Option<&'static str> {
 /// A parameter type for `new` and setters: strings take `impl Into<String>`.
 fn param_type(ty: &RustType, scope: Scope<'_>) -> (TokenStream, bool) {
     match ty {
-        RustType::String => (quote!(impl ::std::convert::Into<::std::string::String>), true),
-        RustType::Value => (quote!(impl ::std::convert::Into<::serde_json::Value>), true),
+        RustType::String => (quote!(impl Into<String>), true),
+        RustType::Value => (quote!(impl Into<::serde_json::Value>), true),
         other => (type_tokens(other, scope), false),
     }
 }
@@ -205,20 +209,20 @@ fn builder_tokens(s: &Struct, scope: Scope<'_>) -> TokenStream {
             quote!(#rust,)
         }
     });
-    let rest = (required.len() < s.fields.len()).then(|| quote!(..::std::default::Default::default()));
+    let rest = (required.len() < s.fields.len()).then(|| quote!(..Default::default()));
     let allow = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
     let new_doc = if required.is_empty() {
-        "A request with no parameters set (none is required).".to_owned()
+        " A request with no parameters set (none is required).".to_owned()
     } else {
         let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.wire)).collect();
-        format!("Builds it from the required parameters ({}).", names.join(", "))
+        format!(" Builds it from the required parameters ({}).", names.join(", "))
     };
     let setters = s.fields.iter().filter(|f| !f.required).map(|f| {
         let rust = ident(&f.rust);
         let (ty, into) = param_type(&f.ty, scope);
         let value = if into { quote!(#rust.into()) } else { quote!(#rust) };
-        let value = if f.optional { quote!(::std::option::Option::Some(#value)) } else { value };
-        let doc = format!("Sets `{}`.", f.wire);
+        let value = if f.optional { quote!(Some(#value)) } else { value };
+        let doc = format!(" Sets `{}`.", f.wire);
         quote! {
             #[doc = #doc]
             pub fn #rust(mut self, #rust: #ty) -> Self {
@@ -248,14 +252,17 @@ fn method_tokens(group: &Group, m: &Method) -> TokenStream {
             const READ_ONLY: bool = true;
         )
     });
-    let extra_doc = m.doc.as_deref().map(|d| quote!(#[doc = ""] #[doc = #d]));
+    let extra_doc = m.doc.as_deref().map(|d| {
+        let d = format!(" {d}");
+        quote!(#[doc = ""] #[doc = #d])
+    });
     let alias = quote!(#[doc(alias = #method)]);
     let Some(typed) = &m.typed else {
         let request_doc = format!(
-            "`{method}` request (untyped: the spec has no field definitions for this method yet, so the \
+            " `{method}` request (untyped: the spec has no field definitions for this method yet, so the \
              parameters are an open JSON object; typing it later is a spec change only)."
         );
-        let response_doc = format!("`{method}` response (untyped: the reply's `data` as a JSON value).");
+        let response_doc = format!(" `{method}` response (untyped: the reply's `data` as a JSON value).");
         return quote! {
             #[doc = #request_doc]
             #extra_doc
@@ -263,22 +270,22 @@ fn method_tokens(group: &Group, m: &Method) -> TokenStream {
             #[serde(transparent)]
             #[non_exhaustive]
             #alias
-            pub struct #request(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
+            pub struct #request(pub ::serde_json::Map<String, ::serde_json::Value>);
 
             impl #request {
                 /// A request with no parameters yet.
                 pub fn new() -> Self {
-                    ::std::default::Default::default()
+                    Default::default()
                 }
                 /// Sets one parameter.
-                pub fn param(mut self, key: impl ::std::convert::Into<::std::string::String>, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+                pub fn param(mut self, key: impl Into<String>, value: impl Into<::serde_json::Value>) -> Self {
                     self.0.insert(key.into(), value.into());
                     self
                 }
             }
 
-            impl ::std::convert::From<::serde_json::Map<::std::string::String, ::serde_json::Value>> for #request {
-                fn from(params: ::serde_json::Map<::std::string::String, ::serde_json::Value>) -> Self {
+            impl From<::serde_json::Map<String, ::serde_json::Value>> for #request {
+                fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
                     Self(params)
                 }
             }
@@ -299,11 +306,11 @@ fn method_tokens(group: &Group, m: &Method) -> TokenStream {
     let module_name = m.module.as_str();
     let scope = Scope::Module(module_name);
     let request_doc = format!(
-        "`{method}` request. Nested types are in [`{module_name}`]; the reply decodes into [`{}`].",
+        " `{method}` request. Nested types are in [`{module_name}`]; the reply decodes into [`{}`].",
         m.response_type
     );
     let request_tokens = struct_tokens(&typed.request, scope, &request_doc, quote!(#extra_doc #alias), false);
-    let response_doc = format!("`{method}` response: the reply's `data`.");
+    let response_doc = format!(" `{method}` response: the reply's `data`.");
     let response_tokens = match &typed.response {
         ResponseShape::Object(s) => struct_tokens(s, scope, &response_doc, quote!(), false),
         ResponseShape::Newtype(ty, _) => {
@@ -311,7 +318,7 @@ fn method_tokens(group: &Group, m: &Method) -> TokenStream {
                 RustType::Vec(_) | RustType::Map(_) | RustType::Value => type_tokens(ty, scope),
                 other => {
                     let inner = type_tokens(other, scope);
-                    quote!(::std::option::Option<#inner>)
+                    quote!(Option<#inner>)
                 }
             };
             quote! {
@@ -322,7 +329,7 @@ fn method_tokens(group: &Group, m: &Method) -> TokenStream {
                 pub struct #response(pub #ty);
 
                 impl<'de> ::serde::Deserialize<'de> for #response {
-                    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                         <#ty as crate::de::Lenient>::lenient(deserializer).map(Self)
                     }
                 }
@@ -332,9 +339,9 @@ fn method_tokens(group: &Group, m: &Method) -> TokenStream {
     let paging = m.paging.as_ref().map(|p| paging_tokens(m, p, scope));
     let nested = (!typed.nested.is_empty()).then(|| {
         let module = ident(module_name);
-        let module_doc = format!("Nested types of `{method}`.");
+        let module_doc = format!(" Nested types of `{method}`.");
         let structs = typed.nested.iter().map(|s| {
-            let doc = format!("Nested object of `{method}`.");
+            let doc = format!(" Nested object of `{method}`.");
             struct_tokens(s, Scope::Local, &doc, quote!(), false)
         });
         quote! {
@@ -365,7 +372,7 @@ fn paging_tokens(m: &Method, p: &PagingIr, scope: Scope<'_>) -> TokenStream {
     let item = type_tokens(&p.item, scope);
     let base = p.spec.base;
     let max = match p.spec.max_size {
-        Some(n) => quote!(const MAX_PAGE_SIZE: ::std::option::Option<i64> = ::std::option::Option::Some(#n);),
+        Some(n) => quote!(const MAX_PAGE_SIZE: Option<i64> = Some(#n);),
         None => quote!(),
     };
     let page = ident(&p.page_field);
@@ -387,7 +394,7 @@ fn paging_tokens(m: &Method, p: &PagingIr, scope: Scope<'_>) -> TokenStream {
         }
     };
     let total = match &p.total_fields {
-        None => quote!(::std::option::Option::None),
+        None => quote!(None),
         Some(fields) => {
             let (last, intermediate) = fields.split_last().expect("total path is not empty");
             let last = ident(last);
@@ -409,16 +416,16 @@ fn paging_tokens(m: &Method, p: &PagingIr, scope: Scope<'_>) -> TokenStream {
             type Item = #item;
             const PAGE_BASE: i64 = #base;
             #max
-            fn page_number(&self) -> ::std::option::Option<i64> {
+            fn page_number(&self) -> Option<i64> {
                 crate::page::PageNumber::get(&self.#page)
             }
             fn set_page_number(&mut self, page: i64) {
                 crate::page::PageNumber::set(&mut self.#page, page)
             }
-            fn page_size(&self) -> ::std::option::Option<i64> {
+            fn page_size(&self) -> Option<i64> {
                 crate::page::PageNumber::get(&self.#size)
             }
-            fn into_items(response: Self::Response) -> (::std::vec::Vec<Self::Item>, ::std::option::Option<i64>) {
+            fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
                 let total = #total;
                 (#items, total)
             }
@@ -429,7 +436,7 @@ fn paging_tokens(m: &Method, p: &PagingIr, scope: Scope<'_>) -> TokenStream {
 /// One group's file.
 pub fn group_file(group: &Group) -> TokenStream {
     let doc = format!(
-        "The `{}` API group ({} methods), behind the `{}` cargo feature.",
+        " The `{}` API group ({} methods), behind the `{}` cargo feature.",
         group.name,
         group.methods.len(),
         group.module
@@ -446,10 +453,11 @@ pub fn mod_file(api: &Api) -> TokenStream {
     let modules = api.groups.iter().map(|g| {
         let module = ident(&g.module);
         let feature = &g.module;
-        let doc = format!("The `{}` group (cargo feature `{feature}`).", g.name);
+        let doc = format!(" The `{}` group (cargo feature `{feature}`).", g.name);
         quote! {
             #[doc = #doc]
             #[cfg(feature = #feature)]
+            #[rustfmt::skip]
             pub mod #module;
         }
     });
@@ -465,21 +473,21 @@ pub fn mod_file(api: &Api) -> TokenStream {
         let read_only = m.read_only;
         let typed = m.typed.is_some();
         let paging = match &m.paging {
-            None => quote!(::std::option::Option::None),
+            None => quote!(None),
             Some(p) => {
                 let page = &p.spec.page;
                 let size = &p.spec.size;
                 let base = p.spec.base;
                 let max = match p.spec.max_size {
-                    Some(n) => quote!(::std::option::Option::Some(#n)),
-                    None => quote!(::std::option::Option::None),
+                    Some(n) => quote!(Some(#n)),
+                    None => quote!(None),
                 };
                 let items = &p.spec.items;
                 let total = match &p.spec.total {
-                    Some(t) => quote!(::std::option::Option::Some(#t)),
-                    None => quote!(::std::option::Option::None),
+                    Some(t) => quote!(Some(#t)),
+                    None => quote!(None),
                 };
-                quote!(::std::option::Option::Some(crate::catalog::PagingInfo {
+                quote!(Some(crate::catalog::PagingInfo {
                     page_param: #page,
                     size_param: #size,
                     page_base: #base,
@@ -503,15 +511,17 @@ pub fn mod_file(api: &Api) -> TokenStream {
         }
     });
     let count = methods.len();
-    let doc = format!("Every method the spec knows ({count}), sorted by name, whatever features are enabled.");
+    let doc = format!(" Every method the spec knows ({count}), sorted by name, whatever features are enabled.");
     quote! {
         //! The generated API: one module per API group (each behind its cargo feature),
         //! the push messages, and a table of every method.
         #(#modules)*
 
+        #[rustfmt::skip]
         pub mod messages;
 
         #[cfg(test)]
+        #[rustfmt::skip]
         mod tests;
 
         #[doc = #doc]
@@ -524,7 +534,7 @@ pub fn mod_file(api: &Api) -> TokenStream {
 /// `api/messages.rs`: one struct per push message type and the `Message` enum.
 pub fn messages_file(messages: &Messages) -> TokenStream {
     let structs = messages.messages.iter().map(|m| {
-        let mut doc = format!("Push message `{}` (tag {}): the decoded `data` of the record.", m.body.name, m.tag);
+        let mut doc = format!(" Push message `{}` (tag {}): the decoded `data` of the record.", m.body.name, m.tag);
         if let Some(url) = &m.doc_url {
             doc.push_str(&format!(" Platform docs: <{url}>."));
         }
@@ -533,10 +543,10 @@ pub fn messages_file(messages: &Messages) -> TokenStream {
     let nested = messages
         .nested
         .iter()
-        .map(|s| struct_tokens(s, Scope::Local, "Nested object of a push message.", quote!(), true));
+        .map(|s| struct_tokens(s, Scope::Local, " Nested object of a push message.", quote!(), true));
     let variants = messages.messages.iter().map(|m| {
         let name = ident(&m.body.name);
-        let doc = format!("Tag {}.", m.tag);
+        let doc = format!(" Tag {}.", m.tag);
         quote!(#[doc = #doc] #name(#name),)
     });
     let tags = messages.messages.iter().map(|m| m.tag);
@@ -575,10 +585,10 @@ pub fn messages_file(messages: &Messages) -> TokenStream {
 
             /// `None` when the tag is not a known message type; otherwise the decoded `data`
             /// (a JSON text).
-            pub fn decode(tag: u32, data: &str) -> ::std::option::Option<::std::result::Result<Message, crate::de::DecodeFailure>> {
-                ::std::option::Option::Some(match tag {
+            pub fn decode(tag: u32, data: &str) -> Option<Result<Message, crate::de::DecodeFailure>> {
+                Some(match tag {
                     #(#decode_arms)*
-                    _ => return ::std::option::Option::None,
+                    _ => return None,
                 })
             }
         }

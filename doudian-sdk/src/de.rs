@@ -172,7 +172,7 @@ fn invalid_str<T: Scalar, E: de::Error>(v: &str) -> E {
 
 /// An integral float (`12.0`) as an integer; anything else is an error.
 fn integral<E: de::Error>(v: f64, expecting: &'static str) -> Result<i64, E> {
-    if v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18 {
+    if v.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
         Ok(v as i64)
     } else {
         Err(E::invalid_value(Unexpected::Float(v), &Expecting(expecting)))
@@ -606,7 +606,8 @@ pub mod testing {
                     // Field order is wire-name byte order: serde's output is already canonical.
                     let decoded: R = super::from_str(&request.to_string()).expect("decoded once already");
                     let text = serde_json::to_string(&decoded).expect("serialises");
-                    if text != request.to_string() {
+                    let canonical: String = request.to_string();
+                    if text != canonical {
                         self.failures.push(format!("{method}: request serialises out of canonical key order: {text}"));
                     }
                 }

@@ -2,30 +2,30 @@
 // Source: api-spec/messages.json
 
 //! Push messages (消息推送): one type per message tag, and [`Message`] over all of them.
-///Push message `TradeCreate` (tag 100): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/109>.
+/// Push message `TradeCreate` (tag 100): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/109>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeCreate {
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`create_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub create_time: ::std::option::Option<i64>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for TradeCreate {
     const NAME: &'static str = "TradeCreate";
@@ -33,7 +33,7 @@ impl crate::de::Object for TradeCreate {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "biz" => crate::de::read(map, &mut self.biz),
             "create_time" => crate::de::read(map, &mut self.create_time),
@@ -42,47 +42,47 @@ impl crate::de::Object for TradeCreate {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeCreate {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `TradePaid` (tag 101): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/110>.
+/// Push message `TradePaid` (tag 101): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/110>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradePaid {
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`pay_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub pay_amount: ::std::option::Option<i64>,
-    ///`pay_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub pay_time: ::std::option::Option<i64>,
-    ///`pay_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub pay_type: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `pay_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_amount: Option<i64>,
+    /// `pay_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_time: Option<i64>,
+    /// `pay_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_type: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for TradePaid {
     const NAME: &'static str = "TradePaid";
@@ -90,7 +90,7 @@ impl crate::de::Object for TradePaid {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "biz" => crate::de::read(map, &mut self.biz),
             "order_status" => crate::de::read(map, &mut self.order_status),
@@ -101,56 +101,56 @@ impl crate::de::Object for TradePaid {
             "pay_type" => crate::de::read(map, &mut self.pay_type),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradePaid {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `TradeSellerShip` (tag 102): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/111>.
+/// Push message `TradeSellerShip` (tag 102): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/111>.
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeSellerShip {
-    ///`addr`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub addr: ::std::option::Option<::std::string::String>,
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`express_company_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub express_company_id: ::std::option::Option<::std::string::String>,
-    ///`logistics_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub logistics_code: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tel: ::std::option::Option<::std::string::String>,
-    ///`update_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub update_time: ::std::option::Option<i64>,
+    /// `addr`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `express_company_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_company_id: Option<String>,
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tel: Option<String>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
 }
 impl crate::de::Object for TradeSellerShip {
     const NAME: &'static str = "TradeSellerShip";
@@ -158,7 +158,7 @@ impl crate::de::Object for TradeSellerShip {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "addr" => crate::de::read(map, &mut self.addr),
             "biz" => crate::de::read(map, &mut self.biz),
@@ -172,14 +172,14 @@ impl crate::de::Object for TradeSellerShip {
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "tel" => crate::de::read(map, &mut self.tel),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeSellerShip {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
@@ -201,30 +201,30 @@ impl ::std::fmt::Debug for TradeSellerShip {
             .finish()
     }
 }
-///Push message `TradeSuccess` (tag 103): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/112>.
+/// Push message `TradeSuccess` (tag 103): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/112>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeSuccess {
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`complete_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub complete_time: ::std::option::Option<i64>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `complete_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete_time: Option<i64>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for TradeSuccess {
     const NAME: &'static str = "TradeSuccess";
@@ -232,7 +232,7 @@ impl crate::de::Object for TradeSuccess {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "biz" => crate::de::read(map, &mut self.biz),
             "complete_time" => crate::de::read(map, &mut self.complete_time),
@@ -241,56 +241,56 @@ impl crate::de::Object for TradeSuccess {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeSuccess {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `TradeLogisticsChanged` (tag 104): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/113>.
+/// Push message `TradeLogisticsChanged` (tag 104): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/113>.
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeLogisticsChanged {
-    ///`addr`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub addr: ::std::option::Option<::std::string::String>,
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`express_company_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub express_company_id: ::std::option::Option<::std::string::String>,
-    ///`logistics_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub logistics_code: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tel: ::std::option::Option<::std::string::String>,
-    ///`update_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub update_time: ::std::option::Option<i64>,
+    /// `addr`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `express_company_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_company_id: Option<String>,
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tel: Option<String>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
 }
 impl crate::de::Object for TradeLogisticsChanged {
     const NAME: &'static str = "TradeLogisticsChanged";
@@ -298,7 +298,7 @@ impl crate::de::Object for TradeLogisticsChanged {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "addr" => crate::de::read(map, &mut self.addr),
             "biz" => crate::de::read(map, &mut self.biz),
@@ -312,14 +312,14 @@ impl crate::de::Object for TradeLogisticsChanged {
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "tel" => crate::de::read(map, &mut self.tel),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeLogisticsChanged {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
@@ -341,45 +341,45 @@ impl ::std::fmt::Debug for TradeLogisticsChanged {
             .finish()
     }
 }
-///Push message `TradeAddressChanged` (tag 105): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/114>.
+/// Push message `TradeAddressChanged` (tag 105): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/114>.
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAddressChanged {
-    ///`addr`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub addr: ::std::option::Option<::std::string::String>,
-    ///`addr_struct` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub addr_struct: ::std::option::Option<AddrStruct>,
-    ///`encrypt_name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub encrypt_name: ::std::option::Option<::std::string::String>,
-    ///`encrypt_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub encrypt_tel: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tel: ::std::option::Option<::std::string::String>,
-    ///`update_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub update_time: ::std::option::Option<i64>,
+    /// `addr`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// `addr_struct` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr_struct: Option<AddrStruct>,
+    /// `encrypt_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypt_name: Option<String>,
+    /// `encrypt_tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypt_tel: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tel: Option<String>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
 }
 impl crate::de::Object for TradeAddressChanged {
     const NAME: &'static str = "TradeAddressChanged";
@@ -387,7 +387,7 @@ impl crate::de::Object for TradeAddressChanged {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "addr" => crate::de::read(map, &mut self.addr),
             "addr_struct" => crate::de::read(map, &mut self.addr_struct),
@@ -401,14 +401,14 @@ impl crate::de::Object for TradeAddressChanged {
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "tel" => crate::de::read(map, &mut self.tel),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeAddressChanged {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
@@ -430,33 +430,33 @@ impl ::std::fmt::Debug for TradeAddressChanged {
             .finish()
     }
 }
-///Push message `TradeCanceled` (tag 106): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/123>.
+/// Push message `TradeCanceled` (tag 106): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/123>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeCanceled {
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`cancel_reason`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub cancel_reason: ::std::option::Option<::std::string::String>,
-    ///`cancel_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub cancel_time: ::std::option::Option<i64>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `cancel_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    /// `cancel_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_time: Option<i64>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for TradeCanceled {
     const NAME: &'static str = "TradeCanceled";
@@ -464,7 +464,7 @@ impl crate::de::Object for TradeCanceled {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "biz" => crate::de::read(map, &mut self.biz),
             "cancel_reason" => crate::de::read(map, &mut self.cancel_reason),
@@ -474,74 +474,74 @@ impl crate::de::Object for TradeCanceled {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeCanceled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `TradePartlySellerShip` (tag 108): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/208>.
+/// Push message `TradePartlySellerShip` (tag 108): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/208>.
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradePartlySellerShip {
-    ///`addr`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub addr: ::std::option::Option<::std::string::String>,
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`express_company_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub express_company_id: ::std::option::Option<::std::string::String>,
-    ///`logistics_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub logistics_code: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`pack_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub pack_id: ::std::option::Option<::std::string::String>,
-    ///`product_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub product_id: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shipped_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shipped_num: ::std::option::Option<i64>,
-    ///`shipped_order_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shipped_order_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`sku_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub sku_id: ::std::option::Option<i64>,
-    ///`sku_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub sku_num: ::std::option::Option<i64>,
-    ///`tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tel: ::std::option::Option<::std::string::String>,
-    ///`update_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub update_time: ::std::option::Option<i64>,
+    /// `addr`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `express_company_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_company_id: Option<String>,
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `pack_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+    /// `product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shipped_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipped_num: Option<i64>,
+    /// `shipped_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipped_order_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_id: Option<i64>,
+    /// `sku_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_num: Option<i64>,
+    /// `tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tel: Option<String>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
 }
 impl crate::de::Object for TradePartlySellerShip {
     const NAME: &'static str = "TradePartlySellerShip";
@@ -549,7 +549,7 @@ impl crate::de::Object for TradePartlySellerShip {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "addr" => crate::de::read(map, &mut self.addr),
             "biz" => crate::de::read(map, &mut self.biz),
@@ -569,14 +569,14 @@ impl crate::de::Object for TradePartlySellerShip {
             "sku_num" => crate::de::read(map, &mut self.sku_num),
             "tel" => crate::de::read(map, &mut self.tel),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradePartlySellerShip {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
@@ -604,36 +604,36 @@ impl ::std::fmt::Debug for TradePartlySellerShip {
             .finish()
     }
 }
-///Push message `TradeAmountChanged` (tag 109): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/265>.
+/// Push message `TradeAmountChanged` (tag 109): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/265>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAmountChanged {
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`modify_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub modify_time: ::std::option::Option<i64>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub post_amount: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`total_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub total_amount: ::std::option::Option<i64>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `modify_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modify_time: Option<i64>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_amount: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `total_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_amount: Option<i64>,
 }
 impl crate::de::Object for TradeAmountChanged {
     const NAME: &'static str = "TradeAmountChanged";
@@ -641,7 +641,7 @@ impl crate::de::Object for TradeAmountChanged {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "biz" => crate::de::read(map, &mut self.biz),
             "modify_time" => crate::de::read(map, &mut self.modify_time),
@@ -652,38 +652,38 @@ impl crate::de::Object for TradeAmountChanged {
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "total_amount" => crate::de::read(map, &mut self.total_amount),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeAmountChanged {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `TradePending` (tag 110): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/277>.
+/// Push message `TradePending` (tag 110): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/277>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradePending {
-    ///`biz`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub biz: ::std::option::Option<i64>,
-    ///`order_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_status: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `biz`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz: Option<i64>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for TradePending {
     const NAME: &'static str = "TradePending";
@@ -691,7 +691,7 @@ impl crate::de::Object for TradePending {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "biz" => crate::de::read(map, &mut self.biz),
             "order_status" => crate::de::read(map, &mut self.order_status),
@@ -699,48 +699,48 @@ impl crate::de::Object for TradePending {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradePending {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `TradeAmountChangedApplied` (tag 111): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/285>.
+/// Push message `TradeAmountChangedApplied` (tag 111): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/285>.
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAmountChangedApplied {
-    ///`addr`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub addr: ::std::option::Option<::std::string::String>,
-    ///`addr_struct`
+    /// `addr`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// `addr_struct`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub addr_struct: ::serde_json::Value,
-    ///`apply_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub apply_time: ::std::option::Option<i64>,
-    ///`encrypt_name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub encrypt_name: ::std::option::Option<::std::string::String>,
-    ///`encrypt_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub encrypt_tel: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub tel: ::std::option::Option<::std::string::String>,
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<i64>,
+    /// `encrypt_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypt_name: Option<String>,
+    /// `encrypt_tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypt_tel: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tel: Option<String>,
 }
 impl crate::de::Object for TradeAmountChangedApplied {
     const NAME: &'static str = "TradeAmountChangedApplied";
@@ -748,7 +748,7 @@ impl crate::de::Object for TradeAmountChangedApplied {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "addr" => crate::de::read(map, &mut self.addr),
             "addr_struct" => crate::de::read(map, &mut self.addr_struct),
@@ -759,14 +759,14 @@ impl crate::de::Object for TradeAmountChangedApplied {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "tel" => crate::de::read(map, &mut self.tel),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeAmountChangedApplied {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
@@ -785,25 +785,25 @@ impl ::std::fmt::Debug for TradeAmountChangedApplied {
             .finish()
     }
 }
-///Push message `TradeMemoModify` (tag 113): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/571>.
+/// Push message `TradeMemoModify` (tag 113): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/571>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeMemoModify {
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`remark`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub remark: ::std::option::Option<::std::string::String>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`star`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub star: ::std::option::Option<i64>,
-    ///`update_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub update_time: ::std::option::Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `star`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub star: Option<i64>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
 }
 impl crate::de::Object for TradeMemoModify {
     const NAME: &'static str = "TradeMemoModify";
@@ -811,42 +811,42 @@ impl crate::de::Object for TradeMemoModify {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "remark" => crate::de::read(map, &mut self.remark),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "star" => crate::de::read(map, &mut self.star),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeMemoModify {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `TradeAppointmentV2` (tag 126): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/1444>.
+/// Push message `TradeAppointmentV2` (tag 126): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/1444>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAppointmentV2 {
-    ///`exp_delivery_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub exp_delivery_time: ::std::option::Option<i64>,
-    ///`order_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub order_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<::std::string::String>,
-    ///`s_ids`
-    pub s_ids: ::std::vec::Vec<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `exp_delivery_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp_delivery_time: Option<i64>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<String>,
+    /// `s_ids`
+    pub s_ids: Vec<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for TradeAppointmentV2 {
     const NAME: &'static str = "TradeAppointmentV2";
@@ -854,82 +854,82 @@ impl crate::de::Object for TradeAppointmentV2 {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "exp_delivery_time" => crate::de::read(map, &mut self.exp_delivery_time),
             "order_type" => crate::de::read(map, &mut self.order_type),
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TradeAppointmentV2 {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `MaterialAuditResultForShop` (tag 137): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/1165/2674>.
+/// Push message `MaterialAuditResultForShop` (tag 137): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/1165/2674>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct MaterialAuditResultForShop {
-    ///`audit_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub audit_status: ::std::option::Option<i64>,
-    ///`audit_status_desc`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub audit_status_desc: ::std::option::Option<::std::string::String>,
-    ///`byte_url`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub byte_url: ::std::option::Option<::std::string::String>,
-    ///`create_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub create_time: ::std::option::Option<::std::string::String>,
-    ///`delete_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub delete_time: ::std::option::Option<::std::string::String>,
-    ///`folder_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub folder_id: ::std::option::Option<::std::string::String>,
-    ///`format`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub format: ::std::option::Option<::std::string::String>,
-    ///`height`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub height: ::std::option::Option<i64>,
-    ///`material_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub material_id: ::std::option::Option<::std::string::String>,
-    ///`material_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub material_type: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    ///`operate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub operate_status: ::std::option::Option<i64>,
-    ///`origin_url`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub origin_url: ::std::option::Option<::std::string::String>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`size`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub size: ::std::option::Option<i64>,
-    ///`update_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub update_time: ::std::option::Option<::std::string::String>,
-    ///`video_info`
+    /// `audit_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_status: Option<i64>,
+    /// `audit_status_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_status_desc: Option<String>,
+    /// `byte_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byte_url: Option<String>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// `delete_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// `folder_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
+    /// `format`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `height`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// `material_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_id: Option<String>,
+    /// `material_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_type: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `operate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operate_status: Option<i64>,
+    /// `origin_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_url: Option<String>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// `video_info`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub video_info: ::serde_json::Value,
-    ///`width`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub width: ::std::option::Option<i64>,
+    /// `width`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
 }
 impl crate::de::Object for MaterialAuditResultForShop {
     const NAME: &'static str = "MaterialAuditResultForShop";
@@ -937,7 +937,7 @@ impl crate::de::Object for MaterialAuditResultForShop {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "audit_status" => crate::de::read(map, &mut self.audit_status),
             "audit_status_desc" => crate::de::read(map, &mut self.audit_status_desc),
@@ -957,78 +957,78 @@ impl crate::de::Object for MaterialAuditResultForShop {
             "update_time" => crate::de::read(map, &mut self.update_time),
             "video_info" => crate::de::read(map, &mut self.video_info),
             "width" => crate::de::read(map, &mut self.width),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for MaterialAuditResultForShop {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `MaterialAuditResultForBSCP` (tag 138): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/1165/2675>.
+/// Push message `MaterialAuditResultForBSCP` (tag 138): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/1165/2675>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct MaterialAuditResultForBSCP {
-    ///`audit_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub audit_status: ::std::option::Option<i64>,
-    ///`audit_status_desc`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub audit_status_desc: ::std::option::Option<::std::string::String>,
-    ///`byte_url`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub byte_url: ::std::option::Option<::std::string::String>,
-    ///`create_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub create_time: ::std::option::Option<::std::string::String>,
-    ///`delete_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub delete_time: ::std::option::Option<::std::string::String>,
-    ///`duration`
+    /// `audit_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_status: Option<i64>,
+    /// `audit_status_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_status_desc: Option<String>,
+    /// `byte_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byte_url: Option<String>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// `delete_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// `duration`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub duration: ::serde_json::Value,
-    ///`folder_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub folder_id: ::std::option::Option<::std::string::String>,
-    ///`format`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub format: ::std::option::Option<::std::string::String>,
-    ///`height`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub height: ::std::option::Option<i64>,
-    ///`material_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub material_id: ::std::option::Option<::std::string::String>,
-    ///`material_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub material_type: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    ///`operate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub operate_status: ::std::option::Option<i64>,
-    ///`origin_url`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub origin_url: ::std::option::Option<::std::string::String>,
-    ///`size`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub size: ::std::option::Option<i64>,
-    ///`supplier_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub supplier_id: ::std::option::Option<::std::string::String>,
-    ///`update_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub update_time: ::std::option::Option<::std::string::String>,
-    ///`vid`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub vid: ::std::option::Option<::std::string::String>,
-    ///`width`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub width: ::std::option::Option<i64>,
+    /// `folder_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<String>,
+    /// `format`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `height`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// `material_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_id: Option<String>,
+    /// `material_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_type: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `operate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operate_status: Option<i64>,
+    /// `origin_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_url: Option<String>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// `supplier_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<String>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// `vid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vid: Option<String>,
+    /// `width`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
 }
 impl crate::de::Object for MaterialAuditResultForBSCP {
     const NAME: &'static str = "MaterialAuditResultForBSCP";
@@ -1036,7 +1036,7 @@ impl crate::de::Object for MaterialAuditResultForBSCP {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "audit_status" => crate::de::read(map, &mut self.audit_status),
             "audit_status_desc" => crate::de::read(map, &mut self.audit_status_desc),
@@ -1057,55 +1057,55 @@ impl crate::de::Object for MaterialAuditResultForBSCP {
             "update_time" => crate::de::read(map, &mut self.update_time),
             "vid" => crate::de::read(map, &mut self.vid),
             "width" => crate::de::read(map, &mut self.width),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for MaterialAuditResultForBSCP {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundCreated` (tag 200): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/115>.
+/// Push message `RefundCreated` (tag 200): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/115>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundCreated {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`apply_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub apply_time: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1115,7 +1115,7 @@ impl crate::de::Object for RefundCreated {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1129,55 +1129,55 @@ impl crate::de::Object for RefundCreated {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundCreated {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundAgreed` (tag 201): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/116>.
+/// Push message `RefundAgreed` (tag 201): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/116>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundAgreed {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`agree_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub agree_time: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `agree_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agree_time: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1187,7 +1187,7 @@ impl crate::de::Object for RefundAgreed {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1201,55 +1201,55 @@ impl crate::de::Object for RefundAgreed {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundAgreed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundReturnApplyAgreed` (tag 202): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/117>.
+/// Push message `RefundReturnApplyAgreed` (tag 202): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/117>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundReturnApplyAgreed {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`refuse_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refuse_time: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `refuse_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refuse_time: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1259,7 +1259,7 @@ impl crate::de::Object for RefundReturnApplyAgreed {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1273,55 +1273,55 @@ impl crate::de::Object for RefundReturnApplyAgreed {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundReturnApplyAgreed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundBuyerReturnGoods` (tag 203): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/118>.
+/// Push message `RefundBuyerReturnGoods` (tag 203): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/118>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundBuyerReturnGoods {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`refuse_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refuse_time: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `refuse_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refuse_time: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1331,7 +1331,7 @@ impl crate::de::Object for RefundBuyerReturnGoods {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1345,55 +1345,55 @@ impl crate::de::Object for RefundBuyerReturnGoods {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundBuyerReturnGoods {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundRefused` (tag 204): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/119>.
+/// Push message `RefundRefused` (tag 204): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/119>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundRefused {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`refuse_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refuse_time: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `refuse_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refuse_time: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1403,7 +1403,7 @@ impl crate::de::Object for RefundRefused {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1417,55 +1417,55 @@ impl crate::de::Object for RefundRefused {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundRefused {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundReturnApplyRefused` (tag 205): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/120>.
+/// Push message `RefundReturnApplyRefused` (tag 205): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/120>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundReturnApplyRefused {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`refuse_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refuse_time: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `refuse_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refuse_time: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1475,7 +1475,7 @@ impl crate::de::Object for RefundReturnApplyRefused {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1489,55 +1489,55 @@ impl crate::de::Object for RefundReturnApplyRefused {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundReturnApplyRefused {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundSuccess` (tag 206): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/121>.
+/// Push message `RefundSuccess` (tag 206): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/121>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundSuccess {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`success_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub success_time: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `success_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success_time: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1547,7 +1547,7 @@ impl crate::de::Object for RefundSuccess {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1561,55 +1561,55 @@ impl crate::de::Object for RefundSuccess {
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "success_time" => crate::de::read(map, &mut self.success_time),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundSuccess {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundClosed` (tag 207): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/122>.
+/// Push message `RefundClosed` (tag 207): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/122>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundClosed {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`close_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub close_time: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `close_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_time: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1619,7 +1619,7 @@ impl crate::de::Object for RefundClosed {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1633,55 +1633,55 @@ impl crate::de::Object for RefundClosed {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundClosed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundModified` (tag 208): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/230>.
+/// Push message `RefundModified` (tag 208): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/230>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundModified {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`modify_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub modify_time: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `modify_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modify_time: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1691,7 +1691,7 @@ impl crate::de::Object for RefundModified {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1705,42 +1705,42 @@ impl crate::de::Object for RefundModified {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundModified {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundExpirationChange` (tag 209): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/226>.
+/// Push message `RefundExpirationChange` (tag 209): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/226>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundExpirationChange {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`status_deadline`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub status_deadline: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `status_deadline`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_deadline: Option<i64>,
 }
 impl crate::de::Object for RefundExpirationChange {
     const NAME: &'static str = "RefundExpirationChange";
@@ -1748,7 +1748,7 @@ impl crate::de::Object for RefundExpirationChange {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1757,55 +1757,55 @@ impl crate::de::Object for RefundExpirationChange {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "status_deadline" => crate::de::read(map, &mut self.status_deadline),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundExpirationChange {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundExchangeComfirmed` (tag 211): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/240>.
+/// Push message `RefundExchangeComfirmed` (tag 211): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/240>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundExchangeComfirmed {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`apply_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub apply_time: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`refund_post_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_post_amount: ::std::option::Option<i64>,
-    ///`refund_voucher_num`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_voucher_num: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i64>,
+    /// `refund_voucher_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_voucher_num: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -1815,7 +1815,7 @@ impl crate::de::Object for RefundExchangeComfirmed {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1829,45 +1829,45 @@ impl crate::de::Object for RefundExchangeComfirmed {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundExchangeComfirmed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundArbitrateApplied` (tag 212): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/256>.
+/// Push message `RefundArbitrateApplied` (tag 212): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/256>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateApplied {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`arbitrate_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_id: ::std::option::Option<::std::string::String>,
-    ///`arbitrate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_status: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `arbitrate_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_id: Option<String>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateApplied {
     const NAME: &'static str = "RefundArbitrateApplied";
@@ -1875,7 +1875,7 @@ impl crate::de::Object for RefundArbitrateApplied {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1885,45 +1885,45 @@ impl crate::de::Object for RefundArbitrateApplied {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundArbitrateApplied {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundArbitrateSubmiting` (tag 213): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/257>.
+/// Push message `RefundArbitrateSubmiting` (tag 213): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/257>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateSubmiting {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`arbitrate_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_id: ::std::option::Option<::std::string::String>,
-    ///`arbitrate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_status: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `arbitrate_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_id: Option<String>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateSubmiting {
     const NAME: &'static str = "RefundArbitrateSubmiting";
@@ -1931,7 +1931,7 @@ impl crate::de::Object for RefundArbitrateSubmiting {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1941,45 +1941,45 @@ impl crate::de::Object for RefundArbitrateSubmiting {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundArbitrateSubmiting {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundArbitrateSubmited` (tag 214): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/258>.
+/// Push message `RefundArbitrateSubmited` (tag 214): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/258>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateSubmited {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`arbitrate_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_id: ::std::option::Option<::std::string::String>,
-    ///`arbitrate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_status: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `arbitrate_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_id: Option<String>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateSubmited {
     const NAME: &'static str = "RefundArbitrateSubmited";
@@ -1987,7 +1987,7 @@ impl crate::de::Object for RefundArbitrateSubmited {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -1997,45 +1997,45 @@ impl crate::de::Object for RefundArbitrateSubmited {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundArbitrateSubmited {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundArbitrateCancelled` (tag 215): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/260>.
+/// Push message `RefundArbitrateCancelled` (tag 215): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/260>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateCancelled {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`arbitrate_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_id: ::std::option::Option<::std::string::String>,
-    ///`arbitrate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_status: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `arbitrate_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_id: Option<String>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateCancelled {
     const NAME: &'static str = "RefundArbitrateCancelled";
@@ -2043,7 +2043,7 @@ impl crate::de::Object for RefundArbitrateCancelled {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -2053,48 +2053,48 @@ impl crate::de::Object for RefundArbitrateCancelled {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundArbitrateCancelled {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundArbitrateAudited` (tag 216): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/259>.
+/// Push message `RefundArbitrateAudited` (tag 216): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/259>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateAudited {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`arbitrate_conclusion`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_conclusion: ::std::option::Option<i64>,
-    ///`arbitrate_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_id: ::std::option::Option<::std::string::String>,
-    ///`arbitrate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_status: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `arbitrate_conclusion`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_conclusion: Option<i64>,
+    /// `arbitrate_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_id: Option<String>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateAudited {
     const NAME: &'static str = "RefundArbitrateAudited";
@@ -2102,7 +2102,7 @@ impl crate::de::Object for RefundArbitrateAudited {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -2115,45 +2115,45 @@ impl crate::de::Object for RefundArbitrateAudited {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundArbitrateAudited {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundArbitrateServiceIntervene` (tag 217): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/627>.
+/// Push message `RefundArbitrateServiceIntervene` (tag 217): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/627>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateServiceIntervene {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`arbitrate_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_id: ::std::option::Option<::std::string::String>,
-    ///`arbitrate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_status: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `arbitrate_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_id: Option<String>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateServiceIntervene {
     const NAME: &'static str = "RefundArbitrateServiceIntervene";
@@ -2161,7 +2161,7 @@ impl crate::de::Object for RefundArbitrateServiceIntervene {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -2171,45 +2171,45 @@ impl crate::de::Object for RefundArbitrateServiceIntervene {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundArbitrateServiceIntervene {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundArbitrateDiscussUpload` (tag 218): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/628>.
+/// Push message `RefundArbitrateDiscussUpload` (tag 218): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/628>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateDiscussUpload {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`arbitrate_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_id: ::std::option::Option<::std::string::String>,
-    ///`arbitrate_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub arbitrate_status: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `arbitrate_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_id: Option<String>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateDiscussUpload {
     const NAME: &'static str = "RefundArbitrateDiscussUpload";
@@ -2217,7 +2217,7 @@ impl crate::de::Object for RefundArbitrateDiscussUpload {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -2227,45 +2227,45 @@ impl crate::de::Object for RefundArbitrateDiscussUpload {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundArbitrateDiscussUpload {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundSpecialRefund` (tag 224): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1372>.
+/// Push message `RefundSpecialRefund` (tag 224): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1372>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundSpecialRefund {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`apply_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub apply_time: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
 }
 impl crate::de::Object for RefundSpecialRefund {
     const NAME: &'static str = "RefundSpecialRefund";
@@ -2273,7 +2273,7 @@ impl crate::de::Object for RefundSpecialRefund {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -2283,45 +2283,45 @@ impl crate::de::Object for RefundSpecialRefund {
             "refund_amount" => crate::de::read(map, &mut self.refund_amount),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundSpecialRefund {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundSpecialRefundSuccess` (tag 225): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1371>.
+/// Push message `RefundSpecialRefundSuccess` (tag 225): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1371>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundSpecialRefundSuccess {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`refund_amount`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub refund_amount: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`success_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub success_time: ::std::option::Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `success_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success_time: Option<i64>,
 }
 impl crate::de::Object for RefundSpecialRefundSuccess {
     const NAME: &'static str = "RefundSpecialRefundSuccess";
@@ -2329,7 +2329,7 @@ impl crate::de::Object for RefundSpecialRefundSuccess {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -2339,43 +2339,43 @@ impl crate::de::Object for RefundSpecialRefundSuccess {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "success_time" => crate::de::read(map, &mut self.success_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundSpecialRefundSuccess {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundResendFillLogistics` (tag 226): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1983>.
+/// Push message `RefundResendFillLogistics` (tag 226): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1983>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundResendFillLogistics {
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_status: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -2385,7 +2385,7 @@ impl crate::de::Object for RefundResendFillLogistics {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
@@ -2395,43 +2395,43 @@ impl crate::de::Object for RefundResendFillLogistics {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundResendFillLogistics {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `RefundAuditAgreeResend` (tag 227): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1984>.
+/// Push message `RefundAuditAgreeResend` (tag 227): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1984>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundAuditAgreeResend {
-    ///`after_sale_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub after_sale_status: ::std::option::Option<i64>,
-    ///`aftersale_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_id: ::std::option::Option<i64>,
-    ///`aftersale_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub aftersale_type: ::std::option::Option<i64>,
-    ///`p_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub p_id: ::std::option::Option<i64>,
-    ///`reason_code`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reason_code: ::std::option::Option<i64>,
-    ///`s_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub s_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
+    /// `after_sale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_sale_status: Option<i64>,
+    /// `aftersale_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_id: Option<i64>,
+    /// `aftersale_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<i64>,
+    /// `p_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_id: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `s_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub update_time: ::serde_json::Value,
 }
@@ -2441,7 +2441,7 @@ impl crate::de::Object for RefundAuditAgreeResend {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "after_sale_status" => crate::de::read(map, &mut self.after_sale_status),
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
@@ -2451,39 +2451,39 @@ impl crate::de::Object for RefundAuditAgreeResend {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RefundAuditAgreeResend {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `ProductChange` (tag 400): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/60/686>.
+/// Push message `ProductChange` (tag 400): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/60/686>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ProductChange {
-    ///`check_reject_reason`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub check_reject_reason: ::std::option::Option<::std::string::String>,
-    ///`event`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub event: ::std::option::Option<i64>,
-    ///`out_product_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub out_product_id: ::std::option::Option<i64>,
-    ///`product_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub product_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`update_time`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub update_time: ::std::option::Option<i64>,
+    /// `check_reject_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_reject_reason: Option<String>,
+    /// `event`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<i64>,
+    /// `out_product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_product_id: Option<i64>,
+    /// `product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
 }
 impl crate::de::Object for ProductChange {
     const NAME: &'static str = "ProductChange";
@@ -2491,7 +2491,7 @@ impl crate::de::Object for ProductChange {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "check_reject_reason" => crate::de::read(map, &mut self.check_reject_reason),
             "event" => crate::de::read(map, &mut self.event),
@@ -2499,48 +2499,48 @@ impl crate::de::Object for ProductChange {
             "product_id" => crate::de::read(map, &mut self.product_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ProductChange {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Push message `ProductInfoChange` (tag 417): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/60/2759>.
+/// Push message `ProductInfoChange` (tag 417): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/60/2759>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ProductInfoChange {
-    ///`channel_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub channel_id: ::std::option::Option<i64>,
-    ///`channel_main_product_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub channel_main_product_id: ::std::option::Option<i64>,
-    ///`channel_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub channel_type: ::std::option::Option<i64>,
-    ///`check_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub check_status: ::std::option::Option<::std::string::String>,
-    ///`draft_status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub draft_status: ::std::option::Option<::std::string::String>,
-    ///`msg_type`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub msg_type: ::std::option::Option<i64>,
-    ///`product_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub product_id: ::std::option::Option<i64>,
-    ///`shop_id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub shop_id: ::std::option::Option<i64>,
-    ///`status`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub status: ::std::option::Option<::std::string::String>,
+    /// `channel_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<i64>,
+    /// `channel_main_product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_main_product_id: Option<i64>,
+    /// `channel_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_type: Option<i64>,
+    /// `check_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_status: Option<String>,
+    /// `draft_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_status: Option<String>,
+    /// `msg_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<i64>,
+    /// `product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// `shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<i64>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 impl crate::de::Object for ProductInfoChange {
     const NAME: &'static str = "ProductInfoChange";
@@ -2548,7 +2548,7 @@ impl crate::de::Object for ProductInfoChange {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "channel_id" => crate::de::read(map, &mut self.channel_id),
             "channel_main_product_id" => {
@@ -2561,39 +2561,39 @@ impl crate::de::Object for ProductInfoChange {
             "product_id" => crate::de::read(map, &mut self.product_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "status" => crate::de::read(map, &mut self.status),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ProductInfoChange {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Nested object of a push message.
+/// Nested object of a push message.
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddrStruct {
-    ///`city`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub city: ::std::option::Option<City>,
-    ///`detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub detail: ::std::option::Option<::std::string::String>,
-    ///`encrypt_detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub encrypt_detail: ::std::option::Option<::std::string::String>,
-    ///`province`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub province: ::std::option::Option<Province>,
-    ///`street`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub street: ::std::option::Option<Street>,
-    ///`town`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub town: ::std::option::Option<Town>,
+    /// `city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<City>,
+    /// `detail` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// `encrypt_detail` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypt_detail: Option<String>,
+    /// `province`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<Province>,
+    /// `street`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<Street>,
+    /// `town`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub town: Option<Town>,
 }
 impl crate::de::Object for AddrStruct {
     const NAME: &'static str = "AddrStruct";
@@ -2601,7 +2601,7 @@ impl crate::de::Object for AddrStruct {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "city" => crate::de::read(map, &mut self.city),
             "detail" => crate::de::read(map, &mut self.detail),
@@ -2609,14 +2609,14 @@ impl crate::de::Object for AddrStruct {
             "province" => crate::de::read(map, &mut self.province),
             "street" => crate::de::read(map, &mut self.street),
             "town" => crate::de::read(map, &mut self.town),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for AddrStruct {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
@@ -2632,16 +2632,16 @@ impl ::std::fmt::Debug for AddrStruct {
             .finish()
     }
 }
-///Nested object of a push message.
+/// Nested object of a push message.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct City {
-    ///`id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub id: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
+    /// `id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 impl crate::de::Object for City {
     const NAME: &'static str = "City";
@@ -2649,31 +2649,31 @@ impl crate::de::Object for City {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "id" => crate::de::read(map, &mut self.id),
             "name" => crate::de::read(map, &mut self.name),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for City {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Nested object of a push message.
+/// Nested object of a push message.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Province {
-    ///`id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub id: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
+    /// `id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 impl crate::de::Object for Province {
     const NAME: &'static str = "Province";
@@ -2681,31 +2681,31 @@ impl crate::de::Object for Province {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "id" => crate::de::read(map, &mut self.id),
             "name" => crate::de::read(map, &mut self.name),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Province {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Nested object of a push message.
+/// Nested object of a push message.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Street {
-    ///`id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub id: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
+    /// `id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 impl crate::de::Object for Street {
     const NAME: &'static str = "Street";
@@ -2713,31 +2713,31 @@ impl crate::de::Object for Street {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "id" => crate::de::read(map, &mut self.id),
             "name" => crate::de::read(map, &mut self.name),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Street {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-///Nested object of a push message.
+/// Nested object of a push message.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Town {
-    ///`id`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub id: ::std::option::Option<::std::string::String>,
-    ///`name`
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
+    /// `id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 impl crate::de::Object for Town {
     const NAME: &'static str = "Town";
@@ -2745,18 +2745,18 @@ impl crate::de::Object for Town {
         &mut self,
         key: &str,
         map: &mut A,
-    ) -> ::std::result::Result<bool, A::Error> {
+    ) -> Result<bool, A::Error> {
         match key {
             "id" => crate::de::read(map, &mut self.id),
             "name" => crate::de::read(map, &mut self.name),
-            _ => ::std::result::Result::Ok(false),
+            _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Town {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
+    ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
@@ -2764,83 +2764,83 @@ impl<'de> ::serde::Deserialize<'de> for Town {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Message {
-    ///Tag 100.
+    /// Tag 100.
     TradeCreate(TradeCreate),
-    ///Tag 101.
+    /// Tag 101.
     TradePaid(TradePaid),
-    ///Tag 102.
+    /// Tag 102.
     TradeSellerShip(TradeSellerShip),
-    ///Tag 103.
+    /// Tag 103.
     TradeSuccess(TradeSuccess),
-    ///Tag 104.
+    /// Tag 104.
     TradeLogisticsChanged(TradeLogisticsChanged),
-    ///Tag 105.
+    /// Tag 105.
     TradeAddressChanged(TradeAddressChanged),
-    ///Tag 106.
+    /// Tag 106.
     TradeCanceled(TradeCanceled),
-    ///Tag 108.
+    /// Tag 108.
     TradePartlySellerShip(TradePartlySellerShip),
-    ///Tag 109.
+    /// Tag 109.
     TradeAmountChanged(TradeAmountChanged),
-    ///Tag 110.
+    /// Tag 110.
     TradePending(TradePending),
-    ///Tag 111.
+    /// Tag 111.
     TradeAmountChangedApplied(TradeAmountChangedApplied),
-    ///Tag 113.
+    /// Tag 113.
     TradeMemoModify(TradeMemoModify),
-    ///Tag 126.
+    /// Tag 126.
     TradeAppointmentV2(TradeAppointmentV2),
-    ///Tag 137.
+    /// Tag 137.
     MaterialAuditResultForShop(MaterialAuditResultForShop),
-    ///Tag 138.
+    /// Tag 138.
     MaterialAuditResultForBSCP(MaterialAuditResultForBSCP),
-    ///Tag 200.
+    /// Tag 200.
     RefundCreated(RefundCreated),
-    ///Tag 201.
+    /// Tag 201.
     RefundAgreed(RefundAgreed),
-    ///Tag 202.
+    /// Tag 202.
     RefundReturnApplyAgreed(RefundReturnApplyAgreed),
-    ///Tag 203.
+    /// Tag 203.
     RefundBuyerReturnGoods(RefundBuyerReturnGoods),
-    ///Tag 204.
+    /// Tag 204.
     RefundRefused(RefundRefused),
-    ///Tag 205.
+    /// Tag 205.
     RefundReturnApplyRefused(RefundReturnApplyRefused),
-    ///Tag 206.
+    /// Tag 206.
     RefundSuccess(RefundSuccess),
-    ///Tag 207.
+    /// Tag 207.
     RefundClosed(RefundClosed),
-    ///Tag 208.
+    /// Tag 208.
     RefundModified(RefundModified),
-    ///Tag 209.
+    /// Tag 209.
     RefundExpirationChange(RefundExpirationChange),
-    ///Tag 211.
+    /// Tag 211.
     RefundExchangeComfirmed(RefundExchangeComfirmed),
-    ///Tag 212.
+    /// Tag 212.
     RefundArbitrateApplied(RefundArbitrateApplied),
-    ///Tag 213.
+    /// Tag 213.
     RefundArbitrateSubmiting(RefundArbitrateSubmiting),
-    ///Tag 214.
+    /// Tag 214.
     RefundArbitrateSubmited(RefundArbitrateSubmited),
-    ///Tag 215.
+    /// Tag 215.
     RefundArbitrateCancelled(RefundArbitrateCancelled),
-    ///Tag 216.
+    /// Tag 216.
     RefundArbitrateAudited(RefundArbitrateAudited),
-    ///Tag 217.
+    /// Tag 217.
     RefundArbitrateServiceIntervene(RefundArbitrateServiceIntervene),
-    ///Tag 218.
+    /// Tag 218.
     RefundArbitrateDiscussUpload(RefundArbitrateDiscussUpload),
-    ///Tag 224.
+    /// Tag 224.
     RefundSpecialRefund(RefundSpecialRefund),
-    ///Tag 225.
+    /// Tag 225.
     RefundSpecialRefundSuccess(RefundSpecialRefundSuccess),
-    ///Tag 226.
+    /// Tag 226.
     RefundResendFillLogistics(RefundResendFillLogistics),
-    ///Tag 227.
+    /// Tag 227.
     RefundAuditAgreeResend(RefundAuditAgreeResend),
-    ///Tag 400.
+    /// Tag 400.
     ProductChange(ProductChange),
-    ///Tag 417.
+    /// Tag 417.
     ProductInfoChange(ProductInfoChange),
 }
 impl Message {
@@ -2900,10 +2900,8 @@ impl Message {
     pub fn decode(
         tag: u32,
         data: &str,
-    ) -> ::std::option::Option<
-        ::std::result::Result<Message, crate::de::DecodeFailure>,
-    > {
-        ::std::option::Option::Some(
+    ) -> Option<Result<Message, crate::de::DecodeFailure>> {
+        Some(
             match tag {
                 100u32 => crate::de::from_str(data).map(Message::TradeCreate),
                 101u32 => crate::de::from_str(data).map(Message::TradePaid),
@@ -2965,7 +2963,7 @@ impl Message {
                 227u32 => crate::de::from_str(data).map(Message::RefundAuditAgreeResend),
                 400u32 => crate::de::from_str(data).map(Message::ProductChange),
                 417u32 => crate::de::from_str(data).map(Message::ProductInfoChange),
-                _ => return ::std::option::Option::None,
+                _ => return None,
             },
         )
     }

@@ -3,103 +3,136 @@
 
 //! The generated API: one module per API group (each behind its cargo feature),
 //! the push messages, and a table of every method.
-///The `address` group (cargo feature `address`).
+/// The `address` group (cargo feature `address`).
 #[cfg(feature = "address")]
+#[rustfmt::skip]
 pub mod address;
-///The `afterSale` group (cargo feature `after_sale`).
+/// The `afterSale` group (cargo feature `after_sale`).
 #[cfg(feature = "after_sale")]
+#[rustfmt::skip]
 pub mod after_sale;
-///The `alliance` group (cargo feature `alliance`).
+/// The `alliance` group (cargo feature `alliance`).
 #[cfg(feature = "alliance")]
+#[rustfmt::skip]
 pub mod alliance;
-///The `antispam` group (cargo feature `antispam`).
+/// The `antispam` group (cargo feature `antispam`).
 #[cfg(feature = "antispam")]
+#[rustfmt::skip]
 pub mod antispam;
-///The `brand` group (cargo feature `brand`).
+/// The `brand` group (cargo feature `brand`).
 #[cfg(feature = "brand")]
+#[rustfmt::skip]
 pub mod brand;
-///The `buyin` group (cargo feature `buyin`).
+/// The `buyin` group (cargo feature `buyin`).
 #[cfg(feature = "buyin")]
+#[rustfmt::skip]
 pub mod buyin;
-///The `coupons` group (cargo feature `coupons`).
+/// The `coupons` group (cargo feature `coupons`).
 #[cfg(feature = "coupons")]
+#[rustfmt::skip]
 pub mod coupons;
-///The `cpaypromotion` group (cargo feature `cpaypromotion`).
+/// The `cpaypromotion` group (cargo feature `cpaypromotion`).
 #[cfg(feature = "cpaypromotion")]
+#[rustfmt::skip]
 pub mod cpaypromotion;
-///The `foodTakeout` group (cargo feature `food_takeout`).
+/// The `foodTakeout` group (cargo feature `food_takeout`).
 #[cfg(feature = "food_takeout")]
+#[rustfmt::skip]
 pub mod food_takeout;
-///The `freightTemplate` group (cargo feature `freight_template`).
+/// The `freightTemplate` group (cargo feature `freight_template`).
 #[cfg(feature = "freight_template")]
+#[rustfmt::skip]
 pub mod freight_template;
-///The `instantShopping` group (cargo feature `instant_shopping`).
+/// The `instantShopping` group (cargo feature `instant_shopping`).
 #[cfg(feature = "instant_shopping")]
+#[rustfmt::skip]
 pub mod instant_shopping;
-///The `logistics` group (cargo feature `logistics`).
+/// The `logistics` group (cargo feature `logistics`).
 #[cfg(feature = "logistics")]
+#[rustfmt::skip]
 pub mod logistics;
-///The `material` group (cargo feature `material`).
+/// The `material` group (cargo feature `material`).
 #[cfg(feature = "material")]
+#[rustfmt::skip]
 pub mod material;
-///The `open` group (cargo feature `open`).
+/// The `open` group (cargo feature `open`).
 #[cfg(feature = "open")]
+#[rustfmt::skip]
 pub mod open;
-///The `openCloud` group (cargo feature `open_cloud`).
+/// The `openCloud` group (cargo feature `open_cloud`).
 #[cfg(feature = "open_cloud")]
+#[rustfmt::skip]
 pub mod open_cloud;
-///The `order` group (cargo feature `order`).
+/// The `order` group (cargo feature `order`).
 #[cfg(feature = "order")]
+#[rustfmt::skip]
 pub mod order;
-///The `product` group (cargo feature `product`).
+/// The `product` group (cargo feature `product`).
 #[cfg(feature = "product")]
+#[rustfmt::skip]
 pub mod product;
-///The `promise` group (cargo feature `promise`).
+/// The `promise` group (cargo feature `promise`).
 #[cfg(feature = "promise")]
+#[rustfmt::skip]
 pub mod promise;
-///The `QA` group (cargo feature `qa`).
+/// The `QA` group (cargo feature `qa`).
 #[cfg(feature = "qa")]
+#[rustfmt::skip]
 pub mod qa;
-///The `rights` group (cargo feature `rights`).
+/// The `rights` group (cargo feature `rights`).
 #[cfg(feature = "rights")]
+#[rustfmt::skip]
 pub mod rights;
-///The `security` group (cargo feature `security`).
+/// The `security` group (cargo feature `security`).
 #[cfg(feature = "security")]
+#[rustfmt::skip]
 pub mod security;
-///The `sendHome` group (cargo feature `send_home`).
+/// The `sendHome` group (cargo feature `send_home`).
 #[cfg(feature = "send_home")]
+#[rustfmt::skip]
 pub mod send_home;
-///The `shop` group (cargo feature `shop`).
+/// The `shop` group (cargo feature `shop`).
 #[cfg(feature = "shop")]
+#[rustfmt::skip]
 pub mod shop;
-///The `sku` group (cargo feature `sku`).
+/// The `sku` group (cargo feature `sku`).
 #[cfg(feature = "sku")]
+#[rustfmt::skip]
 pub mod sku;
-///The `sms` group (cargo feature `sms`).
+/// The `sms` group (cargo feature `sms`).
 #[cfg(feature = "sms")]
+#[rustfmt::skip]
 pub mod sms;
-///The `spu` group (cargo feature `spu`).
+/// The `spu` group (cargo feature `spu`).
 #[cfg(feature = "spu")]
+#[rustfmt::skip]
 pub mod spu;
-///The `superm` group (cargo feature `superm`).
+/// The `superm` group (cargo feature `superm`).
 #[cfg(feature = "superm")]
+#[rustfmt::skip]
 pub mod superm;
-///The `supplyCenter` group (cargo feature `supply_center`).
+/// The `supplyCenter` group (cargo feature `supply_center`).
 #[cfg(feature = "supply_center")]
+#[rustfmt::skip]
 pub mod supply_center;
-///The `token` group (cargo feature `token`).
+/// The `token` group (cargo feature `token`).
 #[cfg(feature = "token")]
+#[rustfmt::skip]
 pub mod token;
-///The `topup` group (cargo feature `topup`).
+/// The `topup` group (cargo feature `topup`).
 #[cfg(feature = "topup")]
+#[rustfmt::skip]
 pub mod topup;
-///The `warehouse` group (cargo feature `warehouse`).
+/// The `warehouse` group (cargo feature `warehouse`).
 #[cfg(feature = "warehouse")]
+#[rustfmt::skip]
 pub mod warehouse;
+#[rustfmt::skip]
 pub mod messages;
 #[cfg(test)]
+#[rustfmt::skip]
 mod tests;
-///Every method the spec knows (312), sorted by name, whatever features are enabled.
+/// Every method the spec knows (312), sorted by name, whatever features are enabled.
 pub static METHODS: &[crate::catalog::MethodInfo] = &[
     crate::catalog::MethodInfo {
         name: "QA.xz002",
@@ -109,7 +142,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::qa::QAXz002Response",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.addAftersaleStrategy",
@@ -119,7 +152,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressAddAftersaleStrategyResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.areaList",
@@ -129,7 +162,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressAreaListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.create",
@@ -139,7 +172,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressCreateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.delAftersaleAddress",
@@ -149,7 +182,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressDelAftersaleAddressResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.delAftersaleStrategy",
@@ -159,7 +192,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressDelAftersaleStrategyResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.getAftersaleStrategy",
@@ -169,7 +202,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressGetAftersaleStrategyResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.getAreasByProvince",
@@ -179,7 +212,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressGetAreasByProvinceResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.getProvince",
@@ -189,7 +222,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressGetProvinceResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.list",
@@ -199,13 +232,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page_no",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "address_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -216,13 +249,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressListAftersaleStrategyResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "strategy_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -233,13 +266,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressListStrategyBindProductsResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "product_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -250,7 +283,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressProvinceListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.update",
@@ -260,7 +293,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressUpdateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "address.updateAftersaleStrategy",
@@ -270,7 +303,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::address::AddressUpdateAftersaleStrategyResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.CancelSendGoodsSuccess",
@@ -280,7 +313,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleCancelSendGoodsSuccessResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.Detail",
@@ -290,7 +323,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.List",
@@ -300,13 +333,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "items",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -317,7 +350,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleOpenAfterSaleChannelResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.addOrderRemark",
@@ -327,7 +360,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleAddOrderRemarkResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.applyLogisticsIntercept",
@@ -337,7 +370,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleApplyLogisticsInterceptResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.fillLogistics",
@@ -347,7 +380,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleFillLogisticsResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.openOutAfterSale",
@@ -357,7 +390,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleOpenOutAfterSaleResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.operate",
@@ -367,7 +400,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleOperateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.rejectReasonCodeList",
@@ -377,7 +410,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleRejectReasonCodeListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.returnGoodsToWareHouseSuccess",
@@ -387,7 +420,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleReturnGoodsToWareHouseSuccessResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.submitEvidence",
@@ -397,7 +430,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleSubmitEvidenceResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "afterSale.timeExtend",
@@ -407,7 +440,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::after_sale::AfterSaleTimeExtendResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "alliance.getOrderList",
@@ -417,7 +450,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::alliance::AllianceGetOrderListResponse",
         read_only: true,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "antispam.orderQuery",
@@ -427,7 +460,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::antispam::AntispamOrderQueryResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "antispam.orderSend",
@@ -437,7 +470,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::antispam::AntispamOrderSendResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "antispam.userLogin",
@@ -447,7 +480,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::antispam::AntispamUserLoginResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "brand.convert",
@@ -457,7 +490,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::brand::BrandConvertResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "brand.getSug",
@@ -467,7 +500,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::brand::BrandGetSugResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "brand.list",
@@ -477,7 +510,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::brand::BrandListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.allKolStrategyCreate",
@@ -487,7 +520,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinAllKolStrategyCreateResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.bindChannelProduct",
@@ -497,7 +530,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinBindChannelProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.channelBindAuthors",
@@ -507,13 +540,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinChannelBindAuthorsResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "authors",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -524,7 +557,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinExclusivePlanAuthorOperateResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.instituteOrderPick",
@@ -534,7 +567,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinInstituteOrderPickResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.kolStrategyEdit",
@@ -544,7 +577,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinKolStrategyEditResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.orientKolStrategyCreate",
@@ -554,7 +587,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinOrientKolStrategyCreateResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.promotionStrategyList",
@@ -564,7 +597,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinPromotionStrategyListResponse",
         read_only: true,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.queryShopAllianceOrder",
@@ -574,7 +607,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinQueryShopAllianceOrderResponse",
         read_only: true,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.queryShopAllianceProducts",
@@ -584,7 +617,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinQueryShopAllianceProductsResponse",
         read_only: true,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.queryShopSelfAuthors",
@@ -594,13 +627,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinQueryShopSelfAuthorsResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "authors",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -611,7 +644,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinShopMultiSettlementOrdersResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.simplePlan",
@@ -621,7 +654,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinSimplePlanResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "buyin.strategyPromotionCreate",
@@ -631,7 +664,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::buyin::BuyinStrategyPromotionCreateResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "coupons.CertSyncFailedCancelOrder",
@@ -641,7 +674,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::coupons::CouponsCertSyncFailedCancelOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "coupons.abandon",
@@ -651,7 +684,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::coupons::CouponsAbandonResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "coupons.cancelVerify",
@@ -661,7 +694,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::coupons::CouponsCancelVerifyResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "coupons.certVerifyUpdate",
@@ -671,7 +704,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::coupons::CouponsCertVerifyUpdateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "coupons.extendCertValidEndByOrder",
@@ -681,7 +714,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::coupons::CouponsExtendCertValidEndByOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "coupons.list",
@@ -691,7 +724,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::coupons::CouponsListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "coupons.syncV2",
@@ -701,7 +734,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::coupons::CouponsSyncV2Response",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "coupons.verifyV2",
@@ -711,7 +744,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::coupons::CouponsVerifyV2Response",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "cpaypromotion.ecom.applyMerchantSettleBill",
@@ -721,7 +754,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::cpaypromotion::CpaypromotionEcomApplyMerchantSettleBillResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "cpaypromotion.ecom.downloadMerchantSettleBill",
@@ -731,7 +764,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::cpaypromotion::CpaypromotionEcomDownloadMerchantSettleBillResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "cpaypromotion.operateProductDiscount",
@@ -741,7 +774,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::cpaypromotion::CpaypromotionOperateProductDiscountResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "cpaypromotion.queryProductCpayPromotionAndShopStatus",
@@ -751,7 +784,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::cpaypromotion::CpaypromotionQueryProductCpayPromotionAndShopStatusResponse",
         read_only: true,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "cpaypromotion.signContract",
@@ -761,7 +794,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::cpaypromotion::CpaypromotionSignContractResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "foodTakeout.order.getOrder",
@@ -771,7 +804,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::food_takeout::FoodTakeoutOrderGetOrderResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "foodTakeout.order.listOrder",
@@ -781,7 +814,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::food_takeout::FoodTakeoutOrderListOrderResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "foodTakeout.product.getProductDetail",
@@ -791,7 +824,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::food_takeout::FoodTakeoutProductGetProductDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "foodTakeout.product.getProductList",
@@ -801,13 +834,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::food_takeout::FoodTakeoutProductGetProductListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page_no",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "product_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -818,7 +851,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::freight_template::FreightTemplateCreateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "freightTemplate.detail",
@@ -828,7 +861,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::freight_template::FreightTemplateDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "freightTemplate.list",
@@ -838,13 +871,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::freight_template::FreightTemplateListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "List",
-            total_path: ::std::option::Option::None,
+            total_path: None,
         }),
     },
     crate::catalog::MethodInfo {
@@ -855,7 +888,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::freight_template::FreightTemplateUpdateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "instantShopping.trade.freightCreate",
@@ -865,7 +898,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::instant_shopping::InstantShoppingTradeFreightCreateResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "instantShopping.trade.freightDetail",
@@ -875,7 +908,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::instant_shopping::InstantShoppingTradeFreightDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "instantShopping.trade.freightList",
@@ -885,13 +918,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::instant_shopping::InstantShoppingTradeFreightListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "List",
-            total_path: ::std::option::Option::None,
+            total_path: None,
         }),
     },
     crate::catalog::MethodInfo {
@@ -902,7 +935,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::instant_shopping::InstantShoppingTradeFreightUpdateResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.appendSubOrder",
@@ -912,7 +945,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsAppendSubOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.cancelOrder",
@@ -922,7 +955,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsCancelOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.createSFOrder",
@@ -932,7 +965,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsCreateSFOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.customTemplateList",
@@ -942,7 +975,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsCustomTemplateListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.deliveryNotice",
@@ -952,7 +985,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsDeliveryNoticeResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.fetchBluetoothCmd",
@@ -962,7 +995,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsFetchBluetoothCmdResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.getCustomTemplateList",
@@ -972,7 +1005,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsGetCustomTemplateListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.getDesignTemplateList",
@@ -982,7 +1015,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsGetDesignTemplateListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.getOutRange",
@@ -992,7 +1025,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsGetOutRangeResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.getRecommendedAndDeliveryExpressByOrder",
@@ -1002,7 +1035,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsGetRecommendedAndDeliveryExpressByOrderResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.getShopKey",
@@ -1012,7 +1045,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsGetShopKeyResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.getUserDeliverServiceInfos",
@@ -1022,7 +1055,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsGetUserDeliverServiceInfosResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.listShopNetsite",
@@ -1032,7 +1065,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsListShopNetsiteResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.merchant.confirmUpdateResult",
@@ -1042,7 +1075,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsMerchantConfirmUpdateResultResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.merchant.updateCalendar",
@@ -1052,7 +1085,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsMerchantUpdateCalendarResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.newCreateOrder",
@@ -1062,7 +1095,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsNewCreateOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.pushOnlineServiceConfig",
@@ -1072,7 +1105,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsPushOnlineServiceConfigResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.queryPackageRoute",
@@ -1082,7 +1115,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsQueryPackageRouteResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.registerPackageRoute",
@@ -1092,7 +1125,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsRegisterPackageRouteResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.templateList",
@@ -1102,7 +1135,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsTemplateListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.trackNoRouteDetail",
@@ -1112,7 +1145,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsTrackNoRouteDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.updateOrder",
@@ -1122,7 +1155,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsUpdateOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "logistics.waybillApply",
@@ -1132,7 +1165,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::logistics::LogisticsWaybillApplyResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.batchUploadImageSync",
@@ -1142,7 +1175,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialBatchUploadImageSyncResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.batchUploadVideoAsync",
@@ -1152,7 +1185,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialBatchUploadVideoAsyncResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.createFolder",
@@ -1162,7 +1195,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialCreateFolderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.deleteFolder",
@@ -1172,7 +1205,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialDeleteFolderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.deleteMaterial",
@@ -1182,7 +1215,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialDeleteMaterialResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.easyShuttle",
@@ -1192,7 +1225,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialEasyShuttleResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.editFolder",
@@ -1202,7 +1235,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialEditFolderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.editMaterial",
@@ -1212,7 +1245,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialEditMaterialResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.getFolderInfo",
@@ -1222,7 +1255,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialGetFolderInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.get_cap_info",
@@ -1232,7 +1265,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialGetCapInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.mGetPlayInfo",
@@ -1242,7 +1275,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialMGetPlayInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.moveFolderToRecycleBin",
@@ -1252,7 +1285,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialMoveFolderToRecycleBinResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.moveMaterialToRecycleBin",
@@ -1262,7 +1295,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialMoveMaterialToRecycleBinResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.queryMaterialDetail",
@@ -1272,7 +1305,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialQueryMaterialDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.recoverFolder",
@@ -1282,7 +1315,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialRecoverFolderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.recoverMaterial",
@@ -1292,7 +1325,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialRecoverMaterialResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.searchFolder",
@@ -1302,13 +1335,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialSearchFolderResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page_num",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "folder_info_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -1319,13 +1352,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialSearchMaterialResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page_num",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "material_info_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -1336,7 +1369,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialUploadImageSyncResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "material.uploadVideoAsync",
@@ -1346,7 +1379,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::material::MaterialUploadVideoAsyncResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "open.binaryupload",
@@ -1356,7 +1389,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::open::OpenBinaryuploadResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "open.getAuthInfo",
@@ -1366,7 +1399,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::open::OpenGetAuthInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "open.materialToken",
@@ -1376,7 +1409,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::open::OpenMaterialTokenResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "open.openId.replace",
@@ -1386,7 +1419,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::open::OpenOpenIdReplaceResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "open.submitRejectionReason",
@@ -1396,7 +1429,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::open::OpenSubmitRejectionReasonResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "openCloud.v1.imageVersion.create",
@@ -1406,7 +1439,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::open_cloud::OpenCloudV1ImageVersionCreateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.AddressAppliedSwitch",
@@ -1416,7 +1449,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderAddressAppliedSwitchResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.BatchSearchIndex",
@@ -1426,7 +1459,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderBatchSearchIndexResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.PackageProcessFail",
@@ -1436,7 +1469,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderPackageProcessFailResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.PackageProcessSuccess",
@@ -1446,7 +1479,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderPackageProcessSuccessResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.addOrderRemark",
@@ -1456,7 +1489,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderAddOrderRemarkResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.addSerialNumber",
@@ -1466,7 +1499,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderAddSerialNumberResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.addresSwitchConfig",
@@ -1476,7 +1509,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderAddresSwitchConfigResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.addressConfirm",
@@ -1486,7 +1519,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderAddressConfirmResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.addressModify",
@@ -1496,7 +1529,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderAddressModifyResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.batchBindSerialNumber",
@@ -1506,7 +1539,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderBatchBindSerialNumberResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.batchDecrypt",
@@ -1516,7 +1549,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderBatchDecryptResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.batchEncrypt",
@@ -1526,7 +1559,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderBatchEncryptResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.batchSensitive",
@@ -1536,7 +1569,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderBatchSensitiveResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.deliverTimeChangeConfirm",
@@ -1546,7 +1579,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderDeliverTimeChangeConfirmResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.deliverTimeChangeTaskInfo",
@@ -1556,7 +1589,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderDeliverTimeChangeTaskInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.downloadSettleItemToShop",
@@ -1566,7 +1599,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderDownloadSettleItemToShopResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.downloadShopAccountItem",
@@ -1576,7 +1609,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderDownloadShopAccountItemResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.downloadShopAccountItemFile",
@@ -1586,7 +1619,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderDownloadShopAccountItemFileResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.downloadToShop",
@@ -1596,7 +1629,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderDownloadToShopResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.getCrossBorderFulfillInfo",
@@ -1606,7 +1639,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetCrossBorderFulfillInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.getMCToken",
@@ -1616,7 +1649,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetMCTokenResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.getSearchIndex",
@@ -1626,7 +1659,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetSearchIndexResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.getServiceList",
@@ -1636,13 +1669,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetServiceListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -1653,13 +1686,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetSettleBillDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "data",
-            total_path: ::std::option::Option::None,
+            total_path: None,
         }),
     },
     crate::catalog::MethodInfo {
@@ -1670,7 +1703,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetSettleBillDetailV2Response",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.getSettleBillDetailV3",
@@ -1680,7 +1713,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetSettleBillDetailV3Response",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.getShopAccountItem",
@@ -1690,7 +1723,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetShopAccountItemResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.getShopAccountItemFile",
@@ -1700,7 +1733,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderGetShopAccountItemFileResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.insurance",
@@ -1710,7 +1743,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderInsuranceResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.logisticsAdd",
@@ -1720,7 +1753,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderLogisticsAddResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.logisticsAddMultiPack",
@@ -1730,7 +1763,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderLogisticsAddMultiPackResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.logisticsAddSinglePack",
@@ -1740,7 +1773,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderLogisticsAddSinglePackResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.logisticsCompanyList",
@@ -1750,7 +1783,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderLogisticsCompanyListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.logisticsEdit",
@@ -1760,7 +1793,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderLogisticsEditResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.logisticsEditByPack",
@@ -1770,7 +1803,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderLogisticsEditByPackResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.merge",
@@ -1780,7 +1813,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderMergeResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.mergeV2",
@@ -1790,7 +1823,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderMergeV2Response",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.ordeReportList",
@@ -1800,7 +1833,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderOrdeReportListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.orderCancel",
@@ -1810,7 +1843,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderOrderCancelResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.orderDetail",
@@ -1820,7 +1853,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderOrderDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.policy",
@@ -1830,7 +1863,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderPolicyResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.queryLogisticsCompanyList",
@@ -1840,7 +1873,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderQueryLogisticsCompanyListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.queryOrderLogistics",
@@ -1850,7 +1883,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderQueryOrderLogisticsResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.queryOrderPackageInfo",
@@ -1860,7 +1893,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderQueryOrderPackageInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.replyService",
@@ -1870,7 +1903,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderReplyServiceResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.review",
@@ -1880,7 +1913,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderReviewResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.searchByReceiver",
@@ -1890,13 +1923,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderSearchByReceiverResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "shop_order_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -1907,13 +1940,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderSearchListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::Some(100i64),
+            max_size: Some(100i64),
             items_path: "shop_order_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -1924,7 +1957,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderServiceDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.updateOrderAmount",
@@ -1934,7 +1967,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderUpdateOrderAmountResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.updatePostAmount",
@@ -1944,7 +1977,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderUpdatePostAmountResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "order.uploadextrapackage",
@@ -1954,7 +1987,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::order::OrderUploadextrapackageResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.CategoryDimList",
@@ -1964,7 +1997,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductCategoryDimListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.GetRecommendCategory",
@@ -1974,7 +2007,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetRecommendCategoryResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.addCbProduct",
@@ -1984,7 +2017,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductAddCbProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.addChannelProduct",
@@ -1994,7 +2027,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductAddChannelProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.addSchema",
@@ -2004,7 +2037,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductAddSchemaResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.addV2",
@@ -2014,7 +2047,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductAddV2Response",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.applyMainPicVideo",
@@ -2024,7 +2057,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductApplyMainPicVideoResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.auditAutoRectifyGrant",
@@ -2034,7 +2067,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductAuditAutoRectifyGrantResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.auditList",
@@ -2044,13 +2077,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductAuditListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "records",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2061,7 +2094,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductBatchCreatePrettifyPicResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.batchGetProductLocks",
@@ -2071,7 +2104,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductBatchGetProductLocksResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.cancelAudit",
@@ -2081,7 +2114,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductCancelAuditResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.createComponentTemplateV2",
@@ -2091,7 +2124,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductCreateComponentTemplateV2Response",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.datchDelComponentTemplate",
@@ -2101,7 +2134,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductDatchDelComponentTemplateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.del",
@@ -2111,7 +2144,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductDelResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.delProductMainPicVideo",
@@ -2121,7 +2154,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductDelProductMainPicVideoResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.detail",
@@ -2131,7 +2164,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.diagnoseCheck",
@@ -2141,7 +2174,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductDiagnoseCheckResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.editBuyerLimit",
@@ -2151,7 +2184,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductEditBuyerLimitResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.editCbProduct",
@@ -2161,7 +2194,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductEditCbProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.editComponentTemplate",
@@ -2171,7 +2204,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductEditComponentTemplateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.editSchema",
@@ -2181,7 +2214,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductEditSchemaResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.editV2",
@@ -2191,7 +2224,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductEditV2Response",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.getCascadeValue",
@@ -2201,7 +2234,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetCascadeValueResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.getCatePropertyV2",
@@ -2211,7 +2244,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetCatePropertyV2Response",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.getCategoryPropertyValue",
@@ -2221,7 +2254,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetCategoryPropertyValueResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.getComponentTemplate",
@@ -2231,13 +2264,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetComponentTemplateResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page_num",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "component_template_info_list",
-            total_path: ::std::option::Option::Some("total_num"),
+            total_path: Some("total_num"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2248,7 +2281,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetProductShopRuleResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.getProductUpdateRule",
@@ -2258,7 +2291,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetProductUpdateRuleResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.getPublishProductLimit",
@@ -2268,7 +2301,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetPublishProductLimitResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.getRecommendName",
@@ -2278,7 +2311,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetRecommendNameResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.getSchema",
@@ -2288,7 +2321,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductGetSchemaResponse",
         read_only: true,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.isv.createProductFromSupplyPlatform",
@@ -2298,7 +2331,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductIsvCreateProductFromSupplyPlatformResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.isv.saveGoodsSupplyStatus",
@@ -2308,7 +2341,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductIsvSaveGoodsSupplyStatusResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.isv.scanClue",
@@ -2318,7 +2351,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductIsvScanClueResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.launchProduct",
@@ -2328,7 +2361,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductLaunchProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.listChannelProduct",
@@ -2338,13 +2371,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductListChannelProductResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "data",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2355,13 +2388,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductListV2Response",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 1i64,
-            max_size: ::std::option::Option::Some(100i64),
+            max_size: Some(100i64),
             items_path: "data",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2372,7 +2405,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductOfflineChannelProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.onlineChannelProduct",
@@ -2382,7 +2415,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductOnlineChannelProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.openAutoSizeTemplateOptimize",
@@ -2392,7 +2425,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductOpenAutoSizeTemplateOptimizeResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.openPropAutoOptimize",
@@ -2402,7 +2435,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductOpenPropAutoOptimizeResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.previewChannelProduct",
@@ -2412,7 +2445,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductPreviewChannelProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.publishPreCheck",
@@ -2422,7 +2455,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductPublishPreCheckResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.qualificationConfig",
@@ -2432,7 +2465,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductQualificationConfigResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.qualityDetail",
@@ -2442,7 +2475,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductQualityDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.qualityList",
@@ -2452,13 +2485,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductQualityListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "page_size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "quality_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2469,7 +2502,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductQualityTaskResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.queryAutoSizeTemplateOptimizeConfig",
@@ -2479,7 +2512,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductQueryAutoSizeTemplateOptimizeConfigResponse",
         read_only: true,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.queryPropAutoOptimizeConfig",
@@ -2489,7 +2522,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductQueryPropAutoOptimizeConfigResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.recommendProperties",
@@ -2499,7 +2532,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductRecommendPropertiesResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.removeChannelProduct",
@@ -2509,7 +2542,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductRemoveChannelProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.salesInherit.permission",
@@ -2519,7 +2552,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductSalesInheritPermissionResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.salesInherit.submit",
@@ -2529,7 +2562,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductSalesInheritSubmitResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.salesInherit.submitList",
@@ -2539,7 +2572,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductSalesInheritSubmitListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.setOffline",
@@ -2549,7 +2582,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductSetOfflineResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.setOnline",
@@ -2559,7 +2592,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductSetOnlineResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "product.updateChannelProduct",
@@ -2569,7 +2602,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::product::ProductUpdateChannelProductResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "promise.SaveTemplate",
@@ -2579,7 +2612,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::promise::PromiseSaveTemplateResponse",
         read_only: false,
         typed: false,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "promise.deliveryList",
@@ -2589,13 +2622,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::promise::PromiseDeliveryListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "products",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2606,7 +2639,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::promise::PromiseSetSkuShipTimeResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "rights.info",
@@ -2616,7 +2649,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::rights::RightsInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "security.batchReportOrderSecurityEvent",
@@ -2626,7 +2659,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::security::SecurityBatchReportOrderSecurityEventResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.afterSale.getRejectReasonCodeList",
@@ -2636,7 +2669,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeAfterSaleGetRejectReasonCodeListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.afterSale.operateAfterSale",
@@ -2646,7 +2679,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeAfterSaleOperateAfterSaleResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.delivery.syncSelfDeliveryLocation",
@@ -2656,7 +2689,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeDeliverySyncSelfDeliveryLocationResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.delivery.syncSelfDeliveryStatus",
@@ -2666,7 +2699,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeDeliverySyncSelfDeliveryStatusResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.order.acceptOrder",
@@ -2676,7 +2709,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeOrderAcceptOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.order.rejectOrder",
@@ -2686,7 +2719,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeOrderRejectOrderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.product.batchUpdatePrice",
@@ -2696,7 +2729,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeProductBatchUpdatePriceResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.product.batchUpdateStock",
@@ -2706,7 +2739,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeProductBatchUpdateStockResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.product.updateProductStatus",
@@ -2716,7 +2749,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeProductUpdateProductStatusResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.settle.getLedger",
@@ -2726,7 +2759,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeSettleGetLedgerResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sendHome.store.getStoreList",
@@ -2736,13 +2769,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeStoreGetStoreListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page_no",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "store_detail_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2753,7 +2786,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::send_home::SendHomeStoreUpdateStoreStateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "shop.brandList",
@@ -2763,7 +2796,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::shop::ShopBrandListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "shop.getExperienceScore",
@@ -2773,7 +2806,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::shop::ShopGetExperienceScoreResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "shop.getShopCategory",
@@ -2783,7 +2816,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::shop::ShopGetShopCategoryResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "shop.reputation",
@@ -2793,7 +2826,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::shop::ShopReputationResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sku.detail",
@@ -2803,7 +2836,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sku::SkuDetailResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sku.editCode",
@@ -2813,7 +2846,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sku::SkuEditCodeResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sku.editPrice",
@@ -2823,7 +2856,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sku::SkuEditPriceResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sku.list",
@@ -2833,7 +2866,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sku::SkuListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sku.stockNum",
@@ -2843,7 +2876,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sku::SkuStockNumResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sku.syncStock",
@@ -2853,7 +2886,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sku::SkuSyncStockResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sku.syncStockBatch",
@@ -2863,7 +2896,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sku::SkuSyncStockBatchResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sku.syncStockBatchMultiProducts",
@@ -2873,7 +2906,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sku::SkuSyncStockBatchMultiProductsResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.batchSend",
@@ -2883,7 +2916,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsBatchSendResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.public.template",
@@ -2893,13 +2926,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsPublicTemplateResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "public_template_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2910,7 +2943,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsSendResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.sendResult",
@@ -2920,13 +2953,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsSendResultResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "sms_send_result_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2937,7 +2970,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsSignApplyResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.sign.apply.list",
@@ -2947,13 +2980,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsSignApplyListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "apply_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -2964,7 +2997,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsSignApplyRevokeResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.sign.delete",
@@ -2974,7 +3007,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsSignDeleteResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.sign.search",
@@ -2984,13 +3017,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsSignSearchResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "sign_search_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -3001,7 +3034,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsTemplateApplyResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.template.apply.list",
@@ -3011,13 +3044,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsTemplateApplyListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "template_apply_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -3028,7 +3061,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsTemplateDeleteResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.template.revoke",
@@ -3038,7 +3071,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsTemplateRevokeResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "sms.template.search",
@@ -3048,13 +3081,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::sms::SmsTemplateSearchResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "template_search_list",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -3065,13 +3098,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuQuerySpuResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "spuList",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -3082,7 +3115,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuAddShopSpuResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.batchUploadImg",
@@ -3092,7 +3125,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuBatchUploadImgResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.createSpu",
@@ -3102,7 +3135,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuCreateSpuResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.getAuditInfo",
@@ -3112,7 +3145,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuGetAuditInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.getKeyPropertyByCid",
@@ -3122,7 +3155,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuGetKeyPropertyByCidResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.getSpu",
@@ -3132,7 +3165,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuGetSpuResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.getSpuInfoBySpuId",
@@ -3142,7 +3175,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuGetSpuInfoBySpuIdResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.getSpuRule",
@@ -3152,7 +3185,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuGetSpuRuleResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.getSpuTpl",
@@ -3162,7 +3195,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuGetSpuTplResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "spu.queryBookNameByISBN",
@@ -3172,13 +3205,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::spu::SpuQueryBookNameByISBNResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page_no",
             size_param: "page_size",
             page_base: 1i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "data",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -3189,7 +3222,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermApplyPlatformPickUpResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.cancelPlatformPickUp",
@@ -3199,7 +3232,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermCancelPlatformPickUpResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.createVirtualMobile",
@@ -3209,7 +3242,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermCreateVirtualMobileResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.getDispatcherInfo",
@@ -3219,7 +3252,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermGetDispatcherInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.getPlatformPickUpCalendar",
@@ -3229,7 +3262,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermGetPlatformPickUpCalendarResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.getPlatformPickUpEstimatedCharge",
@@ -3239,7 +3272,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermGetPlatformPickUpEstimatedChargeResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.getShipmentInfo",
@@ -3249,7 +3282,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermGetShipmentInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.getStoreAutoCallRiderInfo",
@@ -3259,7 +3292,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermGetStoreAutoCallRiderInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.setStoreAutoCallRider",
@@ -3269,7 +3302,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermSetStoreAutoCallRiderResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "superm.shopOrderDispatcher",
@@ -3279,7 +3312,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::superm::SupermShopOrderDispatcherResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "supplyCenter.cargo.getCategoryPropertyValue",
@@ -3289,7 +3322,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::supply_center::SupplyCenterCargoGetCategoryPropertyValueResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "token.create",
@@ -3299,7 +3332,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::token::TokenCreateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "token.refresh",
@@ -3309,7 +3342,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::token::TokenRefreshResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "topup.accountTemplateList",
@@ -3319,7 +3352,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::topup::TopupAccountTemplateListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "topup.result",
@@ -3329,7 +3362,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::topup::TopupResultResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.create",
@@ -3339,7 +3372,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseCreateResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.createBatch",
@@ -3349,7 +3382,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseCreateBatchResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.createV2",
@@ -3359,7 +3392,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseCreateV2Response",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.edit",
@@ -3369,7 +3402,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseEditResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.info",
@@ -3379,7 +3412,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseInfoResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.list",
@@ -3389,13 +3422,13 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseListResponse",
         read_only: true,
         typed: true,
-        paging: ::std::option::Option::Some(crate::catalog::PagingInfo {
+        paging: Some(crate::catalog::PagingInfo {
             page_param: "page",
             size_param: "size",
             page_base: 0i64,
-            max_size: ::std::option::Option::None,
+            max_size: None,
             items_path: "warehouses",
-            total_path: ::std::option::Option::Some("total"),
+            total_path: Some("total"),
         }),
     },
     crate::catalog::MethodInfo {
@@ -3406,7 +3439,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseRemoveAddrResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.setAddr",
@@ -3416,7 +3449,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseSetAddrResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.setAddrBatch",
@@ -3426,7 +3459,7 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseSetAddrBatchResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
     crate::catalog::MethodInfo {
         name: "warehouse.setPriority",
@@ -3436,6 +3469,6 @@ pub static METHODS: &[crate::catalog::MethodInfo] = &[
         response_type: "api::warehouse::WarehouseSetPriorityResponse",
         read_only: false,
         typed: true,
-        paging: ::std::option::Option::None,
+        paging: None,
     },
 ];
