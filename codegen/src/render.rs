@@ -305,10 +305,14 @@ fn method_tokens(group: &Group, m: &Method) -> TokenStream {
     };
     let module_name = m.module.as_str();
     let scope = Scope::Module(module_name);
-    let request_doc = format!(
-        " `{method}` request. Nested types are in [`{module_name}`]; the reply decodes into [`{}`].",
-        m.response_type
-    );
+    let request_doc = if typed.nested.is_empty() {
+        format!(" `{method}` request; the reply decodes into [`{}`].", m.response_type)
+    } else {
+        format!(
+            " `{method}` request. Nested types are in [`{module_name}`]; the reply decodes into [`{}`].",
+            m.response_type
+        )
+    };
     let request_tokens = struct_tokens(&typed.request, scope, &request_doc, quote!(#extra_doc #alias), false);
     let response_doc = format!(" `{method}` response: the reply's `data`.");
     let response_tokens = match &typed.response {

@@ -528,7 +528,7 @@ pub mod create {
         }
     }
 }
-/// `address.delAftersaleAddress` request. Nested types are in [`del_aftersale_address`]; the reply decodes into [`AddressDelAftersaleAddressResponse`].
+/// `address.delAftersaleAddress` request; the reply decodes into [`AddressDelAftersaleAddressResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "address.delAftersaleAddress")]
@@ -588,7 +588,7 @@ impl crate::request::Request for AddressDelAftersaleAddressRequest {
     const METHOD: &'static str = "address.delAftersaleAddress";
     type Response = AddressDelAftersaleAddressResponse;
 }
-/// `address.delAftersaleStrategy` request. Nested types are in [`del_aftersale_strategy`]; the reply decodes into [`AddressDelAftersaleStrategyResponse`].
+/// `address.delAftersaleStrategy` request; the reply decodes into [`AddressDelAftersaleStrategyResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "address.delAftersaleStrategy")]

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/afterSale.json
 
 //! The `afterSale` API group (13 methods), behind the `after_sale` cargo feature.
-/// `afterSale.CancelSendGoodsSuccess` request. Nested types are in [`cancel_send_goods_success`]; the reply decodes into [`AfterSaleCancelSendGoodsSuccessResponse`].
+/// `afterSale.CancelSendGoodsSuccess` request; the reply decodes into [`AfterSaleCancelSendGoodsSuccessResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.CancelSendGoodsSuccess")]
@@ -3428,7 +3428,7 @@ pub mod open_after_sale_channel {
         }
     }
 }
-/// `afterSale.addOrderRemark` request. Nested types are in [`add_order_remark`]; the reply decodes into [`AfterSaleAddOrderRemarkResponse`].
+/// `afterSale.addOrderRemark` request; the reply decodes into [`AfterSaleAddOrderRemarkResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.addOrderRemark")]
@@ -3838,7 +3838,7 @@ pub mod apply_logistics_intercept {
         }
     }
 }
-/// `afterSale.fillLogistics` request. Nested types are in [`fill_logistics`]; the reply decodes into [`AfterSaleFillLogisticsResponse`].
+/// `afterSale.fillLogistics` request; the reply decodes into [`AfterSaleFillLogisticsResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.fillLogistics")]
@@ -3954,7 +3954,7 @@ impl crate::request::Request for AfterSaleFillLogisticsRequest {
     const METHOD: &'static str = "afterSale.fillLogistics";
     type Response = AfterSaleFillLogisticsResponse;
 }
-/// `afterSale.openOutAfterSale` request. Nested types are in [`open_out_after_sale`]; the reply decodes into [`AfterSaleOpenOutAfterSaleResponse`].
+/// `afterSale.openOutAfterSale` request; the reply decodes into [`AfterSaleOpenOutAfterSaleResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.openOutAfterSale")]
@@ -4644,7 +4644,7 @@ pub mod reject_reason_code_list {
         }
     }
 }
-/// `afterSale.returnGoodsToWareHouseSuccess` request. Nested types are in [`return_goods_to_ware_house_success`]; the reply decodes into [`AfterSaleReturnGoodsToWareHouseSuccessResponse`].
+/// `afterSale.returnGoodsToWareHouseSuccess` request; the reply decodes into [`AfterSaleReturnGoodsToWareHouseSuccessResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.returnGoodsToWareHouseSuccess")]
@@ -4734,7 +4734,7 @@ impl crate::request::Request for AfterSaleReturnGoodsToWareHouseSuccessRequest {
     const METHOD: &'static str = "afterSale.returnGoodsToWareHouseSuccess";
     type Response = AfterSaleReturnGoodsToWareHouseSuccessResponse;
 }
-/// `afterSale.submitEvidence` request. Nested types are in [`submit_evidence`]; the reply decodes into [`AfterSaleSubmitEvidenceResponse`].
+/// `afterSale.submitEvidence` request; the reply decodes into [`AfterSaleSubmitEvidenceResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.submitEvidence")]
@@ -4808,7 +4808,7 @@ impl crate::request::Request for AfterSaleSubmitEvidenceRequest {
     const METHOD: &'static str = "afterSale.submitEvidence";
     type Response = AfterSaleSubmitEvidenceResponse;
 }
-/// `afterSale.timeExtend` request. Nested types are in [`time_extend`]; the reply decodes into [`AfterSaleTimeExtendResponse`].
+/// `afterSale.timeExtend` request; the reply decodes into [`AfterSaleTimeExtendResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.timeExtend")]

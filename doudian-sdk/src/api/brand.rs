@@ -2,7 +2,7 @@
 // Source: api-spec/groups/brand.json
 
 //! The `brand` API group (3 methods), behind the `brand` cargo feature.
-/// `brand.convert` request. Nested types are in [`convert`]; the reply decodes into [`BrandConvertResponse`].
+/// `brand.convert` request; the reply decodes into [`BrandConvertResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "brand.convert")]

@@ -146,7 +146,7 @@ pub mod cert_sync_failed_cancel_order {
         }
     }
 }
-/// `coupons.abandon` request. Nested types are in [`abandon`]; the reply decodes into [`CouponsAbandonResponse`].
+/// `coupons.abandon` request; the reply decodes into [`CouponsAbandonResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "coupons.abandon")]
@@ -206,7 +206,7 @@ impl crate::request::Request for CouponsAbandonRequest {
     const METHOD: &'static str = "coupons.abandon";
     type Response = CouponsAbandonResponse;
 }
-/// `coupons.cancelVerify` request. Nested types are in [`cancel_verify`]; the reply decodes into [`CouponsCancelVerifyResponse`].
+/// `coupons.cancelVerify` request; the reply decodes into [`CouponsCancelVerifyResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "coupons.cancelVerify")]
@@ -287,7 +287,7 @@ impl crate::request::Request for CouponsCancelVerifyRequest {
     const METHOD: &'static str = "coupons.cancelVerify";
     type Response = CouponsCancelVerifyResponse;
 }
-/// `coupons.certVerifyUpdate` request. Nested types are in [`cert_verify_update`]; the reply decodes into [`CouponsCertVerifyUpdateResponse`].
+/// `coupons.certVerifyUpdate` request; the reply decodes into [`CouponsCertVerifyUpdateResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "coupons.certVerifyUpdate")]
@@ -879,7 +879,7 @@ pub mod sync_v2 {
         }
     }
 }
-/// `coupons.verifyV2` request. Nested types are in [`verify_v2`]; the reply decodes into [`CouponsVerifyV2Response`].
+/// `coupons.verifyV2` request; the reply decodes into [`CouponsVerifyV2Response`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "coupons.verifyV2")]

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! The `logistics` API group (23 methods), behind the `logistics` cargo feature.
-/// `logistics.appendSubOrder` request. Nested types are in [`append_sub_order`]; the reply decodes into [`LogisticsAppendSubOrderResponse`].
+/// `logistics.appendSubOrder` request; the reply decodes into [`LogisticsAppendSubOrderResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "logistics.appendSubOrder")]
@@ -1128,7 +1128,7 @@ pub mod custom_template_list {
         }
     }
 }
-/// `logistics.deliveryNotice` request. Nested types are in [`delivery_notice`]; the reply decodes into [`LogisticsDeliveryNoticeResponse`].
+/// `logistics.deliveryNotice` request; the reply decodes into [`LogisticsDeliveryNoticeResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "logistics.deliveryNotice")]
@@ -2607,7 +2607,7 @@ pub mod get_recommended_and_delivery_express_by_order {
         }
     }
 }
-/// `logistics.getShopKey` request. Nested types are in [`get_shop_key`]; the reply decodes into [`LogisticsGetShopKeyResponse`].
+/// `logistics.getShopKey` request; the reply decodes into [`LogisticsGetShopKeyResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getShopKey")]

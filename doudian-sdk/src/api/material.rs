@@ -491,7 +491,7 @@ pub mod batch_upload_video_async {
         }
     }
 }
-/// `material.createFolder` request. Nested types are in [`create_folder`]; the reply decodes into [`MaterialCreateFolderResponse`].
+/// `material.createFolder` request; the reply decodes into [`MaterialCreateFolderResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "material.createFolder")]
@@ -799,7 +799,7 @@ pub mod delete_material {
         }
     }
 }
-/// `material.easyShuttle` request. Nested types are in [`easy_shuttle`]; the reply decodes into [`MaterialEasyShuttleResponse`].
+/// `material.easyShuttle` request; the reply decodes into [`MaterialEasyShuttleResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "material.easyShuttle")]
@@ -892,7 +892,7 @@ impl crate::request::Request for MaterialEasyShuttleRequest {
     const METHOD: &'static str = "material.easyShuttle";
     type Response = MaterialEasyShuttleResponse;
 }
-/// `material.editFolder` request. Nested types are in [`edit_folder`]; the reply decodes into [`MaterialEditFolderResponse`].
+/// `material.editFolder` request; the reply decodes into [`MaterialEditFolderResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "material.editFolder")]
@@ -973,7 +973,7 @@ impl crate::request::Request for MaterialEditFolderRequest {
     const METHOD: &'static str = "material.editFolder";
     type Response = MaterialEditFolderResponse;
 }
-/// `material.editMaterial` request. Nested types are in [`edit_material`]; the reply decodes into [`MaterialEditMaterialResponse`].
+/// `material.editMaterial` request; the reply decodes into [`MaterialEditMaterialResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "material.editMaterial")]
@@ -2994,7 +2994,7 @@ pub mod search_material {
         }
     }
 }
-/// `material.uploadImageSync` request. Nested types are in [`upload_image_sync`]; the reply decodes into [`MaterialUploadImageSyncResponse`].
+/// `material.uploadImageSync` request; the reply decodes into [`MaterialUploadImageSyncResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "material.uploadImageSync")]
@@ -3110,7 +3110,7 @@ impl crate::request::Request for MaterialUploadImageSyncRequest {
     const METHOD: &'static str = "material.uploadImageSync";
     type Response = MaterialUploadImageSyncResponse;
 }
-/// `material.uploadVideoAsync` request. Nested types are in [`upload_video_async`]; the reply decodes into [`MaterialUploadVideoAsyncResponse`].
+/// `material.uploadVideoAsync` request; the reply decodes into [`MaterialUploadVideoAsyncResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "material.uploadVideoAsync")]

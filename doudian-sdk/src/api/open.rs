@@ -2,7 +2,7 @@
 // Source: api-spec/groups/open.json
 
 //! The `open` API group (5 methods), behind the `open` cargo feature.
-/// `open.binaryupload` request. Nested types are in [`binaryupload`]; the reply decodes into [`OpenBinaryuploadResponse`].
+/// `open.binaryupload` request; the reply decodes into [`OpenBinaryuploadResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "open.binaryupload")]
@@ -70,7 +70,7 @@ impl crate::request::Request for OpenBinaryuploadRequest {
     const METHOD: &'static str = "open.binaryupload";
     type Response = OpenBinaryuploadResponse;
 }
-/// `open.getAuthInfo` request. Nested types are in [`get_auth_info`]; the reply decodes into [`OpenGetAuthInfoResponse`].
+/// `open.getAuthInfo` request; the reply decodes into [`OpenGetAuthInfoResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "open.getAuthInfo")]
@@ -162,7 +162,7 @@ impl crate::request::Request for OpenGetAuthInfoRequest {
     const READ_ONLY: bool = true;
     type Response = OpenGetAuthInfoResponse;
 }
-/// `open.materialToken` request. Nested types are in [`material_token`]; the reply decodes into [`OpenMaterialTokenResponse`].
+/// `open.materialToken` request; the reply decodes into [`OpenMaterialTokenResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "open.materialToken")]
@@ -240,7 +240,7 @@ impl crate::request::Request for OpenMaterialTokenRequest {
     const METHOD: &'static str = "open.materialToken";
     type Response = OpenMaterialTokenResponse;
 }
-/// `open.openId.replace` request. Nested types are in [`open_id_replace`]; the reply decodes into [`OpenOpenIdReplaceResponse`].
+/// `open.openId.replace` request; the reply decodes into [`OpenOpenIdReplaceResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "open.openId.replace")]

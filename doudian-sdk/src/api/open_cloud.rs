@@ -2,7 +2,7 @@
 // Source: api-spec/groups/openCloud.json
 
 //! The `openCloud` API group (1 methods), behind the `open_cloud` cargo feature.
-/// `openCloud.v1.imageVersion.create` request. Nested types are in [`v1_image_version_create`]; the reply decodes into [`OpenCloudV1ImageVersionCreateResponse`].
+/// `openCloud.v1.imageVersion.create` request; the reply decodes into [`OpenCloudV1ImageVersionCreateResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.imageVersion.create")]

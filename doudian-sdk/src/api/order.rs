@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! The `order` API group (52 methods), behind the `order` cargo feature.
-/// `order.AddressAppliedSwitch` request. Nested types are in [`address_applied_switch`]; the reply decodes into [`OrderAddressAppliedSwitchResponse`].
+/// `order.AddressAppliedSwitch` request; the reply decodes into [`OrderAddressAppliedSwitchResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.AddressAppliedSwitch")]
@@ -604,7 +604,7 @@ pub mod package_process_success {
         }
     }
 }
-/// `order.addOrderRemark` request. Nested types are in [`add_order_remark`]; the reply decodes into [`OrderAddOrderRemarkResponse`].
+/// `order.addOrderRemark` request; the reply decodes into [`OrderAddOrderRemarkResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.addOrderRemark")]
@@ -689,7 +689,7 @@ impl crate::request::Request for OrderAddOrderRemarkRequest {
     const METHOD: &'static str = "order.addOrderRemark";
     type Response = OrderAddOrderRemarkResponse;
 }
-/// `order.addSerialNumber` request. Nested types are in [`add_serial_number`]; the reply decodes into [`OrderAddSerialNumberResponse`].
+/// `order.addSerialNumber` request; the reply decodes into [`OrderAddSerialNumberResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.addSerialNumber")]
@@ -755,7 +755,7 @@ impl crate::request::Request for OrderAddSerialNumberRequest {
     const METHOD: &'static str = "order.addSerialNumber";
     type Response = OrderAddSerialNumberResponse;
 }
-/// `order.addresSwitchConfig` request. Nested types are in [`addres_switch_config`]; the reply decodes into [`OrderAddresSwitchConfigResponse`].
+/// `order.addresSwitchConfig` request; the reply decodes into [`OrderAddresSwitchConfigResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.addresSwitchConfig")]
@@ -816,7 +816,7 @@ impl crate::request::Request for OrderAddresSwitchConfigRequest {
     const METHOD: &'static str = "order.addresSwitchConfig";
     type Response = OrderAddresSwitchConfigResponse;
 }
-/// `order.addressConfirm` request. Nested types are in [`address_confirm`]; the reply decodes into [`OrderAddressConfirmResponse`].
+/// `order.addressConfirm` request; the reply decodes into [`OrderAddressConfirmResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.addressConfirm")]
@@ -2263,7 +2263,7 @@ pub mod batch_sensitive {
         }
     }
 }
-/// `order.deliverTimeChangeConfirm` request. Nested types are in [`deliver_time_change_confirm`]; the reply decodes into [`OrderDeliverTimeChangeConfirmResponse`].
+/// `order.deliverTimeChangeConfirm` request; the reply decodes into [`OrderDeliverTimeChangeConfirmResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.deliverTimeChangeConfirm")]
@@ -2347,7 +2347,7 @@ impl crate::request::Request for OrderDeliverTimeChangeConfirmRequest {
     const METHOD: &'static str = "order.deliverTimeChangeConfirm";
     type Response = OrderDeliverTimeChangeConfirmResponse;
 }
-/// `order.deliverTimeChangeTaskInfo` request. Nested types are in [`deliver_time_change_task_info`]; the reply decodes into [`OrderDeliverTimeChangeTaskInfoResponse`].
+/// `order.deliverTimeChangeTaskInfo` request; the reply decodes into [`OrderDeliverTimeChangeTaskInfoResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.deliverTimeChangeTaskInfo")]
@@ -2444,7 +2444,7 @@ impl crate::request::Request for OrderDeliverTimeChangeTaskInfoRequest {
     const READ_ONLY: bool = true;
     type Response = OrderDeliverTimeChangeTaskInfoResponse;
 }
-/// `order.downloadSettleItemToShop` request. Nested types are in [`download_settle_item_to_shop`]; the reply decodes into [`OrderDownloadSettleItemToShopResponse`].
+/// `order.downloadSettleItemToShop` request; the reply decodes into [`OrderDownloadSettleItemToShopResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.downloadSettleItemToShop")]
@@ -2578,7 +2578,7 @@ impl crate::request::Request for OrderDownloadSettleItemToShopRequest {
     const METHOD: &'static str = "order.downloadSettleItemToShop";
     type Response = OrderDownloadSettleItemToShopResponse;
 }
-/// `order.downloadShopAccountItem` request. Nested types are in [`download_shop_account_item`]; the reply decodes into [`OrderDownloadShopAccountItemResponse`].
+/// `order.downloadShopAccountItem` request; the reply decodes into [`OrderDownloadShopAccountItemResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.downloadShopAccountItem")]
@@ -2712,7 +2712,7 @@ impl crate::request::Request for OrderDownloadShopAccountItemRequest {
     const METHOD: &'static str = "order.downloadShopAccountItem";
     type Response = OrderDownloadShopAccountItemResponse;
 }
-/// `order.downloadShopAccountItemFile` request. Nested types are in [`download_shop_account_item_file`]; the reply decodes into [`OrderDownloadShopAccountItemFileResponse`].
+/// `order.downloadShopAccountItemFile` request; the reply decodes into [`OrderDownloadShopAccountItemFileResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.downloadShopAccountItemFile")]
@@ -2780,7 +2780,7 @@ impl crate::request::Request for OrderDownloadShopAccountItemFileRequest {
     const METHOD: &'static str = "order.downloadShopAccountItemFile";
     type Response = OrderDownloadShopAccountItemFileResponse;
 }
-/// `order.downloadToShop` request. Nested types are in [`download_to_shop`]; the reply decodes into [`OrderDownloadToShopResponse`].
+/// `order.downloadToShop` request; the reply decodes into [`OrderDownloadToShopResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.downloadToShop")]
@@ -2856,7 +2856,7 @@ impl crate::request::Request for OrderDownloadToShopRequest {
     const METHOD: &'static str = "order.downloadToShop";
     type Response = OrderDownloadToShopResponse;
 }
-/// `order.getCrossBorderFulfillInfo` request. Nested types are in [`get_cross_border_fulfill_info`]; the reply decodes into [`OrderGetCrossBorderFulfillInfoResponse`].
+/// `order.getCrossBorderFulfillInfo` request; the reply decodes into [`OrderGetCrossBorderFulfillInfoResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.getCrossBorderFulfillInfo")]
@@ -2952,7 +2952,7 @@ impl crate::request::Request for OrderGetCrossBorderFulfillInfoRequest {
     const READ_ONLY: bool = true;
     type Response = OrderGetCrossBorderFulfillInfoResponse;
 }
-/// `order.getMCToken` request. Nested types are in [`get_mc_token`]; the reply decodes into [`OrderGetMCTokenResponse`].
+/// `order.getMCToken` request; the reply decodes into [`OrderGetMCTokenResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.getMCToken")]
@@ -3026,7 +3026,7 @@ impl crate::request::Request for OrderGetMCTokenRequest {
     const READ_ONLY: bool = true;
     type Response = OrderGetMCTokenResponse;
 }
-/// `order.getSearchIndex` request. Nested types are in [`get_search_index`]; the reply decodes into [`OrderGetSearchIndexResponse`].
+/// `order.getSearchIndex` request; the reply decodes into [`OrderGetSearchIndexResponse`].
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.getSearchIndex")]
@@ -5160,7 +5160,7 @@ pub mod insurance {
         }
     }
 }
-/// `order.logisticsAdd` request. Nested types are in [`logistics_add`]; the reply decodes into [`OrderLogisticsAddResponse`].
+/// `order.logisticsAdd` request; the reply decodes into [`OrderLogisticsAddResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsAdd")]
@@ -6068,7 +6068,7 @@ pub mod logistics_company_list {
         }
     }
 }
-/// `order.logisticsEdit` request. Nested types are in [`logistics_edit`]; the reply decodes into [`OrderLogisticsEditResponse`].
+/// `order.logisticsEdit` request; the reply decodes into [`OrderLogisticsEditResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsEdit")]
@@ -6187,7 +6187,7 @@ impl crate::request::Request for OrderLogisticsEditRequest {
     const METHOD: &'static str = "order.logisticsEdit";
     type Response = OrderLogisticsEditResponse;
 }
-/// `order.logisticsEditByPack` request. Nested types are in [`logistics_edit_by_pack`]; the reply decodes into [`OrderLogisticsEditByPackResponse`].
+/// `order.logisticsEditByPack` request; the reply decodes into [`OrderLogisticsEditByPackResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsEditByPack")]
@@ -6709,7 +6709,7 @@ pub mod orde_report_list {
         }
     }
 }
-/// `order.orderCancel` request. Nested types are in [`order_cancel`]; the reply decodes into [`OrderOrderCancelResponse`].
+/// `order.orderCancel` request; the reply decodes into [`OrderOrderCancelResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.orderCancel")]
@@ -11811,7 +11811,7 @@ pub mod query_order_package_info {
         }
     }
 }
-/// `order.replyService` request. Nested types are in [`reply_service`]; the reply decodes into [`OrderReplyServiceResponse`].
+/// `order.replyService` request; the reply decodes into [`OrderReplyServiceResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.replyService")]
@@ -11887,7 +11887,7 @@ impl crate::request::Request for OrderReplyServiceRequest {
     const METHOD: &'static str = "order.replyService";
     type Response = OrderReplyServiceResponse;
 }
-/// `order.review` request. Nested types are in [`review`]; the reply decodes into [`OrderReviewResponse`].
+/// `order.review` request; the reply decodes into [`OrderReviewResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.review")]
@@ -15584,7 +15584,7 @@ pub mod update_order_amount {
         }
     }
 }
-/// `order.updatePostAmount` request. Nested types are in [`update_post_amount`]; the reply decodes into [`OrderUpdatePostAmountResponse`].
+/// `order.updatePostAmount` request; the reply decodes into [`OrderUpdatePostAmountResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.updatePostAmount")]

@@ -3173,7 +3173,7 @@ pub mod add_v2 {
         }
     }
 }
-/// `product.applyMainPicVideo` request. Nested types are in [`apply_main_pic_video`]; the reply decodes into [`ProductApplyMainPicVideoResponse`].
+/// `product.applyMainPicVideo` request; the reply decodes into [`ProductApplyMainPicVideoResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.applyMainPicVideo")]
@@ -3245,7 +3245,7 @@ impl crate::request::Request for ProductApplyMainPicVideoRequest {
     const METHOD: &'static str = "product.applyMainPicVideo";
     type Response = ProductApplyMainPicVideoResponse;
 }
-/// `product.auditAutoRectifyGrant` request. Nested types are in [`audit_auto_rectify_grant`]; the reply decodes into [`ProductAuditAutoRectifyGrantResponse`].
+/// `product.auditAutoRectifyGrant` request; the reply decodes into [`ProductAuditAutoRectifyGrantResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.auditAutoRectifyGrant")]
@@ -3838,7 +3838,7 @@ pub mod batch_get_product_locks {
         }
     }
 }
-/// `product.cancelAudit` request. Nested types are in [`cancel_audit`]; the reply decodes into [`ProductCancelAuditResponse`].
+/// `product.cancelAudit` request; the reply decodes into [`ProductCancelAuditResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.cancelAudit")]
@@ -3898,7 +3898,7 @@ impl crate::request::Request for ProductCancelAuditRequest {
     const METHOD: &'static str = "product.cancelAudit";
     type Response = ProductCancelAuditResponse;
 }
-/// `product.createComponentTemplateV2` request. Nested types are in [`create_component_template_v2`]; the reply decodes into [`ProductCreateComponentTemplateV2Response`].
+/// `product.createComponentTemplateV2` request; the reply decodes into [`ProductCreateComponentTemplateV2Response`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.createComponentTemplateV2")]
@@ -4004,7 +4004,7 @@ impl crate::request::Request for ProductCreateComponentTemplateV2Request {
     const METHOD: &'static str = "product.createComponentTemplateV2";
     type Response = ProductCreateComponentTemplateV2Response;
 }
-/// `product.datchDelComponentTemplate` request. Nested types are in [`datch_del_component_template`]; the reply decodes into [`ProductDatchDelComponentTemplateResponse`].
+/// `product.datchDelComponentTemplate` request; the reply decodes into [`ProductDatchDelComponentTemplateResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.datchDelComponentTemplate")]
@@ -4064,7 +4064,7 @@ impl crate::request::Request for ProductDatchDelComponentTemplateRequest {
     const METHOD: &'static str = "product.datchDelComponentTemplate";
     type Response = ProductDatchDelComponentTemplateResponse;
 }
-/// `product.del` request. Nested types are in [`del`]; the reply decodes into [`ProductDelResponse`].
+/// `product.del` request; the reply decodes into [`ProductDelResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.del")]
@@ -4148,7 +4148,7 @@ impl crate::request::Request for ProductDelRequest {
     const METHOD: &'static str = "product.del";
     type Response = ProductDelResponse;
 }
-/// `product.delProductMainPicVideo` request. Nested types are in [`del_product_main_pic_video`]; the reply decodes into [`ProductDelProductMainPicVideoResponse`].
+/// `product.delProductMainPicVideo` request; the reply decodes into [`ProductDelProductMainPicVideoResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.delProductMainPicVideo")]
@@ -5439,7 +5439,7 @@ pub mod detail {
         }
     }
 }
-/// `product.diagnoseCheck` request. Nested types are in [`diagnose_check`]; the reply decodes into [`ProductDiagnoseCheckResponse`].
+/// `product.diagnoseCheck` request; the reply decodes into [`ProductDiagnoseCheckResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.diagnoseCheck")]
@@ -5810,7 +5810,7 @@ impl crate::request::Request for ProductDiagnoseCheckRequest {
     const READ_ONLY: bool = true;
     type Response = ProductDiagnoseCheckResponse;
 }
-/// `product.editBuyerLimit` request. Nested types are in [`edit_buyer_limit`]; the reply decodes into [`ProductEditBuyerLimitResponse`].
+/// `product.editBuyerLimit` request; the reply decodes into [`ProductEditBuyerLimitResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.editBuyerLimit")]
@@ -6775,7 +6775,7 @@ pub mod edit_cb_product {
         }
     }
 }
-/// `product.editComponentTemplate` request. Nested types are in [`edit_component_template`]; the reply decodes into [`ProductEditComponentTemplateResponse`].
+/// `product.editComponentTemplate` request; the reply decodes into [`ProductEditComponentTemplateResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.editComponentTemplate")]
@@ -10591,7 +10591,7 @@ impl crate::request::Request for ProductGetSchemaRequest {
     const READ_ONLY: bool = true;
     type Response = ProductGetSchemaResponse;
 }
-/// `product.isv.createProductFromSupplyPlatform` request. Nested types are in [`isv_create_product_from_supply_platform`]; the reply decodes into [`ProductIsvCreateProductFromSupplyPlatformResponse`].
+/// `product.isv.createProductFromSupplyPlatform` request; the reply decodes into [`ProductIsvCreateProductFromSupplyPlatformResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.isv.createProductFromSupplyPlatform")]
@@ -10954,7 +10954,7 @@ pub mod isv_scan_clue {
         }
     }
 }
-/// `product.launchProduct` request. Nested types are in [`launch_product`]; the reply decodes into [`ProductLaunchProductResponse`].
+/// `product.launchProduct` request; the reply decodes into [`ProductLaunchProductResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.launchProduct")]
@@ -11791,7 +11791,7 @@ pub mod list_v2 {
         }
     }
 }
-/// `product.offlineChannelProduct` request. Nested types are in [`offline_channel_product`]; the reply decodes into [`ProductOfflineChannelProductResponse`].
+/// `product.offlineChannelProduct` request; the reply decodes into [`ProductOfflineChannelProductResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.offlineChannelProduct")]
@@ -11861,7 +11861,7 @@ impl crate::request::Request for ProductOfflineChannelProductRequest {
     const METHOD: &'static str = "product.offlineChannelProduct";
     type Response = ProductOfflineChannelProductResponse;
 }
-/// `product.onlineChannelProduct` request. Nested types are in [`online_channel_product`]; the reply decodes into [`ProductOnlineChannelProductResponse`].
+/// `product.onlineChannelProduct` request; the reply decodes into [`ProductOnlineChannelProductResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.onlineChannelProduct")]
@@ -11969,7 +11969,7 @@ impl crate::request::Request for ProductOpenAutoSizeTemplateOptimizeRequest {
     const METHOD: &'static str = "product.openAutoSizeTemplateOptimize";
     type Response = ProductOpenAutoSizeTemplateOptimizeResponse;
 }
-/// `product.openPropAutoOptimize` request. Nested types are in [`open_prop_auto_optimize`]; the reply decodes into [`ProductOpenPropAutoOptimizeResponse`].
+/// `product.openPropAutoOptimize` request; the reply decodes into [`ProductOpenPropAutoOptimizeResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.openPropAutoOptimize")]
@@ -13282,7 +13282,7 @@ impl crate::request::Request for ProductQueryAutoSizeTemplateOptimizeConfigReque
     const READ_ONLY: bool = true;
     type Response = ProductQueryAutoSizeTemplateOptimizeConfigResponse;
 }
-/// `product.queryPropAutoOptimizeConfig` request. Nested types are in [`query_prop_auto_optimize_config`]; the reply decodes into [`ProductQueryPropAutoOptimizeConfigResponse`].
+/// `product.queryPropAutoOptimizeConfig` request; the reply decodes into [`ProductQueryPropAutoOptimizeConfigResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.queryPropAutoOptimizeConfig")]
@@ -13800,7 +13800,7 @@ pub mod recommend_properties {
         }
     }
 }
-/// `product.removeChannelProduct` request. Nested types are in [`remove_channel_product`]; the reply decodes into [`ProductRemoveChannelProductResponse`].
+/// `product.removeChannelProduct` request; the reply decodes into [`ProductRemoveChannelProductResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.removeChannelProduct")]
@@ -13870,7 +13870,7 @@ impl crate::request::Request for ProductRemoveChannelProductRequest {
     const METHOD: &'static str = "product.removeChannelProduct";
     type Response = ProductRemoveChannelProductResponse;
 }
-/// `product.salesInherit.permission` request. Nested types are in [`sales_inherit_permission`]; the reply decodes into [`ProductSalesInheritPermissionResponse`].
+/// `product.salesInherit.permission` request; the reply decodes into [`ProductSalesInheritPermissionResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.salesInherit.permission")]
@@ -14280,7 +14280,7 @@ pub mod sales_inherit_submit_list {
         }
     }
 }
-/// `product.setOffline` request. Nested types are in [`set_offline`]; the reply decodes into [`ProductSetOfflineResponse`].
+/// `product.setOffline` request; the reply decodes into [`ProductSetOfflineResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.setOffline")]
@@ -14340,7 +14340,7 @@ impl crate::request::Request for ProductSetOfflineRequest {
     const METHOD: &'static str = "product.setOffline";
     type Response = ProductSetOfflineResponse;
 }
-/// `product.setOnline` request. Nested types are in [`set_online`]; the reply decodes into [`ProductSetOnlineResponse`].
+/// `product.setOnline` request; the reply decodes into [`ProductSetOnlineResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.setOnline")]

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/rights.json
 
 //! The `rights` API group (1 methods), behind the `rights` cargo feature.
-/// `rights.info` request. Nested types are in [`info`]; the reply decodes into [`RightsInfoResponse`].
+/// `rights.info` request; the reply decodes into [`RightsInfoResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "rights.info")]

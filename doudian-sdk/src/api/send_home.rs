@@ -311,7 +311,7 @@ pub mod after_sale_operate_after_sale {
         }
     }
 }
-/// `sendHome.delivery.syncSelfDeliveryLocation` request. Nested types are in [`delivery_sync_self_delivery_location`]; the reply decodes into [`SendHomeDeliverySyncSelfDeliveryLocationResponse`].
+/// `sendHome.delivery.syncSelfDeliveryLocation` request; the reply decodes into [`SendHomeDeliverySyncSelfDeliveryLocationResponse`].
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.delivery.syncSelfDeliveryLocation")]
@@ -454,7 +454,7 @@ impl crate::request::Request for SendHomeDeliverySyncSelfDeliveryLocationRequest
     const METHOD: &'static str = "sendHome.delivery.syncSelfDeliveryLocation";
     type Response = SendHomeDeliverySyncSelfDeliveryLocationResponse;
 }
-/// `sendHome.delivery.syncSelfDeliveryStatus` request. Nested types are in [`delivery_sync_self_delivery_status`]; the reply decodes into [`SendHomeDeliverySyncSelfDeliveryStatusResponse`].
+/// `sendHome.delivery.syncSelfDeliveryStatus` request; the reply decodes into [`SendHomeDeliverySyncSelfDeliveryStatusResponse`].
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.delivery.syncSelfDeliveryStatus")]
@@ -654,7 +654,7 @@ impl crate::request::Request for SendHomeDeliverySyncSelfDeliveryStatusRequest {
     const METHOD: &'static str = "sendHome.delivery.syncSelfDeliveryStatus";
     type Response = SendHomeDeliverySyncSelfDeliveryStatusResponse;
 }
-/// `sendHome.order.acceptOrder` request. Nested types are in [`order_accept_order`]; the reply decodes into [`SendHomeOrderAcceptOrderResponse`].
+/// `sendHome.order.acceptOrder` request; the reply decodes into [`SendHomeOrderAcceptOrderResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.order.acceptOrder")]
@@ -720,7 +720,7 @@ impl crate::request::Request for SendHomeOrderAcceptOrderRequest {
     const METHOD: &'static str = "sendHome.order.acceptOrder";
     type Response = SendHomeOrderAcceptOrderResponse;
 }
-/// `sendHome.order.rejectOrder` request. Nested types are in [`order_reject_order`]; the reply decodes into [`SendHomeOrderRejectOrderResponse`].
+/// `sendHome.order.rejectOrder` request; the reply decodes into [`SendHomeOrderRejectOrderResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.order.rejectOrder")]
@@ -1261,7 +1261,7 @@ pub mod product_batch_update_stock {
         }
     }
 }
-/// `sendHome.product.updateProductStatus` request. Nested types are in [`product_update_product_status`]; the reply decodes into [`SendHomeProductUpdateProductStatusResponse`].
+/// `sendHome.product.updateProductStatus` request; the reply decodes into [`SendHomeProductUpdateProductStatusResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.product.updateProductStatus")]
@@ -2057,7 +2057,7 @@ pub mod store_get_store_list {
         }
     }
 }
-/// `sendHome.store.updateStoreState` request. Nested types are in [`store_update_store_state`]; the reply decodes into [`SendHomeStoreUpdateStoreStateResponse`].
+/// `sendHome.store.updateStoreState` request; the reply decodes into [`SendHomeStoreUpdateStoreStateResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.store.updateStoreState")]

@@ -581,7 +581,7 @@ pub mod get_shop_category {
         }
     }
 }
-/// `shop.reputation` request. Nested types are in [`reputation`]; the reply decodes into [`ShopReputationResponse`].
+/// `shop.reputation` request; the reply decodes into [`ShopReputationResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "shop.reputation")]

@@ -271,7 +271,7 @@ pub mod detail {
         }
     }
 }
-/// `sku.editCode` request. Nested types are in [`edit_code`]; the reply decodes into [`SkuEditCodeResponse`].
+/// `sku.editCode` request; the reply decodes into [`SkuEditCodeResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sku.editCode")]
@@ -373,7 +373,7 @@ impl crate::request::Request for SkuEditCodeRequest {
     const METHOD: &'static str = "sku.editCode";
     type Response = SkuEditCodeResponse;
 }
-/// `sku.editPrice` request. Nested types are in [`edit_price`]; the reply decodes into [`SkuEditPriceResponse`].
+/// `sku.editPrice` request; the reply decodes into [`SkuEditPriceResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sku.editPrice")]
@@ -1027,7 +1027,7 @@ pub mod stock_num {
         }
     }
 }
-/// `sku.syncStock` request. Nested types are in [`sync_stock`]; the reply decodes into [`SkuSyncStockResponse`].
+/// `sku.syncStock` request; the reply decodes into [`SkuSyncStockResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sku.syncStock")]

@@ -350,7 +350,7 @@ pub mod public_template {
         }
     }
 }
-/// `sms.send` request. Nested types are in [`send`]; the reply decodes into [`SmsSendResponse`].
+/// `sms.send` request; the reply decodes into [`SmsSendResponse`].
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sms.send")]
@@ -718,7 +718,7 @@ pub mod send_result {
         }
     }
 }
-/// `sms.sign.apply` request. Nested types are in [`sign_apply`]; the reply decodes into [`SmsSignApplyResponse`].
+/// `sms.sign.apply` request; the reply decodes into [`SmsSignApplyResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sms.sign.apply")]
@@ -983,7 +983,7 @@ pub mod sign_apply_list {
         }
     }
 }
-/// `sms.sign.apply.revoke` request. Nested types are in [`sign_apply_revoke`]; the reply decodes into [`SmsSignApplyRevokeResponse`].
+/// `sms.sign.apply.revoke` request; the reply decodes into [`SmsSignApplyRevokeResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sms.sign.apply.revoke")]
@@ -1062,7 +1062,7 @@ impl crate::request::Request for SmsSignApplyRevokeRequest {
     const METHOD: &'static str = "sms.sign.apply.revoke";
     type Response = SmsSignApplyRevokeResponse;
 }
-/// `sms.sign.delete` request. Nested types are in [`sign_delete`]; the reply decodes into [`SmsSignDeleteResponse`].
+/// `sms.sign.delete` request; the reply decodes into [`SmsSignDeleteResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sms.sign.delete")]
@@ -1290,7 +1290,7 @@ pub mod sign_search {
         }
     }
 }
-/// `sms.template.apply` request. Nested types are in [`template_apply`]; the reply decodes into [`SmsTemplateApplyResponse`].
+/// `sms.template.apply` request; the reply decodes into [`SmsTemplateApplyResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sms.template.apply")]
@@ -1598,7 +1598,7 @@ pub mod template_apply_list {
         }
     }
 }
-/// `sms.template.delete` request. Nested types are in [`template_delete`]; the reply decodes into [`SmsTemplateDeleteResponse`].
+/// `sms.template.delete` request; the reply decodes into [`SmsTemplateDeleteResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sms.template.delete")]
@@ -1674,7 +1674,7 @@ impl crate::request::Request for SmsTemplateDeleteRequest {
     const METHOD: &'static str = "sms.template.delete";
     type Response = SmsTemplateDeleteResponse;
 }
-/// `sms.template.revoke` request. Nested types are in [`template_revoke`]; the reply decodes into [`SmsTemplateRevokeResponse`].
+/// `sms.template.revoke` request; the reply decodes into [`SmsTemplateRevokeResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sms.template.revoke")]

@@ -989,7 +989,7 @@ pub mod create_spu {
         }
     }
 }
-/// `spu.getAuditInfo` request. Nested types are in [`get_audit_info`]; the reply decodes into [`SpuGetAuditInfoResponse`].
+/// `spu.getAuditInfo` request; the reply decodes into [`SpuGetAuditInfoResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "spu.getAuditInfo")]

@@ -124,7 +124,7 @@ pub mod apply_platform_pick_up {
         }
     }
 }
-/// `superm.cancelPlatformPickUp` request. Nested types are in [`cancel_platform_pick_up`]; the reply decodes into [`SupermCancelPlatformPickUpResponse`].
+/// `superm.cancelPlatformPickUp` request; the reply decodes into [`SupermCancelPlatformPickUpResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "superm.cancelPlatformPickUp")]
@@ -310,7 +310,7 @@ pub mod create_virtual_mobile {
         }
     }
 }
-/// `superm.getDispatcherInfo` request. Nested types are in [`get_dispatcher_info`]; the reply decodes into [`SupermGetDispatcherInfoResponse`].
+/// `superm.getDispatcherInfo` request; the reply decodes into [`SupermGetDispatcherInfoResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "superm.getDispatcherInfo")]
@@ -906,7 +906,7 @@ pub mod get_store_auto_call_rider_info {
         }
     }
 }
-/// `superm.setStoreAutoCallRider` request. Nested types are in [`set_store_auto_call_rider`]; the reply decodes into [`SupermSetStoreAutoCallRiderResponse`].
+/// `superm.setStoreAutoCallRider` request; the reply decodes into [`SupermSetStoreAutoCallRiderResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "superm.setStoreAutoCallRider")]
@@ -991,7 +991,7 @@ impl crate::request::Request for SupermSetStoreAutoCallRiderRequest {
     const METHOD: &'static str = "superm.setStoreAutoCallRider";
     type Response = SupermSetStoreAutoCallRiderResponse;
 }
-/// `superm.shopOrderDispatcher` request. Nested types are in [`shop_order_dispatcher`]; the reply decodes into [`SupermShopOrderDispatcherResponse`].
+/// `superm.shopOrderDispatcher` request; the reply decodes into [`SupermShopOrderDispatcherResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "superm.shopOrderDispatcher")]

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/token.json
 
 //! The `token` API group (2 methods), behind the `token` cargo feature.
-/// `token.create` request. Nested types are in [`create`]; the reply decodes into [`TokenCreateResponse`].
+/// `token.create` request; the reply decodes into [`TokenCreateResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "token.create")]
@@ -183,7 +183,7 @@ impl crate::request::Request for TokenCreateRequest {
     const METHOD: &'static str = "token.create";
     type Response = TokenCreateResponse;
 }
-/// `token.refresh` request. Nested types are in [`refresh`]; the reply decodes into [`TokenRefreshResponse`].
+/// `token.refresh` request; the reply decodes into [`TokenRefreshResponse`].
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "token.refresh")]

@@ -103,7 +103,7 @@ pub mod account_template_list {
         }
     }
 }
-/// `topup.result` request. Nested types are in [`result`]; the reply decodes into [`TopupResultResponse`].
+/// `topup.result` request; the reply decodes into [`TopupResultResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "topup.result")]

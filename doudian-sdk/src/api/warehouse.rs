@@ -2,7 +2,7 @@
 // Source: api-spec/groups/warehouse.json
 
 //! The `warehouse` API group (10 methods), behind the `warehouse` cargo feature.
-/// `warehouse.create` request. Nested types are in [`create`]; the reply decodes into [`WarehouseCreateResponse`].
+/// `warehouse.create` request; the reply decodes into [`WarehouseCreateResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.create")]
@@ -475,7 +475,7 @@ pub mod create_v2 {
         }
     }
 }
-/// `warehouse.edit` request. Nested types are in [`edit`]; the reply decodes into [`WarehouseEditResponse`].
+/// `warehouse.edit` request; the reply decodes into [`WarehouseEditResponse`].
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.edit")]
