@@ -121,13 +121,23 @@ impl Order {
         self.shipments.first().map(|s| s.ship_time).unwrap_or(0)
     }
 
-    fn address(&self) -> Value {
+    /// `post_addr` (with the encrypted detail) or `mask_post_addr` (masked detail only).
+    fn address(&self, masked: bool) -> Value {
         let (_, _, [province, city, town, street], _) = self.receiver;
         let part = |name: &str, id: u32| json!({"name": name, "id": id.to_string()});
-        json!({
+        let mut address = json!({
             "province": part(province, 11), "city": part(city, 1101), "town": part(town, 110105),
-            "street": part(street, 110105001), "detail": "", "encrypt_detail": "#3Ax1#2vB9#",
-        })
+            "street": part(street, 110105001),
+        });
+        if let Some(map) = address.as_object_mut() {
+            if masked {
+                map.insert("detail".to_owned(), json!("****"));
+            } else {
+                map.insert("detail".to_owned(), json!(""));
+                map.insert("encrypt_detail".to_owned(), json!("#3Ax1#2vB9#"));
+            }
+        }
+        address
     }
 
     fn line_json(&self, line: &OrderLine) -> Value {
@@ -177,7 +187,7 @@ impl Order {
             "code": line.code,
             "post_tel": "", "encrypt_post_tel": "#1kT9#abcd#",
             "post_receiver": "", "encrypt_post_receiver": "#kP2#efgh#",
-            "post_addr": self.address(),
+            "post_addr": self.address(false),
             "exp_ship_time": self.exp_ship_time,
             "ship_time": self.ship_time(),
             "logistics_receipt_time": 0,
@@ -221,7 +231,7 @@ impl Order {
             "promise_info": "",
             "mask_post_receiver": mask_name(self.receiver.0),
             "mask_post_tel": mask_tel(self.receiver.1),
-            "mask_post_addr": self.address(),
+            "mask_post_addr": self.address(true),
             "master_sku_order_id_list": [],
             "tax_amount": 0,
         })
@@ -297,7 +307,7 @@ impl Order {
             "promotion_pay_amount": 0,
             "post_tel": "", "encrypt_post_tel": "#1kT9#abcd#",
             "post_receiver": "", "encrypt_post_receiver": "#kP2#efgh#",
-            "post_addr": self.address(),
+            "post_addr": self.address(false),
             "exp_ship_time": self.exp_ship_time,
             "ship_time": self.ship_time(),
             "logistics_info": logistics,
@@ -320,7 +330,7 @@ impl Order {
             "promise_info": "",
             "mask_post_receiver": mask_name(self.receiver.0),
             "mask_post_tel": mask_tel(self.receiver.1),
-            "mask_post_addr": self.address(),
+            "mask_post_addr": self.address(true),
         })
     }
 }
