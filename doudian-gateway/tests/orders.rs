@@ -55,9 +55,16 @@ async fn search_filters() {
     let caller = authed(&gw).await;
     let awaiting = search(&caller, json!({"page": 0, "size": 100, "combine_status": [{"order_status": "2"}]})).await;
     assert_eq!(awaiting["total"], 20);
-    assert!(awaiting["shop_order_list"].as_array().unwrap().iter().all(|o| o["order_status"] == 2 && o["main_status"] == 105));
-    let two_kinds =
-        search(&caller, json!({"page": 0, "size": 100, "combine_status": [{"order_status": "3,5"}, {"order_status": "4"}]})).await;
+    assert!(awaiting["shop_order_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["order_status"] == 2 && o["main_status"] == 105));
+    let two_kinds = search(
+        &caller,
+        json!({"page": 0, "size": 100, "combine_status": [{"order_status": "3,5"}, {"order_status": "4"}]}),
+    )
+    .await;
     assert_eq!(two_kinds["total"], 10 + 7 + 4);
     let by_main = search(&caller, json!({"page": 0, "size": 1, "combine_status": [{"main_status": "105"}]})).await;
     assert_eq!(by_main["total"], 20);
@@ -68,7 +75,8 @@ async fn search_filters() {
     let middle = list[20]["create_time"].as_i64().unwrap();
     let newer = search(&caller, json!({"page": 0, "size": 100, "create_time_start": middle})).await;
     assert_eq!(newer["total"], 25);
-    let window = search(&caller, json!({"page": 0, "size": 100, "create_time_start": middle, "create_time_end": middle})).await;
+    let window =
+        search(&caller, json!({"page": 0, "size": 100, "create_time_start": middle, "create_time_end": middle})).await;
     assert_eq!(window["total"], 1);
 
     let bad = caller.call("order.searchList", json!({"page": 0, "size": 101})).await;
@@ -146,17 +154,25 @@ async fn shipping_refusals() {
     let gw = gateway().await;
     let caller = authed(&gw).await;
     let unpaid = gw.order_ids(OrderStatus::AwaitingPayment)[0].clone();
-    let reply = caller.call("order.logisticsAdd", json!({"order_id": unpaid, "company_code": "yunda", "logistics_code": "1"})).await;
+    let reply = caller
+        .call("order.logisticsAdd", json!({"order_id": unpaid, "company_code": "yunda", "logistics_code": "1"}))
+        .await;
     assert_error(&reply, 50002, "isv.business-failed:order-not-paid");
     let canceled = gw.order_ids(OrderStatus::Canceled)[0].clone();
-    let reply = caller.call("order.logisticsAdd", json!({"order_id": canceled, "company_code": "yunda", "logistics_code": "1"})).await;
+    let reply = caller
+        .call("order.logisticsAdd", json!({"order_id": canceled, "company_code": "yunda", "logistics_code": "1"}))
+        .await;
     assert_error(&reply, 50002, "isv.business-failed:order-canceled");
     let awaiting = gw.order_ids(OrderStatus::AwaitingShipment)[0].clone();
-    let reply = caller.call("order.logisticsAdd", json!({"order_id": awaiting, "company_code": "nope", "logistics_code": "1"})).await;
+    let reply = caller
+        .call("order.logisticsAdd", json!({"order_id": awaiting, "company_code": "nope", "logistics_code": "1"}))
+        .await;
     assert_error(&reply, 40003, "isv.parameter-invalid");
     let reply = caller.call("order.logisticsAdd", json!({"order_id": awaiting, "company_code": "yunda"})).await;
     assert_error(&reply, 40001, "isv.parameter-missing");
-    let reply = caller.call("order.logisticsEdit", json!({"order_id": awaiting, "company_code": "yunda", "logistics_code": "1"})).await;
+    let reply = caller
+        .call("order.logisticsEdit", json!({"order_id": awaiting, "company_code": "yunda", "logistics_code": "1"}))
+        .await;
     assert_error(&reply, 50002, "isv.business-failed:order-not-shipped");
     assert_eq!(gw.order(&awaiting).unwrap().status, OrderStatus::AwaitingShipment);
     assert_eq!(gw.ship_calls(&awaiting), 2);
@@ -173,7 +189,8 @@ async fn concurrent_shippers_ship_each_order_exactly_once() {
         for id in &ids {
             let (caller, id) = (caller.clone(), id.clone());
             tasks.push(tokio::spawn(async move {
-                let params = json!({"order_id": id, "company_code": "yunda", "logistics_code": format!("YD{round}{id}")});
+                let params =
+                    json!({"order_id": id, "company_code": "yunda", "logistics_code": format!("YD{round}{id}")});
                 caller.call("order.logisticsAdd", params).await["code"].as_i64().unwrap()
             }));
         }

@@ -44,7 +44,11 @@ async fn categories_and_brands() {
     }
     assert_error(&caller.call("shop.getShopCategory", json!({})).await, 40001, "isv.parameter-missing");
     let brands = caller.call("shop.brandList", json!({})).await;
-    assert!(assert_ok(&brands).as_array().unwrap().iter().all(|b| b["id"].is_i64() && b["brand_chinese_name"].is_string()));
+    assert!(assert_ok(&brands)
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["id"].is_i64() && b["brand_chinese_name"].is_string()));
 }
 
 #[tokio::test]
@@ -159,7 +163,8 @@ async fn after_sales_list_and_operate() {
     let refund_only = pending.iter().find(|i| i["aftersale_info"]["aftersale_type"] != 0).unwrap();
     let id = refund_only["aftersale_info"]["aftersale_id"].as_str().unwrap().to_owned();
 
-    let reply = caller.call("afterSale.operate", json!({"type": 101, "items": [{"aftersale_id": id, "remark": "同意"}]})).await;
+    let reply =
+        caller.call("afterSale.operate", json!({"type": 101, "items": [{"aftersale_id": id, "remark": "同意"}]})).await;
     let result = &assert_ok(&reply)["items"][0];
     assert_eq!(result["status_code"], 0);
     assert_eq!(result["aftersale_id"], id.parse::<i64>().unwrap());

@@ -46,12 +46,16 @@ async fn self_use_token_with_numeric_or_string_shop_id() {
     assert_ok(&brand_list(&gw, &text(&data, "access_token")).await);
 
     let reply = caller
-        .call("token.create", json!({"grant_type": "authorization_self", "code": "", "shop_id": gw.shop_id().to_string()}))
+        .call(
+            "token.create",
+            json!({"grant_type": "authorization_self", "code": "", "shop_id": gw.shop_id().to_string()}),
+        )
         .await;
     assert_ok(&reply);
     // Java and Python send an empty access_token on token calls.
     let with_empty = caller.clone().with_token("");
-    let reply = with_empty.call("token.create", json!({"grant_type": "authorization_self", "shop_id": gw.shop_id()})).await;
+    let reply =
+        with_empty.call("token.create", json!({"grant_type": "authorization_self", "shop_id": gw.shop_id()})).await;
     assert_ok(&reply);
     assert_eq!(gw.counters().tokens_created, 3);
 }
@@ -74,7 +78,10 @@ async fn token_create_refusals() {
 async fn non_shop_subjects_get_tokens() {
     let gw = gateway().await;
     let reply = Caller::new(&gw)
-        .call("token.create", json!({"grant_type": "authorization_self", "auth_id": "112334", "auth_subject_type": "WuLiuShang"}))
+        .call(
+            "token.create",
+            json!({"grant_type": "authorization_self", "auth_id": "112334", "auth_subject_type": "WuLiuShang"}),
+        )
         .await;
     let data = assert_ok(&reply);
     assert_eq!(data["authority_id"], "112334");
@@ -162,7 +169,10 @@ async fn refresh_token_expiry_and_bad_grant() {
     let gw = short_lived().await;
     let first = Caller::new(&gw).create_token(gw.shop_id()).await;
     let reply = Caller::new(&gw)
-        .call("token.refresh", json!({"grant_type": "authorization_self", "refresh_token": text(&first, "refresh_token")}))
+        .call(
+            "token.refresh",
+            json!({"grant_type": "authorization_self", "refresh_token": text(&first, "refresh_token")}),
+        )
         .await;
     assert_error(&reply, 50001, "dop.token-generate-failed:grant-type-invalid");
     gw.advance_clock(Duration::from_secs(301));
