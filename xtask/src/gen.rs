@@ -154,6 +154,62 @@ mod tests {
         assert!(diff.is_empty(), "{}", diff.report());
     }
 
+    /// A throwaway workspace with a tiny spec.
+    fn scratch(name: &str, group: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("xtask-gen-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("api-spec/groups")).unwrap();
+        fs::create_dir_all(root.join("doudian-sdk")).unwrap();
+        fs::write(root.join("api-spec/groups/demo.json"), group).unwrap();
+        fs::write(root.join("api-spec/messages.json"), r#"{"messages": []}"#).unwrap();
+        fs::write(root.join("api-spec/overrides.json"), "{}").unwrap();
+        fs::write(
+            root.join(MANIFEST),
+            "[package]\nname = \"x\"\n\n# BEGIN GENERATED FEATURES (generated)\n[features]\n# END GENERATED FEATURES\n",
+        )
+        .unwrap();
+        root
+    }
+
+    const GOOD: &str = r#"{"group": "demo", "methods": [{"name": "demo.get", "request": [], "response": {"type": "i64"}}]}"#;
+
+    #[test]
+    fn bad_spec_writes_nothing() {
+        let root = scratch("bad", r#"{"group": "demo", "methods": [{"name": "demo.get", "request": [{"name": "a", "type": "i65"}], "response": {"type": "i64"}}]}"#);
+        let error = run(&root, Mode::Write).unwrap_err();
+        assert!(error.contains("api-spec/groups/demo.json: demo.get -> request.a: unknown type `i65`"), "{error}");
+        assert!(error.contains("nothing was written"), "{error}");
+        assert!(!root.join(API_DIR).exists());
+        assert!(!fs::read_to_string(root.join(MANIFEST)).unwrap().contains("demo = []"));
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn write_then_check_lists_changed_missing_and_extra_files() {
+        let root = scratch("cycle", GOOD);
+        assert!(diff(&root).unwrap().missing.contains_key("doudian-sdk/src/api/demo.rs"));
+        run(&root, Mode::Write).unwrap();
+        run(&root, Mode::Check).unwrap();
+        assert!(fs::read_to_string(root.join(MANIFEST)).unwrap().contains("full = [\"demo\"]\ndemo = []\n"));
+
+        fs::write(root.join(API_DIR).join("demo.rs"), "// edited by hand\n").unwrap();
+        fs::write(root.join(API_DIR).join("stale.rs"), "// left over\n").unwrap();
+        fs::remove_file(root.join(API_DIR).join("messages.rs")).unwrap();
+        let report = run(&root, Mode::Check).unwrap_err();
+        for line in [
+            "changed: doudian-sdk/src/api/demo.rs",
+            "missing: doudian-sdk/src/api/messages.rs",
+            "extra:   doudian-sdk/src/api/stale.rs",
+            "run `cargo xtask gen` and commit",
+        ] {
+            assert!(report.contains(line), "{line} not in {report}");
+        }
+        run(&root, Mode::Write).unwrap();
+        assert!(!root.join(API_DIR).join("stale.rs").exists());
+        run(&root, Mode::Check).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+    }
+
     #[test]
     fn generating_twice_gives_identical_bytes() {
         let root = crate::workspace_root();

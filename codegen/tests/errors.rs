@@ -1,0 +1,131 @@
+//! Bad spec input: every case is an error naming the file and the spec path.
+
+use codegen::{Input, SpecFile};
+
+const GROUP: &str = "api-spec/groups/order.json";
+
+fn input(groups: &[(&str, &str)], messages: &str, overrides: &str) -> Input {
+    Input {
+        groups: groups.iter().map(|(path, text)| SpecFile { path: path.to_string(), text: text.to_string() }).collect(),
+        messages: SpecFile { path: "api-spec/messages.json".into(), text: messages.into() },
+        overrides: SpecFile { path: "api-spec/overrides.json".into(), text: overrides.into() },
+    }
+}
+
+/// The error text for a single group file with one method's request and response.
+fn error_for(method: &str) -> String {
+    let group = format!(r#"{{"group": "order", "methods": [{method}]}}"#);
+    error_of(input(&[(GROUP, &group)], r#"{"messages": []}"#, "{}"))
+}
+
+fn error_of(input: Input) -> String {
+    match codegen::generate(&input) {
+        Ok(_) => panic!("expected an error"),
+        Err(errors) => errors.to_string(),
+    }
+}
+
+fn assert_contains(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "`{part}` not in:\n{text}");
+    }
+}
+
+#[test]
+fn unknown_key() {
+    let e = error_for(r#"{"name": "order.searchList", "request": [{"name": "a", "type": "i64", "requird": true}], "response": {"type": "object", "fields": []}}"#);
+    assert_contains(&e, &[GROUP, "methods[0].request[0]", "unknown field `requird`"]);
+}
+
+#[test]
+fn unknown_type() {
+    let e = error_for(
+        r#"{"name": "order.searchList", "request": [], "response": {"type": "object", "fields": [
+            {"name": "shop_order_list", "type": "list<object>", "fields": [{"name": "sku_id", "type": "i65"}]}]}}"#,
+    );
+    assert_contains(&e, &[GROUP, "order.searchList -> response.shop_order_list[].sku_id", "unknown type `i65`"]);
+}
+
+#[test]
+fn duplicate_method() {
+    let a = r#"{"group": "order", "methods": [{"name": "order.searchList"}]}"#;
+    let e = error_of(input(&[(GROUP, a), ("api-spec/groups/order2.json", a)], r#"{"messages": []}"#, "{}"));
+    assert_contains(&e, &["api-spec/groups/order2.json: order.searchList: duplicate method (also defined in api-spec/groups/order.json)"]);
+}
+
+#[test]
+fn nested_type_name_collision_names_both_paths() {
+    let e = error_for(
+        r#"{"name": "order.ship", "request": [{"name": "pack_list", "type": "list<object>", "fields": [{"name": "a", "type": "string"}]}],
+            "response": {"type": "object", "fields": [{"name": "pack_list", "type": "list<object>", "fields": [{"name": "b", "type": "string"}]}]}}"#,
+    );
+    assert_contains(&e, &[GROUP, "order.ship -> response.pack_list", "`PackList`", "request.pack_list", "overrides.json"]);
+}
+
+#[test]
+fn rust_field_name_collision() {
+    let e = error_for(
+        r#"{"name": "order.x", "request": [{"name": "shopId", "type": "i64"}, {"name": "shop_id", "type": "i64"}], "response": {"type": "object", "fields": []}}"#,
+    );
+    assert_contains(&e, &["order.x -> request.shop_id", "`shop_id` is also derived from `request.shopId`"]);
+}
+
+#[test]
+fn duplicate_json_name_needs_a_dedupe_override() {
+    let method = r#"{"name": "order.x", "request": [{"name": "a", "type": "i64"}, {"name": "a", "type": "i64"}], "response": {"type": "object", "fields": []}}"#;
+    let e = error_for(method);
+    assert_contains(&e, &["order.x -> request.a", "appears twice", "dedupe"]);
+    let group = format!(r#"{{"group": "order", "methods": [{method}]}}"#);
+    let overrides = r#"{"methods": {"order.x": {"fields": {"request.a": {"dedupe": true}}}}}"#;
+    assert!(codegen::generate(&input(&[(GROUP, &group)], r#"{"messages": []}"#, overrides)).is_ok());
+}
+
+#[test]
+fn dangling_references() {
+    // An object type without its fields.
+    let e = error_for(r#"{"name": "order.x", "request": [{"name": "addr", "type": "object"}], "response": {"type": "object", "fields": []}}"#);
+    assert_contains(&e, &["order.x -> request.addr", "holds an object but the field has no `fields`"]);
+    // Paging that names a field the method does not have.
+    let e = error_for(
+        r#"{"name": "order.x", "paging": {"page": "page", "size": "size", "base": 0, "items": "list"},
+            "request": [{"name": "page", "type": "i64"}], "response": {"type": "object", "fields": []}}"#,
+    );
+    assert_contains(&e, &["order.x -> paging.size", "no request field `size`", "order.x -> paging.items", "no response field `list`"]);
+    // Overrides for a method or field the spec does not have.
+    let group = r#"{"group": "order", "methods": [{"name": "order.x", "request": [], "response": {"type": "object", "fields": []}}]}"#;
+    let overrides = r#"{"methods": {"order.y": {}, "order.x": {"fields": {"request.nope": {"sensitive": true}}}}}"#;
+    let e = error_of(input(&[(GROUP, group)], r#"{"messages": []}"#, overrides));
+    assert_contains(&e, &["api-spec/overrides.json: methods.order.y: override for a method the spec does not have"]);
+    assert_contains(&e, &["api-spec/overrides.json: methods.order.x.fields.request.nope: override for a field"]);
+}
+
+#[test]
+fn malformed_json() {
+    let e = error_of(input(&[(GROUP, r#"{"group": "order", "methods": [}"#)], r#"{"messages": []}"#, "{}"));
+    assert_contains(&e, &[GROUP, "line 1"]);
+    let e = error_of(input(&[], r#"{"messages": [] } trailing"#, "{}"));
+    assert_contains(&e, &["api-spec/messages.json", "trailing"]);
+}
+
+#[test]
+fn method_in_the_wrong_group_and_half_typed() {
+    let e = error_for(r#"{"name": "product.x"}"#);
+    assert_contains(&e, &["product.x: method is not in group `order`"]);
+    let e = error_for(r#"{"name": "order.x", "request": []}"#);
+    assert_contains(&e, &["order.x: give both `request` and `response`"]);
+}
+
+#[test]
+fn message_errors() {
+    let messages = r#"{"messages": [{"tag": 1, "name": "A", "fields": []}, {"tag": 1, "name": "B", "fields": [{"name": "x", "type": "strin"}]}]}"#;
+    let e = error_of(input(&[], messages, "{}"));
+    assert_contains(&e, &["api-spec/messages.json: B: tag 1 is also used by `A`", "B -> x: unknown type `strin`"]);
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let e = error_for(
+        r#"{"name": "order.x", "request": [{"name": "a", "type": "i65"}, {"name": "b", "type": "map<bool,i64>"}], "response": {"type": "object", "fields": []}}"#,
+    );
+    assert_eq!(e.lines().count(), 2, "{e}");
+}
