@@ -46,7 +46,8 @@ struct Inner {
     http: reqwest::Client,
     base_url: String,
     app_key: String,
-    app_secret: AppSecret,
+    /// Holds the secret; the HMAC key schedule is computed once per client.
+    signer: sign::Signer,
     sign_method: SignMethod,
     retry: RetryPolicy,
     max_response_bytes: usize,
@@ -60,9 +61,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url)
-            .field("app_key", &self.inner.app_key)
-            .field("app_secret", &self.inner.app_secret)
-            .field("sign_method", &self.inner.sign_method)
+            .field("signer", &self.inner.signer)
             .field("shop", &self.shop)
             .finish_non_exhaustive()
     }
@@ -211,8 +210,8 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 base_url,
+                signer: sign::Signer::new(self.app_key.clone(), self.app_secret, self.sign_method),
                 app_key: self.app_key,
-                app_secret: self.app_secret,
                 sign_method: self.sign_method,
                 retry: self.retry,
                 max_response_bytes: self.max_response_bytes,
@@ -621,7 +620,7 @@ impl Inner {
         let _enter = span.enter();
         let started = Instant::now();
         let timestamp = crate::token::unix_now().to_string();
-        let sign = sign::sign(self.sign_method, &self.app_key, self.app_secret.expose(), method, param_json, &timestamp);
+        let sign = self.signer.sign(method, param_json, &timestamp);
         let url = self.url(method, &sign, &timestamp, token);
         let mut request = self
             .http
