@@ -5,71 +5,41 @@
 //! wire-name byte order and use `BTreeMap`, so their output is already sorted; a
 //! hand-written `Request` might not be (field order, `HashMap`, `#[serde(flatten)]`, numeric
 //! map keys, `RawValue`). The formatter therefore watches every object's keys as they go by
-//! and reports whether the text must be re-canonicalised.
-//!
-//! The watch costs no allocation and no copying: the writer and the formatter share the
-//! output buffer through a `RefCell`, the formatter remembers where each object's previous
-//! key lies in it and compares the new key with it in place. Keys with escapes (rare) and
-//! objects nested deeper than [`WATCH_DEPTH`] are not compared but sent to the slow path.
+//! and reports whether the text must be re-canonicalised. The watch costs one copy of each
+//! key's (decoded) bytes into a reused buffer; re-canonicalising happens only for such
+//! unusual types. (Comparing keys in place in a buffer shared with the writer through a
+//! `RefCell` avoids the copy but measured slower: every write pays for the borrow.)
 
-use std::cell::RefCell;
 use std::io;
-use std::ops::Range;
 
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
-
-/// Object nesting depth up to which keys are compared in place.
-const WATCH_DEPTH: usize = 16;
-
-/// The output buffer, shared by the writer and the formatter.
-pub(crate) type Shared = RefCell<Vec<u8>>;
-
-/// An `io::Write` appending to the shared buffer.
-pub(crate) struct SharedWriter<'b>(pub(crate) &'b Shared);
-
-impl io::Write for SharedWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// What the formatter learned while writing.
 #[derive(Debug, Default)]
 pub(crate) struct KeyWatch {
-    /// Where the previous key of each open object lies in the buffer (its text, no quotes).
-    previous: [Range<usize>; WATCH_DEPTH],
+    /// The previous key of each open object, by object nesting depth.
+    previous: Vec<Vec<u8>>,
     /// Open objects.
     depth: usize,
-    /// Where the key being written starts (after its opening quote).
-    key_start: usize,
+    /// The key being written, decoded.
+    current: Vec<u8>,
     in_key: bool,
     first_key: bool,
     /// Set when some object's keys are not strictly ascending by bytes, or when text the
-    /// formatter does not compare was written (an escaped key, a raw fragment, a
-    /// non-string key, very deep nesting).
+    /// formatter cannot see through (a raw fragment, a non-string key) was written.
     pub(crate) needs_canonicalising: bool,
 }
 
 /// serde_json formatter: compact, U+2028/U+2029 escaped, keys watched.
 pub(crate) struct CanonicalFormatter<'w> {
-    pub(crate) buffer: &'w Shared,
     pub(crate) watch: &'w mut KeyWatch,
 }
 
 fn write_fragment<W: ?Sized + io::Write>(writer: &mut W, fragment: &str) -> io::Result<()> {
     let bytes = fragment.as_bytes();
-    if !bytes.contains(&0xE2) {
-        // Almost every fragment: no U+2028/U+2029 possible (`contains` on bytes is memchr).
+    if !bytes.iter().any(|&b| b == 0xE2) {
+        // Almost every fragment: no U+2028/U+2029 possible. (A plain loop: fragments are
+        // short, and a memchr call costs more than it saves on them.)
         return writer.write_all(bytes);
     }
     let mut run = 0;
@@ -110,60 +80,64 @@ impl Formatter for CanonicalFormatter<'_> {
     );
 
     fn write_string_fragment<W: ?Sized + io::Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
-        if self.watch.in_key && fragment.as_bytes().contains(&0xE2) {
-            // Maybe U+2028/U+2029, which are written escaped: not comparable in place.
-            self.watch.needs_canonicalising = true;
+        if self.watch.in_key {
+            self.watch.current.extend_from_slice(fragment.as_bytes());
         }
         write_fragment(writer, fragment)
     }
 
     fn write_char_escape<W: ?Sized + io::Write>(&mut self, writer: &mut W, char_escape: CharEscape) -> io::Result<()> {
         if self.watch.in_key {
-            // Escaped text does not sort like the characters it stands for.
-            self.watch.needs_canonicalising = true;
+            let byte = match char_escape {
+                CharEscape::Quote => b'"',
+                CharEscape::ReverseSolidus => b'\\',
+                CharEscape::Solidus => b'/',
+                CharEscape::Backspace => 0x08,
+                CharEscape::FormFeed => 0x0c,
+                CharEscape::LineFeed => b'\n',
+                CharEscape::CarriageReturn => b'\r',
+                CharEscape::Tab => b'\t',
+                CharEscape::AsciiControl(byte) => byte,
+            };
+            self.watch.current.push(byte);
         }
         CompactFormatter.write_char_escape(writer, char_escape)
     }
 
     fn begin_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.watch.depth += 1;
-        if self.watch.depth > WATCH_DEPTH {
-            self.watch.needs_canonicalising = true;
+        if self.watch.previous.len() < self.watch.depth {
+            self.watch.previous.push(Vec::new());
         }
         CompactFormatter.begin_object(writer)
     }
 
     fn end_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.watch.depth = self.watch.depth.saturating_sub(1);
+        self.watch.depth -= 1;
         CompactFormatter.end_object(writer)
     }
 
     fn begin_object_key<W: ?Sized + io::Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
-        CompactFormatter.begin_object_key(writer, first)?;
         if !self.watch.needs_canonicalising {
             self.watch.in_key = true;
             self.watch.first_key = first;
-            // The key's opening quote comes next.
-            self.watch.key_start = self.buffer.borrow().len() + 1;
+            self.watch.current.clear();
         }
-        Ok(())
+        CompactFormatter.begin_object_key(writer, first)
     }
 
     fn end_object_key<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         let watch = &mut *self.watch;
         if watch.in_key {
             watch.in_key = false;
-            let buffer = self.buffer.borrow();
-            // Without the closing quote, which would sort the key `ab` after `ab!`.
-            let key = watch.key_start..buffer.len().saturating_sub(1).max(watch.key_start);
-            match watch.depth.checked_sub(1).and_then(|d| watch.previous.get_mut(d)) {
-                Some(previous) => {
-                    if !watch.first_key && buffer.get(key.clone()) <= buffer.get(previous.clone()) {
-                        watch.needs_canonicalising = true;
-                    }
-                    *previous = key;
+            // `depth >= 1` inside any object; the guard keeps a misbehaving caller from panicking.
+            if let Some(previous) = watch.depth.checked_sub(1).and_then(|d| watch.previous.get_mut(d)) {
+                if !watch.first_key && watch.current <= *previous {
+                    watch.needs_canonicalising = true;
                 }
-                None => watch.needs_canonicalising = true,
+                std::mem::swap(previous, &mut watch.current);
+            } else {
+                watch.needs_canonicalising = true;
             }
         }
         CompactFormatter.end_object_key(writer)
