@@ -1,6 +1,9 @@
 //! Orders: order.searchList (real paging from page 0), order.orderDetail,
 //! order.addOrderRemark, order.logisticsAdd (shipping), order.logisticsEdit.
 
+use std::fmt::Write;
+use std::sync::OnceLock;
+
 use serde_json::{json, Value};
 
 use super::reference::{find_company, LogisticsCompany};
@@ -110,9 +113,23 @@ pub(crate) struct Order {
     pub(crate) shipments: Vec<Shipment>,
     /// (after_sale_status, after_sale_type, refund_status) of the latest after-sale.
     pub(crate) after_sale: Option<(i64, i64, i64)>,
+    /// The order rendered as JSON, kept until the order changes: a page of orders is then
+    /// a concatenation instead of thousands of small allocations.
+    pub(crate) rendered: OnceLock<String>,
 }
 
 impl Order {
+    /// Drops the cached rendering; every change to an order goes through here.
+    pub(crate) fn touch(&mut self) -> &mut Self {
+        self.rendered = OnceLock::new();
+        self
+    }
+
+    /// The JSON text of [`Order::to_json`], rendered once per version of the order.
+    pub(crate) fn rendered(&self, shop: &Shop) -> &str {
+        self.rendered.get_or_init(|| self.to_json(shop).to_string())
+    }
+
     pub(crate) fn order_amount(&self) -> i64 {
         self.lines.iter().map(|l| l.price * l.item_num).sum::<i64>() + self.post_amount
     }
@@ -373,12 +390,13 @@ fn number_list(text: Option<String>, what: &str) -> Result<Vec<i64>, ApiFailure>
 }
 
 impl Shop {
+    /// The order to change (its cached rendering is dropped).
     pub(crate) fn order_mut(&mut self, order_id: &str) -> Result<&mut Order, ApiFailure> {
-        self.orders.get_mut(order_id).ok_or_else(|| not_found(order_id))
+        self.orders.get_mut(order_id).map(Order::touch).ok_or_else(|| not_found(order_id))
     }
 
     /// order.searchList: pages start at 0, at most 100 per page, newest first by default.
-    pub(crate) fn order_search(&self, p: &Params<'_>) -> Result<Value, ApiFailure> {
+    pub(crate) fn order_search(&self, p: &Params<'_>) -> Result<String, ApiFailure> {
         let (page, size) = (p.i64_req("page")?, p.i64_req("size")?);
         if page < 0 {
             return Err(ApiFailure::parameter_invalid("page starts at 0"));
@@ -429,17 +447,25 @@ impl Shop {
         if !ascending {
             matching.reverse();
         }
-        let total = matching.len() as i64;
-        let list: Vec<Value> =
-            matching.into_iter().skip((page * size) as usize).take(size as usize).map(|o| o.to_json(self)).collect();
-        Ok(json!({"page": page, "size": size, "total": total, "shop_order_list": list}))
+        let total = matching.len();
+        let mut out = String::with_capacity(64 + size as usize * 8192);
+        // Writing into a String cannot fail.
+        let _ = write!(out, r#"{{"page":{page},"size":{size},"total":{total},"shop_order_list":["#);
+        for (i, order) in matching.into_iter().skip((page * size) as usize).take(size as usize).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(order.rendered(self));
+        }
+        out.push_str("]}");
+        Ok(out)
     }
 
     /// order.orderDetail
-    pub(crate) fn order_detail(&self, p: &Params<'_>) -> Result<Value, ApiFailure> {
+    pub(crate) fn order_detail(&self, p: &Params<'_>) -> Result<String, ApiFailure> {
         let id = p.str_req("shop_order_id")?;
         let order = self.orders.get(&id).ok_or_else(|| not_found(&id))?;
-        Ok(json!({"shop_order_detail": order.to_json(self)}))
+        Ok(format!(r#"{{"shop_order_detail":{}}}"#, order.rendered(self)))
     }
 
     /// order.addOrderRemark: sets the seller remark (and the star flag when asked).

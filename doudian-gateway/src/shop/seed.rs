@@ -239,6 +239,7 @@ fn seed_orders(shop: &mut Shop, now: i64) {
             lines,
             shipments,
             after_sale: None,
+            rendered: std::sync::OnceLock::new(),
         };
         shop.orders.insert(order.order_id.clone(), order);
     }
@@ -278,7 +279,7 @@ fn seed_after_sales(shop: &mut Shop, now: i64) {
         let order_id = order.order_id.clone();
         let summary = (as_status, kind, after_sale.refund_status());
         shop.after_sales.insert(after_sale.aftersale_id, after_sale);
-        if let Some(order) = shop.orders.get_mut(&order_id) {
+        if let Some(order) = shop.orders.get_mut(&order_id).map(Order::touch) {
             order.after_sale = Some(summary);
         }
     }
