@@ -539,6 +539,18 @@ fn check_page_size<R: Paginated>(request: &R) -> Result<()> {
 
 /// Checks a reply body's envelope and decodes its `data` into `T`: what
 /// [`Client::execute`] does with every reply. Public for replaying recorded replies.
+///
+/// ```
+/// use doudian_sdk::client::decode_reply;
+///
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Data { order_id: i64 }
+/// let ok = decode_reply::<Data>("m", br#"{"code":10000,"msg":"success","log_id":"L","data":{"order_id":1}}"#.to_vec()).unwrap();
+/// assert_eq!((ok.order_id, ok.log_id()), (1, "L"));
+/// // A wrong type is an error naming the JSON path, never a silent zero.
+/// let err = decode_reply::<Data>("m", br#"{"code":10000,"data":{"order_id":"x"}}"#.to_vec()).unwrap_err();
+/// assert!(err.to_string().contains("data.order_id"), "{err}");
+/// ```
 pub fn decode_reply<T: DeserializeOwned>(method: &str, body: Vec<u8>) -> Result<Response<T>> {
     decode_data(method, &check_envelope(method, body)?)
 }

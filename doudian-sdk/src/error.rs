@@ -7,6 +7,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong. Third-party errors are reachable only through
 /// [`std::error::Error::source`], so their types never become part of this API.
+///
+/// ```
+/// use doudian_sdk::client::decode_reply;
+///
+/// let body = br#"{"code":60000,"msg":"too fast","sub_code":"isv.traffic-limited","sub_msg":"","log_id":"L1"}"#;
+/// let err = decode_reply::<serde_json::Value>("order.searchList", body.to_vec()).unwrap_err();
+/// assert!(err.is_rate_limited() && err.is_retryable());
+/// assert_eq!(err.log_id(), Some("L1"));
+/// assert_eq!(err.api().unwrap().code, 60000);
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -70,6 +70,16 @@ impl<T: PageNumber + Default> PageNumber for Option<T> {
 }
 
 /// One page of a list, whatever the method calls its list field.
+///
+/// ```
+/// use doudian_sdk::Page;
+///
+/// // Page 0 of 20 items out of 45 (a method whose pages start at 0): more follow.
+/// let page = Page::new(vec![0u32; 20], Some(45), 0, 0, Some(20));
+/// assert!(page.has_more);
+/// // Page 2 holds the last 5.
+/// assert!(!Page::new(vec![0u32; 5], Some(45), 2, 0, Some(20)).has_more);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Page<T> {

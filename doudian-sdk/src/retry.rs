@@ -10,6 +10,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// was sent (a timeout, a broken connection, a 5xx) is retried only for read-only methods,
 /// or when the caller opts in with [`RetryPolicy::retry_ambiguous_writes`]: a write is
 /// never sent twice when the first attempt may have been processed.
+///
+/// ```
+/// use std::time::Duration;
+/// use doudian_sdk::retry::RetryPolicy;
+///
+/// let policy = RetryPolicy::attempts(5).with_backoff(Duration::from_millis(100), Duration::from_secs(2));
+/// assert_eq!(policy.backoff_ceiling(1), Duration::from_millis(100));
+/// assert_eq!(policy.backoff_ceiling(3), Duration::from_millis(400));
+/// let delay = policy.backoff(3); // jittered within [200 ms, 400 ms]
+/// assert!(delay >= Duration::from_millis(200) && delay <= Duration::from_millis(400));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
