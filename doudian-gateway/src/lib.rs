@@ -55,6 +55,29 @@
 //! | injected busy service | 20000 | `dop.service-error` |
 //!
 //! Business errors come with HTTP 200, as on the platform.
+//!
+//! # The shop's working set
+//!
+//! Every gateway starts with the same seeded shop (dated relative to start-up), unless
+//! [`GatewayBuilder::empty_shop`] is set:
+//! * 5 products (4 on sale, 1 off the shelf) with 12 SKUs, in a 3-level category tree
+//!   (`shop.getShopCategory` from `cid` 0), 4 brands, 7 logistics companies;
+//! * 45 orders over the last four weeks: 20 awaiting shipment (`order_status` 2,
+//!   `main_status` 105), 10 shipped (3), 7 completed (5), 4 cancelled (4), 4 awaiting
+//!   payment (1); `order.searchList` pages from 0, at most 100 a page, newest first;
+//! * 8 after-sale requests in several states (4 awaiting the seller), `afterSale.List`
+//!   pages from 0; `product.listV2` pages from 1.
+//!
+//! Modelled methods: [`STATEFUL_METHODS`]. Every other method of the spec answers with
+//! its sample data from the SDK's generated `samples.json`.
+//!
+//! # Faults and counters
+//!
+//! [`RunningGateway::inject`] switches a [`FaultRule`] on (a [`Fault`], optionally one
+//! method, a number of calls, a fraction of calls); [`RunningGateway::counters`] reports
+//! what arrived and what was done ([`Counters`]: calls per method, signature failures,
+//! refresh outcomes, ship calls and shipments per order, ...). Faults that act before
+//! processing leave the state untouched; those after processing damage only the reply.
 
 #![recursion_limit = "512"]
 
