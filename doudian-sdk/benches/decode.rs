@@ -45,7 +45,9 @@ fn decode(c: &mut Criterion) {
     group.bench_function("typed data alone (no envelope)", |b| {
         b.iter(|| doudian_sdk::de::from_slice::<OrderSearchListResponse>(&data).expect("decodes"))
     });
-    group.bench_function("serde_json Value", |b| b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).expect("decodes")));
+    group.bench_function("serde_json Value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).expect("decodes"))
+    });
     group.bench_function("clone of the body (subtracted cost)", |b| b.iter(|| body.clone()));
     group.finish();
 }

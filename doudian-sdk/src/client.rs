@@ -203,7 +203,8 @@ impl ClientBuilder {
         if !self.use_env_proxy {
             http = http.no_proxy();
         }
-        let http = http.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {}", e.without_url())))?;
+        let http =
+            http.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {}", e.without_url())))?;
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
         let shop = self.grant.as_ref().and_then(Grant::key).map(Arc::from);
         Ok(Client {
@@ -436,7 +437,12 @@ impl Client {
 
     /// Calls any method by name with JSON parameters (text, canonicalised before signing),
     /// returning `data` as JSON. For methods the spec lacks, or tools like the CLI.
-    pub async fn call_json(&self, method: &str, params_json: &str, options: &CallOptions) -> Result<Response<serde_json::Value>> {
+    pub async fn call_json(
+        &self,
+        method: &str,
+        params_json: &str,
+        options: &CallOptions,
+    ) -> Result<Response<serde_json::Value>> {
         let param_json = sign::canonical_param_json(params_json)?;
         let read_only = crate::catalog::find(method).is_some_and(|m| m.read_only);
         let reply = self.call_raw(method, param_json, read_only, options).await?;
@@ -482,13 +488,17 @@ impl Client {
         R::Item: Send,
         R::Response: Send,
     {
-        self.pages(request)
-            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
-            .try_flatten()
+        self.pages(request).map_ok(|page| stream::iter(page.items.into_iter().map(Ok))).try_flatten()
     }
 
     /// Signs and sends one call with retries and token handling; returns the checked reply.
-    async fn call_raw(&self, method: &str, param_json: String, read_only: bool, options: &CallOptions) -> Result<RawReply> {
+    async fn call_raw(
+        &self,
+        method: &str,
+        param_json: String,
+        read_only: bool,
+        options: &CallOptions,
+    ) -> Result<RawReply> {
         let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
         let is_token_call = matches!(method, "token.create" | "token.refresh");
         let managed = !is_token_call && !options.without_token && options.access_token.is_none();
@@ -509,13 +519,14 @@ impl Client {
                 refreshed = true;
                 let rejected = token.take().unwrap_or_else(|| AccessToken::new(""));
                 let key = self.shop_key()?;
-                let fresh = self.inner.tokens.replace_rejected(key, &rejected, self.inner.grant.as_ref(), &*self.inner).await?;
+                let fresh =
+                    self.inner.tokens.replace_rejected(key, &rejected, self.inner.grant.as_ref(), &*self.inner).await?;
                 token = Some(fresh.access_token);
                 attempt -= 1; // the refresh-and-retry does not use up a retry
                 continue;
             }
-            let may_retry = error.is_retryable()
-                || (error.is_ambiguous() && (read_only || policy.retry_ambiguous_writes));
+            let may_retry =
+                error.is_retryable() || (error.is_ambiguous() && (read_only || policy.retry_ambiguous_writes));
             if !may_retry || attempt >= policy.max_attempts {
                 return Err(error);
             }
@@ -528,10 +539,9 @@ impl Client {
 
 fn check_page_size<R: Paginated>(request: &R) -> Result<()> {
     match (request.page_size(), R::MAX_PAGE_SIZE) {
-        (Some(size), Some(max)) if size > max => Err(Error::config(format!(
-            "{}: page size {size} is above the method's limit of {max}",
-            R::METHOD
-        ))),
+        (Some(size), Some(max)) if size > max => {
+            Err(Error::config(format!("{}: page size {size} is above the method's limit of {max}", R::METHOD)))
+        }
         (Some(size), _) if size <= 0 => Err(Error::config(format!("{}: page size must be positive", R::METHOD))),
         _ => Ok(()),
     }
@@ -628,7 +638,13 @@ impl Inner {
         options: &CallOptions,
         attempt: u32,
     ) -> Result<RawReply> {
-        let span = tracing::info_span!("doudian.call", method, attempt, log_id = tracing::field::Empty, latency_ms = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "doudian.call",
+            method,
+            attempt,
+            log_id = tracing::field::Empty,
+            latency_ms = tracing::field::Empty
+        );
         let _enter = span.enter();
         let started = Instant::now();
         let timestamp = crate::token::unix_now().to_string();
@@ -780,13 +796,15 @@ mod tests {
 
     #[test]
     fn envelope_success_and_errors() {
-        let ok = check_envelope("m", br#"{"code":10000,"msg":"success","log_id":"L1","data":{"a":1}}"#.to_vec()).unwrap();
+        let ok =
+            check_envelope("m", br#"{"code":10000,"msg":"success","log_id":"L1","data":{"a":1}}"#.to_vec()).unwrap();
         assert_eq!(ok.log_id, "L1");
         let legacy = check_envelope("m", br#"{"err_no":0,"message":"success","data":{}}"#.to_vec());
         assert!(legacy.is_ok());
         let err = check_envelope(
             "order.searchList",
-            br#"{"code":"40003","msg":"bad","sub_code":"isv.signature-invalid","sub_msg":"sign","log_id":"L2"}"#.to_vec(),
+            br#"{"code":"40003","msg":"bad","sub_code":"isv.signature-invalid","sub_msg":"sign","log_id":"L2"}"#
+                .to_vec(),
         )
         .err()
         .unwrap();

@@ -230,8 +230,7 @@ impl Error {
 
     /// The access token is not valid for this app, or missing.
     pub fn is_token_invalid(&self) -> bool {
-        self.is_token_expired()
-            || matches!(self.sub_code(), "isv.access-token-invalid" | "isv.access-token-missing")
+        self.is_token_expired() || matches!(self.sub_code(), "isv.access-token-invalid" | "isv.access-token-missing")
     }
 
     /// The platform throttled the call (60000 / `isv.traffic-limited`).
@@ -266,10 +265,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(_) => self.is_rate_limited() || self.is_service_busy(),
-            Error::Transport(t) => matches!(
-                t.kind,
-                TransportKind::Connect | TransportKind::Status(502 | 503 | 504 | 429)
-            ),
+            Error::Transport(t) => {
+                matches!(t.kind, TransportKind::Connect | TransportKind::Status(502 | 503 | 504 | 429))
+            }
             _ => false,
         }
     }
@@ -278,10 +276,9 @@ impl Error {
     /// it was sent, or a 5xx status): safe to retry only when the method is read-only.
     pub fn is_ambiguous(&self) -> bool {
         match self {
-            Error::Transport(t) => matches!(
-                t.kind,
-                TransportKind::Timeout | TransportKind::Io | TransportKind::Status(500..=599)
-            ),
+            Error::Transport(t) => {
+                matches!(t.kind, TransportKind::Timeout | TransportKind::Io | TransportKind::Status(500..=599))
+            }
             _ => false,
         }
     }

@@ -235,8 +235,7 @@ impl FileTokenStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => return Err(store_error(format!("cannot read {}", path.display()), e)),
         };
-        serde_json::from_slice(&bytes)
-            .map_err(|e| store_error(format!("{} is not a token file", path.display()), e))
+        serde_json::from_slice(&bytes).map_err(|e| store_error(format!("{} is not a token file", path.display()), e))
     }
 
     async fn write_all(&self, tokens: &BTreeMap<String, StoredToken>) -> Result<()> {
@@ -262,11 +261,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => PathBuf::from("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let tmp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -392,7 +387,9 @@ impl TokenManager {
                     Ok(fresh)
                 }
                 Ok(_) => {
-                    let e = Error::config(format!("the platform rejects the token of `{key}` and refresh returns it again"));
+                    let e = Error::config(format!(
+                        "the platform rejects the token of `{key}` and refresh returns it again"
+                    ));
                     self.create_or(key, grant, api, &mut current, e).await
                 }
                 Err(e) => self.create_or(key, grant, api, &mut current, e).await,
@@ -502,7 +499,10 @@ mod tests {
         let now = 1_700_000_000;
         assert_eq!(StoredToken::from_reply(reply(serde_json::json!(604800)), now).unwrap().expires_at, now + 604800);
         assert_eq!(StoredToken::from_reply(reply(serde_json::json!("604800")), now).unwrap().expires_at, now + 604800);
-        assert_eq!(StoredToken::from_reply(reply(serde_json::json!(1_700_600_000u64)), now).unwrap().expires_at, 1_700_600_000);
+        assert_eq!(
+            StoredToken::from_reply(reply(serde_json::json!(1_700_600_000u64)), now).unwrap().expires_at,
+            1_700_600_000
+        );
         assert_eq!(StoredToken::from_reply(reply(serde_json::json!(1)), now).unwrap().shop_id, "4463798");
         assert!(StoredToken::from_reply(TokenReply::default(), now).is_err());
     }

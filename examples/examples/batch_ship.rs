@@ -79,8 +79,10 @@ async fn main() -> Outcome {
 async fn ship_all(client: &Client, tracking: &HashMap<String, (String, String)>) -> Outcome<Summary> {
     // Collect the ids first: shipping moves orders out of the filter, which would shift
     // the pages under a reader that ships while it pages.
-    let awaiting = OrderSearchListRequest::new(0, 100).combine_status(vec![CombineStatus::new().order_status(AWAITING_SHIPMENT)]);
-    let order_ids: Vec<String> = client.items(awaiting).try_filter_map(|order| async move { Ok(order.order_id) }).try_collect().await?;
+    let awaiting =
+        OrderSearchListRequest::new(0, 100).combine_status(vec![CombineStatus::new().order_status(AWAITING_SHIPMENT)]);
+    let order_ids: Vec<String> =
+        client.items(awaiting).try_filter_map(|order| async move { Ok(order.order_id) }).try_collect().await?;
     let total = order_ids.len();
     println!("{total} orders awaiting shipment");
     let done = AtomicUsize::new(0);
@@ -88,8 +90,10 @@ async fn ship_all(client: &Client, tracking: &HashMap<String, (String, String)>)
         .map(|order_id| {
             let done = &done;
             async move {
-                let (company, tracking_no) =
-                    tracking.get(&order_id).cloned().unwrap_or_else(|| ("zhongtong".to_owned(), demo_tracking_no(&order_id)));
+                let (company, tracking_no) = tracking
+                    .get(&order_id)
+                    .cloned()
+                    .unwrap_or_else(|| ("zhongtong".to_owned(), demo_tracking_no(&order_id)));
                 let outcome = ship_one(client, &order_id, &company, &tracking_no).await;
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 let mark = match &outcome {
@@ -121,7 +125,9 @@ async fn ship_one(client: &Client, order_id: &str, company: &str, tracking_no: &
     // timeout after sending is NOT retried for a write, so the order is read back instead.
     match client.execute(&request).await {
         Ok(_) => Shipment::Shipped,
-        Err(e) if e.api().is_some_and(|api| api.sub_code.ends_with("order-already-shipped")) => Shipment::AlreadyShipped,
+        Err(e) if e.api().is_some_and(|api| api.sub_code.ends_with("order-already-shipped")) => {
+            Shipment::AlreadyShipped
+        }
         Err(e) if e.is_ambiguous() => match order_status(client, order_id).await {
             Ok(SHIPPED) => Shipment::Shipped,
             Ok(status) => Shipment::Failed(format!("outcome unknown ({e}); order status is still {status}")),

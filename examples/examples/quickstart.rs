@@ -14,7 +14,9 @@ use doudian_sdk::api::order::{
     OrderAddOrderRemarkRequest, OrderLogisticsAddRequest, OrderLogisticsCompanyListRequest, OrderLogisticsEditRequest,
     OrderOrderDetailRequest, OrderSearchListRequest,
 };
-use doudian_sdk::api::product::{ProductAddV2Request, ProductDelRequest, ProductDetailRequest, ProductEditV2Request, ProductListV2Request};
+use doudian_sdk::api::product::{
+    ProductAddV2Request, ProductDelRequest, ProductDetailRequest, ProductEditV2Request, ProductListV2Request,
+};
 use doudian_sdk::api::shop::{ShopBrandListRequest, ShopGetShopCategoryRequest};
 use doudian_sdk::api::sku::SkuListRequest;
 use doudian_sdk::push::{PushEvent, PushVerifier, SUCCESS_REPLY};
@@ -48,7 +50,9 @@ async fn main() -> Outcome {
     let target = connect().await?;
     let client = &target.client;
     match &target.gateway {
-        Some(gateway) => println!("▶ No DOUDIAN_* credentials set: using the bundled gateway at {}\n", gateway.base_url()),
+        Some(gateway) => {
+            println!("▶ No DOUDIAN_* credentials set: using the bundled gateway at {}\n", gateway.base_url())
+        }
         None => println!("▶ Using the gateway at {}\n", client.base_url()),
     }
     let mut account = Account { failures: Vec::new() };
@@ -116,7 +120,11 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
     if let Some(first) = page.items.first() {
         let id = first.product_id.unwrap_or_default();
         let detail = client.execute(&ProductDetailRequest::new().product_id(id.to_string())).await?;
-        println!("   product {id}: {} (status {})", detail.name.as_deref().unwrap_or("?"), detail.status.unwrap_or_default());
+        println!(
+            "   product {id}: {} (status {})",
+            detail.name.as_deref().unwrap_or("?"),
+            detail.status.unwrap_or_default()
+        );
     }
     let category = leaf_category.ok_or("no leaf category found")?;
     let specs = "颜色|红色,黑色";
@@ -143,7 +151,12 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
     println!("   added product {product_id} with {} SKUs (log_id {})", added.sku.len(), added.log_id());
     let skus = client.execute(&SkuListRequest::new().product_id(product_id)).await?;
     for sku in &skus.0 {
-        println!("     SKU {} {} at {} fen", sku.id.unwrap_or_default(), sku.code.as_deref().unwrap_or(""), sku.price.unwrap_or_default());
+        println!(
+            "     SKU {} {} at {} fen",
+            sku.id.unwrap_or_default(),
+            sku.code.as_deref().unwrap_or(""),
+            sku.price.unwrap_or_default()
+        );
     }
     client.execute(&ProductEditV2Request::new(true, product_id).name("Quickstart T-shirt (renamed)")).await?;
     let detail = client.execute(&ProductDetailRequest::new().product_id(product_id.to_string())).await?;
@@ -156,7 +169,11 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
 async fn orders(client: &Client, to_ship: &mut Option<String>) -> Outcome {
     let request = OrderSearchListRequest::new(0, 20);
     let first = client.page(&request).await?;
-    println!("   {} orders in all; reading every page of {} ...", first.total.unwrap_or_default(), first.size.unwrap_or_default());
+    println!(
+        "   {} orders in all; reading every page of {} ...",
+        first.total.unwrap_or_default(),
+        first.size.unwrap_or_default()
+    );
     let mut pages = 0;
     let mut count = 0;
     let mut stream = std::pin::pin!(client.pages(request));
@@ -195,9 +212,13 @@ async fn logistics(client: &Client, to_ship: Option<&str>) -> Outcome {
     let Some(order_id) = to_ship else { return Ok(()) };
     let company = companies.0.first().and_then(|c| c.code.clone()).ok_or("no logistics company")?;
     // A write: sent once. If the outcome is unknown (timeout), the SDK does not resend it.
-    client.execute(&OrderLogisticsAddRequest::new(order_id).company_code(&company).logistics_code("SF1000000001")).await?;
+    client
+        .execute(&OrderLogisticsAddRequest::new(order_id).company_code(&company).logistics_code("SF1000000001"))
+        .await?;
     println!("   shipped {order_id} with {company} SF1000000001");
-    client.execute(&OrderLogisticsEditRequest::new(order_id).company_code(&company).logistics_code("SF1000000002")).await?;
+    client
+        .execute(&OrderLogisticsEditRequest::new(order_id).company_code(&company).logistics_code("SF1000000002"))
+        .await?;
     println!("   corrected the tracking number to SF1000000002");
     Ok(())
 }
@@ -247,7 +268,8 @@ async fn push(target: &doudian_examples::Target) -> Outcome {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/webhook", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let order_id = gateway.order_ids(doudian_gateway::OrderStatus::Shipped).into_iter().next().ok_or("no shipped order")?;
+    let order_id =
+        gateway.order_ids(doudian_gateway::OrderStatus::Shipped).into_iter().next().ok_or("no shipped order")?;
     let record = gateway.trade_event(doudian_gateway::TradeEvent::SellerShipped, &order_id).ok_or("no event")?;
     let delivery = gateway.send_push(&url, &[record]).await?;
     let events = tokio::time::timeout(Duration::from_secs(5), received.recv()).await?.ok_or("no push arrived")?;

@@ -55,7 +55,9 @@ pub async fn run(args: CallArgs) -> Result<(), Failure> {
         None => "{}".to_owned(),
         Some("-") => {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map_err(|e| Failure::config(format!("cannot read stdin: {e}")))?;
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Failure::config(format!("cannot read stdin: {e}")))?;
             text
         }
         Some(text) => text.to_owned(),
@@ -72,16 +74,24 @@ pub async fn run(args: CallArgs) -> Result<(), Failure> {
 /// Builds a client from the connection settings. The second value keeps a bundled
 /// gateway alive while the client is in use.
 pub async fn connect(args: &ConnectionArgs) -> Result<(Client, Option<super::mock::Bundled>), Failure> {
-    let sign_method: SignMethod = args.sign_method.parse().map_err(|e: doudian_sdk::Error| Failure::config(e.to_string()))?;
+    let sign_method: SignMethod =
+        args.sign_method.parse().map_err(|e: doudian_sdk::Error| Failure::config(e.to_string()))?;
     let (app_key, app_secret) = match (&args.app_key, &args.app_secret) {
         (Some(key), Some(secret)) => (key.clone(), secret.clone()),
         (None, None) => {
             let bundled = super::mock::Bundled::start().await?;
-            eprintln!("note: no DOUDIAN_APP_KEY/DOUDIAN_APP_SECRET set; using the bundled gateway at {}", bundled.base_url());
+            eprintln!(
+                "note: no DOUDIAN_APP_KEY/DOUDIAN_APP_SECRET set; using the bundled gateway at {}",
+                bundled.base_url()
+            );
             let client = bundled.client(sign_method)?;
             return Ok((client, Some(bundled)));
         }
-        _ => return Err(Failure::config("set both DOUDIAN_APP_KEY and DOUDIAN_APP_SECRET (or neither, for the bundled gateway)")),
+        _ => {
+            return Err(Failure::config(
+                "set both DOUDIAN_APP_KEY and DOUDIAN_APP_SECRET (or neither, for the bundled gateway)",
+            ))
+        }
     };
     let mut builder = Client::builder(app_key, app_secret).sign_method(sign_method);
     if let Some(url) = &args.base_url {
@@ -97,7 +107,9 @@ pub async fn connect(args: &ConnectionArgs) -> Result<(Client, Option<super::moc
             let (shop_client, _token) = client.authorize_code(code).await?;
             Ok((shop_client, None))
         }
-        (Some(_), Some(_)) => Err(Failure::config("set DOUDIAN_SHOP_ID (self-use app) or DOUDIAN_AUTH_CODE (tool app), not both")),
+        (Some(_), Some(_)) => {
+            Err(Failure::config("set DOUDIAN_SHOP_ID (self-use app) or DOUDIAN_AUTH_CODE (tool app), not both"))
+        }
         (None, None) => Err(Failure::config("set DOUDIAN_SHOP_ID (self-use app) or DOUDIAN_AUTH_CODE (tool app)")),
     }
 }

@@ -36,7 +36,8 @@ pub struct VerifyArgs {
 
 pub fn run(command: PushCommand) -> Result<(), Failure> {
     let PushCommand::Verify(args) = command;
-    let sign_method: SignMethod = args.sign_method.parse().map_err(|e: doudian_sdk::Error| Failure::config(e.to_string()))?;
+    let sign_method: SignMethod =
+        args.sign_method.parse().map_err(|e: doudian_sdk::Error| Failure::config(e.to_string()))?;
     let mut body = Vec::new();
     std::io::stdin().read_to_end(&mut body).map_err(|e| Failure::config(format!("cannot read stdin: {e}")))?;
     let verifier = PushVerifier::new(args.app_key, AppSecret::new(args.app_secret))

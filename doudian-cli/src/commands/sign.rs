@@ -28,10 +28,12 @@ pub struct SignArgs {
 }
 
 pub fn run(args: SignArgs) -> Result<(), Failure> {
-    let sign_method: SignMethod = args.sign_method.parse().map_err(|e: doudian_sdk::Error| Failure::config(e.to_string()))?;
+    let sign_method: SignMethod =
+        args.sign_method.parse().map_err(|e: doudian_sdk::Error| Failure::config(e.to_string()))?;
     let param_json = sign::canonical_param_json(&args.param_json).map_err(|e| Failure::config(e.to_string()))?;
     let masked = sign::sign_string_masked(&args.app_key, &args.method, &param_json, &args.timestamp);
-    let signature = sign::sign(sign_method, &args.app_key, &args.app_secret, &args.method, &param_json, &args.timestamp);
+    let signature =
+        sign::sign(sign_method, &args.app_key, &args.app_secret, &args.method, &param_json, &args.timestamp);
     print_json(&serde_json::json!({
         "param_json": param_json,
         "sign_method": sign_method.as_str(),
