@@ -10,7 +10,6 @@ use std::path::Path;
 fn main() {
     let source = Path::new("../doudian-sdk/src/api/samples.json");
     println!("cargo:rerun-if-changed={}", source.display());
-    println!("cargo:rerun-if-changed=../doudian-sdk/src/api");
     let text = std::fs::read_to_string(source).unwrap_or_else(|_| "{}".to_owned());
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(Path::new(&out).join("samples.json"), text).expect("write samples.json");
