@@ -33,7 +33,9 @@ fn assert_contains(text: &str, parts: &[&str]) {
 
 #[test]
 fn unknown_key() {
-    let e = error_for(r#"{"name": "order.searchList", "request": [{"name": "a", "type": "i64", "requird": true}], "response": {"type": "object", "fields": []}}"#);
+    let e = error_for(
+        r#"{"name": "order.searchList", "request": [{"name": "a", "type": "i64", "requird": true}], "response": {"type": "object", "fields": []}}"#,
+    );
     assert_contains(&e, &[GROUP, "methods[0].request[0]", "unknown field `requird`"]);
 }
 
@@ -59,7 +61,10 @@ fn nested_type_name_collision_names_both_paths() {
         r#"{"name": "order.ship", "request": [{"name": "pack_list", "type": "list<object>", "fields": [{"name": "a", "type": "string"}]}],
             "response": {"type": "object", "fields": [{"name": "pack_list", "type": "list<object>", "fields": [{"name": "b", "type": "string"}]}]}}"#,
     );
-    assert_contains(&e, &[GROUP, "order.ship -> response.pack_list", "`PackList`", "request.pack_list", "overrides.json"]);
+    assert_contains(
+        &e,
+        &[GROUP, "order.ship -> response.pack_list", "`PackList`", "request.pack_list", "overrides.json"],
+    );
 }
 
 #[test]
@@ -83,14 +88,19 @@ fn duplicate_json_name_needs_a_dedupe_override() {
 #[test]
 fn dangling_references() {
     // An object type without its fields.
-    let e = error_for(r#"{"name": "order.x", "request": [{"name": "addr", "type": "object"}], "response": {"type": "object", "fields": []}}"#);
+    let e = error_for(
+        r#"{"name": "order.x", "request": [{"name": "addr", "type": "object"}], "response": {"type": "object", "fields": []}}"#,
+    );
     assert_contains(&e, &["order.x -> request.addr", "holds an object but the field has no `fields`"]);
     // Paging that names a field the method does not have.
     let e = error_for(
         r#"{"name": "order.x", "paging": {"page": "page", "size": "size", "base": 0, "items": "list"},
             "request": [{"name": "page", "type": "i64"}], "response": {"type": "object", "fields": []}}"#,
     );
-    assert_contains(&e, &["order.x -> paging.size", "no request field `size`", "order.x -> paging.items", "no response field `list`"]);
+    assert_contains(
+        &e,
+        &["order.x -> paging.size", "no request field `size`", "order.x -> paging.items", "no response field `list`"],
+    );
     // Overrides for a method or field the spec does not have.
     let group = r#"{"group": "order", "methods": [{"name": "order.x", "request": [], "response": {"type": "object", "fields": []}}]}"#;
     let overrides = r#"{"methods": {"order.y": {}, "order.x": {"fields": {"request.nope": {"sensitive": true}}}}}"#;

@@ -171,11 +171,15 @@ mod tests {
         root
     }
 
-    const GOOD: &str = r#"{"group": "demo", "methods": [{"name": "demo.get", "request": [], "response": {"type": "i64"}}]}"#;
+    const GOOD: &str =
+        r#"{"group": "demo", "methods": [{"name": "demo.get", "request": [], "response": {"type": "i64"}}]}"#;
 
     #[test]
     fn bad_spec_writes_nothing() {
-        let root = scratch("bad", r#"{"group": "demo", "methods": [{"name": "demo.get", "request": [{"name": "a", "type": "i65"}], "response": {"type": "i64"}}]}"#);
+        let root = scratch(
+            "bad",
+            r#"{"group": "demo", "methods": [{"name": "demo.get", "request": [{"name": "a", "type": "i65"}], "response": {"type": "i64"}}]}"#,
+        );
         let error = run(&root, Mode::Write).unwrap_err();
         assert!(error.contains("api-spec/groups/demo.json: demo.get -> request.a: unknown type `i65`"), "{error}");
         assert!(error.contains("nothing was written"), "{error}");
