@@ -116,7 +116,7 @@ impl<'de> ::serde::Deserialize<'de> for TradePaid {
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeSellerShip {
-    /// `addr`
+    /// `addr` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `biz`
@@ -128,7 +128,7 @@ pub struct TradeSellerShip {
     /// `logistics_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
-    /// `name`
+    /// `name` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `order_status`
@@ -186,11 +186,11 @@ impl<'de> ::serde::Deserialize<'de> for TradeSellerShip {
 impl ::std::fmt::Debug for TradeSellerShip {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("TradeSellerShip")
-            .field("addr", &self.addr)
+            .field("addr", &crate::secret::Redacted(&self.addr))
             .field("biz", &self.biz)
             .field("express_company_id", &self.express_company_id)
             .field("logistics_code", &self.logistics_code)
-            .field("name", &self.name)
+            .field("name", &crate::secret::Redacted(&self.name))
             .field("order_status", &self.order_status)
             .field("order_type", &self.order_type)
             .field("p_id", &self.p_id)
@@ -256,7 +256,7 @@ impl<'de> ::serde::Deserialize<'de> for TradeSuccess {
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeLogisticsChanged {
-    /// `addr`
+    /// `addr` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `biz`
@@ -268,7 +268,7 @@ pub struct TradeLogisticsChanged {
     /// `logistics_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
-    /// `name`
+    /// `name` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `order_status`
@@ -326,11 +326,11 @@ impl<'de> ::serde::Deserialize<'de> for TradeLogisticsChanged {
 impl ::std::fmt::Debug for TradeLogisticsChanged {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("TradeLogisticsChanged")
-            .field("addr", &self.addr)
+            .field("addr", &crate::secret::Redacted(&self.addr))
             .field("biz", &self.biz)
             .field("express_company_id", &self.express_company_id)
             .field("logistics_code", &self.logistics_code)
-            .field("name", &self.name)
+            .field("name", &crate::secret::Redacted(&self.name))
             .field("order_status", &self.order_status)
             .field("order_type", &self.order_type)
             .field("p_id", &self.p_id)
@@ -345,7 +345,7 @@ impl ::std::fmt::Debug for TradeLogisticsChanged {
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAddressChanged {
-    /// `addr`
+    /// `addr` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `addr_struct` (sensitive: redacted in `Debug`)
@@ -357,7 +357,7 @@ pub struct TradeAddressChanged {
     /// `encrypt_tel` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_tel: Option<String>,
-    /// `name`
+    /// `name` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `order_status`
@@ -415,11 +415,11 @@ impl<'de> ::serde::Deserialize<'de> for TradeAddressChanged {
 impl ::std::fmt::Debug for TradeAddressChanged {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("TradeAddressChanged")
-            .field("addr", &self.addr)
+            .field("addr", &crate::secret::Redacted(&self.addr))
             .field("addr_struct", &crate::secret::Redacted(&self.addr_struct))
             .field("encrypt_name", &self.encrypt_name)
             .field("encrypt_tel", &crate::secret::Redacted(&self.encrypt_tel))
-            .field("name", &self.name)
+            .field("name", &crate::secret::Redacted(&self.name))
             .field("order_status", &self.order_status)
             .field("order_type", &self.order_type)
             .field("p_id", &self.p_id)
@@ -489,7 +489,7 @@ impl<'de> ::serde::Deserialize<'de> for TradeCanceled {
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradePartlySellerShip {
-    /// `addr`
+    /// `addr` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `biz`
@@ -501,7 +501,7 @@ pub struct TradePartlySellerShip {
     /// `logistics_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
-    /// `name`
+    /// `name` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `order_status`
@@ -583,11 +583,11 @@ impl<'de> ::serde::Deserialize<'de> for TradePartlySellerShip {
 impl ::std::fmt::Debug for TradePartlySellerShip {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("TradePartlySellerShip")
-            .field("addr", &self.addr)
+            .field("addr", &crate::secret::Redacted(&self.addr))
             .field("biz", &self.biz)
             .field("express_company_id", &self.express_company_id)
             .field("logistics_code", &self.logistics_code)
-            .field("name", &self.name)
+            .field("name", &crate::secret::Redacted(&self.name))
             .field("order_status", &self.order_status)
             .field("order_type", &self.order_type)
             .field("p_id", &self.p_id)
@@ -714,7 +714,7 @@ impl<'de> ::serde::Deserialize<'de> for TradePending {
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAmountChangedApplied {
-    /// `addr`
+    /// `addr` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `addr_struct`
@@ -729,7 +729,7 @@ pub struct TradeAmountChangedApplied {
     /// `encrypt_tel` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_tel: Option<String>,
-    /// `name`
+    /// `name` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `p_id`
@@ -773,12 +773,12 @@ impl<'de> ::serde::Deserialize<'de> for TradeAmountChangedApplied {
 impl ::std::fmt::Debug for TradeAmountChangedApplied {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("TradeAmountChangedApplied")
-            .field("addr", &self.addr)
+            .field("addr", &crate::secret::Redacted(&self.addr))
             .field("addr_struct", &self.addr_struct)
             .field("apply_time", &self.apply_time)
             .field("encrypt_name", &self.encrypt_name)
             .field("encrypt_tel", &crate::secret::Redacted(&self.encrypt_tel))
-            .field("name", &self.name)
+            .field("name", &crate::secret::Redacted(&self.name))
             .field("p_id", &self.p_id)
             .field("shop_id", &self.shop_id)
             .field("tel", &crate::secret::Redacted(&self.tel))
