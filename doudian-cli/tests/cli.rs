@@ -1,0 +1,403 @@
+//! The `doudian` binary as a process: stdout, stderr and exit codes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use doudian_gateway::{Gateway, RunningGateway};
+use serde_json::Value;
+
+/// Variables the CLI reads; every test starts from none of them (and no proxy for loopback).
+const DOUDIAN_VARS: &[&str] = &[
+    "DOUDIAN_BASE_URL",
+    "DOUDIAN_APP_KEY",
+    "DOUDIAN_APP_SECRET",
+    "DOUDIAN_SHOP_ID",
+    "DOUDIAN_AUTH_CODE",
+    "DOUDIAN_SIGN_METHOD",
+    "DOUDIAN_TOKEN_FILE",
+];
+
+fn doudian() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_doudian"));
+    for var in DOUDIAN_VARS {
+        command.env_remove(var);
+    }
+    command.env("NO_PROXY", "127.0.0.1,localhost").env("no_proxy", "127.0.0.1,localhost");
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("doudian runs")
+}
+
+/// Runs with `stdin` as standard input.
+fn run_with_stdin(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {}\nstderr: {}", text(&output.stdout), text(&output.stderr))
+    })
+}
+
+fn reference(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference").join(name);
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// Runs the blocking command off the runtime that serves the in-process gateway.
+async fn run_async(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || run(&mut command)).await.unwrap()
+}
+
+/// The connection variables for `gw`'s app and shop.
+fn connected(gw: &RunningGateway) -> Command {
+    let mut command = doudian();
+    command
+        .env("DOUDIAN_BASE_URL", gw.base_url())
+        .env("DOUDIAN_APP_KEY", gw.app_key())
+        .env("DOUDIAN_APP_SECRET", gw.app_secret());
+    command
+}
+
+#[test]
+fn sign_reproduces_every_known_vector() {
+    let vectors = reference("sign_vectors.json");
+    let cases = vectors["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    for case in cases {
+        let (id, inputs, expected) = (&case["id"], &case["inputs"], &case["expected"]);
+        let s = |v: &Value| v.as_str().unwrap().to_owned();
+        let output = run(doudian().args([
+            "sign",
+            "--app-key",
+            &s(&inputs["app_key"]),
+            "--app-secret",
+            &s(&inputs["app_secret"]),
+            "--method",
+            &s(&inputs["method"]),
+            "--timestamp",
+            &s(&inputs["timestamp"]),
+            "--sign-method",
+            &s(&inputs["sign_method"]),
+            "--param-json",
+            &s(&inputs["params_json_text"]),
+        ]));
+        assert!(output.status.success(), "{id}: {}", text(&output.stderr));
+        let printed = stdout_json(&output);
+        assert_eq!(printed["param_json"], expected["param_json"], "{id}");
+        assert_eq!(printed["sign"], expected["sign"], "{id}");
+        assert_eq!(printed["sign_method"], inputs["sign_method"], "{id}");
+        let secret = s(&inputs["app_secret"]);
+        let masked = s(&expected["sign_string"]).replace(&secret, "***");
+        assert_eq!(printed["sign_string_masked"].as_str(), Some(masked.as_str()), "{id}");
+        assert!(!text(&output.stdout).contains(&secret), "{id}: the secret is printed");
+    }
+}
+
+#[test]
+fn sign_reads_credentials_from_the_environment_and_rejects_bad_json() {
+    let vectors = reference("sign_vectors.json");
+    let case = vectors["cases"].as_array().unwrap().iter().find(|c| c["id"] == "empty_hmac").unwrap();
+    let inputs = &case["inputs"];
+    let output = run(doudian()
+        .env("DOUDIAN_APP_KEY", inputs["app_key"].as_str().unwrap())
+        .env("DOUDIAN_APP_SECRET", inputs["app_secret"].as_str().unwrap())
+        .args(["sign", "--method", "shop.getShopCategory", "--timestamp", "1700000000"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(stdout_json(&output)["sign"], case["expected"]["sign"], "hmac-sha256 and {{}} are the defaults");
+
+    let output = run(doudian().args([
+        "sign",
+        "--app-key",
+        "k",
+        "--app-secret",
+        "s",
+        "--method",
+        "m",
+        "--timestamp",
+        "1",
+        "--param-json",
+        "{\"a\":",
+    ]));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(output.stdout.is_empty());
+    assert!(text(&output.stderr).starts_with("error: "), "{}", text(&output.stderr));
+}
+
+#[test]
+fn push_verify_accepts_valid_and_refuses_tampered_vectors() {
+    let vectors = reference("push_vectors.json");
+    let mut seen = (0, 0);
+    for case in vectors["cases"].as_array().unwrap() {
+        let (id, inputs, expected) = (&case["id"], &case["inputs"], &case["expected"]);
+        let s = |v: &Value| v.as_str().unwrap().to_owned();
+        let output = run_with_stdin(
+            doudian().args([
+                "push",
+                "verify",
+                "--app-key",
+                &s(&inputs["app_key"]),
+                "--app-secret",
+                &s(&inputs["app_secret"]),
+                "--event-sign",
+                &s(&inputs["headers"]["event-sign"]),
+                "--app-id",
+                &s(&inputs["headers"]["app-id"]),
+                "--sign-method",
+                &s(&inputs["sign_method"]),
+            ]),
+            s(&inputs["body"]).as_bytes(),
+        );
+        let body: Value = serde_json::from_str(inputs["body"].as_str().unwrap()).unwrap();
+        if expected["valid"] == true {
+            seen.0 += 1;
+            assert_eq!(output.status.code(), Some(0), "{id}: {}", text(&output.stderr));
+            let printed = stdout_json(&output);
+            assert_eq!(printed["valid"], true, "{id}");
+            assert_eq!(printed["reply"], expected["reply_on_success"], "{id}");
+            let messages = printed["messages"].as_array().unwrap();
+            let records = body.as_array().unwrap();
+            assert_eq!(messages.len(), records.len(), "{id}");
+            for (message, record) in messages.iter().zip(records) {
+                assert_eq!(message["tag"], record["tag"], "{id}");
+                assert_eq!(message["msg_id"], record["msg_id"], "{id}");
+                if record["tag"] == "0" {
+                    assert_eq!(message["type"], "test", "{id}");
+                } else {
+                    // `data` is printed parsed, with 16+ digit ids exact.
+                    let data: Value = serde_json::from_str(record["data"].as_str().unwrap()).unwrap();
+                    assert_eq!(message["data"], data, "{id}");
+                    assert_ne!(message["type"], "unknown", "{id}");
+                }
+            }
+        } else {
+            seen.1 += 1;
+            assert_eq!(output.status.code(), Some(1), "{id}: stdout {}", text(&output.stdout));
+            assert!(output.stdout.is_empty(), "{id}");
+            let stderr = text(&output.stderr);
+            assert!(stderr.contains("signature does not match"), "{id}: {stderr}");
+        }
+    }
+    assert!(seen.0 >= 2 && seen.1 >= 2, "{seen:?}");
+}
+
+#[test]
+fn push_verify_refuses_another_apps_id() {
+    let vectors = reference("push_vectors.json");
+    let case = &vectors["cases"][0];
+    let inputs = &case["inputs"];
+    let output = run_with_stdin(
+        doudian().args([
+            "push",
+            "verify",
+            "--app-key",
+            inputs["app_key"].as_str().unwrap(),
+            "--app-secret",
+            inputs["app_secret"].as_str().unwrap(),
+            "--event-sign",
+            inputs["headers"]["event-sign"].as_str().unwrap(),
+            "--app-id",
+            "7999999999999999999",
+        ]),
+        inputs["body"].as_str().unwrap().as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("7999999999999999999"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn methods_lists_matching_methods_with_type_and_feature() {
+    let output = run(doudian().args(["methods", "searchList"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let row = stdout.lines().find(|l| l.starts_with("order.searchList ")).unwrap_or_else(|| panic!("{stdout}"));
+    let columns: Vec<_> = row.split_whitespace().collect();
+    assert_eq!(columns[1], "api::order::OrderSearchListRequest", "{row}");
+    assert_eq!(columns[2], "order", "{row}");
+    assert!(row.contains("paged"), "{row}");
+    assert!(stdout.lines().next().unwrap().starts_with("METHOD"), "{stdout}");
+    assert!(stdout.lines().skip(1).all(|l| l.to_lowercase().contains("searchlist")), "{stdout}");
+
+    let output = run(doudian().args(["methods", "--json", "order.searchList"]));
+    let rows = stdout_json(&output);
+    let row = rows.as_array().unwrap().iter().find(|r| r["method"] == "order.searchList").unwrap();
+    assert_eq!(row["request_type"], "doudian_sdk::api::order::OrderSearchListRequest");
+    assert_eq!((&row["feature"], &row["read_only"], &row["paginated"]), (&"order".into(), &true.into(), &true.into()));
+
+    let output = run(doudian().args(["methods", "no-such-method-anywhere"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("no method matches"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn call_without_credentials_uses_the_bundled_gateway() {
+    let output = run(doudian().args(["call", "order.searchList", r#"{"page":0,"size":2}"#]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let data = stdout_json(&output);
+    assert_eq!(data["shop_order_list"].as_array().unwrap().len(), 2);
+    assert_eq!(data["total"], 45);
+    assert!(data["shop_order_list"][0]["order_id"].is_string());
+    assert!(
+        text(&output.stderr).contains("using the bundled gateway at http://127.0.0.1:"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // --with-log-id wraps the data; parameters can come from stdin.
+    let output =
+        run_with_stdin(doudian().args(["call", "order.searchList", "-", "--with-log-id"]), br#"{"page":1,"size":40}"#);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let reply = stdout_json(&output);
+    assert_eq!(reply["data"]["shop_order_list"].as_array().unwrap().len(), 5);
+    assert!(reply["log_id"].as_str().is_some_and(|id| id.len() >= 20), "{reply}");
+}
+
+#[test]
+fn call_api_error_prints_code_sub_code_msg_and_log_id() {
+    let output = run(doudian().args(["call", "order.orderDetail", r#"{"shop_order_id":"1"}"#]));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert!(output.stdout.is_empty());
+    let stderr = text(&output.stderr);
+    let field = |name: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{name}:")).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no `{name}:` line in {stderr}"))
+    };
+    assert_eq!(field("code"), "40003");
+    assert_eq!(field("sub_code"), "isv.parameter-invalid");
+    assert!(!field("msg").is_empty());
+    assert!(field("log_id").len() >= 20, "{stderr}");
+    assert!(stderr.contains("order.orderDetail failed"), "{stderr}");
+}
+
+#[test]
+fn call_usage_and_transport_errors_have_their_exit_codes() {
+    // Bad JSON parameters: a usage error, nothing sent.
+    let output = run(doudian().args(["call", "order.searchList", "{page:0}"]));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    // Half the credentials.
+    let output = run(doudian().env("DOUDIAN_APP_KEY", "k").args(["call", "shop.brandList"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("DOUDIAN_APP_SECRET"), "{}", text(&output.stderr));
+    // Nothing listens on port 9: a transport failure.
+    let output = run(doudian()
+        .env("DOUDIAN_BASE_URL", "http://127.0.0.1:9")
+        .env("DOUDIAN_APP_KEY", "k")
+        .env("DOUDIAN_APP_SECRET", "s")
+        .env("DOUDIAN_SHOP_ID", "1")
+        .args(["call", "shop.brandList"]));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("could not connect"), "{}", text(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_uses_the_gateway_named_by_the_environment() {
+    let gw = Gateway::builder().start().await.unwrap();
+    // Self-use, md5.
+    let mut command = connected(&gw);
+    command.env("DOUDIAN_SHOP_ID", gw.shop_id().to_string()).env("DOUDIAN_SIGN_METHOD", "md5").args([
+        "call",
+        "order.searchList",
+        r#"{"page":0,"size":3}"#,
+    ]);
+    let output = run_async(command).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(stdout_json(&output)["shop_order_list"].as_array().unwrap().len(), 3);
+    assert!(!text(&output.stderr).contains("bundled"), "{}", text(&output.stderr));
+    assert_eq!(gw.calls("order.searchList"), 1);
+    assert_eq!(gw.counters().tokens_created, 1);
+
+    // Tool app: an authorisation code.
+    let mut command = connected(&gw);
+    command.env("DOUDIAN_AUTH_CODE", gw.mint_auth_code(gw.shop_id())).args(["call", "shop.brandList"]);
+    let output = run_async(command).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(stdout_json(&output).as_array().unwrap().len(), 4);
+    assert_eq!(gw.counters().tokens_created, 2);
+
+    // A wrong secret: the signature error, exit 1.
+    let mut command = connected(&gw);
+    command
+        .env("DOUDIAN_APP_SECRET", "wrong")
+        .env("DOUDIAN_SHOP_ID", gw.shop_id().to_string())
+        .args(["call", "shop.brandList"]);
+    let output = run_async(command).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("isv.signature-invalid"), "{}", text(&output.stderr));
+    assert_eq!(gw.counters().signature_failures, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_with_a_token_file_reuses_the_token_across_runs() {
+    let gw = Gateway::builder().start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("doudian-cli-tokens-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tokens.json");
+    for _ in 0..2 {
+        let mut command = connected(&gw);
+        command
+            .env("DOUDIAN_SHOP_ID", gw.shop_id().to_string())
+            .env("DOUDIAN_TOKEN_FILE", &file)
+            .args(["call", "shop.brandList"]);
+        let output = run_async(command).await;
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    assert_eq!(gw.calls("token.create"), 1, "the second run reads the token file");
+    assert_eq!(gw.calls("shop.brandList"), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mock_prints_its_base_url_and_serves_calls() {
+    let mut child = doudian()
+        .args(["mock", "--port", "0", "--app-key", "7311111111111111111", "--app-secret", "mock-secret"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut settings = std::collections::BTreeMap::new();
+    while !settings.contains_key("DOUDIAN_SHOP_ID") {
+        let line = lines.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("doudian mock printed no settings; got {settings:?}")
+        });
+        if let Some((name, value)) = line.split_once('=') {
+            settings.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    let base_url = settings["DOUDIAN_BASE_URL"].clone();
+    let port_ok = base_url.strip_prefix("http://127.0.0.1:").and_then(|p| p.parse::<u16>().ok()).is_some_and(|p| p > 0);
+    assert!(port_ok, "{base_url}");
+    assert_eq!(settings["DOUDIAN_APP_KEY"], "7311111111111111111");
+    assert_eq!(settings["DOUDIAN_APP_SECRET"], "mock-secret");
+
+    // The printed settings work as they are.
+    let mut call = doudian();
+    call.envs(&settings).args(["call", "order.logisticsCompanyList"]);
+    let output = run(&mut call);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(stdout_json(&output).as_array().unwrap().len(), 7);
+}
