@@ -378,15 +378,17 @@ async fn tampered_and_foreign_pushes_are_refused_by_the_webhook() {
     .await;
     let order_id = gw.order_ids(OrderStatus::Shipped)[0].clone();
     let record = gw.trade_event(TradeEvent::SellerShipped, &order_id).unwrap();
-    let delivery = gw.send_push(&stranger.url, &[record.clone()]).await.unwrap();
+    let delivery = gw.send_push(&stranger.url, std::slice::from_ref(&record)).await.unwrap();
     assert_eq!((delivery.status, delivery.body.as_str()), (401, doudian_sdk::push::FAILURE_REPLY));
     assert_eq!(stranger.next().await.outcome.unwrap_err(), "signature does not match");
     assert_eq!(gw.counters().pushes_failed, 1);
 
     // hmac-sha256 pushes verify only when the verifier accepts them.
     let mut md5_only = Webhook::for_gateway(&gw).await;
-    let delivery =
-        gw.send_push_with(&md5_only.url, &[record.clone()], doudian_sdk::SignMethod::HmacSha256).await.unwrap();
+    let delivery = gw
+        .send_push_with(&md5_only.url, std::slice::from_ref(&record), doudian_sdk::SignMethod::HmacSha256)
+        .await
+        .unwrap();
     assert_eq!(delivery.status, 401);
     assert!(md5_only.next().await.outcome.is_err());
     let mut hmac = Webhook::start(
