@@ -400,3 +400,75 @@ async fn tampered_and_foreign_pushes_are_refused_by_the_webhook() {
     assert_eq!(delivery.status, 200);
     assert_eq!(hmac.next().await.outcome.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn paging_stops_exactly_at_the_last_page() {
+    let gw = gateway().await;
+    let client = client(&gw);
+    // (size, pages): exact multiples must not cost an extra empty request.
+    for (size, pages) in [(9, 5), (15, 3), (45, 1), (44, 2), (100, 1), (1, 45)] {
+        gw.reset_counters();
+        let items: Vec<_> = client.items(OrderSearchListRequest::new(0, size)).try_collect().await.unwrap();
+        assert_eq!(items.len(), SEEDED_ORDERS, "size {size}");
+        assert_eq!(gw.calls("order.searchList"), pages, "size {size}");
+    }
+    // Starting from a later page reads only the rest.
+    gw.reset_counters();
+    let rest: Vec<_> = client.items(OrderSearchListRequest::new(3, 10)).try_collect().await.unwrap();
+    assert_eq!((rest.len(), gw.calls("order.searchList")), (15, 2));
+    // Past the end: one empty page, no more.
+    gw.reset_counters();
+    let pages: Vec<_> = client.pages(OrderSearchListRequest::new(9, 10)).try_collect().await.unwrap();
+    assert_eq!(pages.len(), 1);
+    assert!(pages[0].items.is_empty() && !pages[0].has_more);
+    assert_eq!(gw.calls("order.searchList"), 1);
+}
+
+#[tokio::test]
+async fn a_failing_page_ends_the_stream_with_its_error() {
+    use doudian_gateway::{Fault, FaultRule};
+    let gw = gateway().await;
+    let client = client_builder(&gw).retry(doudian_sdk::retry::RetryPolicy::none()).build().unwrap();
+    let mut stream = std::pin::pin!(client.pages(OrderSearchListRequest::new(0, 10)));
+    let first = stream.try_next().await.unwrap().unwrap();
+    assert_eq!((first.page, first.items.len()), (0, 10));
+    // The stream is lazy: page 1 is requested only now, and is rate limited.
+    gw.inject(FaultRule::new(Fault::RateLimit).for_method("order.searchList").times(1));
+    let err = stream.try_next().await.unwrap_err();
+    assert!(err.is_rate_limited(), "{err:?}");
+    assert!(stream.try_next().await.unwrap().is_none(), "the stream ends after an error");
+    assert_eq!(gw.calls("order.searchList"), 2);
+
+    // With retries the same walk goes through every page.
+    gw.inject(FaultRule::new(Fault::RateLimit).for_method("order.searchList").times(2));
+    let retrying = client_builder(&gw).retry(fast_retry(3)).build().unwrap();
+    let items: Vec<_> = retrying.items(OrderSearchListRequest::new(0, 10)).try_collect().await.unwrap();
+    assert_eq!(items.len(), SEEDED_ORDERS);
+}
+
+#[tokio::test]
+async fn awkward_text_is_signed_and_stored_exactly() {
+    // The gateway re-canonicalises the body and checks the signature: any difference in
+    // escaping between the SDK and the platform's rules would be a signature error.
+    let gw = gateway().await;
+    let client = client(&gw);
+    let order_id = order_awaiting_shipment(&gw);
+    let remarks = [
+        "中文备注，测试。🚚 emoji",
+        "slash / back\\slash \"quotes\" <b>&amp;</b> 'single'",
+        "line\nbreak\ttab\r\u{0008}\u{000c} control \u{0001}\u{001f}",
+        "separators \u{2028} \u{2029} end",
+    ];
+    for remark in remarks {
+        client.execute(&OrderAddOrderRemarkRequest::new(&order_id, remark)).await.unwrap();
+        assert_eq!(gw.order(&order_id).unwrap().seller_words, remark);
+    }
+    assert_eq!(gw.counters().signature_failures, 0);
+    assert_eq!(gw.counters().remarks.get(&order_id), Some(&(remarks.len() as u64)));
+
+    // Untyped JSON text: big numbers, nulls and nesting keep their literal form.
+    let params = r#"{"page": 0, "size": 2, "extra": {"z": null, "big": 123456789012345678901234567890, "f": 1.50}}"#;
+    let reply = client.call_json("order.searchList", params, &doudian_sdk::CallOptions::new()).await.unwrap();
+    assert_eq!(reply["shop_order_list"].as_array().unwrap().len(), 2);
+    assert_eq!(gw.counters().signature_failures, 0);
+}

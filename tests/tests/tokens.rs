@@ -248,3 +248,68 @@ async fn corrupt_token_file_is_a_typed_error() {
     assert!(err.to_string().contains("is not a token file"), "{err}");
     assert_eq!(gw.counters().requests, 0, "nothing was sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_refresh_is_retried_inside_the_single_flight() {
+    let (gw, token) = short_lived().await;
+    gw.advance_clock(Duration::from_secs(70));
+    let (client, _store) = client_holding(&gw, &aged(&token, now_secs() + 50)).await;
+    gw.inject(doudian_gateway::FaultRule::new(doudian_gateway::Fault::RateLimit).for_method("token.refresh").times(1));
+    concurrent_calls(&client, 20).await;
+    assert_eq!(gw.calls("token.refresh"), 2, "one limited, one retried");
+    assert_eq!(gw.counters().refreshes.rotated, 1);
+    assert_eq!(gw.counters().token_failures, 0);
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_serving_the_still_valid_token() {
+    let (gw, token) = short_lived().await;
+    gw.advance_clock(Duration::from_secs(70));
+    let (client, _store) = client_holding(&gw, &aged(&token, now_secs() + 50)).await;
+    gw.inject(
+        doudian_gateway::FaultRule::new(doudian_gateway::Fault::ServiceBusy).for_method("token.refresh").times(3),
+    );
+    // Every refresh attempt of this call fails; the call still goes out with the old token.
+    client.execute(&ShopBrandListRequest::new()).await.unwrap();
+    assert_eq!(gw.calls("token.refresh"), 3);
+    assert_eq!((gw.calls("shop.brandList"), gw.counters().token_failures), (1, 0));
+    assert_eq!(gw.counters().refreshes.rotated, 0);
+    // The next call refreshes.
+    client.execute(&ShopBrandListRequest::new()).await.unwrap();
+    assert_eq!(gw.counters().refreshes.rotated, 1);
+    assert_ne!(client.token().await.unwrap().access_token, token.access_token);
+    assert_eq!(gw.counters().token_failures, 0);
+}
+
+#[tokio::test]
+async fn a_token_found_expired_is_refreshed_before_the_call() {
+    let (gw, token) = short_lived().await;
+    gw.advance_clock(Duration::from_secs(130));
+    let (client, _store) = client_holding(&gw, &aged(&token, now_secs() - 10)).await;
+    client.execute(&ShopBrandListRequest::new()).await.unwrap();
+    let counters = gw.counters();
+    assert_eq!(counters.refreshes.after_expiry, 1);
+    assert_eq!(counters.token_failures, 0, "refreshed before use, not after a rejection");
+    assert_eq!(gw.calls("shop.brandList"), 1);
+}
+
+#[tokio::test]
+async fn a_dead_refresh_token_falls_back_to_a_new_self_use_token() {
+    let gw = Gateway::builder()
+        .token_ttl(Duration::from_secs(120))
+        .refresh_ttl(Duration::from_secs(150))
+        .refresh_window(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let first = client_builder(&gw).refresh_window(Duration::from_secs(60)).build().unwrap();
+    let token = first.token().await.unwrap();
+    gw.advance_clock(Duration::from_secs(200));
+    let (client, store) = client_holding(&gw, &aged(&token, now_secs() - 10)).await;
+    client.execute(&ShopBrandListRequest::new()).await.unwrap();
+    let counters = gw.counters();
+    assert_eq!(counters.refreshes.refused, 1);
+    assert_eq!(counters.tokens_created, 2);
+    let stored = store.load(&gw.shop_id().to_string()).await.unwrap().unwrap();
+    assert_ne!(stored.access_token, token.access_token);
+}
