@@ -401,3 +401,103 @@ fn mock_prints_its_base_url_and_serves_calls() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(stdout_json(&output).as_array().unwrap().len(), 7);
 }
+
+/// `doudian push verify` with the `app-id` header equal to the app key, plus `extra` flags.
+fn push_verify(app_key: &str, secret: &str, sign: &str, extra: &[&str], body: &[u8]) -> Output {
+    let mut command = doudian();
+    command
+        .args(["push", "verify", "--app-key", app_key, "--app-secret", secret, "--event-sign", sign])
+        .args(["--app-id", app_key])
+        .args(extra);
+    run_with_stdin(&mut command, body)
+}
+
+#[test]
+fn push_verify_hmac_only_when_asked_and_malformed_bodies() {
+    use doudian_sdk::push::sign_push_body;
+    use doudian_sdk::SignMethod;
+    let (key, secret) = ("7012345678901234567", "push-secret");
+    let body = br#"[{"tag":"113","msg_id":"7301234567890123499","data":"{\"p_id\":6921349872346712345,\"shop_id\":4463798,\"remark\":\"\u5907\u6ce8\"}"}]"#;
+    let hmac = sign_push_body(key, secret, body, SignMethod::HmacSha256);
+    let md5 = sign_push_body(key, secret, body, SignMethod::Md5);
+
+    let output = push_verify(key, secret, &hmac, &[], body);
+    assert_eq!(output.status.code(), Some(1), "hmac-sha256 is refused by default");
+    let output = push_verify(key, secret, &hmac, &["--sign-method", "hmac-sha256"], body);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = stdout_json(&output);
+    assert_eq!(printed["messages"][0]["tag"], "113");
+    assert_eq!(printed["messages"][0]["type"], "TradeMemoModify");
+    // The 19-digit id is printed exactly.
+    assert!(text(&output.stdout).contains("6921349872346712345"), "{}", text(&output.stdout));
+    // md5 stays accepted when hmac-sha256 is allowed too.
+    let output = push_verify(key, secret, &md5, &["--sign-method", "hmac-sha256"], body);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // A correctly signed body that is not a push: refused (exit 1) with the reason.
+    for bad in [&b""[..], b"{}", b"[{\"msg_id\":\"1\"}]", b"not json"] {
+        let sign = sign_push_body(key, secret, bad, SignMethod::Md5);
+        let output = push_verify(key, secret, &sign, &[], bad);
+        assert_eq!(output.status.code(), Some(1), "{:?}: {}", text(bad), text(&output.stderr));
+        assert!(text(&output.stderr).contains("malformed body"), "{}", text(&output.stderr));
+    }
+}
+
+/// `--app-id` is optional ("checked against the app key when given", and issue 4's
+/// synopsis `[--app-id A]`): without it the signature alone must decide.
+#[test]
+fn push_verify_without_app_id_checks_the_signature_alone() {
+    let vectors = reference("push_vectors.json");
+    let inputs = &vectors["cases"][0]["inputs"];
+    let output = run_with_stdin(
+        doudian().args([
+            "push",
+            "verify",
+            "--app-key",
+            inputs["app_key"].as_str().unwrap(),
+            "--app-secret",
+            inputs["app_secret"].as_str().unwrap(),
+            "--event-sign",
+            inputs["headers"]["event-sign"].as_str().unwrap(),
+        ]),
+        inputs["body"].as_str().unwrap().as_bytes(),
+    );
+    assert!(output.status.success(), "a valid push without --app-id is refused: {}", text(&output.stderr));
+    assert_eq!(stdout_json(&output)["valid"], true);
+}
+
+#[test]
+fn sign_accepts_every_timestamp_form_verbatim() {
+    let base = ["sign", "--app-key", "k", "--app-secret", "s", "--method", "order.searchList", "--sign-method", "md5"];
+    for timestamp in ["1700000000", "1700000000123", "2023-11-15 06:13:20"] {
+        let output = run(doudian().args(base).args(["--timestamp", timestamp]));
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let printed = stdout_json(&output);
+        let expected = format!("***app_keykmethodorder.searchListparam_json{{}}timestamp{timestamp}v2***");
+        assert_eq!(printed["sign_string_masked"].as_str(), Some(expected.as_str()));
+        assert_eq!(printed["sign"].as_str().map(str::len), Some(32));
+    }
+}
+
+#[test]
+fn call_an_unknown_method_is_an_api_error() {
+    let output = run(doudian().args(["call", "order.noSuchMethod", "{}"]));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("70000") && stderr.contains("isp.api-service-off"), "{stderr}");
+}
+
+#[test]
+fn version_and_help() {
+    let output = run(doudian().arg("--version"));
+    assert!(output.status.success());
+    assert!(text(&output.stdout).starts_with("doudian "), "{}", text(&output.stdout));
+    let output = run(doudian().arg("--help"));
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    for command in ["call", "sign", "push", "methods", "mock"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let output = run(doudian().arg("frobnicate"));
+    assert_eq!(output.status.code(), Some(2));
+}
