@@ -205,12 +205,85 @@ impl Canned {
     }
 }
 
+/// A request as a [`ScriptedServer`] received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The HTTP method.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+    /// The headers, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The first header named `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The query pairs, percent-decoded.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(name), percent_decode(value))
+            })
+            .collect()
+    }
+
+    /// The decoded query value of `name`.
+    pub fn query_value(&self, name: &str) -> Option<String> {
+        self.query_pairs().into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A loopback HTTP server answering every request with the next canned reply (the last
-/// one repeats), counting requests: for replies the gateway cannot produce.
+/// one repeats), counting and recording requests: for replies the gateway cannot produce
+/// and for checking what goes over the wire.
 pub struct ScriptedServer {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     hits: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
     task: JoinHandle<()>,
 }
 
@@ -219,39 +292,58 @@ impl ScriptedServer {
     pub async fn start(replies: Vec<Canned>) -> ScriptedServer {
         assert!(!replies.is_empty(), "a scripted server needs at least one reply");
         let hits = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
         let replies = Arc::new(Mutex::new(replies));
-        let counter = hits.clone();
-        let app = axum::Router::new().fallback(move || {
-            let (replies, counter) = (replies.clone(), counter.clone());
-            async move {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                let canned = {
-                    let replies = replies.lock().unwrap_or_else(|e| e.into_inner());
-                    replies[n.min(replies.len() - 1)].clone()
-                };
-                let body = if canned.chunked {
-                    let chunks: Vec<Result<Bytes, std::io::Error>> =
-                        canned.body.chunks(8 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-                    Body::from_stream(futures_util::stream::iter(chunks))
-                } else {
-                    Body::from(canned.body)
-                };
-                let mut response = Response::new(body);
-                *response.status_mut() = StatusCode::from_u16(canned.status).unwrap_or(StatusCode::OK);
-                response
-            }
-        });
+        let (counter, log) = (hits.clone(), requests.clone());
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+                let (replies, counter, log) = (replies.clone(), counter.clone(), log.clone());
+                async move {
+                    let recorded = Recorded {
+                        method: method.to_string(),
+                        path: uri.path().to_owned(),
+                        query: uri.query().unwrap_or_default().to_owned(),
+                        headers: headers
+                            .iter()
+                            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                            .collect(),
+                        body: body.to_vec(),
+                    };
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(recorded);
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    let canned = {
+                        let replies = replies.lock().unwrap_or_else(|e| e.into_inner());
+                        replies[n.min(replies.len() - 1)].clone()
+                    };
+                    let body = if canned.chunked {
+                        let chunks: Vec<Result<Bytes, std::io::Error>> =
+                            canned.body.chunks(8 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+                        Body::from_stream(futures_util::stream::iter(chunks))
+                    } else {
+                        Body::from(canned.body)
+                    };
+                    let mut response = Response::new(body);
+                    *response.status_mut() = StatusCode::from_u16(canned.status).unwrap_or(StatusCode::OK);
+                    response
+                }
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the scripted server");
         let base_url = format!("http://{}", listener.local_addr().expect("scripted server address"));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        ScriptedServer { base_url, hits, task }
+        ScriptedServer { base_url, hits, requests, task }
     }
 
     /// How many requests arrived.
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A client for this server that needs no token (use with

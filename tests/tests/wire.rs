@@ -1,12 +1,15 @@
-//! Replies that do not match the spec, served over loopback HTTP by a scripted server:
-//! decode errors name the JSON path, keep the log id and an excerpt, and never panic;
-//! 19-digit ids survive; error envelopes in both forms become typed API errors.
+//! The wire, seen from a scripted loopback server: what the SDK sends (path, query,
+//! headers, raw canonical body, a sign the server can recompute), and what it makes of
+//! replies that do not match the spec — decode errors name the JSON path, keep the log id
+//! and an excerpt, and never panic; 19-digit ids survive; error envelopes in both forms
+//! become typed API errors.
 
 use doudian_sdk::api::order::{OrderOrderDetailRequest, OrderSearchListRequest};
 use doudian_sdk::client::decode_reply;
 use doudian_sdk::push::PushRecord;
 use doudian_sdk::retry::RetryPolicy;
-use doudian_sdk::{CallOptions, Error};
+use doudian_sdk::sign::{sign, SignMethod};
+use doudian_sdk::{AccessToken, CallOptions, Client, Error};
 use e2e_tests::*;
 
 fn no_token() -> CallOptions {
@@ -148,4 +151,53 @@ async fn push_message_with_a_wrong_type_names_its_path() {
     let decode = decode_error(&err);
     assert_eq!(decode.path, "s_ids[1]");
     assert_eq!(decode.context, "push message tag 102 (msg_id 7301234567890123456)");
+}
+
+#[tokio::test]
+async fn requests_carry_the_documented_query_headers_and_raw_body() {
+    let server = ScriptedServer::start(vec![Canned::ok(envelope(r#"{"shop_order_list":[]}"#))]).await;
+    for method in [SignMethod::HmacSha256, SignMethod::Md5] {
+        let client = Client::builder("7300000000000000001", "wire-secret")
+            .base_url(format!("{}/", server.base_url))
+            .sign_method(method)
+            .env_proxy(false)
+            .build()
+            .unwrap();
+        let token = "tok/en+with=odd&chars";
+        let options = CallOptions::new().access_token(AccessToken::new(token)).log_id("my-trace-id-1");
+        let request = OrderSearchListRequest::new(0, 20).order_by("create_time").product("连衣裙 & <裙>");
+        client.execute_with(&request, &options).await.unwrap();
+        let sent = server.requests().pop().unwrap();
+        assert_eq!((sent.method.as_str(), sent.path.as_str()), ("POST", "/order/searchList"), "one slash");
+        let q = |name: &str| sent.query_value(name).unwrap_or_else(|| panic!("no `{name}` in {}", sent.query));
+        assert_eq!(q("app_key"), "7300000000000000001");
+        assert_eq!(q("method"), "order.searchList");
+        assert_eq!(q("v"), "2");
+        assert_eq!(q("sign_method"), method.as_str());
+        assert_eq!(q("access_token"), token, "percent-encoded and back: {}", sent.query);
+        let timestamp = q("timestamp");
+        let sent_at: u64 = timestamp.parse().expect("Unix seconds");
+        assert!(now_secs().abs_diff(sent_at) <= 5, "{timestamp}");
+        // The body is the canonical param_json itself, and the sign covers exactly it.
+        let body = String::from_utf8(sent.body.clone()).unwrap();
+        assert_eq!(
+            body, r#"{"order_by":"create_time","page":0,"product":"连衣裙 & <裙>","size":20}"#,
+            "canonical: sorted, compact, raw UTF-8, no HTML escaping"
+        );
+        let expected = sign(method, "7300000000000000001", "wire-secret", "order.searchList", &body, &timestamp);
+        assert_eq!(q("sign"), expected);
+        assert_eq!(sent.header("content-type"), Some("application/json;charset=UTF-8"));
+        assert_eq!(sent.header("x-tt-logid"), Some("my-trace-id-1"));
+        assert!(sent.header("user-agent").is_some_and(|ua| ua.starts_with("doudian-sdk-rust/")));
+        assert!(!sent.query.contains("wire-secret") && !body.contains("wire-secret"));
+    }
+
+    // Token-less calls send no access_token; no parameters (or blank text) is `{}`.
+    let client = server.client(RetryPolicy::none());
+    for params in ["{ }", "  "] {
+        client.call_json("shop.brandList", params, &no_token()).await.unwrap();
+        let sent = server.requests().pop().unwrap();
+        assert_eq!(sent.body, b"{}", "{params:?}");
+        assert_eq!(sent.query_value("access_token"), None);
+    }
 }
