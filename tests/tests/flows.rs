@@ -472,3 +472,64 @@ async fn awkward_text_is_signed_and_stored_exactly() {
     assert_eq!(reply["shop_order_list"].as_array().unwrap().len(), 2);
     assert_eq!(gw.counters().signature_failures, 0);
 }
+
+#[tokio::test]
+async fn test_push_and_redelivered_messages() {
+    use doudian_sdk::push::{first_time_only, parse_body, RecentMessages};
+    let gw = gateway().await;
+    let mut webhook = Webhook::for_gateway(&gw).await;
+    // The platform's test push: tag "0", its data a bare date-time string.
+    let test = doudian_gateway::PushRecord {
+        tag: "0".to_owned(),
+        msg_id: "0".to_owned(),
+        data: "2023-11-15 06:13:20".to_owned(),
+    };
+    let delivery = gw.send_push(&webhook.url, &[test]).await.unwrap();
+    assert_eq!((delivery.status, delivery.body.as_str()), (200, doudian_sdk::push::SUCCESS_REPLY));
+    let events = webhook.next().await.outcome.unwrap();
+    assert_eq!(events, vec![PushEvent::Test { msg_id: "0".into(), data: "2023-11-15 06:13:20".into() }]);
+
+    // The same message delivered twice (the platform retries until it sees SUCCESS): both
+    // deliveries are acknowledged, a handler with a seen-set processes it once.
+    let order_id = gw.order_ids(OrderStatus::AwaitingShipment)[0].clone();
+    let paid = gw.trade_event(TradeEvent::Paid, &order_id).unwrap();
+    let memo = gw.trade_event(TradeEvent::MemoModified, &order_id).unwrap();
+    assert_ne!(paid.msg_id, memo.msg_id);
+    let seen = RecentMessages::new(100);
+    let mut processed = Vec::new();
+    for batch in [vec![paid.clone()], vec![paid.clone(), memo.clone()]] {
+        let delivery = gw.send_push(&webhook.url, &batch).await.unwrap();
+        assert_eq!(delivery.status, 200);
+        let received = webhook.next().await;
+        assert_eq!(received.outcome.unwrap().len(), batch.len());
+        let fresh = first_time_only(parse_body(&received.body).unwrap(), &seen);
+        processed.extend(fresh.into_iter().map(|r| (r.tag, r.msg_id)));
+    }
+    assert_eq!(processed, vec![("101".to_owned(), paid.msg_id), ("113".to_owned(), memo.msg_id)]);
+    assert_eq!(gw.counters().pushes_delivered, 3);
+}
+
+#[tokio::test]
+async fn after_sale_handling_pushes_the_refund_event() {
+    let gw = gateway().await;
+    let mut webhook = Webhook::for_gateway(&gw).await;
+    gw.set_webhook(Some(&webhook.url));
+    let client = client(&gw);
+    let items: Vec<_> = client.items(AfterSaleListRequest::new(0, 20)).try_collect().await.unwrap();
+    let pending = items
+        .iter()
+        .filter_map(|i| i.aftersale_info.as_ref())
+        .find(|info| info.aftersale_status == Some(6) && info.aftersale_type == Some(0))
+        .expect("a pending return-and-refund request");
+    let id = pending.aftersale_id.clone().unwrap();
+    // Agree to the return (status 6 -> 7): tag 202, refund_ReturnApplyAgreed.
+    let reply = client.execute(&AfterSaleOperateRequest::new(vec![operate::Items::new(&id)], 111)).await.unwrap();
+    assert_eq!(reply.items[0].status_code, Some(0));
+    assert_eq!(gw.after_sale_status(id.parse().unwrap()), Some(7));
+    let events = webhook.next().await.outcome.unwrap();
+    let [PushEvent::Message { tag: 202, message, .. }] = events.as_slice() else { panic!("{events:?}") };
+    let Message::RefundReturnApplyAgreed(agreed) = message.as_ref() else { panic!("{message:?}") };
+    assert_eq!(agreed.aftersale_id.map(|a| a.to_string()), Some(id.clone()));
+    assert_eq!(agreed.aftersale_status, Some(7));
+    assert!(webhook.try_next().is_none(), "one push per change");
+}
