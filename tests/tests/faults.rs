@@ -387,3 +387,57 @@ async fn both_sign_methods_are_accepted() {
     assert_eq!(counters.method(SEARCH).succeeded, 2);
     assert_eq!(counters.tokens_created, 2);
 }
+
+/// What an ERP's daily batch does: page through the orders, ship every one awaiting
+/// shipment with bounded concurrency through rate limits and lost replies, read back the
+/// ambiguous ones, and run again safely. Every order ends shipped exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_shipping_through_faults_ships_every_order_exactly_once() {
+    use futures_util::{StreamExt, TryStreamExt};
+    let gw = gateway().await;
+    let client = ready_client(client_builder(&gw).retry(fast_retry(12))).await;
+    let awaiting = gw.order_ids(OrderStatus::AwaitingShipment);
+    assert_eq!(awaiting.len(), 20);
+    gw.inject(FaultRule::new(Fault::RateLimit).for_method(SHIP).times(10));
+    gw.inject(FaultRule::new(Fault::DropAfterProcessing).for_method(SHIP).times(2));
+
+    async fn run_batch(client: &Client) -> (usize, usize) {
+        let to_ship: Vec<String> = client
+            .items(OrderSearchListRequest::new(0, 7))
+            .try_filter(|o| std::future::ready(o.order_status == Some(2)))
+            .map_ok(|o| o.order_id.unwrap())
+            .try_collect()
+            .await
+            .unwrap();
+        let outcomes: Vec<_> = futures_util::stream::iter(to_ship.clone())
+            .map(|id| async move {
+                match client.execute(&ship(&id)).await {
+                    Ok(_) => true,
+                    // The reply was lost: read the order back, ship again only if it was not.
+                    Err(e) if e.is_ambiguous() => {
+                        let detail = client.execute(&OrderOrderDetailRequest::new(&id)).await.unwrap();
+                        let status = detail.shop_order_detail.as_ref().and_then(|o| o.order_status);
+                        status == Some(3) || client.execute(&ship(&id)).await.is_ok()
+                    }
+                    Err(e) => panic!("{id}: {e}"),
+                }
+            })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        (to_ship.len(), outcomes.iter().filter(|shipped| **shipped).count())
+    }
+
+    assert_eq!(run_batch(&client).await, (20, 20));
+    // Each order processed once, plus the 10 rate-limited attempts (two of which also lost
+    // their connection: a drop rule hits whatever call comes first).
+    assert_eq!(gw.calls(SHIP), 20 + 10);
+    for id in &awaiting {
+        assert_eq!((gw.ship_calls(id), gw.shipments(id)), (1, 1), "{id}");
+        assert_eq!(gw.order(id).unwrap().status, OrderStatus::Shipped);
+    }
+    assert_eq!(gw.calls("order.orderDetail"), 2, "the two lost replies were read back");
+    // Running again finds nothing to ship.
+    assert_eq!(run_batch(&client).await, (0, 0));
+    assert_eq!(gw.calls(SHIP), 30);
+}
