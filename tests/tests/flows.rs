@@ -69,6 +69,18 @@ async fn tool_app_exchanges_a_code_for_the_shops_token() {
     assert_eq!(shop.token().await.unwrap().access_token, token.access_token);
     assert_eq!(gw.counters().tokens_created, 2);
 
+    // A shop that never authorised the app: a configuration error naming the way out, no call.
+    let requests = gw.counters().requests;
+    let err = app.for_shop("7777777").execute(&ShopBrandListRequest::new()).await.unwrap_err();
+    assert!(matches!(err, Error::Config(ref m) if m.contains("authorize_code")), "{err:?}");
+    assert_eq!(gw.counters().requests, requests);
+
+    // An expired code (10 minutes on the platform).
+    let stale = gw.mint_auth_code(gw.shop_id());
+    gw.advance_clock(std::time::Duration::from_secs(601));
+    let err = app.authorize_code(&stale).await.unwrap_err();
+    assert_eq!(err.api().map(|a| a.sub_code.as_str()), Some("dop.token-generate-failed:code-expired"), "{err:?}");
+
     // A code is single-use.
     let reused = app.authorize_code(&code).await.unwrap_err();
     let api = reused.api().unwrap_or_else(|| panic!("an API error, got {reused:?}"));
