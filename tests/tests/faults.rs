@@ -184,6 +184,7 @@ async fn delay_beyond_the_timeout_is_a_transport_timeout() {
     let started = Instant::now();
     let err = client.execute_with(&OrderSearchListRequest::new(0, 2), &options).await.unwrap_err();
     assert_eq!(transport_kind(&err), TransportKind::Timeout);
+    assert!(started.elapsed() >= Duration::from_millis(100), "{:?}", started.elapsed());
     assert!(err.to_string().starts_with(&format!("{SEARCH}: timed out")), "{err}");
     assert_eq!(err.log_id(), None);
     // A timeout long enough: the same delayed call succeeds.
