@@ -266,18 +266,20 @@ impl Error {
         match self {
             Error::Api(_) => self.is_rate_limited() || self.is_service_busy(),
             Error::Transport(t) => {
-                matches!(t.kind, TransportKind::Connect | TransportKind::Status(502 | 503 | 504 | 429))
+                // 503 and 429 mean "not processed, come back later"; 502 and 504 come from a
+                // proxy whose backend may have processed the call: ambiguous, like 500.
+                matches!(t.kind, TransportKind::Connect | TransportKind::Status(503 | 429))
             }
             _ => false,
         }
     }
 
     /// The request may or may not have been processed (timeout or broken connection after
-    /// it was sent, or a 5xx status): safe to retry only when the method is read-only.
+    /// it was sent, or a 5xx status other than 503): safe to retry only for read-only methods.
     pub fn is_ambiguous(&self) -> bool {
         match self {
             Error::Transport(t) => {
-                matches!(t.kind, TransportKind::Timeout | TransportKind::Io | TransportKind::Status(500..=599))
+                matches!(t.kind, TransportKind::Timeout | TransportKind::Io | TransportKind::Status(500..=502 | 504..=599))
             }
             _ => false,
         }

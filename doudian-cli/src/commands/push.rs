@@ -42,7 +42,9 @@ pub fn run(command: PushCommand) -> Result<(), Failure> {
     std::io::stdin().read_to_end(&mut body).map_err(|e| Failure::config(format!("cannot read stdin: {e}")))?;
     let verifier = PushVerifier::new(args.app_key, AppSecret::new(args.app_secret))
         .accept_hmac_sha256(sign_method == SignMethod::HmacSha256);
-    let records = verifier.receive(args.app_id.as_deref(), Some(&args.event_sign), &body)?;
+    // Without --app-id only the signature is checked: stand in the app's own key.
+    let app_id = args.app_id.clone().unwrap_or_else(|| verifier.app_key().to_owned());
+    let records = verifier.receive(Some(&app_id), Some(&args.event_sign), &body)?;
     let mut out = Vec::with_capacity(records.len());
     for record in &records {
         let event = record.decode()?;
