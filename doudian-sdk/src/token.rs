@@ -444,7 +444,7 @@ impl TokenManager {
         let Some(grant) = grant.filter(|g| g.key() == Some(key)) else {
             return Err(otherwise);
         };
-        let reply = api.create(&Grant::clone(grant)).await?;
+        let reply = api.create(grant).await?;
         let token = StoredToken::from_reply(reply, unix_now())?;
         self.store.save(key, &token).await?;
         *current = Some(token.clone());
