@@ -620,6 +620,7 @@ pub fn tests_file(api: &Api) -> TokenStream {
     });
     quote! {
         //! Per-method checks of the generated types against `samples.json`.
+        #[allow(dead_code)] // only the group checks read it, and each needs its feature
         const SAMPLES: &str = include_str!("samples.json");
         const MESSAGE_SAMPLES: &str = include_str!("message_samples.json");
 

@@ -2,6 +2,7 @@
 // Source: api-spec/ (all files)
 
 //! Per-method checks of the generated types against `samples.json`.
+#[allow(dead_code)]
 const SAMPLES: &str = include_str!("samples.json");
 const MESSAGE_SAMPLES: &str = include_str!("message_samples.json");
 #[cfg(feature = "address")]
