@@ -45,10 +45,8 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
-    app_key: String,
-    /// Holds the secret; the HMAC key schedule is computed once per client.
+    /// The app key, the secret and the sign method; the HMAC key schedule is computed once.
     signer: sign::Signer,
-    sign_method: SignMethod,
     retry: RetryPolicy,
     max_response_bytes: usize,
     tokens: TokenManager,
@@ -211,9 +209,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 base_url,
-                signer: sign::Signer::new(self.app_key.clone(), self.app_secret, self.sign_method),
-                app_key: self.app_key,
-                sign_method: self.sign_method,
+                signer: sign::Signer::new(self.app_key, self.app_secret, self.sign_method),
                 retry: self.retry,
                 max_response_bytes: self.max_response_bytes,
                 tokens: TokenManager::new(store, self.refresh_window, self.test_shop),
@@ -391,7 +387,7 @@ impl Client {
 
     /// The app key.
     pub fn app_key(&self) -> &str {
-        &self.inner.app_key
+        self.inner.signer.app_key()
     }
 
     /// The base URL.
@@ -609,12 +605,12 @@ impl Inner {
         url.push_str(&self.base_url);
         url.push_str(&method_path(method));
         let mut pairs: Vec<(&str, &str)> = vec![
-            ("app_key", &self.app_key),
+            ("app_key", self.signer.app_key()),
             ("method", method),
             ("v", "2"),
             ("sign", sign),
             ("timestamp", timestamp),
-            ("sign_method", self.sign_method.as_str()),
+            ("sign_method", self.signer.sign_method().as_str()),
         ];
         if let Some(token) = token {
             pairs.push(("access_token", token.expose()));
