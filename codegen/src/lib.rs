@@ -55,6 +55,10 @@ pub struct Input {
 pub struct Output {
     /// Path below `doudian-sdk/src/api/` -> content.
     pub files: BTreeMap<String, String>,
+    /// Sample data, path below `doudian-gateway/data/` -> content: one sample request and
+    /// response per method and one payload per push message. The gateway answers with it
+    /// and carries it in its package; the SDK's generated tests read it.
+    pub data: BTreeMap<String, String>,
     /// The lines between the feature markers of `doudian-sdk/Cargo.toml` (without the markers).
     pub features: String,
 }
@@ -119,9 +123,10 @@ pub fn emit(api: &ir::Api) -> Output {
     files.insert("mod.rs".to_owned(), format_file(render::mod_file(api), "api-spec/ (all files)"));
     files.insert("messages.rs".to_owned(), format_file(render::messages_file(&api.messages), &api.messages.file));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));
-    files.insert("samples.json".to_owned(), json_text(&samples::method_samples(api)));
-    files.insert("message_samples.json".to_owned(), json_text(&samples::message_samples(&api.messages)));
-    Output { files, features: features(api) }
+    let mut data = BTreeMap::new();
+    data.insert("samples.json".to_owned(), json_text(&samples::method_samples(api)));
+    data.insert("message_samples.json".to_owned(), json_text(&samples::message_samples(&api.messages)));
+    Output { files, data, features: features(api) }
 }
 
 fn json_text(value: &serde_json::Value) -> String {

@@ -461,6 +461,7 @@ pub fn mod_file(api: &Api) -> TokenStream {
         quote! {
             #[doc = #doc]
             #[cfg(feature = #feature)]
+            #[cfg_attr(docsrs, doc(cfg(feature = #feature)))]
             #[rustfmt::skip]
             pub mod #module;
         }
@@ -619,10 +620,12 @@ pub fn tests_file(api: &Api) -> TokenStream {
         }
     });
     quote! {
-        //! Per-method checks of the generated types against `samples.json`.
+        //! Per-method checks of the generated types against the sample data, which is
+        //! generated into the gateway crate (it answers with it).
         #[allow(dead_code)] // only the group checks read it, and each needs its feature
-        const SAMPLES: &str = include_str!("samples.json");
-        const MESSAGE_SAMPLES: &str = include_str!("message_samples.json");
+        const SAMPLES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/samples.json"));
+        const MESSAGE_SAMPLES: &str =
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/message_samples.json"));
 
         #(#groups)*
 

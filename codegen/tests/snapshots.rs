@@ -36,6 +36,7 @@ fn fixtures_match_their_snapshots() {
         let output = codegen::generate(&input(&fixture)).unwrap_or_else(|e| panic!("{}: {e}", fixture.display()));
         let expected_dir = fixture.join("expected");
         let mut files = output.files.clone();
+        files.extend(output.data.clone());
         files.insert("features.toml".to_owned(), output.features.clone());
         if update {
             let _ = fs::remove_dir_all(&expected_dir);

@@ -4,6 +4,7 @@
 //! signature); 2 usage or configuration error; 3 transport or decode failure.
 
 mod commands;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -13,6 +14,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "doudian", version, about)]
 struct Cli {
+    /// More log lines on stderr: -v debug, -vv trace (RUST_LOG, when set, decides instead).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,6 +38,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -45,7 +50,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Call(args) => commands::call::run(args).await,
             Command::Sign(args) => commands::sign::run(args),
-            Command::Push(command) => commands::push::run(command),
+            Command::Push(command) => commands::push::run(command).await,
             Command::Methods(args) => commands::methods::run(args),
             Command::Mock(args) => commands::mock::run(args).await,
         }

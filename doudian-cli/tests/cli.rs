@@ -51,7 +51,7 @@ fn stdout_json(output: &Output) -> Value {
 }
 
 fn reference(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../doudian-sdk/tests/vectors").join(name);
     serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
@@ -500,4 +500,103 @@ fn version_and_help() {
     }
     let output = run(doudian().arg("frobnicate"));
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logs_of_call_never_show_the_secret_or_a_token() {
+    // Tokens live 30 minutes, inside the SDK's 1-hour refresh window: the first run creates
+    // one, the second refreshes it, so both token calls run under trace logging.
+    let gw = Gateway::builder().token_ttl(Duration::from_secs(1800)).start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("doudian-cli-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tokens.json");
+    let mut logs = String::new();
+    for verbosity in [None, Some("-vv")] {
+        let mut command = connected(&gw);
+        command.env("DOUDIAN_SHOP_ID", gw.shop_id().to_string()).env("DOUDIAN_TOKEN_FILE", &file);
+        match verbosity {
+            None => command.env("RUST_LOG", "trace"),
+            Some(flag) => command.arg(flag),
+        };
+        command.args(["call", "order.searchList", r#"{"page":0,"size":1}"#]);
+        let output = run_async(command).await;
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        logs.push_str(&text(&output.stderr));
+    }
+    assert_eq!((gw.calls("token.create"), gw.calls("token.refresh")), (1, 1));
+    // The logs are there (so the scan below means something) ...
+    for expected in ["doudian.call", "method=\"token.create\"", "method=\"token.refresh\"", "log_id="] {
+        assert!(logs.contains(expected), "`{expected}` not in the trace logs:\n{logs}");
+    }
+    // ... and hold neither the secret nor any token, old or new.
+    let tokens: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let stored = &tokens[gw.shop_id().to_string()];
+    let mut secrets = vec![gw.app_secret().to_owned()];
+    for field in ["access_token", "refresh_token"] {
+        secrets.push(stored[field].as_str().unwrap().to_owned());
+    }
+    secrets.extend(gw.issued_tokens().into_iter().flat_map(|t| [t.access_token, t.refresh_token]));
+    assert!(secrets.len() >= 5, "{secrets:?}");
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret or token is in the trace logs:\n{logs}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_listen_prints_each_verified_event_once_as_a_json_line() {
+    let gw = Gateway::builder().start().await.unwrap();
+    let mut child = doudian()
+        .args(["push", "listen", "--port", "0", "--app-key", gw.app_key(), "--app-secret", gw.app_secret()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stderr, stdout) = (child.stderr.take().unwrap(), child.stdout.take().unwrap());
+    let lines = |reader: Box<dyn std::io::Read + Send>| {
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(reader).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        receiver
+    };
+    let (errors, events) = (lines(Box::new(stderr)), lines(Box::new(stdout)));
+    let banner = errors.recv_timeout(Duration::from_secs(20)).expect("a listening line");
+    let url = banner.split_whitespace().find(|w| w.starts_with("http://")).expect("a URL").to_owned();
+
+    let order_id = gw.order_ids(doudian_gateway::OrderStatus::AwaitingShipment)[0].clone();
+    let paid = gw.trade_event(doudian_gateway::TradeEvent::Paid, &order_id).unwrap();
+    for _ in 0..2 {
+        // The second delivery is a redelivery: acknowledged, not printed.
+        let delivery = gw.send_push(&format!("{url}webhook"), std::slice::from_ref(&paid)).await.unwrap();
+        assert_eq!((delivery.status, delivery.body.as_str()), (200, doudian_sdk::push::SUCCESS_REPLY));
+    }
+    let line = events.recv_timeout(Duration::from_secs(10)).expect("an event line");
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["tag"], "101");
+    assert_eq!(event["msg_id"], paid.msg_id.as_str());
+    assert_eq!(event["type"], "TradePaid");
+    assert_eq!(event["data"]["p_id"].to_string(), order_id);
+
+    // A forged push is refused and prints nothing.
+    let forged = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(&url)
+        .header("app-id", gw.app_key())
+        .header("event-sign", "0".repeat(32))
+        .body(doudian_gateway::push_body(std::slice::from_ref(&paid)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let quiet = events.recv_timeout(Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(quiet.is_err(), "printed after a redelivery or a forgery: {quiet:?}");
 }

@@ -341,8 +341,9 @@ impl Inner {
     }
 }
 
-/// A token issued directly by the gateway (see [`RunningGateway::issue_token`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A token issued by the gateway (see [`RunningGateway::issue_token`]). `Debug` hides both
+/// tokens.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedToken {
     /// The access token.
     pub access_token: String,
@@ -350,6 +351,16 @@ pub struct IssuedToken {
     pub refresh_token: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 /// What the gateway holds about one order (for assertions).
@@ -504,6 +515,16 @@ impl RunningGateway {
         let grant = self.grant_for(shop_id);
         let now = self.inner.clock.now_ms();
         self.inner.tokens().mint_code(grant, now, &self.inner.rng)
+    }
+
+    /// Every token pair issued so far (by token.create, token.refresh or
+    /// [`issue_token`](Self::issue_token)), oldest first; `expires_in` is 0 here.
+    pub fn issued_tokens(&self) -> Vec<IssuedToken> {
+        let pairs = self.inner.tokens().issued();
+        pairs
+            .into_iter()
+            .map(|(access_token, refresh_token)| IssuedToken { access_token, refresh_token, expires_in: 0 })
+            .collect()
     }
 
     /// Issues a token for the gateway's shop without a call.

@@ -69,7 +69,7 @@
 //!   pages from 0; `product.listV2` pages from 1.
 //!
 //! Modelled methods: [`STATEFUL_METHODS`]. Every other method of the spec answers with
-//! its sample data from the SDK's generated `samples.json`.
+//! its sample data from `data/samples.json` (generated from the spec).
 //!
 //! # Faults and counters
 //!

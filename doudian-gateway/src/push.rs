@@ -40,7 +40,7 @@ pub fn push_body(records: &[PushRecord]) -> String {
 /// ```
 /// use doudian_gateway::push_signature;
 /// use doudian_sdk::SignMethod;
-/// // ../shared/reference/push_vectors.json, case push_md5_valid_trade_create
+/// // doudian-sdk/tests/vectors/push_vectors.json, case push_md5_valid_trade_create
 /// let body = r#"[{"tag":"100","msg_id":"7301234567890123456","data":"{\"p_id\":4962389765832389,\"s_ids\":[4962389765832390],\"shop_id\":4463798,\"create_time\":1700000000,\"order_status\":1,\"order_type\":0,\"biz\":2}"}]"#;
 /// assert_eq!(
 ///     push_signature("7012345678901234567", "9f8e7d6c-5b4a-4321-8fed-cba987654321", body.as_bytes(), SignMethod::Md5),

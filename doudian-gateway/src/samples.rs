@@ -1,6 +1,7 @@
-//! Sample `data` per method, from the SDK's generated `samples.json`
-//! (`{"<method>": {"request": {...}, "response": {...data...}}}`), parsed once on first
-//! use. Methods without stateful behaviour answer with their sample.
+//! Sample `data` per method, from `data/samples.json`
+//! (`{"<method>": {"request": {...}, "response": {...data...}}}`), which `cargo xtask gen`
+//! writes into this crate so that its package carries it; parsed once on first use.
+//! Methods without stateful behaviour answer with their sample.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -8,7 +9,7 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-static SAMPLES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/samples.json"));
+static SAMPLES_JSON: &str = include_str!("../data/samples.json");
 
 #[derive(Deserialize)]
 struct Sample {

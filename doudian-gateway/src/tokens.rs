@@ -113,6 +113,13 @@ impl Tokens {
         Ok(&pair.grant)
     }
 
+    /// Every pair issued so far, oldest first: (access token, refresh token).
+    pub(crate) fn issued(&self) -> Vec<(String, String)> {
+        let mut ids: Vec<&u64> = self.pairs.keys().collect();
+        ids.sort_unstable();
+        ids.into_iter().map(|id| (self.pairs[id].access_token.clone(), self.pairs[id].refresh_token.clone())).collect()
+    }
+
     /// Issues a fresh pair for `grant` and returns the token data.
     pub(crate) fn issue(&mut self, grant: Grant, now: u64, rng: &Rng) -> Value {
         let id = self.insert(grant, now, rng);

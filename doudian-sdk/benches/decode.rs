@@ -10,7 +10,7 @@ use doudian_sdk::client::decode_reply;
 /// A reply with 100 orders, each the spec's fully populated sample with its own ids.
 fn hundred_order_reply() -> Vec<u8> {
     let samples: serde_json::Value =
-        serde_json::from_str(include_str!("../src/api/samples.json")).expect("samples.json is JSON");
+        serde_json::from_str(include_str!("../../doudian-gateway/data/samples.json")).expect("samples.json is JSON");
     let mut data = samples["order.searchList"]["response"].clone();
     let order = data["shop_order_list"][0].clone();
     let orders: Vec<serde_json::Value> = (0..100u64)

@@ -1,12 +1,18 @@
-//! Typed Rust SDK for the Doudian (抖店) open platform.
+#![doc = include_str!("../README.md")]
 //!
-//! The crate has two halves: a small hand-written core (signing, HTTP, tokens, errors,
-//! paging, push messages, SPI) and the generated API under [`api`], one module and one
-//! cargo feature per API group (`full` turns them all on).
+//! ## The crate's parts
+//!
+//! A small hand-written core — [`client`], [`sign`], [`token`], [`retry`], [`page`],
+//! [`push`], [`spi`], [`error`] — and the generated API under [`api`], one module and one
+//! cargo feature per API group (`full` turns them all on). [`catalog`] lists every method
+//! with its Rust types and feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
 pub mod catalog;
 pub mod client;
+// The decoders the generated types use: an implementation detail, not a stable API.
+#[doc(hidden)]
 pub mod de;
 pub mod error;
 pub mod page;
@@ -17,6 +23,9 @@ pub mod secret;
 pub mod sign;
 pub mod spi;
 pub mod token;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod webhook;
 
 pub use client::{CallOptions, Client, ClientBuilder, Response};
 pub use error::{ApiError, Error, Result};

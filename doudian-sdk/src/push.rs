@@ -43,6 +43,7 @@ use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -78,7 +79,7 @@ pub const TEST_TAG: &str = "0";
 /// use doudian_sdk::SignMethod;
 ///
 /// let body = br#"[{"tag":"0","msg_id":"0","data":"2023-11-15 06:13:20"}]"#;
-/// // From ../shared/reference/push_vectors.json, case `push_test_message`.
+/// // From doudian-sdk/tests/vectors/push_vectors.json, case `push_test_message`.
 /// assert_eq!(
 ///     sign_push_body("7012345678901234567", "9f8e7d6c-5b4a-4321-8fed-cba987654321", body, SignMethod::Md5),
 ///     "ddd3e420dd44e625ce0775ee4d31d2e1"
@@ -285,6 +286,22 @@ impl PushRecord {
     }
 }
 
+impl PushRecord {
+    /// [`decode`](Self::decode), with a record that does not decode kept as
+    /// [`PushEvent::Undecodable`] instead of an error.
+    pub fn into_event(self) -> PushEvent {
+        match self.decode() {
+            Ok(event) => event,
+            Err(error) => PushEvent::Undecodable {
+                tag: self.tag_number().unwrap_or_default(),
+                msg_id: self.msg_id,
+                data: self.data,
+                error: error.to_string(),
+            },
+        }
+    }
+}
+
 /// A decoded push record.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -315,6 +332,19 @@ pub enum PushEvent {
         /// The parsed data.
         data: serde_json::Value,
     },
+    /// A known tag whose data does not match its message type: kept whole, with the
+    /// reason, so that nothing is lost ([`PushRecord::into_event`] gives it; the webhook
+    /// handler passes it on to the application).
+    Undecodable {
+        /// The tag.
+        tag: u32,
+        /// The message id.
+        msg_id: String,
+        /// The data exactly as received.
+        data: String,
+        /// Why it did not decode (the decode error, with its JSON path).
+        error: String,
+    },
 }
 
 impl PushEvent {
@@ -326,9 +356,10 @@ impl PushEvent {
     /// The message id.
     pub fn msg_id(&self) -> &str {
         match self {
-            PushEvent::Test { msg_id, .. } | PushEvent::Message { msg_id, .. } | PushEvent::Unknown { msg_id, .. } => {
-                msg_id
-            }
+            PushEvent::Test { msg_id, .. }
+            | PushEvent::Message { msg_id, .. }
+            | PushEvent::Unknown { msg_id, .. }
+            | PushEvent::Undecodable { msg_id, .. } => msg_id,
         }
     }
 }
@@ -486,6 +517,26 @@ impl SeenMessages for RecentMessages {
         if state.ids.remove(msg_id) {
             state.oldest_first.retain(|id| &**id != msg_id);
         }
+    }
+}
+
+/// An asynchronous [`SeenMessages`]: the form a store shared between processes takes
+/// (Redis, a database). Every in-process [`SeenMessages`] is one.
+pub trait SeenStore: Send + Sync + 'static {
+    /// `Ok(true)` the first time `msg_id` is offered (and remembers it), `Ok(false)` after.
+    fn first_time<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
+    /// Forgets `msg_id`, so that a redelivery is processed.
+    fn forget<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+impl<S: SeenMessages + Send + Sync + 'static> SeenStore for S {
+    fn first_time<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+        let first = SeenMessages::first_time(self, msg_id);
+        Box::pin(async move { Ok(first) })
+    }
+    fn forget<'a>(&'a self, msg_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        SeenMessages::forget(self, msg_id);
+        Box::pin(async { Ok(()) })
     }
 }
 

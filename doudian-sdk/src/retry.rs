@@ -1,7 +1,10 @@
 //! Retry policy: bounded attempts, exponential backoff with full jitter.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::Result;
 
 /// When and how often a failed call is tried again.
 ///
@@ -85,6 +88,38 @@ impl RetryPolicy {
             return ceiling;
         }
         half + Duration::from_nanos(random_u64() % (span + 1))
+    }
+}
+
+/// The one retry loop: runs `attempt(1)`, `attempt(2)`, … until one succeeds, the error
+/// is final, or the policy's attempts are used up, sleeping the backoff in between.
+/// Retryable errors ([`crate::Error::is_retryable`]) are retried for every call; ambiguous
+/// ones ([`crate::Error::is_ambiguous`]) only when `retry_ambiguous` (reads, or writes the caller
+/// declared idempotent).
+pub(crate) async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    method: &str,
+    retry_ambiguous: bool,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut number = 0u32;
+    loop {
+        number += 1;
+        let error = match attempt(number).await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let may_retry = error.is_retryable() || (retry_ambiguous && error.is_ambiguous());
+        if !may_retry || number >= policy.max_attempts {
+            return Err(error);
+        }
+        let delay = policy.backoff(number);
+        tracing::debug!(method, attempt = number, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+        tokio::time::sleep(delay).await;
     }
 }
 

@@ -322,7 +322,7 @@ pub fn digest(sign_method: SignMethod, app_secret: &str, message: &str) -> Strin
 /// ```rust
 /// use doudian_sdk::sign::{sign, SignMethod};
 ///
-/// // From ../shared/reference/sign_vectors.json, case `empty_hmac`.
+/// // From doudian-sdk/tests/vectors/sign_vectors.json, case `empty_hmac`.
 /// let s = sign(
 ///     SignMethod::HmacSha256,
 ///     "7012345678901234567",

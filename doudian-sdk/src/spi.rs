@@ -79,7 +79,7 @@ pub fn sign_string(app_key: &str, app_secret: &str, param_json: &str, timestamp:
 /// use doudian_sdk::spi::sign;
 /// use doudian_sdk::SignMethod;
 ///
-/// // From ../shared/reference/sign_vectors.json, case `spi_md5`.
+/// // From doudian-sdk/tests/vectors/sign_vectors.json, case `spi_md5`.
 /// assert_eq!(
 ///     sign(SignMethod::Md5, "7012345678901234567", "9f8e7d6c-5b4a-4321-8fed-cba987654321",
 ///          r#"{"order_id":"4962389765832389","reason":"缺货","shop_id":4463798}"#, "1700000000"),
@@ -456,7 +456,7 @@ mod tests {
 
     #[test]
     fn reference_variants_match_the_official_sdks() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/sign_vectors.json");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sign_vectors.json");
         let vectors: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let case = vectors["cases"].as_array().unwrap().iter().find(|c| c["id"] == "html_chars_hmac").unwrap();
         let variants = canonical_variants(case["inputs"]["params_json_text"].as_str().unwrap()).unwrap();

@@ -96,7 +96,8 @@ fn push_messages_decode_by_tag() {
 #[test]
 #[ignore = "a measurement; run in release"]
 fn decode_throughput() {
-    let sample: serde_json::Value = serde_json::from_str(include_str!("../src/api/samples.json")).unwrap();
+    let sample: serde_json::Value =
+        serde_json::from_str(include_str!("../../doudian-gateway/data/samples.json")).unwrap();
     let mut data = sample["order.searchList"]["response"].clone();
     let order = data["shop_order_list"][0].clone();
     data["shop_order_list"] = serde_json::Value::Array(vec![order; 100]);

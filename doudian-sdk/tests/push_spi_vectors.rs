@@ -1,4 +1,4 @@
-//! Push (webhook) and SPI verification against `shared/reference/push_vectors.json`, the
+//! Push (webhook) and SPI verification against `tests/vectors/push_vectors.json`, the
 //! SPI case of `sign_vectors.json`, and cases derived from PROTOCOL.md §6–§7.
 
 use std::time::{Duration, UNIX_EPOCH};
@@ -16,7 +16,7 @@ const APP_KEY: &str = "7012345678901234567";
 const SECRET: &str = "9f8e7d6c-5b4a-4321-8fed-cba987654321";
 
 fn reference(name: &str) -> Value {
-    let path = format!("{}/../../shared/reference/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
@@ -613,7 +613,7 @@ fn reference_trade_create_decodes_to_its_type() {
 #[test]
 fn every_generated_message_sample_arrives_typed() {
     use doudian_sdk::api::messages::Message;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/message_samples.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/message_samples.json");
     let samples: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(samples.len(), Message::TAGS.len());

@@ -1,5 +1,5 @@
-//! Request signing against the known answers in `shared/reference/sign_vectors.json` and
-//! against cases derived from every rule of PROTOCOL.md §2.2.
+//! Request signing against the known answers in `tests/vectors/sign_vectors.json` (a copy
+//! of the protocol reference's vectors) and against cases derived from every rule of PROTOCOL.md §2.2.
 
 use doudian_sdk::sign::{
     canonical_param_json, canonical_value, digest, sign, sign_string, sign_string_masked, to_canonical_json,
@@ -9,7 +9,7 @@ use doudian_sdk::{AppSecret, Error};
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/sign_vectors.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sign_vectors.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).expect("sign_vectors.json is JSON")
 }

@@ -19,7 +19,8 @@ use doudian_sdk::api::product::{
 };
 use doudian_sdk::api::shop::{ShopBrandListRequest, ShopGetShopCategoryRequest};
 use doudian_sdk::api::sku::SkuListRequest;
-use doudian_sdk::push::{PushEvent, PushVerifier, SUCCESS_REPLY};
+use doudian_sdk::push::{PushEvent, PushVerifier};
+use doudian_sdk::webhook::push_endpoint;
 use doudian_sdk::{Client, Error};
 use futures_util::TryStreamExt;
 
@@ -239,32 +240,21 @@ async fn after_sales(client: &Client) -> Outcome {
     Ok(())
 }
 
-/// Starts a webhook on loopback, has the bundled gateway push an order event to it, and
-/// verifies, parses and answers it as a real handler would.
+/// Starts a webhook on loopback (the SDK's ready axum endpoint), has the bundled gateway
+/// push an order event to it, and shows the typed event the application receives.
 async fn push(target: &doudian_examples::Target) -> Outcome {
     let Some(gateway) = &target.gateway else {
         println!("   (the platform pushes to your registered URL; see the README for a handler)");
         return Ok(());
     };
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel::<PushEvent>();
+    // The application's function: called after the endpoint verified the push and answered.
+    let on_event = move |event: PushEvent| {
+        let sender = sender.clone();
+        async move { sender.send(event).map_err(|_| "the quickstart stopped listening") }
+    };
     let verifier = PushVerifier::new(gateway.app_key(), gateway.app_secret().into());
-    let (sender, mut received) = tokio::sync::mpsc::channel::<Vec<PushEvent>>(1);
-    let app = axum::Router::new().route(
-        "/webhook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let (verifier, sender) = (verifier.clone(), sender.clone());
-            async move {
-                let pairs = headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()));
-                match verifier.receive_headers(pairs, &body) {
-                    Ok(records) => {
-                        let events = records.iter().filter_map(|r| r.decode().ok()).collect();
-                        let _ = sender.send(events).await;
-                        (axum::http::StatusCode::OK, SUCCESS_REPLY)
-                    }
-                    Err(_) => (axum::http::StatusCode::UNAUTHORIZED, doudian_sdk::push::FAILURE_REPLY),
-                }
-            }
-        }),
-    );
+    let app = axum::Router::new().route("/webhook", push_endpoint(verifier, on_event));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/webhook", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
@@ -272,14 +262,12 @@ async fn push(target: &doudian_examples::Target) -> Outcome {
         gateway.order_ids(doudian_gateway::OrderStatus::Shipped).into_iter().next().ok_or("no shipped order")?;
     let record = gateway.trade_event(doudian_gateway::TradeEvent::SellerShipped, &order_id).ok_or("no event")?;
     let delivery = gateway.send_push(&url, &[record]).await?;
-    let events = tokio::time::timeout(Duration::from_secs(5), received.recv()).await?.ok_or("no push arrived")?;
-    for event in &events {
-        match event {
-            PushEvent::Message { tag, msg_id, message } => {
-                println!("   received tag {tag} (msg_id {msg_id}), signature verified: {message:?}")
-            }
-            other => println!("   received {other:?}"),
+    let event = tokio::time::timeout(Duration::from_secs(5), received.recv()).await?.ok_or("no push arrived")?;
+    match &event {
+        PushEvent::Message { tag, msg_id, message } => {
+            println!("   received tag {tag} (msg_id {msg_id}), signature verified: {message:?}")
         }
+        other => println!("   received {other:?}"),
     }
     println!("   replied HTTP {} {}", delivery.status, delivery.body);
     server.abort();

@@ -8,6 +8,10 @@ use std::time::Instant;
 
 /// Where the generated API lives, relative to the workspace root.
 pub const API_DIR: &str = "doudian-sdk/src/api";
+/// Where the generated sample data lives: the gateway answers with it and ships it.
+pub const DATA_DIR: &str = "doudian-gateway/data";
+/// The directories owned wholly by the generator: files it does not produce are deleted.
+const OWNED_DIRS: [&str; 2] = [API_DIR, DATA_DIR];
 /// The manifest with the generated features region.
 pub const MANIFEST: &str = "doudian-sdk/Cargo.toml";
 
@@ -83,6 +87,7 @@ pub fn diff(root: &Path) -> Result<Diff, String> {
         codegen::generate(&input).map_err(|e| format!("{e}\nerror: the spec is invalid; nothing was written"))?;
     let mut desired: BTreeMap<String, String> =
         output.files.into_iter().map(|(name, text)| (format!("{API_DIR}/{name}"), text)).collect();
+    desired.extend(output.data.into_iter().map(|(name, text)| (format!("{DATA_DIR}/{name}"), text)));
     let manifest = read(&root.join(MANIFEST))?;
     let spliced = codegen::splice_features(&manifest, &output.features).ok_or_else(|| {
         format!("{MANIFEST}: missing the `{}` / `{}` markers", codegen::FEATURES_BEGIN, codegen::FEATURES_END)
@@ -101,17 +106,25 @@ pub fn diff(root: &Path) -> Result<Diff, String> {
             }
         }
     }
-    let api_dir = root.join(API_DIR);
-    if let Ok(entries) = fs::read_dir(&api_dir) {
-        let mut extra: Vec<String> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .map(|p| relative(root, &p))
-            .filter(|p| !desired.contains_key(p))
-            .collect();
-        extra.sort();
-        diff.extra = extra;
+    let mut present = Vec::new();
+    for dir in OWNED_DIRS {
+        files_below(&root.join(dir), &mut present);
     }
+    diff.extra = present.iter().map(|p| relative(root, p)).filter(|p| !desired.contains_key(p)).collect();
+    diff.extra.sort();
     Ok(diff)
+}
+
+/// Every file below `dir`, recursively (nothing when it does not exist).
+fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            files_below(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
 }
 
 pub fn run(root: &Path, mode: Mode) -> Result<(), String> {
@@ -124,15 +137,16 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), String> {
         }
         Mode::Check => Err(diff.report()),
         Mode::Write => {
-            fs::create_dir_all(root.join(API_DIR)).map_err(|e| format!("{API_DIR}: {e}"))?;
             for (path, text) in diff.changed.iter().chain(diff.missing.iter()) {
-                fs::write(root.join(path), text).map_err(|e| format!("{path}: {e}"))?;
+                let full = root.join(path);
+                if let Some(parent) = full.parent() {
+                    fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+                }
+                fs::write(&full, text).map_err(|e| format!("{path}: {e}"))?;
                 eprintln!("wrote   {path}");
             }
             for path in &diff.extra {
-                let full = root.join(path);
-                let removed = if full.is_dir() { fs::remove_dir_all(&full) } else { fs::remove_file(&full) };
-                removed.map_err(|e| format!("{path}: {e}"))?;
+                fs::remove_file(root.join(path)).map_err(|e| format!("{path}: {e}"))?;
                 eprintln!("deleted {path}");
             }
             let count = diff.changed.len() + diff.missing.len() + diff.extra.len();

@@ -5,126 +5,157 @@
 //! the push messages, and a table of every method.
 /// The `address` group (cargo feature `address`).
 #[cfg(feature = "address")]
+#[cfg_attr(docsrs, doc(cfg(feature = "address")))]
 #[rustfmt::skip]
 pub mod address;
 /// The `afterSale` group (cargo feature `after_sale`).
 #[cfg(feature = "after_sale")]
+#[cfg_attr(docsrs, doc(cfg(feature = "after_sale")))]
 #[rustfmt::skip]
 pub mod after_sale;
 /// The `alliance` group (cargo feature `alliance`).
 #[cfg(feature = "alliance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alliance")))]
 #[rustfmt::skip]
 pub mod alliance;
 /// The `antispam` group (cargo feature `antispam`).
 #[cfg(feature = "antispam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "antispam")))]
 #[rustfmt::skip]
 pub mod antispam;
 /// The `brand` group (cargo feature `brand`).
 #[cfg(feature = "brand")]
+#[cfg_attr(docsrs, doc(cfg(feature = "brand")))]
 #[rustfmt::skip]
 pub mod brand;
 /// The `buyin` group (cargo feature `buyin`).
 #[cfg(feature = "buyin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "buyin")))]
 #[rustfmt::skip]
 pub mod buyin;
 /// The `coupons` group (cargo feature `coupons`).
 #[cfg(feature = "coupons")]
+#[cfg_attr(docsrs, doc(cfg(feature = "coupons")))]
 #[rustfmt::skip]
 pub mod coupons;
 /// The `cpaypromotion` group (cargo feature `cpaypromotion`).
 #[cfg(feature = "cpaypromotion")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cpaypromotion")))]
 #[rustfmt::skip]
 pub mod cpaypromotion;
 /// The `foodTakeout` group (cargo feature `food_takeout`).
 #[cfg(feature = "food_takeout")]
+#[cfg_attr(docsrs, doc(cfg(feature = "food_takeout")))]
 #[rustfmt::skip]
 pub mod food_takeout;
 /// The `freightTemplate` group (cargo feature `freight_template`).
 #[cfg(feature = "freight_template")]
+#[cfg_attr(docsrs, doc(cfg(feature = "freight_template")))]
 #[rustfmt::skip]
 pub mod freight_template;
 /// The `instantShopping` group (cargo feature `instant_shopping`).
 #[cfg(feature = "instant_shopping")]
+#[cfg_attr(docsrs, doc(cfg(feature = "instant_shopping")))]
 #[rustfmt::skip]
 pub mod instant_shopping;
 /// The `logistics` group (cargo feature `logistics`).
 #[cfg(feature = "logistics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logistics")))]
 #[rustfmt::skip]
 pub mod logistics;
 /// The `material` group (cargo feature `material`).
 #[cfg(feature = "material")]
+#[cfg_attr(docsrs, doc(cfg(feature = "material")))]
 #[rustfmt::skip]
 pub mod material;
 /// The `open` group (cargo feature `open`).
 #[cfg(feature = "open")]
+#[cfg_attr(docsrs, doc(cfg(feature = "open")))]
 #[rustfmt::skip]
 pub mod open;
 /// The `openCloud` group (cargo feature `open_cloud`).
 #[cfg(feature = "open_cloud")]
+#[cfg_attr(docsrs, doc(cfg(feature = "open_cloud")))]
 #[rustfmt::skip]
 pub mod open_cloud;
 /// The `order` group (cargo feature `order`).
 #[cfg(feature = "order")]
+#[cfg_attr(docsrs, doc(cfg(feature = "order")))]
 #[rustfmt::skip]
 pub mod order;
 /// The `product` group (cargo feature `product`).
 #[cfg(feature = "product")]
+#[cfg_attr(docsrs, doc(cfg(feature = "product")))]
 #[rustfmt::skip]
 pub mod product;
 /// The `promise` group (cargo feature `promise`).
 #[cfg(feature = "promise")]
+#[cfg_attr(docsrs, doc(cfg(feature = "promise")))]
 #[rustfmt::skip]
 pub mod promise;
 /// The `QA` group (cargo feature `qa`).
 #[cfg(feature = "qa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "qa")))]
 #[rustfmt::skip]
 pub mod qa;
 /// The `rights` group (cargo feature `rights`).
 #[cfg(feature = "rights")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rights")))]
 #[rustfmt::skip]
 pub mod rights;
 /// The `security` group (cargo feature `security`).
 #[cfg(feature = "security")]
+#[cfg_attr(docsrs, doc(cfg(feature = "security")))]
 #[rustfmt::skip]
 pub mod security;
 /// The `sendHome` group (cargo feature `send_home`).
 #[cfg(feature = "send_home")]
+#[cfg_attr(docsrs, doc(cfg(feature = "send_home")))]
 #[rustfmt::skip]
 pub mod send_home;
 /// The `shop` group (cargo feature `shop`).
 #[cfg(feature = "shop")]
+#[cfg_attr(docsrs, doc(cfg(feature = "shop")))]
 #[rustfmt::skip]
 pub mod shop;
 /// The `sku` group (cargo feature `sku`).
 #[cfg(feature = "sku")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sku")))]
 #[rustfmt::skip]
 pub mod sku;
 /// The `sms` group (cargo feature `sms`).
 #[cfg(feature = "sms")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sms")))]
 #[rustfmt::skip]
 pub mod sms;
 /// The `spu` group (cargo feature `spu`).
 #[cfg(feature = "spu")]
+#[cfg_attr(docsrs, doc(cfg(feature = "spu")))]
 #[rustfmt::skip]
 pub mod spu;
 /// The `superm` group (cargo feature `superm`).
 #[cfg(feature = "superm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "superm")))]
 #[rustfmt::skip]
 pub mod superm;
 /// The `supplyCenter` group (cargo feature `supply_center`).
 #[cfg(feature = "supply_center")]
+#[cfg_attr(docsrs, doc(cfg(feature = "supply_center")))]
 #[rustfmt::skip]
 pub mod supply_center;
 /// The `token` group (cargo feature `token`).
 #[cfg(feature = "token")]
+#[cfg_attr(docsrs, doc(cfg(feature = "token")))]
 #[rustfmt::skip]
 pub mod token;
 /// The `topup` group (cargo feature `topup`).
 #[cfg(feature = "topup")]
+#[cfg_attr(docsrs, doc(cfg(feature = "topup")))]
 #[rustfmt::skip]
 pub mod topup;
 /// The `warehouse` group (cargo feature `warehouse`).
 #[cfg(feature = "warehouse")]
+#[cfg_attr(docsrs, doc(cfg(feature = "warehouse")))]
 #[rustfmt::skip]
 pub mod warehouse;
 #[rustfmt::skip]

@@ -1,0 +1,209 @@
+//! [`ClientBuilder`]: every setting of a client, checked once when it is built.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Client, Inner, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, SANDBOX_BASE_URL};
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::secret::AppSecret;
+use crate::sign::{self, SignMethod};
+use crate::token::{Grant, MemoryTokenStore, TokenManager, TokenStore};
+
+impl Client {
+    /// Starts configuring a client for an app.
+    pub fn builder(app_key: impl Into<String>, app_secret: impl Into<AppSecret>) -> ClientBuilder {
+        ClientBuilder {
+            app_key: app_key.into(),
+            app_secret: app_secret.into(),
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            sign_method: SignMethod::default(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(15),
+            retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            store: None,
+            grant: None,
+            refresh_window: Duration::from_secs(3600),
+            test_shop: false,
+            user_agent: concat!("doudian-sdk-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
+            extra_headers: Vec::new(),
+            use_env_proxy: true,
+        }
+    }
+}
+
+/// Configures a [`Client`].
+#[must_use]
+pub struct ClientBuilder {
+    app_key: String,
+    app_secret: AppSecret,
+    base_url: String,
+    sign_method: SignMethod,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retry: RetryPolicy,
+    max_response_bytes: usize,
+    store: Option<Arc<dyn TokenStore>>,
+    grant: Option<Grant>,
+    refresh_window: Duration,
+    test_shop: bool,
+    user_agent: String,
+    extra_headers: Vec<(String, String)>,
+    use_env_proxy: bool,
+}
+
+impl ClientBuilder {
+    /// Sets the gateway base URL (default [`DEFAULT_BASE_URL`]).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Uses the sandbox gateway and marks token requests as for a test shop.
+    pub fn sandbox(mut self) -> Self {
+        self.base_url = SANDBOX_BASE_URL.to_owned();
+        self.test_shop = true;
+        self
+    }
+
+    /// Sets the sign method (default hmac-sha256).
+    pub fn sign_method(mut self, method: SignMethod) -> Self {
+        self.sign_method = method;
+        self
+    }
+
+    /// Sets the connect timeout (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the total timeout of one attempt (default 15 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy (default: 3 attempts, see [`RetryPolicy`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sets the largest reply accepted (default 32 MiB).
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Sets where tokens are kept (default: in memory).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// A self-use app acting for its own shop: tokens are created with `shop_id` as needed,
+    /// and calls act for this shop unless [`Client::for_shop`] says otherwise.
+    pub fn shop_id(mut self, shop_id: impl Into<String>) -> Self {
+        self.grant = Some(Grant::SelfUseShop { shop_id: shop_id.into() });
+        self
+    }
+
+    /// A self-use app acting for a non-shop subject (`auth_id` + `auth_subject_type`).
+    pub fn auth_subject(mut self, auth_id: impl Into<String>, subject_type: impl Into<String>) -> Self {
+        self.grant = Some(Grant::SelfUseSubject { auth_id: auth_id.into(), subject_type: subject_type.into() });
+        self
+    }
+
+    /// How long before expiry a token is refreshed (default 1 hour, the platform's window).
+    pub fn refresh_window(mut self, window: Duration) -> Self {
+        self.refresh_window = window;
+        self
+    }
+
+    /// Marks token requests with `test_shop = "1"`.
+    pub fn test_shop(mut self, test_shop: bool) -> Self {
+        self.test_shop = test_shop;
+        self
+    }
+
+    /// Adds a header to every call.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the User-Agent.
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// Whether to use the proxy named by `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (default yes).
+    pub fn env_proxy(mut self, use_it: bool) -> Self {
+        self.use_env_proxy = use_it;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client> {
+        if self.app_key.trim().is_empty() {
+            return Err(Error::config("app_key is empty"));
+        }
+        if self.app_secret.expose().is_empty() {
+            return Err(Error::config("app_secret is empty"));
+        }
+        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(Error::config(format!("base URL `{base_url}` must start with https:// or http://")));
+        }
+        let mut http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(false)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .gzip(true)
+            .user_agent(self.user_agent);
+        if !self.use_env_proxy {
+            http = http.no_proxy();
+        }
+        let http =
+            http.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {}", e.without_url())))?;
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let shop = self.grant.as_ref().and_then(Grant::key).map(Arc::from);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                signer: sign::Signer::new(self.app_key, self.app_secret, self.sign_method),
+                retry: self.retry,
+                max_response_bytes: self.max_response_bytes,
+                tokens: TokenManager::new(store, self.refresh_window, self.test_shop),
+                grant: self.grant,
+                extra_headers: self.extra_headers,
+            }),
+            shop,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let client = Client::builder("7012345678901234567", "very-secret").shop_id("1").build().unwrap();
+        let text = format!("{client:?}");
+        assert!(!text.contains("very-secret") && text.contains("app_secret: <redacted>"), "{text}");
+    }
+
+    #[test]
+    fn builder_rejects_bad_configuration() {
+        assert!(matches!(Client::builder("", "s").build(), Err(Error::Config(_))));
+        assert!(matches!(Client::builder("k", "").build(), Err(Error::Config(_))));
+        assert!(matches!(Client::builder("k", "s").base_url("ftp://x").build(), Err(Error::Config(_))));
+    }
+}

@@ -1,0 +1,87 @@
+//! The SDK's ready push endpoint (`doudian_sdk::webhook`, cargo feature `axum`) served on
+//! loopback, receiving the gateway's signed pushes.
+
+use std::time::Duration;
+
+use doudian_gateway::{OrderStatus, RefundEvent, TradeEvent};
+use doudian_sdk::push::{sign_push_body, Message, PushEvent, PushVerifier, FAILURE_REPLY, SUCCESS_REPLY};
+use doudian_sdk::webhook::push_endpoint;
+use doudian_sdk::{AppSecret, SignMethod};
+use e2e_tests::gateway;
+use tokio::sync::mpsc;
+
+/// Serves `push_endpoint` on 127.0.0.1; every event the application function receives
+/// comes out of the channel.
+async fn serve(verifier: PushVerifier) -> (String, mpsc::UnboundedReceiver<PushEvent>) {
+    let (sender, events) = mpsc::unbounded_channel();
+    let on_event = move |event: PushEvent| {
+        let sender = sender.clone();
+        async move { sender.send(event).map_err(|_| "the test stopped listening") }
+    };
+    let app = axum::Router::new().route("/doudian/push", push_endpoint(verifier, on_event));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/doudian/push", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, events)
+}
+
+async fn next(events: &mut mpsc::UnboundedReceiver<PushEvent>) -> PushEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("an event within 5 s").unwrap()
+}
+
+/// Gives a dispatch that should not happen the time to show up.
+async fn assert_quiet(events: &mut mpsc::UnboundedReceiver<PushEvent>) {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(events.try_recv().is_err(), "nothing more may be dispatched");
+}
+
+#[tokio::test]
+async fn gateway_pushes_arrive_typed_once_and_forgeries_dispatch_nothing() {
+    let gw = gateway().await;
+    let (url, mut events) = serve(PushVerifier::new(gw.app_key(), AppSecret::new(gw.app_secret()))).await;
+
+    // Two typed trade events and one refund event in one push.
+    let order_id = gw.order_ids(OrderStatus::AwaitingShipment)[0].clone();
+    let paid = gw.trade_event(TradeEvent::Paid, &order_id).unwrap();
+    let memo = gw.trade_event(TradeEvent::MemoModified, &order_id).unwrap();
+    let refund = gw.refund_event(RefundEvent::Created, gw.after_sale_ids()[0]).unwrap();
+    let delivery = gw.send_push(&url, &[paid.clone(), memo.clone(), refund.clone()]).await.unwrap();
+    assert_eq!((delivery.status, delivery.body.as_str()), (200, SUCCESS_REPLY));
+    let first = next(&mut events).await;
+    let PushEvent::Message { tag: 101, ref msg_id, ref message } = first else { panic!("{first:?}") };
+    assert_eq!(msg_id, &paid.msg_id);
+    let Message::TradePaid(paid_message) = message.as_ref() else { panic!("{message:?}") };
+    assert_eq!(paid_message.p_id.map(|id| id.to_string()), Some(order_id.clone()));
+    assert!(matches!(next(&mut events).await, PushEvent::Message { tag: 113, .. }));
+    assert!(matches!(next(&mut events).await, PushEvent::Message { tag: 200, .. }));
+
+    // The platform redelivers: acknowledged again, dispatched never; a new message in the
+    // same push still arrives.
+    let shipped = gw.trade_event(TradeEvent::SellerShipped, &order_id).unwrap();
+    let delivery = gw.send_push(&url, &[paid.clone(), memo, shipped.clone()]).await.unwrap();
+    assert_eq!((delivery.status, delivery.body.as_str()), (200, SUCCESS_REPLY));
+    assert_eq!(next(&mut events).await.msg_id(), shipped.msg_id);
+    assert_quiet(&mut events).await;
+
+    // A push signed with another secret, and one with no signature: refused, nothing dispatched.
+    let fresh = gw.trade_event(TradeEvent::Canceled, &order_id).unwrap();
+    let body = doudian_gateway::push_body(std::slice::from_ref(&fresh));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let forged = sign_push_body(gw.app_key(), "not-the-secret", body.as_bytes(), SignMethod::Md5);
+    for sign in [Some(forged), None] {
+        let mut request = http.post(&url).header("app-id", gw.app_key()).body(body.clone());
+        if let Some(sign) = sign {
+            request = request.header("event-sign", sign);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.text().await.unwrap(), FAILURE_REPLY);
+    }
+    assert_quiet(&mut events).await;
+
+    // The genuine push of that message afterwards is processed: a refusal remembers nothing.
+    let delivery = gw.send_push(&url, std::slice::from_ref(&fresh)).await.unwrap();
+    assert_eq!(delivery.status, 200);
+    assert_eq!(next(&mut events).await.msg_id(), fresh.msg_id);
+    assert_eq!(gw.counters().pushes_delivered, 3);
+}
