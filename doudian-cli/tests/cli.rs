@@ -18,6 +18,8 @@ const DOUDIAN_VARS: &[&str] = &[
     "DOUDIAN_AUTH_CODE",
     "DOUDIAN_SIGN_METHOD",
     "DOUDIAN_TOKEN_FILE",
+    "DOUDIAN_TOKEN_STORE",
+    "RUST_LOG",
 ];
 
 fn doudian() -> Command {

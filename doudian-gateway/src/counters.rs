@@ -35,6 +35,8 @@ pub struct Counters {
     pub requests: u64,
     /// Per method (by the method name taken from the path).
     pub methods: BTreeMap<String, MethodCounts>,
+    /// Reply codes per method: how often each `code` (10000, 60000, ...) was answered.
+    pub codes: BTreeMap<String, BTreeMap<i64, u64>>,
     /// Requests refused with `isv.signature-invalid`.
     pub signature_failures: u64,
     /// Requests refused for a bad or stale timestamp.
@@ -69,6 +71,19 @@ impl Counters {
     /// The counts of `method` (zero if never called).
     pub fn method(&self, method: &str) -> MethodCounts {
         self.methods.get(method).copied().unwrap_or_default()
+    }
+
+    /// How often `method` was answered with `code`.
+    pub fn code(&self, method: &str, code: i64) -> u64 {
+        self.codes.get(method).and_then(|codes| codes.get(&code)).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn count_code(&mut self, method: &str, code: i64) {
+        if let Some(codes) = self.codes.get_mut(method) {
+            *codes.entry(code).or_default() += 1;
+        } else {
+            self.codes.insert(method.to_owned(), BTreeMap::from([(code, 1)]));
+        }
     }
 }
 

@@ -43,6 +43,11 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Whether the fault acts before the call is processed (the call is then lost).
+    pub fn is_before(&self) -> bool {
+        matches!(self, Fault::RateLimit | Fault::ServiceBusy | Fault::HttpStatus(_) | Fault::DropConnection)
+    }
+
     /// A short stable name, used for the fault counters.
     pub fn name(&self) -> &'static str {
         match self {
@@ -108,7 +113,7 @@ impl FaultRule {
 
 /// Identifies an injected rule, for [`crate::RunningGateway::remove_fault`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FaultId(u64);
+pub struct FaultId(pub(crate) u64);
 
 /// The faults that hit one call, resolved.
 #[derive(Debug, Default)]
@@ -156,29 +161,50 @@ impl FaultSet {
     }
 
     /// Draws the faults hitting a call of `method`, consuming counted rules.
+    /// The faults for one call of `method`. A rule fires (is counted and, if counted in
+    /// `times`, used up) only when its fault takes effect: delays always; at most one fault
+    /// before processing, and then none after it (the call was not processed); otherwise
+    /// at most one dropped reply after processing, and then no other damage to that reply.
     pub(crate) fn draw(&self, method: &str, rng: &Rng) -> Drawn {
         let mut drawn = Drawn::default();
         let mut rules = self.lock();
         if rules.is_empty() {
             return drawn;
         }
-        for (_, rule) in rules.iter_mut() {
-            if rule.method.as_deref().is_some_and(|m| m != method) || rule.times == Some(0) {
-                continue;
-            }
+        let applies = |rule: &FaultRule| rule.method.as_deref().is_none_or(|m| m == method) && rule.times != Some(0);
+        let fire = |rule: &mut FaultRule, drawn: &mut Drawn| -> bool {
             if !rng.chance(rule.fraction) {
-                continue;
+                return false;
             }
             if let Some(n) = rule.times.as_mut() {
                 *n -= 1;
             }
             drawn.fired.push(rule.fault.name());
-            match &rule.fault {
-                Fault::Delay(d) => drawn.delay += *d,
-                f @ (Fault::RateLimit | Fault::ServiceBusy | Fault::HttpStatus(_) | Fault::DropConnection) => {
-                    drawn.before.get_or_insert_with(|| f.clone());
+            true
+        };
+        for (_, rule) in rules.iter_mut().filter(|(_, r)| applies(r)) {
+            match rule.fault.clone() {
+                Fault::Delay(d) if fire(rule, &mut drawn) => drawn.delay += d,
+                f if f.is_before() && drawn.before.is_none() && fire(rule, &mut drawn) => drawn.before = Some(f),
+                _ => {}
+            }
+        }
+        if drawn.before.is_none() {
+            // A dropped reply first: when one fires, nothing else can damage that reply.
+            for drop_only in [true, false] {
+                for (_, rule) in rules.iter_mut().filter(|(_, r)| applies(r)) {
+                    let f = rule.fault.clone();
+                    let is_drop = f == Fault::DropAfterProcessing;
+                    if f.is_before() || matches!(f, Fault::Delay(_)) || is_drop != drop_only {
+                        continue;
+                    }
+                    if drawn.after.contains(&Fault::DropAfterProcessing) {
+                        break;
+                    }
+                    if fire(rule, &mut drawn) {
+                        drawn.after.push(f);
+                    }
                 }
-                f => drawn.after.push(f.clone()),
             }
         }
         rules.retain(|(_, r)| r.times != Some(0));
@@ -217,5 +243,32 @@ mod tests {
         assert_eq!(set.draw("x", &rng).after, vec![Fault::IdsAsStrings]);
         set.clear();
         assert!(set.draw("x", &rng).fired.is_empty());
+    }
+
+    #[test]
+    fn only_faults_that_take_effect_fire_and_are_used_up() {
+        let rng = Rng::from_entropy();
+        let set = FaultSet::default();
+        // Two one-shot faults before processing on one call: one fires, the other waits.
+        set.add(FaultRule::new(Fault::RateLimit).times(1));
+        set.add(FaultRule::new(Fault::ServiceBusy).times(1));
+        set.add(FaultRule::new(Fault::MalformedJson).times(1));
+        let first = set.draw("m", &rng);
+        assert_eq!((first.before, first.after.len(), first.fired), (Some(Fault::RateLimit), 0, vec!["rate_limit"]));
+        let second = set.draw("m", &rng);
+        assert_eq!((second.before, second.fired), (Some(Fault::ServiceBusy), vec!["service_busy"]));
+        let third = set.draw("m", &rng);
+        assert_eq!(
+            (third.before, third.after, third.fired),
+            (None, vec![Fault::MalformedJson], vec!["malformed_json"])
+        );
+        assert!(set.active().is_empty());
+
+        // A dropped reply leaves nothing for other damage; they wait for a later call.
+        set.add(FaultRule::new(Fault::IdsAsStrings).times(1));
+        set.add(FaultRule::new(Fault::DropAfterProcessing).times(1));
+        let dropped = set.draw("m", &rng);
+        assert_eq!((dropped.after, dropped.fired), (vec![Fault::DropAfterProcessing], vec!["drop_after_processing"]));
+        assert_eq!(set.draw("m", &rng).after, vec![Fault::IdsAsStrings]);
     }
 }

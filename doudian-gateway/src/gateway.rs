@@ -5,11 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::Router;
 use doudian_sdk::SignMethod;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::control;
 use crate::counters::{Counters, LiveCounters};
 use crate::envelope::LogIds;
 use crate::faults::{FaultId, FaultRule, FaultSet};
@@ -71,8 +73,9 @@ impl Gateway {
     }
 }
 
-/// Configures a gateway. Every setter has a platform-like default.
-#[derive(Debug, Clone)]
+/// Configures a gateway. Every setter has a platform-like default. `Debug` hides the
+/// app secret.
+#[derive(Clone)]
 #[must_use]
 pub struct GatewayBuilder {
     app_key: String,
@@ -84,6 +87,20 @@ pub struct GatewayBuilder {
     timestamp_skew: Duration,
     seed: bool,
     webhook: Option<String>,
+}
+
+impl std::fmt::Debug for GatewayBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayBuilder")
+            .field("app_key", &self.app_key)
+            .field("app_secret", &"<redacted>")
+            .field("shop_id", &self.shop_id)
+            .field("addr", &self.addr)
+            .field("policy", &self.policy)
+            .field("seed", &self.seed)
+            .field("webhook", &self.webhook)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for GatewayBuilder {
@@ -204,6 +221,33 @@ impl GatewayBuilder {
             .await
             .map_err(|source| GatewayError::Bind { addr: self.addr, source })?;
         let addr = listener.local_addr().map_err(|source| GatewayError::Bind { addr: self.addr, source })?;
+        let inner = Arc::new(self.into_inner()?);
+        let router = Router::new()
+            .route("/_mock/stats", get(control::stats))
+            .route("/_mock/clock", post(control::clock))
+            .route("/_mock/faults", get(control::list_faults).post(control::add_fault).delete(control::clear_faults))
+            .fallback(handle)
+            .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+            .with_state(inner.clone());
+        let (stop_tx, mut stop_rx) = watch::channel(false);
+        let server = axum::serve(
+            KillableListener { inner: listener },
+            router.into_make_service_with_connect_info::<Connection>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        });
+        let task = tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "gateway server stopped");
+            }
+        });
+        tracing::info!(%addr, "doudian gateway listening");
+        Ok(RunningGateway { inner, addr, stop: stop_tx, task: Some(task) })
+    }
+
+    /// The shared state of a gateway built from these settings.
+    fn into_inner(self) -> Result<Inner, GatewayError> {
         let rng = Rng::from_entropy();
         let clock = Clock::default();
         let now = (clock.now_ms() / 1000) as i64;
@@ -212,7 +256,7 @@ impl GatewayBuilder {
         } else {
             Shop::empty(self.shop_id, self.shop_name.clone())
         };
-        let inner = Arc::new(Inner {
+        Ok(Inner {
             log_ids: LogIds::new(rng.next_u64()),
             config: Config {
                 app_key: self.app_key,
@@ -232,24 +276,7 @@ impl GatewayBuilder {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .map_err(|e| GatewayError::Config(format!("HTTP client for pushes: {e}")))?,
-        });
-        let router =
-            Router::new().fallback(handle).layer(DefaultBodyLimit::max(16 * 1024 * 1024)).with_state(inner.clone());
-        let (stop_tx, mut stop_rx) = watch::channel(false);
-        let server = axum::serve(
-            KillableListener { inner: listener },
-            router.into_make_service_with_connect_info::<Connection>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        });
-        let task = tokio::spawn(async move {
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "gateway server stopped");
-            }
-        });
-        tracing::info!(%addr, "doudian gateway listening");
-        Ok(RunningGateway { inner, addr, stop: stop_tx, task: Some(task) })
+        })
     }
 }
 
@@ -277,6 +304,11 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Inner {
+        GatewayBuilder::default().into_inner().expect("the default settings build")
+    }
+
     pub(crate) fn webhook_configured(&self) -> bool {
         self.webhook.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }

@@ -82,6 +82,7 @@
 #![recursion_limit = "512"]
 
 mod auth;
+mod control;
 mod counters;
 mod envelope;
 mod faults;

@@ -100,17 +100,28 @@ impl AsyncWrite for KillableStream {
 #[derive(Clone, Debug)]
 pub(crate) struct Connection {
     killed: Arc<AtomicBool>,
+    peer: SocketAddr,
 }
 
 impl Connection {
     fn kill(&self) {
         self.killed.store(true, Ordering::Release);
     }
+
+    /// The client's address.
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests(peer: SocketAddr) -> Self {
+        Connection { killed: Arc::default(), peer }
+    }
 }
 
 impl Connected<IncomingStream<'_, KillableListener>> for Connection {
     fn connect_info(stream: IncomingStream<'_, KillableListener>) -> Self {
-        Connection { killed: stream.io().killed.clone() }
+        Connection { killed: stream.io().killed.clone(), peer: *stream.remote_addr() }
     }
 }
 
@@ -183,7 +194,10 @@ pub(crate) async fn handle(
         .and_then(|call| run(&inner, &method, call).map_err(|f| (f, Refusal::Other)));
     match outcome {
         Ok(done) => {
-            inner.counters.update(|c| c.methods.entry(method.clone()).or_default().succeeded += 1);
+            inner.counters.update(|c| {
+                c.methods.entry(method.clone()).or_default().succeeded += 1;
+                c.count_code(&method, CODE_SUCCESS);
+            });
             if !done.pushes.is_empty() {
                 inner.spawn_webhook_push(done.pushes);
             }
@@ -211,7 +225,10 @@ fn failure_reply(
     connection: &Connection,
 ) -> Response {
     debug_assert_ne!(failure.code, CODE_SUCCESS);
-    inner.counters.update(|c| c.methods.entry(method.to_owned()).or_default().failed += 1);
+    inner.counters.update(|c| {
+        c.methods.entry(method.to_owned()).or_default().failed += 1;
+        c.count_code(method, failure.code);
+    });
     finish(log_id, envelope::failure(log_id, failure), after, connection)
 }
 

@@ -22,7 +22,7 @@ use crate::request::Request;
 use crate::retry::{self, RetryPolicy};
 use crate::secret::AccessToken;
 use crate::sign;
-use crate::token::{Grant, StoredToken, TokenManager, TokenStore};
+use crate::token::{Grant, StoredToken, TokenEndpoint, TokenManager, TokenStore};
 
 /// The production gateway.
 pub const DEFAULT_BASE_URL: &str = "https://openapi-fxg.jinritemai.com";
@@ -189,7 +189,8 @@ impl Client {
     /// A valid token for this handle's shop (created or refreshed as needed).
     pub async fn token(&self) -> Result<StoredToken> {
         let key = self.shop_key()?;
-        self.inner.tokens.token(key, self.inner.grant.as_ref(), &*self.inner).await
+        let endpoint: Arc<dyn TokenEndpoint> = self.inner.clone();
+        self.inner.tokens.token(key, self.inner.grant.as_ref(), &endpoint).await
     }
 
     fn shop_key(&self) -> Result<&str> {

@@ -44,6 +44,15 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// Other shared state failed: a seen-message store, a shared rate limiter.
+    #[error("shared store error: {message}")]
+    Store {
+        /// What failed.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 /// An error envelope from the platform (`code != 10000`).

@@ -17,6 +17,9 @@ pub mod de;
 pub mod error;
 pub mod page;
 pub mod push;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 pub mod request;
 pub mod retry;
 pub mod secret;

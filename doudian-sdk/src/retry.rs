@@ -125,7 +125,7 @@ where
 
 /// A small, lock-free random source for jitter (splitmix64 over a time-seeded counter);
 /// jitter needs spread, not cryptographic quality.
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     static STATE: AtomicU64 = AtomicU64::new(0);
     let mut seed = STATE.load(Ordering::Relaxed);
     if seed == 0 {

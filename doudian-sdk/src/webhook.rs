@@ -117,7 +117,8 @@ impl PushEndpoint {
     }
 
     /// Uses `store` to drop redeliveries: share one between replicas (for example
-    /// `RedisSeenStore`, cargo feature `redis`) so that each message is processed once.
+    /// `doudian_sdk::redis::RedisSeenStore`, cargo feature `redis`) so that each message
+    /// is processed once.
     pub fn seen_store(mut self, store: Arc<dyn SeenStore>) -> Self {
         self.seen = store;
         self

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use doudian_sdk::token::FileTokenStore;
+use doudian_sdk::redis::RedisTokenStore;
+use doudian_sdk::token::{FileTokenStore, TokenStore};
 use doudian_sdk::{CallOptions, Client, SignMethod};
 
 use super::{print_json, Failure};
@@ -45,9 +46,27 @@ pub struct ConnectionArgs {
     /// md5 or hmac-sha256.
     #[arg(long, env = "DOUDIAN_SIGN_METHOD", default_value = "hmac-sha256")]
     sign_method: String,
-    /// Keep tokens in this file between runs.
-    #[arg(long, env = "DOUDIAN_TOKEN_FILE")]
+    /// Where tokens are kept between runs, shared by every process using the same store:
+    /// `file:PATH` (a JSON file, locked across processes) or `redis://HOST:PORT[/DB]`.
+    #[arg(long, env = "DOUDIAN_TOKEN_STORE")]
+    token_store: Option<String>,
+    /// The same as `--token-store file:PATH`.
+    #[arg(long, env = "DOUDIAN_TOKEN_FILE", conflicts_with = "token_store")]
     token_file: Option<PathBuf>,
+}
+
+/// A token store from its `--token-store` description.
+fn token_store(description: &str, app_key: &str) -> Result<Arc<dyn TokenStore>, Failure> {
+    if description.starts_with("redis://") || description.starts_with("rediss://") {
+        let store = RedisTokenStore::new(description, app_key).map_err(|e| Failure::config(e.to_string()))?;
+        return Ok(Arc::new(store));
+    }
+    match description.strip_prefix("file:") {
+        Some(path) if !path.is_empty() => Ok(Arc::new(FileTokenStore::new(path))),
+        _ => {
+            Err(Failure::config(format!("--token-store `{description}`: expected file:PATH or redis://HOST:PORT[/DB]")))
+        }
+    }
 }
 
 pub async fn run(args: CallArgs) -> Result<(), Failure> {
@@ -93,12 +112,17 @@ pub async fn connect(args: &ConnectionArgs) -> Result<(Client, Option<super::moc
             ))
         }
     };
+    let store = match (&args.token_store, &args.token_file) {
+        (Some(description), _) => Some(token_store(description, &app_key)?),
+        (None, Some(path)) => Some(Arc::new(FileTokenStore::new(path)) as Arc<dyn TokenStore>),
+        (None, None) => None,
+    };
     let mut builder = Client::builder(app_key, app_secret).sign_method(sign_method);
+    if let Some(store) = store {
+        builder = builder.token_store(store);
+    }
     if let Some(url) = &args.base_url {
         builder = builder.base_url(url);
-    }
-    if let Some(path) = &args.token_file {
-        builder = builder.token_store(Arc::new(FileTokenStore::new(path)));
     }
     match (&args.shop_id, &args.auth_code) {
         (Some(shop), None) => Ok((builder.shop_id(shop).build()?, None)),

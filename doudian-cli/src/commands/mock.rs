@@ -34,6 +34,10 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     println!("DOUDIAN_APP_KEY={}", gateway.app_key());
     println!("DOUDIAN_APP_SECRET={}", gateway.app_secret());
     println!("DOUDIAN_SHOP_ID={}", gateway.shop_id());
+    println!(
+        "# control (loopback only): GET {0}/_mock/stats, POST {0}/_mock/clock, POST {0}/_mock/faults",
+        gateway.base_url()
+    );
     println!("(Ctrl-C to stop)");
     let _ = tokio::signal::ctrl_c().await;
     gateway.shutdown().await;

@@ -3,7 +3,7 @@
 
 //! The `token` API group (2 methods), behind the `token` cargo feature.
 /// `token.create` request; the reply decodes into [`TokenCreateResponse`].
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "token.create")]
 pub struct TokenCreateRequest {
@@ -13,7 +13,7 @@ pub struct TokenCreateRequest {
     /// `auth_subject_type`. Example: `WuLiuShang`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_subject_type: Option<String>,
-    /// `code`. Example: `82bdc687-eff1-4f63-8444-0b43086c25fd`
+    /// `code` (sensitive: redacted in `Debug`). Example: `82bdc687-eff1-4f63-8444-0b43086c25fd`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `grant_type` (required). Example: `authorization_code`
@@ -48,6 +48,18 @@ impl<'de> ::serde::Deserialize<'de> for TokenCreateRequest {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
+    }
+}
+impl ::std::fmt::Debug for TokenCreateRequest {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("TokenCreateRequest")
+            .field("auth_id", &self.auth_id)
+            .field("auth_subject_type", &self.auth_subject_type)
+            .field("code", &crate::secret::Redacted(&self.code))
+            .field("grant_type", &self.grant_type)
+            .field("shop_id", &self.shop_id)
+            .field("test_shop", &self.test_shop)
+            .finish()
     }
 }
 impl TokenCreateRequest {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::secret::AppSecret;
 use crate::sign::{self, SignMethod};
-use crate::token::{Grant, MemoryTokenStore, TokenManager, TokenStore};
+use crate::token::{Grant, MemoryTokenStore, TokenManager, TokenSettings, TokenStore};
 
 impl Client {
     /// Starts configuring a client for an app.
@@ -24,7 +24,9 @@ impl Client {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             store: None,
             grant: None,
-            refresh_window: Duration::from_secs(3600),
+            refresh_window: TokenSettings::default().refresh_window,
+            refresh_wait: TokenSettings::default().refresh_wait,
+            renewal_lease: TokenSettings::default().lease,
             test_shop: false,
             user_agent: concat!("doudian-sdk-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
             extra_headers: Vec::new(),
@@ -47,6 +49,8 @@ pub struct ClientBuilder {
     store: Option<Arc<dyn TokenStore>>,
     grant: Option<Grant>,
     refresh_window: Duration,
+    refresh_wait: Duration,
+    renewal_lease: Duration,
     test_shop: bool,
     user_agent: String,
     extra_headers: Vec<(String, String)>,
@@ -122,6 +126,21 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a call whose token is still valid but due for refresh waits for the new
+    /// one before going on with the old (default 500 ms). Calls never wait longer for a
+    /// refresh while their token is valid; a failed refresh backs off and is tried later.
+    pub fn refresh_wait(mut self, wait: Duration) -> Self {
+        self.refresh_wait = wait;
+        self
+    }
+
+    /// The longest a shared token store's renewal lock is held or waited for (default
+    /// 30 s): the bound on how long other processes wait for one process's renewal.
+    pub fn renewal_lease(mut self, lease: Duration) -> Self {
+        self.renewal_lease = lease;
+        self
+    }
+
     /// Marks token requests with `test_shop = "1"`.
     pub fn test_shop(mut self, test_shop: bool) -> Self {
         self.test_shop = test_shop;
@@ -180,7 +199,15 @@ impl ClientBuilder {
                 signer: sign::Signer::new(self.app_key, self.app_secret, self.sign_method),
                 retry: self.retry,
                 max_response_bytes: self.max_response_bytes,
-                tokens: TokenManager::new(store, self.refresh_window, self.test_shop),
+                tokens: TokenManager::new(
+                    store,
+                    TokenSettings {
+                        refresh_window: self.refresh_window,
+                        refresh_wait: self.refresh_wait,
+                        lease: self.renewal_lease,
+                        test_shop: self.test_shop,
+                    },
+                ),
                 grant: self.grant,
                 extra_headers: self.extra_headers,
             }),

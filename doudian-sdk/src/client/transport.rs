@@ -14,6 +14,9 @@ use crate::secret::AccessToken;
 use crate::sign;
 use crate::token::{Grant, TokenEndpoint, TokenReply};
 
+/// The excerpt of a token reply that does not decode: it may hold live tokens.
+const WITHHELD: &str = "<withheld: token replies carry secrets>";
+
 /// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
 fn encode_query_value(out: &mut String, value: &str) {
     for byte in value.bytes() {
@@ -142,33 +145,49 @@ impl Inner {
         check_envelope(method, body)
     }
 }
+
 impl TokenEndpoint for Inner {
     fn create<'a>(&'a self, grant: &'a Grant) -> BoxFuture<'a, Result<TokenReply>> {
         Box::pin(async move {
             let params = sign::canonical_value(&grant.create_params(self.tokens.test_shop()));
-            self.token_call("token.create", params).await
+            self.token_call("token.create", params, &self.retry).await
         })
     }
 
-    fn refresh<'a>(&'a self, refresh_token: &'a AccessToken) -> BoxFuture<'a, Result<TokenReply>> {
+    fn refresh<'a>(&'a self, refresh_token: &'a AccessToken, patient: bool) -> BoxFuture<'a, Result<TokenReply>> {
         Box::pin(async move {
             let params = sign::canonical_value(&serde_json::json!({
                 "grant_type": "refresh_token",
                 "refresh_token": refresh_token.expose(),
             }));
-            self.token_call("token.refresh", params).await
+            let policy = if patient { self.retry.clone() } else { retry::RetryPolicy::none() };
+            self.token_call("token.refresh", params, &policy).await
         })
     }
 }
 
 impl Inner {
     /// Token calls: no access token; retried like reads (creating or refreshing twice is
-    /// harmless: the platform returns the same pair).
-    async fn token_call(&self, method: &'static str, param_json: String) -> Result<TokenReply> {
+    /// harmless: the platform returns the same pair). A reply that does not decode may
+    /// hold live tokens: its excerpt is withheld from the error.
+    async fn token_call(
+        &self,
+        method: &'static str,
+        param_json: String,
+        policy: &retry::RetryPolicy,
+    ) -> Result<TokenReply> {
         let (options, param_json) = (&CallOptions::default(), param_json.as_str());
-        retry::run(&self.retry, method, true, |attempt| async move {
-            let reply = self.send_once(method, param_json, None, options, attempt).await?;
-            decode_data::<TokenReply>(method, &reply).map(Response::into_data)
+        retry::run(policy, method, true, |attempt| async move {
+            let reply = self.send_once(method, param_json, None, options, attempt).await;
+            reply.and_then(|reply| decode_data::<TokenReply>(method, &reply)).map(Response::into_data).map_err(
+                |error| match error {
+                    Error::Decode(mut decode) => {
+                        decode.excerpt = WITHHELD.to_owned();
+                        Error::Decode(decode)
+                    }
+                    other => other,
+                },
+            )
         })
         .await
     }

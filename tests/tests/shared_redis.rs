@@ -1,0 +1,169 @@
+//! State shared through a real `redis-server` (one per test, on a free loopback port):
+//! tokens renewed once by many clients, a Redis that goes down, and pushes deduplicated
+//! across two endpoint replicas.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use doudian_gateway::{Gateway, OrderStatus, RunningGateway, TradeEvent};
+use doudian_sdk::api::shop::ShopBrandListRequest;
+use doudian_sdk::push::{PushEvent, PushVerifier};
+use doudian_sdk::redis::{RedisSeenStore, RedisTokenStore};
+use doudian_sdk::token::TokenStore;
+use doudian_sdk::webhook::PushEndpoint;
+use doudian_sdk::{AppSecret, Client, Error};
+use e2e_tests::redis_server::RedisServer;
+use e2e_tests::*;
+use tokio::task::JoinSet;
+
+/// A self-use client of `gw` whose tokens live in `redis` (a new store: as a new process).
+fn redis_client(gw: &RunningGateway, redis: &RedisServer) -> Client {
+    let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    client_builder(gw).token_store(Arc::new(store)).build().unwrap()
+}
+
+/// `clients` clients (each with its own store and connection, like processes on several
+/// machines) making `calls` calls each, all at once.
+async fn fleet(gw: &RunningGateway, redis: &RedisServer, clients: usize, calls: usize) {
+    let mut tasks = JoinSet::new();
+    for _ in 0..clients {
+        let client = redis_client(gw, redis);
+        for _ in 0..calls {
+            let client = client.clone();
+            tasks.spawn(async move { client.execute(&ShopBrandListRequest::new()).await.map(|_| ()) });
+        }
+    }
+    while let Some(outcome) = tasks.join_next().await {
+        outcome.unwrap().expect("every call succeeds");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_create_once_and_refresh_once() {
+    let redis = RedisServer::start();
+    let gw = gateway().await;
+    fleet(&gw, &redis, 8, 25).await;
+    assert_eq!((gw.calls("token.create"), gw.calls("token.refresh")), (1, 0));
+
+    // Move into the token's last hour on both sides: the gateway's clock, and the expiry
+    // the stored pair carries (the clients' clocks cannot move).
+    let key = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap().key(&gw.shop_id().to_string());
+    let mut stored: serde_json::Value = serde_json::from_str(&redis.command(&["GET", &key])).unwrap();
+    let old_access = stored["access_token"].as_str().unwrap().to_owned();
+    stored["expires_at"] = (now_secs() + 1800).into();
+    assert_eq!(redis.command(&["SET", &key, &stored.to_string()]), "+OK");
+    gw.advance_clock(Duration::from_secs(7 * 86400 - 1800));
+
+    fleet(&gw, &redis, 8, 25).await;
+    assert_eq!((gw.calls("token.create"), gw.calls("token.refresh")), (1, 1), "one refresh for the fleet");
+    assert_eq!(gw.counters().refreshes.rotated, 1);
+    let renewed: serde_json::Value = serde_json::from_str(&redis.command(&["GET", &key])).unwrap();
+    assert_ne!(renewed["access_token"].as_str().unwrap(), old_access);
+    assert_eq!(redis.command(&["EXISTS", &format!("doudian:{}:token-lock:{}", gw.app_key(), gw.shop_id())]), ":0");
+    let ttl: i64 = redis.command(&["TTL", &key]).trim_start_matches(':').parse().unwrap();
+    assert!(ttl > 14 * 86400, "kept past the refresh token's life: {ttl}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_redis_goes_down_a_valid_cached_token_keeps_serving_and_the_rest_is_a_typed_error() {
+    let mut redis = RedisServer::start();
+    let gw = gateway().await;
+    let warm = redis_client(&gw, &redis);
+    warm.execute(&ShopBrandListRequest::new()).await.unwrap();
+    redis.stop();
+
+    // The client holding a valid token goes on.
+    for _ in 0..3 {
+        warm.execute(&ShopBrandListRequest::new()).await.unwrap();
+    }
+    // A fresh one has no token and cannot read the store: a typed error, quickly.
+    let cold = redis_client(&gw, &redis);
+    let started = std::time::Instant::now();
+    let error = cold.execute(&ShopBrandListRequest::new()).await.unwrap_err();
+    assert!(matches!(error, Error::TokenStore { .. }), "{error:?}");
+    assert!(error.to_string().contains(&format!("127.0.0.1:{}", redis.port())), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(gw.calls("token.create"), 1, "no token is minted that could not be shared");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_lock_held_elsewhere_makes_others_wait_and_read_the_new_pair() {
+    let redis = RedisServer::start();
+    let gw = Gateway::builder().token_ttl(Duration::from_secs(1800)).start().await.unwrap();
+    let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    let shop = gw.shop_id().to_string();
+    // Another process holds the lock...
+    let held = store.lock_renewal(&shop, Duration::from_secs(5)).await.unwrap();
+    assert!(held.is_held());
+    let second = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    let waited =
+        tokio::time::timeout(Duration::from_millis(300), second.lock_renewal(&shop, Duration::from_secs(5))).await;
+    assert!(waited.is_err(), "the lock is exclusive");
+    // ... and releases it: the next taker gets it at once.
+    held.release().await;
+    let next = second.lock_renewal(&shop, Duration::from_secs(5)).await.unwrap();
+    assert!(next.is_held());
+    next.release().await;
+    // A lease that runs out frees the lock without its holder.
+    let abandoned = store.lock_renewal(&shop, Duration::from_millis(200)).await.unwrap();
+    std::mem::forget(abandoned);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(second.lock_renewal(&shop, Duration::from_secs(5)).await.unwrap().is_held());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_push_posted_to_two_replicas_is_processed_once() {
+    let redis = RedisServer::start();
+    let gw = gateway().await;
+    let (sender, mut events) = tokio::sync::mpsc::unbounded_channel::<(usize, PushEvent)>();
+    let mut urls = Vec::new();
+    for replica in 0..2 {
+        let sender = sender.clone();
+        let verifier = PushVerifier::new(gw.app_key(), AppSecret::new(gw.app_secret()));
+        let seen = RedisSeenStore::new(&redis.url(), gw.app_key()).unwrap();
+        let endpoint = PushEndpoint::new(verifier, move |event: PushEvent| {
+            let sender = sender.clone();
+            async move {
+                let fail = event.msg_id().ends_with("-fail-once");
+                sender.send((replica, event)).unwrap();
+                if fail {
+                    Err("the first handling fails")
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .seen_store(Arc::new(seen));
+        let app: axum::Router = axum::Router::new().route("/push", endpoint.into_method_router());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        urls.push(format!("http://{}/push", listener.local_addr().unwrap()));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    let order_id = gw.order_ids(OrderStatus::AwaitingShipment)[0].clone();
+    let paid = gw.trade_event(TradeEvent::Paid, &order_id).unwrap();
+    for url in &urls {
+        let delivery = gw.send_push(url, std::slice::from_ref(&paid)).await.unwrap();
+        assert_eq!(delivery.status, 200, "both replicas acknowledge");
+    }
+    let (_, first) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+    assert_eq!(first.msg_id(), paid.msg_id);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(events.try_recv().is_err(), "the second replica dropped the redelivery");
+
+    // A failed handling forgets the id, so the redelivery to the other replica is processed.
+    let mut flaky = gw.trade_event(TradeEvent::MemoModified, &order_id).unwrap();
+    flaky.msg_id = format!("{}-fail-once", flaky.msg_id);
+    gw.send_push(&urls[0], std::slice::from_ref(&flaky)).await.unwrap();
+    let (replica, _) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+    assert_eq!(replica, 0);
+    let key = RedisSeenStore::new(&redis.url(), gw.app_key()).unwrap().key(&flaky.msg_id);
+    for _ in 0..100 {
+        if redis.command(&["EXISTS", &key]) == ":0" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    gw.send_push(&urls[1], std::slice::from_ref(&flaky)).await.unwrap();
+    let (replica, again) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
+    assert_eq!((replica, again.msg_id()), (1, flaky.msg_id.as_str()));
+}
