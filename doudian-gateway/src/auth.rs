@@ -2,7 +2,7 @@
 //! `method`, `v`, `timestamp` (three forms, within a skew window), `sign` by md5 or
 //! hmac-sha256 over the *re-canonicalised* param_json, and the access token.
 
-use doudian_sdk::sign::{canonical_param_json, sign};
+use doudian_sdk::sign::{canonical_param_json, sign, sign_string_masked, signed_forms};
 use doudian_sdk::SignMethod;
 use serde_json::Value;
 
@@ -40,6 +40,52 @@ fn invalid(sub_code: &str, sub_msg: impl Into<String>) -> ApiFailure {
 
 fn missing(sub_code: &str, sub_msg: impl Into<String>) -> ApiFailure {
     ApiFailure::new(CODE_MISSING_PARAMETER, sub_code, sub_msg)
+}
+
+/// Whether `received` signs the call: over the standard canonical text first (what nearly
+/// every caller sends), then over every other form an official SDK signs (Java's gson
+/// escaping, Go's HTML escaping, Python's, PHP's), then — with `lenient_sign` — over the
+/// body exactly as received.
+fn sign_matches(
+    inner: &Inner,
+    sign_method: SignMethod,
+    method: &str,
+    text: &str,
+    canonical: &str,
+    timestamp: &str,
+    received: &str,
+) -> bool {
+    let config = &inner.config;
+    let signs = |param_json: &str| {
+        received.eq_ignore_ascii_case(&sign(
+            sign_method,
+            &config.app_key,
+            &config.app_secret,
+            method,
+            param_json,
+            timestamp,
+        ))
+    };
+    if signs(canonical) {
+        return true;
+    }
+    let forms = signed_forms(text).unwrap_or_default();
+    if forms.iter().skip(1).any(|(_, form)| signs(form)) {
+        return true;
+    }
+    config.lenient_sign && signs(text)
+}
+
+/// `text` cut to at most `limit` bytes (at a character boundary), marked when cut.
+fn shortened(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_owned();
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
 /// Runs the checks in the platform's order; `known` says whether the method exists.
@@ -114,12 +160,16 @@ pub(crate) fn authenticate(
     };
     let canonical = canonical_param_json(text)
         .map_err(|e| other(invalid("isv.parameter-format-invalid", format!("param_json is not a JSON object: {e}"))))?;
-    let expected = sign(sign_method, &config.app_key, &config.app_secret, method, &canonical, timestamp);
-    if !received_sign.eq_ignore_ascii_case(&expected) {
+    if !sign_matches(inner, sign_method, method, text, &canonical, timestamp, received_sign) {
+        let masked = sign_string_masked(&config.app_key, method, &canonical, timestamp);
         return Err((
             invalid(
                 "isv.signature-invalid",
-                format!("sign does not match ({sign_method} over the canonical param_json); check app_secret and sign_method"),
+                format!(
+                    "sign does not match ({sign_method}); expected it over the canonical param_json, \
+                     i.e. over the string {} (*** = app_secret)",
+                    shortened(&masked, 600)
+                ),
             ),
             Refusal::Signature,
         ));

@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use crate::envelope::{self, ApiFailure, CODE_INVALID_PARAMETER};
 use crate::faults::{Fault, FaultRule};
 use crate::gateway::Inner;
-use crate::server::Connection;
+use crate::listener::Connection;
 
 /// A fault rule as JSON.
 #[derive(Debug, Deserialize)]

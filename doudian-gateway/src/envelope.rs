@@ -144,6 +144,25 @@ pub(crate) fn failure(log_id: &str, failure: &ApiFailure) -> String {
     out
 }
 
+/// Adds the legacy `err_no` (0 on success, else the code) and `message` fields, which the
+/// platform keeps for clients that do not send `x-open-no-old-err-code: 1` (PROTOCOL.md §5).
+pub(crate) fn add_legacy_fields(text: &mut String, code: i64, msg: &str) {
+    if !text.ends_with('}') {
+        return;
+    }
+    text.pop();
+    text.push_str(r#","err_no":"#);
+    text.push_str(&(if code == CODE_SUCCESS { 0 } else { code }).to_string());
+    text.push_str(r#","message":"#);
+    push_json_str(text, msg);
+    text.push('}');
+}
+
+/// Whether a request asked for the envelope without the legacy fields.
+pub(crate) fn wants_legacy_fields(headers: &axum::http::HeaderMap) -> bool {
+    headers.get("x-open-no-old-err-code").is_none_or(|value| value.as_bytes().trim_ascii() != b"1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +180,27 @@ mod tests {
         assert_eq!(err["sub_code"], "isv.signature-invalid");
         assert_eq!(err["sub_msg"], "sign \"x\" mismatch");
         assert!(err.get("data").is_none());
+    }
+
+    #[test]
+    fn legacy_fields_for_clients_that_want_them() {
+        let mut ok = success("L1", "{}");
+        add_legacy_fields(&mut ok, CODE_SUCCESS, "success");
+        let ok: serde_json::Value = serde_json::from_str(&ok).unwrap();
+        assert_eq!(
+            (ok["err_no"].as_i64(), ok["message"].as_str(), ok["code"].as_i64()),
+            (Some(0), Some("success"), Some(10000))
+        );
+        let mut err = failure("L2", &ApiFailure::traffic_limited());
+        add_legacy_fields(&mut err, CODE_TRAFFIC_LIMITED, "too fast");
+        let err: serde_json::Value = serde_json::from_str(&err).unwrap();
+        assert_eq!((err["err_no"].as_i64(), err["message"].as_str()), (Some(60000), Some("too fast")));
+        let mut headers = axum::http::HeaderMap::new();
+        assert!(wants_legacy_fields(&headers));
+        headers.insert("x-open-no-old-err-code", "1".parse().unwrap());
+        assert!(!wants_legacy_fields(&headers));
+        headers.insert("x-open-no-old-err-code", "0".parse().unwrap());
+        assert!(wants_legacy_fields(&headers));
     }
 
     #[test]

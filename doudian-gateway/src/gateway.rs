@@ -4,7 +4,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use doudian_sdk::SignMethod;
@@ -15,9 +14,10 @@ use crate::control;
 use crate::counters::{Counters, LiveCounters};
 use crate::envelope::LogIds;
 use crate::faults::{FaultId, FaultRule, FaultSet};
+use crate::listener::{serve, Limits};
 use crate::push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
 use crate::random::Rng;
-use crate::server::{handle, Connection, KillableListener};
+use crate::server::handle;
 use crate::shop::{OrderStatus, Shop};
 use crate::time::Clock;
 use crate::tokens::{Grant, TokenPolicy, Tokens};
@@ -87,6 +87,8 @@ pub struct GatewayBuilder {
     timestamp_skew: Duration,
     seed: bool,
     webhook: Option<String>,
+    limits: Limits,
+    lenient_sign: bool,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -99,6 +101,8 @@ impl std::fmt::Debug for GatewayBuilder {
             .field("policy", &self.policy)
             .field("seed", &self.seed)
             .field("webhook", &self.webhook)
+            .field("limits", &self.limits)
+            .field("lenient_sign", &self.lenient_sign)
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +125,8 @@ impl Default for GatewayBuilder {
             timestamp_skew: Duration::from_secs(600),
             seed: true,
             webhook: None,
+            limits: Limits::default(),
+            lenient_sign: false,
         }
     }
 }
@@ -212,6 +218,46 @@ impl GatewayBuilder {
         self
     }
 
+    /// Also accept a sign computed over the body exactly as received (not canonicalised):
+    /// for clients that sign their own serialisation. Off by default, as on the platform.
+    pub fn lenient_sign(mut self, lenient: bool) -> Self {
+        self.lenient_sign = lenient;
+        self
+    }
+
+    /// The whole request head (line and headers) must arrive within this (default 10 s).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// A connection on which no byte moves for this long is closed: idle keep-alive
+    /// connections and stalled clients (default 60 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// The whole request body must arrive within this, or the call is refused with 408
+    /// (default 30 s).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// At most this many connections are open at once; more are answered 503 in the
+    /// platform's envelope and closed (default 4096).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
+    /// The largest request body; larger ones are refused with 413 (default 16 MiB).
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.limits.max_body_bytes = max;
+        self
+    }
+
     /// Binds the socket and starts serving in the background of the current tokio runtime.
     pub async fn start(self) -> Result<RunningGateway, GatewayError> {
         if self.app_key.is_empty() || self.app_secret.is_empty() {
@@ -227,21 +273,13 @@ impl GatewayBuilder {
             .route("/_mock/clock", post(control::clock))
             .route("/_mock/faults", get(control::list_faults).post(control::add_fault).delete(control::clear_faults))
             .fallback(handle)
-            .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
             .with_state(inner.clone());
-        let (stop_tx, mut stop_rx) = watch::channel(false);
-        let server = axum::serve(
-            KillableListener { inner: listener },
-            router.into_make_service_with_connect_info::<Connection>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let for_refusals = inner.clone();
+        let refusal: crate::listener::Refusal = Arc::new(move |failure| {
+            crate::envelope::failure(&for_refusals.log_ids.next(for_refusals.clock.now_ms()), failure)
         });
-        let task = tokio::spawn(async move {
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "gateway server stopped");
-            }
-        });
+        let task = tokio::spawn(serve(listener, router, inner.config.limits, refusal, stop_rx));
         tracing::info!(%addr, "doudian gateway listening");
         Ok(RunningGateway { inner, addr, stop: stop_tx, task: Some(task) })
     }
@@ -264,6 +302,8 @@ impl GatewayBuilder {
                 shop_id: self.shop_id,
                 shop_name: self.shop_name,
                 timestamp_skew_ms: self.timestamp_skew.as_millis() as u64,
+                limits: self.limits,
+                lenient_sign: self.lenient_sign,
             },
             clock,
             rng,
@@ -286,6 +326,8 @@ pub(crate) struct Config {
     pub(crate) shop_id: i64,
     pub(crate) shop_name: String,
     pub(crate) timestamp_skew_ms: u64,
+    pub(crate) limits: Limits,
+    pub(crate) lenient_sign: bool,
 }
 
 /// Shared state of a running gateway. Every lock in here is a std mutex held for a few

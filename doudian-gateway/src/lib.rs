@@ -87,6 +87,7 @@ mod counters;
 mod envelope;
 mod faults;
 mod gateway;
+mod listener;
 mod methods;
 mod params;
 mod push;

@@ -1,129 +1,20 @@
-//! The HTTP side: a listener whose connections the handler can cut (for the dropped
-//! connection faults), and the one handler that serves every `POST /{method path}`.
+//! The one handler that serves every `POST /{method path}`: the body within its size and
+//! time limits, faults, authentication, the method, and the reply in the envelope.
 
-use std::io;
-use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use axum::body::{Body, Bytes};
-use axum::extract::connect_info::Connected;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
-use axum::serve::{IncomingStream, Listener};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::auth::{authenticate, Refusal};
 use crate::envelope::{self, ApiFailure, CODE_SUCCESS};
 use crate::faults::Fault;
 use crate::gateway::Inner;
+use crate::listener::Connection;
 use crate::methods::{is_known, run};
 use crate::query::Query;
-
-/// A TCP listener whose streams carry a kill switch.
-pub(crate) struct KillableListener {
-    pub(crate) inner: TcpListener,
-}
-
-impl Listener for KillableListener {
-    type Io = KillableStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    // Small request/response pairs: never wait for Nagle.
-                    let _ = stream.set_nodelay(true);
-                    return (KillableStream { inner: stream, killed: Arc::default() }, addr);
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A TCP stream that fails every read and write once killed, so that hyper abandons the
-/// connection without writing the pending reply: the client sees the connection close.
-pub(crate) struct KillableStream {
-    inner: TcpStream,
-    killed: Arc<AtomicBool>,
-}
-
-fn killed_error() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionAborted, "connection dropped by fault injection")
-}
-
-impl AsyncRead for KillableStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        if self.killed.load(Ordering::Acquire) {
-            return Poll::Ready(Err(killed_error()));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for KillableStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if self.killed.load(Ordering::Acquire) {
-            return Poll::Ready(Err(killed_error()));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.killed.load(Ordering::Acquire) {
-            return Poll::Ready(Err(killed_error()));
-        }
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// The per-connection handle the handler gets: where the call came from and the switch
-/// that drops its connection.
-#[derive(Clone, Debug)]
-pub(crate) struct Connection {
-    killed: Arc<AtomicBool>,
-    peer: SocketAddr,
-}
-
-impl Connection {
-    fn kill(&self) {
-        self.killed.store(true, Ordering::Release);
-    }
-
-    /// The client's address.
-    pub(crate) fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    #[cfg(test)]
-    pub(crate) fn for_tests(peer: SocketAddr) -> Self {
-        Connection { killed: Arc::default(), peer }
-    }
-}
-
-impl Connected<IncomingStream<'_, KillableListener>> for Connection {
-    fn connect_info(stream: IncomingStream<'_, KillableListener>) -> Self {
-        Connection { killed: stream.io().killed.clone(), peer: *stream.remote_addr() }
-    }
-}
 
 /// `/order/searchList` -> `order.searchList` (leading slashes tolerated, as GO sends `//`).
 pub(crate) fn method_from_path(path: &str) -> String {
@@ -147,14 +38,54 @@ fn dropped(connection: &Connection) -> Response {
     Response::new(Body::empty())
 }
 
+/// Reads the whole body within the gateway's size and time limits; a refusal otherwise,
+/// in the platform's envelope (413 too large, 408 too slow, 400 broken).
+async fn read_body(inner: &Inner, log_id: &str, body: Body) -> Result<axum::body::Bytes, Response> {
+    let limits = &inner.config.limits;
+    let refuse = |status: StatusCode, detail: String| {
+        let failure = ApiFailure::new(crate::envelope::CODE_INVALID_PARAMETER, "isv.parameter-invalid", detail);
+        json_response(status, log_id, envelope::failure(log_id, &failure))
+    };
+    match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, limits.max_body_bytes)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Err(_) => Err(refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body did not arrive within {} s", limits.body_timeout.as_secs_f64()),
+        )),
+        Ok(Err(e)) if is_length_limit(&e) => Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {} bytes", limits.max_body_bytes),
+        )),
+        Ok(Err(e)) => Err(refuse(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}"))),
+    }
+}
+
+/// Whether a body error is the size limit (its source chain names it).
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 pub(crate) async fn handle(
     State(inner): State<Arc<Inner>>,
     ConnectInfo(connection): ConnectInfo<Connection>,
     uri: Uri,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
     let method = method_from_path(uri.path());
     let log_id = inner.log_ids.next(inner.clock.now_ms());
+    let body = match read_body(&inner, &log_id, body).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let legacy = envelope::wants_legacy_fields(&headers);
     inner.counters.update(|c| {
         c.requests += 1;
         c.methods.entry(method.clone()).or_default().received += 1;
@@ -181,10 +112,12 @@ pub(crate) async fn handle(
             return response;
         }
         Some(Fault::RateLimit) => {
-            return failure_reply(&inner, &method, &log_id, &ApiFailure::traffic_limited(), &drawn.after, &connection)
+            let failure = ApiFailure::traffic_limited();
+            return failure_reply(&inner, &method, &log_id, &failure, &drawn.after, legacy, &connection);
         }
         Some(Fault::ServiceBusy) => {
-            return failure_reply(&inner, &method, &log_id, &ApiFailure::service_busy(), &drawn.after, &connection)
+            let failure = ApiFailure::service_busy();
+            return failure_reply(&inner, &method, &log_id, &failure, &drawn.after, legacy, &connection);
         }
         _ => {}
     }
@@ -201,7 +134,10 @@ pub(crate) async fn handle(
             if !done.pushes.is_empty() {
                 inner.spawn_webhook_push(done.pushes);
             }
-            let text = envelope::success(&log_id, &done.data);
+            let mut text = envelope::success(&log_id, &done.data);
+            if legacy {
+                envelope::add_legacy_fields(&mut text, CODE_SUCCESS, "success");
+            }
             finish(&log_id, text, &drawn.after, &connection)
         }
         Err((failure, refusal)) => {
@@ -211,7 +147,7 @@ pub(crate) async fn handle(
                 Refusal::Token => c.token_failures += 1,
                 Refusal::Other => {}
             });
-            failure_reply(&inner, &method, &log_id, &failure, &drawn.after, &connection)
+            failure_reply(&inner, &method, &log_id, &failure, &drawn.after, legacy, &connection)
         }
     }
 }
@@ -222,6 +158,7 @@ fn failure_reply(
     log_id: &str,
     failure: &ApiFailure,
     after: &[Fault],
+    legacy: bool,
     connection: &Connection,
 ) -> Response {
     debug_assert_ne!(failure.code, CODE_SUCCESS);
@@ -229,7 +166,11 @@ fn failure_reply(
         c.methods.entry(method.to_owned()).or_default().failed += 1;
         c.count_code(method, failure.code);
     });
-    finish(log_id, envelope::failure(log_id, failure), after, connection)
+    let mut text = envelope::failure(log_id, failure);
+    if legacy {
+        envelope::add_legacy_fields(&mut text, failure.code, &failure.msg);
+    }
+    finish(log_id, text, after, connection)
 }
 
 /// Applies the after-processing faults to the reply text and builds the response.

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use doudian_gateway::Gateway;
 use doudian_sdk::SignMethod;
 use serde_json::json;
 
@@ -196,4 +197,76 @@ async fn required_parameters_are_checked() {
     assert_error(&reply, 40001, "isv.parameter-missing");
     let reply = caller.call("order.searchList", json!({"page": "x", "size": 10})).await;
     assert_error(&reply, 40003, "isv.parameter-invalid");
+}
+
+/// Sends `body` signed over `signed_text` (instead of the canonical form).
+async fn call_signed_over(
+    caller: &Caller,
+    method: &str,
+    body: &str,
+    signed_text: &str,
+    header: bool,
+) -> serde_json::Value {
+    let (mut query, _) = caller.signed(method, body);
+    let timestamp = query.iter().find(|(k, _)| k == "timestamp").unwrap().1.clone();
+    let sign = doudian_sdk::sign::sign(
+        SignMethod::HmacSha256,
+        &caller.app_key,
+        &caller.secret,
+        method,
+        signed_text,
+        &timestamp,
+    );
+    query.retain(|(k, _)| k != "sign");
+    query.push(("sign".to_owned(), sign));
+    let url = format!("{}/{}", caller.base, method.replace('.', "/"));
+    let mut request = caller.http.post(url).query(&query).body(body.to_owned());
+    if header {
+        request = request.header("x-open-no-old-err-code", "1");
+    }
+    serde_json::from_str(&request.send().await.unwrap().text().await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn every_official_sdks_canonical_variant_is_accepted_and_others_are_explained() {
+    let gw = gateway().await;
+    let caller = authed(&gw).await;
+    // Java sends its fields unsorted and signs its gson form (HTML-safe escaping).
+    let body = r#"{"size":1,"page":0,"order_by":"create_time","product":"<a href='x'>&=</a>","e":{}}"#;
+    let forms = doudian_sdk::sign::signed_forms(body).unwrap();
+    assert!(forms.len() >= 4, "{forms:?}");
+    for (who, text) in &forms {
+        let reply = call_signed_over(&caller, "order.searchList", body, text, true).await;
+        assert_eq!(reply["code"], 10000, "{who}: {reply}");
+    }
+    // A sign over the raw body is refused, and the refusal shows what to sign, secret masked.
+    let reply = call_signed_over(&caller, "order.searchList", body, body, true).await;
+    assert_error(&reply, 40003, "isv.signature-invalid");
+    let sub_msg = reply["sub_msg"].as_str().unwrap();
+    assert!(sub_msg.contains(&format!("***app_key{}method", caller.app_key)), "{sub_msg}");
+    assert!(sub_msg.contains(&forms[0].1), "{sub_msg}");
+    assert!(!sub_msg.contains(&caller.secret), "{sub_msg}");
+
+    // With --lenient-sign, the raw body's sign is accepted too.
+    let lenient = Gateway::builder().app_key(APP_KEY).app_secret(APP_SECRET).lenient_sign(true).start().await.unwrap();
+    let caller = authed(&lenient).await;
+    assert_eq!(call_signed_over(&caller, "order.searchList", body, body, true).await["code"], 10000);
+}
+
+#[tokio::test]
+async fn legacy_fields_unless_the_official_header_is_sent() {
+    let gw = gateway().await;
+    let caller = authed(&gw).await;
+    let body = "{}";
+    let canonical = doudian_sdk::sign::canonical_param_json(body).unwrap();
+    let modern = call_signed_over(&caller, "shop.brandList", body, &canonical, true).await;
+    assert!(modern.get("err_no").is_none() && modern.get("message").is_none(), "{modern}");
+    let legacy = call_signed_over(&caller, "shop.brandList", body, &canonical, false).await;
+    assert_eq!(
+        (legacy["err_no"].as_i64(), legacy["message"].as_str(), legacy["code"].as_i64()),
+        (Some(0), Some("success"), Some(10000))
+    );
+    let refused = call_signed_over(&caller, "shop.brandList", body, "{\"x\":1}", false).await;
+    assert_eq!((refused["err_no"].as_i64(), refused["code"].as_i64()), (Some(40003), Some(40003)), "{refused}");
+    assert_eq!(refused["message"], refused["msg"]);
 }

@@ -18,6 +18,12 @@
 //! serde_json's `arbitrary_precision` feature (which hands numbers to visitors as a
 //! one-entry map) is supported: with it, numbers in string fields keep their exact text.
 //!
+//! Memory is bounded: decoding `n` bytes may allocate at most [`budget_for`]`(n)` =
+//! 64 MiB + 16 × `n` (a hostile reply of a million `{}` would otherwise build a million
+//! full default structs). Lists, strings, maps and JSON values charge what they allocate
+//! (a growing list its old and new buffer, as a reallocation holds both); past the budget
+//! decoding stops with an error naming the JSON path.
+//!
 //! Generated structs implement [`Object`]: one `match` on the key per struct, no
 //! per-field wrapper types, so the generated code stays small and builds fast, and the
 //! per-type work is monomorphised once per field *type*, not once per field.
@@ -52,13 +58,92 @@ impl fmt::Display for DecodeFailure {
 
 impl std::error::Error for DecodeFailure {}
 
+/// The fixed part of the decode memory budget.
+pub const BUDGET_BASE: usize = 64 * 1024 * 1024;
+/// The per-input-byte part of the decode memory budget.
+pub const BUDGET_PER_BYTE: usize = 16;
+
+/// The most memory decoding `input_len` bytes may allocate: 64 MiB + 16 × `input_len`.
+pub fn budget_for(input_len: usize) -> usize {
+    BUDGET_BASE.saturating_add(input_len.saturating_mul(BUDGET_PER_BYTE))
+}
+
+thread_local! {
+    /// Bytes the decode running on this thread may still allocate (`usize::MAX` outside
+    /// [`from_slice`]: hand-written `Deserialize` uses are not limited).
+    static REMAINING: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Takes `bytes` from the running decode's budget, if that much is left.
+#[inline]
+fn try_take(bytes: usize) -> bool {
+    REMAINING.with(|remaining| {
+        let left = remaining.get();
+        let fits = bytes <= left;
+        if fits {
+            remaining.set(left - bytes);
+        }
+        fits
+    })
+}
+
+/// Returns `bytes` to the budget (a buffer that was freed).
+#[inline]
+fn give_back(bytes: usize) {
+    REMAINING.with(|remaining| remaining.set(remaining.get().saturating_add(bytes)));
+}
+
+/// Charges `bytes` against the running decode's budget.
+#[inline]
+fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
+    if try_take(bytes) {
+        Ok(())
+    } else {
+        Err(E::custom(BudgetExceeded(None)))
+    }
+}
+
+/// The error text when the budget runs out (the path is added by [`from_slice`]).
+struct BudgetExceeded(Option<usize>);
+
+impl fmt::Display for BudgetExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(items) => write!(f, "the list needs more memory than the decode budget allows after {items} items"),
+            None => f.write_str("the value needs more memory than the decode budget allows"),
+        }?;
+        f.write_str(" (64 MiB + 16 × the size of the reply)")
+    }
+}
+
+/// Sets the budget for one decode on this thread and restores the previous one after.
+struct BudgetScope(usize);
+
+impl BudgetScope {
+    fn enter(input_len: usize) -> Self {
+        BudgetScope(REMAINING.with(|remaining| remaining.replace(budget_for(input_len))))
+    }
+}
+
+impl Drop for BudgetScope {
+    fn drop(&mut self) {
+        REMAINING.with(|remaining| remaining.set(self.0));
+    }
+}
+
 /// Decodes fast; on failure decodes again with serde_path_to_error to name the JSON path
 /// (e.g. `shop_order_list[3].order_id`). Trailing characters after the value are an error.
+/// Memory is bounded by [`budget_for`]`(bytes.len())`.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeFailure> {
-    match serde_json::from_slice(bytes) {
-        Ok(value) => Ok(value),
-        Err(first) => Err(locate::<T, _>(serde_json::Deserializer::from_slice(bytes), first)),
-    }
+    let first = {
+        let _budget = BudgetScope::enter(bytes.len());
+        match serde_json::from_slice(bytes) {
+            Ok(value) => return Ok(value),
+            Err(first) => first,
+        }
+    };
+    let _budget = BudgetScope::enter(bytes.len());
+    Err(locate::<T, _>(serde_json::Deserializer::from_slice(bytes), first))
 }
 
 /// [`from_slice`] for text.
@@ -274,9 +359,11 @@ impl Scalar for String {
         Ok(v.to_string())
     }
     fn from_str<E: de::Error>(v: &str) -> Result<Self, E> {
+        charge::<E>(v.len())?;
         Ok(v.to_owned())
     }
     fn from_string<E: de::Error>(v: String) -> Result<Self, E> {
+        charge::<E>(v.capacity())?;
         Ok(v)
     }
 }
@@ -353,12 +440,97 @@ lenient_scalar!(i64, i32, f64, bool, String);
 
 impl Lenient for serde_json::Value {
     fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde::Deserialize::deserialize(deserializer)
+        deserializer.deserialize_any(ValueVisitor)
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Collections
+/// Builds a `serde_json::Value` like its own `Deserialize`, charging what it allocates.
+struct ValueVisitor;
+
+impl<'de> DeserializeSeed<'de> for ValueVisitor {
+    type Value = serde_json::Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        charge::<E>(v.len())?;
+        Ok(v.into())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        charge::<E>(v.capacity())?;
+        Ok(v.into())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(ValueVisitor)? {
+            push_charged(&mut out, item)?;
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            charge::<A::Error>(key.len() + MAP_ENTRY_COST + std::mem::size_of::<serde_json::Value>())?;
+            let value = map.next_value_seed(ValueVisitor)?;
+            out.insert(key.into_owned(), value);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}
+
+/// What a map entry costs besides its key and value: its share of the tree node.
+const MAP_ENTRY_COST: usize = 48;
+
+/// Pushes `item`. A list's buffer is charged while it lives; growing it needs the new
+/// buffer while the old one is still held (as a reallocation does), and then gives the old
+/// one back. Near the end of the budget the list grows by a quarter instead of doubling.
+#[inline]
+fn push_charged<T, E: de::Error>(out: &mut Vec<T>, item: T) -> Result<(), E> {
+    if out.len() == out.capacity() {
+        let (old, size) = (out.capacity(), std::mem::size_of::<T>().max(1));
+        let doubled = (old * 2).max(4);
+        let quarter = old + (old / 4).max(1);
+        let new = if try_take(doubled.saturating_mul(size)) {
+            doubled
+        } else if try_take(quarter.saturating_mul(size)) {
+            quarter
+        } else {
+            return Err(E::custom(BudgetExceeded(Some(old))));
+        };
+        out.reserve_exact(new - old);
+        give_back(old * size);
+    }
+    out.push(item);
+    Ok(())
+}
 
 struct VecVisitor<T>(PhantomData<T>);
 
@@ -377,9 +549,9 @@ impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
         deserializer.deserialize_seq(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        let mut out = Vec::new();
         while let Some(item) = seq.next_element_seed(Seed::<T>(PhantomData))? {
-            out.push(item);
+            push_charged(&mut out, item)?;
         }
         Ok(out)
     }
@@ -410,6 +582,7 @@ impl<'de, T: Lenient> Visitor<'de> for MapVisitor<T> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = BTreeMap::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            charge::<A::Error>(key.len() + MAP_ENTRY_COST + std::mem::size_of::<T>())?;
             let value = map.next_value_seed(Seed::<T>(PhantomData))?;
             out.insert(key.into_owned(), value);
         }

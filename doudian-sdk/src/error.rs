@@ -143,12 +143,28 @@ impl std::error::Error for TransportError {
     }
 }
 
+/// Which input a [`DecodeError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeStage {
+    /// A reply that is not a readable envelope: not JSON, truncated, no `code`. Whether the
+    /// call was processed cannot be told.
+    Envelope,
+    /// A reply whose envelope says success but whose `data` does not match its type (or
+    /// needs more memory than the decode budget): the call *was* processed.
+    Data,
+    /// Something other than a reply: a push message, an SPI call.
+    Message,
+}
+
 /// A reply that does not decode: where in the JSON, why, and a short excerpt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DecodeError {
     /// What was being decoded, e.g. the method name or `push message tag 100`.
     pub context: String,
+    /// Which input: a reply's envelope, a reply's data, or a message.
+    pub stage: DecodeStage,
     /// The JSON path of the failing value, e.g. `data.shop_order_list[3].order_id`.
     pub path: String,
     /// The decoder's message.
@@ -267,29 +283,55 @@ impl Error {
         self.code() == Some(20000) || self.sub_code() == "dop.service-error"
     }
 
-    /// Whether calling again may succeed without any change, for any method: rate limits,
-    /// busy service, and transport failures that happened before the request was sent.
-    /// (Timeouts and broken connections after sending are retryable only for reads;
-    /// see [`Error::is_ambiguous`].)
+    /// Whether calling again may succeed without any change, for *any* method, because the
+    /// call was certainly not processed: rate limits (60000), a busy service (20000), a
+    /// connection that could not be made, HTTP 503 or 429. The SDK retries these itself
+    /// (see [`RetryPolicy`](crate::retry::RetryPolicy)).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(_) => self.is_rate_limited() || self.is_service_busy(),
-            Error::Transport(t) => {
-                // 503 and 429 mean "not processed, come back later"; 502 and 504 come from a
-                // proxy whose backend may have processed the call: ambiguous, like 500.
-                matches!(t.kind, TransportKind::Connect | TransportKind::Status(503 | 429))
-            }
+            Error::Transport(t) => matches!(t.kind, TransportKind::Connect | TransportKind::Status(503 | 429)),
             _ => false,
         }
     }
 
-    /// The request may or may not have been processed (timeout or broken connection after
-    /// it was sent, or a 5xx status other than 503): safe to retry only for read-only methods.
+    /// Whether the call may have been processed although it failed — the outcome is
+    /// unknown. For a write this means: **do not send it again blindly**; read the state
+    /// back (was the order shipped? is the remark there?) and send again only if it was
+    /// not applied. The contract, for every failure after the request may have reached the
+    /// platform:
+    ///
+    /// * a timeout after the connection was made, a connection broken while sending or
+    ///   reading;
+    /// * an HTTP 5xx status other than 503 (a proxy's 502/504 may hide a processed call);
+    /// * a reply that cannot be read: not JSON, truncated, without a code
+    ///   ([`DecodeStage::Envelope`]), larger than the reply limit, or a success whose
+    ///   `data` does not decode ([`DecodeStage::Data`]: processed for certain).
+    ///
+    /// Everything else is unambiguous: an [`ApiError`] (the platform refused the call and
+    /// did nothing), or a failure before sending (see [`Error::is_retryable`]). Reads are
+    /// retried after ambiguous failures (except a data mismatch, which would fail again);
+    /// writes only with [`RetryPolicy::with_ambiguous_writes`](crate::retry::RetryPolicy::with_ambiguous_writes).
     pub fn is_ambiguous(&self) -> bool {
         match self {
-            Error::Transport(t) => {
-                matches!(t.kind, TransportKind::Timeout | TransportKind::Io | TransportKind::Status(500..=502 | 504..=599))
-            }
+            Error::Transport(t) => matches!(
+                t.kind,
+                TransportKind::Timeout
+                    | TransportKind::Io
+                    | TransportKind::BodyTooLarge { .. }
+                    | TransportKind::Status(500..=502 | 504..=599)
+            ),
+            Error::Decode(d) => matches!(d.stage, DecodeStage::Envelope | DecodeStage::Data),
+            _ => false,
+        }
+    }
+
+    /// An ambiguous failure that a second attempt may get past (not a data mismatch or an
+    /// oversized reply, which would come back the same).
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport(t) => !matches!(t.kind, TransportKind::BodyTooLarge { .. }) && self.is_ambiguous(),
+            Error::Decode(d) => d.stage == DecodeStage::Envelope,
             _ => false,
         }
     }

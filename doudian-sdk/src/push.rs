@@ -47,7 +47,7 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::{excerpt, DecodeError, Error, VerifyError};
+use crate::error::{excerpt, DecodeError, DecodeStage, Error, VerifyError};
 use crate::secret::AppSecret;
 use crate::sign::{digest_parts, hex_signature_matches, hmac_for, HmacSha256, SignMethod};
 
@@ -271,6 +271,7 @@ impl PushRecord {
                 Some(Err(failure)) => {
                     return Err(DecodeError {
                         context: format!("push message tag {tag} (msg_id {})", self.msg_id),
+                        stage: DecodeStage::Message,
                         path: failure.path,
                         message: failure.message,
                         excerpt: excerpt(self.data.as_bytes()),
@@ -406,11 +407,18 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<PushRecord>, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(malformed("the push body is empty"));
     }
-    let wire: Vec<WireRecord<'_>> = serde_json::from_slice(body)
+    let raw: Vec<&RawValue> = serde_json::from_slice(body)
         .map_err(|e| malformed(format!("the push body is not a JSON array of {{tag, msg_id, data}} records: {e}")))?;
-    wire.into_iter()
+    raw.into_iter()
         .enumerate()
-        .map(|(index, record)| {
+        .map(|(index, raw)| {
+            // Objects only: serde would also read a positional array `["100","1","{}"]`
+            // into the record's fields, which no platform push looks like.
+            if !raw.get().starts_with('{') {
+                return Err(malformed(format!("record {index} is not a {{tag, msg_id, data}} object")));
+            }
+            let record: WireRecord<'_> = serde_json::from_str(raw.get())
+                .map_err(|e| malformed(format!("record {index} is not a {{tag, msg_id, data}} object: {e}")))?;
             let tag = text_field(record.tag, "tag", index, false)?;
             if tag.is_empty() {
                 return Err(malformed(format!("record {index}: `tag` is missing")));

@@ -94,8 +94,8 @@ impl RetryPolicy {
 /// The one retry loop: runs `attempt(1)`, `attempt(2)`, … until one succeeds, the error
 /// is final, or the policy's attempts are used up, sleeping the backoff in between.
 /// Retryable errors ([`crate::Error::is_retryable`]) are retried for every call; ambiguous
-/// ones ([`crate::Error::is_ambiguous`]) only when `retry_ambiguous` (reads, or writes the caller
-/// declared idempotent).
+/// ones ([`crate::Error::is_ambiguous`]) that another attempt may get past only when
+/// `retry_ambiguous` (reads, or writes the caller declared idempotent).
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     method: &str,
@@ -113,7 +113,7 @@ where
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let may_retry = error.is_retryable() || (retry_ambiguous && error.is_ambiguous());
+        let may_retry = error.is_retryable() || (retry_ambiguous && error.is_transient());
         if !may_retry || number >= policy.max_attempts {
             return Err(error);
         }

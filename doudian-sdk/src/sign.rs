@@ -124,18 +124,42 @@ pub(crate) fn canonical_text(json_text: &str, flavor: Flavor) -> Result<String, 
 }
 
 /// The texts a caller may have signed for `json_text`, deduplicated, most likely first:
-/// the standard canonical form, Go's HTML-escaped form, the Java (gson) form. Works for any
-/// top-level JSON value; `None` when the text is not JSON.
+/// the standard canonical form, Go's HTML-escaped form, the Java (gson) form, the Python
+/// form (U+2028/9 raw) and the PHP form (§10). Works for any top-level JSON value; `None`
+/// when the text is not JSON.
 pub(crate) fn canonical_variants(json_text: &str) -> Option<Vec<String>> {
-    let node = canonical::parse(json_text).ok()?;
-    let mut variants: Vec<String> = Vec::with_capacity(3);
-    for flavor in [Flavor::Standard, Flavor::GoHtml, Flavor::Gson] {
+    Some(signed_forms(json_text).ok()?.into_iter().map(|(_, text)| text).collect())
+}
+
+/// Every canonical text an official SDK signs for param_json `json_text` — the standard
+/// form (Go), Go's HTML-escaped form, Java's gson form, Python's and PHP's — named by who
+/// produces it, deduplicated, the standard form first. A gateway accepts a sign over any
+/// of them (the Java SDK works against the platform although it signs its own variant).
+///
+/// ```rust
+/// use doudian_sdk::sign::signed_forms;
+///
+/// let forms = signed_forms(r#"{"q":"a='b'","e":{}}"#).unwrap();
+/// assert_eq!(forms[0], ("standard", r#"{"e":{},"q":"a='b'"}"#.to_owned()));
+/// assert!(forms.contains(&("java", r#"{"e":{},"q":"a\u003d\u0027b\u0027"}"#.to_owned())));
+/// assert!(forms.contains(&("php", r#"{"e":[],"q":"a='b'"}"#.to_owned())));
+/// ```
+pub fn signed_forms(json_text: &str) -> Result<Vec<(&'static str, String)>, Error> {
+    let node = canonical::parse(json_text).map_err(|e| Error::config(format!("param_json is not valid JSON: {e}")))?;
+    let mut forms: Vec<(&'static str, String)> = Vec::with_capacity(5);
+    for (name, flavor) in [
+        ("standard", Flavor::Standard),
+        ("go-html", Flavor::GoHtml),
+        ("java", Flavor::Gson),
+        ("python", Flavor::PyRaw),
+        ("php", Flavor::Php),
+    ] {
         let text = canonical::to_string(&node, flavor, json_text.len());
-        if !variants.contains(&text) {
-            variants.push(text);
+        if !forms.iter().any(|(_, known)| *known == text) {
+            forms.push((name, text));
         }
     }
-    Some(variants)
+    Ok(forms)
 }
 
 /// Canonical text of any `serde_json::Value` (a top-level `null` gives `{}`).

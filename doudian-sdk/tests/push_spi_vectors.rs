@@ -172,6 +172,12 @@ fn header_checks() {
     padded.push(b'\n');
     assert_eq!(verify_error(v.verify(Some(APP_KEY), Some(md5), &padded)), VerifyError::BadSignature);
 
+    // Header order does not matter.
+    let reversed: [(&str, &str); 2] = [("Event-Sign", md5), ("App-Id", APP_KEY)];
+    assert!(v.verify_headers(reversed, body).is_ok());
+    let reversed: [(&str, &str); 2] = [("Event-Sign", md5), ("App-Id", "7000000000000000000")];
+    assert!(matches!(verify_error(v.verify_headers(reversed, body)), VerifyError::WrongAppKey(_)));
+
     // Header names are case-insensitive; the first of a name counts; values may be bytes.
     let headers: [(&str, &[u8]); 4] =
         [("APP-ID", APP_KEY.as_bytes()), ("Event-Sign", md5.as_bytes()), ("event-sign", b"x"), ("x", b"y")];
@@ -202,6 +208,9 @@ fn malformed_bodies_are_typed_errors() {
         br#"[{"tag":"","msg_id":"1","data":"{}"}]"#,
         br#"[{"tag":"100","msg_id":[],"data":"{}"}]"#,
         b"\xff\xfe[]",
+        // Positional arrays are not records, even when signed.
+        br#"[["100","7301","{\"p_id\":1}"]]"#,
+        br#"[{"tag":"100","msg_id":"1","data":"{}"},["100","2","{}"]]"#,
     ] {
         let result = v.receive(Some(APP_KEY), Some(&signed(body)), body);
         assert!(matches!(verify_error(result), VerifyError::Malformed(_)), "{:?}", String::from_utf8_lossy(body));
@@ -249,7 +258,25 @@ fn dedupe_is_bounded_and_forgets_on_request() {
     let shared = std::sync::Arc::new(RecentMessages::new(100));
     let kept = first_time_only(records.clone(), &shared);
     assert_eq!(kept.iter().map(|r| r.msg_id.as_str()).collect::<Vec<_>>(), ["1", "2", "", ""]);
-    assert!(first_time_only(records, &*shared).iter().all(|r| r.msg_id.is_empty()));
+    assert!(first_time_only(records.clone(), &*shared).iter().all(|r| r.msg_id.is_empty()));
+    // Forgetting through the Arc reaches the shared store: the id is new again for everyone.
+    SeenMessages::forget(&shared, "1");
+    assert!(!shared.is_empty());
+    assert_eq!(first_time_only(records, &shared).iter().filter(|r| r.msg_id == "1").count(), 1);
+    assert!(!SeenMessages::first_time(&*shared, "1"));
+}
+
+#[test]
+fn null_msg_id_and_data_are_empty_and_never_deduplicated_away() {
+    let body = br#"[{"tag":"100","msg_id":null,"data":null},{"tag":"100","msg_id":null,"data":null}]"#;
+    let records = verifier().receive(Some(APP_KEY), Some(&signed(body)), body).unwrap();
+    assert_eq!(records, vec![PushRecord::new("100", "", ""); 2]);
+    let seen = RecentMessages::new(10);
+    assert_eq!(first_time_only(records.clone(), &seen).len(), 2, "records without an id cannot be told apart");
+    assert!(seen.is_empty());
+    // A known tag with empty data is a decode error naming the message, not a panic.
+    let error = records[0].decode().unwrap_err();
+    assert!(error.to_string().contains("push message tag 100"), "{error}");
 }
 
 /// xorshift64*: a tiny deterministic PRNG, so failures reproduce.

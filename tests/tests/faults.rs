@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use doudian_gateway::{Fault, FaultRule, OrderStatus};
 use doudian_sdk::api::order::{OrderLogisticsAddRequest, OrderOrderDetailRequest, OrderSearchListRequest};
 use doudian_sdk::api::shop::ShopBrandListRequest;
-use doudian_sdk::error::TransportKind;
+use doudian_sdk::error::{DecodeStage, TransportKind};
 use doudian_sdk::retry::RetryPolicy;
 use doudian_sdk::{CallOptions, Client, Error, SignMethod};
 use e2e_tests::*;
@@ -249,38 +249,46 @@ async fn dropped_connection_on_a_read_is_retried() {
 }
 
 #[tokio::test]
-async fn malformed_json_is_a_decode_error_with_an_excerpt() {
+async fn malformed_json_is_an_ambiguous_decode_error_with_an_excerpt() {
     let gw = gateway().await;
-    let client = ready_client(client_builder(&gw).retry(fast_retry(3))).await;
+    let client = ready_client(client_builder(&gw).retry(fast_retry(1))).await;
     gw.inject(FaultRule::new(Fault::MalformedJson).for_method("shop.brandList").times(1));
     let err = client.execute(&ShopBrandListRequest::new()).await.unwrap_err();
     let Error::Decode(decode) = &err else { panic!("expected a decode error, got {err:?}") };
-    assert_eq!(decode.context, "shop.brandList");
+    assert_eq!((decode.context.as_str(), decode.stage), ("shop.brandList", DecodeStage::Envelope));
     assert_eq!(decode.path, "$");
     assert!(decode.excerpt.starts_with(r#"{"code"="#), "{}", decode.excerpt);
     assert!(decode.excerpt.len() <= doudian_sdk::error::EXCERPT_LIMIT);
     assert!(err.to_string().starts_with("shop.brandList: cannot decode reply at `$`"), "{err}");
-    assert!(!err.is_retryable() && !err.is_ambiguous());
-    assert_eq!(gw.calls("shop.brandList"), 1, "a broken reply is not retried");
+    // The call was answered, so it may have been processed: ambiguous, not "retryable".
+    assert!(!err.is_retryable() && err.is_ambiguous());
+    assert_eq!(gw.calls("shop.brandList"), 1);
+
+    // A read is tried again after an unreadable reply, and the second reply is fine.
+    let client = ready_client(client_builder(&gw).retry(fast_retry(3))).await;
+    gw.inject(FaultRule::new(Fault::MalformedJson).for_method("shop.brandList").times(1));
+    assert_eq!(client.execute(&ShopBrandListRequest::new()).await.unwrap().0.len(), 4);
+    assert_eq!(gw.calls("shop.brandList"), 3);
 }
 
 #[tokio::test]
 async fn truncated_json_is_a_decode_error_on_reads_and_writes() {
     let gw = gateway().await;
     let client = ready_client(client_builder(&gw).retry(fast_retry(3))).await;
-    gw.inject(FaultRule::new(Fault::TruncatedJson).for_method(SEARCH).times(1));
+    gw.inject(FaultRule::new(Fault::TruncatedJson).for_method(SEARCH).times(3));
     let err = client.page(&OrderSearchListRequest::new(0, 20)).await.unwrap_err();
     let Error::Decode(decode) = &err else { panic!("expected a decode error, got {err:?}") };
     assert_eq!(decode.path, "$");
     assert!(decode.excerpt.starts_with(r#"{"code":10000"#), "{}", decode.excerpt);
     assert_eq!(decode.excerpt.len(), doudian_sdk::error::EXCERPT_LIMIT, "a long body is cut to the limit");
     assert!(decode.message.contains("EOF"), "{}", decode.message);
+    assert_eq!(gw.calls(SEARCH), 3, "a read is retried while the reply stays cut");
 
-    // A write whose reply is cut: processed once, reported as a decode error, not resent.
+    // A write whose reply is cut: processed once, reported as ambiguous, not resent.
     let order_id = order_awaiting_shipment(&gw);
     gw.inject(FaultRule::new(Fault::TruncatedJson).for_method(SHIP).times(1));
     let err = client.execute(&ship(&order_id)).await.unwrap_err();
-    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert!(matches!(err, Error::Decode(_)) && err.is_ambiguous(), "{err:?}");
     assert_eq!(gw.calls(SHIP), 1);
     assert_eq!(gw.shipments(&order_id), 1);
 }
@@ -316,7 +324,8 @@ async fn oversized_reply_is_refused_at_the_limit() {
     let err = client.execute(&ShopBrandListRequest::new()).await.unwrap_err();
     assert_eq!(transport_kind(&err), TransportKind::BodyTooLarge { limit });
     assert_eq!(err.to_string(), "shop.brandList: response larger than the 1048576-byte limit");
-    assert!(!err.is_retryable() && !err.is_ambiguous());
+    // Answered, so possibly processed; and not tried again: the reply would be as large.
+    assert!(!err.is_retryable() && err.is_ambiguous());
     assert_eq!(gw.calls("shop.brandList"), 1);
     // Just under the limit is fine.
     gw.inject(FaultRule::new(Fault::Oversized(limit - 1)).for_method("shop.brandList").times(1));

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::Response;
-use crate::error::{excerpt, ApiError, DecodeError, Error, Result};
+use crate::error::{excerpt, ApiError, DecodeError, DecodeStage, Error, Result};
 
 const SUCCESS_CODE: i64 = 10000;
 
@@ -84,14 +84,15 @@ pub(super) fn decode_data<T: DeserializeOwned>(method: &str, reply: &RawReply) -
             } else {
                 format!("data.{}", failure.path)
             };
-            Err(decode_error(method, &path, failure.message, reply))
+            Err(decode_error(method, DecodeStage::Data, &path, failure.message, reply))
         }
     }
 }
 
-fn decode_error(method: &str, path: &str, message: String, reply: &RawReply) -> Error {
+fn decode_error(method: &str, stage: DecodeStage, path: &str, message: String, reply: &RawReply) -> Error {
     Error::from(DecodeError {
         context: method.to_owned(),
+        stage,
         path: if path.is_empty() { "$".to_owned() } else { path.to_owned() },
         message,
         excerpt: excerpt(&reply.body),
@@ -105,7 +106,13 @@ pub(super) fn check_envelope(method: &str, body: Vec<u8>) -> Result<RawReply> {
         Ok(envelope) => envelope,
         Err(e) => {
             let reply = RawReply { log_id: String::new(), body, data: 0..0 };
-            return Err(decode_error(method, "$", format!("reply is not a JSON envelope: {e}"), &reply));
+            return Err(decode_error(
+                method,
+                DecodeStage::Envelope,
+                "$",
+                format!("reply is not a JSON envelope: {e}"),
+                &reply,
+            ));
         }
     };
     let log_id = envelope.log_id.clone().unwrap_or_default();
@@ -116,7 +123,13 @@ pub(super) fn check_envelope(method: &str, body: Vec<u8>) -> Result<RawReply> {
         (None, Some(err_no)) => err_no == 0,
         (None, None) => {
             let reply = RawReply { log_id, body, data: 0..0 };
-            return Err(decode_error(method, "code", "reply has neither `code` nor `err_no`".into(), &reply));
+            return Err(decode_error(
+                method,
+                DecodeStage::Envelope,
+                "code",
+                "reply has neither `code` nor `err_no`".into(),
+                &reply,
+            ));
         }
     };
     if success {

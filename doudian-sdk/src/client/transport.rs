@@ -116,10 +116,11 @@ impl Inner {
             })
         };
         let classify = |e: reqwest::Error| {
-            let kind = if e.is_timeout() {
-                TransportKind::Timeout
-            } else if e.is_connect() {
+            // A connect error (a connect timeout included) means nothing was sent.
+            let kind = if e.is_connect() {
                 TransportKind::Connect
+            } else if e.is_timeout() {
+                TransportKind::Timeout
             } else {
                 TransportKind::Io
             };

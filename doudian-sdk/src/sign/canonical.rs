@@ -12,8 +12,10 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
-/// Deeper documents are rejected instead of risking the stack (serde_json uses the same limit).
-const MAX_DEPTH: usize = 128;
+/// The deepest nesting param_json may have. The platform documents no limit and real
+/// parameters nest fewer than ten levels; deeper documents are refused (with this number
+/// in the error) rather than risking the stack.
+pub(crate) const MAX_DEPTH: usize = 512;
 
 /// A parsed JSON value. Objects keep their members in input order (duplicates included);
 /// the writers decide the order.
@@ -145,7 +147,7 @@ impl<'a> Parser<'a> {
 
     fn array(&mut self, depth: usize) -> Result<Node<'a>, ParseError> {
         if depth > MAX_DEPTH {
-            return Err(self.error("nesting deeper than 128 levels"));
+            return Err(self.error("nesting deeper than 512 levels (the SDK's limit for param_json)"));
         }
         self.pos += 1; // `[`
         let mut items = Vec::new();
@@ -170,7 +172,7 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self, depth: usize) -> Result<Node<'a>, ParseError> {
         if depth > MAX_DEPTH {
-            return Err(self.error("nesting deeper than 128 levels"));
+            return Err(self.error("nesting deeper than 512 levels (the SDK's limit for param_json)"));
         }
         self.pos += 1; // `{`
         let mut members = Vec::new();
@@ -331,6 +333,14 @@ pub(crate) enum Flavor {
     /// The official Java SDK's gson form (§2.3): HTML-safe escaping of `< > & = '`, keys
     /// ordered by UTF-16 code units, and its array quirks.
     Gson,
+    /// The official Python SDK's `json.dumps(..., ensure_ascii=False)`: U+2028 and U+2029
+    /// stay raw (§10).
+    PyRaw,
+    /// The official PHP SDK's `json_encode` after `json_decode(…, true)` (§10): empty
+    /// objects become `[]`, floats with a zero fraction lose it (`1.0` → `1`). (Its other
+    /// quirks — numeric-looking keys left unsorted, integers beyond 64 bits as floats — are
+    /// not reproduced.)
+    Php,
 }
 
 impl Flavor {
@@ -339,6 +349,8 @@ impl Flavor {
             Flavor::Standard => &STANDARD_ESCAPES,
             Flavor::GoHtml => &GO_HTML_ESCAPES,
             Flavor::Gson => &GSON_ESCAPES,
+            Flavor::PyRaw => &PY_RAW_ESCAPES,
+            Flavor::Php => &STANDARD_ESCAPES,
         }
     }
 }
@@ -365,6 +377,11 @@ const fn escape_table(extra: &[u8]) -> [bool; 256] {
 static STANDARD_ESCAPES: [bool; 256] = escape_table(b"");
 static GO_HTML_ESCAPES: [bool; 256] = escape_table(b"<>&");
 static GSON_ESCAPES: [bool; 256] = escape_table(b"<>&='");
+static PY_RAW_ESCAPES: [bool; 256] = {
+    let mut table = escape_table(b"");
+    table[0xE2] = false;
+    table
+};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -448,8 +465,10 @@ fn strictly_ascending(members: &[Member<'_>], order: fn(&str, &str) -> Ordering)
 /// Writes `node` in the flavour's canonical form.
 pub(crate) fn write_canonical(out: &mut String, node: &Node<'_>, flavor: Flavor) {
     match node {
+        Node::Literal(text) if flavor == Flavor::Php => out.push_str(&php_number(text)),
         Node::Literal(text) => out.push_str(text),
         Node::Str(s) => write_str(out, s, flavor),
+        Node::Object(members) if members.is_empty() && flavor == Flavor::Php => out.push_str("[]"),
         Node::Array(items) => {
             if flavor == Flavor::Gson {
                 write_gson_array(out, items);
@@ -479,6 +498,19 @@ pub(crate) fn write_canonical(out: &mut String, node: &Node<'_>, flavor: Flavor)
             }
             out.push('}');
         }
+    }
+}
+
+/// A number literal as PHP's `json_encode` writes the float it decoded: a zero fraction
+/// is dropped (`1.0` → `1`, `2.50` → `2.5`); integers and everything else stay as written.
+fn php_number(text: &str) -> Cow<'_, str> {
+    let is_float = text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    match text.parse::<f64>() {
+        Ok(value) if is_float && value.is_finite() && value.fract() == 0.0 && value.abs() < 1e15 => {
+            Cow::Owned(format!("{}", value as i64))
+        }
+        Ok(value) if is_float && value.is_finite() && !text.contains(['e', 'E']) => Cow::Owned(format!("{value}")),
+        _ => Cow::Borrowed(text),
     }
 }
 
@@ -606,11 +638,28 @@ mod tests {
     }
 
     #[test]
-    fn nesting_is_limited() {
-        let deep = "[".repeat(129) + &"]".repeat(129);
-        assert!(parse(&deep).is_err());
-        let ok = "[".repeat(128) + &"]".repeat(128);
-        assert!(parse(&ok).is_ok());
+    fn nesting_is_limited_for_arrays_and_objects_and_the_error_says_the_limit() {
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        let error = parse(&deep).unwrap_err();
+        assert!(error.to_string().contains("deeper than 512 levels"), "{error}");
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert_eq!(canon(&ok), ok, "the deepest allowed document canonicalises (and does not overflow the stack)");
+        let objects = |n: usize| "{\"a\":".repeat(n) + "1" + &"}".repeat(n);
+        assert!(parse(&objects(MAX_DEPTH + 1)).is_err());
+        assert!(parse(&objects(MAX_DEPTH)).is_ok());
+        // Mixed: the depth counts objects and arrays together.
+        let mixed = "[{\"a\":".repeat(MAX_DEPTH / 2) + "[1]" + &"}]".repeat(MAX_DEPTH / 2);
+        assert!(parse(&mixed).is_err());
+    }
+
+    #[test]
+    fn python_and_php_flavours() {
+        let node = parse("{\"s\":\"a\\u2028b\",\"e\":{},\"l\":[],\"f\":1.0,\"g\":2.50,\"h\":1e3,\"i\":7}").unwrap();
+        assert_eq!(
+            to_string(&node, Flavor::PyRaw, 0),
+            "{\"e\":{},\"f\":1.0,\"g\":2.50,\"h\":1e3,\"i\":7,\"l\":[],\"s\":\"a\u{2028}b\"}"
+        );
+        assert_eq!(to_string(&node, Flavor::Php, 0), r#"{"e":[],"f":1,"g":2.5,"h":1000,"i":7,"l":[],"s":"a\u2028b"}"#);
     }
 
     #[test]
