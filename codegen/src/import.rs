@@ -24,6 +24,31 @@ struct Catalog {
     messages: Vec<CatalogMessage>,
     #[serde(default)]
     method_lists: BTreeMap<String, Vec<String>>,
+    /// Places where copies of the SDKs disagree about a field.
+    #[serde(default)]
+    conflicts: Vec<CatalogConflict>,
+}
+
+/// `{"method", "class", "field", "kind": "required" | "type", "<source>": <its value>, ...}`.
+#[derive(Deserialize)]
+struct CatalogConflict {
+    method: String,
+    field: String,
+    kind: String,
+    #[serde(flatten)]
+    claims: BTreeMap<String, Value>,
+}
+
+impl CatalogConflict {
+    /// What the sources say, for the note: `go_zsmhub: false, go_tongxury: true`.
+    fn claims(&self) -> String {
+        self.claims
+            .iter()
+            .filter(|(source, _)| source.as_str() != "class")
+            .map(|(source, value)| format!("{source}: {value}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[derive(Deserialize)]
@@ -131,7 +156,10 @@ pub fn import(
             notes.push(format!("{}: kept the hand-written entry", m.method));
             continue;
         }
-        let method = import_method(m, &mut notes);
+        let mut method = import_method(m, &mut notes);
+        for conflict in catalog.conflicts.iter().filter(|c| c.method == m.method) {
+            settle_conflict(&mut method, conflict, &mut notes);
+        }
         methods.insert(m.method.clone(), (m.group.clone(), method));
     }
     let typed: BTreeSet<&str> = catalog.methods.iter().map(|m| m.method.as_str()).collect();
@@ -169,7 +197,8 @@ pub fn import(
             continue;
         }
         let mut stack = Vec::new();
-        let fields = convert_fields(&m.fields, &m.types, &[], &mut stack, &m.name, &mut notes);
+        let mut fields = convert_fields(&m.fields, &m.types, &[], &mut stack, &m.name, &mut notes);
+        mark_receivers(&mut fields, false);
         messages.insert(
             m.tag,
             Message {
@@ -216,6 +245,12 @@ fn import_method(m: &CatalogMethod, notes: &mut Vec<String>) -> Method {
         },
         None => Body { ty, fields: None },
     };
+    let mut request = request;
+    let mut response = response;
+    mark_receivers(&mut request, false);
+    if let Some(fields) = response.fields.as_mut() {
+        mark_receivers(fields, false);
+    }
     let paging = detect_paging(&m.method, &request, &response);
     Method {
         name: m.method.clone(),
@@ -282,10 +317,74 @@ fn convert_fields(
                     Some(other) => Some(other.to_string()),
                 },
                 sensitive: is_sensitive(&f.name),
+                doc: None,
+                note: None,
                 fields: nested,
             }
         })
         .collect()
+}
+
+/// Applies the safe choice where copies of the SDKs disagree, and records it on the field:
+/// a field any copy calls optional is optional; a field whose type differs between copies
+/// is an open JSON value (`any`), which decodes whatever either copy sends.
+fn settle_conflict(method: &mut Method, conflict: &CatalogConflict, notes: &mut Vec<String>) {
+    let decision = match conflict.kind.as_str() {
+        "required" => "optional",
+        "type" => "any (open JSON)",
+        other => {
+            notes.push(format!("{}: conflict of unknown kind `{other}` on `{}`", method.name, conflict.field));
+            return;
+        }
+    };
+    let note = format!("copies disagree on {} ({}): {decision}", conflict.kind, conflict.claims());
+    let mut settled = 0;
+    let mut settle = |field: &mut Field| {
+        if field.name != conflict.field {
+            return;
+        }
+        match conflict.kind.as_str() {
+            "required" => field.required = false,
+            _ => {
+                field.ty = "any".to_owned();
+                field.fields = None;
+            }
+        }
+        field.note = Some(note.clone());
+        settled += 1;
+    };
+    for_each_field(method.request.as_deref_mut().unwrap_or_default(), &mut settle);
+    if let Some(fields) = method.response.as_mut().and_then(|r| r.fields.as_deref_mut()) {
+        for_each_field(fields, &mut settle);
+    }
+    if settled == 0 {
+        notes.push(format!("{}: conflict on `{}` names no field of the method", method.name, conflict.field));
+    }
+}
+
+/// Calls `visit` on every field, at every depth.
+fn for_each_field(fields: &mut [Field], visit: &mut impl FnMut(&mut Field)) {
+    for field in fields {
+        visit(field);
+        if let Some(children) = field.fields.as_deref_mut() {
+            for_each_field(children, visit);
+        }
+    }
+}
+
+/// Inside an object that holds a receiver (`receiver_msg`, `post_receiver_msg`, ...), the
+/// plain `name`, `addr`, `tel`, `detail` and the like are the buyer's personal data.
+fn mark_receivers(fields: &mut [Field], inside_receiver: bool) {
+    const PERSONAL: &[&str] = &["name", "addr", "address", "tel", "phone", "mobile", "detail"];
+    for field in fields {
+        if inside_receiver && PERSONAL.contains(&field.name.as_str()) {
+            field.sensitive = true;
+        }
+        let receiver = field.name.to_ascii_lowercase().contains("receiver");
+        if let Some(children) = field.fields.as_deref_mut() {
+            mark_receivers(children, receiver);
+        }
+    }
 }
 
 /// Read-only by name: the last segment starts with a read verb or ends with a read noun.

@@ -173,8 +173,6 @@ pub struct Messages {
     pub file: String,
     /// One struct per message type, sorted by tag.
     pub messages: Vec<MessageIr>,
-    /// Nested types shared by the messages module, sorted by name.
-    pub nested: Vec<Struct>,
 }
 
 /// One push message type.
@@ -186,6 +184,10 @@ pub struct MessageIr {
     pub body: Struct,
     /// The platform's documentation page.
     pub doc_url: Option<String>,
+    /// The module of its nested types (`trade_create`).
+    pub module: String,
+    /// Its nested types, sorted by name.
+    pub nested: Vec<Struct>,
 }
 
 /// Which side of a call a struct sits on: decides `Option` wrapping and builders.
@@ -248,8 +250,17 @@ impl Lowerer<'_> {
         self.errors.push(SpecError::new(self.file, location, message));
     }
 
-    /// Lowers the fields of one object, registering nested types in `ns`.
-    fn fields(&mut self, ns: &mut Namespace, fields: &[Field], path: &str, side: Side) -> Vec<FieldIr> {
+    /// Lowers the fields of one object, registering nested types in `ns`. `parents` are
+    /// the type names from the top of the request, response or message down to this object
+    /// (the first is [`naming::root_parent_name`]).
+    fn fields(
+        &mut self,
+        ns: &mut Namespace,
+        fields: &[Field],
+        path: &str,
+        side: Side,
+        parents: &[String],
+    ) -> Vec<FieldIr> {
         let mut out: Vec<FieldIr> = Vec::with_capacity(fields.len());
         let mut wire_seen: BTreeMap<&str, usize> = BTreeMap::new();
         let mut rust_seen: BTreeMap<String, String> = BTreeMap::new();
@@ -270,17 +281,24 @@ impl Lowerer<'_> {
             let nested_path = format!("{field_path}{}", spec_ty.path_suffix());
             let nested_name = match (&field.fields, spec_ty.has_object()) {
                 (Some(children), true) => {
-                    let name = match over.and_then(|o| o.type_name.clone()) {
+                    let (name, explicit) = match over.and_then(|o| o.type_name.clone()) {
                         Some(name) if !naming::is_identifier(&name) => {
                             self.error(&field_path, format!("override type_name `{name}` is not a Rust identifier"));
                             continue;
                         }
-                        Some(name) => name,
-                        None => naming::nested_type_name(&field.name),
+                        Some(name) => (name, true),
+                        None => {
+                            let natural = naming::nested_type_name(&field.name, matches!(spec_ty, TypeExpr::List(_)));
+                            (unshadowed(&natural, parents), false)
+                        }
                     };
-                    let lowered = self.fields(ns, children, &nested_path, side);
-                    self.register(ns, &name, lowered, side, &field_path);
-                    Some(name)
+                    let mut chain = parents.to_vec();
+                    chain.push(name.clone());
+                    let lowered = self.fields(ns, children, &nested_path, side, &chain);
+                    match self.register(ns, &name, explicit, lowered, side, &field_path, parents) {
+                        Some(name) => Some(name),
+                        None => continue,
+                    }
                 }
                 (None, true) => {
                     self.error(
@@ -318,19 +336,18 @@ impl Lowerer<'_> {
                 example: field.example.clone(),
             };
             if let Some(&index) = wire_seen.get(field.name.as_str()) {
-                let dedupe = over.is_some_and(|o| o.dedupe);
+                // The same field listed twice (a flattened source struct) is one field; two
+                // different fields under one JSON name cannot both be decoded.
                 let same = out[index].ty == lowered.ty && out[index].required == lowered.required;
-                if !dedupe {
+                if !same {
                     self.error(
                         &field_path,
                         format!(
-                            "JSON name `{}` appears twice in this object; if both are the same field add \
-                             {{\"dedupe\": true}} for `{field_path}` in overrides.json",
+                            "JSON name `{}` appears twice in this object with different types; keep one of \
+                             them in the spec",
                             field.name
                         ),
                     );
-                } else if !same {
-                    self.error(&field_path, format!("`dedupe` set but the two `{}` fields differ in type", field.name));
                 }
                 continue;
             }
@@ -357,37 +374,69 @@ impl Lowerer<'_> {
         out
     }
 
-    /// Registers a nested type; the same name for a different shape is a collision.
-    /// `path` is the field holding it (the key of a `type_name` override).
-    fn register(&mut self, ns: &mut Namespace, name: &str, fields: Vec<FieldIr>, side: Side, path: &str) {
+    /// Registers a nested type and returns its final name. The same shape under the same
+    /// name is one type. A different shape under a name in use takes its parents' names as
+    /// a prefix (`Products` under `BindProduct` -> `BindProductProducts`), nearest first,
+    /// so that a name depends only on the type's own path; a name from an override is
+    /// never changed (a collision is then an error).
+    #[allow(clippy::too_many_arguments)]
+    fn register(
+        &mut self,
+        ns: &mut Namespace,
+        name: &str,
+        explicit: bool,
+        fields: Vec<FieldIr>,
+        side: Side,
+        path: &str,
+        parents: &[String],
+    ) -> Option<String> {
         let builder = side == Side::Request;
         if naming::is_reserved(name) {
-            self.error(
-                path,
-                format!("nested type name `{name}` would shadow a prelude name; set type_name for `{path}` in overrides.json"),
-            );
-            return;
+            self.error(path, format!("override type_name `{name}` would shadow a prelude name"));
+            return None;
         }
-        match ns.types.get_mut(name) {
-            Some((existing, first_path)) => {
-                if existing.fields == fields {
+        let candidates: Vec<String> = if explicit {
+            vec![name.to_owned()]
+        } else {
+            std::iter::once(name.to_owned())
+                .chain((1..=parents.len()).map(|n| format!("{}{name}", parents[parents.len() - n..].concat())))
+                .collect()
+        };
+        for candidate in &candidates {
+            match ns.types.get_mut(candidate) {
+                Some((existing, _)) if existing.fields == fields => {
                     existing.builder |= builder;
-                } else {
-                    let first_path = first_path.clone();
-                    self.error(
-                        path,
-                        format!(
-                            "nested type name `{name}` is also used for a different object at `{first_path}`; \
-                             set type_name for `{path}` (or `{first_path}`) in overrides.json"
-                        ),
-                    );
+                    return Some(candidate.clone());
+                }
+                Some(_) => continue,
+                None => {
+                    let entry = (Struct { name: candidate.clone(), fields, builder }, path.to_owned());
+                    ns.types.insert(candidate.clone(), entry);
+                    return Some(candidate.clone());
                 }
             }
-            None => {
-                ns.types.insert(name.to_owned(), (Struct { name: name.to_owned(), fields, builder }, path.to_owned()));
-            }
         }
+        let first_path = ns.types.get(name).map(|(_, p)| p.clone()).unwrap_or_default();
+        self.error(
+            path,
+            format!(
+                "nested type name `{name}` is also used for a different object at `{first_path}`; \
+                 set type_name for `{path}` (or `{first_path}`) in overrides.json"
+            ),
+        );
+        None
     }
+}
+
+/// `natural`, or — when it would shadow a prelude name or repeat the name of an enclosing
+/// type — prefixed with its parents' names, nearest first (`Child` in `Child` ->
+/// `ChildChild`; `Result` at the top of `buyin.simplePlan` -> `SimplePlanResult`).
+fn unshadowed(natural: &str, parents: &[String]) -> String {
+    let clashes = |name: &str| naming::is_reserved(name) || parents.iter().any(|p| p == name);
+    (0..=parents.len())
+        .map(|n| format!("{}{natural}", parents[parents.len() - n..].concat()))
+        .find(|candidate| !clashes(candidate))
+        .unwrap_or_else(|| format!("{}{natural}Item", parents.concat()))
 }
 
 /// The Rust type of a spec type; `nested` names the object inside it.
@@ -493,7 +542,8 @@ fn lower_method(
     let typed = match (&method.request, &method.response) {
         (Some(request), Some(response)) => {
             let mut ns = Namespace::new();
-            let request_fields = lowerer.fields(&mut ns, request, "request", Side::Request);
+            let root = [naming::root_parent_name(&method.name)];
+            let request_fields = lowerer.fields(&mut ns, request, "request", Side::Request, &root);
             let response = lower_response(&mut lowerer, &mut ns, response, &response_type);
             response.map(|response| Typed {
                 request: Struct { name: request_type.clone(), fields: request_fields, builder: true },
@@ -555,18 +605,22 @@ fn lower_response(
     let fields = body.fields.as_deref();
     match (ty, fields) {
         (TypeExpr::Object, Some(fields)) => {
-            let fields = lowerer.fields(ns, fields, "response", Side::Response);
+            let root = [naming::root_parent_name(lowerer.owner)];
+            let fields = lowerer.fields(ns, fields, "response", Side::Response, &root);
             Some(ResponseShape::Object(Struct { name: name.to_owned(), fields, builder: false }))
         }
         (ty, Some(fields)) if ty.has_object() => {
             let path = format!("response{}", ty.path_suffix());
-            let nested_name = lowerer
-                .overrides
-                .get("response")
-                .and_then(|o| o.type_name.clone())
-                .unwrap_or_else(|| naming::nested_type_name("data"));
-            let lowered = lowerer.fields(ns, fields, &path, Side::Response);
-            lowerer.register(ns, &nested_name, lowered, Side::Response, "response");
+            let root = [naming::root_parent_name(lowerer.owner)];
+            let (nested_name, explicit) = match lowerer.overrides.get("response").and_then(|o| o.type_name.clone()) {
+                Some(name) => (name, true),
+                None => (naming::nested_type_name("data", false), false),
+            };
+            let mut chain = root.to_vec();
+            chain.push(nested_name.clone());
+            let lowered = lowerer.fields(ns, fields, &path, Side::Response, &chain);
+            let nested_name =
+                lowerer.register(ns, &nested_name, explicit, lowered, Side::Response, "response", &root)?;
             Some(ResponseShape::Newtype(rust_type(&ty, Some(&nested_name)), ty))
         }
         (ty, None) if ty.has_object() => {
@@ -676,7 +730,6 @@ fn lower_messages(
     errors: &mut Vec<SpecError>,
 ) -> Messages {
     let file = messages.file.as_str();
-    let mut ns = Namespace::new();
     let mut out = Vec::new();
     let mut tags: BTreeMap<u32, &str> = BTreeMap::new();
     let mut names: BTreeSet<&str> = BTreeSet::new();
@@ -703,7 +756,10 @@ fn lower_messages(
         let over = overrides.value.messages.get(&message.name);
         let mut lowerer =
             Lowerer { file, owner: &message.name, overrides: FieldOverrides::new(over.map(|o| &o.fields)), errors };
-        let fields = lowerer.fields(&mut ns, &message.fields, "", Side::Response);
+        // Each message has its own namespace: a message added later never renames the
+        // nested types of another.
+        let mut ns = Namespace::new();
+        let fields = lowerer.fields(&mut ns, &message.fields, "", Side::Response, std::slice::from_ref(&message.name));
         for path in lowerer.overrides.unused() {
             lowerer.errors.push(SpecError::new(
                 &overrides.file,
@@ -715,6 +771,8 @@ fn lower_messages(
             tag: message.tag,
             body: Struct { name: message.name.clone(), fields, builder: false },
             doc_url: message.doc_url.clone(),
+            module: naming::message_module(&message.name),
+            nested: ns.into_sorted(),
         });
     }
     for name in overrides.value.messages.keys() {
@@ -726,16 +784,6 @@ fn lower_messages(
             ));
         }
     }
-    let nested = ns.into_sorted();
-    for s in &nested {
-        if names.contains(s.name.as_str()) {
-            errors.push(SpecError::new(
-                file,
-                &s.name,
-                "a nested type has the same name as a message; set type_name in overrides.json",
-            ));
-        }
-    }
     out.sort_by_key(|m| m.tag);
-    Messages { file: file.to_owned(), messages: out, nested }
+    Messages { file: file.to_owned(), messages: out }
 }

@@ -109,6 +109,11 @@ pub fn method_module(group: &str, method: &str) -> String {
     legal(rest.replace('.', "_").to_snake_case(), "m")
 }
 
+/// The module of a push message's nested types (`TradeCreate` -> `trade_create`).
+pub fn message_module(message: &str) -> String {
+    legal(message.to_snake_case(), "m")
+}
+
 /// The Rust field name of a JSON name (`shopOrderList` -> `shop_order_list`, `type` -> `type_`).
 pub fn field_name(wire: &str) -> String {
     let snake = wire.to_snake_case();
@@ -116,12 +121,59 @@ pub fn field_name(wire: &str) -> String {
     legal(snake, "n")
 }
 
-/// The Rust type name of a nested object, from the field that holds it
-/// (`shop_order_list` -> `ShopOrderList`).
-pub fn nested_type_name(wire: &str) -> String {
-    let camel = wire.to_upper_camel_case();
+/// The Rust type name of a nested object, from the field that holds it; a list's items
+/// are named for one item (`shop_order_list` -> `ShopOrder`, `items` -> `Item`,
+/// `children` -> `Child`), anything else as the field (`receiver_msg` -> `ReceiverMsg`).
+pub fn nested_type_name(wire: &str, list_item: bool) -> String {
+    let mut words: Vec<String> = wire.to_snake_case().split('_').filter(|w| !w.is_empty()).map(str::to_owned).collect();
+    if list_item {
+        if words.len() > 1 && words.last().is_some_and(|w| w == "list") {
+            words.pop();
+        } else if let Some(last) = words.last_mut() {
+            *last = singular(last);
+        }
+    }
+    let camel = words.join("_").to_upper_camel_case();
     let camel = if camel.is_empty() { "Object".to_owned() } else { camel };
     legal(camel, "N")
+}
+
+/// One English plural word in the singular, by the regular rules (and `children`);
+/// words that do not look plural stay as they are (`status`, `data`, `info`).
+fn singular(word: &str) -> String {
+    const KEEP: &[&str] = &["data", "info", "status", "address", "news", "series", "species", "analysis", "basis"];
+    if KEEP.contains(&word) || word.len() < 3 {
+        return word.to_owned();
+    }
+    if word == "children" {
+        return "child".to_owned();
+    }
+    if let Some(stem) = word.strip_suffix("ies") {
+        return format!("{stem}y");
+    }
+    for suffix in ["sses", "xes", "ches", "shes", "zes"] {
+        if let Some(stem) = word.strip_suffix(suffix) {
+            return format!("{stem}{}", &suffix[..suffix.len() - 2]);
+        }
+    }
+    if word.ends_with("ss") || word.ends_with("us") || word.ends_with("is") {
+        return word.to_owned();
+    }
+    word.strip_suffix('s').map(str::to_owned).unwrap_or_else(|| word.to_owned())
+}
+
+/// `name` qualified by the type that holds it (`Child` under `Child` -> `ChildChild`,
+/// `Result` under `SimplePlan` -> `SimplePlanResult`).
+pub fn qualified_type_name(parent: &str, name: &str) -> String {
+    format!("{parent}{name}")
+}
+
+/// The name that stands for the top of a method's request or response, or of a message,
+/// when a nested type must be qualified by its parent: the method's last segment
+/// (`buyin.simplePlan` -> `SimplePlan`) or the message name.
+pub fn root_parent_name(owner: &str) -> String {
+    let last = owner.rsplit('.').next().unwrap_or(owner);
+    legal(last.to_upper_camel_case(), "M")
 }
 
 /// Whether `name` is a usable Rust identifier (for names given in overrides).
@@ -171,11 +223,29 @@ mod tests {
     }
 
     #[test]
-    fn nested_types_are_named_from_their_field() {
-        assert_eq!(nested_type_name("shop_order_list"), "ShopOrderList");
-        assert_eq!(nested_type_name("spuList"), "SpuList");
-        assert_eq!(nested_type_name("self"), "Self_");
-        assert_eq!(nested_type_name("3d_model"), "N3dModel");
+    fn nested_types_are_named_from_their_field_and_list_items_for_one_item() {
+        assert_eq!(nested_type_name("shop_order_list", true), "ShopOrder");
+        assert_eq!(nested_type_name("shop_order_list", false), "ShopOrderList");
+        assert_eq!(nested_type_name("spuList", true), "Spu");
+        assert_eq!(nested_type_name("list", true), "List");
+        assert_eq!(nested_type_name("items", true), "Item");
+        assert_eq!(nested_type_name("children", true), "Child");
+        assert_eq!(nested_type_name("categories", true), "Category");
+        assert_eq!(nested_type_name("addresses", true), "Address");
+        assert_eq!(nested_type_name("boxes", true), "Box");
+        assert_eq!(nested_type_name("order_status", true), "OrderStatus");
+        assert_eq!(nested_type_name("data", true), "Data");
+        assert_eq!(nested_type_name("sku_infos", true), "SkuInfo");
+        assert_eq!(nested_type_name("receiver_msg", false), "ReceiverMsg");
+        assert_eq!(nested_type_name("self", false), "Self_");
+        assert_eq!(nested_type_name("3d_model", false), "N3dModel");
+    }
+
+    #[test]
+    fn qualified_names_and_roots() {
+        assert_eq!(root_parent_name("buyin.simplePlan"), "SimplePlan");
+        assert_eq!(root_parent_name("TradeCreate"), "TradeCreate");
+        assert_eq!(qualified_type_name("Child", "Child"), "ChildChild");
     }
 
     #[test]

@@ -543,12 +543,21 @@ pub fn messages_file(messages: &Messages) -> TokenStream {
         if let Some(url) = &m.doc_url {
             doc.push_str(&format!(" Platform docs: <{url}>."));
         }
-        struct_tokens(&m.body, Scope::Local, &doc, quote!(), true)
+        let body = struct_tokens(&m.body, Scope::Module(&m.module), &doc, quote!(), true);
+        let nested = (!m.nested.is_empty()).then(|| {
+            let module = ident(&m.module);
+            let module_doc = format!(" Nested types of push message `{}`.", m.body.name);
+            let nested_doc = format!(" Nested object of push message `{}`.", m.body.name);
+            let structs = m.nested.iter().map(|s| struct_tokens(s, Scope::Local, &nested_doc, quote!(), true));
+            quote! {
+                #[doc = #module_doc]
+                pub mod #module {
+                    #(#structs)*
+                }
+            }
+        });
+        quote!(#body #nested)
     });
-    let nested = messages
-        .nested
-        .iter()
-        .map(|s| struct_tokens(s, Scope::Local, " Nested object of a push message.", quote!(), true));
     let variants = messages.messages.iter().map(|m| {
         let name = ident(&m.body.name);
         let doc = format!(" Tag {}.", m.tag);
@@ -568,7 +577,6 @@ pub fn messages_file(messages: &Messages) -> TokenStream {
     quote! {
         //! Push messages (消息推送): one type per message tag, and [`Message`] over all of them.
         #(#structs)*
-        #(#nested)*
 
         /// A decoded push message, by tag.
         #[derive(Debug, Clone, PartialEq)]

@@ -36,7 +36,7 @@ pub fn method_samples(api: &Api) -> Value {
 pub fn message_samples(messages: &Messages) -> Value {
     let mut out = Map::new();
     for message in &messages.messages {
-        out.insert(message.tag.to_string(), object(&message.body, &messages.nested));
+        out.insert(message.tag.to_string(), object(&message.body, &message.nested));
     }
     Value::Object(out)
 }

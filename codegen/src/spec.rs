@@ -75,6 +75,12 @@ pub struct Field {
     /// Personal data or a credential: `Debug` prints `<redacted>`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sensitive: bool,
+    /// What the field means, for the generated docs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// A decision the importer made about this field (where its sources disagree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The fields of the object inside `type`, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<Field>>,

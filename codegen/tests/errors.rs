@@ -56,15 +56,28 @@ fn duplicate_method() {
 }
 
 #[test]
-fn nested_type_name_collision_names_both_paths() {
-    let e = error_for(
-        r#"{"name": "order.ship", "request": [{"name": "pack_list", "type": "list<object>", "fields": [{"name": "a", "type": "string"}]}],
-            "response": {"type": "object", "fields": [{"name": "pack_list", "type": "list<object>", "fields": [{"name": "b", "type": "string"}]}]}}"#,
-    );
-    assert_contains(
-        &e,
-        &[GROUP, "order.ship -> response.pack_list", "`PackList`", "request.pack_list", "overrides.json"],
-    );
+fn nested_types_of_different_shapes_are_qualified_by_their_parents() {
+    // Two `pack_list` items of different shapes: the second is named by its path.
+    let method = r#"{"name": "order.ship", "request": [{"name": "pack_list", "type": "list<object>", "fields": [{"name": "a", "type": "string"}]}],
+        "response": {"type": "object", "fields": [{"name": "pack_list", "type": "list<object>", "fields": [{"name": "b", "type": "string"}]},
+                                                  {"name": "result", "type": "object", "fields": [{"name": "children", "type": "list<object>", "fields": [
+                                                      {"name": "children", "type": "list<object>", "fields": [{"name": "c", "type": "i64"}]}]}]}]}}"#;
+    let group = format!(r#"{{"group": "order", "methods": [{method}]}}"#);
+    let output = codegen::generate(&input(&[(GROUP, &group)], r#"{"messages": []}"#, "{}")).unwrap();
+    let code = &output.files["order.rs"];
+    for name in [
+        "pub struct Pack ",
+        "pub struct ShipPack ",
+        "pub struct ShipResult ",
+        "pub struct Child ",
+        "pub struct ChildChild ",
+    ] {
+        assert!(code.contains(name), "`{name}` not in the generated code");
+    }
+    // A name given in overrides is never changed: a collision is then an error naming both paths.
+    let overrides = r#"{"methods": {"order.ship": {"fields": {"response.pack_list": {"type_name": "Pack"}}}}}"#;
+    let e = error_of(input(&[(GROUP, &group)], r#"{"messages": []}"#, overrides));
+    assert_contains(&e, &[GROUP, "order.ship -> response.pack_list", "`Pack`", "request.pack_list", "overrides.json"]);
 }
 
 #[test]
@@ -76,13 +89,13 @@ fn rust_field_name_collision() {
 }
 
 #[test]
-fn duplicate_json_name_needs_a_dedupe_override() {
-    let method = r#"{"name": "order.x", "request": [{"name": "a", "type": "i64"}, {"name": "a", "type": "i64"}], "response": {"type": "object", "fields": []}}"#;
-    let e = error_for(method);
-    assert_contains(&e, &["order.x -> request.a", "appears twice", "dedupe"]);
-    let group = format!(r#"{{"group": "order", "methods": [{method}]}}"#);
-    let overrides = r#"{"methods": {"order.x": {"fields": {"request.a": {"dedupe": true}}}}}"#;
-    assert!(codegen::generate(&input(&[(GROUP, &group)], r#"{"messages": []}"#, overrides)).is_ok());
+fn a_duplicate_json_name_is_one_field_unless_the_types_differ() {
+    let same = r#"{"name": "order.x", "request": [{"name": "a", "type": "i64"}, {"name": "a", "type": "i64"}], "response": {"type": "object", "fields": []}}"#;
+    let group = format!(r#"{{"group": "order", "methods": [{same}]}}"#);
+    let output = codegen::generate(&input(&[(GROUP, &group)], r#"{"messages": []}"#, "{}")).unwrap();
+    assert_eq!(output.files["order.rs"].matches("pub a: Option<i64>").count(), 1);
+    let different = r#"{"name": "order.x", "request": [{"name": "a", "type": "i64"}, {"name": "a", "type": "string"}], "response": {"type": "object", "fields": []}}"#;
+    assert_contains(&error_for(different), &["order.x -> request.a", "appears twice", "different types"]);
 }
 
 #[test]

@@ -122,6 +122,6 @@ async fn shipping_pushes_tag_102_to_the_configured_webhook() {
     assert!(valid);
     assert_eq!(records[0]["tag"], "102");
     let data: Value = serde_json::from_str(records[0]["data"].as_str().unwrap()).unwrap();
-    assert_eq!(data["logistics_code"], "YD42");
+    assert_eq!(data["logistics_msg"]["logistics_code"], "YD42");
     assert_eq!(data["order_status"], 3);
 }

@@ -12,9 +12,9 @@ use doudian_sdk::Request;
 
 #[test]
 fn methods_table_lists_every_method_sorted() {
-    assert_eq!(METHODS.len(), 312);
+    assert_eq!(METHODS.len(), 534);
     assert!(METHODS.windows(2).all(|w| w[0].name < w[1].name), "sorted and unique");
-    assert_eq!(METHODS.iter().filter(|m| m.typed).count(), 285);
+    assert_eq!(METHODS.iter().filter(|m| m.typed).count(), 353);
     let search = doudian_sdk::catalog::find("order.searchList").unwrap();
     assert_eq!(search.request_type, "api::order::OrderSearchListRequest");
     assert_eq!(search.feature, "order");
@@ -71,7 +71,7 @@ fn a_wrong_type_names_its_path() {
 fn page_bases_differ_per_method() {
     assert_eq!(<OrderSearchListRequest as Paginated>::PAGE_BASE, 0);
     assert_eq!(<ProductListV2Request as Paginated>::PAGE_BASE, 1);
-    let _: fn(OrderSearchListResponse) -> (Vec<order::search_list::ShopOrderList>, Option<i64>) =
+    let _: fn(OrderSearchListResponse) -> (Vec<order::search_list::ShopOrder>, Option<i64>) =
         OrderSearchListRequest::into_items;
 }
 

@@ -99,7 +99,7 @@ fn sensitive_fields_are_redacted_in_debug() {
     assert!(debug.contains(r#"post_tel: <redacted>"#), "{debug}");
     assert!(!debug.contains("13800000000"), "{debug}");
     assert!(debug.contains(r#"order_id: Some("1")"#), "{debug}");
-    let ship = DemoShipRequest::new(vec![ship::PackList::new("SF")]).receiver(ship::Receiver::default());
+    let ship = DemoShipRequest::new(vec![ship::Pack::new("SF")]).receiver(ship::Receiver::default());
     assert!(format!("{ship:?}").contains("receiver: <redacted>"));
 }
 

@@ -144,9 +144,9 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
         "https://img.example.com/qs-1.jpg|https://img.example.com/qs-2.jpg",
         0,
         1,
-        spec_prices,
-        specs,
-    );
+    )
+    .spec_prices(spec_prices)
+    .specs(specs);
     let added = client.execute(&add).await?;
     let product_id = added.product_id.ok_or("product.addV2 returned no product_id")?;
     println!("   added product {product_id} with {} SKUs (log_id {})", added.sku.len(), added.log_id());

@@ -162,9 +162,9 @@ async fn products_list_detail_add_edit_delete_and_skus() {
         "https://img.example.com/e2e-1.jpg",
         0,
         1,
-        spec_prices,
-        "颜色|红色,黑色",
-    );
+    )
+    .spec_prices(spec_prices)
+    .specs("颜色|红色,黑色");
     let added = client.execute(&add).await.unwrap();
     let product_id = added.product_id.expect("product.addV2 returns the id");
     assert_eq!(added.sku.len(), 2);
@@ -319,7 +319,7 @@ async fn after_sales_list_and_operate() {
         .expect("a pending refund-only request");
     let id = pending.aftersale_id.clone().unwrap();
     let reply = client
-        .execute(&AfterSaleOperateRequest::new(vec![operate::Items::new(&id).remark("e2e: agreed")], 101))
+        .execute(&AfterSaleOperateRequest::new(vec![operate::Item::new(&id).remark("e2e: agreed")], 101))
         .await
         .unwrap();
     assert_eq!(reply.items.len(), 1);
@@ -329,7 +329,7 @@ async fn after_sales_list_and_operate() {
     assert_eq!(gw.counters().after_sale_operations.get(&id), Some(&1));
 
     // The same operation again is refused per item, and nothing changes.
-    let again = client.execute(&AfterSaleOperateRequest::new(vec![operate::Items::new(&id)], 101)).await.unwrap();
+    let again = client.execute(&AfterSaleOperateRequest::new(vec![operate::Item::new(&id)], 101)).await.unwrap();
     assert_eq!(again.items[0].status_code, Some(2), "{:?}", again.items[0]);
     assert_eq!(gw.counters().after_sale_operations.get(&id), Some(&1));
     let listed = client.execute(&AfterSaleListRequest::new(0, 10).aftersale_id(&id)).await.unwrap();
@@ -376,7 +376,11 @@ async fn shipping_through_the_sdk_pushes_the_event_to_the_webhook() {
     let [PushEvent::Message { tag: 102, message, .. }] = events.as_slice() else { panic!("{events:?}") };
     let Message::TradeSellerShip(ship) = message.as_ref() else { panic!("{message:?}") };
     assert_eq!(ship.p_id.map(|p| p.to_string()), Some(order_id));
-    assert_eq!(ship.logistics_code.as_deref(), Some("ZT123456789"));
+    let logistics = ship.logistics_msg.as_ref().expect("logistics_msg");
+    assert_eq!(logistics.logistics_code.as_deref(), Some("ZT123456789"));
+    // The buyer's details are redacted in Debug output.
+    let shown = format!("{ship:?}");
+    assert!(shown.contains("<redacted>") && !shown.contains("#kP2#efgh#"), "{shown}");
 }
 
 #[tokio::test]
@@ -535,7 +539,7 @@ async fn after_sale_handling_pushes_the_refund_event() {
         .expect("a pending return-and-refund request");
     let id = pending.aftersale_id.clone().unwrap();
     // Agree to the return (status 6 -> 7): tag 202, refund_ReturnApplyAgreed.
-    let reply = client.execute(&AfterSaleOperateRequest::new(vec![operate::Items::new(&id)], 111)).await.unwrap();
+    let reply = client.execute(&AfterSaleOperateRequest::new(vec![operate::Item::new(&id)], 111)).await.unwrap();
     assert_eq!(reply.items[0].status_code, Some(0));
     assert_eq!(gw.after_sale_status(id.parse().unwrap()), Some(7));
     let events = webhook.next().await.outcome.unwrap();

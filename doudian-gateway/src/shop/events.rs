@@ -17,6 +17,7 @@ impl Shop {
             "p_id": p_id,
             "s_ids": s_ids,
             "shop_id": self.shop_id,
+            "store_id": 0,
             "order_status": order.status.code(),
             "order_type": 0,
             "biz": 2,
@@ -27,11 +28,11 @@ impl Shop {
             TradeEvent::SellerShipped => {
                 let shipment = order.shipments.first();
                 json!({
-                    "express_company_id": shipment.map(|s| s.company.id.to_string()).unwrap_or_default(),
-                    "logistics_code": shipment.map(|s| s.tracking_no.clone()).unwrap_or_default(),
-                    "addr": "#3Ax1#2vB9#",
-                    "name": "#kP2#efgh#",
-                    "tel": "#1kT9#abcd#",
+                    "logistics_msg": {
+                        "express_company_id": shipment.map(|s| s.company.id.to_string()).unwrap_or_default(),
+                        "logistics_code": shipment.map(|s| s.tracking_no.clone()).unwrap_or_default(),
+                    },
+                    "receiver_msg": {"addr": "#3Ax1#2vB9#", "name": "#kP2#efgh#", "tel": "#1kT9#abcd#"},
                     "update_time": order.update_time,
                 })
             }

@@ -50,7 +50,7 @@ impl AddressAddAftersaleStrategyRequest {
 #[non_exhaustive]
 pub struct AddressAddAftersaleStrategyResponse {
     /// `fail_product_list`
-    pub fail_product_list: Vec<add_aftersale_strategy::FailProductList>,
+    pub fail_product_list: Vec<add_aftersale_strategy::FailProduct>,
     /// `strategy_id`. Example: `AFS1234`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
@@ -213,7 +213,7 @@ pub mod add_aftersale_strategy {
     /// Nested object of `address.addAftersaleStrategy`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct FailProductList {
+    pub struct FailProduct {
         /// `fail_reason`. Example: `商品正在审核中，暂不支持修改`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub fail_reason: Option<String>,
@@ -221,8 +221,8 @@ pub mod add_aftersale_strategy {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_id: Option<String>,
     }
-    impl crate::de::Object for FailProductList {
-        const NAME: &'static str = "FailProductList";
+    impl crate::de::Object for FailProduct {
+        const NAME: &'static str = "FailProduct";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -235,7 +235,7 @@ pub mod add_aftersale_strategy {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FailProductList {
+    impl<'de> ::serde::Deserialize<'de> for FailProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -338,10 +338,9 @@ pub mod area_list {
 #[non_exhaustive]
 #[doc(alias = "address.create")]
 pub struct AddressCreateRequest {
-    /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<create::Address>,
-    /// `store_id`
+    /// `address` (required)
+    pub address: create::Address,
+    /// `store_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
@@ -367,14 +366,12 @@ impl<'de> ::serde::Deserialize<'de> for AddressCreateRequest {
     }
 }
 impl AddressCreateRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self { ..Default::default() }
-    }
-    /// Sets `address`.
-    pub fn address(mut self, address: create::Address) -> Self {
-        self.address = Some(address);
-        self
+    /// Builds it from the required parameters (`address`).
+    pub fn new(address: create::Address) -> Self {
+        Self {
+            address,
+            ..Default::default()
+        }
     }
     /// Sets `store_id`.
     pub fn store_id(mut self, store_id: i64) -> Self {
@@ -730,9 +727,37 @@ impl crate::request::Request for AddressGetAftersaleStrategyRequest {
 /// Nested types of `address.getAftersaleStrategy`.
 pub mod get_aftersale_strategy {
     /// Nested object of `address.getAftersaleStrategy`.
-    #[derive(Clone, Default, ::serde::Serialize)]
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct Address {
+        /// `address`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub address: Option<AddressAddress>,
+    }
+    impl crate::de::Object for Address {
+        const NAME: &'static str = "Address";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => crate::de::read(map, &mut self.address),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Address {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `address.getAftersaleStrategy`.
+    #[derive(Clone, Default, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct AddressAddress {
         /// `address`. Example: `北京市北京市海淀区海淀街道花园路牡丹园中兴大厦`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub address: Option<String>,
@@ -809,8 +834,8 @@ pub mod get_aftersale_strategy {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub user_name: Option<String>,
     }
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for AddressAddress {
+        const NAME: &'static str = "AddressAddress";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -846,16 +871,16 @@ pub mod get_aftersale_strategy {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for AddressAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl ::std::fmt::Debug for Address {
+    impl ::std::fmt::Debug for AddressAddress {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.debug_struct("Address")
+            f.debug_struct("AddressAddress")
                 .field("address", &self.address)
                 .field("after_sale_note", &self.after_sale_note)
                 .field("biz_id", &self.biz_id)
@@ -882,34 +907,6 @@ pub mod get_aftersale_strategy {
                 .field("update_time", &self.update_time)
                 .field("user_name", &crate::secret::Redacted(&self.user_name))
                 .finish()
-        }
-    }
-    /// Nested object of `address.getAftersaleStrategy`.
-    #[derive(Clone, Default, Debug, ::serde::Serialize)]
-    #[non_exhaustive]
-    pub struct AddressList {
-        /// `address`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub address: Option<Address>,
-    }
-    impl crate::de::Object for AddressList {
-        const NAME: &'static str = "AddressList";
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "address" => crate::de::read(map, &mut self.address),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for AddressList {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
         }
     }
     /// Nested object of `address.getAftersaleStrategy`.
@@ -997,7 +994,7 @@ pub mod get_aftersale_strategy {
     #[non_exhaustive]
     pub struct Data {
         /// `address_list`
-        pub address_list: Vec<AddressList>,
+        pub address_list: Vec<Address>,
         /// `createtime`. Example: `1727252654`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub createtime: Option<i64>,
@@ -1444,7 +1441,7 @@ impl AddressListRequest {
 #[non_exhaustive]
 pub struct AddressListResponse {
     /// `address_list`
-    pub address_list: Vec<list::AddressList>,
+    pub address_list: Vec<list::Address>,
     /// `page_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_no: Option<i64>,
@@ -1484,7 +1481,7 @@ impl crate::request::Request for AddressListRequest {
     type Response = AddressListResponse;
 }
 impl crate::page::Paginated for AddressListRequest {
-    type Item = list::AddressList;
+    type Item = list::Address;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_no)
@@ -1505,7 +1502,7 @@ pub mod list {
     /// Nested object of `address.list`.
     #[derive(Clone, Default, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct AddressList {
+    pub struct Address {
         /// `address_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub address_id: Option<i64>,
@@ -1543,8 +1540,8 @@ pub mod list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub update_time: Option<String>,
     }
-    impl crate::de::Object for AddressList {
-        const NAME: &'static str = "AddressList";
+    impl crate::de::Object for Address {
+        const NAME: &'static str = "Address";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1567,16 +1564,16 @@ pub mod list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for AddressList {
+    impl<'de> ::serde::Deserialize<'de> for Address {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl ::std::fmt::Debug for AddressList {
+    impl ::std::fmt::Debug for Address {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.debug_struct("AddressList")
+            f.debug_struct("Address")
                 .field("address_id", &self.address_id)
                 .field("create_time", &self.create_time)
                 .field("is_default", &self.is_default)
@@ -1677,7 +1674,7 @@ pub struct AddressListAftersaleStrategyResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `strategy_list`
-    pub strategy_list: Vec<list_aftersale_strategy::StrategyList>,
+    pub strategy_list: Vec<list_aftersale_strategy::Strategy>,
     /// `total`. Example: `12`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -1711,7 +1708,7 @@ impl crate::request::Request for AddressListAftersaleStrategyRequest {
     type Response = AddressListAftersaleStrategyResponse;
 }
 impl crate::page::Paginated for AddressListAftersaleStrategyRequest {
-    type Item = list_aftersale_strategy::StrategyList;
+    type Item = list_aftersale_strategy::Strategy;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -1730,9 +1727,37 @@ impl crate::page::Paginated for AddressListAftersaleStrategyRequest {
 /// Nested types of `address.listAftersaleStrategy`.
 pub mod list_aftersale_strategy {
     /// Nested object of `address.listAftersaleStrategy`.
-    #[derive(Clone, Default, ::serde::Serialize)]
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
     pub struct Address {
+        /// `address`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub address: Option<AddressAddress>,
+    }
+    impl crate::de::Object for Address {
+        const NAME: &'static str = "Address";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => crate::de::read(map, &mut self.address),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Address {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `address.listAftersaleStrategy`.
+    #[derive(Clone, Default, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct AddressAddress {
         /// `address`. Example: `北京市北京市海淀区海淀街道花园路牡丹园中兴大厦`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub address: Option<String>,
@@ -1812,8 +1837,8 @@ pub mod list_aftersale_strategy {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub user_name: Option<String>,
     }
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for AddressAddress {
+        const NAME: &'static str = "AddressAddress";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1850,16 +1875,16 @@ pub mod list_aftersale_strategy {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for AddressAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl ::std::fmt::Debug for Address {
+    impl ::std::fmt::Debug for AddressAddress {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.debug_struct("Address")
+            f.debug_struct("AddressAddress")
                 .field("address", &self.address)
                 .field("after_sale_note", &self.after_sale_note)
                 .field("biz_id", &self.biz_id)
@@ -1887,34 +1912,6 @@ pub mod list_aftersale_strategy {
                 .field("update_time", &self.update_time)
                 .field("user_name", &crate::secret::Redacted(&self.user_name))
                 .finish()
-        }
-    }
-    /// Nested object of `address.listAftersaleStrategy`.
-    #[derive(Clone, Default, Debug, ::serde::Serialize)]
-    #[non_exhaustive]
-    pub struct AddressList {
-        /// `address`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub address: Option<Address>,
-    }
-    impl crate::de::Object for AddressList {
-        const NAME: &'static str = "AddressList";
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "address" => crate::de::read(map, &mut self.address),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for AddressList {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
         }
     }
     /// Nested object of `address.listAftersaleStrategy`.
@@ -2000,9 +1997,9 @@ pub mod list_aftersale_strategy {
     /// Nested object of `address.listAftersaleStrategy`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct StrategyList {
+    pub struct Strategy {
         /// `address_list`
-        pub address_list: Vec<AddressList>,
+        pub address_list: Vec<Address>,
         /// `createtime`. Example: `1727252654`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub createtime: Option<i64>,
@@ -2031,8 +2028,8 @@ pub mod list_aftersale_strategy {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub update_time: Option<i64>,
     }
-    impl crate::de::Object for StrategyList {
-        const NAME: &'static str = "StrategyList";
+    impl crate::de::Object for Strategy {
+        const NAME: &'static str = "Strategy";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2059,7 +2056,7 @@ pub mod list_aftersale_strategy {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for StrategyList {
+    impl<'de> ::serde::Deserialize<'de> for Strategy {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2136,7 +2133,7 @@ pub struct AddressListStrategyBindProductsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `product_list`
-    pub product_list: Vec<list_strategy_bind_products::ProductList>,
+    pub product_list: Vec<list_strategy_bind_products::Product>,
     /// `total`. Example: `100`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -2170,7 +2167,7 @@ impl crate::request::Request for AddressListStrategyBindProductsRequest {
     type Response = AddressListStrategyBindProductsResponse;
 }
 impl crate::page::Paginated for AddressListStrategyBindProductsRequest {
-    type Item = list_strategy_bind_products::ProductList;
+    type Item = list_strategy_bind_products::Product;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -2191,7 +2188,7 @@ pub mod list_strategy_bind_products {
     /// Nested object of `address.listStrategyBindProducts`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProductList {
+    pub struct Product {
         /// `image`. Example: `https://p3-aio.ecombdimg.com/obj/ecom-shop-material/bMLccs_m_3313dab415e12933e72`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub image: Option<String>,
@@ -2202,8 +2199,8 @@ pub mod list_strategy_bind_products {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_name: Option<String>,
     }
-    impl crate::de::Object for ProductList {
-        const NAME: &'static str = "ProductList";
+    impl crate::de::Object for Product {
+        const NAME: &'static str = "Product";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2217,7 +2214,7 @@ pub mod list_strategy_bind_products {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductList {
+    impl<'de> ::serde::Deserialize<'de> for Product {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2315,10 +2312,9 @@ pub mod province_list {
 #[non_exhaustive]
 #[doc(alias = "address.update")]
 pub struct AddressUpdateRequest {
-    /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<update::Address>,
-    /// `store_id`
+    /// `address` (required)
+    pub address: update::Address,
+    /// `store_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
@@ -2344,14 +2340,12 @@ impl<'de> ::serde::Deserialize<'de> for AddressUpdateRequest {
     }
 }
 impl AddressUpdateRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self { ..Default::default() }
-    }
-    /// Sets `address`.
-    pub fn address(mut self, address: update::Address) -> Self {
-        self.address = Some(address);
-        self
+    /// Builds it from the required parameters (`address`).
+    pub fn new(address: update::Address) -> Self {
+        Self {
+            address,
+            ..Default::default()
+        }
     }
     /// Sets `store_id`.
     pub fn store_id(mut self, store_id: i64) -> Self {
@@ -2563,9 +2557,9 @@ impl AddressUpdateAftersaleStrategyRequest {
 #[non_exhaustive]
 pub struct AddressUpdateAftersaleStrategyResponse {
     /// `fail_add_product_list`
-    pub fail_add_product_list: Vec<update_aftersale_strategy::FailAddProductList>,
+    pub fail_add_product_list: Vec<update_aftersale_strategy::FailAddProduct>,
     /// `fail_del_product_list`
-    pub fail_del_product_list: Vec<update_aftersale_strategy::FailDelProductList>,
+    pub fail_del_product_list: Vec<update_aftersale_strategy::FailDelProduct>,
     /// `success_add_product_list`. Example: `[3709080842971250761]`
     pub success_add_product_list: Vec<String>,
     /// `success_del_product_list`. Example: `[3709069364713095169]`
@@ -2752,7 +2746,7 @@ pub mod update_aftersale_strategy {
     /// Nested object of `address.updateAftersaleStrategy`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct FailAddProductList {
+    pub struct FailAddProduct {
         /// `fail_code`. Example: `10001`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub fail_code: Option<i64>,
@@ -2763,8 +2757,8 @@ pub mod update_aftersale_strategy {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_id: Option<String>,
     }
-    impl crate::de::Object for FailAddProductList {
-        const NAME: &'static str = "FailAddProductList";
+    impl crate::de::Object for FailAddProduct {
+        const NAME: &'static str = "FailAddProduct";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2778,7 +2772,7 @@ pub mod update_aftersale_strategy {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FailAddProductList {
+    impl<'de> ::serde::Deserialize<'de> for FailAddProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2788,7 +2782,7 @@ pub mod update_aftersale_strategy {
     /// Nested object of `address.updateAftersaleStrategy`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct FailDelProductList {
+    pub struct FailDelProduct {
         /// `fail_code`. Example: `10002`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub fail_code: Option<i64>,
@@ -2799,8 +2793,8 @@ pub mod update_aftersale_strategy {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_id: Option<String>,
     }
-    impl crate::de::Object for FailDelProductList {
-        const NAME: &'static str = "FailDelProductList";
+    impl crate::de::Object for FailDelProduct {
+        const NAME: &'static str = "FailDelProduct";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2814,7 +2808,7 @@ pub mod update_aftersale_strategy {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FailDelProductList {
+    impl<'de> ::serde::Deserialize<'de> for FailDelProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,11 +7,11 @@
 #[non_exhaustive]
 #[doc(alias = "antispam.orderQuery")]
 pub struct AntispamOrderQueryRequest {
-    /// `event_time` (required)
+    /// `event_time` (required). Example: `1624514492`
     pub event_time: i64,
-    /// `params` (required)
+    /// `params` (required). Example: `{account_id:12345}`
     pub params: String,
-    /// `user`
+    /// `user`. Example: `-`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<order_query::User>,
 }
@@ -177,11 +177,11 @@ pub mod order_query {
 #[non_exhaustive]
 #[doc(alias = "antispam.orderSend")]
 pub struct AntispamOrderSendRequest {
-    /// `event_time` (required)
+    /// `event_time` (required). Example: `1624514492`
     pub event_time: i64,
-    /// `params` (required)
+    /// `params` (required). Example: `{account_id:12345}`
     pub params: String,
-    /// `user`
+    /// `user`. Example: `-`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<order_send::User>,
 }
@@ -346,11 +346,11 @@ pub mod order_send {
 #[non_exhaustive]
 #[doc(alias = "antispam.userLogin")]
 pub struct AntispamUserLoginRequest {
-    /// `event_time` (required)
+    /// `event_time` (required). Example: `1624430601`
     pub event_time: i64,
-    /// `params` (required)
+    /// `params` (required). Example: `{aid:1128}`
     pub params: String,
-    /// `user`
+    /// `user`. Example: `-`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<user_login::User>,
 }

@@ -73,9 +73,9 @@ impl crate::request::Request for BrandConvertRequest {
 #[non_exhaustive]
 #[doc(alias = "brand.getSug")]
 pub struct BrandGetSugRequest {
-    /// `biz_types` (required)
+    /// `biz_types` (required). Example: `[0]`
     pub biz_types: Vec<i32>,
-    /// `enable_deduplicate` (required)
+    /// `enable_deduplicate` (required). Example: `true`
     pub enable_deduplicate: bool,
     /// `extra_config`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,11 +83,11 @@ pub struct BrandGetSugRequest {
     /// `filter_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_info: Option<get_sug::FilterInfo>,
-    /// `query` (required)
+    /// `query` (required). Example: `apple`
     pub query: String,
-    /// `read_old` (required)
+    /// `read_old` (required). Example: `false`
     pub read_old: bool,
-    /// `user_id` (required)
+    /// `user_id` (required). Example: `0`
     pub user_id: i64,
 }
 impl crate::de::Object for BrandGetSugRequest {
@@ -150,7 +150,7 @@ impl BrandGetSugRequest {
 #[non_exhaustive]
 pub struct BrandGetSugResponse {
     /// `sug_list`
-    pub sug_list: Vec<get_sug::SugList>,
+    pub sug_list: Vec<get_sug::Sug>,
 }
 impl crate::de::Object for BrandGetSugResponse {
     const NAME: &'static str = "BrandGetSugResponse";
@@ -330,7 +330,7 @@ pub mod get_sug {
     /// Nested object of `brand.getSug`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SugList {
+    pub struct Sug {
         /// `audit_status`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub audit_status: Option<i32>,
@@ -366,8 +366,8 @@ pub mod get_sug {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub update_timestamp: Option<i64>,
     }
-    impl crate::de::Object for SugList {
-        const NAME: &'static str = "SugList";
+    impl crate::de::Object for Sug {
+        const NAME: &'static str = "Sug";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -390,7 +390,7 @@ pub mod get_sug {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SugList {
+    impl<'de> ::serde::Deserialize<'de> for Sug {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -506,7 +506,7 @@ impl BrandListRequest {
 #[non_exhaustive]
 pub struct BrandListResponse {
     /// `auth_brand_list`
-    pub auth_brand_list: Vec<list::AuthBrandList>,
+    pub auth_brand_list: Vec<list::AuthBrand>,
     /// `auth_required`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_required: Option<bool>,
@@ -515,7 +515,7 @@ pub struct BrandListResponse {
     /// `brand_infos`
     pub brand_infos: ::std::collections::BTreeMap<String, list::BrandInfos>,
     /// `brand_list`
-    pub brand_list: Vec<list::BrandList>,
+    pub brand_list: Vec<list::Brand>,
     /// `has_more`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
@@ -559,7 +559,7 @@ pub mod list {
     /// Nested object of `brand.list`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct AuthBrandList {
+    pub struct AuthBrand {
         /// `brand_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub brand_id: Option<i64>,
@@ -570,8 +570,8 @@ pub mod list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name_en: Option<String>,
     }
-    impl crate::de::Object for AuthBrandList {
-        const NAME: &'static str = "AuthBrandList";
+    impl crate::de::Object for AuthBrand {
+        const NAME: &'static str = "AuthBrand";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -585,7 +585,43 @@ pub mod list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for AuthBrandList {
+    impl<'de> ::serde::Deserialize<'de> for AuthBrand {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `brand.list`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Brand {
+        /// `brand_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub brand_id: Option<i64>,
+        /// `name_cn`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name_cn: Option<String>,
+        /// `name_en`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name_en: Option<String>,
+    }
+    impl crate::de::Object for Brand {
+        const NAME: &'static str = "Brand";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "brand_id" => crate::de::read(map, &mut self.brand_id),
+                "name_cn" => crate::de::read(map, &mut self.name_cn),
+                "name_en" => crate::de::read(map, &mut self.name_en),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Brand {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -653,42 +689,6 @@ pub mod list {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for BrandInfos {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-    /// Nested object of `brand.list`.
-    #[derive(Clone, Default, Debug, ::serde::Serialize)]
-    #[non_exhaustive]
-    pub struct BrandList {
-        /// `brand_id`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub brand_id: Option<i64>,
-        /// `name_cn`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub name_cn: Option<String>,
-        /// `name_en`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub name_en: Option<String>,
-    }
-    impl crate::de::Object for BrandList {
-        const NAME: &'static str = "BrandList";
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "brand_id" => crate::de::read(map, &mut self.brand_id),
-                "name_cn" => crate::de::read(map, &mut self.name_cn),
-                "name_en" => crate::de::read(map, &mut self.name_en),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for BrandList {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -701,7 +701,7 @@ pub mod list {
 #[doc(alias = "coupons.syncV2")]
 pub struct CouponsSyncV2Request {
     /// `cert_list` (required)
-    pub cert_list: Vec<sync_v2::CertList>,
+    pub cert_list: Vec<sync_v2::Cert>,
     /// `order_id` (required). Example: `123421345`
     pub order_id: String,
     /// `sku_id`. Example: `1`
@@ -732,7 +732,7 @@ impl<'de> ::serde::Deserialize<'de> for CouponsSyncV2Request {
 }
 impl CouponsSyncV2Request {
     /// Builds it from the required parameters (`cert_list`, `order_id`).
-    pub fn new(cert_list: Vec<sync_v2::CertList>, order_id: impl Into<String>) -> Self {
+    pub fn new(cert_list: Vec<sync_v2::Cert>, order_id: impl Into<String>) -> Self {
         Self {
             cert_list,
             order_id: order_id.into(),
@@ -776,7 +776,7 @@ pub mod sync_v2 {
     /// Nested object of `coupons.syncV2`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct CertList {
+    pub struct Cert {
         /// `can_extend_valid_count`. Example: `1`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub can_extend_valid_count: Option<i64>,
@@ -803,8 +803,8 @@ pub mod sync_v2 {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub valid_start: Option<String>,
     }
-    impl crate::de::Object for CertList {
-        const NAME: &'static str = "CertList";
+    impl crate::de::Object for Cert {
+        const NAME: &'static str = "Cert";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -826,14 +826,14 @@ pub mod sync_v2 {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CertList {
+    impl<'de> ::serde::Deserialize<'de> for Cert {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl CertList {
+    impl Cert {
         /// Builds it from the required parameters (`cert_no`, `grant_time`).
         pub fn new(cert_no: impl Into<String>, grant_time: impl Into<String>) -> Self {
             Self {

@@ -73,7 +73,7 @@ pub mod order_get_order {
     /// Nested object of `foodTakeout.order.getOrder`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct AfterSaleInfos {
+    pub struct AfterSaleInfo {
         /// `after_sale_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub after_sale_id: Option<String>,
@@ -90,8 +90,8 @@ pub mod order_get_order {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub refund_time_stamp: Option<i64>,
     }
-    impl crate::de::Object for AfterSaleInfos {
-        const NAME: &'static str = "AfterSaleInfos";
+    impl crate::de::Object for AfterSaleInfo {
+        const NAME: &'static str = "AfterSaleInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -107,7 +107,7 @@ pub mod order_get_order {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for AfterSaleInfos {
+    impl<'de> ::serde::Deserialize<'de> for AfterSaleInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -277,7 +277,7 @@ pub mod order_get_order {
     /// Nested object of `foodTakeout.order.getOrder`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Ingredients {
+    pub struct Ingredient {
         /// `img_url`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub img_url: Option<String>,
@@ -303,8 +303,8 @@ pub mod order_get_order {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub sku_price: Option<i64>,
     }
-    impl crate::de::Object for Ingredients {
-        const NAME: &'static str = "Ingredients";
+    impl crate::de::Object for Ingredient {
+        const NAME: &'static str = "Ingredient";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -323,7 +323,7 @@ pub mod order_get_order {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Ingredients {
+    impl<'de> ::serde::Deserialize<'de> for Ingredient {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -335,7 +335,7 @@ pub mod order_get_order {
     #[non_exhaustive]
     pub struct OpenOrderDetail {
         /// `after_sale_infos`
-        pub after_sale_infos: Vec<AfterSaleInfos>,
+        pub after_sale_infos: Vec<AfterSaleInfo>,
         /// `buy_info`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub buy_info: Option<BuyInfo>,
@@ -355,7 +355,7 @@ pub mod order_get_order {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub shop_info: Option<ShopInfo>,
         /// `sku_order_list`
-        pub sku_order_list: Vec<SkuOrderList>,
+        pub sku_order_list: Vec<SkuOrder>,
     }
     impl crate::de::Object for OpenOrderDetail {
         const NAME: &'static str = "OpenOrderDetail";
@@ -483,13 +483,13 @@ pub mod order_get_order {
     /// Nested object of `foodTakeout.order.getOrder`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PropertyDetails {
+    pub struct PropertyDetail {
         /// `name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
     }
-    impl crate::de::Object for PropertyDetails {
-        const NAME: &'static str = "PropertyDetails";
+    impl crate::de::Object for PropertyDetail {
+        const NAME: &'static str = "PropertyDetail";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -501,7 +501,7 @@ pub mod order_get_order {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyDetails {
+    impl<'de> ::serde::Deserialize<'de> for PropertyDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -632,7 +632,7 @@ pub mod order_get_order {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub img_url: Option<String>,
         /// `ingredients`
-        pub ingredients: Vec<Ingredients>,
+        pub ingredients: Vec<Ingredient>,
         /// `nums`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub nums: Option<i64>,
@@ -646,7 +646,7 @@ pub mod order_get_order {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_id: Option<i64>,
         /// `property_details`
-        pub property_details: Vec<PropertyDetails>,
+        pub property_details: Vec<PropertyDetail>,
         /// `sku_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub sku_id: Option<i64>,
@@ -660,7 +660,7 @@ pub mod order_get_order {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub sku_price: Option<i64>,
         /// `sku_specs`
-        pub sku_specs: Vec<SkuSpecs>,
+        pub sku_specs: Vec<SkuSpec>,
     }
     impl crate::de::Object for Sku {
         const NAME: &'static str = "Sku";
@@ -696,15 +696,15 @@ pub mod order_get_order {
     /// Nested object of `foodTakeout.order.getOrder`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SkuOrderList {
+    pub struct SkuOrder {
         /// `pay_price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub pay_price: Option<i64>,
         /// `sku`
         pub sku: Vec<Sku>,
     }
-    impl crate::de::Object for SkuOrderList {
-        const NAME: &'static str = "SkuOrderList";
+    impl crate::de::Object for SkuOrder {
+        const NAME: &'static str = "SkuOrder";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -717,7 +717,7 @@ pub mod order_get_order {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuOrderList {
+    impl<'de> ::serde::Deserialize<'de> for SkuOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -727,7 +727,7 @@ pub mod order_get_order {
     /// Nested object of `foodTakeout.order.getOrder`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SkuSpecs {
+    pub struct SkuSpec {
         /// `name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -735,8 +735,8 @@ pub mod order_get_order {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value: Option<String>,
     }
-    impl crate::de::Object for SkuSpecs {
-        const NAME: &'static str = "SkuSpecs";
+    impl crate::de::Object for SkuSpec {
+        const NAME: &'static str = "SkuSpec";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -749,7 +749,7 @@ pub mod order_get_order {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuSpecs {
+    impl<'de> ::serde::Deserialize<'de> for SkuSpec {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1003,7 +1003,7 @@ pub struct FoodTakeoutProductGetProductDetailRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `product_list` (required)
-    pub product_list: Vec<product_get_product_detail::ProductList>,
+    pub product_list: Vec<product_get_product_detail::Product>,
     /// `store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -1035,7 +1035,7 @@ impl FoodTakeoutProductGetProductDetailRequest {
     /// Builds it from the required parameters (`operate_perspective`, `product_list`).
     pub fn new(
         operate_perspective: i32,
-        product_list: Vec<product_get_product_detail::ProductList>,
+        product_list: Vec<product_get_product_detail::Product>,
     ) -> Self {
         Self {
             operate_perspective,
@@ -1147,15 +1147,15 @@ pub mod product_get_product_detail {
     /// Nested object of `foodTakeout.product.getProductDetail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct CustomPropertyGroups {
+    pub struct CustomPropertyGroup {
         /// `group_name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub group_name: Option<String>,
         /// `property_details`
-        pub property_details: Vec<PropertyDetails>,
+        pub property_details: Vec<PropertyDetail>,
     }
-    impl crate::de::Object for CustomPropertyGroups {
-        const NAME: &'static str = "CustomPropertyGroups";
+    impl crate::de::Object for CustomPropertyGroup {
+        const NAME: &'static str = "CustomPropertyGroup";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1168,7 +1168,7 @@ pub mod product_get_product_detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CustomPropertyGroups {
+    impl<'de> ::serde::Deserialize<'de> for CustomPropertyGroup {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1186,7 +1186,7 @@ pub mod product_get_product_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
         /// `value_list`
-        pub value_list: Vec<ValueList>,
+        pub value_list: Vec<Value>,
     }
     impl crate::de::Object for MaterialInfo {
         const NAME: &'static str = "MaterialInfo";
@@ -1213,13 +1213,13 @@ pub mod product_get_product_detail {
     /// Nested object of `foodTakeout.product.getProductDetail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PicList {
+    pub struct Pic {
         /// `pic_url`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub pic_url: Option<String>,
     }
-    impl crate::de::Object for PicList {
-        const NAME: &'static str = "PicList";
+    impl crate::de::Object for Pic {
+        const NAME: &'static str = "Pic";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1231,11 +1231,59 @@ pub mod product_get_product_detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PicList {
+    impl<'de> ::serde::Deserialize<'de> for Pic {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `foodTakeout.product.getProductDetail`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Product {
+        /// `outer_product_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub outer_product_id: Option<String>,
+        /// `product_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_id: Option<i64>,
+    }
+    impl crate::de::Object for Product {
+        const NAME: &'static str = "Product";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Product {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl Product {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `outer_product_id`.
+        pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
+            self.outer_product_id = Some(outer_product_id.into());
+            self
+        }
+        /// Sets `product_id`.
+        pub fn product_id(mut self, product_id: i64) -> Self {
+            self.product_id = Some(product_id);
+            self
         }
     }
     /// Nested object of `foodTakeout.product.getProductDetail`.
@@ -1252,7 +1300,7 @@ pub mod product_get_product_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub create_time: Option<i64>,
         /// `custom_property_groups`
-        pub custom_property_groups: Vec<CustomPropertyGroups>,
+        pub custom_property_groups: Vec<CustomPropertyGroup>,
         /// `draft_status`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub draft_status: Option<i64>,
@@ -1277,12 +1325,12 @@ pub mod product_get_product_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub outer_store_id: Option<String>,
         /// `pic_list`
-        pub pic_list: Vec<PicList>,
+        pub pic_list: Vec<Pic>,
         /// `product_desc_text`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_desc_text: Option<String>,
         /// `product_groups`
-        pub product_groups: Vec<ProductGroups>,
+        pub product_groups: Vec<ProductGroup>,
         /// `product_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_id: Option<i64>,
@@ -1355,7 +1403,7 @@ pub mod product_get_product_detail {
     /// Nested object of `foodTakeout.product.getProductDetail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProductGroups {
+    pub struct ProductGroup {
         /// `group_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub group_id: Option<i64>,
@@ -1363,8 +1411,8 @@ pub mod product_get_product_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub group_name: Option<String>,
     }
-    impl crate::de::Object for ProductGroups {
-        const NAME: &'static str = "ProductGroups";
+    impl crate::de::Object for ProductGroup {
+        const NAME: &'static str = "ProductGroup";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1377,7 +1425,7 @@ pub mod product_get_product_detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductGroups {
+    impl<'de> ::serde::Deserialize<'de> for ProductGroup {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1395,7 +1443,7 @@ pub mod product_get_product_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub package_name: Option<String>,
         /// `product_ingredient_details`
-        pub product_ingredient_details: Vec<ProductIngredientDetails>,
+        pub product_ingredient_details: Vec<ProductIngredientDetail>,
     }
     impl crate::de::Object for ProductIngredient {
         const NAME: &'static str = "ProductIngredient";
@@ -1424,7 +1472,7 @@ pub mod product_get_product_detail {
     /// Nested object of `foodTakeout.product.getProductDetail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProductIngredientDetails {
+    pub struct ProductIngredientDetail {
         /// `price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub price: Option<i64>,
@@ -1441,8 +1489,8 @@ pub mod product_get_product_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub stock: Option<i64>,
     }
-    impl crate::de::Object for ProductIngredientDetails {
-        const NAME: &'static str = "ProductIngredientDetails";
+    impl crate::de::Object for ProductIngredientDetail {
+        const NAME: &'static str = "ProductIngredientDetail";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1458,7 +1506,7 @@ pub mod product_get_product_detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductIngredientDetails {
+    impl<'de> ::serde::Deserialize<'de> for ProductIngredientDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1468,61 +1516,13 @@ pub mod product_get_product_detail {
     /// Nested object of `foodTakeout.product.getProductDetail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProductList {
-        /// `outer_product_id`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub outer_product_id: Option<String>,
-        /// `product_id`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub product_id: Option<i64>,
-    }
-    impl crate::de::Object for ProductList {
-        const NAME: &'static str = "ProductList";
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ProductList {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-    impl ProductList {
-        /// A request with no parameters set (none is required).
-        pub fn new() -> Self {
-            Self { ..Default::default() }
-        }
-        /// Sets `outer_product_id`.
-        pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
-            self.outer_product_id = Some(outer_product_id.into());
-            self
-        }
-        /// Sets `product_id`.
-        pub fn product_id(mut self, product_id: i64) -> Self {
-            self.product_id = Some(product_id);
-            self
-        }
-    }
-    /// Nested object of `foodTakeout.product.getProductDetail`.
-    #[derive(Clone, Default, Debug, ::serde::Serialize)]
-    #[non_exhaustive]
-    pub struct PropertyDetails {
+    pub struct PropertyDetail {
         /// `name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
     }
-    impl crate::de::Object for PropertyDetails {
-        const NAME: &'static str = "PropertyDetails";
+    impl crate::de::Object for PropertyDetail {
+        const NAME: &'static str = "PropertyDetail";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1534,7 +1534,7 @@ pub mod product_get_product_detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyDetails {
+    impl<'de> ::serde::Deserialize<'de> for PropertyDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1660,7 +1660,7 @@ pub mod product_get_product_detail {
     /// Nested object of `foodTakeout.product.getProductDetail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ValueList {
+    pub struct Value {
         /// `unit`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub unit: Option<String>,
@@ -1668,8 +1668,8 @@ pub mod product_get_product_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value: Option<String>,
     }
-    impl crate::de::Object for ValueList {
-        const NAME: &'static str = "ValueList";
+    impl crate::de::Object for Value {
+        const NAME: &'static str = "Value";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1682,7 +1682,7 @@ pub mod product_get_product_detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ValueList {
+    impl<'de> ::serde::Deserialize<'de> for Value {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1815,7 +1815,7 @@ pub struct FoodTakeoutProductGetProductListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// `product_list`
-    pub product_list: Vec<product_get_product_list::ProductList>,
+    pub product_list: Vec<product_get_product_list::Product>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
@@ -1848,7 +1848,7 @@ impl crate::request::Request for FoodTakeoutProductGetProductListRequest {
     type Response = FoodTakeoutProductGetProductListResponse;
 }
 impl crate::page::Paginated for FoodTakeoutProductGetProductListRequest {
-    type Item = product_get_product_list::ProductList;
+    type Item = product_get_product_list::Product;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_no)
@@ -1925,15 +1925,15 @@ pub mod product_get_product_list {
     /// Nested object of `foodTakeout.product.getProductList`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct CustomPropertyGroups {
+    pub struct CustomPropertyGroup {
         /// `group_name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub group_name: Option<String>,
         /// `property_details`
-        pub property_details: Vec<PropertyDetails>,
+        pub property_details: Vec<PropertyDetail>,
     }
-    impl crate::de::Object for CustomPropertyGroups {
-        const NAME: &'static str = "CustomPropertyGroups";
+    impl crate::de::Object for CustomPropertyGroup {
+        const NAME: &'static str = "CustomPropertyGroup";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1946,7 +1946,7 @@ pub mod product_get_product_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CustomPropertyGroups {
+    impl<'de> ::serde::Deserialize<'de> for CustomPropertyGroup {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1964,7 +1964,7 @@ pub mod product_get_product_list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
         /// `value_list`
-        pub value_list: Vec<ValueList>,
+        pub value_list: Vec<Value>,
     }
     impl crate::de::Object for MaterialInfo {
         const NAME: &'static str = "MaterialInfo";
@@ -1991,13 +1991,13 @@ pub mod product_get_product_list {
     /// Nested object of `foodTakeout.product.getProductList`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PicList {
+    pub struct Pic {
         /// `pic_url`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub pic_url: Option<String>,
     }
-    impl crate::de::Object for PicList {
-        const NAME: &'static str = "PicList";
+    impl crate::de::Object for Pic {
+        const NAME: &'static str = "Pic";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2009,7 +2009,7 @@ pub mod product_get_product_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PicList {
+    impl<'de> ::serde::Deserialize<'de> for Pic {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2019,120 +2019,7 @@ pub mod product_get_product_list {
     /// Nested object of `foodTakeout.product.getProductList`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProductGroups {
-        /// `group_id`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub group_id: Option<i64>,
-        /// `group_name`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub group_name: Option<String>,
-    }
-    impl crate::de::Object for ProductGroups {
-        const NAME: &'static str = "ProductGroups";
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "group_id" => crate::de::read(map, &mut self.group_id),
-                "group_name" => crate::de::read(map, &mut self.group_name),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ProductGroups {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-    /// Nested object of `foodTakeout.product.getProductList`.
-    #[derive(Clone, Default, Debug, ::serde::Serialize)]
-    #[non_exhaustive]
-    pub struct ProductIngredient {
-        /// `package_id`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub package_id: Option<i64>,
-        /// `package_name`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub package_name: Option<String>,
-        /// `product_ingredient_details`
-        pub product_ingredient_details: Vec<ProductIngredientDetails>,
-    }
-    impl crate::de::Object for ProductIngredient {
-        const NAME: &'static str = "ProductIngredient";
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "package_id" => crate::de::read(map, &mut self.package_id),
-                "package_name" => crate::de::read(map, &mut self.package_name),
-                "product_ingredient_details" => {
-                    crate::de::read(map, &mut self.product_ingredient_details)
-                }
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ProductIngredient {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-    /// Nested object of `foodTakeout.product.getProductList`.
-    #[derive(Clone, Default, Debug, ::serde::Serialize)]
-    #[non_exhaustive]
-    pub struct ProductIngredientDetails {
-        /// `price`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub price: Option<i64>,
-        /// `product_id`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub product_id: Option<i64>,
-        /// `product_name`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub product_name: Option<String>,
-        /// `sku_id`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub sku_id: Option<i64>,
-        /// `stock`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub stock: Option<i64>,
-    }
-    impl crate::de::Object for ProductIngredientDetails {
-        const NAME: &'static str = "ProductIngredientDetails";
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "price" => crate::de::read(map, &mut self.price),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "product_name" => crate::de::read(map, &mut self.product_name),
-                "sku_id" => crate::de::read(map, &mut self.sku_id),
-                "stock" => crate::de::read(map, &mut self.stock),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ProductIngredientDetails {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-    /// Nested object of `foodTakeout.product.getProductList`.
-    #[derive(Clone, Default, Debug, ::serde::Serialize)]
-    #[non_exhaustive]
-    pub struct ProductList {
+    pub struct Product {
         /// `category_detail`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub category_detail: Option<CategoryDetail>,
@@ -2143,7 +2030,7 @@ pub mod product_get_product_list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub create_time: Option<i64>,
         /// `custom_property_groups`
-        pub custom_property_groups: Vec<CustomPropertyGroups>,
+        pub custom_property_groups: Vec<CustomPropertyGroup>,
         /// `draft_status`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub draft_status: Option<i64>,
@@ -2168,12 +2055,12 @@ pub mod product_get_product_list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub outer_store_id: Option<String>,
         /// `pic_list`
-        pub pic_list: Vec<PicList>,
+        pub pic_list: Vec<Pic>,
         /// `product_desc_text`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_desc_text: Option<String>,
         /// `product_groups`
-        pub product_groups: Vec<ProductGroups>,
+        pub product_groups: Vec<ProductGroup>,
         /// `product_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_id: Option<i64>,
@@ -2197,8 +2084,8 @@ pub mod product_get_product_list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub update_time: Option<i64>,
     }
-    impl crate::de::Object for ProductList {
-        const NAME: &'static str = "ProductList";
+    impl crate::de::Object for Product {
+        const NAME: &'static str = "Product";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2236,7 +2123,7 @@ pub mod product_get_product_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductList {
+    impl<'de> ::serde::Deserialize<'de> for Product {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2246,13 +2133,126 @@ pub mod product_get_product_list {
     /// Nested object of `foodTakeout.product.getProductList`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PropertyDetails {
+    pub struct ProductGroup {
+        /// `group_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub group_id: Option<i64>,
+        /// `group_name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub group_name: Option<String>,
+    }
+    impl crate::de::Object for ProductGroup {
+        const NAME: &'static str = "ProductGroup";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "group_id" => crate::de::read(map, &mut self.group_id),
+                "group_name" => crate::de::read(map, &mut self.group_name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductGroup {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `foodTakeout.product.getProductList`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ProductIngredient {
+        /// `package_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub package_id: Option<i64>,
+        /// `package_name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub package_name: Option<String>,
+        /// `product_ingredient_details`
+        pub product_ingredient_details: Vec<ProductIngredientDetail>,
+    }
+    impl crate::de::Object for ProductIngredient {
+        const NAME: &'static str = "ProductIngredient";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "package_id" => crate::de::read(map, &mut self.package_id),
+                "package_name" => crate::de::read(map, &mut self.package_name),
+                "product_ingredient_details" => {
+                    crate::de::read(map, &mut self.product_ingredient_details)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductIngredient {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `foodTakeout.product.getProductList`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ProductIngredientDetail {
+        /// `price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub price: Option<i64>,
+        /// `product_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_id: Option<i64>,
+        /// `product_name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_name: Option<String>,
+        /// `sku_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub sku_id: Option<i64>,
+        /// `stock`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub stock: Option<i64>,
+    }
+    impl crate::de::Object for ProductIngredientDetail {
+        const NAME: &'static str = "ProductIngredientDetail";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "price" => crate::de::read(map, &mut self.price),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "product_name" => crate::de::read(map, &mut self.product_name),
+                "sku_id" => crate::de::read(map, &mut self.sku_id),
+                "stock" => crate::de::read(map, &mut self.stock),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductIngredientDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `foodTakeout.product.getProductList`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct PropertyDetail {
         /// `name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
     }
-    impl crate::de::Object for PropertyDetails {
-        const NAME: &'static str = "PropertyDetails";
+    impl crate::de::Object for PropertyDetail {
+        const NAME: &'static str = "PropertyDetail";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2264,7 +2264,7 @@ pub mod product_get_product_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyDetails {
+    impl<'de> ::serde::Deserialize<'de> for PropertyDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2390,7 +2390,7 @@ pub mod product_get_product_list {
     /// Nested object of `foodTakeout.product.getProductList`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ValueList {
+    pub struct Value {
         /// `unit`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub unit: Option<String>,
@@ -2398,8 +2398,8 @@ pub mod product_get_product_list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value: Option<String>,
     }
-    impl crate::de::Object for ValueList {
-        const NAME: &'static str = "ValueList";
+    impl crate::de::Object for Value {
+        const NAME: &'static str = "Value";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2412,7 +2412,7 @@ pub mod product_get_product_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ValueList {
+    impl<'de> ::serde::Deserialize<'de> for Value {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

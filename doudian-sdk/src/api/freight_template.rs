@@ -9,10 +9,12 @@
 pub struct FreightTemplateCreateRequest {
     /// `columns`
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub columns: Vec<create::Columns>,
-    /// `template`
+    pub columns: Vec<create::Column>,
+    /// `template` (required)
+    pub template: create::Template,
+    /// `upsert_transfer_rule`. Example: `false`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<create::Template>,
+    pub upsert_transfer_rule: Option<bool>,
 }
 impl crate::de::Object for FreightTemplateCreateRequest {
     const NAME: &'static str = "FreightTemplateCreateRequest";
@@ -24,6 +26,9 @@ impl crate::de::Object for FreightTemplateCreateRequest {
         match key {
             "columns" => crate::de::read(map, &mut self.columns),
             "template" => crate::de::read(map, &mut self.template),
+            "upsert_transfer_rule" => {
+                crate::de::read(map, &mut self.upsert_transfer_rule)
+            }
             _ => Ok(false),
         }
     }
@@ -36,18 +41,21 @@ impl<'de> ::serde::Deserialize<'de> for FreightTemplateCreateRequest {
     }
 }
 impl FreightTemplateCreateRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self { ..Default::default() }
+    /// Builds it from the required parameters (`template`).
+    pub fn new(template: create::Template) -> Self {
+        Self {
+            template,
+            ..Default::default()
+        }
     }
     /// Sets `columns`.
-    pub fn columns(mut self, columns: Vec<create::Columns>) -> Self {
+    pub fn columns(mut self, columns: Vec<create::Column>) -> Self {
         self.columns = columns;
         self
     }
-    /// Sets `template`.
-    pub fn template(mut self, template: create::Template) -> Self {
-        self.template = Some(template);
+    /// Sets `upsert_transfer_rule`.
+    pub fn upsert_transfer_rule(mut self, upsert_transfer_rule: bool) -> Self {
+        self.upsert_transfer_rule = Some(upsert_transfer_rule);
         self
     }
 }
@@ -136,7 +144,7 @@ pub mod create {
     /// Nested object of `freightTemplate.create`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Columns {
+    pub struct Column {
         /// `add_num`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub add_num: Option<i64>,
@@ -149,6 +157,12 @@ pub mod create {
         /// `add_weight_price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub add_weight_price: Option<f64>,
+        /// `delivery_fulfillment_mode`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub delivery_fulfillment_mode: Option<i64>,
+        /// `end_time`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub end_time: Option<i64>,
         /// `first_num`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub first_num: Option<i64>,
@@ -161,6 +175,9 @@ pub mod create {
         /// `first_weight_price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub first_weight_price: Option<f64>,
+        /// `fixed_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub fixed_amount: Option<i64>,
         /// `is_default`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub is_default: Option<i64>,
@@ -187,13 +204,19 @@ pub mod create {
         pub over_weight: Option<f64>,
         /// `province_infos`
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        pub province_infos: Vec<ProvinceInfos>,
+        pub province_infos: Vec<ProvinceInfo>,
+        /// `reason`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reason: Option<String>,
         /// `rule_address`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub rule_address: Option<String>,
+        /// `rule_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub rule_type: Option<i64>,
     }
-    impl crate::de::Object for Columns {
-        const NAME: &'static str = "Columns";
+    impl crate::de::Object for Column {
+        const NAME: &'static str = "Column";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -204,12 +227,17 @@ pub mod create {
                 "add_num_price" => crate::de::read(map, &mut self.add_num_price),
                 "add_weight" => crate::de::read(map, &mut self.add_weight),
                 "add_weight_price" => crate::de::read(map, &mut self.add_weight_price),
+                "delivery_fulfillment_mode" => {
+                    crate::de::read(map, &mut self.delivery_fulfillment_mode)
+                }
+                "end_time" => crate::de::read(map, &mut self.end_time),
                 "first_num" => crate::de::read(map, &mut self.first_num),
                 "first_num_price" => crate::de::read(map, &mut self.first_num_price),
                 "first_weight" => crate::de::read(map, &mut self.first_weight),
                 "first_weight_price" => {
                     crate::de::read(map, &mut self.first_weight_price)
                 }
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
                 "is_default" => crate::de::read(map, &mut self.is_default),
                 "is_limited" => crate::de::read(map, &mut self.is_limited),
                 "is_over_free" => crate::de::read(map, &mut self.is_over_free),
@@ -219,19 +247,21 @@ pub mod create {
                 "over_num" => crate::de::read(map, &mut self.over_num),
                 "over_weight" => crate::de::read(map, &mut self.over_weight),
                 "province_infos" => crate::de::read(map, &mut self.province_infos),
+                "reason" => crate::de::read(map, &mut self.reason),
                 "rule_address" => crate::de::read(map, &mut self.rule_address),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
                 _ => Ok(false),
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Columns {
+    impl<'de> ::serde::Deserialize<'de> for Column {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl Columns {
+    impl Column {
         /// A request with no parameters set (none is required).
         pub fn new() -> Self {
             Self { ..Default::default() }
@@ -256,6 +286,19 @@ pub mod create {
             self.add_weight_price = Some(add_weight_price);
             self
         }
+        /// Sets `delivery_fulfillment_mode`.
+        pub fn delivery_fulfillment_mode(
+            mut self,
+            delivery_fulfillment_mode: i64,
+        ) -> Self {
+            self.delivery_fulfillment_mode = Some(delivery_fulfillment_mode);
+            self
+        }
+        /// Sets `end_time`.
+        pub fn end_time(mut self, end_time: i64) -> Self {
+            self.end_time = Some(end_time);
+            self
+        }
         /// Sets `first_num`.
         pub fn first_num(mut self, first_num: i64) -> Self {
             self.first_num = Some(first_num);
@@ -274,6 +317,11 @@ pub mod create {
         /// Sets `first_weight_price`.
         pub fn first_weight_price(mut self, first_weight_price: f64) -> Self {
             self.first_weight_price = Some(first_weight_price);
+            self
+        }
+        /// Sets `fixed_amount`.
+        pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
+            self.fixed_amount = Some(fixed_amount);
             self
         }
         /// Sets `is_default`.
@@ -317,13 +365,23 @@ pub mod create {
             self
         }
         /// Sets `province_infos`.
-        pub fn province_infos(mut self, province_infos: Vec<ProvinceInfos>) -> Self {
+        pub fn province_infos(mut self, province_infos: Vec<ProvinceInfo>) -> Self {
             self.province_infos = province_infos;
+            self
+        }
+        /// Sets `reason`.
+        pub fn reason(mut self, reason: impl Into<String>) -> Self {
+            self.reason = Some(reason.into());
             self
         }
         /// Sets `rule_address`.
         pub fn rule_address(mut self, rule_address: impl Into<String>) -> Self {
             self.rule_address = Some(rule_address.into());
+            self
+        }
+        /// Sets `rule_type`.
+        pub fn rule_type(mut self, rule_type: i64) -> Self {
+            self.rule_type = Some(rule_type);
             self
         }
     }
@@ -378,7 +436,7 @@ pub mod create {
     /// Nested object of `freightTemplate.create`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProvinceInfos {
+    pub struct ProvinceInfo {
         /// `children`
         #[serde(skip_serializing_if = "Vec::is_empty")]
         pub children: Vec<City>,
@@ -386,8 +444,8 @@ pub mod create {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub id: Option<i64>,
     }
-    impl crate::de::Object for ProvinceInfos {
-        const NAME: &'static str = "ProvinceInfos";
+    impl crate::de::Object for ProvinceInfo {
+        const NAME: &'static str = "ProvinceInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -400,14 +458,14 @@ pub mod create {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProvinceInfos {
+    impl<'de> ::serde::Deserialize<'de> for ProvinceInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl ProvinceInfos {
+    impl ProvinceInfo {
         /// A request with no parameters set (none is required).
         pub fn new() -> Self {
             Self { ..Default::default() }
@@ -542,6 +600,9 @@ pub mod create {
 pub struct FreightTemplateDetailRequest {
     /// `freight_id` (required)
     pub freight_id: i64,
+    /// `query_option`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_option: Option<detail::QueryOption>,
 }
 impl crate::de::Object for FreightTemplateDetailRequest {
     const NAME: &'static str = "FreightTemplateDetailRequest";
@@ -552,6 +613,7 @@ impl crate::de::Object for FreightTemplateDetailRequest {
     ) -> Result<bool, A::Error> {
         match key {
             "freight_id" => crate::de::read(map, &mut self.freight_id),
+            "query_option" => crate::de::read(map, &mut self.query_option),
             _ => Ok(false),
         }
     }
@@ -566,7 +628,15 @@ impl<'de> ::serde::Deserialize<'de> for FreightTemplateDetailRequest {
 impl FreightTemplateDetailRequest {
     /// Builds it from the required parameters (`freight_id`).
     pub fn new(freight_id: i64) -> Self {
-        Self { freight_id }
+        Self {
+            freight_id,
+            ..Default::default()
+        }
+    }
+    /// Sets `query_option`.
+    pub fn query_option(mut self, query_option: detail::QueryOption) -> Self {
+        self.query_option = Some(query_option);
+        self
     }
 }
 /// `freightTemplate.detail` response: the reply's `data`.
@@ -574,7 +644,7 @@ impl FreightTemplateDetailRequest {
 #[non_exhaustive]
 pub struct FreightTemplateDetailResponse {
     /// `columns`
-    pub columns: Vec<detail::Columns>,
+    pub columns: Vec<detail::Column>,
     /// `template`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<detail::Template>,
@@ -641,7 +711,7 @@ pub mod detail {
     /// Nested object of `freightTemplate.detail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Columns {
+    pub struct Column {
         /// `add_num`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub add_num: Option<i64>,
@@ -654,6 +724,12 @@ pub mod detail {
         /// `add_weight_price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub add_weight_price: Option<f64>,
+        /// `delivery_fulfillment_mode`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub delivery_fulfillment_mode: Option<i64>,
+        /// `end_time`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub end_time: Option<i64>,
         /// `first_num`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub first_num: Option<i64>,
@@ -666,6 +742,9 @@ pub mod detail {
         /// `first_weight_price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub first_weight_price: Option<f64>,
+        /// `fixed_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub fixed_amount: Option<i64>,
         /// `is_default`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub is_default: Option<i64>,
@@ -685,10 +764,16 @@ pub mod detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub over_weight: Option<f64>,
         /// `province_infos`
-        pub province_infos: Vec<ProvinceInfos>,
+        pub province_infos: Vec<ProvinceInfo>,
+        /// `reason`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reason: Option<String>,
+        /// `rule_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub rule_type: Option<i64>,
     }
-    impl crate::de::Object for Columns {
-        const NAME: &'static str = "Columns";
+    impl crate::de::Object for Column {
+        const NAME: &'static str = "Column";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -699,12 +784,17 @@ pub mod detail {
                 "add_num_price" => crate::de::read(map, &mut self.add_num_price),
                 "add_weight" => crate::de::read(map, &mut self.add_weight),
                 "add_weight_price" => crate::de::read(map, &mut self.add_weight_price),
+                "delivery_fulfillment_mode" => {
+                    crate::de::read(map, &mut self.delivery_fulfillment_mode)
+                }
+                "end_time" => crate::de::read(map, &mut self.end_time),
                 "first_num" => crate::de::read(map, &mut self.first_num),
                 "first_num_price" => crate::de::read(map, &mut self.first_num_price),
                 "first_weight" => crate::de::read(map, &mut self.first_weight),
                 "first_weight_price" => {
                     crate::de::read(map, &mut self.first_weight_price)
                 }
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
                 "is_default" => crate::de::read(map, &mut self.is_default),
                 "is_limited" => crate::de::read(map, &mut self.is_limited),
                 "is_over_free" => crate::de::read(map, &mut self.is_over_free),
@@ -712,11 +802,13 @@ pub mod detail {
                 "over_num" => crate::de::read(map, &mut self.over_num),
                 "over_weight" => crate::de::read(map, &mut self.over_weight),
                 "province_infos" => crate::de::read(map, &mut self.province_infos),
+                "reason" => crate::de::read(map, &mut self.reason),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
                 _ => Ok(false),
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Columns {
+    impl<'de> ::serde::Deserialize<'de> for Column {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -757,15 +849,15 @@ pub mod detail {
     /// Nested object of `freightTemplate.detail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProvinceInfos {
+    pub struct ProvinceInfo {
         /// `children`
         pub children: Vec<City>,
         /// `id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub id: Option<String>,
     }
-    impl crate::de::Object for ProvinceInfos {
-        const NAME: &'static str = "ProvinceInfos";
+    impl crate::de::Object for ProvinceInfo {
+        const NAME: &'static str = "ProvinceInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -778,11 +870,46 @@ pub mod detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProvinceInfos {
+    impl<'de> ::serde::Deserialize<'de> for ProvinceInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `freightTemplate.detail`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct QueryOption {
+        /// `query_transfer_rule` (required)
+        pub query_transfer_rule: bool,
+    }
+    impl crate::de::Object for QueryOption {
+        const NAME: &'static str = "QueryOption";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "query_transfer_rule" => {
+                    crate::de::read(map, &mut self.query_transfer_rule)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for QueryOption {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl QueryOption {
+        /// Builds it from the required parameters (`query_transfer_rule`).
+        pub fn new(query_transfer_rule: bool) -> Self {
+            Self { query_transfer_rule }
         }
     }
     /// Nested object of `freightTemplate.detail`.
@@ -938,7 +1065,7 @@ pub struct FreightTemplateListResponse {
     pub count: Option<i64>,
     /// `List`
     #[serde(rename = "List")]
-    pub list: Vec<list::List>,
+    pub list: Vec<list::ListList>,
 }
 impl crate::de::Object for FreightTemplateListResponse {
     const NAME: &'static str = "FreightTemplateListResponse";
@@ -967,7 +1094,7 @@ impl crate::request::Request for FreightTemplateListRequest {
     type Response = FreightTemplateListResponse;
 }
 impl crate::page::Paginated for FreightTemplateListRequest {
-    type Item = list::List;
+    type Item = list::ListList;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -988,13 +1115,13 @@ pub mod list {
     /// Nested object of `freightTemplate.list`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct List {
+    pub struct ListList {
         /// `template`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub template: Option<Template>,
     }
-    impl crate::de::Object for List {
-        const NAME: &'static str = "List";
+    impl crate::de::Object for ListList {
+        const NAME: &'static str = "ListList";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1006,7 +1133,7 @@ pub mod list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for List {
+    impl<'de> ::serde::Deserialize<'de> for ListList {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1077,10 +1204,12 @@ pub mod list {
 pub struct FreightTemplateUpdateRequest {
     /// `columns`
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub columns: Vec<update::Columns>,
-    /// `template`
+    pub columns: Vec<update::Column>,
+    /// `template` (required)
+    pub template: update::Template,
+    /// `upsert_transfer_rule`. Example: `false`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<update::Template>,
+    pub upsert_transfer_rule: Option<bool>,
 }
 impl crate::de::Object for FreightTemplateUpdateRequest {
     const NAME: &'static str = "FreightTemplateUpdateRequest";
@@ -1092,6 +1221,9 @@ impl crate::de::Object for FreightTemplateUpdateRequest {
         match key {
             "columns" => crate::de::read(map, &mut self.columns),
             "template" => crate::de::read(map, &mut self.template),
+            "upsert_transfer_rule" => {
+                crate::de::read(map, &mut self.upsert_transfer_rule)
+            }
             _ => Ok(false),
         }
     }
@@ -1104,18 +1236,21 @@ impl<'de> ::serde::Deserialize<'de> for FreightTemplateUpdateRequest {
     }
 }
 impl FreightTemplateUpdateRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self { ..Default::default() }
+    /// Builds it from the required parameters (`template`).
+    pub fn new(template: update::Template) -> Self {
+        Self {
+            template,
+            ..Default::default()
+        }
     }
     /// Sets `columns`.
-    pub fn columns(mut self, columns: Vec<update::Columns>) -> Self {
+    pub fn columns(mut self, columns: Vec<update::Column>) -> Self {
         self.columns = columns;
         self
     }
-    /// Sets `template`.
-    pub fn template(mut self, template: update::Template) -> Self {
-        self.template = Some(template);
+    /// Sets `upsert_transfer_rule`.
+    pub fn upsert_transfer_rule(mut self, upsert_transfer_rule: bool) -> Self {
+        self.upsert_transfer_rule = Some(upsert_transfer_rule);
         self
     }
 }
@@ -1204,7 +1339,7 @@ pub mod update {
     /// Nested object of `freightTemplate.update`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Columns {
+    pub struct Column {
         /// `add_num`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub add_num: Option<i64>,
@@ -1217,6 +1352,12 @@ pub mod update {
         /// `add_weight_price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub add_weight_price: Option<f64>,
+        /// `delivery_fulfillment_mode`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub delivery_fulfillment_mode: Option<i64>,
+        /// `end_time`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub end_time: Option<i64>,
         /// `first_num`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub first_num: Option<i64>,
@@ -1229,6 +1370,9 @@ pub mod update {
         /// `first_weight_price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub first_weight_price: Option<f64>,
+        /// `fixed_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub fixed_amount: Option<i64>,
         /// `is_default`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub is_default: Option<i64>,
@@ -1255,13 +1399,19 @@ pub mod update {
         pub over_weight: Option<f64>,
         /// `province_infos`
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        pub province_infos: Vec<ProvinceInfos>,
+        pub province_infos: Vec<ProvinceInfo>,
+        /// `reason`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reason: Option<String>,
         /// `rule_address`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub rule_address: Option<String>,
+        /// `rule_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub rule_type: Option<i64>,
     }
-    impl crate::de::Object for Columns {
-        const NAME: &'static str = "Columns";
+    impl crate::de::Object for Column {
+        const NAME: &'static str = "Column";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1272,12 +1422,17 @@ pub mod update {
                 "add_num_price" => crate::de::read(map, &mut self.add_num_price),
                 "add_weight" => crate::de::read(map, &mut self.add_weight),
                 "add_weight_price" => crate::de::read(map, &mut self.add_weight_price),
+                "delivery_fulfillment_mode" => {
+                    crate::de::read(map, &mut self.delivery_fulfillment_mode)
+                }
+                "end_time" => crate::de::read(map, &mut self.end_time),
                 "first_num" => crate::de::read(map, &mut self.first_num),
                 "first_num_price" => crate::de::read(map, &mut self.first_num_price),
                 "first_weight" => crate::de::read(map, &mut self.first_weight),
                 "first_weight_price" => {
                     crate::de::read(map, &mut self.first_weight_price)
                 }
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
                 "is_default" => crate::de::read(map, &mut self.is_default),
                 "is_limited" => crate::de::read(map, &mut self.is_limited),
                 "is_over_free" => crate::de::read(map, &mut self.is_over_free),
@@ -1287,19 +1442,21 @@ pub mod update {
                 "over_num" => crate::de::read(map, &mut self.over_num),
                 "over_weight" => crate::de::read(map, &mut self.over_weight),
                 "province_infos" => crate::de::read(map, &mut self.province_infos),
+                "reason" => crate::de::read(map, &mut self.reason),
                 "rule_address" => crate::de::read(map, &mut self.rule_address),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
                 _ => Ok(false),
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Columns {
+    impl<'de> ::serde::Deserialize<'de> for Column {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl Columns {
+    impl Column {
         /// A request with no parameters set (none is required).
         pub fn new() -> Self {
             Self { ..Default::default() }
@@ -1324,6 +1481,19 @@ pub mod update {
             self.add_weight_price = Some(add_weight_price);
             self
         }
+        /// Sets `delivery_fulfillment_mode`.
+        pub fn delivery_fulfillment_mode(
+            mut self,
+            delivery_fulfillment_mode: i64,
+        ) -> Self {
+            self.delivery_fulfillment_mode = Some(delivery_fulfillment_mode);
+            self
+        }
+        /// Sets `end_time`.
+        pub fn end_time(mut self, end_time: i64) -> Self {
+            self.end_time = Some(end_time);
+            self
+        }
         /// Sets `first_num`.
         pub fn first_num(mut self, first_num: i64) -> Self {
             self.first_num = Some(first_num);
@@ -1342,6 +1512,11 @@ pub mod update {
         /// Sets `first_weight_price`.
         pub fn first_weight_price(mut self, first_weight_price: f64) -> Self {
             self.first_weight_price = Some(first_weight_price);
+            self
+        }
+        /// Sets `fixed_amount`.
+        pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
+            self.fixed_amount = Some(fixed_amount);
             self
         }
         /// Sets `is_default`.
@@ -1385,13 +1560,23 @@ pub mod update {
             self
         }
         /// Sets `province_infos`.
-        pub fn province_infos(mut self, province_infos: Vec<ProvinceInfos>) -> Self {
+        pub fn province_infos(mut self, province_infos: Vec<ProvinceInfo>) -> Self {
             self.province_infos = province_infos;
+            self
+        }
+        /// Sets `reason`.
+        pub fn reason(mut self, reason: impl Into<String>) -> Self {
+            self.reason = Some(reason.into());
             self
         }
         /// Sets `rule_address`.
         pub fn rule_address(mut self, rule_address: impl Into<String>) -> Self {
             self.rule_address = Some(rule_address.into());
+            self
+        }
+        /// Sets `rule_type`.
+        pub fn rule_type(mut self, rule_type: i64) -> Self {
+            self.rule_type = Some(rule_type);
             self
         }
     }
@@ -1446,7 +1631,7 @@ pub mod update {
     /// Nested object of `freightTemplate.update`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProvinceInfos {
+    pub struct ProvinceInfo {
         /// `children`
         #[serde(skip_serializing_if = "Vec::is_empty")]
         pub children: Vec<City>,
@@ -1454,8 +1639,8 @@ pub mod update {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub id: Option<i64>,
     }
-    impl crate::de::Object for ProvinceInfos {
-        const NAME: &'static str = "ProvinceInfos";
+    impl crate::de::Object for ProvinceInfo {
+        const NAME: &'static str = "ProvinceInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1468,14 +1653,14 @@ pub mod update {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProvinceInfos {
+    impl<'de> ::serde::Deserialize<'de> for ProvinceInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl ProvinceInfos {
+    impl ProvinceInfo {
         /// A request with no parameters set (none is required).
         pub fn new() -> Self {
             Self { ..Default::default() }

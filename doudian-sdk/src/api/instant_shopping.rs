@@ -2,43 +2,603 @@
 // Source: api-spec/groups/instantShopping.json
 
 //! The `instantShopping` API group (4 methods), behind the `instant_shopping` cargo feature.
-/// `instantShopping.trade.freightCreate` request (untyped: the spec has no field definitions for this method yet, so the parameters are an open JSON object; typing it later is a spec change only).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `instantShopping.trade.freightCreate` request. Nested types are in [`trade_freight_create`]; the reply decodes into [`InstantShoppingTradeFreightCreateResponse`].
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "instantShopping.trade.freightCreate")]
-pub struct InstantShoppingTradeFreightCreateRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
-impl InstantShoppingTradeFreightCreateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+pub struct InstantShoppingTradeFreightCreateRequest {
+    /// `columns`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<trade_freight_create::Column>,
+    /// `template`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<trade_freight_create::Template>,
+}
+impl crate::de::Object for InstantShoppingTradeFreightCreateRequest {
+    const NAME: &'static str = "InstantShoppingTradeFreightCreateRequest";
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "columns" => crate::de::read(map, &mut self.columns),
+            "template" => crate::de::read(map, &mut self.template),
+            _ => Ok(false),
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+}
+impl<'de> ::serde::Deserialize<'de> for InstantShoppingTradeFreightCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl InstantShoppingTradeFreightCreateRequest {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self { ..Default::default() }
+    }
+    /// Sets `columns`.
+    pub fn columns(mut self, columns: Vec<trade_freight_create::Column>) -> Self {
+        self.columns = columns;
+        self
+    }
+    /// Sets `template`.
+    pub fn template(mut self, template: trade_freight_create::Template) -> Self {
+        self.template = Some(template);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for InstantShoppingTradeFreightCreateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
+/// `instantShopping.trade.freightCreate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct InstantShoppingTradeFreightCreateResponse {
+    /// `template_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
+}
+impl crate::de::Object for InstantShoppingTradeFreightCreateResponse {
+    const NAME: &'static str = "InstantShoppingTradeFreightCreateResponse";
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "template_id" => crate::de::read(map, &mut self.template_id),
+            _ => Ok(false),
+        }
     }
 }
-/// `instantShopping.trade.freightCreate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
-#[non_exhaustive]
-pub struct InstantShoppingTradeFreightCreateResponse(pub ::serde_json::Value);
+impl<'de> ::serde::Deserialize<'de> for InstantShoppingTradeFreightCreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::request::Request for InstantShoppingTradeFreightCreateRequest {
     const METHOD: &'static str = "instantShopping.trade.freightCreate";
     type Response = InstantShoppingTradeFreightCreateResponse;
+}
+/// Nested types of `instantShopping.trade.freightCreate`.
+pub mod trade_freight_create {
+    /// Nested object of `instantShopping.trade.freightCreate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Child {
+        /// `children`
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub children: Vec<ChildChild>,
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+    }
+    impl crate::de::Object for Child {
+        const NAME: &'static str = "Child";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "children" => crate::de::read(map, &mut self.children),
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Child {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl Child {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `children`.
+        pub fn children(mut self, children: Vec<ChildChild>) -> Self {
+            self.children = children;
+            self
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightCreate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ChildChild {
+        /// `children`
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub children: Vec<ChildChildChild>,
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+    }
+    impl crate::de::Object for ChildChild {
+        const NAME: &'static str = "ChildChild";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "children" => crate::de::read(map, &mut self.children),
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChildChild {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ChildChild {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `children`.
+        pub fn children(mut self, children: Vec<ChildChildChild>) -> Self {
+            self.children = children;
+            self
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightCreate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ChildChildChild {
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+    }
+    impl crate::de::Object for ChildChildChild {
+        const NAME: &'static str = "ChildChildChild";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChildChildChild {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ChildChildChild {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightCreate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Column {
+        /// `add_num`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub add_num: Option<i64>,
+        /// `add_num_price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub add_num_price: Option<f64>,
+        /// `add_weight`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub add_weight: Option<f64>,
+        /// `add_weight_price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub add_weight_price: Option<f64>,
+        /// `calculate_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub calculate_type: Option<i64>,
+        /// `delivery_fulfillment_mode` (required)
+        pub delivery_fulfillment_mode: i64,
+        /// `first_num`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub first_num: Option<i64>,
+        /// `first_num_price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub first_num_price: Option<f64>,
+        /// `first_weight`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub first_weight: Option<f64>,
+        /// `first_weight_price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub first_weight_price: Option<f64>,
+        /// `fixed_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub fixed_amount: Option<i64>,
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+        /// `is_default`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_default: Option<i64>,
+        /// `is_limited`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_limited: Option<bool>,
+        /// `is_over_free`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_over_free: Option<bool>,
+        /// `max_sku_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub max_sku_amount: Option<i64>,
+        /// `min_sku_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub min_sku_amount: Option<i64>,
+        /// `over_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub over_amount: Option<i64>,
+        /// `over_num`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub over_num: Option<i64>,
+        /// `over_weight`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub over_weight: Option<f64>,
+        /// `province_infos`
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub province_infos: Vec<ProvinceInfo>,
+        /// `reason`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reason: Option<String>,
+        /// `rule_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub rule_type: Option<i64>,
+    }
+    impl crate::de::Object for Column {
+        const NAME: &'static str = "Column";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "add_num" => crate::de::read(map, &mut self.add_num),
+                "add_num_price" => crate::de::read(map, &mut self.add_num_price),
+                "add_weight" => crate::de::read(map, &mut self.add_weight),
+                "add_weight_price" => crate::de::read(map, &mut self.add_weight_price),
+                "calculate_type" => crate::de::read(map, &mut self.calculate_type),
+                "delivery_fulfillment_mode" => {
+                    crate::de::read(map, &mut self.delivery_fulfillment_mode)
+                }
+                "first_num" => crate::de::read(map, &mut self.first_num),
+                "first_num_price" => crate::de::read(map, &mut self.first_num_price),
+                "first_weight" => crate::de::read(map, &mut self.first_weight),
+                "first_weight_price" => {
+                    crate::de::read(map, &mut self.first_weight_price)
+                }
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
+                "id" => crate::de::read(map, &mut self.id),
+                "is_default" => crate::de::read(map, &mut self.is_default),
+                "is_limited" => crate::de::read(map, &mut self.is_limited),
+                "is_over_free" => crate::de::read(map, &mut self.is_over_free),
+                "max_sku_amount" => crate::de::read(map, &mut self.max_sku_amount),
+                "min_sku_amount" => crate::de::read(map, &mut self.min_sku_amount),
+                "over_amount" => crate::de::read(map, &mut self.over_amount),
+                "over_num" => crate::de::read(map, &mut self.over_num),
+                "over_weight" => crate::de::read(map, &mut self.over_weight),
+                "province_infos" => crate::de::read(map, &mut self.province_infos),
+                "reason" => crate::de::read(map, &mut self.reason),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Column {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl Column {
+        /// Builds it from the required parameters (`delivery_fulfillment_mode`).
+        pub fn new(delivery_fulfillment_mode: i64) -> Self {
+            Self {
+                delivery_fulfillment_mode,
+                ..Default::default()
+            }
+        }
+        /// Sets `add_num`.
+        pub fn add_num(mut self, add_num: i64) -> Self {
+            self.add_num = Some(add_num);
+            self
+        }
+        /// Sets `add_num_price`.
+        pub fn add_num_price(mut self, add_num_price: f64) -> Self {
+            self.add_num_price = Some(add_num_price);
+            self
+        }
+        /// Sets `add_weight`.
+        pub fn add_weight(mut self, add_weight: f64) -> Self {
+            self.add_weight = Some(add_weight);
+            self
+        }
+        /// Sets `add_weight_price`.
+        pub fn add_weight_price(mut self, add_weight_price: f64) -> Self {
+            self.add_weight_price = Some(add_weight_price);
+            self
+        }
+        /// Sets `calculate_type`.
+        pub fn calculate_type(mut self, calculate_type: i64) -> Self {
+            self.calculate_type = Some(calculate_type);
+            self
+        }
+        /// Sets `first_num`.
+        pub fn first_num(mut self, first_num: i64) -> Self {
+            self.first_num = Some(first_num);
+            self
+        }
+        /// Sets `first_num_price`.
+        pub fn first_num_price(mut self, first_num_price: f64) -> Self {
+            self.first_num_price = Some(first_num_price);
+            self
+        }
+        /// Sets `first_weight`.
+        pub fn first_weight(mut self, first_weight: f64) -> Self {
+            self.first_weight = Some(first_weight);
+            self
+        }
+        /// Sets `first_weight_price`.
+        pub fn first_weight_price(mut self, first_weight_price: f64) -> Self {
+            self.first_weight_price = Some(first_weight_price);
+            self
+        }
+        /// Sets `fixed_amount`.
+        pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
+            self.fixed_amount = Some(fixed_amount);
+            self
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+        /// Sets `is_default`.
+        pub fn is_default(mut self, is_default: i64) -> Self {
+            self.is_default = Some(is_default);
+            self
+        }
+        /// Sets `is_limited`.
+        pub fn is_limited(mut self, is_limited: bool) -> Self {
+            self.is_limited = Some(is_limited);
+            self
+        }
+        /// Sets `is_over_free`.
+        pub fn is_over_free(mut self, is_over_free: bool) -> Self {
+            self.is_over_free = Some(is_over_free);
+            self
+        }
+        /// Sets `max_sku_amount`.
+        pub fn max_sku_amount(mut self, max_sku_amount: i64) -> Self {
+            self.max_sku_amount = Some(max_sku_amount);
+            self
+        }
+        /// Sets `min_sku_amount`.
+        pub fn min_sku_amount(mut self, min_sku_amount: i64) -> Self {
+            self.min_sku_amount = Some(min_sku_amount);
+            self
+        }
+        /// Sets `over_amount`.
+        pub fn over_amount(mut self, over_amount: i64) -> Self {
+            self.over_amount = Some(over_amount);
+            self
+        }
+        /// Sets `over_num`.
+        pub fn over_num(mut self, over_num: i64) -> Self {
+            self.over_num = Some(over_num);
+            self
+        }
+        /// Sets `over_weight`.
+        pub fn over_weight(mut self, over_weight: f64) -> Self {
+            self.over_weight = Some(over_weight);
+            self
+        }
+        /// Sets `province_infos`.
+        pub fn province_infos(mut self, province_infos: Vec<ProvinceInfo>) -> Self {
+            self.province_infos = province_infos;
+            self
+        }
+        /// Sets `reason`.
+        pub fn reason(mut self, reason: impl Into<String>) -> Self {
+            self.reason = Some(reason.into());
+            self
+        }
+        /// Sets `rule_type`.
+        pub fn rule_type(mut self, rule_type: i64) -> Self {
+            self.rule_type = Some(rule_type);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightCreate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ProvinceInfo {
+        /// `children`
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub children: Vec<Child>,
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+    }
+    impl crate::de::Object for ProvinceInfo {
+        const NAME: &'static str = "ProvinceInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "children" => crate::de::read(map, &mut self.children),
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProvinceInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ProvinceInfo {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `children`.
+        pub fn children(mut self, children: Vec<Child>) -> Self {
+            self.children = children;
+            self
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightCreate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Template {
+        /// `calculate_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub calculate_type: Option<i64>,
+        /// `fixed_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub fixed_amount: Option<i64>,
+        /// `product_city`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_city: Option<i64>,
+        /// `product_province`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_province: Option<i64>,
+        /// `rule_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub rule_type: Option<i64>,
+        /// `template_name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub template_name: Option<String>,
+        /// `transfer_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub transfer_type: Option<i64>,
+    }
+    impl crate::de::Object for Template {
+        const NAME: &'static str = "Template";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "calculate_type" => crate::de::read(map, &mut self.calculate_type),
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
+                "product_city" => crate::de::read(map, &mut self.product_city),
+                "product_province" => crate::de::read(map, &mut self.product_province),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
+                "template_name" => crate::de::read(map, &mut self.template_name),
+                "transfer_type" => crate::de::read(map, &mut self.transfer_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Template {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl Template {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `calculate_type`.
+        pub fn calculate_type(mut self, calculate_type: i64) -> Self {
+            self.calculate_type = Some(calculate_type);
+            self
+        }
+        /// Sets `fixed_amount`.
+        pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
+            self.fixed_amount = Some(fixed_amount);
+            self
+        }
+        /// Sets `product_city`.
+        pub fn product_city(mut self, product_city: i64) -> Self {
+            self.product_city = Some(product_city);
+            self
+        }
+        /// Sets `product_province`.
+        pub fn product_province(mut self, product_province: i64) -> Self {
+            self.product_province = Some(product_province);
+            self
+        }
+        /// Sets `rule_type`.
+        pub fn rule_type(mut self, rule_type: i64) -> Self {
+            self.rule_type = Some(rule_type);
+            self
+        }
+        /// Sets `template_name`.
+        pub fn template_name(mut self, template_name: impl Into<String>) -> Self {
+            self.template_name = Some(template_name.into());
+            self
+        }
+        /// Sets `transfer_type`.
+        pub fn transfer_type(mut self, transfer_type: i64) -> Self {
+            self.transfer_type = Some(transfer_type);
+            self
+        }
+    }
 }
 /// `instantShopping.trade.freightDetail` request. Nested types are in [`trade_freight_detail`]; the reply decodes into [`InstantShoppingTradeFreightDetailResponse`].
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -149,7 +709,7 @@ pub mod trade_freight_detail {
     /// Nested object of `instantShopping.trade.freightDetail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Columns {
+    pub struct Column {
         /// `add_num`. Example: `1`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub add_num: Option<i64>,
@@ -211,7 +771,7 @@ pub mod trade_freight_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub over_weight: Option<f64>,
         /// `province_infos`
-        pub province_infos: Vec<ProvinceInfos>,
+        pub province_infos: Vec<ProvinceInfo>,
         /// `reason`. Example: `-`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub reason: Option<String>,
@@ -219,8 +779,8 @@ pub mod trade_freight_detail {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub rule_type: Option<i64>,
     }
-    impl crate::de::Object for Columns {
-        const NAME: &'static str = "Columns";
+    impl crate::de::Object for Column {
+        const NAME: &'static str = "Column";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -258,7 +818,7 @@ pub mod trade_freight_detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Columns {
+    impl<'de> ::serde::Deserialize<'de> for Column {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -270,7 +830,7 @@ pub mod trade_freight_detail {
     #[non_exhaustive]
     pub struct Data {
         /// `columns`
-        pub columns: Vec<Columns>,
+        pub columns: Vec<Column>,
         /// `template`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub template: Option<Template>,
@@ -330,15 +890,15 @@ pub mod trade_freight_detail {
     /// Nested object of `instantShopping.trade.freightDetail`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ProvinceInfos {
+    pub struct ProvinceInfo {
         /// `children`
         pub children: Vec<City>,
         /// `id`. Example: `11`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub id: Option<i64>,
     }
-    impl crate::de::Object for ProvinceInfos {
-        const NAME: &'static str = "ProvinceInfos";
+    impl crate::de::Object for ProvinceInfo {
+        const NAME: &'static str = "ProvinceInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -351,7 +911,7 @@ pub mod trade_freight_detail {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProvinceInfos {
+    impl<'de> ::serde::Deserialize<'de> for ProvinceInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -639,41 +1199,610 @@ pub mod trade_freight_list {
         }
     }
 }
-/// `instantShopping.trade.freightUpdate` request (untyped: the spec has no field definitions for this method yet, so the parameters are an open JSON object; typing it later is a spec change only).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `instantShopping.trade.freightUpdate` request. Nested types are in [`trade_freight_update`]; the reply decodes into [`InstantShoppingTradeFreightUpdateResponse`].
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "instantShopping.trade.freightUpdate")]
-pub struct InstantShoppingTradeFreightUpdateRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
-impl InstantShoppingTradeFreightUpdateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+pub struct InstantShoppingTradeFreightUpdateRequest {
+    /// `columns`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<trade_freight_update::Column>,
+    /// `template`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<trade_freight_update::Template>,
+}
+impl crate::de::Object for InstantShoppingTradeFreightUpdateRequest {
+    const NAME: &'static str = "InstantShoppingTradeFreightUpdateRequest";
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "columns" => crate::de::read(map, &mut self.columns),
+            "template" => crate::de::read(map, &mut self.template),
+            _ => Ok(false),
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+}
+impl<'de> ::serde::Deserialize<'de> for InstantShoppingTradeFreightUpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl InstantShoppingTradeFreightUpdateRequest {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self { ..Default::default() }
+    }
+    /// Sets `columns`.
+    pub fn columns(mut self, columns: Vec<trade_freight_update::Column>) -> Self {
+        self.columns = columns;
+        self
+    }
+    /// Sets `template`.
+    pub fn template(mut self, template: trade_freight_update::Template) -> Self {
+        self.template = Some(template);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for InstantShoppingTradeFreightUpdateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
+/// `instantShopping.trade.freightUpdate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct InstantShoppingTradeFreightUpdateResponse {
+    /// `template_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
+}
+impl crate::de::Object for InstantShoppingTradeFreightUpdateResponse {
+    const NAME: &'static str = "InstantShoppingTradeFreightUpdateResponse";
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "template_id" => crate::de::read(map, &mut self.template_id),
+            _ => Ok(false),
+        }
     }
 }
-/// `instantShopping.trade.freightUpdate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
-#[non_exhaustive]
-pub struct InstantShoppingTradeFreightUpdateResponse(pub ::serde_json::Value);
+impl<'de> ::serde::Deserialize<'de> for InstantShoppingTradeFreightUpdateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::request::Request for InstantShoppingTradeFreightUpdateRequest {
     const METHOD: &'static str = "instantShopping.trade.freightUpdate";
     type Response = InstantShoppingTradeFreightUpdateResponse;
+}
+/// Nested types of `instantShopping.trade.freightUpdate`.
+pub mod trade_freight_update {
+    /// Nested object of `instantShopping.trade.freightUpdate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Child {
+        /// `children`
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub children: Vec<ChildChild>,
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+    }
+    impl crate::de::Object for Child {
+        const NAME: &'static str = "Child";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "children" => crate::de::read(map, &mut self.children),
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Child {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl Child {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `children`.
+        pub fn children(mut self, children: Vec<ChildChild>) -> Self {
+            self.children = children;
+            self
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightUpdate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ChildChild {
+        /// `children`
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub children: Vec<ChildChildChild>,
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+    }
+    impl crate::de::Object for ChildChild {
+        const NAME: &'static str = "ChildChild";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "children" => crate::de::read(map, &mut self.children),
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChildChild {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ChildChild {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `children`.
+        pub fn children(mut self, children: Vec<ChildChildChild>) -> Self {
+            self.children = children;
+            self
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightUpdate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ChildChildChild {
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+    }
+    impl crate::de::Object for ChildChildChild {
+        const NAME: &'static str = "ChildChildChild";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChildChildChild {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ChildChildChild {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightUpdate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Column {
+        /// `add_num`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub add_num: Option<i64>,
+        /// `add_num_price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub add_num_price: Option<f64>,
+        /// `add_weight`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub add_weight: Option<f64>,
+        /// `add_weight_price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub add_weight_price: Option<f64>,
+        /// `calculate_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub calculate_type: Option<i64>,
+        /// `delivery_fulfillment_mode` (required)
+        pub delivery_fulfillment_mode: i64,
+        /// `end_time`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub end_time: Option<i64>,
+        /// `first_num`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub first_num: Option<i64>,
+        /// `first_num_price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub first_num_price: Option<f64>,
+        /// `first_weight`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub first_weight: Option<f64>,
+        /// `first_weight_price`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub first_weight_price: Option<f64>,
+        /// `fixed_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub fixed_amount: Option<i64>,
+        /// `is_default`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_default: Option<i64>,
+        /// `is_limited`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_limited: Option<bool>,
+        /// `is_over_free`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_over_free: Option<bool>,
+        /// `max_sku_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub max_sku_amount: Option<i64>,
+        /// `min_sku_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub min_sku_amount: Option<i64>,
+        /// `over_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub over_amount: Option<i64>,
+        /// `over_num`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub over_num: Option<i64>,
+        /// `over_weight`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub over_weight: Option<f64>,
+        /// `province_infos`
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub province_infos: Vec<ProvinceInfo>,
+        /// `reason`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reason: Option<String>,
+        /// `rule_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub rule_type: Option<i64>,
+    }
+    impl crate::de::Object for Column {
+        const NAME: &'static str = "Column";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "add_num" => crate::de::read(map, &mut self.add_num),
+                "add_num_price" => crate::de::read(map, &mut self.add_num_price),
+                "add_weight" => crate::de::read(map, &mut self.add_weight),
+                "add_weight_price" => crate::de::read(map, &mut self.add_weight_price),
+                "calculate_type" => crate::de::read(map, &mut self.calculate_type),
+                "delivery_fulfillment_mode" => {
+                    crate::de::read(map, &mut self.delivery_fulfillment_mode)
+                }
+                "end_time" => crate::de::read(map, &mut self.end_time),
+                "first_num" => crate::de::read(map, &mut self.first_num),
+                "first_num_price" => crate::de::read(map, &mut self.first_num_price),
+                "first_weight" => crate::de::read(map, &mut self.first_weight),
+                "first_weight_price" => {
+                    crate::de::read(map, &mut self.first_weight_price)
+                }
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
+                "is_default" => crate::de::read(map, &mut self.is_default),
+                "is_limited" => crate::de::read(map, &mut self.is_limited),
+                "is_over_free" => crate::de::read(map, &mut self.is_over_free),
+                "max_sku_amount" => crate::de::read(map, &mut self.max_sku_amount),
+                "min_sku_amount" => crate::de::read(map, &mut self.min_sku_amount),
+                "over_amount" => crate::de::read(map, &mut self.over_amount),
+                "over_num" => crate::de::read(map, &mut self.over_num),
+                "over_weight" => crate::de::read(map, &mut self.over_weight),
+                "province_infos" => crate::de::read(map, &mut self.province_infos),
+                "reason" => crate::de::read(map, &mut self.reason),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Column {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl Column {
+        /// Builds it from the required parameters (`delivery_fulfillment_mode`).
+        pub fn new(delivery_fulfillment_mode: i64) -> Self {
+            Self {
+                delivery_fulfillment_mode,
+                ..Default::default()
+            }
+        }
+        /// Sets `add_num`.
+        pub fn add_num(mut self, add_num: i64) -> Self {
+            self.add_num = Some(add_num);
+            self
+        }
+        /// Sets `add_num_price`.
+        pub fn add_num_price(mut self, add_num_price: f64) -> Self {
+            self.add_num_price = Some(add_num_price);
+            self
+        }
+        /// Sets `add_weight`.
+        pub fn add_weight(mut self, add_weight: f64) -> Self {
+            self.add_weight = Some(add_weight);
+            self
+        }
+        /// Sets `add_weight_price`.
+        pub fn add_weight_price(mut self, add_weight_price: f64) -> Self {
+            self.add_weight_price = Some(add_weight_price);
+            self
+        }
+        /// Sets `calculate_type`.
+        pub fn calculate_type(mut self, calculate_type: i64) -> Self {
+            self.calculate_type = Some(calculate_type);
+            self
+        }
+        /// Sets `end_time`.
+        pub fn end_time(mut self, end_time: i64) -> Self {
+            self.end_time = Some(end_time);
+            self
+        }
+        /// Sets `first_num`.
+        pub fn first_num(mut self, first_num: i64) -> Self {
+            self.first_num = Some(first_num);
+            self
+        }
+        /// Sets `first_num_price`.
+        pub fn first_num_price(mut self, first_num_price: f64) -> Self {
+            self.first_num_price = Some(first_num_price);
+            self
+        }
+        /// Sets `first_weight`.
+        pub fn first_weight(mut self, first_weight: f64) -> Self {
+            self.first_weight = Some(first_weight);
+            self
+        }
+        /// Sets `first_weight_price`.
+        pub fn first_weight_price(mut self, first_weight_price: f64) -> Self {
+            self.first_weight_price = Some(first_weight_price);
+            self
+        }
+        /// Sets `fixed_amount`.
+        pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
+            self.fixed_amount = Some(fixed_amount);
+            self
+        }
+        /// Sets `is_default`.
+        pub fn is_default(mut self, is_default: i64) -> Self {
+            self.is_default = Some(is_default);
+            self
+        }
+        /// Sets `is_limited`.
+        pub fn is_limited(mut self, is_limited: bool) -> Self {
+            self.is_limited = Some(is_limited);
+            self
+        }
+        /// Sets `is_over_free`.
+        pub fn is_over_free(mut self, is_over_free: bool) -> Self {
+            self.is_over_free = Some(is_over_free);
+            self
+        }
+        /// Sets `max_sku_amount`.
+        pub fn max_sku_amount(mut self, max_sku_amount: i64) -> Self {
+            self.max_sku_amount = Some(max_sku_amount);
+            self
+        }
+        /// Sets `min_sku_amount`.
+        pub fn min_sku_amount(mut self, min_sku_amount: i64) -> Self {
+            self.min_sku_amount = Some(min_sku_amount);
+            self
+        }
+        /// Sets `over_amount`.
+        pub fn over_amount(mut self, over_amount: i64) -> Self {
+            self.over_amount = Some(over_amount);
+            self
+        }
+        /// Sets `over_num`.
+        pub fn over_num(mut self, over_num: i64) -> Self {
+            self.over_num = Some(over_num);
+            self
+        }
+        /// Sets `over_weight`.
+        pub fn over_weight(mut self, over_weight: f64) -> Self {
+            self.over_weight = Some(over_weight);
+            self
+        }
+        /// Sets `province_infos`.
+        pub fn province_infos(mut self, province_infos: Vec<ProvinceInfo>) -> Self {
+            self.province_infos = province_infos;
+            self
+        }
+        /// Sets `reason`.
+        pub fn reason(mut self, reason: impl Into<String>) -> Self {
+            self.reason = Some(reason.into());
+            self
+        }
+        /// Sets `rule_type`.
+        pub fn rule_type(mut self, rule_type: i64) -> Self {
+            self.rule_type = Some(rule_type);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightUpdate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ProvinceInfo {
+        /// `children`
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub children: Vec<Child>,
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+    }
+    impl crate::de::Object for ProvinceInfo {
+        const NAME: &'static str = "ProvinceInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "children" => crate::de::read(map, &mut self.children),
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProvinceInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ProvinceInfo {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `children`.
+        pub fn children(mut self, children: Vec<Child>) -> Self {
+            self.children = children;
+            self
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+    }
+    /// Nested object of `instantShopping.trade.freightUpdate`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Template {
+        /// `calculate_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub calculate_type: Option<i64>,
+        /// `fixed_amount`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub fixed_amount: Option<i64>,
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<i64>,
+        /// `product_city`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_city: Option<i64>,
+        /// `product_province`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_province: Option<i64>,
+        /// `rule_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub rule_type: Option<i64>,
+        /// `template_name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub template_name: Option<String>,
+        /// `transfer_type`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub transfer_type: Option<i64>,
+    }
+    impl crate::de::Object for Template {
+        const NAME: &'static str = "Template";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "calculate_type" => crate::de::read(map, &mut self.calculate_type),
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
+                "id" => crate::de::read(map, &mut self.id),
+                "product_city" => crate::de::read(map, &mut self.product_city),
+                "product_province" => crate::de::read(map, &mut self.product_province),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
+                "template_name" => crate::de::read(map, &mut self.template_name),
+                "transfer_type" => crate::de::read(map, &mut self.transfer_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Template {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl Template {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `calculate_type`.
+        pub fn calculate_type(mut self, calculate_type: i64) -> Self {
+            self.calculate_type = Some(calculate_type);
+            self
+        }
+        /// Sets `fixed_amount`.
+        pub fn fixed_amount(mut self, fixed_amount: i64) -> Self {
+            self.fixed_amount = Some(fixed_amount);
+            self
+        }
+        /// Sets `id`.
+        pub fn id(mut self, id: i64) -> Self {
+            self.id = Some(id);
+            self
+        }
+        /// Sets `product_city`.
+        pub fn product_city(mut self, product_city: i64) -> Self {
+            self.product_city = Some(product_city);
+            self
+        }
+        /// Sets `product_province`.
+        pub fn product_province(mut self, product_province: i64) -> Self {
+            self.product_province = Some(product_province);
+            self
+        }
+        /// Sets `rule_type`.
+        pub fn rule_type(mut self, rule_type: i64) -> Self {
+            self.rule_type = Some(rule_type);
+            self
+        }
+        /// Sets `template_name`.
+        pub fn template_name(mut self, template_name: impl Into<String>) -> Self {
+            self.template_name = Some(template_name.into());
+            self
+        }
+        /// Sets `transfer_type`.
+        pub fn transfer_type(mut self, transfer_type: i64) -> Self {
+            self.transfer_type = Some(transfer_type);
+            self
+        }
+    }
 }

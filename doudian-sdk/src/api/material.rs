@@ -8,7 +8,7 @@
 #[doc(alias = "material.batchUploadImageSync")]
 pub struct MaterialBatchUploadImageSyncRequest {
     /// `materials` (required)
-    pub materials: Vec<batch_upload_image_sync::Materials>,
+    pub materials: Vec<batch_upload_image_sync::Material>,
     /// `need_distinct`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_distinct: Option<bool>,
@@ -36,7 +36,7 @@ impl<'de> ::serde::Deserialize<'de> for MaterialBatchUploadImageSyncRequest {
 }
 impl MaterialBatchUploadImageSyncRequest {
     /// Builds it from the required parameters (`materials`).
-    pub fn new(materials: Vec<batch_upload_image_sync::Materials>) -> Self {
+    pub fn new(materials: Vec<batch_upload_image_sync::Material>) -> Self {
         Self {
             materials,
             ..Default::default()
@@ -127,7 +127,7 @@ pub mod batch_upload_image_sync {
     /// Nested object of `material.batchUploadImageSync`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Materials {
+    pub struct Material {
         /// `file_uri`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub file_uri: Option<String>,
@@ -143,8 +143,8 @@ pub mod batch_upload_image_sync {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub url: Option<String>,
     }
-    impl crate::de::Object for Materials {
-        const NAME: &'static str = "Materials";
+    impl crate::de::Object for Material {
+        const NAME: &'static str = "Material";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -161,14 +161,14 @@ pub mod batch_upload_image_sync {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Materials {
+    impl<'de> ::serde::Deserialize<'de> for Material {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl Materials {
+    impl Material {
         /// Builds it from the required parameters (`folder_id`, `material_type`, `name`, `request_id`).
         pub fn new(
             folder_id: impl Into<String>,
@@ -261,7 +261,7 @@ pub mod batch_upload_image_sync {
 #[doc(alias = "material.batchUploadVideoAsync")]
 pub struct MaterialBatchUploadVideoAsyncRequest {
     /// `materials` (required)
-    pub materials: Vec<batch_upload_video_async::Materials>,
+    pub materials: Vec<batch_upload_video_async::Material>,
 }
 impl crate::de::Object for MaterialBatchUploadVideoAsyncRequest {
     const NAME: &'static str = "MaterialBatchUploadVideoAsyncRequest";
@@ -285,7 +285,7 @@ impl<'de> ::serde::Deserialize<'de> for MaterialBatchUploadVideoAsyncRequest {
 }
 impl MaterialBatchUploadVideoAsyncRequest {
     /// Builds it from the required parameters (`materials`).
-    pub fn new(materials: Vec<batch_upload_video_async::Materials>) -> Self {
+    pub fn new(materials: Vec<batch_upload_video_async::Material>) -> Self {
         Self { materials }
     }
 }
@@ -368,7 +368,7 @@ pub mod batch_upload_video_async {
     /// Nested object of `material.batchUploadVideoAsync`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Materials {
+    pub struct Material {
         /// `file_uri`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub file_uri: Option<String>,
@@ -384,8 +384,8 @@ pub mod batch_upload_video_async {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub url: Option<String>,
     }
-    impl crate::de::Object for Materials {
-        const NAME: &'static str = "Materials";
+    impl crate::de::Object for Material {
+        const NAME: &'static str = "Material";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -402,14 +402,14 @@ pub mod batch_upload_video_async {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Materials {
+    impl<'de> ::serde::Deserialize<'de> for Material {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl Materials {
+    impl Material {
         /// Builds it from the required parameters (`folder_id`, `material_type`, `name`, `request_id`).
         pub fn new(
             folder_id: impl Into<String>,
@@ -549,6 +549,9 @@ pub struct MaterialCreateFolderResponse {
     /// `folder_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
+    /// `is_new`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_new: Option<bool>,
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -569,6 +572,7 @@ impl crate::de::Object for MaterialCreateFolderResponse {
     ) -> Result<bool, A::Error> {
         match key {
             "folder_id" => crate::de::read(map, &mut self.folder_id),
+            "is_new" => crate::de::read(map, &mut self.is_new),
             "name" => crate::de::read(map, &mut self.name),
             "parent_folder_id" => crate::de::read(map, &mut self.parent_folder_id),
             "type" => crate::de::read(map, &mut self.type_),
@@ -2514,7 +2518,7 @@ impl MaterialSearchFolderRequest {
 #[non_exhaustive]
 pub struct MaterialSearchFolderResponse {
     /// `folder_info_list`
-    pub folder_info_list: Vec<search_folder::FolderInfoList>,
+    pub folder_info_list: Vec<search_folder::FolderInfo>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -2546,7 +2550,7 @@ impl crate::request::Request for MaterialSearchFolderRequest {
     type Response = MaterialSearchFolderResponse;
 }
 impl crate::page::Paginated for MaterialSearchFolderRequest {
-    type Item = search_folder::FolderInfoList;
+    type Item = search_folder::FolderInfo;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_num)
@@ -2567,7 +2571,7 @@ pub mod search_folder {
     /// Nested object of `material.searchFolder`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct FolderInfoList {
+    pub struct FolderInfo {
         /// `create_time`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub create_time: Option<String>,
@@ -2596,8 +2600,8 @@ pub mod search_folder {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub update_time: Option<String>,
     }
-    impl crate::de::Object for FolderInfoList {
-        const NAME: &'static str = "FolderInfoList";
+    impl crate::de::Object for FolderInfo {
+        const NAME: &'static str = "FolderInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2617,7 +2621,7 @@ pub mod search_folder {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FolderInfoList {
+    impl<'de> ::serde::Deserialize<'de> for FolderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2769,7 +2773,7 @@ impl MaterialSearchMaterialRequest {
 #[non_exhaustive]
 pub struct MaterialSearchMaterialResponse {
     /// `material_info_list`
-    pub material_info_list: Vec<search_material::MaterialInfoList>,
+    pub material_info_list: Vec<search_material::MaterialInfo>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -2801,7 +2805,7 @@ impl crate::request::Request for MaterialSearchMaterialRequest {
     type Response = MaterialSearchMaterialResponse;
 }
 impl crate::page::Paginated for MaterialSearchMaterialRequest {
-    type Item = search_material::MaterialInfoList;
+    type Item = search_material::MaterialInfo;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_num)
@@ -2822,7 +2826,7 @@ pub mod search_material {
     /// Nested object of `material.searchMaterial`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct MaterialInfoList {
+    pub struct MaterialInfo {
         /// `audit_reject_desc`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub audit_reject_desc: Option<String>,
@@ -2871,8 +2875,8 @@ pub mod search_material {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub video_info: Option<VideoInfo>,
     }
-    impl crate::de::Object for MaterialInfoList {
-        const NAME: &'static str = "MaterialInfoList";
+    impl crate::de::Object for MaterialInfo {
+        const NAME: &'static str = "MaterialInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2898,7 +2902,7 @@ pub mod search_material {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MaterialInfoList {
+    impl<'de> ::serde::Deserialize<'de> for MaterialInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -6,26 +6,29 @@
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeCreate {
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
-    /// `create_time`
+    /// `create_time`. Example: `1640774086`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
-    /// `order_status`
+    /// `order_status`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4881995531871913482`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_ids`
+    /// `s_ids`. Example: `[4881995531871913482]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `94956`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for TradeCreate {
     const NAME: &'static str = "TradeCreate";
@@ -42,6 +45,7 @@ impl crate::de::Object for TradeCreate {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -57,32 +61,35 @@ impl<'de> ::serde::Deserialize<'de> for TradeCreate {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradePaid {
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
-    /// `order_status`
+    /// `order_status`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4837328765348566675`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `pay_amount`
+    /// `pay_amount`. Example: `1990`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
-    /// `pay_time`
+    /// `pay_time`. Example: `1630373504`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
-    /// `pay_type`
+    /// `pay_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
-    /// `s_ids`
+    /// `s_ids`. Example: `[4837328765348566675]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for TradePaid {
     const NAME: &'static str = "TradePaid";
@@ -101,6 +108,7 @@ impl crate::de::Object for TradePaid {
             "pay_type" => crate::de::read(map, &mut self.pay_type),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -113,42 +121,36 @@ impl<'de> ::serde::Deserialize<'de> for TradePaid {
     }
 }
 /// Push message `TradeSellerShip` (tag 102): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/111>.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeSellerShip {
-    /// `addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr: Option<String>,
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
-    /// `express_company_id`
+    /// `logistics_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub express_company_id: Option<String>,
-    /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logistics_code: Option<String>,
-    /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `order_status`
+    pub logistics_msg: Option<trade_seller_ship::LogisticsMsg>,
+    /// `order_status`. Example: `3`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4835999782215622430`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_ids`
+    /// `receiver_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver_msg: Option<trade_seller_ship::ReceiverMsg>,
+    /// `s_ids`. Example: `[4835999782215622430]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `597277`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `tel` (sensitive: redacted in `Debug`)
+    /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tel: Option<String>,
-    /// `update_time`
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `1630335741`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
@@ -160,17 +162,15 @@ impl crate::de::Object for TradeSellerShip {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
-            "addr" => crate::de::read(map, &mut self.addr),
             "biz" => crate::de::read(map, &mut self.biz),
-            "express_company_id" => crate::de::read(map, &mut self.express_company_id),
-            "logistics_code" => crate::de::read(map, &mut self.logistics_code),
-            "name" => crate::de::read(map, &mut self.name),
+            "logistics_msg" => crate::de::read(map, &mut self.logistics_msg),
             "order_status" => crate::de::read(map, &mut self.order_status),
             "order_type" => crate::de::read(map, &mut self.order_type),
             "p_id" => crate::de::read(map, &mut self.p_id),
+            "receiver_msg" => crate::de::read(map, &mut self.receiver_msg),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            "tel" => crate::de::read(map, &mut self.tel),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -183,48 +183,115 @@ impl<'de> ::serde::Deserialize<'de> for TradeSellerShip {
         crate::de::object(deserializer)
     }
 }
-impl ::std::fmt::Debug for TradeSellerShip {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("TradeSellerShip")
-            .field("addr", &crate::secret::Redacted(&self.addr))
-            .field("biz", &self.biz)
-            .field("express_company_id", &self.express_company_id)
-            .field("logistics_code", &self.logistics_code)
-            .field("name", &crate::secret::Redacted(&self.name))
-            .field("order_status", &self.order_status)
-            .field("order_type", &self.order_type)
-            .field("p_id", &self.p_id)
-            .field("s_ids", &self.s_ids)
-            .field("shop_id", &self.shop_id)
-            .field("tel", &crate::secret::Redacted(&self.tel))
-            .field("update_time", &self.update_time)
-            .finish()
+/// Nested types of push message `TradeSellerShip`.
+pub mod trade_seller_ship {
+    /// Nested object of push message `TradeSellerShip`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct LogisticsMsg {
+        /// `express_company_id`. Example: `yunda`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub express_company_id: Option<String>,
+        /// `logistics_code`. Example: `431******408`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub logistics_code: Option<String>,
+    }
+    impl crate::de::Object for LogisticsMsg {
+        const NAME: &'static str = "LogisticsMsg";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "express_company_id" => {
+                    crate::de::read(map, &mut self.express_company_id)
+                }
+                "logistics_code" => crate::de::read(map, &mut self.logistics_code),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LogisticsMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of push message `TradeSellerShip`.
+    #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ReceiverMsg {
+        /// `addr` (sensitive: redacted in `Debug`). Example: `{province:浙江省,province_id:330000,city:杭州市,city_id:330100,town:江干区,town_id:330104`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub addr: Option<String>,
+        /// `name` (sensitive: redacted in `Debug`). Example: `张三`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// `tel` (sensitive: redacted in `Debug`). Example: `13117428564`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub tel: Option<String>,
+    }
+    impl crate::de::Object for ReceiverMsg {
+        const NAME: &'static str = "ReceiverMsg";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addr" => crate::de::read(map, &mut self.addr),
+                "name" => crate::de::read(map, &mut self.name),
+                "tel" => crate::de::read(map, &mut self.tel),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReceiverMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ::std::fmt::Debug for ReceiverMsg {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("ReceiverMsg")
+                .field("addr", &crate::secret::Redacted(&self.addr))
+                .field("name", &crate::secret::Redacted(&self.name))
+                .field("tel", &crate::secret::Redacted(&self.tel))
+                .finish()
+        }
     }
 }
 /// Push message `TradeSuccess` (tag 103): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/112>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeSuccess {
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
-    /// `complete_time`
+    /// `complete_time`. Example: `1630371757`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub complete_time: Option<i64>,
-    /// `order_status`
+    /// `order_status`. Example: `5`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4834546133353960944`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_ids`
+    /// `s_ids`. Example: `[4834546133353960944]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `9097106`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for TradeSuccess {
     const NAME: &'static str = "TradeSuccess";
@@ -241,6 +308,7 @@ impl crate::de::Object for TradeSuccess {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -253,42 +321,36 @@ impl<'de> ::serde::Deserialize<'de> for TradeSuccess {
     }
 }
 /// Push message `TradeLogisticsChanged` (tag 104): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/113>.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeLogisticsChanged {
-    /// `addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr: Option<String>,
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
-    /// `express_company_id`
+    /// `logistics_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub express_company_id: Option<String>,
-    /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logistics_code: Option<String>,
-    /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `order_status`
+    pub logistics_msg: Option<trade_logistics_changed::LogisticsMsg>,
+    /// `order_status`. Example: `3`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4837108077054598579`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_ids`
+    /// `receiver_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver_msg: Option<trade_logistics_changed::ReceiverMsg>,
+    /// `s_ids`. Example: `[4837108077054598579]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `3032145`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `tel` (sensitive: redacted in `Debug`)
+    /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tel: Option<String>,
-    /// `update_time`
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `1630373507`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
@@ -300,17 +362,15 @@ impl crate::de::Object for TradeLogisticsChanged {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
-            "addr" => crate::de::read(map, &mut self.addr),
             "biz" => crate::de::read(map, &mut self.biz),
-            "express_company_id" => crate::de::read(map, &mut self.express_company_id),
-            "logistics_code" => crate::de::read(map, &mut self.logistics_code),
-            "name" => crate::de::read(map, &mut self.name),
+            "logistics_msg" => crate::de::read(map, &mut self.logistics_msg),
             "order_status" => crate::de::read(map, &mut self.order_status),
             "order_type" => crate::de::read(map, &mut self.order_type),
             "p_id" => crate::de::read(map, &mut self.p_id),
+            "receiver_msg" => crate::de::read(map, &mut self.receiver_msg),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            "tel" => crate::de::read(map, &mut self.tel),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -323,22 +383,86 @@ impl<'de> ::serde::Deserialize<'de> for TradeLogisticsChanged {
         crate::de::object(deserializer)
     }
 }
-impl ::std::fmt::Debug for TradeLogisticsChanged {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("TradeLogisticsChanged")
-            .field("addr", &crate::secret::Redacted(&self.addr))
-            .field("biz", &self.biz)
-            .field("express_company_id", &self.express_company_id)
-            .field("logistics_code", &self.logistics_code)
-            .field("name", &crate::secret::Redacted(&self.name))
-            .field("order_status", &self.order_status)
-            .field("order_type", &self.order_type)
-            .field("p_id", &self.p_id)
-            .field("s_ids", &self.s_ids)
-            .field("shop_id", &self.shop_id)
-            .field("tel", &crate::secret::Redacted(&self.tel))
-            .field("update_time", &self.update_time)
-            .finish()
+/// Nested types of push message `TradeLogisticsChanged`.
+pub mod trade_logistics_changed {
+    /// Nested object of push message `TradeLogisticsChanged`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct LogisticsMsg {
+        /// `express_company_id`. Example: `shentong`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub express_company_id: Option<String>,
+        /// `logistics_code`. Example: `776300597958911`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub logistics_code: Option<String>,
+    }
+    impl crate::de::Object for LogisticsMsg {
+        const NAME: &'static str = "LogisticsMsg";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "express_company_id" => {
+                    crate::de::read(map, &mut self.express_company_id)
+                }
+                "logistics_code" => crate::de::read(map, &mut self.logistics_code),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LogisticsMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of push message `TradeLogisticsChanged`.
+    #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ReceiverMsg {
+        /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:陕西省,id:61},city:{name:咸阳市,id:610400},town:{name:兴平市,id:610481},s`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub addr: Option<String>,
+        /// `name` (sensitive: redacted in `Debug`). Example: `张三`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// `tel` (sensitive: redacted in `Debug`). Example: `13117428732`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub tel: Option<String>,
+    }
+    impl crate::de::Object for ReceiverMsg {
+        const NAME: &'static str = "ReceiverMsg";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addr" => crate::de::read(map, &mut self.addr),
+                "name" => crate::de::read(map, &mut self.name),
+                "tel" => crate::de::read(map, &mut self.tel),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReceiverMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ::std::fmt::Debug for ReceiverMsg {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("ReceiverMsg")
+                .field("addr", &crate::secret::Redacted(&self.addr))
+                .field("name", &crate::secret::Redacted(&self.name))
+                .field("tel", &crate::secret::Redacted(&self.tel))
+                .finish()
+        }
     }
 }
 /// Push message `TradeAddressChanged` (tag 105): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/114>.
@@ -350,7 +474,7 @@ pub struct TradeAddressChanged {
     pub addr: Option<String>,
     /// `addr_struct` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr_struct: Option<AddrStruct>,
+    pub addr_struct: Option<trade_address_changed::AddrStruct>,
     /// `encrypt_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_name: Option<String>,
@@ -430,33 +554,227 @@ impl ::std::fmt::Debug for TradeAddressChanged {
             .finish()
     }
 }
+/// Nested types of push message `TradeAddressChanged`.
+pub mod trade_address_changed {
+    /// Nested object of push message `TradeAddressChanged`.
+    #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct AddrStruct {
+        /// `city`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub city: Option<City>,
+        /// `detail` (sensitive: redacted in `Debug`)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub detail: Option<String>,
+        /// `encrypt_detail` (sensitive: redacted in `Debug`)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub encrypt_detail: Option<String>,
+        /// `province`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub province: Option<Province>,
+        /// `street`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub street: Option<Street>,
+        /// `town`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub town: Option<Town>,
+    }
+    impl crate::de::Object for AddrStruct {
+        const NAME: &'static str = "AddrStruct";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "city" => crate::de::read(map, &mut self.city),
+                "detail" => crate::de::read(map, &mut self.detail),
+                "encrypt_detail" => crate::de::read(map, &mut self.encrypt_detail),
+                "province" => crate::de::read(map, &mut self.province),
+                "street" => crate::de::read(map, &mut self.street),
+                "town" => crate::de::read(map, &mut self.town),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AddrStruct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ::std::fmt::Debug for AddrStruct {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AddrStruct")
+                .field("city", &self.city)
+                .field("detail", &crate::secret::Redacted(&self.detail))
+                .field("encrypt_detail", &crate::secret::Redacted(&self.encrypt_detail))
+                .field("province", &self.province)
+                .field("street", &self.street)
+                .field("town", &self.town)
+                .finish()
+        }
+    }
+    /// Nested object of push message `TradeAddressChanged`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct City {
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<String>,
+        /// `name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+    }
+    impl crate::de::Object for City {
+        const NAME: &'static str = "City";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "id" => crate::de::read(map, &mut self.id),
+                "name" => crate::de::read(map, &mut self.name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for City {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of push message `TradeAddressChanged`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Province {
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<String>,
+        /// `name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+    }
+    impl crate::de::Object for Province {
+        const NAME: &'static str = "Province";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "id" => crate::de::read(map, &mut self.id),
+                "name" => crate::de::read(map, &mut self.name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Province {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of push message `TradeAddressChanged`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Street {
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<String>,
+        /// `name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+    }
+    impl crate::de::Object for Street {
+        const NAME: &'static str = "Street";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "id" => crate::de::read(map, &mut self.id),
+                "name" => crate::de::read(map, &mut self.name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Street {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of push message `TradeAddressChanged`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Town {
+        /// `id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub id: Option<String>,
+        /// `name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+    }
+    impl crate::de::Object for Town {
+        const NAME: &'static str = "Town";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "id" => crate::de::read(map, &mut self.id),
+                "name" => crate::de::read(map, &mut self.name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Town {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+}
 /// Push message `TradeCanceled` (tag 106): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/123>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeCanceled {
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// `cancel_reason`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
-    /// `cancel_time`
+    /// `cancel_time`. Example: `1629993663`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_time: Option<i64>,
-    /// `order_status`
+    /// `order_status`. Example: `4`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4835696922606317095`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_ids`
+    /// `s_ids`. Example: `[         4835696922606317095     ]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `12036350`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for TradeCanceled {
     const NAME: &'static str = "TradeCanceled";
@@ -474,6 +792,7 @@ impl crate::de::Object for TradeCanceled {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -486,60 +805,36 @@ impl<'de> ::serde::Deserialize<'de> for TradeCanceled {
     }
 }
 /// Push message `TradePartlySellerShip` (tag 108): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/208>.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradePartlySellerShip {
-    /// `addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr: Option<String>,
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
-    /// `express_company_id`
+    /// `logistics_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub express_company_id: Option<String>,
-    /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logistics_code: Option<String>,
-    /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `order_status`
+    pub logistics_msg: Option<trade_partly_seller_ship::LogisticsMsg>,
+    /// `order_status`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4705288465508532862`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `pack_id`
+    /// `receiver_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pack_id: Option<String>,
-    /// `product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `s_ids`
+    pub receiver_msg: Option<trade_partly_seller_ship::ReceiverMsg>,
+    /// `s_ids`. Example: `[4705288465508532862]`
     pub s_ids: Vec<i64>,
-    /// `shipped_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shipped_num: Option<i64>,
-    /// `shipped_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shipped_order_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `sku_id`
+    /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
-    /// `sku_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_num: Option<i64>,
-    /// `tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tel: Option<String>,
-    /// `update_time`
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `订单发货时间`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
@@ -551,23 +846,15 @@ impl crate::de::Object for TradePartlySellerShip {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
-            "addr" => crate::de::read(map, &mut self.addr),
             "biz" => crate::de::read(map, &mut self.biz),
-            "express_company_id" => crate::de::read(map, &mut self.express_company_id),
-            "logistics_code" => crate::de::read(map, &mut self.logistics_code),
-            "name" => crate::de::read(map, &mut self.name),
+            "logistics_msg" => crate::de::read(map, &mut self.logistics_msg),
             "order_status" => crate::de::read(map, &mut self.order_status),
             "order_type" => crate::de::read(map, &mut self.order_type),
             "p_id" => crate::de::read(map, &mut self.p_id),
-            "pack_id" => crate::de::read(map, &mut self.pack_id),
-            "product_id" => crate::de::read(map, &mut self.product_id),
+            "receiver_msg" => crate::de::read(map, &mut self.receiver_msg),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
-            "shipped_num" => crate::de::read(map, &mut self.shipped_num),
-            "shipped_order_id" => crate::de::read(map, &mut self.shipped_order_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            "sku_id" => crate::de::read(map, &mut self.sku_id),
-            "sku_num" => crate::de::read(map, &mut self.sku_num),
-            "tel" => crate::de::read(map, &mut self.tel),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -580,58 +867,172 @@ impl<'de> ::serde::Deserialize<'de> for TradePartlySellerShip {
         crate::de::object(deserializer)
     }
 }
-impl ::std::fmt::Debug for TradePartlySellerShip {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("TradePartlySellerShip")
-            .field("addr", &crate::secret::Redacted(&self.addr))
-            .field("biz", &self.biz)
-            .field("express_company_id", &self.express_company_id)
-            .field("logistics_code", &self.logistics_code)
-            .field("name", &crate::secret::Redacted(&self.name))
-            .field("order_status", &self.order_status)
-            .field("order_type", &self.order_type)
-            .field("p_id", &self.p_id)
-            .field("pack_id", &self.pack_id)
-            .field("product_id", &self.product_id)
-            .field("s_ids", &self.s_ids)
-            .field("shipped_num", &self.shipped_num)
-            .field("shipped_order_id", &self.shipped_order_id)
-            .field("shop_id", &self.shop_id)
-            .field("sku_id", &self.sku_id)
-            .field("sku_num", &self.sku_num)
-            .field("tel", &crate::secret::Redacted(&self.tel))
-            .field("update_time", &self.update_time)
-            .finish()
+/// Nested types of push message `TradePartlySellerShip`.
+pub mod trade_partly_seller_ship {
+    /// Nested object of push message `TradePartlySellerShip`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct LogisticsMsg {
+        /// `express_company_id`. Example: `gdkd`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub express_company_id: Option<String>,
+        /// `logistics_code`. Example: `111111111111111`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub logistics_code: Option<String>,
+        /// `pack_id`. Example: `4705288465508532862`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub pack_id: Option<String>,
+        /// `shipped_order_info`
+        pub shipped_order_info: Vec<ShippedOrderInfo>,
+    }
+    impl crate::de::Object for LogisticsMsg {
+        const NAME: &'static str = "LogisticsMsg";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "express_company_id" => {
+                    crate::de::read(map, &mut self.express_company_id)
+                }
+                "logistics_code" => crate::de::read(map, &mut self.logistics_code),
+                "pack_id" => crate::de::read(map, &mut self.pack_id),
+                "shipped_order_info" => {
+                    crate::de::read(map, &mut self.shipped_order_info)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LogisticsMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of push message `TradePartlySellerShip`.
+    #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ReceiverMsg {
+        /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:广东省,id:44},city:{name:广州市,id:440100},town:{name:天河区,id:440106},s`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub addr: Option<String>,
+        /// `name` (sensitive: redacted in `Debug`). Example: `张三`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// `tel` (sensitive: redacted in `Debug`). Example: `13117428565`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub tel: Option<String>,
+    }
+    impl crate::de::Object for ReceiverMsg {
+        const NAME: &'static str = "ReceiverMsg";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addr" => crate::de::read(map, &mut self.addr),
+                "name" => crate::de::read(map, &mut self.name),
+                "tel" => crate::de::read(map, &mut self.tel),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReceiverMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ::std::fmt::Debug for ReceiverMsg {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("ReceiverMsg")
+                .field("addr", &crate::secret::Redacted(&self.addr))
+                .field("name", &crate::secret::Redacted(&self.name))
+                .field("tel", &crate::secret::Redacted(&self.tel))
+                .finish()
+        }
+    }
+    /// Nested object of push message `TradePartlySellerShip`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ShippedOrderInfo {
+        /// `product_id`. Example: `2329389`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_id: Option<i64>,
+        /// `shipped_num`. Example: `1`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub shipped_num: Option<i64>,
+        /// `shipped_order_id`. Example: `4705288465508532862`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub shipped_order_id: Option<i64>,
+        /// `sku_id`. Example: `3373737`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub sku_id: Option<i64>,
+        /// `sku_num`. Example: `2`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub sku_num: Option<i64>,
+    }
+    impl crate::de::Object for ShippedOrderInfo {
+        const NAME: &'static str = "ShippedOrderInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "shipped_num" => crate::de::read(map, &mut self.shipped_num),
+                "shipped_order_id" => crate::de::read(map, &mut self.shipped_order_id),
+                "sku_id" => crate::de::read(map, &mut self.sku_id),
+                "sku_num" => crate::de::read(map, &mut self.sku_num),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ShippedOrderInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
     }
 }
 /// Push message `TradeAmountChanged` (tag 109): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/265>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAmountChanged {
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
-    /// `modify_time`
+    /// `modify_time`. Example: `1628597071`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_time: Option<i64>,
-    /// `order_status`
+    /// `order_status`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4829566578327619346`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `post_amount`
+    /// `post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
-    /// `s_ids`
+    /// `s_ids`. Example: `[4829566578327619346]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `1111114783`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `total_amount`
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `total_amount`. Example: `9750`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
 }
@@ -651,6 +1052,7 @@ impl crate::de::Object for TradeAmountChanged {
             "post_amount" => crate::de::read(map, &mut self.post_amount),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "total_amount" => crate::de::read(map, &mut self.total_amount),
             _ => Ok(false),
         }
@@ -667,23 +1069,26 @@ impl<'de> ::serde::Deserialize<'de> for TradeAmountChanged {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradePending {
-    /// `biz`
+    /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
-    /// `order_status`
+    /// `order_status`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4836876840297911772`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_ids`
+    /// `s_ids`. Example: `[4836876840297911772]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `18208915`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for TradePending {
     const NAME: &'static str = "TradePending";
@@ -699,6 +1104,7 @@ impl crate::de::Object for TradePending {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -710,98 +1116,171 @@ impl<'de> ::serde::Deserialize<'de> for TradePending {
         crate::de::object(deserializer)
     }
 }
-/// Push message `TradeAmountChangedApplied` (tag 111): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/285>.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+/// Push message `TradeAddressChangeApplied` (tag 111): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/285>.
+#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct TradeAmountChangedApplied {
-    /// `addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr: Option<String>,
-    /// `addr_struct`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub addr_struct: ::serde_json::Value,
-    /// `apply_time`
+pub struct TradeAddressChangeApplied {
+    /// `apply_time`. Example: `1630269374`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
-    /// `encrypt_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypt_name: Option<String>,
-    /// `encrypt_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypt_tel: Option<String>,
-    /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `p_id`
+    /// `p_id`. Example: `4836875908288530057`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `shop_id`
+    /// `post_receiver_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_receiver_msg: Option<trade_address_change_applied::PostReceiverMsg>,
+    /// `receiver_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver_msg: Option<trade_address_change_applied::ReceiverMsg>,
+    /// `shop_id`. Example: `8461077`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `tel` (sensitive: redacted in `Debug`)
+    /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tel: Option<String>,
+    pub store_id: Option<i64>,
+    /// `task_type`. Example: `1001`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_type: Option<i64>,
 }
-impl crate::de::Object for TradeAmountChangedApplied {
-    const NAME: &'static str = "TradeAmountChangedApplied";
+impl crate::de::Object for TradeAddressChangeApplied {
+    const NAME: &'static str = "TradeAddressChangeApplied";
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,
         key: &str,
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
-            "addr" => crate::de::read(map, &mut self.addr),
-            "addr_struct" => crate::de::read(map, &mut self.addr_struct),
             "apply_time" => crate::de::read(map, &mut self.apply_time),
-            "encrypt_name" => crate::de::read(map, &mut self.encrypt_name),
-            "encrypt_tel" => crate::de::read(map, &mut self.encrypt_tel),
-            "name" => crate::de::read(map, &mut self.name),
             "p_id" => crate::de::read(map, &mut self.p_id),
+            "post_receiver_msg" => crate::de::read(map, &mut self.post_receiver_msg),
+            "receiver_msg" => crate::de::read(map, &mut self.receiver_msg),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
-            "tel" => crate::de::read(map, &mut self.tel),
+            "store_id" => crate::de::read(map, &mut self.store_id),
+            "task_type" => crate::de::read(map, &mut self.task_type),
             _ => Ok(false),
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for TradeAmountChangedApplied {
+impl<'de> ::serde::Deserialize<'de> for TradeAddressChangeApplied {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
     }
 }
-impl ::std::fmt::Debug for TradeAmountChangedApplied {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("TradeAmountChangedApplied")
-            .field("addr", &crate::secret::Redacted(&self.addr))
-            .field("addr_struct", &self.addr_struct)
-            .field("apply_time", &self.apply_time)
-            .field("encrypt_name", &self.encrypt_name)
-            .field("encrypt_tel", &crate::secret::Redacted(&self.encrypt_tel))
-            .field("name", &crate::secret::Redacted(&self.name))
-            .field("p_id", &self.p_id)
-            .field("shop_id", &self.shop_id)
-            .field("tel", &crate::secret::Redacted(&self.tel))
-            .finish()
+/// Nested types of push message `TradeAddressChangeApplied`.
+pub mod trade_address_change_applied {
+    /// Nested object of push message `TradeAddressChangeApplied`.
+    #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct PostReceiverMsg {
+        /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:江苏省,id:320000},city:{name:苏州市,id:320500},town:{name:吴中区,id:32050`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub addr: Option<String>,
+        /// `name` (sensitive: redacted in `Debug`). Example: `张三`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// `tel` (sensitive: redacted in `Debug`). Example: `18512345678`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub tel: Option<String>,
+    }
+    impl crate::de::Object for PostReceiverMsg {
+        const NAME: &'static str = "PostReceiverMsg";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addr" => crate::de::read(map, &mut self.addr),
+                "name" => crate::de::read(map, &mut self.name),
+                "tel" => crate::de::read(map, &mut self.tel),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PostReceiverMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ::std::fmt::Debug for PostReceiverMsg {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("PostReceiverMsg")
+                .field("addr", &crate::secret::Redacted(&self.addr))
+                .field("name", &crate::secret::Redacted(&self.name))
+                .field("tel", &crate::secret::Redacted(&self.tel))
+                .finish()
+        }
+    }
+    /// Nested object of push message `TradeAddressChangeApplied`.
+    #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ReceiverMsg {
+        /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:江苏省,id:320000},city:{name:苏州市,id:320500},town:{name:苏州工业园区,id:32`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub addr: Option<String>,
+        /// `name` (sensitive: redacted in `Debug`). Example: `李四`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// `tel` (sensitive: redacted in `Debug`). Example: `13512345678`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub tel: Option<String>,
+    }
+    impl crate::de::Object for ReceiverMsg {
+        const NAME: &'static str = "ReceiverMsg";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addr" => crate::de::read(map, &mut self.addr),
+                "name" => crate::de::read(map, &mut self.name),
+                "tel" => crate::de::read(map, &mut self.tel),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReceiverMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ::std::fmt::Debug for ReceiverMsg {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("ReceiverMsg")
+                .field("addr", &crate::secret::Redacted(&self.addr))
+                .field("name", &crate::secret::Redacted(&self.name))
+                .field("tel", &crate::secret::Redacted(&self.tel))
+                .finish()
+        }
     }
 }
 /// Push message `TradeMemoModify` (tag 113): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/30/571>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeMemoModify {
-    /// `p_id`
+    /// `p_id`. Example: `4836807416444607671`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `remark`
+    /// `remark`. Example: `备注`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
-    /// `shop_id`
+    /// `shop_id`. Example: `11808642`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `star`
+    /// `star`. Example: `3`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub star: Option<i64>,
-    /// `update_time`
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `1630269363`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
@@ -817,6 +1296,7 @@ impl crate::de::Object for TradeMemoModify {
             "remark" => crate::de::read(map, &mut self.remark),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "star" => crate::de::read(map, &mut self.star),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -833,20 +1313,23 @@ impl<'de> ::serde::Deserialize<'de> for TradeMemoModify {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAppointmentV2 {
-    /// `exp_delivery_time`
+    /// `exp_delivery_time`. Example: `1627454517`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_delivery_time: Option<i64>,
-    /// `order_type`
+    /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4845206710334063984`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<String>,
-    /// `s_ids`
+    /// `s_ids`. Example: `[4845206710334063984]`
     pub s_ids: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `1111113779`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for TradeAppointmentV2 {
     const NAME: &'static str = "TradeAppointmentV2";
@@ -861,6 +1344,7 @@ impl crate::de::Object for TradeAppointmentV2 {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_ids" => crate::de::read(map, &mut self.s_ids),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -876,60 +1360,57 @@ impl<'de> ::serde::Deserialize<'de> for TradeAppointmentV2 {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct MaterialAuditResultForShop {
-    /// `audit_status`
+    /// `audit_status`. Example: `4`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i64>,
-    /// `audit_status_desc`
+    /// `audit_status_desc`. Example: `图片涉嫌违规`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status_desc: Option<String>,
-    /// `byte_url`
+    /// `byte_url`. Example: `https://xxx`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
-    /// `create_time`
+    /// `create_time`. Example: `2022-01-01 17:23:31`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// `delete_time`
+    /// `delete_time`. Example: `2022-01-01 17:23:31`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
-    /// `folder_id`
+    /// `folder_id`. Example: `101`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
-    /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i64>,
-    /// `material_id`
+    /// `material_id`. Example: `71554047039343004600335`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
-    /// `material_type`
+    /// `material_type`. Example: `photo`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<String>,
-    /// `name`
+    /// `name`. Example: `xxx.jpg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `operate_status`
+    /// `operate_status`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i64>,
-    /// `origin_url`
+    /// `origin_url`. Example: `https://xxx`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
-    /// `shop_id`
+    /// `photo_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_info: Option<material_audit_result_for_shop::PhotoInfo>,
+    /// `shop_id`. Example: `12345`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `size`
+    /// `size`. Example: `10`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
-    /// `update_time`
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-01-01 17:23:31`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `video_info`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub video_info: ::serde_json::Value,
-    /// `width`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i64>,
+    pub video_info: Option<material_audit_result_for_shop::VideoInfo>,
 }
 impl crate::de::Object for MaterialAuditResultForShop {
     const NAME: &'static str = "MaterialAuditResultForShop";
@@ -945,18 +1426,17 @@ impl crate::de::Object for MaterialAuditResultForShop {
             "create_time" => crate::de::read(map, &mut self.create_time),
             "delete_time" => crate::de::read(map, &mut self.delete_time),
             "folder_id" => crate::de::read(map, &mut self.folder_id),
-            "format" => crate::de::read(map, &mut self.format),
-            "height" => crate::de::read(map, &mut self.height),
             "material_id" => crate::de::read(map, &mut self.material_id),
             "material_type" => crate::de::read(map, &mut self.material_type),
             "name" => crate::de::read(map, &mut self.name),
             "operate_status" => crate::de::read(map, &mut self.operate_status),
             "origin_url" => crate::de::read(map, &mut self.origin_url),
+            "photo_info" => crate::de::read(map, &mut self.photo_info),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "size" => crate::de::read(map, &mut self.size),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             "video_info" => crate::de::read(map, &mut self.video_info),
-            "width" => crate::de::read(map, &mut self.width),
             _ => Ok(false),
         }
     }
@@ -968,67 +1448,141 @@ impl<'de> ::serde::Deserialize<'de> for MaterialAuditResultForShop {
         crate::de::object(deserializer)
     }
 }
+/// Nested types of push message `MaterialAuditResultForShop`.
+pub mod material_audit_result_for_shop {
+    /// Nested object of push message `MaterialAuditResultForShop`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct PhotoInfo {
+        /// `format`. Example: `png`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub format: Option<String>,
+        /// `height`. Example: `800`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub height: Option<i64>,
+        /// `width`. Example: `800`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub width: Option<i64>,
+    }
+    impl crate::de::Object for PhotoInfo {
+        const NAME: &'static str = "PhotoInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "format" => crate::de::read(map, &mut self.format),
+                "height" => crate::de::read(map, &mut self.height),
+                "width" => crate::de::read(map, &mut self.width),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PhotoInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of push message `MaterialAuditResultForShop`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct VideoInfo {
+        /// `duration`. Example: `25`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub duration: Option<f64>,
+        /// `format`. Example: `mp4`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub format: Option<String>,
+        /// `height`. Example: `300`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub height: Option<i32>,
+        /// `vid`. Example: `xxxxxxxx`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub vid: Option<String>,
+        /// `width`. Example: `400`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub width: Option<i32>,
+    }
+    impl crate::de::Object for VideoInfo {
+        const NAME: &'static str = "VideoInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "duration" => crate::de::read(map, &mut self.duration),
+                "format" => crate::de::read(map, &mut self.format),
+                "height" => crate::de::read(map, &mut self.height),
+                "vid" => crate::de::read(map, &mut self.vid),
+                "width" => crate::de::read(map, &mut self.width),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for VideoInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+}
 /// Push message `MaterialAuditResultForBSCP` (tag 138): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/1165/2675>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct MaterialAuditResultForBSCP {
-    /// `audit_status`
+    /// `audit_status`. Example: `4`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i64>,
-    /// `audit_status_desc`
+    /// `audit_status_desc`. Example: `图片涉嫌违规`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status_desc: Option<String>,
-    /// `byte_url`
+    /// `byte_url`. Example: `https://xxx`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
-    /// `create_time`
+    /// `create_time`. Example: `2022-01-01 17:23:31`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// `delete_time`
+    /// `delete_time`. Example: `2022-01-01 17:23:31`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
-    /// `duration`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub duration: ::serde_json::Value,
-    /// `folder_id`
+    /// `folder_id`. Example: `101`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
-    /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i64>,
-    /// `material_id`
+    /// `material_id`. Example: `71554047039343004600335`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
-    /// `material_type`
+    /// `material_type`. Example: `photo`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<String>,
-    /// `name`
+    /// `name`. Example: `xxx.jpg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `operate_status`
+    /// `operate_status`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i64>,
-    /// `origin_url`
+    /// `origin_url`. Example: `https://xxx`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
-    /// `size`
+    /// `photo_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_info: Option<material_audit_result_for_bscp::PhotoInfo>,
+    /// `size`. Example: `10`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
-    /// `supplier_id`
+    /// `supplier_id`. Example: `12345`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
-    /// `update_time`
+    /// `update_time`. Example: `2022-01-01 17:23:31`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    /// `vid`
+    /// `video_info`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vid: Option<String>,
-    /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i64>,
+    pub video_info: Option<material_audit_result_for_bscp::VideoInfo>,
 }
 impl crate::de::Object for MaterialAuditResultForBSCP {
     const NAME: &'static str = "MaterialAuditResultForBSCP";
@@ -1043,20 +1597,17 @@ impl crate::de::Object for MaterialAuditResultForBSCP {
             "byte_url" => crate::de::read(map, &mut self.byte_url),
             "create_time" => crate::de::read(map, &mut self.create_time),
             "delete_time" => crate::de::read(map, &mut self.delete_time),
-            "duration" => crate::de::read(map, &mut self.duration),
             "folder_id" => crate::de::read(map, &mut self.folder_id),
-            "format" => crate::de::read(map, &mut self.format),
-            "height" => crate::de::read(map, &mut self.height),
             "material_id" => crate::de::read(map, &mut self.material_id),
             "material_type" => crate::de::read(map, &mut self.material_type),
             "name" => crate::de::read(map, &mut self.name),
             "operate_status" => crate::de::read(map, &mut self.operate_status),
             "origin_url" => crate::de::read(map, &mut self.origin_url),
+            "photo_info" => crate::de::read(map, &mut self.photo_info),
             "size" => crate::de::read(map, &mut self.size),
             "supplier_id" => crate::de::read(map, &mut self.supplier_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
-            "vid" => crate::de::read(map, &mut self.vid),
-            "width" => crate::de::read(map, &mut self.width),
+            "video_info" => crate::de::read(map, &mut self.video_info),
             _ => Ok(false),
         }
     }
@@ -1068,46 +1619,135 @@ impl<'de> ::serde::Deserialize<'de> for MaterialAuditResultForBSCP {
         crate::de::object(deserializer)
     }
 }
+/// Nested types of push message `MaterialAuditResultForBSCP`.
+pub mod material_audit_result_for_bscp {
+    /// Nested object of push message `MaterialAuditResultForBSCP`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct PhotoInfo {
+        /// `format`. Example: `png`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub format: Option<String>,
+        /// `height`. Example: `800`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub height: Option<i64>,
+        /// `width`. Example: `800`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub width: Option<i64>,
+    }
+    impl crate::de::Object for PhotoInfo {
+        const NAME: &'static str = "PhotoInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "format" => crate::de::read(map, &mut self.format),
+                "height" => crate::de::read(map, &mut self.height),
+                "width" => crate::de::read(map, &mut self.width),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PhotoInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of push message `MaterialAuditResultForBSCP`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct VideoInfo {
+        /// `duration`. Example: `3.15`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub duration: Option<f64>,
+        /// `format`. Example: `mp4`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub format: Option<String>,
+        /// `height`. Example: `300`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub height: Option<i64>,
+        /// `vid`. Example: `xxxxxxxx`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub vid: Option<String>,
+        /// `width`. Example: `400`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub width: Option<i64>,
+    }
+    impl crate::de::Object for VideoInfo {
+        const NAME: &'static str = "VideoInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "duration" => crate::de::read(map, &mut self.duration),
+                "format" => crate::de::read(map, &mut self.format),
+                "height" => crate::de::read(map, &mut self.height),
+                "vid" => crate::de::read(map, &mut self.vid),
+                "width" => crate::de::read(map, &mut self.width),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for VideoInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+}
 /// Push message `RefundCreated` (tag 200): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/115>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundCreated {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7000893114000949517`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `6`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `apply_time`
+    /// `apply_time`. Example: `1630022518`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4835804142146756441`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `8900`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `s_id`
+    /// `return_book_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_book_info: Option<refund_created::ReturnBookInfo>,
+    /// `s_id`. Example: `4835804142146756441`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `10437917`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundCreated {
     const NAME: &'static str = "RefundCreated";
@@ -1126,8 +1766,10 @@ impl crate::de::Object for RefundCreated {
             "refund_amount" => crate::de::read(map, &mut self.refund_amount),
             "refund_post_amount" => crate::de::read(map, &mut self.refund_post_amount),
             "refund_voucher_num" => crate::de::read(map, &mut self.refund_voucher_num),
+            "return_book_info" => crate::de::read(map, &mut self.return_book_info),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1140,46 +1782,99 @@ impl<'de> ::serde::Deserialize<'de> for RefundCreated {
         crate::de::object(deserializer)
     }
 }
+/// Nested types of push message `RefundCreated`.
+pub mod refund_created {
+    /// Nested object of push message `RefundCreated`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ReturnBookInfo {
+        /// `addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub addr: Option<String>,
+        /// `encrypt_addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub encrypt_addr: Option<String>,
+        /// `send_type`. Example: `1`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub send_type: Option<i64>,
+        /// `time_begin`. Example: `09:00`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub time_begin: Option<String>,
+        /// `time_end`. Example: `11:00`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub time_end: Option<String>,
+    }
+    impl crate::de::Object for ReturnBookInfo {
+        const NAME: &'static str = "ReturnBookInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addr" => crate::de::read(map, &mut self.addr),
+                "encrypt_addr" => crate::de::read(map, &mut self.encrypt_addr),
+                "send_type" => crate::de::read(map, &mut self.send_type),
+                "time_begin" => crate::de::read(map, &mut self.time_begin),
+                "time_end" => crate::de::read(map, &mut self.time_end),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReturnBookInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+}
 /// Push message `RefundAgreed` (tag 201): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/116>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundAgreed {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `6999514477070778668`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `12`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `agree_time`
+    /// `agree_time`. Example: `1630306403`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agree_time: Option<i64>,
-    /// `p_id`
+    /// `op_role`. Example: `1`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op_role: Option<i64>,
+    /// `p_id`. Example: `4834442890931275585`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `15`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4834442890931275585`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `1111113779`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundAgreed {
     const NAME: &'static str = "RefundAgreed";
@@ -1193,6 +1888,7 @@ impl crate::de::Object for RefundAgreed {
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
             "aftersale_type" => crate::de::read(map, &mut self.aftersale_type),
             "agree_time" => crate::de::read(map, &mut self.agree_time),
+            "op_role" => crate::de::read(map, &mut self.op_role),
             "p_id" => crate::de::read(map, &mut self.p_id),
             "reason_code" => crate::de::read(map, &mut self.reason_code),
             "refund_amount" => crate::de::read(map, &mut self.refund_amount),
@@ -1200,6 +1896,7 @@ impl crate::de::Object for RefundAgreed {
             "refund_voucher_num" => crate::de::read(map, &mut self.refund_voucher_num),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1216,42 +1913,48 @@ impl<'de> ::serde::Deserialize<'de> for RefundAgreed {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundReturnApplyAgreed {
-    /// `aftersale_id`
+    /// `addr`. Example: `{city:深圳市,city_id:440300,detail:上门取件逆向收货地址,mobile:12342084616,name:上门取件-广东,provi`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// `aftersale_id`. Example: `657824112312121`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `6`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `agree_time`. Example: `1630288054`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agree_time: Option<i64>,
+    /// `p_id`. Example: `457824112312123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `1000`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `100`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `refuse_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refuse_time: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `457824112312123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundReturnApplyAgreed {
     const NAME: &'static str = "RefundReturnApplyAgreed";
@@ -1261,17 +1964,19 @@ impl crate::de::Object for RefundReturnApplyAgreed {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "addr" => crate::de::read(map, &mut self.addr),
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
             "aftersale_type" => crate::de::read(map, &mut self.aftersale_type),
+            "agree_time" => crate::de::read(map, &mut self.agree_time),
             "p_id" => crate::de::read(map, &mut self.p_id),
             "reason_code" => crate::de::read(map, &mut self.reason_code),
             "refund_amount" => crate::de::read(map, &mut self.refund_amount),
             "refund_post_amount" => crate::de::read(map, &mut self.refund_post_amount),
             "refund_voucher_num" => crate::de::read(map, &mut self.refund_voucher_num),
-            "refuse_time" => crate::de::read(map, &mut self.refuse_time),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1288,42 +1993,45 @@ impl<'de> ::serde::Deserialize<'de> for RefundReturnApplyAgreed {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundBuyerReturnGoods {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7002120615012532524`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `11`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `3`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4837049111461693249`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `15`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `refuse_time`
+    /// `return_time`. Example: `1630308362`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refuse_time: Option<i64>,
-    /// `s_id`
+    pub return_time: Option<i64>,
+    /// `s_id`. Example: `4837049111461693249`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `1111113779`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundBuyerReturnGoods {
     const NAME: &'static str = "RefundBuyerReturnGoods";
@@ -1341,9 +2049,10 @@ impl crate::de::Object for RefundBuyerReturnGoods {
             "refund_amount" => crate::de::read(map, &mut self.refund_amount),
             "refund_post_amount" => crate::de::read(map, &mut self.refund_post_amount),
             "refund_voucher_num" => crate::de::read(map, &mut self.refund_voucher_num),
-            "refuse_time" => crate::de::read(map, &mut self.refuse_time),
+            "return_time" => crate::de::read(map, &mut self.return_time),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1360,42 +2069,45 @@ impl<'de> ::serde::Deserialize<'de> for RefundBuyerReturnGoods {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundRefused {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7000854130835161378`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4835039908569161083`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `15`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `8891`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `refuse_time`
+    /// `refuse_time`. Example: `1630022931`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_time: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4835039908569161083`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `22137145`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundRefused {
     const NAME: &'static str = "RefundRefused";
@@ -1416,6 +2128,7 @@ impl crate::de::Object for RefundRefused {
             "refuse_time" => crate::de::read(map, &mut self.refuse_time),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1432,42 +2145,45 @@ impl<'de> ::serde::Deserialize<'de> for RefundRefused {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundReturnApplyRefused {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7000678980185637155`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4834730593602559095`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `7`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `990`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `620`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `refuse_time`
+    /// `refuse_time`. Example: `1629994605`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_time: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4834730593602559095`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `3363140`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundReturnApplyRefused {
     const NAME: &'static str = "RefundReturnApplyRefused";
@@ -1488,6 +2204,7 @@ impl crate::de::Object for RefundReturnApplyRefused {
             "refuse_time" => crate::de::read(map, &mut self.refuse_time),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1504,42 +2221,45 @@ impl<'de> ::serde::Deserialize<'de> for RefundReturnApplyRefused {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundSuccess {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7000774764214157599`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `12`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4835702458804229704`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `24500`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4835702458804229704`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `19586871`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `success_time`
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `success_time`. Example: `1629994938`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success_time: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundSuccess {
     const NAME: &'static str = "RefundSuccess";
@@ -1559,6 +2279,7 @@ impl crate::de::Object for RefundSuccess {
             "refund_voucher_num" => crate::de::read(map, &mut self.refund_voucher_num),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "success_time" => crate::de::read(map, &mut self.success_time),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
@@ -1576,42 +2297,45 @@ impl<'de> ::serde::Deserialize<'de> for RefundSuccess {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundClosed {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `6998111327440863523`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `28`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `close_time`
+    /// `close_time`. Example: `1630023532`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_time: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4831577825636367959`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `83`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `6800`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4831577825636367959`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `15791245`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundClosed {
     const NAME: &'static str = "RefundClosed";
@@ -1632,6 +2356,7 @@ impl crate::de::Object for RefundClosed {
             "refund_voucher_num" => crate::de::read(map, &mut self.refund_voucher_num),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1648,42 +2373,48 @@ impl<'de> ::serde::Deserialize<'de> for RefundClosed {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundModified {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7002011974460588292`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `6`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `modify_time`
+    /// `modify_time`. Example: `1630283001`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_time: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4836773649418003987`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `83`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `14990`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `s_id`
+    /// `return_book_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_book_info: Option<refund_modified::ReturnBookInfo>,
+    /// `s_id`. Example: `4836773649418003987`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `17528257`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundModified {
     const NAME: &'static str = "RefundModified";
@@ -1702,8 +2433,10 @@ impl crate::de::Object for RefundModified {
             "refund_amount" => crate::de::read(map, &mut self.refund_amount),
             "refund_post_amount" => crate::de::read(map, &mut self.refund_post_amount),
             "refund_voucher_num" => crate::de::read(map, &mut self.refund_voucher_num),
+            "return_book_info" => crate::de::read(map, &mut self.return_book_info),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1716,31 +2449,81 @@ impl<'de> ::serde::Deserialize<'de> for RefundModified {
         crate::de::object(deserializer)
     }
 }
+/// Nested types of push message `RefundModified`.
+pub mod refund_modified {
+    /// Nested object of push message `RefundModified`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ReturnBookInfo {
+        /// `addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub addr: Option<String>,
+        /// `encrypt_addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub encrypt_addr: Option<String>,
+        /// `send_type`. Example: `1`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub send_type: Option<i64>,
+        /// `time_begin`. Example: `09:00`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub time_begin: Option<String>,
+        /// `time_end`. Example: `11:00`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub time_end: Option<String>,
+    }
+    impl crate::de::Object for ReturnBookInfo {
+        const NAME: &'static str = "ReturnBookInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addr" => crate::de::read(map, &mut self.addr),
+                "encrypt_addr" => crate::de::read(map, &mut self.encrypt_addr),
+                "send_type" => crate::de::read(map, &mut self.send_type),
+                "time_begin" => crate::de::read(map, &mut self.time_begin),
+                "time_end" => crate::de::read(map, &mut self.time_end),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReturnBookInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+}
 /// Push message `RefundExpirationChange` (tag 209): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/31/226>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundExpirationChange {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7002011974460588292`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `6`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4836773649418003987`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4836773649418003987`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `17528257`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `status_deadline`
+    /// `status_deadline`. Example: `1654275456`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_deadline: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for RefundExpirationChange {
     const NAME: &'static str = "RefundExpirationChange";
@@ -1757,6 +2540,7 @@ impl crate::de::Object for RefundExpirationChange {
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "status_deadline" => crate::de::read(map, &mut self.status_deadline),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -1772,42 +2556,45 @@ impl<'de> ::serde::Deserialize<'de> for RefundExpirationChange {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundExchangeComfirmed {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7002072355312992556`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `13`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `3`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `apply_time`
+    /// `apply_time`. Example: `1630297113`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `15`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `refund_post_amount`
+    /// `refund_post_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
-    /// `refund_voucher_num`
+    /// `refund_voucher_num`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `1111113779`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundExchangeComfirmed {
     const NAME: &'static str = "RefundExchangeComfirmed";
@@ -1828,6 +2615,7 @@ impl crate::de::Object for RefundExchangeComfirmed {
             "refund_voucher_num" => crate::de::read(map, &mut self.refund_voucher_num),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -1844,30 +2632,33 @@ impl<'de> ::serde::Deserialize<'de> for RefundExchangeComfirmed {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateApplied {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7001852497203577118`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `arbitrate_id`
+    /// `arbitrate_id`. Example: `7001852497203577118_001`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
-    /// `arbitrate_status`
+    /// `arbitrate_status`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4835496102802298179`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4835496102802298179`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateApplied {
     const NAME: &'static str = "RefundArbitrateApplied";
@@ -1885,6 +2676,7 @@ impl crate::de::Object for RefundArbitrateApplied {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -1900,28 +2692,28 @@ impl<'de> ::serde::Deserialize<'de> for RefundArbitrateApplied {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateSubmiting {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7001675946843586857`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `arbitrate_id`
+    /// `arbitrate_id`. Example: `7001675946843586857_001`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
-    /// `arbitrate_status`
+    /// `arbitrate_status`. Example: `4`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4832528739960295016`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4832528739960295016`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `10826557`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
 }
@@ -1956,28 +2748,28 @@ impl<'de> ::serde::Deserialize<'de> for RefundArbitrateSubmiting {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateSubmited {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7001083109575819535`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `arbitrate_id`
+    /// `arbitrate_id`. Example: `7001083109575819535_001`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
-    /// `arbitrate_status`
+    /// `arbitrate_status`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4834170375282171028`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4834170375282171028`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `9701422`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
 }
@@ -2012,30 +2804,33 @@ impl<'de> ::serde::Deserialize<'de> for RefundArbitrateSubmited {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateCancelled {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7001852497203577118`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `arbitrate_id`
+    /// `arbitrate_id`. Example: `7001852497203577118_001`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
-    /// `arbitrate_status`
+    /// `arbitrate_status`. Example: `255`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4835496102802298179`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4835496102802298179`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `7902823`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateCancelled {
     const NAME: &'static str = "RefundArbitrateCancelled";
@@ -2053,6 +2848,7 @@ impl crate::de::Object for RefundArbitrateCancelled {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -2068,33 +2864,36 @@ impl<'de> ::serde::Deserialize<'de> for RefundArbitrateCancelled {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateAudited {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7001268675961536803`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `arbitrate_conclusion`
+    /// `arbitrate_conclusion`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_conclusion: Option<i64>,
-    /// `arbitrate_id`
+    /// `arbitrate_id`. Example: `7001268675961536803_002`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
-    /// `arbitrate_status`
+    /// `arbitrate_status`. Example: `255`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4835999782215360286`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4835999782215360286`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `597277`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateAudited {
     const NAME: &'static str = "RefundArbitrateAudited";
@@ -2115,6 +2914,7 @@ impl crate::de::Object for RefundArbitrateAudited {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -2130,30 +2930,33 @@ impl<'de> ::serde::Deserialize<'de> for RefundArbitrateAudited {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateServiceIntervene {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7001110394160873740`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `arbitrate_id`
+    /// `arbitrate_id`. Example: `7001110394160873740_001`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
-    /// `arbitrate_status`
+    /// `arbitrate_status`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4831197755364887667`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4831197755364887667`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `15532532`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateServiceIntervene {
     const NAME: &'static str = "RefundArbitrateServiceIntervene";
@@ -2171,6 +2974,7 @@ impl crate::de::Object for RefundArbitrateServiceIntervene {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -2186,30 +2990,33 @@ impl<'de> ::serde::Deserialize<'de> for RefundArbitrateServiceIntervene {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundArbitrateDiscussUpload {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7001138887535935781`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `27`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `arbitrate_id`
+    /// `arbitrate_id`. Example: `7001138887535935781_001`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
-    /// `arbitrate_status`
+    /// `arbitrate_status`. Example: `5`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4833677519167827003`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4833677519167827003`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `18695771`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for RefundArbitrateDiscussUpload {
     const NAME: &'static str = "RefundArbitrateDiscussUpload";
@@ -2227,6 +3034,7 @@ impl crate::de::Object for RefundArbitrateDiscussUpload {
             "p_id" => crate::de::read(map, &mut self.p_id),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -2242,28 +3050,28 @@ impl<'de> ::serde::Deserialize<'de> for RefundArbitrateDiscussUpload {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundSpecialRefund {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `51`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `6`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `apply_time`
+    /// `apply_time`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
 }
@@ -2298,28 +3106,31 @@ impl<'de> ::serde::Deserialize<'de> for RefundSpecialRefund {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundSpecialRefundSuccess {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `53`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `6`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `refund_amount`
+    /// `refund_amount`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `success_time`
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `success_time`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success_time: Option<i64>,
 }
@@ -2338,6 +3149,7 @@ impl crate::de::Object for RefundSpecialRefundSuccess {
             "refund_amount" => crate::de::read(map, &mut self.refund_amount),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "success_time" => crate::de::read(map, &mut self.success_time),
             _ => Ok(false),
         }
@@ -2354,30 +3166,33 @@ impl<'de> ::serde::Deserialize<'de> for RefundSpecialRefundSuccess {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundResendFillLogistics {
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7002072355312992556`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_status`
+    /// `aftersale_status`. Example: `13`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `7`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `130`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `95250`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundResendFillLogistics {
     const NAME: &'static str = "RefundResendFillLogistics";
@@ -2394,6 +3209,7 @@ impl crate::de::Object for RefundResendFillLogistics {
             "reason_code" => crate::de::read(map, &mut self.reason_code),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -2410,30 +3226,33 @@ impl<'de> ::serde::Deserialize<'de> for RefundResendFillLogistics {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundAuditAgreeResend {
-    /// `after_sale_status`
+    /// `after_sale_status`. Example: `13`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i64>,
-    /// `aftersale_id`
+    /// `aftersale_id`. Example: `7002072355312992556`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
-    /// `aftersale_type`
+    /// `aftersale_type`. Example: `7`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
-    /// `p_id`
+    /// `p_id`. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
-    /// `reason_code`
+    /// `reason_code`. Example: `130`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
-    /// `s_id`
+    /// `s_id`. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `95250`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update_time: ::serde_json::Value,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
 }
 impl crate::de::Object for RefundAuditAgreeResend {
     const NAME: &'static str = "RefundAuditAgreeResend";
@@ -2450,6 +3269,7 @@ impl crate::de::Object for RefundAuditAgreeResend {
             "reason_code" => crate::de::read(map, &mut self.reason_code),
             "s_id" => crate::de::read(map, &mut self.s_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -2466,22 +3286,31 @@ impl<'de> ::serde::Deserialize<'de> for RefundAuditAgreeResend {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ProductChange {
-    /// `check_reject_reason`
+    /// `channel_main_product`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_main_product: Option<product_change::ChannelMainProduct>,
+    /// `check_reject_reason`. Example: `{audit_formatted_reason:{biz_type:1,op_id:-1,audit_status:2,human_audit_status:1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_reject_reason: Option<String>,
-    /// `event`
+    /// `event`. Example: `5`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<i64>,
-    /// `out_product_id`
+    /// `out_product_id`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
-    /// `product_id`
+    /// `product_id`. Example: `3488625851803765000`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `shop_id`
+    /// `reason`. Example: `该商品主图不合规`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `shop_id`. Example: `95250`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
-    /// `update_time`
+    /// `store_id`. Example: `1111420330`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `update_time`. Example: `16473829442`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
@@ -2493,11 +3322,16 @@ impl crate::de::Object for ProductChange {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "channel_main_product" => {
+                crate::de::read(map, &mut self.channel_main_product)
+            }
             "check_reject_reason" => crate::de::read(map, &mut self.check_reject_reason),
             "event" => crate::de::read(map, &mut self.event),
             "out_product_id" => crate::de::read(map, &mut self.out_product_id),
             "product_id" => crate::de::read(map, &mut self.product_id),
+            "reason" => crate::de::read(map, &mut self.reason),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
@@ -2510,37 +3344,74 @@ impl<'de> ::serde::Deserialize<'de> for ProductChange {
         crate::de::object(deserializer)
     }
 }
+/// Nested types of push message `ProductChange`.
+pub mod product_change {
+    /// Nested object of push message `ProductChange`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ChannelMainProduct {
+        /// `channel_id`. Example: `1111420330`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub channel_id: Option<i64>,
+        /// `channel_type`. Example: `2`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub channel_type: Option<i64>,
+        /// `outer_product_id`. Example: `3488625851803765000`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub outer_product_id: Option<String>,
+        /// `product_id`. Example: `3641497799809465271`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub product_id: Option<String>,
+    }
+    impl crate::de::Object for ChannelMainProduct {
+        const NAME: &'static str = "ChannelMainProduct";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "channel_id" => crate::de::read(map, &mut self.channel_id),
+                "channel_type" => crate::de::read(map, &mut self.channel_type),
+                "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ChannelMainProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+}
 /// Push message `ProductInfoChange` (tag 417): the decoded `data` of the record. Platform docs: <https://op.jinritemai.com/docs/message-docs/60/2759>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ProductInfoChange {
-    /// `channel_id`
+    /// `channel_info`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel_id: Option<i64>,
-    /// `channel_main_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel_main_product_id: Option<i64>,
-    /// `channel_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel_type: Option<i64>,
-    /// `check_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub check_status: Option<String>,
-    /// `draft_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub draft_status: Option<String>,
-    /// `msg_type`
+    pub channel_info: Option<product_info_change::ChannelInfo>,
+    /// `msg_type`. Example: `4`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<i64>,
-    /// `product_id`
+    /// `product_biz`. Example: `0`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_biz: Option<i64>,
+    /// `product_id`. Example: `3570275551476319644`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`. Example: `90419`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
     /// `status`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<product_info_change::Status>,
+    /// `store_id`. Example: `8794053`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl crate::de::Object for ProductInfoChange {
     const NAME: &'static str = "ProductInfoChange";
@@ -2550,17 +3421,13 @@ impl crate::de::Object for ProductInfoChange {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
-            "channel_id" => crate::de::read(map, &mut self.channel_id),
-            "channel_main_product_id" => {
-                crate::de::read(map, &mut self.channel_main_product_id)
-            }
-            "channel_type" => crate::de::read(map, &mut self.channel_type),
-            "check_status" => crate::de::read(map, &mut self.check_status),
-            "draft_status" => crate::de::read(map, &mut self.draft_status),
+            "channel_info" => crate::de::read(map, &mut self.channel_info),
             "msg_type" => crate::de::read(map, &mut self.msg_type),
+            "product_biz" => crate::de::read(map, &mut self.product_biz),
             "product_id" => crate::de::read(map, &mut self.product_id),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "status" => crate::de::read(map, &mut self.status),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -2572,192 +3439,81 @@ impl<'de> ::serde::Deserialize<'de> for ProductInfoChange {
         crate::de::object(deserializer)
     }
 }
-/// Nested object of a push message.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AddrStruct {
-    /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub city: Option<City>,
-    /// `detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// `encrypt_detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypt_detail: Option<String>,
-    /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub province: Option<Province>,
-    /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street: Option<Street>,
-    /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub town: Option<Town>,
-}
-impl crate::de::Object for AddrStruct {
-    const NAME: &'static str = "AddrStruct";
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "city" => crate::de::read(map, &mut self.city),
-            "detail" => crate::de::read(map, &mut self.detail),
-            "encrypt_detail" => crate::de::read(map, &mut self.encrypt_detail),
-            "province" => crate::de::read(map, &mut self.province),
-            "street" => crate::de::read(map, &mut self.street),
-            "town" => crate::de::read(map, &mut self.town),
-            _ => Ok(false),
+/// Nested types of push message `ProductInfoChange`.
+pub mod product_info_change {
+    /// Nested object of push message `ProductInfoChange`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ChannelInfo {
+        /// `channel_id`. Example: `35312`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub channel_id: Option<i64>,
+        /// `channel_main_product_id`. Example: `34234112123`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub channel_main_product_id: Option<i64>,
+        /// `channel_type`. Example: `2`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub channel_type: Option<i64>,
+    }
+    impl crate::de::Object for ChannelInfo {
+        const NAME: &'static str = "ChannelInfo";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "channel_id" => crate::de::read(map, &mut self.channel_id),
+                "channel_main_product_id" => {
+                    crate::de::read(map, &mut self.channel_main_product_id)
+                }
+                "channel_type" => crate::de::read(map, &mut self.channel_type),
+                _ => Ok(false),
+            }
         }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for AddrStruct {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl ::std::fmt::Debug for AddrStruct {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("AddrStruct")
-            .field("city", &self.city)
-            .field("detail", &crate::secret::Redacted(&self.detail))
-            .field("encrypt_detail", &crate::secret::Redacted(&self.encrypt_detail))
-            .field("province", &self.province)
-            .field("street", &self.street)
-            .field("town", &self.town)
-            .finish()
-    }
-}
-/// Nested object of a push message.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct City {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-impl crate::de::Object for City {
-    const NAME: &'static str = "City";
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "id" => crate::de::read(map, &mut self.id),
-            "name" => crate::de::read(map, &mut self.name),
-            _ => Ok(false),
+    impl<'de> ::serde::Deserialize<'de> for ChannelInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
         }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for City {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
+    /// Nested object of push message `ProductInfoChange`.
+    #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct Status {
+        /// `check_status`. Example: `3`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub check_status: Option<String>,
+        /// `draft_status`. Example: `3`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub draft_status: Option<String>,
+        /// `status`. Example: `0`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub status: Option<String>,
     }
-}
-/// Nested object of a push message.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Province {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-impl crate::de::Object for Province {
-    const NAME: &'static str = "Province";
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "id" => crate::de::read(map, &mut self.id),
-            "name" => crate::de::read(map, &mut self.name),
-            _ => Ok(false),
+    impl crate::de::Object for Status {
+        const NAME: &'static str = "Status";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "check_status" => crate::de::read(map, &mut self.check_status),
+                "draft_status" => crate::de::read(map, &mut self.draft_status),
+                "status" => crate::de::read(map, &mut self.status),
+                _ => Ok(false),
+            }
         }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for Province {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-/// Nested object of a push message.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Street {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-impl crate::de::Object for Street {
-    const NAME: &'static str = "Street";
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "id" => crate::de::read(map, &mut self.id),
-            "name" => crate::de::read(map, &mut self.name),
-            _ => Ok(false),
+    impl<'de> ::serde::Deserialize<'de> for Status {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
         }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Street {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-/// Nested object of a push message.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Town {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-impl crate::de::Object for Town {
-    const NAME: &'static str = "Town";
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "id" => crate::de::read(map, &mut self.id),
-            "name" => crate::de::read(map, &mut self.name),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Town {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
     }
 }
 /// A decoded push message, by tag.
@@ -2785,7 +3541,7 @@ pub enum Message {
     /// Tag 110.
     TradePending(TradePending),
     /// Tag 111.
-    TradeAmountChangedApplied(TradeAmountChangedApplied),
+    TradeAddressChangeApplied(TradeAddressChangeApplied),
     /// Tag 113.
     TradeMemoModify(TradeMemoModify),
     /// Tag 126.
@@ -2864,7 +3620,7 @@ impl Message {
             Message::TradePartlySellerShip(_) => 108u32,
             Message::TradeAmountChanged(_) => 109u32,
             Message::TradePending(_) => 110u32,
-            Message::TradeAmountChangedApplied(_) => 111u32,
+            Message::TradeAddressChangeApplied(_) => 111u32,
             Message::TradeMemoModify(_) => 113u32,
             Message::TradeAppointmentV2(_) => 126u32,
             Message::MaterialAuditResultForShop(_) => 137u32,
@@ -2914,7 +3670,7 @@ impl Message {
                 109u32 => crate::de::from_str(data).map(Message::TradeAmountChanged),
                 110u32 => crate::de::from_str(data).map(Message::TradePending),
                 111u32 => {
-                    crate::de::from_str(data).map(Message::TradeAmountChangedApplied)
+                    crate::de::from_str(data).map(Message::TradeAddressChangeApplied)
                 }
                 113u32 => crate::de::from_str(data).map(Message::TradeMemoModify),
                 126u32 => crate::de::from_str(data).map(Message::TradeAppointmentV2),

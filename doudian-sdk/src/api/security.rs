@@ -10,7 +10,7 @@ pub struct SecurityBatchReportOrderSecurityEventRequest {
     /// `event_type` (required)
     pub event_type: i32,
     /// `events` (required)
-    pub events: Vec<batch_report_order_security_event::Events>,
+    pub events: Vec<batch_report_order_security_event::Event>,
 }
 impl crate::de::Object for SecurityBatchReportOrderSecurityEventRequest {
     const NAME: &'static str = "SecurityBatchReportOrderSecurityEventRequest";
@@ -37,7 +37,7 @@ impl SecurityBatchReportOrderSecurityEventRequest {
     /// Builds it from the required parameters (`event_type`, `events`).
     pub fn new(
         event_type: i32,
-        events: Vec<batch_report_order_security_event::Events>,
+        events: Vec<batch_report_order_security_event::Event>,
     ) -> Self {
         Self { event_type, events }
     }
@@ -114,7 +114,7 @@ pub mod batch_report_order_security_event {
     /// Nested object of `security.batchReportOrderSecurityEvent`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Events {
+    pub struct Event {
         /// `account_id` (required)
         pub account_id: String,
         /// `account_type` (required)
@@ -128,7 +128,7 @@ pub mod batch_report_order_security_event {
         /// `event_id` (required)
         pub event_id: String,
         /// `identify_info_list` (required)
-        pub identify_info_list: Vec<IdentifyInfoList>,
+        pub identify_info_list: Vec<IdentifyInfo>,
         /// `ip` (required)
         pub ip: String,
         /// `mac`
@@ -144,7 +144,7 @@ pub mod batch_report_order_security_event {
         pub order_related_shop_id: String,
         /// `purchase_product_info_list`
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        pub purchase_product_info_list: Vec<PurchaseProductInfoList>,
+        pub purchase_product_info_list: Vec<PurchaseProductInfo>,
         /// `referer` (required)
         pub referer: String,
         /// `shop_ids`
@@ -156,8 +156,8 @@ pub mod batch_report_order_security_event {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub user_agent: Option<String>,
     }
-    impl crate::de::Object for Events {
-        const NAME: &'static str = "Events";
+    impl crate::de::Object for Event {
+        const NAME: &'static str = "Event";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -191,21 +191,21 @@ pub mod batch_report_order_security_event {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Events {
+    impl<'de> ::serde::Deserialize<'de> for Event {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl Events {
+    impl Event {
         /// Builds it from the required parameters (`account_id`, `account_type`, `event_id`, `identify_info_list`, `ip`, `operate_time`, `operation_type`, `order_ids`, `order_related_shop_id`, `referer`, `url`).
         #[allow(clippy::too_many_arguments)]
         pub fn new(
             account_id: impl Into<String>,
             account_type: impl Into<String>,
             event_id: impl Into<String>,
-            identify_info_list: Vec<IdentifyInfoList>,
+            identify_info_list: Vec<IdentifyInfo>,
             ip: impl Into<String>,
             operate_time: impl Into<String>,
             operation_type: i32,
@@ -247,7 +247,7 @@ pub mod batch_report_order_security_event {
         /// Sets `purchase_product_info_list`.
         pub fn purchase_product_info_list(
             mut self,
-            purchase_product_info_list: Vec<PurchaseProductInfoList>,
+            purchase_product_info_list: Vec<PurchaseProductInfo>,
         ) -> Self {
             self.purchase_product_info_list = purchase_product_info_list;
             self
@@ -266,14 +266,14 @@ pub mod batch_report_order_security_event {
     /// Nested object of `security.batchReportOrderSecurityEvent`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct IdentifyInfoList {
+    pub struct IdentifyInfo {
         /// `encrypted` (required)
         pub encrypted: bool,
         /// `name` (required)
         pub name: String,
     }
-    impl crate::de::Object for IdentifyInfoList {
-        const NAME: &'static str = "IdentifyInfoList";
+    impl crate::de::Object for IdentifyInfo {
+        const NAME: &'static str = "IdentifyInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -286,14 +286,14 @@ pub mod batch_report_order_security_event {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for IdentifyInfoList {
+    impl<'de> ::serde::Deserialize<'de> for IdentifyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl IdentifyInfoList {
+    impl IdentifyInfo {
         /// Builds it from the required parameters (`encrypted`, `name`).
         pub fn new(encrypted: bool, name: impl Into<String>) -> Self {
             Self {
@@ -305,7 +305,7 @@ pub mod batch_report_order_security_event {
     /// Nested object of `security.batchReportOrderSecurityEvent`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PurchaseProductInfoList {
+    pub struct PurchaseProductInfo {
         /// `external_purchaser_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub external_purchaser_id: Option<String>,
@@ -319,8 +319,8 @@ pub mod batch_report_order_security_event {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub purchase_product_url: Option<String>,
     }
-    impl crate::de::Object for PurchaseProductInfoList {
-        const NAME: &'static str = "PurchaseProductInfoList";
+    impl crate::de::Object for PurchaseProductInfo {
+        const NAME: &'static str = "PurchaseProductInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -341,14 +341,14 @@ pub mod batch_report_order_security_event {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PurchaseProductInfoList {
+    impl<'de> ::serde::Deserialize<'de> for PurchaseProductInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl PurchaseProductInfoList {
+    impl PurchaseProductInfo {
         /// A request with no parameters set (none is required).
         pub fn new() -> Self {
             Self { ..Default::default() }

@@ -56,7 +56,7 @@ impl SendHomeAfterSaleGetRejectReasonCodeListRequest {
 #[non_exhaustive]
 pub struct SendHomeAfterSaleGetRejectReasonCodeListResponse {
     /// `items`
-    pub items: Vec<after_sale_get_reject_reason_code_list::Items>,
+    pub items: Vec<after_sale_get_reject_reason_code_list::Item>,
 }
 impl crate::de::Object for SendHomeAfterSaleGetRejectReasonCodeListResponse {
     const NAME: &'static str = "SendHomeAfterSaleGetRejectReasonCodeListResponse";
@@ -89,7 +89,7 @@ pub mod after_sale_get_reject_reason_code_list {
     /// Nested object of `sendHome.afterSale.getRejectReasonCodeList`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Items {
+    pub struct Item {
         /// `evidence_description`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub evidence_description: Option<String>,
@@ -112,8 +112,8 @@ pub mod after_sale_get_reject_reason_code_list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub reject_reason_code: Option<i64>,
     }
-    impl crate::de::Object for Items {
-        const NAME: &'static str = "Items";
+    impl crate::de::Object for Item {
+        const NAME: &'static str = "Item";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -135,7 +135,7 @@ pub mod after_sale_get_reject_reason_code_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Items {
+    impl<'de> ::serde::Deserialize<'de> for Item {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -814,7 +814,7 @@ pub struct SendHomeProductBatchUpdatePriceRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_items` (required)
-    pub update_items: Vec<product_batch_update_price::UpdateItems>,
+    pub update_items: Vec<product_batch_update_price::UpdateItem>,
 }
 impl crate::de::Object for SendHomeProductBatchUpdatePriceRequest {
     const NAME: &'static str = "SendHomeProductBatchUpdatePriceRequest";
@@ -843,7 +843,7 @@ impl SendHomeProductBatchUpdatePriceRequest {
     /// Builds it from the required parameters (`operate_perspective`, `update_items`).
     pub fn new(
         operate_perspective: i32,
-        update_items: Vec<product_batch_update_price::UpdateItems>,
+        update_items: Vec<product_batch_update_price::UpdateItem>,
     ) -> Self {
         Self {
             operate_perspective,
@@ -867,7 +867,7 @@ impl SendHomeProductBatchUpdatePriceRequest {
 #[non_exhaustive]
 pub struct SendHomeProductBatchUpdatePriceResponse {
     /// `err_list`
-    pub err_list: Vec<product_batch_update_price::ErrList>,
+    pub err_list: Vec<product_batch_update_price::BatchUpdatePriceErr>,
 }
 impl crate::de::Object for SendHomeProductBatchUpdatePriceResponse {
     const NAME: &'static str = "SendHomeProductBatchUpdatePriceResponse";
@@ -898,7 +898,7 @@ pub mod product_batch_update_price {
     /// Nested object of `sendHome.product.batchUpdatePrice`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ErrList {
+    pub struct BatchUpdatePriceErr {
         /// `err_reason`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub err_reason: Option<String>,
@@ -915,8 +915,8 @@ pub mod product_batch_update_price {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub sku_id: Option<i64>,
     }
-    impl crate::de::Object for ErrList {
-        const NAME: &'static str = "ErrList";
+    impl crate::de::Object for BatchUpdatePriceErr {
+        const NAME: &'static str = "BatchUpdatePriceErr";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -932,7 +932,7 @@ pub mod product_batch_update_price {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ErrList {
+    impl<'de> ::serde::Deserialize<'de> for BatchUpdatePriceErr {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -942,7 +942,7 @@ pub mod product_batch_update_price {
     /// Nested object of `sendHome.product.batchUpdatePrice`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SkuPrices {
+    pub struct SkuPrice {
         /// `outer_sku_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub outer_sku_id: Option<String>,
@@ -952,8 +952,8 @@ pub mod product_batch_update_price {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub sku_id: Option<i64>,
     }
-    impl crate::de::Object for SkuPrices {
-        const NAME: &'static str = "SkuPrices";
+    impl crate::de::Object for SkuPrice {
+        const NAME: &'static str = "SkuPrice";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -967,14 +967,14 @@ pub mod product_batch_update_price {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuPrices {
+    impl<'de> ::serde::Deserialize<'de> for SkuPrice {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl SkuPrices {
+    impl SkuPrice {
         /// Builds it from the required parameters (`price`).
         pub fn new(price: i64) -> Self {
             Self {
@@ -996,7 +996,7 @@ pub mod product_batch_update_price {
     /// Nested object of `sendHome.product.batchUpdatePrice`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct UpdateItems {
+    pub struct UpdateItem {
         /// `outer_product_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub outer_product_id: Option<String>,
@@ -1004,10 +1004,10 @@ pub mod product_batch_update_price {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_id: Option<i64>,
         /// `sku_prices` (required)
-        pub sku_prices: Vec<SkuPrices>,
+        pub sku_prices: Vec<SkuPrice>,
     }
-    impl crate::de::Object for UpdateItems {
-        const NAME: &'static str = "UpdateItems";
+    impl crate::de::Object for UpdateItem {
+        const NAME: &'static str = "UpdateItem";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1021,16 +1021,16 @@ pub mod product_batch_update_price {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for UpdateItems {
+    impl<'de> ::serde::Deserialize<'de> for UpdateItem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl UpdateItems {
+    impl UpdateItem {
         /// Builds it from the required parameters (`sku_prices`).
-        pub fn new(sku_prices: Vec<SkuPrices>) -> Self {
+        pub fn new(sku_prices: Vec<SkuPrice>) -> Self {
             Self {
                 sku_prices,
                 ..Default::default()
@@ -1067,7 +1067,7 @@ pub struct SendHomeProductBatchUpdateStockRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_items` (required)
-    pub update_items: Vec<product_batch_update_stock::UpdateItems>,
+    pub update_items: Vec<product_batch_update_stock::UpdateItem>,
 }
 impl crate::de::Object for SendHomeProductBatchUpdateStockRequest {
     const NAME: &'static str = "SendHomeProductBatchUpdateStockRequest";
@@ -1099,7 +1099,7 @@ impl SendHomeProductBatchUpdateStockRequest {
     pub fn new(
         incremental: bool,
         operate_perspective: i32,
-        update_items: Vec<product_batch_update_stock::UpdateItems>,
+        update_items: Vec<product_batch_update_stock::UpdateItem>,
     ) -> Self {
         Self {
             incremental,
@@ -1155,7 +1155,7 @@ pub mod product_batch_update_stock {
     /// Nested object of `sendHome.product.batchUpdateStock`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SkuStocks {
+    pub struct SkuStock {
         /// `outer_sku_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub outer_sku_id: Option<String>,
@@ -1165,8 +1165,8 @@ pub mod product_batch_update_stock {
         /// `stock_num` (required)
         pub stock_num: i64,
     }
-    impl crate::de::Object for SkuStocks {
-        const NAME: &'static str = "SkuStocks";
+    impl crate::de::Object for SkuStock {
+        const NAME: &'static str = "SkuStock";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1180,14 +1180,14 @@ pub mod product_batch_update_stock {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuStocks {
+    impl<'de> ::serde::Deserialize<'de> for SkuStock {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl SkuStocks {
+    impl SkuStock {
         /// Builds it from the required parameters (`stock_num`).
         pub fn new(stock_num: i64) -> Self {
             Self {
@@ -1209,7 +1209,7 @@ pub mod product_batch_update_stock {
     /// Nested object of `sendHome.product.batchUpdateStock`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct UpdateItems {
+    pub struct UpdateItem {
         /// `outer_product_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub outer_product_id: Option<String>,
@@ -1217,10 +1217,10 @@ pub mod product_batch_update_stock {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub product_id: Option<i64>,
         /// `sku_stocks` (required)
-        pub sku_stocks: Vec<SkuStocks>,
+        pub sku_stocks: Vec<SkuStock>,
     }
-    impl crate::de::Object for UpdateItems {
-        const NAME: &'static str = "UpdateItems";
+    impl crate::de::Object for UpdateItem {
+        const NAME: &'static str = "UpdateItem";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1234,16 +1234,16 @@ pub mod product_batch_update_stock {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for UpdateItems {
+    impl<'de> ::serde::Deserialize<'de> for UpdateItem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl UpdateItems {
+    impl UpdateItem {
         /// Builds it from the required parameters (`sku_stocks`).
-        pub fn new(sku_stocks: Vec<SkuStocks>) -> Self {
+        pub fn new(sku_stocks: Vec<SkuStock>) -> Self {
             Self {
                 sku_stocks,
                 ..Default::default()
@@ -1805,7 +1805,7 @@ pub struct SendHomeStoreGetStoreListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// `store_detail_list`
-    pub store_detail_list: Vec<store_get_store_list::StoreDetailList>,
+    pub store_detail_list: Vec<store_get_store_list::StoreDetail>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
@@ -1838,7 +1838,7 @@ impl crate::request::Request for SendHomeStoreGetStoreListRequest {
     type Response = SendHomeStoreGetStoreListResponse;
 }
 impl crate::page::Paginated for SendHomeStoreGetStoreListRequest {
-    type Item = store_get_store_list::StoreDetailList;
+    type Item = store_get_store_list::StoreDetail;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_no)
@@ -2031,13 +2031,13 @@ pub mod store_get_store_list {
     /// Nested object of `sendHome.store.getStoreList`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct StoreDetailList {
+    pub struct StoreDetail {
         /// `store`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub store: Option<Store>,
     }
-    impl crate::de::Object for StoreDetailList {
-        const NAME: &'static str = "StoreDetailList";
+    impl crate::de::Object for StoreDetail {
+        const NAME: &'static str = "StoreDetail";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2049,7 +2049,7 @@ pub mod store_get_store_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for StoreDetailList {
+    impl<'de> ::serde::Deserialize<'de> for StoreDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -678,7 +678,7 @@ pub mod list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub prom_stock_num: Option<i64>,
         /// `sell_properties`
-        pub sell_properties: Vec<SellProperties>,
+        pub sell_properties: Vec<SellProperty>,
         /// `settlement_price`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub settlement_price: Option<i64>,
@@ -788,7 +788,7 @@ pub mod list {
     /// Nested object of `sku.list`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SellProperties {
+    pub struct SellProperty {
         /// `value_name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_name: Option<String>,
@@ -796,8 +796,8 @@ pub mod list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_spec_detail_id: Option<i64>,
     }
-    impl crate::de::Object for SellProperties {
-        const NAME: &'static str = "SellProperties";
+    impl crate::de::Object for SellProperty {
+        const NAME: &'static str = "SellProperty";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -812,7 +812,7 @@ pub mod list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SellProperties {
+    impl<'de> ::serde::Deserialize<'de> for SellProperty {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1193,7 +1193,7 @@ pub struct SkuSyncStockBatchRequest {
     /// `product_id` (required)
     pub product_id: i64,
     /// `sku_sync_list` (required)
-    pub sku_sync_list: Vec<sync_stock_batch::SkuSyncList>,
+    pub sku_sync_list: Vec<sync_stock_batch::SkuSync>,
 }
 impl crate::de::Object for SkuSyncStockBatchRequest {
     const NAME: &'static str = "SkuSyncStockBatchRequest";
@@ -1223,7 +1223,7 @@ impl SkuSyncStockBatchRequest {
     pub fn new(
         incremental: bool,
         product_id: i64,
-        sku_sync_list: Vec<sync_stock_batch::SkuSyncList>,
+        sku_sync_list: Vec<sync_stock_batch::SkuSync>,
     ) -> Self {
         Self {
             incremental,
@@ -1269,7 +1269,7 @@ pub mod sync_stock_batch {
     /// Nested object of `sku.syncStockBatch`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SkuSyncList {
+    pub struct SkuSync {
         /// `sku_id` (required)
         pub sku_id: i64,
         /// `sku_type` (required)
@@ -1287,8 +1287,8 @@ pub mod sync_stock_batch {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub supplier_id: Option<String>,
     }
-    impl crate::de::Object for SkuSyncList {
-        const NAME: &'static str = "SkuSyncList";
+    impl crate::de::Object for SkuSync {
+        const NAME: &'static str = "SkuSync";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1305,14 +1305,14 @@ pub mod sync_stock_batch {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuSyncList {
+    impl<'de> ::serde::Deserialize<'de> for SkuSync {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl SkuSyncList {
+    impl SkuSync {
         /// Builds it from the required parameters (`sku_id`, `sku_type`).
         pub fn new(sku_id: i64, sku_type: i64) -> Self {
             Self {
@@ -1392,7 +1392,7 @@ pub struct SkuSyncStockBatchMultiProductsRequest {
     /// `incremental` (required)
     pub incremental: bool,
     /// `items` (required)
-    pub items: Vec<sync_stock_batch_multi_products::Items>,
+    pub items: Vec<sync_stock_batch_multi_products::Item>,
     /// `source`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -1425,7 +1425,7 @@ impl SkuSyncStockBatchMultiProductsRequest {
     pub fn new(
         idempotent_id: impl Into<String>,
         incremental: bool,
-        items: Vec<sync_stock_batch_multi_products::Items>,
+        items: Vec<sync_stock_batch_multi_products::Item>,
     ) -> Self {
         Self {
             idempotent_id: idempotent_id.into(),
@@ -1445,7 +1445,7 @@ impl SkuSyncStockBatchMultiProductsRequest {
 #[non_exhaustive]
 pub struct SkuSyncStockBatchMultiProductsResponse {
     /// `results`
-    pub results: Vec<sync_stock_batch_multi_products::Results>,
+    pub results: Vec<sync_stock_batch_multi_products::SyncStockBatchMultiProductsResult>,
 }
 impl crate::de::Object for SkuSyncStockBatchMultiProductsResponse {
     const NAME: &'static str = "SkuSyncStockBatchMultiProductsResponse";
@@ -1476,7 +1476,7 @@ pub mod sync_stock_batch_multi_products {
     /// Nested object of `sku.syncStockBatchMultiProducts`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Items {
+    pub struct Item {
         /// `out_warehouse_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub out_warehouse_id: Option<String>,
@@ -1491,8 +1491,8 @@ pub mod sync_stock_batch_multi_products {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub stock_num: Option<i64>,
     }
-    impl crate::de::Object for Items {
-        const NAME: &'static str = "Items";
+    impl crate::de::Object for Item {
+        const NAME: &'static str = "Item";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1508,14 +1508,14 @@ pub mod sync_stock_batch_multi_products {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Items {
+    impl<'de> ::serde::Deserialize<'de> for Item {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl Items {
+    impl Item {
         /// Builds it from the required parameters (`product_id`, `sku_id`).
         pub fn new(product_id: i64, sku_id: i64) -> Self {
             Self {
@@ -1543,7 +1543,7 @@ pub mod sync_stock_batch_multi_products {
     /// Nested object of `sku.syncStockBatchMultiProducts`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Results {
+    pub struct SyncStockBatchMultiProductsResult {
         /// `change_num`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub change_num: Option<i64>,
@@ -1569,8 +1569,8 @@ pub mod sync_stock_batch_multi_products {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub warehouse_id: Option<i64>,
     }
-    impl crate::de::Object for Results {
-        const NAME: &'static str = "Results";
+    impl crate::de::Object for SyncStockBatchMultiProductsResult {
+        const NAME: &'static str = "SyncStockBatchMultiProductsResult";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1589,7 +1589,7 @@ pub mod sync_stock_batch_multi_products {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Results {
+    impl<'de> ::serde::Deserialize<'de> for SyncStockBatchMultiProductsResult {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

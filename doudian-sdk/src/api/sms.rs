@@ -7,12 +7,18 @@
 #[non_exhaustive]
 #[doc(alias = "sms.batchSend")]
 pub struct SmsBatchSendRequest {
+    /// `link_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// `mini_app_link_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mini_app_link_id: Option<String>,
     /// `sign` (required)
     pub sign: String,
     /// `sms_account` (required)
     pub sms_account: String,
     /// `sms_message_list` (required)
-    pub sms_message_list: Vec<batch_send::SmsMessageList>,
+    pub sms_message_list: Vec<batch_send::SmsMessage>,
     /// `tag`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
@@ -30,6 +36,8 @@ impl crate::de::Object for SmsBatchSendRequest {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "link_id" => crate::de::read(map, &mut self.link_id),
+            "mini_app_link_id" => crate::de::read(map, &mut self.mini_app_link_id),
             "sign" => crate::de::read(map, &mut self.sign),
             "sms_account" => crate::de::read(map, &mut self.sms_account),
             "sms_message_list" => crate::de::read(map, &mut self.sms_message_list),
@@ -52,7 +60,7 @@ impl SmsBatchSendRequest {
     pub fn new(
         sign: impl Into<String>,
         sms_account: impl Into<String>,
-        sms_message_list: Vec<batch_send::SmsMessageList>,
+        sms_message_list: Vec<batch_send::SmsMessage>,
         template_id: impl Into<String>,
     ) -> Self {
         Self {
@@ -62,6 +70,16 @@ impl SmsBatchSendRequest {
             template_id: template_id.into(),
             ..Default::default()
         }
+    }
+    /// Sets `link_id`.
+    pub fn link_id(mut self, link_id: impl Into<String>) -> Self {
+        self.link_id = Some(link_id.into());
+        self
+    }
+    /// Sets `mini_app_link_id`.
+    pub fn mini_app_link_id(mut self, mini_app_link_id: impl Into<String>) -> Self {
+        self.mini_app_link_id = Some(mini_app_link_id.into());
+        self
     }
     /// Sets `tag`.
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
@@ -79,7 +97,7 @@ impl SmsBatchSendRequest {
 #[non_exhaustive]
 pub struct SmsBatchSendResponse {
     /// `send_result_list`
-    pub send_result_list: Vec<batch_send::SendResultList>,
+    pub send_result_list: Vec<batch_send::SendResult>,
 }
 impl crate::de::Object for SmsBatchSendResponse {
     const NAME: &'static str = "SmsBatchSendResponse";
@@ -110,7 +128,7 @@ pub mod batch_send {
     /// Nested object of `sms.batchSend`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SendResultList {
+    pub struct SendResult {
         /// `code`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub code: Option<i64>,
@@ -121,8 +139,8 @@ pub mod batch_send {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub message_id: Option<String>,
     }
-    impl crate::de::Object for SendResultList {
-        const NAME: &'static str = "SendResultList";
+    impl crate::de::Object for SendResult {
+        const NAME: &'static str = "SendResult";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -136,7 +154,7 @@ pub mod batch_send {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SendResultList {
+    impl<'de> ::serde::Deserialize<'de> for SendResult {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -146,51 +164,74 @@ pub mod batch_send {
     /// Nested object of `sms.batchSend`.
     #[derive(Clone, Default, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SmsMessageList {
-        /// `post_tel` (required) (sensitive: redacted in `Debug`)
-        pub post_tel: String,
+    pub struct SmsMessage {
+        /// `douyin_open_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub douyin_open_id: Option<String>,
+        /// `outbound_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub outbound_id: Option<String>,
+        /// `post_tel` (sensitive: redacted in `Debug`)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub post_tel: Option<String>,
         /// `template_param` (required)
         pub template_param: String,
     }
-    impl crate::de::Object for SmsMessageList {
-        const NAME: &'static str = "SmsMessageList";
+    impl crate::de::Object for SmsMessage {
+        const NAME: &'static str = "SmsMessage";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
             map: &mut A,
         ) -> Result<bool, A::Error> {
             match key {
+                "douyin_open_id" => crate::de::read(map, &mut self.douyin_open_id),
+                "outbound_id" => crate::de::read(map, &mut self.outbound_id),
                 "post_tel" => crate::de::read(map, &mut self.post_tel),
                 "template_param" => crate::de::read(map, &mut self.template_param),
                 _ => Ok(false),
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SmsMessageList {
+    impl<'de> ::serde::Deserialize<'de> for SmsMessage {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl ::std::fmt::Debug for SmsMessageList {
+    impl ::std::fmt::Debug for SmsMessage {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.debug_struct("SmsMessageList")
+            f.debug_struct("SmsMessage")
+                .field("douyin_open_id", &self.douyin_open_id)
+                .field("outbound_id", &self.outbound_id)
                 .field("post_tel", &crate::secret::Redacted(&self.post_tel))
                 .field("template_param", &self.template_param)
                 .finish()
         }
     }
-    impl SmsMessageList {
-        /// Builds it from the required parameters (`post_tel`, `template_param`).
-        pub fn new(
-            post_tel: impl Into<String>,
-            template_param: impl Into<String>,
-        ) -> Self {
+    impl SmsMessage {
+        /// Builds it from the required parameters (`template_param`).
+        pub fn new(template_param: impl Into<String>) -> Self {
             Self {
-                post_tel: post_tel.into(),
                 template_param: template_param.into(),
+                ..Default::default()
             }
+        }
+        /// Sets `douyin_open_id`.
+        pub fn douyin_open_id(mut self, douyin_open_id: impl Into<String>) -> Self {
+            self.douyin_open_id = Some(douyin_open_id.into());
+            self
+        }
+        /// Sets `outbound_id`.
+        pub fn outbound_id(mut self, outbound_id: impl Into<String>) -> Self {
+            self.outbound_id = Some(outbound_id.into());
+            self
+        }
+        /// Sets `post_tel`.
+        pub fn post_tel(mut self, post_tel: impl Into<String>) -> Self {
+            self.post_tel = Some(post_tel.into());
+            self
         }
     }
 }
@@ -257,7 +298,7 @@ impl SmsPublicTemplateRequest {
 #[non_exhaustive]
 pub struct SmsPublicTemplateResponse {
     /// `public_template_list`
-    pub public_template_list: Vec<public_template::PublicTemplateList>,
+    pub public_template_list: Vec<public_template::PublicTemplate>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -291,7 +332,7 @@ impl crate::request::Request for SmsPublicTemplateRequest {
     type Response = SmsPublicTemplateResponse;
 }
 impl crate::page::Paginated for SmsPublicTemplateRequest {
-    type Item = public_template::PublicTemplateList;
+    type Item = public_template::PublicTemplate;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -312,7 +353,7 @@ pub mod public_template {
     /// Nested object of `sms.public.template`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PublicTemplateList {
+    pub struct PublicTemplate {
         /// `channel_type`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub channel_type: Option<String>,
@@ -326,8 +367,8 @@ pub mod public_template {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub template_name: Option<String>,
     }
-    impl crate::de::Object for PublicTemplateList {
-        const NAME: &'static str = "PublicTemplateList";
+    impl crate::de::Object for PublicTemplate {
+        const NAME: &'static str = "PublicTemplate";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -342,7 +383,7 @@ pub mod public_template {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PublicTemplateList {
+    impl<'de> ::serde::Deserialize<'de> for PublicTemplate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -350,17 +391,33 @@ pub mod public_template {
         }
     }
 }
-/// `sms.send` request; the reply decodes into [`SmsSendResponse`].
+/// `sms.send` request. Nested types are in [`send`]; the reply decodes into [`SmsSendResponse`].
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sms.send")]
 pub struct SmsSendRequest {
-    /// `post_tel` (required) (sensitive: redacted in `Debug`)
-    pub post_tel: String,
+    /// `douyin_open_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub douyin_open_id: Option<String>,
+    /// `link_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// `mini_app_link_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mini_app_link_id: Option<String>,
+    /// `outbound_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_id: Option<String>,
+    /// `post_tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_tel: Option<String>,
     /// `sign` (required)
     pub sign: String,
     /// `sms_account` (required)
     pub sms_account: String,
+    /// `sms_test_verification`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_test_verification: Option<send::SmsTestVerification>,
     /// `tag`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
@@ -380,9 +437,16 @@ impl crate::de::Object for SmsSendRequest {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "douyin_open_id" => crate::de::read(map, &mut self.douyin_open_id),
+            "link_id" => crate::de::read(map, &mut self.link_id),
+            "mini_app_link_id" => crate::de::read(map, &mut self.mini_app_link_id),
+            "outbound_id" => crate::de::read(map, &mut self.outbound_id),
             "post_tel" => crate::de::read(map, &mut self.post_tel),
             "sign" => crate::de::read(map, &mut self.sign),
             "sms_account" => crate::de::read(map, &mut self.sms_account),
+            "sms_test_verification" => {
+                crate::de::read(map, &mut self.sms_test_verification)
+            }
             "tag" => crate::de::read(map, &mut self.tag),
             "template_id" => crate::de::read(map, &mut self.template_id),
             "template_param" => crate::de::read(map, &mut self.template_param),
@@ -401,9 +465,14 @@ impl<'de> ::serde::Deserialize<'de> for SmsSendRequest {
 impl ::std::fmt::Debug for SmsSendRequest {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("SmsSendRequest")
+            .field("douyin_open_id", &self.douyin_open_id)
+            .field("link_id", &self.link_id)
+            .field("mini_app_link_id", &self.mini_app_link_id)
+            .field("outbound_id", &self.outbound_id)
             .field("post_tel", &crate::secret::Redacted(&self.post_tel))
             .field("sign", &self.sign)
             .field("sms_account", &self.sms_account)
+            .field("sms_test_verification", &self.sms_test_verification)
             .field("tag", &self.tag)
             .field("template_id", &self.template_id)
             .field("template_param", &self.template_param)
@@ -412,22 +481,53 @@ impl ::std::fmt::Debug for SmsSendRequest {
     }
 }
 impl SmsSendRequest {
-    /// Builds it from the required parameters (`post_tel`, `sign`, `sms_account`, `template_id`, `template_param`).
+    /// Builds it from the required parameters (`sign`, `sms_account`, `template_id`, `template_param`).
     pub fn new(
-        post_tel: impl Into<String>,
         sign: impl Into<String>,
         sms_account: impl Into<String>,
         template_id: impl Into<String>,
         template_param: impl Into<String>,
     ) -> Self {
         Self {
-            post_tel: post_tel.into(),
             sign: sign.into(),
             sms_account: sms_account.into(),
             template_id: template_id.into(),
             template_param: template_param.into(),
             ..Default::default()
         }
+    }
+    /// Sets `douyin_open_id`.
+    pub fn douyin_open_id(mut self, douyin_open_id: impl Into<String>) -> Self {
+        self.douyin_open_id = Some(douyin_open_id.into());
+        self
+    }
+    /// Sets `link_id`.
+    pub fn link_id(mut self, link_id: impl Into<String>) -> Self {
+        self.link_id = Some(link_id.into());
+        self
+    }
+    /// Sets `mini_app_link_id`.
+    pub fn mini_app_link_id(mut self, mini_app_link_id: impl Into<String>) -> Self {
+        self.mini_app_link_id = Some(mini_app_link_id.into());
+        self
+    }
+    /// Sets `outbound_id`.
+    pub fn outbound_id(mut self, outbound_id: impl Into<String>) -> Self {
+        self.outbound_id = Some(outbound_id.into());
+        self
+    }
+    /// Sets `post_tel`.
+    pub fn post_tel(mut self, post_tel: impl Into<String>) -> Self {
+        self.post_tel = Some(post_tel.into());
+        self
+    }
+    /// Sets `sms_test_verification`.
+    pub fn sms_test_verification(
+        mut self,
+        sms_test_verification: send::SmsTestVerification,
+    ) -> Self {
+        self.sms_test_verification = Some(sms_test_verification);
+        self
     }
     /// Sets `tag`.
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
@@ -480,6 +580,65 @@ impl crate::request::Request for SmsSendRequest {
     const METHOD: &'static str = "sms.send";
     type Response = SmsSendResponse;
 }
+/// Nested types of `sms.send`.
+pub mod send {
+    /// Nested object of `sms.send`.
+    #[derive(Clone, Default, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct SmsTestVerification {
+        /// `code`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub code: Option<String>,
+        /// `post_tel` (sensitive: redacted in `Debug`)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub post_tel: Option<String>,
+    }
+    impl crate::de::Object for SmsTestVerification {
+        const NAME: &'static str = "SmsTestVerification";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "code" => crate::de::read(map, &mut self.code),
+                "post_tel" => crate::de::read(map, &mut self.post_tel),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SmsTestVerification {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    impl ::std::fmt::Debug for SmsTestVerification {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("SmsTestVerification")
+                .field("code", &self.code)
+                .field("post_tel", &crate::secret::Redacted(&self.post_tel))
+                .finish()
+        }
+    }
+    impl SmsTestVerification {
+        /// A request with no parameters set (none is required).
+        pub fn new() -> Self {
+            Self { ..Default::default() }
+        }
+        /// Sets `code`.
+        pub fn code(mut self, code: impl Into<String>) -> Self {
+            self.code = Some(code.into());
+            self
+        }
+        /// Sets `post_tel`.
+        pub fn post_tel(mut self, post_tel: impl Into<String>) -> Self {
+            self.post_tel = Some(post_tel.into());
+            self
+        }
+    }
+}
 /// `sms.sendResult` request. Nested types are in [`send_result`]; the reply decodes into [`SmsSendResultResponse`].
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -512,6 +671,9 @@ pub struct SmsSendResultRequest {
     pub template_id: Option<String>,
     /// `to_time` (required)
     pub to_time: i64,
+    /// `tpl_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tpl_type: Option<i64>,
 }
 impl crate::de::Object for SmsSendResultRequest {
     const NAME: &'static str = "SmsSendResultRequest";
@@ -531,6 +693,7 @@ impl crate::de::Object for SmsSendResultRequest {
             "status" => crate::de::read(map, &mut self.status),
             "template_id" => crate::de::read(map, &mut self.template_id),
             "to_time" => crate::de::read(map, &mut self.to_time),
+            "tpl_type" => crate::de::read(map, &mut self.tpl_type),
             _ => Ok(false),
         }
     }
@@ -555,6 +718,7 @@ impl ::std::fmt::Debug for SmsSendResultRequest {
             .field("status", &self.status)
             .field("template_id", &self.template_id)
             .field("to_time", &self.to_time)
+            .field("tpl_type", &self.tpl_type)
             .finish()
     }
 }
@@ -603,13 +767,18 @@ impl SmsSendResultRequest {
         self.template_id = Some(template_id.into());
         self
     }
+    /// Sets `tpl_type`.
+    pub fn tpl_type(mut self, tpl_type: i64) -> Self {
+        self.tpl_type = Some(tpl_type);
+        self
+    }
 }
 /// `sms.sendResult` response: the reply's `data`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SmsSendResultResponse {
     /// `sms_send_result_list`
-    pub sms_send_result_list: Vec<send_result::SmsSendResultList>,
+    pub sms_send_result_list: Vec<send_result::SmsSendResult>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -643,7 +812,7 @@ impl crate::request::Request for SmsSendResultRequest {
     type Response = SmsSendResultResponse;
 }
 impl crate::page::Paginated for SmsSendResultRequest {
-    type Item = send_result::SmsSendResultList;
+    type Item = send_result::SmsSendResult;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -664,7 +833,7 @@ pub mod send_result {
     /// Nested object of `sms.sendResult`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SmsSendResultList {
+    pub struct SmsSendResult {
         /// `code`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub code: Option<i64>,
@@ -690,8 +859,8 @@ pub mod send_result {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub tag: Option<String>,
     }
-    impl crate::de::Object for SmsSendResultList {
-        const NAME: &'static str = "SmsSendResultList";
+    impl crate::de::Object for SmsSendResult {
+        const NAME: &'static str = "SmsSendResult";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -710,7 +879,7 @@ pub mod send_result {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SmsSendResultList {
+    impl<'de> ::serde::Deserialize<'de> for SmsSendResult {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -888,7 +1057,7 @@ impl SmsSignApplyListRequest {
 #[non_exhaustive]
 pub struct SmsSignApplyListResponse {
     /// `apply_list`
-    pub apply_list: Vec<sign_apply_list::ApplyList>,
+    pub apply_list: Vec<sign_apply_list::Apply>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -920,7 +1089,7 @@ impl crate::request::Request for SmsSignApplyListRequest {
     type Response = SmsSignApplyListResponse;
 }
 impl crate::page::Paginated for SmsSignApplyListRequest {
-    type Item = sign_apply_list::ApplyList;
+    type Item = sign_apply_list::Apply;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -941,7 +1110,7 @@ pub mod sign_apply_list {
     /// Nested object of `sms.sign.apply.list`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ApplyList {
+    pub struct Apply {
         /// `sign`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub sign: Option<String>,
@@ -958,8 +1127,8 @@ pub mod sign_apply_list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub status_remark: Option<String>,
     }
-    impl crate::de::Object for ApplyList {
-        const NAME: &'static str = "ApplyList";
+    impl crate::de::Object for Apply {
+        const NAME: &'static str = "Apply";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -975,7 +1144,7 @@ pub mod sign_apply_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ApplyList {
+    impl<'de> ::serde::Deserialize<'de> for Apply {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1207,7 +1376,7 @@ impl SmsSignSearchRequest {
 #[non_exhaustive]
 pub struct SmsSignSearchResponse {
     /// `sign_search_list`
-    pub sign_search_list: Vec<sign_search::SignSearchList>,
+    pub sign_search_list: Vec<sign_search::SignSearch>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -1239,7 +1408,7 @@ impl crate::request::Request for SmsSignSearchRequest {
     type Response = SmsSignSearchResponse;
 }
 impl crate::page::Paginated for SmsSignSearchRequest {
-    type Item = sign_search::SignSearchList;
+    type Item = sign_search::SignSearch;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -1260,7 +1429,7 @@ pub mod sign_search {
     /// Nested object of `sms.sign.search`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SignSearchList {
+    pub struct SignSearch {
         /// `sign`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub sign: Option<String>,
@@ -1268,8 +1437,8 @@ pub mod sign_search {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub sms_account: Option<String>,
     }
-    impl crate::de::Object for SignSearchList {
-        const NAME: &'static str = "SignSearchList";
+    impl crate::de::Object for SignSearch {
+        const NAME: &'static str = "SignSearch";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1282,7 +1451,7 @@ pub mod sign_search {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SignSearchList {
+    impl<'de> ::serde::Deserialize<'de> for SignSearch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1493,7 +1662,7 @@ impl SmsTemplateApplyListRequest {
 #[non_exhaustive]
 pub struct SmsTemplateApplyListResponse {
     /// `template_apply_list`
-    pub template_apply_list: Vec<template_apply_list::TemplateApplyList>,
+    pub template_apply_list: Vec<template_apply_list::TemplateApply>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -1525,7 +1694,7 @@ impl crate::request::Request for SmsTemplateApplyListRequest {
     type Response = SmsTemplateApplyListResponse;
 }
 impl crate::page::Paginated for SmsTemplateApplyListRequest {
-    type Item = template_apply_list::TemplateApplyList;
+    type Item = template_apply_list::TemplateApply;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -1546,7 +1715,7 @@ pub mod template_apply_list {
     /// Nested object of `sms.template.apply.list`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct TemplateApplyList {
+    pub struct TemplateApply {
         /// `channel_type`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub channel_type: Option<String>,
@@ -1565,12 +1734,15 @@ pub mod template_apply_list {
         /// `template_content`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub template_content: Option<String>,
+        /// `template_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub template_id: Option<String>,
         /// `template_name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub template_name: Option<String>,
     }
-    impl crate::de::Object for TemplateApplyList {
-        const NAME: &'static str = "TemplateApplyList";
+    impl crate::de::Object for TemplateApply {
+        const NAME: &'static str = "TemplateApply";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1585,12 +1757,13 @@ pub mod template_apply_list {
                 "status" => crate::de::read(map, &mut self.status),
                 "status_remark" => crate::de::read(map, &mut self.status_remark),
                 "template_content" => crate::de::read(map, &mut self.template_content),
+                "template_id" => crate::de::read(map, &mut self.template_id),
                 "template_name" => crate::de::read(map, &mut self.template_name),
                 _ => Ok(false),
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TemplateApplyList {
+    impl<'de> ::serde::Deserialize<'de> for TemplateApply {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1842,7 +2015,7 @@ impl SmsTemplateSearchRequest {
 #[non_exhaustive]
 pub struct SmsTemplateSearchResponse {
     /// `template_search_list`
-    pub template_search_list: Vec<template_search::TemplateSearchList>,
+    pub template_search_list: Vec<template_search::TemplateSearch>,
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -1876,7 +2049,7 @@ impl crate::request::Request for SmsTemplateSearchRequest {
     type Response = SmsTemplateSearchResponse;
 }
 impl crate::page::Paginated for SmsTemplateSearchRequest {
-    type Item = template_search::TemplateSearchList;
+    type Item = template_search::TemplateSearch;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -1897,7 +2070,7 @@ pub mod template_search {
     /// Nested object of `sms.template.search`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct TemplateSearchList {
+    pub struct TemplateSearch {
         /// `channel_type`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub channel_type: Option<String>,
@@ -1914,8 +2087,8 @@ pub mod template_search {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub template_name: Option<String>,
     }
-    impl crate::de::Object for TemplateSearchList {
-        const NAME: &'static str = "TemplateSearchList";
+    impl crate::de::Object for TemplateSearch {
+        const NAME: &'static str = "TemplateSearch";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1931,7 +2104,7 @@ pub mod template_search {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TemplateSearchList {
+    impl<'de> ::serde::Deserialize<'de> for TemplateSearch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -76,7 +76,7 @@ impl SpuQuerySpuRequest {
 pub struct SpuQuerySpuResponse {
     /// `spuList`
     #[serde(rename = "spuList")]
-    pub spu_list: Vec<query_spu::SpuList>,
+    pub spu_list: Vec<query_spu::Spu>,
     /// `total`. Example: `80`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -108,7 +108,7 @@ impl crate::request::Request for SpuQuerySpuRequest {
     type Response = SpuQuerySpuResponse;
 }
 impl crate::page::Paginated for SpuQuerySpuRequest {
-    type Item = query_spu::SpuList;
+    type Item = query_spu::Spu;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -129,13 +129,13 @@ pub mod query_spu {
     /// Nested object of `spu.QuerySpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Barcodes {
+    pub struct Barcode {
         /// `barcode`. Example: `6973971701655`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub barcode: Option<String>,
     }
-    impl crate::de::Object for Barcodes {
-        const NAME: &'static str = "Barcodes";
+    impl crate::de::Object for Barcode {
+        const NAME: &'static str = "Barcode";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -147,7 +147,7 @@ pub mod query_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Barcodes {
+    impl<'de> ::serde::Deserialize<'de> for Barcode {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -185,7 +185,7 @@ pub mod query_spu {
     /// Nested object of `spu.QuerySpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Materials {
+    pub struct Material {
         /// `content`
         pub content: Vec<Content>,
         /// `type`. Example: `1`
@@ -193,8 +193,8 @@ pub mod query_spu {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub type_: Option<i64>,
     }
-    impl crate::de::Object for Materials {
-        const NAME: &'static str = "Materials";
+    impl crate::de::Object for Material {
+        const NAME: &'static str = "Material";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -207,7 +207,7 @@ pub mod query_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Materials {
+    impl<'de> ::serde::Deserialize<'de> for Material {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -333,7 +333,7 @@ pub mod query_spu {
     /// Nested object of `spu.QuerySpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PropertyValues {
+    pub struct PropertyValue {
         /// `valueId`. Example: `0`
         #[serde(rename = "valueId")]
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -343,8 +343,8 @@ pub mod query_spu {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_name: Option<String>,
     }
-    impl crate::de::Object for PropertyValues {
-        const NAME: &'static str = "PropertyValues";
+    impl crate::de::Object for PropertyValue {
+        const NAME: &'static str = "PropertyValue";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -357,7 +357,7 @@ pub mod query_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValues {
+    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -367,9 +367,9 @@ pub mod query_spu {
     /// Nested object of `spu.QuerySpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SpuList {
+    pub struct Spu {
         /// `barcodes`
-        pub barcodes: Vec<Barcodes>,
+        pub barcodes: Vec<Barcode>,
         /// `brandId`. Example: `437716142`
         #[serde(rename = "brandId")]
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -379,7 +379,7 @@ pub mod query_spu {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub category_id: Option<i64>,
         /// `materials`
-        pub materials: Vec<Materials>,
+        pub materials: Vec<Material>,
         /// `spuId`. Example: `7340298802504761650`
         #[serde(rename = "spuId")]
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -390,13 +390,13 @@ pub mod query_spu {
         pub spu_name: Option<String>,
         /// `spuPropertyInfos`
         #[serde(rename = "spuPropertyInfos")]
-        pub spu_property_infos: Vec<SpuPropertyInfos>,
+        pub spu_property_infos: Vec<SpuPropertyInfo>,
         /// `status`. Example: `1`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub status: Option<i64>,
     }
-    impl crate::de::Object for SpuList {
-        const NAME: &'static str = "SpuList";
+    impl crate::de::Object for Spu {
+        const NAME: &'static str = "Spu";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -415,7 +415,7 @@ pub mod query_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SpuList {
+    impl<'de> ::serde::Deserialize<'de> for Spu {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -425,7 +425,7 @@ pub mod query_spu {
     /// Nested object of `spu.QuerySpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SpuPropertyInfos {
+    pub struct SpuPropertyInfo {
         /// `propertyId`. Example: `1479`
         #[serde(rename = "propertyId")]
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -440,10 +440,10 @@ pub mod query_spu {
         pub property_type: Option<i64>,
         /// `propertyValues`
         #[serde(rename = "propertyValues")]
-        pub property_values: Vec<PropertyValues>,
+        pub property_values: Vec<PropertyValue>,
     }
-    impl crate::de::Object for SpuPropertyInfos {
-        const NAME: &'static str = "SpuPropertyInfos";
+    impl crate::de::Object for SpuPropertyInfo {
+        const NAME: &'static str = "SpuPropertyInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -458,7 +458,7 @@ pub mod query_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SpuPropertyInfos {
+    impl<'de> ::serde::Deserialize<'de> for SpuPropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -476,7 +476,7 @@ pub struct SpuAddShopSpuRequest {
     /// `category_id` (required)
     pub category_id: i64,
     /// `property_infos` (required)
-    pub property_infos: Vec<add_shop_spu::PropertyInfos>,
+    pub property_infos: Vec<add_shop_spu::PropertyInfo>,
     /// `spu_name` (required)
     pub spu_name: String,
     /// `upc_code`
@@ -512,7 +512,7 @@ impl SpuAddShopSpuRequest {
     pub fn new(
         brand_id: i64,
         category_id: i64,
-        property_infos: Vec<add_shop_spu::PropertyInfos>,
+        property_infos: Vec<add_shop_spu::PropertyInfo>,
         spu_name: impl Into<String>,
     ) -> Self {
         Self {
@@ -566,7 +566,7 @@ pub mod add_shop_spu {
     /// Nested object of `spu.addShopSpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PropertyInfos {
+    pub struct PropertyInfo {
         /// `level`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub level: Option<i64>,
@@ -581,8 +581,8 @@ pub mod add_shop_spu {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_name: Option<String>,
     }
-    impl crate::de::Object for PropertyInfos {
-        const NAME: &'static str = "PropertyInfos";
+    impl crate::de::Object for PropertyInfo {
+        const NAME: &'static str = "PropertyInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -598,14 +598,14 @@ pub mod add_shop_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyInfos {
+    impl<'de> ::serde::Deserialize<'de> for PropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl PropertyInfos {
+    impl PropertyInfo {
         /// Builds it from the required parameters (`property_id`, `value_id`).
         pub fn new(property_id: i64, value_id: i64) -> Self {
             Self {
@@ -637,7 +637,7 @@ pub mod add_shop_spu {
 #[doc(alias = "spu.batchUploadImg")]
 pub struct SpuBatchUploadImgRequest {
     /// `image_url_list` (required)
-    pub image_url_list: Vec<batch_upload_img::ImageUrlList>,
+    pub image_url_list: Vec<batch_upload_img::ImageUrl>,
 }
 impl crate::de::Object for SpuBatchUploadImgRequest {
     const NAME: &'static str = "SpuBatchUploadImgRequest";
@@ -661,7 +661,7 @@ impl<'de> ::serde::Deserialize<'de> for SpuBatchUploadImgRequest {
 }
 impl SpuBatchUploadImgRequest {
     /// Builds it from the required parameters (`image_url_list`).
-    pub fn new(image_url_list: Vec<batch_upload_img::ImageUrlList>) -> Self {
+    pub fn new(image_url_list: Vec<batch_upload_img::ImageUrl>) -> Self {
         Self { image_url_list }
     }
 }
@@ -670,9 +670,9 @@ impl SpuBatchUploadImgRequest {
 #[non_exhaustive]
 pub struct SpuBatchUploadImgResponse {
     /// `failed_list`
-    pub failed_list: Vec<batch_upload_img::FailedList>,
+    pub failed_list: Vec<batch_upload_img::Failed>,
     /// `success_list`
-    pub success_list: Vec<batch_upload_img::SuccessList>,
+    pub success_list: Vec<batch_upload_img::Success>,
 }
 impl crate::de::Object for SpuBatchUploadImgResponse {
     const NAME: &'static str = "SpuBatchUploadImgResponse";
@@ -704,7 +704,7 @@ pub mod batch_upload_img {
     /// Nested object of `spu.batchUploadImg`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct FailedList {
+    pub struct Failed {
         /// `err_code`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub err_code: Option<i32>,
@@ -718,8 +718,8 @@ pub mod batch_upload_img {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub origin_url: Option<String>,
     }
-    impl crate::de::Object for FailedList {
-        const NAME: &'static str = "FailedList";
+    impl crate::de::Object for Failed {
+        const NAME: &'static str = "Failed";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -734,7 +734,7 @@ pub mod batch_upload_img {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FailedList {
+    impl<'de> ::serde::Deserialize<'de> for Failed {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -744,14 +744,14 @@ pub mod batch_upload_img {
     /// Nested object of `spu.batchUploadImg`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct ImageUrlList {
+    pub struct ImageUrl {
         /// `name` (required)
         pub name: String,
         /// `url` (required)
         pub url: String,
     }
-    impl crate::de::Object for ImageUrlList {
-        const NAME: &'static str = "ImageUrlList";
+    impl crate::de::Object for ImageUrl {
+        const NAME: &'static str = "ImageUrl";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -764,14 +764,14 @@ pub mod batch_upload_img {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ImageUrlList {
+    impl<'de> ::serde::Deserialize<'de> for ImageUrl {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl ImageUrlList {
+    impl ImageUrl {
         /// Builds it from the required parameters (`name`, `url`).
         pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
             Self {
@@ -783,7 +783,7 @@ pub mod batch_upload_img {
     /// Nested object of `spu.batchUploadImg`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SuccessList {
+    pub struct Success {
         /// `name`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -794,8 +794,8 @@ pub mod batch_upload_img {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub spu_url: Option<String>,
     }
-    impl crate::de::Object for SuccessList {
-        const NAME: &'static str = "SuccessList";
+    impl crate::de::Object for Success {
+        const NAME: &'static str = "Success";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -809,7 +809,7 @@ pub mod batch_upload_img {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SuccessList {
+    impl<'de> ::serde::Deserialize<'de> for Success {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -825,7 +825,7 @@ pub struct SpuCreateSpuRequest {
     /// `category_leaf_id` (required)
     pub category_leaf_id: i64,
     /// `property_infos` (required)
-    pub property_infos: Vec<create_spu::PropertyInfos>,
+    pub property_infos: Vec<create_spu::PropertyInfo>,
     /// `spu_actual_images`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spu_actual_images: Vec<String>,
@@ -860,7 +860,7 @@ impl SpuCreateSpuRequest {
     /// Builds it from the required parameters (`category_leaf_id`, `property_infos`).
     pub fn new(
         category_leaf_id: i64,
-        property_infos: Vec<create_spu::PropertyInfos>,
+        property_infos: Vec<create_spu::PropertyInfo>,
     ) -> Self {
         Self {
             category_leaf_id,
@@ -916,14 +916,14 @@ pub mod create_spu {
     /// Nested object of `spu.createSpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PropertyInfos {
+    pub struct PropertyInfo {
         /// `property_id` (required)
         pub property_id: i64,
         /// `values` (required)
-        pub values: Vec<Values>,
+        pub values: Vec<Value>,
     }
-    impl crate::de::Object for PropertyInfos {
-        const NAME: &'static str = "PropertyInfos";
+    impl crate::de::Object for PropertyInfo {
+        const NAME: &'static str = "PropertyInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -936,30 +936,30 @@ pub mod create_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyInfos {
+    impl<'de> ::serde::Deserialize<'de> for PropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl PropertyInfos {
+    impl PropertyInfo {
         /// Builds it from the required parameters (`property_id`, `values`).
-        pub fn new(property_id: i64, values: Vec<Values>) -> Self {
+        pub fn new(property_id: i64, values: Vec<Value>) -> Self {
             Self { property_id, values }
         }
     }
     /// Nested object of `spu.createSpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Values {
+    pub struct Value {
         /// `value_id` (required)
         pub value_id: i64,
         /// `value_name` (required)
         pub value_name: String,
     }
-    impl crate::de::Object for Values {
-        const NAME: &'static str = "Values";
+    impl crate::de::Object for Value {
+        const NAME: &'static str = "Value";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -972,14 +972,14 @@ pub mod create_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Values {
+    impl<'de> ::serde::Deserialize<'de> for Value {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl Values {
+    impl Value {
         /// Builds it from the required parameters (`value_id`, `value_name`).
         pub fn new(value_id: i64, value_name: impl Into<String>) -> Self {
             Self {
@@ -1252,7 +1252,7 @@ pub struct SpuGetSpuRequest {
     pub category_leaf_id: Option<i64>,
     /// `key_properties`
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub key_properties: Vec<get_spu::KeyProperties>,
+    pub key_properties: Vec<get_spu::KeyProperty>,
     /// `spu_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
@@ -1290,10 +1290,7 @@ impl SpuGetSpuRequest {
         self
     }
     /// Sets `key_properties`.
-    pub fn key_properties(
-        mut self,
-        key_properties: Vec<get_spu::KeyProperties>,
-    ) -> Self {
+    pub fn key_properties(mut self, key_properties: Vec<get_spu::KeyProperty>) -> Self {
         self.key_properties = key_properties;
         self
     }
@@ -1313,7 +1310,7 @@ pub struct SpuGetSpuResponse {
     /// `cspus`
     pub cspus: Vec<get_spu::Cspus>,
     /// `property_infos`
-    pub property_infos: Vec<get_spu::PropertyInfos>,
+    pub property_infos: Vec<get_spu::PropertyInfo>,
     /// `spu_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
@@ -1364,7 +1361,7 @@ pub mod get_spu {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub cspu_id: Option<i64>,
         /// `sale_properties`
-        pub sale_properties: Vec<SaleProperties>,
+        pub sale_properties: Vec<SaleProperty>,
         /// `spu_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub spu_id: Option<i64>,
@@ -1394,16 +1391,16 @@ pub mod get_spu {
     /// Nested object of `spu.getSpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct KeyProperties {
+    pub struct KeyProperty {
         /// `property_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub property_id: Option<i64>,
         /// `property_values`
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        pub property_values: Vec<PropertyValues>,
+        pub property_values: Vec<PropertyValue>,
     }
-    impl crate::de::Object for KeyProperties {
-        const NAME: &'static str = "KeyProperties";
+    impl crate::de::Object for KeyProperty {
+        const NAME: &'static str = "KeyProperty";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1416,14 +1413,14 @@ pub mod get_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for KeyProperties {
+    impl<'de> ::serde::Deserialize<'de> for KeyProperty {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl KeyProperties {
+    impl KeyProperty {
         /// A request with no parameters set (none is required).
         pub fn new() -> Self {
             Self { ..Default::default() }
@@ -1434,7 +1431,7 @@ pub mod get_spu {
             self
         }
         /// Sets `property_values`.
-        pub fn property_values(mut self, property_values: Vec<PropertyValues>) -> Self {
+        pub fn property_values(mut self, property_values: Vec<PropertyValue>) -> Self {
             self.property_values = property_values;
             self
         }
@@ -1442,7 +1439,7 @@ pub mod get_spu {
     /// Nested object of `spu.getSpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PropertyInfos {
+    pub struct PropertyInfo {
         /// `property_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub property_id: Option<i64>,
@@ -1453,10 +1450,10 @@ pub mod get_spu {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub property_type: Option<i64>,
         /// `property_values`
-        pub property_values: Vec<PropertyValues>,
+        pub property_values: Vec<PropertyValue>,
     }
-    impl crate::de::Object for PropertyInfos {
-        const NAME: &'static str = "PropertyInfos";
+    impl crate::de::Object for PropertyInfo {
+        const NAME: &'static str = "PropertyInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1471,7 +1468,7 @@ pub mod get_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyInfos {
+    impl<'de> ::serde::Deserialize<'de> for PropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1481,7 +1478,7 @@ pub mod get_spu {
     /// Nested object of `spu.getSpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct PropertyValues {
+    pub struct PropertyValue {
         /// `value_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_id: Option<i64>,
@@ -1489,8 +1486,8 @@ pub mod get_spu {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_name: Option<String>,
     }
-    impl crate::de::Object for PropertyValues {
-        const NAME: &'static str = "PropertyValues";
+    impl crate::de::Object for PropertyValue {
+        const NAME: &'static str = "PropertyValue";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1503,14 +1500,14 @@ pub mod get_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValues {
+    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
             crate::de::object(deserializer)
         }
     }
-    impl PropertyValues {
+    impl PropertyValue {
         /// A request with no parameters set (none is required).
         pub fn new() -> Self {
             Self { ..Default::default() }
@@ -1529,7 +1526,7 @@ pub mod get_spu {
     /// Nested object of `spu.getSpu`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SaleProperties {
+    pub struct SaleProperty {
         /// `property_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub property_id: Option<i64>,
@@ -1543,8 +1540,8 @@ pub mod get_spu {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_name: Option<String>,
     }
-    impl crate::de::Object for SaleProperties {
-        const NAME: &'static str = "SaleProperties";
+    impl crate::de::Object for SaleProperty {
+        const NAME: &'static str = "SaleProperty";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1559,7 +1556,7 @@ pub mod get_spu {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SaleProperties {
+    impl<'de> ::serde::Deserialize<'de> for SaleProperty {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1609,7 +1606,7 @@ pub struct SpuGetSpuInfoBySpuIdResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_info: Option<get_spu_info_by_spu_id::SpuInfo>,
     /// `spu_property_infos`
-    pub spu_property_infos: Vec<get_spu_info_by_spu_id::SpuPropertyInfos>,
+    pub spu_property_infos: Vec<get_spu_info_by_spu_id::SpuPropertyInfo>,
 }
 impl crate::de::Object for SpuGetSpuInfoBySpuIdResponse {
     const NAME: &'static str = "SpuGetSpuInfoBySpuIdResponse";
@@ -1706,7 +1703,7 @@ pub mod get_spu_info_by_spu_id {
     /// Nested object of `spu.getSpuInfoBySpuId`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct SpuPropertyInfos {
+    pub struct SpuPropertyInfo {
         /// `property_alias`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub property_alias: Option<String>,
@@ -1723,8 +1720,8 @@ pub mod get_spu_info_by_spu_id {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub type_: Option<i64>,
     }
-    impl crate::de::Object for SpuPropertyInfos {
-        const NAME: &'static str = "SpuPropertyInfos";
+    impl crate::de::Object for SpuPropertyInfo {
+        const NAME: &'static str = "SpuPropertyInfo";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -1742,7 +1739,7 @@ pub mod get_spu_info_by_spu_id {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SpuPropertyInfos {
+    impl<'de> ::serde::Deserialize<'de> for SpuPropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1974,7 +1971,7 @@ pub mod get_spu_rule {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_type: Option<String>,
         /// `values`
-        pub values: Vec<Values>,
+        pub values: Vec<Value>,
     }
     impl crate::de::Object for SpuPropertyRule {
         const NAME: &'static str = "SpuPropertyRule";
@@ -2006,7 +2003,7 @@ pub mod get_spu_rule {
     /// Nested object of `spu.getSpuRule`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Values {
+    pub struct Value {
         /// `value_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_id: Option<i64>,
@@ -2014,8 +2011,8 @@ pub mod get_spu_rule {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub value_name: Option<String>,
     }
-    impl crate::de::Object for Values {
-        const NAME: &'static str = "Values";
+    impl crate::de::Object for Value {
+        const NAME: &'static str = "Value";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -2028,7 +2025,7 @@ pub mod get_spu_rule {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Values {
+    impl<'de> ::serde::Deserialize<'de> for Value {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2107,42 +2104,6 @@ pub mod get_spu_tpl {
     /// Nested object of `spu.getSpuTpl`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct Options {
-        /// `name`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        /// `sequence`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub sequence: Option<i64>,
-        /// `value_id`
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub value_id: Option<i64>,
-    }
-    impl crate::de::Object for Options {
-        const NAME: &'static str = "Options";
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "name" => crate::de::read(map, &mut self.name),
-                "sequence" => crate::de::read(map, &mut self.sequence),
-                "value_id" => crate::de::read(map, &mut self.value_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Options {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-    /// Nested object of `spu.getSpuTpl`.
-    #[derive(Clone, Default, Debug, ::serde::Serialize)]
-    #[non_exhaustive]
     pub struct ProductFormat {
         /// `category_id`
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -2154,7 +2115,7 @@ pub mod get_spu_tpl {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
         /// `options`
-        pub options: Vec<Options>,
+        pub options: Vec<ProductFormatOption>,
         /// `property_id`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub property_id: Option<i64>,
@@ -2194,6 +2155,42 @@ pub mod get_spu_tpl {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ProductFormat {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+    /// Nested object of `spu.getSpuTpl`.
+    #[derive(Clone, Default, Debug, ::serde::Serialize)]
+    #[non_exhaustive]
+    pub struct ProductFormatOption {
+        /// `name`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// `sequence`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub sequence: Option<i64>,
+        /// `value_id`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub value_id: Option<i64>,
+    }
+    impl crate::de::Object for ProductFormatOption {
+        const NAME: &'static str = "ProductFormatOption";
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "name" => crate::de::read(map, &mut self.name),
+                "sequence" => crate::de::read(map, &mut self.sequence),
+                "value_id" => crate::de::read(map, &mut self.value_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductFormatOption {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

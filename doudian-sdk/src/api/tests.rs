@@ -40,9 +40,12 @@ fn samples_round_trip_after_sale() {
         .check::<super::after_sale::AfterSaleOpenAfterSaleChannelRequest>()
         .check::<super::after_sale::AfterSaleAddOrderRemarkRequest>()
         .check::<super::after_sale::AfterSaleApplyLogisticsInterceptRequest>()
+        .check::<super::after_sale::AfterSaleBuyerExchangeRequest>()
+        .check::<super::after_sale::AfterSaleBuyerExchangeConfirmRequest>()
         .check::<super::after_sale::AfterSaleFillLogisticsRequest>()
         .check::<super::after_sale::AfterSaleOpenOutAfterSaleRequest>()
         .check::<super::after_sale::AfterSaleOperateRequest>()
+        .check::<super::after_sale::AfterSaleRefundListSearchRequest>()
         .check::<super::after_sale::AfterSaleRejectReasonCodeListRequest>()
         .check::<super::after_sale::AfterSaleReturnGoodsToWareHouseSuccessRequest>()
         .check::<super::after_sale::AfterSaleSubmitEvidenceRequest>()
@@ -53,7 +56,17 @@ fn samples_round_trip_after_sale() {
 #[test]
 fn samples_round_trip_alliance() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::alliance::AllianceActivityProductCategoryListRequest>()
+        .check::<super::alliance::AllianceColonelActivityCreateOrUpdateRequest>()
+        .check::<super::alliance::AllianceColonelActivityProductRequest>()
+        .check::<super::alliance::AllianceColonelActivityProductAuditRequest>()
+        .check::<super::alliance::AllianceColonelActivityProductExtensionRequest>()
         .check::<super::alliance::AllianceGetOrderListRequest>()
+        .check::<super::alliance::AllianceInstituteColonelActivityListRequest>()
+        .check::<super::alliance::AllianceInstituteColonelActivityOperateRequest>()
+        .check::<super::alliance::AllianceMaterialsProductCategoryRequest>()
+        .check::<super::alliance::AllianceMaterialsProductsDetailsRequest>()
+        .check::<super::alliance::AllianceMaterialsProductsSearchRequest>()
         .finish();
 }
 #[cfg(feature = "antispam")]
@@ -65,6 +78,13 @@ fn samples_round_trip_antispam() {
         .check::<super::antispam::AntispamUserLoginRequest>()
         .finish();
 }
+#[cfg(feature = "big_customer")]
+#[test]
+fn samples_round_trip_big_customer() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::big_customer::BigCustomerQueryCountingRequest>()
+        .finish();
+}
 #[cfg(feature = "brand")]
 #[test]
 fn samples_round_trip_brand() {
@@ -74,24 +94,98 @@ fn samples_round_trip_brand() {
         .check::<super::brand::BrandListRequest>()
         .finish();
 }
+#[cfg(feature = "btas")]
+#[test]
+fn samples_round_trip_btas() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::btas::BtasGetInspectionOrderRequest>()
+        .check::<super::btas::BtasGetOrderInspectionResultRequest>()
+        .check::<super::btas::BtasListBrandRequest>()
+        .check::<super::btas::BtasSaveInspectionInfoRequest>()
+        .check::<super::btas::BtasSaveInspectionOnlineRequest>()
+        .check::<super::btas::BtasShippingRequest>()
+        .finish();
+}
 #[cfg(feature = "buyin")]
 #[test]
 fn samples_round_trip_buyin() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::buyin::BuyinActivityProductCancelRequest>()
+        .check::<super::buyin::BuyinActivityProductExtendApproveRequest>()
+        .check::<super::buyin::BuyinActivityProductExtendListRequest>()
+        .check::<super::buyin::BuyinActivityProductListRequest>()
+        .check::<super::buyin::BuyinActivitySearchRequest>()
+        .check::<super::buyin::BuyinActivityShareConvertRequest>()
         .check::<super::buyin::BuyinAllKolStrategyCreateRequest>()
+        .check::<super::buyin::BuyinApplyActivitiesRequest>()
         .check::<super::buyin::BuyinBindChannelProductRequest>()
         .check::<super::buyin::BuyinChannelBindAuthorsRequest>()
+        .check::<super::buyin::BuyinColonelSpecialApplyDealRequest>()
+        .check::<super::buyin::BuyinColonelSpecialApplyListRequest>()
+        .check::<super::buyin::BuyinColonelActivityDetailRequest>()
+        .check::<super::buyin::BuyinCommonShareCommandParseRequest>()
+        .check::<super::buyin::BuyinCreateOrUpdateOrienPlanRequest>()
+        .check::<super::buyin::BuyinDecryptContactInfoRequest>()
+        .check::<super::buyin::BuyinDistributionLiveProductListRequest>()
+        .check::<super::buyin::BuyinDistributionRedpackDetailListRequest>()
+        .check::<super::buyin::BuyinDoukeActivityShareRequest>()
+        .check::<super::buyin::BuyinDoukeCrowdMatchRequest>()
+        .check::<super::buyin::BuyinDoukeOrderAdsRequest>()
+        .check::<super::buyin::BuyinDoukeRewardOrdersRequest>()
+        .check::<super::buyin::BuyinExclusivePlanRequest>()
         .check::<super::buyin::BuyinExclusivePlanAuthorOperateRequest>()
+        .check::<super::buyin::BuyinGetProductShareMaterialRequest>()
+        .check::<super::buyin::BuyinInstPickSourceConvertRequest>()
+        .check::<super::buyin::BuyinInstituteLiveShareRequest>()
+        .check::<super::buyin::BuyinInstituteOrderAdsRequest>()
+        .check::<super::buyin::BuyinInstituteOrderColonelRequest>()
+        .check::<super::buyin::BuyinInstituteOrderMCNRequest>()
         .check::<super::buyin::BuyinInstituteOrderPickRequest>()
+        .check::<super::buyin::BuyinInstitutePidCreateRequest>()
+        .check::<super::buyin::BuyinInstitutePidDelRequest>()
+        .check::<super::buyin::BuyinInstitutePidEditRequest>()
+        .check::<super::buyin::BuyinInstitutePidListRequest>()
+        .check::<super::buyin::BuyinInstitutionInfoRequest>()
+        .check::<super::buyin::BuyinKolLiveShareRequest>()
+        .check::<super::buyin::BuyinKolMaterialsProductsDetailsRequest>()
+        .check::<super::buyin::BuyinKolMaterialsProductsSearchRequest>()
+        .check::<super::buyin::BuyinKolOrderAdsRequest>()
+        .check::<super::buyin::BuyinKolPidCreateRequest>()
+        .check::<super::buyin::BuyinKolPidDelRequest>()
+        .check::<super::buyin::BuyinKolPidEditRequest>()
+        .check::<super::buyin::BuyinKolPidListRequest>()
+        .check::<super::buyin::BuyinKolProductShareRequest>()
+        .check::<super::buyin::BuyinKolProductsDetailRequest>()
         .check::<super::buyin::BuyinKolStrategyEditRequest>()
+        .check::<super::buyin::BuyinLiveShareMaterialRequest>()
+        .check::<super::buyin::BuyinMaterialsProductStatusRequest>()
+        .check::<super::buyin::BuyinOrienPlanAuditRequest>()
+        .check::<super::buyin::BuyinOrienPlanAuthorsRequest>()
+        .check::<super::buyin::BuyinOrienPlanAuthorsAddRequest>()
+        .check::<super::buyin::BuyinOrienPlanCtrlRequest>()
+        .check::<super::buyin::BuyinOrienPlanListRequest>()
         .check::<super::buyin::BuyinOrientKolStrategyCreateRequest>()
+        .check::<super::buyin::BuyinOriginColonelApplyActivitiesRequest>()
+        .check::<super::buyin::BuyinOriginColonelUnappliedProductListRequest>()
+        .check::<super::buyin::BuyinProductSkusRequest>()
+        .check::<super::buyin::BuyinProductsDetailRequest>()
         .check::<super::buyin::BuyinPromotionStrategyListRequest>()
+        .check::<super::buyin::BuyinQueryInstituteOrdersRequest>()
         .check::<super::buyin::BuyinQueryShopAllianceOrderRequest>()
         .check::<super::buyin::BuyinQueryShopAllianceProductsRequest>()
         .check::<super::buyin::BuyinQueryShopSelfAuthorsRequest>()
+        .check::<super::buyin::BuyinShareCommandParseRequest>()
         .check::<super::buyin::BuyinShopMultiSettlementOrdersRequest>()
+        .check::<super::buyin::BuyinShopPidMemberCreateRequest>()
         .check::<super::buyin::BuyinSimplePlanRequest>()
         .check::<super::buyin::BuyinStrategyPromotionCreateRequest>()
+        .finish();
+}
+#[cfg(feature = "compass")]
+#[test]
+fn samples_round_trip_compass() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::compass::CompassCommonProductSaleDataByDayRequest>()
         .finish();
 }
 #[cfg(feature = "coupons")]
@@ -123,6 +217,35 @@ fn samples_round_trip_cpaypromotion() {
         .check::<super::cpaypromotion::CpaypromotionSignContractRequest>()
         .finish();
 }
+#[cfg(feature = "cross_border")]
+#[test]
+fn samples_round_trip_cross_border() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::cross_border::CrossBorderOrderInterceptionRequest>()
+        .check::<super::cross_border::CrossBorderBankAccountVerifyRequest>()
+        .check::<super::cross_border::CrossBorderGetTradeOrderStatusRequest>()
+        .check::<super::cross_border::CrossBorderOrderListRequest>()
+        .check::<super::cross_border::CrossBorderQueryBalanceRequest>()
+        .check::<super::cross_border::CrossBorderStockTakingRequest>()
+        .check::<super::cross_border::CrossBorderStockTransformRequest>()
+        .check::<super::cross_border::CrossBorderWarehouseInOutboundEventRequest>()
+        .finish();
+}
+#[cfg(feature = "duty_free")]
+#[test]
+fn samples_round_trip_duty_free() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::duty_free::DutyFreeOrderConfirmRequest>()
+        .check::<super::duty_free::DutyFreeOrderListRequest>()
+        .finish();
+}
+#[cfg(feature = "exp_score")]
+#[test]
+fn samples_round_trip_exp_score() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::exp_score::ExpScoreGetDsrDetailProdListRequest>()
+        .finish();
+}
 #[cfg(feature = "food_takeout")]
 #[test]
 fn samples_round_trip_food_takeout() {
@@ -143,6 +266,27 @@ fn samples_round_trip_freight_template() {
         .check::<super::freight_template::FreightTemplateUpdateRequest>()
         .finish();
 }
+#[cfg(feature = "fuwu")]
+#[test]
+fn samples_round_trip_fuwu() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::fuwu::FuwuOrderListRequest>()
+        .finish();
+}
+#[cfg(feature = "gis")]
+#[test]
+fn samples_round_trip_gis() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::gis::GisServiceAreaSyncRequest>()
+        .finish();
+}
+#[cfg(feature = "install")]
+#[test]
+fn samples_round_trip_install() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::install::InstallTicketOperateIndustryTicketRequest>()
+        .finish();
+}
 #[cfg(feature = "instant_shopping")]
 #[test]
 fn samples_round_trip_instant_shopping() {
@@ -153,18 +297,40 @@ fn samples_round_trip_instant_shopping() {
         .check::<super::instant_shopping::InstantShoppingTradeFreightUpdateRequest>()
         .finish();
 }
+#[cfg(feature = "iop")]
+#[test]
+fn samples_round_trip_iop() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::iop::IopOrderInfoRequest>()
+        .check::<super::iop::IopOrderListRequest>()
+        .check::<super::iop::IopRoleGetRequest>()
+        .check::<super::iop::IopSellerCancleDistributeRequest>()
+        .check::<super::iop::IopSellerDistributeRequest>()
+        .check::<super::iop::IopSellerOrderInfoRequest>()
+        .check::<super::iop::IopSellerOrderListRequest>()
+        .check::<super::iop::IopSellerSupplierListRequest>()
+        .check::<super::iop::IopWaybillCancelRequest>()
+        .check::<super::iop::IopWaybillGetRequest>()
+        .check::<super::iop::IopWaybillReturnRequest>()
+        .check::<super::iop::IopWaybillUpdateRequest>()
+        .finish();
+}
 #[cfg(feature = "logistics")]
 #[test]
 fn samples_round_trip_logistics() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::logistics::LogisticsQueryRecycleCateByLevelForPagingRequest>()
         .check::<super::logistics::LogisticsAppendSubOrderRequest>()
         .check::<super::logistics::LogisticsCancelOrderRequest>()
+        .check::<super::logistics::LogisticsCheckDYVirtualTelRequest>()
         .check::<super::logistics::LogisticsCreateSFOrderRequest>()
         .check::<super::logistics::LogisticsCustomTemplateListRequest>()
         .check::<super::logistics::LogisticsDeliveryNoticeRequest>()
         .check::<super::logistics::LogisticsFetchBluetoothCmdRequest>()
+        .check::<super::logistics::LogisticsGetAiArbitrationRequest>()
         .check::<super::logistics::LogisticsGetCustomTemplateListRequest>()
         .check::<super::logistics::LogisticsGetDesignTemplateListRequest>()
+        .check::<super::logistics::LogisticsGetDistrictRequest>()
         .check::<super::logistics::LogisticsGetOutRangeRequest>()
         .check::<
             super::logistics::LogisticsGetRecommendedAndDeliveryExpressByOrderRequest,
@@ -176,12 +342,22 @@ fn samples_round_trip_logistics() {
         .check::<super::logistics::LogisticsMerchantUpdateCalendarRequest>()
         .check::<super::logistics::LogisticsNewCreateOrderRequest>()
         .check::<super::logistics::LogisticsPushOnlineServiceConfigRequest>()
+        .check::<super::logistics::LogisticsQueryCjAccountFLowFIleUrlRequest>()
         .check::<super::logistics::LogisticsQueryPackageRouteRequest>()
         .check::<super::logistics::LogisticsRegisterPackageRouteRequest>()
         .check::<super::logistics::LogisticsTemplateListRequest>()
         .check::<super::logistics::LogisticsTrackNoRouteDetailRequest>()
         .check::<super::logistics::LogisticsUpdateOrderRequest>()
         .check::<super::logistics::LogisticsWaybillApplyRequest>()
+        .finish();
+}
+#[cfg(feature = "marketing")]
+#[test]
+fn samples_round_trip_marketing() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::marketing::MarketingPageQueryActivityRequest>()
+        .check::<super::marketing::MarketingQueryAvailableProductRequest>()
+        .check::<super::marketing::MarketingQueryShopCouponListRequest>()
         .finish();
 }
 #[cfg(feature = "material")]
@@ -210,12 +386,48 @@ fn samples_round_trip_material() {
         .check::<super::material::MaterialUploadVideoAsyncRequest>()
         .finish();
 }
+#[cfg(feature = "max")]
+#[test]
+fn samples_round_trip_max() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::max::MaxActivitiesRequest>()
+        .finish();
+}
+#[cfg(feature = "medicine")]
+#[test]
+fn samples_round_trip_medicine() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::medicine::MedicineGetShopDruggistRequest>()
+        .check::<super::medicine::MedicineGetShopMemberAuthStoreIdsRequest>()
+        .finish();
+}
+#[cfg(feature = "member")]
+#[test]
+fn samples_round_trip_member() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::member::MemberBatchUpdateRequest>()
+        .check::<super::member::MemberGetShopShortLinkRequest>()
+        .check::<super::member::MemberSearchListRequest>()
+        .finish();
+}
+#[cfg(feature = "microapp")]
+#[test]
+fn samples_round_trip_microapp() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::microapp::MicroappInvokeCloudApiRequest>()
+        .finish();
+}
 #[cfg(feature = "open")]
 #[test]
 fn samples_round_trip_open() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::open::OpenBatchCheckProductVideoRequest>()
         .check::<super::open::OpenBinaryuploadRequest>()
+        .check::<super::open::OpenCreateProductVideoCheckTaskRequest>()
         .check::<super::open::OpenGetAuthInfoRequest>()
+        .check::<super::open::OpenGetOrderRecoveryRecommendationRequest>()
+        .check::<super::open::OpenGetProductVideoCheckResultRequest>()
+        .check::<super::open::OpenIsExposureProductsRequest>()
         .check::<super::open::OpenMaterialTokenRequest>()
         .check::<super::open::OpenOpenIdReplaceRequest>()
         .check::<super::open::OpenSubmitRejectionReasonRequest>()
@@ -225,7 +437,19 @@ fn samples_round_trip_open() {
 #[test]
 fn samples_round_trip_open_cloud() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::open_cloud::OpenCloudBackendServiceListRequest>()
+        .check::<super::open_cloud::OpenCloudContainerServiceDetailRequest>()
         .check::<super::open_cloud::OpenCloudV1ImageVersionCreateRequest>()
+        .check::<super::open_cloud::OpenCloudV1ImageVersionListRequest>()
+        .finish();
+}
+#[cfg(feature = "oppty_product")]
+#[test]
+fn samples_round_trip_oppty_product() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::oppty_product::OpptyProductApplyRequest>()
+        .check::<super::oppty_product::OpptyProductClueRequest>()
+        .check::<super::oppty_product::OpptyProductGetApplyProgressRequest>()
         .finish();
 }
 #[cfg(feature = "order")]
@@ -261,6 +485,8 @@ fn samples_round_trip_order() {
         .check::<super::order::OrderGetShopAccountItemRequest>()
         .check::<super::order::OrderGetShopAccountItemFileRequest>()
         .check::<super::order::OrderInsuranceRequest>()
+        .check::<super::order::OrderInvoiceListRequest>()
+        .check::<super::order::OrderInvoiceUploadRequest>()
         .check::<super::order::OrderLogisticsAddRequest>()
         .check::<super::order::OrderLogisticsAddMultiPackRequest>()
         .check::<super::order::OrderLogisticsAddSinglePackRequest>()
@@ -281,9 +507,19 @@ fn samples_round_trip_order() {
         .check::<super::order::OrderSearchByReceiverRequest>()
         .check::<super::order::OrderSearchListRequest>()
         .check::<super::order::OrderServiceDetailRequest>()
+        .check::<super::order::OrderSettleRequest>()
         .check::<super::order::OrderUpdateOrderAmountRequest>()
         .check::<super::order::OrderUpdatePostAmountRequest>()
         .check::<super::order::OrderUploadextrapackageRequest>()
+        .finish();
+}
+#[cfg(feature = "order_code")]
+#[test]
+fn samples_round_trip_order_code() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::order_code::OrderCodeBatchGetOrderCodeByShopRequest>()
+        .check::<super::order_code::OrderCodeDownloadOrderCodeByShopRequest>()
+        .check::<super::order_code::OrderCodeErpShopBindOrderCodeRequest>()
         .finish();
 }
 #[cfg(feature = "product")]
@@ -300,7 +536,9 @@ fn samples_round_trip_product() {
         .check::<super::product::ProductAuditAutoRectifyGrantRequest>()
         .check::<super::product::ProductAuditListRequest>()
         .check::<super::product::ProductBatchCreatePrettifyPicRequest>()
+        .check::<super::product::ProductBatchGetCombinationRequest>()
         .check::<super::product::ProductBatchGetProductLocksRequest>()
+        .check::<super::product::ProductBatchSearchDiaProductInfoRequest>()
         .check::<super::product::ProductCancelAuditRequest>()
         .check::<super::product::ProductCreateComponentTemplateV2Request>()
         .check::<super::product::ProductDatchDelComponentTemplateRequest>()
@@ -314,15 +552,20 @@ fn samples_round_trip_product() {
         .check::<super::product::ProductEditSchemaRequest>()
         .check::<super::product::ProductEditV2Request>()
         .check::<super::product::ProductGetCascadeValueRequest>()
+        .check::<super::product::ProductGetCatePropertyRequest>()
         .check::<super::product::ProductGetCatePropertyV2Request>()
+        .check::<super::product::ProductGetCategoriesRequest>()
         .check::<super::product::ProductGetCategoryPropertyValueRequest>()
         .check::<super::product::ProductGetComponentTemplateRequest>()
+        .check::<super::product::ProductGetPerformanceRequest>()
         .check::<super::product::ProductGetProductShopRuleRequest>()
         .check::<super::product::ProductGetProductUpdateRuleRequest>()
         .check::<super::product::ProductGetPublishProductLimitRequest>()
         .check::<super::product::ProductGetRecommendNameRequest>()
         .check::<super::product::ProductGetSchemaRequest>()
+        .check::<super::product::ProductGetShopHostingInfoRequest>()
         .check::<super::product::ProductIsvCreateProductFromSupplyPlatformRequest>()
+        .check::<super::product::ProductIsvGetClueListRequest>()
         .check::<super::product::ProductIsvSaveGoodsSupplyStatusRequest>()
         .check::<super::product::ProductIsvScanClueRequest>()
         .check::<super::product::ProductLaunchProductRequest>()
@@ -350,10 +593,19 @@ fn samples_round_trip_product() {
         .check::<super::product::ProductUpdateChannelProductRequest>()
         .finish();
 }
+#[cfg(feature = "product_clue")]
+#[test]
+fn samples_round_trip_product_clue() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::product_clue::ProductClueDistributableCluelistRequest>()
+        .finish();
+}
 #[cfg(feature = "promise")]
 #[test]
 fn samples_round_trip_promise() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::promise::PromiseQueryBenefitTractionRequest>()
+        .check::<super::promise::PromiseQueryBenefitTractionByProductIdRequest>()
         .check::<super::promise::PromiseSaveTemplateRequest>()
         .check::<super::promise::PromiseDeliveryListRequest>()
         .check::<super::promise::PromiseSetSkuShipTimeRequest>()
@@ -366,11 +618,54 @@ fn samples_round_trip_qa() {
         .check::<super::qa::QAXz002Request>()
         .finish();
 }
+#[cfg(feature = "recycle")]
+#[test]
+fn samples_round_trip_recycle() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::recycle::RecycleApplyChangePriceRequest>()
+        .check::<super::recycle::RecycleBuyerGetOrderDetailRequest>()
+        .check::<super::recycle::RecycleBuyerGetOrderListRequest>()
+        .check::<super::recycle::RecycleChangePriceRequest>()
+        .check::<super::recycle::RecycleConfirmReceiveRequest>()
+        .check::<super::recycle::RecycleCreatePriceRequest>()
+        .check::<super::recycle::RecycleLogisticsBackRequest>()
+        .check::<super::recycle::RecycleQualityTestingResultRequest>()
+        .check::<super::recycle::RecycleSellSucceedRequest>()
+        .finish();
+}
+#[cfg(feature = "resale")]
+#[test]
+fn samples_round_trip_resale() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::resale::ResaleOrderQueryOperationOrderCallLogRequest>()
+        .check::<super::resale::ResaleOrderSupplierConfirmRequest>()
+        .finish();
+}
 #[cfg(feature = "rights")]
 #[test]
 fn samples_round_trip_rights() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::rights::RightsDeductUsageCountRequest>()
         .check::<super::rights::RightsInfoRequest>()
+        .check::<super::rights::RightsQueryUsageCountRequest>()
+        .finish();
+}
+#[cfg(feature = "second")]
+#[test]
+fn samples_round_trip_second() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::second::SecondEcomInsightCreateTaskRequest>()
+        .check::<super::second::SecondEcomInsightDeleteTaskRequest>()
+        .check::<super::second::SecondEcomInsightGetAigcTaskResultRequest>()
+        .check::<super::second::SecondEcomInsightGetTaskBillDetailRequest>()
+        .check::<super::second::SecondEcomInsightGetTaskResultRequest>()
+        .check::<super::second::SecondEcomInsightGetVisualValidateResultRequest>()
+        .check::<super::second::SecondEcomInsightQueryShortVideoDataRequest>()
+        .check::<super::second::SecondEcomInsightTaskDetailRequest>()
+        .check::<super::second::SecondEcomInsightTaskListRequest>()
+        .check::<super::second::SecondVideoTopMainPicVideoRequest>()
+        .check::<super::second::SecondVideoTopShortVideoRequest>()
+        .check::<super::second::SecondVolcengineRetainOrderRequest>()
         .finish();
 }
 #[cfg(feature = "security")]
@@ -405,7 +700,38 @@ fn samples_round_trip_shop() {
         .check::<super::shop::ShopBrandListRequest>()
         .check::<super::shop::ShopGetExperienceScoreRequest>()
         .check::<super::shop::ShopGetShopCategoryRequest>()
+        .check::<super::shop::ShopGetStoreDetailRequest>()
+        .check::<super::shop::ShopMarketCategoryOperateRequest>()
+        .check::<super::shop::ShopMarketCategoryQueryRequest>()
+        .check::<super::shop::ShopOpenShopPageManagementListRequest>()
         .check::<super::shop::ShopReputationRequest>()
+        .check::<super::shop::ShopStoreSuspendRequest>()
+        .check::<super::shop::ShopUnsuspendStoreRequest>()
+        .finish();
+}
+#[cfg(feature = "shop_video")]
+#[test]
+fn samples_round_trip_shop_video() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::shop_video::ShopVideoAccountShoppingCartPrecheckRequest>()
+        .check::<super::shop_video::ShopVideoCreateShoppingCartAnchorRequest>()
+        .check::<super::shop_video::ShopVideoDeleteShopVideoRequest>()
+        .check::<super::shop_video::ShopVideoGenUploadAuthRequest>()
+        .check::<super::shop_video::ShopVideoGetAfterWatchRelatedProductsRequest>()
+        .check::<super::shop_video::ShopVideoGetHiddenWaterMarkTaskRequest>()
+        .check::<super::shop_video::ShopVideoGetImageTextMusicRequest>()
+        .check::<super::shop_video::ShopVideoGetInfoForPublishRequest>()
+        .check::<super::shop_video::ShopVideoGetShopAccountInfoRequest>()
+        .check::<super::shop_video::ShopVideoGetSugWordsRequest>()
+        .check::<super::shop_video::ShopVideoListRelatableProductRequest>()
+        .check::<super::shop_video::ShopVideoListVideoRequest>()
+        .check::<super::shop_video::ShopVideoPublishVideoRequest>()
+        .check::<super::shop_video::ShopVideoPublishVideoNewRequest>()
+        .check::<super::shop_video::ShopVideoQueryUploadTaskRequest>()
+        .check::<super::shop_video::ShopVideoSearchImageTextRequest>()
+        .check::<super::shop_video::ShopVideoSearchItemRequest>()
+        .check::<super::shop_video::ShopVideoSubmitHiddenWaterMarkTaskRequest>()
+        .check::<super::shop_video::ShopVideoUploadVideoRequest>()
         .finish();
 }
 #[cfg(feature = "sku")]
@@ -459,6 +785,13 @@ fn samples_round_trip_spu() {
         .check::<super::spu::SpuQueryBookNameByISBNRequest>()
         .finish();
 }
+#[cfg(feature = "storage")]
+#[test]
+fn samples_round_trip_storage() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::storage::StorageNotifySaleReturnStatusRequest>()
+        .finish();
+}
 #[cfg(feature = "superm")]
 #[test]
 fn samples_round_trip_superm() {
@@ -471,6 +804,7 @@ fn samples_round_trip_superm() {
         .check::<super::superm::SupermGetPlatformPickUpEstimatedChargeRequest>()
         .check::<super::superm::SupermGetShipmentInfoRequest>()
         .check::<super::superm::SupermGetStoreAutoCallRiderInfoRequest>()
+        .check::<super::superm::SupermProductQueryProductSyncTaskRequest>()
         .check::<super::superm::SupermSetStoreAutoCallRiderRequest>()
         .check::<super::superm::SupermShopOrderDispatcherRequest>()
         .finish();
@@ -479,9 +813,28 @@ fn samples_round_trip_superm() {
 #[test]
 fn samples_round_trip_supply_center() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::supply_center::SupplyCenterBaseBrandRequest>()
+        .check::<super::supply_center::SupplyCenterBaseCatePropertyRequest>()
+        .check::<super::supply_center::SupplyCenterBaseCategoryRequest>()
         .check::<
             super::supply_center::SupplyCenterCargoGetCategoryPropertyValueRequest,
         >()
+        .check::<super::supply_center::SupplyCenterCargoGetComponentTemplateRequest>()
+        .check::<super::supply_center::SupplyCenterCargoListRequest>()
+        .check::<super::supply_center::SupplyCenterMaterialSearchRequest>()
+        .check::<super::supply_center::SupplyCenterOrderConfirmRequest>()
+        .check::<super::supply_center::SupplyCenterOrderQueryRequest>()
+        .finish();
+}
+#[cfg(feature = "supply_chain")]
+#[test]
+fn samples_round_trip_supply_chain() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::supply_chain::SupplyChainCouponZoneFeedsRequest>()
+        .check::<super::supply_chain::SupplyChainBatchGetCargoDetailRequest>()
+        .check::<super::supply_chain::SupplyChainQueryBrandListRequest>()
+        .check::<super::supply_chain::SupplyChainQueryCargoListRequest>()
+        .check::<super::supply_chain::SupplyChainQueryCatePropListRequest>()
         .finish();
 }
 #[cfg(feature = "token")]
@@ -500,10 +853,20 @@ fn samples_round_trip_topup() {
         .check::<super::topup::TopupResultRequest>()
         .finish();
 }
+#[cfg(feature = "trade")]
+#[test]
+fn samples_round_trip_trade() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::trade::TradeTopSearchQueryFilterRequest>()
+        .check::<super::trade::TradeTopSearchQueryPredictRequest>()
+        .check::<super::trade::TradeBatchGetTradeLimitTemplateListRequest>()
+        .finish();
+}
 #[cfg(feature = "warehouse")]
 #[test]
 fn samples_round_trip_warehouse() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::warehouse::WarehouseAdjustInventoryRequest>()
         .check::<super::warehouse::WarehouseCreateRequest>()
         .check::<super::warehouse::WarehouseCreateBatchRequest>()
         .check::<super::warehouse::WarehouseCreateV2Request>()
@@ -514,6 +877,21 @@ fn samples_round_trip_warehouse() {
         .check::<super::warehouse::WarehouseSetAddrRequest>()
         .check::<super::warehouse::WarehouseSetAddrBatchRequest>()
         .check::<super::warehouse::WarehouseSetPriorityRequest>()
+        .finish();
+}
+#[cfg(feature = "yunc")]
+#[test]
+fn samples_round_trip_yunc() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::yunc::YuncAdjustInventoryRequest>()
+        .check::<super::yunc::YuncCancelOutboundOrderToBRequest>()
+        .check::<super::yunc::YuncCreateOutboundOrderToBRequest>()
+        .check::<super::yunc::YuncErpCargoSinglePushRequest>()
+        .check::<super::yunc::YuncErpInboundCancelRequest>()
+        .check::<super::yunc::YuncErpInboundCreateRequest>()
+        .check::<super::yunc::YuncPushOutboundFeedbackRequest>()
+        .check::<super::yunc::YuncShopWarehouseRefQueryRequest>()
+        .check::<super::yunc::YuncWmsInboundCallbackRequest>()
         .finish();
 }
 #[test]

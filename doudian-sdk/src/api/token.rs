@@ -265,6 +265,9 @@ pub struct TokenRefreshResponse {
     /// `scope`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// `shop_biz_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_biz_type: Option<i64>,
     /// `shop_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
@@ -286,6 +289,7 @@ impl crate::de::Object for TokenRefreshResponse {
             "expires_in" => crate::de::read(map, &mut self.expires_in),
             "refresh_token" => crate::de::read(map, &mut self.refresh_token),
             "scope" => crate::de::read(map, &mut self.scope),
+            "shop_biz_type" => crate::de::read(map, &mut self.shop_biz_type),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "shop_name" => crate::de::read(map, &mut self.shop_name),
             _ => Ok(false),
@@ -308,6 +312,7 @@ impl ::std::fmt::Debug for TokenRefreshResponse {
             .field("expires_in", &self.expires_in)
             .field("refresh_token", &crate::secret::Redacted(&self.refresh_token))
             .field("scope", &self.scope)
+            .field("shop_biz_type", &self.shop_biz_type)
             .field("shop_id", &self.shop_id)
             .field("shop_name", &self.shop_name)
             .finish()

@@ -41,7 +41,7 @@ impl TopupAccountTemplateListRequest {
 #[non_exhaustive]
 pub struct TopupAccountTemplateListResponse {
     /// `template_list`
-    pub template_list: Vec<account_template_list::TemplateList>,
+    pub template_list: Vec<account_template_list::Template>,
 }
 impl crate::de::Object for TopupAccountTemplateListResponse {
     const NAME: &'static str = "TopupAccountTemplateListResponse";
@@ -73,7 +73,7 @@ pub mod account_template_list {
     /// Nested object of `topup.accountTemplateList`.
     #[derive(Clone, Default, Debug, ::serde::Serialize)]
     #[non_exhaustive]
-    pub struct TemplateList {
+    pub struct Template {
         /// `name`. Example: `手机充值`
         #[serde(skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -81,8 +81,8 @@ pub mod account_template_list {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub template_id: Option<i64>,
     }
-    impl crate::de::Object for TemplateList {
-        const NAME: &'static str = "TemplateList";
+    impl crate::de::Object for Template {
+        const NAME: &'static str = "Template";
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
             &mut self,
             key: &str,
@@ -95,7 +95,7 @@ pub mod account_template_list {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TemplateList {
+    impl<'de> ::serde::Deserialize<'de> for Template {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
