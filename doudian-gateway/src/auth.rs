@@ -7,8 +7,8 @@ use doudian_sdk::SignMethod;
 use serde_json::Value;
 
 use crate::envelope::{ApiFailure, CODE_INVALID_PARAMETER, CODE_MISSING_PARAMETER};
-use crate::gateway::Inner;
 use crate::query::Query;
+use crate::state::Inner;
 use crate::time::{parse_request_timestamp, system_now_ms};
 use crate::tokens::Grant;
 

@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 
 use crate::envelope::{self, ApiFailure, CODE_INVALID_PARAMETER};
 use crate::faults::{Fault, FaultRule};
-use crate::gateway::Inner;
 use crate::listener::Connection;
+use crate::state::Inner;
 
 /// A fault rule as JSON.
 #[derive(Debug, Deserialize)]
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn only_loopback_peers_are_answered() {
-        let inner = crate::gateway::Inner::for_tests();
+        let inner = crate::state::Inner::for_tests();
         assert!(refuse_remote(&inner, &Connection::for_tests("127.0.0.1:5000".parse().unwrap())).is_none());
         assert!(refuse_remote(&inner, &Connection::for_tests("[::1]:5000".parse().unwrap())).is_none());
         let refused = refuse_remote(&inner, &Connection::for_tests("192.0.2.7:5000".parse().unwrap())).unwrap();

@@ -13,12 +13,14 @@ use tokio::task::JoinHandle;
 use crate::control;
 use crate::counters::{Counters, LiveCounters};
 use crate::envelope::LogIds;
+pub use crate::error::GatewayError;
 use crate::faults::{FaultId, FaultRule, FaultSet};
 use crate::listener::{serve, Limits};
-use crate::push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
+use crate::push::{PushDelivery, PushRecord, RefundEvent, TradeEvent};
 use crate::random::Rng;
 use crate::server::handle;
 use crate::shop::{OrderStatus, Shop};
+use crate::state::{Config, Inner};
 use crate::time::Clock;
 use crate::tokens::{Grant, TokenPolicy, Tokens};
 
@@ -28,31 +30,6 @@ pub const DEFAULT_APP_KEY: &str = "7300000000000000001";
 pub const DEFAULT_APP_SECRET: &str = "00000000-gateway-secret-0000-000000000000";
 /// The shop a gateway serves unless told otherwise.
 pub const DEFAULT_SHOP_ID: i64 = 4_463_798;
-
-/// Errors from starting a gateway or sending a push.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GatewayError {
-    /// The listening socket could not be opened.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The builder was given values that cannot work.
-    #[error("invalid gateway configuration: {0}")]
-    Config(String),
-    /// A push could not be delivered (no HTTP reply at all).
-    #[error("push to {url} failed: {message}")]
-    Push {
-        /// The webhook URL.
-        url: String,
-        /// What went wrong.
-        message: String,
-    },
-}
 
 /// Entry point: `Gateway::builder()...start().await`.
 #[derive(Debug)]
@@ -320,101 +297,6 @@ impl GatewayBuilder {
     }
 }
 
-pub(crate) struct Config {
-    pub(crate) app_key: String,
-    pub(crate) app_secret: String,
-    pub(crate) shop_id: i64,
-    pub(crate) shop_name: String,
-    pub(crate) timestamp_skew_ms: u64,
-    pub(crate) limits: Limits,
-    pub(crate) lenient_sign: bool,
-}
-
-/// Shared state of a running gateway. Every lock in here is a std mutex held for a few
-/// map operations and never across an await.
-pub(crate) struct Inner {
-    pub(crate) config: Config,
-    pub(crate) clock: Clock,
-    pub(crate) rng: Rng,
-    pub(crate) log_ids: LogIds,
-    pub(crate) tokens: Mutex<Tokens>,
-    pub(crate) shop: Mutex<Shop>,
-    pub(crate) faults: FaultSet,
-    pub(crate) counters: LiveCounters,
-    pub(crate) webhook: Mutex<Option<String>>,
-    pub(crate) http: reqwest::Client,
-}
-
-impl Inner {
-    #[cfg(test)]
-    pub(crate) fn for_tests() -> Inner {
-        GatewayBuilder::default().into_inner().expect("the default settings build")
-    }
-
-    pub(crate) fn webhook_configured(&self) -> bool {
-        self.webhook.lock().unwrap_or_else(|e| e.into_inner()).is_some()
-    }
-
-    /// A 19-digit message id.
-    pub(crate) fn new_msg_id(&self) -> String {
-        (7_000_000_000_000_000_000 + self.rng.next_u64() % 1_000_000_000_000_000_000).to_string()
-    }
-
-    fn shop(&self) -> std::sync::MutexGuard<'_, Shop> {
-        self.shop.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn tokens(&self) -> std::sync::MutexGuard<'_, Tokens> {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Sends `records` to `url`, signed; counts the delivery.
-    pub(crate) async fn deliver(
-        &self,
-        url: &str,
-        records: &[PushRecord],
-        sign_method: SignMethod,
-    ) -> Result<PushDelivery, GatewayError> {
-        let body = push_body(records);
-        let sign = push_signature(&self.config.app_key, &self.config.app_secret, body.as_bytes(), sign_method);
-        let mut request = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("app-id", &self.config.app_key)
-            .header("event-sign", sign);
-        if sign_method == SignMethod::HmacSha256 {
-            // Not an official header (PROTOCOL.md §6: unverified); sent so a verifier can tell.
-            request = request.header("sign-method", "hmac-sha256");
-        }
-        let result = request.body(body).send().await;
-        let delivery = match result {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let body = response.text().await.unwrap_or_default();
-                Ok(PushDelivery { status, body })
-            }
-            Err(e) => Err(GatewayError::Push { url: url.to_owned(), message: e.without_url().to_string() }),
-        };
-        self.counters.update(|c| match &delivery {
-            Ok(d) if d.status == 200 => c.pushes_delivered += 1,
-            _ => c.pushes_failed += 1,
-        });
-        delivery
-    }
-
-    /// Sends `records` to the configured webhook in the background.
-    pub(crate) fn spawn_webhook_push(self: &Arc<Self>, records: Vec<PushRecord>) {
-        let Some(url) = self.webhook.lock().unwrap_or_else(|e| e.into_inner()).clone() else { return };
-        let inner = Arc::clone(self);
-        tokio::spawn(async move {
-            if let Err(e) = inner.deliver(&url, &records, SignMethod::Md5).await {
-                tracing::warn!(error = %e, "webhook push failed");
-            }
-        });
-    }
-}
-
 /// A token issued by the gateway (see [`RunningGateway::issue_token`]). `Debug` hides both
 /// tokens.
 #[derive(Clone, PartialEq, Eq)]
@@ -425,6 +307,14 @@ pub struct IssuedToken {
     pub refresh_token: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+}
+
+#[cfg(test)]
+impl Inner {
+    /// The state of a gateway with the default settings, not serving.
+    pub(crate) fn for_tests() -> Inner {
+        GatewayBuilder::default().into_inner().expect("the default settings build")
+    }
 }
 
 impl std::fmt::Debug for IssuedToken {

@@ -85,6 +85,7 @@ mod auth;
 mod control;
 mod counters;
 mod envelope;
+mod error;
 mod faults;
 mod gateway;
 mod listener;
@@ -96,6 +97,7 @@ mod random;
 mod samples;
 mod server;
 mod shop;
+mod state;
 mod time;
 mod tokens;
 

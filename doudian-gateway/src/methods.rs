@@ -6,11 +6,11 @@ use serde_json::Value;
 use crate::auth::Authenticated;
 use crate::counters::bump;
 use crate::envelope::ApiFailure;
-use crate::gateway::Inner;
 use crate::params::Params;
 use crate::push::{PushRecord, RefundEvent, TradeEvent};
 use crate::samples::sample_data;
 use crate::shop::{reference, Shop};
+use crate::state::Inner;
 use crate::tokens::{Grant, RefreshOutcome};
 
 /// The methods with stateful behaviour (everything else answers with its sample).

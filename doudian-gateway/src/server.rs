@@ -11,10 +11,10 @@ use axum::response::Response;
 use crate::auth::{authenticate, Refusal};
 use crate::envelope::{self, ApiFailure, CODE_SUCCESS};
 use crate::faults::Fault;
-use crate::gateway::Inner;
 use crate::listener::Connection;
 use crate::methods::{is_known, run};
 use crate::query::Query;
+use crate::state::Inner;
 
 /// `/order/searchList` -> `order.searchList` (leading slashes tolerated, as GO sends `//`).
 pub(crate) fn method_from_path(path: &str) -> String {

@@ -1,0 +1,28 @@
+//! The gateway's own errors (the platform's error replies are [`crate::ApiFailure`]s).
+
+use std::net::SocketAddr;
+
+/// Errors from starting a gateway or sending a push.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The builder was given values that cannot work.
+    #[error("invalid gateway configuration: {0}")]
+    Config(String),
+    /// A push could not be delivered (no HTTP reply at all).
+    #[error("push to {url} failed: {message}")]
+    Push {
+        /// The webhook URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+}
