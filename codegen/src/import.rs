@@ -174,6 +174,8 @@ pub fn import(
             origin: Some(ORIGIN.to_owned()),
             source: Some("method list only".to_owned()),
             doc: None,
+            doc_url: None,
+            aliases: Vec::new(),
             read_only: is_read_only(name),
             paging: None,
             request: None,
@@ -206,6 +208,7 @@ pub fn import(
                 name: m.name.clone(),
                 origin: Some(ORIGIN.to_owned()),
                 doc_url: m.doc_url.clone(),
+                doc: None,
                 fields,
             },
         );
@@ -257,6 +260,8 @@ fn import_method(m: &CatalogMethod, notes: &mut Vec<String>) -> Method {
         origin: Some(ORIGIN.to_owned()),
         source: m.source.clone(),
         doc: None,
+        doc_url: None,
+        aliases: Vec::new(),
         read_only: is_read_only(&m.method),
         paging,
         request: Some(request),
@@ -319,6 +324,7 @@ fn convert_fields(
                 sensitive: is_sensitive(&f.name),
                 doc: None,
                 note: None,
+                code_set: None,
                 fields: nested,
             }
         })
@@ -610,6 +616,8 @@ mod tests {
             origin: None,
             source: None,
             doc: Some("added by hand".into()),
+            doc_url: None,
+            aliases: Vec::new(),
             read_only: false,
             paging: None,
             request: None,

@@ -10,6 +10,7 @@
 pub mod error;
 pub mod import;
 pub mod ir;
+pub mod lower;
 pub mod naming;
 pub mod render;
 pub mod samples;
@@ -94,11 +95,12 @@ pub fn generate(input: &Input) -> Result<Output, SpecErrors> {
     }
     let messages = Sourced { file: input.messages.path.clone(), value: messages };
     let overrides = Sourced { file: input.overrides.path.clone(), value: overrides };
-    let api = ir::lower(&groups, &messages, &overrides).map_err(SpecErrors)?;
+    let api = lower::lower(&groups, &messages, &overrides).map_err(SpecErrors)?;
     Ok(emit(&api))
 }
 
-/// Renders every file of a lowered API. Groups are rendered on all cores.
+/// Renders every file of a lowered API (see [`render`] for the layout). Groups are
+/// rendered on all cores.
 pub fn emit(api: &ir::Api) -> Output {
     let mut files = BTreeMap::new();
     let rendered: Vec<(String, String)> = std::thread::scope(|scope| {
@@ -108,25 +110,48 @@ pub fn emit(api: &ir::Api) -> Output {
             .collect();
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|g| (format!("{}.rs", g.module), format_file(render::group_file(g), &g.file)))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|chunk| scope.spawn(move || chunk.into_iter().flat_map(group_files).collect::<Vec<_>>()))
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("render thread")).collect()
     });
     files.extend(rendered);
     files.insert("mod.rs".to_owned(), format_file(render::mod_file(api), "api-spec/ (all files)"));
-    files.insert("messages.rs".to_owned(), format_file(render::messages_file(&api.messages), &api.messages.file));
+    files.insert("method_table.rs".to_owned(), render::method_table(api, HEADER));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));
+    let messages = &api.messages;
+    files.insert("messages/mod.rs".to_owned(), format_file(render::messages_mod_file(messages), &messages.file));
+    for m in &messages.messages {
+        files.insert(format!("messages/{}.rs", m.module), format_file(render::message_file(m), &messages.file));
+        let structs: Vec<&ir::Struct> = std::iter::once(&m.body).chain(&m.nested).collect();
+        let decoders = render::decoders_file(&m.body.name, &structs, None);
+        files.insert(format!("messages/{}/decode.rs", m.module), format_file(decoders, &messages.file));
+    }
     let mut data = BTreeMap::new();
     data.insert("samples.json".to_owned(), json_text(&samples::method_samples(api)));
     data.insert("message_samples.json".to_owned(), json_text(&samples::message_samples(&api.messages)));
     Output { files, data, features: features(api) }
+}
+
+/// A group's files: its `mod.rs`, and per method its file and (typed) its decoders.
+fn group_files(group: &ir::Group) -> Vec<(String, String)> {
+    let mut out = vec![(format!("{}/mod.rs", group.module), format_file(render::group_mod_file(group), &group.file))];
+    for m in &group.methods {
+        out.push((format!("{}/{}.rs", group.module, m.module), format_file(render::method_file(m), &group.file)));
+        if let Some(typed) = &m.typed {
+            let mut structs: Vec<&ir::Struct> = vec![&typed.request];
+            let newtype = match &typed.response {
+                ir::ResponseShape::Object(s) => {
+                    structs.push(s);
+                    None
+                }
+                ir::ResponseShape::Newtype(ty, _) => Some((m.response_type.as_str(), ty)),
+            };
+            structs.extend(&typed.nested);
+            let decoders = render::decoders_file(&m.name, &structs, newtype);
+            out.push((format!("{}/{}/decode.rs", group.module, m.module), format_file(decoders, &group.file)));
+        }
+    }
+    out
 }
 
 fn json_text(value: &serde_json::Value) -> String {

@@ -50,9 +50,12 @@ fn object(s: &Struct, nested: &[Struct]) -> Value {
 }
 
 fn field_value(field: &FieldIr, nested: &[Struct]) -> Value {
+    let code_set = matches!(field.ty, RustType::CodeSet { .. });
     field
         .example
         .as_deref()
+        // A code's example must be its number (some examples are the code's label).
+        .filter(|example| !code_set || example.trim().parse::<i64>().is_ok())
         .and_then(|example| from_example(example, &field.spec_ty))
         .unwrap_or_else(|| synth(&field.ty, &field.spec_ty, &field.wire, nested))
 }
@@ -110,6 +113,8 @@ fn synth(ty: &RustType, spec: &TypeExpr, wire: &str, nested: &[Struct]) -> Value
         (RustType::I64 | RustType::I32, _) => Value::from(1),
         (RustType::F64, _) => Value::from(1.5),
         (RustType::Bool, _) => Value::Bool(true),
+        (RustType::CodeSet { text: false, .. }, _) => Value::from(2),
+        (RustType::CodeSet { text: true, .. }, _) => Value::String("2".to_owned()),
         (RustType::Value, _) => Value::Object(Map::new()),
         (RustType::Named(name), _) => match nested.iter().find(|s| &s.name == name) {
             Some(s) => object(s, nested),

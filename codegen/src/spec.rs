@@ -27,9 +27,15 @@ pub struct Method {
     /// Where the facts came from (informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// A sentence for the generated docs.
+    /// What the method does, for the generated docs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
+    /// The platform's documentation page of the method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
+    /// Other names the method goes by (its Chinese title): rustdoc search finds them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The method only reads (safe to retry after an ambiguous failure).
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
@@ -81,6 +87,9 @@ pub struct Field {
     /// A decision the importer made about this field (where its sources disagree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The code set the values belong to (`OrderStatus`): the field is typed with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_set: Option<String>,
     /// The fields of the object inside `type`, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<Field>>,
@@ -128,6 +137,9 @@ pub struct Message {
     /// The platform's documentation page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc_url: Option<String>,
+    /// What the message tells, for the generated docs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
     /// The fields of the decoded `data` object.
     pub fields: Vec<Field>,
 }
@@ -160,6 +172,15 @@ pub struct MethodOverride {
     /// Removes the spec's paging facts (the heuristic was wrong).
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_paging: bool,
+    /// Replaces the spec's `doc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// Replaces the spec's `doc_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
+    /// Added to the spec's `aliases`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// Per field, keyed by spec path (`response.shop_order_list[].post_tel`).
     #[serde(default)]
     pub fields: BTreeMap<String, FieldOverride>,
@@ -172,6 +193,9 @@ pub struct MessageOverride {
     /// Why (kept for the reader; not used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Replaces the spec's `doc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
     /// Per field, keyed by path (`receiver_addr.detail`).
     #[serde(default)]
     pub fields: BTreeMap<String, FieldOverride>,
@@ -193,6 +217,12 @@ pub struct FieldOverride {
     /// Replaces the spec's `sensitive`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensitive: Option<bool>,
+    /// Replaces the spec's `doc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// Replaces the spec's `code_set`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_set: Option<String>,
     /// The JSON name appears more than once in its object with the same type: keep one.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dedupe: bool,

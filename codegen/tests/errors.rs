@@ -64,7 +64,7 @@ fn nested_types_of_different_shapes_are_qualified_by_their_parents() {
                                                       {"name": "children", "type": "list<object>", "fields": [{"name": "c", "type": "i64"}]}]}]}]}}"#;
     let group = format!(r#"{{"group": "order", "methods": [{method}]}}"#);
     let output = codegen::generate(&input(&[(GROUP, &group)], r#"{"messages": []}"#, "{}")).unwrap();
-    let code = &output.files["order.rs"];
+    let code = &output.files["order/ship.rs"];
     for name in [
         "pub struct Pack ",
         "pub struct ShipPack ",
@@ -93,7 +93,7 @@ fn a_duplicate_json_name_is_one_field_unless_the_types_differ() {
     let same = r#"{"name": "order.x", "request": [{"name": "a", "type": "i64"}, {"name": "a", "type": "i64"}], "response": {"type": "object", "fields": []}}"#;
     let group = format!(r#"{{"group": "order", "methods": [{same}]}}"#);
     let output = codegen::generate(&input(&[(GROUP, &group)], r#"{"messages": []}"#, "{}")).unwrap();
-    assert_eq!(output.files["order.rs"].matches("pub a: Option<i64>").count(), 1);
+    assert_eq!(output.files["order/x.rs"].matches("pub a: Option<i64>").count(), 1);
     let different = r#"{"name": "order.x", "request": [{"name": "a", "type": "i64"}, {"name": "a", "type": "string"}], "response": {"type": "object", "fields": []}}"#;
     assert_contains(&error_for(different), &["order.x -> request.a", "appears twice", "different types"]);
 }

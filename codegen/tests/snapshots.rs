@@ -24,6 +24,15 @@ fn input(fixture: &Path) -> codegen::Input {
     }
 }
 
+/// Files below `dir`, at any depth.
+fn count_files(dir: &Path) -> usize {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries.filter_map(|e| e.ok().map(|e| e.path())).map(|p| if p.is_dir() { count_files(&p) } else { 1 }).sum()
+        })
+        .unwrap_or(0)
+}
+
 #[test]
 fn fixtures_match_their_snapshots() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -45,13 +54,14 @@ fn fixtures_match_their_snapshots() {
         for (name, text) in &files {
             let path = expected_dir.join(name);
             if update {
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
                 fs::write(&path, text).unwrap();
             } else if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
                 stale.push(path.display().to_string());
             }
         }
         if !update {
-            let expected_count = fs::read_dir(&expected_dir).map(|d| d.count()).unwrap_or(0);
+            let expected_count = count_files(&expected_dir);
             if expected_count != files.len() {
                 stale.push(format!(
                     "{}: {} files expected, {} generated",

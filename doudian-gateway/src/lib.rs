@@ -118,7 +118,7 @@ pub use time::format_gmt8;
 pub fn known_methods() -> Vec<&'static str> {
     let mut all: Vec<&'static str> = samples::sample_methods();
     all.extend(STATEFUL_METHODS.iter().copied());
-    all.extend(doudian_sdk::api::METHODS.iter().map(|m| m.name));
+    all.extend(doudian_sdk::catalog::METHODS.iter().map(|m| m.name));
     all.sort_unstable();
     all.dedup();
     all

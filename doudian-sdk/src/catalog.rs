@@ -1,5 +1,6 @@
 //! A table of every method the SDK knows, for tools (the CLI, the bundled gateway) that
-//! work by method name. The table itself is generated: see [`crate::api::METHODS`].
+//! work by method name: [`METHODS`], generated from the spec, one line per method, into
+//! `src/api/method_table.rs`, whatever cargo features are enabled.
 
 /// Facts about one platform method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,10 @@ pub struct PagingInfo {
     pub total_path: Option<&'static str>,
 }
 
+/// Every method the spec knows, sorted by name (generated).
+pub static METHODS: &[MethodInfo] = &include!("api/method_table.rs");
+
 /// Looks a method up by its platform name.
 pub fn find(name: &str) -> Option<&'static MethodInfo> {
-    crate::api::METHODS.iter().find(|m| m.name == name)
+    METHODS.binary_search_by(|m| m.name.cmp(name)).ok().map(|i| &METHODS[i])
 }

@@ -627,10 +627,13 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 }
 
-/// A generated struct: decoded key by key, unknown keys skipped, `null` as the default.
-pub trait Object: Default {
+/// A generated struct: decoded key by key, unknown keys skipped, `null` as the empty value.
+pub trait Object: Sized {
     /// The type name, for error messages.
     const NAME: &'static str;
+    /// The value decoding starts from (and `null` decodes to): every field at its zero
+    /// value. For most types their `Default`; a request with required fields has none.
+    fn empty() -> Self;
     /// Reads the value of `key` into its field; `Ok(false)` when the key is unknown (the
     /// caller then skips the value).
     fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
@@ -662,16 +665,16 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
         write!(f, "an object ({}) or null", T::NAME)
     }
     fn visit_none<E: de::Error>(self) -> Result<T, E> {
-        Ok(T::default())
+        Ok(T::empty())
     }
     fn visit_unit<E: de::Error>(self) -> Result<T, E> {
-        Ok(T::default())
+        Ok(T::empty())
     }
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
         deserializer.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let mut out = T::default();
+        let mut out = T::empty();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             if !out.field(&key, &mut map)? {
                 map.next_value::<IgnoredAny>()?;
@@ -837,6 +840,9 @@ mod tests {
 
     impl Object for Order {
         const NAME: &'static str = "Order";
+        fn empty() -> Self {
+            Self::default()
+        }
         fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
             match key {
                 "order_id" => read(map, &mut self.order_id),

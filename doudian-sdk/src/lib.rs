@@ -11,6 +11,7 @@
 pub mod api;
 pub mod catalog;
 pub mod client;
+pub mod codes;
 // The decoders the generated types use: an implementation detail, not a stable API.
 #[doc(hidden)]
 pub mod de;

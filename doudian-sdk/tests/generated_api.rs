@@ -6,7 +6,7 @@
 use doudian_sdk::api::messages::Message;
 use doudian_sdk::api::order::{self, OrderSearchListRequest, OrderSearchListResponse};
 use doudian_sdk::api::product::ProductListV2Request;
-use doudian_sdk::api::METHODS;
+use doudian_sdk::catalog::METHODS;
 use doudian_sdk::page::Paginated;
 use doudian_sdk::Request;
 

@@ -15,14 +15,19 @@ mod page {
 mod request {
     pub use doudian_sdk::request::*;
 }
+#[allow(unused_imports)]
+mod codes {
+    pub use doudian_sdk::codes::*;
+}
 mod secret {
     pub use doudian_sdk::secret::*;
 }
 
-#[path = "../../codegen/tests/fixtures/hard_cases/expected/demo.rs"]
+#[allow(unused_imports)]
+#[path = "../../codegen/tests/fixtures/hard_cases/expected/demo/mod.rs"]
 #[rustfmt::skip]
 mod demo;
-#[path = "../../codegen/tests/fixtures/hard_cases/expected/messages.rs"]
+#[path = "../../codegen/tests/fixtures/hard_cases/expected/messages/mod.rs"]
 #[rustfmt::skip]
 mod messages;
 

@@ -139,7 +139,7 @@ async fn ship_one(client: &Client, order_id: &str, company: &str, tracking_no: &
 
 async fn order_status(client: &Client, order_id: &str) -> Result<i64, Error> {
     let detail = client.execute(&OrderOrderDetailRequest::new(order_id)).await?;
-    Ok(detail.shop_order_detail.as_ref().and_then(|o| o.order_status).unwrap_or_default())
+    Ok(detail.shop_order_detail.as_ref().and_then(|o| o.order_status).map(i64::from).unwrap_or_default())
 }
 
 fn demo_tracking_no(order_id: &str) -> String {

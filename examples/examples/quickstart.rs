@@ -15,10 +15,12 @@ use doudian_sdk::api::order::{
     OrderOrderDetailRequest, OrderSearchListRequest,
 };
 use doudian_sdk::api::product::{
-    ProductAddV2Request, ProductDelRequest, ProductDetailRequest, ProductEditV2Request, ProductListV2Request,
+    ProductAddV2Request, ProductAddV2Required, ProductDelRequest, ProductDetailRequest, ProductEditV2Request,
+    ProductListV2Request,
 };
 use doudian_sdk::api::shop::{ShopBrandListRequest, ShopGetShopCategoryRequest};
 use doudian_sdk::api::sku::SkuListRequest;
+use doudian_sdk::codes::OrderStatus;
 use doudian_sdk::push::{PushEvent, PushVerifier};
 use doudian_sdk::webhook::push_endpoint;
 use doudian_sdk::{Client, Error};
@@ -134,17 +136,17 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
         {"spec_detail_name1": "黑色", "price": 1990, "stock_num": 30, "code": "QS-BLK", "outer_sku_id": "qs-blk"},
     ])
     .to_string();
-    let add = ProductAddV2Request::new(
-        category,
-        true,
-        "quickstart product created by doudian-sdk",
-        0,
-        "13800000000",
-        "Quickstart T-shirt",
-        "https://img.example.com/qs-1.jpg|https://img.example.com/qs-2.jpg",
-        0,
-        1,
-    )
+    let add = ProductAddV2Request::new(ProductAddV2Required {
+        category_leaf_id: category,
+        commit: true,
+        description: "quickstart product created by doudian-sdk".into(),
+        freight_id: 0,
+        mobile: "13800000000".into(),
+        name: "Quickstart T-shirt".into(),
+        pic: "https://img.example.com/qs-1.jpg|https://img.example.com/qs-2.jpg".into(),
+        product_type: 0,
+        reduce_type: 1,
+    })
     .spec_prices(spec_prices)
     .specs(specs);
     let added = client.execute(&add).await?;
@@ -182,7 +184,7 @@ async fn orders(client: &Client, to_ship: &mut Option<String>) -> Outcome {
         pages += 1;
         count += page.items.len();
         for order in &page.items {
-            if to_ship.is_none() && order.order_status == Some(2) {
+            if to_ship.is_none() && order.order_status == Some(OrderStatus::AWAITING_SHIPMENT) {
                 *to_ship = order.order_id.clone();
             }
         }

@@ -413,7 +413,7 @@ async fn batch_shipping_through_faults_ships_every_order_exactly_once() {
     async fn run_batch(client: &Client) -> (usize, usize) {
         let to_ship: Vec<String> = client
             .items(OrderSearchListRequest::new(0, 7))
-            .try_filter(|o| std::future::ready(o.order_status == Some(2)))
+            .try_filter(|o| std::future::ready(o.order_status == Some(2.into())))
             .map_ok(|o| o.order_id.unwrap())
             .try_collect()
             .await
@@ -427,7 +427,7 @@ async fn batch_shipping_through_faults_ships_every_order_exactly_once() {
                         // was not shipped (and read back again if that reply is lost too).
                         Err(e) if e.is_ambiguous() => {
                             let detail = client.execute(&OrderOrderDetailRequest::new(&id)).await.unwrap();
-                            if detail.shop_order_detail.as_ref().and_then(|o| o.order_status) == Some(3) {
+                            if detail.shop_order_detail.as_ref().and_then(|o| o.order_status) == Some(3.into()) {
                                 return true;
                             }
                         }

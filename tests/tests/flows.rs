@@ -10,10 +10,12 @@ use doudian_sdk::api::order::{
     OrderOrderDetailRequest, OrderSearchListRequest,
 };
 use doudian_sdk::api::product::{
-    ProductAddV2Request, ProductDelRequest, ProductDetailRequest, ProductEditV2Request, ProductListV2Request,
+    ProductAddV2Request, ProductAddV2Required, ProductDelRequest, ProductDetailRequest, ProductEditV2Request,
+    ProductListV2Request,
 };
 use doudian_sdk::api::shop::{ShopBrandListRequest, ShopGetShopCategoryRequest};
 use doudian_sdk::api::sku::SkuListRequest;
+use doudian_sdk::codes::{self, AfterSaleStatus, AfterSaleType};
 use doudian_sdk::push::{Message, PushEvent};
 use doudian_sdk::{Client, Error};
 use e2e_tests::*;
@@ -152,17 +154,17 @@ async fn products_list_detail_add_edit_delete_and_skus() {
         {"spec_detail_name1": "黑色", "price": 2990, "stock_num": 30, "code": "E2E-BLK", "outer_sku_id": "e2e-blk"},
     ])
     .to_string();
-    let add = ProductAddV2Request::new(
-        cid,
-        true,
-        "e2e product",
-        0,
-        "13800000000",
-        "E2E T-shirt",
-        "https://img.example.com/e2e-1.jpg",
-        0,
-        1,
-    )
+    let add = ProductAddV2Request::new(ProductAddV2Required {
+        category_leaf_id: cid,
+        commit: true,
+        description: "e2e product".into(),
+        freight_id: 0,
+        mobile: "13800000000".into(),
+        name: "E2E T-shirt".into(),
+        pic: "https://img.example.com/e2e-1.jpg".into(),
+        product_type: 0,
+        reduce_type: 1,
+    })
     .spec_prices(spec_prices)
     .specs("颜色|红色,黑色");
     let added = client.execute(&add).await.unwrap();
@@ -218,8 +220,11 @@ async fn order_search_reads_every_page_once() {
     assert_eq!(gw.calls("order.searchList"), 7 + 5);
 
     // Statuses agree with the gateway's view.
-    let awaiting: BTreeSet<String> =
-        items.iter().filter(|o| o.order_status == Some(2)).map(|o| o.order_id.clone().unwrap()).collect();
+    let awaiting: BTreeSet<String> = items
+        .iter()
+        .filter(|o| o.order_status == Some(codes::OrderStatus::AWAITING_SHIPMENT))
+        .map(|o| o.order_id.clone().unwrap())
+        .collect();
     assert_eq!(awaiting, gw.order_ids(OrderStatus::AwaitingShipment).into_iter().collect());
 
     // A page size above the method's limit is refused before any call.
@@ -237,7 +242,7 @@ async fn order_detail_and_remark() {
     let detail = client.execute(&OrderOrderDetailRequest::new(&order_id)).await.unwrap();
     let order = detail.shop_order_detail.as_ref().expect("shop_order_detail");
     assert_eq!(order.order_id.as_deref(), Some(order_id.as_str()));
-    assert_eq!(order.order_status, Some(2));
+    assert_eq!(order.order_status, Some(codes::OrderStatus::AWAITING_SHIPMENT));
     assert_eq!(order.shop_id, Some(gw.shop_id()));
 
     client.execute(&OrderAddOrderRemarkRequest::new(&order_id, "e2e: 小心轻放 / fragile")).await.unwrap();
@@ -315,7 +320,13 @@ async fn after_sales_list_and_operate() {
     let pending = items
         .iter()
         .filter_map(|i| i.aftersale_info.as_ref())
-        .find(|info| info.aftersale_status == Some(6) && matches!(info.aftersale_type, Some(1 | 2)))
+        .find(|info| {
+            info.aftersale_status == Some(AfterSaleStatus::AWAITING_SELLER)
+                && matches!(
+                    info.aftersale_type,
+                    Some(AfterSaleType::REFUND_AFTER_SHIPMENT | AfterSaleType::REFUND_BEFORE_SHIPMENT)
+                )
+        })
         .expect("a pending refund-only request");
     let id = pending.aftersale_id.clone().unwrap();
     let reply = client
@@ -334,7 +345,7 @@ async fn after_sales_list_and_operate() {
     assert_eq!(gw.counters().after_sale_operations.get(&id), Some(&1));
     let listed = client.execute(&AfterSaleListRequest::new(0, 10).aftersale_id(&id)).await.unwrap();
     assert_eq!(listed.items.len(), 1);
-    assert_eq!(listed.items[0].aftersale_info.as_ref().unwrap().aftersale_status, Some(12));
+    assert_eq!(listed.items[0].aftersale_info.as_ref().unwrap().aftersale_status, Some(AfterSaleStatus::SUCCEEDED));
 }
 
 #[tokio::test]
@@ -354,7 +365,7 @@ async fn push_from_the_gateway_is_verified_parsed_and_acknowledged() {
             assert_eq!((*tag, id), (102, &msg_id));
             let Message::TradeSellerShip(ship) = message.as_ref() else { panic!("tag 102 decodes as TradeSellerShip") };
             assert_eq!(ship.p_id.map(|p| p.to_string()), Some(order_id.clone()));
-            assert_eq!(ship.order_status, Some(3));
+            assert_eq!(ship.order_status, Some(codes::OrderStatus::SHIPPED));
         }
         other => panic!("expected a trade message, got {other:?}"),
     }
@@ -535,7 +546,10 @@ async fn after_sale_handling_pushes_the_refund_event() {
     let pending = items
         .iter()
         .filter_map(|i| i.aftersale_info.as_ref())
-        .find(|info| info.aftersale_status == Some(6) && info.aftersale_type == Some(0))
+        .find(|info| {
+            info.aftersale_status == Some(AfterSaleStatus::AWAITING_SELLER)
+                && info.aftersale_type == Some(AfterSaleType::RETURN_AND_REFUND)
+        })
         .expect("a pending return-and-refund request");
     let id = pending.aftersale_id.clone().unwrap();
     // Agree to the return (status 6 -> 7): tag 202, refund_ReturnApplyAgreed.
@@ -546,6 +560,6 @@ async fn after_sale_handling_pushes_the_refund_event() {
     let [PushEvent::Message { tag: 202, message, .. }] = events.as_slice() else { panic!("{events:?}") };
     let Message::RefundReturnApplyAgreed(agreed) = message.as_ref() else { panic!("{message:?}") };
     assert_eq!(agreed.aftersale_id.map(|a| a.to_string()), Some(id.clone()));
-    assert_eq!(agreed.aftersale_status, Some(7));
+    assert_eq!(agreed.aftersale_status, Some(AfterSaleStatus::AWAITING_RETURN));
     assert!(webhook.try_next().is_none(), "one push per change");
 }

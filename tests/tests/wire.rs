@@ -77,7 +77,7 @@ async fn nineteen_digit_ids_survive_as_numbers_and_as_strings() {
     let [a, b] = reply.shop_order_list.as_slice() else { panic!("two orders") };
     assert_eq!(a.order_id.as_deref(), Some("6921349872346712345"));
     assert_eq!(b.order_id.as_deref(), Some("6921349872346712345"));
-    assert_eq!((a.order_status, b.order_status), (Some(2), Some(2)));
+    assert_eq!((a.order_status, b.order_status), (Some(2.into()), Some(2.into())));
     assert_eq!(serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
 }
 

@@ -115,6 +115,15 @@ pub fn diff(root: &Path) -> Result<Diff, String> {
     Ok(diff)
 }
 
+/// Removes the directories below `dir` that hold no file (left by deleted methods).
+fn remove_empty_dirs(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()) {
+        remove_empty_dirs(&path);
+        let _ = fs::remove_dir(&path); // fails, as it should, when something is left inside
+    }
+}
+
 /// Every file below `dir`, recursively (nothing when it does not exist).
 fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else { return };
@@ -148,6 +157,9 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), String> {
             for path in &diff.extra {
                 fs::remove_file(root.join(path)).map_err(|e| format!("{path}: {e}"))?;
                 eprintln!("deleted {path}");
+            }
+            for dir in OWNED_DIRS {
+                remove_empty_dirs(&root.join(dir));
             }
             let count = diff.changed.len() + diff.missing.len() + diff.extra.len();
             eprintln!("generated in {:.0?} ({count} files changed)", started.elapsed());
@@ -205,25 +217,26 @@ mod tests {
     #[test]
     fn write_then_check_lists_changed_missing_and_extra_files() {
         let root = scratch("cycle", GOOD);
-        assert!(diff(&root).unwrap().missing.contains_key("doudian-sdk/src/api/demo.rs"));
+        assert!(diff(&root).unwrap().missing.contains_key("doudian-sdk/src/api/demo/get.rs"));
         run(&root, Mode::Write).unwrap();
         run(&root, Mode::Check).unwrap();
         assert!(fs::read_to_string(root.join(MANIFEST)).unwrap().contains("full = [\"demo\"]\ndemo = []\n"));
 
-        fs::write(root.join(API_DIR).join("demo.rs"), "// edited by hand\n").unwrap();
-        fs::write(root.join(API_DIR).join("stale.rs"), "// left over\n").unwrap();
-        fs::remove_file(root.join(API_DIR).join("messages.rs")).unwrap();
+        fs::write(root.join(API_DIR).join("demo/get.rs"), "// edited by hand\n").unwrap();
+        fs::create_dir_all(root.join(API_DIR).join("gone")).unwrap();
+        fs::write(root.join(API_DIR).join("gone/stale.rs"), "// left over\n").unwrap();
+        fs::remove_file(root.join(API_DIR).join("messages/mod.rs")).unwrap();
         let report = run(&root, Mode::Check).unwrap_err();
         for line in [
-            "changed: doudian-sdk/src/api/demo.rs",
-            "missing: doudian-sdk/src/api/messages.rs",
-            "extra:   doudian-sdk/src/api/stale.rs",
+            "changed: doudian-sdk/src/api/demo/get.rs",
+            "missing: doudian-sdk/src/api/messages/mod.rs",
+            "extra:   doudian-sdk/src/api/gone/stale.rs",
             "run `cargo xtask gen` and commit",
         ] {
             assert!(report.contains(line), "{line} not in {report}");
         }
         run(&root, Mode::Write).unwrap();
-        assert!(!root.join(API_DIR).join("stale.rs").exists());
+        assert!(!root.join(API_DIR).join("gone").exists(), "emptied directories are removed too");
         run(&root, Mode::Check).unwrap();
         fs::remove_dir_all(&root).unwrap();
     }

@@ -1,7 +1,7 @@
 //! `doudian methods`: what the SDK knows.
 
 use clap::Args;
-use doudian_sdk::api::METHODS;
+use doudian_sdk::catalog::METHODS;
 
 use super::{print_json, Failure};
 

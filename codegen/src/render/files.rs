@@ -1,0 +1,235 @@
+//! The module files: `api/mod.rs`, one `mod.rs` per group, the push messages, the method
+//! table and the per-method sample checks.
+
+use super::structs::{required_struct_name, struct_tokens, REQUIRED_STRUCT_FROM};
+use super::{ident, inner_doc_lines};
+use crate::ir::{Api, Group, MessageIr, Messages, Method};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// `api/mod.rs`: the group modules (each behind its feature) and the messages.
+pub fn mod_file(api: &Api) -> TokenStream {
+    let modules = api.groups.iter().map(|g| {
+        let module = ident(&g.module);
+        let feature = &g.module;
+        let doc = format!(" The `{}` group ({} methods; cargo feature `{feature}`).", g.name, g.methods.len());
+        quote! {
+            #[doc = #doc]
+            #[cfg(feature = #feature)]
+            #[cfg_attr(docsrs, doc(cfg(feature = #feature)))]
+            #[rustfmt::skip]
+            pub mod #module;
+        }
+    });
+    quote! {
+        //! The generated API: one module per API group, each behind its cargo feature (`full`
+        //! turns them all on), and the push messages. [`crate::catalog::METHODS`] lists every
+        //! method whatever the features.
+        #(#modules)*
+
+        #[rustfmt::skip]
+        pub mod messages;
+
+        #[cfg(test)]
+        #[rustfmt::skip]
+        mod tests;
+    }
+}
+
+/// `api/<group>/mod.rs`: one module per method, its request and response re-exported.
+pub fn group_mod_file(group: &Group) -> TokenStream {
+    let doc = format!(
+        "The `{}` API group: {} methods, behind the `{}` cargo feature.\n\nEach method has a module \
+         with its request, response and nested types; the request and response are re-exported \
+         here.",
+        group.name,
+        group.methods.len(),
+        group.module
+    );
+    let doc = inner_doc_lines(&doc);
+    let methods = group.methods.iter().map(|m: &Method| {
+        let module = ident(&m.module);
+        let request = ident(&m.request_type);
+        let response = ident(&m.response_type);
+        let wide = m
+            .typed
+            .as_ref()
+            .is_some_and(|t| t.request.fields.iter().filter(|f| f.required).count() >= REQUIRED_STRUCT_FROM);
+        let required = wide.then(|| {
+            let required = ident(&required_struct_name(&m.request_type));
+            quote!(, #required)
+        });
+        quote! {
+            pub mod #module;
+            pub use #module::{#request, #response #required};
+        }
+    });
+    quote! {
+        #doc
+        #(#methods)*
+    }
+}
+
+/// `api/messages/<message>.rs`: the message's struct and its nested types.
+pub fn message_file(m: &MessageIr) -> TokenStream {
+    let mut doc = format!("Push message `{}` (tag {})", m.body.name, m.tag);
+    match m.doc.as_deref() {
+        Some(text) => doc.push_str(&format!(": {}", text.trim())),
+        None => doc.push_str(": the decoded `data` of the record."),
+    }
+    if let Some(url) = &m.doc_url {
+        doc.push_str(&format!("\n\nPlatform docs: <{url}>."));
+    }
+    let body = struct_tokens(&m.body, &doc, quote!(), true);
+    let nested_doc = format!("An object inside push message `{}`.", m.body.name);
+    let nested = m.nested.iter().map(|s| struct_tokens(s, &nested_doc, quote!(), true));
+    let module_doc = format!(" Push message `{}` (tag {}) and its nested types.", m.body.name, m.tag);
+    quote! {
+        #![doc = #module_doc]
+        #body
+        #(#nested)*
+
+        #[doc(hidden)]
+        mod decode;
+    }
+}
+
+/// `api/messages/mod.rs`: one module per message and [`Message`] over all of them.
+pub fn messages_mod_file(messages: &Messages) -> TokenStream {
+    let modules = messages.messages.iter().map(|m| {
+        let module = ident(&m.module);
+        let name = ident(&m.body.name);
+        quote! {
+            pub mod #module;
+            pub use #module::#name;
+        }
+    });
+    let variants = messages.messages.iter().map(|m| {
+        let name = ident(&m.body.name);
+        let doc = format!(" Tag {}.", m.tag);
+        quote!(#[doc = #doc] #name(#name),)
+    });
+    let tags = messages.messages.iter().map(|m| m.tag);
+    let tag_arms = messages.messages.iter().map(|m| {
+        let name = ident(&m.body.name);
+        let tag = m.tag;
+        quote!(Message::#name(_) => #tag,)
+    });
+    let decode_arms = messages.messages.iter().map(|m| {
+        let name = ident(&m.body.name);
+        let tag = m.tag;
+        quote!(#tag => crate::de::from_str(data).map(Message::#name),)
+    });
+    quote! {
+        //! Push messages (消息推送): one module per message tag with its type, and [`Message`]
+        //! over all of them.
+        #(#modules)*
+
+        /// A decoded push message, by tag.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Message {
+            #(#variants)*
+        }
+
+        impl Message {
+            /// Every known tag, ascending.
+            pub const TAGS: &'static [u32] = &[#(#tags),*];
+
+            /// The message's tag.
+            pub fn tag(&self) -> u32 {
+                match self {
+                    #(#tag_arms)*
+                }
+            }
+
+            /// `None` when the tag is not a known message type; otherwise the decoded `data`
+            /// (a JSON text).
+            pub fn decode(tag: u32, data: &str) -> Option<Result<Message, crate::de::DecodeFailure>> {
+                Some(match tag {
+                    #(#decode_arms)*
+                    _ => return None,
+                })
+            }
+        }
+    }
+}
+
+/// `api/method_table.rs`: every method, one line each, sorted by name — an array
+/// expression that `crate::catalog` includes as its `METHODS`.
+pub fn method_table(api: &Api, header: &str) -> String {
+    let mut methods: Vec<(&Group, &Method)> =
+        api.groups.iter().flat_map(|g| g.methods.iter().map(move |m| (g, m))).collect();
+    methods.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    let mut out = format!(
+        "{header}\n// Source: api-spec/ (all files)\n// Every method the spec knows ({}), sorted by name: included by `crate::catalog`.\n[\n",
+        methods.len()
+    );
+    for (g, m) in methods {
+        let paging = match &m.paging {
+            None => "None".to_owned(),
+            Some(p) => format!(
+                "Some(PagingInfo {{ page_param: {:?}, size_param: {:?}, page_base: {}, max_size: {}, items_path: {:?}, total_path: {} }})",
+                p.spec.page,
+                p.spec.size,
+                p.spec.base,
+                p.spec.max_size.map_or("None".to_owned(), |n| format!("Some({n})")),
+                p.spec.items,
+                p.spec.total.as_ref().map_or("None".to_owned(), |t| format!("Some({t:?})")),
+            ),
+        };
+        out.push_str(&format!(
+            "    MethodInfo {{ name: {:?}, group: {:?}, feature: {:?}, request_type: {:?}, response_type: {:?}, read_only: {}, typed: {}, paging: {paging} }},\n",
+            m.name,
+            g.name,
+            g.module,
+            format!("api::{}::{}", g.module, m.request_type),
+            format!("api::{}::{}", g.module, m.response_type),
+            m.read_only,
+            m.typed.is_some(),
+        ));
+    }
+    out.push_str("]\n");
+    out
+}
+
+/// `api/tests.rs`: for every method, the sample round-trips (the checks are in
+/// `crate::de::testing`).
+pub fn tests_file(api: &Api) -> TokenStream {
+    let groups = api.groups.iter().map(|g| {
+        let module = ident(&g.module);
+        let feature = &g.module;
+        let test = format_ident!("samples_round_trip_{}", g.module);
+        let checks = g.methods.iter().map(|m| {
+            let request = ident(&m.request_type);
+            quote!(.check::<super::#module::#request>())
+        });
+        quote! {
+            #[cfg(feature = #feature)]
+            #[test]
+            fn #test() {
+                crate::de::testing::Checker::new(SAMPLES) #(#checks)* .finish();
+            }
+        }
+    });
+    quote! {
+        //! Per-method checks of the generated types against the sample data, which is
+        //! generated into the gateway crate (it answers with it).
+        #[allow(dead_code)] // only the group checks read it, and each needs its feature
+        const SAMPLES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/samples.json"));
+        const MESSAGE_SAMPLES: &str =
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/message_samples.json"));
+
+        #(#groups)*
+
+        #[test]
+        fn message_samples_decode() {
+            crate::de::testing::check_messages(
+                MESSAGE_SAMPLES,
+                super::messages::Message::TAGS,
+                super::messages::Message::decode,
+                super::messages::Message::tag,
+            );
+        }
+    }
+}

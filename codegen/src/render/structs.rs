@@ -1,0 +1,240 @@
+//! One generated struct: its fields and docs, a redacting `Debug` where fields are
+//! sensitive, and — on the request side — the constructor and setters.
+
+use super::{doc_lines, field_type, ident, type_tokens};
+use crate::ir::{FieldIr, RustType, Struct};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// From this many required parameters on, `new` takes a named `…Required` struct instead
+/// of positional arguments, which could be swapped silently.
+pub const REQUIRED_STRUCT_FROM: usize = 5;
+
+/// A field's rustdoc: its meaning when known, then the JSON name, whether it is required
+/// or sensitive, and an example.
+fn field_doc(field: &FieldIr) -> String {
+    let mut doc = String::new();
+    if let Some(text) = field.doc.as_deref() {
+        doc.push_str(text.trim());
+        doc.push_str("\n\n");
+    }
+    doc.push_str(&format!("`{}`", field.wire));
+    if field.required {
+        doc.push_str(" (required)");
+    }
+    if field.sensitive {
+        doc.push_str(" (sensitive: redacted in `Debug`)");
+    }
+    if let RustType::CodeSet { name, .. } = &field.ty {
+        doc.push_str(&format!(": a [`{name}`](crate::codes::{name}) code"));
+    }
+    if let Some(example) = field.example.as_deref().filter(|e| !e.is_empty()) {
+        let example: String = example.chars().take(80).collect::<String>().replace('`', "'");
+        doc.push_str(&format!(". Example: `{}`", example.replace('\n', " ")));
+    }
+    doc
+}
+
+/// Whether the struct derives `Default`: not a request struct with required fields (its
+/// default would be an invalid request).
+pub fn derives_default(s: &Struct) -> bool {
+    !(s.builder && s.fields.iter().any(|f| f.required))
+}
+
+/// The `serialize_with` of a code sent as a string of digits.
+fn serializer(f: &FieldIr) -> Option<TokenStream> {
+    match &f.ty {
+        RustType::CodeSet { text: true, .. } => {
+            Some(quote!(#[serde(serialize_with = "crate::codes::optional_as_text")]))
+        }
+        _ => None,
+    }
+}
+
+/// The struct, its `Debug` (redacting) and, on the request side, its builder.
+pub fn struct_tokens(s: &Struct, doc: &str, extra_attrs: TokenStream, partial_eq: bool) -> TokenStream {
+    let name = ident(&s.name);
+    let name_text = &s.name;
+    let sensitive = s.has_sensitive();
+    let mut derives = vec![quote!(Clone)];
+    if derives_default(s) {
+        derives.push(quote!(Default));
+    }
+    if !sensitive {
+        derives.push(quote!(Debug));
+    }
+    if partial_eq {
+        derives.push(quote!(PartialEq));
+    }
+    derives.push(quote!(::serde::Serialize));
+    let fields = s.fields.iter().map(|f| {
+        let rust = ident(&f.rust);
+        let ty = field_type(f);
+        let doc = doc_lines(&field_doc(f));
+        let rename = (f.rust != f.wire).then(|| {
+            let wire = &f.wire;
+            quote!(#[serde(rename = #wire)])
+        });
+        let skip = skip_predicate(f, s.builder).map(|p| quote!(#[serde(skip_serializing_if = #p)]));
+        let serializer = serializer(f);
+        quote! {
+            #doc
+            #rename
+            #skip
+            #serializer
+            pub #rust: #ty,
+        }
+    });
+    let debug = sensitive.then(|| {
+        let entries = s.fields.iter().map(|f| {
+            let rust = ident(&f.rust);
+            let label = &f.rust;
+            if f.sensitive {
+                quote!(.field(#label, &crate::secret::Redacted(&self.#rust)))
+            } else {
+                quote!(.field(#label, &self.#rust))
+            }
+        });
+        quote! {
+            impl ::std::fmt::Debug for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.debug_struct(#name_text) #(#entries)* .finish()
+                }
+            }
+        }
+    });
+    let builder = s.builder.then(|| builder_tokens(s));
+    let doc = doc_lines(doc);
+    quote! {
+        #doc
+        #[derive(#(#derives),*)]
+        #[non_exhaustive]
+        #extra_attrs
+        pub struct #name {
+            #(#fields)*
+        }
+
+        #debug
+        #builder
+    }
+}
+
+/// What `skip_serializing_if` to use: absent stays absent; request collections that are
+/// optional and empty are left out too.
+fn skip_predicate(f: &FieldIr, request_side: bool) -> Option<&'static str> {
+    if f.optional {
+        return Some("Option::is_none");
+    }
+    match &f.ty {
+        RustType::Value => Some("::serde_json::Value::is_null"),
+        RustType::Vec(_) if request_side && !f.required => Some("Vec::is_empty"),
+        RustType::Map(_) if request_side && !f.required => Some("::std::collections::BTreeMap::is_empty"),
+        _ => None,
+    }
+}
+
+/// A parameter type for `new` and setters: strings take `impl Into<String>`.
+fn param_type(ty: &RustType) -> (TokenStream, bool) {
+    match ty {
+        RustType::String => (quote!(impl Into<String>), true),
+        RustType::Value => (quote!(impl Into<::serde_json::Value>), true),
+        other => (type_tokens(other), false),
+    }
+}
+
+/// The name of a request's required-parameters struct (`ProductAddV2Request` ->
+/// `ProductAddV2Required`).
+pub fn required_struct_name(request: &str) -> String {
+    format!("{}Required", request.strip_suffix("Request").unwrap_or(request))
+}
+
+fn builder_tokens(s: &Struct) -> TokenStream {
+    let name = ident(&s.name);
+    let required: Vec<&FieldIr> = s.fields.iter().filter(|f| f.required).collect();
+    let rest = (required.len() < s.fields.len()).then(|| quote!(..<Self as crate::de::Object>::empty()));
+    let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.wire)).collect();
+    let (required_struct, constructor) = if required.len() >= REQUIRED_STRUCT_FROM {
+        let holder = format_ident!("{}", required_struct_name(&s.name));
+        let holder_doc = format!(
+            " The required parameters of [`{}`], by name: {} of them, too many to pass in order without \
+             mixing two up.",
+            s.name,
+            required.len()
+        );
+        let fields = required.iter().map(|f| {
+            let rust = ident(&f.rust);
+            let ty = type_tokens(&f.ty);
+            let doc = doc_lines(&field_doc(f));
+            quote!(#doc pub #rust: #ty,)
+        });
+        let names_ident: Vec<_> = required.iter().map(|f| ident(&f.rust)).collect();
+        let new_doc = format!(" Builds it from its required parameters ({}).", names.join(", "));
+        (
+            Some(quote! {
+                #[doc = #holder_doc]
+                #[derive(Clone)]
+                pub struct #holder {
+                    #(#fields)*
+                }
+            }),
+            quote! {
+                #[doc = #new_doc]
+                pub fn new(required: #holder) -> Self {
+                    let #holder { #(#names_ident),* } = required;
+                    Self { #(#names_ident,)* #rest }
+                }
+            },
+        )
+    } else {
+        let params = required.iter().map(|f| {
+            let rust = ident(&f.rust);
+            let (ty, _) = param_type(&f.ty);
+            quote!(#rust: #ty)
+        });
+        let inits = required.iter().map(|f| {
+            let rust = ident(&f.rust);
+            let (_, into) = param_type(&f.ty);
+            if into {
+                quote!(#rust: #rust.into(),)
+            } else {
+                quote!(#rust,)
+            }
+        });
+        let new_doc = if required.is_empty() {
+            " A request with no parameters set (none is required).".to_owned()
+        } else {
+            format!(" Builds it from the required parameters ({}).", names.join(", "))
+        };
+        (
+            None,
+            quote! {
+                #[doc = #new_doc]
+                pub fn new(#(#params),*) -> Self {
+                    Self { #(#inits)* #rest }
+                }
+            },
+        )
+    };
+    let setters = s.fields.iter().filter(|f| !f.required).map(|f| {
+        let rust = ident(&f.rust);
+        let (ty, into) = param_type(&f.ty);
+        let value = if into { quote!(#rust.into()) } else { quote!(#rust) };
+        let value = if f.optional { quote!(Some(#value)) } else { value };
+        let doc = format!(" Sets `{}`.", f.wire);
+        quote! {
+            #[doc = #doc]
+            pub fn #rust(mut self, #rust: #ty) -> Self {
+                self.#rust = #value;
+                self
+            }
+        }
+    });
+    quote! {
+        #required_struct
+
+        impl #name {
+            #constructor
+            #(#setters)*
+        }
+    }
+}
