@@ -5,14 +5,17 @@
 //! [`spec`] (serde mirror of `api-spec/`, unknown keys rejected) -> [`ir`] (validation and
 //! every naming decision, via [`naming`]) -> [`render`] (tokens with `quote!`) ->
 //! `prettyplease` text with the generated-file header. [`import`] turns the platform
-//! catalog into spec files.
+//! catalog into spec files, [`sdk_import`] the official SDKs the console hands out; both
+//! decide read-only, sensitive and paging through [`heuristics`].
 
 pub mod error;
+pub mod heuristics;
 pub mod import;
 pub mod ir;
 pub mod naming;
 pub mod render;
 pub mod samples;
+pub mod sdk_import;
 pub mod spec;
 pub mod types;
 
