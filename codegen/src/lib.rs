@@ -79,6 +79,12 @@ pub fn parse<T: DeserializeOwned>(file: &SpecFile) -> Result<T, SpecError> {
 
 /// Runs the whole generator.
 pub fn generate(input: &Input) -> Result<Output, SpecErrors> {
+    Ok(emit(&lower(input)?))
+}
+
+/// Parses and validates the spec files into the IR, without rendering (what the
+/// importers use to tell whether `cargo xtask gen` will accept the spec).
+pub fn lower(input: &Input) -> Result<ir::Api, SpecErrors> {
     let mut errors = Vec::new();
     let mut groups = Vec::new();
     for file in &input.groups {
@@ -97,8 +103,7 @@ pub fn generate(input: &Input) -> Result<Output, SpecErrors> {
     }
     let messages = Sourced { file: input.messages.path.clone(), value: messages };
     let overrides = Sourced { file: input.overrides.path.clone(), value: overrides };
-    let api = ir::lower(&groups, &messages, &overrides).map_err(SpecErrors)?;
-    Ok(emit(&api))
+    ir::lower(&groups, &messages, &overrides).map_err(SpecErrors)
 }
 
 /// Renders every file of a lowered API. Groups are rendered on all cores.

@@ -45,11 +45,22 @@ pub(crate) fn differences(old: &Method, new: &Method) -> Vec<String> {
     let (before, after) = (leaves(old), leaves(new));
     if old.request.is_some() && new.request.is_some() {
         let mut examples = 0;
+        let added: Vec<&String> = after.keys().filter(|path| !before.contains_key(*path)).collect();
+        let removed: Vec<&String> = before.keys().filter(|path| !after.contains_key(*path)).collect();
         for (path, leaf) in &after {
             match before.get(path) {
+                // The fields of an added object come with it.
+                None if inside_any(path, &added) => {}
                 None => {
                     let required = if leaf.required { ", required" } else { "" };
-                    out.push(format!("+ {path}: {}{required}", leaf.ty));
+                    let sensitive = if leaf.sensitive { ", sensitive" } else { "" };
+                    let fields = after.keys().filter(|p| inside(p, path)).count();
+                    let fields = match fields {
+                        0 => String::new(),
+                        1 => " (1 field inside)".to_owned(),
+                        n => format!(" ({n} fields inside)"),
+                    };
+                    out.push(format!("+ {path}: {}{required}{sensitive}{fields}", leaf.ty));
                 }
                 Some(was) => {
                     if was.ty != leaf.ty {
@@ -65,7 +76,7 @@ pub(crate) fn differences(old: &Method, new: &Method) -> Vec<String> {
                 }
             }
         }
-        out.extend(before.keys().filter(|path| !after.contains_key(*path)).map(|path| format!("- {path}")));
+        out.extend(removed.iter().filter(|path| !inside_any(path, &removed)).map(|path| format!("- {path}")));
         if examples > 0 {
             out.push(format!("examples differ at {examples} field(s)"));
         }
@@ -79,6 +90,15 @@ pub(crate) fn differences(old: &Method, new: &Method) -> Vec<String> {
         out.push(format!("... and {more} more"));
     }
     out
+}
+
+/// Whether `path` lies inside the object at `outer` (`request.a[].b` inside `request.a`).
+fn inside(path: &str, outer: &str) -> bool {
+    path.strip_prefix(outer).is_some_and(|rest| rest.starts_with(['.', '[', '{']))
+}
+
+fn inside_any(path: &str, outers: &[&String]) -> bool {
+    outers.iter().any(|outer| inside(path, outer))
 }
 
 fn count(method: &Method) -> usize {
@@ -156,7 +176,11 @@ mod tests {
         let new = method(
             Origin::SdkGo,
             vec![field("page", "i64", true), field("size", "i64", true)],
-            vec![field("id", "string", false), field("post_tel", "string", false)],
+            vec![
+                field("id", "string", false),
+                field("post_tel", "string", false),
+                imported_field("sku", "list<object>".into(), false, None, Some(vec![field("sku_id", "i64", false)])),
+            ],
         );
         assert_eq!(
             differences(&old, &new),
@@ -166,7 +190,8 @@ mod tests {
                 "request.page: required false -> true",
                 "+ request.size: i64, required",
                 "response.list[].id: type i64 -> string",
-                "+ response.list[].post_tel: string",
+                "+ response.list[].post_tel: string, sensitive",
+                "+ response.list[].sku: list<object> (1 field inside)",
                 "- request.gone",
             ]
         );

@@ -15,7 +15,7 @@ use super::model::{Classes, RawField, RawType, ScannedMethod};
 use std::collections::BTreeMap;
 
 /// Which required-parameter convention a package's generator used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Convention {
     /// Every tag has `omitempty`; required scalars are pointers.
     PointerRequired,

@@ -38,8 +38,9 @@ pub struct Report {
     pub changed: Vec<Changed>,
     /// Entries that already say what the SDK says.
     pub unchanged: Vec<String>,
-    /// Hand-written entries (no `origin`) of methods the SDK has: kept as they are.
-    pub kept_hand_written: Vec<String>,
+    /// Hand-written entries (no `origin`) of methods the SDK has: kept as they are, with
+    /// what the SDK says differently (for the user to carry over by hand if wanted).
+    pub kept_hand_written: Vec<Changed>,
     /// Entries of this SDK's origin that the SDK no longer has: kept (a console SDK holds
     /// only the APIs its app was granted, so absence is not removal).
     pub not_in_sdk: Vec<String>,
@@ -101,7 +102,13 @@ pub fn merge(existing: Vec<GroupFile>, read: Read, language: Language, whole_sdk
             .iter_mut()
             .find_map(|(group, file)| file.methods.iter_mut().find(|m| m.name == method.name).map(|m| (group, m)));
         match found {
-            Some((_, entry)) if entry.origin.is_none() => report.kept_hand_written.push(method.name),
+            Some((_, entry)) if entry.origin.is_none() => {
+                // Origin, source and doc are the hand-written entry's own; say only what the
+                // SDK would change in the API.
+                let mut differences = differences(entry, &method);
+                differences.retain(|line| !["origin: ", "source: ", "doc "].iter().any(|p| line.starts_with(p)));
+                report.kept_hand_written.push(Changed { name: method.name, differences });
+            }
             Some((_, entry)) if *entry == method => report.unchanged.push(method.name),
             Some((group, entry)) => {
                 report.changed.push(Changed { name: method.name.clone(), differences: differences(entry, &method) });
@@ -147,10 +154,16 @@ impl fmt::Display for Report {
         if !self.kept_hand_written.is_empty() {
             writeln!(
                 f,
-                "kept hand-written ({}): entries without `origin` win; compare them with the SDK by hand:",
+                "kept hand-written ({}): entries without `origin` win; what the SDK says otherwise:",
                 self.kept_hand_written.len()
             )?;
-            write_wrapped(f, &self.kept_hand_written)?;
+            for kept in &self.kept_hand_written {
+                let same = if kept.differences.is_empty() { " (the same as the SDK)" } else { "" };
+                writeln!(f, "  ! {}{same}", kept.name)?;
+                for line in &kept.differences {
+                    writeln!(f, "      {line}")?;
+                }
+            }
         }
         if !self.not_in_sdk.is_empty() {
             writeln!(
@@ -249,7 +262,7 @@ mod tests {
             [Changed { name: "order.a".into(), differences: vec!["origin: catalog -> sdk-go".into()] }]
         );
         assert_eq!(report.unchanged, ["order.same"]);
-        assert_eq!(report.kept_hand_written, ["order.hand"]);
+        assert_eq!(report.kept_hand_written, [Changed { name: "order.hand".into(), differences: vec![] }]);
         assert!(report.not_in_sdk.is_empty());
         let order: Vec<&str> = merged.groups["order"].methods.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(order, ["order.a", "order.b", "order.hand", "order.same", "order.z"]);

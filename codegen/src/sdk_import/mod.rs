@@ -94,8 +94,9 @@ struct PackageFiles<'a> {
 }
 
 /// Reads an SDK's method packages. Files outside the layout are ignored. `source` is
-/// recorded in each entry's `source` (e.g. the SDK's version).
-pub fn read(language: Language, files: &[SdkFile], source: Option<&str>) -> Read {
+/// recorded in each entry's `source` (e.g. the SDK's version). With `only` non-empty, just
+/// the methods named there are read (and only their notes kept).
+pub fn read(language: Language, files: &[SdkFile], source: Option<&str>, only: &[String]) -> Read {
     let extension = match language {
         Language::Go => ".go",
         Language::Java => ".java",
@@ -118,26 +119,28 @@ pub fn read(language: Language, files: &[SdkFile], source: Option<&str>) -> Read
     }
 
     let mut out = Read::default();
-    let mut conventions: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut conventions: BTreeMap<go::Convention, usize> = BTreeMap::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (package, files) in &packages {
-        let scanned = match language {
+        let (scanned, convention) = match language {
             Language::Go => {
                 let (scanned, convention) = go::scan_package(package, &files.top_or_request, &files.response_or_data);
-                let label = match convention {
-                    go::Convention::PointerRequired => {
-                        "older generator (every tag `omitempty`): required scalar parameters are pointers"
-                    }
-                    go::Convention::PointerOptional => {
-                        "newer generator (no `omitempty`): optional scalar parameters are pointers"
-                    }
-                };
-                *conventions.entry(label).or_default() += 1;
-                scanned
+                (scanned, Some(convention))
             }
-            Language::Java => java::scan_package(package, &files.top_or_request, &files.param, &files.response_or_data),
+            Language::Java => {
+                (java::scan_package(package, &files.top_or_request, &files.param, &files.response_or_data), None)
+            }
         };
-        let method = model::to_spec_method(&scanned, language.origin(), source, &mut out.notes);
+        let mut name_notes = Vec::new();
+        let name = model::method_name(&scanned, &mut name_notes);
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
+        out.notes.extend(name_notes);
+        if let Some(convention) = convention {
+            *conventions.entry(convention).or_default() += 1;
+        }
+        let method = model::to_spec_method(&scanned, name, language.origin(), source, &mut out.notes);
         if let Some(first) = seen.insert(method.name.clone(), package.to_string()) {
             out.notes
                 .push(format!("{}: also read from package {first}; the package {package} is ignored", method.name));
@@ -146,9 +149,14 @@ pub fn read(language: Language, files: &[SdkFile], source: Option<&str>) -> Read
         }
         out.methods.push(method);
     }
-    for (label, count) in conventions {
+    if !conventions.is_empty() {
+        let count = |c| conventions.get(&c).copied().unwrap_or(0);
         out.notes.push(format!(
-            "required parameters of {count} Go package(s) read by the {label}; lists, maps and objects are optional"
+            "Go required flags: {} package(s) by the older generator's rule (every tag `omitempty`, required \
+             scalars are pointers), {} by the newer one's (no `omitempty`, optional scalars are pointers); \
+             lists, maps and objects are optional",
+            count(go::Convention::PointerRequired),
+            count(go::Convention::PointerOptional),
         ));
     }
     out.methods.sort_by(|a, b| a.name.cmp(&b.name));
@@ -173,13 +181,14 @@ mod tests {
             file("a_b_c/README.md", "not code"),
             file("core/client.go", "package core"),
         ];
-        let read = read(Language::Go, &files, None);
+        let read = read(Language::Go, &files, None, &[]);
         assert_eq!(read.methods.len(), 1, "{:?}", read.methods);
         let method = &read.methods[0];
         assert_eq!((method.name.as_str(), method.origin), ("a.b_c", Some(Origin::SdkGo)));
         assert!(method.request.as_ref().unwrap()[0].required);
         assert_eq!(method.response.as_ref().unwrap().fields.as_ref().unwrap()[0].ty, "bool");
         assert_eq!(read.notes.len(), 1, "{:?}", read.notes);
-        assert!(read.notes[0].contains("1 Go package(s) read by the newer generator"), "{:?}", read.notes);
+        assert!(read.notes[0].contains("0 package(s) by the older generator's rule"), "{:?}", read.notes);
+        assert!(read.notes[0].contains("1 by the newer one's"), "{:?}", read.notes);
     }
 }

@@ -90,15 +90,16 @@ pub(crate) fn method_name(scanned: &ScannedMethod, notes: &mut Vec<String>) -> S
     scanned.package.replace('_', ".")
 }
 
-/// Turns a scanned package into a spec method. A missing parameter class makes the method
-/// untyped; a missing `data` type makes the response an open JSON value.
+/// Turns a scanned package into a spec method named `name` ([`method_name`]). A missing
+/// parameter class makes the method untyped; a missing `data` type makes the response an
+/// open JSON value.
 pub(crate) fn to_spec_method(
     scanned: &ScannedMethod,
+    name: String,
     origin: Origin,
     source: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Method {
-    let name = method_name(scanned, notes);
     notes.extend(scanned.notes.iter().map(|note| format!("{name}: {note}")));
     let source = source.map(str::to_owned);
     let request = scanned.param_root.as_ref().and_then(|root| {
@@ -235,18 +236,18 @@ mod tests {
     #[test]
     fn names_come_from_the_url_path_else_the_package() {
         let mut notes = Vec::new();
-        let exact = to_spec_method(&scanned(Some("/logistics/get_cap_info")), Origin::SdkGo, None, &mut notes);
-        assert_eq!(exact.name, "logistics.get_cap_info");
+        let exact = method_name(&scanned(Some("/logistics/get_cap_info")), &mut notes);
+        assert_eq!(exact, "logistics.get_cap_info");
         assert!(notes.iter().all(|n| !n.contains("URL path")), "{notes:?}");
-        let guessed = to_spec_method(&scanned(None), Origin::SdkGo, None, &mut notes);
-        assert_eq!(guessed.name, "logistics.get.cap.info");
+        let guessed = method_name(&scanned(None), &mut notes);
+        assert_eq!(guessed, "logistics.get.cap.info");
         assert!(notes.iter().any(|n| n.contains("no URL path found")), "{notes:?}");
     }
 
     #[test]
     fn recursion_missing_classes_and_odd_maps_become_any() {
         let mut notes = Vec::new();
-        let method = to_spec_method(&scanned(Some("/logistics/x")), Origin::SdkJava, Some("v1"), &mut notes);
+        let method = to_spec_method(&scanned(None), "logistics.x".into(), Origin::SdkJava, Some("v1"), &mut notes);
         let request = method.request.unwrap();
         let node = request[0].fields.as_ref().unwrap();
         assert_eq!((node[0].name.as_str(), node[0].ty.as_str()), ("children", "list<any>"));
@@ -266,9 +267,9 @@ mod tests {
     #[test]
     fn a_package_without_parameters_is_untyped() {
         let mut notes = Vec::new();
-        let mut no_params = scanned(Some("/order/x"));
+        let mut no_params = scanned(None);
         no_params.param_root = None;
-        let method = to_spec_method(&no_params, Origin::SdkGo, None, &mut notes);
+        let method = to_spec_method(&no_params, "order.x".into(), Origin::SdkGo, None, &mut notes);
         assert!(method.request.is_none() && method.response.is_none());
         assert_eq!(notes, ["order.x: no parameter class found; imported untyped"]);
     }
