@@ -339,4 +339,17 @@ mod tests {
         assert_eq!(order.len(), 2);
         assert!(order.contains(&hand));
     }
+
+    #[test]
+    fn reimport_keeps_sdk_entries_over_catalog_ones() {
+        let first = import("catalog.json", CATALOG, vec![], None).unwrap();
+        let mut groups: Vec<GroupFile> = first.groups.into_values().collect();
+        let order = groups.iter_mut().find(|g| g.group == "order").unwrap();
+        let from_sdk =
+            Method { origin: Some(Origin::SdkJava), doc: Some("from the SDK".into()), ..order.methods[0].clone() };
+        order.methods[0] = from_sdk.clone();
+        let again = import("catalog.json", CATALOG, groups, Some(first.messages)).unwrap();
+        assert_eq!(again.groups["order"].methods, [from_sdk]);
+        assert!(again.notes.contains(&"order.searchList: kept the sdk-java entry".to_owned()), "{:?}", again.notes);
+    }
 }
