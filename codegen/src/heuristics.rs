@@ -1,5 +1,5 @@
-//! What every importer decides on its own (`api-spec/README.md`, "What the importer
-//! decides"): read-only methods by name, sensitive fields by name, and paging by shape.
+//! What every importer decides on its own (`api-spec/README.md`, "What the importers
+//! decide"): read-only methods by name, sensitive fields by name, and paging by shape.
 //! The catalog importer and the SDK importer both build their entries through
 //! [`imported_field`] and [`imported_method`], so the rules live here once. Each decision
 //! is written into the spec explicitly, and `overrides.json` can change it.
