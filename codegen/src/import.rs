@@ -120,17 +120,17 @@ pub fn import(
 
     // Entries the catalog does not own survive; its own are rebuilt.
     let mut methods: BTreeMap<String, (String, Method)> = BTreeMap::new();
-    let mut hand_written: BTreeSet<String> = BTreeSet::new();
+    let mut kept: BTreeSet<String> = BTreeSet::new();
     for group in existing_groups {
         for method in group.methods {
             if method.origin != Some(ORIGIN) {
-                hand_written.insert(method.name.clone());
+                kept.insert(method.name.clone());
                 methods.insert(method.name.clone(), (group.group.clone(), method));
             }
         }
     }
     for m in &catalog.methods {
-        if hand_written.contains(&m.method) {
+        if kept.contains(&m.method) {
             let owner = methods[&m.method].1.origin.map_or("hand-written", Origin::as_str);
             notes.push(format!("{}: kept the {owner} entry", m.method));
             continue;
@@ -141,7 +141,7 @@ pub fn import(
     let typed: BTreeSet<&str> = catalog.methods.iter().map(|m| m.method.as_str()).collect();
     let listed: BTreeSet<&String> = catalog.method_lists.values().flatten().collect();
     for name in listed {
-        if typed.contains(name.as_str()) || hand_written.contains(name) {
+        if typed.contains(name.as_str()) || kept.contains(name) {
             continue;
         }
         let group = name.split('.').next().unwrap_or(name).to_owned();

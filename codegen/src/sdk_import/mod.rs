@@ -137,17 +137,15 @@ pub fn read(language: Language, files: &[SdkFile], source: Option<&str>, only: &
             continue;
         }
         out.notes.extend(name_notes);
+        if let Some(first) = seen.get(&name) {
+            out.notes.push(format!("{name}: also read from package {first}; the package {package} is ignored"));
+            continue;
+        }
+        seen.insert(name.clone(), package.to_string());
         if let Some(convention) = convention {
             *conventions.entry(convention).or_default() += 1;
         }
-        let method = model::to_spec_method(&scanned, name, language.origin(), source, &mut out.notes);
-        if let Some(first) = seen.insert(method.name.clone(), package.to_string()) {
-            out.notes
-                .push(format!("{}: also read from package {first}; the package {package} is ignored", method.name));
-            seen.insert(method.name.clone(), first);
-            continue;
-        }
-        out.methods.push(method);
+        out.methods.push(model::to_spec_method(&scanned, name, language.origin(), source, &mut out.notes));
     }
     if !conventions.is_empty() {
         let count = |c| conventions.get(&c).copied().unwrap_or(0);
@@ -190,5 +188,12 @@ mod tests {
         assert_eq!(read.notes.len(), 1, "{:?}", read.notes);
         assert!(read.notes[0].contains("0 package(s) by the older generator's rule"), "{:?}", read.notes);
         assert!(read.notes[0].contains("1 by the newer one's"), "{:?}", read.notes);
+
+        let twice = [files[0].clone(), file("a_b_c_v2/request/a_b_c_v2_request.go", request)];
+        let read = super::read(Language::Go, &twice, None, &[]);
+        assert_eq!(read.methods.len(), 1);
+        assert!(read
+            .notes
+            .contains(&"a.b_c: also read from package a_b_c; the package a_b_c_v2 is ignored".to_owned()));
     }
 }
