@@ -1,21 +1,24 @@
 //! Catalog -> spec files (`cargo xtask import-catalog <catalog.json>`).
 //!
 //! Re-importing is safe: entries the importer owns carry `"origin": "catalog"` and are
-//! replaced; hand-written entries (no `origin`) are kept, and win over a catalog entry of
-//! the same name. Hand-made decisions about imported entries live in `overrides.json`,
-//! which the importer never writes.
+//! replaced; every other entry is kept and wins over a catalog entry of the same name:
+//! hand-written ones (no `origin`), and those of an SDK import (`sdk-go`, `sdk-java`),
+//! whose source is newer than the catalog. Hand-made decisions about imported entries live
+//! in `overrides.json`, which the importer never writes.
 //!
-//! The importer also applies three heuristics, written into the spec explicitly (and
-//! overridable): read-only methods by name, sensitive fields by name, and paging.
+//! The importer also applies the shared heuristics of [`crate::heuristics`], written into
+//! the spec explicitly (and overridable): read-only methods by name, sensitive fields by
+//! name, and paging.
 
 use crate::error::SpecError;
-use crate::spec::{Body, Field, GroupFile, Message, MessagesFile, Method, Paging};
+use crate::heuristics::{imported_field, imported_method, mark_receivers, untyped_method};
+use crate::spec::{Body, Field, GroupFile, Message, MessagesFile, Method, Origin};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The origin marker of imported entries.
-pub const ORIGIN: &str = "catalog";
+pub const ORIGIN: Origin = Origin::Catalog;
 
 #[derive(Deserialize)]
 struct Catalog {
@@ -140,20 +143,21 @@ pub fn import(
         .map_err(|e| SpecError::new(catalog_file, e.path().to_string(), e.into_inner().to_string()))?;
     let mut notes = Vec::new();
 
-    // Hand-written methods survive; imported ones are rebuilt.
+    // Entries the catalog does not own survive; its own are rebuilt.
     let mut methods: BTreeMap<String, (String, Method)> = BTreeMap::new();
-    let mut hand_written: BTreeSet<String> = BTreeSet::new();
+    let mut kept: BTreeSet<String> = BTreeSet::new();
     for group in existing_groups {
         for method in group.methods {
-            if method.origin.as_deref() != Some(ORIGIN) {
-                hand_written.insert(method.name.clone());
+            if method.origin != Some(ORIGIN) {
+                kept.insert(method.name.clone());
                 methods.insert(method.name.clone(), (group.group.clone(), method));
             }
         }
     }
     for m in &catalog.methods {
-        if hand_written.contains(&m.method) {
-            notes.push(format!("{}: kept the hand-written entry", m.method));
+        if kept.contains(&m.method) {
+            let owner = methods[&m.method].1.origin.map_or("hand-written", Origin::as_str);
+            notes.push(format!("{}: kept the {owner} entry", m.method));
             continue;
         }
         let mut method = import_method(m, &mut notes);
@@ -165,22 +169,11 @@ pub fn import(
     let typed: BTreeSet<&str> = catalog.methods.iter().map(|m| m.method.as_str()).collect();
     let listed: BTreeSet<&String> = catalog.method_lists.values().flatten().collect();
     for name in listed {
-        if typed.contains(name.as_str()) || hand_written.contains(name) {
+        if typed.contains(name.as_str()) || kept.contains(name) {
             continue;
         }
         let group = name.split('.').next().unwrap_or(name).to_owned();
-        let method = Method {
-            name: name.clone(),
-            origin: Some(ORIGIN.to_owned()),
-            source: Some("method list only".to_owned()),
-            doc: None,
-            doc_url: None,
-            aliases: Vec::new(),
-            read_only: is_read_only(name),
-            paging: None,
-            request: None,
-            response: None,
-        };
+        let method = untyped_method(name, ORIGIN, Some("method list only".to_owned()));
         methods.insert(name.clone(), (group, method));
     }
     let mut groups: BTreeMap<String, GroupFile> = BTreeMap::new();
@@ -190,7 +183,7 @@ pub fn import(
 
     let mut messages: BTreeMap<u32, Message> = BTreeMap::new();
     for message in existing_messages.into_iter().flat_map(|m| m.messages) {
-        if message.origin.as_deref() != Some(ORIGIN) {
+        if message.origin != Some(ORIGIN) {
             messages.insert(message.tag, message);
         }
     }
@@ -200,17 +193,10 @@ pub fn import(
         }
         let mut stack = Vec::new();
         let mut fields = convert_fields(&m.fields, &m.types, &[], &mut stack, &m.name, &mut notes);
-        mark_receivers(&mut fields, false);
+        mark_receivers(&mut fields);
         messages.insert(
             m.tag,
-            Message {
-                tag: m.tag,
-                name: m.name.clone(),
-                origin: Some(ORIGIN.to_owned()),
-                doc_url: m.doc_url.clone(),
-                doc: None,
-                fields,
-            },
+            Message { tag: m.tag, name: m.name.clone(), origin: Some(ORIGIN), doc_url: m.doc_url.clone(), doc: None, fields },
         );
     }
     Ok(Imported { groups, messages: MessagesFile { messages: messages.into_values().collect() }, notes })
@@ -248,25 +234,7 @@ fn import_method(m: &CatalogMethod, notes: &mut Vec<String>) -> Method {
         },
         None => Body { ty, fields: None },
     };
-    let mut request = request;
-    let mut response = response;
-    mark_receivers(&mut request, false);
-    if let Some(fields) = response.fields.as_mut() {
-        mark_receivers(fields, false);
-    }
-    let paging = detect_paging(&m.method, &request, &response);
-    Method {
-        name: m.method.clone(),
-        origin: Some(ORIGIN.to_owned()),
-        source: m.source.clone(),
-        doc: None,
-        doc_url: None,
-        aliases: Vec::new(),
-        read_only: is_read_only(&m.method),
-        paging,
-        request: Some(request),
-        response: Some(response),
-    }
+    imported_method(&m.method, ORIGIN, m.source.clone(), request, response)
 }
 
 /// `list<object:Foo>` -> (`list<object>`, Some("Foo")).
@@ -311,22 +279,13 @@ fn convert_fields(
                     ty = ty.replace("object", "any");
                 }
             }
-            Field {
-                name: f.name.clone(),
-                ty,
-                // Where the catalog is unsure, the field is optional.
-                required: f.required && !f.required_unknown,
-                example: match &f.example {
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(Value::Null) | None => None,
-                    Some(other) => Some(other.to_string()),
-                },
-                sensitive: is_sensitive(&f.name),
-                doc: None,
-                note: None,
-                code_set: None,
-                fields: nested,
-            }
+            let example = match &f.example {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Null) | None => None,
+                Some(other) => Some(other.to_string()),
+            };
+            // Where the catalog is unsure, the field is optional.
+            imported_field(&f.name, ty, f.required && !f.required_unknown, example, nested)
         })
         .collect()
 }
@@ -378,180 +337,9 @@ fn for_each_field(fields: &mut [Field], visit: &mut impl FnMut(&mut Field)) {
     }
 }
 
-/// Inside an object that holds a receiver (`receiver_msg`, `post_receiver_msg`, ...), the
-/// plain `name`, `addr`, `tel`, `detail` and the like are the buyer's personal data.
-fn mark_receivers(fields: &mut [Field], inside_receiver: bool) {
-    const PERSONAL: &[&str] = &["name", "addr", "address", "tel", "phone", "mobile", "detail"];
-    for field in fields {
-        if inside_receiver && PERSONAL.contains(&field.name.as_str()) {
-            field.sensitive = true;
-        }
-        let receiver = field.name.to_ascii_lowercase().contains("receiver");
-        if let Some(children) = field.fields.as_deref_mut() {
-            mark_receivers(children, receiver);
-        }
-    }
-}
-
-/// Read-only by name: the last segment starts with a read verb or ends with a read noun.
-pub fn is_read_only(method: &str) -> bool {
-    let last = method.rsplit('.').next().unwrap_or(method).to_ascii_lowercase();
-    const PREFIXES: &[&str] = &["get", "list", "search", "query", "batchget", "mget", "batchsearch", "detail", "info"];
-    const SUFFIXES: &[&str] = &["list", "detail", "info", "query", "check"];
-    const EXACT: &[&str] = &["permission", "policy", "reputation", "stocknum", "sendresult", "template", "getsug"];
-    PREFIXES.iter().any(|p| last.starts_with(p))
-        || SUFFIXES.iter().any(|s| last.ends_with(s))
-        || EXACT.contains(&last.as_str())
-}
-
-/// Sensitive by name: personal data (names, phones, addresses, ID cards, decrypted text)
-/// and credentials. Masked values (`mask_*`) and flags (`is_*`, `*_type`) are not.
-pub fn is_sensitive(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    if lower.starts_with("mask_") || lower.starts_with("is_") || lower.starts_with("need_") || lower.ends_with("_type")
-    {
-        return false;
-    }
-    let bare = lower.strip_prefix("encrypt_").unwrap_or(&lower);
-    const EXACT: &[&str] = &[
-        "post_receiver",
-        "post_addr",
-        "post_address",
-        "receiver",
-        "receiver_info",
-        "receiver_address",
-        "receiver_detail",
-        "receiver_street",
-        "reciever_name",
-        "receiver_name",
-        "detail_address",
-        "address_detail",
-        "id_card_no",
-        "id_card_name",
-        "decrypt_text",
-        "plain_text",
-        "plain",
-        "plain_text_list",
-        "decrypt_infos",
-        "email",
-        "user_name",
-        "token",
-        "secret_key",
-        "contact",
-        "name_prefix_phone",
-        "tel",
-        "phone",
-        "mobile",
-        "mobile_no",
-        "telephone",
-        "post_tel",
-        "post_tel_sec",
-        "rider_phone",
-        "fixed_phone",
-        "common_phone",
-        "company_phone",
-        "store_tel",
-        "poi_tel",
-        "virtual_mobile",
-        "mobile_virtual",
-        "phone_num",
-        "phone_no_a",
-        "phone_no_b",
-        "rider_name",
-        "buyer_nick",
-        "nick_name",
-    ];
-    const SUFFIXES: &[&str] = &["_tel", "_phone", "_mobile", "access_token", "refresh_token", "_secret"];
-    EXACT.contains(&bare) || SUFFIXES.iter().any(|s| bare.ends_with(s))
-}
-
-/// Paging by shape: a page and a size parameter, and exactly one list at the top of an
-/// object response. The page base comes from the page parameter's example, else its name
-/// (`page` counts from 0 on this platform, `page_no`/`page_num` from 1).
-fn detect_paging(method: &str, request: &[Field], response: &Body) -> Option<Paging> {
-    let _ = method;
-    let scalar = |f: &&Field| matches!(f.ty.as_str(), "i32" | "i64" | "string");
-    let page = request.iter().filter(scalar).find(|f| matches!(f.name.as_str(), "page" | "page_no" | "page_num"))?;
-    let size = request.iter().filter(scalar).find(|f| matches!(f.name.as_str(), "size" | "page_size"))?;
-    if response.ty != "object" {
-        return None;
-    }
-    let fields = response.fields.as_ref()?;
-    let lists: Vec<&Field> = fields.iter().filter(|f| f.ty.starts_with("list<")).collect();
-    let [items] = lists.as_slice() else { return None };
-    let total = fields
-        .iter()
-        .filter(scalar)
-        .find(|f| matches!(f.name.as_str(), "total" | "total_count" | "total_num"))
-        .map(|f| f.name.clone());
-    let base = match page.example.as_deref().map(str::trim) {
-        Some("0") => 0,
-        Some("1") => 1,
-        _ if page.name == "page" => 0,
-        _ => 1,
-    };
-    Some(Paging {
-        page: page.name.clone(),
-        size: size.name.clone(),
-        base,
-        items: items.name.clone(),
-        total,
-        max_size: None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn read_only_by_name() {
-        for m in [
-            "order.searchList",
-            "order.orderDetail",
-            "afterSale.Detail",
-            "product.listV2",
-            "sku.list",
-            "open.getAuthInfo",
-            "product.publishPreCheck",
-            "logistics.queryPackageRoute",
-        ] {
-            assert!(is_read_only(m), "{m}");
-        }
-        for m in [
-            "order.addOrderRemark",
-            "product.addV2",
-            "order.logisticsAdd",
-            "token.create",
-            "sku.syncStock",
-            "product.del",
-        ] {
-            assert!(!is_read_only(m), "{m}");
-        }
-    }
-
-    #[test]
-    fn sensitive_by_name() {
-        for n in [
-            "post_tel",
-            "encrypt_post_tel",
-            "post_receiver",
-            "post_addr",
-            "access_token",
-            "refresh_token",
-            "decrypt_text",
-            "id_card_no",
-            "mobile",
-            "rider_phone",
-        ] {
-            assert!(is_sensitive(n), "{n}");
-        }
-        for n in
-            ["mask_post_tel", "shop_name", "product_name", "is_virtual_tel", "sensitive_type", "order_id", "token_type"]
-        {
-            assert!(!is_sensitive(n), "{n}");
-        }
-    }
 
     #[test]
     fn object_types_are_split() {
@@ -628,5 +416,18 @@ mod tests {
         let order = &again.groups["order"].methods;
         assert_eq!(order.len(), 2);
         assert!(order.contains(&hand));
+    }
+
+    #[test]
+    fn reimport_keeps_sdk_entries_over_catalog_ones() {
+        let first = import("catalog.json", CATALOG, vec![], None).unwrap();
+        let mut groups: Vec<GroupFile> = first.groups.into_values().collect();
+        let order = groups.iter_mut().find(|g| g.group == "order").unwrap();
+        let from_sdk =
+            Method { origin: Some(Origin::SdkJava), doc: Some("from the SDK".into()), ..order.methods[0].clone() };
+        order.methods[0] = from_sdk.clone();
+        let again = import("catalog.json", CATALOG, groups, Some(first.messages)).unwrap();
+        assert_eq!(again.groups["order"].methods, [from_sdk]);
+        assert!(again.notes.contains(&"order.searchList: kept the sdk-java entry".to_owned()), "{:?}", again.notes);
     }
 }

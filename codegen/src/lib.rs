@@ -5,15 +5,18 @@
 //! [`spec`] (serde mirror of `api-spec/`, unknown keys rejected) -> [`ir`] (validation and
 //! every naming decision, via [`naming`]) -> [`render`] (tokens with `quote!`) ->
 //! `prettyplease` text with the generated-file header. [`import`] turns the platform
-//! catalog into spec files.
+//! catalog into spec files, [`sdk_import`] the official SDKs the console hands out; both
+//! decide read-only, sensitive and paging through [`heuristics`].
 
 pub mod error;
+pub mod heuristics;
 pub mod import;
 pub mod ir;
 pub mod lower;
 pub mod naming;
 pub mod render;
 pub mod samples;
+pub mod sdk_import;
 pub mod spec;
 pub mod types;
 
@@ -77,6 +80,12 @@ pub fn parse<T: DeserializeOwned>(file: &SpecFile) -> Result<T, SpecError> {
 
 /// Runs the whole generator.
 pub fn generate(input: &Input) -> Result<Output, SpecErrors> {
+    Ok(emit(&lower(input)?))
+}
+
+/// Parses and validates the spec files into the IR, without rendering (what the
+/// importers use to tell whether `cargo xtask gen` will accept the spec).
+pub fn lower(input: &Input) -> Result<ir::Api, SpecErrors> {
     let mut errors = Vec::new();
     let mut groups = Vec::new();
     for file in &input.groups {
@@ -95,8 +104,7 @@ pub fn generate(input: &Input) -> Result<Output, SpecErrors> {
     }
     let messages = Sourced { file: input.messages.path.clone(), value: messages };
     let overrides = Sourced { file: input.overrides.path.clone(), value: overrides };
-    let api = lower::lower(&groups, &messages, &overrides).map_err(SpecErrors)?;
-    Ok(emit(&api))
+    lower::lower(&groups, &messages, &overrides).map_err(SpecErrors)
 }
 
 /// Renders every file of a lowered API (see [`render`] for the layout). Groups are

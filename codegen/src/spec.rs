@@ -20,10 +20,10 @@ pub struct GroupFile {
 pub struct Method {
     /// The full method name (`order.searchList`).
     pub name: String,
-    /// `"catalog"` when the importer owns this entry (re-import replaces it); absent for
-    /// hand-written methods, which re-import keeps untouched.
+    /// The importer that owns this entry (its re-import replaces it); absent for
+    /// hand-written methods, which every importer keeps untouched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
+    pub origin: Option<Origin>,
     /// Where the facts came from (informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -48,6 +48,38 @@ pub struct Method {
     /// The shape of the reply's `data`; absent (with `request`) for an untyped method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<Body>,
+}
+
+/// Which importer wrote an entry. A closed set, so a misspelt origin fails to parse instead
+/// of silently turning an imported entry into a hand-written one (or the reverse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Origin {
+    /// `cargo xtask import-catalog`: the platform catalog.
+    #[serde(rename = "catalog")]
+    Catalog,
+    /// `cargo xtask import-sdk --go`: the official Go SDK from the console.
+    #[serde(rename = "sdk-go")]
+    SdkGo,
+    /// `cargo xtask import-sdk --java`: the official Java SDK from the console.
+    #[serde(rename = "sdk-java")]
+    SdkJava,
+}
+
+impl Origin {
+    /// The spelling in the spec files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Catalog => "catalog",
+            Origin::SdkGo => "sdk-go",
+            Origin::SdkJava => "sdk-java",
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The reply's `data`: an object (usually) or any other type.
@@ -133,7 +165,7 @@ pub struct Message {
     pub name: String,
     /// `"catalog"` when owned by the importer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
+    pub origin: Option<Origin>,
     /// The platform's documentation page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc_url: Option<String>,

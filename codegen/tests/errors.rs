@@ -49,6 +49,13 @@ fn unknown_type() {
 }
 
 #[test]
+fn unknown_origin() {
+    // A misspelt origin must not silently make an imported entry hand-written (or the reverse).
+    let e = error_for(r#"{"name": "order.searchList", "origin": "sdk-rust"}"#);
+    assert_contains(&e, &[GROUP, "methods[0].origin", "unknown variant `sdk-rust`", "`catalog`, `sdk-go`, `sdk-java`"]);
+}
+
+#[test]
 fn duplicate_method() {
     let a = r#"{"group": "order", "methods": [{"name": "order.searchList"}]}"#;
     let e = error_of(input(&[(GROUP, a), ("api-spec/groups/order2.json", a)], r#"{"messages": []}"#, "{}"));

@@ -1,14 +1,9 @@
 //! `cargo xtask import-catalog <catalog.json>`.
 
-use codegen::spec::{GroupFile, MessagesFile};
+use crate::spec_files::{json, read_groups, write_if_changed};
+use codegen::spec::MessagesFile;
 use std::fs;
 use std::path::Path;
-
-fn json<T: serde::Serialize>(value: &T) -> String {
-    let mut text = serde_json::to_string_pretty(value).expect("spec types serialise");
-    text.push('\n');
-    text
-}
 
 pub fn run(root: &Path, catalog: &Path) -> Result<(), String> {
     let spec = root.join("api-spec");
@@ -16,18 +11,7 @@ pub fn run(root: &Path, catalog: &Path) -> Result<(), String> {
     let catalog_text = fs::read_to_string(catalog).map_err(|e| format!("{}: {e}", catalog.display()))?;
 
     // The existing spec must parse: hand-written entries are carried over.
-    let mut existing = Vec::new();
-    let mut existing_paths = Vec::new();
-    if let Ok(entries) = fs::read_dir(&groups_dir) {
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            if path.extension().is_some_and(|e| e == "json") {
-                let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let file = codegen::SpecFile { path: path.display().to_string(), text };
-                existing.push(codegen::parse::<GroupFile>(&file).map_err(|e| e.to_string())?);
-                existing_paths.push(path);
-            }
-        }
-    }
+    let (existing_paths, existing): (Vec<_>, Vec<_>) = read_groups(&groups_dir)?.into_iter().unzip();
     let messages_path = spec.join("messages.json");
     let existing_messages = match fs::read_to_string(&messages_path) {
         Ok(text) => Some(
@@ -40,13 +24,9 @@ pub fn run(root: &Path, catalog: &Path) -> Result<(), String> {
     let imported = codegen::import::import(&catalog.display().to_string(), &catalog_text, existing, existing_messages)
         .map_err(|e| e.to_string())?;
 
-    fs::create_dir_all(&groups_dir).map_err(|e| format!("{}: {e}", groups_dir.display()))?;
     let mut written = 0;
     let mut write = |path: &Path, text: String| -> Result<(), String> {
-        if fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
-            fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-            written += 1;
-        }
+        written += usize::from(write_if_changed(path, &text)?);
         Ok(())
     };
     for (name, group) in &imported.groups {

@@ -5,14 +5,25 @@
 //! * `cargo xtask gen --check` — writes nothing; exits 1 listing what differs.
 //! * `cargo xtask import-catalog <catalog.json>` — (re)imports the platform catalog into
 //!   `api-spec/` (hand-written entries and `overrides.json` are kept).
+//! * `cargo xtask import-sdk --go DIR` / `--java DIR` — adds or updates methods from the
+//!   official SDK the console hands out (unzipped into DIR); `--only METHOD` limits it to
+//!   some methods, `--source TEXT` records where the entries came from. Prints what is new,
+//!   changed and unchanged; hand-written entries and `overrides.json` are kept.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod gen;
 mod import;
+mod import_sdk;
+mod spec_files;
 
-const USAGE: &str = "usage: cargo xtask gen [--check] | cargo xtask import-catalog <catalog.json>";
+fn usage() -> String {
+    format!(
+        "usage: cargo xtask gen [--check]\n       cargo xtask import-catalog <catalog.json>\n       {}",
+        import_sdk::USAGE
+    )
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,7 +32,11 @@ fn main() -> ExitCode {
         ["gen"] => gen::run(&root, gen::Mode::Write),
         ["gen", "--check"] => gen::run(&root, gen::Mode::Check),
         ["import-catalog", path] => import::run(&root, Path::new(path)),
-        _ => Err(USAGE.to_owned()),
+        ["import-sdk", rest @ ..] => import_sdk::Options::parse(rest)
+            .map_err(|e| format!("{e}\nusage: {}", import_sdk::USAGE))
+            .and_then(|options| import_sdk::run(&root, &options))
+            .map(|report| println!("{report}")),
+        _ => Err(usage()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
