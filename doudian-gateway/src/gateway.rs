@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use doudian_sdk::SignMethod;
 use tokio::sync::watch;
@@ -14,6 +14,7 @@ use crate::control;
 use crate::counters::{Counters, LiveCounters};
 use crate::envelope::LogIds;
 use crate::faults::{FaultId, FaultRule, FaultSet};
+use crate::imagex::{self, StoredObject, Uploads};
 use crate::listener::{serve, Limits};
 use crate::push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
 use crate::random::Rng;
@@ -89,6 +90,7 @@ pub struct GatewayBuilder {
     webhook: Option<String>,
     limits: Limits,
     lenient_sign: bool,
+    max_upload_bytes: u64,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -103,6 +105,7 @@ impl std::fmt::Debug for GatewayBuilder {
             .field("webhook", &self.webhook)
             .field("limits", &self.limits)
             .field("lenient_sign", &self.lenient_sign)
+            .field("max_upload_bytes", &self.max_upload_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -127,6 +130,7 @@ impl Default for GatewayBuilder {
             webhook: None,
             limits: Limits::default(),
             lenient_sign: false,
+            max_upload_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -258,6 +262,13 @@ impl GatewayBuilder {
         self
     }
 
+    /// The largest material a PUT may store (default 64 MiB, above the SDK's 20 MiB
+    /// default so that the client's limit is the one that bites); more is refused with 413.
+    pub fn max_upload_bytes(mut self, max: u64) -> Self {
+        self.max_upload_bytes = max;
+        self
+    }
+
     /// Binds the socket and starts serving in the background of the current tokio runtime.
     pub async fn start(self) -> Result<RunningGateway, GatewayError> {
         if self.app_key.is_empty() || self.app_secret.is_empty() {
@@ -267,11 +278,13 @@ impl GatewayBuilder {
             .await
             .map_err(|source| GatewayError::Bind { addr: self.addr, source })?;
         let addr = listener.local_addr().map_err(|source| GatewayError::Bind { addr: self.addr, source })?;
-        let inner = Arc::new(self.into_inner()?);
+        let inner = Arc::new(self.into_inner(addr)?);
         let router = Router::new()
             .route("/_mock/stats", get(control::stats))
             .route("/_mock/clock", post(control::clock))
             .route("/_mock/faults", get(control::list_faults).post(control::add_fault).delete(control::clear_faults))
+            .route("/_imagex/", get(imagex::apply))
+            .route(&format!("/{}/{{object}}", imagex::STORE_PREFIX), put(imagex::put_object))
             .fallback(handle)
             .with_state(inner.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -285,7 +298,7 @@ impl GatewayBuilder {
     }
 
     /// The shared state of a gateway built from these settings.
-    fn into_inner(self) -> Result<Inner, GatewayError> {
+    fn into_inner(self, addr: SocketAddr) -> Result<Inner, GatewayError> {
         let rng = Rng::from_entropy();
         let clock = Clock::default();
         let now = (clock.now_ms() / 1000) as i64;
@@ -304,11 +317,14 @@ impl GatewayBuilder {
                 timestamp_skew_ms: self.timestamp_skew.as_millis() as u64,
                 limits: self.limits,
                 lenient_sign: self.lenient_sign,
+                addr,
+                max_upload_bytes: self.max_upload_bytes,
             },
             clock,
             rng,
             tokens: Mutex::new(Tokens::new(self.policy)),
             shop: Mutex::new(shop),
+            uploads: Mutex::new(Uploads::default()),
             faults: FaultSet::default(),
             counters: LiveCounters::default(),
             webhook: Mutex::new(self.webhook),
@@ -328,6 +344,9 @@ pub(crate) struct Config {
     pub(crate) timestamp_skew_ms: u64,
     pub(crate) limits: Limits,
     pub(crate) lenient_sign: bool,
+    /// The bound address: the upload host when a request names none.
+    pub(crate) addr: SocketAddr,
+    pub(crate) max_upload_bytes: u64,
 }
 
 /// Shared state of a running gateway. Every lock in here is a std mutex held for a few
@@ -339,6 +358,7 @@ pub(crate) struct Inner {
     pub(crate) log_ids: LogIds,
     pub(crate) tokens: Mutex<Tokens>,
     pub(crate) shop: Mutex<Shop>,
+    pub(crate) uploads: Mutex<Uploads>,
     pub(crate) faults: FaultSet,
     pub(crate) counters: LiveCounters,
     pub(crate) webhook: Mutex<Option<String>>,
@@ -348,7 +368,12 @@ pub(crate) struct Inner {
 impl Inner {
     #[cfg(test)]
     pub(crate) fn for_tests() -> Inner {
-        GatewayBuilder::default().into_inner().expect("the default settings build")
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        GatewayBuilder::default().into_inner(addr).expect("the default settings build")
+    }
+
+    pub(crate) fn uploads(&self) -> std::sync::MutexGuard<'_, Uploads> {
+        self.uploads.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn webhook_configured(&self) -> bool {
@@ -689,6 +714,14 @@ impl RunningGateway {
     /// The ids of every after-sale request.
     pub fn after_sale_ids(&self) -> Vec<i64> {
         self.inner.shop().after_sales.keys().copied().collect()
+    }
+
+    // ---- uploads ----
+
+    /// The object a material upload stored under `store_uri` (its size and CRC-32; the
+    /// gateway does not keep the bytes).
+    pub fn stored_object(&self, store_uri: &str) -> Option<StoredObject> {
+        self.inner.uploads().object(store_uri)
     }
 
     // ---- pushes ----

@@ -87,6 +87,7 @@ mod counters;
 mod envelope;
 mod faults;
 mod gateway;
+mod imagex;
 mod listener;
 mod methods;
 mod params;
@@ -99,9 +100,10 @@ mod shop;
 mod time;
 mod tokens;
 
-pub use counters::{Counters, MethodCounts, RefreshCounts};
+pub use counters::{Counters, MethodCounts, RefreshCounts, UploadCounts};
 pub use envelope::{message_for, ApiFailure};
 pub use faults::{Fault, FaultId, FaultRule};
+pub use imagex::StoredObject;
 pub use gateway::{
     Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderSnapshot, ProductSnapshot, RunningGateway,
     DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID,

@@ -216,14 +216,14 @@ pub(super) async fn put_object(
 
 /// A PUT reply with `success != 0`: `error.{code, error, message}` as the storage service
 /// writes them. Its code for a checksum mismatch is not documented, so a refusal whose
-/// text names the CRC or checksum is taken as one.
+/// text says the CRC or checksum does not match is taken as one.
 fn refusal(reply: &Value, status: u16, body: &[u8], log_id: &str) -> Error {
     let error = reply.get("error");
     let field = |name: &str| text_of(error.and_then(|e| e.get(name)));
     let (name, message) = (field("error"), field("message"));
     let code = [field("error_code"), field("code"), name.clone()].into_iter().find(|c| !c.is_empty() && c != "0");
     let text = format!("{name} {message}").to_ascii_lowercase();
-    let failure = if text.contains("crc") || text.contains("checksum") {
+    let failure = if text.contains("mismatch") && (text.contains("crc") || text.contains("checksum")) {
         UploadFailure::CrcMismatch { status }
     } else {
         UploadFailure::Refused { status, code: code.unwrap_or_default() }
