@@ -105,7 +105,8 @@ fn parse_crc_header(text: &str) -> Option<u32> {
 /// `host[:port]` the client reached the gateway by (the URI's authority under HTTP/2, the
 /// `Host` header under HTTP/1), or the bound address.
 pub(crate) fn request_host(inner: &Inner, uri: &Uri, headers: &HeaderMap) -> String {
-    let plain = |host: &&str| !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b));
+    let plain =
+        |host: &&str| !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b));
     uri.authority()
         .map(|a| a.as_str())
         .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
@@ -260,8 +261,10 @@ pub(crate) async fn apply(
     let store_infos: Vec<Value> = (0..apply.upload_num)
         .map(|_| {
             let store_uri = format!("{STORE_PREFIX}/{:016x}{:016x}", inner.rng.next_u64(), inner.rng.next_u64());
-            let auth = format!("SpaceKey/doudiangw/1/:version:v2:{:016x}{:016x}", inner.rng.next_u64(), inner.rng.next_u64());
-            let slot = Slot { auth: auth.clone(), extension: apply.extension.clone(), expires_ms: now + CREDENTIAL_TTL_MS };
+            let auth =
+                format!("SpaceKey/doudiangw/1/:version:v2:{:016x}{:016x}", inner.rng.next_u64(), inner.rng.next_u64());
+            let slot =
+                Slot { auth: auth.clone(), extension: apply.extension.clone(), expires_ms: now + CREDENTIAL_TTL_MS };
             inner.uploads().slots.insert(store_uri.clone(), slot);
             json!({ "StoreUri": store_uri, "Auth": auth })
         })

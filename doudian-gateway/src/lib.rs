@@ -103,11 +103,11 @@ mod tokens;
 pub use counters::{Counters, MethodCounts, RefreshCounts, UploadCounts};
 pub use envelope::{message_for, ApiFailure};
 pub use faults::{Fault, FaultId, FaultRule};
-pub use imagex::StoredObject;
 pub use gateway::{
     Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderSnapshot, ProductSnapshot, RunningGateway,
     DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID,
 };
+pub use imagex::StoredObject;
 pub use methods::STATEFUL_METHODS;
 pub use push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
 pub use shop::{LogisticsCompany, OrderStatus};

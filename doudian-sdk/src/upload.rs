@@ -69,11 +69,19 @@ pub struct UploadOptions {
     pub put_timeout: Duration,
     /// The retry policy (default: the client's).
     pub retry: Option<RetryPolicy>,
+    /// Options of the `open.materialToken` call: an explicit access token, a log id, a
+    /// timeout. Its retry policy is not used: [`UploadOptions::retry`] covers the call.
+    pub token_call: CallOptions,
 }
 
 impl Default for UploadOptions {
     fn default() -> Self {
-        UploadOptions { max_bytes: DEFAULT_MAX_UPLOAD_BYTES, put_timeout: Duration::from_secs(120), retry: None }
+        UploadOptions {
+            max_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            put_timeout: Duration::from_secs(120),
+            retry: None,
+            token_call: CallOptions::default(),
+        }
     }
 }
 
@@ -95,6 +103,11 @@ impl UploadOptions {
     /// Sets the retry policy.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
+        self
+    }
+    /// Sets the options of the `open.materialToken` call.
+    pub fn token_call(mut self, options: CallOptions) -> Self {
+        self.token_call = options;
         self
     }
 }
@@ -159,7 +172,9 @@ impl Client {
         let prepared = material.into().prepare(options.max_bytes).await?;
         let policy = options.retry.as_ref().unwrap_or(self.retry_policy());
         tracing::debug!(size = prepared.size, extension, "uploading material");
-        let address = retry::run(policy, TOKEN_METHOD, true, |_| self.upload_address(extension)).await?;
+        // One attempt per call inside: this loop covers the token call and the GET together.
+        let token_call = options.token_call.clone().retry(RetryPolicy::none());
+        let address = retry::run(policy, TOKEN_METHOD, true, |_| self.upload_address(extension, &token_call)).await?;
         retry::run(policy, "imagex.put", true, |_| {
             imagex::put_object(self.http(), &address, &prepared, options.put_timeout)
         })
@@ -174,11 +189,9 @@ impl Client {
     }
 
     /// Steps 1 and 2: a fresh upload credential and the address it opens.
-    async fn upload_address(&self, extension: &str) -> Result<imagex::UploadAddress> {
+    async fn upload_address(&self, extension: &str, options: &CallOptions) -> Result<imagex::UploadAddress> {
         let params = serde_json::json!({ "upload_num": 1, "file_extension": extension }).to_string();
-        // One attempt here: the caller's retry loop covers the token call and the GET together.
-        let once = CallOptions::new().retry(RetryPolicy::none());
-        let reply = self.call_json(TOKEN_METHOD, &params, &once).await.map_err(|error| match error {
+        let reply = self.call_json(TOKEN_METHOD, &params, options).await.map_err(|error| match error {
             Error::Decode(decode) => Error::Decode(Box::new(DecodeError { excerpt: WITHHELD.to_owned(), ..*decode })),
             other => other,
         })?;
