@@ -9,8 +9,9 @@
 //!    the object (its size and CRC, not its bytes);
 //! 4. `material.uploadImageSync` with `file_uri` = a stored URI makes it a material.
 //!
-//! The upload endpoints take faults under the names `imagex.apply` and `imagex.put`
-//! (delay, HTTP status, dropped connection before; dropped after storing).
+//! The upload endpoints take faults from rules naming them, `imagex.apply` and
+//! `imagex.put` (delay, HTTP status, dropped connection before; dropped after storing);
+//! rules for every method are left to the API calls.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -131,12 +132,15 @@ pub(crate) fn material_token(inner: &Inner, p: &Params<'_>, host: &str) -> Resul
         )));
     }
     let credential = format!("{:016x}{:016x}", inner.rng.next_u64(), inner.rng.next_u64());
-    let apply = Apply {
-        extension: extension.clone(),
-        upload_num: upload_num as usize,
-        expires_ms: inner.clock.now_ms() + CREDENTIAL_TTL_MS,
-    };
-    inner.uploads().applies.insert(credential.clone(), apply);
+    let now = inner.clock.now_ms();
+    let apply =
+        Apply { extension: extension.clone(), upload_num: upload_num as usize, expires_ms: now + CREDENTIAL_TTL_MS };
+    {
+        // Unused credentials are forgotten once expired.
+        let mut uploads = inner.uploads();
+        uploads.applies.retain(|_, unused| unused.expires_ms >= now);
+        uploads.applies.insert(credential.clone(), apply);
+    }
     inner.counters.update(|c| c.uploads.tokens_issued += 1);
     Ok(json!({
         "auth_query": format!(
@@ -203,7 +207,7 @@ fn imagex_reply(status: StatusCode, log_id: &str, body: &Value) -> Response {
 
 /// Faults before processing: `Some(reply)` when one answers instead of the endpoint.
 async fn faults_before(inner: &Inner, name: &str, connection: &Connection) -> (Option<Response>, Vec<Fault>) {
-    let drawn = inner.faults.draw(name, &inner.rng);
+    let drawn = inner.faults.draw_endpoint(name, &inner.rng);
     if !drawn.fired.is_empty() {
         inner.counters.update(|c| drawn.fired.iter().for_each(|fired| *c.faults.entry(fired).or_default() += 1));
     }
@@ -258,6 +262,7 @@ pub(crate) async fn apply(
     if now > apply.expires_ms {
         return refuse(StatusCode::UNAUTHORIZED, "CredentialExpired", "the credential expired".to_owned());
     }
+    inner.uploads().slots.retain(|_, slot| slot.expires_ms >= now);
     let store_infos: Vec<Value> = (0..apply.upload_num)
         .map(|_| {
             let store_uri = format!("{STORE_PREFIX}/{:016x}{:016x}", inner.rng.next_u64(), inner.rng.next_u64());

@@ -145,6 +145,16 @@ async fn an_auth_query_works_once_and_parameters_are_checked() {
     assert_eq!(reply["ResponseMetadata"]["Error"]["Code"], "InvalidCredential", "{reply}");
     assert_eq!(gw.counters().uploads.address_refusals, 1);
 
+    // Credentials and Auth live 15 minutes on the gateway's clock.
+    let late = auth_query(&caller, ".png").await;
+    let slot = address(&http, &auth_query(&caller, ".png").await).await;
+    gw.advance_clock(std::time::Duration::from_secs(16 * 60));
+    let expired = http.get(&late).send().await.unwrap();
+    assert_eq!(expired.status(), 401);
+    assert_eq!(json_of(expired).await["ResponseMetadata"]["Error"]["Code"], "CredentialExpired");
+    let (status, reply) = put(&http, &slot, &slot.auth, "0", b"").await;
+    assert_eq!((status, reply["error"]["error"].as_str()), (401, Some("AuthorizationExpired")), "{reply}");
+
     let no_dot = caller.call("open.materialToken", json!({"upload_num": 1, "file_extension": "png"})).await;
     assert_error(&no_dot, 40003, "isv.parameter-invalid");
     let none = caller.call("open.materialToken", json!({"upload_num": 0, "file_extension": ".png"})).await;
