@@ -343,8 +343,10 @@ impl UploadError {
 impl fmt::Display for UploadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "upload failed at {}: {}", self.step, self.failure)?;
-        if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+        match (&self.source, self.detail.is_empty()) {
+            (_, false) => write!(f, ": {}", self.detail)?,
+            (Some(source), true) => write!(f, ": {source}")?,
+            (None, true) => {}
         }
         if !self.excerpt.is_empty() {
             write!(f, "; reply: {}", self.excerpt)?;

@@ -150,3 +150,22 @@ async fn the_wire_and_a_crc_mismatch_through_a_scripted_platform() {
     assert_eq!(put.header("content-length"), Some("70000"));
     assert_eq!(put.body, bytes);
 }
+
+#[tokio::test]
+async fn an_unreachable_upload_host_is_retried_alone_and_reported_as_such() {
+    let address = r#"{"Result":{"UploadAddress":{"StoreInfos":[{"StoreUri":"tos-cn-i-x/obj2","Auth":"A"}],"UploadHosts":["127.0.0.1:9"]}}}"#;
+    let imagex = ScriptedServer::start(vec![Canned::ok(address)]).await;
+    let token = envelope(&format!(r#"{{"auth_query":"{}/apply?c=1"}}"#, imagex.base_url));
+    let platform = ScriptedServer::start(vec![Canned::ok(token)]).await;
+    let client = platform.client(fast_retry(3));
+    let options = UploadOptions::new().token_call(CallOptions::new().access_token(AccessToken::new("t")));
+
+    let err = client.upload_material_with(png_like(10), ".png", &options).await.unwrap_err();
+    let upload = upload_error(&err);
+    assert_eq!((upload.step, &upload.failure), (UploadStep::Put, &UploadFailure::Transport(TransportKind::Connect)));
+    assert!(err.is_retryable() && !err.is_ambiguous(), "nothing was sent: {err}");
+    assert!(err.to_string().starts_with("upload failed at the PUT of the bytes: could not connect: "), "{err}");
+    assert!(!err.to_string().contains("127.0.0.1:9/"), "no URL in errors: {err}");
+    // The PUT was retried on its own: one token call, one address.
+    assert_eq!((platform.hits(), imagex.hits()), (1, 1));
+}
