@@ -196,7 +196,14 @@ pub fn import(
         mark_receivers(&mut fields);
         messages.insert(
             m.tag,
-            Message { tag: m.tag, name: m.name.clone(), origin: Some(ORIGIN), doc_url: m.doc_url.clone(), doc: None, fields },
+            Message {
+                tag: m.tag,
+                name: m.name.clone(),
+                origin: Some(ORIGIN),
+                doc_url: m.doc_url.clone(),
+                doc: None,
+                fields,
+            },
         );
     }
     Ok(Imported { groups, messages: MessagesFile { messages: messages.into_values().collect() }, notes })

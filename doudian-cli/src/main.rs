@@ -25,6 +25,8 @@ struct Cli {
 enum Command {
     /// Call any method with JSON parameters and print the JSON result.
     Call(commands::call::CallArgs),
+    /// Upload a local file (binary material upload) and print its store URI as JSON.
+    Upload(commands::upload::UploadArgs),
     /// Print the canonical param_json, the masked string to sign and the sign.
     Sign(commands::sign::SignArgs),
     /// Push messages (webhooks).
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Call(args) => commands::call::run(args).await,
+            Command::Upload(args) => commands::upload::run(args).await,
             Command::Sign(args) => commands::sign::run(args),
             Command::Push(command) => commands::push::run(command).await,
             Command::Methods(args) => commands::methods::run(args),

@@ -602,3 +602,63 @@ async fn push_listen_prints_each_verified_event_once_as_a_json_line() {
     let _ = child.wait();
     assert!(quiet.is_err(), "printed after a redelivery or a forgery: {quiet:?}");
 }
+
+/// A PNG-looking file of `len` bytes in `dir`.
+fn png_file(dir: &e2e_tests::TempDir, name: &str, len: usize) -> (PathBuf, Vec<u8>) {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend((0..len.saturating_sub(8)).map(|i| (i * 13 % 256) as u8));
+    let path = dir.path().join(name);
+    std::fs::write(&path, &bytes).unwrap();
+    (path, bytes)
+}
+
+#[test]
+fn upload_without_credentials_uses_the_bundled_gateway_and_syncs() {
+    let dir = e2e_tests::TempDir::new("cli-upload");
+    let (path, bytes) = png_file(&dir, "front.png", 100_000);
+    let output = run(doudian().arg("upload").arg(&path).args(["--sync", "--name", "正面"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("using the bundled gateway"), "{}", text(&output.stderr));
+    let reply = stdout_json(&output);
+    assert!(reply["store_uri"].as_str().unwrap().starts_with("tos-cn-i-doudiangw/"), "{reply}");
+    assert_eq!(reply["size"], 100_000);
+    let crc = doudian_sdk::upload::crc32_hex(doudian_sdk::upload::crc32(&bytes));
+    assert_eq!(reply["crc32"], crc.as_str());
+    // The bundled gateway knew the store URI: uploadImageSync made it a material.
+    let sync = &reply["image_sync"]["data"];
+    assert_eq!((sync["is_new"].as_bool(), sync["folder_id"].as_str()), (Some(true), Some("0")), "{reply}");
+    assert_eq!(sync["material_id"].as_str().map(str::len), Some(19), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_stores_the_file_on_the_named_gateway_and_refuses_what_it_cannot_send() {
+    let gw = Gateway::builder().start().await.unwrap();
+    let dir = e2e_tests::TempDir::new("cli-upload-env");
+    let (path, bytes) = png_file(&dir, "Back.JPG", 5000);
+    let upload = |extra: &[&str]| {
+        let mut command = connected(&gw);
+        command.env("DOUDIAN_SHOP_ID", gw.shop_id().to_string()).arg("upload").arg(&path).args(extra);
+        command
+    };
+
+    let output = run_async(upload(&[])).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let reply = stdout_json(&output);
+    assert!(reply.get("image_sync").is_none(), "{reply}");
+    let stored = gw.stored_object(reply["store_uri"].as_str().unwrap()).expect("stored on this gateway");
+    assert_eq!((stored.size, stored.extension.as_str()), (bytes.len() as u64, ".jpg"));
+
+    // Over the limit: a usage error before any request.
+    let before = gw.counters().requests;
+    let output = run_async(upload(&["--max-bytes", "4999"])).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("5000 bytes is over the 4999-byte limit"), "{}", text(&output.stderr));
+    assert_eq!(gw.counters().requests, before);
+
+    // A file that is not there.
+    let mut command = connected(&gw);
+    command.env("DOUDIAN_SHOP_ID", gw.shop_id().to_string()).arg("upload").arg(dir.path().join("missing.png"));
+    let output = run_async(command).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("missing.png"), "{}", text(&output.stderr));
+}

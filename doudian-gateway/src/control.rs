@@ -128,6 +128,16 @@ pub(crate) async fn stats(
             "faults": counters.faults,
             "shipments": counters.shipments,
             "ship_calls": counters.ship_calls,
+            "uploads": {
+                "tokens_issued": counters.uploads.tokens_issued,
+                "addresses": counters.uploads.addresses,
+                "address_refusals": counters.uploads.address_refusals,
+                "puts": counters.uploads.puts,
+                "stored": counters.uploads.stored,
+                "put_refusals": counters.uploads.put_refusals,
+                "crc_mismatches": counters.uploads.crc_mismatches,
+                "bytes_stored": counters.uploads.bytes_stored,
+            },
         }),
     )
 }

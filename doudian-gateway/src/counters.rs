@@ -27,6 +27,28 @@ pub struct RefreshCounts {
     pub refused: u64,
 }
 
+/// What the binary material upload endpoints did (PROTOCOL.md §8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadCounts {
+    /// Upload credentials handed out by open.materialToken.
+    pub tokens_issued: u64,
+    /// Upload addresses handed out by `GET /_imagex/`.
+    pub addresses: u64,
+    /// Address requests refused (unknown, used or expired credential).
+    pub address_refusals: u64,
+    /// PUT requests received.
+    pub puts: u64,
+    /// PUTs that stored their object (a repeated PUT of the same object counts again).
+    pub stored: u64,
+    /// PUTs refused (unknown store URI, wrong Authorization, bad or mismatched CRC, ...).
+    pub put_refusals: u64,
+    /// PUTs refused because the body's CRC-32 differs from `Content-CRC32`.
+    pub crc_mismatches: u64,
+    /// Bytes in every stored PUT.
+    pub bytes_stored: u64,
+}
+
 /// A snapshot of every counter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -65,6 +87,8 @@ pub struct Counters {
     pub pushes_delivered: u64,
     /// Push deliveries that failed (transport error or non-200).
     pub pushes_failed: u64,
+    /// Binary material uploads.
+    pub uploads: UploadCounts,
 }
 
 impl Counters {

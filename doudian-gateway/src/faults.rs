@@ -166,12 +166,29 @@ impl FaultSet {
     /// before processing, and then none after it (the call was not processed); otherwise
     /// at most one dropped reply after processing, and then no other damage to that reply.
     pub(crate) fn draw(&self, method: &str, rng: &Rng) -> Drawn {
+        self.draw_where(rng, |rule| rule.method.as_deref().is_none_or(|m| m == method))
+    }
+
+    /// The faults for one request to an endpoint outside the API (the material upload's
+    /// `imagex.apply` / `imagex.put`): only rules naming it, and only the faults an
+    /// endpoint without an envelope can act out (delay, HTTP status, dropped connections).
+    pub(crate) fn draw_endpoint(&self, endpoint: &str, rng: &Rng) -> Drawn {
+        self.draw_where(rng, |rule| {
+            rule.method.as_deref() == Some(endpoint)
+                && matches!(
+                    rule.fault,
+                    Fault::Delay(_) | Fault::HttpStatus(_) | Fault::DropConnection | Fault::DropAfterProcessing
+                )
+        })
+    }
+
+    fn draw_where(&self, rng: &Rng, eligible: impl Fn(&FaultRule) -> bool) -> Drawn {
         let mut drawn = Drawn::default();
         let mut rules = self.lock();
         if rules.is_empty() {
             return drawn;
         }
-        let applies = |rule: &FaultRule| rule.method.as_deref().is_none_or(|m| m == method) && rule.times != Some(0);
+        let applies = |rule: &FaultRule| eligible(rule) && rule.times != Some(0);
         let fire = |rule: &mut FaultRule, drawn: &mut Drawn| -> bool {
             if !rng.chance(rule.fraction) {
                 return false;
@@ -229,6 +246,21 @@ mod tests {
         assert_eq!(set.draw("a", &rng).before, Some(Fault::RateLimit));
         assert_eq!(set.draw("a", &rng).before, None);
         assert!(set.active().is_empty());
+    }
+
+    #[test]
+    fn endpoints_draw_only_rules_naming_them_with_faults_they_can_act_out() {
+        let rng = Rng::from_entropy();
+        let set = FaultSet::default();
+        set.add(FaultRule::new(Fault::DropConnection).times(1));
+        set.add(FaultRule::new(Fault::RateLimit).for_method("imagex.put").times(1));
+        set.add(FaultRule::new(Fault::DropAfterProcessing).for_method("imagex.put").times(1));
+        let d = set.draw_endpoint("imagex.put", &rng);
+        assert_eq!((d.before, d.after), (None, vec![Fault::DropAfterProcessing]));
+        assert!(set.draw_endpoint("imagex.apply", &rng).fired.is_empty());
+        // The generic and the inapplicable rules are left for the calls they fit.
+        assert_eq!(set.active().len(), 2);
+        assert_eq!(set.draw("imagex.put", &rng).before, Some(Fault::DropConnection));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use doudian_sdk::SignMethod;
 use tokio::sync::watch;
@@ -15,6 +15,7 @@ use crate::counters::{Counters, LiveCounters};
 use crate::envelope::LogIds;
 pub use crate::error::GatewayError;
 use crate::faults::{FaultId, FaultRule, FaultSet};
+use crate::imagex::{self, StoredObject, Uploads};
 use crate::listener::{serve, Limits};
 use crate::push::{PushDelivery, PushRecord, RefundEvent, TradeEvent};
 use crate::random::Rng;
@@ -66,6 +67,7 @@ pub struct GatewayBuilder {
     webhook: Option<String>,
     limits: Limits,
     lenient_sign: bool,
+    max_upload_bytes: u64,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -80,6 +82,7 @@ impl std::fmt::Debug for GatewayBuilder {
             .field("webhook", &self.webhook)
             .field("limits", &self.limits)
             .field("lenient_sign", &self.lenient_sign)
+            .field("max_upload_bytes", &self.max_upload_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -104,6 +107,7 @@ impl Default for GatewayBuilder {
             webhook: None,
             limits: Limits::default(),
             lenient_sign: false,
+            max_upload_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -235,6 +239,13 @@ impl GatewayBuilder {
         self
     }
 
+    /// The largest material a PUT may store (default 64 MiB, above the SDK's 20 MiB
+    /// default so that the client's limit is the one that bites); more is refused with 413.
+    pub fn max_upload_bytes(mut self, max: u64) -> Self {
+        self.max_upload_bytes = max;
+        self
+    }
+
     /// Binds the socket and starts serving in the background of the current tokio runtime.
     pub async fn start(self) -> Result<RunningGateway, GatewayError> {
         if self.app_key.is_empty() || self.app_secret.is_empty() {
@@ -244,11 +255,13 @@ impl GatewayBuilder {
             .await
             .map_err(|source| GatewayError::Bind { addr: self.addr, source })?;
         let addr = listener.local_addr().map_err(|source| GatewayError::Bind { addr: self.addr, source })?;
-        let inner = Arc::new(self.into_inner()?);
+        let inner = Arc::new(self.into_inner(addr)?);
         let router = Router::new()
             .route("/_mock/stats", get(control::stats))
             .route("/_mock/clock", post(control::clock))
             .route("/_mock/faults", get(control::list_faults).post(control::add_fault).delete(control::clear_faults))
+            .route("/_imagex/", get(imagex::apply))
+            .route(&format!("/{}/{{object}}", imagex::STORE_PREFIX), put(imagex::put_object))
             .fallback(handle)
             .with_state(inner.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -262,7 +275,7 @@ impl GatewayBuilder {
     }
 
     /// The shared state of a gateway built from these settings.
-    fn into_inner(self) -> Result<Inner, GatewayError> {
+    fn into_inner(self, addr: SocketAddr) -> Result<Inner, GatewayError> {
         let rng = Rng::from_entropy();
         let clock = Clock::default();
         let now = (clock.now_ms() / 1000) as i64;
@@ -281,11 +294,14 @@ impl GatewayBuilder {
                 timestamp_skew_ms: self.timestamp_skew.as_millis() as u64,
                 limits: self.limits,
                 lenient_sign: self.lenient_sign,
+                addr,
+                max_upload_bytes: self.max_upload_bytes,
             },
             clock,
             rng,
             tokens: Mutex::new(Tokens::new(self.policy)),
             shop: Mutex::new(shop),
+            uploads: Mutex::new(Uploads::default()),
             faults: FaultSet::default(),
             counters: LiveCounters::default(),
             webhook: Mutex::new(self.webhook),
@@ -313,7 +329,8 @@ pub struct IssuedToken {
 impl Inner {
     /// The state of a gateway with the default settings, not serving.
     pub(crate) fn for_tests() -> Inner {
-        GatewayBuilder::default().into_inner().expect("the default settings build")
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        GatewayBuilder::default().into_inner(addr).expect("the default settings build")
     }
 }
 
@@ -579,6 +596,14 @@ impl RunningGateway {
     /// The ids of every after-sale request.
     pub fn after_sale_ids(&self) -> Vec<i64> {
         self.inner.shop().after_sales.keys().copied().collect()
+    }
+
+    // ---- uploads ----
+
+    /// The object a material upload stored under `store_uri` (its size and CRC-32; the
+    /// gateway does not keep the bytes).
+    pub fn stored_object(&self, store_uri: &str) -> Option<StoredObject> {
+        self.inner.uploads().object(store_uri)
     }
 
     // ---- pushes ----

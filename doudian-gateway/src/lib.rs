@@ -71,6 +71,20 @@
 //! Modelled methods: [`STATEFUL_METHODS`]. Every other method of the spec answers with
 //! its sample data from `data/samples.json` (generated from the spec).
 //!
+//! # Binary material upload
+//!
+//! The gateway plays ImageX too (PROTOCOL.md §8): `open.materialToken` answers an
+//! `auth_query` URL back to the gateway (`/_imagex/?Action=ApplyImageUpload&…`, its
+//! credential single-use, 15 minutes); its GET answers a store URI, an `Auth` and the
+//! gateway's own `host:port` as upload host; `PUT /{store_uri}` checks `Authorization` and
+//! `Content-CRC32` (lower-case hex, no leading zeros) against the streamed body and
+//! answers `{"success":0,…}`, or a non-zero `success` with `error.{code,error,message}`
+//! (`Crc32Mismatch`, `InvalidContentCRC32`, `InvalidAuthorization`, `NoSuchUpload`,
+//! `EntityTooLarge`). `material.uploadImageSync` then accepts the store URI as `file_uri`
+//! (an unknown one is 40003 `isv.parameter-invalid`). [`RunningGateway::stored_object`]
+//! and [`Counters::uploads`] show what arrived; the GET and the PUT take faults under the
+//! method names `imagex.apply` and `imagex.put`.
+//!
 //! # Faults and counters
 //!
 //! [`RunningGateway::inject`] switches a [`FaultRule`] on (a [`Fault`], optionally one
@@ -88,6 +102,7 @@ mod envelope;
 mod error;
 mod faults;
 mod gateway;
+mod imagex;
 mod listener;
 mod methods;
 mod params;
@@ -101,13 +116,14 @@ mod state;
 mod time;
 mod tokens;
 
-pub use counters::{Counters, MethodCounts, RefreshCounts};
+pub use counters::{Counters, MethodCounts, RefreshCounts, UploadCounts};
 pub use envelope::{message_for, ApiFailure};
 pub use faults::{Fault, FaultId, FaultRule};
 pub use gateway::{
     Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderSnapshot, ProductSnapshot, RunningGateway,
     DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID,
 };
+pub use imagex::StoredObject;
 pub use methods::STATEFUL_METHODS;
 pub use push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
 pub use shop::{LogisticsCompany, OrderStatus};

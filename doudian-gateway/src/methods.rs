@@ -17,6 +17,8 @@ use crate::tokens::{Grant, RefreshOutcome};
 pub const STATEFUL_METHODS: &[&str] = &[
     "afterSale.List",
     "afterSale.operate",
+    "material.uploadImageSync",
+    "open.materialToken",
     "order.addOrderRemark",
     "order.logisticsAdd",
     "order.logisticsCompanyList",
@@ -54,9 +56,12 @@ impl Done {
     }
 }
 
-pub(crate) fn run(inner: &Inner, method: &str, call: Authenticated) -> Result<Done, ApiFailure> {
+/// Runs `method`; `host` is how the client reached the gateway (upload URLs point back to it).
+pub(crate) fn run(inner: &Inner, method: &str, call: Authenticated, host: &str) -> Result<Done, ApiFailure> {
     let p = Params::new(&call.params);
     match method {
+        "open.materialToken" => crate::imagex::material_token(inner, &p, host).map(Done::data),
+        "material.uploadImageSync" => crate::imagex::upload_image_sync(inner, &p).map(Done::data),
         "token.create" => token_create(inner, &p).map(Done::data),
         "token.refresh" => token_refresh(inner, &p).map(Done::data),
         "shop.brandList" => Ok(Done::data(reference::brand_list())),

@@ -33,7 +33,7 @@ fn json_response(status: StatusCode, log_id: &str, body: impl Into<Body>) -> Res
 }
 
 /// A dropped connection: the reply below is never written.
-fn dropped(connection: &Connection) -> Response {
+pub(crate) fn dropped(connection: &Connection) -> Response {
     connection.kill();
     Response::new(Body::empty())
 }
@@ -123,8 +123,9 @@ pub(crate) async fn handle(
     }
 
     let query = Query::parse(uri.query());
+    let host = crate::imagex::request_host(&inner, &uri, &headers);
     let outcome = authenticate(&inner, &method, &query, &body, is_known(&method))
-        .and_then(|call| run(&inner, &method, call).map_err(|f| (f, Refusal::Other)));
+        .and_then(|call| run(&inner, &method, call, &host).map_err(|f| (f, Refusal::Other)));
     match outcome {
         Ok(done) => {
             inner.counters.update(|c| {

@@ -1,6 +1,7 @@
 //! The shared state of a running gateway, which the connection layer, the handler, the
 //! checks, the methods and the control endpoints all read.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use doudian_sdk::SignMethod;
@@ -9,6 +10,7 @@ use crate::counters::LiveCounters;
 use crate::envelope::LogIds;
 use crate::error::GatewayError;
 use crate::faults::FaultSet;
+use crate::imagex::Uploads;
 use crate::listener::Limits;
 use crate::push::{push_body, push_signature, PushDelivery, PushRecord};
 use crate::random::Rng;
@@ -25,6 +27,9 @@ pub(crate) struct Config {
     pub(crate) timestamp_skew_ms: u64,
     pub(crate) limits: Limits,
     pub(crate) lenient_sign: bool,
+    /// The bound address: the upload host when a request names none.
+    pub(crate) addr: SocketAddr,
+    pub(crate) max_upload_bytes: u64,
 }
 
 /// Shared state of a running gateway. Every lock in here is a std mutex held for a few
@@ -36,6 +41,7 @@ pub(crate) struct Inner {
     pub(crate) log_ids: LogIds,
     pub(crate) tokens: Mutex<Tokens>,
     pub(crate) shop: Mutex<Shop>,
+    pub(crate) uploads: Mutex<Uploads>,
     pub(crate) faults: FaultSet,
     pub(crate) counters: LiveCounters,
     pub(crate) webhook: Mutex<Option<String>>,
@@ -43,6 +49,10 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    pub(crate) fn uploads(&self) -> std::sync::MutexGuard<'_, Uploads> {
+        self.uploads.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(crate) fn webhook_configured(&self) -> bool {
         self.webhook.lock().unwrap_or_else(|e| e.into_inner()).is_some()
     }

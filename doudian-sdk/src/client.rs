@@ -179,6 +179,16 @@ impl Client {
         self.inner.tokens.store()
     }
 
+    /// The HTTP client, for exchanges outside the signed API (material uploads).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The client's retry policy.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// Tool apps: exchanges the `code` from a shop's consent redirect for a token, stores it
     /// under the shop's id, and returns a handle acting for that shop.
     pub async fn authorize_code(&self, code: impl Into<String>) -> Result<(Client, StoredToken)> {

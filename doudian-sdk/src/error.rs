@@ -32,6 +32,10 @@ pub enum Error {
     /// A push message or SPI call failed verification.
     #[error(transparent)]
     Verify(Box<VerifyError>),
+    /// A binary material upload failed after (or instead of) its `open.materialToken` call:
+    /// reading the material, the upload address, or the PUT of the bytes.
+    #[error(transparent)]
+    Upload(Box<UploadError>),
     /// The client or a call is configured wrongly (missing credentials, bad parameters).
     #[error("configuration error: {0}")]
     Config(String),
@@ -208,6 +212,158 @@ pub enum VerifyError {
     Malformed(String),
 }
 
+/// The step of a binary material upload (PROTOCOL.md §8) an [`UploadError`] is about.
+///
+/// The `open.materialToken` call itself fails like any call ([`Error::Api`],
+/// [`Error::Transport`], ...) with `method == "open.materialToken"`; [`UploadStep::Token`]
+/// is a successful reply without a usable `auth_query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadStep {
+    /// Reading and measuring the material before anything is sent.
+    Read,
+    /// The `open.materialToken` reply.
+    Token,
+    /// The GET of `auth_query` that hands out the store URI, its credential and the host.
+    Authorize,
+    /// The PUT of the bytes to the upload host.
+    Put,
+}
+
+impl fmt::Display for UploadStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UploadStep::Read => "reading the material",
+            UploadStep::Token => "open.materialToken",
+            UploadStep::Authorize => "the upload address (GET auth_query)",
+            UploadStep::Put => "the PUT of the bytes",
+        })
+    }
+}
+
+/// What went wrong in an [`UploadStep`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadFailure {
+    /// The material is larger than the limit; nothing was sent.
+    TooLarge {
+        /// The material's size in bytes (at least this many, for a reader).
+        size: u64,
+        /// The configured limit in bytes.
+        limit: u64,
+    },
+    /// The file or reader could not be read.
+    Read,
+    /// The file changed between being checksummed and being sent; the PUT was aborted.
+    SourceChanged,
+    /// The HTTP exchange failed: no connection, a timeout, a broken connection, a non-2xx
+    /// status without a readable refusal, or a reply over the size limit.
+    Transport(TransportKind),
+    /// The reply is not the documented shape (not JSON, a field missing).
+    Malformed,
+    /// The server refused: `ResponseMetadata.Error` of the address reply, or a PUT reply
+    /// whose `success` is not 0.
+    Refused {
+        /// The HTTP status of the refusal.
+        status: u16,
+        /// The server's error code, as text (empty when it gave none).
+        code: String,
+    },
+    /// The PUT was refused because the server's CRC-32 of the bytes differs from
+    /// `Content-CRC32`: the bytes were damaged on the way.
+    CrcMismatch {
+        /// The HTTP status of the refusal.
+        status: u16,
+    },
+}
+
+impl fmt::Display for UploadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UploadFailure::TooLarge { size, limit } => {
+                write!(f, "{size} bytes is over the {limit}-byte limit; nothing was sent")
+            }
+            UploadFailure::Read => f.write_str("cannot read the material"),
+            UploadFailure::SourceChanged => f.write_str("the file changed while it was being sent"),
+            UploadFailure::Transport(TransportKind::Connect) => f.write_str("could not connect"),
+            UploadFailure::Transport(TransportKind::Timeout) => f.write_str("timed out"),
+            UploadFailure::Transport(TransportKind::Io) => f.write_str("the connection failed during the exchange"),
+            UploadFailure::Transport(TransportKind::Status(status)) => write!(f, "HTTP status {status}"),
+            UploadFailure::Transport(TransportKind::BodyTooLarge { limit }) => {
+                write!(f, "reply larger than the {limit}-byte limit")
+            }
+            UploadFailure::Malformed => f.write_str("the reply is not the documented shape"),
+            UploadFailure::Refused { status, code } => write!(f, "refused (HTTP {status}, code `{code}`)"),
+            UploadFailure::CrcMismatch { status } => {
+                write!(f, "refused (HTTP {status}): the server's CRC-32 of the bytes differs from Content-CRC32")
+            }
+        }
+    }
+}
+
+/// A failed binary material upload: the step, what happened, and what the server said.
+/// Never carries a URL or a credential: the `auth_query` URL and the upload `Authorization`
+/// are both credentials.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct UploadError {
+    /// Where the upload stopped.
+    pub step: UploadStep,
+    /// What happened.
+    pub failure: UploadFailure,
+    /// The server's message, or what exactly is missing or wrong.
+    pub detail: String,
+    /// The start of the reply body, for refusals without a readable message (empty when
+    /// there was no reply, or when it may hold the upload credential).
+    pub excerpt: String,
+    /// The log id: `X-Tt-Logid` of the address reply, or the token call's.
+    pub log_id: String,
+    /// The underlying I/O or HTTP error, with any URL stripped.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl UploadError {
+    pub(crate) fn new(step: UploadStep, failure: UploadFailure, detail: impl Into<String>) -> Self {
+        UploadError {
+            step,
+            failure,
+            detail: detail.into(),
+            excerpt: String::new(),
+            log_id: String::new(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+}
+
+impl fmt::Display for UploadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "upload failed at {}: {}", self.step, self.failure)?;
+        match (&self.source, self.detail.is_empty()) {
+            (_, false) => write!(f, ": {}", self.detail)?,
+            (Some(source), true) => write!(f, ": {source}")?,
+            (None, true) => {}
+        }
+        if !self.excerpt.is_empty() {
+            write!(f, "; reply: {}", self.excerpt)?;
+        }
+        if !self.log_id.is_empty() {
+            write!(f, " (log_id {})", self.log_id)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UploadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// The longest body excerpt kept in a [`DecodeError`].
 pub const EXCERPT_LIMIT: usize = 256;
 
@@ -235,6 +391,7 @@ impl Error {
         let id = match self {
             Error::Api(e) => &e.log_id,
             Error::Decode(e) => &e.log_id,
+            Error::Upload(e) => &e.log_id,
             _ => return None,
         };
         (!id.is_empty()).then_some(id.as_str())
@@ -291,6 +448,9 @@ impl Error {
         match self {
             Error::Api(_) => self.is_rate_limited() || self.is_service_busy(),
             Error::Transport(t) => matches!(t.kind, TransportKind::Connect | TransportKind::Status(503 | 429)),
+            Error::Upload(u) => {
+                matches!(u.failure, UploadFailure::Transport(TransportKind::Connect | TransportKind::Status(503 | 429)))
+            }
             _ => false,
         }
     }
@@ -308,20 +468,24 @@ impl Error {
     ///   ([`DecodeStage::Envelope`]), larger than the reply limit, or a success whose
     ///   `data` does not decode ([`DecodeStage::Data`]: processed for certain).
     ///
+    /// For a material upload ([`Error::Upload`]) only the PUT can be ambiguous (a lost or
+    /// unreadable PUT reply: the object may be stored). That is harmless — nothing refers
+    /// to a store URI the caller never got — so uploading again is always safe; the SDK
+    /// already retried the PUT itself (see [`Client::upload_material`](crate::Client::upload_material)).
+    ///
     /// Everything else is unambiguous: an [`ApiError`] (the platform refused the call and
     /// did nothing), or a failure before sending (see [`Error::is_retryable`]). Reads are
     /// retried after ambiguous failures (except a data mismatch, which would fail again);
     /// writes only with [`RetryPolicy::with_ambiguous_writes`](crate::retry::RetryPolicy::with_ambiguous_writes).
     pub fn is_ambiguous(&self) -> bool {
         match self {
-            Error::Transport(t) => matches!(
-                t.kind,
-                TransportKind::Timeout
-                    | TransportKind::Io
-                    | TransportKind::BodyTooLarge { .. }
-                    | TransportKind::Status(500..=502 | 504..=599)
-            ),
+            Error::Transport(t) => kind_is_ambiguous(t.kind),
             Error::Decode(d) => matches!(d.stage, DecodeStage::Envelope | DecodeStage::Data),
+            Error::Upload(u) => {
+                u.step == UploadStep::Put
+                    && (u.failure == UploadFailure::Malformed
+                        || matches!(u.failure, UploadFailure::Transport(kind) if kind_is_ambiguous(kind)))
+            }
             _ => false,
         }
     }
@@ -332,6 +496,17 @@ impl Error {
         match self {
             Error::Transport(t) => !matches!(t.kind, TransportKind::BodyTooLarge { .. }) && self.is_ambiguous(),
             Error::Decode(d) => d.stage == DecodeStage::Envelope,
+            // The address GET only reads, and a PUT of the same bytes to the same store URI
+            // is idempotent: both may be tried again after a lost reply.
+            Error::Upload(u) => match &u.failure {
+                UploadFailure::Transport(kind) => {
+                    matches!(u.step, UploadStep::Authorize | UploadStep::Put)
+                        && !matches!(kind, TransportKind::BodyTooLarge { .. })
+                        && kind_is_ambiguous(*kind)
+                }
+                UploadFailure::Malformed => u.step == UploadStep::Put,
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -339,6 +514,17 @@ impl Error {
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
+}
+
+/// Transport failures after which the request may have been processed.
+fn kind_is_ambiguous(kind: TransportKind) -> bool {
+    matches!(
+        kind,
+        TransportKind::Timeout
+            | TransportKind::Io
+            | TransportKind::BodyTooLarge { .. }
+            | TransportKind::Status(500..=502 | 504..=599)
+    )
 }
 
 impl From<ApiError> for Error {
@@ -356,6 +542,12 @@ impl From<DecodeError> for Error {
 impl From<TransportError> for Error {
     fn from(e: TransportError) -> Self {
         Error::Transport(Box::new(e))
+    }
+}
+
+impl From<UploadError> for Error {
+    fn from(e: UploadError) -> Self {
+        Error::Upload(Box::new(e))
     }
 }
 

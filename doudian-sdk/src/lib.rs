@@ -3,9 +3,9 @@
 //! ## The crate's parts
 //!
 //! A small hand-written core — [`client`], [`sign`], [`token`], [`retry`], [`page`],
-//! [`push`], [`spi`], [`error`] — and the generated API under [`api`], one module and one
-//! cargo feature per API group (`full` turns them all on). [`catalog`] lists every method
-//! with its Rust types and feature.
+//! [`push`], [`spi`], [`upload`], [`error`] — and the generated API under [`api`], one
+//! module and one cargo feature per API group (`full` turns them all on). [`catalog`] lists
+//! every method with its Rust types and feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
@@ -27,6 +27,7 @@ pub mod secret;
 pub mod sign;
 pub mod spi;
 pub mod token;
+pub mod upload;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod webhook;
@@ -37,3 +38,4 @@ pub use page::{Page, Paginated};
 pub use request::Request;
 pub use secret::{AccessToken, AppSecret};
 pub use sign::SignMethod;
+pub use upload::{Material, UploadOptions, UploadedMaterial};

@@ -5,7 +5,9 @@ pub mod methods;
 pub mod mock;
 pub mod push;
 pub mod sign;
+pub mod upload;
 
+use doudian_sdk::error::UploadFailure;
 use doudian_sdk::Error;
 
 /// The platform (or a verification) said no.
@@ -33,6 +35,11 @@ impl From<Error> for Failure {
         let exit_code = match &error {
             Error::Api(_) | Error::Verify(_) => EXIT_REFUSED,
             Error::Config(_) => EXIT_CONFIG,
+            Error::Upload(upload) => match upload.failure {
+                UploadFailure::Refused { .. } | UploadFailure::CrcMismatch { .. } => EXIT_REFUSED,
+                UploadFailure::TooLarge { .. } | UploadFailure::Read => EXIT_CONFIG,
+                _ => EXIT_TRANSPORT,
+            },
             _ => EXIT_TRANSPORT,
         };
         let message = match error.api() {
