@@ -15,7 +15,7 @@ use crate::counters::{Counters, LiveCounters};
 use crate::envelope::LogIds;
 pub use crate::error::GatewayError;
 use crate::faults::{FaultId, FaultRule, FaultSet};
-use crate::imagex::{self, StoredObject, Uploads};
+use crate::imagex;
 use crate::listener::{serve, Limits};
 use crate::push::{PushDelivery, PushRecord, RefundEvent, TradeEvent};
 use crate::random::Rng;
@@ -24,6 +24,7 @@ use crate::shop::{OrderStatus, Shop};
 use crate::state::{Config, Inner};
 use crate::time::Clock;
 use crate::tokens::{Grant, TokenPolicy, Tokens};
+use crate::uploads::{StoredObject, Uploads};
 
 /// The app key a gateway accepts unless told otherwise.
 pub const DEFAULT_APP_KEY: &str = "7300000000000000001";

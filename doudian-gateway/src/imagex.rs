@@ -13,7 +13,6 @@
 //! `imagex.put` (delay, HTTP status, dropped connection before; dropped after storing);
 //! rules for every method are left to the API calls.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -25,10 +24,11 @@ use serde_json::{json, Value};
 
 use crate::envelope::{ApiFailure, CODE_MISSING_PARAMETER};
 use crate::faults::Fault;
-use crate::listener::Connection;
+use crate::listener::{dropped, request_host, Connection};
 use crate::params::Params;
 use crate::query::Query;
 use crate::state::Inner;
+use crate::uploads::{Apply, Slot, StoredObject};
 
 /// The bucket-like prefix of every store URI the gateway hands out.
 pub(crate) const STORE_PREFIX: &str = "tos-cn-i-doudiangw";
@@ -36,51 +36,6 @@ pub(crate) const STORE_PREFIX: &str = "tos-cn-i-doudiangw";
 const CREDENTIAL_TTL_MS: u64 = 15 * 60 * 1000;
 /// At most this many store infos per `open.materialToken`.
 const MAX_UPLOAD_NUM: i64 = 10;
-
-/// An object stored by a PUT (the gateway keeps its size and checksum, not its bytes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StoredObject {
-    /// The store URI, e.g. `tos-cn-i-doudiangw/0f3a…`.
-    pub store_uri: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// The CRC-32 of its bytes.
-    pub crc32: u32,
-    /// The file extension asked for in `open.materialToken` (with its dot; may be empty).
-    pub extension: String,
-}
-
-/// A credential from `open.materialToken`, not yet exchanged for an address.
-struct Apply {
-    extension: String,
-    upload_num: usize,
-    expires_ms: u64,
-}
-
-/// A store URI handed out with its `Auth`, waiting for (or already holding) its bytes.
-struct Slot {
-    auth: String,
-    extension: String,
-    expires_ms: u64,
-}
-
-/// The upload state of a gateway.
-#[derive(Default)]
-pub(crate) struct Uploads {
-    applies: HashMap<String, Apply>,
-    slots: HashMap<String, Slot>,
-    objects: HashMap<String, StoredObject>,
-    /// Material ids by content (`crc:size`) or URL, for `need_distinct`.
-    materials: HashMap<String, String>,
-    next_material: u64,
-}
-
-impl Uploads {
-    pub(crate) fn object(&self, store_uri: &str) -> Option<StoredObject> {
-        self.objects.get(store_uri).cloned()
-    }
-}
 
 /// CRC-32 (IEEE, reflected), bit by bit: deliberately not the SDK's table-driven code, so
 /// the two check each other.
@@ -101,19 +56,6 @@ fn parse_crc_header(text: &str) -> Option<u32> {
         && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         && (text == "0" || !text.starts_with('0'));
     well_formed.then(|| u32::from_str_radix(text, 16).ok()).flatten()
-}
-
-/// `host[:port]` the client reached the gateway by (the URI's authority under HTTP/2, the
-/// `Host` header under HTTP/1), or the bound address.
-pub(crate) fn request_host(inner: &Inner, uri: &Uri, headers: &HeaderMap) -> String {
-    let plain =
-        |host: &&str| !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b));
-    uri.authority()
-        .map(|a| a.as_str())
-        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
-        .filter(plain)
-        .map(str::to_owned)
-        .unwrap_or_else(|| inner.config.addr.to_string())
 }
 
 /// `open.materialToken`: a single-use credential in an `auth_query` URL back to `host`.
@@ -215,7 +157,7 @@ async fn faults_before(inner: &Inner, name: &str, connection: &Connection) -> (O
         tokio::time::sleep(drawn.delay).await;
     }
     let early = match drawn.before {
-        Some(Fault::DropConnection) => Some(crate::server::dropped(connection)),
+        Some(Fault::DropConnection) => Some(dropped(connection)),
         Some(Fault::HttpStatus(code)) => {
             let mut response = Response::new(Body::from(format!("<html><body><h1>{code}</h1></body></html>")));
             *response.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -275,7 +217,7 @@ pub(crate) async fn apply(
         })
         .collect();
     inner.counters.update(|c| c.uploads.addresses += 1);
-    let host = request_host(&inner, &uri, &headers);
+    let host = request_host(inner.config.addr, &uri, &headers);
     let reply = json!({
         "ResponseMetadata": metadata,
         "Result": {
@@ -284,7 +226,7 @@ pub(crate) async fn apply(
         },
     });
     if after.contains(&Fault::DropAfterProcessing) {
-        return crate::server::dropped(&connection);
+        return dropped(&connection);
     }
     imagex_reply(StatusCode::OK, &log_id, &reply)
 }
@@ -317,7 +259,7 @@ pub(crate) async fn put_object(
                 c.uploads.bytes_stored += stored.size;
             });
             if after.contains(&Fault::DropAfterProcessing) {
-                return crate::server::dropped(&connection);
+                return dropped(&connection);
             }
             let payload = json!({ "hash": format!("{:x}", stored.crc32), "size": stored.size, "key": store_uri });
             let reply = json!({

@@ -115,6 +115,7 @@ mod shop;
 mod state;
 mod time;
 mod tokens;
+mod uploads;
 
 pub use counters::{Counters, MethodCounts, RefreshCounts, UploadCounts};
 pub use envelope::{message_for, ApiFailure};
@@ -123,11 +124,11 @@ pub use gateway::{
     Gateway, GatewayBuilder, GatewayError, IssuedToken, OrderSnapshot, ProductSnapshot, RunningGateway,
     DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_SHOP_ID,
 };
-pub use imagex::StoredObject;
 pub use methods::STATEFUL_METHODS;
 pub use push::{push_body, push_signature, PushDelivery, PushRecord, RefundEvent, TradeEvent};
 pub use shop::{LogisticsCompany, OrderStatus};
 pub use time::format_gmt8;
+pub use uploads::StoredObject;
 
 /// Every method the gateway answers: the stateful ones and every method with sample data,
 /// sorted and without duplicates.

@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderMap, Uri};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -75,6 +76,25 @@ impl Connection {
     pub(crate) fn for_tests(peer: SocketAddr) -> Self {
         Connection { killed: Arc::default(), peer }
     }
+}
+
+/// `host[:port]` the client reached the gateway by (the URI's authority under HTTP/2, the
+/// `Host` header under HTTP/1), or the bound address.
+pub(crate) fn request_host(bound: SocketAddr, uri: &Uri, headers: &HeaderMap) -> String {
+    let plain =
+        |host: &&str| !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b));
+    uri.authority()
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+        .filter(plain)
+        .map(str::to_owned)
+        .unwrap_or_else(|| bound.to_string())
+}
+
+/// A dropped connection: the reply is never written.
+pub(crate) fn dropped(connection: &Connection) -> axum::response::Response {
+    connection.kill();
+    axum::response::Response::new(axum::body::Body::empty())
 }
 
 /// A TCP stream with the kill switch and the idle deadline.

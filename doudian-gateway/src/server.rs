@@ -11,7 +11,7 @@ use axum::response::Response;
 use crate::auth::{authenticate, Refusal};
 use crate::envelope::{self, ApiFailure, CODE_SUCCESS};
 use crate::faults::Fault;
-use crate::listener::Connection;
+use crate::listener::{dropped, Connection};
 use crate::methods::{is_known, run};
 use crate::query::Query;
 use crate::state::Inner;
@@ -30,12 +30,6 @@ fn json_response(status: StatusCode, log_id: &str, body: impl Into<Body>) -> Res
         headers.insert("x-tt-logid", value);
     }
     response
-}
-
-/// A dropped connection: the reply below is never written.
-pub(crate) fn dropped(connection: &Connection) -> Response {
-    connection.kill();
-    Response::new(Body::empty())
 }
 
 /// Reads the whole body within the gateway's size and time limits; a refusal otherwise,
@@ -123,7 +117,7 @@ pub(crate) async fn handle(
     }
 
     let query = Query::parse(uri.query());
-    let host = crate::imagex::request_host(&inner, &uri, &headers);
+    let host = crate::listener::request_host(inner.config.addr, &uri, &headers);
     let outcome = authenticate(&inner, &method, &query, &body, is_known(&method))
         .and_then(|call| run(&inner, &method, call, &host).map_err(|f| (f, Refusal::Other)));
     match outcome {

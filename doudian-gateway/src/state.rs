@@ -10,13 +10,13 @@ use crate::counters::LiveCounters;
 use crate::envelope::LogIds;
 use crate::error::GatewayError;
 use crate::faults::FaultSet;
-use crate::imagex::Uploads;
 use crate::listener::Limits;
 use crate::push::{push_body, push_signature, PushDelivery, PushRecord};
 use crate::random::Rng;
 use crate::shop::Shop;
 use crate::time::Clock;
 use crate::tokens::Tokens;
+use crate::uploads::Uploads;
 
 /// The settings a gateway was started with.
 pub(crate) struct Config {
