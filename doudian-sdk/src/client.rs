@@ -10,14 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{self, Stream, TryStreamExt};
-
 pub use builder::ClientBuilder;
 pub use envelope::decode_reply;
 use envelope::{decode_data, RawReply};
 
 use crate::error::{Error, Result};
-use crate::page::{Page, Paginated};
+use crate::page::{Items, Page, Pages, Paginated};
 use crate::request::Request;
 use crate::retry::{self, RetryPolicy};
 use crate::secret::AccessToken;
@@ -247,34 +245,25 @@ impl Client {
         Ok(Page::new(items, total, page, R::PAGE_BASE, request.page_size()))
     }
 
-    /// Every page from the request's page on, one request at a time (bounded memory).
-    pub fn pages<R>(&self, request: R) -> impl Stream<Item = Result<Page<R::Item>>> + Send + '_
+    /// Every page from the request's page on, one request at a time (bounded memory):
+    /// [`Pages::next`] in a loop, or [`Pages::try_collect`] for every page.
+    pub fn pages<R>(&self, request: R) -> Pages<R>
     where
         R: Paginated + Send + Sync + 'static,
         R::Item: Send,
         R::Response: Send,
     {
-        stream::try_unfold(Some(request), move |next| async move {
-            let Some(mut request) = next else { return Ok(None) };
-            let page = self.page(&request).await?;
-            let following = if page.has_more {
-                request.set_page_number(page.page + 1);
-                Some(request)
-            } else {
-                None
-            };
-            Ok(Some((page, following)))
-        })
+        Pages::new(self.clone(), request)
     }
 
-    /// Every item of every page from the request's page on.
-    pub fn items<R>(&self, request: R) -> impl Stream<Item = Result<R::Item>> + Send + '_
+    /// Every item of every page from the request's page on, one page at a time.
+    pub fn items<R>(&self, request: R) -> Items<R>
     where
         R: Paginated + Send + Sync + 'static,
         R::Item: Send,
         R::Response: Send,
     {
-        self.pages(request).map_ok(|page| stream::iter(page.items.into_iter().map(Ok))).try_flatten()
+        self.pages(request).items()
     }
 
     /// Signs and sends one call with retries and token handling; returns the checked reply.

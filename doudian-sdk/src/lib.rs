@@ -34,7 +34,7 @@ pub mod webhook;
 
 pub use client::{CallOptions, Client, ClientBuilder, Response};
 pub use error::{ApiError, Error, Result};
-pub use page::{Page, Paginated};
+pub use page::{Items, Page, Pages, Paginated};
 pub use request::Request;
 pub use secret::{AccessToken, AppSecret};
 pub use sign::SignMethod;

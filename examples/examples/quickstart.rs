@@ -24,7 +24,6 @@ use doudian_sdk::codes::OrderStatus;
 use doudian_sdk::push::{PushEvent, PushVerifier};
 use doudian_sdk::webhook::push_endpoint;
 use doudian_sdk::{Client, Error};
-use futures_util::TryStreamExt;
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
 
@@ -179,8 +178,9 @@ async fn orders(client: &Client, to_ship: &mut Option<String>) -> Outcome {
     );
     let mut pages = 0;
     let mut count = 0;
-    let mut stream = std::pin::pin!(client.pages(request));
-    while let Some(page) = stream.try_next().await? {
+    let mut stream = client.pages(request);
+    while let Some(page) = stream.next().await {
+        let page = page?;
         pages += 1;
         count += page.items.len();
         for order in &page.items {

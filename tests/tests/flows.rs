@@ -19,7 +19,6 @@ use doudian_sdk::codes::{self, AfterSaleStatus, AfterSaleType};
 use doudian_sdk::push::{Message, PushEvent};
 use doudian_sdk::{Client, Error};
 use e2e_tests::*;
-use futures_util::TryStreamExt;
 
 #[tokio::test]
 async fn self_use_token_is_created_once_for_the_shop() {
@@ -127,7 +126,12 @@ async fn products_list_detail_add_edit_delete_and_skus() {
     let client = client(&gw);
 
     // Listing pages from 1.
-    let pages: Vec<_> = client.pages(ProductListV2Request::new(1, 2)).try_collect().await.unwrap();
+    // Pages one by one; `first_page` knows that product.listV2 counts from 1.
+    let mut pager = client.pages(ProductListV2Request::first_page(2));
+    let mut pages = Vec::new();
+    while let Some(page) = pager.next().await {
+        pages.push(page.unwrap());
+    }
     assert_eq!(pages.iter().map(|p| p.page).collect::<Vec<_>>(), vec![1, 2, 3]);
     let listed: BTreeSet<i64> = pages.iter().flat_map(|p| &p.items).map(|p| p.product_id.unwrap()).collect();
     let held: BTreeSet<i64> = gw.products().iter().map(|p| p.product_id).collect();
@@ -202,7 +206,7 @@ async fn order_search_reads_every_page_once() {
     assert_eq!(expected.len(), SEEDED_ORDERS);
 
     // 45 orders, 7 a page: pages 0..=6, the last one holding 3.
-    let pages: Vec<_> = client.pages(OrderSearchListRequest::new(0, 7)).try_collect().await.unwrap();
+    let pages: Vec<_> = client.pages(OrderSearchListRequest::first_page(7)).try_collect().await.unwrap();
     assert_eq!(pages.iter().map(|p| p.page).collect::<Vec<_>>(), (0..7).collect::<Vec<_>>());
     assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), vec![7, 7, 7, 7, 7, 7, 3]);
     assert!(pages.iter().all(|p| p.total == Some(SEEDED_ORDERS as i64)));
@@ -456,14 +460,14 @@ async fn a_failing_page_ends_the_stream_with_its_error() {
     use doudian_gateway::{Fault, FaultRule};
     let gw = gateway().await;
     let client = client_builder(&gw).retry(doudian_sdk::retry::RetryPolicy::none()).build().unwrap();
-    let mut stream = std::pin::pin!(client.pages(OrderSearchListRequest::new(0, 10)));
-    let first = stream.try_next().await.unwrap().unwrap();
+    let mut stream = client.pages(OrderSearchListRequest::new(0, 10));
+    let first = stream.next().await.unwrap().unwrap();
     assert_eq!((first.page, first.items.len()), (0, 10));
     // The stream is lazy: page 1 is requested only now, and is rate limited.
     gw.inject(FaultRule::new(Fault::RateLimit).for_method("order.searchList").times(1));
-    let err = stream.try_next().await.unwrap_err();
+    let err = stream.next().await.unwrap().unwrap_err();
     assert!(err.is_rate_limited(), "{err:?}");
-    assert!(stream.try_next().await.unwrap().is_none(), "the stream ends after an error");
+    assert!(stream.next().await.is_none(), "the stream ends after an error");
     assert_eq!(gw.calls("order.searchList"), 2);
 
     // With retries the same walk goes through every page.
