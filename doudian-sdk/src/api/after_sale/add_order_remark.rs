@@ -2,7 +2,7 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.addOrderRemark`: its request, its response and their nested types.
-/// `afterSale.addOrderRemark`: the request of the platform method `afterSale.addOrderRemark`.
+/// `afterSale.addOrderRemark` (商家为订单添加售后备注): Adds the merchant's internal remark to an after-sale request or to an order's after-sales; it shows in the after-sale view of the console and in `after_sale_shop_remarks` of `afterSale.Detail`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `remark`: the arguments of [`new`](Self::new).
@@ -11,13 +11,20 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.addOrderRemark")]
+#[doc(alias = "商家为订单添加售后备注")]
 pub struct AfterSaleAddOrderRemarkRequest {
+    /// The after-sale request the remark is about.
+    ///
     /// `after_sale_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_id: Option<String>,
+    /// The order the remark is about.
+    ///
     /// `order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// The remark.
+    ///
     /// `remark` (required)
     pub remark: String,
 }

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.Detail`: its request, its response and their nested types.
-/// `afterSale.Detail`: the request of the platform method `afterSale.Detail`.
+/// `afterSale.Detail`: Reads one after-sale request in full: amounts, reason and evidence, return and exchange logistics, arbitration, the merchant's remarks and, with `need_operation_record`, its history. Read it before acting with `afterSale.operate`, and on a refund push message to get the request's current state.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** `after_sale_id`: the arguments of [`new`](Self::new).
@@ -12,11 +12,15 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.Detail")]
 pub struct AfterSaleDetailRequest {
+    /// The after-sale id.
+    ///
     /// `after_sale_id` (required)
     pub after_sale_id: String,
     /// `is_searchable`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// `true` adds the request's history (`record_logs_list`).
+    ///
     /// `need_operation_record`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_operation_record: Option<bool>,
@@ -74,12 +78,16 @@ pub struct AfterSaleInfo {
     /// `after_sale_apply_count`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_apply_count: Option<i64>,
+    /// The after-sale id.
+    ///
     /// `after_sale_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_id: Option<i64>,
     /// `after_sale_order_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_order_type: Option<i64>,
+    /// Where the request stands; the values of `AfterSaleStatus` (6 awaiting the merchant, 12 succeeded, 28 failed...).
+    ///
     /// `after_sale_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i64>,
@@ -89,6 +97,8 @@ pub struct AfterSaleInfo {
     /// `after_sale_sub_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_sub_type: Option<i64>,
+    /// What the buyer asks for: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
+    ///
     /// `after_sale_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_type: Option<i64>,
@@ -97,6 +107,8 @@ pub struct AfterSaleInfo {
     pub after_sale_type_text: Option<String>,
     /// `aftersale_tags`
     pub aftersale_tags: Vec<AftersaleTag>,
+    /// When the buyer applied, Unix seconds.
+    ///
     /// `apply_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
@@ -112,6 +124,8 @@ pub struct AfterSaleInfo {
     /// `encrypt_post_tel_sec` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_tel_sec: Option<String>,
+    /// The buyer's evidence images.
+    ///
     /// `evidence`
     pub evidence: Vec<String>,
     /// `exchange_sku_info`
@@ -159,6 +173,8 @@ pub struct AfterSaleInfo {
     /// `real_refund_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub real_refund_amount: Option<i64>,
+    /// The buyer's reason, as text.
+    ///
     /// `reason`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -176,6 +192,8 @@ pub struct AfterSaleInfo {
     /// `refund_packing_charge_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_packing_charge_amount: Option<i64>,
+    /// The shipping fee to refund, in fen.
+    ///
     /// `refund_post_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
@@ -185,6 +203,8 @@ pub struct AfterSaleInfo {
     /// `refund_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i64>,
+    /// The amount to refund, in fen.
+    ///
     /// `refund_total_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_total_amount: Option<i64>,
@@ -218,6 +238,8 @@ pub struct AfterSaleInfo {
     /// `shop_discount_return_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_discount_return_amount: Option<i64>,
+    /// When the current step times out, Unix seconds.
+    ///
     /// `status_deadline`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_deadline: Option<i64>,
@@ -227,6 +249,8 @@ pub struct AfterSaleInfo {
     /// `store_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
+    /// When it last changed, Unix seconds.
+    ///
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
@@ -610,6 +634,8 @@ pub struct Order {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct OrderInfo {
+    /// The shop order the request belongs to.
+    ///
     /// `shop_order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_order_id: Option<i64>,
@@ -898,6 +924,8 @@ pub struct SkuOrderInfo {
     /// `sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<i64>,
+    /// A SKU order the request covers.
+    ///
     /// `sku_order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_order_id: Option<i64>,

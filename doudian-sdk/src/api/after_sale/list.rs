@@ -2,7 +2,7 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.List`: its request, its response and their nested types.
-/// `afterSale.List`: the request of the platform method `afterSale.List`.
+/// `afterSale.List`: Lists after-sale requests (refunds, returns, exchanges...) filtered by type, status, order and time. Pages count from 0 and hold at most 100; one filter reaches at most 50,000 requests and, without a time range, only the last 6 months. For incremental sync filter on `update_start_time` and `update_end_time` and sort by `update_time`, or requests that change during the scan are missed.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Pages** count from 0. Start from [`AfterSaleListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
@@ -13,15 +13,21 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.List")]
 pub struct AfterSaleListRequest {
+    /// Only this after-sale request.
+    ///
     /// `aftersale_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<String>,
+    /// Deprecated: use `standard_aftersale_status`.
+    ///
     /// `aftersale_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
     /// `aftersale_sub_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_sub_type: Option<i64>,
+    /// Only this kind: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
+    ///
     /// `aftersale_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
@@ -37,6 +43,8 @@ pub struct AfterSaleListRequest {
     /// `arbitrate_status`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub arbitrate_status: Vec<i64>,
+    /// Applied for at or before this time, Unix seconds.
+    ///
     /// `end_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
@@ -46,12 +54,16 @@ pub struct AfterSaleListRequest {
     /// `need_special_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_special_type: Option<bool>,
+    /// Sort keys, most important first, each a field and a direction: `update_time asc`, `apply_time desc`, `status_deadline asc`.
+    ///
     /// `order_by`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_by: Vec<String>,
     /// `order_flag`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_flag: Vec<i64>,
+    /// Only the requests of this shop order.
+    ///
     /// `order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
@@ -61,6 +73,8 @@ pub struct AfterSaleListRequest {
     /// `order_logistics_tracking_no`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_logistics_tracking_no: Vec<String>,
+    /// Page number, from 0.
+    ///
     /// `page` (required)
     pub page: i64,
     /// `pay_type`
@@ -75,17 +89,27 @@ pub struct AfterSaleListRequest {
     /// `risk_flag`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_flag: Option<i64>,
+    /// Requests per page, at most 100.
+    ///
     /// `size` (required)
     pub size: i64,
+    /// Only these statuses, e.g. 6 awaiting the merchant, 7 awaiting the buyer's return, 11 goods returned, 12 succeeded, 27 refused, 28 failed.
+    ///
     /// `standard_aftersale_status`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub standard_aftersale_status: Vec<i64>,
+    /// Applied for at or after this time, Unix seconds.
+    ///
     /// `start_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
+    /// Changed at or before this time, Unix seconds.
+    ///
     /// `update_end_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_end_time: Option<i64>,
+    /// Changed at or after this time, Unix seconds; pair it with `order_by` `update_time` for incremental sync.
+    ///
     /// `update_start_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_start_time: Option<i64>,
@@ -230,6 +254,8 @@ impl AfterSaleListRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AfterSaleListResponse {
+    /// Whether further pages follow.
+    ///
     /// `has_more`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
@@ -241,6 +267,8 @@ pub struct AfterSaleListResponse {
     /// `size`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// How many requests match, in all.
+    ///
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -279,6 +307,8 @@ impl AfterSaleListRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AftersaleInfo {
+    /// The after-sale id, for `afterSale.Detail` and `afterSale.operate`.
+    ///
     /// `aftersale_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<String>,
@@ -302,12 +332,16 @@ pub struct AftersaleInfo {
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
+    /// When the buyer applied, Unix seconds.
+    ///
     /// `apply_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// `arbitrate_blame`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_blame: Option<i64>,
+    /// Platform arbitration: 0 none, 1 in progress, 2 customer service agreed, 3 customer service refused, 4 awaiting the merchant's evidence, 5 negotiation, 255 finished.
+    ///
     /// `arbitrate_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
@@ -336,9 +370,13 @@ pub struct AftersaleInfo {
     pub part_type: Option<i64>,
     /// `reason_second_labels`
     pub reason_second_labels: Vec<ReasonSecondLabel>,
+    /// The amount to refund, in fen.
+    ///
     /// `refund_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
+    /// The shipping fee to refund, in fen.
+    ///
     /// `refund_post_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
@@ -351,12 +389,16 @@ pub struct AftersaleInfo {
     /// `refund_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_type: Option<i64>,
+    /// The SKU order it concerns.
+    ///
     /// `related_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub related_id: Option<String>,
     /// `remark`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// The tracking number of the buyer's return parcel.
+    ///
     /// `return_logistics_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_logistics_code: Option<String>,
@@ -375,6 +417,8 @@ pub struct AftersaleInfo {
     /// `risk_decision_reason`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_decision_reason: Option<String>,
+    /// When the current step times out, Unix seconds.
+    ///
     /// `status_deadline`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_deadline: Option<i64>,
@@ -384,6 +428,8 @@ pub struct AftersaleInfo {
     /// `store_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
+    /// When it last changed, Unix seconds.
+    ///
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
@@ -467,6 +513,8 @@ pub struct OrderInfo {
     pub order_flag: Option<i64>,
     /// `related_order_info`
     pub related_order_info: Vec<RelatedOrderInfo>,
+    /// The shop order the request belongs to.
+    ///
     /// `shop_order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_order_id: Option<String>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.operate`: its request, its response and their nested types.
-/// `afterSale.operate`: the request of the platform method `afterSale.operate`.
+/// `afterSale.operate`: Acts on after-sale requests: agrees to or refuses a refund, a return or an exchange, confirms goods received and so on, as chosen by `type`. One call takes up to 20 requests, but one failure fails them all, so send one at a time. An action on a request that has already moved on is refused: after an ambiguous failure read the request back with `afterSale.Detail`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `items`, `type`: the arguments of [`new`](Self::new).
@@ -12,11 +12,15 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.operate")]
 pub struct AfterSaleOperateRequest {
+    /// The requests to act on, at most 20 (one is safer).
+    ///
     /// `items` (required)
     pub items: Vec<Item>,
     /// `store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
+    /// The action, as a platform code; which codes apply depends on the request's kind and status (the platform's guide to this method lists them).
+    ///
     /// `type` (required)
     #[serde(rename = "type")]
     pub type_: i32,
@@ -207,20 +211,32 @@ impl Evidence {
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Item {
+    /// The after-sale id.
+    ///
     /// `aftersale_id` (required). Example: `6959800000297566494`
     pub aftersale_id: String,
+    /// Images backing a refusal; required when the refusal reason asks for evidence.
+    ///
     /// `evidence`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
+    /// Addresses and tracking numbers, for actions that move goods.
+    ///
     /// `logistics`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics: Option<Logistics>,
+    /// Why; required when refusing.
+    ///
     /// `reason`. Example: `商品有破损`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The refusal reason, from `afterSale.rejectReasonCodeList`.
+    ///
     /// `reject_reason_code`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason_code: Option<i64>,
+    /// A comment; required when refusing.
+    ///
     /// `remark`. Example: `商品有污渍，影响二次销售`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
@@ -279,12 +295,16 @@ impl Item {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ItemResult {
+    /// The after-sale id.
+    ///
     /// `aftersale_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
     /// `status_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
+    /// The outcome for this request, as text.
+    ///
     /// `status_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_msg: Option<String>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/freightTemplate.json
 
 //! `freightTemplate.list`: its request, its response and their nested types.
-/// `freightTemplate.list`: the request of the platform method `freightTemplate.list`.
+/// `freightTemplate.list`: Lists the shop's freight templates (运费模板), optionally filtered by name. A product names one as `freight_id` when it is published.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Pages** count from 0. Start from [`FreightTemplateListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
@@ -13,6 +13,8 @@
 #[non_exhaustive]
 #[doc(alias = "freightTemplate.list")]
 pub struct FreightTemplateListRequest {
+    /// Only templates whose name contains this text.
+    ///
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -50,6 +52,8 @@ impl FreightTemplateListRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct FreightTemplateListResponse {
+    /// How many templates match, in all.
+    ///
     /// `Count`
     #[serde(rename = "Count")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +110,8 @@ pub struct Template {
     /// `fixed_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
+    /// The template id: the `freight_id` of products.
+    ///
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -118,6 +124,8 @@ pub struct Template {
     /// `rule_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
+    /// The template's name.
+    ///
     /// `template_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,

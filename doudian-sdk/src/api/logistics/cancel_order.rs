@@ -2,7 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.cancelOrder`: its request, its response and their nested types.
-/// `logistics.cancelOrder`: the request of the platform method `logistics.cancelOrder`.
+/// `logistics.cancelOrder`: Gives back an electronic waybill number that will not be used, so the carrier account gets it back.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `logistics_code`, `track_no`: the arguments of [`new`](Self::new).
@@ -12,8 +12,12 @@
 #[non_exhaustive]
 #[doc(alias = "logistics.cancelOrder")]
 pub struct LogisticsCancelOrderRequest {
+    /// The carrier's code.
+    ///
     /// `logistics_code` (required)
     pub logistics_code: String,
+    /// The waybill number to cancel.
+    ///
     /// `track_no` (required)
     pub track_no: String,
     /// `user_id`
@@ -51,6 +55,8 @@ impl crate::request::Request for LogisticsCancelOrderRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct CancelResult {
+    /// Whether the number was cancelled.
+    ///
     /// `success`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,

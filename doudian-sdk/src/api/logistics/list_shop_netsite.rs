@@ -2,7 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.listShopNetsite`: its request, its response and their nested types.
-/// `logistics.listShopNetsite`: the request of the platform method `logistics.listShopNetsite`.
+/// `logistics.listShopNetsite`: Lists the shop's electronic-waybill accounts at one carrier: per netsite (网点) its sender addresses and how many numbers are left, issued, cancelled and recycled. The sender address of `logistics.newCreateOrder` must be one of these.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** `logistics_code`: the arguments of [`new`](Self::new).
@@ -12,6 +12,8 @@
 #[non_exhaustive]
 #[doc(alias = "logistics.listShopNetsite")]
 pub struct LogisticsListShopNetsiteRequest {
+    /// The carrier's code.
+    ///
     /// `logistics_code` (required)
     pub logistics_code: String,
 }
@@ -45,12 +47,18 @@ impl crate::request::Request for LogisticsListShopNetsiteRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Netsite {
+    /// How many numbers were issued.
+    ///
     /// `allocated_quantity`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allocated_quantity: Option<i64>,
+    /// How many waybill numbers are still available.
+    ///
     /// `amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
+    /// How many numbers were cancelled.
+    ///
     /// `cancelled_quantity`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_quantity: Option<i64>,
@@ -60,15 +68,23 @@ pub struct Netsite {
     /// `company_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_type: Option<i32>,
+    /// The netsite's code.
+    ///
     /// `netsite_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netsite_code: Option<String>,
+    /// The netsite's name.
+    ///
     /// `netsite_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netsite_name: Option<String>,
+    /// How many numbers were recycled.
+    ///
     /// `recycled_quantity`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recycled_quantity: Option<i64>,
+    /// The addresses allowed as sender.
+    ///
     /// `sender_address`
     pub sender_address: Vec<SenderAddress>,
 }

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.newCreateOrder`: its request, its response and their nested types.
-/// `logistics.newCreateOrder`: the request of the platform method `logistics.newCreateOrder`.
+/// `logistics.newCreateOrder`: Takes electronic waybill numbers (电子面单) from a carrier for orders, up to 50 parcels per call, with a sender address from `logistics.listShopNetsite`. Asking again with the same order id and `pack_id` returns the number already issued, so a retry is safe; another `pack_id` takes a new number for a further parcel. Numbers not used are given back with `logistics.cancelOrder`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `logistics_code`, `order_infos`, `sender_info`: the arguments of [`new`](Self::new).
@@ -18,13 +18,19 @@ pub struct LogisticsNewCreateOrderRequest {
     /// `ebill_delivery_info`
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub ebill_delivery_info: ::serde_json::Value,
+    /// The carrier's code (`jtexpress`...).
+    ///
     /// `logistics_code` (required). Example: `jtexpress`
     pub logistics_code: String,
     /// `order_channel`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
+    /// One entry per parcel, at most 50.
+    ///
     /// `order_infos` (required)
     pub order_infos: Vec<OrderInfo>,
+    /// The sender: an address the carrier account allows (`logistics.listShopNetsite`) and a contact.
+    ///
     /// `sender_info` (required)
     pub sender_info: SenderInfo,
     /// `user_id`. Example: `1`
@@ -73,8 +79,12 @@ impl LogisticsNewCreateOrderRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct LogisticsNewCreateOrderResponse {
+    /// The numbers issued.
+    ///
     /// `ebill_infos`
     pub ebill_infos: Vec<EbillInfo>,
+    /// The parcels that got no number, with the reason.
+    ///
     /// `err_infos`
     pub err_infos: Vec<ErrInfo>,
 }
@@ -237,9 +247,13 @@ pub struct EbillInfo {
     /// `order_channel`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
+    /// The order the number is for.
+    ///
     /// `order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// The parcel the number is for.
+    ///
     /// `pack_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
@@ -258,12 +272,16 @@ pub struct EbillInfo {
     /// `short_address_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub short_address_name: Option<String>,
+    /// The carrier's routing code printed on the label.
+    ///
     /// `sort_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_code: Option<String>,
     /// `sub_waybill_codes`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_waybill_codes: Option<String>,
+    /// The waybill (tracking) number.
+    ///
     /// `track_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
@@ -407,13 +425,19 @@ pub struct OrderInfo {
     /// `is_sign_back`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_sign_back: Option<i32>,
+    /// The goods in the parcel, by name and count.
+    ///
     /// `items` (required)
     pub items: Vec<Item>,
     /// `net_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub net_info: Option<NetInfo>,
+    /// The shop order id.
+    ///
     /// `order_id` (required). Example: `202011809`
     pub order_id: String,
+    /// The parcel within the order: the same value gets the same number back, a new value a new number.
+    ///
     /// `pack_id`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,

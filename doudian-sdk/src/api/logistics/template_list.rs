@@ -2,7 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.templateList`: its request, its response and their nested types.
-/// `logistics.templateList`: the request of the platform method `logistics.templateList`.
+/// `logistics.templateList`: Lists the platform's standard label templates per carrier, with the template address the printing component needs to print waybills taken with `logistics.newCreateOrder`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** nothing; every parameter has a setter.
@@ -34,6 +34,8 @@ impl crate::request::Request for LogisticsTemplateListRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TemplateData {
+    /// The carrier's code.
+    ///
     /// `logistics_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
@@ -44,21 +46,29 @@ pub struct TemplateData {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TemplateInfo {
+    /// A preview image of the template.
+    ///
     /// `perview_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub perview_url: Option<String>,
     /// `template_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_code: Option<String>,
+    /// The template id.
+    ///
     /// `template_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// The template's name.
+    ///
     /// `template_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `template_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_type: Option<i32>,
+    /// The template's address, for the printing component.
+    ///
     /// `template_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_url: Option<String>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.trackNoRouteDetail`: its request, its response and their nested types.
-/// `logistics.trackNoRouteDetail`: the request of the platform method `logistics.trackNoRouteDetail`.
+/// `logistics.trackNoRouteDetail`: Reads the tracking events of a parcel by carrier code and tracking number. Use it for customer service, or to see delivery when the ERP does not follow the parcel otherwise.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** `logistics_code`, `track_no`: the arguments of [`new`](Self::new).
@@ -12,8 +12,12 @@
 #[non_exhaustive]
 #[doc(alias = "logistics.trackNoRouteDetail")]
 pub struct LogisticsTrackNoRouteDetailRequest {
+    /// The carrier's code (`order.logisticsCompanyList`).
+    ///
     /// `logistics_code` (required)
     pub logistics_code: String,
+    /// The tracking number.
+    ///
     /// `track_no` (required)
     pub track_no: String,
 }
@@ -30,6 +34,8 @@ impl LogisticsTrackNoRouteDetailRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct LogisticsTrackNoRouteDetailResponse {
+    /// The tracking events.
+    ///
     /// `route__node_list`
     #[serde(rename = "route__node_list")]
     pub route_node_list: Vec<RouteNode>,
@@ -46,18 +52,26 @@ impl crate::request::Request for LogisticsTrackNoRouteDetailRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RouteNode {
+    /// What happened, as the carrier words it.
+    ///
     /// `content`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `site_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_name: Option<String>,
+    /// The event's state, as a code.
+    ///
     /// `state`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// The event's state, as text.
+    ///
     /// `state_description`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_description: Option<String>,
+    /// When it happened.
+    ///
     /// `timestamp`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,

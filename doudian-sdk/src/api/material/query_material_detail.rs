@@ -2,7 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.queryMaterialDetail`: its request, its response and their nested types.
-/// `material.queryMaterialDetail`: the request of the platform method `material.queryMaterialDetail`.
+/// `material.queryMaterialDetail`: Reads one material of the material centre by id: its folder, addresses, image or video properties and audit state. Use it to follow a material's audit after an upload.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** `material_id`: the arguments of [`new`](Self::new).
@@ -12,6 +12,8 @@
 #[non_exhaustive]
 #[doc(alias = "material.queryMaterialDetail")]
 pub struct MaterialQueryMaterialDetailRequest {
+    /// The material id.
+    ///
     /// `material_id` (required)
     pub material_id: String,
 }
@@ -40,15 +42,23 @@ impl crate::request::Request for MaterialQueryMaterialDetailRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct MaterialInfo {
+    /// Why the audit rejected it.
+    ///
     /// `audit_reject_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_reject_desc: Option<String>,
+    /// The audit state.
+    ///
     /// `audit_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
+    /// The material's address on the platform.
+    ///
     /// `byte_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
+    /// When it was created, as text (`YYYY-MM-DD HH:MM:SS`).
+    ///
     /// `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
@@ -61,15 +71,21 @@ pub struct MaterialInfo {
     /// `material_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
+    /// `photo` or `video`.
+    ///
     /// `material_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<String>,
+    /// The material's name.
+    ///
     /// `materil_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub materil_name: Option<String>,
     /// `operate_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
+    /// The address it was uploaded from.
+    ///
     /// `origin_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.uploadImageSync`: its request, its response and their nested types.
-/// `material.uploadImageSync`: the request of the platform method `material.uploadImageSync`.
+/// `material.uploadImageSync`: Creates an image material in the shop's material centre from a public URL (`url`) or from bytes already uploaded (`file_uri`, see `Client::upload_material`), and waits for the result. Images are PNG or JPEG of at most 10 MB; use the returned `byte_url` in products. With `need_distinct` an identical approved image is returned instead of a new copy, which also makes a retry after an ambiguous failure harmless.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `folder_id`, `material_name`: the arguments of [`new`](Self::new).
@@ -12,16 +12,26 @@
 #[non_exhaustive]
 #[doc(alias = "material.uploadImageSync")]
 pub struct MaterialUploadImageSyncRequest {
+    /// The store URI of bytes uploaded after `open.materialToken`.
+    ///
     /// `file_uri`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_uri: Option<String>,
+    /// The folder to put it in; `0` is the root.
+    ///
     /// `folder_id` (required)
     pub folder_id: String,
+    /// The name in the material centre, at most 50 characters.
+    ///
     /// `material_name` (required)
     pub material_name: String,
+    /// `true` returns an existing approved image with the same content instead of creating a copy.
+    ///
     /// `need_distinct`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_distinct: Option<bool>,
+    /// A publicly reachable image URL. One of `url` and `file_uri` is required; `url` wins when both are set.
+    ///
     /// `url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -55,18 +65,26 @@ impl MaterialUploadImageSyncRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct MaterialUploadImageSyncResponse {
+    /// The material's audit state; the audit result also arrives as push message `MaterialAuditResultForShop`.
+    ///
     /// `audit_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
+    /// The image's address on the platform, for product images.
+    ///
     /// `byte_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
     /// `folder_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
+    /// `false` when an existing image was returned (`need_distinct`).
+    ///
     /// `is_new`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
+    /// The material id.
+    ///
     /// `material_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,

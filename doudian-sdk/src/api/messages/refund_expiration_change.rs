@@ -2,30 +2,44 @@
 // Source: api-spec/messages.json
 
 //! Push message `RefundExpirationChange` (tag 209) and its nested types.
-/// Push message `RefundExpirationChange` (tag 209): the decoded `data` of the record.
+/// Push message `RefundExpirationChange` (tag 209): The deadline of an after-sale request's current step changed, for example when it was extended. A handler moves its reminder.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/226>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RefundExpirationChange {
+    /// The after-sale request: read it with `afterSale.Detail`.
+    ///
     /// `aftersale_id`. Example: `7002011974460588292`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<i64>,
+    /// Where the request stands after the event.
+    ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `6`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
+    /// What the buyer asks for.
+    ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
+    /// The shop order id (父订单号).
+    ///
     /// `p_id`. Example: `4836773649418003987`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
+    /// The SKU order the request concerns.
+    ///
     /// `s_id`. Example: `4836773649418003987`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
+    /// The shop.
+    ///
     /// `shop_id`. Example: `17528257`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
+    /// The new deadline, Unix seconds.
+    ///
     /// `status_deadline`. Example: `1654275456`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_deadline: Option<i64>,

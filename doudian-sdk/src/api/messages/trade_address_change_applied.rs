@@ -2,15 +2,19 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradeAddressChangeApplied` (tag 111) and its nested types.
-/// Push message `TradeAddressChangeApplied` (tag 111): the decoded `data` of the record.
+/// Push message `TradeAddressChangeApplied` (tag 111): The buyer asked to change the receiver details of an order, and the merchant has to decide with `order.addressConfirm`: accept while the parcel has not left, refuse otherwise.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/285>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAddressChangeApplied {
+    /// When the buyer asked, Unix seconds.
+    ///
     /// `apply_time`. Example: `1630269374`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
+    /// The shop order id (父订单号).
+    ///
     /// `p_id`. Example: `4836875908288530057`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
@@ -20,6 +24,8 @@ pub struct TradeAddressChangeApplied {
     /// `receiver_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_msg: Option<ReceiverMsg>,
+    /// The shop.
+    ///
     /// `shop_id`. Example: `8461077`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,

@@ -2,23 +2,33 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradeAppointmentV2` (tag 126) and its nested types.
-/// Push message `TradeAppointmentV2` (tag 126): the decoded `data` of the record.
+/// Push message `TradeAppointmentV2` (tag 126): The promised ship time of an order changed. A handler moves the order's shipping deadline.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/1444>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TradeAppointmentV2 {
+    /// The new time by which the order must ship, Unix seconds.
+    ///
     /// `exp_delivery_time`. Example: `1627454517`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_delivery_time: Option<i64>,
+    /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
+    ///
     /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
+    /// The shop order id (父订单号).
+    ///
     /// `p_id`. Example: `4845206710334063984`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<String>,
+    /// The SKU order ids (子订单) concerned.
+    ///
     /// `s_ids`. Example: `[4845206710334063984]`
     pub s_ids: Vec<i64>,
+    /// The shop.
+    ///
     /// `shop_id`. Example: `1111113779`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradePaid` (tag 101) and its nested types.
-/// Push message `TradePaid` (tag 101): the decoded `data` of the record.
+/// Push message `TradePaid` (tag 101): An order was paid (a cash-on-delivery order: confirmed). The usual trigger to fetch the order with `order.orderDetail` and pass it to the warehouse.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/110>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
@@ -11,26 +11,42 @@ pub struct TradePaid {
     /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
+    /// The order's status after the event.
+    ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
+    /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
+    ///
     /// `order_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
+    /// The shop order id (父订单号).
+    ///
     /// `p_id`. Example: `4837328765348566675`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
+    /// What the buyer paid, in fen.
+    ///
     /// `pay_amount`. Example: `1990`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
+    /// When it was paid, Unix seconds.
+    ///
     /// `pay_time`. Example: `1630373504`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
+    /// How it was paid: 0 cash on delivery, other values online payment channels.
+    ///
     /// `pay_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
+    /// The SKU order ids (子订单) concerned.
+    ///
     /// `s_ids`. Example: `[4837328765348566675]`
     pub s_ids: Vec<i64>,
+    /// The shop.
+    ///
     /// `shop_id`. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,

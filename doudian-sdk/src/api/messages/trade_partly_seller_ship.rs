@@ -2,7 +2,7 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradePartlySellerShip` (tag 108) and its nested types.
-/// Push message `TradePartlySellerShip` (tag 108): the decoded `data` of the record.
+/// Push message `TradePartlySellerShip` (tag 108): Some SKU orders of an order have shipped (one parcel of a split shipment); the rest follow in other parcels. A handler records the parcel and what it holds.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/208>.
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
@@ -11,29 +11,43 @@ pub struct TradePartlySellerShip {
     /// `biz`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
+    /// The parcel: carrier, tracking number and contents.
+    ///
     /// `logistics_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_msg: Option<LogisticsMsg>,
+    /// The order's status after the event.
+    ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
+    /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
+    ///
     /// `order_type`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
+    /// The shop order id (父订单号).
+    ///
     /// `p_id`. Example: `4705288465508532862`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<i64>,
     /// `receiver_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_msg: Option<ReceiverMsg>,
+    /// The SKU order ids (子订单) concerned.
+    ///
     /// `s_ids`. Example: `[4705288465508532862]`
     pub s_ids: Vec<i64>,
+    /// The shop.
+    ///
     /// `shop_id`. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
+    /// When the parcel shipped, Unix seconds.
+    ///
     /// `update_time`. Example: `订单发货时间`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
@@ -42,15 +56,23 @@ pub struct TradePartlySellerShip {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct LogisticsMsg {
+    /// The carrier's code (`order.logisticsCompanyList`).
+    ///
     /// `express_company_id`. Example: `gdkd`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company_id: Option<String>,
+    /// The tracking number.
+    ///
     /// `logistics_code`. Example: `111111111111111`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
+    /// The parcel id.
+    ///
     /// `pack_id`. Example: `4705288465508532862`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
+    /// What the parcel holds.
+    ///
     /// `shipped_order_info`
     pub shipped_order_info: Vec<ShippedOrderInfo>,
 }
@@ -58,6 +80,8 @@ pub struct LogisticsMsg {
 #[derive(Clone, Default, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ReceiverMsg {
+    /// The address as JSON text: province, city, town and street with their ids, and the detail.
+    ///
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:广东省,id:44},city:{name:广州市,id:440100},town:{name:天河区,id:440106},s`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
@@ -84,9 +108,13 @@ pub struct ShippedOrderInfo {
     /// `product_id`. Example: `2329389`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// How many of its items are in this parcel.
+    ///
     /// `shipped_num`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_num: Option<i64>,
+    /// A SKU order id.
+    ///
     /// `shipped_order_id`. Example: `4705288465508532862`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_order_id: Option<i64>,

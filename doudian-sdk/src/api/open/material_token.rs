@@ -2,7 +2,7 @@
 // Source: api-spec/groups/open.json
 
 //! `open.materialToken`: its request, its response and their nested types.
-/// `open.materialToken`: the request of the platform method `open.materialToken`.
+/// `open.materialToken`: Hands out a single-use credential (`auth_query`) for uploading binary files to the platform's image store: the first step of a binary upload, whose store URI then goes to `material.uploadImageSync` as `file_uri`. `Client::upload_material` and `Client::upload_file` run the whole exchange.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `upload_num`: the arguments of [`new`](Self::new).
@@ -15,12 +15,16 @@ pub struct OpenMaterialTokenRequest {
     /// `biz_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
+    /// The files' extension, with its dot (`.png`).
+    ///
     /// `file_extension`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_extension: Option<String>,
     /// `store_keys_array_json`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_keys_array_json: Option<String>,
+    /// How many files the credential is for.
+    ///
     /// `upload_num` (required)
     pub upload_num: i64,
 }
@@ -55,6 +59,8 @@ impl OpenMaterialTokenRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct OpenMaterialTokenResponse {
+    /// The query that asks the image store for upload addresses; it works once.
+    ///
     /// `auth_query`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_query: Option<String>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.addOrderRemark`: its request, its response and their nested types.
-/// `order.addOrderRemark`: the request of the platform method `order.addOrderRemark`.
+/// `order.addOrderRemark` (添加订单备注): Sets the merchant's remark on an order, optionally with a coloured flag; it shows in the console and as `seller_words` of the order. The remark replaces the previous one, so sending it again is harmless.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `order_id`, `remark`: the arguments of [`new`](Self::new).
@@ -11,14 +11,23 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.addOrderRemark")]
+#[doc(alias = "添加订单备注")]
 pub struct OrderAddOrderRemarkRequest {
+    /// `true` to set the flag in `star` as well.
+    ///
     /// `is_add_star`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_add_star: Option<String>,
+    /// The shop order id.
+    ///
     /// `order_id` (required)
     pub order_id: String,
+    /// The remark, at most 500 characters.
+    ///
     /// `remark` (required)
     pub remark: String,
+    /// The flag colour, 0 to 5: 0 grey, 1 purple, 2 cyan, 3 green, 4 orange, 5 red.
+    ///
     /// `star`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub star: Option<String>,

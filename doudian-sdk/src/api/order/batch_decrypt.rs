@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.batchDecrypt`: its request, its response and their nested types.
-/// `order.batchDecrypt`: the request of the platform method `order.batchDecrypt`.
+/// `order.batchDecrypt` (批量解密): Decrypts encrypted buyer data of orders (receiver name, phone, address, ID card), at most 50 values per call, each with the order it belongs to. Each decryption counts against the shop's quota, so the SDK never repeats the call by itself; decrypt only what printing or shipping needs and show the masked fields otherwise. The call can succeed in part: check `err_no` of every entry.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `cipher_infos`: the arguments of [`new`](Self::new).
@@ -11,6 +11,7 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.batchDecrypt")]
+#[doc(alias = "批量解密")]
 pub struct OrderBatchDecryptRequest {
     /// `account_id`. Example: `dy1001`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -18,6 +19,8 @@ pub struct OrderBatchDecryptRequest {
     /// `account_type`. Example: `main_account`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<String>,
+    /// The values to decrypt, at most 50.
+    ///
     /// `cipher_infos` (required)
     pub cipher_infos: Vec<CipherInfo>,
     /// `need_virtual_phone`. Example: `1`
@@ -52,6 +55,8 @@ impl OrderBatchDecryptRequest {
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct OrderBatchDecryptResponse {
+    /// Set when some entries failed.
+    ///
     /// `custom_err`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_err: Option<CustomErr>,
@@ -74,8 +79,12 @@ impl crate::request::Request for OrderBatchDecryptRequest {
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct CipherInfo {
+    /// The shop order id the value belongs to.
+    ///
     /// `auth_id` (required). Example: `4933609365066313446`
     pub auth_id: String,
+    /// The encrypted value as received (an `encrypt_*` field).
+    ///
     /// `cipher_text` (required). Example: `$c0qBj0QrZm9qae50eoBTInPj8PWvCjUyafxWt5cELI0=$pExhpmm6cJ5VuSkvduc3QrdA4THYUZjuoE`
     pub cipher_text: String,
 }
@@ -112,24 +121,36 @@ pub struct DecryptInfo {
     /// `data_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_type: Option<i64>,
+    /// The plain value; for a virtual number, the number and its extension joined by `-`.
+    ///
     /// `decrypt_text` (sensitive: redacted in `Debug`). Example: `12317428564`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decrypt_text: Option<String>,
     /// `err_msg`. Example: `解密失败：当前密文不属于信封加密的数据`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
+    /// 0 when this entry was decrypted; otherwise `err_msg` says why not.
+    ///
     /// `err_no`. Example: `300003`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i64>,
+    /// When the virtual number stops working, Unix seconds.
+    ///
     /// `expire_time`. Example: `1653396024`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
+    /// Whether the phone is a privacy (virtual) number, valid until `expire_time`.
+    ///
     /// `is_virtual_tel`. Example: `false`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_tel: Option<bool>,
+    /// The virtual number without its extension.
+    ///
     /// `phone_no_a` (sensitive: redacted in `Debug`). Example: `12317428564`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_no_a: Option<String>,
+    /// The virtual number's extension.
+    ///
     /// `phone_no_b` (sensitive: redacted in `Debug`). Example: `5643`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_no_b: Option<String>,

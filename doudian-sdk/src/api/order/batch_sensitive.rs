@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.batchSensitive`: its request, its response and their nested types.
-/// `order.batchSensitive`: the request of the platform method `order.batchSensitive`.
+/// `order.batchSensitive` (批量脱敏): Turns encrypted buyer data of orders into masked text (a name or phone partly hidden) for display, without revealing the plain value. It takes the same entries as `order.batchDecrypt`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `cipher_infos`: the arguments of [`new`](Self::new).
@@ -11,6 +11,7 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.batchSensitive")]
+#[doc(alias = "批量脱敏")]
 pub struct OrderBatchSensitiveRequest {
     /// `cipher_infos` (required)
     pub cipher_infos: Vec<CipherInfo>,
@@ -47,8 +48,12 @@ impl crate::request::Request for OrderBatchSensitiveRequest {
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct CipherInfo {
+    /// The shop order id the value belongs to.
+    ///
     /// `auth_id` (required)
     pub auth_id: String,
+    /// The encrypted value as received (an `encrypt_*` field).
+    ///
     /// `cipher_text` (required)
     pub cipher_text: String,
 }
@@ -82,12 +87,16 @@ pub struct DecryptInfo {
     /// `cipher_text`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cipher_text: Option<String>,
+    /// The masked value.
+    ///
     /// `decrypt_text` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decrypt_text: Option<String>,
     /// `err_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
+    /// 0 when this entry was masked; otherwise `err_msg` says why not.
+    ///
     /// `err_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.getServiceList`: its request, its response and their nested types.
-/// `order.getServiceList`: the request of the platform method `order.getServiceList`.
+/// `order.getServiceList` (获取服务请求列表): Lists the service requests (服务请求) buyers raised on the shop's orders within a time range, for the customer-service queue of an ERP. Answer one with `order.replyService`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Pages** count from 0. Start from [`OrderGetServiceListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
@@ -12,7 +12,10 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.getServiceList")]
+#[doc(alias = "获取服务请求列表")]
 pub struct OrderGetServiceListRequest {
+    /// Raised at or before this time, Unix seconds.
+    ///
     /// `end_time` (required)
     pub end_time: i64,
     /// `order`
@@ -21,6 +24,8 @@ pub struct OrderGetServiceListRequest {
     /// `order_by`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
+    /// Only the requests of this order.
+    ///
     /// `order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
@@ -33,6 +38,8 @@ pub struct OrderGetServiceListRequest {
     /// `size`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
+    /// Raised at or after this time, Unix seconds.
+    ///
     /// `start_time` (required)
     pub start_time: i64,
     /// `status`
@@ -90,6 +97,8 @@ impl OrderGetServiceListRequest {
 pub struct OrderGetServiceListResponse {
     /// `list`
     pub list: Vec<List>,
+    /// How many requests match, in all.
+    ///
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -131,21 +140,31 @@ pub struct List {
     /// `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
+    /// What the buyer asked.
+    ///
     /// `detail`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The service request id, for `order.replyService`.
+    ///
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `operate_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
+    /// Where the request stands, as text.
+    ///
     /// `operate_status_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status_desc: Option<String>,
+    /// The order it concerns.
+    ///
     /// `order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
+    /// The merchant's answer, once given.
+    ///
     /// `reply`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,

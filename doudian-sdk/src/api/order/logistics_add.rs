@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.logisticsAdd`: its request, its response and their nested types.
-/// `order.logisticsAdd`: the request of the platform method `order.logisticsAdd`.
+/// `order.logisticsAdd` (订单发货): Ships a whole order in one parcel: records the carrier and tracking number for every SKU order of the shop order, which becomes shipped. Shipping an order twice is refused, so after an ambiguous failure read the order back (`order.orderDetail`) before sending again. Split parcels go through `order.logisticsAddMultiPack`, a wrong tracking number is corrected with `order.logisticsEdit`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
@@ -11,33 +11,54 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsAdd")]
+#[doc(alias = "订单发货")]
 pub struct OrderLogisticsAddRequest {
+    /// The sender address, from the shop's address book.
+    ///
     /// `address_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
+    /// The return address (address book id) shown to buyers who send goods back.
+    ///
     /// `after_sale_address_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_address_id: Option<i64>,
+    /// The carrier's name (informational).
+    ///
     /// `company`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    /// The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
+    ///
     /// `company_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
+    /// `true` ships an order whose buyer has asked for a refund, refusing the request; otherwise such an order is not shipped.
+    ///
     /// `is_refund_reject`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_refund_reject: Option<bool>,
+    /// Another spelling of `is_refund_reject`.
+    ///
     /// `is_reject_refund`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_reject_refund: Option<bool>,
+    /// The tracking number.
+    ///
     /// `logistics_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
+    /// Deprecated numeric carrier id; send `company_code`.
+    ///
     /// `logistics_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<i64>,
+    /// The shop order id.
+    ///
     /// `order_id` (required)
     pub order_id: String,
+    /// Serial numbers (IMEI...) of the goods, for categories that require them.
+    ///
     /// `serial_number_list`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub serial_number_list: Vec<String>,

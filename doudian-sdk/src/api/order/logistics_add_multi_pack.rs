@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.logisticsAddMultiPack`: its request, its response and their nested types.
-/// `order.logisticsAddMultiPack`: the request of the platform method `order.logisticsAddMultiPack`.
+/// `order.logisticsAddMultiPack` (一单多包发货): Ships one shop order in several parcels: each pack names its carrier, tracking number and the SKU orders (and how many of each) it holds. `request_id` makes the call idempotent: a retry with the same id after an ambiguous failure returns the first result instead of shipping again. The reply gives each parcel's `pack_id`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `order_id`, `pack_list`, `request_id`: the arguments of [`new`](Self::new).
@@ -11,6 +11,7 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsAddMultiPack")]
+#[doc(alias = "一单多包发货")]
 pub struct OrderLogisticsAddMultiPackRequest {
     /// `address_id`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -24,10 +25,16 @@ pub struct OrderLogisticsAddMultiPackRequest {
     /// `is_reject_refund`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_reject_refund: Option<bool>,
+    /// The shop order id.
+    ///
     /// `order_id` (required)
     pub order_id: String,
+    /// The parcels.
+    ///
     /// `pack_list` (required)
     pub pack_list: Vec<Pack>,
+    /// A unique id per shipping request (a UUID): repeating it returns the first result instead of shipping again.
+    ///
     /// `request_id` (required)
     pub request_id: String,
     /// `serial_number_list`
@@ -125,14 +132,20 @@ pub struct Pack {
     /// `company`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    /// The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
+    ///
     /// `company_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
+    /// The parcel's tracking number.
+    ///
     /// `logistics_code` (required)
     pub logistics_code: String,
     /// `logistics_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<String>,
+    /// The SKU orders in this parcel.
+    ///
     /// `shipped_order_info` (required)
     pub shipped_order_info: Vec<ShippedOrderInfo>,
 }
@@ -168,9 +181,13 @@ impl Pack {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct PackResult {
+    /// The parcel's tracking number.
+    ///
     /// `logistics_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
+    /// The parcel id (`delivery_id` in orders), for changes per parcel.
+    ///
     /// `pack_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
@@ -187,9 +204,13 @@ pub struct ShippedOrderInfo {
     /// `shipped_item_ids`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shipped_item_ids: Vec<String>,
+    /// How many of its items are in this parcel.
+    ///
     /// `shipped_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_num: Option<i64>,
+    /// A SKU order id.
+    ///
     /// `shipped_order_id` (required)
     pub shipped_order_id: String,
 }

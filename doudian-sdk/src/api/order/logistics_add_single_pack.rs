@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.logisticsAddSinglePack`: its request, its response and their nested types.
-/// `order.logisticsAddSinglePack`: the request of the platform method `order.logisticsAddSinglePack`.
+/// `order.logisticsAddSinglePack`: Ships several shop orders together in one parcel under one tracking number, naming the SKU orders (and quantities) it holds. `request_id` makes the call idempotent, as for `order.logisticsAddMultiPack`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `logistics_code`, `order_id_list`, `request_id`, `shipped_order_info`: the arguments of [`new`](Self::new).
@@ -21,6 +21,8 @@ pub struct OrderLogisticsAddSinglePackRequest {
     /// `company`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    /// The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
+    ///
     /// `company_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
@@ -30,18 +32,26 @@ pub struct OrderLogisticsAddSinglePackRequest {
     /// `is_reject_refund`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_reject_refund: Option<bool>,
+    /// The tracking number.
+    ///
     /// `logistics_code` (required)
     pub logistics_code: String,
     /// `logistics_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<String>,
+    /// The shop orders in the parcel.
+    ///
     /// `order_id_list` (required)
     pub order_id_list: Vec<String>,
     /// `order_serial_number`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_serial_number: Vec<OrderSerialNumber>,
+    /// A unique id per shipping request (a UUID): repeating it returns the first result instead of shipping again.
+    ///
     /// `request_id` (required)
     pub request_id: String,
+    /// The SKU orders in the parcel.
+    ///
     /// `shipped_order_info` (required)
     pub shipped_order_info: Vec<ShippedOrderInfo>,
     /// `store_id`
@@ -117,6 +127,8 @@ impl OrderLogisticsAddSinglePackRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct OrderLogisticsAddSinglePackResponse {
+    /// The parcel id.
+    ///
     /// `pack_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
@@ -161,8 +173,12 @@ pub struct ShippedOrderInfo {
     /// `shipped_item_ids`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shipped_item_ids: Vec<String>,
+    /// How many of its items are in the parcel.
+    ///
     /// `shipped_num` (required)
     pub shipped_num: i64,
+    /// A SKU order id.
+    ///
     /// `shipped_order_id` (required)
     pub shipped_order_id: String,
 }

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.logisticsCompanyList`: its request, its response and their nested types.
-/// `order.logisticsCompanyList`: the request of the platform method `order.logisticsCompanyList`.
+/// `order.logisticsCompanyList` (获取快递公司列表): Lists the carriers the platform knows, with the `code` that shipping calls take as `company_code`. The list changes seldom: cache it and refresh it once a day.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** nothing; every parameter has a setter.
@@ -11,6 +11,7 @@
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsCompanyList")]
+#[doc(alias = "获取快递公司列表")]
 pub struct OrderLogisticsCompanyListRequest {}
 impl OrderLogisticsCompanyListRequest {
     /// A request with no parameters set (none is required).
@@ -45,12 +46,18 @@ impl crate::request::Request for OrderLogisticsCompanyListRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Data {
+    /// The carrier's code: the `company_code` of shipping calls.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The numeric carrier id (deprecated in shipping calls).
+    ///
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// The carrier's name.
+    ///
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.logisticsEdit`: its request, its response and their nested types.
-/// `order.logisticsEdit`: the request of the platform method `order.logisticsEdit`.
+/// `order.logisticsEdit` (修改发货物流): Changes the carrier or tracking number of an order shipped whole with `order.logisticsAdd`. Orders shipped in several parcels, or together with others, are changed per parcel with `order.logisticsEditByPack`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
@@ -11,6 +11,7 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsEdit")]
+#[doc(alias = "修改发货物流")]
 pub struct OrderLogisticsEditRequest {
     /// `after_sale_address_id`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -18,15 +19,23 @@ pub struct OrderLogisticsEditRequest {
     /// `company`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
+    /// The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
+    ///
     /// `company_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
+    /// The new tracking number.
+    ///
     /// `logistics_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
+    /// Deprecated numeric carrier id; send `company_code`.
+    ///
     /// `logistics_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<i64>,
+    /// The shop order id.
+    ///
     /// `order_id` (required)
     pub order_id: String,
     /// `store_id`

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.orderDetail`: its request, its response and their nested types.
-/// `order.orderDetail`: the request of the platform method `order.orderDetail`.
+/// `order.orderDetail` (订单详情查询): Reads one shop order in full, by its shop order id: amounts, status, promotions, SKU orders, parcels and the encrypted receiver. An ERP calls it on a push message to get the order's current state; the receiver's details need `order.batchDecrypt`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** `shop_order_id`: the arguments of [`new`](Self::new).
@@ -11,10 +11,13 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.orderDetail")]
+#[doc(alias = "订单详情查询")]
 pub struct OrderOrderDetailRequest {
     /// `is_searchable`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// The shop order id (父订单号).
+    ///
     /// `shop_order_id` (required)
     pub shop_order_id: String,
 }
@@ -36,6 +39,8 @@ impl OrderOrderDetailRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct OrderOrderDetailResponse {
+    /// The order.
+    ///
     /// `shop_order_detail`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_order_detail: Option<ShopOrderDetail>,
@@ -735,6 +740,8 @@ pub struct ShopOrderDetail {
     /// `channel_payment_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_payment_no: Option<String>,
+    /// When the order was placed, Unix seconds.
+    ///
     /// `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
@@ -756,6 +763,8 @@ pub struct ShopOrderDetail {
     /// `encrypt_post_tel` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_tel: Option<String>,
+    /// The time by which it should ship, Unix seconds.
+    ///
     /// `exp_ship_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
@@ -765,6 +774,8 @@ pub struct ShopOrderDetail {
     /// `latest_receipt_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_receipt_time: Option<i64>,
+    /// The parcels shipped so far, with their tracking numbers.
+    ///
     /// `logistics_info`
     pub logistics_info: Vec<LogisticsInfo>,
     /// `main_status`: a [`MainStatus`](crate::codes::MainStatus) code
@@ -800,6 +811,8 @@ pub struct ShopOrderDetail {
     /// `order_expire_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_expire_time: Option<i64>,
+    /// The shop order id.
+    ///
     /// `order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
@@ -823,6 +836,8 @@ pub struct ShopOrderDetail {
     /// `packing_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packing_amount: Option<i64>,
+    /// What the buyer paid, in fen, shipping included.
+    ///
     /// `pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
@@ -838,6 +853,8 @@ pub struct ShopOrderDetail {
     /// `post_addr` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_addr: Option<PostAddr>,
+    /// The shipping fee, in fen.
+    ///
     /// `post_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
@@ -889,6 +906,8 @@ pub struct ShopOrderDetail {
     /// `seller_remark_stars`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_remark_stars: Option<i64>,
+    /// The merchant's remark (`order.addOrderRemark`).
+    ///
     /// `seller_words`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_words: Option<String>,
@@ -908,6 +927,8 @@ pub struct ShopOrderDetail {
     pub shop_name: Option<String>,
     /// `shop_order_tag_ui`
     pub shop_order_tag_ui: Vec<ShopOrderTagUi>,
+    /// The SKU orders (子订单), one per SKU bought.
+    ///
     /// `sku_order_list`
     pub sku_order_list: Vec<SkuOrder>,
     /// `sub_b_type`
@@ -934,6 +955,8 @@ pub struct ShopOrderDetail {
     /// `trade_type_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type_desc: Option<String>,
+    /// When it last changed, Unix seconds.
+    ///
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,

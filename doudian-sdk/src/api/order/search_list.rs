@@ -2,7 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.searchList`: its request, its response and their nested types.
-/// `order.searchList`: the request of the platform method `order.searchList`.
+/// `order.searchList` (订单列表查询): Lists the shop's orders that match the filters, newest first unless `order_asc`; each shop order holds its SKU orders. `create_time_start` or `update_time_start` is required, only the last 90 days can be searched and one filter reaches at most 50,000 orders, so an ERP polls in `update_time` windows with `order_by` `update_time`. Receiver name, phone and address arrive encrypted: decrypt them with `order.batchDecrypt`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Pages** count from 0, at most 100 a page. Start from [`OrderSearchListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
@@ -12,6 +12,7 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.searchList")]
+#[doc(alias = "订单列表查询")]
 pub struct OrderSearchListRequest {
     /// `abnormal_order`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -22,12 +23,18 @@ pub struct OrderSearchListRequest {
     /// `b_type`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub b_type: Option<i64>,
+    /// The status filter: at most one entry.
+    ///
     /// `combine_status`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub combine_status: Vec<CombineStatus>,
+    /// Placed at or before this time, Unix seconds.
+    ///
     /// `create_time_end`. Example: `1617355413`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<i64>,
+    /// Placed at or after this time, Unix seconds.
+    ///
     /// `create_time_start`. Example: `1617355413`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<i64>,
@@ -37,34 +44,50 @@ pub struct OrderSearchListRequest {
     /// `is_searchable`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// `true` for oldest first; newest first by default.
+    ///
     /// `order_asc`. Example: `false`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_asc: Option<bool>,
+    /// The sort key: `create_time` (the default) or `update_time`.
+    ///
     /// `order_by`. Example: `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// `order_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
+    /// Page number, from 0.
+    ///
     /// `page` (required). Example: `0`
     pub page: i64,
     /// `presell_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
+    /// A product id (digits only) or text of a product title.
+    ///
     /// `product`. Example: `3473196049974326153`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+    /// Orders per page, at most 100.
+    ///
     /// `size` (required). Example: `20`
     pub size: i64,
+    /// Only the orders shipped under this tracking number.
+    ///
     /// `tracking_no`. Example: `435435`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
     /// `trade_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<i64>,
+    /// Changed at or before this time, Unix seconds.
+    ///
     /// `update_time_end`. Example: `1617355413`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time_end: Option<i64>,
+    /// Changed at or after this time, Unix seconds: the window for incremental sync.
+    ///
     /// `update_time_start`. Example: `1617355413`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time_start: Option<i64>,
@@ -179,6 +202,8 @@ pub struct OrderSearchListResponse {
     /// `size`. Example: `20`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// How many orders match, in all.
+    ///
     /// `total`. Example: `1000`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -321,6 +346,8 @@ pub struct CombineStatus {
     /// `main_status`. Example: `103`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub main_status: Option<String>,
+    /// `order_status` codes joined by `,`, e.g. `2` for orders awaiting shipment.
+    ///
     /// `order_status`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<String>,
@@ -716,6 +743,8 @@ pub struct ShopOrder {
     /// `biz_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_desc: Option<String>,
+    /// The buyer's message.
+    ///
     /// `buyer_words`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_words: Option<String>,
@@ -725,6 +754,8 @@ pub struct ShopOrder {
     /// `channel_payment_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_payment_no: Option<String>,
+    /// When the order was placed, Unix seconds.
+    ///
     /// `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
@@ -740,12 +771,18 @@ pub struct ShopOrder {
     /// `early_arrival`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_arrival: Option<bool>,
+    /// The receiver's name, encrypted: `order.batchDecrypt` reveals it.
+    ///
     /// `encrypt_post_receiver` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_receiver: Option<String>,
+    /// The receiver's phone, encrypted: `order.batchDecrypt` reveals it.
+    ///
     /// `encrypt_post_tel` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_tel: Option<String>,
+    /// The time by which it should ship, Unix seconds.
+    ///
     /// `exp_ship_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
@@ -755,6 +792,8 @@ pub struct ShopOrder {
     /// `latest_receipt_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_receipt_time: Option<i64>,
+    /// The parcels shipped so far, with their tracking numbers.
+    ///
     /// `logistics_info`
     pub logistics_info: Vec<LogisticsInfo>,
     /// `main_status`: a [`MainStatus`](crate::codes::MainStatus) code
@@ -784,12 +823,16 @@ pub struct ShopOrder {
     /// `open_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// The order amount, in fen.
+    ///
     /// `order_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_amount: Option<i64>,
     /// `order_expire_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_expire_time: Option<i64>,
+    /// The shop order id (父订单号): what order calls and shipping take as `order_id`.
+    ///
     /// `order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
@@ -813,9 +856,13 @@ pub struct ShopOrder {
     /// `packing_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packing_amount: Option<i64>,
+    /// What the buyer paid, in fen, shipping included.
+    ///
     /// `pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
+    /// When it was paid, Unix seconds.
+    ///
     /// `pay_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
@@ -828,6 +875,8 @@ pub struct ShopOrder {
     /// `post_addr` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_addr: Option<PostAddr>,
+    /// The shipping fee, in fen.
+    ///
     /// `post_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
@@ -876,6 +925,8 @@ pub struct ShopOrder {
     /// `seller_remark_stars`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_remark_stars: Option<i64>,
+    /// The merchant's remark (`order.addOrderRemark`).
+    ///
     /// `seller_words`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_words: Option<String>,
@@ -895,6 +946,8 @@ pub struct ShopOrder {
     pub shop_name: Option<String>,
     /// `shop_order_tag_ui`
     pub shop_order_tag_ui: Vec<ShopOrderTagUi>,
+    /// The SKU orders (子订单), one per SKU bought.
+    ///
     /// `sku_order_list`
     pub sku_order_list: Vec<SkuOrder>,
     /// `sub_b_type`
@@ -921,6 +974,8 @@ pub struct ShopOrder {
     /// `trade_type_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type_desc: Option<String>,
+    /// When it last changed, Unix seconds.
+    ///
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
@@ -1113,6 +1168,8 @@ pub struct SkuOrder {
     /// `cid`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cid: Option<i64>,
+    /// The merchant's SKU code.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -1169,6 +1226,8 @@ pub struct SkuOrder {
     /// `is_comment`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_comment: Option<i64>,
+    /// How many were bought.
+    ///
     /// `item_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_num: Option<i64>,
@@ -1213,6 +1272,8 @@ pub struct SkuOrder {
     /// `order_expire_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_expire_time: Option<i64>,
+    /// The SKU order id: the `shipped_order_id` of split shipping.
+    ///
     /// `order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
@@ -1248,9 +1309,13 @@ pub struct SkuOrder {
     /// `page_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<i64>,
+    /// The shop order it belongs to.
+    ///
     /// `parent_order_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_order_id: Option<String>,
+    /// What the buyer paid for this SKU order, in fen.
+    ///
     /// `pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
@@ -1355,6 +1420,8 @@ pub struct SkuOrder {
     pub shop_cost_amount: Option<i64>,
     /// `sku_customization_info`
     pub sku_customization_info: Vec<SkuCustomizationInfo>,
+    /// The SKU bought.
+    ///
     /// `sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.addV2`: its request, its response and their nested types.
-/// `product.addV2`: the request of the platform method `product.addV2`.
+/// `product.addV2` (商品发布): Publishes a new product with its specs and SKUs. `commit` `true` submits it for audit, `false` only saves a draft; the reply carries the new `product_id` and the SKU ids created. It is not idempotent: after an ambiguous failure look for the product (`product.listV2` by title, or `product.detail` by `out_product_id`) before sending it again, or the shop ends up with a duplicate.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `category_leaf_id`, `commit`, `description`, `freight_id`, `mobile`, `name`, `pic`, `product_type`, `reduce_type`, given by name in [`ProductAddV2Required`].
@@ -11,6 +11,7 @@
 #[derive(Clone, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.addV2")]
+#[doc(alias = "商品发布")]
 pub struct ProductAddV2Request {
     /// `account_template_id`. Example: `122112`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,11 +37,15 @@ pub struct ProductAddV2Request {
     /// `car_vin_code`. Example: `BA111111111111111`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub car_vin_code: Option<String>,
+    /// A leaf category from `shop.getShopCategory`.
+    ///
     /// `category_leaf_id` (required). Example: `20000`
     pub category_leaf_id: i64,
     /// `cdf_category`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
+    /// `true` submits the product for audit; `false` saves it as a draft.
+    ///
     /// `commit` (required). Example: `true`
     pub commit: bool,
     /// `company_id`. Example: `12345`
@@ -61,11 +66,15 @@ pub struct ProductAddV2Request {
     /// `delivery_method`. Example: `7`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
+    /// Detail images: URLs joined by `|`.
+    ///
     /// `description` (required). Example: `img_url1|img_url2|img_url3`
     pub description: String,
     /// `extra`. Example: `略`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
+    /// The freight template, from `freightTemplate.list`.
+    ///
     /// `freight_id` (required). Example: `123`
     pub freight_id: i64,
     /// `is_auto_charge`. Example: `false`
@@ -104,8 +113,12 @@ pub struct ProductAddV2Request {
     /// `minimum_per_order`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
+    /// The customer-service phone number shown to buyers.
+    ///
     /// `mobile` (required) (sensitive: redacted in `Debug`). Example: `40012345`
     pub mobile: String,
+    /// The title buyers see.
+    ///
     /// `name` (required). Example: `xxx补水液`
     pub name: String,
     /// `name_prefix`. Example: `钛钢木质耳饰`
@@ -126,12 +139,18 @@ pub struct ProductAddV2Request {
     /// `out_product_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
+    /// The merchant's own product code, to find the product again.
+    ///
     /// `outer_product_id`. Example: `232334`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
+    /// How buyers may pay: 0 cash on delivery, 1 online, 2 either.
+    ///
     /// `pay_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
+    /// Main images: URLs joined by `|`, the first is the cover. Use images of the material centre (`material.uploadImageSync`).
+    ///
     /// `pic` (required). Example: `img_url1|img_url2|img_url3`
     pub pic: String,
     /// `pickup_method`. Example: `0`
@@ -161,9 +180,13 @@ pub struct ProductAddV2Request {
     /// `product_format`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
+    /// Category properties as JSON text keyed by property id; the properties and their allowed values come from `product.getCatePropertyV2`.
+    ///
     /// `product_format_new`. Example: `{405:[{value:27664,name:复习资料,diy_type:0}],449:[{value:0,name:佚名,diy_type:0}],501`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
+    /// The kind of product: 0 for an ordinary one.
+    ///
     /// `product_type` (required). Example: `0`
     pub product_type: i64,
     /// `quality_inspection_info`
@@ -219,12 +242,16 @@ pub struct ProductAddV2Request {
     /// `spec_pic`. Example: `img_url,img_url,img_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
+    /// The SKUs as JSON text: per SKU its spec values, price in fen, stock and merchant code.
+    ///
     /// `spec_prices`. Example: `[{spec_detail_name1:红色,spec_detail_name2:S,spec_detail_name3:,stock_num:11,price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_prices: Option<String>,
     /// `spec_prices_v2`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spec_prices_v2: Vec<::serde_json::Value>,
+    /// Spec names and values: groups joined by `^`, a name and its values by `|`, values by `,` (`颜色|红色,黑色^尺码|S,M`).
+    ///
     /// `specs`. Example: `颜色|红色,黑色^尺码|S,M`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub specs: Option<String>,
@@ -369,20 +396,36 @@ impl ::std::fmt::Debug for ProductAddV2Request {
 /// The required parameters of [`ProductAddV2Request`], by name: 9 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
 pub struct ProductAddV2Required {
+    /// A leaf category from `shop.getShopCategory`.
+    ///
     /// `category_leaf_id` (required). Example: `20000`
     pub category_leaf_id: i64,
+    /// `true` submits the product for audit; `false` saves it as a draft.
+    ///
     /// `commit` (required). Example: `true`
     pub commit: bool,
+    /// Detail images: URLs joined by `|`.
+    ///
     /// `description` (required). Example: `img_url1|img_url2|img_url3`
     pub description: String,
+    /// The freight template, from `freightTemplate.list`.
+    ///
     /// `freight_id` (required). Example: `123`
     pub freight_id: i64,
+    /// The customer-service phone number shown to buyers.
+    ///
     /// `mobile` (required) (sensitive: redacted in `Debug`). Example: `40012345`
     pub mobile: String,
+    /// The title buyers see.
+    ///
     /// `name` (required). Example: `xxx补水液`
     pub name: String,
+    /// Main images: URLs joined by `|`, the first is the cover. Use images of the material centre (`material.uploadImageSync`).
+    ///
     /// `pic` (required). Example: `img_url1|img_url2|img_url3`
     pub pic: String,
+    /// The kind of product: 0 for an ordinary one.
+    ///
     /// `product_type` (required). Example: `0`
     pub product_type: i64,
     /// `reduce_type` (required). Example: `1`
@@ -865,9 +908,13 @@ pub struct ProductAddV2Response {
     /// `outer_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
+    /// The new product's id.
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// The SKUs created.
+    ///
     /// `sku`
     pub sku: Vec<Sku>,
 }
@@ -1188,6 +1235,8 @@ impl ReferencePriceCertificate {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Sku {
+    /// The merchant's SKU code sent for it.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -1197,6 +1246,8 @@ pub struct Sku {
     /// `outer_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
+    /// The SKU id.
+    ///
     /// `sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<i64>,

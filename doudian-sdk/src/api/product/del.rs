@@ -2,7 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.del`: its request, its response and their nested types.
-/// `product.del`: the request of the platform method `product.del`.
+/// `product.del` (删除商品): Deletes a product, named by `product_id` or `out_product_id`: it goes off sale and into the recycle bin, or is removed for good with `delete_forever`. After an ambiguous failure read the product's status back before repeating the call.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** nothing; every parameter has a setter.
@@ -11,13 +11,20 @@
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.del")]
+#[doc(alias = "删除商品")]
 pub struct ProductDelRequest {
+    /// `true` removes the product for good instead of moving it to the recycle bin.
+    ///
     /// `delete_forever`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_forever: Option<bool>,
+    /// The merchant's own numeric product id, instead of `product_id`.
+    ///
     /// `out_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
+    /// The product to delete.
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.detail`: its request, its response and their nested types.
-/// `product.detail`: the request of the platform method `product.detail`.
+/// `product.detail` (获取商品详情): Reads one product in full: title, images, category, specs, SKUs with their prices and stock (`spec_prices`), freight template and after-sale settings. Name it by `product_id` or by the merchant's `out_product_id`; `show_draft` reads the draft being edited instead of the live version.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** nothing; every parameter has a setter.
@@ -11,13 +11,20 @@
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.detail")]
+#[doc(alias = "获取商品详情")]
 pub struct ProductDetailRequest {
+    /// The merchant's own numeric product id, instead of `product_id`.
+    ///
     /// `out_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<String>,
+    /// The product id (19 digits, sent as text).
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<String>,
+    /// `true` reads the unpublished draft instead of the live product.
+    ///
     /// `show_draft`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_draft: Option<String>,
@@ -70,6 +77,8 @@ pub struct ProductDetailResponse {
     /// `cdf_category`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
+    /// Audit status: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
+    ///
     /// `check_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
@@ -88,6 +97,8 @@ pub struct ProductDetailResponse {
     /// `description`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The selling price, in fen.
+    ///
     /// `discount_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
@@ -97,6 +108,8 @@ pub struct ProductDetailResponse {
     /// `extra`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
+    /// The freight template (`freightTemplate.list`).
+    ///
     /// `freight_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
@@ -121,6 +134,8 @@ pub struct ProductDetailResponse {
     /// `main_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
+    /// The crossed-out reference price, in fen.
+    ///
     /// `market_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub market_price: Option<i64>,
@@ -231,6 +246,8 @@ pub struct ProductDetailResponse {
     pub spec_id: Option<i64>,
     /// `spec_pics`
     pub spec_pics: Vec<SpecPic>,
+    /// The SKUs: for each its id, price, stock and the spec values it combines.
+    ///
     /// `spec_prices`
     pub spec_prices: Vec<SpecPrice>,
     /// `specs`
@@ -241,6 +258,8 @@ pub struct ProductDetailResponse {
     /// `start_sale_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sale_type: Option<i64>,
+    /// Whether it is on sale: 0 on sale, 1 off the shelf, 2 deleted.
+    ///
     /// `status`: a [`ProductStatus`](crate::codes::ProductStatus) code
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::codes::ProductStatus>,
@@ -250,6 +269,8 @@ pub struct ProductDetailResponse {
     /// `unit_price_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price_info: Option<UnitPriceInfo>,
+    /// When it last changed, as text.
+    ///
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
@@ -567,6 +588,8 @@ pub struct SpecPic {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SpecPrice {
+    /// The merchant's SKU code.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -593,6 +616,8 @@ pub struct SpecPrice {
     /// `presell_delay`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
+    /// The SKU's price, in fen.
+    ///
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
@@ -608,6 +633,8 @@ pub struct SpecPrice {
     /// `promotion_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_stock_num: Option<i64>,
+    /// The SKU id.
+    ///
     /// `sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<i64>,
@@ -628,6 +655,8 @@ pub struct SpecPrice {
     /// `step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
+    /// The SKU's sellable stock.
+    ///
     /// `stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,

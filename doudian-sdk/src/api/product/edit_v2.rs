@@ -2,7 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.editV2`: its request, its response and their nested types.
-/// `product.editV2`: the request of the platform method `product.editV2`.
+/// `product.editV2` (编辑商品): Changes an existing product, named by `product_id`. `commit` `true` submits the change for audit, `false` keeps it as a draft; while a change is in audit the product keeps selling in its approved form. For price or stock alone use `sku.editPrice` and `sku.syncStock`, which need no audit.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `commit`, `product_id`: the arguments of [`new`](Self::new).
@@ -11,6 +11,7 @@
 #[derive(Clone, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.editV2")]
+#[doc(alias = "编辑商品")]
 pub struct ProductEditV2Request {
     /// `account_template_id`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,6 +40,8 @@ pub struct ProductEditV2Request {
     /// `cdf_category`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
+    /// `true` submits the change for audit; `false` saves it as a draft.
+    ///
     /// `commit` (required). Example: `true`
     pub commit: bool,
     /// `custom_property`
@@ -56,6 +59,8 @@ pub struct ProductEditV2Request {
     /// `delivery_method`. Example: `7`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
+    /// Detail images: URLs joined by `|`.
+    ///
     /// `description`. Example: `img_url1|img_url2|img_url3`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -65,6 +70,8 @@ pub struct ProductEditV2Request {
     /// `force_use_quality_list`. Example: `false`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub force_use_quality_list: Option<bool>,
+    /// The freight template, from `freightTemplate.list`.
+    ///
     /// `freight_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
@@ -104,6 +111,8 @@ pub struct ProductEditV2Request {
     /// `mobile` (sensitive: redacted in `Debug`). Example: `40012345`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
+    /// The new title.
+    ///
     /// `name`. Example: `xxx补水液`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -131,6 +140,8 @@ pub struct ProductEditV2Request {
     /// `pay_type`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
+    /// Main images: URLs joined by `|`, the first is the cover.
+    ///
     /// `pic`. Example: `img_url1|img_url2|img_url3`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pic: Option<String>,
@@ -158,9 +169,13 @@ pub struct ProductEditV2Request {
     /// `product_format`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
+    /// Category properties as JSON text keyed by property id (`product.getCatePropertyV2`).
+    ///
     /// `product_format_new`. Example: `{405:[{value:27664,name:复习资料,diy_type:0}],449:[{value:0,name:佚名,diy_type:0}],501`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
+    /// The product to change.
+    ///
     /// `product_id` (required). Example: `3506108675121111111`
     pub product_id: i64,
     /// `product_type`. Example: `0`
@@ -217,6 +232,8 @@ pub struct ProductEditV2Request {
     /// `spec_pic`. Example: `img_url,img_url,img_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
+    /// The SKUs as JSON text: per SKU its spec values, price in fen, stock and merchant code.
+    ///
     /// `spec_prices`. Example: `[{spec_detail_name1:红色,spec_detail_name2:S,spec_detail_name3:,stock_num:11,price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_prices: Option<String>,

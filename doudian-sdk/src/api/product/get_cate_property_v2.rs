@@ -2,7 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.getCatePropertyV2`: its request, its response and their nested types.
-/// `product.getCatePropertyV2`: the request of the platform method `product.getCatePropertyV2`.
+/// `product.getCatePropertyV2`: Lists the properties a product of a leaf category can or must state (brand, material, origin...), with their allowed values. Build `product_format_new` of `product.addV2` and `product.editV2` from it; the audit rejects a product that leaves out a required property.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** `category_leaf_id`: the arguments of [`new`](Self::new).
@@ -12,6 +12,8 @@
 #[non_exhaustive]
 #[doc(alias = "product.getCatePropertyV2")]
 pub struct ProductGetCatePropertyV2Request {
+    /// A leaf category, from `shop.getShopCategory`.
+    ///
     /// `category_leaf_id` (required)
     pub category_leaf_id: i64,
 }
@@ -52,14 +54,22 @@ pub struct Data {
     /// `important_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub important_type: Option<i64>,
+    /// How many values a multi-select property takes at most.
+    ///
     /// `multi_select_max`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_select_max: Option<i64>,
+    /// The allowed values, each with its `value_id`; empty for a free-text property.
+    ///
     /// `options`
     pub options: Vec<DataOption>,
+    /// The property id: the key in `product_format_new`.
+    ///
     /// `property_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
+    /// The property's name.
+    ///
     /// `property_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
@@ -69,6 +79,8 @@ pub struct Data {
     /// `relation_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relation_id: Option<i64>,
+    /// Whether the property must be filled in: 1 when it must.
+    ///
     /// `required`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.listV2`: its request, its response and their nested types.
-/// `product.listV2`: the request of the platform method `product.listV2`.
+/// `product.listV2` (获取商品列表新版): Lists the shop's products, filtered by status, audit status, type and creation or update time, like the product list of the merchant console. Pages count from 1 and hold at most 100; one filter reaches at most 10,000 products, so split a large catalogue by time. Entries are summaries: read SKUs, prices and stock with `product.detail` or `sku.list`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Pages** count from 1, at most 100 a page. Start from [`ProductListV2Request::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
@@ -12,38 +12,59 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.listV2")]
+#[doc(alias = "获取商品列表新版")]
 pub struct ProductListV2Request {
+    /// Only products in this audit state: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
+    ///
     /// `check_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
+    /// Created at or before this time, Unix seconds.
+    ///
     /// `end_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
+    /// Only products whose title contains this text.
+    ///
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Page number, from 1.
+    ///
     /// `page` (required)
     pub page: i64,
+    /// Only these product ids.
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_id: Vec<String>,
     /// `product_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
+    /// Products per page, at most 100.
+    ///
     /// `size` (required)
     pub size: i64,
+    /// Created at or after this time, Unix seconds.
+    ///
     /// `start_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
+    /// Only products in this state: 0 on sale, 1 off the shelf, 2 deleted.
+    ///
     /// `status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
+    /// Changed at or before this time, Unix seconds.
+    ///
     /// `update_end_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_end_time: Option<i64>,
+    /// Changed at or after this time, Unix seconds: the filter for incremental sync.
+    ///
     /// `update_start_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_start_time: Option<i64>,
@@ -120,6 +141,8 @@ pub struct ProductListV2Response {
     /// `size`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// How many products match, in all.
+    ///
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -205,18 +228,24 @@ pub struct Data {
     /// `channel_main_product`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_main_product: Option<ChannelMainProduct>,
+    /// Audit status: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
+    ///
     /// `check_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `cos_ratio`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
+    /// When it was created, Unix seconds.
+    ///
     /// `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `description`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The selling price, in fen (1 yuan = 100 fen).
+    ///
     /// `discount_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
@@ -229,6 +258,8 @@ pub struct Data {
     /// `is_package_product`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_package_product: Option<bool>,
+    /// The crossed-out reference price, in fen.
+    ///
     /// `market_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub market_price: Option<i64>,
@@ -241,6 +272,8 @@ pub struct Data {
     /// `out_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
+    /// The merchant's own product code.
+    ///
     /// `outer_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
@@ -249,6 +282,8 @@ pub struct Data {
     /// `pay_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
+    /// The product id.
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
@@ -261,11 +296,15 @@ pub struct Data {
     /// `spec_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
+    /// Whether it is on sale: 0 on sale, 1 off the shelf, 2 deleted.
+    ///
     /// `status`: a [`ProductStatus`](crate::codes::ProductStatus) code
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::codes::ProductStatus>,
     /// `sub_product_list`
     pub sub_product_list: Vec<i64>,
+    /// When it last changed, Unix seconds.
+    ///
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.setOffline`: its request, its response and their nested types.
-/// `product.setOffline`: the request of the platform method `product.setOffline`.
+/// `product.setOffline` (商品下架): Takes a product off the shelf (status 1): buyers can no longer order it, while orders already placed are not affected. `product.setOnline` puts it back.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
@@ -11,7 +11,10 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.setOffline")]
+#[doc(alias = "商品下架")]
 pub struct ProductSetOfflineRequest {
+    /// The product to take off the shelf.
+    ///
     /// `product_id` (required)
     pub product_id: i64,
 }

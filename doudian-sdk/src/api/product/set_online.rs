@@ -2,7 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.setOnline`: its request, its response and their nested types.
-/// `product.setOnline`: the request of the platform method `product.setOnline`.
+/// `product.setOnline` (商品上架): Puts a product that is off the shelf back on sale (status 0). Only a product whose audit passed can go on sale: check `check_status` with `product.detail` first.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
@@ -11,7 +11,10 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.setOnline")]
+#[doc(alias = "商品上架")]
 pub struct ProductSetOnlineRequest {
+    /// The product to put on sale.
+    ///
     /// `product_id` (required)
     pub product_id: i64,
 }

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/shop.json
 
 //! `shop.brandList`: its request, its response and their nested types.
-/// `shop.brandList`: the request of the platform method `shop.brandList`.
+/// `shop.brandList` (获取店铺的已授权品牌列表): Lists the brands the shop is authorised to sell, with their Chinese and English names and trademark registration numbers. A product in a category that requires a brand names one of these when it is published.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** nothing; every parameter has a setter.
@@ -11,6 +11,7 @@
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "shop.brandList")]
+#[doc(alias = "获取店铺的已授权品牌列表")]
 pub struct ShopBrandListRequest {}
 impl ShopBrandListRequest {
     /// A request with no parameters set (none is required).
@@ -45,15 +46,23 @@ impl crate::request::Request for ShopBrandListRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Data {
+    /// The brand's Chinese name.
+    ///
     /// `brand_chinese_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_chinese_name: Option<String>,
+    /// The brand's English name.
+    ///
     /// `brand_english_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_english_name: Option<String>,
+    /// The trademark registration number.
+    ///
     /// `brand_reg_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_reg_num: Option<String>,
+    /// The brand id, as given when publishing a product.
+    ///
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,

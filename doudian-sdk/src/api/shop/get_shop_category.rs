@@ -2,7 +2,7 @@
 // Source: api-spec/groups/shop.json
 
 //! `shop.getShopCategory`: its request, its response and their nested types.
-/// `shop.getShopCategory`: the request of the platform method `shop.getShopCategory`.
+/// `shop.getShopCategory` (获取店铺后台供商家发布商品的类目): Lists the product categories the shop may publish in, one level at a time: `cid` 0 gives the first level, a category's id gives its children. Only a leaf category (`is_leaf`) takes products; its id is the `category_leaf_id` of `product.addV2` and `product.getCatePropertyV2`. Categories change seldom, so an ERP caches the tree.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** `cid`: the arguments of [`new`](Self::new).
@@ -11,7 +11,10 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "shop.getShopCategory")]
+#[doc(alias = "获取店铺后台供商家发布商品的类目")]
 pub struct ShopGetShopCategoryRequest {
+    /// The parent category whose children to list; 0 for the first level.
+    ///
     /// `cid` (required)
     pub cid: i64,
 }
@@ -48,21 +51,31 @@ impl crate::request::Request for ShopGetShopCategoryRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Data {
+    /// Whether the shop may use the category now.
+    ///
     /// `enable`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
+    /// The category id.
+    ///
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Whether the category has no children: products go only into leaf categories.
+    ///
     /// `is_leaf`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_leaf: Option<bool>,
+    /// Depth in the tree: 1 for a first-level category.
+    ///
     /// `level`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The parent category; 0 at the first level.
+    ///
     /// `parent_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.detail`: its request, its response and their nested types.
-/// `sku.detail`: the request of the platform method `sku.detail`.
+/// `sku.detail` (获取商品sku详情): Reads one SKU, named by `sku_id` or by the merchant's `code`: its product, spec values, price and stock.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** nothing; every parameter has a setter.
@@ -11,10 +11,15 @@
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sku.detail")]
+#[doc(alias = "获取商品sku详情")]
 pub struct SkuDetailRequest {
+    /// The merchant's SKU code, instead of `sku_id`.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The SKU to read.
+    ///
     /// `sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<i64>,
@@ -41,6 +46,8 @@ impl SkuDetailRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SkuDetailResponse {
+    /// The merchant's SKU code.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -68,9 +75,13 @@ pub struct SkuDetailResponse {
     /// `prehold_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_stock_num: Option<i64>,
+    /// The price, in fen.
+    ///
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
+    /// The product the SKU belongs to.
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
@@ -113,6 +124,8 @@ pub struct SkuDetailResponse {
     /// `step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
+    /// The sellable stock.
+    ///
     /// `stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,

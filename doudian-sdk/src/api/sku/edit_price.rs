@@ -2,7 +2,7 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.editPrice`: its request, its response and their nested types.
-/// `sku.editPrice`: the request of the platform method `sku.editPrice`.
+/// `sku.editPrice` (编辑sku价格): Sets the price of one SKU, in fen, named by `sku_id` (with `product_id`) or by the merchant's codes. The change needs no audit, and the price is absolute, so sending it again is harmless.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `price`: the arguments of [`new`](Self::new).
@@ -11,7 +11,10 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sku.editPrice")]
+#[doc(alias = "编辑sku价格")]
 pub struct SkuEditPriceRequest {
+    /// The merchant's SKU code, instead of `sku_id`.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -21,11 +24,17 @@ pub struct SkuEditPriceRequest {
     /// `out_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
+    /// The new price, in fen (1 yuan = 100 fen).
+    ///
     /// `price` (required)
     pub price: i64,
+    /// The product the SKU belongs to.
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// The SKU to reprice.
+    ///
     /// `sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.list`: its request, its response and their nested types.
-/// `sku.list`: the request of the platform method `sku.list`.
+/// `sku.list` (获取商品sku列表): Lists every SKU of one product with its spec values, price, stock (per regional warehouse too, in `stock_map`) and merchant code. An ERP uses it to map its item codes onto SKU ids after a product is created or edited.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** nothing; every parameter has a setter.
@@ -11,10 +11,15 @@
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sku.list")]
+#[doc(alias = "获取商品sku列表")]
 pub struct SkuListRequest {
+    /// The merchant's own numeric product id, instead of `product_id`.
+    ///
     /// `out_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
+    /// The product whose SKUs to list.
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
@@ -105,6 +110,8 @@ pub struct Data {
     /// `channel_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_stock_num: Option<i64>,
+    /// The merchant's SKU code.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -114,6 +121,8 @@ pub struct Data {
     /// `customs_report_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_report_info: Option<CustomsReportInfo>,
+    /// The SKU id: the `sku_id` of orders and of the stock and price calls.
+    ///
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -134,9 +143,13 @@ pub struct Data {
     pub prehold_step_stock_num: Option<i64>,
     /// `prehold_stock_map`
     pub prehold_stock_map: ::std::collections::BTreeMap<String, i64>,
+    /// Stock reserved by orders in progress.
+    ///
     /// `prehold_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_stock_num: Option<i64>,
+    /// The price, in fen.
+    ///
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
@@ -186,8 +199,12 @@ pub struct Data {
     /// `step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
+    /// Stock per regional warehouse, keyed by `out_warehouse_id`.
+    ///
     /// `stock_map`
     pub stock_map: ::std::collections::BTreeMap<String, i64>,
+    /// The sellable stock.
+    ///
     /// `stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,

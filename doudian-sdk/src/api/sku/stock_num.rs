@@ -2,7 +2,7 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.stockNum`: its request, its response and their nested types.
-/// `sku.stockNum`: the request of the platform method `sku.stockNum`.
+/// `sku.stockNum` (查询库存): Reads the stock of one SKU, named by `sku_id` or `code`: sellable stock, stock reserved by orders, promotion stock and the stock per regional warehouse.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Required:** nothing; every parameter has a setter.
@@ -11,13 +11,18 @@
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sku.stockNum")]
+#[doc(alias = "查询库存")]
 pub struct SkuStockNumRequest {
+    /// The merchant's SKU code, instead of `sku_id`.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `out_warehouse_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
+    /// The SKU to read.
+    ///
     /// `sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<i64>,
@@ -66,12 +71,16 @@ pub struct SkuStockNumResponse {
     pub prehold_step_stock_num: Option<i64>,
     /// `prehold_stock_map`
     pub prehold_stock_map: ::std::collections::BTreeMap<String, i64>,
+    /// Stock reserved by orders in progress.
+    ///
     /// `prehold_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_stock_num: Option<i64>,
     /// `prom_step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_step_stock_num: Option<i64>,
+    /// Stock set aside for promotions.
+    ///
     /// `prom_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_stock_num: Option<i64>,
@@ -86,9 +95,13 @@ pub struct SkuStockNumResponse {
     /// `step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
+    /// The sellable stock.
+    ///
     /// `stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
+    /// Stock per regional warehouse, keyed by `out_warehouse_id`.
+    ///
     /// `stock_num_map`
     pub stock_num_map: ::std::collections::BTreeMap<String, i64>,
 }

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.syncStock`: its request, its response and their nested types.
-/// `sku.syncStock`: the request of the platform method `sku.syncStock`.
+/// `sku.syncStock` (修改sku库存): Sets or adjusts the stock of one SKU: its normal stock or, with `out_warehouse_id`, a regional warehouse's. With `incremental` `false` the number replaces the stock, so a repeat is harmless; with `incremental` `true` it is added (a negative number takes stock away) and `idempotent_id` is required: a retry with the same id after an ambiguous failure is refused as a duplicate instead of counting twice.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `stock_num`: the arguments of [`new`](Self::new).
@@ -11,13 +11,20 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "sku.syncStock")]
+#[doc(alias = "修改sku库存")]
 pub struct SkuSyncStockRequest {
+    /// The merchant's SKU code, instead of `sku_id`.
+    ///
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// A unique id per change, required with `incremental`: the platform refuses a second request carrying the same id.
+    ///
     /// `idempotent_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotent_id: Option<String>,
+    /// `true` adds `stock_num` to the stock; `false` (the default) replaces it.
+    ///
     /// `incremental`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incremental: Option<bool>,
@@ -27,18 +34,26 @@ pub struct SkuSyncStockRequest {
     /// `out_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
+    /// The regional warehouse (`warehouse.list`) whose stock to set; left out, the normal stock.
+    ///
     /// `out_warehouse_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
+    /// The product the SKU belongs to.
+    ///
     /// `product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
+    /// The SKU whose stock to set.
+    ///
     /// `sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<i64>,
     /// `step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
+    /// The new stock or, with `incremental`, the change (negative to take stock away; the stock must not fall below 0).
+    ///
     /// `stock_num` (required)
     pub stock_num: i64,
     /// `supplier_id`

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/token.json
 
 //! `token.create`: its request, its response and their nested types.
-/// `token.create`: the request of the platform method `token.create`.
+/// `token.create`: Exchanges a grant for an access token and its refresh token. A self-use app sends `grant_type` `authorization_self` with its `shop_id` (or `auth_id` and `auth_subject_type` for a subject that is not a shop); a tool app sends `authorization_code` with the `code` from the merchant's consent redirect, which works once and expires after about ten minutes. The SDK's token store makes this call by itself; call it directly only to onboard a shop or to inspect a grant.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `grant_type`: the arguments of [`new`](Self::new).
@@ -12,17 +12,27 @@
 #[non_exhaustive]
 #[doc(alias = "token.create")]
 pub struct TokenCreateRequest {
+    /// The id of a subject that is not a shop (a cloud warehouse, a logistics provider...), together with `auth_subject_type`.
+    ///
     /// `auth_id`. Example: `112334`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_id: Option<String>,
+    /// The kind of subject named by `auth_id`: `YunCang`, `WuLiuShang`, `WLGongYingShang`, `MiniApp`, `MCN`, `DouKe` or `Colonel`.
+    ///
     /// `auth_subject_type`. Example: `WuLiuShang`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_subject_type: Option<String>,
+    /// The authorization code from the merchant's consent redirect (tool apps only; empty for self-use apps). It can be exchanged once.
+    ///
     /// `code` (sensitive: redacted in `Debug`). Example: `82bdc687-eff1-4f63-8444-0b43086c25fd`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// `authorization_self` for a self-use app, `authorization_code` for a tool app exchanging a `code`.
+    ///
     /// `grant_type` (required). Example: `authorization_code`
     pub grant_type: String,
+    /// The shop a self-use app acts for.
+    ///
     /// `shop_id`. Example: `17239`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
@@ -80,24 +90,32 @@ impl TokenCreateRequest {
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TokenCreateResponse {
+    /// The token every API call carries; it lives 7 days.
+    ///
     /// `access_token` (sensitive: redacted in `Debug`). Example: `5a3bd7d0-1b48-46d6-811e-7e05ace08a2f`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
     /// `auth_subject_type`. Example: `WuLiuShang`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_subject_type: Option<String>,
+    /// The subject the token acts for, when it is not a shop.
+    ///
     /// `authority_id`. Example: `3445403781179769176`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authority_id: Option<String>,
     /// `encrypt_operator`. Example: `x123xxxxxxxxxx`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_operator: Option<String>,
+    /// How long the access token stays valid, in seconds (some SDK generations report an absolute Unix time instead).
+    ///
     /// `expires_in`. Example: `412219354`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// `operator_name`. Example: `*磊`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_name: Option<String>,
+    /// Renews the pair through `token.refresh`; it lives 14 days.
+    ///
     /// `refresh_token` (sensitive: redacted in `Debug`). Example: `50b6ae40-ed8f-4b60-a4af-2ed743a4b903`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -107,6 +125,8 @@ pub struct TokenCreateResponse {
     /// `shop_biz_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_biz_type: Option<i64>,
+    /// The shop the token acts for.
+    ///
     /// `shop_id`. Example: `11111172`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,

@@ -2,7 +2,7 @@
 // Source: api-spec/groups/token.json
 
 //! `token.refresh`: its request, its response and their nested types.
-/// `token.refresh`: the request of the platform method `token.refresh`.
+/// `token.refresh`: Renews a token pair with its refresh token. Refreshing more than an hour before the access token expires returns the same pair; inside the last hour it returns a new pair while the old one keeps working for another hour; after expiry the old pair stops working at once. Store the new pair before using it: the SDK's token store does so, and refreshes each shop only once at a time, across processes too when they share a locking store.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `grant_type`, `refresh_token`: the arguments of [`new`](Self::new).
@@ -12,8 +12,12 @@
 #[non_exhaustive]
 #[doc(alias = "token.refresh")]
 pub struct TokenRefreshRequest {
+    /// Always `refresh_token`.
+    ///
     /// `grant_type` (required)
     pub grant_type: String,
+    /// The refresh token of the current pair.
+    ///
     /// `refresh_token` (required) (sensitive: redacted in `Debug`)
     pub refresh_token: String,
 }
@@ -38,6 +42,8 @@ impl TokenRefreshRequest {
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct TokenRefreshResponse {
+    /// The access token to use from now on; it lives 7 days.
+    ///
     /// `access_token` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
@@ -47,9 +53,13 @@ pub struct TokenRefreshResponse {
     /// `authority_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authority_id: Option<String>,
+    /// How long the access token stays valid, in seconds (some SDK generations report an absolute Unix time instead).
+    ///
     /// `expires_in`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
+    /// The refresh token to keep for the next renewal; it lives 14 days.
+    ///
     /// `refresh_token` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,

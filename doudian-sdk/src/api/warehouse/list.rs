@@ -2,7 +2,7 @@
 // Source: api-spec/groups/warehouse.json
 
 //! `warehouse.list`: its request, its response and their nested types.
-/// `warehouse.list`: the request of the platform method `warehouse.list`.
+/// `warehouse.list` (批量查询区域仓): Lists the shop's regional warehouses (区域仓) with the areas they serve. The merchant's `out_warehouse_id` of a warehouse is what stock calls such as `sku.syncStock` take.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
 /// * **Pages** count from 0. Start from [`WarehouseListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
@@ -12,6 +12,7 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.list")]
+#[doc(alias = "批量查询区域仓")]
 pub struct WarehouseListRequest {
     /// `addr`. Example: `-`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -19,9 +20,13 @@ pub struct WarehouseListRequest {
     /// `order_by`. Example: `-`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
+    /// Only the warehouse with this merchant id.
+    ///
     /// `out_warehouse_id`. Example: `abc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
+    /// Only the warehouses with these merchant ids.
+    ///
     /// `out_warehouse_ids`. Example: `[1596011622, 1596011760]`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub out_warehouse_ids: Vec<String>,
@@ -32,6 +37,8 @@ pub struct WarehouseListRequest {
     pub rank: Option<String>,
     /// `size` (required). Example: `10`
     pub size: i64,
+    /// Only warehouses with this name.
+    ///
     /// `warehouse_name`. Example: `仓名称示例`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_name: Option<String>,
@@ -80,6 +87,8 @@ impl WarehouseListRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct WarehouseListResponse {
+    /// How many warehouses match, in all.
+    ///
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -160,6 +169,8 @@ impl Addr {
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Warehouse {
+    /// The areas it serves, by address ids from province down to street.
+    ///
     /// `addr`
     pub addr: Vec<WarehouseAddr>,
     /// `address_detail` (sensitive: redacted in `Debug`)
@@ -171,11 +182,15 @@ pub struct Warehouse {
     /// `intro`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub intro: Option<String>,
+    /// The warehouse's name.
+    ///
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `out_fence_ids`
     pub out_fence_ids: Vec<String>,
+    /// The merchant's warehouse id, as stock calls take it.
+    ///
     /// `out_warehouse_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
@@ -185,6 +200,8 @@ pub struct Warehouse {
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
+    /// The platform's warehouse id.
+    ///
     /// `warehouse_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<i64>,
