@@ -5,7 +5,7 @@
 /// `afterSale.List`: Lists after-sale requests (refunds, returns, exchanges...) filtered by type, status, order and time. Pages count from 0 and hold at most 100; one filter reaches at most 50,000 requests and, without a time range, only the last 6 months. For incremental sync filter on `update_start_time` and `update_end_time` and sort by `update_time`, or requests that change during the scan are missed.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Pages** count from 0. Start from [`AfterSaleListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Pages** count from 0, at most 100 a page. Start from [`AfterSaleListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.List` at <https://op.jinritemai.com/docs/api-docs>
@@ -281,6 +281,7 @@ impl crate::request::Request for AfterSaleListRequest {
 impl crate::page::Paginated for AfterSaleListRequest {
     type Item = Item;
     const PAGE_BASE: i64 = 0i64;
+    const MAX_PAGE_SIZE: Option<i64> = Some(100i64);
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
     }

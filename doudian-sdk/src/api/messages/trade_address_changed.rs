@@ -20,7 +20,7 @@ pub struct TradeAddressChanged {
     pub addr_struct: Option<AddrStruct>,
     /// The receiver's name, encrypted.
     ///
-    /// `encrypt_name`
+    /// `encrypt_name` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_name: Option<String>,
     /// The receiver's phone, encrypted.
@@ -73,7 +73,7 @@ impl ::std::fmt::Debug for TradeAddressChanged {
         f.debug_struct("TradeAddressChanged")
             .field("addr", &crate::secret::Redacted(&self.addr))
             .field("addr_struct", &crate::secret::Redacted(&self.addr_struct))
-            .field("encrypt_name", &self.encrypt_name)
+            .field("encrypt_name", &crate::secret::Redacted(&self.encrypt_name))
             .field("encrypt_tel", &crate::secret::Redacted(&self.encrypt_tel))
             .field("name", &crate::secret::Redacted(&self.name))
             .field("order_status", &self.order_status)
