@@ -175,9 +175,20 @@ pub fn format_file(tokens: TokenStream, source: &str) -> String {
     format!("{HEADER}\n// Source: {source}\n\n{}", prettyplease::unparse(&file))
 }
 
-/// The `[features]` table: one feature per group, `full` with all, `default` empty.
+/// Hand-written features of the core that add no dependency (`upload`, `spi`): declared by
+/// hand below the generated region, and part of `full`.
+pub const CORE_FEATURES: &[&str] = &["spi", "upload"];
+
+/// The `[features]` table: one feature per group, `full` with all of them and the
+/// [`CORE_FEATURES`], `default` empty.
 fn features(api: &ir::Api) -> String {
-    let names: Vec<String> = api.groups.iter().map(|g| format!("\"{}\"", g.module)).collect();
+    let names: Vec<String> = api
+        .groups
+        .iter()
+        .map(|g| g.module.as_str())
+        .chain(CORE_FEATURES.iter().copied())
+        .map(|n| format!("\"{n}\""))
+        .collect();
     let mut out = String::from("[features]\ndefault = []\n");
     out.push_str(&format!("full = [{}]\n", names.join(", ")));
     for group in &api.groups {

@@ -178,11 +178,13 @@ impl Client {
     }
 
     /// The HTTP client, for exchanges outside the signed API (material uploads).
+    #[cfg(feature = "upload")]
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
 
     /// The client's retry policy.
+    #[cfg(feature = "upload")]
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
     }

@@ -36,6 +36,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+mod path;
+use path::{Trail, TrailScope};
+
 /// A decode failure located by its JSON path (e.g. `shop_order_list[3].order_id`;
 /// empty when the failure is at the root or in the JSON syntax before any key).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,40 +134,32 @@ impl Drop for BudgetScope {
     }
 }
 
-/// Decodes fast; on failure decodes again with serde_path_to_error to name the JSON path
-/// (e.g. `shop_order_list[3].order_id`). Trailing characters after the value are an error.
-/// Memory is bounded by [`budget_for`]`(bytes.len())`.
+/// Decodes `bytes`; a failure names its JSON path (e.g. `shop_order_list[3].order_id`),
+/// found on the way out of the failing value (see [`Trail`]) rather than by a second,
+/// path-tracking pass: no second copy of every decoder to build. Trailing characters after
+/// the value are an error. Memory is bounded by [`budget_for`]`(bytes.len())`.
+///
+/// The path comes from what the lenient decoders (generated types, lists, maps, JSON
+/// values) recorded and from the JSON text at the error's position, so it is complete
+/// inside hand-written `#[derive(Deserialize)]` types and for syntax errors too.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeFailure> {
-    let first = {
-        let _budget = BudgetScope::enter(bytes.len());
-        match serde_json::from_slice(bytes) {
-            Ok(value) => return Ok(value),
-            Err(first) => first,
-        }
-    };
     let _budget = BudgetScope::enter(bytes.len());
-    Err(locate::<T, _>(serde_json::Deserializer::from_slice(bytes), first))
+    let _trail = TrailScope::enter();
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(error) => Err(failure(bytes, error)),
+    }
+}
+
+/// The located failure (not generic: built once, not once per decoded type).
+#[cold]
+fn failure(bytes: &[u8], error: serde_json::Error) -> DecodeFailure {
+    DecodeFailure { path: path::locate(Trail::take(), bytes, error.line(), error.column()), message: error.to_string() }
 }
 
 /// [`from_slice`] for text.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, DecodeFailure> {
     from_slice(text.as_bytes())
-}
-
-/// The slow second pass: only runs after a failure, to find where it happened.
-fn locate<'de, T: DeserializeOwned, R: serde_json::de::Read<'de>>(
-    mut de: serde_json::Deserializer<R>,
-    first: serde_json::Error,
-) -> DecodeFailure {
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Err(error) => {
-            let path = error.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            DecodeFailure { path, message: error.into_inner().to_string() }
-        }
-        // The value decoded, so the first failure was after it (trailing characters).
-        Ok(_) => DecodeFailure { path: String::new(), message: first.to_string() },
-    }
 }
 
 /// A type decoded leniently (see the module docs). Implemented for the scalar types,
@@ -489,17 +484,19 @@ impl<'de> Visitor<'de> for ValueVisitor {
         deserializer.deserialize_any(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        Trail::enter_container();
         let mut out = Vec::new();
-        while let Some(item) = seq.next_element_seed(ValueVisitor)? {
+        while let Some(item) = seq.next_element_seed(ValueVisitor).map_err(Trail::index(out.len()))? {
             push_charged(&mut out, item)?;
         }
         Ok(serde_json::Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        Trail::enter_container();
         let mut out = serde_json::Map::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             charge::<A::Error>(key.len() + MAP_ENTRY_COST + std::mem::size_of::<serde_json::Value>())?;
-            let value = map.next_value_seed(ValueVisitor)?;
+            let value = map.next_value_seed(ValueVisitor).map_err(Trail::key(&key))?;
             out.insert(key.into_owned(), value);
         }
         Ok(serde_json::Value::Object(out))
@@ -549,8 +546,9 @@ impl<'de, T: Lenient> Visitor<'de> for VecVisitor<T> {
         deserializer.deserialize_seq(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        Trail::enter_container();
         let mut out = Vec::new();
-        while let Some(item) = seq.next_element_seed(Seed::<T>(PhantomData))? {
+        while let Some(item) = seq.next_element_seed(Seed::<T>(PhantomData)).map_err(Trail::index(out.len()))? {
             push_charged(&mut out, item)?;
         }
         Ok(out)
@@ -580,10 +578,11 @@ impl<'de, T: Lenient> Visitor<'de> for MapVisitor<T> {
         deserializer.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        Trail::enter_container();
         let mut out = BTreeMap::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             charge::<A::Error>(key.len() + MAP_ENTRY_COST + std::mem::size_of::<T>())?;
-            let value = map.next_value_seed(Seed::<T>(PhantomData))?;
+            let value = map.next_value_seed(Seed::<T>(PhantomData)).map_err(Trail::key(&key))?;
             out.insert(key.into_owned(), value);
         }
         Ok(out)
@@ -674,10 +673,11 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
         deserializer.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        Trail::enter_container();
         let mut out = T::empty();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if !out.field(&key, &mut map)? {
-                map.next_value::<IgnoredAny>()?;
+            if !out.field(&key, &mut map).map_err(Trail::key(&key))? {
+                map.next_value::<IgnoredAny>().map_err(Trail::key(&key))?;
             }
         }
         Ok(out)
@@ -926,6 +926,30 @@ mod tests {
         assert_eq!(e.path, "sku_ids");
         let e = from_str::<Order>(r#"{"name":true}"#).unwrap_err();
         assert_eq!(e.path, "name");
+    }
+
+    #[test]
+    fn paths_are_complete_inside_derived_types() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(untagged)]
+        #[allow(dead_code)]
+        enum Either {
+            Typed(Order),
+            Raw(serde_json::Value),
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Mine {
+            first: Either,
+            orders: Vec<Order>,
+        }
+        // `first` fails as an Order (recorded, then recovered from as raw JSON); the
+        // failure reported is the later one, with the keys of the derived struct too.
+        let e = from_str::<Mine>(r#"{"first":{"order_id":"abc"},"orders":[{},{"children":[{"order_id":"x"}]}]}"#)
+            .unwrap_err();
+        assert_eq!(e.path, "orders[1].children[0].order_id");
+        let e = from_str::<Mine>(r#"{"first":1,"orders":[{"order_id":1}],"x":[}"#).unwrap_err();
+        assert_eq!(e.path, "x", "a syntax error: {}", e.message);
     }
 
     #[test]

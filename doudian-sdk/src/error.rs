@@ -322,6 +322,7 @@ pub struct UploadError {
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
+#[cfg(feature = "upload")]
 impl UploadError {
     pub(crate) fn new(step: UploadStep, failure: UploadFailure, detail: impl Into<String>) -> Self {
         UploadError {

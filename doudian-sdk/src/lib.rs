@@ -25,8 +25,12 @@ pub mod request;
 pub mod retry;
 pub mod secret;
 pub mod sign;
+#[cfg(feature = "spi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "spi")))]
 pub mod spi;
 pub mod token;
+#[cfg(feature = "upload")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upload")))]
 pub mod upload;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -38,4 +42,5 @@ pub use page::{Items, Page, Pages, Paginated};
 pub use request::Request;
 pub use secret::{AccessToken, AppSecret};
 pub use sign::SignMethod;
+#[cfg(feature = "upload")]
 pub use upload::{Material, UploadOptions, UploadedMaterial};

@@ -127,6 +127,7 @@ pub(crate) fn canonical_text(json_text: &str, flavor: Flavor) -> Result<String, 
 /// the standard canonical form, Go's HTML-escaped form, the Java (gson) form, the Python
 /// form (U+2028/9 raw) and the PHP form (§10). Works for any top-level JSON value; `None`
 /// when the text is not JSON.
+#[cfg(feature = "spi")]
 pub(crate) fn canonical_variants(json_text: &str) -> Option<Vec<String>> {
     Some(signed_forms(json_text).ok()?.into_iter().map(|(_, text)| text).collect())
 }

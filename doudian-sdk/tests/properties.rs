@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use doudian_sdk::push::{parse_body, sign_push_body, PushVerifier};
 use doudian_sdk::sign::{canonical_param_json, sign};
+#[cfg(feature = "spi")]
 use doudian_sdk::spi::{SpiParams, SpiVerifier};
 use doudian_sdk::{AppSecret, SignMethod};
 use proptest::prelude::*;
@@ -276,6 +277,7 @@ proptest! {
         let _ = parse_body(&body);
     }
 
+    #[cfg(feature = "spi")]
     #[test]
     fn spi_calls_verify_only_with_their_sign(
         param_json in "\\{(\"[a-z]{1,5}\":[1-9][0-9]{0,4},){0,4}\"z\":0\\}",

@@ -33,7 +33,7 @@ fn blocks(markdown: &str, keep: impl Fn(&str) -> bool) -> Vec<&str> {
 fn as_user_code(snippet: &str) -> String {
     snippet
         .lines()
-        .filter(|line| !line.trim_start().starts_with("# #[cfg(feature"))
+        .filter(|line| !line.trim_start().starts_with("# #[cfg("))
         .map(|line| {
             let trimmed = line.trim_start();
             if trimmed == "#" {

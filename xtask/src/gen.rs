@@ -220,7 +220,9 @@ mod tests {
         assert!(diff(&root).unwrap().missing.contains_key("doudian-sdk/src/api/demo/get.rs"));
         run(&root, Mode::Write).unwrap();
         run(&root, Mode::Check).unwrap();
-        assert!(fs::read_to_string(root.join(MANIFEST)).unwrap().contains("full = [\"demo\"]\ndemo = []\n"));
+        assert!(fs::read_to_string(root.join(MANIFEST))
+            .unwrap()
+            .contains("full = [\"demo\", \"spi\", \"upload\"]\ndemo = []\n"));
 
         fs::write(root.join(API_DIR).join("demo/get.rs"), "// edited by hand\n").unwrap();
         fs::create_dir_all(root.join(API_DIR).join("gone")).unwrap();
