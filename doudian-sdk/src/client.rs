@@ -16,6 +16,7 @@ use envelope::{decode_data, RawReply};
 
 use crate::error::{Error, Result};
 use crate::page::{Items, Page, Pages, Paginated};
+use crate::ratelimit::RateLimiter;
 use crate::request::Request;
 use crate::retry::{self, RetryPolicy};
 use crate::secret::AccessToken;
@@ -56,6 +57,8 @@ struct Inner {
     /// How to mint a token without user interaction (self-use apps).
     grant: Option<Grant>,
     extra_headers: Vec<(String, String)>,
+    /// Paces calls per method (shared by clones and shop handles); none by default.
+    limiter: Option<Arc<dyn RateLimiter>>,
 }
 
 impl fmt::Debug for Client {
@@ -302,16 +305,44 @@ impl Client {
             true => Some(self.token().await?.access_token),
             false => options.access_token.clone(),
         };
-        match self.inner.send_once(method, param_json, token.as_ref(), options, attempt).await {
+        match self.paced_send(method, param_json, token.as_ref(), options, attempt).await {
             Err(error) if managed && error.is_token_expired() && !refreshed.swap(true, Ordering::Relaxed) => {
                 let rejected = token.unwrap_or_else(|| AccessToken::new(""));
                 let key = self.shop_key()?;
                 let fresh =
                     self.inner.tokens.replace_rejected(key, &rejected, self.inner.grant.as_ref(), &*self.inner).await?;
-                self.inner.send_once(method, param_json, Some(&fresh.access_token), options, attempt).await
+                self.paced_send(method, param_json, Some(&fresh.access_token), options, attempt).await
             }
             outcome => outcome,
         }
+    }
+
+    /// One request, after waiting for its slot when calls are paced; the limiter hears
+    /// whether the platform throttled it.
+    async fn paced_send(
+        &self,
+        method: &str,
+        param_json: &str,
+        token: Option<&AccessToken>,
+        options: &CallOptions,
+        attempt: u32,
+    ) -> Result<RawReply> {
+        let Some(limiter) = &self.inner.limiter else {
+            return self.inner.send_once(method, param_json, token, options, attempt).await;
+        };
+        limiter.acquire(method).await;
+        let outcome = self.inner.send_once(method, param_json, token, options, attempt).await;
+        match &outcome {
+            Err(error) if error.is_rate_limited() => limiter.throttled(method),
+            Ok(_) | Err(Error::Api(_)) => limiter.answered(method),
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    /// The rate limiter pacing this client's calls, if any.
+    pub fn rate_limiter(&self) -> Option<&Arc<dyn RateLimiter>> {
+        self.inner.limiter.as_ref()
     }
 }
 

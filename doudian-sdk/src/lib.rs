@@ -18,6 +18,7 @@ pub mod de;
 pub mod error;
 pub mod page;
 pub mod push;
+pub mod ratelimit;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;

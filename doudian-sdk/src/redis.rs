@@ -1,6 +1,7 @@
 //! State shared by every process of an app through Redis (cargo feature `redis`): tokens
-//! ([`RedisTokenStore`]) and handled push messages ([`RedisSeenStore`]), for workers on
-//! several machines acting for the same shops.
+//! ([`RedisTokenStore`]), handled push messages ([`RedisSeenStore`]) and the per-method
+//! call quota ([`RedisRateLimiter`]), for workers on several machines acting for the same
+//! shops.
 //!
 //! Keys are `<namespace>:<app_key>:…` (namespace `doudian` unless changed), so apps and
 //! environments can share one Redis. Connections are made on first use and remade after
@@ -28,6 +29,10 @@ use std::time::{Duration, Instant};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use futures_util::future::BoxFuture;
 use tokio::sync::OnceCell;
+
+mod limiter;
+
+pub use limiter::RedisRateLimiter;
 
 use crate::error::{Error, Result};
 use crate::push::SeenStore;

@@ -1,6 +1,6 @@
 //! State shared through a real `redis-server` (one per test, on a free loopback port):
-//! tokens renewed once by many clients, a Redis that goes down, and pushes deduplicated
-//! across two endpoint replicas.
+//! tokens renewed once by many clients, a Redis that goes down, pushes deduplicated
+//! across two endpoint replicas, and one call quota shared by several processes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,8 @@ use std::time::Duration;
 use doudian_gateway::{Gateway, OrderStatus, RunningGateway, TradeEvent};
 use doudian_sdk::api::shop::ShopBrandListRequest;
 use doudian_sdk::push::{PushEvent, PushVerifier};
-use doudian_sdk::redis::{RedisSeenStore, RedisTokenStore};
+use doudian_sdk::ratelimit::{RateLimiter, RateLimits};
+use doudian_sdk::redis::{RedisRateLimiter, RedisSeenStore, RedisTokenStore};
 use doudian_sdk::token::TokenStore;
 use doudian_sdk::webhook::PushEndpoint;
 use doudian_sdk::{AppSecret, Client, Error};
@@ -166,4 +167,70 @@ async fn one_push_posted_to_two_replicas_is_processed_once() {
     gw.send_push(&urls[1], std::slice::from_ref(&flaky)).await.unwrap();
     let (replica, again) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
     assert_eq!((replica, again.msg_id()), (1, flaky.msg_id.as_str()));
+}
+
+/// `limiters` limiters (as many processes) taking `each` slots of `method` at once: how
+/// long until the last slot, and the slots' times.
+async fn take_slots(limiters: Vec<Arc<RedisRateLimiter>>, method: &'static str, each: usize) -> Vec<Duration> {
+    let start = tokio::time::Instant::now();
+    let mut tasks = JoinSet::new();
+    for limiter in limiters {
+        tasks.spawn(async move {
+            let mut at = Vec::new();
+            for _ in 0..each {
+                limiter.acquire(method).await;
+                at.push(start.elapsed());
+            }
+            at
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(at) = tasks.join_next().await {
+        all.extend(at.unwrap());
+    }
+    all.sort();
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_processes_share_one_quota_through_redis() {
+    let redis = RedisServer::start();
+    let limits = RateLimits::new().method("order.logisticsAdd", 50.0);
+    let limiters: Vec<_> = (0..4)
+        .map(|_| Arc::new(RedisRateLimiter::new(&redis.url(), "app", limits.clone()).unwrap().local_share(0.25)))
+        .collect();
+    // 100 slots among 4 processes at 50/s in all: the last one 99 intervals (1.98 s) after
+    // the first. Each alone at its share would take 4 s; unpaced, no time at all.
+    let at = take_slots(limiters.clone(), "order.logisticsAdd", 25).await;
+    let last = *at.last().unwrap();
+    assert!(last >= Duration::from_millis(1900), "paced together: {last:?}");
+    assert!(last < Duration::from_millis(3500), "not each at its local share: {last:?}");
+    // In every second, at most 50 slots (+1 for the window's edge).
+    for window_start in (0..20).map(|tenth| Duration::from_millis(tenth * 100)) {
+        let in_window =
+            at.iter().filter(|t| **t >= window_start && **t < window_start + Duration::from_secs(1)).count();
+        assert!(in_window <= 51, "{in_window} slots in the second from {window_start:?}");
+    }
+    // The schedule lives under the app's key.
+    assert!(redis.command(&["EXISTS", "doudian:app:rate:order.logisticsAdd"]).contains('1'));
+    // Methods without a fixed limit are not sent to Redis.
+    let at = take_slots(limiters, "order.searchList", 50).await;
+    assert!(*at.last().unwrap() < Duration::from_millis(500));
+    assert!(redis.command(&["EXISTS", "doudian:app:rate:order.searchList"]).contains('0'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_each_process_paces_itself_at_its_local_share() {
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    redis.stop();
+    let limiter = Arc::new(
+        RedisRateLimiter::new(&url, "app", RateLimits::new().method("order.logisticsAdd", 40.0))
+            .unwrap()
+            .local_share(0.25),
+    );
+    // 10 a second alone: 11 slots take a second, and no call hangs on the dead Redis.
+    let at = take_slots(vec![limiter], "order.logisticsAdd", 11).await;
+    let last = *at.last().unwrap();
+    assert!(last >= Duration::from_millis(950) && last < Duration::from_secs(3), "{last:?}");
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{Client, Inner, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, SANDBOX_BASE_URL};
 use crate::error::{Error, Result};
+use crate::ratelimit::{LocalRateLimiter, RateLimiter, RateLimits};
 use crate::retry::RetryPolicy;
 use crate::secret::AppSecret;
 use crate::sign::{self, SignMethod};
@@ -31,6 +32,7 @@ impl Client {
             user_agent: concat!("doudian-sdk-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
             extra_headers: Vec::new(),
             use_env_proxy: true,
+            limiter: None,
         }
     }
 }
@@ -55,6 +57,7 @@ pub struct ClientBuilder {
     user_agent: String,
     extra_headers: Vec<(String, String)>,
     use_env_proxy: bool,
+    limiter: Option<Arc<dyn RateLimiter>>,
 }
 
 impl ClientBuilder {
@@ -165,6 +168,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Paces calls per method in this process (see [`crate::ratelimit`]): at a known quota,
+    /// or adaptively where it is unknown. Without it (the default) calls are not paced, and
+    /// 60000 answers are only retried with backoff.
+    pub fn rate_limits(self, limits: RateLimits) -> Self {
+        self.rate_limiter(Arc::new(LocalRateLimiter::new(limits)))
+    }
+
+    /// Paces calls with `limiter`: one shared by several clients, or across processes
+    /// (`redis::RedisRateLimiter`).
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client> {
         if self.app_key.trim().is_empty() {
@@ -210,6 +227,7 @@ impl ClientBuilder {
                 ),
                 grant: self.grant,
                 extra_headers: self.extra_headers,
+                limiter: self.limiter,
             }),
             shop,
         })
