@@ -27,6 +27,9 @@ enum Command {
     Call(commands::call::CallArgs),
     /// Upload a local file (binary material upload) and print its store URI as JSON.
     Upload(commands::upload::UploadArgs),
+    /// Ship the orders of a CSV file (order_id,company_code,tracking_no), each exactly once,
+    /// at the app's quota.
+    Ship(commands::ship::ShipArgs),
     /// Print the canonical param_json, the masked string to sign and the sign.
     Sign(commands::sign::SignArgs),
     /// Push messages (webhooks).
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Call(args) => commands::call::run(args).await,
             Command::Upload(args) => commands::upload::run(args).await,
+            Command::Ship(args) => commands::ship::run(args).await,
             Command::Sign(args) => commands::sign::run(args),
             Command::Push(command) => commands::push::run(command).await,
             Command::Methods(args) => commands::methods::run(args),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use doudian_sdk::redis::RedisTokenStore;
 use doudian_sdk::token::{FileTokenStore, TokenStore};
-use doudian_sdk::{CallOptions, Client, SignMethod};
+use doudian_sdk::{CallOptions, Client, ClientBuilder, SignMethod};
 
 use super::{print_json, Failure};
 
@@ -55,6 +55,13 @@ pub struct ConnectionArgs {
     token_file: Option<PathBuf>,
 }
 
+impl ConnectionArgs {
+    /// The app key, when one is set.
+    pub fn app_key(&self) -> Option<&str> {
+        self.app_key.as_deref()
+    }
+}
+
 /// A token store from its `--token-store` description.
 fn token_store(description: &str, app_key: &str) -> Result<Arc<dyn TokenStore>, Failure> {
     if description.starts_with("redis://") || description.starts_with("rediss://") {
@@ -93,6 +100,14 @@ pub async fn run(args: CallArgs) -> Result<(), Failure> {
 /// Builds a client from the connection settings. The second value keeps a bundled
 /// gateway alive while the client is in use.
 pub async fn connect(args: &ConnectionArgs) -> Result<(Client, Option<super::mock::Bundled>), Failure> {
+    connect_with(args, |builder, _app_key| Ok(builder)).await
+}
+
+/// [`connect`], with `tune` adding settings to the client (it gets the app key).
+pub async fn connect_with(
+    args: &ConnectionArgs,
+    tune: impl FnOnce(ClientBuilder, &str) -> Result<ClientBuilder, Failure>,
+) -> Result<(Client, Option<super::mock::Bundled>), Failure> {
     let sign_method: SignMethod =
         args.sign_method.parse().map_err(|e: doudian_sdk::Error| Failure::config(e.to_string()))?;
     let (app_key, app_secret) = match (&args.app_key, &args.app_secret) {
@@ -103,8 +118,8 @@ pub async fn connect(args: &ConnectionArgs) -> Result<(Client, Option<super::moc
                 "note: no DOUDIAN_APP_KEY/DOUDIAN_APP_SECRET set; using the bundled gateway at {}",
                 bundled.base_url()
             );
-            let client = bundled.client(sign_method)?;
-            return Ok((client, Some(bundled)));
+            let builder = tune(bundled.builder(sign_method), bundled.app_key())?;
+            return Ok((builder.build()?, Some(bundled)));
         }
         _ => {
             return Err(Failure::config(
@@ -117,7 +132,7 @@ pub async fn connect(args: &ConnectionArgs) -> Result<(Client, Option<super::moc
         (None, Some(path)) => Some(Arc::new(FileTokenStore::new(path)) as Arc<dyn TokenStore>),
         (None, None) => None,
     };
-    let mut builder = Client::builder(app_key, app_secret).sign_method(sign_method);
+    let mut builder = tune(Client::builder(app_key.clone(), app_secret).sign_method(sign_method), &app_key)?;
     if let Some(store) = store {
         builder = builder.token_store(store);
     }

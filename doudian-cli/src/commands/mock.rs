@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use doudian_gateway::{Gateway, RunningGateway};
-use doudian_sdk::{Client, SignMethod};
+use doudian_sdk::{Client, ClientBuilder, SignMethod};
 
 use super::Failure;
 
@@ -99,13 +99,16 @@ impl Bundled {
         self.gateway.base_url()
     }
 
-    /// A self-use client for the gateway's shop.
-    pub fn client(&self, sign_method: SignMethod) -> Result<Client, Failure> {
-        Ok(Client::builder(self.gateway.app_key(), self.gateway.app_secret())
+    pub fn app_key(&self) -> &str {
+        self.gateway.app_key()
+    }
+
+    /// A self-use client for the gateway's shop, to be built.
+    pub fn builder(&self, sign_method: SignMethod) -> ClientBuilder {
+        Client::builder(self.gateway.app_key(), self.gateway.app_secret())
             .base_url(self.gateway.base_url())
             .shop_id(self.gateway.shop_id().to_string())
             .sign_method(sign_method)
             .env_proxy(false)
-            .build()?)
     }
 }

@@ -4,6 +4,7 @@ pub mod call;
 pub mod methods;
 pub mod mock;
 pub mod push;
+pub mod ship;
 pub mod sign;
 pub mod upload;
 
