@@ -361,14 +361,9 @@ async fn call_with_a_token_file_reuses_the_token_across_runs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn mock_prints_its_base_url_and_serves_calls() {
-    let mut child = doudian()
-        .args(["mock", "--port", "0", "--app-key", "7311111111111111111", "--app-secret", "mock-secret"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+/// Starts `doudian mock` with `args`; the child and the settings it printed.
+fn spawn_mock(args: &[&str]) -> (std::process::Child, std::collections::BTreeMap<String, String>) {
+    let mut child = doudian().arg("mock").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -388,6 +383,41 @@ fn mock_prints_its_base_url_and_serves_calls() {
             settings.insert(name.to_owned(), value.to_owned());
         }
     }
+    (child, settings)
+}
+
+/// Runs a command that must end by itself, within 20 s.
+fn run_to_end(command: &mut Command) -> Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// `GET url` over a bare socket: the JSON body.
+fn get_json(url: &str) -> Value {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+}
+
+#[test]
+fn mock_prints_its_base_url_and_serves_calls() {
+    let (mut child, settings) =
+        spawn_mock(&["--port", "0", "--app-key", "7311111111111111111", "--app-secret", "mock-secret"]);
     let base_url = settings["DOUDIAN_BASE_URL"].clone();
     let port_ok = base_url.strip_prefix("http://127.0.0.1:").and_then(|p| p.parse::<u16>().ok()).is_some_and(|p| p > 0);
     assert!(port_ok, "{base_url}");
@@ -402,6 +432,46 @@ fn mock_prints_its_base_url_and_serves_calls() {
     let _ = child.wait();
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(stdout_json(&output).as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn mock_takes_extra_orders_and_per_method_limits() {
+    let (mut child, settings) =
+        spawn_mock(&["--orders", "50", "--qps", "order.logisticsAdd=5", "--qps", "order.searchList=1000"]);
+    let mut call = doudian();
+    call.envs(&settings).args([
+        "call",
+        "order.searchList",
+        r#"{"page":0,"size":1,"combine_status":[{"order_status":"2"}]}"#,
+    ]);
+    let output = run(&mut call);
+    let stats = get_json(&format!("{}/_mock/stats", settings["DOUDIAN_BASE_URL"]));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(stdout_json(&output)["total"], 70, "50 extra + 20 seeded awaiting shipment");
+    assert_eq!(stats["limits"], serde_json::json!({"order.logisticsAdd": 5, "order.searchList": 1000}), "{stats}");
+}
+
+#[test]
+fn mock_refuses_malformed_qps_flags_and_unknown_methods() {
+    for (flag, expected) in [
+        ("order.logisticsAdd=abc", "must be a whole number of calls per second"),
+        ("order.logisticsAdd=0", "at least 1 call per second"),
+        ("order.logisticsAdd", "expected METHOD=N"),
+    ] {
+        let output = run_to_end(doudian().args(["mock", "--qps", flag]));
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("--qps") && stderr.contains(flag) && stderr.contains(expected), "{flag}: {stderr}");
+    }
+    let output = run_to_end(doudian().args(["mock", "--orders", "many"]));
+    assert_eq!(output.status.code(), Some(2));
+    // Well-formed, but a method the gateway does not know: it refuses to start.
+    let output = run_to_end(doudian().args(["mock", "--qps", "order.logisticAdd=100"]));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("order.logisticAdd") && stderr.contains("does not know"), "{stderr}");
 }
 
 /// `doudian push verify` with the `app-id` header equal to the app key, plus `extra` flags.

@@ -4,7 +4,7 @@
 //!
 //! | request | does |
 //! | --- | --- |
-//! | `GET /_mock/stats` | `{"calls": {"<method>": <requests received>}, "codes": {"<method>": {"<code>": <count>}}, ...}` |
+//! | `GET /_mock/stats` | `{"calls": {"<method>": <requests received>}, "codes": {"<method>": {"<code>": <count>}}, "limits": {"<method>": <calls per second>}, "throttled": {"<method>": <calls refused over the limit>}, ...}` |
 //! | `POST /_mock/clock` `{"advance_secs": N}` | moves the gateway's clock (token and code lifetimes) |
 //! | `POST /_mock/faults` `{"fault": "rate_limit", "method": "…", "times": N, "fraction": p}` | adds a fault rule, answers `{"id": N}` |
 //! | `GET /_mock/faults` | the active rules |
@@ -126,6 +126,8 @@ pub(crate) async fn stats(
                 "refused": counters.refreshes.refused,
             },
             "faults": counters.faults,
+            "throttled": counters.throttled,
+            "limits": inner.quotas.limits(),
             "shipments": counters.shipments,
             "ship_calls": counters.ship_calls,
             "uploads": {

@@ -71,6 +71,10 @@ pub struct Counters {
     pub refreshes: RefreshCounts,
     /// Faults that fired, by [`crate::Fault::name`].
     pub faults: BTreeMap<&'static str, u64>,
+    /// Calls refused with 60000 because their method was over its quota
+    /// ([`crate::GatewayBuilder::method_qps`]), per method. Injected rate limits are in
+    /// [`Counters::faults`] instead; both are in [`Counters::codes`].
+    pub throttled: BTreeMap<String, u64>,
     /// order.logisticsAdd calls per order id (successful or not).
     pub ship_calls: BTreeMap<String, u64>,
     /// Successful shipments per order id (more than 1 would be a bug in a client).

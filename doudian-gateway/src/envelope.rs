@@ -72,6 +72,15 @@ impl ApiFailure {
         Self::new(CODE_TRAFFIC_LIMITED, "isv.traffic-limited", "too many calls; slow down and retry")
     }
 
+    /// Over a method's quota (`GatewayBuilder::method_qps`).
+    pub(crate) fn traffic_limited_at(method: &str, calls_per_second: u32) -> Self {
+        Self::new(
+            CODE_TRAFFIC_LIMITED,
+            "isv.traffic-limited",
+            format!("{method} is limited to {calls_per_second} calls a second for this app; slow down and retry"),
+        )
+    }
+
     pub(crate) fn service_busy() -> Self {
         Self::new(CODE_SERVICE_BUSY, "dop.service-error", "the service is busy; retry later")
     }

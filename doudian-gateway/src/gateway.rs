@@ -1,5 +1,6 @@
 //! Building, starting, controlling and stopping a gateway.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,9 +19,10 @@ use crate::faults::{FaultId, FaultRule, FaultSet};
 use crate::imagex;
 use crate::listener::{serve, Limits};
 use crate::push::{PushDelivery, PushRecord, RefundEvent, TradeEvent};
+use crate::quota::Quotas;
 use crate::random::Rng;
 use crate::server::handle;
-use crate::shop::{OrderStatus, Shop};
+use crate::shop::{OrderStatus, Shop, MAX_EXTRA_ORDERS};
 use crate::state::{Config, Inner};
 use crate::time::Clock;
 use crate::tokens::{Grant, TokenPolicy, Tokens};
@@ -65,6 +67,8 @@ pub struct GatewayBuilder {
     policy: TokenPolicy,
     timestamp_skew: Duration,
     seed: bool,
+    awaiting_orders: usize,
+    method_qps: BTreeMap<String, u32>,
     webhook: Option<String>,
     limits: Limits,
     lenient_sign: bool,
@@ -80,6 +84,8 @@ impl std::fmt::Debug for GatewayBuilder {
             .field("addr", &self.addr)
             .field("policy", &self.policy)
             .field("seed", &self.seed)
+            .field("awaiting_orders", &self.awaiting_orders)
+            .field("method_qps", &self.method_qps)
             .field("webhook", &self.webhook)
             .field("limits", &self.limits)
             .field("lenient_sign", &self.lenient_sign)
@@ -105,6 +111,8 @@ impl Default for GatewayBuilder {
             },
             timestamp_skew: Duration::from_secs(600),
             seed: true,
+            awaiting_orders: 0,
+            method_qps: BTreeMap::new(),
             webhook: None,
             limits: Limits::default(),
             lenient_sign: false,
@@ -193,6 +201,39 @@ impl GatewayBuilder {
         self
     }
 
+    /// Adds `n` more orders awaiting shipment (`order_status` 2) to the seeded shop, for
+    /// batch-shipping runs; the last call counts, 0 (the default) adds none. They look like
+    /// the seeded orders (one or two SKU orders of the products on sale, 1–3 pieces,
+    /// amounts, receivers, paid two minutes after creation), appear in `order.searchList`
+    /// (status filter, paging, newest first) and ship through `order.logisticsAdd` like
+    /// them. Deterministic: the k-th (from 0) has id `6928371650000000000 + 10·k` (its SKU
+    /// orders + 1, + 2), clear of the seeded ids, and was created 5 minutes + 13 s·k before
+    /// start-up, so the newest come before the seeded orders and the rest interleave with
+    /// them. The seeded shop stays as it is (its 20 orders awaiting shipment included).
+    /// At most 1,000,000; not with [`empty_shop`](Self::empty_shop) (the orders need
+    /// products), which [`start`](Self::start) refuses.
+    pub fn awaiting_orders(mut self, n: usize) -> Self {
+        self.awaiting_orders = n;
+        self
+    }
+
+    /// Limits `method` to `calls_per_second` for all clients together, as the platform's
+    /// per-app quota does: a call over the limit is answered `60000 isv.traffic-limited`
+    /// and not processed (it changes nothing and ships nothing), and is counted in the
+    /// reply codes like an injected 60000 ([`Counters::codes`], `GET /_mock/stats`) and in
+    /// [`Counters::throttled`]. Call once per method; a second call for the same method
+    /// replaces its limit. Methods without a limit are never throttled.
+    ///
+    /// A token bucket per method: one second's worth (`calls_per_second` calls) may come
+    /// at once, then `calls_per_second` a second, by real monotonic time (moving the
+    /// gateway's clock does not refill it). Only authenticated calls count: a call refused
+    /// for its signature, timestamp, app key, method or token is neither throttled nor
+    /// charged. [`start`](Self::start) refuses 0 and methods the gateway does not know.
+    pub fn method_qps(mut self, method: impl Into<String>, calls_per_second: u32) -> Self {
+        self.method_qps.insert(method.into(), calls_per_second);
+        self
+    }
+
     /// Push trade and after-sale events caused by calls (shipping: tag 102, remarks: 113,
     /// after-sale handling: 202/204/206) to this webhook URL.
     pub fn webhook(mut self, url: impl Into<String>) -> Self {
@@ -277,11 +318,32 @@ impl GatewayBuilder {
 
     /// The shared state of a gateway built from these settings.
     fn into_inner(self, addr: SocketAddr) -> Result<Inner, GatewayError> {
+        if let Some((method, _)) = self.method_qps.iter().find(|(_, qps)| **qps == 0) {
+            return Err(GatewayError::Config(format!("method_qps for `{method}` must be at least 1 call per second")));
+        }
+        if let Some(method) = self.method_qps.keys().find(|m| !crate::methods::is_known(m)) {
+            return Err(GatewayError::Config(format!(
+                "method_qps names `{method}`, which the gateway does not know (not a method of the spec; a typo?)"
+            )));
+        }
+        if self.awaiting_orders > MAX_EXTRA_ORDERS {
+            return Err(GatewayError::Config(format!(
+                "awaiting_orders is at most {MAX_EXTRA_ORDERS}, got {}",
+                self.awaiting_orders
+            )));
+        }
+        if self.awaiting_orders > 0 && !self.seed {
+            return Err(GatewayError::Config(
+                "awaiting_orders needs the seeded shop's products; it cannot be combined with empty_shop".to_owned(),
+            ));
+        }
         let rng = Rng::from_entropy();
         let clock = Clock::default();
         let now = (clock.now_ms() / 1000) as i64;
         let shop = if self.seed {
-            Shop::seeded(self.shop_id, self.shop_name.clone(), now)
+            let mut shop = Shop::seeded(self.shop_id, self.shop_name.clone(), now);
+            shop.add_awaiting_orders(self.awaiting_orders, now).map_err(GatewayError::Config)?;
+            shop
         } else {
             Shop::empty(self.shop_id, self.shop_name.clone())
         };
@@ -304,6 +366,7 @@ impl GatewayBuilder {
             shop: Mutex::new(shop),
             uploads: Mutex::new(Uploads::default()),
             faults: FaultSet::default(),
+            quotas: Quotas::new(&self.method_qps),
             counters: LiveCounters::default(),
             webhook: Mutex::new(self.webhook),
             http: reqwest::Client::builder()

@@ -51,7 +51,7 @@
 //! | parameter of the wrong type or value, unknown id | 40003 | `isv.parameter-invalid` |
 //! | token.create/refresh refused | 50001 | `dop.token-generate-failed:{no-authorization, code-invalid, code-expired, grant-type-invalid, token-invalid, token-expired}` |
 //! | business rule (ship twice, ship unpaid, edit unshipped, deleted product) | 50002 | `isv.business-failed:{order-already-shipped, order-not-paid, order-canceled, order-not-shipped, product-deleted}` |
-//! | injected rate limit | 60000 | `isv.traffic-limited` |
+//! | injected rate limit, or over a [`GatewayBuilder::method_qps`] quota | 60000 | `isv.traffic-limited` |
 //! | injected busy service | 20000 | `dop.service-error` |
 //!
 //! Business errors come with HTTP 200, as on the platform.
@@ -67,6 +67,18 @@
 //!   payment (1); `order.searchList` pages from 0, at most 100 a page, newest first;
 //! * 8 after-sale requests in several states (4 awaiting the seller), `afterSale.List`
 //!   pages from 0; `product.listV2` pages from 1.
+//!
+//! [`GatewayBuilder::awaiting_orders`] adds any number of further orders awaiting
+//! shipment, built like the seeded ones, for batch-shipping runs.
+//!
+//! # Quotas
+//!
+//! [`GatewayBuilder::method_qps`] limits a method to N calls a second for all clients
+//! together, as the platform's per-app quota does: a token bucket holding one second's
+//! worth, refilled by real (monotonic) time; a call over it is answered `60000
+//! isv.traffic-limited` without being processed and counted in [`Counters::codes`] and
+//! [`Counters::throttled`]. Only authenticated calls are charged (the check sits after
+//! the signature and token checks and before the method).
 //!
 //! Modelled methods: [`STATEFUL_METHODS`]. Every other method of the spec answers with
 //! its sample data from `data/samples.json` (generated from the spec).
@@ -108,6 +120,7 @@ mod methods;
 mod params;
 mod push;
 mod query;
+mod quota;
 mod random;
 mod samples;
 mod server;

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::auth::{authenticate, Refusal};
+use crate::counters::bump;
 use crate::envelope::{self, ApiFailure, CODE_SUCCESS};
 use crate::faults::Fault;
 use crate::listener::{dropped, Connection};
@@ -118,8 +119,16 @@ pub(crate) async fn handle(
 
     let query = Query::parse(uri.query());
     let host = crate::listener::request_host(inner.config.addr, &uri, &headers);
-    let outcome = authenticate(&inner, &method, &query, &body, is_known(&method))
-        .and_then(|call| run(&inner, &method, call, &host).map_err(|f| (f, Refusal::Other)));
+    let outcome = authenticate(&inner, &method, &query, &body, is_known(&method)).and_then(|call| {
+        // The method's quota: after authentication (only the app's own calls are charged
+        // to it) and before the method runs (a throttled call changes nothing); quota.rs
+        // says why there.
+        inner.quotas.admit(&method).map_err(|qps| {
+            inner.counters.update(|c| bump(&mut c.throttled, &method));
+            (ApiFailure::traffic_limited_at(&method, qps), Refusal::Other)
+        })?;
+        run(&inner, &method, call, &host).map_err(|f| (f, Refusal::Other))
+    });
     match outcome {
         Ok(done) => {
             inner.counters.update(|c| {

@@ -12,6 +12,7 @@ use crate::error::GatewayError;
 use crate::faults::FaultSet;
 use crate::listener::Limits;
 use crate::push::{push_body, push_signature, PushDelivery, PushRecord};
+use crate::quota::Quotas;
 use crate::random::Rng;
 use crate::shop::Shop;
 use crate::time::Clock;
@@ -43,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) shop: Mutex<Shop>,
     pub(crate) uploads: Mutex<Uploads>,
     pub(crate) faults: FaultSet,
+    /// Per-method call quotas (`GatewayBuilder::method_qps`).
+    pub(crate) quotas: Quotas,
     pub(crate) counters: LiveCounters,
     pub(crate) webhook: Mutex<Option<String>>,
     pub(crate) http: reqwest::Client,

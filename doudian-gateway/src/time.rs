@@ -1,5 +1,15 @@
 //! Time: the gateway clock (which tests can move forward), the three request timestamp
 //! forms the official SDKs send (PROTOCOL.md §3), and GMT+8 calendar formatting.
+//!
+//! Three clocks are in use, each for what it suits:
+//! * [`Clock`] — wall-clock time plus a test offset (`POST /_mock/clock`,
+//!   `RunningGateway::advance_clock`): what the shop and the tokens live by (lifetimes,
+//!   order times, log ids);
+//! * [`system_now_ms`] — wall-clock time as is: request timestamps, which clients sign
+//!   with their own real clock;
+//! * `std::time::Instant` — real monotonic time, which neither the offset nor a stepped
+//!   system clock moves: per-method quotas (quota.rs), which are about how fast calls
+//!   really arrive.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

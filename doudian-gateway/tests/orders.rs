@@ -206,3 +206,120 @@ async fn concurrent_shippers_ship_each_order_exactly_once() {
     }
     assert!(gw.order_ids(OrderStatus::AwaitingShipment).is_empty());
 }
+
+async fn gateway_with_awaiting(n: usize) -> doudian_gateway::RunningGateway {
+    doudian_gateway::Gateway::builder()
+        .app_key(APP_KEY)
+        .app_secret(APP_SECRET)
+        .awaiting_orders(n)
+        .start()
+        .await
+        .expect("gateway starts")
+}
+
+/// Every page of `filter` (100 a page, from 0) until a short one: the orders in order.
+async fn all_pages(caller: &Caller, filter: Value, expected_total: u64) -> Vec<Value> {
+    let mut orders = Vec::new();
+    for page in 0.. {
+        let params = json!({"page": page, "size": 100, "combine_status": filter});
+        let mut reply = caller.call("order.searchList", params).await;
+        assert_ok(&reply);
+        let mut data = reply["data"].take();
+        assert_eq!(data["total"], expected_total, "page {page}");
+        let Value::Array(list) = data["shop_order_list"].take() else { panic!("no list: {data}") };
+        let short = list.len() < 100;
+        orders.extend(list);
+        if short {
+            break;
+        }
+    }
+    orders
+}
+
+#[tokio::test]
+async fn extra_orders_awaiting_shipment_page_through_the_status_filter_and_ship() {
+    let gw = gateway_with_awaiting(2500).await;
+    let caller = authed(&gw).await;
+    let awaiting_filter = json!([{"order_status": "2"}]);
+    let orders = all_pages(&caller, awaiting_filter.clone(), 2520).await;
+    assert_eq!(orders.len(), 2520, "2500 extra + the 20 seeded");
+    let mut seen = HashSet::new();
+    let mut last = (i64::MAX, String::from("9999999999999999999"));
+    for order in &orders {
+        let id = order["order_id"].as_str().expect("order_id is a string").to_owned();
+        assert_eq!(id.len(), 19, "{id}");
+        assert!(seen.insert(id.clone()), "{id} twice");
+        assert_eq!((order["order_status"].as_i64(), order["main_status"].as_i64()), (Some(2), Some(105)), "{id}");
+        // Newest first, ties by id: one strict order over all pages.
+        let key = (order["create_time"].as_i64().unwrap(), id.clone());
+        assert!(key < last, "{key:?} after {last:?}");
+        last = key;
+        // Shaped like the seeded orders: lines, amounts, a receiver, paid.
+        let lines = order["sku_order_list"].as_array().unwrap();
+        assert!(!lines.is_empty() && lines.len() <= 2, "{id}");
+        let goods: i64 = lines
+            .iter()
+            .map(|l| {
+                assert_eq!(l["parent_order_id"], id.as_str());
+                l["origin_amount"].as_i64().unwrap()
+            })
+            .sum();
+        assert_eq!(order["order_amount"].as_i64().unwrap(), goods + order["post_amount"].as_i64().unwrap());
+        assert!(order["pay_time"].as_i64().unwrap() > order["create_time"].as_i64().unwrap());
+        assert!(!order["mask_post_receiver"].as_str().unwrap().is_empty());
+    }
+    // Every order awaiting shipment, the seeded ones too; nothing else changed.
+    let expected: HashSet<String> = gw.order_ids(OrderStatus::AwaitingShipment).into_iter().collect();
+    assert_eq!(seen, expected);
+    // No id collides with a seeded one (the shop keys orders by id: a clash would lose one).
+    assert_eq!(search(&caller, json!({"page": 0, "size": 1})).await["total"], 2545);
+    assert_eq!(
+        search(&caller, json!({"page": 0, "size": 1, "combine_status": [{"order_status": "3"}]})).await["total"],
+        10
+    );
+
+    // Shipping an extra order moves it out of the filter, exactly like a seeded one.
+    let id = orders[1234]["order_id"].as_str().unwrap().to_owned();
+    let ship = json!({"order_id": id, "company_code": "zhongtong", "logistics_code": "ZT20000001"});
+    assert_ok(&caller.call("order.logisticsAdd", ship.clone()).await);
+    assert_error(&caller.call("order.logisticsAdd", ship).await, 50002, "isv.business-failed:order-already-shipped");
+    assert_eq!((gw.ship_calls(&id), gw.shipments(&id)), (2, 1));
+    assert_eq!(gw.order(&id).unwrap().status, OrderStatus::Shipped);
+    // Its page (12) now holds the next order in its place; the listing is one shorter.
+    let page = search(&caller, json!({"page": 12, "size": 100, "combine_status": awaiting_filter})).await;
+    assert_eq!(page["total"], 2519);
+    let ids: Vec<&str> =
+        page["shop_order_list"].as_array().unwrap().iter().map(|o| o["order_id"].as_str().unwrap()).collect();
+    let expected: Vec<&str> =
+        orders[1200..1301].iter().map(|o| o["order_id"].as_str().unwrap()).filter(|o| *o != id).collect();
+    assert_eq!(ids, expected);
+    let shipped = search(&caller, json!({"page": 0, "size": 100, "combine_status": [{"order_status": "3"}]})).await;
+    assert_eq!(shipped["total"], 11);
+    let detail = caller.call("order.orderDetail", json!({"shop_order_id": id})).await;
+    assert_eq!(assert_ok(&detail)["shop_order_detail"]["logistics_info"][0]["tracking_no"], "ZT20000001");
+}
+
+#[tokio::test]
+async fn twenty_thousand_extra_orders_build_and_list_quickly() {
+    let started = std::time::Instant::now();
+    let gw = gateway_with_awaiting(20_000).await;
+    let built = started.elapsed();
+    let caller = authed(&gw).await;
+    let filter = json!([{"order_status": "2"}]);
+    let started = std::time::Instant::now();
+    let mut seen = HashSet::new();
+    for page in [0, 1, 100, 199, 200] {
+        let data = search(&caller, json!({"page": page, "size": 100, "combine_status": filter})).await;
+        assert_eq!(data["total"], 20_020);
+        let list = data["shop_order_list"].as_array().unwrap();
+        assert_eq!(list.len(), if page == 200 { 20 } else { 100 }, "page {page}");
+        for order in list {
+            seen.insert(order["order_id"].as_str().unwrap().to_owned());
+        }
+    }
+    let listed = started.elapsed();
+    assert_eq!(seen.len(), 420);
+    println!("20,000 extra orders: built in {built:?}, 5 pages listed in {listed:?}");
+    // Generous bounds (debug build, shared machine): seconds, not minutes.
+    assert!(built.as_secs() < 10 && listed.as_secs() < 10, "built in {built:?}, 5 pages in {listed:?}");
+}

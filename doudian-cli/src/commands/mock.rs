@@ -42,6 +42,33 @@ pub struct MockArgs {
     /// The largest request body in bytes; larger ones get 413.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Add N orders awaiting shipment (order_status 2) to the seeded shop's 20, built like
+    /// them, for batch-shipping runs (at most 1000000).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    orders: usize,
+    /// Limit METHOD to N calls a second for all clients together (burst: N at once); calls
+    /// over it get 60000 isv.traffic-limited and change nothing. Repeatable, one method
+    /// each, e.g. --qps order.logisticsAdd=100.
+    #[arg(long = "qps", value_name = "METHOD=N", value_parser = parse_qps)]
+    qps: Vec<(String, u32)>,
+}
+
+/// `METHOD=N` of `--qps`: a method name and a whole number of calls a second, at least 1.
+fn parse_qps(text: &str) -> Result<(String, u32), String> {
+    let (method, rate) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected METHOD=N (calls per second), e.g. order.logisticsAdd=100; got `{text}`"))?;
+    let method = method.trim();
+    if method.is_empty() {
+        return Err(format!("expected METHOD=N, but the method name before `=` is empty in `{text}`"));
+    }
+    let rate: u32 = rate.trim().parse().map_err(|_| {
+        format!("the limit of {method} must be a whole number of calls per second (1 to {}), got `{rate}`", u32::MAX)
+    })?;
+    if rate == 0 {
+        return Err(format!("the limit of {method} must be at least 1 call per second"));
+    }
+    Ok((method.to_owned(), rate))
 }
 
 fn seconds(value: f64, flag: &str) -> Result<Duration, Failure> {
@@ -57,7 +84,11 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         .idle_timeout(seconds(args.idle_timeout, "idle-timeout")?)
         .body_timeout(seconds(args.body_timeout, "body-timeout")?)
         .max_connections(args.max_connections)
-        .max_body_bytes(args.max_body_bytes);
+        .max_body_bytes(args.max_body_bytes)
+        .awaiting_orders(args.orders);
+    for (method, rate) in &args.qps {
+        builder = builder.method_qps(method.clone(), *rate);
+    }
     if let Some(ttl) = args.token_ttl {
         builder = builder.token_ttl(Duration::from_secs(ttl));
     }
@@ -77,6 +108,12 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         "# control (loopback only): GET {0}/_mock/stats, POST {0}/_mock/clock, POST {0}/_mock/faults",
         gateway.base_url()
     );
+    if args.orders > 0 {
+        println!("# {} orders awaiting shipment (20 seeded + {})", 20 + args.orders, args.orders);
+    }
+    for (method, rate) in &args.qps {
+        println!("# {method}: at most {rate} calls a second, then 60000 isv.traffic-limited");
+    }
     println!("(Ctrl-C to stop)");
     let _ = tokio::signal::ctrl_c().await;
     gateway.shutdown().await;
@@ -110,5 +147,21 @@ impl Bundled {
             .shop_id(self.gateway.shop_id().to_string())
             .sign_method(sign_method)
             .env_proxy(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_qps;
+
+    #[test]
+    fn qps_flags() {
+        assert_eq!(parse_qps("order.logisticsAdd=100"), Ok(("order.logisticsAdd".to_owned(), 100)));
+        assert_eq!(parse_qps(" order.searchList = 5 "), Ok(("order.searchList".to_owned(), 5)));
+        assert!(parse_qps("order.logisticsAdd=abc").unwrap_err().contains("whole number of calls per second"));
+        assert!(parse_qps("order.logisticsAdd=-1").unwrap_err().contains("whole number"));
+        assert!(parse_qps("order.logisticsAdd=0").unwrap_err().contains("at least 1"));
+        assert!(parse_qps("order.logisticsAdd").unwrap_err().contains("expected METHOD=N"));
+        assert!(parse_qps("=5").unwrap_err().contains("method name"));
     }
 }

@@ -21,6 +21,7 @@ pub(crate) use orders::Order;
 pub use orders::OrderStatus;
 pub(crate) use products::Product;
 pub use reference::LogisticsCompany;
+pub(crate) use seed::MAX_EXTRA_ORDERS;
 
 /// The mutable state of the one shop the gateway serves.
 #[derive(Debug)]
@@ -51,6 +52,12 @@ impl Shop {
         let mut shop = Self::empty(shop_id, shop_name);
         seed::seed(&mut shop, now);
         shop
+    }
+
+    /// Adds `n` orders awaiting shipment to a seeded shop (after the seed, which stays as
+    /// it was), built from the products on sale; fails if the shop has none.
+    pub(crate) fn add_awaiting_orders(&mut self, n: usize, now: i64) -> Result<(), String> {
+        seed::add_awaiting_orders(self, n, now)
     }
 
     /// A fresh 19-digit id with the given leading digits (ids stay unique across kinds).

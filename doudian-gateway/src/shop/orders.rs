@@ -442,16 +442,24 @@ impl Shop {
             })
             .filter(|o| tracking_no.as_deref().is_none_or(|t| o.shipments.iter().any(|s| s.tracking_no == t)))
             .collect();
-        let key = |o: &Order| if order_by == "update_time" { o.update_time } else { o.create_time };
-        matching.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.order_id.cmp(&b.order_id)));
+        // A total order: the time, then the order id (ids are unique and all 19 digits, so
+        // text order is numeric order). Every page of one listing therefore cuts the same
+        // sequence, however many orders share a second — unless orders change in between
+        // (shipping moves an order out of an `order_status` 2 filter, and every later one
+        // a place forward: a client that ships while paging forward skips orders, as it
+        // would on the platform).
+        let by_update = order_by == "update_time";
+        let key = |o: &Order| if by_update { o.update_time } else { o.create_time };
+        matching.sort_unstable_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.order_id.cmp(&b.order_id)));
         if !ascending {
             matching.reverse();
         }
         let total = matching.len();
+        let skip = usize::try_from(page.saturating_mul(size)).unwrap_or(usize::MAX);
         let mut out = String::with_capacity(64 + size as usize * 8192);
         // Writing into a String cannot fail.
         let _ = write!(out, r#"{{"page":{page},"size":{size},"total":{total},"shop_order_list":["#);
-        for (i, order) in matching.into_iter().skip((page * size) as usize).take(size as usize).enumerate() {
+        for (i, order) in matching.into_iter().skip(skip).take(size as usize).enumerate() {
             if i > 0 {
                 out.push(',');
             }

@@ -1,6 +1,7 @@
 //! The seeded working set: five products, 45 orders in every status, eight after-sale
 //! requests. Deterministic (the same ids and texts every run), dated relative to start-up
-//! so that time filters behave like on a live shop.
+//! so that time filters behave like on a live shop. On request, any number of extra
+//! orders awaiting shipment, built the same way (for batch-shipping benchmarks).
 
 use super::after_sales::{
     AfterSale, AS_AWAITING_RETURN, AS_PENDING, AS_REJECTED, AS_RETURN_SHIPPED, AS_SUCCEEDED, TYPE_REFUND_SHIPPED,
@@ -16,6 +17,20 @@ const DAY: i64 = 24 * HOUR;
 
 /// How many orders the seed creates, and how many of them await shipment.
 pub(crate) const SEED_ORDERS: usize = 45;
+/// The id of the first seeded order; the i-th is this + 7919·i, its SKU orders + 1, + 2
+/// and its delivery + 50 (all below `SEED_ORDER_BASE` + 350,000).
+const SEED_ORDER_BASE: i64 = 6_928_371_640_000_000_000;
+/// The id of the first extra order awaiting shipment (`add_awaiting_orders`), 10^13 above
+/// the seeded ones so that no id of either set can meet the other's.
+pub(crate) const EXTRA_ORDER_BASE: i64 = 6_928_371_650_000_000_000;
+/// Extra orders are this far apart (an order id, then its SKU order ids + 1 and + 2).
+const EXTRA_ORDER_STEP: i64 = 10;
+/// Extra orders are created this many seconds apart, so every one has its own
+/// create_time (and `create_time_start`/`_end` windows cut between them).
+const EXTRA_ORDER_SPACING_SECS: i64 = 13;
+/// The most extra orders a gateway takes (ids and create times stay plausible; memory is
+/// about 1 KB an order, plus about 6 KB for its cached rendering once it was listed).
+pub(crate) const MAX_EXTRA_ORDERS: usize = 1_000_000;
 #[cfg(test)]
 pub(crate) const SEED_AWAITING_SHIPMENT: usize = 20;
 
@@ -176,73 +191,107 @@ fn seeded_status(i: usize) -> OrderStatus {
 fn seed_orders(shop: &mut Shop, now: i64) {
     let products: Vec<Product> = shop.products.values().cloned().collect();
     for i in 0..SEED_ORDERS {
-        let status = seeded_status(i);
-        let base: i64 = 6_928_371_640_000_000_000 + i as i64 * 7919;
+        let base: i64 = SEED_ORDER_BASE + i as i64 * 7919;
         let create_time = now - 2 * HOUR - i as i64 * 15 * HOUR - (i as i64 * 37) % HOUR;
-        let mut lines = Vec::new();
-        let mut picks = vec![i % products.len()];
-        if i % 4 == 0 {
-            picks.push((i + 2) % products.len());
-        }
-        for (n, pick) in picks.into_iter().enumerate() {
-            let product = &products[pick];
-            let sku = &product.skus[i % product.skus.len()];
-            let path = category_path(product.category_leaf_id);
-            let cid = |k: usize| path.get(k).map(|c| c.0).unwrap_or(0);
-            lines.push(OrderLine {
-                sku_order_id: (base + 1 + n as i64).to_string(),
-                product_id: product.product_id,
-                product_name: product.name.clone(),
-                product_pic: product.pics.first().cloned().unwrap_or_default(),
-                sku_id: sku.id,
-                code: sku.code.clone(),
-                spec: sku.spec.iter().map(|(_, g, v)| (g.clone(), v.clone())).collect(),
-                item_num: 1 + (i % 3) as i64,
-                price: sku.price,
-                category: [cid(0), cid(1), cid(2)],
-            });
-        }
-        let paid = !matches!(status, OrderStatus::AwaitingPayment | OrderStatus::Canceled);
-        let pay_time = if paid { create_time + 120 } else { 0 };
-        let shipped = matches!(status, OrderStatus::Shipped | OrderStatus::Completed);
-        let ship_time = if shipped { (pay_time + 20 * HOUR).min(now - 60) } else { 0 };
-        let shipments = if shipped {
-            let company = &LOGISTICS_COMPANIES[i % LOGISTICS_COMPANIES.len()];
-            vec![Shipment {
-                tracking_no: format!("{}{:012}", company.code[..2].to_uppercase(), 7_731_000_000 + i as u64 * 97),
-                company,
-                ship_time,
-                delivery_id: (base + 50).to_string(),
-            }]
-        } else {
-            Vec::new()
-        };
-        let finish_time = if status == OrderStatus::Completed { (ship_time + 3 * DAY).min(now - 30) } else { 0 };
-        let cancel_reason =
-            if status == OrderStatus::Canceled { "买家不想要了".to_owned() } else { String::new() };
-        let update_time = create_time.max(pay_time).max(ship_time).max(finish_time)
-            + i64::from(status == OrderStatus::Canceled) * HOUR;
-        let order = Order {
-            order_id: base.to_string(),
-            status,
-            create_time,
-            update_time: update_time.min(now),
-            pay_time,
-            finish_time,
-            exp_ship_time: if paid { pay_time + 48 * HOUR } else { 0 },
-            cancel_reason,
-            buyer_words: if i % 5 == 1 { "请尽快发货，谢谢".to_owned() } else { String::new() },
-            seller_words: String::new(),
-            seller_remark_stars: 0,
-            post_amount: if i % 3 == 0 { 0 } else { 600 },
-            receiver: RECEIVERS[i % RECEIVERS.len()],
-            lines,
-            shipments,
-            after_sale: None,
-            rendered: std::sync::OnceLock::new(),
-        };
+        let order = build_order(&products, i, base, seeded_status(i), create_time, now);
         shop.orders.insert(order.order_id.clone(), order);
     }
+}
+
+/// The order lines of the i-th order: one product (two for every fourth order), one of
+/// its SKUs, 1 to 3 pieces; SKU order ids follow the order id (`base` + 1, + 2).
+fn order_lines(products: &[Product], i: usize, base: i64) -> Vec<OrderLine> {
+    let mut lines = Vec::new();
+    let mut picks = vec![i % products.len()];
+    if i.is_multiple_of(4) {
+        picks.push((i + 2) % products.len());
+    }
+    for (n, pick) in picks.into_iter().enumerate() {
+        let product = &products[pick];
+        let sku = &product.skus[i % product.skus.len()];
+        let path = category_path(product.category_leaf_id);
+        let cid = |k: usize| path.get(k).map(|c| c.0).unwrap_or(0);
+        lines.push(OrderLine {
+            sku_order_id: (base + 1 + n as i64).to_string(),
+            product_id: product.product_id,
+            product_name: product.name.clone(),
+            product_pic: product.pics.first().cloned().unwrap_or_default(),
+            sku_id: sku.id,
+            code: sku.code.clone(),
+            spec: sku.spec.iter().map(|(_, g, v)| (g.clone(), v.clone())).collect(),
+            item_num: 1 + (i % 3) as i64,
+            price: sku.price,
+            category: [cid(0), cid(1), cid(2)],
+        });
+    }
+    lines
+}
+
+/// The i-th order (`i` varies products, receiver, postage and buyer words), with id
+/// `base`, in `status`, created at `create_time`; paid two minutes later unless unpaid.
+fn build_order(products: &[Product], i: usize, base: i64, status: OrderStatus, create_time: i64, now: i64) -> Order {
+    let lines = order_lines(products, i, base);
+    let paid = !matches!(status, OrderStatus::AwaitingPayment | OrderStatus::Canceled);
+    let pay_time = if paid { create_time + 120 } else { 0 };
+    let shipped = matches!(status, OrderStatus::Shipped | OrderStatus::Completed);
+    let ship_time = if shipped { (pay_time + 20 * HOUR).min(now - 60) } else { 0 };
+    let shipments = if shipped {
+        let company = &LOGISTICS_COMPANIES[i % LOGISTICS_COMPANIES.len()];
+        vec![Shipment {
+            tracking_no: format!("{}{:012}", company.code[..2].to_uppercase(), 7_731_000_000 + i as u64 * 97),
+            company,
+            ship_time,
+            delivery_id: (base + 50).to_string(),
+        }]
+    } else {
+        Vec::new()
+    };
+    let finish_time = if status == OrderStatus::Completed { (ship_time + 3 * DAY).min(now - 30) } else { 0 };
+    let cancel_reason = if status == OrderStatus::Canceled { "买家不想要了".to_owned() } else { String::new() };
+    let update_time =
+        create_time.max(pay_time).max(ship_time).max(finish_time) + i64::from(status == OrderStatus::Canceled) * HOUR;
+    Order {
+        order_id: base.to_string(),
+        status,
+        create_time,
+        update_time: update_time.min(now),
+        pay_time,
+        finish_time,
+        exp_ship_time: if paid { pay_time + 48 * HOUR } else { 0 },
+        cancel_reason,
+        buyer_words: if i % 5 == 1 { "请尽快发货，谢谢".to_owned() } else { String::new() },
+        seller_words: String::new(),
+        seller_remark_stars: 0,
+        post_amount: if i.is_multiple_of(3) { 0 } else { 600 },
+        receiver: RECEIVERS[i % RECEIVERS.len()],
+        lines,
+        shipments,
+        after_sale: None,
+        rendered: std::sync::OnceLock::new(),
+    }
+}
+
+/// Adds `n` orders awaiting shipment (`GatewayBuilder::awaiting_orders`), built like the
+/// seeded ones from the shop's products on sale: the k-th has id
+/// [`EXTRA_ORDER_BASE`] + 10·k (SKU order ids + 1, + 2) and was created
+/// 5 min + 13 s·k before `now`, paid two minutes later. Deterministic for a given `now`.
+/// Fails when the shop has no product on sale to order.
+pub(crate) fn add_awaiting_orders(shop: &mut Shop, n: usize, now: i64) -> Result<(), String> {
+    if n == 0 {
+        return Ok(());
+    }
+    let products: Vec<Product> =
+        shop.products.values().filter(|p| p.status == STATUS_ONLINE && !p.skus.is_empty()).cloned().collect();
+    if products.is_empty() {
+        return Err("orders awaiting shipment need products on sale; the shop has none".to_owned());
+    }
+    for k in 0..n {
+        let base = EXTRA_ORDER_BASE + k as i64 * EXTRA_ORDER_STEP;
+        let create_time = now - 5 * 60 - k as i64 * EXTRA_ORDER_SPACING_SECS;
+        let order = build_order(&products, k, base, OrderStatus::AwaitingShipment, create_time, now);
+        shop.orders.insert(order.order_id.clone(), order);
+    }
+    Ok(())
 }
 
 fn seed_after_sales(shop: &mut Shop, now: i64) {
@@ -301,5 +350,50 @@ mod tests {
         // Deterministic ids.
         let again = Shop::seeded(1, "s".into(), 1_700_000_000);
         assert_eq!(shop.orders.keys().collect::<Vec<_>>(), again.orders.keys().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn extra_awaiting_orders_leave_the_seed_alone_and_never_collide() {
+        let now = 1_700_000_000;
+        let seeded = Shop::seeded(1, "s".into(), now);
+        let mut shop = Shop::seeded(1, "s".into(), now);
+        shop.add_awaiting_orders(20_000, now).unwrap();
+        assert_eq!(shop.orders.len(), SEED_ORDERS + 20_000);
+        // Every seeded order is still there, unchanged (after-sale marks included).
+        for (id, order) in &seeded.orders {
+            let kept = &shop.orders[id];
+            assert_eq!(
+                (kept.status, kept.create_time, kept.after_sale),
+                (order.status, order.create_time, order.after_sale)
+            );
+        }
+        // No id of one kind equals any other id: orders, SKU orders, deliveries.
+        let mut ids = std::collections::HashSet::new();
+        for order in shop.orders.values() {
+            assert!(ids.insert(order.order_id.clone()), "{}", order.order_id);
+            for line in &order.lines {
+                assert!(ids.insert(line.sku_order_id.clone()), "{}", line.sku_order_id);
+            }
+            for shipment in &order.shipments {
+                assert!(ids.insert(shipment.delivery_id.clone()), "{}", shipment.delivery_id);
+            }
+        }
+        let extra: Vec<&Order> = shop.orders.values().filter(|o| !seeded.orders.contains_key(&o.order_id)).collect();
+        assert!(extra.iter().all(|o| o.status == OrderStatus::AwaitingShipment
+            && o.shipments.is_empty()
+            && o.pay_time > o.create_time
+            && o.pay_time <= now
+            && o.update_time == o.pay_time
+            && !o.lines.is_empty()
+            && o.order_id.len() == 19));
+        // Built from the products on sale only.
+        assert!(extra.iter().flat_map(|o| &o.lines).all(|l| shop.products[&l.product_id].status == STATUS_ONLINE));
+        // Deterministic for the same start-up time.
+        let mut again = Shop::seeded(1, "s".into(), now);
+        again.add_awaiting_orders(20_000, now).unwrap();
+        assert!(shop.orders.iter().zip(&again.orders).all(|((a, x), (b, y))| a == b && x.create_time == y.create_time));
+        // An empty shop has nothing to order.
+        assert!(Shop::empty(1, "s".into()).add_awaiting_orders(1, now).is_err());
+        assert!(Shop::empty(1, "s".into()).add_awaiting_orders(0, now).is_ok());
     }
 }

@@ -1,0 +1,184 @@
+//! Per-method quotas (`GatewayBuilder::method_qps`): a token bucket per method shared by
+//! all clients; calls over it get 60000 and change nothing. The assertions are on counts
+//! (with bounds derived from the measured time), never on tight timings.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use doudian_gateway::{Gateway, GatewayError, OrderStatus, RunningGateway};
+use serde_json::{json, Value};
+
+async fn limited(method: &str, qps: u32, awaiting: usize) -> RunningGateway {
+    Gateway::builder()
+        .app_key(APP_KEY)
+        .app_secret(APP_SECRET)
+        .awaiting_orders(awaiting)
+        .method_qps(method, qps)
+        .start()
+        .await
+        .expect("gateway starts")
+}
+
+/// Sends the prepared (already signed) calls all at once; the replies in order and how
+/// long the whole burst took.
+async fn burst(
+    caller: &Caller,
+    method: &'static str,
+    prepared: Vec<(Vec<(String, String)>, String)>,
+) -> (Vec<Value>, Duration) {
+    let started = Instant::now();
+    let tasks: Vec<_> = prepared
+        .into_iter()
+        .map(|(query, body)| {
+            let caller = caller.clone();
+            tokio::spawn(async move {
+                let response = caller.send(method, &query, body).await.expect("reply");
+                serde_json::from_str::<Value>(&response.text().await.expect("body")).expect("JSON envelope")
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
+    (replies, started.elapsed())
+}
+
+fn ship_params(id: &str) -> String {
+    json!({"order_id": id, "company_code": "yunda", "logistics_code": format!("YD{id}")}).to_string()
+}
+
+/// The most calls a bucket of `qps` (starting full) can admit within `elapsed`.
+fn admissible(qps: u32, elapsed: Duration) -> usize {
+    qps as usize + (elapsed.as_secs_f64() * f64::from(qps)).ceil() as usize
+}
+
+async fn stats(gw: &RunningGateway) -> Value {
+    let text = reqwest::get(format!("{}/_mock/stats", gw.base_url())).await.unwrap().text().await.unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_over_the_quota_gets_60000_and_ships_nothing() {
+    const METHOD: &str = "order.logisticsAdd";
+    let gw = limited(METHOD, 20, 100).await;
+    let caller = authed(&gw).await;
+    let ids: Vec<String> = gw.order_ids(OrderStatus::AwaitingShipment).into_iter().take(60).collect();
+    // Signed beforehand, so that the burst is nothing but sending.
+    let prepared = ids.iter().map(|id| caller.signed(METHOD, &ship_params(id))).collect();
+    let (replies, elapsed) = burst(&caller, METHOD, prepared).await;
+
+    let shipped: Vec<&String> =
+        ids.iter().zip(&replies).filter(|(_, r)| r["code"] == 10000).map(|(id, _)| id).collect();
+    let throttled: Vec<&String> = ids
+        .iter()
+        .zip(&replies)
+        .filter(|(_, r)| r["code"] == 60000)
+        .map(|(id, reply)| {
+            assert_error(reply, 60000, "isv.traffic-limited");
+            assert!(reply["sub_msg"].as_str().unwrap().contains("20 calls a second"), "{reply}");
+            id
+        })
+        .collect();
+    assert_eq!(shipped.len() + throttled.len(), 60, "{replies:?}");
+    println!("burst of 60 in {elapsed:?}: {} shipped, {} throttled", shipped.len(), throttled.len());
+    // The whole burst of 20 at once, plus at most what refilled meanwhile (on a quick
+    // machine the burst takes well under half a second: 20..=30).
+    assert!(
+        (20..=admissible(20, elapsed)).contains(&shipped.len()),
+        "{} shipped in a burst of 60 taking {elapsed:?}",
+        shipped.len()
+    );
+
+    // Throttled calls were not processed: nothing shipped, not even counted as an attempt.
+    for id in &shipped {
+        assert_eq!((gw.ship_calls(id), gw.shipments(id)), (1, 1), "{id}");
+        assert_eq!(gw.order(id).unwrap().status, OrderStatus::Shipped);
+    }
+    for id in &throttled {
+        assert_eq!((gw.ship_calls(id), gw.shipments(id)), (0, 0), "{id}");
+        assert_eq!(gw.order(id).unwrap().status, OrderStatus::AwaitingShipment);
+    }
+    let counters = gw.counters();
+    assert_eq!(counters.code(METHOD, 60000), throttled.len() as u64);
+    assert_eq!(counters.code(METHOD, 10000), shipped.len() as u64);
+    assert_eq!(counters.method(METHOD).failed, throttled.len() as u64);
+    assert_eq!(counters.throttled[METHOD], throttled.len() as u64);
+    assert!(counters.faults.is_empty(), "no injected fault fired: {:?}", counters.faults);
+    let stats = stats(&gw).await;
+    assert_eq!(stats["codes"][METHOD]["60000"], throttled.len(), "{stats}");
+    assert_eq!(stats["throttled"][METHOD], throttled.len(), "{stats}");
+    assert_eq!(stats["limits"], json!({METHOD: 20}), "{stats}");
+
+    // Other methods are not limited, at the very moment the limited one is exhausted.
+    let prepared = ids.iter().map(|id| caller.signed("order.orderDetail", &json!({"shop_order_id": id}).to_string()));
+    let (details, _) = burst(&caller, "order.orderDetail", prepared.collect()).await;
+    assert!(details.iter().all(|r| r["code"] == 10000), "{details:?}");
+    assert!(!gw.counters().throttled.contains_key("order.orderDetail"));
+
+    // A second later the bucket is full again: the throttled orders ship now.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for id in throttled.iter().take(15) {
+        assert_ok(&caller.call_text(METHOD, &ship_params(id)).await);
+        assert_eq!(gw.shipments(id), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_refused_by_the_checks_are_not_charged_to_the_quota() {
+    const METHOD: &str = "shop.brandList";
+    let gw = limited(METHOD, 5, 0).await;
+    let caller = authed(&gw).await;
+    // Far more refused calls than the quota: a wrong signature, an unknown token.
+    let forged = Caller { secret: "not-the-secret".into(), ..caller.clone() };
+    let stranger = caller.clone().with_token("no-such-token");
+    for _ in 0..10 {
+        assert_error(&forged.call(METHOD, json!({})).await, 40003, "isv.signature-invalid");
+        assert_error(&stranger.call(METHOD, json!({})).await, 40003, "isv.access-token-no-existed");
+    }
+    // Had they been charged, the bucket would be empty; it still holds its 5.
+    let prepared = (0..12).map(|_| caller.signed(METHOD, "{}")).collect();
+    let (replies, elapsed) = burst(&caller, METHOD, prepared).await;
+    let ok = replies.iter().filter(|r| r["code"] == 10000).count();
+    assert!((5..=admissible(5, elapsed)).contains(&ok), "{ok} admitted in {elapsed:?}");
+    assert_eq!(replies.iter().filter(|r| r["code"] == 60000).count(), 12 - ok);
+    let counters = gw.counters();
+    assert_eq!((counters.signature_failures, counters.token_failures), (10, 10));
+    assert_eq!(counters.throttled[METHOD], (12 - ok) as u64);
+}
+
+#[tokio::test]
+async fn moving_the_gateway_clock_does_not_refill_a_bucket() {
+    const METHOD: &str = "shop.brandList";
+    // One call a second: after the first call the next token is a whole second away.
+    let gw = limited(METHOD, 1, 0).await;
+    let caller = authed(&gw).await;
+    let started = Instant::now();
+    assert_ok(&caller.call(METHOD, json!({})).await);
+    // An hour on the mock clock (tokens, order times) adds nothing to the real-time bucket.
+    gw.advance_clock(Duration::from_secs(3600));
+    let reply = caller.call(METHOD, json!({})).await;
+    // Decided only if the second call came within the second (it takes milliseconds).
+    if started.elapsed() < Duration::from_millis(900) {
+        assert_error(&reply, 60000, "isv.traffic-limited");
+    }
+}
+
+#[tokio::test]
+async fn start_refuses_settings_that_cannot_work() {
+    let refused = |result: Result<RunningGateway, GatewayError>| match result {
+        Err(GatewayError::Config(message)) => message,
+        other => panic!("expected a configuration error, got {other:?}"),
+    };
+    let message = refused(Gateway::builder().method_qps("order.logisticsAdd", 0).start().await);
+    assert!(message.contains("at least 1"), "{message}");
+    let message = refused(Gateway::builder().method_qps("order.logisticAdd", 10).start().await);
+    assert!(message.contains("order.logisticAdd"), "{message}");
+    let message = refused(Gateway::builder().empty_shop().awaiting_orders(10).start().await);
+    assert!(message.contains("empty_shop"), "{message}");
+    // The last limit given for a method counts.
+    let gw = Gateway::builder().method_qps("order.logisticsAdd", 0).method_qps("order.logisticsAdd", 7).start().await;
+    assert_eq!(stats(&gw.unwrap()).await["limits"], json!({"order.logisticsAdd": 7}));
+}
