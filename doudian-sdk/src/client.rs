@@ -331,10 +331,11 @@ impl Client {
             return self.inner.send_once(method, param_json, token, options, attempt).await;
         };
         limiter.acquire(method).await;
+        let sent_at = tokio::time::Instant::now();
         let outcome = self.inner.send_once(method, param_json, token, options, attempt).await;
         match &outcome {
-            Err(error) if error.is_rate_limited() => limiter.throttled(method),
-            Ok(_) | Err(Error::Api(_)) => limiter.answered(method),
+            Err(error) if error.is_rate_limited() => limiter.throttled(method, sent_at),
+            Ok(_) | Err(Error::Api(_)) => limiter.answered(method, sent_at),
             Err(_) => {}
         }
         outcome

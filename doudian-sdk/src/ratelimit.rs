@@ -35,7 +35,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use tokio::time::Instant;
+pub use tokio::time::Instant;
 
 pub use pacer::AdaptiveSettings;
 use pacer::{Adaptive, Pacer};
@@ -47,14 +47,16 @@ pub trait RateLimiter: Send + Sync + 'static {
     /// Waits until one call of `method` may be sent (and counts it as sent).
     fn acquire<'a>(&'a self, method: &'a str) -> BoxFuture<'a, ()>;
 
-    /// The platform answered a call of `method` with 60000 (rate limited).
-    fn throttled(&self, method: &str) {
-        let _ = method;
+    /// The platform answered 60000 (rate limited) to a call of `method` sent at `sent_at`
+    /// (when its slot came). A call sent before the limiter last slowed down says nothing
+    /// about the new pace.
+    fn throttled(&self, method: &str, sent_at: Instant) {
+        let _ = (method, sent_at);
     }
 
-    /// The platform answered a call of `method` with anything but 60000.
-    fn answered(&self, method: &str) {
-        let _ = method;
+    /// The platform answered a call of `method` sent at `sent_at` with anything but 60000.
+    fn answered(&self, method: &str, sent_at: Instant) {
+        let _ = (method, sent_at);
     }
 }
 
@@ -245,16 +247,16 @@ impl RateLimiter for LocalRateLimiter {
         })
     }
 
-    fn throttled(&self, method: &str) {
+    fn throttled(&self, method: &str, sent_at: Instant) {
         self.with_adaptive(method, |adaptive, now| {
-            if let Some(rate) = adaptive.throttled(now) {
+            if let Some(rate) = adaptive.throttled(now, sent_at) {
                 tracing::debug!(method, rate, "rate limited by the platform: pacing slower");
             }
         });
     }
 
-    fn answered(&self, method: &str) {
-        self.with_adaptive(method, Adaptive::answered);
+    fn answered(&self, method: &str, sent_at: Instant) {
+        self.with_adaptive(method, |adaptive, now| adaptive.answered(now, sent_at));
     }
 }
 
@@ -327,33 +329,67 @@ mod tests {
         let start = Instant::now();
         for _ in 0..100 {
             limiter.acquire("m").await;
-            limiter.answered("m");
+            limiter.answered("m", Instant::now());
         }
         assert_eq!((start.elapsed(), limiter.current_rate("m")), (Duration::ZERO, None));
         // The platform let 100 through in the last second: pace just under that.
-        limiter.throttled("m");
+        limiter.throttled("m", Instant::now());
         let cut = limiter.current_rate("m").unwrap();
         assert!((85.0..=95.0).contains(&cut), "{cut}");
         // Several in-flight calls throttled at once count as one signal.
         for _ in 0..10 {
-            limiter.throttled("m");
+            limiter.throttled("m", Instant::now());
         }
+        assert_eq!(limiter.current_rate("m"), Some(cut));
+        // A call sent before the cut says nothing about the new pace, however late it answers.
+        let before_the_cut = Instant::now() - Duration::from_millis(1);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        limiter.throttled("m", before_the_cut);
         assert_eq!(limiter.current_rate("m"), Some(cut));
         // Quiet seconds raise the rate slowly (about 1% a second).
         for _ in 0..10 {
             tokio::time::sleep(Duration::from_secs(1)).await;
             limiter.acquire("m").await;
-            limiter.answered("m");
+            limiter.answered("m", Instant::now());
         }
         let raised = limiter.current_rate("m").unwrap();
         assert!(raised > cut * 1.05 && raised < cut * 1.2, "{cut} -> {raised}");
     }
 
     #[tokio::test(start_paused = true)]
+    async fn acceptances_arriving_after_the_first_60000_refine_the_cut() {
+        let limiter = limiter(RateLimits::adaptive());
+        let sent = Instant::now();
+        for _ in 0..50 {
+            limiter.acquire("m").await;
+        }
+        // Replies out of order: a 60000 first, when only 5 acceptances have come back.
+        for _ in 0..5 {
+            limiter.answered("m", sent);
+        }
+        tokio::time::advance(Duration::from_millis(10)).await;
+        limiter.throttled("m", sent);
+        assert!((limiter.current_rate("m").unwrap() - 4.5).abs() < 1e-6);
+        // The other 35 acceptances of that burst arrive: the cut follows them.
+        tokio::time::advance(Duration::from_millis(10)).await;
+        for _ in 0..35 {
+            limiter.answered("m", sent);
+        }
+        let refined = limiter.current_rate("m").unwrap();
+        assert!((refined - 36.0).abs() < 1e-6, "{refined}");
+        // Acceptances of calls paced after the cut do not raise it.
+        tokio::time::advance(Duration::from_millis(10)).await;
+        for _ in 0..30 {
+            limiter.answered("m", Instant::now());
+        }
+        assert!((limiter.current_rate("m").unwrap() - 36.0).abs() < 1e-6);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_method_throttled_from_the_start_gets_the_floor_rate() {
         let limiter = limiter(RateLimits::adaptive());
         limiter.acquire("m").await;
-        limiter.throttled("m");
+        limiter.throttled("m", Instant::now());
         assert_eq!(limiter.current_rate("m"), Some(AdaptiveSettings::default().min_rate));
     }
 

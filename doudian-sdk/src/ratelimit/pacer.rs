@@ -73,12 +73,24 @@ pub(super) struct Adaptive {
     pacer: Option<Pacer>,
     accepted: Window,
     last_cut: Option<Instant>,
+    /// The rate before the last cut (infinite when it was unpaced).
+    rate_before_cut: f64,
+    /// Calls sent before the last cut and accepted within the second before it or since.
+    accepted_at_cut: f64,
     last_raise: Instant,
 }
 
 impl Adaptive {
     pub(super) fn new(settings: AdaptiveSettings, now: Instant) -> Self {
-        Adaptive { settings, pacer: None, accepted: Window::new(now), last_cut: None, last_raise: now }
+        Adaptive {
+            settings,
+            pacer: None,
+            accepted: Window::new(now),
+            last_cut: None,
+            rate_before_cut: f64::INFINITY,
+            accepted_at_cut: 0.0,
+            last_raise: now,
+        }
     }
 
     pub(super) fn rate(&self) -> Option<f64> {
@@ -98,14 +110,31 @@ impl Adaptive {
         pacer.reserve(now)
     }
 
-    pub(super) fn answered(&mut self, now: Instant) {
+    /// A call sent at `sent_at` was answered (not 60000).
+    pub(super) fn answered(&mut self, now: Instant, sent_at: Instant) {
         self.accepted.record(now);
+        if self.in_hold(now) && self.last_cut.is_some_and(|cut| sent_at < cut) {
+            self.accepted_at_cut += 1.0;
+            self.refine();
+        }
     }
 
-    /// A 60000: the new rate, or `None` when it falls within the hold of the last cut.
-    pub(super) fn throttled(&mut self, now: Instant) -> Option<f64> {
-        if self.last_cut.is_some_and(|cut| now.saturating_duration_since(cut) < self.settings.hold) {
-            return None;
+    /// A 60000 to a call sent at `sent_at`: the new rate when this is a new signal.
+    ///
+    /// Within the hold after a cut, answers are still arriving from the calls that were in
+    /// flight (replies come back out of order: the first 60000 can come before most of
+    /// the accepted calls' replies): their 60000s are not new signals, and their
+    /// acceptances refine the cut ([`answered`](Self::answered)).
+    /// After the hold, a 60000 to a call sent before the cut reflects the old pace and is
+    /// ignored.
+    pub(super) fn throttled(&mut self, now: Instant, sent_at: Instant) -> Option<f64> {
+        if let Some(cut) = self.last_cut {
+            if self.in_hold(now) {
+                return None;
+            }
+            if sent_at < cut {
+                return None;
+            }
         }
         let accepted = self.accepted.count(now) as f64;
         let before = self.rate().unwrap_or(f64::INFINITY);
@@ -114,9 +143,26 @@ impl Adaptive {
             Some(pacer) => pacer.set_rate(rate),
             None => self.pacer = Some(Pacer::new(rate, 1, now)),
         }
+        self.rate_before_cut = before;
+        self.accepted_at_cut = accepted;
         self.last_cut = Some(now);
         self.last_raise = now;
         Some(rate)
+    }
+
+    fn in_hold(&self, now: Instant) -> bool {
+        self.last_cut.is_some_and(|cut| now.saturating_duration_since(cut) < self.settings.hold)
+    }
+
+    /// Within the hold: the cut rate follows the calls sent before the cut that the
+    /// platform turns out to have accepted, never above the rate before the cut.
+    fn refine(&mut self) {
+        let refined = self.settings.cut_to * self.accepted_at_cut.min(self.rate_before_cut);
+        if let Some(pacer) = &mut self.pacer {
+            if refined > pacer.rate() {
+                pacer.set_rate(refined);
+            }
+        }
     }
 }
 

@@ -202,11 +202,11 @@ impl RateLimiter for RedisRateLimiter {
         })
     }
 
-    fn throttled(&self, method: &str) {
-        self.local.throttled(method);
+    fn throttled(&self, method: &str, sent_at: Instant) {
+        self.local.throttled(method, sent_at);
     }
 
-    fn answered(&self, method: &str) {
-        self.local.answered(method);
+    fn answered(&self, method: &str, sent_at: Instant) {
+        self.local.answered(method, sent_at);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use doudian_sdk::api::order::{OrderLogisticsAddRequest, OrderOrderDetailRequest};
 use doudian_sdk::codes::OrderStatus;
-use doudian_sdk::ratelimit::RateLimiter;
+use doudian_sdk::ratelimit::{Instant, RateLimiter};
 use doudian_sdk::{Client, Error};
 use futures_util::future::BoxFuture;
 
@@ -121,17 +121,17 @@ impl RateLimiter for Counting {
         self.inner.acquire(method)
     }
 
-    fn throttled(&self, method: &str) {
+    fn throttled(&self, method: &str, sent_at: Instant) {
         if method == SHIP_METHOD {
             self.throttled.fetch_add(1, Ordering::Relaxed);
         }
-        self.inner.throttled(method);
+        self.inner.throttled(method, sent_at);
     }
 
-    fn answered(&self, method: &str) {
+    fn answered(&self, method: &str, sent_at: Instant) {
         if method == SHIP_METHOD {
             self.answered.fetch_add(1, Ordering::Relaxed);
         }
-        self.inner.answered(method);
+        self.inner.answered(method, sent_at);
     }
 }
