@@ -160,6 +160,116 @@ mod tests {
         assert!(seen.len() > 100, "jitter must spread retries, got {} distinct delays", seen.len());
     }
 
+    fn api_error(code: i64) -> crate::Error {
+        crate::error::ApiError {
+            method: "m".into(),
+            code,
+            msg: String::new(),
+            sub_code: String::new(),
+            sub_msg: String::new(),
+            log_id: String::new(),
+        }
+        .into()
+    }
+
+    fn transport_error(kind: crate::error::TransportKind) -> crate::Error {
+        crate::error::TransportError { method: "m".into(), kind, source: None }.into()
+    }
+
+    /// Runs `run` with attempts failing with `failures` in turn (then succeeding): the
+    /// outcome and how many attempts were made.
+    async fn attempts_made(
+        policy: &RetryPolicy,
+        retry_ambiguous: bool,
+        failures: Vec<crate::Error>,
+    ) -> (Result<u32>, u32) {
+        let failures = std::sync::Mutex::new(failures.into_iter());
+        let made = std::sync::atomic::AtomicU32::new(0);
+        let outcome = run(policy, "m", retry_ambiguous, |number| {
+            made.fetch_add(1, Ordering::Relaxed);
+            let next = failures.lock().unwrap().next();
+            async move {
+                match next {
+                    Some(error) => Err(error),
+                    None => Ok(number),
+                }
+            }
+        })
+        .await;
+        (outcome, made.load(Ordering::Relaxed))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retryable_failures_are_tried_again_until_the_attempts_run_out() {
+        let policy = RetryPolicy::attempts(3);
+        let (outcome, made) = attempts_made(&policy, false, vec![api_error(60000), api_error(20000)]).await;
+        assert_eq!((outcome.unwrap(), made), (3, 3), "the third attempt succeeds");
+        let (outcome, made) = attempts_made(&policy, false, (0..5).map(|_| api_error(60000)).collect()).await;
+        assert!(outcome.unwrap_err().is_rate_limited());
+        assert_eq!(made, 3, "no more than max_attempts");
+        let (outcome, made) = attempts_made(&RetryPolicy::none(), false, vec![api_error(60000)]).await;
+        assert_eq!((outcome.is_err(), made), (true, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn final_failures_are_returned_at_once() {
+        let policy = RetryPolicy::attempts(5);
+        for error in [api_error(40003), api_error(50002)] {
+            let (outcome, made) = attempts_made(&policy, true, vec![error]).await;
+            assert_eq!((outcome.is_err(), made), (true, 1));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ambiguous_failures_are_retried_only_when_allowed() {
+        use crate::error::TransportKind;
+        let policy = RetryPolicy::attempts(4);
+        let (outcome, made) = attempts_made(&policy, false, vec![transport_error(TransportKind::Timeout)]).await;
+        assert!(outcome.unwrap_err().is_ambiguous());
+        assert_eq!(made, 1, "a write is not sent twice after a timeout");
+        let (outcome, made) = attempts_made(&policy, true, vec![transport_error(TransportKind::Timeout)]).await;
+        assert_eq!((outcome.unwrap(), made), (2, 2), "a read is");
+        // Ambiguous but not transient: an oversized reply would come back the same.
+        let oversized = transport_error(TransportKind::BodyTooLarge { limit: 1 });
+        let (_, made) = attempts_made(&policy, true, vec![oversized]).await;
+        assert_eq!(made, 1);
+        // A connection never made is retryable for every call.
+        let (outcome, made) = attempts_made(&policy, false, vec![transport_error(TransportKind::Connect)]).await;
+        assert_eq!((outcome.unwrap(), made), (2, 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_wait_their_backoff() {
+        let policy = RetryPolicy::attempts(3).with_backoff(Duration::from_millis(100), Duration::from_secs(1));
+        let started = tokio::time::Instant::now();
+        attempts_made(&policy, false, vec![api_error(60000), api_error(60000)]).await.0.unwrap();
+        let waited = started.elapsed();
+        // 50–100 ms, then 100–200 ms.
+        assert!(waited >= Duration::from_millis(150) && waited <= Duration::from_millis(300), "{waited:?}");
+    }
+
+    #[test]
+    fn ambiguous_writes_are_opt_in() {
+        assert!(!RetryPolicy::default().retry_ambiguous_writes);
+        assert!(RetryPolicy::attempts(2).with_ambiguous_writes(true).retry_ambiguous_writes);
+        assert!(!RetryPolicy::attempts(2).with_ambiguous_writes(true).with_ambiguous_writes(false).retry_ambiguous_writes);
+        assert_eq!(RetryPolicy::attempts(7).with_ambiguous_writes(true).max_attempts, 7);
+    }
+
+    #[test]
+    fn jitter_bits_are_balanced() {
+        // Over 4,096 draws every bit is set about half the time: a broken mixer (or one
+        // that loses its state) would leave bits stuck.
+        let mut ones = [0u32; 64];
+        for _ in 0..4096 {
+            let value = random_u64();
+            for (bit, count) in ones.iter_mut().enumerate() {
+                *count += ((value >> bit) & 1) as u32;
+            }
+        }
+        assert!(ones.iter().all(|&n| (1700..=2400).contains(&n)), "{ones:?}");
+    }
+
     #[test]
     fn none_means_one_attempt() {
         assert_eq!(RetryPolicy::none().max_attempts, 1);
