@@ -135,7 +135,7 @@ impl Drop for BudgetScope {
 }
 
 /// Decodes `bytes`; a failure names its JSON path (e.g. `shop_order_list[3].order_id`),
-/// found on the way out of the failing value (see [`Trail`]) rather than by a second,
+/// found on the way out of the failing value (see `path::Trail`) rather than by a second,
 /// path-tracking pass: no second copy of every decoder to build. Trailing characters after
 /// the value are an error. Memory is bounded by [`budget_for`]`(bytes.len())`.
 ///

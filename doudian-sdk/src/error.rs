@@ -472,7 +472,7 @@ impl Error {
     /// For a material upload ([`Error::Upload`]) only the PUT can be ambiguous (a lost or
     /// unreadable PUT reply: the object may be stored). That is harmless — nothing refers
     /// to a store URI the caller never got — so uploading again is always safe; the SDK
-    /// already retried the PUT itself (see [`Client::upload_material`](crate::Client::upload_material)).
+    /// already retried the PUT itself (see `Client::upload_material`).
     ///
     /// Everything else is unambiguous: an [`ApiError`] (the platform refused the call and
     /// did nothing), or a failure before sending (see [`Error::is_retryable`]). Reads are
