@@ -49,6 +49,8 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
+    /// `base_url` parsed once (see `transport::parse_base`).
+    base: Option<reqwest::Url>,
     /// The app key, the secret and the sign method; the HMAC key schedule is computed once.
     signer: sign::Signer,
     retry: RetryPolicy,
@@ -302,7 +304,7 @@ impl Client {
         attempt: u32,
     ) -> Result<RawReply> {
         let token = match managed {
-            true => Some(self.token().await?.access_token),
+            true => Some(self.managed_access_token().await?),
             false => options.access_token.clone(),
         };
         match self.paced_send(method, param_json, token.as_ref(), options, attempt).await {

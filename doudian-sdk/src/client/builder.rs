@@ -212,6 +212,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                base: super::transport::parse_base(&base_url),
                 base_url,
                 signer: sign::Signer::new(self.app_key, self.app_secret, self.sign_method),
                 retry: self.retry,

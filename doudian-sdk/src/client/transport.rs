@@ -3,10 +3,11 @@
 use std::time::Instant;
 
 use futures_util::future::BoxFuture;
+use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, FROM};
 use tracing::Instrument;
 
 use super::envelope::{check_envelope, decode_data, RawReply};
-use super::{CallOptions, Inner, Response};
+use super::{CallOptions, Client, Inner, Response};
 use crate::error::{Error, Result, TransportError, TransportKind};
 use crate::request::method_path;
 use crate::retry;
@@ -28,12 +29,45 @@ fn encode_query_value(out: &mut String, value: &str) {
     }
 }
 
+/// The base URL parsed once, for [`Inner::url`]: `None` when it cannot take a method's
+/// path and a query as segments (no host, or a query or fragment of its own); such a base
+/// is joined as text on every call.
+pub(super) fn parse_base(base_url: &str) -> Option<reqwest::Url> {
+    let url = reqwest::Url::parse(base_url).ok()?;
+    (url.has_host() && !url.cannot_be_a_base() && url.query().is_none() && url.fragment().is_none()).then_some(url)
+}
+
+/// Whether `method` is dot-separated segments of ASCII letters, digits and `_` (every
+/// method of the spec): its path is then the same as segments or as text.
+fn is_plain_method(method: &str) -> bool {
+    method
+        .split('.')
+        .all(|segment| !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+}
+
+/// `base` + the method's path + `?query`: the URL that parsing the text would give (for
+/// a base from [`parse_base`] and a plain method).
+fn join_parsed(base: &reqwest::Url, method: &str, query: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    // A base with a host always has path segments.
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().extend(method.split('.'));
+    }
+    url.set_query(Some(query));
+    url
+}
+
+/// Where a call goes: the parsed base with the method's path and the query (no parse of
+/// the whole URL per call), or the URL as text for reqwest to parse.
+enum CallUrl {
+    Parsed(reqwest::Url),
+    Text(String),
+}
+
 impl Inner {
-    fn url(&self, method: &str, sign: &str, timestamp: &str, token: Option<&AccessToken>) -> String {
-        let mut url = String::with_capacity(self.base_url.len() + 256);
-        url.push_str(&self.base_url);
-        url.push_str(&method_path(method));
-        let mut pairs: Vec<(&str, &str)> = vec![
+    fn url(&self, method: &str, sign: &str, timestamp: &str, token: Option<&AccessToken>) -> CallUrl {
+        let mut query = String::with_capacity(256);
+        let pairs = [
             ("app_key", self.signer.app_key()),
             ("method", method),
             ("v", "2"),
@@ -41,16 +75,19 @@ impl Inner {
             ("timestamp", timestamp),
             ("sign_method", self.signer.sign_method().as_str()),
         ];
-        if let Some(token) = token {
-            pairs.push(("access_token", token.expose()));
+        let token = token.map(|token| ("access_token", token.expose()));
+        for (i, (name, value)) in pairs.into_iter().chain(token).enumerate() {
+            if i > 0 {
+                query.push('&');
+            }
+            query.push_str(name);
+            query.push('=');
+            encode_query_value(&mut query, value);
         }
-        for (i, (name, value)) in pairs.into_iter().enumerate() {
-            url.push(if i == 0 { '?' } else { '&' });
-            url.push_str(name);
-            url.push('=');
-            encode_query_value(&mut url, value);
+        match &self.base {
+            Some(base) if is_plain_method(method) => CallUrl::Parsed(join_parsed(base, method, &query)),
+            _ => CallUrl::Text(format!("{}{}?{query}", self.base_url, method_path(method))),
         }
-        url
     }
 
     /// One attempt: sign with a fresh timestamp, send, read the body within the limit,
@@ -87,16 +124,18 @@ impl Inner {
     ) -> Result<RawReply> {
         let timestamp = crate::token::unix_now().to_string();
         let sign = self.signer.sign(method, param_json, &timestamp);
-        let url = self.url(method, &sign, &timestamp, token);
-        let mut request = self
-            .http
-            .post(url)
-            .header("content-type", "application/json;charset=UTF-8")
-            .header("accept", "*/*")
-            .header("from", "sdk")
-            .header("sdk-type", "rust")
-            .header("sdk-version", env!("CARGO_PKG_VERSION"))
-            .header("x-open-no-old-err-code", "1")
+        let request = match self.url(method, &sign, &timestamp, token) {
+            CallUrl::Parsed(url) => self.http.post(url),
+            CallUrl::Text(url) => self.http.post(url),
+        };
+        // Static names and values: nothing to parse or copy per call.
+        let mut request = request
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"))
+            .header(ACCEPT, HeaderValue::from_static("*/*"))
+            .header(FROM, HeaderValue::from_static("sdk"))
+            .header(HeaderName::from_static("sdk-type"), HeaderValue::from_static("rust"))
+            .header(HeaderName::from_static("sdk-version"), HeaderValue::from_static(env!("CARGO_PKG_VERSION")))
+            .header(HeaderName::from_static("x-open-no-old-err-code"), HeaderValue::from_static("1"))
             .body(param_json.to_owned());
         for (name, value) in &self.extra_headers {
             request = request.header(name.as_str(), value.as_str());
@@ -144,6 +183,19 @@ impl Inner {
             return Err(transport(TransportKind::Status(status.as_u16()), None));
         }
         check_envelope(method, body)
+    }
+}
+
+impl Client {
+    /// The access token of a managed call: the cached one when nothing is to be done (one
+    /// lock and one clone per call), else what [`Client::token`] gives.
+    pub(super) async fn managed_access_token(&self) -> Result<AccessToken> {
+        let ready =
+            self.shop.as_deref().and_then(|shop| self.inner.tokens.ready_access_token(shop, self.inner.grant.as_ref()));
+        match ready {
+            Some(token) => Ok(token),
+            None => Ok(self.token().await?.access_token),
+        }
     }
 }
 
@@ -206,6 +258,57 @@ mod tests {
         let mut out = String::new();
         encode_query_value(&mut out, "a b&c=d/é-_.~");
         assert_eq!(out, "a%20b%26c%3Dd%2F%C3%A9-_.~");
+    }
+
+    #[test]
+    fn parsed_base_and_text_give_the_same_url() {
+        let mut query = String::new();
+        for (i, (name, value)) in
+            [("app_key", "7012345678901234567"), ("sign", "ab12"), ("access_token", "t/o+k=e n&é")]
+                .into_iter()
+                .enumerate()
+        {
+            query.push_str(if i == 0 { "" } else { "&" });
+            query.push_str(name);
+            query.push('=');
+            encode_query_value(&mut query, value);
+        }
+        let bases = [
+            "https://openapi-fxg.jinritemai.com",
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:80/",
+            "HTTP://Example.COM:8080/",
+            "http://[::1]:8080",
+            "http://user:pw@host/prefix/",
+            "http://host/a/b",
+            "http://host/a/.",
+            "http://host/a/..",
+            "http://host/a/%2e",
+            "http://host/a%20b/c",
+            "https://xn--fiqs8s.example/",
+            "https://例子.example/api",
+        ];
+        let methods = ["order.searchList", "sendHome.order.acceptOrder", "token.create", "x", "a_b.C9"];
+        let mut parsed = 0;
+        for base_url in bases {
+            let base_url = base_url.trim_end_matches('/');
+            let Some(base) = parse_base(base_url) else { continue };
+            parsed += 1;
+            for method in methods {
+                assert!(is_plain_method(method));
+                let text = format!("{base_url}{}?{query}", method_path(method));
+                let expected = reqwest::Url::parse(&text).unwrap();
+                assert_eq!(join_parsed(&base, method, &query).as_str(), expected.as_str(), "{base_url} {method}");
+            }
+        }
+        assert_eq!(parsed, bases.len());
+        // Bases that cannot take segments are joined as text.
+        for base_url in ["http://host/?q=1", "http://host/#f", "http://", "not a url"] {
+            assert!(parse_base(base_url).is_none(), "{base_url}");
+        }
+        for method in ["", "a..b", ".a", "a.", "a-b.c", "a/b", "a?b", "a b", "a.%41"] {
+            assert!(!is_plain_method(method), "{method}");
+        }
     }
 
     #[tokio::test]

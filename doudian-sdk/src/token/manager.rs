@@ -133,7 +133,27 @@ impl TokenManager {
 
     fn slot(&self, key: &str) -> Arc<Slot> {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Looked up first: the key is copied only for a new shop.
+        if let Some(slot) = slots.get(key) {
+            return slot.clone();
+        }
         slots.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// The per-call fast path of [`TokenManager::token`]: the cached access token of `key`
+    /// when there is nothing to do (nothing to load, refresh or create, no refusal to
+    /// report); `None` sends the caller to `token`, which decides the same way.
+    pub(crate) fn ready_access_token(&self, key: &str, grant: Option<&Grant>) -> Option<AccessToken> {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Never the other way round: no path takes the map's lock while holding a slot's.
+        let state = slots.get(key)?.lock();
+        let token = state.token.as_ref()?;
+        let can_create = grant.is_some_and(|g| g.key() == Some(key));
+        let refused = matches!(&state.refused, Some((refused, _)) if *refused == token.refresh_token);
+        if (refused && !can_create) || token.needs_refresh(unix_now(), self.renewer.settings.refresh_window) {
+            return None;
+        }
+        Some(token.access_token.clone())
     }
 
     /// A valid token for `key`: cached, loaded, refreshed inside the window, or created
