@@ -252,7 +252,9 @@ mod tests {
     fn ambiguous_writes_are_opt_in() {
         assert!(!RetryPolicy::default().retry_ambiguous_writes);
         assert!(RetryPolicy::attempts(2).with_ambiguous_writes(true).retry_ambiguous_writes);
-        assert!(!RetryPolicy::attempts(2).with_ambiguous_writes(true).with_ambiguous_writes(false).retry_ambiguous_writes);
+        assert!(
+            !RetryPolicy::attempts(2).with_ambiguous_writes(true).with_ambiguous_writes(false).retry_ambiguous_writes
+        );
         assert_eq!(RetryPolicy::attempts(7).with_ambiguous_writes(true).max_attempts, 7);
     }
 
