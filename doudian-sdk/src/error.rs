@@ -557,3 +557,320 @@ impl From<VerifyError> for Error {
         Error::Verify(Box::new(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: i64, sub_code: &str) -> Error {
+        Error::from(ApiError {
+            method: "order.searchList".into(),
+            code,
+            msg: "m".into(),
+            sub_code: sub_code.into(),
+            sub_msg: String::new(),
+            log_id: String::new(),
+        })
+    }
+
+    fn transport(kind: TransportKind) -> Error {
+        Error::from(TransportError { method: "m".into(), kind, source: None })
+    }
+
+    fn decode(stage: DecodeStage) -> Error {
+        Error::from(DecodeError {
+            context: "m".into(),
+            stage,
+            path: "data".into(),
+            message: "bad".into(),
+            excerpt: String::new(),
+            log_id: String::new(),
+        })
+    }
+
+    fn upload(step: UploadStep, failure: UploadFailure) -> Error {
+        Error::from(UploadError {
+            step,
+            failure,
+            detail: String::new(),
+            excerpt: String::new(),
+            log_id: String::new(),
+            source: None,
+        })
+    }
+
+    /// The name of every classifier that holds for `error`.
+    fn classes(error: &Error) -> Vec<&'static str> {
+        [
+            ("token_expired", error.is_token_expired()),
+            ("token_invalid", error.is_token_invalid()),
+            ("rate_limited", error.is_rate_limited()),
+            ("permission_denied", error.is_permission_denied()),
+            ("authorization_gone", error.is_authorization_gone()),
+            ("signature_invalid", error.is_signature_invalid()),
+            ("service_busy", error.is_service_busy()),
+            ("retryable", error.is_retryable()),
+            ("ambiguous", error.is_ambiguous()),
+            ("transient", error.is_transient()),
+        ]
+        .into_iter()
+        .filter_map(|(name, holds)| holds.then_some(name))
+        .collect()
+    }
+
+    #[test]
+    fn each_platform_error_is_classified_exactly() {
+        let cases: &[(i64, &str, &[&str])] = &[
+            (40004, "isv.access-token-expired", &["token_expired", "token_invalid"]),
+            (40004, "isv.access-token-no-existed", &["token_expired", "token_invalid"]),
+            (40004, "isv.access-token-invalid", &["token_invalid"]),
+            (40004, "isv.access-token-missing", &["token_invalid"]),
+            (60000, "", &["rate_limited", "retryable"]),
+            (50002, "isv.traffic-limited", &["rate_limited", "retryable"]),
+            (30001, "", &["permission_denied"]),
+            (30002, "dop.authorization-no-existed", &["permission_denied", "authorization_gone"]),
+            (50002, "dop.authorization-closed", &["authorization_gone"]),
+            (40003, "isv.signature-invalid", &["signature_invalid"]),
+            (20000, "", &["service_busy", "retryable"]),
+            (50002, "dop.service-error", &["service_busy", "retryable"]),
+            // Neighbours of the codes above mean nothing.
+            (30000, "", &[]),
+            (30003, "", &[]),
+            (20001, "", &[]),
+            (60001, "", &[]),
+            (40003, "isv.access-token", &[]),
+            (50002, "dop.authorization", &[]),
+        ];
+        for &(code, sub_code, expected) in cases {
+            assert_eq!(classes(&api(code, sub_code)), expected, "{code} {sub_code}");
+        }
+    }
+
+    #[test]
+    fn sub_code_classifiers_need_a_platform_error() {
+        // A non-API error has no code or sub-code: no platform classifier holds.
+        let config = Error::config("x");
+        assert!(classes(&config).is_empty());
+        assert_eq!(config.api(), None);
+        assert_eq!(config.log_id(), None);
+        assert_eq!(api(60000, "").api().map(|e| e.code), Some(60000));
+    }
+
+    #[test]
+    fn transport_failures_are_retryable_ambiguous_or_final() {
+        use TransportKind::*;
+        let cases: &[(TransportKind, &[&str])] = &[
+            (Connect, &["retryable"]),
+            (Status(503), &["retryable"]),
+            (Status(429), &["retryable"]),
+            (Timeout, &["ambiguous", "transient"]),
+            (Io, &["ambiguous", "transient"]),
+            (Status(500), &["ambiguous", "transient"]),
+            (Status(502), &["ambiguous", "transient"]),
+            (Status(504), &["ambiguous", "transient"]),
+            (Status(599), &["ambiguous", "transient"]),
+            // Oversized replies come back the same: ambiguous but not worth another attempt.
+            (BodyTooLarge { limit: 1 }, &["ambiguous"]),
+            (Status(400), &[]),
+            (Status(404), &[]),
+            (Status(499), &[]),
+            (Status(600), &[]),
+        ];
+        for &(kind, expected) in cases {
+            assert_eq!(classes(&transport(kind)), expected, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn decode_failures_are_ambiguous_by_stage() {
+        assert_eq!(classes(&decode(DecodeStage::Envelope)), ["ambiguous", "transient"]);
+        assert_eq!(classes(&decode(DecodeStage::Data)), ["ambiguous"], "processed for certain: no retry");
+        assert_eq!(classes(&decode(DecodeStage::Message)), [] as [&str; 0]);
+        assert!(classes(&Error::from(VerifyError::BadSignature)).is_empty());
+        let store = Error::Store { message: "x".into(), source: None };
+        assert!(classes(&store).is_empty());
+    }
+
+    #[test]
+    fn upload_failures_are_ambiguous_only_for_the_put() {
+        use TransportKind::*;
+        use UploadFailure::Transport as T;
+        use UploadStep::*;
+        let cases: Vec<(UploadStep, UploadFailure, &[&str])> = vec![
+            (Read, UploadFailure::Read, &[]),
+            (Read, UploadFailure::TooLarge { size: 2, limit: 1 }, &[]),
+            (Token, UploadFailure::Malformed, &[]),
+            (Authorize, T(Connect), &["retryable"]),
+            (Put, T(Status(503)), &["retryable"]),
+            (Put, T(Status(429)), &["retryable"]),
+            (Authorize, T(Status(404)), &[]),
+            // The address GET only reads: transient, not ambiguous.
+            (Authorize, T(Timeout), &["transient"]),
+            (Authorize, T(Status(502)), &["transient"]),
+            (Authorize, UploadFailure::Malformed, &[]),
+            (Authorize, T(BodyTooLarge { limit: 1 }), &[]),
+            (Token, T(Timeout), &[]),
+            (Put, T(Timeout), &["ambiguous", "transient"]),
+            (Put, T(Io), &["ambiguous", "transient"]),
+            (Put, T(Status(500)), &["ambiguous", "transient"]),
+            (Put, UploadFailure::Malformed, &["ambiguous", "transient"]),
+            (Put, T(BodyTooLarge { limit: 1 }), &["ambiguous"]),
+            (Put, UploadFailure::Refused { status: 400, code: "x".into() }, &[]),
+            (Put, UploadFailure::CrcMismatch { status: 400 }, &[]),
+            (Put, UploadFailure::SourceChanged, &[]),
+        ];
+        for (step, failure, expected) in cases {
+            let error = upload(step, failure.clone());
+            assert_eq!(classes(&error), expected, "{step:?} {failure:?}");
+        }
+    }
+
+    #[test]
+    fn log_ids_are_read_from_api_decode_and_upload_errors() {
+        let mut e = ApiError {
+            method: "m".into(),
+            code: 1,
+            msg: String::new(),
+            sub_code: String::new(),
+            sub_msg: String::new(),
+            log_id: "L1".into(),
+        };
+        assert_eq!(Error::from(e.clone()).log_id(), Some("L1"));
+        e.log_id.clear();
+        assert_eq!(Error::from(e).log_id(), None, "an empty log id is none");
+        let Error::Decode(mut d) = decode(DecodeStage::Data) else { unreachable!() };
+        d.log_id = "L2".into();
+        assert_eq!(Error::Decode(d).log_id(), Some("L2"));
+        let Error::Upload(mut u) = upload(UploadStep::Put, UploadFailure::Malformed) else { unreachable!() };
+        u.log_id = "L3".into();
+        assert_eq!(Error::Upload(u).log_id(), Some("L3"));
+        assert_eq!(transport(TransportKind::Io).log_id(), None);
+    }
+
+    #[test]
+    fn messages_name_the_method_the_codes_and_the_log_id() {
+        let mut e = ApiError {
+            method: "order.searchList".into(),
+            code: 40004,
+            msg: "bad token".into(),
+            sub_code: String::new(),
+            sub_msg: String::new(),
+            log_id: String::new(),
+        };
+        assert_eq!(e.to_string(), "order.searchList failed: code 40004 (bad token)");
+        e.sub_msg = "why".into();
+        assert_eq!(e.to_string(), "order.searchList failed: code 40004 (bad token), sub_code  (why)");
+        e.sub_code = "isv.x".into();
+        e.sub_msg.clear();
+        e.log_id = "L".into();
+        assert_eq!(e.to_string(), "order.searchList failed: code 40004 (bad token), sub_code isv.x (), log_id L");
+        assert_eq!(
+            Error::from(e).to_string(),
+            "order.searchList failed: code 40004 (bad token), sub_code isv.x (), log_id L"
+        );
+
+        let cases = [
+            (TransportKind::Connect, "m: could not connect"),
+            (TransportKind::Timeout, "m: timed out"),
+            (TransportKind::Io, "m: connection failed during the call"),
+            (TransportKind::Status(502), "m: HTTP status 502"),
+            (TransportKind::BodyTooLarge { limit: 9 }, "m: response larger than the 9-byte limit"),
+        ];
+        for (kind, text) in cases {
+            assert_eq!(transport(kind).to_string(), text);
+        }
+        let with_source = TransportError {
+            method: "m".into(),
+            kind: TransportKind::Io,
+            source: Some(Box::new(std::io::Error::other("reset"))),
+        };
+        assert_eq!(with_source.to_string(), "m: connection failed during the call: reset");
+        assert_eq!(std::error::Error::source(&with_source).map(|s| s.to_string()).as_deref(), Some("reset"));
+        assert!(std::error::Error::source(&TransportError {
+            method: "m".into(),
+            kind: TransportKind::Io,
+            source: None
+        })
+        .is_none());
+
+        let Error::Decode(mut d) = decode(DecodeStage::Data) else { unreachable!() };
+        assert_eq!(d.to_string(), "m: cannot decode reply at `data`: bad");
+        d.log_id = "L".into();
+        assert_eq!(d.to_string(), "m: cannot decode reply at `data`: bad (log_id L)");
+        assert_eq!(Error::config("no key").to_string(), "configuration error: no key");
+    }
+
+    #[test]
+    fn upload_messages_name_the_step_the_failure_and_the_detail() {
+        use TransportKind::*;
+        let failures = [
+            (UploadFailure::TooLarge { size: 9, limit: 5 }, "9 bytes is over the 5-byte limit; nothing was sent"),
+            (UploadFailure::Read, "cannot read the material"),
+            (UploadFailure::SourceChanged, "the file changed while it was being sent"),
+            (UploadFailure::Transport(Connect), "could not connect"),
+            (UploadFailure::Transport(Timeout), "timed out"),
+            (UploadFailure::Transport(Io), "the connection failed during the exchange"),
+            (UploadFailure::Transport(Status(500)), "HTTP status 500"),
+            (UploadFailure::Transport(BodyTooLarge { limit: 7 }), "reply larger than the 7-byte limit"),
+            (UploadFailure::Malformed, "the reply is not the documented shape"),
+            (UploadFailure::Refused { status: 403, code: "Denied".into() }, "refused (HTTP 403, code `Denied`)"),
+            (
+                UploadFailure::CrcMismatch { status: 400 },
+                "refused (HTTP 400): the server's CRC-32 of the bytes differs from Content-CRC32",
+            ),
+        ];
+        for (failure, text) in failures {
+            assert_eq!(failure.to_string(), text);
+        }
+        let steps = [
+            (UploadStep::Read, "reading the material"),
+            (UploadStep::Token, "open.materialToken"),
+            (UploadStep::Authorize, "the upload address (GET auth_query)"),
+            (UploadStep::Put, "the PUT of the bytes"),
+        ];
+        for (step, text) in steps {
+            assert_eq!(step.to_string(), text);
+        }
+        let mut e = UploadError {
+            step: UploadStep::Put,
+            failure: UploadFailure::Malformed,
+            detail: String::new(),
+            excerpt: String::new(),
+            log_id: String::new(),
+            source: None,
+        };
+        assert_eq!(e.to_string(), "upload failed at the PUT of the bytes: the reply is not the documented shape");
+        assert!(std::error::Error::source(&e).is_none());
+        e.source = Some(Box::new(std::io::Error::other("eof")));
+        assert_eq!(e.to_string(), "upload failed at the PUT of the bytes: the reply is not the documented shape: eof");
+        assert_eq!(std::error::Error::source(&e).map(|s| s.to_string()).as_deref(), Some("eof"));
+        e.detail = "no success field".into();
+        e.excerpt = "{}".into();
+        e.log_id = "L".into();
+        assert_eq!(
+            e.to_string(),
+            "upload failed at the PUT of the bytes: the reply is not the documented shape: no success field; reply: {} (log_id L)"
+        );
+    }
+
+    #[test]
+    fn excerpts_keep_256_bytes_cut_back_to_a_character_boundary() {
+        assert_eq!(excerpt(b""), "");
+        assert_eq!(excerpt(b"short"), "short");
+        let ascii = vec![b'a'; 300];
+        assert_eq!(excerpt(&ascii), "a".repeat(256));
+        assert_eq!(excerpt(&ascii[..256]), "a".repeat(256));
+        // A reply over 256 bytes whose 256th byte falls inside a Chinese character (3 bytes):
+        // the character is left out whole, wherever the limit cuts it.
+        for lead in [254, 255] {
+            let mut body = "a".repeat(lead).into_bytes();
+            body.extend_from_slice("中文回复".repeat(20).as_bytes());
+            assert_eq!(excerpt(&body), "a".repeat(lead), "{lead} ASCII bytes, then Chinese");
+        }
+        let mut body = "a".repeat(253).into_bytes();
+        body.extend_from_slice("中文".repeat(20).as_bytes());
+        assert_eq!(excerpt(&body), "a".repeat(253) + "中", "a character ending at byte 256 is kept");
+        // Invalid UTF-8 is replaced, never a panic.
+        assert_eq!(excerpt(b"a\xffb"), "a\u{fffd}b");
+    }
+}

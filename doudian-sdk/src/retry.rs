@@ -129,14 +129,25 @@ pub(crate) fn random_u64() -> u64 {
     static STATE: AtomicU64 = AtomicU64::new(0);
     let mut seed = STATE.load(Ordering::Relaxed);
     if seed == 0 {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
-        seed = now | 1;
+        seed = clock_seed(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1));
     }
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    STATE.store(z, Ordering::Relaxed);
+    let (state, value) = splitmix64(seed);
+    STATE.store(state, Ordering::Relaxed);
+    value
+}
+
+/// The first state, from the clock's nanoseconds: never 0 (0 means "not seeded yet").
+fn clock_seed(nanos: u64) -> u64 {
+    nanos | 1
+}
+
+/// One step of splitmix64 (Steele, Lea and Flood): the next state and the value drawn.
+fn splitmix64(state: u64) -> (u64, u64) {
+    let state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    (state, z ^ (z >> 31))
 }
 
 #[cfg(test)]
@@ -270,6 +281,47 @@ mod tests {
             }
         }
         assert!(ones.iter().all(|&n| (1700..=2400).contains(&n)), "{ones:?}");
+    }
+
+    #[test]
+    fn the_mixer_is_splitmix64() {
+        // The reference implementation's outputs for seeds 0 and 1234567.
+        let draws = |mut state: u64, n: usize| {
+            (0..n)
+                .map(|_| {
+                    let (next, value) = splitmix64(state);
+                    state = next;
+                    value
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draws(0, 3), [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F]);
+        assert_eq!(
+            draws(1_234_567, 5),
+            [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431, 16408922859458223821]
+        );
+    }
+
+    #[test]
+    fn the_clock_seed_keeps_the_clock_and_is_never_zero() {
+        assert_eq!(clock_seed(0), 1);
+        assert_eq!(clock_seed(1), 1);
+        assert_eq!(clock_seed(1_700_000_000_123_456_788), 1_700_000_000_123_456_789);
+        assert_eq!(clock_seed(1_700_000_000_123_456_789), 1_700_000_000_123_456_789);
+    }
+
+    #[test]
+    fn the_tiniest_jitter_reaches_both_ends_of_its_range() {
+        // A 2 ns ceiling: the range [1 ns, 2 ns] holds two values, and both are drawn; a
+        // 1 ns ceiling: [0 ns, 1 ns].
+        for (ceiling, expected) in [(2, [1, 2]), (1, [0, 1])] {
+            let ceiling = Duration::from_nanos(ceiling);
+            let policy = RetryPolicy::attempts(2).with_backoff(ceiling, ceiling);
+            let seen: std::collections::BTreeSet<Duration> = (0..200).map(|_| policy.backoff(1)).collect();
+            assert_eq!(seen.into_iter().collect::<Vec<_>>(), expected.map(Duration::from_nanos), "{ceiling:?}");
+        }
+        // No jitter to draw.
+        assert_eq!(RetryPolicy::attempts(2).with_backoff(Duration::ZERO, Duration::ZERO).backoff(1), Duration::ZERO);
     }
 
     #[test]

@@ -523,6 +523,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sign_methods_have_their_wire_names() {
+        for (method, wire) in [(SignMethod::Md5, "md5"), (SignMethod::HmacSha256, "hmac-sha256")] {
+            assert_eq!(method.as_str(), wire);
+            assert_eq!(method.to_string(), wire);
+            assert_eq!(wire.parse::<SignMethod>().unwrap(), method);
+        }
+        assert_eq!(SignMethod::default(), SignMethod::HmacSha256);
+        let error = "HMAC-SHA256".parse::<SignMethod>().unwrap_err();
+        assert!(matches!(&error, Error::Config(m) if m.contains("`HMAC-SHA256`")), "{error}");
+    }
+
+    #[test]
     fn hex_compare() {
         let expected = "0a1b2c3d";
         assert!(hex_signature_matches(expected, b"0a1b2c3d"));

@@ -344,6 +344,84 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn grants_give_their_token_create_parameters_and_key() {
+        let shop = Grant::SelfUseShop { shop_id: "42".into() };
+        let subject = Grant::SelfUseSubject { auth_id: "7".into(), subject_type: "YunCang".into() };
+        let code = Grant::AuthorizationCode("c0de".into());
+        assert_eq!((shop.key(), subject.key(), code.key()), (Some("42"), Some("7"), None));
+        assert_eq!(
+            shop.create_params(false),
+            serde_json::json!({"grant_type": "authorization_self", "code": "", "shop_id": "42"})
+        );
+        assert_eq!(
+            subject.create_params(false),
+            serde_json::json!({"grant_type": "authorization_self", "code": "", "auth_id": "7", "auth_subject_type": "YunCang"})
+        );
+        assert_eq!(code.create_params(false), serde_json::json!({"grant_type": "authorization_code", "code": "c0de"}));
+        // A test shop's token.create carries `test_shop: "1"`, whatever the grant.
+        for grant in [&shop, &subject, &code] {
+            let mut expected = grant.create_params(false);
+            expected["test_shop"] = "1".into();
+            assert_eq!(grant.create_params(true), expected, "{grant:?}");
+            assert!(grant.create_params(false).get("test_shop").is_none());
+        }
+    }
+
+    #[test]
+    fn text_and_numbers_of_a_reply_are_read_leniently() {
+        use serde_json::json;
+        assert_eq!(json_u64(&json!(7)), Some(7));
+        assert_eq!(json_u64(&json!(" 7 ")), Some(7));
+        assert_eq!(json_u64(&json!("x")), None);
+        assert_eq!(json_u64(&json!(-1)), None);
+        assert_eq!(json_u64(&json!(true)), None);
+        assert_eq!(json_text(&json!("a")), "a");
+        assert_eq!(json_text(&json!(null)), "");
+        assert_eq!(json_text(&json!(12)), "12");
+        let now = 1_700_000_000;
+        let reply = TokenReply {
+            access_token: "a".into(),
+            refresh_token: "r".into(),
+            expires_in: Some(json!("junk")),
+            shop_id: None,
+            shop_name: "Shop".into(),
+            scope: "s".into(),
+            authority_id: Some(json!(99)),
+        };
+        let token = StoredToken::from_reply(reply, now).unwrap();
+        assert_eq!(token.expires_at, now + 7 * 86400, "unreadable: the platform's 7 days");
+        assert_eq!(token.refresh_expires_at, now + 14 * 86400);
+        assert_eq!(
+            (token.shop_id.as_str(), token.shop_name.as_str(), token.scope.as_str(), token.authority_id.as_str()),
+            ("", "Shop", "s", "99")
+        );
+        assert_eq!((token.access_token.expose(), token.refresh_token.expose()), ("a", "r"));
+        // Either token missing is an error.
+        let only_access = TokenReply { access_token: "a".into(), ..TokenReply::default() };
+        assert!(StoredToken::from_reply(only_access, now).is_err());
+        let only_refresh = TokenReply { refresh_token: "r".into(), ..TokenReply::default() };
+        assert!(StoredToken::from_reply(only_refresh, now).is_err());
+        // The epoch threshold: one second below it is still a lifetime.
+        let at = |v: u64| {
+            let reply = TokenReply {
+                access_token: "a".into(),
+                refresh_token: "r".into(),
+                expires_in: Some(json!(v)),
+                ..TokenReply::default()
+            };
+            StoredToken::from_reply(reply, now).unwrap().expires_at
+        };
+        assert_eq!(at(EPOCH_THRESHOLD), EPOCH_THRESHOLD);
+        assert_eq!(at(EPOCH_THRESHOLD - 1), now + EPOCH_THRESHOLD - 1);
+    }
+
+    #[test]
+    fn unix_now_is_the_system_clock() {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert!(unix_now().abs_diff(now) <= 1);
+    }
+
+    #[test]
     fn debug_hides_tokens() {
         let text = format!("{:?}", token(1));
         assert!(!text.contains("\"a\"") && text.contains("access_token: <redacted>"), "{text}");

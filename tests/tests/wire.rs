@@ -156,7 +156,9 @@ async fn push_message_with_a_wrong_type_names_its_path() {
 #[tokio::test]
 async fn requests_carry_the_documented_query_headers_and_raw_body() {
     let server = ScriptedServer::start(vec![Canned::ok(envelope(r#"{"shop_order_list":[]}"#))]).await;
-    for method in [SignMethod::HmacSha256, SignMethod::Md5] {
+    // The documented wire values, spelled out: not `method.as_str()`, which would compare
+    // the SDK's value with itself.
+    for (method, wire_value) in [(SignMethod::HmacSha256, "hmac-sha256"), (SignMethod::Md5, "md5")] {
         let client = Client::builder("7300000000000000001", "wire-secret")
             .base_url(format!("{}/", server.base_url))
             .sign_method(method)
@@ -173,7 +175,7 @@ async fn requests_carry_the_documented_query_headers_and_raw_body() {
         assert_eq!(q("app_key"), "7300000000000000001");
         assert_eq!(q("method"), "order.searchList");
         assert_eq!(q("v"), "2");
-        assert_eq!(q("sign_method"), method.as_str());
+        assert_eq!(q("sign_method"), wire_value);
         assert_eq!(q("access_token"), token, "percent-encoded and back: {}", sent.query);
         let timestamp = q("timestamp");
         let sent_at: u64 = timestamp.parse().expect("Unix seconds");

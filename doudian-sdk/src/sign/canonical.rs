@@ -638,6 +638,22 @@ mod tests {
     }
 
     #[test]
+    fn control_bytes_are_refused_after_an_escape_too() {
+        // Before the first escape the borrowed scan checks; after it, the decoding loop does
+        // (at the start of a run and inside one).
+        for (bad, offset) in [("\"\\n\u{1}\"", 3), ("\"\\nab\u{1f}\"", 5), ("\"a\\t\n\"", 4)] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!((err.offset, err.reason), (offset, "unescaped control character in string"), "{bad:?}");
+        }
+        // A space (0x20) and DEL are not control characters, before or after an escape.
+        assert_eq!(canon("[\" \\n \u{7f} x\"]"), "[\" \\n \u{7f} x\"]");
+        assert_eq!(canon("[\"\\\"\u{7f}\"]"), "[\"\\\"\u{7f}\"]");
+        // An escaped string left unterminated.
+        let err = parse("\"\\nab").unwrap_err();
+        assert_eq!((err.offset, err.reason), (5, "unterminated string"));
+    }
+
+    #[test]
     fn nesting_is_limited_for_arrays_and_objects_and_the_error_says_the_limit() {
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         let error = parse(&deep).unwrap_err();

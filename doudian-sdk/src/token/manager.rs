@@ -640,6 +640,15 @@ mod tests {
         assert_eq!(endpoint.counts(), (1, 0));
     }
 
+    #[test]
+    fn the_test_shop_setting_and_the_store_are_handed_on() {
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
+        assert!(!TokenManager::new(store.clone(), TokenSettings::default()).test_shop());
+        let manager = TokenManager::new(store.clone(), TokenSettings { test_shop: true, ..TokenSettings::default() });
+        assert!(manager.test_shop());
+        assert!(Arc::ptr_eq(manager.store(), &store));
+    }
+
     #[tokio::test]
     async fn tool_app_without_token_gets_a_clear_error() {
         let manager = manager(Arc::new(MemoryTokenStore::new()));
