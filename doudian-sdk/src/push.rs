@@ -556,3 +556,83 @@ impl<S: SeenMessages + ?Sized> SeenMessages for Arc<S> {
         (**self).forget(msg_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{
+        parse_body, shortened, sign_push_body, AppSecret, Arc, Error, PushRecord, PushVerifier, RecentMessages,
+        SeenMessages, SignMethod, VerifyError,
+    };
+
+    const KEY: &str = "app-key";
+    const SECRET: &str = "app-secret";
+    const BODY: &[u8] = br#"[{"tag":"0","msg_id":"1","data":"{}"}]"#;
+
+    fn verifier() -> PushVerifier {
+        PushVerifier::new(KEY, AppSecret::new(SECRET))
+    }
+
+    #[test]
+    fn debug_names_the_app_and_hides_the_secret() {
+        let text = format!("{:?}", verifier().accept_hmac_sha256(true));
+        assert!(text.starts_with("PushVerifier {") && text.contains("\"app-key\""), "{text}");
+        assert!(text.contains("accepts_hmac_sha256: true") && !text.contains(SECRET), "{text}");
+        assert_eq!(verifier().app_key(), KEY);
+    }
+
+    #[test]
+    fn headers_count_in_any_order_and_the_first_of_each_name_wins() {
+        let sign = sign_push_body(KEY, SECRET, BODY, SignMethod::Md5);
+        let sign_first = [("Event-Sign", sign.as_str()), ("App-Id", KEY)];
+        assert_eq!(verifier().receive_headers(sign_first, BODY).unwrap().len(), 1);
+        let zeros = "0".repeat(32);
+        let repeated = [("event-sign", sign.as_str()), ("EVENT-SIGN", &zeros), ("app-id", KEY), ("App-Id", "other")];
+        assert!(verifier().verify_headers(repeated, BODY).is_ok());
+        let wrong_first = [("event-sign", zeros.as_str()), ("event-sign", sign.as_str()), ("app-id", KEY)];
+        let refused = verifier().verify_headers(wrong_first, BODY).unwrap_err();
+        assert!(matches!(refused, Error::Verify(ref e) if matches!(**e, VerifyError::BadSignature)), "{refused:?}");
+    }
+
+    #[test]
+    fn long_caller_values_are_cut_at_a_character_boundary() {
+        // 63 ASCII bytes, then a 3-byte character across byte 64.
+        let straddling = format!("{}订单", "x".repeat(63));
+        assert_eq!(shortened(&straddling), format!("{}…", "x".repeat(63)));
+        assert_eq!(shortened(&"y".repeat(64)), "y".repeat(64));
+        assert_eq!(shortened(&"z".repeat(65)), format!("{}…", "z".repeat(64)));
+    }
+
+    #[test]
+    fn null_msg_id_and_data_read_as_empty() {
+        let records = parse_body(br#"[{"tag":"100","msg_id":null,"data":null}]"#).unwrap();
+        assert_eq!(records, vec![PushRecord::new("100", "", "")]);
+        let numbers = parse_body(br#"[{"tag":105,"msg_id":-7,"data":"{}"}]"#).unwrap();
+        assert_eq!(numbers, vec![PushRecord::new("105", "-7", "{}")]);
+    }
+
+    #[test]
+    fn forgetting_through_an_arc_reaches_the_shared_store() {
+        let seen = Arc::new(RecentMessages::new(10));
+        let handler_view = Arc::clone(&seen);
+        assert!(SeenMessages::first_time(&handler_view, "m1"));
+        assert!(!SeenMessages::first_time(&handler_view, "m1"));
+        SeenMessages::forget(&handler_view, "m1");
+        assert!(SeenMessages::first_time(&seen, "m1"), "a forgotten id is new again");
+        assert_eq!(seen.len(), 1);
+    }
+
+    #[test]
+    fn recent_messages_hold_at_most_their_capacity() {
+        let seen = RecentMessages::new(3);
+        for id in ["a", "b", "c", "d", "e"] {
+            assert!(SeenMessages::first_time(&seen, id));
+            assert!(seen.len() <= 3);
+        }
+        assert_eq!(seen.len(), 3);
+        assert!(!SeenMessages::first_time(&seen, "e") && !SeenMessages::first_time(&seen, "c"));
+        assert!(SeenMessages::first_time(&seen, "a"), "the oldest ids were dropped");
+        SeenMessages::forget(&seen, "d");
+        assert_eq!(seen.len(), 2);
+        assert!(SeenMessages::first_time(&RecentMessages::new(0), "x"), "a capacity of 0 still remembers one id");
+    }
+}
