@@ -633,6 +633,12 @@ mod tests {
         assert!(SeenMessages::first_time(&seen, "a"), "the oldest ids were dropped");
         SeenMessages::forget(&seen, "d");
         assert_eq!(seen.len(), 2);
+        // Eviction goes on in arrival order after a forget: "e", then "a".
+        for id in ["f", "g", "h"] {
+            assert!(SeenMessages::first_time(&seen, id));
+        }
+        assert_eq!(seen.len(), 3);
+        assert!(SeenMessages::first_time(&seen, "e") && SeenMessages::first_time(&seen, "a"));
         assert!(SeenMessages::first_time(&RecentMessages::new(0), "x"), "a capacity of 0 still remembers one id");
     }
 }
