@@ -311,6 +311,51 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn token_reply_debug_hides_both_tokens() {
+        let reply = TokenReply {
+            access_token: "live-access".into(),
+            refresh_token: "live-refresh".into(),
+            expires_in: Some(serde_json::json!(3600)),
+            shop_id: Some(serde_json::json!("42")),
+            ..TokenReply::default()
+        };
+        let text = format!("{reply:?}");
+        assert!(text.starts_with("TokenReply {") && text.contains("3600") && text.contains("\"42\""), "{text}");
+        assert!(!text.contains("live-access") && !text.contains("live-refresh"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_renewal_lock_is_released_once_whether_released_or_dropped() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::sync::Arc;
+        let released = Arc::new(AtomicUsize::new(0));
+        let lock = || {
+            let released = released.clone();
+            RenewalLock::new(async move {
+                released.fetch_add(1, SeqCst);
+            })
+        };
+        let held = lock();
+        assert!(held.is_held());
+        assert_eq!(format!("{held:?}"), "RenewalLock { held: true }");
+        held.release().await;
+        assert_eq!(released.load(SeqCst), 1, "released in place, not left to the runtime");
+        drop(lock());
+        for _ in 0..100 {
+            if released.load(SeqCst) == 2 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(released.load(SeqCst), 2, "dropped unreleased: released in the background");
+        let unlocked = RenewalLock::unlocked();
+        assert!(!unlocked.is_held());
+        assert_eq!(format!("{unlocked:?}"), "RenewalLock { held: false }");
+        unlocked.release().await;
+        assert_eq!(released.load(SeqCst), 2);
+    }
+
+    #[test]
     fn refresh_window_is_the_last_hour() {
         let t = token(10_000);
         let hour = Duration::from_secs(3600);

@@ -165,7 +165,7 @@ impl TokenManager {
         api: &Arc<dyn TokenEndpoint>,
     ) -> Result<StoredToken> {
         let slot = self.slot(key);
-        let token = match slot.cached() {
+        let mut token = match slot.cached() {
             Some(token) => Some(token),
             None => {
                 let loaded = self.renewer.store.load(key).await?;
@@ -179,7 +179,16 @@ impl TokenManager {
         // that can create a new token, every caller gets the refusal at once.
         let can_create = grant.is_some_and(|g| g.key() == Some(key));
         if let Some(refusal) = token.as_ref().filter(|_| !can_create).and_then(|t| slot.refusal(t)) {
-            return Err(refusal);
+            // Unless the shop was authorised again since (by another process): its new
+            // pair is in the store. Calls are failing meanwhile, so a load each is cheap; a
+            // store that cannot answer leaves the refusal as the error that matters.
+            match self.renewer.store.load(key).await {
+                Ok(Some(stored)) if slot.refusal(&stored).is_none() => {
+                    slot.keep(&stored);
+                    token = Some(stored);
+                }
+                _ => return Err(refusal),
+            }
         }
         let (now, window) = (unix_now(), self.renewer.settings.refresh_window);
         match token {
@@ -638,6 +647,82 @@ mod tests {
         let fresh = manager.token("42", Some(&self_use()), &api).await.unwrap();
         assert_eq!(fresh.access_token.expose(), "access-0");
         assert_eq!(endpoint.counts(), (1, 0));
+    }
+
+    #[test]
+    fn what_satisfies_each_need() {
+        let (now, window) = (unix_now(), Duration::from_secs(3600));
+        let (fresh, due, expired) = (token(now + 7200), token(now + 1800), token(now - 1));
+        let (other, same) = (AccessToken::new("other"), fresh.access_token.clone());
+        // A fresher token: another one, outside the refresh window.
+        assert!(Need::Fresher.satisfied_by(&fresh, Some(&other), window, now));
+        assert!(Need::Fresher.satisfied_by(&fresh, None, window, now));
+        assert!(!Need::Fresher.satisfied_by(&fresh, Some(&same), window, now), "the same token");
+        assert!(!Need::Fresher.satisfied_by(&due, Some(&other), window, now), "still due");
+        // A valid or replacement token: another one that has not expired, due or not.
+        for need in [Need::Valid, Need::Replacement] {
+            assert!(need.satisfied_by(&due, Some(&other), window, now));
+            assert!(!need.satisfied_by(&due, Some(&same), window, now), "the same token");
+            assert!(!need.satisfied_by(&expired, None, window, now), "expired");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_outside_the_window_costs_no_call_and_takes_the_fast_path() {
+        let store = Arc::new(MemoryTokenStore::new());
+        stored(&store, 7200).await;
+        let manager = manager(store.clone());
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        assert!(manager.ready_access_token("42", None).is_none(), "nothing cached yet");
+        for _ in 0..3 {
+            assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "a");
+        }
+        assert_eq!(manager.ready_access_token("42", None).unwrap().expose(), "a");
+        assert_eq!(endpoint.counts(), (0, 0));
+        // The cached pair outlives a store that lost it.
+        store.remove("42").await.unwrap();
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "a");
+        assert_eq!(endpoint.counts(), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_token_due_for_refresh_never_takes_the_fast_path() {
+        let store = Arc::new(MemoryTokenStore::new());
+        stored(&store, 1800).await;
+        let manager = manager(store);
+        let endpoint = Endpoint::new(7 * 86400, Refresh::RateLimited);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "a");
+        assert!(manager.ready_access_token("42", None).is_none());
+        assert!(manager.ready_access_token("42", Some(&self_use())).is_none());
+    }
+
+    #[tokio::test]
+    async fn after_a_refusal_only_a_creating_grant_or_a_new_authorisation_gets_a_token() {
+        let store = Arc::new(MemoryTokenStore::new());
+        stored(&store, 7 * 86400).await;
+        let manager = manager(store.clone());
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Refused);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        manager.replace_rejected("42", &AccessToken::new("a"), None, &*endpoint).await.unwrap_err();
+        // A tool app (no grant that can create) gets the refusal, on the fast path too.
+        let refusal = manager.token("42", None, &api).await.unwrap_err();
+        assert_eq!(refusal.api().map(|e| e.code), Some(50001), "{refusal}");
+        assert!(manager.ready_access_token("42", None).is_none());
+        let elsewhere = Grant::SelfUseShop { shop_id: "7".into() };
+        assert!(manager.ready_access_token("42", Some(&elsewhere)).is_none(), "a grant for another shop");
+        assert!(manager.token("42", Some(&elsewhere), &api).await.is_err());
+        // A grant that can create a token for the shop may use the still valid one.
+        assert_eq!(manager.ready_access_token("42", Some(&self_use())).unwrap().expose(), "a");
+        assert_eq!(manager.token("42", Some(&self_use()), &api).await.unwrap().access_token.expose(), "a");
+        // Another process authorised the shop again: its new pair is picked up.
+        let mut renewed = token(unix_now() + 7 * 86400);
+        (renewed.access_token, renewed.refresh_token) = (AccessToken::new("b"), AccessToken::new("r2"));
+        store.save("42", &renewed).await.unwrap();
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "b");
+        assert_eq!(manager.ready_access_token("42", None).unwrap().expose(), "b");
+        assert_eq!(endpoint.counts(), (0, 1));
     }
 
     #[test]
