@@ -584,6 +584,23 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refresh_that_returns_a_pair_still_due_is_not_repeated_on_every_call() {
+        let store = Arc::new(MemoryTokenStore::new());
+        stored(&store, 1800).await;
+        let manager = manager(store);
+        // The platform hands out pairs with only 30 minutes of life: still inside the window.
+        let endpoint = Endpoint::new(1800, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        for _ in 0..5 {
+            assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "access-100");
+        }
+        assert_eq!(endpoint.counts(), (0, 1));
+        let slot = manager.slot("42");
+        let state = slot.lock();
+        assert!(state.next_refresh.is_some_and(|at| at >= Instant::now() + Duration::from_secs(4)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refused_refresh_token_is_tried_once_then_every_tool_app_caller_fails_fast() {
         let store = Arc::new(MemoryTokenStore::new());
         stored(&store, 7 * 86400).await;
