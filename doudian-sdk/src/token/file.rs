@@ -56,7 +56,7 @@ impl FileTokenStore {
     /// Runs `work` on a blocking thread while holding the exclusive lock on `<file>.lock`;
     /// the first time, also removes temporary files that a killed writer left behind.
     async fn locked<T: Send + 'static>(&self, work: impl FnOnce(&Path) -> Result<T> + Send + 'static) -> Result<T> {
-        self.cleaned.get_or_try_init(|| self.run_locked(|path| remove_stray_temporaries(path).map(|_| ()))).await?;
+        self.cleaned.get_or_try_init(|| self.run_locked(remove_stray_temporaries)).await?;
         self.run_locked(work).await
     }
 
@@ -108,19 +108,15 @@ fn directory_of(path: &Path) -> PathBuf {
 }
 
 /// Removes the temporary files of `path` (called under the lock, so no writer is active).
-fn remove_stray_temporaries(path: &Path) -> Result<usize> {
+fn remove_stray_temporaries(path: &Path) -> Result<()> {
     let prefix = temporary_prefix(path);
-    let Ok(entries) = std::fs::read_dir(directory_of(path)) else { return Ok(0) };
-    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(directory_of(path)) else { return Ok(()) };
     for entry in entries.filter_map(|e| e.ok()) {
         if entry.file_name().to_string_lossy().starts_with(&prefix) && std::fs::remove_file(entry.path()).is_ok() {
-            removed += 1;
+            tracing::debug!(file = %entry.path().display(), "removed a temporary token file left by a killed writer");
         }
     }
-    if removed > 0 {
-        tracing::debug!(removed, file = %path.display(), "removed temporary token files left by a killed writer");
-    }
-    Ok(removed)
+    Ok(())
 }
 
 /// Writes `tokens` to a fresh temporary file in the same directory (0600), syncs it,
@@ -212,6 +208,12 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_bare_file_name_lives_in_the_current_directory() {
+        assert_eq!(directory_of(Path::new("tokens.json")), PathBuf::from("."));
+        assert_eq!(directory_of(Path::new("/var/lib/erp/tokens.json")), PathBuf::from("/var/lib/erp"));
     }
 
     #[tokio::test]
