@@ -212,12 +212,11 @@ fn write_value(out: &mut String, value: &serde_json::Value) {
             out.push(']');
         }
         Value::Object(map) => {
-            // Without serde_json's `preserve_order` the map is already in byte order; with
-            // it (another crate may enable the feature) the keys must be sorted here.
+            // Without serde_json's `preserve_order` the map is already in byte order (the
+            // sort then only checks it, in one pass); with it (another crate may enable the
+            // feature) the keys must be sorted here.
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if !entries.is_sorted_by(|a, b| a.0.as_bytes() <= b.0.as_bytes()) {
-                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            }
+            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             out.push('{');
             for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
