@@ -317,13 +317,9 @@ pub fn sign_string_masked(app_key: &str, method: &str, param_json: &str, timesta
     framed("***", &request_sign_parts(app_key, method, param_json, timestamp))
 }
 
+/// For display (the signing path hashes the parts without joining them).
 fn framed(secret: &str, parts: &[&str]) -> String {
-    let len = 2 * secret.len() + parts.iter().map(|p| p.len()).sum::<usize>();
-    let mut out = String::with_capacity(len);
-    out.push_str(secret);
-    parts.iter().for_each(|p| out.push_str(p));
-    out.push_str(secret);
-    out
+    std::iter::once(secret).chain(parts.iter().copied()).chain(std::iter::once(secret)).collect()
 }
 
 /// The lower-case hex digest of `message` by `sign_method` (hmac keyed with the secret).
@@ -649,7 +645,15 @@ mod tests {
         assert_eq!(to_canonical_json(&Unit).unwrap(), "{}");
         assert_eq!(to_canonical_json(&Empty {}).unwrap(), "{}");
         assert_eq!(to_canonical_json(&None::<u8>).unwrap(), "{}");
-        assert!(matches!(to_canonical_json("x"), Err(Error::Config(_))));
-        assert!(matches!(to_canonical_json(&1), Err(Error::Config(_))));
+        // Anything else is refused, saying what it was.
+        let refusal = |e: Error| match e {
+            Error::Config(message) => message,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refusal(to_canonical_json("x").unwrap_err()), "param_json must be a JSON object, not a string");
+        assert_eq!(refusal(to_canonical_json(&[1]).unwrap_err()), "param_json must be a JSON object, not an array");
+        for scalar in [to_canonical_json(&1), to_canonical_json(&true)] {
+            assert_eq!(refusal(scalar.unwrap_err()), "param_json must be a JSON object, not a number or boolean");
+        }
     }
 }
