@@ -547,6 +547,10 @@ mod tests {
         assert_eq!(signer.sign("m", "{}", "1"), sign(SignMethod::HmacSha256, "k", "s", "m", "{}", "1"));
         let signer = Signer::new("k", AppSecret::new("s"), SignMethod::Md5);
         assert_eq!(signer.sign("m", "{}", "1"), sign(SignMethod::Md5, "k", "s", "m", "{}", "1"));
+        // What the client puts beside the sign, and what it shows when a sign is refused.
+        assert_eq!((signer.app_key(), signer.sign_method()), ("k", SignMethod::Md5));
+        assert_eq!(Signer::new("k", AppSecret::new("s"), SignMethod::HmacSha256).sign_method(), SignMethod::HmacSha256);
+        assert_eq!(signer.sign_string_masked("m", "{}", "1"), "***app_keykmethodmparam_json{}timestamp1v2***");
         assert_eq!(
             sign(SignMethod::Md5, "k", "s", "m", "{}", "1"),
             digest(SignMethod::Md5, "s", &sign_string("k", "s", "m", "{}", "1"))
