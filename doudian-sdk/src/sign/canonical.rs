@@ -679,6 +679,13 @@ mod tests {
     }
 
     #[test]
+    fn php_flavour_rewrites_only_plain_floats() {
+        // Integers stay exact beyond f64; exponent forms stay as written.
+        let node = parse(r#"{"a":12345678901234567890,"b":1.5e300,"c":-0.250,"d":2E3}"#).unwrap();
+        assert_eq!(to_string(&node, Flavor::Php, 0), r#"{"a":12345678901234567890,"b":1.5e300,"c":-0.25,"d":2000}"#);
+    }
+
+    #[test]
     fn surrogate_pairs_decode_to_raw_utf8() {
         assert_eq!(canon(r#"["\ud83d\ude00","\u00e9","\/"]"#), "[\"😀\",\"é\",\"/\"]");
     }
