@@ -127,13 +127,18 @@ where
 /// jitter needs spread, not cryptographic quality.
 pub(crate) fn random_u64() -> u64 {
     static STATE: AtomicU64 = AtomicU64::new(0);
-    let mut seed = STATE.load(Ordering::Relaxed);
-    if seed == 0 {
-        seed = clock_seed(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1));
-    }
-    let (state, value) = splitmix64(seed);
+    let (state, value) = draw(STATE.load(Ordering::Relaxed), || {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+    });
     STATE.store(state, Ordering::Relaxed);
     value
+}
+
+/// One draw from `state`; state 0 (not seeded yet) is first seeded from the clock, so that
+/// processes started together do not jitter alike.
+fn draw(state: u64, clock_nanos: impl FnOnce() -> u64) -> (u64, u64) {
+    let seed = if state == 0 { clock_seed(clock_nanos()) } else { state };
+    splitmix64(seed)
 }
 
 /// The first state, from the clock's nanoseconds: never 0 (0 means "not seeded yet").
@@ -300,6 +305,13 @@ mod tests {
             draws(1_234_567, 5),
             [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431, 16408922859458223821]
         );
+    }
+
+    #[test]
+    fn only_the_first_draw_reads_the_clock() {
+        assert_eq!(draw(0, || 1_700_000_000_123_456_789), splitmix64(1_700_000_000_123_456_789));
+        assert_ne!(draw(0, || 1_700_000_000_123_456_789), draw(0, || 1_700_000_000_987_654_321));
+        assert_eq!(draw(42, || panic!("a seeded state needs no clock")), splitmix64(42));
     }
 
     #[test]
