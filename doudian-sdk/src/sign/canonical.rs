@@ -681,8 +681,11 @@ mod tests {
     #[test]
     fn php_flavour_rewrites_only_plain_floats() {
         // Integers stay exact beyond f64; exponent forms stay as written.
-        let node = parse(r#"{"a":12345678901234567890,"b":1.5e300,"c":-0.250,"d":2E3}"#).unwrap();
-        assert_eq!(to_string(&node, Flavor::Php, 0), r#"{"a":12345678901234567890,"b":1.5e300,"c":-0.25,"d":2000}"#);
+        let node = parse(r#"{"a":12345678901234567890,"b":1.5e300,"c":-0.250,"d":2E3,"e":1e15,"f":1e14}"#).unwrap();
+        assert_eq!(
+            to_string(&node, Flavor::Php, 0),
+            r#"{"a":12345678901234567890,"b":1.5e300,"c":-0.25,"d":2000,"e":1e15,"f":100000000000000}"#
+        );
     }
 
     #[test]
