@@ -728,5 +728,8 @@ mod tests {
         assert_eq!(to_string(&node, Flavor::Gson, 0), r#"[{"a":2,"b":3}]"#);
         let node = parse(r#"[1,{"b":1,"a":2,"b":3}]"#).unwrap();
         assert_eq!(to_string(&node, Flavor::Gson, 0), r#"[1,{"b":3,"a":2}]"#);
+        // Arrays inside an array written as parsed keep their elements and order.
+        let node = parse(r#"{"k":[[3,1,2],[],[{"z":1,"y":[5,4]}]]}"#).unwrap();
+        assert_eq!(to_string(&node, Flavor::Gson, 0), r#"{"k":[[3,1,2],[],[{"z":1,"y":[5,4]}]]}"#);
     }
 }
