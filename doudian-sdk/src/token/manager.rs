@@ -427,6 +427,8 @@ mod tests {
     #[derive(Clone, Copy, PartialEq)]
     enum Refresh {
         Works,
+        /// The same pair back, with a new `expires_in` (the platform does this close to expiry).
+        Unchanged,
         RateLimited,
         Refused,
     }
@@ -437,11 +439,19 @@ mod tests {
         refreshes: AtomicU64,
         lifetime: u64,
         refresh: Refresh,
+        /// The `patient` flag of each refresh, in order.
+        patience: Mutex<Vec<bool>>,
     }
 
     impl Endpoint {
         fn new(lifetime: u64, refresh: Refresh) -> Arc<Self> {
-            Arc::new(Endpoint { creates: AtomicU64::new(0), refreshes: AtomicU64::new(0), lifetime, refresh })
+            Arc::new(Endpoint {
+                creates: AtomicU64::new(0),
+                refreshes: AtomicU64::new(0),
+                lifetime,
+                refresh,
+                patience: Mutex::new(Vec::new()),
+            })
         }
         fn reply(&self, n: u64) -> TokenReply {
             TokenReply {
@@ -476,12 +486,16 @@ mod tests {
                 Ok(self.reply(n))
             })
         }
-        fn refresh<'a>(&'a self, _token: &'a AccessToken, _patient: bool) -> BoxFuture<'a, Result<TokenReply>> {
+        fn refresh<'a>(&'a self, _token: &'a AccessToken, patient: bool) -> BoxFuture<'a, Result<TokenReply>> {
             let n = 100 + self.refreshes.fetch_add(1, Ordering::SeqCst);
+            self.patience.lock().unwrap().push(patient);
             Box::pin(async move {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 match self.refresh {
                     Refresh::Works => Ok(self.reply(n)),
+                    Refresh::Unchanged => {
+                        Ok(TokenReply { access_token: "a".into(), refresh_token: "r".into(), ..self.reply(n) })
+                    }
                     Refresh::RateLimited => Err(api_error(60000, "isv.traffic-limited")),
                     Refresh::Refused => Err(api_error(50001, "dop.token-generate-failed:token-invalid")),
                 }
@@ -547,6 +561,67 @@ mod tests {
             assert_eq!(task.await.unwrap().unwrap().access_token.expose(), "access-100");
         }
         assert_eq!(endpoint.counts(), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_refresh_keeps_the_refresh_tokens_life_only_when_the_pair_is_unchanged() {
+        for (refresh, access, refresh_life) in
+            [(Refresh::Works, "access-100", 14 * 86400), (Refresh::Unchanged, "a", 0)]
+        {
+            let store = Arc::new(MemoryTokenStore::new());
+            stored(&store, 1800).await;
+            let before = store.load("42").await.unwrap().unwrap().refresh_expires_at;
+            let manager = manager(store.clone());
+            let endpoint = Endpoint::new(7 * 86400, refresh);
+            let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+            assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), access);
+            let after = store.load("42").await.unwrap().unwrap();
+            assert!(after.expires_at >= unix_now() + 7 * 86400 - 5, "the new expiry is stored");
+            if refresh_life == 0 {
+                assert_eq!(after.refresh_expires_at, before, "same refresh token, same life");
+            } else {
+                assert!(
+                    after.refresh_expires_at.abs_diff(unix_now() + refresh_life) <= 5,
+                    "a new refresh token's life"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_that_refreshes_to_itself_is_an_error_not_a_loop() {
+        let store = Arc::new(MemoryTokenStore::new());
+        stored(&store, 7 * 86400).await;
+        let manager = manager(store);
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Unchanged);
+        let error = manager.replace_rejected("42", &AccessToken::new("a"), None, &*endpoint).await.unwrap_err();
+        assert!(error.to_string().contains("its refresh returns the same token"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn callers_waiting_for_a_renewal_are_patient_an_opportunistic_refresh_is_not() {
+        let store = Arc::new(MemoryTokenStore::new());
+        stored(&store, 1800).await;
+        let manager = manager(store.clone());
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        manager.token("42", None, &api).await.unwrap();
+        manager.replace_rejected("42", &AccessToken::new("access-100"), None, &*endpoint).await.unwrap();
+        assert_eq!(*endpoint.patience.lock().unwrap(), [false, true]);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_renewal_fails_that_call_and_is_tried_again_by_the_next() {
+        let store = Arc::new(MemoryTokenStore::new());
+        stored(&store, 0).await; // expired: callers must wait for a renewal
+        let manager = manager(store);
+        let endpoint = Endpoint::new(7 * 86400, Refresh::RateLimited);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        for attempt in 1..=2 {
+            let error = manager.token("42", None, &api).await.unwrap_err();
+            assert_eq!(error.api().map(|e| e.code), Some(60000), "{error}");
+            assert_eq!(endpoint.counts(), (0, attempt), "a retryable failure is not remembered as a refusal");
+        }
     }
 
     #[tokio::test]
@@ -653,7 +728,7 @@ mod tests {
     async fn an_expired_refresh_token_is_not_sent() {
         let store = Arc::new(MemoryTokenStore::new());
         let mut pair = token(unix_now() - 10);
-        pair.refresh_expires_at = unix_now() - 1;
+        pair.refresh_expires_at = unix_now(); // its last second is over as it begins
         store.save("42", &pair).await.unwrap();
         let manager = manager(store);
         let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
