@@ -379,14 +379,14 @@ fn malformed(message: impl Into<String>) -> Error {
     VerifyError::Malformed(message.into()).into()
 }
 
-/// A string field as its text; a number as its digits; `null` as empty.
+/// A string field as its text; a number as its digits. (`null` arrives as `None`: serde
+/// reads a JSON null into an absent `Option<&RawValue>`.)
 fn text_field(raw: Option<&RawValue>, name: &str, index: usize, allow_any_json: bool) -> Result<String, Error> {
     let Some(raw) = raw else { return Ok(String::new()) };
     let text = raw.get();
     match text.as_bytes().first() {
         Some(b'"') => serde_json::from_str::<String>(text)
             .map_err(|e| malformed(format!("record {index}: `{name}` is not a valid string: {e}"))),
-        Some(b'n') => Ok(String::new()),
         Some(b'-' | b'0'..=b'9') => Ok(text.to_owned()),
         _ if allow_any_json => Ok(text.to_owned()),
         _ => Err(malformed(format!("record {index}: `{name}` must be a string"))),
