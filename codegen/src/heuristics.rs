@@ -40,16 +40,10 @@ pub fn imported_method(
         mark_receivers(fields);
     }
     Method {
-        name: name.to_owned(),
-        origin: Some(origin),
-        source,
-        doc: None,
-        doc_url: None,
-        aliases: Vec::new(),
-        read_only: is_read_only(name),
         paging: detect_paging(&request, &response),
         request: Some(request),
         response: Some(response),
+        ..untyped_method(name, origin, source)
     }
 }
 

@@ -1,12 +1,15 @@
 //! Eight `doudian call` processes at once sharing one token store — a file, then Redis:
 //! one token.create among them, and once the token is in its last hour one token.refresh.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use doudian_gateway::{Gateway, RunningGateway};
 use e2e_tests::redis_server::RedisServer;
 use serde_json::Value;
+
+mod common;
+use common::doudian_for;
 
 const PROCESSES: usize = 8;
 
@@ -14,18 +17,7 @@ const PROCESSES: usize = 8;
 async fn run_fleet(gw: &RunningGateway, token_store: &str) {
     let mut children = Vec::new();
     for _ in 0..PROCESSES {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_doudian"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("NO_PROXY", "127.0.0.1")
-            .env("DOUDIAN_BASE_URL", gw.base_url())
-            .env("DOUDIAN_APP_KEY", gw.app_key())
-            .env("DOUDIAN_APP_SECRET", gw.app_secret())
-            .env("DOUDIAN_SHOP_ID", gw.shop_id().to_string())
-            .args(["call", "shop.brandList", "--token-store", token_store]);
-        children
-            .push(command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap());
+        children.push(doudian_for(gw).args(["call", "shop.brandList", "--token-store", token_store]).spawn().unwrap());
     }
     let outputs: Vec<Output> = tokio::task::spawn_blocking(move || {
         children.into_iter().map(|child| child.wait_with_output().unwrap()).collect()

@@ -5,12 +5,15 @@
 //! generous bounds; the full-size figures are in the closing notes.
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use doudian_gateway::{Fault, FaultRule, Gateway, OrderStatus, RunningGateway};
 use e2e_tests::redis_server::RedisServer;
 use serde_json::Value;
+
+mod common;
+use common::doudian_for;
 
 const ORDERS: usize = 300;
 const QUOTA: u32 = 100;
@@ -37,20 +40,8 @@ fn csv_of(gw: &RunningGateway, name: &str) -> (PathBuf, Vec<String>) {
 }
 
 fn ship_command(gw: &RunningGateway, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_doudian"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_PROXY", "127.0.0.1")
-        .env("DOUDIAN_BASE_URL", gw.base_url())
-        .env("DOUDIAN_APP_KEY", gw.app_key())
-        .env("DOUDIAN_APP_SECRET", gw.app_secret())
-        .env("DOUDIAN_SHOP_ID", gw.shop_id().to_string())
-        .arg("ship")
-        .args(args)
-        .arg("--json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = doudian_for(gw);
+    command.arg("ship").args(args).arg("--json");
     command
 }
 
