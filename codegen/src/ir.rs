@@ -33,6 +33,25 @@ pub struct Group {
     pub file: String,
     /// Sorted by method name.
     pub methods: Vec<Method>,
+    /// Nested types several of its methods hold in the same shape (see [`crate::share`]),
+    /// sorted by name.
+    pub shared: Vec<Shared>,
+}
+
+/// A nested type generated once for a group, in its `shared` module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shared {
+    /// The type (as the first method that holds it has it).
+    pub body: Struct,
+    /// The methods that hold it (and re-export it), in group order.
+    pub methods: Vec<String>,
+}
+
+impl Group {
+    /// The names of the shared types `method` holds.
+    pub fn shared_by(&self, method: &str) -> Vec<&str> {
+        self.shared.iter().filter(|s| s.methods.iter().any(|m| m == method)).map(|s| s.body.name.as_str()).collect()
+    }
 }
 
 /// One method.
@@ -142,6 +161,14 @@ pub enum RustType {
     /// a string of digits rather than a number.
     CodeSet {
         /// The type's name in `crate::codes`.
+        name: String,
+        /// Sent as a string.
+        text: bool,
+    },
+    /// An identifier type of the core (`crate::ids::ProductId`); `text` when the field is
+    /// sent as a string rather than a number.
+    Id {
+        /// The type's name in `crate::ids`.
         name: String,
         /// Sent as a string.
         text: bool,

@@ -17,6 +17,7 @@ pub mod naming;
 pub mod render;
 pub mod samples;
 pub mod sdk_import;
+pub mod share;
 pub mod spec;
 pub mod types;
 
@@ -143,8 +144,18 @@ pub fn emit(api: &ir::Api) -> Output {
 /// A group's files: its `mod.rs`, and per method its file and (typed) its decoders.
 fn group_files(group: &ir::Group) -> Vec<(String, String)> {
     let mut out = vec![(format!("{}/mod.rs", group.module), format_file(render::group_mod_file(group), &group.file))];
+    if !group.shared.is_empty() {
+        out.push((format!("{}/shared.rs", group.module), format_file(render::shared_file(group), &group.file)));
+        let structs: Vec<&ir::Struct> = group.shared.iter().map(|s| &s.body).collect();
+        let decoders = render::decoders_file(&format!("{} (shared)", group.name), &structs, None);
+        out.push((format!("{}/shared/decode.rs", group.module), format_file(decoders, &group.file)));
+    }
     for m in &group.methods {
-        out.push((format!("{}/{}.rs", group.module, m.module), format_file(render::method_file(m), &group.file)));
+        let shared = group.shared_by(&m.name);
+        out.push((
+            format!("{}/{}.rs", group.module, m.module),
+            format_file(render::method_file(m, &shared), &group.file),
+        ));
         if let Some(typed) = &m.typed {
             let mut structs: Vec<&ir::Struct> = vec![&typed.request];
             let newtype = match &typed.response {
@@ -154,7 +165,7 @@ fn group_files(group: &ir::Group) -> Vec<(String, String)> {
                 }
                 ir::ResponseShape::Newtype(ty, _) => Some((m.response_type.as_str(), ty)),
             };
-            structs.extend(&typed.nested);
+            structs.extend(typed.nested.iter().filter(|s| !shared.contains(&s.name.as_str())));
             let decoders = render::decoders_file(&m.name, &structs, newtype);
             out.push((format!("{}/{}/decode.rs", group.module, m.module), format_file(decoders, &group.file)));
         }

@@ -64,6 +64,65 @@ struct Lowerer<'a> {
 }
 
 impl Lowerer<'_> {
+    /// The identifier type of a field, from its override or by its name: an integer or
+    /// string field, or a list of them. `Err` when an override names an unknown type or
+    /// a field that cannot hold an id (the error is recorded).
+    fn id_type(
+        &mut self,
+        over: Option<&FieldOverride>,
+        wire: &str,
+        spec_ty: &TypeExpr,
+        field_path: &str,
+    ) -> Result<Option<RustType>, ()> {
+        let list = matches!(spec_ty, TypeExpr::List(_));
+        let name = match over.and_then(|o| o.id_type.as_deref()) {
+            Some("none") => return Ok(None),
+            Some(name) if !naming::ID_TYPES.contains(&name) => {
+                self.error(
+                    field_path,
+                    format!("unknown id_type `{name}` (known: {}, or `none`)", naming::ID_TYPES.join(", ")),
+                );
+                return Err(());
+            }
+            Some(name) => (name.to_owned(), true),
+            None => match naming::id_type_by_name(wire, list) {
+                Some(name) => (name.to_owned(), false),
+                None => return Ok(None),
+            },
+        };
+        let (name, explicit) = name;
+        let scalar = |ty: &TypeExpr| match ty {
+            TypeExpr::I64 | TypeExpr::I32 => Some(false),
+            TypeExpr::String => Some(true),
+            _ => None,
+        };
+        let id = |text| RustType::Id { name: name.clone(), text };
+        match spec_ty {
+            TypeExpr::List(inner) => match scalar(inner) {
+                Some(text) => Ok(Some(RustType::Vec(Box::new(id(text))))),
+                None if explicit => {
+                    self.error(
+                        field_path,
+                        format!("id_type `{name}` on a list of `{inner}` (needs integers or strings)"),
+                    );
+                    Err(())
+                }
+                None => Ok(None),
+            },
+            other => match scalar(other) {
+                Some(text) => Ok(Some(id(text))),
+                None if explicit => {
+                    self.error(
+                        field_path,
+                        format!("id_type `{name}` on a field of type `{other}` (needs an integer or a string)"),
+                    );
+                    Err(())
+                }
+                None => Ok(None),
+            },
+        }
+    }
+
     fn error(&mut self, path: &str, message: impl Into<String>) {
         let location = if path.is_empty() { self.owner.to_owned() } else { format!("{} -> {path}", self.owner) };
         self.errors.push(SpecError::new(self.file, location, message));
@@ -159,7 +218,11 @@ impl Lowerer<'_> {
                         continue;
                     }
                 },
-                None => rust_type(&spec_ty, nested_name.as_deref()),
+                None => match self.id_type(over, &field.name, &spec_ty, &field_path) {
+                    Ok(Some(id)) => id,
+                    Ok(None) => rust_type(&spec_ty, nested_name.as_deref()),
+                    Err(()) => continue,
+                },
             };
             let rust = match over.and_then(|o| o.rust_name.clone()) {
                 Some(name) if !naming::is_identifier(&name) => {
@@ -352,7 +415,8 @@ pub fn lower(
             methods.push(lowered);
         }
         methods.sort_by(|a, b| a.name.cmp(&b.name));
-        out_groups.push(Group { name: group.group.clone(), module, file: file.to_owned(), methods });
+        let shared = crate::share::shared_types(&methods);
+        out_groups.push(Group { name: group.group.clone(), module, file: file.to_owned(), methods, shared });
     }
     out_groups.sort_by(|a, b| a.module.cmp(&b.module));
 

@@ -64,6 +64,33 @@ pub fn code_set_by_name(wire: &str) -> Option<&'static str> {
     }
 }
 
+/// The identifier types of the SDK's core (`crate::ids`), which fields may be typed with.
+pub const ID_TYPES: &[&str] = &["ProductId", "SkuId", "OrderId", "ShopId", "AfterSaleId"];
+
+/// The identifier type of a field of this JSON name, wherever it appears (requests,
+/// replies and pushes). Plural names only name lists (a plural string may be a
+/// comma-separated list, which stays text).
+pub fn id_type_by_name(wire: &str, list: bool) -> Option<&'static str> {
+    let single = match wire {
+        "product_id" => "ProductId",
+        "sku_id" => "SkuId",
+        "order_id" | "shop_order_id" | "sku_order_id" | "parent_order_id" | "p_id" => "OrderId",
+        "shop_id" => "ShopId",
+        "aftersale_id" => "AfterSaleId",
+        _ => "",
+    };
+    if !single.is_empty() {
+        return Some(single);
+    }
+    match wire {
+        "product_ids" if list => Some("ProductId"),
+        "sku_ids" if list => Some("SkuId"),
+        "order_ids" | "s_ids" if list => Some("OrderId"),
+        "aftersale_ids" if list => Some("AfterSaleId"),
+        _ => None,
+    }
+}
+
 /// Whether a type name would shadow a prelude name the generated code relies on.
 pub fn is_reserved(name: &str) -> bool {
     RESERVED_TYPES.contains(&name)

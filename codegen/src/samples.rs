@@ -51,11 +51,15 @@ fn object(s: &Struct, nested: &[Struct]) -> Value {
 
 fn field_value(field: &FieldIr, nested: &[Struct]) -> Value {
     let code_set = matches!(field.ty, RustType::CodeSet { .. });
+    // An empty example of an id would read as absent.
+    let id = matches!(&field.ty, RustType::Id { .. })
+        || matches!(&field.ty, RustType::Vec(item) if matches!(**item, RustType::Id { .. }));
     field
         .example
         .as_deref()
         // A code's example must be its number (some examples are the code's label).
         .filter(|example| !code_set || example.trim().parse::<i64>().is_ok())
+        .filter(|example| !id || !example.trim().is_empty())
         .and_then(|example| from_example(example, &field.spec_ty))
         .unwrap_or_else(|| synth(&field.ty, &field.spec_ty, &field.wire, nested))
 }
@@ -115,6 +119,8 @@ fn synth(ty: &RustType, spec: &TypeExpr, wire: &str, nested: &[Struct]) -> Value
         (RustType::Bool, _) => Value::Bool(true),
         (RustType::CodeSet { text: false, .. }, _) => Value::from(2),
         (RustType::CodeSet { text: true, .. }, _) => Value::String("2".to_owned()),
+        (RustType::Id { text: false, .. }, _) => Value::from(BIG_ID),
+        (RustType::Id { text: true, .. }, _) => Value::String(BIG_ID.to_string()),
         (RustType::Value, _) => Value::Object(Map::new()),
         (RustType::Named(name), _) => match nested.iter().find(|s| &s.name == name) {
             Some(s) => object(s, nested),

@@ -255,6 +255,10 @@ pub struct FieldOverride {
     /// Replaces the spec's `code_set`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_set: Option<String>,
+    /// The identifier type (`ProductId`) instead of the one the field's name gives, or
+    /// `none` to keep the wire's own type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_type: Option<String>,
     /// The JSON name appears more than once in its object with the same type: keep one.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dedupe: bool,

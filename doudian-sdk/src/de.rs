@@ -98,7 +98,7 @@ fn give_back(bytes: usize) {
 
 /// Charges `bytes` against the running decode's budget.
 #[inline]
-fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
+pub(crate) fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
     if try_take(bytes) {
         Ok(())
     } else {
@@ -226,7 +226,7 @@ impl de::Expected for Expecting {
 }
 
 /// The conversions of one scalar type from every JSON form it accepts.
-trait Scalar: Sized + Default {
+pub(crate) trait Scalar: Sized + Default {
     const EXPECTING: &'static str;
     /// Whether `""` means absent (numbers and booleans; for strings it is a value).
     const EMPTY_IS_NONE: bool = true;
@@ -251,7 +251,7 @@ fn invalid_str<T: Scalar, E: de::Error>(v: &str) -> E {
 }
 
 /// An integral float (`12.0`) as an integer; anything else is an error.
-fn integral<E: de::Error>(v: f64, expecting: &'static str) -> Result<i64, E> {
+pub(crate) fn integral<E: de::Error>(v: f64, expecting: &'static str) -> Result<i64, E> {
     if v.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
         Ok(v as i64)
     } else {
@@ -416,6 +416,12 @@ impl<'de, T: Scalar> Visitor<'de> for ScalarVisitor<T> {
             _ => Err(de::Error::invalid_type(Unexpected::Map, &self)),
         }
     }
+}
+
+/// Decodes a scalar of a type defined elsewhere in the crate (`crate::ids`): `None` for
+/// `null` and, where the type says so, for `""`.
+pub(crate) fn scalar<'de, T: Scalar, D: Deserializer<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    deserializer.deserialize_any(ScalarVisitor::<T>(PhantomData))
 }
 
 macro_rules! lenient_scalar {

@@ -16,6 +16,7 @@ pub mod codes;
 #[doc(hidden)]
 pub mod de;
 pub mod error;
+pub mod ids;
 pub mod page;
 pub mod push;
 pub mod ratelimit;

@@ -259,14 +259,14 @@ mod tests {
     #[tokio::test]
     async fn verified_records_dispatch_once_and_bad_signatures_dispatch_nothing() {
         let (endpoint, mut events) = endpoint(None);
-        let body = br#"[{"tag":"0","msg_id":"1","data":"x"},{"tag":"999","msg_id":"2","data":"{\"a\":1}"},{"tag":"100","msg_id":"3","data":"{\"p_id\":\"x\"}"}]"#;
+        let body = br#"[{"tag":"0","msg_id":"1","data":"x"},{"tag":"999","msg_id":"2","data":"{\"a\":1}"},{"tag":"100","msg_id":"3","data":"{\"create_time\":\"x\"}"}]"#;
         let accepted = endpoint.accept(&headers(body, None), body).await;
         assert_eq!(accepted, Accepted::Verified { dispatched: 3, duplicates: 0 });
         assert!(next(&mut events).await.is_test());
         assert!(matches!(next(&mut events).await, PushEvent::Unknown { ref tag, .. } if tag == "999"));
         let undecodable = next(&mut events).await;
         assert!(
-            matches!(undecodable, PushEvent::Undecodable { tag: 100, ref error, .. } if error.contains("p_id")),
+            matches!(undecodable, PushEvent::Undecodable { tag: 100, ref error, .. } if error.contains("create_time")),
             "{undecodable:?}"
         );
 

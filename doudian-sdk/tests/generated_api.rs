@@ -1,12 +1,14 @@
 //! The generated API as users meet it: names, the METHODS table, canonical requests,
-//! lossless IDs, redaction, paging and push messages. Needs the `order` and `product`
+//! lossless IDs, redaction, paging and push messages. Needs the `order`, `product` and `sku`
 //! features (`cargo test -p doudian-sdk --features full`).
-#![cfg(all(feature = "order", feature = "product"))]
+#![cfg(all(feature = "order", feature = "product", feature = "sku"))]
 
 use doudian_sdk::api::messages::Message;
 use doudian_sdk::api::order::{self, OrderSearchListRequest, OrderSearchListResponse};
-use doudian_sdk::api::product::ProductListV2Request;
+use doudian_sdk::api::product::{ProductDetailRequest, ProductListV2Request};
+use doudian_sdk::api::sku::SkuListRequest;
 use doudian_sdk::catalog::METHODS;
+use doudian_sdk::ids::{OrderId, ShopId, SkuId};
 use doudian_sdk::page::Paginated;
 use doudian_sdk::Request;
 
@@ -44,18 +46,40 @@ fn requests_serialise_canonically() {
 
 #[test]
 fn ids_are_lossless_as_numbers_and_strings() {
-    let data = r#"{"total":2,"page":0,"size":20,"shop_order_list":[
+    let data = r#"{"total":3,"page":0,"size":20,"shop_order_list":[
         {"order_id":"6920000000000000001","shop_id":7301111111111111111,"post_tel":"13800000000","sku_order_list":[{"sku_id":"7301111111111111112"}]},
-        {"order_id":6920000000000000002,"shop_id":"7301111111111111113","unknown_new_field":{"x":1}}]}"#;
+        {"order_id":6920000000000000002,"shop_id":"7301111111111111113","unknown_new_field":{"x":1}},
+        {"order_id":"6920000000000000003A"}]}"#;
     let response: OrderSearchListResponse = doudian_sdk::de::from_str(data).unwrap();
     let orders = &response.shop_order_list;
-    assert_eq!(orders[0].order_id.as_deref(), Some("6920000000000000001"));
-    assert_eq!(orders[1].order_id.as_deref(), Some("6920000000000000002"));
-    assert_eq!(orders[0].shop_id, Some(7_301_111_111_111_111_111));
-    assert_eq!(orders[1].shop_id, Some(7_301_111_111_111_111_113));
+    // A number and a string of digits are the same id; text with a letter stays text.
+    assert_eq!(orders[0].order_id, Some(OrderId::from(6_920_000_000_000_000_001)));
+    assert_eq!(orders[1].order_id, Some(OrderId::from("6920000000000000002")));
+    assert_eq!(orders[2].order_id.as_ref().map(ToString::to_string).as_deref(), Some("6920000000000000003A"));
+    assert_eq!(orders[0].shop_id, Some(ShopId::from(7_301_111_111_111_111_111)));
+    assert_eq!(orders[1].shop_id, Some(ShopId::from(7_301_111_111_111_111_113)));
+    assert_eq!(orders[0].sku_order_list[0].sku_id, Some(SkuId::from(7_301_111_111_111_111_112)));
     assert!(!format!("{:?}", orders[0]).contains("13800000000"));
+    // Sent back, each field takes the form the platform gives it: `order_id` is a string
+    // and `shop_id` a number in this reply's spec.
+    let encoded = serde_json::to_value(&orders[1]).unwrap();
+    assert_eq!(encoded["order_id"], "6920000000000000002");
+    assert_eq!(encoded["shop_id"], 7_301_111_111_111_111_113_i64);
     let (items, total) = OrderSearchListRequest::into_items(response);
-    assert_eq!((items.len(), total), (2, Some(2)));
+    assert_eq!((items.len(), total), (3, Some(3)));
+}
+
+#[test]
+fn id_setters_take_numbers_and_text_and_keep_each_field_s_wire_form() {
+    // `product.detail` takes `product_id` as a string, `sku.list` as a number.
+    let detail = ProductDetailRequest::new().product_id(3_473_196_049_974_326_153);
+    assert_eq!(serde_json::to_string(&detail).unwrap(), r#"{"product_id":"3473196049974326153"}"#);
+    let skus = SkuListRequest::new().product_id("3473196049974326153");
+    assert_eq!(serde_json::to_string(&skus).unwrap(), r#"{"product_id":3473196049974326153}"#);
+    // A textual id in a numeric field is refused before anything is sent.
+    let wrong = SkuListRequest::new().product_id("abc");
+    let error = doudian_sdk::sign::to_canonical_json(&wrong).unwrap_err();
+    assert!(error.to_string().contains("ProductId `abc` is not a number"), "{error}");
 }
 
 #[test]
@@ -83,7 +107,9 @@ fn push_messages_decode_by_tag() {
         .unwrap();
     assert_eq!(message.tag(), 100);
     let Message::TradeCreate(created) = message else { panic!("wrong variant") };
-    assert_eq!(created.p_id, Some(6_920_000_000_000_000_001));
+    assert_eq!(created.p_id, Some(OrderId::from(6_920_000_000_000_000_001)));
+    assert_eq!(created.s_ids, [6_920_000_000_000_000_002]);
+    assert_eq!(created.shop_id, Some(ShopId::from(1)));
     assert!(Message::decode(0, "{}").is_none());
     let address =
         Message::decode(105, r#"{"addr_struct":{"province":{"id":"1","name":"x"},"detail":"secret street"}}"#)

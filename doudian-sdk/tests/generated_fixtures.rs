@@ -19,6 +19,9 @@ mod request {
 mod codes {
     pub use doudian_sdk::codes::*;
 }
+mod ids {
+    pub use doudian_sdk::ids::*;
+}
 mod secret {
     pub use doudian_sdk::secret::*;
 }
@@ -60,10 +63,14 @@ fn messages_decode_by_tag() {
     );
     let message = messages::Message::decode(100, r#"{"p_id":"7301111111111111111","s_ids":[1,"2"]}"#).unwrap().unwrap();
     let messages::Message::DemoCreated(created) = message else { panic!("wrong variant") };
-    assert_eq!(created.p_id, Some(7_301_111_111_111_111_111));
+    assert_eq!(created.p_id, Some(ids::OrderId::from(7_301_111_111_111_111_111)));
     assert_eq!(created.s_ids, vec![1, 2]);
     assert!(messages::Message::decode(999, "{}").is_none());
-    let failure = messages::Message::decode(200, r#"{"aftersale_id":"x1"}"#).unwrap().unwrap_err();
+    // An id is kept whatever its text; a value that is no id at all is an error.
+    let refunded = messages::Message::decode(200, r#"{"aftersale_id":"x1"}"#).unwrap().unwrap();
+    let messages::Message::DemoRefunded(refunded) = refunded else { panic!("wrong variant") };
+    assert_eq!(refunded.aftersale_id.unwrap(), "x1");
+    let failure = messages::Message::decode(200, r#"{"aftersale_id":{"x":1}}"#).unwrap().unwrap_err();
     assert_eq!(failure.path, "aftersale_id");
 }
 
@@ -103,7 +110,7 @@ fn sensitive_fields_are_redacted_in_debug() {
     let debug = format!("{item:?}");
     assert!(debug.contains(r#"post_tel: <redacted>"#), "{debug}");
     assert!(!debug.contains("13800000000"), "{debug}");
-    assert!(debug.contains(r#"order_id: Some("1")"#), "{debug}");
+    assert!(debug.contains(r#"order_id: Some(OrderId(1))"#), "{debug}");
     let ship = DemoShipRequest::new(vec![ship::Pack::new("SF")]).receiver(ship::Receiver::default());
     assert!(format!("{ship:?}").contains("receiver: <redacted>"));
 }
@@ -149,7 +156,7 @@ fn untyped_methods_carry_open_json() {
 #[test]
 fn wrong_types_fail_with_their_path() {
     let failure = doudian_sdk::de::from_str::<DemoSearchListResponse>(
-        r#"{"data":{"list":[{},{"sku_map":{"5":{"sku_id":"abc"}}}]}}"#,
+        r#"{"data":{"list":[{},{"sku_map":{"5":{"sku_id":true}}}]}}"#,
     )
     .unwrap_err();
     assert_eq!(failure.path, "data.list[1].sku_map.5.sku_id");

@@ -4,6 +4,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use doudian_sdk::error::VerifyError;
+use doudian_sdk::ids::{OrderId, ShopId};
 use doudian_sdk::push::{
     first_time_only, parse_body, sign_push_body, PushEvent, PushRecord, PushVerifier, RecentMessages, SeenMessages,
     FAILURE_REPLY, SUCCESS_REPLY,
@@ -629,9 +630,10 @@ fn reference_trade_create_decodes_to_its_type() {
         PushEvent::Message { tag: 100, msg_id, message } => {
             assert_eq!(msg_id, "7301234567890123456");
             let Message::TradeCreate(created) = *message else { panic!("{message:?}") };
-            assert_eq!(created.p_id, Some(4962389765832389));
+            assert_eq!(created.p_id, Some(OrderId::from(4962389765832389)));
             assert_eq!(created.s_ids, [4962389765832390]);
-            assert_eq!((created.shop_id, created.create_time, created.biz), (Some(4463798), Some(1700000000), Some(2)));
+            assert_eq!(created.shop_id, Some(ShopId::from(4463798)));
+            assert_eq!((created.create_time, created.biz), (Some(1700000000), Some(2)));
         }
         other => panic!("{other:?}"),
     }

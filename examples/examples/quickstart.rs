@@ -21,6 +21,7 @@ use doudian_sdk::api::product::{
 use doudian_sdk::api::shop::{ShopBrandListRequest, ShopGetShopCategoryRequest};
 use doudian_sdk::api::sku::SkuListRequest;
 use doudian_sdk::codes::OrderStatus;
+use doudian_sdk::ids::OrderId;
 use doudian_sdk::push::{PushEvent, PushVerifier};
 use doudian_sdk::webhook::push_endpoint;
 use doudian_sdk::{Client, Error};
@@ -70,7 +71,7 @@ async fn main() -> Outcome {
     let mut to_ship = None;
     account.step("orders", orders(client, &mut to_ship).await);
     println!("\n5. Logistics");
-    account.step("logistics", logistics(client, to_ship.as_deref()).await);
+    account.step("logistics", logistics(client, to_ship.as_ref()).await);
     println!("\n6. After-sales");
     account.step("after-sales", after_sales(client).await);
     println!("\n7. Push messages");
@@ -120,8 +121,10 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
     let page = client.page(&ProductListV2Request::new(1, 10)).await?;
     println!("   {} products in the shop, first page holds {}", page.total.unwrap_or_default(), page.items.len());
     if let Some(first) = page.items.first() {
-        let id = first.product_id.unwrap_or_default();
-        let detail = client.execute(&ProductDetailRequest::new().product_id(id.to_string())).await?;
+        let id = first.product_id.clone().unwrap_or_default();
+        // `product.listV2` sends the id as a number and `product.detail` takes it as a string:
+        // one `ProductId` fits both.
+        let detail = client.execute(&ProductDetailRequest::new().product_id(&id)).await?;
         println!(
             "   product {id}: {} (status {})",
             detail.name.as_deref().unwrap_or("?"),
@@ -149,9 +152,9 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
     .spec_prices(spec_prices)
     .specs(specs);
     let added = client.execute(&add).await?;
-    let product_id = added.product_id.ok_or("product.addV2 returned no product_id")?;
+    let product_id = added.product_id.clone().ok_or("product.addV2 returned no product_id")?;
     println!("   added product {product_id} with {} SKUs (log_id {})", added.sku.len(), added.log_id());
-    let skus = client.execute(&SkuListRequest::new().product_id(product_id)).await?;
+    let skus = client.execute(&SkuListRequest::new().product_id(&product_id)).await?;
     for sku in &skus.0 {
         println!(
             "     SKU {} {} at {} fen",
@@ -160,15 +163,15 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
             sku.price.unwrap_or_default()
         );
     }
-    client.execute(&ProductEditV2Request::new(true, product_id).name("Quickstart T-shirt (renamed)")).await?;
-    let detail = client.execute(&ProductDetailRequest::new().product_id(product_id.to_string())).await?;
+    client.execute(&ProductEditV2Request::new(true, &product_id).name("Quickstart T-shirt (renamed)")).await?;
+    let detail = client.execute(&ProductDetailRequest::new().product_id(&product_id)).await?;
     println!("   renamed it: {}", detail.name.as_deref().unwrap_or("?"));
-    client.execute(&ProductDelRequest::new().product_id(product_id)).await?;
+    client.execute(&ProductDelRequest::new().product_id(&product_id)).await?;
     println!("   deleted product {product_id}");
     Ok(())
 }
 
-async fn orders(client: &Client, to_ship: &mut Option<String>) -> Outcome {
+async fn orders(client: &Client, to_ship: &mut Option<OrderId>) -> Outcome {
     let request = OrderSearchListRequest::new(0, 20);
     let first = client.page(&request).await?;
     println!(
@@ -208,7 +211,7 @@ async fn orders(client: &Client, to_ship: &mut Option<String>) -> Outcome {
     Ok(())
 }
 
-async fn logistics(client: &Client, to_ship: Option<&str>) -> Outcome {
+async fn logistics(client: &Client, to_ship: Option<&OrderId>) -> Outcome {
     let companies = client.execute(&OrderLogisticsCompanyListRequest::new()).await?;
     let names: Vec<_> = companies.0.iter().take(5).filter_map(|c| c.name.as_deref()).collect();
     println!("   {} logistics companies, e.g. {}", companies.0.len(), names.join(", "));
@@ -233,7 +236,7 @@ async fn after_sales(client: &Client) -> Outcome {
         if let Some(info) = &item.aftersale_info {
             println!(
                 "     {} type {} status {}",
-                info.aftersale_id.as_deref().unwrap_or("?"),
+                info.aftersale_id.as_ref().map_or("?".to_owned(), ToString::to_string),
                 info.aftersale_type.unwrap_or_default(),
                 info.aftersale_status.unwrap_or_default()
             );

@@ -7,6 +7,7 @@ use doudian_gateway::{Fault, FaultRule, OrderStatus};
 use doudian_sdk::api::order::{OrderLogisticsAddRequest, OrderOrderDetailRequest, OrderSearchListRequest};
 use doudian_sdk::api::shop::ShopBrandListRequest;
 use doudian_sdk::error::{DecodeStage, TransportKind};
+use doudian_sdk::ids::OrderId;
 use doudian_sdk::retry::RetryPolicy;
 use doudian_sdk::{CallOptions, Client, Error, SignMethod};
 use e2e_tests::*;
@@ -14,8 +15,10 @@ use e2e_tests::*;
 const SHIP: &str = "order.logisticsAdd";
 const SEARCH: &str = "order.searchList";
 
-fn ship(order_id: &str) -> OrderLogisticsAddRequest {
-    OrderLogisticsAddRequest::new(order_id).company_code("zhongtong").logistics_code(format!("ZT{order_id}"))
+fn ship(order_id: &(impl std::fmt::Display + ?Sized)) -> OrderLogisticsAddRequest {
+    OrderLogisticsAddRequest::new(order_id.to_string())
+        .company_code("zhongtong")
+        .logistics_code(format!("ZT{order_id}"))
 }
 
 /// A client with a token already in place, so that counters see only the calls under test.
@@ -310,9 +313,11 @@ async fn ids_as_strings_decode_to_the_same_values() {
     let json = |value: serde_json::Result<serde_json::Value>| value.expect("serialisable");
     assert_eq!(json(serde_json::to_value(&plain.items)), json(serde_json::to_value(&stringy.items)));
     assert_eq!(json(serde_json::to_value(plain_detail.data())), json(serde_json::to_value(stringy_detail.data())));
-    assert_eq!(stringy.items[0].shop_id, Some(gw.shop_id()));
+    assert_eq!(stringy.items[0].shop_id, Some(gw.shop_id().into()));
     let sku = &stringy.items[0].sku_order_list[0];
-    assert!(sku.product_id.is_some_and(|id| id > 0) && sku.sku_id.is_some_and(|id| id > 0), "{sku:?}");
+    let positive = |id: Option<i64>| id.is_some_and(|id| id > 0);
+    assert!(positive(sku.product_id.as_ref().and_then(|id| id.as_i64())), "{sku:?}");
+    assert!(positive(sku.sku_id.as_ref().and_then(|id| id.as_i64())), "{sku:?}");
 }
 
 #[tokio::test]
@@ -411,7 +416,7 @@ async fn batch_shipping_through_faults_ships_every_order_exactly_once() {
     gw.inject(FaultRule::new(Fault::DropAfterProcessing).for_method(SHIP).times(2));
 
     async fn run_batch(client: &Client) -> (usize, usize) {
-        let to_ship: Vec<String> = client
+        let to_ship: Vec<OrderId> = client
             .items(OrderSearchListRequest::new(0, 7))
             .try_filter(|o| std::future::ready(o.order_status == Some(2.into())))
             .map_ok(|o| o.order_id.unwrap())

@@ -16,6 +16,7 @@ use doudian_sdk::api::product::{
 use doudian_sdk::api::shop::{ShopBrandListRequest, ShopGetShopCategoryRequest};
 use doudian_sdk::api::sku::SkuListRequest;
 use doudian_sdk::codes::{self, AfterSaleStatus, AfterSaleType};
+use doudian_sdk::ids::{AfterSaleId, ProductId};
 use doudian_sdk::push::{Message, PushEvent};
 use doudian_sdk::{Client, Error};
 use e2e_tests::*;
@@ -133,16 +134,20 @@ async fn products_list_detail_add_edit_delete_and_skus() {
         pages.push(page.unwrap());
     }
     assert_eq!(pages.iter().map(|p| p.page).collect::<Vec<_>>(), vec![1, 2, 3]);
-    let listed: BTreeSet<i64> = pages.iter().flat_map(|p| &p.items).map(|p| p.product_id.unwrap()).collect();
+    let listed: BTreeSet<i64> = pages
+        .iter()
+        .flat_map(|p| &p.items)
+        .map(|p| p.product_id.as_ref().and_then(ProductId::as_i64).unwrap())
+        .collect();
     let held: BTreeSet<i64> = gw.products().iter().map(|p| p.product_id).collect();
     assert_eq!((listed.len(), &listed), (SEEDED_PRODUCTS, &held));
     assert_eq!(pages[0].total, Some(SEEDED_PRODUCTS as i64));
 
     let first = *listed.iter().next().unwrap();
-    let detail = client.execute(&ProductDetailRequest::new().product_id(first.to_string())).await.unwrap();
+    let detail = client.execute(&ProductDetailRequest::new().product_id(first)).await.unwrap();
     let expected = gw.products().into_iter().find(|p| p.product_id == first).unwrap();
     assert_eq!(detail.name.as_deref(), Some(expected.name.as_str()));
-    assert_eq!(detail.product_id, Some(first));
+    assert_eq!(detail.product_id, Some(first.into()));
 
     // A leaf category to add into.
     let mut cid = 0;
@@ -172,24 +177,24 @@ async fn products_list_detail_add_edit_delete_and_skus() {
     .spec_prices(spec_prices)
     .specs("颜色|红色,黑色");
     let added = client.execute(&add).await.unwrap();
-    let product_id = added.product_id.expect("product.addV2 returns the id");
+    let product_id = added.product_id.clone().expect("product.addV2 returns the id");
     assert_eq!(added.sku.len(), 2);
     assert_eq!(gw.counters().products_added, 1);
     assert_eq!(gw.products().len(), SEEDED_PRODUCTS + 1);
 
-    let skus = client.execute(&SkuListRequest::new().product_id(product_id)).await.unwrap();
+    let skus = client.execute(&SkuListRequest::new().product_id(&product_id)).await.unwrap();
     let mut codes: Vec<_> = skus.0.iter().map(|s| (s.code.clone().unwrap(), s.price.unwrap())).collect();
     codes.sort();
     assert_eq!(codes, vec![("E2E-BLK".to_owned(), 2990), ("E2E-RED".to_owned(), 1990)]);
-    assert!(skus.0.iter().all(|s| s.product_id == Some(product_id) && s.id.is_some()));
+    assert!(skus.0.iter().all(|s| s.product_id.as_ref() == Some(&product_id) && s.id.is_some()));
 
-    client.execute(&ProductEditV2Request::new(true, product_id).name("E2E T-shirt (renamed)")).await.unwrap();
-    let renamed = client.execute(&ProductDetailRequest::new().product_id(product_id.to_string())).await.unwrap();
+    client.execute(&ProductEditV2Request::new(true, &product_id).name("E2E T-shirt (renamed)")).await.unwrap();
+    let renamed = client.execute(&ProductDetailRequest::new().product_id(&product_id)).await.unwrap();
     assert_eq!(renamed.name.as_deref(), Some("E2E T-shirt (renamed)"));
     let held = gw.products().into_iter().find(|p| p.product_id == product_id).unwrap();
     assert_eq!((held.name.as_str(), held.sku_count), ("E2E T-shirt (renamed)", 2));
 
-    client.execute(&ProductDelRequest::new().product_id(product_id)).await.unwrap();
+    client.execute(&ProductDelRequest::new().product_id(&product_id)).await.unwrap();
     let deleted = gw.products().into_iter().find(|p| p.product_id == product_id).unwrap();
     assert_eq!(deleted.status, 2, "deleted");
     // A deleted product cannot be edited: a business error with the platform's codes.
@@ -211,7 +216,8 @@ async fn order_search_reads_every_page_once() {
     assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), vec![7, 7, 7, 7, 7, 7, 3]);
     assert!(pages.iter().all(|p| p.total == Some(SEEDED_ORDERS as i64)));
     assert!(pages[..6].iter().all(|p| p.has_more) && !pages[6].has_more);
-    let ids: Vec<String> = pages.iter().flat_map(|p| &p.items).map(|o| o.order_id.clone().unwrap()).collect();
+    let ids: Vec<String> =
+        pages.iter().flat_map(|p| &p.items).map(|o| o.order_id.as_ref().unwrap().to_string()).collect();
     let unique: BTreeSet<String> = ids.iter().cloned().collect();
     assert_eq!(ids.len(), unique.len(), "an order repeats across pages");
     assert_eq!(unique, expected);
@@ -219,7 +225,7 @@ async fn order_search_reads_every_page_once() {
 
     // The item stream: the same orders in the same order.
     let items: Vec<_> = client.items(OrderSearchListRequest::new(0, 10)).try_collect().await.unwrap();
-    let streamed: Vec<String> = items.iter().map(|o| o.order_id.clone().unwrap()).collect();
+    let streamed: Vec<String> = items.iter().map(|o| o.order_id.as_ref().unwrap().to_string()).collect();
     assert_eq!(streamed, ids);
     assert_eq!(gw.calls("order.searchList"), 7 + 5);
 
@@ -227,7 +233,7 @@ async fn order_search_reads_every_page_once() {
     let awaiting: BTreeSet<String> = items
         .iter()
         .filter(|o| o.order_status == Some(codes::OrderStatus::AWAITING_SHIPMENT))
-        .map(|o| o.order_id.clone().unwrap())
+        .map(|o| o.order_id.as_ref().unwrap().to_string())
         .collect();
     assert_eq!(awaiting, gw.order_ids(OrderStatus::AwaitingShipment).into_iter().collect());
 
@@ -245,9 +251,9 @@ async fn order_detail_and_remark() {
     let order_id = order_awaiting_shipment(&gw);
     let detail = client.execute(&OrderOrderDetailRequest::new(&order_id)).await.unwrap();
     let order = detail.shop_order_detail.as_ref().expect("shop_order_detail");
-    assert_eq!(order.order_id.as_deref(), Some(order_id.as_str()));
+    assert_eq!(order.order_id, Some(order_id.as_str().into()));
     assert_eq!(order.order_status, Some(codes::OrderStatus::AWAITING_SHIPMENT));
-    assert_eq!(order.shop_id, Some(gw.shop_id()));
+    assert_eq!(order.shop_id, Some(gw.shop_id().into()));
 
     client.execute(&OrderAddOrderRemarkRequest::new(&order_id, "e2e: 小心轻放 / fragile")).await.unwrap();
     assert_eq!(gw.order(&order_id).unwrap().seller_words, "e2e: 小心轻放 / fragile");
@@ -315,7 +321,7 @@ async fn after_sales_list_and_operate() {
     assert_eq!(items.len(), SEEDED_AFTER_SALES);
     let ids: BTreeSet<i64> = items
         .iter()
-        .map(|i| i.aftersale_info.as_ref().unwrap().aftersale_id.as_deref().unwrap().parse().unwrap())
+        .map(|i| i.aftersale_info.as_ref().unwrap().aftersale_id.as_ref().and_then(AfterSaleId::as_i64).unwrap())
         .collect();
     assert_eq!(ids, gw.after_sale_ids().into_iter().collect());
     assert_eq!(gw.calls("afterSale.List"), 3);
@@ -339,14 +345,14 @@ async fn after_sales_list_and_operate() {
         .unwrap();
     assert_eq!(reply.items.len(), 1);
     assert_eq!(reply.items[0].status_code, Some(0), "{:?}", reply.items[0]);
-    let numeric: i64 = id.parse().unwrap();
+    let numeric = id.as_i64().expect("a numeric after-sale id");
     assert_eq!(gw.after_sale_status(numeric), Some(12));
-    assert_eq!(gw.counters().after_sale_operations.get(&id), Some(&1));
+    assert_eq!(gw.counters().after_sale_operations.get(&id.to_string()), Some(&1));
 
     // The same operation again is refused per item, and nothing changes.
     let again = client.execute(&AfterSaleOperateRequest::new(vec![operate::Item::new(&id)], 101)).await.unwrap();
     assert_eq!(again.items[0].status_code, Some(2), "{:?}", again.items[0]);
-    assert_eq!(gw.counters().after_sale_operations.get(&id), Some(&1));
+    assert_eq!(gw.counters().after_sale_operations.get(&id.to_string()), Some(&1));
     let listed = client.execute(&AfterSaleListRequest::new(0, 10).aftersale_id(&id)).await.unwrap();
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].aftersale_info.as_ref().unwrap().aftersale_status, Some(AfterSaleStatus::SUCCEEDED));
@@ -368,7 +374,7 @@ async fn push_from_the_gateway_is_verified_parsed_and_acknowledged() {
         PushEvent::Message { tag, msg_id: id, message } => {
             assert_eq!((*tag, id), (102, &msg_id));
             let Message::TradeSellerShip(ship) = message.as_ref() else { panic!("tag 102 decodes as TradeSellerShip") };
-            assert_eq!(ship.p_id.map(|p| p.to_string()), Some(order_id.clone()));
+            assert_eq!(ship.p_id, Some(order_id.as_str().into()));
             assert_eq!(ship.order_status, Some(codes::OrderStatus::SHIPPED));
         }
         other => panic!("expected a trade message, got {other:?}"),
@@ -390,7 +396,7 @@ async fn shipping_through_the_sdk_pushes_the_event_to_the_webhook() {
     let events = webhook.next().await.outcome.unwrap();
     let [PushEvent::Message { tag: 102, message, .. }] = events.as_slice() else { panic!("{events:?}") };
     let Message::TradeSellerShip(ship) = message.as_ref() else { panic!("{message:?}") };
-    assert_eq!(ship.p_id.map(|p| p.to_string()), Some(order_id));
+    assert_eq!(ship.p_id, Some(order_id.as_str().into()));
     let logistics = ship.logistics_msg.as_ref().expect("logistics_msg");
     assert_eq!(logistics.logistics_code.as_deref(), Some("ZT123456789"));
     // The buyer's details are redacted in Debug output.
@@ -559,11 +565,11 @@ async fn after_sale_handling_pushes_the_refund_event() {
     // Agree to the return (status 6 -> 7): tag 202, refund_ReturnApplyAgreed.
     let reply = client.execute(&AfterSaleOperateRequest::new(vec![operate::Item::new(&id)], 111)).await.unwrap();
     assert_eq!(reply.items[0].status_code, Some(0));
-    assert_eq!(gw.after_sale_status(id.parse().unwrap()), Some(7));
+    assert_eq!(gw.after_sale_status(id.as_i64().unwrap()), Some(7));
     let events = webhook.next().await.outcome.unwrap();
     let [PushEvent::Message { tag: 202, message, .. }] = events.as_slice() else { panic!("{events:?}") };
     let Message::RefundReturnApplyAgreed(agreed) = message.as_ref() else { panic!("{message:?}") };
-    assert_eq!(agreed.aftersale_id.map(|a| a.to_string()), Some(id.clone()));
+    assert_eq!(agreed.aftersale_id, Some(id.clone()));
     assert_eq!(agreed.aftersale_status, Some(AfterSaleStatus::AWAITING_RETURN));
     assert!(webhook.try_next().is_none(), "one push per change");
 }

@@ -51,7 +51,7 @@ async fn gateway_pushes_arrive_typed_once_and_forgeries_dispatch_nothing() {
     let PushEvent::Message { tag: 101, ref msg_id, ref message } = first else { panic!("{first:?}") };
     assert_eq!(msg_id, &paid.msg_id);
     let Message::TradePaid(paid_message) = message.as_ref() else { panic!("{message:?}") };
-    assert_eq!(paid_message.p_id.map(|id| id.to_string()), Some(order_id.clone()));
+    assert_eq!(paid_message.p_id, Some(order_id.as_str().into()));
     assert!(matches!(next(&mut events).await, PushEvent::Message { tag: 113, .. }));
     assert!(matches!(next(&mut events).await, PushEvent::Message { tag: 200, .. }));
 

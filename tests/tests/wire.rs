@@ -75,8 +75,8 @@ async fn nineteen_digit_ids_survive_as_numbers_and_as_strings() {
     let client = server.client(fast_retry(3));
     let reply = client.execute_with(&OrderSearchListRequest::new(0, 2), &no_token()).await.unwrap();
     let [a, b] = reply.shop_order_list.as_slice() else { panic!("two orders") };
-    assert_eq!(a.order_id.as_deref(), Some("6921349872346712345"));
-    assert_eq!(b.order_id.as_deref(), Some("6921349872346712345"));
+    assert_eq!(a.order_id.as_ref().and_then(|id| id.as_i64()), Some(6921349872346712345));
+    assert_eq!(b.order_id.as_ref().and_then(|id| id.as_i64()), Some(6921349872346712345));
     assert_eq!((a.order_status, b.order_status), (Some(2.into()), Some(2.into())));
     assert_eq!(serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
 }
@@ -84,11 +84,22 @@ async fn nineteen_digit_ids_survive_as_numbers_and_as_strings() {
 #[tokio::test]
 async fn an_integer_too_large_for_its_field_is_an_error_not_a_wrapped_value() {
     // 9300000000000000000 > i64::MAX: must not wrap or saturate silently.
-    let data = r#"{"page":0,"size":1,"total":1,"shop_order_list":[{"order_id":"1","shop_id":9300000000000000000}]}"#;
+    let data =
+        r#"{"page":0,"size":1,"total":1,"shop_order_list":[{"order_id":"1","create_time":9300000000000000000}]}"#;
     let server = ScriptedServer::start(vec![Canned::ok(envelope(data))]).await;
     let client = server.client(fast_retry(3));
     let err = client.execute_with(&OrderSearchListRequest::new(0, 1), &no_token()).await.unwrap_err();
-    assert_eq!(decode_error(&err).path, "data.shop_order_list[0].shop_id");
+    assert_eq!(decode_error(&err).path, "data.shop_order_list[0].create_time");
+}
+
+#[tokio::test]
+async fn an_id_too_large_for_i64_is_kept_as_its_digits() {
+    let data = r#"{"page":0,"size":1,"total":1,"shop_order_list":[{"order_id":"1","shop_id":9300000000000000000}]}"#;
+    let server = ScriptedServer::start(vec![Canned::ok(envelope(data))]).await;
+    let client = server.client(fast_retry(3));
+    let reply = client.execute_with(&OrderSearchListRequest::new(0, 1), &no_token()).await.unwrap();
+    let shop_id = reply.shop_order_list[0].shop_id.as_ref().unwrap();
+    assert_eq!((shop_id.as_i64(), shop_id.to_string()), (None, "9300000000000000000".to_owned()));
 }
 
 #[tokio::test]
@@ -146,7 +157,7 @@ async fn replies_that_are_not_envelopes_never_panic() {
 
 #[tokio::test]
 async fn push_message_with_a_wrong_type_names_its_path() {
-    let record = PushRecord::new("102", "7301234567890123456", r#"{"p_id":4962389765832389,"s_ids":[1,"x"]}"#);
+    let record = PushRecord::new("102", "7301234567890123456", r#"{"p_id":4962389765832389,"s_ids":[1,{"x":1}]}"#);
     let err = record.decode().unwrap_err();
     let decode = decode_error(&err);
     assert_eq!(decode.path, "s_ids[1]");

@@ -64,9 +64,45 @@ pub fn group_mod_file(group: &Group) -> TokenStream {
             pub use #module::{#request, #response #required};
         }
     });
+    let shared = (!group.shared.is_empty()).then(|| {
+        quote! {
+            pub mod shared;
+        }
+    });
     quote! {
         #doc
+        #shared
         #(#methods)*
+    }
+}
+
+/// `api/<group>/shared.rs`: the nested types several methods hold in the same shape.
+pub fn shared_file(group: &Group) -> TokenStream {
+    let doc = format!(
+        " Nested types several `{}` methods hold in the same shape, defined once; each method's \
+         module re-exports the ones it holds.",
+        group.name
+    );
+    let types = group.shared.iter().map(|s| {
+        let methods: Vec<String> = s.methods.iter().map(|m| format!("`{m}`")).collect();
+        let doc = format!("An object inside {}.", list(&methods));
+        struct_tokens(&s.body, &doc, quote!(), false)
+    });
+    quote! {
+        #![doc = #doc]
+        #(#types)*
+
+        #[doc(hidden)]
+        mod decode;
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

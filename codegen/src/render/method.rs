@@ -82,11 +82,12 @@ fn aliases(m: &Method) -> TokenStream {
     quote!(#(#[doc(alias = #names)])*)
 }
 
-/// `api/<group>/<method>.rs`.
-pub fn method_file(m: &Method) -> TokenStream {
+/// `api/<group>/<method>.rs`; the nested types named in `shared` are the group's, and
+/// re-exported.
+pub fn method_file(m: &Method, shared: &[&str]) -> TokenStream {
     let module_doc = format!(" `{}`: its request, its response and their nested types.", m.name);
     let body = match &m.typed {
-        Some(typed) => typed_tokens(m, typed),
+        Some(typed) => typed_tokens(m, typed, shared),
         None => untyped_tokens(m),
     };
     let decode = m.typed.is_some().then(|| {
@@ -163,7 +164,7 @@ fn untyped_tokens(m: &Method) -> TokenStream {
     }
 }
 
-fn typed_tokens(m: &Method, typed: &Typed) -> TokenStream {
+fn typed_tokens(m: &Method, typed: &Typed, shared: &[&str]) -> TokenStream {
     let request_tokens = struct_tokens(&typed.request, &request_doc(m), aliases(m), false);
     let response_doc = format!("`{}` response: the reply's `data`.", m.name);
     let response_tokens = match &typed.response {
@@ -172,11 +173,16 @@ fn typed_tokens(m: &Method, typed: &Typed) -> TokenStream {
     };
     let binding = request_binding(m);
     let paging = m.paging.as_ref().map(|p| paging_tokens(m, typed, p));
-    let nested = typed.nested.iter().map(|s| {
+    let nested = typed.nested.iter().filter(|s| !shared.contains(&s.name.as_str())).map(|s| {
         let doc = format!("An object inside `{}`.", m.name);
         struct_tokens(s, &doc, quote!(), false)
     });
+    let reexports = (!shared.is_empty()).then(|| {
+        let names = shared.iter().map(|n| ident(n));
+        quote!(pub use super::shared::{#(#names),*};)
+    });
     quote! {
+        #reexports
         #request_tokens
         #response_tokens
         #binding
@@ -284,11 +290,7 @@ fn paging_tokens(m: &Method, typed: &Typed, p: &PagingIr) -> TokenStream {
         let required: Vec<&FieldIr> = typed.request.fields.iter().filter(|f| f.required).collect();
         let params = required.iter().filter(|f| f.rust != p.page_field).map(|f| {
             let rust = ident(&f.rust);
-            let ty = match f.ty {
-                RustType::String => quote!(impl Into<String>),
-                RustType::Value => quote!(impl Into<::serde_json::Value>),
-                _ => type_tokens(&f.ty),
-            };
+            let ty = super::structs::param(&f.ty).ty();
             quote!(#rust: #ty)
         });
         let args = required.iter().map(|f| {

@@ -17,7 +17,7 @@ mod method;
 mod structs;
 
 pub use decode::decoders_file;
-pub use files::{group_mod_file, message_file, messages_mod_file, method_table, mod_file, tests_file};
+pub use files::{group_mod_file, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file};
 pub use method::method_file;
 
 use crate::ir::{FieldIr, RustType};
@@ -43,6 +43,10 @@ pub(crate) fn type_tokens(ty: &RustType) -> TokenStream {
         RustType::CodeSet { name, .. } => {
             let name = ident(name);
             quote!(crate::codes::#name)
+        }
+        RustType::Id { name, .. } => {
+            let name = ident(name);
+            quote!(crate::ids::#name)
         }
         RustType::Vec(inner) => {
             let inner = type_tokens(inner);

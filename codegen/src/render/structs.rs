@@ -25,8 +25,21 @@ fn field_doc(field: &FieldIr) -> String {
     if field.sensitive {
         doc.push_str(" (sensitive: redacted in `Debug`)");
     }
-    if let RustType::CodeSet { name, .. } = &field.ty {
-        doc.push_str(&format!(": a [`{name}`](crate::codes::{name}) code"));
+    match &field.ty {
+        RustType::CodeSet { name, .. } => doc.push_str(&format!(": a [`{name}`](crate::codes::{name}) code")),
+        RustType::Id { name, text } => doc.push_str(&format!(
+            ": [`{name}`](crate::ids::{name}), sent as a {}",
+            if *text { "string" } else { "number" }
+        )),
+        RustType::Vec(item) => {
+            if let RustType::Id { name, text } = &**item {
+                doc.push_str(&format!(
+                    ": [`{name}`](crate::ids::{name})s, each sent as a {}",
+                    if *text { "string" } else { "number" }
+                ));
+            }
+        }
+        _ => {}
     }
     if let Some(example) = field.example.as_deref().filter(|e| !e.is_empty()) {
         let example: String = example.chars().take(80).collect::<String>().replace('`', "'");
@@ -41,14 +54,25 @@ pub fn derives_default(s: &Struct) -> bool {
     !(s.builder && s.fields.iter().any(|f| f.required))
 }
 
-/// The `serialize_with` of a code sent as a string of digits.
+/// The `serialize_with` of a field whose Rust type does not fix its wire form: a code sent
+/// as a string of digits, an identifier (sent as a number or a string, as the field is).
 fn serializer(f: &FieldIr) -> Option<TokenStream> {
-    match &f.ty {
-        RustType::CodeSet { text: true, .. } => {
-            Some(quote!(#[serde(serialize_with = "crate::codes::optional_as_text")]))
-        }
-        _ => None,
-    }
+    let path = match (&f.ty, f.optional) {
+        (RustType::CodeSet { text: true, .. }, _) => "crate::codes::optional_as_text",
+        (RustType::Id { text, .. }, optional) => match (text, optional) {
+            (false, false) => "crate::ids::as_number",
+            (true, false) => "crate::ids::as_text",
+            (false, true) => "crate::ids::optional_as_number",
+            (true, true) => "crate::ids::optional_as_text",
+        },
+        (RustType::Vec(item), _) => match &**item {
+            RustType::Id { text: false, .. } => "crate::ids::list_as_number",
+            RustType::Id { text: true, .. } => "crate::ids::list_as_text",
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(quote!(#[serde(serialize_with = #path)]))
 }
 
 /// The struct, its `Debug` (redacting) and, on the request side, its builder.
@@ -133,12 +157,43 @@ fn skip_predicate(f: &FieldIr, request_side: bool) -> Option<&'static str> {
     }
 }
 
-/// A parameter type for `new` and setters: strings take `impl Into<String>`.
-fn param_type(ty: &RustType) -> (TokenStream, bool) {
+/// How a parameter of `new`, `first_page` or a setter is taken and turned into the field.
+pub(crate) enum Param {
+    /// As the field's type.
+    Plain(TokenStream),
+    /// `impl Into<T>`, then `.into()`.
+    Into(TokenStream),
+    /// `impl IntoIterator<Item = impl Into<T>>`, then collected.
+    Items(TokenStream),
+}
+
+impl Param {
+    /// The parameter's type.
+    pub(crate) fn ty(&self) -> TokenStream {
+        match self {
+            Param::Plain(ty) => ty.clone(),
+            Param::Into(ty) => quote!(impl Into<#ty>),
+            Param::Items(item) => quote!(impl IntoIterator<Item = impl Into<#item>>),
+        }
+    }
+
+    /// The field's value from the parameter `name`.
+    pub(crate) fn value(&self, name: &proc_macro2::Ident) -> TokenStream {
+        match self {
+            Param::Plain(_) => quote!(#name),
+            Param::Into(_) => quote!(#name.into()),
+            Param::Items(_) => quote!(#name.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
+/// How a field is taken as a parameter: strings, JSON and ids through `Into` (an id from
+/// an integer or a string), lists of ids from any iterator of them.
+pub(crate) fn param(ty: &RustType) -> Param {
     match ty {
-        RustType::String => (quote!(impl Into<String>), true),
-        RustType::Value => (quote!(impl Into<::serde_json::Value>), true),
-        other => (type_tokens(other), false),
+        RustType::String | RustType::Value | RustType::Id { .. } => Param::Into(type_tokens(ty)),
+        RustType::Vec(item) if matches!(**item, RustType::Id { .. }) => Param::Items(type_tokens(item)),
+        other => Param::Plain(type_tokens(other)),
     }
 }
 
@@ -188,16 +243,17 @@ fn builder_tokens(s: &Struct) -> TokenStream {
     } else {
         let params = required.iter().map(|f| {
             let rust = ident(&f.rust);
-            let (ty, _) = param_type(&f.ty);
+            let ty = param(&f.ty).ty();
             quote!(#rust: #ty)
         });
         let inits = required.iter().map(|f| {
             let rust = ident(&f.rust);
-            let (_, into) = param_type(&f.ty);
-            if into {
-                quote!(#rust: #rust.into(),)
-            } else {
-                quote!(#rust,)
+            match param(&f.ty) {
+                Param::Plain(_) => quote!(#rust,),
+                taken => {
+                    let value = taken.value(&rust);
+                    quote!(#rust: #value,)
+                }
             }
         });
         let new_doc = if required.is_empty() {
@@ -217,8 +273,9 @@ fn builder_tokens(s: &Struct) -> TokenStream {
     };
     let setters = s.fields.iter().filter(|f| !f.required).map(|f| {
         let rust = ident(&f.rust);
-        let (ty, into) = param_type(&f.ty);
-        let value = if into { quote!(#rust.into()) } else { quote!(#rust) };
+        let taken = param(&f.ty);
+        let ty = taken.ty();
+        let value = taken.value(&rust);
         let value = if f.optional { quote!(Some(#value)) } else { value };
         let doc = format!(" Sets `{}`.", f.wire);
         quote! {

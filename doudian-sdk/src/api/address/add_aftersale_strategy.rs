@@ -2,6 +2,7 @@
 // Source: api-spec/groups/address.json
 
 //! `address.addAftersaleStrategy`: its request, its response and their nested types.
+pub use super::shared::Address;
 /// `address.addAftersaleStrategy`: the request of the platform method `address.addAftersaleStrategy`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -44,43 +45,6 @@ pub struct AddressAddAftersaleStrategyResponse {
 impl crate::request::Request for AddressAddAftersaleStrategyRequest {
     const METHOD: &'static str = "address.addAftersaleStrategy";
     type Response = AddressAddAftersaleStrategyResponse;
-}
-/// An object inside `address.addAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Address {
-    /// `city_id`. Example: `110000`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub city_id: Option<i64>,
-    /// `id`. Example: `101`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// `province_id`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub province_id: Option<i64>,
-}
-impl Address {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `city_id`.
-    pub fn city_id(mut self, city_id: i64) -> Self {
-        self.city_id = Some(city_id);
-        self
-    }
-    /// Sets `id`.
-    pub fn id(mut self, id: i64) -> Self {
-        self.id = Some(id);
-        self
-    }
-    /// Sets `province_id`.
-    pub fn province_id(mut self, province_id: i64) -> Self {
-        self.province_id = Some(province_id);
-        self
-    }
 }
 /// An object inside `address.addAftersaleStrategy`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -134,9 +98,10 @@ pub struct FailProduct {
     /// `fail_reason`. Example: `商品正在审核中，暂不支持修改`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
-    /// `product_id`. Example: `12233`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `12233`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
 mod decode;

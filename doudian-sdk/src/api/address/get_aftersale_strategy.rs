@@ -2,6 +2,7 @@
 // Source: api-spec/groups/address.json
 
 //! `address.getAftersaleStrategy`: its request, its response and their nested types.
+pub use super::shared::{CommonPhone, CompanyPhone};
 /// `address.getAftersaleStrategy`: the request of the platform method `address.getAftersaleStrategy`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -108,9 +109,10 @@ pub struct AddressAddress {
     /// `province_name`. Example: `北京市`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
-    /// `shop_id`. Example: `77977`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `street_id`. Example: `110108012`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<i64>,
@@ -164,42 +166,6 @@ impl ::std::fmt::Debug for AddressAddress {
 /// An object inside `address.getAftersaleStrategy`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct CommonPhone {
-    /// `area_num`. Example: `400`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub area_num: Option<String>,
-    /// `auxiliary_num`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auxiliary_num: Option<String>,
-    /// `main_num`. Example: `8888111`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub main_num: Option<String>,
-    /// `num`. Example: `40088881111234`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num: Option<String>,
-}
-/// An object inside `address.getAftersaleStrategy`.
-#[derive(Clone, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CompanyPhone {
-    /// `num`. Example: `40088881111234`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num: Option<String>,
-    /// `phone_num` (sensitive: redacted in `Debug`). Example: `40088881111234`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone_num: Option<String>,
-}
-impl ::std::fmt::Debug for CompanyPhone {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("CompanyPhone")
-            .field("num", &self.num)
-            .field("phone_num", &crate::secret::Redacted(&self.phone_num))
-            .finish()
-    }
-}
-/// An object inside `address.getAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct Data {
     /// `address_list`
     pub address_list: Vec<Address>,
@@ -209,9 +175,10 @@ pub struct Data {
     /// `related_product_count`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub related_product_count: Option<i64>,
-    /// `shop_id`. Example: `77977`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `strategy_description`. Example: `所有收货地区使用同一个退货地址`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_description: Option<String>,

@@ -21,9 +21,10 @@ pub struct AddressListRequest {
     pub page_no: i64,
     /// `page_size` (required)
     pub page_size: i64,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -45,8 +46,8 @@ impl AddressListRequest {
         }
     }
     /// Sets `shop_id`.
-    pub fn shop_id(mut self, shop_id: i64) -> Self {
-        self.shop_id = Some(shop_id);
+    pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
+        self.shop_id = Some(shop_id.into());
         self
     }
     /// Sets `store_id`.

@@ -99,9 +99,10 @@ pub struct Product {
     /// `image`. Example: `https://p3-aio.ecombdimg.com/obj/ecom-shop-material/bMLccs_m_3313dab415e12933e72`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `product_id`. Example: `3709228738131656945`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3709228738131656945`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`. Example: `时尚短袖T恤黑白两色背面艺术图案上衣夏季半袖小众宽松印花`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,

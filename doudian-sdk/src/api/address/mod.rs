@@ -4,6 +4,7 @@
 //! The `address` API group: 14 methods, behind the `address` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod add_aftersale_strategy;
 pub use add_aftersale_strategy::{
     AddressAddAftersaleStrategyRequest, AddressAddAftersaleStrategyResponse,

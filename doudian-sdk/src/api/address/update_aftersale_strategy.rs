@@ -2,6 +2,7 @@
 // Source: api-spec/groups/address.json
 
 //! `address.updateAftersaleStrategy`: its request, its response and their nested types.
+pub use super::shared::Address;
 /// `address.updateAftersaleStrategy`: the request of the platform method `address.updateAftersaleStrategy`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -53,43 +54,6 @@ pub struct AddressUpdateAftersaleStrategyResponse {
 impl crate::request::Request for AddressUpdateAftersaleStrategyRequest {
     const METHOD: &'static str = "address.updateAftersaleStrategy";
     type Response = AddressUpdateAftersaleStrategyResponse;
-}
-/// An object inside `address.updateAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Address {
-    /// `city_id`. Example: `110000`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub city_id: Option<i64>,
-    /// `id`. Example: `地址ID`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// `province_id`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub province_id: Option<i64>,
-}
-impl Address {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `city_id`.
-    pub fn city_id(mut self, city_id: i64) -> Self {
-        self.city_id = Some(city_id);
-        self
-    }
-    /// Sets `id`.
-    pub fn id(mut self, id: i64) -> Self {
-        self.id = Some(id);
-        self
-    }
-    /// Sets `province_id`.
-    pub fn province_id(mut self, province_id: i64) -> Self {
-        self.province_id = Some(province_id);
-        self
-    }
 }
 /// An object inside `address.updateAftersaleStrategy`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -162,9 +126,10 @@ pub struct FailAddProduct {
     /// `fail_reason`. Example: `系统更新失败`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
-    /// `product_id`. Example: `3708870048258064673`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3708870048258064673`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `address.updateAftersaleStrategy`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -176,9 +141,10 @@ pub struct FailDelProduct {
     /// `fail_reason`. Example: `商品正在审核中，禁止操作`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
-    /// `product_id`. Example: `3709239428372365627`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3709239428372365627`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
 mod decode;

@@ -20,9 +20,10 @@ pub struct AfterSaleAddOrderRemarkRequest {
     pub after_sale_id: Option<String>,
     /// The order the remark is about.
     ///
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// The remark.
     ///
     /// `remark` (required)
@@ -42,7 +43,7 @@ impl AfterSaleAddOrderRemarkRequest {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }

@@ -66,9 +66,10 @@ pub struct CurProduct {
     /// `amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
@@ -152,9 +153,10 @@ pub struct OtherProduct {
     /// `amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,

@@ -12,14 +12,15 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.CancelSendGoodsSuccess")]
 pub struct AfterSaleCancelSendGoodsSuccessRequest {
-    /// `aftersale_id` (required)
-    pub aftersale_id: String,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub aftersale_id: crate::ids::AfterSaleId,
     /// `op_time` (required)
     pub op_time: i64,
 }
 impl AfterSaleCancelSendGoodsSuccessRequest {
     /// Builds it from the required parameters (`aftersale_id`, `op_time`).
-    pub fn new(aftersale_id: impl Into<String>, op_time: i64) -> Self {
+    pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>, op_time: i64) -> Self {
         Self {
             aftersale_id: aftersale_id.into(),
             op_time,

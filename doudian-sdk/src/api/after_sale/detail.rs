@@ -2,6 +2,9 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.Detail`: its request, its response and their nested types.
+pub use super::shared::{
+    AftersaleTag, ExchangeSkuInfo, Placeholder, ReasonSecondLabel, SkuSpec, Tag,
+};
 /// `afterSale.Detail`: Reads one after-sale request in full: amounts, reason and evidence, return and exchange logistics, arbitration, the merchant's remarks and, with `need_operation_record`, its history. Read it before acting with `afterSale.operate`, and on a refund push message to get the request's current state.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -361,31 +364,13 @@ pub struct AfterSaleShopRemark {
     /// `operator`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `remark`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AftersaleTag {
-    /// `placeholder`
-    pub placeholder: ::std::collections::BTreeMap<String, Placeholder>,
-    /// `tag_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail: Option<String>,
-    /// `tag_detail_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail_en: Option<String>,
-    /// `tag_detail_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail_text: Option<String>,
-    /// `tag_link_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_link_url: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -534,48 +519,14 @@ pub struct Exchange {
 /// An object inside `afterSale.Detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ExchangeSkuInfo {
-    /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num: Option<i64>,
-    /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub out_sku_id: Option<String>,
-    /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub out_warehouse_id: Option<String>,
-    /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<String>,
-    /// `sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<String>,
-    /// `spec_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spec_desc: Option<String>,
-    /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub supplier_id: Option<String>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct GivenSkuDetail {
     /// `product_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
-    /// `sku_order_id`
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `afterSale.Detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -636,9 +587,10 @@ pub struct Order {
 pub struct OrderInfo {
     /// The shop order the request belongs to.
     ///
-    /// `shop_order_id`
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_infos`
     pub sku_order_infos: Vec<SkuOrderInfo>,
 }
@@ -652,17 +604,6 @@ pub struct OriginAmount {
     /// `price_text`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_text: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Placeholder {
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -749,17 +690,6 @@ pub struct Province {
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ReasonSecondLabel {
-    /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -906,9 +836,10 @@ pub struct SkuOrderInfo {
     /// `post_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_image`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_image: Option<String>,
@@ -921,14 +852,16 @@ pub struct SkuOrderInfo {
     /// `shop_sku_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_sku_code: Option<String>,
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// A SKU order the request covers.
     ///
-    /// `sku_order_id`
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_pay_amount: Option<i64>,
@@ -939,17 +872,6 @@ pub struct SkuOrderInfo {
     /// `tax_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount: Option<i64>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SkuSpec {
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -974,20 +896,6 @@ pub struct Street {
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-}
-/// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Tag {
-    /// `tag_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail: Option<String>,
-    /// `tag_detail_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail_en: Option<String>,
-    /// `tag_link_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_link_url: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

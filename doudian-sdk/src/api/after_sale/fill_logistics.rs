@@ -12,8 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.fillLogistics")]
 pub struct AfterSaleFillLogisticsRequest {
-    /// `aftersale_id` (required)
-    pub aftersale_id: i64,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub aftersale_id: crate::ids::AfterSaleId,
     /// `book_time_begin`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub book_time_begin: Option<i64>,
@@ -36,13 +37,13 @@ pub struct AfterSaleFillLogisticsRequest {
 impl AfterSaleFillLogisticsRequest {
     /// Builds it from the required parameters (`aftersale_id`, `company_code`, `send_type`, `tracking_no`).
     pub fn new(
-        aftersale_id: i64,
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
         company_code: impl Into<String>,
         send_type: i32,
         tracking_no: impl Into<String>,
     ) -> Self {
         Self {
-            aftersale_id,
+            aftersale_id: aftersale_id.into(),
             company_code: company_code.into(),
             send_type,
             tracking_no: tracking_no.into(),

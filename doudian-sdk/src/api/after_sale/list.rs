@@ -2,6 +2,9 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.List`: its request, its response and their nested types.
+pub use super::shared::{
+    AftersaleTag, ExchangeSkuInfo, Placeholder, ReasonSecondLabel, SkuSpec, Tag,
+};
 /// `afterSale.List`: Lists after-sale requests (refunds, returns, exchanges...) filtered by type, status, order and time. Pages count from 0 and hold at most 100; one filter reaches at most 50,000 requests and, without a time range, only the last 6 months. For incremental sync filter on `update_start_time` and `update_end_time` and sort by `update_time`, or requests that change during the scan are missed.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -15,9 +18,10 @@
 pub struct AfterSaleListRequest {
     /// Only this after-sale request.
     ///
-    /// `aftersale_id`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Deprecated: use `standard_aftersale_status`.
     ///
     /// `aftersale_status`
@@ -64,9 +68,10 @@ pub struct AfterSaleListRequest {
     pub order_flag: Vec<i64>,
     /// Only the requests of this shop order.
     ///
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `order_logistics_state`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_logistics_state: Vec<i64>,
@@ -124,7 +129,10 @@ impl AfterSaleListRequest {
         }
     }
     /// Sets `aftersale_id`.
-    pub fn aftersale_id(mut self, aftersale_id: impl Into<String>) -> Self {
+    pub fn aftersale_id(
+        mut self,
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
+    ) -> Self {
         self.aftersale_id = Some(aftersale_id.into());
         self
     }
@@ -189,7 +197,7 @@ impl AfterSaleListRequest {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
@@ -310,9 +318,10 @@ impl AfterSaleListRequest {
 pub struct AftersaleInfo {
     /// The after-sale id, for `afterSale.Detail` and `afterSale.operate`.
     ///
-    /// `aftersale_id`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `aftersale_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_num: Option<i64>,
@@ -438,60 +447,6 @@ pub struct AftersaleInfo {
 /// An object inside `afterSale.List`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AftersaleTag {
-    /// `placeholder`
-    pub placeholder: ::std::collections::BTreeMap<String, Placeholder>,
-    /// `tag_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail: Option<String>,
-    /// `tag_detail_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail_en: Option<String>,
-    /// `tag_detail_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail_text: Option<String>,
-    /// `tag_link_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_link_url: Option<String>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ExchangeSkuInfo {
-    /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num: Option<i64>,
-    /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub out_sku_id: Option<String>,
-    /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub out_warehouse_id: Option<String>,
-    /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<String>,
-    /// `sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<String>,
-    /// `spec_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spec_desc: Option<String>,
-    /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub supplier_id: Option<String>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct Item {
     /// `aftersale_info`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -516,9 +471,10 @@ pub struct OrderInfo {
     pub related_order_info: Vec<RelatedOrderInfo>,
     /// The shop order the request belongs to.
     ///
-    /// `shop_order_id`
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `afterSale.List`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -539,28 +495,6 @@ pub struct OrderLogistic {
     /// `tracking_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Placeholder {
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ReasonSecondLabel {
-    /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
 }
 /// An object inside `afterSale.List`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -607,9 +541,10 @@ pub struct RelatedOrderInfo {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_image`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_image: Option<String>,
@@ -622,9 +557,10 @@ pub struct RelatedOrderInfo {
     /// `shop_sku_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_sku_code: Option<String>,
-    /// `sku_order_id`
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_spec`
     pub sku_spec: Vec<SkuSpec>,
     /// `tags`
@@ -649,31 +585,6 @@ pub struct SellerLog {
     /// `star`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub star: Option<i64>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SkuSpec {
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Tag {
-    /// `tag_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail: Option<String>,
-    /// `tag_detail_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_detail_en: Option<String>,
-    /// `tag_link_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_link_url: Option<String>,
 }
 /// An object inside `afterSale.List`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

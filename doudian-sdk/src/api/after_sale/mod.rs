@@ -4,6 +4,7 @@
 //! The `afterSale` API group: 16 methods, behind the `after_sale` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod cancel_send_goods_success;
 pub use cancel_send_goods_success::{
     AfterSaleCancelSendGoodsSuccessRequest, AfterSaleCancelSendGoodsSuccessResponse,

@@ -12,13 +12,14 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.OpenAfterSaleChannel")]
 pub struct AfterSaleOpenAfterSaleChannelRequest {
-    /// `order_id` (required)
-    pub order_id: i64,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub order_id: crate::ids::OrderId,
 }
 impl AfterSaleOpenAfterSaleChannelRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: i64) -> Self {
-        Self { order_id }
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
+        Self { order_id: order_id.into() }
     }
 }
 /// `afterSale.OpenAfterSaleChannel` response: the reply's `data`.

@@ -12,13 +12,14 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.openOutAfterSale")]
 pub struct AfterSaleOpenOutAfterSaleRequest {
-    /// `order_id` (required)
-    pub order_id: i64,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub order_id: crate::ids::OrderId,
 }
 impl AfterSaleOpenOutAfterSaleRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: i64) -> Self {
-        Self { order_id }
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
+        Self { order_id: order_id.into() }
     }
 }
 /// `afterSale.openOutAfterSale` response: the reply's `data`.

@@ -213,8 +213,9 @@ impl Evidence {
 pub struct Item {
     /// The after-sale id.
     ///
-    /// `aftersale_id` (required). Example: `6959800000297566494`
-    pub aftersale_id: String,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string. Example: `6959800000297566494`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub aftersale_id: crate::ids::AfterSaleId,
     /// Images backing a refusal; required when the refusal reason asks for evidence.
     ///
     /// `evidence`
@@ -249,7 +250,7 @@ pub struct Item {
 }
 impl Item {
     /// Builds it from the required parameters (`aftersale_id`).
-    pub fn new(aftersale_id: impl Into<String>) -> Self {
+    pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
         Self {
             aftersale_id: aftersale_id.into(),
             ..<Self as crate::de::Object>::empty()
@@ -297,9 +298,10 @@ impl Item {
 pub struct ItemResult {
     /// The after-sale id.
     ///
-    /// `aftersale_id`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `status_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,

@@ -12,9 +12,10 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.rejectReasonCodeList")]
 pub struct AfterSaleRejectReasonCodeListRequest {
-    /// `aftersale_id`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
 }
 impl AfterSaleRejectReasonCodeListRequest {
     /// A request with no parameters set (none is required).
@@ -24,8 +25,11 @@ impl AfterSaleRejectReasonCodeListRequest {
         }
     }
     /// Sets `aftersale_id`.
-    pub fn aftersale_id(mut self, aftersale_id: i64) -> Self {
-        self.aftersale_id = Some(aftersale_id);
+    pub fn aftersale_id(
+        mut self,
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
+    ) -> Self {
+        self.aftersale_id = Some(aftersale_id.into());
         self
     }
 }

@@ -12,8 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.returnGoodsToWareHouseSuccess")]
 pub struct AfterSaleReturnGoodsToWareHouseSuccessRequest {
-    /// `aftersale_id` (required)
-    pub aftersale_id: String,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub aftersale_id: crate::ids::AfterSaleId,
     /// `logistics_company_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_company_code: Option<String>,
@@ -25,7 +26,7 @@ pub struct AfterSaleReturnGoodsToWareHouseSuccessRequest {
 }
 impl AfterSaleReturnGoodsToWareHouseSuccessRequest {
     /// Builds it from the required parameters (`aftersale_id`, `op_time`).
-    pub fn new(aftersale_id: impl Into<String>, op_time: i64) -> Self {
+    pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>, op_time: i64) -> Self {
         Self {
             aftersale_id: aftersale_id.into(),
             op_time,

@@ -12,8 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.submitEvidence")]
 pub struct AfterSaleSubmitEvidenceRequest {
-    /// `aftersale_id` (required)
-    pub aftersale_id: i64,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub aftersale_id: crate::ids::AfterSaleId,
     /// `comment` (required)
     pub comment: String,
     /// `evidence` (required)
@@ -22,12 +23,12 @@ pub struct AfterSaleSubmitEvidenceRequest {
 impl AfterSaleSubmitEvidenceRequest {
     /// Builds it from the required parameters (`aftersale_id`, `comment`, `evidence`).
     pub fn new(
-        aftersale_id: i64,
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
         comment: impl Into<String>,
         evidence: Vec<String>,
     ) -> Self {
         Self {
-            aftersale_id,
+            aftersale_id: aftersale_id.into(),
             comment: comment.into(),
             evidence,
         }

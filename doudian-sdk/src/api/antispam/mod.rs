@@ -4,6 +4,7 @@
 //! The `antispam` API group: 3 methods, behind the `antispam` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod order_query;
 pub use order_query::{AntispamOrderQueryRequest, AntispamOrderQueryResponse};
 pub mod order_send;

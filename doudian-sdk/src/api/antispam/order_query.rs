@@ -2,6 +2,7 @@
 // Source: api-spec/groups/antispam.json
 
 //! `antispam.orderQuery`: its request, its response and their nested types.
+pub use super::shared::{Decision, User};
 /// `antispam.orderQuery`: the request of the platform method `antispam.orderQuery`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -47,49 +48,6 @@ impl crate::request::Request for AntispamOrderQueryRequest {
     const METHOD: &'static str = "antispam.orderQuery";
     const READ_ONLY: bool = true;
     type Response = AntispamOrderQueryResponse;
-}
-/// An object inside `antispam.orderQuery`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Decision {
-    /// `decision`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<String>,
-    /// `decision_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision_detail: Option<String>,
-    /// `hit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hit_status: Option<String>,
-}
-/// An object inside `antispam.orderQuery`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct User {
-    /// `uid_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid_type: Option<i32>,
-    /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-}
-impl User {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `uid_type`.
-    pub fn uid_type(mut self, uid_type: i32) -> Self {
-        self.uid_type = Some(uid_type);
-        self
-    }
-    /// Sets `user_id`.
-    pub fn user_id(mut self, user_id: i64) -> Self {
-        self.user_id = Some(user_id);
-        self
-    }
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.activityShareConvert`: its request, its response and their nested types.
+pub use super::shared::Qrcode;
 /// `buyin.activityShareConvert`: the request of the platform method `buyin.activityShareConvert`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -86,20 +87,6 @@ pub struct BuyinActivityShareConvertResponse {
 impl crate::request::Request for BuyinActivityShareConvertRequest {
     const METHOD: &'static str = "buyin.activityShareConvert";
     type Response = BuyinActivityShareConvertResponse;
-}
-/// An object inside `buyin.activityShareConvert`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Qrcode {
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i32>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i32>,
 }
 #[doc(hidden)]
 mod decode;

@@ -14,13 +14,17 @@
 pub struct BuyinAllKolStrategyCreateRequest {
     /// `cos_ratio` (required). Example: `50`
     pub cos_ratio: i64,
-    /// `product_id` (required). Example: `123456789`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl BuyinAllKolStrategyCreateRequest {
     /// Builds it from the required parameters (`cos_ratio`, `product_id`).
-    pub fn new(cos_ratio: i64, product_id: i64) -> Self {
-        Self { cos_ratio, product_id }
+    pub fn new(cos_ratio: i64, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        Self {
+            cos_ratio,
+            product_id: product_id.into(),
+        }
     }
 }
 /// `buyin.allKolStrategyCreate` response: the reply's `data`.

@@ -25,16 +25,21 @@ pub struct BuyinBindChannelProductRequest {
     /// `is_all`. Example: `false`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_all: Option<bool>,
-    /// `product_id` (required). Example: `123456789`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl BuyinBindChannelProductRequest {
     /// Builds it from the required parameters (`channel_id`, `channel_type`, `product_id`).
-    pub fn new(channel_id: i64, channel_type: i32, product_id: i64) -> Self {
+    pub fn new(
+        channel_id: i64,
+        channel_type: i32,
+        product_id: impl Into<crate::ids::ProductId>,
+    ) -> Self {
         Self {
             channel_id,
             channel_type,
-            product_id,
+            product_id: product_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.channelBindAuthors`: its request, its response and their nested types.
+pub use super::shared::Author;
 /// `buyin.channelBindAuthors`: the request of the platform method `buyin.channelBindAuthors`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -23,16 +24,21 @@ pub struct BuyinChannelBindAuthorsRequest {
     /// `page_size`. Example: `10`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
-    /// `product_id` (required). Example: `123456789`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl BuyinChannelBindAuthorsRequest {
     /// Builds it from the required parameters (`channel_id`, `channel_type`, `product_id`).
-    pub fn new(channel_id: i64, channel_type: i32, product_id: i64) -> Self {
+    pub fn new(
+        channel_id: i64,
+        channel_type: i32,
+        product_id: impl Into<crate::ids::ProductId>,
+    ) -> Self {
         Self {
             channel_id,
             channel_type,
-            product_id,
+            product_id: product_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -83,34 +89,15 @@ impl crate::page::Paginated for BuyinChannelBindAuthorsRequest {
 }
 impl BuyinChannelBindAuthorsRequest {
     /// The first page (page 1) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
-    pub fn first_page(channel_id: i64, channel_type: i32, product_id: i64) -> Self {
+    pub fn first_page(
+        channel_id: i64,
+        channel_type: i32,
+        product_id: impl Into<crate::ids::ProductId>,
+    ) -> Self {
         let mut request = Self::new(channel_id, channel_type, product_id);
         crate::page::PageNumber::set(&mut request.page, 1i64);
         request
     }
-}
-/// An object inside `buyin.channelBindAuthors`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Author {
-    /// `account_name`. Example: `测试账户`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_name: Option<String>,
-    /// `author_app`. Example: `1128`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_app: Option<i64>,
-    /// `author_id`. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_id: Option<i64>,
-    /// `author_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_type: Option<i32>,
-    /// `avatar_url`. Example: `https://www.`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar_url: Option<String>,
-    /// `buyin_id`. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buyin_id: Option<i64>,
 }
 #[doc(hidden)]
 mod decode;

@@ -94,9 +94,10 @@ pub struct LiveInfo {
     /// `author_buyin_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -105,9 +106,10 @@ pub struct ProductInfo {
     /// `ins_activity_param`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_activity_param: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

@@ -135,9 +135,10 @@ pub struct FlashProduct {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `second_cid`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
@@ -163,9 +164,10 @@ pub struct GivenProduct {
     pub cover: Option<String>,
     /// `given_skus`
     pub given_skus: Vec<GivenSkus>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -177,12 +179,14 @@ pub struct GivenSkus {
     /// `cover`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `sku_id`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `buyin.distributionLiveProductList`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -236,9 +240,10 @@ pub struct Product {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `second_cid`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
@@ -290,9 +295,10 @@ pub struct ProductInfo {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `second_cid`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,

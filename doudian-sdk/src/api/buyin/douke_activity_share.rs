@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.doukeActivityShare`: its request, its response and their nested types.
+pub use super::shared::Qrcode;
 /// `buyin.doukeActivityShare`: the request of the platform method `buyin.doukeActivityShare`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -27,9 +28,10 @@ pub struct BuyinDoukeActivityShareRequest {
     /// `platform`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 impl BuyinDoukeActivityShareRequest {
     /// Builds it from the required parameters (`material_id`, `need_qr_code`, `pid`).
@@ -57,8 +59,8 @@ impl BuyinDoukeActivityShareRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }
@@ -82,20 +84,6 @@ pub struct BuyinDoukeActivityShareResponse {
 impl crate::request::Request for BuyinDoukeActivityShareRequest {
     const METHOD: &'static str = "buyin.doukeActivityShare";
     type Response = BuyinDoukeActivityShareResponse;
-}
-/// An object inside `buyin.doukeActivityShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Qrcode {
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i32>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i32>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.instituteLiveShare`: its request, its response and their nested types.
+pub use super::shared::QrCode;
 /// `buyin.instituteLiveShare`: the request of the platform method `buyin.instituteLiveShare`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -30,9 +31,10 @@ pub struct BuyinInstituteLiveShareRequest {
     /// `platform`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 impl BuyinInstituteLiveShareRequest {
     /// A request with no parameters set (none is required).
@@ -72,8 +74,8 @@ impl BuyinInstituteLiveShareRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }
@@ -126,20 +128,6 @@ impl PidInfo {
         self.pid = Some(pid.into());
         self
     }
-}
-/// An object inside `buyin.instituteLiveShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct QrCode {
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i32>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i32>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.instituteOrderAds`: its request, its response and their nested types.
+pub use super::shared::PidInfo;
 /// `buyin.instituteOrderAds`: the request of the platform method `buyin.instituteOrderAds`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -161,9 +162,10 @@ pub struct Order {
     /// `media_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `pay_goods_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_goods_amount: Option<i64>,
@@ -176,9 +178,10 @@ pub struct Order {
     /// `pid_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid_info: Option<PidInfo>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
@@ -194,9 +197,10 @@ pub struct Order {
     /// `settled_goods_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_goods_amount: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
@@ -206,20 +210,6 @@ pub struct Order {
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-}
-/// An object inside `buyin.instituteOrderAds`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PidInfo {
-    /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_info: Option<String>,
-    /// `media_type_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_type_name: Option<String>,
-    /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,9 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.kolMaterialsProductsDetails`: its request, its response and their nested types.
+pub use super::shared::{
+    DailyStatistic, LogisticsScore, ProductScore, ServiceScore, ShopScore, ShopTotalScore,
+};
 /// `buyin.kolMaterialsProductsDetails`: the request of the platform method `buyin.kolMaterialsProductsDetails`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -12,9 +15,10 @@
 #[non_exhaustive]
 #[doc(alias = "buyin.kolMaterialsProductsDetails")]
 pub struct BuyinKolMaterialsProductsDetailsRequest {
-    /// `product_ids`
+    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub product_ids: Vec<i64>,
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
     /// `with_share_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub with_share_status: Option<bool>,
@@ -27,8 +31,11 @@ impl BuyinKolMaterialsProductsDetailsRequest {
         }
     }
     /// Sets `product_ids`.
-    pub fn product_ids(mut self, product_ids: Vec<i64>) -> Self {
-        self.product_ids = product_ids;
+    pub fn product_ids(
+        mut self,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
     /// Sets `with_share_status`.
@@ -50,37 +57,6 @@ pub struct BuyinKolMaterialsProductsDetailsResponse {
 impl crate::request::Request for BuyinKolMaterialsProductsDetailsRequest {
     const METHOD: &'static str = "buyin.kolMaterialsProductsDetails";
     type Response = BuyinKolMaterialsProductsDetailsResponse;
-}
-/// An object inside `buyin.kolMaterialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct DailyStatistic {
-    /// `date`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kol_num: Option<i64>,
-    /// `order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_num: Option<i64>,
-    /// `view_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub view_num: Option<i64>,
-}
-/// An object inside `buyin.kolMaterialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct LogisticsScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<i32>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -150,9 +126,10 @@ pub struct Product {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `reason`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -165,9 +142,10 @@ pub struct Product {
     /// `sharable`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sharable: Option<bool>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
@@ -186,65 +164,6 @@ pub struct Product {
     /// `view_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view_num: Option<i64>,
-}
-/// An object inside `buyin.kolMaterialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ProductScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<i32>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `buyin.kolMaterialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ServiceScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<i32>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `buyin.kolMaterialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ShopScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<i32>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `buyin.kolMaterialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ShopTotalScore {
-    /// `logistics_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logistics_score: Option<LogisticsScore>,
-    /// `product_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_score: Option<ProductScore>,
-    /// `service_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_score: Option<ServiceScore>,
-    /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_score: Option<ShopScore>,
 }
 #[doc(hidden)]
 mod decode;

@@ -231,9 +231,10 @@ pub struct Product {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `sales`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i64>,
@@ -243,9 +244,10 @@ pub struct Product {
     /// `sharable`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sharable: Option<bool>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.kolProductShare`: its request, its response and their nested types.
+pub use super::shared::QrCode;
 /// `buyin.kolProductShare`: the request of the platform method `buyin.kolProductShare`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -84,20 +85,6 @@ pub struct BuyinKolProductShareResponse {
 impl crate::request::Request for BuyinKolProductShareRequest {
     const METHOD: &'static str = "buyin.kolProductShare";
     type Response = BuyinKolProductShareResponse;
-}
-/// An object inside `buyin.kolProductShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct QrCode {
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i32>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i32>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,9 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.kolProductsDetail`: its request, its response and their nested types.
+pub use super::shared::{
+    DailyStatistic, LogisticsScore, ProductScore, ServiceScore, ShopScore, ShopTotalScore,
+};
 /// `buyin.kolProductsDetail`: the request of the platform method `buyin.kolProductsDetail`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -15,14 +18,17 @@ pub struct BuyinKolProductsDetailRequest {
     /// `fields`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<String>,
-    /// `product_ids` (required)
-    pub product_ids: Vec<i64>,
+    /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl BuyinKolProductsDetailRequest {
     /// Builds it from the required parameters (`product_ids`).
-    pub fn new(product_ids: Vec<i64>) -> Self {
+    pub fn new(
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
         Self {
-            product_ids,
+            product_ids: product_ids.into_iter().map(Into::into).collect(),
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -114,9 +120,10 @@ pub struct BaseInfo {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `sales`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i64>,
@@ -180,41 +187,10 @@ pub struct CouponInfo {
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct DailyStatistic {
-    /// `date`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kol_num: Option<i64>,
-    /// `order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_num: Option<i64>,
-    /// `view_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub view_num: Option<i64>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct LogisticsInfo {
     /// `success`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct LogisticsScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<i32>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<String>,
     /// `text`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -299,20 +275,6 @@ pub struct Product {
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ProductScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<i32>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct PromotionInfo {
     /// `commission_type`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -358,20 +320,6 @@ pub struct RightsInfo {
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ServiceScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<i32>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct ShareInfo {
     /// `sharable`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -384,9 +332,10 @@ pub struct ShareInfo {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ShopInfo {
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
@@ -396,37 +345,6 @@ pub struct ShopInfo {
     /// `success`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ShopScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<i32>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ShopTotalScore {
-    /// `logistics_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logistics_score: Option<LogisticsScore>,
-    /// `product_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_score: Option<ProductScore>,
-    /// `service_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_score: Option<ServiceScore>,
-    /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_score: Option<ShopScore>,
 }
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

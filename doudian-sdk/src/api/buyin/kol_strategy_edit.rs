@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.kolStrategyEdit`: its request, its response and their nested types.
+pub use super::shared::Failed;
 /// `buyin.kolStrategyEdit`: the request of the platform method `buyin.kolStrategyEdit`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -80,17 +81,6 @@ pub struct BuyinKolStrategyEditResponse {
 impl crate::request::Request for BuyinKolStrategyEditRequest {
     const METHOD: &'static str = "buyin.kolStrategyEdit";
     type Response = BuyinKolStrategyEditResponse;
-}
-/// An object inside `buyin.kolStrategyEdit`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Failed {
-    /// `buyin_id`. Example: `70987654321`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buyin_id: Option<i64>,
-    /// `reason`. Example: `达人账号错误`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

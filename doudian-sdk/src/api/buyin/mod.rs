@@ -4,6 +4,7 @@
 //! The `buyin` API group: 69 methods, behind the `buyin` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod activity_product_cancel;
 pub use activity_product_cancel::{
     BuyinActivityProductCancelRequest, BuyinActivityProductCancelResponse,

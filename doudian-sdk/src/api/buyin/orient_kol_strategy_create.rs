@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.orientKolStrategyCreate`: its request, its response and their nested types.
+pub use super::shared::Failed;
 /// `buyin.orientKolStrategyCreate`: the request of the platform method `buyin.orientKolStrategyCreate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -24,8 +25,9 @@ pub struct BuyinOrientKolStrategyCreateRequest {
     /// `long_term`. Example: `false`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub long_term: Option<bool>,
-    /// `product_id` (required). Example: `12345678`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `12345678`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl BuyinOrientKolStrategyCreateRequest {
     /// Builds it from the required parameters (`cos_ratio`, `cos_ratio_type`, `kol_buyin_ids`, `product_id`).
@@ -33,13 +35,13 @@ impl BuyinOrientKolStrategyCreateRequest {
         cos_ratio: CosRatio,
         cos_ratio_type: i32,
         kol_buyin_ids: Vec<i64>,
-        product_id: i64,
+        product_id: impl Into<crate::ids::ProductId>,
     ) -> Self {
         Self {
             cos_ratio,
             cos_ratio_type,
             kol_buyin_ids,
-            product_id,
+            product_id: product_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -91,17 +93,6 @@ impl CosRatio {
             ladder_cos_ratio,
         }
     }
-}
-/// An object inside `buyin.orientKolStrategyCreate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Failed {
-    /// `buyin_id`. Example: `70986456432`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buyin_id: Option<i64>,
-    /// `reason`. Example: `达人ID错误`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -29,9 +29,10 @@ pub struct BuyinPromotionStrategyListRequest {
     pub page: i64,
     /// `page_size` (required). Example: `20`
     pub page_size: i64,
-    /// `product_id`. Example: `123456789`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `123456789`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `status` (required). Example: `0`
     pub status: i64,
     /// `strategy_id`. Example: `7654321`
@@ -72,7 +73,7 @@ impl BuyinPromotionStrategyListRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }

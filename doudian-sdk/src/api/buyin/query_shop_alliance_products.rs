@@ -27,9 +27,10 @@ pub struct BuyinQueryShopAllianceProductsRequest {
     pub launch: Option<i64>,
     /// `page` (required). Example: `1`
     pub page: i64,
-    /// `product_ids`. Example: `35632345453243,34242532432`
+    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `35632345453243,34242532432`
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub product_ids: Vec<i64>,
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
     /// `size` (required). Example: `20`
     pub size: i64,
     /// `sort_by`. Example: `update_time`
@@ -75,8 +76,11 @@ impl BuyinQueryShopAllianceProductsRequest {
         self
     }
     /// Sets `product_ids`.
-    pub fn product_ids(mut self, product_ids: Vec<i64>) -> Self {
-        self.product_ids = product_ids;
+    pub fn product_ids(
+        mut self,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
     /// Sets `sort_by`.
@@ -173,9 +177,10 @@ pub struct Product {
     /// `price`. Example: `100`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`. Example: `34312324232145`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `34312324232145`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `sales`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i64>,

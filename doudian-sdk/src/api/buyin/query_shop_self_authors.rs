@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.queryShopSelfAuthors`: its request, its response and their nested types.
+pub use super::shared::Author;
 /// `buyin.queryShopSelfAuthors`: the request of the platform method `buyin.queryShopSelfAuthors`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -77,29 +78,6 @@ impl BuyinQueryShopSelfAuthorsRequest {
         crate::page::PageNumber::set(&mut request.page, 1i64);
         request
     }
-}
-/// An object inside `buyin.queryShopSelfAuthors`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Author {
-    /// `account_name`. Example: `测试帐号`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_name: Option<String>,
-    /// `author_app`. Example: `1128`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_app: Option<i64>,
-    /// `author_id`. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_id: Option<i64>,
-    /// `author_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_type: Option<i32>,
-    /// `avatar_url`. Example: `https://www`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar_url: Option<String>,
-    /// `buyin_id`. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buyin_id: Option<i64>,
 }
 #[doc(hidden)]
 mod decode;

@@ -57,9 +57,10 @@ pub struct ProductInfo {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `promotable`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotable: Option<bool>,

@@ -61,14 +61,15 @@ pub struct Product {
     /// `cos_ratio`. Example: `30`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
-    /// `product_id` (required). Example: `3276187891830787600`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3276187891830787600`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl Product {
     /// Builds it from the required parameters (`product_id`).
-    pub fn new(product_id: i64) -> Self {
+    pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
-            product_id,
+            product_id: product_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -91,9 +92,10 @@ pub struct SimplePlanResult {
     /// `is_success`. Example: `true`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
-    /// `product_id`. Example: `3276187891830787600`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3276187891830787600`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
 mod decode;

@@ -12,13 +12,18 @@
 #[non_exhaustive]
 #[doc(alias = "buyin.strategyPromotionCreate")]
 pub struct BuyinStrategyPromotionCreateRequest {
-    /// `product_ids` (required). Example: `123456789`
-    pub product_ids: Vec<i64>,
+    /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `123456789`
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl BuyinStrategyPromotionCreateRequest {
     /// Builds it from the required parameters (`product_ids`).
-    pub fn new(product_ids: Vec<i64>) -> Self {
-        Self { product_ids }
+    pub fn new(
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        Self {
+            product_ids: product_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
 /// `buyin.strategyPromotionCreate` response: the reply's `data`.
@@ -36,9 +41,10 @@ impl crate::request::Request for BuyinStrategyPromotionCreateRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct StrategyPromotionCreateResult {
-    /// `product_id`. Example: `123456789`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`. Example: `测试商品`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,

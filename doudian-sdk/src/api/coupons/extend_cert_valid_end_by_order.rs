@@ -19,8 +19,9 @@ pub struct CouponsExtendCertValidEndByOrderRequest {
     /// `op`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
-    /// `order_id` (required). Example: `4910456132661405505`
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4910456132661405505`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `reason` (required). Example: `1`
     pub reason: i32,
 }
@@ -29,7 +30,7 @@ impl CouponsExtendCertValidEndByOrderRequest {
     pub fn new(
         batch_no: impl Into<String>,
         extend_time: i64,
-        order_id: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
         reason: i32,
     ) -> Self {
         Self {

@@ -18,9 +18,10 @@ pub struct CouponsListRequest {
     /// `cert_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_type: Option<i64>,
-    /// `order_id`. Example: `123`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
 }
 impl CouponsListRequest {
     /// A request with no parameters set (none is required).
@@ -40,7 +41,7 @@ impl CouponsListRequest {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
@@ -73,9 +74,10 @@ pub struct Data {
     /// `grant_time`. Example: `1674914207`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_time: Option<i64>,
-    /// `order_id`. Example: `6917586388057718374`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6917586388057718374`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `out_cert_id`. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_cert_id: Option<String>,

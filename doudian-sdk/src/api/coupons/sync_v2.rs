@@ -14,15 +14,17 @@
 pub struct CouponsSyncV2Request {
     /// `cert_list` (required)
     pub cert_list: Vec<Cert>,
-    /// `order_id` (required). Example: `123421345`
-    pub order_id: String,
-    /// `sku_id`. Example: `1`
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123421345`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 impl CouponsSyncV2Request {
     /// Builds it from the required parameters (`cert_list`, `order_id`).
-    pub fn new(cert_list: Vec<Cert>, order_id: impl Into<String>) -> Self {
+    pub fn new(cert_list: Vec<Cert>, order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             cert_list,
             order_id: order_id.into(),
@@ -30,8 +32,8 @@ impl CouponsSyncV2Request {
         }
     }
     /// Sets `sku_id`.
-    pub fn sku_id(mut self, sku_id: i64) -> Self {
-        self.sku_id = Some(sku_id);
+    pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
+        self.sku_id = Some(sku_id.into());
         self
     }
 }

@@ -4,6 +4,7 @@
 //! The `foodTakeout` API group: 4 methods, behind the `food_takeout` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod order_get_order;
 pub use order_get_order::{
     FoodTakeoutOrderGetOrderRequest, FoodTakeoutOrderGetOrderResponse,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/foodTakeout.json
 
 //! `foodTakeout.order.getOrder`: its request, its response and their nested types.
+pub use super::shared::PropertyDetail;
 /// `foodTakeout.order.getOrder`: the request of the platform method `foodTakeout.order.getOrder`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -12,13 +13,18 @@
 #[non_exhaustive]
 #[doc(alias = "foodTakeout.order.getOrder")]
 pub struct FoodTakeoutOrderGetOrderRequest {
-    /// `order_ids` (required)
-    pub order_ids: Vec<String>,
+    /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
+    #[serde(serialize_with = "crate::ids::list_as_text")]
+    pub order_ids: Vec<crate::ids::OrderId>,
 }
 impl FoodTakeoutOrderGetOrderRequest {
     /// Builds it from the required parameters (`order_ids`).
-    pub fn new(order_ids: Vec<String>) -> Self {
-        Self { order_ids }
+    pub fn new(
+        order_ids: impl IntoIterator<Item = impl Into<crate::ids::OrderId>>,
+    ) -> Self {
+        Self {
+            order_ids: order_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
 /// `foodTakeout.order.getOrder` response: the reply's `data`.
@@ -145,18 +151,21 @@ pub struct Ingredient {
     /// `out_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `sku_id`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_name: Option<String>,
-    /// `sku_order_id`
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_price: Option<i64>,
@@ -204,9 +213,10 @@ pub struct OrderBase {
     /// `order_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_amount: Option<i64>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
@@ -240,14 +250,6 @@ pub struct OrderBase {
     /// `user_expect_time_end`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_expect_time_end: Option<i64>,
-}
-/// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PropertyDetail {
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
 #[derive(Clone, Default, ::serde::Serialize)]
@@ -304,9 +306,10 @@ impl ::std::fmt::Debug for ReceiveInfo {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ShopInfo {
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -332,20 +335,23 @@ pub struct Sku {
     /// `out_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `property_details`
     pub property_details: Vec<PropertyDetail>,
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_name: Option<String>,
-    /// `sku_order_id`
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_price: Option<i64>,

@@ -65,8 +65,9 @@ impl FoodTakeoutOrderListOrderRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct FoodTakeoutOrderListOrderResponse {
-    /// `order_ids`
-    pub order_ids: Vec<String>,
+    /// `order_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a string
+    #[serde(serialize_with = "crate::ids::list_as_text")]
+    pub order_ids: Vec<crate::ids::OrderId>,
     /// `pagination`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResult>,

@@ -4,6 +4,7 @@
 //! The `freightTemplate` API group: 4 methods, behind the `freight_template` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod create;
 pub use create::{FreightTemplateCreateRequest, FreightTemplateCreateResponse};
 pub mod detail;

@@ -56,9 +56,10 @@ pub struct Order {
     /// `app_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<i64>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
@@ -74,9 +75,10 @@ pub struct Order {
     /// `service_start_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_start_time: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_duration`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_duration: Option<i32>,

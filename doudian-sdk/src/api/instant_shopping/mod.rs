@@ -4,6 +4,7 @@
 //! The `instantShopping` API group: 4 methods, behind the `instant_shopping` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod trade_freight_create;
 pub use trade_freight_create::{
     InstantShoppingTradeFreightCreateRequest, InstantShoppingTradeFreightCreateResponse,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/instantShopping.json
 
 //! `instantShopping.trade.freightUpdate`: its request, its response and their nested types.
+pub use super::shared::{Child, ChildChild, ChildChildChild, ProvinceInfo};
 /// `instantShopping.trade.freightUpdate`: the request of the platform method `instantShopping.trade.freightUpdate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -48,85 +49,6 @@ pub struct InstantShoppingTradeFreightUpdateResponse {
 impl crate::request::Request for InstantShoppingTradeFreightUpdateRequest {
     const METHOD: &'static str = "instantShopping.trade.freightUpdate";
     type Response = InstantShoppingTradeFreightUpdateResponse;
-}
-/// An object inside `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Child {
-    /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub children: Vec<ChildChild>,
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-}
-impl Child {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `children`.
-    pub fn children(mut self, children: Vec<ChildChild>) -> Self {
-        self.children = children;
-        self
-    }
-    /// Sets `id`.
-    pub fn id(mut self, id: i64) -> Self {
-        self.id = Some(id);
-        self
-    }
-}
-/// An object inside `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ChildChild {
-    /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub children: Vec<ChildChildChild>,
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-}
-impl ChildChild {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `children`.
-    pub fn children(mut self, children: Vec<ChildChildChild>) -> Self {
-        self.children = children;
-        self
-    }
-    /// Sets `id`.
-    pub fn id(mut self, id: i64) -> Self {
-        self.id = Some(id);
-        self
-    }
-}
-/// An object inside `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ChildChildChild {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-}
-impl ChildChildChild {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `id`.
-    pub fn id(mut self, id: i64) -> Self {
-        self.id = Some(id);
-        self
-    }
 }
 /// An object inside `instantShopping.trade.freightUpdate`.
 #[derive(Clone, Debug, ::serde::Serialize)]
@@ -317,35 +239,6 @@ impl Column {
     /// Sets `rule_type`.
     pub fn rule_type(mut self, rule_type: i64) -> Self {
         self.rule_type = Some(rule_type);
-        self
-    }
-}
-/// An object inside `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ProvinceInfo {
-    /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub children: Vec<Child>,
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-}
-impl ProvinceInfo {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `children`.
-    pub fn children(mut self, children: Vec<Child>) -> Self {
-        self.children = children;
-        self
-    }
-    /// Sets `id`.
-    pub fn id(mut self, id: i64) -> Self {
-        self.id = Some(id);
         self
     }
 }

@@ -25,8 +25,9 @@ pub struct LogisticsCreateSFOrderRequest {
     /// `order_channel`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `pack_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
@@ -66,7 +67,7 @@ impl LogisticsCreateSFOrderRequest {
     pub fn new(
         cargo_details: Vec<CargoDetail>,
         contact_info_list: Vec<ContactInfo>,
-        order_id: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
     ) -> Self {
         Self {
             cargo_details,
@@ -159,9 +160,10 @@ pub struct LogisticsCreateSFOrderResponse {
     /// `order_channel`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `origin_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_code: Option<String>,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.getOutRange`: its request, its response and their nested types.
+pub use super::shared::{DeliveryReq, Service};
 /// `logistics.getOutRange`: the request of the platform method `logistics.getOutRange`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -96,35 +97,6 @@ impl crate::request::Request for LogisticsGetOutRangeRequest {
     const METHOD: &'static str = "logistics.getOutRange";
     const READ_ONLY: bool = true;
     type Response = LogisticsGetOutRangeResponse;
-}
-/// An object inside `logistics.getOutRange`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct DeliveryReq {
-    /// `is_center_delivery`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_center_delivery: Option<bool>,
-    /// `is_pickup_self`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_pickup_self: Option<bool>,
-}
-impl DeliveryReq {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `is_center_delivery`.
-    pub fn is_center_delivery(mut self, is_center_delivery: bool) -> Self {
-        self.is_center_delivery = Some(is_center_delivery);
-        self
-    }
-    /// Sets `is_pickup_self`.
-    pub fn is_pickup_self(mut self, is_pickup_self: bool) -> Self {
-        self.is_pickup_self = Some(is_pickup_self);
-        self
-    }
 }
 /// An object inside `logistics.getOutRange`.
 #[derive(Clone, ::serde::Serialize)]
@@ -261,35 +233,6 @@ impl SenderAddress {
     /// Sets `street_name`.
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
-        self
-    }
-}
-/// An object inside `logistics.getOutRange`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Service {
-    /// `service_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_code: Option<String>,
-    /// `service_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_value: Option<String>,
-}
-impl Service {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `service_code`.
-    pub fn service_code(mut self, service_code: impl Into<String>) -> Self {
-        self.service_code = Some(service_code.into());
-        self
-    }
-    /// Sets `service_value`.
-    pub fn service_value(mut self, service_value: impl Into<String>) -> Self {
-        self.service_value = Some(service_value.into());
         self
     }
 }

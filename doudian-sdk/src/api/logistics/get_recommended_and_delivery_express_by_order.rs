@@ -79,9 +79,10 @@ pub struct CollectSignInfo {
 pub struct Data {
     /// `express_info_list`
     pub express_info_list: Vec<ExpressInfo>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -111,15 +112,16 @@ pub struct OrderInfo {
     /// `express_list`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub express_list: Vec<String>,
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `product_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<String>,
 }
 impl OrderInfo {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
             ..<Self as crate::de::Object>::empty()

@@ -4,6 +4,7 @@
 //! The `logistics` API group: 28 methods, behind the `logistics` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod query_recycle_cate_by_level_for_paging;
 pub use query_recycle_cate_by_level_for_paging::{
     LogisticsQueryRecycleCateByLevelForPagingRequest,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.newCreateOrder`: its request, its response and their nested types.
+pub use super::shared::{DeliveryReq, Item, Service};
 /// `logistics.newCreateOrder`: Takes electronic waybill numbers (电子面单) from a carrier for orders, up to 50 parcels per call, with a sender address from `logistics.listShopNetsite`. Asking again with the same order id and `pack_id` returns the number already issued, so a retry is safe; another `pack_id` takes a new number for a further parcel. Numbers not used are given back with `logistics.cancelOrder`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -205,35 +206,6 @@ impl Contact {
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct DeliveryReq {
-    /// `is_center_delivery`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_center_delivery: Option<bool>,
-    /// `is_pickup_self`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_pickup_self: Option<bool>,
-}
-impl DeliveryReq {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `is_center_delivery`.
-    pub fn is_center_delivery(mut self, is_center_delivery: bool) -> Self {
-        self.is_center_delivery = Some(is_center_delivery);
-        self
-    }
-    /// Sets `is_pickup_self`.
-    pub fn is_pickup_self(mut self, is_pickup_self: bool) -> Self {
-        self.is_pickup_self = Some(is_pickup_self);
-        self
-    }
-}
-/// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct EbillInfo {
     /// `company`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,9 +221,10 @@ pub struct EbillInfo {
     pub order_channel: Option<String>,
     /// The order the number is for.
     ///
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// The parcel the number is for.
     ///
     /// `pack_id`
@@ -299,63 +272,13 @@ pub struct ErrInfo {
     /// `order_channel`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `pack_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
-}
-/// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Item {
-    /// `item_count` (required)
-    pub item_count: i32,
-    /// `item_name` (required)
-    pub item_name: String,
-    /// `item_net_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_net_weight: Option<i32>,
-    /// `item_specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_specs: Option<String>,
-    /// `item_volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_volume: Option<i32>,
-    /// `item_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_weight: Option<i32>,
-}
-impl Item {
-    /// Builds it from the required parameters (`item_count`, `item_name`).
-    pub fn new(item_count: i32, item_name: impl Into<String>) -> Self {
-        Self {
-            item_count,
-            item_name: item_name.into(),
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `item_net_weight`.
-    pub fn item_net_weight(mut self, item_net_weight: i32) -> Self {
-        self.item_net_weight = Some(item_net_weight);
-        self
-    }
-    /// Sets `item_specs`.
-    pub fn item_specs(mut self, item_specs: impl Into<String>) -> Self {
-        self.item_specs = Some(item_specs.into());
-        self
-    }
-    /// Sets `item_volume`.
-    pub fn item_volume(mut self, item_volume: i32) -> Self {
-        self.item_volume = Some(item_volume);
-        self
-    }
-    /// Sets `item_weight`.
-    pub fn item_weight(mut self, item_weight: i32) -> Self {
-        self.item_weight = Some(item_weight);
-        self
-    }
 }
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone, Default, ::serde::Serialize)]
@@ -434,8 +357,9 @@ pub struct OrderInfo {
     pub net_info: Option<NetInfo>,
     /// The shop order id.
     ///
-    /// `order_id` (required). Example: `202011809`
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `202011809`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// The parcel within the order: the same value gets the same number back, a new value a new number.
     ///
     /// `pack_id`. Example: `1`
@@ -534,7 +458,7 @@ impl OrderInfo {
     /// Builds it from the required parameters (`items`, `order_id`, `receiver_info`).
     pub fn new(
         items: Vec<Item>,
-        order_id: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
         receiver_info: ReceiverInfo,
     ) -> Self {
         Self {
@@ -884,35 +808,6 @@ impl SenderInfo {
     /// Builds it from the required parameters (`address`, `contact`).
     pub fn new(address: Address, contact: Contact) -> Self {
         Self { address, contact }
-    }
-}
-/// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Service {
-    /// `service_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_code: Option<String>,
-    /// `service_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_value: Option<String>,
-}
-impl Service {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `service_code`.
-    pub fn service_code(mut self, service_code: impl Into<String>) -> Self {
-        self.service_code = Some(service_code.into());
-        self
-    }
-    /// Sets `service_value`.
-    pub fn service_value(mut self, service_value: impl Into<String>) -> Self {
-        self.service_value = Some(service_value.into());
-        self
     }
 }
 /// An object inside `logistics.newCreateOrder`.

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.updateOrder`: its request, its response and their nested types.
+pub use super::shared::Item;
 /// `logistics.updateOrder`: the request of the platform method `logistics.updateOrder`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -283,57 +284,6 @@ impl Contact {
     /// Sets `phone`.
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
-        self
-    }
-}
-/// An object inside `logistics.updateOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Item {
-    /// `item_count` (required)
-    pub item_count: i32,
-    /// `item_name` (required)
-    pub item_name: String,
-    /// `item_net_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_net_weight: Option<i32>,
-    /// `item_specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_specs: Option<String>,
-    /// `item_volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_volume: Option<i32>,
-    /// `item_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_weight: Option<i32>,
-}
-impl Item {
-    /// Builds it from the required parameters (`item_count`, `item_name`).
-    pub fn new(item_count: i32, item_name: impl Into<String>) -> Self {
-        Self {
-            item_count,
-            item_name: item_name.into(),
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `item_net_weight`.
-    pub fn item_net_weight(mut self, item_net_weight: i32) -> Self {
-        self.item_net_weight = Some(item_net_weight);
-        self
-    }
-    /// Sets `item_specs`.
-    pub fn item_specs(mut self, item_specs: impl Into<String>) -> Self {
-        self.item_specs = Some(item_specs.into());
-        self
-    }
-    /// Sets `item_volume`.
-    pub fn item_volume(mut self, item_volume: i32) -> Self {
-        self.item_volume = Some(item_volume);
-        self
-    }
-    /// Sets `item_weight`.
-    pub fn item_weight(mut self, item_weight: i32) -> Self {
-        self.item_weight = Some(item_weight);
         self
     }
 }

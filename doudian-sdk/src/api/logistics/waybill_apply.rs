@@ -44,9 +44,10 @@ pub struct ErrInfo {
     /// `err_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `track_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
@@ -73,9 +74,10 @@ impl WaybillApplyWaybillApply {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct WaybillInfo {
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `print_data`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub print_data: Option<String>,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.deleteFolder`: its request, its response and their nested types.
+pub use super::shared::FailedMap;
 /// `material.deleteFolder`: the request of the platform method `material.deleteFolder`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -41,17 +42,6 @@ pub struct MaterialDeleteFolderResponse {
 impl crate::request::Request for MaterialDeleteFolderRequest {
     const METHOD: &'static str = "material.deleteFolder";
     type Response = MaterialDeleteFolderResponse;
-}
-/// An object inside `material.deleteFolder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FailedMap {
-    /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i32>,
-    /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub msg: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

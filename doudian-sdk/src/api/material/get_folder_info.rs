@@ -2,6 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.getFolderInfo`: its request, its response and their nested types.
+pub use super::shared::PhotoInfo;
 /// `material.getFolderInfo`: the request of the platform method `material.getFolderInfo`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -162,20 +163,6 @@ pub struct FolderInfo {
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-}
-/// An object inside `material.getFolderInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PhotoInfo {
-    /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i32>,
-    /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i32>,
 }
 /// An object inside `material.getFolderInfo`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

@@ -4,6 +4,7 @@
 //! The `material` API group: 20 methods, behind the `material` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod batch_upload_image_sync;
 pub use batch_upload_image_sync::{
     MaterialBatchUploadImageSyncRequest, MaterialBatchUploadImageSyncResponse,

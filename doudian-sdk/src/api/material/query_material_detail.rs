@@ -2,6 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.queryMaterialDetail`: its request, its response and their nested types.
+pub use super::shared::PhotoInfo;
 /// `material.queryMaterialDetail`: Reads one material of the material centre by id: its folder, addresses, image or video properties and audit state. Use it to follow a material's audit after an upload.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -101,20 +102,6 @@ pub struct MaterialInfo {
     /// `video_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_info: Option<VideoInfo>,
-}
-/// An object inside `material.queryMaterialDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PhotoInfo {
-    /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i32>,
-    /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i32>,
 }
 /// An object inside `material.queryMaterialDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.recoverFolder`: its request, its response and their nested types.
+pub use super::shared::FailedMap;
 /// `material.recoverFolder`: the request of the platform method `material.recoverFolder`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -41,17 +42,6 @@ pub struct MaterialRecoverFolderResponse {
 impl crate::request::Request for MaterialRecoverFolderRequest {
     const METHOD: &'static str = "material.recoverFolder";
     type Response = MaterialRecoverFolderResponse;
-}
-/// An object inside `material.recoverFolder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FailedMap {
-    /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i32>,
-    /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub msg: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.recoverMaterial`: its request, its response and their nested types.
+pub use super::shared::FailedMap;
 /// `material.recoverMaterial`: the request of the platform method `material.recoverMaterial`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -33,17 +34,6 @@ pub struct MaterialRecoverMaterialResponse {
 impl crate::request::Request for MaterialRecoverMaterialRequest {
     const METHOD: &'static str = "material.recoverMaterial";
     type Response = MaterialRecoverMaterialResponse;
-}
-/// An object inside `material.recoverMaterial`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FailedMap {
-    /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i32>,
-    /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub msg: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

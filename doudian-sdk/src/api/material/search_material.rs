@@ -2,6 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.searchMaterial`: its request, its response and their nested types.
+pub use super::shared::PhotoInfo;
 /// `material.searchMaterial`: the request of the platform method `material.searchMaterial`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -209,20 +210,6 @@ pub struct MaterialInfo {
     #[serde(rename = "videoInfo")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_info: Option<VideoInfo>,
-}
-/// An object inside `material.searchMaterial`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PhotoInfo {
-    /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<i32>,
-    /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<i32>,
 }
 /// An object inside `material.searchMaterial`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

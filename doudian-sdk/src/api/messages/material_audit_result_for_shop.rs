@@ -64,9 +64,10 @@ pub struct MaterialAuditResultForShop {
     pub photo_info: Option<PhotoInfo>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `12345`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `12345`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `size`. Example: `10`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,

@@ -30,9 +30,10 @@ pub struct ProductChange {
     pub out_product_id: Option<i64>,
     /// The product.
     ///
-    /// `product_id`. Example: `3488625851803765000`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3488625851803765000`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// For a rejected audit, why.
     ///
     /// `reason`. Example: `该商品主图不合规`
@@ -40,9 +41,10 @@ pub struct ProductChange {
     pub reason: Option<String>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `95250`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `95250`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `1111420330`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -65,9 +67,10 @@ pub struct ChannelMainProduct {
     /// `outer_product_id`. Example: `3488625851803765000`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
-    /// `product_id`. Example: `3641497799809465271`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3641497799809465271`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
 mod decode;

@@ -10,9 +10,10 @@
 pub struct RefundArbitrateAudited {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
-    /// `aftersale_id`. Example: `7001268675961536803`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7001268675961536803`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `27`
@@ -40,9 +41,10 @@ pub struct RefundArbitrateAudited {
     pub arbitrate_status: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4835999782215360286`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835999782215360286`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4835999782215360286`
@@ -50,9 +52,10 @@ pub struct RefundArbitrateAudited {
     pub s_id: Option<i64>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `597277`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `597277`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

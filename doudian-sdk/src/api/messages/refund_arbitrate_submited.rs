@@ -10,9 +10,10 @@
 pub struct RefundArbitrateSubmited {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
-    /// `aftersale_id`. Example: `7001083109575819535`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7001083109575819535`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `27`
@@ -35,9 +36,10 @@ pub struct RefundArbitrateSubmited {
     pub arbitrate_status: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4834170375282171028`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4834170375282171028`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4834170375282171028`
@@ -45,9 +47,10 @@ pub struct RefundArbitrateSubmited {
     pub s_id: Option<i64>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `9701422`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `9701422`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
 }
 #[doc(hidden)]
 mod decode;

@@ -15,9 +15,10 @@ pub struct RefundAuditAgreeResend {
     pub after_sale_status: Option<i64>,
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
-    /// `aftersale_id`. Example: `7002072355312992556`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7002072355312992556`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `7`
@@ -25,9 +26,10 @@ pub struct RefundAuditAgreeResend {
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4837000698570409793`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
     /// `reason_code`. Example: `130`
@@ -40,9 +42,10 @@ pub struct RefundAuditAgreeResend {
     pub s_id: Option<i64>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `95250`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `95250`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

@@ -10,9 +10,10 @@
 pub struct RefundExchangeComfirmed {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
-    /// `aftersale_id`. Example: `7002072355312992556`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7002072355312992556`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `13`
@@ -30,9 +31,10 @@ pub struct RefundExchangeComfirmed {
     pub apply_time: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4837000698570409793`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
     /// `reason_code`. Example: `15`
@@ -58,9 +60,10 @@ pub struct RefundExchangeComfirmed {
     pub s_id: Option<i64>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `1111113779`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1111113779`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

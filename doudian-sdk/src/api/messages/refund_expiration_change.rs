@@ -10,9 +10,10 @@
 pub struct RefundExpirationChange {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
-    /// `aftersale_id`. Example: `7002011974460588292`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7002011974460588292`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `6`
@@ -25,9 +26,10 @@ pub struct RefundExpirationChange {
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4836773649418003987`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4836773649418003987`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4836773649418003987`
@@ -35,9 +37,10 @@ pub struct RefundExpirationChange {
     pub s_id: Option<i64>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `17528257`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `17528257`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// The new deadline, Unix seconds.
     ///
     /// `status_deadline`. Example: `1654275456`

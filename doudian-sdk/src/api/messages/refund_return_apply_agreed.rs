@@ -15,9 +15,10 @@ pub struct RefundReturnApplyAgreed {
     pub addr: Option<String>,
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
-    /// `aftersale_id`. Example: `657824112312121`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `657824112312121`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `6`
@@ -35,9 +36,10 @@ pub struct RefundReturnApplyAgreed {
     pub agree_time: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `457824112312123`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `457824112312123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
     /// `reason_code`. Example: `1`
@@ -63,9 +65,10 @@ pub struct RefundReturnApplyAgreed {
     pub s_id: Option<i64>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `77977`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

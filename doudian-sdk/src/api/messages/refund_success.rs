@@ -10,9 +10,10 @@
 pub struct RefundSuccess {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
-    /// `aftersale_id`. Example: `7000774764214157599`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7000774764214157599`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `12`
@@ -25,9 +26,10 @@ pub struct RefundSuccess {
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4835702458804229704`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835702458804229704`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
     /// `reason_code`. Example: `1`
@@ -53,9 +55,10 @@ pub struct RefundSuccess {
     pub s_id: Option<i64>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `19586871`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `19586871`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

@@ -15,9 +15,10 @@ pub struct TradeAddressChangeApplied {
     pub apply_time: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4836875908288530057`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4836875908288530057`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// `post_receiver_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver_msg: Option<PostReceiverMsg>,
@@ -26,9 +27,10 @@ pub struct TradeAddressChangeApplied {
     pub receiver_msg: Option<ReceiverMsg>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `8461077`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `8461077`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

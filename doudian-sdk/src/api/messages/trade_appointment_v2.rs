@@ -20,18 +20,21 @@ pub struct TradeAppointmentV2 {
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4845206710334063984`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4845206710334063984`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order ids (子订单) concerned.
     ///
-    /// `s_ids`. Example: `[4845206710334063984]`
-    pub s_ids: Vec<i64>,
+    /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4845206710334063984]`
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub s_ids: Vec<crate::ids::OrderId>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `1111113779`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1111113779`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

@@ -10,9 +10,10 @@
 pub struct TradeMemoModify {
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4836807416444607671`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4836807416444607671`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The remark.
     ///
     /// `remark`. Example: `备注`
@@ -20,9 +21,10 @@ pub struct TradeMemoModify {
     pub remark: Option<String>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `11808642`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `11808642`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// The flag colour, 0 to 5: 0 grey, 1 purple, 2 cyan, 3 green, 4 orange, 5 red.
     ///
     /// `star`. Example: `3`

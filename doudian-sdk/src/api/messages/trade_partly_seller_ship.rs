@@ -28,21 +28,24 @@ pub struct TradePartlySellerShip {
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4705288465508532862`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4705288465508532862`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// `receiver_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_msg: Option<ReceiverMsg>,
     /// The SKU order ids (子订单) concerned.
     ///
-    /// `s_ids`. Example: `[4705288465508532862]`
-    pub s_ids: Vec<i64>,
+    /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4705288465508532862]`
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub s_ids: Vec<crate::ids::OrderId>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `77977`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -105,9 +108,10 @@ impl ::std::fmt::Debug for ReceiverMsg {
 #[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ShippedOrderInfo {
-    /// `product_id`. Example: `2329389`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `2329389`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// How many of its items are in this parcel.
     ///
     /// `shipped_num`. Example: `1`
@@ -118,9 +122,10 @@ pub struct ShippedOrderInfo {
     /// `shipped_order_id`. Example: `4705288465508532862`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_order_id: Option<i64>,
-    /// `sku_id`. Example: `3373737`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `3373737`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_num`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_num: Option<i64>,

@@ -23,18 +23,21 @@ pub struct TradePending {
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4836876840297911772`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4836876840297911772`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order ids (子订单) concerned.
     ///
-    /// `s_ids`. Example: `[4836876840297911772]`
-    pub s_ids: Vec<i64>,
+    /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4836876840297911772]`
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub s_ids: Vec<crate::ids::OrderId>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `18208915`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `18208915`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

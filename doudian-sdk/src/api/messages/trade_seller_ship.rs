@@ -28,9 +28,10 @@ pub struct TradeSellerShip {
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
-    /// `p_id`. Example: `4835999782215622430`
+    /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835999782215622430`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub p_id: Option<crate::ids::OrderId>,
     /// The receiver the order ships to.
     ///
     /// `receiver_msg`
@@ -38,13 +39,15 @@ pub struct TradeSellerShip {
     pub receiver_msg: Option<ReceiverMsg>,
     /// The SKU order ids (子订单) concerned.
     ///
-    /// `s_ids`. Example: `[4835999782215622430]`
-    pub s_ids: Vec<i64>,
+    /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4835999782215622430]`
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub s_ids: Vec<crate::ids::OrderId>,
     /// The shop.
     ///
-    /// `shop_id`. Example: `597277`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `597277`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,

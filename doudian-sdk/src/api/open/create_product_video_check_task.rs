@@ -12,13 +12,16 @@
 #[non_exhaustive]
 #[doc(alias = "open.createProductVideoCheckTask")]
 pub struct OpenCreateProductVideoCheckTaskRequest {
-    /// `product_id` (required)
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl OpenCreateProductVideoCheckTaskRequest {
     /// Builds it from the required parameters (`product_id`).
-    pub fn new(product_id: i64) -> Self {
-        Self { product_id }
+    pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
+        Self {
+            product_id: product_id.into(),
+        }
     }
 }
 /// `open.createProductVideoCheckTask` response: the reply's `data`.

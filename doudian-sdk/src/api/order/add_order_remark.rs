@@ -20,8 +20,9 @@ pub struct OrderAddOrderRemarkRequest {
     pub is_add_star: Option<String>,
     /// The shop order id.
     ///
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// The remark, at most 500 characters.
     ///
     /// `remark` (required)
@@ -34,7 +35,10 @@ pub struct OrderAddOrderRemarkRequest {
 }
 impl OrderAddOrderRemarkRequest {
     /// Builds it from the required parameters (`order_id`, `remark`).
-    pub fn new(order_id: impl Into<String>, remark: impl Into<String>) -> Self {
+    pub fn new(
+        order_id: impl Into<crate::ids::OrderId>,
+        remark: impl Into<String>,
+    ) -> Self {
         Self {
             order_id: order_id.into(),
             remark: remark.into(),

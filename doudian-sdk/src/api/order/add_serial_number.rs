@@ -12,14 +12,18 @@
 #[non_exhaustive]
 #[doc(alias = "order.addSerialNumber")]
 pub struct OrderAddSerialNumberRequest {
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `serial_number_list` (required)
     pub serial_number_list: Vec<String>,
 }
 impl OrderAddSerialNumberRequest {
     /// Builds it from the required parameters (`order_id`, `serial_number_list`).
-    pub fn new(order_id: impl Into<String>, serial_number_list: Vec<String>) -> Self {
+    pub fn new(
+        order_id: impl Into<crate::ids::OrderId>,
+        serial_number_list: Vec<String>,
+    ) -> Self {
         Self {
             order_id: order_id.into(),
             serial_number_list,

@@ -14,12 +14,13 @@
 pub struct OrderAddressConfirmRequest {
     /// `is_approved` (required)
     pub is_approved: i64,
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl OrderAddressConfirmRequest {
     /// Builds it from the required parameters (`is_approved`, `order_id`).
-    pub fn new(is_approved: i64, order_id: impl Into<String>) -> Self {
+    pub fn new(is_approved: i64, order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             is_approved,
             order_id: order_id.into(),

@@ -12,8 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "order.addressModify")]
 pub struct OrderAddressModifyRequest {
-    /// `order_id` (required). Example: `4784385386387328490`
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4784385386387328490`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `post_addr` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_addr: Option<PostAddr>,
@@ -36,7 +37,7 @@ impl ::std::fmt::Debug for OrderAddressModifyRequest {
 }
 impl OrderAddressModifyRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
             ..<Self as crate::de::Object>::empty()

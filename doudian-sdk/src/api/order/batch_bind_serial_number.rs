@@ -66,12 +66,14 @@ pub struct Bind {
     /// `serial_no_list`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub serial_no_list: Vec<SerialNo>,
-    /// `shop_order_id`. Example: `6940658920780535662`
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
-    /// `sku_order_id`. Example: `6940658920780535662`
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
 }
 impl Bind {
     /// A request with no parameters set (none is required).
@@ -86,12 +88,15 @@ impl Bind {
         self
     }
     /// Sets `shop_order_id`.
-    pub fn shop_order_id(mut self, shop_order_id: impl Into<String>) -> Self {
+    pub fn shop_order_id(
+        mut self,
+        shop_order_id: impl Into<crate::ids::OrderId>,
+    ) -> Self {
         self.shop_order_id = Some(shop_order_id.into());
         self
     }
     /// Sets `sku_order_id`.
-    pub fn sku_order_id(mut self, sku_order_id: impl Into<String>) -> Self {
+    pub fn sku_order_id(mut self, sku_order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.sku_order_id = Some(sku_order_id.into());
         self
     }
@@ -106,12 +111,14 @@ pub struct FailBind {
     /// `fail_reason`. Example: `参数错误`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
-    /// `shop_order_id`. Example: `6940658920780535662`
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
-    /// `sku_order_id`. Example: `6940658920780535662`
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `order.batchBindSerialNumber`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -152,12 +159,14 @@ pub struct SuccessBind {
     /// `fail_reason`. Example: `参数错误`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
-    /// `shop_order_id`. Example: `6940658920780535662`
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
-    /// `sku_order_id`. Example: `6940658920780535662`
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.batchDecrypt`: its request, its response and their nested types.
+pub use super::shared::{CipherInfo, CustomErr};
 /// `order.batchDecrypt` (批量解密): Decrypts encrypted buyer data of orders (receiver name, phone, address, ID card), at most 50 values per call, each with the order it belongs to. Each decryption counts against the shop's quota, so the SDK never repeats the call by itself; decrypt only what printing or shipping needs and show the masked fields otherwise. The call can succeed in part: check `err_no` of every entry.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -74,39 +75,6 @@ impl ::std::fmt::Debug for OrderBatchDecryptResponse {
 impl crate::request::Request for OrderBatchDecryptRequest {
     const METHOD: &'static str = "order.batchDecrypt";
     type Response = OrderBatchDecryptResponse;
-}
-/// An object inside `order.batchDecrypt`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CipherInfo {
-    /// The shop order id the value belongs to.
-    ///
-    /// `auth_id` (required). Example: `4933609365066313446`
-    pub auth_id: String,
-    /// The encrypted value as received (an `encrypt_*` field).
-    ///
-    /// `cipher_text` (required). Example: `$c0qBj0QrZm9qae50eoBTInPj8PWvCjUyafxWt5cELI0=$pExhpmm6cJ5VuSkvduc3QrdA4THYUZjuoE`
-    pub cipher_text: String,
-}
-impl CipherInfo {
-    /// Builds it from the required parameters (`auth_id`, `cipher_text`).
-    pub fn new(auth_id: impl Into<String>, cipher_text: impl Into<String>) -> Self {
-        Self {
-            auth_id: auth_id.into(),
-            cipher_text: cipher_text.into(),
-        }
-    }
-}
-/// An object inside `order.batchDecrypt`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CustomErr {
-    /// `err_code`. Example: `8000`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub err_code: Option<i64>,
-    /// `err_msg`. Example: `解密失败：批量解密存在部分失败`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub err_msg: Option<String>,
 }
 /// An object inside `order.batchDecrypt`.
 #[derive(Clone, Default, ::serde::Serialize)]

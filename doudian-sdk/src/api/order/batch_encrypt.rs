@@ -2,6 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.batchEncrypt`: its request, its response and their nested types.
+pub use super::shared::CustomErr;
 /// `order.batchEncrypt`: the request of the platform method `order.batchEncrypt`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -84,17 +85,6 @@ impl BatchEncryptBatchEncrypt {
             sensitive_type,
         }
     }
-}
-/// An object inside `order.batchEncrypt`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CustomErr {
-    /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub err_code: Option<i64>,
-    /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub err_msg: Option<String>,
 }
 /// An object inside `order.batchEncrypt`.
 #[derive(Clone, Default, ::serde::Serialize)]

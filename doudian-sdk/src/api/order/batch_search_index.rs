@@ -2,6 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.BatchSearchIndex`: its request, its response and their nested types.
+pub use super::shared::CustomErr;
 /// `order.BatchSearchIndex`: the request of the platform method `order.BatchSearchIndex`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -42,17 +43,6 @@ impl crate::request::Request for OrderBatchSearchIndexRequest {
     const METHOD: &'static str = "order.BatchSearchIndex";
     const READ_ONLY: bool = true;
     type Response = OrderBatchSearchIndexResponse;
-}
-/// An object inside `order.BatchSearchIndex`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CustomErr {
-    /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub err_code: Option<i64>,
-    /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub err_msg: Option<String>,
 }
 /// An object inside `order.BatchSearchIndex`.
 #[derive(Clone, ::serde::Serialize)]

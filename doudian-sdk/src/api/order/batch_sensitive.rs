@@ -2,6 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.batchSensitive`: its request, its response and their nested types.
+pub use super::shared::{CipherInfo, CustomErr};
 /// `order.batchSensitive` (批量脱敏): Turns encrypted buyer data of orders into masked text (a name or phone partly hidden) for display, without revealing the plain value. It takes the same entries as `order.batchDecrypt`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -43,39 +44,6 @@ impl ::std::fmt::Debug for OrderBatchSensitiveResponse {
 impl crate::request::Request for OrderBatchSensitiveRequest {
     const METHOD: &'static str = "order.batchSensitive";
     type Response = OrderBatchSensitiveResponse;
-}
-/// An object inside `order.batchSensitive`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CipherInfo {
-    /// The shop order id the value belongs to.
-    ///
-    /// `auth_id` (required)
-    pub auth_id: String,
-    /// The encrypted value as received (an `encrypt_*` field).
-    ///
-    /// `cipher_text` (required)
-    pub cipher_text: String,
-}
-impl CipherInfo {
-    /// Builds it from the required parameters (`auth_id`, `cipher_text`).
-    pub fn new(auth_id: impl Into<String>, cipher_text: impl Into<String>) -> Self {
-        Self {
-            auth_id: auth_id.into(),
-            cipher_text: cipher_text.into(),
-        }
-    }
-}
-/// An object inside `order.batchSensitive`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CustomErr {
-    /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub err_code: Option<i64>,
-    /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub err_msg: Option<String>,
 }
 /// An object inside `order.batchSensitive`.
 #[derive(Clone, Default, ::serde::Serialize)]

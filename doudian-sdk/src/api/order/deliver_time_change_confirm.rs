@@ -17,8 +17,9 @@ pub struct OrderDeliverTimeChangeConfirmRequest {
     /// `reject_reason`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
-    /// `shop_order_id` (required). Example: `3539925204033339668`
-    pub shop_order_id: String,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `3539925204033339668`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub shop_order_id: crate::ids::OrderId,
     /// `task_id` (required). Example: `123424546543654`
     pub task_id: String,
 }
@@ -26,7 +27,7 @@ impl OrderDeliverTimeChangeConfirmRequest {
     /// Builds it from the required parameters (`reject_code`, `shop_order_id`, `task_id`).
     pub fn new(
         reject_code: i64,
-        shop_order_id: impl Into<String>,
+        shop_order_id: impl Into<crate::ids::OrderId>,
         task_id: impl Into<String>,
     ) -> Self {
         Self {

@@ -12,12 +12,13 @@
 #[non_exhaustive]
 #[doc(alias = "order.deliverTimeChangeTaskInfo")]
 pub struct OrderDeliverTimeChangeTaskInfoRequest {
-    /// `shop_order_id` (required). Example: `6936452933365274515`
-    pub shop_order_id: String,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6936452933365274515`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub shop_order_id: crate::ids::OrderId,
 }
 impl OrderDeliverTimeChangeTaskInfoRequest {
     /// Builds it from the required parameters (`shop_order_id`).
-    pub fn new(shop_order_id: impl Into<String>) -> Self {
+    pub fn new(shop_order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             shop_order_id: shop_order_id.into(),
         }

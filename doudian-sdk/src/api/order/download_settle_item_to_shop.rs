@@ -20,15 +20,17 @@ pub struct OrderDownloadSettleItemToShopRequest {
     /// `flow_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `pay_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `start_time` (required)
     pub start_time: String,
     /// `time_type` (required)
@@ -59,7 +61,7 @@ impl OrderDownloadSettleItemToShopRequest {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
@@ -69,7 +71,7 @@ impl OrderDownloadSettleItemToShopRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }

@@ -12,12 +12,13 @@
 #[non_exhaustive]
 #[doc(alias = "order.getCrossBorderFulfillInfo")]
 pub struct OrderGetCrossBorderFulfillInfoRequest {
-    /// `shop_order_id` (required). Example: `4795451507070928840`
-    pub shop_order_id: String,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4795451507070928840`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub shop_order_id: crate::ids::OrderId,
 }
 impl OrderGetCrossBorderFulfillInfoRequest {
     /// Builds it from the required parameters (`shop_order_id`).
-    pub fn new(shop_order_id: impl Into<String>) -> Self {
+    pub fn new(shop_order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             shop_order_id: shop_order_id.into(),
         }
@@ -42,9 +43,10 @@ pub struct OrderGetCrossBorderFulfillInfoResponse {
     /// `product_num`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_num: Option<i64>,
-    /// `shop_order_id`. Example: `4790307922954771917`
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4790307922954771917`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_ids`. Example: `[4790307922954771917]`
     pub sku_order_ids: Vec<String>,
     /// `way_bill_url`. Example: `https://sf6-ttcdn-tos.pstatp.com/obj/temai/xxx`

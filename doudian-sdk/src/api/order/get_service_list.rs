@@ -26,9 +26,10 @@ pub struct OrderGetServiceListRequest {
     pub order_by: Option<String>,
     /// Only the requests of this order.
     ///
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `page`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
@@ -66,8 +67,8 @@ impl OrderGetServiceListRequest {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: i64) -> Self {
-        self.order_id = Some(order_id);
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
+        self.order_id = Some(order_id.into());
         self
     }
     /// Sets `page`.
@@ -160,9 +161,10 @@ pub struct List {
     pub operate_status_desc: Option<String>,
     /// The order it concerns.
     ///
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// The merchant's answer, once given.
     ///
     /// `reply`
@@ -174,9 +176,10 @@ pub struct List {
     /// `service_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_type: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,

@@ -18,15 +18,17 @@ pub struct OrderGetSettleBillDetailV2Request {
     /// `flow_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `pay_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `size`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
@@ -58,7 +60,7 @@ impl OrderGetSettleBillDetailV2Request {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
@@ -68,7 +70,7 @@ impl OrderGetSettleBillDetailV2Request {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
@@ -172,9 +174,10 @@ pub struct Data {
     /// `goods_count`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_count: Option<i32>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `order_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_time: Option<String>,
@@ -208,9 +211,10 @@ pub struct Data {
     /// `post_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `profit`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profit: Option<i64>,
@@ -241,12 +245,14 @@ pub struct Data {
     /// `shop_coupon`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_coupon: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
-    /// `shop_order_id`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
     /// `shop_refund_loss`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_refund_loss: Option<i64>,

@@ -18,15 +18,17 @@ pub struct OrderGetSettleBillDetailV3Request {
     /// `flow_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `pay_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `size`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
@@ -58,7 +60,7 @@ impl OrderGetSettleBillDetailV3Request {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
@@ -68,7 +70,7 @@ impl OrderGetSettleBillDetailV3Request {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
@@ -154,9 +156,10 @@ pub struct Data {
     /// `is_contains_refund_before_settle`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_contains_refund_before_settle: Option<i32>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `order_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_time: Option<String>,
@@ -181,9 +184,10 @@ pub struct Data {
     /// `post_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `real_pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub real_pay_amount: Option<i64>,
@@ -205,9 +209,10 @@ pub struct Data {
     /// `shop_coupon`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_coupon: Option<i64>,
-    /// `shop_order_id`
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
     /// `total_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,

@@ -21,12 +21,14 @@ pub struct OrderGetShopAccountItemRequest {
     /// `end_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
-    /// `product_id`
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `size`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
@@ -63,12 +65,12 @@ impl OrderGetShopAccountItemRequest {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
@@ -190,9 +192,10 @@ pub struct Data {
     /// `fund_flow_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fund_flow_desc: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `order_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i32>,
@@ -211,9 +214,10 @@ pub struct Data {
     /// `post_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `promotion_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_amount: Option<i64>,
@@ -223,12 +227,14 @@ pub struct Data {
     /// `remark`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<String>,
-    /// `shop_order_id`
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
 }
 #[doc(hidden)]
 mod decode;

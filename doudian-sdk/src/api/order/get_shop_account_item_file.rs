@@ -62,9 +62,10 @@ pub struct Data {
     /// `bill_date`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_date: Option<String>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,

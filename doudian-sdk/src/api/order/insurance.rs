@@ -12,12 +12,13 @@
 #[non_exhaustive]
 #[doc(alias = "order.insurance")]
 pub struct OrderInsuranceRequest {
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl OrderInsuranceRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self { order_id: order_id.into() }
     }
 }
@@ -42,9 +43,10 @@ pub struct GoodsInfo {
     /// `category_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,

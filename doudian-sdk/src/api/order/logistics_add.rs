@@ -55,8 +55,9 @@ pub struct OrderLogisticsAddRequest {
     pub logistics_id: Option<i64>,
     /// The shop order id.
     ///
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// Serial numbers (IMEI...) of the goods, for categories that require them.
     ///
     /// `serial_number_list`
@@ -68,7 +69,7 @@ pub struct OrderLogisticsAddRequest {
 }
 impl OrderLogisticsAddRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
             ..<Self as crate::de::Object>::empty()

@@ -27,8 +27,9 @@ pub struct OrderLogisticsAddMultiPackRequest {
     pub is_reject_refund: Option<bool>,
     /// The shop order id.
     ///
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// The parcels.
     ///
     /// `pack_list` (required)
@@ -47,7 +48,7 @@ pub struct OrderLogisticsAddMultiPackRequest {
 impl OrderLogisticsAddMultiPackRequest {
     /// Builds it from the required parameters (`order_id`, `pack_list`, `request_id`).
     pub fn new(
-        order_id: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
         pack_list: Vec<Pack>,
         request_id: impl Into<String>,
     ) -> Self {

@@ -141,9 +141,10 @@ impl crate::request::Request for OrderLogisticsAddSinglePackRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct OrderSerialNumber {
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `serial_number_list`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub serial_number_list: Vec<String>,
@@ -156,7 +157,7 @@ impl OrderSerialNumber {
         }
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }

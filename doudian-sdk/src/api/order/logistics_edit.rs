@@ -36,15 +36,16 @@ pub struct OrderLogisticsEditRequest {
     pub logistics_id: Option<i64>,
     /// The shop order id.
     ///
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl OrderLogisticsEditRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
             ..<Self as crate::de::Object>::empty()

@@ -23,8 +23,9 @@ pub struct OrderLogisticsEditByPackRequest {
     /// `logistics_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<String>,
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `pack_id` (required)
     pub pack_id: String,
     /// `store_id`
@@ -35,7 +36,7 @@ impl OrderLogisticsEditByPackRequest {
     /// Builds it from the required parameters (`logistics_code`, `order_id`, `pack_id`).
     pub fn new(
         logistics_code: impl Into<String>,
-        order_id: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
         pack_id: impl Into<String>,
     ) -> Self {
         Self {

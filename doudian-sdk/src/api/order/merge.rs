@@ -38,12 +38,16 @@ impl crate::request::Request for OrderMergeRequest {
 pub struct MergeMerge {
     /// `open_address_id` (required). Example: `#zNXM/tzNDQGmCbzkShm99ens7XlA35n9L7CGQtECeoPIi1sczPZpUwDfZ/ygBynRheCl8tp+huFx2zf`
     pub open_address_id: String,
-    /// `order_id` (required). Example: `12345678`
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `12345678`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl MergeMerge {
     /// Builds it from the required parameters (`open_address_id`, `order_id`).
-    pub fn new(open_address_id: impl Into<String>, order_id: impl Into<String>) -> Self {
+    pub fn new(
+        open_address_id: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
+    ) -> Self {
         Self {
             open_address_id: open_address_id.into(),
             order_id: order_id.into(),

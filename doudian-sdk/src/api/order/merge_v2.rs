@@ -49,9 +49,10 @@ pub struct Merge {
     /// `open_address_id`. Example: `xxxxxxxxxx`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_address_id: Option<String>,
-    /// `order_id`. Example: `123123`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
 }
 impl Merge {
     /// A request with no parameters set (none is required).
@@ -66,7 +67,7 @@ impl Merge {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }

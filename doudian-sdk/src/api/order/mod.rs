@@ -4,6 +4,7 @@
 //! The `order` API group: 55 methods, behind the `order` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod address_applied_switch;
 pub use address_applied_switch::{
     OrderAddressAppliedSwitchRequest, OrderAddressAppliedSwitchResponse,

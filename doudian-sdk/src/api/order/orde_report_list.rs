@@ -40,9 +40,10 @@ pub struct AddRealMobileWhite {
     /// `after_sale_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_id: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `reason_no` (required)
     pub reason_no: i64,
     /// `remark`
@@ -63,7 +64,7 @@ impl AddRealMobileWhite {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
@@ -83,9 +84,10 @@ pub struct AddRealMobileWhitesResult {
     /// `msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
 }
 #[doc(hidden)]
 mod decode;

@@ -14,14 +14,15 @@
 pub struct OrderOrderCancelRequest {
     /// `cancel_reason` (required). Example: `用户不想买了`
     pub cancel_reason: String,
-    /// `shop_order_id` (required). Example: `5050438739367795793`
-    pub shop_order_id: String,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `5050438739367795793`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub shop_order_id: crate::ids::OrderId,
 }
 impl OrderOrderCancelRequest {
     /// Builds it from the required parameters (`cancel_reason`, `shop_order_id`).
     pub fn new(
         cancel_reason: impl Into<String>,
-        shop_order_id: impl Into<String>,
+        shop_order_id: impl Into<crate::ids::OrderId>,
     ) -> Self {
         Self {
             cancel_reason: cancel_reason.into(),

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.PackageProcessFail`: its request, its response and their nested types.
+pub use super::shared::Op;
 /// `order.PackageProcessFail`: the request of the platform method `order.PackageProcessFail`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -15,12 +16,13 @@ pub struct OrderPackageProcessFailRequest {
     /// `op`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
-    /// `order_id` (required). Example: `123456`
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123456`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl OrderPackageProcessFailRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
             ..<Self as crate::de::Object>::empty()
@@ -49,35 +51,6 @@ pub struct OrderPackageProcessFailResponse {
 impl crate::request::Request for OrderPackageProcessFailRequest {
     const METHOD: &'static str = "order.PackageProcessFail";
     type Response = OrderPackageProcessFailResponse;
-}
-/// An object inside `order.PackageProcessFail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Op {
-    /// `op_uid`. Example: `123456`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub op_uid: Option<i64>,
-    /// `platform`. Example: `system`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<i32>,
-}
-impl Op {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `op_uid`.
-    pub fn op_uid(mut self, op_uid: i64) -> Self {
-        self.op_uid = Some(op_uid);
-        self
-    }
-    /// Sets `platform`.
-    pub fn platform(mut self, platform: i32) -> Self {
-        self.platform = Some(platform);
-        self
-    }
 }
 #[doc(hidden)]
 mod decode;

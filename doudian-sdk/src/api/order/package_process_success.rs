@@ -2,6 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.PackageProcessSuccess`: its request, its response and their nested types.
+pub use super::shared::Op;
 /// `order.PackageProcessSuccess`: the request of the platform method `order.PackageProcessSuccess`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -19,15 +20,16 @@ pub struct OrderPackageProcessSuccessRequest {
     /// `op`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
-    /// `order_id` (required). Example: `123456`
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123456`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl OrderPackageProcessSuccessRequest {
     /// Builds it from the required parameters (`cert_list`, `combo_id`, `order_id`).
     pub fn new(
         cert_list: Vec<Cert>,
         combo_id: i64,
-        order_id: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
     ) -> Self {
         Self {
             cert_list,
@@ -79,35 +81,6 @@ impl Cert {
             grant_time,
             status,
         }
-    }
-}
-/// An object inside `order.PackageProcessSuccess`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Op {
-    /// `op_uid`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub op_uid: Option<i64>,
-    /// `platform`. Example: `system`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<i32>,
-}
-impl Op {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `op_uid`.
-    pub fn op_uid(mut self, op_uid: i64) -> Self {
-        self.op_uid = Some(op_uid);
-        self
-    }
-    /// Sets `platform`.
-    pub fn platform(mut self, platform: i32) -> Self {
-        self.platform = Some(platform);
-        self
     }
 }
 #[doc(hidden)]

@@ -14,12 +14,16 @@
 pub struct OrderPolicyRequest {
     /// `ins_product_id` (required)
     pub ins_product_id: String,
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl OrderPolicyRequest {
     /// Builds it from the required parameters (`ins_product_id`, `order_id`).
-    pub fn new(ins_product_id: impl Into<String>, order_id: impl Into<String>) -> Self {
+    pub fn new(
+        ins_product_id: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
+    ) -> Self {
         Self {
             ins_product_id: ins_product_id.into(),
             order_id: order_id.into(),
@@ -86,9 +90,10 @@ pub struct GoodsInfo {
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `show_page_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_page_url: Option<String>,

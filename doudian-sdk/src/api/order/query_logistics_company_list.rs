@@ -55,8 +55,9 @@ pub struct FailShopOrderIdAndReason {
     /// `fail_reason`. Example: `订单不存在`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
-    /// `order_ids`. Example: `[1233,1234]`
-    pub order_ids: Vec<String>,
+    /// `order_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a string. Example: `[1233,1234]`
+    #[serde(serialize_with = "crate::ids::list_as_text")]
+    pub order_ids: Vec<crate::ids::OrderId>,
 }
 /// An object inside `order.queryLogisticsCompanyList`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -75,9 +76,10 @@ pub struct LogistcisCompanyListById {
 pub struct LogisticsCompanyListByOrderId {
     /// `logistcis_company_list_by_ids`
     pub logistcis_company_list_by_ids: Vec<LogistcisCompanyListById>,
-    /// `order_id`. Example: `6918560766861317976`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6918560766861317976`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `order.queryLogisticsCompanyList`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

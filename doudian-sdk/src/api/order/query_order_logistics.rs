@@ -2,6 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.queryOrderLogistics`: its request, its response and their nested types.
+pub use super::shared::{ActualSubSku, CompanyInfo, ProductInfo, SubSkuDesc, TrackInfo};
 /// `order.queryOrderLogistics`: the request of the platform method `order.queryOrderLogistics`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -12,12 +13,13 @@
 #[non_exhaustive]
 #[doc(alias = "order.queryOrderLogistics")]
 pub struct OrderQueryOrderLogisticsRequest {
-    /// `order_id` (required). Example: `123456789`
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123456789`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl OrderQueryOrderLogisticsRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self { order_id: order_id.into() }
     }
 }
@@ -33,64 +35,6 @@ impl crate::request::Request for OrderQueryOrderLogisticsRequest {
     const METHOD: &'static str = "order.queryOrderLogistics";
     const READ_ONLY: bool = true;
     type Response = OrderQueryOrderLogisticsResponse;
-}
-/// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ActualSubSku {
-    /// `is_free`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_free: Option<bool>,
-    /// `num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num: Option<i64>,
-    /// `product_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `product_name`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// `sku_id`. Example: `12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
-    /// `sku_img`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_img: Option<String>,
-}
-/// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CompanyInfo {
-    /// `company_name`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub company_name: Option<String>,
-    /// `express_company`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub express_company: Option<String>,
-    /// `express_no`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub express_no: Option<String>,
-    /// `icon`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub icon: Option<String>,
-    /// `telephone` (sensitive: redacted in `Debug`). Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub telephone: Option<String>,
-    /// `url`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-impl ::std::fmt::Debug for CompanyInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("CompanyInfo")
-            .field("company_name", &self.company_name)
-            .field("express_company", &self.express_company)
-            .field("express_no", &self.express_no)
-            .field("icon", &self.icon)
-            .field("telephone", &crate::secret::Redacted(&self.telephone))
-            .field("url", &self.url)
-            .finish()
-    }
 }
 /// An object inside `order.queryOrderLogistics`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -170,12 +114,14 @@ pub struct OrderPackageInfo {
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `package_info`
     pub package_info: Vec<PackageInfo>,
-    /// `shop_id`. Example: `1`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
-    /// `shop_order_id`. Example: `12334455666`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `12334455666`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `order.queryOrderLogistics`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -218,36 +164,6 @@ pub struct PreDeliverInfo {
 /// An object inside `order.queryOrderLogistics`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ProductInfo {
-    /// `actual_sub_sku`
-    pub actual_sub_sku: Vec<ActualSubSku>,
-    /// `is_free`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_free: Option<bool>,
-    /// `num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num: Option<i64>,
-    /// `product_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `product_name`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// `sku_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
-    /// `sku_img`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_img: Option<String>,
-    /// `sku_order_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
-    /// `sub_sku_desc`
-    pub sub_sku_desc: Vec<SubSkuDesc>,
-}
-/// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct ReverseExpressInfo {
     /// `deliver_id`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -261,40 +177,6 @@ pub struct ReverseExpressInfo {
     /// `track_no`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
-}
-/// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SubSkuDesc {
-    /// `product_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
-    /// `sku_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<String>,
-    /// `unit_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit_num: Option<i64>,
-}
-/// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct TrackInfo {
-    /// `context`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub context: Option<String>,
-    /// `site`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
-    /// `state`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    /// `state_desc`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state_desc: Option<String>,
-    /// `time_stamp`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_stamp: Option<i64>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/order.json
 
 //! `order.queryOrderPackageInfo`: its request, its response and their nested types.
+pub use super::shared::{ActualSubSku, CompanyInfo, ProductInfo, SubSkuDesc, TrackInfo};
 /// `order.queryOrderPackageInfo`: the request of the platform method `order.queryOrderPackageInfo`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -12,12 +13,13 @@
 #[non_exhaustive]
 #[doc(alias = "order.queryOrderPackageInfo")]
 pub struct OrderQueryOrderPackageInfoRequest {
-    /// `order_id` (required). Example: `6496679971677798670`
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6496679971677798670`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl OrderQueryOrderPackageInfoRequest {
     /// Builds it from the required parameters (`order_id`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self { order_id: order_id.into() }
     }
 }
@@ -33,64 +35,6 @@ impl crate::request::Request for OrderQueryOrderPackageInfoRequest {
     const METHOD: &'static str = "order.queryOrderPackageInfo";
     const READ_ONLY: bool = true;
     type Response = OrderQueryOrderPackageInfoResponse;
-}
-/// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ActualSubSku {
-    /// `is_free`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_free: Option<bool>,
-    /// `num`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num: Option<i64>,
-    /// `product_id`. Example: `3520562294461467745`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `product_name`. Example: `XX行李箱`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// `sku_id`. Example: `1719024557525047`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
-    /// `sku_img`. Example: `https:xxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_img: Option<String>,
-}
-/// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CompanyInfo {
-    /// `company_name`. Example: `中通快递`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub company_name: Option<String>,
-    /// `express_company`. Example: `zhongtong`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub express_company: Option<String>,
-    /// `express_no`. Example: `75530132493095`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub express_no: Option<String>,
-    /// `icon`. Example: `https://XXXX`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub icon: Option<String>,
-    /// `telephone` (sensitive: redacted in `Debug`). Example: `400-XXX-XXXX`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub telephone: Option<String>,
-    /// `url`. Example: `www.zto.cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-impl ::std::fmt::Debug for CompanyInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("CompanyInfo")
-            .field("company_name", &self.company_name)
-            .field("express_company", &self.express_company)
-            .field("express_no", &self.express_no)
-            .field("icon", &self.icon)
-            .field("telephone", &crate::secret::Redacted(&self.telephone))
-            .field("url", &self.url)
-            .finish()
-    }
 }
 /// An object inside `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -126,12 +70,14 @@ pub struct OrderPackageInfo {
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `package_info`
     pub package_info: Vec<PackageInfo>,
-    /// `shop_id`. Example: `94956`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `94956`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
-    /// `shop_order_id`. Example: `6917533224570258991`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6917533224570258991`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
     /// `wait_send_product_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_send_product_info: Option<WaitSendProductInfo>,
@@ -153,70 +99,6 @@ pub struct PackageInfo {
     /// `track_state`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub track_state: Option<String>,
-}
-/// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ProductInfo {
-    /// `actual_sub_sku`
-    pub actual_sub_sku: Vec<ActualSubSku>,
-    /// `is_free`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_free: Option<bool>,
-    /// `num`. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num: Option<i64>,
-    /// `product_id`. Example: `3520562294461467745`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `product_name`. Example: `XX行李箱`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// `sku_id`. Example: `3254535`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
-    /// `sku_img`. Example: `https:xxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_img: Option<String>,
-    /// `sku_order_id`. Example: `4781320682406083640`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
-    /// `sub_sku_desc`
-    pub sub_sku_desc: Vec<SubSkuDesc>,
-}
-/// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SubSkuDesc {
-    /// `product_id`. Example: `3520562294461467745`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
-    /// `sku_id`. Example: `1719024557525047`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<String>,
-    /// `unit_num`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit_num: Option<i64>,
-}
-/// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct TrackInfo {
-    /// `context`. Example: `包裹已完成出库，来自【XXX仓】`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub context: Option<String>,
-    /// `site`. Example: `北京`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
-    /// `state`. Example: `122`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    /// `state_desc`. Example: `仓库处理中`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state_desc: Option<String>,
-    /// `time_stamp`. Example: `1708659849`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_stamp: Option<i64>,
 }
 /// An object inside `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

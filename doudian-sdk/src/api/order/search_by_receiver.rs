@@ -124,9 +124,10 @@ pub struct ShopOrder {
     /// `create_time`. Example: `1617355413`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// `order_id`. Example: `4781320682406083640`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4781320682406083640`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::codes::optional_as_text")]

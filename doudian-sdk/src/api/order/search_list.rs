@@ -2,6 +2,14 @@
 // Source: api-spec/groups/order.json
 
 //! `order.searchList`: its request, its response and their nested types.
+pub use super::shared::{
+    AccountInfo, AccountList, AddressTagUi, AfterSaleInfo, BundleSkuInfo, CardVoucher,
+    City, ContractInfo, CouponRight, DCarShopBizData, Detail, GivenProductActivityInfo,
+    Inventory, MaskPostAddr, Pic, PostAddr, PreAllocatedYunWarehouseInfo, Province,
+    QualityCheckInfo, RealYunWarehouseInfo, ShopOrderTagUi, SkuCustomizationInfo,
+    SkuOrderTagUi, SkuSpec, SkuYunWarehouseInfo, Spec, StoreAddress, StoreInfo, Street,
+    Text, Town, UserCoordinate, UserIdInfo, UserTagUi,
+};
 /// `order.searchList` (订单列表查询): Lists the shop's orders that match the filters, newest first unless `order_asc`; each shop order holds its SKU orders. `create_time_start` or `update_time_start` is required, only the last 90 days can be searched and one filter reaches at most 50,000 orders, so an ERP polls in `update_time` windows with `order_by` `update_time`. Receiver name, phone and address arrive encrypted: decrypt them with `order.batchDecrypt`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -242,106 +250,6 @@ impl OrderSearchListRequest {
 /// An object inside `order.searchList`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AccountInfo {
-    /// `account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    /// `account_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_name: Option<String>,
-    /// `account_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_type: Option<String>,
-    /// `encrypt_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypt_account_id: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AccountList {
-    /// `account_info`
-    pub account_info: Vec<AccountInfo>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AddressTagUi {
-    /// `hover_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hover_text: Option<String>,
-    /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AfterSaleInfo {
-    /// `after_sale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_status: Option<i64>,
-    /// `after_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_type: Option<i64>,
-    /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refund_status: Option<i64>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct BundleSkuInfo {
-    /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// `item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item_num: Option<i64>,
-    /// `picture_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub picture_url: Option<String>,
-    /// `product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
-    /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// `sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CardVoucher {
-    /// `valid_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_days: Option<i64>,
-    /// `valid_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_end: Option<i64>,
-    /// `valid_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_start: Option<i64>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct City {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct CombineStatus {
     /// `main_status`. Example: `103`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -371,130 +279,6 @@ impl CombineStatus {
     }
 }
 /// An object inside `order.searchList`.
-#[derive(Clone, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ContractInfo {
-    /// `encrypt_mobile_no` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypt_mobile_no: Option<String>,
-    /// `mobile_no` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mobile_no: Option<String>,
-}
-impl ::std::fmt::Debug for ContractInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ContractInfo")
-            .field(
-                "encrypt_mobile_no",
-                &crate::secret::Redacted(&self.encrypt_mobile_no),
-            )
-            .field("mobile_no", &crate::secret::Redacted(&self.mobile_no))
-            .finish()
-    }
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CouponRight {
-    /// `quota`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quota: Option<i64>,
-    /// `right_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub right_name: Option<String>,
-    /// `right_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub right_type: Option<i64>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct DCarShopBizData {
-    /// `coupon_right`
-    pub coupon_right: Vec<CouponRight>,
-    /// `poi_addr`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poi_addr: Option<String>,
-    /// `poi_adname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poi_adname: Option<String>,
-    /// `poi_city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poi_city_name: Option<String>,
-    /// `poi_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poi_id: Option<String>,
-    /// `poi_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poi_name: Option<String>,
-    /// `poi_pname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poi_pname: Option<String>,
-    /// `poi_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poi_tel: Option<String>,
-}
-impl ::std::fmt::Debug for DCarShopBizData {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("DCarShopBizData")
-            .field("coupon_right", &self.coupon_right)
-            .field("poi_addr", &self.poi_addr)
-            .field("poi_adname", &self.poi_adname)
-            .field("poi_city_name", &self.poi_city_name)
-            .field("poi_id", &self.poi_id)
-            .field("poi_name", &self.poi_name)
-            .field("poi_pname", &self.poi_pname)
-            .field("poi_tel", &crate::secret::Redacted(&self.poi_tel))
-            .finish()
-    }
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Detail {
-    /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extra: Option<String>,
-    /// `pic`
-    pub pic: Vec<Pic>,
-    /// `text`
-    pub text: Vec<Text>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct GivenProductActivityInfo {
-    /// `given_product_activity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub given_product_activity_type: Option<String>,
-    /// `given_product_activity_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub given_product_activity_value: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Inventory {
-    /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
-    /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inventory_type: Option<i64>,
-    /// `inventory_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inventory_type_desc: Option<String>,
-    /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub out_warehouse_id: Option<String>,
-    /// `warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warehouse_id: Option<String>,
-    /// `warehouse_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warehouse_type: Option<i64>,
-}
-/// An object inside `order.searchList`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct LogisticsInfo {
@@ -518,26 +302,6 @@ pub struct LogisticsInfo {
     /// `tracking_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct MaskPostAddr {
-    /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub city: Option<City>,
-    /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub province: Option<Province>,
-    /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street: Option<Street>,
-    /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub town: Option<Town>,
 }
 /// An object inside `order.searchList`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -591,60 +355,16 @@ pub struct OrderPhase {
     /// `phase_sum_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_sum_amount: Option<i64>,
-    /// `sku_order_id`
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_price: Option<i64>,
     /// `total_phase`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_phase: Option<i64>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Pic {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PostAddr {
-    /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub city: Option<City>,
-    /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// `encrypt_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypt_detail: Option<String>,
-    /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub province: Option<Province>,
-    /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street: Option<Street>,
-    /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub town: Option<Town>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PreAllocatedYunWarehouseInfo {
-    /// `yun_warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub yun_warehouse_code: Option<String>,
-    /// `yun_warehouse_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub yun_warehouse_name: Option<String>,
 }
 /// An object inside `order.searchList`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -659,59 +379,26 @@ pub struct ProductInfo {
     /// `product_count`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
     /// `product_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
-    /// `sku_order_id`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
+    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_specs`
     pub sku_specs: Vec<SkuSpec>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Province {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct QualityCheckInfo {
-    /// `check_fail_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub check_fail_msg: Option<String>,
-    /// `check_result_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub check_result_code: Option<String>,
-    /// `resend_check_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resend_check_time: Option<i64>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct RealYunWarehouseInfo {
-    /// `yun_warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub yun_warehouse_code: Option<String>,
-    /// `yun_warehouse_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub yun_warehouse_name: Option<String>,
 }
 /// An object inside `order.searchList`.
 #[derive(Clone, Default, ::serde::Serialize)]
@@ -833,9 +520,10 @@ pub struct ShopOrder {
     pub order_expire_time: Option<i64>,
     /// The shop order id (父订单号): what order calls and shipping take as `order_id`.
     ///
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `order_level`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_level: Option<i64>,
@@ -938,9 +626,10 @@ pub struct ShopOrder {
     /// `shop_cost_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_cost_amount: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
@@ -1085,28 +774,6 @@ impl ::std::fmt::Debug for ShopOrder {
             .field("user_tag_ui", &self.user_tag_ui)
             .finish()
     }
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ShopOrderTagUi {
-    /// `help_doc`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help_doc: Option<String>,
-    /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SkuCustomizationInfo {
-    /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<Detail>,
 }
 /// An object inside `order.searchList`.
 #[derive(Clone, Default, ::serde::Serialize)]
@@ -1274,9 +941,10 @@ pub struct SkuOrder {
     pub order_expire_time: Option<i64>,
     /// The SKU order id: the `shipped_order_id` of split shipping.
     ///
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `order_level`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_level: Option<i64>,
@@ -1311,9 +979,10 @@ pub struct SkuOrder {
     pub page_id: Option<i64>,
     /// The shop order it belongs to.
     ///
-    /// `parent_order_id`
+    /// `parent_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub parent_order_id: Option<crate::ids::OrderId>,
     /// What the buyer paid for this SKU order, in fen.
     ///
     /// `pay_amount`
@@ -1346,9 +1015,10 @@ pub struct SkuOrder {
     /// `pre_sale_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_sale_type: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
@@ -1422,9 +1092,10 @@ pub struct SkuOrder {
     pub sku_customization_info: Vec<SkuCustomizationInfo>,
     /// The SKU bought.
     ///
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_order_tag_ui`
     pub sku_order_tag_ui: Vec<SkuOrderTagUi>,
     /// `sku_yun_warehouse_info`
@@ -1610,216 +1281,6 @@ impl ::std::fmt::Debug for SkuOrder {
             .field("warehouse_ids", &self.warehouse_ids)
             .finish()
     }
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SkuOrderTagUi {
-    /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extra: Option<String>,
-    /// `help_doc`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help_doc: Option<String>,
-    /// `hover_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hover_text: Option<String>,
-    /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// `sort`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// `tag_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_type: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SkuSpec {
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SkuYunWarehouseInfo {
-    /// `current_business_stage`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_business_stage: Option<i64>,
-    /// `pre_allocated_yun_warehouse_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pre_allocated_yun_warehouse_info: Option<PreAllocatedYunWarehouseInfo>,
-    /// `real_yun_warehouse_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub real_yun_warehouse_info: Option<RealYunWarehouseInfo>,
-    /// `sku_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_count: Option<i64>,
-    /// `sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Spec {
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct StoreAddress {
-    /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub city: Option<City>,
-    /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub province: Option<Province>,
-    /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street: Option<Street>,
-    /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub town: Option<Town>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct StoreInfo {
-    /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extra: Option<String>,
-    /// `store_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub store_address: Option<StoreAddress>,
-    /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub store_id: Option<String>,
-    /// `store_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub store_name: Option<String>,
-    /// `store_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub store_tel: Option<String>,
-}
-impl ::std::fmt::Debug for StoreInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("StoreInfo")
-            .field("extra", &self.extra)
-            .field("store_address", &self.store_address)
-            .field("store_id", &self.store_id)
-            .field("store_name", &self.store_name)
-            .field("store_tel", &crate::secret::Redacted(&self.store_tel))
-            .finish()
-    }
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Street {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Text {
-    /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Town {
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct UserCoordinate {
-    /// `user_coordinate_latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_coordinate_latitude: Option<String>,
-    /// `user_coordinate_longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_coordinate_longitude: Option<String>,
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct UserIdInfo {
-    /// `encrypt_id_card_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypt_id_card_name: Option<String>,
-    /// `encrypt_id_card_no` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encrypt_id_card_no: Option<String>,
-    /// `id_card_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_card_name: Option<String>,
-    /// `id_card_no` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_card_no: Option<String>,
-}
-impl ::std::fmt::Debug for UserIdInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("UserIdInfo")
-            .field(
-                "encrypt_id_card_name",
-                &crate::secret::Redacted(&self.encrypt_id_card_name),
-            )
-            .field(
-                "encrypt_id_card_no",
-                &crate::secret::Redacted(&self.encrypt_id_card_no),
-            )
-            .field("id_card_name", &crate::secret::Redacted(&self.id_card_name))
-            .field("id_card_no", &crate::secret::Redacted(&self.id_card_no))
-            .finish()
-    }
-}
-/// An object inside `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct UserTagUi {
-    /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

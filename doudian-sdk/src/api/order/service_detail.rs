@@ -75,9 +75,10 @@ pub struct Detail {
     /// `operate_status_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status_desc: Option<String>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub order_id: Option<crate::ids::OrderId>,
     /// `proof_demo`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proof_demo: Option<String>,
@@ -96,9 +97,10 @@ pub struct Detail {
     /// `service_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_type: Option<i64>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,

@@ -47,9 +47,10 @@ pub struct UpdateDetail {
     /// `discount_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_amount: Option<i64>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
 }
 impl UpdateDetail {
     /// A request with no parameters set (none is required).
@@ -64,7 +65,7 @@ impl UpdateDetail {
         self
     }
     /// Sets `order_id`.
-    pub fn order_id(mut self, order_id: impl Into<String>) -> Self {
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }

@@ -12,14 +12,15 @@
 #[non_exhaustive]
 #[doc(alias = "order.updatePostAmount")]
 pub struct OrderUpdatePostAmountRequest {
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `post_amount` (required)
     pub post_amount: i64,
 }
 impl OrderUpdatePostAmountRequest {
     /// Builds it from the required parameters (`order_id`, `post_amount`).
-    pub fn new(order_id: impl Into<String>, post_amount: i64) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>, post_amount: i64) -> Self {
         Self {
             order_id: order_id.into(),
             post_amount,

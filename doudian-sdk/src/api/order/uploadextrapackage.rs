@@ -22,8 +22,9 @@ pub struct OrderUploadextrapackageRequest {
     /// `send_address_id`. Example: `456`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_address_id: Option<i64>,
-    /// `shop_order_id` (required). Example: `6919571420622558781`
-    pub shop_order_id: String,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6919571420622558781`
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub shop_order_id: crate::ids::OrderId,
     /// `store_id`. Example: `1233`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -35,7 +36,7 @@ impl OrderUploadextrapackageRequest {
     pub fn new(
         company_code: impl Into<String>,
         product_orders: Vec<ProductOrder>,
-        shop_order_id: impl Into<String>,
+        shop_order_id: impl Into<crate::ids::OrderId>,
         tracking_no: impl Into<String>,
     ) -> Self {
         Self {
@@ -81,12 +82,14 @@ pub struct BundleProduct {
     /// `count`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    /// `product_id`. Example: `1235`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `1235`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
-    /// `sku_id`. Example: `1235`
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string. Example: `1235`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 impl BundleProduct {
     /// A request with no parameters set (none is required).
@@ -101,12 +104,12 @@ impl BundleProduct {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
     /// Sets `sku_id`.
-    pub fn sku_id(mut self, sku_id: impl Into<String>) -> Self {
+    pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
         self
     }

@@ -560,9 +560,10 @@ pub struct ProductAddCbProductResponse {
     /// `outer_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `sku`
     pub sku: Vec<Sku>,
 }
@@ -754,9 +755,10 @@ pub struct Sku {
     /// `outer_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_detail_id1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id1: Option<i64>,

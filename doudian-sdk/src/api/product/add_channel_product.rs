@@ -2,6 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.addChannelProduct`: its request, its response and their nested types.
+pub use super::shared::{Channel, ChannelBuyLimit, FreightTemplate, SkuChannel};
 /// `product.addChannelProduct`: the request of the platform method `product.addChannelProduct`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -145,141 +146,18 @@ pub struct ProductAddChannelProductResponse {
     /// `is_kol_exclusive`. Example: `false`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_kol_exclusive: Option<bool>,
-    /// `product_id`. Example: `3627614096842696400`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3627614096842696400`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `shop_id`. Example: `95078`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `95078`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
 }
 impl crate::request::Request for ProductAddChannelProductRequest {
     const METHOD: &'static str = "product.addChannelProduct";
     type Response = ProductAddChannelProductResponse;
-}
-/// An object inside `product.addChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Channel {
-    /// `channel_id`. Example: `1771297785994256`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel_id: Option<i64>,
-    /// `channel_type`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel_type: Option<i64>,
-}
-/// An object inside `product.addChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ChannelBuyLimit {
-    /// `max_buy_num`. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_buy_num: Option<i64>,
-    /// `min_buy_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_buy_num: Option<i64>,
-    /// `total_buy_num`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_buy_num: Option<i64>,
-}
-impl ChannelBuyLimit {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `max_buy_num`.
-    pub fn max_buy_num(mut self, max_buy_num: i64) -> Self {
-        self.max_buy_num = Some(max_buy_num);
-        self
-    }
-    /// Sets `min_buy_num`.
-    pub fn min_buy_num(mut self, min_buy_num: i64) -> Self {
-        self.min_buy_num = Some(min_buy_num);
-        self
-    }
-    /// Sets `total_buy_num`.
-    pub fn total_buy_num(mut self, total_buy_num: i64) -> Self {
-        self.total_buy_num = Some(total_buy_num);
-        self
-    }
-}
-/// An object inside `product.addChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct FreightTemplate {
-    /// `freight_follow_main`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub freight_follow_main: Option<bool>,
-    /// `freight_id`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub freight_id: Option<i64>,
-}
-impl FreightTemplate {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `freight_follow_main`.
-    pub fn freight_follow_main(mut self, freight_follow_main: bool) -> Self {
-        self.freight_follow_main = Some(freight_follow_main);
-        self
-    }
-    /// Sets `freight_id`.
-    pub fn freight_id(mut self, freight_id: i64) -> Self {
-        self.freight_id = Some(freight_id);
-        self
-    }
-}
-/// An object inside `product.addChannelProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SkuChannel {
-    /// `code`. Example: `49374`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// `price`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<i64>,
-    /// `sku_id` (required). Example: `1771295549374468`
-    pub sku_id: i64,
-    /// `stock_num`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stock_num: Option<i64>,
-    /// `stock_set_mode`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stock_set_mode: Option<i32>,
-}
-impl SkuChannel {
-    /// Builds it from the required parameters (`sku_id`).
-    pub fn new(sku_id: i64) -> Self {
-        Self {
-            sku_id,
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `code`.
-    pub fn code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
-    }
-    /// Sets `price`.
-    pub fn price(mut self, price: i64) -> Self {
-        self.price = Some(price);
-        self
-    }
-    /// Sets `stock_num`.
-    pub fn stock_num(mut self, stock_num: i64) -> Self {
-        self.stock_num = Some(stock_num);
-        self
-    }
-    /// Sets `stock_set_mode`.
-    pub fn stock_set_mode(mut self, stock_set_mode: i32) -> Self {
-        self.stock_set_mode = Some(stock_set_mode);
-        self
-    }
 }
 #[doc(hidden)]
 mod decode;

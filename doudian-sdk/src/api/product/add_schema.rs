@@ -16,9 +16,10 @@ pub struct ProductAddSchemaRequest {
     pub commit: bool,
     /// `model` (required). Example: `[{id:product_type,element_type:select,select_values:[{label:,value:0}]},{id:pick`
     pub model: String,
-    /// `product_id`. Example: `1`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `recommend_ids`. Example: `{category_recommend_id:aqwrqwrq123}`
     #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub recommend_ids: ::std::collections::BTreeMap<String, String>,
@@ -55,8 +56,8 @@ impl ProductAddSchemaRequest {
         }
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
     /// Sets `recommend_ids`.
@@ -77,9 +78,10 @@ impl ProductAddSchemaRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ProductAddSchemaResponse {
-    /// `product_id`. Example: `123`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `sku`
     pub sku: Vec<Sku>,
 }
@@ -130,9 +132,10 @@ pub struct Sku {
     /// `outer_sku_id`. Example: `1234`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
-    /// `sku_id`. Example: `123`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 #[doc(hidden)]
 mod decode;

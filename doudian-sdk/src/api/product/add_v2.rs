@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.addV2`: its request, its response and their nested types.
+pub use super::shared::{
+    DelayRule, PoiResource, Quality, QualityAttachment, QualityInspectionInfo,
+    ReferencePriceCertificate, UnitPriceInfo,
+};
 /// `product.addV2` (商品发布): Publishes a new product with its specs and SKUs. `commit` `true` submits it for audit, `false` only saves a draft; the reply carries the new `product_id` and the SKU ids created. It is not idempotent: after an ambiguous failure look for the product (`product.listV2` by title, or `product.detail` by `out_product_id`) before sending it again, or the shop ends up with a duplicate.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -910,9 +914,10 @@ pub struct ProductAddV2Response {
     pub outer_product_id: Option<String>,
     /// The new product's id.
     ///
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// The SKUs created.
     ///
     /// `sku`
@@ -921,257 +926,6 @@ pub struct ProductAddV2Response {
 impl crate::request::Request for ProductAddV2Request {
     const METHOD: &'static str = "product.addV2";
     type Response = ProductAddV2Response;
-}
-/// An object inside `product.addV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct DelayRule {
-    /// `config_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub config_type: Option<i32>,
-    /// `config_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub config_value: Option<i64>,
-    /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable: Option<bool>,
-    /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<i64>,
-    /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<i64>,
-}
-impl DelayRule {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `config_type`.
-    pub fn config_type(mut self, config_type: i32) -> Self {
-        self.config_type = Some(config_type);
-        self
-    }
-    /// Sets `config_value`.
-    pub fn config_value(mut self, config_value: i64) -> Self {
-        self.config_value = Some(config_value);
-        self
-    }
-    /// Sets `enable`.
-    pub fn enable(mut self, enable: bool) -> Self {
-        self.enable = Some(enable);
-        self
-    }
-    /// Sets `end_time`.
-    pub fn end_time(mut self, end_time: i64) -> Self {
-        self.end_time = Some(end_time);
-        self
-    }
-    /// Sets `start_time`.
-    pub fn start_time(mut self, start_time: i64) -> Self {
-        self.start_time = Some(start_time);
-        self
-    }
-}
-/// An object inside `product.addV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PoiResource {
-    /// `code_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code_type: Option<i64>,
-    /// `condition`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub condition: Option<String>,
-    /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
-    /// `couponSecondExchange`
-    #[serde(rename = "couponSecondExchange")]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coupon_second_exchange: Option<i64>,
-    /// `coupon_return_methods`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub coupon_return_methods: Vec<i64>,
-    /// `link`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
-    /// `notification`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notification: Option<String>,
-    /// `service_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_num: Option<String>,
-    /// `total_can_use_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_can_use_count: Option<i32>,
-    /// `valid_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_days: Option<i64>,
-    /// `valid_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_end: Option<i64>,
-    /// `valid_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_start: Option<i64>,
-}
-impl PoiResource {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `code_type`.
-    pub fn code_type(mut self, code_type: i64) -> Self {
-        self.code_type = Some(code_type);
-        self
-    }
-    /// Sets `condition`.
-    pub fn condition(mut self, condition: impl Into<String>) -> Self {
-        self.condition = Some(condition.into());
-        self
-    }
-    /// Sets `count`.
-    pub fn count(mut self, count: i64) -> Self {
-        self.count = Some(count);
-        self
-    }
-    /// Sets `couponSecondExchange`.
-    pub fn coupon_second_exchange(mut self, coupon_second_exchange: i64) -> Self {
-        self.coupon_second_exchange = Some(coupon_second_exchange);
-        self
-    }
-    /// Sets `coupon_return_methods`.
-    pub fn coupon_return_methods(mut self, coupon_return_methods: Vec<i64>) -> Self {
-        self.coupon_return_methods = coupon_return_methods;
-        self
-    }
-    /// Sets `link`.
-    pub fn link(mut self, link: impl Into<String>) -> Self {
-        self.link = Some(link.into());
-        self
-    }
-    /// Sets `notification`.
-    pub fn notification(mut self, notification: impl Into<String>) -> Self {
-        self.notification = Some(notification.into());
-        self
-    }
-    /// Sets `service_num`.
-    pub fn service_num(mut self, service_num: impl Into<String>) -> Self {
-        self.service_num = Some(service_num.into());
-        self
-    }
-    /// Sets `total_can_use_count`.
-    pub fn total_can_use_count(mut self, total_can_use_count: i32) -> Self {
-        self.total_can_use_count = Some(total_can_use_count);
-        self
-    }
-    /// Sets `valid_days`.
-    pub fn valid_days(mut self, valid_days: i64) -> Self {
-        self.valid_days = Some(valid_days);
-        self
-    }
-    /// Sets `valid_end`.
-    pub fn valid_end(mut self, valid_end: i64) -> Self {
-        self.valid_end = Some(valid_end);
-        self
-    }
-    /// Sets `valid_start`.
-    pub fn valid_start(mut self, valid_start: i64) -> Self {
-        self.valid_start = Some(valid_start);
-        self
-    }
-}
-/// An object inside `product.addV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Quality {
-    /// `quality_attachments` (required)
-    pub quality_attachments: Vec<QualityAttachment>,
-    /// `quality_key` (required)
-    pub quality_key: String,
-    /// `quality_name` (required)
-    pub quality_name: String,
-}
-impl Quality {
-    /// Builds it from the required parameters (`quality_attachments`, `quality_key`, `quality_name`).
-    pub fn new(
-        quality_attachments: Vec<QualityAttachment>,
-        quality_key: impl Into<String>,
-        quality_name: impl Into<String>,
-    ) -> Self {
-        Self {
-            quality_attachments,
-            quality_key: quality_key.into(),
-            quality_name: quality_name.into(),
-        }
-    }
-}
-/// An object inside `product.addV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct QualityAttachment {
-    /// `media_type` (required)
-    pub media_type: i64,
-    /// `url` (required)
-    pub url: String,
-}
-impl QualityAttachment {
-    /// Builds it from the required parameters (`media_type`, `url`).
-    pub fn new(media_type: i64, url: impl Into<String>) -> Self {
-        Self {
-            media_type,
-            url: url.into(),
-        }
-    }
-}
-/// An object inside `product.addV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct QualityInspectionInfo {
-    /// `agency`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agency: Option<String>,
-    /// `certificate_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub certificate_code: Option<String>,
-    /// `mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<i32>,
-    /// `supported`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub supported: Option<bool>,
-}
-impl QualityInspectionInfo {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `agency`.
-    pub fn agency(mut self, agency: impl Into<String>) -> Self {
-        self.agency = Some(agency.into());
-        self
-    }
-    /// Sets `certificate_code`.
-    pub fn certificate_code(mut self, certificate_code: impl Into<String>) -> Self {
-        self.certificate_code = Some(certificate_code.into());
-        self
-    }
-    /// Sets `mode`.
-    pub fn mode(mut self, mode: i32) -> Self {
-        self.mode = Some(mode);
-        self
-    }
-    /// Sets `supported`.
-    pub fn supported(mut self, supported: bool) -> Self {
-        self.supported = Some(supported);
-        self
-    }
 }
 /// An object inside `product.addV2`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -1205,35 +959,6 @@ impl RecruitInfo {
 /// An object inside `product.addV2`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ReferencePriceCertificate {
-    /// `certificate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub certificate_type: Option<i64>,
-    /// `certificate_urls`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub certificate_urls: Vec<String>,
-}
-impl ReferencePriceCertificate {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `certificate_type`.
-    pub fn certificate_type(mut self, certificate_type: i64) -> Self {
-        self.certificate_type = Some(certificate_type);
-        self
-    }
-    /// Sets `certificate_urls`.
-    pub fn certificate_urls(mut self, certificate_urls: Vec<String>) -> Self {
-        self.certificate_urls = certificate_urls;
-        self
-    }
-}
-/// An object inside `product.addV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct Sku {
     /// The merchant's SKU code sent for it.
     ///
@@ -1248,9 +973,10 @@ pub struct Sku {
     pub outer_sku_id: Option<String>,
     /// The SKU id.
     ///
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_detail_id1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id1: Option<i64>,
@@ -1262,27 +988,6 @@ pub struct Sku {
     pub spec_detail_id3: Option<i64>,
     /// `spec_detail_ids`
     pub spec_detail_ids: Vec<i64>,
-}
-/// An object inside `product.addV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct UnitPriceInfo {
-    /// `price_rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price_rule_type: Option<i32>,
-}
-impl UnitPriceInfo {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `price_rule_type`.
-    pub fn price_rule_type(mut self, price_rule_type: i32) -> Self {
-        self.price_rule_type = Some(price_rule_type);
-        self
-    }
 }
 #[doc(hidden)]
 mod decode;

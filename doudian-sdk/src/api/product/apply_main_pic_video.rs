@@ -14,15 +14,19 @@
 pub struct ProductApplyMainPicVideoRequest {
     /// `material_video_id` (required). Example: `v03ecag10000csdkfffog65p65tkkao0`
     pub material_video_id: String,
-    /// `product_id` (required). Example: `3506108675121111111`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3506108675121111111`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl ProductApplyMainPicVideoRequest {
     /// Builds it from the required parameters (`material_video_id`, `product_id`).
-    pub fn new(material_video_id: impl Into<String>, product_id: i64) -> Self {
+    pub fn new(
+        material_video_id: impl Into<String>,
+        product_id: impl Into<crate::ids::ProductId>,
+    ) -> Self {
         Self {
             material_video_id: material_video_id.into(),
-            product_id,
+            product_id: product_id.into(),
         }
     }
 }

@@ -15,9 +15,10 @@
 pub struct ProductAuditListRequest {
     /// `page` (required)
     pub page: i64,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `publish_status` (required)
     pub publish_status: i64,
     /// `size` (required)
@@ -34,8 +35,8 @@ impl ProductAuditListRequest {
         }
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }
@@ -91,9 +92,10 @@ pub struct Record {
     /// `img_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `publish_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_status: Option<i64>,

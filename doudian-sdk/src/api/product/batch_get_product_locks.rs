@@ -12,13 +12,18 @@
 #[non_exhaustive]
 #[doc(alias = "product.batchGetProductLocks")]
 pub struct ProductBatchGetProductLocksRequest {
-    /// `product_ids` (required). Example: `[3686835674755019677]`
-    pub product_ids: Vec<i64>,
+    /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `[3686835674755019677]`
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl ProductBatchGetProductLocksRequest {
     /// Builds it from the required parameters (`product_ids`).
-    pub fn new(product_ids: Vec<i64>) -> Self {
-        Self { product_ids }
+    pub fn new(
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        Self {
+            product_ids: product_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
 /// `product.batchGetProductLocks` response: the reply's `data`.
@@ -37,9 +42,10 @@ impl crate::request::Request for ProductBatchGetProductLocksRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ProductLockInfo {
-    /// `product_id`. Example: `3686835674755019677`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3686835674755019677`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_locks`. Example: `[18]`
     pub product_locks: Vec<i64>,
     /// `sku_lock_infos`
@@ -49,9 +55,10 @@ pub struct ProductLockInfo {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SkuLockInfo {
-    /// `sku_id`. Example: `3659180521350528`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `3659180521350528`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_locks`. Example: `[1004]`
     pub sku_locks: Vec<i64>,
 }

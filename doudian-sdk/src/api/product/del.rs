@@ -25,9 +25,10 @@ pub struct ProductDelRequest {
     pub out_product_id: Option<i64>,
     /// The product to delete.
     ///
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 impl ProductDelRequest {
     /// A request with no parameters set (none is required).
@@ -47,8 +48,8 @@ impl ProductDelRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }

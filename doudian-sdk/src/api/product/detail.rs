@@ -2,6 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.detail`: its request, its response and their nested types.
+pub use super::shared::CategoryDetail;
 /// `product.detail` (获取商品详情): Reads one product in full: title, images, category, specs, SKUs with their prices and stock (`spec_prices`), freight template and after-sale settings. Name it by `product_id` or by the merchant's `out_product_id`; `show_draft` reads the draft being edited instead of the live version.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -20,9 +21,10 @@ pub struct ProductDetailRequest {
     pub out_product_id: Option<String>,
     /// The product id (19 digits, sent as text).
     ///
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `true` reads the unpublished draft instead of the live product.
     ///
     /// `show_draft`
@@ -42,7 +44,7 @@ impl ProductDetailRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
@@ -204,9 +206,10 @@ pub struct ProductDetailResponse {
     /// `product_format_new`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
@@ -367,35 +370,6 @@ impl crate::request::Request for ProductDetailRequest {
     const METHOD: &'static str = "product.detail";
     const READ_ONLY: bool = true;
     type Response = ProductDetailResponse;
-}
-/// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CategoryDetail {
-    /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_cid: Option<i64>,
-    /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_cname: Option<String>,
-    /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fourth_cid: Option<i64>,
-    /// `fourth_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fourth_cname: Option<String>,
-    /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_cid: Option<i64>,
-    /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_cname: Option<String>,
-    /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub third_cid: Option<i64>,
-    /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub third_cname: Option<String>,
 }
 /// An object inside `product.detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -635,9 +609,10 @@ pub struct SpecPrice {
     pub promotion_stock_num: Option<i64>,
     /// The SKU id.
     ///
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_type: Option<i64>,

@@ -62,8 +62,9 @@ pub struct ProductDiagnoseCheckRequest {
         String,
         Vec<::serde_json::Value>,
     >,
-    /// `product_id` (required). Example: `351111111111111`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `351111111111111`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
     /// `product_main_pic`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_main_pic: Vec<::serde_json::Value>,
@@ -105,10 +106,14 @@ pub struct ProductDiagnoseCheckRequest {
 }
 impl ProductDiagnoseCheckRequest {
     /// Builds it from the required parameters (`category`, `product_id`, `product_type`).
-    pub fn new(category: i64, product_id: i64, product_type: i64) -> Self {
+    pub fn new(
+        category: i64,
+        product_id: impl Into<crate::ids::ProductId>,
+        product_type: i64,
+    ) -> Self {
         Self {
             category,
-            product_id,
+            product_id: product_id.into(),
             product_type,
             ..<Self as crate::de::Object>::empty()
         }

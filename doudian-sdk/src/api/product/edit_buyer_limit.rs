@@ -21,14 +21,15 @@ pub struct ProductEditBuyerLimitRequest {
     /// `minimum_per_order`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
-    /// `product_id` (required)
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl ProductEditBuyerLimitRequest {
     /// Builds it from the required parameters (`product_id`).
-    pub fn new(product_id: i64) -> Self {
+    pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
-            product_id,
+            product_id: product_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }

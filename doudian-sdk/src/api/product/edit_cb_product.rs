@@ -2,6 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.editCbProduct`: its request, its response and their nested types.
+pub use super::shared::{Quality, QualityAttachment};
 /// `product.editCbProduct`: the request of the platform method `product.editCbProduct`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -122,8 +123,9 @@ pub struct ProductEditCbProductRequest {
     /// `product_format_new`. Example: `{405:[{value:27664,name:复习资料,diy_type:0}],449:[{value:0,name:佚名,diy_type:0}],501`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
-    /// `product_id` (required). Example: `3506108675121111111`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3506108675121111111`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
     /// `product_type`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
@@ -251,10 +253,10 @@ impl ::std::fmt::Debug for ProductEditCbProductRequest {
 }
 impl ProductEditCbProductRequest {
     /// Builds it from the required parameters (`commit`, `product_id`).
-    pub fn new(commit: bool, product_id: i64) -> Self {
+    pub fn new(commit: bool, product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             commit,
-            product_id,
+            product_id: product_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -645,49 +647,6 @@ impl PoiResource {
     pub fn valid_start(mut self, valid_start: i64) -> Self {
         self.valid_start = Some(valid_start);
         self
-    }
-}
-/// An object inside `product.editCbProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Quality {
-    /// `quality_attachments` (required)
-    pub quality_attachments: Vec<QualityAttachment>,
-    /// `quality_key` (required)
-    pub quality_key: String,
-    /// `quality_name` (required)
-    pub quality_name: String,
-}
-impl Quality {
-    /// Builds it from the required parameters (`quality_attachments`, `quality_key`, `quality_name`).
-    pub fn new(
-        quality_attachments: Vec<QualityAttachment>,
-        quality_key: impl Into<String>,
-        quality_name: impl Into<String>,
-    ) -> Self {
-        Self {
-            quality_attachments,
-            quality_key: quality_key.into(),
-            quality_name: quality_name.into(),
-        }
-    }
-}
-/// An object inside `product.editCbProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct QualityAttachment {
-    /// `media_type` (required)
-    pub media_type: i64,
-    /// `url` (required)
-    pub url: String,
-}
-impl QualityAttachment {
-    /// Builds it from the required parameters (`media_type`, `url`).
-    pub fn new(media_type: i64, url: impl Into<String>) -> Self {
-        Self {
-            media_type,
-            url: url.into(),
-        }
     }
 }
 #[doc(hidden)]

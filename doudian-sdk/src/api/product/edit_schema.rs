@@ -16,8 +16,9 @@ pub struct ProductEditSchemaRequest {
     pub commit: bool,
     /// `model` (required)
     pub model: String,
-    /// `product_id` (required). Example: `123`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
     /// `recommend_ids`. Example: `{category_recommend_id:qwrqrw12341}`
     #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub recommend_ids: ::std::collections::BTreeMap<String, String>,
@@ -40,13 +41,13 @@ impl ProductEditSchemaRequest {
     pub fn new(
         commit: bool,
         model: impl Into<String>,
-        product_id: i64,
+        product_id: impl Into<crate::ids::ProductId>,
         token: impl Into<String>,
     ) -> Self {
         Self {
             commit,
             model: model.into(),
-            product_id,
+            product_id: product_id.into(),
             token: token.into(),
             ..<Self as crate::de::Object>::empty()
         }

@@ -12,12 +12,13 @@
 #[non_exhaustive]
 #[doc(alias = "product.getPerformance")]
 pub struct ProductGetPerformanceRequest {
-    /// `product_id` (required)
-    pub product_id: String,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub product_id: crate::ids::ProductId,
 }
 impl ProductGetPerformanceRequest {
     /// Builds it from the required parameters (`product_id`).
-    pub fn new(product_id: impl Into<String>) -> Self {
+    pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
         }
@@ -33,9 +34,10 @@ pub struct ProductGetPerformanceResponse {
     /// `has_visited`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_visited: Option<bool>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 impl crate::request::Request for ProductGetPerformanceRequest {
     const METHOD: &'static str = "product.getPerformance";

@@ -15,9 +15,10 @@ pub struct ProductGetSchemaRequest {
     /// `category_id`. Example: `31860`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `product_id`. Example: `1232`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `1232`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `spu_id`. Example: `1232`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
@@ -35,8 +36,8 @@ impl ProductGetSchemaRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
     /// Sets `spu_id`.

@@ -17,18 +17,19 @@ pub struct ProductIsvCreateProductFromSupplyPlatformRequest {
     pub clue_id: Option<i64>,
     /// `origin` (required)
     pub origin: i32,
-    /// `product_id` (required)
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
     /// `query_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query_id: Option<String>,
 }
 impl ProductIsvCreateProductFromSupplyPlatformRequest {
     /// Builds it from the required parameters (`origin`, `product_id`).
-    pub fn new(origin: i32, product_id: i64) -> Self {
+    pub fn new(origin: i32, product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             origin,
-            product_id,
+            product_id: product_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.listV2`: its request, its response and their nested types.
+pub use super::shared::CategoryDetail;
 /// `product.listV2` (获取商品列表新版): Lists the shop's products, filtered by status, audit status, type and creation or update time, like the product list of the merchant console. Pages count from 1 and hold at most 100; one filter reaches at most 10,000 products, so split a large catalogue by time. Entries are summaries: read SKUs, prices and stock with `product.detail` or `sku.list`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -35,9 +36,10 @@ pub struct ProductListV2Request {
     pub page: i64,
     /// Only these product ids.
     ///
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub product_id: Vec<String>,
+    #[serde(serialize_with = "crate::ids::list_as_text")]
+    pub product_id: Vec<crate::ids::ProductId>,
     /// `product_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
@@ -94,8 +96,11 @@ impl ProductListV2Request {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: Vec<String>) -> Self {
-        self.product_id = product_id;
+    pub fn product_id(
+        mut self,
+        product_id: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        self.product_id = product_id.into_iter().map(Into::into).collect();
         self
     }
     /// Sets `product_type`.
@@ -181,42 +186,15 @@ impl ProductListV2Request {
 /// An object inside `product.listV2`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct CategoryDetail {
-    /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_cid: Option<i64>,
-    /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_cname: Option<String>,
-    /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fourth_cid: Option<i64>,
-    /// `fourth_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fourth_cname: Option<String>,
-    /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_cid: Option<i64>,
-    /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_cname: Option<String>,
-    /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub third_cid: Option<i64>,
-    /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub third_cname: Option<String>,
-}
-/// An object inside `product.listV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct ChannelMainProduct {
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `shop_id`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
 }
 /// An object inside `product.listV2`.
 #[derive(Clone, Default, ::serde::Serialize)]
@@ -284,9 +262,10 @@ pub struct Data {
     pub pay_type: Option<i64>,
     /// The product id.
     ///
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,

@@ -4,6 +4,7 @@
 //! The `product` API group: 65 methods, behind the `product` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod category_dim_list;
 pub use category_dim_list::{
     ProductCategoryDimListRequest, ProductCategoryDimListResponse,

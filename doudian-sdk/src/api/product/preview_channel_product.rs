@@ -155,9 +155,10 @@ pub struct SkuChannel {
     /// `sku_channel`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_channel: Option<SkuChannelDetail>,
-    /// `sku_id`. Example: `12323232132`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `12323232132`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_main`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_main: Option<SkuMain>,
@@ -175,9 +176,10 @@ pub struct SkuChannelDetail {
     /// `price`. Example: `1111`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `sku_id`. Example: `12323232132`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `12323232132`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `stock_num`. Example: `11`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,

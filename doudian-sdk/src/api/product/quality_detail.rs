@@ -2,6 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.qualityDetail`: its request, its response and their nested types.
+pub use super::shared::QualityScore;
 /// `product.qualityDetail`: the request of the platform method `product.qualityDetail`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -12,16 +13,20 @@
 #[non_exhaustive]
 #[doc(alias = "product.qualityDetail")]
 pub struct ProductQualityDetailRequest {
-    /// `product_id` (required)
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
     /// `quality_score_version` (required)
     pub quality_score_version: String,
 }
 impl ProductQualityDetailRequest {
     /// Builds it from the required parameters (`product_id`, `quality_score_version`).
-    pub fn new(product_id: i64, quality_score_version: impl Into<String>) -> Self {
+    pub fn new(
+        product_id: impl Into<crate::ids::ProductId>,
+        quality_score_version: impl Into<String>,
+    ) -> Self {
         Self {
-            product_id,
+            product_id: product_id.into(),
             quality_score_version: quality_score_version.into(),
         }
     }
@@ -32,9 +37,10 @@ impl ProductQualityDetailRequest {
 pub struct ProductQualityDetailResponse {
     /// `field_problem`
     pub field_problem: Vec<FieldProblem>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -69,20 +75,6 @@ pub struct FieldProblem {
     /// `suggestion`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
-}
-/// An object inside `product.qualityDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct QualityScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<i64>,
-    /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

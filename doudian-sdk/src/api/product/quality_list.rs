@@ -2,6 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.qualityList`: its request, its response and their nested types.
+pub use super::shared::QualityScore;
 /// `product.qualityList`: the request of the platform method `product.qualityList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -23,9 +24,10 @@ pub struct ProductQualityListRequest {
     pub page: i64,
     /// `page_size` (required)
     pub page_size: i64,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
@@ -61,8 +63,8 @@ impl ProductQualityListRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
     /// Sets `product_name`.
@@ -163,29 +165,16 @@ pub struct Quality {
     pub problem_num_to_improve: Option<i64>,
     /// `problem_type_distribution`
     pub problem_type_distribution: Vec<ProblemTypeDistribution>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `quality_score`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_score: Option<QualityScore>,
-}
-/// An object inside `product.qualityList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct QualityScore {
-    /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<i64>,
-    /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -41,9 +41,10 @@ pub struct FailedProduct {
     /// `failed_msg`. Example: `请勿重复提报站内店铺商品`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_msg: Option<String>,
-    /// `product_id`. Example: `3592552460734101255`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3592552460734101255`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `product.salesInherit.submit`.
 #[derive(Clone, Debug, ::serde::Serialize)]
@@ -53,8 +54,9 @@ pub struct SubmitRecord {
     pub outside_product_id: i64,
     /// `platform_id` (required). Example: `1`
     pub platform_id: i64,
-    /// `product_id` (required). Example: `3592552460734101255`
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3592552460734101255`
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
     /// `submit_sales_num` (required). Example: `200`
     pub submit_sales_num: i64,
 }
@@ -63,13 +65,13 @@ impl SubmitRecord {
     pub fn new(
         outside_product_id: i64,
         platform_id: i64,
-        product_id: i64,
+        product_id: impl Into<crate::ids::ProductId>,
         submit_sales_num: i64,
     ) -> Self {
         Self {
             outside_product_id,
             platform_id,
-            product_id,
+            product_id: product_id.into(),
             submit_sales_num,
         }
     }

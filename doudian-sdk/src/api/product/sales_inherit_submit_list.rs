@@ -17,9 +17,10 @@ pub struct ProductSalesInheritSubmitListRequest {
     pub outside_product_ids: Vec<i64>,
     /// `page` (required)
     pub page: Page,
-    /// `product_ids`. Example: `[3592552460734101255,3592552460734101255]`
+    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `[3592552460734101255,3592552460734101255]`
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub product_ids: Vec<i64>,
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl ProductSalesInheritSubmitListRequest {
     /// Builds it from the required parameters (`page`).
@@ -35,8 +36,11 @@ impl ProductSalesInheritSubmitListRequest {
         self
     }
     /// Sets `product_ids`.
-    pub fn product_ids(mut self, product_ids: Vec<i64>) -> Self {
-        self.product_ids = product_ids;
+    pub fn product_ids(
+        mut self,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
 }
@@ -92,9 +96,10 @@ pub struct SalesExtendRecord {
     /// `platform_id`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_id: Option<i64>,
-    /// `product_id`. Example: `3592723937143965891`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3592723937143965891`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `submit_sales_num`. Example: `200`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub submit_sales_num: Option<i64>,

@@ -15,15 +15,24 @@
 pub struct PromiseDeliveryListRequest {
     /// `page` (required)
     pub page: i64,
-    /// `product_id` (required)
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
     /// `size` (required)
     pub size: i64,
 }
 impl PromiseDeliveryListRequest {
     /// Builds it from the required parameters (`page`, `product_id`, `size`).
-    pub fn new(page: i64, product_id: i64, size: i64) -> Self {
-        Self { page, product_id, size }
+    pub fn new(
+        page: i64,
+        product_id: impl Into<crate::ids::ProductId>,
+        size: i64,
+    ) -> Self {
+        Self {
+            page,
+            product_id: product_id.into(),
+            size,
+        }
     }
 }
 /// `promise.deliveryList` response: the reply's `data`.
@@ -60,7 +69,7 @@ impl crate::page::Paginated for PromiseDeliveryListRequest {
 }
 impl PromiseDeliveryListRequest {
     /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
-    pub fn first_page(product_id: i64, size: i64) -> Self {
+    pub fn first_page(product_id: impl Into<crate::ids::ProductId>, size: i64) -> Self {
         let mut request = Self::new(0, product_id, size);
         crate::page::PageNumber::set(&mut request.page, 0i64);
         request
@@ -70,9 +79,10 @@ impl PromiseDeliveryListRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Product {
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `ship_mode`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_mode: Option<i32>,

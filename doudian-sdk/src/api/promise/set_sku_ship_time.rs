@@ -41,8 +41,9 @@ pub struct Rule {
     pub pre_sell_end_time: i64,
     /// `pre_sell_type` (required)
     pub pre_sell_type: i32,
-    /// `sku_id` (required)
-    pub sku_id: String,
+    /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub sku_id: crate::ids::SkuId,
 }
 /// The required parameters of [`Rule`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
@@ -55,8 +56,8 @@ pub struct RuleRequired {
     pub pre_sell_end_time: i64,
     /// `pre_sell_type` (required)
     pub pre_sell_type: i32,
-    /// `sku_id` (required)
-    pub sku_id: String,
+    /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
+    pub sku_id: crate::ids::SkuId,
 }
 impl Rule {
     /// Builds it from its required parameters (`delay_day`, `out_warehouse_id`, `pre_sell_end_time`, `pre_sell_type`, `sku_id`).

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/second.json
 
 //! `second.ecomInsight.createTask`: its request, its response and their nested types.
+pub use super::shared::Data;
 /// `second.ecomInsight.createTask`: the request of the platform method `second.ecomInsight.createTask`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -142,44 +143,6 @@ impl Base {
         self.task_type = Some(task_type.into());
         self
     }
-}
-/// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Data {
-    /// `create_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_info: Option<String>,
-    /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// `model_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model_task_id: Option<String>,
-    /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub msg: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `pilot_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pilot_task_id: Option<String>,
-    /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<i32>,
-    /// `task_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_result: Option<String>,
-    /// `task_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_type: Option<String>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
 }
 /// An object inside `second.ecomInsight.createTask`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/second.json
 
 //! `second.ecomInsight.deleteTask`: its request, its response and their nested types.
+pub use super::shared::Data;
 /// `second.ecomInsight.deleteTask`: the request of the platform method `second.ecomInsight.deleteTask`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -46,44 +47,6 @@ pub struct SecondEcomInsightDeleteTaskResponse {
 impl crate::request::Request for SecondEcomInsightDeleteTaskRequest {
     const METHOD: &'static str = "second.ecomInsight.deleteTask";
     type Response = SecondEcomInsightDeleteTaskResponse;
-}
-/// An object inside `second.ecomInsight.deleteTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Data {
-    /// `create_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_info: Option<String>,
-    /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// `model_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model_task_id: Option<String>,
-    /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub msg: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `pilot_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pilot_task_id: Option<String>,
-    /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<i32>,
-    /// `task_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_result: Option<String>,
-    /// `task_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_type: Option<String>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

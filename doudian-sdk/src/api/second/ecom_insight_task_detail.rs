@@ -2,6 +2,7 @@
 // Source: api-spec/groups/second.json
 
 //! `second.ecomInsight.taskDetail`: its request, its response and their nested types.
+pub use super::shared::Data;
 /// `second.ecomInsight.taskDetail`: the request of the platform method `second.ecomInsight.taskDetail`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -47,44 +48,6 @@ impl crate::request::Request for SecondEcomInsightTaskDetailRequest {
     const METHOD: &'static str = "second.ecomInsight.taskDetail";
     const READ_ONLY: bool = true;
     type Response = SecondEcomInsightTaskDetailResponse;
-}
-/// An object inside `second.ecomInsight.taskDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Data {
-    /// `create_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_info: Option<String>,
-    /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// `model_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model_task_id: Option<String>,
-    /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub msg: Option<String>,
-    /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `pilot_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pilot_task_id: Option<String>,
-    /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<i32>,
-    /// `task_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_result: Option<String>,
-    /// `task_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_type: Option<String>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -4,6 +4,7 @@
 //! The `second` API group: 12 methods, behind the `second` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod ecom_insight_create_task;
 pub use ecom_insight_create_task::{
     SecondEcomInsightCreateTaskRequest, SecondEcomInsightCreateTaskResponse,

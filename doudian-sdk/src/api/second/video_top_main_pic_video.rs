@@ -2,6 +2,7 @@
 // Source: api-spec/groups/second.json
 
 //! `second.videoTop.mainPicVideo`: its request, its response and their nested types.
+pub use super::shared::{Filter, Like, Sort};
 /// `second.videoTop.mainPicVideo`: the request of the platform method `second.videoTop.mainPicVideo`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -98,64 +99,6 @@ pub struct Data {
 /// An object inside `second.videoTop.mainPicVideo`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct Filter {
-    /// `field`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// `option`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub option: Option<String>,
-}
-impl Filter {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `field`.
-    pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self
-    }
-    /// Sets `option`.
-    pub fn option(mut self, option: impl Into<String>) -> Self {
-        self.option = Some(option.into());
-        self
-    }
-}
-/// An object inside `second.videoTop.mainPicVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Like {
-    /// `field`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// `like_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub like_value: Option<String>,
-}
-impl Like {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `field`.
-    pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self
-    }
-    /// Sets `like_value`.
-    pub fn like_value(mut self, like_value: impl Into<String>) -> Self {
-        self.like_value = Some(like_value.into());
-        self
-    }
-}
-/// An object inside `second.videoTop.mainPicVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct Record {
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -184,35 +127,6 @@ pub struct Record {
     /// `video_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video_id: Option<i64>,
-}
-/// An object inside `second.videoTop.mainPicVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Sort {
-    /// `field`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// `order`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<String>,
-}
-impl Sort {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `field`.
-    pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self
-    }
-    /// Sets `order`.
-    pub fn order(mut self, order: impl Into<String>) -> Self {
-        self.order = Some(order.into());
-        self
-    }
 }
 #[doc(hidden)]
 mod decode;

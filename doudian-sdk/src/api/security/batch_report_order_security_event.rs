@@ -76,8 +76,9 @@ pub struct Event {
     pub operate_time: String,
     /// `operation_type` (required)
     pub operation_type: i32,
-    /// `order_ids` (required)
-    pub order_ids: Vec<String>,
+    /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
+    #[serde(serialize_with = "crate::ids::list_as_text")]
+    pub order_ids: Vec<crate::ids::OrderId>,
     /// `order_related_shop_id` (required)
     pub order_related_shop_id: String,
     /// `purchase_product_info_list`
@@ -111,8 +112,8 @@ pub struct EventRequired {
     pub operate_time: String,
     /// `operation_type` (required)
     pub operation_type: i32,
-    /// `order_ids` (required)
-    pub order_ids: Vec<String>,
+    /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
+    pub order_ids: Vec<crate::ids::OrderId>,
     /// `order_related_shop_id` (required)
     pub order_related_shop_id: String,
     /// `referer` (required)

@@ -16,8 +16,9 @@ pub struct SendHomeDeliverySyncSelfDeliveryLocationRequest {
     pub distribution_code: String,
     /// `distribution_delivery_id` (required)
     pub distribution_delivery_id: String,
-    /// `order_id` (required)
-    pub order_id: i64,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub order_id: crate::ids::OrderId,
     /// `report_time` (required)
     pub report_time: i64,
     /// `rider_coordinate_type` (required)
@@ -59,8 +60,8 @@ pub struct SendHomeDeliverySyncSelfDeliveryLocationRequired {
     pub distribution_code: String,
     /// `distribution_delivery_id` (required)
     pub distribution_delivery_id: String,
-    /// `order_id` (required)
-    pub order_id: i64,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    pub order_id: crate::ids::OrderId,
     /// `report_time` (required)
     pub report_time: i64,
     /// `rider_coordinate_type` (required)

@@ -25,8 +25,9 @@ pub struct SendHomeDeliverySyncSelfDeliveryStatusRequest {
     /// `need_resend`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_resend: Option<bool>,
-    /// `order_id` (required)
-    pub order_id: i64,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub order_id: crate::ids::OrderId,
     /// `report_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_time: Option<i64>,
@@ -81,8 +82,8 @@ pub struct SendHomeDeliverySyncSelfDeliveryStatusRequired {
     pub distribution_code: String,
     /// `distribution_delivery_id` (required)
     pub distribution_delivery_id: String,
-    /// `order_id` (required)
-    pub order_id: i64,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    pub order_id: crate::ids::OrderId,
     /// `status` (required)
     pub status: i32,
     /// `update_time` (required)

@@ -12,14 +12,15 @@
 #[non_exhaustive]
 #[doc(alias = "sendHome.order.acceptOrder")]
 pub struct SendHomeOrderAcceptOrderRequest {
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `store_id` (required)
     pub store_id: i64,
 }
 impl SendHomeOrderAcceptOrderRequest {
     /// Builds it from the required parameters (`order_id`, `store_id`).
-    pub fn new(order_id: impl Into<String>, store_id: i64) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>, store_id: i64) -> Self {
         Self {
             order_id: order_id.into(),
             store_id,

@@ -12,8 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "sendHome.order.rejectOrder")]
 pub struct SendHomeOrderRejectOrderRequest {
-    /// `order_id` (required)
-    pub order_id: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
     /// `reject_code` (required)
     pub reject_code: i64,
     /// `reject_msg`
@@ -24,7 +25,11 @@ pub struct SendHomeOrderRejectOrderRequest {
 }
 impl SendHomeOrderRejectOrderRequest {
     /// Builds it from the required parameters (`order_id`, `reject_code`, `store_id`).
-    pub fn new(order_id: impl Into<String>, reject_code: i64, store_id: i64) -> Self {
+    pub fn new(
+        order_id: impl Into<crate::ids::OrderId>,
+        reject_code: i64,
+        store_id: i64,
+    ) -> Self {
         Self {
             order_id: order_id.into(),
             reject_code,

@@ -67,12 +67,14 @@ pub struct BatchUpdatePriceErr {
     /// `outer_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `sku_id`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `sendHome.product.batchUpdatePrice`.
 #[derive(Clone, Debug, ::serde::Serialize)]
@@ -83,9 +85,10 @@ pub struct SkuPrice {
     pub outer_sku_id: Option<String>,
     /// `price` (required)
     pub price: i64,
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuPrice {
     /// Builds it from the required parameters (`price`).
@@ -101,8 +104,8 @@ impl SkuPrice {
         self
     }
     /// Sets `sku_id`.
-    pub fn sku_id(mut self, sku_id: i64) -> Self {
-        self.sku_id = Some(sku_id);
+    pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
+        self.sku_id = Some(sku_id.into());
         self
     }
 }
@@ -113,9 +116,10 @@ pub struct UpdateItem {
     /// `outer_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `sku_prices` (required)
     pub sku_prices: Vec<SkuPrice>,
 }
@@ -133,8 +137,8 @@ impl UpdateItem {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }

@@ -73,9 +73,10 @@ pub struct SkuStock {
     /// `outer_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `stock_num` (required)
     pub stock_num: i64,
 }
@@ -93,8 +94,8 @@ impl SkuStock {
         self
     }
     /// Sets `sku_id`.
-    pub fn sku_id(mut self, sku_id: i64) -> Self {
-        self.sku_id = Some(sku_id);
+    pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
+        self.sku_id = Some(sku_id.into());
         self
     }
 }
@@ -105,9 +106,10 @@ pub struct UpdateItem {
     /// `outer_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `sku_stocks` (required)
     pub sku_stocks: Vec<SkuStock>,
 }
@@ -125,8 +127,8 @@ impl UpdateItem {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }

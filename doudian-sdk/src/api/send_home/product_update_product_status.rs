@@ -22,9 +22,10 @@ pub struct SendHomeProductUpdateProductStatusRequest {
     /// `outer_store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -49,8 +50,8 @@ impl SendHomeProductUpdateProductStatusRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
     /// Sets `store_id`.

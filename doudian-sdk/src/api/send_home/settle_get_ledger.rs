@@ -12,13 +12,18 @@
 #[non_exhaustive]
 #[doc(alias = "sendHome.settle.getLedger")]
 pub struct SendHomeSettleGetLedgerRequest {
-    /// `order_ids` (required)
-    pub order_ids: Vec<String>,
+    /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
+    #[serde(serialize_with = "crate::ids::list_as_text")]
+    pub order_ids: Vec<crate::ids::OrderId>,
 }
 impl SendHomeSettleGetLedgerRequest {
     /// Builds it from the required parameters (`order_ids`).
-    pub fn new(order_ids: Vec<String>) -> Self {
-        Self { order_ids }
+    pub fn new(
+        order_ids: impl IntoIterator<Item = impl Into<crate::ids::OrderId>>,
+    ) -> Self {
+        Self {
+            order_ids: order_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
 /// `sendHome.settle.getLedger` response: the reply's `data`.
@@ -61,9 +66,10 @@ pub struct Ledger {
     pub ledger_delivery: Vec<LedgerDelivery>,
     /// `ledger_order`
     pub ledger_order: Vec<LedgerOrder>,
-    /// `order_id`
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `sendHome.settle.getLedger`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

@@ -161,9 +161,10 @@ pub struct Store {
     /// `province_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `state`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,

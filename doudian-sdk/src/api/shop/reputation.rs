@@ -31,9 +31,10 @@ pub struct ShopReputationResponse {
     /// `service_score`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_score: Option<String>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,

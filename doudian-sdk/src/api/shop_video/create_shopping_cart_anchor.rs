@@ -12,8 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "shopVideo.createShoppingCartAnchor")]
 pub struct ShopVideoCreateShoppingCartAnchorRequest {
-    /// `product_id` (required)
-    pub product_id: String,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub product_id: crate::ids::ProductId,
     /// `title`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -23,7 +24,7 @@ pub struct ShopVideoCreateShoppingCartAnchorRequest {
 }
 impl ShopVideoCreateShoppingCartAnchorRequest {
     /// Builds it from the required parameters (`product_id`).
-    pub fn new(product_id: impl Into<String>) -> Self {
+    pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
             ..<Self as crate::de::Object>::empty()

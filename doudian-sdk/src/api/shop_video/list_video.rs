@@ -145,9 +145,10 @@ pub struct Video {
     pub play_count: Option<i32>,
     /// `seeding_product_list`
     pub seeding_product_list: Vec<i64>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,

@@ -82,9 +82,10 @@ impl Activity {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Anchor {
-    /// `product_ids`
+    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub product_ids: Vec<i64>,
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
     /// `type`
     #[serde(rename = "type")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,8 +99,11 @@ impl Anchor {
         }
     }
     /// Sets `product_ids`.
-    pub fn product_ids(mut self, product_ids: Vec<i64>) -> Self {
-        self.product_ids = product_ids;
+    pub fn product_ids(
+        mut self,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
     /// Sets `type`.

@@ -86,9 +86,10 @@ pub struct Anchor {
     /// `keyword`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keyword: Option<String>,
-    /// `product_ids`
+    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub product_ids: Vec<String>,
+    #[serde(serialize_with = "crate::ids::list_as_text")]
+    pub product_ids: Vec<crate::ids::ProductId>,
     /// `type`
     #[serde(rename = "type")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,8 +118,11 @@ impl Anchor {
         self
     }
     /// Sets `product_ids`.
-    pub fn product_ids(mut self, product_ids: Vec<String>) -> Self {
-        self.product_ids = product_ids;
+    pub fn product_ids(
+        mut self,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        self.product_ids = product_ids.into_iter().map(Into::into).collect();
         self
     }
     /// Sets `type`.

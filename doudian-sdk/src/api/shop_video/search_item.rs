@@ -233,9 +233,10 @@ impl OptionalParam {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Product {
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 impl Product {
     /// A request with no parameters set (none is required).
@@ -245,7 +246,7 @@ impl Product {
         }
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<String>) -> Self {
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
@@ -263,9 +264,10 @@ pub struct Products {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ShopInfo {
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_id: Option<crate::ids::ShopId>,
 }
 /// An object inside `shopVideo.searchItem`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

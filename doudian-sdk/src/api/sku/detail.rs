@@ -2,6 +2,7 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.detail`: its request, its response and their nested types.
+pub use super::shared::CustomsReportInfo;
 /// `sku.detail` (获取商品sku详情): Reads one SKU, named by `sku_id` or by the merchant's `code`: its product, spec values, price and stock.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -20,9 +21,10 @@ pub struct SkuDetailRequest {
     pub code: Option<String>,
     /// The SKU to read.
     ///
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuDetailRequest {
     /// A request with no parameters set (none is required).
@@ -37,8 +39,8 @@ impl SkuDetailRequest {
         self
     }
     /// Sets `sku_id`.
-    pub fn sku_id(mut self, sku_id: i64) -> Self {
-        self.sku_id = Some(sku_id);
+    pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
+        self.sku_id = Some(sku_id.into());
         self
     }
 }
@@ -82,9 +84,10 @@ pub struct SkuDetailResponse {
     pub price: Option<i64>,
     /// The product the SKU belongs to.
     ///
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
@@ -143,44 +146,6 @@ impl crate::request::Request for SkuDetailRequest {
     const METHOD: &'static str = "sku.detail";
     const READ_ONLY: bool = true;
     type Response = SkuDetailResponse;
-}
-/// An object inside `sku.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CustomsReportInfo {
-    /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bar_code: Option<String>,
-    /// `first_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_measure_qty: Option<f64>,
-    /// `first_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_measure_unit: Option<String>,
-    /// `g_model`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub g_model: Option<String>,
-    /// `hs_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hs_code: Option<String>,
-    /// `report_brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report_brand_name: Option<String>,
-    /// `report_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report_name: Option<String>,
-    /// `second_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_measure_qty: Option<f64>,
-    /// `second_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_measure_unit: Option<String>,
-    /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// `usage`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -21,12 +21,14 @@ pub struct SkuEditCodeRequest {
     /// `out_sku_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// `sku_id`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuEditCodeRequest {
     /// A request with no parameters set (none is required).
@@ -51,13 +53,13 @@ impl SkuEditCodeRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
     /// Sets `sku_id`.
-    pub fn sku_id(mut self, sku_id: i64) -> Self {
-        self.sku_id = Some(sku_id);
+    pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
+        self.sku_id = Some(sku_id.into());
         self
     }
 }

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.list`: its request, its response and their nested types.
+pub use super::shared::CustomsReportInfo;
 /// `sku.list` (获取商品sku列表): Lists every SKU of one product with its spec values, price, stock (per regional warehouse too, in `stock_map`) and merchant code. An ERP uses it to map its item codes onto SKU ids after a product is created or edited.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -20,9 +21,10 @@ pub struct SkuListRequest {
     pub out_product_id: Option<i64>,
     /// The product whose SKUs to list.
     ///
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 impl SkuListRequest {
     /// A request with no parameters set (none is required).
@@ -37,8 +39,8 @@ impl SkuListRequest {
         self
     }
     /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: i64) -> Self {
-        self.product_id = Some(product_id);
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }
@@ -64,44 +66,6 @@ impl crate::request::Request for SkuListRequest {
     const METHOD: &'static str = "sku.list";
     const READ_ONLY: bool = true;
     type Response = SkuListResponse;
-}
-/// An object inside `sku.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CustomsReportInfo {
-    /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bar_code: Option<String>,
-    /// `first_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_measure_qty: Option<f64>,
-    /// `first_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_measure_unit: Option<String>,
-    /// `g_model`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub g_model: Option<String>,
-    /// `hs_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hs_code: Option<String>,
-    /// `report_brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report_brand_name: Option<String>,
-    /// `report_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report_name: Option<String>,
-    /// `second_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_measure_qty: Option<f64>,
-    /// `second_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_measure_unit: Option<String>,
-    /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// `usage`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<String>,
 }
 /// An object inside `sku.list`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -153,9 +117,10 @@ pub struct Data {
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// `product_id`
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,

@@ -4,6 +4,7 @@
 //! The `sku` API group: 8 methods, behind the `sku` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod detail;
 pub use detail::{SkuDetailRequest, SkuDetailResponse};
 pub mod edit_code;

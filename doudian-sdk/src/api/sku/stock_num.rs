@@ -23,9 +23,10 @@ pub struct SkuStockNumRequest {
     pub out_warehouse_id: Option<String>,
     /// The SKU to read.
     ///
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuStockNumRequest {
     /// A request with no parameters set (none is required).
@@ -45,8 +46,8 @@ impl SkuStockNumRequest {
         self
     }
     /// Sets `sku_id`.
-    pub fn sku_id(mut self, sku_id: i64) -> Self {
-        self.sku_id = Some(sku_id);
+    pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
+        self.sku_id = Some(sku_id.into());
         self
     }
 }
@@ -86,9 +87,10 @@ pub struct SkuStockNumResponse {
     pub prom_stock_num: Option<i64>,
     /// `ship_rule_map`
     pub ship_rule_map: ::std::collections::BTreeMap<String, ShipRuleMap>,
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_type: Option<i64>,

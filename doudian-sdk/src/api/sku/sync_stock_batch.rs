@@ -17,17 +17,22 @@ pub struct SkuSyncStockBatchRequest {
     pub idempotent_id: Option<String>,
     /// `incremental` (required)
     pub incremental: bool,
-    /// `product_id` (required)
-    pub product_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
     /// `sku_sync_list` (required)
     pub sku_sync_list: Vec<SkuSync>,
 }
 impl SkuSyncStockBatchRequest {
     /// Builds it from the required parameters (`incremental`, `product_id`, `sku_sync_list`).
-    pub fn new(incremental: bool, product_id: i64, sku_sync_list: Vec<SkuSync>) -> Self {
+    pub fn new(
+        incremental: bool,
+        product_id: impl Into<crate::ids::ProductId>,
+        sku_sync_list: Vec<SkuSync>,
+    ) -> Self {
         Self {
             incremental,
-            product_id,
+            product_id: product_id.into(),
             sku_sync_list,
             ..<Self as crate::de::Object>::empty()
         }
@@ -50,8 +55,9 @@ impl crate::request::Request for SkuSyncStockBatchRequest {
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SkuSync {
-    /// `sku_id` (required)
-    pub sku_id: i64,
+    /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub sku_id: crate::ids::SkuId,
     /// `sku_type` (required)
     pub sku_type: i64,
     /// `step_stock_num`
@@ -69,9 +75,9 @@ pub struct SkuSync {
 }
 impl SkuSync {
     /// Builds it from the required parameters (`sku_id`, `sku_type`).
-    pub fn new(sku_id: i64, sku_type: i64) -> Self {
+    pub fn new(sku_id: impl Into<crate::ids::SkuId>, sku_type: i64) -> Self {
         Self {
-            sku_id,
+            sku_id: sku_id.into(),
             sku_type,
             ..<Self as crate::de::Object>::empty()
         }

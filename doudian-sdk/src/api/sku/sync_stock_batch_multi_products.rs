@@ -60,10 +60,12 @@ pub struct Item {
     /// `out_warehouse_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
-    /// `product_id` (required)
-    pub product_id: i64,
-    /// `sku_id` (required)
-    pub sku_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
+    /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub sku_id: crate::ids::SkuId,
     /// `step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
@@ -73,10 +75,13 @@ pub struct Item {
 }
 impl Item {
     /// Builds it from the required parameters (`product_id`, `sku_id`).
-    pub fn new(product_id: i64, sku_id: i64) -> Self {
+    pub fn new(
+        product_id: impl Into<crate::ids::ProductId>,
+        sku_id: impl Into<crate::ids::SkuId>,
+    ) -> Self {
         Self {
-            product_id,
-            sku_id,
+            product_id: product_id.into(),
+            sku_id: sku_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -103,9 +108,10 @@ pub struct SyncStockBatchMultiProductsResult {
     /// `change_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_num: Option<i64>,
-    /// `sku_id`
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `status_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,

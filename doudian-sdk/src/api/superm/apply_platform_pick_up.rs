@@ -2,6 +2,7 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.applyPlatformPickUp`: its request, its response and their nested types.
+pub use super::shared::SelectedCalendarPeriod;
 /// `superm.applyPlatformPickUp`: the request of the platform method `superm.applyPlatformPickUp`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -12,17 +13,18 @@
 #[non_exhaustive]
 #[doc(alias = "superm.applyPlatformPickUp")]
 pub struct SupermApplyPlatformPickUpRequest {
-    /// `aftersale_id` (required)
-    pub aftersale_id: i64,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub aftersale_id: crate::ids::AfterSaleId,
     /// `selected_calendar_period`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_calendar_period: Option<SelectedCalendarPeriod>,
 }
 impl SupermApplyPlatformPickUpRequest {
     /// Builds it from the required parameters (`aftersale_id`).
-    pub fn new(aftersale_id: i64) -> Self {
+    pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
         Self {
-            aftersale_id,
+            aftersale_id: aftersale_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -46,21 +48,6 @@ pub struct SupermApplyPlatformPickUpResponse {
 impl crate::request::Request for SupermApplyPlatformPickUpRequest {
     const METHOD: &'static str = "superm.applyPlatformPickUp";
     type Response = SupermApplyPlatformPickUpResponse;
-}
-/// An object inside `superm.applyPlatformPickUp`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SelectedCalendarPeriod {
-    /// `time_begin_ts` (required)
-    pub time_begin_ts: i64,
-    /// `time_end_ts` (required)
-    pub time_end_ts: i64,
-}
-impl SelectedCalendarPeriod {
-    /// Builds it from the required parameters (`time_begin_ts`, `time_end_ts`).
-    pub fn new(time_begin_ts: i64, time_end_ts: i64) -> Self {
-        Self { time_begin_ts, time_end_ts }
-    }
 }
 #[doc(hidden)]
 mod decode;

@@ -12,17 +12,18 @@
 #[non_exhaustive]
 #[doc(alias = "superm.cancelPlatformPickUp")]
 pub struct SupermCancelPlatformPickUpRequest {
-    /// `aftersale_id` (required)
-    pub aftersale_id: i64,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub aftersale_id: crate::ids::AfterSaleId,
     /// `cancel_reason`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
 }
 impl SupermCancelPlatformPickUpRequest {
     /// Builds it from the required parameters (`aftersale_id`).
-    pub fn new(aftersale_id: i64) -> Self {
+    pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
         Self {
-            aftersale_id,
+            aftersale_id: aftersale_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }

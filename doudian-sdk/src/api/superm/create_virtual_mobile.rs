@@ -12,13 +12,16 @@
 #[non_exhaustive]
 #[doc(alias = "superm.createVirtualMobile")]
 pub struct SupermCreateVirtualMobileRequest {
-    /// `shop_order_id` (required)
-    pub shop_order_id: i64,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub shop_order_id: crate::ids::OrderId,
 }
 impl SupermCreateVirtualMobileRequest {
     /// Builds it from the required parameters (`shop_order_id`).
-    pub fn new(shop_order_id: i64) -> Self {
-        Self { shop_order_id }
+    pub fn new(shop_order_id: impl Into<crate::ids::OrderId>) -> Self {
+        Self {
+            shop_order_id: shop_order_id.into(),
+        }
     }
 }
 /// `superm.createVirtualMobile` response: the reply's `data`.

@@ -14,8 +14,9 @@
 pub struct SupermGetDispatcherInfoRequest {
     /// `dispatcher_fee_type` (required)
     pub dispatcher_fee_type: i32,
-    /// `shop_order_id` (required)
-    pub shop_order_id: String,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub shop_order_id: crate::ids::OrderId,
     /// `store_id` (required)
     pub store_id: i64,
 }
@@ -23,7 +24,7 @@ impl SupermGetDispatcherInfoRequest {
     /// Builds it from the required parameters (`dispatcher_fee_type`, `shop_order_id`, `store_id`).
     pub fn new(
         dispatcher_fee_type: i32,
-        shop_order_id: impl Into<String>,
+        shop_order_id: impl Into<crate::ids::OrderId>,
         store_id: i64,
     ) -> Self {
         Self {

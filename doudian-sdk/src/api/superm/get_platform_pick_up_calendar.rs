@@ -12,13 +12,16 @@
 #[non_exhaustive]
 #[doc(alias = "superm.getPlatformPickUpCalendar")]
 pub struct SupermGetPlatformPickUpCalendarRequest {
-    /// `aftersale_id` (required)
-    pub aftersale_id: i64,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub aftersale_id: crate::ids::AfterSaleId,
 }
 impl SupermGetPlatformPickUpCalendarRequest {
     /// Builds it from the required parameters (`aftersale_id`).
-    pub fn new(aftersale_id: i64) -> Self {
-        Self { aftersale_id }
+    pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
+        Self {
+            aftersale_id: aftersale_id.into(),
+        }
     }
 }
 /// `superm.getPlatformPickUpCalendar` response: the reply's `data`.

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.getPlatformPickUpEstimatedCharge`: its request, its response and their nested types.
+pub use super::shared::SelectedCalendarPeriod;
 /// `superm.getPlatformPickUpEstimatedCharge`: the request of the platform method `superm.getPlatformPickUpEstimatedCharge`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -12,8 +13,9 @@
 #[non_exhaustive]
 #[doc(alias = "superm.getPlatformPickUpEstimatedCharge")]
 pub struct SupermGetPlatformPickUpEstimatedChargeRequest {
-    /// `aftersale_id` (required)
-    pub aftersale_id: i64,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub aftersale_id: crate::ids::AfterSaleId,
     /// `dispatcher_fee_type` (required)
     pub dispatcher_fee_type: i32,
     /// `selected_calendar_period`
@@ -22,9 +24,12 @@ pub struct SupermGetPlatformPickUpEstimatedChargeRequest {
 }
 impl SupermGetPlatformPickUpEstimatedChargeRequest {
     /// Builds it from the required parameters (`aftersale_id`, `dispatcher_fee_type`).
-    pub fn new(aftersale_id: i64, dispatcher_fee_type: i32) -> Self {
+    pub fn new(
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
+        dispatcher_fee_type: i32,
+    ) -> Self {
         Self {
-            aftersale_id,
+            aftersale_id: aftersale_id.into(),
             dispatcher_fee_type,
             ..<Self as crate::de::Object>::empty()
         }
@@ -50,21 +55,6 @@ impl crate::request::Request for SupermGetPlatformPickUpEstimatedChargeRequest {
     const METHOD: &'static str = "superm.getPlatformPickUpEstimatedCharge";
     const READ_ONLY: bool = true;
     type Response = SupermGetPlatformPickUpEstimatedChargeResponse;
-}
-/// An object inside `superm.getPlatformPickUpEstimatedCharge`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct SelectedCalendarPeriod {
-    /// `time_begin_ts` (required)
-    pub time_begin_ts: i64,
-    /// `time_end_ts` (required)
-    pub time_end_ts: i64,
-}
-impl SelectedCalendarPeriod {
-    /// Builds it from the required parameters (`time_begin_ts`, `time_end_ts`).
-    pub fn new(time_begin_ts: i64, time_end_ts: i64) -> Self {
-        Self { time_begin_ts, time_end_ts }
-    }
 }
 #[doc(hidden)]
 mod decode;

@@ -12,26 +12,34 @@
 #[non_exhaustive]
 #[doc(alias = "superm.getShipmentInfo")]
 pub struct SupermGetShipmentInfoRequest {
-    /// `aftersale_id`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `shipment_type` (required)
     pub shipment_type: i32,
-    /// `shop_order_id` (required)
-    pub shop_order_id: i64,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub shop_order_id: crate::ids::OrderId,
 }
 impl SupermGetShipmentInfoRequest {
     /// Builds it from the required parameters (`shipment_type`, `shop_order_id`).
-    pub fn new(shipment_type: i32, shop_order_id: i64) -> Self {
+    pub fn new(
+        shipment_type: i32,
+        shop_order_id: impl Into<crate::ids::OrderId>,
+    ) -> Self {
         Self {
             shipment_type,
-            shop_order_id,
+            shop_order_id: shop_order_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
     /// Sets `aftersale_id`.
-    pub fn aftersale_id(mut self, aftersale_id: i64) -> Self {
-        self.aftersale_id = Some(aftersale_id);
+    pub fn aftersale_id(
+        mut self,
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
+    ) -> Self {
+        self.aftersale_id = Some(aftersale_id.into());
         self
     }
 }
@@ -52,9 +60,10 @@ impl crate::request::Request for SupermGetShipmentInfoRequest {
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ShipmentInfo {
-    /// `aftersale_id`
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aftersale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `occurred_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub occurred_time: Option<String>,
@@ -76,12 +85,14 @@ pub struct ShipmentInfo {
     /// `shipment_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment_status: Option<i32>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
-    /// `shop_order_id`
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_order_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
     /// `track_no`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,

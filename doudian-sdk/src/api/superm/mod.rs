@@ -4,6 +4,7 @@
 //! The `superm` API group: 11 methods, behind the `superm` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod apply_platform_pick_up;
 pub use apply_platform_pick_up::{
     SupermApplyPlatformPickUpRequest, SupermApplyPlatformPickUpResponse,

@@ -17,8 +17,9 @@ pub struct SupermShopOrderDispatcherRequest {
     /// `serial_number_list`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serial_number_list: Option<String>,
-    /// `shop_order_id` (required)
-    pub shop_order_id: String,
+    /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub shop_order_id: crate::ids::OrderId,
     /// `store_id` (required)
     pub store_id: i64,
     /// `verify_code_type`
@@ -29,7 +30,7 @@ impl SupermShopOrderDispatcherRequest {
     /// Builds it from the required parameters (`dispatcher_type`, `shop_order_id`, `store_id`).
     pub fn new(
         dispatcher_type: i32,
-        shop_order_id: impl Into<String>,
+        shop_order_id: impl Into<crate::ids::OrderId>,
         store_id: i64,
     ) -> Self {
         Self {

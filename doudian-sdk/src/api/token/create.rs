@@ -33,9 +33,10 @@ pub struct TokenCreateRequest {
     pub grant_type: String,
     /// The shop a self-use app acts for.
     ///
-    /// `shop_id`. Example: `17239`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string. Example: `17239`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `test_shop`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_shop: Option<String>,
@@ -76,7 +77,7 @@ impl TokenCreateRequest {
         self
     }
     /// Sets `shop_id`.
-    pub fn shop_id(mut self, shop_id: impl Into<String>) -> Self {
+    pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
         self.shop_id = Some(shop_id.into());
         self
     }
@@ -127,9 +128,10 @@ pub struct TokenCreateResponse {
     pub shop_biz_type: Option<i64>,
     /// The shop the token acts for.
     ///
-    /// `shop_id`. Example: `11111172`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `11111172`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`. Example: `李飞测试放心花人店一体`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,

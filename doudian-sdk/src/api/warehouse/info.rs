@@ -46,9 +46,10 @@ pub struct WarehouseInfoResponse {
     /// `out_warehouse_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/warehouse.json
 
 //! `warehouse.list`: its request, its response and their nested types.
+pub use super::shared::Addr;
 /// `warehouse.list` (批量查询区域仓): Lists the shop's regional warehouses (区域仓) with the areas they serve. The merchant's `out_warehouse_id` of a warehouse is what stock calls such as `sku.syncStock` take.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -126,46 +127,6 @@ impl WarehouseListRequest {
     }
 }
 /// An object inside `warehouse.list`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Addr {
-    /// `addr_id1` (required)
-    pub addr_id1: i64,
-    /// `addr_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr_id2: Option<i64>,
-    /// `addr_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr_id3: Option<i64>,
-    /// `addr_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr_id4: Option<i64>,
-}
-impl Addr {
-    /// Builds it from the required parameters (`addr_id1`).
-    pub fn new(addr_id1: i64) -> Self {
-        Self {
-            addr_id1,
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `addr_id2`.
-    pub fn addr_id2(mut self, addr_id2: i64) -> Self {
-        self.addr_id2 = Some(addr_id2);
-        self
-    }
-    /// Sets `addr_id3`.
-    pub fn addr_id3(mut self, addr_id3: i64) -> Self {
-        self.addr_id3 = Some(addr_id3);
-        self
-    }
-    /// Sets `addr_id4`.
-    pub fn addr_id4(mut self, addr_id4: i64) -> Self {
-        self.addr_id4 = Some(addr_id4);
-        self
-    }
-}
-/// An object inside `warehouse.list`.
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Warehouse {
@@ -194,9 +155,10 @@ pub struct Warehouse {
     /// `out_warehouse_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
-    /// `shop_id`
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,

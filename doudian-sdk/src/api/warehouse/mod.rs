@@ -4,6 +4,7 @@
 //! The `warehouse` API group: 11 methods, behind the `warehouse` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+pub mod shared;
 pub mod adjust_inventory;
 pub use adjust_inventory::{
     WarehouseAdjustInventoryRequest, WarehouseAdjustInventoryResponse,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/warehouse.json
 
 //! `warehouse.setPriority`: its request, its response and their nested types.
+pub use super::shared::Addr;
 /// `warehouse.setPriority`: the request of the platform method `warehouse.setPriority`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -33,46 +34,6 @@ pub struct WarehouseSetPriorityResponse {}
 impl crate::request::Request for WarehouseSetPriorityRequest {
     const METHOD: &'static str = "warehouse.setPriority";
     type Response = WarehouseSetPriorityResponse;
-}
-/// An object inside `warehouse.setPriority`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Addr {
-    /// `addr_id1` (required)
-    pub addr_id1: i64,
-    /// `addr_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr_id2: Option<i64>,
-    /// `addr_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr_id3: Option<i64>,
-    /// `addr_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub addr_id4: Option<i64>,
-}
-impl Addr {
-    /// Builds it from the required parameters (`addr_id1`).
-    pub fn new(addr_id1: i64) -> Self {
-        Self {
-            addr_id1,
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `addr_id2`.
-    pub fn addr_id2(mut self, addr_id2: i64) -> Self {
-        self.addr_id2 = Some(addr_id2);
-        self
-    }
-    /// Sets `addr_id3`.
-    pub fn addr_id3(mut self, addr_id3: i64) -> Self {
-        self.addr_id3 = Some(addr_id3);
-        self
-    }
-    /// Sets `addr_id4`.
-    pub fn addr_id4(mut self, addr_id4: i64) -> Self {
-        self.addr_id4 = Some(addr_id4);
-        self
-    }
 }
 #[doc(hidden)]
 mod decode;

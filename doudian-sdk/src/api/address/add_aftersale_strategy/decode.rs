@@ -54,31 +54,6 @@ impl<'de> ::serde::Deserialize<'de> for AddressAddAftersaleStrategyResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Address {
-    const NAME: &'static str = "Address";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "city_id" => crate::de::read(map, &mut self.city_id),
-            "id" => crate::de::read(map, &mut self.id),
-            "province_id" => crate::de::read(map, &mut self.province_id),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Address {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for AftersaleStrategy {
     const NAME: &'static str = "AftersaleStrategy";
     fn empty() -> Self {

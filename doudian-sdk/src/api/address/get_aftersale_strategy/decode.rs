@@ -120,56 +120,6 @@ impl<'de> ::serde::Deserialize<'de> for AddressAddress {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for CommonPhone {
-    const NAME: &'static str = "CommonPhone";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "area_num" => crate::de::read(map, &mut self.area_num),
-            "auxiliary_num" => crate::de::read(map, &mut self.auxiliary_num),
-            "main_num" => crate::de::read(map, &mut self.main_num),
-            "num" => crate::de::read(map, &mut self.num),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CommonPhone {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for CompanyPhone {
-    const NAME: &'static str = "CompanyPhone";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "num" => crate::de::read(map, &mut self.num),
-            "phone_num" => crate::de::read(map, &mut self.phone_num),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CompanyPhone {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for Data {
     const NAME: &'static str = "Data";
     fn empty() -> Self {

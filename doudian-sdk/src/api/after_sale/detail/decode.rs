@@ -276,33 +276,6 @@ impl<'de> ::serde::Deserialize<'de> for AfterSaleShopRemark {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for AftersaleTag {
-    const NAME: &'static str = "AftersaleTag";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "placeholder" => crate::de::read(map, &mut self.placeholder),
-            "tag_detail" => crate::de::read(map, &mut self.tag_detail),
-            "tag_detail_en" => crate::de::read(map, &mut self.tag_detail_en),
-            "tag_detail_text" => crate::de::read(map, &mut self.tag_detail_text),
-            "tag_link_url" => crate::de::read(map, &mut self.tag_link_url),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for AftersaleTag {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for AllEvidence {
     const NAME: &'static str = "AllEvidence";
     fn empty() -> Self {
@@ -549,38 +522,6 @@ impl<'de> ::serde::Deserialize<'de> for Exchange {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for ExchangeSkuInfo {
-    const NAME: &'static str = "ExchangeSkuInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "code" => crate::de::read(map, &mut self.code),
-            "name" => crate::de::read(map, &mut self.name),
-            "num" => crate::de::read(map, &mut self.num),
-            "out_sku_id" => crate::de::read(map, &mut self.out_sku_id),
-            "out_warehouse_id" => crate::de::read(map, &mut self.out_warehouse_id),
-            "price" => crate::de::read(map, &mut self.price),
-            "sku_id" => crate::de::read(map, &mut self.sku_id),
-            "spec_desc" => crate::de::read(map, &mut self.spec_desc),
-            "supplier_id" => crate::de::read(map, &mut self.supplier_id),
-            "url" => crate::de::read(map, &mut self.url),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ExchangeSkuInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for GivenSkuDetail {
     const NAME: &'static str = "GivenSkuDetail";
     fn empty() -> Self {
@@ -734,30 +675,6 @@ impl<'de> ::serde::Deserialize<'de> for OriginAmount {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Placeholder {
-    const NAME: &'static str = "Placeholder";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "text" => crate::de::read(map, &mut self.text),
-            "url" => crate::de::read(map, &mut self.url),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Placeholder {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for PostAddress {
     const NAME: &'static str = "PostAddress";
     fn empty() -> Self {
@@ -876,30 +793,6 @@ impl crate::de::Object for Province {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Province {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for ReasonSecondLabel {
-    const NAME: &'static str = "ReasonSecondLabel";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "code" => crate::de::read(map, &mut self.code),
-            "name" => crate::de::read(map, &mut self.name),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ReasonSecondLabel {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1113,30 +1006,6 @@ impl<'de> ::serde::Deserialize<'de> for SkuOrderInfo {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for SkuSpec {
-    const NAME: &'static str = "SkuSpec";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "name" => crate::de::read(map, &mut self.name),
-            "value" => crate::de::read(map, &mut self.value),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for SkuSpec {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for StandardPrice {
     const NAME: &'static str = "StandardPrice";
     fn empty() -> Self {
@@ -1182,31 +1051,6 @@ impl crate::de::Object for Street {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Street {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for Tag {
-    const NAME: &'static str = "Tag";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "tag_detail" => crate::de::read(map, &mut self.tag_detail),
-            "tag_detail_en" => crate::de::read(map, &mut self.tag_detail_en),
-            "tag_link_url" => crate::de::read(map, &mut self.tag_link_url),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Tag {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -62,31 +62,3 @@ impl<'de> ::serde::Deserialize<'de> for BuyinChannelBindAuthorsResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Author {
-    const NAME: &'static str = "Author";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "account_name" => crate::de::read(map, &mut self.account_name),
-            "author_app" => crate::de::read(map, &mut self.author_app),
-            "author_id" => crate::de::read(map, &mut self.author_id),
-            "author_type" => crate::de::read(map, &mut self.author_type),
-            "avatar_url" => crate::de::read(map, &mut self.avatar_url),
-            "buyin_id" => crate::de::read(map, &mut self.buyin_id),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Author {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

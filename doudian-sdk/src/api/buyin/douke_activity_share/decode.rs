@@ -67,28 +67,3 @@ impl<'de> ::serde::Deserialize<'de> for BuyinDoukeActivityShareResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Qrcode {
-    const NAME: &'static str = "Qrcode";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "height" => crate::de::read(map, &mut self.height),
-            "url" => crate::de::read(map, &mut self.url),
-            "width" => crate::de::read(map, &mut self.width),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Qrcode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

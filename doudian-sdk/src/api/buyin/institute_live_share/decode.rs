@@ -83,28 +83,3 @@ impl<'de> ::serde::Deserialize<'de> for PidInfo {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for QrCode {
-    const NAME: &'static str = "QrCode";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "height" => crate::de::read(map, &mut self.height),
-            "url" => crate::de::read(map, &mut self.url),
-            "width" => crate::de::read(map, &mut self.width),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for QrCode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

@@ -139,28 +139,3 @@ impl<'de> ::serde::Deserialize<'de> for Order {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for PidInfo {
-    const NAME: &'static str = "PidInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "external_info" => crate::de::read(map, &mut self.external_info),
-            "media_type_name" => crate::de::read(map, &mut self.media_type_name),
-            "pid" => crate::de::read(map, &mut self.pid),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for PidInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

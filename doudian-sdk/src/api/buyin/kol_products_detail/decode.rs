@@ -221,32 +221,6 @@ impl<'de> ::serde::Deserialize<'de> for CouponInfo {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for DailyStatistic {
-    const NAME: &'static str = "DailyStatistic";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "date" => crate::de::read(map, &mut self.date),
-            "kol_num" => crate::de::read(map, &mut self.kol_num),
-            "order_num" => crate::de::read(map, &mut self.order_num),
-            "view_num" => crate::de::read(map, &mut self.view_num),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for DailyStatistic {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for LogisticsInfo {
     const NAME: &'static str = "LogisticsInfo";
     fn empty() -> Self {
@@ -265,31 +239,6 @@ impl crate::de::Object for LogisticsInfo {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for LogisticsInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for LogisticsScore {
-    const NAME: &'static str = "LogisticsScore";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "level" => crate::de::read(map, &mut self.level),
-            "score" => crate::de::read(map, &mut self.score),
-            "text" => crate::de::read(map, &mut self.text),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for LogisticsScore {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -383,31 +332,6 @@ impl<'de> ::serde::Deserialize<'de> for Product {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for ProductScore {
-    const NAME: &'static str = "ProductScore";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "level" => crate::de::read(map, &mut self.level),
-            "score" => crate::de::read(map, &mut self.score),
-            "text" => crate::de::read(map, &mut self.text),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ProductScore {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for PromotionInfo {
     const NAME: &'static str = "PromotionInfo";
     fn empty() -> Self {
@@ -484,31 +408,6 @@ impl<'de> ::serde::Deserialize<'de> for RightsInfo {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for ServiceScore {
-    const NAME: &'static str = "ServiceScore";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "level" => crate::de::read(map, &mut self.level),
-            "score" => crate::de::read(map, &mut self.score),
-            "text" => crate::de::read(map, &mut self.text),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ServiceScore {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for ShareInfo {
     const NAME: &'static str = "ShareInfo";
     fn empty() -> Self {
@@ -553,57 +452,6 @@ impl crate::de::Object for ShopInfo {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ShopInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for ShopScore {
-    const NAME: &'static str = "ShopScore";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "level" => crate::de::read(map, &mut self.level),
-            "score" => crate::de::read(map, &mut self.score),
-            "text" => crate::de::read(map, &mut self.text),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ShopScore {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for ShopTotalScore {
-    const NAME: &'static str = "ShopTotalScore";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "logistics_score" => crate::de::read(map, &mut self.logistics_score),
-            "product_score" => crate::de::read(map, &mut self.product_score),
-            "service_score" => crate::de::read(map, &mut self.service_score),
-            "shop_score" => crate::de::read(map, &mut self.shop_score),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ShopTotalScore {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

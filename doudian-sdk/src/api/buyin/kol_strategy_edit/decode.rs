@@ -65,27 +65,3 @@ impl<'de> ::serde::Deserialize<'de> for BuyinKolStrategyEditResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Failed {
-    const NAME: &'static str = "Failed";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "buyin_id" => crate::de::read(map, &mut self.buyin_id),
-            "reason" => crate::de::read(map, &mut self.reason),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Failed {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

@@ -273,29 +273,6 @@ impl<'de> ::serde::Deserialize<'de> for OrderBase {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for PropertyDetail {
-    const NAME: &'static str = "PropertyDetail";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "name" => crate::de::read(map, &mut self.name),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for PropertyDetail {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for ReceiveInfo {
     const NAME: &'static str = "ReceiveInfo";
     fn empty() -> Self {

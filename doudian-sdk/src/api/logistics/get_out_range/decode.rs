@@ -65,30 +65,6 @@ impl<'de> ::serde::Deserialize<'de> for LogisticsGetOutRangeResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for DeliveryReq {
-    const NAME: &'static str = "DeliveryReq";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "is_center_delivery" => crate::de::read(map, &mut self.is_center_delivery),
-            "is_pickup_self" => crate::de::read(map, &mut self.is_pickup_self),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for DeliveryReq {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for ReceiverAddress {
     const NAME: &'static str = "ReceiverAddress";
     fn empty() -> Self {
@@ -153,30 +129,6 @@ impl crate::de::Object for SenderAddress {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SenderAddress {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for Service {
-    const NAME: &'static str = "Service";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "service_code" => crate::de::read(map, &mut self.service_code),
-            "service_value" => crate::de::read(map, &mut self.service_value),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Service {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -129,30 +129,6 @@ impl<'de> ::serde::Deserialize<'de> for Contact {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for DeliveryReq {
-    const NAME: &'static str = "DeliveryReq";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "is_center_delivery" => crate::de::read(map, &mut self.is_center_delivery),
-            "is_pickup_self" => crate::de::read(map, &mut self.is_pickup_self),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for DeliveryReq {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for EbillInfo {
     const NAME: &'static str = "EbillInfo";
     fn empty() -> Self {
@@ -210,41 +186,6 @@ impl crate::de::Object for ErrInfo {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ErrInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for Item {
-    const NAME: &'static str = "Item";
-    fn empty() -> Self {
-        Self {
-            item_count: Default::default(),
-            item_name: Default::default(),
-            item_net_weight: Default::default(),
-            item_specs: Default::default(),
-            item_volume: Default::default(),
-            item_weight: Default::default(),
-        }
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "item_count" => crate::de::read(map, &mut self.item_count),
-            "item_name" => crate::de::read(map, &mut self.item_name),
-            "item_net_weight" => crate::de::read(map, &mut self.item_net_weight),
-            "item_specs" => crate::de::read(map, &mut self.item_specs),
-            "item_volume" => crate::de::read(map, &mut self.item_volume),
-            "item_weight" => crate::de::read(map, &mut self.item_weight),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Item {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -482,30 +423,6 @@ impl crate::de::Object for SenderInfo {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SenderInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for Service {
-    const NAME: &'static str = "Service";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "service_code" => crate::de::read(map, &mut self.service_code),
-            "service_value" => crate::de::read(map, &mut self.service_value),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Service {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -146,41 +146,6 @@ impl<'de> ::serde::Deserialize<'de> for Contact {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Item {
-    const NAME: &'static str = "Item";
-    fn empty() -> Self {
-        Self {
-            item_count: Default::default(),
-            item_name: Default::default(),
-            item_net_weight: Default::default(),
-            item_specs: Default::default(),
-            item_volume: Default::default(),
-            item_weight: Default::default(),
-        }
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "item_count" => crate::de::read(map, &mut self.item_count),
-            "item_name" => crate::de::read(map, &mut self.item_name),
-            "item_net_weight" => crate::de::read(map, &mut self.item_net_weight),
-            "item_specs" => crate::de::read(map, &mut self.item_specs),
-            "item_volume" => crate::de::read(map, &mut self.item_volume),
-            "item_weight" => crate::de::read(map, &mut self.item_weight),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Item {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for ReceiverInfo {
     const NAME: &'static str = "ReceiverInfo";
     fn empty() -> Self {

@@ -51,27 +51,3 @@ impl<'de> ::serde::Deserialize<'de> for MaterialDeleteFolderResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for FailedMap {
-    const NAME: &'static str = "FailedMap";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "code" => crate::de::read(map, &mut self.code),
-            "msg" => crate::de::read(map, &mut self.msg),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for FailedMap {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

@@ -89,31 +89,6 @@ impl<'de> ::serde::Deserialize<'de> for MaterialInfo {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for PhotoInfo {
-    const NAME: &'static str = "PhotoInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "format" => crate::de::read(map, &mut self.format),
-            "height" => crate::de::read(map, &mut self.height),
-            "width" => crate::de::read(map, &mut self.width),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for PhotoInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for VideoInfo {
     const NAME: &'static str = "VideoInfo";
     fn empty() -> Self {

@@ -55,30 +55,6 @@ impl<'de> ::serde::Deserialize<'de> for OrderBatchSearchIndexResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for CustomErr {
-    const NAME: &'static str = "CustomErr";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "err_code" => crate::de::read(map, &mut self.err_code),
-            "err_msg" => crate::de::read(map, &mut self.err_msg),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CustomErr {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for PlainText {
     const NAME: &'static str = "PlainText";
     fn empty() -> Self {

@@ -53,57 +53,6 @@ impl<'de> ::serde::Deserialize<'de> for OrderBatchSensitiveResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for CipherInfo {
-    const NAME: &'static str = "CipherInfo";
-    fn empty() -> Self {
-        Self {
-            auth_id: Default::default(),
-            cipher_text: Default::default(),
-        }
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "auth_id" => crate::de::read(map, &mut self.auth_id),
-            "cipher_text" => crate::de::read(map, &mut self.cipher_text),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CipherInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for CustomErr {
-    const NAME: &'static str = "CustomErr";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "err_code" => crate::de::read(map, &mut self.err_code),
-            "err_msg" => crate::de::read(map, &mut self.err_msg),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CustomErr {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for DecryptInfo {
     const NAME: &'static str = "DecryptInfo";
     fn empty() -> Self {

@@ -56,27 +56,3 @@ impl<'de> ::serde::Deserialize<'de> for OrderPackageProcessFailResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Op {
-    const NAME: &'static str = "Op";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "op_uid" => crate::de::read(map, &mut self.op_uid),
-            "platform" => crate::de::read(map, &mut self.platform),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Op {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

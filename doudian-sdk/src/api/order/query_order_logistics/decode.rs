@@ -52,62 +52,6 @@ impl<'de> ::serde::Deserialize<'de> for OrderQueryOrderLogisticsResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for ActualSubSku {
-    const NAME: &'static str = "ActualSubSku";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "is_free" => crate::de::read(map, &mut self.is_free),
-            "num" => crate::de::read(map, &mut self.num),
-            "product_id" => crate::de::read(map, &mut self.product_id),
-            "product_name" => crate::de::read(map, &mut self.product_name),
-            "sku_id" => crate::de::read(map, &mut self.sku_id),
-            "sku_img" => crate::de::read(map, &mut self.sku_img),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ActualSubSku {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for CompanyInfo {
-    const NAME: &'static str = "CompanyInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "company_name" => crate::de::read(map, &mut self.company_name),
-            "express_company" => crate::de::read(map, &mut self.express_company),
-            "express_no" => crate::de::read(map, &mut self.express_no),
-            "icon" => crate::de::read(map, &mut self.icon),
-            "telephone" => crate::de::read(map, &mut self.telephone),
-            "url" => crate::de::read(map, &mut self.url),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CompanyInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for DeliveryInfo {
     const NAME: &'static str = "DeliveryInfo";
     fn empty() -> Self {
@@ -252,37 +196,6 @@ impl<'de> ::serde::Deserialize<'de> for PreDeliverInfo {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for ProductInfo {
-    const NAME: &'static str = "ProductInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "actual_sub_sku" => crate::de::read(map, &mut self.actual_sub_sku),
-            "is_free" => crate::de::read(map, &mut self.is_free),
-            "num" => crate::de::read(map, &mut self.num),
-            "product_id" => crate::de::read(map, &mut self.product_id),
-            "product_name" => crate::de::read(map, &mut self.product_name),
-            "sku_id" => crate::de::read(map, &mut self.sku_id),
-            "sku_img" => crate::de::read(map, &mut self.sku_img),
-            "sku_order_id" => crate::de::read(map, &mut self.sku_order_id),
-            "sub_sku_desc" => crate::de::read(map, &mut self.sub_sku_desc),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ProductInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for ReverseExpressInfo {
     const NAME: &'static str = "ReverseExpressInfo";
     fn empty() -> Self {
@@ -303,58 +216,6 @@ impl crate::de::Object for ReverseExpressInfo {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ReverseExpressInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for SubSkuDesc {
-    const NAME: &'static str = "SubSkuDesc";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "product_id" => crate::de::read(map, &mut self.product_id),
-            "sku_id" => crate::de::read(map, &mut self.sku_id),
-            "unit_num" => crate::de::read(map, &mut self.unit_num),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for SubSkuDesc {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for TrackInfo {
-    const NAME: &'static str = "TrackInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "context" => crate::de::read(map, &mut self.context),
-            "site" => crate::de::read(map, &mut self.site),
-            "state" => crate::de::read(map, &mut self.state),
-            "state_desc" => crate::de::read(map, &mut self.state_desc),
-            "time_stamp" => crate::de::read(map, &mut self.time_stamp),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for TrackInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -138,36 +138,6 @@ impl<'de> ::serde::Deserialize<'de> for ProductDetailResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for CategoryDetail {
-    const NAME: &'static str = "CategoryDetail";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "first_cid" => crate::de::read(map, &mut self.first_cid),
-            "first_cname" => crate::de::read(map, &mut self.first_cname),
-            "fourth_cid" => crate::de::read(map, &mut self.fourth_cid),
-            "fourth_cname" => crate::de::read(map, &mut self.fourth_cname),
-            "second_cid" => crate::de::read(map, &mut self.second_cid),
-            "second_cname" => crate::de::read(map, &mut self.second_cname),
-            "third_cid" => crate::de::read(map, &mut self.third_cid),
-            "third_cname" => crate::de::read(map, &mut self.third_cname),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CategoryDetail {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for CustomsReportInfo {
     const NAME: &'static str = "CustomsReportInfo";
     fn empty() -> Self {

@@ -87,28 +87,3 @@ impl<'de> ::serde::Deserialize<'de> for FieldProblem {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for QualityScore {
-    const NAME: &'static str = "QualityScore";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "level" => crate::de::read(map, &mut self.level),
-            "score" => crate::de::read(map, &mut self.score),
-            "version" => crate::de::read(map, &mut self.version),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for QualityScore {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

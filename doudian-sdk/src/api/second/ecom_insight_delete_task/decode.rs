@@ -52,36 +52,3 @@ impl<'de> ::serde::Deserialize<'de> for SecondEcomInsightDeleteTaskResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Data {
-    const NAME: &'static str = "Data";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "create_info" => crate::de::read(map, &mut self.create_info),
-            "create_time" => crate::de::read(map, &mut self.create_time),
-            "id" => crate::de::read(map, &mut self.id),
-            "model_task_id" => crate::de::read(map, &mut self.model_task_id),
-            "msg" => crate::de::read(map, &mut self.msg),
-            "name" => crate::de::read(map, &mut self.name),
-            "pilot_task_id" => crate::de::read(map, &mut self.pilot_task_id),
-            "status" => crate::de::read(map, &mut self.status),
-            "task_result" => crate::de::read(map, &mut self.task_result),
-            "task_type" => crate::de::read(map, &mut self.task_type),
-            "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Data {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

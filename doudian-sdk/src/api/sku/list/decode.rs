@@ -28,39 +28,6 @@ impl<'de> ::serde::Deserialize<'de> for SkuListRequest {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for CustomsReportInfo {
-    const NAME: &'static str = "CustomsReportInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "bar_code" => crate::de::read(map, &mut self.bar_code),
-            "first_measure_qty" => crate::de::read(map, &mut self.first_measure_qty),
-            "first_measure_unit" => crate::de::read(map, &mut self.first_measure_unit),
-            "g_model" => crate::de::read(map, &mut self.g_model),
-            "hs_code" => crate::de::read(map, &mut self.hs_code),
-            "report_brand_name" => crate::de::read(map, &mut self.report_brand_name),
-            "report_name" => crate::de::read(map, &mut self.report_name),
-            "second_measure_qty" => crate::de::read(map, &mut self.second_measure_qty),
-            "second_measure_unit" => crate::de::read(map, &mut self.second_measure_unit),
-            "unit" => crate::de::read(map, &mut self.unit),
-            "usage" => crate::de::read(map, &mut self.usage),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CustomsReportInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for Data {
     const NAME: &'static str = "Data";
     fn empty() -> Self {

@@ -58,30 +58,3 @@ impl<'de> ::serde::Deserialize<'de> for SupermGetPlatformPickUpEstimatedChargeRe
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for SelectedCalendarPeriod {
-    const NAME: &'static str = "SelectedCalendarPeriod";
-    fn empty() -> Self {
-        Self {
-            time_begin_ts: Default::default(),
-            time_end_ts: Default::default(),
-        }
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "time_begin_ts" => crate::de::read(map, &mut self.time_begin_ts),
-            "time_end_ts" => crate::de::read(map, &mut self.time_end_ts),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for SelectedCalendarPeriod {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

@@ -52,34 +52,3 @@ impl<'de> ::serde::Deserialize<'de> for WarehouseSetAddrBatchResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Addr {
-    const NAME: &'static str = "Addr";
-    fn empty() -> Self {
-        Self {
-            addr_id1: Default::default(),
-            addr_id2: Default::default(),
-            addr_id3: Default::default(),
-            addr_id4: Default::default(),
-        }
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "addr_id1" => crate::de::read(map, &mut self.addr_id1),
-            "addr_id2" => crate::de::read(map, &mut self.addr_id2),
-            "addr_id3" => crate::de::read(map, &mut self.addr_id3),
-            "addr_id4" => crate::de::read(map, &mut self.addr_id4),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Addr {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

@@ -1,0 +1,482 @@
+//! Identifiers: one type per kind of thing the platform numbers, whatever form it sends.
+//!
+//! The platform sends the same identifier as a JSON number in one method and as a string in
+//! another (`product_id` is a number in 94 fields of the spec and a string in 29), and some
+//! order ids carry a letter. Each identifier type holds either a number or, when the text is
+//! not a plain integer, the text itself; a numeric string is the number, so `123` and `"123"`
+//! are the same id and compare equal. Nothing is lost: every id decodes to exactly what came
+//! and is sent back in the form the field takes.
+//!
+//! The generated types use them for `product_id`, `sku_id`, the order ids (`order_id`,
+//! `shop_order_id`, `sku_order_id`, `parent_order_id`; `p_id` and `s_ids` in pushes),
+//! `shop_id` and `aftersale_id`, and their lists, in requests, replies and pushes alike.
+//! Setters take `impl Into<…>`, so an `i64`, a `&str` or a `String` fits:
+//!
+//! ```
+//! use doudian_sdk::ids::{OrderId, ProductId};
+//!
+//! assert_eq!(ProductId::from(3520562294461467745), ProductId::from("3520562294461467745"));
+//! assert_eq!(ProductId::from("3520562294461467745").as_i64(), Some(3520562294461467745));
+//! // Text that is not a plain integer is kept as it came.
+//! let suffixed = OrderId::from("6496679971677798670A");
+//! assert_eq!(suffixed.as_i64(), None);
+//! assert_eq!(suffixed.to_string(), "6496679971677798670A");
+//! assert_eq!(suffixed, "6496679971677798670A");
+//! ```
+//!
+//! Only `i64` converts from integers: with one integer conversion an integer literal needs
+//! no suffix (`ProductId::from(123)`, `.product_id(123)`), where two would make it ambiguous.
+//!
+//! On the wire each field keeps the type the platform gives it: the sign covers the exact
+//! `param_json`, and `123` and `"123"` sign differently. A field the platform takes as a
+//! number cannot carry a textual id; building that request fails with
+//! [`Error::Config`](crate::Error) before anything is sent.
+
+use serde::de::{self, Deserializer, Unexpected};
+use serde::ser::{Error as _, SerializeSeq, Serializer};
+use std::fmt;
+
+/// A number, or text that is not the canonical decimal form of one.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Repr {
+    Number(i64),
+    Text(Box<str>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Number(0)
+    }
+}
+
+/// The number `text` spells in canonical decimal (no sign but `-`, no leading zero, no
+/// space), so that turning it back into text gives `text` again.
+fn canonical_number(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits.len() == 1 || !digits.starts_with('0'))
+        && text != "-0";
+    if plain {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+impl Repr {
+    fn from_text(text: &str) -> Repr {
+        match canonical_number(text) {
+            Some(number) => Repr::Number(number),
+            None => Repr::Text(text.into()),
+        }
+    }
+
+    fn from_string(text: String) -> Repr {
+        match canonical_number(&text) {
+            Some(number) => Repr::Number(number),
+            None => Repr::Text(text.into_boxed_str()),
+        }
+    }
+}
+
+impl fmt::Display for Repr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Repr::Number(number) => write!(f, "{number}"),
+            Repr::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl crate::de::Scalar for Repr {
+    const EXPECTING: &'static str = "an identifier (a number or a string)";
+    fn from_i64<E: de::Error>(v: i64) -> Result<Self, E> {
+        Ok(Repr::Number(v))
+    }
+    fn from_u64<E: de::Error>(v: u64) -> Result<Self, E> {
+        // Beyond i64: kept as its digits, which is what the platform sent.
+        Ok(i64::try_from(v).map(Repr::Number).unwrap_or_else(|_| Repr::Text(v.to_string().into())))
+    }
+    fn from_f64<E: de::Error>(v: f64) -> Result<Self, E> {
+        crate::de::integral(v, Self::EXPECTING).map(Repr::Number)
+    }
+    fn from_str<E: de::Error>(v: &str) -> Result<Self, E> {
+        crate::de::charge::<E>(v.len())?;
+        Ok(Repr::from_text(v))
+    }
+    fn from_number_text<E: de::Error>(v: &str) -> Result<Self, E> {
+        // An exact number token: an integer is kept as its digits, a fraction is an error.
+        if v.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            return Self::from_str(v);
+        }
+        match v.parse::<f64>() {
+            Ok(float) => Self::from_f64(float),
+            Err(_) => Err(E::invalid_value(Unexpected::Str(v), &Self::EXPECTING)),
+        }
+    }
+}
+
+/// What every identifier type exposes to the generated serialisers.
+#[doc(hidden)]
+pub trait Identifier {
+    /// The type's name, for error messages.
+    const KIND: &'static str;
+    /// The number, when the id is one.
+    fn as_i64(&self) -> Option<i64>;
+    /// The text, when the id is not a number.
+    fn as_text(&self) -> Option<&str>;
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        pub struct $name(Repr);
+
+        impl $name {
+            /// The id as a number, unless it is text that is not one (a letter suffix).
+            pub fn as_i64(&self) -> Option<i64> {
+                match &self.0 {
+                    Repr::Number(number) => Some(*number),
+                    Repr::Text(_) => None,
+                }
+            }
+        }
+
+        impl Identifier for $name {
+            const KIND: &'static str = stringify!($name);
+            fn as_i64(&self) -> Option<i64> {
+                $name::as_i64(self)
+            }
+            fn as_text(&self) -> Option<&str> {
+                match &self.0 {
+                    Repr::Number(_) => None,
+                    Repr::Text(text) => Some(text),
+                }
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match &self.0 {
+                    Repr::Number(number) => write!(f, "{}({number})", stringify!($name)),
+                    Repr::Text(text) => write!(f, "{}({text:?})", stringify!($name)),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(number: i64) -> Self {
+                Self(Repr::Number(number))
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                Self(Repr::from_text(text))
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                Self(Repr::from_string(text))
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(text: &String) -> Self {
+                Self(Repr::from_text(text))
+            }
+        }
+
+        impl From<&$name> for $name {
+            fn from(id: &$name) -> Self {
+                id.clone()
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from(text))
+            }
+        }
+
+        impl PartialEq<i64> for $name {
+            fn eq(&self, other: &i64) -> bool {
+                self.0 == Repr::Number(*other)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                match (&self.0, canonical_number(other)) {
+                    (Repr::Number(number), Some(other)) => *number == other,
+                    (Repr::Text(text), None) => &**text == other,
+                    _ => false,
+                }
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self == *other
+            }
+        }
+
+        impl PartialEq<$name> for i64 {
+            fn eq(&self, other: &$name) -> bool {
+                other == self
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                other == self
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                other == *self
+            }
+        }
+
+        /// The natural form: a number when the id is one, otherwise a string. (Generated
+        /// fields use the form the platform gives the field instead.)
+        impl serde::Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match &self.0 {
+                    Repr::Number(number) => serializer.serialize_i64(*number),
+                    Repr::Text(text) => serializer.serialize_str(text),
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <Self as crate::de::Lenient>::lenient(deserializer)
+            }
+        }
+
+        impl crate::de::Lenient for $name {
+            fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Ok(Self(crate::de::scalar::<Repr, D>(deserializer)?.unwrap_or_default()))
+            }
+            fn lenient_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+                Ok(crate::de::scalar::<Repr, D>(deserializer)?.map(Self))
+            }
+        }
+    };
+}
+
+id_type! {
+    /// A product (`product_id`, `product_ids`).
+    ProductId
+}
+
+id_type! {
+    /// A SKU of a product (`sku_id`, `sku_ids`).
+    SkuId
+}
+
+id_type! {
+    /// An order: a shop order or one of its SKU orders (`order_id`, `shop_order_id`,
+    /// `sku_order_id`, `parent_order_id`; `p_id` and `s_ids` in pushes). Some carry a letter
+    /// suffix and stay text.
+    OrderId
+}
+
+id_type! {
+    /// A shop (`shop_id`).
+    ShopId
+}
+
+id_type! {
+    /// An after-sale request (`aftersale_id`, `aftersale_ids`).
+    AfterSaleId
+}
+
+/// Serialises an id into a field the platform takes as a number. Used by the generated types.
+#[doc(hidden)]
+pub fn as_number<I: Identifier, S: Serializer>(id: &I, serializer: S) -> Result<S::Ok, S::Error> {
+    match (id.as_i64(), id.as_text()) {
+        (Some(number), _) => serializer.serialize_i64(number),
+        (None, text) => Err(S::Error::custom(format_args!(
+            "{} `{}` is not a number, and the platform takes this field as one",
+            I::KIND,
+            text.unwrap_or_default()
+        ))),
+    }
+}
+
+/// Serialises an id into a field the platform takes as a string. Used by the generated types.
+#[doc(hidden)]
+pub fn as_text<I: Identifier, S: Serializer>(id: &I, serializer: S) -> Result<S::Ok, S::Error> {
+    match (id.as_i64(), id.as_text()) {
+        (Some(number), _) => serializer.collect_str(&number),
+        (None, text) => serializer.serialize_str(text.unwrap_or_default()),
+    }
+}
+
+/// [`as_number`] for an optional field.
+#[doc(hidden)]
+pub fn optional_as_number<I: Identifier, S: Serializer>(id: &Option<I>, serializer: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => as_number(id, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// [`as_text`] for an optional field.
+#[doc(hidden)]
+pub fn optional_as_text<I: Identifier, S: Serializer>(id: &Option<I>, serializer: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => as_text(id, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// [`as_number`] for each id of a list.
+#[doc(hidden)]
+pub fn list_as_number<I: Identifier, S: Serializer>(ids: &[I], serializer: S) -> Result<S::Ok, S::Error> {
+    let mut seq = serializer.serialize_seq(Some(ids.len()))?;
+    for id in ids {
+        seq.serialize_element(&Number(id))?;
+    }
+    seq.end()
+}
+
+/// [`as_text`] for each id of a list.
+#[doc(hidden)]
+pub fn list_as_text<I: Identifier, S: Serializer>(ids: &[I], serializer: S) -> Result<S::Ok, S::Error> {
+    let mut seq = serializer.serialize_seq(Some(ids.len()))?;
+    for id in ids {
+        seq.serialize_element(&Text(id))?;
+    }
+    seq.end()
+}
+
+/// An id serialised with [`as_number`].
+struct Number<'a, I>(&'a I);
+
+impl<I: Identifier> serde::Serialize for Number<'_, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        as_number(self.0, serializer)
+    }
+}
+
+/// An id serialised with [`as_text`].
+struct Text<'a, I>(&'a I);
+
+impl<I: Identifier> serde::Serialize for Text<'_, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        as_text(self.0, serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(write: impl FnOnce(&mut serde_json::Serializer<&mut Vec<u8>>) -> serde_json::Result<()>) -> String {
+        let mut out = Vec::new();
+        write(&mut serde_json::Serializer::new(&mut out))
+            .map(|()| String::from_utf8(out).unwrap())
+            .unwrap_or_else(|e| format!("error: {e}"))
+    }
+
+    #[test]
+    fn numeric_text_is_the_number_and_other_text_is_kept() {
+        assert_eq!(ProductId::from("3520562294461467745"), ProductId::from(3520562294461467745));
+        assert_eq!(ProductId::from(String::from("-7")).as_i64(), Some(-7));
+        for text in ["0123", "-0", "+1", " 1", "1 ", "", "-", "12a", "99999999999999999999", "6496679971677798670A"] {
+            let id = OrderId::from(text);
+            assert_eq!(id.as_i64(), None, "{text:?}");
+            assert_eq!(id.to_string(), text, "{text:?} round-trips");
+            assert_eq!(id, text);
+        }
+        assert_eq!(OrderId::from("0").as_i64(), Some(0));
+        assert_ne!(OrderId::from("0123"), OrderId::from(123));
+        assert_eq!(SkuId::from(5), "5");
+        assert_ne!(SkuId::from(5), "05");
+        assert_ne!(SkuId::from("a"), "b");
+        assert_eq!(SkuId::from(5), 5);
+        let (five, text) = (SkuId::from(5), SkuId::from("5x"));
+        assert!(5 == five && "5" == five && *"5x" == text);
+        assert_ne!(SkuId::from("5x"), 5);
+        assert_eq!(format!("{:?}", ShopId::from(9)), "ShopId(9)");
+        assert_eq!(format!("{:?}", ShopId::from("9x")), "ShopId(\"9x\")");
+        assert_eq!("12".parse::<AfterSaleId>().unwrap(), 12);
+        assert_eq!(ProductId::default(), 0);
+    }
+
+    #[test]
+    fn integer_literals_need_no_suffix() {
+        fn takes(id: impl Into<ProductId>) -> ProductId {
+            id.into()
+        }
+        assert_eq!(takes(3520562294461467745), takes("3520562294461467745"));
+        let seven = String::from("7");
+        assert_eq!(takes(&seven), takes(7));
+        assert_eq!(takes(seven), takes(7));
+        let id = takes(1);
+        assert_eq!(takes(&id), id);
+    }
+
+    #[test]
+    fn decodes_every_form_the_platform_sends() {
+        let id: OrderId = serde_json::from_str("4781320682406083640").unwrap();
+        assert_eq!(id.as_i64(), Some(4781320682406083640));
+        let id: OrderId = serde_json::from_str("\"4781320682406083640\"").unwrap();
+        assert_eq!(id.as_i64(), Some(4781320682406083640));
+        let id: OrderId = serde_json::from_str("\"4781320682406083640A\"").unwrap();
+        assert_eq!(id, "4781320682406083640A");
+        // Beyond i64: the digits are kept.
+        let id: OrderId = serde_json::from_str("18446744073709551615").unwrap();
+        assert_eq!(id.to_string(), "18446744073709551615");
+        let id: OrderId = serde_json::from_str("12.0").unwrap();
+        assert_eq!(id, 12);
+        for bad in ["1.5", "true", "{}", "[1]"] {
+            assert!(serde_json::from_str::<OrderId>(bad).is_err(), "{bad}");
+        }
+        let absent: Option<OrderId> = crate::de::from_str("null").unwrap();
+        assert_eq!(absent, None);
+        #[derive(serde::Deserialize)]
+        struct Holder {
+            #[serde(deserialize_with = "crate::de::lenient")]
+            id: Option<ProductId>,
+        }
+        let holder: Holder = serde_json::from_str(r#"{"id":""}"#).unwrap();
+        assert_eq!(holder.id, None, "an empty string is absent");
+    }
+
+    #[test]
+    fn each_field_keeps_its_wire_form() {
+        let number = ProductId::from("123");
+        let text = ProductId::from("12A");
+        assert_eq!(encoded(|s| as_number(&number, s)), "123");
+        assert_eq!(encoded(|s| as_text(&number, s)), "\"123\"");
+        assert_eq!(encoded(|s| as_text(&text, s)), "\"12A\"");
+        assert_eq!(
+            encoded(|s| as_number(&text, s)),
+            "error: ProductId `12A` is not a number, and the platform takes this field as one"
+        );
+        assert_eq!(encoded(|s| optional_as_number(&Some(number.clone()), s)), "123");
+        assert_eq!(encoded(|s| optional_as_text(&Some(number.clone()), s)), "\"123\"");
+        assert_eq!(encoded(|s| optional_as_text::<ProductId, _>(&None, s)), "null");
+        assert_eq!(encoded(|s| optional_as_number::<ProductId, _>(&None, s)), "null");
+        let list = [number.clone(), ProductId::from(-4)];
+        assert_eq!(encoded(|s| list_as_number(&list, s)), "[123,-4]");
+        assert_eq!(encoded(|s| list_as_text(&list, s)), "[\"123\",\"-4\"]");
+        assert!(encoded(|s| list_as_number(std::slice::from_ref(&text), s)).starts_with("error: ProductId `12A`"));
+        assert_eq!(serde_json::to_string(&[number, text]).unwrap(), "[123,\"12A\"]");
+    }
+}
