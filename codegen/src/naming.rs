@@ -76,7 +76,7 @@ pub fn id_type_by_name(wire: &str, list: bool) -> Option<&'static str> {
         "sku_id" => "SkuId",
         "order_id" | "shop_order_id" | "sku_order_id" | "parent_order_id" | "p_id" => "OrderId",
         "shop_id" => "ShopId",
-        "aftersale_id" => "AfterSaleId",
+        "aftersale_id" | "after_sale_id" => "AfterSaleId",
         _ => "",
     };
     if !single.is_empty() {
@@ -86,7 +86,7 @@ pub fn id_type_by_name(wire: &str, list: bool) -> Option<&'static str> {
         "product_ids" if list => Some("ProductId"),
         "sku_ids" if list => Some("SkuId"),
         "order_ids" | "s_ids" if list => Some("OrderId"),
-        "aftersale_ids" if list => Some("AfterSaleId"),
+        "aftersale_ids" | "after_sale_ids" if list => Some("AfterSaleId"),
         _ => None,
     }
 }

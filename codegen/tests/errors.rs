@@ -159,3 +159,24 @@ fn every_error_is_reported_not_just_the_first() {
     );
     assert_eq!(e.lines().count(), 2, "{e}");
 }
+
+#[test]
+fn id_type_overrides_name_a_known_type_on_a_field_that_can_hold_it() {
+    let group = r#"{"group": "order", "methods": [{"name": "order.x", "request": [
+        {"name": "OrderId", "type": "string"}, {"name": "flag", "type": "bool"}, {"name": "tags", "type": "list<bool>"}
+    ], "response": {"type": "object", "fields": []}}]}"#;
+    let overrides = r#"{"methods": {"order.x": {"fields": {
+        "request.OrderId": {"id_type": "OrderNumber"},
+        "request.flag": {"id_type": "OrderId"},
+        "request.tags": {"id_type": "SkuId"}
+    }}}}"#;
+    let e = error_of(input(&[(GROUP, group)], r#"{"messages": []}"#, overrides));
+    assert_contains(
+        &e,
+        &[
+            "order.x -> request.OrderId: unknown id_type `OrderNumber` (known: ProductId, SkuId, OrderId, ShopId, AfterSaleId, or `none`)",
+            "order.x -> request.flag: id_type `OrderId` on a field of type `bool` (needs an integer or a string)",
+            "order.x -> request.tags: id_type `SkuId` on a list of `bool` (needs integers or strings)",
+        ],
+    );
+}

@@ -161,3 +161,17 @@ fn wrong_types_fail_with_their_path() {
     .unwrap_err();
     assert_eq!(failure.path, "data.list[1].sku_map.5.sku_id");
 }
+
+#[test]
+fn nested_types_of_one_shape_are_one_type_across_methods() {
+    // `demo.ship` and `demo.shipAgain` hold the same `Pack` and `Receiver`: one type, in
+    // `shared`, re-exported by both method modules, so a value moves between them as is.
+    let pack: ship::Pack = ship_again::Pack::new("SF");
+    let receiver: shared::Receiver = ship::Receiver::default().name("x");
+    let again = DemoShipAgainRequest::new(vec![pack.clone()]).receiver(receiver.clone());
+    let first = DemoShipRequest::new(vec![pack]).receiver(receiver);
+    assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&first).unwrap());
+    // A type named differently (here by an override) stays apart.
+    let _: fn(ship::PackResult) -> ship::PackResult = |p| p;
+    let _: fn(ship_again::ShipAgainPack) -> ship_again::ShipAgainPack = |p| p;
+}

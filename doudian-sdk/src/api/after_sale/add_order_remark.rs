@@ -15,9 +15,10 @@
 pub struct AfterSaleAddOrderRemarkRequest {
     /// The after-sale request the remark is about.
     ///
-    /// `after_sale_id`
+    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// The order the remark is about.
     ///
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
@@ -38,7 +39,10 @@ impl AfterSaleAddOrderRemarkRequest {
         }
     }
     /// Sets `after_sale_id`.
-    pub fn after_sale_id(mut self, after_sale_id: impl Into<String>) -> Self {
+    pub fn after_sale_id(
+        mut self,
+        after_sale_id: impl Into<crate::ids::AfterSaleId>,
+    ) -> Self {
         self.after_sale_id = Some(after_sale_id.into());
         self
     }

@@ -12,8 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "afterSale.applyLogisticsIntercept")]
 pub struct AfterSaleApplyLogisticsInterceptRequest {
-    /// `after_sale_id` (required)
-    pub after_sale_id: i64,
+    /// `after_sale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub after_sale_id: crate::ids::AfterSaleId,
     /// `intercept_targets` (required)
     pub intercept_targets: Vec<InterceptTarget>,
     /// `op_from` (required)
@@ -22,12 +23,12 @@ pub struct AfterSaleApplyLogisticsInterceptRequest {
 impl AfterSaleApplyLogisticsInterceptRequest {
     /// Builds it from the required parameters (`after_sale_id`, `intercept_targets`, `op_from`).
     pub fn new(
-        after_sale_id: i64,
+        after_sale_id: impl Into<crate::ids::AfterSaleId>,
         intercept_targets: Vec<InterceptTarget>,
         op_from: i32,
     ) -> Self {
         Self {
-            after_sale_id,
+            after_sale_id: after_sale_id.into(),
             intercept_targets,
             op_from,
         }

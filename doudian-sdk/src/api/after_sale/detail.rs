@@ -17,8 +17,9 @@ pub use super::shared::{
 pub struct AfterSaleDetailRequest {
     /// The after-sale id.
     ///
-    /// `after_sale_id` (required)
-    pub after_sale_id: String,
+    /// `after_sale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub after_sale_id: crate::ids::AfterSaleId,
     /// `is_searchable`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
@@ -30,7 +31,7 @@ pub struct AfterSaleDetailRequest {
 }
 impl AfterSaleDetailRequest {
     /// Builds it from the required parameters (`after_sale_id`).
-    pub fn new(after_sale_id: impl Into<String>) -> Self {
+    pub fn new(after_sale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
         Self {
             after_sale_id: after_sale_id.into(),
             ..<Self as crate::de::Object>::empty()
@@ -83,9 +84,10 @@ pub struct AfterSaleInfo {
     pub after_sale_apply_count: Option<i64>,
     /// The after-sale id.
     ///
-    /// `after_sale_id`
+    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `after_sale_order_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_order_type: Option<i64>,
@@ -355,9 +357,10 @@ pub struct AfterSaleServiceTagInfo {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AfterSaleShopRemark {
-    /// `after_sale_id`
+    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,

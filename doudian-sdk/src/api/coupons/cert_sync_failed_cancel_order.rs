@@ -16,13 +16,14 @@ pub struct CouponsCertSyncFailedCancelOrderRequest {
     #[serde(rename = "Op")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
-    /// `OrderId` (required). Example: `6931496948675122841`
+    /// `OrderId` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6931496948675122841`
     #[serde(rename = "OrderId")]
-    pub order_id: String,
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
 }
 impl CouponsCertSyncFailedCancelOrderRequest {
     /// Builds it from the required parameters (`OrderId`).
-    pub fn new(order_id: impl Into<String>) -> Self {
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
             ..<Self as crate::de::Object>::empty()

@@ -43,9 +43,10 @@ impl crate::request::Request for FoodTakeoutOrderGetOrderRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AfterSaleInfo {
-    /// `after_sale_id`
+    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `after_sale_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i64>,

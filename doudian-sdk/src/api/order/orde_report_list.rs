@@ -37,9 +37,10 @@ impl crate::request::Request for OrderOrdeReportListRequest {
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRealMobileWhite {
-    /// `after_sale_id`
+    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::ids::optional_as_text")]
@@ -59,7 +60,10 @@ impl AddRealMobileWhite {
         }
     }
     /// Sets `after_sale_id`.
-    pub fn after_sale_id(mut self, after_sale_id: impl Into<String>) -> Self {
+    pub fn after_sale_id(
+        mut self,
+        after_sale_id: impl Into<crate::ids::AfterSaleId>,
+    ) -> Self {
         self.after_sale_id = Some(after_sale_id.into());
         self
     }
@@ -78,9 +82,10 @@ impl AddRealMobileWhite {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AddRealMobileWhitesResult {
-    /// `after_sale_id`
+    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_id: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `msg`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,

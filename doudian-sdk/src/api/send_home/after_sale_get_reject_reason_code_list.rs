@@ -12,9 +12,10 @@
 #[non_exhaustive]
 #[doc(alias = "sendHome.afterSale.getRejectReasonCodeList")]
 pub struct SendHomeAfterSaleGetRejectReasonCodeListRequest {
-    /// `after_sale_id`
+    /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_sale_id: Option<i64>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `store_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -27,8 +28,11 @@ impl SendHomeAfterSaleGetRejectReasonCodeListRequest {
         }
     }
     /// Sets `after_sale_id`.
-    pub fn after_sale_id(mut self, after_sale_id: i64) -> Self {
-        self.after_sale_id = Some(after_sale_id);
+    pub fn after_sale_id(
+        mut self,
+        after_sale_id: impl Into<crate::ids::AfterSaleId>,
+    ) -> Self {
+        self.after_sale_id = Some(after_sale_id.into());
         self
     }
     /// Sets `store_id`.

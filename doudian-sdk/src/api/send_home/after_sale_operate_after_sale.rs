@@ -12,8 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "sendHome.afterSale.operateAfterSale")]
 pub struct SendHomeAfterSaleOperateAfterSaleRequest {
-    /// `after_sale_id` (required)
-    pub after_sale_id: i64,
+    /// `after_sale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub after_sale_id: crate::ids::AfterSaleId,
     /// `evidence` (required)
     pub evidence: Vec<Evidence>,
     /// `operate_type` (required)
@@ -33,13 +34,13 @@ pub struct SendHomeAfterSaleOperateAfterSaleRequest {
 impl SendHomeAfterSaleOperateAfterSaleRequest {
     /// Builds it from the required parameters (`after_sale_id`, `evidence`, `operate_type`, `store_id`).
     pub fn new(
-        after_sale_id: i64,
+        after_sale_id: impl Into<crate::ids::AfterSaleId>,
         evidence: Vec<Evidence>,
         operate_type: i32,
         store_id: i64,
     ) -> Self {
         Self {
-            after_sale_id,
+            after_sale_id: after_sale_id.into(),
             evidence,
             operate_type,
             store_id,
