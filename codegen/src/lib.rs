@@ -186,9 +186,9 @@ pub fn format_file(tokens: TokenStream, source: &str) -> String {
     format!("{HEADER}\n// Source: {source}\n\n{}", prettyplease::unparse(&file))
 }
 
-/// Hand-written features of the core that add no dependency (`upload`, `spi`): declared by
-/// hand below the generated region, and part of `full`.
-pub const CORE_FEATURES: &[&str] = &["spi", "upload"];
+/// Features of the core that add no dependency (`messages`: the typed push messages,
+/// `upload`, `spi`): declared by hand below the generated region, and part of `full`.
+pub const CORE_FEATURES: &[&str] = &["messages", "spi", "upload"];
 
 /// The `[features]` table: one feature per group, `full` with all of them and the
 /// [`CORE_FEATURES`], `default` empty.

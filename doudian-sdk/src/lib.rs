@@ -3,9 +3,10 @@
 //! ## The crate's parts
 //!
 //! A small hand-written core — [`client`], [`sign`], [`token`], [`retry`], [`page`],
-//! [`push`], `spi` and `upload` (features), [`error`] — and the generated API under [`api`], one
-//! module and one cargo feature per API group (`full` turns them all on). [`catalog`] lists
-//! every method with its Rust types and feature.
+//! [`push`], `spi` and `upload` (features), [`error`], [`codes`], [`ids`] — and the generated
+//! API under [`api`], one module and one cargo feature per API group (`full` turns them all
+//! on), and the typed push messages (feature `messages`). [`catalog`] lists every method
+//! with its Rust types and feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;

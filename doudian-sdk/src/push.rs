@@ -47,11 +47,13 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::{excerpt, DecodeError, DecodeStage, Error, VerifyError};
+use crate::error::{Error, VerifyError};
 use crate::secret::AppSecret;
 use crate::sign::{digest_parts, hex_signature_matches, hmac_for, HmacSha256, SignMethod};
 
 /// The typed push messages, one variant per known tag (generated from the spec).
+#[cfg(feature = "messages")]
+#[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
 pub use crate::api::messages::Message;
 
 /// The reply that acknowledges a push: HTTP 200 with this body.
@@ -257,33 +259,41 @@ impl PushRecord {
     }
 
     /// The typed message of this record: [`PushEvent::Test`] for tag `"0"`,
-    /// [`PushEvent::Message`] for a tag the SDK knows, [`PushEvent::Unknown`] otherwise.
-    /// A known tag whose data does not decode is an [`Error::Decode`] naming the JSON path.
+    /// `PushEvent::Message` for a tag the SDK knows (feature `messages`),
+    /// [`PushEvent::Unknown`] otherwise. A known tag whose data does not decode is an
+    /// [`Error::Decode`] naming the JSON path.
     pub fn decode(&self) -> Result<PushEvent, Error> {
         if self.is_test() {
             return Ok(PushEvent::Test { msg_id: self.msg_id.clone(), data: self.data.clone() });
         }
-        if let Some(tag) = self.tag_number() {
-            match Message::decode(tag, &self.data) {
-                Some(Ok(message)) => {
-                    return Ok(PushEvent::Message { tag, msg_id: self.msg_id.clone(), message: Box::new(message) })
-                }
-                Some(Err(failure)) => {
-                    return Err(DecodeError {
-                        context: format!("push message tag {tag} (msg_id {})", self.msg_id),
-                        stage: DecodeStage::Message,
-                        path: failure.path,
-                        message: failure.message,
-                        excerpt: excerpt(self.data.as_bytes()),
-                        log_id: String::new(),
-                    }
-                    .into())
-                }
-                None => {}
-            }
+        #[cfg(feature = "messages")]
+        if let Some(event) = self.typed()? {
+            return Ok(event);
         }
         let data = serde_json::from_str(&self.data).unwrap_or_else(|_| serde_json::Value::String(self.data.clone()));
         Ok(PushEvent::Unknown { tag: self.tag.clone(), msg_id: self.msg_id.clone(), data })
+    }
+
+    /// The typed message, when the tag is one the SDK has a type for.
+    #[cfg(feature = "messages")]
+    fn typed(&self) -> Result<Option<PushEvent>, Error> {
+        use crate::error::{excerpt, DecodeError, DecodeStage};
+        let Some(tag) = self.tag_number() else { return Ok(None) };
+        match Message::decode(tag, &self.data) {
+            Some(Ok(message)) => {
+                Ok(Some(PushEvent::Message { tag, msg_id: self.msg_id.clone(), message: Box::new(message) }))
+            }
+            Some(Err(failure)) => Err(DecodeError {
+                context: format!("push message tag {tag} (msg_id {})", self.msg_id),
+                stage: DecodeStage::Message,
+                path: failure.path,
+                message: failure.message,
+                excerpt: excerpt(self.data.as_bytes()),
+                log_id: String::new(),
+            }
+            .into()),
+            None => Ok(None),
+        }
     }
 }
 
@@ -315,6 +325,8 @@ pub enum PushEvent {
         data: String,
     },
     /// A message of a tag the SDK knows.
+    #[cfg(feature = "messages")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
     Message {
         /// The tag, e.g. 100.
         tag: u32,
@@ -323,8 +335,9 @@ pub enum PushEvent {
         /// The typed message.
         message: Box<Message>,
     },
-    /// A tag the SDK does not know, kept as JSON (or as a JSON string holding the raw text
-    /// when `data` is not JSON).
+    /// A tag the SDK does not know (any tag but the test push without the `messages`
+    /// feature), kept as JSON (or as a JSON string holding the raw text when `data` is not
+    /// JSON).
     Unknown {
         /// The tag as sent.
         tag: String,
@@ -357,8 +370,9 @@ impl PushEvent {
     /// The message id.
     pub fn msg_id(&self) -> &str {
         match self {
+            #[cfg(feature = "messages")]
+            PushEvent::Message { msg_id, .. } => msg_id,
             PushEvent::Test { msg_id, .. }
-            | PushEvent::Message { msg_id, .. }
             | PushEvent::Unknown { msg_id, .. }
             | PushEvent::Undecodable { msg_id, .. } => msg_id,
         }
@@ -640,5 +654,20 @@ mod tests {
         assert_eq!(seen.len(), 3);
         assert!(SeenMessages::first_time(&seen, "e") && SeenMessages::first_time(&seen, "a"));
         assert!(SeenMessages::first_time(&RecentMessages::new(0), "x"), "a capacity of 0 still remembers one id");
+    }
+
+    /// Without the `messages` feature no tag has a type: every record but the test push is
+    /// kept as JSON, nothing is refused. (CI runs this in its feature-matrix step.)
+    #[cfg(not(feature = "messages"))]
+    #[test]
+    fn without_typed_messages_every_tag_is_kept_as_json() {
+        use super::PushEvent;
+        let record = PushRecord { tag: "100".into(), msg_id: "7".into(), data: r#"{"p_id":"x"}"#.into() };
+        let event = record.decode().unwrap();
+        assert_eq!(
+            event,
+            PushEvent::Unknown { tag: "100".into(), msg_id: "7".into(), data: serde_json::json!({"p_id": "x"}) }
+        );
+        assert_eq!(event.msg_id(), "7");
     }
 }

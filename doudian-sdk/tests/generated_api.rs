@@ -1,7 +1,7 @@
 //! The generated API as users meet it: names, the METHODS table, canonical requests,
-//! lossless IDs, redaction, paging and push messages. Needs the `order`, `product` and `sku`
+//! lossless IDs, redaction, paging and push messages. Needs the `order`, `product`, `sku` and `messages`
 //! features (`cargo test -p doudian-sdk --features full`).
-#![cfg(all(feature = "order", feature = "product", feature = "sku"))]
+#![cfg(all(feature = "order", feature = "product", feature = "sku", feature = "messages"))]
 
 use doudian_sdk::api::messages::Message;
 use doudian_sdk::api::order::{self, OrderSearchListRequest, OrderSearchListResponse};

@@ -23,10 +23,12 @@ pub fn mod_file(api: &Api) -> TokenStream {
     });
     quote! {
         //! The generated API: one module per API group, each behind its cargo feature (`full`
-        //! turns them all on), and the push messages. [`crate::catalog::METHODS`] lists every
+        //! turns them all on), and the push messages (feature `messages`). [`crate::catalog::METHODS`] lists every
         //! method whatever the features.
         #(#modules)*
 
+        #[cfg(feature = "messages")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
         #[rustfmt::skip]
         pub mod messages;
 
@@ -253,11 +255,13 @@ pub fn tests_file(api: &Api) -> TokenStream {
         //! generated into the gateway crate (it answers with it).
         #[allow(dead_code)] // only the group checks read it, and each needs its feature
         const SAMPLES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/samples.json"));
+        #[cfg(feature = "messages")]
         const MESSAGE_SAMPLES: &str =
             include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/message_samples.json"));
 
         #(#groups)*
 
+        #[cfg(feature = "messages")]
         #[test]
         fn message_samples_decode() {
             crate::de::testing::check_messages(

@@ -2,7 +2,7 @@
 // Source: api-spec/ (all files)
 
 //! The generated API: one module per API group, each behind its cargo feature (`full`
-//! turns them all on), and the push messages. [`crate::catalog::METHODS`] lists every
+//! turns them all on), and the push messages (feature `messages`). [`crate::catalog::METHODS`] lists every
 //! method whatever the features.
 /// The `address` group (14 methods; cargo feature `address`).
 #[cfg(feature = "address")]
@@ -289,6 +289,8 @@ pub mod warehouse;
 #[cfg_attr(docsrs, doc(cfg(feature = "yunc")))]
 #[rustfmt::skip]
 pub mod yunc;
+#[cfg(feature = "messages")]
+#[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
 #[rustfmt::skip]
 pub mod messages;
 #[cfg(test)]

@@ -7,6 +7,7 @@
 const SAMPLES: &str = include_str!(
     concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/samples.json")
 );
+#[cfg(feature = "messages")]
 const MESSAGE_SAMPLES: &str = include_str!(
     concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/message_samples.json")
 );
@@ -894,6 +895,7 @@ fn samples_round_trip_yunc() {
         .check::<super::yunc::YuncWmsInboundCallbackRequest>()
         .finish();
 }
+#[cfg(feature = "messages")]
 #[test]
 fn message_samples_decode() {
     crate::de::testing::check_messages(
