@@ -222,7 +222,7 @@ mod tests {
         run(&root, Mode::Check).unwrap();
         assert!(fs::read_to_string(root.join(MANIFEST))
             .unwrap()
-            .contains("full = [\"demo\", \"spi\", \"upload\"]\ndemo = []\n"));
+            .contains("full = [\"demo\", \"messages\", \"spi\", \"upload\"]\ndemo = []\n"));
 
         fs::write(root.join(API_DIR).join("demo/get.rs"), "// edited by hand\n").unwrap();
         fs::create_dir_all(root.join(API_DIR).join("gone")).unwrap();
