@@ -405,6 +405,16 @@ pub fn lower(
                     ));
                 }
             }
+            if lowered.module == naming::SHARED_MODULE {
+                errors.push(SpecError::new(
+                    file,
+                    &method.name,
+                    format!(
+                        "module name `{}` is the group's module of shared types; rename the method's module",
+                        lowered.module
+                    ),
+                ));
+            }
             if let Some(other) = modules.insert(lowered.module.clone(), &method.name) {
                 errors.push(SpecError::new(
                     file,

@@ -64,6 +64,10 @@ pub fn code_set_by_name(wire: &str) -> Option<&'static str> {
     }
 }
 
+/// The module of a group's shared nested types (`api/<group>/shared.rs`): no method's module
+/// may take the name.
+pub const SHARED_MODULE: &str = "shared";
+
 /// The identifier types of the SDK's core (`crate::ids`), which fields may be typed with.
 pub const ID_TYPES: &[&str] = &["ProductId", "SkuId", "OrderId", "ShopId", "AfterSaleId"];
 

@@ -180,3 +180,9 @@ fn id_type_overrides_name_a_known_type_on_a_field_that_can_hold_it() {
         ],
     );
 }
+
+#[test]
+fn a_method_module_cannot_take_the_shared_types_module_name() {
+    let e = error_for(r#"{"name": "order.shared", "request": [], "response": {"type": "object", "fields": []}}"#);
+    assert_contains(&e, &["order.shared: module name `shared` is the group's module of shared types"]);
+}

@@ -1,11 +1,12 @@
 //! Identifiers: one type per kind of thing the platform numbers, whatever form it sends.
 //!
 //! The platform sends the same identifier as a JSON number in one method and as a string in
-//! another (`product_id` is a number in 94 fields of the spec and a string in 29), and some
+//! another (`product_id` is a number in 100 fields of the spec and a string in 30), and some
 //! order ids carry a letter. Each identifier type holds either a number or, when the text is
 //! not a plain integer, the text itself; a numeric string is the number, so `123` and `"123"`
 //! are the same id and compare equal. Nothing is lost: every id decodes to exactly what came
-//! and is sent back in the form the field takes.
+//! (digits beyond `i64` stay digits) and is sent back in the form the field takes. An absent
+//! or empty id is empty text (the `Default`), never `0`.
 //!
 //! The generated types use them for `product_id`, `sku_id`, the order ids (`order_id`,
 //! `shop_order_id`, `sku_order_id`, `parent_order_id`; `p_id` and `s_ids` in pushes),
@@ -43,9 +44,21 @@ enum Repr {
     Text(Box<str>),
 }
 
+/// Empty text: no id. (Not `0`, which would be sent as if it were one.)
 impl Default for Repr {
     fn default() -> Self {
-        Repr::Number(0)
+        Repr::Text(Box::default())
+    }
+}
+
+/// The number of digit-only text beyond `i64` (the platform's ids are never negative, so
+/// such text came as a JSON number, or can go as one).
+fn unsigned_number(text: &str) -> Option<u64> {
+    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    if plain {
+        text.parse().ok()
+    } else {
+        None
     }
 }
 
@@ -106,8 +119,12 @@ impl crate::de::Scalar for Repr {
         Ok(Repr::from_text(v))
     }
     fn from_number_text<E: de::Error>(v: &str) -> Result<Self, E> {
-        // An exact number token: an integer is kept as its digits, a fraction is an error.
-        if v.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        // An exact number token: an integer is the number (or, beyond i64, its digits), a
+        // fraction is an error; as without `arbitrary_precision`.
+        if let Ok(number) = v.parse::<i64>() {
+            return Ok(Repr::Number(number));
+        }
+        if v.bytes().all(|b| b.is_ascii_digit()) {
             return Self::from_str(v);
         }
         match v.parse::<f64>() {
@@ -196,6 +213,12 @@ macro_rules! id_type {
             }
         }
 
+        impl From<&i64> for $name {
+            fn from(number: &i64) -> Self {
+                Self(Repr::Number(*number))
+            }
+        }
+
         impl From<&$name> for $name {
             fn from(id: &$name) -> Self {
                 id.clone()
@@ -231,6 +254,12 @@ macro_rules! id_type {
             }
         }
 
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self == other.as_str()
+            }
+        }
+
         impl PartialEq<$name> for i64 {
             fn eq(&self, other: &$name) -> bool {
                 other == self
@@ -249,13 +278,17 @@ macro_rules! id_type {
             }
         }
 
-        /// The natural form: a number when the id is one, otherwise a string. (Generated
-        /// fields use the form the platform gives the field instead.)
+        /// The natural form: a number when the id is one (digits beyond `i64` too),
+        /// otherwise a string. Replies and pushes serialise their numeric id fields so;
+        /// requests and textual fields use the form the platform gives the field.
         impl serde::Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match &self.0 {
                     Repr::Number(number) => serializer.serialize_i64(*number),
-                    Repr::Text(text) => serializer.serialize_str(text),
+                    Repr::Text(text) => match unsigned_number(text) {
+                        Some(number) => serializer.serialize_u64(number),
+                        None => serializer.serialize_str(text),
+                    },
                 }
             }
         }
@@ -307,12 +340,17 @@ id_type! {
 /// Serialises an id into a field the platform takes as a number. Used by the generated types.
 #[doc(hidden)]
 pub fn as_number<I: Identifier, S: Serializer>(id: &I, serializer: S) -> Result<S::Ok, S::Error> {
-    match (id.as_i64(), id.as_text()) {
+    let text = id.as_text().unwrap_or_default();
+    match (id.as_i64(), unsigned_number(text)) {
         (Some(number), _) => serializer.serialize_i64(number),
-        (None, text) => Err(S::Error::custom(format_args!(
-            "{} `{}` is not a number, and the platform takes this field as one",
-            I::KIND,
-            text.unwrap_or_default()
+        (None, Some(number)) => serializer.serialize_u64(number),
+        (None, None) if text.is_empty() => Err(S::Error::custom(format_args!(
+            "the {} is empty, and the platform takes this field as a number",
+            I::KIND
+        ))),
+        (None, None) => Err(S::Error::custom(format_args!(
+            "{} `{text}` is not a number, and the platform takes this field as one",
+            I::KIND
         ))),
     }
 }
@@ -415,7 +453,9 @@ mod tests {
         assert_eq!(format!("{:?}", ShopId::from(9)), "ShopId(9)");
         assert_eq!(format!("{:?}", ShopId::from("9x")), "ShopId(\"9x\")");
         assert_eq!("12".parse::<AfterSaleId>().unwrap(), 12);
-        assert_eq!(ProductId::default(), 0);
+        assert_ne!(ProductId::default(), 0, "no id is not id 0");
+        assert_eq!(ProductId::default(), "");
+        assert_eq!(ProductId::from(&7), String::from("7"));
     }
 
     #[test]
@@ -439,9 +479,19 @@ mod tests {
         assert_eq!(id.as_i64(), Some(4781320682406083640));
         let id: OrderId = serde_json::from_str("\"4781320682406083640A\"").unwrap();
         assert_eq!(id, "4781320682406083640A");
-        // Beyond i64: the digits are kept.
+        // Beyond i64: the digits are kept, and go back as the number they were.
         let id: OrderId = serde_json::from_str("18446744073709551615").unwrap();
         assert_eq!(id.to_string(), "18446744073709551615");
+        assert_eq!(serde_json::to_string(&id).unwrap(), "18446744073709551615");
+        assert_eq!(encoded(|s| as_number(&id, s)), "18446744073709551615");
+        // Absent is empty, not 0: a list keeps its empty entries as they were.
+        let ids: Vec<OrderId> = crate::de::from_str(r#"["", "7", null]"#).unwrap();
+        assert_eq!(ids.iter().map(ToString::to_string).collect::<Vec<_>>(), ["", "7", ""]);
+        assert_eq!(encoded(|s| list_as_text(&ids[..2], s)), r#"["","7"]"#);
+        assert_eq!(
+            encoded(|s| as_number(&ids[0], s)),
+            "error: the OrderId is empty, and the platform takes this field as a number"
+        );
         let id: OrderId = serde_json::from_str("12.0").unwrap();
         assert_eq!(id, 12);
         for bad in ["1.5", "true", "{}", "[1]"] {

@@ -49,6 +49,7 @@ fn every_fixture_method_round_trips_its_sample() {
         .check::<DemoCreateBatchRequest>()
         .check::<DemoSearchListRequest>()
         .check::<DemoShipRequest>()
+        .check::<DemoShipAgainRequest>()
         .check::<DemoUntypedCallRequest>()
         .finish();
 }
@@ -171,7 +172,6 @@ fn nested_types_of_one_shape_are_one_type_across_methods() {
     let again = DemoShipAgainRequest::new(vec![pack.clone()]).receiver(receiver.clone());
     let first = DemoShipRequest::new(vec![pack]).receiver(receiver);
     assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&first).unwrap());
-    // A type named differently (here by an override) stays apart.
-    let _: fn(ship::PackResult) -> ship::PackResult = |p| p;
-    let _: fn(ship_again::ShipAgainPack) -> ship_again::ShipAgainPack = |p| p;
+    use std::any::TypeId;
+    assert_eq!(TypeId::of::<ship::Receiver>(), TypeId::of::<ship_again::Receiver>());
 }

@@ -56,9 +56,13 @@ pub fn derives_default(s: &Struct) -> bool {
 
 /// The `serialize_with` of a field whose Rust type does not fix its wire form: a code sent
 /// as a string of digits, an identifier (sent as a number or a string, as the field is).
-fn serializer(f: &FieldIr) -> Option<TokenStream> {
+/// A request's numeric id field refuses a textual id (the platform would refuse it, and the
+/// sign covers the exact form); a reply's or a push's keeps what came, so a reply that holds
+/// a textual id in a numeric field still serialises (an id's natural form, no attribute).
+fn serializer(f: &FieldIr, request_side: bool) -> Option<TokenStream> {
     let path = match (&f.ty, f.optional) {
         (RustType::CodeSet { text: true, .. }, _) => "crate::codes::optional_as_text",
+        (RustType::Id { text: false, .. }, _) if !request_side => return None,
         (RustType::Id { text, .. }, optional) => match (text, optional) {
             (false, false) => "crate::ids::as_number",
             (true, false) => "crate::ids::as_text",
@@ -66,6 +70,7 @@ fn serializer(f: &FieldIr) -> Option<TokenStream> {
             (true, true) => "crate::ids::optional_as_text",
         },
         (RustType::Vec(item), _) => match &**item {
+            RustType::Id { text: false, .. } if !request_side => return None,
             RustType::Id { text: false, .. } => "crate::ids::list_as_number",
             RustType::Id { text: true, .. } => "crate::ids::list_as_text",
             _ => return None,
@@ -100,7 +105,7 @@ pub fn struct_tokens(s: &Struct, doc: &str, extra_attrs: TokenStream, partial_eq
             quote!(#[serde(rename = #wire)])
         });
         let skip = skip_predicate(f, s.builder).map(|p| quote!(#[serde(skip_serializing_if = #p)]));
-        let serializer = serializer(f);
+        let serializer = serializer(f, s.builder);
         quote! {
             #doc
             #rename

@@ -172,7 +172,6 @@ pub struct AddressAddress {
     pub province_name: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `street_id`. Example: `110108012`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -239,7 +238,6 @@ pub struct Strategy {
     pub related_product_count: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `strategy_description`. Example: `所有收货地区使用同一个退货地址`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -69,7 +69,6 @@ pub struct CurProduct {
     pub amount: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,7 +155,6 @@ pub struct OtherProduct {
     pub amount: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]

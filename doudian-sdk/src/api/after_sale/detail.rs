@@ -86,7 +86,6 @@ pub struct AfterSaleInfo {
     ///
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `after_sale_order_type`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -359,7 +358,6 @@ pub struct AfterSaleServiceTagInfo {
 pub struct AfterSaleShopRemark {
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -369,7 +367,6 @@ pub struct AfterSaleShopRemark {
     pub operator: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `remark`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -592,7 +589,6 @@ pub struct OrderInfo {
     ///
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_infos`
     pub sku_order_infos: Vec<SkuOrderInfo>,
@@ -841,7 +837,6 @@ pub struct SkuOrderInfo {
     pub post_amount: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_image`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -857,13 +852,11 @@ pub struct SkuOrderInfo {
     pub shop_sku_code: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// A SKU order the request covers.
     ///
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -96,7 +96,6 @@ pub struct LiveInfo {
     pub author_buyin_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
@@ -108,7 +107,6 @@ pub struct ProductInfo {
     pub ins_activity_param: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.commonShareCommandParse`.

@@ -179,7 +179,6 @@ pub struct Product {
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `34312324232145`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sales`. Example: `0`
     #[serde(skip_serializing_if = "Option::is_none")]

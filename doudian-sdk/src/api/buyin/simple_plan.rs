@@ -94,7 +94,6 @@ pub struct SimplePlanResult {
     pub is_success: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3276187891830787600`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]

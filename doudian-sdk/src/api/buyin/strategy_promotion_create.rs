@@ -43,7 +43,6 @@ impl crate::request::Request for BuyinStrategyPromotionCreateRequest {
 pub struct StrategyPromotionCreateResult {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`. Example: `测试商品`
     #[serde(skip_serializing_if = "Option::is_none")]

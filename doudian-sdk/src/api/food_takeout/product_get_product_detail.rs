@@ -137,7 +137,6 @@ pub struct ProductDetail {
     pub product_groups: Vec<ProductGroup>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_ingredient`
     pub product_ingredient: Vec<ProductIngredient>,
@@ -149,7 +148,6 @@ pub struct ProductDetail {
     pub refund_tips: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `skus`
     pub skus: Vec<Skus>,

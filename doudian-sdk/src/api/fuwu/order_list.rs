@@ -58,7 +58,6 @@ pub struct Order {
     pub app_id: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,7 +76,6 @@ pub struct Order {
     pub service_start_time: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_duration`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -66,7 +66,6 @@ pub struct MaterialAuditResultForShop {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `12345`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `size`. Example: `10`
     #[serde(skip_serializing_if = "Option::is_none")]

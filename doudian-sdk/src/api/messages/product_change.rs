@@ -32,7 +32,6 @@ pub struct ProductChange {
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3488625851803765000`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// For a rejected audit, why.
     ///
@@ -43,7 +42,6 @@ pub struct ProductChange {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `95250`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `1111420330`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -23,13 +23,11 @@ pub struct ProductInfoChange {
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3570275551476319644`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `90419`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// The product's states after the change.
     ///

@@ -12,7 +12,6 @@ pub struct RefundArbitrateServiceIntervene {
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7001110394160873740`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
@@ -38,7 +37,6 @@ pub struct RefundArbitrateServiceIntervene {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4831197755364887667`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order the request concerns.
     ///
@@ -49,7 +47,6 @@ pub struct RefundArbitrateServiceIntervene {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `15532532`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]

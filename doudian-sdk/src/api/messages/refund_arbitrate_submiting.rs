@@ -12,7 +12,6 @@ pub struct RefundArbitrateSubmiting {
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7001675946843586857`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
@@ -38,7 +37,6 @@ pub struct RefundArbitrateSubmiting {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4832528739960295016`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order the request concerns.
     ///
@@ -49,7 +47,6 @@ pub struct RefundArbitrateSubmiting {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `10826557`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 #[doc(hidden)]

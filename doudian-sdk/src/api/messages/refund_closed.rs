@@ -12,7 +12,6 @@ pub struct RefundClosed {
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `6998111327440863523`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
@@ -33,7 +32,6 @@ pub struct RefundClosed {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4831577825636367959`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
@@ -62,7 +60,6 @@ pub struct RefundClosed {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `15791245`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]

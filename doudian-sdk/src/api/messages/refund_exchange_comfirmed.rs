@@ -12,7 +12,6 @@ pub struct RefundExchangeComfirmed {
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7002072355312992556`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
@@ -33,7 +32,6 @@ pub struct RefundExchangeComfirmed {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4837000698570409793`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
@@ -62,7 +60,6 @@ pub struct RefundExchangeComfirmed {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1111113779`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]

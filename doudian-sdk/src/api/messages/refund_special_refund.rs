@@ -12,7 +12,6 @@ pub struct RefundSpecialRefund {
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
@@ -33,7 +32,6 @@ pub struct RefundSpecialRefund {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The amount to refund, in fen.
     ///
@@ -49,7 +47,6 @@ pub struct RefundSpecialRefund {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 #[doc(hidden)]

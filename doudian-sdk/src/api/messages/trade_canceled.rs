@@ -35,18 +35,15 @@ pub struct TradeCanceled {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835696922606317095`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order ids (子订单) concerned.
     ///
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[         4835696922606317095     ]`
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub s_ids: Vec<crate::ids::OrderId>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `12036350`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,6 @@ pub struct TradeMemoModify {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4836807416444607671`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The remark.
     ///
@@ -23,7 +22,6 @@ pub struct TradeMemoModify {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `11808642`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// The flag colour, 0 to 5: 0 grey, 1 purple, 2 cyan, 3 green, 4 orange, 5 red.
     ///

@@ -30,7 +30,6 @@ pub struct TradePartlySellerShip {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4705288465508532862`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `receiver_msg`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,13 +37,11 @@ pub struct TradePartlySellerShip {
     /// The SKU order ids (子订单) concerned.
     ///
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4705288465508532862]`
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub s_ids: Vec<crate::ids::OrderId>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,7 +107,6 @@ impl ::std::fmt::Debug for ReceiverMsg {
 pub struct ShippedOrderInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `2329389`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// How many of its items are in this parcel.
     ///
@@ -124,7 +120,6 @@ pub struct ShippedOrderInfo {
     pub shipped_order_id: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `3373737`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_num`. Example: `2`
     #[serde(skip_serializing_if = "Option::is_none")]

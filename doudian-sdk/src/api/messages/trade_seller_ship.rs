@@ -30,7 +30,6 @@ pub struct TradeSellerShip {
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835999782215622430`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The receiver the order ships to.
     ///
@@ -40,13 +39,11 @@ pub struct TradeSellerShip {
     /// The SKU order ids (子订单) concerned.
     ///
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4835999782215622430]`
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub s_ids: Vec<crate::ids::OrderId>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `597277`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -163,7 +163,6 @@ pub struct List {
     ///
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub order_id: Option<crate::ids::OrderId>,
     /// The merchant's answer, once given.
     ///
@@ -178,7 +177,6 @@ pub struct List {
     pub service_type: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]

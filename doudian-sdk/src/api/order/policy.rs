@@ -92,7 +92,6 @@ pub struct GoodsInfo {
     pub name: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `show_page_url`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -116,7 +116,6 @@ pub struct OrderPackageInfo {
     pub package_info: Vec<PackageInfo>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `12334455666`
     #[serde(skip_serializing_if = "Option::is_none")]

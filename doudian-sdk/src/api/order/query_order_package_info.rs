@@ -72,7 +72,6 @@ pub struct OrderPackageInfo {
     pub package_info: Vec<PackageInfo>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `94956`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6917533224570258991`
     #[serde(skip_serializing_if = "Option::is_none")]

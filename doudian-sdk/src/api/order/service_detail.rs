@@ -77,7 +77,6 @@ pub struct Detail {
     pub operate_status_desc: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `proof_demo`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,7 +98,6 @@ pub struct Detail {
     pub service_type: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
     #[serde(skip_serializing_if = "Option::is_none")]

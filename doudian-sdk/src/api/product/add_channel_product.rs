@@ -148,11 +148,9 @@ pub struct ProductAddChannelProductResponse {
     pub is_kol_exclusive: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3627614096842696400`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `95078`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 impl crate::request::Request for ProductAddChannelProductRequest {

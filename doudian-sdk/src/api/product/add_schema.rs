@@ -80,7 +80,6 @@ impl ProductAddSchemaRequest {
 pub struct ProductAddSchemaResponse {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku`
     pub sku: Vec<Sku>,
@@ -134,7 +133,6 @@ pub struct Sku {
     pub outer_sku_id: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `123`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 #[doc(hidden)]

@@ -916,7 +916,6 @@ pub struct ProductAddV2Response {
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// The SKUs created.
     ///
@@ -975,7 +974,6 @@ pub struct Sku {
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_detail_id1`
     #[serde(skip_serializing_if = "Option::is_none")]

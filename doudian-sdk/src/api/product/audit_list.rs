@@ -94,7 +94,6 @@ pub struct Record {
     pub img_url: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `publish_status`
     #[serde(skip_serializing_if = "Option::is_none")]

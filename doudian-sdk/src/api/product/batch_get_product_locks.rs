@@ -44,7 +44,6 @@ impl crate::request::Request for ProductBatchGetProductLocksRequest {
 pub struct ProductLockInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3686835674755019677`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_locks`. Example: `[18]`
     pub product_locks: Vec<i64>,
@@ -57,7 +56,6 @@ pub struct ProductLockInfo {
 pub struct SkuLockInfo {
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `3659180521350528`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_locks`. Example: `[1004]`
     pub sku_locks: Vec<i64>,

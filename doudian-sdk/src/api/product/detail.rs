@@ -208,7 +208,6 @@ pub struct ProductDetailResponse {
     pub product_format_new: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -611,7 +610,6 @@ pub struct SpecPrice {
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_type`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -157,7 +157,6 @@ pub struct SkuChannel {
     pub sku_channel: Option<SkuChannelDetail>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `12323232132`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_main`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,7 +177,6 @@ pub struct SkuChannelDetail {
     pub price: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `12323232132`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `stock_num`. Example: `11`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -43,7 +43,6 @@ pub struct FailedProduct {
     pub failed_msg: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3592552460734101255`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `product.salesInherit.submit`.

@@ -98,7 +98,6 @@ pub struct SalesExtendRecord {
     pub platform_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3592723937143965891`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `submit_sales_num`. Example: `200`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -81,7 +81,6 @@ impl PromiseDeliveryListRequest {
 pub struct Product {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `ship_mode`
     #[serde(skip_serializing_if = "Option::is_none")]

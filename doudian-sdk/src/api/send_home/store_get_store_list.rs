@@ -163,7 +163,6 @@ pub struct Store {
     pub province_code: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `state`
     #[serde(skip_serializing_if = "Option::is_none")]

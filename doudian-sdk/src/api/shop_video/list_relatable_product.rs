@@ -135,7 +135,6 @@ pub struct Product {
     pub name: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `status`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -147,7 +147,6 @@ pub struct Video {
     pub seeding_product_list: Vec<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `status`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -86,7 +86,6 @@ pub struct SkuDetailResponse {
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
     #[serde(skip_serializing_if = "Option::is_none")]

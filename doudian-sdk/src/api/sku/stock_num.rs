@@ -89,7 +89,6 @@ pub struct SkuStockNumResponse {
     pub ship_rule_map: ::std::collections::BTreeMap<String, ShipRuleMap>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_type`
     #[serde(skip_serializing_if = "Option::is_none")]

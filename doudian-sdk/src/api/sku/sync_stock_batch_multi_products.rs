@@ -110,7 +110,6 @@ pub struct SyncStockBatchMultiProductsResult {
     pub change_num: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `status_code`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -62,7 +62,6 @@ impl crate::request::Request for SupermGetShipmentInfoRequest {
 pub struct ShipmentInfo {
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `occurred_time`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,11 +86,9 @@ pub struct ShipmentInfo {
     pub shipment_status: Option<i32>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `track_no`
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -130,7 +130,6 @@ pub struct TokenCreateResponse {
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `11111172`
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`. Example: `李飞测试放心花人店一体`
     #[serde(skip_serializing_if = "Option::is_none")]
