@@ -29,6 +29,20 @@ fn encode_query_value(out: &mut String, value: &str) {
     }
 }
 
+/// `name=value&…`, each value percent-encoded.
+fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut query = String::with_capacity(256);
+    for (i, (name, value)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            query.push('&');
+        }
+        query.push_str(name);
+        query.push('=');
+        encode_query_value(&mut query, value);
+    }
+    query
+}
+
 /// The base URL parsed once, for [`Inner::url`]: `None` when it cannot take a method's
 /// path and a query as segments (no host, or a query or fragment of its own); such a base
 /// is joined as text on every call.
@@ -66,7 +80,6 @@ enum CallUrl {
 
 impl Inner {
     fn url(&self, method: &str, sign: &str, timestamp: &str, token: Option<&AccessToken>) -> CallUrl {
-        let mut query = String::with_capacity(256);
         let pairs = [
             ("app_key", self.signer.app_key()),
             ("method", method),
@@ -76,14 +89,7 @@ impl Inner {
             ("sign_method", self.signer.sign_method().as_str()),
         ];
         let token = token.map(|token| ("access_token", token.expose()));
-        for (i, (name, value)) in pairs.into_iter().chain(token).enumerate() {
-            if i > 0 {
-                query.push('&');
-            }
-            query.push_str(name);
-            query.push('=');
-            encode_query_value(&mut query, value);
-        }
+        let query = query_string(pairs.into_iter().chain(token));
         match &self.base {
             Some(base) if is_plain_method(method) => CallUrl::Parsed(join_parsed(base, method, &query)),
             _ => CallUrl::Text(format!("{}{}?{query}", self.base_url, method_path(method))),
@@ -262,17 +268,8 @@ mod tests {
 
     #[test]
     fn parsed_base_and_text_give_the_same_url() {
-        let mut query = String::new();
-        for (i, (name, value)) in
-            [("app_key", "7012345678901234567"), ("sign", "ab12"), ("access_token", "t/o+k=e n&é")]
-                .into_iter()
-                .enumerate()
-        {
-            query.push_str(if i == 0 { "" } else { "&" });
-            query.push_str(name);
-            query.push('=');
-            encode_query_value(&mut query, value);
-        }
+        let query =
+            query_string([("app_key", "7012345678901234567"), ("sign", "ab12"), ("access_token", "t/o+k=e n&é")]);
         let bases = [
             "https://openapi-fxg.jinritemai.com",
             "http://127.0.0.1:9",
