@@ -559,10 +559,11 @@ impl From<VerifyError> for Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn api(code: i64, sub_code: &str) -> Error {
+    /// A platform error of `order.searchList` with these codes (for tests across the crate).
+    pub(crate) fn api(code: i64, sub_code: &str) -> Error {
         Error::from(ApiError {
             method: "order.searchList".into(),
             code,
@@ -573,7 +574,8 @@ mod tests {
         })
     }
 
-    fn transport(kind: TransportKind) -> Error {
+    /// A transport failure of this kind (for tests across the crate).
+    pub(crate) fn transport(kind: TransportKind) -> Error {
         Error::from(TransportError { method: "m".into(), kind, source: None })
     }
 

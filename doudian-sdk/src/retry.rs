@@ -158,6 +158,7 @@ fn splitmix64(state: u64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::tests::{api, transport};
 
     #[test]
     fn backoff_doubles_up_to_the_cap_and_stays_within_jitter_bounds() {
@@ -174,22 +175,6 @@ mod tests {
             seen.insert(d);
         }
         assert!(seen.len() > 100, "jitter must spread retries, got {} distinct delays", seen.len());
-    }
-
-    fn api_error(code: i64) -> crate::Error {
-        crate::error::ApiError {
-            method: "m".into(),
-            code,
-            msg: String::new(),
-            sub_code: String::new(),
-            sub_msg: String::new(),
-            log_id: String::new(),
-        }
-        .into()
-    }
-
-    fn transport_error(kind: crate::error::TransportKind) -> crate::Error {
-        crate::error::TransportError { method: "m".into(), kind, source: None }.into()
     }
 
     /// Runs `run` with attempts failing with `failures` in turn (then succeeding): the
@@ -218,19 +203,19 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retryable_failures_are_tried_again_until_the_attempts_run_out() {
         let policy = RetryPolicy::attempts(3);
-        let (outcome, made) = attempts_made(&policy, false, vec![api_error(60000), api_error(20000)]).await;
+        let (outcome, made) = attempts_made(&policy, false, vec![api(60000, ""), api(20000, "")]).await;
         assert_eq!((outcome.unwrap(), made), (3, 3), "the third attempt succeeds");
-        let (outcome, made) = attempts_made(&policy, false, (0..5).map(|_| api_error(60000)).collect()).await;
+        let (outcome, made) = attempts_made(&policy, false, (0..5).map(|_| api(60000, "")).collect()).await;
         assert!(outcome.unwrap_err().is_rate_limited());
         assert_eq!(made, 3, "no more than max_attempts");
-        let (outcome, made) = attempts_made(&RetryPolicy::none(), false, vec![api_error(60000)]).await;
+        let (outcome, made) = attempts_made(&RetryPolicy::none(), false, vec![api(60000, "")]).await;
         assert_eq!((outcome.is_err(), made), (true, 1));
     }
 
     #[tokio::test(start_paused = true)]
     async fn final_failures_are_returned_at_once() {
         let policy = RetryPolicy::attempts(5);
-        for error in [api_error(40003), api_error(50002)] {
+        for error in [api(40003, ""), api(50002, "")] {
             let (outcome, made) = attempts_made(&policy, true, vec![error]).await;
             assert_eq!((outcome.is_err(), made), (true, 1));
         }
@@ -240,17 +225,17 @@ mod tests {
     async fn ambiguous_failures_are_retried_only_when_allowed() {
         use crate::error::TransportKind;
         let policy = RetryPolicy::attempts(4);
-        let (outcome, made) = attempts_made(&policy, false, vec![transport_error(TransportKind::Timeout)]).await;
+        let (outcome, made) = attempts_made(&policy, false, vec![transport(TransportKind::Timeout)]).await;
         assert!(outcome.unwrap_err().is_ambiguous());
         assert_eq!(made, 1, "a write is not sent twice after a timeout");
-        let (outcome, made) = attempts_made(&policy, true, vec![transport_error(TransportKind::Timeout)]).await;
+        let (outcome, made) = attempts_made(&policy, true, vec![transport(TransportKind::Timeout)]).await;
         assert_eq!((outcome.unwrap(), made), (2, 2), "a read is");
         // Ambiguous but not transient: an oversized reply would come back the same.
-        let oversized = transport_error(TransportKind::BodyTooLarge { limit: 1 });
+        let oversized = transport(TransportKind::BodyTooLarge { limit: 1 });
         let (_, made) = attempts_made(&policy, true, vec![oversized]).await;
         assert_eq!(made, 1);
         // A connection never made is retryable for every call.
-        let (outcome, made) = attempts_made(&policy, false, vec![transport_error(TransportKind::Connect)]).await;
+        let (outcome, made) = attempts_made(&policy, false, vec![transport(TransportKind::Connect)]).await;
         assert_eq!((outcome.unwrap(), made), (2, 2));
     }
 
@@ -258,7 +243,7 @@ mod tests {
     async fn retries_wait_their_backoff() {
         let policy = RetryPolicy::attempts(3).with_backoff(Duration::from_millis(100), Duration::from_secs(1));
         let started = tokio::time::Instant::now();
-        attempts_made(&policy, false, vec![api_error(60000), api_error(60000)]).await.0.unwrap();
+        attempts_made(&policy, false, vec![api(60000, ""), api(60000, "")]).await.0.unwrap();
         let waited = started.elapsed();
         // 50–100 ms, then 100–200 ms.
         assert!(waited >= Duration::from_millis(150) && waited <= Duration::from_millis(300), "{waited:?}");
