@@ -69,6 +69,11 @@ impl Grant {
         }
     }
 
+    /// Whether this grant can create a new token for the shop kept under `key`.
+    pub(crate) fn creates_for(&self, key: &str) -> bool {
+        self.key() == Some(key)
+    }
+
     /// The token.create parameters of this grant.
     pub(crate) fn create_params(&self, test_shop: bool) -> serde_json::Value {
         let mut params = match self {

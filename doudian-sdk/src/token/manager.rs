@@ -107,8 +107,15 @@ impl Slot {
 
     /// The platform's refusal of `token`'s refresh token, if it refused it.
     fn refusal(&self, token: &StoredToken) -> Option<Error> {
-        match &self.lock().refused {
-            Some((refused, answer)) if *refused == token.refresh_token => Some(Error::from(answer.clone())),
+        self.lock().refusal_of(token).map(|answer| Error::from(answer.clone()))
+    }
+}
+
+impl SlotState {
+    /// The platform's answer refusing `token`'s refresh token, if it refused it.
+    fn refusal_of(&self, token: &StoredToken) -> Option<&ApiError> {
+        match &self.refused {
+            Some((refused, answer)) if *refused == token.refresh_token => Some(answer),
             _ => None,
         }
     }
@@ -148,8 +155,8 @@ impl TokenManager {
         // Never the other way round: no path takes the map's lock while holding a slot's.
         let state = slots.get(key)?.lock();
         let token = state.token.as_ref()?;
-        let can_create = grant.is_some_and(|g| g.key() == Some(key));
-        let refused = matches!(&state.refused, Some((refused, _)) if *refused == token.refresh_token);
+        let can_create = grant.is_some_and(|g| g.creates_for(key));
+        let refused = state.refusal_of(token).is_some();
         if (refused && !can_create) || token.needs_refresh(unix_now(), self.renewer.settings.refresh_window) {
             return None;
         }
@@ -177,7 +184,7 @@ impl TokenManager {
         };
         // A refused refresh token means the shop's authorisation is gone: without a grant
         // that can create a new token, every caller gets the refusal at once.
-        let can_create = grant.is_some_and(|g| g.key() == Some(key));
+        let can_create = grant.is_some_and(|g| g.creates_for(key));
         if let Some(refusal) = token.as_ref().filter(|_| !can_create).and_then(|t| slot.refusal(t)) {
             // Unless the shop was authorised again since (by another process): its new
             // pair is in the store. Calls are failing meanwhile, so a load each is cheap; a
@@ -380,7 +387,7 @@ impl Renewer {
             )),
         };
         // Only grants that need no user interaction can mint a new token here.
-        let Some(grant) = grant.filter(|g| g.key() == Some(key)) else {
+        let Some(grant) = grant.filter(|g| g.creates_for(key)) else {
             return Err(refusal);
         };
         let token = StoredToken::from_reply(api.create(grant).await?, unix_now())?;
