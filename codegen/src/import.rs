@@ -10,9 +10,13 @@
 //! the spec explicitly (and overridable): read-only methods by name, sensitive fields by
 //! name, and paging.
 
+mod catalog_type;
+
 use crate::error::SpecError;
 use crate::heuristics::{imported_field, imported_method, mark_receivers, untyped_method};
 use crate::spec::{Body, Field, GroupFile, Message, MessagesFile, Method, Origin};
+use catalog_type::CatalogType;
+use heck::ToUpperCamelCase;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,14 +29,20 @@ struct Catalog {
     methods: Vec<CatalogMethod>,
     #[serde(default)]
     messages: Vec<CatalogMessage>,
+    /// Push messages whose tag number no copy publishes.
+    #[serde(default)]
+    untagged_messages: Vec<CatalogMessage>,
     #[serde(default)]
     method_lists: BTreeMap<String, Vec<String>>,
     /// Places where copies of the SDKs disagree about a field.
     #[serde(default)]
     conflicts: Vec<CatalogConflict>,
+    /// Method names that copies spell with a different case.
+    #[serde(default)]
+    case_variants: Vec<CaseVariant>,
 }
 
-/// `{"method", "class", "field", "kind": "required" | "type", "<source>": <its value>, ...}`.
+/// `{"method", "class", "field", "kind": "required" | "type" | "data_shape", "<source>": <its value>, ...}`.
 #[derive(Deserialize)]
 struct CatalogConflict {
     method: String,
@@ -52,6 +62,24 @@ impl CatalogConflict {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// The wider of the types the sources claim, when every claim is a catalog type.
+    fn wider_type(&self) -> Option<CatalogType> {
+        let mut claimed = self.claims.iter().filter(|(source, _)| source.as_str() != "class").map(|(_, value)| {
+            let mut ty = CatalogType::parse(value.as_str()?)?;
+            ty.normalise_keys();
+            Some(ty)
+        });
+        let first = claimed.next()??;
+        claimed.try_fold(first, |wide, ty| Some(wide.wider(&ty?)))
+    }
+}
+
+/// `{"name": "afterSale.Operate", "known_as": "afterSale.operate", ...}`: one method, two spellings.
+#[derive(Deserialize)]
+struct CaseVariant {
+    name: String,
+    known_as: String,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +94,17 @@ struct CatalogMethod {
     types: CatalogTypes,
     #[serde(default)]
     types_not_read: CatalogTypesNotRead,
+    #[serde(default)]
+    dg_basis: Option<DocBasis>,
+}
+
+/// How an entry was read from the documentation copy.
+#[derive(Deserialize)]
+struct DocBasis {
+    /// Present when the documentation lists a single response field `data`, which the
+    /// catalog took as the data value itself.
+    #[serde(default)]
+    single_data_field: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -109,12 +148,18 @@ struct CatalogField {
     example: Option<Value>,
 }
 
+/// A tagged message (`messages`) or an untagged one (`untagged_messages`, named by its
+/// event: `btas_sellerSendOrderToSc`).
 #[derive(Deserialize)]
 struct CatalogMessage {
-    tag: u32,
+    #[serde(default)]
+    tag: Option<u32>,
     name: String,
     #[serde(default)]
+    java_msg: Option<String>,
+    #[serde(default)]
     doc_url: Option<String>,
+    #[serde(default)]
     fields: Vec<CatalogField>,
     #[serde(default)]
     types: BTreeMap<String, Vec<CatalogField>>,
@@ -154,6 +199,16 @@ pub fn import(
             }
         }
     }
+    let typed: BTreeSet<&str> = catalog.methods.iter().map(|m| m.method.as_str()).collect();
+    let aliases = case_aliases(&catalog.case_variants, &typed);
+    let listed: BTreeSet<&String> = catalog.method_lists.values().flatten().collect();
+    let canonical_group = group_spellings(
+        catalog
+            .methods
+            .iter()
+            .map(|m| m.group.as_str())
+            .chain(listed.iter().copied().filter(|n| !aliases.contains_key(n.as_str())).map(|n| group_of(n))),
+    );
     for m in &catalog.methods {
         if kept.contains(&m.method) {
             let owner = methods[&m.method].1.origin.map_or("hand-written", Origin::as_str);
@@ -164,49 +219,116 @@ pub fn import(
         for conflict in catalog.conflicts.iter().filter(|c| c.method == m.method) {
             settle_conflict(&mut method, conflict, &mut notes);
         }
-        methods.insert(m.method.clone(), (m.group.clone(), method));
+        methods.insert(m.method.clone(), (canonical_group(&m.group), method));
     }
-    let typed: BTreeSet<&str> = catalog.methods.iter().map(|m| m.method.as_str()).collect();
-    let listed: BTreeSet<&String> = catalog.method_lists.values().flatten().collect();
-    for name in listed {
-        if typed.contains(name.as_str()) || kept.contains(name) {
+    for &name in &listed {
+        if typed.contains(name.as_str()) || kept.contains(name) || aliases.contains_key(name.as_str()) {
             continue;
         }
-        let group = name.split('.').next().unwrap_or(name).to_owned();
         let method = untyped_method(name, ORIGIN, Some("method list only".to_owned()));
-        methods.insert(name.clone(), (group, method));
+        methods.insert(name.clone(), (canonical_group(group_of(name)), method));
+    }
+    for (alias, canonical) in &aliases {
+        match methods.get_mut(*canonical) {
+            Some((_, method)) if method.origin == Some(ORIGIN) => method.known_as.push((*alias).to_owned()),
+            Some(_) => notes.push(format!("{canonical}: kept entry; its other spelling `{alias}` is not added")),
+            None => notes.push(format!("{alias}: a case variant of `{canonical}`, which the catalog does not list")),
+        }
     }
     let mut groups: BTreeMap<String, GroupFile> = BTreeMap::new();
     for (_, (group, method)) in methods {
         groups.entry(group.clone()).or_insert_with(|| GroupFile { group, methods: Vec::new() }).methods.push(method);
     }
+    let messages = import_messages(&catalog, existing_messages, &mut notes);
+    Ok(Imported { groups, messages, notes })
+}
 
-    let mut messages: BTreeMap<u32, Message> = BTreeMap::new();
-    for message in existing_messages.into_iter().flat_map(|m| m.messages) {
-        if message.origin != Some(ORIGIN) {
-            messages.insert(message.tag, message);
-        }
+/// `order.searchList` -> `order`.
+fn group_of(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}
+
+/// Groups spelt with different case (`crossBorder`, `crossborder`) are one group, under the
+/// spelling most of its methods use (the first in byte order on a tie).
+fn group_spellings<'a>(groups: impl Iterator<Item = &'a str>) -> impl Fn(&str) -> String {
+    let mut counts: BTreeMap<String, BTreeMap<&'a str, usize>> = BTreeMap::new();
+    for group in groups {
+        *counts.entry(group.to_ascii_lowercase()).or_default().entry(group).or_default() += 1;
     }
-    for m in &catalog.messages {
-        if messages.contains_key(&m.tag) {
+    let chosen: BTreeMap<String, String> = counts
+        .into_iter()
+        .map(|(folded, spellings)| {
+            let best = spellings.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(s, _)| s.to_string());
+            (folded, best.unwrap_or_default())
+        })
+        .collect();
+    move |group: &str| chosen.get(&group.to_ascii_lowercase()).cloned().unwrap_or_else(|| group.to_owned())
+}
+
+/// Alias -> canonical name for each case variant: the canonical spelling is the one the
+/// catalog types (the documentation's, where it has the method), else the variant's `name`.
+fn case_aliases<'a>(variants: &'a [CaseVariant], typed: &BTreeSet<&str>) -> BTreeMap<&'a str, &'a str> {
+    variants
+        .iter()
+        .map(|v| {
+            if typed.contains(v.known_as.as_str()) && !typed.contains(v.name.as_str()) {
+                (v.name.as_str(), v.known_as.as_str())
+            } else {
+                (v.known_as.as_str(), v.name.as_str())
+            }
+        })
+        .collect()
+}
+
+fn import_messages(catalog: &Catalog, existing: Option<MessagesFile>, notes: &mut Vec<String>) -> MessagesFile {
+    let mut messages: Vec<Message> =
+        existing.into_iter().flat_map(|m| m.messages).filter(|m| m.origin != Some(ORIGIN)).collect();
+    for m in catalog.messages.iter().chain(&catalog.untagged_messages) {
+        let name = match m.tag {
+            Some(_) => m.name.clone(),
+            None => message_type_name(&m.name),
+        };
+        let event = m.java_msg.clone().or_else(|| m.tag.is_none().then(|| m.name.clone()));
+        let taken = messages.iter().any(|kept| {
+            (m.tag.is_some() && kept.tag == m.tag) || kept.name == name || (event.is_some() && kept.event == event)
+        });
+        if taken {
+            continue;
+        }
+        if m.fields.is_empty() {
+            notes.push(format!("message {}: no payload fields in the catalog; not typed", m.name));
             continue;
         }
         let mut stack = Vec::new();
-        let mut fields = convert_fields(&m.fields, &m.types, &[], &mut stack, &m.name, &mut notes);
+        let mut fields = convert_fields(&m.fields, &m.types, &[], &mut stack, &m.name, notes);
         mark_receivers(&mut fields);
-        messages.insert(
-            m.tag,
-            Message {
-                tag: m.tag,
-                name: m.name.clone(),
-                origin: Some(ORIGIN),
-                doc_url: m.doc_url.clone(),
-                doc: None,
-                fields,
-            },
-        );
+        messages.push(Message {
+            tag: m.tag,
+            name,
+            event,
+            origin: Some(ORIGIN),
+            doc_url: m.doc_url.clone(),
+            doc: None,
+            fields,
+        });
     }
-    Ok(Imported { groups, messages: MessagesFile { messages: messages.into_values().collect() }, notes })
+    // Tagged messages by tag, then the untagged ones by name.
+    messages.sort_by(|a, b| (a.tag.is_none(), a.tag, &a.name).cmp(&(b.tag.is_none(), b.tag, &b.name)));
+    MessagesFile { messages }
+}
+
+/// The Rust type of an untagged message, from its event name: `trade_TradeAppointment` ->
+/// `TradeAppointment`, `btas_sellerSendOrderToSc` -> `BtasSellerSendOrderToSc` (the group
+/// is said once, as the tagged messages' names do).
+fn message_type_name(event: &str) -> String {
+    let (group, rest) = event.split_once('_').unwrap_or(("", event));
+    let group = group.to_upper_camel_case();
+    let rest = rest.to_upper_camel_case();
+    if rest.starts_with(&group) {
+        rest
+    } else {
+        format!("{group}{rest}")
+    }
 }
 
 fn import_method(m: &CatalogMethod, notes: &mut Vec<String>) -> Method {
@@ -214,11 +336,11 @@ fn import_method(m: &CatalogMethod, notes: &mut Vec<String>) -> Method {
     let request =
         convert_fields(&m.request.fields, &m.types.param, &m.types_not_read.param, &mut stack, &m.method, notes);
     let (ty, class) = split_object(&m.response.data_type);
-    let response = match class {
+    let mut response = match class {
         // The usual case: `data` is the root object whose fields the catalog lists.
-        Some(_) if ty == "object" => Body {
+        Some(_) if ty == "object" => Body::new(
             ty,
-            fields: Some(convert_fields(
+            Some(convert_fields(
                 &m.response.fields,
                 &m.types.data,
                 &m.types_not_read.data,
@@ -226,26 +348,38 @@ fn import_method(m: &CatalogMethod, notes: &mut Vec<String>) -> Method {
                 &m.method,
                 notes,
             )),
-        },
+        ),
         Some(class) => match m.types.data.get(&class) {
             Some(fields) => {
                 stack.push(class.clone());
                 let fields =
                     convert_fields(fields, &m.types.data, &m.types_not_read.data, &mut stack, &m.method, notes);
-                Body { ty, fields: Some(fields) }
+                Body::new(ty, Some(fields))
             }
             None => {
                 notes.push(format!("{}: data type {class} not in the catalog; typed as any", m.method));
-                Body { ty: ty.replace("object", "any"), fields: None }
+                Body::new(ty.replace("object", "any"), None)
             }
         },
-        None => Body { ty, fields: None },
+        None => Body::new(ty, None),
     };
+    if m.dg_basis.as_ref().is_some_and(|basis| basis.single_data_field.is_some()) {
+        response.wrapper = Some("data".to_owned());
+    }
     imported_method(&m.method, ORIGIN, m.source.clone(), request, response)
 }
 
-/// `list<object:Foo>` -> (`list<object>`, Some("Foo")).
+/// `list<object:Foo>` -> (`list<object>`, Some("Foo")); map keys the catalog leaves
+/// untyped become text keys on the way (`map<any,i64>` -> `map<string,i64>`).
 fn split_object(ty: &str) -> (String, Option<String>) {
+    let normalised = match CatalogType::parse(ty) {
+        Some(mut parsed) => {
+            parsed.normalise_keys();
+            parsed.to_string()
+        }
+        None => ty.to_owned(),
+    };
+    let ty = normalised.as_str();
     match ty.find("object:") {
         Some(start) => {
             let rest = &ty[start + "object:".len()..];
@@ -265,69 +399,151 @@ fn convert_fields(
     owner: &str,
     notes: &mut Vec<String>,
 ) -> Vec<Field> {
-    fields
-        .iter()
-        .map(|f| {
-            let (mut ty, class) = split_object(&f.ty);
-            let mut nested = None;
-            if let Some(class) = class {
-                if not_read.contains(&class) {
-                    // The catalog names the class but could not read it: an open JSON value.
-                    ty = ty.replace("object", "any");
-                } else if stack.contains(&class) {
-                    notes.push(format!("{owner}: recursive type {class} at `{}`; typed as any", f.name));
-                    ty = ty.replace("object", "any");
-                } else if let Some(class_fields) = classes.get(&class) {
-                    stack.push(class.clone());
-                    nested = Some(convert_fields(class_fields, classes, not_read, stack, owner, notes));
-                    stack.pop();
-                } else {
-                    notes.push(format!("{owner}: type {class} of `{}` not in the catalog; typed as any", f.name));
-                    ty = ty.replace("object", "any");
-                }
+    let mut out: Vec<Field> = Vec::with_capacity(fields.len());
+    for f in merge_duplicate_names(fields) {
+        let (mut ty, class) = split_object(&f.ty);
+        let mut nested = None;
+        if let Some(class) = class {
+            if not_read.contains(&class) {
+                // The catalog names the class but could not read it: an open JSON value.
+                ty = ty.replace("object", "any");
+            } else if stack.contains(&class) {
+                notes.push(format!("{owner}: recursive type {class} at `{}`; typed as any", f.name));
+                ty = ty.replace("object", "any");
+            } else if let Some(class_fields) = classes.get(&class) {
+                stack.push(class.clone());
+                nested = Some(convert_fields(class_fields, classes, not_read, stack, owner, notes));
+                stack.pop();
+            } else {
+                notes.push(format!("{owner}: type {class} of `{}` not in the catalog; typed as any", f.name));
+                ty = ty.replace("object", "any");
             }
-            let example = match &f.example {
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(Value::Null) | None => None,
-                Some(other) => Some(other.to_string()),
-            };
-            // Where the catalog is unsure, the field is optional.
-            imported_field(&f.name, ty, f.required && !f.required_unknown, example, nested)
-        })
-        .collect()
+        }
+        let example = match &f.example {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
+        // Where the catalog is unsure, the field is optional.
+        let mut field = imported_field(&f.name, ty, f.field.required && !f.field.required_unknown, example, nested);
+        field.note = f.note;
+        out.push(field);
+    }
+    out
 }
 
-/// Applies the safe choice where copies of the SDKs disagree, and records it on the field:
-/// a field any copy calls optional is optional; a field whose type differs between copies
-/// is an open JSON value (`any`), which decodes whatever either copy sends.
-fn settle_conflict(method: &mut Method, conflict: &CatalogConflict, notes: &mut Vec<String>) {
-    let decision = match conflict.kind.as_str() {
-        "required" => "optional",
-        "type" => "any (open JSON)",
-        other => {
-            notes.push(format!("{}: conflict of unknown kind `{other}` on `{}`", method.name, conflict.field));
-            return;
-        }
-    };
-    let note = format!("copies disagree on {} ({}): {decision}", conflict.kind, conflict.claims());
-    let mut settled = 0;
-    let mut settle = |field: &mut Field| {
-        if field.name != conflict.field {
-            return;
-        }
-        match conflict.kind.as_str() {
-            "required" => field.required = false,
-            _ => {
-                field.ty = "any".to_owned();
-                field.fields = None;
+/// A catalog field after [`merge_duplicate_names`].
+struct Merged<'a> {
+    field: &'a CatalogField,
+    name: &'a str,
+    ty: String,
+    example: Option<Value>,
+    note: Option<String>,
+}
+
+/// A JSON name listed twice in one object with different types (a source that flattened
+/// two structs) becomes one field of the wider type, with a note; the same name with the
+/// same type stays as listed (the generator keeps one by rule).
+fn merge_duplicate_names(fields: &[CatalogField]) -> Vec<Merged<'_>> {
+    let mut out: Vec<Merged<'_>> = Vec::with_capacity(fields.len());
+    for field in fields {
+        let earlier = out.iter_mut().find(|m| m.name == field.name && m.ty != field.ty);
+        if let Some(earlier) = earlier {
+            if let (Some(a), Some(b)) = (CatalogType::parse(&earlier.ty), CatalogType::parse(&field.ty)) {
+                let wide = a.wider(&b).to_string();
+                earlier.note = Some(format!(
+                    "the source lists `{}` twice, as {} and as {}: typed as the wider {wide}",
+                    field.name, earlier.ty, field.ty
+                ));
+                earlier.ty = wide;
+                earlier.example = earlier.example.take().or_else(|| field.example.clone());
+                continue;
             }
         }
-        field.note = Some(note.clone());
-        settled += 1;
+        out.push(Merged { field, name: &field.name, ty: field.ty.clone(), example: field.example.clone(), note: None });
+    }
+    out
+}
+
+/// Applies the safe choice where copies disagree, and records it on the field (or, for the
+/// shape of `data`, on the response):
+/// * `required`: a field any copy calls optional is optional;
+/// * `type`: the wider of the claimed types (any ⊇ string ⊇ number, element-wise);
+/// * `data_shape`: one copy keeps the documentation's single `data` field as a wrapper
+///   object, another takes it as the value: the value, with the wrapper accepted too.
+fn settle_conflict(method: &mut Method, conflict: &CatalogConflict, notes: &mut Vec<String>) {
+    let claims = conflict.claims();
+    match conflict.kind.as_str() {
+        "required" => {
+            let note = format!("copies disagree on required ({claims}): optional");
+            settle_field(method, conflict, notes, |field| {
+                field.required = false;
+                field.note = Some(note.clone());
+            });
+        }
+        "type" => {
+            let Some(wide) = conflict.wider_type() else {
+                notes.push(format!("{}: type conflict on `{}` with unreadable claims", method.name, conflict.field));
+                return;
+            };
+            let note = format!("copies disagree on type ({claims}): typed as the wider {wide}");
+            settle_field(method, conflict, notes, |field| {
+                let (mut ty, class) = split_object(&wide.to_string());
+                if class.is_none() || field.fields.is_none() {
+                    ty = ty.replace("object", "any");
+                    field.fields = None;
+                }
+                field.ty = ty;
+                field.note = Some(note.clone());
+            });
+        }
+        "data_shape" => {
+            let note = format!(
+                "copies disagree on the shape of data ({claims}): the value of `{0}`, also accepted wrapped in \
+                 {{\"{0}\": …}}",
+                conflict.field
+            );
+            let response = method.response.as_mut();
+            let single = response.as_ref().and_then(|r| match r.fields.as_deref() {
+                Some([only]) if r.ty == "object" && only.name == conflict.field => Some(only.clone()),
+                _ => None,
+            });
+            match (response, single) {
+                (Some(response), Some(inner)) => {
+                    *response = Body {
+                        ty: inner.ty,
+                        fields: inner.fields,
+                        wrapper: Some(conflict.field.clone()),
+                        note: Some(note),
+                    };
+                }
+                _ => notes.push(format!(
+                    "{}: data_shape conflict, but data is not an object with the single field `{}`",
+                    method.name, conflict.field
+                )),
+            }
+        }
+        other => notes.push(format!("{}: conflict of unknown kind `{other}` on `{}`", method.name, conflict.field)),
+    }
+}
+
+/// Calls `settle` on every field the conflict names, at any depth of request and response.
+fn settle_field(
+    method: &mut Method,
+    conflict: &CatalogConflict,
+    notes: &mut Vec<String>,
+    mut settle: impl FnMut(&mut Field),
+) {
+    let mut settled = 0;
+    let mut visit = |field: &mut Field| {
+        if field.name == conflict.field {
+            settle(field);
+            settled += 1;
+        }
     };
-    for_each_field(method.request.as_deref_mut().unwrap_or_default(), &mut settle);
+    for_each_field(method.request.as_deref_mut().unwrap_or_default(), &mut visit);
     if let Some(fields) = method.response.as_mut().and_then(|r| r.fields.as_deref_mut()) {
-        for_each_field(fields, &mut settle);
+        for_each_field(fields, &mut visit);
     }
     if settled == 0 {
         notes.push(format!("{}: conflict on `{}` names no field of the method", method.name, conflict.field));
@@ -413,6 +629,7 @@ mod tests {
             doc: Some("added by hand".into()),
             doc_url: None,
             aliases: Vec::new(),
+            known_as: Vec::new(),
             read_only: false,
             paging: None,
             request: None,

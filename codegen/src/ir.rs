@@ -77,6 +77,8 @@ pub struct Method {
     pub doc_url: Option<String>,
     /// Other names (the Chinese title): `#[doc(alias)]`.
     pub aliases: Vec<String>,
+    /// Other spellings of the method name (callable by name, `#[doc(alias)]`).
+    pub known_as: Vec<String>,
 }
 
 /// The types of a typed method.
@@ -86,6 +88,9 @@ pub struct Typed {
     pub request: Struct,
     /// The response.
     pub response: ResponseShape,
+    /// The key of a one-key object the reply may wrap `data` in (`data`), besides sending
+    /// the value itself.
+    pub wrapper: Option<String>,
     /// Nested types, in the method's module, sorted by name.
     pub nested: Vec<Struct>,
 }
@@ -208,15 +213,17 @@ pub struct PagingIr {
 pub struct Messages {
     /// The spec file.
     pub file: String,
-    /// One struct per message type, sorted by tag.
+    /// One struct per message type, sorted by tag, the untagged ones last by name.
     pub messages: Vec<MessageIr>,
 }
 
 /// One push message type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageIr {
-    /// The tag.
-    pub tag: u32,
+    /// The tag; `None` when no copy publishes it (decoded by name or a registered tag).
+    pub tag: Option<u32>,
+    /// The platform's event name (`trade_TradeCreate`), when known.
+    pub event: Option<String>,
     /// The struct (named after the message).
     pub body: Struct,
     /// The platform's documentation page.

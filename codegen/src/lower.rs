@@ -391,9 +391,20 @@ pub fn lower(
                 errors.push(SpecError::new(file, &method.name, format!("duplicate method (also defined in {other})")));
                 continue;
             }
-            if !method.name.starts_with(&format!("{}.", group.group)) {
+            // The platform spells some groups' paths in two cases (`crossborder`, `crossBorder`).
+            let in_group = method.name.split_once('.').is_some_and(|(g, _)| g.eq_ignore_ascii_case(&group.group));
+            if !in_group {
                 errors.push(SpecError::new(file, &method.name, format!("method is not in group `{}`", group.group)));
                 continue;
+            }
+            for alias in &method.known_as {
+                if let Some(other) = method_files.insert(alias, file) {
+                    errors.push(SpecError::new(
+                        file,
+                        &method.name,
+                        format!("other spelling `{alias}` is also a method or spelling in {other}"),
+                    ));
+                }
             }
             let lowered = lower_method(file, &group.group, method, overrides, &mut errors);
             for name in [&lowered.request_type, &lowered.response_type] {
@@ -466,10 +477,25 @@ fn lower_method(
             let mut ns = Namespace::new();
             let root = [naming::root_parent_name(&method.name)];
             let request_fields = lowerer.fields(&mut ns, request, "request", Side::Request, &root);
-            let response = lower_response(&mut lowerer, &mut ns, response, &response_type);
-            response.map(|response| Typed {
+            let shape = lower_response(&mut lowerer, &mut ns, response, &response_type);
+            if let Some(key) = &response.wrapper {
+                let ambiguous = match &shape {
+                    Some(ResponseShape::Object(root)) => root.fields.iter().any(|f| &f.wire == key),
+                    // An object-shaped value could itself be `{key: …}`.
+                    Some(ResponseShape::Newtype(ty, _)) => matches!(ty, RustType::Map(_) | RustType::Value),
+                    None => false,
+                };
+                if ambiguous {
+                    lowerer.error(
+                        "response.wrapper",
+                        format!("a wrapper `{key}` is ambiguous here: the response itself may hold that key"),
+                    );
+                }
+            }
+            shape.map(|shape| Typed {
                 request: Struct { name: request_type.clone(), fields: request_fields, builder: true },
-                response,
+                response: shape,
+                wrapper: response.wrapper.clone(),
                 nested: ns.into_sorted(),
             })
         }
@@ -510,6 +536,7 @@ fn lower_method(
         doc: over.and_then(|o| o.doc.clone()).or_else(|| method.doc.clone()),
         doc_url: over.and_then(|o| o.doc_url.clone()).or_else(|| method.doc_url.clone()),
         aliases: method.aliases.iter().chain(over.map(|o| o.aliases.iter()).into_iter().flatten()).cloned().collect(),
+        known_as: method.known_as.clone(),
     }
 }
 
@@ -657,9 +684,17 @@ fn lower_messages(
     let mut out = Vec::new();
     let mut tags: BTreeMap<u32, &str> = BTreeMap::new();
     let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut events: BTreeMap<&str, &str> = BTreeMap::new();
     for message in &messages.value.messages {
-        if let Some(other) = tags.insert(message.tag, &message.name) {
-            errors.push(SpecError::new(file, &message.name, format!("tag {} is also used by `{other}`", message.tag)));
+        if let Some(tag) = message.tag {
+            if let Some(other) = tags.insert(tag, &message.name) {
+                errors.push(SpecError::new(file, &message.name, format!("tag {tag} is also used by `{other}`")));
+            }
+        }
+        if let Some(event) = &message.event {
+            if let Some(other) = events.insert(event, &message.name) {
+                errors.push(SpecError::new(file, &message.name, format!("event `{event}` is also `{other}`")));
+            }
         }
         if !naming::is_identifier(&message.name)
             || !message.name.starts_with(|c: char| c.is_ascii_uppercase())
@@ -693,6 +728,7 @@ fn lower_messages(
         }
         out.push(MessageIr {
             tag: message.tag,
+            event: message.event.clone(),
             body: Struct { name: message.name.clone(), fields, builder: false },
             doc_url: message.doc_url.clone(),
             doc: over.and_then(|o| o.doc.clone()).or_else(|| message.doc.clone()),
@@ -709,6 +745,6 @@ fn lower_messages(
             ));
         }
     }
-    out.sort_by_key(|m| m.tag);
+    out.sort_by(|a, b| (a.tag.is_none(), a.tag, &a.body.name).cmp(&(b.tag.is_none(), b.tag, &b.body.name)));
     Messages { file: file.to_owned(), messages: out }
 }

@@ -150,7 +150,10 @@ pub fn group_module(group: &str) -> String {
 /// The module of a method's nested types: the method name after its group, snake case
 /// (`order.searchList` -> `search_list`, `sendHome.order.acceptOrder` -> `order_accept_order`).
 pub fn method_module(group: &str, method: &str) -> String {
-    let rest = method.strip_prefix(group).and_then(|r| r.strip_prefix('.')).unwrap_or(method);
+    let rest = match method.split_once('.') {
+        Some((g, rest)) if g.eq_ignore_ascii_case(group) => rest,
+        _ => method,
+    };
     legal(rest.replace('.', "_").to_snake_case(), "m")
 }
 

@@ -32,11 +32,13 @@ pub fn method_samples(api: &Api) -> Value {
     Value::Object(out)
 }
 
-/// Builds the sample `data` of every message, keyed by tag.
+/// Builds the sample `data` of every message, keyed by tag (by type name where the tag is
+/// unpublished).
 pub fn message_samples(messages: &Messages) -> Value {
     let mut out = Map::new();
     for message in &messages.messages {
-        out.insert(message.tag.to_string(), object(&message.body, &message.nested));
+        let key = message.tag.map_or_else(|| message.body.name.clone(), |tag| tag.to_string());
+        out.insert(key, object(&message.body, &message.nested));
     }
     Value::Object(out)
 }

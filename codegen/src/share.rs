@@ -147,12 +147,14 @@ mod tests {
             typed: Some(Typed {
                 request: object("Request", vec![]),
                 response: crate::ir::ResponseShape::Object(object("Response", vec![])),
+                wrapper: None,
                 nested,
             }),
             paging: None,
             doc: None,
             doc_url: None,
             aliases: vec![],
+            known_as: vec![],
         }
     }
 

@@ -36,6 +36,11 @@ pub struct Method {
     /// Other names the method goes by (its Chinese title): rustdoc search finds them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Other spellings of the method name seen in copies (`crossBorder.stockTaking` for
+    /// `crossborder.stockTaking`): callable by name, listed as aliases, found by rustdoc.
+    /// The method is sent under `name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_as: Vec<String>,
     /// The method only reads (safe to retry after an ambiguous failure).
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
@@ -92,6 +97,21 @@ pub struct Body {
     /// The fields of the object inside `type`, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<Field>>,
+    /// The documentation lists `data` as one field of this name holding the value: the
+    /// reply may carry the value itself (as the official Go SDK decodes it) or wrapped in
+    /// `{"<wrapper>": value}`; both decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapper: Option<String>,
+    /// A decision the importer made about the shape (where its sources disagree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Body {
+    /// A body of this type and fields, with no wrapper and no note.
+    pub fn new(ty: impl Into<String>, fields: Option<Vec<Field>>) -> Body {
+        Body { ty: ty.into(), fields, wrapper: None, note: None }
+    }
 }
 
 /// One field of a request, response or message object.
@@ -159,10 +179,15 @@ pub struct MessagesFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
-    /// The numeric tag the platform sends (as a string) in each record.
-    pub tag: u32,
+    /// The numeric tag the platform sends (as a string) in each record; absent for a
+    /// message whose tag no copy publishes (decoded by name, or by a tag the user registers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<u32>,
     /// The type name (`TradeCreate`).
     pub name: String,
+    /// The platform's event name (`trade_TradeCreate`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
     /// `"catalog"` when owned by the importer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,

@@ -6,8 +6,11 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MethodInfo {
-    /// The platform method name, e.g. `order.searchList`.
+    /// The platform method name, e.g. `order.searchList`: what the SDK sends.
     pub name: &'static str,
+    /// Other spellings of the name that copies use (`crossBorder.stockTaking` for
+    /// `crossborder.stockTaking`); [`find`] resolves them to this method.
+    pub known_as: &'static [&'static str],
     /// The API group, as in the spec (e.g. `afterSale`).
     pub group: &'static str,
     /// The cargo feature (and module) of the group, e.g. `after_sale`.
@@ -45,7 +48,44 @@ pub struct PagingInfo {
 /// Every method the spec knows, sorted by name (generated).
 pub static METHODS: &[MethodInfo] = &include!("api/method_table.rs");
 
-/// Looks a method up by its platform name.
+/// Looks a method up by its platform name, or by another spelling of it
+/// ([`MethodInfo::known_as`]).
 pub fn find(name: &str) -> Option<&'static MethodInfo> {
-    METHODS.binary_search_by(|m| m.name.cmp(name)).ok().map(|i| &METHODS[i])
+    match METHODS.binary_search_by(|m| m.name.cmp(name)) {
+        Ok(i) => Some(&METHODS[i]),
+        // A handful of methods have other spellings: a scan, only when the name is not one.
+        Err(_) => METHODS.iter().find(|m| m.known_as.contains(&name)),
+    }
+}
+
+/// Every name [`find`] knows, sorted: each method's name, and each other spelling with the
+/// method it stands for (`Some(canonical name)`).
+pub fn names() -> Vec<(&'static str, Option<&'static str>)> {
+    let mut names: Vec<(&'static str, Option<&'static str>)> = METHODS
+        .iter()
+        .flat_map(|m| std::iter::once((m.name, None)).chain(m.known_as.iter().map(|alias| (*alias, Some(m.name)))))
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_spellings_resolve_to_their_method() {
+        let Some(method) = METHODS.iter().find(|m| !m.known_as.is_empty()) else {
+            panic!("the spec has case variants: at least one method is known by another spelling")
+        };
+        for alias in method.known_as {
+            assert_eq!(find(alias).map(|m| m.name), Some(method.name));
+            assert!(names().contains(&(*alias, Some(method.name))));
+        }
+        assert_eq!(find(method.name).map(|m| m.name), Some(method.name));
+        assert!(find("no.suchMethod").is_none());
+        let names = names();
+        assert_eq!(names.len(), METHODS.len() + METHODS.iter().map(|m| m.known_as.len()).sum::<usize>());
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+    }
 }

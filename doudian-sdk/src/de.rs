@@ -690,6 +690,74 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
     }
 }
 
+/// Decodes a response `data` that the platform may send as the value itself or wrapped in
+/// a one-key object `{key: value}` (where the documentation lists a single field `data`):
+/// generated newtype responses with a wrapper call this. An object without `key` is an
+/// error, never an empty value; other keys beside it are skipped like unknown fields.
+pub fn maybe_wrapped<'de, T: Lenient, D: Deserializer<'de>>(deserializer: D, key: &'static str) -> Result<T, D::Error> {
+    deserializer.deserialize_any(Wrapped::<T> { key, marker: PhantomData })
+}
+
+struct Wrapped<T> {
+    key: &'static str,
+    marker: PhantomData<T>,
+}
+
+impl<'de, T: Lenient> Visitor<'de> for Wrapped<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the value or an object {{\"{}\": value}}", self.key)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        Trail::enter_container();
+        let mut out = None;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if key == NUMBER_TOKEN && out.is_none() {
+                // serde_json's `arbitrary_precision` number: the bare value.
+                let text: Cow<'de, str> = map.next_value_seed(KeySeed)?;
+                let number: serde_json::Value = serde_json::from_str(&text).map_err(de::Error::custom)?;
+                return T::lenient(number).map_err(de::Error::custom);
+            }
+            if key == self.key && out.is_none() {
+                out = Some(map.next_value_seed(Seed::<T>(PhantomData)).map_err(Trail::key(&key))?);
+            } else {
+                map.next_value::<IgnoredAny>().map_err(Trail::key(&key))?;
+            }
+        }
+        out.ok_or_else(|| de::Error::invalid_type(Unexpected::Map, &self))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        T::lenient(de::value::SeqAccessDeserializer::new(seq))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        T::lenient(de::value::StrDeserializer::new(v))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+        T::lenient(de::value::StringDeserializer::new(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        T::lenient(de::value::I64Deserializer::new(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        T::lenient(de::value::U64Deserializer::new(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        T::lenient(de::value::F64Deserializer::new(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        T::lenient(de::value::BoolDeserializer::new(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        T::lenient(de::value::UnitDeserializer::new())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        T::lenient(de::value::UnitDeserializer::new())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
 /// Checks used by the generated per-method tests (`src/api/tests.rs`) and available to
 /// other crates' tests: every method's sample request and response round-trips.
 #[doc(hidden)]
@@ -715,39 +783,77 @@ pub mod testing {
         serde_json::to_value(&decoded).map_err(|e| e.to_string())
     }
 
-    /// Checks every push message type: its sample `data` decodes into the variant of its
-    /// tag, also with every integer sent as a string, and unknown tags give `None`.
-    pub fn check_messages<M: PartialEq + std::fmt::Debug>(
-        samples_json: &str,
-        tags: &[u32],
-        decode: fn(u32, &str) -> Option<Result<M, super::DecodeFailure>>,
-        tag_of: fn(&M) -> u32,
-    ) {
-        let samples: Value = serde_json::from_str(samples_json).expect("message_samples.json parses");
+    /// The decoders of the generated `Message` enum, for [`check_messages`].
+    pub struct MessageDecoders<M> {
+        /// `Message::NAMES`.
+        pub names: &'static [&'static str],
+        /// `Message::TAGS`.
+        pub tags: &'static [u32],
+        /// `Message::decode`.
+        pub decode: fn(u32, &str) -> Option<Result<M, super::DecodeFailure>>,
+        /// `Message::decode_named`.
+        pub decode_named: fn(&str, &str) -> Option<Result<M, super::DecodeFailure>>,
+        /// `Message::tag`.
+        pub tag_of: fn(&M) -> Option<u32>,
+        /// `Message::name`.
+        pub name_of: fn(&M) -> &'static str,
+    }
+
+    /// Checks every push message type: its sample `data` (keyed by tag, or by type name
+    /// where the tag is unpublished) decodes by name into its variant, by tag too where it
+    /// has one, also with every integer sent as a string; unknown tags and names give `None`.
+    pub fn check_messages<M: PartialEq + std::fmt::Debug>(samples_json: &str, decoders: MessageDecoders<M>) {
+        let samples: serde_json::Map<String, Value> =
+            serde_json::from_str(samples_json).expect("message_samples.json parses");
         let mut failures = Vec::new();
-        for &tag in tags {
-            let Some(data) = samples.get(tag.to_string()) else {
-                failures.push(format!("tag {tag}: no sample"));
+        let mut tagged = 0;
+        for &name in decoders.names {
+            let tag = match (decoders.decode_named)(name, "{}") {
+                Some(Ok(empty)) => (decoders.tag_of)(&empty),
+                other => {
+                    failures.push(format!("{name}: does not decode by name: {other:?}"));
+                    continue;
+                }
+            };
+            let key = tag.map_or_else(|| name.to_owned(), |tag| tag.to_string());
+            let Some(data) = samples.get(&key) else {
+                failures.push(format!("{name}: no sample under `{key}`"));
                 continue;
             };
-            let plain = decode(tag, &data.to_string());
-            let strings = decode(tag, &integers_as_strings(data).to_string());
+            let plain = (decoders.decode_named)(name, &data.to_string());
+            let strings = (decoders.decode_named)(name, &integers_as_strings(data).to_string());
             match (plain, strings) {
                 (Some(Ok(a)), Some(Ok(b))) => {
-                    if tag_of(&a) != tag {
-                        failures.push(format!("tag {tag}: decoded as tag {}", tag_of(&a)));
+                    if (decoders.name_of)(&a) != name {
+                        failures.push(format!("{name}: decoded as {}", (decoders.name_of)(&a)));
                     }
                     if a != b {
-                        failures.push(format!("tag {tag}: string integers decode differently"));
+                        failures.push(format!("{name}: string integers decode differently"));
+                    }
+                    if let Some(tag) = tag {
+                        tagged += 1;
+                        match (decoders.decode)(tag, &data.to_string()) {
+                            Some(Ok(by_tag)) if by_tag == a => {}
+                            other => failures.push(format!("{name}: by tag {tag}: {other:?}")),
+                        }
                     }
                 }
-                (a, b) => failures.push(format!("tag {tag}: {a:?} / {b:?}")),
+                (a, b) => failures.push(format!("{name}: {a:?} / {b:?}")),
             }
         }
-        if decode(0, "{}").is_some() {
+        if tagged != decoders.tags.len() {
+            failures.push(format!("{} tags, {tagged} tagged types", decoders.tags.len()));
+        }
+        if samples.len() != decoders.names.len() {
+            failures.push(format!("{} samples for {} types", samples.len(), decoders.names.len()));
+        }
+        if (decoders.decode)(0, "{}").is_some() {
             failures.push("tag 0 is not a message type but decoded".to_owned());
         }
-        assert!(!tags.is_empty(), "no message types");
+        if (decoders.decode_named)("NoSuchMessage", "{}").is_some() {
+            failures.push("an unknown name decoded".to_owned());
+        }
+        assert!(!decoders.names.is_empty(), "no message types");
         assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     }
 

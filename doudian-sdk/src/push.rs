@@ -56,6 +56,12 @@ use crate::sign::{digest_parts, hex_signature_matches, hmac_for, HmacSha256, Sig
 #[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
 pub use crate::api::messages::Message;
 
+#[cfg(feature = "messages")]
+mod tags;
+#[cfg(feature = "messages")]
+#[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
+pub use tags::{register_tag, registered_type};
+
 /// The reply that acknowledges a push: HTTP 200 with this body.
 pub const SUCCESS_REPLY: &str = r#"{"code":0,"msg":"success"}"#;
 
@@ -279,7 +285,9 @@ impl PushRecord {
     fn typed(&self) -> Result<Option<PushEvent>, Error> {
         use crate::error::{excerpt, DecodeError, DecodeStage};
         let Some(tag) = self.tag_number() else { return Ok(None) };
-        match Message::decode(tag, &self.data) {
+        let decoded = Message::decode(tag, &self.data)
+            .or_else(|| tags::registered_type(tag).and_then(|name| Message::decode_named(name, &self.data)));
+        match decoded {
             Some(Ok(message)) => {
                 Ok(Some(PushEvent::Message { tag, msg_id: self.msg_id.clone(), message: Box::new(message) }))
             }
@@ -365,6 +373,50 @@ impl PushEvent {
     /// Whether this is the platform's test push.
     pub fn is_test(&self) -> bool {
         matches!(self, PushEvent::Test { .. })
+    }
+
+    /// Decodes the event's data as the message type `name` (type name, `TradeAppointment`,
+    /// or event name, `trade_TradeAppointment`): the way to read a message whose tag the SDK
+    /// does not know, [`PushEvent::Unknown`], or one that arrived
+    /// [`Undecodable`](PushEvent::Undecodable). A typed event of that type is returned as is.
+    ///
+    /// ```rust
+    /// use doudian_sdk::push::{Message, PushRecord};
+    ///
+    /// let event = PushRecord::new("777", "m1", r#"{"order_code":"0654497435","third_cid":"31631"}"#).into_event();
+    /// let Message::BtasSellerSendOrderToSc(message) = event.decode_as("btas_sellerSendOrderToSc").unwrap() else {
+    ///     panic!()
+    /// };
+    /// assert_eq!(message.order_code.as_deref(), Some("0654497435"));
+    /// assert!(event.decode_as("NoSuchMessage").is_err());
+    /// ```
+    #[cfg(feature = "messages")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
+    pub fn decode_as(&self, name: &str) -> Result<Message, Error> {
+        use crate::error::{excerpt, DecodeError, DecodeStage};
+        let text = match self {
+            PushEvent::Message { message, .. } if Message::type_name(name) == Some(message.name()) => {
+                return Ok((**message).clone())
+            }
+            PushEvent::Message { message, .. } => {
+                return Err(Error::config(format!("the push is a `{}`, not `{name}`", message.name())))
+            }
+            PushEvent::Unknown { data, .. } => data.to_string(),
+            PushEvent::Undecodable { data, .. } | PushEvent::Test { data, .. } => data.clone(),
+        };
+        match Message::decode_named(name, &text) {
+            None => Err(Error::config(format!("push message `{name}` is not a message type the SDK has"))),
+            Some(Ok(message)) => Ok(message),
+            Some(Err(failure)) => Err(DecodeError {
+                context: format!("push message `{name}` (msg_id {})", self.msg_id()),
+                stage: DecodeStage::Message,
+                path: failure.path,
+                message: failure.message,
+                excerpt: excerpt(text.as_bytes()),
+                log_id: String::new(),
+            }
+            .into()),
+        }
     }
 
     /// The message id.

@@ -105,7 +105,7 @@ fn push_messages_decode_by_tag() {
     let message = Message::decode(100, r#"{"p_id":"6920000000000000001","s_ids":[6920000000000000002],"shop_id":1}"#)
         .unwrap()
         .unwrap();
-    assert_eq!(message.tag(), 100);
+    assert_eq!(message.tag(), Some(100));
     let Message::TradeCreate(created) = message else { panic!("wrong variant") };
     assert_eq!(created.p_id, Some(OrderId::from(6_920_000_000_000_000_001)));
     assert_eq!(created.s_ids, [6_920_000_000_000_000_002]);

@@ -645,6 +645,9 @@ fn every_generated_message_sample_arrives_typed() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../doudian-gateway/data/message_samples.json");
     let samples: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // The samples of messages whose tag is unpublished are keyed by type name: not sent here.
+    let samples: serde_json::Map<String, Value> =
+        samples.into_iter().filter(|(key, _)| key.parse::<u32>().is_ok()).collect();
     assert_eq!(samples.len(), Message::TAGS.len());
     // One push carrying every sample, each `data` a JSON-encoded string, as the platform sends.
     let records: Vec<Value> = samples
@@ -659,7 +662,7 @@ fn every_generated_message_sample_arrives_typed() {
         match record.decode().unwrap_or_else(|e| panic!("tag {}: {e}", record.tag)) {
             PushEvent::Message { tag, message, .. } => {
                 assert_eq!(tag.to_string(), record.tag);
-                assert_eq!(message.tag(), tag);
+                assert_eq!(message.tag(), Some(tag));
             }
             other => panic!("tag {}: {other:?}", record.tag),
         }

@@ -6,17 +6,38 @@ use crate::ir::{RustType, Struct};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+/// A response the reply may also wrap in a one-key object: the response type's name and the key.
+#[derive(Clone, Copy)]
+pub struct Wrapper<'a> {
+    /// The response type.
+    pub response: &'a str,
+    /// The key of the wrapping object (`data`).
+    pub key: &'a str,
+}
+
 /// The decoders of `structs` (and of a newtype response, given as its name and inner type).
-pub fn decoders_file(owner: &str, structs: &[&Struct], newtype: Option<(&str, &RustType)>) -> TokenStream {
+pub fn decoders_file(
+    owner: &str,
+    structs: &[&Struct],
+    newtype: Option<(&str, &RustType)>,
+    wrapper: Option<Wrapper<'_>>,
+) -> TokenStream {
     let doc = format!(" Decoders of the `{owner}` types (generated; see `crate::de`).");
-    let impls = structs.iter().map(|s| object_tokens(s));
+    let impls = structs.iter().map(|s| object_tokens(s, wrapper.filter(|w| w.response == s.name).map(|w| w.key)));
     let newtype = newtype.map(|(name, ty)| {
         let name = ident(name);
         let ty = newtype_inner(ty);
+        let decode = match wrapper {
+            Some(w) => {
+                let key = w.key;
+                quote!(crate::de::maybe_wrapped::<#ty, D>(deserializer, #key))
+            }
+            None => quote!(<#ty as crate::de::Lenient>::lenient(deserializer)),
+        };
         quote! {
             impl<'de> ::serde::Deserialize<'de> for #name {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    <#ty as crate::de::Lenient>::lenient(deserializer).map(Self)
+                    #decode.map(Self)
                 }
             }
         }
@@ -42,7 +63,9 @@ pub fn newtype_inner(ty: &RustType) -> TokenStream {
     }
 }
 
-fn object_tokens(s: &Struct) -> TokenStream {
+/// `wrapper`: the key of a one-key object the reply may wrap the whole struct in; its value
+/// is decoded as the struct.
+fn object_tokens(s: &Struct, wrapper: Option<&str>) -> TokenStream {
     let name = ident(&s.name);
     let name_text = &s.name;
     let arms = s.fields.iter().map(|f| {
@@ -50,7 +73,9 @@ fn object_tokens(s: &Struct) -> TokenStream {
         let rust = ident(&f.rust);
         quote!(#wire => crate::de::read(map, &mut self.#rust),)
     });
-    let field_body = if s.fields.is_empty() {
+    let wrapper_arm = wrapper.map(|key| quote!(#key => crate::de::read(map, self),));
+    let arms = arms.chain(wrapper_arm);
+    let field_body = if s.fields.is_empty() && wrapper.is_none() {
         quote! {
             let _ = (key, map);
             Ok(false)

@@ -100,7 +100,7 @@ pub fn shared_file(group: &Group) -> TokenStream {
 }
 
 /// `a`, `a and b`, `a, b and c`.
-fn list(items: &[String]) -> String {
+pub(super) fn list(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
@@ -110,7 +110,7 @@ fn list(items: &[String]) -> String {
 
 /// `api/messages/<message>.rs`: the message's struct and its nested types.
 pub fn message_file(m: &MessageIr) -> TokenStream {
-    let mut doc = format!("Push message `{}` (tag {})", m.body.name, m.tag);
+    let mut doc = format!("Push message `{}` ({})", m.body.name, tag_text(m));
     match m.doc.as_deref() {
         Some(text) => doc.push_str(&format!(": {}", text.trim())),
         None => doc.push_str(": the decoded `data` of the record."),
@@ -121,7 +121,15 @@ pub fn message_file(m: &MessageIr) -> TokenStream {
     let body = struct_tokens(&m.body, &doc, quote!(), true);
     let nested_doc = format!("An object inside push message `{}`.", m.body.name);
     let nested = m.nested.iter().map(|s| struct_tokens(s, &nested_doc, quote!(), true));
-    let module_doc = format!(" Push message `{}` (tag {}) and its nested types.", m.body.name, m.tag);
+    if m.tag.is_none() {
+        doc.push_str(
+            "\n\nNo copy publishes this message's tag number: a push of it arrives as \
+             [`PushEvent::Unknown`](crate::push::PushEvent::Unknown) until its tag is registered with \
+             [`register_tag`](crate::push::register_tag); [`Message::decode_named`](super::Message::decode_named) \
+             decodes it by name.",
+        );
+    }
+    let module_doc = format!(" Push message `{}` ({}) and its nested types.", m.body.name, tag_text(m));
     quote! {
         #![doc = #module_doc]
         #body
@@ -129,6 +137,15 @@ pub fn message_file(m: &MessageIr) -> TokenStream {
 
         #[doc(hidden)]
         mod decode;
+    }
+}
+
+/// `tag 100`, or for an untagged message its event name.
+fn tag_text(m: &MessageIr) -> String {
+    match (m.tag, &m.event) {
+        (Some(tag), _) => format!("tag {tag}"),
+        (None, Some(event)) => format!("`{event}`, tag unpublished"),
+        (None, None) => "tag unpublished".to_owned(),
     }
 }
 
@@ -144,26 +161,49 @@ pub fn messages_mod_file(messages: &Messages) -> TokenStream {
     });
     let variants = messages.messages.iter().map(|m| {
         let name = ident(&m.body.name);
-        let doc = format!(" Tag {}.", m.tag);
+        let doc = match m.tag {
+            Some(tag) => format!(" Tag {tag}."),
+            None => " Tag unpublished: decoded by name, or by a tag registered with `register_tag`.".to_owned(),
+        };
         quote!(#[doc = #doc] #name(#name),)
     });
-    let tags = messages.messages.iter().map(|m| m.tag);
+    let tags = messages.messages.iter().filter_map(|m| m.tag);
+    let type_names = messages.messages.iter().map(|m| m.body.name.as_str());
+    let untagged = messages.messages.iter().filter(|m| m.tag.is_none()).map(|m| m.body.name.as_str());
     let tag_arms = messages.messages.iter().map(|m| {
         let name = ident(&m.body.name);
-        let tag = m.tag;
-        quote!(Message::#name(_) => #tag,)
+        match m.tag {
+            Some(tag) => quote!(Message::#name(_) => Some(#tag),),
+            None => quote!(Message::#name(_) => None,),
+        }
     });
-    let decode_arms = messages.messages.iter().map(|m| {
+    let name_arms = messages.messages.iter().map(|m| {
         let name = ident(&m.body.name);
-        let tag = m.tag;
-        quote!(#tag => crate::de::from_str(data).map(Message::#name),)
+        let text = &m.body.name;
+        quote!(Message::#name(_) => #text,)
+    });
+    let decode_arms = messages.messages.iter().filter_map(|m| {
+        let name = ident(&m.body.name);
+        let tag = m.tag?;
+        Some(quote!(#tag => crate::de::from_str(data).map(Message::#name),))
+    });
+    let type_name_arms = messages.messages.iter().map(|m| {
+        let text = &m.body.name;
+        let event = m.event.iter();
+        quote!(#text #(| #event)* => Some(#text),)
+    });
+    let named_arms = messages.messages.iter().map(|m| {
+        let name = ident(&m.body.name);
+        let text = &m.body.name;
+        let event = m.event.iter();
+        quote!(#text #(| #event)* => crate::de::from_str(data).map(Message::#name),)
     });
     quote! {
         //! Push messages (消息推送): one module per message tag with its type, and [`Message`]
         //! over all of them.
         #(#modules)*
 
-        /// A decoded push message, by tag.
+        /// A decoded push message, by tag (or, for a message whose tag is unpublished, by name).
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
         pub enum Message {
@@ -174,11 +214,43 @@ pub fn messages_mod_file(messages: &Messages) -> TokenStream {
             /// Every known tag, ascending.
             pub const TAGS: &'static [u32] = &[#(#tags),*];
 
-            /// The message's tag.
-            pub fn tag(&self) -> u32 {
+            /// Every message type's name, in the order of the variants.
+            pub const NAMES: &'static [&'static str] = &[#(#type_names),*];
+
+            /// The message types whose tag no copy publishes: register the tag your console
+            /// shows with [`register_tag`](crate::push::register_tag).
+            pub const UNTAGGED: &'static [&'static str] = &[#(#untagged),*];
+
+            /// The message's tag; `None` for a type whose tag is unpublished.
+            pub fn tag(&self) -> Option<u32> {
                 match self {
                     #(#tag_arms)*
                 }
+            }
+
+            /// The message type's name (`TradeCreate`).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    #(#name_arms)*
+                }
+            }
+
+            /// The message type's name of a type name or event name (`trade_TradeCreate` ->
+            /// `TradeCreate`); `None` for a name no message type has.
+            pub fn type_name(name: &str) -> Option<&'static str> {
+                match name {
+                    #(#type_name_arms)*
+                    _ => None,
+                }
+            }
+
+            /// `None` when `name` is neither a message type's name (`TradeCreate`) nor its
+            /// event name (`trade_TradeCreate`); otherwise the decoded `data` (a JSON text).
+            pub fn decode_named(name: &str, data: &str) -> Option<Result<Message, crate::de::DecodeFailure>> {
+                Some(match name {
+                    #(#named_arms)*
+                    _ => return None,
+                })
             }
 
             /// `None` when the tag is not a known message type; otherwise the decoded `data`
@@ -217,8 +289,9 @@ pub fn method_table(api: &Api, header: &str) -> String {
             ),
         };
         out.push_str(&format!(
-            "    MethodInfo {{ name: {:?}, group: {:?}, feature: {:?}, request_type: {:?}, response_type: {:?}, read_only: {}, typed: {}, paging: {paging} }},\n",
+            "    MethodInfo {{ name: {:?}, known_as: &{:?}, group: {:?}, feature: {:?}, request_type: {:?}, response_type: {:?}, read_only: {}, typed: {}, paging: {paging} }},\n",
             m.name,
+            m.known_as,
             g.name,
             g.module,
             format!("api::{}::{}", g.module, m.request_type),
@@ -264,11 +337,17 @@ pub fn tests_file(api: &Api) -> TokenStream {
         #[cfg(feature = "messages")]
         #[test]
         fn message_samples_decode() {
+            use super::messages::Message;
             crate::de::testing::check_messages(
                 MESSAGE_SAMPLES,
-                super::messages::Message::TAGS,
-                super::messages::Message::decode,
-                super::messages::Message::tag,
+                crate::de::testing::MessageDecoders {
+                    names: Message::NAMES,
+                    tags: Message::TAGS,
+                    decode: Message::decode,
+                    decode_named: Message::decode_named,
+                    tag_of: Message::tag,
+                    name_of: Message::name,
+                },
             );
         }
     }

@@ -3,6 +3,7 @@
 
 use super::decode::newtype_inner;
 use super::structs::{required_struct_name, struct_tokens, REQUIRED_STRUCT_FROM};
+use super::files::list;
 use super::{doc_lines, ident, type_tokens};
 use crate::ir::{FieldIr, Method, PagingIr, ResponseShape, RustType, Typed};
 use proc_macro2::TokenStream;
@@ -24,6 +25,15 @@ fn request_doc(m: &Method) -> String {
         None => doc.push_str(&format!(": the request of the platform method `{}`.\n", m.name)),
     }
     doc.push('\n');
+    if !m.known_as.is_empty() {
+        let others: Vec<String> = m.known_as.iter().map(|n| format!("`{n}`")).collect();
+        doc.push_str(&format!(
+            "* **Also spelt** {} (callable by that name too). Sent as `{}`, the documentation's \
+             spelling: which case the server accepts is unverified.\n",
+            list(&others),
+            m.name
+        ));
+    }
     if m.read_only {
         doc.push_str("* **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.\n");
     } else {
@@ -62,7 +72,14 @@ fn request_doc(m: &Method) -> String {
                     required.join(", ")
                 ));
             }
-            doc.push_str(&format!("* **Reply:** [`{}`]; nested types are in this module.\n", m.response_type));
+            doc.push_str(&format!("* **Reply:** [`{}`]; nested types are in this module.", m.response_type));
+            if let Some(key) = &typed.wrapper {
+                doc.push_str(&format!(
+                    " The documentation lists `data` as a single field `{key}`: the reply's value itself (as \
+                     the official Go SDK decodes it) and `{{\"{key}\": …}}` both decode."
+                ));
+            }
+            doc.push('\n');
         }
         None => doc.push_str(
             "* **Untyped:** the spec has no field definitions for this method yet; the parameters are an \
@@ -78,7 +95,7 @@ fn request_doc(m: &Method) -> String {
 
 /// The aliases rustdoc search finds the request by: the method name and its other names.
 fn aliases(m: &Method) -> TokenStream {
-    let names = std::iter::once(&m.name).chain(m.aliases.iter());
+    let names = std::iter::once(&m.name).chain(&m.aliases).chain(&m.known_as);
     quote!(#(#[doc(alias = #names)])*)
 }
 

@@ -16,7 +16,7 @@ mod files;
 mod method;
 mod structs;
 
-pub use decode::decoders_file;
+pub use decode::{decoders_file, Wrapper};
 pub use files::{group_mod_file, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file};
 pub use method::method_file;
 

@@ -118,7 +118,7 @@ fn leaves(method: &Method) -> BTreeMap<String, Leaf<'_>> {
     if let Some(request) = &method.request {
         flatten("request", request, &mut out);
     }
-    if let Some(Body { ty, fields }) = &method.response {
+    if let Some(Body { ty, fields, .. }) = &method.response {
         out.insert("response".to_owned(), Leaf { ty, required: false, sensitive: false, example: None });
         if let Some(fields) = fields {
             flatten(&format!("response{}", suffix(ty)), fields, &mut out);
@@ -155,10 +155,7 @@ mod tests {
     use crate::spec::Origin;
 
     fn method(origin: Origin, request: Vec<Field>, items: Vec<Field>) -> Method {
-        let response = Body {
-            ty: "object".into(),
-            fields: Some(vec![imported_field("list", "list<object>".into(), false, None, Some(items))]),
-        };
+        let response = Body::new("object", Some(vec![imported_field("list", "list<object>".into(), false, None, Some(items))]));
         imported_method("order.searchList", origin, None, request, response)
     }
 

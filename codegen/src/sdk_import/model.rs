@@ -114,11 +114,11 @@ pub(crate) fn to_spec_method(
         Some(data) => {
             let mut resolver = Resolver { classes: &scanned.data_classes, owner: &name, stack: Vec::new(), notes };
             let (ty, fields) = resolver.spec_type(data, "response");
-            Body { ty, fields }
+            Body::new(ty, fields)
         }
         None => {
             notes.push(format!("{name}: no `data` type found; the response is an open JSON value"));
-            Body { ty: "any".to_owned(), fields: None }
+            Body::new("any", None)
         }
     };
     imported_method(&name, origin, source, request, response)
@@ -253,7 +253,7 @@ mod tests {
         assert_eq!((node[0].name.as_str(), node[0].ty.as_str()), ("children", "list<any>"));
         assert_eq!(request[1].ty, "map<i64,list<string>>");
         assert_eq!(request[2].ty, "any");
-        assert_eq!(method.response.unwrap(), Body { ty: "list<any>".into(), fields: None });
+        assert_eq!(method.response.unwrap(), Body::new("list<any>", None));
         assert_eq!(method.source.as_deref(), Some("v1"));
         for expected in [
             "logistics.x -> request.node.children[]: recursive type `Node`; typed as any",

@@ -88,8 +88,17 @@ pub async fn run(args: CallArgs) -> Result<(), Failure> {
         }
         Some(text) => text.to_owned(),
     };
+    // Another spelling of a method's name (`crossBorder.stockTaking`) is sent under the
+    // method's own (`crossborder.stockTaking`).
+    let method = match doudian_sdk::catalog::find(&args.method) {
+        Some(m) if m.name != args.method => {
+            tracing::info!("`{}` is another spelling of `{}`: sent as `{}`", args.method, m.name, m.name);
+            m.name
+        }
+        _ => args.method.as_str(),
+    };
     let (client, _gateway) = connect(&args.connection).await?;
-    let reply = client.call_json(&args.method, &params, &CallOptions::new()).await?;
+    let reply = client.call_json(method, &params, &CallOptions::new()).await?;
     if args.with_log_id {
         print_json(&serde_json::json!({ "log_id": reply.log_id(), "data": reply.data() }))
     } else {

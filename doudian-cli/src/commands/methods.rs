@@ -1,7 +1,7 @@
 //! `doudian methods`: what the SDK knows.
 
 use clap::Args;
-use doudian_sdk::catalog::METHODS;
+use doudian_sdk::catalog::{self, MethodInfo};
 
 use super::{print_json, Failure};
 
@@ -16,13 +16,19 @@ pub struct MethodsArgs {
 
 pub fn run(args: MethodsArgs) -> Result<(), Failure> {
     let filter = args.filter.unwrap_or_default().to_lowercase();
-    let selected: Vec<_> = METHODS.iter().filter(|m| m.name.to_lowercase().contains(&filter)).collect();
+    // Each name on its own line: a method's other spelling too, marked as an alias.
+    let selected: Vec<(&str, Option<&str>, &MethodInfo)> = catalog::names()
+        .into_iter()
+        .filter(|(name, _)| name.to_lowercase().contains(&filter))
+        .filter_map(|(name, alias_of)| Some((name, alias_of, catalog::find(name)?)))
+        .collect();
     if args.json {
         let rows = selected
             .iter()
-            .map(|m| {
+            .map(|(name, alias_of, m)| {
                 serde_json::json!({
-                    "method": m.name,
+                    "method": name,
+                    "alias_of": alias_of,
                     "request_type": format!("doudian_sdk::{}", m.request_type),
                     "response_type": format!("doudian_sdk::{}", m.response_type),
                     "feature": m.feature,
@@ -34,19 +40,22 @@ pub fn run(args: MethodsArgs) -> Result<(), Failure> {
             .collect();
         return print_json(&serde_json::Value::Array(rows));
     }
-    let width = selected.iter().map(|m| m.name.len()).max().unwrap_or(6).max(6);
-    let type_width = selected.iter().map(|m| m.request_type.len()).max().unwrap_or(4).max(4);
+    let width = selected.iter().map(|(name, ..)| name.len()).max().unwrap_or(6).max(6);
+    let type_width = selected.iter().map(|(.., m)| m.request_type.len()).max().unwrap_or(4).max(4);
     println!("{:<width$}  {:<type_width$}  FEATURE", "METHOD", "TYPE");
-    for m in &selected {
+    for (name, alias_of, m) in &selected {
         let mut notes = Vec::new();
+        if let Some(canonical) = alias_of {
+            notes.push(format!("alias of {canonical}"));
+        }
         if !m.typed {
-            notes.push("untyped");
+            notes.push("untyped".to_owned());
         }
         if m.paging.is_some() {
-            notes.push("paged");
+            notes.push("paged".to_owned());
         }
         let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
-        println!("{:<width$}  {:<type_width$}  {}{}", m.name, m.request_type, m.feature, notes);
+        println!("{:<width$}  {:<type_width$}  {}{}", name, m.request_type, m.feature, notes);
     }
     if selected.is_empty() {
         return Err(Failure::config(format!("no method matches `{filter}`")));

@@ -9,7 +9,7 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "address")))]
 #[rustfmt::skip]
 pub mod address;
-/// The `afterSale` group (16 methods; cargo feature `after_sale`).
+/// The `afterSale` group (17 methods; cargo feature `after_sale`).
 #[cfg(feature = "after_sale")]
 #[cfg_attr(docsrs, doc(cfg(feature = "after_sale")))]
 #[rustfmt::skip]
@@ -24,6 +24,11 @@ pub mod alliance;
 #[cfg_attr(docsrs, doc(cfg(feature = "antispam")))]
 #[rustfmt::skip]
 pub mod antispam;
+/// The `appMessage` group (3 methods; cargo feature `app_message`).
+#[cfg(feature = "app_message")]
+#[cfg_attr(docsrs, doc(cfg(feature = "app_message")))]
+#[rustfmt::skip]
+pub mod app_message;
 /// The `bigCustomer` group (1 methods; cargo feature `big_customer`).
 #[cfg(feature = "big_customer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "big_customer")))]
@@ -34,17 +39,17 @@ pub mod big_customer;
 #[cfg_attr(docsrs, doc(cfg(feature = "brand")))]
 #[rustfmt::skip]
 pub mod brand;
-/// The `btas` group (6 methods; cargo feature `btas`).
+/// The `btas` group (16 methods; cargo feature `btas`).
 #[cfg(feature = "btas")]
 #[cfg_attr(docsrs, doc(cfg(feature = "btas")))]
 #[rustfmt::skip]
 pub mod btas;
-/// The `buyin` group (69 methods; cargo feature `buyin`).
+/// The `buyin` group (100 methods; cargo feature `buyin`).
 #[cfg(feature = "buyin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "buyin")))]
 #[rustfmt::skip]
 pub mod buyin;
-/// The `compass` group (1 methods; cargo feature `compass`).
+/// The `compass` group (3 methods; cargo feature `compass`).
 #[cfg(feature = "compass")]
 #[cfg_attr(docsrs, doc(cfg(feature = "compass")))]
 #[rustfmt::skip]
@@ -59,12 +64,12 @@ pub mod coupons;
 #[cfg_attr(docsrs, doc(cfg(feature = "cpaypromotion")))]
 #[rustfmt::skip]
 pub mod cpaypromotion;
-/// The `crossBorder` group (8 methods; cargo feature `cross_border`).
+/// The `crossBorder` group (17 methods; cargo feature `cross_border`).
 #[cfg(feature = "cross_border")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cross_border")))]
 #[rustfmt::skip]
 pub mod cross_border;
-/// The `dutyFree` group (2 methods; cargo feature `duty_free`).
+/// The `dutyFree` group (3 methods; cargo feature `duty_free`).
 #[cfg(feature = "duty_free")]
 #[cfg_attr(docsrs, doc(cfg(feature = "duty_free")))]
 #[rustfmt::skip]
@@ -89,7 +94,7 @@ pub mod freight_template;
 #[cfg_attr(docsrs, doc(cfg(feature = "fuwu")))]
 #[rustfmt::skip]
 pub mod fuwu;
-/// The `gis` group (1 methods; cargo feature `gis`).
+/// The `gis` group (2 methods; cargo feature `gis`).
 #[cfg(feature = "gis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gis")))]
 #[rustfmt::skip]
@@ -104,22 +109,22 @@ pub mod install;
 #[cfg_attr(docsrs, doc(cfg(feature = "instant_shopping")))]
 #[rustfmt::skip]
 pub mod instant_shopping;
-/// The `iop` group (12 methods; cargo feature `iop`).
+/// The `iop` group (13 methods; cargo feature `iop`).
 #[cfg(feature = "iop")]
 #[cfg_attr(docsrs, doc(cfg(feature = "iop")))]
 #[rustfmt::skip]
 pub mod iop;
-/// The `logistics` group (28 methods; cargo feature `logistics`).
+/// The `logistics` group (54 methods; cargo feature `logistics`).
 #[cfg(feature = "logistics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "logistics")))]
 #[rustfmt::skip]
 pub mod logistics;
-/// The `marketing` group (3 methods; cargo feature `marketing`).
+/// The `marketing` group (4 methods; cargo feature `marketing`).
 #[cfg(feature = "marketing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "marketing")))]
 #[rustfmt::skip]
 pub mod marketing;
-/// The `material` group (20 methods; cargo feature `material`).
+/// The `material` group (22 methods; cargo feature `material`).
 #[cfg(feature = "material")]
 #[cfg_attr(docsrs, doc(cfg(feature = "material")))]
 #[rustfmt::skip]
@@ -134,22 +139,22 @@ pub mod max;
 #[cfg_attr(docsrs, doc(cfg(feature = "medicine")))]
 #[rustfmt::skip]
 pub mod medicine;
-/// The `member` group (3 methods; cargo feature `member`).
+/// The `member` group (12 methods; cargo feature `member`).
 #[cfg(feature = "member")]
 #[cfg_attr(docsrs, doc(cfg(feature = "member")))]
 #[rustfmt::skip]
 pub mod member;
-/// The `microapp` group (1 methods; cargo feature `microapp`).
+/// The `microapp` group (3 methods; cargo feature `microapp`).
 #[cfg(feature = "microapp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "microapp")))]
 #[rustfmt::skip]
 pub mod microapp;
-/// The `open` group (10 methods; cargo feature `open`).
+/// The `open` group (12 methods; cargo feature `open`).
 #[cfg(feature = "open")]
 #[cfg_attr(docsrs, doc(cfg(feature = "open")))]
 #[rustfmt::skip]
 pub mod open;
-/// The `openCloud` group (4 methods; cargo feature `open_cloud`).
+/// The `openCloud` group (16 methods; cargo feature `open_cloud`).
 #[cfg(feature = "open_cloud")]
 #[cfg_attr(docsrs, doc(cfg(feature = "open_cloud")))]
 #[rustfmt::skip]
@@ -159,17 +164,27 @@ pub mod open_cloud;
 #[cfg_attr(docsrs, doc(cfg(feature = "oppty_product")))]
 #[rustfmt::skip]
 pub mod oppty_product;
-/// The `order` group (55 methods; cargo feature `order`).
+/// The `order` group (58 methods; cargo feature `order`).
 #[cfg(feature = "order")]
 #[cfg_attr(docsrs, doc(cfg(feature = "order")))]
 #[rustfmt::skip]
 pub mod order;
-/// The `orderCode` group (3 methods; cargo feature `order_code`).
+/// The `orderCode` group (4 methods; cargo feature `order_code`).
 #[cfg(feature = "order_code")]
 #[cfg_attr(docsrs, doc(cfg(feature = "order_code")))]
 #[rustfmt::skip]
 pub mod order_code;
-/// The `product` group (65 methods; cargo feature `product`).
+/// The `pigeon` group (1 methods; cargo feature `pigeon`).
+#[cfg(feature = "pigeon")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pigeon")))]
+#[rustfmt::skip]
+pub mod pigeon;
+/// The `power` group (12 methods; cargo feature `power`).
+#[cfg(feature = "power")]
+#[cfg_attr(docsrs, doc(cfg(feature = "power")))]
+#[rustfmt::skip]
+pub mod power;
+/// The `product` group (80 methods; cargo feature `product`).
 #[cfg(feature = "product")]
 #[cfg_attr(docsrs, doc(cfg(feature = "product")))]
 #[rustfmt::skip]
@@ -189,6 +204,11 @@ pub mod promise;
 #[cfg_attr(docsrs, doc(cfg(feature = "qa")))]
 #[rustfmt::skip]
 pub mod qa;
+/// The `qualification` group (1 methods; cargo feature `qualification`).
+#[cfg(feature = "qualification")]
+#[cfg_attr(docsrs, doc(cfg(feature = "qualification")))]
+#[rustfmt::skip]
+pub mod qualification;
 /// The `recycle` group (9 methods; cargo feature `recycle`).
 #[cfg(feature = "recycle")]
 #[cfg_attr(docsrs, doc(cfg(feature = "recycle")))]
@@ -219,7 +239,7 @@ pub mod security;
 #[cfg_attr(docsrs, doc(cfg(feature = "send_home")))]
 #[rustfmt::skip]
 pub mod send_home;
-/// The `shop` group (10 methods; cargo feature `shop`).
+/// The `shop` group (21 methods; cargo feature `shop`).
 #[cfg(feature = "shop")]
 #[cfg_attr(docsrs, doc(cfg(feature = "shop")))]
 #[rustfmt::skip]
@@ -234,7 +254,7 @@ pub mod shop_video;
 #[cfg_attr(docsrs, doc(cfg(feature = "sku")))]
 #[rustfmt::skip]
 pub mod sku;
-/// The `sms` group (14 methods; cargo feature `sms`).
+/// The `sms` group (18 methods; cargo feature `sms`).
 #[cfg(feature = "sms")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sms")))]
 #[rustfmt::skip]
@@ -249,7 +269,7 @@ pub mod spu;
 #[cfg_attr(docsrs, doc(cfg(feature = "storage")))]
 #[rustfmt::skip]
 pub mod storage;
-/// The `superm` group (11 methods; cargo feature `superm`).
+/// The `superm` group (41 methods; cargo feature `superm`).
 #[cfg(feature = "superm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "superm")))]
 #[rustfmt::skip]
@@ -259,7 +279,7 @@ pub mod superm;
 #[cfg_attr(docsrs, doc(cfg(feature = "supply_center")))]
 #[rustfmt::skip]
 pub mod supply_center;
-/// The `supplyChain` group (5 methods; cargo feature `supply_chain`).
+/// The `supplyChain` group (35 methods; cargo feature `supply_chain`).
 #[cfg(feature = "supply_chain")]
 #[cfg_attr(docsrs, doc(cfg(feature = "supply_chain")))]
 #[rustfmt::skip]
@@ -274,17 +294,27 @@ pub mod token;
 #[cfg_attr(docsrs, doc(cfg(feature = "topup")))]
 #[rustfmt::skip]
 pub mod topup;
-/// The `trade` group (3 methods; cargo feature `trade`).
+/// The `trace` group (5 methods; cargo feature `trace`).
+#[cfg(feature = "trace")]
+#[cfg_attr(docsrs, doc(cfg(feature = "trace")))]
+#[rustfmt::skip]
+pub mod trace;
+/// The `trade` group (8 methods; cargo feature `trade`).
 #[cfg(feature = "trade")]
 #[cfg_attr(docsrs, doc(cfg(feature = "trade")))]
 #[rustfmt::skip]
 pub mod trade;
-/// The `warehouse` group (11 methods; cargo feature `warehouse`).
+/// The `warehouse` group (21 methods; cargo feature `warehouse`).
 #[cfg(feature = "warehouse")]
 #[cfg_attr(docsrs, doc(cfg(feature = "warehouse")))]
 #[rustfmt::skip]
 pub mod warehouse;
-/// The `yunc` group (9 methods; cargo feature `yunc`).
+/// The `wms` group (3 methods; cargo feature `wms`).
+#[cfg(feature = "wms")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wms")))]
+#[rustfmt::skip]
+pub mod wms;
+/// The `yunc` group (38 methods; cargo feature `yunc`).
 #[cfg(feature = "yunc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "yunc")))]
 #[rustfmt::skip]

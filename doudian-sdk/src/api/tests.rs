@@ -35,6 +35,7 @@ fn samples_round_trip_address() {
 #[test]
 fn samples_round_trip_after_sale() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::after_sale::AfterSaleApplyMarketAfterSaleRequest>()
         .check::<super::after_sale::AfterSaleCancelSendGoodsSuccessRequest>()
         .check::<super::after_sale::AfterSaleDetailRequest>()
         .check::<super::after_sale::AfterSaleListRequest>()
@@ -79,6 +80,15 @@ fn samples_round_trip_antispam() {
         .check::<super::antispam::AntispamUserLoginRequest>()
         .finish();
 }
+#[cfg(feature = "app_message")]
+#[test]
+fn samples_round_trip_app_message() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::app_message::AppMessageSendRequest>()
+        .check::<super::app_message::AppMessageTaskListRequest>()
+        .check::<super::app_message::AppMessageTemplateListRequest>()
+        .finish();
+}
 #[cfg(feature = "big_customer")]
 #[test]
 fn samples_round_trip_big_customer() {
@@ -99,23 +109,38 @@ fn samples_round_trip_brand() {
 #[test]
 fn samples_round_trip_btas() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::btas::BtasSellerBindOrderCodeWithPreInspectionCodeRequest>()
         .check::<super::btas::BtasGetInspectionOrderRequest>()
         .check::<super::btas::BtasGetOrderInspectionResultRequest>()
         .check::<super::btas::BtasListBrandRequest>()
         .check::<super::btas::BtasSaveInspectionInfoRequest>()
         .check::<super::btas::BtasSaveInspectionOnlineRequest>()
+        .check::<super::btas::BtasScConfirmOrderByPickupCodeRequest>()
+        .check::<super::btas::BtasScConfirmReceiveOfflineOrdersRequest>()
+        .check::<super::btas::BtasScGetInspectionOrderRequest>()
+        .check::<super::btas::BtasScListOrderCodeByPickupCodeRequest>()
+        .check::<super::btas::BtasScSetInspectionResultRequest>()
+        .check::<super::btas::BtasScShippingOfflineOrderRequest>()
+        .check::<super::btas::BtasScUpdateOrderCourierRequest>()
+        .check::<super::btas::BtasSellerGetPowerCodeRequest>()
         .check::<super::btas::BtasShippingRequest>()
+        .check::<super::btas::BtasUpdateOrderCourierRequest>()
         .finish();
 }
 #[cfg(feature = "buyin")]
 #[test]
 fn samples_round_trip_buyin() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::buyin::BuyinMCNMultiSettlementOrdersRequest>()
+        .check::<super::buyin::BuyinMCNSearchKolExclusiveActivityListRequest>()
+        .check::<super::buyin::BuyinMCNSearchKolExclusiveProductListRequest>()
+        .check::<super::buyin::BuyinShopActivityListRequest>()
         .check::<super::buyin::BuyinActivityProductCancelRequest>()
         .check::<super::buyin::BuyinActivityProductExtendApproveRequest>()
         .check::<super::buyin::BuyinActivityProductExtendListRequest>()
         .check::<super::buyin::BuyinActivityProductListRequest>()
         .check::<super::buyin::BuyinActivitySearchRequest>()
+        .check::<super::buyin::BuyinActivityShareCommandParseRequest>()
         .check::<super::buyin::BuyinActivityShareConvertRequest>()
         .check::<super::buyin::BuyinAllKolStrategyCreateRequest>()
         .check::<super::buyin::BuyinApplyActivitiesRequest>()
@@ -123,20 +148,37 @@ fn samples_round_trip_buyin() {
         .check::<super::buyin::BuyinChannelBindAuthorsRequest>()
         .check::<super::buyin::BuyinColonelSpecialApplyDealRequest>()
         .check::<super::buyin::BuyinColonelSpecialApplyListRequest>()
+        .check::<super::buyin::BuyinColonelTrusteeshipListRequest>()
         .check::<super::buyin::BuyinColonelActivityDetailRequest>()
+        .check::<super::buyin::BuyinColonelAwardTaskListRequest>()
+        .check::<super::buyin::BuyinColonelExtendApplyListRequest>()
+        .check::<super::buyin::BuyinColonelMultiParseActivityUrlRequest>()
+        .check::<super::buyin::BuyinColonelMultiSettlementOrdersRequest>()
         .check::<super::buyin::BuyinCommonShareCommandParseRequest>()
         .check::<super::buyin::BuyinCreateOrUpdateOrienPlanRequest>()
         .check::<super::buyin::BuyinDecryptContactInfoRequest>()
         .check::<super::buyin::BuyinDistributionLiveProductListRequest>()
         .check::<super::buyin::BuyinDistributionRedpackDetailListRequest>()
+        .check::<super::buyin::BuyinDoukeActivityMaterialListRequest>()
         .check::<super::buyin::BuyinDoukeActivityShareRequest>()
+        .check::<super::buyin::BuyinDoukeCommandParseAndShareRequest>()
         .check::<super::buyin::BuyinDoukeCrowdMatchRequest>()
         .check::<super::buyin::BuyinDoukeOrderAdsRequest>()
+        .check::<super::buyin::BuyinDoukePidCreateRequest>()
+        .check::<super::buyin::BuyinDoukePidDelRequest>()
+        .check::<super::buyin::BuyinDoukePidEditRequest>()
+        .check::<super::buyin::BuyinDoukePidListRequest>()
+        .check::<super::buyin::BuyinDoukeProductExclusiveCouponRequest>()
         .check::<super::buyin::BuyinDoukeRewardOrdersRequest>()
         .check::<super::buyin::BuyinExclusivePlanRequest>()
         .check::<super::buyin::BuyinExclusivePlanAuthorOperateRequest>()
+        .check::<super::buyin::BuyinExternalServiceFeeOrderImportRequest>()
         .check::<super::buyin::BuyinGetProductShareMaterialRequest>()
+        .check::<super::buyin::BuyinInstGmvRequest>()
+        .check::<super::buyin::BuyinInstGmvDetailRequest>()
         .check::<super::buyin::BuyinInstPickSourceConvertRequest>()
+        .check::<super::buyin::BuyinInstituteLivePreviewListRequest>()
+        .check::<super::buyin::BuyinInstituteLivePreviewShareRequest>()
         .check::<super::buyin::BuyinInstituteLiveShareRequest>()
         .check::<super::buyin::BuyinInstituteOrderAdsRequest>()
         .check::<super::buyin::BuyinInstituteOrderColonelRequest>()
@@ -147,6 +189,8 @@ fn samples_round_trip_buyin() {
         .check::<super::buyin::BuyinInstitutePidEditRequest>()
         .check::<super::buyin::BuyinInstitutePidListRequest>()
         .check::<super::buyin::BuyinInstitutionInfoRequest>()
+        .check::<super::buyin::BuyinKolLivePreviewListRequest>()
+        .check::<super::buyin::BuyinKolLivePreviewShareRequest>()
         .check::<super::buyin::BuyinKolLiveShareRequest>()
         .check::<super::buyin::BuyinKolMaterialsProductsDetailsRequest>()
         .check::<super::buyin::BuyinKolMaterialsProductsSearchRequest>()
@@ -158,7 +202,9 @@ fn samples_round_trip_buyin() {
         .check::<super::buyin::BuyinKolProductShareRequest>()
         .check::<super::buyin::BuyinKolProductsDetailRequest>()
         .check::<super::buyin::BuyinKolStrategyEditRequest>()
+        .check::<super::buyin::BuyinLiveShareCommandParseRequest>()
         .check::<super::buyin::BuyinLiveShareMaterialRequest>()
+        .check::<super::buyin::BuyinMHandleTrusteeshipApplyRequest>()
         .check::<super::buyin::BuyinMaterialsProductStatusRequest>()
         .check::<super::buyin::BuyinOrienPlanAuditRequest>()
         .check::<super::buyin::BuyinOrienPlanAuthorsRequest>()
@@ -167,6 +213,7 @@ fn samples_round_trip_buyin() {
         .check::<super::buyin::BuyinOrienPlanListRequest>()
         .check::<super::buyin::BuyinOrientKolStrategyCreateRequest>()
         .check::<super::buyin::BuyinOriginColonelApplyActivitiesRequest>()
+        .check::<super::buyin::BuyinOriginColonelEnrollableActivityListRequest>()
         .check::<super::buyin::BuyinOriginColonelUnappliedProductListRequest>()
         .check::<super::buyin::BuyinProductSkusRequest>()
         .check::<super::buyin::BuyinProductsDetailRequest>()
@@ -175,10 +222,14 @@ fn samples_round_trip_buyin() {
         .check::<super::buyin::BuyinQueryShopAllianceOrderRequest>()
         .check::<super::buyin::BuyinQueryShopAllianceProductsRequest>()
         .check::<super::buyin::BuyinQueryShopSelfAuthorsRequest>()
+        .check::<super::buyin::BuyinServiceFeeOrderListRequest>()
         .check::<super::buyin::BuyinShareCommandParseRequest>()
+        .check::<super::buyin::BuyinShareRedpackRequest>()
+        .check::<super::buyin::BuyinShopActivityDetailRequest>()
         .check::<super::buyin::BuyinShopMultiSettlementOrdersRequest>()
         .check::<super::buyin::BuyinShopPidMemberCreateRequest>()
         .check::<super::buyin::BuyinSimplePlanRequest>()
+        .check::<super::buyin::BuyinSimplePlanListRequest>()
         .check::<super::buyin::BuyinStrategyPromotionCreateRequest>()
         .finish();
 }
@@ -186,7 +237,9 @@ fn samples_round_trip_buyin() {
 #[test]
 fn samples_round_trip_compass() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::compass::CompassCommonProductQueryDataRequest>()
         .check::<super::compass::CompassCommonProductSaleDataByDayRequest>()
+        .check::<super::compass::CompassGetShopLiveLeaderTradeListByWeekRequest>()
         .finish();
 }
 #[cfg(feature = "coupons")]
@@ -222,14 +275,23 @@ fn samples_round_trip_cpaypromotion() {
 #[test]
 fn samples_round_trip_cross_border() {
     crate::de::testing::Checker::new(SAMPLES)
-        .check::<super::cross_border::CrossBorderOrderInterceptionRequest>()
         .check::<super::cross_border::CrossBorderBankAccountVerifyRequest>()
+        .check::<super::cross_border::CrossBorderCustomsTaxInfoRequest>()
         .check::<super::cross_border::CrossBorderGetTradeOrderStatusRequest>()
+        .check::<super::cross_border::CrossBorderNotifyWarehouseFeeOrderRequest>()
+        .check::<super::cross_border::CrossBorderOrderConfirmRequest>()
         .check::<super::cross_border::CrossBorderOrderListRequest>()
+        .check::<super::cross_border::CrossBorderOrderOperateRequest>()
         .check::<super::cross_border::CrossBorderQueryBalanceRequest>()
-        .check::<super::cross_border::CrossBorderStockTakingRequest>()
-        .check::<super::cross_border::CrossBorderStockTransformRequest>()
-        .check::<super::cross_border::CrossBorderWarehouseInOutboundEventRequest>()
+        .check::<super::cross_border::CrossBorderReceiveFeederInfoRequest>()
+        .check::<super::cross_border::CrossBorderReceiveReceiptOfCustomsWayBillRequest>()
+        .check::<super::cross_border::CrossborderOrderInterceptionRequest>()
+        .check::<super::cross_border::CrossborderOrderCustomClearanceRequest>()
+        .check::<super::cross_border::CrossborderOrderLogisticsTraceRequest>()
+        .check::<super::cross_border::CrossborderStockTakingRequest>()
+        .check::<super::cross_border::CrossborderStockTransformRequest>()
+        .check::<super::cross_border::CrossborderTakingLogisticsInfoRequest>()
+        .check::<super::cross_border::CrossborderWarehouseInOutboundEventRequest>()
         .finish();
 }
 #[cfg(feature = "duty_free")]
@@ -238,6 +300,7 @@ fn samples_round_trip_duty_free() {
     crate::de::testing::Checker::new(SAMPLES)
         .check::<super::duty_free::DutyFreeOrderConfirmRequest>()
         .check::<super::duty_free::DutyFreeOrderListRequest>()
+        .check::<super::duty_free::DutyFreeOrderOperateRequest>()
         .finish();
 }
 #[cfg(feature = "exp_score")]
@@ -278,6 +341,7 @@ fn samples_round_trip_fuwu() {
 #[test]
 fn samples_round_trip_gis() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::gis::GisFenceAreaPushRequest>()
         .check::<super::gis::GisServiceAreaSyncRequest>()
         .finish();
 }
@@ -302,6 +366,7 @@ fn samples_round_trip_instant_shopping() {
 #[test]
 fn samples_round_trip_iop() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::iop::IopGetSellerListRequest>()
         .check::<super::iop::IopOrderInfoRequest>()
         .check::<super::iop::IopOrderListRequest>()
         .check::<super::iop::IopRoleGetRequest>()
@@ -322,11 +387,16 @@ fn samples_round_trip_logistics() {
     crate::de::testing::Checker::new(SAMPLES)
         .check::<super::logistics::LogisticsQueryRecycleCateByLevelForPagingRequest>()
         .check::<super::logistics::LogisticsAppendSubOrderRequest>()
+        .check::<super::logistics::LogisticsCancelOperateOrderRequest>()
         .check::<super::logistics::LogisticsCancelOrderRequest>()
         .check::<super::logistics::LogisticsCheckDYVirtualTelRequest>()
+        .check::<super::logistics::LogisticsCollectInfoCallbackRequest>()
+        .check::<super::logistics::LogisticsCourierStationCancelTerminalOrderRequest>()
+        .check::<super::logistics::LogisticsCourierStationUpdateTerminalOrderRequest>()
         .check::<super::logistics::LogisticsCreateSFOrderRequest>()
         .check::<super::logistics::LogisticsCustomTemplateListRequest>()
         .check::<super::logistics::LogisticsDeliveryNoticeRequest>()
+        .check::<super::logistics::LogisticsEbillInfoGetRequest>()
         .check::<super::logistics::LogisticsFetchBluetoothCmdRequest>()
         .check::<super::logistics::LogisticsGetAiArbitrationRequest>()
         .check::<super::logistics::LogisticsGetCustomTemplateListRequest>()
@@ -338,24 +408,46 @@ fn samples_round_trip_logistics() {
         >()
         .check::<super::logistics::LogisticsGetShopKeyRequest>()
         .check::<super::logistics::LogisticsGetUserDeliverServiceInfosRequest>()
+        .check::<super::logistics::LogisticsIndAoiPushRequest>()
+        .check::<super::logistics::LogisticsIndOrderStatusPushRequest>()
+        .check::<super::logistics::LogisticsIndTrackPushRequest>()
+        .check::<super::logistics::LogisticsIsByteDancePackageRequest>()
         .check::<super::logistics::LogisticsListShopNetsiteRequest>()
         .check::<super::logistics::LogisticsMerchantConfirmUpdateResultRequest>()
         .check::<super::logistics::LogisticsMerchantUpdateCalendarRequest>()
+        .check::<super::logistics::LogisticsNetsiteApplyCallbackRequest>()
         .check::<super::logistics::LogisticsNewCreateOrderRequest>()
+        .check::<super::logistics::LogisticsOperatorAppointmentEventRequestRequest>()
         .check::<super::logistics::LogisticsPushOnlineServiceConfigRequest>()
+        .check::<super::logistics::LogisticsPushPickupCodeRequest>()
         .check::<super::logistics::LogisticsQueryCjAccountFLowFIleUrlRequest>()
         .check::<super::logistics::LogisticsQueryPackageRouteRequest>()
+        .check::<super::logistics::LogisticsQueryPaymentInfoRequest>()
+        .check::<super::logistics::LogisticsQueryPaymentStatusRequest>()
         .check::<super::logistics::LogisticsRegisterPackageRouteRequest>()
+        .check::<super::logistics::LogisticsResourceAbilityServiceAreaRequest>()
+        .check::<super::logistics::LogisticsReverseReportExceptionRequest>()
+        .check::<super::logistics::LogisticsSendByteDanceMessageRequest>()
         .check::<super::logistics::LogisticsTemplateListRequest>()
+        .check::<super::logistics::LogisticsTerminalCancelOrderRequest>()
+        .check::<super::logistics::LogisticsTerminalRouteDataRequest>()
         .check::<super::logistics::LogisticsTrackNoRouteDetailRequest>()
+        .check::<super::logistics::LogisticsTrackPushRequest>()
         .check::<super::logistics::LogisticsUpdateOrderRequest>()
+        .check::<super::logistics::LogisticsUpdateTerminalOrderRequest>()
+        .check::<super::logistics::LogisticsVerifyDeliveryCodeRequest>()
+        .check::<super::logistics::LogisticsVirtualServicePushCallRecordRequest>()
+        .check::<super::logistics::LogisticsVirtualServicePushCallRecordUrlRequest>()
+        .check::<super::logistics::LogisticsVirtualServicePushSmsRequest>()
         .check::<super::logistics::LogisticsWaybillApplyRequest>()
+        .check::<super::logistics::LogisticsWaybillOrderInfoQueryRequest>()
         .finish();
 }
 #[cfg(feature = "marketing")]
 #[test]
 fn samples_round_trip_marketing() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::marketing::MarketingCheckCouponAppliedRequest>()
         .check::<super::marketing::MarketingPageQueryActivityRequest>()
         .check::<super::marketing::MarketingQueryAvailableProductRequest>()
         .check::<super::marketing::MarketingQueryShopCouponListRequest>()
@@ -384,7 +476,9 @@ fn samples_round_trip_material() {
         .check::<super::material::MaterialSearchFolderRequest>()
         .check::<super::material::MaterialSearchMaterialRequest>()
         .check::<super::material::MaterialUploadImageSyncRequest>()
+        .check::<super::material::MaterialUploadImageSyncForIsvRequest>()
         .check::<super::material::MaterialUploadVideoAsyncRequest>()
+        .check::<super::material::MaterialUploadVideoAsyncForIsvRequest>()
         .finish();
 }
 #[cfg(feature = "max")]
@@ -406,8 +500,17 @@ fn samples_round_trip_medicine() {
 #[test]
 fn samples_round_trip_member() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::member::MemberGetJoinBonusCountForUserRequest>()
+        .check::<super::member::MemberGetOuterShopMemberConfRequest>()
+        .check::<super::member::MemberGetUserShopMemberCardRequest>()
+        .check::<super::member::MemberJoinShopMemberWithMobileIdRequest>()
+        .check::<super::member::MemberBatchGetHistoryMemberUnionIdRequest>()
+        .check::<super::member::MemberBatchGetOpenIdListByUnionIdRequest>()
+        .check::<super::member::MemberBatchGetUnionIdByOpenIdListRequest>()
         .check::<super::member::MemberBatchUpdateRequest>()
+        .check::<super::member::MemberGetOutboundIdRequest>()
         .check::<super::member::MemberGetShopShortLinkRequest>()
+        .check::<super::member::MemberMGetMemberInfoByOpenIdListRequest>()
         .check::<super::member::MemberSearchListRequest>()
         .finish();
 }
@@ -415,6 +518,8 @@ fn samples_round_trip_member() {
 #[test]
 fn samples_round_trip_microapp() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::microapp::MicroappGetStaticFileUrlBatchRequest>()
+        .check::<super::microapp::MicroappUpdateStaticFileMetaRequest>()
         .check::<super::microapp::MicroappInvokeCloudApiRequest>()
         .finish();
 }
@@ -422,6 +527,7 @@ fn samples_round_trip_microapp() {
 #[test]
 fn samples_round_trip_open() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::open::OpenAppIpWhiteListAddRequest>()
         .check::<super::open::OpenBatchCheckProductVideoRequest>()
         .check::<super::open::OpenBinaryuploadRequest>()
         .check::<super::open::OpenCreateProductVideoCheckTaskRequest>()
@@ -431,6 +537,7 @@ fn samples_round_trip_open() {
         .check::<super::open::OpenIsExposureProductsRequest>()
         .check::<super::open::OpenMaterialTokenRequest>()
         .check::<super::open::OpenOpenIdReplaceRequest>()
+        .check::<super::open::OpenOpenIdSwitchRequest>()
         .check::<super::open::OpenSubmitRejectionReasonRequest>()
         .finish();
 }
@@ -440,8 +547,20 @@ fn samples_round_trip_open_cloud() {
     crate::de::testing::Checker::new(SAMPLES)
         .check::<super::open_cloud::OpenCloudBackendServiceListRequest>()
         .check::<super::open_cloud::OpenCloudContainerServiceDetailRequest>()
+        .check::<super::open_cloud::OpenCloudDdpAddShopRequest>()
+        .check::<super::open_cloud::OpenCloudDdpAddShopTaskRequest>()
+        .check::<super::open_cloud::OpenCloudDdpDeleteShopRequest>()
+        .check::<super::open_cloud::OpenCloudDdpGetShopListRequest>()
+        .check::<super::open_cloud::OpenCloudSmartFactoryInterfaceRequest>()
+        .check::<super::open_cloud::OpenCloudV1CrTokenGetRequest>()
+        .check::<super::open_cloud::OpenCloudV1DeployTicketCancelRequest>()
+        .check::<super::open_cloud::OpenCloudV1DeployTicketConfirmRequest>()
+        .check::<super::open_cloud::OpenCloudV1DeployTicketCreateRequest>()
+        .check::<super::open_cloud::OpenCloudV1DeployTicketDetailRequest>()
+        .check::<super::open_cloud::OpenCloudV1DeployTicketRollbackRequest>()
         .check::<super::open_cloud::OpenCloudV1ImageVersionCreateRequest>()
         .check::<super::open_cloud::OpenCloudV1ImageVersionListRequest>()
+        .check::<super::open_cloud::OpenCloudV1ImageVersionRebuildRequest>()
         .finish();
 }
 #[cfg(feature = "oppty_product")]
@@ -485,6 +604,8 @@ fn samples_round_trip_order() {
         .check::<super::order::OrderGetSettleBillDetailV3Request>()
         .check::<super::order::OrderGetShopAccountItemRequest>()
         .check::<super::order::OrderGetShopAccountItemFileRequest>()
+        .check::<super::order::OrderGetShopCompanySettleOrderRequest>()
+        .check::<super::order::OrderGetUserOrderListRequest>()
         .check::<super::order::OrderInsuranceRequest>()
         .check::<super::order::OrderInvoiceListRequest>()
         .check::<super::order::OrderInvoiceUploadRequest>()
@@ -496,6 +617,7 @@ fn samples_round_trip_order() {
         .check::<super::order::OrderLogisticsEditByPackRequest>()
         .check::<super::order::OrderMergeRequest>()
         .check::<super::order::OrderMergeV2Request>()
+        .check::<super::order::OrderModifyQualityCheckTypeRequest>()
         .check::<super::order::OrderOrdeReportListRequest>()
         .check::<super::order::OrderOrderCancelRequest>()
         .check::<super::order::OrderOrderDetailRequest>()
@@ -521,6 +643,32 @@ fn samples_round_trip_order_code() {
         .check::<super::order_code::OrderCodeBatchGetOrderCodeByShopRequest>()
         .check::<super::order_code::OrderCodeDownloadOrderCodeByShopRequest>()
         .check::<super::order_code::OrderCodeErpShopBindOrderCodeRequest>()
+        .check::<super::order_code::OrderCodeGetOrderCodeDetailRequest>()
+        .finish();
+}
+#[cfg(feature = "pigeon")]
+#[test]
+fn samples_round_trip_pigeon() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::pigeon::PigeonWorkOrderNotifyRequest>()
+        .finish();
+}
+#[cfg(feature = "power")]
+#[test]
+fn samples_round_trip_power() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::power::PowerHandleVirtualTelConnectRequest>()
+        .check::<super::power::PowerSubscribeVirtualTelCallStatusRequest>()
+        .check::<super::power::PowerIsByteDancePackageRequest>()
+        .check::<super::power::PowerPickupCodeCallbackRequest>()
+        .check::<super::power::PowerPushCustomSortCodeRequest>()
+        .check::<super::power::PowerPushFirstSortCodeRequest>()
+        .check::<super::power::PowerPushSecondSortCodeRequest>()
+        .check::<super::power::PowerPushThirdSortCodeRequest>()
+        .check::<super::power::PowerQueryPaymentStatusRequest>()
+        .check::<super::power::PowerUpdateCollectTimeRequest>()
+        .check::<super::power::PowerUpdateOrderRelationStatusRequest>()
+        .check::<super::power::PowerVirtualServicePushCallRecordRequest>()
         .finish();
 }
 #[cfg(feature = "product")]
@@ -531,6 +679,7 @@ fn samples_round_trip_product() {
         .check::<super::product::ProductGetRecommendCategoryRequest>()
         .check::<super::product::ProductAddCbProductRequest>()
         .check::<super::product::ProductAddChannelProductRequest>()
+        .check::<super::product::ProductAddCombinationRequest>()
         .check::<super::product::ProductAddSchemaRequest>()
         .check::<super::product::ProductAddV2Request>()
         .check::<super::product::ProductApplyMainPicVideoRequest>()
@@ -541,6 +690,7 @@ fn samples_round_trip_product() {
         .check::<super::product::ProductBatchGetProductLocksRequest>()
         .check::<super::product::ProductBatchSearchDiaProductInfoRequest>()
         .check::<super::product::ProductCancelAuditRequest>()
+        .check::<super::product::ProductCombinationListRequest>()
         .check::<super::product::ProductCreateComponentTemplateV2Request>()
         .check::<super::product::ProductDatchDelComponentTemplateRequest>()
         .check::<super::product::ProductDelRequest>()
@@ -549,6 +699,8 @@ fn samples_round_trip_product() {
         .check::<super::product::ProductDiagnoseCheckRequest>()
         .check::<super::product::ProductEditBuyerLimitRequest>()
         .check::<super::product::ProductEditCbProductRequest>()
+        .check::<super::product::ProductEditCbProductV2Request>()
+        .check::<super::product::ProductEditCombinationRequest>()
         .check::<super::product::ProductEditComponentTemplateRequest>()
         .check::<super::product::ProductEditSchemaRequest>()
         .check::<super::product::ProductEditV2Request>()
@@ -565,17 +717,28 @@ fn samples_round_trip_product() {
         .check::<super::product::ProductGetRecommendNameRequest>()
         .check::<super::product::ProductGetSchemaRequest>()
         .check::<super::product::ProductGetShopHostingInfoRequest>()
+        .check::<super::product::ProductIsvBatchGetClueSubmitStatusRequest>()
         .check::<super::product::ProductIsvCreateProductFromSupplyPlatformRequest>()
         .check::<super::product::ProductIsvGetClueListRequest>()
+        .check::<super::product::ProductIsvQueryClueAuditStatusRequest>()
         .check::<super::product::ProductIsvSaveGoodsSupplyStatusRequest>()
         .check::<super::product::ProductIsvScanClueRequest>()
         .check::<super::product::ProductLaunchProductRequest>()
         .check::<super::product::ProductListChannelProductRequest>()
         .check::<super::product::ProductListV2Request>()
+        .check::<super::product::ProductMaterialQueryMaterialsForOpenRequest>()
+        .check::<super::product::ProductMaterialApplyCompositeVideoRequest>()
+        .check::<super::product::ProductMaterialApplyProductImageTextRequest>()
+        .check::<super::product::ProductMaterialCreateProductImageTextRequest>()
+        .check::<super::product::ProductMaterialEditCompositeVideoRequest>()
+        .check::<super::product::ProductMaterialEditProductImageTextRequest>()
+        .check::<super::product::ProductMaterialImageTextShopAccessThresholdRequest>()
+        .check::<super::product::ProductMaterialListProductImageTextRequest>()
         .check::<super::product::ProductOfflineChannelProductRequest>()
         .check::<super::product::ProductOnlineChannelProductRequest>()
         .check::<super::product::ProductOpenAutoSizeTemplateOptimizeRequest>()
         .check::<super::product::ProductOpenPropAutoOptimizeRequest>()
+        .check::<super::product::ProductPartialEditRequest>()
         .check::<super::product::ProductPreviewChannelProductRequest>()
         .check::<super::product::ProductPublishPreCheckRequest>()
         .check::<super::product::ProductQualificationConfigRequest>()
@@ -617,6 +780,13 @@ fn samples_round_trip_promise() {
 fn samples_round_trip_qa() {
     crate::de::testing::Checker::new(SAMPLES)
         .check::<super::qa::QAXz002Request>()
+        .finish();
+}
+#[cfg(feature = "qualification")]
+#[test]
+fn samples_round_trip_qualification() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::qualification::QualificationSettleRequest>()
         .finish();
 }
 #[cfg(feature = "recycle")]
@@ -698,14 +868,25 @@ fn samples_round_trip_send_home() {
 #[test]
 fn samples_round_trip_shop() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::shop::ShopBatchCreateStoreRequest>()
+        .check::<super::shop::ShopBindStoreFreightRequest>()
+        .check::<super::shop::ShopBindStoreSaleLimitRequest>()
         .check::<super::shop::ShopBrandListRequest>()
+        .check::<super::shop::ShopDelStoreRequest>()
+        .check::<super::shop::ShopEditStoreRequest>()
         .check::<super::shop::ShopGetExperienceScoreRequest>()
         .check::<super::shop::ShopGetShopCategoryRequest>()
         .check::<super::shop::ShopGetStoreDetailRequest>()
+        .check::<super::shop::ShopGetStoreFreightRequest>()
+        .check::<super::shop::ShopGetStoreListRequest>()
+        .check::<super::shop::ShopGetStorePackageFeeRequest>()
+        .check::<super::shop::ShopGetStoreSaleLimitRequest>()
         .check::<super::shop::ShopMarketCategoryOperateRequest>()
         .check::<super::shop::ShopMarketCategoryQueryRequest>()
         .check::<super::shop::ShopOpenShopPageManagementListRequest>()
         .check::<super::shop::ShopReputationRequest>()
+        .check::<super::shop::ShopSetFinalPaymentRequest>()
+        .check::<super::shop::ShopSetStorePackageFeeRequest>()
         .check::<super::shop::ShopStoreSuspendRequest>()
         .check::<super::shop::ShopUnsuspendStoreRequest>()
         .finish();
@@ -753,7 +934,11 @@ fn samples_round_trip_sku() {
 #[test]
 fn samples_round_trip_sms() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::sms::SmsApplyVmsTemplateRequest>()
         .check::<super::sms::SmsBatchSendRequest>()
+        .check::<super::sms::SmsDeleteVmsTemplateRequest>()
+        .check::<super::sms::SmsGetVmsApplyTemplateStatusRequest>()
+        .check::<super::sms::SmsGetVmsTemplateListRequest>()
         .check::<super::sms::SmsPublicTemplateRequest>()
         .check::<super::sms::SmsSendRequest>()
         .check::<super::sms::SmsSendResultRequest>()
@@ -797,15 +982,45 @@ fn samples_round_trip_storage() {
 #[test]
 fn samples_round_trip_superm() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::superm::SupermAcceptOrderRequest>()
         .check::<super::superm::SupermApplyPlatformPickUpRequest>()
         .check::<super::superm::SupermCancelPlatformPickUpRequest>()
+        .check::<super::superm::SupermCapacityRuleCreateRequest>()
+        .check::<super::superm::SupermCapacityRuleQueryByidRequest>()
+        .check::<super::superm::SupermCapacityRuleQueryListRequest>()
+        .check::<super::superm::SupermCapacityRuleUpdateRequest>()
         .check::<super::superm::SupermCreateVirtualMobileRequest>()
+        .check::<super::superm::SupermDeliverConfigCreateRequest>()
+        .check::<super::superm::SupermDeliverConfigDelRequest>()
+        .check::<super::superm::SupermDeliverConfigQueryByIdsRequest>()
+        .check::<super::superm::SupermDeliverConfigQueryListRequest>()
+        .check::<super::superm::SupermDeliverConfigUpdateRequest>()
         .check::<super::superm::SupermGetDispatcherInfoRequest>()
         .check::<super::superm::SupermGetPlatformPickUpCalendarRequest>()
         .check::<super::superm::SupermGetPlatformPickUpEstimatedChargeRequest>()
         .check::<super::superm::SupermGetShipmentInfoRequest>()
+        .check::<super::superm::SupermGetStoreAutoAcceptRequest>()
         .check::<super::superm::SupermGetStoreAutoCallRiderInfoRequest>()
+        .check::<super::superm::SupermPopEditStoreCouponRequest>()
+        .check::<super::superm::SupermPopAddProductRequest>()
+        .check::<super::superm::SupermPopCreateStoreCouponRequest>()
+        .check::<super::superm::SupermPopDelProductRequest>()
+        .check::<super::superm::SupermPopEditActivityRequest>()
+        .check::<super::superm::SupermPopInvalidActivityRequest>()
+        .check::<super::superm::SupermPopListActivityRequest>()
+        .check::<super::superm::SupermPopQueryStoreCouponRequest>()
+        .check::<super::superm::SupermPopQueryStoreCouponListRequest>()
+        .check::<super::superm::SupermPopSaveActivityRequest>()
+        .check::<super::superm::SupermProductBatchApplyStoreProductPriceRequest>()
+        .check::<super::superm::SupermProductBatchRedistributeStoreProductRequest>()
+        .check::<super::superm::SupermProductCreateSubProductRequest>()
+        .check::<super::superm::SupermProductGetDistributedStoreProductRequest>()
+        .check::<super::superm::SupermProductLaunchProductRequest>()
+        .check::<super::superm::SupermProductQueryProductSyncSubTaskRequest>()
         .check::<super::superm::SupermProductQueryProductSyncTaskRequest>()
+        .check::<super::superm::SupermRejectOrderRequest>()
+        .check::<super::superm::SupermRejectReasonListRequest>()
+        .check::<super::superm::SupermSetStoreAutoAcceptRequest>()
         .check::<super::superm::SupermSetStoreAutoCallRiderRequest>()
         .check::<super::superm::SupermShopOrderDispatcherRequest>()
         .finish();
@@ -831,11 +1046,47 @@ fn samples_round_trip_supply_center() {
 #[test]
 fn samples_round_trip_supply_chain() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::supply_chain::SupplyChainCouponCardRequest>()
         .check::<super::supply_chain::SupplyChainCouponZoneFeedsRequest>()
+        .check::<super::supply_chain::SupplyChainCouponZoneFeedsPageRequest>()
+        .check::<super::supply_chain::SupplyChainLiveCardRequestRequest>()
+        .check::<super::supply_chain::SupplyChainAddCartSchemaRequest>()
+        .check::<super::supply_chain::SupplyChainApplyCouponRequest>()
         .check::<super::supply_chain::SupplyChainBatchGetCargoDetailRequest>()
+        .check::<super::supply_chain::SupplyChainBrandListRequest>()
+        .check::<super::supply_chain::SupplyChainCartSchemaRequest>()
+        .check::<super::supply_chain::SupplyChainGetOrderByOrderNoRequest>()
+        .check::<super::supply_chain::SupplyChainGetSupplierCategoryRequest>()
+        .check::<super::supply_chain::SupplyChainGetSupplyOrderListRequest>()
         .check::<super::supply_chain::SupplyChainQueryBrandListRequest>()
         .check::<super::supply_chain::SupplyChainQueryCargoListRequest>()
         .check::<super::supply_chain::SupplyChainQueryCatePropListRequest>()
+        .check::<super::supply_chain::SupplyChainQueryReturnOrderByOrderNoRequest>()
+        .check::<super::supply_chain::SupplyChainQueryReturnOrderListRequest>()
+        .check::<super::supply_chain::SupplyChainReturnOrderBatchOperateRequest>()
+        .check::<super::supply_chain::SupplyChainReturnOrderOperateRequest>()
+        .check::<super::supply_chain::SupplyChainSkuStockNumRequest>()
+        .check::<super::supply_chain::SupplyChainSkuSyncSupplyStockRequest>()
+        .check::<super::supply_chain::SupplyChainSupplyConsignRequest>()
+        .check::<super::supply_chain::SupplyChainSupplyProductAddRequest>()
+        .check::<super::supply_chain::SupplyChainSupplyProductEditRequest>()
+        .check::<super::supply_chain::SupplyChainSupplyProductEditPriceRequest>()
+        .check::<
+            super::supply_chain::SupplyChainSupplyProductGetSupplyProductDetailRequest,
+        >()
+        .check::<
+            super::supply_chain::SupplyChainSupplyProductGetSupplyProductListRequest,
+        >()
+        .check::<
+            super::supply_chain::SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest,
+        >()
+        .check::<super::supply_chain::SupplyChainSupplyProductOfflineRequest>()
+        .check::<super::supply_chain::SupplyChainSupplyProductQueryPriceRequest>()
+        .check::<super::supply_chain::SupplyChainSupplyProductSetOnlineRequest>()
+        .check::<super::supply_chain::SupplyChainUpdateConsignRequest>()
+        .check::<super::supply_chain::SupplyChainWarehouseCreateRequest>()
+        .check::<super::supply_chain::SupplyChainWarehouseEditAddrRequest>()
+        .check::<super::supply_chain::SupplyChainWarehouseListRequest>()
         .finish();
 }
 #[cfg(feature = "token")]
@@ -854,13 +1105,29 @@ fn samples_round_trip_topup() {
         .check::<super::topup::TopupResultRequest>()
         .finish();
 }
+#[cfg(feature = "trace")]
+#[test]
+fn samples_round_trip_trace() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::trace::TraceAddShopRequest>()
+        .check::<super::trace::TraceBatchRecordRequest>()
+        .check::<super::trace::TraceCancelShopRequest>()
+        .check::<super::trace::TraceCheckShopRequest>()
+        .check::<super::trace::TraceRecordRequest>()
+        .finish();
+}
 #[cfg(feature = "trade")]
 #[test]
 fn samples_round_trip_trade() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::trade::TradeCreateFreightTemplateRequest>()
         .check::<super::trade::TradeTopSearchQueryFilterRequest>()
         .check::<super::trade::TradeTopSearchQueryPredictRequest>()
+        .check::<super::trade::TradeUpdateTradeLimitTemplateRequest>()
         .check::<super::trade::TradeBatchGetTradeLimitTemplateListRequest>()
+        .check::<super::trade::TradeContractPhoneSyncInfoRequest>()
+        .check::<super::trade::TradeCreateTradeLimitTemplateRequest>()
+        .check::<super::trade::TradeRefundListSearchRequest>()
         .finish();
 }
 #[cfg(feature = "warehouse")]
@@ -868,40 +1135,94 @@ fn samples_round_trip_trade() {
 fn samples_round_trip_warehouse() {
     crate::de::testing::Checker::new(SAMPLES)
         .check::<super::warehouse::WarehouseAdjustInventoryRequest>()
+        .check::<super::warehouse::WarehouseBindFencesRequest>()
+        .check::<super::warehouse::WarehouseBindFencesByStoreRequest>()
+        .check::<super::warehouse::WarehouseBindStoreRequest>()
         .check::<super::warehouse::WarehouseCreateRequest>()
         .check::<super::warehouse::WarehouseCreateBatchRequest>()
+        .check::<super::warehouse::WarehouseCreateFenceRequest>()
         .check::<super::warehouse::WarehouseCreateV2Request>()
+        .check::<super::warehouse::WarehouseDelFenceRequest>()
         .check::<super::warehouse::WarehouseEditRequest>()
+        .check::<super::warehouse::WarehouseGetFencesRequest>()
+        .check::<super::warehouse::WarehouseGetWarehouseByStoreRequest>()
         .check::<super::warehouse::WarehouseInfoRequest>()
         .check::<super::warehouse::WarehouseListRequest>()
         .check::<super::warehouse::WarehouseRemoveAddrRequest>()
         .check::<super::warehouse::WarehouseSetAddrRequest>()
         .check::<super::warehouse::WarehouseSetAddrBatchRequest>()
+        .check::<super::warehouse::WarehouseSetFenceRequest>()
         .check::<super::warehouse::WarehouseSetPriorityRequest>()
+        .check::<super::warehouse::WarehouseUnbindFencesRequest>()
+        .check::<super::warehouse::WarehouseUnbindFencesByStoreRequest>()
+        .finish();
+}
+#[cfg(feature = "wms")]
+#[test]
+fn samples_round_trip_wms() {
+    crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::wms::WmsDeliveryInfoNotifyRequest>()
+        .check::<super::wms::WmsInboundDetailNotifyRequest>()
+        .check::<super::wms::WmsOutboundDetailNotifyRequest>()
         .finish();
 }
 #[cfg(feature = "yunc")]
 #[test]
 fn samples_round_trip_yunc() {
     crate::de::testing::Checker::new(SAMPLES)
+        .check::<super::yunc::YuncCloudCancelInboundOrderToBRequest>()
+        .check::<super::yunc::YuncCloudCancelOutboundOrderToBRequest>()
+        .check::<super::yunc::YuncCloudCreateInboundOrderToBRequest>()
+        .check::<super::yunc::YuncCloudCreateOutboundOrderToBRequest>()
+        .check::<super::yunc::YuncQICOrderCreateRequest>()
         .check::<super::yunc::YuncAdjustInventoryRequest>()
+        .check::<super::yunc::YuncCallAndCancelTransportCapabilityRequest>()
         .check::<super::yunc::YuncCancelOutboundOrderToBRequest>()
+        .check::<super::yunc::YuncCloudCancelInboundOrderRequest>()
+        .check::<super::yunc::YuncCloudCancelOutboundOrderRequest>()
+        .check::<super::yunc::YuncCloudCreateInboundOrderRequest>()
+        .check::<super::yunc::YuncCloudCreateOutboundOrderRequest>()
         .check::<super::yunc::YuncCreateOutboundOrderToBRequest>()
         .check::<super::yunc::YuncErpCargoSinglePushRequest>()
         .check::<super::yunc::YuncErpInboundCancelRequest>()
         .check::<super::yunc::YuncErpInboundCreateRequest>()
+        .check::<super::yunc::YuncFetchSortingInstructionRequest>()
+        .check::<super::yunc::YuncGetVirtualMobileRequest>()
+        .check::<super::yunc::YuncMutilpleGoodsFeedbackRequest>()
         .check::<super::yunc::YuncPushOutboundFeedbackRequest>()
+        .check::<super::yunc::YuncQueryTransportCapabilityStatusRequest>()
+        .check::<super::yunc::YuncRealTimeInventoryCallbackRequest>()
+        .check::<super::yunc::YuncReflowInboundCallbackRequest>()
+        .check::<super::yunc::YuncReflowInboundCreateRequest>()
+        .check::<super::yunc::YuncReflowInventoryAdjustRequest>()
+        .check::<super::yunc::YuncReflowInventoryCheckRequest>()
+        .check::<super::yunc::YuncReflowOutboundCallbackRequest>()
+        .check::<super::yunc::YuncReflowOutboundCreateRequest>()
         .check::<super::yunc::YuncShopWarehouseRefQueryRequest>()
+        .check::<super::yunc::YuncSyncCollectInfoRequest>()
+        .check::<super::yunc::YuncSyncInventoryLogFlowRequest>()
+        .check::<super::yunc::YuncSyncInventoryLogFlowV2Request>()
+        .check::<super::yunc::YuncSyncInventorySnapshotRequest>()
+        .check::<super::yunc::YuncSyncInventorySnapshotV2Request>()
+        .check::<super::yunc::YuncSynchronizeSNRequest>()
+        .check::<super::yunc::YuncUploadErpFileRequest>()
+        .check::<super::yunc::YuncValueAddedOrderCallBackRequest>()
         .check::<super::yunc::YuncWmsInboundCallbackRequest>()
         .finish();
 }
 #[cfg(feature = "messages")]
 #[test]
 fn message_samples_decode() {
+    use super::messages::Message;
     crate::de::testing::check_messages(
         MESSAGE_SAMPLES,
-        super::messages::Message::TAGS,
-        super::messages::Message::decode,
-        super::messages::Message::tag,
+        crate::de::testing::MessageDecoders {
+            names: Message::NAMES,
+            tags: Message::TAGS,
+            decode: Message::decode,
+            decode_named: Message::decode_named,
+            tag_of: Message::tag,
+            name_of: Message::name,
+        },
     );
 }

@@ -5,42 +5,79 @@
 /// `afterSale.buyerExchange`: the request of the platform method `afterSale.buyerExchange`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `aftersale_id`, `is_reject`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`AfterSaleBuyerExchangeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.buyerExchange` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.buyerExchange")]
-pub struct AfterSaleBuyerExchangeRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AfterSaleBuyerExchangeRequest {
+    /// `address_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<i64>,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub aftersale_id: crate::ids::AfterSaleId,
+    /// `comment`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// `evidence`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// `is_reject` (required)
+    pub is_reject: bool,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `sms_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_id: Option<i64>,
+}
 impl AfterSaleBuyerExchangeRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`aftersale_id`, `is_reject`).
+    pub fn new(
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
+        is_reject: bool,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            aftersale_id: aftersale_id.into(),
+            is_reject,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `address_id`.
+    pub fn address_id(mut self, address_id: i64) -> Self {
+        self.address_id = Some(address_id);
+        self
+    }
+    /// Sets `comment`.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+    /// Sets `evidence`.
+    pub fn evidence(mut self, evidence: Vec<String>) -> Self {
+        self.evidence = evidence;
+        self
+    }
+    /// Sets `remark`.
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
+        self
+    }
+    /// Sets `sms_id`.
+    pub fn sms_id(mut self, sms_id: i64) -> Self {
+        self.sms_id = Some(sms_id);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AfterSaleBuyerExchangeRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `afterSale.buyerExchange` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `afterSale.buyerExchange` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AfterSaleBuyerExchangeResponse(pub ::serde_json::Value);
+pub struct AfterSaleBuyerExchangeResponse {}
 impl crate::request::Request for AfterSaleBuyerExchangeRequest {
     const METHOD: &'static str = "afterSale.buyerExchange";
     type Response = AfterSaleBuyerExchangeResponse;
 }
+#[doc(hidden)]
+mod decode;

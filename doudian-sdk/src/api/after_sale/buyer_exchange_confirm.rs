@@ -5,42 +5,79 @@
 /// `afterSale.buyerExchangeConfirm`: the request of the platform method `afterSale.buyerExchangeConfirm`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `aftersale_id`, `is_reject`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`AfterSaleBuyerExchangeConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.buyerExchangeConfirm` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.buyerExchangeConfirm")]
-pub struct AfterSaleBuyerExchangeConfirmRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AfterSaleBuyerExchangeConfirmRequest {
+    /// `action`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub aftersale_id: crate::ids::AfterSaleId,
+    /// `comment`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// `company_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_code: Option<String>,
+    /// `evidence`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// `is_reject` (required)
+    pub is_reject: bool,
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+}
 impl AfterSaleBuyerExchangeConfirmRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`aftersale_id`, `is_reject`).
+    pub fn new(
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
+        is_reject: bool,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            aftersale_id: aftersale_id.into(),
+            is_reject,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `action`.
+    pub fn action(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into());
+        self
+    }
+    /// Sets `comment`.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+    /// Sets `company_code`.
+    pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
+        self.company_code = Some(company_code.into());
+        self
+    }
+    /// Sets `evidence`.
+    pub fn evidence(mut self, evidence: Vec<String>) -> Self {
+        self.evidence = evidence;
+        self
+    }
+    /// Sets `logistics_code`.
+    pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
+        self.logistics_code = Some(logistics_code.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AfterSaleBuyerExchangeConfirmRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `afterSale.buyerExchangeConfirm` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `afterSale.buyerExchangeConfirm` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AfterSaleBuyerExchangeConfirmResponse(pub ::serde_json::Value);
+pub struct AfterSaleBuyerExchangeConfirmResponse {}
 impl crate::request::Request for AfterSaleBuyerExchangeConfirmRequest {
     const METHOD: &'static str = "afterSale.buyerExchangeConfirm";
     type Response = AfterSaleBuyerExchangeConfirmResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -109,13 +109,24 @@ pub struct AfterSaleInfo {
     /// `after_sale_type_text`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_type_text: Option<String>,
+    /// `aftersale_status_to_final_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status_to_final_time: Option<i64>,
     /// `aftersale_tags`
     pub aftersale_tags: Vec<AftersaleTag>,
+    /// `agree_refuse_sign`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agree_refuse_sign: Option<i64>,
+    /// `apply_role`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_role: Option<i64>,
     /// When the buyer applied, Unix seconds.
     ///
     /// `apply_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
+    /// `auto_audit_bits`
+    pub auto_audit_bits: Vec<i64>,
     /// `deduction_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deduction_amount: Option<i64>,
@@ -150,6 +161,9 @@ pub struct AfterSaleInfo {
     /// `need_return_count`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_return_count: Option<i64>,
+    /// `open_address_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_address_id: Option<String>,
     /// `part_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub part_type: Option<i64>,
@@ -207,6 +221,9 @@ pub struct AfterSaleInfo {
     /// `refund_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i64>,
+    /// `refund_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_time: Option<i64>,
     /// The amount to refund, in fen.
     ///
     /// `refund_total_amount`
@@ -230,6 +247,9 @@ pub struct AfterSaleInfo {
     /// `return_address_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_address_id: Option<i64>,
+    /// `return_method`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_method: Option<i64>,
     /// `risk_decsison_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_decsison_code: Option<i64>,
@@ -270,8 +290,15 @@ impl ::std::fmt::Debug for AfterSaleInfo {
             .field("after_sale_sub_type", &self.after_sale_sub_type)
             .field("after_sale_type", &self.after_sale_type)
             .field("after_sale_type_text", &self.after_sale_type_text)
+            .field(
+                "aftersale_status_to_final_time",
+                &self.aftersale_status_to_final_time,
+            )
             .field("aftersale_tags", &self.aftersale_tags)
+            .field("agree_refuse_sign", &self.agree_refuse_sign)
+            .field("apply_role", &self.apply_role)
             .field("apply_time", &self.apply_time)
+            .field("auto_audit_bits", &self.auto_audit_bits)
             .field("deduction_amount", &self.deduction_amount)
             .field("disable_coupon_id", &self.disable_coupon_id)
             .field(
@@ -289,6 +316,7 @@ impl ::std::fmt::Debug for AfterSaleInfo {
             .field("kol_discount_return_amount", &self.kol_discount_return_amount)
             .field("kol_discount_return_status", &self.kol_discount_return_status)
             .field("need_return_count", &self.need_return_count)
+            .field("open_address_id", &self.open_address_id)
             .field("part_type", &self.part_type)
             .field(
                 "platform_discount_return_amount",
@@ -313,6 +341,7 @@ impl ::std::fmt::Debug for AfterSaleInfo {
             .field("refund_post_amount", &self.refund_post_amount)
             .field("refund_promotion_amount", &self.refund_promotion_amount)
             .field("refund_status", &self.refund_status)
+            .field("refund_time", &self.refund_time)
             .field("refund_total_amount", &self.refund_total_amount)
             .field("refund_type", &self.refund_type)
             .field("refund_type_text", &self.refund_type_text)
@@ -320,6 +349,7 @@ impl ::std::fmt::Debug for AfterSaleInfo {
             .field("refund_voucher_times", &self.refund_voucher_times)
             .field("return_address", &self.return_address)
             .field("return_address_id", &self.return_address_id)
+            .field("return_method", &self.return_method)
             .field("risk_decsison_code", &self.risk_decsison_code)
             .field("risk_decsison_description", &self.risk_decsison_description)
             .field("risk_decsison_reason", &self.risk_decsison_reason)
@@ -520,9 +550,19 @@ pub struct Exchange {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct GivenSkuDetail {
+    /// `item_order_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_order_num: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
+    /// `shop_sku_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_sku_code: Option<String>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::ids::optional_as_text")]

@@ -27,6 +27,12 @@ pub struct AfterSaleListRequest {
     /// `aftersale_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
+    /// `aftersale_status_to_final_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status_to_final_end_time: Option<i64>,
+    /// `aftersale_status_to_final_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status_to_final_start_time: Option<i64>,
     /// `aftersale_sub_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_sub_type: Option<i64>,
@@ -139,6 +145,26 @@ impl AfterSaleListRequest {
     /// Sets `aftersale_status`.
     pub fn aftersale_status(mut self, aftersale_status: i64) -> Self {
         self.aftersale_status = Some(aftersale_status);
+        self
+    }
+    /// Sets `aftersale_status_to_final_end_time`.
+    pub fn aftersale_status_to_final_end_time(
+        mut self,
+        aftersale_status_to_final_end_time: i64,
+    ) -> Self {
+        self.aftersale_status_to_final_end_time = Some(
+            aftersale_status_to_final_end_time,
+        );
+        self
+    }
+    /// Sets `aftersale_status_to_final_start_time`.
+    pub fn aftersale_status_to_final_start_time(
+        mut self,
+        aftersale_status_to_final_start_time: i64,
+    ) -> Self {
+        self.aftersale_status_to_final_start_time = Some(
+            aftersale_status_to_final_start_time,
+        );
         self
     }
     /// Sets `aftersale_sub_type`.
@@ -334,6 +360,9 @@ pub struct AftersaleInfo {
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
+    /// `aftersale_status_to_final_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status_to_final_time: Option<i64>,
     /// `aftersale_sub_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_sub_type: Option<i64>,
@@ -355,6 +384,8 @@ pub struct AftersaleInfo {
     /// `arbitrate_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
+    /// `auto_audit_bits`
+    pub auto_audit_bits: Vec<i64>,
     /// `create_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,

@@ -4,6 +4,7 @@
 //! `afterSale.operate`: its request, its response and their nested types.
 /// `afterSale.operate`: Acts on after-sale requests: agrees to or refuses a refund, a return or an exchange, confirms goods received and so on, as chosen by `type`. One call takes up to 20 requests, but one failure fails them all, so send one at a time. An action on a request that has already moved on is refused: after an ambiguous failure read the request back with `afterSale.Detail`.
 ///
+/// * **Also spelt** `afterSale.Operate` (callable by that name too). Sent as `afterSale.operate`, the documentation's spelling: which case the server accepts is unverified.
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Required:** `items`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleOperateResponse`]; nested types are in this module.
@@ -11,6 +12,7 @@
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.operate")]
+#[doc(alias = "afterSale.Operate")]
 pub struct AfterSaleOperateRequest {
     /// The requests to act on, at most 20 (one is safer).
     ///

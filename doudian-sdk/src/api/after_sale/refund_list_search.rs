@@ -2,45 +2,391 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.refundListSearch`: its request, its response and their nested types.
+pub use super::shared::SkuSpec;
 /// `afterSale.refundListSearch`: the request of the platform method `afterSale.refundListSearch`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`AfterSaleRefundListSearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`AfterSaleRefundListSearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.refundListSearch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.refundListSearch")]
-pub struct AfterSaleRefundListSearchRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AfterSaleRefundListSearchRequest {
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i32>,
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// `is_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_desc: Option<i32>,
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+    /// `logistics_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_status: Option<i32>,
+    /// `order_by`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<String>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i32>,
+    /// `pay_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_type: Option<i32>,
+    /// `refund_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_type: Option<i32>,
+    /// `risk_flag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_flag: Option<i32>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i32>,
+    /// `start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+    /// `type`
+    #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_: Option<i32>,
+}
 impl AfterSaleRefundListSearchRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
+    /// Sets `aftersale_id`.
+    pub fn aftersale_id(
         mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+        aftersale_id: impl Into<crate::ids::AfterSaleId>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        self.aftersale_id = Some(aftersale_id.into());
+        self
+    }
+    /// Sets `arbitrate_status`.
+    pub fn arbitrate_status(mut self, arbitrate_status: i32) -> Self {
+        self.arbitrate_status = Some(arbitrate_status);
+        self
+    }
+    /// Sets `end_time`.
+    pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
+        self.end_time = Some(end_time.into());
+        self
+    }
+    /// Sets `is_desc`.
+    pub fn is_desc(mut self, is_desc: i32) -> Self {
+        self.is_desc = Some(is_desc);
+        self
+    }
+    /// Sets `logistics_code`.
+    pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
+        self.logistics_code = Some(logistics_code.into());
+        self
+    }
+    /// Sets `logistics_status`.
+    pub fn logistics_status(mut self, logistics_status: i32) -> Self {
+        self.logistics_status = Some(logistics_status);
+        self
+    }
+    /// Sets `order_by`.
+    pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
+        self.order_by = Some(order_by.into());
+        self
+    }
+    /// Sets `order_id`.
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
+        self.order_id = Some(order_id.into());
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i32) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `pay_type`.
+    pub fn pay_type(mut self, pay_type: i32) -> Self {
+        self.pay_type = Some(pay_type);
+        self
+    }
+    /// Sets `refund_type`.
+    pub fn refund_type(mut self, refund_type: i32) -> Self {
+        self.refund_type = Some(refund_type);
+        self
+    }
+    /// Sets `risk_flag`.
+    pub fn risk_flag(mut self, risk_flag: i32) -> Self {
+        self.risk_flag = Some(risk_flag);
+        self
+    }
+    /// Sets `size`.
+    pub fn size(mut self, size: i32) -> Self {
+        self.size = Some(size);
+        self
+    }
+    /// Sets `start_time`.
+    pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
+        self.start_time = Some(start_time.into());
+        self
+    }
+    /// Sets `status`.
+    pub fn status(mut self, status: i32) -> Self {
+        self.status = Some(status);
+        self
+    }
+    /// Sets `type`.
+    pub fn type_(mut self, type_: i32) -> Self {
+        self.type_ = Some(type_);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AfterSaleRefundListSearchRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `afterSale.refundListSearch` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `afterSale.refundListSearch` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AfterSaleRefundListSearchResponse(pub ::serde_json::Value);
+pub struct AfterSaleRefundListSearchResponse {
+    /// `aftersale_list`
+    pub aftersale_list: Vec<Aftersale>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i32>,
+}
 impl crate::request::Request for AfterSaleRefundListSearchRequest {
     const METHOD: &'static str = "afterSale.refundListSearch";
     type Response = AfterSaleRefundListSearchResponse;
 }
+impl crate::page::Paginated for AfterSaleRefundListSearchRequest {
+    type Item = Aftersale;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.aftersale_list, total)
+    }
+}
+impl AfterSaleRefundListSearchRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page() -> Self {
+        let mut request = Self::new();
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `afterSale.refundListSearch`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Aftersale {
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
+    /// `aftersale_items`
+    pub aftersale_items: Vec<AftersaleItem>,
+    /// `aftersale_process_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_process_desc: Option<String>,
+    /// `aftersale_record_items`
+    pub aftersale_record_items: Vec<AftersaleRecordItem>,
+    /// `aftersale_refund_type_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_refund_type_desc: Option<String>,
+    /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
+    /// `aftersale_status_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status_desc: Option<String>,
+    /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_type: Option<crate::codes::AfterSaleType>,
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<String>,
+    /// `arbitrate_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arbitrate_status: Option<i32>,
+    /// `deadline_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_type: Option<i32>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `part_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_type: Option<i32>,
+    /// `pid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    /// `post_receiver` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_receiver: Option<String>,
+    /// `reason_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_desc: Option<String>,
+    /// `refund_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_status: Option<i32>,
+    /// `refund_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_type: Option<i32>,
+    /// `return_status_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_status_desc: Option<String>,
+    /// `status_deadline`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_deadline: Option<String>,
+    /// `urge_sms_cnt`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urge_sms_cnt: Option<i32>,
+}
+impl ::std::fmt::Debug for Aftersale {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Aftersale")
+            .field("aftersale_id", &self.aftersale_id)
+            .field("aftersale_items", &self.aftersale_items)
+            .field("aftersale_process_desc", &self.aftersale_process_desc)
+            .field("aftersale_record_items", &self.aftersale_record_items)
+            .field("aftersale_refund_type_desc", &self.aftersale_refund_type_desc)
+            .field("aftersale_status", &self.aftersale_status)
+            .field("aftersale_status_desc", &self.aftersale_status_desc)
+            .field("aftersale_type", &self.aftersale_type)
+            .field("apply_time", &self.apply_time)
+            .field("arbitrate_status", &self.arbitrate_status)
+            .field("deadline_type", &self.deadline_type)
+            .field("order_id", &self.order_id)
+            .field("part_type", &self.part_type)
+            .field("pid", &self.pid)
+            .field("post_receiver", &crate::secret::Redacted(&self.post_receiver))
+            .field("reason_desc", &self.reason_desc)
+            .field("refund_status", &self.refund_status)
+            .field("refund_type", &self.refund_type)
+            .field("return_status_desc", &self.return_status_desc)
+            .field("status_deadline", &self.status_deadline)
+            .field("urge_sms_cnt", &self.urge_sms_cnt)
+            .finish()
+    }
+}
+/// An object inside `afterSale.refundListSearch`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AftersaleItem {
+    /// `aftersale_service`
+    pub aftersale_service: Vec<String>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// `num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num: Option<i32>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `part_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_type: Option<i32>,
+    /// `pay_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_amount: Option<i32>,
+    /// `post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_amount: Option<i32>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_img`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_img: Option<String>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `refund_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<i32>,
+    /// `refund_post_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_post_amount: Option<i32>,
+    /// `sku_spec`
+    pub sku_spec: Vec<SkuSpec>,
+}
+/// An object inside `afterSale.refundListSearch`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AftersaleRecordItem {
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub aftersale_id: Option<crate::ids::AfterSaleId>,
+    /// `aftersale_order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_order_type: Option<i32>,
+    /// `comment`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// `company_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_code: Option<String>,
+    /// `company_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    /// `conclusion`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<i32>,
+    /// `evidence`
+    pub evidence: Vec<String>,
+    /// `got_pkg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub got_pkg: Option<i32>,
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+    /// `op_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op_name: Option<String>,
+    /// `op_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op_time: Option<String>,
+    /// `op_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op_type: Option<String>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `refund_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_type: Option<i32>,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `role`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -79,7 +79,7 @@ pub struct ReasonSecondLabel {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-/// An object inside `afterSale.Detail` and `afterSale.List`.
+/// An object inside `afterSale.Detail`, `afterSale.List` and `afterSale.refundListSearch`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SkuSpec {

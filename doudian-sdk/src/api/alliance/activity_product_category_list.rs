@@ -5,43 +5,54 @@
 /// `alliance.activityProductCategoryList`: the request of the platform method `alliance.activityProductCategoryList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`AllianceActivityProductCategoryListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.activityProductCategoryList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.activityProductCategoryList")]
-pub struct AllianceActivityProductCategoryListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AllianceActivityProductCategoryListRequest {}
 impl AllianceActivityProductCategoryListRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {}
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceActivityProductCategoryListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.activityProductCategoryList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `alliance.activityProductCategoryList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AllianceActivityProductCategoryListResponse(pub ::serde_json::Value);
+pub struct AllianceActivityProductCategoryListResponse {
+    /// `category_list`
+    pub category_list: Vec<Category>,
+}
 impl crate::request::Request for AllianceActivityProductCategoryListRequest {
     const METHOD: &'static str = "alliance.activityProductCategoryList";
     const READ_ONLY: bool = true;
     type Response = AllianceActivityProductCategoryListResponse;
 }
+/// An object inside `alliance.activityProductCategoryList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Category {
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i32>,
+    /// `first_categories`
+    pub first_categories: Vec<FirstCategory>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+/// An object inside `alliance.activityProductCategoryList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FirstCategory {
+    /// `id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,244 @@
 /// `alliance.colonelActivityCreateOrUpdate`: the request of the platform method `alliance.colonelActivityCreateOrUpdate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_desc`, `activity_name`, `activity_type`, `application_limited`, `apply_end_time`, `apply_start_time`, `commission_rate`, `estimated_single_sale`, `online`, `service_rate`, given by name in [`AllianceColonelActivityCreateOrUpdateRequired`].
+/// * **Reply:** [`AllianceColonelActivityCreateOrUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.colonelActivityCreateOrUpdate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.colonelActivityCreateOrUpdate")]
-pub struct AllianceColonelActivityCreateOrUpdateRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
-impl AllianceColonelActivityCreateOrUpdateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+pub struct AllianceColonelActivityCreateOrUpdateRequest {
+    /// `activity_desc` (required)
+    pub activity_desc: String,
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `activity_kind`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_kind: Option<i64>,
+    /// `activity_name` (required)
+    pub activity_name: String,
+    /// `activity_type` (required)
+    pub activity_type: i64,
+    /// `application_limited` (required)
+    pub application_limited: bool,
+    /// `apply_end_time` (required)
+    pub apply_end_time: String,
+    /// `apply_start_time` (required)
+    pub apply_start_time: String,
+    /// `categories`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<String>,
+    /// `commission_rate` (required)
+    pub commission_rate: String,
+    /// `estimated_single_sale` (required)
+    pub estimated_single_sale: String,
+    /// `is_new_shop`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_new_shop: Option<bool>,
+    /// `min_exclusion_duration`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_exclusion_duration: Option<i64>,
+    /// `min_promotion_days`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_promotion_days: Option<i64>,
+    /// `online` (required)
+    pub online: bool,
+    /// `phone_num` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_num: Option<String>,
+    /// `promote_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promote_end_time: Option<String>,
+    /// `promote_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promote_start_time: Option<String>,
+    /// `service_rate` (required)
+    pub service_rate: String,
+    /// `shop_score`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_score: Option<i32>,
+    /// `shop_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_type: Option<String>,
+    /// `specified_shop_ids`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub specified_shop_ids: Option<String>,
+    /// `threshold_cross_border`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_cross_border: Option<i64>,
+    /// `wechat_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wechat_id: Option<String>,
+}
+impl ::std::fmt::Debug for AllianceColonelActivityCreateOrUpdateRequest {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("AllianceColonelActivityCreateOrUpdateRequest")
+            .field("activity_desc", &self.activity_desc)
+            .field("activity_id", &self.activity_id)
+            .field("activity_kind", &self.activity_kind)
+            .field("activity_name", &self.activity_name)
+            .field("activity_type", &self.activity_type)
+            .field("application_limited", &self.application_limited)
+            .field("apply_end_time", &self.apply_end_time)
+            .field("apply_start_time", &self.apply_start_time)
+            .field("categories", &self.categories)
+            .field("commission_rate", &self.commission_rate)
+            .field("estimated_single_sale", &self.estimated_single_sale)
+            .field("is_new_shop", &self.is_new_shop)
+            .field("min_exclusion_duration", &self.min_exclusion_duration)
+            .field("min_promotion_days", &self.min_promotion_days)
+            .field("online", &self.online)
+            .field("phone_num", &crate::secret::Redacted(&self.phone_num))
+            .field("promote_end_time", &self.promote_end_time)
+            .field("promote_start_time", &self.promote_start_time)
+            .field("service_rate", &self.service_rate)
+            .field("shop_score", &self.shop_score)
+            .field("shop_type", &self.shop_type)
+            .field("specified_shop_ids", &self.specified_shop_ids)
+            .field("threshold_cross_border", &self.threshold_cross_border)
+            .field("wechat_id", &self.wechat_id)
+            .finish()
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+}
+/// The required parameters of [`AllianceColonelActivityCreateOrUpdateRequest`], by name: 10 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct AllianceColonelActivityCreateOrUpdateRequired {
+    /// `activity_desc` (required)
+    pub activity_desc: String,
+    /// `activity_name` (required)
+    pub activity_name: String,
+    /// `activity_type` (required)
+    pub activity_type: i64,
+    /// `application_limited` (required)
+    pub application_limited: bool,
+    /// `apply_end_time` (required)
+    pub apply_end_time: String,
+    /// `apply_start_time` (required)
+    pub apply_start_time: String,
+    /// `commission_rate` (required)
+    pub commission_rate: String,
+    /// `estimated_single_sale` (required)
+    pub estimated_single_sale: String,
+    /// `online` (required)
+    pub online: bool,
+    /// `service_rate` (required)
+    pub service_rate: String,
+}
+impl AllianceColonelActivityCreateOrUpdateRequest {
+    /// Builds it from its required parameters (`activity_desc`, `activity_name`, `activity_type`, `application_limited`, `apply_end_time`, `apply_start_time`, `commission_rate`, `estimated_single_sale`, `online`, `service_rate`).
+    pub fn new(required: AllianceColonelActivityCreateOrUpdateRequired) -> Self {
+        let AllianceColonelActivityCreateOrUpdateRequired {
+            activity_desc,
+            activity_name,
+            activity_type,
+            application_limited,
+            apply_end_time,
+            apply_start_time,
+            commission_rate,
+            estimated_single_sale,
+            online,
+            service_rate,
+        } = required;
+        Self {
+            activity_desc,
+            activity_name,
+            activity_type,
+            application_limited,
+            apply_end_time,
+            apply_start_time,
+            commission_rate,
+            estimated_single_sale,
+            online,
+            service_rate,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `activity_id`.
+    pub fn activity_id(mut self, activity_id: i64) -> Self {
+        self.activity_id = Some(activity_id);
+        self
+    }
+    /// Sets `activity_kind`.
+    pub fn activity_kind(mut self, activity_kind: i64) -> Self {
+        self.activity_kind = Some(activity_kind);
+        self
+    }
+    /// Sets `categories`.
+    pub fn categories(mut self, categories: impl Into<String>) -> Self {
+        self.categories = Some(categories.into());
+        self
+    }
+    /// Sets `is_new_shop`.
+    pub fn is_new_shop(mut self, is_new_shop: bool) -> Self {
+        self.is_new_shop = Some(is_new_shop);
+        self
+    }
+    /// Sets `min_exclusion_duration`.
+    pub fn min_exclusion_duration(mut self, min_exclusion_duration: i64) -> Self {
+        self.min_exclusion_duration = Some(min_exclusion_duration);
+        self
+    }
+    /// Sets `min_promotion_days`.
+    pub fn min_promotion_days(mut self, min_promotion_days: i64) -> Self {
+        self.min_promotion_days = Some(min_promotion_days);
+        self
+    }
+    /// Sets `phone_num`.
+    pub fn phone_num(mut self, phone_num: impl Into<String>) -> Self {
+        self.phone_num = Some(phone_num.into());
+        self
+    }
+    /// Sets `promote_end_time`.
+    pub fn promote_end_time(mut self, promote_end_time: impl Into<String>) -> Self {
+        self.promote_end_time = Some(promote_end_time.into());
+        self
+    }
+    /// Sets `promote_start_time`.
+    pub fn promote_start_time(mut self, promote_start_time: impl Into<String>) -> Self {
+        self.promote_start_time = Some(promote_start_time.into());
+        self
+    }
+    /// Sets `shop_score`.
+    pub fn shop_score(mut self, shop_score: i32) -> Self {
+        self.shop_score = Some(shop_score);
+        self
+    }
+    /// Sets `shop_type`.
+    pub fn shop_type(mut self, shop_type: impl Into<String>) -> Self {
+        self.shop_type = Some(shop_type.into());
+        self
+    }
+    /// Sets `specified_shop_ids`.
+    pub fn specified_shop_ids(mut self, specified_shop_ids: impl Into<String>) -> Self {
+        self.specified_shop_ids = Some(specified_shop_ids.into());
+        self
+    }
+    /// Sets `threshold_cross_border`.
+    pub fn threshold_cross_border(mut self, threshold_cross_border: i64) -> Self {
+        self.threshold_cross_border = Some(threshold_cross_border);
+        self
+    }
+    /// Sets `wechat_id`.
+    pub fn wechat_id(mut self, wechat_id: impl Into<String>) -> Self {
+        self.wechat_id = Some(wechat_id.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceColonelActivityCreateOrUpdateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.colonelActivityCreateOrUpdate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `alliance.colonelActivityCreateOrUpdate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AllianceColonelActivityCreateOrUpdateResponse(pub ::serde_json::Value);
+pub struct AllianceColonelActivityCreateOrUpdateResponse {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `institution_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_id: Option<i64>,
+}
 impl crate::request::Request for AllianceColonelActivityCreateOrUpdateRequest {
     const METHOD: &'static str = "alliance.colonelActivityCreateOrUpdate";
     type Response = AllianceColonelActivityCreateOrUpdateResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,321 @@
 /// `alliance.colonelActivityProduct`: the request of the platform method `alliance.colonelActivityProduct`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`, `count`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`AllianceColonelActivityProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.colonelActivityProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.colonelActivityProduct")]
-pub struct AllianceColonelActivityProductRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AllianceColonelActivityProductRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `cooperation_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cooperation_info: Option<String>,
+    /// `cooperation_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cooperation_type: Option<i32>,
+    /// `count` (required)
+    pub count: i64,
+    /// `cursor`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `product_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_info: Option<String>,
+    /// `retrieve_mode`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retrieve_mode: Option<i32>,
+    /// `search_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_type: Option<i64>,
+    /// `sort_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_type: Option<i64>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+}
 impl AllianceColonelActivityProductRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`activity_id`, `count`).
+    pub fn new(activity_id: i64, count: i64) -> Self {
+        Self {
+            activity_id,
+            count,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `cooperation_info`.
+    pub fn cooperation_info(mut self, cooperation_info: impl Into<String>) -> Self {
+        self.cooperation_info = Some(cooperation_info.into());
+        self
+    }
+    /// Sets `cooperation_type`.
+    pub fn cooperation_type(mut self, cooperation_type: i32) -> Self {
+        self.cooperation_type = Some(cooperation_type);
+        self
+    }
+    /// Sets `cursor`.
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i64) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `product_info`.
+    pub fn product_info(mut self, product_info: impl Into<String>) -> Self {
+        self.product_info = Some(product_info.into());
+        self
+    }
+    /// Sets `retrieve_mode`.
+    pub fn retrieve_mode(mut self, retrieve_mode: i32) -> Self {
+        self.retrieve_mode = Some(retrieve_mode);
+        self
+    }
+    /// Sets `search_type`.
+    pub fn search_type(mut self, search_type: i64) -> Self {
+        self.search_type = Some(search_type);
+        self
+    }
+    /// Sets `sort_type`.
+    pub fn sort_type(mut self, sort_type: i64) -> Self {
+        self.sort_type = Some(sort_type);
+        self
+    }
+    /// Sets `status`.
+    pub fn status(mut self, status: i64) -> Self {
+        self.status = Some(status);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceColonelActivityProductRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.colonelActivityProduct` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `alliance.colonelActivityProduct` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AllianceColonelActivityProductResponse(pub ::serde_json::Value);
+pub struct AllianceColonelActivityProductResponse {
+    /// `data`
+    pub data: Vec<Data>,
+    /// `institution_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_id: Option<i64>,
+    /// `next_cursor`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for AllianceColonelActivityProductRequest {
     const METHOD: &'static str = "alliance.colonelActivityProduct";
     type Response = AllianceColonelActivityProductResponse;
 }
+/// An object inside `alliance.colonelActivityProduct`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Data {
+    /// `activity_cos_fee`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_cos_fee: Option<f64>,
+    /// `activity_cos_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_cos_ratio: Option<f64>,
+    /// `activity_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_end_time: Option<String>,
+    /// `activity_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_price: Option<f64>,
+    /// `activity_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_start_time: Option<String>,
+    /// `apply_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_id: Option<i64>,
+    /// `can_promote`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_promote: Option<bool>,
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// `category_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
+    /// `colonel_coupon_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colonel_coupon_info: Option<String>,
+    /// `cos_fee`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_fee: Option<i64>,
+    /// `cos_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_ratio: Option<f64>,
+    /// `cover`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
+    /// `detail_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// `exclusion_duration`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclusion_duration: Option<i32>,
+    /// `first_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_cid: Option<i64>,
+    /// `gift_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gift_info: Option<String>,
+    /// `in_stock`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_stock: Option<bool>,
+    /// `is_new_shop`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_new_shop: Option<bool>,
+    /// `is_trusteeship_product`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_trusteeship_product: Option<bool>,
+    /// `months_of_protection`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub months_of_protection: Option<i64>,
+    /// `origin_activity_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_activity_end_time: Option<String>,
+    /// `origin_activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_activity_id: Option<i64>,
+    /// `origin_activity_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_activity_start_time: Option<String>,
+    /// `origin_colonel_buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_colonel_buyin_id: Option<i64>,
+    /// `origin_institution_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_institution_id: Option<i64>,
+    /// `origin_institution_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_institution_name: Option<String>,
+    /// `origin_institution_phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_institution_phone: Option<String>,
+    /// `price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_stock`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_stock: Option<String>,
+    /// `promotion_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_end_time: Option<String>,
+    /// `promotion_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_start_time: Option<String>,
+    /// `promotion_step`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_step: Option<String>,
+    /// `promotion_stock`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_stock: Option<String>,
+    /// `reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `sales`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sales: Option<i64>,
+    /// `second_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_cid: Option<i64>,
+    /// `service_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_ratio: Option<String>,
+    /// `shop_contact`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_contact: Option<String>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_name: Option<String>,
+    /// `shop_score`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_score: Option<String>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+    /// `third_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_cid: Option<i64>,
+    /// `title`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+}
+impl ::std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Data")
+            .field("activity_cos_fee", &self.activity_cos_fee)
+            .field("activity_cos_ratio", &self.activity_cos_ratio)
+            .field("activity_end_time", &self.activity_end_time)
+            .field("activity_price", &self.activity_price)
+            .field("activity_start_time", &self.activity_start_time)
+            .field("apply_id", &self.apply_id)
+            .field("can_promote", &self.can_promote)
+            .field("category_id", &self.category_id)
+            .field("category_name", &self.category_name)
+            .field("colonel_coupon_info", &self.colonel_coupon_info)
+            .field("cos_fee", &self.cos_fee)
+            .field("cos_ratio", &self.cos_ratio)
+            .field("cover", &self.cover)
+            .field("detail_url", &self.detail_url)
+            .field("exclusion_duration", &self.exclusion_duration)
+            .field("first_cid", &self.first_cid)
+            .field("gift_info", &self.gift_info)
+            .field("in_stock", &self.in_stock)
+            .field("is_new_shop", &self.is_new_shop)
+            .field("is_trusteeship_product", &self.is_trusteeship_product)
+            .field("months_of_protection", &self.months_of_protection)
+            .field("origin_activity_end_time", &self.origin_activity_end_time)
+            .field("origin_activity_id", &self.origin_activity_id)
+            .field("origin_activity_start_time", &self.origin_activity_start_time)
+            .field("origin_colonel_buyin_id", &self.origin_colonel_buyin_id)
+            .field("origin_institution_id", &self.origin_institution_id)
+            .field("origin_institution_name", &self.origin_institution_name)
+            .field(
+                "origin_institution_phone",
+                &crate::secret::Redacted(&self.origin_institution_phone),
+            )
+            .field("price", &self.price)
+            .field("product_id", &self.product_id)
+            .field("product_stock", &self.product_stock)
+            .field("promotion_end_time", &self.promotion_end_time)
+            .field("promotion_start_time", &self.promotion_start_time)
+            .field("promotion_step", &self.promotion_step)
+            .field("promotion_stock", &self.promotion_stock)
+            .field("reason", &self.reason)
+            .field("sales", &self.sales)
+            .field("second_cid", &self.second_cid)
+            .field("service_ratio", &self.service_ratio)
+            .field("shop_contact", &self.shop_contact)
+            .field("shop_id", &self.shop_id)
+            .field("shop_name", &self.shop_name)
+            .field("shop_score", &self.shop_score)
+            .field("status", &self.status)
+            .field("third_cid", &self.third_cid)
+            .field("title", &self.title)
+            .field("update_time", &self.update_time)
+            .finish()
+    }
+}
+#[doc(hidden)]
+mod decode;

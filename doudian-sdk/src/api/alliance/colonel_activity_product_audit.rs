@@ -5,42 +5,68 @@
 /// `alliance.colonelActivityProductAudit`: the request of the platform method `alliance.colonelActivityProductAudit`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`, `apply_ids`, `operation`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`AllianceColonelActivityProductAuditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.colonelActivityProductAudit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.colonelActivityProductAudit")]
-pub struct AllianceColonelActivityProductAuditRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AllianceColonelActivityProductAuditRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `apply_ids` (required)
+    pub apply_ids: Vec<i64>,
+    /// `operation` (required)
+    pub operation: i64,
+    /// `repeat_apply`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_apply: Option<bool>,
+    /// `suggest_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggest_info: Option<String>,
+}
 impl AllianceColonelActivityProductAuditRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`activity_id`, `apply_ids`, `operation`).
+    pub fn new(activity_id: i64, apply_ids: Vec<i64>, operation: i64) -> Self {
+        Self {
+            activity_id,
+            apply_ids,
+            operation,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `repeat_apply`.
+    pub fn repeat_apply(mut self, repeat_apply: bool) -> Self {
+        self.repeat_apply = Some(repeat_apply);
+        self
+    }
+    /// Sets `suggest_info`.
+    pub fn suggest_info(mut self, suggest_info: impl Into<String>) -> Self {
+        self.suggest_info = Some(suggest_info.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceColonelActivityProductAuditRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.colonelActivityProductAudit` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `alliance.colonelActivityProductAudit` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AllianceColonelActivityProductAuditResponse(pub ::serde_json::Value);
+pub struct AllianceColonelActivityProductAuditResponse {
+    /// `product_audit_info`
+    pub product_audit_info: Vec<ProductAuditInfo>,
+}
 impl crate::request::Request for AllianceColonelActivityProductAuditRequest {
     const METHOD: &'static str = "alliance.colonelActivityProductAudit";
     type Response = AllianceColonelActivityProductAuditResponse;
 }
+/// An object inside `alliance.colonelActivityProductAudit`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ProductAuditInfo {
+    /// `apply_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_id: Option<i64>,
+    /// `reject_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,67 @@
 /// `alliance.colonelActivityProductExtension`: the request of the platform method `alliance.colonelActivityProductExtension`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`, `extend_time`, `product_ids`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`AllianceColonelActivityProductExtensionResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `alliance.colonelActivityProductExtension` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.colonelActivityProductExtension")]
-pub struct AllianceColonelActivityProductExtensionRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AllianceColonelActivityProductExtensionRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `extend_time` (required)
+    pub extend_time: String,
+    /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
+}
 impl AllianceColonelActivityProductExtensionRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`activity_id`, `extend_time`, `product_ids`).
+    pub fn new(
+        activity_id: i64,
+        extend_time: impl Into<String>,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            activity_id,
+            extend_time: extend_time.into(),
+            product_ids: product_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceColonelActivityProductExtensionRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.colonelActivityProductExtension` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+/// `alliance.colonelActivityProductExtension` response: the reply's `data`.
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct AllianceColonelActivityProductExtensionResponse(pub ::serde_json::Value);
+pub struct AllianceColonelActivityProductExtensionResponse(pub Vec<Data>);
+impl ::std::ops::Deref for AllianceColonelActivityProductExtensionResponse {
+    type Target = Vec<Data>;
+    fn deref(&self) -> &Vec<Data> {
+        &self.0
+    }
+}
+impl IntoIterator for AllianceColonelActivityProductExtensionResponse {
+    type Item = Data;
+    type IntoIter = ::std::vec::IntoIter<Data>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
 impl crate::request::Request for AllianceColonelActivityProductExtensionRequest {
     const METHOD: &'static str = "alliance.colonelActivityProductExtension";
     type Response = AllianceColonelActivityProductExtensionResponse;
 }
+/// An object inside `alliance.colonelActivityProductExtension`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Data {
+    /// `msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,89 @@
 /// `alliance.getOrderList`: the request of the platform method `alliance.getOrderList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`AllianceGetOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.getOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.getOrderList")]
-pub struct AllianceGetOrderListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AllianceGetOrderListRequest {
+    /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
+    #[serde(serialize_with = "crate::ids::list_as_text")]
+    pub order_ids: Vec<crate::ids::OrderId>,
+}
 impl AllianceGetOrderListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`order_ids`).
+    pub fn new(
+        order_ids: impl IntoIterator<Item = impl Into<crate::ids::OrderId>>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            order_ids: order_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceGetOrderListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.getOrderList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `alliance.getOrderList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AllianceGetOrderListResponse(pub ::serde_json::Value);
+pub struct AllianceGetOrderListResponse {
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `code_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_msg: Option<String>,
+    /// `datas`
+    pub datas: Vec<Data>,
+}
 impl crate::request::Request for AllianceGetOrderListRequest {
     const METHOD: &'static str = "alliance.getOrderList";
     const READ_ONLY: bool = true;
     type Response = AllianceGetOrderListResponse;
 }
+/// An object inside `alliance.getOrderList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Data {
+    /// `alliance_biz_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alliance_biz_type: Option<String>,
+    /// `author_account`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_account: Option<String>,
+    /// `commission_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission_rate: Option<i64>,
+    /// `estimated_comission`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_comission: Option<i64>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::codes::optional_as_text")]
+    pub order_status: Option<crate::codes::OrderStatus>,
+    /// `phase_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_id: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `real_comission`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real_comission: Option<i64>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `short_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_id: Option<String>,
+    /// `total_pay_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_pay_amount: Option<i64>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,132 @@
 /// `alliance.instituteColonelActivityList`: the request of the platform method `alliance.instituteColonelActivityList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `page`, `page_size`, `search_type`, `sort_type`, `status`, given by name in [`AllianceInstituteColonelActivityListRequired`].
+/// * **Reply:** [`AllianceInstituteColonelActivityListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.instituteColonelActivityList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.instituteColonelActivityList")]
-pub struct AllianceInstituteColonelActivityListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AllianceInstituteColonelActivityListRequest {
+    /// `activity_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_info: Option<String>,
+    /// `page` (required)
+    pub page: i64,
+    /// `page_size` (required)
+    pub page_size: i64,
+    /// `search_type` (required)
+    pub search_type: i64,
+    /// `sort_type` (required)
+    pub sort_type: i64,
+    /// `status` (required)
+    pub status: i32,
+}
+/// The required parameters of [`AllianceInstituteColonelActivityListRequest`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct AllianceInstituteColonelActivityListRequired {
+    /// `page` (required)
+    pub page: i64,
+    /// `page_size` (required)
+    pub page_size: i64,
+    /// `search_type` (required)
+    pub search_type: i64,
+    /// `sort_type` (required)
+    pub sort_type: i64,
+    /// `status` (required)
+    pub status: i32,
+}
 impl AllianceInstituteColonelActivityListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from its required parameters (`page`, `page_size`, `search_type`, `sort_type`, `status`).
+    pub fn new(required: AllianceInstituteColonelActivityListRequired) -> Self {
+        let AllianceInstituteColonelActivityListRequired {
+            page,
+            page_size,
+            search_type,
+            sort_type,
+            status,
+        } = required;
+        Self {
+            page,
+            page_size,
+            search_type,
+            sort_type,
+            status,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `activity_info`.
+    pub fn activity_info(mut self, activity_info: impl Into<String>) -> Self {
+        self.activity_info = Some(activity_info.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceInstituteColonelActivityListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.instituteColonelActivityList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `alliance.instituteColonelActivityList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AllianceInstituteColonelActivityListResponse(pub ::serde_json::Value);
+pub struct AllianceInstituteColonelActivityListResponse {
+    /// `activity_list`
+    pub activity_list: Vec<Activity>,
+    /// `colonel_buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colonel_buyin_id: Option<i64>,
+    /// `institution_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_id: Option<i64>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for AllianceInstituteColonelActivityListRequest {
     const METHOD: &'static str = "alliance.instituteColonelActivityList";
     const READ_ONLY: bool = true;
     type Response = AllianceInstituteColonelActivityListResponse;
 }
+impl crate::page::Paginated for AllianceInstituteColonelActivityListRequest {
+    type Item = Activity;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.activity_list, total)
+    }
+}
+/// An object inside `alliance.instituteColonelActivityList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Activity {
+    /// `activity_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_end_time: Option<String>,
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `activity_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_name: Option<String>,
+    /// `activity_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_start_time: Option<String>,
+    /// `application_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_end_time: Option<String>,
+    /// `application_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_start_time: Option<String>,
+    /// `categories_limit`
+    pub categories_limit: ::std::collections::BTreeMap<String, String>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,40 @@
 /// `alliance.instituteColonelActivityOperate`: the request of the platform method `alliance.instituteColonelActivityOperate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`AllianceInstituteColonelActivityOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.instituteColonelActivityOperate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.instituteColonelActivityOperate")]
-pub struct AllianceInstituteColonelActivityOperateRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AllianceInstituteColonelActivityOperateRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `operation`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<i64>,
+}
 impl AllianceInstituteColonelActivityOperateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`activity_id`).
+    pub fn new(activity_id: i64) -> Self {
+        Self {
+            activity_id,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `operation`.
+    pub fn operation(mut self, operation: i64) -> Self {
+        self.operation = Some(operation);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceInstituteColonelActivityOperateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.instituteColonelActivityOperate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `alliance.instituteColonelActivityOperate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AllianceInstituteColonelActivityOperateResponse(pub ::serde_json::Value);
+pub struct AllianceInstituteColonelActivityOperateResponse {}
 impl crate::request::Request for AllianceInstituteColonelActivityOperateRequest {
     const METHOD: &'static str = "alliance.instituteColonelActivityOperate";
     type Response = AllianceInstituteColonelActivityOperateResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,28 +5,20 @@
 /// `alliance.materialsProductCategory`: the request of the platform method `alliance.materialsProductCategory`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `parent_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceMaterialsProductCategoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.materialsProductCategory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.materialsProductCategory")]
 pub struct AllianceMaterialsProductCategoryRequest {
-    /// `parent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<i64>,
+    /// `parent_id` (required)
+    pub parent_id: i64,
 }
 impl AllianceMaterialsProductCategoryRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `parent_id`.
-    pub fn parent_id(mut self, parent_id: i64) -> Self {
-        self.parent_id = Some(parent_id);
-        self
+    /// Builds it from the required parameters (`parent_id`).
+    pub fn new(parent_id: i64) -> Self {
+        Self { parent_id }
     }
 }
 /// `alliance.materialsProductCategory` response: the reply's `data`.

@@ -5,42 +5,286 @@
 /// `alliance.materialsProductsSearch`: the request of the platform method `alliance.materialsProductsSearch`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`AllianceMaterialsProductsSearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `page`, `page_size`, `search_type`, `sort_type`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`AllianceMaterialsProductsSearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.materialsProductsSearch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "alliance.materialsProductsSearch")]
-pub struct AllianceMaterialsProductsSearchRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct AllianceMaterialsProductsSearchRequest {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `cos_fee_max`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_fee_max: Option<i32>,
+    /// `cos_fee_min`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_fee_min: Option<i32>,
+    /// `cos_ratio_max`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_ratio_max: Option<i32>,
+    /// `cos_ratio_min`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_ratio_min: Option<i32>,
+    /// `first_cids`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub first_cids: Vec<i64>,
+    /// `page` (required)
+    pub page: i64,
+    /// `page_size` (required)
+    pub page_size: i64,
+    /// `price_max`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_max: Option<i32>,
+    /// `price_min`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_min: Option<i32>,
+    /// `search_type` (required)
+    pub search_type: i32,
+    /// `second_cids`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub second_cids: Vec<i64>,
+    /// `sell_num_max`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sell_num_max: Option<i32>,
+    /// `sell_num_min`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sell_num_min: Option<i32>,
+    /// `share_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_status: Option<i32>,
+    /// `sort_type` (required)
+    pub sort_type: i32,
+    /// `tag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<i64>,
+    /// `third_cids`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub third_cids: Vec<i64>,
+    /// `title`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
 impl AllianceMaterialsProductsSearchRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page`, `page_size`, `search_type`, `sort_type`).
+    pub fn new(page: i64, page_size: i64, search_type: i32, sort_type: i32) -> Self {
+        Self {
+            page,
+            page_size,
+            search_type,
+            sort_type,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `activity_id`.
+    pub fn activity_id(mut self, activity_id: i64) -> Self {
+        self.activity_id = Some(activity_id);
+        self
+    }
+    /// Sets `cos_fee_max`.
+    pub fn cos_fee_max(mut self, cos_fee_max: i32) -> Self {
+        self.cos_fee_max = Some(cos_fee_max);
+        self
+    }
+    /// Sets `cos_fee_min`.
+    pub fn cos_fee_min(mut self, cos_fee_min: i32) -> Self {
+        self.cos_fee_min = Some(cos_fee_min);
+        self
+    }
+    /// Sets `cos_ratio_max`.
+    pub fn cos_ratio_max(mut self, cos_ratio_max: i32) -> Self {
+        self.cos_ratio_max = Some(cos_ratio_max);
+        self
+    }
+    /// Sets `cos_ratio_min`.
+    pub fn cos_ratio_min(mut self, cos_ratio_min: i32) -> Self {
+        self.cos_ratio_min = Some(cos_ratio_min);
+        self
+    }
+    /// Sets `first_cids`.
+    pub fn first_cids(mut self, first_cids: Vec<i64>) -> Self {
+        self.first_cids = first_cids;
+        self
+    }
+    /// Sets `price_max`.
+    pub fn price_max(mut self, price_max: i32) -> Self {
+        self.price_max = Some(price_max);
+        self
+    }
+    /// Sets `price_min`.
+    pub fn price_min(mut self, price_min: i32) -> Self {
+        self.price_min = Some(price_min);
+        self
+    }
+    /// Sets `second_cids`.
+    pub fn second_cids(mut self, second_cids: Vec<i64>) -> Self {
+        self.second_cids = second_cids;
+        self
+    }
+    /// Sets `sell_num_max`.
+    pub fn sell_num_max(mut self, sell_num_max: i32) -> Self {
+        self.sell_num_max = Some(sell_num_max);
+        self
+    }
+    /// Sets `sell_num_min`.
+    pub fn sell_num_min(mut self, sell_num_min: i32) -> Self {
+        self.sell_num_min = Some(sell_num_min);
+        self
+    }
+    /// Sets `share_status`.
+    pub fn share_status(mut self, share_status: i32) -> Self {
+        self.share_status = Some(share_status);
+        self
+    }
+    /// Sets `tag`.
+    pub fn tag(mut self, tag: i64) -> Self {
+        self.tag = Some(tag);
+        self
+    }
+    /// Sets `third_cids`.
+    pub fn third_cids(mut self, third_cids: Vec<i64>) -> Self {
+        self.third_cids = third_cids;
+        self
+    }
+    /// Sets `title`.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for AllianceMaterialsProductsSearchRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `alliance.materialsProductsSearch` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `alliance.materialsProductsSearch` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct AllianceMaterialsProductsSearchResponse(pub ::serde_json::Value);
+pub struct AllianceMaterialsProductsSearchResponse {
+    /// `products`
+    pub products: Vec<Product>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for AllianceMaterialsProductsSearchRequest {
     const METHOD: &'static str = "alliance.materialsProductsSearch";
     type Response = AllianceMaterialsProductsSearchResponse;
 }
+impl crate::page::Paginated for AllianceMaterialsProductsSearchRequest {
+    type Item = Product;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.products, total)
+    }
+}
+impl AllianceMaterialsProductsSearchRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(page_size: i64, search_type: i32, sort_type: i32) -> Self {
+        let mut request = Self::new(0, page_size, search_type, sort_type);
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `alliance.materialsProductsSearch`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AvailableCoupon {
+    /// `apply_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_end_time: Option<String>,
+    /// `apply_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_start_time: Option<String>,
+    /// `coupon_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_type: Option<i32>,
+    /// `discount_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_desc: Option<String>,
+    /// `type_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_desc: Option<String>,
+    /// `use_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_end_time: Option<String>,
+    /// `use_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_start_time: Option<String>,
+    /// `valid_period`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_period: Option<i64>,
+    /// `validity_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validity_type: Option<i64>,
+}
+/// An object inside `alliance.materialsProductsSearch`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Product {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `available_coupons`
+    pub available_coupons: Vec<AvailableCoupon>,
+    /// `cos_fee`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_fee: Option<i64>,
+    /// `cos_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_ratio: Option<f64>,
+    /// `coupon_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_price: Option<i64>,
+    /// `cover`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
+    /// `detail_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// `first_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_cid: Option<i64>,
+    /// `in_stock`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_stock: Option<bool>,
+    /// `presell_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presell_type: Option<i64>,
+    /// `price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `sales`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sales: Option<i64>,
+    /// `second_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_cid: Option<i64>,
+    /// `sharable`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharable: Option<bool>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_name: Option<String>,
+    /// `third_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_cid: Option<i64>,
+    /// `title`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

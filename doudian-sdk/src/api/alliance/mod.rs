@@ -13,6 +13,7 @@ pub mod colonel_activity_create_or_update;
 pub use colonel_activity_create_or_update::{
     AllianceColonelActivityCreateOrUpdateRequest,
     AllianceColonelActivityCreateOrUpdateResponse,
+    AllianceColonelActivityCreateOrUpdateRequired,
 };
 pub mod colonel_activity_product;
 pub use colonel_activity_product::{
@@ -34,6 +35,7 @@ pub mod institute_colonel_activity_list;
 pub use institute_colonel_activity_list::{
     AllianceInstituteColonelActivityListRequest,
     AllianceInstituteColonelActivityListResponse,
+    AllianceInstituteColonelActivityListRequired,
 };
 pub mod institute_colonel_activity_operate;
 pub use institute_colonel_activity_operate::{

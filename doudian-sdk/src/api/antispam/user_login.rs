@@ -6,15 +6,16 @@ pub use super::shared::{Decision, User};
 /// `antispam.userLogin`: the request of the platform method `antispam.userLogin`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** `event_time`, `params`: the arguments of [`new`](Self::new).
+/// * **Required:** `params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AntispamUserLoginResponse`]; nested types are in this module.
 /// * **Platform docs:** search `antispam.userLogin` at <https://op.jinritemai.com/docs/api-docs>
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "antispam.userLogin")]
 pub struct AntispamUserLoginRequest {
-    /// `event_time` (required). Example: `1624430601`
-    pub event_time: i64,
+    /// `event_time`. Example: `1624430601`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<i64>,
     /// `params` (required). Example: `{aid:1128}`
     pub params: String,
     /// `user`. Example: `-`
@@ -22,13 +23,17 @@ pub struct AntispamUserLoginRequest {
     pub user: Option<User>,
 }
 impl AntispamUserLoginRequest {
-    /// Builds it from the required parameters (`event_time`, `params`).
-    pub fn new(event_time: i64, params: impl Into<String>) -> Self {
+    /// Builds it from the required parameters (`params`).
+    pub fn new(params: impl Into<String>) -> Self {
         Self {
-            event_time,
             params: params.into(),
             ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `event_time`.
+    pub fn event_time(mut self, event_time: i64) -> Self {
+        self.event_time = Some(event_time);
+        self
     }
     /// Sets `user`.
     pub fn user(mut self, user: User) -> Self {

@@ -12,6 +12,9 @@
 #[non_exhaustive]
 #[doc(alias = "brand.list")]
 pub struct BrandListRequest {
+    /// `brand_ids`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub brand_ids: Vec<i64>,
     /// `categories`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<i64>,
@@ -43,6 +46,11 @@ impl BrandListRequest {
         Self {
             ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `brand_ids`.
+    pub fn brand_ids(mut self, brand_ids: Vec<i64>) -> Self {
+        self.brand_ids = brand_ids;
+        self
     }
     /// Sets `categories`.
     pub fn categories(mut self, categories: Vec<i64>) -> Self {

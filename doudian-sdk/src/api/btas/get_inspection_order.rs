@@ -5,43 +5,199 @@
 /// `btas.getInspectionOrder`: the request of the platform method `btas.getInspectionOrder`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`BtasGetInspectionOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.getInspectionOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "btas.getInspectionOrder")]
-pub struct BtasGetInspectionOrderRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BtasGetInspectionOrderRequest {
+    /// `order_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_code: Option<String>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+}
 impl BtasGetInspectionOrderRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `order_code`.
+    pub fn order_code(mut self, order_code: impl Into<String>) -> Self {
+        self.order_code = Some(order_code.into());
+        self
+    }
+    /// Sets `order_id`.
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
+        self.order_id = Some(order_id.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BtasGetInspectionOrderRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `btas.getInspectionOrder` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `btas.getInspectionOrder` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BtasGetInspectionOrderResponse(pub ::serde_json::Value);
+pub struct BtasGetInspectionOrderResponse {
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `product_orders`
+    pub product_orders: Vec<ProductOrder>,
+}
 impl crate::request::Request for BtasGetInspectionOrderRequest {
     const METHOD: &'static str = "btas.getInspectionOrder";
     const READ_ONLY: bool = true;
     type Response = BtasGetInspectionOrderResponse;
 }
+/// An object inside `btas.getInspectionOrder`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ProductOrder {
+    /// `order_code`
+    pub order_code: Vec<String>,
+    /// `product_order_details`
+    pub product_order_details: Vec<ProductOrderDetail>,
+    /// `product_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_order_id: Option<String>,
+}
+/// An object inside `btas.getInspectionOrder`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ProductOrderDetail {
+    /// `cancel_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_status: Option<i32>,
+    /// `extra_properties`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_properties: Option<String>,
+    /// `fulfillment_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fulfillment_status: Option<i32>,
+    /// `inspection_biz_mod`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_biz_mod: Option<i32>,
+    /// `inspection_result`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_result: Option<i64>,
+    /// `inspection_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_type: Option<i32>,
+    /// `order_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_code: Option<String>,
+    /// `product_img`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_img: Option<String>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_price: Option<i64>,
+    /// `sc_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_info: Option<ScInfo>,
+    /// `sc_receive_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_receive_time: Option<i64>,
+    /// `sc_shipping_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_shipping_time: Option<i64>,
+    /// `seller_return_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_return_type: Option<i32>,
+    /// `seller_shipping_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_shipping_time: Option<i64>,
+    /// `send_2buyer_courier_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_2buyer_courier_info: Option<Send2buyerCourierInfo>,
+    /// `send_2sc_courier_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_2sc_courier_info: Option<Send2scCourierInfo>,
+}
+/// An object inside `btas.getInspectionOrder`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ScInfo {
+    /// `sc_address`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_address: Option<String>,
+    /// `sc_city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_city: Option<String>,
+    /// `sc_district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_district: Option<String>,
+    /// `sc_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_id: Option<i64>,
+    /// `sc_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_name: Option<String>,
+    /// `sc_phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_phone: Option<String>,
+    /// `sc_province`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_province: Option<String>,
+    /// `sc_street`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sc_street: Option<String>,
+}
+impl ::std::fmt::Debug for ScInfo {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("ScInfo")
+            .field("sc_address", &self.sc_address)
+            .field("sc_city", &self.sc_city)
+            .field("sc_district", &self.sc_district)
+            .field("sc_id", &self.sc_id)
+            .field("sc_name", &self.sc_name)
+            .field("sc_phone", &crate::secret::Redacted(&self.sc_phone))
+            .field("sc_province", &self.sc_province)
+            .field("sc_street", &self.sc_street)
+            .finish()
+    }
+}
+/// An object inside `btas.getInspectionOrder`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Send2buyerCourierInfo {
+    /// `courier_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub courier_code: Option<String>,
+    /// `logistics_name_cn`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_name_cn: Option<String>,
+    /// `logistics_name_en`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_name_en: Option<String>,
+    /// `logistics_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_type: Option<String>,
+}
+/// An object inside `btas.getInspectionOrder`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Send2scCourierInfo {
+    /// `courier_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub courier_code: Option<String>,
+    /// `logistics_name_cn`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_name_cn: Option<String>,
+    /// `logistics_name_en`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_name_en: Option<String>,
+    /// `logistics_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_type: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,67 @@
 /// `btas.getOrderInspectionResult`: the request of the platform method `btas.getOrderInspectionResult`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `order_code`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BtasGetOrderInspectionResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.getOrderInspectionResult` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "btas.getOrderInspectionResult")]
-pub struct BtasGetOrderInspectionResultRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BtasGetOrderInspectionResultRequest {
+    /// `order_code` (required)
+    pub order_code: String,
+}
 impl BtasGetOrderInspectionResultRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`order_code`).
+    pub fn new(order_code: impl Into<String>) -> Self {
+        Self {
+            order_code: order_code.into(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BtasGetOrderInspectionResultRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `btas.getOrderInspectionResult` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `btas.getOrderInspectionResult` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BtasGetOrderInspectionResultResponse(pub ::serde_json::Value);
+pub struct BtasGetOrderInspectionResultResponse {
+    /// `certification_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certification_code: Option<String>,
+    /// `detail`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// `inspection_comment`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_comment: Option<String>,
+    /// `inspection_cost`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_cost: Option<i64>,
+    /// `inspection_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_order_id: Option<String>,
+    /// `inspection_result`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_result: Option<i32>,
+    /// `inspection_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_time: Option<String>,
+    /// `logistics_cost`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_cost: Option<i64>,
+    /// `order_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_code: Option<String>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `product_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_order_id: Option<String>,
+}
 impl crate::request::Request for BtasGetOrderInspectionResultRequest {
     const METHOD: &'static str = "btas.getOrderInspectionResult";
     const READ_ONLY: bool = true;
     type Response = BtasGetOrderInspectionResultResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,40 +5,54 @@
 /// `btas.listBrand`: the request of the platform method `btas.listBrand`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`BtasListBrandResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.listBrand` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "btas.listBrand")]
-pub struct BtasListBrandRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct BtasListBrandRequest {}
 impl BtasListBrandRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {}
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for BtasListBrandRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `btas.listBrand` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `btas.listBrand` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BtasListBrandResponse(pub ::serde_json::Value);
+pub struct BtasListBrandResponse {
+    /// `brand_list`
+    pub brand_list: Vec<Brand>,
+}
 impl crate::request::Request for BtasListBrandRequest {
     const METHOD: &'static str = "btas.listBrand";
     const READ_ONLY: bool = true;
     type Response = BtasListBrandResponse;
 }
+/// An object inside `btas.listBrand`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Brand {
+    /// `brand_category_list`
+    pub brand_category_list: Vec<BrandCategory>,
+    /// `brand_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<i64>,
+    /// `brand_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_name: Option<String>,
+}
+/// An object inside `btas.listBrand`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct BrandCategory {
+    /// `id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

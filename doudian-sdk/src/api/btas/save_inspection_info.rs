@@ -5,43 +5,151 @@
 /// `btas.saveInspectionInfo`: the request of the platform method `btas.saveInspectionInfo`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `is_shipping_self`, `order_id`, `return_intercept_type`, `send_type`, `service_status`, given by name in [`BtasSaveInspectionInfoRequired`].
+/// * **Reply:** [`BtasSaveInspectionInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.saveInspectionInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "btas.saveInspectionInfo")]
-pub struct BtasSaveInspectionInfoRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BtasSaveInspectionInfoRequest {
+    /// `base_send_logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_send_logistics_code: Option<String>,
+    /// `insurance_cost`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insurance_cost: Option<i32>,
+    /// `is_shipping_self` (required)
+    pub is_shipping_self: i32,
+    /// `order_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_code: Option<String>,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
+    /// `product_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_order_id: Option<String>,
+    /// `return_intercept_type` (required)
+    pub return_intercept_type: i32,
+    /// `return_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_type: Option<i32>,
+    /// `send_logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_logistics_code: Option<String>,
+    /// `send_logistics_company_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_logistics_company_code: Option<String>,
+    /// `send_logistics_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_logistics_id: Option<String>,
+    /// `send_type` (required)
+    pub send_type: i32,
+    /// `service_status` (required)
+    pub service_status: i32,
+    /// `shipping_logistics_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_logistics_type: Option<String>,
+}
+/// The required parameters of [`BtasSaveInspectionInfoRequest`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct BtasSaveInspectionInfoRequired {
+    /// `is_shipping_self` (required)
+    pub is_shipping_self: i32,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    pub order_id: crate::ids::OrderId,
+    /// `return_intercept_type` (required)
+    pub return_intercept_type: i32,
+    /// `send_type` (required)
+    pub send_type: i32,
+    /// `service_status` (required)
+    pub service_status: i32,
+}
 impl BtasSaveInspectionInfoRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from its required parameters (`is_shipping_self`, `order_id`, `return_intercept_type`, `send_type`, `service_status`).
+    pub fn new(required: BtasSaveInspectionInfoRequired) -> Self {
+        let BtasSaveInspectionInfoRequired {
+            is_shipping_self,
+            order_id,
+            return_intercept_type,
+            send_type,
+            service_status,
+        } = required;
+        Self {
+            is_shipping_self,
+            order_id,
+            return_intercept_type,
+            send_type,
+            service_status,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
+    /// Sets `base_send_logistics_code`.
+    pub fn base_send_logistics_code(
         mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+        base_send_logistics_code: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        self.base_send_logistics_code = Some(base_send_logistics_code.into());
+        self
+    }
+    /// Sets `insurance_cost`.
+    pub fn insurance_cost(mut self, insurance_cost: i32) -> Self {
+        self.insurance_cost = Some(insurance_cost);
+        self
+    }
+    /// Sets `order_code`.
+    pub fn order_code(mut self, order_code: impl Into<String>) -> Self {
+        self.order_code = Some(order_code.into());
+        self
+    }
+    /// Sets `product_order_id`.
+    pub fn product_order_id(mut self, product_order_id: impl Into<String>) -> Self {
+        self.product_order_id = Some(product_order_id.into());
+        self
+    }
+    /// Sets `return_type`.
+    pub fn return_type(mut self, return_type: i32) -> Self {
+        self.return_type = Some(return_type);
+        self
+    }
+    /// Sets `send_logistics_code`.
+    pub fn send_logistics_code(
+        mut self,
+        send_logistics_code: impl Into<String>,
+    ) -> Self {
+        self.send_logistics_code = Some(send_logistics_code.into());
+        self
+    }
+    /// Sets `send_logistics_company_code`.
+    pub fn send_logistics_company_code(
+        mut self,
+        send_logistics_company_code: impl Into<String>,
+    ) -> Self {
+        self.send_logistics_company_code = Some(send_logistics_company_code.into());
+        self
+    }
+    /// Sets `send_logistics_id`.
+    pub fn send_logistics_id(mut self, send_logistics_id: impl Into<String>) -> Self {
+        self.send_logistics_id = Some(send_logistics_id.into());
+        self
+    }
+    /// Sets `shipping_logistics_type`.
+    pub fn shipping_logistics_type(
+        mut self,
+        shipping_logistics_type: impl Into<String>,
+    ) -> Self {
+        self.shipping_logistics_type = Some(shipping_logistics_type.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BtasSaveInspectionInfoRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `btas.saveInspectionInfo` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `btas.saveInspectionInfo` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BtasSaveInspectionInfoResponse(pub ::serde_json::Value);
+pub struct BtasSaveInspectionInfoResponse {}
 impl crate::request::Request for BtasSaveInspectionInfoRequest {
     const METHOD: &'static str = "btas.saveInspectionInfo";
     const READ_ONLY: bool = true;
     type Response = BtasSaveInspectionInfoResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,116 @@
 /// `btas.saveInspectionOnline`: the request of the platform method `btas.saveInspectionOnline`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `brand_id`, `certification_code`, `images`, `is_original_info`, `order_code`, `order_id`, `product_order_id`, `return_intercept_type`, `service_status`, given by name in [`BtasSaveInspectionOnlineRequired`].
+/// * **Reply:** [`BtasSaveInspectionOnlineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.saveInspectionOnline` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "btas.saveInspectionOnline")]
-pub struct BtasSaveInspectionOnlineRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BtasSaveInspectionOnlineRequest {
+    /// `brand_id` (required)
+    pub brand_id: i64,
+    /// `certification_code` (required)
+    pub certification_code: String,
+    /// `images` (required)
+    pub images: Vec<Image>,
+    /// `is_original_info` (required)
+    pub is_original_info: i32,
+    /// `order_code` (required)
+    pub order_code: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
+    /// `product_order_id` (required)
+    pub product_order_id: String,
+    /// `return_intercept_type` (required)
+    pub return_intercept_type: i32,
+    /// `service_status` (required)
+    pub service_status: i32,
+}
+/// The required parameters of [`BtasSaveInspectionOnlineRequest`], by name: 9 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct BtasSaveInspectionOnlineRequired {
+    /// `brand_id` (required)
+    pub brand_id: i64,
+    /// `certification_code` (required)
+    pub certification_code: String,
+    /// `images` (required)
+    pub images: Vec<Image>,
+    /// `is_original_info` (required)
+    pub is_original_info: i32,
+    /// `order_code` (required)
+    pub order_code: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    pub order_id: crate::ids::OrderId,
+    /// `product_order_id` (required)
+    pub product_order_id: String,
+    /// `return_intercept_type` (required)
+    pub return_intercept_type: i32,
+    /// `service_status` (required)
+    pub service_status: i32,
+}
 impl BtasSaveInspectionOnlineRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from its required parameters (`brand_id`, `certification_code`, `images`, `is_original_info`, `order_code`, `order_id`, `product_order_id`, `return_intercept_type`, `service_status`).
+    pub fn new(required: BtasSaveInspectionOnlineRequired) -> Self {
+        let BtasSaveInspectionOnlineRequired {
+            brand_id,
+            certification_code,
+            images,
+            is_original_info,
+            order_code,
+            order_id,
+            product_order_id,
+            return_intercept_type,
+            service_status,
+        } = required;
+        Self {
+            brand_id,
+            certification_code,
+            images,
+            is_original_info,
+            order_code,
+            order_id,
+            product_order_id,
+            return_intercept_type,
+            service_status,
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BtasSaveInspectionOnlineRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `btas.saveInspectionOnline` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `btas.saveInspectionOnline` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BtasSaveInspectionOnlineResponse(pub ::serde_json::Value);
+pub struct BtasSaveInspectionOnlineResponse {}
 impl crate::request::Request for BtasSaveInspectionOnlineRequest {
     const METHOD: &'static str = "btas.saveInspectionOnline";
     type Response = BtasSaveInspectionOnlineResponse;
 }
+/// An object inside `btas.saveInspectionOnline`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Image {
+    /// `image_comment`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_comment: Option<String>,
+    /// `image_id` (required)
+    pub image_id: i64,
+    /// `image_url` (required)
+    pub image_url: String,
+}
+impl Image {
+    /// Builds it from the required parameters (`image_id`, `image_url`).
+    pub fn new(image_id: i64, image_url: impl Into<String>) -> Self {
+        Self {
+            image_id,
+            image_url: image_url.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `image_comment`.
+    pub fn image_comment(mut self, image_comment: impl Into<String>) -> Self {
+        self.image_comment = Some(image_comment.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

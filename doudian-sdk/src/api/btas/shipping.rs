@@ -5,39 +5,87 @@
 /// `btas.shipping`: the request of the platform method `btas.shipping`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `order_id`, `service_status`, `shipping_logistics_code`, `shipping_logistics_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BtasShippingResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.shipping` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "btas.shipping")]
-pub struct BtasShippingRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct BtasShippingRequest {
+    /// `base_shipping_logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_shipping_logistics_code: Option<String>,
+    /// `order_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_code: Option<String>,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
+    /// `product_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_order_id: Option<String>,
+    /// `service_status` (required)
+    pub service_status: i32,
+    /// `shipping_logistics_code` (required)
+    pub shipping_logistics_code: String,
+    /// `shipping_logistics_company_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_logistics_company_code: Option<String>,
+    /// `shipping_logistics_id` (required)
+    pub shipping_logistics_id: String,
+}
 impl BtasShippingRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`order_id`, `service_status`, `shipping_logistics_code`, `shipping_logistics_id`).
+    pub fn new(
+        order_id: impl Into<crate::ids::OrderId>,
+        service_status: i32,
+        shipping_logistics_code: impl Into<String>,
+        shipping_logistics_id: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            order_id: order_id.into(),
+            service_status,
+            shipping_logistics_code: shipping_logistics_code.into(),
+            shipping_logistics_id: shipping_logistics_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `base_shipping_logistics_code`.
+    pub fn base_shipping_logistics_code(
+        mut self,
+        base_shipping_logistics_code: impl Into<String>,
+    ) -> Self {
+        self.base_shipping_logistics_code = Some(base_shipping_logistics_code.into());
+        self
+    }
+    /// Sets `order_code`.
+    pub fn order_code(mut self, order_code: impl Into<String>) -> Self {
+        self.order_code = Some(order_code.into());
+        self
+    }
+    /// Sets `product_order_id`.
+    pub fn product_order_id(mut self, product_order_id: impl Into<String>) -> Self {
+        self.product_order_id = Some(product_order_id.into());
+        self
+    }
+    /// Sets `shipping_logistics_company_code`.
+    pub fn shipping_logistics_company_code(
+        mut self,
+        shipping_logistics_company_code: impl Into<String>,
+    ) -> Self {
+        self.shipping_logistics_company_code = Some(
+            shipping_logistics_company_code.into(),
+        );
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for BtasShippingRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `btas.shipping` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `btas.shipping` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BtasShippingResponse(pub ::serde_json::Value);
+pub struct BtasShippingResponse {}
 impl crate::request::Request for BtasShippingRequest {
     const METHOD: &'static str = "btas.shipping";
     type Response = BtasShippingResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,48 @@
 /// `buyin.activityProductCancel`: the request of the platform method `buyin.activityProductCancel`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`, `product_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinActivityProductCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityProductCancel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityProductCancel")]
-pub struct BuyinActivityProductCancelRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinActivityProductCancelRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `origin_activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_activity_id: Option<i64>,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
+}
 impl BuyinActivityProductCancelRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`activity_id`, `product_id`).
+    pub fn new(activity_id: i64, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        Self {
+            activity_id,
+            product_id: product_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `origin_activity_id`.
+    pub fn origin_activity_id(mut self, origin_activity_id: i64) -> Self {
+        self.origin_activity_id = Some(origin_activity_id);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinActivityProductCancelRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.activityProductCancel` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.activityProductCancel` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinActivityProductCancelResponse(pub ::serde_json::Value);
+pub struct BuyinActivityProductCancelResponse {
+    /// `success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+}
 impl crate::request::Request for BuyinActivityProductCancelRequest {
     const METHOD: &'static str = "buyin.activityProductCancel";
     type Response = BuyinActivityProductCancelResponse;
 }
+#[doc(hidden)]
+mod decode;

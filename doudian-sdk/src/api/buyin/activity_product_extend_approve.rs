@@ -5,42 +5,46 @@
 /// `buyin.activityProductExtendApprove`: the request of the platform method `buyin.activityProductExtendApprove`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`, `product_id`, `status`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinActivityProductExtendApproveResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityProductExtendApprove` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityProductExtendApprove")]
-pub struct BuyinActivityProductExtendApproveRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinActivityProductExtendApproveRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
+    /// `status` (required)
+    pub status: i32,
+}
 impl BuyinActivityProductExtendApproveRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`activity_id`, `product_id`, `status`).
+    pub fn new(
+        activity_id: i64,
+        product_id: impl Into<crate::ids::ProductId>,
+        status: i32,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            activity_id,
+            product_id: product_id.into(),
+            status,
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinActivityProductExtendApproveRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.activityProductExtendApprove` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.activityProductExtendApprove` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinActivityProductExtendApproveResponse(pub ::serde_json::Value);
+pub struct BuyinActivityProductExtendApproveResponse {
+    /// `success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+}
 impl crate::request::Request for BuyinActivityProductExtendApproveRequest {
     const METHOD: &'static str = "buyin.activityProductExtendApprove";
     type Response = BuyinActivityProductExtendApproveResponse;
 }
+#[doc(hidden)]
+mod decode;

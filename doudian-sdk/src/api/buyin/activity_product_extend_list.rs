@@ -5,43 +5,188 @@
 /// `buyin.activityProductExtendList`: the request of the platform method `buyin.activityProductExtendList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`BuyinActivityProductExtendListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`BuyinActivityProductExtendListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityProductExtendList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityProductExtendList")]
-pub struct BuyinActivityProductExtendListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinActivityProductExtendListRequest {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `page_size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<i64>,
+    /// `search_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_type: Option<i32>,
+}
 impl BuyinActivityProductExtendListRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `activity_id`.
+    pub fn activity_id(mut self, activity_id: i64) -> Self {
+        self.activity_id = Some(activity_id);
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i64) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `page_size`.
+    pub fn page_size(mut self, page_size: i64) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+    /// Sets `search_type`.
+    pub fn search_type(mut self, search_type: i32) -> Self {
+        self.search_type = Some(search_type);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinActivityProductExtendListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.activityProductExtendList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.activityProductExtendList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinActivityProductExtendListResponse(pub ::serde_json::Value);
+pub struct BuyinActivityProductExtendListResponse {
+    /// `item_list`
+    pub item_list: Vec<Item>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinActivityProductExtendListRequest {
     const METHOD: &'static str = "buyin.activityProductExtendList";
     const READ_ONLY: bool = true;
     type Response = BuyinActivityProductExtendListResponse;
 }
+impl crate::page::Paginated for BuyinActivityProductExtendListRequest {
+    type Item = Item;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.item_list, total)
+    }
+}
+impl BuyinActivityProductExtendListRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page() -> Self {
+        let mut request = Self::new();
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `buyin.activityProductExtendList`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Item {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `activity_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_name: Option<String>,
+    /// `commission_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission_rate: Option<f64>,
+    /// `extend_apply_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_apply_id: Option<i64>,
+    /// `extend_apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_apply_time: Option<String>,
+    /// `extend_deal_note`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_deal_note: Option<String>,
+    /// `extend_deal_result`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_deal_result: Option<i64>,
+    /// `extend_deal_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_deal_time: Option<String>,
+    /// `extend_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_time: Option<String>,
+    /// `institution_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_id: Option<i64>,
+    /// `institution_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_name: Option<String>,
+    /// `institution_phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_phone: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_img`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_img: Option<String>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_price: Option<f64>,
+    /// `product_stock`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_stock: Option<i64>,
+    /// `promote_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promote_end_time: Option<String>,
+    /// `promote_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promote_start_time: Option<String>,
+    /// `service_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_rate: Option<f64>,
+}
+impl ::std::fmt::Debug for Item {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Item")
+            .field("activity_id", &self.activity_id)
+            .field("activity_name", &self.activity_name)
+            .field("commission_rate", &self.commission_rate)
+            .field("extend_apply_id", &self.extend_apply_id)
+            .field("extend_apply_time", &self.extend_apply_time)
+            .field("extend_deal_note", &self.extend_deal_note)
+            .field("extend_deal_result", &self.extend_deal_result)
+            .field("extend_deal_time", &self.extend_deal_time)
+            .field("extend_time", &self.extend_time)
+            .field("institution_id", &self.institution_id)
+            .field("institution_name", &self.institution_name)
+            .field(
+                "institution_phone",
+                &crate::secret::Redacted(&self.institution_phone),
+            )
+            .field("product_id", &self.product_id)
+            .field("product_img", &self.product_img)
+            .field("product_name", &self.product_name)
+            .field("product_price", &self.product_price)
+            .field("product_stock", &self.product_stock)
+            .field("promote_end_time", &self.promote_end_time)
+            .field("promote_start_time", &self.promote_start_time)
+            .field("service_rate", &self.service_rate)
+            .finish()
+    }
+}
+#[doc(hidden)]
+mod decode;

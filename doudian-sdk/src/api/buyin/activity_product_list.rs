@@ -5,43 +5,150 @@
 /// `buyin.activityProductList`: the request of the platform method `buyin.activityProductList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`BuyinActivityProductListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `activity_id`, `page`, `size`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinActivityProductListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityProductList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityProductList")]
-pub struct BuyinActivityProductListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinActivityProductListRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `applied_sub_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied_sub_status: Option<i32>,
+    /// `page` (required)
+    pub page: i64,
+    /// `product_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_info: Option<String>,
+    /// `size` (required)
+    pub size: i64,
+    /// `sort_direction`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_direction: Option<i64>,
+    /// `sort_field`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_field: Option<i64>,
+}
 impl BuyinActivityProductListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`activity_id`, `page`, `size`).
+    pub fn new(activity_id: i64, page: i64, size: i64) -> Self {
+        Self {
+            activity_id,
+            page,
+            size,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `applied_sub_status`.
+    pub fn applied_sub_status(mut self, applied_sub_status: i32) -> Self {
+        self.applied_sub_status = Some(applied_sub_status);
+        self
+    }
+    /// Sets `product_info`.
+    pub fn product_info(mut self, product_info: impl Into<String>) -> Self {
+        self.product_info = Some(product_info.into());
+        self
+    }
+    /// Sets `sort_direction`.
+    pub fn sort_direction(mut self, sort_direction: i64) -> Self {
+        self.sort_direction = Some(sort_direction);
+        self
+    }
+    /// Sets `sort_field`.
+    pub fn sort_field(mut self, sort_field: i64) -> Self {
+        self.sort_field = Some(sort_field);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinActivityProductListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.activityProductList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.activityProductList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinActivityProductListResponse(pub ::serde_json::Value);
+pub struct BuyinActivityProductListResponse {
+    /// `products`
+    pub products: Vec<Product>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinActivityProductListRequest {
     const METHOD: &'static str = "buyin.activityProductList";
     const READ_ONLY: bool = true;
     type Response = BuyinActivityProductListResponse;
 }
+impl crate::page::Paginated for BuyinActivityProductListRequest {
+    type Item = Product;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.products, total)
+    }
+}
+impl BuyinActivityProductListRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(activity_id: i64, size: i64) -> Self {
+        let mut request = Self::new(activity_id, 0, size);
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `buyin.activityProductList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Product {
+    /// `apply_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_id: Option<i64>,
+    /// `commission_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission_rate: Option<f64>,
+    /// `is_trusteeship_product`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_trusteeship_product: Option<bool>,
+    /// `origin_activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_activity_id: Option<i64>,
+    /// `origin_activity_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_activity_name: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_img`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_img: Option<String>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_price: Option<f64>,
+    /// `product_stock`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_stock: Option<i64>,
+    /// `promote_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promote_end_time: Option<String>,
+    /// `promote_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promote_start_time: Option<String>,
+    /// `service_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_rate: Option<f64>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

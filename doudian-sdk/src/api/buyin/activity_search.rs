@@ -5,42 +5,165 @@
 /// `buyin.activitySearch`: the request of the platform method `buyin.activitySearch`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`BuyinActivitySearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`BuyinActivitySearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activitySearch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activitySearch")]
-pub struct BuyinActivitySearchRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinActivitySearchRequest {
+    /// `activity_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_name: Option<String>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i32>,
+    /// `search_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_type: Option<i32>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i32>,
+    /// `sort_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_type: Option<i32>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+}
 impl BuyinActivitySearchRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `activity_name`.
+    pub fn activity_name(mut self, activity_name: impl Into<String>) -> Self {
+        self.activity_name = Some(activity_name.into());
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i32) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `search_type`.
+    pub fn search_type(mut self, search_type: i32) -> Self {
+        self.search_type = Some(search_type);
+        self
+    }
+    /// Sets `size`.
+    pub fn size(mut self, size: i32) -> Self {
+        self.size = Some(size);
+        self
+    }
+    /// Sets `sort_type`.
+    pub fn sort_type(mut self, sort_type: i32) -> Self {
+        self.sort_type = Some(sort_type);
+        self
+    }
+    /// Sets `status`.
+    pub fn status(mut self, status: i32) -> Self {
+        self.status = Some(status);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinActivitySearchRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.activitySearch` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.activitySearch` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinActivitySearchResponse(pub ::serde_json::Value);
+pub struct BuyinActivitySearchResponse {
+    /// `activity_list`
+    pub activity_list: Vec<Activity>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i32>,
+}
 impl crate::request::Request for BuyinActivitySearchRequest {
     const METHOD: &'static str = "buyin.activitySearch";
     type Response = BuyinActivitySearchResponse;
 }
+impl crate::page::Paginated for BuyinActivitySearchRequest {
+    type Item = Activity;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.activity_list, total)
+    }
+}
+impl BuyinActivitySearchRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page() -> Self {
+        let mut request = Self::new();
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `buyin.activitySearch`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Activity {
+    /// `activity_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_desc: Option<String>,
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `activity_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_name: Option<String>,
+    /// `activity_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_status: Option<i32>,
+    /// `activity_status_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_status_desc: Option<String>,
+    /// `apply_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_end_time: Option<String>,
+    /// `apply_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_start_time: Option<String>,
+    /// `categories_limit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories_limit: Option<String>,
+    /// `commission_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission_rate: Option<i32>,
+    /// `estimated_single_sale`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_single_sale: Option<i32>,
+    /// `institution_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_name: Option<String>,
+    /// `product_activity_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_activity_ratio: Option<f64>,
+    /// `promote_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promote_end_time: Option<String>,
+    /// `promote_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promote_start_time: Option<String>,
+    /// `service_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_rate: Option<f64>,
+    /// `shop_score_limit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_score_limit: Option<String>,
+    /// `shop_type_limit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_type_limit: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -6,16 +6,15 @@ pub use super::shared::Qrcode;
 /// `buyin.activityShareConvert`: the request of the platform method `buyin.activityShareConvert`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `activity_id`, `need_qr_code`, `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinActivityShareConvertResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityShareConvert` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityShareConvert")]
 pub struct BuyinActivityShareConvertRequest {
-    /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub activity_id: Option<i64>,
+    /// `activity_id` (required)
+    pub activity_id: i64,
     /// `activity_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_url: Option<String>,
@@ -25,24 +24,27 @@ pub struct BuyinActivityShareConvertRequest {
     /// `mix_activity_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mix_activity_id: Option<String>,
-    /// `need_qr_code`
+    /// `need_qr_code` (required)
+    pub need_qr_code: bool,
+    /// `pid` (required)
+    pub pid: String,
+    /// `platform`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub need_qr_code: Option<bool>,
-    /// `pid`
+    pub platform: Option<i32>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
 }
 impl BuyinActivityShareConvertRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`activity_id`, `need_qr_code`, `pid`).
+    pub fn new(activity_id: i64, need_qr_code: bool, pid: impl Into<String>) -> Self {
         Self {
+            activity_id,
+            need_qr_code,
+            pid: pid.into(),
             ..<Self as crate::de::Object>::empty()
         }
-    }
-    /// Sets `activity_id`.
-    pub fn activity_id(mut self, activity_id: i64) -> Self {
-        self.activity_id = Some(activity_id);
-        self
     }
     /// Sets `activity_url`.
     pub fn activity_url(mut self, activity_url: impl Into<String>) -> Self {
@@ -59,14 +61,14 @@ impl BuyinActivityShareConvertRequest {
         self.mix_activity_id = Some(mix_activity_id.into());
         self
     }
-    /// Sets `need_qr_code`.
-    pub fn need_qr_code(mut self, need_qr_code: bool) -> Self {
-        self.need_qr_code = Some(need_qr_code);
+    /// Sets `platform`.
+    pub fn platform(mut self, platform: i32) -> Self {
+        self.platform = Some(platform);
         self
     }
-    /// Sets `pid`.
-    pub fn pid(mut self, pid: impl Into<String>) -> Self {
-        self.pid = Some(pid.into());
+    /// Sets `product_id`.
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }
@@ -83,6 +85,9 @@ pub struct BuyinActivityShareConvertResponse {
     /// `share_command`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
+    /// `zlink`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zlink: Option<String>,
 }
 impl crate::request::Request for BuyinActivityShareConvertRequest {
     const METHOD: &'static str = "buyin.activityShareConvert";

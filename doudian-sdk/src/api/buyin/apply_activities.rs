@@ -5,42 +5,155 @@
 /// `buyin.applyActivities`: the request of the platform method `buyin.applyActivities`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`, `phone_number`, `products`, `service_rate`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinApplyActivitiesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.applyActivities` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.applyActivities")]
-pub struct BuyinApplyActivitiesRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinApplyActivitiesRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `phone_number` (required)
+    pub phone_number: String,
+    /// `products` (required)
+    pub products: Vec<Product>,
+    /// `service_rate` (required)
+    pub service_rate: i64,
+    /// `service_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_ratio: Option<String>,
+}
 impl BuyinApplyActivitiesRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`activity_id`, `phone_number`, `products`, `service_rate`).
+    pub fn new(
+        activity_id: i64,
+        phone_number: impl Into<String>,
+        products: Vec<Product>,
+        service_rate: i64,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            activity_id,
+            phone_number: phone_number.into(),
+            products,
+            service_rate,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `service_ratio`.
+    pub fn service_ratio(mut self, service_ratio: impl Into<String>) -> Self {
+        self.service_ratio = Some(service_ratio.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinApplyActivitiesRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.applyActivities` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.applyActivities` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinApplyActivitiesResponse(pub ::serde_json::Value);
+pub struct BuyinApplyActivitiesResponse {
+    /// `result`
+    pub result: Vec<ApplyActivitiesResult>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinApplyActivitiesRequest {
     const METHOD: &'static str = "buyin.applyActivities";
     type Response = BuyinApplyActivitiesResponse;
 }
+/// An object inside `buyin.applyActivities`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ApplyActivitiesResult {
+    /// `error_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    /// `error_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// `is_success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_success: Option<bool>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+}
+/// An object inside `buyin.applyActivities`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Product {
+    /// `activity_price` (required)
+    pub activity_price: i64,
+    /// `commission_rate` (required)
+    pub commission_rate: i64,
+    /// `gift_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gift_info: Option<String>,
+    /// `months_of_protection`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub months_of_protection: Option<i32>,
+    /// `product_activity_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_activity_ratio: Option<String>,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
+    /// `promotion_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_end_time: Option<String>,
+    /// `promotion_step`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_step: Option<String>,
+    /// `promotion_stock`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_stock: Option<i64>,
+}
+impl Product {
+    /// Builds it from the required parameters (`activity_price`, `commission_rate`, `product_id`).
+    pub fn new(
+        activity_price: i64,
+        commission_rate: i64,
+        product_id: impl Into<crate::ids::ProductId>,
+    ) -> Self {
+        Self {
+            activity_price,
+            commission_rate,
+            product_id: product_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `gift_info`.
+    pub fn gift_info(mut self, gift_info: impl Into<String>) -> Self {
+        self.gift_info = Some(gift_info.into());
+        self
+    }
+    /// Sets `months_of_protection`.
+    pub fn months_of_protection(mut self, months_of_protection: i32) -> Self {
+        self.months_of_protection = Some(months_of_protection);
+        self
+    }
+    /// Sets `product_activity_ratio`.
+    pub fn product_activity_ratio(
+        mut self,
+        product_activity_ratio: impl Into<String>,
+    ) -> Self {
+        self.product_activity_ratio = Some(product_activity_ratio.into());
+        self
+    }
+    /// Sets `promotion_end_time`.
+    pub fn promotion_end_time(mut self, promotion_end_time: impl Into<String>) -> Self {
+        self.promotion_end_time = Some(promotion_end_time.into());
+        self
+    }
+    /// Sets `promotion_step`.
+    pub fn promotion_step(mut self, promotion_step: impl Into<String>) -> Self {
+        self.promotion_step = Some(promotion_step.into());
+        self
+    }
+    /// Sets `promotion_stock`.
+    pub fn promotion_stock(mut self, promotion_stock: i64) -> Self {
+        self.promotion_stock = Some(promotion_stock);
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,127 @@
 /// `buyin.colonelActivityDetail`: the request of the platform method `buyin.colonelActivityDetail`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinColonelActivityDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonelActivityDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonelActivityDetail")]
-pub struct BuyinColonelActivityDetailRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinColonelActivityDetailRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+}
 impl BuyinColonelActivityDetailRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`activity_id`).
+    pub fn new(activity_id: i64) -> Self {
+        Self { activity_id }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinColonelActivityDetailRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.colonelActivityDetail` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.colonelActivityDetail` response: the reply's `data`.
+#[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinColonelActivityDetailResponse(pub ::serde_json::Value);
+pub struct BuyinColonelActivityDetailResponse {
+    /// `activity_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_desc: Option<String>,
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `activity_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_name: Option<String>,
+    /// `activity_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_type: Option<i64>,
+    /// `apply_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_end_time: Option<String>,
+    /// `apply_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_start_time: Option<String>,
+    /// `categories`
+    pub categories: Vec<i64>,
+    /// `colonel_buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colonel_buyin_id: Option<i64>,
+    /// `colonel_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colonel_name: Option<String>,
+    /// `commission_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission_rate: Option<String>,
+    /// `estimated_single_sale`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_single_sale: Option<String>,
+    /// `has_threshold`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_threshold: Option<bool>,
+    /// `institution_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_id: Option<i64>,
+    /// `is_new_shop`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_new_shop: Option<bool>,
+    /// `min_promotion_days`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_promotion_days: Option<i64>,
+    /// `months_of_protection`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub months_of_protection: Option<i64>,
+    /// `phone_num` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_num: Option<String>,
+    /// `service_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_rate: Option<String>,
+    /// `shop_score`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_score: Option<i32>,
+    /// `shop_type`
+    pub shop_type: Vec<i64>,
+    /// `specified_shop_ids`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub specified_shop_ids: Option<String>,
+    /// `threshold_cross_border`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_cross_border: Option<i64>,
+    /// `wechat_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wechat_id: Option<String>,
+}
+impl ::std::fmt::Debug for BuyinColonelActivityDetailResponse {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("BuyinColonelActivityDetailResponse")
+            .field("activity_desc", &self.activity_desc)
+            .field("activity_id", &self.activity_id)
+            .field("activity_name", &self.activity_name)
+            .field("activity_type", &self.activity_type)
+            .field("apply_end_time", &self.apply_end_time)
+            .field("apply_start_time", &self.apply_start_time)
+            .field("categories", &self.categories)
+            .field("colonel_buyin_id", &self.colonel_buyin_id)
+            .field("colonel_name", &self.colonel_name)
+            .field("commission_rate", &self.commission_rate)
+            .field("estimated_single_sale", &self.estimated_single_sale)
+            .field("has_threshold", &self.has_threshold)
+            .field("institution_id", &self.institution_id)
+            .field("is_new_shop", &self.is_new_shop)
+            .field("min_promotion_days", &self.min_promotion_days)
+            .field("months_of_protection", &self.months_of_protection)
+            .field("phone_num", &crate::secret::Redacted(&self.phone_num))
+            .field("service_rate", &self.service_rate)
+            .field("shop_score", &self.shop_score)
+            .field("shop_type", &self.shop_type)
+            .field("specified_shop_ids", &self.specified_shop_ids)
+            .field("threshold_cross_border", &self.threshold_cross_border)
+            .field("wechat_id", &self.wechat_id)
+            .finish()
+    }
+}
 impl crate::request::Request for BuyinColonelActivityDetailRequest {
     const METHOD: &'static str = "buyin.colonelActivityDetail";
     const READ_ONLY: bool = true;
     type Response = BuyinColonelActivityDetailResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,220 @@
 /// `buyin.colonel.specialApplyList`: the request of the platform method `buyin.colonel.specialApplyList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`BuyinColonelSpecialApplyListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`BuyinColonelSpecialApplyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonel.specialApplyList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonel.specialApplyList")]
-pub struct BuyinColonelSpecialApplyListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinColonelSpecialApplyListRequest {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `search_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_type: Option<i32>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+}
 impl BuyinColonelSpecialApplyListRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `activity_id`.
+    pub fn activity_id(mut self, activity_id: i64) -> Self {
+        self.activity_id = Some(activity_id);
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i64) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `search_type`.
+    pub fn search_type(mut self, search_type: i32) -> Self {
+        self.search_type = Some(search_type);
+        self
+    }
+    /// Sets `size`.
+    pub fn size(mut self, size: i64) -> Self {
+        self.size = Some(size);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinColonelSpecialApplyListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.colonel.specialApplyList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.colonel.specialApplyList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinColonelSpecialApplyListResponse(pub ::serde_json::Value);
+pub struct BuyinColonelSpecialApplyListResponse {
+    /// `special_apply_list`
+    pub special_apply_list: Vec<SpecialApply>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinColonelSpecialApplyListRequest {
     const METHOD: &'static str = "buyin.colonel.specialApplyList";
     const READ_ONLY: bool = true;
     type Response = BuyinColonelSpecialApplyListResponse;
 }
+impl crate::page::Paginated for BuyinColonelSpecialApplyListRequest {
+    type Item = SpecialApply;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.special_apply_list, total)
+    }
+}
+impl BuyinColonelSpecialApplyListRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page() -> Self {
+        let mut request = Self::new();
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `buyin.colonel.specialApplyList`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SpecialApply {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `activity_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_name: Option<String>,
+    /// `apply_commission_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_commission_rate: Option<String>,
+    /// `apply_service_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_service_rate: Option<String>,
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<String>,
+    /// `approve_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approve_time: Option<String>,
+    /// `cur_commission_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cur_commission_rate: Option<String>,
+    /// `cur_service_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cur_service_rate: Option<String>,
+    /// `op_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op_type: Option<i32>,
+    /// `origin_activity_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_activity_end_time: Option<String>,
+    /// `origin_activity_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_activity_start_time: Option<String>,
+    /// `origin_colonel_buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_colonel_buyin_id: Option<i64>,
+    /// `origin_institution_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_institution_id: Option<i64>,
+    /// `origin_institution_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_institution_name: Option<String>,
+    /// `origin_institution_phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_institution_phone: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_img`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_img: Option<String>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_price: Option<String>,
+    /// `product_stock`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_stock: Option<i64>,
+    /// `reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_level_is_new`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_level_is_new: Option<bool>,
+    /// `shop_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_name: Option<String>,
+    /// `shop_phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_phone: Option<String>,
+    /// `shop_score`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_score: Option<f64>,
+    /// `special_apply_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub special_apply_id: Option<i64>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+}
+impl ::std::fmt::Debug for SpecialApply {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("SpecialApply")
+            .field("activity_id", &self.activity_id)
+            .field("activity_name", &self.activity_name)
+            .field("apply_commission_rate", &self.apply_commission_rate)
+            .field("apply_service_rate", &self.apply_service_rate)
+            .field("apply_time", &self.apply_time)
+            .field("approve_time", &self.approve_time)
+            .field("cur_commission_rate", &self.cur_commission_rate)
+            .field("cur_service_rate", &self.cur_service_rate)
+            .field("op_type", &self.op_type)
+            .field("origin_activity_end_time", &self.origin_activity_end_time)
+            .field("origin_activity_start_time", &self.origin_activity_start_time)
+            .field("origin_colonel_buyin_id", &self.origin_colonel_buyin_id)
+            .field("origin_institution_id", &self.origin_institution_id)
+            .field("origin_institution_name", &self.origin_institution_name)
+            .field(
+                "origin_institution_phone",
+                &crate::secret::Redacted(&self.origin_institution_phone),
+            )
+            .field("product_id", &self.product_id)
+            .field("product_img", &self.product_img)
+            .field("product_name", &self.product_name)
+            .field("product_price", &self.product_price)
+            .field("product_stock", &self.product_stock)
+            .field("reason", &self.reason)
+            .field("shop_id", &self.shop_id)
+            .field("shop_level_is_new", &self.shop_level_is_new)
+            .field("shop_name", &self.shop_name)
+            .field("shop_phone", &crate::secret::Redacted(&self.shop_phone))
+            .field("shop_score", &self.shop_score)
+            .field("special_apply_id", &self.special_apply_id)
+            .field("status", &self.status)
+            .finish()
+    }
+}
+#[doc(hidden)]
+mod decode;

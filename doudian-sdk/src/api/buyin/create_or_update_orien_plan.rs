@@ -5,42 +5,113 @@
 /// `buyin.createOrUpdateOrienPlan`: the request of the platform method `buyin.createOrUpdateOrienPlan`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `is_create`, `plan`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinCreateOrUpdateOrienPlanResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.createOrUpdateOrienPlan` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.createOrUpdateOrienPlan")]
-pub struct BuyinCreateOrUpdateOrienPlanRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinCreateOrUpdateOrienPlanRequest {
+    /// `is_create` (required)
+    pub is_create: bool,
+    /// `plan` (required)
+    pub plan: Plan,
+}
 impl BuyinCreateOrUpdateOrienPlanRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`is_create`, `plan`).
+    pub fn new(is_create: bool, plan: Plan) -> Self {
+        Self { is_create, plan }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinCreateOrUpdateOrienPlanRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.createOrUpdateOrienPlan` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.createOrUpdateOrienPlan` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinCreateOrUpdateOrienPlanResponse(pub ::serde_json::Value);
+pub struct BuyinCreateOrUpdateOrienPlanResponse {
+    /// `plan_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+}
 impl crate::request::Request for BuyinCreateOrUpdateOrienPlanRequest {
     const METHOD: &'static str = "buyin.createOrUpdateOrienPlan";
     type Response = BuyinCreateOrUpdateOrienPlanResponse;
 }
+/// An object inside `buyin.createOrUpdateOrienPlan`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Plan {
+    /// `apply_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_type: Option<i32>,
+    /// `audit_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_type: Option<i32>,
+    /// `author_level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_level: Option<i32>,
+    /// `cos_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_ratio: Option<f64>,
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `orien_plan_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orien_plan_id: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `restricted_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restricted_type: Option<i32>,
+}
+impl Plan {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `apply_type`.
+    pub fn apply_type(mut self, apply_type: i32) -> Self {
+        self.apply_type = Some(apply_type);
+        self
+    }
+    /// Sets `audit_type`.
+    pub fn audit_type(mut self, audit_type: i32) -> Self {
+        self.audit_type = Some(audit_type);
+        self
+    }
+    /// Sets `author_level`.
+    pub fn author_level(mut self, author_level: i32) -> Self {
+        self.author_level = Some(author_level);
+        self
+    }
+    /// Sets `cos_ratio`.
+    pub fn cos_ratio(mut self, cos_ratio: f64) -> Self {
+        self.cos_ratio = Some(cos_ratio);
+        self
+    }
+    /// Sets `end_time`.
+    pub fn end_time(mut self, end_time: i64) -> Self {
+        self.end_time = Some(end_time);
+        self
+    }
+    /// Sets `orien_plan_id`.
+    pub fn orien_plan_id(mut self, orien_plan_id: impl Into<String>) -> Self {
+        self.orien_plan_id = Some(orien_plan_id.into());
+        self
+    }
+    /// Sets `product_id`.
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
+    /// Sets `restricted_type`.
+    pub fn restricted_type(mut self, restricted_type: i32) -> Self {
+        self.restricted_type = Some(restricted_type);
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,37 @@
 /// `buyin.decryptContactInfo`: the request of the platform method `buyin.decryptContactInfo`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `text`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinDecryptContactInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.decryptContactInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.decryptContactInfo")]
-pub struct BuyinDecryptContactInfoRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinDecryptContactInfoRequest {
+    /// `text` (required)
+    pub text: String,
+}
 impl BuyinDecryptContactInfoRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`text`).
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into() }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinDecryptContactInfoRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.decryptContactInfo` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.decryptContactInfo` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinDecryptContactInfoResponse(pub ::serde_json::Value);
+pub struct BuyinDecryptContactInfoResponse {
+    /// `contact_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_info: Option<String>,
+    /// `msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+}
 impl crate::request::Request for BuyinDecryptContactInfoRequest {
     const METHOD: &'static str = "buyin.decryptContactInfo";
     const READ_ONLY: bool = true;
     type Response = BuyinDecryptContactInfoResponse;
 }
+#[doc(hidden)]
+mod decode;

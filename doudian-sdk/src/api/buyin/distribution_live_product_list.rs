@@ -2,31 +2,26 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.distributionLiveProductList`: its request, its response and their nested types.
+pub use super::shared::AdsPromotionRatio;
 /// `buyin.distributionLiveProductList`: the request of the platform method `buyin.distributionLiveProductList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `author_buyin_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDistributionLiveProductListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.distributionLiveProductList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.distributionLiveProductList")]
 pub struct BuyinDistributionLiveProductListRequest {
-    /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_buyin_id: Option<String>,
+    /// `author_buyin_id` (required)
+    pub author_buyin_id: String,
 }
 impl BuyinDistributionLiveProductListRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`author_buyin_id`).
+    pub fn new(author_buyin_id: impl Into<String>) -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            author_buyin_id: author_buyin_id.into(),
         }
-    }
-    /// Sets `author_buyin_id`.
-    pub fn author_buyin_id(mut self, author_buyin_id: impl Into<String>) -> Self {
-        self.author_buyin_id = Some(author_buyin_id.into());
-        self
     }
 }
 /// `buyin.distributionLiveProductList` response: the reply's `data`.
@@ -74,17 +69,6 @@ impl crate::request::Request for BuyinDistributionLiveProductListRequest {
     const METHOD: &'static str = "buyin.distributionLiveProductList";
     const READ_ONLY: bool = true;
     type Response = BuyinDistributionLiveProductListResponse;
-}
-/// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AdsPromotionRatio {
-    /// `old_fans_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_fans_ratio: Option<i64>,
-    /// `share_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub share_ratio: Option<i64>,
 }
 /// An object inside `buyin.distributionLiveProductList`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

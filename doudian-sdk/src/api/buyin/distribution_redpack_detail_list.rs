@@ -5,43 +5,140 @@
 /// `buyin.distributionRedpackDetailList`: the request of the platform method `buyin.distributionRedpackDetailList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`BuyinDistributionRedpackDetailListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `buyin_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinDistributionRedpackDetailListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.distributionRedpackDetailList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.distributionRedpackDetailList")]
-pub struct BuyinDistributionRedpackDetailListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinDistributionRedpackDetailListRequest {
+    /// `buyin_id` (required)
+    pub buyin_id: String,
+    /// `end_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `page_size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<i64>,
+    /// `redpack_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redpack_name: Option<String>,
+    /// `start_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+}
 impl BuyinDistributionRedpackDetailListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`buyin_id`).
+    pub fn new(buyin_id: impl Into<String>) -> Self {
+        Self {
+            buyin_id: buyin_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `end_date`.
+    pub fn end_date(mut self, end_date: impl Into<String>) -> Self {
+        self.end_date = Some(end_date.into());
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i64) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `page_size`.
+    pub fn page_size(mut self, page_size: i64) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+    /// Sets `redpack_name`.
+    pub fn redpack_name(mut self, redpack_name: impl Into<String>) -> Self {
+        self.redpack_name = Some(redpack_name.into());
+        self
+    }
+    /// Sets `start_date`.
+    pub fn start_date(mut self, start_date: impl Into<String>) -> Self {
+        self.start_date = Some(start_date.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinDistributionRedpackDetailListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.distributionRedpackDetailList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.distributionRedpackDetailList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinDistributionRedpackDetailListResponse(pub ::serde_json::Value);
+pub struct BuyinDistributionRedpackDetailListResponse {
+    /// `redpack_list`
+    pub redpack_list: Vec<Redpack>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinDistributionRedpackDetailListRequest {
     const METHOD: &'static str = "buyin.distributionRedpackDetailList";
     const READ_ONLY: bool = true;
     type Response = BuyinDistributionRedpackDetailListResponse;
 }
+impl crate::page::Paginated for BuyinDistributionRedpackDetailListRequest {
+    type Item = Redpack;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.redpack_list, total)
+    }
+}
+impl BuyinDistributionRedpackDetailListRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(buyin_id: impl Into<String>) -> Self {
+        let mut request = Self::new(buyin_id);
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `buyin.distributionRedpackDetailList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Redpack {
+    /// `credit_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_type: Option<i32>,
+    /// `end_apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_apply_time: Option<String>,
+    /// `left_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_amount: Option<i64>,
+    /// `left_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_num: Option<i64>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `redpack_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redpack_id: Option<String>,
+    /// `start_apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_apply_time: Option<String>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+    /// `use_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_end_time: Option<String>,
+    /// `use_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_start_time: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

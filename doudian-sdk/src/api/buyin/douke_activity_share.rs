@@ -23,6 +23,9 @@ pub struct BuyinDoukeActivityShareRequest {
     pub material_id: i64,
     /// `need_qr_code` (required)
     pub need_qr_code: bool,
+    /// `need_zlink`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_zlink: Option<bool>,
     /// `pid` (required)
     pub pid: String,
     /// `platform`
@@ -51,6 +54,11 @@ impl BuyinDoukeActivityShareRequest {
     /// Sets `extra_params`.
     pub fn extra_params(mut self, extra_params: impl Into<String>) -> Self {
         self.extra_params = Some(extra_params.into());
+        self
+    }
+    /// Sets `need_zlink`.
+    pub fn need_zlink(mut self, need_zlink: bool) -> Self {
+        self.need_zlink = Some(need_zlink);
         self
     }
     /// Sets `platform`.

@@ -5,31 +5,20 @@
 /// `buyin.doukeCrowdMatch`: the request of the platform method `buyin.doukeCrowdMatch`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `device_fingerprint_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeCrowdMatchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeCrowdMatch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukeCrowdMatch")]
 pub struct BuyinDoukeCrowdMatchRequest {
-    /// `device_fingerprint_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_fingerprint_info: Option<DeviceFingerprintInfo>,
+    /// `device_fingerprint_info` (required)
+    pub device_fingerprint_info: DeviceFingerprintInfo,
 }
 impl BuyinDoukeCrowdMatchRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `device_fingerprint_info`.
-    pub fn device_fingerprint_info(
-        mut self,
-        device_fingerprint_info: DeviceFingerprintInfo,
-    ) -> Self {
-        self.device_fingerprint_info = Some(device_fingerprint_info);
-        self
+    /// Builds it from the required parameters (`device_fingerprint_info`).
+    pub fn new(device_fingerprint_info: DeviceFingerprintInfo) -> Self {
+        Self { device_fingerprint_info }
     }
 }
 /// `buyin.doukeCrowdMatch` response: the reply's `data`.

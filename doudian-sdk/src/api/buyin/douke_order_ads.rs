@@ -142,6 +142,9 @@ pub struct Order {
     /// `confirm_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_time: Option<String>,
+    /// `distributor_right_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distributor_right_type: Option<String>,
     /// `flow_point`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_point: Option<String>,

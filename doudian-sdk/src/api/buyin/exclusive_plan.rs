@@ -5,39 +5,96 @@
 /// `buyin.exclusivePlan`: the request of the platform method `buyin.exclusivePlan`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `is_create`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinExclusivePlanResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.exclusivePlan` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.exclusivePlan")]
-pub struct BuyinExclusivePlanRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct BuyinExclusivePlanRequest {
+    /// `is_create` (required)
+    pub is_create: bool,
+    /// `products`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<Product>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+}
 impl BuyinExclusivePlanRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`is_create`).
+    pub fn new(is_create: bool) -> Self {
+        Self {
+            is_create,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `products`.
+    pub fn products(mut self, products: Vec<Product>) -> Self {
+        self.products = products;
+        self
+    }
+    /// Sets `status`.
+    pub fn status(mut self, status: i32) -> Self {
+        self.status = Some(status);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for BuyinExclusivePlanRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.exclusivePlan` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.exclusivePlan` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinExclusivePlanResponse(pub ::serde_json::Value);
+pub struct BuyinExclusivePlanResponse {
+    /// `result`
+    pub result: Vec<ExclusivePlanResult>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinExclusivePlanRequest {
     const METHOD: &'static str = "buyin.exclusivePlan";
     type Response = BuyinExclusivePlanResponse;
 }
+/// An object inside `buyin.exclusivePlan`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ExclusivePlanResult {
+    /// `error_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    /// `error_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// `is_success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_success: Option<bool>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+}
+/// An object inside `buyin.exclusivePlan`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Product {
+    /// `cos_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_ratio: Option<i64>,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
+}
+impl Product {
+    /// Builds it from the required parameters (`product_id`).
+    pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
+        Self {
+            product_id: product_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `cos_ratio`.
+    pub fn cos_ratio(mut self, cos_ratio: i64) -> Self {
+        self.cos_ratio = Some(cos_ratio);
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,44 @@
 /// `buyin.instPickSourceConvert`: the request of the platform method `buyin.instPickSourceConvert`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `product_url`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinInstPickSourceConvertResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.instPickSourceConvert` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instPickSourceConvert")]
-pub struct BuyinInstPickSourceConvertRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinInstPickSourceConvertRequest {
+    /// `pick_extra`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pick_extra: Option<String>,
+    /// `product_url` (required)
+    pub product_url: String,
+}
 impl BuyinInstPickSourceConvertRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`product_url`).
+    pub fn new(product_url: impl Into<String>) -> Self {
+        Self {
+            product_url: product_url.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `pick_extra`.
+    pub fn pick_extra(mut self, pick_extra: impl Into<String>) -> Self {
+        self.pick_extra = Some(pick_extra.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinInstPickSourceConvertRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.instPickSourceConvert` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.instPickSourceConvert` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinInstPickSourceConvertResponse(pub ::serde_json::Value);
+pub struct BuyinInstPickSourceConvertResponse {
+    /// `product_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_url: Option<String>,
+}
 impl crate::request::Request for BuyinInstPickSourceConvertRequest {
     const METHOD: &'static str = "buyin.instPickSourceConvert";
     type Response = BuyinInstPickSourceConvertResponse;
 }
+#[doc(hidden)]
+mod decode;

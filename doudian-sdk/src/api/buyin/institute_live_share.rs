@@ -6,10 +6,10 @@ pub use super::shared::QrCode;
 /// `buyin.instituteLiveShare`: the request of the platform method `buyin.instituteLiveShare`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `pid_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstituteLiveShareResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.instituteLiveShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteLiveShare")]
 pub struct BuyinInstituteLiveShareRequest {
@@ -22,12 +22,14 @@ pub struct BuyinInstituteLiveShareRequest {
     /// `need_qr_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_qr_code: Option<bool>,
+    /// `need_zlink`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_zlink: Option<bool>,
     /// `open_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
-    /// `pid_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid_info: Option<PidInfo>,
+    /// `pid_info` (required)
+    pub pid_info: PidInfo,
     /// `platform`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
@@ -37,9 +39,10 @@ pub struct BuyinInstituteLiveShareRequest {
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl BuyinInstituteLiveShareRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`pid_info`).
+    pub fn new(pid_info: PidInfo) -> Self {
         Self {
+            pid_info,
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -58,14 +61,14 @@ impl BuyinInstituteLiveShareRequest {
         self.need_qr_code = Some(need_qr_code);
         self
     }
+    /// Sets `need_zlink`.
+    pub fn need_zlink(mut self, need_zlink: bool) -> Self {
+        self.need_zlink = Some(need_zlink);
+        self
+    }
     /// Sets `open_id`.
     pub fn open_id(mut self, open_id: impl Into<String>) -> Self {
         self.open_id = Some(open_id.into());
-        self
-    }
-    /// Sets `pid_info`.
-    pub fn pid_info(mut self, pid_info: PidInfo) -> Self {
-        self.pid_info = Some(pid_info);
         self
     }
     /// Sets `platform`.
@@ -101,31 +104,26 @@ impl crate::request::Request for BuyinInstituteLiveShareRequest {
     type Response = BuyinInstituteLiveShareResponse;
 }
 /// An object inside `buyin.instituteLiveShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct PidInfo {
     /// `external_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
-    /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
+    /// `pid` (required)
+    pub pid: String,
 }
 impl PidInfo {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`pid`).
+    pub fn new(pid: impl Into<String>) -> Self {
         Self {
+            pid: pid.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
     /// Sets `external_info`.
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
-        self
-    }
-    /// Sets `pid`.
-    pub fn pid(mut self, pid: impl Into<String>) -> Self {
-        self.pid = Some(pid.into());
         self
     }
 }

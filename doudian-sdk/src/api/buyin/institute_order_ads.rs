@@ -6,19 +6,18 @@ pub use super::shared::PidInfo;
 /// `buyin.instituteOrderAds`: the request of the platform method `buyin.instituteOrderAds`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `distribution_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstituteOrderAdsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.instituteOrderAds` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteOrderAds")]
 pub struct BuyinInstituteOrderAdsRequest {
     /// `cursor`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// `distribution_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub distribution_type: Option<String>,
+    /// `distribution_type` (required)
+    pub distribution_type: String,
     /// `end_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
@@ -42,20 +41,16 @@ pub struct BuyinInstituteOrderAdsRequest {
     pub time_type: Option<String>,
 }
 impl BuyinInstituteOrderAdsRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`distribution_type`).
+    pub fn new(distribution_type: impl Into<String>) -> Self {
         Self {
+            distribution_type: distribution_type.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
     /// Sets `cursor`.
     pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
         self.cursor = Some(cursor.into());
-        self
-    }
-    /// Sets `distribution_type`.
-    pub fn distribution_type(mut self, distribution_type: impl Into<String>) -> Self {
-        self.distribution_type = Some(distribution_type.into());
         self
     }
     /// Sets `end_time`.

@@ -5,42 +5,118 @@
 /// `buyin.instituteOrderPick`: the request of the platform method `buyin.instituteOrderPick`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`BuyinInstituteOrderPickResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.instituteOrderPick` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteOrderPick")]
-pub struct BuyinInstituteOrderPickRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinInstituteOrderPickRequest {
+    /// `cursor`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// `order_ids`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_ids: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `search_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_type: Option<i64>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// `start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+}
 impl BuyinInstituteOrderPickRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `cursor`.
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+    /// Sets `end_time`.
+    pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
+        self.end_time = Some(end_time.into());
+        self
+    }
+    /// Sets `order_ids`.
+    pub fn order_ids(mut self, order_ids: impl Into<String>) -> Self {
+        self.order_ids = Some(order_ids.into());
+        self
+    }
+    /// Sets `product_id`.
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
+    /// Sets `search_type`.
+    pub fn search_type(mut self, search_type: i64) -> Self {
+        self.search_type = Some(search_type);
+        self
+    }
+    /// Sets `size`.
+    pub fn size(mut self, size: i64) -> Self {
+        self.size = Some(size);
+        self
+    }
+    /// Sets `start_time`.
+    pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
+        self.start_time = Some(start_time.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinInstituteOrderPickRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.instituteOrderPick` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.instituteOrderPick` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinInstituteOrderPickResponse(pub ::serde_json::Value);
+pub struct BuyinInstituteOrderPickResponse {
+    /// `cursor`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// `orders`
+    pub orders: Vec<Order>,
+}
 impl crate::request::Request for BuyinInstituteOrderPickRequest {
     const METHOD: &'static str = "buyin.instituteOrderPick";
     type Response = BuyinInstituteOrderPickResponse;
 }
+/// An object inside `buyin.instituteOrderPick`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Order {
+    /// `GMV`
+    #[serde(rename = "GMV")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gmv: Option<i64>,
+    /// `estimate_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate_amount: Option<i64>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `pay_success_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_success_time: Option<String>,
+    /// `pick_extra`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pick_extra: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+}
+#[doc(hidden)]
+mod decode;

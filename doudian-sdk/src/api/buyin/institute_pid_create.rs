@@ -5,42 +5,55 @@
 /// `buyin.institutePidCreate`: the request of the platform method `buyin.institutePidCreate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `media_type`, `site_name`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinInstitutePidCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.institutePidCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.institutePidCreate")]
-pub struct BuyinInstitutePidCreateRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinInstitutePidCreateRequest {
+    /// `media_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<i64>,
+    /// `media_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_name: Option<String>,
+    /// `media_type` (required)
+    pub media_type: i32,
+    /// `site_name` (required)
+    pub site_name: String,
+}
 impl BuyinInstitutePidCreateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`media_type`, `site_name`).
+    pub fn new(media_type: i32, site_name: impl Into<String>) -> Self {
+        Self {
+            media_type,
+            site_name: site_name.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `media_id`.
+    pub fn media_id(mut self, media_id: i64) -> Self {
+        self.media_id = Some(media_id);
+        self
+    }
+    /// Sets `media_name`.
+    pub fn media_name(mut self, media_name: impl Into<String>) -> Self {
+        self.media_name = Some(media_name.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinInstitutePidCreateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.institutePidCreate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.institutePidCreate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinInstitutePidCreateResponse(pub ::serde_json::Value);
+pub struct BuyinInstitutePidCreateResponse {
+    /// `pid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+}
 impl crate::request::Request for BuyinInstitutePidCreateRequest {
     const METHOD: &'static str = "buyin.institutePidCreate";
     type Response = BuyinInstitutePidCreateResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,29 @@
 /// `buyin.institutePidDel`: the request of the platform method `buyin.institutePidDel`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `pids`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinInstitutePidDelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.institutePidDel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.institutePidDel")]
-pub struct BuyinInstitutePidDelRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinInstitutePidDelRequest {
+    /// `pids` (required)
+    pub pids: String,
+}
 impl BuyinInstitutePidDelRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`pids`).
+    pub fn new(pids: impl Into<String>) -> Self {
+        Self { pids: pids.into() }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinInstitutePidDelRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.institutePidDel` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.institutePidDel` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinInstitutePidDelResponse(pub ::serde_json::Value);
+pub struct BuyinInstitutePidDelResponse {}
 impl crate::request::Request for BuyinInstitutePidDelRequest {
     const METHOD: &'static str = "buyin.institutePidDel";
     type Response = BuyinInstitutePidDelResponse;
 }
+#[doc(hidden)]
+mod decode;

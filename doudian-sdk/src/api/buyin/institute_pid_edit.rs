@@ -5,42 +5,34 @@
 /// `buyin.institutePidEdit`: the request of the platform method `buyin.institutePidEdit`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `pid`, `site_name`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinInstitutePidEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.institutePidEdit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.institutePidEdit")]
-pub struct BuyinInstitutePidEditRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinInstitutePidEditRequest {
+    /// `pid` (required)
+    pub pid: String,
+    /// `site_name` (required)
+    pub site_name: String,
+}
 impl BuyinInstitutePidEditRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`pid`, `site_name`).
+    pub fn new(pid: impl Into<String>, site_name: impl Into<String>) -> Self {
+        Self {
+            pid: pid.into(),
+            site_name: site_name.into(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinInstitutePidEditRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.institutePidEdit` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.institutePidEdit` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinInstitutePidEditResponse(pub ::serde_json::Value);
+pub struct BuyinInstitutePidEditResponse {}
 impl crate::request::Request for BuyinInstitutePidEditRequest {
     const METHOD: &'static str = "buyin.institutePidEdit";
     type Response = BuyinInstitutePidEditResponse;
 }
+#[doc(hidden)]
+mod decode;

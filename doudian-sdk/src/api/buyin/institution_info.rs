@@ -5,43 +5,73 @@
 /// `buyin.institutionInfo`: the request of the platform method `buyin.institutionInfo`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`BuyinInstitutionInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.institutionInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.institutionInfo")]
-pub struct BuyinInstitutionInfoRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinInstitutionInfoRequest {}
 impl BuyinInstitutionInfoRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {}
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinInstitutionInfoRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.institutionInfo` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.institutionInfo` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinInstitutionInfoResponse(pub ::serde_json::Value);
+pub struct BuyinInstitutionInfoResponse {
+    /// `colonel`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colonel: Option<Colonel>,
+    /// `douke`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub douke: Option<Douke>,
+    /// `institution_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_id: Option<i64>,
+    /// `mcn`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcn: Option<Mcn>,
+}
 impl crate::request::Request for BuyinInstitutionInfoRequest {
     const METHOD: &'static str = "buyin.institutionInfo";
     const READ_ONLY: bool = true;
     type Response = BuyinInstitutionInfoResponse;
 }
+/// An object inside `buyin.institutionInfo`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Colonel {
+    /// `buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyin_id: Option<i64>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+/// An object inside `buyin.institutionInfo`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Douke {
+    /// `buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyin_id: Option<i64>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+/// An object inside `buyin.institutionInfo`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Mcn {
+    /// `buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyin_id: Option<i64>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

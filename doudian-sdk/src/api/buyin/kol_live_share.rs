@@ -2,42 +2,97 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.kolLiveShare`: its request, its response and their nested types.
+pub use super::shared::QrCode;
 /// `buyin.kolLiveShare`: the request of the platform method `buyin.kolLiveShare`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `pid_info`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinKolLiveShareResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.kolLiveShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolLiveShare")]
-pub struct BuyinKolLiveShareRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct BuyinKolLiveShareRequest {
+    /// `need_qr_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_qr_code: Option<bool>,
+    /// `need_zlink`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_zlink: Option<bool>,
+    /// `pid_info` (required)
+    pub pid_info: PidInfo,
+    /// `platform`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<i32>,
+}
 impl BuyinKolLiveShareRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`pid_info`).
+    pub fn new(pid_info: PidInfo) -> Self {
+        Self {
+            pid_info,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `need_qr_code`.
+    pub fn need_qr_code(mut self, need_qr_code: bool) -> Self {
+        self.need_qr_code = Some(need_qr_code);
+        self
+    }
+    /// Sets `need_zlink`.
+    pub fn need_zlink(mut self, need_zlink: bool) -> Self {
+        self.need_zlink = Some(need_zlink);
+        self
+    }
+    /// Sets `platform`.
+    pub fn platform(mut self, platform: i32) -> Self {
+        self.platform = Some(platform);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for BuyinKolLiveShareRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.kolLiveShare` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.kolLiveShare` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinKolLiveShareResponse(pub ::serde_json::Value);
+pub struct BuyinKolLiveShareResponse {
+    /// `dy_deeplink`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dy_deeplink: Option<String>,
+    /// `dy_password`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dy_password: Option<String>,
+    /// `dy_zlink`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dy_zlink: Option<String>,
+    /// `qr_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_code: Option<QrCode>,
+}
 impl crate::request::Request for BuyinKolLiveShareRequest {
     const METHOD: &'static str = "buyin.kolLiveShare";
     type Response = BuyinKolLiveShareResponse;
 }
+/// An object inside `buyin.kolLiveShare`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PidInfo {
+    /// `external_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_info: Option<String>,
+    /// `pid` (required)
+    pub pid: String,
+}
+impl PidInfo {
+    /// Builds it from the required parameters (`pid`).
+    pub fn new(pid: impl Into<String>) -> Self {
+        Self {
+            pid: pid.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `external_info`.
+    pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
+        self.external_info = Some(external_info.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

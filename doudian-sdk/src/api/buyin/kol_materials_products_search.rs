@@ -2,17 +2,21 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.kolMaterialsProductsSearch`: its request, its response and their nested types.
+pub use super::shared::AvailableCoupon;
 /// `buyin.kolMaterialsProductsSearch`: the request of the platform method `buyin.kolMaterialsProductsSearch`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Pages** count from 0. Start from [`BuyinKolMaterialsProductsSearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `page`, `page_size`, `search_type`, `sort_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolMaterialsProductsSearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolMaterialsProductsSearch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolMaterialsProductsSearch")]
 pub struct BuyinKolMaterialsProductsSearchRequest {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
     /// `cos_fee_max`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee_max: Option<i32>,
@@ -28,21 +32,18 @@ pub struct BuyinKolMaterialsProductsSearchRequest {
     /// `first_cids`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub first_cids: Vec<i64>,
-    /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
-    /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i64>,
+    /// `page` (required)
+    pub page: i64,
+    /// `page_size` (required)
+    pub page_size: i64,
     /// `price_max`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_max: Option<i32>,
     /// `price_min`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_min: Option<i32>,
-    /// `search_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub search_type: Option<i32>,
+    /// `search_type` (required)
+    pub search_type: i32,
     /// `second_cids`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub second_cids: Vec<i64>,
@@ -55,9 +56,11 @@ pub struct BuyinKolMaterialsProductsSearchRequest {
     /// `share_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_status: Option<i32>,
-    /// `sort_type`
+    /// `sort_type` (required)
+    pub sort_type: i32,
+    /// `tag`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort_type: Option<i32>,
+    pub tag: Option<i64>,
     /// `third_cids`
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub third_cids: Vec<i64>,
@@ -66,11 +69,20 @@ pub struct BuyinKolMaterialsProductsSearchRequest {
     pub title: Option<String>,
 }
 impl BuyinKolMaterialsProductsSearchRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`page`, `page_size`, `search_type`, `sort_type`).
+    pub fn new(page: i64, page_size: i64, search_type: i32, sort_type: i32) -> Self {
         Self {
+            page,
+            page_size,
+            search_type,
+            sort_type,
             ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `activity_id`.
+    pub fn activity_id(mut self, activity_id: i64) -> Self {
+        self.activity_id = Some(activity_id);
+        self
     }
     /// Sets `cos_fee_max`.
     pub fn cos_fee_max(mut self, cos_fee_max: i32) -> Self {
@@ -97,16 +109,6 @@ impl BuyinKolMaterialsProductsSearchRequest {
         self.first_cids = first_cids;
         self
     }
-    /// Sets `page`.
-    pub fn page(mut self, page: i64) -> Self {
-        self.page = Some(page);
-        self
-    }
-    /// Sets `page_size`.
-    pub fn page_size(mut self, page_size: i64) -> Self {
-        self.page_size = Some(page_size);
-        self
-    }
     /// Sets `price_max`.
     pub fn price_max(mut self, price_max: i32) -> Self {
         self.price_max = Some(price_max);
@@ -115,11 +117,6 @@ impl BuyinKolMaterialsProductsSearchRequest {
     /// Sets `price_min`.
     pub fn price_min(mut self, price_min: i32) -> Self {
         self.price_min = Some(price_min);
-        self
-    }
-    /// Sets `search_type`.
-    pub fn search_type(mut self, search_type: i32) -> Self {
-        self.search_type = Some(search_type);
         self
     }
     /// Sets `second_cids`.
@@ -142,9 +139,9 @@ impl BuyinKolMaterialsProductsSearchRequest {
         self.share_status = Some(share_status);
         self
     }
-    /// Sets `sort_type`.
-    pub fn sort_type(mut self, sort_type: i32) -> Self {
-        self.sort_type = Some(sort_type);
+    /// Sets `tag`.
+    pub fn tag(mut self, tag: i64) -> Self {
+        self.tag = Some(tag);
         self
     }
     /// Sets `third_cids`.
@@ -191,8 +188,8 @@ impl crate::page::Paginated for BuyinKolMaterialsProductsSearchRequest {
 }
 impl BuyinKolMaterialsProductsSearchRequest {
     /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
-    pub fn first_page() -> Self {
-        let mut request = Self::new();
+    pub fn first_page(page_size: i64, search_type: i32, sort_type: i32) -> Self {
+        let mut request = Self::new(0, page_size, search_type, sort_type);
         crate::page::PageNumber::set(&mut request.page, 0i64);
         request
     }
@@ -201,6 +198,14 @@ impl BuyinKolMaterialsProductsSearchRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Product {
+    /// `activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<i64>,
+    /// `available_coupons`
+    pub available_coupons: Vec<AvailableCoupon>,
+    /// `commission_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission_type: Option<i32>,
     /// `cos_fee`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i64>,
@@ -228,6 +233,9 @@ pub struct Product {
     /// `kol_cos_ratio`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_cos_ratio: Option<f64>,
+    /// `presell_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presell_type: Option<i64>,
     /// `price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,

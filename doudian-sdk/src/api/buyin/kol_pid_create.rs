@@ -5,10 +5,10 @@
 /// `buyin.kolPidCreate`: the request of the platform method `buyin.kolPidCreate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `media_type`, `site_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolPidCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolPidCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolPidCreate")]
 pub struct BuyinKolPidCreateRequest {
@@ -18,17 +18,17 @@ pub struct BuyinKolPidCreateRequest {
     /// `media_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_name: Option<String>,
-    /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<i32>,
-    /// `site_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub site_name: Option<String>,
+    /// `media_type` (required)
+    pub media_type: i32,
+    /// `site_name` (required)
+    pub site_name: String,
 }
 impl BuyinKolPidCreateRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`media_type`, `site_name`).
+    pub fn new(media_type: i32, site_name: impl Into<String>) -> Self {
         Self {
+            media_type,
+            site_name: site_name.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -40,16 +40,6 @@ impl BuyinKolPidCreateRequest {
     /// Sets `media_name`.
     pub fn media_name(mut self, media_name: impl Into<String>) -> Self {
         self.media_name = Some(media_name.into());
-        self
-    }
-    /// Sets `media_type`.
-    pub fn media_type(mut self, media_type: i32) -> Self {
-        self.media_type = Some(media_type);
-        self
-    }
-    /// Sets `site_name`.
-    pub fn site_name(mut self, site_name: impl Into<String>) -> Self {
-        self.site_name = Some(site_name.into());
         self
     }
 }

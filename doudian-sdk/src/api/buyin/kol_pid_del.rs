@@ -5,28 +5,20 @@
 /// `buyin.kolPidDel`: the request of the platform method `buyin.kolPidDel`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `pids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolPidDelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolPidDel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolPidDel")]
 pub struct BuyinKolPidDelRequest {
-    /// `pids`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pids: Option<String>,
+    /// `pids` (required)
+    pub pids: String,
 }
 impl BuyinKolPidDelRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `pids`.
-    pub fn pids(mut self, pids: impl Into<String>) -> Self {
-        self.pids = Some(pids.into());
-        self
+    /// Builds it from the required parameters (`pids`).
+    pub fn new(pids: impl Into<String>) -> Self {
+        Self { pids: pids.into() }
     }
 }
 /// `buyin.kolPidDel` response: the reply's `data`.

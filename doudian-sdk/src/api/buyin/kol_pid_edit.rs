@@ -5,36 +5,25 @@
 /// `buyin.kolPidEdit`: the request of the platform method `buyin.kolPidEdit`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `pid`, `site_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolPidEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolPidEdit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolPidEdit")]
 pub struct BuyinKolPidEditRequest {
-    /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
-    /// `site_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub site_name: Option<String>,
+    /// `pid` (required)
+    pub pid: String,
+    /// `site_name` (required)
+    pub site_name: String,
 }
 impl BuyinKolPidEditRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`pid`, `site_name`).
+    pub fn new(pid: impl Into<String>, site_name: impl Into<String>) -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            pid: pid.into(),
+            site_name: site_name.into(),
         }
-    }
-    /// Sets `pid`.
-    pub fn pid(mut self, pid: impl Into<String>) -> Self {
-        self.pid = Some(pid.into());
-        self
-    }
-    /// Sets `site_name`.
-    pub fn site_name(mut self, site_name: impl Into<String>) -> Self {
-        self.site_name = Some(site_name.into());
-        self
     }
 }
 /// `buyin.kolPidEdit` response: the reply's `data`.

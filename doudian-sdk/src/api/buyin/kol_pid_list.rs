@@ -2,6 +2,7 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.kolPidList`: its request, its response and their nested types.
+pub use super::shared::Pid;
 /// `buyin.kolPidList`: the request of the platform method `buyin.kolPidList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -24,6 +25,9 @@ pub struct BuyinKolPidListRequest {
     /// `pid`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// `site_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
 }
 impl BuyinKolPidListRequest {
     /// A request with no parameters set (none is required).
@@ -52,6 +56,11 @@ impl BuyinKolPidListRequest {
         self.pid = Some(pid.into());
         self
     }
+    /// Sets `site_name`.
+    pub fn site_name(mut self, site_name: impl Into<String>) -> Self {
+        self.site_name = Some(site_name.into());
+        self
+    }
 }
 /// `buyin.kolPidList` response: the reply's `data`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -75,32 +84,6 @@ pub struct Data {
     /// `total`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
-}
-/// An object inside `buyin.kolPidList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Pid {
-    /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
-    /// `media_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_id: Option<i64>,
-    /// `media_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_name: Option<String>,
-    /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<i32>,
-    /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
-    /// `site_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub site_name: Option<String>,
-    /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<i64>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,43 +2,60 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.kolProductShare`: its request, its response and their nested types.
-pub use super::shared::QrCode;
+pub use super::shared::{QrCode, Qrcode};
 /// `buyin.kolProductShare`: the request of the platform method `buyin.kolProductShare`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `pid`, `product_url`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolProductShareResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolProductShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolProductShare")]
 pub struct BuyinKolProductShareRequest {
     /// `external_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
+    /// `ins_activity_param`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ins_activity_param: Option<String>,
     /// `need_qr_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_qr_code: Option<bool>,
     /// `need_share_link`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_share_link: Option<bool>,
-    /// `pid`
+    /// `need_zlink`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
-    /// `product_url`
+    pub need_zlink: Option<bool>,
+    /// `pid` (required)
+    pub pid: String,
+    /// `platform`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_url: Option<String>,
+    pub platform: Option<i32>,
+    /// `product_url` (required)
+    pub product_url: String,
+    /// `use_coupon`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_coupon: Option<bool>,
 }
 impl BuyinKolProductShareRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`pid`, `product_url`).
+    pub fn new(pid: impl Into<String>, product_url: impl Into<String>) -> Self {
         Self {
+            pid: pid.into(),
+            product_url: product_url.into(),
             ..<Self as crate::de::Object>::empty()
         }
     }
     /// Sets `external_info`.
     pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
         self.external_info = Some(external_info.into());
+        self
+    }
+    /// Sets `ins_activity_param`.
+    pub fn ins_activity_param(mut self, ins_activity_param: impl Into<String>) -> Self {
+        self.ins_activity_param = Some(ins_activity_param.into());
         self
     }
     /// Sets `need_qr_code`.
@@ -51,14 +68,19 @@ impl BuyinKolProductShareRequest {
         self.need_share_link = Some(need_share_link);
         self
     }
-    /// Sets `pid`.
-    pub fn pid(mut self, pid: impl Into<String>) -> Self {
-        self.pid = Some(pid.into());
+    /// Sets `need_zlink`.
+    pub fn need_zlink(mut self, need_zlink: bool) -> Self {
+        self.need_zlink = Some(need_zlink);
         self
     }
-    /// Sets `product_url`.
-    pub fn product_url(mut self, product_url: impl Into<String>) -> Self {
-        self.product_url = Some(product_url.into());
+    /// Sets `platform`.
+    pub fn platform(mut self, platform: i32) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+    /// Sets `use_coupon`.
+    pub fn use_coupon(mut self, use_coupon: bool) -> Self {
+        self.use_coupon = Some(use_coupon);
         self
     }
 }
@@ -66,12 +88,18 @@ impl BuyinKolProductShareRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct BuyinKolProductShareResponse {
+    /// `coupon_link`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_link: Option<CouponLink>,
     /// `dy_deeplink`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_deeplink: Option<String>,
     /// `dy_password`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_password: Option<String>,
+    /// `dy_zlink`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dy_zlink: Option<String>,
     /// `is_limit_douke`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_limit_douke: Option<bool>,
@@ -81,10 +109,33 @@ pub struct BuyinKolProductShareResponse {
     /// `share_link`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_link: Option<String>,
+    /// `use_ins_activity`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_ins_activity: Option<String>,
 }
 impl crate::request::Request for BuyinKolProductShareRequest {
     const METHOD: &'static str = "buyin.kolProductShare";
     type Response = BuyinKolProductShareResponse;
+}
+/// An object inside `buyin.kolProductShare`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct CouponLink {
+    /// `coupon_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_status: Option<i64>,
+    /// `deeplink`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deeplink: Option<String>,
+    /// `qrcode`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qrcode: Option<Qrcode>,
+    /// `share_command`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_command: Option<String>,
+    /// `share_link`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_link: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -3,7 +3,10 @@
 
 //! `buyin.kolProductsDetail`: its request, its response and their nested types.
 pub use super::shared::{
-    DailyStatistic, LogisticsScore, ProductScore, ServiceScore, ShopScore, ShopTotalScore,
+    ActivityInfo, AvailableCoupon, BaseInfo, BrandInfo, CommentInfo, ComponentInfo,
+    CouponInfo, DailyStatistic, Image, LogisticsInfo, LogisticsScore, MonthSaleData,
+    PresellInfo, ProductScore, QualificationInfo, RightsInfo, ServiceScore, ShareInfo,
+    ShopInfo, ShopScore, ShopTotalScore,
 };
 /// `buyin.kolProductsDetail`: the request of the platform method `buyin.kolProductsDetail`.
 ///
@@ -53,173 +56,9 @@ impl crate::request::Request for BuyinKolProductsDetailRequest {
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ActivityInfo {
-    /// `activity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub activity_type: Option<i64>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct AvailableCoupon {
-    /// `apply_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apply_end_time: Option<String>,
-    /// `apply_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apply_start_time: Option<String>,
-    /// `coupon_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coupon_type: Option<i32>,
-    /// `discount_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub discount_desc: Option<String>,
-    /// `type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub type_desc: Option<String>,
-    /// `use_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub use_end_time: Option<String>,
-    /// `use_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub use_start_time: Option<String>,
-    /// `valid_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub valid_period: Option<i64>,
-    /// `validity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub validity_type: Option<i64>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct BaseInfo {
-    /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<i64>,
-    /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category_name: Option<String>,
-    /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cover: Option<String>,
-    /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail_url: Option<String>,
-    /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_cid: Option<i64>,
-    /// `imgs`
-    pub imgs: Vec<String>,
-    /// `in_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub in_stock: Option<bool>,
-    /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `sales`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sales: Option<i64>,
-    /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub second_cid: Option<i64>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-    /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub third_cid: Option<i64>,
-    /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct BrandInfo {
-    /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub brand_id: Option<i64>,
-    /// `brand_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub brand_name_cn: Option<String>,
-    /// `brand_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub brand_name_en: Option<String>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CommentInfo {
-    /// `comment_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comment_num: Option<i64>,
-    /// `comment_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comment_score: Option<f64>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct CouponInfo {
-    /// `available_coupons`
-    pub available_coupons: Vec<AvailableCoupon>,
-    /// `coupon_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coupon_price: Option<i64>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct LogisticsInfo {
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-    /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct MonthSaleData {
-    /// `daily_statistics`
-    pub daily_statistics: Vec<DailyStatistic>,
-    /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kol_num: Option<i64>,
-    /// `order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_num: Option<i64>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-    /// `view_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub view_num: Option<i64>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct PresellInfo {
-    /// `presell_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub presell_type: Option<i64>,
+pub struct DetailBrief {
+    /// `component_info`
+    pub component_info: Vec<ComponentInfo>,
     /// `success`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
@@ -243,6 +82,9 @@ pub struct Product {
     /// `coupon_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_info: Option<CouponInfo>,
+    /// `detail_brief`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_brief: Option<DetailBrief>,
     /// `logistics_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<LogisticsInfo>,
@@ -297,56 +139,6 @@ pub struct PromotionInfo {
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct QualificationInfo {
-    /// `has_sxt`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_sxt: Option<bool>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct RightsInfo {
-    /// `is_assured`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_assured: Option<bool>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ShareInfo {
-    /// `sharable`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sharable: Option<bool>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ShopInfo {
-    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_id: Option<crate::ids::ShopId>,
-    /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_name: Option<String>,
-    /// `shop_total_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_total_score: Option<ShopTotalScore>,
-    /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-}
-/// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
 pub struct Tags {
     /// `has_douin_goods_tag`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -354,6 +146,12 @@ pub struct Tags {
     /// `has_shop_brand_tag`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_shop_brand_tag: Option<bool>,
+    /// `has_subsidy_tag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_subsidy_tag: Option<bool>,
+    /// `has_supermarket_tag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_supermarket_tag: Option<bool>,
     /// `success`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,

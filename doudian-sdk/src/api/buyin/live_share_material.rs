@@ -6,10 +6,10 @@
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
 /// * **Pages** count from 0. Start from [`BuyinLiveShareMaterialRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinLiveShareMaterialResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.liveShareMaterial` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.liveShareMaterial")]
 pub struct BuyinLiveShareMaterialRequest {
@@ -28,12 +28,10 @@ pub struct BuyinLiveShareMaterialRequest {
     /// `live_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_status: Option<i64>,
-    /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
-    /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i64>,
+    /// `page` (required)
+    pub page: i64,
+    /// `page_size` (required)
+    pub page_size: i64,
     /// `sort_by`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_by: Option<i32>,
@@ -42,9 +40,11 @@ pub struct BuyinLiveShareMaterialRequest {
     pub sort_type: Option<i32>,
 }
 impl BuyinLiveShareMaterialRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`page`, `page_size`).
+    pub fn new(page: i64, page_size: i64) -> Self {
         Self {
+            page,
+            page_size,
             ..<Self as crate::de::Object>::empty()
         }
     }
@@ -71,16 +71,6 @@ impl BuyinLiveShareMaterialRequest {
     /// Sets `live_status`.
     pub fn live_status(mut self, live_status: i64) -> Self {
         self.live_status = Some(live_status);
-        self
-    }
-    /// Sets `page`.
-    pub fn page(mut self, page: i64) -> Self {
-        self.page = Some(page);
-        self
-    }
-    /// Sets `page_size`.
-    pub fn page_size(mut self, page_size: i64) -> Self {
-        self.page_size = Some(page_size);
         self
     }
     /// Sets `sort_by`.
@@ -127,8 +117,8 @@ impl crate::page::Paginated for BuyinLiveShareMaterialRequest {
 }
 impl BuyinLiveShareMaterialRequest {
     /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
-    pub fn first_page() -> Self {
-        let mut request = Self::new();
+    pub fn first_page(page_size: i64) -> Self {
+        let mut request = Self::new(0, page_size);
         crate::page::PageNumber::set(&mut request.page, 0i64);
         request
     }

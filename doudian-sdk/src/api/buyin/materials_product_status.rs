@@ -5,36 +5,39 @@
 /// `buyin.materialsProductStatus`: the request of the platform method `buyin.materialsProductStatus`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
-/// * **Reply:** [`BuyinMaterialsProductStatusResponse`]; nested types are in this module.
+/// * **Required:** `products`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinMaterialsProductStatusResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.materialsProductStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.materialsProductStatus")]
 pub struct BuyinMaterialsProductStatusRequest {
-    /// `products`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// `products` (required)
     pub products: Vec<String>,
 }
 impl BuyinMaterialsProductStatusRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `products`.
-    pub fn products(mut self, products: Vec<String>) -> Self {
-        self.products = products;
-        self
+    /// Builds it from the required parameters (`products`).
+    pub fn new(products: Vec<String>) -> Self {
+        Self { products }
     }
 }
 /// `buyin.materialsProductStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
+#[serde(transparent)]
 #[non_exhaustive]
-pub struct BuyinMaterialsProductStatusResponse {
-    /// `data`
-    pub data: Vec<Data>,
+pub struct BuyinMaterialsProductStatusResponse(pub Vec<Data>);
+impl ::std::ops::Deref for BuyinMaterialsProductStatusResponse {
+    type Target = Vec<Data>;
+    fn deref(&self) -> &Vec<Data> {
+        &self.0
+    }
+}
+impl IntoIterator for BuyinMaterialsProductStatusResponse {
+    type Item = Data;
+    type IntoIter = ::std::vec::IntoIter<Data>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 impl crate::request::Request for BuyinMaterialsProductStatusRequest {
     const METHOD: &'static str = "buyin.materialsProductStatus";

@@ -5,42 +5,31 @@
 /// `buyin.orienPlanAudit`: the request of the platform method `buyin.orienPlanAudit`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `apply_id`, `audit_action`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinOrienPlanAuditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanAudit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanAudit")]
-pub struct BuyinOrienPlanAuditRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinOrienPlanAuditRequest {
+    /// `apply_id` (required)
+    pub apply_id: i64,
+    /// `audit_action` (required)
+    pub audit_action: i32,
+}
 impl BuyinOrienPlanAuditRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`apply_id`, `audit_action`).
+    pub fn new(apply_id: i64, audit_action: i32) -> Self {
+        Self { apply_id, audit_action }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinOrienPlanAuditRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.orienPlanAudit` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.orienPlanAudit` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinOrienPlanAuditResponse(pub ::serde_json::Value);
+pub struct BuyinOrienPlanAuditResponse {}
 impl crate::request::Request for BuyinOrienPlanAuditRequest {
     const METHOD: &'static str = "buyin.orienPlanAudit";
     type Response = BuyinOrienPlanAuditResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,167 @@
 /// `buyin.orienPlanAuthors`: the request of the platform method `buyin.orienPlanAuthors`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`BuyinOrienPlanAuthorsRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `orien_plan_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinOrienPlanAuthorsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanAuthors` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanAuthors")]
-pub struct BuyinOrienPlanAuthorsRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
-impl BuyinOrienPlanAuthorsRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+pub struct BuyinOrienPlanAuthorsRequest {
+    /// `audit_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_status: Option<i32>,
+    /// `buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyin_id: Option<i64>,
+    /// `orien_plan_id` (required)
+    pub orien_plan_id: String,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `page_size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<i64>,
+    /// `user_name` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+}
+impl ::std::fmt::Debug for BuyinOrienPlanAuthorsRequest {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("BuyinOrienPlanAuthorsRequest")
+            .field("audit_status", &self.audit_status)
+            .field("buyin_id", &self.buyin_id)
+            .field("orien_plan_id", &self.orien_plan_id)
+            .field("page", &self.page)
+            .field("page_size", &self.page_size)
+            .field("user_name", &crate::secret::Redacted(&self.user_name))
+            .finish()
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+}
+impl BuyinOrienPlanAuthorsRequest {
+    /// Builds it from the required parameters (`orien_plan_id`).
+    pub fn new(orien_plan_id: impl Into<String>) -> Self {
+        Self {
+            orien_plan_id: orien_plan_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `audit_status`.
+    pub fn audit_status(mut self, audit_status: i32) -> Self {
+        self.audit_status = Some(audit_status);
+        self
+    }
+    /// Sets `buyin_id`.
+    pub fn buyin_id(mut self, buyin_id: i64) -> Self {
+        self.buyin_id = Some(buyin_id);
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i64) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `page_size`.
+    pub fn page_size(mut self, page_size: i64) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+    /// Sets `user_name`.
+    pub fn user_name(mut self, user_name: impl Into<String>) -> Self {
+        self.user_name = Some(user_name.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinOrienPlanAuthorsRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.orienPlanAuthors` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.orienPlanAuthors` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinOrienPlanAuthorsResponse(pub ::serde_json::Value);
+pub struct BuyinOrienPlanAuthorsResponse {
+    /// `orien_plan_authors`
+    pub orien_plan_authors: Vec<OrienPlanAuthor>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinOrienPlanAuthorsRequest {
     const METHOD: &'static str = "buyin.orienPlanAuthors";
     type Response = BuyinOrienPlanAuthorsResponse;
 }
+impl crate::page::Paginated for BuyinOrienPlanAuthorsRequest {
+    type Item = OrienPlanAuthor;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.orien_plan_authors, total)
+    }
+}
+impl BuyinOrienPlanAuthorsRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(orien_plan_id: impl Into<String>) -> Self {
+        let mut request = Self::new(orien_plan_id);
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `buyin.orienPlanAuthors`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrienPlanAuthor {
+    /// `apply_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_id: Option<i64>,
+    /// `apply_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_info: Option<String>,
+    /// `apply_suc_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_suc_time: Option<i64>,
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<i64>,
+    /// `audit_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_status: Option<i32>,
+    /// `buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyin_id: Option<i64>,
+    /// `contact_phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_phone: Option<String>,
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `orien_plan_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orien_plan_id: Option<String>,
+    /// `user_name` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+}
+impl ::std::fmt::Debug for OrienPlanAuthor {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("OrienPlanAuthor")
+            .field("apply_id", &self.apply_id)
+            .field("apply_info", &self.apply_info)
+            .field("apply_suc_time", &self.apply_suc_time)
+            .field("apply_time", &self.apply_time)
+            .field("audit_status", &self.audit_status)
+            .field("buyin_id", &self.buyin_id)
+            .field("contact_phone", &crate::secret::Redacted(&self.contact_phone))
+            .field("end_time", &self.end_time)
+            .field("orien_plan_id", &self.orien_plan_id)
+            .field("user_name", &crate::secret::Redacted(&self.user_name))
+            .finish()
+    }
+}
+#[doc(hidden)]
+mod decode;

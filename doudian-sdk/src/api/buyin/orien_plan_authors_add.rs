@@ -5,42 +5,53 @@
 /// `buyin.orienPlanAuthorsAdd`: the request of the platform method `buyin.orienPlanAuthorsAdd`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `buyin_ids`, `orien_plan_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinOrienPlanAuthorsAddResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanAuthorsAdd` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanAuthorsAdd")]
-pub struct BuyinOrienPlanAuthorsAddRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinOrienPlanAuthorsAddRequest {
+    /// `buyin_ids` (required)
+    pub buyin_ids: Vec<i64>,
+    /// `orien_plan_id` (required)
+    pub orien_plan_id: String,
+}
 impl BuyinOrienPlanAuthorsAddRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`buyin_ids`, `orien_plan_id`).
+    pub fn new(buyin_ids: Vec<i64>, orien_plan_id: impl Into<String>) -> Self {
+        Self {
+            buyin_ids,
+            orien_plan_id: orien_plan_id.into(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinOrienPlanAuthorsAddRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.orienPlanAuthorsAdd` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.orienPlanAuthorsAdd` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinOrienPlanAuthorsAddResponse(pub ::serde_json::Value);
+pub struct BuyinOrienPlanAuthorsAddResponse {
+    /// `failed_ids`
+    pub failed_ids: Vec<FailedId>,
+    /// `success_ids`
+    pub success_ids: Vec<i64>,
+}
 impl crate::request::Request for BuyinOrienPlanAuthorsAddRequest {
     const METHOD: &'static str = "buyin.orienPlanAuthorsAdd";
     type Response = BuyinOrienPlanAuthorsAddResponse;
 }
+/// An object inside `buyin.orienPlanAuthorsAdd`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct FailedId {
+    /// `buyin_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyin_id: Option<i64>,
+    /// `error_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    /// `error_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,39 +5,34 @@
 /// `buyin.orienPlanCtrl`: the request of the platform method `buyin.orienPlanCtrl`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `action`, `orien_plan_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinOrienPlanCtrlResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanCtrl` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanCtrl")]
-pub struct BuyinOrienPlanCtrlRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct BuyinOrienPlanCtrlRequest {
+    /// `action` (required)
+    pub action: i32,
+    /// `orien_plan_id` (required)
+    pub orien_plan_id: String,
+}
 impl BuyinOrienPlanCtrlRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`action`, `orien_plan_id`).
+    pub fn new(action: i32, orien_plan_id: impl Into<String>) -> Self {
+        Self {
+            action,
+            orien_plan_id: orien_plan_id.into(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for BuyinOrienPlanCtrlRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.orienPlanCtrl` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.orienPlanCtrl` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinOrienPlanCtrlResponse(pub ::serde_json::Value);
+pub struct BuyinOrienPlanCtrlResponse {}
 impl crate::request::Request for BuyinOrienPlanCtrlRequest {
     const METHOD: &'static str = "buyin.orienPlanCtrl";
     type Response = BuyinOrienPlanCtrlResponse;
 }
+#[doc(hidden)]
+mod decode;

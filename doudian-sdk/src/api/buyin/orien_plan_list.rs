@@ -5,40 +5,169 @@
 /// `buyin.orienPlanList`: the request of the platform method `buyin.orienPlanList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`BuyinOrienPlanListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`BuyinOrienPlanListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanList")]
-pub struct BuyinOrienPlanListRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct BuyinOrienPlanListRequest {
+    /// `orien_plan_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orien_plan_id: Option<String>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `page_size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+}
 impl BuyinOrienPlanListRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `orien_plan_id`.
+    pub fn orien_plan_id(mut self, orien_plan_id: impl Into<String>) -> Self {
+        self.orien_plan_id = Some(orien_plan_id.into());
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i64) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `page_size`.
+    pub fn page_size(mut self, page_size: i64) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+    /// Sets `product_id`.
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
+    /// Sets `product_name`.
+    pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
+        self.product_name = Some(product_name.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for BuyinOrienPlanListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.orienPlanList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.orienPlanList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinOrienPlanListResponse(pub ::serde_json::Value);
+pub struct BuyinOrienPlanListResponse {
+    /// `orien_plans`
+    pub orien_plans: Vec<OrienPlan>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinOrienPlanListRequest {
     const METHOD: &'static str = "buyin.orienPlanList";
     const READ_ONLY: bool = true;
     type Response = BuyinOrienPlanListResponse;
 }
+impl crate::page::Paginated for BuyinOrienPlanListRequest {
+    type Item = OrienPlan;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.orien_plans, total)
+    }
+}
+impl BuyinOrienPlanListRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page() -> Self {
+        let mut request = Self::new();
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `buyin.orienPlanList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrienPlan {
+    /// `orien_plans`
+    pub orien_plans: Vec<OrienPlanOrienPlan>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+}
+/// An object inside `buyin.orienPlanList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrienPlanOrienPlan {
+    /// `apply_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_type: Option<i32>,
+    /// `audit_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_type: Option<i32>,
+    /// `author_level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_level: Option<i32>,
+    /// `cos_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_ratio: Option<f64>,
+    /// `cover`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `kol_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kol_num: Option<i64>,
+    /// `new_cos_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_cos_ratio: Option<f64>,
+    /// `new_cos_ratio_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_cos_ratio_start_time: Option<i64>,
+    /// `orien_plan_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orien_plan_id: Option<String>,
+    /// `plan_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_status: Option<i32>,
+    /// `price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `restricted_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restricted_type: Option<i32>,
+    /// `start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+}
+#[doc(hidden)]
+mod decode;

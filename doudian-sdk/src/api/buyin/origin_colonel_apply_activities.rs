@@ -5,42 +5,104 @@
 /// `buyin.originColonelApplyActivities`: the request of the platform method `buyin.originColonelApplyActivities`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `activity_id`, `phone_number`, `products`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinOriginColonelApplyActivitiesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.originColonelApplyActivities` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.originColonelApplyActivities")]
-pub struct BuyinOriginColonelApplyActivitiesRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinOriginColonelApplyActivitiesRequest {
+    /// `activity_id` (required)
+    pub activity_id: i64,
+    /// `phone_number` (required)
+    pub phone_number: String,
+    /// `products` (required)
+    pub products: Vec<Product>,
+    /// `service_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_ratio: Option<String>,
+}
 impl BuyinOriginColonelApplyActivitiesRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`activity_id`, `phone_number`, `products`).
+    pub fn new(
+        activity_id: i64,
+        phone_number: impl Into<String>,
+        products: Vec<Product>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            activity_id,
+            phone_number: phone_number.into(),
+            products,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `service_ratio`.
+    pub fn service_ratio(mut self, service_ratio: impl Into<String>) -> Self {
+        self.service_ratio = Some(service_ratio.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinOriginColonelApplyActivitiesRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.originColonelApplyActivities` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.originColonelApplyActivities` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinOriginColonelApplyActivitiesResponse(pub ::serde_json::Value);
+pub struct BuyinOriginColonelApplyActivitiesResponse {
+    /// `result`
+    pub result: Vec<OriginColonelApplyActivitiesResult>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for BuyinOriginColonelApplyActivitiesRequest {
     const METHOD: &'static str = "buyin.originColonelApplyActivities";
     type Response = BuyinOriginColonelApplyActivitiesResponse;
 }
+/// An object inside `buyin.originColonelApplyActivities`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OriginColonelApplyActivitiesResult {
+    /// `error_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    /// `error_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// `is_success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_success: Option<bool>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+}
+/// An object inside `buyin.originColonelApplyActivities`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Product {
+    /// `origin_activity_id` (required)
+    pub origin_activity_id: i64,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
+    /// `promotion_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_end_time: Option<String>,
+}
+impl Product {
+    /// Builds it from the required parameters (`origin_activity_id`, `product_id`).
+    pub fn new(
+        origin_activity_id: i64,
+        product_id: impl Into<crate::ids::ProductId>,
+    ) -> Self {
+        Self {
+            origin_activity_id,
+            product_id: product_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `promotion_end_time`.
+    pub fn promotion_end_time(mut self, promotion_end_time: impl Into<String>) -> Self {
+        self.promotion_end_time = Some(promotion_end_time.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,29 +5,23 @@
 /// `buyin.productSkus`: the request of the platform method `buyin.productSkus`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinProductSkusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.productSkus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.productSkus")]
 pub struct BuyinProductSkusRequest {
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
-    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
 }
 impl BuyinProductSkusRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
+    /// Builds it from the required parameters (`product_id`).
+    pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_id: product_id.into(),
         }
-    }
-    /// Sets `product_id`.
-    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
-        self.product_id = Some(product_id.into());
-        self
     }
 }
 /// `buyin.productSkus` response: the reply's `data`.
@@ -63,6 +57,9 @@ pub struct Skus {
     /// `effective_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_price: Option<i64>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_id: Option<crate::ids::SkuId>,
     /// `stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,

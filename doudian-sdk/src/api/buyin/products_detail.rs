@@ -2,46 +2,150 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.productsDetail`: its request, its response and their nested types.
+pub use super::shared::{
+    ActivityInfo, AvailableCoupon, BaseInfo, BrandInfo, CommentInfo, ComponentInfo,
+    CouponInfo, DailyStatistic, Image, LogisticsInfo, LogisticsScore, MonthSaleData,
+    PresellInfo, ProductScore, QualificationInfo, RightsInfo, ServiceScore, ShareInfo,
+    ShopInfo, ShopScore, ShopTotalScore,
+};
 /// `buyin.productsDetail`: the request of the platform method `buyin.productsDetail`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `product_ids`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinProductsDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.productsDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.productsDetail")]
-pub struct BuyinProductsDetailRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinProductsDetailRequest {
+    /// `fields`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
+    /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
+}
 impl BuyinProductsDetailRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`product_ids`).
+    pub fn new(
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            product_ids: product_ids.into_iter().map(Into::into).collect(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `fields`.
+    pub fn fields(mut self, fields: impl Into<String>) -> Self {
+        self.fields = Some(fields.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinProductsDetailRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.productsDetail` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.productsDetail` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinProductsDetailResponse(pub ::serde_json::Value);
+pub struct BuyinProductsDetailResponse {
+    /// `products`
+    pub products: Vec<Product>,
+}
 impl crate::request::Request for BuyinProductsDetailRequest {
     const METHOD: &'static str = "buyin.productsDetail";
     const READ_ONLY: bool = true;
     type Response = BuyinProductsDetailResponse;
 }
+/// An object inside `buyin.productsDetail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DetailBrief {
+    /// `component_info`
+    pub component_info: Vec<ComponentInfo>,
+    /// `success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<String>,
+}
+/// An object inside `buyin.productsDetail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Product {
+    /// `activity_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_info: Option<ActivityInfo>,
+    /// `base_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_info: Option<BaseInfo>,
+    /// `brand_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_info: Option<BrandInfo>,
+    /// `comment_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment_info: Option<CommentInfo>,
+    /// `coupon_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_info: Option<CouponInfo>,
+    /// `detail_brief`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_brief: Option<DetailBrief>,
+    /// `logistics_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_info: Option<LogisticsInfo>,
+    /// `month_sale_data`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub month_sale_data: Option<MonthSaleData>,
+    /// `presell_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presell_info: Option<PresellInfo>,
+    /// `promotion_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_info: Option<PromotionInfo>,
+    /// `qualification_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualification_info: Option<QualificationInfo>,
+    /// `rights_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rights_info: Option<RightsInfo>,
+    /// `share_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_info: Option<ShareInfo>,
+    /// `shop_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_info: Option<ShopInfo>,
+    /// `tags`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Tags>,
+}
+/// An object inside `buyin.productsDetail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PromotionInfo {
+    /// `cos_fee`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_fee: Option<i64>,
+    /// `cos_ratio`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cos_ratio: Option<f64>,
+    /// `success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+}
+/// An object inside `buyin.productsDetail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Tags {
+    /// `has_douin_goods_tag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_douin_goods_tag: Option<bool>,
+    /// `has_shop_brand_tag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_shop_brand_tag: Option<bool>,
+    /// `has_subsidy_tag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_subsidy_tag: Option<bool>,
+    /// `has_supermarket_tag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_supermarket_tag: Option<bool>,
+    /// `success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+}
+#[doc(hidden)]
+mod decode;

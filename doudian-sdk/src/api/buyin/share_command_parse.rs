@@ -5,28 +5,20 @@
 /// `buyin.shareCommandParse`: the request of the platform method `buyin.shareCommandParse`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Required:** nothing; every parameter has a setter.
+/// * **Required:** `command`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShareCommandParseResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.shareCommandParse` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.shareCommandParse")]
 pub struct BuyinShareCommandParseRequest {
-    /// `command`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
+    /// `command` (required)
+    pub command: String,
 }
 impl BuyinShareCommandParseRequest {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `command`.
-    pub fn command(mut self, command: impl Into<String>) -> Self {
-        self.command = Some(command.into());
-        self
+    /// Builds it from the required parameters (`command`).
+    pub fn new(command: impl Into<String>) -> Self {
+        Self { command: command.into() }
     }
 }
 /// `buyin.shareCommandParse` response: the reply's `data`.

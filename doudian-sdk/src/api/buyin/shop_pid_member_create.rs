@@ -5,42 +5,50 @@
 /// `buyin.shopPidMemberCreate`: the request of the platform method `buyin.shopPidMemberCreate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `member_available_time`, `pid`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`BuyinShopPidMemberCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.shopPidMemberCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "buyin.shopPidMemberCreate")]
-pub struct BuyinShopPidMemberCreateRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct BuyinShopPidMemberCreateRequest {
+    /// `external_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_info: Option<String>,
+    /// `member_available_time` (required)
+    pub member_available_time: i64,
+    /// `pid` (required)
+    pub pid: String,
+}
 impl BuyinShopPidMemberCreateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`member_available_time`, `pid`).
+    pub fn new(member_available_time: i64, pid: impl Into<String>) -> Self {
+        Self {
+            member_available_time,
+            pid: pid.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `external_info`.
+    pub fn external_info(mut self, external_info: impl Into<String>) -> Self {
+        self.external_info = Some(external_info.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for BuyinShopPidMemberCreateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `buyin.shopPidMemberCreate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `buyin.shopPidMemberCreate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct BuyinShopPidMemberCreateResponse(pub ::serde_json::Value);
+pub struct BuyinShopPidMemberCreateResponse {
+    /// `member_join_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_join_url: Option<String>,
+    /// `qrcode`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qrcode: Option<String>,
+}
 impl crate::request::Request for BuyinShopPidMemberCreateRequest {
     const METHOD: &'static str = "buyin.shopPidMemberCreate";
     type Response = BuyinShopPidMemberCreateResponse;
 }
+#[doc(hidden)]
+mod decode;

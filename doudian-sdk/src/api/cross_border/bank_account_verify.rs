@@ -5,42 +5,68 @@
 /// `crossBorder.bankAccountVerify`: the request of the platform method `crossBorder.bankAccountVerify`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`CrossBorderBankAccountVerifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.bankAccountVerify` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.bankAccountVerify")]
-pub struct CrossBorderBankAccountVerifyRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct CrossBorderBankAccountVerifyRequest {
+    /// `account_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    /// `bank_account_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_account_no: Option<String>,
+    /// `bank_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_name: Option<String>,
+    /// `currency`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
 impl CrossBorderBankAccountVerifyRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `account_name`.
+    pub fn account_name(mut self, account_name: impl Into<String>) -> Self {
+        self.account_name = Some(account_name.into());
+        self
+    }
+    /// Sets `bank_account_no`.
+    pub fn bank_account_no(mut self, bank_account_no: impl Into<String>) -> Self {
+        self.bank_account_no = Some(bank_account_no.into());
+        self
+    }
+    /// Sets `bank_name`.
+    pub fn bank_name(mut self, bank_name: impl Into<String>) -> Self {
+        self.bank_name = Some(bank_name.into());
+        self
+    }
+    /// Sets `currency`.
+    pub fn currency(mut self, currency: impl Into<String>) -> Self {
+        self.currency = Some(currency.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for CrossBorderBankAccountVerifyRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `crossBorder.bankAccountVerify` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `crossBorder.bankAccountVerify` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct CrossBorderBankAccountVerifyResponse(pub ::serde_json::Value);
+pub struct CrossBorderBankAccountVerifyResponse {
+    /// `acceptance_result`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acceptance_result: Option<String>,
+    /// `verification_result`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_result: Option<String>,
+}
 impl crate::request::Request for CrossBorderBankAccountVerifyRequest {
     const METHOD: &'static str = "crossBorder.bankAccountVerify";
     type Response = CrossBorderBankAccountVerifyResponse;
 }
+#[doc(hidden)]
+mod decode;

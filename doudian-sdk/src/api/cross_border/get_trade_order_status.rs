@@ -5,43 +5,54 @@
 /// `crossBorder.getTradeOrderStatus`: the request of the platform method `crossBorder.getTradeOrderStatus`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`CrossBorderGetTradeOrderStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.getTradeOrderStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.getTradeOrderStatus")]
-pub struct CrossBorderGetTradeOrderStatusRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct CrossBorderGetTradeOrderStatusRequest {
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `vendor`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+}
 impl CrossBorderGetTradeOrderStatusRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `order_id`.
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
+        self.order_id = Some(order_id.into());
+        self
+    }
+    /// Sets `vendor`.
+    pub fn vendor(mut self, vendor: impl Into<String>) -> Self {
+        self.vendor = Some(vendor.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for CrossBorderGetTradeOrderStatusRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `crossBorder.getTradeOrderStatus` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `crossBorder.getTradeOrderStatus` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct CrossBorderGetTradeOrderStatusResponse(pub ::serde_json::Value);
+pub struct CrossBorderGetTradeOrderStatusResponse {
+    /// `final_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_status: Option<i64>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<crate::codes::OrderStatus>,
+}
 impl crate::request::Request for CrossBorderGetTradeOrderStatusRequest {
     const METHOD: &'static str = "crossBorder.getTradeOrderStatus";
     const READ_ONLY: bool = true;
     type Response = CrossBorderGetTradeOrderStatusResponse;
 }
+#[doc(hidden)]
+mod decode;

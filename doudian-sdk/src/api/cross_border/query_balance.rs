@@ -5,43 +5,56 @@
 /// `crossBorder.queryBalance`: the request of the platform method `crossBorder.queryBalance`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`CrossBorderQueryBalanceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.queryBalance` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.queryBalance")]
-pub struct CrossBorderQueryBalanceRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct CrossBorderQueryBalanceRequest {
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
+}
 impl CrossBorderQueryBalanceRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `shop_id`.
+    pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
+        self.shop_id = Some(shop_id.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for CrossBorderQueryBalanceRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `crossBorder.queryBalance` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `crossBorder.queryBalance` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct CrossBorderQueryBalanceResponse(pub ::serde_json::Value);
+pub struct CrossBorderQueryBalanceResponse {
+    /// `balance_list`
+    pub balance_list: Vec<Balance>,
+}
 impl crate::request::Request for CrossBorderQueryBalanceRequest {
     const METHOD: &'static str = "crossBorder.queryBalance";
     const READ_ONLY: bool = true;
     type Response = CrossBorderQueryBalanceResponse;
 }
+/// An object inside `crossBorder.queryBalance`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Balance {
+    /// `amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i32>,
+    /// `balance_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_type: Option<String>,
+    /// `currency`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

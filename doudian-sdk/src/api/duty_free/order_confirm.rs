@@ -2,45 +2,55 @@
 // Source: api-spec/groups/dutyFree.json
 
 //! `dutyFree.orderConfirm`: its request, its response and their nested types.
+pub use super::shared::ErrorInfo;
 /// `dutyFree.orderConfirm`: the request of the platform method `dutyFree.orderConfirm`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `occurrence_time`, `order_id`, `status`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`DutyFreeOrderConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `dutyFree.orderConfirm` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "dutyFree.orderConfirm")]
-pub struct DutyFreeOrderConfirmRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct DutyFreeOrderConfirmRequest {
+    /// `error_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_info: Option<ErrorInfo>,
+    /// `occurrence_time` (required)
+    pub occurrence_time: String,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(serialize_with = "crate::ids::as_text")]
+    pub order_id: crate::ids::OrderId,
+    /// `status` (required)
+    pub status: i32,
+}
 impl DutyFreeOrderConfirmRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`occurrence_time`, `order_id`, `status`).
+    pub fn new(
+        occurrence_time: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
+        status: i32,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            occurrence_time: occurrence_time.into(),
+            order_id: order_id.into(),
+            status,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `error_info`.
+    pub fn error_info(mut self, error_info: ErrorInfo) -> Self {
+        self.error_info = Some(error_info);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for DutyFreeOrderConfirmRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `dutyFree.orderConfirm` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `dutyFree.orderConfirm` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct DutyFreeOrderConfirmResponse(pub ::serde_json::Value);
+pub struct DutyFreeOrderConfirmResponse {}
 impl crate::request::Request for DutyFreeOrderConfirmRequest {
     const METHOD: &'static str = "dutyFree.orderConfirm";
     type Response = DutyFreeOrderConfirmResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,39 +5,255 @@
 /// `gis.serviceArea.sync`: the request of the platform method `gis.serviceArea.sync`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `ability_code`, `express`, `service_areas`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`GisServiceAreaSyncResponse`]; nested types are in this module.
 /// * **Platform docs:** search `gis.serviceArea.sync` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "gis.serviceArea.sync")]
-pub struct GisServiceAreaSyncRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct GisServiceAreaSyncRequest {
+    /// `ability_code` (required)
+    pub ability_code: String,
+    /// `express` (required)
+    pub express: String,
+    /// `resource_ability`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_ability: Option<ResourceAbility>,
+    /// `service_areas` (required)
+    pub service_areas: Vec<ServiceArea>,
+}
 impl GisServiceAreaSyncRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`ability_code`, `express`, `service_areas`).
+    pub fn new(
+        ability_code: impl Into<String>,
+        express: impl Into<String>,
+        service_areas: Vec<ServiceArea>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            ability_code: ability_code.into(),
+            express: express.into(),
+            service_areas,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `resource_ability`.
+    pub fn resource_ability(mut self, resource_ability: ResourceAbility) -> Self {
+        self.resource_ability = Some(resource_ability);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for GisServiceAreaSyncRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `gis.serviceArea.sync` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `gis.serviceArea.sync` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct GisServiceAreaSyncResponse(pub ::serde_json::Value);
+pub struct GisServiceAreaSyncResponse {}
 impl crate::request::Request for GisServiceAreaSyncRequest {
     const METHOD: &'static str = "gis.serviceArea.sync";
     type Response = GisServiceAreaSyncResponse;
 }
+/// An object inside `gis.serviceArea.sync`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Fence {
+    /// `multipolygon`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub multipolygon: Vec<Multipolygon>,
+    /// `standard` (required)
+    pub standard: String,
+    /// `type` (required)
+    #[serde(rename = "type")]
+    pub type_: String,
+}
+impl Fence {
+    /// Builds it from the required parameters (`standard`, `type`).
+    pub fn new(standard: impl Into<String>, type_: impl Into<String>) -> Self {
+        Self {
+            standard: standard.into(),
+            type_: type_.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `multipolygon`.
+    pub fn multipolygon(mut self, multipolygon: Vec<Multipolygon>) -> Self {
+        self.multipolygon = multipolygon;
+        self
+    }
+}
+/// An object inside `gis.serviceArea.sync`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Multipolygon {
+    /// `polygons` (required)
+    pub polygons: Vec<Polygon>,
+}
+impl Multipolygon {
+    /// Builds it from the required parameters (`polygons`).
+    pub fn new(polygons: Vec<Polygon>) -> Self {
+        Self { polygons }
+    }
+}
+/// An object inside `gis.serviceArea.sync`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Polygon {
+    /// `polygon` (required)
+    pub polygon: Vec<PolygonPolygon>,
+}
+impl Polygon {
+    /// Builds it from the required parameters (`polygon`).
+    pub fn new(polygon: Vec<PolygonPolygon>) -> Self {
+        Self { polygon }
+    }
+}
+/// An object inside `gis.serviceArea.sync`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PolygonPolygon {
+    /// `latitude` (required)
+    pub latitude: f64,
+    /// `longitude` (required)
+    pub longitude: f64,
+}
+impl PolygonPolygon {
+    /// Builds it from the required parameters (`latitude`, `longitude`).
+    pub fn new(latitude: f64, longitude: f64) -> Self {
+        Self { latitude, longitude }
+    }
+}
+/// An object inside `gis.serviceArea.sync`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ResourceAbility {
+    /// `ability_code` (required)
+    pub ability_code: String,
+    /// `ability_type` (required)
+    pub ability_type: String,
+    /// `resource_code` (required)
+    pub resource_code: String,
+    /// `resource_type` (required)
+    pub resource_type: String,
+}
+impl ResourceAbility {
+    /// Builds it from the required parameters (`ability_code`, `ability_type`, `resource_code`, `resource_type`).
+    pub fn new(
+        ability_code: impl Into<String>,
+        ability_type: impl Into<String>,
+        resource_code: impl Into<String>,
+        resource_type: impl Into<String>,
+    ) -> Self {
+        Self {
+            ability_code: ability_code.into(),
+            ability_type: ability_type.into(),
+            resource_code: resource_code.into(),
+            resource_type: resource_type.into(),
+        }
+    }
+}
+/// An object inside `gis.serviceArea.sync`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ServiceArea {
+    /// `city_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_code: Option<String>,
+    /// `city_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_name: Option<String>,
+    /// `country_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    /// `country_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_name: Option<String>,
+    /// `district_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
+    /// `district_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_name: Option<String>,
+    /// `fence`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fence: Option<Fence>,
+    /// `province_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_code: Option<String>,
+    /// `province_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_name: Option<String>,
+    /// `service_area_express` (required)
+    pub service_area_express: i32,
+    /// `service_area_type` (required)
+    pub service_area_type: String,
+    /// `street_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_code: Option<String>,
+    /// `street_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_name: Option<String>,
+}
+impl ServiceArea {
+    /// Builds it from the required parameters (`service_area_express`, `service_area_type`).
+    pub fn new(service_area_express: i32, service_area_type: impl Into<String>) -> Self {
+        Self {
+            service_area_express,
+            service_area_type: service_area_type.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `city_code`.
+    pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
+        self.city_code = Some(city_code.into());
+        self
+    }
+    /// Sets `city_name`.
+    pub fn city_name(mut self, city_name: impl Into<String>) -> Self {
+        self.city_name = Some(city_name.into());
+        self
+    }
+    /// Sets `country_code`.
+    pub fn country_code(mut self, country_code: impl Into<String>) -> Self {
+        self.country_code = Some(country_code.into());
+        self
+    }
+    /// Sets `country_name`.
+    pub fn country_name(mut self, country_name: impl Into<String>) -> Self {
+        self.country_name = Some(country_name.into());
+        self
+    }
+    /// Sets `district_code`.
+    pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
+        self.district_code = Some(district_code.into());
+        self
+    }
+    /// Sets `district_name`.
+    pub fn district_name(mut self, district_name: impl Into<String>) -> Self {
+        self.district_name = Some(district_name.into());
+        self
+    }
+    /// Sets `fence`.
+    pub fn fence(mut self, fence: Fence) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+    /// Sets `province_code`.
+    pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
+        self.province_code = Some(province_code.into());
+        self
+    }
+    /// Sets `province_name`.
+    pub fn province_name(mut self, province_name: impl Into<String>) -> Self {
+        self.province_name = Some(province_name.into());
+        self
+    }
+    /// Sets `street_code`.
+    pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
+        self.street_code = Some(street_code.into());
+        self
+    }
+    /// Sets `street_name`.
+    pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
+        self.street_name = Some(street_name.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -2,43 +2,157 @@
 // Source: api-spec/groups/iop.json
 
 //! `iop.orderInfo`: its request, its response and their nested types.
+pub use super::shared::Pack;
 /// `iop.orderInfo`: the request of the platform method `iop.orderInfo`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `distr_order_id`, `user_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopOrderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.orderInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.orderInfo")]
-pub struct IopOrderInfoRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopOrderInfoRequest {
+    /// `distr_order_id` (required)
+    pub distr_order_id: String,
+    /// `user_id` (required)
+    pub user_id: i64,
+}
 impl IopOrderInfoRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`distr_order_id`, `user_id`).
+    pub fn new(distr_order_id: impl Into<String>, user_id: i64) -> Self {
+        Self {
+            distr_order_id: distr_order_id.into(),
+            user_id,
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopOrderInfoRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.orderInfo` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.orderInfo` response: the reply's `data`.
+#[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopOrderInfoResponse(pub ::serde_json::Value);
+pub struct IopOrderInfoResponse {
+    /// `buyer_words`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_words: Option<String>,
+    /// `city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `city_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_id: Option<String>,
+    /// `distr_cancel_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_cancel_reason: Option<String>,
+    /// `distr_order_aftersale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_aftersale_status: Option<i64>,
+    /// `distr_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_id: Option<String>,
+    /// `distr_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_status: Option<i64>,
+    /// `distr_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_time: Option<i64>,
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// `district_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_id: Option<String>,
+    /// `exp_ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp_ship_time: Option<i64>,
+    /// `out_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_sku_id: Option<String>,
+    /// `pack_list`
+    pub pack_list: Vec<Pack>,
+    /// `product_count`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_count: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_price: Option<i64>,
+    /// `province`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// `province_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_id: Option<String>,
+    /// `receiver_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver_id: Option<String>,
+    /// `seller_words`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_words: Option<String>,
+    /// `serial_number_list`
+    pub serial_number_list: Vec<String>,
+    /// `ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_time: Option<i64>,
+    /// `sku_spec`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_spec: Option<String>,
+    /// `street`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// `street_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_id: Option<String>,
+    /// `user_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// `user_name` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+}
+impl ::std::fmt::Debug for IopOrderInfoResponse {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("IopOrderInfoResponse")
+            .field("buyer_words", &self.buyer_words)
+            .field("city", &self.city)
+            .field("city_id", &self.city_id)
+            .field("distr_cancel_reason", &self.distr_cancel_reason)
+            .field("distr_order_aftersale_status", &self.distr_order_aftersale_status)
+            .field("distr_order_id", &self.distr_order_id)
+            .field("distr_status", &self.distr_status)
+            .field("distr_time", &self.distr_time)
+            .field("district", &self.district)
+            .field("district_id", &self.district_id)
+            .field("exp_ship_time", &self.exp_ship_time)
+            .field("out_sku_id", &self.out_sku_id)
+            .field("pack_list", &self.pack_list)
+            .field("product_count", &self.product_count)
+            .field("product_id", &self.product_id)
+            .field("product_name", &self.product_name)
+            .field("product_price", &self.product_price)
+            .field("province", &self.province)
+            .field("province_id", &self.province_id)
+            .field("receiver_id", &self.receiver_id)
+            .field("seller_words", &self.seller_words)
+            .field("serial_number_list", &self.serial_number_list)
+            .field("ship_time", &self.ship_time)
+            .field("sku_spec", &self.sku_spec)
+            .field("street", &self.street)
+            .field("street_id", &self.street_id)
+            .field("user_id", &self.user_id)
+            .field("user_name", &crate::secret::Redacted(&self.user_name))
+            .finish()
+    }
+}
 impl crate::request::Request for IopOrderInfoRequest {
     const METHOD: &'static str = "iop.orderInfo";
     const READ_ONLY: bool = true;
     type Response = IopOrderInfoResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -2,43 +2,248 @@
 // Source: api-spec/groups/iop.json
 
 //! `iop.orderList`: its request, its response and their nested types.
+pub use super::shared::Pack;
 /// `iop.orderList`: the request of the platform method `iop.orderList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`IopOrderListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.orderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.orderList")]
-pub struct IopOrderListRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopOrderListRequest {
+    /// `distr_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_status: Option<i64>,
+    /// `end_distr_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_distr_time: Option<i64>,
+    /// `end_update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_update_time: Option<i64>,
+    /// `page` (required)
+    pub page: i32,
+    /// `size` (required)
+    pub size: i32,
+    /// `start_distr_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_distr_time: Option<i64>,
+    /// `start_update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_update_time: Option<i64>,
+}
 impl IopOrderListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page`, `size`).
+    pub fn new(page: i32, size: i32) -> Self {
+        Self {
+            page,
+            size,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `distr_status`.
+    pub fn distr_status(mut self, distr_status: i64) -> Self {
+        self.distr_status = Some(distr_status);
+        self
+    }
+    /// Sets `end_distr_time`.
+    pub fn end_distr_time(mut self, end_distr_time: i64) -> Self {
+        self.end_distr_time = Some(end_distr_time);
+        self
+    }
+    /// Sets `end_update_time`.
+    pub fn end_update_time(mut self, end_update_time: i64) -> Self {
+        self.end_update_time = Some(end_update_time);
+        self
+    }
+    /// Sets `start_distr_time`.
+    pub fn start_distr_time(mut self, start_distr_time: i64) -> Self {
+        self.start_distr_time = Some(start_distr_time);
+        self
+    }
+    /// Sets `start_update_time`.
+    pub fn start_update_time(mut self, start_update_time: i64) -> Self {
+        self.start_update_time = Some(start_update_time);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopOrderListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.orderList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.orderList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopOrderListResponse(pub ::serde_json::Value);
+pub struct IopOrderListResponse {
+    /// `order_list`
+    pub order_list: Vec<Order>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for IopOrderListRequest {
     const METHOD: &'static str = "iop.orderList";
     const READ_ONLY: bool = true;
     type Response = IopOrderListResponse;
 }
+impl crate::page::Paginated for IopOrderListRequest {
+    type Item = Order;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.order_list, total)
+    }
+}
+impl IopOrderListRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(size: i32) -> Self {
+        let mut request = Self::new(0, size);
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `iop.orderList`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Order {
+    /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
+    /// `buyer_words`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_words: Option<String>,
+    /// `city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `city_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_id: Option<String>,
+    /// `distr_cancel_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_cancel_reason: Option<String>,
+    /// `distr_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_id: Option<String>,
+    /// `distr_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_status: Option<i64>,
+    /// `distr_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_time: Option<i64>,
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// `district_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_id: Option<String>,
+    /// `exp_ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp_ship_time: Option<i64>,
+    /// `out_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_sku_id: Option<String>,
+    /// `pack_list`
+    pub pack_list: Vec<Pack>,
+    /// `product_count`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_count: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_price: Option<i64>,
+    /// `province`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// `province_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_id: Option<String>,
+    /// `receiver_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver_id: Option<String>,
+    /// `seller_words`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_words: Option<String>,
+    /// `serial_number_list`
+    pub serial_number_list: Vec<String>,
+    /// `ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_time: Option<i64>,
+    /// `sku_spec`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_spec: Option<String>,
+    /// `spec`
+    pub spec: Vec<Spec>,
+    /// `street`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// `street_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_id: Option<String>,
+    /// `user_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// `user_name` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+}
+impl ::std::fmt::Debug for Order {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Order")
+            .field("aftersale_status", &self.aftersale_status)
+            .field("buyer_words", &self.buyer_words)
+            .field("city", &self.city)
+            .field("city_id", &self.city_id)
+            .field("distr_cancel_reason", &self.distr_cancel_reason)
+            .field("distr_order_id", &self.distr_order_id)
+            .field("distr_status", &self.distr_status)
+            .field("distr_time", &self.distr_time)
+            .field("district", &self.district)
+            .field("district_id", &self.district_id)
+            .field("exp_ship_time", &self.exp_ship_time)
+            .field("out_sku_id", &self.out_sku_id)
+            .field("pack_list", &self.pack_list)
+            .field("product_count", &self.product_count)
+            .field("product_id", &self.product_id)
+            .field("product_name", &self.product_name)
+            .field("product_price", &self.product_price)
+            .field("province", &self.province)
+            .field("province_id", &self.province_id)
+            .field("receiver_id", &self.receiver_id)
+            .field("seller_words", &self.seller_words)
+            .field("serial_number_list", &self.serial_number_list)
+            .field("ship_time", &self.ship_time)
+            .field("sku_spec", &self.sku_spec)
+            .field("spec", &self.spec)
+            .field("street", &self.street)
+            .field("street_id", &self.street_id)
+            .field("user_id", &self.user_id)
+            .field("user_name", &crate::secret::Redacted(&self.user_name))
+            .finish()
+    }
+}
+/// An object inside `iop.orderList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Spec {
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,39 +5,30 @@
 /// `iop.roleGet`: the request of the platform method `iop.roleGet`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`IopRoleGetResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.roleGet` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.roleGet")]
-pub struct IopRoleGetRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopRoleGetRequest {}
 impl IopRoleGetRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {}
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopRoleGetRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.roleGet` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.roleGet` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopRoleGetResponse(pub ::serde_json::Value);
+pub struct IopRoleGetResponse {
+    /// `role_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_type: Option<i32>,
+}
 impl crate::request::Request for IopRoleGetRequest {
     const METHOD: &'static str = "iop.roleGet";
     type Response = IopRoleGetResponse;
 }
+#[doc(hidden)]
+mod decode;

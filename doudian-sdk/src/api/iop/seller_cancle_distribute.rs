@@ -5,42 +5,34 @@
 /// `iop.sellerCancleDistribute`: the request of the platform method `iop.sellerCancleDistribute`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `distr_order_ids`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopSellerCancleDistributeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerCancleDistribute` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerCancleDistribute")]
-pub struct IopSellerCancleDistributeRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct IopSellerCancleDistributeRequest {
+    /// `distr_order_ids` (required)
+    pub distr_order_ids: Vec<String>,
+}
 impl IopSellerCancleDistributeRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`distr_order_ids`).
+    pub fn new(distr_order_ids: Vec<String>) -> Self {
+        Self { distr_order_ids }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for IopSellerCancleDistributeRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.sellerCancleDistribute` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.sellerCancleDistribute` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopSellerCancleDistributeResponse(pub ::serde_json::Value);
+pub struct IopSellerCancleDistributeResponse {
+    /// `fail_distr_order_ids`
+    pub fail_distr_order_ids: ::std::collections::BTreeMap<String, String>,
+    /// `succ_distr_order_ids`
+    pub succ_distr_order_ids: Vec<String>,
+}
 impl crate::request::Request for IopSellerCancleDistributeRequest {
     const METHOD: &'static str = "iop.sellerCancleDistribute";
     type Response = IopSellerCancleDistributeResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,67 @@
 /// `iop.sellerDistribute`: the request of the platform method `iop.sellerDistribute`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `distribute_order_list`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopSellerDistributeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerDistribute` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerDistribute")]
-pub struct IopSellerDistributeRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct IopSellerDistributeRequest {
+    /// `distribute_order_list` (required)
+    pub distribute_order_list: Vec<DistributeOrder>,
+}
 impl IopSellerDistributeRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`distribute_order_list`).
+    pub fn new(distribute_order_list: Vec<DistributeOrder>) -> Self {
+        Self { distribute_order_list }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for IopSellerDistributeRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.sellerDistribute` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.sellerDistribute` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopSellerDistributeResponse(pub ::serde_json::Value);
+pub struct IopSellerDistributeResponse {
+    /// `distribute_order_reuslts`
+    pub distribute_order_reuslts: Vec<DistributeOrderReuslt>,
+}
 impl crate::request::Request for IopSellerDistributeRequest {
     const METHOD: &'static str = "iop.sellerDistribute";
     type Response = IopSellerDistributeResponse;
 }
+/// An object inside `iop.sellerDistribute`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DistributeOrder {
+    /// `distr_order_id` (required)
+    pub distr_order_id: String,
+    /// `supplier_shop_id` (required)
+    pub supplier_shop_id: i64,
+}
+impl DistributeOrder {
+    /// Builds it from the required parameters (`distr_order_id`, `supplier_shop_id`).
+    pub fn new(distr_order_id: impl Into<String>, supplier_shop_id: i64) -> Self {
+        Self {
+            distr_order_id: distr_order_id.into(),
+            supplier_shop_id,
+        }
+    }
+}
+/// An object inside `iop.sellerDistribute`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DistributeOrderReuslt {
+    /// `distr_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_id: Option<String>,
+    /// `err_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub err_no: Option<i32>,
+    /// `message`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `supplier_shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_shop_id: Option<i64>,
+}
+#[doc(hidden)]
+mod decode;

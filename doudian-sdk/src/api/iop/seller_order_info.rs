@@ -5,40 +5,145 @@
 /// `iop.sellerOrderInfo`: the request of the platform method `iop.sellerOrderInfo`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `distr_order_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopSellerOrderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerOrderInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerOrderInfo")]
-pub struct IopSellerOrderInfoRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopSellerOrderInfoRequest {
+    /// `distr_order_id` (required)
+    pub distr_order_id: String,
+}
 impl IopSellerOrderInfoRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`distr_order_id`).
+    pub fn new(distr_order_id: impl Into<String>) -> Self {
+        Self {
+            distr_order_id: distr_order_id.into(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopSellerOrderInfoRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.sellerOrderInfo` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.sellerOrderInfo` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopSellerOrderInfoResponse(pub ::serde_json::Value);
+pub struct IopSellerOrderInfoResponse {
+    /// `distr_order_detail`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_detail: Option<DistrOrderDetail>,
+}
 impl crate::request::Request for IopSellerOrderInfoRequest {
     const METHOD: &'static str = "iop.sellerOrderInfo";
     const READ_ONLY: bool = true;
     type Response = IopSellerOrderInfoResponse;
 }
+/// An object inside `iop.sellerOrderInfo`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DistrOrderDetail {
+    /// `after_sale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_sale_status: Option<i32>,
+    /// `city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `city_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_id: Option<String>,
+    /// `company_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    /// `distr_cancel_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_cancel_reason: Option<String>,
+    /// `distr_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_id: Option<String>,
+    /// `distr_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_status: Option<i64>,
+    /// `distr_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_time: Option<i64>,
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// `district_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_id: Option<String>,
+    /// `exp_ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp_ship_time: Option<i64>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<crate::codes::OrderStatus>,
+    /// `out_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_sku_id: Option<String>,
+    /// `pack_list`
+    pub pack_list: Vec<Pack>,
+    /// `pay_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_time: Option<i64>,
+    /// `product_count`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_count: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_price: Option<i64>,
+    /// `province`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// `province_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_id: Option<String>,
+    /// `seller_words`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_words: Option<String>,
+    /// `serial_number_list`
+    pub serial_number_list: Vec<String>,
+    /// `ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_time: Option<i64>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
+    /// `sku_spec`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_spec: Option<String>,
+    /// `street`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// `street_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_id: Option<String>,
+    /// `supplier_shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_shop_id: Option<i64>,
+    /// `supplier_shop_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_shop_name: Option<String>,
+    /// `tracking_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_no: Option<String>,
+}
+/// An object inside `iop.sellerOrderInfo`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Pack {
+    /// `company_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_code: Option<String>,
+    /// `track_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_no: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,40 +5,292 @@
 /// `iop.sellerOrderList`: the request of the platform method `iop.sellerOrderList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`IopSellerOrderListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopSellerOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerOrderList")]
-pub struct IopSellerOrderListRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopSellerOrderListRequest {
+    /// `after_sale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_sale_status: Option<i32>,
+    /// `distr_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_id: Option<String>,
+    /// `distr_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_status: Option<i32>,
+    /// `end_deal_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_deal_time: Option<i64>,
+    /// `end_update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_update_time: Option<i64>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i32>,
+    /// `page` (required)
+    pub page: i64,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `province_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_id: Option<String>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
+    /// `size` (required)
+    pub size: i64,
+    /// `start_deal_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_deal_time: Option<i64>,
+    /// `start_update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_update_time: Option<i64>,
+    /// `supplier_shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_shop_id: Option<i64>,
+}
 impl IopSellerOrderListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page`, `size`).
+    pub fn new(page: i64, size: i64) -> Self {
+        Self {
+            page,
+            size,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
+    /// Sets `after_sale_status`.
+    pub fn after_sale_status(mut self, after_sale_status: i32) -> Self {
+        self.after_sale_status = Some(after_sale_status);
+        self
+    }
+    /// Sets `distr_order_id`.
+    pub fn distr_order_id(mut self, distr_order_id: impl Into<String>) -> Self {
+        self.distr_order_id = Some(distr_order_id.into());
+        self
+    }
+    /// Sets `distr_status`.
+    pub fn distr_status(mut self, distr_status: i32) -> Self {
+        self.distr_status = Some(distr_status);
+        self
+    }
+    /// Sets `end_deal_time`.
+    pub fn end_deal_time(mut self, end_deal_time: i64) -> Self {
+        self.end_deal_time = Some(end_deal_time);
+        self
+    }
+    /// Sets `end_update_time`.
+    pub fn end_update_time(mut self, end_update_time: i64) -> Self {
+        self.end_update_time = Some(end_update_time);
+        self
+    }
+    /// Sets `order_status`.
+    pub fn order_status(mut self, order_status: i32) -> Self {
+        self.order_status = Some(order_status);
+        self
+    }
+    /// Sets `product_id`.
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
+    /// Sets `product_name`.
+    pub fn product_name(mut self, product_name: impl Into<String>) -> Self {
+        self.product_name = Some(product_name.into());
+        self
+    }
+    /// Sets `province_id`.
+    pub fn province_id(mut self, province_id: impl Into<String>) -> Self {
+        self.province_id = Some(province_id.into());
+        self
+    }
+    /// Sets `shop_order_id`.
+    pub fn shop_order_id(
         mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+        shop_order_id: impl Into<crate::ids::OrderId>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        self.shop_order_id = Some(shop_order_id.into());
+        self
+    }
+    /// Sets `start_deal_time`.
+    pub fn start_deal_time(mut self, start_deal_time: i64) -> Self {
+        self.start_deal_time = Some(start_deal_time);
+        self
+    }
+    /// Sets `start_update_time`.
+    pub fn start_update_time(mut self, start_update_time: i64) -> Self {
+        self.start_update_time = Some(start_update_time);
+        self
+    }
+    /// Sets `supplier_shop_id`.
+    pub fn supplier_shop_id(mut self, supplier_shop_id: i64) -> Self {
+        self.supplier_shop_id = Some(supplier_shop_id);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopSellerOrderListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.sellerOrderList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.sellerOrderList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopSellerOrderListResponse(pub ::serde_json::Value);
+pub struct IopSellerOrderListResponse {
+    /// `distr_order_list`
+    pub distr_order_list: Vec<DistrOrder>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for IopSellerOrderListRequest {
     const METHOD: &'static str = "iop.sellerOrderList";
     const READ_ONLY: bool = true;
     type Response = IopSellerOrderListResponse;
 }
+impl crate::page::Paginated for IopSellerOrderListRequest {
+    type Item = DistrOrder;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.distr_order_list, total)
+    }
+}
+impl IopSellerOrderListRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(size: i64) -> Self {
+        let mut request = Self::new(0, size);
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `iop.sellerOrderList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DistrOrder {
+    /// `after_sale_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_sale_status: Option<i32>,
+    /// `city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `city_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_id: Option<String>,
+    /// `company_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    /// `distr_cancel_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_cancel_reason: Option<String>,
+    /// `distr_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_id: Option<String>,
+    /// `distr_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_status: Option<i64>,
+    /// `distr_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_time: Option<i64>,
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// `district_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_id: Option<String>,
+    /// `exp_ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp_ship_time: Option<i64>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<crate::codes::OrderStatus>,
+    /// `out_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_sku_id: Option<String>,
+    /// `pack_list`
+    pub pack_list: Vec<Pack>,
+    /// `pay_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_time: Option<i64>,
+    /// `product_count`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_count: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_price: Option<i64>,
+    /// `province`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// `province_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_id: Option<String>,
+    /// `seller_words`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_words: Option<String>,
+    /// `serial_number_list`
+    pub serial_number_list: Vec<String>,
+    /// `ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_time: Option<i64>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
+    /// `sku_spec`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_spec: Option<String>,
+    /// `street`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// `street_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_id: Option<String>,
+    /// `supplier_shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_shop_id: Option<i64>,
+    /// `supplier_shop_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_shop_name: Option<String>,
+    /// `tracking_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_no: Option<String>,
+}
+/// An object inside `iop.sellerOrderList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Pack {
+    /// `company_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_code: Option<String>,
+    /// `track_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_no: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

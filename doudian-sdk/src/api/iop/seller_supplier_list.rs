@@ -5,43 +5,105 @@
 /// `iop.sellerSupplierList`: the request of the platform method `iop.sellerSupplierList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`IopSellerSupplierListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopSellerSupplierListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerSupplierList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerSupplierList")]
-pub struct IopSellerSupplierListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct IopSellerSupplierListRequest {
+    /// `bind_status`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bind_status: Vec<i32>,
+    /// `page` (required)
+    pub page: i64,
+    /// `page_size` (required)
+    pub page_size: i64,
+}
 impl IopSellerSupplierListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page`, `page_size`).
+    pub fn new(page: i64, page_size: i64) -> Self {
+        Self {
+            page,
+            page_size,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `bind_status`.
+    pub fn bind_status(mut self, bind_status: Vec<i32>) -> Self {
+        self.bind_status = bind_status;
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for IopSellerSupplierListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.sellerSupplierList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.sellerSupplierList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopSellerSupplierListResponse(pub ::serde_json::Value);
+pub struct IopSellerSupplierListResponse {
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `page_size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<i64>,
+    /// `supplier_shop_list`
+    pub supplier_shop_list: Vec<SupplierShop>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for IopSellerSupplierListRequest {
     const METHOD: &'static str = "iop.sellerSupplierList";
     const READ_ONLY: bool = true;
     type Response = IopSellerSupplierListResponse;
 }
+impl crate::page::Paginated for IopSellerSupplierListRequest {
+    type Item = SupplierShop;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.supplier_shop_list, total)
+    }
+}
+impl IopSellerSupplierListRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(page_size: i64) -> Self {
+        let mut request = Self::new(0, page_size);
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `iop.sellerSupplierList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SupplierShop {
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<i64>,
+    /// `band_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub band_time: Option<i64>,
+    /// `bind_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind_status: Option<i32>,
+    /// `refuse_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refuse_time: Option<i64>,
+    /// `supplier_shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_shop_id: Option<i64>,
+    /// `supplier_shop_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_shop_name: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

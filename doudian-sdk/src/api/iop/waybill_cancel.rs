@@ -5,39 +5,45 @@
 /// `iop.waybillCancel`: the request of the platform method `iop.waybillCancel`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `company_code`, `track_no`, `user_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopWaybillCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillCancel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.waybillCancel")]
-pub struct IopWaybillCancelRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopWaybillCancelRequest {
+    /// `company_code` (required)
+    pub company_code: String,
+    /// `track_no` (required)
+    pub track_no: String,
+    /// `user_id` (required)
+    pub user_id: i64,
+}
 impl IopWaybillCancelRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`company_code`, `track_no`, `user_id`).
+    pub fn new(
+        company_code: impl Into<String>,
+        track_no: impl Into<String>,
+        user_id: i64,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            company_code: company_code.into(),
+            track_no: track_no.into(),
+            user_id,
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopWaybillCancelRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.waybillCancel` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.waybillCancel` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopWaybillCancelResponse(pub ::serde_json::Value);
+pub struct IopWaybillCancelResponse {
+    /// `return_result`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_result: Option<bool>,
+}
 impl crate::request::Request for IopWaybillCancelRequest {
     const METHOD: &'static str = "iop.waybillCancel";
     type Response = IopWaybillCancelResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,39 +5,573 @@
 /// `iop.waybillGet`: the request of the platform method `iop.waybillGet`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `sender`, `trade_order_list`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopWaybillGetResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillGet` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.waybillGet")]
-pub struct IopWaybillGetRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopWaybillGetRequest {
+    /// `sender` (required)
+    pub sender: Sender,
+    /// `trade_order_list` (required)
+    pub trade_order_list: Vec<TradeOrder>,
+}
 impl IopWaybillGetRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`sender`, `trade_order_list`).
+    pub fn new(sender: Sender, trade_order_list: Vec<TradeOrder>) -> Self {
+        Self { sender, trade_order_list }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopWaybillGetRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.waybillGet` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.waybillGet` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopWaybillGetResponse(pub ::serde_json::Value);
+pub struct IopWaybillGetResponse {
+    /// `ebill_infos`
+    pub ebill_infos: Vec<EbillInfo>,
+    /// `err_infos`
+    pub err_infos: Vec<ErrInfo>,
+}
 impl crate::request::Request for IopWaybillGetRequest {
     const METHOD: &'static str = "iop.waybillGet";
     type Response = IopWaybillGetResponse;
 }
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Address {
+    /// `cityCode`
+    #[serde(rename = "cityCode")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_code: Option<String>,
+    /// `cityName` (required)
+    #[serde(rename = "cityName")]
+    pub city_name: String,
+    /// `countryCode` (required)
+    #[serde(rename = "countryCode")]
+    pub country_code: String,
+    /// `detailAddress` (required)
+    #[serde(rename = "detailAddress")]
+    pub detail_address: String,
+    /// `districtCode`
+    #[serde(rename = "districtCode")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
+    /// `districtName` (required)
+    #[serde(rename = "districtName")]
+    pub district_name: String,
+    /// `provinceCode`
+    #[serde(rename = "provinceCode")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_code: Option<String>,
+    /// `provinceName` (required)
+    #[serde(rename = "provinceName")]
+    pub province_name: String,
+    /// `streetCode`
+    #[serde(rename = "streetCode")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_code: Option<String>,
+    /// `streetName`
+    #[serde(rename = "streetName")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_name: Option<String>,
+}
+/// The required parameters of [`Address`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct AddressRequired {
+    /// `cityName` (required)
+    pub city_name: String,
+    /// `countryCode` (required)
+    pub country_code: String,
+    /// `detailAddress` (required)
+    pub detail_address: String,
+    /// `districtName` (required)
+    pub district_name: String,
+    /// `provinceName` (required)
+    pub province_name: String,
+}
+impl Address {
+    /// Builds it from its required parameters (`cityName`, `countryCode`, `detailAddress`, `districtName`, `provinceName`).
+    pub fn new(required: AddressRequired) -> Self {
+        let AddressRequired {
+            city_name,
+            country_code,
+            detail_address,
+            district_name,
+            province_name,
+        } = required;
+        Self {
+            city_name,
+            country_code,
+            detail_address,
+            district_name,
+            province_name,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `cityCode`.
+    pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
+        self.city_code = Some(city_code.into());
+        self
+    }
+    /// Sets `districtCode`.
+    pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
+        self.district_code = Some(district_code.into());
+        self
+    }
+    /// Sets `provinceCode`.
+    pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
+        self.province_code = Some(province_code.into());
+        self
+    }
+    /// Sets `streetCode`.
+    pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
+        self.street_code = Some(street_code.into());
+        self
+    }
+    /// Sets `streetName`.
+    pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
+        self.street_name = Some(street_name.into());
+        self
+    }
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Contact {
+    /// `mobile` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// `name` (required)
+    pub name: String,
+    /// `phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+impl ::std::fmt::Debug for Contact {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Contact")
+            .field("mobile", &crate::secret::Redacted(&self.mobile))
+            .field("name", &self.name)
+            .field("phone", &crate::secret::Redacted(&self.phone))
+            .finish()
+    }
+}
+impl Contact {
+    /// Builds it from the required parameters (`name`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `mobile`.
+    pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
+        self.mobile = Some(mobile.into());
+        self
+    }
+    /// Sets `phone`.
+    pub fn phone(mut self, phone: impl Into<String>) -> Self {
+        self.phone = Some(phone.into());
+        self
+    }
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DeliveryReq {
+    /// `is_center_delivery`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_center_delivery: Option<bool>,
+    /// `is_pickup_self`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_pickup_self: Option<bool>,
+}
+impl DeliveryReq {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `is_center_delivery`.
+    pub fn is_center_delivery(mut self, is_center_delivery: bool) -> Self {
+        self.is_center_delivery = Some(is_center_delivery);
+        self
+    }
+    /// Sets `is_pickup_self`.
+    pub fn is_pickup_self(mut self, is_pickup_self: bool) -> Self {
+        self.is_pickup_self = Some(is_pickup_self);
+        self
+    }
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct EbillInfo {
+    /// `distr_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_id: Option<String>,
+    /// `extra`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<String>,
+    /// `extra_resp`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_resp: Option<String>,
+    /// `mark_destination_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark_destination_code: Option<String>,
+    /// `mark_destination_code_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark_destination_code_name: Option<String>,
+    /// `pack_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+    /// `package_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_code: Option<String>,
+    /// `package_code_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_code_name: Option<String>,
+    /// `sort_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_code: Option<String>,
+    /// `sub_waybill_codes`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_waybill_codes: Option<String>,
+    /// `track_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_no: Option<String>,
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ErrInfo {
+    /// `distr_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distr_order_id: Option<String>,
+    /// `err_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub err_code: Option<String>,
+    /// `err_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub err_msg: Option<String>,
+    /// `pack_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Item {
+    /// `item_count` (required)
+    pub item_count: i32,
+    /// `item_name` (required)
+    pub item_name: String,
+    /// `item_net_weight`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_net_weight: Option<i32>,
+    /// `item_specs`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_specs: Option<String>,
+    /// `item_volume`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_volume: Option<i32>,
+    /// `item_weight`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_weight: Option<i32>,
+}
+impl Item {
+    /// Builds it from the required parameters (`item_count`, `item_name`).
+    pub fn new(item_count: i32, item_name: impl Into<String>) -> Self {
+        Self {
+            item_count,
+            item_name: item_name.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `item_net_weight`.
+    pub fn item_net_weight(mut self, item_net_weight: i32) -> Self {
+        self.item_net_weight = Some(item_net_weight);
+        self
+    }
+    /// Sets `item_specs`.
+    pub fn item_specs(mut self, item_specs: impl Into<String>) -> Self {
+        self.item_specs = Some(item_specs.into());
+        self
+    }
+    /// Sets `item_volume`.
+    pub fn item_volume(mut self, item_volume: i32) -> Self {
+        self.item_volume = Some(item_volume);
+        self
+    }
+    /// Sets `item_weight`.
+    pub fn item_weight(mut self, item_weight: i32) -> Self {
+        self.item_weight = Some(item_weight);
+        self
+    }
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrderInfo {
+    /// `distr_order_id` (required)
+    pub distr_order_id: String,
+    /// `extra`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<String>,
+    /// `is_sign_back`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_sign_back: Option<i32>,
+    /// `items` (required)
+    pub items: Vec<Item>,
+    /// `pack_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+    /// `pay_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_amount: Option<i64>,
+    /// `pay_method`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_method: Option<i32>,
+    /// `product_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_type: Option<String>,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `sender_fetch_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_fetch_time: Option<String>,
+    /// `service_list`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_list: Vec<Service>,
+    /// `total_height`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_height: Option<String>,
+    /// `total_length`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_length: Option<String>,
+    /// `total_pack_count`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_pack_count: Option<i32>,
+    /// `total_weight`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_weight: Option<String>,
+    /// `total_width`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_width: Option<String>,
+    /// `volume`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    /// `warehouse`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<Warehouse>,
+}
+impl OrderInfo {
+    /// Builds it from the required parameters (`distr_order_id`, `items`).
+    pub fn new(distr_order_id: impl Into<String>, items: Vec<Item>) -> Self {
+        Self {
+            distr_order_id: distr_order_id.into(),
+            items,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `extra`.
+    pub fn extra(mut self, extra: impl Into<String>) -> Self {
+        self.extra = Some(extra.into());
+        self
+    }
+    /// Sets `is_sign_back`.
+    pub fn is_sign_back(mut self, is_sign_back: i32) -> Self {
+        self.is_sign_back = Some(is_sign_back);
+        self
+    }
+    /// Sets `pack_id`.
+    pub fn pack_id(mut self, pack_id: impl Into<String>) -> Self {
+        self.pack_id = Some(pack_id.into());
+        self
+    }
+    /// Sets `pay_amount`.
+    pub fn pay_amount(mut self, pay_amount: i64) -> Self {
+        self.pay_amount = Some(pay_amount);
+        self
+    }
+    /// Sets `pay_method`.
+    pub fn pay_method(mut self, pay_method: i32) -> Self {
+        self.pay_method = Some(pay_method);
+        self
+    }
+    /// Sets `product_type`.
+    pub fn product_type(mut self, product_type: impl Into<String>) -> Self {
+        self.product_type = Some(product_type.into());
+        self
+    }
+    /// Sets `remark`.
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
+        self
+    }
+    /// Sets `sender_fetch_time`.
+    pub fn sender_fetch_time(mut self, sender_fetch_time: impl Into<String>) -> Self {
+        self.sender_fetch_time = Some(sender_fetch_time.into());
+        self
+    }
+    /// Sets `service_list`.
+    pub fn service_list(mut self, service_list: Vec<Service>) -> Self {
+        self.service_list = service_list;
+        self
+    }
+    /// Sets `total_height`.
+    pub fn total_height(mut self, total_height: impl Into<String>) -> Self {
+        self.total_height = Some(total_height.into());
+        self
+    }
+    /// Sets `total_length`.
+    pub fn total_length(mut self, total_length: impl Into<String>) -> Self {
+        self.total_length = Some(total_length.into());
+        self
+    }
+    /// Sets `total_pack_count`.
+    pub fn total_pack_count(mut self, total_pack_count: i32) -> Self {
+        self.total_pack_count = Some(total_pack_count);
+        self
+    }
+    /// Sets `total_weight`.
+    pub fn total_weight(mut self, total_weight: impl Into<String>) -> Self {
+        self.total_weight = Some(total_weight.into());
+        self
+    }
+    /// Sets `total_width`.
+    pub fn total_width(mut self, total_width: impl Into<String>) -> Self {
+        self.total_width = Some(total_width.into());
+        self
+    }
+    /// Sets `volume`.
+    pub fn volume(mut self, volume: impl Into<String>) -> Self {
+        self.volume = Some(volume.into());
+        self
+    }
+    /// Sets `warehouse`.
+    pub fn warehouse(mut self, warehouse: Warehouse) -> Self {
+        self.warehouse = Some(warehouse);
+        self
+    }
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Sender {
+    /// `address` (required)
+    pub address: Address,
+    /// `contact` (required) (sensitive: redacted in `Debug`)
+    pub contact: Contact,
+}
+impl ::std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("address", &self.address)
+            .field("contact", &crate::secret::Redacted(&self.contact))
+            .finish()
+    }
+}
+impl Sender {
+    /// Builds it from the required parameters (`address`, `contact`).
+    pub fn new(address: Address, contact: Contact) -> Self {
+        Self { address, contact }
+    }
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Service {
+    /// `service_code` (required)
+    pub service_code: String,
+    /// `service_value` (required)
+    pub service_value: String,
+}
+impl Service {
+    /// Builds it from the required parameters (`service_code`, `service_value`).
+    pub fn new(
+        service_code: impl Into<String>,
+        service_value: impl Into<String>,
+    ) -> Self {
+        Self {
+            service_code: service_code.into(),
+            service_value: service_value.into(),
+        }
+    }
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct TradeOrder {
+    /// `company_code` (required)
+    pub company_code: String,
+    /// `delivery_req`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_req: Option<DeliveryReq>,
+    /// `order_infos` (required)
+    pub order_infos: Vec<OrderInfo>,
+    /// `user_id` (required)
+    pub user_id: i64,
+}
+impl TradeOrder {
+    /// Builds it from the required parameters (`company_code`, `order_infos`, `user_id`).
+    pub fn new(
+        company_code: impl Into<String>,
+        order_infos: Vec<OrderInfo>,
+        user_id: i64,
+    ) -> Self {
+        Self {
+            company_code: company_code.into(),
+            order_infos,
+            user_id,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `delivery_req`.
+    pub fn delivery_req(mut self, delivery_req: DeliveryReq) -> Self {
+        self.delivery_req = Some(delivery_req);
+        self
+    }
+}
+/// An object inside `iop.waybillGet`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Warehouse {
+    /// `delivery_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_type: Option<String>,
+    /// `wh_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wh_code: Option<String>,
+    /// `wh_order_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wh_order_no: Option<String>,
+}
+impl Warehouse {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `delivery_type`.
+    pub fn delivery_type(mut self, delivery_type: impl Into<String>) -> Self {
+        self.delivery_type = Some(delivery_type.into());
+        self
+    }
+    /// Sets `wh_code`.
+    pub fn wh_code(mut self, wh_code: impl Into<String>) -> Self {
+        self.wh_code = Some(wh_code.into());
+        self
+    }
+    /// Sets `wh_order_no`.
+    pub fn wh_order_no(mut self, wh_order_no: impl Into<String>) -> Self {
+        self.wh_order_no = Some(wh_order_no.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,39 +5,261 @@
 /// `iop.waybillReturn`: the request of the platform method `iop.waybillReturn`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `distr_order_id`, `user_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`IopWaybillReturnResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillReturn` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.waybillReturn")]
-pub struct IopWaybillReturnRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopWaybillReturnRequest {
+    /// `address_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<i64>,
+    /// `company_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_code: Option<String>,
+    /// `distr_order_id` (required)
+    pub distr_order_id: String,
+    /// `is_refund_reject`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_refund_reject: Option<bool>,
+    /// `pack_list`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pack_list: Vec<Pack>,
+    /// `send_addr`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_addr: Option<SendAddr>,
+    /// `serial_number_list`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub serial_number_list: Vec<String>,
+    /// `track_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_no: Option<String>,
+    /// `user_id` (required)
+    pub user_id: i64,
+}
 impl IopWaybillReturnRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`distr_order_id`, `user_id`).
+    pub fn new(distr_order_id: impl Into<String>, user_id: i64) -> Self {
+        Self {
+            distr_order_id: distr_order_id.into(),
+            user_id,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `address_id`.
+    pub fn address_id(mut self, address_id: i64) -> Self {
+        self.address_id = Some(address_id);
+        self
+    }
+    /// Sets `company_code`.
+    pub fn company_code(mut self, company_code: impl Into<String>) -> Self {
+        self.company_code = Some(company_code.into());
+        self
+    }
+    /// Sets `is_refund_reject`.
+    pub fn is_refund_reject(mut self, is_refund_reject: bool) -> Self {
+        self.is_refund_reject = Some(is_refund_reject);
+        self
+    }
+    /// Sets `pack_list`.
+    pub fn pack_list(mut self, pack_list: Vec<Pack>) -> Self {
+        self.pack_list = pack_list;
+        self
+    }
+    /// Sets `send_addr`.
+    pub fn send_addr(mut self, send_addr: SendAddr) -> Self {
+        self.send_addr = Some(send_addr);
+        self
+    }
+    /// Sets `serial_number_list`.
+    pub fn serial_number_list(mut self, serial_number_list: Vec<String>) -> Self {
+        self.serial_number_list = serial_number_list;
+        self
+    }
+    /// Sets `track_no`.
+    pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
+        self.track_no = Some(track_no.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopWaybillReturnRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.waybillReturn` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.waybillReturn` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopWaybillReturnResponse(pub ::serde_json::Value);
+pub struct IopWaybillReturnResponse {
+    /// `delivery_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<String>,
+    /// `pack_list`
+    pub pack_list: Vec<WaybillReturnPack>,
+    /// `return_result`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_result: Option<bool>,
+}
 impl crate::request::Request for IopWaybillReturnRequest {
     const METHOD: &'static str = "iop.waybillReturn";
     type Response = IopWaybillReturnResponse;
 }
+/// An object inside `iop.waybillReturn`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct City {
+    /// `id` (required)
+    pub id: String,
+    /// `name` (required)
+    pub name: String,
+}
+impl City {
+    /// Builds it from the required parameters (`id`, `name`).
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+/// An object inside `iop.waybillReturn`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Pack {
+    /// `company_code` (required)
+    pub company_code: String,
+    /// `ship_num` (required)
+    pub ship_num: i64,
+    /// `track_no` (required)
+    pub track_no: String,
+}
+impl Pack {
+    /// Builds it from the required parameters (`company_code`, `ship_num`, `track_no`).
+    pub fn new(
+        company_code: impl Into<String>,
+        ship_num: i64,
+        track_no: impl Into<String>,
+    ) -> Self {
+        Self {
+            company_code: company_code.into(),
+            ship_num,
+            track_no: track_no.into(),
+        }
+    }
+}
+/// An object inside `iop.waybillReturn`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Province {
+    /// `id` (required)
+    pub id: String,
+    /// `name` (required)
+    pub name: String,
+}
+impl Province {
+    /// Builds it from the required parameters (`id`, `name`).
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+/// An object inside `iop.waybillReturn`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SendAddr {
+    /// `city` (required)
+    pub city: City,
+    /// `detail` (required)
+    pub detail: String,
+    /// `landmark` (required)
+    pub landmark: String,
+    /// `province` (required)
+    pub province: Province,
+    /// `street` (required)
+    pub street: Street,
+    /// `town` (required)
+    pub town: Town,
+}
+/// The required parameters of [`SendAddr`], by name: 6 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct SendAddrRequired {
+    /// `city` (required)
+    pub city: City,
+    /// `detail` (required)
+    pub detail: String,
+    /// `landmark` (required)
+    pub landmark: String,
+    /// `province` (required)
+    pub province: Province,
+    /// `street` (required)
+    pub street: Street,
+    /// `town` (required)
+    pub town: Town,
+}
+impl SendAddr {
+    /// Builds it from its required parameters (`city`, `detail`, `landmark`, `province`, `street`, `town`).
+    pub fn new(required: SendAddrRequired) -> Self {
+        let SendAddrRequired { city, detail, landmark, province, street, town } = required;
+        Self {
+            city,
+            detail,
+            landmark,
+            province,
+            street,
+            town,
+        }
+    }
+}
+/// An object inside `iop.waybillReturn`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Street {
+    /// `id` (required)
+    pub id: String,
+    /// `name` (required)
+    pub name: String,
+}
+impl Street {
+    /// Builds it from the required parameters (`id`, `name`).
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+/// An object inside `iop.waybillReturn`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Town {
+    /// `id` (required)
+    pub id: String,
+    /// `name` (required)
+    pub name: String,
+}
+impl Town {
+    /// Builds it from the required parameters (`id`, `name`).
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+/// An object inside `iop.waybillReturn`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct WaybillReturnPack {
+    /// `company_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_code: Option<String>,
+    /// `deliver_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliver_id: Option<String>,
+    /// `ship_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_num: Option<i64>,
+    /// `track_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_no: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

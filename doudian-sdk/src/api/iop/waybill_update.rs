@@ -5,39 +5,71 @@
 /// `iop.waybillUpdate`: the request of the platform method `iop.waybillUpdate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `company_code`, `delivery_id`, `distr_order_id`, `track_no`, `user_id`, given by name in [`IopWaybillUpdateRequired`].
+/// * **Reply:** [`IopWaybillUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillUpdate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "iop.waybillUpdate")]
-pub struct IopWaybillUpdateRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct IopWaybillUpdateRequest {
+    /// `company_code` (required)
+    pub company_code: String,
+    /// `delivery_id` (required)
+    pub delivery_id: String,
+    /// `distr_order_id` (required)
+    pub distr_order_id: String,
+    /// `track_no` (required)
+    pub track_no: String,
+    /// `user_id` (required)
+    pub user_id: i64,
+}
+/// The required parameters of [`IopWaybillUpdateRequest`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct IopWaybillUpdateRequired {
+    /// `company_code` (required)
+    pub company_code: String,
+    /// `delivery_id` (required)
+    pub delivery_id: String,
+    /// `distr_order_id` (required)
+    pub distr_order_id: String,
+    /// `track_no` (required)
+    pub track_no: String,
+    /// `user_id` (required)
+    pub user_id: i64,
+}
 impl IopWaybillUpdateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from its required parameters (`company_code`, `delivery_id`, `distr_order_id`, `track_no`, `user_id`).
+    pub fn new(required: IopWaybillUpdateRequired) -> Self {
+        let IopWaybillUpdateRequired {
+            company_code,
+            delivery_id,
+            distr_order_id,
+            track_no,
+            user_id,
+        } = required;
+        Self {
+            company_code,
+            delivery_id,
+            distr_order_id,
+            track_no,
+            user_id,
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for IopWaybillUpdateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `iop.waybillUpdate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `iop.waybillUpdate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct IopWaybillUpdateResponse(pub ::serde_json::Value);
+pub struct IopWaybillUpdateResponse {
+    /// `delivery_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<String>,
+    /// `return_result`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_result: Option<bool>,
+}
 impl crate::request::Request for IopWaybillUpdateRequest {
     const METHOD: &'static str = "iop.waybillUpdate";
     type Response = IopWaybillUpdateResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,210 @@
 /// `logistics.getDistrict`: the request of the platform method `logistics.getDistrict`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`LogisticsGetDistrictResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getDistrict` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getDistrict")]
-pub struct LogisticsGetDistrictRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct LogisticsGetDistrictRequest {
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `subdistrict`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subdistrict: Option<i32>,
+    /// `version`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
 impl LogisticsGetDistrictRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `code`.
+    pub fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+    /// Sets `subdistrict`.
+    pub fn subdistrict(mut self, subdistrict: i32) -> Self {
+        self.subdistrict = Some(subdistrict);
+        self
+    }
+    /// Sets `version`.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for LogisticsGetDistrictRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `logistics.getDistrict` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `logistics.getDistrict` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct LogisticsGetDistrictResponse(pub ::serde_json::Value);
+pub struct LogisticsGetDistrictResponse {
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<District>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// `version`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
 impl crate::request::Request for LogisticsGetDistrictRequest {
     const METHOD: &'static str = "logistics.getDistrict";
     const READ_ONLY: bool = true;
     type Response = LogisticsGetDistrictResponse;
 }
+/// An object inside `logistics.getDistrict`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct District {
+    /// `centroid`
+    pub centroid: Vec<f64>,
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `par_regions`
+    pub par_regions: Vec<ParRegion>,
+    /// `pre_region`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_region: Option<PreRegion>,
+    /// `sub_region`
+    pub sub_region: Vec<SubRegion>,
+}
+/// An object inside `logistics.getDistrict`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ParRegion {
+    /// `centroid`
+    pub centroid: Vec<f64>,
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+/// An object inside `logistics.getDistrict`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PreRegion {
+    /// `centroid`
+    pub centroid: Vec<f64>,
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+/// An object inside `logistics.getDistrict`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SubRegion {
+    /// `centroid`
+    pub centroid: Vec<f64>,
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `sub_region`
+    pub sub_region: Vec<SubRegionSubRegion>,
+}
+/// An object inside `logistics.getDistrict`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SubRegionSubRegion {
+    /// `centroid`
+    pub centroid: Vec<f64>,
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `sub_region`
+    pub sub_region: Vec<SubRegionSubRegionSubRegion>,
+}
+/// An object inside `logistics.getDistrict`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SubRegionSubRegionSubRegion {
+    /// `centroid`
+    pub centroid: Vec<f64>,
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `sub_region`
+    pub sub_region: Vec<SubRegionSubRegionSubRegionSubRegion>,
+}
+/// An object inside `logistics.getDistrict`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SubRegionSubRegionSubRegionSubRegion {
+    /// `centroid`
+    pub centroid: Vec<f64>,
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -62,6 +62,20 @@ for LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
+pub struct CcrInfo {
+    /// `ccr_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ccr_rate: Option<String>,
+    /// `level_percent`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level_percent: Option<String>,
+    /// `optimized_percent`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimized_percent: Option<String>,
+}
+/// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct CollectSignInfo {
     /// `avg_cost_hours`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,11 +97,17 @@ pub struct Data {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
+    /// `order_privilege_info_list`
+    pub order_privilege_info_list: Vec<OrderPrivilegeInfo>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ExpressInfo {
+    /// `ccr_Info`
+    #[serde(rename = "ccr_Info")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ccr_info: Option<CcrInfo>,
     /// `collect_sign_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collect_sign_info: Option<CollectSignInfo>,
@@ -104,6 +124,16 @@ pub struct ExpressInfo {
     #[serde(rename = "is_shop_eBill")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_shop_e_bill: Option<bool>,
+    /// `rank_route`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_route: Option<i32>,
+    /// `tail_Info`
+    #[serde(rename = "tail_Info")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tail_info: Option<TailInfo>,
+    /// `undeliverable_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undeliverable_reason: Option<String>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone, Debug, ::serde::Serialize)]
@@ -137,6 +167,20 @@ impl OrderInfo {
         self.product_type = Some(product_type.into());
         self
     }
+}
+/// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrderPrivilegeInfo {
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `label`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone, ::serde::Serialize)]
@@ -249,6 +293,20 @@ impl SenderAddress {
         self.zip_code = Some(zip_code.into());
         self
     }
+}
+/// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct TailInfo {
+    /// `level_percent`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level_percent: Option<String>,
+    /// `optimized_percent`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimized_percent: Option<String>,
+    /// `tail_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tail_rate: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

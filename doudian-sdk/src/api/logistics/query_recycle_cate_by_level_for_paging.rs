@@ -5,43 +5,93 @@
 /// `logistics.QueryRecycleCateByLevelForPaging`: the request of the platform method `logistics.QueryRecycleCateByLevelForPaging`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 1. Start from [`LogisticsQueryRecycleCateByLevelForPagingRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `page_num`, `page_size`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`LogisticsQueryRecycleCateByLevelForPagingResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.QueryRecycleCateByLevelForPaging` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "logistics.QueryRecycleCateByLevelForPaging")]
-pub struct LogisticsQueryRecycleCateByLevelForPagingRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct LogisticsQueryRecycleCateByLevelForPagingRequest {
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `page_num` (required)
+    pub page_num: i32,
+    /// `page_size` (required)
+    pub page_size: i32,
+}
 impl LogisticsQueryRecycleCateByLevelForPagingRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page_num`, `page_size`).
+    pub fn new(page_num: i32, page_size: i32) -> Self {
+        Self {
+            page_num,
+            page_size,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `level`.
+    pub fn level(mut self, level: i32) -> Self {
+        self.level = Some(level);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for LogisticsQueryRecycleCateByLevelForPagingRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `logistics.QueryRecycleCateByLevelForPaging` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `logistics.QueryRecycleCateByLevelForPaging` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct LogisticsQueryRecycleCateByLevelForPagingResponse(pub ::serde_json::Value);
+pub struct LogisticsQueryRecycleCateByLevelForPagingResponse {
+    /// `data`
+    pub data: Vec<Data>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for LogisticsQueryRecycleCateByLevelForPagingRequest {
     const METHOD: &'static str = "logistics.QueryRecycleCateByLevelForPaging";
     const READ_ONLY: bool = true;
     type Response = LogisticsQueryRecycleCateByLevelForPagingResponse;
 }
+impl crate::page::Paginated for LogisticsQueryRecycleCateByLevelForPagingRequest {
+    type Item = Data;
+    const PAGE_BASE: i64 = 1i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_num)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page_num, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.data, total)
+    }
+}
+impl LogisticsQueryRecycleCateByLevelForPagingRequest {
+    /// The first page (page 1) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(page_size: i32) -> Self {
+        let mut request = Self::new(0, page_size);
+        crate::page::PageNumber::set(&mut request.page_num, 1i64);
+        request
+    }
+}
+/// An object inside `logistics.QueryRecycleCateByLevelForPaging`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Data {
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `parent_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_code: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -82,6 +82,31 @@ impl Item {
         self
     }
 }
+/// An object inside `logistics.ind.aoi.push` and `logistics.ind.orderStatusPush`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Location {
+    /// `latitude` (required)
+    pub latitude: String,
+    /// `longitude` (required)
+    pub longitude: String,
+    /// `standard` (required)
+    pub standard: String,
+}
+impl Location {
+    /// Builds it from the required parameters (`latitude`, `longitude`, `standard`).
+    pub fn new(
+        latitude: impl Into<String>,
+        longitude: impl Into<String>,
+        standard: impl Into<String>,
+    ) -> Self {
+        Self {
+            latitude: latitude.into(),
+            longitude: longitude.into(),
+            standard: standard.into(),
+        }
+    }
+}
 /// An object inside `logistics.getOutRange` and `logistics.newCreateOrder`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]

@@ -5,43 +5,201 @@
 /// `marketing.queryShopCouponList`: the request of the platform method `marketing.queryShopCouponList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 1. Start from [`MarketingQueryShopCouponListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `page_no`, `page_size`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`MarketingQueryShopCouponListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `marketing.queryShopCouponList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "marketing.queryShopCouponList")]
-pub struct MarketingQueryShopCouponListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct MarketingQueryShopCouponListRequest {
+    /// `conpon_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conpon_name: Option<String>,
+    /// `content_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<i64>,
+    /// `coupon_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_id: Option<String>,
+    /// `coupon_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_type: Option<i64>,
+    /// `max_start_apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_start_apply_time: Option<i64>,
+    /// `min_start_apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_start_apply_time: Option<i64>,
+    /// `page_no` (required)
+    pub page_no: i64,
+    /// `page_size` (required)
+    pub page_size: i64,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+}
 impl MarketingQueryShopCouponListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page_no`, `page_size`).
+    pub fn new(page_no: i64, page_size: i64) -> Self {
+        Self {
+            page_no,
+            page_size,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `conpon_name`.
+    pub fn conpon_name(mut self, conpon_name: impl Into<String>) -> Self {
+        self.conpon_name = Some(conpon_name.into());
+        self
+    }
+    /// Sets `content_type`.
+    pub fn content_type(mut self, content_type: i64) -> Self {
+        self.content_type = Some(content_type);
+        self
+    }
+    /// Sets `coupon_id`.
+    pub fn coupon_id(mut self, coupon_id: impl Into<String>) -> Self {
+        self.coupon_id = Some(coupon_id.into());
+        self
+    }
+    /// Sets `coupon_type`.
+    pub fn coupon_type(mut self, coupon_type: i64) -> Self {
+        self.coupon_type = Some(coupon_type);
+        self
+    }
+    /// Sets `max_start_apply_time`.
+    pub fn max_start_apply_time(mut self, max_start_apply_time: i64) -> Self {
+        self.max_start_apply_time = Some(max_start_apply_time);
+        self
+    }
+    /// Sets `min_start_apply_time`.
+    pub fn min_start_apply_time(mut self, min_start_apply_time: i64) -> Self {
+        self.min_start_apply_time = Some(min_start_apply_time);
+        self
+    }
+    /// Sets `status`.
+    pub fn status(mut self, status: i64) -> Self {
+        self.status = Some(status);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for MarketingQueryShopCouponListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `marketing.queryShopCouponList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `marketing.queryShopCouponList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct MarketingQueryShopCouponListResponse(pub ::serde_json::Value);
+pub struct MarketingQueryShopCouponListResponse {
+    /// `coupon_list`
+    pub coupon_list: Vec<Coupon>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for MarketingQueryShopCouponListRequest {
     const METHOD: &'static str = "marketing.queryShopCouponList";
     const READ_ONLY: bool = true;
     type Response = MarketingQueryShopCouponListResponse;
 }
+impl crate::page::Paginated for MarketingQueryShopCouponListRequest {
+    type Item = Coupon;
+    const PAGE_BASE: i64 = 1i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_no)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page_no, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.coupon_list, total)
+    }
+}
+impl MarketingQueryShopCouponListRequest {
+    /// The first page (page 1) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(page_size: i64) -> Self {
+        let mut request = Self::new(0, page_size);
+        crate::page::PageNumber::set(&mut request.page_no, 1i64);
+        request
+    }
+}
+/// An object inside `marketing.queryShopCouponList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Coupon {
+    /// `biz_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz_type: Option<i64>,
+    /// `coupon_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_end_time: Option<i64>,
+    /// `coupon_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_id: Option<String>,
+    /// `coupon_max_apply_times`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_max_apply_times: Option<i64>,
+    /// `coupon_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_name: Option<String>,
+    /// `coupon_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_start_time: Option<i64>,
+    /// `coupon_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_type: Option<i64>,
+    /// `coupon_valid_period`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_valid_period: Option<i64>,
+    /// `coupon_validity_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_validity_type: Option<i64>,
+    /// `credit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit: Option<i64>,
+    /// `discount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount: Option<i64>,
+    /// `end_apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_apply_time: Option<i64>,
+    /// `left_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_amount: Option<i64>,
+    /// `limit_kol_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_kol_id: Option<i64>,
+    /// `max_credit_limit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_credit_limit: Option<i64>,
+    /// `range_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range_type: Option<i64>,
+    /// `range_value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range_value: Option<String>,
+    /// `start_apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_apply_time: Option<i64>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// `store_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `sub_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_type: Option<i64>,
+    /// `threshold`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<i64>,
+    /// `total_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_amount: Option<i64>,
+    /// `used_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_amount: Option<i64>,
+}
+#[doc(hidden)]
+mod decode;

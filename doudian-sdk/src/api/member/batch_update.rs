@@ -5,39 +5,109 @@
 /// `member.batchUpdate`: the request of the platform method `member.batchUpdate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `app_id`, `member_info_list`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`MemberBatchUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.batchUpdate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "member.batchUpdate")]
-pub struct MemberBatchUpdateRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct MemberBatchUpdateRequest {
+    /// `app_id` (required)
+    pub app_id: i64,
+    /// `member_info_list` (required)
+    pub member_info_list: Vec<MemberInfo>,
+}
 impl MemberBatchUpdateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`app_id`, `member_info_list`).
+    pub fn new(app_id: i64, member_info_list: Vec<MemberInfo>) -> Self {
+        Self { app_id, member_info_list }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for MemberBatchUpdateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `member.batchUpdate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `member.batchUpdate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct MemberBatchUpdateResponse(pub ::serde_json::Value);
+pub struct MemberBatchUpdateResponse {}
 impl crate::request::Request for MemberBatchUpdateRequest {
     const METHOD: &'static str = "member.batchUpdate";
     type Response = MemberBatchUpdateResponse;
 }
+/// An object inside `member.batchUpdate`.
+#[derive(Clone, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct MemberInfo {
+    /// `integral`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integral: Option<i64>,
+    /// `level`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<i64>,
+    /// `mobile` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// `open_id` (required)
+    pub open_id: String,
+    /// `pointCent`
+    #[serde(rename = "pointCent")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point_cent: Option<i64>,
+    /// `unbind`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unbind: Option<bool>,
+    /// `union_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub union_id: Option<String>,
+}
+impl ::std::fmt::Debug for MemberInfo {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("MemberInfo")
+            .field("integral", &self.integral)
+            .field("level", &self.level)
+            .field("mobile", &crate::secret::Redacted(&self.mobile))
+            .field("open_id", &self.open_id)
+            .field("point_cent", &self.point_cent)
+            .field("unbind", &self.unbind)
+            .field("union_id", &self.union_id)
+            .finish()
+    }
+}
+impl MemberInfo {
+    /// Builds it from the required parameters (`open_id`).
+    pub fn new(open_id: impl Into<String>) -> Self {
+        Self {
+            open_id: open_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `integral`.
+    pub fn integral(mut self, integral: i64) -> Self {
+        self.integral = Some(integral);
+        self
+    }
+    /// Sets `level`.
+    pub fn level(mut self, level: i64) -> Self {
+        self.level = Some(level);
+        self
+    }
+    /// Sets `mobile`.
+    pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
+        self.mobile = Some(mobile.into());
+        self
+    }
+    /// Sets `pointCent`.
+    pub fn point_cent(mut self, point_cent: i64) -> Self {
+        self.point_cent = Some(point_cent);
+        self
+    }
+    /// Sets `unbind`.
+    pub fn unbind(mut self, unbind: bool) -> Self {
+        self.unbind = Some(unbind);
+        self
+    }
+    /// Sets `union_id`.
+    pub fn union_id(mut self, union_id: impl Into<String>) -> Self {
+        self.union_id = Some(union_id.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,63 @@
 /// `member.getShopShortLink`: the request of the platform method `member.getShopShortLink`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `link_type`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`MemberGetShopShortLinkResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.getShopShortLink` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "member.getShopShortLink")]
-pub struct MemberGetShopShortLinkRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct MemberGetShopShortLinkRequest {
+    /// `coupon_meta_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_meta_id: Option<String>,
+    /// `link_type` (required)
+    pub link_type: i64,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub product_id: Option<crate::ids::ProductId>,
+}
 impl MemberGetShopShortLinkRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`link_type`).
+    pub fn new(link_type: i64) -> Self {
+        Self {
+            link_type,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `coupon_meta_id`.
+    pub fn coupon_meta_id(mut self, coupon_meta_id: impl Into<String>) -> Self {
+        self.coupon_meta_id = Some(coupon_meta_id.into());
+        self
+    }
+    /// Sets `order_id`.
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
+        self.order_id = Some(order_id.into());
+        self
+    }
+    /// Sets `product_id`.
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for MemberGetShopShortLinkRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `member.getShopShortLink` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `member.getShopShortLink` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct MemberGetShopShortLinkResponse(pub ::serde_json::Value);
+pub struct MemberGetShopShortLinkResponse {
+    /// `short_link`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_link: Option<String>,
+}
 impl crate::request::Request for MemberGetShopShortLinkRequest {
     const METHOD: &'static str = "member.getShopShortLink";
     const READ_ONLY: bool = true;
     type Response = MemberGetShopShortLinkResponse;
 }
+#[doc(hidden)]
+mod decode;

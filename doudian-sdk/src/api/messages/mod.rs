@@ -81,7 +81,41 @@ pub mod product_change;
 pub use product_change::ProductChange;
 pub mod product_info_change;
 pub use product_info_change::ProductInfoChange;
-/// A decoded push message, by tag.
+pub mod btas_seller_send_order_to_sc;
+pub use btas_seller_send_order_to_sc::BtasSellerSendOrderToSc;
+pub mod invoice_apply;
+pub use invoice_apply::InvoiceApply;
+pub mod invoice_detail_invalid;
+pub use invoice_detail_invalid::InvoiceDetailInvalid;
+pub mod logistics_order_tag_push;
+pub use logistics_order_tag_push::LogisticsOrderTagPush;
+pub mod order_jade_quality_change_type;
+pub use order_jade_quality_change_type::OrderJadeQualityChangeType;
+pub mod order_source_tag;
+pub use order_source_tag::OrderSourceTag;
+pub mod order_tag_change;
+pub use order_tag_change::OrderTagChange;
+pub mod product_main_video_audit_callback;
+pub use product_main_video_audit_callback::ProductMainVideoAuditCallback;
+pub mod product_sku_stock_zero;
+pub use product_sku_stock_zero::ProductSkuStockZero;
+pub mod product_stock_zero;
+pub use product_stock_zero::ProductStockZero;
+pub mod trade_appointment;
+pub use trade_appointment::TradeAppointment;
+pub mod trade_contract_phone_withhold;
+pub use trade_contract_phone_withhold::TradeContractPhoneWithhold;
+pub mod trade_deliver_reissue;
+pub use trade_deliver_reissue::TradeDeliverReissue;
+pub mod trade_order_tag_change;
+pub use trade_order_tag_change::TradeOrderTagChange;
+pub mod trade_resource_change;
+pub use trade_resource_change::TradeResourceChange;
+pub mod yunc_order_status_change;
+pub use yunc_order_status_change::YuncOrderStatusChange;
+pub mod yunc_tcp_order_status_change;
+pub use yunc_tcp_order_status_change::YuncTcpOrderStatusChange;
+/// A decoded push message, by tag (or, for a message whose tag is unpublished, by name).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Message {
@@ -163,6 +197,40 @@ pub enum Message {
     ProductChange(ProductChange),
     /// Tag 417.
     ProductInfoChange(ProductInfoChange),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    BtasSellerSendOrderToSc(BtasSellerSendOrderToSc),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    InvoiceApply(InvoiceApply),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    InvoiceDetailInvalid(InvoiceDetailInvalid),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    LogisticsOrderTagPush(LogisticsOrderTagPush),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    OrderJadeQualityChangeType(OrderJadeQualityChangeType),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    OrderSourceTag(OrderSourceTag),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    OrderTagChange(OrderTagChange),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    ProductMainVideoAuditCallback(ProductMainVideoAuditCallback),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    ProductSkuStockZero(ProductSkuStockZero),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    ProductStockZero(ProductStockZero),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    TradeAppointment(TradeAppointment),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    TradeContractPhoneWithhold(TradeContractPhoneWithhold),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    TradeDeliverReissue(TradeDeliverReissue),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    TradeOrderTagChange(TradeOrderTagChange),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    TradeResourceChange(TradeResourceChange),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    YuncOrderStatusChange(YuncOrderStatusChange),
+    /// Tag unpublished: decoded by name, or by a tag registered with `register_tag`.
+    YuncTcpOrderStatusChange(YuncTcpOrderStatusChange),
 }
 impl Message {
     /// Every known tag, ascending.
@@ -172,49 +240,516 @@ impl Message {
         205u32, 206u32, 207u32, 208u32, 209u32, 211u32, 212u32, 213u32, 214u32, 215u32,
         216u32, 217u32, 218u32, 224u32, 225u32, 226u32, 227u32, 400u32, 417u32,
     ];
-    /// The message's tag.
-    pub fn tag(&self) -> u32 {
+    /// Every message type's name, in the order of the variants.
+    pub const NAMES: &'static [&'static str] = &[
+        "TradeCreate",
+        "TradePaid",
+        "TradeSellerShip",
+        "TradeSuccess",
+        "TradeLogisticsChanged",
+        "TradeAddressChanged",
+        "TradeCanceled",
+        "TradePartlySellerShip",
+        "TradeAmountChanged",
+        "TradePending",
+        "TradeAddressChangeApplied",
+        "TradeMemoModify",
+        "TradeAppointmentV2",
+        "MaterialAuditResultForShop",
+        "MaterialAuditResultForBSCP",
+        "RefundCreated",
+        "RefundAgreed",
+        "RefundReturnApplyAgreed",
+        "RefundBuyerReturnGoods",
+        "RefundRefused",
+        "RefundReturnApplyRefused",
+        "RefundSuccess",
+        "RefundClosed",
+        "RefundModified",
+        "RefundExpirationChange",
+        "RefundExchangeComfirmed",
+        "RefundArbitrateApplied",
+        "RefundArbitrateSubmiting",
+        "RefundArbitrateSubmited",
+        "RefundArbitrateCancelled",
+        "RefundArbitrateAudited",
+        "RefundArbitrateServiceIntervene",
+        "RefundArbitrateDiscussUpload",
+        "RefundSpecialRefund",
+        "RefundSpecialRefundSuccess",
+        "RefundResendFillLogistics",
+        "RefundAuditAgreeResend",
+        "ProductChange",
+        "ProductInfoChange",
+        "BtasSellerSendOrderToSc",
+        "InvoiceApply",
+        "InvoiceDetailInvalid",
+        "LogisticsOrderTagPush",
+        "OrderJadeQualityChangeType",
+        "OrderSourceTag",
+        "OrderTagChange",
+        "ProductMainVideoAuditCallback",
+        "ProductSkuStockZero",
+        "ProductStockZero",
+        "TradeAppointment",
+        "TradeContractPhoneWithhold",
+        "TradeDeliverReissue",
+        "TradeOrderTagChange",
+        "TradeResourceChange",
+        "YuncOrderStatusChange",
+        "YuncTcpOrderStatusChange",
+    ];
+    /// The message types whose tag no copy publishes: register the tag your console
+    /// shows with [`register_tag`](crate::push::register_tag).
+    pub const UNTAGGED: &'static [&'static str] = &[
+        "BtasSellerSendOrderToSc",
+        "InvoiceApply",
+        "InvoiceDetailInvalid",
+        "LogisticsOrderTagPush",
+        "OrderJadeQualityChangeType",
+        "OrderSourceTag",
+        "OrderTagChange",
+        "ProductMainVideoAuditCallback",
+        "ProductSkuStockZero",
+        "ProductStockZero",
+        "TradeAppointment",
+        "TradeContractPhoneWithhold",
+        "TradeDeliverReissue",
+        "TradeOrderTagChange",
+        "TradeResourceChange",
+        "YuncOrderStatusChange",
+        "YuncTcpOrderStatusChange",
+    ];
+    /// The message's tag; `None` for a type whose tag is unpublished.
+    pub fn tag(&self) -> Option<u32> {
         match self {
-            Message::TradeCreate(_) => 100u32,
-            Message::TradePaid(_) => 101u32,
-            Message::TradeSellerShip(_) => 102u32,
-            Message::TradeSuccess(_) => 103u32,
-            Message::TradeLogisticsChanged(_) => 104u32,
-            Message::TradeAddressChanged(_) => 105u32,
-            Message::TradeCanceled(_) => 106u32,
-            Message::TradePartlySellerShip(_) => 108u32,
-            Message::TradeAmountChanged(_) => 109u32,
-            Message::TradePending(_) => 110u32,
-            Message::TradeAddressChangeApplied(_) => 111u32,
-            Message::TradeMemoModify(_) => 113u32,
-            Message::TradeAppointmentV2(_) => 126u32,
-            Message::MaterialAuditResultForShop(_) => 137u32,
-            Message::MaterialAuditResultForBSCP(_) => 138u32,
-            Message::RefundCreated(_) => 200u32,
-            Message::RefundAgreed(_) => 201u32,
-            Message::RefundReturnApplyAgreed(_) => 202u32,
-            Message::RefundBuyerReturnGoods(_) => 203u32,
-            Message::RefundRefused(_) => 204u32,
-            Message::RefundReturnApplyRefused(_) => 205u32,
-            Message::RefundSuccess(_) => 206u32,
-            Message::RefundClosed(_) => 207u32,
-            Message::RefundModified(_) => 208u32,
-            Message::RefundExpirationChange(_) => 209u32,
-            Message::RefundExchangeComfirmed(_) => 211u32,
-            Message::RefundArbitrateApplied(_) => 212u32,
-            Message::RefundArbitrateSubmiting(_) => 213u32,
-            Message::RefundArbitrateSubmited(_) => 214u32,
-            Message::RefundArbitrateCancelled(_) => 215u32,
-            Message::RefundArbitrateAudited(_) => 216u32,
-            Message::RefundArbitrateServiceIntervene(_) => 217u32,
-            Message::RefundArbitrateDiscussUpload(_) => 218u32,
-            Message::RefundSpecialRefund(_) => 224u32,
-            Message::RefundSpecialRefundSuccess(_) => 225u32,
-            Message::RefundResendFillLogistics(_) => 226u32,
-            Message::RefundAuditAgreeResend(_) => 227u32,
-            Message::ProductChange(_) => 400u32,
-            Message::ProductInfoChange(_) => 417u32,
+            Message::TradeCreate(_) => Some(100u32),
+            Message::TradePaid(_) => Some(101u32),
+            Message::TradeSellerShip(_) => Some(102u32),
+            Message::TradeSuccess(_) => Some(103u32),
+            Message::TradeLogisticsChanged(_) => Some(104u32),
+            Message::TradeAddressChanged(_) => Some(105u32),
+            Message::TradeCanceled(_) => Some(106u32),
+            Message::TradePartlySellerShip(_) => Some(108u32),
+            Message::TradeAmountChanged(_) => Some(109u32),
+            Message::TradePending(_) => Some(110u32),
+            Message::TradeAddressChangeApplied(_) => Some(111u32),
+            Message::TradeMemoModify(_) => Some(113u32),
+            Message::TradeAppointmentV2(_) => Some(126u32),
+            Message::MaterialAuditResultForShop(_) => Some(137u32),
+            Message::MaterialAuditResultForBSCP(_) => Some(138u32),
+            Message::RefundCreated(_) => Some(200u32),
+            Message::RefundAgreed(_) => Some(201u32),
+            Message::RefundReturnApplyAgreed(_) => Some(202u32),
+            Message::RefundBuyerReturnGoods(_) => Some(203u32),
+            Message::RefundRefused(_) => Some(204u32),
+            Message::RefundReturnApplyRefused(_) => Some(205u32),
+            Message::RefundSuccess(_) => Some(206u32),
+            Message::RefundClosed(_) => Some(207u32),
+            Message::RefundModified(_) => Some(208u32),
+            Message::RefundExpirationChange(_) => Some(209u32),
+            Message::RefundExchangeComfirmed(_) => Some(211u32),
+            Message::RefundArbitrateApplied(_) => Some(212u32),
+            Message::RefundArbitrateSubmiting(_) => Some(213u32),
+            Message::RefundArbitrateSubmited(_) => Some(214u32),
+            Message::RefundArbitrateCancelled(_) => Some(215u32),
+            Message::RefundArbitrateAudited(_) => Some(216u32),
+            Message::RefundArbitrateServiceIntervene(_) => Some(217u32),
+            Message::RefundArbitrateDiscussUpload(_) => Some(218u32),
+            Message::RefundSpecialRefund(_) => Some(224u32),
+            Message::RefundSpecialRefundSuccess(_) => Some(225u32),
+            Message::RefundResendFillLogistics(_) => Some(226u32),
+            Message::RefundAuditAgreeResend(_) => Some(227u32),
+            Message::ProductChange(_) => Some(400u32),
+            Message::ProductInfoChange(_) => Some(417u32),
+            Message::BtasSellerSendOrderToSc(_) => None,
+            Message::InvoiceApply(_) => None,
+            Message::InvoiceDetailInvalid(_) => None,
+            Message::LogisticsOrderTagPush(_) => None,
+            Message::OrderJadeQualityChangeType(_) => None,
+            Message::OrderSourceTag(_) => None,
+            Message::OrderTagChange(_) => None,
+            Message::ProductMainVideoAuditCallback(_) => None,
+            Message::ProductSkuStockZero(_) => None,
+            Message::ProductStockZero(_) => None,
+            Message::TradeAppointment(_) => None,
+            Message::TradeContractPhoneWithhold(_) => None,
+            Message::TradeDeliverReissue(_) => None,
+            Message::TradeOrderTagChange(_) => None,
+            Message::TradeResourceChange(_) => None,
+            Message::YuncOrderStatusChange(_) => None,
+            Message::YuncTcpOrderStatusChange(_) => None,
         }
+    }
+    /// The message type's name (`TradeCreate`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::TradeCreate(_) => "TradeCreate",
+            Message::TradePaid(_) => "TradePaid",
+            Message::TradeSellerShip(_) => "TradeSellerShip",
+            Message::TradeSuccess(_) => "TradeSuccess",
+            Message::TradeLogisticsChanged(_) => "TradeLogisticsChanged",
+            Message::TradeAddressChanged(_) => "TradeAddressChanged",
+            Message::TradeCanceled(_) => "TradeCanceled",
+            Message::TradePartlySellerShip(_) => "TradePartlySellerShip",
+            Message::TradeAmountChanged(_) => "TradeAmountChanged",
+            Message::TradePending(_) => "TradePending",
+            Message::TradeAddressChangeApplied(_) => "TradeAddressChangeApplied",
+            Message::TradeMemoModify(_) => "TradeMemoModify",
+            Message::TradeAppointmentV2(_) => "TradeAppointmentV2",
+            Message::MaterialAuditResultForShop(_) => "MaterialAuditResultForShop",
+            Message::MaterialAuditResultForBSCP(_) => "MaterialAuditResultForBSCP",
+            Message::RefundCreated(_) => "RefundCreated",
+            Message::RefundAgreed(_) => "RefundAgreed",
+            Message::RefundReturnApplyAgreed(_) => "RefundReturnApplyAgreed",
+            Message::RefundBuyerReturnGoods(_) => "RefundBuyerReturnGoods",
+            Message::RefundRefused(_) => "RefundRefused",
+            Message::RefundReturnApplyRefused(_) => "RefundReturnApplyRefused",
+            Message::RefundSuccess(_) => "RefundSuccess",
+            Message::RefundClosed(_) => "RefundClosed",
+            Message::RefundModified(_) => "RefundModified",
+            Message::RefundExpirationChange(_) => "RefundExpirationChange",
+            Message::RefundExchangeComfirmed(_) => "RefundExchangeComfirmed",
+            Message::RefundArbitrateApplied(_) => "RefundArbitrateApplied",
+            Message::RefundArbitrateSubmiting(_) => "RefundArbitrateSubmiting",
+            Message::RefundArbitrateSubmited(_) => "RefundArbitrateSubmited",
+            Message::RefundArbitrateCancelled(_) => "RefundArbitrateCancelled",
+            Message::RefundArbitrateAudited(_) => "RefundArbitrateAudited",
+            Message::RefundArbitrateServiceIntervene(_) => {
+                "RefundArbitrateServiceIntervene"
+            }
+            Message::RefundArbitrateDiscussUpload(_) => "RefundArbitrateDiscussUpload",
+            Message::RefundSpecialRefund(_) => "RefundSpecialRefund",
+            Message::RefundSpecialRefundSuccess(_) => "RefundSpecialRefundSuccess",
+            Message::RefundResendFillLogistics(_) => "RefundResendFillLogistics",
+            Message::RefundAuditAgreeResend(_) => "RefundAuditAgreeResend",
+            Message::ProductChange(_) => "ProductChange",
+            Message::ProductInfoChange(_) => "ProductInfoChange",
+            Message::BtasSellerSendOrderToSc(_) => "BtasSellerSendOrderToSc",
+            Message::InvoiceApply(_) => "InvoiceApply",
+            Message::InvoiceDetailInvalid(_) => "InvoiceDetailInvalid",
+            Message::LogisticsOrderTagPush(_) => "LogisticsOrderTagPush",
+            Message::OrderJadeQualityChangeType(_) => "OrderJadeQualityChangeType",
+            Message::OrderSourceTag(_) => "OrderSourceTag",
+            Message::OrderTagChange(_) => "OrderTagChange",
+            Message::ProductMainVideoAuditCallback(_) => "ProductMainVideoAuditCallback",
+            Message::ProductSkuStockZero(_) => "ProductSkuStockZero",
+            Message::ProductStockZero(_) => "ProductStockZero",
+            Message::TradeAppointment(_) => "TradeAppointment",
+            Message::TradeContractPhoneWithhold(_) => "TradeContractPhoneWithhold",
+            Message::TradeDeliverReissue(_) => "TradeDeliverReissue",
+            Message::TradeOrderTagChange(_) => "TradeOrderTagChange",
+            Message::TradeResourceChange(_) => "TradeResourceChange",
+            Message::YuncOrderStatusChange(_) => "YuncOrderStatusChange",
+            Message::YuncTcpOrderStatusChange(_) => "YuncTcpOrderStatusChange",
+        }
+    }
+    /// The message type's name of a type name or event name (`trade_TradeCreate` ->
+    /// `TradeCreate`); `None` for a name no message type has.
+    pub fn type_name(name: &str) -> Option<&'static str> {
+        match name {
+            "TradeCreate" | "trade_TradeCreate" => Some("TradeCreate"),
+            "TradePaid" | "trade_TradePaid" => Some("TradePaid"),
+            "TradeSellerShip" | "trade_TradeSellerShip" => Some("TradeSellerShip"),
+            "TradeSuccess" | "trade_TradeSuccess" => Some("TradeSuccess"),
+            "TradeLogisticsChanged" | "trade_TradeLogisticsChanged" => {
+                Some("TradeLogisticsChanged")
+            }
+            "TradeAddressChanged" => Some("TradeAddressChanged"),
+            "TradeCanceled" | "trade_TradeCanceled" => Some("TradeCanceled"),
+            "TradePartlySellerShip" | "trade_TradePartlySellerShip" => {
+                Some("TradePartlySellerShip")
+            }
+            "TradeAmountChanged" | "trade_TradeAmountChanged" => {
+                Some("TradeAmountChanged")
+            }
+            "TradePending" | "trade_TradePending" => Some("TradePending"),
+            "TradeAddressChangeApplied" | "trade_TradeAddressChangeApplied" => {
+                Some("TradeAddressChangeApplied")
+            }
+            "TradeMemoModify" | "trade_TradeMemoModify" => Some("TradeMemoModify"),
+            "TradeAppointmentV2" | "trade_TradeAppointmentV2" => {
+                Some("TradeAppointmentV2")
+            }
+            "MaterialAuditResultForShop" | "material_auditResultForShop" => {
+                Some("MaterialAuditResultForShop")
+            }
+            "MaterialAuditResultForBSCP" | "material_auditResultForBSCP" => {
+                Some("MaterialAuditResultForBSCP")
+            }
+            "RefundCreated" | "refund_RefundCreated" => Some("RefundCreated"),
+            "RefundAgreed" | "refund_RefundAgreed" => Some("RefundAgreed"),
+            "RefundReturnApplyAgreed" | "refund_ReturnApplyAgreed" => {
+                Some("RefundReturnApplyAgreed")
+            }
+            "RefundBuyerReturnGoods" | "refund_BuyerReturnGoods" => {
+                Some("RefundBuyerReturnGoods")
+            }
+            "RefundRefused" | "refund_RefundRefused" => Some("RefundRefused"),
+            "RefundReturnApplyRefused" | "refund_ReturnApplyRefused" => {
+                Some("RefundReturnApplyRefused")
+            }
+            "RefundSuccess" | "refund_RefundSuccess" => Some("RefundSuccess"),
+            "RefundClosed" | "refund_RefundClosed" => Some("RefundClosed"),
+            "RefundModified" | "refund_RefundModified" => Some("RefundModified"),
+            "RefundExpirationChange" | "refund_ExpirationChange" => {
+                Some("RefundExpirationChange")
+            }
+            "RefundExchangeComfirmed" | "refund_ExchangeComfirmed" => {
+                Some("RefundExchangeComfirmed")
+            }
+            "RefundArbitrateApplied" | "refund_ArbitrateApplied" => {
+                Some("RefundArbitrateApplied")
+            }
+            "RefundArbitrateSubmiting" | "refund_ArbitrateSubmiting" => {
+                Some("RefundArbitrateSubmiting")
+            }
+            "RefundArbitrateSubmited" | "refund_ArbitrateSubmited" => {
+                Some("RefundArbitrateSubmited")
+            }
+            "RefundArbitrateCancelled" | "refund_ArbitrateCancelled" => {
+                Some("RefundArbitrateCancelled")
+            }
+            "RefundArbitrateAudited" | "refund_ArbitrateAudited" => {
+                Some("RefundArbitrateAudited")
+            }
+            "RefundArbitrateServiceIntervene" | "refund_ArbitrateServiceIntervene" => {
+                Some("RefundArbitrateServiceIntervene")
+            }
+            "RefundArbitrateDiscussUpload" | "refund_ArbitrateDiscussUpload" => {
+                Some("RefundArbitrateDiscussUpload")
+            }
+            "RefundSpecialRefund" | "Refund_SpecialRefund" => Some("RefundSpecialRefund"),
+            "RefundSpecialRefundSuccess" | "Refund_SpecialRefundSuccess" => {
+                Some("RefundSpecialRefundSuccess")
+            }
+            "RefundResendFillLogistics" | "refund_ResendFillLogistics" => {
+                Some("RefundResendFillLogistics")
+            }
+            "RefundAuditAgreeResend" | "refund_AuditAgreeResend" => {
+                Some("RefundAuditAgreeResend")
+            }
+            "ProductChange" | "product_change" => Some("ProductChange"),
+            "ProductInfoChange" | "product_InfoChange" => Some("ProductInfoChange"),
+            "BtasSellerSendOrderToSc" | "btas_sellerSendOrderToSc" => {
+                Some("BtasSellerSendOrderToSc")
+            }
+            "InvoiceApply" | "invoice_InvoiceApply" => Some("InvoiceApply"),
+            "InvoiceDetailInvalid" | "invoice_invoiceDetailInvalid" => {
+                Some("InvoiceDetailInvalid")
+            }
+            "LogisticsOrderTagPush" | "logistics_orderTagPush" => {
+                Some("LogisticsOrderTagPush")
+            }
+            "OrderJadeQualityChangeType" | "order_JadeQualityChangeType" => {
+                Some("OrderJadeQualityChangeType")
+            }
+            "OrderSourceTag" | "order_orderSourceTag" => Some("OrderSourceTag"),
+            "OrderTagChange" | "order_orderTagChange" => Some("OrderTagChange"),
+            "ProductMainVideoAuditCallback" | "product_MainVideoAuditCallback" => {
+                Some("ProductMainVideoAuditCallback")
+            }
+            "ProductSkuStockZero" | "product_skuStockZero" => Some("ProductSkuStockZero"),
+            "ProductStockZero" | "product_stockZero" => Some("ProductStockZero"),
+            "TradeAppointment" | "trade_TradeAppointment" => Some("TradeAppointment"),
+            "TradeContractPhoneWithhold" | "trade_contractPhoneWithhold" => {
+                Some("TradeContractPhoneWithhold")
+            }
+            "TradeDeliverReissue" | "trade_DeliverReissue" => Some("TradeDeliverReissue"),
+            "TradeOrderTagChange" | "trade_OrderTagChange" => Some("TradeOrderTagChange"),
+            "TradeResourceChange" | "trade_TradeResourceChange" => {
+                Some("TradeResourceChange")
+            }
+            "YuncOrderStatusChange" | "yunc_orderStatusChange" => {
+                Some("YuncOrderStatusChange")
+            }
+            "YuncTcpOrderStatusChange" | "yunc_tcpOrderStatusChange" => {
+                Some("YuncTcpOrderStatusChange")
+            }
+            _ => None,
+        }
+    }
+    /// `None` when `name` is neither a message type's name (`TradeCreate`) nor its
+    /// event name (`trade_TradeCreate`); otherwise the decoded `data` (a JSON text).
+    pub fn decode_named(
+        name: &str,
+        data: &str,
+    ) -> Option<Result<Message, crate::de::DecodeFailure>> {
+        Some(
+            match name {
+                "TradeCreate" | "trade_TradeCreate" => {
+                    crate::de::from_str(data).map(Message::TradeCreate)
+                }
+                "TradePaid" | "trade_TradePaid" => {
+                    crate::de::from_str(data).map(Message::TradePaid)
+                }
+                "TradeSellerShip" | "trade_TradeSellerShip" => {
+                    crate::de::from_str(data).map(Message::TradeSellerShip)
+                }
+                "TradeSuccess" | "trade_TradeSuccess" => {
+                    crate::de::from_str(data).map(Message::TradeSuccess)
+                }
+                "TradeLogisticsChanged" | "trade_TradeLogisticsChanged" => {
+                    crate::de::from_str(data).map(Message::TradeLogisticsChanged)
+                }
+                "TradeAddressChanged" => {
+                    crate::de::from_str(data).map(Message::TradeAddressChanged)
+                }
+                "TradeCanceled" | "trade_TradeCanceled" => {
+                    crate::de::from_str(data).map(Message::TradeCanceled)
+                }
+                "TradePartlySellerShip" | "trade_TradePartlySellerShip" => {
+                    crate::de::from_str(data).map(Message::TradePartlySellerShip)
+                }
+                "TradeAmountChanged" | "trade_TradeAmountChanged" => {
+                    crate::de::from_str(data).map(Message::TradeAmountChanged)
+                }
+                "TradePending" | "trade_TradePending" => {
+                    crate::de::from_str(data).map(Message::TradePending)
+                }
+                "TradeAddressChangeApplied" | "trade_TradeAddressChangeApplied" => {
+                    crate::de::from_str(data).map(Message::TradeAddressChangeApplied)
+                }
+                "TradeMemoModify" | "trade_TradeMemoModify" => {
+                    crate::de::from_str(data).map(Message::TradeMemoModify)
+                }
+                "TradeAppointmentV2" | "trade_TradeAppointmentV2" => {
+                    crate::de::from_str(data).map(Message::TradeAppointmentV2)
+                }
+                "MaterialAuditResultForShop" | "material_auditResultForShop" => {
+                    crate::de::from_str(data).map(Message::MaterialAuditResultForShop)
+                }
+                "MaterialAuditResultForBSCP" | "material_auditResultForBSCP" => {
+                    crate::de::from_str(data).map(Message::MaterialAuditResultForBSCP)
+                }
+                "RefundCreated" | "refund_RefundCreated" => {
+                    crate::de::from_str(data).map(Message::RefundCreated)
+                }
+                "RefundAgreed" | "refund_RefundAgreed" => {
+                    crate::de::from_str(data).map(Message::RefundAgreed)
+                }
+                "RefundReturnApplyAgreed" | "refund_ReturnApplyAgreed" => {
+                    crate::de::from_str(data).map(Message::RefundReturnApplyAgreed)
+                }
+                "RefundBuyerReturnGoods" | "refund_BuyerReturnGoods" => {
+                    crate::de::from_str(data).map(Message::RefundBuyerReturnGoods)
+                }
+                "RefundRefused" | "refund_RefundRefused" => {
+                    crate::de::from_str(data).map(Message::RefundRefused)
+                }
+                "RefundReturnApplyRefused" | "refund_ReturnApplyRefused" => {
+                    crate::de::from_str(data).map(Message::RefundReturnApplyRefused)
+                }
+                "RefundSuccess" | "refund_RefundSuccess" => {
+                    crate::de::from_str(data).map(Message::RefundSuccess)
+                }
+                "RefundClosed" | "refund_RefundClosed" => {
+                    crate::de::from_str(data).map(Message::RefundClosed)
+                }
+                "RefundModified" | "refund_RefundModified" => {
+                    crate::de::from_str(data).map(Message::RefundModified)
+                }
+                "RefundExpirationChange" | "refund_ExpirationChange" => {
+                    crate::de::from_str(data).map(Message::RefundExpirationChange)
+                }
+                "RefundExchangeComfirmed" | "refund_ExchangeComfirmed" => {
+                    crate::de::from_str(data).map(Message::RefundExchangeComfirmed)
+                }
+                "RefundArbitrateApplied" | "refund_ArbitrateApplied" => {
+                    crate::de::from_str(data).map(Message::RefundArbitrateApplied)
+                }
+                "RefundArbitrateSubmiting" | "refund_ArbitrateSubmiting" => {
+                    crate::de::from_str(data).map(Message::RefundArbitrateSubmiting)
+                }
+                "RefundArbitrateSubmited" | "refund_ArbitrateSubmited" => {
+                    crate::de::from_str(data).map(Message::RefundArbitrateSubmited)
+                }
+                "RefundArbitrateCancelled" | "refund_ArbitrateCancelled" => {
+                    crate::de::from_str(data).map(Message::RefundArbitrateCancelled)
+                }
+                "RefundArbitrateAudited" | "refund_ArbitrateAudited" => {
+                    crate::de::from_str(data).map(Message::RefundArbitrateAudited)
+                }
+                "RefundArbitrateServiceIntervene"
+                | "refund_ArbitrateServiceIntervene" => {
+                    crate::de::from_str(data)
+                        .map(Message::RefundArbitrateServiceIntervene)
+                }
+                "RefundArbitrateDiscussUpload" | "refund_ArbitrateDiscussUpload" => {
+                    crate::de::from_str(data).map(Message::RefundArbitrateDiscussUpload)
+                }
+                "RefundSpecialRefund" | "Refund_SpecialRefund" => {
+                    crate::de::from_str(data).map(Message::RefundSpecialRefund)
+                }
+                "RefundSpecialRefundSuccess" | "Refund_SpecialRefundSuccess" => {
+                    crate::de::from_str(data).map(Message::RefundSpecialRefundSuccess)
+                }
+                "RefundResendFillLogistics" | "refund_ResendFillLogistics" => {
+                    crate::de::from_str(data).map(Message::RefundResendFillLogistics)
+                }
+                "RefundAuditAgreeResend" | "refund_AuditAgreeResend" => {
+                    crate::de::from_str(data).map(Message::RefundAuditAgreeResend)
+                }
+                "ProductChange" | "product_change" => {
+                    crate::de::from_str(data).map(Message::ProductChange)
+                }
+                "ProductInfoChange" | "product_InfoChange" => {
+                    crate::de::from_str(data).map(Message::ProductInfoChange)
+                }
+                "BtasSellerSendOrderToSc" | "btas_sellerSendOrderToSc" => {
+                    crate::de::from_str(data).map(Message::BtasSellerSendOrderToSc)
+                }
+                "InvoiceApply" | "invoice_InvoiceApply" => {
+                    crate::de::from_str(data).map(Message::InvoiceApply)
+                }
+                "InvoiceDetailInvalid" | "invoice_invoiceDetailInvalid" => {
+                    crate::de::from_str(data).map(Message::InvoiceDetailInvalid)
+                }
+                "LogisticsOrderTagPush" | "logistics_orderTagPush" => {
+                    crate::de::from_str(data).map(Message::LogisticsOrderTagPush)
+                }
+                "OrderJadeQualityChangeType" | "order_JadeQualityChangeType" => {
+                    crate::de::from_str(data).map(Message::OrderJadeQualityChangeType)
+                }
+                "OrderSourceTag" | "order_orderSourceTag" => {
+                    crate::de::from_str(data).map(Message::OrderSourceTag)
+                }
+                "OrderTagChange" | "order_orderTagChange" => {
+                    crate::de::from_str(data).map(Message::OrderTagChange)
+                }
+                "ProductMainVideoAuditCallback" | "product_MainVideoAuditCallback" => {
+                    crate::de::from_str(data).map(Message::ProductMainVideoAuditCallback)
+                }
+                "ProductSkuStockZero" | "product_skuStockZero" => {
+                    crate::de::from_str(data).map(Message::ProductSkuStockZero)
+                }
+                "ProductStockZero" | "product_stockZero" => {
+                    crate::de::from_str(data).map(Message::ProductStockZero)
+                }
+                "TradeAppointment" | "trade_TradeAppointment" => {
+                    crate::de::from_str(data).map(Message::TradeAppointment)
+                }
+                "TradeContractPhoneWithhold" | "trade_contractPhoneWithhold" => {
+                    crate::de::from_str(data).map(Message::TradeContractPhoneWithhold)
+                }
+                "TradeDeliverReissue" | "trade_DeliverReissue" => {
+                    crate::de::from_str(data).map(Message::TradeDeliverReissue)
+                }
+                "TradeOrderTagChange" | "trade_OrderTagChange" => {
+                    crate::de::from_str(data).map(Message::TradeOrderTagChange)
+                }
+                "TradeResourceChange" | "trade_TradeResourceChange" => {
+                    crate::de::from_str(data).map(Message::TradeResourceChange)
+                }
+                "YuncOrderStatusChange" | "yunc_orderStatusChange" => {
+                    crate::de::from_str(data).map(Message::YuncOrderStatusChange)
+                }
+                "YuncTcpOrderStatusChange" | "yunc_tcpOrderStatusChange" => {
+                    crate::de::from_str(data).map(Message::YuncTcpOrderStatusChange)
+                }
+                _ => return None,
+            },
+        )
     }
     /// `None` when the tag is not a known message type; otherwise the decoded `data`
     /// (a JSON text).

@@ -5,7 +5,7 @@
 /// `open.getAuthInfo`: the request of the platform method `open.getAuthInfo`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Required:** `auth_id`, `auth_subject_type`: the arguments of [`new`](Self::new).
+/// * **Required:** `auth_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenGetAuthInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.getAuthInfo` at <https://op.jinritemai.com/docs/api-docs>
 #[derive(Clone, Debug, ::serde::Serialize)]
@@ -14,19 +14,22 @@
 pub struct OpenGetAuthInfoRequest {
     /// `auth_id` (required)
     pub auth_id: String,
-    /// `auth_subject_type` (required)
-    pub auth_subject_type: String,
+    /// `auth_subject_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_subject_type: Option<String>,
 }
 impl OpenGetAuthInfoRequest {
-    /// Builds it from the required parameters (`auth_id`, `auth_subject_type`).
-    pub fn new(
-        auth_id: impl Into<String>,
-        auth_subject_type: impl Into<String>,
-    ) -> Self {
+    /// Builds it from the required parameters (`auth_id`).
+    pub fn new(auth_id: impl Into<String>) -> Self {
         Self {
             auth_id: auth_id.into(),
-            auth_subject_type: auth_subject_type.into(),
+            ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `auth_subject_type`.
+    pub fn auth_subject_type(mut self, auth_subject_type: impl Into<String>) -> Self {
+        self.auth_subject_type = Some(auth_subject_type.into());
+        self
     }
 }
 /// `open.getAuthInfo` response: the reply's `data`.

@@ -19,7 +19,8 @@ pub struct OpenCloudV1ImageVersionCreateRequest {
     /// `file_name` (required)
     pub file_name: String,
     /// `file_uri` (required)
-    pub file_uri: String,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub file_uri: ::serde_json::Value,
     /// `remark` (required)
     pub remark: String,
     /// `version_name` (required)
@@ -38,7 +39,7 @@ pub struct OpenCloudV1ImageVersionCreateRequired {
     /// `file_name` (required)
     pub file_name: String,
     /// `file_uri` (required)
-    pub file_uri: String,
+    pub file_uri: ::serde_json::Value,
     /// `remark` (required)
     pub remark: String,
     /// `version_name` (required)

@@ -2,46 +2,86 @@
 // Source: api-spec/groups/openCloud.json
 
 //! `openCloud.v1.imageVersion.list`: its request, its response and their nested types.
+pub use super::shared::ImageVersion;
 /// `openCloud.v1.imageVersion.list`: the request of the platform method `openCloud.v1.imageVersion.list`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `page_index`, `page_size`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`OpenCloudV1ImageVersionListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.imageVersion.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.imageVersion.list")]
-pub struct OpenCloudV1ImageVersionListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct OpenCloudV1ImageVersionListRequest {
+    /// `cs_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cs_id: Option<String>,
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `page_index` (required)
+    pub page_index: i32,
+    /// `page_size` (required)
+    pub page_size: i32,
+    /// `start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+    /// `volc_account_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volc_account_id: Option<i64>,
+}
 impl OpenCloudV1ImageVersionListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page_index`, `page_size`).
+    pub fn new(page_index: i32, page_size: i32) -> Self {
+        Self {
+            page_index,
+            page_size,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `cs_id`.
+    pub fn cs_id(mut self, cs_id: impl Into<String>) -> Self {
+        self.cs_id = Some(cs_id.into());
+        self
+    }
+    /// Sets `end_time`.
+    pub fn end_time(mut self, end_time: i64) -> Self {
+        self.end_time = Some(end_time);
+        self
+    }
+    /// Sets `start_time`.
+    pub fn start_time(mut self, start_time: i64) -> Self {
+        self.start_time = Some(start_time);
+        self
+    }
+    /// Sets `status`.
+    pub fn status(mut self, status: i32) -> Self {
+        self.status = Some(status);
+        self
+    }
+    /// Sets `volc_account_id`.
+    pub fn volc_account_id(mut self, volc_account_id: i64) -> Self {
+        self.volc_account_id = Some(volc_account_id);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for OpenCloudV1ImageVersionListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `openCloud.v1.imageVersion.list` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `openCloud.v1.imageVersion.list` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct OpenCloudV1ImageVersionListResponse(pub ::serde_json::Value);
+pub struct OpenCloudV1ImageVersionListResponse {
+    /// `image_versions`
+    pub image_versions: Vec<ImageVersion>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for OpenCloudV1ImageVersionListRequest {
     const METHOD: &'static str = "openCloud.v1.imageVersion.list";
     const READ_ONLY: bool = true;
     type Response = OpenCloudV1ImageVersionListResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,35 +5,61 @@
 /// `opptyProduct.apply`: the request of the platform method `opptyProduct.apply`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`OpptyProductApplyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `opptyProduct.apply` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "opptyProduct.apply")]
-pub struct OpptyProductApplyRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct OpptyProductApplyRequest {
+    /// `clue_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clue_id: Option<i32>,
+    /// `origin`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub product_ids: Vec<crate::ids::ProductId>,
+    /// `type`
+    #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
 impl OpptyProductApplyRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
+    /// Sets `clue_id`.
+    pub fn clue_id(mut self, clue_id: i32) -> Self {
+        self.clue_id = Some(clue_id);
+        self
+    }
+    /// Sets `origin`.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+    /// Sets `product_ids`.
+    pub fn product_ids(
         mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        self.product_ids = product_ids.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Sets `type`.
+    pub fn type_(mut self, type_: impl Into<String>) -> Self {
+        self.type_ = Some(type_.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for OpptyProductApplyRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `opptyProduct.apply` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+/// `opptyProduct.apply` response: the reply's `data`.
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
 pub struct OpptyProductApplyResponse(pub ::serde_json::Value);
@@ -41,3 +67,5 @@ impl crate::request::Request for OpptyProductApplyRequest {
     const METHOD: &'static str = "opptyProduct.apply";
     type Response = OpptyProductApplyResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,39 +5,47 @@
 /// `opptyProduct.clue`: the request of the platform method `opptyProduct.clue`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`OpptyProductClueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `opptyProduct.clue` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "opptyProduct.clue")]
-pub struct OpptyProductClueRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct OpptyProductClueRequest {
+    /// `oppty_clue_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oppty_clue_type: Option<String>,
+}
 impl OpptyProductClueRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `oppty_clue_type`.
+    pub fn oppty_clue_type(mut self, oppty_clue_type: impl Into<String>) -> Self {
+        self.oppty_clue_type = Some(oppty_clue_type.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for OpptyProductClueRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `opptyProduct.clue` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `opptyProduct.clue` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct OpptyProductClueResponse(pub ::serde_json::Value);
+pub struct OpptyProductClueResponse {
+    /// `count`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i32>,
+    /// `update_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_date: Option<String>,
+    /// `url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
 impl crate::request::Request for OpptyProductClueRequest {
     const METHOD: &'static str = "opptyProduct.clue";
     type Response = OpptyProductClueResponse;
 }
+#[doc(hidden)]
+mod decode;

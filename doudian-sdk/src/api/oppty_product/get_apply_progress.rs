@@ -5,43 +5,51 @@
 /// `opptyProduct.getApplyProgress`: the request of the platform method `opptyProduct.getApplyProgress`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `origin`, `product_id`, `type`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`OpptyProductGetApplyProgressResponse`]; nested types are in this module.
 /// * **Platform docs:** search `opptyProduct.getApplyProgress` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "opptyProduct.getApplyProgress")]
-pub struct OpptyProductGetApplyProgressRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct OpptyProductGetApplyProgressRequest {
+    /// `origin` (required)
+    pub origin: String,
+    /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub product_id: crate::ids::ProductId,
+    /// `type` (required)
+    #[serde(rename = "type")]
+    pub type_: String,
+}
 impl OpptyProductGetApplyProgressRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`origin`, `product_id`, `type`).
+    pub fn new(
+        origin: impl Into<String>,
+        product_id: impl Into<crate::ids::ProductId>,
+        type_: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            origin: origin.into(),
+            product_id: product_id.into(),
+            type_: type_.into(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for OpptyProductGetApplyProgressRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `opptyProduct.getApplyProgress` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `opptyProduct.getApplyProgress` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct OpptyProductGetApplyProgressResponse(pub ::serde_json::Value);
+pub struct OpptyProductGetApplyProgressResponse {
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `status_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_desc: Option<String>,
+}
 impl crate::request::Request for OpptyProductGetApplyProgressRequest {
     const METHOD: &'static str = "opptyProduct.getApplyProgress";
     const READ_ONLY: bool = true;
     type Response = OpptyProductGetApplyProgressResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -147,6 +147,9 @@ pub struct Data {
     /// `flow_type_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type_desc: Option<String>,
+    /// `free_commission_flag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free_commission_flag: Option<String>,
     /// `good_learn_channel_fee`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub good_learn_channel_fee: Option<i64>,
@@ -188,6 +191,9 @@ pub struct Data {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
+    /// `real_free_commission_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real_free_commission_amount: Option<i64>,
     /// `real_pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub real_pay_amount: Option<i64>,

@@ -186,6 +186,9 @@ pub struct Data {
     /// `commission`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commission: Option<i64>,
+    /// `free_commission_flag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free_commission_flag: Option<String>,
     /// `fund_flow`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fund_flow: Option<i32>,
@@ -221,6 +224,9 @@ pub struct Data {
     /// `promotion_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_amount: Option<i64>,
+    /// `real_free_commission_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real_free_commission_amount: Option<i64>,
     /// `refund_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
@@ -235,6 +241,12 @@ pub struct Data {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
+    /// `trans_scene`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trans_scene: Option<String>,
+    /// `trans_scene_tag`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trans_scene_tag: Option<i32>,
 }
 #[doc(hidden)]
 mod decode;

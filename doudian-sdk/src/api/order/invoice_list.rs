@@ -5,40 +5,239 @@
 /// `order.invoiceList`: the request of the platform method `order.invoiceList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 1. Start from [`OrderInvoiceListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`OrderInvoiceListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.invoiceList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.invoiceList")]
-pub struct OrderInvoiceListRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct OrderInvoiceListRequest {
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `order_by`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<String>,
+    /// `order_field`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_field: Option<String>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<String>,
+    /// `page_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_no: Option<i32>,
+    /// `page_size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<i32>,
+    /// `start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// `status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+}
 impl OrderInvoiceListRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `end_time`.
+    pub fn end_time(mut self, end_time: i64) -> Self {
+        self.end_time = Some(end_time);
+        self
+    }
+    /// Sets `order_by`.
+    pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
+        self.order_by = Some(order_by.into());
+        self
+    }
+    /// Sets `order_field`.
+    pub fn order_field(mut self, order_field: impl Into<String>) -> Self {
+        self.order_field = Some(order_field.into());
+        self
+    }
+    /// Sets `order_id`.
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
+        self.order_id = Some(order_id.into());
+        self
+    }
+    /// Sets `order_status`.
+    pub fn order_status(mut self, order_status: impl Into<String>) -> Self {
+        self.order_status = Some(order_status.into());
+        self
+    }
+    /// Sets `page_no`.
+    pub fn page_no(mut self, page_no: i32) -> Self {
+        self.page_no = Some(page_no);
+        self
+    }
+    /// Sets `page_size`.
+    pub fn page_size(mut self, page_size: i32) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+    /// Sets `start_time`.
+    pub fn start_time(mut self, start_time: i64) -> Self {
+        self.start_time = Some(start_time);
+        self
+    }
+    /// Sets `status`.
+    pub fn status(mut self, status: i32) -> Self {
+        self.status = Some(status);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for OrderInvoiceListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `order.invoiceList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `order.invoiceList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct OrderInvoiceListResponse(pub ::serde_json::Value);
+pub struct OrderInvoiceListResponse {
+    /// `invoice_list`
+    pub invoice_list: Vec<Invoice>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for OrderInvoiceListRequest {
     const METHOD: &'static str = "order.invoiceList";
     const READ_ONLY: bool = true;
     type Response = OrderInvoiceListResponse;
 }
+impl crate::page::Paginated for OrderInvoiceListRequest {
+    type Item = Invoice;
+    const PAGE_BASE: i64 = 1i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_no)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page_no, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page_size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.invoice_list, total)
+    }
+}
+impl OrderInvoiceListRequest {
+    /// The first page (page 1) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page() -> Self {
+        let mut request = Self::new();
+        crate::page::PageNumber::set(&mut request.page_no, 1i64);
+        request
+    }
+}
+/// An object inside `order.invoiceList`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Invoice {
+    /// `apply_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply_time: Option<i64>,
+    /// `bank_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_name: Option<String>,
+    /// `bank_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_no: Option<String>,
+    /// `company_address`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_address: Option<String>,
+    /// `company_mobile` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_mobile: Option<String>,
+    /// `end_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<i32>,
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// `file_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// `invoice_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_amount: Option<i64>,
+    /// `invoice_detail`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_detail: Option<String>,
+    /// `invoice_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_status: Option<i32>,
+    /// `invoice_status_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_status_type: Option<i32>,
+    /// `invoice_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_type: Option<i32>,
+    /// `latest_upload_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_upload_time: Option<i64>,
+    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<crate::codes::OrderStatus>,
+    /// `registation_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registation_id: Option<String>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
+    /// `tax_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_no: Option<String>,
+    /// `title`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `title_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_type: Option<i32>,
+    /// `tos_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tos_url: Option<String>,
+    /// `upload_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_time: Option<i64>,
+}
+impl ::std::fmt::Debug for Invoice {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Invoice")
+            .field("apply_time", &self.apply_time)
+            .field("bank_name", &self.bank_name)
+            .field("bank_no", &self.bank_no)
+            .field("company_address", &self.company_address)
+            .field("company_mobile", &crate::secret::Redacted(&self.company_mobile))
+            .field("end_reason", &self.end_reason)
+            .field("end_time", &self.end_time)
+            .field("file_name", &self.file_name)
+            .field("invoice_amount", &self.invoice_amount)
+            .field("invoice_detail", &self.invoice_detail)
+            .field("invoice_status", &self.invoice_status)
+            .field("invoice_status_type", &self.invoice_status_type)
+            .field("invoice_type", &self.invoice_type)
+            .field("latest_upload_time", &self.latest_upload_time)
+            .field("order_status", &self.order_status)
+            .field("registation_id", &self.registation_id)
+            .field("shop_id", &self.shop_id)
+            .field("shop_order_id", &self.shop_order_id)
+            .field("tax_no", &self.tax_no)
+            .field("title", &self.title)
+            .field("title_type", &self.title_type)
+            .field("tos_url", &self.tos_url)
+            .field("upload_time", &self.upload_time)
+            .finish()
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,35 +5,50 @@
 /// `order.invoiceUpload`: the request of the platform method `order.invoiceUpload`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`OrderInvoiceUploadResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.invoiceUpload` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.invoiceUpload")]
-pub struct OrderInvoiceUploadRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct OrderInvoiceUploadRequest {
+    /// `FileBytes`
+    #[serde(rename = "FileBytes")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub file_bytes: Vec<i32>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `upload_file`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_file: Option<String>,
+}
 impl OrderInvoiceUploadRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `FileBytes`.
+    pub fn file_bytes(mut self, file_bytes: Vec<i32>) -> Self {
+        self.file_bytes = file_bytes;
+        self
+    }
+    /// Sets `order_id`.
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
+        self.order_id = Some(order_id.into());
+        self
+    }
+    /// Sets `upload_file`.
+    pub fn upload_file(mut self, upload_file: impl Into<String>) -> Self {
+        self.upload_file = Some(upload_file.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for OrderInvoiceUploadRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `order.invoiceUpload` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+/// `order.invoiceUpload` response: the reply's `data`.
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
 pub struct OrderInvoiceUploadResponse(pub ::serde_json::Value);
@@ -41,3 +56,5 @@ impl crate::request::Request for OrderInvoiceUploadRequest {
     const METHOD: &'static str = "order.invoiceUpload";
     type Response = OrderInvoiceUploadResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -80,6 +80,9 @@ pub struct AddedService {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct CampaignInfo {
+    /// `campaign_activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_activity_id: Option<String>,
     /// `campaign_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_amount: Option<i64>,
@@ -103,6 +106,9 @@ pub struct CampaignInfo {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct CouponInfo {
+    /// `coupon_activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_activity_id: Option<String>,
     /// `coupon_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_amount: Option<i64>,
@@ -126,6 +132,9 @@ pub struct CouponInfo {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct FullDiscountInfo {
+    /// `campaign_activity_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_activity_id: Option<String>,
     /// `campaign_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_amount: Option<i64>,
@@ -183,6 +192,9 @@ pub struct LogisticsInfo {
     /// `delivery_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
+    /// `guarantee_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guarantee_amount: Option<i64>,
     /// `hour_up_pickup_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hour_up_pickup_code: Option<String>,
@@ -261,7 +273,45 @@ pub struct OrderPhase {
 /// An object inside `order.orderDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
+pub struct OrderRecycleInfo {
+    /// `appoint_recycle_end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appoint_recycle_end_time: Option<i64>,
+    /// `appoint_recycle_start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appoint_recycle_start_time: Option<i64>,
+    /// `pronduct_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pronduct_desc: Option<String>,
+    /// `quoted_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quoted_price: Option<i64>,
+    /// `recycle_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recycle_order_id: Option<String>,
+    /// `recycle_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recycle_status: Option<i64>,
+    /// `recycle_status_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recycle_status_desc: Option<String>,
+    /// `subsidy_receive_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subsidy_receive_status: Option<String>,
+    /// `supplier_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_code: Option<String>,
+    /// `supplier_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_name: Option<String>,
+}
+/// An object inside `order.orderDetail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PlatformDiscountDetail {
+    /// `allowance_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowance_amount: Option<i64>,
     /// `coupon_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_amount: Option<i64>,
@@ -275,6 +325,9 @@ pub struct PlatformDiscountDetail {
     /// `gold_coin_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gold_coin_amount: Option<i64>,
+    /// `official_deduction_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub official_deduction_amount: Option<i64>,
     /// `redpack_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_amount: Option<i64>,
@@ -283,6 +336,9 @@ pub struct PlatformDiscountDetail {
     /// `total_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
+    /// `user_balance_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_balance_amount: Option<i64>,
 }
 /// An object inside `order.orderDetail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -383,6 +439,11 @@ pub struct ShopDiscountDetail {
     pub full_discount_amount: Option<i64>,
     /// `full_discount_info`
     pub full_discount_info: Vec<FullDiscountInfo>,
+    /// `redpack_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redpack_amount: Option<i64>,
+    /// `redpack_info`
+    pub redpack_info: Vec<RedpackInfo>,
     /// `total_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
@@ -405,6 +466,9 @@ pub struct ShopOrderDetail {
     /// `author_cost_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_cost_amount: Option<i64>,
+    /// `aweme_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aweme_id: Option<String>,
     /// `b_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub b_type: Option<i64>,
@@ -443,6 +507,9 @@ pub struct ShopOrderDetail {
     /// `early_arrival`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_arrival: Option<bool>,
+    /// `encrypt_pay_tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypt_pay_tel: Option<String>,
     /// `encrypt_post_receiver` (sensitive: redacted in `Debug`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_receiver: Option<String>,
@@ -457,6 +524,9 @@ pub struct ShopOrderDetail {
     /// `finish_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_time: Option<i64>,
+    /// `greet_words`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greet_words: Option<String>,
     /// `latest_receipt_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_receipt_time: Option<i64>,
@@ -470,6 +540,9 @@ pub struct ShopOrderDetail {
     /// `main_status_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub main_status_desc: Option<String>,
+    /// `mask_pay_tel`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mask_pay_tel: Option<String>,
     /// `mask_post_addr`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_post_addr: Option<MaskPostAddr>,
@@ -488,6 +561,9 @@ pub struct ShopOrderDetail {
     /// `only_platform_cost_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub only_platform_cost_amount: Option<i64>,
+    /// `open_address_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_address_id: Option<String>,
     /// `open_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
@@ -508,6 +584,9 @@ pub struct ShopOrderDetail {
     pub order_level: Option<i64>,
     /// `order_phase_list`
     pub order_phase_list: Vec<OrderPhase>,
+    /// `order_recycle_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_recycle_info: Option<OrderRecycleInfo>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
@@ -590,6 +669,15 @@ pub struct ShopOrderDetail {
     /// `promotion_talent_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_talent_amount: Option<i64>,
+    /// `receipt_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_date: Option<String>,
+    /// `recommend_end_ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommend_end_ship_time: Option<i64>,
+    /// `recommend_start_ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommend_start_ship_time: Option<i64>,
     /// `seller_remark_stars`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_remark_stars: Option<i64>,
@@ -633,6 +721,9 @@ pub struct ShopOrderDetail {
     /// `tax_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount: Option<i64>,
+    /// `tax_amount_not_come_out`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_amount_not_come_out: Option<i64>,
     /// `total_promotion_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_promotion_amount: Option<i64>,
@@ -650,9 +741,15 @@ pub struct ShopOrderDetail {
     /// `user_coordinate`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_coordinate: Option<UserCoordinate>,
+    /// `user_icon`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_icon: Option<String>,
     /// `user_id_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id_info: Option<UserIdInfo>,
+    /// `user_nick_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_nick_name: Option<String>,
     /// `user_tag_ui`
     pub user_tag_ui: Vec<UserTagUi>,
 }
@@ -664,6 +761,7 @@ impl ::std::fmt::Debug for ShopOrderDetail {
             .field("app_id", &self.app_id)
             .field("appointment_ship_time", &self.appointment_ship_time)
             .field("author_cost_amount", &self.author_cost_amount)
+            .field("aweme_id", &self.aweme_id)
             .field("b_type", &self.b_type)
             .field("b_type_desc", &self.b_type_desc)
             .field("biz", &self.biz)
@@ -676,6 +774,7 @@ impl ::std::fmt::Debug for ShopOrderDetail {
             .field("doudian_open_id", &self.doudian_open_id)
             .field("earliest_receipt_time", &self.earliest_receipt_time)
             .field("early_arrival", &self.early_arrival)
+            .field("encrypt_pay_tel", &crate::secret::Redacted(&self.encrypt_pay_tel))
             .field(
                 "encrypt_post_receiver",
                 &crate::secret::Redacted(&self.encrypt_post_receiver),
@@ -683,22 +782,26 @@ impl ::std::fmt::Debug for ShopOrderDetail {
             .field("encrypt_post_tel", &crate::secret::Redacted(&self.encrypt_post_tel))
             .field("exp_ship_time", &self.exp_ship_time)
             .field("finish_time", &self.finish_time)
+            .field("greet_words", &self.greet_words)
             .field("latest_receipt_time", &self.latest_receipt_time)
             .field("logistics_info", &self.logistics_info)
             .field("main_status", &self.main_status)
             .field("main_status_desc", &self.main_status_desc)
+            .field("mask_pay_tel", &self.mask_pay_tel)
             .field("mask_post_addr", &self.mask_post_addr)
             .field("mask_post_receiver", &self.mask_post_receiver)
             .field("mask_post_tel", &self.mask_post_tel)
             .field("modify_amount", &self.modify_amount)
             .field("modify_post_amount", &self.modify_post_amount)
             .field("only_platform_cost_amount", &self.only_platform_cost_amount)
+            .field("open_address_id", &self.open_address_id)
             .field("open_id", &self.open_id)
             .field("order_amount", &self.order_amount)
             .field("order_expire_time", &self.order_expire_time)
             .field("order_id", &self.order_id)
             .field("order_level", &self.order_level)
             .field("order_phase_list", &self.order_phase_list)
+            .field("order_recycle_info", &self.order_recycle_info)
             .field("order_status", &self.order_status)
             .field("order_status_desc", &self.order_status_desc)
             .field("order_type", &self.order_type)
@@ -731,6 +834,9 @@ impl ::std::fmt::Debug for ShopOrderDetail {
             )
             .field("promotion_shop_amount", &self.promotion_shop_amount)
             .field("promotion_talent_amount", &self.promotion_talent_amount)
+            .field("receipt_date", &self.receipt_date)
+            .field("recommend_end_ship_time", &self.recommend_end_ship_time)
+            .field("recommend_start_ship_time", &self.recommend_start_ship_time)
             .field("seller_remark_stars", &self.seller_remark_stars)
             .field("seller_words", &self.seller_words)
             .field("serial_number_list", &self.serial_number_list)
@@ -745,12 +851,15 @@ impl ::std::fmt::Debug for ShopOrderDetail {
             .field("supermarket_order_serial_no", &self.supermarket_order_serial_no)
             .field("target_arrival_time", &self.target_arrival_time)
             .field("tax_amount", &self.tax_amount)
+            .field("tax_amount_not_come_out", &self.tax_amount_not_come_out)
             .field("total_promotion_amount", &self.total_promotion_amount)
             .field("trade_type", &self.trade_type)
             .field("trade_type_desc", &self.trade_type_desc)
             .field("update_time", &self.update_time)
             .field("user_coordinate", &self.user_coordinate)
+            .field("user_icon", &self.user_icon)
             .field("user_id_info", &self.user_id_info)
+            .field("user_nick_name", &self.user_nick_name)
             .field("user_tag_ui", &self.user_tag_ui)
             .finish()
     }
@@ -856,6 +965,9 @@ pub struct SkuOrder {
     /// `given_product_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub given_product_type: Option<String>,
+    /// `goods_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goods_price: Option<i64>,
     /// `goods_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_type: Option<i64>,
@@ -1035,6 +1147,9 @@ pub struct SkuOrder {
     /// `quality_check_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_check_info: Option<QualityCheckInfo>,
+    /// `quality_inspection_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality_inspection_status: Option<i64>,
     /// `receive_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_type: Option<i64>,
@@ -1068,6 +1183,9 @@ pub struct SkuOrder {
     /// `shop_cost_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_cost_amount: Option<i64>,
+    /// `sku_car_model_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_car_model_desc: Option<String>,
     /// `sku_customization_info`
     pub sku_customization_info: Vec<SkuCustomizationInfo>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
@@ -1100,6 +1218,9 @@ pub struct SkuOrder {
     /// `tax_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount: Option<i64>,
+    /// `tax_amount_not_come_out`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_amount_not_come_out: Option<i64>,
     /// `theme_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub theme_type: Option<String>,
@@ -1165,6 +1286,7 @@ impl ::std::fmt::Debug for SkuOrder {
             .field("fourth_cid", &self.fourth_cid)
             .field("given_product_activity_info", &self.given_product_activity_info)
             .field("given_product_type", &self.given_product_type)
+            .field("goods_price", &self.goods_price)
             .field("goods_type", &self.goods_type)
             .field("has_tax", &self.has_tax)
             .field("inventory_list", &self.inventory_list)
@@ -1231,6 +1353,7 @@ impl ::std::fmt::Debug for SkuOrder {
             .field("promotion_shop_amount", &self.promotion_shop_amount)
             .field("promotion_talent_amount", &self.promotion_talent_amount)
             .field("quality_check_info", &self.quality_check_info)
+            .field("quality_inspection_status", &self.quality_inspection_status)
             .field("receive_type", &self.receive_type)
             .field("reduce_stock_type", &self.reduce_stock_type)
             .field("reduce_stock_type_desc", &self.reduce_stock_type_desc)
@@ -1242,6 +1365,7 @@ impl ::std::fmt::Debug for SkuOrder {
             .field("send_pay_desc", &self.send_pay_desc)
             .field("ship_time", &self.ship_time)
             .field("shop_cost_amount", &self.shop_cost_amount)
+            .field("sku_car_model_desc", &self.sku_car_model_desc)
             .field("sku_customization_info", &self.sku_customization_info)
             .field("sku_id", &self.sku_id)
             .field("sku_order_tag_ui", &self.sku_order_tag_ui)
@@ -1254,6 +1378,7 @@ impl ::std::fmt::Debug for SkuOrder {
             .field("sum_amount", &self.sum_amount)
             .field("supplier_id", &self.supplier_id)
             .field("tax_amount", &self.tax_amount)
+            .field("tax_amount_not_come_out", &self.tax_amount_not_come_out)
             .field("theme_type", &self.theme_type)
             .field("theme_type_desc", &self.theme_type_desc)
             .field("third_cid", &self.third_cid)

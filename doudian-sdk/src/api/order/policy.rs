@@ -114,10 +114,10 @@ pub struct PolicyInfo {
     pub goods_info_list: Vec<GoodsInfo>,
     /// `ins_ensured_time_begin`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ins_ensured_time_begin: Option<i64>,
+    pub ins_ensured_time_begin: Option<String>,
     /// `ins_ensured_time_end`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ins_ensured_time_end: Option<i64>,
+    pub ins_ensured_time_end: Option<String>,
     /// `ins_hotline`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_hotline: Option<String>,

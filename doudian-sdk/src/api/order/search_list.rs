@@ -291,6 +291,9 @@ pub struct LogisticsInfo {
     /// `delivery_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
+    /// `guarantee_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guarantee_amount: Option<i64>,
     /// `hour_up_pickup_code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hour_up_pickup_code: Option<String>,
@@ -416,6 +419,9 @@ pub struct ShopOrder {
     /// `author_cost_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_cost_amount: Option<i64>,
+    /// `aweme_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aweme_id: Option<String>,
     /// `b_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub b_type: Option<i64>,
@@ -474,6 +480,9 @@ pub struct ShopOrder {
     /// `finish_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_time: Option<i64>,
+    /// `greet_words`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greet_words: Option<String>,
     /// `latest_receipt_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_receipt_time: Option<i64>,
@@ -487,6 +496,9 @@ pub struct ShopOrder {
     /// `main_status_desc`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub main_status_desc: Option<String>,
+    /// `mask_pay_tel`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mask_pay_tel: Option<String>,
     /// `mask_post_addr`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_post_addr: Option<MaskPostAddr>,
@@ -505,6 +517,9 @@ pub struct ShopOrder {
     /// `only_platform_cost_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub only_platform_cost_amount: Option<i64>,
+    /// `open_address_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_address_id: Option<String>,
     /// `open_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
@@ -547,6 +562,9 @@ pub struct ShopOrder {
     /// `pay_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
+    /// `pay_tel` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_tel: Option<String>,
     /// When it was paid, Unix seconds.
     ///
     /// `pay_time`
@@ -608,6 +626,15 @@ pub struct ShopOrder {
     /// `promotion_talent_amount`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_talent_amount: Option<i64>,
+    /// `receipt_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_date: Option<String>,
+    /// `recommend_end_ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommend_end_ship_time: Option<i64>,
+    /// `recommend_start_ship_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommend_start_ship_time: Option<i64>,
     /// `seller_remark_stars`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_remark_stars: Option<i64>,
@@ -668,9 +695,15 @@ pub struct ShopOrder {
     /// `user_coordinate`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_coordinate: Option<UserCoordinate>,
+    /// `user_icon`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_icon: Option<String>,
     /// `user_id_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id_info: Option<UserIdInfo>,
+    /// `user_nick_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_nick_name: Option<String>,
     /// `user_tag_ui`
     pub user_tag_ui: Vec<UserTagUi>,
 }
@@ -682,6 +715,7 @@ impl ::std::fmt::Debug for ShopOrder {
             .field("app_id", &self.app_id)
             .field("appointment_ship_time", &self.appointment_ship_time)
             .field("author_cost_amount", &self.author_cost_amount)
+            .field("aweme_id", &self.aweme_id)
             .field("b_type", &self.b_type)
             .field("b_type_desc", &self.b_type_desc)
             .field("biz", &self.biz)
@@ -701,16 +735,19 @@ impl ::std::fmt::Debug for ShopOrder {
             .field("encrypt_post_tel", &crate::secret::Redacted(&self.encrypt_post_tel))
             .field("exp_ship_time", &self.exp_ship_time)
             .field("finish_time", &self.finish_time)
+            .field("greet_words", &self.greet_words)
             .field("latest_receipt_time", &self.latest_receipt_time)
             .field("logistics_info", &self.logistics_info)
             .field("main_status", &self.main_status)
             .field("main_status_desc", &self.main_status_desc)
+            .field("mask_pay_tel", &self.mask_pay_tel)
             .field("mask_post_addr", &self.mask_post_addr)
             .field("mask_post_receiver", &self.mask_post_receiver)
             .field("mask_post_tel", &self.mask_post_tel)
             .field("modify_amount", &self.modify_amount)
             .field("modify_post_amount", &self.modify_post_amount)
             .field("only_platform_cost_amount", &self.only_platform_cost_amount)
+            .field("open_address_id", &self.open_address_id)
             .field("open_id", &self.open_id)
             .field("order_amount", &self.order_amount)
             .field("order_expire_time", &self.order_expire_time)
@@ -723,6 +760,7 @@ impl ::std::fmt::Debug for ShopOrder {
             .field("order_type_desc", &self.order_type_desc)
             .field("packing_amount", &self.packing_amount)
             .field("pay_amount", &self.pay_amount)
+            .field("pay_tel", &crate::secret::Redacted(&self.pay_tel))
             .field("pay_time", &self.pay_time)
             .field("pay_type", &self.pay_type)
             .field("platform_cost_amount", &self.platform_cost_amount)
@@ -748,6 +786,9 @@ impl ::std::fmt::Debug for ShopOrder {
             )
             .field("promotion_shop_amount", &self.promotion_shop_amount)
             .field("promotion_talent_amount", &self.promotion_talent_amount)
+            .field("receipt_date", &self.receipt_date)
+            .field("recommend_end_ship_time", &self.recommend_end_ship_time)
+            .field("recommend_start_ship_time", &self.recommend_start_ship_time)
             .field("seller_remark_stars", &self.seller_remark_stars)
             .field("seller_words", &self.seller_words)
             .field("serial_number_list", &self.serial_number_list)
@@ -767,7 +808,9 @@ impl ::std::fmt::Debug for ShopOrder {
             .field("trade_type_desc", &self.trade_type_desc)
             .field("update_time", &self.update_time)
             .field("user_coordinate", &self.user_coordinate)
+            .field("user_icon", &self.user_icon)
             .field("user_id_info", &self.user_id_info)
+            .field("user_nick_name", &self.user_nick_name)
             .field("user_tag_ui", &self.user_tag_ui)
             .finish()
     }
@@ -873,6 +916,9 @@ pub struct SkuOrder {
     /// `given_product_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub given_product_type: Option<String>,
+    /// `goods_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goods_price: Option<i64>,
     /// `goods_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_type: Option<i64>,
@@ -1054,6 +1100,9 @@ pub struct SkuOrder {
     /// `quality_check_info`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_check_info: Option<QualityCheckInfo>,
+    /// `quality_inspection_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality_inspection_status: Option<i64>,
     /// `receive_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_type: Option<i64>,
@@ -1180,6 +1229,7 @@ impl ::std::fmt::Debug for SkuOrder {
             .field("fourth_cid", &self.fourth_cid)
             .field("given_product_activity_info", &self.given_product_activity_info)
             .field("given_product_type", &self.given_product_type)
+            .field("goods_price", &self.goods_price)
             .field("goods_type", &self.goods_type)
             .field("has_tax", &self.has_tax)
             .field("inventory_list", &self.inventory_list)
@@ -1244,6 +1294,7 @@ impl ::std::fmt::Debug for SkuOrder {
             .field("promotion_shop_amount", &self.promotion_shop_amount)
             .field("promotion_talent_amount", &self.promotion_talent_amount)
             .field("quality_check_info", &self.quality_check_info)
+            .field("quality_inspection_status", &self.quality_inspection_status)
             .field("receive_type", &self.receive_type)
             .field("reduce_stock_type", &self.reduce_stock_type)
             .field("reduce_stock_type_desc", &self.reduce_stock_type_desc)

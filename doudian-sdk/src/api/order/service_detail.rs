@@ -113,6 +113,9 @@ pub struct Log {
     /// `content`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
     /// `deal_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deal_time: Option<String>,

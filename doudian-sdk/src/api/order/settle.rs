@@ -5,39 +5,228 @@
 /// `order.settle`: the request of the platform method `order.settle`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`OrderSettleRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`OrderSettleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.settle` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "order.settle")]
-pub struct OrderSettleRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct OrderSettleRequest {
+    /// `end_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// `flow_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_type: Option<i32>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i32>,
+    /// `pay_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_type: Option<i32>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i32>,
+    /// `start_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// `time_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_type: Option<i32>,
+}
 impl OrderSettleRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `end_time`.
+    pub fn end_time(mut self, end_time: impl Into<String>) -> Self {
+        self.end_time = Some(end_time.into());
+        self
+    }
+    /// Sets `flow_type`.
+    pub fn flow_type(mut self, flow_type: i32) -> Self {
+        self.flow_type = Some(flow_type);
+        self
+    }
+    /// Sets `order_id`.
+    pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
+        self.order_id = Some(order_id.into());
+        self
+    }
+    /// Sets `page`.
+    pub fn page(mut self, page: i32) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sets `pay_type`.
+    pub fn pay_type(mut self, pay_type: i32) -> Self {
+        self.pay_type = Some(pay_type);
+        self
+    }
+    /// Sets `product_id`.
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
+    /// Sets `size`.
+    pub fn size(mut self, size: i32) -> Self {
+        self.size = Some(size);
+        self
+    }
+    /// Sets `start_time`.
+    pub fn start_time(mut self, start_time: impl Into<String>) -> Self {
+        self.start_time = Some(start_time.into());
+        self
+    }
+    /// Sets `time_type`.
+    pub fn time_type(mut self, time_type: i32) -> Self {
+        self.time_type = Some(time_type);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for OrderSettleRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `order.settle` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `order.settle` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct OrderSettleResponse(pub ::serde_json::Value);
+pub struct OrderSettleResponse {
+    /// `data`
+    pub data: Vec<Data>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i32>,
+}
 impl crate::request::Request for OrderSettleRequest {
     const METHOD: &'static str = "order.settle";
     type Response = OrderSettleResponse;
 }
+impl crate::page::Paginated for OrderSettleRequest {
+    type Item = Data;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.data, total)
+    }
+}
+impl OrderSettleRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page() -> Self {
+        let mut request = Self::new();
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+/// An object inside `order.settle`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Data {
+    /// `income_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub income_info: Option<IncomeInfo>,
+    /// `order_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_info: Option<OrderInfo>,
+    /// `outcome_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome_info: Option<OutcomeInfo>,
+    /// `settle_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_info: Option<SettleInfo>,
+}
+/// An object inside `order.settle`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct IncomeInfo {
+    /// `pay_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_amount: Option<i32>,
+    /// `pay_promotion_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_promotion_amount: Option<i32>,
+    /// `platform_coupon`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_coupon: Option<i32>,
+}
+/// An object inside `order.settle`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrderInfo {
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `phase_cnt`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_cnt: Option<i32>,
+    /// `phase_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_id: Option<i32>,
+    /// `phase_order_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_order_no: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_text")]
+    pub shop_order_id: Option<crate::ids::OrderId>,
+}
+/// An object inside `order.settle`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OutcomeInfo {
+    /// `author_commission`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_commission: Option<i32>,
+    /// `good_learn_channel_fee`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub good_learn_channel_fee: Option<i32>,
+    /// `order_refund`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_refund: Option<i32>,
+    /// `platform_service_fee`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_service_fee: Option<i32>,
+}
+/// An object inside `order.settle`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SettleInfo {
+    /// `flow_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_type: Option<i32>,
+    /// `pay_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_type: Option<i32>,
+    /// `settle_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_amount: Option<i32>,
+    /// `settle_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_time: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

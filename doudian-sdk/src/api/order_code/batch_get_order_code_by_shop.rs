@@ -5,43 +5,55 @@
 /// `orderCode.batchGetOrderCodeByShop`: the request of the platform method `orderCode.batchGetOrderCodeByShop`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`OrderCodeBatchGetOrderCodeByShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.batchGetOrderCodeByShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "orderCode.batchGetOrderCodeByShop")]
-pub struct OrderCodeBatchGetOrderCodeByShopRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct OrderCodeBatchGetOrderCodeByShopRequest {
+    /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a number
+    #[serde(serialize_with = "crate::ids::list_as_number")]
+    pub order_ids: Vec<crate::ids::OrderId>,
+}
 impl OrderCodeBatchGetOrderCodeByShopRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`order_ids`).
+    pub fn new(
+        order_ids: impl IntoIterator<Item = impl Into<crate::ids::OrderId>>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            order_ids: order_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for OrderCodeBatchGetOrderCodeByShopRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `orderCode.batchGetOrderCodeByShop` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `orderCode.batchGetOrderCodeByShop` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct OrderCodeBatchGetOrderCodeByShopResponse(pub ::serde_json::Value);
+pub struct OrderCodeBatchGetOrderCodeByShopResponse {
+    /// `batch_data`
+    pub batch_data: Vec<BatchData>,
+    /// `delivery_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_type: Option<i64>,
+    /// `ship_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_type: Option<i64>,
+}
 impl crate::request::Request for OrderCodeBatchGetOrderCodeByShopRequest {
     const METHOD: &'static str = "orderCode.batchGetOrderCodeByShop";
     const READ_ONLY: bool = true;
     type Response = OrderCodeBatchGetOrderCodeByShopResponse;
 }
+/// An object inside `orderCode.batchGetOrderCodeByShop`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct BatchData {
+    /// `order_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_code: Option<String>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<crate::ids::OrderId>,
+}
+#[doc(hidden)]
+mod decode;

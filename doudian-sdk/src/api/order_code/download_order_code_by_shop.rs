@@ -5,42 +5,46 @@
 /// `orderCode.downloadOrderCodeByShop`: the request of the platform method `orderCode.downloadOrderCodeByShop`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `order_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`OrderCodeDownloadOrderCodeByShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.downloadOrderCodeByShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "orderCode.downloadOrderCodeByShop")]
-pub struct OrderCodeDownloadOrderCodeByShopRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct OrderCodeDownloadOrderCodeByShopRequest {
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub order_id: crate::ids::OrderId,
+}
 impl OrderCodeDownloadOrderCodeByShopRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`order_id`).
+    pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
+        Self { order_id: order_id.into() }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for OrderCodeDownloadOrderCodeByShopRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `orderCode.downloadOrderCodeByShop` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `orderCode.downloadOrderCodeByShop` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct OrderCodeDownloadOrderCodeByShopResponse(pub ::serde_json::Value);
+pub struct OrderCodeDownloadOrderCodeByShopResponse {
+    /// `delivery_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_type: Option<i64>,
+    /// `error_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_desc: Option<String>,
+    /// `is_success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_success: Option<String>,
+    /// `order_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_code: Option<String>,
+    /// `ship_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ship_type: Option<i64>,
+}
 impl crate::request::Request for OrderCodeDownloadOrderCodeByShopRequest {
     const METHOD: &'static str = "orderCode.downloadOrderCodeByShop";
     type Response = OrderCodeDownloadOrderCodeByShopResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,135 @@
 /// `orderCode.erpShopBindOrderCode`: the request of the platform method `orderCode.erpShopBindOrderCode`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `delivery_type`, `order_list`, `ship_type`, `shop_package_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`OrderCodeErpShopBindOrderCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.erpShopBindOrderCode` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "orderCode.erpShopBindOrderCode")]
-pub struct OrderCodeErpShopBindOrderCodeRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct OrderCodeErpShopBindOrderCodeRequest {
+    /// `delivery_type` (required)
+    pub delivery_type: i64,
+    /// `order_list` (required)
+    pub order_list: Vec<Order>,
+    /// `ship_type` (required)
+    pub ship_type: i64,
+    /// `shop_package_id` (required)
+    pub shop_package_id: String,
+}
 impl OrderCodeErpShopBindOrderCodeRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`delivery_type`, `order_list`, `ship_type`, `shop_package_id`).
+    pub fn new(
+        delivery_type: i64,
+        order_list: Vec<Order>,
+        ship_type: i64,
+        shop_package_id: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            delivery_type,
+            order_list,
+            ship_type,
+            shop_package_id: shop_package_id.into(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for OrderCodeErpShopBindOrderCodeRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `orderCode.erpShopBindOrderCode` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `orderCode.erpShopBindOrderCode` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct OrderCodeErpShopBindOrderCodeResponse(pub ::serde_json::Value);
+pub struct OrderCodeErpShopBindOrderCodeResponse {}
 impl crate::request::Request for OrderCodeErpShopBindOrderCodeRequest {
     const METHOD: &'static str = "orderCode.erpShopBindOrderCode";
     type Response = OrderCodeErpShopBindOrderCodeResponse;
 }
+/// An object inside `orderCode.erpShopBindOrderCode`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Order {
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+    /// `logistics_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_id: Option<i64>,
+    /// `order_code` (required)
+    pub order_code: String,
+    /// `order_detail`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_detail: Vec<OrderDetail>,
+    /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub order_id: crate::ids::OrderId,
+}
+impl Order {
+    /// Builds it from the required parameters (`order_code`, `order_id`).
+    pub fn new(
+        order_code: impl Into<String>,
+        order_id: impl Into<crate::ids::OrderId>,
+    ) -> Self {
+        Self {
+            order_code: order_code.into(),
+            order_id: order_id.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `logistics_code`.
+    pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
+        self.logistics_code = Some(logistics_code.into());
+        self
+    }
+    /// Sets `logistics_id`.
+    pub fn logistics_id(mut self, logistics_id: i64) -> Self {
+        self.logistics_id = Some(logistics_id);
+        self
+    }
+    /// Sets `order_detail`.
+    pub fn order_detail(mut self, order_detail: Vec<OrderDetail>) -> Self {
+        self.order_detail = order_detail;
+        self
+    }
+}
+/// An object inside `orderCode.erpShopBindOrderCode`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrderDetail {
+    /// `combo_id` (required)
+    pub combo_id: i64,
+    /// `lot01`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot01: Option<String>,
+    /// `shop_qty` (required)
+    pub shop_qty: i64,
+    /// `sku_barcode`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_barcode: Option<String>,
+    /// `unique_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unique_code: Option<String>,
+}
+impl OrderDetail {
+    /// Builds it from the required parameters (`combo_id`, `shop_qty`).
+    pub fn new(combo_id: i64, shop_qty: i64) -> Self {
+        Self {
+            combo_id,
+            shop_qty,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `lot01`.
+    pub fn lot01(mut self, lot01: impl Into<String>) -> Self {
+        self.lot01 = Some(lot01.into());
+        self
+    }
+    /// Sets `sku_barcode`.
+    pub fn sku_barcode(mut self, sku_barcode: impl Into<String>) -> Self {
+        self.sku_barcode = Some(sku_barcode.into());
+        self
+    }
+    /// Sets `unique_code`.
+    pub fn unique_code(mut self, unique_code: impl Into<String>) -> Self {
+        self.unique_code = Some(unique_code.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -3,7 +3,7 @@
 
 //! `product.addV2`: its request, its response and their nested types.
 pub use super::shared::{
-    DelayRule, PoiResource, Quality, QualityAttachment, QualityInspectionInfo,
+    DelayRule, PoiResource, QualityAttachment, QualityInspectionInfo,
     ReferencePriceCertificate, UnitPriceInfo,
 };
 /// `product.addV2` (商品发布): Publishes a new product with its specs and SKUs. `commit` `true` submits it for audit, `false` only saves a draft; the reply carries the new `product_id` and the SKU ids created. It is not idempotent: after an ambiguous failure look for the product (`product.listV2` by title, or `product.detail` by `out_product_id`) before sending it again, or the shop ends up with a duplicate.
@@ -925,6 +925,51 @@ pub struct ProductAddV2Response {
 impl crate::request::Request for ProductAddV2Request {
     const METHOD: &'static str = "product.addV2";
     type Response = ProductAddV2Response;
+}
+/// An object inside `product.addV2`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Quality {
+    /// `quality_attachments` (required)
+    pub quality_attachments: Vec<QualityAttachment>,
+    /// `quality_content_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality_content_name: Option<String>,
+    /// `quality_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality_id: Option<i64>,
+    /// `quality_key` (required)
+    pub quality_key: String,
+    /// `quality_name` (required)
+    pub quality_name: String,
+}
+impl Quality {
+    /// Builds it from the required parameters (`quality_attachments`, `quality_key`, `quality_name`).
+    pub fn new(
+        quality_attachments: Vec<QualityAttachment>,
+        quality_key: impl Into<String>,
+        quality_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            quality_attachments,
+            quality_key: quality_key.into(),
+            quality_name: quality_name.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `quality_content_name`.
+    pub fn quality_content_name(
+        mut self,
+        quality_content_name: impl Into<String>,
+    ) -> Self {
+        self.quality_content_name = Some(quality_content_name.into());
+        self
+    }
+    /// Sets `quality_id`.
+    pub fn quality_id(mut self, quality_id: i64) -> Self {
+        self.quality_id = Some(quality_id);
+        self
+    }
 }
 /// An object inside `product.addV2`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

@@ -85,7 +85,7 @@ impl ProductAuditListRequest {
 #[non_exhaustive]
 pub struct Record {
     /// `audit_reason`
-    pub audit_reason: ::std::collections::BTreeMap<String, Vec<String>>,
+    pub audit_reason: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `audit_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_time: Option<i64>,

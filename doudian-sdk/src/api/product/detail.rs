@@ -64,6 +64,9 @@ pub struct ProductDetailResponse {
     /// `after_sale_service`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_service: Option<String>,
+    /// `after_sale_service_v2`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_sale_service_v2: Option<AfterSaleServiceV2>,
     /// `appoint_delivery_day`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_delivery_day: Option<i64>,
@@ -110,6 +113,9 @@ pub struct ProductDetailResponse {
     /// `extra`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
+    /// `format_update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format_update_time: Option<String>,
     /// The freight template (`freightTemplate.list`).
     ///
     /// `freight_id`
@@ -118,6 +124,12 @@ pub struct ProductDetailResponse {
     /// `img`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
+    /// `is_auto_charge`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_auto_charge: Option<bool>,
+    /// `is_c2b_switch_on`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_c2b_switch_on: Option<bool>,
     /// `is_create`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_create: Option<i64>,
@@ -133,6 +145,11 @@ pub struct ProductDetailResponse {
     /// `long_pic_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub long_pic_url: Option<String>,
+    /// `main_image_three_to_four`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_image_three_to_four: Option<String>,
+    /// `main_pic_3_4`
+    pub main_pic_3_4: Vec<String>,
     /// `main_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
@@ -147,6 +164,9 @@ pub struct ProductDetailResponse {
     /// `maximum_per_order`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_per_order: Option<i64>,
+    /// `micro_app_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub micro_app_id: Option<String>,
     /// `minimum_per_order`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
@@ -200,6 +220,9 @@ pub struct ProductDetailResponse {
     /// `price_has_tax`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_has_tax: Option<i64>,
+    /// `product_audit_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_audit_info: Option<ProductAuditInfo>,
     /// `product_format`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
@@ -240,6 +263,15 @@ pub struct ProductDetailResponse {
     pub sale_limit_id: Option<i64>,
     /// `sell_channel`
     pub sell_channel: Vec<i64>,
+    /// `sell_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sell_num: Option<i64>,
+    /// `shop_category`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_category: Option<ShopCategory>,
+    /// `short_product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_product_name: Option<String>,
     /// `size_info_template_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_info_template_id: Option<i64>,
@@ -254,6 +286,9 @@ pub struct ProductDetailResponse {
     pub spec_prices: Vec<SpecPrice>,
     /// `specs`
     pub specs: Vec<Spec>,
+    /// `spu_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spu_id: Option<i64>,
     /// `standard_brand_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
@@ -291,6 +326,7 @@ impl ::std::fmt::Debug for ProductDetailResponse {
         f.debug_struct("ProductDetailResponse")
             .field("account_template_id", &self.account_template_id)
             .field("after_sale_service", &self.after_sale_service)
+            .field("after_sale_service_v2", &self.after_sale_service_v2)
             .field("appoint_delivery_day", &self.appoint_delivery_day)
             .field("brand_id", &self.brand_id)
             .field("car_vin_code", &self.car_vin_code)
@@ -305,17 +341,23 @@ impl ::std::fmt::Debug for ProductDetailResponse {
             .field("discount_price", &self.discount_price)
             .field("draft_status", &self.draft_status)
             .field("extra", &self.extra)
+            .field("format_update_time", &self.format_update_time)
             .field("freight_id", &self.freight_id)
             .field("img", &self.img)
+            .field("is_auto_charge", &self.is_auto_charge)
+            .field("is_c2b_switch_on", &self.is_c2b_switch_on)
             .field("is_create", &self.is_create)
             .field("is_sub_product", &self.is_sub_product)
             .field("limit_per_buyer", &self.limit_per_buyer)
             .field("logistics_info", &self.logistics_info)
             .field("long_pic_url", &self.long_pic_url)
+            .field("main_image_three_to_four", &self.main_image_three_to_four)
+            .field("main_pic_3_4", &self.main_pic_3_4)
             .field("main_product_id", &self.main_product_id)
             .field("market_price", &self.market_price)
             .field("material_video_id", &self.material_video_id)
             .field("maximum_per_order", &self.maximum_per_order)
+            .field("micro_app_id", &self.micro_app_id)
             .field("minimum_per_order", &self.minimum_per_order)
             .field("mobile", &crate::secret::Redacted(&self.mobile))
             .field("name", &self.name)
@@ -334,6 +376,7 @@ impl ::std::fmt::Debug for ProductDetailResponse {
             .field("presell_end_time", &self.presell_end_time)
             .field("presell_type", &self.presell_type)
             .field("price_has_tax", &self.price_has_tax)
+            .field("product_audit_info", &self.product_audit_info)
             .field("product_format", &self.product_format)
             .field("product_format_new", &self.product_format_new)
             .field("product_id", &self.product_id)
@@ -348,11 +391,15 @@ impl ::std::fmt::Debug for ProductDetailResponse {
             .field("sale_channel_type", &self.sale_channel_type)
             .field("sale_limit_id", &self.sale_limit_id)
             .field("sell_channel", &self.sell_channel)
+            .field("sell_num", &self.sell_num)
+            .field("shop_category", &self.shop_category)
+            .field("short_product_name", &self.short_product_name)
             .field("size_info_template_id", &self.size_info_template_id)
             .field("spec_id", &self.spec_id)
             .field("spec_pics", &self.spec_pics)
             .field("spec_prices", &self.spec_prices)
             .field("specs", &self.specs)
+            .field("spu_id", &self.spu_id)
             .field("standard_brand_id", &self.standard_brand_id)
             .field("start_sale_type", &self.start_sale_type)
             .field("status", &self.status)
@@ -369,6 +416,36 @@ impl crate::request::Request for ProductDetailRequest {
     const METHOD: &'static str = "product.detail";
     const READ_ONLY: bool = true;
     type Response = ProductDetailResponse;
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AfterSaleServiceV2 {
+    /// `is_large_product`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_large_product: Option<i64>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct CargoInfo {
+    /// `cargo_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_id: Option<String>,
+    /// `source_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<i64>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct CpvPath {
+    /// `cpid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpid: Option<i64>,
+    /// `cpvid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpvid: Option<i64>,
 }
 /// An object inside `product.detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -445,6 +522,16 @@ pub struct DeliveryInfo {
 /// An object inside `product.detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
+pub struct Extra {
+    /// `cpv_path`
+    pub cpv_path: Vec<CpvPath>,
+    /// `measure_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure_info: Option<MeasureInfo>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct LogisticsInfo {
     /// `brand_country_id`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -468,9 +555,59 @@ pub struct LogisticsInfo {
 /// An object inside `product.detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
+pub struct MaterialAuditReason {
+    /// `material_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_type: Option<String>,
+    /// `reasons`
+    pub reasons: Vec<String>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct MeasureInfo {
+    /// `template_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
+    /// `values`
+    pub values: Vec<MeasureInfoValue>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct MeasureInfoValue {
+    /// `module_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<i64>,
+    /// `prefix`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `suffix`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+    /// `unit_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<i64>,
+    /// `unit_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_name: Option<String>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct PoiResource {
     /// `coupon_return_methods`
     pub coupon_return_methods: Vec<i64>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ProductAuditInfo {
+    /// `material_audit_reason`
+    pub material_audit_reason: Vec<MaterialAuditReason>,
 }
 /// An object inside `product.detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -527,6 +664,37 @@ pub struct ReferencePriceCertificate {
 /// An object inside `product.detail`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
+pub struct SellProperty {
+    /// `perperty_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perperty_id: Option<i64>,
+    /// `property_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_name: Option<String>,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `value_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_id: Option<i64>,
+    /// `value_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_name: Option<String>,
+    /// `value_spec_detail_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_spec_detail_id: Option<i64>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ShopCategory {
+    /// `leaf_category_ids`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leaf_category_ids: Option<String>,
+}
+/// An object inside `product.detail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct Spec {
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -540,6 +708,9 @@ pub struct Spec {
     /// `pid`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
+    /// `property_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<i64>,
     /// `spec_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
@@ -561,6 +732,9 @@ pub struct SpecPic {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SpecPrice {
+    /// `cargo_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_info: Option<CargoInfo>,
     /// The merchant's SKU code.
     ///
     /// `code`
@@ -606,6 +780,11 @@ pub struct SpecPrice {
     /// `promotion_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_stock_num: Option<i64>,
+    /// `sell_properties`
+    pub sell_properties: Vec<SellProperty>,
+    /// `sku_classification_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_classification_type: Option<String>,
     /// The SKU id.
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
@@ -668,6 +847,9 @@ pub struct UnitPriceInfo {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Value {
+    /// `extra`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Extra>,
     /// `id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -686,6 +868,9 @@ pub struct Value {
     /// `status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
+    /// `value_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_id: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

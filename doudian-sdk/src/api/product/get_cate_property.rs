@@ -5,43 +5,91 @@
 /// `product.getCateProperty`: the request of the platform method `product.getCateProperty`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`ProductGetCatePropertyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getCateProperty` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.getCateProperty")]
-pub struct ProductGetCatePropertyRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct ProductGetCatePropertyRequest {
+    /// `category_leaf_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_leaf_id: Option<String>,
+    /// `version`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
 impl ProductGetCatePropertyRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `category_leaf_id`.
+    pub fn category_leaf_id(mut self, category_leaf_id: impl Into<String>) -> Self {
+        self.category_leaf_id = Some(category_leaf_id.into());
+        self
+    }
+    /// Sets `version`.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for ProductGetCatePropertyRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `product.getCateProperty` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+/// `product.getCateProperty` response: the reply's `data`.
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct ProductGetCatePropertyResponse(pub ::serde_json::Value);
+pub struct ProductGetCatePropertyResponse(pub Vec<Data>);
+impl ::std::ops::Deref for ProductGetCatePropertyResponse {
+    type Target = Vec<Data>;
+    fn deref(&self) -> &Vec<Data> {
+        &self.0
+    }
+}
+impl IntoIterator for ProductGetCatePropertyResponse {
+    type Item = Data;
+    type IntoIter = ::std::vec::IntoIter<Data>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
 impl crate::request::Request for ProductGetCatePropertyRequest {
     const METHOD: &'static str = "product.getCateProperty";
     const READ_ONLY: bool = true;
     type Response = ProductGetCatePropertyResponse;
 }
+/// An object inside `product.getCateProperty`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Data {
+    /// `options`
+    pub options: Vec<DataOption>,
+    /// `property_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<i32>,
+    /// `property_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_name: Option<String>,
+    /// `required`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// `type`
+    #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+/// An object inside `product.getCateProperty`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DataOption {
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

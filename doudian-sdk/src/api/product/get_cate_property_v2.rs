@@ -51,6 +51,9 @@ pub struct Data {
     /// `diy_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diy_type: Option<i64>,
+    /// `has_sub_property`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_sub_property: Option<bool>,
     /// `important_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub important_type: Option<i64>,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.getCategoryPropertyValue`: its request, its response and their nested types.
+pub use super::shared::ValuePic;
 /// `product.getCategoryPropertyValue`: the request of the platform method `product.getCategoryPropertyValue`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -59,17 +60,6 @@ pub struct PropertyValue {
     /// `value_pic`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_pic: Option<ValuePic>,
-}
-/// An object inside `product.getCategoryPropertyValue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct ValuePic {
-    /// `pic_type`. Example: `rgb`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pic_type: Option<String>,
-    /// `pic_value`. Example: `#FFF`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pic_value: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/product.json
 
 //! `product.getProductUpdateRule`: its request, its response and their nested types.
+pub use super::shared::ValuePic;
 /// `product.getProductUpdateRule`: the request of the platform method `product.getProductUpdateRule`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -58,6 +59,9 @@ pub struct ProductGetProductUpdateRuleResponse {
     /// `component_template_rule`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_template_rule: Option<ComponentTemplateRule>,
+    /// `extra_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_rule: Option<ExtraRule>,
     /// `fulfillment_rule`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fulfillment_rule: Option<FulfillmentRule>,
@@ -76,9 +80,15 @@ pub struct ProductGetProductUpdateRuleResponse {
     /// `reference_price_rule`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price_rule: Option<ReferencePriceRule>,
+    /// `sku_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_rule: Option<SkuRule>,
     /// `spu_control_rule`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_control_rule: Option<SpuControlRule>,
+    /// `trade_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trade_rule: Option<TradeRule>,
 }
 impl crate::request::Request for ProductGetProductUpdateRuleRequest {
     const METHOD: &'static str = "product.getProductUpdateRule";
@@ -89,9 +99,65 @@ impl crate::request::Request for ProductGetProductUpdateRuleRequest {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct AfterSaleRule {
+    /// `allergy_return_v2_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allergy_return_v2_rule: Option<AllergyReturnV2Rule>,
+    /// `large_product_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub large_product_rule: Option<LargeProductRule>,
     /// `supply_day_return_rule`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_day_return_rule: Option<SupplyDayReturnRule>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AllergyReturnV2Rule {
+    /// `enable`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable: Option<String>,
+    /// `must_select`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub must_select: Option<String>,
+    /// `options`
+    pub options: Vec<AllergyReturnV2RuleOption>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AllergyReturnV2RuleOption {
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct App {
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct C2bCustomizeRule {
+    /// `app_list`
+    pub app_list: Vec<App>,
+    /// `enable`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable: Option<bool>,
+    /// `selected_fulfillment_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected_fulfillment_rule: Option<SelectedFulfillmentRule>,
+    /// `supply_day_return_selector`
+    pub supply_day_return_selector: Vec<SupplyDayReturnSelector>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -158,6 +224,14 @@ pub struct DeliveryAfterPresellConfig {
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
+pub struct ExtraRule {
+    /// `c2b_customize_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c2b_customize_rule: Option<C2bCustomizeRule>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct FulfillmentRule {
     /// `normal_rule`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,6 +271,30 @@ pub struct GoldPriceRule {
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
+pub struct LargeProductRule {
+    /// `enable`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable: Option<bool>,
+    /// `must_select`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub must_select: Option<bool>,
+    /// `options`
+    pub options: Vec<LargeProductRuleOption>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct LargeProductRuleOption {
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
 pub struct MainImageThreeToFourRule {
     /// `is_show`
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,6 +302,27 @@ pub struct MainImageThreeToFourRule {
     /// `must_input`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub must_input: Option<bool>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct MeasureTemplate {
+    /// `template_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
+    /// `value_modules`
+    pub value_modules: Vec<ValueModule>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct NavigationProperty {
+    /// `property_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<i64>,
+    /// `property_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_name: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -280,6 +399,9 @@ pub struct ProductSpecRule {
     /// `spec_single_limit`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_single_limit: Option<i64>,
+    /// `support_property_diy`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support_property_diy: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -291,6 +413,9 @@ pub struct PropertyValue {
     /// `sell_property_value_name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_property_value_name: Option<String>,
+    /// `value_pic`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_pic: Option<ValuePic>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -299,6 +424,9 @@ pub struct PurePresellTimeSkuSpecDetial {
     /// `is_presell_spec`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_presell_spec: Option<bool>,
+    /// `spec_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec_code: Option<String>,
     /// `spec_value`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_value: Option<String>,
@@ -312,6 +440,9 @@ pub struct RecommendNameRule {
     /// `satisfy_prefix`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub satisfy_prefix: Option<bool>,
+    /// `title_limit_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_limit_rule: Option<TitleLimitRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -333,6 +464,19 @@ pub struct ReferencePriceRule {
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct RequiredSpecDetail {
+    /// `is_required`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// `measure_templates`
+    pub measure_templates: Vec<MeasureTemplate>,
+    /// `navigation_properties`
+    pub navigation_properties: Vec<NavigationProperty>,
+    /// `need_paging_query_value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_paging_query_value: Option<bool>,
+    /// `property_default_display`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property_default_display: Option<bool>,
     /// `property_values`
     pub property_values: Vec<PropertyValue>,
     /// `sell_property_id`
@@ -347,6 +491,66 @@ pub struct RequiredSpecDetail {
     /// `support_remark`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub support_remark: Option<bool>,
+    /// `value_display_style`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_display_style: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SelectedFulfillmentRule {
+    /// `normal_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normal_rule: Option<SelectedFulfillmentRuleNormalRule>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SelectedFulfillmentRuleNormalRule {
+    /// `delay_options`
+    pub delay_options: Vec<i64>,
+    /// `deny_description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deny_description: Option<String>,
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `display`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// `support`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SkuClassificationRule {
+    /// `enable`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable: Option<bool>,
+    /// `must_select`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub must_select: Option<bool>,
+    /// `options`
+    pub options: Vec<SkuClassificationRuleOption>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SkuClassificationRuleOption {
+    /// `description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `example`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -370,6 +574,14 @@ pub struct SkuPresellRule {
     /// `support_delivery_after_presell`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub support_delivery_after_presell: Option<bool>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SkuRule {
+    /// `sku_classification_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_classification_rule: Option<SkuClassificationRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -400,6 +612,9 @@ pub struct SpuControlRule {
 pub struct StepRule {
     /// `delay_options`
     pub delay_options: Vec<i64>,
+    /// `delay_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_rule: Option<DelayRule>,
     /// `is_special_delay_option`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_special_delay_option: Option<bool>,
@@ -433,6 +648,28 @@ pub struct SupplyDayReturnRuleOption {
     /// `value`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SupplyDayReturnSelector {
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SupportAutoChargeRule {
+    /// `disabled`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// `value`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -479,6 +716,101 @@ pub struct TimeSkuSpecDetial {
     /// `spec_value`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_value: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct TitleLimitRule {
+    /// `max_length`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<String>,
+    /// `min_length`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct TradeRule {
+    /// `support_auto_charge_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support_auto_charge_rule: Option<SupportAutoChargeRule>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Unit {
+    /// `unit_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<i64>,
+    /// `unit_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_name: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct UnitRule {
+    /// `max`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// `min`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// `unit_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<i64>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ValidateRule {
+    /// `data_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_type: Option<String>,
+    /// `max`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// `min`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// `precision`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// `unit_rules`
+    pub unit_rules: Vec<UnitRule>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Value {
+    /// `value_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_name: Option<String>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ValueModule {
+    /// `input_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_type: Option<String>,
+    /// `module_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<i64>,
+    /// `prefix`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `suffix`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+    /// `units`
+    pub units: Vec<Unit>,
+    /// `validate_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validate_rule: Option<ValidateRule>,
+    /// `values`
+    pub values: Vec<Value>,
 }
 #[doc(hidden)]
 mod decode;

@@ -22,8 +22,8 @@ pub struct ProductGetRecommendCategoryRequest {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pic: Vec<Pic>,
     /// `product_format_new`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_format_new: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
+    pub product_format_new: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `scene` (required)
     pub scene: String,
     /// `standard_brand_id`
@@ -56,9 +56,9 @@ impl ProductGetRecommendCategoryRequest {
     /// Sets `product_format_new`.
     pub fn product_format_new(
         mut self,
-        product_format_new: impl Into<::serde_json::Value>,
+        product_format_new: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     ) -> Self {
-        self.product_format_new = product_format_new.into();
+        self.product_format_new = product_format_new;
         self
     }
     /// Sets `standard_brand_id`.

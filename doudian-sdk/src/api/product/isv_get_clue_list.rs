@@ -5,43 +5,122 @@
 /// `product.isv.getClueList`: the request of the platform method `product.isv.getClueList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `current`, `page_size`, `source_channel_code`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`ProductIsvGetClueListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.getClueList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "product.isv.getClueList")]
-pub struct ProductIsvGetClueListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct ProductIsvGetClueListRequest {
+    /// `clue_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clue_info: Option<String>,
+    /// `competitive_clue_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub competitive_clue_type: Option<i32>,
+    /// `current` (required)
+    pub current: i64,
+    /// `first_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_cid: Option<i64>,
+    /// `page_size` (required)
+    pub page_size: i64,
+    /// `second_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_cid: Option<i64>,
+    /// `source_channel_code` (required)
+    pub source_channel_code: String,
+}
 impl ProductIsvGetClueListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`current`, `page_size`, `source_channel_code`).
+    pub fn new(
+        current: i64,
+        page_size: i64,
+        source_channel_code: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            current,
+            page_size,
+            source_channel_code: source_channel_code.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `clue_info`.
+    pub fn clue_info(mut self, clue_info: impl Into<String>) -> Self {
+        self.clue_info = Some(clue_info.into());
+        self
+    }
+    /// Sets `competitive_clue_type`.
+    pub fn competitive_clue_type(mut self, competitive_clue_type: i32) -> Self {
+        self.competitive_clue_type = Some(competitive_clue_type);
+        self
+    }
+    /// Sets `first_cid`.
+    pub fn first_cid(mut self, first_cid: i64) -> Self {
+        self.first_cid = Some(first_cid);
+        self
+    }
+    /// Sets `second_cid`.
+    pub fn second_cid(mut self, second_cid: i64) -> Self {
+        self.second_cid = Some(second_cid);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for ProductIsvGetClueListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `product.isv.getClueList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `product.isv.getClueList` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ProductIsvGetClueListResponse(pub ::serde_json::Value);
+pub struct ProductIsvGetClueListResponse {
+    /// `data`
+    pub data: Vec<Data>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for ProductIsvGetClueListRequest {
     const METHOD: &'static str = "product.isv.getClueList";
     const READ_ONLY: bool = true;
     type Response = ProductIsvGetClueListResponse;
 }
+/// An object inside `product.isv.getClueList`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Data {
+    /// `brand_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<i64>,
+    /// `brand_name_cn`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_name_cn: Option<String>,
+    /// `brand_name_en`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_name_en: Option<String>,
+    /// `clue_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clue_id: Option<i64>,
+    /// `clue_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clue_name: Option<String>,
+    /// `first_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_cid: Option<i64>,
+    /// `first_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// `pic_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pic_url: Option<String>,
+    /// `price_max`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_max: Option<i64>,
+    /// `price_min`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_min: Option<i64>,
+    /// `second_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_cid: Option<i64>,
+    /// `second_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

@@ -85,6 +85,12 @@ impl ProductListChannelProductRequest {
 pub struct ProductListChannelProductResponse {
     /// `data`
     pub data: Vec<Data>,
+    /// `detail_brief_material`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_brief_material: Option<ListChannelProductDetailBriefMaterial>,
+    /// `main_img_material`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_img_material: Option<ListChannelProductMainImgMaterial>,
     /// `page`. Example: `1`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
@@ -187,6 +193,34 @@ pub struct KolInfo {
     /// `bind_kol_num`. Example: `11`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_kol_num: Option<i64>,
+}
+/// An object inside `product.listChannelProduct`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListChannelProductDetailBriefMaterial {
+    /// `material_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_status: Option<i64>,
+    /// `material_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_type: Option<i64>,
+    /// `reject_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<String>,
+}
+/// An object inside `product.listChannelProduct`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ListChannelProductMainImgMaterial {
+    /// `material_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_status: Option<i64>,
+    /// `material_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_type: Option<i64>,
+    /// `reject_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<String>,
 }
 /// An object inside `product.listChannelProduct`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

@@ -15,16 +15,25 @@ pub use super::shared::CategoryDetail;
 #[doc(alias = "product.listV2")]
 #[doc(alias = "获取商品列表新版")]
 pub struct ProductListV2Request {
+    /// `can_combine_product`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_combine_product: Option<bool>,
     /// Only products in this audit state: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
     /// `check_status`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
+    /// `cursor_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor_id: Option<String>,
     /// Created at or before this time, Unix seconds.
     ///
     /// `end_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
+    /// `lookup_option`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookup_option: Option<LookupOption>,
     /// Only products whose title contains this text.
     ///
     /// `name`
@@ -70,6 +79,9 @@ pub struct ProductListV2Request {
     /// `update_start_time`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_start_time: Option<i64>,
+    /// `use_cursor`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_cursor: Option<bool>,
 }
 impl ProductListV2Request {
     /// Builds it from the required parameters (`page`, `size`).
@@ -80,14 +92,29 @@ impl ProductListV2Request {
             ..<Self as crate::de::Object>::empty()
         }
     }
+    /// Sets `can_combine_product`.
+    pub fn can_combine_product(mut self, can_combine_product: bool) -> Self {
+        self.can_combine_product = Some(can_combine_product);
+        self
+    }
     /// Sets `check_status`.
     pub fn check_status(mut self, check_status: i64) -> Self {
         self.check_status = Some(check_status);
         self
     }
+    /// Sets `cursor_id`.
+    pub fn cursor_id(mut self, cursor_id: impl Into<String>) -> Self {
+        self.cursor_id = Some(cursor_id.into());
+        self
+    }
     /// Sets `end_time`.
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
+        self
+    }
+    /// Sets `lookup_option`.
+    pub fn lookup_option(mut self, lookup_option: LookupOption) -> Self {
+        self.lookup_option = Some(lookup_option);
         self
     }
     /// Sets `name`.
@@ -133,11 +160,19 @@ impl ProductListV2Request {
         self.update_start_time = Some(update_start_time);
         self
     }
+    /// Sets `use_cursor`.
+    pub fn use_cursor(mut self, use_cursor: bool) -> Self {
+        self.use_cursor = Some(use_cursor);
+        self
+    }
 }
 /// `product.listV2` response: the reply's `data`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct ProductListV2Response {
+    /// `cursor_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor_id: Option<String>,
     /// `data`
     pub data: Vec<Data>,
     /// `page`
@@ -198,6 +233,12 @@ pub struct ChannelMainProduct {
 #[derive(Clone, Default, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Data {
+    /// `can_combine`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_combine: Option<bool>,
+    /// `can_not_combine_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_not_combine_reason: Option<String>,
     /// `category_detail`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetail>,
@@ -245,6 +286,12 @@ pub struct Data {
     /// `name`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `name_prefix`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_prefix: Option<String>,
+    /// `name_suffix`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_suffix: Option<String>,
     /// `out_product_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
@@ -269,6 +316,12 @@ pub struct Data {
     /// `recommend_remark`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
+    /// `sell_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sell_num: Option<i64>,
+    /// `shop_category`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_category: Option<ShopCategory>,
     /// `spec_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
@@ -279,6 +332,9 @@ pub struct Data {
     pub status: Option<crate::codes::ProductStatus>,
     /// `sub_product_list`
     pub sub_product_list: Vec<i64>,
+    /// `title_limit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_limit: Option<TitleLimit>,
     /// When it last changed, Unix seconds.
     ///
     /// `update_time`
@@ -288,6 +344,8 @@ pub struct Data {
 impl ::std::fmt::Debug for Data {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("Data")
+            .field("can_combine", &self.can_combine)
+            .field("can_not_combine_reason", &self.can_not_combine_reason)
             .field("category_detail", &self.category_detail)
             .field("channel_main_product", &self.channel_main_product)
             .field("check_status", &self.check_status)
@@ -301,6 +359,8 @@ impl ::std::fmt::Debug for Data {
             .field("market_price", &self.market_price)
             .field("mobile", &crate::secret::Redacted(&self.mobile))
             .field("name", &self.name)
+            .field("name_prefix", &self.name_prefix)
+            .field("name_suffix", &self.name_suffix)
             .field("out_product_id", &self.out_product_id)
             .field("outer_product_id", &self.outer_product_id)
             .field("package_product_list", &self.package_product_list)
@@ -308,12 +368,62 @@ impl ::std::fmt::Debug for Data {
             .field("product_id", &self.product_id)
             .field("product_type", &self.product_type)
             .field("recommend_remark", &self.recommend_remark)
+            .field("sell_num", &self.sell_num)
+            .field("shop_category", &self.shop_category)
             .field("spec_id", &self.spec_id)
             .field("status", &self.status)
             .field("sub_product_list", &self.sub_product_list)
+            .field("title_limit", &self.title_limit)
             .field("update_time", &self.update_time)
             .finish()
     }
+}
+/// An object inside `product.listV2`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct LookupOption {
+    /// `need_name_affix`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_name_affix: Option<bool>,
+    /// `need_title_limit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_title_limit: Option<bool>,
+}
+impl LookupOption {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `need_name_affix`.
+    pub fn need_name_affix(mut self, need_name_affix: bool) -> Self {
+        self.need_name_affix = Some(need_name_affix);
+        self
+    }
+    /// Sets `need_title_limit`.
+    pub fn need_title_limit(mut self, need_title_limit: bool) -> Self {
+        self.need_title_limit = Some(need_title_limit);
+        self
+    }
+}
+/// An object inside `product.listV2`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ShopCategory {
+    /// `leaf_category_ids`
+    pub leaf_category_ids: Vec<i64>,
+}
+/// An object inside `product.listV2`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct TitleLimit {
+    /// `max_length`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// `min_length`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
 }
 #[doc(hidden)]
 mod decode;

@@ -13,18 +13,35 @@
 #[doc(alias = "product.setOffline")]
 #[doc(alias = "商品下架")]
 pub struct ProductSetOfflineRequest {
+    /// `outer_product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outer_product_id: Option<String>,
     /// The product to take off the shelf.
     ///
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
+    /// `store_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl ProductSetOfflineRequest {
     /// Builds it from the required parameters (`product_id`).
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
+            ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `outer_product_id`.
+    pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
+        self.outer_product_id = Some(outer_product_id.into());
+        self
+    }
+    /// Sets `store_id`.
+    pub fn store_id(mut self, store_id: i64) -> Self {
+        self.store_id = Some(store_id);
+        self
     }
 }
 /// `product.setOffline` response: the reply's `data`.

@@ -31,7 +31,7 @@ pub struct CategoryDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
 }
-/// An object inside `product.addChannelProduct` and `product.updateChannelProduct`.
+/// An object inside `product.addChannelProduct`, `product.batchGetCombination` and `product.updateChannelProduct`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Channel {
@@ -271,7 +271,7 @@ impl PoiResource {
         self
     }
 }
-/// An object inside `product.addV2`, `product.editCbProduct` and `product.editV2`.
+/// An object inside `product.editCbProduct`, `product.editCbProductV2` and `product.editV2`.
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Quality {
@@ -296,7 +296,7 @@ impl Quality {
         }
     }
 }
-/// An object inside `product.addV2`, `product.editCbProduct` and `product.editV2`.
+/// An object inside `product.addV2`, `product.editCbProduct`, `product.editCbProductV2` and `product.editV2`.
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct QualityAttachment {
@@ -458,6 +458,9 @@ pub struct UnitPriceInfo {
     /// `price_rule_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_rule_type: Option<i32>,
+    /// `process_charge`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_charge: Option<i64>,
 }
 impl UnitPriceInfo {
     /// A request with no parameters set (none is required).
@@ -471,6 +474,22 @@ impl UnitPriceInfo {
         self.price_rule_type = Some(price_rule_type);
         self
     }
+    /// Sets `process_charge`.
+    pub fn process_charge(mut self, process_charge: i64) -> Self {
+        self.process_charge = Some(process_charge);
+        self
+    }
+}
+/// An object inside `product.getCategoryPropertyValue` and `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ValuePic {
+    /// `pic_type`. Example: `rgb`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pic_type: Option<String>,
+    /// `pic_value`. Example: `#FFF`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pic_value: Option<String>,
 }
 #[doc(hidden)]
 mod decode;

@@ -5,42 +5,38 @@
 /// `recycle.applyChangePrice`: the request of the platform method `recycle.applyChangePrice`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `clue_order_id`, `price`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`RecycleApplyChangePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.applyChangePrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "recycle.applyChangePrice")]
-pub struct RecycleApplyChangePriceRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct RecycleApplyChangePriceRequest {
+    /// `clue_order_id` (required)
+    pub clue_order_id: i64,
+    /// `price` (required)
+    pub price: i64,
+}
 impl RecycleApplyChangePriceRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`clue_order_id`, `price`).
+    pub fn new(clue_order_id: i64, price: i64) -> Self {
+        Self { clue_order_id, price }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for RecycleApplyChangePriceRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `recycle.applyChangePrice` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `recycle.applyChangePrice` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct RecycleApplyChangePriceResponse(pub ::serde_json::Value);
+pub struct RecycleApplyChangePriceResponse {
+    /// `err_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub err_no: Option<i64>,
+    /// `message`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
 impl crate::request::Request for RecycleApplyChangePriceRequest {
     const METHOD: &'static str = "recycle.applyChangePrice";
     type Response = RecycleApplyChangePriceResponse;
 }
+#[doc(hidden)]
+mod decode;

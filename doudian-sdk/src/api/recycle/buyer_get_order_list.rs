@@ -5,43 +5,301 @@
 /// `recycle.buyerGetOrderList`: the request of the platform method `recycle.buyerGetOrderList`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`RecycleBuyerGetOrderListResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `recycle.buyerGetOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "recycle.buyerGetOrderList")]
-pub struct RecycleBuyerGetOrderListRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct RecycleBuyerGetOrderListRequest {
+    /// `clue_order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clue_order_status: Option<String>,
+    /// `create_time_end`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time_end: Option<i64>,
+    /// `create_time_start`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time_start: Option<i64>,
+    /// `order_asc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_asc: Option<bool>,
+    /// `order_by`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<String>,
+    /// `page` (required)
+    pub page: i32,
+    /// `size` (required)
+    pub size: i32,
+    /// `update_time_end`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time_end: Option<i64>,
+    /// `update_time_start`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time_start: Option<i64>,
+}
 impl RecycleBuyerGetOrderListRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page`, `size`).
+    pub fn new(page: i32, size: i32) -> Self {
+        Self {
+            page,
+            size,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `clue_order_status`.
+    pub fn clue_order_status(mut self, clue_order_status: impl Into<String>) -> Self {
+        self.clue_order_status = Some(clue_order_status.into());
+        self
+    }
+    /// Sets `create_time_end`.
+    pub fn create_time_end(mut self, create_time_end: i64) -> Self {
+        self.create_time_end = Some(create_time_end);
+        self
+    }
+    /// Sets `create_time_start`.
+    pub fn create_time_start(mut self, create_time_start: i64) -> Self {
+        self.create_time_start = Some(create_time_start);
+        self
+    }
+    /// Sets `order_asc`.
+    pub fn order_asc(mut self, order_asc: bool) -> Self {
+        self.order_asc = Some(order_asc);
+        self
+    }
+    /// Sets `order_by`.
+    pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
+        self.order_by = Some(order_by.into());
+        self
+    }
+    /// Sets `update_time_end`.
+    pub fn update_time_end(mut self, update_time_end: i64) -> Self {
+        self.update_time_end = Some(update_time_end);
+        self
+    }
+    /// Sets `update_time_start`.
+    pub fn update_time_start(mut self, update_time_start: i64) -> Self {
+        self.update_time_start = Some(update_time_start);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for RecycleBuyerGetOrderListRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `recycle.buyerGetOrderList` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+/// `recycle.buyerGetOrderList` response: the reply's `data`.
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct RecycleBuyerGetOrderListResponse(pub ::serde_json::Value);
+pub struct RecycleBuyerGetOrderListResponse(pub Vec<Data>);
+impl ::std::ops::Deref for RecycleBuyerGetOrderListResponse {
+    type Target = Vec<Data>;
+    fn deref(&self) -> &Vec<Data> {
+        &self.0
+    }
+}
+impl IntoIterator for RecycleBuyerGetOrderListResponse {
+    type Item = Data;
+    type IntoIter = ::std::vec::IntoIter<Data>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
 impl crate::request::Request for RecycleBuyerGetOrderListRequest {
     const METHOD: &'static str = "recycle.buyerGetOrderList";
     const READ_ONLY: bool = true;
     type Response = RecycleBuyerGetOrderListResponse;
 }
+/// An object inside `recycle.buyerGetOrderList`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Data {
+    /// `app_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// `brand_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_name: Option<String>,
+    /// `category_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
+    /// `close_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_time: Option<String>,
+    /// `clue_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clue_id: Option<String>,
+    /// `clue_order_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clue_order_id: Option<String>,
+    /// `clue_order_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clue_order_status: Option<i32>,
+    /// `consignment_commission`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consignment_commission: Option<String>,
+    /// `consignment_fee`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consignment_fee: Option<String>,
+    /// `consignment_period`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consignment_period: Option<i32>,
+    /// `consignment_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consignment_price: Option<String>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// `knockdown_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knockdown_time: Option<String>,
+    /// `knockdown_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knockdown_type: Option<i32>,
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+    /// `model_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
+    /// `notes`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// `picture`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    /// `price_confirm_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_confirm_time: Option<String>,
+    /// `price_create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_create_time: Option<String>,
+    /// `product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// `product_pic`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_pic: Option<String>,
+    /// `proof`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+    /// `purchase_way`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchase_way: Option<i32>,
+    /// `recycle_commission`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recycle_commission: Option<String>,
+    /// `recycle_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recycle_price: Option<String>,
+    /// `reverse_logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverse_logistics_code: Option<String>,
+    /// `sent_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_time: Option<String>,
+    /// `sent_way`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_way: Option<i32>,
+    /// `series_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series_name: Option<String>,
+    /// `shop_address`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_address: Option<String>,
+    /// `shop_consignment_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_consignment_time: Option<String>,
+    /// `shop_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_name: Option<String>,
+    /// `shop_phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_phone: Option<String>,
+    /// `sku`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// `source_key`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_key: Option<String>,
+    /// `termination_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination_reason: Option<String>,
+    /// `termination_side`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination_side: Option<String>,
+    /// `termination_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination_time: Option<String>,
+    /// `theme_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theme_type: Option<String>,
+    /// `trade_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trade_type: Option<i32>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// `user_address`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_address: Option<String>,
+    /// `user_name` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// `user_phone` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_phone: Option<String>,
+    /// `vintage`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vintage: Option<String>,
+}
+impl ::std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Data")
+            .field("app_id", &self.app_id)
+            .field("brand_name", &self.brand_name)
+            .field("category_name", &self.category_name)
+            .field("close_time", &self.close_time)
+            .field("clue_id", &self.clue_id)
+            .field("clue_order_id", &self.clue_order_id)
+            .field("clue_order_status", &self.clue_order_status)
+            .field("consignment_commission", &self.consignment_commission)
+            .field("consignment_fee", &self.consignment_fee)
+            .field("consignment_period", &self.consignment_period)
+            .field("consignment_price", &self.consignment_price)
+            .field("create_time", &self.create_time)
+            .field("knockdown_time", &self.knockdown_time)
+            .field("knockdown_type", &self.knockdown_type)
+            .field("logistics_code", &self.logistics_code)
+            .field("model_name", &self.model_name)
+            .field("notes", &self.notes)
+            .field("picture", &self.picture)
+            .field("price_confirm_time", &self.price_confirm_time)
+            .field("price_create_time", &self.price_create_time)
+            .field("product_name", &self.product_name)
+            .field("product_pic", &self.product_pic)
+            .field("proof", &self.proof)
+            .field("purchase_way", &self.purchase_way)
+            .field("recycle_commission", &self.recycle_commission)
+            .field("recycle_price", &self.recycle_price)
+            .field("reverse_logistics_code", &self.reverse_logistics_code)
+            .field("sent_time", &self.sent_time)
+            .field("sent_way", &self.sent_way)
+            .field("series_name", &self.series_name)
+            .field("shop_address", &self.shop_address)
+            .field("shop_consignment_time", &self.shop_consignment_time)
+            .field("shop_name", &self.shop_name)
+            .field("shop_phone", &crate::secret::Redacted(&self.shop_phone))
+            .field("sku", &self.sku)
+            .field("source_key", &self.source_key)
+            .field("termination_reason", &self.termination_reason)
+            .field("termination_side", &self.termination_side)
+            .field("termination_time", &self.termination_time)
+            .field("theme_type", &self.theme_type)
+            .field("trade_type", &self.trade_type)
+            .field("update_time", &self.update_time)
+            .field("user_address", &self.user_address)
+            .field("user_name", &crate::secret::Redacted(&self.user_name))
+            .field("user_phone", &crate::secret::Redacted(&self.user_phone))
+            .field("vintage", &self.vintage)
+            .finish()
+    }
+}
+#[doc(hidden)]
+mod decode;

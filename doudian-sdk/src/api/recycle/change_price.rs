@@ -5,39 +5,37 @@
 /// `recycle.changePrice`: the request of the platform method `recycle.changePrice`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `clue_order_id`, `consignment_price`, `recycle_price`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`RecycleChangePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.changePrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "recycle.changePrice")]
-pub struct RecycleChangePriceRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct RecycleChangePriceRequest {
+    /// `clue_order_id` (required)
+    pub clue_order_id: i64,
+    /// `consignment_price` (required)
+    pub consignment_price: i64,
+    /// `recycle_price` (required)
+    pub recycle_price: i64,
+}
 impl RecycleChangePriceRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`clue_order_id`, `consignment_price`, `recycle_price`).
+    pub fn new(clue_order_id: i64, consignment_price: i64, recycle_price: i64) -> Self {
+        Self {
+            clue_order_id,
+            consignment_price,
+            recycle_price,
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for RecycleChangePriceRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `recycle.changePrice` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `recycle.changePrice` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct RecycleChangePriceResponse(pub ::serde_json::Value);
+pub struct RecycleChangePriceResponse {}
 impl crate::request::Request for RecycleChangePriceRequest {
     const METHOD: &'static str = "recycle.changePrice";
     type Response = RecycleChangePriceResponse;
 }
+#[doc(hidden)]
+mod decode;

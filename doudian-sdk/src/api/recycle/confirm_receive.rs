@@ -5,42 +5,29 @@
 /// `recycle.confirmReceive`: the request of the platform method `recycle.confirmReceive`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `clue_order_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`RecycleConfirmReceiveResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.confirmReceive` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "recycle.confirmReceive")]
-pub struct RecycleConfirmReceiveRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct RecycleConfirmReceiveRequest {
+    /// `clue_order_id` (required)
+    pub clue_order_id: i64,
+}
 impl RecycleConfirmReceiveRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`clue_order_id`).
+    pub fn new(clue_order_id: i64) -> Self {
+        Self { clue_order_id }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for RecycleConfirmReceiveRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `recycle.confirmReceive` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `recycle.confirmReceive` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct RecycleConfirmReceiveResponse(pub ::serde_json::Value);
+pub struct RecycleConfirmReceiveResponse {}
 impl crate::request::Request for RecycleConfirmReceiveRequest {
     const METHOD: &'static str = "recycle.confirmReceive";
     type Response = RecycleConfirmReceiveResponse;
 }
+#[doc(hidden)]
+mod decode;

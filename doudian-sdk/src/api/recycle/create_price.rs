@@ -5,39 +5,75 @@
 /// `recycle.createPrice`: the request of the platform method `recycle.createPrice`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `clue_order_id`, `is_agree`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`RecycleCreatePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.createPrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "recycle.createPrice")]
-pub struct RecycleCreatePriceRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct RecycleCreatePriceRequest {
+    /// `address_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<i64>,
+    /// `clue_order_id` (required)
+    pub clue_order_id: String,
+    /// `consignment_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consignment_price: Option<i64>,
+    /// `is_agree` (required)
+    pub is_agree: bool,
+    /// `recycle_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recycle_price: Option<i64>,
+    /// `refuse_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refuse_reason: Option<i32>,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+}
 impl RecycleCreatePriceRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`clue_order_id`, `is_agree`).
+    pub fn new(clue_order_id: impl Into<String>, is_agree: bool) -> Self {
+        Self {
+            clue_order_id: clue_order_id.into(),
+            is_agree,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `address_id`.
+    pub fn address_id(mut self, address_id: i64) -> Self {
+        self.address_id = Some(address_id);
+        self
+    }
+    /// Sets `consignment_price`.
+    pub fn consignment_price(mut self, consignment_price: i64) -> Self {
+        self.consignment_price = Some(consignment_price);
+        self
+    }
+    /// Sets `recycle_price`.
+    pub fn recycle_price(mut self, recycle_price: i64) -> Self {
+        self.recycle_price = Some(recycle_price);
+        self
+    }
+    /// Sets `refuse_reason`.
+    pub fn refuse_reason(mut self, refuse_reason: i32) -> Self {
+        self.refuse_reason = Some(refuse_reason);
+        self
+    }
+    /// Sets `remark`.
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for RecycleCreatePriceRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `recycle.createPrice` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `recycle.createPrice` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct RecycleCreatePriceResponse(pub ::serde_json::Value);
+pub struct RecycleCreatePriceResponse {}
 impl crate::request::Request for RecycleCreatePriceRequest {
     const METHOD: &'static str = "recycle.createPrice";
     type Response = RecycleCreatePriceResponse;
 }
+#[doc(hidden)]
+mod decode;

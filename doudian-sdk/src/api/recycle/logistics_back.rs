@@ -5,42 +5,52 @@
 /// `recycle.logisticsBack`: the request of the platform method `recycle.logisticsBack`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `clue_order_id`, `company`, `company_code`, `logistics_code`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`RecycleLogisticsBackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.logisticsBack` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "recycle.logisticsBack")]
-pub struct RecycleLogisticsBackRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct RecycleLogisticsBackRequest {
+    /// `clue_order_id` (required)
+    pub clue_order_id: i64,
+    /// `company` (required)
+    pub company: String,
+    /// `company_code` (required)
+    pub company_code: String,
+    /// `logistics_code` (required)
+    pub logistics_code: String,
+}
 impl RecycleLogisticsBackRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`clue_order_id`, `company`, `company_code`, `logistics_code`).
+    pub fn new(
+        clue_order_id: i64,
+        company: impl Into<String>,
+        company_code: impl Into<String>,
+        logistics_code: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            clue_order_id,
+            company: company.into(),
+            company_code: company_code.into(),
+            logistics_code: logistics_code.into(),
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for RecycleLogisticsBackRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `recycle.logisticsBack` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `recycle.logisticsBack` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct RecycleLogisticsBackResponse(pub ::serde_json::Value);
+pub struct RecycleLogisticsBackResponse {
+    /// `err_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub err_no: Option<String>,
+    /// `success`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<String>,
+}
 impl crate::request::Request for RecycleLogisticsBackRequest {
     const METHOD: &'static str = "recycle.logisticsBack";
     type Response = RecycleLogisticsBackResponse;
 }
+#[doc(hidden)]
+mod decode;

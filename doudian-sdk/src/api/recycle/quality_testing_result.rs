@@ -5,42 +5,59 @@
 /// `recycle.qualityTestingResult`: the request of the platform method `recycle.qualityTestingResult`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `clue_order_id`, `is_passed`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`RecycleQualityTestingResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.qualityTestingResult` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "recycle.qualityTestingResult")]
-pub struct RecycleQualityTestingResultRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct RecycleQualityTestingResultRequest {
+    /// `clue_order_id` (required)
+    pub clue_order_id: i64,
+    /// `consignment_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consignment_price: Option<i64>,
+    /// `failed_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_reason: Option<i64>,
+    /// `is_passed` (required)
+    pub is_passed: i64,
+    /// `recycle_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recycle_price: Option<i64>,
+}
 impl RecycleQualityTestingResultRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`clue_order_id`, `is_passed`).
+    pub fn new(clue_order_id: i64, is_passed: i64) -> Self {
+        Self {
+            clue_order_id,
+            is_passed,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `consignment_price`.
+    pub fn consignment_price(mut self, consignment_price: i64) -> Self {
+        self.consignment_price = Some(consignment_price);
+        self
+    }
+    /// Sets `failed_reason`.
+    pub fn failed_reason(mut self, failed_reason: i64) -> Self {
+        self.failed_reason = Some(failed_reason);
+        self
+    }
+    /// Sets `recycle_price`.
+    pub fn recycle_price(mut self, recycle_price: i64) -> Self {
+        self.recycle_price = Some(recycle_price);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for RecycleQualityTestingResultRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `recycle.qualityTestingResult` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `recycle.qualityTestingResult` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct RecycleQualityTestingResultResponse(pub ::serde_json::Value);
+pub struct RecycleQualityTestingResultResponse {}
 impl crate::request::Request for RecycleQualityTestingResultRequest {
     const METHOD: &'static str = "recycle.qualityTestingResult";
     type Response = RecycleQualityTestingResultResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,39 +5,29 @@
 /// `recycle.sellSucceed`: the request of the platform method `recycle.sellSucceed`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `clue_order_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`RecycleSellSucceedResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.sellSucceed` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "recycle.sellSucceed")]
-pub struct RecycleSellSucceedRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct RecycleSellSucceedRequest {
+    /// `clue_order_id` (required)
+    pub clue_order_id: i64,
+}
 impl RecycleSellSucceedRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`clue_order_id`).
+    pub fn new(clue_order_id: i64) -> Self {
+        Self { clue_order_id }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for RecycleSellSucceedRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `recycle.sellSucceed` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `recycle.sellSucceed` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct RecycleSellSucceedResponse(pub ::serde_json::Value);
+pub struct RecycleSellSucceedResponse {}
 impl crate::request::Request for RecycleSellSucceedRequest {
     const METHOD: &'static str = "recycle.sellSucceed";
     type Response = RecycleSellSucceedResponse;
 }
+#[doc(hidden)]
+mod decode;

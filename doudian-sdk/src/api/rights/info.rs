@@ -5,33 +5,43 @@
 /// `rights.info`: the request of the platform method `rights.info`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Required:** `outer_biz_id`, `service_id`: the arguments of [`new`](Self::new).
+/// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`RightsInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `rights.info` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "rights.info")]
 pub struct RightsInfoRequest {
     /// `biz_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
-    /// `outer_biz_id` (required)
-    pub outer_biz_id: String,
-    /// `service_id` (required)
-    pub service_id: i64,
+    /// `outer_biz_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outer_biz_id: Option<String>,
+    /// `service_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<i64>,
 }
 impl RightsInfoRequest {
-    /// Builds it from the required parameters (`outer_biz_id`, `service_id`).
-    pub fn new(outer_biz_id: impl Into<String>, service_id: i64) -> Self {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
         Self {
-            outer_biz_id: outer_biz_id.into(),
-            service_id,
             ..<Self as crate::de::Object>::empty()
         }
     }
     /// Sets `biz_type`.
     pub fn biz_type(mut self, biz_type: i32) -> Self {
         self.biz_type = Some(biz_type);
+        self
+    }
+    /// Sets `outer_biz_id`.
+    pub fn outer_biz_id(mut self, outer_biz_id: impl Into<String>) -> Self {
+        self.outer_biz_id = Some(outer_biz_id.into());
+        self
+    }
+    /// Sets `service_id`.
+    pub fn service_id(mut self, service_id: i64) -> Self {
+        self.service_id = Some(service_id);
         self
     }
 }

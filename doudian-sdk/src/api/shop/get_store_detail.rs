@@ -2,43 +2,304 @@
 // Source: api-spec/groups/shop.json
 
 //! `shop.getStoreDetail`: its request, its response and their nested types.
+pub use super::shared::{RelShopUser, StoreChargeInfo};
 /// `shop.getStoreDetail`: the request of the platform method `shop.getStoreDetail`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `store_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`ShopGetStoreDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getStoreDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "shop.getStoreDetail")]
-pub struct ShopGetStoreDetailRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct ShopGetStoreDetailRequest {
+    /// `is_need_charge_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_need_charge_info: Option<bool>,
+    /// `is_need_poi_audit_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_need_poi_audit_info: Option<bool>,
+    /// `is_need_rel_shop_user`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_need_rel_shop_user: Option<bool>,
+    /// `store_id` (required)
+    pub store_id: i64,
+}
 impl ShopGetStoreDetailRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`store_id`).
+    pub fn new(store_id: i64) -> Self {
+        Self {
+            store_id,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `is_need_charge_info`.
+    pub fn is_need_charge_info(mut self, is_need_charge_info: bool) -> Self {
+        self.is_need_charge_info = Some(is_need_charge_info);
+        self
+    }
+    /// Sets `is_need_poi_audit_info`.
+    pub fn is_need_poi_audit_info(mut self, is_need_poi_audit_info: bool) -> Self {
+        self.is_need_poi_audit_info = Some(is_need_poi_audit_info);
+        self
+    }
+    /// Sets `is_need_rel_shop_user`.
+    pub fn is_need_rel_shop_user(mut self, is_need_rel_shop_user: bool) -> Self {
+        self.is_need_rel_shop_user = Some(is_need_rel_shop_user);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for ShopGetStoreDetailRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `shop.getStoreDetail` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `shop.getStoreDetail` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ShopGetStoreDetailResponse(pub ::serde_json::Value);
+pub struct ShopGetStoreDetailResponse {
+    /// `ret_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ret_code: Option<i64>,
+    /// `ret_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ret_msg: Option<String>,
+    /// `store_detail`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_detail: Option<StoreDetail>,
+}
 impl crate::request::Request for ShopGetStoreDetailRequest {
     const METHOD: &'static str = "shop.getStoreDetail";
     const READ_ONLY: bool = true;
     type Response = ShopGetStoreDetailResponse;
 }
+/// An object inside `shop.getStoreDetail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OpenTime {
+    /// `custom`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom: Option<String>,
+    /// `day_map`
+    pub day_map: ::std::collections::BTreeMap<String, String>,
+}
+/// An object inside `shop.getStoreDetail`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PoiAuditInfo {
+    /// `address`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// `city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `contact` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// `latitude`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<String>,
+    /// `longitude`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `open_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_time: Option<OpenTime>,
+    /// `poi_audit_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poi_audit_id: Option<String>,
+    /// `poi_audit_state`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poi_audit_state: Option<i64>,
+    /// `province`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// `reject_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<String>,
+    /// `store_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_code: Option<String>,
+    /// `store_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `town`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub town: Option<String>,
+}
+impl ::std::fmt::Debug for PoiAuditInfo {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("PoiAuditInfo")
+            .field("address", &self.address)
+            .field("city", &self.city)
+            .field("contact", &crate::secret::Redacted(&self.contact))
+            .field("district", &self.district)
+            .field("latitude", &self.latitude)
+            .field("longitude", &self.longitude)
+            .field("name", &self.name)
+            .field("open_time", &self.open_time)
+            .field("poi_audit_id", &self.poi_audit_id)
+            .field("poi_audit_state", &self.poi_audit_state)
+            .field("province", &self.province)
+            .field("reject_reason", &self.reject_reason)
+            .field("store_code", &self.store_code)
+            .field("store_id", &self.store_id)
+            .field("town", &self.town)
+            .finish()
+    }
+}
+/// An object inside `shop.getStoreDetail`.
+#[derive(Clone, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Store {
+    /// `address`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// `bound_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_time: Option<i64>,
+    /// `city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `city_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_code: Option<String>,
+    /// `contact` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// `district_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
+    /// `is_open_now`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_open_now: Option<bool>,
+    /// `latitude`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<String>,
+    /// `longitude`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `open_account_state`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_account_state: Option<i64>,
+    /// `open_account_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_account_time: Option<i64>,
+    /// `open_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_time: Option<OpenTime>,
+    /// `poi_audit_state`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poi_audit_state: Option<i64>,
+    /// `poi_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poi_id: Option<i64>,
+    /// `province`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// `province_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_code: Option<String>,
+    /// `qual_pass_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qual_pass_time: Option<i64>,
+    /// `qual_state`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qual_state: Option<i64>,
+    /// `rel_shop_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rel_shop_id: Option<i64>,
+    /// `remit_pass_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remit_pass_time: Option<i64>,
+    /// `remit_state`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remit_state: Option<i64>,
+    /// `state`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<i64>,
+    /// `store_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_code: Option<String>,
+    /// `store_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// `suspend_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend_type: Option<i64>,
+    /// `town`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub town: Option<String>,
+    /// `town_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub town_code: Option<String>,
+    /// `update_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<i64>,
+}
+impl ::std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Store")
+            .field("address", &self.address)
+            .field("bound_time", &self.bound_time)
+            .field("city", &self.city)
+            .field("city_code", &self.city_code)
+            .field("contact", &crate::secret::Redacted(&self.contact))
+            .field("create_time", &self.create_time)
+            .field("district", &self.district)
+            .field("district_code", &self.district_code)
+            .field("is_open_now", &self.is_open_now)
+            .field("latitude", &self.latitude)
+            .field("longitude", &self.longitude)
+            .field("name", &self.name)
+            .field("open_account_state", &self.open_account_state)
+            .field("open_account_time", &self.open_account_time)
+            .field("open_time", &self.open_time)
+            .field("poi_audit_state", &self.poi_audit_state)
+            .field("poi_id", &self.poi_id)
+            .field("province", &self.province)
+            .field("province_code", &self.province_code)
+            .field("qual_pass_time", &self.qual_pass_time)
+            .field("qual_state", &self.qual_state)
+            .field("rel_shop_id", &self.rel_shop_id)
+            .field("remit_pass_time", &self.remit_pass_time)
+            .field("remit_state", &self.remit_state)
+            .field("state", &self.state)
+            .field("store_code", &self.store_code)
+            .field("store_id", &self.store_id)
+            .field("suspend_type", &self.suspend_type)
+            .field("town", &self.town)
+            .field("town_code", &self.town_code)
+            .field("update_time", &self.update_time)
+            .finish()
+    }
+}
+/// An object inside `shop.getStoreDetail`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct StoreDetail {
+    /// `poi_audit_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poi_audit_info: Option<PoiAuditInfo>,
+    /// `rel_shop_user`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rel_shop_user: Option<RelShopUser>,
+    /// `store`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<Store>,
+    /// `store_charge_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_charge_info: Option<StoreChargeInfo>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,76 @@
 /// `shop.marketCategoryOperate`: the request of the platform method `shop.marketCategoryOperate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `operate_type`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`ShopMarketCategoryOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.marketCategoryOperate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "shop.marketCategoryOperate")]
-pub struct ShopMarketCategoryOperateRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct ShopMarketCategoryOperateRequest {
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// `category_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
+    /// `operate_type` (required)
+    pub operate_type: String,
+    /// `parent_category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_category_id: Option<i64>,
+    /// `rank`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<i64>,
+    /// `sequence`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+}
 impl ShopMarketCategoryOperateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`operate_type`).
+    pub fn new(operate_type: impl Into<String>) -> Self {
+        Self {
+            operate_type: operate_type.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `category_id`.
+    pub fn category_id(mut self, category_id: i64) -> Self {
+        self.category_id = Some(category_id);
+        self
+    }
+    /// Sets `category_name`.
+    pub fn category_name(mut self, category_name: impl Into<String>) -> Self {
+        self.category_name = Some(category_name.into());
+        self
+    }
+    /// Sets `parent_category_id`.
+    pub fn parent_category_id(mut self, parent_category_id: i64) -> Self {
+        self.parent_category_id = Some(parent_category_id);
+        self
+    }
+    /// Sets `rank`.
+    pub fn rank(mut self, rank: i64) -> Self {
+        self.rank = Some(rank);
+        self
+    }
+    /// Sets `sequence`.
+    pub fn sequence(mut self, sequence: i64) -> Self {
+        self.sequence = Some(sequence);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for ShopMarketCategoryOperateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `shop.marketCategoryOperate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `shop.marketCategoryOperate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ShopMarketCategoryOperateResponse(pub ::serde_json::Value);
+pub struct ShopMarketCategoryOperateResponse {
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+}
 impl crate::request::Request for ShopMarketCategoryOperateRequest {
     const METHOD: &'static str = "shop.marketCategoryOperate";
     type Response = ShopMarketCategoryOperateResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,85 @@
 /// `shop.marketCategoryQuery`: the request of the platform method `shop.marketCategoryQuery`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`ShopMarketCategoryQueryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.marketCategoryQuery` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "shop.marketCategoryQuery")]
-pub struct ShopMarketCategoryQueryRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct ShopMarketCategoryQueryRequest {
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// `parent_category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_category_id: Option<i64>,
+}
 impl ShopMarketCategoryQueryRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `category_id`.
+    pub fn category_id(mut self, category_id: i64) -> Self {
+        self.category_id = Some(category_id);
+        self
+    }
+    /// Sets `parent_category_id`.
+    pub fn parent_category_id(mut self, parent_category_id: i64) -> Self {
+        self.parent_category_id = Some(parent_category_id);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for ShopMarketCategoryQueryRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `shop.marketCategoryQuery` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `shop.marketCategoryQuery` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ShopMarketCategoryQueryResponse(pub ::serde_json::Value);
+pub struct ShopMarketCategoryQueryResponse {
+    /// `category_info_list`
+    pub category_info_list: Vec<CategoryInfo>,
+}
 impl crate::request::Request for ShopMarketCategoryQueryRequest {
     const METHOD: &'static str = "shop.marketCategoryQuery";
     const READ_ONLY: bool = true;
     type Response = ShopMarketCategoryQueryResponse;
 }
+/// An object inside `shop.marketCategoryQuery`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct CategoryInfo {
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// `category_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
+    /// `children_category_info_list`
+    pub children_category_info_list: Vec<ChildrenCategoryInfo>,
+    /// `rank`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<i64>,
+    /// `sequence`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+}
+/// An object inside `shop.marketCategoryQuery`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ChildrenCategoryInfo {
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// `category_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
+    /// `rank`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<i64>,
+    /// `sequence`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+}
+#[doc(hidden)]
+mod decode;

@@ -5,39 +5,47 @@
 /// `shop.unsuspendStore`: the request of the platform method `shop.unsuspendStore`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `store_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`ShopUnsuspendStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.unsuspendStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "shop.unsuspendStore")]
-pub struct ShopUnsuspendStoreRequest(pub ::serde_json::Map<String, ::serde_json::Value>);
+pub struct ShopUnsuspendStoreRequest {
+    /// `reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `store_id` (required)
+    pub store_id: i64,
+}
 impl ShopUnsuspendStoreRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`store_id`).
+    pub fn new(store_id: i64) -> Self {
+        Self {
+            store_id,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `reason`.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>> for ShopUnsuspendStoreRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `shop.unsuspendStore` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `shop.unsuspendStore` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ShopUnsuspendStoreResponse(pub ::serde_json::Value);
+pub struct ShopUnsuspendStoreResponse {
+    /// `ret_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ret_code: Option<i64>,
+    /// `ret_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ret_msg: Option<String>,
+}
 impl crate::request::Request for ShopUnsuspendStoreRequest {
     const METHOD: &'static str = "shop.unsuspendStore";
     type Response = ShopUnsuspendStoreResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -74,6 +74,8 @@ pub struct SkuDetailResponse {
     /// `prehold_step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_step_stock_num: Option<i64>,
+    /// `prehold_stock_map`
+    pub prehold_stock_map: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `prehold_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_stock_num: Option<i64>,
@@ -99,6 +101,8 @@ pub struct SkuDetailResponse {
     /// `settlement_price`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_price: Option<i64>,
+    /// `ship_rule_map`
+    pub ship_rule_map: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `sku_type`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_type: Option<i64>,
@@ -126,6 +130,8 @@ pub struct SkuDetailResponse {
     /// `step_stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
+    /// `stock_map`
+    pub stock_map: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// The sellable stock.
     ///
     /// `stock_num`

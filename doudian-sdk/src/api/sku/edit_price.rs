@@ -40,6 +40,9 @@ pub struct SkuEditPriceRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
+    /// `store_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl SkuEditPriceRequest {
     /// Builds it from the required parameters (`price`).
@@ -72,6 +75,11 @@ impl SkuEditPriceRequest {
     /// Sets `sku_id`.
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
+        self
+    }
+    /// Sets `store_id`.
+    pub fn store_id(mut self, store_id: i64) -> Self {
+        self.store_id = Some(store_id);
         self
     }
 }

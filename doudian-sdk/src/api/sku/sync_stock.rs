@@ -58,6 +58,9 @@ pub struct SkuSyncStockRequest {
     ///
     /// `stock_num` (required)
     pub stock_num: i64,
+    /// `store_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
     /// `supplier_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
@@ -113,6 +116,11 @@ impl SkuSyncStockRequest {
     /// Sets `step_stock_num`.
     pub fn step_stock_num(mut self, step_stock_num: i64) -> Self {
         self.step_stock_num = Some(step_stock_num);
+        self
+    }
+    /// Sets `store_id`.
+    pub fn store_id(mut self, store_id: i64) -> Self {
+        self.store_id = Some(store_id);
         self
     }
     /// Sets `supplier_id`.

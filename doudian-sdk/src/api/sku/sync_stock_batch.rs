@@ -17,11 +17,17 @@ pub struct SkuSyncStockBatchRequest {
     pub idempotent_id: Option<String>,
     /// `incremental` (required)
     pub incremental: bool,
+    /// `outer_product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outer_product_id: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
     #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `sku_sync_list` (required)
     pub sku_sync_list: Vec<SkuSync>,
+    /// `store_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl SkuSyncStockBatchRequest {
     /// Builds it from the required parameters (`incremental`, `product_id`, `sku_sync_list`).
@@ -42,6 +48,16 @@ impl SkuSyncStockBatchRequest {
         self.idempotent_id = Some(idempotent_id.into());
         self
     }
+    /// Sets `outer_product_id`.
+    pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
+        self.outer_product_id = Some(outer_product_id.into());
+        self
+    }
+    /// Sets `store_id`.
+    pub fn store_id(mut self, store_id: i64) -> Self {
+        self.store_id = Some(store_id);
+        self
+    }
 }
 /// `sku.syncStockBatch` response: the reply's `data`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -55,6 +71,9 @@ impl crate::request::Request for SkuSyncStockBatchRequest {
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct SkuSync {
+    /// `outer_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outer_sku_id: Option<String>,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
     #[serde(serialize_with = "crate::ids::as_number")]
     pub sku_id: crate::ids::SkuId,
@@ -81,6 +100,11 @@ impl SkuSync {
             sku_type,
             ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `outer_sku_id`.
+    pub fn outer_sku_id(mut self, outer_sku_id: impl Into<String>) -> Self {
+        self.outer_sku_id = Some(outer_sku_id.into());
+        self
     }
     /// Sets `step_stock_num`.
     pub fn step_stock_num(mut self, step_stock_num: i64) -> Self {

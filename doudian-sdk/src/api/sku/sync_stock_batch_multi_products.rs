@@ -57,6 +57,12 @@ impl crate::request::Request for SkuSyncStockBatchMultiProductsRequest {
 #[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 pub struct Item {
+    /// `out_product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_product_id: Option<i64>,
+    /// `out_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_sku_id: Option<i64>,
     /// `out_warehouse_id`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
@@ -72,6 +78,9 @@ pub struct Item {
     /// `stock_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
+    /// `store_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
 }
 impl Item {
     /// Builds it from the required parameters (`product_id`, `sku_id`).
@@ -84,6 +93,16 @@ impl Item {
             sku_id: sku_id.into(),
             ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `out_product_id`.
+    pub fn out_product_id(mut self, out_product_id: i64) -> Self {
+        self.out_product_id = Some(out_product_id);
+        self
+    }
+    /// Sets `out_sku_id`.
+    pub fn out_sku_id(mut self, out_sku_id: i64) -> Self {
+        self.out_sku_id = Some(out_sku_id);
+        self
     }
     /// Sets `out_warehouse_id`.
     pub fn out_warehouse_id(mut self, out_warehouse_id: impl Into<String>) -> Self {
@@ -98,6 +117,11 @@ impl Item {
     /// Sets `stock_num`.
     pub fn stock_num(mut self, stock_num: i64) -> Self {
         self.stock_num = Some(stock_num);
+        self
+    }
+    /// Sets `store_id`.
+    pub fn store_id(mut self, store_id: i64) -> Self {
+        self.store_id = Some(store_id);
         self
     }
 }

@@ -14,6 +14,12 @@
 pub struct SpuCreateSpuRequest {
     /// `category_leaf_id` (required)
     pub category_leaf_id: i64,
+    /// `materials`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<Material>,
+    /// `proofs`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<Proof>,
     /// `property_infos` (required)
     pub property_infos: Vec<PropertyInfo>,
     /// `spu_actual_images`
@@ -31,6 +37,16 @@ impl SpuCreateSpuRequest {
             property_infos,
             ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `materials`.
+    pub fn materials(mut self, materials: Vec<Material>) -> Self {
+        self.materials = materials;
+        self
+    }
+    /// Sets `proofs`.
+    pub fn proofs(mut self, proofs: Vec<Proof>) -> Self {
+        self.proofs = proofs;
+        self
     }
     /// Sets `spu_actual_images`.
     pub fn spu_actual_images(mut self, spu_actual_images: Vec<String>) -> Self {
@@ -54,6 +70,84 @@ pub struct SpuCreateSpuResponse {
 impl crate::request::Request for SpuCreateSpuRequest {
     const METHOD: &'static str = "spu.createSpu";
     type Response = SpuCreateSpuResponse;
+}
+/// An object inside `spu.createSpu`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Content {
+    /// `content` (required)
+    pub content: String,
+    /// `name` (required)
+    pub name: String,
+}
+impl Content {
+    /// Builds it from the required parameters (`content`, `name`).
+    pub fn new(content: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            name: name.into(),
+        }
+    }
+}
+/// An object inside `spu.createSpu`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Material {
+    /// `content` (required)
+    pub content: Vec<Content>,
+    /// `description` (required)
+    pub description: String,
+    /// `name` (required)
+    pub name: String,
+    /// `type` (required)
+    #[serde(rename = "type")]
+    pub type_: i32,
+}
+impl Material {
+    /// Builds it from the required parameters (`content`, `description`, `name`, `type`).
+    pub fn new(
+        content: Vec<Content>,
+        description: impl Into<String>,
+        name: impl Into<String>,
+        type_: i32,
+    ) -> Self {
+        Self {
+            content,
+            description: description.into(),
+            name: name.into(),
+            type_,
+        }
+    }
+}
+/// An object inside `spu.createSpu`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Proof {
+    /// `content` (required)
+    pub content: Vec<Content>,
+    /// `description` (required)
+    pub description: String,
+    /// `name` (required)
+    pub name: String,
+    /// `type` (required)
+    #[serde(rename = "type")]
+    pub type_: i32,
+}
+impl Proof {
+    /// Builds it from the required parameters (`content`, `description`, `name`, `type`).
+    pub fn new(
+        content: Vec<Content>,
+        description: impl Into<String>,
+        name: impl Into<String>,
+        type_: i32,
+    ) -> Self {
+        Self {
+            content,
+            description: description.into(),
+            name: name.into(),
+            type_,
+        }
+    }
 }
 /// An object inside `spu.createSpu`.
 #[derive(Clone, Debug, ::serde::Serialize)]

@@ -34,6 +34,10 @@ pub struct SpuGetSpuRuleResponse {
     /// `spu_images_rule`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_images_rule: Option<SpuImagesRule>,
+    /// `spu_material_rules`
+    pub spu_material_rules: Vec<SpuMaterialRule>,
+    /// `spu_proof_rules`
+    pub spu_proof_rules: Vec<SpuProofRule>,
     /// `spu_property_rule`
     pub spu_property_rule: Vec<SpuPropertyRule>,
     /// `support_create_spu`
@@ -47,6 +51,58 @@ impl crate::request::Request for SpuGetSpuRuleRequest {
     const METHOD: &'static str = "spu.getSpuRule";
     const READ_ONLY: bool = true;
     type Response = SpuGetSpuRuleResponse;
+}
+/// An object inside `spu.getSpuRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct MaterialRule {
+    /// `aspect_ratio`
+    pub aspect_ratio: Vec<String>,
+    /// `data_format`
+    pub data_format: Vec<String>,
+    /// `is_required`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<i64>,
+    /// `max_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_num: Option<i64>,
+    /// `max_size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<i64>,
+    /// `min_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_num: Option<i64>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `pixel`
+    pub pixel: Vec<i64>,
+}
+/// An object inside `spu.getSpuRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ProofRule {
+    /// `aspect_ratio`
+    pub aspect_ratio: Vec<String>,
+    /// `data_format`
+    pub data_format: Vec<String>,
+    /// `is_required`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<i64>,
+    /// `max_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_num: Option<i64>,
+    /// `max_size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<i64>,
+    /// `min_num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_num: Option<i64>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `pixel`
+    pub pixel: Vec<i64>,
 }
 /// An object inside `spu.getSpuRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]
@@ -75,6 +131,28 @@ pub struct SpuImagesRule {
     /// `min_num`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_num: Option<i64>,
+}
+/// An object inside `spu.getSpuRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SpuMaterialRule {
+    /// `material_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_rule: Option<MaterialRule>,
+    /// `material_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material_type: Option<i32>,
+}
+/// An object inside `spu.getSpuRule`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SpuProofRule {
+    /// `proof_rule`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof_rule: Option<ProofRule>,
+    /// `proof_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof_type: Option<i32>,
 }
 /// An object inside `spu.getSpuRule`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

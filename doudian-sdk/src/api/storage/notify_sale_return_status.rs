@@ -5,42 +5,73 @@
 /// `storage.notifySaleReturnStatus`: the request of the platform method `storage.notifySaleReturnStatus`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `logistics_no`, `occurrence_time`, `status`, `vendor`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`StorageNotifySaleReturnStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `storage.notifySaleReturnStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "storage.notifySaleReturnStatus")]
-pub struct StorageNotifySaleReturnStatusRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct StorageNotifySaleReturnStatusRequest {
+    /// `logistics_fulfil_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_fulfil_no: Option<String>,
+    /// `logistics_no` (required)
+    pub logistics_no: String,
+    /// `occurrence_time` (required)
+    pub occurrence_time: i64,
+    /// `reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `status` (required)
+    pub status: i32,
+    /// `vendor` (required)
+    pub vendor: String,
+    /// `warehouse_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse_code: Option<String>,
+}
 impl StorageNotifySaleReturnStatusRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`logistics_no`, `occurrence_time`, `status`, `vendor`).
+    pub fn new(
+        logistics_no: impl Into<String>,
+        occurrence_time: i64,
+        status: i32,
+        vendor: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            logistics_no: logistics_no.into(),
+            occurrence_time,
+            status,
+            vendor: vendor.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `logistics_fulfil_no`.
+    pub fn logistics_fulfil_no(
+        mut self,
+        logistics_fulfil_no: impl Into<String>,
+    ) -> Self {
+        self.logistics_fulfil_no = Some(logistics_fulfil_no.into());
+        self
+    }
+    /// Sets `reason`.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+    /// Sets `warehouse_code`.
+    pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
+        self.warehouse_code = Some(warehouse_code.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for StorageNotifySaleReturnStatusRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `storage.notifySaleReturnStatus` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `storage.notifySaleReturnStatus` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct StorageNotifySaleReturnStatusResponse(pub ::serde_json::Value);
+pub struct StorageNotifySaleReturnStatusResponse {}
 impl crate::request::Request for StorageNotifySaleReturnStatusRequest {
     const METHOD: &'static str = "storage.notifySaleReturnStatus";
     type Response = StorageNotifySaleReturnStatusResponse;
 }
+#[doc(hidden)]
+mod decode;

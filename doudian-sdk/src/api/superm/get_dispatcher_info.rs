@@ -14,6 +14,9 @@
 pub struct SupermGetDispatcherInfoRequest {
     /// `dispatcher_fee_type` (required)
     pub dispatcher_fee_type: i32,
+    /// `insurance_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insurance_amount: Option<i64>,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
     #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
@@ -31,7 +34,13 @@ impl SupermGetDispatcherInfoRequest {
             dispatcher_fee_type,
             shop_order_id: shop_order_id.into(),
             store_id,
+            ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `insurance_amount`.
+    pub fn insurance_amount(mut self, insurance_amount: i64) -> Self {
+        self.insurance_amount = Some(insurance_amount);
+        self
     }
 }
 /// `superm.getDispatcherInfo` response: the reply's `data`.
@@ -41,6 +50,9 @@ pub struct SupermGetDispatcherInfoResponse {
     /// `dispatcher_fee`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatcher_fee: Option<i64>,
+    /// `insurance_fee`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insurance_fee: Option<i64>,
 }
 impl crate::request::Request for SupermGetDispatcherInfoRequest {
     const METHOD: &'static str = "superm.getDispatcherInfo";

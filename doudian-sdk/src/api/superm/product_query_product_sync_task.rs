@@ -2,46 +2,98 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.product.queryProductSyncTask`: its request, its response and their nested types.
+pub use super::shared::Task;
 /// `superm.product.queryProductSyncTask`: the request of the platform method `superm.product.queryProductSyncTask`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Pages** count from 0. Start from [`SupermProductQueryProductSyncTaskRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
+/// * **Required:** `page`, `size`, `task_type`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`SupermProductQueryProductSyncTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.queryProductSyncTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "superm.product.queryProductSyncTask")]
-pub struct SupermProductQueryProductSyncTaskRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct SupermProductQueryProductSyncTaskRequest {
+    /// `page` (required)
+    pub page: i64,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `size` (required)
+    pub size: i64,
+    /// `task_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// `task_type` (required)
+    pub task_type: String,
+}
 impl SupermProductQueryProductSyncTaskRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from the required parameters (`page`, `size`, `task_type`).
+    pub fn new(page: i64, size: i64, task_type: impl Into<String>) -> Self {
+        Self {
+            page,
+            size,
+            task_type: task_type.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `product_id`.
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
+    /// Sets `task_id`.
+    pub fn task_id(mut self, task_id: i64) -> Self {
+        self.task_id = Some(task_id);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for SupermProductQueryProductSyncTaskRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `superm.product.queryProductSyncTask` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `superm.product.queryProductSyncTask` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct SupermProductQueryProductSyncTaskResponse(pub ::serde_json::Value);
+pub struct SupermProductQueryProductSyncTaskResponse {
+    /// `page`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// `size`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// `task_list`
+    pub task_list: Vec<Task>,
+    /// `total`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
 impl crate::request::Request for SupermProductQueryProductSyncTaskRequest {
     const METHOD: &'static str = "superm.product.queryProductSyncTask";
     const READ_ONLY: bool = true;
     type Response = SupermProductQueryProductSyncTaskResponse;
 }
+impl crate::page::Paginated for SupermProductQueryProductSyncTaskRequest {
+    type Item = Task;
+    const PAGE_BASE: i64 = 0i64;
+    fn page_number(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.page)
+    }
+    fn set_page_number(&mut self, page: i64) {
+        crate::page::PageNumber::set(&mut self.page, page)
+    }
+    fn page_size(&self) -> Option<i64> {
+        crate::page::PageNumber::get(&self.size)
+    }
+    fn into_items(response: Self::Response) -> (Vec<Self::Item>, Option<i64>) {
+        let total = crate::page::PageNumber::get(&response.total);
+        (response.task_list, total)
+    }
+}
+impl SupermProductQueryProductSyncTaskRequest {
+    /// The first page (page 0) of the list, with the other required parameters: the start of [`Client::pages`](crate::Client::pages).
+    pub fn first_page(size: i64, task_type: impl Into<String>) -> Self {
+        let mut request = Self::new(0, size, task_type);
+        crate::page::PageNumber::set(&mut request.page, 0i64);
+        request
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -14,6 +14,9 @@
 pub struct SupermShopOrderDispatcherRequest {
     /// `dispatcher_type` (required)
     pub dispatcher_type: i32,
+    /// `insurance_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insurance_amount: Option<i64>,
     /// `serial_number_list`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serial_number_list: Option<String>,
@@ -39,6 +42,11 @@ impl SupermShopOrderDispatcherRequest {
             store_id,
             ..<Self as crate::de::Object>::empty()
         }
+    }
+    /// Sets `insurance_amount`.
+    pub fn insurance_amount(mut self, insurance_amount: i64) -> Self {
+        self.insurance_amount = Some(insurance_amount);
+        self
     }
     /// Sets `serial_number_list`.
     pub fn serial_number_list(mut self, serial_number_list: impl Into<String>) -> Self {

@@ -2,45 +2,68 @@
 // Source: api-spec/groups/supplyChain.json
 
 //! `supplyChain.CouponZoneFeeds`: its request, its response and their nested types.
+pub use super::shared::{CouponInfo, GoodsCard, GoodsFeed};
 /// `supplyChain.CouponZoneFeeds`: the request of the platform method `supplyChain.CouponZoneFeeds`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `coupon_meta_id`, `enter_time`, `scene`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`SupplyChainCouponZoneFeedsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.CouponZoneFeeds` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.CouponZoneFeeds")]
-pub struct SupplyChainCouponZoneFeedsRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct SupplyChainCouponZoneFeedsRequest {
+    /// `coupon_meta_id` (required)
+    pub coupon_meta_id: String,
+    /// `enter_time` (required)
+    pub enter_time: String,
+    /// `scene` (required)
+    pub scene: i32,
+}
 impl SupplyChainCouponZoneFeedsRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`coupon_meta_id`, `enter_time`, `scene`).
+    pub fn new(
+        coupon_meta_id: impl Into<String>,
+        enter_time: impl Into<String>,
+        scene: i32,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+        Self {
+            coupon_meta_id: coupon_meta_id.into(),
+            enter_time: enter_time.into(),
+            scene,
+        }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for SupplyChainCouponZoneFeedsRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `supplyChain.CouponZoneFeeds` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `supplyChain.CouponZoneFeeds` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct SupplyChainCouponZoneFeedsResponse(pub ::serde_json::Value);
+pub struct SupplyChainCouponZoneFeedsResponse {
+    /// `coupon_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_info: Option<CouponInfo>,
+    /// `tab_list`
+    pub tab_list: Vec<Tab>,
+}
 impl crate::request::Request for SupplyChainCouponZoneFeedsRequest {
     const METHOD: &'static str = "supplyChain.CouponZoneFeeds";
     type Response = SupplyChainCouponZoneFeedsResponse;
 }
+/// An object inside `supplyChain.CouponZoneFeeds`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Tab {
+    /// `goods_feed`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goods_feed: Option<GoodsFeed>,
+    /// `is_tab_name_show`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_tab_name_show: Option<bool>,
+    /// `tab_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tab_code: Option<i32>,
+    /// `tab_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tab_name: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

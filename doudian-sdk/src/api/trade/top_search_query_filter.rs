@@ -5,42 +5,67 @@
 /// `trade.TopSearchQueryFilter`: the request of the platform method `trade.TopSearchQueryFilter`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `attr`, `category_id`, `ocr_text`, `query`, `title`, given by name in [`TradeTopSearchQueryFilterRequired`].
+/// * **Reply:** [`TradeTopSearchQueryFilterResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.TopSearchQueryFilter` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "trade.TopSearchQueryFilter")]
-pub struct TradeTopSearchQueryFilterRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct TradeTopSearchQueryFilterRequest {
+    /// `attr` (required)
+    pub attr: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    /// `category_id` (required)
+    pub category_id: i64,
+    /// `ocr_text` (required)
+    pub ocr_text: Vec<String>,
+    /// `query` (required)
+    pub query: Vec<String>,
+    /// `title` (required)
+    pub title: String,
+}
+/// The required parameters of [`TradeTopSearchQueryFilterRequest`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct TradeTopSearchQueryFilterRequired {
+    /// `attr` (required)
+    pub attr: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    /// `category_id` (required)
+    pub category_id: i64,
+    /// `ocr_text` (required)
+    pub ocr_text: Vec<String>,
+    /// `query` (required)
+    pub query: Vec<String>,
+    /// `title` (required)
+    pub title: String,
+}
 impl TradeTopSearchQueryFilterRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
-    }
-}
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for TradeTopSearchQueryFilterRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
+    /// Builds it from its required parameters (`attr`, `category_id`, `ocr_text`, `query`, `title`).
+    pub fn new(required: TradeTopSearchQueryFilterRequired) -> Self {
+        let TradeTopSearchQueryFilterRequired {
+            attr,
+            category_id,
+            ocr_text,
+            query,
+            title,
+        } = required;
+        Self {
+            attr,
+            category_id,
+            ocr_text,
+            query,
+            title,
+        }
     }
 }
-/// `trade.TopSearchQueryFilter` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `trade.TopSearchQueryFilter` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct TradeTopSearchQueryFilterResponse(pub ::serde_json::Value);
+pub struct TradeTopSearchQueryFilterResponse {
+    /// `result`
+    pub result: Vec<String>,
+}
 impl crate::request::Request for TradeTopSearchQueryFilterRequest {
     const METHOD: &'static str = "trade.TopSearchQueryFilter";
     type Response = TradeTopSearchQueryFilterResponse;
 }
+#[doc(hidden)]
+mod decode;

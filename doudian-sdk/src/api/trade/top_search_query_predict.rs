@@ -5,42 +5,69 @@
 /// `trade.TopSearchQueryPredict`: the request of the platform method `trade.TopSearchQueryPredict`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`TradeTopSearchQueryPredictResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.TopSearchQueryPredict` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "trade.TopSearchQueryPredict")]
-pub struct TradeTopSearchQueryPredictRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct TradeTopSearchQueryPredictRequest {
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// `image`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+}
 impl TradeTopSearchQueryPredictRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `category_id`.
+    pub fn category_id(mut self, category_id: i64) -> Self {
+        self.category_id = Some(category_id);
+        self
+    }
+    /// Sets `image`.
+    pub fn image(mut self, image: Image) -> Self {
+        self.image = Some(image);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for TradeTopSearchQueryPredictRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `trade.TopSearchQueryPredict` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `trade.TopSearchQueryPredict` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct TradeTopSearchQueryPredictResponse(pub ::serde_json::Value);
+pub struct TradeTopSearchQueryPredictResponse {
+    /// `result`
+    pub result: Vec<String>,
+}
 impl crate::request::Request for TradeTopSearchQueryPredictRequest {
     const METHOD: &'static str = "trade.TopSearchQueryPredict";
     type Response = TradeTopSearchQueryPredictResponse;
 }
+/// An object inside `trade.TopSearchQueryPredict`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Image {
+    /// `image_url`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+}
+impl Image {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `image_url`.
+    pub fn image_url(mut self, image_url: impl Into<String>) -> Self {
+        self.image_url = Some(image_url.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

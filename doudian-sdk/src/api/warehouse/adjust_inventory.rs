@@ -5,42 +5,226 @@
 /// `warehouse.adjustInventory`: the request of the platform method `warehouse.adjustInventory`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`WarehouseAdjustInventoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.adjustInventory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.adjustInventory")]
-pub struct WarehouseAdjustInventoryRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct WarehouseAdjustInventoryRequest {
+    /// `adjust_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjust_reason: Option<String>,
+    /// `adjust_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjust_time: Option<i64>,
+    /// `details`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail>,
+    /// `inventory_adjust_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_adjust_no: Option<String>,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `warehouse_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse_code: Option<String>,
+}
 impl WarehouseAdjustInventoryRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
+    /// Sets `adjust_reason`.
+    pub fn adjust_reason(mut self, adjust_reason: impl Into<String>) -> Self {
+        self.adjust_reason = Some(adjust_reason.into());
+        self
+    }
+    /// Sets `adjust_time`.
+    pub fn adjust_time(mut self, adjust_time: i64) -> Self {
+        self.adjust_time = Some(adjust_time);
+        self
+    }
+    /// Sets `details`.
+    pub fn details(mut self, details: Vec<Detail>) -> Self {
+        self.details = details;
+        self
+    }
+    /// Sets `inventory_adjust_no`.
+    pub fn inventory_adjust_no(
         mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+        inventory_adjust_no: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        self.inventory_adjust_no = Some(inventory_adjust_no.into());
+        self
+    }
+    /// Sets `remark`.
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
+        self
+    }
+    /// Sets `warehouse_code`.
+    pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
+        self.warehouse_code = Some(warehouse_code.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for WarehouseAdjustInventoryRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `warehouse.adjustInventory` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `warehouse.adjustInventory` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct WarehouseAdjustInventoryResponse(pub ::serde_json::Value);
+pub struct WarehouseAdjustInventoryResponse {
+    /// `err_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub err_no: Option<i32>,
+    /// `message`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
 impl crate::request::Request for WarehouseAdjustInventoryRequest {
     const METHOD: &'static str = "warehouse.adjustInventory";
     type Response = WarehouseAdjustInventoryResponse;
 }
+/// An object inside `warehouse.adjustInventory`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Adjust {
+    /// `adjust_qty`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjust_qty: Option<i32>,
+    /// `adjust_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjust_type: Option<i32>,
+    /// `batch_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_no: Option<String>,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `inventory_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_status: Option<i32>,
+    /// `inventory_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_type: Option<i32>,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+}
+impl Adjust {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `adjust_qty`.
+    pub fn adjust_qty(mut self, adjust_qty: i32) -> Self {
+        self.adjust_qty = Some(adjust_qty);
+        self
+    }
+    /// Sets `adjust_type`.
+    pub fn adjust_type(mut self, adjust_type: i32) -> Self {
+        self.adjust_type = Some(adjust_type);
+        self
+    }
+    /// Sets `batch_no`.
+    pub fn batch_no(mut self, batch_no: impl Into<String>) -> Self {
+        self.batch_no = Some(batch_no.into());
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `inventory_status`.
+    pub fn inventory_status(mut self, inventory_status: i32) -> Self {
+        self.inventory_status = Some(inventory_status);
+        self
+    }
+    /// Sets `inventory_type`.
+    pub fn inventory_type(mut self, inventory_type: i32) -> Self {
+        self.inventory_type = Some(inventory_type);
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+}
+/// An object inside `warehouse.adjustInventory`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Detail {
+    /// `adjust_list`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adjust_list: Vec<Adjust>,
+    /// `cargo_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_code: Option<String>,
+    /// `erp_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erp_sku_id: Option<String>,
+    /// `line_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_no: Option<String>,
+    /// `owner_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    /// `owner_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
+}
+impl Detail {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `adjust_list`.
+    pub fn adjust_list(mut self, adjust_list: Vec<Adjust>) -> Self {
+        self.adjust_list = adjust_list;
+        self
+    }
+    /// Sets `cargo_code`.
+    pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
+        self.cargo_code = Some(cargo_code.into());
+        self
+    }
+    /// Sets `erp_sku_id`.
+    pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
+        self.erp_sku_id = Some(erp_sku_id.into());
+        self
+    }
+    /// Sets `line_no`.
+    pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
+        self.line_no = Some(line_no.into());
+        self
+    }
+    /// Sets `owner_id`.
+    pub fn owner_id(mut self, owner_id: impl Into<String>) -> Self {
+        self.owner_id = Some(owner_id.into());
+        self
+    }
+    /// Sets `owner_name`.
+    pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
+        self.owner_name = Some(owner_name.into());
+        self
+    }
+    /// Sets `shop_id`.
+    pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
+        self.shop_id = Some(shop_id.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -42,5 +42,92 @@ impl Addr {
         self
     }
 }
+/// An object inside `warehouse.createFence` and `warehouse.setFence`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Center {
+    /// `latitude` (required)
+    pub latitude: f64,
+    /// `longitude` (required)
+    pub longitude: f64,
+}
+impl Center {
+    /// Builds it from the required parameters (`latitude`, `longitude`).
+    pub fn new(latitude: f64, longitude: f64) -> Self {
+        Self { latitude, longitude }
+    }
+}
+/// An object inside `warehouse.createFence` and `warehouse.setFence`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Circular {
+    /// `center` (required)
+    pub center: Center,
+    /// `radius` (required)
+    pub radius: f64,
+}
+impl Circular {
+    /// Builds it from the required parameters (`center`, `radius`).
+    pub fn new(center: Center, radius: f64) -> Self {
+        Self { center, radius }
+    }
+}
+/// An object inside `warehouse.createFence` and `warehouse.setFence`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct InnerVertice {
+    /// `latitude`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    /// `longitude`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+}
+impl InnerVertice {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `latitude`.
+    pub fn latitude(mut self, latitude: f64) -> Self {
+        self.latitude = Some(latitude);
+        self
+    }
+    /// Sets `longitude`.
+    pub fn longitude(mut self, longitude: f64) -> Self {
+        self.longitude = Some(longitude);
+        self
+    }
+}
+/// An object inside `warehouse.createFence` and `warehouse.setFence`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Polygon {
+    /// `vertices` (required)
+    pub vertices: Vec<Vertice>,
+}
+impl Polygon {
+    /// Builds it from the required parameters (`vertices`).
+    pub fn new(vertices: Vec<Vertice>) -> Self {
+        Self { vertices }
+    }
+}
+/// An object inside `warehouse.createFence` and `warehouse.setFence`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Vertice {
+    /// `latitude` (required)
+    pub latitude: f64,
+    /// `longitude` (required)
+    pub longitude: f64,
+}
+impl Vertice {
+    /// Builds it from the required parameters (`latitude`, `longitude`).
+    pub fn new(latitude: f64, longitude: f64) -> Self {
+        Self { latitude, longitude }
+    }
+}
 #[doc(hidden)]
 mod decode;

@@ -5,42 +5,255 @@
 /// `yunc.adjustInventory`: the request of the platform method `yunc.adjustInventory`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `adjust_reason`, `adjust_time`, `inventory_adjust_no`, `remark`, `warehouse_code`, given by name in [`YuncAdjustInventoryRequired`].
+/// * **Reply:** [`YuncAdjustInventoryResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.adjustInventory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.adjustInventory")]
-pub struct YuncAdjustInventoryRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct YuncAdjustInventoryRequest {
+    /// `adjust_reason` (required)
+    pub adjust_reason: i32,
+    /// `adjust_time` (required)
+    pub adjust_time: i64,
+    /// `details`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail>,
+    /// `inventory_adjust_no` (required)
+    pub inventory_adjust_no: String,
+    /// `remark` (required)
+    pub remark: String,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
+/// The required parameters of [`YuncAdjustInventoryRequest`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct YuncAdjustInventoryRequired {
+    /// `adjust_reason` (required)
+    pub adjust_reason: i32,
+    /// `adjust_time` (required)
+    pub adjust_time: i64,
+    /// `inventory_adjust_no` (required)
+    pub inventory_adjust_no: String,
+    /// `remark` (required)
+    pub remark: String,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
 impl YuncAdjustInventoryRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from its required parameters (`adjust_reason`, `adjust_time`, `inventory_adjust_no`, `remark`, `warehouse_code`).
+    pub fn new(required: YuncAdjustInventoryRequired) -> Self {
+        let YuncAdjustInventoryRequired {
+            adjust_reason,
+            adjust_time,
+            inventory_adjust_no,
+            remark,
+            warehouse_code,
+        } = required;
+        Self {
+            adjust_reason,
+            adjust_time,
+            inventory_adjust_no,
+            remark,
+            warehouse_code,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `details`.
+    pub fn details(mut self, details: Vec<Detail>) -> Self {
+        self.details = details;
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncAdjustInventoryRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.adjustInventory` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+/// `yunc.adjustInventory` response: the reply's `data`.
+#[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct YuncAdjustInventoryResponse(pub ::serde_json::Value);
+pub struct YuncAdjustInventoryResponse(pub Option<String>);
 impl crate::request::Request for YuncAdjustInventoryRequest {
     const METHOD: &'static str = "yunc.adjustInventory";
     type Response = YuncAdjustInventoryResponse;
 }
+/// An object inside `yunc.adjustInventory`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Adjust {
+    /// `adjust_qty` (required)
+    pub adjust_qty: i32,
+    /// `adjust_type` (required)
+    pub adjust_type: i32,
+    /// `batch_extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_extend: Option<String>,
+    /// `batch_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_no: Option<String>,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `inventory_status` (required)
+    pub inventory_status: i32,
+    /// `inventory_type` (required)
+    pub inventory_type: i32,
+    /// `lot_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot_id: Option<String>,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+    /// `reason_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<i64>,
+    /// `reason_files`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reason_files: Vec<String>,
+    /// `reason_msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_msg: Option<String>,
+    /// `receipt_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_date: Option<i64>,
+    /// `responsible_dept`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible_dept: Option<i64>,
+    /// `scm_inbound_order`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_inbound_order: Option<String>,
+    /// `supplier_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<String>,
+}
+impl Adjust {
+    /// Builds it from the required parameters (`adjust_qty`, `adjust_type`, `inventory_status`, `inventory_type`).
+    pub fn new(
+        adjust_qty: i32,
+        adjust_type: i32,
+        inventory_status: i32,
+        inventory_type: i32,
+    ) -> Self {
+        Self {
+            adjust_qty,
+            adjust_type,
+            inventory_status,
+            inventory_type,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `batch_extend`.
+    pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
+        self.batch_extend = Some(batch_extend.into());
+        self
+    }
+    /// Sets `batch_no`.
+    pub fn batch_no(mut self, batch_no: impl Into<String>) -> Self {
+        self.batch_no = Some(batch_no.into());
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `lot_id`.
+    pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
+        self.lot_id = Some(lot_id.into());
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `reason_code`.
+    pub fn reason_code(mut self, reason_code: i64) -> Self {
+        self.reason_code = Some(reason_code);
+        self
+    }
+    /// Sets `reason_files`.
+    pub fn reason_files(mut self, reason_files: Vec<String>) -> Self {
+        self.reason_files = reason_files;
+        self
+    }
+    /// Sets `reason_msg`.
+    pub fn reason_msg(mut self, reason_msg: impl Into<String>) -> Self {
+        self.reason_msg = Some(reason_msg.into());
+        self
+    }
+    /// Sets `receipt_date`.
+    pub fn receipt_date(mut self, receipt_date: i64) -> Self {
+        self.receipt_date = Some(receipt_date);
+        self
+    }
+    /// Sets `responsible_dept`.
+    pub fn responsible_dept(mut self, responsible_dept: i64) -> Self {
+        self.responsible_dept = Some(responsible_dept);
+        self
+    }
+    /// Sets `scm_inbound_order`.
+    pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
+        self.scm_inbound_order = Some(scm_inbound_order.into());
+        self
+    }
+    /// Sets `supplier_id`.
+    pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
+        self.supplier_id = Some(supplier_id.into());
+        self
+    }
+}
+/// An object inside `yunc.adjustInventory`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Detail {
+    /// `adjust_list` (required)
+    pub adjust_list: Vec<Adjust>,
+    /// `cargo_code` (required)
+    pub cargo_code: String,
+    /// `erp_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erp_sku_id: Option<String>,
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `owner_code` (required)
+    pub owner_code: String,
+    /// `owner_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::ids::optional_as_number")]
+    pub shop_id: Option<crate::ids::ShopId>,
+}
+impl Detail {
+    /// Builds it from the required parameters (`adjust_list`, `cargo_code`, `line_no`, `owner_code`).
+    pub fn new(
+        adjust_list: Vec<Adjust>,
+        cargo_code: impl Into<String>,
+        line_no: impl Into<String>,
+        owner_code: impl Into<String>,
+    ) -> Self {
+        Self {
+            adjust_list,
+            cargo_code: cargo_code.into(),
+            line_no: line_no.into(),
+            owner_code: owner_code.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `erp_sku_id`.
+    pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
+        self.erp_sku_id = Some(erp_sku_id.into());
+        self
+    }
+    /// Sets `owner_name`.
+    pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
+        self.owner_name = Some(owner_name.into());
+        self
+    }
+    /// Sets `shop_id`.
+    pub fn shop_id(mut self, shop_id: impl Into<crate::ids::ShopId>) -> Self {
+        self.shop_id = Some(shop_id.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,58 @@
 /// `yunc.cancelOutboundOrderToB`: the request of the platform method `yunc.cancelOutboundOrderToB`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `cancel_reason`, `cancel_tag`, `erp_order_no`, `op_type`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`YuncCancelOutboundOrderToBResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.cancelOutboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.cancelOutboundOrderToB")]
-pub struct YuncCancelOutboundOrderToBRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct YuncCancelOutboundOrderToBRequest {
+    /// `cancel_reason` (required)
+    pub cancel_reason: String,
+    /// `cancel_tag` (required)
+    pub cancel_tag: i64,
+    /// `erp_order_no` (required)
+    pub erp_order_no: String,
+    /// `op_type` (required)
+    pub op_type: i64,
+    /// `owner_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_code: Option<String>,
+}
 impl YuncCancelOutboundOrderToBRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`cancel_reason`, `cancel_tag`, `erp_order_no`, `op_type`).
+    pub fn new(
+        cancel_reason: impl Into<String>,
+        cancel_tag: i64,
+        erp_order_no: impl Into<String>,
+        op_type: i64,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            cancel_reason: cancel_reason.into(),
+            cancel_tag,
+            erp_order_no: erp_order_no.into(),
+            op_type,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `owner_code`.
+    pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
+        self.owner_code = Some(owner_code.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncCancelOutboundOrderToBRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.cancelOutboundOrderToB` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `yunc.cancelOutboundOrderToB` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct YuncCancelOutboundOrderToBResponse(pub ::serde_json::Value);
+pub struct YuncCancelOutboundOrderToBResponse {
+    /// `logistics_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_no: Option<String>,
+}
 impl crate::request::Request for YuncCancelOutboundOrderToBRequest {
     const METHOD: &'static str = "yunc.cancelOutboundOrderToB";
     type Response = YuncCancelOutboundOrderToBResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,595 @@
 /// `yunc.createOutboundOrderToB`: the request of the platform method `yunc.createOutboundOrderToB`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `allow_merge`, `delivery_mode`, `erp_order_no`, `expected_qty`, `order_details`, `order_time`, `order_type`, `receiver_info`, `shop_id`, `shop_name`, `warehouse_code`, given by name in [`YuncCreateOutboundOrderToBRequired`].
+/// * **Reply:** [`YuncCreateOutboundOrderToBResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.createOutboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.createOutboundOrderToB")]
-pub struct YuncCreateOutboundOrderToBRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
-impl YuncCreateOutboundOrderToBRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+pub struct YuncCreateOutboundOrderToBRequest {
+    /// `allow_merge` (required)
+    pub allow_merge: i64,
+    /// `buyer_message`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_message: Option<String>,
+    /// `delivery_mode` (required)
+    pub delivery_mode: i32,
+    /// `erp_order_no` (required)
+    pub erp_order_no: String,
+    /// `expected_qty` (required)
+    pub expected_qty: i32,
+    /// `express_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_code: Option<String>,
+    /// `express_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_name: Option<String>,
+    /// `express_product_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_product_id: Option<String>,
+    /// `express_product_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_product_name: Option<String>,
+    /// `extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend: Option<String>,
+    /// `in_warehouse_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_warehouse_code: Option<String>,
+    /// `insure_amount`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insure_amount: Option<i32>,
+    /// `is_insure`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_insure: Option<i32>,
+    /// `order_details` (required)
+    pub order_details: Vec<OrderDetail>,
+    /// `order_time` (required)
+    pub order_time: i64,
+    /// `order_type` (required)
+    pub order_type: i32,
+    /// `owner_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_code: Option<String>,
+    /// `receiver_info` (required) (sensitive: redacted in `Debug`)
+    pub receiver_info: ReceiverInfo,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `review_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_time: Option<i64>,
+    /// `seller_message`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_message: Option<String>,
+    /// `sender_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_info: Option<SenderInfo>,
+    /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub shop_id: crate::ids::ShopId,
+    /// `shop_name` (required)
+    pub shop_name: String,
+    /// `source_platform_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_platform_code: Option<String>,
+    /// `source_platform_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_platform_name: Option<String>,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
+impl ::std::fmt::Debug for YuncCreateOutboundOrderToBRequest {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("YuncCreateOutboundOrderToBRequest")
+            .field("allow_merge", &self.allow_merge)
+            .field("buyer_message", &self.buyer_message)
+            .field("delivery_mode", &self.delivery_mode)
+            .field("erp_order_no", &self.erp_order_no)
+            .field("expected_qty", &self.expected_qty)
+            .field("express_code", &self.express_code)
+            .field("express_name", &self.express_name)
+            .field("express_product_id", &self.express_product_id)
+            .field("express_product_name", &self.express_product_name)
+            .field("extend", &self.extend)
+            .field("in_warehouse_code", &self.in_warehouse_code)
+            .field("insure_amount", &self.insure_amount)
+            .field("is_insure", &self.is_insure)
+            .field("order_details", &self.order_details)
+            .field("order_time", &self.order_time)
+            .field("order_type", &self.order_type)
+            .field("owner_code", &self.owner_code)
+            .field("receiver_info", &crate::secret::Redacted(&self.receiver_info))
+            .field("remark", &self.remark)
+            .field("review_time", &self.review_time)
+            .field("seller_message", &self.seller_message)
+            .field("sender_info", &self.sender_info)
+            .field("shop_id", &self.shop_id)
+            .field("shop_name", &self.shop_name)
+            .field("source_platform_code", &self.source_platform_code)
+            .field("source_platform_name", &self.source_platform_name)
+            .field("warehouse_code", &self.warehouse_code)
+            .finish()
     }
-    /// Sets one parameter.
-    pub fn param(
+}
+/// The required parameters of [`YuncCreateOutboundOrderToBRequest`], by name: 11 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct YuncCreateOutboundOrderToBRequired {
+    /// `allow_merge` (required)
+    pub allow_merge: i64,
+    /// `delivery_mode` (required)
+    pub delivery_mode: i32,
+    /// `erp_order_no` (required)
+    pub erp_order_no: String,
+    /// `expected_qty` (required)
+    pub expected_qty: i32,
+    /// `order_details` (required)
+    pub order_details: Vec<OrderDetail>,
+    /// `order_time` (required)
+    pub order_time: i64,
+    /// `order_type` (required)
+    pub order_type: i32,
+    /// `receiver_info` (required) (sensitive: redacted in `Debug`)
+    pub receiver_info: ReceiverInfo,
+    /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
+    pub shop_id: crate::ids::ShopId,
+    /// `shop_name` (required)
+    pub shop_name: String,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
+impl YuncCreateOutboundOrderToBRequest {
+    /// Builds it from its required parameters (`allow_merge`, `delivery_mode`, `erp_order_no`, `expected_qty`, `order_details`, `order_time`, `order_type`, `receiver_info`, `shop_id`, `shop_name`, `warehouse_code`).
+    pub fn new(required: YuncCreateOutboundOrderToBRequired) -> Self {
+        let YuncCreateOutboundOrderToBRequired {
+            allow_merge,
+            delivery_mode,
+            erp_order_no,
+            expected_qty,
+            order_details,
+            order_time,
+            order_type,
+            receiver_info,
+            shop_id,
+            shop_name,
+            warehouse_code,
+        } = required;
+        Self {
+            allow_merge,
+            delivery_mode,
+            erp_order_no,
+            expected_qty,
+            order_details,
+            order_time,
+            order_type,
+            receiver_info,
+            shop_id,
+            shop_name,
+            warehouse_code,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `buyer_message`.
+    pub fn buyer_message(mut self, buyer_message: impl Into<String>) -> Self {
+        self.buyer_message = Some(buyer_message.into());
+        self
+    }
+    /// Sets `express_code`.
+    pub fn express_code(mut self, express_code: impl Into<String>) -> Self {
+        self.express_code = Some(express_code.into());
+        self
+    }
+    /// Sets `express_name`.
+    pub fn express_name(mut self, express_name: impl Into<String>) -> Self {
+        self.express_name = Some(express_name.into());
+        self
+    }
+    /// Sets `express_product_id`.
+    pub fn express_product_id(mut self, express_product_id: impl Into<String>) -> Self {
+        self.express_product_id = Some(express_product_id.into());
+        self
+    }
+    /// Sets `express_product_name`.
+    pub fn express_product_name(
         mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+        express_product_name: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        self.express_product_name = Some(express_product_name.into());
+        self
+    }
+    /// Sets `extend`.
+    pub fn extend(mut self, extend: impl Into<String>) -> Self {
+        self.extend = Some(extend.into());
+        self
+    }
+    /// Sets `in_warehouse_code`.
+    pub fn in_warehouse_code(mut self, in_warehouse_code: impl Into<String>) -> Self {
+        self.in_warehouse_code = Some(in_warehouse_code.into());
+        self
+    }
+    /// Sets `insure_amount`.
+    pub fn insure_amount(mut self, insure_amount: i32) -> Self {
+        self.insure_amount = Some(insure_amount);
+        self
+    }
+    /// Sets `is_insure`.
+    pub fn is_insure(mut self, is_insure: i32) -> Self {
+        self.is_insure = Some(is_insure);
+        self
+    }
+    /// Sets `owner_code`.
+    pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
+        self.owner_code = Some(owner_code.into());
+        self
+    }
+    /// Sets `remark`.
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
+        self
+    }
+    /// Sets `review_time`.
+    pub fn review_time(mut self, review_time: i64) -> Self {
+        self.review_time = Some(review_time);
+        self
+    }
+    /// Sets `seller_message`.
+    pub fn seller_message(mut self, seller_message: impl Into<String>) -> Self {
+        self.seller_message = Some(seller_message.into());
+        self
+    }
+    /// Sets `sender_info`.
+    pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
+        self.sender_info = Some(sender_info);
+        self
+    }
+    /// Sets `source_platform_code`.
+    pub fn source_platform_code(
+        mut self,
+        source_platform_code: impl Into<String>,
+    ) -> Self {
+        self.source_platform_code = Some(source_platform_code.into());
+        self
+    }
+    /// Sets `source_platform_name`.
+    pub fn source_platform_name(
+        mut self,
+        source_platform_name: impl Into<String>,
+    ) -> Self {
+        self.source_platform_name = Some(source_platform_name.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncCreateOutboundOrderToBRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.createOutboundOrderToB` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `yunc.createOutboundOrderToB` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct YuncCreateOutboundOrderToBResponse(pub ::serde_json::Value);
+pub struct YuncCreateOutboundOrderToBResponse {}
 impl crate::request::Request for YuncCreateOutboundOrderToBRequest {
     const METHOD: &'static str = "yunc.createOutboundOrderToB";
     type Response = YuncCreateOutboundOrderToBResponse;
 }
+/// An object inside `yunc.createOutboundOrderToB`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrderDetail {
+    /// `barcode`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub barcode: Option<String>,
+    /// `batch_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_code: Option<String>,
+    /// `cargo_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_code: Option<String>,
+    /// `category_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
+    /// `erp_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erp_sku_id: Option<String>,
+    /// `expected_qty` (required)
+    pub expected_qty: i64,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `inventory_status` (required)
+    pub inventory_status: i64,
+    /// `inventory_type` (required)
+    pub inventory_type: i64,
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+    /// `sku_name` (required)
+    pub sku_name: String,
+    /// `talent_style_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub talent_style_no: Option<String>,
+}
+/// The required parameters of [`OrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct OrderDetailRequired {
+    /// `expected_qty` (required)
+    pub expected_qty: i64,
+    /// `inventory_status` (required)
+    pub inventory_status: i64,
+    /// `inventory_type` (required)
+    pub inventory_type: i64,
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `sku_name` (required)
+    pub sku_name: String,
+}
+impl OrderDetail {
+    /// Builds it from its required parameters (`expected_qty`, `inventory_status`, `inventory_type`, `line_no`, `sku_name`).
+    pub fn new(required: OrderDetailRequired) -> Self {
+        let OrderDetailRequired {
+            expected_qty,
+            inventory_status,
+            inventory_type,
+            line_no,
+            sku_name,
+        } = required;
+        Self {
+            expected_qty,
+            inventory_status,
+            inventory_type,
+            line_no,
+            sku_name,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `barcode`.
+    pub fn barcode(mut self, barcode: impl Into<String>) -> Self {
+        self.barcode = Some(barcode.into());
+        self
+    }
+    /// Sets `batch_code`.
+    pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
+        self.batch_code = Some(batch_code.into());
+        self
+    }
+    /// Sets `cargo_code`.
+    pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
+        self.cargo_code = Some(cargo_code.into());
+        self
+    }
+    /// Sets `category_name`.
+    pub fn category_name(mut self, category_name: impl Into<String>) -> Self {
+        self.category_name = Some(category_name.into());
+        self
+    }
+    /// Sets `erp_sku_id`.
+    pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
+        self.erp_sku_id = Some(erp_sku_id.into());
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `talent_style_no`.
+    pub fn talent_style_no(mut self, talent_style_no: impl Into<String>) -> Self {
+        self.talent_style_no = Some(talent_style_no.into());
+        self
+    }
+}
+/// An object inside `yunc.createOutboundOrderToB`.
+#[derive(Clone, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ReceiverInfo {
+    /// `city`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// `city_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_code: Option<String>,
+    /// `detail` (required) (sensitive: redacted in `Debug`)
+    pub detail: String,
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// `district_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
+    /// `mobile` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// `name` (required) (sensitive: redacted in `Debug`)
+    pub name: String,
+    /// `province` (required)
+    pub province: String,
+    /// `province_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_code: Option<String>,
+    /// `street`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// `street_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_code: Option<String>,
+}
+impl ::std::fmt::Debug for ReceiverInfo {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("ReceiverInfo")
+            .field("city", &self.city)
+            .field("city_code", &self.city_code)
+            .field("detail", &crate::secret::Redacted(&self.detail))
+            .field("district", &self.district)
+            .field("district_code", &self.district_code)
+            .field("mobile", &crate::secret::Redacted(&self.mobile))
+            .field("name", &crate::secret::Redacted(&self.name))
+            .field("province", &self.province)
+            .field("province_code", &self.province_code)
+            .field("street", &self.street)
+            .field("street_code", &self.street_code)
+            .finish()
+    }
+}
+impl ReceiverInfo {
+    /// Builds it from the required parameters (`detail`, `name`, `province`).
+    pub fn new(
+        detail: impl Into<String>,
+        name: impl Into<String>,
+        province: impl Into<String>,
+    ) -> Self {
+        Self {
+            detail: detail.into(),
+            name: name.into(),
+            province: province.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `city`.
+    pub fn city(mut self, city: impl Into<String>) -> Self {
+        self.city = Some(city.into());
+        self
+    }
+    /// Sets `city_code`.
+    pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
+        self.city_code = Some(city_code.into());
+        self
+    }
+    /// Sets `district`.
+    pub fn district(mut self, district: impl Into<String>) -> Self {
+        self.district = Some(district.into());
+        self
+    }
+    /// Sets `district_code`.
+    pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
+        self.district_code = Some(district_code.into());
+        self
+    }
+    /// Sets `mobile`.
+    pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
+        self.mobile = Some(mobile.into());
+        self
+    }
+    /// Sets `province_code`.
+    pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
+        self.province_code = Some(province_code.into());
+        self
+    }
+    /// Sets `street`.
+    pub fn street(mut self, street: impl Into<String>) -> Self {
+        self.street = Some(street.into());
+        self
+    }
+    /// Sets `street_code`.
+    pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
+        self.street_code = Some(street_code.into());
+        self
+    }
+}
+/// An object inside `yunc.createOutboundOrderToB`.
+#[derive(Clone, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SenderInfo {
+    /// `city` (required)
+    pub city: String,
+    /// `city_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city_code: Option<String>,
+    /// `detail` (required)
+    pub detail: String,
+    /// `district`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// `district_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
+    /// `mobile` (sensitive: redacted in `Debug`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// `name` (required)
+    pub name: String,
+    /// `province` (required)
+    pub province: String,
+    /// `province_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province_code: Option<String>,
+    /// `street`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// `street_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_code: Option<String>,
+}
+impl ::std::fmt::Debug for SenderInfo {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("SenderInfo")
+            .field("city", &self.city)
+            .field("city_code", &self.city_code)
+            .field("detail", &self.detail)
+            .field("district", &self.district)
+            .field("district_code", &self.district_code)
+            .field("mobile", &crate::secret::Redacted(&self.mobile))
+            .field("name", &self.name)
+            .field("province", &self.province)
+            .field("province_code", &self.province_code)
+            .field("street", &self.street)
+            .field("street_code", &self.street_code)
+            .finish()
+    }
+}
+impl SenderInfo {
+    /// Builds it from the required parameters (`city`, `detail`, `name`, `province`).
+    pub fn new(
+        city: impl Into<String>,
+        detail: impl Into<String>,
+        name: impl Into<String>,
+        province: impl Into<String>,
+    ) -> Self {
+        Self {
+            city: city.into(),
+            detail: detail.into(),
+            name: name.into(),
+            province: province.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `city_code`.
+    pub fn city_code(mut self, city_code: impl Into<String>) -> Self {
+        self.city_code = Some(city_code.into());
+        self
+    }
+    /// Sets `district`.
+    pub fn district(mut self, district: impl Into<String>) -> Self {
+        self.district = Some(district.into());
+        self
+    }
+    /// Sets `district_code`.
+    pub fn district_code(mut self, district_code: impl Into<String>) -> Self {
+        self.district_code = Some(district_code.into());
+        self
+    }
+    /// Sets `mobile`.
+    pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
+        self.mobile = Some(mobile.into());
+        self
+    }
+    /// Sets `province_code`.
+    pub fn province_code(mut self, province_code: impl Into<String>) -> Self {
+        self.province_code = Some(province_code.into());
+        self
+    }
+    /// Sets `street`.
+    pub fn street(mut self, street: impl Into<String>) -> Self {
+        self.street = Some(street.into());
+        self
+    }
+    /// Sets `street_code`.
+    pub fn street_code(mut self, street_code: impl Into<String>) -> Self {
+        self.street_code = Some(street_code.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

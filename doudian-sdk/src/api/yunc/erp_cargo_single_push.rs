@@ -5,42 +5,574 @@
 /// `yunc.erpCargoSinglePush`: the request of the platform method `yunc.erpCargoSinglePush`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `barcode`, `cargo_name`, `erp_sku_id`, `shop_id`, `status`, `warehouse_code`, given by name in [`YuncErpCargoSinglePushRequired`].
+/// * **Reply:** [`YuncErpCargoSinglePushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpCargoSinglePush` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.erpCargoSinglePush")]
-pub struct YuncErpCargoSinglePushRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct YuncErpCargoSinglePushRequest {
+    /// `accessory_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accessory_info: Option<String>,
+    /// `barcode` (required)
+    pub barcode: Vec<String>,
+    /// `batch_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_type: Option<i32>,
+    /// `brand_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_code: Option<String>,
+    /// `brand_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand_name: Option<String>,
+    /// `cargo_desc`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_desc: Option<String>,
+    /// `cargo_name` (required)
+    pub cargo_name: String,
+    /// `category_detail`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_detail: Option<CategoryDetail>,
+    /// `category_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// `category_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category_name: Option<String>,
+    /// `currency_unit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_unit: Option<String>,
+    /// `delivery_temp`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_temp: Option<String>,
+    /// `english_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub english_name: Option<String>,
+    /// `erp_sku_id` (required)
+    pub erp_sku_id: String,
+    /// `gross_weight`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gross_weight: Option<f64>,
+    /// `height`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<f64>,
+    /// `is_embargo`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_embargo: Option<i32>,
+    /// `is_fragile`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_fragile: Option<i32>,
+    /// `is_hazardous`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_hazardous: Option<i32>,
+    /// `is_large`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_large: Option<i32>,
+    /// `is_liquid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_liquid: Option<i32>,
+    /// `is_must_batch`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_must_batch: Option<i32>,
+    /// `is_need_batch`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_need_batch: Option<i32>,
+    /// `is_need_valid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_need_valid: Option<i32>,
+    /// `is_precious`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_precious: Option<i32>,
+    /// `length`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<f64>,
+    /// `length_unit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length_unit: Option<String>,
+    /// `market_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub market_price: Option<f64>,
+    /// `net_weight`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_weight: Option<f64>,
+    /// `origin_address`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_address: Option<String>,
+    /// `period_of_forbid_sale`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period_of_forbid_sale: Option<i32>,
+    /// `period_of_forbid_take`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period_of_forbid_take: Option<i32>,
+    /// `period_of_validity`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period_of_validity: Option<i32>,
+    /// `period_of_warning`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period_of_warning: Option<i32>,
+    /// `picture`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    /// `props_extends`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub props_extends: Vec<PropsExtend>,
+    /// `retail_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retail_price: Option<f64>,
+    /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub shop_id: crate::ids::ShopId,
+    /// `sku_props`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sku_props: Vec<SkuProp>,
+    /// `status` (required)
+    pub status: i32,
+    /// `stock_unit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stock_unit: Option<String>,
+    /// `storage_temp`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_temp: Option<String>,
+    /// `supply_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supply_price: Option<f64>,
+    /// `tax_rate`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<String>,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+    /// `weight_unit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_unit: Option<String>,
+    /// `width`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
+}
+/// The required parameters of [`YuncErpCargoSinglePushRequest`], by name: 6 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct YuncErpCargoSinglePushRequired {
+    /// `barcode` (required)
+    pub barcode: Vec<String>,
+    /// `cargo_name` (required)
+    pub cargo_name: String,
+    /// `erp_sku_id` (required)
+    pub erp_sku_id: String,
+    /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
+    pub shop_id: crate::ids::ShopId,
+    /// `status` (required)
+    pub status: i32,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
 impl YuncErpCargoSinglePushRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from its required parameters (`barcode`, `cargo_name`, `erp_sku_id`, `shop_id`, `status`, `warehouse_code`).
+    pub fn new(required: YuncErpCargoSinglePushRequired) -> Self {
+        let YuncErpCargoSinglePushRequired {
+            barcode,
+            cargo_name,
+            erp_sku_id,
+            shop_id,
+            status,
+            warehouse_code,
+        } = required;
+        Self {
+            barcode,
+            cargo_name,
+            erp_sku_id,
+            shop_id,
+            status,
+            warehouse_code,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `accessory_info`.
+    pub fn accessory_info(mut self, accessory_info: impl Into<String>) -> Self {
+        self.accessory_info = Some(accessory_info.into());
+        self
+    }
+    /// Sets `batch_type`.
+    pub fn batch_type(mut self, batch_type: i32) -> Self {
+        self.batch_type = Some(batch_type);
+        self
+    }
+    /// Sets `brand_code`.
+    pub fn brand_code(mut self, brand_code: impl Into<String>) -> Self {
+        self.brand_code = Some(brand_code.into());
+        self
+    }
+    /// Sets `brand_name`.
+    pub fn brand_name(mut self, brand_name: impl Into<String>) -> Self {
+        self.brand_name = Some(brand_name.into());
+        self
+    }
+    /// Sets `cargo_desc`.
+    pub fn cargo_desc(mut self, cargo_desc: impl Into<String>) -> Self {
+        self.cargo_desc = Some(cargo_desc.into());
+        self
+    }
+    /// Sets `category_detail`.
+    pub fn category_detail(mut self, category_detail: CategoryDetail) -> Self {
+        self.category_detail = Some(category_detail);
+        self
+    }
+    /// Sets `category_id`.
+    pub fn category_id(mut self, category_id: i64) -> Self {
+        self.category_id = Some(category_id);
+        self
+    }
+    /// Sets `category_name`.
+    pub fn category_name(mut self, category_name: impl Into<String>) -> Self {
+        self.category_name = Some(category_name.into());
+        self
+    }
+    /// Sets `currency_unit`.
+    pub fn currency_unit(mut self, currency_unit: impl Into<String>) -> Self {
+        self.currency_unit = Some(currency_unit.into());
+        self
+    }
+    /// Sets `delivery_temp`.
+    pub fn delivery_temp(mut self, delivery_temp: impl Into<String>) -> Self {
+        self.delivery_temp = Some(delivery_temp.into());
+        self
+    }
+    /// Sets `english_name`.
+    pub fn english_name(mut self, english_name: impl Into<String>) -> Self {
+        self.english_name = Some(english_name.into());
+        self
+    }
+    /// Sets `gross_weight`.
+    pub fn gross_weight(mut self, gross_weight: f64) -> Self {
+        self.gross_weight = Some(gross_weight);
+        self
+    }
+    /// Sets `height`.
+    pub fn height(mut self, height: f64) -> Self {
+        self.height = Some(height);
+        self
+    }
+    /// Sets `is_embargo`.
+    pub fn is_embargo(mut self, is_embargo: i32) -> Self {
+        self.is_embargo = Some(is_embargo);
+        self
+    }
+    /// Sets `is_fragile`.
+    pub fn is_fragile(mut self, is_fragile: i32) -> Self {
+        self.is_fragile = Some(is_fragile);
+        self
+    }
+    /// Sets `is_hazardous`.
+    pub fn is_hazardous(mut self, is_hazardous: i32) -> Self {
+        self.is_hazardous = Some(is_hazardous);
+        self
+    }
+    /// Sets `is_large`.
+    pub fn is_large(mut self, is_large: i32) -> Self {
+        self.is_large = Some(is_large);
+        self
+    }
+    /// Sets `is_liquid`.
+    pub fn is_liquid(mut self, is_liquid: i32) -> Self {
+        self.is_liquid = Some(is_liquid);
+        self
+    }
+    /// Sets `is_must_batch`.
+    pub fn is_must_batch(mut self, is_must_batch: i32) -> Self {
+        self.is_must_batch = Some(is_must_batch);
+        self
+    }
+    /// Sets `is_need_batch`.
+    pub fn is_need_batch(mut self, is_need_batch: i32) -> Self {
+        self.is_need_batch = Some(is_need_batch);
+        self
+    }
+    /// Sets `is_need_valid`.
+    pub fn is_need_valid(mut self, is_need_valid: i32) -> Self {
+        self.is_need_valid = Some(is_need_valid);
+        self
+    }
+    /// Sets `is_precious`.
+    pub fn is_precious(mut self, is_precious: i32) -> Self {
+        self.is_precious = Some(is_precious);
+        self
+    }
+    /// Sets `length`.
+    pub fn length(mut self, length: f64) -> Self {
+        self.length = Some(length);
+        self
+    }
+    /// Sets `length_unit`.
+    pub fn length_unit(mut self, length_unit: impl Into<String>) -> Self {
+        self.length_unit = Some(length_unit.into());
+        self
+    }
+    /// Sets `market_price`.
+    pub fn market_price(mut self, market_price: f64) -> Self {
+        self.market_price = Some(market_price);
+        self
+    }
+    /// Sets `net_weight`.
+    pub fn net_weight(mut self, net_weight: f64) -> Self {
+        self.net_weight = Some(net_weight);
+        self
+    }
+    /// Sets `origin_address`.
+    pub fn origin_address(mut self, origin_address: impl Into<String>) -> Self {
+        self.origin_address = Some(origin_address.into());
+        self
+    }
+    /// Sets `period_of_forbid_sale`.
+    pub fn period_of_forbid_sale(mut self, period_of_forbid_sale: i32) -> Self {
+        self.period_of_forbid_sale = Some(period_of_forbid_sale);
+        self
+    }
+    /// Sets `period_of_forbid_take`.
+    pub fn period_of_forbid_take(mut self, period_of_forbid_take: i32) -> Self {
+        self.period_of_forbid_take = Some(period_of_forbid_take);
+        self
+    }
+    /// Sets `period_of_validity`.
+    pub fn period_of_validity(mut self, period_of_validity: i32) -> Self {
+        self.period_of_validity = Some(period_of_validity);
+        self
+    }
+    /// Sets `period_of_warning`.
+    pub fn period_of_warning(mut self, period_of_warning: i32) -> Self {
+        self.period_of_warning = Some(period_of_warning);
+        self
+    }
+    /// Sets `picture`.
+    pub fn picture(mut self, picture: impl Into<String>) -> Self {
+        self.picture = Some(picture.into());
+        self
+    }
+    /// Sets `props_extends`.
+    pub fn props_extends(mut self, props_extends: Vec<PropsExtend>) -> Self {
+        self.props_extends = props_extends;
+        self
+    }
+    /// Sets `retail_price`.
+    pub fn retail_price(mut self, retail_price: f64) -> Self {
+        self.retail_price = Some(retail_price);
+        self
+    }
+    /// Sets `sku_props`.
+    pub fn sku_props(mut self, sku_props: Vec<SkuProp>) -> Self {
+        self.sku_props = sku_props;
+        self
+    }
+    /// Sets `stock_unit`.
+    pub fn stock_unit(mut self, stock_unit: impl Into<String>) -> Self {
+        self.stock_unit = Some(stock_unit.into());
+        self
+    }
+    /// Sets `storage_temp`.
+    pub fn storage_temp(mut self, storage_temp: impl Into<String>) -> Self {
+        self.storage_temp = Some(storage_temp.into());
+        self
+    }
+    /// Sets `supply_price`.
+    pub fn supply_price(mut self, supply_price: f64) -> Self {
+        self.supply_price = Some(supply_price);
+        self
+    }
+    /// Sets `tax_rate`.
+    pub fn tax_rate(mut self, tax_rate: impl Into<String>) -> Self {
+        self.tax_rate = Some(tax_rate.into());
+        self
+    }
+    /// Sets `weight_unit`.
+    pub fn weight_unit(mut self, weight_unit: impl Into<String>) -> Self {
+        self.weight_unit = Some(weight_unit.into());
+        self
+    }
+    /// Sets `width`.
+    pub fn width(mut self, width: f64) -> Self {
+        self.width = Some(width);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncErpCargoSinglePushRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.erpCargoSinglePush` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `yunc.erpCargoSinglePush` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct YuncErpCargoSinglePushResponse(pub ::serde_json::Value);
+pub struct YuncErpCargoSinglePushResponse {
+    /// `cargo_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_code: Option<String>,
+    /// `erp_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erp_sku_id: Option<String>,
+}
 impl crate::request::Request for YuncErpCargoSinglePushRequest {
     const METHOD: &'static str = "yunc.erpCargoSinglePush";
     type Response = YuncErpCargoSinglePushResponse;
 }
+/// An object inside `yunc.erpCargoSinglePush`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct CategoryDetail {
+    /// `first_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_cid: Option<i64>,
+    /// `first_cname`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_cname: Option<String>,
+    /// `fourth_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fourth_cid: Option<i64>,
+    /// `fourth_cname`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fourth_cname: Option<String>,
+    /// `second_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_cid: Option<i64>,
+    /// `second_cname`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_cname: Option<String>,
+    /// `third_cid`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_cid: Option<i64>,
+    /// `third_cname`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_cname: Option<String>,
+}
+impl CategoryDetail {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `first_cid`.
+    pub fn first_cid(mut self, first_cid: i64) -> Self {
+        self.first_cid = Some(first_cid);
+        self
+    }
+    /// Sets `first_cname`.
+    pub fn first_cname(mut self, first_cname: impl Into<String>) -> Self {
+        self.first_cname = Some(first_cname.into());
+        self
+    }
+    /// Sets `fourth_cid`.
+    pub fn fourth_cid(mut self, fourth_cid: i64) -> Self {
+        self.fourth_cid = Some(fourth_cid);
+        self
+    }
+    /// Sets `fourth_cname`.
+    pub fn fourth_cname(mut self, fourth_cname: impl Into<String>) -> Self {
+        self.fourth_cname = Some(fourth_cname.into());
+        self
+    }
+    /// Sets `second_cid`.
+    pub fn second_cid(mut self, second_cid: i64) -> Self {
+        self.second_cid = Some(second_cid);
+        self
+    }
+    /// Sets `second_cname`.
+    pub fn second_cname(mut self, second_cname: impl Into<String>) -> Self {
+        self.second_cname = Some(second_cname.into());
+        self
+    }
+    /// Sets `third_cid`.
+    pub fn third_cid(mut self, third_cid: i64) -> Self {
+        self.third_cid = Some(third_cid);
+        self
+    }
+    /// Sets `third_cname`.
+    pub fn third_cname(mut self, third_cname: impl Into<String>) -> Self {
+        self.third_cname = Some(third_cname.into());
+        self
+    }
+}
+/// An object inside `yunc.erpCargoSinglePush`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PropsExtend {
+    /// `prop_key`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prop_key: Option<String>,
+    /// `prop_key_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prop_key_id: Option<i64>,
+    /// `prop_val`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prop_val: Option<String>,
+    /// `prop_val_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prop_val_id: Option<i64>,
+}
+impl PropsExtend {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `prop_key`.
+    pub fn prop_key(mut self, prop_key: impl Into<String>) -> Self {
+        self.prop_key = Some(prop_key.into());
+        self
+    }
+    /// Sets `prop_key_id`.
+    pub fn prop_key_id(mut self, prop_key_id: i64) -> Self {
+        self.prop_key_id = Some(prop_key_id);
+        self
+    }
+    /// Sets `prop_val`.
+    pub fn prop_val(mut self, prop_val: impl Into<String>) -> Self {
+        self.prop_val = Some(prop_val.into());
+        self
+    }
+    /// Sets `prop_val_id`.
+    pub fn prop_val_id(mut self, prop_val_id: i64) -> Self {
+        self.prop_val_id = Some(prop_val_id);
+        self
+    }
+}
+/// An object inside `yunc.erpCargoSinglePush`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SkuProp {
+    /// `prop_key`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prop_key: Option<String>,
+    /// `prop_key_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prop_key_id: Option<i64>,
+    /// `prop_val`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prop_val: Option<String>,
+    /// `prop_val_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prop_val_id: Option<i64>,
+}
+impl SkuProp {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `prop_key`.
+    pub fn prop_key(mut self, prop_key: impl Into<String>) -> Self {
+        self.prop_key = Some(prop_key.into());
+        self
+    }
+    /// Sets `prop_key_id`.
+    pub fn prop_key_id(mut self, prop_key_id: i64) -> Self {
+        self.prop_key_id = Some(prop_key_id);
+        self
+    }
+    /// Sets `prop_val`.
+    pub fn prop_val(mut self, prop_val: impl Into<String>) -> Self {
+        self.prop_val = Some(prop_val.into());
+        self
+    }
+    /// Sets `prop_val_id`.
+    pub fn prop_val_id(mut self, prop_val_id: i64) -> Self {
+        self.prop_val_id = Some(prop_val_id);
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,54 @@
 /// `yunc.erpInboundCancel`: the request of the platform method `yunc.erpInboundCancel`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `action_type`, `biz_order_no`, `cancel_reason`, `order_type`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`YuncErpInboundCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpInboundCancel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.erpInboundCancel")]
-pub struct YuncErpInboundCancelRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct YuncErpInboundCancelRequest {
+    /// `action_type` (required)
+    pub action_type: i32,
+    /// `biz_order_no` (required)
+    pub biz_order_no: String,
+    /// `cancel_reason` (required)
+    pub cancel_reason: String,
+    /// `order_type` (required)
+    pub order_type: String,
+    /// `owner_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_code: Option<String>,
+}
 impl YuncErpInboundCancelRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
+    /// Builds it from the required parameters (`action_type`, `biz_order_no`, `cancel_reason`, `order_type`).
+    pub fn new(
+        action_type: i32,
+        biz_order_no: impl Into<String>,
+        cancel_reason: impl Into<String>,
+        order_type: impl Into<String>,
     ) -> Self {
-        self.0.insert(key.into(), value.into());
+        Self {
+            action_type,
+            biz_order_no: biz_order_no.into(),
+            cancel_reason: cancel_reason.into(),
+            order_type: order_type.into(),
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `owner_code`.
+    pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
+        self.owner_code = Some(owner_code.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncErpInboundCancelRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.erpInboundCancel` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `yunc.erpInboundCancel` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct YuncErpInboundCancelResponse(pub ::serde_json::Value);
+pub struct YuncErpInboundCancelResponse {}
 impl crate::request::Request for YuncErpInboundCancelRequest {
     const METHOD: &'static str = "yunc.erpInboundCancel";
     type Response = YuncErpInboundCancelResponse;
 }
+#[doc(hidden)]
+mod decode;

@@ -5,42 +5,277 @@
 /// `yunc.erpInboundCreate`: the request of the platform method `yunc.erpInboundCreate`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `action_type`, `biz_order_no`, `delivery_mode`, `order_details`, `order_type`, `shop_id`, `warehouse_code`, given by name in [`YuncErpInboundCreateRequired`].
+/// * **Reply:** [`YuncErpInboundCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpInboundCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.erpInboundCreate")]
-pub struct YuncErpInboundCreateRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct YuncErpInboundCreateRequest {
+    /// `action_type` (required)
+    pub action_type: i32,
+    /// `biz_order_no` (required)
+    pub biz_order_no: String,
+    /// `delivery_extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_extend: Option<String>,
+    /// `delivery_mode` (required)
+    pub delivery_mode: i32,
+    /// `extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend: Option<String>,
+    /// `late_arr_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_arr_time: Option<i64>,
+    /// `order_details` (required)
+    pub order_details: Vec<OrderDetail>,
+    /// `order_type` (required)
+    pub order_type: String,
+    /// `owner_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_code: Option<String>,
+    /// `plan_arr_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_arr_time: Option<i64>,
+    /// `related_orders`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_orders: Option<String>,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub shop_id: crate::ids::ShopId,
+    /// `supplier_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_code: Option<String>,
+    /// `supplier_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_name: Option<String>,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
+/// The required parameters of [`YuncErpInboundCreateRequest`], by name: 7 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct YuncErpInboundCreateRequired {
+    /// `action_type` (required)
+    pub action_type: i32,
+    /// `biz_order_no` (required)
+    pub biz_order_no: String,
+    /// `delivery_mode` (required)
+    pub delivery_mode: i32,
+    /// `order_details` (required)
+    pub order_details: Vec<OrderDetail>,
+    /// `order_type` (required)
+    pub order_type: String,
+    /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
+    pub shop_id: crate::ids::ShopId,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
 impl YuncErpInboundCreateRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from its required parameters (`action_type`, `biz_order_no`, `delivery_mode`, `order_details`, `order_type`, `shop_id`, `warehouse_code`).
+    pub fn new(required: YuncErpInboundCreateRequired) -> Self {
+        let YuncErpInboundCreateRequired {
+            action_type,
+            biz_order_no,
+            delivery_mode,
+            order_details,
+            order_type,
+            shop_id,
+            warehouse_code,
+        } = required;
+        Self {
+            action_type,
+            biz_order_no,
+            delivery_mode,
+            order_details,
+            order_type,
+            shop_id,
+            warehouse_code,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `delivery_extend`.
+    pub fn delivery_extend(mut self, delivery_extend: impl Into<String>) -> Self {
+        self.delivery_extend = Some(delivery_extend.into());
+        self
+    }
+    /// Sets `extend`.
+    pub fn extend(mut self, extend: impl Into<String>) -> Self {
+        self.extend = Some(extend.into());
+        self
+    }
+    /// Sets `late_arr_time`.
+    pub fn late_arr_time(mut self, late_arr_time: i64) -> Self {
+        self.late_arr_time = Some(late_arr_time);
+        self
+    }
+    /// Sets `owner_code`.
+    pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
+        self.owner_code = Some(owner_code.into());
+        self
+    }
+    /// Sets `plan_arr_time`.
+    pub fn plan_arr_time(mut self, plan_arr_time: i64) -> Self {
+        self.plan_arr_time = Some(plan_arr_time);
+        self
+    }
+    /// Sets `related_orders`.
+    pub fn related_orders(mut self, related_orders: impl Into<String>) -> Self {
+        self.related_orders = Some(related_orders.into());
+        self
+    }
+    /// Sets `remark`.
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
+        self
+    }
+    /// Sets `supplier_code`.
+    pub fn supplier_code(mut self, supplier_code: impl Into<String>) -> Self {
+        self.supplier_code = Some(supplier_code.into());
+        self
+    }
+    /// Sets `supplier_name`.
+    pub fn supplier_name(mut self, supplier_name: impl Into<String>) -> Self {
+        self.supplier_name = Some(supplier_name.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncErpInboundCreateRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.erpInboundCreate` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `yunc.erpInboundCreate` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct YuncErpInboundCreateResponse(pub ::serde_json::Value);
+pub struct YuncErpInboundCreateResponse {}
 impl crate::request::Request for YuncErpInboundCreateRequest {
     const METHOD: &'static str = "yunc.erpInboundCreate";
     type Response = YuncErpInboundCreateResponse;
 }
+/// An object inside `yunc.erpInboundCreate`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrderDetail {
+    /// `batch_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_code: Option<String>,
+    /// `biz_order_no` (required)
+    pub biz_order_no: String,
+    /// `cargo_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_code: Option<String>,
+    /// `currency`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// `erp_sku_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erp_sku_id: Option<String>,
+    /// `expect_qty` (required)
+    pub expect_qty: i32,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend: Option<String>,
+    /// `inventory_status` (required)
+    pub inventory_status: i32,
+    /// `inventory_type` (required)
+    pub inventory_type: i32,
+    /// `is_batch_assigned` (required)
+    pub is_batch_assigned: i32,
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+    /// `purchase_price`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchase_price: Option<i64>,
+    /// `sn_list`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sn_list: Option<String>,
+}
+/// The required parameters of [`OrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct OrderDetailRequired {
+    /// `biz_order_no` (required)
+    pub biz_order_no: String,
+    /// `expect_qty` (required)
+    pub expect_qty: i32,
+    /// `inventory_status` (required)
+    pub inventory_status: i32,
+    /// `inventory_type` (required)
+    pub inventory_type: i32,
+    /// `is_batch_assigned` (required)
+    pub is_batch_assigned: i32,
+    /// `line_no` (required)
+    pub line_no: String,
+}
+impl OrderDetail {
+    /// Builds it from its required parameters (`biz_order_no`, `expect_qty`, `inventory_status`, `inventory_type`, `is_batch_assigned`, `line_no`).
+    pub fn new(required: OrderDetailRequired) -> Self {
+        let OrderDetailRequired {
+            biz_order_no,
+            expect_qty,
+            inventory_status,
+            inventory_type,
+            is_batch_assigned,
+            line_no,
+        } = required;
+        Self {
+            biz_order_no,
+            expect_qty,
+            inventory_status,
+            inventory_type,
+            is_batch_assigned,
+            line_no,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `batch_code`.
+    pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
+        self.batch_code = Some(batch_code.into());
+        self
+    }
+    /// Sets `cargo_code`.
+    pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
+        self.cargo_code = Some(cargo_code.into());
+        self
+    }
+    /// Sets `currency`.
+    pub fn currency(mut self, currency: impl Into<String>) -> Self {
+        self.currency = Some(currency.into());
+        self
+    }
+    /// Sets `erp_sku_id`.
+    pub fn erp_sku_id(mut self, erp_sku_id: impl Into<String>) -> Self {
+        self.erp_sku_id = Some(erp_sku_id.into());
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `extend`.
+    pub fn extend(mut self, extend: impl Into<String>) -> Self {
+        self.extend = Some(extend.into());
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `purchase_price`.
+    pub fn purchase_price(mut self, purchase_price: i64) -> Self {
+        self.purchase_price = Some(purchase_price);
+        self
+    }
+    /// Sets `sn_list`.
+    pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
+        self.sn_list = Some(sn_list.into());
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

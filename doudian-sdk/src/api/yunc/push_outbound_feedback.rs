@@ -5,42 +5,801 @@
 /// `yunc.pushOutboundFeedback`: the request of the platform method `yunc.pushOutboundFeedback`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** nothing; every parameter has a setter.
+/// * **Reply:** [`YuncPushOutboundFeedbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.pushOutboundFeedback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.pushOutboundFeedback")]
-pub struct YuncPushOutboundFeedbackRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct YuncPushOutboundFeedbackRequest {
+    /// `current_package_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_package_no: Option<String>,
+    /// `event_description`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_description: Option<String>,
+    /// `event_extend_body`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub event_extend_body: Vec<EventExtendBody>,
+    /// `event_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<i64>,
+    /// `extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend: Option<String>,
+    /// `occur_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occur_time: Option<i64>,
+    /// `order_lines`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_lines: Vec<OrderLine>,
+    /// `order_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// `outbound_order_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_order_no: Option<String>,
+    /// `owner_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_code: Option<String>,
+    /// `package_infos`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub package_infos: Vec<PackageInfo>,
+    /// `slip_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slip_no: Option<String>,
+    /// `warehouse_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse_code: Option<String>,
+}
 impl YuncPushOutboundFeedbackRequest {
-    /// A request with no parameters yet.
+    /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Default::default()
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `current_package_no`.
+    pub fn current_package_no(mut self, current_package_no: impl Into<String>) -> Self {
+        self.current_package_no = Some(current_package_no.into());
+        self
+    }
+    /// Sets `event_description`.
+    pub fn event_description(mut self, event_description: impl Into<String>) -> Self {
+        self.event_description = Some(event_description.into());
+        self
+    }
+    /// Sets `event_extend_body`.
+    pub fn event_extend_body(mut self, event_extend_body: Vec<EventExtendBody>) -> Self {
+        self.event_extend_body = event_extend_body;
+        self
+    }
+    /// Sets `event_type`.
+    pub fn event_type(mut self, event_type: i64) -> Self {
+        self.event_type = Some(event_type);
+        self
+    }
+    /// Sets `extend`.
+    pub fn extend(mut self, extend: impl Into<String>) -> Self {
+        self.extend = Some(extend.into());
+        self
+    }
+    /// Sets `occur_time`.
+    pub fn occur_time(mut self, occur_time: i64) -> Self {
+        self.occur_time = Some(occur_time);
+        self
+    }
+    /// Sets `order_lines`.
+    pub fn order_lines(mut self, order_lines: Vec<OrderLine>) -> Self {
+        self.order_lines = order_lines;
+        self
+    }
+    /// Sets `order_type`.
+    pub fn order_type(mut self, order_type: i64) -> Self {
+        self.order_type = Some(order_type);
+        self
+    }
+    /// Sets `outbound_order_no`.
+    pub fn outbound_order_no(mut self, outbound_order_no: impl Into<String>) -> Self {
+        self.outbound_order_no = Some(outbound_order_no.into());
+        self
+    }
+    /// Sets `owner_code`.
+    pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
+        self.owner_code = Some(owner_code.into());
+        self
+    }
+    /// Sets `package_infos`.
+    pub fn package_infos(mut self, package_infos: Vec<PackageInfo>) -> Self {
+        self.package_infos = package_infos;
+        self
+    }
+    /// Sets `slip_no`.
+    pub fn slip_no(mut self, slip_no: impl Into<String>) -> Self {
+        self.slip_no = Some(slip_no.into());
+        self
+    }
+    /// Sets `warehouse_code`.
+    pub fn warehouse_code(mut self, warehouse_code: impl Into<String>) -> Self {
+        self.warehouse_code = Some(warehouse_code.into());
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncPushOutboundFeedbackRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.pushOutboundFeedback` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `yunc.pushOutboundFeedback` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct YuncPushOutboundFeedbackResponse(pub ::serde_json::Value);
+pub struct YuncPushOutboundFeedbackResponse {}
 impl crate::request::Request for YuncPushOutboundFeedbackRequest {
     const METHOD: &'static str = "yunc.pushOutboundFeedback";
     type Response = YuncPushOutboundFeedbackResponse;
 }
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct BatchInfo {
+    /// `batch_extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_extend: Option<String>,
+    /// `batch_number`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_number: Option<String>,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `lot_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot_id: Option<String>,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+    /// `receipt_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_date: Option<i64>,
+    /// `scm_inbound_order`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_inbound_order: Option<String>,
+    /// `supplier_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<String>,
+}
+impl BatchInfo {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `batch_extend`.
+    pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
+        self.batch_extend = Some(batch_extend.into());
+        self
+    }
+    /// Sets `batch_number`.
+    pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
+        self.batch_number = Some(batch_number.into());
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `lot_id`.
+    pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
+        self.lot_id = Some(lot_id.into());
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `receipt_date`.
+    pub fn receipt_date(mut self, receipt_date: i64) -> Self {
+        self.receipt_date = Some(receipt_date);
+        self
+    }
+    /// Sets `scm_inbound_order`.
+    pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
+        self.scm_inbound_order = Some(scm_inbound_order.into());
+        self
+    }
+    /// Sets `supplier_id`.
+    pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
+        self.supplier_id = Some(supplier_id.into());
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct EventExtendBody {
+    /// `cargo_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_code: Option<String>,
+    /// `line_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_no: Option<String>,
+    /// `num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num: Option<i64>,
+}
+impl EventExtendBody {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `cargo_code`.
+    pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
+        self.cargo_code = Some(cargo_code.into());
+        self
+    }
+    /// Sets `line_no`.
+    pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
+        self.line_no = Some(line_no.into());
+        self
+    }
+    /// Sets `num`.
+    pub fn num(mut self, num: i64) -> Self {
+        self.num = Some(num);
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Logistics {
+    /// `delivery_mode`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_mode: Option<i64>,
+    /// `express_product_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express_product_type: Option<String>,
+    /// `logistics_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics_code: Option<String>,
+    /// `track_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_no: Option<String>,
+}
+impl Logistics {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `delivery_mode`.
+    pub fn delivery_mode(mut self, delivery_mode: i64) -> Self {
+        self.delivery_mode = Some(delivery_mode);
+        self
+    }
+    /// Sets `express_product_type`.
+    pub fn express_product_type(
+        mut self,
+        express_product_type: impl Into<String>,
+    ) -> Self {
+        self.express_product_type = Some(express_product_type.into());
+        self
+    }
+    /// Sets `logistics_code`.
+    pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
+        self.logistics_code = Some(logistics_code.into());
+        self
+    }
+    /// Sets `track_no`.
+    pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
+        self.track_no = Some(track_no.into());
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrderLine {
+    /// `batch_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_code: Option<String>,
+    /// `batch_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_info: Option<OrderLineBatchInfo>,
+    /// `cargo_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_code: Option<String>,
+    /// `cargo_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_name: Option<String>,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `inventory_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_status: Option<i64>,
+    /// `inventory_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_type: Option<i64>,
+    /// `line_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_no: Option<String>,
+    /// `package_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_no: Option<String>,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+    /// `shipped_qty`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipped_qty: Option<i64>,
+    /// `sn_list`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sn_list: Option<String>,
+}
+impl OrderLine {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `batch_code`.
+    pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
+        self.batch_code = Some(batch_code.into());
+        self
+    }
+    /// Sets `batch_info`.
+    pub fn batch_info(mut self, batch_info: OrderLineBatchInfo) -> Self {
+        self.batch_info = Some(batch_info);
+        self
+    }
+    /// Sets `cargo_code`.
+    pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
+        self.cargo_code = Some(cargo_code.into());
+        self
+    }
+    /// Sets `cargo_name`.
+    pub fn cargo_name(mut self, cargo_name: impl Into<String>) -> Self {
+        self.cargo_name = Some(cargo_name.into());
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `inventory_status`.
+    pub fn inventory_status(mut self, inventory_status: i64) -> Self {
+        self.inventory_status = Some(inventory_status);
+        self
+    }
+    /// Sets `inventory_type`.
+    pub fn inventory_type(mut self, inventory_type: i64) -> Self {
+        self.inventory_type = Some(inventory_type);
+        self
+    }
+    /// Sets `line_no`.
+    pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
+        self.line_no = Some(line_no.into());
+        self
+    }
+    /// Sets `package_no`.
+    pub fn package_no(mut self, package_no: impl Into<String>) -> Self {
+        self.package_no = Some(package_no.into());
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `shipped_qty`.
+    pub fn shipped_qty(mut self, shipped_qty: i64) -> Self {
+        self.shipped_qty = Some(shipped_qty);
+        self
+    }
+    /// Sets `sn_list`.
+    pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
+        self.sn_list = Some(sn_list.into());
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct OrderLineBatchInfo {
+    /// `batch_extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_extend: Option<String>,
+    /// `batch_number`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_number: Option<String>,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `lot_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot_id: Option<String>,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+    /// `receipt_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_date: Option<i64>,
+    /// `scm_inbound_order`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_inbound_order: Option<String>,
+    /// `supplier_Id`
+    #[serde(rename = "supplier_Id")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<String>,
+}
+impl OrderLineBatchInfo {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `batch_extend`.
+    pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
+        self.batch_extend = Some(batch_extend.into());
+        self
+    }
+    /// Sets `batch_number`.
+    pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
+        self.batch_number = Some(batch_number.into());
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `lot_id`.
+    pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
+        self.lot_id = Some(lot_id.into());
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `receipt_date`.
+    pub fn receipt_date(mut self, receipt_date: i64) -> Self {
+        self.receipt_date = Some(receipt_date);
+        self
+    }
+    /// Sets `scm_inbound_order`.
+    pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
+        self.scm_inbound_order = Some(scm_inbound_order.into());
+        self
+    }
+    /// Sets `supplier_Id`.
+    pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
+        self.supplier_id = Some(supplier_id.into());
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PackageInfo {
+    /// `composition_mode`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub composition_mode: Option<i32>,
+    /// `create_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// `expect_weight`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_weight: Option<i32>,
+    /// `height`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// `length`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<i64>,
+    /// `length_unit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length_unit: Option<String>,
+    /// `logistics`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistics: Option<Logistics>,
+    /// `package_items`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub package_items: Vec<PackageItem>,
+    /// `package_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_no: Option<String>,
+    /// `packed_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packed_time: Option<i64>,
+    /// `pm_infos`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pm_infos: Vec<PmInfo>,
+    /// `shipped_time`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipped_time: Option<i64>,
+    /// `volume`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<i64>,
+    /// `weight`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
+    /// `weight_unit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_unit: Option<String>,
+    /// `width`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+}
+impl PackageInfo {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `composition_mode`.
+    pub fn composition_mode(mut self, composition_mode: i32) -> Self {
+        self.composition_mode = Some(composition_mode);
+        self
+    }
+    /// Sets `create_time`.
+    pub fn create_time(mut self, create_time: i64) -> Self {
+        self.create_time = Some(create_time);
+        self
+    }
+    /// Sets `expect_weight`.
+    pub fn expect_weight(mut self, expect_weight: i32) -> Self {
+        self.expect_weight = Some(expect_weight);
+        self
+    }
+    /// Sets `height`.
+    pub fn height(mut self, height: i64) -> Self {
+        self.height = Some(height);
+        self
+    }
+    /// Sets `length`.
+    pub fn length(mut self, length: i64) -> Self {
+        self.length = Some(length);
+        self
+    }
+    /// Sets `length_unit`.
+    pub fn length_unit(mut self, length_unit: impl Into<String>) -> Self {
+        self.length_unit = Some(length_unit.into());
+        self
+    }
+    /// Sets `logistics`.
+    pub fn logistics(mut self, logistics: Logistics) -> Self {
+        self.logistics = Some(logistics);
+        self
+    }
+    /// Sets `package_items`.
+    pub fn package_items(mut self, package_items: Vec<PackageItem>) -> Self {
+        self.package_items = package_items;
+        self
+    }
+    /// Sets `package_no`.
+    pub fn package_no(mut self, package_no: impl Into<String>) -> Self {
+        self.package_no = Some(package_no.into());
+        self
+    }
+    /// Sets `packed_time`.
+    pub fn packed_time(mut self, packed_time: i64) -> Self {
+        self.packed_time = Some(packed_time);
+        self
+    }
+    /// Sets `pm_infos`.
+    pub fn pm_infos(mut self, pm_infos: Vec<PmInfo>) -> Self {
+        self.pm_infos = pm_infos;
+        self
+    }
+    /// Sets `shipped_time`.
+    pub fn shipped_time(mut self, shipped_time: i64) -> Self {
+        self.shipped_time = Some(shipped_time);
+        self
+    }
+    /// Sets `volume`.
+    pub fn volume(mut self, volume: i64) -> Self {
+        self.volume = Some(volume);
+        self
+    }
+    /// Sets `weight`.
+    pub fn weight(mut self, weight: i64) -> Self {
+        self.weight = Some(weight);
+        self
+    }
+    /// Sets `weight_unit`.
+    pub fn weight_unit(mut self, weight_unit: impl Into<String>) -> Self {
+        self.weight_unit = Some(weight_unit.into());
+        self
+    }
+    /// Sets `width`.
+    pub fn width(mut self, width: i64) -> Self {
+        self.width = Some(width);
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PackageItem {
+    /// `batch_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_info: Option<BatchInfo>,
+    /// `cargo_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_code: Option<String>,
+    /// `cargo_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_name: Option<String>,
+    /// `inventory_status`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_status: Option<i64>,
+    /// `inventory_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_type: Option<i64>,
+    /// `line_no`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_no: Option<String>,
+    /// `quantity`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<i64>,
+    /// `unit`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+impl PackageItem {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `batch_info`.
+    pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
+        self.batch_info = Some(batch_info);
+        self
+    }
+    /// Sets `cargo_code`.
+    pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
+        self.cargo_code = Some(cargo_code.into());
+        self
+    }
+    /// Sets `cargo_name`.
+    pub fn cargo_name(mut self, cargo_name: impl Into<String>) -> Self {
+        self.cargo_name = Some(cargo_name.into());
+        self
+    }
+    /// Sets `inventory_status`.
+    pub fn inventory_status(mut self, inventory_status: i64) -> Self {
+        self.inventory_status = Some(inventory_status);
+        self
+    }
+    /// Sets `inventory_type`.
+    pub fn inventory_type(mut self, inventory_type: i64) -> Self {
+        self.inventory_type = Some(inventory_type);
+        self
+    }
+    /// Sets `line_no`.
+    pub fn line_no(mut self, line_no: impl Into<String>) -> Self {
+        self.line_no = Some(line_no.into());
+        self
+    }
+    /// Sets `quantity`.
+    pub fn quantity(mut self, quantity: i64) -> Self {
+        self.quantity = Some(quantity);
+        self
+    }
+    /// Sets `unit`.
+    pub fn unit(mut self, unit: impl Into<String>) -> Self {
+        self.unit = Some(unit.into());
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PmInfo {
+    /// `barcode`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub barcode: Option<String>,
+    /// `cargo_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cargo_code: Option<String>,
+    /// `name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `num`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num: Option<i32>,
+    /// `owner_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_code: Option<String>,
+    /// `owner_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// `owner_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+    /// `pm_category`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pm_category: Option<i32>,
+    /// `pm_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pm_code: Option<String>,
+    /// `pm_type`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pm_type: Option<i32>,
+    /// `source`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<i32>,
+}
+impl PmInfo {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `barcode`.
+    pub fn barcode(mut self, barcode: impl Into<String>) -> Self {
+        self.barcode = Some(barcode.into());
+        self
+    }
+    /// Sets `cargo_code`.
+    pub fn cargo_code(mut self, cargo_code: impl Into<String>) -> Self {
+        self.cargo_code = Some(cargo_code.into());
+        self
+    }
+    /// Sets `name`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Sets `num`.
+    pub fn num(mut self, num: i32) -> Self {
+        self.num = Some(num);
+        self
+    }
+    /// Sets `owner_code`.
+    pub fn owner_code(mut self, owner_code: impl Into<String>) -> Self {
+        self.owner_code = Some(owner_code.into());
+        self
+    }
+    /// Sets `owner_id`.
+    pub fn owner_id(mut self, owner_id: i64) -> Self {
+        self.owner_id = Some(owner_id);
+        self
+    }
+    /// Sets `owner_name`.
+    pub fn owner_name(mut self, owner_name: impl Into<String>) -> Self {
+        self.owner_name = Some(owner_name.into());
+        self
+    }
+    /// Sets `pm_category`.
+    pub fn pm_category(mut self, pm_category: i32) -> Self {
+        self.pm_category = Some(pm_category);
+        self
+    }
+    /// Sets `pm_code`.
+    pub fn pm_code(mut self, pm_code: impl Into<String>) -> Self {
+        self.pm_code = Some(pm_code.into());
+        self
+    }
+    /// Sets `pm_type`.
+    pub fn pm_type(mut self, pm_type: i32) -> Self {
+        self.pm_type = Some(pm_type);
+        self
+    }
+    /// Sets `source`.
+    pub fn source(mut self, source: i32) -> Self {
+        self.source = Some(source);
+        self
+    }
+}
+#[doc(hidden)]
+mod decode;

@@ -5,43 +5,51 @@
 /// `yunc.shopWarehouseRefQuery`: the request of the platform method `yunc.shopWarehouseRefQuery`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `shop_id`: the arguments of [`new`](Self::new).
+/// * **Reply:** [`YuncShopWarehouseRefQueryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.shopWarehouseRefQuery` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.shopWarehouseRefQuery")]
-pub struct YuncShopWarehouseRefQueryRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct YuncShopWarehouseRefQueryRequest {
+    /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
+    #[serde(serialize_with = "crate::ids::as_number")]
+    pub shop_id: crate::ids::ShopId,
+}
 impl YuncShopWarehouseRefQueryRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
-    }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
-        self
+    /// Builds it from the required parameters (`shop_id`).
+    pub fn new(shop_id: impl Into<crate::ids::ShopId>) -> Self {
+        Self { shop_id: shop_id.into() }
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncShopWarehouseRefQueryRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.shopWarehouseRefQuery` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `yunc.shopWarehouseRefQuery` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct YuncShopWarehouseRefQueryResponse(pub ::serde_json::Value);
+pub struct YuncShopWarehouseRefQueryResponse {
+    /// `owner_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_code: Option<String>,
+    /// `owner_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+    /// `warehouse_list`
+    pub warehouse_list: Vec<Warehouse>,
+}
 impl crate::request::Request for YuncShopWarehouseRefQueryRequest {
     const METHOD: &'static str = "yunc.shopWarehouseRefQuery";
     const READ_ONLY: bool = true;
     type Response = YuncShopWarehouseRefQueryResponse;
 }
+/// An object inside `yunc.shopWarehouseRefQuery`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Warehouse {
+    /// `warehouse_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse_code: Option<String>,
+    /// `warehouse_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse_name: Option<String>,
+}
+#[doc(hidden)]
+mod decode;

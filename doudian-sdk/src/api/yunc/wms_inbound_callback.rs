@@ -5,42 +5,500 @@
 /// `yunc.wmsInboundCallback`: the request of the platform method `yunc.wmsInboundCallback`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
-/// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
+/// * **Required:** `details`, `inbound_order_no`, `operate_time`, `operator`, `order_type`, `status`, `warehouse_code`, given by name in [`YuncWmsInboundCallbackRequired`].
+/// * **Reply:** [`YuncWmsInboundCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.wmsInboundCallback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, ::serde::Serialize)]
 #[non_exhaustive]
 #[doc(alias = "yunc.wmsInboundCallback")]
-pub struct YuncWmsInboundCallbackRequest(
-    pub ::serde_json::Map<String, ::serde_json::Value>,
-);
+pub struct YuncWmsInboundCallbackRequest {
+    /// `abnormal_info_list`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub abnormal_info_list: Vec<AbnormalInfo>,
+    /// `details` (required)
+    pub details: Vec<Detail>,
+    /// `event_type_remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type_remark: Option<String>,
+    /// `inbound_order_no` (required)
+    pub inbound_order_no: String,
+    /// `operate_time` (required)
+    pub operate_time: i64,
+    /// `operator` (required)
+    pub operator: String,
+    /// `order_type` (required)
+    pub order_type: String,
+    /// `out_biz_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_biz_code: Option<String>,
+    /// `picture_list`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub picture_list: Vec<String>,
+    /// `reamrk`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reamrk: Option<String>,
+    /// `rejection_details`
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejection_details: Vec<RejectionDetail>,
+    /// `sign_detail`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_detail: Option<SignDetail>,
+    /// `status` (required)
+    pub status: i32,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
+/// The required parameters of [`YuncWmsInboundCallbackRequest`], by name: 7 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct YuncWmsInboundCallbackRequired {
+    /// `details` (required)
+    pub details: Vec<Detail>,
+    /// `inbound_order_no` (required)
+    pub inbound_order_no: String,
+    /// `operate_time` (required)
+    pub operate_time: i64,
+    /// `operator` (required)
+    pub operator: String,
+    /// `order_type` (required)
+    pub order_type: String,
+    /// `status` (required)
+    pub status: i32,
+    /// `warehouse_code` (required)
+    pub warehouse_code: String,
+}
 impl YuncWmsInboundCallbackRequest {
-    /// A request with no parameters yet.
-    pub fn new() -> Self {
-        Default::default()
+    /// Builds it from its required parameters (`details`, `inbound_order_no`, `operate_time`, `operator`, `order_type`, `status`, `warehouse_code`).
+    pub fn new(required: YuncWmsInboundCallbackRequired) -> Self {
+        let YuncWmsInboundCallbackRequired {
+            details,
+            inbound_order_no,
+            operate_time,
+            operator,
+            order_type,
+            status,
+            warehouse_code,
+        } = required;
+        Self {
+            details,
+            inbound_order_no,
+            operate_time,
+            operator,
+            order_type,
+            status,
+            warehouse_code,
+            ..<Self as crate::de::Object>::empty()
+        }
     }
-    /// Sets one parameter.
-    pub fn param(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.0.insert(key.into(), value.into());
+    /// Sets `abnormal_info_list`.
+    pub fn abnormal_info_list(mut self, abnormal_info_list: Vec<AbnormalInfo>) -> Self {
+        self.abnormal_info_list = abnormal_info_list;
+        self
+    }
+    /// Sets `event_type_remark`.
+    pub fn event_type_remark(mut self, event_type_remark: impl Into<String>) -> Self {
+        self.event_type_remark = Some(event_type_remark.into());
+        self
+    }
+    /// Sets `out_biz_code`.
+    pub fn out_biz_code(mut self, out_biz_code: impl Into<String>) -> Self {
+        self.out_biz_code = Some(out_biz_code.into());
+        self
+    }
+    /// Sets `picture_list`.
+    pub fn picture_list(mut self, picture_list: Vec<String>) -> Self {
+        self.picture_list = picture_list;
+        self
+    }
+    /// Sets `reamrk`.
+    pub fn reamrk(mut self, reamrk: impl Into<String>) -> Self {
+        self.reamrk = Some(reamrk.into());
+        self
+    }
+    /// Sets `rejection_details`.
+    pub fn rejection_details(mut self, rejection_details: Vec<RejectionDetail>) -> Self {
+        self.rejection_details = rejection_details;
+        self
+    }
+    /// Sets `sign_detail`.
+    pub fn sign_detail(mut self, sign_detail: SignDetail) -> Self {
+        self.sign_detail = Some(sign_detail);
         self
     }
 }
-impl From<::serde_json::Map<String, ::serde_json::Value>>
-for YuncWmsInboundCallbackRequest {
-    fn from(params: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
-        Self(params)
-    }
-}
-/// `yunc.wmsInboundCallback` response (untyped: the reply's `data` as a JSON value).
-#[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(transparent)]
+/// `yunc.wmsInboundCallback` response: the reply's `data`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct YuncWmsInboundCallbackResponse(pub ::serde_json::Value);
+pub struct YuncWmsInboundCallbackResponse {
+    /// `code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// `data`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// `msg`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+}
 impl crate::request::Request for YuncWmsInboundCallbackRequest {
     const METHOD: &'static str = "yunc.wmsInboundCallback";
     type Response = YuncWmsInboundCallbackResponse;
 }
+/// An object inside `yunc.wmsInboundCallback`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AbnormalInfo {
+    /// `abnormal_info_remark` (required)
+    pub abnormal_info_remark: String,
+    /// `abnormal_info_type` (required)
+    pub abnormal_info_type: String,
+    /// `abnormal_picture_list` (required)
+    pub abnormal_picture_list: Vec<String>,
+    /// `abnormal_source` (required)
+    pub abnormal_source: String,
+    /// `cargo_code` (required)
+    pub cargo_code: String,
+    /// `qty` (required)
+    pub qty: i64,
+}
+/// The required parameters of [`AbnormalInfo`], by name: 6 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct AbnormalInfoRequired {
+    /// `abnormal_info_remark` (required)
+    pub abnormal_info_remark: String,
+    /// `abnormal_info_type` (required)
+    pub abnormal_info_type: String,
+    /// `abnormal_picture_list` (required)
+    pub abnormal_picture_list: Vec<String>,
+    /// `abnormal_source` (required)
+    pub abnormal_source: String,
+    /// `cargo_code` (required)
+    pub cargo_code: String,
+    /// `qty` (required)
+    pub qty: i64,
+}
+impl AbnormalInfo {
+    /// Builds it from its required parameters (`abnormal_info_remark`, `abnormal_info_type`, `abnormal_picture_list`, `abnormal_source`, `cargo_code`, `qty`).
+    pub fn new(required: AbnormalInfoRequired) -> Self {
+        let AbnormalInfoRequired {
+            abnormal_info_remark,
+            abnormal_info_type,
+            abnormal_picture_list,
+            abnormal_source,
+            cargo_code,
+            qty,
+        } = required;
+        Self {
+            abnormal_info_remark,
+            abnormal_info_type,
+            abnormal_picture_list,
+            abnormal_source,
+            cargo_code,
+            qty,
+        }
+    }
+}
+/// An object inside `yunc.wmsInboundCallback`.
+#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct BatchInfo {
+    /// `batch_extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_extend: Option<String>,
+    /// `batch_number`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_number: Option<String>,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `lot_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot_id: Option<String>,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+    /// `receipt_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_date: Option<i64>,
+    /// `scm_inbound_order`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_inbound_order: Option<String>,
+    /// `supplier_id`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_id: Option<String>,
+}
+impl BatchInfo {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `batch_extend`.
+    pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
+        self.batch_extend = Some(batch_extend.into());
+        self
+    }
+    /// Sets `batch_number`.
+    pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
+        self.batch_number = Some(batch_number.into());
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `lot_id`.
+    pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
+        self.lot_id = Some(lot_id.into());
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `receipt_date`.
+    pub fn receipt_date(mut self, receipt_date: i64) -> Self {
+        self.receipt_date = Some(receipt_date);
+        self
+    }
+    /// Sets `scm_inbound_order`.
+    pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
+        self.scm_inbound_order = Some(scm_inbound_order.into());
+        self
+    }
+    /// Sets `supplier_id`.
+    pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
+        self.supplier_id = Some(supplier_id.into());
+        self
+    }
+}
+/// An object inside `yunc.wmsInboundCallback`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DefectReason {
+    /// `code` (required)
+    pub code: String,
+    /// `desc_msg` (required)
+    pub desc_msg: String,
+}
+impl DefectReason {
+    /// Builds it from the required parameters (`code`, `desc_msg`).
+    pub fn new(code: impl Into<String>, desc_msg: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            desc_msg: desc_msg.into(),
+        }
+    }
+}
+/// An object inside `yunc.wmsInboundCallback`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct Detail {
+    /// `batch_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_code: Option<String>,
+    /// `batch_info`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_info: Option<BatchInfo>,
+    /// `defect_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defect_reason: Option<DefectReason>,
+    /// `expire_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<i64>,
+    /// `extend`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend: Option<String>,
+    /// `inbound_order_no` (required)
+    pub inbound_order_no: String,
+    /// `inventory_status` (required)
+    pub inventory_status: i32,
+    /// `inventory_type` (required)
+    pub inventory_type: i32,
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `owner_code` (required)
+    pub owner_code: String,
+    /// `product_date`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_date: Option<i64>,
+    /// `received_qty` (required)
+    pub received_qty: i32,
+    /// `remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// `sn_list`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sn_list: Option<String>,
+    /// `total_qty` (required)
+    pub total_qty: i32,
+}
+/// The required parameters of [`Detail`], by name: 7 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct DetailRequired {
+    /// `inbound_order_no` (required)
+    pub inbound_order_no: String,
+    /// `inventory_status` (required)
+    pub inventory_status: i32,
+    /// `inventory_type` (required)
+    pub inventory_type: i32,
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `owner_code` (required)
+    pub owner_code: String,
+    /// `received_qty` (required)
+    pub received_qty: i32,
+    /// `total_qty` (required)
+    pub total_qty: i32,
+}
+impl Detail {
+    /// Builds it from its required parameters (`inbound_order_no`, `inventory_status`, `inventory_type`, `line_no`, `owner_code`, `received_qty`, `total_qty`).
+    pub fn new(required: DetailRequired) -> Self {
+        let DetailRequired {
+            inbound_order_no,
+            inventory_status,
+            inventory_type,
+            line_no,
+            owner_code,
+            received_qty,
+            total_qty,
+        } = required;
+        Self {
+            inbound_order_no,
+            inventory_status,
+            inventory_type,
+            line_no,
+            owner_code,
+            received_qty,
+            total_qty,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `batch_code`.
+    pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
+        self.batch_code = Some(batch_code.into());
+        self
+    }
+    /// Sets `batch_info`.
+    pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
+        self.batch_info = Some(batch_info);
+        self
+    }
+    /// Sets `defect_reason`.
+    pub fn defect_reason(mut self, defect_reason: DefectReason) -> Self {
+        self.defect_reason = Some(defect_reason);
+        self
+    }
+    /// Sets `expire_date`.
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `extend`.
+    pub fn extend(mut self, extend: impl Into<String>) -> Self {
+        self.extend = Some(extend.into());
+        self
+    }
+    /// Sets `product_date`.
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `remark`.
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
+        self
+    }
+    /// Sets `sn_list`.
+    pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
+        self.sn_list = Some(sn_list.into());
+        self
+    }
+}
+/// An object inside `yunc.wmsInboundCallback`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct RejectionDetail {
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `rejection_qty` (required)
+    pub rejection_qty: i32,
+    /// `rejection_reason`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
+    /// `rejection_remark`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection_remark: Option<String>,
+}
+impl RejectionDetail {
+    /// Builds it from the required parameters (`line_no`, `rejection_qty`).
+    pub fn new(line_no: impl Into<String>, rejection_qty: i32) -> Self {
+        Self {
+            line_no: line_no.into(),
+            rejection_qty,
+            ..<Self as crate::de::Object>::empty()
+        }
+    }
+    /// Sets `rejection_reason`.
+    pub fn rejection_reason(mut self, rejection_reason: impl Into<String>) -> Self {
+        self.rejection_reason = Some(rejection_reason.into());
+        self
+    }
+    /// Sets `rejection_remark`.
+    pub fn rejection_remark(mut self, rejection_remark: impl Into<String>) -> Self {
+        self.rejection_remark = Some(rejection_remark.into());
+        self
+    }
+}
+/// An object inside `yunc.wmsInboundCallback`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SignDetail {
+    /// `contact_way` (required)
+    pub contact_way: String,
+    /// `driver` (required)
+    pub driver: String,
+    /// `express` (required)
+    pub express: String,
+    /// `plate_number` (required)
+    pub plate_number: String,
+    /// `way_bill_no` (required)
+    pub way_bill_no: String,
+}
+/// The required parameters of [`SignDetail`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct SignDetailRequired {
+    /// `contact_way` (required)
+    pub contact_way: String,
+    /// `driver` (required)
+    pub driver: String,
+    /// `express` (required)
+    pub express: String,
+    /// `plate_number` (required)
+    pub plate_number: String,
+    /// `way_bill_no` (required)
+    pub way_bill_no: String,
+}
+impl SignDetail {
+    /// Builds it from its required parameters (`contact_way`, `driver`, `express`, `plate_number`, `way_bill_no`).
+    pub fn new(required: SignDetailRequired) -> Self {
+        let SignDetailRequired {
+            contact_way,
+            driver,
+            express,
+            plate_number,
+            way_bill_no,
+        } = required;
+        Self {
+            contact_way,
+            driver,
+            express,
+            plate_number,
+            way_bill_no,
+        }
+    }
+}
+#[doc(hidden)]
+mod decode;

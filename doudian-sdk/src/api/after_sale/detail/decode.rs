@@ -110,8 +110,14 @@ impl crate::de::Object for AfterSaleInfo {
             "after_sale_type_text" => {
                 crate::de::read(map, &mut self.after_sale_type_text)
             }
+            "aftersale_status_to_final_time" => {
+                crate::de::read(map, &mut self.aftersale_status_to_final_time)
+            }
             "aftersale_tags" => crate::de::read(map, &mut self.aftersale_tags),
+            "agree_refuse_sign" => crate::de::read(map, &mut self.agree_refuse_sign),
+            "apply_role" => crate::de::read(map, &mut self.apply_role),
             "apply_time" => crate::de::read(map, &mut self.apply_time),
+            "auto_audit_bits" => crate::de::read(map, &mut self.auto_audit_bits),
             "deduction_amount" => crate::de::read(map, &mut self.deduction_amount),
             "disable_coupon_id" => crate::de::read(map, &mut self.disable_coupon_id),
             "encrypt_post_receiver" => {
@@ -133,6 +139,7 @@ impl crate::de::Object for AfterSaleInfo {
                 crate::de::read(map, &mut self.kol_discount_return_status)
             }
             "need_return_count" => crate::de::read(map, &mut self.need_return_count),
+            "open_address_id" => crate::de::read(map, &mut self.open_address_id),
             "part_type" => crate::de::read(map, &mut self.part_type),
             "platform_discount_return_amount" => {
                 crate::de::read(map, &mut self.platform_discount_return_amount)
@@ -165,6 +172,7 @@ impl crate::de::Object for AfterSaleInfo {
                 crate::de::read(map, &mut self.refund_promotion_amount)
             }
             "refund_status" => crate::de::read(map, &mut self.refund_status),
+            "refund_time" => crate::de::read(map, &mut self.refund_time),
             "refund_total_amount" => crate::de::read(map, &mut self.refund_total_amount),
             "refund_type" => crate::de::read(map, &mut self.refund_type),
             "refund_type_text" => crate::de::read(map, &mut self.refund_type_text),
@@ -174,6 +182,7 @@ impl crate::de::Object for AfterSaleInfo {
             }
             "return_address" => crate::de::read(map, &mut self.return_address),
             "return_address_id" => crate::de::read(map, &mut self.return_address_id),
+            "return_method" => crate::de::read(map, &mut self.return_method),
             "risk_decsison_code" => crate::de::read(map, &mut self.risk_decsison_code),
             "risk_decsison_description" => {
                 crate::de::read(map, &mut self.risk_decsison_description)
@@ -533,7 +542,10 @@ impl crate::de::Object for GivenSkuDetail {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "item_order_num" => crate::de::read(map, &mut self.item_order_num),
+            "product_id" => crate::de::read(map, &mut self.product_id),
             "product_name" => crate::de::read(map, &mut self.product_name),
+            "shop_sku_code" => crate::de::read(map, &mut self.shop_sku_code),
             "sku_order_id" => crate::de::read(map, &mut self.sku_order_id),
             _ => Ok(false),
         }

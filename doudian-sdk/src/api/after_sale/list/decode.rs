@@ -10,6 +10,8 @@ impl crate::de::Object for AfterSaleListRequest {
         Self {
             aftersale_id: Default::default(),
             aftersale_status: Default::default(),
+            aftersale_status_to_final_end_time: Default::default(),
+            aftersale_status_to_final_start_time: Default::default(),
             aftersale_sub_type: Default::default(),
             aftersale_type: Default::default(),
             agree_refuse_sign: Default::default(),
@@ -44,6 +46,12 @@ impl crate::de::Object for AfterSaleListRequest {
         match key {
             "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
+            "aftersale_status_to_final_end_time" => {
+                crate::de::read(map, &mut self.aftersale_status_to_final_end_time)
+            }
+            "aftersale_status_to_final_start_time" => {
+                crate::de::read(map, &mut self.aftersale_status_to_final_start_time)
+            }
             "aftersale_sub_type" => crate::de::read(map, &mut self.aftersale_sub_type),
             "aftersale_type" => crate::de::read(map, &mut self.aftersale_type),
             "agree_refuse_sign" => crate::de::read(map, &mut self.agree_refuse_sign),
@@ -132,12 +140,16 @@ impl crate::de::Object for AftersaleInfo {
                 crate::de::read(map, &mut self.aftersale_refund_type)
             }
             "aftersale_status" => crate::de::read(map, &mut self.aftersale_status),
+            "aftersale_status_to_final_time" => {
+                crate::de::read(map, &mut self.aftersale_status_to_final_time)
+            }
             "aftersale_sub_type" => crate::de::read(map, &mut self.aftersale_sub_type),
             "aftersale_tags" => crate::de::read(map, &mut self.aftersale_tags),
             "aftersale_type" => crate::de::read(map, &mut self.aftersale_type),
             "apply_time" => crate::de::read(map, &mut self.apply_time),
             "arbitrate_blame" => crate::de::read(map, &mut self.arbitrate_blame),
             "arbitrate_status" => crate::de::read(map, &mut self.arbitrate_status),
+            "auto_audit_bits" => crate::de::read(map, &mut self.auto_audit_bits),
             "create_time" => crate::de::read(map, &mut self.create_time),
             "exchange_logistics_company_name" => {
                 crate::de::read(map, &mut self.exchange_logistics_company_name)

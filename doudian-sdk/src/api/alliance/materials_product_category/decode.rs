@@ -7,7 +7,9 @@ use super::*;
 impl crate::de::Object for AllianceMaterialsProductCategoryRequest {
     const NAME: &'static str = "AllianceMaterialsProductCategoryRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            parent_id: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -15,6 +15,7 @@ impl crate::de::Object for BrandListRequest {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "brand_ids" => crate::de::read(map, &mut self.brand_ids),
             "categories" => crate::de::read(map, &mut self.categories),
             "category_id" => crate::de::read(map, &mut self.category_id),
             "full_brand_info" => crate::de::read(map, &mut self.full_brand_info),

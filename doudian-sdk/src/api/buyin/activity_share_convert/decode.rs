@@ -7,7 +7,16 @@ use super::*;
 impl crate::de::Object for BuyinActivityShareConvertRequest {
     const NAME: &'static str = "BuyinActivityShareConvertRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            activity_id: Default::default(),
+            activity_url: Default::default(),
+            external_info: Default::default(),
+            mix_activity_id: Default::default(),
+            need_qr_code: Default::default(),
+            pid: Default::default(),
+            platform: Default::default(),
+            product_id: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,
@@ -21,6 +30,8 @@ impl crate::de::Object for BuyinActivityShareConvertRequest {
             "mix_activity_id" => crate::de::read(map, &mut self.mix_activity_id),
             "need_qr_code" => crate::de::read(map, &mut self.need_qr_code),
             "pid" => crate::de::read(map, &mut self.pid),
+            "platform" => crate::de::read(map, &mut self.platform),
+            "product_id" => crate::de::read(map, &mut self.product_id),
             _ => Ok(false),
         }
     }
@@ -46,6 +57,7 @@ impl crate::de::Object for BuyinActivityShareConvertResponse {
             "deep_link" => crate::de::read(map, &mut self.deep_link),
             "qrcode" => crate::de::read(map, &mut self.qrcode),
             "share_command" => crate::de::read(map, &mut self.share_command),
+            "zlink" => crate::de::read(map, &mut self.zlink),
             _ => Ok(false),
         }
     }

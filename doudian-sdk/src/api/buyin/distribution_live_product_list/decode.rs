@@ -7,7 +7,9 @@ use super::*;
 impl crate::de::Object for BuyinDistributionLiveProductListRequest {
     const NAME: &'static str = "BuyinDistributionLiveProductListRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            author_buyin_id: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,
@@ -58,30 +60,6 @@ impl crate::de::Object for BuyinDistributionLiveProductListResponse {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for BuyinDistributionLiveProductListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for AdsPromotionRatio {
-    const NAME: &'static str = "AdsPromotionRatio";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "old_fans_ratio" => crate::de::read(map, &mut self.old_fans_ratio),
-            "share_ratio" => crate::de::read(map, &mut self.share_ratio),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for AdsPromotionRatio {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

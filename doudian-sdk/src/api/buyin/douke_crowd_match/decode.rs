@@ -7,7 +7,9 @@ use super::*;
 impl crate::de::Object for BuyinDoukeCrowdMatchRequest {
     const NAME: &'static str = "BuyinDoukeCrowdMatchRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            device_fingerprint_info: crate::de::Object::empty(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -84,6 +84,9 @@ impl crate::de::Object for Order {
             "author_buyin_id" => crate::de::read(map, &mut self.author_buyin_id),
             "author_short_id" => crate::de::read(map, &mut self.author_short_id),
             "confirm_time" => crate::de::read(map, &mut self.confirm_time),
+            "distributor_right_type" => {
+                crate::de::read(map, &mut self.distributor_right_type)
+            }
             "flow_point" => crate::de::read(map, &mut self.flow_point),
             "item_num" => crate::de::read(map, &mut self.item_num),
             "material_id" => crate::de::read(map, &mut self.material_id),

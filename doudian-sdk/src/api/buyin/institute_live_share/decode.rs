@@ -7,7 +7,16 @@ use super::*;
 impl crate::de::Object for BuyinInstituteLiveShareRequest {
     const NAME: &'static str = "BuyinInstituteLiveShareRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            buyin_id: Default::default(),
+            dy_code: Default::default(),
+            need_qr_code: Default::default(),
+            need_zlink: Default::default(),
+            open_id: Default::default(),
+            pid_info: crate::de::Object::empty(),
+            platform: Default::default(),
+            product_id: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,
@@ -18,6 +27,7 @@ impl crate::de::Object for BuyinInstituteLiveShareRequest {
             "buyin_id" => crate::de::read(map, &mut self.buyin_id),
             "dy_code" => crate::de::read(map, &mut self.dy_code),
             "need_qr_code" => crate::de::read(map, &mut self.need_qr_code),
+            "need_zlink" => crate::de::read(map, &mut self.need_zlink),
             "open_id" => crate::de::read(map, &mut self.open_id),
             "pid_info" => crate::de::read(map, &mut self.pid_info),
             "platform" => crate::de::read(map, &mut self.platform),
@@ -62,7 +72,10 @@ impl<'de> ::serde::Deserialize<'de> for BuyinInstituteLiveShareResponse {
 impl crate::de::Object for PidInfo {
     const NAME: &'static str = "PidInfo";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            external_info: Default::default(),
+            pid: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -7,7 +7,17 @@ use super::*;
 impl crate::de::Object for BuyinInstituteOrderAdsRequest {
     const NAME: &'static str = "BuyinInstituteOrderAdsRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            cursor: Default::default(),
+            distribution_type: Default::default(),
+            end_time: Default::default(),
+            open_id: Default::default(),
+            order_ids: Default::default(),
+            pid: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -7,7 +7,27 @@ use super::*;
 impl crate::de::Object for BuyinKolMaterialsProductsSearchRequest {
     const NAME: &'static str = "BuyinKolMaterialsProductsSearchRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            activity_id: Default::default(),
+            cos_fee_max: Default::default(),
+            cos_fee_min: Default::default(),
+            cos_ratio_max: Default::default(),
+            cos_ratio_min: Default::default(),
+            first_cids: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            price_max: Default::default(),
+            price_min: Default::default(),
+            search_type: Default::default(),
+            second_cids: Default::default(),
+            sell_num_max: Default::default(),
+            sell_num_min: Default::default(),
+            share_status: Default::default(),
+            sort_type: Default::default(),
+            tag: Default::default(),
+            third_cids: Default::default(),
+            title: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,
@@ -15,6 +35,7 @@ impl crate::de::Object for BuyinKolMaterialsProductsSearchRequest {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "activity_id" => crate::de::read(map, &mut self.activity_id),
             "cos_fee_max" => crate::de::read(map, &mut self.cos_fee_max),
             "cos_fee_min" => crate::de::read(map, &mut self.cos_fee_min),
             "cos_ratio_max" => crate::de::read(map, &mut self.cos_ratio_max),
@@ -30,6 +51,7 @@ impl crate::de::Object for BuyinKolMaterialsProductsSearchRequest {
             "sell_num_min" => crate::de::read(map, &mut self.sell_num_min),
             "share_status" => crate::de::read(map, &mut self.share_status),
             "sort_type" => crate::de::read(map, &mut self.sort_type),
+            "tag" => crate::de::read(map, &mut self.tag),
             "third_cids" => crate::de::read(map, &mut self.third_cids),
             "title" => crate::de::read(map, &mut self.title),
             _ => Ok(false),
@@ -78,6 +100,9 @@ impl crate::de::Object for Product {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "activity_id" => crate::de::read(map, &mut self.activity_id),
+            "available_coupons" => crate::de::read(map, &mut self.available_coupons),
+            "commission_type" => crate::de::read(map, &mut self.commission_type),
             "cos_fee" => crate::de::read(map, &mut self.cos_fee),
             "cos_ratio" => crate::de::read(map, &mut self.cos_ratio),
             "coupon_price" => crate::de::read(map, &mut self.coupon_price),
@@ -87,6 +112,7 @@ impl crate::de::Object for Product {
             "in_stock" => crate::de::read(map, &mut self.in_stock),
             "kol_cos_fee" => crate::de::read(map, &mut self.kol_cos_fee),
             "kol_cos_ratio" => crate::de::read(map, &mut self.kol_cos_ratio),
+            "presell_type" => crate::de::read(map, &mut self.presell_type),
             "price" => crate::de::read(map, &mut self.price),
             "product_id" => crate::de::read(map, &mut self.product_id),
             "sales" => crate::de::read(map, &mut self.sales),

@@ -7,7 +7,12 @@ use super::*;
 impl crate::de::Object for BuyinKolPidCreateRequest {
     const NAME: &'static str = "BuyinKolPidCreateRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            media_id: Default::default(),
+            media_name: Default::default(),
+            media_type: Default::default(),
+            site_name: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -7,7 +7,7 @@ use super::*;
 impl crate::de::Object for BuyinKolPidDelRequest {
     const NAME: &'static str = "BuyinKolPidDelRequest";
     fn empty() -> Self {
-        Self::default()
+        Self { pids: Default::default() }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -7,7 +7,10 @@ use super::*;
 impl crate::de::Object for BuyinKolPidEditRequest {
     const NAME: &'static str = "BuyinKolPidEditRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            pid: Default::default(),
+            site_name: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -19,6 +19,7 @@ impl crate::de::Object for BuyinKolPidListRequest {
             "page" => crate::de::read(map, &mut self.page),
             "page_size" => crate::de::read(map, &mut self.page_size),
             "pid" => crate::de::read(map, &mut self.pid),
+            "site_name" => crate::de::read(map, &mut self.site_name),
             _ => Ok(false),
         }
     }
@@ -71,35 +72,6 @@ impl crate::de::Object for Data {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Data {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for Pid {
-    const NAME: &'static str = "Pid";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "create_time" => crate::de::read(map, &mut self.create_time),
-            "media_id" => crate::de::read(map, &mut self.media_id),
-            "media_name" => crate::de::read(map, &mut self.media_name),
-            "media_type" => crate::de::read(map, &mut self.media_type),
-            "pid" => crate::de::read(map, &mut self.pid),
-            "site_name" => crate::de::read(map, &mut self.site_name),
-            "update_time" => crate::de::read(map, &mut self.update_time),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Pid {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -7,7 +7,17 @@ use super::*;
 impl crate::de::Object for BuyinKolProductShareRequest {
     const NAME: &'static str = "BuyinKolProductShareRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            external_info: Default::default(),
+            ins_activity_param: Default::default(),
+            need_qr_code: Default::default(),
+            need_share_link: Default::default(),
+            need_zlink: Default::default(),
+            pid: Default::default(),
+            platform: Default::default(),
+            product_url: Default::default(),
+            use_coupon: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,
@@ -16,10 +26,14 @@ impl crate::de::Object for BuyinKolProductShareRequest {
     ) -> Result<bool, A::Error> {
         match key {
             "external_info" => crate::de::read(map, &mut self.external_info),
+            "ins_activity_param" => crate::de::read(map, &mut self.ins_activity_param),
             "need_qr_code" => crate::de::read(map, &mut self.need_qr_code),
             "need_share_link" => crate::de::read(map, &mut self.need_share_link),
+            "need_zlink" => crate::de::read(map, &mut self.need_zlink),
             "pid" => crate::de::read(map, &mut self.pid),
+            "platform" => crate::de::read(map, &mut self.platform),
             "product_url" => crate::de::read(map, &mut self.product_url),
+            "use_coupon" => crate::de::read(map, &mut self.use_coupon),
             _ => Ok(false),
         }
     }
@@ -42,16 +56,46 @@ impl crate::de::Object for BuyinKolProductShareResponse {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "coupon_link" => crate::de::read(map, &mut self.coupon_link),
             "dy_deeplink" => crate::de::read(map, &mut self.dy_deeplink),
             "dy_password" => crate::de::read(map, &mut self.dy_password),
+            "dy_zlink" => crate::de::read(map, &mut self.dy_zlink),
             "is_limit_douke" => crate::de::read(map, &mut self.is_limit_douke),
             "qr_code" => crate::de::read(map, &mut self.qr_code),
             "share_link" => crate::de::read(map, &mut self.share_link),
+            "use_ins_activity" => crate::de::read(map, &mut self.use_ins_activity),
             _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for BuyinKolProductShareResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for CouponLink {
+    const NAME: &'static str = "CouponLink";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "coupon_status" => crate::de::read(map, &mut self.coupon_status),
+            "deeplink" => crate::de::read(map, &mut self.deeplink),
+            "qrcode" => crate::de::read(map, &mut self.qrcode),
+            "share_command" => crate::de::read(map, &mut self.share_command),
+            "share_link" => crate::de::read(map, &mut self.share_link),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for CouponLink {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

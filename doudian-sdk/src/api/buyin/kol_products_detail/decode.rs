@@ -54,8 +54,8 @@ impl<'de> ::serde::Deserialize<'de> for BuyinKolProductsDetailResponse {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for ActivityInfo {
-    const NAME: &'static str = "ActivityInfo";
+impl crate::de::Object for DetailBrief {
+    const NAME: &'static str = "DetailBrief";
     fn empty() -> Self {
         Self::default()
     }
@@ -65,231 +65,13 @@ impl crate::de::Object for ActivityInfo {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
-            "activity_type" => crate::de::read(map, &mut self.activity_type),
+            "component_info" => crate::de::read(map, &mut self.component_info),
             "success" => crate::de::read(map, &mut self.success),
             _ => Ok(false),
         }
     }
 }
-impl<'de> ::serde::Deserialize<'de> for ActivityInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for AvailableCoupon {
-    const NAME: &'static str = "AvailableCoupon";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "apply_end_time" => crate::de::read(map, &mut self.apply_end_time),
-            "apply_start_time" => crate::de::read(map, &mut self.apply_start_time),
-            "coupon_type" => crate::de::read(map, &mut self.coupon_type),
-            "discount_desc" => crate::de::read(map, &mut self.discount_desc),
-            "type_desc" => crate::de::read(map, &mut self.type_desc),
-            "use_end_time" => crate::de::read(map, &mut self.use_end_time),
-            "use_start_time" => crate::de::read(map, &mut self.use_start_time),
-            "valid_period" => crate::de::read(map, &mut self.valid_period),
-            "validity_type" => crate::de::read(map, &mut self.validity_type),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for AvailableCoupon {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for BaseInfo {
-    const NAME: &'static str = "BaseInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "category_id" => crate::de::read(map, &mut self.category_id),
-            "category_name" => crate::de::read(map, &mut self.category_name),
-            "cover" => crate::de::read(map, &mut self.cover),
-            "detail_url" => crate::de::read(map, &mut self.detail_url),
-            "first_cid" => crate::de::read(map, &mut self.first_cid),
-            "imgs" => crate::de::read(map, &mut self.imgs),
-            "in_stock" => crate::de::read(map, &mut self.in_stock),
-            "price" => crate::de::read(map, &mut self.price),
-            "product_id" => crate::de::read(map, &mut self.product_id),
-            "sales" => crate::de::read(map, &mut self.sales),
-            "second_cid" => crate::de::read(map, &mut self.second_cid),
-            "success" => crate::de::read(map, &mut self.success),
-            "third_cid" => crate::de::read(map, &mut self.third_cid),
-            "title" => crate::de::read(map, &mut self.title),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for BaseInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for BrandInfo {
-    const NAME: &'static str = "BrandInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "brand_id" => crate::de::read(map, &mut self.brand_id),
-            "brand_name_cn" => crate::de::read(map, &mut self.brand_name_cn),
-            "brand_name_en" => crate::de::read(map, &mut self.brand_name_en),
-            "success" => crate::de::read(map, &mut self.success),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for BrandInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for CommentInfo {
-    const NAME: &'static str = "CommentInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "comment_num" => crate::de::read(map, &mut self.comment_num),
-            "comment_score" => crate::de::read(map, &mut self.comment_score),
-            "success" => crate::de::read(map, &mut self.success),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CommentInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for CouponInfo {
-    const NAME: &'static str = "CouponInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "available_coupons" => crate::de::read(map, &mut self.available_coupons),
-            "coupon_price" => crate::de::read(map, &mut self.coupon_price),
-            "success" => crate::de::read(map, &mut self.success),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for CouponInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for LogisticsInfo {
-    const NAME: &'static str = "LogisticsInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "success" => crate::de::read(map, &mut self.success),
-            "text" => crate::de::read(map, &mut self.text),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for LogisticsInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for MonthSaleData {
-    const NAME: &'static str = "MonthSaleData";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "daily_statistics" => crate::de::read(map, &mut self.daily_statistics),
-            "kol_num" => crate::de::read(map, &mut self.kol_num),
-            "order_num" => crate::de::read(map, &mut self.order_num),
-            "success" => crate::de::read(map, &mut self.success),
-            "view_num" => crate::de::read(map, &mut self.view_num),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for MonthSaleData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for PresellInfo {
-    const NAME: &'static str = "PresellInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "presell_type" => crate::de::read(map, &mut self.presell_type),
-            "success" => crate::de::read(map, &mut self.success),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for PresellInfo {
+impl<'de> ::serde::Deserialize<'de> for DetailBrief {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -312,6 +94,7 @@ impl crate::de::Object for Product {
             "brand_info" => crate::de::read(map, &mut self.brand_info),
             "comment_info" => crate::de::read(map, &mut self.comment_info),
             "coupon_info" => crate::de::read(map, &mut self.coupon_info),
+            "detail_brief" => crate::de::read(map, &mut self.detail_brief),
             "logistics_info" => crate::de::read(map, &mut self.logistics_info),
             "month_sale_data" => crate::de::read(map, &mut self.month_sale_data),
             "presell_info" => crate::de::read(map, &mut self.presell_info),
@@ -360,104 +143,6 @@ impl<'de> ::serde::Deserialize<'de> for PromotionInfo {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for QualificationInfo {
-    const NAME: &'static str = "QualificationInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "has_sxt" => crate::de::read(map, &mut self.has_sxt),
-            "success" => crate::de::read(map, &mut self.success),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for QualificationInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for RightsInfo {
-    const NAME: &'static str = "RightsInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "is_assured" => crate::de::read(map, &mut self.is_assured),
-            "success" => crate::de::read(map, &mut self.success),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for RightsInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for ShareInfo {
-    const NAME: &'static str = "ShareInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "sharable" => crate::de::read(map, &mut self.sharable),
-            "success" => crate::de::read(map, &mut self.success),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ShareInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for ShopInfo {
-    const NAME: &'static str = "ShopInfo";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "shop_id" => crate::de::read(map, &mut self.shop_id),
-            "shop_name" => crate::de::read(map, &mut self.shop_name),
-            "shop_total_score" => crate::de::read(map, &mut self.shop_total_score),
-            "success" => crate::de::read(map, &mut self.success),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ShopInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for Tags {
     const NAME: &'static str = "Tags";
     fn empty() -> Self {
@@ -471,6 +156,8 @@ impl crate::de::Object for Tags {
         match key {
             "has_douin_goods_tag" => crate::de::read(map, &mut self.has_douin_goods_tag),
             "has_shop_brand_tag" => crate::de::read(map, &mut self.has_shop_brand_tag),
+            "has_subsidy_tag" => crate::de::read(map, &mut self.has_subsidy_tag),
+            "has_supermarket_tag" => crate::de::read(map, &mut self.has_supermarket_tag),
             "success" => crate::de::read(map, &mut self.success),
             _ => Ok(false),
         }

@@ -7,7 +7,17 @@ use super::*;
 impl crate::de::Object for BuyinLiveShareMaterialRequest {
     const NAME: &'static str = "BuyinLiveShareMaterialRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            author_info: Default::default(),
+            author_levels: Default::default(),
+            author_type: Default::default(),
+            frist_cids: Default::default(),
+            live_status: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            sort_by: Default::default(),
+            sort_type: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -7,7 +7,9 @@ use super::*;
 impl crate::de::Object for BuyinMaterialsProductStatusRequest {
     const NAME: &'static str = "BuyinMaterialsProductStatusRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            products: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,
@@ -21,29 +23,6 @@ impl crate::de::Object for BuyinMaterialsProductStatusRequest {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for BuyinMaterialsProductStatusRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
-impl crate::de::Object for BuyinMaterialsProductStatusResponse {
-    const NAME: &'static str = "BuyinMaterialsProductStatusResponse";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "data" => crate::de::read(map, &mut self.data),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for BuyinMaterialsProductStatusResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -75,5 +54,12 @@ impl<'de> ::serde::Deserialize<'de> for Data {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::de::object(deserializer)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for BuyinMaterialsProductStatusResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::maybe_wrapped::<Vec<Data>, D>(deserializer, "data").map(Self)
     }
 }

@@ -7,7 +7,9 @@ use super::*;
 impl crate::de::Object for BuyinProductSkusRequest {
     const NAME: &'static str = "BuyinProductSkusRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            product_id: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,
@@ -88,6 +90,7 @@ impl crate::de::Object for Skus {
     ) -> Result<bool, A::Error> {
         match key {
             "effective_price" => crate::de::read(map, &mut self.effective_price),
+            "sku_id" => crate::de::read(map, &mut self.sku_id),
             "stock_num" => crate::de::read(map, &mut self.stock_num),
             _ => Ok(false),
         }

@@ -7,7 +7,9 @@ use super::*;
 impl crate::de::Object for BuyinShareCommandParseRequest {
     const NAME: &'static str = "BuyinShareCommandParseRequest";
     fn empty() -> Self {
-        Self::default()
+        Self {
+            command: Default::default(),
+        }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

@@ -4,6 +4,54 @@
 //! Decoders of the `buyin (shared)` types (generated; see `crate::de`).
 #[allow(unused_imports)]
 use super::*;
+impl crate::de::Object for ActivityInfo {
+    const NAME: &'static str = "ActivityInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activity_type" => crate::de::read(map, &mut self.activity_type),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ActivityInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for AdsPromotionRatio {
+    const NAME: &'static str = "AdsPromotionRatio";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "old_fans_ratio" => crate::de::read(map, &mut self.old_fans_ratio),
+            "share_ratio" => crate::de::read(map, &mut self.share_ratio),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AdsPromotionRatio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for Author {
     const NAME: &'static str = "Author";
     fn empty() -> Self {
@@ -26,6 +74,172 @@ impl crate::de::Object for Author {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Author {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for AvailableCoupon {
+    const NAME: &'static str = "AvailableCoupon";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "apply_end_time" => crate::de::read(map, &mut self.apply_end_time),
+            "apply_start_time" => crate::de::read(map, &mut self.apply_start_time),
+            "coupon_type" => crate::de::read(map, &mut self.coupon_type),
+            "discount_desc" => crate::de::read(map, &mut self.discount_desc),
+            "type_desc" => crate::de::read(map, &mut self.type_desc),
+            "use_end_time" => crate::de::read(map, &mut self.use_end_time),
+            "use_start_time" => crate::de::read(map, &mut self.use_start_time),
+            "valid_period" => crate::de::read(map, &mut self.valid_period),
+            "validity_type" => crate::de::read(map, &mut self.validity_type),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AvailableCoupon {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for BaseInfo {
+    const NAME: &'static str = "BaseInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "category_id" => crate::de::read(map, &mut self.category_id),
+            "category_name" => crate::de::read(map, &mut self.category_name),
+            "cover" => crate::de::read(map, &mut self.cover),
+            "detail_url" => crate::de::read(map, &mut self.detail_url),
+            "first_cid" => crate::de::read(map, &mut self.first_cid),
+            "imgs" => crate::de::read(map, &mut self.imgs),
+            "in_stock" => crate::de::read(map, &mut self.in_stock),
+            "price" => crate::de::read(map, &mut self.price),
+            "product_id" => crate::de::read(map, &mut self.product_id),
+            "sales" => crate::de::read(map, &mut self.sales),
+            "second_cid" => crate::de::read(map, &mut self.second_cid),
+            "success" => crate::de::read(map, &mut self.success),
+            "third_cid" => crate::de::read(map, &mut self.third_cid),
+            "title" => crate::de::read(map, &mut self.title),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for BaseInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for BrandInfo {
+    const NAME: &'static str = "BrandInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "brand_id" => crate::de::read(map, &mut self.brand_id),
+            "brand_name_cn" => crate::de::read(map, &mut self.brand_name_cn),
+            "brand_name_en" => crate::de::read(map, &mut self.brand_name_en),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for BrandInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for CommentInfo {
+    const NAME: &'static str = "CommentInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "comment_num" => crate::de::read(map, &mut self.comment_num),
+            "comment_score" => crate::de::read(map, &mut self.comment_score),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for CommentInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ComponentInfo {
+    const NAME: &'static str = "ComponentInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "image" => crate::de::read(map, &mut self.image),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ComponentInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for CouponInfo {
+    const NAME: &'static str = "CouponInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "available_coupons" => crate::de::read(map, &mut self.available_coupons),
+            "coupon_price" => crate::de::read(map, &mut self.coupon_price),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for CouponInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -58,6 +272,51 @@ impl<'de> ::serde::Deserialize<'de> for DailyStatistic {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for Data {
+    const NAME: &'static str = "Data";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "activity_desc" => crate::de::read(map, &mut self.activity_desc),
+            "activity_id" => crate::de::read(map, &mut self.activity_id),
+            "activity_kind" => crate::de::read(map, &mut self.activity_kind),
+            "activity_name" => crate::de::read(map, &mut self.activity_name),
+            "apply_end_time" => crate::de::read(map, &mut self.apply_end_time),
+            "apply_num" => crate::de::read(map, &mut self.apply_num),
+            "apply_start_time" => crate::de::read(map, &mut self.apply_start_time),
+            "apply_status" => crate::de::read(map, &mut self.apply_status),
+            "audit_pass_num" => crate::de::read(map, &mut self.audit_pass_num),
+            "colonel_buyin_id" => crate::de::read(map, &mut self.colonel_buyin_id),
+            "commission_rate" => crate::de::read(map, &mut self.commission_rate),
+            "estimated_single_sale" => {
+                crate::de::read(map, &mut self.estimated_single_sale)
+            }
+            "history_order_num" => crate::de::read(map, &mut self.history_order_num),
+            "history_single_product_num" => {
+                crate::de::read(map, &mut self.history_single_product_num)
+            }
+            "institution_id" => crate::de::read(map, &mut self.institution_id),
+            "institution_name" => crate::de::read(map, &mut self.institution_name),
+            "phone_num" => crate::de::read(map, &mut self.phone_num),
+            "service_rate" => crate::de::read(map, &mut self.service_rate),
+            "wechat_id" => crate::de::read(map, &mut self.wechat_id),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Data {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for Failed {
     const NAME: &'static str = "Failed";
     fn empty() -> Self {
@@ -76,6 +335,55 @@ impl crate::de::Object for Failed {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Failed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Image {
+    const NAME: &'static str = "Image";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "height" => crate::de::read(map, &mut self.height),
+            "pic_url" => crate::de::read(map, &mut self.pic_url),
+            "width" => crate::de::read(map, &mut self.width),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Image {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for LogisticsInfo {
+    const NAME: &'static str = "LogisticsInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "success" => crate::de::read(map, &mut self.success),
+            "text" => crate::de::read(map, &mut self.text),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for LogisticsInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -107,6 +415,62 @@ impl<'de> ::serde::Deserialize<'de> for LogisticsScore {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for MonthSaleData {
+    const NAME: &'static str = "MonthSaleData";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "daily_statistics" => crate::de::read(map, &mut self.daily_statistics),
+            "kol_num" => crate::de::read(map, &mut self.kol_num),
+            "order_num" => crate::de::read(map, &mut self.order_num),
+            "success" => crate::de::read(map, &mut self.success),
+            "view_num" => crate::de::read(map, &mut self.view_num),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for MonthSaleData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Pid {
+    const NAME: &'static str = "Pid";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "create_time" => crate::de::read(map, &mut self.create_time),
+            "media_id" => crate::de::read(map, &mut self.media_id),
+            "media_name" => crate::de::read(map, &mut self.media_name),
+            "media_type" => crate::de::read(map, &mut self.media_type),
+            "pid" => crate::de::read(map, &mut self.pid),
+            "site_name" => crate::de::read(map, &mut self.site_name),
+            "update_time" => crate::de::read(map, &mut self.update_time),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Pid {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for PidInfo {
     const NAME: &'static str = "PidInfo";
     fn empty() -> Self {
@@ -126,6 +490,94 @@ impl crate::de::Object for PidInfo {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for PidInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for PresellInfo {
+    const NAME: &'static str = "PresellInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "presell_type" => crate::de::read(map, &mut self.presell_type),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for PresellInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Preview {
+    const NAME: &'static str = "Preview";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "booking_num" => crate::de::read(map, &mut self.booking_num),
+            "preview_id" => crate::de::read(map, &mut self.preview_id),
+            "product_count" => crate::de::read(map, &mut self.product_count),
+            "products" => crate::de::read(map, &mut self.products),
+            "start_time" => crate::de::read(map, &mut self.start_time),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Preview {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Product {
+    const NAME: &'static str = "Product";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "ads_promotion_ratio" => crate::de::read(map, &mut self.ads_promotion_ratio),
+            "category_id" => crate::de::read(map, &mut self.category_id),
+            "cover" => crate::de::read(map, &mut self.cover),
+            "first_cid" => crate::de::read(map, &mut self.first_cid),
+            "first_cname" => crate::de::read(map, &mut self.first_cname),
+            "list_num" => crate::de::read(map, &mut self.list_num),
+            "preview_price" => crate::de::read(map, &mut self.preview_price),
+            "price" => crate::de::read(map, &mut self.price),
+            "product_desc" => crate::de::read(map, &mut self.product_desc),
+            "product_id" => crate::de::read(map, &mut self.product_id),
+            "second_cid" => crate::de::read(map, &mut self.second_cid),
+            "second_cname" => crate::de::read(map, &mut self.second_cname),
+            "third_cid" => crate::de::read(map, &mut self.third_cid),
+            "third_cname" => crate::de::read(map, &mut self.third_cname),
+            "title" => crate::de::read(map, &mut self.title),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Product {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -207,6 +659,54 @@ impl<'de> ::serde::Deserialize<'de> for Qrcode {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for QualificationInfo {
+    const NAME: &'static str = "QualificationInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "has_sxt" => crate::de::read(map, &mut self.has_sxt),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for QualificationInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for RightsInfo {
+    const NAME: &'static str = "RightsInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "is_assured" => crate::de::read(map, &mut self.is_assured),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for RightsInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for ServiceScore {
     const NAME: &'static str = "ServiceScore";
     fn empty() -> Self {
@@ -226,6 +726,56 @@ impl crate::de::Object for ServiceScore {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ServiceScore {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ShareInfo {
+    const NAME: &'static str = "ShareInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "sharable" => crate::de::read(map, &mut self.sharable),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ShareInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ShopInfo {
+    const NAME: &'static str = "ShopInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "shop_name" => crate::de::read(map, &mut self.shop_name),
+            "shop_total_score" => crate::de::read(map, &mut self.shop_total_score),
+            "success" => crate::de::read(map, &mut self.success),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ShopInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -34,6 +34,31 @@ for LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for CcrInfo {
+    const NAME: &'static str = "CcrInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "ccr_rate" => crate::de::read(map, &mut self.ccr_rate),
+            "level_percent" => crate::de::read(map, &mut self.level_percent),
+            "optimized_percent" => crate::de::read(map, &mut self.optimized_percent),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for CcrInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for CollectSignInfo {
     const NAME: &'static str = "CollectSignInfo";
     fn empty() -> Self {
@@ -72,6 +97,9 @@ impl crate::de::Object for Data {
         match key {
             "express_info_list" => crate::de::read(map, &mut self.express_info_list),
             "order_id" => crate::de::read(map, &mut self.order_id),
+            "order_privilege_info_list" => {
+                crate::de::read(map, &mut self.order_privilege_info_list)
+            }
             _ => Ok(false),
         }
     }
@@ -94,11 +122,17 @@ impl crate::de::Object for ExpressInfo {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "ccr_Info" => crate::de::read(map, &mut self.ccr_info),
             "collect_sign_info" => crate::de::read(map, &mut self.collect_sign_info),
             "express" => crate::de::read(map, &mut self.express),
             "is_deliverable" => crate::de::read(map, &mut self.is_deliverable),
             "is_recommended" => crate::de::read(map, &mut self.is_recommended),
             "is_shop_eBill" => crate::de::read(map, &mut self.is_shop_e_bill),
+            "rank_route" => crate::de::read(map, &mut self.rank_route),
+            "tail_Info" => crate::de::read(map, &mut self.tail_info),
+            "undeliverable_reason" => {
+                crate::de::read(map, &mut self.undeliverable_reason)
+            }
             _ => Ok(false),
         }
     }
@@ -133,6 +167,31 @@ impl crate::de::Object for OrderInfo {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for OrderInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for OrderPrivilegeInfo {
+    const NAME: &'static str = "OrderPrivilegeInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "code" => crate::de::read(map, &mut self.code),
+            "label" => crate::de::read(map, &mut self.label),
+            "reason" => crate::de::read(map, &mut self.reason),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for OrderPrivilegeInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -180,6 +239,31 @@ impl crate::de::Object for SenderAddress {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SenderAddress {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for TailInfo {
+    const NAME: &'static str = "TailInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "level_percent" => crate::de::read(map, &mut self.level_percent),
+            "optimized_percent" => crate::de::read(map, &mut self.optimized_percent),
+            "tail_rate" => crate::de::read(map, &mut self.tail_rate),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TailInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

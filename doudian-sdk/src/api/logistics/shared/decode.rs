@@ -63,6 +63,35 @@ impl<'de> ::serde::Deserialize<'de> for Item {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for Location {
+    const NAME: &'static str = "Location";
+    fn empty() -> Self {
+        Self {
+            latitude: Default::default(),
+            longitude: Default::default(),
+            standard: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "latitude" => crate::de::read(map, &mut self.latitude),
+            "longitude" => crate::de::read(map, &mut self.longitude),
+            "standard" => crate::de::read(map, &mut self.standard),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Location {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for Service {
     const NAME: &'static str = "Service";
     fn empty() -> Self {

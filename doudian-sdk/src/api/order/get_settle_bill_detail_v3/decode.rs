@@ -83,6 +83,9 @@ impl crate::de::Object for Data {
             "colonel_service_fee" => crate::de::read(map, &mut self.colonel_service_fee),
             "commission" => crate::de::read(map, &mut self.commission),
             "flow_type_desc" => crate::de::read(map, &mut self.flow_type_desc),
+            "free_commission_flag" => {
+                crate::de::read(map, &mut self.free_commission_flag)
+            }
             "good_learn_channel_fee" => {
                 crate::de::read(map, &mut self.good_learn_channel_fee)
             }
@@ -104,6 +107,9 @@ impl crate::de::Object for Data {
             }
             "post_amount" => crate::de::read(map, &mut self.post_amount),
             "product_id" => crate::de::read(map, &mut self.product_id),
+            "real_free_commission_amount" => {
+                crate::de::read(map, &mut self.real_free_commission_amount)
+            }
             "real_pay_amount" => crate::de::read(map, &mut self.real_pay_amount),
             "refund_before_settle" => {
                 crate::de::read(map, &mut self.refund_before_settle)

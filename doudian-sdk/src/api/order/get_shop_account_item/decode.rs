@@ -108,6 +108,9 @@ impl crate::de::Object for Data {
             }
             "colonel_service_fee" => crate::de::read(map, &mut self.colonel_service_fee),
             "commission" => crate::de::read(map, &mut self.commission),
+            "free_commission_flag" => {
+                crate::de::read(map, &mut self.free_commission_flag)
+            }
             "fund_flow" => crate::de::read(map, &mut self.fund_flow),
             "fund_flow_desc" => crate::de::read(map, &mut self.fund_flow_desc),
             "order_id" => crate::de::read(map, &mut self.order_id),
@@ -123,10 +126,15 @@ impl crate::de::Object for Data {
             "post_amount" => crate::de::read(map, &mut self.post_amount),
             "product_id" => crate::de::read(map, &mut self.product_id),
             "promotion_amount" => crate::de::read(map, &mut self.promotion_amount),
+            "real_free_commission_amount" => {
+                crate::de::read(map, &mut self.real_free_commission_amount)
+            }
             "refund_amount" => crate::de::read(map, &mut self.refund_amount),
             "remark" => crate::de::read(map, &mut self.remark),
             "shop_id" => crate::de::read(map, &mut self.shop_id),
             "shop_order_id" => crate::de::read(map, &mut self.shop_order_id),
+            "trans_scene" => crate::de::read(map, &mut self.trans_scene),
+            "trans_scene_tag" => crate::de::read(map, &mut self.trans_scene_tag),
             _ => Ok(false),
         }
     }

@@ -91,6 +91,9 @@ impl crate::de::Object for CampaignInfo {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "campaign_activity_id" => {
+                crate::de::read(map, &mut self.campaign_activity_id)
+            }
             "campaign_amount" => crate::de::read(map, &mut self.campaign_amount),
             "campaign_id" => crate::de::read(map, &mut self.campaign_id),
             "campaign_name" => crate::de::read(map, &mut self.campaign_name),
@@ -119,6 +122,7 @@ impl crate::de::Object for CouponInfo {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "coupon_activity_id" => crate::de::read(map, &mut self.coupon_activity_id),
             "coupon_amount" => crate::de::read(map, &mut self.coupon_amount),
             "coupon_id" => crate::de::read(map, &mut self.coupon_id),
             "coupon_meta_id" => crate::de::read(map, &mut self.coupon_meta_id),
@@ -147,6 +151,9 @@ impl crate::de::Object for FullDiscountInfo {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "campaign_activity_id" => {
+                crate::de::read(map, &mut self.campaign_activity_id)
+            }
             "campaign_amount" => crate::de::read(map, &mut self.campaign_amount),
             "campaign_id" => crate::de::read(map, &mut self.campaign_id),
             "campaign_name" => crate::de::read(map, &mut self.campaign_name),
@@ -210,6 +217,7 @@ impl crate::de::Object for LogisticsInfo {
             "company" => crate::de::read(map, &mut self.company),
             "company_name" => crate::de::read(map, &mut self.company_name),
             "delivery_id" => crate::de::read(map, &mut self.delivery_id),
+            "guarantee_amount" => crate::de::read(map, &mut self.guarantee_amount),
             "hour_up_pickup_code" => crate::de::read(map, &mut self.hour_up_pickup_code),
             "product_info" => crate::de::read(map, &mut self.product_info),
             "ship_time" => crate::de::read(map, &mut self.ship_time),
@@ -270,6 +278,44 @@ impl<'de> ::serde::Deserialize<'de> for OrderPhase {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for OrderRecycleInfo {
+    const NAME: &'static str = "OrderRecycleInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "appoint_recycle_end_time" => {
+                crate::de::read(map, &mut self.appoint_recycle_end_time)
+            }
+            "appoint_recycle_start_time" => {
+                crate::de::read(map, &mut self.appoint_recycle_start_time)
+            }
+            "pronduct_desc" => crate::de::read(map, &mut self.pronduct_desc),
+            "quoted_price" => crate::de::read(map, &mut self.quoted_price),
+            "recycle_order_id" => crate::de::read(map, &mut self.recycle_order_id),
+            "recycle_status" => crate::de::read(map, &mut self.recycle_status),
+            "recycle_status_desc" => crate::de::read(map, &mut self.recycle_status_desc),
+            "subsidy_receive_status" => {
+                crate::de::read(map, &mut self.subsidy_receive_status)
+            }
+            "supplier_code" => crate::de::read(map, &mut self.supplier_code),
+            "supplier_name" => crate::de::read(map, &mut self.supplier_name),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for OrderRecycleInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for PlatformDiscountDetail {
     const NAME: &'static str = "PlatformDiscountDetail";
     fn empty() -> Self {
@@ -281,6 +327,7 @@ impl crate::de::Object for PlatformDiscountDetail {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "allowance_amount" => crate::de::read(map, &mut self.allowance_amount),
             "coupon_amount" => crate::de::read(map, &mut self.coupon_amount),
             "coupon_info" => crate::de::read(map, &mut self.coupon_info),
             "full_discount_amount" => {
@@ -288,9 +335,13 @@ impl crate::de::Object for PlatformDiscountDetail {
             }
             "full_discount_info" => crate::de::read(map, &mut self.full_discount_info),
             "gold_coin_amount" => crate::de::read(map, &mut self.gold_coin_amount),
+            "official_deduction_amount" => {
+                crate::de::read(map, &mut self.official_deduction_amount)
+            }
             "redpack_amount" => crate::de::read(map, &mut self.redpack_amount),
             "redpack_info" => crate::de::read(map, &mut self.redpack_info),
             "total_amount" => crate::de::read(map, &mut self.total_amount),
+            "user_balance_amount" => crate::de::read(map, &mut self.user_balance_amount),
             _ => Ok(false),
         }
     }
@@ -453,6 +504,8 @@ impl crate::de::Object for ShopDiscountDetail {
                 crate::de::read(map, &mut self.full_discount_amount)
             }
             "full_discount_info" => crate::de::read(map, &mut self.full_discount_info),
+            "redpack_amount" => crate::de::read(map, &mut self.redpack_amount),
+            "redpack_info" => crate::de::read(map, &mut self.redpack_info),
             "total_amount" => crate::de::read(map, &mut self.total_amount),
             _ => Ok(false),
         }
@@ -483,6 +536,7 @@ impl crate::de::Object for ShopOrderDetail {
                 crate::de::read(map, &mut self.appointment_ship_time)
             }
             "author_cost_amount" => crate::de::read(map, &mut self.author_cost_amount),
+            "aweme_id" => crate::de::read(map, &mut self.aweme_id),
             "b_type" => crate::de::read(map, &mut self.b_type),
             "b_type_desc" => crate::de::read(map, &mut self.b_type_desc),
             "biz" => crate::de::read(map, &mut self.biz),
@@ -497,16 +551,19 @@ impl crate::de::Object for ShopOrderDetail {
                 crate::de::read(map, &mut self.earliest_receipt_time)
             }
             "early_arrival" => crate::de::read(map, &mut self.early_arrival),
+            "encrypt_pay_tel" => crate::de::read(map, &mut self.encrypt_pay_tel),
             "encrypt_post_receiver" => {
                 crate::de::read(map, &mut self.encrypt_post_receiver)
             }
             "encrypt_post_tel" => crate::de::read(map, &mut self.encrypt_post_tel),
             "exp_ship_time" => crate::de::read(map, &mut self.exp_ship_time),
             "finish_time" => crate::de::read(map, &mut self.finish_time),
+            "greet_words" => crate::de::read(map, &mut self.greet_words),
             "latest_receipt_time" => crate::de::read(map, &mut self.latest_receipt_time),
             "logistics_info" => crate::de::read(map, &mut self.logistics_info),
             "main_status" => crate::de::read(map, &mut self.main_status),
             "main_status_desc" => crate::de::read(map, &mut self.main_status_desc),
+            "mask_pay_tel" => crate::de::read(map, &mut self.mask_pay_tel),
             "mask_post_addr" => crate::de::read(map, &mut self.mask_post_addr),
             "mask_post_receiver" => crate::de::read(map, &mut self.mask_post_receiver),
             "mask_post_tel" => crate::de::read(map, &mut self.mask_post_tel),
@@ -515,12 +572,14 @@ impl crate::de::Object for ShopOrderDetail {
             "only_platform_cost_amount" => {
                 crate::de::read(map, &mut self.only_platform_cost_amount)
             }
+            "open_address_id" => crate::de::read(map, &mut self.open_address_id),
             "open_id" => crate::de::read(map, &mut self.open_id),
             "order_amount" => crate::de::read(map, &mut self.order_amount),
             "order_expire_time" => crate::de::read(map, &mut self.order_expire_time),
             "order_id" => crate::de::read(map, &mut self.order_id),
             "order_level" => crate::de::read(map, &mut self.order_level),
             "order_phase_list" => crate::de::read(map, &mut self.order_phase_list),
+            "order_recycle_info" => crate::de::read(map, &mut self.order_recycle_info),
             "order_status" => crate::de::read(map, &mut self.order_status),
             "order_status_desc" => crate::de::read(map, &mut self.order_status_desc),
             "order_type" => crate::de::read(map, &mut self.order_type),
@@ -567,6 +626,13 @@ impl crate::de::Object for ShopOrderDetail {
             "promotion_talent_amount" => {
                 crate::de::read(map, &mut self.promotion_talent_amount)
             }
+            "receipt_date" => crate::de::read(map, &mut self.receipt_date),
+            "recommend_end_ship_time" => {
+                crate::de::read(map, &mut self.recommend_end_ship_time)
+            }
+            "recommend_start_ship_time" => {
+                crate::de::read(map, &mut self.recommend_start_ship_time)
+            }
             "seller_remark_stars" => crate::de::read(map, &mut self.seller_remark_stars),
             "seller_words" => crate::de::read(map, &mut self.seller_words),
             "serial_number_list" => crate::de::read(map, &mut self.serial_number_list),
@@ -583,6 +649,9 @@ impl crate::de::Object for ShopOrderDetail {
             }
             "target_arrival_time" => crate::de::read(map, &mut self.target_arrival_time),
             "tax_amount" => crate::de::read(map, &mut self.tax_amount),
+            "tax_amount_not_come_out" => {
+                crate::de::read(map, &mut self.tax_amount_not_come_out)
+            }
             "total_promotion_amount" => {
                 crate::de::read(map, &mut self.total_promotion_amount)
             }
@@ -590,7 +659,9 @@ impl crate::de::Object for ShopOrderDetail {
             "trade_type_desc" => crate::de::read(map, &mut self.trade_type_desc),
             "update_time" => crate::de::read(map, &mut self.update_time),
             "user_coordinate" => crate::de::read(map, &mut self.user_coordinate),
+            "user_icon" => crate::de::read(map, &mut self.user_icon),
             "user_id_info" => crate::de::read(map, &mut self.user_id_info),
+            "user_nick_name" => crate::de::read(map, &mut self.user_nick_name),
             "user_tag_ui" => crate::de::read(map, &mut self.user_tag_ui),
             _ => Ok(false),
         }
@@ -655,6 +726,7 @@ impl crate::de::Object for SkuOrder {
                 crate::de::read(map, &mut self.given_product_activity_info)
             }
             "given_product_type" => crate::de::read(map, &mut self.given_product_type),
+            "goods_price" => crate::de::read(map, &mut self.goods_price),
             "goods_type" => crate::de::read(map, &mut self.goods_type),
             "has_tax" => crate::de::read(map, &mut self.has_tax),
             "inventory_list" => crate::de::read(map, &mut self.inventory_list),
@@ -739,6 +811,9 @@ impl crate::de::Object for SkuOrder {
                 crate::de::read(map, &mut self.promotion_talent_amount)
             }
             "quality_check_info" => crate::de::read(map, &mut self.quality_check_info),
+            "quality_inspection_status" => {
+                crate::de::read(map, &mut self.quality_inspection_status)
+            }
             "receive_type" => crate::de::read(map, &mut self.receive_type),
             "reduce_stock_type" => crate::de::read(map, &mut self.reduce_stock_type),
             "reduce_stock_type_desc" => {
@@ -752,6 +827,7 @@ impl crate::de::Object for SkuOrder {
             "send_pay_desc" => crate::de::read(map, &mut self.send_pay_desc),
             "ship_time" => crate::de::read(map, &mut self.ship_time),
             "shop_cost_amount" => crate::de::read(map, &mut self.shop_cost_amount),
+            "sku_car_model_desc" => crate::de::read(map, &mut self.sku_car_model_desc),
             "sku_customization_info" => {
                 crate::de::read(map, &mut self.sku_customization_info)
             }
@@ -768,6 +844,9 @@ impl crate::de::Object for SkuOrder {
             "sum_amount" => crate::de::read(map, &mut self.sum_amount),
             "supplier_id" => crate::de::read(map, &mut self.supplier_id),
             "tax_amount" => crate::de::read(map, &mut self.tax_amount),
+            "tax_amount_not_come_out" => {
+                crate::de::read(map, &mut self.tax_amount_not_come_out)
+            }
             "theme_type" => crate::de::read(map, &mut self.theme_type),
             "theme_type_desc" => crate::de::read(map, &mut self.theme_type_desc),
             "third_cid" => crate::de::read(map, &mut self.third_cid),

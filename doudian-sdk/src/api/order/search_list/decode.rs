@@ -131,6 +131,7 @@ impl crate::de::Object for LogisticsInfo {
             "company" => crate::de::read(map, &mut self.company),
             "company_name" => crate::de::read(map, &mut self.company_name),
             "delivery_id" => crate::de::read(map, &mut self.delivery_id),
+            "guarantee_amount" => crate::de::read(map, &mut self.guarantee_amount),
             "hour_up_pickup_code" => crate::de::read(map, &mut self.hour_up_pickup_code),
             "product_info" => crate::de::read(map, &mut self.product_info),
             "ship_time" => crate::de::read(map, &mut self.ship_time),
@@ -240,6 +241,7 @@ impl crate::de::Object for ShopOrder {
                 crate::de::read(map, &mut self.appointment_ship_time)
             }
             "author_cost_amount" => crate::de::read(map, &mut self.author_cost_amount),
+            "aweme_id" => crate::de::read(map, &mut self.aweme_id),
             "b_type" => crate::de::read(map, &mut self.b_type),
             "b_type_desc" => crate::de::read(map, &mut self.b_type_desc),
             "biz" => crate::de::read(map, &mut self.biz),
@@ -260,10 +262,12 @@ impl crate::de::Object for ShopOrder {
             "encrypt_post_tel" => crate::de::read(map, &mut self.encrypt_post_tel),
             "exp_ship_time" => crate::de::read(map, &mut self.exp_ship_time),
             "finish_time" => crate::de::read(map, &mut self.finish_time),
+            "greet_words" => crate::de::read(map, &mut self.greet_words),
             "latest_receipt_time" => crate::de::read(map, &mut self.latest_receipt_time),
             "logistics_info" => crate::de::read(map, &mut self.logistics_info),
             "main_status" => crate::de::read(map, &mut self.main_status),
             "main_status_desc" => crate::de::read(map, &mut self.main_status_desc),
+            "mask_pay_tel" => crate::de::read(map, &mut self.mask_pay_tel),
             "mask_post_addr" => crate::de::read(map, &mut self.mask_post_addr),
             "mask_post_receiver" => crate::de::read(map, &mut self.mask_post_receiver),
             "mask_post_tel" => crate::de::read(map, &mut self.mask_post_tel),
@@ -272,6 +276,7 @@ impl crate::de::Object for ShopOrder {
             "only_platform_cost_amount" => {
                 crate::de::read(map, &mut self.only_platform_cost_amount)
             }
+            "open_address_id" => crate::de::read(map, &mut self.open_address_id),
             "open_id" => crate::de::read(map, &mut self.open_id),
             "order_amount" => crate::de::read(map, &mut self.order_amount),
             "order_expire_time" => crate::de::read(map, &mut self.order_expire_time),
@@ -284,6 +289,7 @@ impl crate::de::Object for ShopOrder {
             "order_type_desc" => crate::de::read(map, &mut self.order_type_desc),
             "packing_amount" => crate::de::read(map, &mut self.packing_amount),
             "pay_amount" => crate::de::read(map, &mut self.pay_amount),
+            "pay_tel" => crate::de::read(map, &mut self.pay_tel),
             "pay_time" => crate::de::read(map, &mut self.pay_time),
             "pay_type" => crate::de::read(map, &mut self.pay_type),
             "platform_cost_amount" => {
@@ -323,6 +329,13 @@ impl crate::de::Object for ShopOrder {
             "promotion_talent_amount" => {
                 crate::de::read(map, &mut self.promotion_talent_amount)
             }
+            "receipt_date" => crate::de::read(map, &mut self.receipt_date),
+            "recommend_end_ship_time" => {
+                crate::de::read(map, &mut self.recommend_end_ship_time)
+            }
+            "recommend_start_ship_time" => {
+                crate::de::read(map, &mut self.recommend_start_ship_time)
+            }
             "seller_remark_stars" => crate::de::read(map, &mut self.seller_remark_stars),
             "seller_words" => crate::de::read(map, &mut self.seller_words),
             "serial_number_list" => crate::de::read(map, &mut self.serial_number_list),
@@ -346,7 +359,9 @@ impl crate::de::Object for ShopOrder {
             "trade_type_desc" => crate::de::read(map, &mut self.trade_type_desc),
             "update_time" => crate::de::read(map, &mut self.update_time),
             "user_coordinate" => crate::de::read(map, &mut self.user_coordinate),
+            "user_icon" => crate::de::read(map, &mut self.user_icon),
             "user_id_info" => crate::de::read(map, &mut self.user_id_info),
+            "user_nick_name" => crate::de::read(map, &mut self.user_nick_name),
             "user_tag_ui" => crate::de::read(map, &mut self.user_tag_ui),
             _ => Ok(false),
         }
@@ -410,6 +425,7 @@ impl crate::de::Object for SkuOrder {
                 crate::de::read(map, &mut self.given_product_activity_info)
             }
             "given_product_type" => crate::de::read(map, &mut self.given_product_type),
+            "goods_price" => crate::de::read(map, &mut self.goods_price),
             "goods_type" => crate::de::read(map, &mut self.goods_type),
             "has_tax" => crate::de::read(map, &mut self.has_tax),
             "inventory_list" => crate::de::read(map, &mut self.inventory_list),
@@ -492,6 +508,9 @@ impl crate::de::Object for SkuOrder {
                 crate::de::read(map, &mut self.promotion_talent_amount)
             }
             "quality_check_info" => crate::de::read(map, &mut self.quality_check_info),
+            "quality_inspection_status" => {
+                crate::de::read(map, &mut self.quality_inspection_status)
+            }
             "receive_type" => crate::de::read(map, &mut self.receive_type),
             "reduce_stock_type" => crate::de::read(map, &mut self.reduce_stock_type),
             "reduce_stock_type_desc" => {

@@ -109,6 +109,7 @@ impl crate::de::Object for Log {
         match key {
             "close_detail" => crate::de::read(map, &mut self.close_detail),
             "content" => crate::de::read(map, &mut self.content),
+            "create_time" => crate::de::read(map, &mut self.create_time),
             "deal_time" => crate::de::read(map, &mut self.deal_time),
             "img_list" => crate::de::read(map, &mut self.img_list),
             "operate_name" => crate::de::read(map, &mut self.operate_name),

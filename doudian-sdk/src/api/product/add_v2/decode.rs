@@ -256,6 +256,41 @@ impl<'de> ::serde::Deserialize<'de> for ProductAddV2Response {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for Quality {
+    const NAME: &'static str = "Quality";
+    fn empty() -> Self {
+        Self {
+            quality_attachments: Default::default(),
+            quality_content_name: Default::default(),
+            quality_id: Default::default(),
+            quality_key: Default::default(),
+            quality_name: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "quality_attachments" => crate::de::read(map, &mut self.quality_attachments),
+            "quality_content_name" => {
+                crate::de::read(map, &mut self.quality_content_name)
+            }
+            "quality_id" => crate::de::read(map, &mut self.quality_id),
+            "quality_key" => crate::de::read(map, &mut self.quality_key),
+            "quality_name" => crate::de::read(map, &mut self.quality_name),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Quality {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for RecruitInfo {
     const NAME: &'static str = "RecruitInfo";
     fn empty() -> Self {

@@ -42,6 +42,9 @@ impl crate::de::Object for ProductDetailResponse {
         match key {
             "account_template_id" => crate::de::read(map, &mut self.account_template_id),
             "after_sale_service" => crate::de::read(map, &mut self.after_sale_service),
+            "after_sale_service_v2" => {
+                crate::de::read(map, &mut self.after_sale_service_v2)
+            }
             "appoint_delivery_day" => {
                 crate::de::read(map, &mut self.appoint_delivery_day)
             }
@@ -58,17 +61,25 @@ impl crate::de::Object for ProductDetailResponse {
             "discount_price" => crate::de::read(map, &mut self.discount_price),
             "draft_status" => crate::de::read(map, &mut self.draft_status),
             "extra" => crate::de::read(map, &mut self.extra),
+            "format_update_time" => crate::de::read(map, &mut self.format_update_time),
             "freight_id" => crate::de::read(map, &mut self.freight_id),
             "img" => crate::de::read(map, &mut self.img),
+            "is_auto_charge" => crate::de::read(map, &mut self.is_auto_charge),
+            "is_c2b_switch_on" => crate::de::read(map, &mut self.is_c2b_switch_on),
             "is_create" => crate::de::read(map, &mut self.is_create),
             "is_sub_product" => crate::de::read(map, &mut self.is_sub_product),
             "limit_per_buyer" => crate::de::read(map, &mut self.limit_per_buyer),
             "logistics_info" => crate::de::read(map, &mut self.logistics_info),
             "long_pic_url" => crate::de::read(map, &mut self.long_pic_url),
+            "main_image_three_to_four" => {
+                crate::de::read(map, &mut self.main_image_three_to_four)
+            }
+            "main_pic_3_4" => crate::de::read(map, &mut self.main_pic_3_4),
             "main_product_id" => crate::de::read(map, &mut self.main_product_id),
             "market_price" => crate::de::read(map, &mut self.market_price),
             "material_video_id" => crate::de::read(map, &mut self.material_video_id),
             "maximum_per_order" => crate::de::read(map, &mut self.maximum_per_order),
+            "micro_app_id" => crate::de::read(map, &mut self.micro_app_id),
             "minimum_per_order" => crate::de::read(map, &mut self.minimum_per_order),
             "mobile" => crate::de::read(map, &mut self.mobile),
             "name" => crate::de::read(map, &mut self.name),
@@ -91,6 +102,7 @@ impl crate::de::Object for ProductDetailResponse {
             "presell_end_time" => crate::de::read(map, &mut self.presell_end_time),
             "presell_type" => crate::de::read(map, &mut self.presell_type),
             "price_has_tax" => crate::de::read(map, &mut self.price_has_tax),
+            "product_audit_info" => crate::de::read(map, &mut self.product_audit_info),
             "product_format" => crate::de::read(map, &mut self.product_format),
             "product_format_new" => crate::de::read(map, &mut self.product_format_new),
             "product_id" => crate::de::read(map, &mut self.product_id),
@@ -109,6 +121,9 @@ impl crate::de::Object for ProductDetailResponse {
             "sale_channel_type" => crate::de::read(map, &mut self.sale_channel_type),
             "sale_limit_id" => crate::de::read(map, &mut self.sale_limit_id),
             "sell_channel" => crate::de::read(map, &mut self.sell_channel),
+            "sell_num" => crate::de::read(map, &mut self.sell_num),
+            "shop_category" => crate::de::read(map, &mut self.shop_category),
+            "short_product_name" => crate::de::read(map, &mut self.short_product_name),
             "size_info_template_id" => {
                 crate::de::read(map, &mut self.size_info_template_id)
             }
@@ -116,6 +131,7 @@ impl crate::de::Object for ProductDetailResponse {
             "spec_pics" => crate::de::read(map, &mut self.spec_pics),
             "spec_prices" => crate::de::read(map, &mut self.spec_prices),
             "specs" => crate::de::read(map, &mut self.specs),
+            "spu_id" => crate::de::read(map, &mut self.spu_id),
             "standard_brand_id" => crate::de::read(map, &mut self.standard_brand_id),
             "start_sale_type" => crate::de::read(map, &mut self.start_sale_type),
             "status" => crate::de::read(map, &mut self.status),
@@ -132,6 +148,77 @@ impl crate::de::Object for ProductDetailResponse {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ProductDetailResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for AfterSaleServiceV2 {
+    const NAME: &'static str = "AfterSaleServiceV2";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "is_large_product" => crate::de::read(map, &mut self.is_large_product),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AfterSaleServiceV2 {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for CargoInfo {
+    const NAME: &'static str = "CargoInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cargo_id" => crate::de::read(map, &mut self.cargo_id),
+            "source_type" => crate::de::read(map, &mut self.source_type),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for CargoInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for CpvPath {
+    const NAME: &'static str = "CpvPath";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cpid" => crate::de::read(map, &mut self.cpid),
+            "cpvid" => crate::de::read(map, &mut self.cpvid),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for CpvPath {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -223,6 +310,30 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryInfo {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for Extra {
+    const NAME: &'static str = "Extra";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "cpv_path" => crate::de::read(map, &mut self.cpv_path),
+            "measure_info" => crate::de::read(map, &mut self.measure_info),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Extra {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for LogisticsInfo {
     const NAME: &'static str = "LogisticsInfo";
     fn empty() -> Self {
@@ -251,6 +362,82 @@ impl<'de> ::serde::Deserialize<'de> for LogisticsInfo {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for MaterialAuditReason {
+    const NAME: &'static str = "MaterialAuditReason";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "material_type" => crate::de::read(map, &mut self.material_type),
+            "reasons" => crate::de::read(map, &mut self.reasons),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for MaterialAuditReason {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for MeasureInfo {
+    const NAME: &'static str = "MeasureInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "template_id" => crate::de::read(map, &mut self.template_id),
+            "values" => crate::de::read(map, &mut self.values),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for MeasureInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for MeasureInfoValue {
+    const NAME: &'static str = "MeasureInfoValue";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "module_id" => crate::de::read(map, &mut self.module_id),
+            "prefix" => crate::de::read(map, &mut self.prefix),
+            "suffix" => crate::de::read(map, &mut self.suffix),
+            "unit_id" => crate::de::read(map, &mut self.unit_id),
+            "unit_name" => crate::de::read(map, &mut self.unit_name),
+            "value" => crate::de::read(map, &mut self.value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for MeasureInfoValue {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for PoiResource {
     const NAME: &'static str = "PoiResource";
     fn empty() -> Self {
@@ -270,6 +457,31 @@ impl crate::de::Object for PoiResource {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for PoiResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ProductAuditInfo {
+    const NAME: &'static str = "ProductAuditInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "material_audit_reason" => {
+                crate::de::read(map, &mut self.material_audit_reason)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ProductAuditInfo {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -375,6 +587,59 @@ impl<'de> ::serde::Deserialize<'de> for ReferencePriceCertificate {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for SellProperty {
+    const NAME: &'static str = "SellProperty";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "perperty_id" => crate::de::read(map, &mut self.perperty_id),
+            "property_name" => crate::de::read(map, &mut self.property_name),
+            "remark" => crate::de::read(map, &mut self.remark),
+            "value_id" => crate::de::read(map, &mut self.value_id),
+            "value_name" => crate::de::read(map, &mut self.value_name),
+            "value_spec_detail_id" => {
+                crate::de::read(map, &mut self.value_spec_detail_id)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SellProperty {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ShopCategory {
+    const NAME: &'static str = "ShopCategory";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "leaf_category_ids" => crate::de::read(map, &mut self.leaf_category_ids),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ShopCategory {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for Spec {
     const NAME: &'static str = "Spec";
     fn empty() -> Self {
@@ -390,6 +655,7 @@ impl crate::de::Object for Spec {
             "is_leaf" => crate::de::read(map, &mut self.is_leaf),
             "name" => crate::de::read(map, &mut self.name),
             "pid" => crate::de::read(map, &mut self.pid),
+            "property_id" => crate::de::read(map, &mut self.property_id),
             "spec_id" => crate::de::read(map, &mut self.spec_id),
             "values" => crate::de::read(map, &mut self.values),
             _ => Ok(false),
@@ -438,6 +704,7 @@ impl crate::de::Object for SpecPrice {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "cargo_info" => crate::de::read(map, &mut self.cargo_info),
             "code" => crate::de::read(map, &mut self.code),
             "customs_report_info" => crate::de::read(map, &mut self.customs_report_info),
             "delivery_infos" => crate::de::read(map, &mut self.delivery_infos),
@@ -454,6 +721,10 @@ impl crate::de::Object for SpecPrice {
                 crate::de::read(map, &mut self.promotion_step_stock_num)
             }
             "promotion_stock_num" => crate::de::read(map, &mut self.promotion_stock_num),
+            "sell_properties" => crate::de::read(map, &mut self.sell_properties),
+            "sku_classification_type" => {
+                crate::de::read(map, &mut self.sku_classification_type)
+            }
             "sku_id" => crate::de::read(map, &mut self.sku_id),
             "sku_type" => crate::de::read(map, &mut self.sku_type),
             "spec_detail_id1" => crate::de::read(map, &mut self.spec_detail_id1),
@@ -537,12 +808,14 @@ impl crate::de::Object for Value {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "extra" => crate::de::read(map, &mut self.extra),
             "id" => crate::de::read(map, &mut self.id),
             "is_leaf" => crate::de::read(map, &mut self.is_leaf),
             "name" => crate::de::read(map, &mut self.name),
             "pid" => crate::de::read(map, &mut self.pid),
             "spec_id" => crate::de::read(map, &mut self.spec_id),
             "status" => crate::de::read(map, &mut self.status),
+            "value_id" => crate::de::read(map, &mut self.value_id),
             _ => Ok(false),
         }
     }

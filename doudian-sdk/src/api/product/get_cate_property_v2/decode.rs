@@ -67,6 +67,7 @@ impl crate::de::Object for Data {
             "category_id" => crate::de::read(map, &mut self.category_id),
             "cid" => crate::de::read(map, &mut self.cid),
             "diy_type" => crate::de::read(map, &mut self.diy_type),
+            "has_sub_property" => crate::de::read(map, &mut self.has_sub_property),
             "important_type" => crate::de::read(map, &mut self.important_type),
             "multi_select_max" => crate::de::read(map, &mut self.multi_select_max),
             "options" => crate::de::read(map, &mut self.options),

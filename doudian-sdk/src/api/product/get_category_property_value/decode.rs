@@ -103,27 +103,3 @@ impl<'de> ::serde::Deserialize<'de> for PropertyValue {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for ValuePic {
-    const NAME: &'static str = "ValuePic";
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "pic_type" => crate::de::read(map, &mut self.pic_type),
-            "pic_value" => crate::de::read(map, &mut self.pic_value),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ValuePic {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}

@@ -50,6 +50,7 @@ impl crate::de::Object for ProductGetProductUpdateRuleResponse {
             "component_template_rule" => {
                 crate::de::read(map, &mut self.component_template_rule)
             }
+            "extra_rule" => crate::de::read(map, &mut self.extra_rule),
             "fulfillment_rule" => crate::de::read(map, &mut self.fulfillment_rule),
             "gold_price_rule" => crate::de::read(map, &mut self.gold_price_rule),
             "main_image_three_to_four_rule" => {
@@ -60,7 +61,9 @@ impl crate::de::Object for ProductGetProductUpdateRuleResponse {
             "reference_price_rule" => {
                 crate::de::read(map, &mut self.reference_price_rule)
             }
+            "sku_rule" => crate::de::read(map, &mut self.sku_rule),
             "spu_control_rule" => crate::de::read(map, &mut self.spu_control_rule),
+            "trade_rule" => crate::de::read(map, &mut self.trade_rule),
             _ => Ok(false),
         }
     }
@@ -83,6 +86,10 @@ impl crate::de::Object for AfterSaleRule {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "allergy_return_v2_rule" => {
+                crate::de::read(map, &mut self.allergy_return_v2_rule)
+            }
+            "large_product_rule" => crate::de::read(map, &mut self.large_product_rule),
             "supply_day_return_rule" => {
                 crate::de::read(map, &mut self.supply_day_return_rule)
             }
@@ -91,6 +98,109 @@ impl crate::de::Object for AfterSaleRule {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for AfterSaleRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for AllergyReturnV2Rule {
+    const NAME: &'static str = "AllergyReturnV2Rule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "enable" => crate::de::read(map, &mut self.enable),
+            "must_select" => crate::de::read(map, &mut self.must_select),
+            "options" => crate::de::read(map, &mut self.options),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AllergyReturnV2Rule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for AllergyReturnV2RuleOption {
+    const NAME: &'static str = "AllergyReturnV2RuleOption";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => crate::de::read(map, &mut self.name),
+            "value" => crate::de::read(map, &mut self.value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AllergyReturnV2RuleOption {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for App {
+    const NAME: &'static str = "App";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => crate::de::read(map, &mut self.name),
+            "value" => crate::de::read(map, &mut self.value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for App {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for C2bCustomizeRule {
+    const NAME: &'static str = "C2bCustomizeRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "app_list" => crate::de::read(map, &mut self.app_list),
+            "enable" => crate::de::read(map, &mut self.enable),
+            "selected_fulfillment_rule" => {
+                crate::de::read(map, &mut self.selected_fulfillment_rule)
+            }
+            "supply_day_return_selector" => {
+                crate::de::read(map, &mut self.supply_day_return_selector)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for C2bCustomizeRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -203,6 +313,29 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryAfterPresellConfig {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for ExtraRule {
+    const NAME: &'static str = "ExtraRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "c2b_customize_rule" => crate::de::read(map, &mut self.c2b_customize_rule),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ExtraRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for FulfillmentRule {
     const NAME: &'static str = "FulfillmentRule";
     fn empty() -> Self {
@@ -263,6 +396,55 @@ impl<'de> ::serde::Deserialize<'de> for GoldPriceRule {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for LargeProductRule {
+    const NAME: &'static str = "LargeProductRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "enable" => crate::de::read(map, &mut self.enable),
+            "must_select" => crate::de::read(map, &mut self.must_select),
+            "options" => crate::de::read(map, &mut self.options),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for LargeProductRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for LargeProductRuleOption {
+    const NAME: &'static str = "LargeProductRuleOption";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => crate::de::read(map, &mut self.name),
+            "value" => crate::de::read(map, &mut self.value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for LargeProductRuleOption {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for MainImageThreeToFourRule {
     const NAME: &'static str = "MainImageThreeToFourRule";
     fn empty() -> Self {
@@ -281,6 +463,54 @@ impl crate::de::Object for MainImageThreeToFourRule {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for MainImageThreeToFourRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for MeasureTemplate {
+    const NAME: &'static str = "MeasureTemplate";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "template_id" => crate::de::read(map, &mut self.template_id),
+            "value_modules" => crate::de::read(map, &mut self.value_modules),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for MeasureTemplate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for NavigationProperty {
+    const NAME: &'static str = "NavigationProperty";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "property_id" => crate::de::read(map, &mut self.property_id),
+            "property_name" => crate::de::read(map, &mut self.property_name),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for NavigationProperty {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -397,6 +627,9 @@ impl crate::de::Object for ProductSpecRule {
             }
             "spec_rule_code" => crate::de::read(map, &mut self.spec_rule_code),
             "spec_single_limit" => crate::de::read(map, &mut self.spec_single_limit),
+            "support_property_diy" => {
+                crate::de::read(map, &mut self.support_property_diy)
+            }
             _ => Ok(false),
         }
     }
@@ -425,6 +658,7 @@ impl crate::de::Object for PropertyValue {
             "sell_property_value_name" => {
                 crate::de::read(map, &mut self.sell_property_value_name)
             }
+            "value_pic" => crate::de::read(map, &mut self.value_pic),
             _ => Ok(false),
         }
     }
@@ -448,6 +682,7 @@ impl crate::de::Object for PurePresellTimeSkuSpecDetial {
     ) -> Result<bool, A::Error> {
         match key {
             "is_presell_spec" => crate::de::read(map, &mut self.is_presell_spec),
+            "spec_code" => crate::de::read(map, &mut self.spec_code),
             "spec_value" => crate::de::read(map, &mut self.spec_value),
             _ => Ok(false),
         }
@@ -473,6 +708,7 @@ impl crate::de::Object for RecommendNameRule {
         match key {
             "property_ids" => crate::de::read(map, &mut self.property_ids),
             "satisfy_prefix" => crate::de::read(map, &mut self.satisfy_prefix),
+            "title_limit_rule" => crate::de::read(map, &mut self.title_limit_rule),
             _ => Ok(false),
         }
     }
@@ -523,16 +759,129 @@ impl crate::de::Object for RequiredSpecDetail {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "is_required" => crate::de::read(map, &mut self.is_required),
+            "measure_templates" => crate::de::read(map, &mut self.measure_templates),
+            "navigation_properties" => {
+                crate::de::read(map, &mut self.navigation_properties)
+            }
+            "need_paging_query_value" => {
+                crate::de::read(map, &mut self.need_paging_query_value)
+            }
+            "property_default_display" => {
+                crate::de::read(map, &mut self.property_default_display)
+            }
             "property_values" => crate::de::read(map, &mut self.property_values),
             "sell_property_id" => crate::de::read(map, &mut self.sell_property_id),
             "sell_property_name" => crate::de::read(map, &mut self.sell_property_name),
             "support_diy" => crate::de::read(map, &mut self.support_diy),
             "support_remark" => crate::de::read(map, &mut self.support_remark),
+            "value_display_style" => crate::de::read(map, &mut self.value_display_style),
             _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RequiredSpecDetail {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SelectedFulfillmentRule {
+    const NAME: &'static str = "SelectedFulfillmentRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "normal_rule" => crate::de::read(map, &mut self.normal_rule),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SelectedFulfillmentRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SelectedFulfillmentRuleNormalRule {
+    const NAME: &'static str = "SelectedFulfillmentRuleNormalRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "delay_options" => crate::de::read(map, &mut self.delay_options),
+            "deny_description" => crate::de::read(map, &mut self.deny_description),
+            "description" => crate::de::read(map, &mut self.description),
+            "display" => crate::de::read(map, &mut self.display),
+            "support" => crate::de::read(map, &mut self.support),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SelectedFulfillmentRuleNormalRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SkuClassificationRule {
+    const NAME: &'static str = "SkuClassificationRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "enable" => crate::de::read(map, &mut self.enable),
+            "must_select" => crate::de::read(map, &mut self.must_select),
+            "options" => crate::de::read(map, &mut self.options),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SkuClassificationRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SkuClassificationRuleOption {
+    const NAME: &'static str = "SkuClassificationRuleOption";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "description" => crate::de::read(map, &mut self.description),
+            "example" => crate::de::read(map, &mut self.example),
+            "name" => crate::de::read(map, &mut self.name),
+            "value" => crate::de::read(map, &mut self.value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SkuClassificationRuleOption {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -569,6 +918,31 @@ impl crate::de::Object for SkuPresellRule {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SkuPresellRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SkuRule {
+    const NAME: &'static str = "SkuRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "sku_classification_rule" => {
+                crate::de::read(map, &mut self.sku_classification_rule)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SkuRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -615,6 +989,7 @@ impl crate::de::Object for StepRule {
     ) -> Result<bool, A::Error> {
         match key {
             "delay_options" => crate::de::read(map, &mut self.delay_options),
+            "delay_rule" => crate::de::read(map, &mut self.delay_rule),
             "is_special_delay_option" => {
                 crate::de::read(map, &mut self.is_special_delay_option)
             }
@@ -674,6 +1049,54 @@ impl crate::de::Object for SupplyDayReturnRuleOption {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SupplyDayReturnRuleOption {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SupplyDayReturnSelector {
+    const NAME: &'static str = "SupplyDayReturnSelector";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => crate::de::read(map, &mut self.name),
+            "value" => crate::de::read(map, &mut self.value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SupplyDayReturnSelector {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SupportAutoChargeRule {
+    const NAME: &'static str = "SupportAutoChargeRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "disabled" => crate::de::read(map, &mut self.disabled),
+            "value" => crate::de::read(map, &mut self.value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SupportAutoChargeRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -755,6 +1178,183 @@ impl crate::de::Object for TimeSkuSpecDetial {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TimeSkuSpecDetial {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for TitleLimitRule {
+    const NAME: &'static str = "TitleLimitRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "max_length" => crate::de::read(map, &mut self.max_length),
+            "min_length" => crate::de::read(map, &mut self.min_length),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TitleLimitRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for TradeRule {
+    const NAME: &'static str = "TradeRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "support_auto_charge_rule" => {
+                crate::de::read(map, &mut self.support_auto_charge_rule)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TradeRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Unit {
+    const NAME: &'static str = "Unit";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "unit_id" => crate::de::read(map, &mut self.unit_id),
+            "unit_name" => crate::de::read(map, &mut self.unit_name),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Unit {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for UnitRule {
+    const NAME: &'static str = "UnitRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "max" => crate::de::read(map, &mut self.max),
+            "min" => crate::de::read(map, &mut self.min),
+            "unit_id" => crate::de::read(map, &mut self.unit_id),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for UnitRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ValidateRule {
+    const NAME: &'static str = "ValidateRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "data_type" => crate::de::read(map, &mut self.data_type),
+            "max" => crate::de::read(map, &mut self.max),
+            "min" => crate::de::read(map, &mut self.min),
+            "precision" => crate::de::read(map, &mut self.precision),
+            "unit_rules" => crate::de::read(map, &mut self.unit_rules),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ValidateRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Value {
+    const NAME: &'static str = "Value";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "value_name" => crate::de::read(map, &mut self.value_name),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Value {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ValueModule {
+    const NAME: &'static str = "ValueModule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "input_type" => crate::de::read(map, &mut self.input_type),
+            "module_id" => crate::de::read(map, &mut self.module_id),
+            "prefix" => crate::de::read(map, &mut self.prefix),
+            "suffix" => crate::de::read(map, &mut self.suffix),
+            "units" => crate::de::read(map, &mut self.units),
+            "validate_rule" => crate::de::read(map, &mut self.validate_rule),
+            "values" => crate::de::read(map, &mut self.values),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ValueModule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

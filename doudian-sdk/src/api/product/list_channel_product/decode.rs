@@ -57,6 +57,10 @@ impl crate::de::Object for ProductListChannelProductResponse {
     ) -> Result<bool, A::Error> {
         match key {
             "data" => crate::de::read(map, &mut self.data),
+            "detail_brief_material" => {
+                crate::de::read(map, &mut self.detail_brief_material)
+            }
+            "main_img_material" => crate::de::read(map, &mut self.main_img_material),
             "page" => crate::de::read(map, &mut self.page),
             "size" => crate::de::read(map, &mut self.size),
             "total" => crate::de::read(map, &mut self.total),
@@ -151,6 +155,56 @@ impl crate::de::Object for KolInfo {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for KolInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ListChannelProductDetailBriefMaterial {
+    const NAME: &'static str = "ListChannelProductDetailBriefMaterial";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "material_status" => crate::de::read(map, &mut self.material_status),
+            "material_type" => crate::de::read(map, &mut self.material_type),
+            "reject_reason" => crate::de::read(map, &mut self.reject_reason),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ListChannelProductDetailBriefMaterial {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ListChannelProductMainImgMaterial {
+    const NAME: &'static str = "ListChannelProductMainImgMaterial";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "material_status" => crate::de::read(map, &mut self.material_status),
+            "material_type" => crate::de::read(map, &mut self.material_type),
+            "reject_reason" => crate::de::read(map, &mut self.reject_reason),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ListChannelProductMainImgMaterial {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -8,8 +8,11 @@ impl crate::de::Object for ProductListV2Request {
     const NAME: &'static str = "ProductListV2Request";
     fn empty() -> Self {
         Self {
+            can_combine_product: Default::default(),
             check_status: Default::default(),
+            cursor_id: Default::default(),
             end_time: Default::default(),
+            lookup_option: Default::default(),
             name: Default::default(),
             page: Default::default(),
             product_id: Default::default(),
@@ -20,6 +23,7 @@ impl crate::de::Object for ProductListV2Request {
             store_id: Default::default(),
             update_end_time: Default::default(),
             update_start_time: Default::default(),
+            use_cursor: Default::default(),
         }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
@@ -28,8 +32,11 @@ impl crate::de::Object for ProductListV2Request {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "can_combine_product" => crate::de::read(map, &mut self.can_combine_product),
             "check_status" => crate::de::read(map, &mut self.check_status),
+            "cursor_id" => crate::de::read(map, &mut self.cursor_id),
             "end_time" => crate::de::read(map, &mut self.end_time),
+            "lookup_option" => crate::de::read(map, &mut self.lookup_option),
             "name" => crate::de::read(map, &mut self.name),
             "page" => crate::de::read(map, &mut self.page),
             "product_id" => crate::de::read(map, &mut self.product_id),
@@ -40,6 +47,7 @@ impl crate::de::Object for ProductListV2Request {
             "store_id" => crate::de::read(map, &mut self.store_id),
             "update_end_time" => crate::de::read(map, &mut self.update_end_time),
             "update_start_time" => crate::de::read(map, &mut self.update_start_time),
+            "use_cursor" => crate::de::read(map, &mut self.use_cursor),
             _ => Ok(false),
         }
     }
@@ -62,6 +70,7 @@ impl crate::de::Object for ProductListV2Response {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "cursor_id" => crate::de::read(map, &mut self.cursor_id),
             "data" => crate::de::read(map, &mut self.data),
             "page" => crate::de::read(map, &mut self.page),
             "size" => crate::de::read(map, &mut self.size),
@@ -112,6 +121,10 @@ impl crate::de::Object for Data {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "can_combine" => crate::de::read(map, &mut self.can_combine),
+            "can_not_combine_reason" => {
+                crate::de::read(map, &mut self.can_not_combine_reason)
+            }
             "category_detail" => crate::de::read(map, &mut self.category_detail),
             "channel_main_product" => {
                 crate::de::read(map, &mut self.channel_main_product)
@@ -127,6 +140,8 @@ impl crate::de::Object for Data {
             "market_price" => crate::de::read(map, &mut self.market_price),
             "mobile" => crate::de::read(map, &mut self.mobile),
             "name" => crate::de::read(map, &mut self.name),
+            "name_prefix" => crate::de::read(map, &mut self.name_prefix),
+            "name_suffix" => crate::de::read(map, &mut self.name_suffix),
             "out_product_id" => crate::de::read(map, &mut self.out_product_id),
             "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
             "package_product_list" => {
@@ -136,15 +151,89 @@ impl crate::de::Object for Data {
             "product_id" => crate::de::read(map, &mut self.product_id),
             "product_type" => crate::de::read(map, &mut self.product_type),
             "recommend_remark" => crate::de::read(map, &mut self.recommend_remark),
+            "sell_num" => crate::de::read(map, &mut self.sell_num),
+            "shop_category" => crate::de::read(map, &mut self.shop_category),
             "spec_id" => crate::de::read(map, &mut self.spec_id),
             "status" => crate::de::read(map, &mut self.status),
             "sub_product_list" => crate::de::read(map, &mut self.sub_product_list),
+            "title_limit" => crate::de::read(map, &mut self.title_limit),
             "update_time" => crate::de::read(map, &mut self.update_time),
             _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for Data {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for LookupOption {
+    const NAME: &'static str = "LookupOption";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "need_name_affix" => crate::de::read(map, &mut self.need_name_affix),
+            "need_title_limit" => crate::de::read(map, &mut self.need_title_limit),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for LookupOption {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ShopCategory {
+    const NAME: &'static str = "ShopCategory";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "leaf_category_ids" => crate::de::read(map, &mut self.leaf_category_ids),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ShopCategory {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for TitleLimit {
+    const NAME: &'static str = "TitleLimit";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "max_length" => crate::de::read(map, &mut self.max_length),
+            "min_length" => crate::de::read(map, &mut self.min_length),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TitleLimit {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

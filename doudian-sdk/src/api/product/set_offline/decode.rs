@@ -8,7 +8,9 @@ impl crate::de::Object for ProductSetOfflineRequest {
     const NAME: &'static str = "ProductSetOfflineRequest";
     fn empty() -> Self {
         Self {
+            outer_product_id: Default::default(),
             product_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
@@ -17,7 +19,9 @@ impl crate::de::Object for ProductSetOfflineRequest {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
             "product_id" => crate::de::read(map, &mut self.product_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }

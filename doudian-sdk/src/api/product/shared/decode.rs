@@ -348,11 +348,36 @@ impl crate::de::Object for UnitPriceInfo {
     ) -> Result<bool, A::Error> {
         match key {
             "price_rule_type" => crate::de::read(map, &mut self.price_rule_type),
+            "process_charge" => crate::de::read(map, &mut self.process_charge),
             _ => Ok(false),
         }
     }
 }
 impl<'de> ::serde::Deserialize<'de> for UnitPriceInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ValuePic {
+    const NAME: &'static str = "ValuePic";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "pic_type" => crate::de::read(map, &mut self.pic_type),
+            "pic_value" => crate::de::read(map, &mut self.pic_value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ValuePic {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -7,11 +7,7 @@ use super::*;
 impl crate::de::Object for RightsInfoRequest {
     const NAME: &'static str = "RightsInfoRequest";
     fn empty() -> Self {
-        Self {
-            biz_type: Default::default(),
-            outer_biz_id: Default::default(),
-            service_id: Default::default(),
-        }
+        Self::default()
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
         &mut self,

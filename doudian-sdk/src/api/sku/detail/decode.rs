@@ -49,6 +49,7 @@ impl crate::de::Object for SkuDetailResponse {
             "prehold_step_stock_num" => {
                 crate::de::read(map, &mut self.prehold_step_stock_num)
             }
+            "prehold_stock_map" => crate::de::read(map, &mut self.prehold_stock_map),
             "prehold_stock_num" => crate::de::read(map, &mut self.prehold_stock_num),
             "price" => crate::de::read(map, &mut self.price),
             "product_id" => crate::de::read(map, &mut self.product_id),
@@ -56,6 +57,7 @@ impl crate::de::Object for SkuDetailResponse {
             "prom_step_stock_num" => crate::de::read(map, &mut self.prom_step_stock_num),
             "prom_stock_num" => crate::de::read(map, &mut self.prom_stock_num),
             "settlement_price" => crate::de::read(map, &mut self.settlement_price),
+            "ship_rule_map" => crate::de::read(map, &mut self.ship_rule_map),
             "sku_type" => crate::de::read(map, &mut self.sku_type),
             "spec_detail_id1" => crate::de::read(map, &mut self.spec_detail_id1),
             "spec_detail_id2" => crate::de::read(map, &mut self.spec_detail_id2),
@@ -65,6 +67,7 @@ impl crate::de::Object for SkuDetailResponse {
             "spec_detail_name3" => crate::de::read(map, &mut self.spec_detail_name3),
             "spec_id" => crate::de::read(map, &mut self.spec_id),
             "step_stock_num" => crate::de::read(map, &mut self.step_stock_num),
+            "stock_map" => crate::de::read(map, &mut self.stock_map),
             "stock_num" => crate::de::read(map, &mut self.stock_num),
             "suit_num" => crate::de::read(map, &mut self.suit_num),
             "supplier_id" => crate::de::read(map, &mut self.supplier_id),

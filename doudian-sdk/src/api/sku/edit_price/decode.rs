@@ -14,6 +14,7 @@ impl crate::de::Object for SkuEditPriceRequest {
             price: Default::default(),
             product_id: Default::default(),
             sku_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
@@ -28,6 +29,7 @@ impl crate::de::Object for SkuEditPriceRequest {
             "price" => crate::de::read(map, &mut self.price),
             "product_id" => crate::de::read(map, &mut self.product_id),
             "sku_id" => crate::de::read(map, &mut self.sku_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }

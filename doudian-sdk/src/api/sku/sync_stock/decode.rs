@@ -18,6 +18,7 @@ impl crate::de::Object for SkuSyncStockRequest {
             sku_id: Default::default(),
             step_stock_num: Default::default(),
             stock_num: Default::default(),
+            store_id: Default::default(),
             supplier_id: Default::default(),
         }
     }
@@ -37,6 +38,7 @@ impl crate::de::Object for SkuSyncStockRequest {
             "sku_id" => crate::de::read(map, &mut self.sku_id),
             "step_stock_num" => crate::de::read(map, &mut self.step_stock_num),
             "stock_num" => crate::de::read(map, &mut self.stock_num),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             "supplier_id" => crate::de::read(map, &mut self.supplier_id),
             _ => Ok(false),
         }

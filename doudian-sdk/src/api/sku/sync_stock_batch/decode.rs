@@ -10,8 +10,10 @@ impl crate::de::Object for SkuSyncStockBatchRequest {
         Self {
             idempotent_id: Default::default(),
             incremental: Default::default(),
+            outer_product_id: Default::default(),
             product_id: Default::default(),
             sku_sync_list: Default::default(),
+            store_id: Default::default(),
         }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
@@ -22,8 +24,10 @@ impl crate::de::Object for SkuSyncStockBatchRequest {
         match key {
             "idempotent_id" => crate::de::read(map, &mut self.idempotent_id),
             "incremental" => crate::de::read(map, &mut self.incremental),
+            "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
             "product_id" => crate::de::read(map, &mut self.product_id),
             "sku_sync_list" => crate::de::read(map, &mut self.sku_sync_list),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }
@@ -60,6 +64,7 @@ impl crate::de::Object for SkuSync {
     const NAME: &'static str = "SkuSync";
     fn empty() -> Self {
         Self {
+            outer_sku_id: Default::default(),
             sku_id: Default::default(),
             sku_type: Default::default(),
             step_stock_num: Default::default(),
@@ -74,6 +79,7 @@ impl crate::de::Object for SkuSync {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "outer_sku_id" => crate::de::read(map, &mut self.outer_sku_id),
             "sku_id" => crate::de::read(map, &mut self.sku_id),
             "sku_type" => crate::de::read(map, &mut self.sku_type),
             "step_stock_num" => crate::de::read(map, &mut self.step_stock_num),

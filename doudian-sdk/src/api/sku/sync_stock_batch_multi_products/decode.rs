@@ -62,11 +62,14 @@ impl crate::de::Object for Item {
     const NAME: &'static str = "Item";
     fn empty() -> Self {
         Self {
+            out_product_id: Default::default(),
+            out_sku_id: Default::default(),
             out_warehouse_id: Default::default(),
             product_id: Default::default(),
             sku_id: Default::default(),
             step_stock_num: Default::default(),
             stock_num: Default::default(),
+            store_id: Default::default(),
         }
     }
     fn field<'de, A: ::serde::de::MapAccess<'de>>(
@@ -75,11 +78,14 @@ impl crate::de::Object for Item {
         map: &mut A,
     ) -> Result<bool, A::Error> {
         match key {
+            "out_product_id" => crate::de::read(map, &mut self.out_product_id),
+            "out_sku_id" => crate::de::read(map, &mut self.out_sku_id),
             "out_warehouse_id" => crate::de::read(map, &mut self.out_warehouse_id),
             "product_id" => crate::de::read(map, &mut self.product_id),
             "sku_id" => crate::de::read(map, &mut self.sku_id),
             "step_stock_num" => crate::de::read(map, &mut self.step_stock_num),
             "stock_num" => crate::de::read(map, &mut self.stock_num),
+            "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
         }
     }

@@ -9,6 +9,8 @@ impl crate::de::Object for SpuCreateSpuRequest {
     fn empty() -> Self {
         Self {
             category_leaf_id: Default::default(),
+            materials: Default::default(),
+            proofs: Default::default(),
             property_infos: Default::default(),
             spu_actual_images: Default::default(),
             spu_images: Default::default(),
@@ -21,6 +23,8 @@ impl crate::de::Object for SpuCreateSpuRequest {
     ) -> Result<bool, A::Error> {
         match key {
             "category_leaf_id" => crate::de::read(map, &mut self.category_leaf_id),
+            "materials" => crate::de::read(map, &mut self.materials),
+            "proofs" => crate::de::read(map, &mut self.proofs),
             "property_infos" => crate::de::read(map, &mut self.property_infos),
             "spu_actual_images" => crate::de::read(map, &mut self.spu_actual_images),
             "spu_images" => crate::de::read(map, &mut self.spu_images),
@@ -52,6 +56,95 @@ impl crate::de::Object for SpuCreateSpuResponse {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SpuCreateSpuResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Content {
+    const NAME: &'static str = "Content";
+    fn empty() -> Self {
+        Self {
+            content: Default::default(),
+            name: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => crate::de::read(map, &mut self.content),
+            "name" => crate::de::read(map, &mut self.name),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Content {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Material {
+    const NAME: &'static str = "Material";
+    fn empty() -> Self {
+        Self {
+            content: Default::default(),
+            description: Default::default(),
+            name: Default::default(),
+            type_: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => crate::de::read(map, &mut self.content),
+            "description" => crate::de::read(map, &mut self.description),
+            "name" => crate::de::read(map, &mut self.name),
+            "type" => crate::de::read(map, &mut self.type_),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Material {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Proof {
+    const NAME: &'static str = "Proof";
+    fn empty() -> Self {
+        Self {
+            content: Default::default(),
+            description: Default::default(),
+            name: Default::default(),
+            type_: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => crate::de::read(map, &mut self.content),
+            "description" => crate::de::read(map, &mut self.description),
+            "name" => crate::de::read(map, &mut self.name),
+            "type" => crate::de::read(map, &mut self.type_),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Proof {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -45,6 +45,8 @@ impl crate::de::Object for SpuGetSpuRuleResponse {
                 crate::de::read(map, &mut self.spu_actual_images_rule)
             }
             "spu_images_rule" => crate::de::read(map, &mut self.spu_images_rule),
+            "spu_material_rules" => crate::de::read(map, &mut self.spu_material_rules),
+            "spu_proof_rules" => crate::de::read(map, &mut self.spu_proof_rules),
             "spu_property_rule" => crate::de::read(map, &mut self.spu_property_rule),
             "support_create_spu" => crate::de::read(map, &mut self.support_create_spu),
             "support_spu_product" => crate::de::read(map, &mut self.support_spu_product),
@@ -53,6 +55,66 @@ impl crate::de::Object for SpuGetSpuRuleResponse {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SpuGetSpuRuleResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for MaterialRule {
+    const NAME: &'static str = "MaterialRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aspect_ratio" => crate::de::read(map, &mut self.aspect_ratio),
+            "data_format" => crate::de::read(map, &mut self.data_format),
+            "is_required" => crate::de::read(map, &mut self.is_required),
+            "max_num" => crate::de::read(map, &mut self.max_num),
+            "max_size" => crate::de::read(map, &mut self.max_size),
+            "min_num" => crate::de::read(map, &mut self.min_num),
+            "name" => crate::de::read(map, &mut self.name),
+            "pixel" => crate::de::read(map, &mut self.pixel),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for MaterialRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ProofRule {
+    const NAME: &'static str = "ProofRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "aspect_ratio" => crate::de::read(map, &mut self.aspect_ratio),
+            "data_format" => crate::de::read(map, &mut self.data_format),
+            "is_required" => crate::de::read(map, &mut self.is_required),
+            "max_num" => crate::de::read(map, &mut self.max_num),
+            "max_size" => crate::de::read(map, &mut self.max_size),
+            "min_num" => crate::de::read(map, &mut self.min_num),
+            "name" => crate::de::read(map, &mut self.name),
+            "pixel" => crate::de::read(map, &mut self.pixel),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ProofRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -103,6 +165,54 @@ impl crate::de::Object for SpuImagesRule {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SpuImagesRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SpuMaterialRule {
+    const NAME: &'static str = "SpuMaterialRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "material_rule" => crate::de::read(map, &mut self.material_rule),
+            "material_type" => crate::de::read(map, &mut self.material_type),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SpuMaterialRule {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SpuProofRule {
+    const NAME: &'static str = "SpuProofRule";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "proof_rule" => crate::de::read(map, &mut self.proof_rule),
+            "proof_type" => crate::de::read(map, &mut self.proof_type),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SpuProofRule {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -9,6 +9,7 @@ impl crate::de::Object for SupermGetDispatcherInfoRequest {
     fn empty() -> Self {
         Self {
             dispatcher_fee_type: Default::default(),
+            insurance_amount: Default::default(),
             shop_order_id: Default::default(),
             store_id: Default::default(),
         }
@@ -20,6 +21,7 @@ impl crate::de::Object for SupermGetDispatcherInfoRequest {
     ) -> Result<bool, A::Error> {
         match key {
             "dispatcher_fee_type" => crate::de::read(map, &mut self.dispatcher_fee_type),
+            "insurance_amount" => crate::de::read(map, &mut self.insurance_amount),
             "shop_order_id" => crate::de::read(map, &mut self.shop_order_id),
             "store_id" => crate::de::read(map, &mut self.store_id),
             _ => Ok(false),
@@ -45,6 +47,7 @@ impl crate::de::Object for SupermGetDispatcherInfoResponse {
     ) -> Result<bool, A::Error> {
         match key {
             "dispatcher_fee" => crate::de::read(map, &mut self.dispatcher_fee),
+            "insurance_fee" => crate::de::read(map, &mut self.insurance_fee),
             _ => Ok(false),
         }
     }

@@ -4,6 +4,167 @@
 //! Decoders of the `superm (shared)` types (generated; see `crate::de`).
 #[allow(unused_imports)]
 use super::*;
+impl crate::de::Object for CouponInfo {
+    const NAME: &'static str = "CouponInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "coupon_name" => crate::de::read(map, &mut self.coupon_name),
+            "credit" => crate::de::read(map, &mut self.credit),
+            "discount" => crate::de::read(map, &mut self.discount),
+            "end_apply_time" => crate::de::read(map, &mut self.end_apply_time),
+            "end_time" => crate::de::read(map, &mut self.end_time),
+            "max_apply_times" => crate::de::read(map, &mut self.max_apply_times),
+            "period_type" => crate::de::read(map, &mut self.period_type),
+            "start_apply_time" => crate::de::read(map, &mut self.start_apply_time),
+            "start_time" => crate::de::read(map, &mut self.start_time),
+            "sub_type" => crate::de::read(map, &mut self.sub_type),
+            "support_type" => crate::de::read(map, &mut self.support_type),
+            "threshold" => crate::de::read(map, &mut self.threshold),
+            "total_amount" => crate::de::read(map, &mut self.total_amount),
+            "valid_period" => crate::de::read(map, &mut self.valid_period),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for CouponInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Detail {
+    const NAME: &'static str = "Detail";
+    fn empty() -> Self {
+        Self {
+            end_date: Default::default(),
+            end_time: Default::default(),
+            start_date: Default::default(),
+            start_time: Default::default(),
+            time_interval: Default::default(),
+            time_limit_bound: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "end_date" => crate::de::read(map, &mut self.end_date),
+            "end_time" => crate::de::read(map, &mut self.end_time),
+            "start_date" => crate::de::read(map, &mut self.start_date),
+            "start_time" => crate::de::read(map, &mut self.start_time),
+            "time_interval" => crate::de::read(map, &mut self.time_interval),
+            "time_limit_bound" => crate::de::read(map, &mut self.time_limit_bound),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Detail {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for MainSkus {
+    const NAME: &'static str = "MainSkus";
+    fn empty() -> Self {
+        Self {
+            product_id: Default::default(),
+            sku_id: Default::default(),
+            sub_skus: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "product_id" => crate::de::read(map, &mut self.product_id),
+            "sku_id" => crate::de::read(map, &mut self.sku_id),
+            "sub_skus" => crate::de::read(map, &mut self.sub_skus),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for MainSkus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Relation {
+    const NAME: &'static str = "Relation";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "capacity_target_code" => {
+                crate::de::read(map, &mut self.capacity_target_code)
+            }
+            "capacity_target_type" => {
+                crate::de::read(map, &mut self.capacity_target_type)
+            }
+            "rule_id" => crate::de::read(map, &mut self.rule_id),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Relation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for RuleDtoRuleDto {
+    const NAME: &'static str = "RuleDtoRuleDto";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "all_store" => crate::de::read(map, &mut self.all_store),
+            "create_time" => crate::de::read(map, &mut self.create_time),
+            "creator" => crate::de::read(map, &mut self.creator),
+            "date_limit_bound" => crate::de::read(map, &mut self.date_limit_bound),
+            "date_limit_enable" => crate::de::read(map, &mut self.date_limit_enable),
+            "rule_entity_type" => crate::de::read(map, &mut self.rule_entity_type),
+            "rule_id" => crate::de::read(map, &mut self.rule_id),
+            "rule_name" => crate::de::read(map, &mut self.rule_name),
+            "status" => crate::de::read(map, &mut self.status),
+            "updater" => crate::de::read(map, &mut self.updater),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for RuleDtoRuleDto {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
 impl crate::de::Object for SelectedCalendarPeriod {
     const NAME: &'static str = "SelectedCalendarPeriod";
     fn empty() -> Self {
@@ -25,6 +186,257 @@ impl crate::de::Object for SelectedCalendarPeriod {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SelectedCalendarPeriod {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for ShopDeliverConfig {
+    const NAME: &'static str = "ShopDeliverConfig";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "config_id" => crate::de::read(map, &mut self.config_id),
+            "config_status" => crate::de::read(map, &mut self.config_status),
+            "config_type" => crate::de::read(map, &mut self.config_type),
+            "deliver_type" => crate::de::read(map, &mut self.deliver_type),
+            "normal_time_cost" => crate::de::read(map, &mut self.normal_time_cost),
+            "over_limit_time_cost" => {
+                crate::de::read(map, &mut self.over_limit_time_cost)
+            }
+            "shop_id" => crate::de::read(map, &mut self.shop_id),
+            "special_time_list" => crate::de::read(map, &mut self.special_time_list),
+            "store_id" => crate::de::read(map, &mut self.store_id),
+            "update_time" => crate::de::read(map, &mut self.update_time),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ShopDeliverConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SpecialTime {
+    const NAME: &'static str = "SpecialTime";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "end_time" => crate::de::read(map, &mut self.end_time),
+            "start_time" => crate::de::read(map, &mut self.start_time),
+            "time_cost" => crate::de::read(map, &mut self.time_cost),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SpecialTime {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Store {
+    const NAME: &'static str = "Store";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "store_address" => crate::de::read(map, &mut self.store_address),
+            "store_id" => crate::de::read(map, &mut self.store_id),
+            "store_name" => crate::de::read(map, &mut self.store_name),
+            "store_pic_url" => crate::de::read(map, &mut self.store_pic_url),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Store {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for StoreCouponInfo {
+    const NAME: &'static str = "StoreCouponInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "coupon_info" => crate::de::read(map, &mut self.coupon_info),
+            "coupon_status" => crate::de::read(map, &mut self.coupon_status),
+            "store_list" => crate::de::read(map, &mut self.store_list),
+            "store_product_list" => crate::de::read(map, &mut self.store_product_list),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for StoreCouponInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for StoreInfo {
+    const NAME: &'static str = "StoreInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "store_address" => crate::de::read(map, &mut self.store_address),
+            "store_id" => crate::de::read(map, &mut self.store_id),
+            "store_name" => crate::de::read(map, &mut self.store_name),
+            "store_pic_url" => crate::de::read(map, &mut self.store_pic_url),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for StoreInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for StoreProduct {
+    const NAME: &'static str = "StoreProduct";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "store_info" => crate::de::read(map, &mut self.store_info),
+            "sub_product_infos" => crate::de::read(map, &mut self.sub_product_infos),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for StoreProduct {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SubProductInfo {
+    const NAME: &'static str = "SubProductInfo";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "product_id" => crate::de::read(map, &mut self.product_id),
+            "product_name" => crate::de::read(map, &mut self.product_name),
+            "product_pic_url" => crate::de::read(map, &mut self.product_pic_url),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SubProductInfo {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for SubSkus {
+    const NAME: &'static str = "SubSkus";
+    fn empty() -> Self {
+        Self {
+            camp_stock_num: Default::default(),
+            discount_value: Default::default(),
+            product_id: Default::default(),
+            sku_id: Default::default(),
+            store_id: Default::default(),
+            user_limit: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "camp_stock_num" => crate::de::read(map, &mut self.camp_stock_num),
+            "discount_value" => crate::de::read(map, &mut self.discount_value),
+            "product_id" => crate::de::read(map, &mut self.product_id),
+            "sku_id" => crate::de::read(map, &mut self.sku_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
+            "user_limit" => crate::de::read(map, &mut self.user_limit),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SubSkus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Task {
+    const NAME: &'static str = "Task";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "err_msg" => crate::de::read(map, &mut self.err_msg),
+            "main_product_id" => crate::de::read(map, &mut self.main_product_id),
+            "root_task_id" => crate::de::read(map, &mut self.root_task_id),
+            "store_id" => crate::de::read(map, &mut self.store_id),
+            "sub_product_id" => crate::de::read(map, &mut self.sub_product_id),
+            "sync_result" => crate::de::read(map, &mut self.sync_result),
+            "task_id" => crate::de::read(map, &mut self.task_id),
+            "task_status" => crate::de::read(map, &mut self.task_status),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Task {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

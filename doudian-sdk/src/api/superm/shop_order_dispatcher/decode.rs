@@ -9,6 +9,7 @@ impl crate::de::Object for SupermShopOrderDispatcherRequest {
     fn empty() -> Self {
         Self {
             dispatcher_type: Default::default(),
+            insurance_amount: Default::default(),
             serial_number_list: Default::default(),
             shop_order_id: Default::default(),
             store_id: Default::default(),
@@ -22,6 +23,7 @@ impl crate::de::Object for SupermShopOrderDispatcherRequest {
     ) -> Result<bool, A::Error> {
         match key {
             "dispatcher_type" => crate::de::read(map, &mut self.dispatcher_type),
+            "insurance_amount" => crate::de::read(map, &mut self.insurance_amount),
             "serial_number_list" => crate::de::read(map, &mut self.serial_number_list),
             "shop_order_id" => crate::de::read(map, &mut self.shop_order_id),
             "store_id" => crate::de::read(map, &mut self.store_id),

@@ -35,3 +35,133 @@ impl<'de> ::serde::Deserialize<'de> for Addr {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for Center {
+    const NAME: &'static str = "Center";
+    fn empty() -> Self {
+        Self {
+            latitude: Default::default(),
+            longitude: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "latitude" => crate::de::read(map, &mut self.latitude),
+            "longitude" => crate::de::read(map, &mut self.longitude),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Center {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Circular {
+    const NAME: &'static str = "Circular";
+    fn empty() -> Self {
+        Self {
+            center: crate::de::Object::empty(),
+            radius: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "center" => crate::de::read(map, &mut self.center),
+            "radius" => crate::de::read(map, &mut self.radius),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Circular {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for InnerVertice {
+    const NAME: &'static str = "InnerVertice";
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "latitude" => crate::de::read(map, &mut self.latitude),
+            "longitude" => crate::de::read(map, &mut self.longitude),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for InnerVertice {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Polygon {
+    const NAME: &'static str = "Polygon";
+    fn empty() -> Self {
+        Self {
+            vertices: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "vertices" => crate::de::read(map, &mut self.vertices),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Polygon {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
+impl crate::de::Object for Vertice {
+    const NAME: &'static str = "Vertice";
+    fn empty() -> Self {
+        Self {
+            latitude: Default::default(),
+            longitude: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "latitude" => crate::de::read(map, &mut self.latitude),
+            "longitude" => crate::de::read(map, &mut self.longitude),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Vertice {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
