@@ -63,15 +63,16 @@ impl CatalogConflict {
             .join(", ")
     }
 
-    /// The wider of the types the sources claim, when every claim is a catalog type.
-    fn wider_type(&self) -> Option<CatalogType> {
+    /// The claimed types folded with `join` ([`CatalogType::wider`] for what the SDK
+    /// decodes, [`CatalogType::sendable`] for what it sends), when every claim is a type.
+    fn settled_type(&self, join: fn(&CatalogType, &CatalogType) -> CatalogType) -> Option<CatalogType> {
         let mut claimed = self.claims.iter().filter(|(source, _)| source.as_str() != "class").map(|(_, value)| {
             let mut ty = CatalogType::parse(value.as_str()?)?;
             ty.normalise_keys();
             Some(ty)
         });
         let first = claimed.next()??;
-        claimed.try_fold(first, |wide, ty| Some(wide.wider(&ty?)))
+        claimed.try_fold(first, |settled, ty| Some(join(&settled, &ty?)))
     }
 }
 
@@ -468,7 +469,10 @@ fn merge_duplicate_names(fields: &[CatalogField]) -> Vec<Merged<'_>> {
 /// Applies the safe choice where copies disagree, and records it on the field (or, for the
 /// shape of `data`, on the response):
 /// * `required`: a field any copy calls optional is optional;
-/// * `type`: the wider of the claimed types (any ⊇ string ⊇ number, element-wise);
+/// * `type`: in replies the wider of the claimed types (any ⊇ string ⊇ number,
+///   element-wise), which decodes whatever either copy describes; in requests the same,
+///   except that where one copy leaves a position open (`any`) the other copy's type is
+///   kept: a value of it is one both accept, and callers keep a typed setter;
 /// * `data_shape`: one copy keeps the documentation's single `data` field as a wrapper
 ///   object, another takes it as the value: the value, with the wrapper accepted too.
 fn settle_conflict(method: &mut Method, conflict: &CatalogConflict, notes: &mut Vec<String>) {
@@ -476,25 +480,36 @@ fn settle_conflict(method: &mut Method, conflict: &CatalogConflict, notes: &mut 
     match conflict.kind.as_str() {
         "required" => {
             let note = format!("copies disagree on required ({claims}): optional");
-            settle_field(method, conflict, notes, |field| {
+            settle_field(method, conflict, notes, |field, _| {
                 field.required = false;
                 field.note = Some(note.clone());
             });
         }
         "type" => {
-            let Some(wide) = conflict.wider_type() else {
+            let (Some(wide), Some(sendable)) =
+                (conflict.settled_type(CatalogType::wider), conflict.settled_type(CatalogType::sendable))
+            else {
                 notes.push(format!("{}: type conflict on `{}` with unreadable claims", method.name, conflict.field));
                 return;
             };
-            let note = format!("copies disagree on type ({claims}): typed as the wider {wide}");
-            settle_field(method, conflict, notes, |field| {
-                let (mut ty, class) = split_object(&wide.to_string());
+            settle_field(method, conflict, notes, |field, side| {
+                let (settled, note) = match side {
+                    Side::Response => (&wide, format!("copies disagree on type ({claims}): typed as the wider {wide}")),
+                    Side::Request if sendable == wide => {
+                        (&wide, format!("copies disagree on type ({claims}): typed as the wider {wide}"))
+                    }
+                    Side::Request => (
+                        &sendable,
+                        format!("copies disagree on type ({claims}): sent as {sendable}, which every copy accepts"),
+                    ),
+                };
+                let (mut ty, class) = split_object(&settled.to_string());
                 if class.is_none() || field.fields.is_none() {
                     ty = ty.replace("object", "any");
                     field.fields = None;
                 }
                 field.ty = ty;
-                field.note = Some(note.clone());
+                field.note = Some(note);
             });
         }
         "data_shape" => {
@@ -527,23 +542,30 @@ fn settle_conflict(method: &mut Method, conflict: &CatalogConflict, notes: &mut 
     }
 }
 
+/// Which side of a method a field is on.
+#[derive(Clone, Copy)]
+enum Side {
+    Request,
+    Response,
+}
+
 /// Calls `settle` on every field the conflict names, at any depth of request and response.
 fn settle_field(
     method: &mut Method,
     conflict: &CatalogConflict,
     notes: &mut Vec<String>,
-    mut settle: impl FnMut(&mut Field),
+    mut settle: impl FnMut(&mut Field, Side),
 ) {
     let mut settled = 0;
-    let mut visit = |field: &mut Field| {
+    let mut visit = |field: &mut Field, side: Side| {
         if field.name == conflict.field {
-            settle(field);
+            settle(field, side);
             settled += 1;
         }
     };
-    for_each_field(method.request.as_deref_mut().unwrap_or_default(), &mut visit);
+    for_each_field(method.request.as_deref_mut().unwrap_or_default(), &mut |f| visit(f, Side::Request));
     if let Some(fields) = method.response.as_mut().and_then(|r| r.fields.as_deref_mut()) {
-        for_each_field(fields, &mut visit);
+        for_each_field(fields, &mut |f| visit(f, Side::Response));
     }
     if settled == 0 {
         notes.push(format!("{}: conflict on `{}` names no field of the method", method.name, conflict.field));

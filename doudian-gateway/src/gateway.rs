@@ -701,6 +701,15 @@ impl RunningGateway {
         Some(PushRecord::new(event.tag().to_string(), self.inner.new_msg_id(), &data))
     }
 
+    /// A push record carrying the spec's sample of a message type, under tag `tag`. `message`
+    /// is a tag as text (`"100"`) or, for a type whose tag no copy publishes, its type name
+    /// (`"BtasSellerSendOrderToSc"`): how a test sends such a message under the number the
+    /// console shows. `None` when the spec has no such message type.
+    pub fn sample_push(&self, message: &str, tag: u32) -> Option<PushRecord> {
+        let data = crate::samples::message_sample(message)?;
+        Some(PushRecord { tag: tag.to_string(), msg_id: self.inner.new_msg_id(), data: data.get().to_owned() })
+    }
+
     /// A push record about after-sale request `aftersale_id` (None if unknown).
     pub fn refund_event(&self, event: RefundEvent, aftersale_id: i64) -> Option<PushRecord> {
         let data = self.inner.shop().refund_event_data(event, aftersale_id)?;

@@ -1,7 +1,9 @@
 //! Sample `data` per method, from `data/samples.json`
 //! (`{"<method>": {"request": {...}, "response": {...data...}}}`), which `cargo xtask gen`
 //! writes into this crate so that its package carries it; parsed once on first use.
-//! Methods without stateful behaviour answer with their sample.
+//! Methods without stateful behaviour answer with their sample. `data/message_samples.json`
+//! holds one `data` per push message type, keyed by tag (by type name where the tag is
+//! unpublished).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -24,6 +26,23 @@ static SAMPLES: LazyLock<HashMap<String, Box<RawValue>>> =
             HashMap::new()
         }
     });
+
+static MESSAGE_SAMPLES_JSON: &str = include_str!("../data/message_samples.json");
+
+static MESSAGE_SAMPLES: LazyLock<HashMap<String, Box<RawValue>>> =
+    LazyLock::new(|| match serde_json::from_str(MESSAGE_SAMPLES_JSON) {
+        Ok(map) => map,
+        Err(e) => {
+            tracing::error!(error = %e, "message_samples.json does not parse; no sample pushes");
+            HashMap::new()
+        }
+    });
+
+/// The sample `data` of a push message type, by its tag as text (`"100"`) or, for a type
+/// whose tag is unpublished, its type name (`"BtasSellerSendOrderToSc"`).
+pub(crate) fn message_sample(key: &str) -> Option<&'static RawValue> {
+    MESSAGE_SAMPLES.get(key).map(|raw| &**raw)
+}
 
 /// The sample `data` text of `method`, if the spec has it.
 pub(crate) fn sample_data(method: &str) -> Option<&'static str> {

@@ -7,6 +7,8 @@
 //! API under [`api`], one module and one cargo feature per API group (`full` turns them all
 //! on), and the typed push messages (feature `messages`). [`catalog`] lists every method
 //! with its Rust types and feature.
+//!
+#![doc = include_str!("api/GROUPS.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;

@@ -14,9 +14,9 @@ use doudian_sdk::Request;
 
 #[test]
 fn methods_table_lists_every_method_sorted() {
-    assert_eq!(METHODS.len(), 534);
+    assert_eq!(METHODS.len(), 807);
     assert!(METHODS.windows(2).all(|w| w[0].name < w[1].name), "sorted and unique");
-    assert_eq!(METHODS.iter().filter(|m| m.typed).count(), 353);
+    assert_eq!(METHODS.iter().filter(|m| m.typed).count(), 740);
     let search = doudian_sdk::catalog::find("order.searchList").unwrap();
     assert_eq!(search.request_type, "api::order::OrderSearchListRequest");
     assert_eq!(search.feature, "order");
@@ -29,7 +29,7 @@ fn methods_table_lists_every_method_sorted() {
         (after_sale.feature, after_sale.request_type),
         ("after_sale", "api::after_sale::AfterSaleDetailRequest")
     );
-    let untyped = doudian_sdk::catalog::find("alliance.getOrderList").unwrap();
+    let untyped = doudian_sdk::catalog::find("max.activities").unwrap();
     assert!(!untyped.typed);
 }
 
@@ -148,4 +148,77 @@ fn decode_throughput() {
         mb / typed.as_secs_f64(),
         mb / value.as_secs_f64()
     );
+}
+
+/// Catalog v3's shapes: methods whose documentation lists a single `data` field decode the
+/// value itself and the value wrapped in `{"data": …}`; conflicts are settled by the
+/// wider type; untyped map keys are text; other spellings find their method.
+#[cfg(all(feature = "yunc", feature = "supply_chain", feature = "buyin", feature = "cross_border"))]
+mod catalog_v3 {
+    use doudian_sdk::api::buyin::{BuyinInstGmvResponse, BuyinMaterialsProductStatusResponse};
+    use doudian_sdk::api::supply_chain::SupplyChainSkuStockNumResponse;
+    use doudian_sdk::api::yunc::YuncAdjustInventoryResponse;
+    use doudian_sdk::de::from_str;
+
+    #[test]
+    fn single_data_methods_decode_both_reply_shapes() {
+        // A scalar.
+        for text in [r#""done""#, r#"{"data":"done"}"#] {
+            let reply: YuncAdjustInventoryResponse = from_str(text).unwrap();
+            assert_eq!(reply.0.as_deref(), Some("done"), "{text}");
+        }
+        // A list.
+        for text in [r#"[{"sku_id":"7"}]"#, r#"{"data":[{"sku_id":"7"}]}"#] {
+            let reply: SupplyChainSkuStockNumResponse = from_str(text).unwrap();
+            assert_eq!(reply.0.len(), 1, "{text}");
+        }
+        // An object.
+        for text in [r#"{"gmv":12}"#, r#"{"data":{"gmv":"12"}}"#] {
+            let reply: BuyinInstGmvResponse = from_str(text).unwrap();
+            assert_eq!(reply.gmv, Some(12), "{text}");
+        }
+        // The copies disagree on the shape (`data_shape` conflict): both decode.
+        for text in [r#"[{"status":1,"can_share":true}]"#, r#"{"data":[{"status":1,"can_share":true}]}"#] {
+            let reply: BuyinMaterialsProductStatusResponse = from_str(text).unwrap();
+            assert_eq!((reply.0[0].status, reply.0[0].can_share), (Some(1), Some(true)), "{text}");
+        }
+        // Never a silent empty value.
+        assert!(from_str::<SupplyChainSkuStockNumResponse>(r#"{"items":[]}"#).is_err());
+        assert!(from_str::<YuncAdjustInventoryResponse>(r#"{"value":"done"}"#).is_err());
+    }
+
+    #[test]
+    fn conflicts_take_the_wider_type_and_map_keys_are_text() {
+        // `buyin.activitySearch` lists `service_rate` twice (i32 and f64): one f64 field.
+        let activity: doudian_sdk::api::buyin::activity_search::Activity = from_str(r#"{"service_rate":0.25}"#).unwrap();
+        assert_eq!(activity.service_rate, Some(0.25));
+        // `order.policy`: i64 in the SDKs, string in the documentation: text, which takes both.
+        let policy: doudian_sdk::api::order::policy::PolicyInfo =
+            from_str(r#"{"ins_ensured_time_begin":1700000000,"ins_ensured_time_end":"2023-11-15"}"#).unwrap();
+        assert_eq!(policy.ins_ensured_time_begin.as_deref(), Some("1700000000"));
+        assert_eq!(policy.ins_ensured_time_end.as_deref(), Some("2023-11-15"));
+        // `sku.detail`'s `map<any,any>` maps: text keys, any values.
+        let sku: doudian_sdk::api::sku::SkuDetailResponse =
+            from_str(r#"{"stock_map":{"1":{"x":1},"w2":5}}"#).unwrap();
+        assert_eq!(sku.stock_map.len(), 2);
+    }
+
+    #[test]
+    fn other_spellings_find_the_documented_method() {
+        for (alias, name) in [
+            ("crossBorder.stockTaking", "crossborder.stockTaking"),
+            ("crossBorder.OrderInterception", "crossborder.OrderInterception"),
+            ("afterSale.Operate", "afterSale.operate"),
+        ] {
+            let method = doudian_sdk::catalog::find(alias).unwrap_or_else(|| panic!("{alias}"));
+            assert_eq!(method.name, name);
+            assert!(method.known_as.contains(&alias));
+        }
+        // The documentation's cross-border paths live in the `cross_border` module beside the others.
+        let taking = doudian_sdk::catalog::find("crossborder.stockTaking").unwrap();
+        assert_eq!(taking.request_type, "api::cross_border::CrossborderStockTakingRequest");
+        let names = doudian_sdk::catalog::names();
+        assert_eq!(names.iter().filter(|(_, alias_of)| alias_of.is_none()).count(), 807);
+        assert_eq!(names.iter().filter(|(_, alias_of)| alias_of.is_some()).count(), 5);
+    }
 }

@@ -2,7 +2,8 @@
 //! (`codegen/tests/fixtures/hard_cases/expected`) against the real SDK core, and checks
 //! that the generated types behave: keywords and odd names keep their wire names,
 //! duplicate names are deduplicated, sensitive fields are redacted, paging reads nested
-//! paths, non-object responses decode, and messages decode by tag.
+//! paths, non-object responses decode (bare or in a `data` wrapper), and messages decode
+//! by tag or, where the tag is unpublished, by name.
 #![allow(dead_code)]
 
 // The generated code names the core as `crate::de`, `crate::request`, ...: map them here.
@@ -56,11 +57,17 @@ fn every_fixture_method_round_trips_its_sample() {
 
 #[test]
 fn messages_decode_by_tag() {
+    use messages::Message;
     doudian_sdk::de::testing::check_messages(
         MESSAGE_SAMPLES,
-        messages::Message::TAGS,
-        messages::Message::decode,
-        messages::Message::tag,
+        doudian_sdk::de::testing::MessageDecoders {
+            names: Message::NAMES,
+            tags: Message::TAGS,
+            decode: Message::decode,
+            decode_named: Message::decode_named,
+            tag_of: Message::tag,
+            name_of: Message::name,
+        },
     );
     let message = messages::Message::decode(100, r#"{"p_id":"7301111111111111111","s_ids":[1,"2"]}"#).unwrap().unwrap();
     let messages::Message::DemoCreated(created) = message else { panic!("wrong variant") };
@@ -174,4 +181,43 @@ fn nested_types_of_one_shape_are_one_type_across_methods() {
     assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&first).unwrap());
     use std::any::TypeId;
     assert_eq!(TypeId::of::<ship::Receiver>(), TypeId::of::<ship_again::Receiver>());
+}
+
+#[test]
+fn messages_without_a_published_tag_decode_by_type_or_event_name() {
+    use messages::Message;
+    assert_eq!(Message::UNTAGGED, ["DemoUntagged"]);
+    assert_eq!(Message::type_name("demo_untaggedEvent"), Some("DemoUntagged"));
+    for name in ["DemoUntagged", "demo_untaggedEvent"] {
+        let message = Message::decode_named(name, r#"{"note":"hi","order_id":"7301111111111111111"}"#).unwrap().unwrap();
+        assert_eq!((message.tag(), message.name()), (None, "DemoUntagged"));
+        let Message::DemoUntagged(untagged) = message else { panic!("wrong variant") };
+        assert_eq!(untagged.note.as_deref(), Some("hi"));
+    }
+    assert!(Message::decode_named("demo_other", "{}").is_none());
+    let failure = Message::decode_named("DemoUntagged", r#"{"note":{"x":1}}"#).unwrap().unwrap_err();
+    assert_eq!(failure.path, "note");
+}
+
+#[test]
+fn a_single_data_field_decodes_bare_and_wrapped() {
+    // An object: the fields themselves, or the same fields inside {"data": ...}.
+    let bare: DemoWrappedInfoResponse = doudian_sdk::de::from_str(r#"{"info":"ok","count":"3"}"#).unwrap();
+    let wrapped: DemoWrappedInfoResponse =
+        doudian_sdk::de::from_str(r#"{"data":{"info":"ok","count":3},"extra":1}"#).unwrap();
+    assert_eq!((bare.info.as_deref(), bare.count), (Some("ok"), Some(3)));
+    assert_eq!((wrapped.info, wrapped.count), (bare.info, bare.count));
+    // A list: the array, or {"data": [...]}; anything else is an error, never an empty list.
+    let bare: DemoWrappedListResponse = doudian_sdk::de::from_str(r#"[{"id":7},{"id":"8"}]"#).unwrap();
+    let wrapped: DemoWrappedListResponse = doudian_sdk::de::from_str(r#"{"data":[{"id":7},{"id":"8"}]}"#).unwrap();
+    assert_eq!(bare.0.iter().map(|d| d.id).collect::<Vec<_>>(), [Some(7), Some(8)]);
+    assert_eq!(wrapped.0.iter().map(|d| d.id).collect::<Vec<_>>(), [Some(7), Some(8)]);
+    let null: DemoWrappedListResponse = doudian_sdk::de::from_str("null").unwrap();
+    assert!(null.0.is_empty());
+    for not_a_list in [r#"{}"#, r#"{"list":[{"id":7}]}"#, r#""text""#] {
+        assert!(doudian_sdk::de::from_str::<DemoWrappedListResponse>(not_a_list).is_err(), "{not_a_list}");
+    }
+    let failure = doudian_sdk::de::from_str::<DemoWrappedListResponse>(r#"{"data":[{"id":7},{"id":true}]}"#).unwrap_err();
+    assert_eq!(failure.path, "data[1].id");
+    assert_eq!(DemoWrappedListRequest::METHOD, "Demo.wrappedList");
 }

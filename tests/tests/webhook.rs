@@ -85,3 +85,30 @@ async fn gateway_pushes_arrive_typed_once_and_forgeries_dispatch_nothing() {
     assert_eq!(next(&mut events).await.msg_id(), fresh.msg_id);
     assert_eq!(gw.counters().pushes_delivered, 3);
 }
+
+#[tokio::test]
+async fn a_message_without_a_published_tag_arrives_typed_once_its_tag_is_registered() {
+    let gw = gateway().await;
+    let (url, mut events) = serve(PushVerifier::new(gw.app_key(), AppSecret::new(gw.app_secret()))).await;
+    // 9100 and 9101 stand for the numbers a console shows; no copy of the SDKs publishes them.
+    doudian_sdk::push::register_tag(9100, "btas_sellerSendOrderToSc").unwrap();
+    let registered = gw.sample_push("BtasSellerSendOrderToSc", 9100).unwrap();
+    let unregistered = gw.sample_push("YuncOrderStatusChange", 9101).unwrap();
+    let delivery = gw.send_push(&url, &[registered, unregistered]).await.unwrap();
+    assert_eq!((delivery.status, delivery.body.as_str()), (200, SUCCESS_REPLY));
+
+    let typed = next(&mut events).await;
+    let PushEvent::Message { tag: 9100, ref message, .. } = typed else { panic!("{typed:?}") };
+    let Message::BtasSellerSendOrderToSc(sent) = message.as_ref() else { panic!("{message:?}") };
+    assert_eq!(sent.order_code.as_deref(), Some("0654497435"), "the spec's example");
+    assert_eq!(message.tag(), None, "the type's tag stays unpublished");
+
+    let unknown = next(&mut events).await;
+    let PushEvent::Unknown { ref tag, .. } = unknown else { panic!("{unknown:?}") };
+    assert_eq!(tag, "9101");
+    // Decoded by name (type or event name) from the unknown event.
+    let by_name = unknown.decode_as("yunc_orderStatusChange").unwrap();
+    assert!(matches!(by_name, Message::YuncOrderStatusChange(_)), "{by_name:?}");
+    assert!(unknown.decode_as("NoSuchMessage").is_err());
+    assert!(gw.sample_push("NoSuchMessage", 1).is_none());
+}

@@ -72,6 +72,20 @@ impl CatalogType {
     }
 }
 
+impl CatalogType {
+    /// For a value the SDK sends: where one side leaves a position open (`any`), the other
+    /// side's type, which both accept; elsewhere [`wider`](Self::wider).
+    pub fn sendable(&self, other: &CatalogType) -> CatalogType {
+        use CatalogType::*;
+        match (self, other) {
+            (Any, t) | (t, Any) => t.clone(),
+            (List(a), List(b)) => List(Box::new(a.sendable(b))),
+            (Map(ka, a), Map(kb, b)) if ka == kb => Map(ka.clone(), Box::new(a.sendable(b))),
+            (a, b) => a.wider(b),
+        }
+    }
+}
+
 impl Scalar {
     fn is_number(self) -> bool {
         matches!(self, Scalar::I32 | Scalar::I64 | Scalar::F64)
@@ -160,6 +174,20 @@ mod tests {
         let mut kept = ty("map<i64,any>");
         assert!(!kept.normalise_keys());
         assert_eq!(kept.to_string(), "map<i64,any>");
+    }
+
+    #[test]
+    fn sendable_type_is_what_both_accept() {
+        let cases = [
+            ("string", "any", "string"),
+            ("map<i64,list<object:X>>", "map<i64,any>", "map<i64,list<object:X>>"),
+            ("map<i64,object:P>", "map<i64,list<object:P>>", "map<i64,any>"),
+            ("i64", "string", "string"),
+        ];
+        for (a, b, sent) in cases {
+            assert_eq!(ty(a).sendable(&ty(b)).to_string(), sent, "{a} / {b}");
+            assert_eq!(ty(b).sendable(&ty(a)).to_string(), sent, "{b} / {a}");
+        }
     }
 
     #[test]

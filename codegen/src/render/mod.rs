@@ -17,7 +17,7 @@ mod method;
 mod structs;
 
 pub use decode::{decoders_file, Wrapper};
-pub use files::{group_mod_file, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file};
+pub use files::{group_mod_file, groups_page, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file};
 pub use method::method_file;
 
 use crate::ir::{FieldIr, RustType};

@@ -4,6 +4,23 @@
 //! The `address` API group: 14 methods, behind the `address` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `address.addAftersaleStrategy` | [`AddressAddAftersaleStrategyRequest`] → [`AddressAddAftersaleStrategyResponse`] | write | — |
+//! | `address.areaList` | [`AddressAreaListRequest`] → [`AddressAreaListResponse`] | read | — |
+//! | `address.create` | [`AddressCreateRequest`] → [`AddressCreateResponse`] | write | — |
+//! | `address.delAftersaleAddress` | [`AddressDelAftersaleAddressRequest`] → [`AddressDelAftersaleAddressResponse`] | write | — |
+//! | `address.delAftersaleStrategy` | [`AddressDelAftersaleStrategyRequest`] → [`AddressDelAftersaleStrategyResponse`] | write | — |
+//! | `address.getAftersaleStrategy` | [`AddressGetAftersaleStrategyRequest`] → [`AddressGetAftersaleStrategyResponse`] | read | — |
+//! | `address.getAreasByProvince` | [`AddressGetAreasByProvinceRequest`] → [`AddressGetAreasByProvinceResponse`] | read | — |
+//! | `address.getProvince` | [`AddressGetProvinceRequest`] → [`AddressGetProvinceResponse`] | read | — |
+//! | `address.list` | [`AddressListRequest`] → [`AddressListResponse`] | read | from 1 |
+//! | `address.listAftersaleStrategy` | [`AddressListAftersaleStrategyRequest`] → [`AddressListAftersaleStrategyResponse`] | read | from 1 |
+//! | `address.listStrategyBindProducts` | [`AddressListStrategyBindProductsRequest`] → [`AddressListStrategyBindProductsResponse`] | read | from 1 |
+//! | `address.provinceList` | [`AddressProvinceListRequest`] → [`AddressProvinceListResponse`] | read | — |
+//! | `address.update` | [`AddressUpdateRequest`] → [`AddressUpdateResponse`] | write | — |
+//! | `address.updateAftersaleStrategy` | [`AddressUpdateAftersaleStrategyRequest`] → [`AddressUpdateAftersaleStrategyResponse`] | write | — |
 pub mod shared;
 pub mod add_aftersale_strategy;
 pub use add_aftersale_strategy::{

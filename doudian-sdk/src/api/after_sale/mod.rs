@@ -4,6 +4,26 @@
 //! The `afterSale` API group: 17 methods, behind the `after_sale` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `afterSale.ApplyMarketAfterSale` | [`AfterSaleApplyMarketAfterSaleRequest`] → [`AfterSaleApplyMarketAfterSaleResponse`] | write | — |
+//! | `afterSale.CancelSendGoodsSuccess` | [`AfterSaleCancelSendGoodsSuccessRequest`] → [`AfterSaleCancelSendGoodsSuccessResponse`] | write | — |
+//! | `afterSale.Detail` | [`AfterSaleDetailRequest`] → [`AfterSaleDetailResponse`] | read | — |
+//! | `afterSale.List` | [`AfterSaleListRequest`] → [`AfterSaleListResponse`] | read | from 0, ≤ 100 a page |
+//! | `afterSale.OpenAfterSaleChannel` | [`AfterSaleOpenAfterSaleChannelRequest`] → [`AfterSaleOpenAfterSaleChannelResponse`] | write | — |
+//! | `afterSale.addOrderRemark` | [`AfterSaleAddOrderRemarkRequest`] → [`AfterSaleAddOrderRemarkResponse`] | write | — |
+//! | `afterSale.applyLogisticsIntercept` | [`AfterSaleApplyLogisticsInterceptRequest`] → [`AfterSaleApplyLogisticsInterceptResponse`] | write | — |
+//! | `afterSale.buyerExchange` | [`AfterSaleBuyerExchangeRequest`] → [`AfterSaleBuyerExchangeResponse`] | write | — |
+//! | `afterSale.buyerExchangeConfirm` | [`AfterSaleBuyerExchangeConfirmRequest`] → [`AfterSaleBuyerExchangeConfirmResponse`] | write | — |
+//! | `afterSale.fillLogistics` | [`AfterSaleFillLogisticsRequest`] → [`AfterSaleFillLogisticsResponse`] | write | — |
+//! | `afterSale.openOutAfterSale` | [`AfterSaleOpenOutAfterSaleRequest`] → [`AfterSaleOpenOutAfterSaleResponse`] | write | — |
+//! | `afterSale.operate` (also `afterSale.Operate`) | [`AfterSaleOperateRequest`] → [`AfterSaleOperateResponse`] | write | — |
+//! | `afterSale.refundListSearch` | [`AfterSaleRefundListSearchRequest`] → [`AfterSaleRefundListSearchResponse`] | write | from 0 |
+//! | `afterSale.rejectReasonCodeList` | [`AfterSaleRejectReasonCodeListRequest`] → [`AfterSaleRejectReasonCodeListResponse`] | read | — |
+//! | `afterSale.returnGoodsToWareHouseSuccess` | [`AfterSaleReturnGoodsToWareHouseSuccessRequest`] → [`AfterSaleReturnGoodsToWareHouseSuccessResponse`] | write | — |
+//! | `afterSale.submitEvidence` | [`AfterSaleSubmitEvidenceRequest`] → [`AfterSaleSubmitEvidenceResponse`] | write | — |
+//! | `afterSale.timeExtend` | [`AfterSaleTimeExtendRequest`] → [`AfterSaleTimeExtendResponse`] | write | — |
 pub mod shared;
 pub mod apply_market_after_sale;
 pub use apply_market_after_sale::{

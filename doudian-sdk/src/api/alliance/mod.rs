@@ -4,6 +4,20 @@
 //! The `alliance` API group: 11 methods, behind the `alliance` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `alliance.activityProductCategoryList` | [`AllianceActivityProductCategoryListRequest`] → [`AllianceActivityProductCategoryListResponse`] | read | — |
+//! | `alliance.colonelActivityCreateOrUpdate` | [`AllianceColonelActivityCreateOrUpdateRequest`] → [`AllianceColonelActivityCreateOrUpdateResponse`] | write | — |
+//! | `alliance.colonelActivityProduct` | [`AllianceColonelActivityProductRequest`] → [`AllianceColonelActivityProductResponse`] | write | — |
+//! | `alliance.colonelActivityProductAudit` | [`AllianceColonelActivityProductAuditRequest`] → [`AllianceColonelActivityProductAuditResponse`] | write | — |
+//! | `alliance.colonelActivityProductExtension` | [`AllianceColonelActivityProductExtensionRequest`] → [`AllianceColonelActivityProductExtensionResponse`] | write | — |
+//! | `alliance.getOrderList` | [`AllianceGetOrderListRequest`] → [`AllianceGetOrderListResponse`] | read | — |
+//! | `alliance.instituteColonelActivityList` | [`AllianceInstituteColonelActivityListRequest`] → [`AllianceInstituteColonelActivityListResponse`] | read | from 0 |
+//! | `alliance.instituteColonelActivityOperate` | [`AllianceInstituteColonelActivityOperateRequest`] → [`AllianceInstituteColonelActivityOperateResponse`] | write | — |
+//! | `alliance.materialsProductCategory` | [`AllianceMaterialsProductCategoryRequest`] → [`AllianceMaterialsProductCategoryResponse`] | write | — |
+//! | `alliance.materialsProductsDetails` | [`AllianceMaterialsProductsDetailsRequest`] → [`AllianceMaterialsProductsDetailsResponse`] | write | — |
+//! | `alliance.materialsProductsSearch` | [`AllianceMaterialsProductsSearchRequest`] → [`AllianceMaterialsProductsSearchResponse`] | write | from 0 |
 pub mod activity_product_category_list;
 pub use activity_product_category_list::{
     AllianceActivityProductCategoryListRequest,

@@ -4,6 +4,12 @@
 //! The `antispam` API group: 3 methods, behind the `antispam` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `antispam.orderQuery` | [`AntispamOrderQueryRequest`] → [`AntispamOrderQueryResponse`] | read | — |
+//! | `antispam.orderSend` | [`AntispamOrderSendRequest`] → [`AntispamOrderSendResponse`] | write | — |
+//! | `antispam.userLogin` | [`AntispamUserLoginRequest`] → [`AntispamUserLoginResponse`] | write | — |
 pub mod shared;
 pub mod order_query;
 pub use order_query::{AntispamOrderQueryRequest, AntispamOrderQueryResponse};

@@ -4,6 +4,12 @@
 //! The `appMessage` API group: 3 methods, behind the `app_message` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `appMessage.send` | [`AppMessageSendRequest`] → [`AppMessageSendResponse`] | write | — |
+//! | `appMessage.taskList` | [`AppMessageTaskListRequest`] → [`AppMessageTaskListResponse`] | read | from 1 |
+//! | `appMessage.templateList` | [`AppMessageTemplateListRequest`] → [`AppMessageTemplateListResponse`] | read | — |
 pub mod send;
 pub use send::{AppMessageSendRequest, AppMessageSendResponse};
 pub mod task_list;

@@ -4,6 +4,10 @@
 //! The `bigCustomer` API group: 1 methods, behind the `big_customer` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `bigCustomer.queryCounting` | [`BigCustomerQueryCountingRequest`] → [`BigCustomerQueryCountingResponse`] | read, untyped | — |
 pub mod query_counting;
 pub use query_counting::{
     BigCustomerQueryCountingRequest, BigCustomerQueryCountingResponse,

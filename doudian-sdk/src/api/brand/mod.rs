@@ -4,6 +4,12 @@
 //! The `brand` API group: 3 methods, behind the `brand` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `brand.convert` | [`BrandConvertRequest`] → [`BrandConvertResponse`] | write | — |
+//! | `brand.getSug` | [`BrandGetSugRequest`] → [`BrandGetSugResponse`] | read | — |
+//! | `brand.list` | [`BrandListRequest`] → [`BrandListResponse`] | read | — |
 pub mod convert;
 pub use convert::{BrandConvertRequest, BrandConvertResponse};
 pub mod get_sug;

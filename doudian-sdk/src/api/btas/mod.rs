@@ -4,6 +4,25 @@
 //! The `btas` API group: 16 methods, behind the `btas` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `btas.SellerBindOrderCodeWithPreInspectionCode` | [`BtasSellerBindOrderCodeWithPreInspectionCodeRequest`] → [`BtasSellerBindOrderCodeWithPreInspectionCodeResponse`] | write | — |
+//! | `btas.getInspectionOrder` | [`BtasGetInspectionOrderRequest`] → [`BtasGetInspectionOrderResponse`] | read | — |
+//! | `btas.getOrderInspectionResult` | [`BtasGetOrderInspectionResultRequest`] → [`BtasGetOrderInspectionResultResponse`] | read | — |
+//! | `btas.listBrand` | [`BtasListBrandRequest`] → [`BtasListBrandResponse`] | read | — |
+//! | `btas.saveInspectionInfo` | [`BtasSaveInspectionInfoRequest`] → [`BtasSaveInspectionInfoResponse`] | read | — |
+//! | `btas.saveInspectionOnline` | [`BtasSaveInspectionOnlineRequest`] → [`BtasSaveInspectionOnlineResponse`] | write | — |
+//! | `btas.sc.confirmOrderByPickupCode` | [`BtasScConfirmOrderByPickupCodeRequest`] → [`BtasScConfirmOrderByPickupCodeResponse`] | write | — |
+//! | `btas.sc.confirmReceiveOfflineOrders` | [`BtasScConfirmReceiveOfflineOrdersRequest`] → [`BtasScConfirmReceiveOfflineOrdersResponse`] | write | — |
+//! | `btas.sc.getInspectionOrder` | [`BtasScGetInspectionOrderRequest`] → [`BtasScGetInspectionOrderResponse`] | read | — |
+//! | `btas.sc.listOrderCodeByPickupCode` | [`BtasScListOrderCodeByPickupCodeRequest`] → [`BtasScListOrderCodeByPickupCodeResponse`] | read | — |
+//! | `btas.sc.setInspectionResult` | [`BtasScSetInspectionResultRequest`] → [`BtasScSetInspectionResultResponse`] | write | — |
+//! | `btas.sc.shippingOfflineOrder` | [`BtasScShippingOfflineOrderRequest`] → [`BtasScShippingOfflineOrderResponse`] | write | — |
+//! | `btas.sc.updateOrderCourier` | [`BtasScUpdateOrderCourierRequest`] → [`BtasScUpdateOrderCourierResponse`] | write | — |
+//! | `btas.sellerGetPowerCode` | [`BtasSellerGetPowerCodeRequest`] → [`BtasSellerGetPowerCodeResponse`] | write | — |
+//! | `btas.shipping` | [`BtasShippingRequest`] → [`BtasShippingResponse`] | write | — |
+//! | `btas.updateOrderCourier` | [`BtasUpdateOrderCourierRequest`] → [`BtasUpdateOrderCourierResponse`] | write | — |
 pub mod seller_bind_order_code_with_pre_inspection_code;
 pub use seller_bind_order_code_with_pre_inspection_code::{
     BtasSellerBindOrderCodeWithPreInspectionCodeRequest,

@@ -4,6 +4,109 @@
 //! The `buyin` API group: 100 methods, behind the `buyin` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `buyin.MCNMultiSettlementOrders` | [`BuyinMCNMultiSettlementOrdersRequest`] → [`BuyinMCNMultiSettlementOrdersResponse`] | write | — |
+//! | `buyin.MCNSearchKolExclusiveActivityList` | [`BuyinMCNSearchKolExclusiveActivityListRequest`] → [`BuyinMCNSearchKolExclusiveActivityListResponse`] | read | from 0 |
+//! | `buyin.MCNSearchKolExclusiveProductList` | [`BuyinMCNSearchKolExclusiveProductListRequest`] → [`BuyinMCNSearchKolExclusiveProductListResponse`] | read | from 0 |
+//! | `buyin.ShopActivityList` | [`BuyinShopActivityListRequest`] → [`BuyinShopActivityListResponse`] | read | from 0 |
+//! | `buyin.activityProductCancel` | [`BuyinActivityProductCancelRequest`] → [`BuyinActivityProductCancelResponse`] | write | — |
+//! | `buyin.activityProductExtendApprove` | [`BuyinActivityProductExtendApproveRequest`] → [`BuyinActivityProductExtendApproveResponse`] | write | — |
+//! | `buyin.activityProductExtendList` | [`BuyinActivityProductExtendListRequest`] → [`BuyinActivityProductExtendListResponse`] | read | from 0 |
+//! | `buyin.activityProductList` | [`BuyinActivityProductListRequest`] → [`BuyinActivityProductListResponse`] | read | from 0 |
+//! | `buyin.activitySearch` | [`BuyinActivitySearchRequest`] → [`BuyinActivitySearchResponse`] | write | from 0 |
+//! | `buyin.activityShareCommandParse` | [`BuyinActivityShareCommandParseRequest`] → [`BuyinActivityShareCommandParseResponse`] | write | — |
+//! | `buyin.activityShareConvert` | [`BuyinActivityShareConvertRequest`] → [`BuyinActivityShareConvertResponse`] | write | — |
+//! | `buyin.allKolStrategyCreate` | [`BuyinAllKolStrategyCreateRequest`] → [`BuyinAllKolStrategyCreateResponse`] | write | — |
+//! | `buyin.applyActivities` | [`BuyinApplyActivitiesRequest`] → [`BuyinApplyActivitiesResponse`] | write | — |
+//! | `buyin.bindChannelProduct` | [`BuyinBindChannelProductRequest`] → [`BuyinBindChannelProductResponse`] | write | — |
+//! | `buyin.channelBindAuthors` | [`BuyinChannelBindAuthorsRequest`] → [`BuyinChannelBindAuthorsResponse`] | write | from 1 |
+//! | `buyin.colonel.specialApplyDeal` | [`BuyinColonelSpecialApplyDealRequest`] → [`BuyinColonelSpecialApplyDealResponse`] | write | — |
+//! | `buyin.colonel.specialApplyList` | [`BuyinColonelSpecialApplyListRequest`] → [`BuyinColonelSpecialApplyListResponse`] | read | from 0 |
+//! | `buyin.colonel.trusteeshipList` | [`BuyinColonelTrusteeshipListRequest`] → [`BuyinColonelTrusteeshipListResponse`] | read | from 0 |
+//! | `buyin.colonelActivityDetail` | [`BuyinColonelActivityDetailRequest`] → [`BuyinColonelActivityDetailResponse`] | read | — |
+//! | `buyin.colonelAwardTaskList` | [`BuyinColonelAwardTaskListRequest`] → [`BuyinColonelAwardTaskListResponse`] | read | from 0 |
+//! | `buyin.colonelExtendApplyList` | [`BuyinColonelExtendApplyListRequest`] → [`BuyinColonelExtendApplyListResponse`] | read | from 0 |
+//! | `buyin.colonelMultiParseActivityUrl` | [`BuyinColonelMultiParseActivityUrlRequest`] → [`BuyinColonelMultiParseActivityUrlResponse`] | write | — |
+//! | `buyin.colonelMultiSettlementOrders` | [`BuyinColonelMultiSettlementOrdersRequest`] → [`BuyinColonelMultiSettlementOrdersResponse`] | write | — |
+//! | `buyin.commonShareCommandParse` | [`BuyinCommonShareCommandParseRequest`] → [`BuyinCommonShareCommandParseResponse`] | write | — |
+//! | `buyin.createOrUpdateOrienPlan` | [`BuyinCreateOrUpdateOrienPlanRequest`] → [`BuyinCreateOrUpdateOrienPlanResponse`] | write | — |
+//! | `buyin.decryptContactInfo` | [`BuyinDecryptContactInfoRequest`] → [`BuyinDecryptContactInfoResponse`] | read | — |
+//! | `buyin.distributionLiveProductList` | [`BuyinDistributionLiveProductListRequest`] → [`BuyinDistributionLiveProductListResponse`] | read | — |
+//! | `buyin.distributionRedpackDetailList` | [`BuyinDistributionRedpackDetailListRequest`] → [`BuyinDistributionRedpackDetailListResponse`] | read | from 0 |
+//! | `buyin.doukeActivityMaterialList` | [`BuyinDoukeActivityMaterialListRequest`] → [`BuyinDoukeActivityMaterialListResponse`] | read | from 0 |
+//! | `buyin.doukeActivityShare` | [`BuyinDoukeActivityShareRequest`] → [`BuyinDoukeActivityShareResponse`] | write | — |
+//! | `buyin.doukeCommandParseAndShare` | [`BuyinDoukeCommandParseAndShareRequest`] → [`BuyinDoukeCommandParseAndShareResponse`] | write | — |
+//! | `buyin.doukeCrowdMatch` | [`BuyinDoukeCrowdMatchRequest`] → [`BuyinDoukeCrowdMatchResponse`] | write | — |
+//! | `buyin.doukeOrderAds` | [`BuyinDoukeOrderAdsRequest`] → [`BuyinDoukeOrderAdsResponse`] | write | — |
+//! | `buyin.doukePidCreate` | [`BuyinDoukePidCreateRequest`] → [`BuyinDoukePidCreateResponse`] | write | — |
+//! | `buyin.doukePidDel` | [`BuyinDoukePidDelRequest`] → [`BuyinDoukePidDelResponse`] | write | — |
+//! | `buyin.doukePidEdit` | [`BuyinDoukePidEditRequest`] → [`BuyinDoukePidEditResponse`] | write | — |
+//! | `buyin.doukePidList` | [`BuyinDoukePidListRequest`] → [`BuyinDoukePidListResponse`] | read | from 0 |
+//! | `buyin.doukeProductExclusiveCoupon` | [`BuyinDoukeProductExclusiveCouponRequest`] → [`BuyinDoukeProductExclusiveCouponResponse`] | write | — |
+//! | `buyin.doukeRewardOrders` | [`BuyinDoukeRewardOrdersRequest`] → [`BuyinDoukeRewardOrdersResponse`] | write | from 0 |
+//! | `buyin.exclusivePlan` | [`BuyinExclusivePlanRequest`] → [`BuyinExclusivePlanResponse`] | write | — |
+//! | `buyin.exclusivePlanAuthorOperate` | [`BuyinExclusivePlanAuthorOperateRequest`] → [`BuyinExclusivePlanAuthorOperateResponse`] | write | — |
+//! | `buyin.externalServiceFeeOrderImport` | [`BuyinExternalServiceFeeOrderImportRequest`] → [`BuyinExternalServiceFeeOrderImportResponse`] | write | — |
+//! | `buyin.getProductShareMaterial` | [`BuyinGetProductShareMaterialRequest`] → [`BuyinGetProductShareMaterialResponse`] | read | — |
+//! | `buyin.instGmv` | [`BuyinInstGmvRequest`] → [`BuyinInstGmvResponse`] | write | — |
+//! | `buyin.instGmvDetail` | [`BuyinInstGmvDetailRequest`] → [`BuyinInstGmvDetailResponse`] | read | from 0 |
+//! | `buyin.instPickSourceConvert` | [`BuyinInstPickSourceConvertRequest`] → [`BuyinInstPickSourceConvertResponse`] | write | — |
+//! | `buyin.instituteLivePreviewList` | [`BuyinInstituteLivePreviewListRequest`] → [`BuyinInstituteLivePreviewListResponse`] | read | from 0 |
+//! | `buyin.instituteLivePreviewShare` | [`BuyinInstituteLivePreviewShareRequest`] → [`BuyinInstituteLivePreviewShareResponse`] | write | — |
+//! | `buyin.instituteLiveShare` | [`BuyinInstituteLiveShareRequest`] → [`BuyinInstituteLiveShareResponse`] | write | — |
+//! | `buyin.instituteOrderAds` | [`BuyinInstituteOrderAdsRequest`] → [`BuyinInstituteOrderAdsResponse`] | write | — |
+//! | `buyin.instituteOrderColonel` | [`BuyinInstituteOrderColonelRequest`] → [`BuyinInstituteOrderColonelResponse`] | write | — |
+//! | `buyin.instituteOrderMCN` | [`BuyinInstituteOrderMCNRequest`] → [`BuyinInstituteOrderMCNResponse`] | write | — |
+//! | `buyin.instituteOrderPick` | [`BuyinInstituteOrderPickRequest`] → [`BuyinInstituteOrderPickResponse`] | write | — |
+//! | `buyin.institutePidCreate` | [`BuyinInstitutePidCreateRequest`] → [`BuyinInstitutePidCreateResponse`] | write | — |
+//! | `buyin.institutePidDel` | [`BuyinInstitutePidDelRequest`] → [`BuyinInstitutePidDelResponse`] | write | — |
+//! | `buyin.institutePidEdit` | [`BuyinInstitutePidEditRequest`] → [`BuyinInstitutePidEditResponse`] | write | — |
+//! | `buyin.institutePidList` | [`BuyinInstitutePidListRequest`] → [`BuyinInstitutePidListResponse`] | read | from 0 |
+//! | `buyin.institutionInfo` | [`BuyinInstitutionInfoRequest`] → [`BuyinInstitutionInfoResponse`] | read | — |
+//! | `buyin.kolLivePreviewList` | [`BuyinKolLivePreviewListRequest`] → [`BuyinKolLivePreviewListResponse`] | read | from 0 |
+//! | `buyin.kolLivePreviewShare` | [`BuyinKolLivePreviewShareRequest`] → [`BuyinKolLivePreviewShareResponse`] | write | — |
+//! | `buyin.kolLiveShare` | [`BuyinKolLiveShareRequest`] → [`BuyinKolLiveShareResponse`] | write | — |
+//! | `buyin.kolMaterialsProductsDetails` | [`BuyinKolMaterialsProductsDetailsRequest`] → [`BuyinKolMaterialsProductsDetailsResponse`] | write | — |
+//! | `buyin.kolMaterialsProductsSearch` | [`BuyinKolMaterialsProductsSearchRequest`] → [`BuyinKolMaterialsProductsSearchResponse`] | write | from 0 |
+//! | `buyin.kolOrderAds` | [`BuyinKolOrderAdsRequest`] → [`BuyinKolOrderAdsResponse`] | write | — |
+//! | `buyin.kolPidCreate` | [`BuyinKolPidCreateRequest`] → [`BuyinKolPidCreateResponse`] | write | — |
+//! | `buyin.kolPidDel` | [`BuyinKolPidDelRequest`] → [`BuyinKolPidDelResponse`] | write | — |
+//! | `buyin.kolPidEdit` | [`BuyinKolPidEditRequest`] → [`BuyinKolPidEditResponse`] | write | — |
+//! | `buyin.kolPidList` | [`BuyinKolPidListRequest`] → [`BuyinKolPidListResponse`] | read | — |
+//! | `buyin.kolProductShare` | [`BuyinKolProductShareRequest`] → [`BuyinKolProductShareResponse`] | write | — |
+//! | `buyin.kolProductsDetail` | [`BuyinKolProductsDetailRequest`] → [`BuyinKolProductsDetailResponse`] | read | — |
+//! | `buyin.kolStrategyEdit` | [`BuyinKolStrategyEditRequest`] → [`BuyinKolStrategyEditResponse`] | write | — |
+//! | `buyin.liveShareCommandParse` | [`BuyinLiveShareCommandParseRequest`] → [`BuyinLiveShareCommandParseResponse`] | write | — |
+//! | `buyin.liveShareMaterial` | [`BuyinLiveShareMaterialRequest`] → [`BuyinLiveShareMaterialResponse`] | write | from 0 |
+//! | `buyin.mHandleTrusteeshipApply` | [`BuyinMHandleTrusteeshipApplyRequest`] → [`BuyinMHandleTrusteeshipApplyResponse`] | write | — |
+//! | `buyin.materialsProductStatus` | [`BuyinMaterialsProductStatusRequest`] → [`BuyinMaterialsProductStatusResponse`] | write | — |
+//! | `buyin.orienPlanAudit` | [`BuyinOrienPlanAuditRequest`] → [`BuyinOrienPlanAuditResponse`] | write | — |
+//! | `buyin.orienPlanAuthors` | [`BuyinOrienPlanAuthorsRequest`] → [`BuyinOrienPlanAuthorsResponse`] | write | from 0 |
+//! | `buyin.orienPlanAuthorsAdd` | [`BuyinOrienPlanAuthorsAddRequest`] → [`BuyinOrienPlanAuthorsAddResponse`] | write | — |
+//! | `buyin.orienPlanCtrl` | [`BuyinOrienPlanCtrlRequest`] → [`BuyinOrienPlanCtrlResponse`] | write | — |
+//! | `buyin.orienPlanList` | [`BuyinOrienPlanListRequest`] → [`BuyinOrienPlanListResponse`] | read | from 0 |
+//! | `buyin.orientKolStrategyCreate` | [`BuyinOrientKolStrategyCreateRequest`] → [`BuyinOrientKolStrategyCreateResponse`] | write | — |
+//! | `buyin.originColonelApplyActivities` | [`BuyinOriginColonelApplyActivitiesRequest`] → [`BuyinOriginColonelApplyActivitiesResponse`] | write | — |
+//! | `buyin.originColonelEnrollableActivityList` | [`BuyinOriginColonelEnrollableActivityListRequest`] → [`BuyinOriginColonelEnrollableActivityListResponse`] | read | from 0 |
+//! | `buyin.originColonelUnappliedProductList` | [`BuyinOriginColonelUnappliedProductListRequest`] → [`BuyinOriginColonelUnappliedProductListResponse`] | read, untyped | — |
+//! | `buyin.productSkus` | [`BuyinProductSkusRequest`] → [`BuyinProductSkusResponse`] | write | — |
+//! | `buyin.productsDetail` | [`BuyinProductsDetailRequest`] → [`BuyinProductsDetailResponse`] | read | — |
+//! | `buyin.promotionStrategyList` | [`BuyinPromotionStrategyListRequest`] → [`BuyinPromotionStrategyListResponse`] | read | from 1 |
+//! | `buyin.queryInstituteOrders` | [`BuyinQueryInstituteOrdersRequest`] → [`BuyinQueryInstituteOrdersResponse`] | read, untyped | — |
+//! | `buyin.queryShopAllianceOrder` | [`BuyinQueryShopAllianceOrderRequest`] → [`BuyinQueryShopAllianceOrderResponse`] | read | — |
+//! | `buyin.queryShopAllianceProducts` | [`BuyinQueryShopAllianceProductsRequest`] → [`BuyinQueryShopAllianceProductsResponse`] | read | from 1 |
+//! | `buyin.queryShopSelfAuthors` | [`BuyinQueryShopSelfAuthorsRequest`] → [`BuyinQueryShopSelfAuthorsResponse`] | read | from 1 |
+//! | `buyin.serviceFeeOrderList` | [`BuyinServiceFeeOrderListRequest`] → [`BuyinServiceFeeOrderListResponse`] | read | from 0 |
+//! | `buyin.shareCommandParse` | [`BuyinShareCommandParseRequest`] → [`BuyinShareCommandParseResponse`] | write | — |
+//! | `buyin.shareRedpack` | [`BuyinShareRedpackRequest`] → [`BuyinShareRedpackResponse`] | write | — |
+//! | `buyin.shopActivityDetail` | [`BuyinShopActivityDetailRequest`] → [`BuyinShopActivityDetailResponse`] | read | — |
+//! | `buyin.shopMultiSettlementOrders` | [`BuyinShopMultiSettlementOrdersRequest`] → [`BuyinShopMultiSettlementOrdersResponse`] | write | — |
+//! | `buyin.shopPidMemberCreate` | [`BuyinShopPidMemberCreateRequest`] → [`BuyinShopPidMemberCreateResponse`] | write | — |
+//! | `buyin.simplePlan` | [`BuyinSimplePlanRequest`] → [`BuyinSimplePlanResponse`] | write | — |
+//! | `buyin.simplePlanList` | [`BuyinSimplePlanListRequest`] → [`BuyinSimplePlanListResponse`] | read | from 0 |
+//! | `buyin.strategyPromotionCreate` | [`BuyinStrategyPromotionCreateRequest`] → [`BuyinStrategyPromotionCreateResponse`] | write | — |
 pub mod shared;
 pub mod mcn_multi_settlement_orders;
 pub use mcn_multi_settlement_orders::{

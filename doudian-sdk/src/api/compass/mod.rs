@@ -4,6 +4,12 @@
 //! The `compass` API group: 3 methods, behind the `compass` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `compass.CommonProductQueryData` | [`CompassCommonProductQueryDataRequest`] → [`CompassCommonProductQueryDataResponse`] | write | from 1 |
+//! | `compass.CommonProductSaleDataByDay` | [`CompassCommonProductSaleDataByDayRequest`] → [`CompassCommonProductSaleDataByDayResponse`] | write, untyped | — |
+//! | `compass.getShopLiveLeaderTradeListByWeek` | [`CompassGetShopLiveLeaderTradeListByWeekRequest`] → [`CompassGetShopLiveLeaderTradeListByWeekResponse`] | read | — |
 pub mod common_product_query_data;
 pub use common_product_query_data::{
     CompassCommonProductQueryDataRequest, CompassCommonProductQueryDataResponse,

@@ -4,6 +4,17 @@
 //! The `coupons` API group: 8 methods, behind the `coupons` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `coupons.CertSyncFailedCancelOrder` | [`CouponsCertSyncFailedCancelOrderRequest`] → [`CouponsCertSyncFailedCancelOrderResponse`] | write | — |
+//! | `coupons.abandon` | [`CouponsAbandonRequest`] → [`CouponsAbandonResponse`] | write | — |
+//! | `coupons.cancelVerify` | [`CouponsCancelVerifyRequest`] → [`CouponsCancelVerifyResponse`] | write | — |
+//! | `coupons.certVerifyUpdate` | [`CouponsCertVerifyUpdateRequest`] → [`CouponsCertVerifyUpdateResponse`] | write | — |
+//! | `coupons.extendCertValidEndByOrder` | [`CouponsExtendCertValidEndByOrderRequest`] → [`CouponsExtendCertValidEndByOrderResponse`] | write | — |
+//! | `coupons.list` | [`CouponsListRequest`] → [`CouponsListResponse`] | read | — |
+//! | `coupons.syncV2` | [`CouponsSyncV2Request`] → [`CouponsSyncV2Response`] | write | — |
+//! | `coupons.verifyV2` | [`CouponsVerifyV2Request`] → [`CouponsVerifyV2Response`] | write | — |
 pub mod cert_sync_failed_cancel_order;
 pub use cert_sync_failed_cancel_order::{
     CouponsCertSyncFailedCancelOrderRequest, CouponsCertSyncFailedCancelOrderResponse,

@@ -4,6 +4,14 @@
 //! The `cpaypromotion` API group: 5 methods, behind the `cpaypromotion` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `cpaypromotion.ecom.applyMerchantSettleBill` | [`CpaypromotionEcomApplyMerchantSettleBillRequest`] → [`CpaypromotionEcomApplyMerchantSettleBillResponse`] | write, untyped | — |
+//! | `cpaypromotion.ecom.downloadMerchantSettleBill` | [`CpaypromotionEcomDownloadMerchantSettleBillRequest`] → [`CpaypromotionEcomDownloadMerchantSettleBillResponse`] | write, untyped | — |
+//! | `cpaypromotion.operateProductDiscount` | [`CpaypromotionOperateProductDiscountRequest`] → [`CpaypromotionOperateProductDiscountResponse`] | write, untyped | — |
+//! | `cpaypromotion.queryProductCpayPromotionAndShopStatus` | [`CpaypromotionQueryProductCpayPromotionAndShopStatusRequest`] → [`CpaypromotionQueryProductCpayPromotionAndShopStatusResponse`] | read, untyped | — |
+//! | `cpaypromotion.signContract` | [`CpaypromotionSignContractRequest`] → [`CpaypromotionSignContractResponse`] | write, untyped | — |
 pub mod ecom_apply_merchant_settle_bill;
 pub use ecom_apply_merchant_settle_bill::{
     CpaypromotionEcomApplyMerchantSettleBillRequest,

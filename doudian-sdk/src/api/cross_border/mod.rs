@@ -4,6 +4,26 @@
 //! The `crossBorder` API group: 17 methods, behind the `cross_border` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `crossBorder.bankAccountVerify` | [`CrossBorderBankAccountVerifyRequest`] → [`CrossBorderBankAccountVerifyResponse`] | write | — |
+//! | `crossBorder.customsTaxInfo` | [`CrossBorderCustomsTaxInfoRequest`] → [`CrossBorderCustomsTaxInfoResponse`] | read | — |
+//! | `crossBorder.getTradeOrderStatus` | [`CrossBorderGetTradeOrderStatusRequest`] → [`CrossBorderGetTradeOrderStatusResponse`] | read | — |
+//! | `crossBorder.notifyWarehouseFeeOrder` | [`CrossBorderNotifyWarehouseFeeOrderRequest`] → [`CrossBorderNotifyWarehouseFeeOrderResponse`] | write | — |
+//! | `crossBorder.orderConfirm` | [`CrossBorderOrderConfirmRequest`] → [`CrossBorderOrderConfirmResponse`] | write | — |
+//! | `crossBorder.orderList` | [`CrossBorderOrderListRequest`] → [`CrossBorderOrderListResponse`] | read | from 0 |
+//! | `crossBorder.orderOperate` | [`CrossBorderOrderOperateRequest`] → [`CrossBorderOrderOperateResponse`] | write | — |
+//! | `crossBorder.queryBalance` | [`CrossBorderQueryBalanceRequest`] → [`CrossBorderQueryBalanceResponse`] | read | — |
+//! | `crossBorder.receiveFeederInfo` | [`CrossBorderReceiveFeederInfoRequest`] → [`CrossBorderReceiveFeederInfoResponse`] | read | — |
+//! | `crossBorder.receiveReceiptOfCustomsWayBill` | [`CrossBorderReceiveReceiptOfCustomsWayBillRequest`] → [`CrossBorderReceiveReceiptOfCustomsWayBillResponse`] | write | — |
+//! | `crossborder.OrderInterception` (also `crossBorder.OrderInterception`) | [`CrossborderOrderInterceptionRequest`] → [`CrossborderOrderInterceptionResponse`] | write | — |
+//! | `crossborder.orderCustomClearance` | [`CrossborderOrderCustomClearanceRequest`] → [`CrossborderOrderCustomClearanceResponse`] | write | — |
+//! | `crossborder.orderLogisticsTrace` | [`CrossborderOrderLogisticsTraceRequest`] → [`CrossborderOrderLogisticsTraceResponse`] | write | — |
+//! | `crossborder.stockTaking` (also `crossBorder.stockTaking`) | [`CrossborderStockTakingRequest`] → [`CrossborderStockTakingResponse`] | write | — |
+//! | `crossborder.stockTransform` (also `crossBorder.stockTransform`) | [`CrossborderStockTransformRequest`] → [`CrossborderStockTransformResponse`] | write | — |
+//! | `crossborder.takingLogisticsInfo` | [`CrossborderTakingLogisticsInfoRequest`] → [`CrossborderTakingLogisticsInfoResponse`] | read | — |
+//! | `crossborder.warehouseInOutboundEvent` (also `crossBorder.warehouseInOutboundEvent`) | [`CrossborderWarehouseInOutboundEventRequest`] → [`CrossborderWarehouseInOutboundEventResponse`] | write | — |
 pub mod shared;
 pub mod bank_account_verify;
 pub use bank_account_verify::{

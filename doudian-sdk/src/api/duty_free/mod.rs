@@ -4,6 +4,12 @@
 //! The `dutyFree` API group: 3 methods, behind the `duty_free` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `dutyFree.orderConfirm` | [`DutyFreeOrderConfirmRequest`] → [`DutyFreeOrderConfirmResponse`] | write | — |
+//! | `dutyFree.orderList` | [`DutyFreeOrderListRequest`] → [`DutyFreeOrderListResponse`] | read | from 0 |
+//! | `dutyFree.orderOperate` | [`DutyFreeOrderOperateRequest`] → [`DutyFreeOrderOperateResponse`] | write | — |
 pub mod shared;
 pub mod order_confirm;
 pub use order_confirm::{DutyFreeOrderConfirmRequest, DutyFreeOrderConfirmResponse};

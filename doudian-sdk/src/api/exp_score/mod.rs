@@ -4,6 +4,10 @@
 //! The `expScore` API group: 1 methods, behind the `exp_score` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `expScore.getDsrDetailProdList` | [`ExpScoreGetDsrDetailProdListRequest`] → [`ExpScoreGetDsrDetailProdListResponse`] | read, untyped | — |
 pub mod get_dsr_detail_prod_list;
 pub use get_dsr_detail_prod_list::{
     ExpScoreGetDsrDetailProdListRequest, ExpScoreGetDsrDetailProdListResponse,

@@ -4,6 +4,13 @@
 //! The `foodTakeout` API group: 4 methods, behind the `food_takeout` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `foodTakeout.order.getOrder` | [`FoodTakeoutOrderGetOrderRequest`] → [`FoodTakeoutOrderGetOrderResponse`] | read | — |
+//! | `foodTakeout.order.listOrder` | [`FoodTakeoutOrderListOrderRequest`] → [`FoodTakeoutOrderListOrderResponse`] | read | — |
+//! | `foodTakeout.product.getProductDetail` | [`FoodTakeoutProductGetProductDetailRequest`] → [`FoodTakeoutProductGetProductDetailResponse`] | read | — |
+//! | `foodTakeout.product.getProductList` | [`FoodTakeoutProductGetProductListRequest`] → [`FoodTakeoutProductGetProductListResponse`] | read | from 1 |
 pub mod shared;
 pub mod order_get_order;
 pub use order_get_order::{

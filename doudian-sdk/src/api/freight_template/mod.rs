@@ -4,6 +4,13 @@
 //! The `freightTemplate` API group: 4 methods, behind the `freight_template` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `freightTemplate.create` | [`FreightTemplateCreateRequest`] → [`FreightTemplateCreateResponse`] | write | — |
+//! | `freightTemplate.detail` | [`FreightTemplateDetailRequest`] → [`FreightTemplateDetailResponse`] | read | — |
+//! | `freightTemplate.list` | [`FreightTemplateListRequest`] → [`FreightTemplateListResponse`] | read | from 0 |
+//! | `freightTemplate.update` | [`FreightTemplateUpdateRequest`] → [`FreightTemplateUpdateResponse`] | write | — |
 pub mod shared;
 pub mod create;
 pub use create::{FreightTemplateCreateRequest, FreightTemplateCreateResponse};

@@ -4,5 +4,9 @@
 //! The `fuwu` API group: 1 methods, behind the `fuwu` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `fuwu.order.list` | [`FuwuOrderListRequest`] → [`FuwuOrderListResponse`] | read | — |
 pub mod order_list;
 pub use order_list::{FuwuOrderListRequest, FuwuOrderListResponse};

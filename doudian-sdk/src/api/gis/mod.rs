@@ -4,6 +4,11 @@
 //! The `gis` API group: 2 methods, behind the `gis` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `gis.fenceArea.push` | [`GisFenceAreaPushRequest`] → [`GisFenceAreaPushResponse`] | write | — |
+//! | `gis.serviceArea.sync` | [`GisServiceAreaSyncRequest`] → [`GisServiceAreaSyncResponse`] | write | — |
 pub mod fence_area_push;
 pub use fence_area_push::{GisFenceAreaPushRequest, GisFenceAreaPushResponse};
 pub mod service_area_sync;

@@ -4,6 +4,10 @@
 //! The `install` API group: 1 methods, behind the `install` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `install.ticket.operateIndustryTicket` | [`InstallTicketOperateIndustryTicketRequest`] → [`InstallTicketOperateIndustryTicketResponse`] | write, untyped | — |
 pub mod ticket_operate_industry_ticket;
 pub use ticket_operate_industry_ticket::{
     InstallTicketOperateIndustryTicketRequest, InstallTicketOperateIndustryTicketResponse,

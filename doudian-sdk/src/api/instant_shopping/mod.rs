@@ -4,6 +4,13 @@
 //! The `instantShopping` API group: 4 methods, behind the `instant_shopping` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `instantShopping.trade.freightCreate` | [`InstantShoppingTradeFreightCreateRequest`] → [`InstantShoppingTradeFreightCreateResponse`] | write | — |
+//! | `instantShopping.trade.freightDetail` | [`InstantShoppingTradeFreightDetailRequest`] → [`InstantShoppingTradeFreightDetailResponse`] | read | — |
+//! | `instantShopping.trade.freightList` | [`InstantShoppingTradeFreightListRequest`] → [`InstantShoppingTradeFreightListResponse`] | read | from 1 |
+//! | `instantShopping.trade.freightUpdate` | [`InstantShoppingTradeFreightUpdateRequest`] → [`InstantShoppingTradeFreightUpdateResponse`] | write | — |
 pub mod shared;
 pub mod trade_freight_create;
 pub use trade_freight_create::{

@@ -4,6 +4,22 @@
 //! The `iop` API group: 13 methods, behind the `iop` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `iop.getSellerList` | [`IopGetSellerListRequest`] → [`IopGetSellerListResponse`] | read | from 0 |
+//! | `iop.orderInfo` | [`IopOrderInfoRequest`] → [`IopOrderInfoResponse`] | read | — |
+//! | `iop.orderList` | [`IopOrderListRequest`] → [`IopOrderListResponse`] | read | from 0 |
+//! | `iop.roleGet` | [`IopRoleGetRequest`] → [`IopRoleGetResponse`] | write | — |
+//! | `iop.sellerCancleDistribute` | [`IopSellerCancleDistributeRequest`] → [`IopSellerCancleDistributeResponse`] | write | — |
+//! | `iop.sellerDistribute` | [`IopSellerDistributeRequest`] → [`IopSellerDistributeResponse`] | write | — |
+//! | `iop.sellerOrderInfo` | [`IopSellerOrderInfoRequest`] → [`IopSellerOrderInfoResponse`] | read | — |
+//! | `iop.sellerOrderList` | [`IopSellerOrderListRequest`] → [`IopSellerOrderListResponse`] | read | from 0 |
+//! | `iop.sellerSupplierList` | [`IopSellerSupplierListRequest`] → [`IopSellerSupplierListResponse`] | read | from 0 |
+//! | `iop.waybillCancel` | [`IopWaybillCancelRequest`] → [`IopWaybillCancelResponse`] | write | — |
+//! | `iop.waybillGet` | [`IopWaybillGetRequest`] → [`IopWaybillGetResponse`] | write | — |
+//! | `iop.waybillReturn` | [`IopWaybillReturnRequest`] → [`IopWaybillReturnResponse`] | write | — |
+//! | `iop.waybillUpdate` | [`IopWaybillUpdateRequest`] → [`IopWaybillUpdateResponse`] | write | — |
 pub mod shared;
 pub mod get_seller_list;
 pub use get_seller_list::{IopGetSellerListRequest, IopGetSellerListResponse};

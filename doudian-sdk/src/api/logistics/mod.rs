@@ -4,6 +4,63 @@
 //! The `logistics` API group: 54 methods, behind the `logistics` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `logistics.QueryRecycleCateByLevelForPaging` | [`LogisticsQueryRecycleCateByLevelForPagingRequest`] → [`LogisticsQueryRecycleCateByLevelForPagingResponse`] | read | from 1 |
+//! | `logistics.appendSubOrder` | [`LogisticsAppendSubOrderRequest`] → [`LogisticsAppendSubOrderResponse`] | write | — |
+//! | `logistics.cancelOperateOrder` | [`LogisticsCancelOperateOrderRequest`] → [`LogisticsCancelOperateOrderResponse`] | write | — |
+//! | `logistics.cancelOrder` | [`LogisticsCancelOrderRequest`] → [`LogisticsCancelOrderResponse`] | write | — |
+//! | `logistics.checkDYVirtualTel` | [`LogisticsCheckDYVirtualTelRequest`] → [`LogisticsCheckDYVirtualTelResponse`] | write, untyped | — |
+//! | `logistics.collectInfoCallback` | [`LogisticsCollectInfoCallbackRequest`] → [`LogisticsCollectInfoCallbackResponse`] | write | — |
+//! | `logistics.courierStation.cancelTerminalOrder` | [`LogisticsCourierStationCancelTerminalOrderRequest`] → [`LogisticsCourierStationCancelTerminalOrderResponse`] | write | — |
+//! | `logistics.courierStation.updateTerminalOrder` | [`LogisticsCourierStationUpdateTerminalOrderRequest`] → [`LogisticsCourierStationUpdateTerminalOrderResponse`] | write | — |
+//! | `logistics.createSFOrder` | [`LogisticsCreateSFOrderRequest`] → [`LogisticsCreateSFOrderResponse`] | write | — |
+//! | `logistics.customTemplateList` | [`LogisticsCustomTemplateListRequest`] → [`LogisticsCustomTemplateListResponse`] | read | — |
+//! | `logistics.deliveryNotice` | [`LogisticsDeliveryNoticeRequest`] → [`LogisticsDeliveryNoticeResponse`] | write | — |
+//! | `logistics.ebillInfoGet` | [`LogisticsEbillInfoGetRequest`] → [`LogisticsEbillInfoGetResponse`] | write | — |
+//! | `logistics.fetchBluetoothCmd` | [`LogisticsFetchBluetoothCmdRequest`] → [`LogisticsFetchBluetoothCmdResponse`] | write | — |
+//! | `logistics.getAiArbitration` | [`LogisticsGetAiArbitrationRequest`] → [`LogisticsGetAiArbitrationResponse`] | read, untyped | — |
+//! | `logistics.getCustomTemplateList` | [`LogisticsGetCustomTemplateListRequest`] → [`LogisticsGetCustomTemplateListResponse`] | read | — |
+//! | `logistics.getDesignTemplateList` | [`LogisticsGetDesignTemplateListRequest`] → [`LogisticsGetDesignTemplateListResponse`] | read | — |
+//! | `logistics.getDistrict` | [`LogisticsGetDistrictRequest`] → [`LogisticsGetDistrictResponse`] | read | — |
+//! | `logistics.getOutRange` | [`LogisticsGetOutRangeRequest`] → [`LogisticsGetOutRangeResponse`] | read | — |
+//! | `logistics.getRecommendedAndDeliveryExpressByOrder` | [`LogisticsGetRecommendedAndDeliveryExpressByOrderRequest`] → [`LogisticsGetRecommendedAndDeliveryExpressByOrderResponse`] | read | — |
+//! | `logistics.getShopKey` | [`LogisticsGetShopKeyRequest`] → [`LogisticsGetShopKeyResponse`] | read | — |
+//! | `logistics.getUserDeliverServiceInfos` | [`LogisticsGetUserDeliverServiceInfosRequest`] → [`LogisticsGetUserDeliverServiceInfosResponse`] | read | — |
+//! | `logistics.ind.aoi.push` | [`LogisticsIndAoiPushRequest`] → [`LogisticsIndAoiPushResponse`] | write | — |
+//! | `logistics.ind.orderStatusPush` | [`LogisticsIndOrderStatusPushRequest`] → [`LogisticsIndOrderStatusPushResponse`] | write | — |
+//! | `logistics.indTrackPush` | [`LogisticsIndTrackPushRequest`] → [`LogisticsIndTrackPushResponse`] | write | — |
+//! | `logistics.isByteDancePackage` | [`LogisticsIsByteDancePackageRequest`] → [`LogisticsIsByteDancePackageResponse`] | write | — |
+//! | `logistics.listShopNetsite` | [`LogisticsListShopNetsiteRequest`] → [`LogisticsListShopNetsiteResponse`] | read | — |
+//! | `logistics.merchant.confirmUpdateResult` | [`LogisticsMerchantConfirmUpdateResultRequest`] → [`LogisticsMerchantConfirmUpdateResultResponse`] | write, untyped | — |
+//! | `logistics.merchant.updateCalendar` | [`LogisticsMerchantUpdateCalendarRequest`] → [`LogisticsMerchantUpdateCalendarResponse`] | write, untyped | — |
+//! | `logistics.netsiteApplyCallback` | [`LogisticsNetsiteApplyCallbackRequest`] → [`LogisticsNetsiteApplyCallbackResponse`] | write | — |
+//! | `logistics.newCreateOrder` | [`LogisticsNewCreateOrderRequest`] → [`LogisticsNewCreateOrderResponse`] | write | — |
+//! | `logistics.operatorAppointmentEventRequest` | [`LogisticsOperatorAppointmentEventRequestRequest`] → [`LogisticsOperatorAppointmentEventRequestResponse`] | write | — |
+//! | `logistics.pushOnlineServiceConfig` | [`LogisticsPushOnlineServiceConfigRequest`] → [`LogisticsPushOnlineServiceConfigResponse`] | write | — |
+//! | `logistics.pushPickupCode` | [`LogisticsPushPickupCodeRequest`] → [`LogisticsPushPickupCodeResponse`] | write | — |
+//! | `logistics.queryCjAccountFLowFIleUrl` | [`LogisticsQueryCjAccountFLowFIleUrlRequest`] → [`LogisticsQueryCjAccountFLowFIleUrlResponse`] | read, untyped | — |
+//! | `logistics.queryPackageRoute` | [`LogisticsQueryPackageRouteRequest`] → [`LogisticsQueryPackageRouteResponse`] | read | — |
+//! | `logistics.queryPaymentInfo` | [`LogisticsQueryPaymentInfoRequest`] → [`LogisticsQueryPaymentInfoResponse`] | read | — |
+//! | `logistics.queryPaymentStatus` | [`LogisticsQueryPaymentStatusRequest`] → [`LogisticsQueryPaymentStatusResponse`] | read | — |
+//! | `logistics.registerPackageRoute` | [`LogisticsRegisterPackageRouteRequest`] → [`LogisticsRegisterPackageRouteResponse`] | write | — |
+//! | `logistics.resourceAbilityServiceArea` | [`LogisticsResourceAbilityServiceAreaRequest`] → [`LogisticsResourceAbilityServiceAreaResponse`] | write | — |
+//! | `logistics.reverse.reportException` | [`LogisticsReverseReportExceptionRequest`] → [`LogisticsReverseReportExceptionResponse`] | write | — |
+//! | `logistics.sendByteDanceMessage` | [`LogisticsSendByteDanceMessageRequest`] → [`LogisticsSendByteDanceMessageResponse`] | write | — |
+//! | `logistics.templateList` | [`LogisticsTemplateListRequest`] → [`LogisticsTemplateListResponse`] | read | — |
+//! | `logistics.terminalCancelOrder` | [`LogisticsTerminalCancelOrderRequest`] → [`LogisticsTerminalCancelOrderResponse`] | write | — |
+//! | `logistics.terminalRouteData` | [`LogisticsTerminalRouteDataRequest`] → [`LogisticsTerminalRouteDataResponse`] | write | — |
+//! | `logistics.trackNoRouteDetail` | [`LogisticsTrackNoRouteDetailRequest`] → [`LogisticsTrackNoRouteDetailResponse`] | read | — |
+//! | `logistics.trackPush` | [`LogisticsTrackPushRequest`] → [`LogisticsTrackPushResponse`] | write | — |
+//! | `logistics.updateOrder` | [`LogisticsUpdateOrderRequest`] → [`LogisticsUpdateOrderResponse`] | write | — |
+//! | `logistics.updateTerminalOrder` | [`LogisticsUpdateTerminalOrderRequest`] → [`LogisticsUpdateTerminalOrderResponse`] | write | — |
+//! | `logistics.verifyDeliveryCode` | [`LogisticsVerifyDeliveryCodeRequest`] → [`LogisticsVerifyDeliveryCodeResponse`] | write | — |
+//! | `logistics.virtualServicePushCallRecord` | [`LogisticsVirtualServicePushCallRecordRequest`] → [`LogisticsVirtualServicePushCallRecordResponse`] | write | — |
+//! | `logistics.virtualServicePushCallRecordUrl` | [`LogisticsVirtualServicePushCallRecordUrlRequest`] → [`LogisticsVirtualServicePushCallRecordUrlResponse`] | write | — |
+//! | `logistics.virtualServicePushSms` | [`LogisticsVirtualServicePushSmsRequest`] → [`LogisticsVirtualServicePushSmsResponse`] | write | — |
+//! | `logistics.waybillApply` | [`LogisticsWaybillApplyRequest`] → [`LogisticsWaybillApplyResponse`] | write | — |
+//! | `logistics.waybillOrderInfoQuery` | [`LogisticsWaybillOrderInfoQueryRequest`] → [`LogisticsWaybillOrderInfoQueryResponse`] | read | — |
 pub mod shared;
 pub mod query_recycle_cate_by_level_for_paging;
 pub use query_recycle_cate_by_level_for_paging::{

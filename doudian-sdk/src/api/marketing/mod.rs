@@ -4,6 +4,13 @@
 //! The `marketing` API group: 4 methods, behind the `marketing` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `marketing.checkCouponApplied` | [`MarketingCheckCouponAppliedRequest`] → [`MarketingCheckCouponAppliedResponse`] | write | — |
+//! | `marketing.pageQueryActivity` | [`MarketingPageQueryActivityRequest`] → [`MarketingPageQueryActivityResponse`] | write, untyped | — |
+//! | `marketing.queryAvailableProduct` | [`MarketingQueryAvailableProductRequest`] → [`MarketingQueryAvailableProductResponse`] | read, untyped | — |
+//! | `marketing.queryShopCouponList` | [`MarketingQueryShopCouponListRequest`] → [`MarketingQueryShopCouponListResponse`] | read | from 1 |
 pub mod check_coupon_applied;
 pub use check_coupon_applied::{
     MarketingCheckCouponAppliedRequest, MarketingCheckCouponAppliedResponse,

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/material.json
 
 //! `material.batchUploadImageSync`: its request, its response and their nested types.
+pub use super::shared::Material;
 /// `material.batchUploadImageSync`: the request of the platform method `material.batchUploadImageSync`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -57,52 +58,6 @@ pub struct FailedMap {
     #[serde(rename = "ErrMsg")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
-}
-/// An object inside `material.batchUploadImageSync`.
-#[derive(Clone, Debug, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Material {
-    /// `file_uri`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file_uri: Option<String>,
-    /// `folder_id` (required)
-    pub folder_id: String,
-    /// `material_type` (required)
-    pub material_type: String,
-    /// `name` (required)
-    pub name: String,
-    /// `request_id` (required)
-    pub request_id: String,
-    /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-impl Material {
-    /// Builds it from the required parameters (`folder_id`, `material_type`, `name`, `request_id`).
-    pub fn new(
-        folder_id: impl Into<String>,
-        material_type: impl Into<String>,
-        name: impl Into<String>,
-        request_id: impl Into<String>,
-    ) -> Self {
-        Self {
-            folder_id: folder_id.into(),
-            material_type: material_type.into(),
-            name: name.into(),
-            request_id: request_id.into(),
-            ..<Self as crate::de::Object>::empty()
-        }
-    }
-    /// Sets `file_uri`.
-    pub fn file_uri(mut self, file_uri: impl Into<String>) -> Self {
-        self.file_uri = Some(file_uri.into());
-        self
-    }
-    /// Sets `url`.
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
-        self
-    }
 }
 /// An object inside `material.batchUploadImageSync`.
 #[derive(Clone, Default, Debug, ::serde::Serialize)]

@@ -4,6 +4,31 @@
 //! The `material` API group: 22 methods, behind the `material` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `material.batchUploadImageSync` | [`MaterialBatchUploadImageSyncRequest`] → [`MaterialBatchUploadImageSyncResponse`] | write | — |
+//! | `material.batchUploadVideoAsync` | [`MaterialBatchUploadVideoAsyncRequest`] → [`MaterialBatchUploadVideoAsyncResponse`] | write | — |
+//! | `material.createFolder` | [`MaterialCreateFolderRequest`] → [`MaterialCreateFolderResponse`] | write | — |
+//! | `material.deleteFolder` | [`MaterialDeleteFolderRequest`] → [`MaterialDeleteFolderResponse`] | write | — |
+//! | `material.deleteMaterial` | [`MaterialDeleteMaterialRequest`] → [`MaterialDeleteMaterialResponse`] | write | — |
+//! | `material.easyShuttle` | [`MaterialEasyShuttleRequest`] → [`MaterialEasyShuttleResponse`] | write | — |
+//! | `material.editFolder` | [`MaterialEditFolderRequest`] → [`MaterialEditFolderResponse`] | write | — |
+//! | `material.editMaterial` | [`MaterialEditMaterialRequest`] → [`MaterialEditMaterialResponse`] | write | — |
+//! | `material.getFolderInfo` | [`MaterialGetFolderInfoRequest`] → [`MaterialGetFolderInfoResponse`] | read | — |
+//! | `material.get_cap_info` | [`MaterialGetCapInfoRequest`] → [`MaterialGetCapInfoResponse`] | read | — |
+//! | `material.mGetPlayInfo` | [`MaterialMGetPlayInfoRequest`] → [`MaterialMGetPlayInfoResponse`] | read | — |
+//! | `material.moveFolderToRecycleBin` | [`MaterialMoveFolderToRecycleBinRequest`] → [`MaterialMoveFolderToRecycleBinResponse`] | write | — |
+//! | `material.moveMaterialToRecycleBin` | [`MaterialMoveMaterialToRecycleBinRequest`] → [`MaterialMoveMaterialToRecycleBinResponse`] | write | — |
+//! | `material.queryMaterialDetail` | [`MaterialQueryMaterialDetailRequest`] → [`MaterialQueryMaterialDetailResponse`] | read | — |
+//! | `material.recoverFolder` | [`MaterialRecoverFolderRequest`] → [`MaterialRecoverFolderResponse`] | write | — |
+//! | `material.recoverMaterial` | [`MaterialRecoverMaterialRequest`] → [`MaterialRecoverMaterialResponse`] | write | — |
+//! | `material.searchFolder` | [`MaterialSearchFolderRequest`] → [`MaterialSearchFolderResponse`] | read | from 1 |
+//! | `material.searchMaterial` | [`MaterialSearchMaterialRequest`] → [`MaterialSearchMaterialResponse`] | read | from 1 |
+//! | `material.uploadImageSync` | [`MaterialUploadImageSyncRequest`] → [`MaterialUploadImageSyncResponse`] | write | — |
+//! | `material.uploadImageSyncForIsv` | [`MaterialUploadImageSyncForIsvRequest`] → [`MaterialUploadImageSyncForIsvResponse`] | write | — |
+//! | `material.uploadVideoAsync` | [`MaterialUploadVideoAsyncRequest`] → [`MaterialUploadVideoAsyncResponse`] | write | — |
+//! | `material.uploadVideoAsyncForIsv` | [`MaterialUploadVideoAsyncForIsvRequest`] → [`MaterialUploadVideoAsyncForIsvResponse`] | write | — |
 pub mod shared;
 pub mod batch_upload_image_sync;
 pub use batch_upload_image_sync::{

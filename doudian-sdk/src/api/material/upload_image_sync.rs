@@ -15,8 +15,8 @@ pub struct MaterialUploadImageSyncRequest {
     /// The store URI of bytes uploaded after `open.materialToken`.
     ///
     /// `file_uri`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_uri: ::serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_uri: Option<String>,
     /// The folder to put it in; `0` is the root.
     ///
     /// `folder_id` (required)
@@ -46,8 +46,8 @@ impl MaterialUploadImageSyncRequest {
         }
     }
     /// Sets `file_uri`.
-    pub fn file_uri(mut self, file_uri: impl Into<::serde_json::Value>) -> Self {
-        self.file_uri = file_uri.into();
+    pub fn file_uri(mut self, file_uri: impl Into<String>) -> Self {
+        self.file_uri = Some(file_uri.into());
         self
     }
     /// Sets `need_distinct`.

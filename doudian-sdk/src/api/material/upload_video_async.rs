@@ -13,8 +13,8 @@
 #[doc(alias = "material.uploadVideoAsync")]
 pub struct MaterialUploadVideoAsyncRequest {
     /// `file_uri`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_uri: ::serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_uri: Option<String>,
     /// `folder_id` (required)
     pub folder_id: String,
     /// `name` (required)
@@ -33,8 +33,8 @@ impl MaterialUploadVideoAsyncRequest {
         }
     }
     /// Sets `file_uri`.
-    pub fn file_uri(mut self, file_uri: impl Into<::serde_json::Value>) -> Self {
-        self.file_uri = file_uri.into();
+    pub fn file_uri(mut self, file_uri: impl Into<String>) -> Self {
+        self.file_uri = Some(file_uri.into());
         self
     }
     /// Sets `url`.

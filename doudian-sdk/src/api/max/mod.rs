@@ -4,5 +4,9 @@
 //! The `max` API group: 1 methods, behind the `max` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `max.activities` | [`MaxActivitiesRequest`] → [`MaxActivitiesResponse`] | write, untyped | — |
 pub mod activities;
 pub use activities::{MaxActivitiesRequest, MaxActivitiesResponse};

@@ -4,6 +4,11 @@
 //! The `medicine` API group: 2 methods, behind the `medicine` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `medicine.getShopDruggist` | [`MedicineGetShopDruggistRequest`] → [`MedicineGetShopDruggistResponse`] | read, untyped | — |
+//! | `medicine.getShopMemberAuthStoreIds` | [`MedicineGetShopMemberAuthStoreIdsRequest`] → [`MedicineGetShopMemberAuthStoreIdsResponse`] | read, untyped | — |
 pub mod get_shop_druggist;
 pub use get_shop_druggist::{
     MedicineGetShopDruggistRequest, MedicineGetShopDruggistResponse,

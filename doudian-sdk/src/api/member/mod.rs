@@ -4,6 +4,21 @@
 //! The `member` API group: 12 methods, behind the `member` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `member.GetJoinBonusCountForUser` | [`MemberGetJoinBonusCountForUserRequest`] → [`MemberGetJoinBonusCountForUserResponse`] | read, untyped | — |
+//! | `member.GetOuterShopMemberConf` | [`MemberGetOuterShopMemberConfRequest`] → [`MemberGetOuterShopMemberConfResponse`] | read, untyped | — |
+//! | `member.GetUserShopMemberCard` | [`MemberGetUserShopMemberCardRequest`] → [`MemberGetUserShopMemberCardResponse`] | read, untyped | — |
+//! | `member.JoinShopMemberWithMobileId` | [`MemberJoinShopMemberWithMobileIdRequest`] → [`MemberJoinShopMemberWithMobileIdResponse`] | write, untyped | — |
+//! | `member.batchGetHistoryMemberUnionId` | [`MemberBatchGetHistoryMemberUnionIdRequest`] → [`MemberBatchGetHistoryMemberUnionIdResponse`] | read | — |
+//! | `member.batchGetOpenIdListByUnionId` | [`MemberBatchGetOpenIdListByUnionIdRequest`] → [`MemberBatchGetOpenIdListByUnionIdResponse`] | read | — |
+//! | `member.batchGetUnionIdByOpenIdList` | [`MemberBatchGetUnionIdByOpenIdListRequest`] → [`MemberBatchGetUnionIdByOpenIdListResponse`] | read | — |
+//! | `member.batchUpdate` | [`MemberBatchUpdateRequest`] → [`MemberBatchUpdateResponse`] | write | — |
+//! | `member.getOutboundId` | [`MemberGetOutboundIdRequest`] → [`MemberGetOutboundIdResponse`] | read, untyped | — |
+//! | `member.getShopShortLink` | [`MemberGetShopShortLinkRequest`] → [`MemberGetShopShortLinkResponse`] | read | — |
+//! | `member.mGetMemberInfoByOpenIdList` | [`MemberMGetMemberInfoByOpenIdListRequest`] → [`MemberMGetMemberInfoByOpenIdListResponse`] | read | — |
+//! | `member.searchList` | [`MemberSearchListRequest`] → [`MemberSearchListResponse`] | read | from 0 |
 pub mod get_join_bonus_count_for_user;
 pub use get_join_bonus_count_for_user::{
     MemberGetJoinBonusCountForUserRequest, MemberGetJoinBonusCountForUserResponse,

@@ -4,6 +4,12 @@
 //! The `microapp` API group: 3 methods, behind the `microapp` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `microapp.GetStaticFileUrlBatch` | [`MicroappGetStaticFileUrlBatchRequest`] → [`MicroappGetStaticFileUrlBatchResponse`] | read | — |
+//! | `microapp.UpdateStaticFileMeta` | [`MicroappUpdateStaticFileMetaRequest`] → [`MicroappUpdateStaticFileMetaResponse`] | write | — |
+//! | `microapp.invoke.cloudApi` | [`MicroappInvokeCloudApiRequest`] → [`MicroappInvokeCloudApiResponse`] | write | — |
 pub mod get_static_file_url_batch;
 pub use get_static_file_url_batch::{
     MicroappGetStaticFileUrlBatchRequest, MicroappGetStaticFileUrlBatchResponse,

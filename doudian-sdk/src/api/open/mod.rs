@@ -4,6 +4,21 @@
 //! The `open` API group: 12 methods, behind the `open` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `open.appIpWhiteListAdd` | [`OpenAppIpWhiteListAddRequest`] → [`OpenAppIpWhiteListAddResponse`] | write, untyped | — |
+//! | `open.batchCheckProductVideo` | [`OpenBatchCheckProductVideoRequest`] → [`OpenBatchCheckProductVideoResponse`] | write | — |
+//! | `open.binaryupload` | [`OpenBinaryuploadRequest`] → [`OpenBinaryuploadResponse`] | write | — |
+//! | `open.createProductVideoCheckTask` | [`OpenCreateProductVideoCheckTaskRequest`] → [`OpenCreateProductVideoCheckTaskResponse`] | write | — |
+//! | `open.getAuthInfo` | [`OpenGetAuthInfoRequest`] → [`OpenGetAuthInfoResponse`] | read | — |
+//! | `open.getOrderRecoveryRecommendation` | [`OpenGetOrderRecoveryRecommendationRequest`] → [`OpenGetOrderRecoveryRecommendationResponse`] | read, untyped | — |
+//! | `open.getProductVideoCheckResult` | [`OpenGetProductVideoCheckResultRequest`] → [`OpenGetProductVideoCheckResultResponse`] | read | — |
+//! | `open.isExposureProducts` | [`OpenIsExposureProductsRequest`] → [`OpenIsExposureProductsResponse`] | write | — |
+//! | `open.materialToken` | [`OpenMaterialTokenRequest`] → [`OpenMaterialTokenResponse`] | write | — |
+//! | `open.openId.replace` | [`OpenOpenIdReplaceRequest`] → [`OpenOpenIdReplaceResponse`] | write | — |
+//! | `open.openIdSwitch` | [`OpenOpenIdSwitchRequest`] → [`OpenOpenIdSwitchResponse`] | write | — |
+//! | `open.submitRejectionReason` | [`OpenSubmitRejectionReasonRequest`] → [`OpenSubmitRejectionReasonResponse`] | write, untyped | — |
 pub mod app_ip_white_list_add;
 pub use app_ip_white_list_add::{
     OpenAppIpWhiteListAddRequest, OpenAppIpWhiteListAddResponse,

@@ -4,6 +4,25 @@
 //! The `openCloud` API group: 16 methods, behind the `open_cloud` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `openCloud.backendService.list` | [`OpenCloudBackendServiceListRequest`] → [`OpenCloudBackendServiceListResponse`] | read, untyped | — |
+//! | `openCloud.containerService.detail` | [`OpenCloudContainerServiceDetailRequest`] → [`OpenCloudContainerServiceDetailResponse`] | read, untyped | — |
+//! | `openCloud.ddpAddShop` | [`OpenCloudDdpAddShopRequest`] → [`OpenCloudDdpAddShopResponse`] | write | — |
+//! | `openCloud.ddpAddShopTask` | [`OpenCloudDdpAddShopTaskRequest`] → [`OpenCloudDdpAddShopTaskResponse`] | write | — |
+//! | `openCloud.ddpDeleteShop` | [`OpenCloudDdpDeleteShopRequest`] → [`OpenCloudDdpDeleteShopResponse`] | write | — |
+//! | `openCloud.ddpGetShopList` | [`OpenCloudDdpGetShopListRequest`] → [`OpenCloudDdpGetShopListResponse`] | read | from 1 |
+//! | `openCloud.smartFactoryInterface` | [`OpenCloudSmartFactoryInterfaceRequest`] → [`OpenCloudSmartFactoryInterfaceResponse`] | write | — |
+//! | `openCloud.v1.cr.token.get` | [`OpenCloudV1CrTokenGetRequest`] → [`OpenCloudV1CrTokenGetResponse`] | read | — |
+//! | `openCloud.v1.deployTicket.cancel` | [`OpenCloudV1DeployTicketCancelRequest`] → [`OpenCloudV1DeployTicketCancelResponse`] | write | — |
+//! | `openCloud.v1.deployTicket.confirm` | [`OpenCloudV1DeployTicketConfirmRequest`] → [`OpenCloudV1DeployTicketConfirmResponse`] | write | — |
+//! | `openCloud.v1.deployTicket.create` | [`OpenCloudV1DeployTicketCreateRequest`] → [`OpenCloudV1DeployTicketCreateResponse`] | write | — |
+//! | `openCloud.v1.deployTicket.detail` | [`OpenCloudV1DeployTicketDetailRequest`] → [`OpenCloudV1DeployTicketDetailResponse`] | read | — |
+//! | `openCloud.v1.deployTicket.rollback` | [`OpenCloudV1DeployTicketRollbackRequest`] → [`OpenCloudV1DeployTicketRollbackResponse`] | write | — |
+//! | `openCloud.v1.imageVersion.create` | [`OpenCloudV1ImageVersionCreateRequest`] → [`OpenCloudV1ImageVersionCreateResponse`] | write | — |
+//! | `openCloud.v1.imageVersion.list` | [`OpenCloudV1ImageVersionListRequest`] → [`OpenCloudV1ImageVersionListResponse`] | read | — |
+//! | `openCloud.v1.imageVersion.rebuild` | [`OpenCloudV1ImageVersionRebuildRequest`] → [`OpenCloudV1ImageVersionRebuildResponse`] | write | — |
 pub mod shared;
 pub mod backend_service_list;
 pub use backend_service_list::{

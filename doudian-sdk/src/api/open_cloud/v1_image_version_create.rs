@@ -19,8 +19,7 @@ pub struct OpenCloudV1ImageVersionCreateRequest {
     /// `file_name` (required)
     pub file_name: String,
     /// `file_uri` (required)
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_uri: ::serde_json::Value,
+    pub file_uri: String,
     /// `remark` (required)
     pub remark: String,
     /// `version_name` (required)
@@ -39,7 +38,7 @@ pub struct OpenCloudV1ImageVersionCreateRequired {
     /// `file_name` (required)
     pub file_name: String,
     /// `file_uri` (required)
-    pub file_uri: ::serde_json::Value,
+    pub file_uri: String,
     /// `remark` (required)
     pub remark: String,
     /// `version_name` (required)

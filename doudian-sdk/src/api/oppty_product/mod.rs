@@ -4,6 +4,12 @@
 //! The `opptyProduct` API group: 3 methods, behind the `oppty_product` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `opptyProduct.apply` | [`OpptyProductApplyRequest`] → [`OpptyProductApplyResponse`] | write | — |
+//! | `opptyProduct.clue` | [`OpptyProductClueRequest`] → [`OpptyProductClueResponse`] | write | — |
+//! | `opptyProduct.getApplyProgress` | [`OpptyProductGetApplyProgressRequest`] → [`OpptyProductGetApplyProgressResponse`] | read | — |
 pub mod apply;
 pub use apply::{OpptyProductApplyRequest, OpptyProductApplyResponse};
 pub mod clue;

@@ -4,6 +4,67 @@
 //! The `order` API group: 58 methods, behind the `order` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `order.AddressAppliedSwitch` | [`OrderAddressAppliedSwitchRequest`] → [`OrderAddressAppliedSwitchResponse`] | write | — |
+//! | `order.BatchSearchIndex` | [`OrderBatchSearchIndexRequest`] → [`OrderBatchSearchIndexResponse`] | read | — |
+//! | `order.PackageProcessFail` | [`OrderPackageProcessFailRequest`] → [`OrderPackageProcessFailResponse`] | write | — |
+//! | `order.PackageProcessSuccess` | [`OrderPackageProcessSuccessRequest`] → [`OrderPackageProcessSuccessResponse`] | write | — |
+//! | `order.addOrderRemark` | [`OrderAddOrderRemarkRequest`] → [`OrderAddOrderRemarkResponse`] | write | — |
+//! | `order.addSerialNumber` | [`OrderAddSerialNumberRequest`] → [`OrderAddSerialNumberResponse`] | write | — |
+//! | `order.addresSwitchConfig` | [`OrderAddresSwitchConfigRequest`] → [`OrderAddresSwitchConfigResponse`] | write | — |
+//! | `order.addressConfirm` | [`OrderAddressConfirmRequest`] → [`OrderAddressConfirmResponse`] | write | — |
+//! | `order.addressModify` | [`OrderAddressModifyRequest`] → [`OrderAddressModifyResponse`] | write | — |
+//! | `order.batchBindSerialNumber` | [`OrderBatchBindSerialNumberRequest`] → [`OrderBatchBindSerialNumberResponse`] | write | — |
+//! | `order.batchDecrypt` | [`OrderBatchDecryptRequest`] → [`OrderBatchDecryptResponse`] | write | — |
+//! | `order.batchEncrypt` | [`OrderBatchEncryptRequest`] → [`OrderBatchEncryptResponse`] | write | — |
+//! | `order.batchSensitive` | [`OrderBatchSensitiveRequest`] → [`OrderBatchSensitiveResponse`] | write | — |
+//! | `order.deliverTimeChangeConfirm` | [`OrderDeliverTimeChangeConfirmRequest`] → [`OrderDeliverTimeChangeConfirmResponse`] | write | — |
+//! | `order.deliverTimeChangeTaskInfo` | [`OrderDeliverTimeChangeTaskInfoRequest`] → [`OrderDeliverTimeChangeTaskInfoResponse`] | read | — |
+//! | `order.downloadSettleItemToShop` | [`OrderDownloadSettleItemToShopRequest`] → [`OrderDownloadSettleItemToShopResponse`] | write | — |
+//! | `order.downloadShopAccountItem` | [`OrderDownloadShopAccountItemRequest`] → [`OrderDownloadShopAccountItemResponse`] | write | — |
+//! | `order.downloadShopAccountItemFile` | [`OrderDownloadShopAccountItemFileRequest`] → [`OrderDownloadShopAccountItemFileResponse`] | write | — |
+//! | `order.downloadToShop` | [`OrderDownloadToShopRequest`] → [`OrderDownloadToShopResponse`] | write | — |
+//! | `order.getCrossBorderFulfillInfo` | [`OrderGetCrossBorderFulfillInfoRequest`] → [`OrderGetCrossBorderFulfillInfoResponse`] | read | — |
+//! | `order.getMCToken` | [`OrderGetMCTokenRequest`] → [`OrderGetMCTokenResponse`] | read | — |
+//! | `order.getSearchIndex` | [`OrderGetSearchIndexRequest`] → [`OrderGetSearchIndexResponse`] | read | — |
+//! | `order.getServiceList` | [`OrderGetServiceListRequest`] → [`OrderGetServiceListResponse`] | read | from 0 |
+//! | `order.getSettleBillDetail` | [`OrderGetSettleBillDetailRequest`] → [`OrderGetSettleBillDetailResponse`] | read | from 0 |
+//! | `order.getSettleBillDetailV2` | [`OrderGetSettleBillDetailV2Request`] → [`OrderGetSettleBillDetailV2Response`] | read | — |
+//! | `order.getSettleBillDetailV3` | [`OrderGetSettleBillDetailV3Request`] → [`OrderGetSettleBillDetailV3Response`] | read | — |
+//! | `order.getShopAccountItem` | [`OrderGetShopAccountItemRequest`] → [`OrderGetShopAccountItemResponse`] | read | — |
+//! | `order.getShopAccountItemFile` | [`OrderGetShopAccountItemFileRequest`] → [`OrderGetShopAccountItemFileResponse`] | read | — |
+//! | `order.getShopCompanySettleOrder` | [`OrderGetShopCompanySettleOrderRequest`] → [`OrderGetShopCompanySettleOrderResponse`] | read | from 1 |
+//! | `order.getUserOrderList` | [`OrderGetUserOrderListRequest`] → [`OrderGetUserOrderListResponse`] | read | from 0 |
+//! | `order.insurance` | [`OrderInsuranceRequest`] → [`OrderInsuranceResponse`] | write | — |
+//! | `order.invoiceList` | [`OrderInvoiceListRequest`] → [`OrderInvoiceListResponse`] | read | from 1 |
+//! | `order.invoiceUpload` | [`OrderInvoiceUploadRequest`] → [`OrderInvoiceUploadResponse`] | write | — |
+//! | `order.logisticsAdd` | [`OrderLogisticsAddRequest`] → [`OrderLogisticsAddResponse`] | write | — |
+//! | `order.logisticsAddMultiPack` | [`OrderLogisticsAddMultiPackRequest`] → [`OrderLogisticsAddMultiPackResponse`] | write | — |
+//! | `order.logisticsAddSinglePack` | [`OrderLogisticsAddSinglePackRequest`] → [`OrderLogisticsAddSinglePackResponse`] | write | — |
+//! | `order.logisticsCompanyList` | [`OrderLogisticsCompanyListRequest`] → [`OrderLogisticsCompanyListResponse`] | read | — |
+//! | `order.logisticsEdit` | [`OrderLogisticsEditRequest`] → [`OrderLogisticsEditResponse`] | write | — |
+//! | `order.logisticsEditByPack` | [`OrderLogisticsEditByPackRequest`] → [`OrderLogisticsEditByPackResponse`] | write | — |
+//! | `order.merge` | [`OrderMergeRequest`] → [`OrderMergeResponse`] | write | — |
+//! | `order.mergeV2` | [`OrderMergeV2Request`] → [`OrderMergeV2Response`] | write | — |
+//! | `order.modifyQualityCheckType` | [`OrderModifyQualityCheckTypeRequest`] → [`OrderModifyQualityCheckTypeResponse`] | write | — |
+//! | `order.ordeReportList` | [`OrderOrdeReportListRequest`] → [`OrderOrdeReportListResponse`] | read | — |
+//! | `order.orderCancel` | [`OrderOrderCancelRequest`] → [`OrderOrderCancelResponse`] | write | — |
+//! | `order.orderDetail` | [`OrderOrderDetailRequest`] → [`OrderOrderDetailResponse`] | read | — |
+//! | `order.policy` | [`OrderPolicyRequest`] → [`OrderPolicyResponse`] | read | — |
+//! | `order.queryLogisticsCompanyList` | [`OrderQueryLogisticsCompanyListRequest`] → [`OrderQueryLogisticsCompanyListResponse`] | read | — |
+//! | `order.queryOrderLogistics` | [`OrderQueryOrderLogisticsRequest`] → [`OrderQueryOrderLogisticsResponse`] | read | — |
+//! | `order.queryOrderPackageInfo` | [`OrderQueryOrderPackageInfoRequest`] → [`OrderQueryOrderPackageInfoResponse`] | read | — |
+//! | `order.replyService` | [`OrderReplyServiceRequest`] → [`OrderReplyServiceResponse`] | write | — |
+//! | `order.review` | [`OrderReviewRequest`] → [`OrderReviewResponse`] | write | — |
+//! | `order.searchByReceiver` | [`OrderSearchByReceiverRequest`] → [`OrderSearchByReceiverResponse`] | read | from 0 |
+//! | `order.searchList` | [`OrderSearchListRequest`] → [`OrderSearchListResponse`] | read | from 0, ≤ 100 a page |
+//! | `order.serviceDetail` | [`OrderServiceDetailRequest`] → [`OrderServiceDetailResponse`] | read | — |
+//! | `order.settle` | [`OrderSettleRequest`] → [`OrderSettleResponse`] | write | from 0 |
+//! | `order.updateOrderAmount` | [`OrderUpdateOrderAmountRequest`] → [`OrderUpdateOrderAmountResponse`] | write | — |
+//! | `order.updatePostAmount` | [`OrderUpdatePostAmountRequest`] → [`OrderUpdatePostAmountResponse`] | write | — |
+//! | `order.uploadextrapackage` | [`OrderUploadextrapackageRequest`] → [`OrderUploadextrapackageResponse`] | write | — |
 pub mod shared;
 pub mod address_applied_switch;
 pub use address_applied_switch::{

@@ -4,6 +4,13 @@
 //! The `orderCode` API group: 4 methods, behind the `order_code` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `orderCode.batchGetOrderCodeByShop` | [`OrderCodeBatchGetOrderCodeByShopRequest`] → [`OrderCodeBatchGetOrderCodeByShopResponse`] | read | — |
+//! | `orderCode.downloadOrderCodeByShop` | [`OrderCodeDownloadOrderCodeByShopRequest`] → [`OrderCodeDownloadOrderCodeByShopResponse`] | write | — |
+//! | `orderCode.erpShopBindOrderCode` | [`OrderCodeErpShopBindOrderCodeRequest`] → [`OrderCodeErpShopBindOrderCodeResponse`] | write | — |
+//! | `orderCode.getOrderCodeDetail` | [`OrderCodeGetOrderCodeDetailRequest`] → [`OrderCodeGetOrderCodeDetailResponse`] | read | — |
 pub mod batch_get_order_code_by_shop;
 pub use batch_get_order_code_by_shop::{
     OrderCodeBatchGetOrderCodeByShopRequest, OrderCodeBatchGetOrderCodeByShopResponse,

@@ -4,6 +4,10 @@
 //! The `pigeon` API group: 1 methods, behind the `pigeon` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `pigeon.workOrderNotify` | [`PigeonWorkOrderNotifyRequest`] → [`PigeonWorkOrderNotifyResponse`] | write | — |
 pub mod work_order_notify;
 pub use work_order_notify::{
     PigeonWorkOrderNotifyRequest, PigeonWorkOrderNotifyResponse,

@@ -4,6 +4,21 @@
 //! The `power` API group: 12 methods, behind the `power` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `power.HandleVirtualTelConnect` | [`PowerHandleVirtualTelConnectRequest`] → [`PowerHandleVirtualTelConnectResponse`] | write | — |
+//! | `power.SubscribeVirtualTelCallStatus` | [`PowerSubscribeVirtualTelCallStatusRequest`] → [`PowerSubscribeVirtualTelCallStatusResponse`] | write | — |
+//! | `power.isByteDancePackage` | [`PowerIsByteDancePackageRequest`] → [`PowerIsByteDancePackageResponse`] | write | — |
+//! | `power.pickupCodeCallback` | [`PowerPickupCodeCallbackRequest`] → [`PowerPickupCodeCallbackResponse`] | write | — |
+//! | `power.pushCustomSortCode` | [`PowerPushCustomSortCodeRequest`] → [`PowerPushCustomSortCodeResponse`] | write, untyped | — |
+//! | `power.pushFirstSortCode` | [`PowerPushFirstSortCodeRequest`] → [`PowerPushFirstSortCodeResponse`] | write, untyped | — |
+//! | `power.pushSecondSortCode` | [`PowerPushSecondSortCodeRequest`] → [`PowerPushSecondSortCodeResponse`] | write, untyped | — |
+//! | `power.pushThirdSortCode` | [`PowerPushThirdSortCodeRequest`] → [`PowerPushThirdSortCodeResponse`] | write, untyped | — |
+//! | `power.queryPaymentStatus` | [`PowerQueryPaymentStatusRequest`] → [`PowerQueryPaymentStatusResponse`] | read | — |
+//! | `power.updateCollectTime` | [`PowerUpdateCollectTimeRequest`] → [`PowerUpdateCollectTimeResponse`] | write | — |
+//! | `power.updateOrderRelationStatus` | [`PowerUpdateOrderRelationStatusRequest`] → [`PowerUpdateOrderRelationStatusResponse`] | write | — |
+//! | `power.virtualServicePushCallRecord` | [`PowerVirtualServicePushCallRecordRequest`] → [`PowerVirtualServicePushCallRecordResponse`] | write | — |
 pub mod handle_virtual_tel_connect;
 pub use handle_virtual_tel_connect::{
     PowerHandleVirtualTelConnectRequest, PowerHandleVirtualTelConnectResponse,

@@ -25,7 +25,7 @@ pub struct ProductGetRecommendNameRequest {
     /// `second_cid_name` (required)
     pub second_cid_name: String,
     /// `select_property` (required)
-    pub select_property: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub select_property: ::std::collections::BTreeMap<String, Vec<SelectProperty>>,
     /// `third_cid` (required)
     pub third_cid: i64,
     /// `third_cid_name` (required)
@@ -47,7 +47,7 @@ pub struct ProductGetRecommendNameRequired {
     /// `second_cid_name` (required)
     pub second_cid_name: String,
     /// `select_property` (required)
-    pub select_property: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub select_property: ::std::collections::BTreeMap<String, Vec<SelectProperty>>,
     /// `third_cid` (required)
     pub third_cid: i64,
     /// `third_cid_name` (required)
@@ -102,6 +102,21 @@ pub struct RecommendName {
     /// `recommend_value`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_value: Option<String>,
+}
+/// An object inside `product.getRecommendName`.
+#[derive(Clone, Debug, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SelectProperty {
+    /// `name` (required)
+    pub name: String,
+    /// `value` (required)
+    pub value: i64,
+}
+impl SelectProperty {
+    /// Builds it from the required parameters (`name`, `value`).
+    pub fn new(name: impl Into<String>, value: i64) -> Self {
+        Self { name: name.into(), value }
+    }
 }
 #[doc(hidden)]
 mod decode;

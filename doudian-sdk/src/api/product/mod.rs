@@ -4,6 +4,89 @@
 //! The `product` API group: 80 methods, behind the `product` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `product.CategoryDimList` | [`ProductCategoryDimListRequest`] → [`ProductCategoryDimListResponse`] | read | — |
+//! | `product.GetRecommendCategory` | [`ProductGetRecommendCategoryRequest`] → [`ProductGetRecommendCategoryResponse`] | read | — |
+//! | `product.addCbProduct` | [`ProductAddCbProductRequest`] → [`ProductAddCbProductResponse`] | write | — |
+//! | `product.addChannelProduct` | [`ProductAddChannelProductRequest`] → [`ProductAddChannelProductResponse`] | write | — |
+//! | `product.addCombination` | [`ProductAddCombinationRequest`] → [`ProductAddCombinationResponse`] | write | — |
+//! | `product.addSchema` | [`ProductAddSchemaRequest`] → [`ProductAddSchemaResponse`] | write | — |
+//! | `product.addV2` | [`ProductAddV2Request`] → [`ProductAddV2Response`] | write | — |
+//! | `product.applyMainPicVideo` | [`ProductApplyMainPicVideoRequest`] → [`ProductApplyMainPicVideoResponse`] | write | — |
+//! | `product.auditAutoRectifyGrant` | [`ProductAuditAutoRectifyGrantRequest`] → [`ProductAuditAutoRectifyGrantResponse`] | write | — |
+//! | `product.auditList` | [`ProductAuditListRequest`] → [`ProductAuditListResponse`] | read | from 0 |
+//! | `product.batchCreatePrettifyPic` | [`ProductBatchCreatePrettifyPicRequest`] → [`ProductBatchCreatePrettifyPicResponse`] | write | — |
+//! | `product.batchGetCombination` | [`ProductBatchGetCombinationRequest`] → [`ProductBatchGetCombinationResponse`] | read | — |
+//! | `product.batchGetProductLocks` | [`ProductBatchGetProductLocksRequest`] → [`ProductBatchGetProductLocksResponse`] | read | — |
+//! | `product.batchSearchDiaProductInfo` | [`ProductBatchSearchDiaProductInfoRequest`] → [`ProductBatchSearchDiaProductInfoResponse`] | read, untyped | — |
+//! | `product.cancelAudit` | [`ProductCancelAuditRequest`] → [`ProductCancelAuditResponse`] | write | — |
+//! | `product.combinationList` | [`ProductCombinationListRequest`] → [`ProductCombinationListResponse`] | read | from 0 |
+//! | `product.createComponentTemplateV2` | [`ProductCreateComponentTemplateV2Request`] → [`ProductCreateComponentTemplateV2Response`] | write | — |
+//! | `product.datchDelComponentTemplate` | [`ProductDatchDelComponentTemplateRequest`] → [`ProductDatchDelComponentTemplateResponse`] | write | — |
+//! | `product.del` | [`ProductDelRequest`] → [`ProductDelResponse`] | write | — |
+//! | `product.delProductMainPicVideo` | [`ProductDelProductMainPicVideoRequest`] → [`ProductDelProductMainPicVideoResponse`] | write | — |
+//! | `product.detail` | [`ProductDetailRequest`] → [`ProductDetailResponse`] | read | — |
+//! | `product.diagnoseCheck` | [`ProductDiagnoseCheckRequest`] → [`ProductDiagnoseCheckResponse`] | read | — |
+//! | `product.editBuyerLimit` | [`ProductEditBuyerLimitRequest`] → [`ProductEditBuyerLimitResponse`] | write | — |
+//! | `product.editCbProduct` | [`ProductEditCbProductRequest`] → [`ProductEditCbProductResponse`] | write | — |
+//! | `product.editCbProductV2` | [`ProductEditCbProductV2Request`] → [`ProductEditCbProductV2Response`] | write | — |
+//! | `product.editCombination` | [`ProductEditCombinationRequest`] → [`ProductEditCombinationResponse`] | write | — |
+//! | `product.editComponentTemplate` | [`ProductEditComponentTemplateRequest`] → [`ProductEditComponentTemplateResponse`] | write | — |
+//! | `product.editSchema` | [`ProductEditSchemaRequest`] → [`ProductEditSchemaResponse`] | write | — |
+//! | `product.editV2` | [`ProductEditV2Request`] → [`ProductEditV2Response`] | write | — |
+//! | `product.getCascadeValue` | [`ProductGetCascadeValueRequest`] → [`ProductGetCascadeValueResponse`] | read | — |
+//! | `product.getCateProperty` | [`ProductGetCatePropertyRequest`] → [`ProductGetCatePropertyResponse`] | read | — |
+//! | `product.getCatePropertyV2` | [`ProductGetCatePropertyV2Request`] → [`ProductGetCatePropertyV2Response`] | read | — |
+//! | `product.getCategories` | [`ProductGetCategoriesRequest`] → [`ProductGetCategoriesResponse`] | read, untyped | — |
+//! | `product.getCategoryPropertyValue` | [`ProductGetCategoryPropertyValueRequest`] → [`ProductGetCategoryPropertyValueResponse`] | read | — |
+//! | `product.getComponentTemplate` | [`ProductGetComponentTemplateRequest`] → [`ProductGetComponentTemplateResponse`] | read | from 1 |
+//! | `product.getPerformance` | [`ProductGetPerformanceRequest`] → [`ProductGetPerformanceResponse`] | read | — |
+//! | `product.getProductShopRule` | [`ProductGetProductShopRuleRequest`] → [`ProductGetProductShopRuleResponse`] | read | — |
+//! | `product.getProductUpdateRule` | [`ProductGetProductUpdateRuleRequest`] → [`ProductGetProductUpdateRuleResponse`] | read | — |
+//! | `product.getPublishProductLimit` | [`ProductGetPublishProductLimitRequest`] → [`ProductGetPublishProductLimitResponse`] | read | — |
+//! | `product.getRecommendName` | [`ProductGetRecommendNameRequest`] → [`ProductGetRecommendNameResponse`] | read | — |
+//! | `product.getSchema` | [`ProductGetSchemaRequest`] → [`ProductGetSchemaResponse`] | read | — |
+//! | `product.getShopHostingInfo` | [`ProductGetShopHostingInfoRequest`] → [`ProductGetShopHostingInfoResponse`] | read, untyped | — |
+//! | `product.isv.batchGetClueSubmitStatus` | [`ProductIsvBatchGetClueSubmitStatusRequest`] → [`ProductIsvBatchGetClueSubmitStatusResponse`] | read | — |
+//! | `product.isv.createProductFromSupplyPlatform` | [`ProductIsvCreateProductFromSupplyPlatformRequest`] → [`ProductIsvCreateProductFromSupplyPlatformResponse`] | write | — |
+//! | `product.isv.getClueList` | [`ProductIsvGetClueListRequest`] → [`ProductIsvGetClueListResponse`] | read | — |
+//! | `product.isv.queryClueAuditStatus` | [`ProductIsvQueryClueAuditStatusRequest`] → [`ProductIsvQueryClueAuditStatusResponse`] | read | — |
+//! | `product.isv.saveGoodsSupplyStatus` | [`ProductIsvSaveGoodsSupplyStatusRequest`] → [`ProductIsvSaveGoodsSupplyStatusResponse`] | write | — |
+//! | `product.isv.scanClue` | [`ProductIsvScanClueRequest`] → [`ProductIsvScanClueResponse`] | write | — |
+//! | `product.launchProduct` | [`ProductLaunchProductRequest`] → [`ProductLaunchProductResponse`] | write | — |
+//! | `product.listChannelProduct` | [`ProductListChannelProductRequest`] → [`ProductListChannelProductResponse`] | read | from 1 |
+//! | `product.listV2` | [`ProductListV2Request`] → [`ProductListV2Response`] | read | from 1, ≤ 100 a page |
+//! | `product.material.QueryMaterialsForOpen` | [`ProductMaterialQueryMaterialsForOpenRequest`] → [`ProductMaterialQueryMaterialsForOpenResponse`] | read | — |
+//! | `product.material.applyCompositeVideo` | [`ProductMaterialApplyCompositeVideoRequest`] → [`ProductMaterialApplyCompositeVideoResponse`] | write | — |
+//! | `product.material.applyProductImageText` | [`ProductMaterialApplyProductImageTextRequest`] → [`ProductMaterialApplyProductImageTextResponse`] | write | — |
+//! | `product.material.createProductImageText` | [`ProductMaterialCreateProductImageTextRequest`] → [`ProductMaterialCreateProductImageTextResponse`] | write | — |
+//! | `product.material.editCompositeVideo` | [`ProductMaterialEditCompositeVideoRequest`] → [`ProductMaterialEditCompositeVideoResponse`] | write | — |
+//! | `product.material.editProductImageText` | [`ProductMaterialEditProductImageTextRequest`] → [`ProductMaterialEditProductImageTextResponse`] | write | — |
+//! | `product.material.imageTextShopAccessThreshold` | [`ProductMaterialImageTextShopAccessThresholdRequest`] → [`ProductMaterialImageTextShopAccessThresholdResponse`] | write | — |
+//! | `product.material.listProductImageText` | [`ProductMaterialListProductImageTextRequest`] → [`ProductMaterialListProductImageTextResponse`] | read | from 0 |
+//! | `product.offlineChannelProduct` | [`ProductOfflineChannelProductRequest`] → [`ProductOfflineChannelProductResponse`] | write | — |
+//! | `product.onlineChannelProduct` | [`ProductOnlineChannelProductRequest`] → [`ProductOnlineChannelProductResponse`] | write | — |
+//! | `product.openAutoSizeTemplateOptimize` | [`ProductOpenAutoSizeTemplateOptimizeRequest`] → [`ProductOpenAutoSizeTemplateOptimizeResponse`] | write, untyped | — |
+//! | `product.openPropAutoOptimize` | [`ProductOpenPropAutoOptimizeRequest`] → [`ProductOpenPropAutoOptimizeResponse`] | write | — |
+//! | `product.partialEdit` | [`ProductPartialEditRequest`] → [`ProductPartialEditResponse`] | write | — |
+//! | `product.previewChannelProduct` | [`ProductPreviewChannelProductRequest`] → [`ProductPreviewChannelProductResponse`] | write | — |
+//! | `product.publishPreCheck` | [`ProductPublishPreCheckRequest`] → [`ProductPublishPreCheckResponse`] | read | — |
+//! | `product.qualificationConfig` | [`ProductQualificationConfigRequest`] → [`ProductQualificationConfigResponse`] | write | — |
+//! | `product.qualityDetail` | [`ProductQualityDetailRequest`] → [`ProductQualityDetailResponse`] | read | — |
+//! | `product.qualityList` | [`ProductQualityListRequest`] → [`ProductQualityListResponse`] | read | from 0 |
+//! | `product.qualityTask` | [`ProductQualityTaskRequest`] → [`ProductQualityTaskResponse`] | write | — |
+//! | `product.queryAutoSizeTemplateOptimizeConfig` | [`ProductQueryAutoSizeTemplateOptimizeConfigRequest`] → [`ProductQueryAutoSizeTemplateOptimizeConfigResponse`] | read, untyped | — |
+//! | `product.queryPropAutoOptimizeConfig` | [`ProductQueryPropAutoOptimizeConfigRequest`] → [`ProductQueryPropAutoOptimizeConfigResponse`] | read | — |
+//! | `product.recommendProperties` | [`ProductRecommendPropertiesRequest`] → [`ProductRecommendPropertiesResponse`] | write | — |
+//! | `product.removeChannelProduct` | [`ProductRemoveChannelProductRequest`] → [`ProductRemoveChannelProductResponse`] | write | — |
+//! | `product.salesInherit.permission` | [`ProductSalesInheritPermissionRequest`] → [`ProductSalesInheritPermissionResponse`] | read | — |
+//! | `product.salesInherit.submit` | [`ProductSalesInheritSubmitRequest`] → [`ProductSalesInheritSubmitResponse`] | write | — |
+//! | `product.salesInherit.submitList` | [`ProductSalesInheritSubmitListRequest`] → [`ProductSalesInheritSubmitListResponse`] | read | — |
+//! | `product.setOffline` | [`ProductSetOfflineRequest`] → [`ProductSetOfflineResponse`] | write | — |
+//! | `product.setOnline` | [`ProductSetOnlineRequest`] → [`ProductSetOnlineResponse`] | write | — |
+//! | `product.updateChannelProduct` | [`ProductUpdateChannelProductRequest`] → [`ProductUpdateChannelProductResponse`] | write | — |
 pub mod shared;
 pub mod category_dim_list;
 pub use category_dim_list::{

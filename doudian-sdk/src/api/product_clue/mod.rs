@@ -4,6 +4,10 @@
 //! The `productClue` API group: 1 methods, behind the `product_clue` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `productClue.distributableCluelist` | [`ProductClueDistributableCluelistRequest`] → [`ProductClueDistributableCluelistResponse`] | read, untyped | — |
 pub mod distributable_cluelist;
 pub use distributable_cluelist::{
     ProductClueDistributableCluelistRequest, ProductClueDistributableCluelistResponse,

@@ -4,6 +4,14 @@
 //! The `promise` API group: 5 methods, behind the `promise` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `promise.QueryBenefitTraction` | [`PromiseQueryBenefitTractionRequest`] → [`PromiseQueryBenefitTractionResponse`] | read, untyped | — |
+//! | `promise.QueryBenefitTractionByProductId` | [`PromiseQueryBenefitTractionByProductIdRequest`] → [`PromiseQueryBenefitTractionByProductIdResponse`] | read, untyped | — |
+//! | `promise.SaveTemplate` | [`PromiseSaveTemplateRequest`] → [`PromiseSaveTemplateResponse`] | write | — |
+//! | `promise.deliveryList` | [`PromiseDeliveryListRequest`] → [`PromiseDeliveryListResponse`] | read | from 0 |
+//! | `promise.setSkuShipTime` | [`PromiseSetSkuShipTimeRequest`] → [`PromiseSetSkuShipTimeResponse`] | write | — |
 pub mod query_benefit_traction;
 pub use query_benefit_traction::{
     PromiseQueryBenefitTractionRequest, PromiseQueryBenefitTractionResponse,

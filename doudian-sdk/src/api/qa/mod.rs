@@ -4,5 +4,9 @@
 //! The `QA` API group: 1 methods, behind the `qa` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `QA.xz002` | [`QAXz002Request`] → [`QAXz002Response`] | write | — |
 pub mod xz002;
 pub use xz002::{QAXz002Request, QAXz002Response};

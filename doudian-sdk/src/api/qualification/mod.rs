@@ -4,6 +4,10 @@
 //! The `qualification` API group: 1 methods, behind the `qualification` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `qualification.settle` | [`QualificationSettleRequest`] → [`QualificationSettleResponse`] | write | — |
 pub mod settle;
 pub use settle::{
     QualificationSettleRequest, QualificationSettleResponse, QualificationSettleRequired,

@@ -4,6 +4,18 @@
 //! The `recycle` API group: 9 methods, behind the `recycle` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `recycle.applyChangePrice` | [`RecycleApplyChangePriceRequest`] → [`RecycleApplyChangePriceResponse`] | write | — |
+//! | `recycle.buyerGetOrderDetail` | [`RecycleBuyerGetOrderDetailRequest`] → [`RecycleBuyerGetOrderDetailResponse`] | read | — |
+//! | `recycle.buyerGetOrderList` | [`RecycleBuyerGetOrderListRequest`] → [`RecycleBuyerGetOrderListResponse`] | read | — |
+//! | `recycle.changePrice` | [`RecycleChangePriceRequest`] → [`RecycleChangePriceResponse`] | write | — |
+//! | `recycle.confirmReceive` | [`RecycleConfirmReceiveRequest`] → [`RecycleConfirmReceiveResponse`] | write | — |
+//! | `recycle.createPrice` | [`RecycleCreatePriceRequest`] → [`RecycleCreatePriceResponse`] | write | — |
+//! | `recycle.logisticsBack` | [`RecycleLogisticsBackRequest`] → [`RecycleLogisticsBackResponse`] | write | — |
+//! | `recycle.qualityTestingResult` | [`RecycleQualityTestingResultRequest`] → [`RecycleQualityTestingResultResponse`] | write | — |
+//! | `recycle.sellSucceed` | [`RecycleSellSucceedRequest`] → [`RecycleSellSucceedResponse`] | write | — |
 pub mod apply_change_price;
 pub use apply_change_price::{
     RecycleApplyChangePriceRequest, RecycleApplyChangePriceResponse,

@@ -4,6 +4,11 @@
 //! The `resale` API group: 2 methods, behind the `resale` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `resale.order.queryOperationOrderCallLog` | [`ResaleOrderQueryOperationOrderCallLogRequest`] → [`ResaleOrderQueryOperationOrderCallLogResponse`] | read, untyped | — |
+//! | `resale.order.supplierConfirm` | [`ResaleOrderSupplierConfirmRequest`] → [`ResaleOrderSupplierConfirmResponse`] | write, untyped | — |
 pub mod order_query_operation_order_call_log;
 pub use order_query_operation_order_call_log::{
     ResaleOrderQueryOperationOrderCallLogRequest,

@@ -4,6 +4,12 @@
 //! The `rights` API group: 3 methods, behind the `rights` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `rights.deductUsageCount` | [`RightsDeductUsageCountRequest`] → [`RightsDeductUsageCountResponse`] | write | — |
+//! | `rights.info` | [`RightsInfoRequest`] → [`RightsInfoResponse`] | read | — |
+//! | `rights.queryUsageCount` | [`RightsQueryUsageCountRequest`] → [`RightsQueryUsageCountResponse`] | read | — |
 pub mod deduct_usage_count;
 pub use deduct_usage_count::{
     RightsDeductUsageCountRequest, RightsDeductUsageCountResponse,

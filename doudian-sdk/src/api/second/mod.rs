@@ -4,6 +4,21 @@
 //! The `second` API group: 12 methods, behind the `second` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `second.ecomInsight.createTask` | [`SecondEcomInsightCreateTaskRequest`] → [`SecondEcomInsightCreateTaskResponse`] | write | — |
+//! | `second.ecomInsight.deleteTask` | [`SecondEcomInsightDeleteTaskRequest`] → [`SecondEcomInsightDeleteTaskResponse`] | write | — |
+//! | `second.ecomInsight.getAigcTaskResult` | [`SecondEcomInsightGetAigcTaskResultRequest`] → [`SecondEcomInsightGetAigcTaskResultResponse`] | read, untyped | — |
+//! | `second.ecomInsight.getTaskBillDetail` | [`SecondEcomInsightGetTaskBillDetailRequest`] → [`SecondEcomInsightGetTaskBillDetailResponse`] | read, untyped | — |
+//! | `second.ecomInsight.getTaskResult` | [`SecondEcomInsightGetTaskResultRequest`] → [`SecondEcomInsightGetTaskResultResponse`] | read | — |
+//! | `second.ecomInsight.getVisualValidateResult` | [`SecondEcomInsightGetVisualValidateResultRequest`] → [`SecondEcomInsightGetVisualValidateResultResponse`] | read, untyped | — |
+//! | `second.ecomInsight.queryShortVideoData` | [`SecondEcomInsightQueryShortVideoDataRequest`] → [`SecondEcomInsightQueryShortVideoDataResponse`] | read, untyped | — |
+//! | `second.ecomInsight.taskDetail` | [`SecondEcomInsightTaskDetailRequest`] → [`SecondEcomInsightTaskDetailResponse`] | read | — |
+//! | `second.ecomInsight.taskList` | [`SecondEcomInsightTaskListRequest`] → [`SecondEcomInsightTaskListResponse`] | read | — |
+//! | `second.videoTop.mainPicVideo` | [`SecondVideoTopMainPicVideoRequest`] → [`SecondVideoTopMainPicVideoResponse`] | write | — |
+//! | `second.videoTop.shortVideo` | [`SecondVideoTopShortVideoRequest`] → [`SecondVideoTopShortVideoResponse`] | write | — |
+//! | `second.volcengineRetainOrder` | [`SecondVolcengineRetainOrderRequest`] → [`SecondVolcengineRetainOrderResponse`] | write, untyped | — |
 pub mod shared;
 pub mod ecom_insight_create_task;
 pub use ecom_insight_create_task::{

@@ -4,6 +4,10 @@
 //! The `security` API group: 1 methods, behind the `security` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `security.batchReportOrderSecurityEvent` | [`SecurityBatchReportOrderSecurityEventRequest`] → [`SecurityBatchReportOrderSecurityEventResponse`] | write | — |
 pub mod batch_report_order_security_event;
 pub use batch_report_order_security_event::{
     SecurityBatchReportOrderSecurityEventRequest,

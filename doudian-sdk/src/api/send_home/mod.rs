@@ -4,6 +4,21 @@
 //! The `sendHome` API group: 12 methods, behind the `send_home` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `sendHome.afterSale.getRejectReasonCodeList` | [`SendHomeAfterSaleGetRejectReasonCodeListRequest`] → [`SendHomeAfterSaleGetRejectReasonCodeListResponse`] | read | — |
+//! | `sendHome.afterSale.operateAfterSale` | [`SendHomeAfterSaleOperateAfterSaleRequest`] → [`SendHomeAfterSaleOperateAfterSaleResponse`] | write | — |
+//! | `sendHome.delivery.syncSelfDeliveryLocation` | [`SendHomeDeliverySyncSelfDeliveryLocationRequest`] → [`SendHomeDeliverySyncSelfDeliveryLocationResponse`] | write | — |
+//! | `sendHome.delivery.syncSelfDeliveryStatus` | [`SendHomeDeliverySyncSelfDeliveryStatusRequest`] → [`SendHomeDeliverySyncSelfDeliveryStatusResponse`] | write | — |
+//! | `sendHome.order.acceptOrder` | [`SendHomeOrderAcceptOrderRequest`] → [`SendHomeOrderAcceptOrderResponse`] | write | — |
+//! | `sendHome.order.rejectOrder` | [`SendHomeOrderRejectOrderRequest`] → [`SendHomeOrderRejectOrderResponse`] | write | — |
+//! | `sendHome.product.batchUpdatePrice` | [`SendHomeProductBatchUpdatePriceRequest`] → [`SendHomeProductBatchUpdatePriceResponse`] | write | — |
+//! | `sendHome.product.batchUpdateStock` | [`SendHomeProductBatchUpdateStockRequest`] → [`SendHomeProductBatchUpdateStockResponse`] | write | — |
+//! | `sendHome.product.updateProductStatus` | [`SendHomeProductUpdateProductStatusRequest`] → [`SendHomeProductUpdateProductStatusResponse`] | write | — |
+//! | `sendHome.settle.getLedger` | [`SendHomeSettleGetLedgerRequest`] → [`SendHomeSettleGetLedgerResponse`] | read | — |
+//! | `sendHome.store.getStoreList` | [`SendHomeStoreGetStoreListRequest`] → [`SendHomeStoreGetStoreListResponse`] | read | from 1 |
+//! | `sendHome.store.updateStoreState` | [`SendHomeStoreUpdateStoreStateRequest`] → [`SendHomeStoreUpdateStoreStateResponse`] | write | — |
 pub mod after_sale_get_reject_reason_code_list;
 pub use after_sale_get_reject_reason_code_list::{
     SendHomeAfterSaleGetRejectReasonCodeListRequest,

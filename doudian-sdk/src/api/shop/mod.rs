@@ -4,6 +4,30 @@
 //! The `shop` API group: 21 methods, behind the `shop` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `shop.batchCreateStore` | [`ShopBatchCreateStoreRequest`] → [`ShopBatchCreateStoreResponse`] | write | — |
+//! | `shop.bindStoreFreight` | [`ShopBindStoreFreightRequest`] → [`ShopBindStoreFreightResponse`] | write | — |
+//! | `shop.bindStoreSaleLimit` | [`ShopBindStoreSaleLimitRequest`] → [`ShopBindStoreSaleLimitResponse`] | write | — |
+//! | `shop.brandList` | [`ShopBrandListRequest`] → [`ShopBrandListResponse`] | read | — |
+//! | `shop.delStore` | [`ShopDelStoreRequest`] → [`ShopDelStoreResponse`] | write | — |
+//! | `shop.editStore` | [`ShopEditStoreRequest`] → [`ShopEditStoreResponse`] | write | — |
+//! | `shop.getExperienceScore` | [`ShopGetExperienceScoreRequest`] → [`ShopGetExperienceScoreResponse`] | read | — |
+//! | `shop.getShopCategory` | [`ShopGetShopCategoryRequest`] → [`ShopGetShopCategoryResponse`] | read | — |
+//! | `shop.getStoreDetail` | [`ShopGetStoreDetailRequest`] → [`ShopGetStoreDetailResponse`] | read | — |
+//! | `shop.getStoreFreight` | [`ShopGetStoreFreightRequest`] → [`ShopGetStoreFreightResponse`] | read | — |
+//! | `shop.getStoreList` | [`ShopGetStoreListRequest`] → [`ShopGetStoreListResponse`] | read | from 0 |
+//! | `shop.getStorePackageFee` | [`ShopGetStorePackageFeeRequest`] → [`ShopGetStorePackageFeeResponse`] | read | — |
+//! | `shop.getStoreSaleLimit` | [`ShopGetStoreSaleLimitRequest`] → [`ShopGetStoreSaleLimitResponse`] | read | — |
+//! | `shop.marketCategoryOperate` | [`ShopMarketCategoryOperateRequest`] → [`ShopMarketCategoryOperateResponse`] | write | — |
+//! | `shop.marketCategoryQuery` | [`ShopMarketCategoryQueryRequest`] → [`ShopMarketCategoryQueryResponse`] | read | — |
+//! | `shop.openShopPageManagementList` | [`ShopOpenShopPageManagementListRequest`] → [`ShopOpenShopPageManagementListResponse`] | read, untyped | — |
+//! | `shop.reputation` | [`ShopReputationRequest`] → [`ShopReputationResponse`] | read | — |
+//! | `shop.setFinalPayment` | [`ShopSetFinalPaymentRequest`] → [`ShopSetFinalPaymentResponse`] | write | — |
+//! | `shop.setStorePackageFee` | [`ShopSetStorePackageFeeRequest`] → [`ShopSetStorePackageFeeResponse`] | write | — |
+//! | `shop.storeSuspend` | [`ShopStoreSuspendRequest`] → [`ShopStoreSuspendResponse`] | write | — |
+//! | `shop.unsuspendStore` | [`ShopUnsuspendStoreRequest`] → [`ShopUnsuspendStoreResponse`] | write | — |
 pub mod shared;
 pub mod batch_create_store;
 pub use batch_create_store::{ShopBatchCreateStoreRequest, ShopBatchCreateStoreResponse};

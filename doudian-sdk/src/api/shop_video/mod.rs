@@ -4,6 +4,28 @@
 //! The `shopVideo` API group: 19 methods, behind the `shop_video` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `shopVideo.accountShoppingCartPrecheck` | [`ShopVideoAccountShoppingCartPrecheckRequest`] → [`ShopVideoAccountShoppingCartPrecheckResponse`] | read | — |
+//! | `shopVideo.createShoppingCartAnchor` | [`ShopVideoCreateShoppingCartAnchorRequest`] → [`ShopVideoCreateShoppingCartAnchorResponse`] | write | — |
+//! | `shopVideo.deleteShopVideo` | [`ShopVideoDeleteShopVideoRequest`] → [`ShopVideoDeleteShopVideoResponse`] | write | — |
+//! | `shopVideo.genUploadAuth` | [`ShopVideoGenUploadAuthRequest`] → [`ShopVideoGenUploadAuthResponse`] | write | — |
+//! | `shopVideo.getAfterWatchRelatedProducts` | [`ShopVideoGetAfterWatchRelatedProductsRequest`] → [`ShopVideoGetAfterWatchRelatedProductsResponse`] | read, untyped | — |
+//! | `shopVideo.getHiddenWaterMarkTask` | [`ShopVideoGetHiddenWaterMarkTaskRequest`] → [`ShopVideoGetHiddenWaterMarkTaskResponse`] | read | — |
+//! | `shopVideo.getImageTextMusic` | [`ShopVideoGetImageTextMusicRequest`] → [`ShopVideoGetImageTextMusicResponse`] | read, untyped | — |
+//! | `shopVideo.getInfoForPublish` | [`ShopVideoGetInfoForPublishRequest`] → [`ShopVideoGetInfoForPublishResponse`] | read | — |
+//! | `shopVideo.getShopAccountInfo` | [`ShopVideoGetShopAccountInfoRequest`] → [`ShopVideoGetShopAccountInfoResponse`] | read | — |
+//! | `shopVideo.getSugWords` | [`ShopVideoGetSugWordsRequest`] → [`ShopVideoGetSugWordsResponse`] | read | — |
+//! | `shopVideo.listRelatableProduct` | [`ShopVideoListRelatableProductRequest`] → [`ShopVideoListRelatableProductResponse`] | read | from 0 |
+//! | `shopVideo.listVideo` | [`ShopVideoListVideoRequest`] → [`ShopVideoListVideoResponse`] | read | from 0 |
+//! | `shopVideo.publishVideo` | [`ShopVideoPublishVideoRequest`] → [`ShopVideoPublishVideoResponse`] | write | — |
+//! | `shopVideo.publishVideoNew` | [`ShopVideoPublishVideoNewRequest`] → [`ShopVideoPublishVideoNewResponse`] | write | — |
+//! | `shopVideo.queryUploadTask` | [`ShopVideoQueryUploadTaskRequest`] → [`ShopVideoQueryUploadTaskResponse`] | read | — |
+//! | `shopVideo.searchImageText` | [`ShopVideoSearchImageTextRequest`] → [`ShopVideoSearchImageTextResponse`] | read, untyped | — |
+//! | `shopVideo.searchItem` | [`ShopVideoSearchItemRequest`] → [`ShopVideoSearchItemResponse`] | read | — |
+//! | `shopVideo.submitHiddenWaterMarkTask` | [`ShopVideoSubmitHiddenWaterMarkTaskRequest`] → [`ShopVideoSubmitHiddenWaterMarkTaskResponse`] | write | — |
+//! | `shopVideo.uploadVideo` | [`ShopVideoUploadVideoRequest`] → [`ShopVideoUploadVideoResponse`] | write | — |
 pub mod account_shopping_cart_precheck;
 pub use account_shopping_cart_precheck::{
     ShopVideoAccountShoppingCartPrecheckRequest,

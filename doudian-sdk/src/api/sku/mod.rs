@@ -4,6 +4,17 @@
 //! The `sku` API group: 8 methods, behind the `sku` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `sku.detail` | [`SkuDetailRequest`] → [`SkuDetailResponse`] | read | — |
+//! | `sku.editCode` | [`SkuEditCodeRequest`] → [`SkuEditCodeResponse`] | write | — |
+//! | `sku.editPrice` | [`SkuEditPriceRequest`] → [`SkuEditPriceResponse`] | write | — |
+//! | `sku.list` | [`SkuListRequest`] → [`SkuListResponse`] | read | — |
+//! | `sku.stockNum` | [`SkuStockNumRequest`] → [`SkuStockNumResponse`] | read | — |
+//! | `sku.syncStock` | [`SkuSyncStockRequest`] → [`SkuSyncStockResponse`] | write | — |
+//! | `sku.syncStockBatch` | [`SkuSyncStockBatchRequest`] → [`SkuSyncStockBatchResponse`] | write | — |
+//! | `sku.syncStockBatchMultiProducts` | [`SkuSyncStockBatchMultiProductsRequest`] → [`SkuSyncStockBatchMultiProductsResponse`] | write | — |
 pub mod shared;
 pub mod detail;
 pub use detail::{SkuDetailRequest, SkuDetailResponse};

@@ -4,6 +4,27 @@
 //! The `sms` API group: 18 methods, behind the `sms` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `sms.applyVmsTemplate` | [`SmsApplyVmsTemplateRequest`] → [`SmsApplyVmsTemplateResponse`] | write | — |
+//! | `sms.batchSend` | [`SmsBatchSendRequest`] → [`SmsBatchSendResponse`] | write | — |
+//! | `sms.deleteVmsTemplate` | [`SmsDeleteVmsTemplateRequest`] → [`SmsDeleteVmsTemplateResponse`] | write | — |
+//! | `sms.getVmsApplyTemplateStatus` | [`SmsGetVmsApplyTemplateStatusRequest`] → [`SmsGetVmsApplyTemplateStatusResponse`] | read | — |
+//! | `sms.getVmsTemplateList` | [`SmsGetVmsTemplateListRequest`] → [`SmsGetVmsTemplateListResponse`] | read | — |
+//! | `sms.public.template` | [`SmsPublicTemplateRequest`] → [`SmsPublicTemplateResponse`] | read | from 0 |
+//! | `sms.send` | [`SmsSendRequest`] → [`SmsSendResponse`] | write | — |
+//! | `sms.sendResult` | [`SmsSendResultRequest`] → [`SmsSendResultResponse`] | read | from 0 |
+//! | `sms.sign.apply` | [`SmsSignApplyRequest`] → [`SmsSignApplyResponse`] | write | — |
+//! | `sms.sign.apply.list` | [`SmsSignApplyListRequest`] → [`SmsSignApplyListResponse`] | read | from 0 |
+//! | `sms.sign.apply.revoke` | [`SmsSignApplyRevokeRequest`] → [`SmsSignApplyRevokeResponse`] | write | — |
+//! | `sms.sign.delete` | [`SmsSignDeleteRequest`] → [`SmsSignDeleteResponse`] | write | — |
+//! | `sms.sign.search` | [`SmsSignSearchRequest`] → [`SmsSignSearchResponse`] | read | from 0 |
+//! | `sms.template.apply` | [`SmsTemplateApplyRequest`] → [`SmsTemplateApplyResponse`] | write | — |
+//! | `sms.template.apply.list` | [`SmsTemplateApplyListRequest`] → [`SmsTemplateApplyListResponse`] | read | from 0 |
+//! | `sms.template.delete` | [`SmsTemplateDeleteRequest`] → [`SmsTemplateDeleteResponse`] | write | — |
+//! | `sms.template.revoke` | [`SmsTemplateRevokeRequest`] → [`SmsTemplateRevokeResponse`] | write | — |
+//! | `sms.template.search` | [`SmsTemplateSearchRequest`] → [`SmsTemplateSearchResponse`] | read | from 0 |
 pub mod apply_vms_template;
 pub use apply_vms_template::{
     SmsApplyVmsTemplateRequest, SmsApplyVmsTemplateResponse, SmsApplyVmsTemplateRequired,

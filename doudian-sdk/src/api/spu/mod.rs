@@ -4,6 +4,20 @@
 //! The `spu` API group: 11 methods, behind the `spu` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `spu.QuerySpu` | [`SpuQuerySpuRequest`] → [`SpuQuerySpuResponse`] | read | from 0 |
+//! | `spu.addShopSpu` | [`SpuAddShopSpuRequest`] → [`SpuAddShopSpuResponse`] | write | — |
+//! | `spu.batchUploadImg` | [`SpuBatchUploadImgRequest`] → [`SpuBatchUploadImgResponse`] | write | — |
+//! | `spu.createSpu` | [`SpuCreateSpuRequest`] → [`SpuCreateSpuResponse`] | write | — |
+//! | `spu.getAuditInfo` | [`SpuGetAuditInfoRequest`] → [`SpuGetAuditInfoResponse`] | read | — |
+//! | `spu.getKeyPropertyByCid` | [`SpuGetKeyPropertyByCidRequest`] → [`SpuGetKeyPropertyByCidResponse`] | read | — |
+//! | `spu.getSpu` | [`SpuGetSpuRequest`] → [`SpuGetSpuResponse`] | read | — |
+//! | `spu.getSpuInfoBySpuId` | [`SpuGetSpuInfoBySpuIdRequest`] → [`SpuGetSpuInfoBySpuIdResponse`] | read | — |
+//! | `spu.getSpuRule` | [`SpuGetSpuRuleRequest`] → [`SpuGetSpuRuleResponse`] | read | — |
+//! | `spu.getSpuTpl` | [`SpuGetSpuTplRequest`] → [`SpuGetSpuTplResponse`] | read | — |
+//! | `spu.queryBookNameByISBN` | [`SpuQueryBookNameByISBNRequest`] → [`SpuQueryBookNameByISBNResponse`] | read | from 1 |
 pub mod query_spu;
 pub use query_spu::{SpuQuerySpuRequest, SpuQuerySpuResponse};
 pub mod add_shop_spu;

@@ -4,6 +4,10 @@
 //! The `storage` API group: 1 methods, behind the `storage` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `storage.notifySaleReturnStatus` | [`StorageNotifySaleReturnStatusRequest`] → [`StorageNotifySaleReturnStatusResponse`] | write | — |
 pub mod notify_sale_return_status;
 pub use notify_sale_return_status::{
     StorageNotifySaleReturnStatusRequest, StorageNotifySaleReturnStatusResponse,

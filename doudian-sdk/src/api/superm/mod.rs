@@ -4,6 +4,50 @@
 //! The `superm` API group: 41 methods, behind the `superm` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `superm.acceptOrder` | [`SupermAcceptOrderRequest`] → [`SupermAcceptOrderResponse`] | write | — |
+//! | `superm.applyPlatformPickUp` | [`SupermApplyPlatformPickUpRequest`] → [`SupermApplyPlatformPickUpResponse`] | write | — |
+//! | `superm.cancelPlatformPickUp` | [`SupermCancelPlatformPickUpRequest`] → [`SupermCancelPlatformPickUpResponse`] | write | — |
+//! | `superm.capacityRule.create` | [`SupermCapacityRuleCreateRequest`] → [`SupermCapacityRuleCreateResponse`] | write | — |
+//! | `superm.capacityRule.queryByid` | [`SupermCapacityRuleQueryByidRequest`] → [`SupermCapacityRuleQueryByidResponse`] | read | — |
+//! | `superm.capacityRule.queryList` | [`SupermCapacityRuleQueryListRequest`] → [`SupermCapacityRuleQueryListResponse`] | read | — |
+//! | `superm.capacityRule.update` | [`SupermCapacityRuleUpdateRequest`] → [`SupermCapacityRuleUpdateResponse`] | write | — |
+//! | `superm.createVirtualMobile` | [`SupermCreateVirtualMobileRequest`] → [`SupermCreateVirtualMobileResponse`] | write | — |
+//! | `superm.deliverConfig.create` | [`SupermDeliverConfigCreateRequest`] → [`SupermDeliverConfigCreateResponse`] | write | — |
+//! | `superm.deliverConfig.del` | [`SupermDeliverConfigDelRequest`] → [`SupermDeliverConfigDelResponse`] | write | — |
+//! | `superm.deliverConfig.queryByIds` | [`SupermDeliverConfigQueryByIdsRequest`] → [`SupermDeliverConfigQueryByIdsResponse`] | read | — |
+//! | `superm.deliverConfig.queryList` | [`SupermDeliverConfigQueryListRequest`] → [`SupermDeliverConfigQueryListResponse`] | read | — |
+//! | `superm.deliverConfig.update` | [`SupermDeliverConfigUpdateRequest`] → [`SupermDeliverConfigUpdateResponse`] | write | — |
+//! | `superm.getDispatcherInfo` | [`SupermGetDispatcherInfoRequest`] → [`SupermGetDispatcherInfoResponse`] | read | — |
+//! | `superm.getPlatformPickUpCalendar` | [`SupermGetPlatformPickUpCalendarRequest`] → [`SupermGetPlatformPickUpCalendarResponse`] | read | — |
+//! | `superm.getPlatformPickUpEstimatedCharge` | [`SupermGetPlatformPickUpEstimatedChargeRequest`] → [`SupermGetPlatformPickUpEstimatedChargeResponse`] | read | — |
+//! | `superm.getShipmentInfo` | [`SupermGetShipmentInfoRequest`] → [`SupermGetShipmentInfoResponse`] | read | — |
+//! | `superm.getStoreAutoAccept` | [`SupermGetStoreAutoAcceptRequest`] → [`SupermGetStoreAutoAcceptResponse`] | read | — |
+//! | `superm.getStoreAutoCallRiderInfo` | [`SupermGetStoreAutoCallRiderInfoRequest`] → [`SupermGetStoreAutoCallRiderInfoResponse`] | read | — |
+//! | `superm.pop.EditStoreCoupon` | [`SupermPopEditStoreCouponRequest`] → [`SupermPopEditStoreCouponResponse`] | write | — |
+//! | `superm.pop.addProduct` | [`SupermPopAddProductRequest`] → [`SupermPopAddProductResponse`] | write | — |
+//! | `superm.pop.createStoreCoupon` | [`SupermPopCreateStoreCouponRequest`] → [`SupermPopCreateStoreCouponResponse`] | write | — |
+//! | `superm.pop.delProduct` | [`SupermPopDelProductRequest`] → [`SupermPopDelProductResponse`] | write | — |
+//! | `superm.pop.editActivity` | [`SupermPopEditActivityRequest`] → [`SupermPopEditActivityResponse`] | write | — |
+//! | `superm.pop.invalidActivity` | [`SupermPopInvalidActivityRequest`] → [`SupermPopInvalidActivityResponse`] | write | — |
+//! | `superm.pop.listActivity` | [`SupermPopListActivityRequest`] → [`SupermPopListActivityResponse`] | read | from 0 |
+//! | `superm.pop.queryStoreCoupon` | [`SupermPopQueryStoreCouponRequest`] → [`SupermPopQueryStoreCouponResponse`] | read | — |
+//! | `superm.pop.queryStoreCouponList` | [`SupermPopQueryStoreCouponListRequest`] → [`SupermPopQueryStoreCouponListResponse`] | read | — |
+//! | `superm.pop.saveActivity` | [`SupermPopSaveActivityRequest`] → [`SupermPopSaveActivityResponse`] | write | — |
+//! | `superm.product.batchApplyStoreProductPrice` | [`SupermProductBatchApplyStoreProductPriceRequest`] → [`SupermProductBatchApplyStoreProductPriceResponse`] | write | — |
+//! | `superm.product.batchRedistributeStoreProduct` | [`SupermProductBatchRedistributeStoreProductRequest`] → [`SupermProductBatchRedistributeStoreProductResponse`] | write | — |
+//! | `superm.product.createSubProduct` | [`SupermProductCreateSubProductRequest`] → [`SupermProductCreateSubProductResponse`] | write | — |
+//! | `superm.product.getDistributedStoreProduct` | [`SupermProductGetDistributedStoreProductRequest`] → [`SupermProductGetDistributedStoreProductResponse`] | read | from 0 |
+//! | `superm.product.launchProduct` | [`SupermProductLaunchProductRequest`] → [`SupermProductLaunchProductResponse`] | write | — |
+//! | `superm.product.queryProductSyncSubTask` | [`SupermProductQueryProductSyncSubTaskRequest`] → [`SupermProductQueryProductSyncSubTaskResponse`] | read | from 0 |
+//! | `superm.product.queryProductSyncTask` | [`SupermProductQueryProductSyncTaskRequest`] → [`SupermProductQueryProductSyncTaskResponse`] | read | from 0 |
+//! | `superm.rejectOrder` | [`SupermRejectOrderRequest`] → [`SupermRejectOrderResponse`] | write | — |
+//! | `superm.rejectReasonList` | [`SupermRejectReasonListRequest`] → [`SupermRejectReasonListResponse`] | read | — |
+//! | `superm.setStoreAutoAccept` | [`SupermSetStoreAutoAcceptRequest`] → [`SupermSetStoreAutoAcceptResponse`] | write | — |
+//! | `superm.setStoreAutoCallRider` | [`SupermSetStoreAutoCallRiderRequest`] → [`SupermSetStoreAutoCallRiderResponse`] | write | — |
+//! | `superm.shopOrderDispatcher` | [`SupermShopOrderDispatcherRequest`] → [`SupermShopOrderDispatcherResponse`] | write | — |
 pub mod shared;
 pub mod accept_order;
 pub use accept_order::{SupermAcceptOrderRequest, SupermAcceptOrderResponse};

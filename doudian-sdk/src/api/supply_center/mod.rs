@@ -4,6 +4,18 @@
 //! The `supplyCenter` API group: 9 methods, behind the `supply_center` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `supplyCenter.base.brand` | [`SupplyCenterBaseBrandRequest`] → [`SupplyCenterBaseBrandResponse`] | write, untyped | — |
+//! | `supplyCenter.base.cateProperty` | [`SupplyCenterBaseCatePropertyRequest`] → [`SupplyCenterBaseCatePropertyResponse`] | write, untyped | — |
+//! | `supplyCenter.base.category` | [`SupplyCenterBaseCategoryRequest`] → [`SupplyCenterBaseCategoryResponse`] | write, untyped | — |
+//! | `supplyCenter.cargo.getCategoryPropertyValue` | [`SupplyCenterCargoGetCategoryPropertyValueRequest`] → [`SupplyCenterCargoGetCategoryPropertyValueResponse`] | read | — |
+//! | `supplyCenter.cargo.getComponentTemplate` | [`SupplyCenterCargoGetComponentTemplateRequest`] → [`SupplyCenterCargoGetComponentTemplateResponse`] | read, untyped | — |
+//! | `supplyCenter.cargo.list` | [`SupplyCenterCargoListRequest`] → [`SupplyCenterCargoListResponse`] | read, untyped | — |
+//! | `supplyCenter.material.search` | [`SupplyCenterMaterialSearchRequest`] → [`SupplyCenterMaterialSearchResponse`] | read, untyped | — |
+//! | `supplyCenter.order.confirm` | [`SupplyCenterOrderConfirmRequest`] → [`SupplyCenterOrderConfirmResponse`] | write, untyped | — |
+//! | `supplyCenter.order.query` | [`SupplyCenterOrderQueryRequest`] → [`SupplyCenterOrderQueryResponse`] | read, untyped | — |
 pub mod base_brand;
 pub use base_brand::{SupplyCenterBaseBrandRequest, SupplyCenterBaseBrandResponse};
 pub mod base_cate_property;

@@ -4,6 +4,44 @@
 //! The `supplyChain` API group: 35 methods, behind the `supply_chain` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `supplyChain.CouponCard` | [`SupplyChainCouponCardRequest`] → [`SupplyChainCouponCardResponse`] | write | — |
+//! | `supplyChain.CouponZoneFeeds` | [`SupplyChainCouponZoneFeedsRequest`] → [`SupplyChainCouponZoneFeedsResponse`] | write | — |
+//! | `supplyChain.CouponZoneFeedsPage` | [`SupplyChainCouponZoneFeedsPageRequest`] → [`SupplyChainCouponZoneFeedsPageResponse`] | write | — |
+//! | `supplyChain.LiveCardRequest` | [`SupplyChainLiveCardRequestRequest`] → [`SupplyChainLiveCardRequestResponse`] | write | — |
+//! | `supplyChain.addCartSchema` | [`SupplyChainAddCartSchemaRequest`] → [`SupplyChainAddCartSchemaResponse`] | write | — |
+//! | `supplyChain.applyCoupon` | [`SupplyChainApplyCouponRequest`] → [`SupplyChainApplyCouponResponse`] | write | — |
+//! | `supplyChain.batchGetCargoDetail` | [`SupplyChainBatchGetCargoDetailRequest`] → [`SupplyChainBatchGetCargoDetailResponse`] | read, untyped | — |
+//! | `supplyChain.brand.list` | [`SupplyChainBrandListRequest`] → [`SupplyChainBrandListResponse`] | read | — |
+//! | `supplyChain.cartSchema` | [`SupplyChainCartSchemaRequest`] → [`SupplyChainCartSchemaResponse`] | write | — |
+//! | `supplyChain.getOrderByOrderNo` | [`SupplyChainGetOrderByOrderNoRequest`] → [`SupplyChainGetOrderByOrderNoResponse`] | read | — |
+//! | `supplyChain.getSupplierCategory` | [`SupplyChainGetSupplierCategoryRequest`] → [`SupplyChainGetSupplierCategoryResponse`] | read | — |
+//! | `supplyChain.getSupplyOrderList` | [`SupplyChainGetSupplyOrderListRequest`] → [`SupplyChainGetSupplyOrderListResponse`] | read | from 0 |
+//! | `supplyChain.queryBrandList` | [`SupplyChainQueryBrandListRequest`] → [`SupplyChainQueryBrandListResponse`] | read, untyped | — |
+//! | `supplyChain.queryCargoList` | [`SupplyChainQueryCargoListRequest`] → [`SupplyChainQueryCargoListResponse`] | read, untyped | — |
+//! | `supplyChain.queryCatePropList` | [`SupplyChainQueryCatePropListRequest`] → [`SupplyChainQueryCatePropListResponse`] | read, untyped | — |
+//! | `supplyChain.queryReturnOrderByOrderNo` | [`SupplyChainQueryReturnOrderByOrderNoRequest`] → [`SupplyChainQueryReturnOrderByOrderNoResponse`] | read | — |
+//! | `supplyChain.queryReturnOrderList` | [`SupplyChainQueryReturnOrderListRequest`] → [`SupplyChainQueryReturnOrderListResponse`] | read | from 0 |
+//! | `supplyChain.returnOrder.batchOperate` | [`SupplyChainReturnOrderBatchOperateRequest`] → [`SupplyChainReturnOrderBatchOperateResponse`] | write | — |
+//! | `supplyChain.returnOrder.operate` | [`SupplyChainReturnOrderOperateRequest`] → [`SupplyChainReturnOrderOperateResponse`] | write | — |
+//! | `supplyChain.sku.stockNum` | [`SupplyChainSkuStockNumRequest`] → [`SupplyChainSkuStockNumResponse`] | read | — |
+//! | `supplyChain.sku.syncSupplyStock` | [`SupplyChainSkuSyncSupplyStockRequest`] → [`SupplyChainSkuSyncSupplyStockResponse`] | write | — |
+//! | `supplyChain.supplyConsign` | [`SupplyChainSupplyConsignRequest`] → [`SupplyChainSupplyConsignResponse`] | write | — |
+//! | `supplyChain.supplyProduct.add` | [`SupplyChainSupplyProductAddRequest`] → [`SupplyChainSupplyProductAddResponse`] | write | — |
+//! | `supplyChain.supplyProduct.edit` | [`SupplyChainSupplyProductEditRequest`] → [`SupplyChainSupplyProductEditResponse`] | write | — |
+//! | `supplyChain.supplyProduct.editPrice` | [`SupplyChainSupplyProductEditPriceRequest`] → [`SupplyChainSupplyProductEditPriceResponse`] | write | — |
+//! | `supplyChain.supplyProduct.getSupplyProductDetail` | [`SupplyChainSupplyProductGetSupplyProductDetailRequest`] → [`SupplyChainSupplyProductGetSupplyProductDetailResponse`] | read | — |
+//! | `supplyChain.supplyProduct.getSupplyProductList` | [`SupplyChainSupplyProductGetSupplyProductListRequest`] → [`SupplyChainSupplyProductGetSupplyProductListResponse`] | read | from 0 |
+//! | `supplyChain.supplyProduct.getSupplyProductUpdateRule` | [`SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest`] → [`SupplyChainSupplyProductGetSupplyProductUpdateRuleResponse`] | read | — |
+//! | `supplyChain.supplyProduct.offline` | [`SupplyChainSupplyProductOfflineRequest`] → [`SupplyChainSupplyProductOfflineResponse`] | write | — |
+//! | `supplyChain.supplyProduct.queryPrice` | [`SupplyChainSupplyProductQueryPriceRequest`] → [`SupplyChainSupplyProductQueryPriceResponse`] | read | — |
+//! | `supplyChain.supplyProduct.setOnline` | [`SupplyChainSupplyProductSetOnlineRequest`] → [`SupplyChainSupplyProductSetOnlineResponse`] | write | — |
+//! | `supplyChain.updateConsign` | [`SupplyChainUpdateConsignRequest`] → [`SupplyChainUpdateConsignResponse`] | write | — |
+//! | `supplyChain.warehouse.create` | [`SupplyChainWarehouseCreateRequest`] → [`SupplyChainWarehouseCreateResponse`] | write | — |
+//! | `supplyChain.warehouse.editAddr` | [`SupplyChainWarehouseEditAddrRequest`] → [`SupplyChainWarehouseEditAddrResponse`] | write | — |
+//! | `supplyChain.warehouse.list` | [`SupplyChainWarehouseListRequest`] → [`SupplyChainWarehouseListResponse`] | read | from 0 |
 pub mod shared;
 pub mod coupon_card;
 pub use coupon_card::{SupplyChainCouponCardRequest, SupplyChainCouponCardResponse};

@@ -4,6 +4,11 @@
 //! The `token` API group: 2 methods, behind the `token` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `token.create` | [`TokenCreateRequest`] → [`TokenCreateResponse`] | write | — |
+//! | `token.refresh` | [`TokenRefreshRequest`] → [`TokenRefreshResponse`] | write | — |
 pub mod create;
 pub use create::{TokenCreateRequest, TokenCreateResponse};
 pub mod refresh;

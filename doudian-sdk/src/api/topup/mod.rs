@@ -4,6 +4,11 @@
 //! The `topup` API group: 2 methods, behind the `topup` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `topup.accountTemplateList` | [`TopupAccountTemplateListRequest`] → [`TopupAccountTemplateListResponse`] | read | — |
+//! | `topup.result` | [`TopupResultRequest`] → [`TopupResultResponse`] | write | — |
 pub mod account_template_list;
 pub use account_template_list::{
     TopupAccountTemplateListRequest, TopupAccountTemplateListResponse,

@@ -4,6 +4,14 @@
 //! The `trace` API group: 5 methods, behind the `trace` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `trace.addShop` | [`TraceAddShopRequest`] → [`TraceAddShopResponse`] | write | — |
+//! | `trace.batchRecord` | [`TraceBatchRecordRequest`] → [`TraceBatchRecordResponse`] | write | — |
+//! | `trace.cancelShop` | [`TraceCancelShopRequest`] → [`TraceCancelShopResponse`] | write | — |
+//! | `trace.checkShop` | [`TraceCheckShopRequest`] → [`TraceCheckShopResponse`] | write | — |
+//! | `trace.record` | [`TraceRecordRequest`] → [`TraceRecordResponse`] | write | — |
 pub mod shared;
 pub mod add_shop;
 pub use add_shop::{TraceAddShopRequest, TraceAddShopResponse};

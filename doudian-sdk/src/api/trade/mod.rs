@@ -4,6 +4,17 @@
 //! The `trade` API group: 8 methods, behind the `trade` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `trade.CreateFreightTemplate` | [`TradeCreateFreightTemplateRequest`] → [`TradeCreateFreightTemplateResponse`] | write | — |
+//! | `trade.TopSearchQueryFilter` | [`TradeTopSearchQueryFilterRequest`] → [`TradeTopSearchQueryFilterResponse`] | write | — |
+//! | `trade.TopSearchQueryPredict` | [`TradeTopSearchQueryPredictRequest`] → [`TradeTopSearchQueryPredictResponse`] | write | — |
+//! | `trade.UpdateTradeLimitTemplate` | [`TradeUpdateTradeLimitTemplateRequest`] → [`TradeUpdateTradeLimitTemplateResponse`] | write | — |
+//! | `trade.batchGetTradeLimitTemplateList` | [`TradeBatchGetTradeLimitTemplateListRequest`] → [`TradeBatchGetTradeLimitTemplateListResponse`] | read | — |
+//! | `trade.contractPhone.sync_info` | [`TradeContractPhoneSyncInfoRequest`] → [`TradeContractPhoneSyncInfoResponse`] | read | — |
+//! | `trade.createTradeLimitTemplate` | [`TradeCreateTradeLimitTemplateRequest`] → [`TradeCreateTradeLimitTemplateResponse`] | write | — |
+//! | `trade.refundListSearch` | [`TradeRefundListSearchRequest`] → [`TradeRefundListSearchResponse`] | write, untyped | — |
 pub mod shared;
 pub mod create_freight_template;
 pub use create_freight_template::{

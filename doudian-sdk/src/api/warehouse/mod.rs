@@ -4,6 +4,30 @@
 //! The `warehouse` API group: 21 methods, behind the `warehouse` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `warehouse.adjustInventory` | [`WarehouseAdjustInventoryRequest`] → [`WarehouseAdjustInventoryResponse`] | write | — |
+//! | `warehouse.bindFences` | [`WarehouseBindFencesRequest`] → [`WarehouseBindFencesResponse`] | write | — |
+//! | `warehouse.bindFencesByStore` | [`WarehouseBindFencesByStoreRequest`] → [`WarehouseBindFencesByStoreResponse`] | write | — |
+//! | `warehouse.bindStore` | [`WarehouseBindStoreRequest`] → [`WarehouseBindStoreResponse`] | write | — |
+//! | `warehouse.create` | [`WarehouseCreateRequest`] → [`WarehouseCreateResponse`] | write | — |
+//! | `warehouse.createBatch` | [`WarehouseCreateBatchRequest`] → [`WarehouseCreateBatchResponse`] | write | — |
+//! | `warehouse.createFence` | [`WarehouseCreateFenceRequest`] → [`WarehouseCreateFenceResponse`] | write | — |
+//! | `warehouse.createV2` | [`WarehouseCreateV2Request`] → [`WarehouseCreateV2Response`] | write | — |
+//! | `warehouse.delFence` | [`WarehouseDelFenceRequest`] → [`WarehouseDelFenceResponse`] | write | — |
+//! | `warehouse.edit` | [`WarehouseEditRequest`] → [`WarehouseEditResponse`] | write | — |
+//! | `warehouse.getFences` | [`WarehouseGetFencesRequest`] → [`WarehouseGetFencesResponse`] | read | — |
+//! | `warehouse.getWarehouseByStore` | [`WarehouseGetWarehouseByStoreRequest`] → [`WarehouseGetWarehouseByStoreResponse`] | read | — |
+//! | `warehouse.info` | [`WarehouseInfoRequest`] → [`WarehouseInfoResponse`] | read | — |
+//! | `warehouse.list` | [`WarehouseListRequest`] → [`WarehouseListResponse`] | read | from 0 |
+//! | `warehouse.removeAddr` | [`WarehouseRemoveAddrRequest`] → [`WarehouseRemoveAddrResponse`] | write | — |
+//! | `warehouse.setAddr` | [`WarehouseSetAddrRequest`] → [`WarehouseSetAddrResponse`] | write | — |
+//! | `warehouse.setAddrBatch` | [`WarehouseSetAddrBatchRequest`] → [`WarehouseSetAddrBatchResponse`] | write | — |
+//! | `warehouse.setFence` | [`WarehouseSetFenceRequest`] → [`WarehouseSetFenceResponse`] | write | — |
+//! | `warehouse.setPriority` | [`WarehouseSetPriorityRequest`] → [`WarehouseSetPriorityResponse`] | write | — |
+//! | `warehouse.unbindFences` | [`WarehouseUnbindFencesRequest`] → [`WarehouseUnbindFencesResponse`] | write | — |
+//! | `warehouse.unbindFencesByStore` | [`WarehouseUnbindFencesByStoreRequest`] → [`WarehouseUnbindFencesByStoreResponse`] | write | — |
 pub mod shared;
 pub mod adjust_inventory;
 pub use adjust_inventory::{

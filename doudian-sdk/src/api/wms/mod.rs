@@ -4,6 +4,12 @@
 //! The `wms` API group: 3 methods, behind the `wms` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `wms.deliveryInfoNotify` | [`WmsDeliveryInfoNotifyRequest`] → [`WmsDeliveryInfoNotifyResponse`] | write | — |
+//! | `wms.inboundDetailNotify` | [`WmsInboundDetailNotifyRequest`] → [`WmsInboundDetailNotifyResponse`] | write | — |
+//! | `wms.outboundDetailNotify` | [`WmsOutboundDetailNotifyRequest`] → [`WmsOutboundDetailNotifyResponse`] | write | — |
 pub mod delivery_info_notify;
 pub use delivery_info_notify::{
     WmsDeliveryInfoNotifyRequest, WmsDeliveryInfoNotifyResponse,

@@ -4,6 +4,47 @@
 //! The `yunc` API group: 38 methods, behind the `yunc` cargo feature.
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
+//!
+//! | Method | Request → Response | Kind | Paging |
+//! | --- | --- | --- | --- |
+//! | `yunc.CloudCancelInboundOrderToB` | [`YuncCloudCancelInboundOrderToBRequest`] → [`YuncCloudCancelInboundOrderToBResponse`] | write | — |
+//! | `yunc.CloudCancelOutboundOrderToB` | [`YuncCloudCancelOutboundOrderToBRequest`] → [`YuncCloudCancelOutboundOrderToBResponse`] | write | — |
+//! | `yunc.CloudCreateInboundOrderToB` | [`YuncCloudCreateInboundOrderToBRequest`] → [`YuncCloudCreateInboundOrderToBResponse`] | write | — |
+//! | `yunc.CloudCreateOutboundOrderToB` | [`YuncCloudCreateOutboundOrderToBRequest`] → [`YuncCloudCreateOutboundOrderToBResponse`] | write | — |
+//! | `yunc.QICOrderCreate` | [`YuncQICOrderCreateRequest`] → [`YuncQICOrderCreateResponse`] | write | — |
+//! | `yunc.adjustInventory` | [`YuncAdjustInventoryRequest`] → [`YuncAdjustInventoryResponse`] | write | — |
+//! | `yunc.callAndCancelTransportCapability` | [`YuncCallAndCancelTransportCapabilityRequest`] → [`YuncCallAndCancelTransportCapabilityResponse`] | write | — |
+//! | `yunc.cancelOutboundOrderToB` | [`YuncCancelOutboundOrderToBRequest`] → [`YuncCancelOutboundOrderToBResponse`] | write | — |
+//! | `yunc.cloudCancelInboundOrder` | [`YuncCloudCancelInboundOrderRequest`] → [`YuncCloudCancelInboundOrderResponse`] | write | — |
+//! | `yunc.cloudCancelOutboundOrder` | [`YuncCloudCancelOutboundOrderRequest`] → [`YuncCloudCancelOutboundOrderResponse`] | write | — |
+//! | `yunc.cloudCreateInboundOrder` | [`YuncCloudCreateInboundOrderRequest`] → [`YuncCloudCreateInboundOrderResponse`] | write | — |
+//! | `yunc.cloudCreateOutboundOrder` | [`YuncCloudCreateOutboundOrderRequest`] → [`YuncCloudCreateOutboundOrderResponse`] | write | — |
+//! | `yunc.createOutboundOrderToB` | [`YuncCreateOutboundOrderToBRequest`] → [`YuncCreateOutboundOrderToBResponse`] | write | — |
+//! | `yunc.erpCargoSinglePush` | [`YuncErpCargoSinglePushRequest`] → [`YuncErpCargoSinglePushResponse`] | write | — |
+//! | `yunc.erpInboundCancel` | [`YuncErpInboundCancelRequest`] → [`YuncErpInboundCancelResponse`] | write | — |
+//! | `yunc.erpInboundCreate` | [`YuncErpInboundCreateRequest`] → [`YuncErpInboundCreateResponse`] | write | — |
+//! | `yunc.fetchSortingInstruction` | [`YuncFetchSortingInstructionRequest`] → [`YuncFetchSortingInstructionResponse`] | write | — |
+//! | `yunc.getVirtualMobile` | [`YuncGetVirtualMobileRequest`] → [`YuncGetVirtualMobileResponse`] | read | — |
+//! | `yunc.mutilpleGoodsFeedback` | [`YuncMutilpleGoodsFeedbackRequest`] → [`YuncMutilpleGoodsFeedbackResponse`] | write | — |
+//! | `yunc.pushOutboundFeedback` | [`YuncPushOutboundFeedbackRequest`] → [`YuncPushOutboundFeedbackResponse`] | write | — |
+//! | `yunc.queryTransportCapabilityStatus` | [`YuncQueryTransportCapabilityStatusRequest`] → [`YuncQueryTransportCapabilityStatusResponse`] | read | — |
+//! | `yunc.realTimeInventoryCallback` | [`YuncRealTimeInventoryCallbackRequest`] → [`YuncRealTimeInventoryCallbackResponse`] | write | — |
+//! | `yunc.reflow.inboundCallback` | [`YuncReflowInboundCallbackRequest`] → [`YuncReflowInboundCallbackResponse`] | write | — |
+//! | `yunc.reflow.inboundCreate` | [`YuncReflowInboundCreateRequest`] → [`YuncReflowInboundCreateResponse`] | write | — |
+//! | `yunc.reflow.inventoryAdjust` | [`YuncReflowInventoryAdjustRequest`] → [`YuncReflowInventoryAdjustResponse`] | write | — |
+//! | `yunc.reflow.inventoryCheck` | [`YuncReflowInventoryCheckRequest`] → [`YuncReflowInventoryCheckResponse`] | read | — |
+//! | `yunc.reflow.outboundCallback` | [`YuncReflowOutboundCallbackRequest`] → [`YuncReflowOutboundCallbackResponse`] | write | — |
+//! | `yunc.reflow.outboundCreate` | [`YuncReflowOutboundCreateRequest`] → [`YuncReflowOutboundCreateResponse`] | write | — |
+//! | `yunc.shopWarehouseRefQuery` | [`YuncShopWarehouseRefQueryRequest`] → [`YuncShopWarehouseRefQueryResponse`] | read | — |
+//! | `yunc.syncCollectInfo` | [`YuncSyncCollectInfoRequest`] → [`YuncSyncCollectInfoResponse`] | read | — |
+//! | `yunc.syncInventoryLogFlow` | [`YuncSyncInventoryLogFlowRequest`] → [`YuncSyncInventoryLogFlowResponse`] | write | — |
+//! | `yunc.syncInventoryLogFlowV2` | [`YuncSyncInventoryLogFlowV2Request`] → [`YuncSyncInventoryLogFlowV2Response`] | write | — |
+//! | `yunc.syncInventorySnapshot` | [`YuncSyncInventorySnapshotRequest`] → [`YuncSyncInventorySnapshotResponse`] | write | — |
+//! | `yunc.syncInventorySnapshotV2` | [`YuncSyncInventorySnapshotV2Request`] → [`YuncSyncInventorySnapshotV2Response`] | write | — |
+//! | `yunc.synchronizeSN` | [`YuncSynchronizeSNRequest`] → [`YuncSynchronizeSNResponse`] | write | — |
+//! | `yunc.uploadErpFile` | [`YuncUploadErpFileRequest`] → [`YuncUploadErpFileResponse`] | write | — |
+//! | `yunc.valueAddedOrderCallBack` | [`YuncValueAddedOrderCallBackRequest`] → [`YuncValueAddedOrderCallBackResponse`] | write | — |
+//! | `yunc.wmsInboundCallback` | [`YuncWmsInboundCallbackRequest`] → [`YuncWmsInboundCallbackResponse`] | write | — |
 pub mod shared;
 pub mod cloud_cancel_inbound_order_to_b;
 pub use cloud_cancel_inbound_order_to_b::{

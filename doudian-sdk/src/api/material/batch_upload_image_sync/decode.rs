@@ -79,41 +79,6 @@ impl<'de> ::serde::Deserialize<'de> for FailedMap {
         crate::de::object(deserializer)
     }
 }
-impl crate::de::Object for Material {
-    const NAME: &'static str = "Material";
-    fn empty() -> Self {
-        Self {
-            file_uri: Default::default(),
-            folder_id: Default::default(),
-            material_type: Default::default(),
-            name: Default::default(),
-            request_id: Default::default(),
-            url: Default::default(),
-        }
-    }
-    fn field<'de, A: ::serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error> {
-        match key {
-            "file_uri" => crate::de::read(map, &mut self.file_uri),
-            "folder_id" => crate::de::read(map, &mut self.folder_id),
-            "material_type" => crate::de::read(map, &mut self.material_type),
-            "name" => crate::de::read(map, &mut self.name),
-            "request_id" => crate::de::read(map, &mut self.request_id),
-            "url" => crate::de::read(map, &mut self.url),
-            _ => Ok(false),
-        }
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for Material {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::object(deserializer)
-    }
-}
 impl crate::de::Object for SuccessMap {
     const NAME: &'static str = "SuccessMap";
     fn empty() -> Self {

@@ -92,3 +92,30 @@ impl<'de> ::serde::Deserialize<'de> for RecommendName {
         crate::de::object(deserializer)
     }
 }
+impl crate::de::Object for SelectProperty {
+    const NAME: &'static str = "SelectProperty";
+    fn empty() -> Self {
+        Self {
+            name: Default::default(),
+            value: Default::default(),
+        }
+    }
+    fn field<'de, A: ::serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => crate::de::read(map, &mut self.name),
+            "value" => crate::de::read(map, &mut self.value),
+            _ => Ok(false),
+        }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SelectProperty {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::object(deserializer)
+    }
+}
