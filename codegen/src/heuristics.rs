@@ -248,7 +248,8 @@ mod tests {
     #[test]
     fn paging_by_shape() {
         let request = [field("page_no", "i64", None), field("page_size", "i64", None)];
-        let response = Body::new("object", Some(vec![field("total_count", "i64", None), field("items", "list<string>", None)]));
+        let response =
+            Body::new("object", Some(vec![field("total_count", "i64", None), field("items", "list<string>", None)]));
         let paging = detect_paging(&request, &response).unwrap();
         assert_eq!(
             (paging.page.as_str(), paging.base, paging.items.as_str(), paging.total.as_deref()),
@@ -256,7 +257,8 @@ mod tests {
         );
         let from_example = [field("page", "i64", Some("1")), field("size", "i64", None)];
         assert_eq!(detect_paging(&from_example, &response).unwrap().base, 1, "the example wins over the name");
-        let two_lists = Body::new("object", Some(vec![field("a", "list<string>", None), field("b", "list<string>", None)]));
+        let two_lists =
+            Body::new("object", Some(vec![field("a", "list<string>", None), field("b", "list<string>", None)]));
         assert!(detect_paging(&request, &two_lists).is_none());
     }
 }

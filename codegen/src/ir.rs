@@ -113,6 +113,9 @@ pub struct Struct {
     pub fields: Vec<FieldIr>,
     /// Reachable from a request: gets `new(required...)` and setters.
     pub builder: bool,
+    /// Reachable from a response or a push message: the SDK decodes it. A request-only
+    /// type's decoder is built for tests only (they round-trip every sample).
+    pub decoded: bool,
 }
 
 impl Struct {

@@ -133,8 +133,8 @@ pub fn emit(api: &ir::Api) -> Output {
     for m in &messages.messages {
         files.insert(format!("messages/{}.rs", m.module), format_file(render::message_file(m), &messages.file));
         let structs: Vec<&ir::Struct> = std::iter::once(&m.body).chain(&m.nested).collect();
-        let decoders = render::decoders_file(&m.body.name, &structs, None, None);
-        files.insert(format!("messages/{}/decode.rs", m.module), format_file(decoders, &messages.file));
+        let decoders = render::wire_file(&m.body.name, &structs, None, None);
+        files.insert(format!("messages/{}/wire.rs", m.module), format_file(decoders, &messages.file));
     }
     let mut data = BTreeMap::new();
     data.insert("samples.json".to_owned(), json_text(&samples::method_samples(api)));
@@ -148,8 +148,8 @@ fn group_files(group: &ir::Group) -> Vec<(String, String)> {
     if !group.shared.is_empty() {
         out.push((format!("{}/shared.rs", group.module), format_file(render::shared_file(group), &group.file)));
         let structs: Vec<&ir::Struct> = group.shared.iter().map(|s| &s.body).collect();
-        let decoders = render::decoders_file(&format!("{} (shared)", group.name), &structs, None, None);
-        out.push((format!("{}/shared/decode.rs", group.module), format_file(decoders, &group.file)));
+        let decoders = render::wire_file(&format!("{} (shared)", group.name), &structs, None, None);
+        out.push((format!("{}/shared/wire.rs", group.module), format_file(decoders, &group.file)));
     }
     for m in &group.methods {
         let shared = group.shared_by(&m.name);
@@ -168,8 +168,8 @@ fn group_files(group: &ir::Group) -> Vec<(String, String)> {
             };
             structs.extend(typed.nested.iter().filter(|s| !shared.contains(&s.name.as_str())));
             let wrapper = typed.wrapper.as_deref().map(|key| render::Wrapper { response: &m.response_type, key });
-            let decoders = render::decoders_file(&m.name, &structs, newtype, wrapper);
-            out.push((format!("{}/{}/decode.rs", group.module, m.module), format_file(decoders, &group.file)));
+            let decoders = render::wire_file(&m.name, &structs, newtype, wrapper);
+            out.push((format!("{}/{}/wire.rs", group.module, m.module), format_file(decoders, &group.file)));
         }
     }
     out

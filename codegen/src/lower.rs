@@ -302,6 +302,7 @@ impl Lowerer<'_> {
         parents: &[String],
     ) -> Option<String> {
         let builder = side == Side::Request;
+        let decoded = side == Side::Response;
         if naming::is_reserved(name) {
             self.error(path, format!("override type_name `{name}` would shadow a prelude name"));
             return None;
@@ -317,11 +318,12 @@ impl Lowerer<'_> {
             match ns.types.get_mut(candidate) {
                 Some((existing, _)) if existing.fields == fields => {
                     existing.builder |= builder;
+                    existing.decoded |= decoded;
                     return Some(candidate.clone());
                 }
                 Some(_) => continue,
                 None => {
-                    let entry = (Struct { name: candidate.clone(), fields, builder }, path.to_owned());
+                    let entry = (Struct { name: candidate.clone(), fields, builder, decoded }, path.to_owned());
                     ns.types.insert(candidate.clone(), entry);
                     return Some(candidate.clone());
                 }
@@ -493,7 +495,7 @@ fn lower_method(
                 }
             }
             shape.map(|shape| Typed {
-                request: Struct { name: request_type.clone(), fields: request_fields, builder: true },
+                request: Struct { name: request_type.clone(), fields: request_fields, builder: true, decoded: false },
                 response: shape,
                 wrapper: response.wrapper.clone(),
                 nested: ns.into_sorted(),
@@ -558,7 +560,7 @@ fn lower_response(
         (TypeExpr::Object, Some(fields)) => {
             let root = [naming::root_parent_name(lowerer.owner)];
             let fields = lowerer.fields(ns, fields, "response", Side::Response, &root);
-            Some(ResponseShape::Object(Struct { name: name.to_owned(), fields, builder: false }))
+            Some(ResponseShape::Object(Struct { name: name.to_owned(), fields, builder: false, decoded: true }))
         }
         (ty, Some(fields)) if ty.has_object() => {
             let path = format!("response{}", ty.path_suffix());
@@ -729,7 +731,7 @@ fn lower_messages(
         out.push(MessageIr {
             tag: message.tag,
             event: message.event.clone(),
-            body: Struct { name: message.name.clone(), fields, builder: false },
+            body: Struct { name: message.name.clone(), fields, builder: false, decoded: true },
             doc_url: message.doc_url.clone(),
             doc: over.and_then(|o| o.doc.clone()).or_else(|| message.doc.clone()),
             module: naming::message_module(&message.name),

@@ -73,7 +73,7 @@ pub fn shared_types(methods: &[Method]) -> Vec<Shared> {
 /// The shape key of `s` (whose nested types are `nested`) and the keys of the shapes its
 /// fields hold; memoised by name in `keys`.
 fn shape_key(s: &Struct, nested: &[Struct], keys: &mut HashMap<String, String>) -> (String, BTreeSet<String>) {
-    let mut key = format!("{}|{}|", s.name, s.builder);
+    let mut key = format!("{}|{}|{}|", s.name, s.builder, s.decoded);
     let mut holds = BTreeSet::new();
     for field in &s.fields {
         key.push_str(&field_key(field));
@@ -134,7 +134,7 @@ mod tests {
     }
 
     fn object(name: &str, fields: Vec<FieldIr>) -> Struct {
-        Struct { name: name.into(), fields, builder: false }
+        Struct { name: name.into(), fields, builder: false, decoded: true }
     }
 
     fn method(name: &str, nested: Vec<Struct>) -> Method {

@@ -34,7 +34,7 @@
 //! [`Error::Config`](crate::Error) before anything is sent.
 
 use serde::de::{self, Deserializer, Unexpected};
-use serde::ser::{Error as _, SerializeSeq, Serializer};
+use serde::ser::{Error as _, Serializer};
 use std::fmt;
 
 /// A number, or text that is not the canonical decimal form of one.
@@ -337,9 +337,8 @@ id_type! {
     AfterSaleId
 }
 
-/// Serialises an id into a field the platform takes as a number. Used by the generated types.
-#[doc(hidden)]
-pub fn as_number<I: Identifier, S: Serializer>(id: &I, serializer: S) -> Result<S::Ok, S::Error> {
+/// Serialises an id into a field the platform takes as a number.
+fn as_number<I: Identifier, S: Serializer>(id: &I, serializer: S) -> Result<S::Ok, S::Error> {
     let text = id.as_text().unwrap_or_default();
     match (id.as_i64(), unsigned_number(text)) {
         (Some(number), _) => serializer.serialize_i64(number),
@@ -355,55 +354,17 @@ pub fn as_number<I: Identifier, S: Serializer>(id: &I, serializer: S) -> Result<
     }
 }
 
-/// Serialises an id into a field the platform takes as a string. Used by the generated types.
-#[doc(hidden)]
-pub fn as_text<I: Identifier, S: Serializer>(id: &I, serializer: S) -> Result<S::Ok, S::Error> {
+/// Serialises an id into a field the platform takes as a string.
+fn as_text<I: Identifier, S: Serializer>(id: &I, serializer: S) -> Result<S::Ok, S::Error> {
     match (id.as_i64(), id.as_text()) {
         (Some(number), _) => serializer.collect_str(&number),
         (None, text) => serializer.serialize_str(text.unwrap_or_default()),
     }
 }
 
-/// [`as_number`] for an optional field.
+/// An id written as a JSON number, refused when it is not one (generated request types use it).
 #[doc(hidden)]
-pub fn optional_as_number<I: Identifier, S: Serializer>(id: &Option<I>, serializer: S) -> Result<S::Ok, S::Error> {
-    match id {
-        Some(id) => as_number(id, serializer),
-        None => serializer.serialize_none(),
-    }
-}
-
-/// [`as_text`] for an optional field.
-#[doc(hidden)]
-pub fn optional_as_text<I: Identifier, S: Serializer>(id: &Option<I>, serializer: S) -> Result<S::Ok, S::Error> {
-    match id {
-        Some(id) => as_text(id, serializer),
-        None => serializer.serialize_none(),
-    }
-}
-
-/// [`as_number`] for each id of a list.
-#[doc(hidden)]
-pub fn list_as_number<I: Identifier, S: Serializer>(ids: &[I], serializer: S) -> Result<S::Ok, S::Error> {
-    let mut seq = serializer.serialize_seq(Some(ids.len()))?;
-    for id in ids {
-        seq.serialize_element(&Number(id))?;
-    }
-    seq.end()
-}
-
-/// [`as_text`] for each id of a list.
-#[doc(hidden)]
-pub fn list_as_text<I: Identifier, S: Serializer>(ids: &[I], serializer: S) -> Result<S::Ok, S::Error> {
-    let mut seq = serializer.serialize_seq(Some(ids.len()))?;
-    for id in ids {
-        seq.serialize_element(&Text(id))?;
-    }
-    seq.end()
-}
-
-/// An id serialised with [`as_number`].
-struct Number<'a, I>(&'a I);
+pub struct Number<'a, I>(pub &'a I);
 
 impl<I: Identifier> serde::Serialize for Number<'_, I> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -411,8 +372,9 @@ impl<I: Identifier> serde::Serialize for Number<'_, I> {
     }
 }
 
-/// An id serialised with [`as_text`].
-struct Text<'a, I>(&'a I);
+/// An id written as a JSON string (generated types use it).
+#[doc(hidden)]
+pub struct Text<'a, I>(pub &'a I);
 
 impl<I: Identifier> serde::Serialize for Text<'_, I> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -420,9 +382,42 @@ impl<I: Identifier> serde::Serialize for Text<'_, I> {
     }
 }
 
+/// A list of ids, each written as [`Number`]; absent when empty.
+#[doc(hidden)]
+pub struct Numbers<'a, I>(pub &'a [I]);
+
+impl<I: Identifier> serde::Serialize for Numbers<'_, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(Number))
+    }
+}
+
+impl<I> crate::ser::Absent for Numbers<'_, I> {
+    fn is_absent(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A list of ids, each written as [`Text`]; absent when empty.
+#[doc(hidden)]
+pub struct Texts<'a, I>(pub &'a [I]);
+
+impl<I: Identifier> serde::Serialize for Texts<'_, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(Text))
+    }
+}
+
+impl<I> crate::ser::Absent for Texts<'_, I> {
+    fn is_absent(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Serialize;
 
     fn encoded(write: impl FnOnce(&mut serde_json::Serializer<&mut Vec<u8>>) -> serde_json::Result<()>) -> String {
         let mut out = Vec::new();
@@ -487,7 +482,7 @@ mod tests {
         // Absent is empty, not 0: a list keeps its empty entries as they were.
         let ids: Vec<OrderId> = crate::de::from_str(r#"["", "7", null]"#).unwrap();
         assert_eq!(ids.iter().map(ToString::to_string).collect::<Vec<_>>(), ["", "7", ""]);
-        assert_eq!(encoded(|s| list_as_text(&ids[..2], s)), r#"["","7"]"#);
+        assert_eq!(encoded(|s| Texts(&ids[..2]).serialize(s)), r#"["","7"]"#);
         assert_eq!(
             encoded(|s| as_number(&ids[0], s)),
             "error: the OrderId is empty, and the platform takes this field as a number"
@@ -519,14 +514,13 @@ mod tests {
             encoded(|s| as_number(&text, s)),
             "error: ProductId `12A` is not a number, and the platform takes this field as one"
         );
-        assert_eq!(encoded(|s| optional_as_number(&Some(number.clone()), s)), "123");
-        assert_eq!(encoded(|s| optional_as_text(&Some(number.clone()), s)), "\"123\"");
-        assert_eq!(encoded(|s| optional_as_text::<ProductId, _>(&None, s)), "null");
-        assert_eq!(encoded(|s| optional_as_number::<ProductId, _>(&None, s)), "null");
+        assert_eq!(encoded(|s| Some(Number(&number)).serialize(s)), "123");
+        assert_eq!(encoded(|s| Some(Text(&number)).serialize(s)), "\"123\"");
+        assert_eq!(encoded(|s| None::<Text<'_, ProductId>>.serialize(s)), "null");
         let list = [number.clone(), ProductId::from(-4)];
-        assert_eq!(encoded(|s| list_as_number(&list, s)), "[123,-4]");
-        assert_eq!(encoded(|s| list_as_text(&list, s)), "[\"123\",\"-4\"]");
-        assert!(encoded(|s| list_as_number(std::slice::from_ref(&text), s)).starts_with("error: ProductId `12A`"));
+        assert_eq!(encoded(|s| Numbers(&list).serialize(s)), "[123,-4]");
+        assert_eq!(encoded(|s| Texts(&list).serialize(s)), "[\"123\",\"-4\"]");
+        assert!(encoded(|s| Numbers(std::slice::from_ref(&text)).serialize(s)).starts_with("error: ProductId `12A`"));
         assert_eq!(serde_json::to_string(&[number, text]).unwrap(), "[123,\"12A\"]");
     }
 }

@@ -29,6 +29,9 @@ pub mod redis;
 pub mod request;
 pub mod retry;
 pub mod secret;
+// The serialisers the generated types use: an implementation detail, not a stable API.
+#[doc(hidden)]
+pub mod ser;
 pub mod sign;
 #[cfg(feature = "spi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "spi")))]

@@ -190,7 +190,8 @@ mod catalog_v3 {
     #[test]
     fn conflicts_take_the_wider_type_and_map_keys_are_text() {
         // `buyin.activitySearch` lists `service_rate` twice (i32 and f64): one f64 field.
-        let activity: doudian_sdk::api::buyin::activity_search::Activity = from_str(r#"{"service_rate":0.25}"#).unwrap();
+        let activity: doudian_sdk::api::buyin::activity_search::Activity =
+            from_str(r#"{"service_rate":0.25}"#).unwrap();
         assert_eq!(activity.service_rate, Some(0.25));
         // `order.policy`: i64 in the SDKs, string in the documentation: text, which takes both.
         let policy: doudian_sdk::api::order::policy::PolicyInfo =
@@ -198,8 +199,7 @@ mod catalog_v3 {
         assert_eq!(policy.ins_ensured_time_begin.as_deref(), Some("1700000000"));
         assert_eq!(policy.ins_ensured_time_end.as_deref(), Some("2023-11-15"));
         // `sku.detail`'s `map<any,any>` maps: text keys, any values.
-        let sku: doudian_sdk::api::sku::SkuDetailResponse =
-            from_str(r#"{"stock_map":{"1":{"x":1},"w2":5}}"#).unwrap();
+        let sku: doudian_sdk::api::sku::SkuDetailResponse = from_str(r#"{"stock_map":{"1":{"x":1},"w2":5}}"#).unwrap();
         assert_eq!(sku.stock_map.len(), 2);
     }
 

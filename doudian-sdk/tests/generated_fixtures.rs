@@ -10,6 +10,9 @@
 mod de {
     pub use doudian_sdk::de::*;
 }
+mod ser {
+    pub use doudian_sdk::ser::*;
+}
 mod page {
     pub use doudian_sdk::page::*;
 }
@@ -189,7 +192,8 @@ fn messages_without_a_published_tag_decode_by_type_or_event_name() {
     assert_eq!(Message::UNTAGGED, ["DemoUntagged"]);
     assert_eq!(Message::type_name("demo_untaggedEvent"), Some("DemoUntagged"));
     for name in ["DemoUntagged", "demo_untaggedEvent"] {
-        let message = Message::decode_named(name, r#"{"note":"hi","order_id":"7301111111111111111"}"#).unwrap().unwrap();
+        let message =
+            Message::decode_named(name, r#"{"note":"hi","order_id":"7301111111111111111"}"#).unwrap().unwrap();
         assert_eq!((message.tag(), message.name()), (None, "DemoUntagged"));
         let Message::DemoUntagged(untagged) = message else { panic!("wrong variant") };
         assert_eq!(untagged.note.as_deref(), Some("hi"));
@@ -217,7 +221,8 @@ fn a_single_data_field_decodes_bare_and_wrapped() {
     for not_a_list in [r#"{}"#, r#"{"list":[{"id":7}]}"#, r#""text""#] {
         assert!(doudian_sdk::de::from_str::<DemoWrappedListResponse>(not_a_list).is_err(), "{not_a_list}");
     }
-    let failure = doudian_sdk::de::from_str::<DemoWrappedListResponse>(r#"{"data":[{"id":7},{"id":true}]}"#).unwrap_err();
+    let failure =
+        doudian_sdk::de::from_str::<DemoWrappedListResponse>(r#"{"data":[{"id":7},{"id":true}]}"#).unwrap_err();
     assert_eq!(failure.path, "data[1].id");
     assert_eq!(DemoWrappedListRequest::METHOD, "Demo.wrappedList");
 }

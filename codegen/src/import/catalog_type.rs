@@ -59,9 +59,7 @@ impl CatalogType {
         match (self, other) {
             (a, b) if a == b => a.clone(),
             (Scalar(a), Scalar(b)) if a.is_number() && b.is_number() => Scalar(*a.max(b)),
-            (Scalar(a), Scalar(b)) if a.is_text_or_number() && b.is_text_or_number() => {
-                Scalar(self::Scalar::String)
-            }
+            (Scalar(a), Scalar(b)) if a.is_text_or_number() && b.is_text_or_number() => Scalar(self::Scalar::String),
             (List(a), List(b)) => List(Box::new(a.wider(b))),
             (Map(ka, a), Map(kb, b)) => {
                 let key = if ka == kb { ka.clone() } else { "string".to_owned() };

@@ -82,9 +82,7 @@ pub fn group_mod_file(group: &Group) -> TokenStream {
 /// The group page's table: each method's platform name, Rust types, whether it writes, and
 /// its paging.
 fn method_table_doc(group: &Group) -> String {
-    let mut out = String::from(
-        "| Method | Request → Response | Kind | Paging |\n| --- | --- | --- | --- |\n",
-    );
+    let mut out = String::from("| Method | Request → Response | Kind | Paging |\n| --- | --- | --- | --- |\n");
     for m in &group.methods {
         let mut name = format!("`{}`", m.name);
         for other in &m.known_as {
@@ -103,10 +101,7 @@ fn method_table_doc(group: &Group) -> String {
             },
             None => "—".to_owned(),
         };
-        out.push_str(&format!(
-            "| {name} | [`{}`] → [`{}`] | {kind} | {paging} |\n",
-            m.request_type, m.response_type
-        ));
+        out.push_str(&format!("| {name} | [`{}`] → [`{}`] | {kind} | {paging} |\n", m.request_type, m.response_type));
     }
     out
 }
@@ -153,7 +148,7 @@ pub fn shared_file(group: &Group) -> TokenStream {
         #(#types)*
 
         #[doc(hidden)]
-        mod decode;
+        mod wire;
     }
 }
 
@@ -194,7 +189,7 @@ pub fn message_file(m: &MessageIr) -> TokenStream {
         #(#nested)*
 
         #[doc(hidden)]
-        mod decode;
+        mod wire;
     }
 }
 

@@ -1,9 +1,9 @@
 //! One method's file: its request (with the docs a caller needs), its response, its
 //! nested types, and the trait impls that bind them to the platform and to paging.
 
-use super::decode::newtype_inner;
-use super::structs::{required_struct_name, struct_tokens, REQUIRED_STRUCT_FROM};
 use super::files::list;
+use super::structs::{required_struct_name, struct_tokens, REQUIRED_STRUCT_FROM};
+use super::wire::newtype_inner;
 use super::{doc_lines, ident, type_tokens};
 use crate::ir::{FieldIr, Method, PagingIr, ResponseShape, RustType, Typed};
 use proc_macro2::TokenStream;
@@ -110,7 +110,7 @@ pub fn method_file(m: &Method, shared: &[&str]) -> TokenStream {
     let decode = m.typed.is_some().then(|| {
         quote! {
             #[doc(hidden)]
-            mod decode;
+            mod wire;
         }
     });
     quote! {

@@ -11,14 +11,16 @@
 //! module with the decoders (`api/<group>/<method>/decode.rs`) so that readers and rustdoc
 //! see the data shapes first; the same for push messages under `api/messages/`.
 
-mod decode;
 mod files;
 mod method;
 mod structs;
+mod wire;
 
-pub use decode::{decoders_file, Wrapper};
-pub use files::{group_mod_file, groups_page, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file};
+pub use files::{
+    group_mod_file, groups_page, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file,
+};
 pub use method::method_file;
+pub use wire::{wire_file, Wrapper};
 
 use crate::ir::{FieldIr, RustType};
 use proc_macro2::{Ident, Span, TokenStream};

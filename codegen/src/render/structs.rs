@@ -1,5 +1,6 @@
 //! One generated struct: its fields and docs, a redacting `Debug` where fields are
-//! sensitive, and — on the request side — the constructor and setters.
+//! sensitive, and — on the request side — the constructor and setters. How it goes on
+//! and off the wire is in [`super::wire`].
 
 use super::{doc_lines, field_type, ident, type_tokens};
 use crate::ir::{FieldIr, RustType, Struct};
@@ -54,30 +55,41 @@ pub fn derives_default(s: &Struct) -> bool {
     !(s.builder && s.fields.iter().any(|f| f.required))
 }
 
-/// The `serialize_with` of a field whose Rust type does not fix its wire form: a code sent
-/// as a string of digits, an identifier (sent as a number or a string, as the field is).
-/// A request's numeric id field refuses a textual id (the platform would refuse it, and the
-/// sign covers the exact form); a reply's or a push's keeps what came, so a reply that holds
-/// a textual id in a numeric field still serialises (an id's natural form, no attribute).
-fn serializer(f: &FieldIr, request_side: bool) -> Option<TokenStream> {
-    let path = match (&f.ty, f.optional) {
-        (RustType::CodeSet { text: true, .. }, _) => "crate::codes::optional_as_text",
-        (RustType::Id { text: false, .. }, _) if !request_side => return None,
-        (RustType::Id { text, .. }, optional) => match (text, optional) {
-            (false, false) => "crate::ids::as_number",
-            (true, false) => "crate::ids::as_text",
-            (false, true) => "crate::ids::optional_as_number",
-            (true, true) => "crate::ids::optional_as_text",
-        },
+/// How a field goes on the wire (its `crate::ser::Fields` call), for a field whose Rust
+/// type does not fix its wire form: a code sent as a string of digits, an identifier sent
+/// as a number or a string, as the field is. A request's numeric id field refuses a textual
+/// id (the platform would refuse it, and the sign covers the exact form); a reply's or a
+/// push's keeps what came, so a reply that holds a textual id in a numeric field still
+/// serialises (an id's natural form). Absent fields are left out: `None`, `null`, and a
+/// request's optional empty list or map.
+pub fn field_write(f: &FieldIr, request_side: bool) -> TokenStream {
+    let rust = ident(&f.rust);
+    let wire = &f.wire;
+    let value = match (&f.ty, f.optional) {
+        (RustType::CodeSet { text: true, .. }, true) => quote!(&self.#rust.map(crate::codes::Digits)),
+        (RustType::CodeSet { text: true, .. }, false) => quote!(&crate::codes::Digits(self.#rust)),
+        (RustType::Id { text: false, .. }, _) if !request_side => quote!(&self.#rust),
+        (RustType::Id { text, .. }, optional) => {
+            let form = if *text { quote!(crate::ids::Text) } else { quote!(crate::ids::Number) };
+            if optional {
+                quote!(&self.#rust.as_ref().map(#form))
+            } else {
+                quote!(&#form(&self.#rust))
+            }
+        }
         (RustType::Vec(item), _) => match &**item {
-            RustType::Id { text: false, .. } if !request_side => return None,
-            RustType::Id { text: false, .. } => "crate::ids::list_as_number",
-            RustType::Id { text: true, .. } => "crate::ids::list_as_text",
-            _ => return None,
+            RustType::Id { text: false, .. } if !request_side => quote!(&self.#rust),
+            RustType::Id { text: false, .. } => quote!(&crate::ids::Numbers(&self.#rust)),
+            RustType::Id { text: true, .. } => quote!(&crate::ids::Texts(&self.#rust)),
+            _ => quote!(&self.#rust),
         },
-        _ => return None,
+        _ => quote!(&self.#rust),
     };
-    Some(quote!(#[serde(serialize_with = #path)]))
+    if skips_when_absent(f, request_side) {
+        quote!(out.present(#wire, #value);)
+    } else {
+        quote!(out.field(#wire, #value);)
+    }
 }
 
 /// The struct, its `Debug` (redacting) and, on the request side, its builder.
@@ -95,22 +107,12 @@ pub fn struct_tokens(s: &Struct, doc: &str, extra_attrs: TokenStream, partial_eq
     if partial_eq {
         derives.push(quote!(PartialEq));
     }
-    derives.push(quote!(::serde::Serialize));
     let fields = s.fields.iter().map(|f| {
         let rust = ident(&f.rust);
         let ty = field_type(f);
         let doc = doc_lines(&field_doc(f));
-        let rename = (f.rust != f.wire).then(|| {
-            let wire = &f.wire;
-            quote!(#[serde(rename = #wire)])
-        });
-        let skip = skip_predicate(f, s.builder).map(|p| quote!(#[serde(skip_serializing_if = #p)]));
-        let serializer = serializer(f, s.builder);
         quote! {
             #doc
-            #rename
-            #skip
-            #serializer
             pub #rust: #ty,
         }
     });
@@ -148,18 +150,15 @@ pub fn struct_tokens(s: &Struct, doc: &str, extra_attrs: TokenStream, partial_eq
     }
 }
 
-/// What `skip_serializing_if` to use: absent stays absent; request collections that are
-/// optional and empty are left out too.
-fn skip_predicate(f: &FieldIr, request_side: bool) -> Option<&'static str> {
-    if f.optional {
-        return Some("Option::is_none");
-    }
-    match &f.ty {
-        RustType::Value => Some("::serde_json::Value::is_null"),
-        RustType::Vec(_) if request_side && !f.required => Some("Vec::is_empty"),
-        RustType::Map(_) if request_side && !f.required => Some("::std::collections::BTreeMap::is_empty"),
-        _ => None,
-    }
+/// Whether the field is left out when absent: absent stays absent; request collections that
+/// are optional and empty are left out too.
+fn skips_when_absent(f: &FieldIr, request_side: bool) -> bool {
+    f.optional
+        || match &f.ty {
+            RustType::Value => true,
+            RustType::Vec(_) | RustType::Map(_) => request_side && !f.required,
+            _ => false,
+        }
 }
 
 /// How a parameter of `new`, `first_page` or a setter is taken and turned into the field.
@@ -211,7 +210,16 @@ pub fn required_struct_name(request: &str) -> String {
 fn builder_tokens(s: &Struct) -> TokenStream {
     let name = ident(&s.name);
     let required: Vec<&FieldIr> = s.fields.iter().filter(|f| f.required).collect();
-    let rest = (required.len() < s.fields.len()).then(|| quote!(..<Self as crate::de::Object>::empty()));
+    // The other fields start absent: each is an `Option`, a collection or a JSON value.
+    let rest: Vec<TokenStream> = s
+        .fields
+        .iter()
+        .filter(|f| !f.required)
+        .map(|f| {
+            let rust = ident(&f.rust);
+            quote!(#rust: Default::default(),)
+        })
+        .collect();
     let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.wire)).collect();
     let (required_struct, constructor) = if required.len() >= REQUIRED_STRUCT_FROM {
         let holder = format_ident!("{}", required_struct_name(&s.name));
@@ -241,7 +249,7 @@ fn builder_tokens(s: &Struct) -> TokenStream {
                 #[doc = #new_doc]
                 pub fn new(required: #holder) -> Self {
                     let #holder { #(#names_ident),* } = required;
-                    Self { #(#names_ident,)* #rest }
+                    Self { #(#names_ident,)* #(#rest)* }
                 }
             },
         )
@@ -271,7 +279,7 @@ fn builder_tokens(s: &Struct) -> TokenStream {
             quote! {
                 #[doc = #new_doc]
                 pub fn new(#(#params),*) -> Self {
-                    Self { #(#inits)* #rest }
+                    Self { #(#inits)* #(#rest)* }
                 }
             },
         )

@@ -155,7 +155,8 @@ mod tests {
     use crate::spec::Origin;
 
     fn method(origin: Origin, request: Vec<Field>, items: Vec<Field>) -> Method {
-        let response = Body::new("object", Some(vec![imported_field("list", "list<object>".into(), false, None, Some(items))]));
+        let response =
+            Body::new("object", Some(vec![imported_field("list", "list<object>".into(), false, None, Some(items))]));
         imported_method("order.searchList", origin, None, request, response)
     }
 

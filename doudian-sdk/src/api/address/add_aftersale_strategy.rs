@@ -9,19 +9,18 @@ pub use super::shared::Address;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AddressAddAftersaleStrategyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.addAftersaleStrategy` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.addAftersaleStrategy")]
 pub struct AddressAddAftersaleStrategyRequest {
     /// `aftersale_strategy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_strategy: Option<AftersaleStrategy>,
 }
 impl AddressAddAftersaleStrategyRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            aftersale_strategy: Default::default(),
         }
     }
     /// Sets `aftersale_strategy`.
@@ -31,13 +30,12 @@ impl AddressAddAftersaleStrategyRequest {
     }
 }
 /// `address.addAftersaleStrategy` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressAddAftersaleStrategyResponse {
     /// `fail_product_list`
     pub fail_product_list: Vec<FailProduct>,
     /// `strategy_id`. Example: `AFS1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
     /// `success_product_list`. Example: `1233`
     pub success_product_list: Vec<String>,
@@ -47,27 +45,26 @@ impl crate::request::Request for AddressAddAftersaleStrategyRequest {
     type Response = AddressAddAftersaleStrategyResponse;
 }
 /// An object inside `address.addAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AftersaleStrategy {
     /// `address`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub address: Vec<Address>,
     /// `strategy_name`. Example: `华东仓退货策略`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_name: Option<String>,
     /// `strategy_type`. Example: `1-静态策略类型，2-动态策略类型。`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_type: Option<i32>,
     /// `to_add_product_id`. Example: `[123344]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub to_add_product_id: Vec<i64>,
 }
 impl AftersaleStrategy {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            address: Default::default(),
+            strategy_name: Default::default(),
+            strategy_type: Default::default(),
+            to_add_product_id: Default::default(),
         }
     }
     /// Sets `address`.
@@ -92,16 +89,13 @@ impl AftersaleStrategy {
     }
 }
 /// An object inside `address.addAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailProduct {
     /// `fail_reason`. Example: `商品正在审核中，暂不支持修改`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `12233`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

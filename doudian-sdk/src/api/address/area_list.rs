@@ -8,7 +8,7 @@
 /// * **Required:** `city_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressAreaListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.areaList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.areaList")]
 pub struct AddressAreaListRequest {
@@ -45,18 +45,15 @@ impl crate::request::Request for AddressAreaListRequest {
     type Response = AddressAreaListResponse;
 }
 /// An object inside `address.areaList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `area`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub area: Option<String>,
     /// `area_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub area_id: Option<i64>,
     /// `father_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub father_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

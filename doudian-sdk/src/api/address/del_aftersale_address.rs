@@ -8,7 +8,7 @@
 /// * **Required:** `address_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressDelAftersaleAddressResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.delAftersaleAddress` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.delAftersaleAddress")]
 pub struct AddressDelAftersaleAddressRequest {
@@ -22,7 +22,7 @@ impl AddressDelAftersaleAddressRequest {
     }
 }
 /// `address.delAftersaleAddress` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressDelAftersaleAddressResponse {}
 impl crate::request::Request for AddressDelAftersaleAddressRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for AddressDelAftersaleAddressRequest {
     type Response = AddressDelAftersaleAddressResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AddressDelAftersaleStrategyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.delAftersaleStrategy` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.delAftersaleStrategy")]
 pub struct AddressDelAftersaleStrategyRequest {
     /// `strategy_id`. Example: `AFS7418487171435053348`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
 }
 impl AddressDelAftersaleStrategyRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            strategy_id: Default::default(),
         }
     }
     /// Sets `strategy_id`.
@@ -30,7 +29,7 @@ impl AddressDelAftersaleStrategyRequest {
     }
 }
 /// `address.delAftersaleStrategy` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressDelAftersaleStrategyResponse {}
 impl crate::request::Request for AddressDelAftersaleStrategyRequest {
@@ -38,4 +37,4 @@ impl crate::request::Request for AddressDelAftersaleStrategyRequest {
     type Response = AddressDelAftersaleStrategyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

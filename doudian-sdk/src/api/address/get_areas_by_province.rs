@@ -8,7 +8,7 @@
 /// * **Required:** `province_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressGetAreasByProvinceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.getAreasByProvince` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.getAreasByProvince")]
 pub struct AddressGetAreasByProvinceRequest {
@@ -45,78 +45,62 @@ impl crate::request::Request for AddressGetAreasByProvinceRequest {
     type Response = AddressGetAreasByProvinceResponse;
 }
 /// An object inside `address.getAreasByProvince`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `father_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub father_code: Option<i64>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sub_districts`
     pub sub_districts: Vec<District>,
 }
 /// An object inside `address.getAreasByProvince`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `father_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub father_code: Option<i64>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sub_districts`
     pub sub_districts: Vec<City>,
 }
 /// An object inside `address.getAreasByProvince`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct District {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `father_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub father_code: Option<i64>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sub_districts`
     pub sub_districts: Vec<Street>,
 }
 /// An object inside `address.getAreasByProvince`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `father_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub father_code: Option<i64>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AddressGetProvinceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.getProvince` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.getProvince")]
 pub struct AddressGetProvinceRequest {}
@@ -42,15 +42,13 @@ impl crate::request::Request for AddressGetProvinceRequest {
     type Response = AddressGetProvinceResponse;
 }
 /// An object inside `address.getProvince`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

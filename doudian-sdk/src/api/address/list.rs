@@ -9,7 +9,7 @@
 /// * **Required:** `order_by`, `order_field`, `page_no`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.list")]
 pub struct AddressListRequest {
@@ -22,11 +22,8 @@ pub struct AddressListRequest {
     /// `page_size` (required)
     pub page_size: i64,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl AddressListRequest {
@@ -42,7 +39,8 @@ impl AddressListRequest {
             order_field: order_field.into(),
             page_no,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            shop_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `shop_id`.
@@ -57,19 +55,16 @@ impl AddressListRequest {
     }
 }
 /// `address.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressListResponse {
     /// `address_list`
     pub address_list: Vec<Address>,
     /// `page_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_no: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AddressListRequest {
@@ -107,44 +102,32 @@ impl AddressListRequest {
     }
 }
 /// An object inside `address.list`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Address {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `is_default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<i64>,
     /// `is_send_default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_send_default: Option<i64>,
     /// `receiver_city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_city: Option<String>,
     /// `receiver_detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_detail: Option<String>,
     /// `receiver_district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_district: Option<String>,
     /// `receiver_provinc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_provinc: Option<String>,
     /// `receiver_street` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_street: Option<String>,
     /// `reciever_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reciever_name: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 impl ::std::fmt::Debug for Address {
@@ -166,4 +149,4 @@ impl ::std::fmt::Debug for Address {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,28 +10,27 @@ pub use super::shared::{CommonPhone, CompanyPhone};
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AddressListAftersaleStrategyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.listAftersaleStrategy` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.listAftersaleStrategy")]
 pub struct AddressListAftersaleStrategyRequest {
     /// `order_by`. Example: `asc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// `order_by_field`. Example: `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by_field: Option<String>,
     /// `page`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`. Example: `20`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
 }
 impl AddressListAftersaleStrategyRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            order_by: Default::default(),
+            order_by_field: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `order_by`.
@@ -56,19 +55,16 @@ impl AddressListAftersaleStrategyRequest {
     }
 }
 /// `address.listAftersaleStrategy` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressListAftersaleStrategyResponse {
     /// `page`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `strategy_list`
     pub strategy_list: Vec<Strategy>,
     /// `total`. Example: `12`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AddressListAftersaleStrategyRequest {
@@ -102,94 +98,67 @@ impl AddressListAftersaleStrategyRequest {
     }
 }
 /// An object inside `address.listAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Address {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<AddressAddress>,
 }
 /// An object inside `address.listAftersaleStrategy`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct AddressAddress {
     /// `address`. Example: `北京市北京市海淀区海淀街道花园路牡丹园中兴大厦`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `after_sale_note`. Example: `拒绝到付`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_note: Option<String>,
     /// `biz_id`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_id: Option<i64>,
     /// `biz_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `city_id`. Example: `110000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<i64>,
     /// `city_name`. Example: `北京市`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `common_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub common_phone: Option<CommonPhone>,
     /// `company_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_phone: Option<CompanyPhone>,
     /// `create_time`. Example: `2024-09-25 16:33:15`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `detail`. Example: `花园路牡丹园中兴大厦`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `error_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_type: Option<i64>,
     /// `id`. Example: `32693731`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `is_default`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<i64>,
     /// `is_send_default`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_send_default: Option<i64>,
     /// `link_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_type: Option<i32>,
     /// `mobile` (sensitive: redacted in `Debug`). Example: `0635-5781308`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `phone` (sensitive: redacted in `Debug`). Example: `13288889999`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `province_id`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<i64>,
     /// `province_name`. Example: `北京市`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `street_id`. Example: `110108012`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<i64>,
     /// `street_name`. Example: `海淀街道`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
     /// `town_id`. Example: `110108`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_id: Option<i64>,
     /// `town_name`. Example: `海淀区`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_name: Option<String>,
     /// `update_time`. Example: `2024-09-25 16:38:47`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `user_name` (sensitive: redacted in `Debug`). Example: `xiaoming`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
 impl ::std::fmt::Debug for AddressAddress {
@@ -225,38 +194,29 @@ impl ::std::fmt::Debug for AddressAddress {
     }
 }
 /// An object inside `address.listAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Strategy {
     /// `address_list`
     pub address_list: Vec<Address>,
     /// `createtime`. Example: `1727252654`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub createtime: Option<i64>,
     /// `related_product_count`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub related_product_count: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `strategy_description`. Example: `所有收货地区使用同一个退货地址`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_description: Option<String>,
     /// `strategy_id`. Example: `AFS7418493389946110223`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
     /// `strategy_name`. Example: `静态策略-1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_name: Option<String>,
     /// `strategy_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_type: Option<i32>,
     /// `strategy_type_name`. Example: `固定退货地址`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_type_name: Option<String>,
     /// `update_time`. Example: `1727253300`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

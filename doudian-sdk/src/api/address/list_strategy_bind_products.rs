@@ -9,25 +9,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AddressListStrategyBindProductsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.listStrategyBindProducts` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.listStrategyBindProducts")]
 pub struct AddressListStrategyBindProductsRequest {
     /// `page`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`. Example: `20`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `strategy_id`. Example: `AFS7418493389946110223`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
 }
 impl AddressListStrategyBindProductsRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            page_size: Default::default(),
+            strategy_id: Default::default(),
         }
     }
     /// Sets `page`.
@@ -47,19 +46,16 @@ impl AddressListStrategyBindProductsRequest {
     }
 }
 /// `address.listStrategyBindProducts` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressListStrategyBindProductsResponse {
     /// `page`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`. Example: `20`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `product_list`
     pub product_list: Vec<Product>,
     /// `total`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AddressListStrategyBindProductsRequest {
@@ -93,19 +89,15 @@ impl AddressListStrategyBindProductsRequest {
     }
 }
 /// An object inside `address.listStrategyBindProducts`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `image`. Example: `https://p3-aio.ecombdimg.com/obj/ecom-shop-material/bMLccs_m_3313dab415e12933e72`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3709228738131656945`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`. Example: `时尚短袖T恤黑白两色背面艺术图案上衣夏季半袖小众宽松印花`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AddressProvinceListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.provinceList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.provinceList")]
 pub struct AddressProvinceListRequest {}
@@ -42,18 +42,15 @@ impl crate::request::Request for AddressProvinceListRequest {
     type Response = AddressProvinceListResponse;
 }
 /// An object inside `address.provinceList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `father_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub father_id: Option<i64>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,24 +3,23 @@
 
 //! Nested types several `address` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `address.addAftersaleStrategy` and `address.updateAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Address {
     /// `city_id`. Example: `110000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<i64>,
     /// `id`. Example: `101`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `province_id`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<i64>,
 }
 impl Address {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city_id: Default::default(),
+            id: Default::default(),
+            province_id: Default::default(),
         }
     }
     /// Sets `city_id`.
@@ -40,31 +39,25 @@ impl Address {
     }
 }
 /// An object inside `address.getAftersaleStrategy` and `address.listAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CommonPhone {
     /// `area_num`. Example: `400`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub area_num: Option<String>,
     /// `auxiliary_num`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auxiliary_num: Option<String>,
     /// `main_num`. Example: `8888111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_num: Option<String>,
     /// `num`. Example: `40088881111234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<String>,
 }
 /// An object inside `address.getAftersaleStrategy` and `address.listAftersaleStrategy`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct CompanyPhone {
     /// `num`. Example: `40088881111234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<String>,
     /// `phone_num` (sensitive: redacted in `Debug`). Example: `40088881111234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_num: Option<String>,
 }
 impl ::std::fmt::Debug for CompanyPhone {
@@ -76,4 +69,4 @@ impl ::std::fmt::Debug for CompanyPhone {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

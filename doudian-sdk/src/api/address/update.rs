@@ -8,14 +8,13 @@
 /// * **Required:** `address`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.update` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.update")]
 pub struct AddressUpdateRequest {
     /// `address` (required)
     pub address: Address,
     /// `store_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl AddressUpdateRequest {
@@ -23,7 +22,7 @@ impl AddressUpdateRequest {
     pub fn new(address: Address) -> Self {
         Self {
             address,
-            ..<Self as crate::de::Object>::empty()
+            store_id: Default::default(),
         }
     }
     /// Sets `store_id`.
@@ -33,7 +32,7 @@ impl AddressUpdateRequest {
     }
 }
 /// `address.update` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressUpdateResponse {}
 impl crate::request::Request for AddressUpdateRequest {
@@ -41,7 +40,7 @@ impl crate::request::Request for AddressUpdateRequest {
     type Response = AddressUpdateResponse;
 }
 /// An object inside `address.update`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Address {
     /// `city_id` (required)
@@ -49,19 +48,16 @@ pub struct Address {
     /// `detail` (required)
     pub detail: String,
     /// `fixed_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_phone: Option<String>,
     /// `id` (required)
     pub id: i64,
     /// `link_type` (required)
     pub link_type: i32,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `province_id` (required)
     pub province_id: i64,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `street_id` (required)
     pub street_id: i64,
@@ -129,7 +125,9 @@ impl Address {
             street_id,
             town_id,
             user_name,
-            ..<Self as crate::de::Object>::empty()
+            fixed_phone: Default::default(),
+            mobile: Default::default(),
+            remark: Default::default(),
         }
     }
     /// Sets `fixed_phone`.
@@ -149,4 +147,4 @@ impl Address {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

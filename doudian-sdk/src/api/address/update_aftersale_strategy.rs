@@ -9,22 +9,21 @@ pub use super::shared::Address;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AddressUpdateAftersaleStrategyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.updateAftersaleStrategy` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "address.updateAftersaleStrategy")]
 pub struct AddressUpdateAftersaleStrategyRequest {
     /// `aftersale_strategy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_strategy: Option<AftersaleStrategy>,
     /// `operation`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<i32>,
 }
 impl AddressUpdateAftersaleStrategyRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            aftersale_strategy: Default::default(),
+            operation: Default::default(),
         }
     }
     /// Sets `aftersale_strategy`.
@@ -39,7 +38,7 @@ impl AddressUpdateAftersaleStrategyRequest {
     }
 }
 /// `address.updateAftersaleStrategy` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressUpdateAftersaleStrategyResponse {
     /// `fail_add_product_list`
@@ -56,33 +55,32 @@ impl crate::request::Request for AddressUpdateAftersaleStrategyRequest {
     type Response = AddressUpdateAftersaleStrategyResponse;
 }
 /// An object inside `address.updateAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AftersaleStrategy {
     /// `address`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub address: Vec<Address>,
     /// `strategy_id`. Example: `AFS7418493389946110223`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
     /// `strategy_name`. Example: `新的策略名称`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_name: Option<String>,
     /// `strategy_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_type: Option<i32>,
     /// `to_add_product_id`. Example: `[3709205448604385763]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub to_add_product_id: Vec<i64>,
     /// `to_del_product_id`. Example: `[3709080842971250761]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub to_del_product_id: Vec<i64>,
 }
 impl AftersaleStrategy {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            address: Default::default(),
+            strategy_id: Default::default(),
+            strategy_name: Default::default(),
+            strategy_type: Default::default(),
+            to_add_product_id: Default::default(),
+            to_del_product_id: Default::default(),
         }
     }
     /// Sets `address`.
@@ -117,34 +115,26 @@ impl AftersaleStrategy {
     }
 }
 /// An object inside `address.updateAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailAddProduct {
     /// `fail_code`. Example: `10001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_code: Option<i64>,
     /// `fail_reason`. Example: `系统更新失败`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3708870048258064673`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `address.updateAftersaleStrategy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailDelProduct {
     /// `fail_code`. Example: `10002`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_code: Option<i64>,
     /// `fail_reason`. Example: `商品正在审核中，禁止操作`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3709239428372365627`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

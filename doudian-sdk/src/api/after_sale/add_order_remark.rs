@@ -8,7 +8,7 @@
 /// * **Required:** `remark`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleAddOrderRemarkResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.addOrderRemark` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.addOrderRemark")]
 #[doc(alias = "商家为订单添加售后备注")]
@@ -16,14 +16,10 @@ pub struct AfterSaleAddOrderRemarkRequest {
     /// The after-sale request the remark is about.
     ///
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// The order the remark is about.
     ///
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// The remark.
     ///
@@ -35,7 +31,8 @@ impl AfterSaleAddOrderRemarkRequest {
     pub fn new(remark: impl Into<String>) -> Self {
         Self {
             remark: remark.into(),
-            ..<Self as crate::de::Object>::empty()
+            after_sale_id: Default::default(),
+            order_id: Default::default(),
         }
     }
     /// Sets `after_sale_id`.
@@ -53,7 +50,7 @@ impl AfterSaleAddOrderRemarkRequest {
     }
 }
 /// `afterSale.addOrderRemark` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleAddOrderRemarkResponse {}
 impl crate::request::Request for AfterSaleAddOrderRemarkRequest {
@@ -61,4 +58,4 @@ impl crate::request::Request for AfterSaleAddOrderRemarkRequest {
     type Response = AfterSaleAddOrderRemarkResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

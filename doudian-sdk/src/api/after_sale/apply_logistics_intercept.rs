@@ -8,12 +8,11 @@
 /// * **Required:** `after_sale_id`, `intercept_targets`, `op_from`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleApplyLogisticsInterceptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.applyLogisticsIntercept` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.applyLogisticsIntercept")]
 pub struct AfterSaleApplyLogisticsInterceptRequest {
     /// `after_sale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub after_sale_id: crate::ids::AfterSaleId,
     /// `intercept_targets` (required)
     pub intercept_targets: Vec<InterceptTarget>,
@@ -35,25 +34,20 @@ impl AfterSaleApplyLogisticsInterceptRequest {
     }
 }
 /// `afterSale.applyLogisticsIntercept` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleApplyLogisticsInterceptResponse {
     /// `failed_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_count: Option<i64>,
     /// `intercept_results`
     pub intercept_results: Vec<InterceptResult>,
     /// `refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// `success_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success_count: Option<i64>,
     /// `unavailable_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable_reason: Option<String>,
     /// `unavailable_reason_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable_reason_code: Option<i64>,
 }
 impl crate::request::Request for AfterSaleApplyLogisticsInterceptRequest {
@@ -61,75 +55,57 @@ impl crate::request::Request for AfterSaleApplyLogisticsInterceptRequest {
     type Response = AfterSaleApplyLogisticsInterceptResponse;
 }
 /// An object inside `afterSale.applyLogisticsIntercept`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CurProduct {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_image: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_spec: Option<String>,
     /// `tags`
     pub tags: Vec<String>,
 }
 /// An object inside `afterSale.applyLogisticsIntercept`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InterceptResult {
     /// `can_intercept`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_intercept: Option<bool>,
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `cur_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cur_product: Option<CurProduct>,
     /// `intercept_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub intercept_cost: Option<i64>,
     /// `is_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
     /// `other_product_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_product_amount: Option<i64>,
     /// `other_products`
     pub other_products: Vec<OtherProduct>,
     /// `settlement_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_mode: Option<i32>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
     /// `unavailable_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable_reason: Option<String>,
     /// `unavailable_reason_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable_reason_code: Option<i64>,
     /// `value_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_amount: Option<i64>,
 }
 /// An object inside `afterSale.applyLogisticsIntercept`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct InterceptTarget {
     /// `company_code` (required)
@@ -147,29 +123,23 @@ impl InterceptTarget {
     }
 }
 /// An object inside `afterSale.applyLogisticsIntercept`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OtherProduct {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_image: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_spec: Option<String>,
     /// `tags`
     pub tags: Vec<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

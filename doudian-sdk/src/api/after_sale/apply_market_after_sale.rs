@@ -8,26 +8,21 @@
 /// * **Required:** `after_sale_reason`, `sku_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleApplyMarketAfterSaleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.ApplyMarketAfterSale` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.ApplyMarketAfterSale")]
 pub struct AfterSaleApplyMarketAfterSaleRequest {
     /// `after_sale_reason` (required)
     pub after_sale_reason: i32,
     /// `item_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_count: Option<i64>,
     /// `miss_gram`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub miss_gram: Option<i64>,
     /// `refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// `sku_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub sku_order_id: crate::ids::OrderId,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl AfterSaleApplyMarketAfterSaleRequest {
@@ -39,7 +34,10 @@ impl AfterSaleApplyMarketAfterSaleRequest {
         Self {
             after_sale_reason,
             sku_order_id: sku_order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            item_count: Default::default(),
+            miss_gram: Default::default(),
+            refund_amount: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `item_count`.
@@ -64,12 +62,10 @@ impl AfterSaleApplyMarketAfterSaleRequest {
     }
 }
 /// `afterSale.ApplyMarketAfterSale` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleApplyMarketAfterSaleResponse {
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
 }
 impl crate::request::Request for AfterSaleApplyMarketAfterSaleRequest {
@@ -77,4 +73,4 @@ impl crate::request::Request for AfterSaleApplyMarketAfterSaleRequest {
     type Response = AfterSaleApplyMarketAfterSaleResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,29 +8,23 @@
 /// * **Required:** `aftersale_id`, `is_reject`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleBuyerExchangeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.buyerExchange` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.buyerExchange")]
 pub struct AfterSaleBuyerExchangeRequest {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `comment`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// `evidence`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
     /// `is_reject` (required)
     pub is_reject: bool,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sms_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_id: Option<i64>,
 }
 impl AfterSaleBuyerExchangeRequest {
@@ -42,7 +36,11 @@ impl AfterSaleBuyerExchangeRequest {
         Self {
             aftersale_id: aftersale_id.into(),
             is_reject,
-            ..<Self as crate::de::Object>::empty()
+            address_id: Default::default(),
+            comment: Default::default(),
+            evidence: Default::default(),
+            remark: Default::default(),
+            sms_id: Default::default(),
         }
     }
     /// Sets `address_id`.
@@ -72,7 +70,7 @@ impl AfterSaleBuyerExchangeRequest {
     }
 }
 /// `afterSale.buyerExchange` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleBuyerExchangeResponse {}
 impl crate::request::Request for AfterSaleBuyerExchangeRequest {
@@ -80,4 +78,4 @@ impl crate::request::Request for AfterSaleBuyerExchangeRequest {
     type Response = AfterSaleBuyerExchangeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

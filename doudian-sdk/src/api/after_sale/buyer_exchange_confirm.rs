@@ -8,29 +8,23 @@
 /// * **Required:** `aftersale_id`, `is_reject`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleBuyerExchangeConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.buyerExchangeConfirm` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.buyerExchangeConfirm")]
 pub struct AfterSaleBuyerExchangeConfirmRequest {
     /// `action`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `comment`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `evidence`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
     /// `is_reject` (required)
     pub is_reject: bool,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
 }
 impl AfterSaleBuyerExchangeConfirmRequest {
@@ -42,7 +36,11 @@ impl AfterSaleBuyerExchangeConfirmRequest {
         Self {
             aftersale_id: aftersale_id.into(),
             is_reject,
-            ..<Self as crate::de::Object>::empty()
+            action: Default::default(),
+            comment: Default::default(),
+            company_code: Default::default(),
+            evidence: Default::default(),
+            logistics_code: Default::default(),
         }
     }
     /// Sets `action`.
@@ -72,7 +70,7 @@ impl AfterSaleBuyerExchangeConfirmRequest {
     }
 }
 /// `afterSale.buyerExchangeConfirm` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleBuyerExchangeConfirmResponse {}
 impl crate::request::Request for AfterSaleBuyerExchangeConfirmRequest {
@@ -80,4 +78,4 @@ impl crate::request::Request for AfterSaleBuyerExchangeConfirmRequest {
     type Response = AfterSaleBuyerExchangeConfirmResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

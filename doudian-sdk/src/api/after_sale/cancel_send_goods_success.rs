@@ -8,12 +8,11 @@
 /// * **Required:** `aftersale_id`, `op_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleCancelSendGoodsSuccessResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.CancelSendGoodsSuccess` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.CancelSendGoodsSuccess")]
 pub struct AfterSaleCancelSendGoodsSuccessRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `op_time` (required)
     pub op_time: i64,
@@ -28,7 +27,7 @@ impl AfterSaleCancelSendGoodsSuccessRequest {
     }
 }
 /// `afterSale.CancelSendGoodsSuccess` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleCancelSendGoodsSuccessResponse {}
 impl crate::request::Request for AfterSaleCancelSendGoodsSuccessRequest {
@@ -36,4 +35,4 @@ impl crate::request::Request for AfterSaleCancelSendGoodsSuccessRequest {
     type Response = AfterSaleCancelSendGoodsSuccessResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -11,22 +11,19 @@ pub use super::shared::{
 /// * **Required:** `after_sale_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.Detail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.Detail")]
 pub struct AfterSaleDetailRequest {
     /// The after-sale id.
     ///
     /// `after_sale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub after_sale_id: crate::ids::AfterSaleId,
     /// `is_searchable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
     /// `true` adds the request's history (`record_logs_list`).
     ///
     /// `need_operation_record`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_operation_record: Option<bool>,
 }
 impl AfterSaleDetailRequest {
@@ -34,7 +31,8 @@ impl AfterSaleDetailRequest {
     pub fn new(after_sale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
         Self {
             after_sale_id: after_sale_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            is_searchable: Default::default(),
+            need_operation_record: Default::default(),
         }
     }
     /// Sets `is_searchable`.
@@ -49,14 +47,12 @@ impl AfterSaleDetailRequest {
     }
 }
 /// `afterSale.Detail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleDetailResponse {
     /// `order_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_info: Option<OrderInfo>,
     /// `process_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_info: Option<ProcessInfo>,
 }
 impl crate::request::Request for AfterSaleDetailRequest {
@@ -65,218 +61,159 @@ impl crate::request::Request for AfterSaleDetailRequest {
     type Response = AfterSaleDetailResponse;
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ActualAmount {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `price_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_text: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct AfterSaleInfo {
     /// `after_sale_apply_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_apply_count: Option<i64>,
     /// The after-sale id.
     ///
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `after_sale_order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_order_type: Option<i64>,
     /// Where the request stands; the values of `AfterSaleStatus` (6 awaiting the merchant, 12 succeeded, 28 failed...).
     ///
     /// `after_sale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i64>,
     /// `after_sale_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status_desc: Option<String>,
     /// `after_sale_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_sub_type: Option<i64>,
     /// What the buyer asks for: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
     ///
     /// `after_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_type: Option<i64>,
     /// `after_sale_type_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_type_text: Option<String>,
     /// `aftersale_status_to_final_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status_to_final_time: Option<i64>,
     /// `aftersale_tags`
     pub aftersale_tags: Vec<AftersaleTag>,
     /// `agree_refuse_sign`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agree_refuse_sign: Option<i64>,
     /// `apply_role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_role: Option<i64>,
     /// When the buyer applied, Unix seconds.
     ///
     /// `apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// `auto_audit_bits`
     pub auto_audit_bits: Vec<i64>,
     /// `deduction_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deduction_amount: Option<i64>,
     /// `disable_coupon_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_coupon_id: Option<String>,
     /// `encrypt_post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_receiver: Option<String>,
     /// `encrypt_post_tel_sec` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_tel_sec: Option<String>,
     /// The buyer's evidence images.
     ///
     /// `evidence`
     pub evidence: Vec<String>,
     /// `exchange_sku_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange_sku_info: Option<ExchangeSkuInfo>,
     /// `gold_coin_return_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gold_coin_return_amount: Option<i64>,
     /// `got_pkg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub got_pkg: Option<i64>,
     /// `kol_discount_return_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_discount_return_amount: Option<i64>,
     /// `kol_discount_return_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_discount_return_status: Option<i64>,
     /// `need_return_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_return_count: Option<i64>,
     /// `open_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_address_id: Option<String>,
     /// `part_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub part_type: Option<i64>,
     /// `platform_discount_return_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_discount_return_amount: Option<i64>,
     /// `platform_discount_return_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_discount_return_status: Option<i64>,
     /// `post_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_address: Option<PostAddress>,
     /// `post_discount_return_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_discount_return_amount: Option<i64>,
     /// `post_discount_return_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_discount_return_status: Option<i64>,
     /// `post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver: Option<String>,
     /// `post_tel_sec` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel_sec: Option<String>,
     /// `real_refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_refund_amount: Option<i64>,
     /// The buyer's reason, as text.
     ///
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `reason_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
     /// `reason_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_remark: Option<String>,
     /// `reason_second_labels`
     pub reason_second_labels: Vec<ReasonSecondLabel>,
     /// `refund_fail_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_fail_reason: Option<String>,
     /// `refund_packing_charge_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_packing_charge_amount: Option<i64>,
     /// The shipping fee to refund, in fen.
     ///
     /// `refund_post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
     /// `refund_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_promotion_amount: Option<i64>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i64>,
     /// `refund_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_time: Option<i64>,
     /// The amount to refund, in fen.
     ///
     /// `refund_total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_total_amount: Option<i64>,
     /// `refund_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_type: Option<i64>,
     /// `refund_type_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_type_text: Option<String>,
     /// `refund_voucher_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
     /// `refund_voucher_times`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_times: Option<i64>,
     /// `return_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_address: Option<ReturnAddress>,
     /// `return_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_address_id: Option<i64>,
     /// `return_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_method: Option<i64>,
     /// `risk_decsison_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_decsison_code: Option<i64>,
     /// `risk_decsison_description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_decsison_description: Option<String>,
     /// `risk_decsison_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_decsison_reason: Option<String>,
     /// `shop_discount_return_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_discount_return_amount: Option<i64>,
     /// When the current step times out, Unix seconds.
     ///
     /// `status_deadline`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_deadline: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
     /// `store_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
     /// When it last changed, Unix seconds.
     ///
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 impl ::std::fmt::Debug for AfterSaleInfo {
@@ -362,383 +299,300 @@ impl ::std::fmt::Debug for AfterSaleInfo {
     }
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleServiceTag {
     /// `tag_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail: Option<String>,
     /// `tag_detail_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail_en: Option<String>,
     /// `tag_link_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_link_url: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleServiceTagInfo {
     /// `after_sale_service_tag`
     pub after_sale_service_tag: Vec<AfterSaleServiceTag>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleShopRemark {
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `operator`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllEvidence {
     /// `desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i32>,
     /// `urls`
     pub urls: Vec<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ArbitrateEvidence {
     /// `describe`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub describe: Option<String>,
     /// `images`
     pub images: Vec<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ArbitrateEvidenceTmpl {
     /// `dead_line`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_line: Option<i64>,
     /// `describe`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub describe: Option<String>,
     /// `images`
     pub images: Vec<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ArbitrateInfo {
     /// `arbitrate_blame`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_blame: Option<i64>,
     /// `arbitrate_conclusion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_conclusion: Option<i64>,
     /// `arbitrate_create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_create_time: Option<i64>,
     /// `arbitrate_evidence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_evidence: Option<ArbitrateEvidence>,
     /// `arbitrate_evidence_tmpl`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_evidence_tmpl: Option<ArbitrateEvidenceTmpl>,
     /// `arbitrate_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
     /// `arbitrate_opinion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_opinion: Option<String>,
     /// `arbitrate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
     /// `arbitrate_status_deadline`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status_deadline: Option<String>,
     /// `arbitrate_update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_update_time: Option<i64>,
     /// `is_required_evidence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required_evidence: Option<bool>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CheckPrice {
     /// `actual_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_amount: Option<ActualAmount>,
     /// `deduction_price_detail`
     pub deduction_price_detail: Vec<DeductionPriceDetail>,
     /// `origin_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_amount: Option<OriginAmount>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeductionPriceDetail {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `price_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_text: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DescKv {
     /// `highlight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub highlight: Option<bool>,
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `notice`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Exchange {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `logistics_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_time: Option<i64>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GivenSkuDetail {
     /// `item_order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_order_num: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `shop_sku_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_sku_code: Option<String>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InsuranceTag {
     /// `tag_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail: Option<String>,
     /// `tag_detail_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail_en: Option<String>,
     /// `tag_link_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_link_url: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsInfo {
     /// `exchange`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
     /// `order`
     pub order: Vec<Order>,
     /// `resend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resend: Option<Resend>,
     /// `return`
-    #[serde(rename = "return")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_: Option<Return>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `logistics_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_state: Option<i64>,
     /// `logistics_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_time: Option<i64>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
     /// `value_added_services`
     pub value_added_services: Vec<ValueAddedService>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderInfo {
     /// The shop order the request belongs to.
     ///
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_infos`
     pub sku_order_infos: Vec<SkuOrderInfo>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OriginAmount {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `price_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_text: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PostAddress {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<City>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `encrypt_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_detail: Option<String>,
     /// `landmark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub landmark: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<Province>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<Street>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<Town>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PriceProtectionDetail {
     /// `check_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_price: Option<CheckPrice>,
     /// `platform_recycle_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_recycle_amount: Option<i64>,
     /// `platform_to_merchant_refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_to_merchant_refund_status: Option<i64>,
     /// `price_protection_formulas`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_protection_formulas: Option<String>,
     /// `refund_bearer_list`
     pub refund_bearer_list: Vec<RefundBearer>,
     /// `refund_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_detail: Option<RefundDetail>,
     /// `standard_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_price: Option<StandardPrice>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProcessInfo {
     /// `after_sale_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_info: Option<AfterSaleInfo>,
     /// `after_sale_service_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_service_tag: Option<AfterSaleServiceTagInfo>,
     /// `after_sale_shop_remarks`
     pub after_sale_shop_remarks: Vec<AfterSaleShopRemark>,
     /// `arbitrate_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_info: Option<ArbitrateInfo>,
     /// `logistics_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<LogisticsInfo>,
     /// `price_protection_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_protection_detail: Option<PriceProtectionDetail>,
     /// `record_logs_list`
     pub record_logs_list: Vec<RecordLogs>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Province {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecordLogs {
     /// `action`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     /// `all_evidence`
     pub all_evidence: Vec<AllEvidence>,
@@ -747,213 +601,165 @@ pub struct RecordLogs {
     /// `images`
     pub images: Vec<String>,
     /// `operator`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
     /// `role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<i64>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RefundBearer {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `price_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_text: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RefundDetail {
     /// `actual_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_amount: Option<ActualAmount>,
     /// `deduction_price_detail`
     pub deduction_price_detail: Vec<DeductionPriceDetail>,
     /// `origin_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_amount: Option<OriginAmount>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Resend {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `logistics_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_time: Option<i64>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Return {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `logistics_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_time: Option<i64>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ReturnAddress {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<City>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `landmark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub landmark: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<Province>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<Street>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<Town>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuOrderInfo {
     /// `after_sale_item_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_item_count: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `given_sku_details`
     pub given_sku_details: Vec<GivenSkuDetail>,
     /// `insurance_tags`
     pub insurance_tags: Vec<InsuranceTag>,
     /// `is_oversea_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_oversea_order: Option<i64>,
     /// `item_quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_quantity: Option<i64>,
     /// `item_sum_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_sum_amount: Option<i64>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_image: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_amount: Option<i64>,
     /// `shop_sku_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_sku_code: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// A SKU order the request covers.
     ///
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_pay_amount: Option<i64>,
     /// `sku_spec`
     pub sku_spec: Vec<SkuSpec>,
     /// `tags`
     pub tags: Vec<Tag>,
     /// `tax_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount: Option<i64>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StandardPrice {
     /// `actual_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_amount: Option<ActualAmount>,
     /// `deduction_price_detail`
     pub deduction_price_detail: Vec<DeductionPriceDetail>,
     /// `origin_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_amount: Option<OriginAmount>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Town {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `afterSale.Detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ValueAddedService {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,28 +8,23 @@
 /// * **Required:** `aftersale_id`, `company_code`, `send_type`, `tracking_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleFillLogisticsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.fillLogistics` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.fillLogistics")]
 pub struct AfterSaleFillLogisticsRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `book_time_begin`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub book_time_begin: Option<i64>,
     /// `book_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub book_time_end: Option<i64>,
     /// `company_code` (required)
     pub company_code: String,
     /// `pick_up_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pick_up_type: Option<i32>,
     /// `send_type` (required)
     pub send_type: i32,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `tracking_no` (required)
     pub tracking_no: String,
@@ -47,7 +42,10 @@ impl AfterSaleFillLogisticsRequest {
             company_code: company_code.into(),
             send_type,
             tracking_no: tracking_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            book_time_begin: Default::default(),
+            book_time_end: Default::default(),
+            pick_up_type: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `book_time_begin`.
@@ -72,7 +70,7 @@ impl AfterSaleFillLogisticsRequest {
     }
 }
 /// `afterSale.fillLogistics` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleFillLogisticsResponse {}
 impl crate::request::Request for AfterSaleFillLogisticsRequest {
@@ -80,4 +78,4 @@ impl crate::request::Request for AfterSaleFillLogisticsRequest {
     type Response = AfterSaleFillLogisticsResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

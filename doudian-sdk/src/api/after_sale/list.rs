@@ -12,93 +12,69 @@ pub use super::shared::{
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.List` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.List")]
 pub struct AfterSaleListRequest {
     /// Only this after-sale request.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Deprecated: use `standard_aftersale_status`.
     ///
     /// `aftersale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<i64>,
     /// `aftersale_status_to_final_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status_to_final_end_time: Option<i64>,
     /// `aftersale_status_to_final_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status_to_final_start_time: Option<i64>,
     /// `aftersale_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_sub_type: Option<i64>,
     /// Only this kind: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
     ///
     /// `aftersale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<i64>,
     /// `agree_refuse_sign`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agree_refuse_sign: Vec<i64>,
     /// `amount_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_end: Option<i64>,
     /// `amount_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_start: Option<i64>,
     /// `arbitrate_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub arbitrate_status: Vec<i64>,
     /// Applied for at or before this time, Unix seconds.
     ///
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `logistics_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_status: Option<i64>,
     /// `need_special_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_special_type: Option<bool>,
     /// Sort keys, most important first, each a field and a direction: `update_time asc`, `apply_time desc`, `status_deadline asc`.
     ///
     /// `order_by`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_by: Vec<String>,
     /// `order_flag`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_flag: Vec<i64>,
     /// Only the requests of this shop order.
     ///
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_logistics_state`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_logistics_state: Vec<i64>,
     /// `order_logistics_tracking_no`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_logistics_tracking_no: Vec<String>,
     /// Page number, from 0.
     ///
     /// `page` (required)
     pub page: i64,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<i64>,
     /// `refund_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_type: Option<i64>,
     /// `risk_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_flag: Option<i64>,
     /// Requests per page, at most 100.
     ///
@@ -107,22 +83,18 @@ pub struct AfterSaleListRequest {
     /// Only these statuses, e.g. 6 awaiting the merchant, 7 awaiting the buyer's return, 11 goods returned, 12 succeeded, 27 refused, 28 failed.
     ///
     /// `standard_aftersale_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub standard_aftersale_status: Vec<i64>,
     /// Applied for at or after this time, Unix seconds.
     ///
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// Changed at or before this time, Unix seconds.
     ///
     /// `update_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_end_time: Option<i64>,
     /// Changed at or after this time, Unix seconds; pair it with `order_by` `update_time` for incremental sync.
     ///
     /// `update_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_start_time: Option<i64>,
 }
 impl AfterSaleListRequest {
@@ -131,7 +103,32 @@ impl AfterSaleListRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            aftersale_id: Default::default(),
+            aftersale_status: Default::default(),
+            aftersale_status_to_final_end_time: Default::default(),
+            aftersale_status_to_final_start_time: Default::default(),
+            aftersale_sub_type: Default::default(),
+            aftersale_type: Default::default(),
+            agree_refuse_sign: Default::default(),
+            amount_end: Default::default(),
+            amount_start: Default::default(),
+            arbitrate_status: Default::default(),
+            end_time: Default::default(),
+            logistics_status: Default::default(),
+            need_special_type: Default::default(),
+            order_by: Default::default(),
+            order_flag: Default::default(),
+            order_id: Default::default(),
+            order_logistics_state: Default::default(),
+            order_logistics_tracking_no: Default::default(),
+            pay_type: Default::default(),
+            reason: Default::default(),
+            refund_type: Default::default(),
+            risk_flag: Default::default(),
+            standard_aftersale_status: Default::default(),
+            start_time: Default::default(),
+            update_end_time: Default::default(),
+            update_start_time: Default::default(),
         }
     }
     /// Sets `aftersale_id`.
@@ -285,26 +282,22 @@ impl AfterSaleListRequest {
     }
 }
 /// `afterSale.List` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleListResponse {
     /// Whether further pages follow.
     ///
     /// `has_more`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// `items`
     pub items: Vec<Item>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// How many requests match, in all.
     ///
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AfterSaleListRequest {
@@ -339,311 +332,231 @@ impl AfterSaleListRequest {
     }
 }
 /// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AftersaleInfo {
     /// The after-sale id, for `afterSale.Detail` and `afterSale.operate`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `aftersale_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_num: Option<i64>,
     /// `aftersale_order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_order_type: Option<i64>,
     /// `aftersale_refund_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_refund_type: Option<i64>,
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// `aftersale_status_to_final_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status_to_final_time: Option<i64>,
     /// `aftersale_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_sub_type: Option<i64>,
     /// `aftersale_tags`
     pub aftersale_tags: Vec<AftersaleTag>,
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// When the buyer applied, Unix seconds.
     ///
     /// `apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// `arbitrate_blame`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_blame: Option<i64>,
     /// Platform arbitration: 0 none, 1 in progress, 2 customer service agreed, 3 customer service refused, 4 awaiting the merchant's evidence, 5 negotiation, 255 finished.
     ///
     /// `arbitrate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
     /// `auto_audit_bits`
     pub auto_audit_bits: Vec<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `exchange_logistics_company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange_logistics_company_name: Option<String>,
     /// `exchange_sku_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange_sku_info: Option<ExchangeSkuInfo>,
     /// `got_pkg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub got_pkg: Option<i64>,
     /// `is_agree_refuse_sign`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_agree_refuse_sign: Option<i64>,
     /// `left_urge_sms_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub left_urge_sms_count: Option<i64>,
     /// `order_logistics`
     pub order_logistics: Vec<OrderLogistic>,
     /// `part_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub part_type: Option<i64>,
     /// `reason_second_labels`
     pub reason_second_labels: Vec<ReasonSecondLabel>,
     /// The amount to refund, in fen.
     ///
     /// `refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// The shipping fee to refund, in fen.
     ///
     /// `refund_post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i64>,
     /// `refund_tax_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_tax_amount: Option<i64>,
     /// `refund_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_type: Option<i64>,
     /// The SKU order it concerns.
     ///
     /// `related_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub related_id: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// The tracking number of the buyer's return parcel.
     ///
     /// `return_logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_logistics_code: Option<String>,
     /// `return_logistics_company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_logistics_company_name: Option<String>,
     /// `return_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_promotion_amount: Option<i64>,
     /// `risk_decision_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_decision_code: Option<i64>,
     /// `risk_decision_description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_decision_description: Option<String>,
     /// `risk_decision_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_decision_reason: Option<String>,
     /// When the current step times out, Unix seconds.
     ///
     /// `status_deadline`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_deadline: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `store_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
     /// When it last changed, Unix seconds.
     ///
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Item {
     /// `aftersale_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_info: Option<AftersaleInfo>,
     /// `order_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_info: Option<OrderInfo>,
     /// `seller_logs`
     pub seller_logs: Vec<SellerLog>,
     /// `text_part`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_part: Option<TextPart>,
 }
 /// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderInfo {
     /// `order_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_flag: Option<i64>,
     /// `related_order_info`
     pub related_order_info: Vec<RelatedOrderInfo>,
     /// The shop order the request belongs to.
     ///
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderLogistic {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `logistics_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_state: Option<i64>,
     /// `logistics_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_time: Option<i64>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 /// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RelatedOrderInfo {
     /// `aftersale_item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_item_num: Option<i64>,
     /// `aftersale_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_pay_amount: Option<i64>,
     /// `aftersale_post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_post_amount: Option<i64>,
     /// `aftersale_tax_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_tax_amount: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `given_sku_order_ids`
     pub given_sku_order_ids: Vec<String>,
     /// `is_oversea_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_oversea_order: Option<i64>,
     /// `item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_num: Option<i64>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `logistics_company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_company_name: Option<String>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_image: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `promotion_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_pay_amount: Option<i64>,
     /// `shop_sku_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_sku_code: Option<String>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_spec`
     pub sku_spec: Vec<SkuSpec>,
     /// `tags`
     pub tags: Vec<Tag>,
     /// `tax_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount: Option<i64>,
 }
 /// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SellerLog {
     /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `op_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_name: Option<String>,
     /// `star`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub star: Option<i64>,
 }
 /// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TextPart {
     /// `aftersale_refund_type_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_refund_type_text: Option<String>,
     /// `aftersale_status_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status_text: Option<String>,
     /// `aftersale_type_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type_text: Option<String>,
     /// `arbitrate_status_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status_text: Option<String>,
     /// `bad_item_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bad_item_text: Option<String>,
     /// `logistics_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_text: Option<String>,
     /// `reason_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_text: Option<String>,
     /// `return_logistics_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_logistics_text: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleOpenAfterSaleChannelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.OpenAfterSaleChannel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.OpenAfterSaleChannel")]
 pub struct AfterSaleOpenAfterSaleChannelRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub order_id: crate::ids::OrderId,
 }
 impl AfterSaleOpenAfterSaleChannelRequest {
@@ -23,11 +22,10 @@ impl AfterSaleOpenAfterSaleChannelRequest {
     }
 }
 /// `afterSale.OpenAfterSaleChannel` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleOpenAfterSaleChannelResponse {
     /// `conclusion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conclusion: Option<Conclusion>,
 }
 impl crate::request::Request for AfterSaleOpenAfterSaleChannelRequest {
@@ -35,20 +33,17 @@ impl crate::request::Request for AfterSaleOpenAfterSaleChannelRequest {
     type Response = AfterSaleOpenAfterSaleChannelResponse;
 }
 /// An object inside `afterSale.OpenAfterSaleChannel`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Conclusion {
     /// `can_apply_type_list`
     pub can_apply_type_list: Vec<i64>,
     /// `match_conclusion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub match_conclusion: Option<i32>,
     /// `match_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub match_message: Option<String>,
     /// `match_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub match_success: Option<bool>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleOpenOutAfterSaleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.openOutAfterSale` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.openOutAfterSale")]
 pub struct AfterSaleOpenOutAfterSaleRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub order_id: crate::ids::OrderId,
 }
 impl AfterSaleOpenOutAfterSaleRequest {
@@ -23,7 +22,7 @@ impl AfterSaleOpenOutAfterSaleRequest {
     }
 }
 /// `afterSale.openOutAfterSale` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleOpenOutAfterSaleResponse {}
 impl crate::request::Request for AfterSaleOpenOutAfterSaleRequest {
@@ -31,4 +30,4 @@ impl crate::request::Request for AfterSaleOpenOutAfterSaleRequest {
     type Response = AfterSaleOpenOutAfterSaleResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

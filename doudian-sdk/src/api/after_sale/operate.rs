@@ -9,7 +9,7 @@
 /// * **Required:** `items`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.operate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.operate")]
 #[doc(alias = "afterSale.Operate")]
@@ -19,12 +19,10 @@ pub struct AfterSaleOperateRequest {
     /// `items` (required)
     pub items: Vec<Item>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// The action, as a platform code; which codes apply depends on the request's kind and status (the platform's guide to this method lists them).
     ///
     /// `type` (required)
-    #[serde(rename = "type")]
     pub type_: i32,
 }
 impl AfterSaleOperateRequest {
@@ -33,7 +31,7 @@ impl AfterSaleOperateRequest {
         Self {
             items,
             type_,
-            ..<Self as crate::de::Object>::empty()
+            store_id: Default::default(),
         }
     }
     /// Sets `store_id`.
@@ -43,7 +41,7 @@ impl AfterSaleOperateRequest {
     }
 }
 /// `afterSale.operate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleOperateResponse {
     /// `items`
@@ -54,41 +52,30 @@ impl crate::request::Request for AfterSaleOperateRequest {
     type Response = AfterSaleOperateResponse;
 }
 /// An object inside `afterSale.operate`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct AfterSaleAddressDetail {
     /// `city_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<i64>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<i64>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<i64>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
     /// `town_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_id: Option<i64>,
     /// `town_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_name: Option<String>,
     /// `user_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
 impl ::std::fmt::Debug for AfterSaleAddressDetail {
@@ -112,7 +99,17 @@ impl AfterSaleAddressDetail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city_id: Default::default(),
+            city_name: Default::default(),
+            detail: Default::default(),
+            mobile: Default::default(),
+            province_id: Default::default(),
+            province_name: Default::default(),
+            street_id: Default::default(),
+            street_name: Default::default(),
+            town_id: Default::default(),
+            town_name: Default::default(),
+            user_name: Default::default(),
         }
     }
     /// Sets `city_id`.
@@ -172,25 +169,23 @@ impl AfterSaleAddressDetail {
     }
 }
 /// An object inside `afterSale.operate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Evidence {
     /// `desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i32>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl Evidence {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            desc: Default::default(),
+            type_: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `desc`.
@@ -210,44 +205,36 @@ impl Evidence {
     }
 }
 /// An object inside `afterSale.operate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Item {
     /// The after-sale id.
     ///
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string. Example: `6959800000297566494`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// Images backing a refusal; required when the refusal reason asks for evidence.
     ///
     /// `evidence`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
     /// Addresses and tracking numbers, for actions that move goods.
     ///
     /// `logistics`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics: Option<Logistics>,
     /// Why; required when refusing.
     ///
     /// `reason`. Example: `商品有破损`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The refusal reason, from `afterSale.rejectReasonCodeList`.
     ///
     /// `reject_reason_code`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason_code: Option<i64>,
     /// A comment; required when refusing.
     ///
     /// `remark`. Example: `商品有污渍，影响二次销售`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `repair_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub repair_type: Option<i64>,
     /// `update_time`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 impl Item {
@@ -255,7 +242,13 @@ impl Item {
     pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
         Self {
             aftersale_id: aftersale_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            evidence: Default::default(),
+            logistics: Default::default(),
+            reason: Default::default(),
+            reject_reason_code: Default::default(),
+            remark: Default::default(),
+            repair_type: Default::default(),
+            update_time: Default::default(),
         }
     }
     /// Sets `evidence`.
@@ -295,48 +288,44 @@ impl Item {
     }
 }
 /// An object inside `afterSale.operate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ItemResult {
     /// The after-sale id.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `status_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
     /// The outcome for this request, as text.
     ///
     /// `status_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_msg: Option<String>,
 }
 /// An object inside `afterSale.operate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Logistics {
     /// `after_sale_address_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_address_detail: Option<AfterSaleAddressDetail>,
     /// `company_code`. Example: `yuantong`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `logistics_code`. Example: `YT31368712931`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `receiver_address_id`. Example: `95251`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_address_id: Option<i64>,
     /// `sender_address_id`. Example: `95252`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_address_id: Option<i64>,
 }
 impl Logistics {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            after_sale_address_detail: Default::default(),
+            company_code: Default::default(),
+            logistics_code: Default::default(),
+            receiver_address_id: Default::default(),
+            sender_address_id: Default::default(),
         }
     }
     /// Sets `after_sale_address_detail`.
@@ -369,4 +358,4 @@ impl Logistics {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,67 +10,63 @@ pub use super::shared::SkuSpec;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AfterSaleRefundListSearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.refundListSearch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.refundListSearch")]
 pub struct AfterSaleRefundListSearchRequest {
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `arbitrate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i32>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `is_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_desc: Option<i32>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `logistics_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_status: Option<i32>,
     /// `order_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i32>,
     /// `refund_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_type: Option<i32>,
     /// `risk_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_flag: Option<i32>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i32>,
 }
 impl AfterSaleRefundListSearchRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            aftersale_id: Default::default(),
+            arbitrate_status: Default::default(),
+            end_time: Default::default(),
+            is_desc: Default::default(),
+            logistics_code: Default::default(),
+            logistics_status: Default::default(),
+            order_by: Default::default(),
+            order_id: Default::default(),
+            page: Default::default(),
+            pay_type: Default::default(),
+            refund_type: Default::default(),
+            risk_flag: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `aftersale_id`.
@@ -158,13 +154,12 @@ impl AfterSaleRefundListSearchRequest {
     }
 }
 /// `afterSale.refundListSearch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleRefundListSearchResponse {
     /// `aftersale_list`
     pub aftersale_list: Vec<Aftersale>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 impl crate::request::Request for AfterSaleRefundListSearchRequest {
@@ -197,71 +192,50 @@ impl AfterSaleRefundListSearchRequest {
     }
 }
 /// An object inside `afterSale.refundListSearch`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Aftersale {
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `aftersale_items`
     pub aftersale_items: Vec<AftersaleItem>,
     /// `aftersale_process_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_process_desc: Option<String>,
     /// `aftersale_record_items`
     pub aftersale_record_items: Vec<AftersaleRecordItem>,
     /// `aftersale_refund_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_refund_type_desc: Option<String>,
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// `aftersale_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status_desc: Option<String>,
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// `apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<String>,
     /// `arbitrate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i32>,
     /// `deadline_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline_type: Option<i32>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `part_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub part_type: Option<i32>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// `post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver: Option<String>,
     /// `reason_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_desc: Option<String>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i32>,
     /// `refund_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_type: Option<i32>,
     /// `return_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_status_desc: Option<String>,
     /// `status_deadline`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_deadline: Option<String>,
     /// `urge_sms_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub urge_sms_cnt: Option<i32>,
 }
 impl ::std::fmt::Debug for Aftersale {
@@ -292,101 +266,72 @@ impl ::std::fmt::Debug for Aftersale {
     }
 }
 /// An object inside `afterSale.refundListSearch`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AftersaleItem {
     /// `aftersale_service`
     pub aftersale_service: Vec<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i32>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `part_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub part_type: Option<i32>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i32>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i32>,
     /// `refund_post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i32>,
     /// `sku_spec`
     pub sku_spec: Vec<SkuSpec>,
 }
 /// An object inside `afterSale.refundListSearch`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AftersaleRecordItem {
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `aftersale_order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_order_type: Option<i32>,
     /// `comment`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `conclusion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conclusion: Option<i32>,
     /// `evidence`
     pub evidence: Vec<String>,
     /// `got_pkg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub got_pkg: Option<i32>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `op_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_name: Option<String>,
     /// `op_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_time: Option<String>,
     /// `op_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `refund_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_type: Option<i32>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

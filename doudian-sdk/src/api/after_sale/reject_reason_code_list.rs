@@ -8,20 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AfterSaleRejectReasonCodeListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.rejectReasonCodeList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.rejectReasonCodeList")]
 pub struct AfterSaleRejectReasonCodeListRequest {
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
 }
 impl AfterSaleRejectReasonCodeListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            aftersale_id: Default::default(),
         }
     }
     /// Sets `aftersale_id`.
@@ -34,7 +32,7 @@ impl AfterSaleRejectReasonCodeListRequest {
     }
 }
 /// `afterSale.rejectReasonCodeList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleRejectReasonCodeListResponse {
     /// `items`
@@ -46,30 +44,23 @@ impl crate::request::Request for AfterSaleRejectReasonCodeListRequest {
     type Response = AfterSaleRejectReasonCodeListResponse;
 }
 /// An object inside `afterSale.rejectReasonCodeList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Item {
     /// `evidence_description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_description: Option<String>,
     /// `evidence_need`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_need: Option<String>,
     /// `image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// `pkg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pkg: Option<i64>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `reject_reason_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason_code: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,20 +8,17 @@
 /// * **Required:** `aftersale_id`, `op_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleReturnGoodsToWareHouseSuccessResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.returnGoodsToWareHouseSuccess` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.returnGoodsToWareHouseSuccess")]
 pub struct AfterSaleReturnGoodsToWareHouseSuccessRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `logistics_company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_company_code: Option<String>,
     /// `op_time` (required)
     pub op_time: i64,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 impl AfterSaleReturnGoodsToWareHouseSuccessRequest {
@@ -30,7 +27,8 @@ impl AfterSaleReturnGoodsToWareHouseSuccessRequest {
         Self {
             aftersale_id: aftersale_id.into(),
             op_time,
-            ..<Self as crate::de::Object>::empty()
+            logistics_company_code: Default::default(),
+            tracking_no: Default::default(),
         }
     }
     /// Sets `logistics_company_code`.
@@ -48,7 +46,7 @@ impl AfterSaleReturnGoodsToWareHouseSuccessRequest {
     }
 }
 /// `afterSale.returnGoodsToWareHouseSuccess` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleReturnGoodsToWareHouseSuccessResponse {}
 impl crate::request::Request for AfterSaleReturnGoodsToWareHouseSuccessRequest {
@@ -56,4 +54,4 @@ impl crate::request::Request for AfterSaleReturnGoodsToWareHouseSuccessRequest {
     type Response = AfterSaleReturnGoodsToWareHouseSuccessResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,106 +3,82 @@
 
 //! Nested types several `afterSale` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `afterSale.Detail` and `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AftersaleTag {
     /// `placeholder`
     pub placeholder: ::std::collections::BTreeMap<String, Placeholder>,
     /// `tag_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail: Option<String>,
     /// `tag_detail_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail_en: Option<String>,
     /// `tag_detail_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail_text: Option<String>,
     /// `tag_link_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_link_url: Option<String>,
 }
 /// An object inside `afterSale.Detail` and `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ExchangeSkuInfo {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_desc: Option<String>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 /// An object inside `afterSale.Detail` and `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Placeholder {
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 /// An object inside `afterSale.Detail` and `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ReasonSecondLabel {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `afterSale.Detail`, `afterSale.List` and `afterSale.refundListSearch`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuSpec {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `afterSale.Detail` and `afterSale.List`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Tag {
     /// `tag_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail: Option<String>,
     /// `tag_detail_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_detail_en: Option<String>,
     /// `tag_link_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_link_url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

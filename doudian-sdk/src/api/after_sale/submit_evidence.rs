@@ -8,12 +8,11 @@
 /// * **Required:** `aftersale_id`, `comment`, `evidence`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleSubmitEvidenceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.submitEvidence` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.submitEvidence")]
 pub struct AfterSaleSubmitEvidenceRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `comment` (required)
     pub comment: String,
@@ -35,7 +34,7 @@ impl AfterSaleSubmitEvidenceRequest {
     }
 }
 /// `afterSale.submitEvidence` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleSubmitEvidenceResponse {}
 impl crate::request::Request for AfterSaleSubmitEvidenceRequest {
@@ -43,4 +42,4 @@ impl crate::request::Request for AfterSaleSubmitEvidenceRequest {
     type Response = AfterSaleSubmitEvidenceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

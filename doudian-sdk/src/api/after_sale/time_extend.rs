@@ -8,12 +8,11 @@
 /// * **Required:** `aftersale_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleTimeExtendResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.timeExtend` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "afterSale.timeExtend")]
 pub struct AfterSaleTimeExtendRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
 }
 impl AfterSaleTimeExtendRequest {
@@ -25,7 +24,7 @@ impl AfterSaleTimeExtendRequest {
     }
 }
 /// `afterSale.timeExtend` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleTimeExtendResponse {}
 impl crate::request::Request for AfterSaleTimeExtendRequest {
@@ -33,4 +32,4 @@ impl crate::request::Request for AfterSaleTimeExtendRequest {
     type Response = AfterSaleTimeExtendResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AllianceActivityProductCategoryListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.activityProductCategoryList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.activityProductCategoryList")]
 pub struct AllianceActivityProductCategoryListRequest {}
@@ -19,7 +19,7 @@ impl AllianceActivityProductCategoryListRequest {
     }
 }
 /// `alliance.activityProductCategoryList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceActivityProductCategoryListResponse {
     /// `category_list`
@@ -31,28 +31,24 @@ impl crate::request::Request for AllianceActivityProductCategoryListRequest {
     type Response = AllianceActivityProductCategoryListResponse;
 }
 /// An object inside `alliance.activityProductCategoryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Category {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i32>,
     /// `first_categories`
     pub first_categories: Vec<FirstCategory>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `alliance.activityProductCategoryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FirstCategory {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,15 @@
 /// * **Required:** `activity_desc`, `activity_name`, `activity_type`, `application_limited`, `apply_end_time`, `apply_start_time`, `commission_rate`, `estimated_single_sale`, `online`, `service_rate`, given by name in [`AllianceColonelActivityCreateOrUpdateRequired`].
 /// * **Reply:** [`AllianceColonelActivityCreateOrUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.colonelActivityCreateOrUpdate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "alliance.colonelActivityCreateOrUpdate")]
 pub struct AllianceColonelActivityCreateOrUpdateRequest {
     /// `activity_desc` (required)
     pub activity_desc: String,
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_kind`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_kind: Option<i64>,
     /// `activity_name` (required)
     pub activity_name: String,
@@ -31,48 +29,36 @@ pub struct AllianceColonelActivityCreateOrUpdateRequest {
     /// `apply_start_time` (required)
     pub apply_start_time: String,
     /// `categories`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub categories: Option<String>,
     /// `commission_rate` (required)
     pub commission_rate: String,
     /// `estimated_single_sale` (required)
     pub estimated_single_sale: String,
     /// `is_new_shop`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new_shop: Option<bool>,
     /// `min_exclusion_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_exclusion_duration: Option<i64>,
     /// `min_promotion_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_promotion_days: Option<i64>,
     /// `online` (required)
     pub online: bool,
     /// `phone_num` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_num: Option<String>,
     /// `promote_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_end_time: Option<String>,
     /// `promote_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_start_time: Option<String>,
     /// `service_rate` (required)
     pub service_rate: String,
     /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_score: Option<i32>,
     /// `shop_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_type: Option<String>,
     /// `specified_shop_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub specified_shop_ids: Option<String>,
     /// `threshold_cross_border`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold_cross_border: Option<i64>,
     /// `wechat_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_id: Option<String>,
 }
 impl ::std::fmt::Debug for AllianceColonelActivityCreateOrUpdateRequest {
@@ -155,7 +141,20 @@ impl AllianceColonelActivityCreateOrUpdateRequest {
             estimated_single_sale,
             online,
             service_rate,
-            ..<Self as crate::de::Object>::empty()
+            activity_id: Default::default(),
+            activity_kind: Default::default(),
+            categories: Default::default(),
+            is_new_shop: Default::default(),
+            min_exclusion_duration: Default::default(),
+            min_promotion_days: Default::default(),
+            phone_num: Default::default(),
+            promote_end_time: Default::default(),
+            promote_start_time: Default::default(),
+            shop_score: Default::default(),
+            shop_type: Default::default(),
+            specified_shop_ids: Default::default(),
+            threshold_cross_border: Default::default(),
+            wechat_id: Default::default(),
         }
     }
     /// Sets `activity_id`.
@@ -230,14 +229,12 @@ impl AllianceColonelActivityCreateOrUpdateRequest {
     }
 }
 /// `alliance.colonelActivityCreateOrUpdate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceColonelActivityCreateOrUpdateResponse {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<i64>,
 }
 impl crate::request::Request for AllianceColonelActivityCreateOrUpdateRequest {
@@ -245,4 +242,4 @@ impl crate::request::Request for AllianceColonelActivityCreateOrUpdateRequest {
     type Response = AllianceColonelActivityCreateOrUpdateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,40 +8,31 @@
 /// * **Required:** `activity_id`, `count`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceColonelActivityProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.colonelActivityProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.colonelActivityProduct")]
 pub struct AllianceColonelActivityProductRequest {
     /// `activity_id` (required)
     pub activity_id: i64,
     /// `cooperation_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cooperation_info: Option<String>,
     /// `cooperation_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cooperation_type: Option<i32>,
     /// `count` (required)
     pub count: i64,
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_info: Option<String>,
     /// `retrieve_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retrieve_mode: Option<i32>,
     /// `search_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_type: Option<i64>,
     /// `sort_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_type: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 impl AllianceColonelActivityProductRequest {
@@ -50,7 +41,15 @@ impl AllianceColonelActivityProductRequest {
         Self {
             activity_id,
             count,
-            ..<Self as crate::de::Object>::empty()
+            cooperation_info: Default::default(),
+            cooperation_type: Default::default(),
+            cursor: Default::default(),
+            page: Default::default(),
+            product_info: Default::default(),
+            retrieve_mode: Default::default(),
+            search_type: Default::default(),
+            sort_type: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `cooperation_info`.
@@ -100,19 +99,16 @@ impl AllianceColonelActivityProductRequest {
     }
 }
 /// `alliance.colonelActivityProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceColonelActivityProductResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<i64>,
     /// `next_cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AllianceColonelActivityProductRequest {
@@ -120,149 +116,102 @@ impl crate::request::Request for AllianceColonelActivityProductRequest {
     type Response = AllianceColonelActivityProductResponse;
 }
 /// An object inside `alliance.colonelActivityProduct`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Data {
     /// `activity_cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_cos_fee: Option<f64>,
     /// `activity_cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_cos_ratio: Option<f64>,
     /// `activity_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_end_time: Option<String>,
     /// `activity_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_price: Option<f64>,
     /// `activity_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_start_time: Option<String>,
     /// `apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_id: Option<i64>,
     /// `can_promote`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_promote: Option<bool>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `colonel_coupon_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_coupon_info: Option<String>,
     /// `cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i64>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `exclusion_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclusion_duration: Option<i32>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `gift_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gift_info: Option<String>,
     /// `in_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_stock: Option<bool>,
     /// `is_new_shop`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new_shop: Option<bool>,
     /// `is_trusteeship_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_trusteeship_product: Option<bool>,
     /// `months_of_protection`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub months_of_protection: Option<i64>,
     /// `origin_activity_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_end_time: Option<String>,
     /// `origin_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_id: Option<i64>,
     /// `origin_activity_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_start_time: Option<String>,
     /// `origin_colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_colonel_buyin_id: Option<i64>,
     /// `origin_institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_institution_id: Option<i64>,
     /// `origin_institution_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_institution_name: Option<String>,
     /// `origin_institution_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_institution_phone: Option<String>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_stock: Option<String>,
     /// `promotion_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_end_time: Option<String>,
     /// `promotion_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_start_time: Option<String>,
     /// `promotion_step`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_step: Option<String>,
     /// `promotion_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_stock: Option<String>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `sales`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i64>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `service_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_ratio: Option<String>,
     /// `shop_contact`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_contact: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_score: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 impl ::std::fmt::Debug for Data {
@@ -322,4 +271,4 @@ impl ::std::fmt::Debug for Data {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

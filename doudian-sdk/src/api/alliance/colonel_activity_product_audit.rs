@@ -8,7 +8,7 @@
 /// * **Required:** `activity_id`, `apply_ids`, `operation`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceColonelActivityProductAuditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.colonelActivityProductAudit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.colonelActivityProductAudit")]
 pub struct AllianceColonelActivityProductAuditRequest {
@@ -19,10 +19,8 @@ pub struct AllianceColonelActivityProductAuditRequest {
     /// `operation` (required)
     pub operation: i64,
     /// `repeat_apply`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_apply: Option<bool>,
     /// `suggest_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suggest_info: Option<String>,
 }
 impl AllianceColonelActivityProductAuditRequest {
@@ -32,7 +30,8 @@ impl AllianceColonelActivityProductAuditRequest {
             activity_id,
             apply_ids,
             operation,
-            ..<Self as crate::de::Object>::empty()
+            repeat_apply: Default::default(),
+            suggest_info: Default::default(),
         }
     }
     /// Sets `repeat_apply`.
@@ -47,7 +46,7 @@ impl AllianceColonelActivityProductAuditRequest {
     }
 }
 /// `alliance.colonelActivityProductAudit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceColonelActivityProductAuditResponse {
     /// `product_audit_info`
@@ -58,15 +57,13 @@ impl crate::request::Request for AllianceColonelActivityProductAuditRequest {
     type Response = AllianceColonelActivityProductAuditResponse;
 }
 /// An object inside `alliance.colonelActivityProductAudit`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductAuditInfo {
     /// `apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_id: Option<i64>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

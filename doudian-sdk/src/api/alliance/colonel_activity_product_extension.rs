@@ -8,7 +8,7 @@
 /// * **Required:** `activity_id`, `extend_time`, `product_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceColonelActivityProductExtensionResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `alliance.colonelActivityProductExtension` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.colonelActivityProductExtension")]
 pub struct AllianceColonelActivityProductExtensionRequest {
@@ -17,7 +17,6 @@ pub struct AllianceColonelActivityProductExtensionRequest {
     /// `extend_time` (required)
     pub extend_time: String,
     /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl AllianceColonelActivityProductExtensionRequest {
@@ -57,15 +56,13 @@ impl crate::request::Request for AllianceColonelActivityProductExtensionRequest 
     type Response = AllianceColonelActivityProductExtensionResponse;
 }
 /// An object inside `alliance.colonelActivityProductExtension`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

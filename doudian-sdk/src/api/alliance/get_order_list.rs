@@ -8,12 +8,11 @@
 /// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceGetOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.getOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.getOrderList")]
 pub struct AllianceGetOrderListRequest {
     /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub order_ids: Vec<crate::ids::OrderId>,
 }
 impl AllianceGetOrderListRequest {
@@ -27,14 +26,12 @@ impl AllianceGetOrderListRequest {
     }
 }
 /// `alliance.getOrderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceGetOrderListResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `datas`
     pub datas: Vec<Data>,
@@ -45,49 +42,33 @@ impl crate::request::Request for AllianceGetOrderListRequest {
     type Response = AllianceGetOrderListResponse;
 }
 /// An object inside `alliance.getOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `alliance_biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alliance_biz_type: Option<String>,
     /// `author_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_account: Option<String>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<i64>,
     /// `estimated_comission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_comission: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::codes::optional_as_text")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `phase_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `real_comission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_comission: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `short_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_id: Option<String>,
     /// `total_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_pay_amount: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

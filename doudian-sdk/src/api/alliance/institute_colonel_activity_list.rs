@@ -9,12 +9,11 @@
 /// * **Required:** `page`, `page_size`, `search_type`, `sort_type`, `status`, given by name in [`AllianceInstituteColonelActivityListRequired`].
 /// * **Reply:** [`AllianceInstituteColonelActivityListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.instituteColonelActivityList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.instituteColonelActivityList")]
 pub struct AllianceInstituteColonelActivityListRequest {
     /// `activity_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_info: Option<String>,
     /// `page` (required)
     pub page: i64,
@@ -57,7 +56,7 @@ impl AllianceInstituteColonelActivityListRequest {
             search_type,
             sort_type,
             status,
-            ..<Self as crate::de::Object>::empty()
+            activity_info: Default::default(),
         }
     }
     /// Sets `activity_info`.
@@ -67,19 +66,16 @@ impl AllianceInstituteColonelActivityListRequest {
     }
 }
 /// `alliance.instituteColonelActivityList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceInstituteColonelActivityListResponse {
     /// `activity_list`
     pub activity_list: Vec<Activity>,
     /// `colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_buyin_id: Option<i64>,
     /// `institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<i64>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AllianceInstituteColonelActivityListRequest {
@@ -105,32 +101,25 @@ impl crate::page::Paginated for AllianceInstituteColonelActivityListRequest {
     }
 }
 /// An object inside `alliance.instituteColonelActivityList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Activity {
     /// `activity_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_end_time: Option<String>,
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `activity_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_start_time: Option<String>,
     /// `application_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub application_end_time: Option<String>,
     /// `application_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub application_start_time: Option<String>,
     /// `categories_limit`
     pub categories_limit: ::std::collections::BTreeMap<String, String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

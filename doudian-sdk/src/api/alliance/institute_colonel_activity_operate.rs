@@ -8,14 +8,13 @@
 /// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceInstituteColonelActivityOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.instituteColonelActivityOperate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.instituteColonelActivityOperate")]
 pub struct AllianceInstituteColonelActivityOperateRequest {
     /// `activity_id` (required)
     pub activity_id: i64,
     /// `operation`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<i64>,
 }
 impl AllianceInstituteColonelActivityOperateRequest {
@@ -23,7 +22,7 @@ impl AllianceInstituteColonelActivityOperateRequest {
     pub fn new(activity_id: i64) -> Self {
         Self {
             activity_id,
-            ..<Self as crate::de::Object>::empty()
+            operation: Default::default(),
         }
     }
     /// Sets `operation`.
@@ -33,7 +32,7 @@ impl AllianceInstituteColonelActivityOperateRequest {
     }
 }
 /// `alliance.instituteColonelActivityOperate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceInstituteColonelActivityOperateResponse {}
 impl crate::request::Request for AllianceInstituteColonelActivityOperateRequest {
@@ -41,4 +40,4 @@ impl crate::request::Request for AllianceInstituteColonelActivityOperateRequest 
     type Response = AllianceInstituteColonelActivityOperateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `parent_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceMaterialsProductCategoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.materialsProductCategory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.materialsProductCategory")]
 pub struct AllianceMaterialsProductCategoryRequest {
@@ -22,13 +22,12 @@ impl AllianceMaterialsProductCategoryRequest {
     }
 }
 /// `alliance.materialsProductCategory` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceMaterialsProductCategoryResponse {
     /// `category_list`
     pub category_list: Vec<Category>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AllianceMaterialsProductCategoryRequest {
@@ -36,18 +35,15 @@ impl crate::request::Request for AllianceMaterialsProductCategoryRequest {
     type Response = AllianceMaterialsProductCategoryResponse;
 }
 /// An object inside `alliance.materialsProductCategory`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Category {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

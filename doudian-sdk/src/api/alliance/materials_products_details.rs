@@ -8,20 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AllianceMaterialsProductsDetailsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.materialsProductsDetails` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.materialsProductsDetails")]
 pub struct AllianceMaterialsProductsDetailsRequest {
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl AllianceMaterialsProductsDetailsRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_ids: Default::default(),
         }
     }
     /// Sets `product_ids`.
@@ -34,13 +32,12 @@ impl AllianceMaterialsProductsDetailsRequest {
     }
 }
 /// `alliance.materialsProductsDetails` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceMaterialsProductsDetailsResponse {
     /// `products`
     pub products: Vec<Product>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 impl crate::request::Request for AllianceMaterialsProductsDetailsRequest {
@@ -48,103 +45,74 @@ impl crate::request::Request for AllianceMaterialsProductsDetailsRequest {
     type Response = AllianceMaterialsProductsDetailsResponse;
 }
 /// An object inside `alliance.materialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DailyStatistic {
     /// `date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_num: Option<i32>,
     /// `order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_num: Option<i32>,
     /// `view_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_num: Option<i32>,
 }
 /// An object inside `alliance.materialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i32>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `comment_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_num: Option<i32>,
     /// `comment_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_score: Option<i32>,
     /// `cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i32>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `daily_statistics`
     pub daily_statistics: Vec<DailyStatistic>,
     /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i32>,
     /// `in_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_stock: Option<String>,
     /// `kol_cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_cos_fee: Option<i32>,
     /// `kol_cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_cos_ratio: Option<f64>,
     /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_num: Option<i32>,
     /// `order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_num: Option<i32>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `sales`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i32>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i32>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i32>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `view_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_num: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

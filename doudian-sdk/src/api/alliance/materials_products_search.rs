@@ -9,62 +9,47 @@
 /// * **Required:** `page`, `page_size`, `search_type`, `sort_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceMaterialsProductsSearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.materialsProductsSearch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "alliance.materialsProductsSearch")]
 pub struct AllianceMaterialsProductsSearchRequest {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `cos_fee_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee_max: Option<i32>,
     /// `cos_fee_min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee_min: Option<i32>,
     /// `cos_ratio_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio_max: Option<i32>,
     /// `cos_ratio_min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio_min: Option<i32>,
     /// `first_cids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub first_cids: Vec<i64>,
     /// `page` (required)
     pub page: i64,
     /// `page_size` (required)
     pub page_size: i64,
     /// `price_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_max: Option<i32>,
     /// `price_min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_min: Option<i32>,
     /// `search_type` (required)
     pub search_type: i32,
     /// `second_cids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub second_cids: Vec<i64>,
     /// `sell_num_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num_max: Option<i32>,
     /// `sell_num_min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num_min: Option<i32>,
     /// `share_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_status: Option<i32>,
     /// `sort_type` (required)
     pub sort_type: i32,
     /// `tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<i64>,
     /// `third_cids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub third_cids: Vec<i64>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 impl AllianceMaterialsProductsSearchRequest {
@@ -75,7 +60,21 @@ impl AllianceMaterialsProductsSearchRequest {
             page_size,
             search_type,
             sort_type,
-            ..<Self as crate::de::Object>::empty()
+            activity_id: Default::default(),
+            cos_fee_max: Default::default(),
+            cos_fee_min: Default::default(),
+            cos_ratio_max: Default::default(),
+            cos_ratio_min: Default::default(),
+            first_cids: Default::default(),
+            price_max: Default::default(),
+            price_min: Default::default(),
+            second_cids: Default::default(),
+            sell_num_max: Default::default(),
+            sell_num_min: Default::default(),
+            share_status: Default::default(),
+            tag: Default::default(),
+            third_cids: Default::default(),
+            title: Default::default(),
         }
     }
     /// Sets `activity_id`.
@@ -155,13 +154,12 @@ impl AllianceMaterialsProductsSearchRequest {
     }
 }
 /// `alliance.materialsProductsSearch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceMaterialsProductsSearchResponse {
     /// `products`
     pub products: Vec<Product>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AllianceMaterialsProductsSearchRequest {
@@ -194,97 +192,70 @@ impl AllianceMaterialsProductsSearchRequest {
     }
 }
 /// An object inside `alliance.materialsProductsSearch`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AvailableCoupon {
     /// `apply_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_end_time: Option<String>,
     /// `apply_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_start_time: Option<String>,
     /// `coupon_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_type: Option<i32>,
     /// `discount_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_desc: Option<String>,
     /// `type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_desc: Option<String>,
     /// `use_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_end_time: Option<String>,
     /// `use_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_start_time: Option<String>,
     /// `valid_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_period: Option<i64>,
     /// `validity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub validity_type: Option<i64>,
 }
 /// An object inside `alliance.materialsProductsSearch`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `available_coupons`
     pub available_coupons: Vec<AvailableCoupon>,
     /// `cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i64>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `coupon_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_price: Option<i64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `in_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_stock: Option<bool>,
     /// `presell_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sales`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i64>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `sharable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sharable: Option<bool>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

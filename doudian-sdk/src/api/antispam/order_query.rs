@@ -9,7 +9,7 @@ pub use super::shared::{Decision, User};
 /// * **Required:** `event_time`, `params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AntispamOrderQueryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `antispam.orderQuery` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "antispam.orderQuery")]
 pub struct AntispamOrderQueryRequest {
@@ -18,7 +18,6 @@ pub struct AntispamOrderQueryRequest {
     /// `params` (required). Example: `{account_id:12345}`
     pub params: String,
     /// `user`. Example: `-`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
 }
 impl AntispamOrderQueryRequest {
@@ -27,7 +26,7 @@ impl AntispamOrderQueryRequest {
         Self {
             event_time,
             params: params.into(),
-            ..<Self as crate::de::Object>::empty()
+            user: Default::default(),
         }
     }
     /// Sets `user`.
@@ -37,11 +36,10 @@ impl AntispamOrderQueryRequest {
     }
 }
 /// `antispam.orderQuery` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AntispamOrderQueryResponse {
     /// `decision`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
 }
 impl crate::request::Request for AntispamOrderQueryRequest {
@@ -50,4 +48,4 @@ impl crate::request::Request for AntispamOrderQueryRequest {
     type Response = AntispamOrderQueryResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

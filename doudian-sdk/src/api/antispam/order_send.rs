@@ -9,7 +9,7 @@ pub use super::shared::{Decision, User};
 /// * **Required:** `event_time`, `params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AntispamOrderSendResponse`]; nested types are in this module.
 /// * **Platform docs:** search `antispam.orderSend` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "antispam.orderSend")]
 pub struct AntispamOrderSendRequest {
@@ -18,7 +18,6 @@ pub struct AntispamOrderSendRequest {
     /// `params` (required). Example: `{account_id:12345}`
     pub params: String,
     /// `user`. Example: `-`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
 }
 impl AntispamOrderSendRequest {
@@ -27,7 +26,7 @@ impl AntispamOrderSendRequest {
         Self {
             event_time,
             params: params.into(),
-            ..<Self as crate::de::Object>::empty()
+            user: Default::default(),
         }
     }
     /// Sets `user`.
@@ -37,11 +36,10 @@ impl AntispamOrderSendRequest {
     }
 }
 /// `antispam.orderSend` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AntispamOrderSendResponse {
     /// `decision`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
 }
 impl crate::request::Request for AntispamOrderSendRequest {
@@ -49,4 +47,4 @@ impl crate::request::Request for AntispamOrderSendRequest {
     type Response = AntispamOrderSendResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

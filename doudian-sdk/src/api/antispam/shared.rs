@@ -3,35 +3,31 @@
 
 //! Nested types several `antispam` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `antispam.orderQuery`, `antispam.orderSend` and `antispam.userLogin`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Decision {
     /// `decision`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
     /// `decision_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decision_detail: Option<String>,
     /// `hit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hit_status: Option<String>,
 }
 /// An object inside `antispam.orderQuery`, `antispam.orderSend` and `antispam.userLogin`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct User {
     /// `uid_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub uid_type: Option<i32>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
 }
 impl User {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            uid_type: Default::default(),
+            user_id: Default::default(),
         }
     }
     /// Sets `uid_type`.
@@ -46,4 +42,4 @@ impl User {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,17 +9,15 @@ pub use super::shared::{Decision, User};
 /// * **Required:** `params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AntispamUserLoginResponse`]; nested types are in this module.
 /// * **Platform docs:** search `antispam.userLogin` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "antispam.userLogin")]
 pub struct AntispamUserLoginRequest {
     /// `event_time`. Example: `1624430601`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_time: Option<i64>,
     /// `params` (required). Example: `{aid:1128}`
     pub params: String,
     /// `user`. Example: `-`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
 }
 impl AntispamUserLoginRequest {
@@ -27,7 +25,8 @@ impl AntispamUserLoginRequest {
     pub fn new(params: impl Into<String>) -> Self {
         Self {
             params: params.into(),
-            ..<Self as crate::de::Object>::empty()
+            event_time: Default::default(),
+            user: Default::default(),
         }
     }
     /// Sets `event_time`.
@@ -42,11 +41,10 @@ impl AntispamUserLoginRequest {
     }
 }
 /// `antispam.userLogin` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AntispamUserLoginResponse {
     /// `decision`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
 }
 impl crate::request::Request for AntispamUserLoginRequest {
@@ -54,4 +52,4 @@ impl crate::request::Request for AntispamUserLoginRequest {
     type Response = AntispamUserLoginResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

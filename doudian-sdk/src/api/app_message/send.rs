@@ -8,7 +8,7 @@
 /// * **Required:** `msg_param`, `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AppMessageSendResponse`]; nested types are in this module.
 /// * **Platform docs:** search `appMessage.send` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "appMessage.send")]
 pub struct AppMessageSendRequest {
@@ -27,11 +27,10 @@ impl AppMessageSendRequest {
     }
 }
 /// `appMessage.send` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AppMessageSendResponse {
     /// `rid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rid: Option<String>,
 }
 impl crate::request::Request for AppMessageSendRequest {
@@ -39,4 +38,4 @@ impl crate::request::Request for AppMessageSendRequest {
     type Response = AppMessageSendResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

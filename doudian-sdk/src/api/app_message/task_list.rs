@@ -9,7 +9,7 @@
 /// * **Required:** `page_no`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AppMessageTaskListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `appMessage.taskList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "appMessage.taskList")]
 pub struct AppMessageTaskListRequest {
@@ -18,7 +18,6 @@ pub struct AppMessageTaskListRequest {
     /// `page_size` (required)
     pub page_size: i64,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
 }
 impl AppMessageTaskListRequest {
@@ -27,7 +26,7 @@ impl AppMessageTaskListRequest {
         Self {
             page_no,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            template_id: Default::default(),
         }
     }
     /// Sets `template_id`.
@@ -37,13 +36,12 @@ impl AppMessageTaskListRequest {
     }
 }
 /// `appMessage.taskList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AppMessageTaskListResponse {
     /// `task_list`
     pub task_list: Vec<Task>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AppMessageTaskListRequest {
@@ -77,51 +75,37 @@ impl AppMessageTaskListRequest {
     }
 }
 /// An object inside `appMessage.taskList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Task {
     /// `app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<i64>,
     /// `app_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `failure_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_cnt: Option<i64>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `msg_param`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_param: Option<String>,
     /// `rid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rid: Option<String>,
     /// `send_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_status: Option<i32>,
     /// `send_to`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_to: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `success_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success_cnt: Option<i64>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

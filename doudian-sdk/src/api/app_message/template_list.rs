@@ -8,7 +8,7 @@
 /// * **Required:** `page_index`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AppMessageTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `appMessage.templateList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "appMessage.templateList")]
 pub struct AppMessageTemplateListRequest {
@@ -24,13 +24,12 @@ impl AppMessageTemplateListRequest {
     }
 }
 /// `appMessage.templateList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AppMessageTemplateListResponse {
     /// `template_list`
     pub template_list: Vec<Template>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for AppMessageTemplateListRequest {
@@ -39,55 +38,42 @@ impl crate::request::Request for AppMessageTemplateListRequest {
     type Response = AppMessageTemplateListResponse;
 }
 /// An object inside `appMessage.templateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Param {
     /// `example_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub example_value: Option<String>,
     /// `is_necessary`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_necessary: Option<i64>,
     /// `param_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub param_desc: Option<String>,
     /// `param_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub param_name: Option<String>,
 }
 /// An object inside `appMessage.templateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `example`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
     /// `msg_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<i32>,
     /// `msg_type_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_type_str: Option<String>,
     /// `params`
     pub params: Vec<Param>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `related_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BrandConvertResponse`]; nested types are in this module.
 /// * **Platform docs:** search `brand.convert` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "brand.convert")]
 pub struct BrandConvertRequest {
@@ -22,11 +22,10 @@ impl BrandConvertRequest {
     }
 }
 /// `brand.convert` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BrandConvertResponse {
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
 }
 impl crate::request::Request for BrandConvertRequest {
@@ -34,4 +33,4 @@ impl crate::request::Request for BrandConvertRequest {
     type Response = BrandConvertResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `biz_types`, `enable_deduplicate`, `query`, `read_old`, `user_id`, given by name in [`BrandGetSugRequired`].
 /// * **Reply:** [`BrandGetSugResponse`]; nested types are in this module.
 /// * **Platform docs:** search `brand.getSug` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "brand.getSug")]
 pub struct BrandGetSugRequest {
@@ -17,10 +17,8 @@ pub struct BrandGetSugRequest {
     /// `enable_deduplicate` (required). Example: `true`
     pub enable_deduplicate: bool,
     /// `extra_config`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_config: Option<ExtraConfig>,
     /// `filter_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_info: Option<FilterInfo>,
     /// `query` (required). Example: `apple`
     pub query: String,
@@ -59,7 +57,8 @@ impl BrandGetSugRequest {
             query,
             read_old,
             user_id,
-            ..<Self as crate::de::Object>::empty()
+            extra_config: Default::default(),
+            filter_info: Default::default(),
         }
     }
     /// Sets `extra_config`.
@@ -74,7 +73,7 @@ impl BrandGetSugRequest {
     }
 }
 /// `brand.getSug` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BrandGetSugResponse {
     /// `sug_list`
@@ -86,24 +85,23 @@ impl crate::request::Request for BrandGetSugRequest {
     type Response = BrandGetSugResponse;
 }
 /// An object inside `brand.getSug`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ExtraConfig {
     /// `use_brand_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_brand_info: Option<bool>,
     /// `use_brand_name_deduplicate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_brand_name_deduplicate: Option<bool>,
     /// `use_origin_brand_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_origin_brand_info: Option<bool>,
 }
 impl ExtraConfig {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            use_brand_info: Default::default(),
+            use_brand_name_deduplicate: Default::default(),
+            use_origin_brand_info: Default::default(),
         }
     }
     /// Sets `use_brand_info`.
@@ -126,33 +124,32 @@ impl ExtraConfig {
     }
 }
 /// An object inside `brand.getSug`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FilterInfo {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub audit_status: Vec<i32>,
     /// `brand_category`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub brand_category: Vec<i64>,
     /// `brand_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub brand_ids: Vec<i64>,
     /// `related_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related_ids: Vec<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `trade_mark_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trade_mark_ids: Vec<String>,
 }
 impl FilterInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            audit_status: Default::default(),
+            brand_category: Default::default(),
+            brand_ids: Default::default(),
+            related_ids: Default::default(),
+            status: Default::default(),
+            trade_mark_ids: Default::default(),
         }
     }
     /// Sets `audit_status`.
@@ -187,43 +184,33 @@ impl FilterInfo {
     }
 }
 /// An object inside `brand.getSug`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Sug {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `brand_alias`
     pub brand_alias: Vec<String>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `brand_name_c_n`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_c_n: Option<String>,
     /// `brand_name_e_n`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_e_n: Option<String>,
     /// `create_timestamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_timestamp: Option<i64>,
     /// `extra`
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `logo`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `update_timestamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_timestamp: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,43 +8,42 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BrandListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `brand.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "brand.list")]
 pub struct BrandListRequest {
     /// `brand_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub brand_ids: Vec<i64>,
     /// `categories`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<i64>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `full_brand_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_brand_info: Option<bool>,
     /// `offset`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// `query`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `sort`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i32>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl BrandListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            brand_ids: Default::default(),
+            categories: Default::default(),
+            category_id: Default::default(),
+            full_brand_info: Default::default(),
+            offset: Default::default(),
+            query: Default::default(),
+            size: Default::default(),
+            sort: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `brand_ids`.
@@ -94,13 +93,12 @@ impl BrandListRequest {
     }
 }
 /// `brand.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BrandListResponse {
     /// `auth_brand_list`
     pub auth_brand_list: Vec<AuthBrand>,
     /// `auth_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_required: Option<bool>,
     /// `brand_ids`
     pub brand_ids: Vec<i64>,
@@ -109,10 +107,8 @@ pub struct BrandListResponse {
     /// `brand_list`
     pub brand_list: Vec<Brand>,
     /// `has_more`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BrandListRequest {
@@ -121,69 +117,53 @@ impl crate::request::Request for BrandListRequest {
     type Response = BrandListResponse;
 }
 /// An object inside `brand.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AuthBrand {
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_cn: Option<String>,
     /// `name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_en: Option<String>,
 }
 /// An object inside `brand.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Brand {
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_cn: Option<String>,
     /// `name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_en: Option<String>,
 }
 /// An object inside `brand.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BrandInfos {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `brand_alias`
     pub brand_alias: Vec<String>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `brand_name_c_n`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_c_n: Option<String>,
     /// `brand_name_e_n`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_e_n: Option<String>,
     /// `create_timestamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_timestamp: Option<i64>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `logo`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `update_timestamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_timestamp: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

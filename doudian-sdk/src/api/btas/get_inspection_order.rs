@@ -8,23 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BtasGetInspectionOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.getInspectionOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.getInspectionOrder")]
 pub struct BtasGetInspectionOrderRequest {
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 impl BtasGetInspectionOrderRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            order_code: Default::default(),
+            order_id: Default::default(),
         }
     }
     /// Sets `order_code`.
@@ -39,12 +37,10 @@ impl BtasGetInspectionOrderRequest {
     }
 }
 /// `btas.getInspectionOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasGetInspectionOrderResponse {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `product_orders`
     pub product_orders: Vec<ProductOrder>,
@@ -55,7 +51,7 @@ impl crate::request::Request for BtasGetInspectionOrderRequest {
     type Response = BtasGetInspectionOrderResponse;
 }
 /// An object inside `btas.getInspectionOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductOrder {
     /// `order_code`
@@ -63,92 +59,66 @@ pub struct ProductOrder {
     /// `product_order_details`
     pub product_order_details: Vec<ProductOrderDetail>,
     /// `product_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_order_id: Option<String>,
 }
 /// An object inside `btas.getInspectionOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductOrderDetail {
     /// `cancel_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_status: Option<i32>,
     /// `extra_properties`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_properties: Option<String>,
     /// `fulfillment_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fulfillment_status: Option<i32>,
     /// `inspection_biz_mod`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_biz_mod: Option<i32>,
     /// `inspection_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_result: Option<i64>,
     /// `inspection_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_type: Option<i32>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<i64>,
     /// `sc_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_info: Option<ScInfo>,
     /// `sc_receive_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_receive_time: Option<i64>,
     /// `sc_shipping_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_shipping_time: Option<i64>,
     /// `seller_return_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_return_type: Option<i32>,
     /// `seller_shipping_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_shipping_time: Option<i64>,
     /// `send_2buyer_courier_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_2buyer_courier_info: Option<Send2buyerCourierInfo>,
     /// `send_2sc_courier_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_2sc_courier_info: Option<Send2scCourierInfo>,
 }
 /// An object inside `btas.getInspectionOrder`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ScInfo {
     /// `sc_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_address: Option<String>,
     /// `sc_city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_city: Option<String>,
     /// `sc_district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_district: Option<String>,
     /// `sc_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_id: Option<i64>,
     /// `sc_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_name: Option<String>,
     /// `sc_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_phone: Option<String>,
     /// `sc_province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_province: Option<String>,
     /// `sc_street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_street: Option<String>,
 }
 impl ::std::fmt::Debug for ScInfo {
@@ -166,38 +136,30 @@ impl ::std::fmt::Debug for ScInfo {
     }
 }
 /// An object inside `btas.getInspectionOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Send2buyerCourierInfo {
     /// `courier_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_code: Option<String>,
     /// `logistics_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_cn: Option<String>,
     /// `logistics_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_en: Option<String>,
     /// `logistics_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_type: Option<String>,
 }
 /// An object inside `btas.getInspectionOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Send2scCourierInfo {
     /// `courier_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_code: Option<String>,
     /// `logistics_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_cn: Option<String>,
     /// `logistics_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_en: Option<String>,
     /// `logistics_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_type: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

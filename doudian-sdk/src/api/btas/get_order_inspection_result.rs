@@ -8,7 +8,7 @@
 /// * **Required:** `order_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasGetOrderInspectionResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.getOrderInspectionResult` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.getOrderInspectionResult")]
 pub struct BtasGetOrderInspectionResultRequest {
@@ -24,42 +24,30 @@ impl BtasGetOrderInspectionResultRequest {
     }
 }
 /// `btas.getOrderInspectionResult` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasGetOrderInspectionResultResponse {
     /// `certification_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certification_code: Option<String>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `inspection_comment`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_comment: Option<String>,
     /// `inspection_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_cost: Option<i64>,
     /// `inspection_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_order_id: Option<String>,
     /// `inspection_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_result: Option<i32>,
     /// `inspection_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_time: Option<String>,
     /// `logistics_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_cost: Option<i64>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `product_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_order_id: Option<String>,
 }
 impl crate::request::Request for BtasGetOrderInspectionResultRequest {
@@ -68,4 +56,4 @@ impl crate::request::Request for BtasGetOrderInspectionResultRequest {
     type Response = BtasGetOrderInspectionResultResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

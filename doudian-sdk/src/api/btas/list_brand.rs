@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BtasListBrandResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.listBrand` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.listBrand")]
 pub struct BtasListBrandRequest {}
@@ -19,7 +19,7 @@ impl BtasListBrandRequest {
     }
 }
 /// `btas.listBrand` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasListBrandResponse {
     /// `brand_list`
@@ -31,28 +31,24 @@ impl crate::request::Request for BtasListBrandRequest {
     type Response = BtasListBrandResponse;
 }
 /// An object inside `btas.listBrand`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Brand {
     /// `brand_category_list`
     pub brand_category_list: Vec<BrandCategory>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name: Option<String>,
 }
 /// An object inside `btas.listBrand`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BrandCategory {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

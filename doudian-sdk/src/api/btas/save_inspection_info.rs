@@ -8,47 +8,37 @@
 /// * **Required:** `is_shipping_self`, `order_id`, `return_intercept_type`, `send_type`, `service_status`, given by name in [`BtasSaveInspectionInfoRequired`].
 /// * **Reply:** [`BtasSaveInspectionInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.saveInspectionInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.saveInspectionInfo")]
 pub struct BtasSaveInspectionInfoRequest {
     /// `base_send_logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_send_logistics_code: Option<String>,
     /// `insurance_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_cost: Option<i32>,
     /// `is_shipping_self` (required)
     pub is_shipping_self: i32,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `product_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_order_id: Option<String>,
     /// `return_intercept_type` (required)
     pub return_intercept_type: i32,
     /// `return_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_type: Option<i32>,
     /// `send_logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_logistics_code: Option<String>,
     /// `send_logistics_company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_logistics_company_code: Option<String>,
     /// `send_logistics_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_logistics_id: Option<String>,
     /// `send_type` (required)
     pub send_type: i32,
     /// `service_status` (required)
     pub service_status: i32,
     /// `shipping_logistics_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_logistics_type: Option<String>,
 }
 /// The required parameters of [`BtasSaveInspectionInfoRequest`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -81,7 +71,15 @@ impl BtasSaveInspectionInfoRequest {
             return_intercept_type,
             send_type,
             service_status,
-            ..<Self as crate::de::Object>::empty()
+            base_send_logistics_code: Default::default(),
+            insurance_cost: Default::default(),
+            order_code: Default::default(),
+            product_order_id: Default::default(),
+            return_type: Default::default(),
+            send_logistics_code: Default::default(),
+            send_logistics_company_code: Default::default(),
+            send_logistics_id: Default::default(),
+            shipping_logistics_type: Default::default(),
         }
     }
     /// Sets `base_send_logistics_code`.
@@ -143,7 +141,7 @@ impl BtasSaveInspectionInfoRequest {
     }
 }
 /// `btas.saveInspectionInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasSaveInspectionInfoResponse {}
 impl crate::request::Request for BtasSaveInspectionInfoRequest {
@@ -152,4 +150,4 @@ impl crate::request::Request for BtasSaveInspectionInfoRequest {
     type Response = BtasSaveInspectionInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

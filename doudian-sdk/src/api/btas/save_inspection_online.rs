@@ -8,7 +8,7 @@
 /// * **Required:** `brand_id`, `certification_code`, `images`, `is_original_info`, `order_code`, `order_id`, `product_order_id`, `return_intercept_type`, `service_status`, given by name in [`BtasSaveInspectionOnlineRequired`].
 /// * **Reply:** [`BtasSaveInspectionOnlineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.saveInspectionOnline` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.saveInspectionOnline")]
 pub struct BtasSaveInspectionOnlineRequest {
@@ -23,7 +23,6 @@ pub struct BtasSaveInspectionOnlineRequest {
     /// `order_code` (required)
     pub order_code: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `product_order_id` (required)
     pub product_order_id: String,
@@ -82,7 +81,7 @@ impl BtasSaveInspectionOnlineRequest {
     }
 }
 /// `btas.saveInspectionOnline` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasSaveInspectionOnlineResponse {}
 impl crate::request::Request for BtasSaveInspectionOnlineRequest {
@@ -90,11 +89,10 @@ impl crate::request::Request for BtasSaveInspectionOnlineRequest {
     type Response = BtasSaveInspectionOnlineResponse;
 }
 /// An object inside `btas.saveInspectionOnline`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Image {
     /// `image_comment`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_comment: Option<String>,
     /// `image_id` (required)
     pub image_id: i64,
@@ -107,7 +105,7 @@ impl Image {
         Self {
             image_id,
             image_url: image_url.into(),
-            ..<Self as crate::de::Object>::empty()
+            image_comment: Default::default(),
         }
     }
     /// Sets `image_comment`.
@@ -117,4 +115,4 @@ impl Image {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `order_code_list`, `pickup_code`, `sc_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasScConfirmOrderByPickupCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.confirmOrderByPickupCode` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.sc.confirmOrderByPickupCode")]
 pub struct BtasScConfirmOrderByPickupCodeRequest {
@@ -34,7 +34,7 @@ impl BtasScConfirmOrderByPickupCodeRequest {
     }
 }
 /// `btas.sc.confirmOrderByPickupCode` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasScConfirmOrderByPickupCodeResponse {}
 impl crate::request::Request for BtasScConfirmOrderByPickupCodeRequest {
@@ -42,4 +42,4 @@ impl crate::request::Request for BtasScConfirmOrderByPickupCodeRequest {
     type Response = BtasScConfirmOrderByPickupCodeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

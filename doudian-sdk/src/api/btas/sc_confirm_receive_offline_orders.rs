@@ -8,7 +8,7 @@
 /// * **Required:** `orders`, `sc_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasScConfirmReceiveOfflineOrdersResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.confirmReceiveOfflineOrders` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.sc.confirmReceiveOfflineOrders")]
 pub struct BtasScConfirmReceiveOfflineOrdersRequest {
@@ -24,7 +24,7 @@ impl BtasScConfirmReceiveOfflineOrdersRequest {
     }
 }
 /// `btas.sc.confirmReceiveOfflineOrders` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasScConfirmReceiveOfflineOrdersResponse {
     /// `orders`
@@ -35,18 +35,16 @@ impl crate::request::Request for BtasScConfirmReceiveOfflineOrdersRequest {
     type Response = BtasScConfirmReceiveOfflineOrdersResponse;
 }
 /// An object inside `btas.sc.confirmReceiveOfflineOrders`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ConfirmReceiveOfflineOrdersOrder {
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
 }
 /// An object inside `btas.sc.confirmReceiveOfflineOrders`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `order_code` (required)
@@ -64,4 +62,4 @@ impl Order {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,26 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BtasScGetInspectionOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.getInspectionOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.sc.getInspectionOrder")]
 pub struct BtasScGetInspectionOrderRequest {
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `sc_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_id: Option<i64>,
 }
 impl BtasScGetInspectionOrderRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            order_code: Default::default(),
+            order_id: Default::default(),
+            sc_id: Default::default(),
         }
     }
     /// Sets `order_code`.
@@ -47,12 +45,10 @@ impl BtasScGetInspectionOrderRequest {
     }
 }
 /// `btas.sc.getInspectionOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasScGetInspectionOrderResponse {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `product_orders`
     pub product_orders: Vec<ProductOrder>,
@@ -63,7 +59,7 @@ impl crate::request::Request for BtasScGetInspectionOrderRequest {
     type Response = BtasScGetInspectionOrderResponse;
 }
 /// An object inside `btas.sc.getInspectionOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductOrder {
     /// `order_code`
@@ -71,113 +67,80 @@ pub struct ProductOrder {
     /// `product_order_details`
     pub product_order_details: Vec<ProductOrderDetail>,
     /// `product_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_order_id: Option<String>,
 }
 /// An object inside `btas.sc.getInspectionOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductOrderDetail {
     /// `cancel_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_status: Option<i32>,
     /// `certification_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certification_code: Option<String>,
     /// `extra_properties`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_properties: Option<String>,
     /// `fulfillment_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fulfillment_status: Option<i32>,
     /// `inspection_biz_mod`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_biz_mod: Option<i32>,
     /// `inspection_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_result: Option<i64>,
     /// `inspection_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_type: Option<i32>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<i64>,
     /// `sc_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_info: Option<ScInfo>,
     /// `sc_receive_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_receive_time: Option<i64>,
     /// `sc_shipping_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_shipping_time: Option<i64>,
     /// `seller_return_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_return_type: Option<i32>,
     /// `seller_shipping_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_shipping_time: Option<i64>,
     /// `send2_buyer_courier_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send2_buyer_courier_info: Option<Send2BuyerCourierInfo>,
     /// `send2_sc_courier_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send2_sc_courier_info: Option<Send2ScCourierInfo>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 /// An object inside `btas.sc.getInspectionOrder`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ScInfo {
     /// `sc_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_address: Option<String>,
     /// `sc_city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_city: Option<String>,
     /// `sc_city_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_city_id: Option<i64>,
     /// `sc_district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_district: Option<String>,
     /// `sc_district_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_district_id: Option<i64>,
     /// `sc_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_id: Option<i64>,
     /// `sc_manager`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_manager: Option<String>,
     /// `sc_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_name: Option<String>,
     /// `sc_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_phone: Option<String>,
     /// `sc_province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_province: Option<String>,
     /// `sc_province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_province_id: Option<i64>,
     /// `sc_street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_street: Option<String>,
     /// `sc_street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_street_id: Option<i64>,
 }
 impl ::std::fmt::Debug for ScInfo {
@@ -200,38 +163,30 @@ impl ::std::fmt::Debug for ScInfo {
     }
 }
 /// An object inside `btas.sc.getInspectionOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Send2BuyerCourierInfo {
     /// `courier_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_code: Option<String>,
     /// `logistics_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_cn: Option<String>,
     /// `logistics_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_en: Option<String>,
     /// `logistics_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_type: Option<String>,
 }
 /// An object inside `btas.sc.getInspectionOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Send2ScCourierInfo {
     /// `courier_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_code: Option<String>,
     /// `logistics_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_cn: Option<String>,
     /// `logistics_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_en: Option<String>,
     /// `logistics_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_type: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

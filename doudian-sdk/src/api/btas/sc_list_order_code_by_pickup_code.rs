@@ -8,7 +8,7 @@
 /// * **Required:** `pickup_code`, `sc_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasScListOrderCodeByPickupCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.listOrderCodeByPickupCode` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.sc.listOrderCodeByPickupCode")]
 pub struct BtasScListOrderCodeByPickupCodeRequest {
@@ -27,13 +27,12 @@ impl BtasScListOrderCodeByPickupCodeRequest {
     }
 }
 /// `btas.sc.listOrderCodeByPickupCode` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasScListOrderCodeByPickupCodeResponse {
     /// `order_list`
     pub order_list: Vec<Order>,
     /// `pickup_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pickup_code: Option<String>,
 }
 impl crate::request::Request for BtasScListOrderCodeByPickupCodeRequest {
@@ -42,27 +41,21 @@ impl crate::request::Request for BtasScListOrderCodeByPickupCodeRequest {
     type Response = BtasScListOrderCodeByPickupCodeResponse;
 }
 /// An object inside `btas.sc.listOrderCodeByPickupCode`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `extra_properties`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_properties: Option<String>,
     /// `inspection_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inspection_type: Option<i32>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `certification_code`, `inspection_complete_time`, `order_code`, `result`, `result_details`, `service_center_id`, `service_charge`, `service_status`, given by name in [`BtasScSetInspectionResultRequired`].
 /// * **Reply:** [`BtasScSetInspectionResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.setInspectionResult` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.sc.setInspectionResult")]
 pub struct BtasScSetInspectionResultRequest {
@@ -75,7 +75,7 @@ impl BtasScSetInspectionResultRequest {
     }
 }
 /// `btas.sc.setInspectionResult` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasScSetInspectionResultResponse {}
 impl crate::request::Request for BtasScSetInspectionResultRequest {
@@ -83,4 +83,4 @@ impl crate::request::Request for BtasScSetInspectionResultRequest {
     type Response = BtasScSetInspectionResultResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `order_code`, `sc_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasScShippingOfflineOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.shippingOfflineOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.sc.shippingOfflineOrder")]
 pub struct BtasScShippingOfflineOrderRequest {
@@ -27,32 +27,24 @@ impl BtasScShippingOfflineOrderRequest {
     }
 }
 /// `btas.sc.shippingOfflineOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasScShippingOfflineOrderResponse {
     /// `cancel_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_status: Option<i32>,
     /// `logistics_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_cn: Option<String>,
     /// `logistics_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name_en: Option<String>,
     /// `logistics_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_num: Option<String>,
     /// `logistics_pdf_file`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_pdf_file: Option<String>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `receiver_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_type: Option<i32>,
     /// `seller_send_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_send_type: Option<i32>,
 }
 impl crate::request::Request for BtasScShippingOfflineOrderRequest {
@@ -60,4 +52,4 @@ impl crate::request::Request for BtasScShippingOfflineOrderRequest {
     type Response = BtasScShippingOfflineOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

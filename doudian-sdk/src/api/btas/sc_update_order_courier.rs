@@ -8,7 +8,7 @@
 /// * **Required:** `courier_code`, `logistics_name_en`, `order_code`, `sc_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasScUpdateOrderCourierResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.updateOrderCourier` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.sc.updateOrderCourier")]
 pub struct BtasScUpdateOrderCourierRequest {
@@ -38,7 +38,7 @@ impl BtasScUpdateOrderCourierRequest {
     }
 }
 /// `btas.sc.updateOrderCourier` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasScUpdateOrderCourierResponse {}
 impl crate::request::Request for BtasScUpdateOrderCourierRequest {
@@ -46,4 +46,4 @@ impl crate::request::Request for BtasScUpdateOrderCourierRequest {
     type Response = BtasScUpdateOrderCourierResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

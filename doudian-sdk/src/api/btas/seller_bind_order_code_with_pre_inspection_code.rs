@@ -8,7 +8,7 @@
 /// * **Required:** `inspection_code`, `inspection_sc_id`, `order_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasSellerBindOrderCodeWithPreInspectionCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.SellerBindOrderCodeWithPreInspectionCode` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.SellerBindOrderCodeWithPreInspectionCode")]
 pub struct BtasSellerBindOrderCodeWithPreInspectionCodeRequest {
@@ -34,7 +34,7 @@ impl BtasSellerBindOrderCodeWithPreInspectionCodeRequest {
     }
 }
 /// `btas.SellerBindOrderCodeWithPreInspectionCode` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasSellerBindOrderCodeWithPreInspectionCodeResponse {}
 impl crate::request::Request for BtasSellerBindOrderCodeWithPreInspectionCodeRequest {
@@ -42,4 +42,4 @@ impl crate::request::Request for BtasSellerBindOrderCodeWithPreInspectionCodeReq
     type Response = BtasSellerBindOrderCodeWithPreInspectionCodeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `order_code`, `sc_receipt_courier_type`, `sc_receipt_order_insurance_cost`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasSellerGetPowerCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sellerGetPowerCode` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.sellerGetPowerCode")]
 pub struct BtasSellerGetPowerCodeRequest {
@@ -34,14 +34,12 @@ impl BtasSellerGetPowerCodeRequest {
     }
 }
 /// `btas.sellerGetPowerCode` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasSellerGetPowerCodeResponse {
     /// `power_order_track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub power_order_track_no: Option<String>,
     /// `s_c_receipt_courier_code_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_c_receipt_courier_code_count: Option<i64>,
 }
 impl crate::request::Request for BtasSellerGetPowerCodeRequest {
@@ -49,4 +47,4 @@ impl crate::request::Request for BtasSellerGetPowerCodeRequest {
     type Response = BtasSellerGetPowerCodeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

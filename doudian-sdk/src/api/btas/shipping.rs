@@ -8,28 +8,23 @@
 /// * **Required:** `order_id`, `service_status`, `shipping_logistics_code`, `shipping_logistics_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasShippingResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.shipping` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.shipping")]
 pub struct BtasShippingRequest {
     /// `base_shipping_logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_shipping_logistics_code: Option<String>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `product_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_order_id: Option<String>,
     /// `service_status` (required)
     pub service_status: i32,
     /// `shipping_logistics_code` (required)
     pub shipping_logistics_code: String,
     /// `shipping_logistics_company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_logistics_company_code: Option<String>,
     /// `shipping_logistics_id` (required)
     pub shipping_logistics_id: String,
@@ -47,7 +42,10 @@ impl BtasShippingRequest {
             service_status,
             shipping_logistics_code: shipping_logistics_code.into(),
             shipping_logistics_id: shipping_logistics_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            base_shipping_logistics_code: Default::default(),
+            order_code: Default::default(),
+            product_order_id: Default::default(),
+            shipping_logistics_company_code: Default::default(),
         }
     }
     /// Sets `base_shipping_logistics_code`.
@@ -80,7 +78,7 @@ impl BtasShippingRequest {
     }
 }
 /// `btas.shipping` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasShippingResponse {}
 impl crate::request::Request for BtasShippingRequest {
@@ -88,4 +86,4 @@ impl crate::request::Request for BtasShippingRequest {
     type Response = BtasShippingResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

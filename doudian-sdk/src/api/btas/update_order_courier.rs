@@ -8,7 +8,7 @@
 /// * **Required:** `courier_code`, `logistics_name_en`, `order_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasUpdateOrderCourierResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.updateOrderCourier` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "btas.updateOrderCourier")]
 pub struct BtasUpdateOrderCourierRequest {
@@ -34,7 +34,7 @@ impl BtasUpdateOrderCourierRequest {
     }
 }
 /// `btas.updateOrderCourier` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BtasUpdateOrderCourierResponse {}
 impl crate::request::Request for BtasUpdateOrderCourierRequest {
@@ -42,4 +42,4 @@ impl crate::request::Request for BtasUpdateOrderCourierRequest {
     type Response = BtasUpdateOrderCourierResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

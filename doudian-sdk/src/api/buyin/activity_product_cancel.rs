@@ -8,17 +8,15 @@
 /// * **Required:** `activity_id`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinActivityProductCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityProductCancel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityProductCancel")]
 pub struct BuyinActivityProductCancelRequest {
     /// `activity_id` (required)
     pub activity_id: i64,
     /// `origin_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_id: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl BuyinActivityProductCancelRequest {
@@ -27,7 +25,7 @@ impl BuyinActivityProductCancelRequest {
         Self {
             activity_id,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            origin_activity_id: Default::default(),
         }
     }
     /// Sets `origin_activity_id`.
@@ -37,11 +35,10 @@ impl BuyinActivityProductCancelRequest {
     }
 }
 /// `buyin.activityProductCancel` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinActivityProductCancelResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for BuyinActivityProductCancelRequest {
@@ -49,4 +46,4 @@ impl crate::request::Request for BuyinActivityProductCancelRequest {
     type Response = BuyinActivityProductCancelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `activity_id`, `product_id`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinActivityProductExtendApproveResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityProductExtendApprove` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityProductExtendApprove")]
 pub struct BuyinActivityProductExtendApproveRequest {
     /// `activity_id` (required)
     pub activity_id: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `status` (required)
     pub status: i32,
@@ -35,11 +34,10 @@ impl BuyinActivityProductExtendApproveRequest {
     }
 }
 /// `buyin.activityProductExtendApprove` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinActivityProductExtendApproveResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for BuyinActivityProductExtendApproveRequest {
@@ -47,4 +45,4 @@ impl crate::request::Request for BuyinActivityProductExtendApproveRequest {
     type Response = BuyinActivityProductExtendApproveResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,28 +9,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinActivityProductExtendListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityProductExtendList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityProductExtendList")]
 pub struct BuyinActivityProductExtendListRequest {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `search_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_type: Option<i32>,
 }
 impl BuyinActivityProductExtendListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            activity_id: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            search_type: Default::default(),
         }
     }
     /// Sets `activity_id`.
@@ -55,13 +54,12 @@ impl BuyinActivityProductExtendListRequest {
     }
 }
 /// `buyin.activityProductExtendList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinActivityProductExtendListResponse {
     /// `item_list`
     pub item_list: Vec<Item>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinActivityProductExtendListRequest {
@@ -95,68 +93,48 @@ impl BuyinActivityProductExtendListRequest {
     }
 }
 /// An object inside `buyin.activityProductExtendList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Item {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<f64>,
     /// `extend_apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_apply_id: Option<i64>,
     /// `extend_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_apply_time: Option<String>,
     /// `extend_deal_note`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_deal_note: Option<String>,
     /// `extend_deal_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_deal_result: Option<i64>,
     /// `extend_deal_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_deal_time: Option<String>,
     /// `extend_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_time: Option<String>,
     /// `institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<i64>,
     /// `institution_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_name: Option<String>,
     /// `institution_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_phone: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<f64>,
     /// `product_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_stock: Option<i64>,
     /// `promote_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_end_time: Option<String>,
     /// `promote_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_start_time: Option<String>,
     /// `service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate: Option<f64>,
 }
 impl ::std::fmt::Debug for Item {
@@ -189,4 +167,4 @@ impl ::std::fmt::Debug for Item {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

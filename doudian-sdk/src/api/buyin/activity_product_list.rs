@@ -9,27 +9,23 @@
 /// * **Required:** `activity_id`, `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinActivityProductListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityProductList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityProductList")]
 pub struct BuyinActivityProductListRequest {
     /// `activity_id` (required)
     pub activity_id: i64,
     /// `applied_sub_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub applied_sub_status: Option<i32>,
     /// `page` (required)
     pub page: i64,
     /// `product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_info: Option<String>,
     /// `size` (required)
     pub size: i64,
     /// `sort_direction`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_direction: Option<i64>,
     /// `sort_field`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_field: Option<i64>,
 }
 impl BuyinActivityProductListRequest {
@@ -39,7 +35,10 @@ impl BuyinActivityProductListRequest {
             activity_id,
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            applied_sub_status: Default::default(),
+            product_info: Default::default(),
+            sort_direction: Default::default(),
+            sort_field: Default::default(),
         }
     }
     /// Sets `applied_sub_status`.
@@ -64,13 +63,12 @@ impl BuyinActivityProductListRequest {
     }
 }
 /// `buyin.activityProductList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinActivityProductListResponse {
     /// `products`
     pub products: Vec<Product>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinActivityProductListRequest {
@@ -104,51 +102,37 @@ impl BuyinActivityProductListRequest {
     }
 }
 /// An object inside `buyin.activityProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_id: Option<i64>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<f64>,
     /// `is_trusteeship_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_trusteeship_product: Option<bool>,
     /// `origin_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_id: Option<i64>,
     /// `origin_activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_name: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<f64>,
     /// `product_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_stock: Option<i64>,
     /// `promote_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_end_time: Option<String>,
     /// `promote_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_start_time: Option<String>,
     /// `service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate: Option<f64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,34 +9,33 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinActivitySearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activitySearch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activitySearch")]
 pub struct BuyinActivitySearchRequest {
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `search_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_type: Option<i32>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
     /// `sort_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_type: Option<i32>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl BuyinActivitySearchRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            activity_name: Default::default(),
+            page: Default::default(),
+            search_type: Default::default(),
+            size: Default::default(),
+            sort_type: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `activity_name`.
@@ -71,13 +70,12 @@ impl BuyinActivitySearchRequest {
     }
 }
 /// `buyin.activitySearch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinActivitySearchResponse {
     /// `activity_list`
     pub activity_list: Vec<Activity>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 impl crate::request::Request for BuyinActivitySearchRequest {
@@ -110,60 +108,43 @@ impl BuyinActivitySearchRequest {
     }
 }
 /// An object inside `buyin.activitySearch`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Activity {
     /// `activity_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_desc: Option<String>,
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `activity_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_status: Option<i32>,
     /// `activity_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_status_desc: Option<String>,
     /// `apply_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_end_time: Option<String>,
     /// `apply_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_start_time: Option<String>,
     /// `categories_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub categories_limit: Option<String>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<i32>,
     /// `estimated_single_sale`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_single_sale: Option<i32>,
     /// `institution_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_name: Option<String>,
     /// `product_activity_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_activity_ratio: Option<f64>,
     /// `promote_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_end_time: Option<String>,
     /// `promote_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_start_time: Option<String>,
     /// `service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate: Option<f64>,
     /// `shop_score_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_score_limit: Option<String>,
     /// `shop_type_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_type_limit: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `share_command`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinActivityShareCommandParseResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityShareCommandParse` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityShareCommandParse")]
 pub struct BuyinActivityShareCommandParseRequest {
@@ -24,17 +24,14 @@ impl BuyinActivityShareCommandParseRequest {
     }
 }
 /// `buyin.activityShareCommandParse` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinActivityShareCommandParseResponse {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_url: Option<String>,
     /// `mix_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mix_activity_id: Option<String>,
 }
 impl crate::request::Request for BuyinActivityShareCommandParseRequest {
@@ -42,4 +39,4 @@ impl crate::request::Request for BuyinActivityShareCommandParseRequest {
     type Response = BuyinActivityShareCommandParseResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

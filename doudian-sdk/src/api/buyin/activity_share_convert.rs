@@ -9,31 +9,25 @@ pub use super::shared::Qrcode;
 /// * **Required:** `activity_id`, `need_qr_code`, `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinActivityShareConvertResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.activityShareConvert` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.activityShareConvert")]
 pub struct BuyinActivityShareConvertRequest {
     /// `activity_id` (required)
     pub activity_id: i64,
     /// `activity_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_url: Option<String>,
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `mix_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mix_activity_id: Option<String>,
     /// `need_qr_code` (required)
     pub need_qr_code: bool,
     /// `pid` (required)
     pub pid: String,
     /// `platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl BuyinActivityShareConvertRequest {
@@ -43,7 +37,11 @@ impl BuyinActivityShareConvertRequest {
             activity_id,
             need_qr_code,
             pid: pid.into(),
-            ..<Self as crate::de::Object>::empty()
+            activity_url: Default::default(),
+            external_info: Default::default(),
+            mix_activity_id: Default::default(),
+            platform: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `activity_url`.
@@ -73,20 +71,16 @@ impl BuyinActivityShareConvertRequest {
     }
 }
 /// `buyin.activityShareConvert` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinActivityShareConvertResponse {
     /// `deep_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deep_link: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
     /// `zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zlink: Option<String>,
 }
 impl crate::request::Request for BuyinActivityShareConvertRequest {
@@ -94,4 +88,4 @@ impl crate::request::Request for BuyinActivityShareConvertRequest {
     type Response = BuyinActivityShareConvertResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

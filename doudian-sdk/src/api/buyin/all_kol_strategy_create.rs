@@ -8,14 +8,13 @@
 /// * **Required:** `cos_ratio`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinAllKolStrategyCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.allKolStrategyCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.allKolStrategyCreate")]
 pub struct BuyinAllKolStrategyCreateRequest {
     /// `cos_ratio` (required). Example: `50`
     pub cos_ratio: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl BuyinAllKolStrategyCreateRequest {
@@ -28,14 +27,12 @@ impl BuyinAllKolStrategyCreateRequest {
     }
 }
 /// `buyin.allKolStrategyCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinAllKolStrategyCreateResponse {
     /// `strategy_id`. Example: `123456`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<i64>,
     /// `success`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for BuyinAllKolStrategyCreateRequest {
@@ -43,4 +40,4 @@ impl crate::request::Request for BuyinAllKolStrategyCreateRequest {
     type Response = BuyinAllKolStrategyCreateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

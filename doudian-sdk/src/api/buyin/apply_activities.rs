@@ -8,7 +8,7 @@
 /// * **Required:** `activity_id`, `phone_number`, `products`, `service_rate`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinApplyActivitiesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.applyActivities` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.applyActivities")]
 pub struct BuyinApplyActivitiesRequest {
@@ -21,7 +21,6 @@ pub struct BuyinApplyActivitiesRequest {
     /// `service_rate` (required)
     pub service_rate: i64,
     /// `service_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_ratio: Option<String>,
 }
 impl BuyinApplyActivitiesRequest {
@@ -37,7 +36,7 @@ impl BuyinApplyActivitiesRequest {
             phone_number: phone_number.into(),
             products,
             service_rate,
-            ..<Self as crate::de::Object>::empty()
+            service_ratio: Default::default(),
         }
     }
     /// Sets `service_ratio`.
@@ -47,13 +46,12 @@ impl BuyinApplyActivitiesRequest {
     }
 }
 /// `buyin.applyActivities` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinApplyActivitiesResponse {
     /// `result`
     pub result: Vec<ApplyActivitiesResult>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinApplyActivitiesRequest {
@@ -61,24 +59,20 @@ impl crate::request::Request for BuyinApplyActivitiesRequest {
     type Response = BuyinApplyActivitiesResponse;
 }
 /// An object inside `buyin.applyActivities`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ApplyActivitiesResult {
     /// `error_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
     /// `error_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_msg: Option<String>,
     /// `is_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.applyActivities`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `activity_price` (required)
@@ -86,25 +80,18 @@ pub struct Product {
     /// `commission_rate` (required)
     pub commission_rate: i64,
     /// `gift_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gift_info: Option<String>,
     /// `months_of_protection`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub months_of_protection: Option<i32>,
     /// `product_activity_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_activity_ratio: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `promotion_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_end_time: Option<String>,
     /// `promotion_step`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_step: Option<String>,
     /// `promotion_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_stock: Option<i64>,
 }
 impl Product {
@@ -118,7 +105,12 @@ impl Product {
             activity_price,
             commission_rate,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            gift_info: Default::default(),
+            months_of_protection: Default::default(),
+            product_activity_ratio: Default::default(),
+            promotion_end_time: Default::default(),
+            promotion_step: Default::default(),
+            promotion_stock: Default::default(),
         }
     }
     /// Sets `gift_info`.
@@ -156,4 +148,4 @@ impl Product {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

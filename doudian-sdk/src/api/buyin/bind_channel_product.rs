@@ -8,25 +8,21 @@
 /// * **Required:** `channel_id`, `channel_type`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinBindChannelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.bindChannelProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.bindChannelProduct")]
 pub struct BuyinBindChannelProductRequest {
     /// `author_ids`. Example: `123456789`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub author_ids: Vec<i64>,
     /// `buyin_ids`. Example: `123456789`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub buyin_ids: Vec<i64>,
     /// `channel_id` (required). Example: `123456789`
     pub channel_id: i64,
     /// `channel_type` (required). Example: `1`
     pub channel_type: i32,
     /// `is_all`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_all: Option<bool>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl BuyinBindChannelProductRequest {
@@ -40,7 +36,9 @@ impl BuyinBindChannelProductRequest {
             channel_id,
             channel_type,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            author_ids: Default::default(),
+            buyin_ids: Default::default(),
+            is_all: Default::default(),
         }
     }
     /// Sets `author_ids`.
@@ -60,13 +58,12 @@ impl BuyinBindChannelProductRequest {
     }
 }
 /// `buyin.bindChannelProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinBindChannelProductResponse {
     /// `failed`
     pub failed: Vec<Failed>,
     /// `success`. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<i64>,
 }
 impl crate::request::Request for BuyinBindChannelProductRequest {
@@ -74,18 +71,15 @@ impl crate::request::Request for BuyinBindChannelProductRequest {
     type Response = BuyinBindChannelProductResponse;
 }
 /// An object inside `buyin.bindChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Failed {
     /// `id`. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `id_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_type: Option<i64>,
     /// `reason`. Example: `无效uid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

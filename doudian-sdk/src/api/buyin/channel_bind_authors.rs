@@ -10,7 +10,7 @@ pub use super::shared::Author;
 /// * **Required:** `channel_id`, `channel_type`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinChannelBindAuthorsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.channelBindAuthors` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.channelBindAuthors")]
 pub struct BuyinChannelBindAuthorsRequest {
@@ -19,13 +19,10 @@ pub struct BuyinChannelBindAuthorsRequest {
     /// `channel_type` (required). Example: `1`
     pub channel_type: i32,
     /// `page`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl BuyinChannelBindAuthorsRequest {
@@ -39,7 +36,8 @@ impl BuyinChannelBindAuthorsRequest {
             channel_id,
             channel_type,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            page_size: Default::default(),
         }
     }
     /// Sets `page`.
@@ -54,16 +52,14 @@ impl BuyinChannelBindAuthorsRequest {
     }
 }
 /// `buyin.channelBindAuthors` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinChannelBindAuthorsResponse {
     /// `authors`
     pub authors: Vec<Author>,
     /// `is_all`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_all: Option<bool>,
     /// `total`. Example: `20`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinChannelBindAuthorsRequest {
@@ -100,4 +96,4 @@ impl BuyinChannelBindAuthorsRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

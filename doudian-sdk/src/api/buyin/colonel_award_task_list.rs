@@ -9,28 +9,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinColonelAwardTaskListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonelAwardTaskList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonelAwardTaskList")]
 pub struct BuyinColonelAwardTaskListRequest {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `task_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_info: Option<String>,
 }
 impl BuyinColonelAwardTaskListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            page_size: Default::default(),
+            status: Default::default(),
+            task_info: Default::default(),
         }
     }
     /// Sets `page`.
@@ -55,16 +54,14 @@ impl BuyinColonelAwardTaskListRequest {
     }
 }
 /// `buyin.colonelAwardTaskList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinColonelAwardTaskListResponse {
     /// `ongoing_task_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ongoing_task_cnt: Option<i64>,
     /// `results`
     pub results: Vec<ColonelAwardTaskListResult>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinColonelAwardTaskListRequest {
@@ -98,42 +95,31 @@ impl BuyinColonelAwardTaskListRequest {
     }
 }
 /// An object inside `buyin.colonelAwardTaskList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ColonelAwardTaskListResult {
     /// `apply_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_cnt: Option<i64>,
     /// `can_apply`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_apply: Option<bool>,
     /// `gmv`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gmv: Option<i64>,
     /// `order_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_cnt: Option<i64>,
     /// `promote_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promote_cnt: Option<i64>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `task_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_end_time: Option<String>,
     /// `task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
     /// `task_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_name: Option<String>,
     /// `task_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_start_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

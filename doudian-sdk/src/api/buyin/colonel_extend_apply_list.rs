@@ -9,22 +9,17 @@
 /// * **Required:** `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinColonelExtendApplyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonelExtendApplyList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonelExtendApplyList")]
 pub struct BuyinColonelExtendApplyListRequest {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `status` (required)
     pub status: Vec<i64>,
@@ -34,7 +29,10 @@ impl BuyinColonelExtendApplyListRequest {
     pub fn new(status: Vec<i64>) -> Self {
         Self {
             status,
-            ..<Self as crate::de::Object>::empty()
+            activity_id: Default::default(),
+            page: Default::default(),
+            product_id: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `activity_id`.
@@ -59,13 +57,12 @@ impl BuyinColonelExtendApplyListRequest {
     }
 }
 /// `buyin.colonelExtendApplyList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinColonelExtendApplyListResponse {
     /// `extend_applies`
     pub extend_applies: Vec<ExtendApply>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinColonelExtendApplyListRequest {
@@ -99,36 +96,27 @@ impl BuyinColonelExtendApplyListRequest {
     }
 }
 /// An object inside `buyin.colonelExtendApplyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ExtendApply {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `origin_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_id: Option<i64>,
     /// `origin_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_buyin_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `activity_url`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinColonelMultiParseActivityUrlResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonelMultiParseActivityUrl` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonelMultiParseActivityUrl")]
 pub struct BuyinColonelMultiParseActivityUrlRequest {
@@ -22,7 +22,7 @@ impl BuyinColonelMultiParseActivityUrlRequest {
     }
 }
 /// `buyin.colonelMultiParseActivityUrl` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinColonelMultiParseActivityUrlResponse {
     /// `results`
@@ -33,39 +33,29 @@ impl crate::request::Request for BuyinColonelMultiParseActivityUrlRequest {
     type Response = BuyinColonelMultiParseActivityUrlResponse;
 }
 /// An object inside `buyin.colonelMultiParseActivityUrl`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Results {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<i64>,
     /// `is_promote`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_promote: Option<bool>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `origin_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_id: Option<i64>,
     /// `origin_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_buyin_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,34 +8,33 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinColonelMultiSettlementOrdersResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.colonelMultiSettlementOrders` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonelMultiSettlementOrders")]
 pub struct BuyinColonelMultiSettlementOrdersRequest {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `order_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_ids: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<String>,
 }
 impl BuyinColonelMultiSettlementOrdersRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            cursor: Default::default(),
+            end_time: Default::default(),
+            order_ids: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `cursor`.
@@ -70,11 +69,10 @@ impl BuyinColonelMultiSettlementOrdersRequest {
     }
 }
 /// `buyin.colonelMultiSettlementOrders` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinColonelMultiSettlementOrdersResponse {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `orders`
     pub orders: Vec<Order>,
@@ -84,71 +82,49 @@ impl crate::request::Request for BuyinColonelMultiSettlementOrdersRequest {
     type Response = BuyinColonelMultiSettlementOrdersResponse;
 }
 /// An object inside `buyin.colonelMultiSettlementOrders`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `ads_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_buyin_id: Option<String>,
     /// `author_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_account: Option<String>,
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `colonel_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_activity_id: Option<i64>,
     /// `colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_buyin_id: Option<String>,
     /// `colonel_institution_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_institution_name: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `phase_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `second_colonel_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_colonel_activity_id: Option<String>,
     /// `second_colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_colonel_buyin_id: Option<String>,
     /// `second_colonel_institution_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_colonel_institution_name: Option<String>,
     /// `settle_colonel_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_colonel_commission: Option<i64>,
     /// `settle_colonel_tech_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_colonel_tech_service_fee: Option<i64>,
     /// `settle_second_colonel_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_second_colonel_commission: Option<i64>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `short_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_id: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `activity_id`, `product_id`, `special_apply_id`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinColonelSpecialApplyDealResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonel.specialApplyDeal` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonel.specialApplyDeal")]
 pub struct BuyinColonelSpecialApplyDealRequest {
     /// `activity_id` (required)
     pub activity_id: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `special_apply_id` (required)
     pub special_apply_id: i64,
@@ -39,7 +38,7 @@ impl BuyinColonelSpecialApplyDealRequest {
     }
 }
 /// `buyin.colonel.specialApplyDeal` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinColonelSpecialApplyDealResponse {
     /// `low_service_fee_activity_id`
@@ -47,7 +46,6 @@ pub struct BuyinColonelSpecialApplyDealResponse {
     /// `second_activity_id`
     pub second_activity_id: Vec<i64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for BuyinColonelSpecialApplyDealRequest {
@@ -55,4 +53,4 @@ impl crate::request::Request for BuyinColonelSpecialApplyDealRequest {
     type Response = BuyinColonelSpecialApplyDealResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,28 +9,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinColonelSpecialApplyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonel.specialApplyList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonel.specialApplyList")]
 pub struct BuyinColonelSpecialApplyListRequest {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `search_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_type: Option<i32>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
 }
 impl BuyinColonelSpecialApplyListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            activity_id: Default::default(),
+            page: Default::default(),
+            search_type: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `activity_id`.
@@ -55,13 +54,12 @@ impl BuyinColonelSpecialApplyListRequest {
     }
 }
 /// `buyin.colonel.specialApplyList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinColonelSpecialApplyListResponse {
     /// `special_apply_list`
     pub special_apply_list: Vec<SpecialApply>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinColonelSpecialApplyListRequest {
@@ -95,92 +93,64 @@ impl BuyinColonelSpecialApplyListRequest {
     }
 }
 /// An object inside `buyin.colonel.specialApplyList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SpecialApply {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `apply_commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_commission_rate: Option<String>,
     /// `apply_service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_service_rate: Option<String>,
     /// `apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<String>,
     /// `approve_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub approve_time: Option<String>,
     /// `cur_commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cur_commission_rate: Option<String>,
     /// `cur_service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cur_service_rate: Option<String>,
     /// `op_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_type: Option<i32>,
     /// `origin_activity_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_end_time: Option<String>,
     /// `origin_activity_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_activity_start_time: Option<String>,
     /// `origin_colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_colonel_buyin_id: Option<i64>,
     /// `origin_institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_institution_id: Option<i64>,
     /// `origin_institution_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_institution_name: Option<String>,
     /// `origin_institution_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_institution_phone: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<String>,
     /// `product_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_stock: Option<i64>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_level_is_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_level_is_new: Option<bool>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_phone: Option<String>,
     /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_score: Option<f64>,
     /// `special_apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub special_apply_id: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl ::std::fmt::Debug for SpecialApply {
@@ -221,4 +191,4 @@ impl ::std::fmt::Debug for SpecialApply {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,36 +9,27 @@
 /// * **Required:** `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinColonelTrusteeshipListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonel.trusteeshipList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.colonel.trusteeshipList")]
 pub struct BuyinColonelTrusteeshipListRequest {
     /// `business_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_id: Option<i64>,
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `order_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<i64>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size` (required)
     pub page_size: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `retrieve_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retrieve_mode: Option<i32>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `sub_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_status: Option<i32>,
 }
 impl BuyinColonelTrusteeshipListRequest {
@@ -46,7 +37,14 @@ impl BuyinColonelTrusteeshipListRequest {
     pub fn new(page_size: i64) -> Self {
         Self {
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            business_id: Default::default(),
+            cursor: Default::default(),
+            order_by: Default::default(),
+            page: Default::default(),
+            product_id: Default::default(),
+            retrieve_mode: Default::default(),
+            status: Default::default(),
+            sub_status: Default::default(),
         }
     }
     /// Sets `business_id`.
@@ -91,16 +89,14 @@ impl BuyinColonelTrusteeshipListRequest {
     }
 }
 /// `buyin.colonel.trusteeshipList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinColonelTrusteeshipListResponse {
     /// `next_cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// `records`
     pub records: Vec<Record>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinColonelTrusteeshipListRequest {
@@ -134,65 +130,46 @@ impl BuyinColonelTrusteeshipListRequest {
     }
 }
 /// An object inside `buyin.colonel.trusteeshipList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Record {
     /// `can_promote`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_promote: Option<String>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `is_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<i64>,
     /// `product_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_stock: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_phone: Option<String>,
     /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_score: Option<f64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `sub_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_status: Option<i32>,
     /// `trusteeship_commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trusteeship_commission_rate: Option<i64>,
     /// `trusteeship_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trusteeship_end_time: Option<String>,
     /// `trusteeship_service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trusteeship_service_rate: Option<i64>,
     /// `trusteeship_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trusteeship_start_time: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 impl ::std::fmt::Debug for Record {
@@ -221,4 +198,4 @@ impl ::std::fmt::Debug for Record {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

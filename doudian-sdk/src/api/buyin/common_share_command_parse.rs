@@ -8,7 +8,7 @@
 /// * **Required:** `command`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinCommonShareCommandParseResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.commonShareCommandParse` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.commonShareCommandParse")]
 pub struct BuyinCommonShareCommandParseRequest {
@@ -22,11 +22,10 @@ impl BuyinCommonShareCommandParseRequest {
     }
 }
 /// `buyin.commonShareCommandParse` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinCommonShareCommandParseResponse {
     /// `common_share_command_parse_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub common_share_command_parse_info: Option<CommonShareCommandParseInfo>,
 }
 impl crate::request::Request for BuyinCommonShareCommandParseRequest {
@@ -34,88 +33,70 @@ impl crate::request::Request for BuyinCommonShareCommandParseRequest {
     type Response = BuyinCommonShareCommandParseResponse;
 }
 /// An object inside `buyin.commonShareCommandParse`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ActivityInfo {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_url: Option<String>,
     /// `extra_params`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_params: Option<String>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
     /// `mix_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mix_activity_id: Option<String>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CommonShareCommandParseInfo {
     /// `activity_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_info: Option<ActivityInfo>,
     /// `command_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub command_type: Option<i32>,
     /// `live_appoint_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_appoint_info: Option<LiveAppointInfo>,
     /// `live_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_info: Option<LiveInfo>,
     /// `product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_info: Option<ProductInfo>,
     /// `redpack_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_info: Option<RedpackInfo>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LiveAppointInfo {
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `live_appointment_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_appointment_id: Option<String>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LiveInfo {
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductInfo {
     /// `ins_activity_param`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_activity_param: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RedpackInfo {
     /// `redpack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

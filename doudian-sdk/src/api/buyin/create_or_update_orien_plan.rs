@@ -8,7 +8,7 @@
 /// * **Required:** `is_create`, `plan`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinCreateOrUpdateOrienPlanResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.createOrUpdateOrienPlan` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.createOrUpdateOrienPlan")]
 pub struct BuyinCreateOrUpdateOrienPlanRequest {
@@ -24,11 +24,10 @@ impl BuyinCreateOrUpdateOrienPlanRequest {
     }
 }
 /// `buyin.createOrUpdateOrienPlan` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinCreateOrUpdateOrienPlanResponse {
     /// `plan_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
 }
 impl crate::request::Request for BuyinCreateOrUpdateOrienPlanRequest {
@@ -36,40 +35,38 @@ impl crate::request::Request for BuyinCreateOrUpdateOrienPlanRequest {
     type Response = BuyinCreateOrUpdateOrienPlanResponse;
 }
 /// An object inside `buyin.createOrUpdateOrienPlan`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Plan {
     /// `apply_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_type: Option<i32>,
     /// `audit_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_type: Option<i32>,
     /// `author_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_level: Option<i32>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `orien_plan_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub orien_plan_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `restricted_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub restricted_type: Option<i32>,
 }
 impl Plan {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            apply_type: Default::default(),
+            audit_type: Default::default(),
+            author_level: Default::default(),
+            cos_ratio: Default::default(),
+            end_time: Default::default(),
+            orien_plan_id: Default::default(),
+            product_id: Default::default(),
+            restricted_type: Default::default(),
         }
     }
     /// Sets `apply_type`.
@@ -114,4 +111,4 @@ impl Plan {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

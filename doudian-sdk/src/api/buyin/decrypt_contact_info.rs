@@ -8,7 +8,7 @@
 /// * **Required:** `text`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDecryptContactInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.decryptContactInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.decryptContactInfo")]
 pub struct BuyinDecryptContactInfoRequest {
@@ -22,14 +22,12 @@ impl BuyinDecryptContactInfoRequest {
     }
 }
 /// `buyin.decryptContactInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDecryptContactInfoResponse {
     /// `contact_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_info: Option<String>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for BuyinDecryptContactInfoRequest {
@@ -38,4 +36,4 @@ impl crate::request::Request for BuyinDecryptContactInfoRequest {
     type Response = BuyinDecryptContactInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::AdsPromotionRatio;
 /// * **Required:** `author_buyin_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDistributionLiveProductListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.distributionLiveProductList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.distributionLiveProductList")]
 pub struct BuyinDistributionLiveProductListRequest {
@@ -25,44 +25,34 @@ impl BuyinDistributionLiveProductListRequest {
     }
 }
 /// `buyin.distributionLiveProductList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDistributionLiveProductListResponse {
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<i64>,
     /// `author_nickname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_nickname: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `flash_products`
     pub flash_products: Vec<FlashProduct>,
     /// `flash_products_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flash_products_count: Option<i32>,
     /// `has_kol_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_kol_coupon: Option<bool>,
     /// `is_flash_live_room`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_flash_live_room: Option<bool>,
     /// `is_rest_assured`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_rest_assured: Option<bool>,
     /// `lottery_products`
     pub lottery_products: Vec<LotteryProduct>,
     /// `online_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_num: Option<i64>,
     /// `product_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i32>,
     /// `products`
     pub products: Vec<Product>,
     /// `room_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_id: Option<i64>,
 }
 impl crate::request::Request for BuyinDistributionLiveProductListRequest {
@@ -71,227 +61,169 @@ impl crate::request::Request for BuyinDistributionLiveProductListRequest {
     type Response = BuyinDistributionLiveProductListResponse;
 }
 /// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AvailableCoupon {
     /// `coupon_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_type: Option<i32>,
     /// `discount_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_desc: Option<String>,
     /// `type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_desc: Option<String>,
 }
 /// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FlashProduct {
     /// `ads_promotion_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_promotion_ratio: Option<AdsPromotionRatio>,
     /// `available_coupons`
     pub available_coupons: Vec<AvailableCoupon>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `given_products`
     pub given_products: Vec<GivenProduct>,
     /// `is_explaining`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_explaining: Option<bool>,
     /// `list_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub list_num: Option<i32>,
     /// `live_room_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_room_price: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 /// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GivenProduct {
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `given_skus`
     pub given_skus: Vec<GivenSkus>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
 }
 /// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GivenSkus {
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LotteryProduct {
     /// `lottery_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lottery_activity_id: Option<i64>,
     /// `lottery_product_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lottery_product_end_time: Option<i64>,
     /// `lottery_product_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lottery_product_start_time: Option<i64>,
     /// `product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_info: Option<ProductInfo>,
 }
 /// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `ads_promotion_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_promotion_ratio: Option<AdsPromotionRatio>,
     /// `available_coupons`
     pub available_coupons: Vec<AvailableCoupon>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `given_products`
     pub given_products: Vec<GivenProduct>,
     /// `is_explaining`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_explaining: Option<bool>,
     /// `list_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub list_num: Option<i32>,
     /// `live_room_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_room_price: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 /// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductInfo {
     /// `ads_promotion_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_promotion_ratio: Option<AdsPromotionRatio>,
     /// `available_coupons`
     pub available_coupons: Vec<AvailableCoupon>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `given_products`
     pub given_products: Vec<GivenProduct>,
     /// `is_explaining`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_explaining: Option<bool>,
     /// `list_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub list_num: Option<i32>,
     /// `live_room_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_room_price: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,26 +9,21 @@
 /// * **Required:** `buyin_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDistributionRedpackDetailListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.distributionRedpackDetailList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.distributionRedpackDetailList")]
 pub struct BuyinDistributionRedpackDetailListRequest {
     /// `buyin_id` (required)
     pub buyin_id: String,
     /// `end_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `redpack_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_name: Option<String>,
     /// `start_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
 }
 impl BuyinDistributionRedpackDetailListRequest {
@@ -36,7 +31,11 @@ impl BuyinDistributionRedpackDetailListRequest {
     pub fn new(buyin_id: impl Into<String>) -> Self {
         Self {
             buyin_id: buyin_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            end_date: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            redpack_name: Default::default(),
+            start_date: Default::default(),
         }
     }
     /// Sets `end_date`.
@@ -66,13 +65,12 @@ impl BuyinDistributionRedpackDetailListRequest {
     }
 }
 /// `buyin.distributionRedpackDetailList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDistributionRedpackDetailListResponse {
     /// `redpack_list`
     pub redpack_list: Vec<Redpack>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinDistributionRedpackDetailListRequest {
@@ -106,39 +104,29 @@ impl BuyinDistributionRedpackDetailListRequest {
     }
 }
 /// An object inside `buyin.distributionRedpackDetailList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Redpack {
     /// `credit_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub credit_type: Option<i32>,
     /// `end_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_apply_time: Option<String>,
     /// `left_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub left_amount: Option<i64>,
     /// `left_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub left_num: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `redpack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_id: Option<String>,
     /// `start_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_apply_time: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `use_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_end_time: Option<String>,
     /// `use_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_start_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

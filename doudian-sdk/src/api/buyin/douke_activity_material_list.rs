@@ -9,12 +9,11 @@
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeActivityMaterialListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeActivityMaterialList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukeActivityMaterialList")]
 pub struct BuyinDoukeActivityMaterialListRequest {
     /// `activity_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_status: Option<i32>,
     /// `page` (required)
     pub page: i32,
@@ -27,7 +26,7 @@ impl BuyinDoukeActivityMaterialListRequest {
         Self {
             page,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            activity_status: Default::default(),
         }
     }
     /// Sets `activity_status`.
@@ -37,13 +36,12 @@ impl BuyinDoukeActivityMaterialListRequest {
     }
 }
 /// `buyin.doukeActivityMaterialList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukeActivityMaterialListResponse {
     /// `activity_material_list`
     pub activity_material_list: Vec<ActivityMaterial>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinDoukeActivityMaterialListRequest {
@@ -77,51 +75,37 @@ impl BuyinDoukeActivityMaterialListRequest {
     }
 }
 /// An object inside `buyin.doukeActivityMaterialList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ActivityMaterial {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// `activity_main_cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_main_cover: Option<String>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `activity_preview_cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_preview_cover: Option<String>,
     /// `activity_promotion_asset`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_promotion_asset: Option<String>,
     /// `activity_promotion_cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_promotion_cover: Option<String>,
     /// `activity_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_rule: Option<String>,
     /// `activity_rule_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_rule_link: Option<String>,
     /// `activity_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_status: Option<i32>,
     /// `activity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<String>,
     /// `activity_validity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_validity_type: Option<i32>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,31 +9,25 @@ pub use super::shared::Qrcode;
 /// * **Required:** `material_id`, `need_qr_code`, `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeActivityShareResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeActivityShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukeActivityShare")]
 pub struct BuyinDoukeActivityShareRequest {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `extra_params`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_params: Option<String>,
     /// `material_id` (required)
     pub material_id: i64,
     /// `need_qr_code` (required)
     pub need_qr_code: bool,
     /// `need_zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_zlink: Option<bool>,
     /// `pid` (required)
     pub pid: String,
     /// `platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl BuyinDoukeActivityShareRequest {
@@ -43,7 +37,11 @@ impl BuyinDoukeActivityShareRequest {
             material_id,
             need_qr_code,
             pid: pid.into(),
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
+            extra_params: Default::default(),
+            need_zlink: Default::default(),
+            platform: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -73,20 +71,16 @@ impl BuyinDoukeActivityShareRequest {
     }
 }
 /// `buyin.doukeActivityShare` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukeActivityShareResponse {
     /// `deep_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deep_link: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
     /// `z_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub z_link: Option<String>,
 }
 impl crate::request::Request for BuyinDoukeActivityShareRequest {
@@ -94,4 +88,4 @@ impl crate::request::Request for BuyinDoukeActivityShareRequest {
     type Response = BuyinDoukeActivityShareResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,14 +9,13 @@ pub use super::shared::Qrcode;
 /// * **Required:** `command`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeCommandParseAndShareResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeCommandParseAndShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukeCommandParseAndShare")]
 pub struct BuyinDoukeCommandParseAndShareRequest {
     /// `command` (required)
     pub command: String,
     /// `share_params`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_params: Option<ShareParams>,
 }
 impl BuyinDoukeCommandParseAndShareRequest {
@@ -24,7 +23,7 @@ impl BuyinDoukeCommandParseAndShareRequest {
     pub fn new(command: impl Into<String>) -> Self {
         Self {
             command: command.into(),
-            ..<Self as crate::de::Object>::empty()
+            share_params: Default::default(),
         }
     }
     /// Sets `share_params`.
@@ -34,11 +33,10 @@ impl BuyinDoukeCommandParseAndShareRequest {
     }
 }
 /// `buyin.doukeCommandParseAndShare` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukeCommandParseAndShareResponse {
     /// `command_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub command_info: Option<CommandInfo>,
 }
 impl crate::request::Request for BuyinDoukeCommandParseAndShareRequest {
@@ -46,140 +44,113 @@ impl crate::request::Request for BuyinDoukeCommandParseAndShareRequest {
     type Response = BuyinDoukeCommandParseAndShareResponse;
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ActivityInfo {
     /// `extra_params`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_params: Option<String>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
     /// `share_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_info: Option<ActivityInfoShareInfo>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ActivityInfoShareInfo {
     /// `deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deeplink: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
     /// `zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zlink: Option<String>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CommandInfo {
     /// `activity_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_info: Option<ActivityInfo>,
     /// `command_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub command_type: Option<i32>,
     /// `live_appoint_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_appoint_info: Option<LiveAppointInfo>,
     /// `live_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_info: Option<LiveInfo>,
     /// `product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_info: Option<ProductInfo>,
     /// `redpack_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_info: Option<RedpackInfo>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LiveAppointInfo {
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `live_appointment_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_appointment_id: Option<String>,
     /// `share_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_info: Option<LiveAppointInfoShareInfo>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LiveAppointInfoShareInfo {
     /// `deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deeplink: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LiveInfo {
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `share_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_info: Option<LiveInfoShareInfo>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LiveInfoShareInfo {
     /// `deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deeplink: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
     /// `zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zlink: Option<String>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct NeedShareInfoField {
     /// `need_qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_qrcode: Option<bool>,
     /// `need_share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_share_command: Option<bool>,
     /// `need_share_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_share_link: Option<bool>,
     /// `need_zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_zlink: Option<bool>,
 }
 impl NeedShareInfoField {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            need_qrcode: Default::default(),
+            need_share_command: Default::default(),
+            need_share_link: Default::default(),
+            need_zlink: Default::default(),
         }
     }
     /// Sets `need_qrcode`.
@@ -204,86 +175,72 @@ impl NeedShareInfoField {
     }
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductInfo {
     /// `ins_activity_param`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_activity_param: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `share_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_info: Option<ShareInfo>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RedpackInfo {
     /// `redpack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_id: Option<String>,
     /// `share_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_info: Option<RedpackInfoShareInfo>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RedpackInfoShareInfo {
     /// `deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deeplink: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShareInfo {
     /// `deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deeplink: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
     /// `share_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_link: Option<String>,
     /// `zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zlink: Option<String>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShareParams {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `need_share_info_field`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_share_info_field: Option<NeedShareInfoField>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// `platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
 }
 impl ShareParams {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
+            need_share_info_field: Default::default(),
+            pid: Default::default(),
+            platform: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -311,4 +268,4 @@ impl ShareParams {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

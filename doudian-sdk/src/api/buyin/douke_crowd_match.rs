@@ -8,7 +8,7 @@
 /// * **Required:** `device_fingerprint_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeCrowdMatchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeCrowdMatch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukeCrowdMatch")]
 pub struct BuyinDoukeCrowdMatchRequest {
@@ -22,14 +22,12 @@ impl BuyinDoukeCrowdMatchRequest {
     }
 }
 /// `buyin.doukeCrowdMatch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukeCrowdMatchResponse {
     /// `is_lost_customer`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_lost_customer: Option<bool>,
     /// `is_potential_customer`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_potential_customer: Option<bool>,
 }
 impl crate::request::Request for BuyinDoukeCrowdMatchRequest {
@@ -37,7 +35,7 @@ impl crate::request::Request for BuyinDoukeCrowdMatchRequest {
     type Response = BuyinDoukeCrowdMatchResponse;
 }
 /// An object inside `buyin.doukeCrowdMatch`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct DeviceFingerprintInfo {
     /// `device_fingerprint_id` (required)
@@ -62,4 +60,4 @@ impl DeviceFingerprintInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,43 +9,42 @@ pub use super::shared::PidInfo;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinDoukeOrderAdsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeOrderAds` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukeOrderAds")]
 pub struct BuyinDoukeOrderAdsRequest {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `distribution_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution_type: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `order_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_ids: Option<String>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// `query_order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_order_type: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<String>,
 }
 impl BuyinDoukeOrderAdsRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            cursor: Default::default(),
+            distribution_type: Default::default(),
+            end_time: Default::default(),
+            order_ids: Default::default(),
+            pid: Default::default(),
+            query_order_type: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `cursor`.
@@ -95,11 +94,10 @@ impl BuyinDoukeOrderAdsRequest {
     }
 }
 /// `buyin.doukeOrderAds` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukeOrderAdsResponse {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `orders`
     pub orders: Vec<Order>,
@@ -109,115 +107,80 @@ impl crate::request::Request for BuyinDoukeOrderAdsRequest {
     type Response = BuyinDoukeOrderAdsResponse;
 }
 /// An object inside `buyin.doukeOrderAds`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `ads_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_activity_id: Option<i64>,
     /// `ads_estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_estimated_commission: Option<i64>,
     /// `ads_estimated_tech_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_estimated_tech_service_fee: Option<i64>,
     /// `ads_fans_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_fans_type: Option<String>,
     /// `ads_promotion_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_promotion_rate: Option<i64>,
     /// `ads_real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_real_commission: Option<i64>,
     /// `author_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_account: Option<String>,
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `author_short_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_short_id: Option<String>,
     /// `confirm_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_time: Option<String>,
     /// `distributor_right_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_right_type: Option<String>,
     /// `flow_point`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_point: Option<String>,
     /// `item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_num: Option<i64>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_goods_amount: Option<i64>,
     /// `pay_success_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_success_time: Option<String>,
     /// `pid_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid_info: Option<PidInfo>,
     /// `product_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_activity_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_tags`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_tags: Option<ProductTags>,
     /// `refund_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_time: Option<String>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `settled_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_goods_amount: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `total_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_pay_amount: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 /// An object inside `buyin.doukeOrderAds`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductTags {
     /// `has_subsidy_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_subsidy_tag: Option<bool>,
     /// `has_supermarket_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_supermarket_tag: Option<bool>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

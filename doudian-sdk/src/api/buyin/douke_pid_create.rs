@@ -8,15 +8,13 @@
 /// * **Required:** `media_type`, `site_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukePidCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukePidCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukePidCreate")]
 pub struct BuyinDoukePidCreateRequest {
     /// `media_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<i64>,
     /// `media_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_name: Option<String>,
     /// `media_type` (required)
     pub media_type: i32,
@@ -29,7 +27,8 @@ impl BuyinDoukePidCreateRequest {
         Self {
             media_type,
             site_name: site_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            media_id: Default::default(),
+            media_name: Default::default(),
         }
     }
     /// Sets `media_id`.
@@ -44,11 +43,10 @@ impl BuyinDoukePidCreateRequest {
     }
 }
 /// `buyin.doukePidCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukePidCreateResponse {
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
 }
 impl crate::request::Request for BuyinDoukePidCreateRequest {
@@ -56,4 +54,4 @@ impl crate::request::Request for BuyinDoukePidCreateRequest {
     type Response = BuyinDoukePidCreateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `pids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukePidDelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukePidDel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukePidDel")]
 pub struct BuyinDoukePidDelRequest {
@@ -22,7 +22,7 @@ impl BuyinDoukePidDelRequest {
     }
 }
 /// `buyin.doukePidDel` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukePidDelResponse {}
 impl crate::request::Request for BuyinDoukePidDelRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for BuyinDoukePidDelRequest {
     type Response = BuyinDoukePidDelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

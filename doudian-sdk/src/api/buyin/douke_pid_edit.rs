@@ -8,7 +8,7 @@
 /// * **Required:** `pid`, `site_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukePidEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukePidEdit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukePidEdit")]
 pub struct BuyinDoukePidEditRequest {
@@ -27,7 +27,7 @@ impl BuyinDoukePidEditRequest {
     }
 }
 /// `buyin.doukePidEdit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukePidEditResponse {}
 impl crate::request::Request for BuyinDoukePidEditRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for BuyinDoukePidEditRequest {
     type Response = BuyinDoukePidEditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,31 +10,30 @@ pub use super::shared::Pid;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinDoukePidListResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.doukePidList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukePidList")]
 pub struct BuyinDoukePidListRequest {
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<i32>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// `site_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site_name: Option<String>,
 }
 impl BuyinDoukePidListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            media_type: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            pid: Default::default(),
+            site_name: Default::default(),
         }
     }
     /// Sets `media_type`.
@@ -64,13 +63,12 @@ impl BuyinDoukePidListRequest {
     }
 }
 /// `buyin.doukePidList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukePidListResponse {
     /// `pids`
     pub pids: Vec<Pid>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 impl crate::request::Request for BuyinDoukePidListRequest {
@@ -104,4 +102,4 @@ impl BuyinDoukePidListRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

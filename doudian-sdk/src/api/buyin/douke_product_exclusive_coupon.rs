@@ -8,7 +8,7 @@
 /// * **Required:** `product_url`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeProductExclusiveCouponResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeProductExclusiveCoupon` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukeProductExclusiveCoupon")]
 pub struct BuyinDoukeProductExclusiveCouponRequest {
@@ -24,13 +24,12 @@ impl BuyinDoukeProductExclusiveCouponRequest {
     }
 }
 /// `buyin.doukeProductExclusiveCoupon` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukeProductExclusiveCouponResponse {
     /// `coupons`
     pub coupons: Vec<Coupon>,
     /// `is_coupon_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_coupon_product: Option<bool>,
 }
 impl crate::request::Request for BuyinDoukeProductExclusiveCouponRequest {
@@ -38,51 +37,37 @@ impl crate::request::Request for BuyinDoukeProductExclusiveCouponRequest {
     type Response = BuyinDoukeProductExclusiveCouponResponse;
 }
 /// An object inside `buyin.doukeProductExclusiveCoupon`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Coupon {
     /// `coupon_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_end_time: Option<i64>,
     /// `coupon_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_start_time: Option<i64>,
     /// `coupon_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_sub_type: Option<i32>,
     /// `coupon_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_type: Option<i32>,
     /// `coupon_valid_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_valid_period: Option<i64>,
     /// `coupon_validity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_validity_type: Option<i32>,
     /// `credit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<i64>,
     /// `discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<i64>,
     /// `end_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_apply_time: Option<i64>,
     /// `left_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub left_amount: Option<i64>,
     /// `start_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_apply_time: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `threshold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i64>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

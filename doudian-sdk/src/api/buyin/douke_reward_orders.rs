@@ -9,25 +9,21 @@
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeRewardOrdersResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeRewardOrders` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.doukeRewardOrders")]
 pub struct BuyinDoukeRewardOrdersRequest {
     /// `distribution_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution_type: Option<i64>,
     /// `end_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
     /// `page` (required)
     pub page: i64,
     /// `page_size` (required)
     pub page_size: i64,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// `start_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
 }
 impl BuyinDoukeRewardOrdersRequest {
@@ -36,7 +32,10 @@ impl BuyinDoukeRewardOrdersRequest {
         Self {
             page,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            distribution_type: Default::default(),
+            end_date: Default::default(),
+            pid: Default::default(),
+            start_date: Default::default(),
         }
     }
     /// Sets `distribution_type`.
@@ -61,13 +60,12 @@ impl BuyinDoukeRewardOrdersRequest {
     }
 }
 /// `buyin.doukeRewardOrders` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinDoukeRewardOrdersResponse {
     /// `reward_orders`
     pub reward_orders: Vec<RewardOrder>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinDoukeRewardOrdersRequest {
@@ -100,34 +98,25 @@ impl BuyinDoukeRewardOrdersRequest {
     }
 }
 /// An object inside `buyin.doukeRewardOrders`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RewardOrder {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_date: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `promotion_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_info: Option<String>,
     /// `reward_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reward_order_id: Option<String>,
     /// `reward_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reward_type: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

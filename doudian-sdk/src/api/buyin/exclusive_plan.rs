@@ -8,17 +8,15 @@
 /// * **Required:** `is_create`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinExclusivePlanResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.exclusivePlan` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.exclusivePlan")]
 pub struct BuyinExclusivePlanRequest {
     /// `is_create` (required)
     pub is_create: bool,
     /// `products`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<Product>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl BuyinExclusivePlanRequest {
@@ -26,7 +24,8 @@ impl BuyinExclusivePlanRequest {
     pub fn new(is_create: bool) -> Self {
         Self {
             is_create,
-            ..<Self as crate::de::Object>::empty()
+            products: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `products`.
@@ -41,13 +40,12 @@ impl BuyinExclusivePlanRequest {
     }
 }
 /// `buyin.exclusivePlan` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinExclusivePlanResponse {
     /// `result`
     pub result: Vec<ExclusivePlanResult>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinExclusivePlanRequest {
@@ -55,31 +53,25 @@ impl crate::request::Request for BuyinExclusivePlanRequest {
     type Response = BuyinExclusivePlanResponse;
 }
 /// An object inside `buyin.exclusivePlan`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ExclusivePlanResult {
     /// `error_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
     /// `error_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_msg: Option<String>,
     /// `is_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.exclusivePlan`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl Product {
@@ -87,7 +79,7 @@ impl Product {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            cos_ratio: Default::default(),
         }
     }
     /// Sets `cos_ratio`.
@@ -97,4 +89,4 @@ impl Product {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `author_buyin_id`, `op_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinExclusivePlanAuthorOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.exclusivePlanAuthorOperate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.exclusivePlanAuthorOperate")]
 pub struct BuyinExclusivePlanAuthorOperateRequest {
@@ -24,7 +24,7 @@ impl BuyinExclusivePlanAuthorOperateRequest {
     }
 }
 /// `buyin.exclusivePlanAuthorOperate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinExclusivePlanAuthorOperateResponse {}
 impl crate::request::Request for BuyinExclusivePlanAuthorOperateRequest {
@@ -32,4 +32,4 @@ impl crate::request::Request for BuyinExclusivePlanAuthorOperateRequest {
     type Response = BuyinExclusivePlanAuthorOperateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

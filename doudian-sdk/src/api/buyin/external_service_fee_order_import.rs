@@ -8,7 +8,7 @@
 /// * **Required:** `contract`, `external_order_id`, `kol_account_id`, `kol_account_type`, `order_type`, `products`, `sub_status`, given by name in [`BuyinExternalServiceFeeOrderImportRequired`].
 /// * **Reply:** [`BuyinExternalServiceFeeOrderImportResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.externalServiceFeeOrderImport` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.externalServiceFeeOrderImport")]
 pub struct BuyinExternalServiceFeeOrderImportRequest {
@@ -69,11 +69,10 @@ impl BuyinExternalServiceFeeOrderImportRequest {
     }
 }
 /// `buyin.externalServiceFeeOrderImport` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinExternalServiceFeeOrderImportResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for BuyinExternalServiceFeeOrderImportRequest {
@@ -81,41 +80,30 @@ impl crate::request::Request for BuyinExternalServiceFeeOrderImportRequest {
     type Response = BuyinExternalServiceFeeOrderImportResponse;
 }
 /// An object inside `buyin.externalServiceFeeOrderImport`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Contract {
     /// `ad_act`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_act: Option<i64>,
     /// `ad_act_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_act_amount: Option<i64>,
     /// `ad_act_role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_act_role: Option<i64>,
     /// `addon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addon: Option<String>,
     /// `assure_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assure_price: Option<i64>,
     /// `assure_price_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assure_price_channel: Option<i64>,
     /// `assure_price_postd`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assure_price_postd: Option<i64>,
     /// `assure_price_pred`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assure_price_pred: Option<i64>,
     /// `contact_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_name: Option<String>,
     /// `contact_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_phone: Option<String>,
     /// `introduce_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub introduce_duration: Option<i64>,
     /// `live_end_time` (required)
     pub live_end_time: i64,
@@ -124,12 +112,10 @@ pub struct Contract {
     /// `live_type` (required)
     pub live_type: i64,
     /// `max_deliver_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_deliver_time: Option<i64>,
     /// `min_gmv` (required)
     pub min_gmv: i64,
     /// `order_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_fee: Option<i64>,
 }
 impl ::std::fmt::Debug for Contract {
@@ -168,7 +154,19 @@ impl Contract {
             live_start_time,
             live_type,
             min_gmv,
-            ..<Self as crate::de::Object>::empty()
+            ad_act: Default::default(),
+            ad_act_amount: Default::default(),
+            ad_act_role: Default::default(),
+            addon: Default::default(),
+            assure_price: Default::default(),
+            assure_price_channel: Default::default(),
+            assure_price_postd: Default::default(),
+            assure_price_pred: Default::default(),
+            contact_name: Default::default(),
+            contact_phone: Default::default(),
+            introduce_duration: Default::default(),
+            max_deliver_time: Default::default(),
+            order_fee: Default::default(),
         }
     }
     /// Sets `ad_act`.
@@ -238,7 +236,7 @@ impl Contract {
     }
 }
 /// An object inside `buyin.externalServiceFeeOrderImport`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `custom_rate` (required)
@@ -286,4 +284,4 @@ impl Product {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinGetProductShareMaterialResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.getProductShareMaterial` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.getProductShareMaterial")]
 pub struct BuyinGetProductShareMaterialRequest {}
@@ -19,11 +19,10 @@ impl BuyinGetProductShareMaterialRequest {
     }
 }
 /// `buyin.getProductShareMaterial` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinGetProductShareMaterialResponse {
     /// `file_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
 }
 impl crate::request::Request for BuyinGetProductShareMaterialRequest {
@@ -32,4 +31,4 @@ impl crate::request::Request for BuyinGetProductShareMaterialRequest {
     type Response = BuyinGetProductShareMaterialResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

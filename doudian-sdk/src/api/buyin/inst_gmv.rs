@@ -8,14 +8,13 @@
 /// * **Required:** `date`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstGmvResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.instGmv` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instGmv")]
 pub struct BuyinInstGmvRequest {
     /// `date` (required)
     pub date: String,
     /// `search_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_type: Option<i64>,
 }
 impl BuyinInstGmvRequest {
@@ -23,7 +22,7 @@ impl BuyinInstGmvRequest {
     pub fn new(date: impl Into<String>) -> Self {
         Self {
             date: date.into(),
-            ..<Self as crate::de::Object>::empty()
+            search_type: Default::default(),
         }
     }
     /// Sets `search_type`.
@@ -33,11 +32,10 @@ impl BuyinInstGmvRequest {
     }
 }
 /// `buyin.instGmv` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstGmvResponse {
     /// `gmv`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gmv: Option<i64>,
 }
 impl crate::request::Request for BuyinInstGmvRequest {
@@ -45,4 +43,4 @@ impl crate::request::Request for BuyinInstGmvRequest {
     type Response = BuyinInstGmvResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,24 +9,19 @@
 /// * **Required:** `date`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstGmvDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.instGmvDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instGmvDetail")]
 pub struct BuyinInstGmvDetailRequest {
     /// `date` (required)
     pub date: String,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `search_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_type: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
 }
 impl BuyinInstGmvDetailRequest {
@@ -34,7 +29,10 @@ impl BuyinInstGmvDetailRequest {
     pub fn new(date: impl Into<String>) -> Self {
         Self {
             date: date.into(),
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            product_id: Default::default(),
+            search_type: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `page`.
@@ -59,13 +57,12 @@ impl BuyinInstGmvDetailRequest {
     }
 }
 /// `buyin.instGmvDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstGmvDetailResponse {
     /// `details`
     pub details: Vec<Detail>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinInstGmvDetailRequest {
@@ -99,15 +96,13 @@ impl BuyinInstGmvDetailRequest {
     }
 }
 /// An object inside `buyin.instGmvDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `gmv`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gmv: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

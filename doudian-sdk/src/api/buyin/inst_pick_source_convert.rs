@@ -8,12 +8,11 @@
 /// * **Required:** `product_url`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstPickSourceConvertResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.instPickSourceConvert` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instPickSourceConvert")]
 pub struct BuyinInstPickSourceConvertRequest {
     /// `pick_extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pick_extra: Option<String>,
     /// `product_url` (required)
     pub product_url: String,
@@ -23,7 +22,7 @@ impl BuyinInstPickSourceConvertRequest {
     pub fn new(product_url: impl Into<String>) -> Self {
         Self {
             product_url: product_url.into(),
-            ..<Self as crate::de::Object>::empty()
+            pick_extra: Default::default(),
         }
     }
     /// Sets `pick_extra`.
@@ -33,11 +32,10 @@ impl BuyinInstPickSourceConvertRequest {
     }
 }
 /// `buyin.instPickSourceConvert` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstPickSourceConvertResponse {
     /// `product_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_url: Option<String>,
 }
 impl crate::request::Request for BuyinInstPickSourceConvertRequest {
@@ -45,4 +43,4 @@ impl crate::request::Request for BuyinInstPickSourceConvertRequest {
     type Response = BuyinInstPickSourceConvertResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,20 +10,17 @@ pub use super::shared::{AdsPromotionRatio, Preview, Product};
 /// * **Required:** `buyin_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstituteLivePreviewListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.instituteLivePreviewList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteLivePreviewList")]
 pub struct BuyinInstituteLivePreviewListRequest {
     /// `buyin_id` (required)
     pub buyin_id: String,
     /// `need_product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_product_info: Option<bool>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
 }
 impl BuyinInstituteLivePreviewListRequest {
@@ -31,7 +28,9 @@ impl BuyinInstituteLivePreviewListRequest {
     pub fn new(buyin_id: impl Into<String>) -> Self {
         Self {
             buyin_id: buyin_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            need_product_info: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
         }
     }
     /// Sets `need_product_info`.
@@ -51,13 +50,12 @@ impl BuyinInstituteLivePreviewListRequest {
     }
 }
 /// `buyin.instituteLivePreviewList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstituteLivePreviewListResponse {
     /// `previews`
     pub previews: Vec<Preview>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinInstituteLivePreviewListRequest {
@@ -91,4 +89,4 @@ impl BuyinInstituteLivePreviewListRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,21 +9,19 @@ pub use super::shared::Qrcode;
 /// * **Required:** `buyin_id`, `live_appointment_id`, `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstituteLivePreviewShareResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.instituteLivePreviewShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteLivePreviewShare")]
 pub struct BuyinInstituteLivePreviewShareRequest {
     /// `buyin_id` (required)
     pub buyin_id: String,
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `live_appointment_id` (required)
     pub live_appointment_id: String,
     /// `pid` (required)
     pub pid: String,
     /// `platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
 }
 impl BuyinInstituteLivePreviewShareRequest {
@@ -37,7 +35,8 @@ impl BuyinInstituteLivePreviewShareRequest {
             buyin_id: buyin_id.into(),
             live_appointment_id: live_appointment_id.into(),
             pid: pid.into(),
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
+            platform: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -52,17 +51,14 @@ impl BuyinInstituteLivePreviewShareRequest {
     }
 }
 /// `buyin.instituteLivePreviewShare` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstituteLivePreviewShareResponse {
     /// `deep_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deep_link: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
 }
 impl crate::request::Request for BuyinInstituteLivePreviewShareRequest {
@@ -70,4 +66,4 @@ impl crate::request::Request for BuyinInstituteLivePreviewShareRequest {
     type Response = BuyinInstituteLivePreviewShareResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

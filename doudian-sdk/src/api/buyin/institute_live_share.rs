@@ -9,33 +9,25 @@ pub use super::shared::QrCode;
 /// * **Required:** `pid_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstituteLiveShareResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.instituteLiveShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteLiveShare")]
 pub struct BuyinInstituteLiveShareRequest {
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<String>,
     /// `dy_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_code: Option<String>,
     /// `need_qr_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_qr_code: Option<bool>,
     /// `need_zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_zlink: Option<bool>,
     /// `open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// `pid_info` (required)
     pub pid_info: PidInfo,
     /// `platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl BuyinInstituteLiveShareRequest {
@@ -43,7 +35,13 @@ impl BuyinInstituteLiveShareRequest {
     pub fn new(pid_info: PidInfo) -> Self {
         Self {
             pid_info,
-            ..<Self as crate::de::Object>::empty()
+            buyin_id: Default::default(),
+            dy_code: Default::default(),
+            need_qr_code: Default::default(),
+            need_zlink: Default::default(),
+            open_id: Default::default(),
+            platform: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `buyin_id`.
@@ -83,20 +81,16 @@ impl BuyinInstituteLiveShareRequest {
     }
 }
 /// `buyin.instituteLiveShare` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstituteLiveShareResponse {
     /// `dy_deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_deeplink: Option<String>,
     /// `dy_password`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_password: Option<String>,
     /// `dy_zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_zlink: Option<String>,
     /// `qr_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<QrCode>,
 }
 impl crate::request::Request for BuyinInstituteLiveShareRequest {
@@ -104,11 +98,10 @@ impl crate::request::Request for BuyinInstituteLiveShareRequest {
     type Response = BuyinInstituteLiveShareResponse;
 }
 /// An object inside `buyin.instituteLiveShare`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PidInfo {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `pid` (required)
     pub pid: String,
@@ -118,7 +111,7 @@ impl PidInfo {
     pub fn new(pid: impl Into<String>) -> Self {
         Self {
             pid: pid.into(),
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -128,4 +121,4 @@ impl PidInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

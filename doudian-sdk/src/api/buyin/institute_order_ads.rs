@@ -9,35 +9,27 @@ pub use super::shared::PidInfo;
 /// * **Required:** `distribution_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstituteOrderAdsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.instituteOrderAds` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteOrderAds")]
 pub struct BuyinInstituteOrderAdsRequest {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `distribution_type` (required)
     pub distribution_type: String,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// `order_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_ids: Option<String>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<String>,
 }
 impl BuyinInstituteOrderAdsRequest {
@@ -45,7 +37,14 @@ impl BuyinInstituteOrderAdsRequest {
     pub fn new(distribution_type: impl Into<String>) -> Self {
         Self {
             distribution_type: distribution_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            cursor: Default::default(),
+            end_time: Default::default(),
+            open_id: Default::default(),
+            order_ids: Default::default(),
+            pid: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `cursor`.
@@ -90,11 +89,10 @@ impl BuyinInstituteOrderAdsRequest {
     }
 }
 /// `buyin.instituteOrderAds` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstituteOrderAdsResponse {
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
 }
 impl crate::request::Request for BuyinInstituteOrderAdsRequest {
@@ -102,108 +100,76 @@ impl crate::request::Request for BuyinInstituteOrderAdsRequest {
     type Response = BuyinInstituteOrderAdsResponse;
 }
 /// An object inside `buyin.instituteOrderAds`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `orders`
     pub orders: Vec<Order>,
 }
 /// An object inside `buyin.instituteOrderAds`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `ads_estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_estimated_commission: Option<i64>,
     /// `ads_fans_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_fans_type: Option<String>,
     /// `ads_promotion_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_promotion_rate: Option<i64>,
     /// `ads_real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_real_commission: Option<i64>,
     /// `ads_split_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_split_rate: Option<i64>,
     /// `app`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
     /// `author_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_account: Option<String>,
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `author_openid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_openid: Option<String>,
     /// `author_short_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_short_id: Option<String>,
     /// `buyer_openid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_openid: Option<String>,
     /// `flow_point`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_point: Option<String>,
     /// `item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_num: Option<i64>,
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_goods_amount: Option<i64>,
     /// `pay_success_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_success_time: Option<String>,
     /// `pick_source_client_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pick_source_client_key: Option<String>,
     /// `pid_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid_info: Option<PidInfo>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `refund_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_time: Option<String>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `settled_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_goods_amount: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `total_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_pay_amount: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,34 +9,33 @@ pub use super::shared::PidInfo;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinInstituteOrderMCNResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.instituteOrderMCN` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteOrderMCN")]
 pub struct BuyinInstituteOrderMCNRequest {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `order_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_ids: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<String>,
 }
 impl BuyinInstituteOrderMCNRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            cursor: Default::default(),
+            end_time: Default::default(),
+            order_ids: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `cursor`.
@@ -71,11 +70,10 @@ impl BuyinInstituteOrderMCNRequest {
     }
 }
 /// `buyin.instituteOrderMCN` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstituteOrderMCNResponse {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `orders`
     pub orders: Vec<Order>,
@@ -85,151 +83,103 @@ impl crate::request::Request for BuyinInstituteOrderMCNRequest {
     type Response = BuyinInstituteOrderMCNResponse;
 }
 /// An object inside `buyin.instituteOrderMCN`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `ads_estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_estimated_commission: Option<i64>,
     /// `ads_promotion_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_promotion_rate: Option<i64>,
     /// `ads_real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_real_commission: Option<i64>,
     /// `alliance_split_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alliance_split_rate: Option<i64>,
     /// `app`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
     /// `author_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_account: Option<String>,
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `author_openid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_openid: Option<String>,
     /// `author_short_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_short_id: Option<String>,
     /// `author_subsidy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_subsidy: Option<i64>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<i64>,
     /// `estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_commission: Option<i64>,
     /// `estimated_inst_stepped_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_inst_stepped_commission: Option<i64>,
     /// `estimated_institution_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_institution_commission: Option<i64>,
     /// `estimated_tech_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_tech_service_fee: Option<i64>,
     /// `estimated_total_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_total_commission: Option<i64>,
     /// `estimated_user_stepped_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_user_stepped_commission: Option<i64>,
     /// `extra`
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `flow_point`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_point: Option<String>,
     /// `institution_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_commission: Option<i64>,
     /// `is_stepped_plan`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_stepped_plan: Option<bool>,
     /// `item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_num: Option<i64>,
     /// `media_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<i64>,
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_goods_amount: Option<i64>,
     /// `pay_subsidy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_subsidy: Option<i64>,
     /// `pay_success_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_success_time: Option<String>,
     /// `pid_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid_info: Option<PidInfo>,
     /// `platform_subsidy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_subsidy: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_commission: Option<i64>,
     /// `refund_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_time: Option<String>,
     /// `settle_inst_stepped_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_inst_stepped_commission: Option<i64>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `settle_user_stepped_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_user_stepped_commission: Option<i64>,
     /// `settled_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_goods_amount: Option<i64>,
     /// `settled_tech_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_tech_service_fee: Option<i64>,
     /// `shop_estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_estimated_commission: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_real_commission: Option<i64>,
     /// `tech_service_fee_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tech_service_fee_rate: Option<i64>,
     /// `total_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_pay_amount: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,38 +8,36 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinInstituteOrderPickResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.instituteOrderPick` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.instituteOrderPick")]
 pub struct BuyinInstituteOrderPickRequest {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `order_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_ids: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `search_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_type: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
 }
 impl BuyinInstituteOrderPickRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            cursor: Default::default(),
+            end_time: Default::default(),
+            order_ids: Default::default(),
+            product_id: Default::default(),
+            search_type: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
         }
     }
     /// Sets `cursor`.
@@ -79,11 +77,10 @@ impl BuyinInstituteOrderPickRequest {
     }
 }
 /// `buyin.instituteOrderPick` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstituteOrderPickResponse {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `orders`
     pub orders: Vec<Order>,
@@ -93,30 +90,21 @@ impl crate::request::Request for BuyinInstituteOrderPickRequest {
     type Response = BuyinInstituteOrderPickResponse;
 }
 /// An object inside `buyin.instituteOrderPick`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `GMV`
-    #[serde(rename = "GMV")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gmv: Option<i64>,
     /// `estimate_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimate_amount: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_success_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_success_time: Option<String>,
     /// `pick_extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pick_extra: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,15 +8,13 @@
 /// * **Required:** `media_type`, `site_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstitutePidCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.institutePidCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.institutePidCreate")]
 pub struct BuyinInstitutePidCreateRequest {
     /// `media_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<i64>,
     /// `media_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_name: Option<String>,
     /// `media_type` (required)
     pub media_type: i32,
@@ -29,7 +27,8 @@ impl BuyinInstitutePidCreateRequest {
         Self {
             media_type,
             site_name: site_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            media_id: Default::default(),
+            media_name: Default::default(),
         }
     }
     /// Sets `media_id`.
@@ -44,11 +43,10 @@ impl BuyinInstitutePidCreateRequest {
     }
 }
 /// `buyin.institutePidCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstitutePidCreateResponse {
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
 }
 impl crate::request::Request for BuyinInstitutePidCreateRequest {
@@ -56,4 +54,4 @@ impl crate::request::Request for BuyinInstitutePidCreateRequest {
     type Response = BuyinInstitutePidCreateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `pids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstitutePidDelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.institutePidDel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.institutePidDel")]
 pub struct BuyinInstitutePidDelRequest {
@@ -22,7 +22,7 @@ impl BuyinInstitutePidDelRequest {
     }
 }
 /// `buyin.institutePidDel` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstitutePidDelResponse {}
 impl crate::request::Request for BuyinInstitutePidDelRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for BuyinInstitutePidDelRequest {
     type Response = BuyinInstitutePidDelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `pid`, `site_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinInstitutePidEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.institutePidEdit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.institutePidEdit")]
 pub struct BuyinInstitutePidEditRequest {
@@ -27,7 +27,7 @@ impl BuyinInstitutePidEditRequest {
     }
 }
 /// `buyin.institutePidEdit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstitutePidEditResponse {}
 impl crate::request::Request for BuyinInstitutePidEditRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for BuyinInstitutePidEditRequest {
     type Response = BuyinInstitutePidEditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

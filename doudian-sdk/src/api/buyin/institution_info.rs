@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinInstitutionInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.institutionInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.institutionInfo")]
 pub struct BuyinInstitutionInfoRequest {}
@@ -19,20 +19,16 @@ impl BuyinInstitutionInfoRequest {
     }
 }
 /// `buyin.institutionInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinInstitutionInfoResponse {
     /// `colonel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel: Option<Colonel>,
     /// `douke`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub douke: Option<Douke>,
     /// `institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<i64>,
     /// `mcn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mcn: Option<Mcn>,
 }
 impl crate::request::Request for BuyinInstitutionInfoRequest {
@@ -41,37 +37,31 @@ impl crate::request::Request for BuyinInstitutionInfoRequest {
     type Response = BuyinInstitutionInfoResponse;
 }
 /// An object inside `buyin.institutionInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Colonel {
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `buyin.institutionInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Douke {
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `buyin.institutionInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Mcn {
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

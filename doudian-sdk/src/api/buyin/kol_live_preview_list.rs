@@ -10,25 +10,24 @@ pub use super::shared::{AdsPromotionRatio, Preview, Product};
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinKolLivePreviewListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolLivePreviewList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolLivePreviewList")]
 pub struct BuyinKolLivePreviewListRequest {
     /// `need_product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_product_info: Option<bool>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
 }
 impl BuyinKolLivePreviewListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            need_product_info: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
         }
     }
     /// Sets `need_product_info`.
@@ -48,13 +47,12 @@ impl BuyinKolLivePreviewListRequest {
     }
 }
 /// `buyin.kolLivePreviewList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolLivePreviewListResponse {
     /// `previews`
     pub previews: Vec<Preview>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinKolLivePreviewListRequest {
@@ -88,4 +86,4 @@ impl BuyinKolLivePreviewListRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,19 +9,17 @@ pub use super::shared::Qrcode;
 /// * **Required:** `live_appointment_id`, `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolLivePreviewShareResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.kolLivePreviewShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolLivePreviewShare")]
 pub struct BuyinKolLivePreviewShareRequest {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `live_appointment_id` (required)
     pub live_appointment_id: String,
     /// `pid` (required)
     pub pid: String,
     /// `platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
 }
 impl BuyinKolLivePreviewShareRequest {
@@ -30,7 +28,8 @@ impl BuyinKolLivePreviewShareRequest {
         Self {
             live_appointment_id: live_appointment_id.into(),
             pid: pid.into(),
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
+            platform: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -45,17 +44,14 @@ impl BuyinKolLivePreviewShareRequest {
     }
 }
 /// `buyin.kolLivePreviewShare` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolLivePreviewShareResponse {
     /// `deep_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deep_link: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
 }
 impl crate::request::Request for BuyinKolLivePreviewShareRequest {
@@ -63,4 +59,4 @@ impl crate::request::Request for BuyinKolLivePreviewShareRequest {
     type Response = BuyinKolLivePreviewShareResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

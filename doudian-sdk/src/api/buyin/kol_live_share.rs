@@ -9,20 +9,17 @@ pub use super::shared::QrCode;
 /// * **Required:** `pid_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolLiveShareResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.kolLiveShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolLiveShare")]
 pub struct BuyinKolLiveShareRequest {
     /// `need_qr_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_qr_code: Option<bool>,
     /// `need_zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_zlink: Option<bool>,
     /// `pid_info` (required)
     pub pid_info: PidInfo,
     /// `platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
 }
 impl BuyinKolLiveShareRequest {
@@ -30,7 +27,9 @@ impl BuyinKolLiveShareRequest {
     pub fn new(pid_info: PidInfo) -> Self {
         Self {
             pid_info,
-            ..<Self as crate::de::Object>::empty()
+            need_qr_code: Default::default(),
+            need_zlink: Default::default(),
+            platform: Default::default(),
         }
     }
     /// Sets `need_qr_code`.
@@ -50,20 +49,16 @@ impl BuyinKolLiveShareRequest {
     }
 }
 /// `buyin.kolLiveShare` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolLiveShareResponse {
     /// `dy_deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_deeplink: Option<String>,
     /// `dy_password`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_password: Option<String>,
     /// `dy_zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_zlink: Option<String>,
     /// `qr_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<QrCode>,
 }
 impl crate::request::Request for BuyinKolLiveShareRequest {
@@ -71,11 +66,10 @@ impl crate::request::Request for BuyinKolLiveShareRequest {
     type Response = BuyinKolLiveShareResponse;
 }
 /// An object inside `buyin.kolLiveShare`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PidInfo {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `pid` (required)
     pub pid: String,
@@ -85,7 +79,7 @@ impl PidInfo {
     pub fn new(pid: impl Into<String>) -> Self {
         Self {
             pid: pid.into(),
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -95,4 +89,4 @@ impl PidInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

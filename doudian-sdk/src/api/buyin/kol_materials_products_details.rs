@@ -11,23 +11,21 @@ pub use super::shared::{
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinKolMaterialsProductsDetailsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolMaterialsProductsDetails` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolMaterialsProductsDetails")]
 pub struct BuyinKolMaterialsProductsDetailsRequest {
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `with_share_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub with_share_status: Option<bool>,
 }
 impl BuyinKolMaterialsProductsDetailsRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_ids: Default::default(),
+            with_share_status: Default::default(),
         }
     }
     /// Sets `product_ids`.
@@ -45,13 +43,12 @@ impl BuyinKolMaterialsProductsDetailsRequest {
     }
 }
 /// `buyin.kolMaterialsProductsDetails` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolMaterialsProductsDetailsResponse {
     /// `products`
     pub products: Vec<Product>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinKolMaterialsProductsDetailsRequest {
@@ -59,109 +56,77 @@ impl crate::request::Request for BuyinKolMaterialsProductsDetailsRequest {
     type Response = BuyinKolMaterialsProductsDetailsResponse;
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `comment_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_num: Option<i64>,
     /// `comment_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_score: Option<f64>,
     /// `cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i64>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `coupon_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_price: Option<i64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `daily_statistics`
     pub daily_statistics: Vec<DailyStatistic>,
     /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `has_sxt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_sxt: Option<bool>,
     /// `imgs`
     pub imgs: Vec<String>,
     /// `in_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_stock: Option<bool>,
     /// `is_assured`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_assured: Option<bool>,
     /// `kol_cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_cos_fee: Option<i64>,
     /// `kol_cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_cos_ratio: Option<f64>,
     /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_num: Option<i64>,
     /// `logistics_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<String>,
     /// `order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_num: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `sales`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i64>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `sharable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sharable: Option<bool>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_total_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_total_score: Option<ShopTotalScore>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `view_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_num: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

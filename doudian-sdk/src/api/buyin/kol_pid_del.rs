@@ -8,7 +8,7 @@
 /// * **Required:** `pids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolPidDelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolPidDel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolPidDel")]
 pub struct BuyinKolPidDelRequest {
@@ -22,7 +22,7 @@ impl BuyinKolPidDelRequest {
     }
 }
 /// `buyin.kolPidDel` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolPidDelResponse {}
 impl crate::request::Request for BuyinKolPidDelRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for BuyinKolPidDelRequest {
     type Response = BuyinKolPidDelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

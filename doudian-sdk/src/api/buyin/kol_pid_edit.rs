@@ -8,7 +8,7 @@
 /// * **Required:** `pid`, `site_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolPidEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolPidEdit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolPidEdit")]
 pub struct BuyinKolPidEditRequest {
@@ -27,7 +27,7 @@ impl BuyinKolPidEditRequest {
     }
 }
 /// `buyin.kolPidEdit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolPidEditResponse {}
 impl crate::request::Request for BuyinKolPidEditRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for BuyinKolPidEditRequest {
     type Response = BuyinKolPidEditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

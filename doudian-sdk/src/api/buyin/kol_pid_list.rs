@@ -9,31 +9,30 @@ pub use super::shared::Pid;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinKolPidListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolPidList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolPidList")]
 pub struct BuyinKolPidListRequest {
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<i32>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// `site_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site_name: Option<String>,
 }
 impl BuyinKolPidListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            media_type: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            pid: Default::default(),
+            site_name: Default::default(),
         }
     }
     /// Sets `media_type`.
@@ -63,11 +62,10 @@ impl BuyinKolPidListRequest {
     }
 }
 /// `buyin.kolPidList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolPidListResponse {
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
 }
 impl crate::request::Request for BuyinKolPidListRequest {
@@ -76,14 +74,13 @@ impl crate::request::Request for BuyinKolPidListRequest {
     type Response = BuyinKolPidListResponse;
 }
 /// An object inside `buyin.kolPidList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `pids`
     pub pids: Vec<Pid>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

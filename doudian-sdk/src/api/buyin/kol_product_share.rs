@@ -9,34 +9,27 @@ pub use super::shared::{QrCode, Qrcode};
 /// * **Required:** `pid`, `product_url`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolProductShareResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolProductShare` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolProductShare")]
 pub struct BuyinKolProductShareRequest {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `ins_activity_param`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_activity_param: Option<String>,
     /// `need_qr_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_qr_code: Option<bool>,
     /// `need_share_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_share_link: Option<bool>,
     /// `need_zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_zlink: Option<bool>,
     /// `pid` (required)
     pub pid: String,
     /// `platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
     /// `product_url` (required)
     pub product_url: String,
     /// `use_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_coupon: Option<bool>,
 }
 impl BuyinKolProductShareRequest {
@@ -45,7 +38,13 @@ impl BuyinKolProductShareRequest {
         Self {
             pid: pid.into(),
             product_url: product_url.into(),
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
+            ins_activity_param: Default::default(),
+            need_qr_code: Default::default(),
+            need_share_link: Default::default(),
+            need_zlink: Default::default(),
+            platform: Default::default(),
+            use_coupon: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -85,32 +84,24 @@ impl BuyinKolProductShareRequest {
     }
 }
 /// `buyin.kolProductShare` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolProductShareResponse {
     /// `coupon_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_link: Option<CouponLink>,
     /// `dy_deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_deeplink: Option<String>,
     /// `dy_password`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_password: Option<String>,
     /// `dy_zlink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dy_zlink: Option<String>,
     /// `is_limit_douke`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_limit_douke: Option<bool>,
     /// `qr_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<QrCode>,
     /// `share_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_link: Option<String>,
     /// `use_ins_activity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_ins_activity: Option<String>,
 }
 impl crate::request::Request for BuyinKolProductShareRequest {
@@ -118,24 +109,19 @@ impl crate::request::Request for BuyinKolProductShareRequest {
     type Response = BuyinKolProductShareResponse;
 }
 /// An object inside `buyin.kolProductShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponLink {
     /// `coupon_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_status: Option<i64>,
     /// `deeplink`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deeplink: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
     /// `share_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_link: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

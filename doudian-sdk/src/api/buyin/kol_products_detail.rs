@@ -14,15 +14,13 @@ pub use super::shared::{
 /// * **Required:** `product_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolProductsDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolProductsDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolProductsDetail")]
 pub struct BuyinKolProductsDetailRequest {
     /// `fields`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<String>,
     /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl BuyinKolProductsDetailRequest {
@@ -32,7 +30,7 @@ impl BuyinKolProductsDetailRequest {
     ) -> Self {
         Self {
             product_ids: product_ids.into_iter().map(Into::into).collect(),
-            ..<Self as crate::de::Object>::empty()
+            fields: Default::default(),
         }
     }
     /// Sets `fields`.
@@ -42,7 +40,7 @@ impl BuyinKolProductsDetailRequest {
     }
 }
 /// `buyin.kolProductsDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolProductsDetailResponse {
     /// `products`
@@ -54,107 +52,80 @@ impl crate::request::Request for BuyinKolProductsDetailRequest {
     type Response = BuyinKolProductsDetailResponse;
 }
 /// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DetailBrief {
     /// `component_info`
     pub component_info: Vec<ComponentInfo>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `activity_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_info: Option<ActivityInfo>,
     /// `base_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_info: Option<BaseInfo>,
     /// `brand_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_info: Option<BrandInfo>,
     /// `comment_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_info: Option<CommentInfo>,
     /// `coupon_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_info: Option<CouponInfo>,
     /// `detail_brief`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_brief: Option<DetailBrief>,
     /// `logistics_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<LogisticsInfo>,
     /// `month_sale_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub month_sale_data: Option<MonthSaleData>,
     /// `presell_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_info: Option<PresellInfo>,
     /// `promotion_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_info: Option<PromotionInfo>,
     /// `qualification_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qualification_info: Option<QualificationInfo>,
     /// `rights_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rights_info: Option<RightsInfo>,
     /// `share_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_info: Option<ShareInfo>,
     /// `shop_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_info: Option<ShopInfo>,
     /// `tags`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Tags>,
 }
 /// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PromotionInfo {
     /// `commission_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_type: Option<i32>,
     /// `cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i64>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `kol_cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_cos_fee: Option<i64>,
     /// `kol_cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_cos_ratio: Option<f64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolProductsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Tags {
     /// `has_douin_goods_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_douin_goods_tag: Option<String>,
     /// `has_shop_brand_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_shop_brand_tag: Option<bool>,
     /// `has_subsidy_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_subsidy_tag: Option<bool>,
     /// `has_supermarket_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_supermarket_tag: Option<bool>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,24 +9,19 @@ pub use super::shared::Failed;
 /// * **Required:** `status`, `strategy_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolStrategyEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolStrategyEdit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.kolStrategyEdit")]
 pub struct BuyinKolStrategyEditRequest {
     /// `add_buyin_ids`. Example: `709876544321`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub add_buyin_ids: Vec<i64>,
     /// `cos_ratio`. Example: `50`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
     /// `del_buyin_ids`. Example: `9876544321`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub del_buyin_ids: Vec<i64>,
     /// `end_time`. Example: `2020-05-19 00:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `long_term`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_term: Option<bool>,
     /// `status` (required). Example: `1`
     pub status: i64,
@@ -39,7 +34,11 @@ impl BuyinKolStrategyEditRequest {
         Self {
             status,
             strategy_id: strategy_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            add_buyin_ids: Default::default(),
+            cos_ratio: Default::default(),
+            del_buyin_ids: Default::default(),
+            end_time: Default::default(),
+            long_term: Default::default(),
         }
     }
     /// Sets `add_buyin_ids`.
@@ -69,13 +68,12 @@ impl BuyinKolStrategyEditRequest {
     }
 }
 /// `buyin.kolStrategyEdit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinKolStrategyEditResponse {
     /// `failed`
     pub failed: Vec<Failed>,
     /// `success`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for BuyinKolStrategyEditRequest {
@@ -83,4 +81,4 @@ impl crate::request::Request for BuyinKolStrategyEditRequest {
     type Response = BuyinKolStrategyEditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

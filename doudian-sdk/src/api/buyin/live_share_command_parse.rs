@@ -8,7 +8,7 @@
 /// * **Required:** `command`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinLiveShareCommandParseResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.liveShareCommandParse` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.liveShareCommandParse")]
 pub struct BuyinLiveShareCommandParseRequest {
@@ -22,14 +22,12 @@ impl BuyinLiveShareCommandParseRequest {
     }
 }
 /// `buyin.liveShareCommandParse` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinLiveShareCommandParseResponse {
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl crate::request::Request for BuyinLiveShareCommandParseRequest {
@@ -37,4 +35,4 @@ impl crate::request::Request for BuyinLiveShareCommandParseRequest {
     type Response = BuyinLiveShareCommandParseResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,34 +9,27 @@
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinLiveShareMaterialResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.liveShareMaterial` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.liveShareMaterial")]
 pub struct BuyinLiveShareMaterialRequest {
     /// `author_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_info: Option<String>,
     /// `author_levels`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub author_levels: Vec<i32>,
     /// `author_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_type: Option<i32>,
     /// `frist_cids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub frist_cids: Vec<String>,
     /// `live_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_status: Option<i64>,
     /// `page` (required)
     pub page: i64,
     /// `page_size` (required)
     pub page_size: i64,
     /// `sort_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_by: Option<i32>,
     /// `sort_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_type: Option<i32>,
 }
 impl BuyinLiveShareMaterialRequest {
@@ -45,7 +38,13 @@ impl BuyinLiveShareMaterialRequest {
         Self {
             page,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            author_info: Default::default(),
+            author_levels: Default::default(),
+            author_type: Default::default(),
+            frist_cids: Default::default(),
+            live_status: Default::default(),
+            sort_by: Default::default(),
+            sort_type: Default::default(),
         }
     }
     /// Sets `author_info`.
@@ -85,13 +84,12 @@ impl BuyinLiveShareMaterialRequest {
     }
 }
 /// `buyin.liveShareMaterial` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinLiveShareMaterialResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinLiveShareMaterialRequest {
@@ -124,59 +122,43 @@ impl BuyinLiveShareMaterialRequest {
     }
 }
 /// An object inside `buyin.liveShareMaterial`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `author_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_level: Option<i64>,
     /// `author_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
     /// `author_openid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_openid: Option<String>,
     /// `author_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_pic: Option<String>,
     /// `average_commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub average_commission_rate: Option<String>,
     /// `average_gmv`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub average_gmv: Option<String>,
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `fans_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fans_num: Option<i64>,
     /// `gender`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
     /// `has_redpack`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_redpack: Option<bool>,
     /// `is_ecom`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_ecom: Option<bool>,
     /// `is_live`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_live: Option<bool>,
     /// `live_preview_auth`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_preview_auth: Option<bool>,
     /// `product_category`
     pub product_category: Vec<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `room_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `op_type`, `product_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinMHandleTrusteeshipApplyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.mHandleTrusteeshipApply` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.mHandleTrusteeshipApply")]
 pub struct BuyinMHandleTrusteeshipApplyRequest {
     /// `op_type` (required)
     pub op_type: i32,
     /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl BuyinMHandleTrusteeshipApplyRequest {
@@ -31,7 +30,7 @@ impl BuyinMHandleTrusteeshipApplyRequest {
     }
 }
 /// `buyin.mHandleTrusteeshipApply` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinMHandleTrusteeshipApplyResponse {
     /// `fail_item`
@@ -42,4 +41,4 @@ impl crate::request::Request for BuyinMHandleTrusteeshipApplyRequest {
     type Response = BuyinMHandleTrusteeshipApplyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

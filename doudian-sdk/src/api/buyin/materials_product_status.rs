@@ -8,7 +8,7 @@
 /// * **Required:** `products`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinMaterialsProductStatusResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.materialsProductStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.materialsProductStatus")]
 pub struct BuyinMaterialsProductStatusRequest {
@@ -44,24 +44,19 @@ impl crate::request::Request for BuyinMaterialsProductStatusRequest {
     type Response = BuyinMaterialsProductStatusResponse;
 }
 /// An object inside `buyin.materialsProductStatus`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `can_share`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_share: Option<bool>,
     /// `join_alliance`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_alliance: Option<bool>,
     /// `product_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_url: Option<String>,
     /// `promotion_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_status: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

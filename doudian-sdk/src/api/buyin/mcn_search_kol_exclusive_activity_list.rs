@@ -9,20 +9,17 @@
 /// * **Required:** `kol_buyin_id`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinMCNSearchKolExclusiveActivityListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.MCNSearchKolExclusiveActivityList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.MCNSearchKolExclusiveActivityList")]
 pub struct BuyinMCNSearchKolExclusiveActivityListRequest {
     /// `kol_buyin_id` (required)
     pub kol_buyin_id: String,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
 }
 impl BuyinMCNSearchKolExclusiveActivityListRequest {
@@ -34,7 +31,8 @@ impl BuyinMCNSearchKolExclusiveActivityListRequest {
         Self {
             kol_buyin_id: kol_buyin_id.into(),
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            page_size: Default::default(),
         }
     }
     /// Sets `page`.
@@ -49,13 +47,12 @@ impl BuyinMCNSearchKolExclusiveActivityListRequest {
     }
 }
 /// `buyin.MCNSearchKolExclusiveActivityList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinMCNSearchKolExclusiveActivityListResponse {
     /// `activity_infos`
     pub activity_infos: Vec<ActivityInfo>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinMCNSearchKolExclusiveActivityListRequest {
@@ -92,57 +89,42 @@ impl BuyinMCNSearchKolExclusiveActivityListRequest {
     }
 }
 /// An object inside `buyin.MCNSearchKolExclusiveActivityList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ActivityInfo {
     /// `begin_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `kol_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_buyin_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `skus`
     pub skus: Vec<Skus>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 /// An object inside `buyin.MCNSearchKolExclusiveActivityList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Skus {
     /// `original_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub original_price: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `remaining_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining_stock_num: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `source_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_stock_num: Option<i64>,
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

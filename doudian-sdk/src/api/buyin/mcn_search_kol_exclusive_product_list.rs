@@ -9,7 +9,7 @@
 /// * **Required:** `kol_buyin_id`, `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinMCNSearchKolExclusiveProductListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.MCNSearchKolExclusiveProductList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.MCNSearchKolExclusiveProductList")]
 pub struct BuyinMCNSearchKolExclusiveProductListRequest {
@@ -31,13 +31,12 @@ impl BuyinMCNSearchKolExclusiveProductListRequest {
     }
 }
 /// `buyin.MCNSearchKolExclusiveProductList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinMCNSearchKolExclusiveProductListResponse {
     /// `kol_exclusive_product_infos`
     pub kol_exclusive_product_infos: Vec<KolExclusiveProductInfo>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinMCNSearchKolExclusiveProductListRequest {
@@ -71,16 +70,13 @@ impl BuyinMCNSearchKolExclusiveProductListRequest {
     }
 }
 /// An object inside `buyin.MCNSearchKolExclusiveProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct KolExclusiveProductInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `apply_id`, `audit_action`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinOrienPlanAuditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanAudit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanAudit")]
 pub struct BuyinOrienPlanAuditRequest {
@@ -24,7 +24,7 @@ impl BuyinOrienPlanAuditRequest {
     }
 }
 /// `buyin.orienPlanAudit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinOrienPlanAuditResponse {}
 impl crate::request::Request for BuyinOrienPlanAuditRequest {
@@ -32,4 +32,4 @@ impl crate::request::Request for BuyinOrienPlanAuditRequest {
     type Response = BuyinOrienPlanAuditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,26 +9,21 @@
 /// * **Required:** `orien_plan_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinOrienPlanAuthorsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanAuthors` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanAuthors")]
 pub struct BuyinOrienPlanAuthorsRequest {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
     /// `orien_plan_id` (required)
     pub orien_plan_id: String,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `user_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
 impl ::std::fmt::Debug for BuyinOrienPlanAuthorsRequest {
@@ -48,7 +43,11 @@ impl BuyinOrienPlanAuthorsRequest {
     pub fn new(orien_plan_id: impl Into<String>) -> Self {
         Self {
             orien_plan_id: orien_plan_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            audit_status: Default::default(),
+            buyin_id: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            user_name: Default::default(),
         }
     }
     /// Sets `audit_status`.
@@ -78,13 +77,12 @@ impl BuyinOrienPlanAuthorsRequest {
     }
 }
 /// `buyin.orienPlanAuthors` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinOrienPlanAuthorsResponse {
     /// `orien_plan_authors`
     pub orien_plan_authors: Vec<OrienPlanAuthor>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinOrienPlanAuthorsRequest {
@@ -117,38 +115,28 @@ impl BuyinOrienPlanAuthorsRequest {
     }
 }
 /// An object inside `buyin.orienPlanAuthors`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct OrienPlanAuthor {
     /// `apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_id: Option<i64>,
     /// `apply_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_info: Option<String>,
     /// `apply_suc_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_suc_time: Option<i64>,
     /// `apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
     /// `contact_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_phone: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `orien_plan_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub orien_plan_id: Option<String>,
     /// `user_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
 impl ::std::fmt::Debug for OrienPlanAuthor {
@@ -168,4 +156,4 @@ impl ::std::fmt::Debug for OrienPlanAuthor {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

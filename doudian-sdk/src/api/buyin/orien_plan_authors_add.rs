@@ -8,7 +8,7 @@
 /// * **Required:** `buyin_ids`, `orien_plan_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinOrienPlanAuthorsAddResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanAuthorsAdd` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanAuthorsAdd")]
 pub struct BuyinOrienPlanAuthorsAddRequest {
@@ -27,7 +27,7 @@ impl BuyinOrienPlanAuthorsAddRequest {
     }
 }
 /// `buyin.orienPlanAuthorsAdd` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinOrienPlanAuthorsAddResponse {
     /// `failed_ids`
@@ -40,18 +40,15 @@ impl crate::request::Request for BuyinOrienPlanAuthorsAddRequest {
     type Response = BuyinOrienPlanAuthorsAddResponse;
 }
 /// An object inside `buyin.orienPlanAuthorsAdd`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailedId {
     /// `buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
     /// `error_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
     /// `error_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_msg: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

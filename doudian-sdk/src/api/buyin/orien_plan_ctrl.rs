@@ -8,7 +8,7 @@
 /// * **Required:** `action`, `orien_plan_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinOrienPlanCtrlResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanCtrl` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanCtrl")]
 pub struct BuyinOrienPlanCtrlRequest {
@@ -27,7 +27,7 @@ impl BuyinOrienPlanCtrlRequest {
     }
 }
 /// `buyin.orienPlanCtrl` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinOrienPlanCtrlResponse {}
 impl crate::request::Request for BuyinOrienPlanCtrlRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for BuyinOrienPlanCtrlRequest {
     type Response = BuyinOrienPlanCtrlResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

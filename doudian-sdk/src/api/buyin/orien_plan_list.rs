@@ -9,32 +9,30 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinOrienPlanListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orienPlanList")]
 pub struct BuyinOrienPlanListRequest {
     /// `orien_plan_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub orien_plan_id: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
 }
 impl BuyinOrienPlanListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            orien_plan_id: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            product_id: Default::default(),
+            product_name: Default::default(),
         }
     }
     /// Sets `orien_plan_id`.
@@ -64,13 +62,12 @@ impl BuyinOrienPlanListRequest {
     }
 }
 /// `buyin.orienPlanList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinOrienPlanListResponse {
     /// `orien_plans`
     pub orien_plans: Vec<OrienPlan>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinOrienPlanListRequest {
@@ -104,70 +101,52 @@ impl BuyinOrienPlanListRequest {
     }
 }
 /// An object inside `buyin.orienPlanList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrienPlan {
     /// `orien_plans`
     pub orien_plans: Vec<OrienPlanOrienPlan>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.orienPlanList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrienPlanOrienPlan {
     /// `apply_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_type: Option<i32>,
     /// `audit_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_type: Option<i32>,
     /// `author_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_level: Option<i32>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_num: Option<i64>,
     /// `new_cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_cos_ratio: Option<f64>,
     /// `new_cos_ratio_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_cos_ratio_start_time: Option<i64>,
     /// `orien_plan_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub orien_plan_id: Option<String>,
     /// `plan_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_status: Option<i32>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `restricted_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub restricted_type: Option<i32>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::Failed;
 /// * **Required:** `cos_ratio`, `cos_ratio_type`, `kol_buyin_ids`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinOrientKolStrategyCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orientKolStrategyCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.orientKolStrategyCreate")]
 pub struct BuyinOrientKolStrategyCreateRequest {
@@ -18,15 +18,12 @@ pub struct BuyinOrientKolStrategyCreateRequest {
     /// `cos_ratio_type` (required). Example: `1`
     pub cos_ratio_type: i32,
     /// `end_time`. Example: `2020-05-19 00:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `kol_buyin_ids` (required). Example: `7012123456`
     pub kol_buyin_ids: Vec<i64>,
     /// `long_term`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_term: Option<bool>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `12345678`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl BuyinOrientKolStrategyCreateRequest {
@@ -42,7 +39,8 @@ impl BuyinOrientKolStrategyCreateRequest {
             cos_ratio_type,
             kol_buyin_ids,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            end_time: Default::default(),
+            long_term: Default::default(),
         }
     }
     /// Sets `end_time`.
@@ -57,16 +55,14 @@ impl BuyinOrientKolStrategyCreateRequest {
     }
 }
 /// `buyin.orientKolStrategyCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinOrientKolStrategyCreateResponse {
     /// `failed`
     pub failed: Vec<Failed>,
     /// `strategy_id`. Example: `34567541`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<i64>,
     /// `success`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for BuyinOrientKolStrategyCreateRequest {
@@ -74,7 +70,7 @@ impl crate::request::Request for BuyinOrientKolStrategyCreateRequest {
     type Response = BuyinOrientKolStrategyCreateResponse;
 }
 /// An object inside `buyin.orientKolStrategyCreate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CosRatio {
     /// `cos_ratio` (required). Example: `50`
@@ -95,4 +91,4 @@ impl CosRatio {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `activity_id`, `phone_number`, `products`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinOriginColonelApplyActivitiesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.originColonelApplyActivities` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.originColonelApplyActivities")]
 pub struct BuyinOriginColonelApplyActivitiesRequest {
@@ -19,7 +19,6 @@ pub struct BuyinOriginColonelApplyActivitiesRequest {
     /// `products` (required)
     pub products: Vec<Product>,
     /// `service_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_ratio: Option<String>,
 }
 impl BuyinOriginColonelApplyActivitiesRequest {
@@ -33,7 +32,7 @@ impl BuyinOriginColonelApplyActivitiesRequest {
             activity_id,
             phone_number: phone_number.into(),
             products,
-            ..<Self as crate::de::Object>::empty()
+            service_ratio: Default::default(),
         }
     }
     /// Sets `service_ratio`.
@@ -43,13 +42,12 @@ impl BuyinOriginColonelApplyActivitiesRequest {
     }
 }
 /// `buyin.originColonelApplyActivities` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinOriginColonelApplyActivitiesResponse {
     /// `result`
     pub result: Vec<OriginColonelApplyActivitiesResult>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinOriginColonelApplyActivitiesRequest {
@@ -57,33 +55,27 @@ impl crate::request::Request for BuyinOriginColonelApplyActivitiesRequest {
     type Response = BuyinOriginColonelApplyActivitiesResponse;
 }
 /// An object inside `buyin.originColonelApplyActivities`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OriginColonelApplyActivitiesResult {
     /// `error_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
     /// `error_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_msg: Option<String>,
     /// `is_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `buyin.originColonelApplyActivities`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `origin_activity_id` (required)
     pub origin_activity_id: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `promotion_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_end_time: Option<String>,
 }
 impl Product {
@@ -95,7 +87,7 @@ impl Product {
         Self {
             origin_activity_id,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            promotion_end_time: Default::default(),
         }
     }
     /// Sets `promotion_end_time`.
@@ -105,4 +97,4 @@ impl Product {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

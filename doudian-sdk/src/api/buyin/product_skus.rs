@@ -8,12 +8,11 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinProductSkusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.productSkus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.productSkus")]
 pub struct BuyinProductSkusRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl BuyinProductSkusRequest {
@@ -25,7 +24,7 @@ impl BuyinProductSkusRequest {
     }
 }
 /// `buyin.productSkus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinProductSkusResponse {
     /// `pictures`
@@ -40,50 +39,42 @@ impl crate::request::Request for BuyinProductSkusRequest {
     type Response = BuyinProductSkusResponse;
 }
 /// An object inside `buyin.productSkus`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pictures {
     /// `big_picture`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub big_picture: Option<String>,
     /// `little_picture`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub little_picture: Option<String>,
 }
 /// An object inside `buyin.productSkus`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Skus {
     /// `effective_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_price: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
 }
 /// An object inside `buyin.productSkus`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Spec {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `spec_items`
     pub spec_items: Vec<SpecItem>,
 }
 /// An object inside `buyin.productSkus`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpecItem {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

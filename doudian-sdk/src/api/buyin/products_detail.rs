@@ -14,15 +14,13 @@ pub use super::shared::{
 /// * **Required:** `product_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinProductsDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.productsDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.productsDetail")]
 pub struct BuyinProductsDetailRequest {
     /// `fields`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<String>,
     /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl BuyinProductsDetailRequest {
@@ -32,7 +30,7 @@ impl BuyinProductsDetailRequest {
     ) -> Self {
         Self {
             product_ids: product_ids.into_iter().map(Into::into).collect(),
-            ..<Self as crate::de::Object>::empty()
+            fields: Default::default(),
         }
     }
     /// Sets `fields`.
@@ -42,7 +40,7 @@ impl BuyinProductsDetailRequest {
     }
 }
 /// `buyin.productsDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinProductsDetailResponse {
     /// `products`
@@ -54,98 +52,74 @@ impl crate::request::Request for BuyinProductsDetailRequest {
     type Response = BuyinProductsDetailResponse;
 }
 /// An object inside `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DetailBrief {
     /// `component_info`
     pub component_info: Vec<ComponentInfo>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<String>,
 }
 /// An object inside `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `activity_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_info: Option<ActivityInfo>,
     /// `base_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_info: Option<BaseInfo>,
     /// `brand_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_info: Option<BrandInfo>,
     /// `comment_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_info: Option<CommentInfo>,
     /// `coupon_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_info: Option<CouponInfo>,
     /// `detail_brief`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_brief: Option<DetailBrief>,
     /// `logistics_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<LogisticsInfo>,
     /// `month_sale_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub month_sale_data: Option<MonthSaleData>,
     /// `presell_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_info: Option<PresellInfo>,
     /// `promotion_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_info: Option<PromotionInfo>,
     /// `qualification_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qualification_info: Option<QualificationInfo>,
     /// `rights_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rights_info: Option<RightsInfo>,
     /// `share_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_info: Option<ShareInfo>,
     /// `shop_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_info: Option<ShopInfo>,
     /// `tags`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Tags>,
 }
 /// An object inside `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PromotionInfo {
     /// `cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i64>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Tags {
     /// `has_douin_goods_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_douin_goods_tag: Option<bool>,
     /// `has_shop_brand_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_shop_brand_tag: Option<bool>,
     /// `has_subsidy_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_subsidy_tag: Option<bool>,
     /// `has_supermarket_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_supermarket_tag: Option<bool>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,37 +9,29 @@
 /// * **Required:** `page`, `page_size`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinPromotionStrategyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.promotionStrategyList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.promotionStrategyList")]
 pub struct BuyinPromotionStrategyListRequest {
     /// `cos_range_filter`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_range_filter: Option<CosRangeFilter>,
     /// `cos_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_type: Option<i32>,
     /// `end_time_filter`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time_filter: Option<i64>,
     /// `kol_buyin_ids`. Example: `7098765432`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kol_buyin_ids: Vec<i64>,
     /// `page` (required). Example: `1`
     pub page: i64,
     /// `page_size` (required). Example: `20`
     pub page_size: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `status` (required). Example: `0`
     pub status: i64,
     /// `strategy_id`. Example: `7654321`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub strategy_id: Vec<String>,
     /// `valid_kol_filter`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_kol_filter: Option<i64>,
 }
 impl BuyinPromotionStrategyListRequest {
@@ -49,7 +41,13 @@ impl BuyinPromotionStrategyListRequest {
             page,
             page_size,
             status,
-            ..<Self as crate::de::Object>::empty()
+            cos_range_filter: Default::default(),
+            cos_type: Default::default(),
+            end_time_filter: Default::default(),
+            kol_buyin_ids: Default::default(),
+            product_id: Default::default(),
+            strategy_id: Default::default(),
+            valid_kol_filter: Default::default(),
         }
     }
     /// Sets `cos_range_filter`.
@@ -89,13 +87,12 @@ impl BuyinPromotionStrategyListRequest {
     }
 }
 /// `buyin.promotionStrategyList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinPromotionStrategyListResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `total`. Example: `30`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinPromotionStrategyListRequest {
@@ -129,41 +126,33 @@ impl BuyinPromotionStrategyListRequest {
     }
 }
 /// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CosInfo {
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<CosRatio>,
     /// `cos_ratio_level`. Example: `{30:5}`
     pub cos_ratio_level: ::std::collections::BTreeMap<String, String>,
     /// `cos_ratio_sug`. Example: `60`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio_sug: Option<String>,
     /// `cos_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_type: Option<i32>,
     /// `cos_valid_time`. Example: `2020-05-19 00:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_valid_time: Option<String>,
     /// `feature_cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_cos_ratio: Option<FeatureCosRatio>,
     /// `higer_priority_cos_ratio`. Example: `70`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub higer_priority_cos_ratio: Option<f64>,
     /// `similar_prd_count`. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub similar_prd_count: Option<String>,
 }
 /// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CosRangeFilter {
     /// `low` (required). Example: `50`
     pub low: i64,
     /// `type` (required). Example: `0`
-    #[serde(rename = "type")]
     pub type_: i64,
     /// `up` (required). Example: `45`
     pub up: i64,
@@ -175,88 +164,69 @@ impl CosRangeFilter {
     }
 }
 /// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CosRatio {
     /// `cos_ratio`. Example: `30`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
     /// `ladder_bar`. Example: `30`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ladder_bar: Option<i64>,
     /// `ladder_cos_ratio`. Example: `60`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ladder_cos_ratio: Option<i64>,
 }
 /// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `cos_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_info: Option<CosInfo>,
     /// `end_time`. Example: `2020-05-19 00:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `end_time_tip`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time_tip: Option<i64>,
     /// `start_time`. Example: `2020-05-19 00:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `strategy_id`. Example: `7654321`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
     /// `valid_kol_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_kol_info: Option<ValidKolInfo>,
 }
 /// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FeatureCosRatio {
     /// `cos_ratio`. Example: `39`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
     /// `ladder_bar`. Example: `45`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ladder_bar: Option<i64>,
     /// `ladder_cos_ratio`. Example: `45`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ladder_cos_ratio: Option<i64>,
 }
 /// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct KolInfo {
     /// `account_name`. Example: `测试达人`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     /// `add_time`. Example: `2020-05-19 00:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_time: Option<String>,
     /// `avatar_url`. Example: `http://alliance.jinritemai.com/`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// `buyin_id`. Example: `70987654321`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
 }
 /// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ValidKolInfo {
     /// `kol_infos`
     pub kol_infos: Vec<KolInfo>,
     /// `kol_num`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_num: Option<i64>,
     /// `valid_kol_range`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_kol_range: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,26 +8,21 @@
 /// * **Required:** `cursor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinQueryShopAllianceOrderResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.queryShopAllianceOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.queryShopAllianceOrder")]
 pub struct BuyinQueryShopAllianceOrderRequest {
     /// `cursor` (required)
     pub cursor: String,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `order_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_ids: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<String>,
 }
 impl BuyinQueryShopAllianceOrderRequest {
@@ -35,7 +30,11 @@ impl BuyinQueryShopAllianceOrderRequest {
     pub fn new(cursor: impl Into<String>) -> Self {
         Self {
             cursor: cursor.into(),
-            ..<Self as crate::de::Object>::empty()
+            end_time: Default::default(),
+            order_ids: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `end_time`.
@@ -65,11 +64,10 @@ impl BuyinQueryShopAllianceOrderRequest {
     }
 }
 /// `buyin.queryShopAllianceOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinQueryShopAllianceOrderResponse {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `orders`
     pub orders: Vec<Order>,
@@ -80,150 +78,104 @@ impl crate::request::Request for BuyinQueryShopAllianceOrderRequest {
     type Response = BuyinQueryShopAllianceOrderResponse;
 }
 /// An object inside `buyin.queryShopAllianceOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ColonelOrderInfo {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_buyin_id: Option<i64>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<i64>,
     /// `estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_commission: Option<i64>,
     /// `institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<i64>,
     /// `institution_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_name: Option<String>,
     /// `real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_commission: Option<i64>,
 }
 /// An object inside `buyin.queryShopAllianceOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `ads_estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_estimated_commission: Option<String>,
     /// `ads_promotion_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_promotion_rate: Option<String>,
     /// `ads_real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_real_commission: Option<String>,
     /// `app`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
     /// `app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<i32>,
     /// `author_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_account: Option<String>,
     /// `author_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_buyin_id: Option<String>,
     /// `author_short_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_short_id: Option<String>,
     /// `buyer_app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_app_id: Option<String>,
     /// `colonel_order_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_order_info: Option<ColonelOrderInfo>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<i64>,
     /// `confirm_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_time: Option<String>,
     /// `distributor_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_buyin_id: Option<String>,
     /// `distributor_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_name: Option<String>,
     /// `estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_commission: Option<i64>,
     /// `estimated_total_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_total_commission: Option<i64>,
     /// `extra`
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `flow_point`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_point: Option<String>,
     /// `item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_num: Option<i64>,
     /// `media_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<i64>,
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_goods_amount: Option<i64>,
     /// `pay_success_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_success_time: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_commission: Option<i64>,
     /// `refund_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_time: Option<String>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `settled_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_goods_amount: Option<i64>,
     /// `settled_tech_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_tech_service_fee: Option<i64>,
     /// `shop_estimated_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_estimated_commission: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_real_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_real_commission: Option<i64>,
     /// `total_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_pay_amount: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

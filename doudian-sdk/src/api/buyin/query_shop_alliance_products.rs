@@ -9,41 +9,31 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinQueryShopAllianceProductsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.queryShopAllianceProducts` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.queryShopAllianceProducts")]
 pub struct BuyinQueryShopAllianceProductsRequest {
     /// `check_status`. Example: `3`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub check_status: Vec<i64>,
     /// `fields`. Example: `[is_exclusive]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
     /// `in_stock`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_stock: Option<bool>,
     /// `launch`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub launch: Option<i64>,
     /// `page` (required). Example: `1`
     pub page: i64,
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `35632345453243,34242532432`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `size` (required). Example: `20`
     pub size: i64,
     /// `sort_by`. Example: `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_by: Option<String>,
     /// `sort_order`. Example: `Desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_order: Option<String>,
     /// `status`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `title`. Example: `测试商品的名称`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 impl BuyinQueryShopAllianceProductsRequest {
@@ -52,7 +42,15 @@ impl BuyinQueryShopAllianceProductsRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            check_status: Default::default(),
+            fields: Default::default(),
+            in_stock: Default::default(),
+            launch: Default::default(),
+            product_ids: Default::default(),
+            sort_by: Default::default(),
+            sort_order: Default::default(),
+            status: Default::default(),
+            title: Default::default(),
         }
     }
     /// Sets `check_status`.
@@ -105,13 +103,12 @@ impl BuyinQueryShopAllianceProductsRequest {
     }
 }
 /// `buyin.queryShopAllianceProducts` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinQueryShopAllianceProductsResponse {
     /// `product_list`
     pub product_list: Vec<Product>,
     /// `total`. Example: `200`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinQueryShopAllianceProductsRequest {
@@ -145,67 +142,50 @@ impl BuyinQueryShopAllianceProductsRequest {
     }
 }
 /// An object inside `buyin.queryShopAllianceProducts`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `check_status`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `cos_fee`. Example: `50`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i64>,
     /// `cos_ratio`. Example: `50.00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `cover`. Example: `https://sf1-ttcdn-tos.pstatp.com/img/temai/Fpt8fam5_q50.webp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `create_time`. Example: `1650007266`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `detail_url`. Example: `https://haohuo.jinritemai.com/views/product/item2?id=34312324232145`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `imgs`. Example: `[https://p3-aio.ecombdimg.com/obj/temai/5f2e085982cbad84cadb30a100d42a09ww]`
     pub imgs: Vec<String>,
     /// `is_exclusive`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_exclusive: Option<bool>,
     /// `market_price`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_price: Option<i64>,
     /// `price`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `34312324232145`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sales`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i64>,
     /// `sample_conf`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_conf: Option<SampleConf>,
     /// `status`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `title`. Example: `测试商品的名称`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `update_time`. Example: `1660790303`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `buyin.queryShopAllianceProducts`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SampleConf {
     /// `buy_style`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buy_style: Option<i32>,
     /// `buy_volume_limit`. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buy_volume_limit: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

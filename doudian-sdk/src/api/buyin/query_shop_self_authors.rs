@@ -10,22 +10,21 @@ pub use super::shared::Author;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinQueryShopSelfAuthorsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.queryShopSelfAuthors` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.queryShopSelfAuthors")]
 pub struct BuyinQueryShopSelfAuthorsRequest {
     /// `page`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
 }
 impl BuyinQueryShopSelfAuthorsRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            page_size: Default::default(),
         }
     }
     /// Sets `page`.
@@ -40,13 +39,12 @@ impl BuyinQueryShopSelfAuthorsRequest {
     }
 }
 /// `buyin.queryShopSelfAuthors` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinQueryShopSelfAuthorsResponse {
     /// `authors`
     pub authors: Vec<Author>,
     /// `total`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinQueryShopSelfAuthorsRequest {
@@ -80,4 +78,4 @@ impl BuyinQueryShopSelfAuthorsRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

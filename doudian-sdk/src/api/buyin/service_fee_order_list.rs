@@ -9,12 +9,11 @@
 /// * **Required:** `kol_buyin_id`, `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinServiceFeeOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.serviceFeeOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.serviceFeeOrderList")]
 pub struct BuyinServiceFeeOrderListRequest {
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `kol_buyin_id` (required)
     pub kol_buyin_id: String,
@@ -23,7 +22,6 @@ pub struct BuyinServiceFeeOrderListRequest {
     /// `page_size` (required)
     pub page_size: i64,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
 }
 impl BuyinServiceFeeOrderListRequest {
@@ -33,7 +31,8 @@ impl BuyinServiceFeeOrderListRequest {
             kol_buyin_id: kol_buyin_id.into(),
             page,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            end_time: Default::default(),
+            start_time: Default::default(),
         }
     }
     /// Sets `end_time`.
@@ -48,13 +47,12 @@ impl BuyinServiceFeeOrderListRequest {
     }
 }
 /// `buyin.serviceFeeOrderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinServiceFeeOrderListResponse {
     /// `order_list`
     pub order_list: Vec<Order>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinServiceFeeOrderListRequest {
@@ -88,104 +86,74 @@ impl BuyinServiceFeeOrderListRequest {
     }
 }
 /// An object inside `buyin.serviceFeeOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `ad_act`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_act: Option<i64>,
     /// `ad_act_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_act_amount: Option<i64>,
     /// `ad_act_role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_act_role: Option<i64>,
     /// `addon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addon: Option<String>,
     /// `assure_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assure_price: Option<i64>,
     /// `assure_price_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assure_price_channel: Option<i64>,
     /// `assure_price_postd`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assure_price_postd: Option<i64>,
     /// `assure_price_pred`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assure_price_pred: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `has_shop_entrance`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_shop_entrance: Option<bool>,
     /// `introduce_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub introduce_duration: Option<i64>,
     /// `live_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_end_time: Option<String>,
     /// `live_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_start_time: Option<String>,
     /// `live_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_type: Option<i64>,
     /// `max_deliver_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_deliver_time: Option<i64>,
     /// `min_gmv`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_gmv: Option<i64>,
     /// `order_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_fee: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i32>,
     /// `product_info`
     pub product_info: Vec<ProductInfo>,
     /// `real_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_fee: Option<i64>,
     /// `refund_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_fee: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 /// An object inside `buyin.serviceFeeOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductInfo {
     /// `custom_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_rate: Option<i64>,
     /// `is_presell`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_presell: Option<bool>,
     /// `live_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_price: Option<i64>,
     /// `min_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_stock: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

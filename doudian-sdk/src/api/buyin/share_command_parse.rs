@@ -8,7 +8,7 @@
 /// * **Required:** `command`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShareCommandParseResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.shareCommandParse` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.shareCommandParse")]
 pub struct BuyinShareCommandParseRequest {
@@ -22,11 +22,10 @@ impl BuyinShareCommandParseRequest {
     }
 }
 /// `buyin.shareCommandParse` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinShareCommandParseResponse {
     /// `product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_info: Option<ProductInfo>,
 }
 impl crate::request::Request for BuyinShareCommandParseRequest {
@@ -34,30 +33,23 @@ impl crate::request::Request for BuyinShareCommandParseRequest {
     type Response = BuyinShareCommandParseResponse;
 }
 /// An object inside `buyin.shareCommandParse`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductInfo {
     /// `cos_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_fee: Option<i64>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<f64>,
     /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `promotable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotable: Option<bool>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

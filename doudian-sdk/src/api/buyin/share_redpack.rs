@@ -9,15 +9,13 @@ pub use super::shared::Qrcode;
 /// * **Required:** `pid`, `redpack_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShareRedpackResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.shareRedpack` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.shareRedpack")]
 pub struct BuyinShareRedpackRequest {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `need_qr_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_qr_code: Option<bool>,
     /// `pid` (required)
     pub pid: String,
@@ -30,7 +28,8 @@ impl BuyinShareRedpackRequest {
         Self {
             pid: pid.into(),
             redpack_id: redpack_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
+            need_qr_code: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -45,17 +44,14 @@ impl BuyinShareRedpackRequest {
     }
 }
 /// `buyin.shareRedpack` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinShareRedpackResponse {
     /// `deep_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deep_link: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<Qrcode>,
     /// `share_command`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_command: Option<String>,
 }
 impl crate::request::Request for BuyinShareRedpackRequest {
@@ -63,4 +59,4 @@ impl crate::request::Request for BuyinShareRedpackRequest {
     type Response = BuyinShareRedpackResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,257 +3,192 @@
 
 //! Nested types several `buyin` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ActivityInfo {
     /// `activity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<i64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.distributionLiveProductList`, `buyin.instituteLivePreviewList` and `buyin.kolLivePreviewList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AdsPromotionRatio {
     /// `old_fans_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_fans_ratio: Option<i64>,
     /// `share_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_ratio: Option<i64>,
 }
 /// An object inside `buyin.channelBindAuthors` and `buyin.queryShopSelfAuthors`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Author {
     /// `account_name`. Example: `测试账户`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     /// `author_app`. Example: `1128`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_app: Option<i64>,
     /// `author_id`. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
     /// `author_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_type: Option<i32>,
     /// `avatar_url`. Example: `https://www.`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// `buyin_id`. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
 }
 /// An object inside `buyin.kolMaterialsProductsSearch`, `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AvailableCoupon {
     /// `apply_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_end_time: Option<String>,
     /// `apply_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_start_time: Option<String>,
     /// `coupon_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_type: Option<i32>,
     /// `discount_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_desc: Option<String>,
     /// `type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_desc: Option<String>,
     /// `use_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_end_time: Option<String>,
     /// `use_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_start_time: Option<String>,
     /// `valid_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_period: Option<i64>,
     /// `validity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub validity_type: Option<i64>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BaseInfo {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `imgs`
     pub imgs: Vec<String>,
     /// `in_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_stock: Option<bool>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sales`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales: Option<i64>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BrandInfo {
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `brand_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_cn: Option<String>,
     /// `brand_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_en: Option<String>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CommentInfo {
     /// `comment_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_num: Option<i64>,
     /// `comment_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_score: Option<f64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ComponentInfo {
     /// `image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponInfo {
     /// `available_coupons`
     pub available_coupons: Vec<AvailableCoupon>,
     /// `coupon_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_price: Option<i64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`, `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DailyStatistic {
     /// `date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_num: Option<i64>,
     /// `order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_num: Option<i64>,
     /// `view_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_num: Option<i64>,
 }
 /// An object inside `buyin.ShopActivityList` and `buyin.originColonelEnrollableActivityList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Data {
     /// `activity_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_desc: Option<String>,
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_kind`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_kind: Option<i32>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `apply_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_end_time: Option<String>,
     /// `apply_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_num: Option<i64>,
     /// `apply_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_start_time: Option<String>,
     /// `apply_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_status: Option<i32>,
     /// `audit_pass_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_pass_num: Option<i64>,
     /// `colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_buyin_id: Option<i64>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<f64>,
     /// `estimated_single_sale`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_single_sale: Option<f64>,
     /// `history_order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub history_order_num: Option<i64>,
     /// `history_single_product_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub history_single_product_num: Option<i64>,
     /// `institution_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<i64>,
     /// `institution_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub institution_name: Option<String>,
     /// `phone_num` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_num: Option<String>,
     /// `service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate: Option<f64>,
     /// `wechat_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_id: Option<String>,
 }
 impl ::std::fmt::Debug for Data {
@@ -282,330 +217,256 @@ impl ::std::fmt::Debug for Data {
     }
 }
 /// An object inside `buyin.kolStrategyEdit` and `buyin.orientKolStrategyCreate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Failed {
     /// `buyin_id`. Example: `70987654321`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyin_id: Option<i64>,
     /// `reason`. Example: `达人账号错误`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Image {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsInfo {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`, `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsScore {
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MonthSaleData {
     /// `daily_statistics`
     pub daily_statistics: Vec<DailyStatistic>,
     /// `kol_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_num: Option<i64>,
     /// `order_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_num: Option<i64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// `view_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_num: Option<i64>,
 }
 /// An object inside `buyin.doukePidList`, `buyin.institutePidList` and `buyin.kolPidList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pid {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `media_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<i64>,
     /// `media_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_name: Option<String>,
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<i32>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// `site_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site_name: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `buyin.doukeOrderAds`, `buyin.instituteOrderAds`, `buyin.instituteOrderMCN` and `buyin.kolOrderAds`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PidInfo {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `media_type_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type_name: Option<String>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PresellInfo {
     /// `presell_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.instituteLivePreviewList` and `buyin.kolLivePreviewList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Preview {
     /// `booking_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_num: Option<i32>,
     /// `preview_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_id: Option<i64>,
     /// `product_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i64>,
     /// `products`
     pub products: Vec<Product>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
 /// An object inside `buyin.instituteLivePreviewList` and `buyin.kolLivePreviewList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `ads_promotion_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ads_promotion_ratio: Option<AdsPromotionRatio>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `list_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub list_num: Option<i32>,
     /// `preview_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub preview_price: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_desc: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`, `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductScore {
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 /// An object inside `buyin.instituteLiveShare`, `buyin.kolLiveShare` and `buyin.kolProductShare`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QrCode {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `buyin.activityShareConvert`, `buyin.doukeActivityShare`, `buyin.doukeCommandParseAndShare`, `buyin.instituteLivePreviewShare`, `buyin.kolLivePreviewShare`, `buyin.kolProductShare` and `buyin.shareRedpack`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Qrcode {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualificationInfo {
     /// `has_sxt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_sxt: Option<bool>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RightsInfo {
     /// `is_assured`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_assured: Option<bool>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`, `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ServiceScore {
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShareInfo {
     /// `sharable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sharable: Option<bool>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopInfo {
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_total_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_total_score: Option<ShopTotalScore>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`, `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopScore {
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`, `buyin.kolProductsDetail` and `buyin.productsDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopTotalScore {
     /// `logistics_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_score: Option<LogisticsScore>,
     /// `product_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_score: Option<ProductScore>,
     /// `service_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_score: Option<ServiceScore>,
     /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_score: Option<ShopScore>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShopActivityDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.shopActivityDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.shopActivityDetail")]
 pub struct BuyinShopActivityDetailRequest {
@@ -22,75 +22,54 @@ impl BuyinShopActivityDetailRequest {
     }
 }
 /// `buyin.shopActivityDetail` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct BuyinShopActivityDetailResponse {
     /// `activity_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_desc: Option<String>,
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<i64>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `activity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<i64>,
     /// `apply_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_end_time: Option<String>,
     /// `apply_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_start_time: Option<String>,
     /// `categories`
     pub categories: Vec<i64>,
     /// `colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_buyin_id: Option<i64>,
     /// `colonel_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_name: Option<String>,
     /// `commission_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<String>,
     /// `estimated_single_sale`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_single_sale: Option<String>,
     /// `has_threshold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_threshold: Option<bool>,
     /// `is_new_shop`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new_shop: Option<bool>,
     /// `min_promotion_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_promotion_days: Option<i64>,
     /// `months_of_protection`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub months_of_protection: Option<i64>,
     /// `partner_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<i64>,
     /// `phone_num` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_num: Option<String>,
     /// `service_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate: Option<String>,
     /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_score: Option<i32>,
     /// `shop_type`
     pub shop_type: Vec<i64>,
     /// `specified_shop_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub specified_shop_ids: Option<String>,
     /// `threshold_cross_border`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold_cross_border: Option<i64>,
     /// `wechat_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_id: Option<String>,
 }
 impl ::std::fmt::Debug for BuyinShopActivityDetailResponse {
@@ -128,4 +107,4 @@ impl crate::request::Request for BuyinShopActivityDetailRequest {
     type Response = BuyinShopActivityDetailResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,44 +10,33 @@ pub use super::shared::Data;
 /// * **Required:** `apply_status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShopActivityListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.ShopActivityList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.ShopActivityList")]
 pub struct BuyinShopActivityListRequest {
     /// `apply_status` (required)
     pub apply_status: i32,
     /// `colonel_buyin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_buyin_id: Option<i64>,
     /// `commission_rate_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate_max: Option<i32>,
     /// `commission_rate_min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission_rate_min: Option<i32>,
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// `inst_acti_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inst_acti_name: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `product_category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_category_id: Option<i32>,
     /// `retrieve_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retrieve_mode: Option<i32>,
     /// `service_rate_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate_max: Option<i32>,
     /// `service_rate_min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_rate_min: Option<i32>,
 }
 impl BuyinShopActivityListRequest {
@@ -55,7 +44,17 @@ impl BuyinShopActivityListRequest {
     pub fn new(apply_status: i32) -> Self {
         Self {
             apply_status,
-            ..<Self as crate::de::Object>::empty()
+            colonel_buyin_id: Default::default(),
+            commission_rate_max: Default::default(),
+            commission_rate_min: Default::default(),
+            cursor: Default::default(),
+            inst_acti_name: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            product_category_id: Default::default(),
+            retrieve_mode: Default::default(),
+            service_rate_max: Default::default(),
+            service_rate_min: Default::default(),
         }
     }
     /// Sets `colonel_buyin_id`.
@@ -115,16 +114,14 @@ impl BuyinShopActivityListRequest {
     }
 }
 /// `buyin.ShopActivityList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinShopActivityListResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `next_cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinShopActivityListRequest {
@@ -158,4 +155,4 @@ impl BuyinShopActivityListRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

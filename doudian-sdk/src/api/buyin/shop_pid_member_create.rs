@@ -8,12 +8,11 @@
 /// * **Required:** `member_available_time`, `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShopPidMemberCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.shopPidMemberCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.shopPidMemberCreate")]
 pub struct BuyinShopPidMemberCreateRequest {
     /// `external_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_info: Option<String>,
     /// `member_available_time` (required)
     pub member_available_time: i64,
@@ -26,7 +25,7 @@ impl BuyinShopPidMemberCreateRequest {
         Self {
             member_available_time,
             pid: pid.into(),
-            ..<Self as crate::de::Object>::empty()
+            external_info: Default::default(),
         }
     }
     /// Sets `external_info`.
@@ -36,14 +35,12 @@ impl BuyinShopPidMemberCreateRequest {
     }
 }
 /// `buyin.shopPidMemberCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinShopPidMemberCreateResponse {
     /// `member_join_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub member_join_url: Option<String>,
     /// `qrcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<String>,
 }
 impl crate::request::Request for BuyinShopPidMemberCreateRequest {
@@ -51,4 +48,4 @@ impl crate::request::Request for BuyinShopPidMemberCreateRequest {
     type Response = BuyinShopPidMemberCreateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,15 @@
 /// * **Required:** `is_create`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinSimplePlanResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.simplePlan` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.simplePlan")]
 pub struct BuyinSimplePlanRequest {
     /// `is_create` (required). Example: `true`
     pub is_create: bool,
     /// `products`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<Product>,
     /// `status`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl BuyinSimplePlanRequest {
@@ -26,7 +24,8 @@ impl BuyinSimplePlanRequest {
     pub fn new(is_create: bool) -> Self {
         Self {
             is_create,
-            ..<Self as crate::de::Object>::empty()
+            products: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `products`.
@@ -41,13 +40,12 @@ impl BuyinSimplePlanRequest {
     }
 }
 /// `buyin.simplePlan` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinSimplePlanResponse {
     /// `result`
     pub result: Vec<SimplePlanResult>,
     /// `total`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinSimplePlanRequest {
@@ -55,14 +53,12 @@ impl crate::request::Request for BuyinSimplePlanRequest {
     type Response = BuyinSimplePlanResponse;
 }
 /// An object inside `buyin.simplePlan`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `cos_ratio`. Example: `30`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3276187891830787600`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl Product {
@@ -70,7 +66,7 @@ impl Product {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            cos_ratio: Default::default(),
         }
     }
     /// Sets `cos_ratio`.
@@ -80,21 +76,17 @@ impl Product {
     }
 }
 /// An object inside `buyin.simplePlan`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SimplePlanResult {
     /// `error_code`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
     /// `error_msg`. Example: `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_msg: Option<String>,
     /// `is_success`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3276187891830787600`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

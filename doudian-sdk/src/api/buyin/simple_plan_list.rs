@@ -9,28 +9,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinSimplePlanListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.simplePlanList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.simplePlanList")]
 pub struct BuyinSimplePlanListRequest {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_info: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 impl BuyinSimplePlanListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            page_size: Default::default(),
+            product_info: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `page`.
@@ -55,13 +54,12 @@ impl BuyinSimplePlanListRequest {
     }
 }
 /// `buyin.simplePlanList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinSimplePlanListResponse {
     /// `promotions`
     pub promotions: Vec<Promotion>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for BuyinSimplePlanListRequest {
@@ -95,36 +93,27 @@ impl BuyinSimplePlanListRequest {
     }
 }
 /// An object inside `buyin.simplePlanList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Promotion {
     /// `complaint_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub complaint_ratio: Option<i64>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `promotion_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_id: Option<i64>,
     /// `return_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_ratio: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

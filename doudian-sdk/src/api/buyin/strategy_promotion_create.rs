@@ -8,12 +8,11 @@
 /// * **Required:** `product_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinStrategyPromotionCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.strategyPromotionCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "buyin.strategyPromotionCreate")]
 pub struct BuyinStrategyPromotionCreateRequest {
     /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `123456789`
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl BuyinStrategyPromotionCreateRequest {
@@ -27,7 +26,7 @@ impl BuyinStrategyPromotionCreateRequest {
     }
 }
 /// `buyin.strategyPromotionCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BuyinStrategyPromotionCreateResponse {
     /// `result`
@@ -38,21 +37,17 @@ impl crate::request::Request for BuyinStrategyPromotionCreateRequest {
     type Response = BuyinStrategyPromotionCreateResponse;
 }
 /// An object inside `buyin.strategyPromotionCreate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StrategyPromotionCreateResult {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123456789`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`. Example: `测试商品`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `reason`. Example: `商品不允许创建推广`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `success`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

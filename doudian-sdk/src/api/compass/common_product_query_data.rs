@@ -9,12 +9,11 @@
 /// * **Required:** `begin_date`, `date_type`, `end_date`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CompassCommonProductQueryDataResponse`]; nested types are in this module.
 /// * **Platform docs:** search `compass.CommonProductQueryData` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "compass.CommonProductQueryData")]
 pub struct CompassCommonProductQueryDataRequest {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// `begin_date` (required)
     pub begin_date: String,
@@ -23,19 +22,14 @@ pub struct CompassCommonProductQueryDataRequest {
     /// `end_date` (required)
     pub end_date: String,
     /// `is_asc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_asc: Option<bool>,
     /// `page_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_no: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `sorted_field`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sorted_field: Option<String>,
 }
 impl CompassCommonProductQueryDataRequest {
@@ -51,7 +45,11 @@ impl CompassCommonProductQueryDataRequest {
             date_type,
             end_date: end_date.into(),
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            activity_id: Default::default(),
+            is_asc: Default::default(),
+            page_no: Default::default(),
+            page_size: Default::default(),
+            sorted_field: Default::default(),
         }
     }
     /// Sets `activity_id`.
@@ -81,7 +79,7 @@ impl CompassCommonProductQueryDataRequest {
     }
 }
 /// `compass.CommonProductQueryData` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CompassCommonProductQueryDataResponse {
     /// `product_list`
@@ -122,33 +120,25 @@ impl CompassCommonProductQueryDataRequest {
     }
 }
 /// An object inside `compass.CommonProductQueryData`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `product_click_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_click_ratio: Option<f64>,
     /// `product_click_ucnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_click_ucnt: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_pay_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_pay_cnt: Option<i64>,
     /// `product_pay_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_pay_ratio: Option<f64>,
     /// `product_pay_ucnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_pay_ucnt: Option<i64>,
     /// `product_show_ucnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_show_ucnt: Option<i64>,
     /// `query`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

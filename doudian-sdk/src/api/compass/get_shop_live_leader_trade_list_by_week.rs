@@ -8,7 +8,7 @@
 /// * **Required:** `begin_time`, `first_cate_id`, `industry_id`, `top_end`, `top_start`, given by name in [`CompassGetShopLiveLeaderTradeListByWeekRequired`].
 /// * **Reply:** [`CompassGetShopLiveLeaderTradeListByWeekResponse`]; nested types are in this module.
 /// * **Platform docs:** search `compass.getShopLiveLeaderTradeListByWeek` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "compass.getShopLiveLeaderTradeListByWeek")]
 pub struct CompassGetShopLiveLeaderTradeListByWeekRequest {
@@ -57,7 +57,7 @@ impl CompassGetShopLiveLeaderTradeListByWeekRequest {
     }
 }
 /// `compass.getShopLiveLeaderTradeListByWeek` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CompassGetShopLiveLeaderTradeListByWeekResponse {
     /// `improve_board_list`
@@ -71,20 +71,16 @@ impl crate::request::Request for CompassGetShopLiveLeaderTradeListByWeekRequest 
     type Response = CompassGetShopLiveLeaderTradeListByWeekResponse;
 }
 /// An object inside `compass.getShopLiveLeaderTradeListByWeek`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ImproveBoard {
     /// `author_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
     /// `fans_ucnt_p1d`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fans_ucnt_p1d: Option<i64>,
     /// `live_start_ts`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_start_ts: Option<i64>,
     /// `nick_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nick_name: Option<String>,
 }
 impl ::std::fmt::Debug for ImproveBoard {
@@ -98,20 +94,16 @@ impl ::std::fmt::Debug for ImproveBoard {
     }
 }
 /// An object inside `compass.getShopLiveLeaderTradeListByWeek`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct TradeBoard {
     /// `author_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
     /// `fans_ucnt_p1d`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fans_ucnt_p1d: Option<i64>,
     /// `live_start_ts`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_start_ts: Option<i64>,
     /// `nick_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nick_name: Option<String>,
 }
 impl ::std::fmt::Debug for TradeBoard {
@@ -125,4 +117,4 @@ impl ::std::fmt::Debug for TradeBoard {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `cert_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsAbandonResponse`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.abandon` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "coupons.abandon")]
 pub struct CouponsAbandonRequest {
@@ -22,7 +22,7 @@ impl CouponsAbandonRequest {
     }
 }
 /// `coupons.abandon` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponsAbandonResponse {}
 impl crate::request::Request for CouponsAbandonRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for CouponsAbandonRequest {
     type Response = CouponsAbandonResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

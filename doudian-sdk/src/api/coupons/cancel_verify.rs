@@ -8,15 +8,13 @@
 /// * **Required:** `cert_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsCancelVerifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.cancelVerify` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "coupons.cancelVerify")]
 pub struct CouponsCancelVerifyRequest {
     /// `batch_no`. Example: `123123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
     /// `cancel_verify_count`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_verify_count: Option<i64>,
     /// `cert_no` (required). Example: `231342sdd`
     pub cert_no: String,
@@ -26,7 +24,8 @@ impl CouponsCancelVerifyRequest {
     pub fn new(cert_no: impl Into<String>) -> Self {
         Self {
             cert_no: cert_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            batch_no: Default::default(),
+            cancel_verify_count: Default::default(),
         }
     }
     /// Sets `batch_no`.
@@ -41,7 +40,7 @@ impl CouponsCancelVerifyRequest {
     }
 }
 /// `coupons.cancelVerify` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponsCancelVerifyResponse {}
 impl crate::request::Request for CouponsCancelVerifyRequest {
@@ -49,4 +48,4 @@ impl crate::request::Request for CouponsCancelVerifyRequest {
     type Response = CouponsCancelVerifyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,13 @@
 /// * **Required:** `OrderId`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsCertSyncFailedCancelOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.CertSyncFailedCancelOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "coupons.CertSyncFailedCancelOrder")]
 pub struct CouponsCertSyncFailedCancelOrderRequest {
     /// `Op`
-    #[serde(rename = "Op")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
     /// `OrderId` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6931496948675122841`
-    #[serde(rename = "OrderId")]
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl CouponsCertSyncFailedCancelOrderRequest {
@@ -26,7 +22,7 @@ impl CouponsCertSyncFailedCancelOrderRequest {
     pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            op: Default::default(),
         }
     }
     /// Sets `Op`.
@@ -36,20 +32,14 @@ impl CouponsCertSyncFailedCancelOrderRequest {
     }
 }
 /// `coupons.CertSyncFailedCancelOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponsCertSyncFailedCancelOrderResponse {
     /// `RetCode`. Example: `000000`
-    #[serde(rename = "RetCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_code: Option<String>,
     /// `RetMessage`. Example: `000000`
-    #[serde(rename = "RetMessage")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_message: Option<String>,
     /// `RetStatus`. Example: `000000`
-    #[serde(rename = "RetStatus")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_status: Option<String>,
 }
 impl crate::request::Request for CouponsCertSyncFailedCancelOrderRequest {
@@ -57,23 +47,20 @@ impl crate::request::Request for CouponsCertSyncFailedCancelOrderRequest {
     type Response = CouponsCertSyncFailedCancelOrderResponse;
 }
 /// An object inside `coupons.CertSyncFailedCancelOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Op {
     /// `OpUid`. Example: `1234`
-    #[serde(rename = "OpUid")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_uid: Option<i64>,
     /// `Platform`. Example: `1`
-    #[serde(rename = "Platform")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
 }
 impl Op {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            op_uid: Default::default(),
+            platform: Default::default(),
         }
     }
     /// Sets `OpUid`.
@@ -88,4 +75,4 @@ impl Op {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `batch_no`, `cert_no`, `update_time`, `update_verify_count`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsCertVerifyUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.certVerifyUpdate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "coupons.certVerifyUpdate")]
 pub struct CouponsCertVerifyUpdateRequest {
@@ -17,7 +17,6 @@ pub struct CouponsCertVerifyUpdateRequest {
     /// `cert_no` (required). Example: `123456`
     pub cert_no: String,
     /// `extra`. Example: `扩展信息`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `update_time` (required). Example: `2021-03-04 00:00:00`
     pub update_time: String,
@@ -37,7 +36,7 @@ impl CouponsCertVerifyUpdateRequest {
             cert_no: cert_no.into(),
             update_time: update_time.into(),
             update_verify_count,
-            ..<Self as crate::de::Object>::empty()
+            extra: Default::default(),
         }
     }
     /// Sets `extra`.
@@ -47,7 +46,7 @@ impl CouponsCertVerifyUpdateRequest {
     }
 }
 /// `coupons.certVerifyUpdate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponsCertVerifyUpdateResponse {}
 impl crate::request::Request for CouponsCertVerifyUpdateRequest {
@@ -55,4 +54,4 @@ impl crate::request::Request for CouponsCertVerifyUpdateRequest {
     type Response = CouponsCertVerifyUpdateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `batch_no`, `extend_time`, `order_id`, `reason`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsExtendCertValidEndByOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.extendCertValidEndByOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "coupons.extendCertValidEndByOrder")]
 pub struct CouponsExtendCertValidEndByOrderRequest {
@@ -17,10 +17,8 @@ pub struct CouponsExtendCertValidEndByOrderRequest {
     /// `extend_time` (required). Example: `1647399907`
     pub extend_time: i64,
     /// `op`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4910456132661405505`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `reason` (required). Example: `1`
     pub reason: i32,
@@ -38,7 +36,7 @@ impl CouponsExtendCertValidEndByOrderRequest {
             extend_time,
             order_id: order_id.into(),
             reason,
-            ..<Self as crate::de::Object>::empty()
+            op: Default::default(),
         }
     }
     /// Sets `op`.
@@ -48,17 +46,14 @@ impl CouponsExtendCertValidEndByOrderRequest {
     }
 }
 /// `coupons.extendCertValidEndByOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponsExtendCertValidEndByOrderResponse {
     /// `ret_code`. Example: `010027`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_code: Option<String>,
     /// `ret_message`. Example: `只能延长卡券有效期，请检查`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_message: Option<String>,
     /// `ret_status`. Example: `SUCCESS`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_status: Option<String>,
 }
 impl crate::request::Request for CouponsExtendCertValidEndByOrderRequest {
@@ -66,21 +61,20 @@ impl crate::request::Request for CouponsExtendCertValidEndByOrderRequest {
     type Response = CouponsExtendCertValidEndByOrderResponse;
 }
 /// An object inside `coupons.extendCertValidEndByOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Op {
     /// `op_uid`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_uid: Option<i64>,
     /// `platform`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
 }
 impl Op {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            op_uid: Default::default(),
+            platform: Default::default(),
         }
     }
     /// Sets `op_uid`.
@@ -95,4 +89,4 @@ impl Op {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,26 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`CouponsListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "coupons.list")]
 pub struct CouponsListRequest {
     /// `cert_no`. Example: `卡券id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_no: Option<String>,
     /// `cert_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_type: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 impl CouponsListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            cert_no: Default::default(),
+            cert_type: Default::default(),
+            order_id: Default::default(),
         }
     }
     /// Sets `cert_no`.
@@ -47,7 +45,7 @@ impl CouponsListRequest {
     }
 }
 /// `coupons.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponsListResponse {
     /// `data`
@@ -59,46 +57,33 @@ impl crate::request::Request for CouponsListRequest {
     type Response = CouponsListResponse;
 }
 /// An object inside `coupons.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `available_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub available_num: Option<i64>,
     /// `cert_id`. Example: `71937153151279783203`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_id: Option<String>,
     /// `cert_no`. Example: `71936748123123166654548`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_no: Option<String>,
     /// `grant_time`. Example: `1674914207`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_time: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6917586388057718374`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `out_cert_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_cert_id: Option<String>,
     /// `status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `total_num`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_num: Option<i64>,
     /// `valid_end`. Example: `1674921599`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_end: Option<i64>,
     /// `valid_start`. Example: `1673452800`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_start: Option<i64>,
     /// `verify_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_num: Option<i64>,
     /// `verrify_order_ids`. Example: `123123123123;789789789789`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verrify_order_ids: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,18 +8,15 @@
 /// * **Required:** `cert_list`, `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsSyncV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.syncV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "coupons.syncV2")]
 pub struct CouponsSyncV2Request {
     /// `cert_list` (required)
     pub cert_list: Vec<Cert>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123421345`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl CouponsSyncV2Request {
@@ -28,7 +25,7 @@ impl CouponsSyncV2Request {
         Self {
             cert_list,
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            sku_id: Default::default(),
         }
     }
     /// Sets `sku_id`.
@@ -38,7 +35,7 @@ impl CouponsSyncV2Request {
     }
 }
 /// `coupons.syncV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponsSyncV2Response {}
 impl crate::request::Request for CouponsSyncV2Request {
@@ -46,33 +43,26 @@ impl crate::request::Request for CouponsSyncV2Request {
     type Response = CouponsSyncV2Response;
 }
 /// An object inside `coupons.syncV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Cert {
     /// `can_extend_valid_count`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_extend_valid_count: Option<i64>,
     /// `cert_key`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_key: Option<String>,
     /// `cert_link`. Example: `https://obd.gtimg.com/new-benefit-web-schema/dev/dist/index.html?ShortLinkId=643`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_link: Option<String>,
     /// `cert_no` (required). Example: `7136xxxasd`
     pub cert_no: String,
     /// `grant_time` (required). Example: `2010-01-01 12:12:12`
     pub grant_time: String,
     /// `out_cert_id`. Example: `666`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_cert_id: Option<String>,
     /// `status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `valid_end`. Example: `2010-01-01 12:12:12`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_end: Option<String>,
     /// `valid_start`. Example: `2010-01-01 12:12:12`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_start: Option<String>,
 }
 impl Cert {
@@ -81,7 +71,13 @@ impl Cert {
         Self {
             cert_no: cert_no.into(),
             grant_time: grant_time.into(),
-            ..<Self as crate::de::Object>::empty()
+            can_extend_valid_count: Default::default(),
+            cert_key: Default::default(),
+            cert_link: Default::default(),
+            out_cert_id: Default::default(),
+            status: Default::default(),
+            valid_end: Default::default(),
+            valid_start: Default::default(),
         }
     }
     /// Sets `can_extend_valid_count`.
@@ -121,4 +117,4 @@ impl Cert {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

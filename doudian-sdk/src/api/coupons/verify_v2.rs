@@ -8,35 +8,27 @@
 /// * **Required:** `cert_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsVerifyV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.verifyV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "coupons.verifyV2")]
 pub struct CouponsVerifyV2Request {
     /// `batch_no`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
     /// `cert_key`. Example: `12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_key: Option<String>,
     /// `cert_no` (required). Example: `123456`
     pub cert_no: String,
     /// `cert_type`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_type: Option<i64>,
     /// `check_verify_order_id`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_verify_order_id: Option<bool>,
     /// `store_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `verify_count`. Example: `12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_count: Option<i64>,
     /// `verify_order_id`. Example: `123123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_order_id: Option<String>,
     /// `verify_time`. Example: `2021-03-04 00:00：00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_time: Option<String>,
 }
 impl CouponsVerifyV2Request {
@@ -44,7 +36,14 @@ impl CouponsVerifyV2Request {
     pub fn new(cert_no: impl Into<String>) -> Self {
         Self {
             cert_no: cert_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            batch_no: Default::default(),
+            cert_key: Default::default(),
+            cert_type: Default::default(),
+            check_verify_order_id: Default::default(),
+            store_id: Default::default(),
+            verify_count: Default::default(),
+            verify_order_id: Default::default(),
+            verify_time: Default::default(),
         }
     }
     /// Sets `batch_no`.
@@ -89,7 +88,7 @@ impl CouponsVerifyV2Request {
     }
 }
 /// `coupons.verifyV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponsVerifyV2Response {}
 impl crate::request::Request for CouponsVerifyV2Request {
@@ -97,4 +96,4 @@ impl crate::request::Request for CouponsVerifyV2Request {
     type Response = CouponsVerifyV2Response;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,28 +8,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`CrossBorderBankAccountVerifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.bankAccountVerify` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.bankAccountVerify")]
 pub struct CrossBorderBankAccountVerifyRequest {
     /// `account_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     /// `bank_account_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_account_no: Option<String>,
     /// `bank_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_name: Option<String>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
 }
 impl CrossBorderBankAccountVerifyRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            account_name: Default::default(),
+            bank_account_no: Default::default(),
+            bank_name: Default::default(),
+            currency: Default::default(),
         }
     }
     /// Sets `account_name`.
@@ -54,14 +53,12 @@ impl CrossBorderBankAccountVerifyRequest {
     }
 }
 /// `crossBorder.bankAccountVerify` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderBankAccountVerifyResponse {
     /// `acceptance_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub acceptance_result: Option<String>,
     /// `verification_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_result: Option<String>,
 }
 impl crate::request::Request for CrossBorderBankAccountVerifyRequest {
@@ -69,4 +66,4 @@ impl crate::request::Request for CrossBorderBankAccountVerifyRequest {
     type Response = CrossBorderBankAccountVerifyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `customs_code`, `customs_name`, `customs_tax_data`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossBorderCustomsTaxInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.customsTaxInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.customsTaxInfo")]
 pub struct CrossBorderCustomsTaxInfoRequest {
@@ -38,14 +38,12 @@ impl CrossBorderCustomsTaxInfoRequest {
     }
 }
 /// `crossBorder.customsTaxInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderCustomsTaxInfoResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for CrossBorderCustomsTaxInfoRequest {
@@ -54,7 +52,7 @@ impl crate::request::Request for CrossBorderCustomsTaxInfoRequest {
     type Response = CrossBorderCustomsTaxInfoResponse;
 }
 /// An object inside `crossBorder.customsTaxInfo`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CustomsTaxData {
     /// `consumption_tax` (required)
@@ -62,23 +60,18 @@ pub struct CustomsTaxData {
     /// `customs_tax` (required)
     pub customs_tax: String,
     /// `ebc_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ebc_name: Option<String>,
     /// `invt_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub invt_no: Option<String>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `return_time` (required)
     pub return_time: String,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `tax_detail_list` (required)
     pub tax_detail_list: Vec<TaxDetail>,
     /// `tax_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_no: Option<String>,
     /// `value_added_tax` (required)
     pub value_added_tax: String,
@@ -117,7 +110,10 @@ impl CustomsTaxData {
             return_time,
             tax_detail_list,
             value_added_tax,
-            ..<Self as crate::de::Object>::empty()
+            ebc_name: Default::default(),
+            invt_no: Default::default(),
+            status: Default::default(),
+            tax_no: Default::default(),
         }
     }
     /// Sets `ebc_name`.
@@ -142,7 +138,7 @@ impl CustomsTaxData {
     }
 }
 /// An object inside `crossBorder.customsTaxInfo`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TaxDetail {
     /// `consumption_tax` (required)
@@ -154,7 +150,6 @@ pub struct TaxDetail {
     /// `gnum` (required)
     pub gnum: i32,
     /// `tax_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_price: Option<String>,
     /// `value_added_tax` (required)
     pub value_added_tax: String,
@@ -189,7 +184,7 @@ impl TaxDetail {
             gcode,
             gnum,
             value_added_tax,
-            ..<Self as crate::de::Object>::empty()
+            tax_price: Default::default(),
         }
     }
     /// Sets `tax_price`.
@@ -199,4 +194,4 @@ impl TaxDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

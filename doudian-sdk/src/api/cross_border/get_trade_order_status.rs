@@ -8,23 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`CrossBorderGetTradeOrderStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.getTradeOrderStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.getTradeOrderStatus")]
 pub struct CrossBorderGetTradeOrderStatusRequest {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `vendor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
 }
 impl CrossBorderGetTradeOrderStatusRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            order_id: Default::default(),
+            vendor: Default::default(),
         }
     }
     /// Sets `order_id`.
@@ -39,14 +37,12 @@ impl CrossBorderGetTradeOrderStatusRequest {
     }
 }
 /// `crossBorder.getTradeOrderStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderGetTradeOrderStatusResponse {
     /// `final_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub final_status: Option<i64>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
 }
 impl crate::request::Request for CrossBorderGetTradeOrderStatusRequest {
@@ -55,4 +51,4 @@ impl crate::request::Request for CrossBorderGetTradeOrderStatusRequest {
     type Response = CrossBorderGetTradeOrderStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

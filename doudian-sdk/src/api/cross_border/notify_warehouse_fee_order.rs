@@ -8,12 +8,11 @@
 /// * **Required:** `fee_date`, `need_charge`, `vendor`, `warehouse_code`, `ws_store_no`, given by name in [`CrossBorderNotifyWarehouseFeeOrderRequired`].
 /// * **Reply:** [`CrossBorderNotifyWarehouseFeeOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.notifyWarehouseFeeOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.notifyWarehouseFeeOrder")]
 pub struct CrossBorderNotifyWarehouseFeeOrderRequest {
     /// `detail_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub detail_list: Vec<Detail>,
     /// `fee_date` (required)
     pub fee_date: i64,
@@ -56,7 +55,7 @@ impl CrossBorderNotifyWarehouseFeeOrderRequest {
             vendor,
             warehouse_code,
             ws_store_no,
-            ..<Self as crate::de::Object>::empty()
+            detail_list: Default::default(),
         }
     }
     /// Sets `detail_list`.
@@ -66,7 +65,7 @@ impl CrossBorderNotifyWarehouseFeeOrderRequest {
     }
 }
 /// `crossBorder.notifyWarehouseFeeOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderNotifyWarehouseFeeOrderResponse {}
 impl crate::request::Request for CrossBorderNotifyWarehouseFeeOrderRequest {
@@ -74,11 +73,10 @@ impl crate::request::Request for CrossBorderNotifyWarehouseFeeOrderRequest {
     type Response = CrossBorderNotifyWarehouseFeeOrderResponse;
 }
 /// An object inside `crossBorder.notifyWarehouseFeeOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bar_code: Option<String>,
     /// `cargo_code` (required)
     pub cargo_code: String,
@@ -145,7 +143,7 @@ impl Detail {
             storage_age,
             warehouse_area_type,
             width,
-            ..<Self as crate::de::Object>::empty()
+            bar_code: Default::default(),
         }
     }
     /// Sets `bar_code`.
@@ -155,4 +153,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,20 +9,17 @@ pub use super::shared::ErrorInfo;
 /// * **Required:** `occurrence_time`, `order_id`, `status`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossBorderOrderConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.orderConfirm` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.orderConfirm")]
 pub struct CrossBorderOrderConfirmRequest {
     /// `deliver_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_info: Option<DeliverInfo>,
     /// `error_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_info: Option<ErrorInfo>,
     /// `occurrence_time` (required)
     pub occurrence_time: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `status` (required)
     pub status: i32,
@@ -42,7 +39,8 @@ impl CrossBorderOrderConfirmRequest {
             order_id: order_id.into(),
             status,
             vendor: vendor.into(),
-            ..<Self as crate::de::Object>::empty()
+            deliver_info: Default::default(),
+            error_info: Default::default(),
         }
     }
     /// Sets `deliver_info`.
@@ -57,7 +55,7 @@ impl CrossBorderOrderConfirmRequest {
     }
 }
 /// `crossBorder.orderConfirm` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderOrderConfirmResponse {}
 impl crate::request::Request for CrossBorderOrderConfirmRequest {
@@ -65,32 +63,24 @@ impl crate::request::Request for CrossBorderOrderConfirmRequest {
     type Response = CrossBorderOrderConfirmResponse;
 }
 /// An object inside `crossBorder.orderConfirm`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct DeliverInfo {
     /// `carrier`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub carrier: Option<String>,
     /// `delivery_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
     /// `delivery_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_tel: Option<String>,
     /// `mark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
     /// `product_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_num: Option<i64>,
     /// `ship_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_address: Option<String>,
     /// `trans_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trans_no: Option<String>,
     /// `waybill`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill: Option<String>,
 }
 impl ::std::fmt::Debug for DeliverInfo {
@@ -111,7 +101,14 @@ impl DeliverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            carrier: Default::default(),
+            delivery_name: Default::default(),
+            delivery_tel: Default::default(),
+            mark: Default::default(),
+            product_num: Default::default(),
+            ship_address: Default::default(),
+            trans_no: Default::default(),
+            waybill: Default::default(),
         }
     }
     /// Sets `carrier`.
@@ -156,4 +153,4 @@ impl DeliverInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

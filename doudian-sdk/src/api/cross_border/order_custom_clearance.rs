@@ -8,7 +8,7 @@
 /// * **Required:** `customs_code`, `customs_name`, `occurrence_time`, `order_id`, `status`, `vendor`, given by name in [`CrossborderOrderCustomClearanceRequired`].
 /// * **Reply:** [`CrossborderOrderCustomClearanceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.orderCustomClearance` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossborder.orderCustomClearance")]
 pub struct CrossborderOrderCustomClearanceRequest {
@@ -17,12 +17,10 @@ pub struct CrossborderOrderCustomClearanceRequest {
     /// `customs_name` (required)
     pub customs_name: String,
     /// `error_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_info: Option<ErrorInfo>,
     /// `occurrence_time` (required)
     pub occurrence_time: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `status` (required)
     pub status: i64,
@@ -63,7 +61,7 @@ impl CrossborderOrderCustomClearanceRequest {
             order_id,
             status,
             vendor,
-            ..<Self as crate::de::Object>::empty()
+            error_info: Default::default(),
         }
     }
     /// Sets `error_info`.
@@ -73,7 +71,7 @@ impl CrossborderOrderCustomClearanceRequest {
     }
 }
 /// `crossborder.orderCustomClearance` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossborderOrderCustomClearanceResponse {}
 impl crate::request::Request for CrossborderOrderCustomClearanceRequest {
@@ -81,7 +79,7 @@ impl crate::request::Request for CrossborderOrderCustomClearanceRequest {
     type Response = CrossborderOrderCustomClearanceResponse;
 }
 /// An object inside `crossborder.orderCustomClearance`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ErrorInfo {
     /// `error_code` (required)
@@ -99,4 +97,4 @@ impl ErrorInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@
 /// * **Required:** `occurrence_time`, `order_id`, `status`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossborderOrderInterceptionResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.OrderInterception` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossborder.OrderInterception")]
 #[doc(alias = "crossBorder.OrderInterception")]
@@ -17,7 +17,6 @@ pub struct CrossborderOrderInterceptionRequest {
     /// `occurrence_time` (required)
     pub occurrence_time: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `status` (required)
     pub status: i64,
@@ -41,14 +40,12 @@ impl CrossborderOrderInterceptionRequest {
     }
 }
 /// `crossborder.OrderInterception` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossborderOrderInterceptionResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for CrossborderOrderInterceptionRequest {
@@ -56,4 +53,4 @@ impl crate::request::Request for CrossborderOrderInterceptionRequest {
     type Response = CrossborderOrderInterceptionResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,25 +9,21 @@
 /// * **Required:** `end_time`, `order_by`, `start_time`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossBorderOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.orderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.orderList")]
 pub struct CrossBorderOrderListRequest {
     /// `end_time` (required)
     pub end_time: String,
     /// `is_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_desc: Option<String>,
     /// `order_by` (required)
     pub order_by: String,
     /// `order_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_list: Vec<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_time` (required)
     pub start_time: String,
@@ -47,7 +43,10 @@ impl CrossBorderOrderListRequest {
             order_by: order_by.into(),
             start_time: start_time.into(),
             vendor: vendor.into(),
-            ..<Self as crate::de::Object>::empty()
+            is_desc: Default::default(),
+            order_list: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `is_desc`.
@@ -72,16 +71,14 @@ impl CrossBorderOrderListRequest {
     }
 }
 /// `crossBorder.orderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderOrderListResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `has_next`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_next: Option<bool>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for CrossBorderOrderListRequest {
@@ -120,199 +117,136 @@ impl CrossBorderOrderListRequest {
     }
 }
 /// An object inside `crossBorder.orderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `actural_paid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actural_paid: Option<i64>,
     /// `buyer_id_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_id_number: Option<String>,
     /// `buyer_id_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_id_type: Option<String>,
     /// `buyer_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_name: Option<String>,
     /// `buyer_reg_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_reg_no: Option<String>,
     /// `buyer_telephone`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_telephone: Option<String>,
     /// `consignee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignee: Option<String>,
     /// `consignee_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignee_address: Option<String>,
     /// `consignee_telephone`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignee_telephone: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// `customs_clear_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_clear_type: Option<i32>,
     /// `customs_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_code: Option<String>,
     /// `discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<i64>,
     /// `ebc_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ebc_code: Option<String>,
     /// `ebc_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ebc_name: Option<String>,
     /// `ebp_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ebp_code: Option<String>,
     /// `ebp_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ebp_name: Option<String>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `freight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight: Option<i64>,
     /// `goods_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_value: Option<i64>,
     /// `ie_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ie_flag: Option<String>,
     /// `insured_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insured_fee: Option<i64>,
     /// `inventory_declare`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_declare: Option<i32>,
     /// `logistics_declare`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_declare: Option<i32>,
     /// `note`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// `order_declare`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_declare: Option<i32>,
     /// `order_detail_list`
     pub order_detail_list: Vec<OrderDetail>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pack_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_no: Option<i64>,
     /// `pay_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_code: Option<String>,
     /// `pay_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_name: Option<String>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `pay_transaction_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_transaction_id: Option<String>,
     /// `port_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port_code: Option<String>,
     /// `pre_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_sale_type: Option<i32>,
     /// `scsp_warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scsp_warehouse_code: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `tax_total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_total: Option<String>,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
     /// `wh_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wh_type: Option<i32>,
 }
 /// An object inside `crossBorder.orderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `Note`
-    #[serde(rename = "Note")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bar_code: Option<String>,
     /// `country`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// `first_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_measure_qty: Option<String>,
     /// `first_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_measure_unit: Option<String>,
     /// `g_model`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub g_model: Option<String>,
     /// `gnum`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gnum: Option<i64>,
     /// `hs_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hs_code: Option<String>,
     /// `item_describe`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_describe: Option<String>,
     /// `item_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_name: Option<String>,
     /// `item_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_no: Option<String>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qty: Option<i64>,
     /// `second_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_measure_qty: Option<String>,
     /// `second_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_measure_unit: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `total_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_price: Option<i64>,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

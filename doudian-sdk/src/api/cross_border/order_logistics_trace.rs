@@ -8,7 +8,7 @@
 /// * **Required:** `destination`, `occurrence_time`, `order_id`, `origin`, `status`, `vendor`, given by name in [`CrossborderOrderLogisticsTraceRequired`].
 /// * **Reply:** [`CrossborderOrderLogisticsTraceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.orderLogisticsTrace` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossborder.orderLogisticsTrace")]
 pub struct CrossborderOrderLogisticsTraceRequest {
@@ -17,14 +17,12 @@ pub struct CrossborderOrderLogisticsTraceRequest {
     /// `occurrence_time` (required)
     pub occurrence_time: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `origin` (required)
     pub origin: String,
     /// `status` (required)
     pub status: i64,
     /// `transportation`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transportation: Option<Transportation>,
     /// `vendor` (required)
     pub vendor: String,
@@ -63,7 +61,7 @@ impl CrossborderOrderLogisticsTraceRequest {
             origin,
             status,
             vendor,
-            ..<Self as crate::de::Object>::empty()
+            transportation: Default::default(),
         }
     }
     /// Sets `transportation`.
@@ -73,7 +71,7 @@ impl CrossborderOrderLogisticsTraceRequest {
     }
 }
 /// `crossborder.orderLogisticsTrace` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossborderOrderLogisticsTraceResponse {}
 impl crate::request::Request for CrossborderOrderLogisticsTraceRequest {
@@ -81,24 +79,23 @@ impl crate::request::Request for CrossborderOrderLogisticsTraceRequest {
     type Response = CrossborderOrderLogisticsTraceResponse;
 }
 /// An object inside `crossborder.orderLogisticsTrace`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Transportation {
     /// `bill_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_no: Option<String>,
     /// `oversea_trans_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub oversea_trans_no: Option<String>,
     /// `voyage_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub voyage_no: Option<String>,
 }
 impl Transportation {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            bill_no: Default::default(),
+            oversea_trans_no: Default::default(),
+            voyage_no: Default::default(),
         }
     }
     /// Sets `bill_no`.
@@ -118,4 +115,4 @@ impl Transportation {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,30 +9,25 @@ pub use super::shared::ErrorInfo;
 /// * **Required:** `occurrence_time`, `order_id`, `status`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossBorderOrderOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.orderOperate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.orderOperate")]
 pub struct CrossBorderOrderOperateRequest {
     /// `error_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_info: Option<ErrorInfo>,
     /// `occurrence_time` (required)
     pub occurrence_time: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `package`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<Package>,
     /// `status` (required)
     pub status: i64,
     /// `transportation`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transportation: Option<Transportation>,
     /// `vendor` (required)
     pub vendor: String,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl CrossBorderOrderOperateRequest {
@@ -48,7 +43,10 @@ impl CrossBorderOrderOperateRequest {
             order_id: order_id.into(),
             status,
             vendor: vendor.into(),
-            ..<Self as crate::de::Object>::empty()
+            error_info: Default::default(),
+            package: Default::default(),
+            transportation: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `error_info`.
@@ -73,7 +71,7 @@ impl CrossBorderOrderOperateRequest {
     }
 }
 /// `crossBorder.orderOperate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderOrderOperateResponse {}
 impl crate::request::Request for CrossBorderOrderOperateRequest {
@@ -81,39 +79,38 @@ impl crate::request::Request for CrossBorderOrderOperateRequest {
     type Response = CrossBorderOrderOperateResponse;
 }
 /// An object inside `crossBorder.orderOperate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BatchInfo {
     /// `batch_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_extend: Option<String>,
     /// `batch_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_number: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `lot_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_id: Option<String>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `receipt_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_date: Option<i64>,
     /// `scm_inbound_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scm_inbound_order: Option<String>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
 }
 impl BatchInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_extend: Default::default(),
+            batch_number: Default::default(),
+            expire_date: Default::default(),
+            lot_id: Default::default(),
+            product_date: Default::default(),
+            receipt_date: Default::default(),
+            scm_inbound_order: Default::default(),
+            supplier_id: Default::default(),
         }
     }
     /// Sets `batch_extend`.
@@ -158,24 +155,23 @@ impl BatchInfo {
     }
 }
 /// An object inside `crossBorder.orderOperate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ConsumablesMaterial {
     /// `consumables_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consumables_code: Option<String>,
     /// `consumables_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consumables_name: Option<String>,
     /// `consumables_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consumables_num: Option<i64>,
 }
 impl ConsumablesMaterial {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            consumables_code: Default::default(),
+            consumables_name: Default::default(),
+            consumables_num: Default::default(),
         }
     }
     /// Sets `consumables_code`.
@@ -195,14 +191,12 @@ impl ConsumablesMaterial {
     }
 }
 /// An object inside `crossBorder.orderOperate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Package {
     /// `consumables_materials`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub consumables_materials: Vec<ConsumablesMaterial>,
     /// `package_items`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub package_items: Vec<PackageItem>,
     /// `package_weight` (required)
     pub package_weight: i64,
@@ -215,7 +209,8 @@ impl Package {
         Self {
             package_weight,
             packing_materials,
-            ..<Self as crate::de::Object>::empty()
+            consumables_materials: Default::default(),
+            package_items: Default::default(),
         }
     }
     /// Sets `consumables_materials`.
@@ -233,37 +228,35 @@ impl Package {
     }
 }
 /// An object inside `crossBorder.orderOperate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageItem {
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<BatchInfo>,
     /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type: Option<i64>,
     /// `item_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
     /// `item_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_no: Option<String>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl PackageItem {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_info: Default::default(),
+            inventory_type: Default::default(),
+            item_id: Default::default(),
+            item_no: Default::default(),
+            line_no: Default::default(),
+            quantity: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `batch_info`.
@@ -303,7 +296,7 @@ impl PackageItem {
     }
 }
 /// An object inside `crossBorder.orderOperate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PackingMaterial {
     /// `packing_material_code` (required)
@@ -328,32 +321,24 @@ impl PackingMaterial {
     }
 }
 /// An object inside `crossBorder.orderOperate`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Transportation {
     /// `delivery_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
     /// `delivery_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_tel: Option<String>,
     /// `domestic_carrier`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub domestic_carrier: Option<String>,
     /// `domestic_ship_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub domestic_ship_address: Option<String>,
     /// `domestic_trans_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub domestic_trans_no: Option<String>,
     /// `mark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
     /// `product_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_num: Option<i64>,
     /// `waybill`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill: Option<String>,
 }
 impl ::std::fmt::Debug for Transportation {
@@ -374,7 +359,14 @@ impl Transportation {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            delivery_name: Default::default(),
+            delivery_tel: Default::default(),
+            domestic_carrier: Default::default(),
+            domestic_ship_address: Default::default(),
+            domestic_trans_no: Default::default(),
+            mark: Default::default(),
+            product_num: Default::default(),
+            waybill: Default::default(),
         }
     }
     /// Sets `delivery_name`.
@@ -422,4 +414,4 @@ impl Transportation {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,20 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`CrossBorderQueryBalanceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.queryBalance` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.queryBalance")]
 pub struct CrossBorderQueryBalanceRequest {
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 impl CrossBorderQueryBalanceRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            shop_id: Default::default(),
         }
     }
     /// Sets `shop_id`.
@@ -31,7 +29,7 @@ impl CrossBorderQueryBalanceRequest {
     }
 }
 /// `crossBorder.queryBalance` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderQueryBalanceResponse {
     /// `balance_list`
@@ -43,18 +41,15 @@ impl crate::request::Request for CrossBorderQueryBalanceRequest {
     type Response = CrossBorderQueryBalanceResponse;
 }
 /// An object inside `crossBorder.queryBalance`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Balance {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i32>,
     /// `balance_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub balance_type: Option<String>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

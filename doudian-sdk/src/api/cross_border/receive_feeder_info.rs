@@ -8,7 +8,7 @@
 /// * **Required:** `data`, `operator`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossBorderReceiveFeederInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.receiveFeederInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.receiveFeederInfo")]
 pub struct CrossBorderReceiveFeederInfoRequest {
@@ -34,14 +34,12 @@ impl CrossBorderReceiveFeederInfoRequest {
     }
 }
 /// `crossBorder.receiveFeederInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderReceiveFeederInfoResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for CrossBorderReceiveFeederInfoRequest {
@@ -50,11 +48,10 @@ impl crate::request::Request for CrossBorderReceiveFeederInfoRequest {
     type Response = CrossBorderReceiveFeederInfoResponse;
 }
 /// An object inside `crossBorder.receiveFeederInfo`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `bagging_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bagging_num: Option<String>,
     /// `event_code` (required)
     pub event_code: String,
@@ -65,7 +62,6 @@ pub struct Data {
     /// `occurrence_time` (required)
     pub occurrence_time: i64,
     /// `pics`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pics: Vec<String>,
     /// `waybill_no` (required)
     pub waybill_no: String,
@@ -100,7 +96,8 @@ impl Data {
             event_type,
             occurrence_time,
             waybill_no,
-            ..<Self as crate::de::Object>::empty()
+            bagging_num: Default::default(),
+            pics: Default::default(),
         }
     }
     /// Sets `bagging_num`.
@@ -115,4 +112,4 @@ impl Data {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

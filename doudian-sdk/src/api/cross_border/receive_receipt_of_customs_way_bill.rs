@@ -8,7 +8,7 @@
 /// * **Required:** `logistics_code`, `logistics_no`, `order_no`, `return_info`, `return_status`, `return_time`, given by name in [`CrossBorderReceiveReceiptOfCustomsWayBillRequired`].
 /// * **Reply:** [`CrossBorderReceiveReceiptOfCustomsWayBillResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.receiveReceiptOfCustomsWayBill` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossBorder.receiveReceiptOfCustomsWayBill")]
 pub struct CrossBorderReceiveReceiptOfCustomsWayBillRequest {
@@ -63,7 +63,7 @@ impl CrossBorderReceiveReceiptOfCustomsWayBillRequest {
     }
 }
 /// `crossBorder.receiveReceiptOfCustomsWayBill` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossBorderReceiveReceiptOfCustomsWayBillResponse {}
 impl crate::request::Request for CrossBorderReceiveReceiptOfCustomsWayBillRequest {
@@ -71,4 +71,4 @@ impl crate::request::Request for CrossBorderReceiveReceiptOfCustomsWayBillReques
     type Response = CrossBorderReceiveReceiptOfCustomsWayBillResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

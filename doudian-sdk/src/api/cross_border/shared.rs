@@ -3,21 +3,20 @@
 
 //! Nested types several `crossBorder` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `crossBorder.orderConfirm` and `crossBorder.orderOperate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ErrorInfo {
     /// `error_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     /// `error_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_msg: Option<String>,
 }
 impl ErrorInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            error_code: Default::default(),
+            error_msg: Default::default(),
         }
     }
     /// Sets `error_code`.
@@ -32,4 +31,4 @@ impl ErrorInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

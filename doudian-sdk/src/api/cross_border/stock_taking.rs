@@ -9,34 +9,26 @@
 /// * **Required:** `occurrence_time`, `stock_taking_details`, `taking_type`, `vendor`, `warehouse_code`, given by name in [`CrossborderStockTakingRequired`].
 /// * **Reply:** [`CrossborderStockTakingResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.stockTaking` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossborder.stockTaking")]
 #[doc(alias = "crossBorder.stockTaking")]
 pub struct CrossborderStockTakingRequest {
     /// `adjust_biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub adjust_biz_type: Option<i32>,
     /// `idempotent_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotent_no: Option<String>,
     /// `inbound_plan_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inbound_plan_no: Option<String>,
     /// `occurrence_time` (required)
     pub occurrence_time: i64,
     /// `owner_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `stock_taking_details` (required)
     pub stock_taking_details: Vec<StockTakingDetail>,
@@ -77,7 +69,13 @@ impl CrossborderStockTakingRequest {
             taking_type,
             vendor,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            adjust_biz_type: Default::default(),
+            idempotent_no: Default::default(),
+            inbound_plan_no: Default::default(),
+            owner_id: Default::default(),
+            remark: Default::default(),
+            shop_id: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `adjust_biz_type`.
@@ -117,14 +115,12 @@ impl CrossborderStockTakingRequest {
     }
 }
 /// `crossborder.stockTaking` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossborderStockTakingResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for CrossborderStockTakingRequest {
@@ -132,19 +128,16 @@ impl crate::request::Request for CrossborderStockTakingRequest {
     type Response = CrossborderStockTakingResponse;
 }
 /// An object inside `crossborder.stockTaking`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct StockTakingDetail {
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `duty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duty: Option<String>,
     /// `evidence`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `quality_grade` (required)
     pub quality_grade: i64,
@@ -153,10 +146,8 @@ pub struct StockTakingDetail {
     /// `reason_code` (required)
     pub reason_code: i64,
     /// `reason_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_msg: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
 impl StockTakingDetail {
@@ -172,7 +163,11 @@ impl StockTakingDetail {
             quality_grade,
             quantity,
             reason_code,
-            ..<Self as crate::de::Object>::empty()
+            duty: Default::default(),
+            evidence: Default::default(),
+            extend: Default::default(),
+            reason_msg: Default::default(),
+            remark: Default::default(),
         }
     }
     /// Sets `duty`.
@@ -205,4 +200,4 @@ impl StockTakingDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `domestic_carrier`, `domestic_trans_no`, `express_cop_code`, `express_cop_name`, `order_id`, `vendor`, given by name in [`CrossborderTakingLogisticsInfoRequired`].
 /// * **Reply:** [`CrossborderTakingLogisticsInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.takingLogisticsInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossborder.takingLogisticsInfo")]
 pub struct CrossborderTakingLogisticsInfoRequest {
@@ -17,47 +17,34 @@ pub struct CrossborderTakingLogisticsInfoRequest {
     /// `domestic_trans_no` (required)
     pub domestic_trans_no: String,
     /// `express_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_code: Option<String>,
     /// `express_cop_code` (required)
     pub express_cop_code: String,
     /// `express_cop_name` (required)
     pub express_cop_name: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `remark01`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark01: Option<String>,
     /// `remark02`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark02: Option<String>,
     /// `remark03`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark03: Option<String>,
     /// `remark04`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark04: Option<String>,
     /// `remark05`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark05: Option<String>,
     /// `remark06`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark06: Option<String>,
     /// `remark07`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark07: Option<String>,
     /// `remark08`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark08: Option<String>,
     /// `remark09`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark09: Option<String>,
     /// `remark10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark10: Option<String>,
     /// `sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_code: Option<String>,
     /// `vendor` (required)
     pub vendor: String,
@@ -96,7 +83,18 @@ impl CrossborderTakingLogisticsInfoRequest {
             express_cop_name,
             order_id,
             vendor,
-            ..<Self as crate::de::Object>::empty()
+            express_code: Default::default(),
+            remark01: Default::default(),
+            remark02: Default::default(),
+            remark03: Default::default(),
+            remark04: Default::default(),
+            remark05: Default::default(),
+            remark06: Default::default(),
+            remark07: Default::default(),
+            remark08: Default::default(),
+            remark09: Default::default(),
+            remark10: Default::default(),
+            sort_code: Default::default(),
         }
     }
     /// Sets `express_code`.
@@ -161,14 +159,12 @@ impl CrossborderTakingLogisticsInfoRequest {
     }
 }
 /// `crossborder.takingLogisticsInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossborderTakingLogisticsInfoResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for CrossborderTakingLogisticsInfoRequest {
@@ -177,4 +173,4 @@ impl crate::request::Request for CrossborderTakingLogisticsInfoRequest {
     type Response = CrossborderTakingLogisticsInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

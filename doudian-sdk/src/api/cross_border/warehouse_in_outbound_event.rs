@@ -9,39 +9,32 @@
 /// * **Required:** `in_outbound_event_type`, `occurrence_time`, `source_order_no`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossborderWarehouseInOutboundEventResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.warehouseInOutboundEvent` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "crossborder.warehouseInOutboundEvent")]
 #[doc(alias = "crossBorder.warehouseInOutboundEvent")]
 pub struct CrossborderWarehouseInOutboundEventRequest {
     /// `error_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_reason: Option<String>,
     /// `in_outbound_event_type` (required)
     pub in_outbound_event_type: i64,
     /// `inbound_cargo_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inbound_cargo_infos: Vec<InboundCargoInfo>,
     /// `occurrence_time` (required)
     pub occurrence_time: i64,
     /// `outbound_cargo_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outbound_cargo_infos: Vec<OutboundCargoInfo>,
     /// `source_order_no` (required)
     pub source_order_no: String,
     /// `sp_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_order_no: Option<String>,
     /// `tally_report`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tally_report: Option<TallyReport>,
     /// `tally_report_url`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tally_report_url: Vec<TallyReportUrl>,
     /// `vendor` (required)
     pub vendor: String,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl CrossborderWarehouseInOutboundEventRequest {
@@ -57,7 +50,13 @@ impl CrossborderWarehouseInOutboundEventRequest {
             occurrence_time,
             source_order_no: source_order_no.into(),
             vendor: vendor.into(),
-            ..<Self as crate::de::Object>::empty()
+            error_reason: Default::default(),
+            inbound_cargo_infos: Default::default(),
+            outbound_cargo_infos: Default::default(),
+            sp_order_no: Default::default(),
+            tally_report: Default::default(),
+            tally_report_url: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `error_reason`.
@@ -103,14 +102,12 @@ impl CrossborderWarehouseInOutboundEventRequest {
     }
 }
 /// `crossborder.warehouseInOutboundEvent` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CrossborderWarehouseInOutboundEventResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for CrossborderWarehouseInOutboundEventRequest {
@@ -118,7 +115,7 @@ impl crate::request::Request for CrossborderWarehouseInOutboundEventRequest {
     type Response = CrossborderWarehouseInOutboundEventResponse;
 }
 /// An object inside `crossborder.warehouseInOutboundEvent`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct InboundCargoInfo {
     /// `actual_stack_count` (required)
@@ -166,13 +163,12 @@ impl InboundCargoInfo {
     }
 }
 /// An object inside `crossborder.warehouseInOutboundEvent`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OutboundCargoInfo {
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `quality_grade` (required)
     pub quality_grade: i64,
@@ -190,7 +186,7 @@ impl OutboundCargoInfo {
             cargo_code: cargo_code.into(),
             quality_grade,
             quantity,
-            ..<Self as crate::de::Object>::empty()
+            extend: Default::default(),
         }
     }
     /// Sets `extend`.
@@ -203,20 +199,16 @@ impl OutboundCargoInfo {
     }
 }
 /// An object inside `crossborder.warehouseInOutboundEvent`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TallyReport {
     /// `arrival_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arrival_date: Option<i64>,
     /// `customs_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_order_id: Option<String>,
     /// `customs_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_qty: Option<i32>,
     /// `outbound_tally_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound_tally_date: Option<i64>,
     /// `tally_completed_time` (required)
     pub tally_completed_time: i64,
@@ -240,7 +232,10 @@ impl TallyReport {
             tally_order_id: tally_order_id.into(),
             tally_report_cargo_details,
             tally_total_qty,
-            ..<Self as crate::de::Object>::empty()
+            arrival_date: Default::default(),
+            customs_order_id: Default::default(),
+            customs_qty: Default::default(),
+            outbound_tally_date: Default::default(),
         }
     }
     /// Sets `arrival_date`.
@@ -265,7 +260,7 @@ impl TallyReport {
     }
 }
 /// An object inside `crossborder.warehouseInOutboundEvent`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TallyReportCargoDetail {
     /// `barcode` (required)
@@ -275,14 +270,12 @@ pub struct TallyReportCargoDetail {
     /// `cargo_name` (required)
     pub cargo_name: String,
     /// `customs_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_qty: Option<i32>,
     /// `defective_qty` (required)
     pub defective_qty: i32,
     /// `difference` (required)
     pub difference: String,
     /// `expiration_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<i64>,
     /// `good_qty` (required)
     pub good_qty: i32,
@@ -291,26 +284,22 @@ pub struct TallyReportCargoDetail {
     /// `length` (required)
     pub length: i32,
     /// `length_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length_unit: Option<String>,
     /// `origin_country` (required)
     pub origin_country: String,
     /// `product_batch_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_batch_no: Option<String>,
     /// `product_date` (required)
     pub product_date: i64,
     /// `receive_qty` (required)
     pub receive_qty: i32,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `volume` (required)
     pub volume: i64,
     /// `weight` (required)
     pub weight: i32,
     /// `weight_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<String>,
     /// `width` (required)
     pub width: i32,
@@ -381,7 +370,12 @@ impl TallyReportCargoDetail {
             volume,
             weight,
             width,
-            ..<Self as crate::de::Object>::empty()
+            customs_qty: Default::default(),
+            expiration_date: Default::default(),
+            length_unit: Default::default(),
+            product_batch_no: Default::default(),
+            remark: Default::default(),
+            weight_unit: Default::default(),
         }
     }
     /// Sets `customs_qty`.
@@ -416,7 +410,7 @@ impl TallyReportCargoDetail {
     }
 }
 /// An object inside `crossborder.warehouseInOutboundEvent`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TallyReportUrl {
     /// `name` (required)
@@ -434,4 +428,4 @@ impl TallyReportUrl {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,17 +9,15 @@ pub use super::shared::ErrorInfo;
 /// * **Required:** `occurrence_time`, `order_id`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`DutyFreeOrderConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `dutyFree.orderConfirm` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "dutyFree.orderConfirm")]
 pub struct DutyFreeOrderConfirmRequest {
     /// `error_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_info: Option<ErrorInfo>,
     /// `occurrence_time` (required)
     pub occurrence_time: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `status` (required)
     pub status: i32,
@@ -35,7 +33,7 @@ impl DutyFreeOrderConfirmRequest {
             occurrence_time: occurrence_time.into(),
             order_id: order_id.into(),
             status,
-            ..<Self as crate::de::Object>::empty()
+            error_info: Default::default(),
         }
     }
     /// Sets `error_info`.
@@ -45,7 +43,7 @@ impl DutyFreeOrderConfirmRequest {
     }
 }
 /// `dutyFree.orderConfirm` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DutyFreeOrderConfirmResponse {}
 impl crate::request::Request for DutyFreeOrderConfirmRequest {
@@ -53,4 +51,4 @@ impl crate::request::Request for DutyFreeOrderConfirmRequest {
     type Response = DutyFreeOrderConfirmResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

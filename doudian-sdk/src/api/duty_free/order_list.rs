@@ -9,25 +9,21 @@
 /// * **Required:** `end_time`, `order_by`, `start_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`DutyFreeOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `dutyFree.orderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "dutyFree.orderList")]
 pub struct DutyFreeOrderListRequest {
     /// `end_time` (required)
     pub end_time: String,
     /// `is_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_desc: Option<String>,
     /// `order_by` (required)
     pub order_by: String,
     /// `order_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_list: Vec<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_time` (required)
     pub start_time: String,
@@ -43,7 +39,10 @@ impl DutyFreeOrderListRequest {
             end_time: end_time.into(),
             order_by: order_by.into(),
             start_time: start_time.into(),
-            ..<Self as crate::de::Object>::empty()
+            is_desc: Default::default(),
+            order_list: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `is_desc`.
@@ -68,16 +67,14 @@ impl DutyFreeOrderListRequest {
     }
 }
 /// `dutyFree.orderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DutyFreeOrderListResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `has_next`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_next: Option<bool>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for DutyFreeOrderListRequest {
@@ -115,149 +112,104 @@ impl DutyFreeOrderListRequest {
     }
 }
 /// An object inside `dutyFree.orderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `actural_paid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actural_paid: Option<i64>,
     /// `buyer_id_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_id_number: Option<String>,
     /// `buyer_id_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_id_type: Option<String>,
     /// `buyer_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_name: Option<String>,
     /// `buyer_reg_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_reg_no: Option<String>,
     /// `buyer_telephone`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_telephone: Option<String>,
     /// `consignee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignee: Option<String>,
     /// `consignee_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignee_address: Option<String>,
     /// `consignee_telephone`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignee_telephone: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `customs_clear_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_clear_type: Option<i32>,
     /// `delivery_location`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_location: Option<String>,
     /// `delivery_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
     /// `discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<i64>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `freight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight: Option<i64>,
     /// `frequency_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_no: Option<String>,
     /// `goods_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_value: Option<i64>,
     /// `leave_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_date: Option<i64>,
     /// `leave_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_type: Option<i32>,
     /// `no_public_discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_public_discount: Option<i64>,
     /// `order_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_date: Option<i64>,
     /// `order_detail_list`
     pub order_detail_list: Vec<OrderDetail>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `pay_transaction_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_transaction_id: Option<String>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i32>,
     /// `pre_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_sale_type: Option<i32>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 /// An object inside `dutyFree.orderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bar_code: Option<String>,
     /// `cdf_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
     /// `coupon_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_amount: Option<i64>,
     /// `discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<i64>,
     /// `fulldiscount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fulldiscount_amount: Option<i64>,
     /// `is_suit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_suit: Option<i32>,
     /// `item_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_name: Option<String>,
     /// `original_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub original_price: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qty: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `suit_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suit_num: Option<i64>,
     /// `total_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_price: Option<i64>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

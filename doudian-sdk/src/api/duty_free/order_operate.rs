@@ -9,25 +9,21 @@ pub use super::shared::ErrorInfo;
 /// * **Required:** `occurrence_time`, `order_id`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`DutyFreeOrderOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `dutyFree.orderOperate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "dutyFree.orderOperate")]
 pub struct DutyFreeOrderOperateRequest {
     /// `error_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_info: Option<ErrorInfo>,
     /// `occurrence_time` (required)
     pub occurrence_time: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `status` (required)
     pub status: i64,
     /// `transportation`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transportation: Option<Transportation>,
     /// `verification_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_info: Option<VerificationInfo>,
 }
 impl DutyFreeOrderOperateRequest {
@@ -41,7 +37,9 @@ impl DutyFreeOrderOperateRequest {
             occurrence_time: occurrence_time.into(),
             order_id: order_id.into(),
             status,
-            ..<Self as crate::de::Object>::empty()
+            error_info: Default::default(),
+            transportation: Default::default(),
+            verification_info: Default::default(),
         }
     }
     /// Sets `error_info`.
@@ -61,7 +59,7 @@ impl DutyFreeOrderOperateRequest {
     }
 }
 /// `dutyFree.orderOperate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DutyFreeOrderOperateResponse {}
 impl crate::request::Request for DutyFreeOrderOperateRequest {
@@ -69,7 +67,7 @@ impl crate::request::Request for DutyFreeOrderOperateRequest {
     type Response = DutyFreeOrderOperateResponse;
 }
 /// An object inside `dutyFree.orderOperate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Transportation {
     /// `domestic_carrier` (required)
@@ -90,7 +88,7 @@ impl Transportation {
     }
 }
 /// An object inside `dutyFree.orderOperate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct VerificationInfo {
     /// `leave_ticket_no` (required)
@@ -115,4 +113,4 @@ impl VerificationInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

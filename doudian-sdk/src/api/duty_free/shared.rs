@@ -3,7 +3,7 @@
 
 //! Nested types several `dutyFree` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `dutyFree.orderConfirm` and `dutyFree.orderOperate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ErrorInfo {
     /// `error_code` (required)
@@ -21,4 +21,4 @@ impl ErrorInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,12 +9,11 @@ pub use super::shared::PropertyDetail;
 /// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FoodTakeoutOrderGetOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `foodTakeout.order.getOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "foodTakeout.order.getOrder")]
 pub struct FoodTakeoutOrderGetOrderRequest {
     /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub order_ids: Vec<crate::ids::OrderId>,
 }
 impl FoodTakeoutOrderGetOrderRequest {
@@ -28,7 +27,7 @@ impl FoodTakeoutOrderGetOrderRequest {
     }
 }
 /// `foodTakeout.order.getOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FoodTakeoutOrderGetOrderResponse {
     /// `open_order_detail`
@@ -40,35 +39,27 @@ impl crate::request::Request for FoodTakeoutOrderGetOrderRequest {
     type Response = FoodTakeoutOrderGetOrderResponse;
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleInfo {
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `after_sale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i64>,
     /// `refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i64>,
     /// `refund_time_stamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_time_stamp: Option<i64>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct BuyInfo {
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `secret_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_number: Option<String>,
 }
 impl ::std::fmt::Debug for BuyInfo {
@@ -80,32 +71,24 @@ impl ::std::fmt::Debug for BuyInfo {
     }
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct DeliveryInfo {
     /// `delivery_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
     /// `delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_type: Option<i64>,
     /// `distribution_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution_code: Option<String>,
     /// `distribution_delivery_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution_delivery_id: Option<String>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `post_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_promotion_amount: Option<i64>,
     /// `rider_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_name: Option<String>,
     /// `rider_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_phone: Option<String>,
 }
 impl ::std::fmt::Debug for DeliveryInfo {
@@ -123,166 +106,120 @@ impl ::std::fmt::Debug for DeliveryInfo {
     }
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Discount {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `platform_discount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_discount_amount: Option<i64>,
     /// `shop_discount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_discount_amount: Option<i64>,
     /// `talent_discount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub talent_discount_amount: Option<i64>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Ingredient {
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
     /// `nums`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nums: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_name: Option<String>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_price: Option<i64>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenOrderDetail {
     /// `after_sale_infos`
     pub after_sale_infos: Vec<AfterSaleInfo>,
     /// `buy_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buy_info: Option<BuyInfo>,
     /// `delivery_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_info: Option<DeliveryInfo>,
     /// `discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<Discount>,
     /// `order_base`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_base: Option<OrderBase>,
     /// `receive_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_info: Option<ReceiveInfo>,
     /// `shop_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_info: Option<ShopInfo>,
     /// `sku_order_list`
     pub sku_order_list: Vec<SkuOrder>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderBase {
     /// `create_timestamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_timestamp: Option<i64>,
     /// `income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub income: Option<i64>,
     /// `is_book`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_book: Option<i64>,
     /// `order_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_amount: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `packing_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub packing_price: Option<i64>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_discount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_discount_amount: Option<i64>,
     /// `pay_timestamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_timestamp: Option<i64>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `post_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_promotion_amount: Option<i64>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `shop_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_number: Option<String>,
     /// `user_expect_time_begin`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_expect_time_begin: Option<i64>,
     /// `user_expect_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_expect_time_end: Option<i64>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ReceiveInfo {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `mask_phone`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_phone: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `secret_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_number: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<String>,
     /// `user_coordinate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_coordinate: Option<UserCoordinate>,
 }
 impl ::std::fmt::Debug for ReceiveInfo {
@@ -302,89 +239,71 @@ impl ::std::fmt::Debug for ReceiveInfo {
     }
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopInfo {
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `store_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Sku {
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
     /// `ingredients`
     pub ingredients: Vec<Ingredient>,
     /// `nums`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nums: Option<i64>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<String>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `property_details`
     pub property_details: Vec<PropertyDetail>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_name: Option<String>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_price: Option<i64>,
     /// `sku_specs`
     pub sku_specs: Vec<SkuSpec>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuOrder {
     /// `pay_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_price: Option<i64>,
     /// `sku`
     pub sku: Vec<Sku>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuSpec {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `foodTakeout.order.getOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UserCoordinate {
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,31 +8,30 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`FoodTakeoutOrderListOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `foodTakeout.order.listOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "foodTakeout.order.listOrder")]
 pub struct FoodTakeoutOrderListOrderRequest {
     /// `create_begin_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_begin_time: Option<i64>,
     /// `create_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_end_time: Option<i64>,
     /// `order_search_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_search_status: Option<i32>,
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<Pagination>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl FoodTakeoutOrderListOrderRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            create_begin_time: Default::default(),
+            create_end_time: Default::default(),
+            order_search_status: Default::default(),
+            pagination: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `create_begin_time`.
@@ -62,14 +61,12 @@ impl FoodTakeoutOrderListOrderRequest {
     }
 }
 /// `foodTakeout.order.listOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FoodTakeoutOrderListOrderResponse {
     /// `order_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a string
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub order_ids: Vec<crate::ids::OrderId>,
     /// `pagination`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationResult>,
 }
 impl crate::request::Request for FoodTakeoutOrderListOrderRequest {
@@ -78,21 +75,20 @@ impl crate::request::Request for FoodTakeoutOrderListOrderRequest {
     type Response = FoodTakeoutOrderListOrderResponse;
 }
 /// An object inside `foodTakeout.order.listOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pagination {
     /// `page_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_no: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
 }
 impl Pagination {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            page_no: Default::default(),
+            page_size: Default::default(),
         }
     }
     /// Sets `page_no`.
@@ -107,21 +103,17 @@ impl Pagination {
     }
 }
 /// An object inside `foodTakeout.order.listOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PaginationResult {
     /// `has_more`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// `page_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_no: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

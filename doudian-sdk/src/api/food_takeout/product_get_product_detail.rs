@@ -13,19 +13,17 @@ pub use super::shared::{
 /// * **Required:** `operate_perspective`, `product_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FoodTakeoutProductGetProductDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `foodTakeout.product.getProductDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "foodTakeout.product.getProductDetail")]
 pub struct FoodTakeoutProductGetProductDetailRequest {
     /// `operate_perspective` (required)
     pub operate_perspective: i32,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `product_list` (required)
     pub product_list: Vec<Product>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl FoodTakeoutProductGetProductDetailRequest {
@@ -34,7 +32,8 @@ impl FoodTakeoutProductGetProductDetailRequest {
         Self {
             operate_perspective,
             product_list,
-            ..<Self as crate::de::Object>::empty()
+            outer_store_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `outer_store_id`.
@@ -49,7 +48,7 @@ impl FoodTakeoutProductGetProductDetailRequest {
     }
 }
 /// `foodTakeout.product.getProductDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FoodTakeoutProductGetProductDetailResponse {
     /// `product_list`
@@ -61,22 +60,20 @@ impl crate::request::Request for FoodTakeoutProductGetProductDetailRequest {
     type Response = FoodTakeoutProductGetProductDetailResponse;
 }
 /// An object inside `foodTakeout.product.getProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl Product {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            outer_product_id: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `outer_product_id`.
@@ -91,72 +88,55 @@ impl Product {
     }
 }
 /// An object inside `foodTakeout.product.getProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductDetail {
     /// `category_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetail>,
     /// `check_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `custom_property_groups`
     pub custom_property_groups: Vec<CustomPropertyGroup>,
     /// `draft_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub draft_status: Option<i64>,
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
     /// `is_bind_merchant`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bind_merchant: Option<bool>,
     /// `main_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `material_info`
     pub material_info: Vec<MaterialInfo>,
     /// `online_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_status: Option<i64>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `pic_list`
     pub pic_list: Vec<Pic>,
     /// `product_desc_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_desc_text: Option<String>,
     /// `product_groups`
     pub product_groups: Vec<ProductGroup>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_ingredient`
     pub product_ingredient: Vec<ProductIngredient>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `refund_tips`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_tips: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `skus`
     pub skus: Vec<Skus>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -14,39 +14,31 @@ pub use super::shared::{
 /// * **Required:** `page_no`, `page_size`, `product_status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FoodTakeoutProductGetProductListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `foodTakeout.product.getProductList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "foodTakeout.product.getProductList")]
 pub struct FoodTakeoutProductGetProductListRequest {
     /// `create_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_end_time: Option<i64>,
     /// `create_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_start_time: Option<i64>,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `page_no` (required)
     pub page_no: i64,
     /// `page_size` (required)
     pub page_size: i64,
     /// `product_name_fuzzy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name_fuzzy: Option<String>,
     /// `product_status` (required)
     pub product_status: i32,
     /// `sort_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_type: Option<i32>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_end_time: Option<i64>,
     /// `update_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_start_time: Option<i64>,
 }
 impl FoodTakeoutProductGetProductListRequest {
@@ -56,7 +48,14 @@ impl FoodTakeoutProductGetProductListRequest {
             page_no,
             page_size,
             product_status,
-            ..<Self as crate::de::Object>::empty()
+            create_end_time: Default::default(),
+            create_start_time: Default::default(),
+            outer_store_id: Default::default(),
+            product_name_fuzzy: Default::default(),
+            sort_type: Default::default(),
+            store_id: Default::default(),
+            update_end_time: Default::default(),
+            update_start_time: Default::default(),
         }
     }
     /// Sets `create_end_time`.
@@ -101,16 +100,14 @@ impl FoodTakeoutProductGetProductListRequest {
     }
 }
 /// `foodTakeout.product.getProductList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FoodTakeoutProductGetProductListResponse {
     /// `has_more`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// `product_list`
     pub product_list: Vec<Product>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 impl crate::request::Request for FoodTakeoutProductGetProductListRequest {
@@ -144,72 +141,55 @@ impl FoodTakeoutProductGetProductListRequest {
     }
 }
 /// An object inside `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `category_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetail>,
     /// `check_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `custom_property_groups`
     pub custom_property_groups: Vec<CustomPropertyGroup>,
     /// `draft_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub draft_status: Option<i64>,
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
     /// `is_bind_merchant`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bind_merchant: Option<bool>,
     /// `main_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `material_info`
     pub material_info: Vec<MaterialInfo>,
     /// `online_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_status: Option<i64>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `pic_list`
     pub pic_list: Vec<Pic>,
     /// `product_desc_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_desc_text: Option<String>,
     /// `product_groups`
     pub product_groups: Vec<ProductGroup>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_ingredient`
     pub product_ingredient: Vec<ProductIngredient>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `refund_tips`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_tips: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `skus`
     pub skus: Vec<Skus>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,175 +3,140 @@
 
 //! Nested types several `foodTakeout` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryDetail {
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `fourth_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cname: Option<String>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomPropertyGroup {
     /// `group_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// `property_details`
     pub property_details: Vec<PropertyDetail>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialInfo {
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value_list`
     pub value_list: Vec<Value>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pic {
     /// `pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGroup {
     /// `group_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
     /// `group_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductIngredient {
     /// `package_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_id: Option<i64>,
     /// `package_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_name: Option<String>,
     /// `product_ingredient_details`
     pub product_ingredient_details: Vec<ProductIngredientDetail>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductIngredientDetail {
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock: Option<i64>,
 }
 /// An object inside `foodTakeout.order.getOrder`, `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyDetail {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QuantityInfo {
     /// `unit_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_name: Option<String>,
     /// `unit_prefix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_prefix: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<i64>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Skus {
     /// `actual_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_price: Option<i64>,
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `quantity_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity_info: Option<QuantityInfo>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_name: Option<String>,
     /// `sku_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_status: Option<bool>,
     /// `stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock: Option<Stock>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Stock {
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
 }
 /// An object inside `foodTakeout.product.getProductDetail` and `foodTakeout.product.getProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Value {
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

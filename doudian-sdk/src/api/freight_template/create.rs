@@ -9,17 +9,15 @@ pub use super::shared::{City, Column, District, ProvinceInfo, Street};
 /// * **Required:** `template`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FreightTemplateCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `freightTemplate.create` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "freightTemplate.create")]
 pub struct FreightTemplateCreateRequest {
     /// `columns`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<Column>,
     /// `template` (required)
     pub template: Template,
     /// `upsert_transfer_rule`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upsert_transfer_rule: Option<bool>,
 }
 impl FreightTemplateCreateRequest {
@@ -27,7 +25,8 @@ impl FreightTemplateCreateRequest {
     pub fn new(template: Template) -> Self {
         Self {
             template,
-            ..<Self as crate::de::Object>::empty()
+            columns: Default::default(),
+            upsert_transfer_rule: Default::default(),
         }
     }
     /// Sets `columns`.
@@ -42,11 +41,10 @@ impl FreightTemplateCreateRequest {
     }
 }
 /// `freightTemplate.create` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FreightTemplateCreateResponse {
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
 }
 impl crate::request::Request for FreightTemplateCreateRequest {
@@ -54,13 +52,12 @@ impl crate::request::Request for FreightTemplateCreateRequest {
     type Response = FreightTemplateCreateResponse;
 }
 /// An object inside `freightTemplate.create`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `calculate_type` (required)
     pub calculate_type: i64,
     /// `fixed_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `product_city` (required)
     pub product_city: i64,
@@ -107,7 +104,7 @@ impl Template {
             rule_type,
             template_name,
             transfer_type,
-            ..<Self as crate::de::Object>::empty()
+            fixed_amount: Default::default(),
         }
     }
     /// Sets `fixed_amount`.
@@ -117,4 +114,4 @@ impl Template {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `freight_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FreightTemplateDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `freightTemplate.detail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "freightTemplate.detail")]
 pub struct FreightTemplateDetailRequest {
     /// `freight_id` (required)
     pub freight_id: i64,
     /// `query_option`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_option: Option<QueryOption>,
 }
 impl FreightTemplateDetailRequest {
@@ -23,7 +22,7 @@ impl FreightTemplateDetailRequest {
     pub fn new(freight_id: i64) -> Self {
         Self {
             freight_id,
-            ..<Self as crate::de::Object>::empty()
+            query_option: Default::default(),
         }
     }
     /// Sets `query_option`.
@@ -33,13 +32,12 @@ impl FreightTemplateDetailRequest {
     }
 }
 /// `freightTemplate.detail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FreightTemplateDetailResponse {
     /// `columns`
     pub columns: Vec<Column>,
     /// `template`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<Template>,
 }
 impl crate::request::Request for FreightTemplateDetailRequest {
@@ -48,101 +46,79 @@ impl crate::request::Request for FreightTemplateDetailRequest {
     type Response = FreightTemplateDetailResponse;
 }
 /// An object inside `freightTemplate.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `children`
     pub children: Vec<District>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 /// An object inside `freightTemplate.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Column {
     /// `add_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_num: Option<i64>,
     /// `add_num_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_num_price: Option<f64>,
     /// `add_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_weight: Option<f64>,
     /// `add_weight_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_weight_price: Option<f64>,
     /// `delivery_fulfillment_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_fulfillment_mode: Option<i64>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `first_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_num: Option<i64>,
     /// `first_num_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_num_price: Option<f64>,
     /// `first_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_weight: Option<f64>,
     /// `first_weight_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_weight_price: Option<f64>,
     /// `fixed_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `is_default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<i64>,
     /// `is_limited`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_limited: Option<bool>,
     /// `is_over_free`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_over_free: Option<bool>,
     /// `over_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_amount: Option<i64>,
     /// `over_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_num: Option<i64>,
     /// `over_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_weight: Option<f64>,
     /// `province_infos`
     pub province_infos: Vec<ProvinceInfo>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
 }
 /// An object inside `freightTemplate.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct District {
     /// `children`
     pub children: Vec<Street>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 /// An object inside `freightTemplate.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProvinceInfo {
     /// `children`
     pub children: Vec<City>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 /// An object inside `freightTemplate.detail`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct QueryOption {
     /// `query_transfer_rule` (required)
@@ -155,41 +131,32 @@ impl QueryOption {
     }
 }
 /// An object inside `freightTemplate.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 /// An object inside `freightTemplate.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `calculate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calculate_type: Option<i64>,
     /// `fixed_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `product_city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_city: Option<String>,
     /// `product_province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_province: Option<String>,
     /// `rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `transfer_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_type: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,27 +9,26 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`FreightTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `freightTemplate.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "freightTemplate.list")]
 pub struct FreightTemplateListRequest {
     /// Only templates whose name contains this text.
     ///
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
 }
 impl FreightTemplateListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            name: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `name`.
@@ -49,17 +48,14 @@ impl FreightTemplateListRequest {
     }
 }
 /// `freightTemplate.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FreightTemplateListResponse {
     /// How many templates match, in all.
     ///
     /// `Count`
-    #[serde(rename = "Count")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `List`
-    #[serde(rename = "List")]
     pub list: Vec<ListList>,
 }
 impl crate::request::Request for FreightTemplateListRequest {
@@ -93,45 +89,36 @@ impl FreightTemplateListRequest {
     }
 }
 /// An object inside `freightTemplate.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ListList {
     /// `template`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<Template>,
 }
 /// An object inside `freightTemplate.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `calculate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calculate_type: Option<i64>,
     /// `fixed_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// The template id: the `freight_id` of products.
     ///
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `product_city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_city: Option<String>,
     /// `product_province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_province: Option<String>,
     /// `rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
     /// The template's name.
     ///
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `transfer_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_type: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,21 +3,20 @@
 
 //! Nested types several `freightTemplate` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `freightTemplate.create` and `freightTemplate.update`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<District>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl City {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            children: Default::default(),
+            id: Default::default(),
         }
     }
     /// Sets `children`.
@@ -32,84 +31,83 @@ impl City {
     }
 }
 /// An object inside `freightTemplate.create` and `freightTemplate.update`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Column {
     /// `add_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_num: Option<i64>,
     /// `add_num_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_num_price: Option<f64>,
     /// `add_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_weight: Option<f64>,
     /// `add_weight_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_weight_price: Option<f64>,
     /// `delivery_fulfillment_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_fulfillment_mode: Option<i64>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `first_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_num: Option<i64>,
     /// `first_num_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_num_price: Option<f64>,
     /// `first_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_weight: Option<f64>,
     /// `first_weight_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_weight_price: Option<f64>,
     /// `fixed_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `is_default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<i64>,
     /// `is_limited`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_limited: Option<bool>,
     /// `is_over_free`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_over_free: Option<bool>,
     /// `max_sku_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_sku_amount: Option<i64>,
     /// `min_sku_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_sku_amount: Option<i64>,
     /// `over_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_amount: Option<i64>,
     /// `over_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_num: Option<i64>,
     /// `over_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_weight: Option<f64>,
     /// `province_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub province_infos: Vec<ProvinceInfo>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `rule_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_address: Option<String>,
     /// `rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
 }
 impl Column {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            add_num: Default::default(),
+            add_num_price: Default::default(),
+            add_weight: Default::default(),
+            add_weight_price: Default::default(),
+            delivery_fulfillment_mode: Default::default(),
+            end_time: Default::default(),
+            first_num: Default::default(),
+            first_num_price: Default::default(),
+            first_weight: Default::default(),
+            first_weight_price: Default::default(),
+            fixed_amount: Default::default(),
+            is_default: Default::default(),
+            is_limited: Default::default(),
+            is_over_free: Default::default(),
+            max_sku_amount: Default::default(),
+            min_sku_amount: Default::default(),
+            over_amount: Default::default(),
+            over_num: Default::default(),
+            over_weight: Default::default(),
+            province_infos: Default::default(),
+            reason: Default::default(),
+            rule_address: Default::default(),
+            rule_type: Default::default(),
         }
     }
     /// Sets `add_num`.
@@ -229,21 +227,20 @@ impl Column {
     }
 }
 /// An object inside `freightTemplate.create` and `freightTemplate.update`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct District {
     /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Street>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl District {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            children: Default::default(),
+            id: Default::default(),
         }
     }
     /// Sets `children`.
@@ -258,21 +255,20 @@ impl District {
     }
 }
 /// An object inside `freightTemplate.create` and `freightTemplate.update`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProvinceInfo {
     /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<City>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl ProvinceInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            children: Default::default(),
+            id: Default::default(),
         }
     }
     /// Sets `children`.
@@ -287,19 +283,16 @@ impl ProvinceInfo {
     }
 }
 /// An object inside `freightTemplate.create` and `freightTemplate.update`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl Street {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
+        Self { id: Default::default() }
     }
     /// Sets `id`.
     pub fn id(mut self, id: i64) -> Self {
@@ -308,4 +301,4 @@ impl Street {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,17 +9,15 @@ pub use super::shared::{City, Column, District, ProvinceInfo, Street};
 /// * **Required:** `template`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FreightTemplateUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `freightTemplate.update` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "freightTemplate.update")]
 pub struct FreightTemplateUpdateRequest {
     /// `columns`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<Column>,
     /// `template` (required)
     pub template: Template,
     /// `upsert_transfer_rule`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upsert_transfer_rule: Option<bool>,
 }
 impl FreightTemplateUpdateRequest {
@@ -27,7 +25,8 @@ impl FreightTemplateUpdateRequest {
     pub fn new(template: Template) -> Self {
         Self {
             template,
-            ..<Self as crate::de::Object>::empty()
+            columns: Default::default(),
+            upsert_transfer_rule: Default::default(),
         }
     }
     /// Sets `columns`.
@@ -42,11 +41,10 @@ impl FreightTemplateUpdateRequest {
     }
 }
 /// `freightTemplate.update` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FreightTemplateUpdateResponse {
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
 }
 impl crate::request::Request for FreightTemplateUpdateRequest {
@@ -54,30 +52,24 @@ impl crate::request::Request for FreightTemplateUpdateRequest {
     type Response = FreightTemplateUpdateResponse;
 }
 /// An object inside `freightTemplate.update`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `calculate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calculate_type: Option<i64>,
     /// `fixed_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `id` (required)
     pub id: i64,
     /// `product_city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_city: Option<i64>,
     /// `product_province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_province: Option<i64>,
     /// `rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
     /// `template_name` (required)
     pub template_name: String,
     /// `transfer_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_type: Option<i64>,
 }
 impl Template {
@@ -86,7 +78,12 @@ impl Template {
         Self {
             id,
             template_name: template_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            calculate_type: Default::default(),
+            fixed_amount: Default::default(),
+            product_city: Default::default(),
+            product_province: Default::default(),
+            rule_type: Default::default(),
+            transfer_type: Default::default(),
         }
     }
     /// Sets `calculate_type`.
@@ -121,4 +118,4 @@ impl Template {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `order_create_time_end`, `order_create_time_start`, `page_index`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FuwuOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `fuwu.order.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "fuwu.order.list")]
 pub struct FuwuOrderListRequest {
@@ -38,7 +38,7 @@ impl FuwuOrderListRequest {
     }
 }
 /// `fuwu.order.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FuwuOrderListResponse {
     /// `orders`
@@ -50,51 +50,37 @@ impl crate::request::Request for FuwuOrderListRequest {
     type Response = FuwuOrderListResponse;
 }
 /// An object inside `fuwu.order.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i32>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i32>,
     /// `service_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_end_time: Option<i64>,
     /// `service_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_start_time: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_duration: Option<i32>,
     /// `sku_duration_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_duration_unit: Option<i32>,
     /// `sku_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_price: Option<i64>,
     /// `sku_spec_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_spec_type: Option<i32>,
     /// `sku_spec_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_spec_value: Option<String>,
     /// `sku_title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_title: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `action`, `express`, `express_key`, `fence_area`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`GisFenceAreaPushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `gis.fenceArea.push` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "gis.fenceArea.push")]
 pub struct GisFenceAreaPushRequest {
@@ -38,7 +38,7 @@ impl GisFenceAreaPushRequest {
     }
 }
 /// `gis.fenceArea.push` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GisFenceAreaPushResponse {
     /// `result`
@@ -49,16 +49,14 @@ impl crate::request::Request for GisFenceAreaPushRequest {
     type Response = GisFenceAreaPushResponse;
 }
 /// An object inside `gis.fenceArea.push`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Fence {
     /// `multipolygon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub multipolygon: Option<String>,
     /// `standard` (required)
     pub standard: String,
     /// `type` (required)
-    #[serde(rename = "type")]
     pub type_: String,
 }
 impl Fence {
@@ -67,7 +65,7 @@ impl Fence {
         Self {
             standard: standard.into(),
             type_: type_.into(),
-            ..<Self as crate::de::Object>::empty()
+            multipolygon: Default::default(),
         }
     }
     /// Sets `multipolygon`.
@@ -77,13 +75,12 @@ impl Fence {
     }
 }
 /// An object inside `gis.fenceArea.push`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct FenceArea {
     /// `area_type` (required)
     pub area_type: i32,
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `branch_code` (required)
     pub branch_code: String,
@@ -92,33 +89,26 @@ pub struct FenceArea {
     /// `calculate` (required)
     pub calculate: i32,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `data_id` (required)
     pub data_id: i64,
     /// `delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_type: Option<i32>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `entity_type` (required)
     pub entity_type: i32,
     /// `fence` (required)
     pub fence: Fence,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `reachable` (required)
     pub reachable: i32,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `three_segment_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub three_segment_code: Option<String>,
 }
 impl ::std::fmt::Debug for FenceArea {
@@ -185,7 +175,14 @@ impl FenceArea {
             entity_type,
             fence,
             reachable,
-            ..<Self as crate::de::Object>::empty()
+            biz_type: Default::default(),
+            city_code: Default::default(),
+            delivery_type: Default::default(),
+            detail_address: Default::default(),
+            district_code: Default::default(),
+            province_code: Default::default(),
+            street_code: Default::default(),
+            three_segment_code: Default::default(),
         }
     }
     /// Sets `biz_type`.
@@ -230,18 +227,15 @@ impl FenceArea {
     }
 }
 /// An object inside `gis.fenceArea.push`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PushResult {
     /// `data_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_id: Option<i64>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

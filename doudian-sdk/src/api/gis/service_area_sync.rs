@@ -8,7 +8,7 @@
 /// * **Required:** `ability_code`, `express`, `service_areas`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`GisServiceAreaSyncResponse`]; nested types are in this module.
 /// * **Platform docs:** search `gis.serviceArea.sync` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "gis.serviceArea.sync")]
 pub struct GisServiceAreaSyncRequest {
@@ -17,7 +17,6 @@ pub struct GisServiceAreaSyncRequest {
     /// `express` (required)
     pub express: String,
     /// `resource_ability`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_ability: Option<ResourceAbility>,
     /// `service_areas` (required)
     pub service_areas: Vec<ServiceArea>,
@@ -33,7 +32,7 @@ impl GisServiceAreaSyncRequest {
             ability_code: ability_code.into(),
             express: express.into(),
             service_areas,
-            ..<Self as crate::de::Object>::empty()
+            resource_ability: Default::default(),
         }
     }
     /// Sets `resource_ability`.
@@ -43,7 +42,7 @@ impl GisServiceAreaSyncRequest {
     }
 }
 /// `gis.serviceArea.sync` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GisServiceAreaSyncResponse {}
 impl crate::request::Request for GisServiceAreaSyncRequest {
@@ -51,16 +50,14 @@ impl crate::request::Request for GisServiceAreaSyncRequest {
     type Response = GisServiceAreaSyncResponse;
 }
 /// An object inside `gis.serviceArea.sync`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Fence {
     /// `multipolygon`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub multipolygon: Vec<Multipolygon>,
     /// `standard` (required)
     pub standard: String,
     /// `type` (required)
-    #[serde(rename = "type")]
     pub type_: String,
 }
 impl Fence {
@@ -69,7 +66,7 @@ impl Fence {
         Self {
             standard: standard.into(),
             type_: type_.into(),
-            ..<Self as crate::de::Object>::empty()
+            multipolygon: Default::default(),
         }
     }
     /// Sets `multipolygon`.
@@ -79,7 +76,7 @@ impl Fence {
     }
 }
 /// An object inside `gis.serviceArea.sync`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Multipolygon {
     /// `polygons` (required)
@@ -92,7 +89,7 @@ impl Multipolygon {
     }
 }
 /// An object inside `gis.serviceArea.sync`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Polygon {
     /// `polygon` (required)
@@ -105,7 +102,7 @@ impl Polygon {
     }
 }
 /// An object inside `gis.serviceArea.sync`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PolygonPolygon {
     /// `latitude` (required)
@@ -120,7 +117,7 @@ impl PolygonPolygon {
     }
 }
 /// An object inside `gis.serviceArea.sync`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ResourceAbility {
     /// `ability_code` (required)
@@ -149,45 +146,34 @@ impl ResourceAbility {
     }
 }
 /// An object inside `gis.serviceArea.sync`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ServiceArea {
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `country_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_name: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `fence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fence: Option<Fence>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `service_area_express` (required)
     pub service_area_express: i32,
     /// `service_area_type` (required)
     pub service_area_type: String,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ServiceArea {
@@ -196,7 +182,17 @@ impl ServiceArea {
         Self {
             service_area_express,
             service_area_type: service_area_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            city_name: Default::default(),
+            country_code: Default::default(),
+            country_name: Default::default(),
+            district_code: Default::default(),
+            district_name: Default::default(),
+            fence: Default::default(),
+            province_code: Default::default(),
+            province_name: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -256,4 +252,4 @@ impl ServiceArea {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,21 +3,20 @@
 
 //! Nested types several `instantShopping` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `instantShopping.trade.freightCreate` and `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Child {
     /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<ChildChild>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl Child {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            children: Default::default(),
+            id: Default::default(),
         }
     }
     /// Sets `children`.
@@ -32,21 +31,20 @@ impl Child {
     }
 }
 /// An object inside `instantShopping.trade.freightCreate` and `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChildChild {
     /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<ChildChildChild>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl ChildChild {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            children: Default::default(),
+            id: Default::default(),
         }
     }
     /// Sets `children`.
@@ -61,19 +59,16 @@ impl ChildChild {
     }
 }
 /// An object inside `instantShopping.trade.freightCreate` and `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChildChildChild {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl ChildChildChild {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
+        Self { id: Default::default() }
     }
     /// Sets `id`.
     pub fn id(mut self, id: i64) -> Self {
@@ -82,21 +77,20 @@ impl ChildChildChild {
     }
 }
 /// An object inside `instantShopping.trade.freightCreate` and `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProvinceInfo {
     /// `children`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Child>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl ProvinceInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            children: Default::default(),
+            id: Default::default(),
         }
     }
     /// Sets `children`.
@@ -111,4 +105,4 @@ impl ProvinceInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`InstantShoppingTradeFreightDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `instantShopping.trade.freightDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "instantShopping.trade.freightDetail")]
 pub struct InstantShoppingTradeFreightDetailRequest {
     /// `freight_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
 }
 impl InstantShoppingTradeFreightDetailRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            freight_id: Default::default(),
         }
     }
     /// Sets `freight_id`.
@@ -30,11 +29,10 @@ impl InstantShoppingTradeFreightDetailRequest {
     }
 }
 /// `instantShopping.trade.freightDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InstantShoppingTradeFreightDetailResponse {
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
 }
 impl crate::request::Request for InstantShoppingTradeFreightDetailRequest {
@@ -43,154 +41,119 @@ impl crate::request::Request for InstantShoppingTradeFreightDetailRequest {
     type Response = InstantShoppingTradeFreightDetailResponse;
 }
 /// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `children`
     pub children: Vec<District>,
     /// `id`. Example: `1100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 /// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Column {
     /// `add_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_num: Option<i64>,
     /// `add_num_price`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_num_price: Option<f64>,
     /// `add_weight`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_weight: Option<f64>,
     /// `add_weight_price`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_weight_price: Option<f64>,
     /// `calculate_type`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calculate_type: Option<i64>,
     /// `delivery_fulfillment_mode`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_fulfillment_mode: Option<i64>,
     /// `end_time`. Example: `-`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `first_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_num: Option<i64>,
     /// `first_num_price`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_num_price: Option<f64>,
     /// `first_weight`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_weight: Option<f64>,
     /// `first_weight_price`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_weight_price: Option<f64>,
     /// `fixed_amount`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `is_default`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<i64>,
     /// `is_limited`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_limited: Option<bool>,
     /// `is_over_free`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_over_free: Option<bool>,
     /// `max_sku_amount`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_sku_amount: Option<i64>,
     /// `min_sku_amount`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_sku_amount: Option<i64>,
     /// `over_amount`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_amount: Option<i64>,
     /// `over_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_num: Option<i64>,
     /// `over_weight`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_weight: Option<f64>,
     /// `province_infos`
     pub province_infos: Vec<ProvinceInfo>,
     /// `reason`. Example: `-`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `rule_type`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
 }
 /// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `columns`
     pub columns: Vec<Column>,
     /// `template`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<Template>,
 }
 /// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct District {
     /// `children`
     pub children: Vec<Street>,
     /// `id`. Example: `110000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 /// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProvinceInfo {
     /// `children`
     pub children: Vec<City>,
     /// `id`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 /// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `id`. Example: `11000001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 /// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `calculate_type`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calculate_type: Option<i64>,
     /// `fixed_amount`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `product_city`. Example: `110000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_city: Option<i64>,
     /// `product_province`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_province: Option<i64>,
     /// `rule_type`. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
     /// `template_name`. Example: `包邮`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `transfer_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_type: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,25 +9,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`InstantShoppingTradeFreightListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `instantShopping.trade.freightList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "instantShopping.trade.freightList")]
 pub struct InstantShoppingTradeFreightListRequest {
     /// `name`. Example: `包邮`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `page`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// `size`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
 }
 impl InstantShoppingTradeFreightListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            name: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `name`.
@@ -47,15 +46,12 @@ impl InstantShoppingTradeFreightListRequest {
     }
 }
 /// `instantShopping.trade.freightList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InstantShoppingTradeFreightListResponse {
     /// `Count`. Example: `10`
-    #[serde(rename = "Count")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `List`
-    #[serde(rename = "List")]
     pub list: Vec<List>,
 }
 impl crate::request::Request for InstantShoppingTradeFreightListRequest {
@@ -89,38 +85,30 @@ impl InstantShoppingTradeFreightListRequest {
     }
 }
 /// An object inside `instantShopping.trade.freightList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct List {
     /// `template`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<Template>,
 }
 /// An object inside `instantShopping.trade.freightList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `calculate_type`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calculate_type: Option<i64>,
     /// `fixed_amount`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `product_city`. Example: `110000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_city: Option<i64>,
     /// `product_province`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_province: Option<i64>,
     /// `rule_type`. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
     /// `template_name`. Example: `包邮`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

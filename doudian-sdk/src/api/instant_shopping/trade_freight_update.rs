@@ -9,22 +9,21 @@ pub use super::shared::{Child, ChildChild, ChildChildChild, ProvinceInfo};
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`InstantShoppingTradeFreightUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `instantShopping.trade.freightUpdate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "instantShopping.trade.freightUpdate")]
 pub struct InstantShoppingTradeFreightUpdateRequest {
     /// `columns`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<Column>,
     /// `template`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<Template>,
 }
 impl InstantShoppingTradeFreightUpdateRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            columns: Default::default(),
+            template: Default::default(),
         }
     }
     /// Sets `columns`.
@@ -39,11 +38,10 @@ impl InstantShoppingTradeFreightUpdateRequest {
     }
 }
 /// `instantShopping.trade.freightUpdate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InstantShoppingTradeFreightUpdateResponse {
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
 }
 impl crate::request::Request for InstantShoppingTradeFreightUpdateRequest {
@@ -51,76 +49,54 @@ impl crate::request::Request for InstantShoppingTradeFreightUpdateRequest {
     type Response = InstantShoppingTradeFreightUpdateResponse;
 }
 /// An object inside `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Column {
     /// `add_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_num: Option<i64>,
     /// `add_num_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_num_price: Option<f64>,
     /// `add_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_weight: Option<f64>,
     /// `add_weight_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_weight_price: Option<f64>,
     /// `calculate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calculate_type: Option<i64>,
     /// `delivery_fulfillment_mode` (required)
     pub delivery_fulfillment_mode: i64,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `first_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_num: Option<i64>,
     /// `first_num_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_num_price: Option<f64>,
     /// `first_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_weight: Option<f64>,
     /// `first_weight_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_weight_price: Option<f64>,
     /// `fixed_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `is_default`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<i64>,
     /// `is_limited`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_limited: Option<bool>,
     /// `is_over_free`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_over_free: Option<bool>,
     /// `max_sku_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_sku_amount: Option<i64>,
     /// `min_sku_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_sku_amount: Option<i64>,
     /// `over_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_amount: Option<i64>,
     /// `over_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_num: Option<i64>,
     /// `over_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_weight: Option<f64>,
     /// `province_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub province_infos: Vec<ProvinceInfo>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
 }
 impl Column {
@@ -128,7 +104,28 @@ impl Column {
     pub fn new(delivery_fulfillment_mode: i64) -> Self {
         Self {
             delivery_fulfillment_mode,
-            ..<Self as crate::de::Object>::empty()
+            add_num: Default::default(),
+            add_num_price: Default::default(),
+            add_weight: Default::default(),
+            add_weight_price: Default::default(),
+            calculate_type: Default::default(),
+            end_time: Default::default(),
+            first_num: Default::default(),
+            first_num_price: Default::default(),
+            first_weight: Default::default(),
+            first_weight_price: Default::default(),
+            fixed_amount: Default::default(),
+            is_default: Default::default(),
+            is_limited: Default::default(),
+            is_over_free: Default::default(),
+            max_sku_amount: Default::default(),
+            min_sku_amount: Default::default(),
+            over_amount: Default::default(),
+            over_num: Default::default(),
+            over_weight: Default::default(),
+            province_infos: Default::default(),
+            reason: Default::default(),
+            rule_type: Default::default(),
         }
     }
     /// Sets `add_num`.
@@ -243,39 +240,38 @@ impl Column {
     }
 }
 /// An object inside `instantShopping.trade.freightUpdate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `calculate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calculate_type: Option<i64>,
     /// `fixed_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_amount: Option<i64>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `product_city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_city: Option<i64>,
     /// `product_province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_province: Option<i64>,
     /// `rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<i64>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `transfer_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_type: Option<i64>,
 }
 impl Template {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            calculate_type: Default::default(),
+            fixed_amount: Default::default(),
+            id: Default::default(),
+            product_city: Default::default(),
+            product_province: Default::default(),
+            rule_type: Default::default(),
+            template_name: Default::default(),
+            transfer_type: Default::default(),
         }
     }
     /// Sets `calculate_type`.
@@ -320,4 +316,4 @@ impl Template {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,25 +9,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`IopGetSellerListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.getSellerList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.getSellerList")]
 pub struct IopGetSellerListRequest {
     /// `bind_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bind_status: Vec<i32>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
 }
 impl IopGetSellerListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            bind_status: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
         }
     }
     /// Sets `bind_status`.
@@ -47,19 +46,16 @@ impl IopGetSellerListRequest {
     }
 }
 /// `iop.getSellerList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopGetSellerListResponse {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `seller_shop_list`
     pub seller_shop_list: Vec<SellerShop>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for IopGetSellerListRequest {
@@ -93,27 +89,21 @@ impl IopGetSellerListRequest {
     }
 }
 /// An object inside `iop.getSellerList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SellerShop {
     /// `apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// `band_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub band_time: Option<i64>,
     /// `bind_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_status: Option<i32>,
     /// `refuse_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_time: Option<i64>,
     /// `seller_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_shop_id: Option<i64>,
     /// `seller_shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_shop_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::Pack;
 /// * **Required:** `distr_order_id`, `user_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopOrderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.orderInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.orderInfo")]
 pub struct IopOrderInfoRequest {
@@ -28,91 +28,64 @@ impl IopOrderInfoRequest {
     }
 }
 /// `iop.orderInfo` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct IopOrderInfoResponse {
     /// `buyer_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_words: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<String>,
     /// `distr_cancel_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_cancel_reason: Option<String>,
     /// `distr_order_aftersale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_aftersale_status: Option<i64>,
     /// `distr_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_id: Option<String>,
     /// `distr_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_status: Option<i64>,
     /// `distr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_time: Option<i64>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_id: Option<String>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `pack_list`
     pub pack_list: Vec<Pack>,
     /// `product_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<i64>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<String>,
     /// `receiver_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_id: Option<String>,
     /// `seller_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_words: Option<String>,
     /// `serial_number_list`
     pub serial_number_list: Vec<String>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `sku_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_spec: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<String>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `user_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
 impl ::std::fmt::Debug for IopOrderInfoResponse {
@@ -155,4 +128,4 @@ impl crate::request::Request for IopOrderInfoRequest {
     type Response = IopOrderInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,28 +10,23 @@ pub use super::shared::Pack;
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.orderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.orderList")]
 pub struct IopOrderListRequest {
     /// `distr_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_status: Option<i64>,
     /// `end_distr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_distr_time: Option<i64>,
     /// `end_update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_update_time: Option<i64>,
     /// `page` (required)
     pub page: i32,
     /// `size` (required)
     pub size: i32,
     /// `start_distr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_distr_time: Option<i64>,
     /// `start_update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_update_time: Option<i64>,
 }
 impl IopOrderListRequest {
@@ -40,7 +35,11 @@ impl IopOrderListRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            distr_status: Default::default(),
+            end_distr_time: Default::default(),
+            end_update_time: Default::default(),
+            start_distr_time: Default::default(),
+            start_update_time: Default::default(),
         }
     }
     /// Sets `distr_status`.
@@ -70,13 +69,12 @@ impl IopOrderListRequest {
     }
 }
 /// `iop.orderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopOrderListResponse {
     /// `order_list`
     pub order_list: Vec<Order>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for IopOrderListRequest {
@@ -110,93 +108,66 @@ impl IopOrderListRequest {
     }
 }
 /// An object inside `iop.orderList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Order {
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// `buyer_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_words: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<String>,
     /// `distr_cancel_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_cancel_reason: Option<String>,
     /// `distr_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_id: Option<String>,
     /// `distr_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_status: Option<i64>,
     /// `distr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_time: Option<i64>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_id: Option<String>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `pack_list`
     pub pack_list: Vec<Pack>,
     /// `product_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<i64>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<String>,
     /// `receiver_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_id: Option<String>,
     /// `seller_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_words: Option<String>,
     /// `serial_number_list`
     pub serial_number_list: Vec<String>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `sku_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_spec: Option<String>,
     /// `spec`
     pub spec: Vec<Spec>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<String>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `user_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
 impl ::std::fmt::Debug for Order {
@@ -235,15 +206,13 @@ impl ::std::fmt::Debug for Order {
     }
 }
 /// An object inside `iop.orderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Spec {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`IopRoleGetResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.roleGet` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.roleGet")]
 pub struct IopRoleGetRequest {}
@@ -19,11 +19,10 @@ impl IopRoleGetRequest {
     }
 }
 /// `iop.roleGet` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopRoleGetResponse {
     /// `role_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_type: Option<i32>,
 }
 impl crate::request::Request for IopRoleGetRequest {
@@ -31,4 +30,4 @@ impl crate::request::Request for IopRoleGetRequest {
     type Response = IopRoleGetResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `distr_order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopSellerCancleDistributeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerCancleDistribute` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerCancleDistribute")]
 pub struct IopSellerCancleDistributeRequest {
@@ -22,7 +22,7 @@ impl IopSellerCancleDistributeRequest {
     }
 }
 /// `iop.sellerCancleDistribute` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopSellerCancleDistributeResponse {
     /// `fail_distr_order_ids`
@@ -35,4 +35,4 @@ impl crate::request::Request for IopSellerCancleDistributeRequest {
     type Response = IopSellerCancleDistributeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `distribute_order_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopSellerDistributeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerDistribute` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerDistribute")]
 pub struct IopSellerDistributeRequest {
@@ -22,7 +22,7 @@ impl IopSellerDistributeRequest {
     }
 }
 /// `iop.sellerDistribute` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopSellerDistributeResponse {
     /// `distribute_order_reuslts`
@@ -33,7 +33,7 @@ impl crate::request::Request for IopSellerDistributeRequest {
     type Response = IopSellerDistributeResponse;
 }
 /// An object inside `iop.sellerDistribute`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct DistributeOrder {
     /// `distr_order_id` (required)
@@ -51,21 +51,17 @@ impl DistributeOrder {
     }
 }
 /// An object inside `iop.sellerDistribute`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DistributeOrderReuslt {
     /// `distr_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_id: Option<String>,
     /// `err_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i32>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `supplier_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_shop_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `distr_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopSellerOrderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerOrderInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerOrderInfo")]
 pub struct IopSellerOrderInfoRequest {
@@ -24,11 +24,10 @@ impl IopSellerOrderInfoRequest {
     }
 }
 /// `iop.sellerOrderInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopSellerOrderInfoResponse {
     /// `distr_order_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_detail: Option<DistrOrderDetail>,
 }
 impl crate::request::Request for IopSellerOrderInfoRequest {
@@ -37,113 +36,80 @@ impl crate::request::Request for IopSellerOrderInfoRequest {
     type Response = IopSellerOrderInfoResponse;
 }
 /// An object inside `iop.sellerOrderInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DistrOrderDetail {
     /// `after_sale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i32>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `distr_cancel_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_cancel_reason: Option<String>,
     /// `distr_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_id: Option<String>,
     /// `distr_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_status: Option<i64>,
     /// `distr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_time: Option<i64>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_id: Option<String>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `pack_list`
     pub pack_list: Vec<Pack>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `product_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<i64>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<String>,
     /// `seller_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_words: Option<String>,
     /// `serial_number_list`
     pub serial_number_list: Vec<String>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_spec: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<String>,
     /// `supplier_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_shop_id: Option<i64>,
     /// `supplier_shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_shop_name: Option<String>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 /// An object inside `iop.sellerOrderInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pack {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

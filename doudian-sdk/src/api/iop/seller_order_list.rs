@@ -9,54 +9,39 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopSellerOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerOrderList")]
 pub struct IopSellerOrderListRequest {
     /// `after_sale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i32>,
     /// `distr_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_id: Option<String>,
     /// `distr_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_status: Option<i32>,
     /// `end_deal_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_deal_time: Option<i64>,
     /// `end_update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_update_time: Option<i64>,
     /// `order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i32>,
     /// `page` (required)
     pub page: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<String>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `size` (required)
     pub size: i64,
     /// `start_deal_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_deal_time: Option<i64>,
     /// `start_update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_update_time: Option<i64>,
     /// `supplier_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_shop_id: Option<i64>,
 }
 impl IopSellerOrderListRequest {
@@ -65,7 +50,19 @@ impl IopSellerOrderListRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            after_sale_status: Default::default(),
+            distr_order_id: Default::default(),
+            distr_status: Default::default(),
+            end_deal_time: Default::default(),
+            end_update_time: Default::default(),
+            order_status: Default::default(),
+            product_id: Default::default(),
+            product_name: Default::default(),
+            province_id: Default::default(),
+            shop_order_id: Default::default(),
+            start_deal_time: Default::default(),
+            start_update_time: Default::default(),
+            supplier_shop_id: Default::default(),
         }
     }
     /// Sets `after_sale_status`.
@@ -138,19 +135,16 @@ impl IopSellerOrderListRequest {
     }
 }
 /// `iop.sellerOrderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopSellerOrderListResponse {
     /// `distr_order_list`
     pub distr_order_list: Vec<DistrOrder>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for IopSellerOrderListRequest {
@@ -184,113 +178,80 @@ impl IopSellerOrderListRequest {
     }
 }
 /// An object inside `iop.sellerOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DistrOrder {
     /// `after_sale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i32>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `distr_cancel_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_cancel_reason: Option<String>,
     /// `distr_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_id: Option<String>,
     /// `distr_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_status: Option<i64>,
     /// `distr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_time: Option<i64>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_id: Option<String>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `pack_list`
     pub pack_list: Vec<Pack>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `product_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price: Option<i64>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<String>,
     /// `seller_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_words: Option<String>,
     /// `serial_number_list`
     pub serial_number_list: Vec<String>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_spec: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<String>,
     /// `supplier_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_shop_id: Option<i64>,
     /// `supplier_shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_shop_name: Option<String>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 /// An object inside `iop.sellerOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pack {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,12 +9,11 @@
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopSellerSupplierListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerSupplierList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.sellerSupplierList")]
 pub struct IopSellerSupplierListRequest {
     /// `bind_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bind_status: Vec<i32>,
     /// `page` (required)
     pub page: i64,
@@ -27,7 +26,7 @@ impl IopSellerSupplierListRequest {
         Self {
             page,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            bind_status: Default::default(),
         }
     }
     /// Sets `bind_status`.
@@ -37,19 +36,16 @@ impl IopSellerSupplierListRequest {
     }
 }
 /// `iop.sellerSupplierList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopSellerSupplierListResponse {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `supplier_shop_list`
     pub supplier_shop_list: Vec<SupplierShop>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for IopSellerSupplierListRequest {
@@ -83,27 +79,21 @@ impl IopSellerSupplierListRequest {
     }
 }
 /// An object inside `iop.sellerSupplierList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplierShop {
     /// `apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// `band_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub band_time: Option<i64>,
     /// `bind_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_status: Option<i32>,
     /// `refuse_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_time: Option<i64>,
     /// `supplier_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_shop_id: Option<i64>,
     /// `supplier_shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_shop_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

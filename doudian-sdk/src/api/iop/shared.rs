@@ -3,18 +3,15 @@
 
 //! Nested types several `iop` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `iop.orderInfo` and `iop.orderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pack {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `deliver_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_id: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

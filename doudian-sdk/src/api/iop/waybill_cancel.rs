@@ -8,7 +8,7 @@
 /// * **Required:** `company_code`, `track_no`, `user_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopWaybillCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillCancel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.waybillCancel")]
 pub struct IopWaybillCancelRequest {
@@ -34,11 +34,10 @@ impl IopWaybillCancelRequest {
     }
 }
 /// `iop.waybillCancel` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopWaybillCancelResponse {
     /// `return_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_result: Option<bool>,
 }
 impl crate::request::Request for IopWaybillCancelRequest {
@@ -46,4 +45,4 @@ impl crate::request::Request for IopWaybillCancelRequest {
     type Response = IopWaybillCancelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

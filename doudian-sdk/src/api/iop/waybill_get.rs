@@ -8,7 +8,7 @@
 /// * **Required:** `sender`, `trade_order_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopWaybillGetResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillGet` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.waybillGet")]
 pub struct IopWaybillGetRequest {
@@ -24,7 +24,7 @@ impl IopWaybillGetRequest {
     }
 }
 /// `iop.waybillGet` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopWaybillGetResponse {
     /// `ebill_infos`
@@ -37,43 +37,28 @@ impl crate::request::Request for IopWaybillGetRequest {
     type Response = IopWaybillGetResponse;
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Address {
     /// `cityCode`
-    #[serde(rename = "cityCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `cityName` (required)
-    #[serde(rename = "cityName")]
     pub city_name: String,
     /// `countryCode` (required)
-    #[serde(rename = "countryCode")]
     pub country_code: String,
     /// `detailAddress` (required)
-    #[serde(rename = "detailAddress")]
     pub detail_address: String,
     /// `districtCode`
-    #[serde(rename = "districtCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `districtName` (required)
-    #[serde(rename = "districtName")]
     pub district_name: String,
     /// `provinceCode`
-    #[serde(rename = "provinceCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `provinceName` (required)
-    #[serde(rename = "provinceName")]
     pub province_name: String,
     /// `streetCode`
-    #[serde(rename = "streetCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `streetName`
-    #[serde(rename = "streetName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 /// The required parameters of [`Address`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -106,7 +91,11 @@ impl Address {
             detail_address,
             district_name,
             province_name,
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            district_code: Default::default(),
+            province_code: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `cityCode`.
@@ -136,16 +125,14 @@ impl Address {
     }
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Contact {
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required)
     pub name: String,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
 impl ::std::fmt::Debug for Contact {
@@ -162,7 +149,8 @@ impl Contact {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            mobile: Default::default(),
+            phone: Default::default(),
         }
     }
     /// Sets `mobile`.
@@ -177,21 +165,20 @@ impl Contact {
     }
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryReq {
     /// `is_center_delivery`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_center_delivery: Option<bool>,
     /// `is_pickup_self`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_pickup_self: Option<bool>,
 }
 impl DeliveryReq {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            is_center_delivery: Default::default(),
+            is_pickup_self: Default::default(),
         }
     }
     /// Sets `is_center_delivery`.
@@ -206,62 +193,47 @@ impl DeliveryReq {
     }
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct EbillInfo {
     /// `distr_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_id: Option<String>,
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `extra_resp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_resp: Option<String>,
     /// `mark_destination_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_destination_code: Option<String>,
     /// `mark_destination_code_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_destination_code_name: Option<String>,
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     /// `package_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_code: Option<String>,
     /// `package_code_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_code_name: Option<String>,
     /// `sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_code: Option<String>,
     /// `sub_waybill_codes`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_waybill_codes: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ErrInfo {
     /// `distr_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distr_order_id: Option<String>,
     /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Item {
     /// `item_count` (required)
@@ -269,16 +241,12 @@ pub struct Item {
     /// `item_name` (required)
     pub item_name: String,
     /// `item_net_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_net_weight: Option<i32>,
     /// `item_specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_specs: Option<String>,
     /// `item_volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_volume: Option<i32>,
     /// `item_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_weight: Option<i32>,
 }
 impl Item {
@@ -287,7 +255,10 @@ impl Item {
         Self {
             item_count,
             item_name: item_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            item_net_weight: Default::default(),
+            item_specs: Default::default(),
+            item_volume: Default::default(),
+            item_weight: Default::default(),
         }
     }
     /// Sets `item_net_weight`.
@@ -312,60 +283,44 @@ impl Item {
     }
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderInfo {
     /// `distr_order_id` (required)
     pub distr_order_id: String,
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `is_sign_back`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_sign_back: Option<i32>,
     /// `items` (required)
     pub items: Vec<Item>,
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_method: Option<i32>,
     /// `product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sender_fetch_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_fetch_time: Option<String>,
     /// `service_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_list: Vec<Service>,
     /// `total_height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_height: Option<String>,
     /// `total_length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_length: Option<String>,
     /// `total_pack_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_pack_count: Option<i32>,
     /// `total_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_weight: Option<String>,
     /// `total_width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_width: Option<String>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<String>,
     /// `warehouse`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse: Option<Warehouse>,
 }
 impl OrderInfo {
@@ -374,7 +329,22 @@ impl OrderInfo {
         Self {
             distr_order_id: distr_order_id.into(),
             items,
-            ..<Self as crate::de::Object>::empty()
+            extra: Default::default(),
+            is_sign_back: Default::default(),
+            pack_id: Default::default(),
+            pay_amount: Default::default(),
+            pay_method: Default::default(),
+            product_type: Default::default(),
+            remark: Default::default(),
+            sender_fetch_time: Default::default(),
+            service_list: Default::default(),
+            total_height: Default::default(),
+            total_length: Default::default(),
+            total_pack_count: Default::default(),
+            total_weight: Default::default(),
+            total_width: Default::default(),
+            volume: Default::default(),
+            warehouse: Default::default(),
         }
     }
     /// Sets `extra`.
@@ -459,7 +429,7 @@ impl OrderInfo {
     }
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Sender {
     /// `address` (required)
@@ -482,7 +452,7 @@ impl Sender {
     }
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Service {
     /// `service_code` (required)
@@ -503,13 +473,12 @@ impl Service {
     }
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TradeOrder {
     /// `company_code` (required)
     pub company_code: String,
     /// `delivery_req`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_req: Option<DeliveryReq>,
     /// `order_infos` (required)
     pub order_infos: Vec<OrderInfo>,
@@ -527,7 +496,7 @@ impl TradeOrder {
             company_code: company_code.into(),
             order_infos,
             user_id,
-            ..<Self as crate::de::Object>::empty()
+            delivery_req: Default::default(),
         }
     }
     /// Sets `delivery_req`.
@@ -537,24 +506,23 @@ impl TradeOrder {
     }
 }
 /// An object inside `iop.waybillGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Warehouse {
     /// `delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_type: Option<String>,
     /// `wh_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wh_code: Option<String>,
     /// `wh_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wh_order_no: Option<String>,
 }
 impl Warehouse {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            delivery_type: Default::default(),
+            wh_code: Default::default(),
+            wh_order_no: Default::default(),
         }
     }
     /// Sets `delivery_type`.
@@ -574,4 +542,4 @@ impl Warehouse {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

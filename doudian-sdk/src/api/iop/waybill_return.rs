@@ -8,32 +8,25 @@
 /// * **Required:** `distr_order_id`, `user_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopWaybillReturnResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillReturn` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.waybillReturn")]
 pub struct IopWaybillReturnRequest {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `distr_order_id` (required)
     pub distr_order_id: String,
     /// `is_refund_reject`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_refund_reject: Option<bool>,
     /// `pack_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pack_list: Vec<Pack>,
     /// `send_addr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_addr: Option<SendAddr>,
     /// `serial_number_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub serial_number_list: Vec<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
     /// `user_id` (required)
     pub user_id: i64,
@@ -44,7 +37,13 @@ impl IopWaybillReturnRequest {
         Self {
             distr_order_id: distr_order_id.into(),
             user_id,
-            ..<Self as crate::de::Object>::empty()
+            address_id: Default::default(),
+            company_code: Default::default(),
+            is_refund_reject: Default::default(),
+            pack_list: Default::default(),
+            send_addr: Default::default(),
+            serial_number_list: Default::default(),
+            track_no: Default::default(),
         }
     }
     /// Sets `address_id`.
@@ -84,16 +83,14 @@ impl IopWaybillReturnRequest {
     }
 }
 /// `iop.waybillReturn` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopWaybillReturnResponse {
     /// `delivery_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
     /// `pack_list`
     pub pack_list: Vec<WaybillReturnPack>,
     /// `return_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_result: Option<bool>,
 }
 impl crate::request::Request for IopWaybillReturnRequest {
@@ -101,7 +98,7 @@ impl crate::request::Request for IopWaybillReturnRequest {
     type Response = IopWaybillReturnResponse;
 }
 /// An object inside `iop.waybillReturn`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `id` (required)
@@ -119,7 +116,7 @@ impl City {
     }
 }
 /// An object inside `iop.waybillReturn`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Pack {
     /// `company_code` (required)
@@ -144,7 +141,7 @@ impl Pack {
     }
 }
 /// An object inside `iop.waybillReturn`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Province {
     /// `id` (required)
@@ -162,7 +159,7 @@ impl Province {
     }
 }
 /// An object inside `iop.waybillReturn`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SendAddr {
     /// `city` (required)
@@ -209,7 +206,7 @@ impl SendAddr {
     }
 }
 /// An object inside `iop.waybillReturn`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `id` (required)
@@ -227,7 +224,7 @@ impl Street {
     }
 }
 /// An object inside `iop.waybillReturn`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Town {
     /// `id` (required)
@@ -245,21 +242,17 @@ impl Town {
     }
 }
 /// An object inside `iop.waybillReturn`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WaybillReturnPack {
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `deliver_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_id: Option<String>,
     /// `ship_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_num: Option<i64>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

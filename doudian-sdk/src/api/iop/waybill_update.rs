@@ -8,7 +8,7 @@
 /// * **Required:** `company_code`, `delivery_id`, `distr_order_id`, `track_no`, `user_id`, given by name in [`IopWaybillUpdateRequired`].
 /// * **Reply:** [`IopWaybillUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillUpdate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "iop.waybillUpdate")]
 pub struct IopWaybillUpdateRequest {
@@ -57,14 +57,12 @@ impl IopWaybillUpdateRequest {
     }
 }
 /// `iop.waybillUpdate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IopWaybillUpdateResponse {
     /// `delivery_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
     /// `return_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_result: Option<bool>,
 }
 impl crate::request::Request for IopWaybillUpdateRequest {
@@ -72,4 +70,4 @@ impl crate::request::Request for IopWaybillUpdateRequest {
     type Response = IopWaybillUpdateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `logistics_code`, `pack_add_quantity`, `track_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsAppendSubOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.appendSubOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.appendSubOrder")]
 pub struct LogisticsAppendSubOrderRequest {
     /// `is_return_full_sub_codes`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_return_full_sub_codes: Option<bool>,
     /// `logistics_code` (required)
     pub logistics_code: String,
@@ -33,7 +32,7 @@ impl LogisticsAppendSubOrderRequest {
             logistics_code: logistics_code.into(),
             pack_add_quantity,
             track_no: track_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            is_return_full_sub_codes: Default::default(),
         }
     }
     /// Sets `is_return_full_sub_codes`.
@@ -43,17 +42,14 @@ impl LogisticsAppendSubOrderRequest {
     }
 }
 /// `logistics.appendSubOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsAppendSubOrderResponse {
     /// `pack_quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_quantity: Option<i64>,
     /// `sub_waybill_codes`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_waybill_codes: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl crate::request::Request for LogisticsAppendSubOrderRequest {
@@ -61,4 +57,4 @@ impl crate::request::Request for LogisticsAppendSubOrderRequest {
     type Response = LogisticsAppendSubOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `reason`, `status`, `waybill_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsCancelOperateOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.cancelOperateOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.cancelOperateOrder")]
 pub struct LogisticsCancelOperateOrderRequest {
@@ -34,17 +34,14 @@ impl LogisticsCancelOperateOrderRequest {
     }
 }
 /// `logistics.cancelOperateOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCancelOperateOrderResponse {
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// `return_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_code: Option<String>,
 }
 impl crate::request::Request for LogisticsCancelOperateOrderRequest {
@@ -52,4 +49,4 @@ impl crate::request::Request for LogisticsCancelOperateOrderRequest {
     type Response = LogisticsCancelOperateOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

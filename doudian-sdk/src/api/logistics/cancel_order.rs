@@ -8,7 +8,7 @@
 /// * **Required:** `logistics_code`, `track_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsCancelOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.cancelOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.cancelOrder")]
 pub struct LogisticsCancelOrderRequest {
@@ -21,7 +21,6 @@ pub struct LogisticsCancelOrderRequest {
     /// `track_no` (required)
     pub track_no: String,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
 }
 impl LogisticsCancelOrderRequest {
@@ -30,7 +29,7 @@ impl LogisticsCancelOrderRequest {
         Self {
             logistics_code: logistics_code.into(),
             track_no: track_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            user_id: Default::default(),
         }
     }
     /// Sets `user_id`.
@@ -40,11 +39,10 @@ impl LogisticsCancelOrderRequest {
     }
 }
 /// `logistics.cancelOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCancelOrderResponse {
     /// `cancel_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_result: Option<CancelResult>,
 }
 impl crate::request::Request for LogisticsCancelOrderRequest {
@@ -52,14 +50,13 @@ impl crate::request::Request for LogisticsCancelOrderRequest {
     type Response = LogisticsCancelOrderResponse;
 }
 /// An object inside `logistics.cancelOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CancelResult {
     /// Whether the number was cancelled.
     ///
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

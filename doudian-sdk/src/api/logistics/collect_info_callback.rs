@@ -8,7 +8,7 @@
 /// * **Required:** `biz_type`, `collect_info`, `operate_time`, `request_id`, `waybill_code`, given by name in [`LogisticsCollectInfoCallbackRequired`].
 /// * **Reply:** [`LogisticsCollectInfoCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.collectInfoCallback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.collectInfoCallback")]
 pub struct LogisticsCollectInfoCallbackRequest {
@@ -57,17 +57,14 @@ impl LogisticsCollectInfoCallbackRequest {
     }
 }
 /// `logistics.collectInfoCallback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCollectInfoCallbackResponse {
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// `return_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_code: Option<String>,
 }
 impl crate::request::Request for LogisticsCollectInfoCallbackRequest {
@@ -75,23 +72,18 @@ impl crate::request::Request for LogisticsCollectInfoCallbackRequest {
     type Response = LogisticsCollectInfoCallbackResponse;
 }
 /// An object inside `logistics.collectInfoCallback`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct CollectInfo {
     /// `courier_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_name: Option<String>,
     /// `courier_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_tel: Option<String>,
     /// `net_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_code: Option<String>,
     /// `net_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_name: Option<String>,
     /// `net_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_tel: Option<String>,
 }
 impl ::std::fmt::Debug for CollectInfo {
@@ -109,7 +101,11 @@ impl CollectInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            courier_name: Default::default(),
+            courier_tel: Default::default(),
+            net_code: Default::default(),
+            net_name: Default::default(),
+            net_tel: Default::default(),
         }
     }
     /// Sets `courier_name`.
@@ -139,4 +135,4 @@ impl CollectInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

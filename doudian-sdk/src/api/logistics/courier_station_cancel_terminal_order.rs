@@ -8,39 +8,27 @@
 /// * **Required:** `bizType`, `brandCode`, `cancelCode`, `operationTime`, `orderId`, `partnerCode`, `status`, given by name in [`LogisticsCourierStationCancelTerminalOrderRequired`].
 /// * **Reply:** [`LogisticsCourierStationCancelTerminalOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.courierStation.cancelTerminalOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.courierStation.cancelTerminalOrder")]
 pub struct LogisticsCourierStationCancelTerminalOrderRequest {
     /// `bizType` (required)
-    #[serde(rename = "bizType")]
     pub biz_type: String,
     /// `brandCode` (required)
-    #[serde(rename = "brandCode")]
     pub brand_code: String,
     /// `cancelCode` (required)
-    #[serde(rename = "cancelCode")]
     pub cancel_code: String,
     /// `cancelReason`
-    #[serde(rename = "cancelReason")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
     /// `operationTime` (required)
-    #[serde(rename = "operationTime")]
     pub operation_time: String,
     /// `orderId` (required)
-    #[serde(rename = "orderId")]
     pub order_id: String,
     /// `partnerCode` (required)
-    #[serde(rename = "partnerCode")]
     pub partner_code: String,
     /// `postCode`
-    #[serde(rename = "postCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_code: Option<String>,
     /// `postName`
-    #[serde(rename = "postName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_name: Option<String>,
     /// `status` (required)
     pub status: String,
@@ -83,7 +71,9 @@ impl LogisticsCourierStationCancelTerminalOrderRequest {
             order_id,
             partner_code,
             status,
-            ..<Self as crate::de::Object>::empty()
+            cancel_reason: Default::default(),
+            post_code: Default::default(),
+            post_name: Default::default(),
         }
     }
     /// Sets `cancelReason`.
@@ -103,16 +93,12 @@ impl LogisticsCourierStationCancelTerminalOrderRequest {
     }
 }
 /// `logistics.courierStation.cancelTerminalOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCourierStationCancelTerminalOrderResponse {
     /// `errCode`
-    #[serde(rename = "errCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
     /// `errReason`
-    #[serde(rename = "errReason")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_reason: Option<String>,
 }
 impl crate::request::Request for LogisticsCourierStationCancelTerminalOrderRequest {
@@ -120,4 +106,4 @@ impl crate::request::Request for LogisticsCourierStationCancelTerminalOrderReque
     type Response = LogisticsCourierStationCancelTerminalOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,36 +8,25 @@
 /// * **Required:** `bizType`, `brandCode`, `operationTime`, `orderId`, `partnerCode`, given by name in [`LogisticsCourierStationUpdateTerminalOrderRequired`].
 /// * **Reply:** [`LogisticsCourierStationUpdateTerminalOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.courierStation.updateTerminalOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.courierStation.updateTerminalOrder")]
 pub struct LogisticsCourierStationUpdateTerminalOrderRequest {
     /// `bizType` (required)
-    #[serde(rename = "bizType")]
     pub biz_type: String,
     /// `brandCode` (required)
-    #[serde(rename = "brandCode")]
     pub brand_code: String,
     /// `operationTime` (required)
-    #[serde(rename = "operationTime")]
     pub operation_time: String,
     /// `orderId` (required)
-    #[serde(rename = "orderId")]
     pub order_id: String,
     /// `partnerCode` (required)
-    #[serde(rename = "partnerCode")]
     pub partner_code: String,
     /// `postCode`
-    #[serde(rename = "postCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_code: Option<String>,
     /// `postInfo`
-    #[serde(rename = "postInfo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_info: Option<PostInfo>,
     /// `postName`
-    #[serde(rename = "postName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_name: Option<String>,
 }
 /// The required parameters of [`LogisticsCourierStationUpdateTerminalOrderRequest`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -70,7 +59,9 @@ impl LogisticsCourierStationUpdateTerminalOrderRequest {
             operation_time,
             order_id,
             partner_code,
-            ..<Self as crate::de::Object>::empty()
+            post_code: Default::default(),
+            post_info: Default::default(),
+            post_name: Default::default(),
         }
     }
     /// Sets `postCode`.
@@ -90,16 +81,12 @@ impl LogisticsCourierStationUpdateTerminalOrderRequest {
     }
 }
 /// `logistics.courierStation.updateTerminalOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCourierStationUpdateTerminalOrderResponse {
     /// `errCode`
-    #[serde(rename = "errCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
     /// `errReason`
-    #[serde(rename = "errReason")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_reason: Option<String>,
 }
 impl crate::request::Request for LogisticsCourierStationUpdateTerminalOrderRequest {
@@ -107,26 +94,23 @@ impl crate::request::Request for LogisticsCourierStationUpdateTerminalOrderReque
     type Response = LogisticsCourierStationUpdateTerminalOrderResponse;
 }
 /// An object inside `logistics.courierStation.updateTerminalOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PostInfo {
     /// `express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express: Option<String>,
     /// `waybillCode`
-    #[serde(rename = "waybillCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_code: Option<String>,
     /// `weightInfo`
-    #[serde(rename = "weightInfo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_info: Option<WeightInfo>,
 }
 impl PostInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            express: Default::default(),
+            waybill_code: Default::default(),
+            weight_info: Default::default(),
         }
     }
     /// Sets `express`.
@@ -146,39 +130,32 @@ impl PostInfo {
     }
 }
 /// An object inside `logistics.courierStation.updateTerminalOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WeightInfo {
     /// `actualWeight`
-    #[serde(rename = "actualWeight")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_weight: Option<i64>,
     /// `chargedType`
-    #[serde(rename = "chargedType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub charged_type: Option<i64>,
     /// `chargedWeight`
-    #[serde(rename = "chargedWeight")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub charged_weight: Option<i64>,
     /// `insuredFee`
-    #[serde(rename = "insuredFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insured_fee: Option<i64>,
     /// `packageFee`
-    #[serde(rename = "packageFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_fee: Option<i64>,
     /// `sumFee`
-    #[serde(rename = "sumFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum_fee: Option<i64>,
 }
 impl WeightInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            actual_weight: Default::default(),
+            charged_type: Default::default(),
+            charged_weight: Default::default(),
+            insured_fee: Default::default(),
+            package_fee: Default::default(),
+            sum_fee: Default::default(),
         }
     }
     /// Sets `actualWeight`.
@@ -213,4 +190,4 @@ impl WeightInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `cargo_details`, `contact_info_list`, `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsCreateSFOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.createSFOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.createSFOrder")]
 pub struct LogisticsCreateSFOrderRequest {
@@ -17,49 +17,34 @@ pub struct LogisticsCreateSFOrderRequest {
     /// `contact_info_list` (required)
     pub contact_info_list: Vec<ContactInfo>,
     /// `express_type_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_type_id: Option<i32>,
     /// `is_sign_back`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_sign_back: Option<i32>,
     /// `order_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     /// `parcel_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parcel_qty: Option<i32>,
     /// `pay_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_method: Option<i32>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `service_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_list: Vec<Service>,
     /// `total_height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_height: Option<String>,
     /// `total_length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_length: Option<String>,
     /// `total_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_weight: Option<String>,
     /// `total_width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_width: Option<String>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<String>,
 }
 impl LogisticsCreateSFOrderRequest {
@@ -73,7 +58,20 @@ impl LogisticsCreateSFOrderRequest {
             cargo_details,
             contact_info_list,
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            express_type_id: Default::default(),
+            is_sign_back: Default::default(),
+            order_channel: Default::default(),
+            pack_id: Default::default(),
+            parcel_qty: Default::default(),
+            pay_method: Default::default(),
+            remark: Default::default(),
+            service_list: Default::default(),
+            total_height: Default::default(),
+            total_length: Default::default(),
+            total_weight: Default::default(),
+            total_width: Default::default(),
+            user_id: Default::default(),
+            volume: Default::default(),
         }
     }
     /// Sets `express_type_id`.
@@ -148,33 +146,24 @@ impl LogisticsCreateSFOrderRequest {
     }
 }
 /// `logistics.createSFOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCreateSFOrderResponse {
     /// `dest_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_code: Option<String>,
     /// `filter_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_result: Option<i32>,
     /// `order_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `origin_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_code: Option<String>,
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `route_label_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub route_label_info: Option<RouteLabelInfo>,
     /// `waybill_no_info_list`
     pub waybill_no_info_list: Vec<WaybillNoInfo>,
@@ -184,36 +173,35 @@ impl crate::request::Request for LogisticsCreateSFOrderRequest {
     type Response = LogisticsCreateSFOrderResponse;
 }
 /// An object inside `logistics.createSFOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CargoDetail {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `source_area`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_area: Option<String>,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<String>,
 }
 impl CargoDetail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            amount: Default::default(),
+            count: Default::default(),
+            currency: Default::default(),
+            name: Default::default(),
+            source_area: Default::default(),
+            unit: Default::default(),
+            weight: Default::default(),
         }
     }
     /// Sets `amount`.
@@ -253,36 +241,28 @@ impl CargoDetail {
     }
 }
 /// An object inside `logistics.createSFOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ContactInfo {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `biz_company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_company: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
     /// `contact_type` (required)
     pub contact_type: i32,
     /// `country`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `county`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub county: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `province` (required)
     pub province: String,
     /// `tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
 }
 impl ::std::fmt::Debug for ContactInfo {
@@ -307,7 +287,14 @@ impl ContactInfo {
         Self {
             contact_type,
             province: province.into(),
-            ..<Self as crate::de::Object>::empty()
+            address: Default::default(),
+            biz_company: Default::default(),
+            city: Default::default(),
+            contact: Default::default(),
+            country: Default::default(),
+            county: Default::default(),
+            mobile: Default::default(),
+            tel: Default::default(),
         }
     }
     /// Sets `address`.
@@ -352,122 +339,86 @@ impl ContactInfo {
     }
 }
 /// An object inside `logistics.createSFOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RouteLabelData {
     /// `ab_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ab_flag: Option<String>,
     /// `cargo_type_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_type_code: Option<String>,
     /// `coding_mapping`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coding_mapping: Option<String>,
     /// `coding_mapping_out`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coding_mapping_out: Option<String>,
     /// `destCityCode`
-    #[serde(rename = "destCityCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_city_code: Option<String>,
     /// `destDeptCode`
-    #[serde(rename = "destDeptCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_dept_code: Option<String>,
     /// `dest_dept_code_mapping`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_dept_code_mapping: Option<String>,
     /// `dest_route_label`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_route_label: Option<String>,
     /// `dest_team_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_team_code: Option<String>,
     /// `dest_team_code_mapping`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_team_code_mapping: Option<String>,
     /// `dest_transfer_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_transfer_code: Option<String>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `express_type_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_type_code: Option<String>,
     /// `limit_type_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_type_code: Option<String>,
     /// `print_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub print_flag: Option<String>,
     /// `print_icon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub print_icon: Option<String>,
     /// `pro_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pro_code: Option<String>,
     /// `pro_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pro_name: Option<String>,
     /// `sourceTeamCode`
-    #[serde(rename = "sourceTeamCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_team_code: Option<String>,
     /// `source_city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_city_code: Option<String>,
     /// `source_dept_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_dept_code: Option<String>,
     /// `source_transfer_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_transfer_code: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
     /// `two_dimension_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub two_dimension_code: Option<String>,
     /// `xb_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub xb_flag: Option<String>,
 }
 /// An object inside `logistics.createSFOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RouteLabelInfo {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `route_label_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub route_label_data: Option<RouteLabelData>,
 }
 /// An object inside `logistics.createSFOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Service {
     /// `name` (required)
     pub name: String,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// `value1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value1: Option<String>,
     /// `value2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value2: Option<String>,
     /// `value3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value3: Option<String>,
     /// `value4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value4: Option<String>,
 }
 impl Service {
@@ -475,7 +426,11 @@ impl Service {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            value: Default::default(),
+            value1: Default::default(),
+            value2: Default::default(),
+            value3: Default::default(),
+            value4: Default::default(),
         }
     }
     /// Sets `value`.
@@ -505,15 +460,13 @@ impl Service {
     }
 }
 /// An object inside `logistics.createSFOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WaybillNoInfo {
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
     /// `waybill_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_type: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

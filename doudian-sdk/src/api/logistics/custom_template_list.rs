@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsCustomTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.customTemplateList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.customTemplateList")]
 pub struct LogisticsCustomTemplateListRequest {
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
 }
 impl LogisticsCustomTemplateListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            logistics_code: Default::default(),
         }
     }
     /// Sets `logistics_code`.
@@ -30,7 +29,7 @@ impl LogisticsCustomTemplateListRequest {
     }
 }
 /// `logistics.customTemplateList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCustomTemplateListResponse {
     /// `custom_template_data`
@@ -42,31 +41,26 @@ impl crate::request::Request for LogisticsCustomTemplateListRequest {
     type Response = LogisticsCustomTemplateListResponse;
 }
 /// An object inside `logistics.customTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomTemplateData {
     /// `custom_template_infos`
     pub custom_template_infos: Vec<CustomTemplateInfo>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
 }
 /// An object inside `logistics.customTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomTemplateInfo {
     /// `custom_template_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_template_code: Option<String>,
     /// `custom_template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_template_name: Option<String>,
     /// `custom_template_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_template_url: Option<String>,
     /// `parent_template_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_template_code: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `notice_type`, `waybill_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsDeliveryNoticeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.deliveryNotice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.deliveryNotice")]
 pub struct LogisticsDeliveryNoticeRequest {
@@ -27,11 +27,10 @@ impl LogisticsDeliveryNoticeRequest {
     }
 }
 /// `logistics.deliveryNotice` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsDeliveryNoticeResponse {
     /// `result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
 }
 impl crate::request::Request for LogisticsDeliveryNoticeRequest {
@@ -39,4 +38,4 @@ impl crate::request::Request for LogisticsDeliveryNoticeRequest {
     type Response = LogisticsDeliveryNoticeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

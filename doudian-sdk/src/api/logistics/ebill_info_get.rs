@@ -8,28 +8,23 @@
 /// * **Required:** `query_reason`, `system_source`, `user_type`, `waybill_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsEbillInfoGetResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `logistics.ebillInfoGet` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.ebillInfoGet")]
 pub struct LogisticsEbillInfoGetRequest {
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `ip_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// `net_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_code: Option<String>,
     /// `net_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_name: Option<String>,
     /// `query_reason` (required)
     pub query_reason: String,
     /// `system_source` (required)
     pub system_source: String,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `user_type` (required)
     pub user_type: i32,
@@ -49,7 +44,11 @@ impl LogisticsEbillInfoGetRequest {
             system_source: system_source.into(),
             user_type,
             waybill_code: waybill_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            company: Default::default(),
+            ip_address: Default::default(),
+            net_code: Default::default(),
+            net_name: Default::default(),
+            user_id: Default::default(),
         }
     }
     /// Sets `company`.
@@ -79,119 +78,82 @@ impl LogisticsEbillInfoGetRequest {
     }
 }
 /// `logistics.ebillInfoGet` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct LogisticsEbillInfoGetResponse {
     /// `biz_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_info: Option<BizInfo>,
     /// `cargo_list`
     pub cargo_list: Vec<Cargo>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delivery_req`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_req: Option<DeliveryReq>,
     /// `e_bill_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub e_bill_id: Option<i64>,
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `first_sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_sort_code: Option<String>,
     /// `fourth_sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_sort_code: Option<String>,
     /// `has_freight_insurance`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_freight_insurance: Option<i32>,
     /// `is_cancelled`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_cancelled: Option<i32>,
     /// `is_sign_back`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_sign_back: Option<i32>,
     /// `logistics_reverse_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_reverse_flag: Option<i32>,
     /// `mark_destination_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_destination_code: Option<String>,
     /// `mark_destination_code_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_destination_code_name: Option<String>,
     /// `net_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_info: Option<NetInfo>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `package_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_code: Option<String>,
     /// `package_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_name: Option<String>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_method: Option<i32>,
     /// `pod_model_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pod_model_address: Option<PodModelAddress>,
     /// `product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<String>,
     /// `receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver: Option<Receiver>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `second_sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_sort_code: Option<String>,
     /// `segment_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub segment_code: Option<String>,
     /// `sender`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<Sender>,
     /// `sender_fetch_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_fetch_time: Option<String>,
     /// `service_list`
     pub service_list: Vec<Service>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `third_sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_sort_code: Option<String>,
     /// `total_pack_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_pack_count: Option<i32>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// `warehouse`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse: Option<Warehouse>,
     /// `waybill_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_code: Option<String>,
 }
 impl ::std::fmt::Debug for LogisticsEbillInfoGetResponse {
@@ -242,41 +204,30 @@ impl crate::request::Request for LogisticsEbillInfoGetRequest {
     type Response = LogisticsEbillInfoGetResponse;
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Address {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for Address {
@@ -297,54 +248,42 @@ impl ::std::fmt::Debug for Address {
     }
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BizInfo {
     /// `biz_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_name: Option<String>,
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Cargo {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i32>,
     /// `total_net_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_net_weight: Option<i32>,
     /// `total_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_weight: Option<i32>,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<i32>,
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Contact {
     /// `email` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
 impl ::std::fmt::Debug for Contact {
@@ -358,34 +297,27 @@ impl ::std::fmt::Debug for Contact {
     }
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryReq {
     /// `is_center_delivery`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_center_delivery: Option<bool>,
     /// `is_pickup_self`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_pickup_self: Option<bool>,
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct NetInfo {
     /// `category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// `monthly_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub monthly_account: Option<String>,
     /// `net_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_code: Option<String>,
     /// `secret_key` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<String>,
     /// `verification_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_code: Option<String>,
 }
 impl ::std::fmt::Debug for NetInfo {
@@ -400,41 +332,30 @@ impl ::std::fmt::Debug for NetInfo {
     }
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct PodModelAddress {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for PodModelAddress {
@@ -455,14 +376,12 @@ impl ::std::fmt::Debug for PodModelAddress {
     }
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Receiver {
     /// `address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<ReceiverContact>,
 }
 impl ::std::fmt::Debug for Receiver {
@@ -474,28 +393,20 @@ impl ::std::fmt::Debug for Receiver {
     }
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ReceiverContact {
     /// `email` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `mobileId`
-    #[serde(rename = "mobileId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `virtualMobile`
-    #[serde(rename = "virtualMobile")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_mobile: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverContact {
@@ -511,14 +422,12 @@ impl ::std::fmt::Debug for ReceiverContact {
     }
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Sender {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
 }
 impl ::std::fmt::Debug for Sender {
@@ -530,32 +439,26 @@ impl ::std::fmt::Debug for Sender {
     }
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Service {
     /// `service_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
     /// `service_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_value: Option<String>,
 }
 /// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Warehouse {
     /// `delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_type: Option<String>,
     /// `is_sumup`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_sumup: Option<bool>,
     /// `wh_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wh_code: Option<String>,
     /// `wh_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wh_order_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `cmd_encode`, `cmd_type`, `waybill_applies`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsFetchBluetoothCmdResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.fetchBluetoothCmd` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.fetchBluetoothCmd")]
 pub struct LogisticsFetchBluetoothCmdRequest {
@@ -17,7 +17,6 @@ pub struct LogisticsFetchBluetoothCmdRequest {
     /// `cmd_type` (required). Example: `CPCL`
     pub cmd_type: String,
     /// `remote_print_config`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_print_config: Option<RemotePrintConfig>,
     /// `waybill_applies` (required)
     pub waybill_applies: Vec<WaybillApply>,
@@ -33,7 +32,7 @@ impl LogisticsFetchBluetoothCmdRequest {
             cmd_encode: cmd_encode.into(),
             cmd_type: cmd_type.into(),
             waybill_applies,
-            ..<Self as crate::de::Object>::empty()
+            remote_print_config: Default::default(),
         }
     }
     /// Sets `remote_print_config`.
@@ -46,7 +45,7 @@ impl LogisticsFetchBluetoothCmdRequest {
     }
 }
 /// `logistics.fetchBluetoothCmd` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsFetchBluetoothCmdResponse {
     /// `err_infos`
@@ -59,36 +58,29 @@ impl crate::request::Request for LogisticsFetchBluetoothCmdRequest {
     type Response = LogisticsFetchBluetoothCmdResponse;
 }
 /// An object inside `logistics.fetchBluetoothCmd`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ErrInfo {
     /// `err_code`. Example: `100001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `err_msg`. Example: `参数有误，请检查请求参数`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `track_no`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 /// An object inside `logistics.fetchBluetoothCmd`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RemotePrintConfig {
     /// `horizontal_offset`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub horizontal_offset: Option<i32>,
     /// `need_top_logo`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_top_logo: Option<bool>,
     /// `print_direction`. Example: `normal`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub print_direction: Option<String>,
     /// `printer_name` (required). Example: `QR-488BT_xx`
     pub printer_name: String,
     /// `vertical_offset`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vertical_offset: Option<i32>,
 }
 impl RemotePrintConfig {
@@ -96,7 +88,10 @@ impl RemotePrintConfig {
     pub fn new(printer_name: impl Into<String>) -> Self {
         Self {
             printer_name: printer_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            horizontal_offset: Default::default(),
+            need_top_logo: Default::default(),
+            print_direction: Default::default(),
+            vertical_offset: Default::default(),
         }
     }
     /// Sets `horizontal_offset`.
@@ -121,17 +116,14 @@ impl RemotePrintConfig {
     }
 }
 /// An object inside `logistics.fetchBluetoothCmd`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct WaybillApply {
     /// `cus_print_data`. Example: `{customKey:customValue}`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cus_print_data: Option<String>,
     /// `cus_template_code`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cus_template_code: Option<String>,
     /// `cus_template_url`. Example: `https://lf3-cm.ecombdstatic.com/obj/logistics-davinci/publicElements/zt_76_130_v`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cus_template_url: Option<String>,
     /// `std_template_code` (required). Example: `zt_76_130_v2`
     pub std_template_code: String,
@@ -147,7 +139,9 @@ impl WaybillApply {
         Self {
             std_template_code: std_template_code.into(),
             track_no: track_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            cus_print_data: Default::default(),
+            cus_template_code: Default::default(),
+            cus_template_url: Default::default(),
         }
     }
     /// Sets `cus_print_data`.
@@ -167,15 +161,13 @@ impl WaybillApply {
     }
 }
 /// An object inside `logistics.fetchBluetoothCmd`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WaybillInfo {
     /// `print_data`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub print_data: Option<String>,
     /// `track_no`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsGetCustomTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getCustomTemplateList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getCustomTemplateList")]
 pub struct LogisticsGetCustomTemplateListRequest {
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
 }
 impl LogisticsGetCustomTemplateListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            logistics_code: Default::default(),
         }
     }
     /// Sets `logistics_code`.
@@ -30,7 +29,7 @@ impl LogisticsGetCustomTemplateListRequest {
     }
 }
 /// `logistics.getCustomTemplateList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsGetCustomTemplateListResponse {
     /// `custom_template_data`
@@ -42,39 +41,32 @@ impl crate::request::Request for LogisticsGetCustomTemplateListRequest {
     type Response = LogisticsGetCustomTemplateListResponse;
 }
 /// An object inside `logistics.getCustomTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomTemplateData {
     /// `custom_template_infos`
     pub custom_template_infos: Vec<CustomTemplateInfo>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
 }
 /// An object inside `logistics.getCustomTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomTemplateInfo {
     /// `custom_template_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_template_code: Option<String>,
     /// `custom_template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_template_id: Option<i64>,
     /// `custom_template_key_list`
     pub custom_template_key_list: Vec<String>,
     /// `custom_template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_template_name: Option<String>,
     /// `custom_template_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_template_url: Option<String>,
     /// `parent_template_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_template_code: Option<String>,
     /// `parent_template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_template_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsGetDesignTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getDesignTemplateList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getDesignTemplateList")]
 pub struct LogisticsGetDesignTemplateListRequest {}
@@ -19,7 +19,7 @@ impl LogisticsGetDesignTemplateListRequest {
     }
 }
 /// `logistics.getDesignTemplateList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsGetDesignTemplateListResponse {
     /// `design_template_data`
@@ -31,20 +31,17 @@ impl crate::request::Request for LogisticsGetDesignTemplateListRequest {
     type Response = LogisticsGetDesignTemplateListResponse;
 }
 /// An object inside `logistics.getDesignTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DesignTemplateData {
     /// `design_template_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub design_template_code: Option<String>,
     /// `design_template_key_list`
     pub design_template_key_list: Vec<String>,
     /// `design_template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub design_template_name: Option<String>,
     /// `design_template_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub design_template_url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,25 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsGetDistrictResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getDistrict` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getDistrict")]
 pub struct LogisticsGetDistrictRequest {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `subdistrict`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subdistrict: Option<i32>,
     /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 impl LogisticsGetDistrictRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            subdistrict: Default::default(),
+            version: Default::default(),
         }
     }
     /// Sets `code`.
@@ -46,17 +45,14 @@ impl LogisticsGetDistrictRequest {
     }
 }
 /// `logistics.getDistrict` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsGetDistrictResponse {
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<District>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 impl crate::request::Request for LogisticsGetDistrictRequest {
@@ -65,150 +61,121 @@ impl crate::request::Request for LogisticsGetDistrictRequest {
     type Response = LogisticsGetDistrictResponse;
 }
 /// An object inside `logistics.getDistrict`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct District {
     /// `centroid`
     pub centroid: Vec<f64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `par_regions`
     pub par_regions: Vec<ParRegion>,
     /// `pre_region`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_region: Option<PreRegion>,
     /// `sub_region`
     pub sub_region: Vec<SubRegion>,
 }
 /// An object inside `logistics.getDistrict`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ParRegion {
     /// `centroid`
     pub centroid: Vec<f64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `logistics.getDistrict`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PreRegion {
     /// `centroid`
     pub centroid: Vec<f64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `logistics.getDistrict`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SubRegion {
     /// `centroid`
     pub centroid: Vec<f64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sub_region`
     pub sub_region: Vec<SubRegionSubRegion>,
 }
 /// An object inside `logistics.getDistrict`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SubRegionSubRegion {
     /// `centroid`
     pub centroid: Vec<f64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sub_region`
     pub sub_region: Vec<SubRegionSubRegionSubRegion>,
 }
 /// An object inside `logistics.getDistrict`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SubRegionSubRegionSubRegion {
     /// `centroid`
     pub centroid: Vec<f64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sub_region`
     pub sub_region: Vec<SubRegionSubRegionSubRegionSubRegion>,
 }
 /// An object inside `logistics.getDistrict`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SubRegionSubRegionSubRegionSubRegion {
     /// `centroid`
     pub centroid: Vec<f64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

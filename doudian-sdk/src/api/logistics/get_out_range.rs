@@ -9,29 +9,23 @@ pub use super::shared::{DeliveryReq, Service};
 /// * **Required:** `logistics_code`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsGetOutRangeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getOutRange` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getOutRange")]
 pub struct LogisticsGetOutRangeRequest {
     /// `delivery_req`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_req: Option<DeliveryReq>,
     /// `logistics_code` (required). Example: `jtexpress`
     pub logistics_code: String,
     /// `product_type`. Example: `ll-sd-m`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<String>,
     /// `receiver_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_address: Option<ReceiverAddress>,
     /// `sender_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_address: Option<SenderAddress>,
     /// `service_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_list: Vec<Service>,
     /// `type` (required). Example: `1`
-    #[serde(rename = "type")]
     pub type_: i32,
 }
 impl ::std::fmt::Debug for LogisticsGetOutRangeRequest {
@@ -53,7 +47,11 @@ impl LogisticsGetOutRangeRequest {
         Self {
             logistics_code: logistics_code.into(),
             type_,
-            ..<Self as crate::de::Object>::empty()
+            delivery_req: Default::default(),
+            product_type: Default::default(),
+            receiver_address: Default::default(),
+            sender_address: Default::default(),
+            service_list: Default::default(),
         }
     }
     /// Sets `delivery_req`.
@@ -83,14 +81,12 @@ impl LogisticsGetOutRangeRequest {
     }
 }
 /// `logistics.getOutRange` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsGetOutRangeResponse {
     /// `is_out_range`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_out_range: Option<bool>,
     /// `out_range_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_range_reason: Option<String>,
 }
 impl crate::request::Request for LogisticsGetOutRangeRequest {
@@ -99,7 +95,7 @@ impl crate::request::Request for LogisticsGetOutRangeRequest {
     type Response = LogisticsGetOutRangeResponse;
 }
 /// An object inside `logistics.getOutRange`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ReceiverAddress {
     /// `city_name` (required)
@@ -113,7 +109,6 @@ pub struct ReceiverAddress {
     /// `province_name` (required)
     pub province_name: String,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverAddress {
@@ -158,7 +153,7 @@ impl ReceiverAddress {
             detail_address,
             district_name,
             province_name,
-            ..<Self as crate::de::Object>::empty()
+            street_name: Default::default(),
         }
     }
     /// Sets `street_name`.
@@ -168,7 +163,7 @@ impl ReceiverAddress {
     }
 }
 /// An object inside `logistics.getOutRange`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SenderAddress {
     /// `city_name` (required)
@@ -182,7 +177,6 @@ pub struct SenderAddress {
     /// `province_name` (required)
     pub province_name: String,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for SenderAddress {
@@ -227,7 +221,7 @@ impl SenderAddress {
             detail_address,
             district_name,
             province_name,
-            ..<Self as crate::de::Object>::empty()
+            street_name: Default::default(),
         }
     }
     /// Sets `street_name`.
@@ -237,4 +231,4 @@ impl SenderAddress {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

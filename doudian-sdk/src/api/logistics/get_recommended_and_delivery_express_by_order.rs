@@ -8,12 +8,11 @@
 /// * **Required:** `order_info_list`, `sender_address`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsGetRecommendedAndDeliveryExpressByOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getRecommendedAndDeliveryExpressByOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getRecommendedAndDeliveryExpressByOrder")]
 pub struct LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
     /// `order_channel`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
     /// `order_info_list` (required)
     pub order_info_list: Vec<OrderInfo>,
@@ -26,7 +25,7 @@ impl LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
         Self {
             order_info_list,
             sender_address,
-            ..<Self as crate::de::Object>::empty()
+            order_channel: Default::default(),
         }
     }
     /// Sets `order_channel`.
@@ -60,93 +59,70 @@ for LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
     type Response = LogisticsGetRecommendedAndDeliveryExpressByOrderResponse;
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CcrInfo {
     /// `ccr_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ccr_rate: Option<String>,
     /// `level_percent`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level_percent: Option<String>,
     /// `optimized_percent`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub optimized_percent: Option<String>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CollectSignInfo {
     /// `avg_cost_hours`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub avg_cost_hours: Option<String>,
     /// `level_percent`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level_percent: Option<String>,
     /// `optimized_percent`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub optimized_percent: Option<String>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `express_info_list`
     pub express_info_list: Vec<ExpressInfo>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_privilege_info_list`
     pub order_privilege_info_list: Vec<OrderPrivilegeInfo>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ExpressInfo {
     /// `ccr_Info`
-    #[serde(rename = "ccr_Info")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ccr_info: Option<CcrInfo>,
     /// `collect_sign_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub collect_sign_info: Option<CollectSignInfo>,
     /// `express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express: Option<String>,
     /// `is_deliverable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_deliverable: Option<bool>,
     /// `is_recommended`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_recommended: Option<bool>,
     /// `is_shop_eBill`
-    #[serde(rename = "is_shop_eBill")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_shop_e_bill: Option<bool>,
     /// `rank_route`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_route: Option<i32>,
     /// `tail_Info`
-    #[serde(rename = "tail_Info")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tail_info: Option<TailInfo>,
     /// `undeliverable_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub undeliverable_reason: Option<String>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderInfo {
     /// `express_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub express_list: Vec<String>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<String>,
 }
 impl OrderInfo {
@@ -154,7 +130,8 @@ impl OrderInfo {
     pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            express_list: Default::default(),
+            product_type: Default::default(),
         }
     }
     /// Sets `express_list`.
@@ -169,54 +146,43 @@ impl OrderInfo {
     }
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderPrivilegeInfo {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `label`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SenderAddress {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detail_address` (required) (sensitive: redacted in `Debug`)
     pub detail_address: String,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name` (required)
     pub district_name: String,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name` (required)
     pub province_name: String,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
     /// `zip_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zip_code: Option<String>,
 }
 impl ::std::fmt::Debug for SenderAddress {
@@ -250,7 +216,14 @@ impl SenderAddress {
             detail_address: detail_address.into(),
             district_name: district_name.into(),
             province_name: province_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            address_id: Default::default(),
+            city_code: Default::default(),
+            country_code: Default::default(),
+            district_code: Default::default(),
+            province_code: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
+            zip_code: Default::default(),
         }
     }
     /// Sets `address_id`.
@@ -295,18 +268,15 @@ impl SenderAddress {
     }
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TailInfo {
     /// `level_percent`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level_percent: Option<String>,
     /// `optimized_percent`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub optimized_percent: Option<String>,
     /// `tail_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tail_rate: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,23 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsGetShopKeyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getShopKey` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getShopKey")]
 pub struct LogisticsGetShopKeyRequest {
     /// `cipher_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cipher_text: Option<String>,
     /// `deviceInfo`
-    #[serde(rename = "deviceInfo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_info: Option<String>,
 }
 impl LogisticsGetShopKeyRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            cipher_text: Default::default(),
+            device_info: Default::default(),
         }
     }
     /// Sets `cipher_text`.
@@ -39,11 +37,10 @@ impl LogisticsGetShopKeyRequest {
     }
 }
 /// `logistics.getShopKey` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsGetShopKeyResponse {
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
 impl crate::request::Request for LogisticsGetShopKeyRequest {
@@ -52,4 +49,4 @@ impl crate::request::Request for LogisticsGetShopKeyRequest {
     type Response = LogisticsGetShopKeyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

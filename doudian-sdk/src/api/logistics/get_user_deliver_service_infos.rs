@@ -8,14 +8,13 @@
 /// * **Required:** `biz_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsGetUserDeliverServiceInfosResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getUserDeliverServiceInfos` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.getUserDeliverServiceInfos")]
 pub struct LogisticsGetUserDeliverServiceInfosRequest {
     /// `biz_info` (required)
     pub biz_info: BizInfo,
     /// `service_codes`. Example: `[GetRecommendedAndDeliveryExpressByOrder]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_codes: Vec<String>,
 }
 impl LogisticsGetUserDeliverServiceInfosRequest {
@@ -23,7 +22,7 @@ impl LogisticsGetUserDeliverServiceInfosRequest {
     pub fn new(biz_info: BizInfo) -> Self {
         Self {
             biz_info,
-            ..<Self as crate::de::Object>::empty()
+            service_codes: Default::default(),
         }
     }
     /// Sets `service_codes`.
@@ -33,7 +32,7 @@ impl LogisticsGetUserDeliverServiceInfosRequest {
     }
 }
 /// `logistics.getUserDeliverServiceInfos` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsGetUserDeliverServiceInfosResponse {
     /// `user_service_infos`
@@ -45,7 +44,7 @@ impl crate::request::Request for LogisticsGetUserDeliverServiceInfosRequest {
     type Response = LogisticsGetUserDeliverServiceInfosResponse;
 }
 /// An object inside `logistics.getUserDeliverServiceInfos`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BizInfo {
     /// `biz_type` (required)
@@ -58,26 +57,22 @@ impl BizInfo {
     }
 }
 /// An object inside `logistics.getUserDeliverServiceInfos`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ServiceInfo {
     /// `service_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
     /// `service_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
 }
 /// An object inside `logistics.getUserDeliverServiceInfos`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UserServiceInfo {
     /// `effect_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub effect_status: Option<i32>,
     /// `service_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_info: Option<ServiceInfo>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,15 +9,13 @@ pub use super::shared::Location;
 /// * **Required:** `aoi_id`, `aoi_op_type`, `aoi_type`, `instant_delivery_code`, `store_code`, given by name in [`LogisticsIndAoiPushRequired`].
 /// * **Reply:** [`LogisticsIndAoiPushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.ind.aoi.push` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.ind.aoi.push")]
 pub struct LogisticsIndAoiPushRequest {
     /// `aoi_area_circle`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aoi_area_circle: Vec<AoiAreaCircle>,
     /// `aoi_area_polygon_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aoi_area_polygon_list: Option<String>,
     /// `aoi_id` (required)
     pub aoi_id: String,
@@ -26,7 +24,6 @@ pub struct LogisticsIndAoiPushRequest {
     /// `aoi_type` (required)
     pub aoi_type: String,
     /// `fulfill_service`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fulfill_service: Vec<String>,
     /// `instant_delivery_code` (required)
     pub instant_delivery_code: String,
@@ -63,7 +60,9 @@ impl LogisticsIndAoiPushRequest {
             aoi_type,
             instant_delivery_code,
             store_code,
-            ..<Self as crate::de::Object>::empty()
+            aoi_area_circle: Default::default(),
+            aoi_area_polygon_list: Default::default(),
+            fulfill_service: Default::default(),
         }
     }
     /// Sets `aoi_area_circle`.
@@ -86,14 +85,12 @@ impl LogisticsIndAoiPushRequest {
     }
 }
 /// `logistics.ind.aoi.push` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsIndAoiPushResponse {
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `return_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_code: Option<String>,
 }
 impl crate::request::Request for LogisticsIndAoiPushRequest {
@@ -101,13 +98,12 @@ impl crate::request::Request for LogisticsIndAoiPushRequest {
     type Response = LogisticsIndAoiPushResponse;
 }
 /// An object inside `logistics.ind.aoi.push`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct AoiAreaCircle {
     /// `circle_radius` (required)
     pub circle_radius: i64,
     /// `location`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
 }
 impl AoiAreaCircle {
@@ -115,7 +111,7 @@ impl AoiAreaCircle {
     pub fn new(circle_radius: i64) -> Self {
         Self {
             circle_radius,
-            ..<Self as crate::de::Object>::empty()
+            location: Default::default(),
         }
     }
     /// Sets `location`.
@@ -125,4 +121,4 @@ impl AoiAreaCircle {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

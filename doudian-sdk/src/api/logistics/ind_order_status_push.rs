@@ -9,34 +9,27 @@ pub use super::shared::Location;
 /// * **Required:** `order_status`, `out_order_id`, `transport_order_id`, `update_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsIndOrderStatusPushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.ind.orderStatusPush` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.ind.orderStatusPush")]
 pub struct LogisticsIndOrderStatusPushRequest {
     /// `estimate_fetch_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimate_fetch_time: Option<i64>,
     /// `estimate_sign_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimate_sign_time: Option<i64>,
     /// `exception_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exception_status: Option<ExceptionStatus>,
     /// `location`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// `logistics_out_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_out_order_id: Option<String>,
     /// `order_status` (required)
     pub order_status: i32,
     /// `out_order_id` (required)
     pub out_order_id: String,
     /// `rider`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider: Option<Rider>,
     /// `to_aoi_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_aoi_name: Option<String>,
     /// `transport_order_id` (required)
     pub transport_order_id: String,
@@ -56,7 +49,13 @@ impl LogisticsIndOrderStatusPushRequest {
             out_order_id: out_order_id.into(),
             transport_order_id: transport_order_id.into(),
             update_time,
-            ..<Self as crate::de::Object>::empty()
+            estimate_fetch_time: Default::default(),
+            estimate_sign_time: Default::default(),
+            exception_status: Default::default(),
+            location: Default::default(),
+            logistics_out_order_id: Default::default(),
+            rider: Default::default(),
+            to_aoi_name: Default::default(),
         }
     }
     /// Sets `estimate_fetch_time`.
@@ -99,14 +98,12 @@ impl LogisticsIndOrderStatusPushRequest {
     }
 }
 /// `logistics.ind.orderStatusPush` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsIndOrderStatusPushResponse {
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `return_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_code: Option<String>,
 }
 impl crate::request::Request for LogisticsIndOrderStatusPushRequest {
@@ -114,17 +111,14 @@ impl crate::request::Request for LogisticsIndOrderStatusPushRequest {
     type Response = LogisticsIndOrderStatusPushResponse;
 }
 /// An object inside `logistics.ind.orderStatusPush`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Contact {
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
 }
 impl ::std::fmt::Debug for Contact {
@@ -140,7 +134,9 @@ impl Contact {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            mobile: Default::default(),
+            name: Default::default(),
+            tel: Default::default(),
         }
     }
     /// Sets `mobile`.
@@ -160,7 +156,7 @@ impl Contact {
     }
 }
 /// An object inside `logistics.ind.orderStatusPush`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ExceptionStatus {
     /// `reason` (required)
@@ -175,26 +171,20 @@ impl ExceptionStatus {
     }
 }
 /// An object inside `logistics.ind.orderStatusPush`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Rider {
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
     /// `covid_report`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub covid_report: Option<i32>,
     /// `rider_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_code: Option<String>,
     /// `rider_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_name: Option<String>,
     /// `temperature`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `vaccine`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vaccine: Option<i32>,
 }
 impl ::std::fmt::Debug for Rider {
@@ -213,7 +203,12 @@ impl Rider {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            contact: Default::default(),
+            covid_report: Default::default(),
+            rider_code: Default::default(),
+            rider_name: Default::default(),
+            temperature: Default::default(),
+            vaccine: Default::default(),
         }
     }
     /// Sets `contact`.
@@ -248,4 +243,4 @@ impl Rider {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

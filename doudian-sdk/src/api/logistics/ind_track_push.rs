@@ -8,7 +8,7 @@
 /// * **Required:** `company`, `cur_time`, `trace_msgs`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsIndTrackPushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.indTrackPush` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.indTrackPush")]
 pub struct LogisticsIndTrackPushRequest {
@@ -34,7 +34,7 @@ impl LogisticsIndTrackPushRequest {
     }
 }
 /// `logistics.indTrackPush` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsIndTrackPushResponse {}
 impl crate::request::Request for LogisticsIndTrackPushRequest {
@@ -42,7 +42,7 @@ impl crate::request::Request for LogisticsIndTrackPushRequest {
     type Response = LogisticsIndTrackPushResponse;
 }
 /// An object inside `logistics.indTrackPush`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Rider {
     /// `mobile` (required) (sensitive: redacted in `Debug`)
@@ -68,32 +68,26 @@ impl Rider {
     }
 }
 /// An object inside `logistics.indTrackPush`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Trace {
     /// `cancel_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_code: Option<String>,
     /// `cancel_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_desc: Option<String>,
     /// `content` (required)
     pub content: String,
     /// `exception_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exception_code: Option<String>,
     /// `exception_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exception_desc: Option<String>,
     /// `op_time` (required)
     pub op_time: String,
     /// `opcode` (required)
     pub opcode: String,
     /// `rider`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider: Option<Rider>,
     /// `third_party_company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_party_company: Option<String>,
 }
 impl Trace {
@@ -107,7 +101,12 @@ impl Trace {
             content: content.into(),
             op_time: op_time.into(),
             opcode: opcode.into(),
-            ..<Self as crate::de::Object>::empty()
+            cancel_code: Default::default(),
+            cancel_desc: Default::default(),
+            exception_code: Default::default(),
+            exception_desc: Default::default(),
+            rider: Default::default(),
+            third_party_company: Default::default(),
         }
     }
     /// Sets `cancel_code`.
@@ -145,7 +144,7 @@ impl Trace {
     }
 }
 /// An object inside `logistics.indTrackPush`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TraceMsg {
     /// `traces` (required)
@@ -163,4 +162,4 @@ impl TraceMsg {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

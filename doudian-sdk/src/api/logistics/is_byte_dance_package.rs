@@ -8,19 +8,15 @@
 /// * **Required:** `expressCompany`, `waybillCode`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsIsByteDancePackageResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.isByteDancePackage` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.isByteDancePackage")]
 pub struct LogisticsIsByteDancePackageRequest {
     /// `bizType`
-    #[serde(rename = "bizType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<String>,
     /// `expressCompany` (required)
-    #[serde(rename = "expressCompany")]
     pub express_company: String,
     /// `waybillCode` (required)
-    #[serde(rename = "waybillCode")]
     pub waybill_code: String,
 }
 impl LogisticsIsByteDancePackageRequest {
@@ -32,7 +28,7 @@ impl LogisticsIsByteDancePackageRequest {
         Self {
             express_company: express_company.into(),
             waybill_code: waybill_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            biz_type: Default::default(),
         }
     }
     /// Sets `bizType`.
@@ -42,26 +38,18 @@ impl LogisticsIsByteDancePackageRequest {
     }
 }
 /// `logistics.isByteDancePackage` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct LogisticsIsByteDancePackageResponse {
     /// `isBytedanceDec`
-    #[serde(rename = "isBytedanceDec")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bytedance_dec: Option<String>,
     /// `isBytedanceWaybill`
-    #[serde(rename = "isBytedanceWaybill")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bytedance_waybill: Option<String>,
     /// `privacyFlag`
-    #[serde(rename = "privacyFlag")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub privacy_flag: Option<String>,
     /// `receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver: Option<Receiver>,
     /// `sender`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<Sender>,
 }
 impl ::std::fmt::Debug for LogisticsIsByteDancePackageResponse {
@@ -80,38 +68,24 @@ impl crate::request::Request for LogisticsIsByteDancePackageRequest {
     type Response = LogisticsIsByteDancePackageResponse;
 }
 /// An object inside `logistics.isByteDancePackage`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Receiver {
     /// `authEndTime`
-    #[serde(rename = "authEndTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_end_time: Option<String>,
     /// `authFlag`
-    #[serde(rename = "authFlag")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_flag: Option<String>,
     /// `authStartTime`
-    #[serde(rename = "authStartTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_start_time: Option<String>,
     /// `isVirtualNo`
-    #[serde(rename = "isVirtualNo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_no: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `virtualNo`
-    #[serde(rename = "virtualNo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_no: Option<String>,
     /// `virtualStatus`
-    #[serde(rename = "virtualStatus")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_status: Option<String>,
 }
 impl ::std::fmt::Debug for Receiver {
@@ -129,38 +103,24 @@ impl ::std::fmt::Debug for Receiver {
     }
 }
 /// An object inside `logistics.isByteDancePackage`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Sender {
     /// `authEndTime`
-    #[serde(rename = "authEndTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_end_time: Option<String>,
     /// `authFlag`
-    #[serde(rename = "authFlag")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_flag: Option<String>,
     /// `authStartTime`
-    #[serde(rename = "authStartTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_start_time: Option<String>,
     /// `isVirtualNo`
-    #[serde(rename = "isVirtualNo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_no: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `virtualNo`
-    #[serde(rename = "virtualNo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_no: Option<String>,
     /// `virtualStatus`
-    #[serde(rename = "virtualStatus")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_status: Option<String>,
 }
 impl ::std::fmt::Debug for Sender {
@@ -178,4 +138,4 @@ impl ::std::fmt::Debug for Sender {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `logistics_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsListShopNetsiteResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.listShopNetsite` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.listShopNetsite")]
 pub struct LogisticsListShopNetsiteRequest {
@@ -26,14 +26,12 @@ impl LogisticsListShopNetsiteRequest {
     }
 }
 /// `logistics.listShopNetsite` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsListShopNetsiteResponse {
     /// `company_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_type: Option<i32>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `netsites`
     pub netsites: Vec<Netsite>,
@@ -44,44 +42,36 @@ impl crate::request::Request for LogisticsListShopNetsiteRequest {
     type Response = LogisticsListShopNetsiteResponse;
 }
 /// An object inside `logistics.listShopNetsite`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Netsite {
     /// How many numbers were issued.
     ///
     /// `allocated_quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allocated_quantity: Option<i64>,
     /// How many waybill numbers are still available.
     ///
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
     /// How many numbers were cancelled.
     ///
     /// `cancelled_quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_quantity: Option<i64>,
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `company_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_type: Option<i32>,
     /// The netsite's code.
     ///
     /// `netsite_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub netsite_code: Option<String>,
     /// The netsite's name.
     ///
     /// `netsite_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub netsite_name: Option<String>,
     /// How many numbers were recycled.
     ///
     /// `recycled_quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycled_quantity: Option<i64>,
     /// The addresses allowed as sender.
     ///
@@ -89,23 +79,18 @@ pub struct Netsite {
     pub sender_address: Vec<SenderAddress>,
 }
 /// An object inside `logistics.listShopNetsite`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SenderAddress {
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for SenderAddress {
@@ -120,4 +105,4 @@ impl ::std::fmt::Debug for SenderAddress {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

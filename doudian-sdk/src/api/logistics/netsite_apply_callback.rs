@@ -8,20 +8,17 @@
 /// * **Required:** `book_id`, `result`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsNetsiteApplyCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.netsiteApplyCallback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.netsiteApplyCallback")]
 pub struct LogisticsNetsiteApplyCallbackRequest {
     /// `action`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<i32>,
     /// `book_id` (required)
     pub book_id: String,
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `result` (required)
     pub result: bool,
@@ -32,7 +29,9 @@ impl LogisticsNetsiteApplyCallbackRequest {
         Self {
             book_id: book_id.into(),
             result,
-            ..<Self as crate::de::Object>::empty()
+            action: Default::default(),
+            company: Default::default(),
+            remark: Default::default(),
         }
     }
     /// Sets `action`.
@@ -52,7 +51,7 @@ impl LogisticsNetsiteApplyCallbackRequest {
     }
 }
 /// `logistics.netsiteApplyCallback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsNetsiteApplyCallbackResponse {}
 impl crate::request::Request for LogisticsNetsiteApplyCallbackRequest {
@@ -60,4 +59,4 @@ impl crate::request::Request for LogisticsNetsiteApplyCallbackRequest {
     type Response = LogisticsNetsiteApplyCallbackResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

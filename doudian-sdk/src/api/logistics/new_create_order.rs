@@ -9,22 +9,19 @@ pub use super::shared::{DeliveryReq, Item, Service};
 /// * **Required:** `logistics_code`, `order_infos`, `sender_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsNewCreateOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.newCreateOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.newCreateOrder")]
 pub struct LogisticsNewCreateOrderRequest {
     /// `delivery_req`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_req: Option<DeliveryReq>,
     /// `ebill_delivery_info`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub ebill_delivery_info: ::serde_json::Value,
     /// The carrier's code (`jtexpress`...).
     ///
     /// `logistics_code` (required). Example: `jtexpress`
     pub logistics_code: String,
     /// `order_channel`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
     /// One entry per parcel, at most 50.
     ///
@@ -35,7 +32,6 @@ pub struct LogisticsNewCreateOrderRequest {
     /// `sender_info` (required)
     pub sender_info: SenderInfo,
     /// `user_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
 }
 impl LogisticsNewCreateOrderRequest {
@@ -49,7 +45,10 @@ impl LogisticsNewCreateOrderRequest {
             logistics_code: logistics_code.into(),
             order_infos,
             sender_info,
-            ..<Self as crate::de::Object>::empty()
+            delivery_req: Default::default(),
+            ebill_delivery_info: Default::default(),
+            order_channel: Default::default(),
+            user_id: Default::default(),
         }
     }
     /// Sets `delivery_req`.
@@ -77,7 +76,7 @@ impl LogisticsNewCreateOrderRequest {
     }
 }
 /// `logistics.newCreateOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsNewCreateOrderResponse {
     /// The numbers issued.
@@ -94,7 +93,7 @@ impl crate::request::Request for LogisticsNewCreateOrderRequest {
     type Response = LogisticsNewCreateOrderResponse;
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Address {
     /// `city_name` (required)
@@ -108,7 +107,6 @@ pub struct Address {
     /// `province_name` (required)
     pub province_name: String,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for Address {
@@ -153,7 +151,7 @@ impl Address {
             detail_address,
             district_name,
             province_name,
-            ..<Self as crate::de::Object>::empty()
+            street_name: Default::default(),
         }
     }
     /// Sets `street_name`.
@@ -163,16 +161,14 @@ impl Address {
     }
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Contact {
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required)
     pub name: String,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
 impl ::std::fmt::Debug for Contact {
@@ -189,7 +185,8 @@ impl Contact {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            mobile: Default::default(),
+            phone: Default::default(),
         }
     }
     /// Sets `mobile`.
@@ -204,97 +201,72 @@ impl Contact {
     }
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct EbillInfo {
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `extra_resp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_resp: Option<String>,
     /// `hint_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint_msg: Option<String>,
     /// `order_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
     /// The order the number is for.
     ///
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// The parcel the number is for.
     ///
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     /// `package_center_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_center_code: Option<String>,
     /// `package_center_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_center_name: Option<String>,
     /// `shipping_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_code: Option<String>,
     /// `short_address_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_address_code: Option<String>,
     /// `short_address_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_address_name: Option<String>,
     /// The carrier's routing code printed on the label.
     ///
     /// `sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_code: Option<String>,
     /// `sub_waybill_codes`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_waybill_codes: Option<String>,
     /// The waybill (tracking) number.
     ///
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ErrInfo {
     /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `order_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_channel: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct NetInfo {
     /// `category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// `monthly_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub monthly_account: Option<String>,
     /// `net_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_code: Option<String>,
     /// `secret_key` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<String>,
 }
 impl ::std::fmt::Debug for NetInfo {
@@ -311,7 +283,10 @@ impl NetInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            category: Default::default(),
+            monthly_account: Default::default(),
+            net_code: Default::default(),
+            secret_key: Default::default(),
         }
     }
     /// Sets `category`.
@@ -336,90 +311,66 @@ impl NetInfo {
     }
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct OrderInfo {
     /// `combine_orders`. Example: `[49111111,49111112]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub combine_orders: Vec<String>,
     /// `extra`. Example: `extra:{sfOtherInfo:{e1:GUER,e2:DOUYIN}},`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `is_sign_back`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_sign_back: Option<i32>,
     /// The goods in the parcel, by name and count.
     ///
     /// `items` (required)
     pub items: Vec<Item>,
     /// `net_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_info: Option<NetInfo>,
     /// The shop order id.
     ///
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `202011809`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// The parcel within the order: the same value gets the same number back, a new value a new number.
     ///
     /// `pack_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     /// `package_weight`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_weight: Option<i32>,
     /// `pay_amount`. Example: `5000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_method`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_method: Option<i32>,
     /// `pod_model_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pod_model_address: Option<PodModelAddress>,
     /// `product_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<String>,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
     pub receiver_info: ReceiverInfo,
     /// `remark`. Example: `我的包裹易碎，包严实点`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sender_fetch_time`. Example: `2020-11-11 22:00:00|2020-11-11 23:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_fetch_time: Option<String>,
     /// `service_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_list: Vec<Service>,
     /// `shipping_code`. Example: `SF24234234234234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipping_code: Option<String>,
     /// `special_delivery_type_code`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub special_delivery_type_code: Option<String>,
     /// `special_delivery_type_value`. Example: `Y`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub special_delivery_type_value: Option<String>,
     /// `total_height`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_height: Option<String>,
     /// `total_length`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_length: Option<String>,
     /// `total_pack_count`. Example: `子母件数`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_pack_count: Option<i32>,
     /// `total_weight`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_weight: Option<String>,
     /// `total_width`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_width: Option<String>,
     /// `volume`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<String>,
     /// `warehouse`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse: Option<Warehouse>,
 }
 impl ::std::fmt::Debug for OrderInfo {
@@ -465,7 +416,29 @@ impl OrderInfo {
             items,
             order_id: order_id.into(),
             receiver_info,
-            ..<Self as crate::de::Object>::empty()
+            combine_orders: Default::default(),
+            extra: Default::default(),
+            is_sign_back: Default::default(),
+            net_info: Default::default(),
+            pack_id: Default::default(),
+            package_weight: Default::default(),
+            pay_amount: Default::default(),
+            pay_method: Default::default(),
+            pod_model_address: Default::default(),
+            product_type: Default::default(),
+            remark: Default::default(),
+            sender_fetch_time: Default::default(),
+            service_list: Default::default(),
+            shipping_code: Default::default(),
+            special_delivery_type_code: Default::default(),
+            special_delivery_type_value: Default::default(),
+            total_height: Default::default(),
+            total_length: Default::default(),
+            total_pack_count: Default::default(),
+            total_weight: Default::default(),
+            total_width: Default::default(),
+            volume: Default::default(),
+            warehouse: Default::default(),
         }
     }
     /// Sets `combine_orders`.
@@ -591,7 +564,7 @@ impl OrderInfo {
     }
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct PodModelAddress {
     /// `city_name` (required)
@@ -605,7 +578,6 @@ pub struct PodModelAddress {
     /// `province_name` (required)
     pub province_name: String,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for PodModelAddress {
@@ -650,7 +622,7 @@ impl PodModelAddress {
             detail_address,
             district_name,
             province_name,
-            ..<Self as crate::de::Object>::empty()
+            street_name: Default::default(),
         }
     }
     /// Sets `street_name`.
@@ -660,11 +632,10 @@ impl PodModelAddress {
     }
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ReceiverAddress {
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name` (required)
     pub city_name: String,
@@ -673,20 +644,16 @@ pub struct ReceiverAddress {
     /// `detail_address` (required) (sensitive: redacted in `Debug`)
     pub detail_address: String,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name` (required)
     pub district_name: String,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name` (required)
     pub province_name: String,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverAddress {
@@ -735,7 +702,11 @@ impl ReceiverAddress {
             detail_address,
             district_name,
             province_name,
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            district_code: Default::default(),
+            province_code: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -765,7 +736,7 @@ impl ReceiverAddress {
     }
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `address` (required) (sensitive: redacted in `Debug`)
@@ -788,7 +759,7 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `address` (required)
@@ -811,19 +782,16 @@ impl SenderInfo {
     }
 }
 /// An object inside `logistics.newCreateOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Warehouse {
     /// `delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_type: Option<String>,
     /// `is_sum_up` (required)
     pub is_sum_up: bool,
     /// `wh_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wh_code: Option<String>,
     /// `wh_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wh_order_no: Option<String>,
 }
 impl Warehouse {
@@ -831,7 +799,9 @@ impl Warehouse {
     pub fn new(is_sum_up: bool) -> Self {
         Self {
             is_sum_up,
-            ..<Self as crate::de::Object>::empty()
+            delivery_type: Default::default(),
+            wh_code: Default::default(),
+            wh_order_no: Default::default(),
         }
     }
     /// Sets `delivery_type`.
@@ -851,4 +821,4 @@ impl Warehouse {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,19 @@
 /// * **Required:** `operation_no`, `service_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsOperatorAppointmentEventRequestResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.operatorAppointmentEventRequest` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.operatorAppointmentEventRequest")]
 pub struct LogisticsOperatorAppointmentEventRequestRequest {
     /// `appointment_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment_time: Option<String>,
     /// `operation_no` (required)
     pub operation_no: String,
     /// `operation_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_time: Option<String>,
     /// `service_code` (required)
     pub service_code: String,
     /// `service_entity_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_entity_code: Option<String>,
 }
 impl LogisticsOperatorAppointmentEventRequestRequest {
@@ -35,7 +32,9 @@ impl LogisticsOperatorAppointmentEventRequestRequest {
         Self {
             operation_no: operation_no.into(),
             service_code: service_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            appointment_time: Default::default(),
+            operation_time: Default::default(),
+            service_entity_code: Default::default(),
         }
     }
     /// Sets `appointment_time`.
@@ -58,7 +57,7 @@ impl LogisticsOperatorAppointmentEventRequestRequest {
     }
 }
 /// `logistics.operatorAppointmentEventRequest` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsOperatorAppointmentEventRequestResponse {}
 impl crate::request::Request for LogisticsOperatorAppointmentEventRequestRequest {
@@ -66,4 +65,4 @@ impl crate::request::Request for LogisticsOperatorAppointmentEventRequestRequest
     type Response = LogisticsOperatorAppointmentEventRequestResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

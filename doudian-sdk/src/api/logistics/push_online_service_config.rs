@@ -8,40 +8,39 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsPushOnlineServiceConfigResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.pushOnlineServiceConfig` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.pushOnlineServiceConfig")]
 pub struct LogisticsPushOnlineServiceConfigRequest {
     /// `code`. Example: `XXX`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `desc`. Example: `该服务提供了更快更优的派送体验`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// `is_auto_open`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_auto_open: Option<i32>,
     /// `name`. Example: `航空件`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `operator_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_id: Option<String>,
     /// `operator_name`. Example: `李四`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_name: Option<String>,
     /// `route_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub route_list: Vec<Route>,
     /// `service_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_type: Option<String>,
 }
 impl LogisticsPushOnlineServiceConfigRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            desc: Default::default(),
+            is_auto_open: Default::default(),
+            name: Default::default(),
+            operator_id: Default::default(),
+            operator_name: Default::default(),
+            route_list: Default::default(),
+            service_type: Default::default(),
         }
     }
     /// Sets `code`.
@@ -86,7 +85,7 @@ impl LogisticsPushOnlineServiceConfigRequest {
     }
 }
 /// `logistics.pushOnlineServiceConfig` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsPushOnlineServiceConfigResponse {}
 impl crate::request::Request for LogisticsPushOnlineServiceConfigRequest {
@@ -94,7 +93,7 @@ impl crate::request::Request for LogisticsPushOnlineServiceConfigRequest {
     type Response = LogisticsPushOnlineServiceConfigResponse;
 }
 /// An object inside `logistics.pushOnlineServiceConfig`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ReceAddress {
     /// `city_name` (required). Example: `城市`
@@ -160,21 +159,20 @@ impl ReceAddress {
     }
 }
 /// An object inside `logistics.pushOnlineServiceConfig`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Route {
     /// `rece_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rece_address: Option<ReceAddress>,
     /// `send_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_address: Option<SendAddress>,
 }
 impl Route {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            rece_address: Default::default(),
+            send_address: Default::default(),
         }
     }
     /// Sets `rece_address`.
@@ -189,7 +187,7 @@ impl Route {
     }
 }
 /// An object inside `logistics.pushOnlineServiceConfig`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SendAddress {
     /// `city_name` (required). Example: `城市`
@@ -255,4 +253,4 @@ impl SendAddress {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `express`, `receiver`, `track_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsQueryPackageRouteResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.queryPackageRoute` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "logistics.queryPackageRoute")]
 pub struct LogisticsQueryPackageRouteRequest {
@@ -17,7 +17,6 @@ pub struct LogisticsQueryPackageRouteRequest {
     /// `receiver` (required) (sensitive: redacted in `Debug`)
     pub receiver: Receiver,
     /// `sender`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<Sender>,
     /// `track_no` (required). Example: `SF1345778775768`
     pub track_no: String,
@@ -43,7 +42,7 @@ impl LogisticsQueryPackageRouteRequest {
             express: express.into(),
             receiver,
             track_no: track_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            sender: Default::default(),
         }
     }
     /// Sets `sender`.
@@ -53,14 +52,12 @@ impl LogisticsQueryPackageRouteRequest {
     }
 }
 /// `logistics.queryPackageRoute` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsQueryPackageRouteResponse {
     /// `express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
     /// `track_routes`
     pub track_routes: Vec<TrackRoute>,
@@ -71,22 +68,18 @@ impl crate::request::Request for LogisticsQueryPackageRouteRequest {
     type Response = LogisticsQueryPackageRouteResponse;
 }
 /// An object inside `logistics.queryPackageRoute`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Receiver {
     /// `email` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required) (sensitive: redacted in `Debug`)
     pub name: String,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `virtual_mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_mobile: Option<String>,
 }
 impl ::std::fmt::Debug for Receiver {
@@ -105,7 +98,10 @@ impl Receiver {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            email: Default::default(),
+            mobile: Default::default(),
+            phone: Default::default(),
+            virtual_mobile: Default::default(),
         }
     }
     /// Sets `email`.
@@ -130,22 +126,18 @@ impl Receiver {
     }
 }
 /// An object inside `logistics.queryPackageRoute`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Sender {
     /// `email` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required)
     pub name: String,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `virtual_mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_mobile: Option<String>,
 }
 impl ::std::fmt::Debug for Sender {
@@ -164,7 +156,10 @@ impl Sender {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            email: Default::default(),
+            mobile: Default::default(),
+            phone: Default::default(),
+            virtual_mobile: Default::default(),
         }
     }
     /// Sets `email`.
@@ -189,21 +184,17 @@ impl Sender {
     }
 }
 /// An object inside `logistics.queryPackageRoute`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TrackRoute {
     /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `opcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub opcode: Option<String>,
     /// `state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// `state_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,24 +8,19 @@
 /// * **Required:** `bizType`, `orderId`, `partnerCode`, `postCode`, `postName`, given by name in [`LogisticsQueryPaymentInfoRequired`].
 /// * **Reply:** [`LogisticsQueryPaymentInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.queryPaymentInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.queryPaymentInfo")]
 pub struct LogisticsQueryPaymentInfoRequest {
     /// `bizType` (required)
-    #[serde(rename = "bizType")]
     pub biz_type: String,
     /// `orderId` (required)
-    #[serde(rename = "orderId")]
     pub order_id: String,
     /// `partnerCode` (required)
-    #[serde(rename = "partnerCode")]
     pub partner_code: String,
     /// `postCode` (required)
-    #[serde(rename = "postCode")]
     pub post_code: String,
     /// `postName` (required)
-    #[serde(rename = "postName")]
     pub post_name: String,
 }
 /// The required parameters of [`LogisticsQueryPaymentInfoRequest`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -62,19 +57,14 @@ impl LogisticsQueryPaymentInfoRequest {
     }
 }
 /// `logistics.queryPaymentInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsQueryPaymentInfoResponse {
     /// `errCode`
-    #[serde(rename = "errCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
     /// `errReason`
-    #[serde(rename = "errReason")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_reason: Option<String>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<Message>,
 }
 impl crate::request::Request for LogisticsQueryPaymentInfoRequest {
@@ -83,29 +73,19 @@ impl crate::request::Request for LogisticsQueryPaymentInfoRequest {
     type Response = LogisticsQueryPaymentInfoResponse;
 }
 /// An object inside `logistics.queryPaymentInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Message {
     /// `encourageFee`
-    #[serde(rename = "encourageFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encourage_fee: Option<i64>,
     /// `insuranceClaimFee`
-    #[serde(rename = "insuranceClaimFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_claim_fee: Option<i64>,
     /// `operationTime`
-    #[serde(rename = "operationTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_time: Option<String>,
     /// `paymentFee`
-    #[serde(rename = "paymentFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_fee: Option<i64>,
     /// `paymentStatus`
-    #[serde(rename = "paymentStatus")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,16 +8,13 @@
 /// * **Required:** `orderId`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsQueryPaymentStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.queryPaymentStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.queryPaymentStatus")]
 pub struct LogisticsQueryPaymentStatusRequest {
     /// `bizType`
-    #[serde(rename = "bizType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<String>,
     /// `orderId` (required)
-    #[serde(rename = "orderId")]
     pub order_id: String,
 }
 impl LogisticsQueryPaymentStatusRequest {
@@ -25,7 +22,7 @@ impl LogisticsQueryPaymentStatusRequest {
     pub fn new(order_id: impl Into<String>) -> Self {
         Self {
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            biz_type: Default::default(),
         }
     }
     /// Sets `bizType`.
@@ -35,36 +32,22 @@ impl LogisticsQueryPaymentStatusRequest {
     }
 }
 /// `logistics.queryPaymentStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsQueryPaymentStatusResponse {
     /// `encourageFee`
-    #[serde(rename = "encourageFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encourage_fee: Option<i64>,
     /// `insuranceClaimFee`
-    #[serde(rename = "insuranceClaimFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_claim_fee: Option<i64>,
     /// `insureClaimFee`
-    #[serde(rename = "insureClaimFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insure_claim_fee: Option<i64>,
     /// `operationTime`
-    #[serde(rename = "operationTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_time: Option<String>,
     /// `paymentFee`
-    #[serde(rename = "paymentFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_fee: Option<i64>,
     /// `paymentStatus`
-    #[serde(rename = "paymentStatus")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<String>,
     /// `platformAllowance`
-    #[serde(rename = "platformAllowance")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_allowance: Option<i64>,
 }
 impl crate::request::Request for LogisticsQueryPaymentStatusRequest {
@@ -73,4 +56,4 @@ impl crate::request::Request for LogisticsQueryPaymentStatusRequest {
     type Response = LogisticsQueryPaymentStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,12 +9,11 @@
 /// * **Required:** `page_num`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsQueryRecycleCateByLevelForPagingResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.QueryRecycleCateByLevelForPaging` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.QueryRecycleCateByLevelForPaging")]
 pub struct LogisticsQueryRecycleCateByLevelForPagingRequest {
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `page_num` (required)
     pub page_num: i32,
@@ -27,7 +26,7 @@ impl LogisticsQueryRecycleCateByLevelForPagingRequest {
         Self {
             page_num,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            level: Default::default(),
         }
     }
     /// Sets `level`.
@@ -37,13 +36,12 @@ impl LogisticsQueryRecycleCateByLevelForPagingRequest {
     }
 }
 /// `logistics.QueryRecycleCateByLevelForPaging` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsQueryRecycleCateByLevelForPagingResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for LogisticsQueryRecycleCateByLevelForPagingRequest {
@@ -77,21 +75,17 @@ impl LogisticsQueryRecycleCateByLevelForPagingRequest {
     }
 }
 /// An object inside `logistics.QueryRecycleCateByLevelForPaging`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `parent_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_code: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `callback_url`, `cargo_list`, `express`, `receiver`, `track_no`, given by name in [`LogisticsRegisterPackageRouteRequired`].
 /// * **Reply:** [`LogisticsRegisterPackageRouteResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.registerPackageRoute` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "logistics.registerPackageRoute")]
 pub struct LogisticsRegisterPackageRouteRequest {
@@ -19,18 +19,14 @@ pub struct LogisticsRegisterPackageRouteRequest {
     /// `express` (required). Example: `yunda`
     pub express: String,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `outer_order_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_order_id: Option<String>,
     /// `outer_sub_order_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sub_order_id: Option<String>,
     /// `receiver` (required) (sensitive: redacted in `Debug`)
     pub receiver: Receiver,
     /// `sender`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<Sender>,
     /// `track_no` (required). Example: `318200045306329`
     pub track_no: String,
@@ -80,7 +76,10 @@ impl LogisticsRegisterPackageRouteRequest {
             express,
             receiver,
             track_no,
-            ..<Self as crate::de::Object>::empty()
+            extend: Default::default(),
+            outer_order_id: Default::default(),
+            outer_sub_order_id: Default::default(),
+            sender: Default::default(),
         }
     }
     /// Sets `extend`.
@@ -108,7 +107,7 @@ impl LogisticsRegisterPackageRouteRequest {
     }
 }
 /// `logistics.registerPackageRoute` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsRegisterPackageRouteResponse {}
 impl crate::request::Request for LogisticsRegisterPackageRouteRequest {
@@ -116,7 +115,7 @@ impl crate::request::Request for LogisticsRegisterPackageRouteRequest {
     type Response = LogisticsRegisterPackageRouteResponse;
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Address {
     /// `city` (required)
@@ -158,24 +157,20 @@ impl Address {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Cargo {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i32>,
     /// `total_net_weight` (required)
     pub total_net_weight: i32,
     /// `total_weight` (required)
     pub total_weight: i32,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<i32>,
 }
 impl Cargo {
@@ -184,7 +179,10 @@ impl Cargo {
         Self {
             total_net_weight,
             total_weight,
-            ..<Self as crate::de::Object>::empty()
+            name: Default::default(),
+            quantity: Default::default(),
+            unit: Default::default(),
+            volume: Default::default(),
         }
     }
     /// Sets `name`.
@@ -209,11 +207,10 @@ impl Cargo {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name` (required)
     pub name: String,
@@ -223,7 +220,7 @@ impl City {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
         }
     }
     /// Sets `code`.
@@ -233,11 +230,10 @@ impl City {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Contact {
     /// `email` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `name` (required)
     pub name: String,
@@ -259,7 +255,7 @@ impl Contact {
         Self {
             name: name.into(),
             phone: phone.into(),
-            ..<Self as crate::de::Object>::empty()
+            email: Default::default(),
         }
     }
     /// Sets `email`.
@@ -269,11 +265,10 @@ impl Contact {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Province {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name` (required)
     pub name: String,
@@ -283,7 +278,7 @@ impl Province {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
         }
     }
     /// Sets `code`.
@@ -293,11 +288,10 @@ impl Province {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Receiver {
     /// `address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     /// `contact` (required) (sensitive: redacted in `Debug`)
     pub contact: Contact,
@@ -315,7 +309,7 @@ impl Receiver {
     pub fn new(contact: Contact) -> Self {
         Self {
             contact,
-            ..<Self as crate::de::Object>::empty()
+            address: Default::default(),
         }
     }
     /// Sets `address`.
@@ -325,11 +319,10 @@ impl Receiver {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Sender {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     /// `contact` (required) (sensitive: redacted in `Debug`)
     pub contact: Contact,
@@ -347,7 +340,7 @@ impl Sender {
     pub fn new(contact: Contact) -> Self {
         Self {
             contact,
-            ..<Self as crate::de::Object>::empty()
+            address: Default::default(),
         }
     }
     /// Sets `address`.
@@ -357,11 +350,10 @@ impl Sender {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name` (required)
     pub name: String,
@@ -371,7 +363,7 @@ impl Street {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
         }
     }
     /// Sets `code`.
@@ -381,11 +373,10 @@ impl Street {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Town {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name` (required)
     pub name: String,
@@ -395,7 +386,7 @@ impl Town {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
         }
     }
     /// Sets `code`.
@@ -405,4 +396,4 @@ impl Town {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `ability_code`, `service_areas`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsResourceAbilityServiceAreaResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.resourceAbilityServiceArea` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.resourceAbilityServiceArea")]
 pub struct LogisticsResourceAbilityServiceAreaRequest {
     /// `ability_code` (required)
     pub ability_code: String,
     /// `extend_dimension_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_dimension_code: Option<String>,
     /// `service_areas` (required)
     pub service_areas: Vec<ServiceArea>,
@@ -29,7 +28,7 @@ impl LogisticsResourceAbilityServiceAreaRequest {
         Self {
             ability_code: ability_code.into(),
             service_areas,
-            ..<Self as crate::de::Object>::empty()
+            extend_dimension_code: Default::default(),
         }
     }
     /// Sets `extend_dimension_code`.
@@ -42,7 +41,7 @@ impl LogisticsResourceAbilityServiceAreaRequest {
     }
 }
 /// `logistics.resourceAbilityServiceArea` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsResourceAbilityServiceAreaResponse {}
 impl crate::request::Request for LogisticsResourceAbilityServiceAreaRequest {
@@ -50,54 +49,53 @@ impl crate::request::Request for LogisticsResourceAbilityServiceAreaRequest {
     type Response = LogisticsResourceAbilityServiceAreaResponse;
 }
 /// An object inside `logistics.resourceAbilityServiceArea`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ServiceArea {
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `country_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_name: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `service_area_express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_area_express: Option<i64>,
     /// `service_area_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_area_type: Option<String>,
     /// `service_fence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_fence: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ServiceArea {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            city_name: Default::default(),
+            country_code: Default::default(),
+            country_name: Default::default(),
+            district_code: Default::default(),
+            district_name: Default::default(),
+            province_code: Default::default(),
+            province_name: Default::default(),
+            service_area_express: Default::default(),
+            service_area_type: Default::default(),
+            service_fence: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -167,4 +165,4 @@ impl ServiceArea {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,20 +8,17 @@
 /// * **Required:** `express`, `order_id`, `reason`, `report_status`, `waybill_code`, given by name in [`LogisticsReverseReportExceptionRequired`].
 /// * **Reply:** [`LogisticsReverseReportExceptionResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.reverse.reportException` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.reverse.reportException")]
 pub struct LogisticsReverseReportExceptionRequest {
     /// `call_info`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub call_info: Vec<CallInfo>,
     /// `express` (required)
     pub express: String,
     /// `need_connect`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_connect: Option<bool>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `reason` (required)
     pub reason: String,
@@ -60,7 +57,8 @@ impl LogisticsReverseReportExceptionRequest {
             reason,
             report_status,
             waybill_code,
-            ..<Self as crate::de::Object>::empty()
+            call_info: Default::default(),
+            need_connect: Default::default(),
         }
     }
     /// Sets `call_info`.
@@ -75,20 +73,16 @@ impl LogisticsReverseReportExceptionRequest {
     }
 }
 /// `logistics.reverse.reportException` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsReverseReportExceptionResponse {
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// `return_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_code: Option<String>,
 }
 impl crate::request::Request for LogisticsReverseReportExceptionRequest {
@@ -96,33 +90,32 @@ impl crate::request::Request for LogisticsReverseReportExceptionRequest {
     type Response = LogisticsReverseReportExceptionResponse;
 }
 /// An object inside `logistics.reverse.reportException`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CallInfo {
     /// `call_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_duration: Option<String>,
     /// `call_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_number: Option<String>,
     /// `call_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_time: Option<String>,
     /// `caller_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_name: Option<String>,
     /// `is_connected`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_connected: Option<bool>,
     /// `receive_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_number: Option<String>,
 }
 impl CallInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            call_duration: Default::default(),
+            call_number: Default::default(),
+            call_time: Default::default(),
+            caller_name: Default::default(),
+            is_connected: Default::default(),
+            receive_number: Default::default(),
         }
     }
     /// Sets `call_duration`.
@@ -157,26 +150,22 @@ impl CallInfo {
     }
 }
 /// An object inside `logistics.reverse.reportException`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `cur_order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cur_order_status: Option<String>,
     /// `tip_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tip_info: Option<TipInfo>,
 }
 /// An object inside `logistics.reverse.reportException`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TipInfo {
     /// `tip_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tip_code: Option<String>,
     /// `tip_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tip_message: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,20 +8,17 @@
 /// * **Required:** `expressCompany`, `message`, `pickMsgCode`, `waybillCode`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsSendByteDanceMessageResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.sendByteDanceMessage` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.sendByteDanceMessage")]
 pub struct LogisticsSendByteDanceMessageRequest {
     /// `expressCompany` (required)
-    #[serde(rename = "expressCompany")]
     pub express_company: String,
     /// `message` (required)
     pub message: String,
     /// `pickMsgCode` (required)
-    #[serde(rename = "pickMsgCode")]
     pub pick_msg_code: String,
     /// `waybillCode` (required)
-    #[serde(rename = "waybillCode")]
     pub waybill_code: String,
 }
 impl LogisticsSendByteDanceMessageRequest {
@@ -41,7 +38,7 @@ impl LogisticsSendByteDanceMessageRequest {
     }
 }
 /// `logistics.sendByteDanceMessage` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsSendByteDanceMessageResponse {}
 impl crate::request::Request for LogisticsSendByteDanceMessageRequest {
@@ -49,4 +46,4 @@ impl crate::request::Request for LogisticsSendByteDanceMessageRequest {
     type Response = LogisticsSendByteDanceMessageResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

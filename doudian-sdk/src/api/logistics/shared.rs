@@ -3,21 +3,20 @@
 
 //! Nested types several `logistics` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `logistics.getOutRange` and `logistics.newCreateOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryReq {
     /// `is_center_delivery`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_center_delivery: Option<bool>,
     /// `is_pickup_self`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_pickup_self: Option<bool>,
 }
 impl DeliveryReq {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            is_center_delivery: Default::default(),
+            is_pickup_self: Default::default(),
         }
     }
     /// Sets `is_center_delivery`.
@@ -32,7 +31,7 @@ impl DeliveryReq {
     }
 }
 /// An object inside `logistics.newCreateOrder` and `logistics.updateOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Item {
     /// `item_count` (required)
@@ -40,16 +39,12 @@ pub struct Item {
     /// `item_name` (required)
     pub item_name: String,
     /// `item_net_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_net_weight: Option<i32>,
     /// `item_specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_specs: Option<String>,
     /// `item_volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_volume: Option<i32>,
     /// `item_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_weight: Option<i32>,
 }
 impl Item {
@@ -58,7 +53,10 @@ impl Item {
         Self {
             item_count,
             item_name: item_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            item_net_weight: Default::default(),
+            item_specs: Default::default(),
+            item_volume: Default::default(),
+            item_weight: Default::default(),
         }
     }
     /// Sets `item_net_weight`.
@@ -83,7 +81,7 @@ impl Item {
     }
 }
 /// An object inside `logistics.ind.aoi.push` and `logistics.ind.orderStatusPush`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Location {
     /// `latitude` (required)
@@ -108,21 +106,20 @@ impl Location {
     }
 }
 /// An object inside `logistics.getOutRange` and `logistics.newCreateOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Service {
     /// `service_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
     /// `service_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_value: Option<String>,
 }
 impl Service {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            service_code: Default::default(),
+            service_value: Default::default(),
         }
     }
     /// Sets `service_code`.
@@ -137,4 +134,4 @@ impl Service {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

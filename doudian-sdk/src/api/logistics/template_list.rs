@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.templateList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.templateList")]
 pub struct LogisticsTemplateListRequest {}
@@ -19,7 +19,7 @@ impl LogisticsTemplateListRequest {
     }
 }
 /// `logistics.templateList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsTemplateListResponse {
     /// `template_data`
@@ -31,50 +31,42 @@ impl crate::request::Request for LogisticsTemplateListRequest {
     type Response = LogisticsTemplateListResponse;
 }
 /// An object inside `logistics.templateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TemplateData {
     /// The carrier's code.
     ///
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `template_infos`
     pub template_infos: Vec<TemplateInfo>,
 }
 /// An object inside `logistics.templateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TemplateInfo {
     /// A preview image of the template.
     ///
     /// `perview_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub perview_url: Option<String>,
     /// `template_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_code: Option<String>,
     /// The template id.
     ///
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// The template's name.
     ///
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `template_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_type: Option<i32>,
     /// The template's address, for the printing component.
     ///
     /// `template_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_url: Option<String>,
     /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

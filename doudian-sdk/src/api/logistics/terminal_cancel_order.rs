@@ -8,67 +8,54 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsTerminalCancelOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.terminalCancelOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.terminalCancelOrder")]
 pub struct LogisticsTerminalCancelOrderRequest {
     /// `backCode`
-    #[serde(rename = "backCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub back_code: Option<String>,
     /// `call`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<bool>,
     /// `callInfo`
-    #[serde(rename = "callInfo")]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub call_info: Vec<CallInfo>,
     /// `callNums`
-    #[serde(rename = "callNums")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_nums: Option<String>,
     /// `cancelCode`
-    #[serde(rename = "cancelCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_code: Option<String>,
     /// `cancelReason`
-    #[serde(rename = "cancelReason")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
     /// `isConnected`
-    #[serde(rename = "isConnected")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_connected: Option<bool>,
     /// `needConnect`
-    #[serde(rename = "needConnect")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_connect: Option<bool>,
     /// `operationType`
-    #[serde(rename = "operationType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_type: Option<String>,
     /// `operatorName`
-    #[serde(rename = "operatorName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_name: Option<String>,
     /// `operatorTel`
-    #[serde(rename = "operatorTel")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_tel: Option<String>,
     /// `orderId`
-    #[serde(rename = "orderId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// `waybillCode`
-    #[serde(rename = "waybillCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_code: Option<String>,
 }
 impl LogisticsTerminalCancelOrderRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            back_code: Default::default(),
+            call: Default::default(),
+            call_info: Default::default(),
+            call_nums: Default::default(),
+            cancel_code: Default::default(),
+            cancel_reason: Default::default(),
+            is_connected: Default::default(),
+            need_connect: Default::default(),
+            operation_type: Default::default(),
+            operator_name: Default::default(),
+            operator_tel: Default::default(),
+            order_id: Default::default(),
+            waybill_code: Default::default(),
         }
     }
     /// Sets `backCode`.
@@ -138,7 +125,7 @@ impl LogisticsTerminalCancelOrderRequest {
     }
 }
 /// `logistics.terminalCancelOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsTerminalCancelOrderResponse {}
 impl crate::request::Request for LogisticsTerminalCancelOrderRequest {
@@ -146,39 +133,32 @@ impl crate::request::Request for LogisticsTerminalCancelOrderRequest {
     type Response = LogisticsTerminalCancelOrderResponse;
 }
 /// An object inside `logistics.terminalCancelOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CallInfo {
     /// `callDuration`
-    #[serde(rename = "callDuration")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_duration: Option<String>,
     /// `callNumber`
-    #[serde(rename = "callNumber")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_number: Option<String>,
     /// `callTime`
-    #[serde(rename = "callTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_time: Option<String>,
     /// `callerName`
-    #[serde(rename = "callerName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_name: Option<String>,
     /// `isConnected`
-    #[serde(rename = "isConnected")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_connected: Option<bool>,
     /// `receiveNumber`
-    #[serde(rename = "receiveNumber")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_number: Option<String>,
 }
 impl CallInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            call_duration: Default::default(),
+            call_number: Default::default(),
+            call_time: Default::default(),
+            caller_name: Default::default(),
+            is_connected: Default::default(),
+            receive_number: Default::default(),
         }
     }
     /// Sets `callDuration`.
@@ -213,4 +193,4 @@ impl CallInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,39 +8,31 @@
 /// * **Required:** `express_company`, `operation_time`, `partner_code`, `pick_site_code`, `pick_site_name`, `pick_site_phone`, `pick_site_type`, `pick_up_address`, `service_type`, `track_operation`, `waybill_code`, given by name in [`LogisticsTerminalRouteDataRequired`].
 /// * **Reply:** [`LogisticsTerminalRouteDataResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.terminalRouteData` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "logistics.terminalRouteData")]
 pub struct LogisticsTerminalRouteDataRequest {
     /// `courier_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_name: Option<String>,
     /// `courier_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_tel: Option<String>,
     /// `exception_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exception_code: Option<String>,
     /// `exception_description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exception_description: Option<String>,
     /// `express_company` (required)
     pub express_company: String,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
     /// `operation_time` (required)
     pub operation_time: String,
     /// `partner_code` (required)
     pub partner_code: String,
     /// `pick_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pick_code: Option<String>,
     /// `pick_site_code` (required)
     pub pick_site_code: String,
@@ -53,15 +45,12 @@ pub struct LogisticsTerminalRouteDataRequest {
     /// `pick_up_address` (required)
     pub pick_up_address: PickUpAddress,
     /// `post_station_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_station_tel: Option<String>,
     /// `service_type` (required)
     pub service_type: String,
     /// `sign_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_by: Option<String>,
     /// `standard`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard: Option<String>,
     /// `track_operation` (required)
     pub track_operation: String,
@@ -150,7 +139,17 @@ impl LogisticsTerminalRouteDataRequest {
             service_type,
             track_operation,
             waybill_code,
-            ..<Self as crate::de::Object>::empty()
+            courier_name: Default::default(),
+            courier_tel: Default::default(),
+            exception_code: Default::default(),
+            exception_description: Default::default(),
+            extend: Default::default(),
+            latitude: Default::default(),
+            longitude: Default::default(),
+            pick_code: Default::default(),
+            post_station_tel: Default::default(),
+            sign_by: Default::default(),
+            standard: Default::default(),
         }
     }
     /// Sets `courier_name`.
@@ -216,17 +215,14 @@ impl LogisticsTerminalRouteDataRequest {
     }
 }
 /// `logistics.terminalRouteData` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsTerminalRouteDataResponse {
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// `return_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_code: Option<String>,
 }
 impl crate::request::Request for LogisticsTerminalRouteDataRequest {
@@ -234,38 +230,28 @@ impl crate::request::Request for LogisticsTerminalRouteDataRequest {
     type Response = LogisticsTerminalRouteDataResponse;
 }
 /// An object inside `logistics.terminalRouteData`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct PickUpAddress {
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for PickUpAddress {
@@ -288,7 +274,16 @@ impl PickUpAddress {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            city_name: Default::default(),
+            country_code: Default::default(),
+            detail_address: Default::default(),
+            district_code: Default::default(),
+            district_name: Default::default(),
+            province_code: Default::default(),
+            province_name: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -343,4 +338,4 @@ impl PickUpAddress {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

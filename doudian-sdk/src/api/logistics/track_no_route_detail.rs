@@ -8,7 +8,7 @@
 /// * **Required:** `logistics_code`, `track_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsTrackNoRouteDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.trackNoRouteDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.trackNoRouteDetail")]
 pub struct LogisticsTrackNoRouteDetailRequest {
@@ -31,16 +31,14 @@ impl LogisticsTrackNoRouteDetailRequest {
     }
 }
 /// `logistics.trackNoRouteDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsTrackNoRouteDetailResponse {
     /// The tracking events.
     ///
     /// `route__node_list`
-    #[serde(rename = "route__node_list")]
     pub route_node_list: Vec<RouteNode>,
     /// `track_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_info: Option<TrackInfo>,
 }
 impl crate::request::Request for LogisticsTrackNoRouteDetailRequest {
@@ -49,43 +47,36 @@ impl crate::request::Request for LogisticsTrackNoRouteDetailRequest {
     type Response = LogisticsTrackNoRouteDetailResponse;
 }
 /// An object inside `logistics.trackNoRouteDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RouteNode {
     /// What happened, as the carrier words it.
     ///
     /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `site_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site_name: Option<String>,
     /// The event's state, as a code.
     ///
     /// `state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// The event's state, as text.
     ///
     /// `state_description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_description: Option<String>,
     /// When it happened.
     ///
     /// `timestamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
 }
 /// An object inside `logistics.trackNoRouteDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TrackInfo {
     /// `express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `company`, `cur_time`, `trace_msgs`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsTrackPushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.trackPush` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.trackPush")]
 pub struct LogisticsTrackPushRequest {
@@ -34,7 +34,7 @@ impl LogisticsTrackPushRequest {
     }
 }
 /// `logistics.trackPush` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsTrackPushResponse {}
 impl crate::request::Request for LogisticsTrackPushRequest {
@@ -42,42 +42,41 @@ impl crate::request::Request for LogisticsTrackPushRequest {
     type Response = LogisticsTrackPushResponse;
 }
 /// An object inside `logistics.trackPush`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CurrentAddress {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<String>,
     /// `town_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_code: Option<String>,
 }
 impl CurrentAddress {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            detail: Default::default(),
+            province: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            town: Default::default(),
+            town_code: Default::default(),
         }
     }
     /// Sets `city`.
@@ -127,42 +126,41 @@ impl CurrentAddress {
     }
 }
 /// An object inside `logistics.trackPush`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct NewAddress {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<String>,
     /// `town_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_code: Option<String>,
 }
 impl NewAddress {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            detail: Default::default(),
+            province: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            town: Default::default(),
+            town_code: Default::default(),
         }
     }
     /// Sets `city`.
@@ -212,14 +210,12 @@ impl NewAddress {
     }
 }
 /// An object inside `logistics.trackPush`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct NewReceiver {
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 impl ::std::fmt::Debug for NewReceiver {
@@ -234,7 +230,8 @@ impl NewReceiver {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            mobile: Default::default(),
+            name: Default::default(),
         }
     }
     /// Sets `mobile`.
@@ -249,42 +246,41 @@ impl NewReceiver {
     }
 }
 /// An object inside `logistics.trackPush`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct NextAddress {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<String>,
     /// `town_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_code: Option<String>,
 }
 impl NextAddress {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            detail: Default::default(),
+            province: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            town: Default::default(),
+            town_code: Default::default(),
         }
     }
     /// Sets `city`.
@@ -334,96 +330,68 @@ impl NextAddress {
     }
 }
 /// An object inside `logistics.trackPush`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Trace {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `cabinet_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cabinet_name: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `content` (required)
     pub content: String,
     /// `courier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_id: Option<String>,
     /// `current_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_address: Option<CurrentAddress>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `exception_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exception_code: Option<String>,
     /// `facility_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub facility_type: Option<String>,
     /// `is_not_learning`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_not_learning: Option<bool>,
     /// `new_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_address: Option<NewAddress>,
     /// `new_company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_company: Option<String>,
     /// `new_receiver`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_receiver: Option<NewReceiver>,
     /// `new_track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_track_no: Option<String>,
     /// `next_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_address: Option<NextAddress>,
     /// `next_site_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_site_code: Option<String>,
     /// `op_time` (required)
     pub op_time: String,
     /// `operator_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_name: Option<String>,
     /// `operator_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_phone: Option<String>,
     /// `pick_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pick_code: Option<String>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `reason_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_type: Option<String>,
     /// `signer_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub signer_name: Option<String>,
     /// `site_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site_code: Option<String>,
     /// `site_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site_name: Option<String>,
     /// `station_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub station_name: Option<String>,
     /// `station_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub station_phone: Option<String>,
     /// `third_party_company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_party_company: Option<String>,
     /// `third_sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_sort_code: Option<String>,
     /// `time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
     /// `trace_sub_type` (required)
     pub trace_sub_type: String,
@@ -481,7 +449,34 @@ impl Trace {
             op_time: op_time.into(),
             trace_sub_type: trace_sub_type.into(),
             trace_type: trace_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            address: Default::default(),
+            cabinet_name: Default::default(),
+            city: Default::default(),
+            courier_id: Default::default(),
+            current_address: Default::default(),
+            description: Default::default(),
+            exception_code: Default::default(),
+            facility_type: Default::default(),
+            is_not_learning: Default::default(),
+            new_address: Default::default(),
+            new_company: Default::default(),
+            new_receiver: Default::default(),
+            new_track_no: Default::default(),
+            next_address: Default::default(),
+            next_site_code: Default::default(),
+            operator_name: Default::default(),
+            operator_phone: Default::default(),
+            pick_code: Default::default(),
+            reason: Default::default(),
+            reason_type: Default::default(),
+            signer_name: Default::default(),
+            site_code: Default::default(),
+            site_name: Default::default(),
+            station_name: Default::default(),
+            station_phone: Default::default(),
+            third_party_company: Default::default(),
+            third_sort_code: Default::default(),
+            time: Default::default(),
         }
     }
     /// Sets `address`.
@@ -629,7 +624,7 @@ impl Trace {
     }
 }
 /// An object inside `logistics.trackPush`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TraceMsg {
     /// `traces` (required)
@@ -647,4 +642,4 @@ impl TraceMsg {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,40 +9,31 @@ pub use super::shared::Item;
 /// * **Required:** `logistics_code`, `track_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsUpdateOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.updateOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "logistics.updateOrder")]
 pub struct LogisticsUpdateOrderRequest {
     /// `extra`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `items`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
     /// `logistics_code` (required). Example: `jtexpress`
     pub logistics_code: String,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_info: Option<ReceiverInfo>,
     /// `remark`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sender_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_info: Option<SenderInfo>,
     /// `track_no` (required). Example: `jt271927012`
     pub track_no: String,
     /// `user_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `volume`. Example: `1,2,3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<String>,
     /// `warehouse`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse: Option<Warehouse>,
     /// `weight`. Example: `20`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
 }
 impl ::std::fmt::Debug for LogisticsUpdateOrderRequest {
@@ -68,7 +59,15 @@ impl LogisticsUpdateOrderRequest {
         Self {
             logistics_code: logistics_code.into(),
             track_no: track_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            extra: Default::default(),
+            items: Default::default(),
+            receiver_info: Default::default(),
+            remark: Default::default(),
+            sender_info: Default::default(),
+            user_id: Default::default(),
+            volume: Default::default(),
+            warehouse: Default::default(),
+            weight: Default::default(),
         }
     }
     /// Sets `extra`.
@@ -118,29 +117,22 @@ impl LogisticsUpdateOrderRequest {
     }
 }
 /// `logistics.updateOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsUpdateOrderResponse {
     /// `extra_resp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_resp: Option<String>,
     /// `package_center_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_center_code: Option<String>,
     /// `package_center_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_center_name: Option<String>,
     /// `short_address_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_address_code: Option<String>,
     /// `short_address_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_address_name: Option<String>,
     /// `sort_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_code: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl crate::request::Request for LogisticsUpdateOrderRequest {
@@ -148,34 +140,28 @@ impl crate::request::Request for LogisticsUpdateOrderRequest {
     type Response = LogisticsUpdateOrderResponse;
 }
 /// An object inside `logistics.updateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Address {
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code` (required)
     pub country_code: String,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name` (required)
     pub district_name: String,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name` (required)
     pub province_name: String,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for Address {
@@ -207,7 +193,12 @@ impl Address {
             country_code: country_code.into(),
             district_name: district_name.into(),
             province_name: province_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            detail_address: Default::default(),
+            district_code: Default::default(),
+            province_code: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -242,17 +233,14 @@ impl Address {
     }
 }
 /// An object inside `logistics.updateOrder`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Contact {
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
 impl ::std::fmt::Debug for Contact {
@@ -268,7 +256,9 @@ impl Contact {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            mobile: Default::default(),
+            name: Default::default(),
+            phone: Default::default(),
         }
     }
     /// Sets `mobile`.
@@ -288,7 +278,7 @@ impl Contact {
     }
 }
 /// An object inside `logistics.updateOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `address` (required) (sensitive: redacted in `Debug`)
@@ -311,11 +301,10 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `logistics.updateOrder`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
 }
 impl ::std::fmt::Debug for SenderInfo {
@@ -329,7 +318,7 @@ impl SenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            contact: Default::default(),
         }
     }
     /// Sets `contact`.
@@ -339,13 +328,12 @@ impl SenderInfo {
     }
 }
 /// An object inside `logistics.updateOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Warehouse {
     /// `is_sum_up` (required)
     pub is_sum_up: bool,
     /// `wh_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wh_order_no: Option<String>,
 }
 impl Warehouse {
@@ -353,7 +341,7 @@ impl Warehouse {
     pub fn new(is_sum_up: bool) -> Self {
         Self {
             is_sum_up,
-            ..<Self as crate::de::Object>::empty()
+            wh_order_no: Default::default(),
         }
     }
     /// Sets `wh_order_no`.
@@ -363,4 +351,4 @@ impl Warehouse {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,60 +8,48 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsUpdateTerminalOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.updateTerminalOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.updateTerminalOrder")]
 pub struct LogisticsUpdateTerminalOrderRequest {
     /// `bizType`
-    #[serde(rename = "bizType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<String>,
     /// `cabinetAddress`
-    #[serde(rename = "cabinetAddress")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cabinet_address: Option<CabinetAddress>,
     /// `cabinetLatitude`
-    #[serde(rename = "cabinetLatitude")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cabinet_latitude: Option<String>,
     /// `cabinetLongitude`
-    #[serde(rename = "cabinetLongitude")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cabinet_longitude: Option<String>,
     /// `cabinetName`
-    #[serde(rename = "cabinetName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cabinet_name: Option<String>,
     /// `cabinetNum`
-    #[serde(rename = "cabinetNum")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cabinet_num: Option<String>,
     /// `operationTime`
-    #[serde(rename = "operationTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_time: Option<String>,
     /// `orderId`
-    #[serde(rename = "orderId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// `requestId`
-    #[serde(rename = "requestId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// `terminalInfo`
-    #[serde(rename = "terminalInfo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub terminal_info: Option<TerminalInfo>,
     /// `weightTimes`
-    #[serde(rename = "weightTimes")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_times: Option<i64>,
 }
 impl LogisticsUpdateTerminalOrderRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            biz_type: Default::default(),
+            cabinet_address: Default::default(),
+            cabinet_latitude: Default::default(),
+            cabinet_longitude: Default::default(),
+            cabinet_name: Default::default(),
+            cabinet_num: Default::default(),
+            operation_time: Default::default(),
+            order_id: Default::default(),
+            request_id: Default::default(),
+            terminal_info: Default::default(),
+            weight_times: Default::default(),
         }
     }
     /// Sets `bizType`.
@@ -121,12 +109,10 @@ impl LogisticsUpdateTerminalOrderRequest {
     }
 }
 /// `logistics.updateTerminalOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsUpdateTerminalOrderResponse {
     /// `isWeightException`
-    #[serde(rename = "isWeightException")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_weight_exception: Option<bool>,
 }
 impl crate::request::Request for LogisticsUpdateTerminalOrderRequest {
@@ -134,55 +120,44 @@ impl crate::request::Request for LogisticsUpdateTerminalOrderRequest {
     type Response = LogisticsUpdateTerminalOrderResponse;
 }
 /// An object inside `logistics.updateTerminalOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CabinetAddress {
     /// `cityCode`
-    #[serde(rename = "cityCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `cityName`
-    #[serde(rename = "cityName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `countryCode`
-    #[serde(rename = "countryCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detailAddress`
-    #[serde(rename = "detailAddress")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `districtCode`
-    #[serde(rename = "districtCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `districtName`
-    #[serde(rename = "districtName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `provinceCode`
-    #[serde(rename = "provinceCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `provinceName`
-    #[serde(rename = "provinceName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `streetCode`
-    #[serde(rename = "streetCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `streetName`
-    #[serde(rename = "streetName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl CabinetAddress {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            city_name: Default::default(),
+            country_code: Default::default(),
+            detail_address: Default::default(),
+            district_code: Default::default(),
+            district_name: Default::default(),
+            province_code: Default::default(),
+            province_name: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `cityCode`.
@@ -237,42 +212,35 @@ impl CabinetAddress {
     }
 }
 /// An object inside `logistics.updateTerminalOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TerminalInfo {
     /// `courierName`
-    #[serde(rename = "courierName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_name: Option<String>,
     /// `courierTel`
-    #[serde(rename = "courierTel")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub courier_tel: Option<String>,
     /// `express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express: Option<String>,
     /// `operatorName`
-    #[serde(rename = "operatorName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_name: Option<String>,
     /// `operatorPhone`
-    #[serde(rename = "operatorPhone")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_phone: Option<String>,
     /// `waybillCode`
-    #[serde(rename = "waybillCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_code: Option<String>,
     /// `weightInfo`
-    #[serde(rename = "weightInfo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_info: Option<WeightInfo>,
 }
 impl TerminalInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            courier_name: Default::default(),
+            courier_tel: Default::default(),
+            express: Default::default(),
+            operator_name: Default::default(),
+            operator_phone: Default::default(),
+            waybill_code: Default::default(),
+            weight_info: Default::default(),
         }
     }
     /// Sets `courierName`.
@@ -312,63 +280,53 @@ impl TerminalInfo {
     }
 }
 /// An object inside `logistics.updateTerminalOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WeightInfo {
     /// `actualWeight`
-    #[serde(rename = "actualWeight")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_weight: Option<i64>,
     /// `bulkyRatio`
-    #[serde(rename = "bulkyRatio")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bulky_ratio: Option<i64>,
     /// `bulkyWeight`
-    #[serde(rename = "bulkyWeight")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bulky_weight: Option<i64>,
     /// `chargedType`
-    #[serde(rename = "chargedType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub charged_type: Option<i64>,
     /// `chargedWeight`
-    #[serde(rename = "chargedWeight")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub charged_weight: Option<i64>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
     /// `insuredFee`
-    #[serde(rename = "insuredFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insured_fee: Option<i64>,
     /// `length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
     /// `packageFee`
-    #[serde(rename = "packageFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_fee: Option<i64>,
     /// `site`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
     /// `sumFee`
-    #[serde(rename = "sumFee")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum_fee: Option<i64>,
     /// `traceType`
-    #[serde(rename = "traceType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_type: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<f64>,
 }
 impl WeightInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            actual_weight: Default::default(),
+            bulky_ratio: Default::default(),
+            bulky_weight: Default::default(),
+            charged_type: Default::default(),
+            charged_weight: Default::default(),
+            height: Default::default(),
+            insured_fee: Default::default(),
+            length: Default::default(),
+            package_fee: Default::default(),
+            site: Default::default(),
+            sum_fee: Default::default(),
+            trace_type: Default::default(),
+            width: Default::default(),
         }
     }
     /// Sets `actualWeight`.
@@ -438,4 +396,4 @@ impl WeightInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,33 +8,25 @@
 /// * **Required:** `bizType`, `brandCode`, `deliveryCode`, `operationTime`, `orderId`, `partnerCode`, `postCode`, `postName`, given by name in [`LogisticsVerifyDeliveryCodeRequired`].
 /// * **Reply:** [`LogisticsVerifyDeliveryCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.verifyDeliveryCode` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.verifyDeliveryCode")]
 pub struct LogisticsVerifyDeliveryCodeRequest {
     /// `bizType` (required)
-    #[serde(rename = "bizType")]
     pub biz_type: String,
     /// `brandCode` (required)
-    #[serde(rename = "brandCode")]
     pub brand_code: String,
     /// `deliveryCode` (required)
-    #[serde(rename = "deliveryCode")]
     pub delivery_code: String,
     /// `operationTime` (required)
-    #[serde(rename = "operationTime")]
     pub operation_time: String,
     /// `orderId` (required)
-    #[serde(rename = "orderId")]
     pub order_id: String,
     /// `partnerCode` (required)
-    #[serde(rename = "partnerCode")]
     pub partner_code: String,
     /// `postCode` (required)
-    #[serde(rename = "postCode")]
     pub post_code: String,
     /// `postName` (required)
-    #[serde(rename = "postName")]
     pub post_name: String,
 }
 /// The required parameters of [`LogisticsVerifyDeliveryCodeRequest`], by name: 8 of them, too many to pass in order without mixing two up.
@@ -83,16 +75,12 @@ impl LogisticsVerifyDeliveryCodeRequest {
     }
 }
 /// `logistics.verifyDeliveryCode` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsVerifyDeliveryCodeResponse {
     /// `errCode`
-    #[serde(rename = "errCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
     /// `errReason`
-    #[serde(rename = "errReason")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_reason: Option<String>,
 }
 impl crate::request::Request for LogisticsVerifyDeliveryCodeRequest {
@@ -100,4 +88,4 @@ impl crate::request::Request for LogisticsVerifyDeliveryCodeRequest {
     type Response = LogisticsVerifyDeliveryCodeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

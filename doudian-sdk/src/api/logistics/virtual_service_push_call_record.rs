@@ -8,12 +8,11 @@
 /// * **Required:** `call_display`, `call_duration`, `call_id`, `call_recording`, `call_state`, `call_time`, `call_type`, `release_dir`, `release_time`, `request_id`, `ringing_duration`, `ringing_time`, `service_code`, `start_time`, `tel_a`, `tel_b`, `tel_x`, given by name in [`LogisticsVirtualServicePushCallRecordRequired`].
 /// * **Reply:** [`LogisticsVirtualServicePushCallRecordResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.virtualServicePushCallRecord` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.virtualServicePushCallRecord")]
 pub struct LogisticsVirtualServicePushCallRecordRequest {
     /// `area_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub area_code: Option<String>,
     /// `call_display` (required)
     pub call_display: String,
@@ -30,30 +29,24 @@ pub struct LogisticsVirtualServicePushCallRecordRequest {
     /// `call_type` (required)
     pub call_type: String,
     /// `collect_num_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub collect_num_time: Option<String>,
     /// `ext`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
     /// `record_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_url: Option<String>,
     /// `release_cause`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub release_cause: Option<String>,
     /// `release_dir` (required)
     pub release_dir: String,
     /// `release_time` (required)
     pub release_time: String,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `request_id` (required)
     pub request_id: String,
     /// `ringing_duration` (required)
     pub ringing_duration: i32,
     /// `ringing_record_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ringing_record_url: Option<String>,
     /// `ringing_time` (required)
     pub ringing_time: String,
@@ -62,7 +55,6 @@ pub struct LogisticsVirtualServicePushCallRecordRequest {
     /// `start_time` (required)
     pub start_time: String,
     /// `sub_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_id: Option<String>,
     /// `tel_a` (required)
     pub tel_a: String,
@@ -71,10 +63,8 @@ pub struct LogisticsVirtualServicePushCallRecordRequest {
     /// `tel_x` (required)
     pub tel_x: String,
     /// `tel_xext`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_xext: Option<String>,
     /// `tel_y`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_y: Option<String>,
 }
 /// The required parameters of [`LogisticsVirtualServicePushCallRecordRequest`], by name: 17 of them, too many to pass in order without mixing two up.
@@ -155,7 +145,16 @@ impl LogisticsVirtualServicePushCallRecordRequest {
             tel_a,
             tel_b,
             tel_x,
-            ..<Self as crate::de::Object>::empty()
+            area_code: Default::default(),
+            collect_num_time: Default::default(),
+            ext: Default::default(),
+            record_url: Default::default(),
+            release_cause: Default::default(),
+            remark: Default::default(),
+            ringing_record_url: Default::default(),
+            sub_id: Default::default(),
+            tel_xext: Default::default(),
+            tel_y: Default::default(),
         }
     }
     /// Sets `area_code`.
@@ -210,11 +209,10 @@ impl LogisticsVirtualServicePushCallRecordRequest {
     }
 }
 /// `logistics.virtualServicePushCallRecord` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsVirtualServicePushCallRecordResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for LogisticsVirtualServicePushCallRecordRequest {
@@ -222,4 +220,4 @@ impl crate::request::Request for LogisticsVirtualServicePushCallRecordRequest {
     type Response = LogisticsVirtualServicePushCallRecordResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

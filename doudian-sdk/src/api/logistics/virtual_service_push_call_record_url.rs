@@ -8,7 +8,7 @@
 /// * **Required:** `call_id`, `record_url`, `service_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsVirtualServicePushCallRecordUrlResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.virtualServicePushCallRecordUrl` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.virtualServicePushCallRecordUrl")]
 pub struct LogisticsVirtualServicePushCallRecordUrlRequest {
@@ -34,11 +34,10 @@ impl LogisticsVirtualServicePushCallRecordUrlRequest {
     }
 }
 /// `logistics.virtualServicePushCallRecordUrl` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsVirtualServicePushCallRecordUrlResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for LogisticsVirtualServicePushCallRecordUrlRequest {
@@ -46,4 +45,4 @@ impl crate::request::Request for LogisticsVirtualServicePushCallRecordUrlRequest
     type Response = LogisticsVirtualServicePushCallRecordUrlResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,19 @@
 /// * **Required:** `receive_time`, `record_id`, `request_id`, `send_type`, `service_code`, `sms_content`, `sms_num`, `sms_result`, `tel_a`, `tel_b`, `tel_x`, given by name in [`LogisticsVirtualServicePushSmsRequired`].
 /// * **Reply:** [`LogisticsVirtualServicePushSmsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.virtualServicePushSms` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.virtualServicePushSms")]
 pub struct LogisticsVirtualServicePushSmsRequest {
     /// `area_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub area_code: Option<String>,
     /// `ext`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
     /// `receive_time` (required)
     pub receive_time: String,
     /// `record_id` (required)
     pub record_id: String,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `request_id` (required)
     pub request_id: String,
@@ -38,7 +35,6 @@ pub struct LogisticsVirtualServicePushSmsRequest {
     /// `sms_result` (required)
     pub sms_result: String,
     /// `sub_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_id: Option<String>,
     /// `tel_a` (required)
     pub tel_a: String,
@@ -47,7 +43,6 @@ pub struct LogisticsVirtualServicePushSmsRequest {
     /// `tel_x` (required)
     pub tel_x: String,
     /// `tel_xext`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_xext: Option<String>,
 }
 /// The required parameters of [`LogisticsVirtualServicePushSmsRequest`], by name: 11 of them, too many to pass in order without mixing two up.
@@ -104,7 +99,11 @@ impl LogisticsVirtualServicePushSmsRequest {
             tel_a,
             tel_b,
             tel_x,
-            ..<Self as crate::de::Object>::empty()
+            area_code: Default::default(),
+            ext: Default::default(),
+            remark: Default::default(),
+            sub_id: Default::default(),
+            tel_xext: Default::default(),
         }
     }
     /// Sets `area_code`.
@@ -134,11 +133,10 @@ impl LogisticsVirtualServicePushSmsRequest {
     }
 }
 /// `logistics.virtualServicePushSms` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsVirtualServicePushSmsResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for LogisticsVirtualServicePushSmsRequest {
@@ -146,4 +144,4 @@ impl crate::request::Request for LogisticsVirtualServicePushSmsRequest {
     type Response = LogisticsVirtualServicePushSmsResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `waybill_applies`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsWaybillApplyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.waybillApply` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.waybillApply")]
 pub struct LogisticsWaybillApplyRequest {
@@ -22,7 +22,7 @@ impl LogisticsWaybillApplyRequest {
     }
 }
 /// `logistics.waybillApply` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsWaybillApplyResponse {
     /// `err_infos`
@@ -35,25 +35,20 @@ impl crate::request::Request for LogisticsWaybillApplyRequest {
     type Response = LogisticsWaybillApplyResponse;
 }
 /// An object inside `logistics.waybillApply`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ErrInfo {
     /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 /// An object inside `logistics.waybillApply`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct WaybillApplyWaybillApply {
     /// `logistics_code` (required)
@@ -71,22 +66,17 @@ impl WaybillApplyWaybillApply {
     }
 }
 /// An object inside `logistics.waybillApply`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WaybillInfo {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `print_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub print_data: Option<String>,
     /// `sign`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

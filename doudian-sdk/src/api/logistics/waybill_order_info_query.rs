@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsWaybillOrderInfoQueryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.waybillOrderInfoQuery` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "logistics.waybillOrderInfoQuery")]
 pub struct LogisticsWaybillOrderInfoQueryRequest {
     /// `express_company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company: Option<String>,
     /// `waybill_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_code: Option<String>,
 }
 impl LogisticsWaybillOrderInfoQueryRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            express_company: Default::default(),
+            waybill_code: Default::default(),
         }
     }
     /// Sets `express_company`.
@@ -38,23 +37,18 @@ impl LogisticsWaybillOrderInfoQueryRequest {
     }
 }
 /// `logistics.waybillOrderInfoQuery` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct LogisticsWaybillOrderInfoQueryResponse {
     /// `is_bytedance_dec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bytedance_dec: Option<String>,
     /// `is_bytedance_waybill`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bytedance_waybill: Option<String>,
     /// `privacy_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub privacy_flag: Option<String>,
     /// `receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver: Option<Receiver>,
     /// `sender`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<Sender>,
 }
 impl ::std::fmt::Debug for LogisticsWaybillOrderInfoQueryResponse {
@@ -74,32 +68,24 @@ impl crate::request::Request for LogisticsWaybillOrderInfoQueryRequest {
     type Response = LogisticsWaybillOrderInfoQueryResponse;
 }
 /// An object inside `logistics.waybillOrderInfoQuery`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Receiver {
     /// `auth_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_end_time: Option<String>,
     /// `auth_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_flag: Option<String>,
     /// `auth_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_start_time: Option<String>,
     /// `is_virtual_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_no: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `virtual_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_no: Option<String>,
     /// `virtual_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_status: Option<String>,
 }
 impl ::std::fmt::Debug for Receiver {
@@ -117,32 +103,24 @@ impl ::std::fmt::Debug for Receiver {
     }
 }
 /// An object inside `logistics.waybillOrderInfoQuery`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Sender {
     /// `auth_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_end_time: Option<String>,
     /// `auth_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_flag: Option<String>,
     /// `auth_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_start_time: Option<String>,
     /// `is_virtual_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_no: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `virtual_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_no: Option<String>,
     /// `virtual_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_status: Option<String>,
 }
 impl ::std::fmt::Debug for Sender {
@@ -160,4 +138,4 @@ impl ::std::fmt::Debug for Sender {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `coupon_id`, `doudian_open_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MarketingCheckCouponAppliedResponse`]; nested types are in this module.
 /// * **Platform docs:** search `marketing.checkCouponApplied` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "marketing.checkCouponApplied")]
 pub struct MarketingCheckCouponAppliedRequest {
@@ -27,11 +27,10 @@ impl MarketingCheckCouponAppliedRequest {
     }
 }
 /// `marketing.checkCouponApplied` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MarketingCheckCouponAppliedResponse {
     /// `used_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub used_count: Option<i64>,
 }
 impl crate::request::Request for MarketingCheckCouponAppliedRequest {
@@ -39,4 +38,4 @@ impl crate::request::Request for MarketingCheckCouponAppliedRequest {
     type Response = MarketingCheckCouponAppliedResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

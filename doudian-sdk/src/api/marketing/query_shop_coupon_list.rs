@@ -9,34 +9,27 @@
 /// * **Required:** `page_no`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MarketingQueryShopCouponListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `marketing.queryShopCouponList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "marketing.queryShopCouponList")]
 pub struct MarketingQueryShopCouponListRequest {
     /// `conpon_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conpon_name: Option<String>,
     /// `content_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<i64>,
     /// `coupon_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<String>,
     /// `coupon_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_type: Option<i64>,
     /// `max_start_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_start_apply_time: Option<i64>,
     /// `min_start_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_start_apply_time: Option<i64>,
     /// `page_no` (required)
     pub page_no: i64,
     /// `page_size` (required)
     pub page_size: i64,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 impl MarketingQueryShopCouponListRequest {
@@ -45,7 +38,13 @@ impl MarketingQueryShopCouponListRequest {
         Self {
             page_no,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            conpon_name: Default::default(),
+            content_type: Default::default(),
+            coupon_id: Default::default(),
+            coupon_type: Default::default(),
+            max_start_apply_time: Default::default(),
+            min_start_apply_time: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `conpon_name`.
@@ -85,13 +84,12 @@ impl MarketingQueryShopCouponListRequest {
     }
 }
 /// `marketing.queryShopCouponList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MarketingQueryShopCouponListResponse {
     /// `coupon_list`
     pub coupon_list: Vec<Coupon>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for MarketingQueryShopCouponListRequest {
@@ -125,81 +123,57 @@ impl MarketingQueryShopCouponListRequest {
     }
 }
 /// An object inside `marketing.queryShopCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Coupon {
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i64>,
     /// `coupon_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_end_time: Option<i64>,
     /// `coupon_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<String>,
     /// `coupon_max_apply_times`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_max_apply_times: Option<i64>,
     /// `coupon_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_name: Option<String>,
     /// `coupon_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_start_time: Option<i64>,
     /// `coupon_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_type: Option<i64>,
     /// `coupon_valid_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_valid_period: Option<i64>,
     /// `coupon_validity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_validity_type: Option<i64>,
     /// `credit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<i64>,
     /// `discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<i64>,
     /// `end_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_apply_time: Option<i64>,
     /// `left_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub left_amount: Option<i64>,
     /// `limit_kol_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_kol_id: Option<i64>,
     /// `max_credit_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_credit_limit: Option<i64>,
     /// `range_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub range_type: Option<i64>,
     /// `range_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub range_value: Option<String>,
     /// `start_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_apply_time: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_type: Option<i64>,
     /// `threshold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i64>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
     /// `used_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub used_amount: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

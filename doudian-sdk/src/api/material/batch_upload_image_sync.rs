@@ -9,14 +9,13 @@ pub use super::shared::Material;
 /// * **Required:** `materials`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialBatchUploadImageSyncResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.batchUploadImageSync` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.batchUploadImageSync")]
 pub struct MaterialBatchUploadImageSyncRequest {
     /// `materials` (required)
     pub materials: Vec<Material>,
     /// `need_distinct`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_distinct: Option<bool>,
 }
 impl MaterialBatchUploadImageSyncRequest {
@@ -24,7 +23,7 @@ impl MaterialBatchUploadImageSyncRequest {
     pub fn new(materials: Vec<Material>) -> Self {
         Self {
             materials,
-            ..<Self as crate::de::Object>::empty()
+            need_distinct: Default::default(),
         }
     }
     /// Sets `need_distinct`.
@@ -34,7 +33,7 @@ impl MaterialBatchUploadImageSyncRequest {
     }
 }
 /// `material.batchUploadImageSync` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialBatchUploadImageSyncResponse {
     /// `failed_map`
@@ -47,50 +46,32 @@ impl crate::request::Request for MaterialBatchUploadImageSyncRequest {
     type Response = MaterialBatchUploadImageSyncResponse;
 }
 /// An object inside `material.batchUploadImageSync`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailedMap {
     /// `ErrCode`
-    #[serde(rename = "ErrCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `ErrMsg`
-    #[serde(rename = "ErrMsg")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
 }
 /// An object inside `material.batchUploadImageSync`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SuccessMap {
     /// `AuditStatus`
-    #[serde(rename = "AuditStatus")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `ByteUrl`
-    #[serde(rename = "ByteUrl")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
     /// `FolderId`
-    #[serde(rename = "FolderId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `IsNew`
-    #[serde(rename = "IsNew")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
     /// `MaterialId`
-    #[serde(rename = "MaterialId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `Name`
-    #[serde(rename = "Name")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `OriginUrl`
-    #[serde(rename = "OriginUrl")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::Material;
 /// * **Required:** `materials`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialBatchUploadVideoAsyncResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.batchUploadVideoAsync` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.batchUploadVideoAsync")]
 pub struct MaterialBatchUploadVideoAsyncRequest {
@@ -23,7 +23,7 @@ impl MaterialBatchUploadVideoAsyncRequest {
     }
 }
 /// `material.batchUploadVideoAsync` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialBatchUploadVideoAsyncResponse {
     /// `failed_map`
@@ -36,46 +36,30 @@ impl crate::request::Request for MaterialBatchUploadVideoAsyncRequest {
     type Response = MaterialBatchUploadVideoAsyncResponse;
 }
 /// An object inside `material.batchUploadVideoAsync`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailedMap {
     /// `ErrCode`
-    #[serde(rename = "ErrCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `ErrMsg`
-    #[serde(rename = "ErrMsg")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
 }
 /// An object inside `material.batchUploadVideoAsync`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SuccessMap {
     /// `AuditStatus`
-    #[serde(rename = "AuditStatus")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `FolderId`
-    #[serde(rename = "FolderId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `IsNew`
-    #[serde(rename = "IsNew")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
     /// `MaterialId`
-    #[serde(rename = "MaterialId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `Name`
-    #[serde(rename = "Name")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `OriginUrl`
-    #[serde(rename = "OriginUrl")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,15 @@
 /// * **Required:** `name`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialCreateFolderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.createFolder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.createFolder")]
 pub struct MaterialCreateFolderRequest {
     /// `name` (required)
     pub name: String,
     /// `parent_folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_folder_id: Option<String>,
     /// `type` (required)
-    #[serde(rename = "type")]
     pub type_: i32,
 }
 impl MaterialCreateFolderRequest {
@@ -27,7 +25,7 @@ impl MaterialCreateFolderRequest {
         Self {
             name: name.into(),
             type_,
-            ..<Self as crate::de::Object>::empty()
+            parent_folder_id: Default::default(),
         }
     }
     /// Sets `parent_folder_id`.
@@ -37,24 +35,18 @@ impl MaterialCreateFolderRequest {
     }
 }
 /// `material.createFolder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialCreateFolderResponse {
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `is_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `parent_folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_folder_id: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i32>,
 }
 impl crate::request::Request for MaterialCreateFolderRequest {
@@ -62,4 +54,4 @@ impl crate::request::Request for MaterialCreateFolderRequest {
     type Response = MaterialCreateFolderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,19 +9,18 @@ pub use super::shared::FailedMap;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`MaterialDeleteFolderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.deleteFolder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.deleteFolder")]
 pub struct MaterialDeleteFolderRequest {
     /// `folder_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub folder_ids: Vec<String>,
 }
 impl MaterialDeleteFolderRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            folder_ids: Default::default(),
         }
     }
     /// Sets `folder_ids`.
@@ -31,7 +30,7 @@ impl MaterialDeleteFolderRequest {
     }
 }
 /// `material.deleteFolder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialDeleteFolderResponse {
     /// `failed_map`
@@ -44,4 +43,4 @@ impl crate::request::Request for MaterialDeleteFolderRequest {
     type Response = MaterialDeleteFolderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::FailedMap;
 /// * **Required:** `material_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialDeleteMaterialResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.deleteMaterial` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.deleteMaterial")]
 pub struct MaterialDeleteMaterialRequest {
@@ -23,7 +23,7 @@ impl MaterialDeleteMaterialRequest {
     }
 }
 /// `material.deleteMaterial` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialDeleteMaterialResponse {
     /// `failed_map`
@@ -36,4 +36,4 @@ impl crate::request::Request for MaterialDeleteMaterialRequest {
     type Response = MaterialDeleteMaterialResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

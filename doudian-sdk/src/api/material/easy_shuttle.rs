@@ -8,19 +8,17 @@
 /// * **Required:** `folder_id_list`, `material_type_list`, `operate_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialEasyShuttleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.easyShuttle` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.easyShuttle")]
 pub struct MaterialEasyShuttleRequest {
     /// `create_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<String>,
     /// `folder_id_list` (required)
     pub folder_id_list: Vec<String>,
     /// `material_type_list` (required)
     pub material_type_list: Vec<String>,
     /// `only_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub only_material: Option<bool>,
     /// `operate_type` (required)
     pub operate_type: String,
@@ -36,7 +34,8 @@ impl MaterialEasyShuttleRequest {
             folder_id_list,
             material_type_list,
             operate_type: operate_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            create_time_end: Default::default(),
+            only_material: Default::default(),
         }
     }
     /// Sets `create_time_end`.
@@ -51,7 +50,7 @@ impl MaterialEasyShuttleRequest {
     }
 }
 /// `material.easyShuttle` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialEasyShuttleResponse {}
 impl crate::request::Request for MaterialEasyShuttleRequest {
@@ -59,4 +58,4 @@ impl crate::request::Request for MaterialEasyShuttleRequest {
     type Response = MaterialEasyShuttleResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

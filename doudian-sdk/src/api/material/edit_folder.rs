@@ -8,17 +8,15 @@
 /// * **Required:** `folder_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialEditFolderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.editFolder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.editFolder")]
 pub struct MaterialEditFolderRequest {
     /// `folder_id` (required)
     pub folder_id: String,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `to_folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_folder_id: Option<String>,
 }
 impl MaterialEditFolderRequest {
@@ -26,7 +24,8 @@ impl MaterialEditFolderRequest {
     pub fn new(folder_id: impl Into<String>) -> Self {
         Self {
             folder_id: folder_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            name: Default::default(),
+            to_folder_id: Default::default(),
         }
     }
     /// Sets `name`.
@@ -41,7 +40,7 @@ impl MaterialEditFolderRequest {
     }
 }
 /// `material.editFolder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialEditFolderResponse {}
 impl crate::request::Request for MaterialEditFolderRequest {
@@ -49,4 +48,4 @@ impl crate::request::Request for MaterialEditFolderRequest {
     type Response = MaterialEditFolderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,15 @@
 /// * **Required:** `material_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialEditMaterialResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.editMaterial` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.editMaterial")]
 pub struct MaterialEditMaterialRequest {
     /// `material_id` (required)
     pub material_id: String,
     /// `material_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_name: Option<String>,
     /// `to_folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_folder_id: Option<String>,
 }
 impl MaterialEditMaterialRequest {
@@ -26,7 +24,8 @@ impl MaterialEditMaterialRequest {
     pub fn new(material_id: impl Into<String>) -> Self {
         Self {
             material_id: material_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            material_name: Default::default(),
+            to_folder_id: Default::default(),
         }
     }
     /// Sets `material_name`.
@@ -41,7 +40,7 @@ impl MaterialEditMaterialRequest {
     }
 }
 /// `material.editMaterial` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialEditMaterialResponse {}
 impl crate::request::Request for MaterialEditMaterialRequest {
@@ -49,4 +48,4 @@ impl crate::request::Request for MaterialEditMaterialRequest {
     type Response = MaterialEditMaterialResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

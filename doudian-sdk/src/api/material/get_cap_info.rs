@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`MaterialGetCapInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.get_cap_info` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.get_cap_info")]
 pub struct MaterialGetCapInfoRequest {}
@@ -19,28 +19,22 @@ impl MaterialGetCapInfoRequest {
     }
 }
 /// `material.get_cap_info` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialGetCapInfoResponse {
     /// `equity_info`
     pub equity_info: Vec<EquityInfo>,
     /// `photo_capacity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_capacity: Option<i64>,
     /// `photo_capacity_used`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_capacity_used: Option<i64>,
     /// `total_capacity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_capacity: Option<i64>,
     /// `total_capacity_used`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_capacity_used: Option<i64>,
     /// `video_capacity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_capacity: Option<i64>,
     /// `video_capacity_used`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_capacity_used: Option<i64>,
 }
 impl crate::request::Request for MaterialGetCapInfoRequest {
@@ -49,30 +43,23 @@ impl crate::request::Request for MaterialGetCapInfoRequest {
     type Response = MaterialGetCapInfoResponse;
 }
 /// An object inside `material.get_cap_info`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct EquityInfo {
     /// `begin_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `equity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub equity_type: Option<String>,
     /// `equity_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub equity_type_desc: Option<String>,
     /// `photo_capacity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_capacity: Option<i64>,
     /// `total_capacity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_capacity: Option<i64>,
     /// `video_capacity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_capacity: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::PhotoInfo;
 /// * **Required:** `folder_id`, `page_num`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialGetFolderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.getFolderInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.getFolderInfo")]
 pub struct MaterialGetFolderInfoRequest {
@@ -31,11 +31,10 @@ impl MaterialGetFolderInfoRequest {
     }
 }
 /// `material.getFolderInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialGetFolderInfoResponse {
     /// `folder_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_info: Option<FolderInfo>,
 }
 impl crate::request::Request for MaterialGetFolderInfoRequest {
@@ -44,89 +43,65 @@ impl crate::request::Request for MaterialGetFolderInfoRequest {
     type Response = MaterialGetFolderInfoResponse;
 }
 /// An object inside `material.getFolderInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChildFolder {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delete_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
     /// `folder_attr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_attr: Option<i32>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `folder_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_name: Option<String>,
     /// `folder_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_type: Option<i32>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// `parent_folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_folder_id: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 /// An object inside `material.getFolderInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChildMaterial {
     /// `audit_reject_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_reject_desc: Option<String>,
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `byte_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delete_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<String>,
     /// `materil_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub materil_name: Option<String>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// `origin_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
     /// `photo_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_info: Option<PhotoInfo>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `video_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_info: Option<VideoInfo>,
 }
 /// An object inside `material.getFolderInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FolderInfo {
     /// `child_folder`
@@ -134,52 +109,38 @@ pub struct FolderInfo {
     /// `child_material`
     pub child_material: Vec<ChildMaterial>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delete_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
     /// `folder_attr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_attr: Option<i32>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `folder_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_name: Option<String>,
     /// `folder_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_type: Option<i32>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// `parent_folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_folder_id: Option<String>,
     /// `total_child_material_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_child_material_num: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 /// An object inside `material.getFolderInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoInfo {
     /// `duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// `vid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vid: Option<String>,
     /// `video_cover_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_cover_url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

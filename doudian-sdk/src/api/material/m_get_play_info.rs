@@ -8,7 +8,7 @@
 /// * **Required:** `vid_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialMGetPlayInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.mGetPlayInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.mGetPlayInfo")]
 pub struct MaterialMGetPlayInfoRequest {
@@ -22,7 +22,7 @@ impl MaterialMGetPlayInfoRequest {
     }
 }
 /// `material.mGetPlayInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialMGetPlayInfoResponse {
     /// `failed_map`
@@ -36,62 +36,38 @@ impl crate::request::Request for MaterialMGetPlayInfoRequest {
     type Response = MaterialMGetPlayInfoResponse;
 }
 /// An object inside `material.mGetPlayInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailedMap {
     /// `ErrCode`
-    #[serde(rename = "ErrCode")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `ErrMsg`
-    #[serde(rename = "ErrMsg")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
 }
 /// An object inside `material.mGetPlayInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SuccessMap {
     /// `Duration`
-    #[serde(rename = "Duration")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// `Format`
-    #[serde(rename = "Format")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// `Height`
-    #[serde(rename = "Height")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `MainUrl`
-    #[serde(rename = "MainUrl")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_url: Option<String>,
     /// `MainUrlExpire`
-    #[serde(rename = "MainUrlExpire")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_url_expire: Option<i64>,
     /// `Size`
-    #[serde(rename = "Size")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `URI`
-    #[serde(rename = "URI")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
     /// `Vid`
-    #[serde(rename = "Vid")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vid: Option<String>,
     /// `VideoCoverUrl`
-    #[serde(rename = "VideoCoverUrl")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_cover_url: Option<String>,
     /// `Width`
-    #[serde(rename = "Width")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::FailedMap;
 /// * **Required:** `folder_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialMoveFolderToRecycleBinResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.moveFolderToRecycleBin` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.moveFolderToRecycleBin")]
 pub struct MaterialMoveFolderToRecycleBinRequest {
@@ -23,7 +23,7 @@ impl MaterialMoveFolderToRecycleBinRequest {
     }
 }
 /// `material.moveFolderToRecycleBin` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialMoveFolderToRecycleBinResponse {
     /// `failed_map`
@@ -36,4 +36,4 @@ impl crate::request::Request for MaterialMoveFolderToRecycleBinRequest {
     type Response = MaterialMoveFolderToRecycleBinResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

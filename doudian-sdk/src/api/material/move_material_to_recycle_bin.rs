@@ -9,7 +9,7 @@ pub use super::shared::FailedMap;
 /// * **Required:** `material_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialMoveMaterialToRecycleBinResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.moveMaterialToRecycleBin` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.moveMaterialToRecycleBin")]
 pub struct MaterialMoveMaterialToRecycleBinRequest {
@@ -23,7 +23,7 @@ impl MaterialMoveMaterialToRecycleBinRequest {
     }
 }
 /// `material.moveMaterialToRecycleBin` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialMoveMaterialToRecycleBinResponse {
     /// `failed_map`
@@ -36,4 +36,4 @@ impl crate::request::Request for MaterialMoveMaterialToRecycleBinRequest {
     type Response = MaterialMoveMaterialToRecycleBinResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::PhotoInfo;
 /// * **Required:** `material_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialQueryMaterialDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.queryMaterialDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.queryMaterialDetail")]
 pub struct MaterialQueryMaterialDetailRequest {
@@ -27,11 +27,10 @@ impl MaterialQueryMaterialDetailRequest {
     }
 }
 /// `material.queryMaterialDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialQueryMaterialDetailResponse {
     /// `material_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_info: Option<MaterialInfo>,
 }
 impl crate::request::Request for MaterialQueryMaterialDetailRequest {
@@ -40,91 +39,70 @@ impl crate::request::Request for MaterialQueryMaterialDetailRequest {
     type Response = MaterialQueryMaterialDetailResponse;
 }
 /// An object inside `material.queryMaterialDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialInfo {
     /// Why the audit rejected it.
     ///
     /// `audit_reject_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_reject_desc: Option<String>,
     /// The audit state.
     ///
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// The material's address on the platform.
     ///
     /// `byte_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
     /// When it was created, as text (`YYYY-MM-DD HH:MM:SS`).
     ///
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delete_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `photo` or `video`.
     ///
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<String>,
     /// The material's name.
     ///
     /// `materil_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub materil_name: Option<String>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// The address it was uploaded from.
     ///
     /// `origin_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
     /// `photo_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_info: Option<PhotoInfo>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `video_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_info: Option<VideoInfo>,
 }
 /// An object inside `material.queryMaterialDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoInfo {
     /// `duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `vid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vid: Option<String>,
     /// `video_cover_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_cover_url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

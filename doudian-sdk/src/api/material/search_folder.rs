@@ -9,24 +9,19 @@
 /// * **Required:** `order_by`, `page_num`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialSearchFolderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.searchFolder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.searchFolder")]
 pub struct MaterialSearchFolderRequest {
     /// `create_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<String>,
     /// `create_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<String>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operate_status: Vec<i32>,
     /// `order_by` (required)
     pub order_by: i32,
@@ -35,7 +30,6 @@ pub struct MaterialSearchFolderRequest {
     /// `page_size` (required)
     pub page_size: i32,
     /// `parent_folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_folder_id: Option<String>,
 }
 impl MaterialSearchFolderRequest {
@@ -45,7 +39,12 @@ impl MaterialSearchFolderRequest {
             order_by,
             page_num,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            create_time_end: Default::default(),
+            create_time_start: Default::default(),
+            folder_id: Default::default(),
+            name: Default::default(),
+            operate_status: Default::default(),
+            parent_folder_id: Default::default(),
         }
     }
     /// Sets `create_time_end`.
@@ -80,13 +79,12 @@ impl MaterialSearchFolderRequest {
     }
 }
 /// `material.searchFolder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialSearchFolderResponse {
     /// `folder_info_list`
     pub folder_info_list: Vec<FolderInfo>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for MaterialSearchFolderRequest {
@@ -120,36 +118,27 @@ impl MaterialSearchFolderRequest {
     }
 }
 /// An object inside `material.searchFolder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FolderInfo {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delete_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
     /// `folder_attr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_attr: Option<String>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `folder_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_type: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// `parent_folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_folder_id: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

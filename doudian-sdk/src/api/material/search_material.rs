@@ -10,52 +10,51 @@ pub use super::shared::PhotoInfo;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`MaterialSearchMaterialResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.searchMaterial` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.searchMaterial")]
 pub struct MaterialSearchMaterialRequest {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub audit_status: Vec<i32>,
     /// `create_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<String>,
     /// `create_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<String>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `material_id_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub material_id_list: Vec<String>,
     /// `material_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_name: Option<String>,
     /// `material_type`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub material_type: Vec<String>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operate_status: Vec<i32>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i32>,
     /// `page_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_num: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
 }
 impl MaterialSearchMaterialRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            audit_status: Default::default(),
+            create_time_end: Default::default(),
+            create_time_start: Default::default(),
+            folder_id: Default::default(),
+            material_id: Default::default(),
+            material_id_list: Default::default(),
+            material_name: Default::default(),
+            material_type: Default::default(),
+            operate_status: Default::default(),
+            order_type: Default::default(),
+            page_num: Default::default(),
+            page_size: Default::default(),
         }
     }
     /// Sets `audit_status`.
@@ -120,13 +119,12 @@ impl MaterialSearchMaterialRequest {
     }
 }
 /// `material.searchMaterial` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialSearchMaterialResponse {
     /// `material_info_list`
     pub material_info_list: Vec<MaterialInfo>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for MaterialSearchMaterialRequest {
@@ -160,82 +158,58 @@ impl MaterialSearchMaterialRequest {
     }
 }
 /// An object inside `material.searchMaterial`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialInfo {
     /// `audit_reject_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_reject_desc: Option<String>,
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `byte_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delete_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `material_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_name: Option<String>,
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<String>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// `origin_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
     /// `photoInfo`
-    #[serde(rename = "photoInfo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_info: Option<PhotoInfo>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `videoInfo`
-    #[serde(rename = "videoInfo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_info: Option<VideoInfo>,
 }
 /// An object inside `material.searchMaterial`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoInfo {
     /// `duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `vid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vid: Option<String>,
     /// `video_cover_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_cover_url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

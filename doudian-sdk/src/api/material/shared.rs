@@ -3,22 +3,19 @@
 
 //! Nested types several `material` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `material.deleteFolder`, `material.deleteMaterial`, `material.moveFolderToRecycleBin`, `material.moveMaterialToRecycleBin`, `material.recoverFolder` and `material.recoverMaterial`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailedMap {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 /// An object inside `material.batchUploadImageSync` and `material.batchUploadVideoAsync`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Material {
     /// `file_uri`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_uri: Option<String>,
     /// `folder_id` (required)
     pub folder_id: String,
@@ -29,7 +26,6 @@ pub struct Material {
     /// `request_id` (required)
     pub request_id: String,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl Material {
@@ -45,7 +41,8 @@ impl Material {
             material_type: material_type.into(),
             name: name.into(),
             request_id: request_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            file_uri: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `file_uri`.
@@ -60,18 +57,15 @@ impl Material {
     }
 }
 /// An object inside `material.getFolderInfo`, `material.queryMaterialDetail` and `material.searchMaterial`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PhotoInfo {
     /// `format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `folder_id`, `material_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialUploadImageSyncResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.uploadImageSync` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.uploadImageSync")]
 pub struct MaterialUploadImageSyncRequest {
     /// The store URI of bytes uploaded after `open.materialToken`.
     ///
     /// `file_uri`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_uri: Option<String>,
     /// The folder to put it in; `0` is the root.
     ///
@@ -28,12 +27,10 @@ pub struct MaterialUploadImageSyncRequest {
     /// `true` returns an existing approved image with the same content instead of creating a copy.
     ///
     /// `need_distinct`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_distinct: Option<bool>,
     /// A publicly reachable image URL. One of `url` and `file_uri` is required; `url` wins when both are set.
     ///
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl MaterialUploadImageSyncRequest {
@@ -42,7 +39,9 @@ impl MaterialUploadImageSyncRequest {
         Self {
             folder_id: folder_id.into(),
             material_name: material_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            file_uri: Default::default(),
+            need_distinct: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `file_uri`.
@@ -62,31 +61,26 @@ impl MaterialUploadImageSyncRequest {
     }
 }
 /// `material.uploadImageSync` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialUploadImageSyncResponse {
     /// The material's audit state; the audit result also arrives as push message `MaterialAuditResultForShop`.
     ///
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// The image's address on the platform, for product images.
     ///
     /// `byte_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `false` when an existing image was returned (`need_distinct`).
     ///
     /// `is_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
     /// The material id.
     ///
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
 }
 impl crate::request::Request for MaterialUploadImageSyncRequest {
@@ -94,4 +88,4 @@ impl crate::request::Request for MaterialUploadImageSyncRequest {
     type Response = MaterialUploadImageSyncResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `folder_id`, `name`, `need_distinct`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialUploadImageSyncForIsvResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.uploadImageSyncForIsv` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.uploadImageSyncForIsv")]
 pub struct MaterialUploadImageSyncForIsvRequest {
     /// `file_uri`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_uri: ::serde_json::Value,
     /// `folder_id` (required)
     pub folder_id: String,
@@ -22,7 +21,6 @@ pub struct MaterialUploadImageSyncForIsvRequest {
     /// `need_distinct` (required)
     pub need_distinct: bool,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl MaterialUploadImageSyncForIsvRequest {
@@ -36,7 +34,8 @@ impl MaterialUploadImageSyncForIsvRequest {
             folder_id: folder_id.into(),
             name: name.into(),
             need_distinct,
-            ..<Self as crate::de::Object>::empty()
+            file_uri: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `file_uri`.
@@ -51,23 +50,18 @@ impl MaterialUploadImageSyncForIsvRequest {
     }
 }
 /// `material.uploadImageSyncForIsv` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialUploadImageSyncForIsvResponse {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `byte_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `is_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
 }
 impl crate::request::Request for MaterialUploadImageSyncForIsvRequest {
@@ -75,4 +69,4 @@ impl crate::request::Request for MaterialUploadImageSyncForIsvRequest {
     type Response = MaterialUploadImageSyncForIsvResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

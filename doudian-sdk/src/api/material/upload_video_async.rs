@@ -8,19 +8,17 @@
 /// * **Required:** `folder_id`, `name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialUploadVideoAsyncResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.uploadVideoAsync` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.uploadVideoAsync")]
 pub struct MaterialUploadVideoAsyncRequest {
     /// `file_uri`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_uri: Option<String>,
     /// `folder_id` (required)
     pub folder_id: String,
     /// `name` (required)
     pub name: String,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl MaterialUploadVideoAsyncRequest {
@@ -29,7 +27,8 @@ impl MaterialUploadVideoAsyncRequest {
         Self {
             folder_id: folder_id.into(),
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            file_uri: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `file_uri`.
@@ -44,20 +43,16 @@ impl MaterialUploadVideoAsyncRequest {
     }
 }
 /// `material.uploadVideoAsync` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialUploadVideoAsyncResponse {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `is_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
 }
 impl crate::request::Request for MaterialUploadVideoAsyncRequest {
@@ -65,4 +60,4 @@ impl crate::request::Request for MaterialUploadVideoAsyncRequest {
     type Response = MaterialUploadVideoAsyncResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

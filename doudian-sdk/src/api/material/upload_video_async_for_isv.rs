@@ -8,19 +8,17 @@
 /// * **Required:** `folder_id`, `name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialUploadVideoAsyncForIsvResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.uploadVideoAsyncForIsv` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "material.uploadVideoAsyncForIsv")]
 pub struct MaterialUploadVideoAsyncForIsvRequest {
     /// `file_uri`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_uri: ::serde_json::Value,
     /// `folder_id` (required)
     pub folder_id: String,
     /// `name` (required)
     pub name: String,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl MaterialUploadVideoAsyncForIsvRequest {
@@ -29,7 +27,8 @@ impl MaterialUploadVideoAsyncForIsvRequest {
         Self {
             folder_id: folder_id.into(),
             name: name.into(),
-            ..<Self as crate::de::Object>::empty()
+            file_uri: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `file_uri`.
@@ -44,17 +43,14 @@ impl MaterialUploadVideoAsyncForIsvRequest {
     }
 }
 /// `material.uploadVideoAsyncForIsv` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialUploadVideoAsyncForIsvResponse {
     /// `folder_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// `is_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
 }
 impl crate::request::Request for MaterialUploadVideoAsyncForIsvRequest {
@@ -62,4 +58,4 @@ impl crate::request::Request for MaterialUploadVideoAsyncForIsvRequest {
     type Response = MaterialUploadVideoAsyncForIsvResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `app_id`, `open_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberBatchGetHistoryMemberUnionIdResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.batchGetHistoryMemberUnionId` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "member.batchGetHistoryMemberUnionId")]
 pub struct MemberBatchGetHistoryMemberUnionIdRequest {
@@ -24,7 +24,7 @@ impl MemberBatchGetHistoryMemberUnionIdRequest {
     }
 }
 /// `member.batchGetHistoryMemberUnionId` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MemberBatchGetHistoryMemberUnionIdResponse {
     /// `union_id_infos`
@@ -36,24 +36,19 @@ impl crate::request::Request for MemberBatchGetHistoryMemberUnionIdRequest {
     type Response = MemberBatchGetHistoryMemberUnionIdResponse;
 }
 /// An object inside `member.batchGetHistoryMemberUnionId`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UnionIdInfo {
     /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// `union_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub union_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

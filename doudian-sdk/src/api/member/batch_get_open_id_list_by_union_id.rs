@@ -8,7 +8,7 @@
 /// * **Required:** `union_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberBatchGetOpenIdListByUnionIdResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.batchGetOpenIdListByUnionId` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "member.batchGetOpenIdListByUnionId")]
 pub struct MemberBatchGetOpenIdListByUnionIdRequest {
@@ -22,7 +22,7 @@ impl MemberBatchGetOpenIdListByUnionIdRequest {
     }
 }
 /// `member.batchGetOpenIdListByUnionId` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MemberBatchGetOpenIdListByUnionIdResponse {
     /// `open_ids_info_list`
@@ -34,34 +34,28 @@ impl crate::request::Request for MemberBatchGetOpenIdListByUnionIdRequest {
     type Response = MemberBatchGetOpenIdListByUnionIdResponse;
 }
 /// An object inside `member.batchGetOpenIdListByUnionId`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenId {
     /// `open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 /// An object inside `member.batchGetOpenIdListByUnionId`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenIdsInfo {
     /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `open_id_list`
     pub open_id_list: Vec<OpenId>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// `union_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub union_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `app_id`, `open_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberBatchGetUnionIdByOpenIdListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.batchGetUnionIdByOpenIdList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "member.batchGetUnionIdByOpenIdList")]
 pub struct MemberBatchGetUnionIdByOpenIdListRequest {
@@ -24,7 +24,7 @@ impl MemberBatchGetUnionIdByOpenIdListRequest {
     }
 }
 /// `member.batchGetUnionIdByOpenIdList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MemberBatchGetUnionIdByOpenIdListResponse {
     /// `union_id_info`
@@ -36,4 +36,4 @@ impl crate::request::Request for MemberBatchGetUnionIdByOpenIdListRequest {
     type Response = MemberBatchGetUnionIdByOpenIdListResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

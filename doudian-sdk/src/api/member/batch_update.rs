@@ -8,7 +8,7 @@
 /// * **Required:** `app_id`, `member_info_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberBatchUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.batchUpdate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "member.batchUpdate")]
 pub struct MemberBatchUpdateRequest {
@@ -24,7 +24,7 @@ impl MemberBatchUpdateRequest {
     }
 }
 /// `member.batchUpdate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MemberBatchUpdateResponse {}
 impl crate::request::Request for MemberBatchUpdateRequest {
@@ -32,29 +32,22 @@ impl crate::request::Request for MemberBatchUpdateRequest {
     type Response = MemberBatchUpdateResponse;
 }
 /// An object inside `member.batchUpdate`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct MemberInfo {
     /// `integral`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub integral: Option<i64>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `open_id` (required)
     pub open_id: String,
     /// `pointCent`
-    #[serde(rename = "pointCent")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub point_cent: Option<i64>,
     /// `unbind`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unbind: Option<bool>,
     /// `union_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub union_id: Option<String>,
 }
 impl ::std::fmt::Debug for MemberInfo {
@@ -75,7 +68,12 @@ impl MemberInfo {
     pub fn new(open_id: impl Into<String>) -> Self {
         Self {
             open_id: open_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            integral: Default::default(),
+            level: Default::default(),
+            mobile: Default::default(),
+            point_cent: Default::default(),
+            unbind: Default::default(),
+            union_id: Default::default(),
         }
     }
     /// Sets `integral`.
@@ -110,4 +108,4 @@ impl MemberInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,17 @@
 /// * **Required:** `link_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberGetShopShortLinkResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.getShopShortLink` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "member.getShopShortLink")]
 pub struct MemberGetShopShortLinkRequest {
     /// `coupon_meta_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_meta_id: Option<String>,
     /// `link_type` (required)
     pub link_type: i64,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl MemberGetShopShortLinkRequest {
@@ -31,7 +26,9 @@ impl MemberGetShopShortLinkRequest {
     pub fn new(link_type: i64) -> Self {
         Self {
             link_type,
-            ..<Self as crate::de::Object>::empty()
+            coupon_meta_id: Default::default(),
+            order_id: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `coupon_meta_id`.
@@ -51,11 +48,10 @@ impl MemberGetShopShortLinkRequest {
     }
 }
 /// `member.getShopShortLink` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MemberGetShopShortLinkResponse {
     /// `short_link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_link: Option<String>,
 }
 impl crate::request::Request for MemberGetShopShortLinkRequest {
@@ -64,4 +60,4 @@ impl crate::request::Request for MemberGetShopShortLinkRequest {
     type Response = MemberGetShopShortLinkResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `app_id`, `open_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberMGetMemberInfoByOpenIdListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.mGetMemberInfoByOpenIdList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "member.mGetMemberInfoByOpenIdList")]
 pub struct MemberMGetMemberInfoByOpenIdListRequest {
@@ -24,7 +24,7 @@ impl MemberMGetMemberInfoByOpenIdListRequest {
     }
 }
 /// `member.mGetMemberInfoByOpenIdList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MemberMGetMemberInfoByOpenIdListResponse {
     /// `member_infos`
@@ -36,38 +36,28 @@ impl crate::request::Request for MemberMGetMemberInfoByOpenIdListRequest {
     type Response = MemberMGetMemberInfoByOpenIdListResponse;
 }
 /// An object inside `member.mGetMemberInfoByOpenIdList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct MemberInfo {
     /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
     /// `mix_mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mix_mobile: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// `point_cent`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub point_cent: Option<i64>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// `union_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub union_id: Option<String>,
 }
 impl ::std::fmt::Debug for MemberInfo {
@@ -87,4 +77,4 @@ impl ::std::fmt::Debug for MemberInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

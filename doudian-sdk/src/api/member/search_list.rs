@@ -9,31 +9,30 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`MemberSearchListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.searchList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "member.searchList")]
 pub struct MemberSearchListRequest {
     /// `app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
 }
 impl MemberSearchListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            app_id: Default::default(),
+            end_time: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
         }
     }
     /// Sets `app_id`.
@@ -63,13 +62,12 @@ impl MemberSearchListRequest {
     }
 }
 /// `member.searchList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MemberSearchListResponse {
     /// `order_list`
     pub order_list: Vec<Order>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 impl crate::request::Request for MemberSearchListRequest {
@@ -103,16 +101,13 @@ impl MemberSearchListRequest {
     }
 }
 /// An object inside `member.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

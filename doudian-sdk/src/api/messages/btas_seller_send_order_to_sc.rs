@@ -3,72 +3,56 @@
 
 //! Push message `BtasSellerSendOrderToSc` (`btas_sellerSendOrderToSc`, tag unpublished) and its nested types.
 /// Push message `BtasSellerSendOrderToSc` (`btas_sellerSendOrderToSc`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct BtasSellerSendOrderToSc {
     /// `order_code`. Example: `0654497435`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_info: Option<ProductInfo>,
     /// `qc_deliver_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qc_deliver_info: Option<QcDeliverInfo>,
     /// `sc_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_info: Option<ScInfo>,
     /// `third_cid`. Example: `31631`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<String>,
 }
 /// An object inside push message `BtasSellerSendOrderToSc`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ProductInfo {
     /// `capacity`. Example: `256G`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<String>,
     /// `color`. Example: `白色`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     /// `fresh`. Example: `9层新`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fresh: Option<String>,
     /// `new_product`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_product: Option<String>,
     /// `title`. Example: `苹果 Iphone 12 Pro Max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 /// An object inside push message `BtasSellerSendOrderToSc`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct QcDeliverInfo {
     /// `deliver`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver: Option<i64>,
     /// `logistics_name`. Example: `shunfeng`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name: Option<String>,
     /// `logistics_num`. Example: `SF1234352321123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_num: Option<String>,
     /// `seller_return_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_return_type: Option<i64>,
 }
 /// An object inside push message `BtasSellerSendOrderToSc`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ScInfo {
     /// `sc_addr`. Example: `浙江省杭州市`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_addr: Option<String>,
     /// `sc_id`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sc_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

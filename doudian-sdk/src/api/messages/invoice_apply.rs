@@ -3,25 +3,19 @@
 
 //! Push message `InvoiceApply` (`invoice_InvoiceApply`, tag unpublished) and its nested types.
 /// Push message `InvoiceApply` (`invoice_InvoiceApply`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct InvoiceApply {
     /// `apply_time`. Example: `1671177127`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// `registation_id`. Example: `7174978093600489780`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub registation_id: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `5007899872697073582`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,22 +3,17 @@
 
 //! Push message `InvoiceDetailInvalid` (`invoice_invoiceDetailInvalid`, tag unpublished) and its nested types.
 /// Push message `InvoiceDetailInvalid` (`invoice_invoiceDetailInvalid`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct InvoiceDetailInvalid {
     /// `end_time`. Example: `1640935998`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `registation_id`. Example: `7047761415113081132`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub registation_id: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1111237663`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4882679226239354474`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

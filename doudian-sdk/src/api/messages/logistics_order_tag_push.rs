@@ -3,34 +3,28 @@
 
 //! Push message `LogisticsOrderTagPush` (`logistics_orderTagPush`, tag unpublished) and its nested types.
 /// Push message `LogisticsOrderTagPush` (`logistics_orderTagPush`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct LogisticsOrderTagPush {
     /// `order_tag_list`
     pub order_tag_list: Vec<OrderTag>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `4463798`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 /// An object inside push message `LogisticsOrderTagPush`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OrderTag {
     /// `tag_key`. Example: `PriorityDelivery`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_key: Option<String>,
     /// `tag_reason`. Example: `用户催发货`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_reason: Option<String>,
     /// `tag_value`. Example: `优先发货`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_value: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

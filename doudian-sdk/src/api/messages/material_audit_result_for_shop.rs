@@ -5,116 +5,91 @@
 /// Push message `MaterialAuditResultForShop` (tag 137): The platform finished auditing a material of the shop's material centre. A handler marks the image usable or, when it was rejected, replaces it in the products that use it.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/1165/2674>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct MaterialAuditResultForShop {
     /// The audit result, as a code.
     ///
     /// `audit_status`. Example: `4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i64>,
     /// The audit result as text; for a rejection, the reason.
     ///
     /// `audit_status_desc`. Example: `图片涉嫌违规`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status_desc: Option<String>,
     /// The material's address on the platform.
     ///
     /// `byte_url`. Example: `https://xxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub byte_url: Option<String>,
     /// When it was created, as text (`YYYY-MM-DD HH:MM:SS`).
     ///
     /// `create_time`. Example: `2022-01-01 17:23:31`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delete_time`. Example: `2022-01-01 17:23:31`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_time: Option<String>,
     /// The folder it is in.
     ///
     /// `folder_id`. Example: `101`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<String>,
     /// The material id.
     ///
     /// `material_id`. Example: `71554047039343004600335`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `photo` or `video`.
     ///
     /// `material_type`. Example: `photo`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<String>,
     /// The material's name.
     ///
     /// `name`. Example: `xxx.jpg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `operate_status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i64>,
     /// The address it was uploaded from.
     ///
     /// `origin_url`. Example: `https://xxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
     /// `photo_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub photo_info: Option<PhotoInfo>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `size`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it last changed, as text (`YYYY-MM-DD HH:MM:SS`).
     ///
     /// `update_time`. Example: `2022-01-01 17:23:31`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `video_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_info: Option<VideoInfo>,
 }
 /// An object inside push message `MaterialAuditResultForShop`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct PhotoInfo {
     /// `format`. Example: `png`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// `height`. Example: `800`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
     /// `width`. Example: `800`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
 }
 /// An object inside push message `MaterialAuditResultForShop`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct VideoInfo {
     /// `duration`. Example: `25`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// `format`. Example: `mp4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// `height`. Example: `300`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `vid`. Example: `xxxxxxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vid: Option<String>,
     /// `width`. Example: `400`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,15 +3,13 @@
 
 //! Push message `OrderJadeQualityChangeType` (`order_JadeQualityChangeType`, tag unpublished) and its nested types.
 /// Push message `OrderJadeQualityChangeType` (`order_JadeQualityChangeType`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OrderJadeQualityChangeType {
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4829566578327619346`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1111114783`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

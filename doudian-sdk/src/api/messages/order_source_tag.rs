@@ -3,25 +3,19 @@
 
 //! Push message `OrderSourceTag` (`order_orderSourceTag`, tag unpublished) and its nested types.
 /// Push message `OrderSourceTag` (`order_orderSourceTag`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OrderSourceTag {
     /// `create_time`. Example: `1677503094`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `event_time`. Example: `1677504074`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_time: Option<i64>,
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `5039743694055923503`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a string. Example: `[5039743693955923503]`
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub s_ids: Vec<crate::ids::OrderId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `94956`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

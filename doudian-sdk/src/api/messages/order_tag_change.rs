@@ -3,31 +3,23 @@
 
 //! Push message `OrderTagChange` (`order_orderTagChange`, tag unpublished) and its nested types.
 /// Push message `OrderTagChange` (`order_orderTagChange`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OrderTagChange {
     /// `create_time`. Example: `1697018397`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `event_time`. Example: `1697018397`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_time: Option<i64>,
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6922093750654538949`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `tag_info`. Example: `{is_transit:true,consolidate_type:1}`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_info: Option<String>,
     /// `tag_key`. Example: `logistics_transit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_key: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,70 +5,56 @@
 /// Push message `ProductChange` (tag 400): A product changed: created, edited, audited, put on or off sale, deleted... (`event` says which). A handler reads it again with `product.detail`.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/60/686>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ProductChange {
     /// For a channel product, the main product it derives from.
     ///
     /// `channel_main_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_main_product: Option<ChannelMainProduct>,
     /// Details of a rejected audit, as JSON text.
     ///
     /// `check_reject_reason`. Example: `{audit_formatted_reason:{biz_type:1,op_id:-1,audit_status:2,human_audit_status:1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_reject_reason: Option<String>,
     /// What happened, as a platform event code.
     ///
     /// `event`. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<i64>,
     /// The merchant's own numeric product id, if set.
     ///
     /// `out_product_id`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// The product.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3488625851803765000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// For a rejected audit, why.
     ///
     /// `reason`. Example: `该商品主图不合规`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `95250`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `1111420330`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it changed, Unix seconds.
     ///
     /// `update_time`. Example: `16473829442`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside push message `ProductChange`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelMainProduct {
     /// `channel_id`. Example: `1111420330`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// `channel_type`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<i64>,
     /// `outer_product_id`. Example: `3488625851803765000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3641497799809465271`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,70 +5,57 @@
 /// Push message `ProductInfoChange` (tag 417): The content (title, images, specs...) or the state of a product changed; `status` carries its new sale, audit and draft states. A handler reads the product again with `product.detail`.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/60/2759>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ProductInfoChange {
     /// `channel_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_info: Option<ChannelInfo>,
     /// What changed, as a code.
     ///
     /// `msg_type`. Example: `4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<i64>,
     /// `product_biz`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_biz: Option<i64>,
     /// The product.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3570275551476319644`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `90419`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// The product's states after the change.
     ///
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 /// An object inside push message `ProductInfoChange`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelInfo {
     /// `channel_id`. Example: `35312`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// `channel_main_product_id`. Example: `34234112123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_main_product_id: Option<i64>,
     /// `channel_type`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<i64>,
 }
 /// An object inside push message `ProductInfoChange`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Status {
     /// Audit status as text: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
     /// `check_status`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<String>,
     /// `draft_status`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub draft_status: Option<String>,
     /// Whether it is on sale, as text: 0 on sale, 1 off the shelf, 2 deleted.
     ///
     /// `status`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,21 +3,17 @@
 
 //! Push message `ProductMainVideoAuditCallback` (`product_MainVideoAuditCallback`, tag unpublished) and its nested types.
 /// Push message `ProductMainVideoAuditCallback` (`product_MainVideoAuditCallback`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ProductMainVideoAuditCallback {
     /// `audit_result_status`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_result_status: Option<i64>,
     /// `material_id`. Example: `3672668941454541056`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3672668941454541056`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `reject_reason`. Example: `图片上文字信息凌乱，请调整后再提交`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

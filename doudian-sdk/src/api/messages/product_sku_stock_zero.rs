@@ -3,42 +3,29 @@
 
 //! Push message `ProductSkuStockZero` (`product_skuStockZero`, tag unpublished) and its nested types.
 /// Push message `ProductSkuStockZero` (`product_skuStockZero`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ProductSkuStockZero {
     /// `activity_id`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// `after`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `channel_id`. Example: `1705751231257640`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<String>,
     /// `channel_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<i64>,
     /// `process_time`. Example: `1626966496`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_time: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3493378522641234274`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string. Example: `432341123`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,52 +5,43 @@
 /// Push message `RefundArbitrateApplied` (tag 212): The buyer asked the platform to arbitrate an after-sale dispute.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/256>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RefundArbitrateApplied {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7001852497203577118`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `27`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// The arbitration id.
     ///
     /// `arbitrate_id`. Example: `7001852497203577118_001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
     /// Platform arbitration: 1 in progress, 2 customer service agreed, 3 customer service refused, 4 awaiting the merchant's evidence, 5 negotiation, 255 finished.
     ///
     /// `arbitrate_status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835496102802298179`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4835496102802298179`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,57 +5,47 @@
 /// Push message `RefundArbitrateAudited` (tag 216): The platform decided an arbitration; `arbitrate_conclusion` gives the outcome. A handler reads the request again with `afterSale.Detail`.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/259>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RefundArbitrateAudited {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7001268675961536803`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `27`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// The decision, as a code.
     ///
     /// `arbitrate_conclusion`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_conclusion: Option<i64>,
     /// The arbitration id.
     ///
     /// `arbitrate_id`. Example: `7001268675961536803_002`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_id: Option<String>,
     /// Platform arbitration: 1 in progress, 2 customer service agreed, 3 customer service refused, 4 awaiting the merchant's evidence, 5 negotiation, 255 finished.
     ///
     /// `arbitrate_status`. Example: `255`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835999782215360286`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4835999782215360286`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `597277`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

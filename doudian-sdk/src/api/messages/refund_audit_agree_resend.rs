@@ -5,52 +5,43 @@
 /// Push message `RefundAuditAgreeResend` (tag 227): The merchant agreed to resend missing goods (`aftersale_type` 7, 补寄); the shipment follows.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1984>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RefundAuditAgreeResend {
     /// Where the request stands; the values of `AfterSaleStatus`.
     ///
     /// `after_sale_status`. Example: `13`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i64>,
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7002072355312992556`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4837000698570409793`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
     /// `reason_code`. Example: `130`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4837000698570409793`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `95250`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it happened, as RFC 3339 text with its offset (`2022-09-02T10:27:50+08:00`).
     ///
     /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

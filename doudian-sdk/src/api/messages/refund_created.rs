@@ -5,95 +5,76 @@
 /// Push message `RefundCreated` (tag 200): A buyer opened an after-sale request (refund, return, exchange...). A handler fetches it with `afterSale.Detail`, holds the shipment if the order has not shipped, and queues the request for review.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/115>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RefundCreated {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7000893114000949517`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// When the buyer applied, Unix seconds.
     ///
     /// `apply_time`. Example: `1630022518`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835804142146756441`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
     /// `reason_code`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
     /// The amount to refund, in fen.
     ///
     /// `refund_amount`. Example: `8900`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// The shipping fee to refund, in fen.
     ///
     /// `refund_post_amount`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
     /// `refund_voucher_num`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
     /// The buyer's booking for handing the return over (time window and address), when there is one.
     ///
     /// `return_book_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_book_info: Option<ReturnBookInfo>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4835804142146756441`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `10437917`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it happened, as RFC 3339 text with its offset (`2022-09-02T10:27:50+08:00`).
     ///
     /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 /// An object inside push message `RefundCreated`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ReturnBookInfo {
     /// `addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `encrypt_addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_addr: Option<String>,
     /// `send_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_type: Option<i64>,
     /// `time_begin`. Example: `09:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_begin: Option<String>,
     /// `time_end`. Example: `11:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_end: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,70 +5,57 @@
 /// Push message `RefundRefused` (tag 204): The merchant refused a refund request; the buyer may change it or ask the platform to arbitrate.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/119>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RefundRefused {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `7000854130835161378`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `27`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835039908569161083`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
     /// `reason_code`. Example: `15`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
     /// The amount to refund, in fen.
     ///
     /// `refund_amount`. Example: `8891`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// The shipping fee to refund, in fen.
     ///
     /// `refund_post_amount`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
     /// `refund_voucher_num`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
     /// When it was refused, Unix seconds.
     ///
     /// `refuse_time`. Example: `1630022931`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_time: Option<i64>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4835039908569161083`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `22137145`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it happened, as RFC 3339 text with its offset (`2022-09-02T10:27:50+08:00`).
     ///
     /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,75 +5,61 @@
 /// Push message `RefundReturnApplyAgreed` (tag 202): The merchant agreed to a return: the buyer now sends the goods back to the address in `addr`.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/117>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RefundReturnApplyAgreed {
     /// The return address as JSON text.
     ///
     /// `addr`. Example: `{city:深圳市,city_id:440300,detail:上门取件逆向收货地址,mobile:12342084616,name:上门取件-广东,provi`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `657824112312121`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// When it was agreed, Unix seconds.
     ///
     /// `agree_time`. Example: `1630288054`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agree_time: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `457824112312123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The buyer's reason, as a platform code.
     ///
     /// `reason_code`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
     /// The amount to refund, in fen.
     ///
     /// `refund_amount`. Example: `1000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// The shipping fee to refund, in fen.
     ///
     /// `refund_post_amount`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_post_amount: Option<i64>,
     /// `refund_voucher_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_voucher_num: Option<i64>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `457824112312123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it happened, as RFC 3339 text with its offset (`2022-09-02T10:27:50+08:00`).
     ///
     /// `update_time`. Example: `2022-09-02T10:27:50+08:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

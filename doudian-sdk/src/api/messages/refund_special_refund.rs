@@ -5,49 +5,41 @@
 /// Push message `RefundSpecialRefund` (tag 224): A special-rights after-sale request, such as price protection (`aftersale_type` 6), was created.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1372>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RefundSpecialRefund {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `51`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// When it was applied for, Unix seconds.
     ///
     /// `apply_time`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The amount to refund, in fen.
     ///
     /// `refund_amount`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

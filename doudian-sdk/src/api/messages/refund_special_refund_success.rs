@@ -5,52 +5,43 @@
 /// Push message `RefundSpecialRefundSuccess` (tag 225): A special-rights refund, such as price protection, was paid out.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/1371>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RefundSpecialRefundSuccess {
     /// The after-sale request: read it with `afterSale.Detail`.
     ///
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Where the request stands after the event.
     ///
     /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code. Example: `53`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// What the buyer asks for.
     ///
     /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The amount to refund, in fen.
     ///
     /// `refund_amount`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<i64>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it was paid, Unix seconds.
     ///
     /// `success_time`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,49 +5,39 @@
 /// Push message `TradeAddressChangeApplied` (tag 111): The buyer asked to change the receiver details of an order, and the merchant has to decide with `order.addressConfirm`: accept while the parcel has not left, refuse otherwise.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/285>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeAddressChangeApplied {
     /// When the buyer asked, Unix seconds.
     ///
     /// `apply_time`. Example: `1630269374`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4836875908288530057`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `post_receiver_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver_msg: Option<PostReceiverMsg>,
     /// `receiver_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_msg: Option<ReceiverMsg>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `8461077`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `task_type`. Example: `1001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_type: Option<i64>,
 }
 /// An object inside push message `TradeAddressChangeApplied`.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PostReceiverMsg {
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:江苏省,id:320000},city:{name:苏州市,id:320500},town:{name:吴中区,id:32050`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `name` (sensitive: redacted in `Debug`). Example: `张三`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `tel` (sensitive: redacted in `Debug`). Example: `18512345678`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
 }
 impl ::std::fmt::Debug for PostReceiverMsg {
@@ -60,17 +50,14 @@ impl ::std::fmt::Debug for PostReceiverMsg {
     }
 }
 /// An object inside push message `TradeAddressChangeApplied`.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReceiverMsg {
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:江苏省,id:320000},city:{name:苏州市,id:320500},town:{name:苏州工业园区,id:32`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `name` (sensitive: redacted in `Debug`). Example: `李四`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `tel` (sensitive: redacted in `Debug`). Example: `13512345678`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverMsg {
@@ -83,4 +70,4 @@ impl ::std::fmt::Debug for ReceiverMsg {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,48 +5,40 @@
 /// Push message `TradeAddressChanged` (tag 105): The receiver's name, phone or address of an order changed, for example after the merchant accepted the buyer's change request. If the order has not shipped yet, a handler updates the warehouse and reprints the label.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/114>.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TradeAddressChanged {
     /// The new address as JSON text.
     ///
     /// `addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// The new address: province, city, town and street with their ids, and the detail.
     ///
     /// `addr_struct` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_struct: Option<AddrStruct>,
     /// The receiver's name, encrypted.
     ///
     /// `encrypt_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_name: Option<String>,
     /// The receiver's phone, encrypted.
     ///
     /// `encrypt_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_tel: Option<String>,
     /// The receiver's name.
     ///
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
     ///
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order ids (子订单) concerned.
     ///
@@ -55,17 +47,14 @@ pub struct TradeAddressChanged {
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// The receiver's phone.
     ///
     /// `tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
     /// When it happened, Unix seconds.
     ///
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 impl ::std::fmt::Debug for TradeAddressChanged {
@@ -87,30 +76,24 @@ impl ::std::fmt::Debug for TradeAddressChanged {
     }
 }
 /// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddrStruct {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<City>,
     /// The street address.
     ///
     /// `detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// The street address, encrypted: `order.batchDecrypt` reveals it.
     ///
     /// `encrypt_detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_detail: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<Province>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<Street>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<Town>,
 }
 impl ::std::fmt::Debug for AddrStruct {
@@ -126,48 +109,40 @@ impl ::std::fmt::Debug for AddrStruct {
     }
 }
 /// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct City {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Province {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Street {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside push message `TradeAddressChanged`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Town {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

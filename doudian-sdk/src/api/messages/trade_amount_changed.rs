@@ -5,36 +5,30 @@
 /// Push message `TradeAmountChanged` (tag 109): The merchant changed the price of an unpaid order (goods or shipping). A handler updates the amount it expects the buyer to pay.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/265>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeAmountChanged {
     /// `biz`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// When it was changed, Unix seconds.
     ///
     /// `modify_time`. Example: `1628597071`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_time: Option<i64>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
     ///
     /// `order_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4829566578327619346`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The new shipping fee, in fen.
     ///
     /// `post_amount`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// The SKU order ids (子订单) concerned.
     ///
@@ -43,16 +37,13 @@ pub struct TradeAmountChanged {
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1111114783`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// The new order total, in fen.
     ///
     /// `total_amount`. Example: `9750`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,26 +5,21 @@
 /// Push message `TradeAppointment` (`trade_TradeAppointment`, tag unpublished): the decoded `data` of the record.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/512>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeAppointment {
     /// `exp_delivery_time`. Example: `2021-09-30`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_delivery_time: Option<String>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4836822388705449082`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4836822388705449082]`
     pub s_ids: Vec<crate::ids::OrderId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `7220271`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

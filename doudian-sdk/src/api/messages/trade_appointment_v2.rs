@@ -5,24 +5,20 @@
 /// Push message `TradeAppointmentV2` (tag 126): The promised ship time of an order changed. A handler moves the order's shipping deadline.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/1444>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeAppointmentV2 {
     /// The new time by which the order must ship, Unix seconds.
     ///
     /// `exp_delivery_time`. Example: `1627454517`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_delivery_time: Option<i64>,
     /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
     ///
     /// `order_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4845206710334063984`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order ids (子订单) concerned.
     ///
@@ -31,11 +27,9 @@ pub struct TradeAppointmentV2 {
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1111113779`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,19 +3,15 @@
 
 //! Push message `TradeContractPhoneWithhold` (`trade_contractPhoneWithhold`, tag unpublished) and its nested types.
 /// Push message `TradeContractPhoneWithhold` (`trade_contractPhoneWithhold`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeContractPhoneWithhold {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `xxxxxxxxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `request_id`. Example: `xxxxxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// `withhold_result`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub withhold_result: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

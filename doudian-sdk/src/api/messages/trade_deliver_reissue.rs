@@ -3,38 +3,30 @@
 
 //! Push message `TradeDeliverReissue` (`trade_DeliverReissue`, tag unpublished) and its nested types.
 /// Push message `TradeDeliverReissue` (`trade_DeliverReissue`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeDeliverReissue {
     /// `event_time`. Example: `1714995330`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_time: Option<i64>,
     /// `logistics_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_msg: Option<LogisticsMsg>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6929492202186020473`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_ids`. Example: `[6929492202186020474]`
     pub sku_order_ids: Vec<String>,
 }
 /// An object inside push message `TradeDeliverReissue`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct LogisticsMsg {
     /// `express_company_id`. Example: `yunda`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company_id: Option<String>,
     /// `logistics_code`. Example: `318948638261142`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

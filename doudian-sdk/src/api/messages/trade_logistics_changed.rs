@@ -5,34 +5,28 @@
 /// Push message `TradeLogisticsChanged` (tag 104): The carrier or tracking number of a shipped order changed (for example through `order.logisticsEdit`). A handler updates the tracking it keeps for the order.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/113>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeLogisticsChanged {
     /// `biz`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// The new carrier and tracking number.
     ///
     /// `logistics_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_msg: Option<LogisticsMsg>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
     ///
     /// `order_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4837108077054598579`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `receiver_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_msg: Option<ReceiverMsg>,
     /// The SKU order ids (子订单) concerned.
     ///
@@ -41,46 +35,38 @@ pub struct TradeLogisticsChanged {
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `3032145`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it happened, Unix seconds.
     ///
     /// `update_time`. Example: `1630373507`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside push message `TradeLogisticsChanged`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct LogisticsMsg {
     /// The carrier's code (`order.logisticsCompanyList`).
     ///
     /// `express_company_id`. Example: `shentong`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company_id: Option<String>,
     /// The tracking number.
     ///
     /// `logistics_code`. Example: `776300597958911`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
 }
 /// An object inside push message `TradeLogisticsChanged`.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReceiverMsg {
     /// The address as JSON text: province, city, town and street with their ids, the detail encrypted.
     ///
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:陕西省,id:61},city:{name:咸阳市,id:610400},town:{name:兴平市,id:610481},s`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `name` (sensitive: redacted in `Debug`). Example: `张三`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `tel` (sensitive: redacted in `Debug`). Example: `13117428732`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverMsg {
@@ -93,4 +79,4 @@ impl ::std::fmt::Debug for ReceiverMsg {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

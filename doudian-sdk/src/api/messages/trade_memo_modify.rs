@@ -5,37 +5,31 @@
 /// Push message `TradeMemoModify` (tag 113): The merchant's remark or flag on an order changed, in the console or through `order.addOrderRemark`. A handler copies it into the ERP.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/571>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeMemoModify {
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4836807416444607671`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The remark.
     ///
     /// `remark`. Example: `备注`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `11808642`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// The flag colour, 0 to 5: 0 grey, 1 purple, 2 cyan, 3 green, 4 orange, 5 red.
     ///
     /// `star`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub star: Option<i64>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it changed, Unix seconds.
     ///
     /// `update_time`. Example: `1630269363`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,28 +3,21 @@
 
 //! Push message `TradeOrderTagChange` (`trade_OrderTagChange`, tag unpublished) and its nested types.
 /// Push message `TradeOrderTagChange` (`trade_OrderTagChange`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeOrderTagChange {
     /// `create_time`. Example: `1697018397`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `event_time`. Example: `1697018397`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_time: Option<i64>,
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6922093750654538949`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `tag_info`. Example: `{ModifyInfo:{support_all_delivery:true,source:negotiate},ShowSFFreeShippingTag:1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_info: Option<String>,
     /// `tag_key`. Example: `sku_logistics_extra_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_key: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,41 +5,34 @@
 /// Push message `TradePaid` (tag 101): An order was paid (a cash-on-delivery order: confirmed). The usual trigger to fetch the order with `order.orderDetail` and pass it to the warehouse.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/110>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradePaid {
     /// `biz`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
     ///
     /// `order_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4837328765348566675`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// What the buyer paid, in fen.
     ///
     /// `pay_amount`. Example: `1990`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// When it was paid, Unix seconds.
     ///
     /// `pay_time`. Example: `1630373504`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// How it was paid: 0 cash on delivery, other values online payment channels.
     ///
     /// `pay_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// The SKU order ids (子订单) concerned.
     ///
@@ -48,11 +41,9 @@ pub struct TradePaid {
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

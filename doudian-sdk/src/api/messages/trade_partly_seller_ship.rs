@@ -5,34 +5,28 @@
 /// Push message `TradePartlySellerShip` (tag 108): Some SKU orders of an order have shipped (one parcel of a split shipment); the rest follow in other parcels. A handler records the parcel and what it holds.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/208>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradePartlySellerShip {
     /// `biz`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// The parcel: carrier, tracking number and contents.
     ///
     /// `logistics_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_msg: Option<LogisticsMsg>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
     ///
     /// `order_type`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4705288465508532862`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `receiver_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_msg: Option<ReceiverMsg>,
     /// The SKU order ids (子订单) concerned.
     ///
@@ -41,35 +35,29 @@ pub struct TradePartlySellerShip {
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When the parcel shipped, Unix seconds.
     ///
     /// `update_time`. Example: `订单发货时间`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside push message `TradePartlySellerShip`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct LogisticsMsg {
     /// The carrier's code (`order.logisticsCompanyList`).
     ///
     /// `express_company_id`. Example: `gdkd`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company_id: Option<String>,
     /// The tracking number.
     ///
     /// `logistics_code`. Example: `111111111111111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// The parcel id.
     ///
     /// `pack_id`. Example: `4705288465508532862`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     /// What the parcel holds.
     ///
@@ -77,19 +65,16 @@ pub struct LogisticsMsg {
     pub shipped_order_info: Vec<ShippedOrderInfo>,
 }
 /// An object inside push message `TradePartlySellerShip`.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReceiverMsg {
     /// The address as JSON text: province, city, town and street with their ids, and the detail.
     ///
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:广东省,id:44},city:{name:广州市,id:440100},town:{name:天河区,id:440106},s`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `name` (sensitive: redacted in `Debug`). Example: `张三`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `tel` (sensitive: redacted in `Debug`). Example: `13117428565`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverMsg {
@@ -102,28 +87,23 @@ impl ::std::fmt::Debug for ReceiverMsg {
     }
 }
 /// An object inside push message `TradePartlySellerShip`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ShippedOrderInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `2329389`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// How many of its items are in this parcel.
     ///
     /// `shipped_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_num: Option<i64>,
     /// A SKU order id.
     ///
     /// `shipped_order_id`. Example: `4705288465508532862`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_order_id: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `3373737`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_num`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_num: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

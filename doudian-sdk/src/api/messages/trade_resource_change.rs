@@ -3,29 +3,22 @@
 
 //! Push message `TradeResourceChange` (`trade_TradeResourceChange`, tag unpublished) and its nested types.
 /// Push message `TradeResourceChange` (`trade_TradeResourceChange`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeResourceChange {
     /// `appointment_ship_time`. Example: `1677503094`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment_ship_time: Option<i64>,
     /// `create_time`. Example: `1677503094`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `event_time`. Example: `1677504074`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_time: Option<i64>,
     /// `latest_receipt_time`. Example: `1677503094`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_receipt_time: Option<i64>,
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4837328765348566675`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a string. Example: `[5039743693955923503]`
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub s_ids: Vec<crate::ids::OrderId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `77977`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_order_list`
     pub sku_order_list: Vec<TradeResourceChangeSkuOrder>,
@@ -33,32 +26,26 @@ pub struct TradeResourceChange {
     pub sku_orders: Vec<SkuOrder>,
 }
 /// An object inside push message `TradeResourceChange`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SkuOrder {
     /// `appointment_ship_time`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment_ship_time: Option<i64>,
     /// `latest_receipt_time`. Example: `1732204799`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_receipt_time: Option<i64>,
     /// `s_id`. Example: `6935570127038846867`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<String>,
 }
 /// An object inside push message `TradeResourceChange`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeResourceChangeSkuOrder {
     /// `appointment_ship_time`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment_ship_time: Option<String>,
     /// `latest_receipt_time`. Example: `1732204799`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_receipt_time: Option<String>,
     /// `s_id`. Example: `6935570127038846867`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,36 +5,30 @@
 /// Push message `TradeSellerShip` (tag 102): Every SKU order of an order has shipped. A handler records the carrier and tracking number and, when the ERP did not ship the order itself, marks it shipped.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/111>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeSellerShip {
     /// `biz`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// The carrier and tracking number.
     ///
     /// `logistics_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_msg: Option<LogisticsMsg>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
     ///
     /// `order_type`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4835999782215622430`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The receiver the order ships to.
     ///
     /// `receiver_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_msg: Option<ReceiverMsg>,
     /// The SKU order ids (子订单) concerned.
     ///
@@ -43,46 +37,38 @@ pub struct TradeSellerShip {
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `597277`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// When it happened, Unix seconds.
     ///
     /// `update_time`. Example: `1630335741`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside push message `TradeSellerShip`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct LogisticsMsg {
     /// The carrier's code (`order.logisticsCompanyList`).
     ///
     /// `express_company_id`. Example: `yunda`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company_id: Option<String>,
     /// The tracking number.
     ///
     /// `logistics_code`. Example: `431******408`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
 }
 /// An object inside push message `TradeSellerShip`.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReceiverMsg {
     /// The address as JSON text: province, city, town and street with their ids, the detail encrypted.
     ///
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:浙江省,province_id:330000,city:杭州市,city_id:330100,town:江干区,town_id:330104`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// `name` (sensitive: redacted in `Debug`). Example: `张三`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `tel` (sensitive: redacted in `Debug`). Example: `13117428564`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverMsg {
@@ -95,4 +81,4 @@ impl ::std::fmt::Debug for ReceiverMsg {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -5,31 +5,26 @@
 /// Push message `TradeSuccess` (tag 103): An order was completed: the buyer confirmed receipt, or the platform did when the time limit ran out.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/112>.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TradeSuccess {
     /// `biz`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// When it was completed, Unix seconds.
     ///
     /// `complete_time`. Example: `1630371757`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub complete_time: Option<i64>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// The kind of order: 0 ordinary, 2 virtual goods, 4 e-voucher, 5 third-party redemption.
     ///
     /// `order_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// The shop order id (父订单号).
     ///
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4834546133353960944`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub p_id: Option<crate::ids::OrderId>,
     /// The SKU order ids (子订单) concerned.
     ///
@@ -38,11 +33,9 @@ pub struct TradeSuccess {
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `9097106`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `8794053`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

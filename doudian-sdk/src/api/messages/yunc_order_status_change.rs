@@ -3,36 +3,28 @@
 
 //! Push message `YuncOrderStatusChange` (`yunc_orderStatusChange`, tag unpublished) and its nested types.
 /// Push message `YuncOrderStatusChange` (`yunc_orderStatusChange`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct YuncOrderStatusChange {
     /// `owner_code`. Example: `BD1000029`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `sub_order_list`
     pub sub_order_list: Vec<SubOrder>,
     /// `update_time`. Example: `1667463019`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside push message `YuncOrderStatusChange`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SubOrder {
     /// `current_business_stage`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_business_stage: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `666666`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string. Example: `777777`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sub_order_id`. Example: `111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_order_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,52 +3,38 @@
 
 //! Push message `YuncTcpOrderStatusChange` (`yunc_tcpOrderStatusChange`, tag unpublished) and its nested types.
 /// Push message `YuncTcpOrderStatusChange` (`yunc_tcpOrderStatusChange`, tag unpublished): the decoded `data` of the record.
-#[derive(Clone, Default, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct YuncTcpOrderStatusChange {
     /// `logistics_track_no`. Example: `11111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_track_no: Option<String>,
     /// `occurred_time`. Example: `2023-03-23 14:44:20`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub occurred_time: Option<String>,
     /// `order_details`
     pub order_details: Vec<OrderDetail>,
     /// `out_order_no`. Example: `22222`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
     /// `platform_order_no`. Example: `44444`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_order_no: Option<String>,
     /// `rider_code`. Example: `33333`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_code: Option<String>,
     /// `rider_name` (sensitive: redacted in `Debug`). Example: `张三`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_name: Option<String>,
     /// `rider_phone` (sensitive: redacted in `Debug`). Example: `13557632333`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_phone: Option<String>,
     /// `service_provider`. Example: `shenzhenshishun`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_provider: Option<String>,
     /// `shipment_error`. Example: `1001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment_error: Option<i64>,
     /// `shipment_status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment_status: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `90419`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`. Example: `13579`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `to_aoi_name`. Example: `xxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_aoi_name: Option<String>,
     /// `track_no`. Example: `55555`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl ::std::fmt::Debug for YuncTcpOrderStatusChange {
@@ -73,15 +59,13 @@ impl ::std::fmt::Debug for YuncTcpOrderStatusChange {
     }
 }
 /// An object inside push message `YuncTcpOrderStatusChange`.
-#[derive(Clone, Default, Debug, PartialEq, ::serde::Serialize)]
+#[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `platform_order_no`. Example: `44444`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_order_no: Option<String>,
     /// `subplatform_order_no`. Example: `99999`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subplatform_order_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

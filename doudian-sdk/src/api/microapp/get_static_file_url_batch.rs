@@ -8,12 +8,11 @@
 /// * **Required:** `path`, `store_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MicroappGetStaticFileUrlBatchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `microapp.GetStaticFileUrlBatch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "microapp.GetStaticFileUrlBatch")]
 pub struct MicroappGetStaticFileUrlBatchRequest {
     /// `bucket_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_name: Option<String>,
     /// `path` (required)
     pub path: Vec<String>,
@@ -26,7 +25,7 @@ impl MicroappGetStaticFileUrlBatchRequest {
         Self {
             path,
             store_type,
-            ..<Self as crate::de::Object>::empty()
+            bucket_name: Default::default(),
         }
     }
     /// Sets `bucket_name`.
@@ -36,7 +35,7 @@ impl MicroappGetStaticFileUrlBatchRequest {
     }
 }
 /// `microapp.GetStaticFileUrlBatch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MicroappGetStaticFileUrlBatchResponse {
     /// `url_map`
@@ -48,4 +47,4 @@ impl crate::request::Request for MicroappGetStaticFileUrlBatchRequest {
     type Response = MicroappGetStaticFileUrlBatchResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `biz_param_json`, `interface_name`, `use_test`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MicroappInvokeCloudApiResponse`]; nested types are in this module.
 /// * **Platform docs:** search `microapp.invoke.cloudApi` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "microapp.invoke.cloudApi")]
 pub struct MicroappInvokeCloudApiRequest {
@@ -34,11 +34,10 @@ impl MicroappInvokeCloudApiRequest {
     }
 }
 /// `microapp.invoke.cloudApi` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MicroappInvokeCloudApiResponse {
     /// `biz_result_json`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_result_json: Option<String>,
 }
 impl crate::request::Request for MicroappInvokeCloudApiRequest {
@@ -46,4 +45,4 @@ impl crate::request::Request for MicroappInvokeCloudApiRequest {
     type Response = MicroappInvokeCloudApiResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,20 +8,17 @@
 /// * **Required:** `path`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MicroappUpdateStaticFileMetaResponse`]; nested types are in this module.
 /// * **Platform docs:** search `microapp.UpdateStaticFileMeta` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "microapp.UpdateStaticFileMeta")]
 pub struct MicroappUpdateStaticFileMetaRequest {
     /// `file_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_size: Option<i64>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
     /// `path` (required)
     pub path: String,
     /// `store_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_type: Option<i32>,
 }
 impl MicroappUpdateStaticFileMetaRequest {
@@ -29,7 +26,9 @@ impl MicroappUpdateStaticFileMetaRequest {
     pub fn new(path: impl Into<String>) -> Self {
         Self {
             path: path.into(),
-            ..<Self as crate::de::Object>::empty()
+            file_size: Default::default(),
+            material_id: Default::default(),
+            store_type: Default::default(),
         }
     }
     /// Sets `file_size`.
@@ -49,7 +48,7 @@ impl MicroappUpdateStaticFileMetaRequest {
     }
 }
 /// `microapp.UpdateStaticFileMeta` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MicroappUpdateStaticFileMetaResponse {}
 impl crate::request::Request for MicroappUpdateStaticFileMetaRequest {
@@ -57,4 +56,4 @@ impl crate::request::Request for MicroappUpdateStaticFileMetaRequest {
     type Response = MicroappUpdateStaticFileMetaResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OpenBatchCheckProductVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.batchCheckProductVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.batchCheckProductVideo")]
 pub struct OpenBatchCheckProductVideoRequest {
     /// `product_video_check_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_video_check_list: Vec<ProductVideoCheck>,
 }
 impl OpenBatchCheckProductVideoRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_video_check_list: Default::default(),
         }
     }
     /// Sets `product_video_check_list`.
@@ -33,7 +32,7 @@ impl OpenBatchCheckProductVideoRequest {
     }
 }
 /// `open.batchCheckProductVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenBatchCheckProductVideoResponse {
     /// `product_video_check_result_list`
@@ -44,22 +43,20 @@ impl crate::request::Request for OpenBatchCheckProductVideoRequest {
     type Response = OpenBatchCheckProductVideoResponse;
 }
 /// An object inside `open.batchCheckProductVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductVideoCheck {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `vid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vid: Option<String>,
 }
 impl ProductVideoCheck {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
+            vid: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -74,18 +71,15 @@ impl ProductVideoCheck {
     }
 }
 /// An object inside `open.batchCheckProductVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductVideoCheckResult {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `is_pass`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_pass: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

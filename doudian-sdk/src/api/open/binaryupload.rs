@@ -8,7 +8,7 @@
 /// * **Required:** `file_content`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenBinaryuploadResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.binaryupload` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.binaryupload")]
 pub struct OpenBinaryuploadRequest {
@@ -24,11 +24,10 @@ impl OpenBinaryuploadRequest {
     }
 }
 /// `open.binaryupload` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenBinaryuploadResponse {
     /// `store_uri`. Example: `tos-cn-i-7veqoeduo3/fb4613ec70694bf2ad0c548e946af583`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_uri: Option<String>,
 }
 impl crate::request::Request for OpenBinaryuploadRequest {
@@ -36,4 +35,4 @@ impl crate::request::Request for OpenBinaryuploadRequest {
     type Response = OpenBinaryuploadResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

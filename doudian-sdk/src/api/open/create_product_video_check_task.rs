@@ -8,12 +8,11 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCreateProductVideoCheckTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.createProductVideoCheckTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.createProductVideoCheckTask")]
 pub struct OpenCreateProductVideoCheckTaskRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl OpenCreateProductVideoCheckTaskRequest {
@@ -25,11 +24,10 @@ impl OpenCreateProductVideoCheckTaskRequest {
     }
 }
 /// `open.createProductVideoCheckTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCreateProductVideoCheckTaskResponse {
     /// `task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
 }
 impl crate::request::Request for OpenCreateProductVideoCheckTaskRequest {
@@ -37,4 +35,4 @@ impl crate::request::Request for OpenCreateProductVideoCheckTaskRequest {
     type Response = OpenCreateProductVideoCheckTaskResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `auth_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenGetAuthInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.getAuthInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.getAuthInfo")]
 pub struct OpenGetAuthInfoRequest {
     /// `auth_id` (required)
     pub auth_id: String,
     /// `auth_subject_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_subject_type: Option<String>,
 }
 impl OpenGetAuthInfoRequest {
@@ -23,7 +22,7 @@ impl OpenGetAuthInfoRequest {
     pub fn new(auth_id: impl Into<String>) -> Self {
         Self {
             auth_id: auth_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            auth_subject_type: Default::default(),
         }
     }
     /// Sets `auth_subject_type`.
@@ -33,23 +32,18 @@ impl OpenGetAuthInfoRequest {
     }
 }
 /// `open.getAuthInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenGetAuthInfoResponse {
     /// `auth_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_end_time: Option<i64>,
     /// `auth_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_id: Option<String>,
     /// `auth_success_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_success_time: Option<i64>,
     /// `auth_update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_update_time: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl crate::request::Request for OpenGetAuthInfoRequest {
@@ -58,4 +52,4 @@ impl crate::request::Request for OpenGetAuthInfoRequest {
     type Response = OpenGetAuthInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

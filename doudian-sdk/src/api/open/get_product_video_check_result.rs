@@ -8,7 +8,7 @@
 /// * **Required:** `task_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenGetProductVideoCheckResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.getProductVideoCheckResult` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.getProductVideoCheckResult")]
 pub struct OpenGetProductVideoCheckResultRequest {
@@ -22,14 +22,12 @@ impl OpenGetProductVideoCheckResultRequest {
     }
 }
 /// `open.getProductVideoCheckResult` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenGetProductVideoCheckResultResponse {
     /// `is_pass`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_pass: Option<i64>,
     /// `task_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_status: Option<i64>,
 }
 impl crate::request::Request for OpenGetProductVideoCheckResultRequest {
@@ -38,4 +36,4 @@ impl crate::request::Request for OpenGetProductVideoCheckResultRequest {
     type Response = OpenGetProductVideoCheckResultResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

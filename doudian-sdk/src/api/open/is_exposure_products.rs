@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OpenIsExposureProductsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.isExposureProducts` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.isExposureProducts")]
 pub struct OpenIsExposureProductsRequest {
     /// `product_id_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_id_list: Vec<i64>,
 }
 impl OpenIsExposureProductsRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_id_list: Default::default(),
         }
     }
     /// Sets `product_id_list`.
@@ -30,7 +29,7 @@ impl OpenIsExposureProductsRequest {
     }
 }
 /// `open.isExposureProducts` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenIsExposureProductsResponse {
     /// `is_exposure_map`
@@ -41,4 +40,4 @@ impl crate::request::Request for OpenIsExposureProductsRequest {
     type Response = OpenIsExposureProductsResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

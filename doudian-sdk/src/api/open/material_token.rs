@@ -8,20 +8,17 @@
 /// * **Required:** `upload_num`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenMaterialTokenResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.materialToken` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.materialToken")]
 pub struct OpenMaterialTokenRequest {
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// The files' extension, with its dot (`.png`).
     ///
     /// `file_extension`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_extension: Option<String>,
     /// `store_keys_array_json`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_keys_array_json: Option<String>,
     /// How many files the credential is for.
     ///
@@ -33,7 +30,9 @@ impl OpenMaterialTokenRequest {
     pub fn new(upload_num: i64) -> Self {
         Self {
             upload_num,
-            ..<Self as crate::de::Object>::empty()
+            biz_type: Default::default(),
+            file_extension: Default::default(),
+            store_keys_array_json: Default::default(),
         }
     }
     /// Sets `biz_type`.
@@ -56,13 +55,12 @@ impl OpenMaterialTokenRequest {
     }
 }
 /// `open.materialToken` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenMaterialTokenResponse {
     /// The query that asks the image store for upload addresses; it works once.
     ///
     /// `auth_query`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_query: Option<String>,
 }
 impl crate::request::Request for OpenMaterialTokenRequest {
@@ -70,4 +68,4 @@ impl crate::request::Request for OpenMaterialTokenRequest {
     type Response = OpenMaterialTokenResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `open_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenOpenIdReplaceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.openId.replace` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.openId.replace")]
 pub struct OpenOpenIdReplaceRequest {
@@ -22,7 +22,7 @@ impl OpenOpenIdReplaceRequest {
     }
 }
 /// `open.openId.replace` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenOpenIdReplaceResponse {
     /// `open_id_old_to_new_map`
@@ -33,4 +33,4 @@ impl crate::request::Request for OpenOpenIdReplaceRequest {
     type Response = OpenOpenIdReplaceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `open_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenOpenIdSwitchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.openIdSwitch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "open.openIdSwitch")]
 pub struct OpenOpenIdSwitchRequest {
     /// `open_id` (required)
     pub open_id: String,
     /// `open_id_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id_type: Option<i32>,
 }
 impl OpenOpenIdSwitchRequest {
@@ -23,7 +22,7 @@ impl OpenOpenIdSwitchRequest {
     pub fn new(open_id: impl Into<String>) -> Self {
         Self {
             open_id: open_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            open_id_type: Default::default(),
         }
     }
     /// Sets `open_id_type`.
@@ -33,14 +32,12 @@ impl OpenOpenIdSwitchRequest {
     }
 }
 /// `open.openIdSwitch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenOpenIdSwitchResponse {
     /// `open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// `open_id_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id_type: Option<i32>,
 }
 impl crate::request::Request for OpenOpenIdSwitchRequest {
@@ -48,4 +45,4 @@ impl crate::request::Request for OpenOpenIdSwitchRequest {
     type Response = OpenOpenIdSwitchResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

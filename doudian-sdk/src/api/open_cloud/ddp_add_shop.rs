@@ -8,17 +8,15 @@
 /// * **Required:** `rds_instance_id`, `shop_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudDdpAddShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.ddpAddShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.ddpAddShop")]
 pub struct OpenCloudDdpAddShopRequest {
     /// `history_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub history_days: Option<i64>,
     /// `rds_instance_id` (required)
     pub rds_instance_id: String,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
 }
 impl OpenCloudDdpAddShopRequest {
@@ -30,7 +28,7 @@ impl OpenCloudDdpAddShopRequest {
         Self {
             rds_instance_id: rds_instance_id.into(),
             shop_id: shop_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            history_days: Default::default(),
         }
     }
     /// Sets `history_days`.
@@ -40,7 +38,7 @@ impl OpenCloudDdpAddShopRequest {
     }
 }
 /// `openCloud.ddpAddShop` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudDdpAddShopResponse {}
 impl crate::request::Request for OpenCloudDdpAddShopRequest {
@@ -48,4 +46,4 @@ impl crate::request::Request for OpenCloudDdpAddShopRequest {
     type Response = OpenCloudDdpAddShopResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `biz_id`, `end_time`, `shop_id`, `start_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudDdpAddShopTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.ddpAddShopTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.ddpAddShopTask")]
 pub struct OpenCloudDdpAddShopTaskRequest {
@@ -17,7 +17,6 @@ pub struct OpenCloudDdpAddShopTaskRequest {
     /// `end_time` (required)
     pub end_time: i64,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
     /// `start_time` (required)
     pub start_time: i64,
@@ -39,7 +38,7 @@ impl OpenCloudDdpAddShopTaskRequest {
     }
 }
 /// `openCloud.ddpAddShopTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudDdpAddShopTaskResponse {}
 impl crate::request::Request for OpenCloudDdpAddShopTaskRequest {
@@ -47,4 +46,4 @@ impl crate::request::Request for OpenCloudDdpAddShopTaskRequest {
     type Response = OpenCloudDdpAddShopTaskResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `shop_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudDdpDeleteShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.ddpDeleteShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.ddpDeleteShop")]
 pub struct OpenCloudDdpDeleteShopRequest {
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
 }
 impl OpenCloudDdpDeleteShopRequest {
@@ -23,7 +22,7 @@ impl OpenCloudDdpDeleteShopRequest {
     }
 }
 /// `openCloud.ddpDeleteShop` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudDdpDeleteShopResponse {}
 impl crate::request::Request for OpenCloudDdpDeleteShopRequest {
@@ -31,4 +30,4 @@ impl crate::request::Request for OpenCloudDdpDeleteShopRequest {
     type Response = OpenCloudDdpDeleteShopResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

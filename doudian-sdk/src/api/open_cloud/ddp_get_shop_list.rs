@@ -9,38 +9,36 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OpenCloudDdpGetShopListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.ddpGetShopList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.ddpGetShopList")]
 pub struct OpenCloudDdpGetShopListRequest {
     /// `end_modified`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_modified: Option<i64>,
     /// `filter_rules`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filter_rules: Vec<i64>,
     /// `instance_fuzzy_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_fuzzy_name: Option<String>,
     /// `page_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_no: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `start_modified`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_modified: Option<i64>,
 }
 impl OpenCloudDdpGetShopListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            end_modified: Default::default(),
+            filter_rules: Default::default(),
+            instance_fuzzy_name: Default::default(),
+            page_no: Default::default(),
+            page_size: Default::default(),
+            shop_id: Default::default(),
+            start_modified: Default::default(),
         }
     }
     /// Sets `end_modified`.
@@ -83,13 +81,12 @@ impl OpenCloudDdpGetShopListRequest {
     }
 }
 /// `openCloud.ddpGetShopList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudDdpGetShopListResponse {
     /// `shops`
     pub shops: Vec<Shop>,
     /// `total_results`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_results: Option<i64>,
 }
 impl crate::request::Request for OpenCloudDdpGetShopListRequest {
@@ -123,24 +120,19 @@ impl OpenCloudDdpGetShopListRequest {
     }
 }
 /// An object inside `openCloud.ddpGetShopList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Shop {
     /// `history_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub history_days: Option<i64>,
     /// `last_expiration_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_expiration_time: Option<i64>,
     /// `rds_instance_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rds_instance_id: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,97 +3,70 @@
 
 //! Nested types several `openCloud` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `openCloud.v1.deployTicket.detail` and `openCloud.v1.imageVersion.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ImageVersion {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `cs_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_id: Option<String>,
     /// `cs_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_name: Option<String>,
     /// `failed_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_reason: Option<String>,
     /// `file_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `version_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
     /// `version_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version_name: Option<String>,
 }
 /// An object inside `openCloud.v1.deployTicket.create` and `openCloud.v1.deployTicket.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Ticket {
     /// `config_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_id: Option<String>,
     /// `confirm_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_time: Option<i32>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i32>,
     /// `cs_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_id: Option<String>,
     /// `extra`
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `image_version_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_version_id: Option<String>,
     /// `max_surge`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<i32>,
     /// `max_surge_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_surge_num: Option<i32>,
     /// `max_unavailable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_unavailable: Option<i32>,
     /// `max_unavailable_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_unavailable_num: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `show_instance_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_instance_list: Option<bool>,
     /// `ticket_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket_id: Option<String>,
     /// `ticket_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket_status: Option<i32>,
     /// `ticket_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket_type: Option<i32>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i32>,
     /// `upgrade_strategy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_strategy: Option<i32>,
     /// `use_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_time: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

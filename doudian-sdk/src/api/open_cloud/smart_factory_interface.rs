@@ -8,7 +8,7 @@
 /// * **Required:** `api_name`, `body`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudSmartFactoryInterfaceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.smartFactoryInterface` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.smartFactoryInterface")]
 pub struct OpenCloudSmartFactoryInterfaceRequest {
@@ -27,11 +27,10 @@ impl OpenCloudSmartFactoryInterfaceRequest {
     }
 }
 /// `openCloud.smartFactoryInterface` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudSmartFactoryInterfaceResponse {
     /// `result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
 }
 impl crate::request::Request for OpenCloudSmartFactoryInterfaceRequest {
@@ -39,4 +38,4 @@ impl crate::request::Request for OpenCloudSmartFactoryInterfaceRequest {
     type Response = OpenCloudSmartFactoryInterfaceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OpenCloudV1CrTokenGetResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.cr.token.get` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.cr.token.get")]
 pub struct OpenCloudV1CrTokenGetRequest {
     /// `volc_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volc_account_id: Option<i64>,
 }
 impl OpenCloudV1CrTokenGetRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            volc_account_id: Default::default(),
         }
     }
     /// Sets `volc_account_id`.
@@ -30,14 +29,12 @@ impl OpenCloudV1CrTokenGetRequest {
     }
 }
 /// `openCloud.v1.cr.token.get` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudV1CrTokenGetResponse {
     /// `authorization_token`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_token: Option<String>,
     /// `expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<String>,
 }
 impl crate::request::Request for OpenCloudV1CrTokenGetRequest {
@@ -46,4 +43,4 @@ impl crate::request::Request for OpenCloudV1CrTokenGetRequest {
     type Response = OpenCloudV1CrTokenGetResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

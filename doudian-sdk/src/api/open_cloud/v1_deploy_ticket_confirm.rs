@@ -8,7 +8,7 @@
 /// * **Required:** `cs_id`, `ticket_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1DeployTicketConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.deployTicket.confirm` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.deployTicket.confirm")]
 pub struct OpenCloudV1DeployTicketConfirmRequest {
@@ -17,7 +17,6 @@ pub struct OpenCloudV1DeployTicketConfirmRequest {
     /// `ticket_id` (required)
     pub ticket_id: String,
     /// `volc_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volc_account_id: Option<i64>,
 }
 impl OpenCloudV1DeployTicketConfirmRequest {
@@ -26,7 +25,7 @@ impl OpenCloudV1DeployTicketConfirmRequest {
         Self {
             cs_id: cs_id.into(),
             ticket_id: ticket_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            volc_account_id: Default::default(),
         }
     }
     /// Sets `volc_account_id`.
@@ -36,7 +35,7 @@ impl OpenCloudV1DeployTicketConfirmRequest {
     }
 }
 /// `openCloud.v1.deployTicket.confirm` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudV1DeployTicketConfirmResponse {}
 impl crate::request::Request for OpenCloudV1DeployTicketConfirmRequest {
@@ -44,4 +43,4 @@ impl crate::request::Request for OpenCloudV1DeployTicketConfirmRequest {
     type Response = OpenCloudV1DeployTicketConfirmResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,33 +9,27 @@ pub use super::shared::Ticket;
 /// * **Required:** `config_id`, `cs_id`, `image_version_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1DeployTicketCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.deployTicket.create` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.deployTicket.create")]
 pub struct OpenCloudV1DeployTicketCreateRequest {
     /// `config_id` (required)
     pub config_id: String,
     /// `cron_job_advanced_conf`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cron_job_advanced_conf: Option<CronJobAdvancedConf>,
     /// `cs_id` (required)
     pub cs_id: String,
     /// `image_version_id` (required)
     pub image_version_id: String,
     /// `max_surge`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<i32>,
     /// `max_unavailable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_unavailable: Option<i32>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `upgrade_strategy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_strategy: Option<i32>,
     /// `volc_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volc_account_id: Option<i64>,
 }
 impl OpenCloudV1DeployTicketCreateRequest {
@@ -49,7 +43,12 @@ impl OpenCloudV1DeployTicketCreateRequest {
             config_id: config_id.into(),
             cs_id: cs_id.into(),
             image_version_id: image_version_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            cron_job_advanced_conf: Default::default(),
+            max_surge: Default::default(),
+            max_unavailable: Default::default(),
+            remark: Default::default(),
+            upgrade_strategy: Default::default(),
+            volc_account_id: Default::default(),
         }
     }
     /// Sets `cron_job_advanced_conf`.
@@ -87,11 +86,10 @@ impl OpenCloudV1DeployTicketCreateRequest {
     }
 }
 /// `openCloud.v1.deployTicket.create` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudV1DeployTicketCreateResponse {
     /// `ticket`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket: Option<Ticket>,
 }
 impl crate::request::Request for OpenCloudV1DeployTicketCreateRequest {
@@ -99,30 +97,24 @@ impl crate::request::Request for OpenCloudV1DeployTicketCreateRequest {
     type Response = OpenCloudV1DeployTicketCreateResponse;
 }
 /// An object inside `openCloud.v1.deployTicket.create`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CronJobAdvancedConf {
     /// `active_deadline_seconds`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_deadline_seconds: Option<i64>,
     /// `backoff_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub backoff_limit: Option<i32>,
     /// `completions`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub completions: Option<i32>,
     /// `concurrency_policy` (required)
     pub concurrency_policy: i32,
     /// `failed_jobs_history_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_jobs_history_limit: Option<i32>,
     /// `parallelism`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<i32>,
     /// `restart_policy` (required)
     pub restart_policy: i32,
     /// `successful_jobs_history_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub successful_jobs_history_limit: Option<i32>,
 }
 impl CronJobAdvancedConf {
@@ -131,7 +123,12 @@ impl CronJobAdvancedConf {
         Self {
             concurrency_policy,
             restart_policy,
-            ..<Self as crate::de::Object>::empty()
+            active_deadline_seconds: Default::default(),
+            backoff_limit: Default::default(),
+            completions: Default::default(),
+            failed_jobs_history_limit: Default::default(),
+            parallelism: Default::default(),
+            successful_jobs_history_limit: Default::default(),
         }
     }
     /// Sets `active_deadline_seconds`.
@@ -169,4 +166,4 @@ impl CronJobAdvancedConf {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

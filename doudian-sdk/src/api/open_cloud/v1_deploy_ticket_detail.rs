@@ -9,7 +9,7 @@ pub use super::shared::{ImageVersion, Ticket};
 /// * **Required:** `cs_id`, `ticket_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1DeployTicketDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.deployTicket.detail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.deployTicket.detail")]
 pub struct OpenCloudV1DeployTicketDetailRequest {
@@ -18,7 +18,6 @@ pub struct OpenCloudV1DeployTicketDetailRequest {
     /// `ticket_id` (required)
     pub ticket_id: String,
     /// `volc_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volc_account_id: Option<i64>,
 }
 impl OpenCloudV1DeployTicketDetailRequest {
@@ -27,7 +26,7 @@ impl OpenCloudV1DeployTicketDetailRequest {
         Self {
             cs_id: cs_id.into(),
             ticket_id: ticket_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            volc_account_id: Default::default(),
         }
     }
     /// Sets `volc_account_id`.
@@ -37,17 +36,14 @@ impl OpenCloudV1DeployTicketDetailRequest {
     }
 }
 /// `openCloud.v1.deployTicket.detail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudV1DeployTicketDetailResponse {
     /// `cs`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs: Option<Cs>,
     /// `image_version`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_version: Option<ImageVersion>,
     /// `ticket`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket: Option<Ticket>,
 }
 impl crate::request::Request for OpenCloudV1DeployTicketDetailRequest {
@@ -56,85 +52,63 @@ impl crate::request::Request for OpenCloudV1DeployTicketDetailRequest {
     type Response = OpenCloudV1DeployTicketDetailResponse;
 }
 /// An object inside `openCloud.v1.deployTicket.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Cs {
     /// `cluster_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_name: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i32>,
     /// `cs_env`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_env: Option<i32>,
     /// `cs_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_id: Option<String>,
     /// `cs_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_name: Option<String>,
     /// `cs_resource_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_resource_status: Option<i32>,
     /// `cs_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_type: Option<i32>,
     /// `custom_image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_image: Option<CustomImage>,
     /// `image_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_desc: Option<String>,
     /// `image_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
     /// `image_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_type: Option<i32>,
     /// `instance_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_spec: Option<InstanceSpec>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i32>,
 }
 /// An object inside `openCloud.v1.deployTicket.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomImage {
     /// `contain_code_package`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contain_code_package: Option<bool>,
     /// `repo`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
     /// `tag_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_name: Option<String>,
 }
 /// An object inside `openCloud.v1.deployTicket.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InstanceSpec {
     /// `cron_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cron_str: Option<String>,
     /// `instance_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_num: Option<i32>,
     /// `limited_cpu`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limited_cpu: Option<String>,
     /// `limited_memory`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limited_memory: Option<String>,
     /// `requested_cpu`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_cpu: Option<String>,
     /// `requested_memory`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_memory: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `ticket_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1DeployTicketRollbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.deployTicket.rollback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.deployTicket.rollback")]
 pub struct OpenCloudV1DeployTicketRollbackRequest {
     /// `ticket_id` (required)
     pub ticket_id: String,
     /// `volc_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volc_account_id: Option<i64>,
 }
 impl OpenCloudV1DeployTicketRollbackRequest {
@@ -23,7 +22,7 @@ impl OpenCloudV1DeployTicketRollbackRequest {
     pub fn new(ticket_id: impl Into<String>) -> Self {
         Self {
             ticket_id: ticket_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            volc_account_id: Default::default(),
         }
     }
     /// Sets `volc_account_id`.
@@ -33,7 +32,7 @@ impl OpenCloudV1DeployTicketRollbackRequest {
     }
 }
 /// `openCloud.v1.deployTicket.rollback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudV1DeployTicketRollbackResponse {}
 impl crate::request::Request for OpenCloudV1DeployTicketRollbackRequest {
@@ -41,4 +40,4 @@ impl crate::request::Request for OpenCloudV1DeployTicketRollbackRequest {
     type Response = OpenCloudV1DeployTicketRollbackResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `cs_id`, `cs_name`, `file_name`, `file_uri`, `remark`, `version_name`, given by name in [`OpenCloudV1ImageVersionCreateRequired`].
 /// * **Reply:** [`OpenCloudV1ImageVersionCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.imageVersion.create` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.imageVersion.create")]
 pub struct OpenCloudV1ImageVersionCreateRequest {
@@ -25,7 +25,6 @@ pub struct OpenCloudV1ImageVersionCreateRequest {
     /// `version_name` (required)
     pub version_name: String,
     /// `volc_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volc_account_id: Option<i64>,
 }
 /// The required parameters of [`OpenCloudV1ImageVersionCreateRequest`], by name: 6 of them, too many to pass in order without mixing two up.
@@ -62,7 +61,7 @@ impl OpenCloudV1ImageVersionCreateRequest {
             file_uri,
             remark,
             version_name,
-            ..<Self as crate::de::Object>::empty()
+            volc_account_id: Default::default(),
         }
     }
     /// Sets `volc_account_id`.
@@ -72,11 +71,10 @@ impl OpenCloudV1ImageVersionCreateRequest {
     }
 }
 /// `openCloud.v1.imageVersion.create` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudV1ImageVersionCreateResponse {
     /// `version_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
 }
 impl crate::request::Request for OpenCloudV1ImageVersionCreateRequest {
@@ -84,4 +82,4 @@ impl crate::request::Request for OpenCloudV1ImageVersionCreateRequest {
     type Response = OpenCloudV1ImageVersionCreateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

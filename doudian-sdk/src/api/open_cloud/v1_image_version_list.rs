@@ -9,28 +9,23 @@ pub use super::shared::ImageVersion;
 /// * **Required:** `page_index`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1ImageVersionListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.imageVersion.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.imageVersion.list")]
 pub struct OpenCloudV1ImageVersionListRequest {
     /// `cs_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cs_id: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `page_index` (required)
     pub page_index: i32,
     /// `page_size` (required)
     pub page_size: i32,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `volc_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volc_account_id: Option<i64>,
 }
 impl OpenCloudV1ImageVersionListRequest {
@@ -39,7 +34,11 @@ impl OpenCloudV1ImageVersionListRequest {
         Self {
             page_index,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            cs_id: Default::default(),
+            end_time: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
+            volc_account_id: Default::default(),
         }
     }
     /// Sets `cs_id`.
@@ -69,13 +68,12 @@ impl OpenCloudV1ImageVersionListRequest {
     }
 }
 /// `openCloud.v1.imageVersion.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudV1ImageVersionListResponse {
     /// `image_versions`
     pub image_versions: Vec<ImageVersion>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for OpenCloudV1ImageVersionListRequest {
@@ -84,4 +82,4 @@ impl crate::request::Request for OpenCloudV1ImageVersionListRequest {
     type Response = OpenCloudV1ImageVersionListResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

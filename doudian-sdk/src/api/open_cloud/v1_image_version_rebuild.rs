@@ -8,14 +8,13 @@
 /// * **Required:** `version_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1ImageVersionRebuildResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.imageVersion.rebuild` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "openCloud.v1.imageVersion.rebuild")]
 pub struct OpenCloudV1ImageVersionRebuildRequest {
     /// `version_id` (required)
     pub version_id: String,
     /// `volc_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volc_account_id: Option<i64>,
 }
 impl OpenCloudV1ImageVersionRebuildRequest {
@@ -23,7 +22,7 @@ impl OpenCloudV1ImageVersionRebuildRequest {
     pub fn new(version_id: impl Into<String>) -> Self {
         Self {
             version_id: version_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            volc_account_id: Default::default(),
         }
     }
     /// Sets `volc_account_id`.
@@ -33,7 +32,7 @@ impl OpenCloudV1ImageVersionRebuildRequest {
     }
 }
 /// `openCloud.v1.imageVersion.rebuild` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenCloudV1ImageVersionRebuildResponse {}
 impl crate::request::Request for OpenCloudV1ImageVersionRebuildRequest {
@@ -41,4 +40,4 @@ impl crate::request::Request for OpenCloudV1ImageVersionRebuildRequest {
     type Response = OpenCloudV1ImageVersionRebuildResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

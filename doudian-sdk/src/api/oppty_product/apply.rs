@@ -8,30 +8,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OpptyProductApplyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `opptyProduct.apply` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "opptyProduct.apply")]
 pub struct OpptyProductApplyRequest {
     /// `clue_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_id: Option<i32>,
     /// `origin`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 impl OpptyProductApplyRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            clue_id: Default::default(),
+            origin: Default::default(),
+            product_ids: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `clue_id`.
@@ -68,4 +65,4 @@ impl crate::request::Request for OpptyProductApplyRequest {
     type Response = OpptyProductApplyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

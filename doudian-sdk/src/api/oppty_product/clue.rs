@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OpptyProductClueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `opptyProduct.clue` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "opptyProduct.clue")]
 pub struct OpptyProductClueRequest {
     /// `oppty_clue_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub oppty_clue_type: Option<String>,
 }
 impl OpptyProductClueRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            oppty_clue_type: Default::default(),
         }
     }
     /// Sets `oppty_clue_type`.
@@ -30,17 +29,14 @@ impl OpptyProductClueRequest {
     }
 }
 /// `opptyProduct.clue` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpptyProductClueResponse {
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i32>,
     /// `update_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_date: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl crate::request::Request for OpptyProductClueRequest {
@@ -48,4 +44,4 @@ impl crate::request::Request for OpptyProductClueRequest {
     type Response = OpptyProductClueResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

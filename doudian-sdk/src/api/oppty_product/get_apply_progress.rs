@@ -8,17 +8,15 @@
 /// * **Required:** `origin`, `product_id`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpptyProductGetApplyProgressResponse`]; nested types are in this module.
 /// * **Platform docs:** search `opptyProduct.getApplyProgress` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "opptyProduct.getApplyProgress")]
 pub struct OpptyProductGetApplyProgressRequest {
     /// `origin` (required)
     pub origin: String,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `type` (required)
-    #[serde(rename = "type")]
     pub type_: String,
 }
 impl OpptyProductGetApplyProgressRequest {
@@ -36,14 +34,12 @@ impl OpptyProductGetApplyProgressRequest {
     }
 }
 /// `opptyProduct.getApplyProgress` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpptyProductGetApplyProgressResponse {
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_desc: Option<String>,
 }
 impl crate::request::Request for OpptyProductGetApplyProgressRequest {
@@ -52,4 +48,4 @@ impl crate::request::Request for OpptyProductGetApplyProgressRequest {
     type Response = OpptyProductGetApplyProgressResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `order_id`, `remark`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderAddOrderRemarkResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.addOrderRemark` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.addOrderRemark")]
 #[doc(alias = "添加订单备注")]
@@ -16,12 +16,10 @@ pub struct OrderAddOrderRemarkRequest {
     /// `true` to set the flag in `star` as well.
     ///
     /// `is_add_star`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_add_star: Option<String>,
     /// The shop order id.
     ///
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// The remark, at most 500 characters.
     ///
@@ -30,7 +28,6 @@ pub struct OrderAddOrderRemarkRequest {
     /// The flag colour, 0 to 5: 0 grey, 1 purple, 2 cyan, 3 green, 4 orange, 5 red.
     ///
     /// `star`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub star: Option<String>,
 }
 impl OrderAddOrderRemarkRequest {
@@ -42,7 +39,8 @@ impl OrderAddOrderRemarkRequest {
         Self {
             order_id: order_id.into(),
             remark: remark.into(),
-            ..<Self as crate::de::Object>::empty()
+            is_add_star: Default::default(),
+            star: Default::default(),
         }
     }
     /// Sets `is_add_star`.
@@ -57,7 +55,7 @@ impl OrderAddOrderRemarkRequest {
     }
 }
 /// `order.addOrderRemark` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderAddOrderRemarkResponse {}
 impl crate::request::Request for OrderAddOrderRemarkRequest {
@@ -65,4 +63,4 @@ impl crate::request::Request for OrderAddOrderRemarkRequest {
     type Response = OrderAddOrderRemarkResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

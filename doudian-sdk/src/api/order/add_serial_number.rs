@@ -8,12 +8,11 @@
 /// * **Required:** `order_id`, `serial_number_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderAddSerialNumberResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.addSerialNumber` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.addSerialNumber")]
 pub struct OrderAddSerialNumberRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `serial_number_list` (required)
     pub serial_number_list: Vec<String>,
@@ -31,7 +30,7 @@ impl OrderAddSerialNumberRequest {
     }
 }
 /// `order.addSerialNumber` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderAddSerialNumberResponse {}
 impl crate::request::Request for OrderAddSerialNumberRequest {
@@ -39,4 +38,4 @@ impl crate::request::Request for OrderAddSerialNumberRequest {
     type Response = OrderAddSerialNumberResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

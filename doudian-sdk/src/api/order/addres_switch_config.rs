@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderAddresSwitchConfigResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.addresSwitchConfig` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.addresSwitchConfig")]
 pub struct OrderAddresSwitchConfigRequest {}
@@ -19,11 +19,10 @@ impl OrderAddresSwitchConfigRequest {
     }
 }
 /// `order.addresSwitchConfig` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderAddresSwitchConfigResponse {
     /// `authorized_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub authorized_status: Option<i64>,
 }
 impl crate::request::Request for OrderAddresSwitchConfigRequest {
@@ -31,4 +30,4 @@ impl crate::request::Request for OrderAddresSwitchConfigRequest {
     type Response = OrderAddresSwitchConfigResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `is_allowed`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderAddressAppliedSwitchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.AddressAppliedSwitch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.AddressAppliedSwitch")]
 pub struct OrderAddressAppliedSwitchRequest {
     /// `is_allowed` (required)
     pub is_allowed: i64,
     /// `review_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub review_type: Option<i64>,
 }
 impl OrderAddressAppliedSwitchRequest {
@@ -23,7 +22,7 @@ impl OrderAddressAppliedSwitchRequest {
     pub fn new(is_allowed: i64) -> Self {
         Self {
             is_allowed,
-            ..<Self as crate::de::Object>::empty()
+            review_type: Default::default(),
         }
     }
     /// Sets `review_type`.
@@ -33,7 +32,7 @@ impl OrderAddressAppliedSwitchRequest {
     }
 }
 /// `order.AddressAppliedSwitch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderAddressAppliedSwitchResponse {}
 impl crate::request::Request for OrderAddressAppliedSwitchRequest {
@@ -41,4 +40,4 @@ impl crate::request::Request for OrderAddressAppliedSwitchRequest {
     type Response = OrderAddressAppliedSwitchResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `is_approved`, `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderAddressConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.addressConfirm` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.addressConfirm")]
 pub struct OrderAddressConfirmRequest {
     /// `is_approved` (required)
     pub is_approved: i64,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl OrderAddressConfirmRequest {
@@ -28,7 +27,7 @@ impl OrderAddressConfirmRequest {
     }
 }
 /// `order.addressConfirm` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderAddressConfirmResponse {}
 impl crate::request::Request for OrderAddressConfirmRequest {
@@ -36,4 +35,4 @@ impl crate::request::Request for OrderAddressConfirmRequest {
     type Response = OrderAddressConfirmResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,21 +8,17 @@
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderAddressModifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.addressModify` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "order.addressModify")]
 pub struct OrderAddressModifyRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4784385386387328490`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `post_addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_addr: Option<PostAddr>,
     /// `post_receiver` (sensitive: redacted in `Debug`). Example: `艾一一`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`). Example: `12312341234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
 }
 impl ::std::fmt::Debug for OrderAddressModifyRequest {
@@ -40,7 +36,9 @@ impl OrderAddressModifyRequest {
     pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            post_addr: Default::default(),
+            post_receiver: Default::default(),
+            post_tel: Default::default(),
         }
     }
     /// Sets `post_addr`.
@@ -60,7 +58,7 @@ impl OrderAddressModifyRequest {
     }
 }
 /// `order.addressModify` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderAddressModifyResponse {}
 impl crate::request::Request for OrderAddressModifyRequest {
@@ -68,21 +66,20 @@ impl crate::request::Request for OrderAddressModifyRequest {
     type Response = OrderAddressModifyResponse;
 }
 /// An object inside `order.addressModify`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 impl City {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            id: Default::default(),
+            name: Default::default(),
         }
     }
     /// Sets `id`.
@@ -97,26 +94,20 @@ impl City {
     }
 }
 /// An object inside `order.addressModify`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct PostAddr {
     /// `address_detail` (sensitive: redacted in `Debug`). Example: `互联网金融`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_detail: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<City>,
     /// `land_mark`. Example: `空`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub land_mark: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<Province>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<Street>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<Town>,
 }
 impl ::std::fmt::Debug for PostAddr {
@@ -135,7 +126,12 @@ impl PostAddr {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            address_detail: Default::default(),
+            city: Default::default(),
+            land_mark: Default::default(),
+            province: Default::default(),
+            street: Default::default(),
+            town: Default::default(),
         }
     }
     /// Sets `address_detail`.
@@ -170,21 +166,20 @@ impl PostAddr {
     }
 }
 /// An object inside `order.addressModify`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Province {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 impl Province {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            id: Default::default(),
+            name: Default::default(),
         }
     }
     /// Sets `id`.
@@ -199,21 +194,20 @@ impl Province {
     }
 }
 /// An object inside `order.addressModify`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 impl Street {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            id: Default::default(),
+            name: Default::default(),
         }
     }
     /// Sets `id`.
@@ -228,21 +222,20 @@ impl Street {
     }
 }
 /// An object inside `order.addressModify`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Town {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 impl Town {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            id: Default::default(),
+            name: Default::default(),
         }
     }
     /// Sets `id`.
@@ -257,4 +250,4 @@ impl Town {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderBatchBindSerialNumberResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.batchBindSerialNumber` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.batchBindSerialNumber")]
 pub struct OrderBatchBindSerialNumberRequest {
     /// `bind_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bind_list: Vec<Bind>,
     /// `bind_scene`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_scene: Option<i32>,
 }
 impl OrderBatchBindSerialNumberRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            bind_list: Default::default(),
+            bind_scene: Default::default(),
         }
     }
     /// Sets `bind_list`.
@@ -38,7 +37,7 @@ impl OrderBatchBindSerialNumberRequest {
     }
 }
 /// `order.batchBindSerialNumber` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderBatchBindSerialNumberResponse {
     /// `fail_bind_list`
@@ -46,13 +45,10 @@ pub struct OrderBatchBindSerialNumberResponse {
     /// `success_bind_list`
     pub success_bind_list: Vec<SuccessBind>,
     /// `total_fail_bind_cnt`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_fail_bind_cnt: Option<i64>,
     /// `total_request_bind_cnt`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_request_bind_cnt: Option<i64>,
     /// `total_success_bind_cnt`. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_success_bind_cnt: Option<i64>,
 }
 impl crate::request::Request for OrderBatchBindSerialNumberRequest {
@@ -60,26 +56,23 @@ impl crate::request::Request for OrderBatchBindSerialNumberRequest {
     type Response = OrderBatchBindSerialNumberResponse;
 }
 /// An object inside `order.batchBindSerialNumber`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Bind {
     /// `serial_no_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub serial_no_list: Vec<SerialNo>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
 }
 impl Bind {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            serial_no_list: Default::default(),
+            shop_order_id: Default::default(),
+            sku_order_id: Default::default(),
         }
     }
     /// Sets `serial_no_list`.
@@ -102,40 +95,33 @@ impl Bind {
     }
 }
 /// An object inside `order.batchBindSerialNumber`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailBind {
     /// `fail_code`. Example: `2001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_code: Option<String>,
     /// `fail_reason`. Example: `参数错误`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `order.batchBindSerialNumber`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SerialNo {
     /// `key`. Example: `SN`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `value`. Example: `{1,2}`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub value: Vec<String>,
 }
 impl SerialNo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            key: Default::default(),
+            value: Default::default(),
         }
     }
     /// Sets `key`.
@@ -150,23 +136,17 @@ impl SerialNo {
     }
 }
 /// An object inside `order.batchBindSerialNumber`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SuccessBind {
     /// `fail_code`. Example: `2001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_code: Option<String>,
     /// `fail_reason`. Example: `参数错误`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6940658920780535662`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

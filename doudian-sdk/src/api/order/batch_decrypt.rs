@@ -9,23 +9,20 @@ pub use super::shared::{CipherInfo, CustomErr};
 /// * **Required:** `cipher_infos`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderBatchDecryptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.batchDecrypt` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.batchDecrypt")]
 #[doc(alias = "批量解密")]
 pub struct OrderBatchDecryptRequest {
     /// `account_id`. Example: `dy1001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     /// `account_type`. Example: `main_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<String>,
     /// The values to decrypt, at most 50.
     ///
     /// `cipher_infos` (required)
     pub cipher_infos: Vec<CipherInfo>,
     /// `need_virtual_phone`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_virtual_phone: Option<i64>,
 }
 impl OrderBatchDecryptRequest {
@@ -33,7 +30,9 @@ impl OrderBatchDecryptRequest {
     pub fn new(cipher_infos: Vec<CipherInfo>) -> Self {
         Self {
             cipher_infos,
-            ..<Self as crate::de::Object>::empty()
+            account_id: Default::default(),
+            account_type: Default::default(),
+            need_virtual_phone: Default::default(),
         }
     }
     /// Sets `account_id`.
@@ -53,13 +52,12 @@ impl OrderBatchDecryptRequest {
     }
 }
 /// `order.batchDecrypt` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct OrderBatchDecryptResponse {
     /// Set when some entries failed.
     ///
     /// `custom_err`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_err: Option<CustomErr>,
     /// `decrypt_infos` (sensitive: redacted in `Debug`)
     pub decrypt_infos: Vec<DecryptInfo>,
@@ -77,50 +75,40 @@ impl crate::request::Request for OrderBatchDecryptRequest {
     type Response = OrderBatchDecryptResponse;
 }
 /// An object inside `order.batchDecrypt`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct DecryptInfo {
     /// `auth_id`. Example: `4933609365066313446`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_id: Option<String>,
     /// `cipher_text`. Example: `$c0qBj0QrZm9qae50eoBTInPj8PWvCjUyafxWt5cELI0=$pExhpmm6cJ5VuSkvduc3QrdA4THYUZjuoE`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cipher_text: Option<String>,
     /// `data_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_type: Option<i64>,
     /// The plain value; for a virtual number, the number and its extension joined by `-`.
     ///
     /// `decrypt_text` (sensitive: redacted in `Debug`). Example: `12317428564`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decrypt_text: Option<String>,
     /// `err_msg`. Example: `解密失败：当前密文不属于信封加密的数据`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// 0 when this entry was decrypted; otherwise `err_msg` says why not.
     ///
     /// `err_no`. Example: `300003`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i64>,
     /// When the virtual number stops working, Unix seconds.
     ///
     /// `expire_time`. Example: `1653396024`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
     /// Whether the phone is a privacy (virtual) number, valid until `expire_time`.
     ///
     /// `is_virtual_tel`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_tel: Option<bool>,
     /// The virtual number without its extension.
     ///
     /// `phone_no_a` (sensitive: redacted in `Debug`). Example: `12317428564`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_no_a: Option<String>,
     /// The virtual number's extension.
     ///
     /// `phone_no_b` (sensitive: redacted in `Debug`). Example: `5643`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_no_b: Option<String>,
 }
 impl ::std::fmt::Debug for DecryptInfo {
@@ -140,4 +128,4 @@ impl ::std::fmt::Debug for DecryptInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

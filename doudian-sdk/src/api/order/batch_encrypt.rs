@@ -9,14 +9,13 @@ pub use super::shared::CustomErr;
 /// * **Required:** `batch_encrypt_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderBatchEncryptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.batchEncrypt` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.batchEncrypt")]
 pub struct OrderBatchEncryptRequest {
     /// `batch_encrypt_list` (required)
     pub batch_encrypt_list: Vec<BatchEncryptBatchEncrypt>,
     /// `sensitive_scene`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sensitive_scene: Option<String>,
 }
 impl OrderBatchEncryptRequest {
@@ -24,7 +23,7 @@ impl OrderBatchEncryptRequest {
     pub fn new(batch_encrypt_list: Vec<BatchEncryptBatchEncrypt>) -> Self {
         Self {
             batch_encrypt_list,
-            ..<Self as crate::de::Object>::empty()
+            sensitive_scene: Default::default(),
         }
     }
     /// Sets `sensitive_scene`.
@@ -34,11 +33,10 @@ impl OrderBatchEncryptRequest {
     }
 }
 /// `order.batchEncrypt` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderBatchEncryptResponse {
     /// `custom_err`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_err: Option<CustomErr>,
     /// `encrypt_infos`
     pub encrypt_infos: Vec<EncryptInfo>,
@@ -48,7 +46,7 @@ impl crate::request::Request for OrderBatchEncryptRequest {
     type Response = OrderBatchEncryptResponse;
 }
 /// An object inside `order.batchEncrypt`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct BatchEncryptBatchEncrypt {
     /// `auth_id` (required)
@@ -87,23 +85,18 @@ impl BatchEncryptBatchEncrypt {
     }
 }
 /// An object inside `order.batchEncrypt`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct EncryptInfo {
     /// `auth_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_id: Option<String>,
     /// `cipher_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cipher_text: Option<String>,
     /// `decrypt_text` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decrypt_text: Option<String>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `err_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i64>,
 }
 impl ::std::fmt::Debug for EncryptInfo {
@@ -118,4 +111,4 @@ impl ::std::fmt::Debug for EncryptInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

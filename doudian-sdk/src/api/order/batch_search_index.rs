@@ -9,7 +9,7 @@ pub use super::shared::CustomErr;
 /// * **Required:** `plain_text_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderBatchSearchIndexResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.BatchSearchIndex` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "order.BatchSearchIndex")]
 pub struct OrderBatchSearchIndexRequest {
@@ -30,11 +30,10 @@ impl OrderBatchSearchIndexRequest {
     }
 }
 /// `order.BatchSearchIndex` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderBatchSearchIndexResponse {
     /// `custom_err`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_err: Option<CustomErr>,
     /// `plain_to_encrypt_index_list`
     pub plain_to_encrypt_index_list: Vec<PlainToEncryptIndex>,
@@ -45,7 +44,7 @@ impl crate::request::Request for OrderBatchSearchIndexRequest {
     type Response = OrderBatchSearchIndexResponse;
 }
 /// An object inside `order.BatchSearchIndex`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct PlainText {
     /// `encrypt_type` (required)
@@ -71,14 +70,12 @@ impl PlainText {
     }
 }
 /// An object inside `order.BatchSearchIndex`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct PlainToEncryptIndex {
     /// `plain` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plain: Option<String>,
     /// `search_index`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_index: Option<String>,
 }
 impl ::std::fmt::Debug for PlainToEncryptIndex {
@@ -90,4 +87,4 @@ impl ::std::fmt::Debug for PlainToEncryptIndex {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{CipherInfo, CustomErr};
 /// * **Required:** `cipher_infos`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderBatchSensitiveResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.batchSensitive` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.batchSensitive")]
 #[doc(alias = "批量脱敏")]
@@ -24,11 +24,10 @@ impl OrderBatchSensitiveRequest {
     }
 }
 /// `order.batchSensitive` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct OrderBatchSensitiveResponse {
     /// `custom_err`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_err: Option<CustomErr>,
     /// `decrypt_infos` (sensitive: redacted in `Debug`)
     pub decrypt_infos: Vec<DecryptInfo>,
@@ -46,27 +45,22 @@ impl crate::request::Request for OrderBatchSensitiveRequest {
     type Response = OrderBatchSensitiveResponse;
 }
 /// An object inside `order.batchSensitive`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct DecryptInfo {
     /// `auth_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_id: Option<String>,
     /// `cipher_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cipher_text: Option<String>,
     /// The masked value.
     ///
     /// `decrypt_text` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decrypt_text: Option<String>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// 0 when this entry was masked; otherwise `err_msg` says why not.
     ///
     /// `err_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i64>,
 }
 impl ::std::fmt::Debug for DecryptInfo {
@@ -81,4 +75,4 @@ impl ::std::fmt::Debug for DecryptInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

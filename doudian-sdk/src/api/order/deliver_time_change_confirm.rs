@@ -8,17 +8,15 @@
 /// * **Required:** `reject_code`, `shop_order_id`, `task_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderDeliverTimeChangeConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.deliverTimeChangeConfirm` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.deliverTimeChangeConfirm")]
 pub struct OrderDeliverTimeChangeConfirmRequest {
     /// `reject_code` (required). Example: `0`
     pub reject_code: i64,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `3539925204033339668`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
     /// `task_id` (required). Example: `123424546543654`
     pub task_id: String,
@@ -34,7 +32,7 @@ impl OrderDeliverTimeChangeConfirmRequest {
             reject_code,
             shop_order_id: shop_order_id.into(),
             task_id: task_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            reject_reason: Default::default(),
         }
     }
     /// Sets `reject_reason`.
@@ -44,7 +42,7 @@ impl OrderDeliverTimeChangeConfirmRequest {
     }
 }
 /// `order.deliverTimeChangeConfirm` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDeliverTimeChangeConfirmResponse {}
 impl crate::request::Request for OrderDeliverTimeChangeConfirmRequest {
@@ -52,4 +50,4 @@ impl crate::request::Request for OrderDeliverTimeChangeConfirmRequest {
     type Response = OrderDeliverTimeChangeConfirmResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

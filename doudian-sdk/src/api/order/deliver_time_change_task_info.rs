@@ -8,12 +8,11 @@
 /// * **Required:** `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderDeliverTimeChangeTaskInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.deliverTimeChangeTaskInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.deliverTimeChangeTaskInfo")]
 pub struct OrderDeliverTimeChangeTaskInfoRequest {
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6936452933365274515`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
 }
 impl OrderDeliverTimeChangeTaskInfoRequest {
@@ -25,32 +24,24 @@ impl OrderDeliverTimeChangeTaskInfoRequest {
     }
 }
 /// `order.deliverTimeChangeTaskInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDeliverTimeChangeTaskInfoResponse {
     /// `create_time`. Example: `1731825062`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `new_time`. Example: `1731914462`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_time: Option<i64>,
     /// `old_time`. Example: `1731911462`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_time: Option<i64>,
     /// `reject_code`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_code: Option<i64>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
     /// `status`. Example: `OPEN`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `task_id`. Example: `14234543654`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// `update_time`. Example: `1731825062`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 impl crate::request::Request for OrderDeliverTimeChangeTaskInfoRequest {
@@ -59,4 +50,4 @@ impl crate::request::Request for OrderDeliverTimeChangeTaskInfoRequest {
     type Response = OrderDeliverTimeChangeTaskInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,28 +8,21 @@
 /// * **Required:** `end_time`, `start_time`, `time_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderDownloadSettleItemToShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.downloadSettleItemToShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.downloadSettleItemToShop")]
 pub struct OrderDownloadSettleItemToShopRequest {
     /// `bill_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_id: Option<String>,
     /// `end_time` (required)
     pub end_time: String,
     /// `flow_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `start_time` (required)
     pub start_time: String,
@@ -47,7 +40,11 @@ impl OrderDownloadSettleItemToShopRequest {
             end_time: end_time.into(),
             start_time: start_time.into(),
             time_type: time_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            bill_id: Default::default(),
+            flow_type: Default::default(),
+            order_id: Default::default(),
+            pay_type: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `bill_id`.
@@ -77,17 +74,14 @@ impl OrderDownloadSettleItemToShopRequest {
     }
 }
 /// `order.downloadSettleItemToShop` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDownloadSettleItemToShopResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `download_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_id: Option<String>,
 }
 impl crate::request::Request for OrderDownloadSettleItemToShopRequest {
@@ -95,4 +89,4 @@ impl crate::request::Request for OrderDownloadSettleItemToShopRequest {
     type Response = OrderDownloadSettleItemToShopResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

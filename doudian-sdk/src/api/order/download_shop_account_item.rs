@@ -8,39 +8,36 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderDownloadShopAccountItemResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.downloadShopAccountItem` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.downloadShopAccountItem")]
 pub struct OrderDownloadShopAccountItemRequest {
     /// `account_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<i32>,
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<i32>,
 }
 impl OrderDownloadShopAccountItemRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            account_type: Default::default(),
+            biz_type: Default::default(),
+            end_time: Default::default(),
+            order_id: Default::default(),
+            product_id: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `account_type`.
@@ -80,17 +77,14 @@ impl OrderDownloadShopAccountItemRequest {
     }
 }
 /// `order.downloadShopAccountItem` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDownloadShopAccountItemResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `download_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_id: Option<String>,
 }
 impl crate::request::Request for OrderDownloadShopAccountItemRequest {
@@ -98,4 +92,4 @@ impl crate::request::Request for OrderDownloadShopAccountItemRequest {
     type Response = OrderDownloadShopAccountItemResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

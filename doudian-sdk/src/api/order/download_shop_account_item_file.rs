@@ -8,7 +8,7 @@
 /// * **Required:** `download_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderDownloadShopAccountItemFileResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.downloadShopAccountItemFile` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.downloadShopAccountItemFile")]
 pub struct OrderDownloadShopAccountItemFileRequest {
@@ -24,11 +24,10 @@ impl OrderDownloadShopAccountItemFileRequest {
     }
 }
 /// `order.downloadShopAccountItemFile` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDownloadShopAccountItemFileResponse {
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl crate::request::Request for OrderDownloadShopAccountItemFileRequest {
@@ -36,4 +35,4 @@ impl crate::request::Request for OrderDownloadShopAccountItemFileRequest {
     type Response = OrderDownloadShopAccountItemFileResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

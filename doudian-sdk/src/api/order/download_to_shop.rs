@@ -8,7 +8,7 @@
 /// * **Required:** `download_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderDownloadToShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.downloadToShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.downloadToShop")]
 pub struct OrderDownloadToShopRequest {
@@ -24,17 +24,14 @@ impl OrderDownloadToShopRequest {
     }
 }
 /// `order.downloadToShop` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDownloadToShopResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl crate::request::Request for OrderDownloadToShopRequest {
@@ -42,4 +39,4 @@ impl crate::request::Request for OrderDownloadToShopRequest {
     type Response = OrderDownloadToShopResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderGetCrossBorderFulfillInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getCrossBorderFulfillInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getCrossBorderFulfillInfo")]
 pub struct OrderGetCrossBorderFulfillInfoRequest {
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4795451507070928840`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
 }
 impl OrderGetCrossBorderFulfillInfoRequest {
@@ -25,32 +24,24 @@ impl OrderGetCrossBorderFulfillInfoRequest {
     }
 }
 /// `order.getCrossBorderFulfillInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetCrossBorderFulfillInfoResponse {
     /// `company`. Example: `顺丰`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `company_code`. Example: `shunfeng`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `logistics_code`. Example: `SF12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `mark`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark: Option<String>,
     /// `product_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_num: Option<i64>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4790307922954771917`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `sku_order_ids`. Example: `[4790307922954771917]`
     pub sku_order_ids: Vec<String>,
     /// `way_bill_url`. Example: `https://sf6-ttcdn-tos.pstatp.com/obj/temai/xxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub way_bill_url: Option<String>,
 }
 impl crate::request::Request for OrderGetCrossBorderFulfillInfoRequest {
@@ -59,4 +50,4 @@ impl crate::request::Request for OrderGetCrossBorderFulfillInfoRequest {
     type Response = OrderGetCrossBorderFulfillInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderGetMCTokenResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getMCToken` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getMCToken")]
 pub struct OrderGetMCTokenRequest {}
@@ -19,14 +19,12 @@ impl OrderGetMCTokenRequest {
     }
 }
 /// `order.getMCToken` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct OrderGetMCTokenResponse {
     /// `expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
     /// `token` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }
 impl ::std::fmt::Debug for OrderGetMCTokenResponse {
@@ -43,4 +41,4 @@ impl crate::request::Request for OrderGetMCTokenRequest {
     type Response = OrderGetMCTokenResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `plain_text`, `sensitive_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderGetSearchIndexResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getSearchIndex` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "order.getSearchIndex")]
 pub struct OrderGetSearchIndexRequest {
@@ -35,11 +35,10 @@ impl OrderGetSearchIndexRequest {
     }
 }
 /// `order.getSearchIndex` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetSearchIndexResponse {
     /// `encrypt_index_text`. Example: `ZFasdasgdsh`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_index_text: Option<String>,
 }
 impl crate::request::Request for OrderGetSearchIndexRequest {
@@ -48,4 +47,4 @@ impl crate::request::Request for OrderGetSearchIndexRequest {
     type Response = OrderGetSearchIndexResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

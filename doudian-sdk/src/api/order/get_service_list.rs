@@ -9,7 +9,7 @@
 /// * **Required:** `end_time`, `start_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderGetServiceListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getServiceList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getServiceList")]
 #[doc(alias = "获取服务请求列表")]
@@ -19,32 +19,24 @@ pub struct OrderGetServiceListRequest {
     /// `end_time` (required)
     pub end_time: i64,
     /// `order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
     /// `order_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// Only the requests of this order.
     ///
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `service_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_id: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
     /// Raised at or after this time, Unix seconds.
     ///
     /// `start_time` (required)
     pub start_time: i64,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl OrderGetServiceListRequest {
@@ -53,7 +45,13 @@ impl OrderGetServiceListRequest {
         Self {
             end_time,
             start_time,
-            ..<Self as crate::de::Object>::empty()
+            order: Default::default(),
+            order_by: Default::default(),
+            order_id: Default::default(),
+            page: Default::default(),
+            service_id: Default::default(),
+            size: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `order`.
@@ -93,7 +91,7 @@ impl OrderGetServiceListRequest {
     }
 }
 /// `order.getServiceList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetServiceListResponse {
     /// `list`
@@ -101,7 +99,6 @@ pub struct OrderGetServiceListResponse {
     /// How many requests match, in all.
     ///
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for OrderGetServiceListRequest {
@@ -135,52 +132,41 @@ impl OrderGetServiceListRequest {
     }
 }
 /// An object inside `order.getServiceList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct List {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// What the buyer asked.
     ///
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// The service request id, for `order.replyService`.
     ///
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// Where the request stands, as text.
     ///
     /// `operate_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status_desc: Option<String>,
     /// The order it concerns.
     ///
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<crate::ids::OrderId>,
     /// The merchant's answer, once given.
     ///
     /// `reply`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
     /// `reply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_time: Option<String>,
     /// `service_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_type: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,27 +9,21 @@
 /// * **Required:** `end_time`, `page`, `size`, `start_time`, `time_type`, given by name in [`OrderGetSettleBillDetailRequired`].
 /// * **Reply:** [`OrderGetSettleBillDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getSettleBillDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getSettleBillDetail")]
 pub struct OrderGetSettleBillDetailRequest {
     /// `end_time` (required)
     pub end_time: String,
     /// `flow_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `page` (required)
     pub page: i64,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `size` (required)
     pub size: i64,
@@ -68,7 +62,10 @@ impl OrderGetSettleBillDetailRequest {
             size,
             start_time,
             time_type,
-            ..<Self as crate::de::Object>::empty()
+            flow_type: Default::default(),
+            order_id: Default::default(),
+            pay_type: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `flow_type`.
@@ -93,25 +90,20 @@ impl OrderGetSettleBillDetailRequest {
     }
 }
 /// `order.getSettleBillDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetSettleBillDetailResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `data`
     pub data: Vec<Data>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `total_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_cnt: Option<i64>,
 }
 impl crate::request::Request for OrderGetSettleBillDetailRequest {
@@ -137,132 +129,89 @@ impl crate::page::Paginated for OrderGetSettleBillDetailRequest {
     }
 }
 /// An object inside `order.getSettleBillDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `actual_author_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_author_coupon: Option<i64>,
     /// `actual_pay_promotion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_pay_promotion: Option<i64>,
     /// `actual_platform_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_platform_coupon: Option<i64>,
     /// `actual_subsidy_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_subsidy_amount: Option<i64>,
     /// `author_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_coupon: Option<i64>,
     /// `colonel_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_service_fee: Option<i64>,
     /// `commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission: Option<i64>,
     /// `flow_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<String>,
     /// `flow_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type_desc: Option<String>,
     /// `good_learn_channel_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub good_learn_channel_fee: Option<i64>,
     /// `goods_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_count: Option<i32>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_time: Option<String>,
     /// `pay_promotion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_promotion: Option<i64>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<String>,
     /// `pay_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type_desc: Option<String>,
     /// `phase_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_cnt: Option<i32>,
     /// `phase_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_id: Option<i32>,
     /// `phase_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_order_no: Option<String>,
     /// `platform_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_coupon: Option<i64>,
     /// `platform_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_service_fee: Option<i64>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `profit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub profit: Option<i64>,
     /// `real_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_pay_amount: Option<i64>,
     /// `refund`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund: Option<i64>,
     /// `request_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_no: Option<String>,
     /// `settle_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_amount: Option<i64>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `settled_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_pay_amount: Option<i64>,
     /// `shop_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_coupon: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `shop_refund_loss`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_refund_loss: Option<i64>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
     /// `total_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_goods_amount: Option<i64>,
     /// `total_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_income: Option<i64>,
     /// `total_outcome`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_outcome: Option<i64>,
     /// `trade_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<String>,
     /// `trade_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type_desc: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,45 +8,42 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderGetSettleBillDetailV3Response`]; nested types are in this module.
 /// * **Platform docs:** search `order.getSettleBillDetailV3` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getSettleBillDetailV3")]
 pub struct OrderGetSettleBillDetailV3Request {
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `flow_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `start_index`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_index: Option<String>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<String>,
 }
 impl OrderGetSettleBillDetailV3Request {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            end_time: Default::default(),
+            flow_type: Default::default(),
+            order_id: Default::default(),
+            pay_type: Default::default(),
+            product_id: Default::default(),
+            size: Default::default(),
+            start_index: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `end_time`.
@@ -96,31 +93,24 @@ impl OrderGetSettleBillDetailV3Request {
     }
 }
 /// `order.getSettleBillDetailV3` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetSettleBillDetailV3Response {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `data`
     pub data: Vec<Data>,
     /// `data_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_size: Option<i64>,
     /// `is_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_end: Option<i32>,
     /// `next_start_index`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_start_index: Option<String>,
     /// `next_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_start_time: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
 }
 impl crate::request::Request for OrderGetSettleBillDetailV3Request {
@@ -129,117 +119,79 @@ impl crate::request::Request for OrderGetSettleBillDetailV3Request {
     type Response = OrderGetSettleBillDetailV3Response;
 }
 /// An object inside `order.getSettleBillDetailV3`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `author_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_coupon: Option<i64>,
     /// `channel_promotion_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_promotion_fee: Option<i64>,
     /// `colonel_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_service_fee: Option<i64>,
     /// `commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission: Option<i64>,
     /// `flow_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type_desc: Option<String>,
     /// `free_commission_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub free_commission_flag: Option<String>,
     /// `good_learn_channel_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub good_learn_channel_fee: Option<i64>,
     /// `goods_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_count: Option<i32>,
     /// `is_contains_refund_before_settle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_contains_refund_before_settle: Option<i32>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_time: Option<String>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<String>,
     /// `other_sharing_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_sharing_amount: Option<i64>,
     /// `packing_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub packing_amount: Option<i64>,
     /// `pay_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type_desc: Option<String>,
     /// `platform_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_coupon: Option<i64>,
     /// `platform_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_service_fee: Option<i64>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `real_free_commission_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_free_commission_amount: Option<i64>,
     /// `real_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_pay_amount: Option<i64>,
     /// `refund_before_settle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_before_settle: Option<i64>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `request_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_no: Option<String>,
     /// `settle_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_amount: Option<i64>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `shop_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_coupon: Option<i64>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
     /// `total_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_goods_amount: Option<i64>,
     /// `total_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_income: Option<i64>,
     /// `total_outcome`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_outcome: Option<i64>,
     /// `trade_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<i32>,
     /// `zr_pay_promotion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zr_pay_promotion: Option<i64>,
     /// `zt_pay_promotion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zt_pay_promotion: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

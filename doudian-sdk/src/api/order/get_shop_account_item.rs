@@ -8,45 +8,42 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderGetShopAccountItemResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getShopAccountItem` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getShopAccountItem")]
 pub struct OrderGetShopAccountItemRequest {
     /// `account_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<i32>,
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
     /// `start_index`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_index: Option<String>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<i32>,
 }
 impl OrderGetShopAccountItemRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            account_type: Default::default(),
+            biz_type: Default::default(),
+            end_time: Default::default(),
+            order_id: Default::default(),
+            product_id: Default::default(),
+            size: Default::default(),
+            start_index: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `account_type`.
@@ -96,31 +93,24 @@ impl OrderGetShopAccountItemRequest {
     }
 }
 /// `order.getShopAccountItem` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetShopAccountItemResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `data`
     pub data: Vec<Data>,
     /// `data_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_size: Option<i32>,
     /// `is_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_end: Option<i32>,
     /// `next_start_index`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_start_index: Option<String>,
     /// `next_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_start_time: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
 }
 impl crate::request::Request for OrderGetShopAccountItemRequest {
@@ -129,124 +119,83 @@ impl crate::request::Request for OrderGetShopAccountItemRequest {
     type Response = OrderGetShopAccountItemResponse;
 }
 /// An object inside `order.getShopAccountItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `account_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_amount: Option<i64>,
     /// `account_bill_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_bill_desc: Option<String>,
     /// `account_bill_desc_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_bill_desc_tag: Option<i32>,
     /// `account_trade_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_trade_no: Option<String>,
     /// `account_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<i32>,
     /// `account_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type_desc: Option<String>,
     /// `actual_zr_pay_promotion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_zr_pay_promotion: Option<i64>,
     /// `actual_zt_pay_promotion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_zt_pay_promotion: Option<i64>,
     /// `after_sale_service_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_service_no: Option<String>,
     /// `author_coupon_subsidy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_coupon_subsidy: Option<i64>,
     /// `bill_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_time: Option<String>,
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `biz_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type_desc: Option<String>,
     /// `business_order_create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_order_create_time: Option<String>,
     /// `channel_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_fee: Option<i64>,
     /// `channel_promotion_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_promotion_fee: Option<i64>,
     /// `colonel_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_service_fee: Option<i64>,
     /// `commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission: Option<i64>,
     /// `free_commission_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub free_commission_flag: Option<String>,
     /// `fund_flow`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fund_flow: Option<i32>,
     /// `fund_flow_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fund_flow_desc: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i32>,
     /// `order_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type_desc: Option<String>,
     /// `other_sharing_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_sharing_amount: Option<i64>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `platform_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_service_fee: Option<i64>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_amount: Option<i64>,
     /// `real_free_commission_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_free_commission_amount: Option<i64>,
     /// `refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `trans_scene`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trans_scene: Option<String>,
     /// `trans_scene_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trans_scene_tag: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderGetShopAccountItemFileResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getShopAccountItemFile` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getShopAccountItemFile")]
 pub struct OrderGetShopAccountItemFileRequest {
     /// `end_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
     /// `start_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
 }
 impl OrderGetShopAccountItemFileRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            end_date: Default::default(),
+            start_date: Default::default(),
         }
     }
     /// Sets `end_date`.
@@ -38,14 +37,12 @@ impl OrderGetShopAccountItemFileRequest {
     }
 }
 /// `order.getShopAccountItemFile` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetShopAccountItemFileResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `data`
     pub data: Vec<Data>,
@@ -56,18 +53,15 @@ impl crate::request::Request for OrderGetShopAccountItemFileRequest {
     type Response = OrderGetShopAccountItemFileResponse;
 }
 /// An object inside `order.getShopAccountItemFile`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `bill_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_date: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

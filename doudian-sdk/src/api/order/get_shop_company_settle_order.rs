@@ -9,22 +9,19 @@
 /// * **Required:** `end_time`, `page_no`, `page_size`, `role_id`, `role_type`, `start_time`, given by name in [`OrderGetShopCompanySettleOrderRequired`].
 /// * **Reply:** [`OrderGetShopCompanySettleOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getShopCompanySettleOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getShopCompanySettleOrder")]
 pub struct OrderGetShopCompanySettleOrderRequest {
     /// `end_time` (required)
     pub end_time: String,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `page_no` (required)
     pub page_no: i64,
     /// `page_size` (required)
     pub page_size: i64,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<String>,
     /// `role_id` (required)
     pub role_id: String,
@@ -67,7 +64,8 @@ impl OrderGetShopCompanySettleOrderRequest {
             role_id,
             role_type,
             start_time,
-            ..<Self as crate::de::Object>::empty()
+            order_id: Default::default(),
+            pay_type: Default::default(),
         }
     }
     /// Sets `order_id`.
@@ -82,22 +80,18 @@ impl OrderGetShopCompanySettleOrderRequest {
     }
 }
 /// `order.getShopCompanySettleOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetShopCompanySettleOrderResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `code_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_msg: Option<String>,
     /// `data`
     pub data: Vec<Data>,
     /// `page_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_no: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
 }
 impl crate::request::Request for OrderGetShopCompanySettleOrderRequest {
@@ -123,114 +117,77 @@ impl crate::page::Paginated for OrderGetShopCompanySettleOrderRequest {
     }
 }
 /// An object inside `order.getShopCompanySettleOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `author_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_coupon: Option<i64>,
     /// `channel_promotion_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_promotion_fee: Option<i64>,
     /// `colonel_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_service_fee: Option<i64>,
     /// `commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commission: Option<i64>,
     /// `contains_refund_before_settle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contains_refund_before_settle: Option<String>,
     /// `flow_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type_desc: Option<String>,
     /// `good_learn_channel_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub good_learn_channel_fee: Option<i64>,
     /// `goods_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_count: Option<i32>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_time: Option<String>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<String>,
     /// `other_sharing_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_sharing_amount: Option<i64>,
     /// `other_sharing_amount_explain`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_sharing_amount_explain: Option<String>,
     /// `packing_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub packing_amount: Option<i64>,
     /// `pay_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type_desc: Option<String>,
     /// `platform_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_coupon: Option<i64>,
     /// `platform_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_service_fee: Option<i64>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `real_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_pay_amount: Option<i64>,
     /// `refund_before_settle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_before_settle: Option<i64>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `request_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_no: Option<String>,
     /// `settle_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_amount: Option<i64>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `shop_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_coupon: Option<i64>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
     /// `total_goods_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_goods_amount: Option<i64>,
     /// `total_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_income: Option<i64>,
     /// `total_outcome`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_outcome: Option<i64>,
     /// `trade_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type_desc: Option<String>,
     /// `zr_pay_promotion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zr_pay_promotion: Option<i64>,
     /// `zt_pay_promotion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zt_pay_promotion: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,22 +9,19 @@
 /// * **Required:** `open_id`, `open_id_type`, `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderGetUserOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getUserOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.getUserOrderList")]
 pub struct OrderGetUserOrderListRequest {
     /// `create_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<i64>,
     /// `create_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<i64>,
     /// `open_id` (required)
     pub open_id: String,
     /// `open_id_type` (required)
     pub open_id_type: String,
     /// `order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<String>,
     /// `page` (required)
     pub page: i64,
@@ -44,7 +41,9 @@ impl OrderGetUserOrderListRequest {
             open_id_type: open_id_type.into(),
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            create_time_end: Default::default(),
+            create_time_start: Default::default(),
+            order_status: Default::default(),
         }
     }
     /// Sets `create_time_end`.
@@ -64,19 +63,16 @@ impl OrderGetUserOrderListRequest {
     }
 }
 /// `order.getUserOrderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderGetUserOrderListResponse {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `shop_order_list`
     pub shop_order_list: Vec<ShopOrder>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for OrderGetUserOrderListRequest {
@@ -114,46 +110,37 @@ impl OrderGetUserOrderListRequest {
     }
 }
 /// An object inside `order.getUserOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopOrder {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `sku_order_list`
     pub sku_order_list: Vec<SkuOrder>,
 }
 /// An object inside `order.getUserOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `order.getUserOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuOrder {
     /// `sku_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_info: Option<SkuInfo>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderInsuranceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.insurance` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.insurance")]
 pub struct OrderInsuranceRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl OrderInsuranceRequest {
@@ -23,7 +22,7 @@ impl OrderInsuranceRequest {
     }
 }
 /// `order.insurance` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderInsuranceResponse {
     /// `policy_info_list`
@@ -34,79 +33,58 @@ impl crate::request::Request for OrderInsuranceRequest {
     type Response = OrderInsuranceResponse;
 }
 /// An object inside `order.insurance`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GoodsInfo {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i32>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `show_page_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_page_url: Option<String>,
 }
 /// An object inside `order.insurance`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PolicyInfo {
     /// `appeal_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appeal_status: Option<i32>,
     /// `approximate_return_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub approximate_return_fee: Option<i64>,
     /// `claim_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_status: Option<i32>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `fail_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// `goods_info_list`
     pub goods_info_list: Vec<GoodsInfo>,
     /// `ins_ensured_time_begin`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_ensured_time_begin: Option<String>,
     /// `ins_ensured_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_ensured_time_end: Option<String>,
     /// `ins_policy_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_policy_no: Option<String>,
     /// `insurance_hotline`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_hotline: Option<String>,
     /// `is_allow_appeal`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allow_appeal: Option<bool>,
     /// `merchant_premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_premium: Option<i64>,
     /// `platform_premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_premium: Option<i64>,
     /// `premium_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub premium_status: Option<i32>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `total_premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_premium: Option<i64>,
     /// `user_premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_premium: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,44 +9,42 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderInvoiceListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.invoiceList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.invoiceList")]
 pub struct OrderInvoiceListRequest {
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `order_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// `order_field`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_field: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<String>,
     /// `page_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_no: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl OrderInvoiceListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            end_time: Default::default(),
+            order_by: Default::default(),
+            order_field: Default::default(),
+            order_id: Default::default(),
+            order_status: Default::default(),
+            page_no: Default::default(),
+            page_size: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `end_time`.
@@ -96,13 +94,12 @@ impl OrderInvoiceListRequest {
     }
 }
 /// `order.invoiceList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderInvoiceListResponse {
     /// `invoice_list`
     pub invoice_list: Vec<Invoice>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for OrderInvoiceListRequest {
@@ -136,78 +133,54 @@ impl OrderInvoiceListRequest {
     }
 }
 /// An object inside `order.invoiceList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Invoice {
     /// `apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// `bank_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_name: Option<String>,
     /// `bank_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_no: Option<String>,
     /// `company_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_address: Option<String>,
     /// `company_mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_mobile: Option<String>,
     /// `end_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<i32>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `file_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
     /// `invoice_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_amount: Option<i64>,
     /// `invoice_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_detail: Option<String>,
     /// `invoice_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_status: Option<i32>,
     /// `invoice_status_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_status_type: Option<i32>,
     /// `invoice_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_type: Option<i32>,
     /// `latest_upload_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_upload_time: Option<i64>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `registation_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub registation_id: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `tax_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_no: Option<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `title_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title_type: Option<i32>,
     /// `tos_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tos_url: Option<String>,
     /// `upload_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_time: Option<i64>,
 }
 impl ::std::fmt::Debug for Invoice {
@@ -240,4 +213,4 @@ impl ::std::fmt::Debug for Invoice {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,27 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderInvoiceUploadResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.invoiceUpload` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.invoiceUpload")]
 pub struct OrderInvoiceUploadRequest {
     /// `FileBytes`
-    #[serde(rename = "FileBytes")]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_bytes: Vec<i32>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `upload_file`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_file: Option<String>,
 }
 impl OrderInvoiceUploadRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            file_bytes: Default::default(),
+            order_id: Default::default(),
+            upload_file: Default::default(),
         }
     }
     /// Sets `FileBytes`.
@@ -57,4 +54,4 @@ impl crate::request::Request for OrderInvoiceUploadRequest {
     type Response = OrderInvoiceUploadResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

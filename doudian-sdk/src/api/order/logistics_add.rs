@@ -8,7 +8,7 @@
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsAddResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsAdd` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsAdd")]
 #[doc(alias = "订单发货")]
@@ -16,55 +16,44 @@ pub struct OrderLogisticsAddRequest {
     /// The sender address, from the shop's address book.
     ///
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
     /// The return address (address book id) shown to buyers who send goods back.
     ///
     /// `after_sale_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_address_id: Option<i64>,
     /// The carrier's name (informational).
     ///
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
     ///
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `true` ships an order whose buyer has asked for a refund, refusing the request; otherwise such an order is not shipped.
     ///
     /// `is_refund_reject`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_refund_reject: Option<bool>,
     /// Another spelling of `is_refund_reject`.
     ///
     /// `is_reject_refund`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_reject_refund: Option<bool>,
     /// The tracking number.
     ///
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// Deprecated numeric carrier id; send `company_code`.
     ///
     /// `logistics_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<i64>,
     /// The shop order id.
     ///
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// Serial numbers (IMEI...) of the goods, for categories that require them.
     ///
     /// `serial_number_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub serial_number_list: Vec<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl OrderLogisticsAddRequest {
@@ -72,7 +61,16 @@ impl OrderLogisticsAddRequest {
     pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            address_id: Default::default(),
+            after_sale_address_id: Default::default(),
+            company: Default::default(),
+            company_code: Default::default(),
+            is_refund_reject: Default::default(),
+            is_reject_refund: Default::default(),
+            logistics_code: Default::default(),
+            logistics_id: Default::default(),
+            serial_number_list: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `address_id`.
@@ -127,7 +125,7 @@ impl OrderLogisticsAddRequest {
     }
 }
 /// `order.logisticsAdd` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderLogisticsAddResponse {}
 impl crate::request::Request for OrderLogisticsAddRequest {
@@ -135,4 +133,4 @@ impl crate::request::Request for OrderLogisticsAddRequest {
     type Response = OrderLogisticsAddResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

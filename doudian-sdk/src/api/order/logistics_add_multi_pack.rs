@@ -8,27 +8,22 @@
 /// * **Required:** `order_id`, `pack_list`, `request_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsAddMultiPackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsAddMultiPack` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsAddMultiPack")]
 #[doc(alias = "一单多包发货")]
 pub struct OrderLogisticsAddMultiPackRequest {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<String>,
     /// `after_sale_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_address_id: Option<i64>,
     /// `is_refund_reject`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_refund_reject: Option<bool>,
     /// `is_reject_refund`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_reject_refund: Option<bool>,
     /// The shop order id.
     ///
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// The parcels.
     ///
@@ -39,10 +34,8 @@ pub struct OrderLogisticsAddMultiPackRequest {
     /// `request_id` (required)
     pub request_id: String,
     /// `serial_number_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub serial_number_list: Vec<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl OrderLogisticsAddMultiPackRequest {
@@ -56,7 +49,12 @@ impl OrderLogisticsAddMultiPackRequest {
             order_id: order_id.into(),
             pack_list,
             request_id: request_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            address_id: Default::default(),
+            after_sale_address_id: Default::default(),
+            is_refund_reject: Default::default(),
+            is_reject_refund: Default::default(),
+            serial_number_list: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `address_id`.
@@ -91,7 +89,7 @@ impl OrderLogisticsAddMultiPackRequest {
     }
 }
 /// `order.logisticsAddMultiPack` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderLogisticsAddMultiPackResponse {
     /// `pack_list`
@@ -102,7 +100,7 @@ impl crate::request::Request for OrderLogisticsAddMultiPackRequest {
     type Response = OrderLogisticsAddMultiPackResponse;
 }
 /// An object inside `order.logisticsAddMultiPack`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Bundle {
     /// `combo_num` (required)
@@ -127,23 +125,20 @@ impl Bundle {
     }
 }
 /// An object inside `order.logisticsAddMultiPack`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Pack {
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
     ///
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// The parcel's tracking number.
     ///
     /// `logistics_code` (required)
     pub logistics_code: String,
     /// `logistics_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<String>,
     /// The SKU orders in this parcel.
     ///
@@ -159,7 +154,9 @@ impl Pack {
         Self {
             logistics_code: logistics_code.into(),
             shipped_order_info,
-            ..<Self as crate::de::Object>::empty()
+            company: Default::default(),
+            company_code: Default::default(),
+            logistics_id: Default::default(),
         }
     }
     /// Sets `company`.
@@ -179,36 +176,31 @@ impl Pack {
     }
 }
 /// An object inside `order.logisticsAddMultiPack`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackResult {
     /// The parcel's tracking number.
     ///
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// The parcel id (`delivery_id` in orders), for changes per parcel.
     ///
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     /// `shipped_order_info`
     pub shipped_order_info: Vec<ShippedOrderInfoResult>,
 }
 /// An object inside `order.logisticsAddMultiPack`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ShippedOrderInfo {
     /// `bundle_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bundle_list: Vec<Bundle>,
     /// `shipped_item_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shipped_item_ids: Vec<String>,
     /// How many of its items are in this parcel.
     ///
     /// `shipped_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_num: Option<i64>,
     /// A SKU order id.
     ///
@@ -220,7 +212,9 @@ impl ShippedOrderInfo {
     pub fn new(shipped_order_id: impl Into<String>) -> Self {
         Self {
             shipped_order_id: shipped_order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            bundle_list: Default::default(),
+            shipped_item_ids: Default::default(),
+            shipped_num: Default::default(),
         }
     }
     /// Sets `bundle_list`.
@@ -240,17 +234,15 @@ impl ShippedOrderInfo {
     }
 }
 /// An object inside `order.logisticsAddMultiPack`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShippedOrderInfoResult {
     /// `shipped_item_ids`
     pub shipped_item_ids: Vec<String>,
     /// `shipped_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_num: Option<i64>,
     /// `shipped_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_order_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

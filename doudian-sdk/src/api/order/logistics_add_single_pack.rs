@@ -8,43 +8,35 @@
 /// * **Required:** `logistics_code`, `order_id_list`, `request_id`, `shipped_order_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsAddSinglePackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsAddSinglePack` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsAddSinglePack")]
 pub struct OrderLogisticsAddSinglePackRequest {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<String>,
     /// `after_sale_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_address_id: Option<i64>,
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
     ///
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `is_refund_reject`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_refund_reject: Option<bool>,
     /// `is_reject_refund`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_reject_refund: Option<bool>,
     /// The tracking number.
     ///
     /// `logistics_code` (required)
     pub logistics_code: String,
     /// `logistics_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<String>,
     /// The shop orders in the parcel.
     ///
     /// `order_id_list` (required)
     pub order_id_list: Vec<String>,
     /// `order_serial_number`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_serial_number: Vec<OrderSerialNumber>,
     /// A unique id per shipping request (a UUID): repeating it returns the first result instead of shipping again.
     ///
@@ -55,7 +47,6 @@ pub struct OrderLogisticsAddSinglePackRequest {
     /// `shipped_order_info` (required)
     pub shipped_order_info: Vec<ShippedOrderInfo>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl OrderLogisticsAddSinglePackRequest {
@@ -71,7 +62,15 @@ impl OrderLogisticsAddSinglePackRequest {
             order_id_list,
             request_id: request_id.into(),
             shipped_order_info,
-            ..<Self as crate::de::Object>::empty()
+            address_id: Default::default(),
+            after_sale_address_id: Default::default(),
+            company: Default::default(),
+            company_code: Default::default(),
+            is_refund_reject: Default::default(),
+            is_reject_refund: Default::default(),
+            logistics_id: Default::default(),
+            order_serial_number: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `address_id`.
@@ -124,13 +123,12 @@ impl OrderLogisticsAddSinglePackRequest {
     }
 }
 /// `order.logisticsAddSinglePack` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderLogisticsAddSinglePackResponse {
     /// The parcel id.
     ///
     /// `pack_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
 }
 impl crate::request::Request for OrderLogisticsAddSinglePackRequest {
@@ -138,22 +136,20 @@ impl crate::request::Request for OrderLogisticsAddSinglePackRequest {
     type Response = OrderLogisticsAddSinglePackResponse;
 }
 /// An object inside `order.logisticsAddSinglePack`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderSerialNumber {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `serial_number_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub serial_number_list: Vec<String>,
 }
 impl OrderSerialNumber {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            order_id: Default::default(),
+            serial_number_list: Default::default(),
         }
     }
     /// Sets `order_id`.
@@ -168,11 +164,10 @@ impl OrderSerialNumber {
     }
 }
 /// An object inside `order.logisticsAddSinglePack`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ShippedOrderInfo {
     /// `shipped_item_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shipped_item_ids: Vec<String>,
     /// How many of its items are in the parcel.
     ///
@@ -189,7 +184,7 @@ impl ShippedOrderInfo {
         Self {
             shipped_num,
             shipped_order_id: shipped_order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            shipped_item_ids: Default::default(),
         }
     }
     /// Sets `shipped_item_ids`.
@@ -199,4 +194,4 @@ impl ShippedOrderInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderLogisticsCompanyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsCompanyList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsCompanyList")]
 #[doc(alias = "获取快递公司列表")]
@@ -43,24 +43,21 @@ impl crate::request::Request for OrderLogisticsCompanyListRequest {
     type Response = OrderLogisticsCompanyListResponse;
 }
 /// An object inside `order.logisticsCompanyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// The carrier's code: the `company_code` of shipping calls.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// The numeric carrier id (deprecated in shipping calls).
     ///
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// The carrier's name.
     ///
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,39 +8,32 @@
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsEdit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsEdit")]
 #[doc(alias = "修改发货物流")]
 pub struct OrderLogisticsEditRequest {
     /// `after_sale_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_address_id: Option<i64>,
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// The carrier's code from `order.logisticsCompanyList` (`yuantong`, `yunda`...).
     ///
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// The new tracking number.
     ///
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// Deprecated numeric carrier id; send `company_code`.
     ///
     /// `logistics_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<i64>,
     /// The shop order id.
     ///
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl OrderLogisticsEditRequest {
@@ -48,7 +41,12 @@ impl OrderLogisticsEditRequest {
     pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            after_sale_address_id: Default::default(),
+            company: Default::default(),
+            company_code: Default::default(),
+            logistics_code: Default::default(),
+            logistics_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `after_sale_address_id`.
@@ -83,7 +81,7 @@ impl OrderLogisticsEditRequest {
     }
 }
 /// `order.logisticsEdit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderLogisticsEditResponse {}
 impl crate::request::Request for OrderLogisticsEditRequest {
@@ -91,4 +89,4 @@ impl crate::request::Request for OrderLogisticsEditRequest {
     type Response = OrderLogisticsEditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

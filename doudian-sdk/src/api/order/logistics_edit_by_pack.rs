@@ -8,28 +8,23 @@
 /// * **Required:** `logistics_code`, `order_id`, `pack_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsEditByPackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsEditByPack` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.logisticsEditByPack")]
 pub struct OrderLogisticsEditByPackRequest {
     /// `after_sale_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_address_id: Option<i64>,
     /// `company_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_code: Option<String>,
     /// `logistics_code` (required)
     pub logistics_code: String,
     /// `logistics_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<String>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `pack_id` (required)
     pub pack_id: String,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl OrderLogisticsEditByPackRequest {
@@ -43,7 +38,10 @@ impl OrderLogisticsEditByPackRequest {
             logistics_code: logistics_code.into(),
             order_id: order_id.into(),
             pack_id: pack_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            after_sale_address_id: Default::default(),
+            company_code: Default::default(),
+            logistics_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `after_sale_address_id`.
@@ -68,7 +66,7 @@ impl OrderLogisticsEditByPackRequest {
     }
 }
 /// `order.logisticsEditByPack` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderLogisticsEditByPackResponse {}
 impl crate::request::Request for OrderLogisticsEditByPackRequest {
@@ -76,4 +74,4 @@ impl crate::request::Request for OrderLogisticsEditByPackRequest {
     type Response = OrderLogisticsEditByPackResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `merge_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderMergeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.merge` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.merge")]
 pub struct OrderMergeRequest {
@@ -22,7 +22,7 @@ impl OrderMergeRequest {
     }
 }
 /// `order.merge` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderMergeResponse {
     /// `order_list`. Example: `[1111,2222,3333]`
@@ -33,13 +33,12 @@ impl crate::request::Request for OrderMergeRequest {
     type Response = OrderMergeResponse;
 }
 /// An object inside `order.merge`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MergeMerge {
     /// `open_address_id` (required). Example: `#zNXM/tzNDQGmCbzkShm99ens7XlA35n9L7CGQtECeoPIi1sczPZpUwDfZ/ygBynRheCl8tp+huFx2zf`
     pub open_address_id: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `12345678`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl MergeMerge {
@@ -55,4 +54,4 @@ impl MergeMerge {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

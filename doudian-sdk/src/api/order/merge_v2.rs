@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderMergeV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `order.mergeV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.mergeV2")]
 pub struct OrderMergeV2Request {
     /// `merge_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merge_list: Vec<Merge>,
 }
 impl OrderMergeV2Request {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            merge_list: Default::default(),
         }
     }
     /// Sets `merge_list`.
@@ -30,7 +29,7 @@ impl OrderMergeV2Request {
     }
 }
 /// `order.mergeV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderMergeV2Response {
     /// `failed_order`. Example: `<111:订单不在发货状态>`
@@ -43,22 +42,20 @@ impl crate::request::Request for OrderMergeV2Request {
     type Response = OrderMergeV2Response;
 }
 /// An object inside `order.mergeV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Merge {
     /// `open_address_id`. Example: `xxxxxxxxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_address_id: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123123`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 impl Merge {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            open_address_id: Default::default(),
+            order_id: Default::default(),
         }
     }
     /// Sets `open_address_id`.
@@ -73,4 +70,4 @@ impl Merge {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

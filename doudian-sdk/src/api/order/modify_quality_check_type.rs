@@ -8,12 +8,11 @@
 /// * **Required:** `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderModifyQualityCheckTypeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.modifyQualityCheckType` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.modifyQualityCheckType")]
 pub struct OrderModifyQualityCheckTypeRequest {
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
 }
 impl OrderModifyQualityCheckTypeRequest {
@@ -25,7 +24,7 @@ impl OrderModifyQualityCheckTypeRequest {
     }
 }
 /// `order.modifyQualityCheckType` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderModifyQualityCheckTypeResponse {}
 impl crate::request::Request for OrderModifyQualityCheckTypeRequest {
@@ -33,4 +32,4 @@ impl crate::request::Request for OrderModifyQualityCheckTypeRequest {
     type Response = OrderModifyQualityCheckTypeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `add_real_mobile_whites`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderOrdeReportListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.ordeReportList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.ordeReportList")]
 pub struct OrderOrdeReportListRequest {
@@ -22,7 +22,7 @@ impl OrderOrdeReportListRequest {
     }
 }
 /// `order.ordeReportList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderOrdeReportListResponse {
     /// `add_real_mobile_whites`
@@ -34,21 +34,16 @@ impl crate::request::Request for OrderOrdeReportListRequest {
     type Response = OrderOrdeReportListResponse;
 }
 /// An object inside `order.ordeReportList`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct AddRealMobileWhite {
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `reason_no` (required)
     pub reason_no: i64,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
 impl AddRealMobileWhite {
@@ -56,7 +51,9 @@ impl AddRealMobileWhite {
     pub fn new(reason_no: i64) -> Self {
         Self {
             reason_no,
-            ..<Self as crate::de::Object>::empty()
+            after_sale_id: Default::default(),
+            order_id: Default::default(),
+            remark: Default::default(),
         }
     }
     /// Sets `after_sale_id`.
@@ -79,20 +76,15 @@ impl AddRealMobileWhite {
     }
 }
 /// An object inside `order.ordeReportList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddRealMobileWhitesResult {
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `cancel_reason`, `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderOrderCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.orderCancel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.orderCancel")]
 pub struct OrderOrderCancelRequest {
     /// `cancel_reason` (required). Example: `用户不想买了`
     pub cancel_reason: String,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `5050438739367795793`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
 }
 impl OrderOrderCancelRequest {
@@ -31,7 +30,7 @@ impl OrderOrderCancelRequest {
     }
 }
 /// `order.orderCancel` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderOrderCancelResponse {}
 impl crate::request::Request for OrderOrderCancelRequest {
@@ -39,4 +38,4 @@ impl crate::request::Request for OrderOrderCancelRequest {
     type Response = OrderOrderCancelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

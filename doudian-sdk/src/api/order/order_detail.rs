@@ -16,18 +16,16 @@ pub use super::shared::{
 /// * **Required:** `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderOrderDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.orderDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.orderDetail")]
 #[doc(alias = "订单详情查询")]
 pub struct OrderOrderDetailRequest {
     /// `is_searchable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
     /// The shop order id (父订单号).
     ///
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
 }
 impl OrderOrderDetailRequest {
@@ -35,7 +33,7 @@ impl OrderOrderDetailRequest {
     pub fn new(shop_order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             shop_order_id: shop_order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            is_searchable: Default::default(),
         }
     }
     /// Sets `is_searchable`.
@@ -45,13 +43,12 @@ impl OrderOrderDetailRequest {
     }
 }
 /// `order.orderDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderOrderDetailResponse {
     /// The order.
     ///
     /// `shop_order_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_order_detail: Option<ShopOrderDetail>,
 }
 impl crate::request::Request for OrderOrderDetailRequest {
@@ -60,645 +57,471 @@ impl crate::request::Request for OrderOrderDetailRequest {
     type Response = OrderOrderDetailResponse;
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddedService {
     /// `help_doc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub help_doc: Option<String>,
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CampaignInfo {
     /// `campaign_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_activity_id: Option<String>,
     /// `campaign_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_amount: Option<i64>,
     /// `campaign_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_id: Option<i64>,
     /// `campaign_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_name: Option<String>,
     /// `campaign_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_sub_type: Option<i64>,
     /// `campaign_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_type: Option<i64>,
     /// `share_discount_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_discount_cost: Option<ShareDiscountCost>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponInfo {
     /// `coupon_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_activity_id: Option<String>,
     /// `coupon_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_amount: Option<i64>,
     /// `coupon_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
     /// `coupon_meta_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_meta_id: Option<String>,
     /// `coupon_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_name: Option<String>,
     /// `coupon_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_type: Option<i64>,
     /// `share_discount_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_discount_cost: Option<ShareDiscountCost>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FullDiscountInfo {
     /// `campaign_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_activity_id: Option<String>,
     /// `campaign_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_amount: Option<i64>,
     /// `campaign_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_id: Option<i64>,
     /// `campaign_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_name: Option<String>,
     /// `campaign_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_sub_type: Option<i64>,
     /// `campaign_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_type: Option<i64>,
     /// `share_discount_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_discount_cost: Option<ShareDiscountCost>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct KolDiscountDetail {
     /// `coupon_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_amount: Option<i64>,
     /// `coupon_info`
     pub coupon_info: Vec<CouponInfo>,
     /// `full_discount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_discount_amount: Option<i64>,
     /// `full_discount_info`
     pub full_discount_info: Vec<FullDiscountInfo>,
     /// `redpack_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_amount: Option<i64>,
     /// `redpack_info`
     pub redpack_info: Vec<RedpackInfo>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsInfo {
     /// `added_services`
     pub added_services: Vec<AddedService>,
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `company_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `delivery_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
     /// `guarantee_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub guarantee_amount: Option<i64>,
     /// `hour_up_pickup_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hour_up_pickup_code: Option<String>,
     /// `product_info`
     pub product_info: Vec<ProductInfo>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderPhase {
     /// `campaign_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_id: Option<String>,
     /// `channel_payment_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_payment_no: Option<String>,
     /// `current_phase`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_phase: Option<i64>,
     /// `current_phase_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_phase_status_desc: Option<String>,
     /// `pay_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_success: Option<bool>,
     /// `phase_close_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_close_time: Option<i64>,
     /// `phase_open_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_open_time: Option<i64>,
     /// `phase_order_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_order_amount: Option<i64>,
     /// `phase_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_order_id: Option<String>,
     /// `phase_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_pay_amount: Option<i64>,
     /// `phase_pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_pay_time: Option<i64>,
     /// `phase_pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_pay_type: Option<i64>,
     /// `phase_payable_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_payable_price: Option<i64>,
     /// `phase_post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_post_amount: Option<i64>,
     /// `phase_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_promotion_amount: Option<i64>,
     /// `phase_sum_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_sum_amount: Option<i64>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_price: Option<i64>,
     /// `total_phase`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_phase: Option<i64>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderRecycleInfo {
     /// `appoint_recycle_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_recycle_end_time: Option<i64>,
     /// `appoint_recycle_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_recycle_start_time: Option<i64>,
     /// `pronduct_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pronduct_desc: Option<String>,
     /// `quoted_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quoted_price: Option<i64>,
     /// `recycle_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_order_id: Option<String>,
     /// `recycle_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_status: Option<i64>,
     /// `recycle_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_status_desc: Option<String>,
     /// `subsidy_receive_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subsidy_receive_status: Option<String>,
     /// `supplier_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_code: Option<String>,
     /// `supplier_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_name: Option<String>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PlatformDiscountDetail {
     /// `allowance_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowance_amount: Option<i64>,
     /// `coupon_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_amount: Option<i64>,
     /// `coupon_info`
     pub coupon_info: Vec<CouponInfo>,
     /// `full_discount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_discount_amount: Option<i64>,
     /// `full_discount_info`
     pub full_discount_info: Vec<FullDiscountInfo>,
     /// `gold_coin_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gold_coin_amount: Option<i64>,
     /// `official_deduction_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub official_deduction_amount: Option<i64>,
     /// `redpack_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_amount: Option<i64>,
     /// `redpack_info`
     pub redpack_info: Vec<RedpackInfo>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
     /// `user_balance_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_balance_amount: Option<i64>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductInfo {
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sku_specs`
     pub sku_specs: Vec<SkuSpec>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PromotionDetail {
     /// `kol_discount_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_discount_detail: Option<KolDiscountDetail>,
     /// `platform_discount_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_discount_detail: Option<PlatformDiscountDetail>,
     /// `shop_discount_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_discount_detail: Option<ShopDiscountDetail>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RedpackInfo {
     /// `redpack_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_amount: Option<i64>,
     /// `redpack_trans_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_trans_id: Option<String>,
     /// `share_discount_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_discount_cost: Option<ShareDiscountCost>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RelationOrder {
     /// `relation_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub relation_order_id: Option<String>,
     /// `write_off_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub write_off_no: Option<String>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShareDiscountCost {
     /// `author_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_cost: Option<i64>,
     /// `platform_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_cost: Option<i64>,
     /// `shop_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_cost: Option<i64>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopDiscountDetail {
     /// `coupon_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_amount: Option<i64>,
     /// `coupon_info`
     pub coupon_info: Vec<CouponInfo>,
     /// `full_discount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_discount_amount: Option<i64>,
     /// `full_discount_info`
     pub full_discount_info: Vec<FullDiscountInfo>,
     /// `redpack_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redpack_amount: Option<i64>,
     /// `redpack_info`
     pub redpack_info: Vec<RedpackInfo>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ShopOrderDetail {
     /// `accept_order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub accept_order_status: Option<i64>,
     /// `address_tag_ui`
     pub address_tag_ui: Vec<AddressTagUi>,
     /// `app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<i64>,
     /// `appointment_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment_ship_time: Option<i64>,
     /// `author_cost_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_cost_amount: Option<i64>,
     /// `aweme_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aweme_id: Option<String>,
     /// `b_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub b_type: Option<i64>,
     /// `b_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub b_type_desc: Option<String>,
     /// `biz`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// `biz_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_desc: Option<String>,
     /// `buyer_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_words: Option<String>,
     /// `cancel_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
     /// `channel_payment_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_payment_no: Option<String>,
     /// When the order was placed, Unix seconds.
     ///
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `d_car_shop_biz_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub d_car_shop_biz_data: Option<DCarShopBizData>,
     /// `doudian_open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub doudian_open_id: Option<String>,
     /// `earliest_receipt_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_receipt_time: Option<i64>,
     /// `early_arrival`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub early_arrival: Option<bool>,
     /// `encrypt_pay_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_pay_tel: Option<String>,
     /// `encrypt_post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_receiver: Option<String>,
     /// `encrypt_post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_tel: Option<String>,
     /// The time by which it should ship, Unix seconds.
     ///
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `finish_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_time: Option<i64>,
     /// `greet_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub greet_words: Option<String>,
     /// `latest_receipt_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_receipt_time: Option<i64>,
     /// The parcels shipped so far, with their tracking numbers.
     ///
     /// `logistics_info`
     pub logistics_info: Vec<LogisticsInfo>,
     /// `main_status`: a [`MainStatus`](crate::codes::MainStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_status: Option<crate::codes::MainStatus>,
     /// `main_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_status_desc: Option<String>,
     /// `mask_pay_tel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_pay_tel: Option<String>,
     /// `mask_post_addr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_post_addr: Option<MaskPostAddr>,
     /// `mask_post_receiver`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_post_receiver: Option<String>,
     /// `mask_post_tel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_post_tel: Option<String>,
     /// `modify_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_amount: Option<i64>,
     /// `modify_post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_post_amount: Option<i64>,
     /// `only_platform_cost_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub only_platform_cost_amount: Option<i64>,
     /// `open_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_address_id: Option<String>,
     /// `open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// `order_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_amount: Option<i64>,
     /// `order_expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_expire_time: Option<i64>,
     /// The shop order id.
     ///
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_level: Option<i64>,
     /// `order_phase_list`
     pub order_phase_list: Vec<OrderPhase>,
     /// `order_recycle_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_recycle_info: Option<OrderRecycleInfo>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status_desc: Option<String>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// `order_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type_desc: Option<String>,
     /// `packing_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub packing_amount: Option<i64>,
     /// What the buyer paid, in fen, shipping included.
     ///
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// `platform_cost_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_cost_amount: Option<i64>,
     /// `post_addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_addr: Option<PostAddr>,
     /// The shipping fee, in fen.
     ///
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `post_insurance_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_insurance_amount: Option<i64>,
     /// `post_origin_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_origin_amount: Option<i64>,
     /// `post_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_promotion_amount: Option<i64>,
     /// `post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
     /// `promise_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promise_info: Option<String>,
     /// `promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_amount: Option<i64>,
     /// `promotion_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_detail: Option<PromotionDetail>,
     /// `promotion_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_pay_amount: Option<i64>,
     /// `promotion_platform_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_platform_amount: Option<i64>,
     /// `promotion_redpack_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_redpack_amount: Option<i64>,
     /// `promotion_redpack_platform_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_redpack_platform_amount: Option<i64>,
     /// `promotion_redpack_talent_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_redpack_talent_amount: Option<i64>,
     /// `promotion_shop_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_shop_amount: Option<i64>,
     /// `promotion_talent_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_talent_amount: Option<i64>,
     /// `receipt_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_date: Option<String>,
     /// `recommend_end_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_end_ship_time: Option<i64>,
     /// `recommend_start_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_start_ship_time: Option<i64>,
     /// `seller_remark_stars`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_remark_stars: Option<i64>,
     /// The merchant's remark (`order.addOrderRemark`).
     ///
     /// `seller_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_words: Option<String>,
     /// `serial_number_list`
     pub serial_number_list: Vec<String>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `shop_cost_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_cost_amount: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_order_tag_ui`
     pub shop_order_tag_ui: Vec<ShopOrderTagUi>,
@@ -707,48 +530,34 @@ pub struct ShopOrderDetail {
     /// `sku_order_list`
     pub sku_order_list: Vec<SkuOrder>,
     /// `sub_b_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_b_type: Option<i64>,
     /// `sub_b_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_b_type_desc: Option<String>,
     /// `supermarket_order_serial_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supermarket_order_serial_no: Option<String>,
     /// `target_arrival_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_arrival_time: Option<i64>,
     /// `tax_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount: Option<i64>,
     /// `tax_amount_not_come_out`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount_not_come_out: Option<i64>,
     /// `total_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_promotion_amount: Option<i64>,
     /// `trade_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<i64>,
     /// `trade_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type_desc: Option<String>,
     /// When it last changed, Unix seconds.
     ///
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// `user_coordinate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_coordinate: Option<UserCoordinate>,
     /// `user_icon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_icon: Option<String>,
     /// `user_id_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id_info: Option<UserIdInfo>,
     /// `user_nick_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_nick_name: Option<String>,
     /// `user_tag_ui`
     pub user_tag_ui: Vec<UserTagUi>,
@@ -865,382 +674,262 @@ impl ::std::fmt::Debug for ShopOrderDetail {
     }
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SkuOrder {
     /// `account_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_list: Option<AccountList>,
     /// `ad_env_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_env_type: Option<String>,
     /// `after_sale_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_info: Option<AfterSaleInfo>,
     /// `app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<i64>,
     /// `appointment_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment_ship_time: Option<i64>,
     /// `author_cost_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_cost_amount: Option<i64>,
     /// `author_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
     /// `author_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
     /// `b_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub b_type: Option<i64>,
     /// `b_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub b_type_desc: Option<String>,
     /// `biz`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz: Option<i64>,
     /// `biz_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_desc: Option<String>,
     /// `bundle_sku_info`
     pub bundle_sku_info: Vec<BundleSkuInfo>,
     /// `c_biz`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub c_biz: Option<i64>,
     /// `c_biz_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub c_biz_desc: Option<String>,
     /// `campaign_info`
     pub campaign_info: Vec<CampaignInfo>,
     /// `cancel_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
     /// `card_voucher`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_voucher: Option<CardVoucher>,
     /// `channel_payment_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_payment_no: Option<String>,
     /// `cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cid: Option<i64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `confirm_receipt_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_receipt_time: Option<i64>,
     /// `content_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_id: Option<String>,
     /// `contract_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contract_info: Option<ContractInfo>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `encrypt_post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_receiver: Option<String>,
     /// `encrypt_post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_post_tel: Option<String>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `finish_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_time: Option<i64>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `given_product_activity_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub given_product_activity_info: Option<GivenProductActivityInfo>,
     /// `given_product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub given_product_type: Option<String>,
     /// `goods_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_price: Option<i64>,
     /// `goods_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_type: Option<i64>,
     /// `has_tax`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_tax: Option<bool>,
     /// `inventory_list`
     pub inventory_list: Vec<Inventory>,
     /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type: Option<String>,
     /// `inventory_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type_desc: Option<String>,
     /// `is_activity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_activity: Option<bool>,
     /// `is_comment`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_comment: Option<i64>,
     /// `item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_num: Option<i64>,
     /// `logistics_receipt_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_receipt_time: Option<i64>,
     /// `main_status`: a [`MainStatus`](crate::codes::MainStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_status: Option<crate::codes::MainStatus>,
     /// `main_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_status_desc: Option<String>,
     /// `mask_post_addr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_post_addr: Option<MaskPostAddr>,
     /// `mask_post_receiver`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_post_receiver: Option<String>,
     /// `mask_post_tel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_post_tel: Option<String>,
     /// `master_sku_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub master_sku_order_id: Option<String>,
     /// `master_sku_order_id_list`
     pub master_sku_order_id_list: Vec<String>,
     /// `modify_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_amount: Option<i64>,
     /// `modify_post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_post_amount: Option<i64>,
     /// `need_serial_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_serial_number: Option<bool>,
     /// `only_platform_cost_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub only_platform_cost_amount: Option<i64>,
     /// `order_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_amount: Option<i64>,
     /// `order_expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_expire_time: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_level: Option<i64>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status_desc: Option<String>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// `order_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type_desc: Option<String>,
     /// `origin_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_amount: Option<i64>,
     /// `origin_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<String>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<String>,
     /// `out_warehouse_ids`
     pub out_warehouse_ids: Vec<String>,
     /// `page_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<i64>,
     /// `parent_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub parent_order_id: Option<crate::ids::OrderId>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// `platform_cost_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_cost_amount: Option<i64>,
     /// `post_addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_addr: Option<PostAddr>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `post_insurance_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_insurance_amount: Option<i64>,
     /// `post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
     /// `pre_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_sale_type: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_pic: Option<String>,
     /// `promise_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promise_info: Option<String>,
     /// `promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_amount: Option<i64>,
     /// `promotion_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_detail: Option<PromotionDetail>,
     /// `promotion_pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_pay_amount: Option<i64>,
     /// `promotion_platform_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_platform_amount: Option<i64>,
     /// `promotion_redpack_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_redpack_amount: Option<i64>,
     /// `promotion_redpack_platform_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_redpack_platform_amount: Option<i64>,
     /// `promotion_redpack_talent_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_redpack_talent_amount: Option<i64>,
     /// `promotion_shop_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_shop_amount: Option<i64>,
     /// `promotion_talent_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_talent_amount: Option<i64>,
     /// `quality_check_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_check_info: Option<QualityCheckInfo>,
     /// `quality_inspection_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_inspection_status: Option<i64>,
     /// `receive_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_type: Option<i64>,
     /// `reduce_stock_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reduce_stock_type: Option<i64>,
     /// `reduce_stock_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reduce_stock_type_desc: Option<String>,
     /// `relation_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub relation_order: Option<RelationOrder>,
     /// `room_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_id: Option<i64>,
     /// `room_id_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_id_str: Option<String>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `send_pay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_pay: Option<i64>,
     /// `send_pay_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_pay_desc: Option<String>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `shop_cost_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_cost_amount: Option<i64>,
     /// `sku_car_model_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_car_model_desc: Option<String>,
     /// `sku_customization_info`
     pub sku_customization_info: Vec<SkuCustomizationInfo>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_order_tag_ui`
     pub sku_order_tag_ui: Vec<SkuOrderTagUi>,
     /// `sku_yun_warehouse_info`
     pub sku_yun_warehouse_info: Vec<SkuYunWarehouseInfo>,
     /// `source_platform`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_platform: Option<String>,
     /// `spec`
     pub spec: Vec<Spec>,
     /// `store_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_info: Option<StoreInfo>,
     /// `sub_b_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_b_type: Option<i64>,
     /// `sub_b_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_b_type_desc: Option<String>,
     /// `sum_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sum_amount: Option<i64>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
     /// `tax_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount: Option<i64>,
     /// `tax_amount_not_come_out`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_amount_not_come_out: Option<i64>,
     /// `theme_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme_type: Option<String>,
     /// `theme_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme_type_desc: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `trade_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<i64>,
     /// `trade_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type_desc: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// `video_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_id: Option<String>,
     /// `warehouse_ids`
     pub warehouse_ids: Vec<String>,
@@ -1392,36 +1081,27 @@ impl ::std::fmt::Debug for SkuOrder {
     }
 }
 /// An object inside `order.orderDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WriteoffInfo {
     /// `verify_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_order_id: Option<String>,
     /// `writeoff_expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub writeoff_expire_time: Option<i64>,
     /// `writeoff_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub writeoff_no: Option<String>,
     /// `writeoff_no_mask`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub writeoff_no_mask: Option<String>,
     /// `writeoff_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub writeoff_start_time: Option<i64>,
     /// `writeoff_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub writeoff_status: Option<i64>,
     /// `writeoff_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub writeoff_status_desc: Option<String>,
     /// `writeoff_total_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub writeoff_total_count: Option<i64>,
     /// `writtenoff_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub writtenoff_count: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

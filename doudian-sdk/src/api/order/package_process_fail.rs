@@ -9,15 +9,13 @@ pub use super::shared::Op;
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderPackageProcessFailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.PackageProcessFail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.PackageProcessFail")]
 pub struct OrderPackageProcessFailRequest {
     /// `op`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123456`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl OrderPackageProcessFailRequest {
@@ -25,7 +23,7 @@ impl OrderPackageProcessFailRequest {
     pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            op: Default::default(),
         }
     }
     /// Sets `op`.
@@ -35,17 +33,14 @@ impl OrderPackageProcessFailRequest {
     }
 }
 /// `order.PackageProcessFail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderPackageProcessFailResponse {
     /// `ret_code`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_code: Option<String>,
     /// `ret_message`. Example: `成功`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_message: Option<String>,
     /// `ret_status`. Example: `Success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_status: Option<String>,
 }
 impl crate::request::Request for OrderPackageProcessFailRequest {
@@ -53,4 +48,4 @@ impl crate::request::Request for OrderPackageProcessFailRequest {
     type Response = OrderPackageProcessFailResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

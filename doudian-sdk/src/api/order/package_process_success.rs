@@ -9,7 +9,7 @@ pub use super::shared::Op;
 /// * **Required:** `cert_list`, `combo_id`, `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderPackageProcessSuccessResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.PackageProcessSuccess` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.PackageProcessSuccess")]
 pub struct OrderPackageProcessSuccessRequest {
@@ -18,10 +18,8 @@ pub struct OrderPackageProcessSuccessRequest {
     /// `combo_id` (required). Example: `123`
     pub combo_id: i64,
     /// `op`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123456`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl OrderPackageProcessSuccessRequest {
@@ -35,7 +33,7 @@ impl OrderPackageProcessSuccessRequest {
             cert_list,
             combo_id,
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            op: Default::default(),
         }
     }
     /// Sets `op`.
@@ -45,17 +43,14 @@ impl OrderPackageProcessSuccessRequest {
     }
 }
 /// `order.PackageProcessSuccess` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderPackageProcessSuccessResponse {
     /// `ret_code`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_code: Option<String>,
     /// `ret_message`. Example: `成功`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_message: Option<String>,
     /// `ret_status`. Example: `Success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_status: Option<String>,
 }
 impl crate::request::Request for OrderPackageProcessSuccessRequest {
@@ -63,7 +58,7 @@ impl crate::request::Request for OrderPackageProcessSuccessRequest {
     type Response = OrderPackageProcessSuccessResponse;
 }
 /// An object inside `order.PackageProcessSuccess`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Cert {
     /// `cert_no` (required). Example: `123456`
@@ -84,4 +79,4 @@ impl Cert {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `ins_product_id`, `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderPolicyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.policy` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.policy")]
 pub struct OrderPolicyRequest {
     /// `ins_product_id` (required)
     pub ins_product_id: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl OrderPolicyRequest {
@@ -31,13 +30,12 @@ impl OrderPolicyRequest {
     }
 }
 /// `order.policy` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderPolicyResponse {
     /// `claim_info_list`
     pub claim_info_list: Vec<ClaimInfo>,
     /// `policy_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_info: Option<PolicyInfo>,
 }
 impl crate::request::Request for OrderPolicyRequest {
@@ -46,108 +44,79 @@ impl crate::request::Request for OrderPolicyRequest {
     type Response = OrderPolicyResponse;
 }
 /// An object inside `order.policy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ClaimInfo {
     /// `agg_claim_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agg_claim_status: Option<i64>,
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `claim_applied_times`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_applied_times: Option<i32>,
     /// `claim_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_msg: Option<String>,
     /// `claim_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_time: Option<i64>,
     /// `ins_claim_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_claim_no: Option<String>,
     /// `premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub premium: Option<i64>,
     /// `refused_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_msg: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 /// An object inside `order.policy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GoodsInfo {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `show_page_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_page_url: Option<String>,
 }
 /// An object inside `order.policy`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PolicyInfo {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// `appeal_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appeal_status: Option<i32>,
     /// `claim_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_status: Option<i32>,
     /// `goods_info_list`
     pub goods_info_list: Vec<GoodsInfo>,
     /// `ins_ensured_time_begin`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_ensured_time_begin: Option<String>,
     /// `ins_ensured_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_ensured_time_end: Option<String>,
     /// `ins_hotline`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_hotline: Option<String>,
     /// `ins_policy_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ins_policy_no: Option<String>,
     /// `is_allow_appeal`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allow_appeal: Option<bool>,
     /// `merchant_premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_premium: Option<i64>,
     /// `payer_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_type: Option<i32>,
     /// `platform_premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_premium: Option<i64>,
     /// `premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub premium: Option<i64>,
     /// `refused_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_msg: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `user_premium`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_premium: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

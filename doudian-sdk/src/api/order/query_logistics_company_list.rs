@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderQueryLogisticsCompanyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.queryLogisticsCompanyList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.queryLogisticsCompanyList")]
 pub struct OrderQueryLogisticsCompanyListRequest {
     /// `shop_order_ids`. Example: `[6918554369549276303,6918522115348698631]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shop_order_ids: Vec<String>,
 }
 impl OrderQueryLogisticsCompanyListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            shop_order_ids: Default::default(),
         }
     }
     /// Sets `shop_order_ids`.
@@ -30,7 +29,7 @@ impl OrderQueryLogisticsCompanyListRequest {
     }
 }
 /// `order.queryLogisticsCompanyList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderQueryLogisticsCompanyListResponse {
     /// `fail_shop_order_id_and_reason`
@@ -46,51 +45,42 @@ impl crate::request::Request for OrderQueryLogisticsCompanyListRequest {
     type Response = OrderQueryLogisticsCompanyListResponse;
 }
 /// An object inside `order.queryLogisticsCompanyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailShopOrderIdAndReason {
     /// `fail_code`. Example: `100019`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_code: Option<String>,
     /// `fail_reason`. Example: `订单不存在`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// `order_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a string. Example: `[1233,1234]`
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub order_ids: Vec<crate::ids::OrderId>,
 }
 /// An object inside `order.queryLogisticsCompanyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogistcisCompanyListById {
     /// `code`. Example: `qita`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name`. Example: `其他物流`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `order.queryLogisticsCompanyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCompanyListByOrderId {
     /// `logistcis_company_list_by_ids`
     pub logistcis_company_list_by_ids: Vec<LogistcisCompanyListById>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6918560766861317976`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `order.queryLogisticsCompanyList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsCompanyListByShop {
     /// `code`. Example: `yuantong`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name`. Example: `圆通快递`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,12 +9,11 @@ pub use super::shared::{ActualSubSku, CompanyInfo, ProductInfo, SubSkuDesc, Trac
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderQueryOrderLogisticsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.queryOrderLogistics` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.queryOrderLogistics")]
 pub struct OrderQueryOrderLogisticsRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `123456789`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl OrderQueryOrderLogisticsRequest {
@@ -24,11 +23,10 @@ impl OrderQueryOrderLogisticsRequest {
     }
 }
 /// `order.queryOrderLogistics` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderQueryOrderLogisticsResponse {
     /// `order_package_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_package_info: Option<OrderPackageInfo>,
 }
 impl crate::request::Request for OrderQueryOrderLogisticsRequest {
@@ -37,60 +35,45 @@ impl crate::request::Request for OrderQueryOrderLogisticsRequest {
     type Response = OrderQueryOrderLogisticsResponse;
 }
 /// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryInfo {
     /// `company_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_info: Option<CompanyInfo>,
     /// `deliver_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_id: Option<String>,
     /// `deliver_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_type: Option<i64>,
     /// `pre_deliver_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_deliver_info: Option<PreDeliverInfo>,
     /// `reverse_express_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reverse_express_info: Option<ReverseExpressInfo>,
     /// `send_from`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_from: Option<i64>,
     /// `send_to`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_to: Option<i64>,
     /// `track_info`
     pub track_info: Vec<TrackInfo>,
     /// `track_no`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
     /// `transit_merge_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transit_merge_type: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ExpressInfo {
     /// `company_name`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `express_company`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company: Option<String>,
     /// `express_no`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_no: Option<String>,
     /// `icon`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
     /// `telephone` (sensitive: redacted in `Debug`). Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
     /// `url`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl ::std::fmt::Debug for ExpressInfo {
@@ -106,76 +89,60 @@ impl ::std::fmt::Debug for ExpressInfo {
     }
 }
 /// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderPackageInfo {
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `package_info`
     pub package_info: Vec<PackageInfo>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `12334455666`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageInfo {
     /// `delivery_info`
     pub delivery_info: Vec<DeliveryInfo>,
     /// `is_complement_deliver`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_complement_deliver: Option<bool>,
     /// `product_info`
     pub product_info: Vec<ProductInfo>,
     /// `send_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_type: Option<i64>,
     /// `ship_time`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `track_state`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_state: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PreDeliverInfo {
     /// `deliver_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_id: Option<String>,
     /// `express_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_info: Option<ExpressInfo>,
     /// `logistics_no`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
     /// `track_no`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ReverseExpressInfo {
     /// `deliver_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_id: Option<String>,
     /// `express_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_info: Option<ExpressInfo>,
     /// `logistics_no`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
     /// `track_no`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

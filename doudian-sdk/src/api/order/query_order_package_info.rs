@@ -9,12 +9,11 @@ pub use super::shared::{ActualSubSku, CompanyInfo, ProductInfo, SubSkuDesc, Trac
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderQueryOrderPackageInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.queryOrderPackageInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.queryOrderPackageInfo")]
 pub struct OrderQueryOrderPackageInfoRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6496679971677798670`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
 }
 impl OrderQueryOrderPackageInfoRequest {
@@ -24,11 +23,10 @@ impl OrderQueryOrderPackageInfoRequest {
     }
 }
 /// `order.queryOrderPackageInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderQueryOrderPackageInfoResponse {
     /// `order_package_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_package_info: Option<OrderPackageInfo>,
 }
 impl crate::request::Request for OrderQueryOrderPackageInfoRequest {
@@ -37,70 +35,56 @@ impl crate::request::Request for OrderQueryOrderPackageInfoRequest {
     type Response = OrderQueryOrderPackageInfoResponse;
 }
 /// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryInfo {
     /// `company_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_info: Option<CompanyInfo>,
     /// `create_time`. Example: `1708633805`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `deliver_id`. Example: `7338402565379522860`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_id: Option<String>,
     /// `deliver_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_type: Option<i64>,
     /// `track_info`
     pub track_info: Vec<TrackInfo>,
     /// `track_no`. Example: `75530132493095`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 /// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderPackageInfo {
     /// `is_multi_package`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_multi_package: Option<bool>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `package_info`
     pub package_info: Vec<PackageInfo>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `94956`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6917533224570258991`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `wait_send_product_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_send_product_info: Option<WaitSendProductInfo>,
 }
 /// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageInfo {
     /// `delivery_info`
     pub delivery_info: Vec<DeliveryInfo>,
     /// `is_complement_deliver`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_complement_deliver: Option<bool>,
     /// `product_info`
     pub product_info: Vec<ProductInfo>,
     /// `send_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_type: Option<i64>,
     /// `track_state`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_state: Option<String>,
 }
 /// An object inside `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WaitSendProductInfo {
     /// `delivery_info`
@@ -109,4 +93,4 @@ pub struct WaitSendProductInfo {
     pub product_info: Vec<ProductInfo>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `id`, `reply`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderReplyServiceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.replyService` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.replyService")]
 pub struct OrderReplyServiceRequest {
     /// `evidence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
     /// `id` (required)
     pub id: i64,
@@ -26,7 +25,7 @@ impl OrderReplyServiceRequest {
         Self {
             id,
             reply: reply.into(),
-            ..<Self as crate::de::Object>::empty()
+            evidence: Default::default(),
         }
     }
     /// Sets `evidence`.
@@ -36,7 +35,7 @@ impl OrderReplyServiceRequest {
     }
 }
 /// `order.replyService` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderReplyServiceResponse {}
 impl crate::request::Request for OrderReplyServiceRequest {
@@ -44,4 +43,4 @@ impl crate::request::Request for OrderReplyServiceRequest {
     type Response = OrderReplyServiceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `object_id`, `reject_code`, `task_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderReviewResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.review` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.review")]
 pub struct OrderReviewRequest {
@@ -30,7 +30,7 @@ impl OrderReviewRequest {
     }
 }
 /// `order.review` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderReviewResponse {}
 impl crate::request::Request for OrderReviewRequest {
@@ -38,4 +38,4 @@ impl crate::request::Request for OrderReviewRequest {
     type Response = OrderReviewResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,15 +9,13 @@
 /// * **Required:** `page`, `post_receiver`, `post_type`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderSearchByReceiverResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.searchByReceiver` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "order.searchByReceiver")]
 pub struct OrderSearchByReceiverRequest {
     /// `create_time_end`. Example: `1617355414`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<i64>,
     /// `create_time_start`. Example: `1617355413`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<i64>,
     /// `page` (required). Example: `0`
     pub page: i64,
@@ -53,7 +51,8 @@ impl OrderSearchByReceiverRequest {
             post_receiver: post_receiver.into(),
             post_type,
             size,
-            ..<Self as crate::de::Object>::empty()
+            create_time_end: Default::default(),
+            create_time_start: Default::default(),
         }
     }
     /// Sets `create_time_end`.
@@ -68,19 +67,16 @@ impl OrderSearchByReceiverRequest {
     }
 }
 /// `order.searchByReceiver` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderSearchByReceiverResponse {
     /// `page`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `shop_order_list`
     pub shop_order_list: Vec<ShopOrder>,
     /// `size`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `total`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for OrderSearchByReceiverRequest {
@@ -118,20 +114,15 @@ impl OrderSearchByReceiverRequest {
     }
 }
 /// An object inside `order.searchByReceiver`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopOrder {
     /// `create_time`. Example: `1617355413`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4781320682406083640`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::codes::optional_as_text")]
     pub order_status: Option<crate::codes::OrderStatus>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `service_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderServiceDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.serviceDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.serviceDetail")]
 pub struct OrderServiceDetailRequest {
@@ -22,11 +22,10 @@ impl OrderServiceDetailRequest {
     }
 }
 /// `order.serviceDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderServiceDetailResponse {
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Detail>,
     /// `logs`
     pub logs: Vec<Log>,
@@ -37,105 +36,76 @@ impl crate::request::Request for OrderServiceDetailRequest {
     type Response = OrderServiceDetailResponse;
 }
 /// An object inside `order.serviceDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `close_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub close_detail: Option<String>,
     /// `close_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub close_time: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `evidence_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_required: Option<i64>,
     /// `expiration_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_time: Option<String>,
     /// `first_reply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_reply_time: Option<String>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `img_list`
     pub img_list: Vec<String>,
     /// `is_reject`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_reject: Option<i64>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// `operate_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status_desc: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `proof_demo`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub proof_demo: Option<String>,
     /// `reject_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_detail: Option<String>,
     /// `reject_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_time: Option<String>,
     /// `reply`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
     /// `reply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_time: Option<String>,
     /// `service_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_type: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 /// An object inside `order.serviceDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Log {
     /// `close_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub close_detail: Option<String>,
     /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `deal_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deal_time: Option<String>,
     /// `img_list`
     pub img_list: Vec<String>,
     /// `operate_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_name: Option<String>,
     /// `reject_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_detail: Option<String>,
     /// `reply_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_detail: Option<String>,
     /// `service_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_detail: Option<String>,
     /// `service_log_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_log_type: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,45 +9,42 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderSettleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.settle` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.settle")]
 pub struct OrderSettleRequest {
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `flow_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<i32>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<i32>,
 }
 impl OrderSettleRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            end_time: Default::default(),
+            flow_type: Default::default(),
+            order_id: Default::default(),
+            page: Default::default(),
+            pay_type: Default::default(),
+            product_id: Default::default(),
+            size: Default::default(),
+            start_time: Default::default(),
+            time_type: Default::default(),
         }
     }
     /// Sets `end_time`.
@@ -97,13 +94,12 @@ impl OrderSettleRequest {
     }
 }
 /// `order.settle` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderSettleResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 impl crate::request::Request for OrderSettleRequest {
@@ -136,97 +132,73 @@ impl OrderSettleRequest {
     }
 }
 /// An object inside `order.settle`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `income_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub income_info: Option<IncomeInfo>,
     /// `order_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_info: Option<OrderInfo>,
     /// `outcome_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome_info: Option<OutcomeInfo>,
     /// `settle_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_info: Option<SettleInfo>,
 }
 /// An object inside `order.settle`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct IncomeInfo {
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i32>,
     /// `pay_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_promotion_amount: Option<i32>,
     /// `platform_coupon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_coupon: Option<i32>,
 }
 /// An object inside `order.settle`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderInfo {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `phase_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_cnt: Option<i32>,
     /// `phase_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_id: Option<i32>,
     /// `phase_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase_order_no: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `order.settle`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OutcomeInfo {
     /// `author_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_commission: Option<i32>,
     /// `good_learn_channel_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub good_learn_channel_fee: Option<i32>,
     /// `order_refund`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_refund: Option<i32>,
     /// `platform_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_service_fee: Option<i32>,
 }
 /// An object inside `order.settle`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SettleInfo {
     /// `flow_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<i32>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i32>,
     /// `settle_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_amount: Option<i32>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

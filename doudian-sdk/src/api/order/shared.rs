@@ -3,121 +3,94 @@
 
 //! Nested types several `order` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AccountInfo {
     /// `account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     /// `account_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     /// `account_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<String>,
     /// `encrypt_account_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_account_id: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AccountList {
     /// `account_info`
     pub account_info: Vec<AccountInfo>,
 }
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ActualSubSku {
     /// `is_free`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_free: Option<bool>,
     /// `num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_img`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_img: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AddressTagUi {
     /// `hover_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hover_text: Option<String>,
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleInfo {
     /// `after_sale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i64>,
     /// `after_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_type: Option<i64>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i64>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BundleSkuInfo {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `item_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_num: Option<i64>,
     /// `picture_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub picture_url: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CardVoucher {
     /// `valid_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
     /// `valid_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_end: Option<i64>,
     /// `valid_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_start: Option<i64>,
 }
 /// An object inside `order.batchDecrypt` and `order.batchSensitive`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CipherInfo {
     /// The shop order id the value belongs to.
@@ -139,37 +112,29 @@ impl CipherInfo {
     }
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct City {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct CompanyInfo {
     /// `company_name`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     /// `express_company`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company: Option<String>,
     /// `express_no`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_no: Option<String>,
     /// `icon`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
     /// `telephone` (sensitive: redacted in `Debug`). Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
     /// `url`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl ::std::fmt::Debug for CompanyInfo {
@@ -185,14 +150,12 @@ impl ::std::fmt::Debug for CompanyInfo {
     }
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ContractInfo {
     /// `encrypt_mobile_no` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_mobile_no: Option<String>,
     /// `mobile_no` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_no: Option<String>,
 }
 impl ::std::fmt::Debug for ContractInfo {
@@ -207,56 +170,44 @@ impl ::std::fmt::Debug for ContractInfo {
     }
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponRight {
     /// `quota`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<i64>,
     /// `right_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub right_name: Option<String>,
     /// `right_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub right_type: Option<i64>,
 }
 /// An object inside `order.BatchSearchIndex`, `order.batchDecrypt`, `order.batchEncrypt` and `order.batchSensitive`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomErr {
     /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i64>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct DCarShopBizData {
     /// `coupon_right`
     pub coupon_right: Vec<CouponRight>,
     /// `poi_addr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_addr: Option<String>,
     /// `poi_adname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_adname: Option<String>,
     /// `poi_city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_city_name: Option<String>,
     /// `poi_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_id: Option<String>,
     /// `poi_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_name: Option<String>,
     /// `poi_pname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_pname: Option<String>,
     /// `poi_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_tel: Option<String>,
 }
 impl ::std::fmt::Debug for DCarShopBizData {
@@ -274,11 +225,10 @@ impl ::std::fmt::Debug for DCarShopBizData {
     }
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `pic`
     pub pic: Vec<Pic>,
@@ -286,75 +236,61 @@ pub struct Detail {
     pub text: Vec<Text>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GivenProductActivityInfo {
     /// `given_product_activity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub given_product_activity_type: Option<String>,
     /// `given_product_activity_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub given_product_activity_value: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Inventory {
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type: Option<i64>,
     /// `inventory_type_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type_desc: Option<String>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<String>,
     /// `warehouse_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_type: Option<i64>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaskPostAddr {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<City>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<Province>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<Street>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<Town>,
 }
 /// An object inside `order.PackageProcessFail` and `order.PackageProcessSuccess`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Op {
     /// `op_uid`. Example: `123456`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_uid: Option<i64>,
     /// `platform`. Example: `system`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<i32>,
 }
 impl Op {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            op_uid: Default::default(),
+            platform: Default::default(),
         }
     }
     /// Sets `op_uid`.
@@ -369,246 +305,190 @@ impl Op {
     }
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pic {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PostAddr {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<City>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `encrypt_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_detail: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<Province>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<Street>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<Town>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PreAllocatedYunWarehouseInfo {
     /// `yun_warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub yun_warehouse_code: Option<String>,
     /// `yun_warehouse_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub yun_warehouse_name: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductInfo {
     /// `actual_sub_sku`
     pub actual_sub_sku: Vec<ActualSubSku>,
     /// `is_free`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_free: Option<bool>,
     /// `num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_img`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_img: Option<String>,
     /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_order_id: Option<crate::ids::OrderId>,
     /// `sub_sku_desc`
     pub sub_sku_desc: Vec<SubSkuDesc>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Province {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualityCheckInfo {
     /// `check_fail_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_fail_msg: Option<String>,
     /// `check_result_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_result_code: Option<String>,
     /// `resend_check_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resend_check_time: Option<i64>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RealYunWarehouseInfo {
     /// `yun_warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub yun_warehouse_code: Option<String>,
     /// `yun_warehouse_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub yun_warehouse_name: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopOrderTagUi {
     /// `help_doc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub help_doc: Option<String>,
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuCustomizationInfo {
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Detail>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuOrderTagUi {
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `help_doc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub help_doc: Option<String>,
     /// `hover_text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hover_text: Option<String>,
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `sort`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// `tag_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_type: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuSpec {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuYunWarehouseInfo {
     /// `current_business_stage`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_business_stage: Option<i64>,
     /// `pre_allocated_yun_warehouse_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_allocated_yun_warehouse_info: Option<PreAllocatedYunWarehouseInfo>,
     /// `real_yun_warehouse_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_yun_warehouse_info: Option<RealYunWarehouseInfo>,
     /// `sku_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_count: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Spec {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreAddress {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<City>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<Province>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<Street>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<Town>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct StoreInfo {
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `store_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_address: Option<StoreAddress>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
     /// `store_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
     /// `store_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_tel: Option<String>,
 }
 impl ::std::fmt::Debug for StoreInfo {
@@ -623,103 +503,80 @@ impl ::std::fmt::Debug for StoreInfo {
     }
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Street {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SubSkuDesc {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `unit_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_num: Option<i64>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Text {
     /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Town {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics` and `order.queryOrderPackageInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TrackInfo {
     /// `context`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
     /// `site`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
     /// `state`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// `state_desc`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_desc: Option<String>,
     /// `time_stamp`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UserCoordinate {
     /// `user_coordinate_latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_coordinate_latitude: Option<String>,
     /// `user_coordinate_longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_coordinate_longitude: Option<String>,
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct UserIdInfo {
     /// `encrypt_id_card_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_id_card_name: Option<String>,
     /// `encrypt_id_card_no` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_id_card_no: Option<String>,
     /// `id_card_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_name: Option<String>,
     /// `id_card_no` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_no: Option<String>,
 }
 impl ::std::fmt::Debug for UserIdInfo {
@@ -739,15 +596,13 @@ impl ::std::fmt::Debug for UserIdInfo {
     }
 }
 /// An object inside `order.orderDetail` and `order.searchList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UserTagUi {
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

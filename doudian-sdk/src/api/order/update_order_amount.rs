@@ -8,14 +8,13 @@
 /// * **Required:** `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderUpdateOrderAmountResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.updateOrderAmount` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.updateOrderAmount")]
 pub struct OrderUpdateOrderAmountRequest {
     /// `pid` (required)
     pub pid: String,
     /// `update_detail`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub update_detail: Vec<UpdateDetail>,
 }
 impl OrderUpdateOrderAmountRequest {
@@ -23,7 +22,7 @@ impl OrderUpdateOrderAmountRequest {
     pub fn new(pid: impl Into<String>) -> Self {
         Self {
             pid: pid.into(),
-            ..<Self as crate::de::Object>::empty()
+            update_detail: Default::default(),
         }
     }
     /// Sets `update_detail`.
@@ -33,7 +32,7 @@ impl OrderUpdateOrderAmountRequest {
     }
 }
 /// `order.updateOrderAmount` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderUpdateOrderAmountResponse {}
 impl crate::request::Request for OrderUpdateOrderAmountRequest {
@@ -41,22 +40,20 @@ impl crate::request::Request for OrderUpdateOrderAmountRequest {
     type Response = OrderUpdateOrderAmountResponse;
 }
 /// An object inside `order.updateOrderAmount`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UpdateDetail {
     /// `discount_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_amount: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 impl UpdateDetail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            discount_amount: Default::default(),
+            order_id: Default::default(),
         }
     }
     /// Sets `discount_amount`.
@@ -71,4 +68,4 @@ impl UpdateDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_id`, `post_amount`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderUpdatePostAmountResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.updatePostAmount` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.updatePostAmount")]
 pub struct OrderUpdatePostAmountRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `post_amount` (required)
     pub post_amount: i64,
@@ -28,7 +27,7 @@ impl OrderUpdatePostAmountRequest {
     }
 }
 /// `order.updatePostAmount` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderUpdatePostAmountResponse {}
 impl crate::request::Request for OrderUpdatePostAmountRequest {
@@ -36,4 +35,4 @@ impl crate::request::Request for OrderUpdatePostAmountRequest {
     type Response = OrderUpdatePostAmountResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

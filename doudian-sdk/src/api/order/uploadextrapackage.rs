@@ -8,25 +8,21 @@
 /// * **Required:** `company_code`, `product_orders`, `shop_order_id`, `tracking_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderUploadextrapackageResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.uploadextrapackage` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "order.uploadextrapackage")]
 pub struct OrderUploadextrapackageRequest {
     /// `company_code` (required). Example: `shunfeng`
     pub company_code: String,
     /// `parent_tracking_no`. Example: `323`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_tracking_no: Option<String>,
     /// `product_orders` (required)
     pub product_orders: Vec<ProductOrder>,
     /// `send_address_id`. Example: `456`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_address_id: Option<i64>,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6919571420622558781`
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
     /// `store_id`. Example: `1233`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `tracking_no` (required). Example: `SF1635275876054`
     pub tracking_no: String,
@@ -44,7 +40,9 @@ impl OrderUploadextrapackageRequest {
             product_orders,
             shop_order_id: shop_order_id.into(),
             tracking_no: tracking_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            parent_tracking_no: Default::default(),
+            send_address_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `parent_tracking_no`.
@@ -64,11 +62,10 @@ impl OrderUploadextrapackageRequest {
     }
 }
 /// `order.uploadextrapackage` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderUploadextrapackageResponse {
     /// `deliver_id`. Example: `6919571420622558781`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_id: Option<String>,
 }
 impl crate::request::Request for OrderUploadextrapackageRequest {
@@ -76,26 +73,23 @@ impl crate::request::Request for OrderUploadextrapackageRequest {
     type Response = OrderUploadextrapackageResponse;
 }
 /// An object inside `order.uploadextrapackage`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BundleProduct {
     /// `count`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `1235`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string. Example: `1235`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl BundleProduct {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            count: Default::default(),
+            product_id: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `count`.
@@ -115,14 +109,12 @@ impl BundleProduct {
     }
 }
 /// An object inside `order.uploadextrapackage`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ProductOrder {
     /// `bundle_product_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bundle_product_list: Vec<BundleProduct>,
     /// `product_count`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_count: Option<i64>,
     /// `product_order_id` (required). Example: `6919571420622558781`
     pub product_order_id: String,
@@ -132,7 +124,8 @@ impl ProductOrder {
     pub fn new(product_order_id: impl Into<String>) -> Self {
         Self {
             product_order_id: product_order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            bundle_product_list: Default::default(),
+            product_count: Default::default(),
         }
     }
     /// Sets `bundle_product_list`.
@@ -150,4 +143,4 @@ impl ProductOrder {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderCodeBatchGetOrderCodeByShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.batchGetOrderCodeByShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "orderCode.batchGetOrderCodeByShop")]
 pub struct OrderCodeBatchGetOrderCodeByShopRequest {
     /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a number
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub order_ids: Vec<crate::ids::OrderId>,
 }
 impl OrderCodeBatchGetOrderCodeByShopRequest {
@@ -27,16 +26,14 @@ impl OrderCodeBatchGetOrderCodeByShopRequest {
     }
 }
 /// `orderCode.batchGetOrderCodeByShop` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderCodeBatchGetOrderCodeByShopResponse {
     /// `batch_data`
     pub batch_data: Vec<BatchData>,
     /// `delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_type: Option<i64>,
     /// `ship_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_type: Option<i64>,
 }
 impl crate::request::Request for OrderCodeBatchGetOrderCodeByShopRequest {
@@ -45,15 +42,13 @@ impl crate::request::Request for OrderCodeBatchGetOrderCodeByShopRequest {
     type Response = OrderCodeBatchGetOrderCodeByShopResponse;
 }
 /// An object inside `orderCode.batchGetOrderCodeByShop`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BatchData {
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

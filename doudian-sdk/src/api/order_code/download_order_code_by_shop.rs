@@ -8,12 +8,11 @@
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderCodeDownloadOrderCodeByShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.downloadOrderCodeByShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "orderCode.downloadOrderCodeByShop")]
 pub struct OrderCodeDownloadOrderCodeByShopRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub order_id: crate::ids::OrderId,
 }
 impl OrderCodeDownloadOrderCodeByShopRequest {
@@ -23,23 +22,18 @@ impl OrderCodeDownloadOrderCodeByShopRequest {
     }
 }
 /// `orderCode.downloadOrderCodeByShop` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderCodeDownloadOrderCodeByShopResponse {
     /// `delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_type: Option<i64>,
     /// `error_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_desc: Option<String>,
     /// `is_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<String>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `ship_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_type: Option<i64>,
 }
 impl crate::request::Request for OrderCodeDownloadOrderCodeByShopRequest {
@@ -47,4 +41,4 @@ impl crate::request::Request for OrderCodeDownloadOrderCodeByShopRequest {
     type Response = OrderCodeDownloadOrderCodeByShopResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

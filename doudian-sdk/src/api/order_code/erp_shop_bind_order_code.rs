@@ -8,7 +8,7 @@
 /// * **Required:** `delivery_type`, `order_list`, `ship_type`, `shop_package_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderCodeErpShopBindOrderCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.erpShopBindOrderCode` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "orderCode.erpShopBindOrderCode")]
 pub struct OrderCodeErpShopBindOrderCodeRequest {
@@ -38,7 +38,7 @@ impl OrderCodeErpShopBindOrderCodeRequest {
     }
 }
 /// `orderCode.erpShopBindOrderCode` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderCodeErpShopBindOrderCodeResponse {}
 impl crate::request::Request for OrderCodeErpShopBindOrderCodeRequest {
@@ -46,22 +46,18 @@ impl crate::request::Request for OrderCodeErpShopBindOrderCodeRequest {
     type Response = OrderCodeErpShopBindOrderCodeResponse;
 }
 /// An object inside `orderCode.erpShopBindOrderCode`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `logistics_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<i64>,
     /// `order_code` (required)
     pub order_code: String,
     /// `order_detail`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_detail: Vec<OrderDetail>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub order_id: crate::ids::OrderId,
 }
 impl Order {
@@ -73,7 +69,9 @@ impl Order {
         Self {
             order_code: order_code.into(),
             order_id: order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            logistics_code: Default::default(),
+            logistics_id: Default::default(),
+            order_detail: Default::default(),
         }
     }
     /// Sets `logistics_code`.
@@ -93,21 +91,18 @@ impl Order {
     }
 }
 /// An object inside `orderCode.erpShopBindOrderCode`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `combo_id` (required)
     pub combo_id: i64,
     /// `lot01`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot01: Option<String>,
     /// `shop_qty` (required)
     pub shop_qty: i64,
     /// `sku_barcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_barcode: Option<String>,
     /// `unique_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unique_code: Option<String>,
 }
 impl OrderDetail {
@@ -116,7 +111,9 @@ impl OrderDetail {
         Self {
             combo_id,
             shop_qty,
-            ..<Self as crate::de::Object>::empty()
+            lot01: Default::default(),
+            sku_barcode: Default::default(),
+            unique_code: Default::default(),
         }
     }
     /// Sets `lot01`.
@@ -136,4 +133,4 @@ impl OrderDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,15 +8,13 @@
 /// * **Required:** `orderCodes`, `shopId`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderCodeGetOrderCodeDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.getOrderCodeDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "orderCode.getOrderCodeDetail")]
 pub struct OrderCodeGetOrderCodeDetailRequest {
     /// `orderCodes` (required)
-    #[serde(rename = "orderCodes")]
     pub order_codes: Vec<String>,
     /// `shopId` (required)
-    #[serde(rename = "shopId")]
     pub shop_id: i64,
 }
 impl OrderCodeGetOrderCodeDetailRequest {
@@ -26,16 +24,14 @@ impl OrderCodeGetOrderCodeDetailRequest {
     }
 }
 /// `orderCode.getOrderCodeDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderCodeGetOrderCodeDetailResponse {
     /// `order_detail_list`
     pub order_detail_list: Vec<OrderDetail>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
 }
 impl crate::request::Request for OrderCodeGetOrderCodeDetailRequest {
@@ -44,61 +40,44 @@ impl crate::request::Request for OrderCodeGetOrderCodeDetailRequest {
     type Response = OrderCodeGetOrderCodeDetailResponse;
 }
 /// An object inside `orderCode.getOrderCodeDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `logistics_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name: Option<String>,
     /// `order_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_code: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `sku_detail_list`
     pub sku_detail_list: Vec<SkuDetail>,
 }
 /// An object inside `orderCode.getOrderCodeDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuDetail {
     /// `accessory_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub accessory_material: Option<String>,
     /// `material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material: Option<String>,
     /// `mosaic_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mosaic_material: Option<String>,
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_spec_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_spec_desc: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<String>,
     /// `third_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_name: Option<String>,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

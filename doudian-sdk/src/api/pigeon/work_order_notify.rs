@@ -8,7 +8,7 @@
 /// * **Required:** `creator_id`, `creator_id_type`, `event_time`, `event_type`, `open_user_id`, `relation_id`, `relation_id_type`, `title`, `work_order_id`, `work_order_status`, `work_order_type_desc`, given by name in [`PigeonWorkOrderNotifyRequired`].
 /// * **Reply:** [`PigeonWorkOrderNotifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `pigeon.workOrderNotify` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "pigeon.workOrderNotify")]
 pub struct PigeonWorkOrderNotifyRequest {
@@ -21,7 +21,6 @@ pub struct PigeonWorkOrderNotifyRequest {
     /// `event_type` (required)
     pub event_type: i64,
     /// `extra_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_info: Option<String>,
     /// `open_user_id` (required)
     pub open_user_id: String,
@@ -30,12 +29,10 @@ pub struct PigeonWorkOrderNotifyRequest {
     /// `relation_id_type` (required)
     pub relation_id_type: i64,
     /// `scene`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene: Option<i64>,
     /// `title` (required)
     pub title: String,
     /// `trigger_action`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger_action: Option<i64>,
     /// `work_order_id` (required)
     pub work_order_id: String,
@@ -98,7 +95,9 @@ impl PigeonWorkOrderNotifyRequest {
             work_order_id,
             work_order_status,
             work_order_type_desc,
-            ..<Self as crate::de::Object>::empty()
+            extra_info: Default::default(),
+            scene: Default::default(),
+            trigger_action: Default::default(),
         }
     }
     /// Sets `extra_info`.
@@ -118,7 +117,7 @@ impl PigeonWorkOrderNotifyRequest {
     }
 }
 /// `pigeon.workOrderNotify` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PigeonWorkOrderNotifyResponse {}
 impl crate::request::Request for PigeonWorkOrderNotifyRequest {
@@ -126,4 +125,4 @@ impl crate::request::Request for PigeonWorkOrderNotifyRequest {
     type Response = PigeonWorkOrderNotifyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,58 +8,43 @@
 /// * **Required:** `request_id`, `service_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`PowerHandleVirtualTelConnectResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.HandleVirtualTelConnect` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "power.HandleVirtualTelConnect")]
 pub struct PowerHandleVirtualTelConnectRequest {
     /// `all_event_type`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub all_event_type: Vec<i32>,
     /// `callid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub callid: Option<String>,
     /// `calltime`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calltime: Option<String>,
     /// `calltype`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calltype: Option<String>,
     /// `collect_num_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub collect_num_time: Option<String>,
     /// `event_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_time: Option<i64>,
     /// `event_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_type: Option<i32>,
     /// `ext`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `request_id` (required)
     pub request_id: String,
     /// `service_code` (required)
     pub service_code: String,
     /// `subid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subid: Option<String>,
     /// `tel_a`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_a: Option<String>,
     /// `tel_b`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_b: Option<String>,
     /// `tel_x`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_x: Option<String>,
     /// `tel_xext`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_xext: Option<String>,
     /// `tel_y`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_y: Option<String>,
 }
 impl PowerHandleVirtualTelConnectRequest {
@@ -68,7 +53,21 @@ impl PowerHandleVirtualTelConnectRequest {
         Self {
             request_id: request_id.into(),
             service_code: service_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            all_event_type: Default::default(),
+            callid: Default::default(),
+            calltime: Default::default(),
+            calltype: Default::default(),
+            collect_num_time: Default::default(),
+            event_time: Default::default(),
+            event_type: Default::default(),
+            ext: Default::default(),
+            remark: Default::default(),
+            subid: Default::default(),
+            tel_a: Default::default(),
+            tel_b: Default::default(),
+            tel_x: Default::default(),
+            tel_xext: Default::default(),
+            tel_y: Default::default(),
         }
     }
     /// Sets `all_event_type`.
@@ -148,11 +147,10 @@ impl PowerHandleVirtualTelConnectRequest {
     }
 }
 /// `power.HandleVirtualTelConnect` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PowerHandleVirtualTelConnectResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for PowerHandleVirtualTelConnectRequest {
@@ -160,4 +158,4 @@ impl crate::request::Request for PowerHandleVirtualTelConnectRequest {
     type Response = PowerHandleVirtualTelConnectResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

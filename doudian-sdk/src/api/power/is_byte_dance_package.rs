@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`PowerIsByteDancePackageResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.isByteDancePackage` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "power.isByteDancePackage")]
 pub struct PowerIsByteDancePackageRequest {
     /// `express_company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_company: Option<String>,
     /// `waybill_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_code: Option<String>,
 }
 impl PowerIsByteDancePackageRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            express_company: Default::default(),
+            waybill_code: Default::default(),
         }
     }
     /// Sets `express_company`.
@@ -38,23 +37,18 @@ impl PowerIsByteDancePackageRequest {
     }
 }
 /// `power.isByteDancePackage` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct PowerIsByteDancePackageResponse {
     /// `is_bytedance_dec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bytedance_dec: Option<String>,
     /// `is_bytedance_waybill`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bytedance_waybill: Option<String>,
     /// `privacy_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub privacy_flag: Option<String>,
     /// `receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver: Option<Receiver>,
     /// `sender`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<Sender>,
 }
 impl ::std::fmt::Debug for PowerIsByteDancePackageResponse {
@@ -73,23 +67,18 @@ impl crate::request::Request for PowerIsByteDancePackageRequest {
     type Response = PowerIsByteDancePackageResponse;
 }
 /// An object inside `power.isByteDancePackage`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Receiver {
     /// `is_virtual_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_no: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `virtual_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_no: Option<String>,
     /// `virtual_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_status: Option<String>,
 }
 impl ::std::fmt::Debug for Receiver {
@@ -104,23 +93,18 @@ impl ::std::fmt::Debug for Receiver {
     }
 }
 /// An object inside `power.isByteDancePackage`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Sender {
     /// `is_virtual_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_no: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `virtual_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_no: Option<String>,
     /// `virtual_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_status: Option<String>,
 }
 impl ::std::fmt::Debug for Sender {
@@ -135,4 +119,4 @@ impl ::std::fmt::Debug for Sender {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `express_company`, `operation_time`, `partner_code`, `partner_source`, `pick_code`, `pick_site_address`, `pick_site_code`, `pick_site_name`, `pick_site_phone`, `pick_site_type`, `waybill_code`, given by name in [`PowerPickupCodeCallbackRequired`].
 /// * **Reply:** [`PowerPickupCodeCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.pickupCodeCallback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "power.pickupCodeCallback")]
 pub struct PowerPickupCodeCallbackRequest {
     /// `express_company` (required)
     pub express_company: String,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `operation_time` (required)
     pub operation_time: String,
@@ -110,7 +109,7 @@ impl PowerPickupCodeCallbackRequest {
             pick_site_phone,
             pick_site_type,
             waybill_code,
-            ..<Self as crate::de::Object>::empty()
+            extend: Default::default(),
         }
     }
     /// Sets `extend`.
@@ -123,17 +122,14 @@ impl PowerPickupCodeCallbackRequest {
     }
 }
 /// `power.pickupCodeCallback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PowerPickupCodeCallbackResponse {
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
     /// `return_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_code: Option<String>,
 }
 impl crate::request::Request for PowerPickupCodeCallbackRequest {
@@ -141,4 +137,4 @@ impl crate::request::Request for PowerPickupCodeCallbackRequest {
     type Response = PowerPickupCodeCallbackResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

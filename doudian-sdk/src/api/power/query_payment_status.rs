@@ -8,23 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`PowerQueryPaymentStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.queryPaymentStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "power.queryPaymentStatus")]
 pub struct PowerQueryPaymentStatusRequest {
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 impl PowerQueryPaymentStatusRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            biz_type: Default::default(),
+            order_id: Default::default(),
         }
     }
     /// Sets `biz_type`.
@@ -39,29 +37,22 @@ impl PowerQueryPaymentStatusRequest {
     }
 }
 /// `power.queryPaymentStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PowerQueryPaymentStatusResponse {
     /// `encourage_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encourage_fee: Option<i64>,
     /// `insurance_claim_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_claim_fee: Option<i64>,
     /// `insure_claim_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insure_claim_fee: Option<i64>,
     /// `operation_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_time: Option<String>,
     /// `payment_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_fee: Option<i64>,
     /// `payment_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<String>,
     /// `platform_allowance`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_allowance: Option<i64>,
 }
 impl crate::request::Request for PowerQueryPaymentStatusRequest {
@@ -70,4 +61,4 @@ impl crate::request::Request for PowerQueryPaymentStatusRequest {
     type Response = PowerQueryPaymentStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_id`, `virtual_main_tel`, `virtual_sub_tel`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`PowerSubscribeVirtualTelCallStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.SubscribeVirtualTelCallStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "power.SubscribeVirtualTelCallStatus")]
 pub struct PowerSubscribeVirtualTelCallStatusRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `virtual_main_tel` (required) (sensitive: redacted in `Debug`)
     pub virtual_main_tel: String,
@@ -44,11 +43,10 @@ impl PowerSubscribeVirtualTelCallStatusRequest {
     }
 }
 /// `power.SubscribeVirtualTelCallStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PowerSubscribeVirtualTelCallStatusResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for PowerSubscribeVirtualTelCallStatusRequest {
@@ -56,4 +54,4 @@ impl crate::request::Request for PowerSubscribeVirtualTelCallStatusRequest {
     type Response = PowerSubscribeVirtualTelCallStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

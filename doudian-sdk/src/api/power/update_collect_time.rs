@@ -8,43 +8,42 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`PowerUpdateCollectTimeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.updateCollectTime` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "power.updateCollectTime")]
 pub struct PowerUpdateCollectTimeRequest {
     /// `call`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<bool>,
     /// `call_info`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub call_info: Vec<CallInfo>,
     /// `call_nums`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_nums: Option<String>,
     /// `end_collect_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_collect_time: Option<String>,
     /// `is_connected`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_connected: Option<bool>,
     /// `logistics_fulfill_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_fulfill_order_no: Option<String>,
     /// `operation_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_time: Option<String>,
     /// `start_collect_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_collect_time: Option<String>,
     /// `waybill_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
 }
 impl PowerUpdateCollectTimeRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            call: Default::default(),
+            call_info: Default::default(),
+            call_nums: Default::default(),
+            end_collect_time: Default::default(),
+            is_connected: Default::default(),
+            logistics_fulfill_order_no: Default::default(),
+            operation_time: Default::default(),
+            start_collect_time: Default::default(),
+            waybill_no: Default::default(),
         }
     }
     /// Sets `call`.
@@ -97,7 +96,7 @@ impl PowerUpdateCollectTimeRequest {
     }
 }
 /// `power.updateCollectTime` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PowerUpdateCollectTimeResponse {}
 impl crate::request::Request for PowerUpdateCollectTimeRequest {
@@ -105,33 +104,32 @@ impl crate::request::Request for PowerUpdateCollectTimeRequest {
     type Response = PowerUpdateCollectTimeResponse;
 }
 /// An object inside `power.updateCollectTime`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CallInfo {
     /// `call_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_duration: Option<String>,
     /// `call_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_number: Option<String>,
     /// `call_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_time: Option<String>,
     /// `caller_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_name: Option<String>,
     /// `is_connected`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_connected: Option<bool>,
     /// `receive_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_number: Option<String>,
 }
 impl CallInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            call_duration: Default::default(),
+            call_number: Default::default(),
+            call_time: Default::default(),
+            caller_name: Default::default(),
+            is_connected: Default::default(),
+            receive_number: Default::default(),
         }
     }
     /// Sets `call_duration`.
@@ -166,4 +164,4 @@ impl CallInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

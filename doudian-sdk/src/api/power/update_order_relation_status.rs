@@ -8,7 +8,7 @@
 /// * **Required:** `book_id`, `netsite_code`, `operation_time`, `result`, `shop_id_compatible`, given by name in [`PowerUpdateOrderRelationStatusRequired`].
 /// * **Reply:** [`PowerUpdateOrderRelationStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.updateOrderRelationStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "power.updateOrderRelationStatus")]
 pub struct PowerUpdateOrderRelationStatusRequest {
@@ -19,7 +19,6 @@ pub struct PowerUpdateOrderRelationStatusRequest {
     /// `operation_time` (required)
     pub operation_time: String,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `result` (required)
     pub result: bool,
@@ -56,7 +55,7 @@ impl PowerUpdateOrderRelationStatusRequest {
             operation_time,
             result,
             shop_id_compatible,
-            ..<Self as crate::de::Object>::empty()
+            remark: Default::default(),
         }
     }
     /// Sets `remark`.
@@ -66,7 +65,7 @@ impl PowerUpdateOrderRelationStatusRequest {
     }
 }
 /// `power.updateOrderRelationStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PowerUpdateOrderRelationStatusResponse {}
 impl crate::request::Request for PowerUpdateOrderRelationStatusRequest {
@@ -74,4 +73,4 @@ impl crate::request::Request for PowerUpdateOrderRelationStatusRequest {
     type Response = PowerUpdateOrderRelationStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,58 +8,45 @@
 /// * **Required:** `callid`, `calltime`, `calltype`, `releasetime`, `request_id`, `ringingtime`, `service_code`, `starttime`, `tel_a`, `tel_b`, `tel_x`, given by name in [`PowerVirtualServicePushCallRecordRequired`].
 /// * **Reply:** [`PowerVirtualServicePushCallRecordResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.virtualServicePushCallRecord` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "power.virtualServicePushCallRecord")]
 pub struct PowerVirtualServicePushCallRecordRequest {
     /// `areacode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub areacode: Option<String>,
     /// `call_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_duration: Option<i32>,
     /// `calldisplay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub calldisplay: Option<String>,
     /// `callid` (required)
     pub callid: String,
     /// `callrecording`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub callrecording: Option<String>,
     /// `callstate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub callstate: Option<String>,
     /// `calltime` (required)
     pub calltime: String,
     /// `calltype` (required)
     pub calltype: String,
     /// `collect_num_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub collect_num_time: Option<String>,
     /// `ext`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
     /// `recordurl`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recordurl: Option<String>,
     /// `releasecause`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub releasecause: Option<String>,
     /// `releasedir`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub releasedir: Option<String>,
     /// `releasetime` (required)
     pub releasetime: String,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `request_id` (required)
     pub request_id: String,
     /// `ringing_duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ringing_duration: Option<i32>,
     /// `ringingrecordurl`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ringingrecordurl: Option<String>,
     /// `ringingtime` (required)
     pub ringingtime: String,
@@ -68,7 +55,6 @@ pub struct PowerVirtualServicePushCallRecordRequest {
     /// `starttime` (required)
     pub starttime: String,
     /// `subid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subid: Option<String>,
     /// `tel_a` (required)
     pub tel_a: String,
@@ -77,10 +63,8 @@ pub struct PowerVirtualServicePushCallRecordRequest {
     /// `tel_x` (required)
     pub tel_x: String,
     /// `tel_xext`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_xext: Option<String>,
     /// `tel_y`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_y: Option<String>,
 }
 /// The required parameters of [`PowerVirtualServicePushCallRecordRequest`], by name: 11 of them, too many to pass in order without mixing two up.
@@ -137,7 +121,22 @@ impl PowerVirtualServicePushCallRecordRequest {
             tel_a,
             tel_b,
             tel_x,
-            ..<Self as crate::de::Object>::empty()
+            areacode: Default::default(),
+            call_duration: Default::default(),
+            calldisplay: Default::default(),
+            callrecording: Default::default(),
+            callstate: Default::default(),
+            collect_num_time: Default::default(),
+            ext: Default::default(),
+            recordurl: Default::default(),
+            releasecause: Default::default(),
+            releasedir: Default::default(),
+            remark: Default::default(),
+            ringing_duration: Default::default(),
+            ringingrecordurl: Default::default(),
+            subid: Default::default(),
+            tel_xext: Default::default(),
+            tel_y: Default::default(),
         }
     }
     /// Sets `areacode`.
@@ -222,11 +221,10 @@ impl PowerVirtualServicePushCallRecordRequest {
     }
 }
 /// `power.virtualServicePushCallRecord` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PowerVirtualServicePushCallRecordResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for PowerVirtualServicePushCallRecordRequest {
@@ -234,4 +232,4 @@ impl crate::request::Request for PowerVirtualServicePushCallRecordRequest {
     type Response = PowerVirtualServicePushCallRecordResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

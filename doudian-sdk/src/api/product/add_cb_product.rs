@@ -8,173 +8,127 @@
 /// * **Required:** `category_leaf_id`, `commit`, `description`, `freight_id`, `mobile`, `name`, `pay_type`, `pic`, `product_type`, `reduce_type`, `spec_prices`, `specs`, `supply_7day_return`, given by name in [`ProductAddCbProductRequired`].
 /// * **Reply:** [`ProductAddCbProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.addCbProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "product.addCbProduct")]
 pub struct ProductAddCbProductRequest {
     /// `account_template_id`. Example: `122112`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_template_id: Option<String>,
     /// `after_sale_service`. Example: `7-1`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub after_sale_service: ::std::collections::BTreeMap<String, String>,
     /// `appoint_delivery_day`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_delivery_day: Option<i64>,
     /// `assoc_ids`. Example: `1|2|3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assoc_ids: Option<String>,
     /// `biz_kind`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_kind: Option<i64>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `car_vin_code`. Example: `BA111111111111111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub car_vin_code: Option<String>,
     /// `category_leaf_id` (required). Example: `20000`
     pub category_leaf_id: i64,
     /// `cdf_category`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
     /// `commit` (required). Example: `true`
     pub commit: bool,
     /// `delivery_delay_day`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_delay_day: Option<i64>,
     /// `delivery_method`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
     /// `description` (required). Example: `img_url1|img_url2|img_url3`
     pub description: String,
     /// `discount_price`. Example: `11000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
     /// `extra`. Example: `略`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `freight_id` (required). Example: `123`
     pub freight_id: i64,
     /// `limit_per_buyer`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_per_buyer: Option<i64>,
     /// `logistics_info`. Example: `跨境物流信息`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<String>,
     /// `long_pic_url`. Example: `http://aaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_pic_url: Option<String>,
     /// `market_price`. Example: `13345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_price: Option<i64>,
     /// `maximum_per_order`. Example: `200`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_per_order: Option<i64>,
     /// `minimum_per_order`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
     /// `mobile` (required) (sensitive: redacted in `Debug`). Example: `40012345`
     pub mobile: String,
     /// `name` (required). Example: `xx补水液`
     pub name: String,
     /// `need_check_out`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_check_out: Option<bool>,
     /// `need_recharge_mode`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_recharge_mode: Option<bool>,
     /// `out_product_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `outer_product_id`. Example: `232334`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `pay_type` (required). Example: `1`
     pub pay_type: i64,
     /// `pic` (required). Example: `img_url1|img_url2|img_url3`
     pub pic: String,
     /// `poi_resource`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_resource: Option<PoiResource>,
     /// `presell_config_level`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_config_level: Option<i64>,
     /// `presell_delay`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// `presell_delivery_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delivery_type: Option<i64>,
     /// `presell_end_time`. Example: `2020-02-21 18:54:27`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_end_time: Option<String>,
     /// `presell_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `price_has_tax`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_has_tax: Option<String>,
     /// `product_format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
     /// `product_format_new`. Example: `{1542:[{value:23964,name:是,diy_type:0}],1633:[{value:38417,name:锁水,diy_type:0}],`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
     /// `product_type` (required). Example: `0`
     pub product_type: i64,
     /// `quality_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quality_list: Vec<Quality>,
     /// `recommend_remark`. Example: `这个商品很好啊`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `reduce_type` (required). Example: `1`
     pub reduce_type: i64,
     /// `remark`. Example: `备注`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sell_channel`. Example: `0`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sell_channel: Vec<i64>,
     /// `size_info_template_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_info_template_id: Option<i64>,
     /// `spec_name`. Example: `颜色-尺码`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_name: Option<String>,
     /// `spec_pic`. Example: `img_url,img_url,img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
     /// `spec_prices` (required). Example: `[{spec_detail_name1:红色,spec_detail_name2:S,spec_detail_name3:,stock_num:11,price`
     pub spec_prices: String,
     /// `specs` (required). Example: `颜色|红色,黑色^尺码|S,M`
     pub specs: String,
     /// `spu_id`. Example: `14567`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `src`. Example: `略`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
     /// `standard_brand_id`. Example: `111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `start_sale_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sale_type: Option<i64>,
     /// `supply_7day_return` (required). Example: `该字段将在2023年4月30日下线，请开发使用最新的after_sale_service字段传值；`
     pub supply_7day_return: i64,
     /// `third_url`. Example: `http://img.alicdn.com/xxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_url: Option<String>,
     /// `weight`. Example: `1000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// `weight_unit`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<i64>,
     /// `white_back_ground_pic_url`. Example: `http://aaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_back_ground_pic_url: Option<String>,
 }
 impl ::std::fmt::Debug for ProductAddCbProductRequest {
@@ -304,7 +258,52 @@ impl ProductAddCbProductRequest {
             spec_prices,
             specs,
             supply_7day_return,
-            ..<Self as crate::de::Object>::empty()
+            account_template_id: Default::default(),
+            after_sale_service: Default::default(),
+            appoint_delivery_day: Default::default(),
+            assoc_ids: Default::default(),
+            biz_kind: Default::default(),
+            brand_id: Default::default(),
+            car_vin_code: Default::default(),
+            cdf_category: Default::default(),
+            delivery_delay_day: Default::default(),
+            delivery_method: Default::default(),
+            discount_price: Default::default(),
+            extra: Default::default(),
+            limit_per_buyer: Default::default(),
+            logistics_info: Default::default(),
+            long_pic_url: Default::default(),
+            market_price: Default::default(),
+            maximum_per_order: Default::default(),
+            minimum_per_order: Default::default(),
+            need_check_out: Default::default(),
+            need_recharge_mode: Default::default(),
+            out_product_id: Default::default(),
+            outer_product_id: Default::default(),
+            poi_resource: Default::default(),
+            presell_config_level: Default::default(),
+            presell_delay: Default::default(),
+            presell_delivery_type: Default::default(),
+            presell_end_time: Default::default(),
+            presell_type: Default::default(),
+            price_has_tax: Default::default(),
+            product_format: Default::default(),
+            product_format_new: Default::default(),
+            quality_list: Default::default(),
+            recommend_remark: Default::default(),
+            remark: Default::default(),
+            sell_channel: Default::default(),
+            size_info_template_id: Default::default(),
+            spec_name: Default::default(),
+            spec_pic: Default::default(),
+            spu_id: Default::default(),
+            src: Default::default(),
+            standard_brand_id: Default::default(),
+            start_sale_type: Default::default(),
+            third_url: Default::default(),
+            weight: Default::default(),
+            weight_unit: Default::default(),
+            white_back_ground_pic_url: Default::default(),
         }
     }
     /// Sets `account_template_id`.
@@ -548,20 +547,16 @@ impl ProductAddCbProductRequest {
     }
 }
 /// `product.addCbProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductAddCbProductResponse {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku`
     pub sku: Vec<Sku>,
@@ -571,49 +566,47 @@ impl crate::request::Request for ProductAddCbProductRequest {
     type Response = ProductAddCbProductResponse;
 }
 /// An object inside `product.addCbProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PoiResource {
     /// `code_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_type: Option<i64>,
     /// `condition`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `couponSecondExchange`
-    #[serde(rename = "couponSecondExchange")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_second_exchange: Option<i64>,
     /// `link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// `notification`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub notification: Option<String>,
     /// `service_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_num: Option<String>,
     /// `total_can_use_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_can_use_count: Option<i32>,
     /// `valid_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
     /// `valid_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_end: Option<i64>,
     /// `valid_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_start: Option<i64>,
 }
 impl PoiResource {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            code_type: Default::default(),
+            condition: Default::default(),
+            count: Default::default(),
+            coupon_second_exchange: Default::default(),
+            link: Default::default(),
+            notification: Default::default(),
+            service_num: Default::default(),
+            total_can_use_count: Default::default(),
+            valid_days: Default::default(),
+            valid_end: Default::default(),
+            valid_start: Default::default(),
         }
     }
     /// Sets `code_type`.
@@ -673,24 +666,23 @@ impl PoiResource {
     }
 }
 /// An object inside `product.addCbProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Quality {
     /// `quality_attachments`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quality_attachments: Vec<QualityAttachment>,
     /// `quality_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_key: Option<String>,
     /// `quality_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_name: Option<String>,
 }
 impl Quality {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            quality_attachments: Default::default(),
+            quality_key: Default::default(),
+            quality_name: Default::default(),
         }
     }
     /// Sets `quality_attachments`.
@@ -713,21 +705,20 @@ impl Quality {
     }
 }
 /// An object inside `product.addCbProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualityAttachment {
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<i64>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl QualityAttachment {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            media_type: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `media_type`.
@@ -742,30 +733,23 @@ impl QualityAttachment {
     }
 }
 /// An object inside `product.addCbProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Sku {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_detail_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id1: Option<i64>,
     /// `spec_detail_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id2: Option<i64>,
     /// `spec_detail_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id3: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

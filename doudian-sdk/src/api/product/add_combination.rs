@@ -8,12 +8,11 @@
 /// * **Required:** `combination_subtype`, `combination_type`, `create_source`, `creator_id`, `creator_type`, `description`, `owner_type`, `product_ids`, `title`, given by name in [`ProductAddCombinationRequired`].
 /// * **Reply:** [`ProductAddCombinationResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.addCombination` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.addCombination")]
 pub struct ProductAddCombinationRequest {
     /// `anchor_image_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor_image_info: Option<String>,
     /// `combination_subtype` (required)
     pub combination_subtype: i32,
@@ -30,10 +29,8 @@ pub struct ProductAddCombinationRequest {
     /// `owner_type` (required)
     pub owner_type: i32,
     /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `sku_info`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sku_info: Vec<SkuInfo>,
     /// `title` (required)
     pub title: String,
@@ -84,7 +81,8 @@ impl ProductAddCombinationRequest {
             owner_type,
             product_ids,
             title,
-            ..<Self as crate::de::Object>::empty()
+            anchor_image_info: Default::default(),
+            sku_info: Default::default(),
         }
     }
     /// Sets `anchor_image_info`.
@@ -99,11 +97,10 @@ impl ProductAddCombinationRequest {
     }
 }
 /// `product.addCombination` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductAddCombinationResponse {
     /// `combination_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_id: Option<i64>,
 }
 impl crate::request::Request for ProductAddCombinationRequest {
@@ -111,14 +108,12 @@ impl crate::request::Request for ProductAddCombinationRequest {
     type Response = ProductAddCombinationResponse;
 }
 /// An object inside `product.addCombination`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SkuInfo {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `sku_num_info`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sku_num_info: Vec<SkuNumInfo>,
 }
 impl SkuInfo {
@@ -126,7 +121,7 @@ impl SkuInfo {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            sku_num_info: Default::default(),
         }
     }
     /// Sets `sku_num_info`.
@@ -136,13 +131,12 @@ impl SkuInfo {
     }
 }
 /// An object inside `product.addCombination`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SkuNumInfo {
     /// `num` (required)
     pub num: i64,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub sku_id: crate::ids::SkuId,
 }
 impl SkuNumInfo {
@@ -152,4 +146,4 @@ impl SkuNumInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

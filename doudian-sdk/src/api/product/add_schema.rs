@@ -8,7 +8,7 @@
 /// * **Required:** `commit`, `model`, `token`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductAddSchemaResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.addSchema` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "product.addSchema")]
 pub struct ProductAddSchemaRequest {
@@ -17,14 +17,10 @@ pub struct ProductAddSchemaRequest {
     /// `model` (required). Example: `[{id:product_type,element_type:select,select_values:[{label:,value:0}]},{id:pick`
     pub model: String,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `recommend_ids`. Example: `{category_recommend_id:aqwrqwrq123}`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub recommend_ids: ::std::collections::BTreeMap<String, String>,
     /// `recruit_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recruit_info: Option<RecruitInfo>,
     /// `token` (required) (sensitive: redacted in `Debug`). Example: `202404031422030A385E6530D92E9754EA`
     pub token: String,
@@ -52,7 +48,9 @@ impl ProductAddSchemaRequest {
             commit,
             model: model.into(),
             token: token.into(),
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
+            recommend_ids: Default::default(),
+            recruit_info: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -75,11 +73,10 @@ impl ProductAddSchemaRequest {
     }
 }
 /// `product.addSchema` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductAddSchemaResponse {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku`
     pub sku: Vec<Sku>,
@@ -89,13 +86,12 @@ impl crate::request::Request for ProductAddSchemaRequest {
     type Response = ProductAddSchemaResponse;
 }
 /// An object inside `product.addSchema`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RecruitInfo {
     /// `recruit_follow_id` (required). Example: `28423315`
     pub recruit_follow_id: String,
     /// `recruit_source`. Example: `isv.appid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recruit_source: Option<String>,
     /// `recruit_type` (required). Example: `99`
     pub recruit_type: String,
@@ -109,7 +105,7 @@ impl RecruitInfo {
         Self {
             recruit_follow_id: recruit_follow_id.into(),
             recruit_type: recruit_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            recruit_source: Default::default(),
         }
     }
     /// Sets `recruit_source`.
@@ -119,21 +115,17 @@ impl RecruitInfo {
     }
 }
 /// An object inside `product.addSchema`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Sku {
     /// `code`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `out_sku_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `outer_sku_id`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -12,110 +12,82 @@ pub use super::shared::{
 /// * **Required:** `category_leaf_id`, `commit`, `description`, `freight_id`, `mobile`, `name`, `pic`, `product_type`, `reduce_type`, given by name in [`ProductAddV2Required`].
 /// * **Reply:** [`ProductAddV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.addV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "product.addV2")]
 #[doc(alias = "商品发布")]
 pub struct ProductAddV2Request {
     /// `account_template_id`. Example: `122112`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_template_id: Option<String>,
     /// `after_sale_service`. Example: `damaged_order_return: 1`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub after_sale_service: ::std::collections::BTreeMap<String, String>,
     /// `after_sale_service_v2`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub after_sale_service_v2: ::serde_json::Value,
     /// `appoint_delivery_day`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_delivery_day: Option<i64>,
     /// `assoc_ids`. Example: `1|2|3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assoc_ids: Option<String>,
     /// `biz_kind`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_kind: Option<i64>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `car_vin_code`. Example: `BA111111111111111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub car_vin_code: Option<String>,
     /// A leaf category from `shop.getShopCategory`.
     ///
     /// `category_leaf_id` (required). Example: `20000`
     pub category_leaf_id: i64,
     /// `cdf_category`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
     /// `true` submits the product for audit; `false` saves it as a draft.
     ///
     /// `commit` (required). Example: `true`
     pub commit: bool,
     /// `company_id`. Example: `12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
     /// `custom_property`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub custom_property: ::serde_json::Value,
     /// `default_process_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub default_process_time: ::serde_json::Value,
     /// `delay_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_rule: Option<DelayRule>,
     /// `delivery_delay_day`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_delay_day: Option<i64>,
     /// `delivery_method`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
     /// Detail images: URLs joined by `|`.
     ///
     /// `description` (required). Example: `img_url1|img_url2|img_url3`
     pub description: String,
     /// `extra`. Example: `略`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// The freight template, from `freightTemplate.list`.
     ///
     /// `freight_id` (required). Example: `123`
     pub freight_id: i64,
     /// `is_auto_charge`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_auto_charge: Option<bool>,
     /// `is_c2b_switch_on`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_c2b_switch_on: Option<bool>,
     /// `is_evaluate_opened`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_evaluate_opened: Option<bool>,
     /// `is_second_hand_digital`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_second_hand_digital: Option<bool>,
     /// `limit_per_buyer`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_per_buyer: Option<i64>,
     /// `long_pic_url`. Example: `http://aaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_pic_url: Option<String>,
     /// `main_image_three_to_four`. Example: `img_url1|img_url2|img_url3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_image_three_to_four: Option<String>,
     /// `main_product_id`. Example: `3121213121212`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `material_video_id`. Example: `vaaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_video_id: Option<String>,
     /// `maximum_per_order`. Example: `200`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_per_order: Option<i64>,
     /// `micro_app_id`. Example: `abcde`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub micro_app_id: Option<String>,
     /// `minimum_per_order`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
     /// The customer-service phone number shown to buyers.
     ///
@@ -126,180 +98,128 @@ pub struct ProductAddV2Request {
     /// `name` (required). Example: `xxx补水液`
     pub name: String,
     /// `name_prefix`. Example: `钛钢木质耳饰`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_prefix: Option<String>,
     /// `name_suffix`. Example: `36.9度`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_suffix: Option<String>,
     /// `need_check_out`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_check_out: Option<bool>,
     /// `need_recharge_mode`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_recharge_mode: Option<bool>,
     /// `open_logistics_info`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub open_logistics_info: ::serde_json::Value,
     /// `out_product_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// The merchant's own product code, to find the product again.
     ///
     /// `outer_product_id`. Example: `232334`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// How buyers may pay: 0 cash on delivery, 1 online, 2 either.
     ///
     /// `pay_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// Main images: URLs joined by `|`, the first is the cover. Use images of the material centre (`material.uploadImageSync`).
     ///
     /// `pic` (required). Example: `img_url1|img_url2|img_url3`
     pub pic: String,
     /// `pickup_method`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pickup_method: Option<String>,
     /// `poi_resource`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_resource: Option<PoiResource>,
     /// `presell_config_level`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_config_level: Option<i64>,
     /// `presell_delay`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// `presell_delivery_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delivery_type: Option<i64>,
     /// `presell_end_time`. Example: `2020-02-21 18:54:27`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_end_time: Option<String>,
     /// `presell_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `price_has_tax`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_has_tax: Option<String>,
     /// `product_format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
     /// Category properties as JSON text keyed by property id; the properties and their allowed values come from `product.getCatePropertyV2`.
     ///
     /// `product_format_new`. Example: `{405:[{value:27664,name:复习资料,diy_type:0}],449:[{value:0,name:佚名,diy_type:0}],501`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
     /// The kind of product: 0 for an ordinary one.
     ///
     /// `product_type` (required). Example: `0`
     pub product_type: i64,
     /// `quality_inspection_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_inspection_info: Option<QualityInspectionInfo>,
     /// `quality_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quality_list: Vec<Quality>,
     /// `recommend_ids`. Example: `{category_recommend_id:qwert12345}`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub recommend_ids: ::std::collections::BTreeMap<String, String>,
     /// `recommend_remark`. Example: `这个商品很好啊`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `recruit_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recruit_info: Option<RecruitInfo>,
     /// `reduce_type` (required). Example: `1`
     pub reduce_type: i64,
     /// `reference_price`. Example: `12300`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price: Option<i64>,
     /// `reference_price_certificate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price_certificate: Option<ReferencePriceCertificate>,
     /// `remark`. Example: `备注`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sale_channel_type`. Example: `sameAsOffline`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_channel_type: Option<String>,
     /// `sale_limit_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_limit_id: Option<i64>,
     /// `sell_channel`. Example: `0`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sell_channel: Vec<i64>,
     /// `short_product_name`. Example: `新品牛肉干`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_product_name: Option<String>,
     /// `show_checkout_entry`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_checkout_entry: Option<bool>,
     /// `size_info_template_id`. Example: `101`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_info_template_id: Option<i64>,
     /// `spec_info`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub spec_info: ::serde_json::Value,
     /// `spec_name`. Example: `颜色-尺码`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_name: Option<String>,
     /// `spec_pic`. Example: `img_url,img_url,img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
     /// The SKUs as JSON text: per SKU its spec values, price in fen, stock and merchant code.
     ///
     /// `spec_prices`. Example: `[{spec_detail_name1:红色,spec_detail_name2:S,spec_detail_name3:,stock_num:11,price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_prices: Option<String>,
     /// `spec_prices_v2`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spec_prices_v2: Vec<::serde_json::Value>,
     /// Spec names and values: groups joined by `^`, a name and its values by `|`, values by `,` (`颜色|红色,黑色^尺码|S,M`).
     ///
     /// `specs`. Example: `颜色|红色,黑色^尺码|S,M`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub specs: Option<String>,
     /// `spu_id`. Example: `14567`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `src`. Example: `略`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
     /// `standard_brand_id`. Example: `111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `start_sale_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sale_type: Option<i64>,
     /// `store_id`. Example: `12345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `substitute_goods_url`. Example: `https://xxx.xxx.xxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub substitute_goods_url: Option<String>,
     /// `supply_7day_return`. Example: `该字段将在2023年4月30日下线，请开发使用最新的after_sale_service字段传值；`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_7day_return: Option<i64>,
     /// `third_url`. Example: `http://img.alicdn.com/xxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_url: Option<String>,
     /// `unit_price_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price_info: Option<UnitPriceInfo>,
     /// `use_brand_name`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_brand_name: Option<bool>,
     /// `weight`. Example: `1000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// `weight_unit`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<i64>,
     /// `white_back_ground_pic_url`. Example: `http://aaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_back_ground_pic_url: Option<String>,
     /// `with_sku_type`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub with_sku_type: Option<bool>,
 }
 impl ::std::fmt::Debug for ProductAddV2Request {
@@ -459,7 +379,86 @@ impl ProductAddV2Request {
             pic,
             product_type,
             reduce_type,
-            ..<Self as crate::de::Object>::empty()
+            account_template_id: Default::default(),
+            after_sale_service: Default::default(),
+            after_sale_service_v2: Default::default(),
+            appoint_delivery_day: Default::default(),
+            assoc_ids: Default::default(),
+            biz_kind: Default::default(),
+            brand_id: Default::default(),
+            car_vin_code: Default::default(),
+            cdf_category: Default::default(),
+            company_id: Default::default(),
+            custom_property: Default::default(),
+            default_process_time: Default::default(),
+            delay_rule: Default::default(),
+            delivery_delay_day: Default::default(),
+            delivery_method: Default::default(),
+            extra: Default::default(),
+            is_auto_charge: Default::default(),
+            is_c2b_switch_on: Default::default(),
+            is_evaluate_opened: Default::default(),
+            is_second_hand_digital: Default::default(),
+            limit_per_buyer: Default::default(),
+            long_pic_url: Default::default(),
+            main_image_three_to_four: Default::default(),
+            main_product_id: Default::default(),
+            material_video_id: Default::default(),
+            maximum_per_order: Default::default(),
+            micro_app_id: Default::default(),
+            minimum_per_order: Default::default(),
+            name_prefix: Default::default(),
+            name_suffix: Default::default(),
+            need_check_out: Default::default(),
+            need_recharge_mode: Default::default(),
+            open_logistics_info: Default::default(),
+            out_product_id: Default::default(),
+            outer_product_id: Default::default(),
+            pay_type: Default::default(),
+            pickup_method: Default::default(),
+            poi_resource: Default::default(),
+            presell_config_level: Default::default(),
+            presell_delay: Default::default(),
+            presell_delivery_type: Default::default(),
+            presell_end_time: Default::default(),
+            presell_type: Default::default(),
+            price_has_tax: Default::default(),
+            product_format: Default::default(),
+            product_format_new: Default::default(),
+            quality_inspection_info: Default::default(),
+            quality_list: Default::default(),
+            recommend_ids: Default::default(),
+            recommend_remark: Default::default(),
+            recruit_info: Default::default(),
+            reference_price: Default::default(),
+            reference_price_certificate: Default::default(),
+            remark: Default::default(),
+            sale_channel_type: Default::default(),
+            sale_limit_id: Default::default(),
+            sell_channel: Default::default(),
+            short_product_name: Default::default(),
+            show_checkout_entry: Default::default(),
+            size_info_template_id: Default::default(),
+            spec_info: Default::default(),
+            spec_name: Default::default(),
+            spec_pic: Default::default(),
+            spec_prices: Default::default(),
+            spec_prices_v2: Default::default(),
+            specs: Default::default(),
+            spu_id: Default::default(),
+            src: Default::default(),
+            standard_brand_id: Default::default(),
+            start_sale_type: Default::default(),
+            store_id: Default::default(),
+            substitute_goods_url: Default::default(),
+            supply_7day_return: Default::default(),
+            third_url: Default::default(),
+            unit_price_info: Default::default(),
+            use_brand_name: Default::default(),
+            weight: Default::default(),
+            weight_unit: Default::default(),
+            white_back_ground_pic_url: Default::default(),
+            with_sku_type: Default::default(),
         }
     }
     /// Sets `account_template_id`.
@@ -900,22 +899,18 @@ impl ProductAddV2Request {
     }
 }
 /// `product.addV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductAddV2Response {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// The new product's id.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// The SKUs created.
     ///
@@ -927,16 +922,14 @@ impl crate::request::Request for ProductAddV2Request {
     type Response = ProductAddV2Response;
 }
 /// An object inside `product.addV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Quality {
     /// `quality_attachments` (required)
     pub quality_attachments: Vec<QualityAttachment>,
     /// `quality_content_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_content_name: Option<String>,
     /// `quality_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_id: Option<i64>,
     /// `quality_key` (required)
     pub quality_key: String,
@@ -954,7 +947,8 @@ impl Quality {
             quality_attachments,
             quality_key: quality_key.into(),
             quality_name: quality_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            quality_content_name: Default::default(),
+            quality_id: Default::default(),
         }
     }
     /// Sets `quality_content_name`.
@@ -972,21 +966,20 @@ impl Quality {
     }
 }
 /// An object inside `product.addV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecruitInfo {
     /// `recruit_follow_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recruit_follow_id: Option<String>,
     /// `recruit_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recruit_type: Option<String>,
 }
 impl RecruitInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            recruit_follow_id: Default::default(),
+            recruit_type: Default::default(),
         }
     }
     /// Sets `recruit_follow_id`.
@@ -1001,36 +994,29 @@ impl RecruitInfo {
     }
 }
 /// An object inside `product.addV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Sku {
     /// The merchant's SKU code sent for it.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// The SKU id.
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_detail_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id1: Option<i64>,
     /// `spec_detail_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id2: Option<i64>,
     /// `spec_detail_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id3: Option<i64>,
     /// `spec_detail_ids`
     pub spec_detail_ids: Vec<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `material_video_id`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductApplyMainPicVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.applyMainPicVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.applyMainPicVideo")]
 pub struct ProductApplyMainPicVideoRequest {
     /// `material_video_id` (required). Example: `v03ecag10000csdkfffog65p65tkkao0`
     pub material_video_id: String,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3506108675121111111`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductApplyMainPicVideoRequest {
@@ -31,11 +30,10 @@ impl ProductApplyMainPicVideoRequest {
     }
 }
 /// `product.applyMainPicVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductApplyMainPicVideoResponse {
     /// `material_id`. Example: `7434069266170806000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
 }
 impl crate::request::Request for ProductApplyMainPicVideoRequest {
@@ -43,4 +41,4 @@ impl crate::request::Request for ProductApplyMainPicVideoRequest {
     type Response = ProductApplyMainPicVideoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

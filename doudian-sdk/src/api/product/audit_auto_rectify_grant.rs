@@ -8,7 +8,7 @@
 /// * **Required:** `operate`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductAuditAutoRectifyGrantResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.auditAutoRectifyGrant` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.auditAutoRectifyGrant")]
 pub struct ProductAuditAutoRectifyGrantRequest {
@@ -22,7 +22,7 @@ impl ProductAuditAutoRectifyGrantRequest {
     }
 }
 /// `product.auditAutoRectifyGrant` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductAuditAutoRectifyGrantResponse {}
 impl crate::request::Request for ProductAuditAutoRectifyGrantRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for ProductAuditAutoRectifyGrantRequest {
     type Response = ProductAuditAutoRectifyGrantResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

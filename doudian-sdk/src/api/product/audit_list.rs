@@ -9,15 +9,13 @@
 /// * **Required:** `page`, `publish_status`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductAuditListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.auditList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.auditList")]
 pub struct ProductAuditListRequest {
     /// `page` (required)
     pub page: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `publish_status` (required)
     pub publish_status: i64,
@@ -31,7 +29,7 @@ impl ProductAuditListRequest {
             page,
             publish_status,
             size,
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -41,13 +39,12 @@ impl ProductAuditListRequest {
     }
 }
 /// `product.auditList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductAuditListResponse {
     /// `records`
     pub records: Vec<Record>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ProductAuditListRequest {
@@ -81,29 +78,23 @@ impl ProductAuditListRequest {
     }
 }
 /// An object inside `product.auditList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Record {
     /// `audit_reason`
     pub audit_reason: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `audit_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_time: Option<i64>,
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `publish_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_status: Option<i64>,
     /// `publish_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_time: Option<i64>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `prettify_pic_data_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductBatchCreatePrettifyPicResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.batchCreatePrettifyPic` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.batchCreatePrettifyPic")]
 pub struct ProductBatchCreatePrettifyPicRequest {
@@ -22,7 +22,7 @@ impl ProductBatchCreatePrettifyPicRequest {
     }
 }
 /// `product.batchCreatePrettifyPic` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductBatchCreatePrettifyPicResponse {
     /// `prettify_pic_list`
@@ -33,27 +33,22 @@ impl crate::request::Request for ProductBatchCreatePrettifyPicRequest {
     type Response = ProductBatchCreatePrettifyPicResponse;
 }
 /// An object inside `product.batchCreatePrettifyPic`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PrettifyPic {
     /// `error_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_msg: Option<String>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
     /// `is_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
 }
 /// An object inside `product.batchCreatePrettifyPic`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PrettifyPicData {
     /// `name` (required). Example: `text`
@@ -74,22 +69,18 @@ impl PrettifyPicData {
     }
 }
 /// An object inside `product.batchCreatePrettifyPic`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PrettifyPicDataText {
     /// `background_color`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub background_color: Option<String>,
     /// `font_color`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub font_color: Option<String>,
     /// `font_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub font_size: Option<i64>,
     /// `text` (required)
     pub text: String,
     /// `text_align`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_align: Option<String>,
 }
 impl PrettifyPicDataText {
@@ -97,7 +88,10 @@ impl PrettifyPicDataText {
     pub fn new(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
-            ..<Self as crate::de::Object>::empty()
+            background_color: Default::default(),
+            font_color: Default::default(),
+            font_size: Default::default(),
+            text_align: Default::default(),
         }
     }
     /// Sets `background_color`.
@@ -122,4 +116,4 @@ impl PrettifyPicDataText {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

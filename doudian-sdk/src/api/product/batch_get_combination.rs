@@ -9,7 +9,7 @@ pub use super::shared::Channel;
 /// * **Required:** `params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductBatchGetCombinationResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.batchGetCombination` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.batchGetCombination")]
 pub struct ProductBatchGetCombinationRequest {
@@ -23,7 +23,7 @@ impl ProductBatchGetCombinationRequest {
     }
 }
 /// `product.batchGetCombination` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductBatchGetCombinationResponse {
     /// `combination_with_products`
@@ -35,379 +35,295 @@ impl crate::request::Request for ProductBatchGetCombinationRequest {
     type Response = ProductBatchGetCombinationResponse;
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AdaptDTO {
     /// `adapt_result`
     pub adapt_result: ::std::collections::BTreeMap<String, bool>,
     /// `have_adapt_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub have_adapt_data: Option<bool>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BizIdentity {
     /// `bmp_seller_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bmp_seller_type: Option<String>,
     /// `bmp_source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bmp_source: Option<String>,
     /// `bmp_vertical_market`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bmp_vertical_market: Option<String>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CombinationInfo {
     /// `anchor_image_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor_image_info: Option<String>,
     /// `combination_extra_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_extra_info: Option<String>,
     /// `combination_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_id: Option<i64>,
     /// `combination_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_sub_type: Option<i64>,
     /// `combination_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_type: Option<i64>,
     /// `create_source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_source: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `creator_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
     /// `creator_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_type: Option<i64>,
     /// `cross_store_combo`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cross_store_combo: Option<i64>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `image_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `offline_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub offline_reason: Option<String>,
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CombinationWithProduct {
     /// `combination_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_info: Option<CombinationInfo>,
     /// `products`
     pub products: Vec<Product>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ComponentInfo {
     /// `component_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub component_data: Option<String>,
     /// `component_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub component_name: Option<String>,
     /// `component_type_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub component_type_id: Option<i64>,
     /// `image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomValueTagInfo {
     /// `tag_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_code: Option<String>,
     /// `tag_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_value: Option<String>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DetailBrief {
     /// `component_info`
     pub component_info: Vec<ComponentInfo>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Image {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
     /// `track_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_info: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ImageDetailInfo {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `pic_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_type: Option<i32>,
     /// `track_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_info: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Img {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `pic_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_type: Option<i32>,
     /// `track_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_info: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ImgUrl {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `pic_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_type: Option<i32>,
     /// `track_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_info: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MainImg {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `pic_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_type: Option<i32>,
     /// `track_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_info: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MainProduct {
     /// `channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MpuMountRelation {
     /// `cmpu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cmpu_id: Option<i64>,
     /// `relation_skus`
     pub relation_skus: Vec<RelationSkus>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct NewCategory {
     /// `first_c_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_c_name: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `fourth_c_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_c_name: Option<String>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `second_c_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_c_name: Option<String>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `third_c_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_c_name: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OldCategory {
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageMainProductInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageMainProductSkuInfo {
     /// `package_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageSubProduct {
     /// `package_sub_product_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_sub_product_detail: Option<i32>,
     /// `package_sub_product_item`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_sub_product_item: Option<PackageSubProductItem>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageSubProductItem {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sub_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_product_id: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageSubSkuInfo {
     /// `package_sub_sku_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_sub_sku_detail: Option<i32>,
     /// `package_sub_sku_item`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_sub_sku_item: Option<PackageSubSkuItem>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageSubSkuItem {
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// `ori_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ori_price: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `short_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sub_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_product_id: Option<i64>,
     /// `sub_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_sku_id: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Param {
     /// `combination_id` (required)
@@ -420,49 +336,37 @@ impl Param {
     }
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Pic {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `pic_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_type: Option<i32>,
     /// `track_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_info: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct PoiResource {
     /// `code_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_type: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `res_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub res_id: Option<i64>,
     /// `res_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub res_order_id: Option<i64>,
     /// `res_order_secret` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub res_order_secret: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 impl ::std::fmt::Debug for PoiResource {
@@ -479,257 +383,189 @@ impl ::std::fmt::Debug for PoiResource {
     }
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Price {
     /// `reference_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PriorityMaterialInfo {
     /// `main_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_img: Option<PriorityMaterialInfoMainImg>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PriorityMaterialInfoMainImg {
     /// `img_props`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_props: Option<String>,
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<ImgUrl>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Product {
     /// `after_sale_service`
     pub after_sale_service: ::std::collections::BTreeMap<String, String>,
     /// `appoint_delivery_day`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_delivery_day: Option<i64>,
     /// `assoc_ids`
     pub assoc_ids: Vec<String>,
     /// `biz_identity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_identity: Option<BizIdentity>,
     /// `biz_kind`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_kind: Option<i64>,
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     /// `check_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i32>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// `custom_value_tag_infos`
     pub custom_value_tag_infos: Vec<CustomValueTagInfo>,
     /// `default_combination_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_combination_id: Option<i64>,
     /// `default_series_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_series_id: Option<i64>,
     /// `delivery_delay_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_delay_date: Option<i64>,
     /// `delivery_delay_day`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_delay_day: Option<i64>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `detail_brief`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_brief: Option<DetailBrief>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `extra_info`
     pub extra_info: ::std::collections::BTreeMap<String, String>,
     /// `freight_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
     /// `hit_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hit_channel: Option<bool>,
     /// `image_detail_info`
     pub image_detail_info: Vec<ImageDetailInfo>,
     /// `img_list`
     pub img_list: Vec<Img>,
     /// `is_show`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_show: Option<bool>,
     /// `main_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_img: Option<MainImg>,
     /// `market_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_store_id: Option<i64>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `mpu_mount_relations`
     pub mpu_mount_relations: Vec<MpuMountRelation>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `need_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_code: Option<i32>,
     /// `new_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_category: Option<NewCategory>,
     /// `old_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_category: Option<OldCategory>,
     /// `original_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub original_price: Option<i64>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `package_main_product_info`
     pub package_main_product_info: Vec<PackageMainProductInfo>,
     /// `package_sub_products`
     pub package_sub_products: Vec<PackageSubProduct>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i32>,
     /// `presell_config_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_config_level: Option<i64>,
     /// `presell_delay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// `presell_delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delivery_type: Option<i64>,
     /// `presell_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_end_time: Option<i64>,
     /// `presell_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i32>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
     /// `priority_material_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_material_info: Option<PriorityMaterialInfo>,
     /// `product_biz`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_biz: Option<i64>,
     /// `product_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_channel: Option<ProductChannel>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_relation`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_relation: Option<ProductRelation>,
     /// `product_source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_source: Option<i64>,
     /// `product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
     /// `product_videos`
     pub product_videos: Vec<ProductVideo>,
     /// `property_values`
     pub property_values: Vec<PropertyValue>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `recommend_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `reduce_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reduce_type: Option<i64>,
     /// `return_policy_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_policy_id: Option<String>,
     /// `sale_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_price: Option<i64>,
     /// `sell_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_channel: Option<i64>,
     /// `sell_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num: Option<i64>,
     /// `sell_num_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num_value: Option<SellNumValue>,
     /// `sell_terminal`
     pub sell_terminal: Vec<i64>,
     /// `sellable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sellable: Option<bool>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `show_place`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_place: Option<i32>,
     /// `skus`
     pub skus: Vec<Skus>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// `spu_id`
     pub spu_id: Vec<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `std_brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub std_brand_name: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `tag_info_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_info_str: Option<String>,
     /// `tag_list`
     pub tag_list: Vec<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// `user_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_limit: Option<bool>,
     /// `video_item`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_item: Option<VideoItem>,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
 }
 impl ::std::fmt::Debug for Product {
@@ -818,262 +654,204 @@ impl ::std::fmt::Debug for Product {
     }
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductChannel {
     /// `channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     /// `extra`
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductRelation {
     /// `relation_item`
     pub relation_item: Vec<RelationItem>,
     /// `relation_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub relation_type: Option<i32>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductVideo {
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `video_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_url: Option<String>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Property {
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `spec_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_type: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyValue {
     /// `pair_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pair_id: Option<i64>,
     /// `property`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<Property>,
     /// `seq`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
     /// `values`
     pub values: Vec<Value>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RelationItem {
     /// `main_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product: Option<MainProduct>,
     /// `sub_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_product: Option<SubProduct>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RelationSkus {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SalePropertyValue {
     /// `pair_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pair_id: Option<i64>,
     /// `pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic: Option<Pic>,
     /// `property`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<Property>,
     /// `seq`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SellNumValue {
     /// `outer_sell_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sell_num: Option<i64>,
     /// `total_sell_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_sell_num: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuChannel {
     /// `channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     /// `extra`
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Skus {
     /// `adapt_d_t_o`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub adapt_d_t_o: Option<AdaptDTO>,
     /// `campaign_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_price: Option<i64>,
     /// `channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `extra_info`
     pub extra_info: ::std::collections::BTreeMap<String, String>,
     /// `hit_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hit_channel: Option<bool>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `package_main_product_sku_info`
     pub package_main_product_sku_info: Vec<PackageMainProductSkuInfo>,
     /// `package_sub_sku_infos`
     pub package_sub_sku_infos: Vec<PackageSubSkuInfo>,
     /// `poi_resource`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_resource: Option<PoiResource>,
     /// `presell_delay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// `presell_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sale_property_values`
     pub sale_property_values: Vec<SalePropertyValue>,
     /// `sellable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sellable: Option<bool>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `sku_biz`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_biz: Option<i64>,
     /// `sku_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_channel: Option<SkuChannel>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SubProduct {
     /// `channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Value {
     /// `display_value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_value_name: Option<String>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 /// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoItem {
     /// `vid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vid: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `product_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductBatchGetProductLocksResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.batchGetProductLocks` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.batchGetProductLocks")]
 pub struct ProductBatchGetProductLocksRequest {
     /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `[3686835674755019677]`
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl ProductBatchGetProductLocksRequest {
@@ -27,7 +26,7 @@ impl ProductBatchGetProductLocksRequest {
     }
 }
 /// `product.batchGetProductLocks` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductBatchGetProductLocksResponse {
     /// `product_lock_infos`
@@ -39,11 +38,10 @@ impl crate::request::Request for ProductBatchGetProductLocksRequest {
     type Response = ProductBatchGetProductLocksResponse;
 }
 /// An object inside `product.batchGetProductLocks`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductLockInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3686835674755019677`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_locks`. Example: `[18]`
     pub product_locks: Vec<i64>,
@@ -51,14 +49,13 @@ pub struct ProductLockInfo {
     pub sku_lock_infos: Vec<SkuLockInfo>,
 }
 /// An object inside `product.batchGetProductLocks`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuLockInfo {
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `3659180521350528`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_locks`. Example: `[1004]`
     pub sku_locks: Vec<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductCancelAuditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.cancelAudit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.cancelAudit")]
 pub struct ProductCancelAuditRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductCancelAuditRequest {
@@ -25,7 +24,7 @@ impl ProductCancelAuditRequest {
     }
 }
 /// `product.cancelAudit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductCancelAuditResponse {}
 impl crate::request::Request for ProductCancelAuditRequest {
@@ -33,4 +32,4 @@ impl crate::request::Request for ProductCancelAuditRequest {
     type Response = ProductCancelAuditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

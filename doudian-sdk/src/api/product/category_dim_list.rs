@@ -8,25 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductCategoryDimListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.CategoryDimList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.CategoryDimList")]
 pub struct ProductCategoryDimListRequest {
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `parent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
 }
 impl ProductCategoryDimListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            level: Default::default(),
+            name: Default::default(),
+            parent_id: Default::default(),
         }
     }
     /// Sets `level`.
@@ -69,30 +68,23 @@ impl crate::request::Request for ProductCategoryDimListRequest {
     type Response = ProductCategoryDimListResponse;
 }
 /// An object inside `product.CategoryDimList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `is_leaf`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_leaf: Option<i32>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `parent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// `vertical_category_code_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vertical_category_code_new: Option<String>,
     /// `vertical_category_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vertical_category_new: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,33 +9,27 @@
 /// * **Required:** `creator_id`, `creator_type`, `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductCombinationListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.combinationList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.combinationList")]
 pub struct ProductCombinationListRequest {
     /// `combination_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_sub_type: Option<i32>,
     /// `combination_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_type: Option<i32>,
     /// `creator_id` (required)
     pub creator_id: i64,
     /// `creator_type` (required)
     pub creator_type: i64,
     /// `exclude_combination_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exclude_combination_ids: Vec<i64>,
     /// `page` (required)
     pub page: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `size` (required)
     pub size: i64,
     /// `status_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status_list: Vec<i64>,
 }
 impl ProductCombinationListRequest {
@@ -46,7 +40,11 @@ impl ProductCombinationListRequest {
             creator_type,
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            combination_sub_type: Default::default(),
+            combination_type: Default::default(),
+            exclude_combination_ids: Default::default(),
+            product_id: Default::default(),
+            status_list: Default::default(),
         }
     }
     /// Sets `combination_sub_type`.
@@ -76,13 +74,12 @@ impl ProductCombinationListRequest {
     }
 }
 /// `product.combinationList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductCombinationListResponse {
     /// `combination_list`
     pub combination_list: Vec<Combination>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ProductCombinationListRequest {
@@ -116,12 +113,11 @@ impl ProductCombinationListRequest {
     }
 }
 /// An object inside `product.combinationList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Combination {
     /// `combination_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

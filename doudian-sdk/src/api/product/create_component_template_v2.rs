@@ -8,17 +8,15 @@
 /// * **Required:** `component_front_data`, `template_name`, `template_sub_type`, `template_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductCreateComponentTemplateV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.createComponentTemplateV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.createComponentTemplateV2")]
 pub struct ProductCreateComponentTemplateV2Request {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `component_front_data` (required)
     pub component_front_data: String,
     /// `shareable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shareable: Option<bool>,
     /// `template_name` (required)
     pub template_name: String,
@@ -40,7 +38,8 @@ impl ProductCreateComponentTemplateV2Request {
             template_name: template_name.into(),
             template_sub_type: template_sub_type.into(),
             template_type: template_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            category_id: Default::default(),
+            shareable: Default::default(),
         }
     }
     /// Sets `category_id`.
@@ -55,11 +54,10 @@ impl ProductCreateComponentTemplateV2Request {
     }
 }
 /// `product.createComponentTemplateV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductCreateComponentTemplateV2Response {
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
 }
 impl crate::request::Request for ProductCreateComponentTemplateV2Request {
@@ -67,4 +65,4 @@ impl crate::request::Request for ProductCreateComponentTemplateV2Request {
     type Response = ProductCreateComponentTemplateV2Response;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductDatchDelComponentTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.datchDelComponentTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.datchDelComponentTemplate")]
 pub struct ProductDatchDelComponentTemplateRequest {
@@ -22,7 +22,7 @@ impl ProductDatchDelComponentTemplateRequest {
     }
 }
 /// `product.datchDelComponentTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductDatchDelComponentTemplateResponse {}
 impl crate::request::Request for ProductDatchDelComponentTemplateRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for ProductDatchDelComponentTemplateRequest {
     type Response = ProductDatchDelComponentTemplateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductDelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.del` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.del")]
 #[doc(alias = "删除商品")]
@@ -16,25 +16,23 @@ pub struct ProductDelRequest {
     /// `true` removes the product for good instead of moving it to the recycle bin.
     ///
     /// `delete_forever`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_forever: Option<bool>,
     /// The merchant's own numeric product id, instead of `product_id`.
     ///
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// The product to delete.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl ProductDelRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            delete_forever: Default::default(),
+            out_product_id: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `delete_forever`.
@@ -54,7 +52,7 @@ impl ProductDelRequest {
     }
 }
 /// `product.del` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductDelResponse {}
 impl crate::request::Request for ProductDelRequest {
@@ -62,4 +60,4 @@ impl crate::request::Request for ProductDelRequest {
     type Response = ProductDelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductDelProductMainPicVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.delProductMainPicVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.delProductMainPicVideo")]
 pub struct ProductDelProductMainPicVideoRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3718561388407423310`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductDelProductMainPicVideoRequest {
@@ -25,11 +24,10 @@ impl ProductDelProductMainPicVideoRequest {
     }
 }
 /// `product.delProductMainPicVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductDelProductMainPicVideoResponse {
     /// `material_id`. Example: `111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
 }
 impl crate::request::Request for ProductDelProductMainPicVideoRequest {
@@ -37,4 +35,4 @@ impl crate::request::Request for ProductDelProductMainPicVideoRequest {
     type Response = ProductDelProductMainPicVideoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

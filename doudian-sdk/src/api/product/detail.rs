@@ -9,7 +9,7 @@ pub use super::shared::CategoryDetail;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.detail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.detail")]
 #[doc(alias = "获取商品详情")]
@@ -17,25 +17,23 @@ pub struct ProductDetailRequest {
     /// The merchant's own numeric product id, instead of `product_id`.
     ///
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<String>,
     /// The product id (19 digits, sent as text).
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `true` reads the unpublished draft instead of the live product.
     ///
     /// `show_draft`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_draft: Option<String>,
 }
 impl ProductDetailRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            out_product_id: Default::default(),
+            product_id: Default::default(),
+            show_draft: Default::default(),
         }
     }
     /// Sets `out_product_id`.
@@ -55,228 +53,160 @@ impl ProductDetailRequest {
     }
 }
 /// `product.detail` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ProductDetailResponse {
     /// `account_template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_template_id: Option<String>,
     /// `after_sale_service`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_service: Option<String>,
     /// `after_sale_service_v2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_service_v2: Option<AfterSaleServiceV2>,
     /// `appoint_delivery_day`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_delivery_day: Option<i64>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `car_vin_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub car_vin_code: Option<String>,
     /// `category_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetail>,
     /// `cdf_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
     /// Audit status: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
     /// `check_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `delay_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_rule: Option<DelayRule>,
     /// `delivery_delay_day`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_delay_day: Option<i64>,
     /// `delivery_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The selling price, in fen.
     ///
     /// `discount_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
     /// `draft_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub draft_status: Option<i64>,
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `format_update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format_update_time: Option<String>,
     /// The freight template (`freightTemplate.list`).
     ///
     /// `freight_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `is_auto_charge`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_auto_charge: Option<bool>,
     /// `is_c2b_switch_on`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_c2b_switch_on: Option<bool>,
     /// `is_create`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_create: Option<i64>,
     /// `is_sub_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_sub_product: Option<bool>,
     /// `limit_per_buyer`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_per_buyer: Option<i64>,
     /// `logistics_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<LogisticsInfo>,
     /// `long_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_pic_url: Option<String>,
     /// `main_image_three_to_four`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_image_three_to_four: Option<String>,
     /// `main_pic_3_4`
     pub main_pic_3_4: Vec<String>,
     /// `main_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// The crossed-out reference price, in fen.
     ///
     /// `market_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_price: Option<i64>,
     /// `material_video_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_video_id: Option<String>,
     /// `maximum_per_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_per_order: Option<i64>,
     /// `micro_app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub micro_app_id: Option<String>,
     /// `minimum_per_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `name_prefix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_prefix: Option<String>,
     /// `need_recharge_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_recharge_mode: Option<bool>,
     /// `open_user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_user_id: Option<i64>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// `pic`
     pub pic: Vec<String>,
     /// `pickup_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pickup_method: Option<String>,
     /// `poi_resource`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_resource: Option<PoiResource>,
     /// `presell_config_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_config_level: Option<i64>,
     /// `presell_delay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// `presell_delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delivery_type: Option<i64>,
     /// `presell_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_end_time: Option<String>,
     /// `presell_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `price_has_tax`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_has_tax: Option<i64>,
     /// `product_audit_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_audit_info: Option<ProductAuditInfo>,
     /// `product_format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
     /// `product_format_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
     /// `product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
     /// `quality_inspection_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_inspection_info: Option<QualityInspectionInfo>,
     /// `quality_list`
     pub quality_list: Vec<Quality>,
     /// `recommend_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `reduce_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reduce_type: Option<i64>,
     /// `reference_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price: Option<i64>,
     /// `reference_price_certificate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price_certificate: Option<ReferencePriceCertificate>,
     /// `sale_channel_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_channel_type: Option<String>,
     /// `sale_limit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_limit_id: Option<i64>,
     /// `sell_channel`
     pub sell_channel: Vec<i64>,
     /// `sell_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num: Option<i64>,
     /// `shop_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_category: Option<ShopCategory>,
     /// `short_product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_product_name: Option<String>,
     /// `size_info_template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_info_template_id: Option<i64>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// `spec_pics`
     pub spec_pics: Vec<SpecPic>,
@@ -287,38 +217,28 @@ pub struct ProductDetailResponse {
     /// `specs`
     pub specs: Vec<Spec>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `standard_brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `start_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sale_type: Option<i64>,
     /// Whether it is on sale: 0 on sale, 1 off the shelf, 2 deleted.
     ///
     /// `status`: a [`ProductStatus`](crate::codes::ProductStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::codes::ProductStatus>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `unit_price_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price_info: Option<UnitPriceInfo>,
     /// When it last changed, as text.
     ///
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `weight_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<i64>,
     /// `weight_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_value: Option<f64>,
     /// `white_back_ground_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_back_ground_pic_url: Option<String>,
 }
 impl ::std::fmt::Debug for ProductDetailResponse {
@@ -418,459 +338,359 @@ impl crate::request::Request for ProductDetailRequest {
     type Response = ProductDetailResponse;
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleServiceV2 {
     /// `is_large_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_large_product: Option<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CargoInfo {
     /// `cargo_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_id: Option<String>,
     /// `source_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_type: Option<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CpvPath {
     /// `cpid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpid: Option<i64>,
     /// `cpvid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpvid: Option<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomsReportInfo {
     /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bar_code: Option<String>,
     /// `first_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_measure_qty: Option<f64>,
     /// `first_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_measure_unit: Option<String>,
     /// `g_model`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub g_model: Option<String>,
     /// `hs_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hs_code: Option<String>,
     /// `report_brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_brand_name: Option<String>,
     /// `report_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_name: Option<String>,
     /// `second_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_measure_qty: Option<f64>,
     /// `second_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_measure_unit: Option<String>,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// `usage`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<String>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DelayRule {
     /// `config_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_type: Option<i32>,
     /// `config_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_value: Option<i64>,
     /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryInfo {
     /// `info_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// `info_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub info_unit: Option<String>,
     /// `info_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub info_value: Option<String>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Extra {
     /// `cpv_path`
     pub cpv_path: Vec<CpvPath>,
     /// `measure_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub measure_info: Option<MeasureInfo>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LogisticsInfo {
     /// `brand_country_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_country_id: Option<i64>,
     /// `customs_clear_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_clear_type: Option<i64>,
     /// `net_weight_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_weight_qty: Option<f64>,
     /// `origin_country_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_country_id: Option<i64>,
     /// `source_country_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_country_id: Option<i64>,
     /// `tax_payer`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_payer: Option<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialAuditReason {
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<String>,
     /// `reasons`
     pub reasons: Vec<String>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MeasureInfo {
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// `values`
     pub values: Vec<MeasureInfoValue>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MeasureInfoValue {
     /// `module_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub module_id: Option<i64>,
     /// `prefix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
     /// `suffix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
     /// `unit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_id: Option<i64>,
     /// `unit_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PoiResource {
     /// `coupon_return_methods`
     pub coupon_return_methods: Vec<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductAuditInfo {
     /// `material_audit_reason`
     pub material_audit_reason: Vec<MaterialAuditReason>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Quality {
     /// `quality_attachments`
     pub quality_attachments: Vec<QualityAttachment>,
     /// `quality_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_key: Option<String>,
     /// `quality_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_name: Option<String>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualityAttachment {
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<i64>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualityInspectionInfo {
     /// `agency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
     /// `certificate_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_code: Option<String>,
     /// `mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<i32>,
     /// `supported`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supported: Option<bool>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ReferencePriceCertificate {
     /// `certificate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_type: Option<String>,
     /// `certificate_urls`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_urls: Option<String>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SellProperty {
     /// `perperty_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub perperty_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
     /// `value_spec_detail_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_spec_detail_id: Option<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopCategory {
     /// `leaf_category_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub leaf_category_ids: Option<String>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Spec {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `is_leaf`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_leaf: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// `values`
     pub values: Vec<Value>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpecPic {
     /// `pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic: Option<String>,
     /// `spec_detail_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id: Option<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpecPrice {
     /// `cargo_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_info: Option<CargoInfo>,
     /// The merchant's SKU code.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `customs_report_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_report_info: Option<CustomsReportInfo>,
     /// `delivery_infos`
     pub delivery_infos: Vec<DeliveryInfo>,
     /// `gold_process_charge`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gold_process_charge: Option<i64>,
     /// `lock_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_step_stock_num: Option<i64>,
     /// `lock_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_stock_num: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `presell_delay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// The SKU's price, in fen.
     ///
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `prom_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_step_stock_num: Option<i64>,
     /// `prom_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_stock_num: Option<i64>,
     /// `promotion_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_step_stock_num: Option<i64>,
     /// `promotion_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_stock_num: Option<i64>,
     /// `sell_properties`
     pub sell_properties: Vec<SellProperty>,
     /// `sku_classification_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_classification_type: Option<String>,
     /// The SKU id.
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_type: Option<i64>,
     /// `spec_detail_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id1: Option<i64>,
     /// `spec_detail_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id2: Option<i64>,
     /// `spec_detail_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id3: Option<i64>,
     /// `spec_detail_ids`
     pub spec_detail_ids: Vec<i64>,
     /// `step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
     /// The SKU's sellable stock.
     ///
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
     /// `stock_num_map`
     pub stock_num_map: ::std::collections::BTreeMap<String, i64>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
     /// `tax_exemption_sku_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_exemption_sku_info: Option<TaxExemptionSkuInfo>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TaxExemptionSkuInfo {
     /// `is_suit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_suit: Option<i32>,
     /// `suit_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suit_num: Option<i64>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<i64>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UnitPriceInfo {
     /// `price_rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_rule_type: Option<i32>,
 }
 /// An object inside `product.detail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Value {
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<Extra>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `is_leaf`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_leaf: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,100 +8,72 @@
 /// * **Required:** `category`, `product_id`, `product_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductDiagnoseCheckResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.diagnoseCheck` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.diagnoseCheck")]
 pub struct ProductDiagnoseCheckRequest {
     /// `biz_kind`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_kind: Option<i64>,
     /// `brand_id`. Example: `122323`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<String>,
     /// `brand_related_id`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_related_id: Option<String>,
     /// `category` (required). Example: `24981`
     pub category: i64,
     /// `check_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_type: Option<i64>,
     /// `component_template`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub component_template: ::serde_json::Value,
     /// `cross_border`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cross_border: Option<i64>,
     /// `desc_pic`. Example: `[        https://p3-aio.ecombdimg.com/obj/ecom-shop-material/jpeg_m_bb06b738f66a`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub desc_pic: Vec<String>,
     /// `desc_text`. Example: `详情文字`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc_text: Option<String>,
     /// `is_template_opened`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_template_opened: Option<bool>,
     /// `only_base_score`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub only_base_score: Option<i64>,
     /// `pic`. Example: `[https://p3-aio.ecombdimg.com/obj/ecom-shop-material/jpeg_m_8f6130a19c5af35f7fbe`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pic: Vec<String>,
     /// `poi_notification`. Example: `废弃`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_notification: Option<String>,
     /// `poi_use_condition`. Example: `无`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_use_condition: Option<String>,
     /// `product_biz`. Example: `1223233423232`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_biz: Option<i64>,
     /// `product_format_new`. Example: `{}`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub product_format_new: ::std::collections::BTreeMap<
         String,
         Vec<::serde_json::Value>,
     >,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `351111111111111`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `product_main_pic`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_main_pic: Vec<::serde_json::Value>,
     /// `product_material_map`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub product_material_map: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `product_name`. Example: `商品名称`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_type` (required). Example: `0`
     pub product_type: i64,
     /// `props`. Example: `废弃`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub props: ::std::collections::BTreeMap<String, String>,
     /// `quality_score_version`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_score_version: Option<String>,
     /// `recommend_remark`. Example: `废弃`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `risk_prop`. Example: `高危词判断`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_prop: Option<String>,
     /// `short_product_name`. Example: `商品短标题`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_product_name: Option<String>,
     /// `size_info_template_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_info_template_id: Option<i64>,
     /// `sku_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sku_list: Vec<::serde_json::Value>,
     /// `spec_name`. Example: `颜色分类`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_name: Option<String>,
     /// `spec_value`. Example: `红色`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_value: Option<String>,
 }
 impl ProductDiagnoseCheckRequest {
@@ -115,7 +87,33 @@ impl ProductDiagnoseCheckRequest {
             category,
             product_id: product_id.into(),
             product_type,
-            ..<Self as crate::de::Object>::empty()
+            biz_kind: Default::default(),
+            brand_id: Default::default(),
+            brand_related_id: Default::default(),
+            check_type: Default::default(),
+            component_template: Default::default(),
+            cross_border: Default::default(),
+            desc_pic: Default::default(),
+            desc_text: Default::default(),
+            is_template_opened: Default::default(),
+            only_base_score: Default::default(),
+            pic: Default::default(),
+            poi_notification: Default::default(),
+            poi_use_condition: Default::default(),
+            product_biz: Default::default(),
+            product_format_new: Default::default(),
+            product_main_pic: Default::default(),
+            product_material_map: Default::default(),
+            product_name: Default::default(),
+            props: Default::default(),
+            quality_score_version: Default::default(),
+            recommend_remark: Default::default(),
+            risk_prop: Default::default(),
+            short_product_name: Default::default(),
+            size_info_template_id: Default::default(),
+            sku_list: Default::default(),
+            spec_name: Default::default(),
+            spec_value: Default::default(),
         }
     }
     /// Sets `biz_kind`.
@@ -273,25 +271,20 @@ impl ProductDiagnoseCheckRequest {
     }
 }
 /// `product.diagnoseCheck` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductDiagnoseCheckResponse {
     /// `base_score`. Example: `无`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_score: Option<i64>,
     /// `diagnose_essential_material`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub diagnose_essential_material: ::serde_json::Value,
     /// `diagnose_recommend`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub diagnose_recommend: ::serde_json::Value,
     /// `field_problem`
     pub field_problem: Vec<::serde_json::Value>,
     /// `quality_score`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub quality_score: ::serde_json::Value,
     /// `quality_score_calculating`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_score_calculating: Option<bool>,
 }
 impl crate::request::Request for ProductDiagnoseCheckRequest {
@@ -300,4 +293,4 @@ impl crate::request::Request for ProductDiagnoseCheckRequest {
     type Response = ProductDiagnoseCheckResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

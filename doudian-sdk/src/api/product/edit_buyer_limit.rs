@@ -8,21 +8,17 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductEditBuyerLimitResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.editBuyerLimit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.editBuyerLimit")]
 pub struct ProductEditBuyerLimitRequest {
     /// `limit_per_buyer`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_per_buyer: Option<i64>,
     /// `maximum_per_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_per_order: Option<i64>,
     /// `minimum_per_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductEditBuyerLimitRequest {
@@ -30,7 +26,9 @@ impl ProductEditBuyerLimitRequest {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            limit_per_buyer: Default::default(),
+            maximum_per_order: Default::default(),
+            minimum_per_order: Default::default(),
         }
     }
     /// Sets `limit_per_buyer`.
@@ -50,7 +48,7 @@ impl ProductEditBuyerLimitRequest {
     }
 }
 /// `product.editBuyerLimit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductEditBuyerLimitResponse {}
 impl crate::request::Request for ProductEditBuyerLimitRequest {
@@ -58,4 +56,4 @@ impl crate::request::Request for ProductEditBuyerLimitRequest {
     type Response = ProductEditBuyerLimitResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,182 +9,125 @@ pub use super::shared::{Quality, QualityAttachment};
 /// * **Required:** `commit`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductEditCbProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.editCbProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "product.editCbProduct")]
 pub struct ProductEditCbProductRequest {
     /// `account_template_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_template_id: Option<String>,
     /// `after_sale_service`. Example: `7-0`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub after_sale_service: ::std::collections::BTreeMap<String, String>,
     /// `appoint_delivery_day`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_delivery_day: Option<i64>,
     /// `assoc_ids`. Example: `1|2|3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assoc_ids: Option<String>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `car_vin_code`. Example: `VIN11111111111111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub car_vin_code: Option<String>,
     /// `category_leaf_id`. Example: `20000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<i64>,
     /// `cdf_category`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
     /// `commit` (required). Example: `true`
     pub commit: bool,
     /// `delivery_delay_day`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_delay_day: Option<i64>,
     /// `delivery_method`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
     /// `description`. Example: `img_url1|img_url2|img_url3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `extra`. Example: `不透出`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `force_use_quality_list`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub force_use_quality_list: Option<bool>,
     /// `freight_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
     /// `limit_per_buyer`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_per_buyer: Option<i64>,
     /// `logistics_info`. Example: `{customs_clear_type:4,origin_region_id: 3573511,source_region_id: 3573511,brand_`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<String>,
     /// `long_pic_url`. Example: `http://aaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_pic_url: Option<String>,
     /// `maximum_per_order`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_per_order: Option<i64>,
     /// `minimum_per_order`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
     /// `mobile` (sensitive: redacted in `Debug`). Example: `40012345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`. Example: `xxx补水液`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `need_check_out`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_check_out: Option<bool>,
     /// `need_recharge_mode`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_recharge_mode: Option<bool>,
     /// `out_product_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `outer_product_id`. Example: `11111111111111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `pay_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// `pic`. Example: `img_url1|img_url2|img_url3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic: Option<String>,
     /// `poi_resource`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_resource: Option<PoiResource>,
     /// `presell_config_level`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_config_level: Option<i64>,
     /// `presell_delay`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// `presell_delivery_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delivery_type: Option<i64>,
     /// `presell_end_time`. Example: `2020-02-21 18:54:27`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_end_time: Option<String>,
     /// `presell_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `price_has_tax`. Example: `是否含税价，1:含税，2：不含税`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_has_tax: Option<String>,
     /// `product_format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
     /// `product_format_new`. Example: `{405:[{value:27664,name:复习资料,diy_type:0}],449:[{value:0,name:佚名,diy_type:0}],501`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3506108675121111111`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `product_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
     /// `quality_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quality_list: Vec<Quality>,
     /// `recommend_remark`. Example: `这个商品很好啊`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `reduce_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reduce_type: Option<i64>,
     /// `remark`. Example: `备注`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sell_channel`. Example: `[0]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sell_channel: Vec<i64>,
     /// `size_info_template_id`. Example: `7138290858440311054`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_info_template_id: Option<i64>,
     /// `spec_name`. Example: `颜色-尺码`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_name: Option<String>,
     /// `spec_pic`. Example: `img_url,img_url,img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
     /// `spec_prices`. Example: `[{spec_detail_name1:红色,spec_detail_name2:S,spec_detail_name3:,stock_num:11,price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_prices: Option<String>,
     /// `specs`. Example: `颜色|红色,黑色^尺码|S,M`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub specs: Option<String>,
     /// `spu_id`. Example: `不透出`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `src`. Example: `不透出`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
     /// `standard_brand_id`. Example: `111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `start_sale_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sale_type: Option<i64>,
     /// `supply_7day_return`. Example: `该字段将在2023年4月30日下线，请开发使用最新的after_sale_service字段传值；`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_7day_return: Option<i64>,
     /// `third_url`. Example: `http://img.alicdn.com/xxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_url: Option<String>,
     /// `weight`. Example: `1000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// `weight_unit`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<i64>,
     /// `white_back_ground_pic_url`. Example: `http://aaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_back_ground_pic_url: Option<String>,
 }
 impl ::std::fmt::Debug for ProductEditCbProductRequest {
@@ -257,7 +200,62 @@ impl ProductEditCbProductRequest {
         Self {
             commit,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            account_template_id: Default::default(),
+            after_sale_service: Default::default(),
+            appoint_delivery_day: Default::default(),
+            assoc_ids: Default::default(),
+            brand_id: Default::default(),
+            car_vin_code: Default::default(),
+            category_leaf_id: Default::default(),
+            cdf_category: Default::default(),
+            delivery_delay_day: Default::default(),
+            delivery_method: Default::default(),
+            description: Default::default(),
+            extra: Default::default(),
+            force_use_quality_list: Default::default(),
+            freight_id: Default::default(),
+            limit_per_buyer: Default::default(),
+            logistics_info: Default::default(),
+            long_pic_url: Default::default(),
+            maximum_per_order: Default::default(),
+            minimum_per_order: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            need_check_out: Default::default(),
+            need_recharge_mode: Default::default(),
+            out_product_id: Default::default(),
+            outer_product_id: Default::default(),
+            pay_type: Default::default(),
+            pic: Default::default(),
+            poi_resource: Default::default(),
+            presell_config_level: Default::default(),
+            presell_delay: Default::default(),
+            presell_delivery_type: Default::default(),
+            presell_end_time: Default::default(),
+            presell_type: Default::default(),
+            price_has_tax: Default::default(),
+            product_format: Default::default(),
+            product_format_new: Default::default(),
+            product_type: Default::default(),
+            quality_list: Default::default(),
+            recommend_remark: Default::default(),
+            reduce_type: Default::default(),
+            remark: Default::default(),
+            sell_channel: Default::default(),
+            size_info_template_id: Default::default(),
+            spec_name: Default::default(),
+            spec_pic: Default::default(),
+            spec_prices: Default::default(),
+            specs: Default::default(),
+            spu_id: Default::default(),
+            src: Default::default(),
+            standard_brand_id: Default::default(),
+            start_sale_type: Default::default(),
+            supply_7day_return: Default::default(),
+            third_url: Default::default(),
+            weight: Default::default(),
+            weight_unit: Default::default(),
+            white_back_ground_pic_url: Default::default(),
         }
     }
     /// Sets `account_template_id`.
@@ -551,7 +549,7 @@ impl ProductEditCbProductRequest {
     }
 }
 /// `product.editCbProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductEditCbProductResponse {}
 impl crate::request::Request for ProductEditCbProductRequest {
@@ -559,39 +557,30 @@ impl crate::request::Request for ProductEditCbProductRequest {
     type Response = ProductEditCbProductResponse;
 }
 /// An object inside `product.editCbProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PoiResource {
     /// `code_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_type: Option<i64>,
     /// `condition`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `coupon_second_exchange` (required)
     pub coupon_second_exchange: i64,
     /// `link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// `notification`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub notification: Option<String>,
     /// `service_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_num: Option<String>,
     /// `total_can_use_count` (required)
     pub total_can_use_count: i32,
     /// `valid_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
     /// `valid_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_end: Option<i64>,
     /// `valid_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_start: Option<i64>,
 }
 impl PoiResource {
@@ -600,7 +589,15 @@ impl PoiResource {
         Self {
             coupon_second_exchange,
             total_can_use_count,
-            ..<Self as crate::de::Object>::empty()
+            code_type: Default::default(),
+            condition: Default::default(),
+            count: Default::default(),
+            link: Default::default(),
+            notification: Default::default(),
+            service_num: Default::default(),
+            valid_days: Default::default(),
+            valid_end: Default::default(),
+            valid_start: Default::default(),
         }
     }
     /// Sets `code_type`.
@@ -650,4 +647,4 @@ impl PoiResource {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

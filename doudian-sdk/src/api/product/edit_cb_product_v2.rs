@@ -9,179 +9,123 @@ pub use super::shared::{Quality, QualityAttachment};
 /// * **Required:** `commit`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductEditCbProductV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.editCbProductV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "product.editCbProductV2")]
 pub struct ProductEditCbProductV2Request {
     /// `account_template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_template_id: Option<String>,
     /// `after_sale_service`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub after_sale_service: ::std::collections::BTreeMap<String, String>,
     /// `appoint_delivery_day`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_delivery_day: Option<i64>,
     /// `assoc_ids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assoc_ids: Option<String>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `car_vin_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub car_vin_code: Option<String>,
     /// `category_leaf_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<i64>,
     /// `cdf_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
     /// `commit` (required)
     pub commit: bool,
     /// `delivery_delay_day`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_delay_day: Option<i64>,
     /// `delivery_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `force_use_quality_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub force_use_quality_list: Option<bool>,
     /// `freight_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
     /// `limit_per_buyer`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_per_buyer: Option<i64>,
     /// `logistics_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_info: Option<String>,
     /// `long_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_pic_url: Option<String>,
     /// `maximum_per_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_per_order: Option<i64>,
     /// `minimum_per_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `need_check_out`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_check_out: Option<bool>,
     /// `need_recharge_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_recharge_mode: Option<bool>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// `pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic: Option<String>,
     /// `poi_resource`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_resource: Option<PoiResource>,
     /// `presell_config_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_config_level: Option<i64>,
     /// `presell_delay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// `presell_delivery_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delivery_type: Option<i64>,
     /// `presell_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_end_time: Option<String>,
     /// `presell_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `price_has_tax`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_has_tax: Option<String>,
     /// `product_format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
     /// `product_format_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
     /// `quality_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quality_list: Vec<Quality>,
     /// `recommend_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `reduce_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reduce_type: Option<i64>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sell_channel`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sell_channel: Vec<i64>,
     /// `spec_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_name: Option<String>,
     /// `spec_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
     /// `spec_prices`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_prices: Option<String>,
     /// `specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub specs: Option<String>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `src`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
     /// `standard_brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `start_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sale_type: Option<i64>,
     /// `supply_7day_return`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_7day_return: Option<i64>,
     /// `third_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_url: Option<String>,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// `weight_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<i64>,
     /// `white_back_ground_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_back_ground_pic_url: Option<String>,
 }
 impl ::std::fmt::Debug for ProductEditCbProductV2Request {
@@ -253,7 +197,61 @@ impl ProductEditCbProductV2Request {
         Self {
             commit,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            account_template_id: Default::default(),
+            after_sale_service: Default::default(),
+            appoint_delivery_day: Default::default(),
+            assoc_ids: Default::default(),
+            brand_id: Default::default(),
+            car_vin_code: Default::default(),
+            category_leaf_id: Default::default(),
+            cdf_category: Default::default(),
+            delivery_delay_day: Default::default(),
+            delivery_method: Default::default(),
+            description: Default::default(),
+            extra: Default::default(),
+            force_use_quality_list: Default::default(),
+            freight_id: Default::default(),
+            limit_per_buyer: Default::default(),
+            logistics_info: Default::default(),
+            long_pic_url: Default::default(),
+            maximum_per_order: Default::default(),
+            minimum_per_order: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            need_check_out: Default::default(),
+            need_recharge_mode: Default::default(),
+            out_product_id: Default::default(),
+            outer_product_id: Default::default(),
+            pay_type: Default::default(),
+            pic: Default::default(),
+            poi_resource: Default::default(),
+            presell_config_level: Default::default(),
+            presell_delay: Default::default(),
+            presell_delivery_type: Default::default(),
+            presell_end_time: Default::default(),
+            presell_type: Default::default(),
+            price_has_tax: Default::default(),
+            product_format: Default::default(),
+            product_format_new: Default::default(),
+            product_type: Default::default(),
+            quality_list: Default::default(),
+            recommend_remark: Default::default(),
+            reduce_type: Default::default(),
+            remark: Default::default(),
+            sell_channel: Default::default(),
+            spec_name: Default::default(),
+            spec_pic: Default::default(),
+            spec_prices: Default::default(),
+            specs: Default::default(),
+            spu_id: Default::default(),
+            src: Default::default(),
+            standard_brand_id: Default::default(),
+            start_sale_type: Default::default(),
+            supply_7day_return: Default::default(),
+            third_url: Default::default(),
+            weight: Default::default(),
+            weight_unit: Default::default(),
+            white_back_ground_pic_url: Default::default(),
         }
     }
     /// Sets `account_template_id`.
@@ -542,7 +540,7 @@ impl ProductEditCbProductV2Request {
     }
 }
 /// `product.editCbProductV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductEditCbProductV2Response {}
 impl crate::request::Request for ProductEditCbProductV2Request {
@@ -550,39 +548,30 @@ impl crate::request::Request for ProductEditCbProductV2Request {
     type Response = ProductEditCbProductV2Response;
 }
 /// An object inside `product.editCbProductV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PoiResource {
     /// `code_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_type: Option<i64>,
     /// `condition`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `coupon_second_exchange` (required)
     pub coupon_second_exchange: i64,
     /// `link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// `notification`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub notification: Option<String>,
     /// `service_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_num: Option<String>,
     /// `total_can_use_count` (required)
     pub total_can_use_count: i32,
     /// `valid_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
     /// `valid_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_end: Option<i64>,
     /// `valid_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_start: Option<i64>,
 }
 impl PoiResource {
@@ -591,7 +580,15 @@ impl PoiResource {
         Self {
             coupon_second_exchange,
             total_can_use_count,
-            ..<Self as crate::de::Object>::empty()
+            code_type: Default::default(),
+            condition: Default::default(),
+            count: Default::default(),
+            link: Default::default(),
+            notification: Default::default(),
+            service_num: Default::default(),
+            valid_days: Default::default(),
+            valid_end: Default::default(),
+            valid_start: Default::default(),
         }
     }
     /// Sets `code_type`.
@@ -641,4 +638,4 @@ impl PoiResource {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,39 +8,29 @@
 /// * **Required:** `combination_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductEditCombinationResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.editCombination` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.editCombination")]
 pub struct ProductEditCombinationRequest {
     /// `anchor_image_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor_image_info: Option<String>,
     /// `combination_id` (required)
     pub combination_id: i64,
     /// `combination_subtype`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_subtype: Option<i32>,
     /// `combination_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub combination_type: Option<i32>,
     /// `creator_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
     /// `creator_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_type: Option<i64>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `sku_info`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sku_info: Vec<SkuInfo>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 impl ProductEditCombinationRequest {
@@ -48,7 +38,15 @@ impl ProductEditCombinationRequest {
     pub fn new(combination_id: i64) -> Self {
         Self {
             combination_id,
-            ..<Self as crate::de::Object>::empty()
+            anchor_image_info: Default::default(),
+            combination_subtype: Default::default(),
+            combination_type: Default::default(),
+            creator_id: Default::default(),
+            creator_type: Default::default(),
+            description: Default::default(),
+            product_ids: Default::default(),
+            sku_info: Default::default(),
+            title: Default::default(),
         }
     }
     /// Sets `anchor_image_info`.
@@ -101,7 +99,7 @@ impl ProductEditCombinationRequest {
     }
 }
 /// `product.editCombination` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductEditCombinationResponse {}
 impl crate::request::Request for ProductEditCombinationRequest {
@@ -109,22 +107,20 @@ impl crate::request::Request for ProductEditCombinationRequest {
     type Response = ProductEditCombinationResponse;
 }
 /// An object inside `product.editCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_num_info`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sku_num_info: Vec<SkuNumInfo>,
 }
 impl SkuInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
+            sku_num_info: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -139,22 +135,20 @@ impl SkuInfo {
     }
 }
 /// An object inside `product.editCombination`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuNumInfo {
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuNumInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            num: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `num`.
@@ -169,4 +163,4 @@ impl SkuNumInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

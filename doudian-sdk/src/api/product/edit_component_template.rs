@@ -8,20 +8,17 @@
 /// * **Required:** `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductEditComponentTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.editComponentTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.editComponentTemplate")]
 pub struct ProductEditComponentTemplateRequest {
     /// `component_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub component_data: Option<String>,
     /// `shareable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shareable: Option<bool>,
     /// `template_id` (required)
     pub template_id: i64,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
 }
 impl ProductEditComponentTemplateRequest {
@@ -29,7 +26,9 @@ impl ProductEditComponentTemplateRequest {
     pub fn new(template_id: i64) -> Self {
         Self {
             template_id,
-            ..<Self as crate::de::Object>::empty()
+            component_data: Default::default(),
+            shareable: Default::default(),
+            template_name: Default::default(),
         }
     }
     /// Sets `component_data`.
@@ -49,7 +48,7 @@ impl ProductEditComponentTemplateRequest {
     }
 }
 /// `product.editComponentTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductEditComponentTemplateResponse {}
 impl crate::request::Request for ProductEditComponentTemplateRequest {
@@ -57,4 +56,4 @@ impl crate::request::Request for ProductEditComponentTemplateRequest {
     type Response = ProductEditComponentTemplateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

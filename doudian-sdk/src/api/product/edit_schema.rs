@@ -8,7 +8,7 @@
 /// * **Required:** `commit`, `model`, `product_id`, `token`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductEditSchemaResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.editSchema` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "product.editSchema")]
 pub struct ProductEditSchemaRequest {
@@ -17,10 +17,8 @@ pub struct ProductEditSchemaRequest {
     /// `model` (required)
     pub model: String,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `recommend_ids`. Example: `{category_recommend_id:qwrqrw12341}`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub recommend_ids: ::std::collections::BTreeMap<String, String>,
     /// `token` (required) (sensitive: redacted in `Debug`). Example: `1234`
     pub token: String,
@@ -49,7 +47,7 @@ impl ProductEditSchemaRequest {
             model: model.into(),
             product_id: product_id.into(),
             token: token.into(),
-            ..<Self as crate::de::Object>::empty()
+            recommend_ids: Default::default(),
         }
     }
     /// Sets `recommend_ids`.
@@ -62,7 +60,7 @@ impl ProductEditSchemaRequest {
     }
 }
 /// `product.editSchema` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductEditSchemaResponse {}
 impl crate::request::Request for ProductEditSchemaRequest {
@@ -70,4 +68,4 @@ impl crate::request::Request for ProductEditSchemaRequest {
     type Response = ProductEditSchemaResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -12,283 +12,198 @@ pub use super::shared::{
 /// * **Required:** `commit`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductEditV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.editV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "product.editV2")]
 #[doc(alias = "编辑商品")]
 pub struct ProductEditV2Request {
     /// `account_template_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_template_id: Option<String>,
     /// `after_sale_service`. Example: `damaged_order_return: 1`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub after_sale_service: ::std::collections::BTreeMap<String, String>,
     /// `after_sale_service_v2`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub after_sale_service_v2: ::serde_json::Value,
     /// `appoint_delivery_day`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub appoint_delivery_day: Option<i64>,
     /// `assoc_ids`. Example: `1|2|3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub assoc_ids: Option<String>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `car_vin_code`. Example: `VIN11111111111111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub car_vin_code: Option<String>,
     /// `category_leaf_id`. Example: `20000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<i64>,
     /// `cdf_category`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cdf_category: Option<String>,
     /// `true` submits the change for audit; `false` saves it as a draft.
     ///
     /// `commit` (required). Example: `true`
     pub commit: bool,
     /// `custom_property`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub custom_property: ::serde_json::Value,
     /// `default_process_time`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub default_process_time: ::serde_json::Value,
     /// `delay_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_rule: Option<DelayRule>,
     /// `delivery_delay_day`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_delay_day: Option<i64>,
     /// `delivery_method`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_method: Option<i32>,
     /// Detail images: URLs joined by `|`.
     ///
     /// `description`. Example: `img_url1|img_url2|img_url3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `extra`. Example: `不透出`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `force_use_quality_list`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub force_use_quality_list: Option<bool>,
     /// The freight template, from `freightTemplate.list`.
     ///
     /// `freight_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
     /// `is_auto_charge`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_auto_charge: Option<bool>,
     /// `is_c2b_switch_on`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_c2b_switch_on: Option<bool>,
     /// `is_evaluate_opened`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_evaluate_opened: Option<bool>,
     /// `limit_per_buyer`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_per_buyer: Option<i64>,
     /// `long_pic_url`. Example: `http://aaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_pic_url: Option<String>,
     /// `main_image_three_to_four`. Example: `img_url1|img_url2|img_url3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_image_three_to_four: Option<String>,
     /// `main_product_id`. Example: `3121213`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `material_video_id`. Example: `vaaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_video_id: Option<String>,
     /// `maximum_per_order`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum_per_order: Option<i64>,
     /// `micro_app_id`. Example: `abcde`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub micro_app_id: Option<String>,
     /// `minimum_per_order`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_per_order: Option<i64>,
     /// `mobile` (sensitive: redacted in `Debug`). Example: `40012345`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// The new title.
     ///
     /// `name`. Example: `xxx补水液`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `name_prefix`. Example: `钛钢木质耳饰`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_prefix: Option<String>,
     /// `name_suffix`. Example: `36.9度`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_suffix: Option<String>,
     /// `need_check_out`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_check_out: Option<bool>,
     /// `need_recharge_mode`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_recharge_mode: Option<bool>,
     /// `open_logistics_info`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub open_logistics_info: ::serde_json::Value,
     /// `out_product_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `outer_product_id`. Example: `11111111111111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `pay_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// Main images: URLs joined by `|`, the first is the cover.
     ///
     /// `pic`. Example: `img_url1|img_url2|img_url3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic: Option<String>,
     /// `pickup_method`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pickup_method: Option<String>,
     /// `poi_resource`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_resource: Option<PoiResource>,
     /// `presell_config_level`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_config_level: Option<i64>,
     /// `presell_delay`. Example: `7`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delay: Option<i64>,
     /// `presell_delivery_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_delivery_type: Option<i64>,
     /// `presell_end_time`. Example: `2020-02-21 18:54:27`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_end_time: Option<String>,
     /// `presell_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
     /// `product_format`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format: Option<String>,
     /// Category properties as JSON text keyed by property id (`product.getCatePropertyV2`).
     ///
     /// `product_format_new`. Example: `{405:[{value:27664,name:复习资料,diy_type:0}],449:[{value:0,name:佚名,diy_type:0}],501`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_format_new: Option<String>,
     /// The product to change.
     ///
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3506108675121111111`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `product_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
     /// `quality_inspection_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_inspection_info: Option<QualityInspectionInfo>,
     /// `quality_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quality_list: Vec<Quality>,
     /// `recommend_ids`. Example: `{category_recommend_id:qwerqwr123}`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub recommend_ids: ::std::collections::BTreeMap<String, String>,
     /// `recommend_remark`. Example: `这个商品很好啊`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `reduce_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reduce_type: Option<i64>,
     /// `reference_price`. Example: `12300`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price: Option<i64>,
     /// `reference_price_certificate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price_certificate: Option<ReferencePriceCertificate>,
     /// `remark`. Example: `备注`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sale_channel_type`. Example: `sameAsOffline`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_channel_type: Option<String>,
     /// `sale_limit_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_limit_id: Option<i64>,
     /// `sell_channel`. Example: `[0]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sell_channel: Vec<i64>,
     /// `short_product_name`. Example: `好吃牛肉干`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_product_name: Option<String>,
     /// `show_checkout_entry`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_checkout_entry: Option<bool>,
     /// `size_info_template_id`. Example: `101`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_info_template_id: Option<i64>,
     /// `spec_info`
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub spec_info: ::serde_json::Value,
     /// `spec_name`. Example: `颜色-尺码`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_name: Option<String>,
     /// `spec_pic`. Example: `img_url,img_url,img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
     /// The SKUs as JSON text: per SKU its spec values, price in fen, stock and merchant code.
     ///
     /// `spec_prices`. Example: `[{spec_detail_name1:红色,spec_detail_name2:S,spec_detail_name3:,stock_num:11,price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_prices: Option<String>,
     /// `spec_prices_v2`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spec_prices_v2: Vec<::serde_json::Value>,
     /// `specs`. Example: `颜色|红色,黑色^尺码|S,M`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub specs: Option<String>,
     /// `spu_id`. Example: `不透出`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `src`. Example: `不透出`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
     /// `standard_brand_id`. Example: `111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `start_sale_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sale_type: Option<i64>,
     /// `store_id`. Example: `103121`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `substitute_goods_url`. Example: `https://xxx.xxx.xxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub substitute_goods_url: Option<String>,
     /// `supply_7day_return`. Example: `该字段将在2023年4月30日下线，请开发使用最新的after_sale_service字段传值；`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_7day_return: Option<i64>,
     /// `third_url`. Example: `http://img.alicdn.com/xxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_url: Option<String>,
     /// `unit_price_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price_info: Option<UnitPriceInfo>,
     /// `use_brand_name`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_brand_name: Option<bool>,
     /// `weight`. Example: `1000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// `weight_unit`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<i64>,
     /// `white_back_ground_pic_url`. Example: `http://aaaa`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_back_ground_pic_url: Option<String>,
     /// `with_sku_type`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub with_sku_type: Option<bool>,
 }
 impl ::std::fmt::Debug for ProductEditV2Request {
@@ -389,7 +304,90 @@ impl ProductEditV2Request {
         Self {
             commit,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            account_template_id: Default::default(),
+            after_sale_service: Default::default(),
+            after_sale_service_v2: Default::default(),
+            appoint_delivery_day: Default::default(),
+            assoc_ids: Default::default(),
+            brand_id: Default::default(),
+            car_vin_code: Default::default(),
+            category_leaf_id: Default::default(),
+            cdf_category: Default::default(),
+            custom_property: Default::default(),
+            default_process_time: Default::default(),
+            delay_rule: Default::default(),
+            delivery_delay_day: Default::default(),
+            delivery_method: Default::default(),
+            description: Default::default(),
+            extra: Default::default(),
+            force_use_quality_list: Default::default(),
+            freight_id: Default::default(),
+            is_auto_charge: Default::default(),
+            is_c2b_switch_on: Default::default(),
+            is_evaluate_opened: Default::default(),
+            limit_per_buyer: Default::default(),
+            long_pic_url: Default::default(),
+            main_image_three_to_four: Default::default(),
+            main_product_id: Default::default(),
+            material_video_id: Default::default(),
+            maximum_per_order: Default::default(),
+            micro_app_id: Default::default(),
+            minimum_per_order: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            name_prefix: Default::default(),
+            name_suffix: Default::default(),
+            need_check_out: Default::default(),
+            need_recharge_mode: Default::default(),
+            open_logistics_info: Default::default(),
+            out_product_id: Default::default(),
+            outer_product_id: Default::default(),
+            pay_type: Default::default(),
+            pic: Default::default(),
+            pickup_method: Default::default(),
+            poi_resource: Default::default(),
+            presell_config_level: Default::default(),
+            presell_delay: Default::default(),
+            presell_delivery_type: Default::default(),
+            presell_end_time: Default::default(),
+            presell_type: Default::default(),
+            product_format: Default::default(),
+            product_format_new: Default::default(),
+            product_type: Default::default(),
+            quality_inspection_info: Default::default(),
+            quality_list: Default::default(),
+            recommend_ids: Default::default(),
+            recommend_remark: Default::default(),
+            reduce_type: Default::default(),
+            reference_price: Default::default(),
+            reference_price_certificate: Default::default(),
+            remark: Default::default(),
+            sale_channel_type: Default::default(),
+            sale_limit_id: Default::default(),
+            sell_channel: Default::default(),
+            short_product_name: Default::default(),
+            show_checkout_entry: Default::default(),
+            size_info_template_id: Default::default(),
+            spec_info: Default::default(),
+            spec_name: Default::default(),
+            spec_pic: Default::default(),
+            spec_prices: Default::default(),
+            spec_prices_v2: Default::default(),
+            specs: Default::default(),
+            spu_id: Default::default(),
+            src: Default::default(),
+            standard_brand_id: Default::default(),
+            start_sale_type: Default::default(),
+            store_id: Default::default(),
+            substitute_goods_url: Default::default(),
+            supply_7day_return: Default::default(),
+            third_url: Default::default(),
+            unit_price_info: Default::default(),
+            use_brand_name: Default::default(),
+            weight: Default::default(),
+            weight_unit: Default::default(),
+            white_back_ground_pic_url: Default::default(),
+            with_sku_type: Default::default(),
         }
     }
     /// Sets `account_template_id`.
@@ -850,7 +848,7 @@ impl ProductEditV2Request {
     }
 }
 /// `product.editV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductEditV2Response {}
 impl crate::request::Request for ProductEditV2Request {
@@ -858,4 +856,4 @@ impl crate::request::Request for ProductEditV2Request {
     type Response = ProductEditV2Response;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `cascade_info`, `category_id`, `property_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetCascadeValueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getCascadeValue` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getCascadeValue")]
 pub struct ProductGetCascadeValueRequest {
@@ -34,7 +34,7 @@ impl ProductGetCascadeValueRequest {
     }
 }
 /// `product.getCascadeValue` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetCascadeValueResponse {
     /// `properties`
@@ -46,7 +46,7 @@ impl crate::request::Request for ProductGetCascadeValueRequest {
     type Response = ProductGetCascadeValueResponse;
 }
 /// An object inside `product.getCascadeValue`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CascadeInfo {
     /// `cascade_id` (required). Example: `122`
@@ -67,31 +67,26 @@ impl CascadeInfo {
     }
 }
 /// An object inside `product.getCascadeValue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Property {
     /// `has_sub_property`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_sub_property: Option<bool>,
     /// `property_id`. Example: `134`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_values`
     pub property_values: Vec<PropertyValue>,
 }
 /// An object inside `product.getCascadeValue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyValue {
     /// `cascade_id`. Example: `1234`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cascade_id: Option<i64>,
     /// `property_value_id`. Example: `153`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value_id: Option<i64>,
     /// `property_value_name`. Example: `华为P40`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

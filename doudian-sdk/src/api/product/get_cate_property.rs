@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductGetCatePropertyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getCateProperty` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getCateProperty")]
 pub struct ProductGetCatePropertyRequest {
     /// `category_leaf_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<String>,
     /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 impl ProductGetCatePropertyRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            category_leaf_id: Default::default(),
+            version: Default::default(),
         }
     }
     /// Sets `category_leaf_id`.
@@ -61,35 +60,28 @@ impl crate::request::Request for ProductGetCatePropertyRequest {
     type Response = ProductGetCatePropertyResponse;
 }
 /// An object inside `product.getCateProperty`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `options`
     pub options: Vec<DataOption>,
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i32>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 /// An object inside `product.getCateProperty`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DataOption {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `category_leaf_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetCatePropertyV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.getCatePropertyV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getCatePropertyV2")]
 pub struct ProductGetCatePropertyV2Request {
@@ -24,13 +24,12 @@ impl ProductGetCatePropertyV2Request {
     }
 }
 /// `product.getCatePropertyV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetCatePropertyV2Response {
     /// `data`
     pub data: Vec<Data>,
     /// `tpl_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<i64>,
 }
 impl crate::request::Request for ProductGetCatePropertyV2Request {
@@ -39,28 +38,22 @@ impl crate::request::Request for ProductGetCatePropertyV2Request {
     type Response = ProductGetCatePropertyV2Response;
 }
 /// An object inside `product.getCatePropertyV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cid: Option<i64>,
     /// `diy_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub diy_type: Option<i64>,
     /// `has_sub_property`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_sub_property: Option<bool>,
     /// `important_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub important_type: Option<i64>,
     /// How many values a multi-select property takes at most.
     ///
     /// `multi_select_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_select_max: Option<i64>,
     /// The allowed values, each with its `value_id`; empty for a free-text property.
     ///
@@ -69,51 +62,38 @@ pub struct Data {
     /// The property id: the key in `product_format_new`.
     ///
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// The property's name.
     ///
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `property_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_type: Option<i64>,
     /// `relation_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub relation_id: Option<i64>,
     /// Whether the property must be filled in: 1 when it must.
     ///
     /// `required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<i64>,
     /// `sequence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 /// An object inside `product.getCatePropertyV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DataOption {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sequence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

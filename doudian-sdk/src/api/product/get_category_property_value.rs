@@ -9,7 +9,7 @@ pub use super::shared::ValuePic;
 /// * **Required:** `category_id`, `property_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetCategoryPropertyValueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getCategoryPropertyValue` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getCategoryPropertyValue")]
 pub struct ProductGetCategoryPropertyValueRequest {
@@ -25,11 +25,10 @@ impl ProductGetCategoryPropertyValueRequest {
     }
 }
 /// `product.getCategoryPropertyValue` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetCategoryPropertyValueResponse {
     /// `property`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<Property>,
 }
 impl crate::request::Request for ProductGetCategoryPropertyValueRequest {
@@ -38,28 +37,24 @@ impl crate::request::Request for ProductGetCategoryPropertyValueRequest {
     type Response = ProductGetCategoryPropertyValueResponse;
 }
 /// An object inside `product.getCategoryPropertyValue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Property {
     /// `property_id`. Example: `123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_values`
     pub property_values: Vec<PropertyValue>,
 }
 /// An object inside `product.getCategoryPropertyValue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyValue {
     /// `property_value_id`. Example: `111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value_id: Option<i64>,
     /// `property_value_name`. Example: `红色`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value_name: Option<String>,
     /// `value_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_pic: Option<ValuePic>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,34 +9,33 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductGetComponentTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getComponentTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getComponentTemplate")]
 pub struct ProductGetComponentTemplateRequest {
     /// `page_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_num: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `shareable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shareable: Option<bool>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// `template_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_sub_type: Option<String>,
     /// `template_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_type: Option<String>,
 }
 impl ProductGetComponentTemplateRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            page_num: Default::default(),
+            page_size: Default::default(),
+            shareable: Default::default(),
+            template_id: Default::default(),
+            template_sub_type: Default::default(),
+            template_type: Default::default(),
         }
     }
     /// Sets `page_num`.
@@ -71,13 +70,12 @@ impl ProductGetComponentTemplateRequest {
     }
 }
 /// `product.getComponentTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetComponentTemplateResponse {
     /// `component_template_info_list`
     pub component_template_info_list: Vec<ComponentTemplateInfo>,
     /// `total_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_num: Option<i64>,
 }
 impl crate::request::Request for ProductGetComponentTemplateRequest {
@@ -111,56 +109,42 @@ impl ProductGetComponentTemplateRequest {
     }
 }
 /// An object inside `product.getComponentTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ComponentTemplateInfo {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `component_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub component_data: Option<String>,
     /// `component_front_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub component_front_data: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
     /// `shareable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shareable: Option<bool>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `template_sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_sub_type: Option<String>,
     /// `template_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_type: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `product.getComponentTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Image {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetPerformanceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getPerformance` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getPerformance")]
 pub struct ProductGetPerformanceRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductGetPerformanceRequest {
@@ -25,18 +24,14 @@ impl ProductGetPerformanceRequest {
     }
 }
 /// `product.getPerformance` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetPerformanceResponse {
     /// `has_sold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_sold: Option<bool>,
     /// `has_visited`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_visited: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl crate::request::Request for ProductGetPerformanceRequest {
@@ -45,4 +40,4 @@ impl crate::request::Request for ProductGetPerformanceRequest {
     type Response = ProductGetPerformanceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

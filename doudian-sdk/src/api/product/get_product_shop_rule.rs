@@ -8,7 +8,7 @@
 /// * **Required:** `rule_types`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetProductShopRuleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getProductShopRule` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getProductShopRule")]
 pub struct ProductGetProductShopRuleRequest {
@@ -22,11 +22,10 @@ impl ProductGetProductShopRuleRequest {
     }
 }
 /// `product.getProductShopRule` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetProductShopRuleResponse {
     /// `audit_auto_rectify_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_auto_rectify_rule: Option<AuditAutoRectifyRule>,
 }
 impl crate::request::Request for ProductGetProductShopRuleRequest {
@@ -35,15 +34,13 @@ impl crate::request::Request for ProductGetProductShopRuleRequest {
     type Response = ProductGetProductShopRuleResponse;
 }
 /// An object inside `product.getProductShopRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AuditAutoRectifyRule {
     /// `is_grant`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_grant: Option<bool>,
     /// `ungranted_reason`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ungranted_reason: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,20 +9,17 @@ pub use super::shared::ValuePic;
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetProductUpdateRuleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getProductUpdateRule` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getProductUpdateRule")]
 pub struct ProductGetProductUpdateRuleRequest {
     /// `category_id` (required)
     pub category_id: i64,
     /// `senses`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub senses: Vec<i32>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `standard_brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
 }
 impl ProductGetProductUpdateRuleRequest {
@@ -30,7 +27,9 @@ impl ProductGetProductUpdateRuleRequest {
     pub fn new(category_id: i64) -> Self {
         Self {
             category_id,
-            ..<Self as crate::de::Object>::empty()
+            senses: Default::default(),
+            spu_id: Default::default(),
+            standard_brand_id: Default::default(),
         }
     }
     /// Sets `senses`.
@@ -50,44 +49,32 @@ impl ProductGetProductUpdateRuleRequest {
     }
 }
 /// `product.getProductUpdateRule` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetProductUpdateRuleResponse {
     /// `after_sale_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_rule: Option<AfterSaleRule>,
     /// `component_template_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub component_template_rule: Option<ComponentTemplateRule>,
     /// `extra_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_rule: Option<ExtraRule>,
     /// `fulfillment_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fulfillment_rule: Option<FulfillmentRule>,
     /// `gold_price_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gold_price_rule: Option<GoldPriceRule>,
     /// `main_image_three_to_four_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_image_three_to_four_rule: Option<MainImageThreeToFourRule>,
     /// `product_spec_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_spec_rule: Option<ProductSpecRule>,
     /// `recommend_name_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_name_rule: Option<RecommendNameRule>,
     /// `reference_price_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_price_rule: Option<ReferencePriceRule>,
     /// `sku_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_rule: Option<SkuRule>,
     /// `spu_control_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_control_rule: Option<SpuControlRule>,
     /// `trade_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_rule: Option<TradeRule>,
 }
 impl crate::request::Request for ProductGetProductUpdateRuleRequest {
@@ -96,721 +83,576 @@ impl crate::request::Request for ProductGetProductUpdateRuleRequest {
     type Response = ProductGetProductUpdateRuleResponse;
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AfterSaleRule {
     /// `allergy_return_v2_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allergy_return_v2_rule: Option<AllergyReturnV2Rule>,
     /// `large_product_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub large_product_rule: Option<LargeProductRule>,
     /// `supply_day_return_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_day_return_rule: Option<SupplyDayReturnRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllergyReturnV2Rule {
     /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<String>,
     /// `must_select`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub must_select: Option<String>,
     /// `options`
     pub options: Vec<AllergyReturnV2RuleOption>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllergyReturnV2RuleOption {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct App {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct C2bCustomizeRule {
     /// `app_list`
     pub app_list: Vec<App>,
     /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// `selected_fulfillment_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_fulfillment_rule: Option<SelectedFulfillmentRule>,
     /// `supply_day_return_selector`
     pub supply_day_return_selector: Vec<SupplyDayReturnSelector>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ComponentTemplateRule {
     /// `is_show`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_show: Option<bool>,
     /// `must_input`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub must_input: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DelayRule {
     /// `config_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_type: Option<i32>,
     /// `config_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_value: Option<i64>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryAfterPayConfig {
     /// `max_delivery_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_delivery_days: Option<i64>,
     /// `max_presell_end_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_presell_end_days: Option<i64>,
     /// `min_delivery_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_delivery_days: Option<i64>,
     /// `need_audit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_audit: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryAfterPresellConfig {
     /// `max_delivery_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_delivery_days: Option<i64>,
     /// `max_presell_end_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_presell_end_days: Option<i64>,
     /// `min_delivery_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_delivery_days: Option<i64>,
     /// `need_audit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_audit: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ExtraRule {
     /// `c2b_customize_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub c2b_customize_rule: Option<C2bCustomizeRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FulfillmentRule {
     /// `normal_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_rule: Option<NormalRule>,
     /// `product_presell_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_presell_rule: Option<ProductPresellRule>,
     /// `sku_presell_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_presell_rule: Option<SkuPresellRule>,
     /// `step_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_rule: Option<StepRule>,
     /// `time_sku_presell_with_normal_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_sku_presell_with_normal_rule: Option<TimeSkuPresellWithNormalRule>,
     /// `time_sku_pure_presell_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_sku_pure_presell_rule: Option<TimeSkuPurePresellRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GoldPriceRule {
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
     /// `is_show`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_show: Option<bool>,
     /// `price_rules`
     pub price_rules: Vec<PriceRule>,
     /// `sell_property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_property_id: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LargeProductRule {
     /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// `must_select`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub must_select: Option<bool>,
     /// `options`
     pub options: Vec<LargeProductRuleOption>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LargeProductRuleOption {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MainImageThreeToFourRule {
     /// `is_show`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_show: Option<bool>,
     /// `must_input`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub must_input: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MeasureTemplate {
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// `value_modules`
     pub value_modules: Vec<ValueModule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct NavigationProperty {
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct NormalRule {
     /// `delay_options`
     pub delay_options: Vec<i64>,
     /// `delay_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_rule: Option<DelayRule>,
     /// `is_special_delay_option`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_special_delay_option: Option<bool>,
     /// `support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PriceRule {
     /// `can_select`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_select: Option<bool>,
     /// `desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<i64>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductPresellRule {
     /// `delivery_after_pay_config`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_after_pay_config: Option<DeliveryAfterPayConfig>,
     /// `delivery_after_presell_config`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_after_presell_config: Option<DeliveryAfterPresellConfig>,
     /// `min_presell_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_presell_price: Option<i64>,
     /// `support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support: Option<bool>,
     /// `support_delivery_after_pay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_delivery_after_pay: Option<bool>,
     /// `support_delivery_after_presell`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_delivery_after_presell: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductSpecRule {
     /// `max_spec_num_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_spec_num_limit: Option<i64>,
     /// `required_spec_details`
     pub required_spec_details: Vec<RequiredSpecDetail>,
     /// `spec_combination_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_combination_limit: Option<i64>,
     /// `spec_rule_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_rule_code: Option<String>,
     /// `spec_single_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_single_limit: Option<i64>,
     /// `support_property_diy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_property_diy: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyValue {
     /// `sell_property_value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_property_value_id: Option<i64>,
     /// `sell_property_value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_property_value_name: Option<String>,
     /// `value_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_pic: Option<ValuePic>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PurePresellTimeSkuSpecDetial {
     /// `is_presell_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_presell_spec: Option<bool>,
     /// `spec_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_code: Option<String>,
     /// `spec_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecommendNameRule {
     /// `property_ids`
     pub property_ids: Vec<i64>,
     /// `satisfy_prefix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub satisfy_prefix: Option<bool>,
     /// `title_limit_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title_limit_rule: Option<TitleLimitRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ReferencePriceRule {
     /// `certificate_types`
     pub certificate_types: ::std::collections::BTreeMap<String, String>,
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
     /// `is_support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_support: Option<bool>,
     /// `lower_sku_price_times`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lower_sku_price_times: Option<i64>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RequiredSpecDetail {
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
     /// `measure_templates`
     pub measure_templates: Vec<MeasureTemplate>,
     /// `navigation_properties`
     pub navigation_properties: Vec<NavigationProperty>,
     /// `need_paging_query_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_paging_query_value: Option<bool>,
     /// `property_default_display`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_default_display: Option<bool>,
     /// `property_values`
     pub property_values: Vec<PropertyValue>,
     /// `sell_property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_property_id: Option<i64>,
     /// `sell_property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_property_name: Option<String>,
     /// `support_diy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_diy: Option<bool>,
     /// `support_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_remark: Option<bool>,
     /// `value_display_style`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_display_style: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SelectedFulfillmentRule {
     /// `normal_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_rule: Option<SelectedFulfillmentRuleNormalRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SelectedFulfillmentRuleNormalRule {
     /// `delay_options`
     pub delay_options: Vec<i64>,
     /// `deny_description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deny_description: Option<String>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `display`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
     /// `support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuClassificationRule {
     /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// `must_select`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub must_select: Option<bool>,
     /// `options`
     pub options: Vec<SkuClassificationRuleOption>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuClassificationRuleOption {
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `example`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuPresellRule {
     /// `delivery_after_pay_config`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_after_pay_config: Option<DeliveryAfterPayConfig>,
     /// `delivery_after_presell_config`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_after_presell_config: Option<DeliveryAfterPresellConfig>,
     /// `min_presell_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_presell_price: Option<i64>,
     /// `support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support: Option<bool>,
     /// `support_delivery_after_pay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_delivery_after_pay: Option<bool>,
     /// `support_delivery_after_presell`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_delivery_after_presell: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuRule {
     /// `sku_classification_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_classification_rule: Option<SkuClassificationRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuControlRule {
     /// `control_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub control_type: Option<i64>,
     /// `no_need_audit_spu`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_need_audit_spu: Option<bool>,
     /// `support_create_spu`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_create_spu: Option<bool>,
     /// `support_rectify_spu`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_rectify_spu: Option<bool>,
     /// `support_report_spu`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_report_spu: Option<bool>,
     /// `support_spu_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_spu_product: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StepRule {
     /// `delay_options`
     pub delay_options: Vec<i64>,
     /// `delay_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_rule: Option<DelayRule>,
     /// `is_special_delay_option`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_special_delay_option: Option<bool>,
     /// `step_max_delay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_max_delay: Option<i64>,
     /// `step_min_delay`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_min_delay: Option<i64>,
     /// `support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyDayReturnRule {
     /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// `options`
     pub options: Vec<SupplyDayReturnRuleOption>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyDayReturnRuleOption {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyDayReturnSelector {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupportAutoChargeRule {
     /// `disabled`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<bool>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TimeSkuPresellWithNormalRule {
     /// `min_presell_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_presell_price: Option<i64>,
     /// `support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support: Option<bool>,
     /// `time_sku_spec_detial`
     pub time_sku_spec_detial: Vec<TimeSkuSpecDetial>,
     /// `time_sku_spec_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_sku_spec_name: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TimeSkuPurePresellRule {
     /// `min_presell_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_presell_price: Option<i64>,
     /// `support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support: Option<bool>,
     /// `time_sku_spec_detial`
     pub time_sku_spec_detial: Vec<PurePresellTimeSkuSpecDetial>,
     /// `time_sku_spec_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_sku_spec_name: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TimeSkuSpecDetial {
     /// `is_presell_spec`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_presell_spec: Option<bool>,
     /// `spec_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_code: Option<String>,
     /// `spec_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_value: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TitleLimitRule {
     /// `max_length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length: Option<String>,
     /// `min_length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_length: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeRule {
     /// `support_auto_charge_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_auto_charge_rule: Option<SupportAutoChargeRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Unit {
     /// `unit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_id: Option<i64>,
     /// `unit_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_name: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UnitRule {
     /// `max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
     /// `min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
     /// `unit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_id: Option<i64>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ValidateRule {
     /// `data_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_type: Option<String>,
     /// `max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
     /// `min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
     /// `precision`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub precision: Option<i64>,
     /// `unit_rules`
     pub unit_rules: Vec<UnitRule>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Value {
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ValueModule {
     /// `input_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_type: Option<String>,
     /// `module_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub module_id: Option<i64>,
     /// `prefix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
     /// `suffix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
     /// `units`
     pub units: Vec<Unit>,
     /// `validate_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub validate_rule: Option<ValidateRule>,
     /// `values`
     pub values: Vec<Value>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

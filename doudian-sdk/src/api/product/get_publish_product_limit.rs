@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductGetPublishProductLimitResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getPublishProductLimit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getPublishProductLimit")]
 pub struct ProductGetPublishProductLimitRequest {
     /// `first_category_id`. Example: `20017`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_category_id: Option<i64>,
 }
 impl ProductGetPublishProductLimitRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            first_category_id: Default::default(),
         }
     }
     /// Sets `first_category_id`.
@@ -30,7 +29,7 @@ impl ProductGetPublishProductLimitRequest {
     }
 }
 /// `product.getPublishProductLimit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetPublishProductLimitResponse {
     /// `product_limit_result`
@@ -42,21 +41,17 @@ impl crate::request::Request for ProductGetPublishProductLimitRequest {
     type Response = ProductGetPublishProductLimitResponse;
 }
 /// An object inside `product.getPublishProductLimit`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductLimitResult {
     /// `has_limit`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_limit: Option<bool>,
     /// `hit_limit`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hit_limit: Option<bool>,
     /// `limit_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_type: Option<i64>,
     /// `remain_count`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remain_count: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,26 +8,21 @@
 /// * **Required:** `scene`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetRecommendCategoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.GetRecommendCategory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.GetRecommendCategory")]
 pub struct ProductGetRecommendCategoryRequest {
     /// `category_leaf_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pic`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pic: Vec<Pic>,
     /// `product_format_new`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub product_format_new: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `scene` (required)
     pub scene: String,
     /// `standard_brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
 }
 impl ProductGetRecommendCategoryRequest {
@@ -35,7 +30,11 @@ impl ProductGetRecommendCategoryRequest {
     pub fn new(scene: impl Into<String>) -> Self {
         Self {
             scene: scene.into(),
-            ..<Self as crate::de::Object>::empty()
+            category_leaf_id: Default::default(),
+            name: Default::default(),
+            pic: Default::default(),
+            product_format_new: Default::default(),
+            standard_brand_id: Default::default(),
         }
     }
     /// Sets `category_leaf_id`.
@@ -68,14 +67,12 @@ impl ProductGetRecommendCategoryRequest {
     }
 }
 /// `product.GetRecommendCategory` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetRecommendCategoryResponse {
     /// `categoryDetails`
-    #[serde(rename = "categoryDetails")]
     pub category_details: Vec<CategoryDetail>,
     /// `recommend_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_id: Option<String>,
 }
 impl crate::request::Request for ProductGetRecommendCategoryRequest {
@@ -84,47 +81,37 @@ impl crate::request::Request for ProductGetRecommendCategoryRequest {
     type Response = ProductGetRecommendCategoryResponse;
 }
 /// An object inside `product.GetRecommendCategory`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryDetail {
     /// `category_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetailCategoryDetail>,
     /// `qualification_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qualification_status: Option<i64>,
 }
 /// An object inside `product.GetRecommendCategory`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryDetailCategoryDetail {
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `fourth_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cname: Option<String>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
 }
 /// An object inside `product.GetRecommendCategory`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Pic {
     /// `url` (required)
@@ -137,4 +124,4 @@ impl Pic {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `category_leaf_id`, `first_cid`, `first_cid_name`, `scene`, `second_cid`, `second_cid_name`, `select_property`, `third_cid`, `third_cid_name`, given by name in [`ProductGetRecommendNameRequired`].
 /// * **Reply:** [`ProductGetRecommendNameResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getRecommendName` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getRecommendName")]
 pub struct ProductGetRecommendNameRequest {
@@ -81,7 +81,7 @@ impl ProductGetRecommendNameRequest {
     }
 }
 /// `product.getRecommendName` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetRecommendNameResponse {
     /// `recommend_name`
@@ -93,18 +93,16 @@ impl crate::request::Request for ProductGetRecommendNameRequest {
     type Response = ProductGetRecommendNameResponse;
 }
 /// An object inside `product.getRecommendName`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecommendName {
     /// `recommend_scene`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_scene: Option<String>,
     /// `recommend_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_value: Option<String>,
 }
 /// An object inside `product.getRecommendName`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SelectProperty {
     /// `name` (required)
@@ -119,4 +117,4 @@ impl SelectProperty {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,26 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductGetSchemaResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getSchema` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.getSchema")]
 pub struct ProductGetSchemaRequest {
     /// `category_id`. Example: `31860`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `1232`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `spu_id`. Example: `1232`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
 }
 impl ProductGetSchemaRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            category_id: Default::default(),
+            product_id: Default::default(),
+            spu_id: Default::default(),
         }
     }
     /// Sets `category_id`.
@@ -47,14 +45,12 @@ impl ProductGetSchemaRequest {
     }
 }
 /// `product.getSchema` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductGetSchemaResponse {
     /// `model`. Example: `{}`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `product_data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_data: Option<ProductData>,
 }
 impl crate::request::Request for ProductGetSchemaRequest {
@@ -63,18 +59,15 @@ impl crate::request::Request for ProductGetSchemaRequest {
     type Response = ProductGetSchemaResponse;
 }
 /// An object inside `product.getSchema`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductData {
     /// `check_status`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `draft_status`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub draft_status: Option<i64>,
     /// `status`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

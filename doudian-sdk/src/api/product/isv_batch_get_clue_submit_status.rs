@@ -8,7 +8,7 @@
 /// * **Required:** `productid_clueid_pair`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvBatchGetClueSubmitStatusResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `product.isv.batchGetClueSubmitStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.isv.batchGetClueSubmitStatus")]
 pub struct ProductIsvBatchGetClueSubmitStatusRequest {
@@ -45,33 +45,27 @@ impl crate::request::Request for ProductIsvBatchGetClueSubmitStatusRequest {
     type Response = ProductIsvBatchGetClueSubmitStatusResponse;
 }
 /// An object inside `product.isv.batchGetClueSubmitStatus`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i64>,
     /// `clue_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `refused_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_reason: Option<String>,
     /// `submit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub submit_id: Option<i64>,
 }
 /// An object inside `product.isv.batchGetClueSubmitStatus`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ProductidClueidPair {
     /// `clue_id` (required)
     pub clue_id: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductidClueidPair {
@@ -84,4 +78,4 @@ impl ProductidClueidPair {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,20 +8,17 @@
 /// * **Required:** `origin`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvCreateProductFromSupplyPlatformResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.createProductFromSupplyPlatform` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.isv.createProductFromSupplyPlatform")]
 pub struct ProductIsvCreateProductFromSupplyPlatformRequest {
     /// `clue_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_id: Option<i64>,
     /// `origin` (required)
     pub origin: i32,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `query_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_id: Option<String>,
 }
 impl ProductIsvCreateProductFromSupplyPlatformRequest {
@@ -30,7 +27,8 @@ impl ProductIsvCreateProductFromSupplyPlatformRequest {
         Self {
             origin,
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            clue_id: Default::default(),
+            query_id: Default::default(),
         }
     }
     /// Sets `clue_id`.
@@ -45,7 +43,7 @@ impl ProductIsvCreateProductFromSupplyPlatformRequest {
     }
 }
 /// `product.isv.createProductFromSupplyPlatform` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductIsvCreateProductFromSupplyPlatformResponse {}
 impl crate::request::Request for ProductIsvCreateProductFromSupplyPlatformRequest {
@@ -53,4 +51,4 @@ impl crate::request::Request for ProductIsvCreateProductFromSupplyPlatformReques
     type Response = ProductIsvCreateProductFromSupplyPlatformResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

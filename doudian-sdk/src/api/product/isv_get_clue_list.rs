@@ -8,25 +8,21 @@
 /// * **Required:** `current`, `page_size`, `source_channel_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvGetClueListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.getClueList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.isv.getClueList")]
 pub struct ProductIsvGetClueListRequest {
     /// `clue_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_info: Option<String>,
     /// `competitive_clue_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub competitive_clue_type: Option<i32>,
     /// `current` (required)
     pub current: i64,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `page_size` (required)
     pub page_size: i64,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `source_channel_code` (required)
     pub source_channel_code: String,
@@ -42,7 +38,10 @@ impl ProductIsvGetClueListRequest {
             current,
             page_size,
             source_channel_code: source_channel_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            clue_info: Default::default(),
+            competitive_clue_type: Default::default(),
+            first_cid: Default::default(),
+            second_cid: Default::default(),
         }
     }
     /// Sets `clue_info`.
@@ -67,13 +66,12 @@ impl ProductIsvGetClueListRequest {
     }
 }
 /// `product.isv.getClueList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductIsvGetClueListResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ProductIsvGetClueListRequest {
@@ -82,45 +80,33 @@ impl crate::request::Request for ProductIsvGetClueListRequest {
     type Response = ProductIsvGetClueListResponse;
 }
 /// An object inside `product.isv.getClueList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `brand_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_cn: Option<String>,
     /// `brand_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_en: Option<String>,
     /// `clue_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_id: Option<i64>,
     /// `clue_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_name: Option<String>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
     /// `pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
     /// `price_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_max: Option<i64>,
     /// `price_min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_min: Option<i64>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

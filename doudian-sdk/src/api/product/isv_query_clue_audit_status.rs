@@ -8,14 +8,13 @@
 /// * **Required:** `clue_id`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvQueryClueAuditStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.queryClueAuditStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.isv.queryClueAuditStatus")]
 pub struct ProductIsvQueryClueAuditStatusRequest {
     /// `clue_id` (required)
     pub clue_id: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductIsvQueryClueAuditStatusRequest {
@@ -28,17 +27,14 @@ impl ProductIsvQueryClueAuditStatusRequest {
     }
 }
 /// `product.isv.queryClueAuditStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductIsvQueryClueAuditStatusResponse {
     /// `audit_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i64>,
     /// `refused_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_reason: Option<String>,
     /// `submit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub submit_id: Option<i64>,
 }
 impl crate::request::Request for ProductIsvQueryClueAuditStatusRequest {
@@ -47,4 +43,4 @@ impl crate::request::Request for ProductIsvQueryClueAuditStatusRequest {
     type Response = ProductIsvQueryClueAuditStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `platform`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvSaveGoodsSupplyStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.saveGoodsSupplyStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.isv.saveGoodsSupplyStatus")]
 pub struct ProductIsvSaveGoodsSupplyStatusRequest {
@@ -24,7 +24,7 @@ impl ProductIsvSaveGoodsSupplyStatusRequest {
     }
 }
 /// `product.isv.saveGoodsSupplyStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductIsvSaveGoodsSupplyStatusResponse {}
 impl crate::request::Request for ProductIsvSaveGoodsSupplyStatusRequest {
@@ -32,7 +32,7 @@ impl crate::request::Request for ProductIsvSaveGoodsSupplyStatusRequest {
     type Response = ProductIsvSaveGoodsSupplyStatusResponse;
 }
 /// An object inside `product.isv.saveGoodsSupplyStatus`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Status {
     /// `clue_id` (required)
@@ -50,4 +50,4 @@ impl Status {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

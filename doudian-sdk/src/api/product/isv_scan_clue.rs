@@ -8,7 +8,7 @@
 /// * **Required:** `clue_id`, `page_size`, `source_channel_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvScanClueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.scanClue` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.isv.scanClue")]
 pub struct ProductIsvScanClueRequest {
@@ -52,65 +52,47 @@ impl crate::request::Request for ProductIsvScanClueRequest {
     type Response = ProductIsvScanClueResponse;
 }
 /// An object inside `product.isv.scanClue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `brand_name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_cn: Option<String>,
     /// `brand_name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name_en: Option<String>,
     /// `clue_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_id: Option<i64>,
     /// `clue_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_name: Option<String>,
     /// `demand_and_supply_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub demand_and_supply_rate: Option<f64>,
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `fourth_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_name: Option<String>,
     /// `pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
     /// `price_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_max: Option<i64>,
     /// `price_min`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_min: Option<i64>,
     /// `query_name_cut_list`
     pub query_name_cut_list: Vec<String>,
     /// `search_heat`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_heat: Option<i64>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

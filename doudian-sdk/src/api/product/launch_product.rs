@@ -8,12 +8,11 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductLaunchProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.launchProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.launchProduct")]
 pub struct ProductLaunchProductRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3658097271523938018`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductLaunchProductRequest {
@@ -25,7 +24,7 @@ impl ProductLaunchProductRequest {
     }
 }
 /// `product.launchProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductLaunchProductResponse {}
 impl crate::request::Request for ProductLaunchProductRequest {
@@ -33,4 +32,4 @@ impl crate::request::Request for ProductLaunchProductRequest {
     type Response = ProductLaunchProductResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,21 +9,17 @@
 /// * **Required:** `main_product_id`, `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductListChannelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.listChannelProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.listChannelProduct")]
 pub struct ProductListChannelProductRequest {
     /// `channel_id`. Example: `1771739938745351`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub channel_id: Vec<i64>,
     /// `channel_type`. Example: `3`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub channel_type: Vec<i64>,
     /// `end_time`. Example: `2023-07-21 00:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `kol_id`. Example: `1111`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kol_id: Vec<i64>,
     /// `main_product_id` (required). Example: `3232323232323232`
     pub main_product_id: i64,
@@ -32,10 +28,8 @@ pub struct ProductListChannelProductRequest {
     /// `size` (required). Example: `10`
     pub size: i64,
     /// `start_time`. Example: `2023-07-01 00:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `status`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 impl ProductListChannelProductRequest {
@@ -45,7 +39,12 @@ impl ProductListChannelProductRequest {
             main_product_id,
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            channel_id: Default::default(),
+            channel_type: Default::default(),
+            end_time: Default::default(),
+            kol_id: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `channel_id`.
@@ -80,25 +79,20 @@ impl ProductListChannelProductRequest {
     }
 }
 /// `product.listChannelProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductListChannelProductResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `detail_brief_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_brief_material: Option<ListChannelProductDetailBriefMaterial>,
     /// `main_img_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_img_material: Option<ListChannelProductMainImgMaterial>,
     /// `page`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `total`. Example: `12`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ProductListChannelProductRequest {
@@ -132,109 +126,84 @@ impl ProductListChannelProductRequest {
     }
 }
 /// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `channel_id`. Example: `1771739938745351`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// `channel_type`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<i64>,
     /// `detail_brief_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_brief_material: Option<DetailBriefMaterial>,
     /// `end_time`. Example: `2023-02-21 16:46:21`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `kol_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kol_info: Option<KolInfo>,
     /// `main_img_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_img_material: Option<MainImgMaterial>,
     /// `main_product_id`. Example: `3232323232323232`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `name`. Example: `半身裙`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sku_code_follow_main`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_code_follow_main: Option<bool>,
     /// `start_time`. Example: `2023-02-21 16:46:21`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `status`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 /// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DetailBriefMaterial {
     /// `material_status`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_status: Option<i64>,
     /// `material_type`. Example: `28`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i64>,
     /// `reject_reason`. Example: `图片不清晰`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 /// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct KolInfo {
     /// `bind_all`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_all: Option<bool>,
     /// `bind_kol_num`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_kol_num: Option<i64>,
 }
 /// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ListChannelProductDetailBriefMaterial {
     /// `material_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_status: Option<i64>,
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i64>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 /// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ListChannelProductMainImgMaterial {
     /// `material_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_status: Option<i64>,
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i64>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 /// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MainImgMaterial {
     /// `material_status`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_status: Option<i64>,
     /// `material_type`. Example: `18`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i64>,
     /// `reject_reason`. Example: `图片不清晰`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

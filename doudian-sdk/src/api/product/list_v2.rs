@@ -10,34 +10,28 @@ pub use super::shared::CategoryDetail;
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductListV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.listV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.listV2")]
 #[doc(alias = "获取商品列表新版")]
 pub struct ProductListV2Request {
     /// `can_combine_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_combine_product: Option<bool>,
     /// Only products in this audit state: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
     /// `check_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `cursor_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor_id: Option<String>,
     /// Created at or before this time, Unix seconds.
     ///
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `lookup_option`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lookup_option: Option<LookupOption>,
     /// Only products whose title contains this text.
     ///
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Page number, from 1.
     ///
@@ -46,11 +40,8 @@ pub struct ProductListV2Request {
     /// Only these product ids.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub product_id: Vec<crate::ids::ProductId>,
     /// `product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
     /// Products per page, at most 100.
     ///
@@ -59,28 +50,22 @@ pub struct ProductListV2Request {
     /// Created at or after this time, Unix seconds.
     ///
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// Only products in this state: 0 on sale, 1 off the shelf, 2 deleted.
     ///
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// Changed at or before this time, Unix seconds.
     ///
     /// `update_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_end_time: Option<i64>,
     /// Changed at or after this time, Unix seconds: the filter for incremental sync.
     ///
     /// `update_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_start_time: Option<i64>,
     /// `use_cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_cursor: Option<bool>,
 }
 impl ProductListV2Request {
@@ -89,7 +74,20 @@ impl ProductListV2Request {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            can_combine_product: Default::default(),
+            check_status: Default::default(),
+            cursor_id: Default::default(),
+            end_time: Default::default(),
+            lookup_option: Default::default(),
+            name: Default::default(),
+            product_id: Default::default(),
+            product_type: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
+            store_id: Default::default(),
+            update_end_time: Default::default(),
+            update_start_time: Default::default(),
+            use_cursor: Default::default(),
         }
     }
     /// Sets `can_combine_product`.
@@ -167,24 +165,20 @@ impl ProductListV2Request {
     }
 }
 /// `product.listV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductListV2Response {
     /// `cursor_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor_id: Option<String>,
     /// `data`
     pub data: Vec<Data>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// How many products match, in all.
     ///
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ProductListV2Request {
@@ -219,126 +213,95 @@ impl ProductListV2Request {
     }
 }
 /// An object inside `product.listV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChannelMainProduct {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 /// An object inside `product.listV2`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Data {
     /// `can_combine`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_combine: Option<bool>,
     /// `can_not_combine_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_not_combine_reason: Option<String>,
     /// `category_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetail>,
     /// `channel_main_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_main_product: Option<ChannelMainProduct>,
     /// Audit status: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
     /// `check_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `cos_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cos_ratio: Option<i64>,
     /// When it was created, Unix seconds.
     ///
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The selling price, in fen (1 yuan = 100 fen).
     ///
     /// `discount_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `is_package_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_package_product: Option<bool>,
     /// The crossed-out reference price, in fen.
     ///
     /// `market_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_price: Option<i64>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `name_prefix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_prefix: Option<String>,
     /// `name_suffix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_suffix: Option<String>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// The merchant's own product code.
     ///
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `package_product_list`
     pub package_product_list: Vec<i64>,
     /// `pay_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// The product id.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_type: Option<i64>,
     /// `recommend_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `sell_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num: Option<i64>,
     /// `shop_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_category: Option<ShopCategory>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// Whether it is on sale: 0 on sale, 1 off the shelf, 2 deleted.
     ///
     /// `status`: a [`ProductStatus`](crate::codes::ProductStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::codes::ProductStatus>,
     /// `sub_product_list`
     pub sub_product_list: Vec<i64>,
     /// `title_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title_limit: Option<TitleLimit>,
     /// When it last changed, Unix seconds.
     ///
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 impl ::std::fmt::Debug for Data {
@@ -379,21 +342,20 @@ impl ::std::fmt::Debug for Data {
     }
 }
 /// An object inside `product.listV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LookupOption {
     /// `need_name_affix`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_name_affix: Option<bool>,
     /// `need_title_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_title_limit: Option<bool>,
 }
 impl LookupOption {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            need_name_affix: Default::default(),
+            need_title_limit: Default::default(),
         }
     }
     /// Sets `need_name_affix`.
@@ -408,22 +370,20 @@ impl LookupOption {
     }
 }
 /// An object inside `product.listV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopCategory {
     /// `leaf_category_ids`
     pub leaf_category_ids: Vec<i64>,
 }
 /// An object inside `product.listV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TitleLimit {
     /// `max_length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length: Option<i64>,
     /// `min_length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_length: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `material_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductMaterialApplyCompositeVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.applyCompositeVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.material.applyCompositeVideo")]
 pub struct ProductMaterialApplyCompositeVideoRequest {
@@ -22,7 +22,7 @@ impl ProductMaterialApplyCompositeVideoRequest {
     }
 }
 /// `product.material.applyCompositeVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductMaterialApplyCompositeVideoResponse {}
 impl crate::request::Request for ProductMaterialApplyCompositeVideoRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for ProductMaterialApplyCompositeVideoRequest {
     type Response = ProductMaterialApplyCompositeVideoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

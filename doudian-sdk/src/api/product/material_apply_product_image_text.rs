@@ -8,7 +8,7 @@
 /// * **Required:** `material_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductMaterialApplyProductImageTextResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.applyProductImageText` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.material.applyProductImageText")]
 pub struct ProductMaterialApplyProductImageTextRequest {
@@ -22,7 +22,7 @@ impl ProductMaterialApplyProductImageTextRequest {
     }
 }
 /// `product.material.applyProductImageText` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductMaterialApplyProductImageTextResponse {}
 impl crate::request::Request for ProductMaterialApplyProductImageTextRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for ProductMaterialApplyProductImageTextRequest {
     type Response = ProductMaterialApplyProductImageTextResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,23 +8,19 @@
 /// * **Required:** `bgm_id`, `pic_urls`, `subtitle`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductMaterialCreateProductImageTextResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.createProductImageText` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.material.createProductImageText")]
 pub struct ProductMaterialCreateProductImageTextRequest {
     /// `bgm_id` (required)
     pub bgm_id: String,
     /// `is_direct_apply`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_direct_apply: Option<bool>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pic_urls` (required)
     pub pic_urls: Vec<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `subtitle` (required)
     pub subtitle: String,
@@ -40,7 +36,9 @@ impl ProductMaterialCreateProductImageTextRequest {
             bgm_id: bgm_id.into(),
             pic_urls,
             subtitle: subtitle.into(),
-            ..<Self as crate::de::Object>::empty()
+            is_direct_apply: Default::default(),
+            name: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `is_direct_apply`.
@@ -60,11 +58,10 @@ impl ProductMaterialCreateProductImageTextRequest {
     }
 }
 /// `product.material.createProductImageText` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductMaterialCreateProductImageTextResponse {
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
 }
 impl crate::request::Request for ProductMaterialCreateProductImageTextRequest {
@@ -72,4 +69,4 @@ impl crate::request::Request for ProductMaterialCreateProductImageTextRequest {
     type Response = ProductMaterialCreateProductImageTextResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

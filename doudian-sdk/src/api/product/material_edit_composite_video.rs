@@ -8,22 +8,19 @@
 /// * **Required:** `material_id`, `pass_through_extra`, `product_id`, `vid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductMaterialEditCompositeVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.editCompositeVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.material.editCompositeVideo")]
 pub struct ProductMaterialEditCompositeVideoRequest {
     /// `is_direct_apply`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_direct_apply: Option<bool>,
     /// `material_id` (required)
     pub material_id: i64,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pass_through_extra` (required)
     pub pass_through_extra: String,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `vid` (required)
     pub vid: String,
@@ -41,7 +38,8 @@ impl ProductMaterialEditCompositeVideoRequest {
             pass_through_extra: pass_through_extra.into(),
             product_id: product_id.into(),
             vid: vid.into(),
-            ..<Self as crate::de::Object>::empty()
+            is_direct_apply: Default::default(),
+            name: Default::default(),
         }
     }
     /// Sets `is_direct_apply`.
@@ -56,11 +54,10 @@ impl ProductMaterialEditCompositeVideoRequest {
     }
 }
 /// `product.material.editCompositeVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductMaterialEditCompositeVideoResponse {
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
 }
 impl crate::request::Request for ProductMaterialEditCompositeVideoRequest {
@@ -68,4 +65,4 @@ impl crate::request::Request for ProductMaterialEditCompositeVideoRequest {
     type Response = ProductMaterialEditCompositeVideoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,24 +8,21 @@
 /// * **Required:** `bgm_id`, `material_id`, `pic_urls`, `product_id`, `subtitle`, given by name in [`ProductMaterialEditProductImageTextRequired`].
 /// * **Reply:** [`ProductMaterialEditProductImageTextResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.editProductImageText` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.material.editProductImageText")]
 pub struct ProductMaterialEditProductImageTextRequest {
     /// `bgm_id` (required)
     pub bgm_id: String,
     /// `is_direct_apply`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_direct_apply: Option<bool>,
     /// `material_id` (required)
     pub material_id: i64,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pic_urls` (required)
     pub pic_urls: Vec<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `subtitle` (required)
     pub subtitle: String,
@@ -60,7 +57,8 @@ impl ProductMaterialEditProductImageTextRequest {
             pic_urls,
             product_id,
             subtitle,
-            ..<Self as crate::de::Object>::empty()
+            is_direct_apply: Default::default(),
+            name: Default::default(),
         }
     }
     /// Sets `is_direct_apply`.
@@ -75,11 +73,10 @@ impl ProductMaterialEditProductImageTextRequest {
     }
 }
 /// `product.material.editProductImageText` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductMaterialEditProductImageTextResponse {
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
 }
 impl crate::request::Request for ProductMaterialEditProductImageTextRequest {
@@ -87,4 +84,4 @@ impl crate::request::Request for ProductMaterialEditProductImageTextRequest {
     type Response = ProductMaterialEditProductImageTextResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductMaterialImageTextShopAccessThresholdResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.imageTextShopAccessThreshold` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.material.imageTextShopAccessThreshold")]
 pub struct ProductMaterialImageTextShopAccessThresholdRequest {}
@@ -19,11 +19,10 @@ impl ProductMaterialImageTextShopAccessThresholdRequest {
     }
 }
 /// `product.material.imageTextShopAccessThreshold` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductMaterialImageTextShopAccessThresholdResponse {
     /// `have_threshold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub have_threshold: Option<bool>,
     /// `threshold_detail_info`
     pub threshold_detail_info: ::std::collections::BTreeMap<String, ThresholdDetailInfo>,
@@ -33,18 +32,15 @@ impl crate::request::Request for ProductMaterialImageTextShopAccessThresholdRequ
     type Response = ProductMaterialImageTextShopAccessThresholdResponse;
 }
 /// An object inside `product.material.imageTextShopAccessThreshold`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ThresholdDetailInfo {
     /// `have_threshold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub have_threshold: Option<bool>,
     /// `reject_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_name: Option<String>,
     /// `threshold_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,22 +9,19 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductMaterialListProductImageTextResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.listProductImageText` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.material.listProductImageText")]
 pub struct ProductMaterialListProductImageTextRequest {
     /// `material_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub material_ids: Vec<i64>,
     /// `page` (required)
     pub page: i64,
     /// `process_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_status: Option<i64>,
     /// `size` (required)
     pub size: i64,
     /// `status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<i64>,
 }
 impl ProductMaterialListProductImageTextRequest {
@@ -33,7 +30,9 @@ impl ProductMaterialListProductImageTextRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            material_ids: Default::default(),
+            process_status: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `material_ids`.
@@ -53,13 +52,12 @@ impl ProductMaterialListProductImageTextRequest {
     }
 }
 /// `product.material.listProductImageText` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductMaterialListProductImageTextResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ProductMaterialListProductImageTextRequest {
@@ -93,38 +91,29 @@ impl ProductMaterialListProductImageTextRequest {
     }
 }
 /// An object inside `product.material.listProductImageText`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `bgm_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bgm_id: Option<String>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pic_urls`
     pub pic_urls: Vec<String>,
     /// `process_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_status: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `source_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `subtitle`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subtitle: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,29 +8,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductMaterialQueryMaterialsForOpenResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.QueryMaterialsForOpen` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.material.QueryMaterialsForOpen")]
 pub struct ProductMaterialQueryMaterialsForOpenRequest {
     /// `material_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub material_ids: Vec<i64>,
     /// `material_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub material_status: Vec<i64>,
     /// `material_types`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub material_types: Vec<i64>,
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl ProductMaterialQueryMaterialsForOpenRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            material_ids: Default::default(),
+            material_status: Default::default(),
+            material_types: Default::default(),
+            product_ids: Default::default(),
         }
     }
     /// Sets `material_ids`.
@@ -58,7 +56,7 @@ impl ProductMaterialQueryMaterialsForOpenRequest {
     }
 }
 /// `product.material.QueryMaterialsForOpen` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductMaterialQueryMaterialsForOpenResponse {
     /// `materials`
@@ -70,36 +68,27 @@ impl crate::request::Request for ProductMaterialQueryMaterialsForOpenRequest {
     type Response = ProductMaterialQueryMaterialsForOpenResponse;
 }
 /// An object inside `product.material.QueryMaterialsForOpen`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Material {
     /// `audit_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_time: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `material_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_id: Option<i64>,
     /// `material_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_status: Option<i64>,
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

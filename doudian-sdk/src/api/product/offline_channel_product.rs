@@ -8,7 +8,7 @@
 /// * **Required:** `channel_id`, `channel_type`, `main_product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductOfflineChannelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.offlineChannelProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.offlineChannelProduct")]
 pub struct ProductOfflineChannelProductRequest {
@@ -30,7 +30,7 @@ impl ProductOfflineChannelProductRequest {
     }
 }
 /// `product.offlineChannelProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductOfflineChannelProductResponse {}
 impl crate::request::Request for ProductOfflineChannelProductRequest {
@@ -38,4 +38,4 @@ impl crate::request::Request for ProductOfflineChannelProductRequest {
     type Response = ProductOfflineChannelProductResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `channel_id`, `channel_type`, `main_product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductOnlineChannelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.onlineChannelProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.onlineChannelProduct")]
 pub struct ProductOnlineChannelProductRequest {
@@ -30,7 +30,7 @@ impl ProductOnlineChannelProductRequest {
     }
 }
 /// `product.onlineChannelProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductOnlineChannelProductResponse {}
 impl crate::request::Request for ProductOnlineChannelProductRequest {
@@ -38,4 +38,4 @@ impl crate::request::Request for ProductOnlineChannelProductRequest {
     type Response = ProductOnlineChannelProductResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

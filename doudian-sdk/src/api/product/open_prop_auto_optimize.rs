@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductOpenPropAutoOptimizeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.openPropAutoOptimize` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.openPropAutoOptimize")]
 pub struct ProductOpenPropAutoOptimizeRequest {}
@@ -19,7 +19,7 @@ impl ProductOpenPropAutoOptimizeRequest {
     }
 }
 /// `product.openPropAutoOptimize` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductOpenPropAutoOptimizeResponse {}
 impl crate::request::Request for ProductOpenPropAutoOptimizeRequest {
@@ -27,4 +27,4 @@ impl crate::request::Request for ProductOpenPropAutoOptimizeRequest {
     type Response = ProductOpenPropAutoOptimizeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

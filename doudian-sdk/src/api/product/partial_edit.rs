@@ -8,21 +8,17 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductPartialEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.partialEdit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.partialEdit")]
 pub struct ProductPartialEditRequest {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `shop_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_category: Option<ShopCategory>,
     /// `short_product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub short_product_name: Option<String>,
 }
 impl ProductPartialEditRequest {
@@ -30,7 +26,9 @@ impl ProductPartialEditRequest {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            name: Default::default(),
+            shop_category: Default::default(),
+            short_product_name: Default::default(),
         }
     }
     /// Sets `name`.
@@ -50,7 +48,7 @@ impl ProductPartialEditRequest {
     }
 }
 /// `product.partialEdit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductPartialEditResponse {}
 impl crate::request::Request for ProductPartialEditRequest {
@@ -58,18 +56,17 @@ impl crate::request::Request for ProductPartialEditRequest {
     type Response = ProductPartialEditResponse;
 }
 /// An object inside `product.partialEdit`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopCategory {
     /// `leaf_category_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leaf_category_ids: Vec<i64>,
 }
 impl ShopCategory {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            leaf_category_ids: Default::default(),
         }
     }
     /// Sets `leaf_category_ids`.
@@ -79,4 +76,4 @@ impl ShopCategory {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

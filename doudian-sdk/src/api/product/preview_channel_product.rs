@@ -8,7 +8,7 @@
 /// * **Required:** `channel_id`, `channel_type`, `main_product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductPreviewChannelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.previewChannelProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.previewChannelProduct")]
 pub struct ProductPreviewChannelProductRequest {
@@ -30,58 +30,42 @@ impl ProductPreviewChannelProductRequest {
     }
 }
 /// `product.previewChannelProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductPreviewChannelProductResponse {
     /// `channel_buy_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_buy_limit: Option<ChannelBuyLimit>,
     /// `channel_id`. Example: `1775199232748660`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// `channel_type`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<i64>,
     /// `check_status`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `detail_brief_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_brief_material: Option<DetailBriefMaterial>,
     /// `end_time`. Example: `2023-02-21 16:46:21`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `freight_template`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_template: Option<FreightTemplate>,
     /// `is_kol_exclusive`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_kol_exclusive: Option<bool>,
     /// `main_img_material`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_img_material: Option<MainImgMaterial>,
     /// `main_product_id`. Example: `3631654780608339610`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `name`. Example: `半身裙`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `price_follow_main`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_follow_main: Option<bool>,
     /// `share_main_stock`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_main_stock: Option<bool>,
     /// `sku_channel`
     pub sku_channel: Vec<SkuChannel>,
     /// `sku_code_follow_main`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_code_follow_main: Option<bool>,
     /// `start_time`. Example: `2023-02-21 16:46:21`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 impl crate::request::Request for ProductPreviewChannelProductRequest {
@@ -89,109 +73,87 @@ impl crate::request::Request for ProductPreviewChannelProductRequest {
     type Response = ProductPreviewChannelProductResponse;
 }
 /// An object inside `product.previewChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChannelBuyLimit {
     /// `max_buy_num`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_buy_num: Option<i64>,
     /// `min_buy_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_buy_num: Option<i64>,
     /// `total_buy_num`. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_buy_num: Option<i64>,
 }
 /// An object inside `product.previewChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DetailBriefMaterial {
     /// `img_list`. Example: `[xxxx, xxxx]`
     pub img_list: Vec<String>,
     /// `material_status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_status: Option<i64>,
     /// `material_type`. Example: `18`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i64>,
     /// `reject_reason`. Example: `不清晰`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 /// An object inside `product.previewChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FreightTemplate {
     /// `freight_follow_main`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_follow_main: Option<bool>,
     /// `freight_id`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
 }
 /// An object inside `product.previewChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MainImgMaterial {
     /// `img_list`. Example: `[xxxx, xxxx]`
     pub img_list: Vec<String>,
     /// `material_status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_status: Option<i64>,
     /// `material_type`. Example: `18`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i64>,
     /// `reject_reason`. Example: `不清晰`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 /// An object inside `product.previewChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuChannel {
     /// `name`. Example: `红色`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sku_channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_channel: Option<SkuChannelDetail>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `12323232132`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_main`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_main: Option<SkuMain>,
     /// `status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 /// An object inside `product.previewChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuChannelDetail {
     /// `code`. Example: `11111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `price`. Example: `1111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `12323232132`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `stock_num`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
 }
 /// An object inside `product.previewChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuMain {
     /// `price`. Example: `1111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `stock`. Example: `11`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

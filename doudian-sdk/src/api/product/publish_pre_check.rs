@@ -8,17 +8,15 @@
 /// * **Required:** `check_types`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductPublishPreCheckResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.publishPreCheck` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.publishPreCheck")]
 pub struct ProductPublishPreCheckRequest {
     /// `category_id`. Example: `20219`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `check_types` (required). Example: `[shop_publish_product_access,shop_use_category_access,shop_out_product_id_unique`
     pub check_types: Vec<String>,
     /// `out_product_id`. Example: `123456678`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<String>,
 }
 impl ProductPublishPreCheckRequest {
@@ -26,7 +24,8 @@ impl ProductPublishPreCheckRequest {
     pub fn new(check_types: Vec<String>) -> Self {
         Self {
             check_types,
-            ..<Self as crate::de::Object>::empty()
+            category_id: Default::default(),
+            out_product_id: Default::default(),
         }
     }
     /// Sets `category_id`.
@@ -41,7 +40,7 @@ impl ProductPublishPreCheckRequest {
     }
 }
 /// `product.publishPreCheck` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductPublishPreCheckResponse {
     /// `common_check_results`
@@ -53,18 +52,15 @@ impl crate::request::Request for ProductPublishPreCheckRequest {
     type Response = ProductPublishPreCheckResponse;
 }
 /// An object inside `product.publishPreCheck`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CommonCheckResult {
     /// `check_result_code`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_result_code: Option<i32>,
     /// `check_result_msg`. Example: `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_result_msg: Option<String>,
     /// `check_type`. Example: `shop_publish_product_access`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_type: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

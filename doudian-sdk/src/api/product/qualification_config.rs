@@ -8,7 +8,7 @@
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductQualificationConfigResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.qualificationConfig` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.qualificationConfig")]
 pub struct ProductQualificationConfigRequest {
@@ -22,7 +22,7 @@ impl ProductQualificationConfigRequest {
     }
 }
 /// `product.qualificationConfig` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductQualificationConfigResponse {
     /// `config_list`
@@ -33,42 +33,37 @@ impl crate::request::Request for ProductQualificationConfigRequest {
     type Response = ProductQualificationConfigResponse;
 }
 /// An object inside `product.qualificationConfig`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Config {
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
     /// `key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// `matchable_rule`
     pub matchable_rule: Vec<MatchableRule>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `text_list`
     pub text_list: Vec<String>,
 }
 /// An object inside `product.qualificationConfig`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MatchableRule {
     /// `is_qualification_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_qualification_required: Option<bool>,
     /// `rule_clause`
     pub rule_clause: ::std::collections::BTreeMap<String, RuleClause>,
 }
 /// An object inside `product.qualificationConfig`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RuleClause {
     /// `operand_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operand_str: Option<String>,
     /// `property_values`
     pub property_values: Vec<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

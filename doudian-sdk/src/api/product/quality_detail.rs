@@ -9,12 +9,11 @@ pub use super::shared::QualityScore;
 /// * **Required:** `product_id`, `quality_score_version`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductQualityDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.qualityDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.qualityDetail")]
 pub struct ProductQualityDetailRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `quality_score_version` (required)
     pub quality_score_version: String,
@@ -32,19 +31,16 @@ impl ProductQualityDetailRequest {
     }
 }
 /// `product.qualityDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductQualityDetailResponse {
     /// `field_problem`
     pub field_problem: Vec<FieldProblem>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `quality_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_score: Option<QualityScore>,
 }
 impl crate::request::Request for ProductQualityDetailRequest {
@@ -53,27 +49,21 @@ impl crate::request::Request for ProductQualityDetailRequest {
     type Response = ProductQualityDetailResponse;
 }
 /// An object inside `product.qualityDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FieldProblem {
     /// `field_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_key: Option<String>,
     /// `field_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
     /// `problem_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_key: Option<i64>,
     /// `problem_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_name: Option<String>,
     /// `problem_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_type: Option<i64>,
     /// `suggestion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,26 +10,21 @@ pub use super::shared::QualityScore;
 /// * **Required:** `page`, `page_size`, `quality_score_version`, `task_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductQualityListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.qualityList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.qualityList")]
 pub struct ProductQualityListRequest {
     /// `diagnose_status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub diagnose_status: Vec<i64>,
     /// `order_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// `page` (required)
     pub page: i64,
     /// `page_size` (required)
     pub page_size: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `quality_score_version` (required)
     pub quality_score_version: String,
@@ -49,7 +44,10 @@ impl ProductQualityListRequest {
             page_size,
             quality_score_version: quality_score_version.into(),
             task_id,
-            ..<Self as crate::de::Object>::empty()
+            diagnose_status: Default::default(),
+            order_by: Default::default(),
+            product_id: Default::default(),
+            product_name: Default::default(),
         }
     }
     /// Sets `diagnose_status`.
@@ -74,13 +72,12 @@ impl ProductQualityListRequest {
     }
 }
 /// `product.qualityList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductQualityListResponse {
     /// `quality_list`
     pub quality_list: Vec<Quality>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ProductQualityListRequest {
@@ -118,62 +115,49 @@ impl ProductQualityListRequest {
     }
 }
 /// An object inside `product.qualityList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FieldProblem {
     /// `field_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_key: Option<String>,
     /// `field_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
     /// `problem_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_key: Option<i64>,
     /// `problem_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_name: Option<String>,
     /// `suggestion`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
 }
 /// An object inside `product.qualityList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProblemTypeDistribution {
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// `type_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_name: Option<String>,
 }
 /// An object inside `product.qualityList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Quality {
     /// `base_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_score: Option<i64>,
     /// `field_problem`
     pub field_problem: Vec<FieldProblem>,
     /// `meet_standard`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub meet_standard: Option<i64>,
     /// `problem_num_to_improve`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_num_to_improve: Option<i64>,
     /// `problem_type_distribution`
     pub problem_type_distribution: Vec<ProblemTypeDistribution>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `quality_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_score: Option<QualityScore>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

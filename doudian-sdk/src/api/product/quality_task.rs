@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductQualityTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.qualityTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.qualityTask")]
 pub struct ProductQualityTaskRequest {
     /// `brief_only`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brief_only: Option<bool>,
 }
 impl ProductQualityTaskRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            brief_only: Default::default(),
         }
     }
     /// Sets `brief_only`.
@@ -30,43 +29,32 @@ impl ProductQualityTaskRequest {
     }
 }
 /// `product.qualityTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductQualityTaskResponse {
     /// `is_standard`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_standard: Option<bool>,
     /// `meet_standard_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub meet_standard_num: Option<i64>,
     /// `problem_num_to_improve`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_num_to_improve: Option<i64>,
     /// `problem_num_total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_num_total: Option<i64>,
     /// `problem_type_distribution`
     pub problem_type_distribution: Vec<ProblemTypeDistribution>,
     /// `product_num_finished`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_num_finished: Option<i64>,
     /// `product_num_to_improve_total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_num_to_improve_total: Option<i64>,
     /// `product_num_total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_num_total: Option<i64>,
     /// `standard_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_rate: Option<f64>,
     /// `task_finish_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_finish_time: Option<String>,
     /// `task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
     /// `task_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_status: Option<i64>,
 }
 impl crate::request::Request for ProductQualityTaskRequest {
@@ -74,18 +62,15 @@ impl crate::request::Request for ProductQualityTaskRequest {
     type Response = ProductQualityTaskResponse;
 }
 /// An object inside `product.qualityTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProblemTypeDistribution {
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// `type_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_key: Option<i64>,
     /// `type_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

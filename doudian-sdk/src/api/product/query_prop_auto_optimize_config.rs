@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductQueryPropAutoOptimizeConfigResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.queryPropAutoOptimizeConfig` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.queryPropAutoOptimizeConfig")]
 pub struct ProductQueryPropAutoOptimizeConfigRequest {}
@@ -19,11 +19,10 @@ impl ProductQueryPropAutoOptimizeConfigRequest {
     }
 }
 /// `product.queryPropAutoOptimizeConfig` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductQueryPropAutoOptimizeConfigResponse {
     /// `is_auto_optimize`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_auto_optimize: Option<bool>,
 }
 impl crate::request::Request for ProductQueryPropAutoOptimizeConfigRequest {
@@ -32,4 +31,4 @@ impl crate::request::Request for ProductQueryPropAutoOptimizeConfigRequest {
     type Response = ProductQueryPropAutoOptimizeConfigResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,23 +8,19 @@
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductRecommendPropertiesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.recommendProperties` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.recommendProperties")]
 pub struct ProductRecommendPropertiesRequest {
     /// `category_id` (required). Example: `20172`
     pub category_id: i64,
     /// `img_urls`. Example: `[https://p3-aio.ecombdimg.com/obj/ecom-shop-material/v1_GhxlaZ_72986162310573755`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub img_urls: Vec<String>,
     /// `material_ids`. Example: `[72986162310573755150419]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub material_ids: Vec<String>,
     /// `name`. Example: `商品标题`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `product_format`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub product_format: ::std::collections::BTreeMap<String, Vec<ProductFormat>>,
 }
 impl ProductRecommendPropertiesRequest {
@@ -32,7 +28,10 @@ impl ProductRecommendPropertiesRequest {
     pub fn new(category_id: i64) -> Self {
         Self {
             category_id,
-            ..<Self as crate::de::Object>::empty()
+            img_urls: Default::default(),
+            material_ids: Default::default(),
+            name: Default::default(),
+            product_format: Default::default(),
         }
     }
     /// Sets `img_urls`.
@@ -60,7 +59,7 @@ impl ProductRecommendPropertiesRequest {
     }
 }
 /// `product.recommendProperties` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductRecommendPropertiesResponse {
     /// `check_result`
@@ -73,35 +72,32 @@ impl crate::request::Request for ProductRecommendPropertiesRequest {
     type Response = ProductRecommendPropertiesResponse;
 }
 /// An object inside `product.recommendProperties`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CheckResult {
     /// `is_right`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_right: Option<bool>,
     /// `property_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
 }
 /// An object inside `product.recommendProperties`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MeasureInfo {
     /// `extra`. Example: `{:}`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `template_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
     /// `values`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<Value>,
 }
 impl MeasureInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            extra: Default::default(),
+            template_id: Default::default(),
+            values: Default::default(),
         }
     }
     /// Sets `extra`.
@@ -121,27 +117,26 @@ impl MeasureInfo {
     }
 }
 /// An object inside `product.recommendProperties`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductFormat {
     /// `diy_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub diy_type: Option<i64>,
     /// `measure_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub measure_info: Option<MeasureInfo>,
     /// `name`. Example: `短款`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`. Example: `1024`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<i64>,
 }
 impl ProductFormat {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            diy_type: Default::default(),
+            measure_info: Default::default(),
+            name: Default::default(),
+            value: Default::default(),
         }
     }
     /// Sets `diy_type`.
@@ -166,66 +161,60 @@ impl ProductFormat {
     }
 }
 /// An object inside `product.recommendProperties`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Property {
     /// `property_id`. Example: `241`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`. Example: `厚度`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `property_values`
     pub property_values: Vec<PropertyValue>,
     /// `recommend_source`. Example: `SimilarProductRecommend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_source: Option<String>,
 }
 /// An object inside `product.recommendProperties`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyValue {
     /// `value_id`. Example: `195685`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`. Example: `厚款`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 /// An object inside `product.recommendProperties`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Value {
     /// `extra`. Example: `{:}`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `module_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub module_id: Option<i64>,
     /// `prefix`. Example: `前缀`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
     /// `suffix`. Example: `后缀`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
     /// `unit_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_id: Option<i64>,
     /// `unit_name`. Example: `度量衡单位名称`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_name: Option<String>,
     /// `value`. Example: `值内容`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// `value_required`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_required: Option<bool>,
 }
 impl Value {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            extra: Default::default(),
+            module_id: Default::default(),
+            prefix: Default::default(),
+            suffix: Default::default(),
+            unit_id: Default::default(),
+            unit_name: Default::default(),
+            value: Default::default(),
+            value_required: Default::default(),
         }
     }
     /// Sets `extra`.
@@ -270,4 +259,4 @@ impl Value {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

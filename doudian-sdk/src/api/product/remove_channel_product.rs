@@ -8,7 +8,7 @@
 /// * **Required:** `channel_id`, `channel_type`, `main_product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductRemoveChannelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.removeChannelProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.removeChannelProduct")]
 pub struct ProductRemoveChannelProductRequest {
@@ -30,7 +30,7 @@ impl ProductRemoveChannelProductRequest {
     }
 }
 /// `product.removeChannelProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductRemoveChannelProductResponse {}
 impl crate::request::Request for ProductRemoveChannelProductRequest {
@@ -38,4 +38,4 @@ impl crate::request::Request for ProductRemoveChannelProductRequest {
     type Response = ProductRemoveChannelProductResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductSalesInheritPermissionResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.salesInherit.permission` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.salesInherit.permission")]
 pub struct ProductSalesInheritPermissionRequest {}
@@ -19,11 +19,10 @@ impl ProductSalesInheritPermissionRequest {
     }
 }
 /// `product.salesInherit.permission` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductSalesInheritPermissionResponse {
     /// `success`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for ProductSalesInheritPermissionRequest {
@@ -32,4 +31,4 @@ impl crate::request::Request for ProductSalesInheritPermissionRequest {
     type Response = ProductSalesInheritPermissionResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `submit_records`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductSalesInheritSubmitResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.salesInherit.submit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.salesInherit.submit")]
 pub struct ProductSalesInheritSubmitRequest {
@@ -22,7 +22,7 @@ impl ProductSalesInheritSubmitRequest {
     }
 }
 /// `product.salesInherit.submit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductSalesInheritSubmitResponse {
     /// `failed_product_list`
@@ -35,18 +35,16 @@ impl crate::request::Request for ProductSalesInheritSubmitRequest {
     type Response = ProductSalesInheritSubmitResponse;
 }
 /// An object inside `product.salesInherit.submit`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FailedProduct {
     /// `failed_msg`. Example: `请勿重复提报站内店铺商品`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_msg: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3592552460734101255`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 /// An object inside `product.salesInherit.submit`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SubmitRecord {
     /// `outside_product_id` (required). Example: `683305596514`
@@ -54,7 +52,6 @@ pub struct SubmitRecord {
     /// `platform_id` (required). Example: `1`
     pub platform_id: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3592552460734101255`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `submit_sales_num` (required). Example: `200`
     pub submit_sales_num: i64,
@@ -76,4 +73,4 @@ impl SubmitRecord {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

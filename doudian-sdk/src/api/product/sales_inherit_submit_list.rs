@@ -8,18 +8,15 @@
 /// * **Required:** `page`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductSalesInheritSubmitListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.salesInherit.submitList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.salesInherit.submitList")]
 pub struct ProductSalesInheritSubmitListRequest {
     /// `outside_product_ids`. Example: `[683305596514,683305596514]]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outside_product_ids: Vec<i64>,
     /// `page` (required)
     pub page: Page,
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number. Example: `[3592552460734101255,3592552460734101255]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
 }
 impl ProductSalesInheritSubmitListRequest {
@@ -27,7 +24,8 @@ impl ProductSalesInheritSubmitListRequest {
     pub fn new(page: Page) -> Self {
         Self {
             page,
-            ..<Self as crate::de::Object>::empty()
+            outside_product_ids: Default::default(),
+            product_ids: Default::default(),
         }
     }
     /// Sets `outside_product_ids`.
@@ -45,13 +43,12 @@ impl ProductSalesInheritSubmitListRequest {
     }
 }
 /// `product.salesInherit.submitList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductSalesInheritSubmitListResponse {
     /// `sales_extend_record_list`
     pub sales_extend_record_list: Vec<SalesExtendRecord>,
     /// `total`. Example: `200`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ProductSalesInheritSubmitListRequest {
@@ -60,7 +57,7 @@ impl crate::request::Request for ProductSalesInheritSubmitListRequest {
     type Response = ProductSalesInheritSubmitListResponse;
 }
 /// An object inside `product.salesInherit.submitList`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Page {
     /// `page_no` (required). Example: `1`
@@ -75,36 +72,27 @@ impl Page {
     }
 }
 /// An object inside `product.salesInherit.submitList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SalesExtendRecord {
     /// `audit_msg`. Example: `您所提报的商品销量过低,建议积累一定销量后再提报`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_msg: Option<String>,
     /// `audit_status`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<i32>,
     /// `audit_time`. Example: `1672992488`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_time: Option<i64>,
     /// `extend_sales_num`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_sales_num: Option<i64>,
     /// `outside_product_id`. Example: `682264320200`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outside_product_id: Option<i64>,
     /// `platform_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3592723937143965891`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `submit_sales_num`. Example: `200`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub submit_sales_num: Option<i64>,
     /// `submit_time`. Example: `1672992488`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub submit_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

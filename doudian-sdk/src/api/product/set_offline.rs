@@ -8,21 +8,18 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductSetOfflineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.setOffline` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.setOffline")]
 #[doc(alias = "商品下架")]
 pub struct ProductSetOfflineRequest {
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// The product to take off the shelf.
     ///
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl ProductSetOfflineRequest {
@@ -30,7 +27,8 @@ impl ProductSetOfflineRequest {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            outer_product_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `outer_product_id`.
@@ -45,7 +43,7 @@ impl ProductSetOfflineRequest {
     }
 }
 /// `product.setOffline` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductSetOfflineResponse {}
 impl crate::request::Request for ProductSetOfflineRequest {
@@ -53,4 +51,4 @@ impl crate::request::Request for ProductSetOfflineRequest {
     type Response = ProductSetOfflineResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductSetOnlineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.setOnline` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.setOnline")]
 #[doc(alias = "商品上架")]
@@ -16,7 +16,6 @@ pub struct ProductSetOnlineRequest {
     /// The product to put on sale.
     ///
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl ProductSetOnlineRequest {
@@ -28,7 +27,7 @@ impl ProductSetOnlineRequest {
     }
 }
 /// `product.setOnline` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductSetOnlineResponse {}
 impl crate::request::Request for ProductSetOnlineRequest {
@@ -36,4 +35,4 @@ impl crate::request::Request for ProductSetOnlineRequest {
     type Response = ProductSetOnlineResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

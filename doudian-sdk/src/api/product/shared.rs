@@ -3,64 +3,53 @@
 
 //! Nested types several `product` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `product.detail` and `product.listV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryDetail {
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `fourth_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cname: Option<String>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
 }
 /// An object inside `product.addChannelProduct`, `product.batchGetCombination` and `product.updateChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Channel {
     /// `channel_id`. Example: `1771297785994256`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<i64>,
     /// `channel_type`. Example: `3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<i64>,
 }
 /// An object inside `product.addChannelProduct` and `product.updateChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChannelBuyLimit {
     /// `max_buy_num`. Example: `5`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_buy_num: Option<i64>,
     /// `min_buy_num`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_buy_num: Option<i64>,
     /// `total_buy_num`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_buy_num: Option<i64>,
 }
 impl ChannelBuyLimit {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            max_buy_num: Default::default(),
+            min_buy_num: Default::default(),
+            total_buy_num: Default::default(),
         }
     }
     /// Sets `max_buy_num`.
@@ -80,30 +69,29 @@ impl ChannelBuyLimit {
     }
 }
 /// An object inside `product.addV2` and `product.editV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DelayRule {
     /// `config_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_type: Option<i32>,
     /// `config_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_value: Option<i64>,
     /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
 impl DelayRule {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            config_type: Default::default(),
+            config_value: Default::default(),
+            enable: Default::default(),
+            end_time: Default::default(),
+            start_time: Default::default(),
         }
     }
     /// Sets `config_type`.
@@ -133,21 +121,20 @@ impl DelayRule {
     }
 }
 /// An object inside `product.addChannelProduct` and `product.updateChannelProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FreightTemplate {
     /// `freight_follow_main`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_follow_main: Option<bool>,
     /// `freight_id`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
 }
 impl FreightTemplate {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            freight_follow_main: Default::default(),
+            freight_id: Default::default(),
         }
     }
     /// Sets `freight_follow_main`.
@@ -162,52 +149,50 @@ impl FreightTemplate {
     }
 }
 /// An object inside `product.addV2` and `product.editV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PoiResource {
     /// `code_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_type: Option<i64>,
     /// `condition`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `couponSecondExchange`
-    #[serde(rename = "couponSecondExchange")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_second_exchange: Option<i64>,
     /// `coupon_return_methods`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub coupon_return_methods: Vec<i64>,
     /// `link`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// `notification`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub notification: Option<String>,
     /// `service_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_num: Option<String>,
     /// `total_can_use_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_can_use_count: Option<i32>,
     /// `valid_days`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_days: Option<i64>,
     /// `valid_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_end: Option<i64>,
     /// `valid_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_start: Option<i64>,
 }
 impl PoiResource {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            code_type: Default::default(),
+            condition: Default::default(),
+            count: Default::default(),
+            coupon_second_exchange: Default::default(),
+            coupon_return_methods: Default::default(),
+            link: Default::default(),
+            notification: Default::default(),
+            service_num: Default::default(),
+            total_can_use_count: Default::default(),
+            valid_days: Default::default(),
+            valid_end: Default::default(),
+            valid_start: Default::default(),
         }
     }
     /// Sets `code_type`.
@@ -272,7 +257,7 @@ impl PoiResource {
     }
 }
 /// An object inside `product.editCbProduct`, `product.editCbProductV2` and `product.editV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Quality {
     /// `quality_attachments` (required)
@@ -297,7 +282,7 @@ impl Quality {
     }
 }
 /// An object inside `product.addV2`, `product.editCbProduct`, `product.editCbProductV2` and `product.editV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct QualityAttachment {
     /// `media_type` (required)
@@ -315,27 +300,26 @@ impl QualityAttachment {
     }
 }
 /// An object inside `product.addV2` and `product.editV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualityInspectionInfo {
     /// `agency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
     /// `certificate_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_code: Option<String>,
     /// `mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<i32>,
     /// `supported`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supported: Option<bool>,
 }
 impl QualityInspectionInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            agency: Default::default(),
+            certificate_code: Default::default(),
+            mode: Default::default(),
+            supported: Default::default(),
         }
     }
     /// Sets `agency`.
@@ -360,35 +344,31 @@ impl QualityInspectionInfo {
     }
 }
 /// An object inside `product.qualityDetail` and `product.qualityList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualityScore {
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// `score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<i64>,
     /// `version`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 /// An object inside `product.addV2` and `product.editV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ReferencePriceCertificate {
     /// `certificate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_type: Option<i64>,
     /// `certificate_urls`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub certificate_urls: Vec<String>,
 }
 impl ReferencePriceCertificate {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            certificate_type: Default::default(),
+            certificate_urls: Default::default(),
         }
     }
     /// Sets `certificate_type`.
@@ -403,23 +383,18 @@ impl ReferencePriceCertificate {
     }
 }
 /// An object inside `product.addChannelProduct` and `product.updateChannelProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SkuChannel {
     /// `code`. Example: `49374`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `price`. Example: `10`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number. Example: `1771295549374468`
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub sku_id: crate::ids::SkuId,
     /// `stock_num`. Example: `100`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
     /// `stock_set_mode`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_set_mode: Option<i32>,
 }
 impl SkuChannel {
@@ -427,7 +402,10 @@ impl SkuChannel {
     pub fn new(sku_id: impl Into<crate::ids::SkuId>) -> Self {
         Self {
             sku_id: sku_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            price: Default::default(),
+            stock_num: Default::default(),
+            stock_set_mode: Default::default(),
         }
     }
     /// Sets `code`.
@@ -452,21 +430,20 @@ impl SkuChannel {
     }
 }
 /// An object inside `product.addV2` and `product.editV2`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct UnitPriceInfo {
     /// `price_rule_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_rule_type: Option<i32>,
     /// `process_charge`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_charge: Option<i64>,
 }
 impl UnitPriceInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            price_rule_type: Default::default(),
+            process_charge: Default::default(),
         }
     }
     /// Sets `price_rule_type`.
@@ -481,15 +458,13 @@ impl UnitPriceInfo {
     }
 }
 /// An object inside `product.getCategoryPropertyValue` and `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ValuePic {
     /// `pic_type`. Example: `rgb`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_type: Option<String>,
     /// `pic_value`. Example: `#FFF`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_value: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,38 +9,31 @@ pub use super::shared::{Channel, ChannelBuyLimit, FreightTemplate, SkuChannel};
 /// * **Required:** `channel_id`, `channel_type`, `is_kol_exclusive`, `main_product_id`, `price_follow_main`, `share_main_stock`, `sku_channel`, given by name in [`ProductUpdateChannelProductRequired`].
 /// * **Reply:** [`ProductUpdateChannelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.updateChannelProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "product.updateChannelProduct")]
 pub struct ProductUpdateChannelProductRequest {
     /// `channel_buy_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_buy_limit: Option<ChannelBuyLimit>,
     /// `channel_id` (required). Example: `1775199232748660`
     pub channel_id: i64,
     /// `channel_type` (required). Example: `3`
     pub channel_type: i64,
     /// `detail_brief_follow_main`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_brief_follow_main: Option<bool>,
     /// `detail_brief_img`. Example: `[https://tosv.boe.byted.org/obj/ecom-shop-material/ayoJLG_m_290637ca0b8211e45bf4`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub detail_brief_img: Vec<String>,
     /// `end_time`. Example: `2023-02-21 16:46:21`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `freight_template`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_template: Option<FreightTemplate>,
     /// `is_kol_exclusive` (required). Example: `false`
     pub is_kol_exclusive: bool,
     /// `main_img_list`. Example: `[https://tosv.boe.byted.org/obj/ecom-shop-material/ayoJLG_m_290637ca0b8211e45bf4`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub main_img_list: Vec<String>,
     /// `main_product_id` (required). Example: `3631654780608339610`
     pub main_product_id: i64,
     /// `name`. Example: `半身裙`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `price_follow_main` (required). Example: `true`
     pub price_follow_main: bool,
@@ -49,10 +42,8 @@ pub struct ProductUpdateChannelProductRequest {
     /// `sku_channel` (required)
     pub sku_channel: Vec<SkuChannel>,
     /// `sku_code_follow_main`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_code_follow_main: Option<bool>,
     /// `start_time`. Example: `2023-02-21 16:46:21`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
 }
 /// The required parameters of [`ProductUpdateChannelProductRequest`], by name: 7 of them, too many to pass in order without mixing two up.
@@ -93,7 +84,15 @@ impl ProductUpdateChannelProductRequest {
             price_follow_main,
             share_main_stock,
             sku_channel,
-            ..<Self as crate::de::Object>::empty()
+            channel_buy_limit: Default::default(),
+            detail_brief_follow_main: Default::default(),
+            detail_brief_img: Default::default(),
+            end_time: Default::default(),
+            freight_template: Default::default(),
+            main_img_list: Default::default(),
+            name: Default::default(),
+            sku_code_follow_main: Default::default(),
+            start_time: Default::default(),
         }
     }
     /// Sets `channel_buy_limit`.
@@ -143,20 +142,16 @@ impl ProductUpdateChannelProductRequest {
     }
 }
 /// `product.updateChannelProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductUpdateChannelProductResponse {
     /// `channel`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     /// `is_kol_exclusive`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_kol_exclusive: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3631654780608339610`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `12332`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 impl crate::request::Request for ProductUpdateChannelProductRequest {
@@ -164,4 +159,4 @@ impl crate::request::Request for ProductUpdateChannelProductRequest {
     type Response = ProductUpdateChannelProductResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,14 +9,13 @@
 /// * **Required:** `page`, `product_id`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`PromiseDeliveryListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `promise.deliveryList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "promise.deliveryList")]
 pub struct PromiseDeliveryListRequest {
     /// `page` (required)
     pub page: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `size` (required)
     pub size: i64,
@@ -36,13 +35,12 @@ impl PromiseDeliveryListRequest {
     }
 }
 /// `promise.deliveryList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PromiseDeliveryListResponse {
     /// `products`
     pub products: Vec<Product>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for PromiseDeliveryListRequest {
@@ -76,15 +74,13 @@ impl PromiseDeliveryListRequest {
     }
 }
 /// An object inside `promise.deliveryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `ship_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_mode: Option<i32>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,15 @@
 /// * **Required:** `template_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`PromiseSaveTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `promise.SaveTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "promise.SaveTemplate")]
 pub struct PromiseSaveTemplateRequest {
     /// `extra_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_info: Option<ExtraInfo>,
     /// `template_info` (required)
     pub template_info: TemplateInfo,
     /// `wave_rule_configs`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub wave_rule_configs: Vec<WaveRuleConfig>,
 }
 impl PromiseSaveTemplateRequest {
@@ -26,7 +24,8 @@ impl PromiseSaveTemplateRequest {
     pub fn new(template_info: TemplateInfo) -> Self {
         Self {
             template_info,
-            ..<Self as crate::de::Object>::empty()
+            extra_info: Default::default(),
+            wave_rule_configs: Default::default(),
         }
     }
     /// Sets `extra_info`.
@@ -41,11 +40,10 @@ impl PromiseSaveTemplateRequest {
     }
 }
 /// `promise.SaveTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PromiseSaveTemplateResponse {
     /// `template_id`. Example: `18588559`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
 }
 impl crate::request::Request for PromiseSaveTemplateRequest {
@@ -53,39 +51,38 @@ impl crate::request::Request for PromiseSaveTemplateRequest {
     type Response = PromiseSaveTemplateResponse;
 }
 /// An object inside `promise.SaveTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Address {
     /// `city_code`. Example: `310000`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name`. Example: `上海市`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `district_code`. Example: `310113`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name`. Example: `宝山区`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `province_code`. Example: `31`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name`. Example: `上海市`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_code`. Example: `310113501`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`. Example: `宝山城市工业园区`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl Address {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            city_name: Default::default(),
+            district_code: Default::default(),
+            district_name: Default::default(),
+            province_code: Default::default(),
+            province_name: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -130,24 +127,23 @@ impl Address {
     }
 }
 /// An object inside `promise.SaveTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Capacity {
     /// `capacity`. Example: `111`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i64>,
     /// `date`. Example: `2024-07-17`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// `is_default`. Example: `false`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<bool>,
 }
 impl Capacity {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            capacity: Default::default(),
+            date: Default::default(),
+            is_default: Default::default(),
         }
     }
     /// Sets `capacity`.
@@ -167,18 +163,17 @@ impl Capacity {
     }
 }
 /// An object inside `promise.SaveTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ExtraInfo {
     /// `is_protocol_accepted`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_protocol_accepted: Option<bool>,
 }
 impl ExtraInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            is_protocol_accepted: Default::default(),
         }
     }
     /// Sets `is_protocol_accepted`.
@@ -188,43 +183,32 @@ impl ExtraInfo {
     }
 }
 /// An object inside `promise.SaveTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TemplateInfo {
     /// `biz_tag`. Example: `Home`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_tag: Option<String>,
     /// `c_shop_id`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub c_shop_id: Option<i64>,
     /// `is_support_appointment`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_support_appointment: Option<bool>,
     /// `is_support_modify_appointment`. Example: `true`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_support_modify_appointment: Option<bool>,
     /// `min_hour_for_modify_appointment`. Example: `12`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_hour_for_modify_appointment: Option<i64>,
     /// `shop_name`. Example: `测试店铺`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `support_appoinment_day`. Example: `15`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_appoinment_day: Option<i64>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// `template_name` (required). Example: `大家电预约发货时效模板`
     pub template_name: String,
     /// `time_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<i64>,
     /// `warehouse_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_info: Option<WarehouseInfo>,
 }
 impl TemplateInfo {
@@ -232,7 +216,17 @@ impl TemplateInfo {
     pub fn new(template_name: impl Into<String>) -> Self {
         Self {
             template_name: template_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            biz_tag: Default::default(),
+            c_shop_id: Default::default(),
+            is_support_appointment: Default::default(),
+            is_support_modify_appointment: Default::default(),
+            min_hour_for_modify_appointment: Default::default(),
+            shop_name: Default::default(),
+            status: Default::default(),
+            support_appoinment_day: Default::default(),
+            template_id: Default::default(),
+            time_type: Default::default(),
+            warehouse_info: Default::default(),
         }
     }
     /// Sets `biz_tag`.
@@ -298,21 +292,20 @@ impl TemplateInfo {
     }
 }
 /// An object inside `promise.SaveTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseInfo {
     /// `warehouse_id`. Example: `736029680619`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<String>,
     /// `warehouse_name`. Example: `杭州测试仓`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_name: Option<String>,
 }
 impl WarehouseInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            warehouse_id: Default::default(),
+            warehouse_name: Default::default(),
         }
     }
     /// Sets `warehouse_id`.
@@ -327,42 +320,41 @@ impl WarehouseInfo {
     }
 }
 /// An object inside `promise.SaveTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WaveRuleConfig {
     /// `address_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub address_list: Vec<Address>,
     /// `capacity`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<Capacity>,
     /// `cutoff_time_hms`. Example: `16:00:00`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cutoff_time_hms: Option<String>,
     /// `day`. Example: `1D`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub day: Option<String>,
     /// `detail_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_id: Option<String>,
     /// `time_type`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<i64>,
     /// `warehouse_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_info: Option<WarehouseInfo>,
     /// `wave_id`. Example: `864`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wave_id: Option<String>,
     /// `wave_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub wave_type: Option<i32>,
 }
 impl WaveRuleConfig {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            address_list: Default::default(),
+            capacity: Default::default(),
+            cutoff_time_hms: Default::default(),
+            day: Default::default(),
+            detail_id: Default::default(),
+            time_type: Default::default(),
+            warehouse_info: Default::default(),
+            wave_id: Default::default(),
+            wave_type: Default::default(),
         }
     }
     /// Sets `address_list`.
@@ -412,4 +404,4 @@ impl WaveRuleConfig {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

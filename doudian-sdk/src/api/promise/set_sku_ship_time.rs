@@ -8,7 +8,7 @@
 /// * **Required:** `rules`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`PromiseSetSkuShipTimeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `promise.setSkuShipTime` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "promise.setSkuShipTime")]
 pub struct PromiseSetSkuShipTimeRequest {
@@ -22,7 +22,7 @@ impl PromiseSetSkuShipTimeRequest {
     }
 }
 /// `promise.setSkuShipTime` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PromiseSetSkuShipTimeResponse {}
 impl crate::request::Request for PromiseSetSkuShipTimeRequest {
@@ -30,7 +30,7 @@ impl crate::request::Request for PromiseSetSkuShipTimeRequest {
     type Response = PromiseSetSkuShipTimeResponse;
 }
 /// An object inside `promise.setSkuShipTime`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Rule {
     /// `delay_day` (required)
@@ -42,7 +42,6 @@ pub struct Rule {
     /// `pre_sell_type` (required)
     pub pre_sell_type: i32,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_id: crate::ids::SkuId,
 }
 /// The required parameters of [`Rule`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -79,4 +78,4 @@ impl Rule {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_tag`, `tags`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`QAXz002Response`]; nested types are in this module.
 /// * **Platform docs:** search `QA.xz002` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "QA.xz002")]
 pub struct QAXz002Request {
     /// `is_searchable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
     /// `order_tag` (required). Example: `wojiu777`
     pub order_tag: String,
@@ -26,7 +25,7 @@ impl QAXz002Request {
         Self {
             order_tag: order_tag.into(),
             tags,
-            ..<Self as crate::de::Object>::empty()
+            is_searchable: Default::default(),
         }
     }
     /// Sets `is_searchable`.
@@ -36,11 +35,10 @@ impl QAXz002Request {
     }
 }
 /// `QA.xz002` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QAXz002Response {
     /// `custom_err`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_err: Option<CustomErr>,
 }
 impl crate::request::Request for QAXz002Request {
@@ -48,18 +46,15 @@ impl crate::request::Request for QAXz002Request {
     type Response = QAXz002Response;
 }
 /// An object inside `QA.xz002`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomErr {
     /// `encrypt_err_code`. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_err_code: Option<i64>,
     /// `err_code`. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i64>,
     /// `err_msg`. Example: `6`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `business_address`, `business_term`, `category_ids`, `company_name`, `full_name`, `identity_img`, `identity_num`, `identity_term`, `identity_type`, `license_code`, `license_img`, `shop_id`, `shop_logo`, `shop_name`, `shop_type`, `v_type`, given by name in [`QualificationSettleRequired`].
 /// * **Reply:** [`QualificationSettleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `qualification.settle` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "qualification.settle")]
 pub struct QualificationSettleRequest {
@@ -21,7 +21,6 @@ pub struct QualificationSettleRequest {
     /// `company_name` (required)
     pub company_name: String,
     /// `contracts`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contracts: Vec<Contract>,
     /// `full_name` (required)
     pub full_name: String,
@@ -38,10 +37,8 @@ pub struct QualificationSettleRequest {
     /// `license_img` (required)
     pub license_img: Vec<LicenseImg>,
     /// `shop_base_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_base_info: Option<ShopBaseInfo>,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
     /// `shop_logo` (required)
     pub shop_logo: ShopLogo,
@@ -126,7 +123,8 @@ impl QualificationSettleRequest {
             shop_name,
             shop_type,
             v_type,
-            ..<Self as crate::de::Object>::empty()
+            contracts: Default::default(),
+            shop_base_info: Default::default(),
         }
     }
     /// Sets `contracts`.
@@ -141,7 +139,7 @@ impl QualificationSettleRequest {
     }
 }
 /// `qualification.settle` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualificationSettleResponse {}
 impl crate::request::Request for QualificationSettleRequest {
@@ -149,7 +147,7 @@ impl crate::request::Request for QualificationSettleRequest {
     type Response = QualificationSettleResponse;
 }
 /// An object inside `qualification.settle`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BusinessAddress {
     /// `code` (required)
@@ -167,7 +165,7 @@ impl BusinessAddress {
     }
 }
 /// An object inside `qualification.settle`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Contract {
     /// `contract_type` (required)
@@ -180,7 +178,7 @@ impl Contract {
     }
 }
 /// An object inside `qualification.settle`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct IdentityImg {
     /// `file_id` (required)
@@ -198,7 +196,7 @@ impl IdentityImg {
     }
 }
 /// An object inside `qualification.settle`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct LicenseImg {
     /// `file_id` (required)
@@ -216,7 +214,7 @@ impl LicenseImg {
     }
 }
 /// An object inside `qualification.settle`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ShopBaseInfo {
     /// `shop_charge_mobile` (required) (sensitive: redacted in `Debug`)
@@ -248,7 +246,7 @@ impl ShopBaseInfo {
     }
 }
 /// An object inside `qualification.settle`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ShopLogo {
     /// `file_id` (required)
@@ -266,4 +264,4 @@ impl ShopLogo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `clue_order_id`, `price`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleApplyChangePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.applyChangePrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.applyChangePrice")]
 pub struct RecycleApplyChangePriceRequest {
@@ -24,14 +24,12 @@ impl RecycleApplyChangePriceRequest {
     }
 }
 /// `recycle.applyChangePrice` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecycleApplyChangePriceResponse {
     /// `err_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 impl crate::request::Request for RecycleApplyChangePriceRequest {
@@ -39,4 +37,4 @@ impl crate::request::Request for RecycleApplyChangePriceRequest {
     type Response = RecycleApplyChangePriceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `clue_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleBuyerGetOrderDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.buyerGetOrderDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.buyerGetOrderDetail")]
 pub struct RecycleBuyerGetOrderDetailRequest {
@@ -24,11 +24,10 @@ impl RecycleBuyerGetOrderDetailRequest {
     }
 }
 /// `recycle.buyerGetOrderDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecycleBuyerGetOrderDetailResponse {
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Detail>,
 }
 impl crate::request::Request for RecycleBuyerGetOrderDetailRequest {
@@ -37,146 +36,100 @@ impl crate::request::Request for RecycleBuyerGetOrderDetailRequest {
     type Response = RecycleBuyerGetOrderDetailResponse;
 }
 /// An object inside `recycle.buyerGetOrderDetail`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Detail {
     /// `app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
     /// `brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name: Option<String>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `close_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub close_time: Option<String>,
     /// `clue_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_id: Option<String>,
     /// `clue_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_order_id: Option<String>,
     /// `clue_order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_order_status: Option<i32>,
     /// `consignment_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_commission: Option<String>,
     /// `consignment_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_fee: Option<String>,
     /// `consignment_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_period: Option<i32>,
     /// `consignment_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_price: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `encrypt_shop_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_shop_address: Option<String>,
     /// `encrypt_shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_shop_name: Option<String>,
     /// `encrypt_shop_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_shop_phone: Option<String>,
     /// `encrypt_user_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_user_address: Option<String>,
     /// `encrypt_user_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_user_name: Option<String>,
     /// `encrypt_user_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_user_phone: Option<String>,
     /// `knockdown_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub knockdown_time: Option<String>,
     /// `knockdown_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub knockdown_type: Option<i32>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `model_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_name: Option<String>,
     /// `notes`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// `picture`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
     /// `price_confirm_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_confirm_time: Option<String>,
     /// `price_create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_create_time: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_pic: Option<String>,
     /// `proof`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
     /// `purchase_way`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_way: Option<i32>,
     /// `recycle_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_commission: Option<String>,
     /// `recycle_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_price: Option<String>,
     /// `reverse_logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reverse_logistics_code: Option<String>,
     /// `sent_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sent_time: Option<String>,
     /// `sent_way`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sent_way: Option<i32>,
     /// `series_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub series_name: Option<String>,
     /// `shop_consignment_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_consignment_time: Option<String>,
     /// `sku`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
     /// `source_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_key: Option<String>,
     /// `termination_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub termination_reason: Option<String>,
     /// `termination_side`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub termination_side: Option<String>,
     /// `termination_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub termination_time: Option<String>,
     /// `theme_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme_type: Option<String>,
     /// `trade_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<i32>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `vintage`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vintage: Option<String>,
 }
 impl ::std::fmt::Debug for Detail {
@@ -241,4 +194,4 @@ impl ::std::fmt::Debug for Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,34 +8,27 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleBuyerGetOrderListResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `recycle.buyerGetOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.buyerGetOrderList")]
 pub struct RecycleBuyerGetOrderListRequest {
     /// `clue_order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_order_status: Option<String>,
     /// `create_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<i64>,
     /// `create_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<i64>,
     /// `order_asc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_asc: Option<bool>,
     /// `order_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// `page` (required)
     pub page: i32,
     /// `size` (required)
     pub size: i32,
     /// `update_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time_end: Option<i64>,
     /// `update_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time_start: Option<i64>,
 }
 impl RecycleBuyerGetOrderListRequest {
@@ -44,7 +37,13 @@ impl RecycleBuyerGetOrderListRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            clue_order_status: Default::default(),
+            create_time_end: Default::default(),
+            create_time_start: Default::default(),
+            order_asc: Default::default(),
+            order_by: Default::default(),
+            update_time_end: Default::default(),
+            update_time_start: Default::default(),
         }
     }
     /// Sets `clue_order_status`.
@@ -107,146 +106,100 @@ impl crate::request::Request for RecycleBuyerGetOrderListRequest {
     type Response = RecycleBuyerGetOrderListResponse;
 }
 /// An object inside `recycle.buyerGetOrderList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Data {
     /// `app_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
     /// `brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name: Option<String>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `close_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub close_time: Option<String>,
     /// `clue_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_id: Option<String>,
     /// `clue_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_order_id: Option<String>,
     /// `clue_order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clue_order_status: Option<i32>,
     /// `consignment_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_commission: Option<String>,
     /// `consignment_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_fee: Option<String>,
     /// `consignment_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_period: Option<i32>,
     /// `consignment_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_price: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `knockdown_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub knockdown_time: Option<String>,
     /// `knockdown_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub knockdown_type: Option<i32>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `model_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_name: Option<String>,
     /// `notes`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// `picture`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
     /// `price_confirm_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_confirm_time: Option<String>,
     /// `price_create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price_create_time: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_pic: Option<String>,
     /// `proof`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
     /// `purchase_way`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_way: Option<i32>,
     /// `recycle_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_commission: Option<String>,
     /// `recycle_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_price: Option<String>,
     /// `reverse_logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reverse_logistics_code: Option<String>,
     /// `sent_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sent_time: Option<String>,
     /// `sent_way`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sent_way: Option<i32>,
     /// `series_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub series_name: Option<String>,
     /// `shop_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_address: Option<String>,
     /// `shop_consignment_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_consignment_time: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_phone: Option<String>,
     /// `sku`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
     /// `source_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_key: Option<String>,
     /// `termination_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub termination_reason: Option<String>,
     /// `termination_side`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub termination_side: Option<String>,
     /// `termination_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub termination_time: Option<String>,
     /// `theme_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme_type: Option<String>,
     /// `trade_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<i32>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// `user_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_address: Option<String>,
     /// `user_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// `user_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_phone: Option<String>,
     /// `vintage`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vintage: Option<String>,
 }
 impl ::std::fmt::Debug for Data {
@@ -302,4 +255,4 @@ impl ::std::fmt::Debug for Data {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

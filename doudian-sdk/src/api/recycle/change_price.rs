@@ -8,7 +8,7 @@
 /// * **Required:** `clue_order_id`, `consignment_price`, `recycle_price`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleChangePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.changePrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.changePrice")]
 pub struct RecycleChangePriceRequest {
@@ -30,7 +30,7 @@ impl RecycleChangePriceRequest {
     }
 }
 /// `recycle.changePrice` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecycleChangePriceResponse {}
 impl crate::request::Request for RecycleChangePriceRequest {
@@ -38,4 +38,4 @@ impl crate::request::Request for RecycleChangePriceRequest {
     type Response = RecycleChangePriceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `clue_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleConfirmReceiveResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.confirmReceive` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.confirmReceive")]
 pub struct RecycleConfirmReceiveRequest {
@@ -22,7 +22,7 @@ impl RecycleConfirmReceiveRequest {
     }
 }
 /// `recycle.confirmReceive` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecycleConfirmReceiveResponse {}
 impl crate::request::Request for RecycleConfirmReceiveRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for RecycleConfirmReceiveRequest {
     type Response = RecycleConfirmReceiveResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,28 +8,23 @@
 /// * **Required:** `clue_order_id`, `is_agree`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleCreatePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.createPrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.createPrice")]
 pub struct RecycleCreatePriceRequest {
     /// `address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
     /// `clue_order_id` (required)
     pub clue_order_id: String,
     /// `consignment_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_price: Option<i64>,
     /// `is_agree` (required)
     pub is_agree: bool,
     /// `recycle_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_price: Option<i64>,
     /// `refuse_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_reason: Option<i32>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
 impl RecycleCreatePriceRequest {
@@ -38,7 +33,11 @@ impl RecycleCreatePriceRequest {
         Self {
             clue_order_id: clue_order_id.into(),
             is_agree,
-            ..<Self as crate::de::Object>::empty()
+            address_id: Default::default(),
+            consignment_price: Default::default(),
+            recycle_price: Default::default(),
+            refuse_reason: Default::default(),
+            remark: Default::default(),
         }
     }
     /// Sets `address_id`.
@@ -68,7 +67,7 @@ impl RecycleCreatePriceRequest {
     }
 }
 /// `recycle.createPrice` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecycleCreatePriceResponse {}
 impl crate::request::Request for RecycleCreatePriceRequest {
@@ -76,4 +75,4 @@ impl crate::request::Request for RecycleCreatePriceRequest {
     type Response = RecycleCreatePriceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `clue_order_id`, `company`, `company_code`, `logistics_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleLogisticsBackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.logisticsBack` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.logisticsBack")]
 pub struct RecycleLogisticsBackRequest {
@@ -38,14 +38,12 @@ impl RecycleLogisticsBackRequest {
     }
 }
 /// `recycle.logisticsBack` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecycleLogisticsBackResponse {
     /// `err_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<String>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<String>,
 }
 impl crate::request::Request for RecycleLogisticsBackRequest {
@@ -53,4 +51,4 @@ impl crate::request::Request for RecycleLogisticsBackRequest {
     type Response = RecycleLogisticsBackResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,19 @@
 /// * **Required:** `clue_order_id`, `is_passed`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleQualityTestingResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.qualityTestingResult` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.qualityTestingResult")]
 pub struct RecycleQualityTestingResultRequest {
     /// `clue_order_id` (required)
     pub clue_order_id: i64,
     /// `consignment_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consignment_price: Option<i64>,
     /// `failed_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_reason: Option<i64>,
     /// `is_passed` (required)
     pub is_passed: i64,
     /// `recycle_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycle_price: Option<i64>,
 }
 impl RecycleQualityTestingResultRequest {
@@ -32,7 +29,9 @@ impl RecycleQualityTestingResultRequest {
         Self {
             clue_order_id,
             is_passed,
-            ..<Self as crate::de::Object>::empty()
+            consignment_price: Default::default(),
+            failed_reason: Default::default(),
+            recycle_price: Default::default(),
         }
     }
     /// Sets `consignment_price`.
@@ -52,7 +51,7 @@ impl RecycleQualityTestingResultRequest {
     }
 }
 /// `recycle.qualityTestingResult` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecycleQualityTestingResultResponse {}
 impl crate::request::Request for RecycleQualityTestingResultRequest {
@@ -60,4 +59,4 @@ impl crate::request::Request for RecycleQualityTestingResultRequest {
     type Response = RecycleQualityTestingResultResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

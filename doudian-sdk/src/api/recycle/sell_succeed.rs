@@ -8,7 +8,7 @@
 /// * **Required:** `clue_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleSellSucceedResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.sellSucceed` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "recycle.sellSucceed")]
 pub struct RecycleSellSucceedRequest {
@@ -22,7 +22,7 @@ impl RecycleSellSucceedRequest {
     }
 }
 /// `recycle.sellSucceed` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RecycleSellSucceedResponse {}
 impl crate::request::Request for RecycleSellSucceedRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for RecycleSellSucceedRequest {
     type Response = RecycleSellSucceedResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `deduct_cnt`, `log_id`, `outer_biz_id`, `req_id`, `service_id`, given by name in [`RightsDeductUsageCountRequired`].
 /// * **Reply:** [`RightsDeductUsageCountResponse`]; nested types are in this module.
 /// * **Platform docs:** search `rights.deductUsageCount` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "rights.deductUsageCount")]
 pub struct RightsDeductUsageCountRequest {
@@ -57,7 +57,7 @@ impl RightsDeductUsageCountRequest {
     }
 }
 /// `rights.deductUsageCount` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RightsDeductUsageCountResponse {}
 impl crate::request::Request for RightsDeductUsageCountRequest {
@@ -65,4 +65,4 @@ impl crate::request::Request for RightsDeductUsageCountRequest {
     type Response = RightsDeductUsageCountResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,25 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`RightsInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `rights.info` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "rights.info")]
 pub struct RightsInfoRequest {
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `outer_biz_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_biz_id: Option<String>,
     /// `service_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_id: Option<i64>,
 }
 impl RightsInfoRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            biz_type: Default::default(),
+            outer_biz_id: Default::default(),
+            service_id: Default::default(),
         }
     }
     /// Sets `biz_type`.
@@ -46,20 +45,16 @@ impl RightsInfoRequest {
     }
 }
 /// `rights.info` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RightsInfoResponse {
     /// `expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<String>,
     /// `rights_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rights_type: Option<i32>,
     /// `spec_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_type: Option<i32>,
     /// `spec_val`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_val: Option<String>,
 }
 impl crate::request::Request for RightsInfoRequest {
@@ -68,4 +63,4 @@ impl crate::request::Request for RightsInfoRequest {
     type Response = RightsInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

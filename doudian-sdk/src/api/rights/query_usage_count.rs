@@ -8,7 +8,7 @@
 /// * **Required:** `outer_biz_id`, `service_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RightsQueryUsageCountResponse`]; nested types are in this module.
 /// * **Platform docs:** search `rights.queryUsageCount` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "rights.queryUsageCount")]
 pub struct RightsQueryUsageCountRequest {
@@ -27,20 +27,14 @@ impl RightsQueryUsageCountRequest {
     }
 }
 /// `rights.queryUsageCount` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RightsQueryUsageCountResponse {
     /// `canDeductCount`
-    #[serde(rename = "canDeductCount")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_deduct_count: Option<i64>,
     /// `frozenCount`
-    #[serde(rename = "frozenCount")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub frozen_count: Option<i64>,
     /// `totalCount`
-    #[serde(rename = "totalCount")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
 }
 impl crate::request::Request for RightsQueryUsageCountRequest {
@@ -49,4 +43,4 @@ impl crate::request::Request for RightsQueryUsageCountRequest {
     type Response = RightsQueryUsageCountResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

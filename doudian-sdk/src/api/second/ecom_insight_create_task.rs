@@ -9,34 +9,33 @@ pub use super::shared::Data;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SecondEcomInsightCreateTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `second.ecomInsight.createTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "second.ecomInsight.createTask")]
 pub struct SecondEcomInsightCreateTaskRequest {
     /// `pic_by_text_request`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_by_text_request: Option<PicByTextRequest>,
     /// `video_by_pic_first_frame_request`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_by_pic_first_frame_request: Option<VideoByPicFirstFrameRequest>,
     /// `video_by_pic_first_last_frame_request`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_by_pic_first_last_frame_request: Option<VideoByPicFirstLastFrameRequest>,
     /// `video_by_pic_ref_and_video_request`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_by_pic_ref_and_video_request: Option<VideoByPicRefAndVideoRequest>,
     /// `video_by_text_request`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_by_text_request: Option<VideoByTextRequest>,
     /// `video_understand_request`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_understand_request: Option<VideoUnderstandRequest>,
 }
 impl SecondEcomInsightCreateTaskRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            pic_by_text_request: Default::default(),
+            video_by_pic_first_frame_request: Default::default(),
+            video_by_pic_first_last_frame_request: Default::default(),
+            video_by_pic_ref_and_video_request: Default::default(),
+            video_by_text_request: Default::default(),
+            video_understand_request: Default::default(),
         }
     }
     /// Sets `pic_by_text_request`.
@@ -90,17 +89,14 @@ impl SecondEcomInsightCreateTaskRequest {
     }
 }
 /// `second.ecomInsight.createTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SecondEcomInsightCreateTaskResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SecondEcomInsightCreateTaskRequest {
@@ -108,24 +104,23 @@ impl crate::request::Request for SecondEcomInsightCreateTaskRequest {
     type Response = SecondEcomInsightCreateTaskResponse;
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Base {
     /// `model`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `task_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
 }
 impl Base {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            model: Default::default(),
+            name: Default::default(),
+            task_type: Default::default(),
         }
     }
     /// Sets `model`.
@@ -145,22 +140,20 @@ impl Base {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct FirstFrameAsset {
     /// `file_element`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_element: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 impl FirstFrameAsset {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            file_element: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `file_element`.
@@ -175,22 +168,20 @@ impl FirstFrameAsset {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Image {
     /// `file_element`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_element: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 impl Image {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            file_element: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `file_element`.
@@ -205,22 +196,20 @@ impl Image {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LastFrameAsset {
     /// `file_element`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_element: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 impl LastFrameAsset {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            file_element: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `file_element`.
@@ -235,33 +224,32 @@ impl LastFrameAsset {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PicByTextRequest {
     /// `base`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
     /// `image`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image: Vec<Image>,
     /// `prompt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// `sequential_image_generation`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequential_image_generation: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `watermark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<bool>,
 }
 impl PicByTextRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            base: Default::default(),
+            image: Default::default(),
+            prompt: Default::default(),
+            sequential_image_generation: Default::default(),
+            size: Default::default(),
+            watermark: Default::default(),
         }
     }
     /// Sets `base`.
@@ -299,22 +287,20 @@ impl PicByTextRequest {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RefImageAsset {
     /// `file_element`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_element: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 impl RefImageAsset {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            file_element: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `file_element`.
@@ -329,22 +315,20 @@ impl RefImageAsset {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoAsset {
     /// `file_element`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_element: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 impl VideoAsset {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            file_element: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `file_element`.
@@ -359,27 +343,26 @@ impl VideoAsset {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoByPicFirstFrameRequest {
     /// `base`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
     /// `first_frame_asset`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_frame_asset: Option<FirstFrameAsset>,
     /// `fps`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fps: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 impl VideoByPicFirstFrameRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            base: Default::default(),
+            first_frame_asset: Default::default(),
+            fps: Default::default(),
+            text: Default::default(),
         }
     }
     /// Sets `base`.
@@ -404,30 +387,29 @@ impl VideoByPicFirstFrameRequest {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoByPicFirstLastFrameRequest {
     /// `base`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
     /// `first_frame_asset`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_frame_asset: Option<FirstFrameAsset>,
     /// `fps`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fps: Option<String>,
     /// `last_frame_asset`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_frame_asset: Option<LastFrameAsset>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 impl VideoByPicFirstLastFrameRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            base: Default::default(),
+            first_frame_asset: Default::default(),
+            fps: Default::default(),
+            last_frame_asset: Default::default(),
+            text: Default::default(),
         }
     }
     /// Sets `base`.
@@ -457,39 +439,38 @@ impl VideoByPicFirstLastFrameRequest {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoByPicRefAndVideoRequest {
     /// `base`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
     /// `imitation_setting`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub imitation_setting: Option<String>,
     /// `ref_image_assets`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ref_image_assets: Vec<RefImageAsset>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `time_budget`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_budget: Option<String>,
     /// `video_asset`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_asset: Option<VideoAsset>,
     /// `video_ratio`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_ratio: Option<String>,
     /// `video_resolution`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_resolution: Option<String>,
 }
 impl VideoByPicRefAndVideoRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            base: Default::default(),
+            imitation_setting: Default::default(),
+            ref_image_assets: Default::default(),
+            text: Default::default(),
+            time_budget: Default::default(),
+            video_asset: Default::default(),
+            video_ratio: Default::default(),
+            video_resolution: Default::default(),
         }
     }
     /// Sets `base`.
@@ -534,21 +515,20 @@ impl VideoByPicRefAndVideoRequest {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoByTextRequest {
     /// `base`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 impl VideoByTextRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            base: Default::default(),
+            text: Default::default(),
         }
     }
     /// Sets `base`.
@@ -563,27 +543,26 @@ impl VideoByTextRequest {
     }
 }
 /// An object inside `second.ecomInsight.createTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct VideoUnderstandRequest {
     /// `base`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
     /// `fps`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fps: Option<String>,
     /// `text`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `video_asset`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_asset: Option<VideoAsset>,
 }
 impl VideoUnderstandRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            base: Default::default(),
+            fps: Default::default(),
+            text: Default::default(),
+            video_asset: Default::default(),
         }
     }
     /// Sets `base`.
@@ -608,4 +587,4 @@ impl VideoUnderstandRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,20 +9,17 @@ pub use super::shared::Data;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SecondEcomInsightDeleteTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `second.ecomInsight.deleteTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "second.ecomInsight.deleteTask")]
 pub struct SecondEcomInsightDeleteTaskRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl SecondEcomInsightDeleteTaskRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
+        Self { id: Default::default() }
     }
     /// Sets `id`.
     pub fn id(mut self, id: i64) -> Self {
@@ -31,17 +28,14 @@ impl SecondEcomInsightDeleteTaskRequest {
     }
 }
 /// `second.ecomInsight.deleteTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SecondEcomInsightDeleteTaskResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SecondEcomInsightDeleteTaskRequest {
@@ -49,4 +43,4 @@ impl crate::request::Request for SecondEcomInsightDeleteTaskRequest {
     type Response = SecondEcomInsightDeleteTaskResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

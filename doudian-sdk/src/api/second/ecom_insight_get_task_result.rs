@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SecondEcomInsightGetTaskResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `second.ecomInsight.getTaskResult` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "second.ecomInsight.getTaskResult")]
 pub struct SecondEcomInsightGetTaskResultRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `task_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
 }
 impl SecondEcomInsightGetTaskResultRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            id: Default::default(),
+            task_type: Default::default(),
         }
     }
     /// Sets `id`.
@@ -61,15 +60,13 @@ impl crate::request::Request for SecondEcomInsightGetTaskResultRequest {
     type Response = SecondEcomInsightGetTaskResultResponse;
 }
 /// An object inside `second.ecomInsight.getTaskResult`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,20 +9,17 @@ pub use super::shared::Data;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SecondEcomInsightTaskDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `second.ecomInsight.taskDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "second.ecomInsight.taskDetail")]
 pub struct SecondEcomInsightTaskDetailRequest {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 impl SecondEcomInsightTaskDetailRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
-        Self {
-            ..<Self as crate::de::Object>::empty()
-        }
+        Self { id: Default::default() }
     }
     /// Sets `id`.
     pub fn id(mut self, id: i64) -> Self {
@@ -31,17 +28,14 @@ impl SecondEcomInsightTaskDetailRequest {
     }
 }
 /// `second.ecomInsight.taskDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SecondEcomInsightTaskDetailResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SecondEcomInsightTaskDetailRequest {
@@ -50,4 +44,4 @@ impl crate::request::Request for SecondEcomInsightTaskDetailRequest {
     type Response = SecondEcomInsightTaskDetailResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,32 +8,30 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SecondEcomInsightTaskListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `second.ecomInsight.taskList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "second.ecomInsight.taskList")]
 pub struct SecondEcomInsightTaskListRequest {
     /// `kw`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub kw: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 impl SecondEcomInsightTaskListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            kw: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            status: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `kw`.
@@ -63,17 +61,14 @@ impl SecondEcomInsightTaskListRequest {
     }
 }
 /// `second.ecomInsight.taskList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SecondEcomInsightTaskListResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SecondEcomInsightTaskListRequest {
@@ -82,58 +77,44 @@ impl crate::request::Request for SecondEcomInsightTaskListRequest {
     type Response = SecondEcomInsightTaskListResponse;
 }
 /// An object inside `second.ecomInsight.taskList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `records`
     pub records: Vec<Record>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 /// An object inside `second.ecomInsight.taskList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Record {
     /// `create_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_info: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `model_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_task_id: Option<String>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pilot_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pilot_task_id: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `task_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_result: Option<String>,
     /// `task_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

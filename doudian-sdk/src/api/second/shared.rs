@@ -3,59 +3,47 @@
 
 //! Nested types several `second` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `second.ecomInsight.createTask`, `second.ecomInsight.deleteTask` and `second.ecomInsight.taskDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `create_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_info: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `model_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_task_id: Option<String>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pilot_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pilot_task_id: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `task_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_result: Option<String>,
     /// `task_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 /// An object inside `second.videoTop.mainPicVideo` and `second.videoTop.shortVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Filter {
     /// `field`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// `option`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub option: Option<String>,
 }
 impl Filter {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            field: Default::default(),
+            option: Default::default(),
         }
     }
     /// Sets `field`.
@@ -70,21 +58,20 @@ impl Filter {
     }
 }
 /// An object inside `second.videoTop.mainPicVideo` and `second.videoTop.shortVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Like {
     /// `field`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// `like_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub like_value: Option<String>,
 }
 impl Like {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            field: Default::default(),
+            like_value: Default::default(),
         }
     }
     /// Sets `field`.
@@ -99,21 +86,20 @@ impl Like {
     }
 }
 /// An object inside `second.videoTop.mainPicVideo` and `second.videoTop.shortVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Sort {
     /// `field`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// `order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
 }
 impl Sort {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            field: Default::default(),
+            order: Default::default(),
         }
     }
     /// Sets `field`.
@@ -128,4 +114,4 @@ impl Sort {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,31 +9,30 @@ pub use super::shared::{Filter, Like, Sort};
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SecondVideoTopMainPicVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `second.videoTop.mainPicVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "second.videoTop.mainPicVideo")]
 pub struct SecondVideoTopMainPicVideoRequest {
     /// `filters`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<Filter>,
     /// `likes`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub likes: Vec<Like>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
     /// `sort`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<Sort>,
 }
 impl SecondVideoTopMainPicVideoRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            filters: Default::default(),
+            likes: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            sort: Default::default(),
         }
     }
     /// Sets `filters`.
@@ -63,17 +62,14 @@ impl SecondVideoTopMainPicVideoRequest {
     }
 }
 /// `second.videoTop.mainPicVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SecondVideoTopMainPicVideoResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SecondVideoTopMainPicVideoRequest {
@@ -81,52 +77,40 @@ impl crate::request::Request for SecondVideoTopMainPicVideoRequest {
     type Response = SecondVideoTopMainPicVideoResponse;
 }
 /// An object inside `second.videoTop.mainPicVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `records`
     pub records: Vec<Record>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 /// An object inside `second.videoTop.mainPicVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Record {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `prod_desc_backup`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prod_desc_backup: Option<String>,
     /// `prod_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prod_id: Option<i64>,
     /// `prod_main_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prod_main_img: Option<String>,
     /// `prod_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prod_name: Option<String>,
     /// `prod_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prod_url: Option<String>,
     /// `screenshot`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub screenshot: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `video_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,31 +9,30 @@ pub use super::shared::{Filter, Like, Sort};
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SecondVideoTopShortVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `second.videoTop.shortVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "second.videoTop.shortVideo")]
 pub struct SecondVideoTopShortVideoRequest {
     /// `filters`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<Filter>,
     /// `likes`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub likes: Vec<Like>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
     /// `sort`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<Sort>,
 }
 impl SecondVideoTopShortVideoRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            filters: Default::default(),
+            likes: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            sort: Default::default(),
         }
     }
     /// Sets `filters`.
@@ -63,17 +62,14 @@ impl SecondVideoTopShortVideoRequest {
     }
 }
 /// `second.videoTop.shortVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SecondVideoTopShortVideoResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SecondVideoTopShortVideoRequest {
@@ -81,55 +77,42 @@ impl crate::request::Request for SecondVideoTopShortVideoRequest {
     type Response = SecondVideoTopShortVideoResponse;
 }
 /// An object inside `second.videoTop.shortVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `records`
     pub records: Vec<Record>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 /// An object inside `second.videoTop.shortVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Record {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `product_first_cat_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_first_cat_name: Option<String>,
     /// `product_leaf_cat_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_leaf_cat_name: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_second_cat_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_second_cat_name: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `video_create_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_create_date: Option<String>,
     /// `video_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_id: Option<String>,
     /// `video_title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_title: Option<String>,
     /// `video_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `event_type`, `events`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SecurityBatchReportOrderSecurityEventResponse`]; nested types are in this module.
 /// * **Platform docs:** search `security.batchReportOrderSecurityEvent` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "security.batchReportOrderSecurityEvent")]
 pub struct SecurityBatchReportOrderSecurityEventRequest {
@@ -24,12 +24,10 @@ impl SecurityBatchReportOrderSecurityEventRequest {
     }
 }
 /// `security.batchReportOrderSecurityEvent` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SecurityBatchReportOrderSecurityEventResponse {
     /// `CustomError`
-    #[serde(rename = "CustomError")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_error: Option<CustomError>,
 }
 impl crate::request::Request for SecurityBatchReportOrderSecurityEventRequest {
@@ -37,20 +35,16 @@ impl crate::request::Request for SecurityBatchReportOrderSecurityEventRequest {
     type Response = SecurityBatchReportOrderSecurityEventResponse;
 }
 /// An object inside `security.batchReportOrderSecurityEvent`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomError {
     /// `ErrMsg`
-    #[serde(rename = "ErrMsg")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `ErrNo`
-    #[serde(rename = "ErrNo")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i64>,
 }
 /// An object inside `security.batchReportOrderSecurityEvent`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Event {
     /// `account_id` (required)
@@ -58,10 +52,8 @@ pub struct Event {
     /// `account_type` (required)
     pub account_type: String,
     /// `device_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     /// `device_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_type: Option<String>,
     /// `event_id` (required)
     pub event_id: String,
@@ -70,29 +62,24 @@ pub struct Event {
     /// `ip` (required)
     pub ip: String,
     /// `mac`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
     /// `operate_time` (required)
     pub operate_time: String,
     /// `operation_type` (required)
     pub operation_type: i32,
     /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub order_ids: Vec<crate::ids::OrderId>,
     /// `order_related_shop_id` (required)
     pub order_related_shop_id: String,
     /// `purchase_product_info_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub purchase_product_info_list: Vec<PurchaseProductInfo>,
     /// `referer` (required)
     pub referer: String,
     /// `shop_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shop_ids: Vec<String>,
     /// `url` (required)
     pub url: String,
     /// `user_agent`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
 }
 /// The required parameters of [`Event`], by name: 11 of them, too many to pass in order without mixing two up.
@@ -149,7 +136,12 @@ impl Event {
             order_related_shop_id,
             referer,
             url,
-            ..<Self as crate::de::Object>::empty()
+            device_id: Default::default(),
+            device_type: Default::default(),
+            mac: Default::default(),
+            purchase_product_info_list: Default::default(),
+            shop_ids: Default::default(),
+            user_agent: Default::default(),
         }
     }
     /// Sets `device_id`.
@@ -187,7 +179,7 @@ impl Event {
     }
 }
 /// An object inside `security.batchReportOrderSecurityEvent`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct IdentifyInfo {
     /// `encrypted` (required)
@@ -205,27 +197,26 @@ impl IdentifyInfo {
     }
 }
 /// An object inside `security.batchReportOrderSecurityEvent`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PurchaseProductInfo {
     /// `external_purchaser_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_purchaser_id: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `purchase_platform_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_platform_type: Option<i32>,
     /// `purchase_product_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_product_url: Option<String>,
 }
 impl PurchaseProductInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            external_purchaser_id: Default::default(),
+            product_name: Default::default(),
+            purchase_platform_type: Default::default(),
+            purchase_product_url: Default::default(),
         }
     }
     /// Sets `external_purchaser_id`.
@@ -256,4 +247,4 @@ impl PurchaseProductInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,23 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SendHomeAfterSaleGetRejectReasonCodeListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.afterSale.getRejectReasonCodeList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.afterSale.getRejectReasonCodeList")]
 pub struct SendHomeAfterSaleGetRejectReasonCodeListRequest {
     /// `after_sale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub after_sale_id: Option<crate::ids::AfterSaleId>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl SendHomeAfterSaleGetRejectReasonCodeListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            after_sale_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `after_sale_id`.
@@ -42,7 +40,7 @@ impl SendHomeAfterSaleGetRejectReasonCodeListRequest {
     }
 }
 /// `sendHome.afterSale.getRejectReasonCodeList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeAfterSaleGetRejectReasonCodeListResponse {
     /// `items`
@@ -54,30 +52,23 @@ impl crate::request::Request for SendHomeAfterSaleGetRejectReasonCodeListRequest
     type Response = SendHomeAfterSaleGetRejectReasonCodeListResponse;
 }
 /// An object inside `sendHome.afterSale.getRejectReasonCodeList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Item {
     /// `evidence_description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_description: Option<String>,
     /// `evidence_need`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_need: Option<String>,
     /// `image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// `pkg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pkg: Option<i64>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `reject_reason_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason_code: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

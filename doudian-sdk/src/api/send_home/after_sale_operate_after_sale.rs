@@ -8,25 +8,21 @@
 /// * **Required:** `after_sale_id`, `evidence`, `operate_type`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeAfterSaleOperateAfterSaleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.afterSale.operateAfterSale` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.afterSale.operateAfterSale")]
 pub struct SendHomeAfterSaleOperateAfterSaleRequest {
     /// `after_sale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub after_sale_id: crate::ids::AfterSaleId,
     /// `evidence` (required)
     pub evidence: Vec<Evidence>,
     /// `operate_type` (required)
     pub operate_type: i32,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `reject_reason_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason_code: Option<i64>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `store_id` (required)
     pub store_id: i64,
@@ -44,7 +40,9 @@ impl SendHomeAfterSaleOperateAfterSaleRequest {
             evidence,
             operate_type,
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            reason: Default::default(),
+            reject_reason_code: Default::default(),
+            remark: Default::default(),
         }
     }
     /// Sets `reason`.
@@ -64,7 +62,7 @@ impl SendHomeAfterSaleOperateAfterSaleRequest {
     }
 }
 /// `sendHome.afterSale.operateAfterSale` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeAfterSaleOperateAfterSaleResponse {}
 impl crate::request::Request for SendHomeAfterSaleOperateAfterSaleRequest {
@@ -72,25 +70,23 @@ impl crate::request::Request for SendHomeAfterSaleOperateAfterSaleRequest {
     type Response = SendHomeAfterSaleOperateAfterSaleResponse;
 }
 /// An object inside `sendHome.afterSale.operateAfterSale`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Evidence {
     /// `desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl Evidence {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            desc: Default::default(),
+            type_: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `desc`.
@@ -110,4 +106,4 @@ impl Evidence {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `distribution_code`, `distribution_delivery_id`, `order_id`, `report_time`, `rider_coordinate_type`, `rider_latitude`, `rider_longitude`, given by name in [`SendHomeDeliverySyncSelfDeliveryLocationRequired`].
 /// * **Reply:** [`SendHomeDeliverySyncSelfDeliveryLocationResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.delivery.syncSelfDeliveryLocation` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.delivery.syncSelfDeliveryLocation")]
 pub struct SendHomeDeliverySyncSelfDeliveryLocationRequest {
@@ -17,7 +17,6 @@ pub struct SendHomeDeliverySyncSelfDeliveryLocationRequest {
     /// `distribution_delivery_id` (required)
     pub distribution_delivery_id: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub order_id: crate::ids::OrderId,
     /// `report_time` (required)
     pub report_time: i64,
@@ -28,13 +27,10 @@ pub struct SendHomeDeliverySyncSelfDeliveryLocationRequest {
     /// `rider_longitude` (required)
     pub rider_longitude: String,
     /// `rider_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_name: Option<String>,
     /// `rider_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_phone: Option<String>,
     /// `rider_phone_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_phone_type: Option<i32>,
 }
 impl ::std::fmt::Debug for SendHomeDeliverySyncSelfDeliveryLocationRequest {
@@ -91,7 +87,9 @@ impl SendHomeDeliverySyncSelfDeliveryLocationRequest {
             rider_coordinate_type,
             rider_latitude,
             rider_longitude,
-            ..<Self as crate::de::Object>::empty()
+            rider_name: Default::default(),
+            rider_phone: Default::default(),
+            rider_phone_type: Default::default(),
         }
     }
     /// Sets `rider_name`.
@@ -111,7 +109,7 @@ impl SendHomeDeliverySyncSelfDeliveryLocationRequest {
     }
 }
 /// `sendHome.delivery.syncSelfDeliveryLocation` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeDeliverySyncSelfDeliveryLocationResponse {}
 impl crate::request::Request for SendHomeDeliverySyncSelfDeliveryLocationRequest {
@@ -119,4 +117,4 @@ impl crate::request::Request for SendHomeDeliverySyncSelfDeliveryLocationRequest
     type Response = SendHomeDeliverySyncSelfDeliveryLocationResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

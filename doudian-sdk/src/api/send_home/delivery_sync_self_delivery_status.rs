@@ -8,46 +8,35 @@
 /// * **Required:** `distribution_code`, `distribution_delivery_id`, `order_id`, `status`, `update_time`, given by name in [`SendHomeDeliverySyncSelfDeliveryStatusRequired`].
 /// * **Reply:** [`SendHomeDeliverySyncSelfDeliveryStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.delivery.syncSelfDeliveryStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.delivery.syncSelfDeliveryStatus")]
 pub struct SendHomeDeliverySyncSelfDeliveryStatusRequest {
     /// `cancel_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_code: Option<i32>,
     /// `cancel_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
     /// `distribution_code` (required)
     pub distribution_code: String,
     /// `distribution_delivery_id` (required)
     pub distribution_delivery_id: String,
     /// `need_resend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_resend: Option<bool>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub order_id: crate::ids::OrderId,
     /// `report_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_time: Option<i64>,
     /// `rider_coordinate_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_coordinate_type: Option<i32>,
     /// `rider_latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_latitude: Option<String>,
     /// `rider_longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_longitude: Option<String>,
     /// `rider_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_name: Option<String>,
     /// `rider_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_phone: Option<String>,
     /// `rider_phone_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_phone_type: Option<i32>,
     /// `status` (required)
     pub status: i32,
@@ -105,7 +94,16 @@ impl SendHomeDeliverySyncSelfDeliveryStatusRequest {
             order_id,
             status,
             update_time,
-            ..<Self as crate::de::Object>::empty()
+            cancel_code: Default::default(),
+            cancel_reason: Default::default(),
+            need_resend: Default::default(),
+            report_time: Default::default(),
+            rider_coordinate_type: Default::default(),
+            rider_latitude: Default::default(),
+            rider_longitude: Default::default(),
+            rider_name: Default::default(),
+            rider_phone: Default::default(),
+            rider_phone_type: Default::default(),
         }
     }
     /// Sets `cancel_code`.
@@ -160,7 +158,7 @@ impl SendHomeDeliverySyncSelfDeliveryStatusRequest {
     }
 }
 /// `sendHome.delivery.syncSelfDeliveryStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeDeliverySyncSelfDeliveryStatusResponse {}
 impl crate::request::Request for SendHomeDeliverySyncSelfDeliveryStatusRequest {
@@ -168,4 +166,4 @@ impl crate::request::Request for SendHomeDeliverySyncSelfDeliveryStatusRequest {
     type Response = SendHomeDeliverySyncSelfDeliveryStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeOrderAcceptOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.order.acceptOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.order.acceptOrder")]
 pub struct SendHomeOrderAcceptOrderRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `store_id` (required)
     pub store_id: i64,
@@ -28,7 +27,7 @@ impl SendHomeOrderAcceptOrderRequest {
     }
 }
 /// `sendHome.order.acceptOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeOrderAcceptOrderResponse {}
 impl crate::request::Request for SendHomeOrderAcceptOrderRequest {
@@ -36,4 +35,4 @@ impl crate::request::Request for SendHomeOrderAcceptOrderRequest {
     type Response = SendHomeOrderAcceptOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

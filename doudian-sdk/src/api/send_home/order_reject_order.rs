@@ -8,17 +8,15 @@
 /// * **Required:** `order_id`, `reject_code`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeOrderRejectOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.order.rejectOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.order.rejectOrder")]
 pub struct SendHomeOrderRejectOrderRequest {
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `reject_code` (required)
     pub reject_code: i64,
     /// `reject_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_msg: Option<String>,
     /// `store_id` (required)
     pub store_id: i64,
@@ -34,7 +32,7 @@ impl SendHomeOrderRejectOrderRequest {
             order_id: order_id.into(),
             reject_code,
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            reject_msg: Default::default(),
         }
     }
     /// Sets `reject_msg`.
@@ -44,7 +42,7 @@ impl SendHomeOrderRejectOrderRequest {
     }
 }
 /// `sendHome.order.rejectOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeOrderRejectOrderResponse {}
 impl crate::request::Request for SendHomeOrderRejectOrderRequest {
@@ -52,4 +50,4 @@ impl crate::request::Request for SendHomeOrderRejectOrderRequest {
     type Response = SendHomeOrderRejectOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,15 @@
 /// * **Required:** `operate_perspective`, `update_items`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeProductBatchUpdatePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.product.batchUpdatePrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.product.batchUpdatePrice")]
 pub struct SendHomeProductBatchUpdatePriceRequest {
     /// `operate_perspective` (required)
     pub operate_perspective: i32,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_items` (required)
     pub update_items: Vec<UpdateItem>,
@@ -29,7 +27,8 @@ impl SendHomeProductBatchUpdatePriceRequest {
         Self {
             operate_perspective,
             update_items,
-            ..<Self as crate::de::Object>::empty()
+            outer_store_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `outer_store_id`.
@@ -44,7 +43,7 @@ impl SendHomeProductBatchUpdatePriceRequest {
     }
 }
 /// `sendHome.product.batchUpdatePrice` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeProductBatchUpdatePriceResponse {
     /// `err_list`
@@ -55,37 +54,29 @@ impl crate::request::Request for SendHomeProductBatchUpdatePriceRequest {
     type Response = SendHomeProductBatchUpdatePriceResponse;
 }
 /// An object inside `sendHome.product.batchUpdatePrice`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BatchUpdatePriceErr {
     /// `err_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_reason: Option<String>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `sendHome.product.batchUpdatePrice`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SkuPrice {
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `price` (required)
     pub price: i64,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuPrice {
@@ -93,7 +84,8 @@ impl SkuPrice {
     pub fn new(price: i64) -> Self {
         Self {
             price,
-            ..<Self as crate::de::Object>::empty()
+            outer_sku_id: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `outer_sku_id`.
@@ -108,15 +100,12 @@ impl SkuPrice {
     }
 }
 /// An object inside `sendHome.product.batchUpdatePrice`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct UpdateItem {
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_prices` (required)
     pub sku_prices: Vec<SkuPrice>,
@@ -126,7 +115,8 @@ impl UpdateItem {
     pub fn new(sku_prices: Vec<SkuPrice>) -> Self {
         Self {
             sku_prices,
-            ..<Self as crate::de::Object>::empty()
+            outer_product_id: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `outer_product_id`.
@@ -141,4 +131,4 @@ impl UpdateItem {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

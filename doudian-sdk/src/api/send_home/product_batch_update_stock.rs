@@ -8,22 +8,19 @@
 /// * **Required:** `incremental`, `operate_perspective`, `update_items`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeProductBatchUpdateStockResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.product.batchUpdateStock` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.product.batchUpdateStock")]
 pub struct SendHomeProductBatchUpdateStockRequest {
     /// `idempotent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotent_id: Option<String>,
     /// `incremental` (required)
     pub incremental: bool,
     /// `operate_perspective` (required)
     pub operate_perspective: i32,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_items` (required)
     pub update_items: Vec<UpdateItem>,
@@ -39,7 +36,9 @@ impl SendHomeProductBatchUpdateStockRequest {
             incremental,
             operate_perspective,
             update_items,
-            ..<Self as crate::de::Object>::empty()
+            idempotent_id: Default::default(),
+            outer_store_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `idempotent_id`.
@@ -59,7 +58,7 @@ impl SendHomeProductBatchUpdateStockRequest {
     }
 }
 /// `sendHome.product.batchUpdateStock` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeProductBatchUpdateStockResponse {}
 impl crate::request::Request for SendHomeProductBatchUpdateStockRequest {
@@ -67,15 +66,12 @@ impl crate::request::Request for SendHomeProductBatchUpdateStockRequest {
     type Response = SendHomeProductBatchUpdateStockResponse;
 }
 /// An object inside `sendHome.product.batchUpdateStock`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SkuStock {
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `stock_num` (required)
     pub stock_num: i64,
@@ -85,7 +81,8 @@ impl SkuStock {
     pub fn new(stock_num: i64) -> Self {
         Self {
             stock_num,
-            ..<Self as crate::de::Object>::empty()
+            outer_sku_id: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `outer_sku_id`.
@@ -100,15 +97,12 @@ impl SkuStock {
     }
 }
 /// An object inside `sendHome.product.batchUpdateStock`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct UpdateItem {
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_stocks` (required)
     pub sku_stocks: Vec<SkuStock>,
@@ -118,7 +112,8 @@ impl UpdateItem {
     pub fn new(sku_stocks: Vec<SkuStock>) -> Self {
         Self {
             sku_stocks,
-            ..<Self as crate::de::Object>::empty()
+            outer_product_id: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `outer_product_id`.
@@ -133,4 +128,4 @@ impl UpdateItem {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `operate_perspective`, `operate_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeProductUpdateProductStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.product.updateProductStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.product.updateProductStatus")]
 pub struct SendHomeProductUpdateProductStatusRequest {
@@ -17,17 +17,12 @@ pub struct SendHomeProductUpdateProductStatusRequest {
     /// `operate_type` (required)
     pub operate_type: i32,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl SendHomeProductUpdateProductStatusRequest {
@@ -36,7 +31,10 @@ impl SendHomeProductUpdateProductStatusRequest {
         Self {
             operate_perspective,
             operate_type,
-            ..<Self as crate::de::Object>::empty()
+            outer_product_id: Default::default(),
+            outer_store_id: Default::default(),
+            product_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `outer_product_id`.
@@ -61,7 +59,7 @@ impl SendHomeProductUpdateProductStatusRequest {
     }
 }
 /// `sendHome.product.updateProductStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeProductUpdateProductStatusResponse {}
 impl crate::request::Request for SendHomeProductUpdateProductStatusRequest {
@@ -69,4 +67,4 @@ impl crate::request::Request for SendHomeProductUpdateProductStatusRequest {
     type Response = SendHomeProductUpdateProductStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeSettleGetLedgerResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.settle.getLedger` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.settle.getLedger")]
 pub struct SendHomeSettleGetLedgerRequest {
     /// `order_ids` (required): [`OrderId`](crate::ids::OrderId)s, each sent as a string
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub order_ids: Vec<crate::ids::OrderId>,
 }
 impl SendHomeSettleGetLedgerRequest {
@@ -27,7 +26,7 @@ impl SendHomeSettleGetLedgerRequest {
     }
 }
 /// `sendHome.settle.getLedger` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeSettleGetLedgerResponse {
     /// `ledger`
@@ -39,143 +38,104 @@ impl crate::request::Request for SendHomeSettleGetLedgerRequest {
     type Response = SendHomeSettleGetLedgerResponse;
 }
 /// An object inside `sendHome.settle.getLedger`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Income {
     /// `main_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_income: Option<i64>,
     /// `store_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_income: Option<i64>,
     /// `total_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_income: Option<i64>,
     /// `unit_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_income: Option<i64>,
 }
 /// An object inside `sendHome.settle.getLedger`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Ledger {
     /// `income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub income: Option<Income>,
     /// `ledger_delivery`
     pub ledger_delivery: Vec<LedgerDelivery>,
     /// `ledger_order`
     pub ledger_order: Vec<LedgerOrder>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 /// An object inside `sendHome.settle.getLedger`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LedgerDelivery {
     /// `cancel_fee_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_fee_amount: Option<i64>,
     /// `charge_fee_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub charge_fee_amount: Option<i64>,
     /// `delivery_settle_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_settle_status: Option<i64>,
     /// `payer_role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_role: Option<i64>,
 }
 /// An object inside `sendHome.settle.getLedger`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LedgerOrder {
     /// `author_commision`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_commision: Option<i64>,
     /// `author_coupon_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_coupon_amount: Option<i64>,
     /// `bank_pay_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_pay_promotion_amount: Option<i64>,
     /// `colonel_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub colonel_commission: Option<i64>,
     /// `dou_customer_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dou_customer_commission: Option<i64>,
     /// `free_commission_flag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub free_commission_flag: Option<i64>,
     /// `income_total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub income_total_amount: Option<i64>,
     /// `main_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_income: Option<i64>,
     /// `mixed_coupon_shop_cost_apport_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mixed_coupon_shop_cost_apport_amount: Option<i64>,
     /// `order_settle_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_settle_status: Option<i64>,
     /// `outcome_total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome_total_amount: Option<i64>,
     /// `packing_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub packing_amount: Option<i64>,
     /// `partner_commission`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_commission: Option<i64>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `platform_service_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_service_fee: Option<i64>,
     /// `platform_service_fee_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_service_fee_rate: Option<i64>,
     /// `post_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_amount: Option<i64>,
     /// `post_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_promotion_amount: Option<i64>,
     /// `product_price_total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_price_total_amount: Option<i64>,
     /// `promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_amount: Option<i64>,
     /// `recycler_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recycler_amount: Option<i64>,
     /// `settle_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settle_time: Option<String>,
     /// `shop_coupon_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_coupon_amount: Option<i64>,
     /// `shop_deduction_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_deduction_amount: Option<i64>,
     /// `store_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_income: Option<i64>,
     /// `unit_income`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_income: Option<i64>,
     /// `zr_pay_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zr_pay_promotion_amount: Option<i64>,
     /// `zt_pay_promotion_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zt_pay_promotion_amount: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@
 /// * **Required:** `outer_store_id_list`, `page_no`, `page_size`, `store_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeStoreGetStoreListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.store.getStoreList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.store.getStoreList")]
 pub struct SendHomeStoreGetStoreListRequest {
@@ -20,12 +20,10 @@ pub struct SendHomeStoreGetStoreListRequest {
     /// `page_size` (required)
     pub page_size: i32,
     /// `state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,
     /// `store_id_list` (required)
     pub store_id_list: Vec<i64>,
     /// `store_name_fuzzy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name_fuzzy: Option<String>,
 }
 impl SendHomeStoreGetStoreListRequest {
@@ -41,7 +39,8 @@ impl SendHomeStoreGetStoreListRequest {
             page_no,
             page_size,
             store_id_list,
-            ..<Self as crate::de::Object>::empty()
+            state: Default::default(),
+            store_name_fuzzy: Default::default(),
         }
     }
     /// Sets `state`.
@@ -56,16 +55,14 @@ impl SendHomeStoreGetStoreListRequest {
     }
 }
 /// `sendHome.store.getStoreList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeStoreGetStoreListResponse {
     /// `has_more`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// `store_detail_list`
     pub store_detail_list: Vec<StoreDetail>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
 }
 impl crate::request::Request for SendHomeStoreGetStoreListRequest {
@@ -103,84 +100,61 @@ impl SendHomeStoreGetStoreListRequest {
     }
 }
 /// An object inside `sendHome.store.getStoreList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenTime {
     /// `day_map`
     pub day_map: ::std::collections::BTreeMap<String, String>,
 }
 /// An object inside `sendHome.store.getStoreList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Store {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `bound_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bound_time: Option<i64>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `is_open_now`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_open_now: Option<bool>,
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `open_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_time: Option<OpenTime>,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `suspend_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suspend_type: Option<i64>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<String>,
     /// `town_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_code: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 impl ::std::fmt::Debug for Store {
@@ -213,12 +187,11 @@ impl ::std::fmt::Debug for Store {
     }
 }
 /// An object inside `sendHome.store.getStoreList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreDetail {
     /// `store`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<Store>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,20 +8,17 @@
 /// * **Required:** `operate_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeStoreUpdateStoreStateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.store.updateStoreState` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sendHome.store.updateStoreState")]
 pub struct SendHomeStoreUpdateStoreStateRequest {
     /// `operate_type` (required)
     pub operate_type: i32,
     /// `outer_store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_store_id: Option<String>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl SendHomeStoreUpdateStoreStateRequest {
@@ -29,7 +26,9 @@ impl SendHomeStoreUpdateStoreStateRequest {
     pub fn new(operate_type: i32) -> Self {
         Self {
             operate_type,
-            ..<Self as crate::de::Object>::empty()
+            outer_store_id: Default::default(),
+            reason: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `outer_store_id`.
@@ -49,7 +48,7 @@ impl SendHomeStoreUpdateStoreStateRequest {
     }
 }
 /// `sendHome.store.updateStoreState` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendHomeStoreUpdateStoreStateResponse {}
 impl crate::request::Request for SendHomeStoreUpdateStoreStateRequest {
@@ -57,4 +56,4 @@ impl crate::request::Request for SendHomeStoreUpdateStoreStateRequest {
     type Response = SendHomeStoreUpdateStoreStateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

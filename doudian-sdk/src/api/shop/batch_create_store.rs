@@ -9,7 +9,7 @@ pub use super::shared::OpenTime;
 /// * **Required:** `store_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopBatchCreateStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.batchCreateStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.batchCreateStore")]
 pub struct ShopBatchCreateStoreRequest {
@@ -23,7 +23,7 @@ impl ShopBatchCreateStoreRequest {
     }
 }
 /// `shop.batchCreateStore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopBatchCreateStoreResponse {
     /// `result_list`
@@ -34,61 +34,45 @@ impl crate::request::Request for ShopBatchCreateStoreRequest {
     type Response = ShopBatchCreateStoreResponse;
 }
 /// An object inside `shop.batchCreateStore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BatchCreateStoreResult {
     /// `is_success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `store`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<BatchCreateStoreResultStore>,
 }
 /// An object inside `shop.batchCreateStore`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct BatchCreateStoreResultStore {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `open_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_time: Option<StoreOpenTime>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `rel_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rel_shop_id: Option<i64>,
     /// `row_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub row_id: Option<i64>,
     /// `store_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_code: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl ::std::fmt::Debug for BatchCreateStoreResultStore {
@@ -111,7 +95,7 @@ impl ::std::fmt::Debug for BatchCreateStoreResultStore {
     }
 }
 /// An object inside `shop.batchCreateStore`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Store {
     /// `address` (required)
@@ -212,14 +196,13 @@ impl Store {
     }
 }
 /// An object inside `shop.batchCreateStore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreOpenTime {
     /// `custom`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom: Option<String>,
     /// `day_map`
     pub day_map: ::std::collections::BTreeMap<String, String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

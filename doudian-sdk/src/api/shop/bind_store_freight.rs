@@ -8,7 +8,7 @@
 /// * **Required:** `freight_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopBindStoreFreightResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.bindStoreFreight` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.bindStoreFreight")]
 pub struct ShopBindStoreFreightRequest {
@@ -24,7 +24,7 @@ impl ShopBindStoreFreightRequest {
     }
 }
 /// `shop.bindStoreFreight` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopBindStoreFreightResponse {}
 impl crate::request::Request for ShopBindStoreFreightRequest {
@@ -32,4 +32,4 @@ impl crate::request::Request for ShopBindStoreFreightRequest {
     type Response = ShopBindStoreFreightResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `sale_limit_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopBindStoreSaleLimitResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.bindStoreSaleLimit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.bindStoreSaleLimit")]
 pub struct ShopBindStoreSaleLimitRequest {
@@ -24,7 +24,7 @@ impl ShopBindStoreSaleLimitRequest {
     }
 }
 /// `shop.bindStoreSaleLimit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopBindStoreSaleLimitResponse {}
 impl crate::request::Request for ShopBindStoreSaleLimitRequest {
@@ -32,4 +32,4 @@ impl crate::request::Request for ShopBindStoreSaleLimitRequest {
     type Response = ShopBindStoreSaleLimitResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

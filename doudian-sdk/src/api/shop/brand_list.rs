@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopBrandListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.brandList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.brandList")]
 #[doc(alias = "获取店铺的已授权品牌列表")]
@@ -43,29 +43,25 @@ impl crate::request::Request for ShopBrandListRequest {
     type Response = ShopBrandListResponse;
 }
 /// An object inside `shop.brandList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// The brand's Chinese name.
     ///
     /// `brand_chinese_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_chinese_name: Option<String>,
     /// The brand's English name.
     ///
     /// `brand_english_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_english_name: Option<String>,
     /// The trademark registration number.
     ///
     /// `brand_reg_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_reg_num: Option<String>,
     /// The brand id, as given when publishing a product.
     ///
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

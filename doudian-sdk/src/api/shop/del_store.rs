@@ -8,7 +8,7 @@
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopDelStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.delStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.delStore")]
 pub struct ShopDelStoreRequest {
@@ -22,7 +22,7 @@ impl ShopDelStoreRequest {
     }
 }
 /// `shop.delStore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopDelStoreResponse {}
 impl crate::request::Request for ShopDelStoreRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for ShopDelStoreRequest {
     type Response = ShopDelStoreResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,39 +9,29 @@ pub use super::shared::OpenTime;
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopEditStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.editStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "shop.editStore")]
 pub struct ShopEditStoreRequest {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `open_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_time: Option<OpenTime>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `store_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_code: Option<String>,
     /// `store_id` (required)
     pub store_id: i64,
@@ -68,7 +58,16 @@ impl ShopEditStoreRequest {
     pub fn new(store_id: i64) -> Self {
         Self {
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            address: Default::default(),
+            city: Default::default(),
+            contact: Default::default(),
+            district: Default::default(),
+            latitude: Default::default(),
+            longitude: Default::default(),
+            name: Default::default(),
+            open_time: Default::default(),
+            province: Default::default(),
+            store_code: Default::default(),
         }
     }
     /// Sets `address`.
@@ -123,7 +122,7 @@ impl ShopEditStoreRequest {
     }
 }
 /// `shop.editStore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopEditStoreResponse {}
 impl crate::request::Request for ShopEditStoreRequest {
@@ -131,4 +130,4 @@ impl crate::request::Request for ShopEditStoreRequest {
     type Response = ShopEditStoreResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopGetExperienceScoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getExperienceScore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.getExperienceScore")]
 pub struct ShopGetExperienceScoreRequest {}
@@ -19,32 +19,24 @@ impl ShopGetExperienceScoreRequest {
     }
 }
 /// `shop.getExperienceScore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopGetExperienceScoreResponse {
     /// `aftersale_deal_reach_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_deal_reach_rate: Option<AftersaleDealReachRate>,
     /// `average_feedback_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub average_feedback_time: Option<AverageFeedbackTime>,
     /// `collect_ontime_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub collect_ontime_rate: Option<CollectOntimeRate>,
     /// `delivery_accomplish_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_accomplish_rate: Option<DeliveryAccomplishRate>,
     /// `lgt_qreturn_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lgt_qreturn_rate: Option<LgtQreturnRate>,
     /// `prod_dsr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prod_dsr: Option<ProdDsr>,
     /// `quality_return_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_return_rate: Option<QualityReturnRate>,
     /// `seller_rating_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_rating_info: Option<SellerRatingInfo>,
 }
 impl crate::request::Request for ShopGetExperienceScoreRequest {
@@ -53,113 +45,90 @@ impl crate::request::Request for ShopGetExperienceScoreRequest {
     type Response = ShopGetExperienceScoreResponse;
 }
 /// An object inside `shop.getExperienceScore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AftersaleDealReachRate {
     /// `node_score`. Example: `8841966.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score: Option<f64>,
     /// `node_score_weight`. Example: `5766932.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score_weight: Option<f64>,
     /// `score`. Example: `8167889.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
 }
 /// An object inside `shop.getExperienceScore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AverageFeedbackTime {
     /// `node_score`. Example: `7806532.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score: Option<f64>,
     /// `node_score_weight`. Example: `559086.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score_weight: Option<f64>,
     /// `score`. Example: `2809658.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
 }
 /// An object inside `shop.getExperienceScore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CollectOntimeRate {
     /// `node_score`. Example: `6544738.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score: Option<f64>,
     /// `node_score_weight`. Example: `5014245.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score_weight: Option<f64>,
     /// `score`. Example: `1555411.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
 }
 /// An object inside `shop.getExperienceScore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct DeliveryAccomplishRate {
     /// `node_score`. Example: `5005129.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score: Option<f64>,
     /// `node_score_weight`. Example: `3417194.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score_weight: Option<f64>,
     /// `score`. Example: `6153298.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
 }
 /// An object inside `shop.getExperienceScore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct LgtQreturnRate {
     /// `node_score`. Example: `6130968.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score: Option<f64>,
     /// `node_score_weight`. Example: `9330871.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score_weight: Option<f64>,
     /// `score`. Example: `404277.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
 }
 /// An object inside `shop.getExperienceScore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProdDsr {
     /// `node_score`. Example: `6130968.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score: Option<f64>,
     /// `node_score_weight`. Example: `9330871.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score_weight: Option<f64>,
     /// `score`. Example: `404277.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
 }
 /// An object inside `shop.getExperienceScore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualityReturnRate {
     /// `node_score`. Example: `9442669.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score: Option<f64>,
     /// `node_score_weight`. Example: `3674114.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_score_weight: Option<f64>,
     /// `score`. Example: `377566.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
 }
 /// An object inside `shop.getExperienceScore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SellerRatingInfo {
     /// `score`. Example: `4416981.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     /// `score_weight`. Example: `2607639.0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub score_weight: Option<f64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

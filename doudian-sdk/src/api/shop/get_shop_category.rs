@@ -8,7 +8,7 @@
 /// * **Required:** `cid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopGetShopCategoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getShopCategory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.getShopCategory")]
 #[doc(alias = "获取店铺后台供商家发布商品的类目")]
@@ -48,37 +48,31 @@ impl crate::request::Request for ShopGetShopCategoryRequest {
     type Response = ShopGetShopCategoryResponse;
 }
 /// An object inside `shop.getShopCategory`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// Whether the shop may use the category now.
     ///
     /// `enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// The category id.
     ///
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Whether the category has no children: products go only into leaf categories.
     ///
     /// `is_leaf`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_leaf: Option<bool>,
     /// Depth in the tree: 1 for a first-level category.
     ///
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The parent category; 0 at the first level.
     ///
     /// `parent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

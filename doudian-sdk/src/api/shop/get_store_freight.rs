@@ -8,7 +8,7 @@
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopGetStoreFreightResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getStoreFreight` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.getStoreFreight")]
 pub struct ShopGetStoreFreightRequest {
@@ -22,7 +22,7 @@ impl ShopGetStoreFreightRequest {
     }
 }
 /// `shop.getStoreFreight` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopGetStoreFreightResponse {
     /// `store_freights`
@@ -34,15 +34,13 @@ impl crate::request::Request for ShopGetStoreFreightRequest {
     type Response = ShopGetStoreFreightResponse;
 }
 /// An object inside `shop.getStoreFreight`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreFreight {
     /// `freight_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_id: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,61 +10,45 @@ pub use super::shared::{RelShopUser, StoreChargeInfo};
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopGetStoreListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getStoreList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.getStoreList")]
 pub struct ShopGetStoreListRequest {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `is_need_poi_audit_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_need_poi_audit_info: Option<bool>,
     /// `is_need_rel_shop_user`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_need_rel_shop_user: Option<bool>,
     /// `name_fuzzy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_fuzzy: Option<String>,
     /// `open_account_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_account_state: Option<i64>,
     /// `page` (required)
     pub page: i64,
     /// `page_size` (required)
     pub page_size: i64,
     /// `poi_audit_state`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poi_audit_state: Vec<i64>,
     /// `poi_id_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poi_id_list: Vec<i64>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `qual_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qual_state: Option<i64>,
     /// `remit_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remit_state: Option<i64>,
     /// `state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,
     /// `store_code_fuzzy`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_code_fuzzy: Option<String>,
     /// `store_code_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_code_list: Vec<String>,
     /// `store_id_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_id_list: Vec<i64>,
     /// `store_name_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_name_list: Vec<String>,
 }
 impl ShopGetStoreListRequest {
@@ -73,7 +57,22 @@ impl ShopGetStoreListRequest {
         Self {
             page,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            district: Default::default(),
+            is_need_poi_audit_info: Default::default(),
+            is_need_rel_shop_user: Default::default(),
+            name_fuzzy: Default::default(),
+            open_account_state: Default::default(),
+            poi_audit_state: Default::default(),
+            poi_id_list: Default::default(),
+            province: Default::default(),
+            qual_state: Default::default(),
+            remit_state: Default::default(),
+            state: Default::default(),
+            store_code_fuzzy: Default::default(),
+            store_code_list: Default::default(),
+            store_id_list: Default::default(),
+            store_name_list: Default::default(),
         }
     }
     /// Sets `city`.
@@ -158,19 +157,16 @@ impl ShopGetStoreListRequest {
     }
 }
 /// `shop.getStoreList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopGetStoreListResponse {
     /// `ret_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_code: Option<i64>,
     /// `ret_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_msg: Option<String>,
     /// `store_detail_list`
     pub store_detail_list: Vec<StoreDetail>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ShopGetStoreListRequest {
@@ -204,60 +200,45 @@ impl ShopGetStoreListRequest {
     }
 }
 /// An object inside `shop.getStoreList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OpenTime {
     /// `day_map`
     pub day_map: ::std::collections::BTreeMap<String, String>,
 }
 /// An object inside `shop.getStoreList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct PoiAuditInfo {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `open_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_time: Option<PoiAuditInfoOpenTime>,
     /// `poi_audit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_audit_id: Option<String>,
     /// `poi_audit_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_audit_state: Option<i64>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
     /// `store_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_code: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<String>,
 }
 impl ::std::fmt::Debug for PoiAuditInfo {
@@ -282,111 +263,79 @@ impl ::std::fmt::Debug for PoiAuditInfo {
     }
 }
 /// An object inside `shop.getStoreList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PoiAuditInfoOpenTime {
     /// `custom`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom: Option<String>,
     /// `day_map`
     pub day_map: ::std::collections::BTreeMap<String, String>,
 }
 /// An object inside `shop.getStoreList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Store {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `bound_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bound_time: Option<i64>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `is_open_now`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_open_now: Option<bool>,
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `open_account_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_account_state: Option<i64>,
     /// `open_account_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_account_time: Option<i64>,
     /// `open_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_time: Option<OpenTime>,
     /// `poi_audit_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_audit_state: Option<i64>,
     /// `poi_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_id: Option<i64>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `qual_pass_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qual_pass_time: Option<i64>,
     /// `qual_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qual_state: Option<i64>,
     /// `rel_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rel_shop_id: Option<i64>,
     /// `remit_pass_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remit_pass_time: Option<i64>,
     /// `remit_state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remit_state: Option<i64>,
     /// `state`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,
     /// `store_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_code: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `suspend_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suspend_type: Option<i64>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<String>,
     /// `town_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_code: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 impl ::std::fmt::Debug for Store {
@@ -427,21 +376,17 @@ impl ::std::fmt::Debug for Store {
     }
 }
 /// An object inside `shop.getStoreList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreDetail {
     /// `poi_audit_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_audit_info: Option<PoiAuditInfo>,
     /// `rel_shop_user`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rel_shop_user: Option<RelShopUser>,
     /// `store`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<Store>,
     /// `store_charge_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_charge_info: Option<StoreChargeInfo>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

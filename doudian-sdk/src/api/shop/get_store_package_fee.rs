@@ -8,7 +8,7 @@
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopGetStorePackageFeeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getStorePackageFee` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.getStorePackageFee")]
 pub struct ShopGetStorePackageFeeRequest {
@@ -22,11 +22,10 @@ impl ShopGetStorePackageFeeRequest {
     }
 }
 /// `shop.getStorePackageFee` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopGetStorePackageFeeResponse {
     /// `package_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_fee: Option<PackageFee>,
 }
 impl crate::request::Request for ShopGetStorePackageFeeRequest {
@@ -35,12 +34,11 @@ impl crate::request::Request for ShopGetStorePackageFeeRequest {
     type Response = ShopGetStorePackageFeeResponse;
 }
 /// An object inside `shop.getStorePackageFee`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageFee {
     /// `amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

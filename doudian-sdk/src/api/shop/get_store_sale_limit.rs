@@ -8,7 +8,7 @@
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopGetStoreSaleLimitResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getStoreSaleLimit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.getStoreSaleLimit")]
 pub struct ShopGetStoreSaleLimitRequest {
@@ -22,7 +22,7 @@ impl ShopGetStoreSaleLimitRequest {
     }
 }
 /// `shop.getStoreSaleLimit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopGetStoreSaleLimitResponse {
     /// `store_sale_limits`
@@ -34,15 +34,13 @@ impl crate::request::Request for ShopGetStoreSaleLimitRequest {
     type Response = ShopGetStoreSaleLimitResponse;
 }
 /// An object inside `shop.getStoreSaleLimit`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreSaleLimit {
     /// `sale_limit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_limit_id: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,26 +8,21 @@
 /// * **Required:** `operate_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopMarketCategoryOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.marketCategoryOperate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.marketCategoryOperate")]
 pub struct ShopMarketCategoryOperateRequest {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `operate_type` (required)
     pub operate_type: String,
     /// `parent_category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_category_id: Option<i64>,
     /// `rank`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<i64>,
     /// `sequence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
 }
 impl ShopMarketCategoryOperateRequest {
@@ -35,7 +30,11 @@ impl ShopMarketCategoryOperateRequest {
     pub fn new(operate_type: impl Into<String>) -> Self {
         Self {
             operate_type: operate_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            category_id: Default::default(),
+            category_name: Default::default(),
+            parent_category_id: Default::default(),
+            rank: Default::default(),
+            sequence: Default::default(),
         }
     }
     /// Sets `category_id`.
@@ -65,11 +64,10 @@ impl ShopMarketCategoryOperateRequest {
     }
 }
 /// `shop.marketCategoryOperate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopMarketCategoryOperateResponse {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
 }
 impl crate::request::Request for ShopMarketCategoryOperateRequest {
@@ -77,4 +75,4 @@ impl crate::request::Request for ShopMarketCategoryOperateRequest {
     type Response = ShopMarketCategoryOperateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopMarketCategoryQueryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.marketCategoryQuery` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.marketCategoryQuery")]
 pub struct ShopMarketCategoryQueryRequest {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `parent_category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_category_id: Option<i64>,
 }
 impl ShopMarketCategoryQueryRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            category_id: Default::default(),
+            parent_category_id: Default::default(),
         }
     }
     /// Sets `category_id`.
@@ -38,7 +37,7 @@ impl ShopMarketCategoryQueryRequest {
     }
 }
 /// `shop.marketCategoryQuery` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopMarketCategoryQueryResponse {
     /// `category_info_list`
@@ -50,40 +49,32 @@ impl crate::request::Request for ShopMarketCategoryQueryRequest {
     type Response = ShopMarketCategoryQueryResponse;
 }
 /// An object inside `shop.marketCategoryQuery`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryInfo {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `children_category_info_list`
     pub children_category_info_list: Vec<ChildrenCategoryInfo>,
     /// `rank`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<i64>,
     /// `sequence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
 }
 /// An object inside `shop.marketCategoryQuery`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChildrenCategoryInfo {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `rank`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<i64>,
     /// `sequence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

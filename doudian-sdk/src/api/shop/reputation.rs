@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopReputationResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.reputation` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.reputation")]
 pub struct ShopReputationRequest {}
@@ -19,26 +19,20 @@ impl ShopReputationRequest {
     }
 }
 /// `shop.reputation` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopReputationResponse {
     /// `logistics_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_score: Option<String>,
     /// `product_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_score: Option<String>,
     /// `service_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_score: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_score`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_score: Option<String>,
 }
 impl crate::request::Request for ShopReputationRequest {
@@ -47,4 +41,4 @@ impl crate::request::Request for ShopReputationRequest {
     type Response = ShopReputationResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

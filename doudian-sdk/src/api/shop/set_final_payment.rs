@@ -8,7 +8,7 @@
 /// * **Required:** `final_price`, `operate_user_name`, `product_dscription`, `product_imgs`, `shop_order_no`, given by name in [`ShopSetFinalPaymentRequired`].
 /// * **Reply:** [`ShopSetFinalPaymentResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.setFinalPayment` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.setFinalPayment")]
 pub struct ShopSetFinalPaymentRequest {
@@ -23,7 +23,6 @@ pub struct ShopSetFinalPaymentRequest {
     /// `shop_order_no` (required)
     pub shop_order_no: String,
     /// `source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<i64>,
 }
 /// The required parameters of [`ShopSetFinalPaymentRequest`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -56,7 +55,7 @@ impl ShopSetFinalPaymentRequest {
             product_dscription,
             product_imgs,
             shop_order_no,
-            ..<Self as crate::de::Object>::empty()
+            source: Default::default(),
         }
     }
     /// Sets `source`.
@@ -66,7 +65,7 @@ impl ShopSetFinalPaymentRequest {
     }
 }
 /// `shop.setFinalPayment` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopSetFinalPaymentResponse {}
 impl crate::request::Request for ShopSetFinalPaymentRequest {
@@ -74,4 +73,4 @@ impl crate::request::Request for ShopSetFinalPaymentRequest {
     type Response = ShopSetFinalPaymentResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

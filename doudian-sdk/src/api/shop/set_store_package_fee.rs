@@ -8,7 +8,7 @@
 /// * **Required:** `package_fee`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopSetStorePackageFeeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.setStorePackageFee` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.setStorePackageFee")]
 pub struct ShopSetStorePackageFeeRequest {
@@ -24,7 +24,7 @@ impl ShopSetStorePackageFeeRequest {
     }
 }
 /// `shop.setStorePackageFee` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopSetStorePackageFeeResponse {}
 impl crate::request::Request for ShopSetStorePackageFeeRequest {
@@ -32,4 +32,4 @@ impl crate::request::Request for ShopSetStorePackageFeeRequest {
     type Response = ShopSetStorePackageFeeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,7 +3,7 @@
 
 //! Nested types several `shop` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `shop.batchCreateStore` and `shop.editStore`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OpenTime {
     /// `day_map` (required)
@@ -16,46 +16,35 @@ impl OpenTime {
     }
 }
 /// An object inside `shop.getStoreDetail` and `shop.getStoreList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RelShopUser {
     /// `biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<i32>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `ocean_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ocean_id: Option<i64>,
     /// `operate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_status: Option<i32>,
     /// `shop_charge_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_charge_name: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shop_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_type: Option<i32>,
     /// `toutiao_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub toutiao_id: Option<i64>,
     /// `v_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub v_type: Option<i32>,
 }
 /// An object inside `shop.getStoreDetail` and `shop.getStoreList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct StoreChargeInfo {
     /// `charge_mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub charge_mobile: Option<String>,
     /// `charge_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub charge_name: Option<String>,
 }
 impl ::std::fmt::Debug for StoreChargeInfo {
@@ -67,4 +56,4 @@ impl ::std::fmt::Debug for StoreChargeInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopUnsuspendStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.unsuspendStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shop.unsuspendStore")]
 pub struct ShopUnsuspendStoreRequest {
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `store_id` (required)
     pub store_id: i64,
@@ -23,7 +22,7 @@ impl ShopUnsuspendStoreRequest {
     pub fn new(store_id: i64) -> Self {
         Self {
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            reason: Default::default(),
         }
     }
     /// Sets `reason`.
@@ -33,14 +32,12 @@ impl ShopUnsuspendStoreRequest {
     }
 }
 /// `shop.unsuspendStore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopUnsuspendStoreResponse {
     /// `ret_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_code: Option<i64>,
     /// `ret_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_msg: Option<String>,
 }
 impl crate::request::Request for ShopUnsuspendStoreRequest {
@@ -48,4 +45,4 @@ impl crate::request::Request for ShopUnsuspendStoreRequest {
     type Response = ShopUnsuspendStoreResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopVideoAccountShoppingCartPrecheckResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.accountShoppingCartPrecheck` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.accountShoppingCartPrecheck")]
 pub struct ShopVideoAccountShoppingCartPrecheckRequest {
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
 }
 impl ShopVideoAccountShoppingCartPrecheckRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            user_id: Default::default(),
         }
     }
     /// Sets `user_id`.
@@ -30,17 +29,14 @@ impl ShopVideoAccountShoppingCartPrecheckRequest {
     }
 }
 /// `shopVideo.accountShoppingCartPrecheck` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoAccountShoppingCartPrecheckResponse {
     /// `can_bind`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_bind: Option<bool>,
     /// `deposit_paid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deposit_paid: Option<bool>,
     /// `remain_bind_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remain_bind_num: Option<i64>,
 }
 impl crate::request::Request for ShopVideoAccountShoppingCartPrecheckRequest {
@@ -49,4 +45,4 @@ impl crate::request::Request for ShopVideoAccountShoppingCartPrecheckRequest {
     type Response = ShopVideoAccountShoppingCartPrecheckResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,18 +8,15 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoCreateShoppingCartAnchorResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.createShoppingCartAnchor` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.createShoppingCartAnchor")]
 pub struct ShopVideoCreateShoppingCartAnchorRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
 }
 impl ShopVideoCreateShoppingCartAnchorRequest {
@@ -27,7 +24,8 @@ impl ShopVideoCreateShoppingCartAnchorRequest {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            title: Default::default(),
+            user_id: Default::default(),
         }
     }
     /// Sets `title`.
@@ -51,4 +49,4 @@ impl crate::request::Request for ShopVideoCreateShoppingCartAnchorRequest {
     type Response = ShopVideoCreateShoppingCartAnchorResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `video_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoDeleteShopVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.deleteShopVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.deleteShopVideo")]
 pub struct ShopVideoDeleteShopVideoRequest {
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `video_id` (required)
     pub video_id: String,
@@ -23,7 +22,7 @@ impl ShopVideoDeleteShopVideoRequest {
     pub fn new(video_id: impl Into<String>) -> Self {
         Self {
             video_id: video_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            user_id: Default::default(),
         }
     }
     /// Sets `user_id`.
@@ -33,7 +32,7 @@ impl ShopVideoDeleteShopVideoRequest {
     }
 }
 /// `shopVideo.deleteShopVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoDeleteShopVideoResponse {}
 impl crate::request::Request for ShopVideoDeleteShopVideoRequest {
@@ -41,4 +40,4 @@ impl crate::request::Request for ShopVideoDeleteShopVideoRequest {
     type Response = ShopVideoDeleteShopVideoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

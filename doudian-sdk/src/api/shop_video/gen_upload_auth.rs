@@ -8,7 +8,7 @@
 /// * **Required:** `upload_scene`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoGenUploadAuthResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.genUploadAuth` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.genUploadAuth")]
 pub struct ShopVideoGenUploadAuthRequest {
@@ -22,26 +22,20 @@ impl ShopVideoGenUploadAuthRequest {
     }
 }
 /// `shopVideo.genUploadAuth` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoGenUploadAuthResponse {
     /// `access_key_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
     /// `current_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_time: Option<String>,
     /// `expired_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expired_time: Option<String>,
     /// `secret_access_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_access_key: Option<String>,
     /// `session_token`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_token: Option<String>,
     /// `space_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub space_name: Option<String>,
 }
 impl crate::request::Request for ShopVideoGenUploadAuthRequest {
@@ -49,4 +43,4 @@ impl crate::request::Request for ShopVideoGenUploadAuthRequest {
     type Response = ShopVideoGenUploadAuthResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

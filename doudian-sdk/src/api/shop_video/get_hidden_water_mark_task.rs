@@ -8,7 +8,7 @@
 /// * **Required:** `task_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoGetHiddenWaterMarkTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.getHiddenWaterMarkTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.getHiddenWaterMarkTask")]
 pub struct ShopVideoGetHiddenWaterMarkTaskRequest {
@@ -22,20 +22,16 @@ impl ShopVideoGetHiddenWaterMarkTaskRequest {
     }
 }
 /// `shopVideo.getHiddenWaterMarkTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoGetHiddenWaterMarkTaskResponse {
     /// `display_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_status: Option<i32>,
     /// `failed_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_reason: Option<String>,
     /// `task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// `watermark_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark_url: Option<String>,
 }
 impl crate::request::Request for ShopVideoGetHiddenWaterMarkTaskRequest {
@@ -44,4 +40,4 @@ impl crate::request::Request for ShopVideoGetHiddenWaterMarkTaskRequest {
     type Response = ShopVideoGetHiddenWaterMarkTaskResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

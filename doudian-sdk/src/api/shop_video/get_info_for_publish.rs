@@ -8,7 +8,7 @@
 /// * **Required:** `need_activity`, `need_alliance_limit`, `need_hotspot`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoGetInfoForPublishResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.getInfoForPublish` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.getInfoForPublish")]
 pub struct ShopVideoGetInfoForPublishRequest {
@@ -34,16 +34,14 @@ impl ShopVideoGetInfoForPublishRequest {
     }
 }
 /// `shopVideo.getInfoForPublish` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoGetInfoForPublishResponse {
     /// `activity_list`
     pub activity_list: Vec<Activity>,
     /// `alliance_limit_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alliance_limit_info: Option<AllianceLimitInfo>,
     /// `hotspot_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hotspot_info: Option<HotspotInfo>,
 }
 impl crate::request::Request for ShopVideoGetInfoForPublishRequest {
@@ -52,50 +50,42 @@ impl crate::request::Request for ShopVideoGetInfoForPublishRequest {
     type Response = ShopVideoGetInfoForPublishResponse;
 }
 /// An object inside `shopVideo.getInfoForPublish`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Activity {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
     /// `head_image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub head_image: Option<String>,
     /// `jump_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_url: Option<String>,
 }
 /// An object inside `shopVideo.getInfoForPublish`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AllianceLimitInfo {
     /// `can_bind`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_bind: Option<bool>,
     /// `current_bind_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_bind_num: Option<i64>,
     /// `remain_bind_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remain_bind_num: Option<i64>,
 }
 /// An object inside `shopVideo.getInfoForPublish`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Hotspot {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `shopVideo.getInfoForPublish`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct HotspotInfo {
     /// `hotspot_list`
     pub hotspot_list: Vec<Hotspot>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

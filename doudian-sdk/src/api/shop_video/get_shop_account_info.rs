@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopVideoGetShopAccountInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.getShopAccountInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.getShopAccountInfo")]
 pub struct ShopVideoGetShopAccountInfoRequest {}
@@ -19,7 +19,7 @@ impl ShopVideoGetShopAccountInfoRequest {
     }
 }
 /// `shopVideo.getShopAccountInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoGetShopAccountInfoResponse {
     /// `account_infos`
@@ -31,21 +31,16 @@ impl crate::request::Request for ShopVideoGetShopAccountInfoRequest {
     type Response = ShopVideoGetShopAccountInfoResponse;
 }
 /// An object inside `shopVideo.getShopAccountInfo`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct AccountInfo {
     /// `avatar_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// `user_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
 impl ::std::fmt::Debug for AccountInfo {
@@ -59,4 +54,4 @@ impl ::std::fmt::Debug for AccountInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

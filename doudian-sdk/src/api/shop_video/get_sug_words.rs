@@ -8,7 +8,7 @@
 /// * **Required:** `keyword`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoGetSugWordsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.getSugWords` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.getSugWords")]
 pub struct ShopVideoGetSugWordsRequest {
@@ -45,18 +45,15 @@ impl crate::request::Request for ShopVideoGetSugWordsRequest {
     type Response = ShopVideoGetSugWordsResponse;
 }
 /// An object inside `shopVideo.getSugWords`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `play_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub play_count: Option<i64>,
     /// `topic_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub topic_id: Option<String>,
     /// `topic_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub topic_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,28 +9,23 @@
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoListRelatableProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.listRelatableProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.listRelatableProduct")]
 pub struct ShopVideoListRelatableProductRequest {
     /// `category_id_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub category_id_list: Vec<i64>,
     /// `page` (required)
     pub page: i32,
     /// `page_size` (required)
     pub page_size: i32,
     /// `product_id_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_id_list: Vec<i64>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sell_num_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num_end: Option<i64>,
     /// `sell_num_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num_start: Option<i64>,
 }
 impl ShopVideoListRelatableProductRequest {
@@ -39,7 +34,11 @@ impl ShopVideoListRelatableProductRequest {
         Self {
             page,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            category_id_list: Default::default(),
+            product_id_list: Default::default(),
+            product_name: Default::default(),
+            sell_num_end: Default::default(),
+            sell_num_start: Default::default(),
         }
     }
     /// Sets `category_id_list`.
@@ -69,19 +68,16 @@ impl ShopVideoListRelatableProductRequest {
     }
 }
 /// `shopVideo.listRelatableProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoListRelatableProductResponse {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
     /// `product_list`
     pub product_list: Vec<Product>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ShopVideoListRelatableProductRequest {
@@ -115,33 +111,25 @@ impl ShopVideoListRelatableProductRequest {
     }
 }
 /// An object inside `shopVideo.listRelatableProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `check_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// `draft_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub draft_status: Option<i64>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `market_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_price: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

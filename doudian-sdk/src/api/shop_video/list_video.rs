@@ -9,27 +9,21 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoListVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.listVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.listVideo")]
 pub struct ShopVideoListVideoRequest {
     /// `bind_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_product_id: Option<i64>,
     /// `bind_type_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bind_type_list: Vec<i32>,
     /// `create_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<i64>,
     /// `item_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<i64>,
     /// `order_by_field`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by_field: Option<i32>,
     /// `order_by_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by_type: Option<i32>,
     /// `page` (required)
     pub page: i32,
@@ -42,7 +36,12 @@ impl ShopVideoListVideoRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            bind_product_id: Default::default(),
+            bind_type_list: Default::default(),
+            create_time_start: Default::default(),
+            item_id: Default::default(),
+            order_by_field: Default::default(),
+            order_by_type: Default::default(),
         }
     }
     /// Sets `bind_product_id`.
@@ -77,14 +76,12 @@ impl ShopVideoListVideoRequest {
     }
 }
 /// `shopVideo.listVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoListVideoResponse {
     /// `current_page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_page: Option<i32>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
     /// `video_list`
     pub video_list: Vec<Video>,
@@ -120,40 +117,31 @@ impl ShopVideoListVideoRequest {
     }
 }
 /// An object inside `shopVideo.listVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Video {
     /// `alliance_product_list`
     pub alliance_product_list: Vec<i64>,
     /// `bind_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_type: Option<i32>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `item_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<i64>,
     /// `modify_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_time: Option<i64>,
     /// `order_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_amount: Option<i32>,
     /// `play_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub play_count: Option<i32>,
     /// `seeding_product_list`
     pub seeding_product_list: Vec<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopVideoPublishVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.publishVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.publishVideo")]
 pub struct ShopVideoPublishVideoRequest {
     /// `anchor_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub anchor_list: Vec<Anchor>,
     /// `basic_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub basic_info: Option<BasicInfo>,
 }
 impl ShopVideoPublishVideoRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            anchor_list: Default::default(),
+            basic_info: Default::default(),
         }
     }
     /// Sets `anchor_list`.
@@ -38,11 +37,10 @@ impl ShopVideoPublishVideoRequest {
     }
 }
 /// `shopVideo.publishVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoPublishVideoResponse {
     /// `item_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<i64>,
 }
 impl crate::request::Request for ShopVideoPublishVideoRequest {
@@ -50,21 +48,20 @@ impl crate::request::Request for ShopVideoPublishVideoRequest {
     type Response = ShopVideoPublishVideoResponse;
 }
 /// An object inside `shopVideo.publishVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Activity {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// `activity_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_name: Option<String>,
 }
 impl Activity {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            activity_id: Default::default(),
+            activity_name: Default::default(),
         }
     }
     /// Sets `activity_id`.
@@ -79,23 +76,20 @@ impl Activity {
     }
 }
 /// An object inside `shopVideo.publishVideo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Anchor {
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_number")]
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i32>,
 }
 impl Anchor {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_ids: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `product_ids`.
@@ -113,25 +107,20 @@ impl Anchor {
     }
 }
 /// An object inside `shopVideo.publishVideo`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BasicInfo {
     /// `activity_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub activity_list: Vec<Activity>,
     /// `cover_image_uri`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover_image_uri: Option<String>,
     /// `desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// `hotspot`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hotspot: Option<String>,
     /// `media_id` (required)
     pub media_id: String,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 impl BasicInfo {
@@ -139,7 +128,11 @@ impl BasicInfo {
     pub fn new(media_id: impl Into<String>) -> Self {
         Self {
             media_id: media_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            activity_list: Default::default(),
+            cover_image_uri: Default::default(),
+            desc: Default::default(),
+            hotspot: Default::default(),
+            title: Default::default(),
         }
     }
     /// Sets `activity_list`.
@@ -169,4 +162,4 @@ impl BasicInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,31 +8,30 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopVideoPublishVideoNewResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.publishVideoNew` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.publishVideoNew")]
 pub struct ShopVideoPublishVideoNewRequest {
     /// `anchor_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor_info: Option<AnchorInfo>,
     /// `app_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_info: Option<AppInfo>,
     /// `publish_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_info: Option<PublishInfo>,
     /// `related_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub related_info: Option<RelatedInfo>,
     /// `video_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_info: Option<VideoInfo>,
 }
 impl ShopVideoPublishVideoNewRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            anchor_info: Default::default(),
+            app_info: Default::default(),
+            publish_info: Default::default(),
+            related_info: Default::default(),
+            video_info: Default::default(),
         }
     }
     /// Sets `anchor_info`.
@@ -62,11 +61,10 @@ impl ShopVideoPublishVideoNewRequest {
     }
 }
 /// `shopVideo.publishVideoNew` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoPublishVideoNewResponse {
     /// `item_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
 }
 impl crate::request::Request for ShopVideoPublishVideoNewRequest {
@@ -74,32 +72,29 @@ impl crate::request::Request for ShopVideoPublishVideoNewRequest {
     type Response = ShopVideoPublishVideoNewResponse;
 }
 /// An object inside `shopVideo.publishVideoNew`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Anchor {
     /// `anchor_draft_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor_draft_id: Option<String>,
     /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `keyword`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keyword: Option<String>,
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[serde(serialize_with = "crate::ids::list_as_text")]
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i32>,
 }
 impl Anchor {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            anchor_draft_id: Default::default(),
+            content: Default::default(),
+            keyword: Default::default(),
+            product_ids: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `anchor_draft_id`.
@@ -132,18 +127,17 @@ impl Anchor {
     }
 }
 /// An object inside `shopVideo.publishVideoNew`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AnchorInfo {
     /// `anchors`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub anchors: Vec<Anchor>,
 }
 impl AnchorInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            anchors: Default::default(),
         }
     }
     /// Sets `anchors`.
@@ -153,7 +147,7 @@ impl AnchorInfo {
     }
 }
 /// An object inside `shopVideo.publishVideoNew`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct AppInfo {
     /// `app_id` (required)
@@ -166,16 +160,14 @@ impl AppInfo {
     }
 }
 /// An object inside `shopVideo.publishVideoNew`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PublishInfo {
     /// `schedule_publish_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_publish_time: Option<i64>,
     /// `source` (required)
     pub source: i32,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
 }
 impl PublishInfo {
@@ -183,7 +175,8 @@ impl PublishInfo {
     pub fn new(source: i32) -> Self {
         Self {
             source,
-            ..<Self as crate::de::Object>::empty()
+            schedule_publish_time: Default::default(),
+            user_id: Default::default(),
         }
     }
     /// Sets `schedule_publish_time`.
@@ -198,21 +191,20 @@ impl PublishInfo {
     }
 }
 /// An object inside `shopVideo.publishVideoNew`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RelatedInfo {
     /// `hot_sentence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hot_sentence: Option<String>,
     /// `topics`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub topics: Vec<Topic>,
 }
 impl RelatedInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            hot_sentence: Default::default(),
+            topics: Default::default(),
         }
     }
     /// Sets `hot_sentence`.
@@ -227,21 +219,20 @@ impl RelatedInfo {
     }
 }
 /// An object inside `shopVideo.publishVideoNew`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Topic {
     /// `topic_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub topic_id: Option<String>,
     /// `topic_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub topic_name: Option<String>,
 }
 impl Topic {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            topic_id: Default::default(),
+            topic_name: Default::default(),
         }
     }
     /// Sets `topic_id`.
@@ -256,11 +247,10 @@ impl Topic {
     }
 }
 /// An object inside `shopVideo.publishVideoNew`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct VideoInfo {
     /// `cover_image_uri`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover_image_uri: Option<String>,
     /// `desc` (required)
     pub desc: String,
@@ -280,7 +270,7 @@ impl VideoInfo {
             desc: desc.into(),
             media_id: media_id.into(),
             title: title.into(),
-            ..<Self as crate::de::Object>::empty()
+            cover_image_uri: Default::default(),
         }
     }
     /// Sets `cover_image_uri`.
@@ -290,4 +280,4 @@ impl VideoInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `task_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoQueryUploadTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.queryUploadTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.queryUploadTask")]
 pub struct ShopVideoQueryUploadTaskRequest {
@@ -22,14 +22,12 @@ impl ShopVideoQueryUploadTaskRequest {
     }
 }
 /// `shopVideo.queryUploadTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoQueryUploadTaskResponse {
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `vid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub vid: Option<String>,
 }
 impl crate::request::Request for ShopVideoQueryUploadTaskRequest {
@@ -38,4 +36,4 @@ impl crate::request::Request for ShopVideoQueryUploadTaskRequest {
     type Response = ShopVideoQueryUploadTaskResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,37 +8,36 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopVideoSearchItemResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.searchItem` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.searchItem")]
 pub struct ShopVideoSearchItemRequest {
     /// `bind_scene`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_scene: Option<i32>,
     /// `item_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
     /// `optional_param`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub optional_param: Option<OptionalParam>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
     /// `product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
 }
 impl ShopVideoSearchItemRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            bind_scene: Default::default(),
+            item_id: Default::default(),
+            optional_param: Default::default(),
+            page: Default::default(),
+            page_size: Default::default(),
+            product: Default::default(),
+            user_id: Default::default(),
         }
     }
     /// Sets `bind_scene`.
@@ -78,14 +77,12 @@ impl ShopVideoSearchItemRequest {
     }
 }
 /// `shopVideo.searchItem` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoSearchItemResponse {
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for ShopVideoSearchItemRequest {
@@ -94,128 +91,105 @@ impl crate::request::Request for ShopVideoSearchItemRequest {
     type Response = ShopVideoSearchItemResponse;
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AccountInfo {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BindProduct {
     /// `bind_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_type: Option<i32>,
     /// `products`
     pub products: Vec<BindProductProduct>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BindProductProduct {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `items`
     pub items: Vec<Item>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct HighQualityTag {
     /// `boost_v_v`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub boost_v_v: Option<i64>,
     /// `high_quality`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub high_quality: Option<bool>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Item {
     /// `account_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_info: Option<AccountInfo>,
     /// `bind_types`
     pub bind_types: Vec<i64>,
     /// `high_quality_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub high_quality_tag: Option<HighQualityTag>,
     /// `item_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_info: Option<ItemInfo>,
     /// `products`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub products: Option<Products>,
     /// `shop_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_info: Option<ShopInfo>,
     /// `stats`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ItemInfo {
     /// `caption`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
     /// `cover`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
     /// `duration`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
     /// `item_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `publish_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_time: Option<i64>,
     /// `reviewed`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reviewed: Option<bool>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OptionalParam {
     /// `need_high_quality_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_high_quality_tag: Option<bool>,
     /// `need_stats`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_stats: Option<bool>,
 }
 impl OptionalParam {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            need_high_quality_tag: Default::default(),
+            need_stats: Default::default(),
         }
     }
     /// Sets `need_high_quality_tag`.
@@ -230,19 +204,17 @@ impl OptionalParam {
     }
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl Product {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -252,7 +224,7 @@ impl Product {
     }
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Products {
     /// `bind_products`
@@ -261,47 +233,37 @@ pub struct Products {
     pub suggest_products: Vec<SuggestProduct>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopInfo {
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Stats {
     /// `comment_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_count: Option<i32>,
     /// `like_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub like_count: Option<i32>,
     /// `order_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_amount: Option<i32>,
     /// `play_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub play_count: Option<i32>,
     /// `share_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_count: Option<i32>,
 }
 /// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SuggestProduct {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

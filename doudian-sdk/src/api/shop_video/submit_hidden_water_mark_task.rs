@@ -8,23 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopVideoSubmitHiddenWaterMarkTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.submitHiddenWaterMarkTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.submitHiddenWaterMarkTask")]
 pub struct ShopVideoSubmitHiddenWaterMarkTaskRequest {
     /// `mediaId`
-    #[serde(rename = "mediaId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl ShopVideoSubmitHiddenWaterMarkTaskRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            media_id: Default::default(),
+            url: Default::default(),
         }
     }
     /// Sets `mediaId`.
@@ -39,11 +37,10 @@ impl ShopVideoSubmitHiddenWaterMarkTaskRequest {
     }
 }
 /// `shopVideo.submitHiddenWaterMarkTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoSubmitHiddenWaterMarkTaskResponse {
     /// `task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
 }
 impl crate::request::Request for ShopVideoSubmitHiddenWaterMarkTaskRequest {
@@ -51,4 +48,4 @@ impl crate::request::Request for ShopVideoSubmitHiddenWaterMarkTaskRequest {
     type Response = ShopVideoSubmitHiddenWaterMarkTaskResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `url`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoUploadVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.uploadVideo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "shopVideo.uploadVideo")]
 pub struct ShopVideoUploadVideoRequest {
@@ -22,11 +22,10 @@ impl ShopVideoUploadVideoRequest {
     }
 }
 /// `shopVideo.uploadVideo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopVideoUploadVideoResponse {
     /// `task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
 }
 impl crate::request::Request for ShopVideoUploadVideoRequest {
@@ -34,4 +33,4 @@ impl crate::request::Request for ShopVideoUploadVideoRequest {
     type Response = ShopVideoUploadVideoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::CustomsReportInfo;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SkuDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.detail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sku.detail")]
 #[doc(alias = "获取商品sku详情")]
@@ -17,20 +17,18 @@ pub struct SkuDetailRequest {
     /// The merchant's SKU code, instead of `sku_id`.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// The SKU to read.
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuDetailRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `code`.
@@ -45,106 +43,78 @@ impl SkuDetailRequest {
     }
 }
 /// `sku.detail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuDetailResponse {
     /// The merchant's SKU code.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `customs_report_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_report_info: Option<CustomsReportInfo>,
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `is_suit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_suit: Option<i32>,
     /// `open_user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_user_id: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `prehold_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_step_stock_num: Option<i64>,
     /// `prehold_stock_map`
     pub prehold_stock_map: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `prehold_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_stock_num: Option<i64>,
     /// The price, in fen.
     ///
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// The product the SKU belongs to.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
     /// `prom_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_step_stock_num: Option<i64>,
     /// `prom_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_stock_num: Option<i64>,
     /// `settlement_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_price: Option<i64>,
     /// `ship_rule_map`
     pub ship_rule_map: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `sku_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_type: Option<i64>,
     /// `spec_detail_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id1: Option<i64>,
     /// `spec_detail_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id2: Option<i64>,
     /// `spec_detail_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id3: Option<i64>,
     /// `spec_detail_name1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_name1: Option<String>,
     /// `spec_detail_name2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_name2: Option<String>,
     /// `spec_detail_name3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_name3: Option<String>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// `step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
     /// `stock_map`
     pub stock_map: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// The sellable stock.
     ///
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
     /// `suit_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suit_num: Option<i64>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<i64>,
 }
 impl crate::request::Request for SkuDetailRequest {
@@ -153,4 +123,4 @@ impl crate::request::Request for SkuDetailRequest {
     type Response = SkuDetailResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,33 +8,30 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SkuEditCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.editCode` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sku.editCode")]
 pub struct SkuEditCodeRequest {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuEditCodeRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            out_product_id: Default::default(),
+            out_sku_id: Default::default(),
+            product_id: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `code`.
@@ -64,7 +61,7 @@ impl SkuEditCodeRequest {
     }
 }
 /// `sku.editCode` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuEditCodeResponse {}
 impl crate::request::Request for SkuEditCodeRequest {
@@ -72,4 +69,4 @@ impl crate::request::Request for SkuEditCodeRequest {
     type Response = SkuEditCodeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

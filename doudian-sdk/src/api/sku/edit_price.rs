@@ -8,7 +8,7 @@
 /// * **Required:** `price`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SkuEditPriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.editPrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sku.editPrice")]
 #[doc(alias = "编辑sku价格")]
@@ -16,13 +16,10 @@ pub struct SkuEditPriceRequest {
     /// The merchant's SKU code, instead of `sku_id`.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// The new price, in fen (1 yuan = 100 fen).
     ///
@@ -31,17 +28,12 @@ pub struct SkuEditPriceRequest {
     /// The product the SKU belongs to.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// The SKU to reprice.
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl SkuEditPriceRequest {
@@ -49,7 +41,12 @@ impl SkuEditPriceRequest {
     pub fn new(price: i64) -> Self {
         Self {
             price,
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            out_product_id: Default::default(),
+            out_sku_id: Default::default(),
+            product_id: Default::default(),
+            sku_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `code`.
@@ -84,7 +81,7 @@ impl SkuEditPriceRequest {
     }
 }
 /// `sku.editPrice` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuEditPriceResponse {}
 impl crate::request::Request for SkuEditPriceRequest {
@@ -92,4 +89,4 @@ impl crate::request::Request for SkuEditPriceRequest {
     type Response = SkuEditPriceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

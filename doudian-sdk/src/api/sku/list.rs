@@ -9,7 +9,7 @@ pub use super::shared::CustomsReportInfo;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SkuListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sku.list")]
 #[doc(alias = "获取商品sku列表")]
@@ -17,20 +17,18 @@ pub struct SkuListRequest {
     /// The merchant's own numeric product id, instead of `product_id`.
     ///
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// The product whose SKUs to list.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl SkuListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            out_product_id: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `out_product_id`.
@@ -68,100 +66,74 @@ impl crate::request::Request for SkuListRequest {
     type Response = SkuListResponse;
 }
 /// An object inside `sku.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `channel_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_stock_num: Option<i64>,
     /// The merchant's SKU code.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `customs_report_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customs_report_info: Option<CustomsReportInfo>,
     /// The SKU id: the `sku_id` of orders and of the stock and price calls.
     ///
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `is_suit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_suit: Option<i32>,
     /// `normal_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_stock_num: Option<i64>,
     /// `open_user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_user_id: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `prehold_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_step_stock_num: Option<i64>,
     /// `prehold_stock_map`
     pub prehold_stock_map: ::std::collections::BTreeMap<String, i64>,
     /// Stock reserved by orders in progress.
     ///
     /// `prehold_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_stock_num: Option<i64>,
     /// The price, in fen.
     ///
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_id_str`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id_str: Option<String>,
     /// `prom_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_step_stock_num: Option<i64>,
     /// `prom_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_stock_num: Option<i64>,
     /// `sell_properties`
     pub sell_properties: Vec<SellProperty>,
     /// `settlement_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_price: Option<i64>,
     /// `ship_rule_map`
     pub ship_rule_map: ::std::collections::BTreeMap<String, ShipRuleMap>,
     /// `sku_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_type: Option<i64>,
     /// `spec_detail_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id1: Option<i64>,
     /// `spec_detail_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id2: Option<i64>,
     /// `spec_detail_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id3: Option<i64>,
     /// `spec_detail_name1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_name1: Option<String>,
     /// `spec_detail_name2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_name2: Option<String>,
     /// `spec_detail_name3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_name3: Option<String>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// `step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
     /// Stock per regional warehouse, keyed by `out_warehouse_id`.
     ///
@@ -170,42 +142,33 @@ pub struct Data {
     /// The sellable stock.
     ///
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
     /// `suit_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suit_num: Option<i64>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<i64>,
 }
 /// An object inside `sku.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SellProperty {
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
     /// `value_spec_detail_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_spec_detail_id: Option<i64>,
 }
 /// An object inside `sku.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShipRuleMap {
     /// `delay_day`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_day: Option<i64>,
     /// `presell_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_end_time: Option<i64>,
     /// `presell_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub presell_type: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

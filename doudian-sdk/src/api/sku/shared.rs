@@ -3,42 +3,31 @@
 
 //! Nested types several `sku` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `sku.detail` and `sku.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CustomsReportInfo {
     /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bar_code: Option<String>,
     /// `first_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_measure_qty: Option<f64>,
     /// `first_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_measure_unit: Option<String>,
     /// `g_model`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub g_model: Option<String>,
     /// `hs_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hs_code: Option<String>,
     /// `report_brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_brand_name: Option<String>,
     /// `report_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_name: Option<String>,
     /// `second_measure_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_measure_qty: Option<f64>,
     /// `second_measure_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_measure_unit: Option<String>,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// `usage`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SkuStockNumResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.stockNum` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sku.stockNum")]
 #[doc(alias = "查询库存")]
@@ -16,23 +16,21 @@ pub struct SkuStockNumRequest {
     /// The merchant's SKU code, instead of `sku_id`.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// The SKU to read.
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SkuStockNumRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            out_warehouse_id: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `code`.
@@ -52,54 +50,42 @@ impl SkuStockNumRequest {
     }
 }
 /// `sku.stockNum` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuStockNumResponse {
     /// `channel_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_stock_num: Option<i64>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `normal_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_stock_num: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `prehold_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_step_stock_num: Option<i64>,
     /// `prehold_stock_map`
     pub prehold_stock_map: ::std::collections::BTreeMap<String, i64>,
     /// Stock reserved by orders in progress.
     ///
     /// `prehold_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prehold_stock_num: Option<i64>,
     /// `prom_step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_step_stock_num: Option<i64>,
     /// Stock set aside for promotions.
     ///
     /// `prom_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prom_stock_num: Option<i64>,
     /// `ship_rule_map`
     pub ship_rule_map: ::std::collections::BTreeMap<String, ShipRuleMap>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_type: Option<i64>,
     /// `step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
     /// The sellable stock.
     ///
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
     /// Stock per regional warehouse, keyed by `out_warehouse_id`.
     ///
@@ -112,8 +98,8 @@ impl crate::request::Request for SkuStockNumRequest {
     type Response = SkuStockNumResponse;
 }
 /// An object inside `sku.stockNum`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShipRuleMap {}
 #[doc(hidden)]
-mod decode;
+mod wire;

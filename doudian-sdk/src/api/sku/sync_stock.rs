@@ -8,7 +8,7 @@
 /// * **Required:** `stock_num`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SkuSyncStockResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.syncStock` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sku.syncStock")]
 #[doc(alias = "修改sku库存")]
@@ -16,53 +16,40 @@ pub struct SkuSyncStockRequest {
     /// The merchant's SKU code, instead of `sku_id`.
     ///
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// A unique id per change, required with `incremental`: the platform refuses a second request carrying the same id.
     ///
     /// `idempotent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotent_id: Option<String>,
     /// `true` adds `stock_num` to the stock; `false` (the default) replaces it.
     ///
     /// `incremental`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub incremental: Option<bool>,
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// The regional warehouse (`warehouse.list`) whose stock to set; left out, the normal stock.
     ///
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// The product the SKU belongs to.
     ///
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// The SKU whose stock to set.
     ///
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
     /// The new stock or, with `incremental`, the change (negative to take stock away; the stock must not fall below 0).
     ///
     /// `stock_num` (required)
     pub stock_num: i64,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
 }
 impl SkuSyncStockRequest {
@@ -70,7 +57,17 @@ impl SkuSyncStockRequest {
     pub fn new(stock_num: i64) -> Self {
         Self {
             stock_num,
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            idempotent_id: Default::default(),
+            incremental: Default::default(),
+            out_product_id: Default::default(),
+            out_sku_id: Default::default(),
+            out_warehouse_id: Default::default(),
+            product_id: Default::default(),
+            sku_id: Default::default(),
+            step_stock_num: Default::default(),
+            store_id: Default::default(),
+            supplier_id: Default::default(),
         }
     }
     /// Sets `code`.
@@ -130,7 +127,7 @@ impl SkuSyncStockRequest {
     }
 }
 /// `sku.syncStock` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuSyncStockResponse {}
 impl crate::request::Request for SkuSyncStockRequest {
@@ -138,4 +135,4 @@ impl crate::request::Request for SkuSyncStockRequest {
     type Response = SkuSyncStockResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,25 +8,21 @@
 /// * **Required:** `incremental`, `product_id`, `sku_sync_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SkuSyncStockBatchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.syncStockBatch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sku.syncStockBatch")]
 pub struct SkuSyncStockBatchRequest {
     /// `idempotent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotent_id: Option<String>,
     /// `incremental` (required)
     pub incremental: bool,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `sku_sync_list` (required)
     pub sku_sync_list: Vec<SkuSync>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl SkuSyncStockBatchRequest {
@@ -40,7 +36,9 @@ impl SkuSyncStockBatchRequest {
             incremental,
             product_id: product_id.into(),
             sku_sync_list,
-            ..<Self as crate::de::Object>::empty()
+            idempotent_id: Default::default(),
+            outer_product_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `idempotent_id`.
@@ -60,7 +58,7 @@ impl SkuSyncStockBatchRequest {
     }
 }
 /// `sku.syncStockBatch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuSyncStockBatchResponse {}
 impl crate::request::Request for SkuSyncStockBatchRequest {
@@ -68,28 +66,22 @@ impl crate::request::Request for SkuSyncStockBatchRequest {
     type Response = SkuSyncStockBatchResponse;
 }
 /// An object inside `sku.syncStockBatch`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SkuSync {
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub sku_id: crate::ids::SkuId,
     /// `sku_type` (required)
     pub sku_type: i64,
     /// `step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
     /// `stock_map`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stock_map: Vec<StockMap>,
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
 }
 impl SkuSync {
@@ -98,7 +90,11 @@ impl SkuSync {
         Self {
             sku_id: sku_id.into(),
             sku_type,
-            ..<Self as crate::de::Object>::empty()
+            outer_sku_id: Default::default(),
+            step_stock_num: Default::default(),
+            stock_map: Default::default(),
+            stock_num: Default::default(),
+            supplier_id: Default::default(),
         }
     }
     /// Sets `outer_sku_id`.
@@ -128,7 +124,7 @@ impl SkuSync {
     }
 }
 /// An object inside `sku.syncStockBatch`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct StockMap {
     /// `out_warehouse_id` (required)
@@ -146,4 +142,4 @@ impl StockMap {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `idempotent_id`, `incremental`, `items`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SkuSyncStockBatchMultiProductsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.syncStockBatchMultiProducts` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sku.syncStockBatchMultiProducts")]
 pub struct SkuSyncStockBatchMultiProductsRequest {
@@ -19,7 +19,6 @@ pub struct SkuSyncStockBatchMultiProductsRequest {
     /// `items` (required)
     pub items: Vec<Item>,
     /// `source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
 impl SkuSyncStockBatchMultiProductsRequest {
@@ -33,7 +32,7 @@ impl SkuSyncStockBatchMultiProductsRequest {
             idempotent_id: idempotent_id.into(),
             incremental,
             items,
-            ..<Self as crate::de::Object>::empty()
+            source: Default::default(),
         }
     }
     /// Sets `source`.
@@ -43,7 +42,7 @@ impl SkuSyncStockBatchMultiProductsRequest {
     }
 }
 /// `sku.syncStockBatchMultiProducts` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuSyncStockBatchMultiProductsResponse {
     /// `results`
@@ -54,32 +53,24 @@ impl crate::request::Request for SkuSyncStockBatchMultiProductsRequest {
     type Response = SkuSyncStockBatchMultiProductsResponse;
 }
 /// An object inside `sku.syncStockBatchMultiProducts`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Item {
     /// `out_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_id: Option<i64>,
     /// `out_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_sku_id: Option<i64>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub sku_id: crate::ids::SkuId,
     /// `step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl Item {
@@ -91,7 +82,12 @@ impl Item {
         Self {
             product_id: product_id.into(),
             sku_id: sku_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            out_product_id: Default::default(),
+            out_sku_id: Default::default(),
+            out_warehouse_id: Default::default(),
+            step_stock_num: Default::default(),
+            stock_num: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `out_product_id`.
@@ -126,33 +122,25 @@ impl Item {
     }
 }
 /// An object inside `sku.syncStockBatchMultiProducts`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SyncStockBatchMultiProductsResult {
     /// `change_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub change_num: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `status_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
     /// `status_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
     /// `step_change_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_change_num: Option<i64>,
     /// `step_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_stock_num: Option<i64>,
     /// `stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_num: Option<i64>,
     /// `warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

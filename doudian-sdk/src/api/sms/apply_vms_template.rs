@@ -8,14 +8,13 @@
 /// * **Required:** `contents`, `signature`, `sms_account`, `template_name`, `template_theme`, given by name in [`SmsApplyVmsTemplateRequired`].
 /// * **Reply:** [`SmsApplyVmsTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.applyVmsTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.applyVmsTemplate")]
 pub struct SmsApplyVmsTemplateRequest {
     /// `contents` (required)
     pub contents: Vec<Content>,
     /// `extra`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<String>,
     /// `signature` (required)
     pub signature: String,
@@ -56,7 +55,7 @@ impl SmsApplyVmsTemplateRequest {
             sms_account,
             template_name,
             template_theme,
-            ..<Self as crate::de::Object>::empty()
+            extra: Default::default(),
         }
     }
     /// Sets `extra`.
@@ -66,11 +65,10 @@ impl SmsApplyVmsTemplateRequest {
     }
 }
 /// `sms.applyVmsTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsApplyVmsTemplateResponse {
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
 }
 impl crate::request::Request for SmsApplyVmsTemplateRequest {
@@ -78,7 +76,7 @@ impl crate::request::Request for SmsApplyVmsTemplateRequest {
     type Response = SmsApplyVmsTemplateResponse;
 }
 /// An object inside `sms.applyVmsTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Content {
     /// `content` (required)
@@ -96,4 +94,4 @@ impl Content {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,15 +8,13 @@
 /// * **Required:** `sign`, `sms_account`, `sms_message_list`, `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsBatchSendResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.batchSend` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.batchSend")]
 pub struct SmsBatchSendRequest {
     /// `link_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
     /// `mini_app_link_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mini_app_link_id: Option<String>,
     /// `sign` (required)
     pub sign: String,
@@ -25,12 +23,10 @@ pub struct SmsBatchSendRequest {
     /// `sms_message_list` (required)
     pub sms_message_list: Vec<SmsMessage>,
     /// `tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     /// `template_id` (required)
     pub template_id: String,
     /// `user_ext_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ext_code: Option<String>,
 }
 impl SmsBatchSendRequest {
@@ -46,7 +42,10 @@ impl SmsBatchSendRequest {
             sms_account: sms_account.into(),
             sms_message_list,
             template_id: template_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            link_id: Default::default(),
+            mini_app_link_id: Default::default(),
+            tag: Default::default(),
+            user_ext_code: Default::default(),
         }
     }
     /// Sets `link_id`.
@@ -71,7 +70,7 @@ impl SmsBatchSendRequest {
     }
 }
 /// `sms.batchSend` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsBatchSendResponse {
     /// `send_result_list`
@@ -82,31 +81,25 @@ impl crate::request::Request for SmsBatchSendRequest {
     type Response = SmsBatchSendResponse;
 }
 /// An object inside `sms.batchSend`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SendResult {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `message_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
 }
 /// An object inside `sms.batchSend`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SmsMessage {
     /// `douyin_open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub douyin_open_id: Option<String>,
     /// `outbound_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound_id: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
     /// `template_param` (required)
     pub template_param: String,
@@ -126,7 +119,9 @@ impl SmsMessage {
     pub fn new(template_param: impl Into<String>) -> Self {
         Self {
             template_param: template_param.into(),
-            ..<Self as crate::de::Object>::empty()
+            douyin_open_id: Default::default(),
+            outbound_id: Default::default(),
+            post_tel: Default::default(),
         }
     }
     /// Sets `douyin_open_id`.
@@ -146,4 +141,4 @@ impl SmsMessage {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

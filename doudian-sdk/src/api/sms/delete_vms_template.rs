@@ -8,7 +8,7 @@
 /// * **Required:** `sms_account`, `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsDeleteVmsTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.deleteVmsTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.deleteVmsTemplate")]
 pub struct SmsDeleteVmsTemplateRequest {
@@ -27,7 +27,7 @@ impl SmsDeleteVmsTemplateRequest {
     }
 }
 /// `sms.deleteVmsTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsDeleteVmsTemplateResponse {}
 impl crate::request::Request for SmsDeleteVmsTemplateRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for SmsDeleteVmsTemplateRequest {
     type Response = SmsDeleteVmsTemplateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `sms_account`, `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsGetVmsApplyTemplateStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.getVmsApplyTemplateStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.getVmsApplyTemplateStatus")]
 pub struct SmsGetVmsApplyTemplateStatusRequest {
@@ -27,7 +27,7 @@ impl SmsGetVmsApplyTemplateStatusRequest {
     }
 }
 /// `sms.getVmsApplyTemplateStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsGetVmsApplyTemplateStatusResponse {
     /// `result`
@@ -39,18 +39,15 @@ impl crate::request::Request for SmsGetVmsApplyTemplateStatusRequest {
     type Response = SmsGetVmsApplyTemplateStatusResponse;
 }
 /// An object inside `sms.getVmsApplyTemplateStatus`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GetVmsApplyTemplateStatusResult {
     /// `carrier`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub carrier: Option<String>,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,29 +8,23 @@
 /// * **Required:** `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsGetVmsTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.getVmsTemplateList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.getVmsTemplateList")]
 pub struct SmsGetVmsTemplateListRequest {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `page_index`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_index: Option<i64>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
     /// `signature`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
     /// `sms_account` (required)
     pub sms_account: String,
     /// `status`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<i64>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
 }
 impl SmsGetVmsTemplateListRequest {
@@ -38,7 +32,12 @@ impl SmsGetVmsTemplateListRequest {
     pub fn new(sms_account: impl Into<String>) -> Self {
         Self {
             sms_account: sms_account.into(),
-            ..<Self as crate::de::Object>::empty()
+            name: Default::default(),
+            page_index: Default::default(),
+            page_size: Default::default(),
+            signature: Default::default(),
+            status: Default::default(),
+            template_id: Default::default(),
         }
     }
     /// Sets `name`.
@@ -73,13 +72,12 @@ impl SmsGetVmsTemplateListRequest {
     }
 }
 /// `sms.getVmsTemplateList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsGetVmsTemplateListResponse {
     /// `result`
     pub result: Vec<GetVmsTemplateListResult>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SmsGetVmsTemplateListRequest {
@@ -88,17 +86,14 @@ impl crate::request::Request for SmsGetVmsTemplateListRequest {
     type Response = SmsGetVmsTemplateListResponse;
 }
 /// An object inside `sms.getVmsTemplateList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct CarrierStatus {
     /// `china_mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub china_mobile: Option<ChinaMobile>,
     /// `china_telecom`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub china_telecom: Option<ChinaTelecom>,
     /// `china_unicom`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub china_unicom: Option<ChinaUnicom>,
 }
 impl ::std::fmt::Debug for CarrierStatus {
@@ -111,72 +106,56 @@ impl ::std::fmt::Debug for CarrierStatus {
     }
 }
 /// An object inside `sms.getVmsTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChinaMobile {
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 /// An object inside `sms.getVmsTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChinaTelecom {
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 /// An object inside `sms.getVmsTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ChinaUnicom {
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 /// An object inside `sms.getVmsTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GetVmsTemplateListResult {
     /// `carrier_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub carrier_status: Option<CarrierStatus>,
     /// `channel_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<String>,
     /// `content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// `signature`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `theme`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

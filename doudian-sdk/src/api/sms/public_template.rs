@@ -9,25 +9,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SmsPublicTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.public.template` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.public.template")]
 pub struct SmsPublicTemplateRequest {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
 }
 impl SmsPublicTemplateRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            size: Default::default(),
+            template_id: Default::default(),
         }
     }
     /// Sets `page`.
@@ -47,13 +46,12 @@ impl SmsPublicTemplateRequest {
     }
 }
 /// `sms.public.template` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsPublicTemplateResponse {
     /// `public_template_list`
     pub public_template_list: Vec<PublicTemplate>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SmsPublicTemplateRequest {
@@ -87,21 +85,17 @@ impl SmsPublicTemplateRequest {
     }
 }
 /// An object inside `sms.public.template`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PublicTemplate {
     /// `channel_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<String>,
     /// `template_content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<String>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,41 +8,33 @@
 /// * **Required:** `sign`, `sms_account`, `template_id`, `template_param`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSendResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.send` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "sms.send")]
 pub struct SmsSendRequest {
     /// `douyin_open_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub douyin_open_id: Option<String>,
     /// `link_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
     /// `mini_app_link_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mini_app_link_id: Option<String>,
     /// `outbound_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound_id: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
     /// `sign` (required)
     pub sign: String,
     /// `sms_account` (required)
     pub sms_account: String,
     /// `sms_test_verification`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_test_verification: Option<SmsTestVerification>,
     /// `tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     /// `template_id` (required)
     pub template_id: String,
     /// `template_param` (required)
     pub template_param: String,
     /// `user_ext_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ext_code: Option<String>,
 }
 impl ::std::fmt::Debug for SmsSendRequest {
@@ -76,7 +68,14 @@ impl SmsSendRequest {
             sms_account: sms_account.into(),
             template_id: template_id.into(),
             template_param: template_param.into(),
-            ..<Self as crate::de::Object>::empty()
+            douyin_open_id: Default::default(),
+            link_id: Default::default(),
+            mini_app_link_id: Default::default(),
+            outbound_id: Default::default(),
+            post_tel: Default::default(),
+            sms_test_verification: Default::default(),
+            tag: Default::default(),
+            user_ext_code: Default::default(),
         }
     }
     /// Sets `douyin_open_id`.
@@ -124,17 +123,14 @@ impl SmsSendRequest {
     }
 }
 /// `sms.send` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsSendResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `message_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
 }
 impl crate::request::Request for SmsSendRequest {
@@ -142,14 +138,12 @@ impl crate::request::Request for SmsSendRequest {
     type Response = SmsSendResponse;
 }
 /// An object inside `sms.send`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SmsTestVerification {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
 }
 impl ::std::fmt::Debug for SmsTestVerification {
@@ -164,7 +158,8 @@ impl SmsTestVerification {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            code: Default::default(),
+            post_tel: Default::default(),
         }
     }
     /// Sets `code`.
@@ -179,4 +174,4 @@ impl SmsTestVerification {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

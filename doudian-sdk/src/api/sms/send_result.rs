@@ -9,39 +9,31 @@
 /// * **Required:** `from_time`, `sms_account`, `to_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSendResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.sendResult` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "sms.sendResult")]
 pub struct SmsSendResultRequest {
     /// `from_time` (required)
     pub from_time: i64,
     /// `message_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
     /// `sign`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign: Option<String>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `sms_account` (required)
     pub sms_account: String,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// `to_time` (required)
     pub to_time: i64,
     /// `tpl_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<i64>,
 }
 impl ::std::fmt::Debug for SmsSendResultRequest {
@@ -68,7 +60,14 @@ impl SmsSendResultRequest {
             from_time,
             sms_account: sms_account.into(),
             to_time,
-            ..<Self as crate::de::Object>::empty()
+            message_id: Default::default(),
+            page: Default::default(),
+            post_tel: Default::default(),
+            sign: Default::default(),
+            size: Default::default(),
+            status: Default::default(),
+            template_id: Default::default(),
+            tpl_type: Default::default(),
         }
     }
     /// Sets `message_id`.
@@ -113,13 +112,12 @@ impl SmsSendResultRequest {
     }
 }
 /// `sms.sendResult` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsSendResultResponse {
     /// `sms_send_result_list`
     pub sms_send_result_list: Vec<SmsSendResult>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SmsSendResultRequest {
@@ -157,33 +155,25 @@ impl SmsSendResultRequest {
     }
 }
 /// An object inside `sms.sendResult`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsSendResult {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `message_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// `send_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
     /// `sms_content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_content: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

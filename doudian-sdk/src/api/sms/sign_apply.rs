@@ -8,7 +8,7 @@
 /// * **Required:** `sign`, `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSignApplyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.sign.apply` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.sign.apply")]
 pub struct SmsSignApplyRequest {
@@ -27,26 +27,20 @@ impl SmsSignApplyRequest {
     }
 }
 /// `sms.sign.apply` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsSignApplyResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `sign`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign: Option<String>,
     /// `sms_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_account: Option<String>,
     /// `sms_sign_apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_sign_apply_id: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 impl crate::request::Request for SmsSignApplyRequest {
@@ -54,4 +48,4 @@ impl crate::request::Request for SmsSignApplyRequest {
     type Response = SmsSignApplyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

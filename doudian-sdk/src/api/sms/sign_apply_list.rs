@@ -9,23 +9,19 @@
 /// * **Required:** `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSignApplyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.sign.apply.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.sign.apply.list")]
 pub struct SmsSignApplyListRequest {
     /// `like`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub like: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `sms_account` (required)
     pub sms_account: String,
     /// `sms_sign_apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_sign_apply_id: Option<String>,
 }
 impl SmsSignApplyListRequest {
@@ -33,7 +29,10 @@ impl SmsSignApplyListRequest {
     pub fn new(sms_account: impl Into<String>) -> Self {
         Self {
             sms_account: sms_account.into(),
-            ..<Self as crate::de::Object>::empty()
+            like: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
+            sms_sign_apply_id: Default::default(),
         }
     }
     /// Sets `like`.
@@ -58,13 +57,12 @@ impl SmsSignApplyListRequest {
     }
 }
 /// `sms.sign.apply.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsSignApplyListResponse {
     /// `apply_list`
     pub apply_list: Vec<Apply>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SmsSignApplyListRequest {
@@ -98,24 +96,19 @@ impl SmsSignApplyListRequest {
     }
 }
 /// An object inside `sms.sign.apply.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Apply {
     /// `sign`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign: Option<String>,
     /// `sms_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_account: Option<String>,
     /// `sms_sign_apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_sign_apply_id: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `status_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_remark: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

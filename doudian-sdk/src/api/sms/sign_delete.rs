@@ -8,7 +8,7 @@
 /// * **Required:** `sign`, `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSignDeleteResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.sign.delete` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.sign.delete")]
 pub struct SmsSignDeleteRequest {
@@ -27,14 +27,12 @@ impl SmsSignDeleteRequest {
     }
 }
 /// `sms.sign.delete` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsSignDeleteResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 impl crate::request::Request for SmsSignDeleteRequest {
@@ -42,4 +40,4 @@ impl crate::request::Request for SmsSignDeleteRequest {
     type Response = SmsSignDeleteResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

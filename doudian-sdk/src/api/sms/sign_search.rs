@@ -9,18 +9,15 @@
 /// * **Required:** `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSignSearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.sign.search` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.sign.search")]
 pub struct SmsSignSearchRequest {
     /// `like`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub like: Option<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `sms_account` (required)
     pub sms_account: String,
@@ -30,7 +27,9 @@ impl SmsSignSearchRequest {
     pub fn new(sms_account: impl Into<String>) -> Self {
         Self {
             sms_account: sms_account.into(),
-            ..<Self as crate::de::Object>::empty()
+            like: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
         }
     }
     /// Sets `like`.
@@ -50,13 +49,12 @@ impl SmsSignSearchRequest {
     }
 }
 /// `sms.sign.search` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsSignSearchResponse {
     /// `sign_search_list`
     pub sign_search_list: Vec<SignSearch>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SmsSignSearchRequest {
@@ -90,15 +88,13 @@ impl SmsSignSearchRequest {
     }
 }
 /// An object inside `sms.sign.search`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SignSearch {
     /// `sign`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign: Option<String>,
     /// `sms_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_account: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `sms_account`, `template_content`, `template_name`, `template_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsTemplateApplyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.template.apply` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.template.apply")]
 pub struct SmsTemplateApplyRequest {
@@ -38,29 +38,22 @@ impl SmsTemplateApplyRequest {
     }
 }
 /// `sms.template.apply` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsTemplateApplyResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `sms_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_account: Option<String>,
     /// `sms_template_apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_template_apply_id: Option<String>,
     /// `sms_template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_template_id: Option<String>,
     /// `template_content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<String>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
 }
 impl crate::request::Request for SmsTemplateApplyRequest {
@@ -68,4 +61,4 @@ impl crate::request::Request for SmsTemplateApplyRequest {
     type Response = SmsTemplateApplyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,26 +9,21 @@
 /// * **Required:** `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsTemplateApplyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.template.apply.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.template.apply.list")]
 pub struct SmsTemplateApplyListRequest {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `sms_account` (required)
     pub sms_account: String,
     /// `sms_template_apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_template_apply_id: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `template_content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<String>,
 }
 impl SmsTemplateApplyListRequest {
@@ -36,7 +31,11 @@ impl SmsTemplateApplyListRequest {
     pub fn new(sms_account: impl Into<String>) -> Self {
         Self {
             sms_account: sms_account.into(),
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            size: Default::default(),
+            sms_template_apply_id: Default::default(),
+            status: Default::default(),
+            template_content: Default::default(),
         }
     }
     /// Sets `page`.
@@ -69,13 +68,12 @@ impl SmsTemplateApplyListRequest {
     }
 }
 /// `sms.template.apply.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsTemplateApplyListResponse {
     /// `template_apply_list`
     pub template_apply_list: Vec<TemplateApply>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SmsTemplateApplyListRequest {
@@ -109,33 +107,25 @@ impl SmsTemplateApplyListRequest {
     }
 }
 /// An object inside `sms.template.apply.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TemplateApply {
     /// `channel_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<String>,
     /// `sms_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_account: Option<String>,
     /// `sms_template_apply_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_template_apply_id: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `status_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_remark: Option<String>,
     /// `template_content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<String>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

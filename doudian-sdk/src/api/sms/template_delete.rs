@@ -8,7 +8,7 @@
 /// * **Required:** `sms_account`, `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsTemplateDeleteResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.template.delete` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.template.delete")]
 pub struct SmsTemplateDeleteRequest {
@@ -27,14 +27,12 @@ impl SmsTemplateDeleteRequest {
     }
 }
 /// `sms.template.delete` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsTemplateDeleteResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 impl crate::request::Request for SmsTemplateDeleteRequest {
@@ -42,4 +40,4 @@ impl crate::request::Request for SmsTemplateDeleteRequest {
     type Response = SmsTemplateDeleteResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

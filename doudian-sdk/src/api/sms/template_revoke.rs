@@ -8,7 +8,7 @@
 /// * **Required:** `sms_account`, `sms_template_apply_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsTemplateRevokeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.template.revoke` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.template.revoke")]
 pub struct SmsTemplateRevokeRequest {
@@ -30,14 +30,12 @@ impl SmsTemplateRevokeRequest {
     }
 }
 /// `sms.template.revoke` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsTemplateRevokeResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 impl crate::request::Request for SmsTemplateRevokeRequest {
@@ -45,4 +43,4 @@ impl crate::request::Request for SmsTemplateRevokeRequest {
     type Response = SmsTemplateRevokeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,26 +9,21 @@
 /// * **Required:** `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsTemplateSearchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.template.search` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "sms.template.search")]
 pub struct SmsTemplateSearchRequest {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `sms_account` (required)
     pub sms_account: String,
     /// `template_content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<String>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
 }
 impl SmsTemplateSearchRequest {
@@ -36,7 +31,11 @@ impl SmsTemplateSearchRequest {
     pub fn new(sms_account: impl Into<String>) -> Self {
         Self {
             sms_account: sms_account.into(),
-            ..<Self as crate::de::Object>::empty()
+            page: Default::default(),
+            size: Default::default(),
+            template_content: Default::default(),
+            template_id: Default::default(),
+            template_name: Default::default(),
         }
     }
     /// Sets `page`.
@@ -66,13 +65,12 @@ impl SmsTemplateSearchRequest {
     }
 }
 /// `sms.template.search` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SmsTemplateSearchResponse {
     /// `template_search_list`
     pub template_search_list: Vec<TemplateSearch>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SmsTemplateSearchRequest {
@@ -106,24 +104,19 @@ impl SmsTemplateSearchRequest {
     }
 }
 /// An object inside `sms.template.search`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TemplateSearch {
     /// `channel_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<String>,
     /// `sms_account`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_account: Option<String>,
     /// `template_content`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<String>,
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// `template_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `brand_id`, `category_id`, `property_infos`, `spu_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuAddShopSpuResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.addShopSpu` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.addShopSpu")]
 pub struct SpuAddShopSpuRequest {
@@ -21,7 +21,6 @@ pub struct SpuAddShopSpuRequest {
     /// `spu_name` (required)
     pub spu_name: String,
     /// `upc_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upc_code: Option<String>,
 }
 impl SpuAddShopSpuRequest {
@@ -37,7 +36,7 @@ impl SpuAddShopSpuRequest {
             category_id,
             property_infos,
             spu_name: spu_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            upc_code: Default::default(),
         }
     }
     /// Sets `upc_code`.
@@ -47,11 +46,10 @@ impl SpuAddShopSpuRequest {
     }
 }
 /// `spu.addShopSpu` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuAddShopSpuResponse {
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<String>,
 }
 impl crate::request::Request for SpuAddShopSpuRequest {
@@ -59,21 +57,18 @@ impl crate::request::Request for SpuAddShopSpuRequest {
     type Response = SpuAddShopSpuResponse;
 }
 /// An object inside `spu.addShopSpu`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PropertyInfo {
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
     /// `parent_value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_value_id: Option<i64>,
     /// `property_id` (required)
     pub property_id: i64,
     /// `value_id` (required)
     pub value_id: i64,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 impl PropertyInfo {
@@ -82,7 +77,9 @@ impl PropertyInfo {
         Self {
             property_id,
             value_id,
-            ..<Self as crate::de::Object>::empty()
+            level: Default::default(),
+            parent_value_id: Default::default(),
+            value_name: Default::default(),
         }
     }
     /// Sets `level`.
@@ -102,4 +99,4 @@ impl PropertyInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

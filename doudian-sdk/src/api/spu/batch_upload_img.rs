@@ -8,7 +8,7 @@
 /// * **Required:** `image_url_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuBatchUploadImgResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.batchUploadImg` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.batchUploadImg")]
 pub struct SpuBatchUploadImgRequest {
@@ -22,7 +22,7 @@ impl SpuBatchUploadImgRequest {
     }
 }
 /// `spu.batchUploadImg` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuBatchUploadImgResponse {
     /// `failed_list`
@@ -35,24 +35,20 @@ impl crate::request::Request for SpuBatchUploadImgRequest {
     type Response = SpuBatchUploadImgResponse;
 }
 /// An object inside `spu.batchUploadImg`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Failed {
     /// `err_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i32>,
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `origin_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
 }
 /// An object inside `spu.batchUploadImg`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ImageUrl {
     /// `name` (required)
@@ -70,18 +66,15 @@ impl ImageUrl {
     }
 }
 /// An object inside `spu.batchUploadImg`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Success {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `origin_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_url: Option<String>,
     /// `spu_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_url: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

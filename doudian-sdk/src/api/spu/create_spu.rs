@@ -8,25 +8,21 @@
 /// * **Required:** `category_leaf_id`, `property_infos`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuCreateSpuResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.createSpu` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.createSpu")]
 pub struct SpuCreateSpuRequest {
     /// `category_leaf_id` (required)
     pub category_leaf_id: i64,
     /// `materials`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub materials: Vec<Material>,
     /// `proofs`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub proofs: Vec<Proof>,
     /// `property_infos` (required)
     pub property_infos: Vec<PropertyInfo>,
     /// `spu_actual_images`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spu_actual_images: Vec<String>,
     /// `spu_images`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spu_images: Vec<String>,
 }
 impl SpuCreateSpuRequest {
@@ -35,7 +31,10 @@ impl SpuCreateSpuRequest {
         Self {
             category_leaf_id,
             property_infos,
-            ..<Self as crate::de::Object>::empty()
+            materials: Default::default(),
+            proofs: Default::default(),
+            spu_actual_images: Default::default(),
+            spu_images: Default::default(),
         }
     }
     /// Sets `materials`.
@@ -60,11 +59,10 @@ impl SpuCreateSpuRequest {
     }
 }
 /// `spu.createSpu` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuCreateSpuResponse {
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<String>,
 }
 impl crate::request::Request for SpuCreateSpuRequest {
@@ -72,7 +70,7 @@ impl crate::request::Request for SpuCreateSpuRequest {
     type Response = SpuCreateSpuResponse;
 }
 /// An object inside `spu.createSpu`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Content {
     /// `content` (required)
@@ -90,7 +88,7 @@ impl Content {
     }
 }
 /// An object inside `spu.createSpu`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Material {
     /// `content` (required)
@@ -100,7 +98,6 @@ pub struct Material {
     /// `name` (required)
     pub name: String,
     /// `type` (required)
-    #[serde(rename = "type")]
     pub type_: i32,
 }
 impl Material {
@@ -120,7 +117,7 @@ impl Material {
     }
 }
 /// An object inside `spu.createSpu`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Proof {
     /// `content` (required)
@@ -130,7 +127,6 @@ pub struct Proof {
     /// `name` (required)
     pub name: String,
     /// `type` (required)
-    #[serde(rename = "type")]
     pub type_: i32,
 }
 impl Proof {
@@ -150,7 +146,7 @@ impl Proof {
     }
 }
 /// An object inside `spu.createSpu`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PropertyInfo {
     /// `property_id` (required)
@@ -165,7 +161,7 @@ impl PropertyInfo {
     }
 }
 /// An object inside `spu.createSpu`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Value {
     /// `value_id` (required)
@@ -183,4 +179,4 @@ impl Value {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `spu_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuGetAuditInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.getAuditInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.getAuditInfo")]
 pub struct SpuGetAuditInfoRequest {
@@ -22,23 +22,18 @@ impl SpuGetAuditInfoRequest {
     }
 }
 /// `spu.getAuditInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuGetAuditInfoResponse {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `spu_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_status: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 impl crate::request::Request for SpuGetAuditInfoRequest {
@@ -47,4 +42,4 @@ impl crate::request::Request for SpuGetAuditInfoRequest {
     type Response = SpuGetAuditInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `category_id`, `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuGetKeyPropertyByCidResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.getKeyPropertyByCid` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.getKeyPropertyByCid")]
 pub struct SpuGetKeyPropertyByCidRequest {
@@ -26,7 +26,7 @@ impl SpuGetKeyPropertyByCidRequest {
     }
 }
 /// `spu.getKeyPropertyByCid` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuGetKeyPropertyByCidResponse {
     /// `brand_info`
@@ -34,7 +34,6 @@ pub struct SpuGetKeyPropertyByCidResponse {
     /// `property_info`
     pub property_info: Vec<PropertyInfo>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SpuGetKeyPropertyByCidRequest {
@@ -43,44 +42,34 @@ impl crate::request::Request for SpuGetKeyPropertyByCidRequest {
     type Response = SpuGetKeyPropertyByCidResponse;
 }
 /// An object inside `spu.getKeyPropertyByCid`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BrandInfo {
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `rel_value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rel_value_id: Option<i64>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 /// An object inside `spu.getKeyPropertyByCid`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyInfo {
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `rel_value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rel_value_id: Option<i64>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,25 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SpuGetSpuResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.getSpu` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.getSpu")]
 pub struct SpuGetSpuRequest {
     /// `category_leaf_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<i64>,
     /// `key_properties`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub key_properties: Vec<KeyProperty>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
 }
 impl SpuGetSpuRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            category_leaf_id: Default::default(),
+            key_properties: Default::default(),
+            spu_id: Default::default(),
         }
     }
     /// Sets `category_leaf_id`.
@@ -46,24 +45,20 @@ impl SpuGetSpuRequest {
     }
 }
 /// `spu.getSpu` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuGetSpuResponse {
     /// `category_leaf_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<i64>,
     /// `cspus`
     pub cspus: Vec<Cspus>,
     /// `property_infos`
     pub property_infos: Vec<PropertyInfo>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `spu_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_name: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 impl crate::request::Request for SpuGetSpuRequest {
@@ -72,34 +67,31 @@ impl crate::request::Request for SpuGetSpuRequest {
     type Response = SpuGetSpuResponse;
 }
 /// An object inside `spu.getSpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Cspus {
     /// `cspu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cspu_id: Option<i64>,
     /// `sale_properties`
     pub sale_properties: Vec<SaleProperty>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
 }
 /// An object inside `spu.getSpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct KeyProperty {
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_values`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub property_values: Vec<PropertyValue>,
 }
 impl KeyProperty {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            property_id: Default::default(),
+            property_values: Default::default(),
         }
     }
     /// Sets `property_id`.
@@ -114,37 +106,33 @@ impl KeyProperty {
     }
 }
 /// An object inside `spu.getSpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyInfo {
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `property_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_type: Option<i64>,
     /// `property_values`
     pub property_values: Vec<PropertyValue>,
 }
 /// An object inside `spu.getSpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyValue {
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 impl PropertyValue {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            value_id: Default::default(),
+            value_name: Default::default(),
         }
     }
     /// Sets `value_id`.
@@ -159,21 +147,17 @@ impl PropertyValue {
     }
 }
 /// An object inside `spu.getSpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SaleProperty {
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

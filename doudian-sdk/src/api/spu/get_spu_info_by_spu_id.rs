@@ -8,7 +8,7 @@
 /// * **Required:** `spu_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuGetSpuInfoBySpuIdResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.getSpuInfoBySpuId` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.getSpuInfoBySpuId")]
 pub struct SpuGetSpuInfoBySpuIdRequest {
@@ -22,11 +22,10 @@ impl SpuGetSpuInfoBySpuIdRequest {
     }
 }
 /// `spu.getSpuInfoBySpuId` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuGetSpuInfoBySpuIdResponse {
     /// `spu_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_info: Option<SpuInfo>,
     /// `spu_property_infos`
     pub spu_property_infos: Vec<SpuPropertyInfo>,
@@ -37,73 +36,55 @@ impl crate::request::Request for SpuGetSpuInfoBySpuIdRequest {
     type Response = SpuGetSpuInfoBySpuIdResponse;
 }
 /// An object inside `spu.getSpuInfoBySpuId`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuInfo {
     /// `audit_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_time: Option<String>,
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// `op_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_status: Option<i64>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<String>,
     /// `spu_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_name: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// `upc_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upc_code: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 /// An object inside `spu.getSpuInfoBySpuId`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuPropertyInfo {
     /// `property_alias`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_alias: Option<String>,
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `spu_property_value_info`
     pub spu_property_value_info: Vec<SpuPropertyValueInfo>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
 }
 /// An object inside `spu.getSpuInfoBySpuId`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuPropertyValueInfo {
     /// `value_alias`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_alias: Option<String>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

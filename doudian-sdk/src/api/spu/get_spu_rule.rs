@@ -8,7 +8,7 @@
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuGetSpuRuleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.getSpuRule` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.getSpuRule")]
 pub struct SpuGetSpuRuleRequest {
@@ -22,17 +22,14 @@ impl SpuGetSpuRuleRequest {
     }
 }
 /// `spu.getSpuRule` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuGetSpuRuleResponse {
     /// `control_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub control_type: Option<i64>,
     /// `spu_actual_images_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_actual_images_rule: Option<SpuActualImagesRule>,
     /// `spu_images_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_images_rule: Option<SpuImagesRule>,
     /// `spu_material_rules`
     pub spu_material_rules: Vec<SpuMaterialRule>,
@@ -41,10 +38,8 @@ pub struct SpuGetSpuRuleResponse {
     /// `spu_property_rule`
     pub spu_property_rule: Vec<SpuPropertyRule>,
     /// `support_create_spu`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_create_spu: Option<bool>,
     /// `support_spu_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_spu_product: Option<bool>,
 }
 impl crate::request::Request for SpuGetSpuRuleRequest {
@@ -53,7 +48,7 @@ impl crate::request::Request for SpuGetSpuRuleRequest {
     type Response = SpuGetSpuRuleResponse;
 }
 /// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MaterialRule {
     /// `aspect_ratio`
@@ -61,25 +56,20 @@ pub struct MaterialRule {
     /// `data_format`
     pub data_format: Vec<String>,
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<i64>,
     /// `max_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num: Option<i64>,
     /// `max_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_size: Option<i64>,
     /// `min_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_num: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pixel`
     pub pixel: Vec<i64>,
 }
 /// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProofRule {
     /// `aspect_ratio`
@@ -87,111 +77,87 @@ pub struct ProofRule {
     /// `data_format`
     pub data_format: Vec<String>,
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<i64>,
     /// `max_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num: Option<i64>,
     /// `max_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_size: Option<i64>,
     /// `min_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_num: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `pixel`
     pub pixel: Vec<i64>,
 }
 /// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuActualImagesRule {
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<i64>,
     /// `max_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num: Option<i64>,
     /// `min_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_num: Option<i64>,
 }
 /// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuImagesRule {
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<i64>,
     /// `max_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num: Option<i64>,
     /// `min_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_num: Option<i64>,
 }
 /// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuMaterialRule {
     /// `material_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_rule: Option<MaterialRule>,
     /// `material_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub material_type: Option<i32>,
 }
 /// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuProofRule {
     /// `proof_rule`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub proof_rule: Option<ProofRule>,
     /// `proof_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub proof_type: Option<i32>,
 }
 /// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuPropertyRule {
     /// `diy_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub diy_type: Option<i64>,
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<i64>,
     /// `max_select_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_select_num: Option<i64>,
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `property_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_type: Option<i64>,
     /// `value_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_type: Option<String>,
     /// `values`
     pub values: Vec<Value>,
 }
 /// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Value {
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `value_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuGetSpuTplResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.getSpuTpl` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.getSpuTpl")]
 pub struct SpuGetSpuTplRequest {
@@ -22,7 +22,7 @@ impl SpuGetSpuTplRequest {
     }
 }
 /// `spu.getSpuTpl` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuGetSpuTplResponse {
     /// `product_format`
@@ -34,50 +34,38 @@ impl crate::request::Request for SpuGetSpuTplRequest {
     type Response = SpuGetSpuTplResponse;
 }
 /// An object inside `spu.getSpuTpl`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductFormat {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `multi_select_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_select_max: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `options`
     pub options: Vec<ProductFormatOption>,
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_type: Option<i64>,
     /// `require`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub require: Option<i64>,
     /// `sequence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
 /// An object inside `spu.getSpuTpl`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductFormatOption {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sequence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

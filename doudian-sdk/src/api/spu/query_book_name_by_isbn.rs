@@ -9,12 +9,11 @@
 /// * **Required:** `isbn`, `page_no`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuQueryBookNameByISBNResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.queryBookNameByISBN` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.queryBookNameByISBN")]
 pub struct SpuQueryBookNameByISBNRequest {
     /// `category_leaf_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<i64>,
     /// `isbn` (required)
     pub isbn: String,
@@ -30,7 +29,7 @@ impl SpuQueryBookNameByISBNRequest {
             isbn: isbn.into(),
             page_no,
             page_size,
-            ..<Self as crate::de::Object>::empty()
+            category_leaf_id: Default::default(),
         }
     }
     /// Sets `category_leaf_id`.
@@ -40,13 +39,12 @@ impl SpuQueryBookNameByISBNRequest {
     }
 }
 /// `spu.queryBookNameByISBN` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuQueryBookNameByISBNResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SpuQueryBookNameByISBNRequest {
@@ -80,18 +78,15 @@ impl SpuQueryBookNameByISBNRequest {
     }
 }
 /// An object inside `spu.queryBookNameByISBN`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `book_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub book_name: Option<String>,
     /// `category_leaf_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_leaf_id: Option<i64>,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,22 +9,19 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuQuerySpuResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.QuerySpu` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "spu.QuerySpu")]
 pub struct SpuQuerySpuRequest {
     /// `category_id`. Example: `31860`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `page` (required). Example: `0`
     pub page: i64,
     /// `properties`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Properties>,
     /// `size` (required). Example: `20`
     pub size: i64,
     /// `status`. Example: `[1,2]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<i32>,
 }
 impl SpuQuerySpuRequest {
@@ -33,7 +30,9 @@ impl SpuQuerySpuRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            category_id: Default::default(),
+            properties: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `category_id`.
@@ -53,14 +52,12 @@ impl SpuQuerySpuRequest {
     }
 }
 /// `spu.QuerySpu` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuQuerySpuResponse {
     /// `spuList`
-    #[serde(rename = "spuList")]
     pub spu_list: Vec<Spu>,
     /// `total`. Example: `80`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SpuQuerySpuRequest {
@@ -94,69 +91,64 @@ impl SpuQuerySpuRequest {
     }
 }
 /// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Barcode {
     /// `barcode`. Example: `6973971701655`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
 }
 /// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Content {
     /// `content`. Example: `https://p3-ecom-spu.byteimg.com/tos-cn-i-89jsre2ap7/2feb661390654869ab35a2d05fea`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
 }
 /// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Material {
     /// `content`
     pub content: Vec<Content>,
     /// `type`. Example: `1`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
 }
 /// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Properties {
     /// `book_name`. Example: `童话世界`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub book_name: Option<String>,
     /// `brand_id`. Example: `2078711068`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `ccc`. Example: `2023011606593938`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ccc: Option<String>,
     /// `goods_number`. Example: `W91216040101`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_number: Option<String>,
     /// `isbn`. Example: `9787544847346`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub isbn: Option<String>,
     /// `model`. Example: `F911`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `product_name`. Example: `美容护肤面霜`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `registration_approval`. Example: `粤G妆网备字2023292746`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_approval: Option<String>,
     /// `series`. Example: `JAMES 系列`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
 }
 impl Properties {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            book_name: Default::default(),
+            brand_id: Default::default(),
+            ccc: Default::default(),
+            goods_number: Default::default(),
+            isbn: Default::default(),
+            model: Default::default(),
+            product_name: Default::default(),
+            registration_approval: Default::default(),
+            series: Default::default(),
         }
     }
     /// Sets `book_name`.
@@ -209,68 +201,47 @@ impl Properties {
     }
 }
 /// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyValue {
     /// `valueId`. Example: `0`
-    #[serde(rename = "valueId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
     /// `valueName`. Example: `神经酰胺修护霜`
-    #[serde(rename = "valueName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_name: Option<String>,
 }
 /// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Spu {
     /// `barcodes`
     pub barcodes: Vec<Barcode>,
     /// `brandId`. Example: `437716142`
-    #[serde(rename = "brandId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `categoryId`. Example: `23072`
-    #[serde(rename = "categoryId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `materials`
     pub materials: Vec<Material>,
     /// `spuId`. Example: `7340298802504761650`
-    #[serde(rename = "spuId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `spuName`. Example: `9787561139684/红点奖:全球最佳视觉传达设计年鉴`
-    #[serde(rename = "spuName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_name: Option<String>,
     /// `spuPropertyInfos`
-    #[serde(rename = "spuPropertyInfos")]
     pub spu_property_infos: Vec<SpuPropertyInfo>,
     /// `status`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 /// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpuPropertyInfo {
     /// `propertyId`. Example: `1479`
-    #[serde(rename = "propertyId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `propertyName`. Example: `产品名称`
-    #[serde(rename = "propertyName")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `propertyType`. Example: `1`
-    #[serde(rename = "propertyType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_type: Option<i64>,
     /// `propertyValues`
-    #[serde(rename = "propertyValues")]
     pub property_values: Vec<PropertyValue>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

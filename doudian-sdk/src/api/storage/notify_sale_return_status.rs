@@ -8,26 +8,23 @@
 /// * **Required:** `logistics_no`, `occurrence_time`, `status`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`StorageNotifySaleReturnStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `storage.notifySaleReturnStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "storage.notifySaleReturnStatus")]
 pub struct StorageNotifySaleReturnStatusRequest {
     /// `logistics_fulfil_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_fulfil_no: Option<String>,
     /// `logistics_no` (required)
     pub logistics_no: String,
     /// `occurrence_time` (required)
     pub occurrence_time: i64,
     /// `reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// `status` (required)
     pub status: i32,
     /// `vendor` (required)
     pub vendor: String,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl StorageNotifySaleReturnStatusRequest {
@@ -43,7 +40,9 @@ impl StorageNotifySaleReturnStatusRequest {
             occurrence_time,
             status,
             vendor: vendor.into(),
-            ..<Self as crate::de::Object>::empty()
+            logistics_fulfil_no: Default::default(),
+            reason: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `logistics_fulfil_no`.
@@ -66,7 +65,7 @@ impl StorageNotifySaleReturnStatusRequest {
     }
 }
 /// `storage.notifySaleReturnStatus` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StorageNotifySaleReturnStatusResponse {}
 impl crate::request::Request for StorageNotifySaleReturnStatusRequest {
@@ -74,4 +73,4 @@ impl crate::request::Request for StorageNotifySaleReturnStatusRequest {
     type Response = StorageNotifySaleReturnStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `shop_order_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermAcceptOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.acceptOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.acceptOrder")]
 pub struct SupermAcceptOrderRequest {
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
     /// `store_id` (required)
     pub store_id: i64,
@@ -28,7 +27,7 @@ impl SupermAcceptOrderRequest {
     }
 }
 /// `superm.acceptOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermAcceptOrderResponse {}
 impl crate::request::Request for SupermAcceptOrderRequest {
@@ -36,4 +35,4 @@ impl crate::request::Request for SupermAcceptOrderRequest {
     type Response = SupermAcceptOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

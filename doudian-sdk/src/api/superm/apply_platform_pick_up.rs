@@ -9,15 +9,13 @@ pub use super::shared::SelectedCalendarPeriod;
 /// * **Required:** `aftersale_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermApplyPlatformPickUpResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.applyPlatformPickUp` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.applyPlatformPickUp")]
 pub struct SupermApplyPlatformPickUpRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `selected_calendar_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_calendar_period: Option<SelectedCalendarPeriod>,
 }
 impl SupermApplyPlatformPickUpRequest {
@@ -25,7 +23,7 @@ impl SupermApplyPlatformPickUpRequest {
     pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
         Self {
             aftersale_id: aftersale_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            selected_calendar_period: Default::default(),
         }
     }
     /// Sets `selected_calendar_period`.
@@ -38,11 +36,10 @@ impl SupermApplyPlatformPickUpRequest {
     }
 }
 /// `superm.applyPlatformPickUp` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermApplyPlatformPickUpResponse {
     /// `logistics_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_id: Option<String>,
 }
 impl crate::request::Request for SupermApplyPlatformPickUpRequest {
@@ -50,4 +47,4 @@ impl crate::request::Request for SupermApplyPlatformPickUpRequest {
     type Response = SupermApplyPlatformPickUpResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

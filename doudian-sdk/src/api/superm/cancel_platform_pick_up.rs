@@ -8,15 +8,13 @@
 /// * **Required:** `aftersale_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermCancelPlatformPickUpResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.cancelPlatformPickUp` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.cancelPlatformPickUp")]
 pub struct SupermCancelPlatformPickUpRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `cancel_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
 }
 impl SupermCancelPlatformPickUpRequest {
@@ -24,7 +22,7 @@ impl SupermCancelPlatformPickUpRequest {
     pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
         Self {
             aftersale_id: aftersale_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            cancel_reason: Default::default(),
         }
     }
     /// Sets `cancel_reason`.
@@ -34,7 +32,7 @@ impl SupermCancelPlatformPickUpRequest {
     }
 }
 /// `superm.cancelPlatformPickUp` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermCancelPlatformPickUpResponse {}
 impl crate::request::Request for SupermCancelPlatformPickUpRequest {
@@ -42,4 +40,4 @@ impl crate::request::Request for SupermCancelPlatformPickUpRequest {
     type Response = SupermCancelPlatformPickUpResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{Relation, RuleDtoRuleDto};
 /// * **Required:** `rule_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermCapacityRuleQueryByidResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.capacityRule.queryByid` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.capacityRule.queryByid")]
 pub struct SupermCapacityRuleQueryByidRequest {
@@ -23,11 +23,10 @@ impl SupermCapacityRuleQueryByidRequest {
     }
 }
 /// `superm.capacityRule.queryByid` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermCapacityRuleQueryByidResponse {
     /// `rule_dto`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_dto: Option<RuleDto>,
 }
 impl crate::request::Request for SupermCapacityRuleQueryByidRequest {
@@ -36,33 +35,26 @@ impl crate::request::Request for SupermCapacityRuleQueryByidRequest {
     type Response = SupermCapacityRuleQueryByidResponse;
 }
 /// An object inside `superm.capacityRule.queryByid`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `end_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// `rule_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
     /// `start_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// `time_interval`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_interval: Option<i32>,
     /// `time_limit_bound`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_limit_bound: Option<i32>,
 }
 /// An object inside `superm.capacityRule.queryByid`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RuleDto {
     /// `details`
@@ -70,8 +62,7 @@ pub struct RuleDto {
     /// `relations`
     pub relations: Vec<Relation>,
     /// `rule_dto`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_dto: Option<RuleDtoRuleDto>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{Relation, RuleDtoRuleDto};
 /// * **Required:** `page_query`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermCapacityRuleQueryListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.capacityRule.queryList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.capacityRule.queryList")]
 pub struct SupermCapacityRuleQueryListRequest {
@@ -23,11 +23,10 @@ impl SupermCapacityRuleQueryListRequest {
     }
 }
 /// `superm.capacityRule.queryList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermCapacityRuleQueryListResponse {
     /// `page_dto`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_dto: Option<PageDto>,
 }
 impl crate::request::Request for SupermCapacityRuleQueryListRequest {
@@ -36,23 +35,20 @@ impl crate::request::Request for SupermCapacityRuleQueryListRequest {
     type Response = SupermCapacityRuleQueryListResponse;
 }
 /// An object inside `superm.capacityRule.queryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PageDto {
     /// `current_page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_page: Option<i32>,
     /// `page_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i32>,
     /// `rule_dtos`
     pub rule_dtos: Vec<RuleDto>,
     /// `total_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
 }
 /// An object inside `superm.capacityRule.queryList`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PageQuery {
     /// `current_page` (required)
@@ -73,41 +69,33 @@ impl PageQuery {
     }
 }
 /// An object inside `superm.capacityRule.queryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RuleDto {
     /// `relations`
     pub relations: Vec<Relation>,
     /// `rule_dto`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_dto: Option<RuleDtoRuleDto>,
 }
 /// An object inside `superm.capacityRule.queryList`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RuleQuery {
     /// `capacity_target_code`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacity_target_code: Vec<String>,
     /// `capacity_target_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity_target_type: Option<i32>,
     /// `create_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<i64>,
     /// `create_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<i64>,
     /// `creator`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// `rule_entity_type` (required)
     pub rule_entity_type: i32,
     /// `rule_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_name: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 impl RuleQuery {
@@ -115,7 +103,13 @@ impl RuleQuery {
     pub fn new(rule_entity_type: i32) -> Self {
         Self {
             rule_entity_type,
-            ..<Self as crate::de::Object>::empty()
+            capacity_target_code: Default::default(),
+            capacity_target_type: Default::default(),
+            create_time_end: Default::default(),
+            create_time_start: Default::default(),
+            creator: Default::default(),
+            rule_name: Default::default(),
+            status: Default::default(),
         }
     }
     /// Sets `capacity_target_code`.
@@ -155,4 +149,4 @@ impl RuleQuery {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

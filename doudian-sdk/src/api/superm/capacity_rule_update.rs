@@ -9,7 +9,7 @@ pub use super::shared::Detail;
 /// * **Required:** `rule_operate_param`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermCapacityRuleUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.capacityRule.update` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.capacityRule.update")]
 pub struct SupermCapacityRuleUpdateRequest {
@@ -23,7 +23,7 @@ impl SupermCapacityRuleUpdateRequest {
     }
 }
 /// `superm.capacityRule.update` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermCapacityRuleUpdateResponse {}
 impl crate::request::Request for SupermCapacityRuleUpdateRequest {
@@ -31,7 +31,7 @@ impl crate::request::Request for SupermCapacityRuleUpdateRequest {
     type Response = SupermCapacityRuleUpdateResponse;
 }
 /// An object inside `superm.capacityRule.update`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Relation {
     /// `capacity_target_code` (required)
@@ -52,13 +52,12 @@ impl Relation {
     }
 }
 /// An object inside `superm.capacityRule.update`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RuleDto {
     /// `all_store` (required)
     pub all_store: i32,
     /// `date_limit_bound`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_limit_bound: Option<i64>,
     /// `date_limit_enable` (required)
     pub date_limit_enable: i32,
@@ -105,7 +104,7 @@ impl RuleDto {
             rule_id,
             rule_name,
             status,
-            ..<Self as crate::de::Object>::empty()
+            date_limit_bound: Default::default(),
         }
     }
     /// Sets `date_limit_bound`.
@@ -115,24 +114,23 @@ impl RuleDto {
     }
 }
 /// An object inside `superm.capacityRule.update`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RuleOperateParam {
     /// `details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
     /// `relations`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub relations: Vec<Relation>,
     /// `rule_dto`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_dto: Option<RuleDto>,
 }
 impl RuleOperateParam {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            details: Default::default(),
+            relations: Default::default(),
+            rule_dto: Default::default(),
         }
     }
     /// Sets `details`.
@@ -152,4 +150,4 @@ impl RuleOperateParam {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

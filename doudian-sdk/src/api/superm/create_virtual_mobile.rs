@@ -8,12 +8,11 @@
 /// * **Required:** `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermCreateVirtualMobileResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.createVirtualMobile` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.createVirtualMobile")]
 pub struct SupermCreateVirtualMobileRequest {
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_order_id: crate::ids::OrderId,
 }
 impl SupermCreateVirtualMobileRequest {
@@ -25,11 +24,10 @@ impl SupermCreateVirtualMobileRequest {
     }
 }
 /// `superm.createVirtualMobile` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermCreateVirtualMobileResponse {
     /// `mobile_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_info: Option<MobileInfo>,
 }
 impl crate::request::Request for SupermCreateVirtualMobileRequest {
@@ -37,17 +35,14 @@ impl crate::request::Request for SupermCreateVirtualMobileRequest {
     type Response = SupermCreateVirtualMobileResponse;
 }
 /// An object inside `superm.createVirtualMobile`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct MobileInfo {
     /// `expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<String>,
     /// `is_new_create`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new_create: Option<bool>,
     /// `mobile_virtual` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_virtual: Option<String>,
 }
 impl ::std::fmt::Debug for MobileInfo {
@@ -60,4 +55,4 @@ impl ::std::fmt::Debug for MobileInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `shop_deliver_config_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermDeliverConfigCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.create` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.deliverConfig.create")]
 pub struct SupermDeliverConfigCreateRequest {
@@ -22,7 +22,7 @@ impl SupermDeliverConfigCreateRequest {
     }
 }
 /// `superm.deliverConfig.create` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermDeliverConfigCreateResponse {}
 impl crate::request::Request for SupermDeliverConfigCreateRequest {
@@ -30,7 +30,7 @@ impl crate::request::Request for SupermDeliverConfigCreateRequest {
     type Response = SupermDeliverConfigCreateResponse;
 }
 /// An object inside `superm.deliverConfig.create`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ShopDeliverConfig {
     /// `config_status` (required)
@@ -44,13 +44,10 @@ pub struct ShopDeliverConfig {
     /// `over_limit_time_cost` (required)
     pub over_limit_time_cost: i64,
     /// `special_time_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub special_time_list: Vec<SpecialTime>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// The required parameters of [`ShopDeliverConfig`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -83,7 +80,9 @@ impl ShopDeliverConfig {
             deliver_type,
             normal_time_cost,
             over_limit_time_cost,
-            ..<Self as crate::de::Object>::empty()
+            special_time_list: Default::default(),
+            store_id: Default::default(),
+            update_time: Default::default(),
         }
     }
     /// Sets `special_time_list`.
@@ -103,7 +102,7 @@ impl ShopDeliverConfig {
     }
 }
 /// An object inside `superm.deliverConfig.create`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SpecialTime {
     /// `end_time` (required)
@@ -124,4 +123,4 @@ impl SpecialTime {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `config_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermDeliverConfigDelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.del` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.deliverConfig.del")]
 pub struct SupermDeliverConfigDelRequest {
@@ -22,7 +22,7 @@ impl SupermDeliverConfigDelRequest {
     }
 }
 /// `superm.deliverConfig.del` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermDeliverConfigDelResponse {}
 impl crate::request::Request for SupermDeliverConfigDelRequest {
@@ -30,4 +30,4 @@ impl crate::request::Request for SupermDeliverConfigDelRequest {
     type Response = SupermDeliverConfigDelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

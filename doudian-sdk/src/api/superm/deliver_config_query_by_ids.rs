@@ -9,7 +9,7 @@ pub use super::shared::{ShopDeliverConfig, SpecialTime};
 /// * **Required:** `config_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermDeliverConfigQueryByIdsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.queryByIds` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.deliverConfig.queryByIds")]
 pub struct SupermDeliverConfigQueryByIdsRequest {
@@ -23,7 +23,7 @@ impl SupermDeliverConfigQueryByIdsRequest {
     }
 }
 /// `superm.deliverConfig.queryByIds` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermDeliverConfigQueryByIdsResponse {
     /// `shop_deliver_config_list`
@@ -35,4 +35,4 @@ impl crate::request::Request for SupermDeliverConfigQueryByIdsRequest {
     type Response = SupermDeliverConfigQueryByIdsResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

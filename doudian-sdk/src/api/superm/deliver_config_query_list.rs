@@ -9,19 +9,18 @@ pub use super::shared::{ShopDeliverConfig, SpecialTime};
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupermDeliverConfigQueryListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.queryList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.deliverConfig.queryList")]
 pub struct SupermDeliverConfigQueryListRequest {
     /// `store_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_ids: Vec<i64>,
 }
 impl SupermDeliverConfigQueryListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            store_ids: Default::default(),
         }
     }
     /// Sets `store_ids`.
@@ -31,7 +30,7 @@ impl SupermDeliverConfigQueryListRequest {
     }
 }
 /// `superm.deliverConfig.queryList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermDeliverConfigQueryListResponse {
     /// `shop_deliver_config_list`
@@ -43,4 +42,4 @@ impl crate::request::Request for SupermDeliverConfigQueryListRequest {
     type Response = SupermDeliverConfigQueryListResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

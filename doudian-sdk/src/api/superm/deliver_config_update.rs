@@ -8,7 +8,7 @@
 /// * **Required:** `config_ids`, `shop_deliver_config`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermDeliverConfigUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.update` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.deliverConfig.update")]
 pub struct SupermDeliverConfigUpdateRequest {
@@ -27,7 +27,7 @@ impl SupermDeliverConfigUpdateRequest {
     }
 }
 /// `superm.deliverConfig.update` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermDeliverConfigUpdateResponse {}
 impl crate::request::Request for SupermDeliverConfigUpdateRequest {
@@ -35,27 +35,26 @@ impl crate::request::Request for SupermDeliverConfigUpdateRequest {
     type Response = SupermDeliverConfigUpdateResponse;
 }
 /// An object inside `superm.deliverConfig.update`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopDeliverConfig {
     /// `deliver_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_type: Option<i32>,
     /// `normal_time_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_time_cost: Option<i64>,
     /// `over_limit_time_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_limit_time_cost: Option<i64>,
     /// `special_time_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub special_time_list: Vec<SpecialTime>,
 }
 impl ShopDeliverConfig {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            deliver_type: Default::default(),
+            normal_time_cost: Default::default(),
+            over_limit_time_cost: Default::default(),
+            special_time_list: Default::default(),
         }
     }
     /// Sets `deliver_type`.
@@ -80,7 +79,7 @@ impl ShopDeliverConfig {
     }
 }
 /// An object inside `superm.deliverConfig.update`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SpecialTime {
     /// `end_time` (required)
@@ -101,4 +100,4 @@ impl SpecialTime {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

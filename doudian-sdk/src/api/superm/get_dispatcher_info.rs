@@ -8,17 +8,15 @@
 /// * **Required:** `dispatcher_fee_type`, `shop_order_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetDispatcherInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getDispatcherInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.getDispatcherInfo")]
 pub struct SupermGetDispatcherInfoRequest {
     /// `dispatcher_fee_type` (required)
     pub dispatcher_fee_type: i32,
     /// `insurance_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_amount: Option<i64>,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
     /// `store_id` (required)
     pub store_id: i64,
@@ -34,7 +32,7 @@ impl SupermGetDispatcherInfoRequest {
             dispatcher_fee_type,
             shop_order_id: shop_order_id.into(),
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            insurance_amount: Default::default(),
         }
     }
     /// Sets `insurance_amount`.
@@ -44,14 +42,12 @@ impl SupermGetDispatcherInfoRequest {
     }
 }
 /// `superm.getDispatcherInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermGetDispatcherInfoResponse {
     /// `dispatcher_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatcher_fee: Option<i64>,
     /// `insurance_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_fee: Option<i64>,
 }
 impl crate::request::Request for SupermGetDispatcherInfoRequest {
@@ -60,4 +56,4 @@ impl crate::request::Request for SupermGetDispatcherInfoRequest {
     type Response = SupermGetDispatcherInfoResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

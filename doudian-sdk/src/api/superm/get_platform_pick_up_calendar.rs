@@ -8,12 +8,11 @@
 /// * **Required:** `aftersale_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetPlatformPickUpCalendarResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getPlatformPickUpCalendar` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.getPlatformPickUpCalendar")]
 pub struct SupermGetPlatformPickUpCalendarRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
 }
 impl SupermGetPlatformPickUpCalendarRequest {
@@ -25,16 +24,14 @@ impl SupermGetPlatformPickUpCalendarRequest {
     }
 }
 /// `superm.getPlatformPickUpCalendar` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermGetPlatformPickUpCalendarResponse {
     /// `is_support`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_support: Option<bool>,
     /// `period_list`
     pub period_list: Vec<Period>,
     /// `un_support_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub un_support_reason: Option<String>,
 }
 impl crate::request::Request for SupermGetPlatformPickUpCalendarRequest {
@@ -43,15 +40,13 @@ impl crate::request::Request for SupermGetPlatformPickUpCalendarRequest {
     type Response = SupermGetPlatformPickUpCalendarResponse;
 }
 /// An object inside `superm.getPlatformPickUpCalendar`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Period {
     /// `time_begin_ts`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_begin_ts: Option<i64>,
     /// `time_end_ts`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_end_ts: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

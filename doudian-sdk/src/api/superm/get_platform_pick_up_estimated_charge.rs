@@ -9,17 +9,15 @@ pub use super::shared::SelectedCalendarPeriod;
 /// * **Required:** `aftersale_id`, `dispatcher_fee_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetPlatformPickUpEstimatedChargeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getPlatformPickUpEstimatedCharge` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.getPlatformPickUpEstimatedCharge")]
 pub struct SupermGetPlatformPickUpEstimatedChargeRequest {
     /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub aftersale_id: crate::ids::AfterSaleId,
     /// `dispatcher_fee_type` (required)
     pub dispatcher_fee_type: i32,
     /// `selected_calendar_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_calendar_period: Option<SelectedCalendarPeriod>,
 }
 impl SupermGetPlatformPickUpEstimatedChargeRequest {
@@ -31,7 +29,7 @@ impl SupermGetPlatformPickUpEstimatedChargeRequest {
         Self {
             aftersale_id: aftersale_id.into(),
             dispatcher_fee_type,
-            ..<Self as crate::de::Object>::empty()
+            selected_calendar_period: Default::default(),
         }
     }
     /// Sets `selected_calendar_period`.
@@ -44,11 +42,10 @@ impl SupermGetPlatformPickUpEstimatedChargeRequest {
     }
 }
 /// `superm.getPlatformPickUpEstimatedCharge` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermGetPlatformPickUpEstimatedChargeResponse {
     /// `dispatcher_fee`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatcher_fee: Option<i64>,
 }
 impl crate::request::Request for SupermGetPlatformPickUpEstimatedChargeRequest {
@@ -57,4 +54,4 @@ impl crate::request::Request for SupermGetPlatformPickUpEstimatedChargeRequest {
     type Response = SupermGetPlatformPickUpEstimatedChargeResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

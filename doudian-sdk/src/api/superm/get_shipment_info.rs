@@ -8,18 +8,15 @@
 /// * **Required:** `shipment_type`, `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetShipmentInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getShipmentInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.getShipmentInfo")]
 pub struct SupermGetShipmentInfoRequest {
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `shipment_type` (required)
     pub shipment_type: i32,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_order_id: crate::ids::OrderId,
 }
 impl SupermGetShipmentInfoRequest {
@@ -31,7 +28,7 @@ impl SupermGetShipmentInfoRequest {
         Self {
             shipment_type,
             shop_order_id: shop_order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            aftersale_id: Default::default(),
         }
     }
     /// Sets `aftersale_id`.
@@ -44,11 +41,10 @@ impl SupermGetShipmentInfoRequest {
     }
 }
 /// `superm.getShipmentInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermGetShipmentInfoResponse {
     /// `shipment_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment_info: Option<ShipmentInfo>,
 }
 impl crate::request::Request for SupermGetShipmentInfoRequest {
@@ -57,41 +53,30 @@ impl crate::request::Request for SupermGetShipmentInfoRequest {
     type Response = SupermGetShipmentInfoResponse;
 }
 /// An object inside `superm.getShipmentInfo`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ShipmentInfo {
     /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// `occurred_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub occurred_time: Option<String>,
     /// `rider_latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_latitude: Option<String>,
     /// `rider_longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_longitude: Option<String>,
     /// `rider_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_name: Option<String>,
     /// `rider_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_phone: Option<String>,
     /// `shipment_error`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment_error: Option<i32>,
     /// `shipment_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment_status: Option<i32>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl ::std::fmt::Debug for ShipmentInfo {
@@ -112,4 +97,4 @@ impl ::std::fmt::Debug for ShipmentInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetStoreAutoAcceptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getStoreAutoAccept` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.getStoreAutoAccept")]
 pub struct SupermGetStoreAutoAcceptRequest {
@@ -22,11 +22,10 @@ impl SupermGetStoreAutoAcceptRequest {
     }
 }
 /// `superm.getStoreAutoAccept` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermGetStoreAutoAcceptResponse {
     /// `auto_dispatcher_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_dispatcher_status: Option<i64>,
 }
 impl crate::request::Request for SupermGetStoreAutoAcceptRequest {
@@ -35,4 +34,4 @@ impl crate::request::Request for SupermGetStoreAutoAcceptRequest {
     type Response = SupermGetStoreAutoAcceptResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

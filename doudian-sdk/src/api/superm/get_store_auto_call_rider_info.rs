@@ -8,7 +8,7 @@
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetStoreAutoCallRiderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getStoreAutoCallRiderInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.getStoreAutoCallRiderInfo")]
 pub struct SupermGetStoreAutoCallRiderInfoRequest {
@@ -22,11 +22,10 @@ impl SupermGetStoreAutoCallRiderInfoRequest {
     }
 }
 /// `superm.getStoreAutoCallRiderInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermGetStoreAutoCallRiderInfoResponse {
     /// `autocall_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub autocall_info: Option<AutocallInfo>,
 }
 impl crate::request::Request for SupermGetStoreAutoCallRiderInfoRequest {
@@ -35,18 +34,15 @@ impl crate::request::Request for SupermGetStoreAutoCallRiderInfoRequest {
     type Response = SupermGetStoreAutoCallRiderInfoResponse;
 }
 /// An object inside `superm.getStoreAutoCallRiderInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AutocallInfo {
     /// `delay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_time: Option<i64>,
     /// `service_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_status: Option<i64>,
     /// `service_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_type: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

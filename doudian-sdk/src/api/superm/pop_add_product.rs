@@ -9,7 +9,7 @@ pub use super::shared::{MainSkus, SubSkus};
 /// * **Required:** `main_skus`, `sd_activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopAddProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.addProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.addProduct")]
 pub struct SupermPopAddProductRequest {
@@ -28,11 +28,10 @@ impl SupermPopAddProductRequest {
     }
 }
 /// `superm.pop.addProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopAddProductResponse {
     /// `sd_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sd_activity_id: Option<String>,
 }
 impl crate::request::Request for SupermPopAddProductRequest {
@@ -40,4 +39,4 @@ impl crate::request::Request for SupermPopAddProductRequest {
     type Response = SupermPopAddProductResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

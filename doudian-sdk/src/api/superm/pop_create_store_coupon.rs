@@ -8,14 +8,13 @@
 /// * **Required:** `coupon_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopCreateStoreCouponResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.createStoreCoupon` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.createStoreCoupon")]
 pub struct SupermPopCreateStoreCouponRequest {
     /// `coupon_info` (required)
     pub coupon_info: CouponInfo,
     /// `store_product_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_product_list: Vec<StoreProduct>,
 }
 impl SupermPopCreateStoreCouponRequest {
@@ -23,7 +22,7 @@ impl SupermPopCreateStoreCouponRequest {
     pub fn new(coupon_info: CouponInfo) -> Self {
         Self {
             coupon_info,
-            ..<Self as crate::de::Object>::empty()
+            store_product_list: Default::default(),
         }
     }
     /// Sets `store_product_list`.
@@ -33,17 +32,14 @@ impl SupermPopCreateStoreCouponRequest {
     }
 }
 /// `superm.pop.createStoreCoupon` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopCreateStoreCouponResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SupermPopCreateStoreCouponRequest {
@@ -51,43 +47,36 @@ impl crate::request::Request for SupermPopCreateStoreCouponRequest {
     type Response = SupermPopCreateStoreCouponResponse;
 }
 /// An object inside `superm.pop.createStoreCoupon`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CouponInfo {
     /// `coupon_name` (required)
     pub coupon_name: String,
     /// `credit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<i64>,
     /// `discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<i64>,
     /// `end_apply_time` (required)
     pub end_apply_time: i64,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `max_apply_times` (required)
     pub max_apply_times: i64,
     /// `period_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub period_type: Option<i32>,
     /// `start_apply_time` (required)
     pub start_apply_time: i64,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// `sub_type` (required)
     pub sub_type: i32,
     /// `support_type` (required)
     pub support_type: i32,
     /// `threshold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i64>,
     /// `total_amount` (required)
     pub total_amount: i64,
     /// `valid_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_period: Option<i64>,
 }
 /// The required parameters of [`CouponInfo`], by name: 7 of them, too many to pass in order without mixing two up.
@@ -128,7 +117,13 @@ impl CouponInfo {
             sub_type,
             support_type,
             total_amount,
-            ..<Self as crate::de::Object>::empty()
+            credit: Default::default(),
+            discount: Default::default(),
+            end_time: Default::default(),
+            period_type: Default::default(),
+            start_time: Default::default(),
+            threshold: Default::default(),
+            valid_period: Default::default(),
         }
     }
     /// Sets `credit`.
@@ -168,19 +163,16 @@ impl CouponInfo {
     }
 }
 /// An object inside `superm.pop.createStoreCoupon`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct StoreInfo {
     /// `store_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_address: Option<String>,
     /// `store_id` (required)
     pub store_id: String,
     /// `store_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
     /// `store_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_pic_url: Option<String>,
 }
 impl StoreInfo {
@@ -188,7 +180,9 @@ impl StoreInfo {
     pub fn new(store_id: impl Into<String>) -> Self {
         Self {
             store_id: store_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            store_address: Default::default(),
+            store_name: Default::default(),
+            store_pic_url: Default::default(),
         }
     }
     /// Sets `store_address`.
@@ -208,13 +202,12 @@ impl StoreInfo {
     }
 }
 /// An object inside `superm.pop.createStoreCoupon`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct StoreProduct {
     /// `store_info` (required)
     pub store_info: StoreInfo,
     /// `sub_product_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sub_product_infos: Vec<SubProductInfo>,
 }
 impl StoreProduct {
@@ -222,7 +215,7 @@ impl StoreProduct {
     pub fn new(store_info: StoreInfo) -> Self {
         Self {
             store_info,
-            ..<Self as crate::de::Object>::empty()
+            sub_product_infos: Default::default(),
         }
     }
     /// Sets `sub_product_infos`.
@@ -232,17 +225,14 @@ impl StoreProduct {
     }
 }
 /// An object inside `superm.pop.createStoreCoupon`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SubProductInfo {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_pic_url: Option<String>,
 }
 impl SubProductInfo {
@@ -250,7 +240,8 @@ impl SubProductInfo {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            product_name: Default::default(),
+            product_pic_url: Default::default(),
         }
     }
     /// Sets `product_name`.
@@ -265,4 +256,4 @@ impl SubProductInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `main_skus`, `sd_activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopDelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.delProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.delProduct")]
 pub struct SupermPopDelProductRequest {
@@ -27,11 +27,10 @@ impl SupermPopDelProductRequest {
     }
 }
 /// `superm.pop.delProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopDelProductResponse {
     /// `sd_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sd_activity_id: Option<String>,
 }
 impl crate::request::Request for SupermPopDelProductRequest {
@@ -39,14 +38,12 @@ impl crate::request::Request for SupermPopDelProductRequest {
     type Response = SupermPopDelProductResponse;
 }
 /// An object inside `superm.pop.delProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MainSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_id: crate::ids::SkuId,
     /// `sub_skus` (required)
     pub sub_skus: Vec<SubSkus>,
@@ -66,14 +63,12 @@ impl MainSkus {
     }
 }
 /// An object inside `superm.pop.delProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SubSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_id: crate::ids::SkuId,
 }
 impl SubSkus {
@@ -89,4 +84,4 @@ impl SubSkus {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `main_skus`, `sd_activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopEditActivityResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.editActivity` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.editActivity")]
 pub struct SupermPopEditActivityRequest {
@@ -27,11 +27,10 @@ impl SupermPopEditActivityRequest {
     }
 }
 /// `superm.pop.editActivity` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopEditActivityResponse {
     /// `sd_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sd_activity_id: Option<String>,
 }
 impl crate::request::Request for SupermPopEditActivityRequest {
@@ -39,14 +38,12 @@ impl crate::request::Request for SupermPopEditActivityRequest {
     type Response = SupermPopEditActivityResponse;
 }
 /// An object inside `superm.pop.editActivity`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MainSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_id: crate::ids::SkuId,
     /// `sub_skus` (required)
     pub sub_skus: Vec<SubSkus>,
@@ -66,17 +63,14 @@ impl MainSkus {
     }
 }
 /// An object inside `superm.pop.editActivity`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SubSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_id: crate::ids::SkuId,
     /// `user_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_limit: Option<i64>,
 }
 impl SubSkus {
@@ -88,7 +82,7 @@ impl SubSkus {
         Self {
             product_id: product_id.into(),
             sku_id: sku_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            user_limit: Default::default(),
         }
     }
     /// Sets `user_limit`.
@@ -98,4 +92,4 @@ impl SubSkus {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopEditStoreCouponResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.EditStoreCoupon` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.EditStoreCoupon")]
 pub struct SupermPopEditStoreCouponRequest {
     /// `activity_id` (required)
     pub activity_id: String,
     /// `coupon_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_info: Option<CouponInfo>,
 }
 impl SupermPopEditStoreCouponRequest {
@@ -23,7 +22,7 @@ impl SupermPopEditStoreCouponRequest {
     pub fn new(activity_id: impl Into<String>) -> Self {
         Self {
             activity_id: activity_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            coupon_info: Default::default(),
         }
     }
     /// Sets `coupon_info`.
@@ -33,14 +32,12 @@ impl SupermPopEditStoreCouponRequest {
     }
 }
 /// `superm.pop.EditStoreCoupon` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopEditStoreCouponResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SupermPopEditStoreCouponRequest {
@@ -48,7 +45,7 @@ impl crate::request::Request for SupermPopEditStoreCouponRequest {
     type Response = SupermPopEditStoreCouponResponse;
 }
 /// An object inside `superm.pop.EditStoreCoupon`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CouponInfo {
     /// `total_amount` (required)
@@ -61,4 +58,4 @@ impl CouponInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

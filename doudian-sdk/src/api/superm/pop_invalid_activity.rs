@@ -8,7 +8,7 @@
 /// * **Required:** `sd_activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopInvalidActivityResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.invalidActivity` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.invalidActivity")]
 pub struct SupermPopInvalidActivityRequest {
@@ -24,7 +24,7 @@ impl SupermPopInvalidActivityRequest {
     }
 }
 /// `superm.pop.invalidActivity` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopInvalidActivityResponse {}
 impl crate::request::Request for SupermPopInvalidActivityRequest {
@@ -32,4 +32,4 @@ impl crate::request::Request for SupermPopInvalidActivityRequest {
     type Response = SupermPopInvalidActivityResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

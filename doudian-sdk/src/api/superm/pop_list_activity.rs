@@ -9,34 +9,27 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopListActivityResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.listActivity` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.listActivity")]
 pub struct SupermPopListActivityRequest {
     /// `activity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<i32>,
     /// `business_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_code: Option<String>,
     /// `page` (required)
     pub page: i64,
     /// `sd_activity_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sd_activity_ids: Vec<String>,
     /// `shop_stype`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_stype: Option<i32>,
     /// `size` (required)
     pub size: i64,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `with_products`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub with_products: Option<bool>,
 }
 impl SupermPopListActivityRequest {
@@ -45,7 +38,13 @@ impl SupermPopListActivityRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            activity_type: Default::default(),
+            business_code: Default::default(),
+            sd_activity_ids: Default::default(),
+            shop_stype: Default::default(),
+            status: Default::default(),
+            title: Default::default(),
+            with_products: Default::default(),
         }
     }
     /// Sets `activity_type`.
@@ -85,13 +84,12 @@ impl SupermPopListActivityRequest {
     }
 }
 /// `superm.pop.listActivity` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopListActivityResponse {
     /// `activities`
     pub activities: Vec<Activity>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SupermPopListActivityRequest {
@@ -125,139 +123,101 @@ impl SupermPopListActivityRequest {
     }
 }
 /// An object inside `superm.pop.listActivity`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Activity {
     /// `activity_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_status: Option<i32>,
     /// `activity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<i32>,
     /// `begin_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// `business_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_code: Option<String>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `failed_store_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_store_count: Option<i64>,
     /// `lock_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_stock: Option<i32>,
     /// `main_products`
     pub main_products: Vec<MainProduct>,
     /// `order_expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_expire_time: Option<i64>,
     /// `sd_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sd_activity_id: Option<String>,
     /// `shop_stype`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_stype: Option<i32>,
     /// `sold_out_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sold_out_type: Option<i32>,
     /// `time_set_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_set_type: Option<i32>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `warm_up`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_up: Option<i32>,
 }
 /// An object inside `superm.pop.listActivity`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MainProduct {
     /// `config_scope`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_scope: Option<i32>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `skus`
     pub skus: Vec<Skus>,
 }
 /// An object inside `superm.pop.listActivity`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Skus {
     /// `detail_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_status: Option<i32>,
     /// `disabled_store_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_store_count: Option<i64>,
     /// `failed_store_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_store_count: Option<i64>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `process_store_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_store_count: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `specification`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub specification: Option<String>,
     /// `sub_skus`
     pub sub_skus: Vec<SubSkus>,
     /// `success_store_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success_store_count: Option<i64>,
 }
 /// An object inside `superm.pop.listActivity`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Store {
     /// `address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `contact` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `rel_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rel_shop_id: Option<String>,
     /// `store_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_code: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
     /// `town`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town: Option<String>,
 }
 impl ::std::fmt::Debug for Store {
@@ -277,74 +237,51 @@ impl ::std::fmt::Debug for Store {
     }
 }
 /// An object inside `superm.pop.listActivity`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SubSkus {
     /// `camp_left_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub camp_left_stock_num: Option<i64>,
     /// `camp_stock_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub camp_stock_num: Option<i64>,
     /// `detail_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_status: Option<i32>,
     /// `detail_status_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_status_reason: Option<String>,
     /// `discount_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<i64>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `main_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `main_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_sku_id: Option<i64>,
     /// `origin_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_img: Option<String>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_detail_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id1: Option<i64>,
     /// `spec_detail_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id2: Option<i64>,
     /// `spec_detail_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_detail_id3: Option<i64>,
     /// `spec_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_id: Option<i64>,
     /// `specification`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub specification: Option<String>,
     /// `stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock: Option<i64>,
     /// `store`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<Store>,
     /// `user_limit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_limit: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

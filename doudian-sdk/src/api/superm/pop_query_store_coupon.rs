@@ -11,7 +11,7 @@ pub use super::shared::{
 /// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopQueryStoreCouponResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.queryStoreCoupon` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.queryStoreCoupon")]
 pub struct SupermPopQueryStoreCouponRequest {
@@ -27,17 +27,14 @@ impl SupermPopQueryStoreCouponRequest {
     }
 }
 /// `superm.pop.queryStoreCoupon` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopQueryStoreCouponResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SupermPopQueryStoreCouponRequest {
@@ -46,15 +43,13 @@ impl crate::request::Request for SupermPopQueryStoreCouponRequest {
     type Response = SupermPopQueryStoreCouponResponse;
 }
 /// An object inside `superm.pop.queryStoreCoupon`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// `store_coupon_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_coupon_info: Option<StoreCouponInfo>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

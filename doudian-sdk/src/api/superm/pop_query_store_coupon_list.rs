@@ -11,31 +11,25 @@ pub use super::shared::{
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopQueryStoreCouponListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.queryStoreCouponList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.queryStoreCouponList")]
 pub struct SupermPopQueryStoreCouponListRequest {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// `coupon_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_status: Option<i64>,
     /// `end_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_apply_time: Option<i64>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `page` (required)
     pub page: i64,
     /// `size` (required)
     pub size: i64,
     /// `start_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_apply_time: Option<i64>,
     /// `support_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_type: Option<i32>,
 }
 impl SupermPopQueryStoreCouponListRequest {
@@ -44,7 +38,12 @@ impl SupermPopQueryStoreCouponListRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            activity_id: Default::default(),
+            coupon_status: Default::default(),
+            end_apply_time: Default::default(),
+            name: Default::default(),
+            start_apply_time: Default::default(),
+            support_type: Default::default(),
         }
     }
     /// Sets `activity_id`.
@@ -79,17 +78,14 @@ impl SupermPopQueryStoreCouponListRequest {
     }
 }
 /// `superm.pop.queryStoreCouponList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopQueryStoreCouponListResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for SupermPopQueryStoreCouponListRequest {
@@ -98,31 +94,26 @@ impl crate::request::Request for SupermPopQueryStoreCouponListRequest {
     type Response = SupermPopQueryStoreCouponListResponse;
 }
 /// An object inside `superm.pop.queryStoreCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Activity {
     /// `activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// `store_coupon_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_coupon_info: Option<StoreCouponInfo>,
 }
 /// An object inside `superm.pop.queryStoreCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `activity_list`
     pub activity_list: Vec<Activity>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{MainSkus, SubSkus};
 /// * **Required:** `activity_type`, `begin_time`, `business_code`, `end_time`, `lock_stock`, `main_skus`, `order_expire_time`, `shop_stype`, `time_set_type`, `title`, `warm_up`, given by name in [`SupermPopSaveActivityRequired`].
 /// * **Reply:** [`SupermPopSaveActivityResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.saveActivity` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.pop.saveActivity")]
 pub struct SupermPopSaveActivityRequest {
@@ -30,7 +30,6 @@ pub struct SupermPopSaveActivityRequest {
     /// `shop_stype` (required)
     pub shop_stype: i32,
     /// `sold_out_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sold_out_type: Option<i32>,
     /// `time_set_type` (required)
     pub time_set_type: i32,
@@ -93,7 +92,7 @@ impl SupermPopSaveActivityRequest {
             time_set_type,
             title,
             warm_up,
-            ..<Self as crate::de::Object>::empty()
+            sold_out_type: Default::default(),
         }
     }
     /// Sets `sold_out_type`.
@@ -103,11 +102,10 @@ impl SupermPopSaveActivityRequest {
     }
 }
 /// `superm.pop.saveActivity` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermPopSaveActivityResponse {
     /// `sd_activity_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sd_activity_id: Option<String>,
 }
 impl crate::request::Request for SupermPopSaveActivityRequest {
@@ -115,4 +113,4 @@ impl crate::request::Request for SupermPopSaveActivityRequest {
     type Response = SupermPopSaveActivityResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `task_params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductBatchApplyStoreProductPriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.batchApplyStoreProductPrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.product.batchApplyStoreProductPrice")]
 pub struct SupermProductBatchApplyStoreProductPriceRequest {
@@ -22,11 +22,10 @@ impl SupermProductBatchApplyStoreProductPriceRequest {
     }
 }
 /// `superm.product.batchApplyStoreProductPrice` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermProductBatchApplyStoreProductPriceResponse {
     /// `root_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub root_task_id: Option<i64>,
 }
 impl crate::request::Request for SupermProductBatchApplyStoreProductPriceRequest {
@@ -34,7 +33,7 @@ impl crate::request::Request for SupermProductBatchApplyStoreProductPriceRequest
     type Response = SupermProductBatchApplyStoreProductPriceResponse;
 }
 /// An object inside `superm.product.batchApplyStoreProductPrice`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TaskParams {
     /// `main_product_id` (required)
@@ -47,4 +46,4 @@ impl TaskParams {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `task_params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductBatchRedistributeStoreProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.batchRedistributeStoreProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.product.batchRedistributeStoreProduct")]
 pub struct SupermProductBatchRedistributeStoreProductRequest {
@@ -22,11 +22,10 @@ impl SupermProductBatchRedistributeStoreProductRequest {
     }
 }
 /// `superm.product.batchRedistributeStoreProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermProductBatchRedistributeStoreProductResponse {
     /// `root_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub root_task_id: Option<i64>,
 }
 impl crate::request::Request for SupermProductBatchRedistributeStoreProductRequest {
@@ -34,14 +33,12 @@ impl crate::request::Request for SupermProductBatchRedistributeStoreProductReque
     type Response = SupermProductBatchRedistributeStoreProductResponse;
 }
 /// An object inside `superm.product.batchRedistributeStoreProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TaskParams {
     /// `add_store_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub add_store_ids: Vec<i64>,
     /// `del_store_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub del_store_ids: Vec<i64>,
     /// `main_product_id` (required)
     pub main_product_id: i64,
@@ -51,7 +48,8 @@ impl TaskParams {
     pub fn new(main_product_id: i64) -> Self {
         Self {
             main_product_id,
-            ..<Self as crate::de::Object>::empty()
+            add_store_ids: Default::default(),
+            del_store_ids: Default::default(),
         }
     }
     /// Sets `add_store_ids`.
@@ -66,4 +64,4 @@ impl TaskParams {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `main_product_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductCreateSubProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.createSubProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.product.createSubProduct")]
 pub struct SupermProductCreateSubProductRequest {
     /// `main_product_id` (required)
     pub main_product_id: i64,
     /// `sku_info`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sku_info: Vec<SkuInfo>,
     /// `store_id` (required)
     pub store_id: i64,
@@ -26,7 +25,7 @@ impl SupermProductCreateSubProductRequest {
         Self {
             main_product_id,
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            sku_info: Default::default(),
         }
     }
     /// Sets `sku_info`.
@@ -36,11 +35,10 @@ impl SupermProductCreateSubProductRequest {
     }
 }
 /// `superm.product.createSubProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermProductCreateSubProductResponse {
     /// `sub_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_product_id: Option<i64>,
 }
 impl crate::request::Request for SupermProductCreateSubProductRequest {
@@ -48,16 +46,14 @@ impl crate::request::Request for SupermProductCreateSubProductRequest {
     type Response = SupermProductCreateSubProductResponse;
 }
 /// An object inside `superm.product.createSubProduct`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SkuInfo {
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `sell_property_names` (required)
     pub sell_property_names: Vec<String>,
     /// `stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock: Option<i64>,
 }
 impl SkuInfo {
@@ -65,7 +61,8 @@ impl SkuInfo {
     pub fn new(sell_property_names: Vec<String>) -> Self {
         Self {
             sell_property_names,
-            ..<Self as crate::de::Object>::empty()
+            price: Default::default(),
+            stock: Default::default(),
         }
     }
     /// Sets `price`.
@@ -80,4 +77,4 @@ impl SkuInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@
 /// * **Required:** `main_product_id`, `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductGetDistributedStoreProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.getDistributedStoreProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.product.getDistributedStoreProduct")]
 pub struct SupermProductGetDistributedStoreProductRequest {
@@ -20,7 +20,6 @@ pub struct SupermProductGetDistributedStoreProductRequest {
     /// `size` (required)
     pub size: i64,
     /// `store_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_ids: Vec<i64>,
 }
 impl SupermProductGetDistributedStoreProductRequest {
@@ -30,7 +29,7 @@ impl SupermProductGetDistributedStoreProductRequest {
             main_product_id,
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            store_ids: Default::default(),
         }
     }
     /// Sets `store_ids`.
@@ -40,19 +39,16 @@ impl SupermProductGetDistributedStoreProductRequest {
     }
 }
 /// `superm.product.getDistributedStoreProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermProductGetDistributedStoreProductResponse {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `store_products`
     pub store_products: Vec<StoreProduct>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SupermProductGetDistributedStoreProductRequest {
@@ -86,39 +82,33 @@ impl SupermProductGetDistributedStoreProductRequest {
     }
 }
 /// An object inside `superm.product.getDistributedStoreProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuMapping {
     /// `main_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_sku_id: Option<i64>,
     /// `store_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_sku_id: Option<i64>,
 }
 /// An object inside `superm.product.getDistributedStoreProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreInfo {
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 /// An object inside `superm.product.getDistributedStoreProduct`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreProduct {
     /// `main_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `sku_mapping`
     pub sku_mapping: Vec<SkuMapping>,
     /// `store_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_info: Option<StoreInfo>,
     /// `store_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_product_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

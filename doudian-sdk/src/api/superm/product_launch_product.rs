@@ -8,18 +8,15 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductLaunchProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.launchProduct` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.product.launchProduct")]
 pub struct SupermProductLaunchProductRequest {
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
 }
 impl SupermProductLaunchProductRequest {
@@ -27,7 +24,8 @@ impl SupermProductLaunchProductRequest {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            outer_product_id: Default::default(),
+            store_id: Default::default(),
         }
     }
     /// Sets `outer_product_id`.
@@ -42,7 +40,7 @@ impl SupermProductLaunchProductRequest {
     }
 }
 /// `superm.product.launchProduct` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermProductLaunchProductResponse {}
 impl crate::request::Request for SupermProductLaunchProductRequest {
@@ -50,4 +48,4 @@ impl crate::request::Request for SupermProductLaunchProductRequest {
     type Response = SupermProductLaunchProductResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,7 +10,7 @@ pub use super::shared::Task;
 /// * **Required:** `page`, `root_task_id`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductQueryProductSyncSubTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.queryProductSyncSubTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.product.queryProductSyncSubTask")]
 pub struct SupermProductQueryProductSyncSubTaskRequest {
@@ -28,19 +28,16 @@ impl SupermProductQueryProductSyncSubTaskRequest {
     }
 }
 /// `superm.product.queryProductSyncSubTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermProductQueryProductSyncSubTaskResponse {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `task_list`
     pub task_list: Vec<Task>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SupermProductQueryProductSyncSubTaskRequest {
@@ -74,4 +71,4 @@ impl SupermProductQueryProductSyncSubTaskRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

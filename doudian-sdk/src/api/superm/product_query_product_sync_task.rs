@@ -10,20 +10,17 @@ pub use super::shared::Task;
 /// * **Required:** `page`, `size`, `task_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductQueryProductSyncTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.queryProductSyncTask` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.product.queryProductSyncTask")]
 pub struct SupermProductQueryProductSyncTaskRequest {
     /// `page` (required)
     pub page: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `size` (required)
     pub size: i64,
     /// `task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
     /// `task_type` (required)
     pub task_type: String,
@@ -35,7 +32,8 @@ impl SupermProductQueryProductSyncTaskRequest {
             page,
             size,
             task_type: task_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
+            task_id: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -50,19 +48,16 @@ impl SupermProductQueryProductSyncTaskRequest {
     }
 }
 /// `superm.product.queryProductSyncTask` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermProductQueryProductSyncTaskResponse {
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `task_list`
     pub task_list: Vec<Task>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SupermProductQueryProductSyncTaskRequest {
@@ -96,4 +91,4 @@ impl SupermProductQueryProductSyncTaskRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,15 @@
 /// * **Required:** `reason_code`, `shop_order_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermRejectOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.rejectOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.rejectOrder")]
 pub struct SupermRejectOrderRequest {
     /// `reason_code` (required)
     pub reason_code: i64,
     /// `reason_mark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_mark: Option<String>,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
     /// `store_id` (required)
     pub store_id: i64,
@@ -34,7 +32,7 @@ impl SupermRejectOrderRequest {
             reason_code,
             shop_order_id: shop_order_id.into(),
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            reason_mark: Default::default(),
         }
     }
     /// Sets `reason_mark`.
@@ -44,7 +42,7 @@ impl SupermRejectOrderRequest {
     }
 }
 /// `superm.rejectOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermRejectOrderResponse {}
 impl crate::request::Request for SupermRejectOrderRequest {
@@ -52,4 +50,4 @@ impl crate::request::Request for SupermRejectOrderRequest {
     type Response = SupermRejectOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

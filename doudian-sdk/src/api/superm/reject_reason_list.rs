@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupermRejectReasonListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.rejectReasonList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.rejectReasonList")]
 pub struct SupermRejectReasonListRequest {}
@@ -19,7 +19,7 @@ impl SupermRejectReasonListRequest {
     }
 }
 /// `superm.rejectReasonList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermRejectReasonListResponse {
     /// `reject_infos`
@@ -31,15 +31,13 @@ impl crate::request::Request for SupermRejectReasonListRequest {
     type Response = SupermRejectReasonListResponse;
 }
 /// An object inside `superm.rejectReasonList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RejectInfo {
     /// `reject_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_code: Option<i64>,
     /// `reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

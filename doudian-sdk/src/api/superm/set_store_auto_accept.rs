@@ -8,7 +8,7 @@
 /// * **Required:** `op_type`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermSetStoreAutoAcceptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.setStoreAutoAccept` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.setStoreAutoAccept")]
 pub struct SupermSetStoreAutoAcceptRequest {
@@ -27,7 +27,7 @@ impl SupermSetStoreAutoAcceptRequest {
     }
 }
 /// `superm.setStoreAutoAccept` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermSetStoreAutoAcceptResponse {}
 impl crate::request::Request for SupermSetStoreAutoAcceptRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for SupermSetStoreAutoAcceptRequest {
     type Response = SupermSetStoreAutoAcceptResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

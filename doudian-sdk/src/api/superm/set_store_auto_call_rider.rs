@@ -8,17 +8,15 @@
 /// * **Required:** `op_type`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermSetStoreAutoCallRiderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.setStoreAutoCallRider` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.setStoreAutoCallRider")]
 pub struct SupermSetStoreAutoCallRiderRequest {
     /// `delay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_time: Option<i64>,
     /// `op_type` (required)
     pub op_type: String,
     /// `service_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_type: Option<i64>,
     /// `store_id` (required)
     pub store_id: i64,
@@ -29,7 +27,8 @@ impl SupermSetStoreAutoCallRiderRequest {
         Self {
             op_type: op_type.into(),
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            delay_time: Default::default(),
+            service_type: Default::default(),
         }
     }
     /// Sets `delay_time`.
@@ -44,7 +43,7 @@ impl SupermSetStoreAutoCallRiderRequest {
     }
 }
 /// `superm.setStoreAutoCallRider` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermSetStoreAutoCallRiderResponse {}
 impl crate::request::Request for SupermSetStoreAutoCallRiderRequest {
@@ -52,4 +51,4 @@ impl crate::request::Request for SupermSetStoreAutoCallRiderRequest {
     type Response = SupermSetStoreAutoCallRiderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,54 +3,40 @@
 
 //! Nested types several `superm` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `superm.pop.queryStoreCoupon` and `superm.pop.queryStoreCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponInfo {
     /// `coupon_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_name: Option<String>,
     /// `credit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<i64>,
     /// `discount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount: Option<i64>,
     /// `end_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_apply_time: Option<i64>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `max_apply_times`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_apply_times: Option<i64>,
     /// `period_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub period_type: Option<i32>,
     /// `start_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_apply_time: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// `sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_type: Option<i32>,
     /// `support_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_type: Option<i32>,
     /// `threshold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i64>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
     /// `valid_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_period: Option<i64>,
 }
 /// An object inside `superm.capacityRule.create` and `superm.capacityRule.update`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `end_date` (required)
@@ -104,14 +90,12 @@ impl Detail {
     }
 }
 /// An object inside `superm.pop.addProduct` and `superm.pop.saveActivity`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MainSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_id: crate::ids::SkuId,
     /// `sub_skus` (required)
     pub sub_skus: Vec<SubSkus>,
@@ -131,56 +115,43 @@ impl MainSkus {
     }
 }
 /// An object inside `superm.capacityRule.queryByid` and `superm.capacityRule.queryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Relation {
     /// `capacity_target_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity_target_code: Option<String>,
     /// `capacity_target_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity_target_type: Option<i32>,
     /// `rule_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
 }
 /// An object inside `superm.capacityRule.queryByid` and `superm.capacityRule.queryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RuleDtoRuleDto {
     /// `all_store`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub all_store: Option<i32>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `creator`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// `date_limit_bound`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_limit_bound: Option<i64>,
     /// `date_limit_enable`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_limit_enable: Option<i32>,
     /// `rule_entity_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_entity_type: Option<i32>,
     /// `rule_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
     /// `rule_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_name: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `updater`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub updater: Option<String>,
 }
 /// An object inside `superm.applyPlatformPickUp` and `superm.getPlatformPickUpEstimatedCharge`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SelectedCalendarPeriod {
     /// `time_begin_ts` (required)
@@ -195,79 +166,61 @@ impl SelectedCalendarPeriod {
     }
 }
 /// An object inside `superm.deliverConfig.queryByIds` and `superm.deliverConfig.queryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopDeliverConfig {
     /// `config_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_id: Option<i64>,
     /// `config_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_status: Option<i32>,
     /// `config_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_type: Option<i32>,
     /// `deliver_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_type: Option<i32>,
     /// `normal_time_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_time_cost: Option<i64>,
     /// `over_limit_time_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub over_limit_time_cost: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `special_time_list`
     pub special_time_list: Vec<SpecialTime>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `superm.deliverConfig.queryByIds` and `superm.deliverConfig.queryList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpecialTime {
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// `time_cost`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_cost: Option<i64>,
 }
 /// An object inside `superm.pop.queryStoreCoupon` and `superm.pop.queryStoreCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Store {
     /// `store_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_address: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
     /// `store_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
     /// `store_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_pic_url: Option<String>,
 }
 /// An object inside `superm.pop.queryStoreCoupon` and `superm.pop.queryStoreCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreCouponInfo {
     /// `coupon_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_info: Option<CouponInfo>,
     /// `coupon_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_status: Option<i32>,
     /// `store_list`
     pub store_list: Vec<Store>,
@@ -275,49 +228,40 @@ pub struct StoreCouponInfo {
     pub store_product_list: Vec<StoreProduct>,
 }
 /// An object inside `superm.pop.queryStoreCoupon` and `superm.pop.queryStoreCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreInfo {
     /// `store_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_address: Option<String>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
     /// `store_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
     /// `store_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_pic_url: Option<String>,
 }
 /// An object inside `superm.pop.queryStoreCoupon` and `superm.pop.queryStoreCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreProduct {
     /// `store_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_info: Option<StoreInfo>,
     /// `sub_product_infos`
     pub sub_product_infos: Vec<SubProductInfo>,
 }
 /// An object inside `superm.pop.queryStoreCoupon` and `superm.pop.queryStoreCouponList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SubProductInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_pic_url: Option<String>,
 }
 /// An object inside `superm.pop.addProduct` and `superm.pop.saveActivity`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SubSkus {
     /// `camp_stock_num` (required)
@@ -325,10 +269,8 @@ pub struct SubSkus {
     /// `discount_value` (required)
     pub discount_value: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_id: crate::ids::SkuId,
     /// `store_id` (required)
     pub store_id: String,
@@ -373,33 +315,25 @@ impl SubSkus {
     }
 }
 /// An object inside `superm.product.queryProductSyncSubTask` and `superm.product.queryProductSyncTask`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Task {
     /// `err_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// `main_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_product_id: Option<i64>,
     /// `root_task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub root_task_id: Option<i64>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `sub_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_product_id: Option<i64>,
     /// `sync_result`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_result: Option<String>,
     /// `task_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
     /// `task_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_status: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,25 +8,21 @@
 /// * **Required:** `dispatcher_type`, `shop_order_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermShopOrderDispatcherResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.shopOrderDispatcher` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "superm.shopOrderDispatcher")]
 pub struct SupermShopOrderDispatcherRequest {
     /// `dispatcher_type` (required)
     pub dispatcher_type: i32,
     /// `insurance_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_amount: Option<i64>,
     /// `serial_number_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub serial_number_list: Option<String>,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
     /// `store_id` (required)
     pub store_id: i64,
     /// `verify_code_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_code_type: Option<i32>,
 }
 impl SupermShopOrderDispatcherRequest {
@@ -40,7 +36,9 @@ impl SupermShopOrderDispatcherRequest {
             dispatcher_type,
             shop_order_id: shop_order_id.into(),
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            insurance_amount: Default::default(),
+            serial_number_list: Default::default(),
+            verify_code_type: Default::default(),
         }
     }
     /// Sets `insurance_amount`.
@@ -60,11 +58,10 @@ impl SupermShopOrderDispatcherRequest {
     }
 }
 /// `superm.shopOrderDispatcher` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupermShopOrderDispatcherResponse {
     /// `pickup_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pickup_code: Option<String>,
 }
 impl crate::request::Request for SupermShopOrderDispatcherRequest {
@@ -72,4 +69,4 @@ impl crate::request::Request for SupermShopOrderDispatcherRequest {
     type Response = SupermShopOrderDispatcherResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `category_id`, `property_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyCenterCargoGetCategoryPropertyValueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyCenter.cargo.getCategoryPropertyValue` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyCenter.cargo.getCategoryPropertyValue")]
 pub struct SupplyCenterCargoGetCategoryPropertyValueRequest {
@@ -24,11 +24,10 @@ impl SupplyCenterCargoGetCategoryPropertyValueRequest {
     }
 }
 /// `supplyCenter.cargo.getCategoryPropertyValue` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyCenterCargoGetCategoryPropertyValueResponse {
     /// `property`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<Property>,
 }
 impl crate::request::Request for SupplyCenterCargoGetCategoryPropertyValueRequest {
@@ -37,39 +36,33 @@ impl crate::request::Request for SupplyCenterCargoGetCategoryPropertyValueReques
     type Response = SupplyCenterCargoGetCategoryPropertyValueResponse;
 }
 /// An object inside `supplyCenter.cargo.getCategoryPropertyValue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Property {
     /// `property_id`. Example: `4704`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_values`
     pub property_values: Vec<PropertyValue>,
 }
 /// An object inside `supplyCenter.cargo.getCategoryPropertyValue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropertyValue {
     /// `property_value_id`. Example: `8897`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value_id: Option<i64>,
     /// `property_value_name`. Example: `XXS`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value_name: Option<String>,
     /// `value_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_pic: Option<ValuePic>,
 }
 /// An object inside `supplyCenter.cargo.getCategoryPropertyValue`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ValuePic {
     /// `pic_type`. Example: `rgb`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_type: Option<String>,
     /// `pic_value`. Example: `#FFF`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_value: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `ecom_scene_id`, `entrance_info`, `product_id`, `promotion_id`, `promotion_source`, `sku_session_id`, given by name in [`SupplyChainAddCartSchemaRequired`].
 /// * **Reply:** [`SupplyChainAddCartSchemaResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.addCartSchema` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.addCartSchema")]
 pub struct SupplyChainAddCartSchemaRequest {
@@ -17,7 +17,6 @@ pub struct SupplyChainAddCartSchemaRequest {
     /// `entrance_info` (required)
     pub entrance_info: String,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `promotion_id` (required)
     pub promotion_id: String,
@@ -64,15 +63,12 @@ impl SupplyChainAddCartSchemaRequest {
     }
 }
 /// `supplyChain.addCartSchema` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainAddCartSchemaResponse {
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i32>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl crate::request::Request for SupplyChainAddCartSchemaRequest {
@@ -80,4 +76,4 @@ impl crate::request::Request for SupplyChainAddCartSchemaRequest {
     type Response = SupplyChainAddCartSchemaResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

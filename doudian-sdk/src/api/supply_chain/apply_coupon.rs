@@ -8,7 +8,7 @@
 /// * **Required:** `coupon_meta_id`, `token`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainApplyCouponResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.applyCoupon` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.applyCoupon")]
 pub struct SupplyChainApplyCouponRequest {
@@ -35,7 +35,7 @@ impl SupplyChainApplyCouponRequest {
     }
 }
 /// `supplyChain.applyCoupon` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainApplyCouponResponse {}
 impl crate::request::Request for SupplyChainApplyCouponRequest {
@@ -43,4 +43,4 @@ impl crate::request::Request for SupplyChainApplyCouponRequest {
     type Response = SupplyChainApplyCouponResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `brand_name`, `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainBrandListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.brand.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.brand.list")]
 pub struct SupplyChainBrandListRequest {
@@ -27,7 +27,7 @@ impl SupplyChainBrandListRequest {
     }
 }
 /// `supplyChain.brand.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainBrandListResponse {
     /// `auth_brand_list`
@@ -39,18 +39,15 @@ impl crate::request::Request for SupplyChainBrandListRequest {
     type Response = SupplyChainBrandListResponse;
 }
 /// An object inside `supplyChain.brand.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct AuthBrand {
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_cn: Option<String>,
     /// `name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_en: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupplyChainCartSchemaResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.cartSchema` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.cartSchema")]
 pub struct SupplyChainCartSchemaRequest {
     /// `ecom_scene_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ecom_scene_id: Option<String>,
 }
 impl SupplyChainCartSchemaRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            ecom_scene_id: Default::default(),
         }
     }
     /// Sets `ecom_scene_id`.
@@ -30,11 +29,10 @@ impl SupplyChainCartSchemaRequest {
     }
 }
 /// `supplyChain.cartSchema` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainCartSchemaResponse {
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 impl crate::request::Request for SupplyChainCartSchemaRequest {
@@ -42,4 +40,4 @@ impl crate::request::Request for SupplyChainCartSchemaRequest {
     type Response = SupplyChainCartSchemaResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{CouponInfo, GoodsCard, StoreSource};
 /// * **Required:** `crowds`, `scene`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainCouponCardResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.CouponCard` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.CouponCard")]
 pub struct SupplyChainCouponCardRequest {
@@ -18,7 +18,6 @@ pub struct SupplyChainCouponCardRequest {
     /// `scene` (required)
     pub scene: i32,
     /// `store_source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_source: Option<StoreSource>,
 }
 impl SupplyChainCouponCardRequest {
@@ -27,7 +26,7 @@ impl SupplyChainCouponCardRequest {
         Self {
             crowds,
             scene,
-            ..<Self as crate::de::Object>::empty()
+            store_source: Default::default(),
         }
     }
     /// Sets `store_source`.
@@ -37,7 +36,7 @@ impl SupplyChainCouponCardRequest {
     }
 }
 /// `supplyChain.CouponCard` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainCouponCardResponse {
     /// `coupon_infos`
@@ -45,10 +44,8 @@ pub struct SupplyChainCouponCardResponse {
     /// `goods_cards`
     pub goods_cards: Vec<GoodsCard>,
     /// `is_show`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_show: Option<bool>,
     /// `traffic_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub traffic_type: Option<i32>,
 }
 impl crate::request::Request for SupplyChainCouponCardRequest {
@@ -56,7 +53,7 @@ impl crate::request::Request for SupplyChainCouponCardRequest {
     type Response = SupplyChainCouponCardResponse;
 }
 /// An object inside `supplyChain.CouponCard`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Crowd {
     /// `content_pool_id` (required)
@@ -85,4 +82,4 @@ impl Crowd {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

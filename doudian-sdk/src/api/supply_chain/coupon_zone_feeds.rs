@@ -9,7 +9,7 @@ pub use super::shared::{CouponInfo, GoodsCard, GoodsFeed};
 /// * **Required:** `coupon_meta_id`, `enter_time`, `scene`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainCouponZoneFeedsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.CouponZoneFeeds` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.CouponZoneFeeds")]
 pub struct SupplyChainCouponZoneFeedsRequest {
@@ -35,11 +35,10 @@ impl SupplyChainCouponZoneFeedsRequest {
     }
 }
 /// `supplyChain.CouponZoneFeeds` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainCouponZoneFeedsResponse {
     /// `coupon_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_info: Option<CouponInfo>,
     /// `tab_list`
     pub tab_list: Vec<Tab>,
@@ -49,21 +48,17 @@ impl crate::request::Request for SupplyChainCouponZoneFeedsRequest {
     type Response = SupplyChainCouponZoneFeedsResponse;
 }
 /// An object inside `supplyChain.CouponZoneFeeds`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Tab {
     /// `goods_feed`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_feed: Option<GoodsFeed>,
     /// `is_tab_name_show`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_tab_name_show: Option<bool>,
     /// `tab_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tab_code: Option<i32>,
     /// `tab_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tab_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{GoodsCard, GoodsFeed};
 /// * **Required:** `coupon_meta_id`, `cursor`, `enter_time`, `tab_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainCouponZoneFeedsPageResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.CouponZoneFeedsPage` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.CouponZoneFeedsPage")]
 pub struct SupplyChainCouponZoneFeedsPageRequest {
@@ -39,11 +39,10 @@ impl SupplyChainCouponZoneFeedsPageRequest {
     }
 }
 /// `supplyChain.CouponZoneFeedsPage` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainCouponZoneFeedsPageResponse {
     /// `goods_feed`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_feed: Option<GoodsFeed>,
 }
 impl crate::request::Request for SupplyChainCouponZoneFeedsPageRequest {
@@ -51,4 +50,4 @@ impl crate::request::Request for SupplyChainCouponZoneFeedsPageRequest {
     type Response = SupplyChainCouponZoneFeedsPageResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

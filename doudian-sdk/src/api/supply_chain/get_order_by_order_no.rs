@@ -8,7 +8,7 @@
 /// * **Required:** `order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainGetOrderByOrderNoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.getOrderByOrderNo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.getOrderByOrderNo")]
 pub struct SupplyChainGetOrderByOrderNoRequest {
@@ -22,11 +22,10 @@ impl SupplyChainGetOrderByOrderNoRequest {
     }
 }
 /// `supplyChain.getOrderByOrderNo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainGetOrderByOrderNoResponse {
     /// `order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<Order>,
 }
 impl crate::request::Request for SupplyChainGetOrderByOrderNoRequest {
@@ -35,115 +34,78 @@ impl crate::request::Request for SupplyChainGetOrderByOrderNoRequest {
     type Response = SupplyChainGetOrderByOrderNoResponse;
 }
 /// An object inside `supplyChain.getOrderByOrderNo`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Order {
     /// `buyer_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_words: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `distributor_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_id: Option<i64>,
     /// `distributor_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_name: Option<String>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `fx_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_product_id: Option<String>,
     /// `fx_product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_product_name: Option<String>,
     /// `fx_product_specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_product_specs: Option<String>,
     /// `fx_spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_spu_id: Option<String>,
     /// `inventory_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_mode: Option<String>,
     /// `open_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_address_id: Option<String>,
     /// `order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status_desc: Option<String>,
     /// `out_product_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_code: Option<String>,
     /// `post_addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_addr: Option<PostAddr>,
     /// `post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
     /// `pre_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_sale_type: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_specs: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i32>,
     /// `sales_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_type: Option<String>,
     /// `settlement_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_type: Option<String>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `shop_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_words: Option<String>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
     /// `trade_pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_pay_time: Option<i64>,
     /// `virtual_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_warehouse_id: Option<String>,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
     /// `warehouse_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_name: Option<String>,
 }
 impl ::std::fmt::Debug for Order {
@@ -188,36 +150,27 @@ impl ::std::fmt::Debug for Order {
     }
 }
 /// An object inside `supplyChain.getOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PostAddr {
     /// `addr_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_detail: Option<String>,
     /// `city_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `district_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_id: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

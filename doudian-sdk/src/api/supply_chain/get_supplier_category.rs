@@ -8,7 +8,7 @@
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainGetSupplierCategoryResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `supplyChain.getSupplierCategory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.getSupplierCategory")]
 pub struct SupplyChainGetSupplierCategoryRequest {
@@ -45,24 +45,19 @@ impl crate::request::Request for SupplyChainGetSupplierCategoryRequest {
     type Response = SupplyChainGetSupplierCategoryResponse;
 }
 /// An object inside `supplyChain.getSupplierCategory`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// `is_leaf`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_leaf: Option<bool>,
     /// `level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `parent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

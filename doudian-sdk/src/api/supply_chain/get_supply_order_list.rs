@@ -9,37 +9,29 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainGetSupplyOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.getSupplyOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.getSupplyOrderList")]
 pub struct SupplyChainGetSupplyOrderListRequest {
     /// `create_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_end: Option<i64>,
     /// `create_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time_start: Option<i64>,
     /// `fx_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_product_id: Option<String>,
     /// `order_asc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_asc: Option<bool>,
     /// `order_by`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// `order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i32>,
     /// `page` (required)
     pub page: i32,
     /// `size` (required)
     pub size: i32,
     /// `update_time_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time_end: Option<i64>,
     /// `update_time_start`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time_start: Option<i64>,
 }
 impl SupplyChainGetSupplyOrderListRequest {
@@ -48,7 +40,14 @@ impl SupplyChainGetSupplyOrderListRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            create_time_end: Default::default(),
+            create_time_start: Default::default(),
+            fx_product_id: Default::default(),
+            order_asc: Default::default(),
+            order_by: Default::default(),
+            order_status: Default::default(),
+            update_time_end: Default::default(),
+            update_time_start: Default::default(),
         }
     }
     /// Sets `create_time_end`.
@@ -93,13 +92,12 @@ impl SupplyChainGetSupplyOrderListRequest {
     }
 }
 /// `supplyChain.getSupplyOrderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainGetSupplyOrderListResponse {
     /// `order_list`
     pub order_list: Vec<Order>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SupplyChainGetSupplyOrderListRequest {
@@ -133,127 +131,86 @@ impl SupplyChainGetSupplyOrderListRequest {
     }
 }
 /// An object inside `supplyChain.getSupplyOrderList`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Order {
     /// `biz_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_status: Option<String>,
     /// `biz_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_status_desc: Option<String>,
     /// `buyer_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_words: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `distributor_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_id: Option<i64>,
     /// `distributor_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_name: Option<String>,
     /// `exp_ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_ship_time: Option<i64>,
     /// `fx_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_product_id: Option<String>,
     /// `fx_product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_product_name: Option<String>,
     /// `fx_product_specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_product_specs: Option<String>,
     /// `fx_spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fx_spu_id: Option<String>,
     /// `inventory_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_mode: Option<String>,
     /// `open_address_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_address_id: Option<String>,
     /// `order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_status_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status_desc: Option<String>,
     /// `out_product_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_product_code: Option<String>,
     /// `post_addr` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_addr: Option<PostAddr>,
     /// `post_receiver` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_receiver: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_tel: Option<String>,
     /// `pre_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_sale_type: Option<i64>,
     /// `price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_specs`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_specs: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i32>,
     /// `sales_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_type: Option<String>,
     /// `settlement_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_no: Option<String>,
     /// `settlement_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_time: Option<String>,
     /// `settlement_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_type: Option<String>,
     /// `ship_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ship_time: Option<i64>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_order_id: Option<crate::ids::OrderId>,
     /// `shop_words`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_words: Option<String>,
     /// `total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<i64>,
     /// `trade_pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_pay_time: Option<i64>,
     /// `virtual_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_warehouse_id: Option<String>,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
     /// `warehouse_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_name: Option<String>,
 }
 impl ::std::fmt::Debug for Order {
@@ -302,36 +259,27 @@ impl ::std::fmt::Debug for Order {
     }
 }
 /// An object inside `supplyChain.getSupplyOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PostAddr {
     /// `addr_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_detail: Option<String>,
     /// `city_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_id: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `province_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_id: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
     /// `town_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_id: Option<String>,
     /// `town_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

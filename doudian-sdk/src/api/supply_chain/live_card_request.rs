@@ -9,26 +9,24 @@ pub use super::shared::StoreSource;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupplyChainLiveCardRequestResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.LiveCardRequest` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.LiveCardRequest")]
 pub struct SupplyChainLiveCardRequestRequest {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `room_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_id: Option<String>,
     /// `store_source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_source: Option<StoreSource>,
 }
 impl SupplyChainLiveCardRequestRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
+            room_id: Default::default(),
+            store_source: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -48,16 +46,14 @@ impl SupplyChainLiveCardRequestRequest {
     }
 }
 /// `supplyChain.LiveCardRequest` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainLiveCardRequestResponse {
     /// `author_avatar_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_avatar_url: Option<String>,
     /// `goods_cards`
     pub goods_cards: Vec<GoodsCard>,
     /// `is_show`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_show: Option<bool>,
 }
 impl crate::request::Request for SupplyChainLiveCardRequestRequest {
@@ -65,45 +61,33 @@ impl crate::request::Request for SupplyChainLiveCardRequestRequest {
     type Response = SupplyChainLiveCardRequestResponse;
 }
 /// An object inside `supplyChain.LiveCardRequest`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GoodsCard {
     /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
     /// `is_activity_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_activity_price: Option<bool>,
     /// `is_live_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_live_product: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `promotion_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_id: Option<String>,
     /// `sell_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num: Option<i64>,
     /// `show_hot_sell_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_hot_sell_tag: Option<bool>,
     /// `show_new_user_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_new_user_tag: Option<bool>,
     /// `show_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_price: Option<i64>,
     /// `tags`
     pub tags: Vec<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

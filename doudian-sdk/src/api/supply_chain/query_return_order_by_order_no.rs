@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupplyChainQueryReturnOrderByOrderNoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.queryReturnOrderByOrderNo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.queryReturnOrderByOrderNo")]
 pub struct SupplyChainQueryReturnOrderByOrderNoRequest {
     /// `after_sale_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_order_no: Option<String>,
     /// `channel_trade_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_trade_order_no: Option<String>,
 }
 impl SupplyChainQueryReturnOrderByOrderNoRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            after_sale_order_no: Default::default(),
+            channel_trade_order_no: Default::default(),
         }
     }
     /// Sets `after_sale_order_no`.
@@ -44,14 +43,12 @@ impl SupplyChainQueryReturnOrderByOrderNoRequest {
     }
 }
 /// `supplyChain.queryReturnOrderByOrderNo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainQueryReturnOrderByOrderNoResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `return_order_info_list`
     pub return_order_info_list: Vec<ReturnOrderInfo>,
@@ -62,286 +59,210 @@ impl crate::request::Request for SupplyChainQueryReturnOrderByOrderNoRequest {
     type Response = SupplyChainQueryReturnOrderByOrderNoResponse;
 }
 /// An object inside `supplyChain.queryReturnOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Creator {
     /// `operate_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operate_time: Option<i64>,
     /// `operator_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_id: Option<i64>,
     /// `operator_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_name: Option<String>,
     /// `operator_role`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_role: Option<i32>,
 }
 /// An object inside `supplyChain.queryReturnOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `apply_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_cnt: Option<i32>,
     /// `detail_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_no: Option<String>,
     /// `distributor_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_sku_id: Option<i64>,
     /// `distributor_sku_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_sku_name: Option<String>,
     /// `extends`
     pub extends: ::std::collections::BTreeMap<String, String>,
     /// `plan_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_cnt: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `product_specs`
     pub product_specs: Vec<ProductSpec>,
     /// `real_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_cnt: Option<i32>,
     /// `sale_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_price: Option<i64>,
     /// `supply_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_price: Option<i64>,
 }
 /// An object inside `supplyChain.queryReturnOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderDto {
     /// `allow_re_apply_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_re_apply_time: Option<i64>,
     /// `allow_re_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_re_start_time: Option<i64>,
     /// `cancel_remaining_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_remaining_time: Option<i64>,
     /// `channel_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_code: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `creator`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<Creator>,
     /// `details`
     pub details: Vec<Detail>,
     /// `distributor_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_id: Option<i64>,
     /// `distributor_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_name: Option<String>,
     /// `exp_cancel_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_cancel_time: Option<i64>,
     /// `exp_refund_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_refund_time: Option<i64>,
     /// `exp_return_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_return_time: Option<i64>,
     /// `extends`
     pub extends: ::std::collections::BTreeMap<String, String>,
     /// `is_finished`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_finished: Option<bool>,
     /// `max_allow_refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_allow_refund_amount: Option<i64>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `out_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_order_id: Option<String>,
     /// `refund_remaining_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_remaining_time: Option<i64>,
     /// `refund_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<i64>,
     /// `refuse_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_reason: Option<String>,
     /// `return_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_order_no: Option<String>,
     /// `return_order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_order_type: Option<i64>,
     /// `return_sku_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_sku_cnt: Option<i32>,
     /// `return_total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_total_amount: Option<i64>,
     /// `return_total_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_total_cnt: Option<i32>,
     /// `reverse_logistic_list`
     pub reverse_logistic_list: Vec<ReverseLogistic>,
     /// `reverse_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reverse_type: Option<i64>,
     /// `settlement_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_method: Option<i64>,
     /// `settlement_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_no: Option<String>,
     /// `settlement_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_time: Option<i64>,
     /// `show_add_inventory_tab`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_add_inventory_tab: Option<bool>,
     /// `standard_order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_order_status: Option<i32>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<i64>,
     /// `supplier_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_name: Option<String>,
     /// `supply_order_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_order_amount: Option<i64>,
     /// `trade_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_order_no: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// `view_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_status: Option<i64>,
 }
 /// An object inside `supplyChain.queryReturnOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductSpec {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 /// An object inside `supplyChain.queryReturnOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RemitOrderInfo {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `finish_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_time: Option<i64>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `remit_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remit_amount: Option<i64>,
     /// `remit_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remit_type: Option<String>,
     /// `remit_user_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remit_user_name: Option<String>,
     /// `shop_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_order_no: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
 /// An object inside `supplyChain.queryReturnOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ReturnOrderInfo {
     /// `order_dto`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_dto: Option<OrderDto>,
     /// `shop_after_sale_order_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_after_sale_order_info: Option<ShopAfterSaleOrderInfo>,
 }
 /// An object inside `supplyChain.queryReturnOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ReverseLogistic {
     /// `tms_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tms_code: Option<String>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 /// An object inside `supplyChain.queryReturnOrderByOrderNo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ShopAfterSaleOrderInfo {
     /// `after_sale_item_count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_item_count: Option<i64>,
     /// `after_sale_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_reason: Option<String>,
     /// `after_sale_reason_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_reason_code: Option<String>,
     /// `after_sale_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_status: Option<i64>,
     /// `after_sale_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_type: Option<i64>,
     /// `apply_reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_reject_reason: Option<String>,
     /// `arbitrate_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub arbitrate_status: Option<i64>,
     /// `evidence_pic_list`
     pub evidence_pic_list: Vec<String>,
     /// `logistics_reject_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_reject_reason: Option<String>,
     /// `real_refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_refund_amount: Option<i64>,
     /// `refund_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
     /// `reject_evidence`
     pub reject_evidence: Vec<String>,
     /// `remit_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remit_amount: Option<i64>,
     /// `remit_order_info_list`
     pub remit_order_info_list: Vec<RemitOrderInfo>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

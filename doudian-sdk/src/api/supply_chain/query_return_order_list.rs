@@ -9,34 +9,27 @@
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainQueryReturnOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.queryReturnOrderList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.queryReturnOrderList")]
 pub struct SupplyChainQueryReturnOrderListRequest {
     /// `after_sale_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_sale_order_no: Option<String>,
     /// `channel_trade_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_trade_order_no: Option<String>,
     /// `create_date_begin`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_date_begin: Option<i64>,
     /// `create_date_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_date_end: Option<i64>,
     /// `order_asc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_asc: Option<bool>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i32>,
     /// `page` (required)
     pub page: i32,
     /// `size` (required)
     pub size: i32,
     /// `standard_order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_order_status: Option<i32>,
 }
 impl SupplyChainQueryReturnOrderListRequest {
@@ -45,7 +38,13 @@ impl SupplyChainQueryReturnOrderListRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            after_sale_order_no: Default::default(),
+            channel_trade_order_no: Default::default(),
+            create_date_begin: Default::default(),
+            create_date_end: Default::default(),
+            order_asc: Default::default(),
+            order_type: Default::default(),
+            standard_order_status: Default::default(),
         }
     }
     /// Sets `after_sale_order_no`.
@@ -91,19 +90,16 @@ impl SupplyChainQueryReturnOrderListRequest {
     }
 }
 /// `supplyChain.queryReturnOrderList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainQueryReturnOrderListResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `order_list`
     pub order_list: Vec<Order>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SupplyChainQueryReturnOrderListRequest {
@@ -137,54 +133,39 @@ impl SupplyChainQueryReturnOrderListRequest {
     }
 }
 /// An object inside `supplyChain.queryReturnOrderList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Order {
     /// `channel_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_code: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `distributor_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_id: Option<i64>,
     /// `distributor_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub distributor_name: Option<String>,
     /// `exp_refund_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_refund_time: Option<i64>,
     /// `is_settled`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_settled: Option<bool>,
     /// `out_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_order_id: Option<String>,
     /// `return_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_order_no: Option<String>,
     /// `return_total_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_total_amount: Option<i64>,
     /// `return_total_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_total_cnt: Option<i32>,
     /// `reverse_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reverse_type: Option<i64>,
     /// `standard_order_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_order_status: Option<i32>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<i64>,
     /// `supplier_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_name: Option<String>,
     /// `trade_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_order_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

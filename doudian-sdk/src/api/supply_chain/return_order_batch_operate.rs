@@ -8,14 +8,13 @@
 /// * **Required:** `operate_type`, `return_order_no_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainReturnOrderBatchOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.returnOrder.batchOperate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.returnOrder.batchOperate")]
 pub struct SupplyChainReturnOrderBatchOperateRequest {
     /// `operate_type` (required)
     pub operate_type: String,
     /// `refuse_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_reason: Option<String>,
     /// `return_order_no_list` (required)
     pub return_order_no_list: Vec<String>,
@@ -29,7 +28,7 @@ impl SupplyChainReturnOrderBatchOperateRequest {
         Self {
             operate_type: operate_type.into(),
             return_order_no_list,
-            ..<Self as crate::de::Object>::empty()
+            refuse_reason: Default::default(),
         }
     }
     /// Sets `refuse_reason`.
@@ -39,19 +38,16 @@ impl SupplyChainReturnOrderBatchOperateRequest {
     }
 }
 /// `supplyChain.returnOrder.batchOperate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainReturnOrderBatchOperateResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `failed_order_no_list`
     pub failed_order_no_list: Vec<String>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// `success_order_no_list`
     pub success_order_no_list: Vec<String>,
@@ -61,4 +57,4 @@ impl crate::request::Request for SupplyChainReturnOrderBatchOperateRequest {
     type Response = SupplyChainReturnOrderBatchOperateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `operate_type`, `return_order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainReturnOrderOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.returnOrder.operate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.returnOrder.operate")]
 pub struct SupplyChainReturnOrderOperateRequest {
     /// `operate_type` (required)
     pub operate_type: String,
     /// `refuse_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refuse_reason: Option<String>,
     /// `return_order_no` (required)
     pub return_order_no: String,
@@ -29,7 +28,7 @@ impl SupplyChainReturnOrderOperateRequest {
         Self {
             operate_type: operate_type.into(),
             return_order_no: return_order_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            refuse_reason: Default::default(),
         }
     }
     /// Sets `refuse_reason`.
@@ -39,17 +38,14 @@ impl SupplyChainReturnOrderOperateRequest {
     }
 }
 /// `supplyChain.returnOrder.operate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainReturnOrderOperateResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for SupplyChainReturnOrderOperateRequest {
@@ -57,4 +53,4 @@ impl crate::request::Request for SupplyChainReturnOrderOperateRequest {
     type Response = SupplyChainReturnOrderOperateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,122 +3,91 @@
 
 //! Nested types several `supplyChain` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail` and `supplyChain.supplyProduct.getSupplyProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryDetail {
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `fourth_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cname: Option<String>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
 }
 /// An object inside `supplyChain.CouponCard` and `supplyChain.CouponZoneFeeds`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CouponInfo {
     /// `apply_token`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_token: Option<String>,
     /// `coupon_apply_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_apply_status: Option<i32>,
     /// `coupon_meta_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_meta_id: Option<String>,
     /// `credit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<i64>,
     /// `expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `threshold`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i64>,
 }
 /// An object inside `supplyChain.CouponCard`, `supplyChain.CouponZoneFeeds` and `supplyChain.CouponZoneFeedsPage`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GoodsCard {
     /// `detail_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
     /// `img_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img_url: Option<String>,
     /// `is_activity_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_activity_price: Option<bool>,
     /// `is_live_product`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_live_product: Option<bool>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `promotion_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_id: Option<String>,
     /// `promotion_source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_source: Option<i64>,
     /// `sell_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sell_num: Option<i64>,
     /// `show_hot_sell_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_hot_sell_tag: Option<bool>,
     /// `show_new_user_tag`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_new_user_tag: Option<bool>,
     /// `show_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_price: Option<i64>,
     /// `tags`
     pub tags: Vec<String>,
     /// `title`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 /// An object inside `supplyChain.CouponZoneFeeds` and `supplyChain.CouponZoneFeedsPage`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct GoodsFeed {
     /// `cursor`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<i64>,
     /// `feed_end`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub feed_end: Option<bool>,
     /// `goods_cards`
     pub goods_cards: Vec<GoodsCard>,
 }
 /// An object inside `supplyChain.supplyProduct.add` and `supplyChain.supplyProduct.edit`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Quality {
     /// `quality_attachments` (required)
@@ -143,7 +112,7 @@ impl Quality {
     }
 }
 /// An object inside `supplyChain.supplyProduct.add` and `supplyChain.supplyProduct.edit`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct QualityAttachment {
     /// `media_type` (required)
@@ -161,45 +130,41 @@ impl QualityAttachment {
     }
 }
 /// An object inside `supplyChain.supplyProduct.add` and `supplyChain.supplyProduct.edit`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Sku {
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail` and `supplyChain.supplyProduct.queryPrice`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SpecPrice {
     /// `distributor_id_list`
     pub distributor_id_list: Vec<i64>,
     /// `supply_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_price: Option<i64>,
 }
 /// An object inside `supplyChain.CouponCard` and `supplyChain.LiveCardRequest`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct StoreSource {
     /// `store_group_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_group_type: Option<String>,
     /// `store_source_method`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_source_method: Option<String>,
     /// `store_source_page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_source_page: Option<String>,
 }
 impl StoreSource {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            store_group_type: Default::default(),
+            store_source_method: Default::default(),
+            store_source_page: Default::default(),
         }
     }
     /// Sets `store_group_type`.
@@ -222,4 +187,4 @@ impl StoreSource {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,26 +8,24 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupplyChainSkuStockNumResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `supplyChain.sku.stockNum` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.sku.stockNum")]
 pub struct SupplyChainSkuStockNumRequest {
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SupplyChainSkuStockNumRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            out_warehouse_id: Default::default(),
+            outer_sku_id: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `out_warehouse_id`.
@@ -70,21 +68,17 @@ impl crate::request::Request for SupplyChainSkuStockNumRequest {
     type Response = SupplyChainSkuStockNumResponse;
 }
 /// An object inside `supplyChain.sku.stockNum`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `alloc_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alloc_qty: Option<i64>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `remain_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remain_qty: Option<i64>,
     /// `total_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_qty: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

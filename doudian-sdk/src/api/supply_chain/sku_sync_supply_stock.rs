@@ -8,25 +8,19 @@
 /// * **Required:** `sku_id`, `stock_num`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSkuSyncSupplyStockResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.sku.syncSupplyStock` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.sku.syncSupplyStock")]
 pub struct SupplyChainSkuSyncSupplyStockRequest {
     /// `idempotent_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotent_id: Option<String>,
     /// `incremental`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub incremental: Option<bool>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub sku_id: crate::ids::SkuId,
     /// `stock_num` (required)
     pub stock_num: i64,
@@ -37,7 +31,10 @@ impl SupplyChainSkuSyncSupplyStockRequest {
         Self {
             sku_id: sku_id.into(),
             stock_num,
-            ..<Self as crate::de::Object>::empty()
+            idempotent_id: Default::default(),
+            incremental: Default::default(),
+            out_warehouse_id: Default::default(),
+            product_id: Default::default(),
         }
     }
     /// Sets `idempotent_id`.
@@ -62,7 +59,7 @@ impl SupplyChainSkuSyncSupplyStockRequest {
     }
 }
 /// `supplyChain.sku.syncSupplyStock` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSkuSyncSupplyStockResponse {}
 impl crate::request::Request for SupplyChainSkuSyncSupplyStockRequest {
@@ -70,4 +67,4 @@ impl crate::request::Request for SupplyChainSkuSyncSupplyStockRequest {
     type Response = SupplyChainSkuSyncSupplyStockResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,23 +8,19 @@
 /// * **Required:** `order_no`, `tms_code`, `tracking_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSupplyConsignResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyConsign` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyConsign")]
 pub struct SupplyChainSupplyConsignRequest {
     /// `order_no` (required)
     pub order_no: String,
     /// `package_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub package_list: Vec<Package>,
     /// `sender_addr`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_addr: Option<SenderAddr>,
     /// `sender_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_name: Option<String>,
     /// `sender_tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_tel: Option<String>,
     /// `tms_code` (required)
     pub tms_code: String,
@@ -55,7 +51,10 @@ impl SupplyChainSupplyConsignRequest {
             order_no: order_no.into(),
             tms_code: tms_code.into(),
             tracking_no: tracking_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            package_list: Default::default(),
+            sender_addr: Default::default(),
+            sender_name: Default::default(),
+            sender_tel: Default::default(),
         }
     }
     /// Sets `package_list`.
@@ -80,11 +79,10 @@ impl SupplyChainSupplyConsignRequest {
     }
 }
 /// `supplyChain.supplyConsign` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSupplyConsignResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for SupplyChainSupplyConsignRequest {
@@ -92,7 +90,7 @@ impl crate::request::Request for SupplyChainSupplyConsignRequest {
     type Response = SupplyChainSupplyConsignResponse;
 }
 /// An object inside `supplyChain.supplyConsign`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Package {
     /// `ship_cnt` (required)
@@ -117,7 +115,7 @@ impl Package {
     }
 }
 /// An object inside `supplyChain.supplyConsign`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SenderAddr {
     /// `addr_detail` (required)
@@ -129,7 +127,6 @@ pub struct SenderAddr {
     /// `province_name` (required)
     pub province_name: String,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl SenderAddr {
@@ -145,7 +142,7 @@ impl SenderAddr {
             city_name: city_name.into(),
             district_name: district_name.into(),
             province_name: province_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            street_name: Default::default(),
         }
     }
     /// Sets `street_name`.
@@ -155,4 +152,4 @@ impl SenderAddr {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{Quality, QualityAttachment, Sku};
 /// * **Required:** `category_leaf_id`, `description`, `name`, `pic`, `product_format_new`, `spec_prices`, `specs`, `weight`, `weight_unit`, given by name in [`SupplyChainSupplyProductAddRequired`].
 /// * **Reply:** [`SupplyChainSupplyProductAddResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.add` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyProduct.add")]
 pub struct SupplyChainSupplyProductAddRequest {
@@ -18,31 +18,24 @@ pub struct SupplyChainSupplyProductAddRequest {
     /// `description` (required)
     pub description: String,
     /// `extends`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extends: ::std::collections::BTreeMap<String, String>,
     /// `name` (required)
     pub name: String,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `pic` (required)
     pub pic: String,
     /// `product_format_new` (required)
     pub product_format_new: String,
     /// `quality_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quality_list: Vec<Quality>,
     /// `recommend_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `spec_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_name: Option<String>,
     /// `spec_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
     /// `spec_prices` (required)
     pub spec_prices: String,
@@ -53,7 +46,6 @@ pub struct SupplyChainSupplyProductAddRequest {
     /// `weight_unit` (required)
     pub weight_unit: i64,
     /// `white_back_ground_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_back_ground_pic_url: Option<String>,
 }
 /// The required parameters of [`SupplyChainSupplyProductAddRequest`], by name: 9 of them, too many to pass in order without mixing two up.
@@ -102,7 +94,14 @@ impl SupplyChainSupplyProductAddRequest {
             specs,
             weight,
             weight_unit,
-            ..<Self as crate::de::Object>::empty()
+            extends: Default::default(),
+            outer_product_id: Default::default(),
+            quality_list: Default::default(),
+            recommend_remark: Default::default(),
+            remark: Default::default(),
+            spec_name: Default::default(),
+            spec_pic: Default::default(),
+            white_back_ground_pic_url: Default::default(),
         }
     }
     /// Sets `extends`.
@@ -153,17 +152,14 @@ impl SupplyChainSupplyProductAddRequest {
     }
 }
 /// `supplyChain.supplyProduct.add` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSupplyProductAddResponse {
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_list`
     pub sku_list: Vec<Sku>,
@@ -173,4 +169,4 @@ impl crate::request::Request for SupplyChainSupplyProductAddRequest {
     type Response = SupplyChainSupplyProductAddResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{Quality, QualityAttachment, Sku};
 /// * **Required:** `category_leaf_id`, `description`, `name`, `pic`, `product_format_new`, `product_id`, `spec_name`, `spec_prices`, `specs`, given by name in [`SupplyChainSupplyProductEditRequired`].
 /// * **Reply:** [`SupplyChainSupplyProductEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.edit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyProduct.edit")]
 pub struct SupplyChainSupplyProductEditRequest {
@@ -18,55 +18,42 @@ pub struct SupplyChainSupplyProductEditRequest {
     /// `description` (required)
     pub description: String,
     /// `extends`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extends: ::std::collections::BTreeMap<String, String>,
     /// `long_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub long_pic_url: Option<String>,
     /// `name` (required)
     pub name: String,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `pic` (required)
     pub pic: String,
     /// `product_format_new` (required)
     pub product_format_new: String,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `quality_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quality_list: Vec<Quality>,
     /// `recommend_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `spec_name` (required)
     pub spec_name: String,
     /// `spec_pic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_pic: Option<String>,
     /// `spec_prices` (required)
     pub spec_prices: String,
     /// `specs` (required)
     pub specs: String,
     /// `spu_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<i64>,
     /// `standard_brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// `weight_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<i64>,
     /// `white_back_ground_pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_back_ground_pic_url: Option<String>,
 }
 /// The required parameters of [`SupplyChainSupplyProductEditRequest`], by name: 9 of them, too many to pass in order without mixing two up.
@@ -115,7 +102,18 @@ impl SupplyChainSupplyProductEditRequest {
             spec_name,
             spec_prices,
             specs,
-            ..<Self as crate::de::Object>::empty()
+            extends: Default::default(),
+            long_pic_url: Default::default(),
+            outer_product_id: Default::default(),
+            quality_list: Default::default(),
+            recommend_remark: Default::default(),
+            remark: Default::default(),
+            spec_pic: Default::default(),
+            spu_id: Default::default(),
+            standard_brand_id: Default::default(),
+            weight: Default::default(),
+            weight_unit: Default::default(),
+            white_back_ground_pic_url: Default::default(),
         }
     }
     /// Sets `extends`.
@@ -186,14 +184,12 @@ impl SupplyChainSupplyProductEditRequest {
     }
 }
 /// `supplyChain.supplyProduct.edit` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSupplyProductEditResponse {
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_list`
     pub sku_list: Vec<Sku>,
@@ -203,4 +199,4 @@ impl crate::request::Request for SupplyChainSupplyProductEditRequest {
     type Response = SupplyChainSupplyProductEditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,17 @@
 /// * **Required:** `sku_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSupplyProductEditPriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.editPrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyProduct.editPrice")]
 pub struct SupplyChainSupplyProductEditPriceRequest {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub sku_id: crate::ids::SkuId,
     /// `spec_price_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spec_price_list: Vec<SpecPrice>,
     /// `supply_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_price: Option<i64>,
 }
 impl SupplyChainSupplyProductEditPriceRequest {
@@ -31,7 +26,9 @@ impl SupplyChainSupplyProductEditPriceRequest {
     pub fn new(sku_id: impl Into<crate::ids::SkuId>) -> Self {
         Self {
             sku_id: sku_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
+            spec_price_list: Default::default(),
+            supply_price: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -51,7 +48,7 @@ impl SupplyChainSupplyProductEditPriceRequest {
     }
 }
 /// `supplyChain.supplyProduct.editPrice` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSupplyProductEditPriceResponse {}
 impl crate::request::Request for SupplyChainSupplyProductEditPriceRequest {
@@ -59,7 +56,7 @@ impl crate::request::Request for SupplyChainSupplyProductEditPriceRequest {
     type Response = SupplyChainSupplyProductEditPriceResponse;
 }
 /// An object inside `supplyChain.supplyProduct.editPrice`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SpecPrice {
     /// `distributor_id_list` (required)
@@ -77,4 +74,4 @@ impl SpecPrice {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

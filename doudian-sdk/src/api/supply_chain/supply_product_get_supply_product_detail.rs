@@ -9,21 +9,17 @@ pub use super::shared::{CategoryDetail, SpecPrice};
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSupplyProductGetSupplyProductDetailResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `supplyChain.supplyProduct.getSupplyProductDetail` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyProduct.getSupplyProductDetail")]
 pub struct SupplyChainSupplyProductGetSupplyProductDetailRequest {
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
     /// `query_sku_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_sku_price: Option<bool>,
     /// `query_sku_stock`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_sku_stock: Option<bool>,
 }
 impl SupplyChainSupplyProductGetSupplyProductDetailRequest {
@@ -31,7 +27,9 @@ impl SupplyChainSupplyProductGetSupplyProductDetailRequest {
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
             product_id: product_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            outer_product_id: Default::default(),
+            query_sku_price: Default::default(),
+            query_sku_stock: Default::default(),
         }
     }
     /// Sets `outer_product_id`.
@@ -51,56 +49,44 @@ impl SupplyChainSupplyProductGetSupplyProductDetailRequest {
     }
 }
 /// `supplyChain.supplyProduct.getSupplyProductDetail` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSupplyProductGetSupplyProductDetailResponse {
     /// `category_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetail>,
     /// `category_prop_list`
     pub category_prop_list: Vec<CategoryProp>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `extends`
     pub extends: ::std::collections::BTreeMap<String, String>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `quality_list`
     pub quality_list: Vec<Quality>,
     /// `recommend_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommend_remark: Option<String>,
     /// `skus`
     pub skus: Vec<Skus>,
     /// `spec_pics`
     pub spec_pics: Vec<String>,
     /// `standard_brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `sub_img_list`
     pub sub_img_list: Vec<String>,
     /// `sub_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_status: Option<i32>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 impl crate::request::Request for SupplyChainSupplyProductGetSupplyProductDetailRequest {
@@ -109,132 +95,108 @@ impl crate::request::Request for SupplyChainSupplyProductGetSupplyProductDetailR
     type Response = SupplyChainSupplyProductGetSupplyProductDetailResponse;
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryProp {
     /// `options`
     pub options: Vec<CategoryPropOption>,
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryPropOption {
     /// `property_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value: Option<String>,
     /// `property_value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value_id: Option<i64>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Quality {
     /// `quality_attachments`
     pub quality_attachments: Vec<QualityAttachment>,
     /// `quality_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_key: Option<String>,
     /// `quality_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_name: Option<String>,
     /// `qualityid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub qualityid: Option<i64>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct QualityAttachment {
     /// `media_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<i64>,
     /// `url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuProp {
     /// `options`
     pub options: Vec<SkuPropOption>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuPropOption {
     /// `property_value`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_value: Option<String>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Skus {
     /// `barcode_list`
     pub barcode_list: Vec<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `extends`
     pub extends: ::std::collections::BTreeMap<String, String>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `outer_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_sku_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_prop_list`
     pub sku_prop_list: Vec<SkuProp>,
     /// `spec_price`
     pub spec_price: Vec<SpecPrice>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `stock_list`
     pub stock_list: Vec<Stock>,
     /// `sub_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_status: Option<i32>,
     /// `supply_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_price: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Stock {
     /// `alloc_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alloc_qty: Option<i64>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `remain_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remain_qty: Option<i64>,
     /// `total_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_qty: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,40 +10,39 @@ pub use super::shared::CategoryDetail;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupplyChainSupplyProductGetSupplyProductListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.getSupplyProductList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyProduct.getSupplyProductList")]
 pub struct SupplyChainSupplyProductGetSupplyProductListRequest {
     /// `create_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_end_time: Option<i64>,
     /// `create_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_start_time: Option<i64>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `sub_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_status: Option<i32>,
     /// `update_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_end_time: Option<i64>,
     /// `update_start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_start_time: Option<i64>,
 }
 impl SupplyChainSupplyProductGetSupplyProductListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            create_end_time: Default::default(),
+            create_start_time: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
+            status: Default::default(),
+            sub_status: Default::default(),
+            update_end_time: Default::default(),
+            update_start_time: Default::default(),
         }
     }
     /// Sets `create_end_time`.
@@ -88,19 +87,16 @@ impl SupplyChainSupplyProductGetSupplyProductListRequest {
     }
 }
 /// `supplyChain.supplyProduct.getSupplyProductList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSupplyProductGetSupplyProductListResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i32>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
 impl crate::request::Request for SupplyChainSupplyProductGetSupplyProductListRequest {
@@ -134,39 +130,29 @@ impl SupplyChainSupplyProductGetSupplyProductListRequest {
     }
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `category_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetail>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `img`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub img: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `outer_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer_product_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `standard_brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_brand_id: Option<i64>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
     /// `sub_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_status: Option<i32>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,15 +8,13 @@
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSupplyProductGetSupplyProductUpdateRuleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.getSupplyProductUpdateRule` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyProduct.getSupplyProductUpdateRule")]
 pub struct SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest {
     /// `category_id` (required)
     pub category_id: i64,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
 }
 impl SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest {
@@ -24,7 +22,7 @@ impl SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest {
     pub fn new(category_id: i64) -> Self {
         Self {
             category_id,
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -34,7 +32,7 @@ impl SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest {
     }
 }
 /// `supplyChain.supplyProduct.getSupplyProductUpdateRule` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSupplyProductGetSupplyProductUpdateRuleResponse {
     /// `brand_list`
@@ -51,67 +49,54 @@ for SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest {
     type Response = SupplyChainSupplyProductGetSupplyProductUpdateRuleResponse;
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Brand {
     /// `brand_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<i64>,
     /// `name_cn`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_cn: Option<String>,
     /// `name_en`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_en: Option<String>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CateProperty {
     /// `diy_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub diy_type: Option<i64>,
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
     /// `options`
     pub options: Vec<CatePropertyOption>,
     /// `property_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
     /// `property_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub property_name: Option<String>,
     /// `sequence`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CatePropertyOption {
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `value_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_id: Option<i64>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductUpdateRule`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Quality {
     /// `is_required`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
     /// `quality_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_key: Option<String>,
     /// `quality_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_name: Option<String>,
     /// `text_list`
     pub text_list: Vec<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

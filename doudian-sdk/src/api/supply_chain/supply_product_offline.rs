@@ -8,12 +8,11 @@
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSupplyProductOfflineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.offline` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyProduct.offline")]
 pub struct SupplyChainSupplyProductOfflineRequest {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub product_id: crate::ids::ProductId,
 }
 impl SupplyChainSupplyProductOfflineRequest {
@@ -25,7 +24,7 @@ impl SupplyChainSupplyProductOfflineRequest {
     }
 }
 /// `supplyChain.supplyProduct.offline` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainSupplyProductOfflineResponse {}
 impl crate::request::Request for SupplyChainSupplyProductOfflineRequest {
@@ -33,4 +32,4 @@ impl crate::request::Request for SupplyChainSupplyProductOfflineRequest {
     type Response = SupplyChainSupplyProductOfflineResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,24 +9,21 @@ pub use super::shared::SpecPrice;
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupplyChainSupplyProductQueryPriceResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `supplyChain.supplyProduct.queryPrice` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.supplyProduct.queryPrice")]
 pub struct SupplyChainSupplyProductQueryPriceRequest {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
 }
 impl SupplyChainSupplyProductQueryPriceRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            product_id: Default::default(),
+            sku_id: Default::default(),
         }
     }
     /// Sets `product_id`.
@@ -64,17 +61,15 @@ impl crate::request::Request for SupplyChainSupplyProductQueryPriceRequest {
     type Response = SupplyChainSupplyProductQueryPriceResponse;
 }
 /// An object inside `supplyChain.supplyProduct.queryPrice`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Data {
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_price_list`
     pub spec_price_list: Vec<SpecPrice>,
     /// `supply_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_price: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

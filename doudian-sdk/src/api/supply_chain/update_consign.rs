@@ -8,18 +8,15 @@
 /// * **Required:** `order_no`, `tms_code`, `tracking_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainUpdateConsignResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.updateConsign` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.updateConsign")]
 pub struct SupplyChainUpdateConsignRequest {
     /// `new_ship_cnt`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_ship_cnt: Option<i32>,
     /// `old_tms_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_tms_code: Option<String>,
     /// `old_tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_tracking_no: Option<String>,
     /// `order_no` (required)
     pub order_no: String,
@@ -39,7 +36,9 @@ impl SupplyChainUpdateConsignRequest {
             order_no: order_no.into(),
             tms_code: tms_code.into(),
             tracking_no: tracking_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            new_ship_cnt: Default::default(),
+            old_tms_code: Default::default(),
+            old_tracking_no: Default::default(),
         }
     }
     /// Sets `new_ship_cnt`.
@@ -59,11 +58,10 @@ impl SupplyChainUpdateConsignRequest {
     }
 }
 /// `supplyChain.updateConsign` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainUpdateConsignResponse {
     /// `success`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
 }
 impl crate::request::Request for SupplyChainUpdateConsignRequest {
@@ -71,4 +69,4 @@ impl crate::request::Request for SupplyChainUpdateConsignRequest {
     type Response = SupplyChainUpdateConsignResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `intro`, `name`, `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainWarehouseCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.warehouse.create` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.warehouse.create")]
 pub struct SupplyChainWarehouseCreateRequest {
@@ -34,11 +34,10 @@ impl SupplyChainWarehouseCreateRequest {
     }
 }
 /// `supplyChain.warehouse.create` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainWarehouseCreateResponse {
     /// `warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<String>,
 }
 impl crate::request::Request for SupplyChainWarehouseCreateRequest {
@@ -46,4 +45,4 @@ impl crate::request::Request for SupplyChainWarehouseCreateRequest {
     type Response = SupplyChainWarehouseCreateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `out_warehouse_id`, `warehouse_addr_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainWarehouseEditAddrResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.warehouse.editAddr` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.warehouse.editAddr")]
 pub struct SupplyChainWarehouseEditAddrRequest {
@@ -30,7 +30,7 @@ impl SupplyChainWarehouseEditAddrRequest {
     }
 }
 /// `supplyChain.warehouse.editAddr` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainWarehouseEditAddrResponse {}
 impl crate::request::Request for SupplyChainWarehouseEditAddrRequest {
@@ -38,19 +38,16 @@ impl crate::request::Request for SupplyChainWarehouseEditAddrRequest {
     type Response = SupplyChainWarehouseEditAddrResponse;
 }
 /// An object inside `supplyChain.warehouse.editAddr`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct WarehouseAddr {
     /// `addr_id1` (required)
     pub addr_id1: i64,
     /// `addr_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id2: Option<i64>,
     /// `addr_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id3: Option<i64>,
     /// `addr_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id4: Option<i64>,
     /// `update_time` (required)
     pub update_time: i64,
@@ -61,7 +58,9 @@ impl WarehouseAddr {
         Self {
             addr_id1,
             update_time,
-            ..<Self as crate::de::Object>::empty()
+            addr_id2: Default::default(),
+            addr_id3: Default::default(),
+            addr_id4: Default::default(),
         }
     }
     /// Sets `addr_id2`.
@@ -81,4 +80,4 @@ impl WarehouseAddr {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

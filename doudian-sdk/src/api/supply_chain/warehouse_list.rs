@@ -9,31 +9,30 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupplyChainWarehouseListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.warehouse.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "supplyChain.warehouse.list")]
 pub struct SupplyChainWarehouseListRequest {
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `out_warehouse_ids`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub out_warehouse_ids: Vec<String>,
     /// `page`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<i64>,
     /// `size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `warehouse_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_name: Option<String>,
 }
 impl SupplyChainWarehouseListRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            out_warehouse_id: Default::default(),
+            out_warehouse_ids: Default::default(),
+            page: Default::default(),
+            size: Default::default(),
+            warehouse_name: Default::default(),
         }
     }
     /// Sets `out_warehouse_id`.
@@ -63,11 +62,10 @@ impl SupplyChainWarehouseListRequest {
     }
 }
 /// `supplyChain.warehouse.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SupplyChainWarehouseListResponse {
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// `warehouse_list`
     pub warehouse_list: Vec<Warehouse>,
@@ -103,52 +101,40 @@ impl SupplyChainWarehouseListRequest {
     }
 }
 /// An object inside `supplyChain.warehouse.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Addr {
     /// `addr_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id1: Option<i64>,
     /// `addr_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id2: Option<i64>,
     /// `addr_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id3: Option<i64>,
     /// `addr_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id4: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `supplyChain.warehouse.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Warehouse {
     /// `addr`
     pub addr: Vec<Addr>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `intro`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub intro: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// `warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

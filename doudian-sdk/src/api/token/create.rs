@@ -8,24 +8,21 @@
 /// * **Required:** `grant_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TokenCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `token.create` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "token.create")]
 pub struct TokenCreateRequest {
     /// The id of a subject that is not a shop (a cloud warehouse, a logistics provider...), together with `auth_subject_type`.
     ///
     /// `auth_id`. Example: `112334`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_id: Option<String>,
     /// The kind of subject named by `auth_id`: `YunCang`, `WuLiuShang`, `WLGongYingShang`, `MiniApp`, `MCN`, `DouKe` or `Colonel`.
     ///
     /// `auth_subject_type`. Example: `WuLiuShang`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_subject_type: Option<String>,
     /// The authorization code from the merchant's consent redirect (tool apps only; empty for self-use apps). It can be exchanged once.
     ///
     /// `code` (sensitive: redacted in `Debug`). Example: `82bdc687-eff1-4f63-8444-0b43086c25fd`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `authorization_self` for a self-use app, `authorization_code` for a tool app exchanging a `code`.
     ///
@@ -34,11 +31,8 @@ pub struct TokenCreateRequest {
     /// The shop a self-use app acts for.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string. Example: `17239`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `test_shop`. Example: `2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub test_shop: Option<String>,
 }
 impl ::std::fmt::Debug for TokenCreateRequest {
@@ -58,7 +52,11 @@ impl TokenCreateRequest {
     pub fn new(grant_type: impl Into<String>) -> Self {
         Self {
             grant_type: grant_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            auth_id: Default::default(),
+            auth_subject_type: Default::default(),
+            code: Default::default(),
+            shop_id: Default::default(),
+            test_shop: Default::default(),
         }
     }
     /// Sets `auth_id`.
@@ -88,57 +86,44 @@ impl TokenCreateRequest {
     }
 }
 /// `token.create` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct TokenCreateResponse {
     /// The token every API call carries; it lives 7 days.
     ///
     /// `access_token` (sensitive: redacted in `Debug`). Example: `5a3bd7d0-1b48-46d6-811e-7e05ace08a2f`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
     /// `auth_subject_type`. Example: `WuLiuShang`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_subject_type: Option<String>,
     /// The subject the token acts for, when it is not a shop.
     ///
     /// `authority_id`. Example: `3445403781179769176`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub authority_id: Option<String>,
     /// `encrypt_operator`. Example: `x123xxxxxxxxxx`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypt_operator: Option<String>,
     /// How long the access token stays valid, in seconds (some SDK generations report an absolute Unix time instead).
     ///
     /// `expires_in`. Example: `412219354`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// `operator_name`. Example: `*磊`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_name: Option<String>,
     /// Renews the pair through `token.refresh`; it lives 14 days.
     ///
     /// `refresh_token` (sensitive: redacted in `Debug`). Example: `50b6ae40-ed8f-4b60-a4af-2ed743a4b903`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     /// `scope`. Example: `SCOPE`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// `shop_biz_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_biz_type: Option<i64>,
     /// The shop the token acts for.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `11111172`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`. Example: `李飞测试放心花人店一体`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `token_type`. Example: `0`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<i64>,
     /// `toutiao_id`. Example: `121212`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub toutiao_id: Option<String>,
 }
 impl ::std::fmt::Debug for TokenCreateResponse {
@@ -165,4 +150,4 @@ impl crate::request::Request for TokenCreateRequest {
     type Response = TokenCreateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

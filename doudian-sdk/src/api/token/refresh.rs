@@ -8,7 +8,7 @@
 /// * **Required:** `grant_type`, `refresh_token`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TokenRefreshResponse`]; nested types are in this module.
 /// * **Platform docs:** search `token.refresh` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "token.refresh")]
 pub struct TokenRefreshRequest {
@@ -39,41 +39,32 @@ impl TokenRefreshRequest {
     }
 }
 /// `token.refresh` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct TokenRefreshResponse {
     /// The access token to use from now on; it lives 7 days.
     ///
     /// `access_token` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
     /// `auth_subject_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_subject_type: Option<String>,
     /// `authority_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub authority_id: Option<String>,
     /// How long the access token stays valid, in seconds (some SDK generations report an absolute Unix time instead).
     ///
     /// `expires_in`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// The refresh token to keep for the next renewal; it lives 14 days.
     ///
     /// `refresh_token` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     /// `scope`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// `shop_biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_biz_type: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
 }
 impl ::std::fmt::Debug for TokenRefreshResponse {
@@ -96,4 +87,4 @@ impl crate::request::Request for TokenRefreshRequest {
     type Response = TokenRefreshResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TopupAccountTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `topup.accountTemplateList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "topup.accountTemplateList")]
 pub struct TopupAccountTemplateListRequest {
@@ -22,7 +22,7 @@ impl TopupAccountTemplateListRequest {
     }
 }
 /// `topup.accountTemplateList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TopupAccountTemplateListResponse {
     /// `template_list`
@@ -34,15 +34,13 @@ impl crate::request::Request for TopupAccountTemplateListRequest {
     type Response = TopupAccountTemplateListResponse;
 }
 /// An object inside `topup.accountTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Template {
     /// `name`. Example: `手机充值`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `template_id`. Example: `1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

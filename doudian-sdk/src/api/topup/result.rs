@@ -8,15 +8,13 @@
 /// * **Required:** `seller_order_no`, `seller_order_status`, `topup_biz`, `trade_order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TopupResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `topup.result` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "topup.result")]
 pub struct TopupResultRequest {
     /// `err_code`. Example: `1003`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
     /// `err_desc`. Example: `参数校验失败`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_desc: Option<String>,
     /// `seller_order_no` (required). Example: `DY8123123`
     pub seller_order_no: String,
@@ -25,15 +23,12 @@ pub struct TopupResultRequest {
     /// `topup_biz` (required). Example: `MOBILE_TOPUP`
     pub topup_biz: String,
     /// `topup_failure_reason_code`. Example: `10001`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub topup_failure_reason_code: Option<String>,
     /// `trade_order_no` (required). Example: `47544092076043809181`
     pub trade_order_no: String,
     /// `url`. Example: `https://xxxx.com`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `url_type`. Example: `normal`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url_type: Option<String>,
 }
 impl TopupResultRequest {
@@ -49,7 +44,11 @@ impl TopupResultRequest {
             seller_order_status: seller_order_status.into(),
             topup_biz: topup_biz.into(),
             trade_order_no: trade_order_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            err_code: Default::default(),
+            err_desc: Default::default(),
+            topup_failure_reason_code: Default::default(),
+            url: Default::default(),
+            url_type: Default::default(),
         }
     }
     /// Sets `err_code`.
@@ -82,26 +81,20 @@ impl TopupResultRequest {
     }
 }
 /// `topup.result` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TopupResultResponse {
     /// `err_code`. Example: `-1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
     /// `err_desc`. Example: `内部错误`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_desc: Option<String>,
     /// `result`. Example: `FAILED`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
     /// `seller_order_no`. Example: `DY8123123`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_order_no: Option<String>,
     /// `topup_biz`. Example: `MOBILE_TOPUP`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub topup_biz: Option<String>,
     /// `trade_order_no`. Example: `4754409207604380918`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_order_no: Option<String>,
 }
 impl crate::request::Request for TopupResultRequest {
@@ -109,4 +102,4 @@ impl crate::request::Request for TopupResultRequest {
     type Response = TopupResultResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

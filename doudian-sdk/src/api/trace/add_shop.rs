@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`TraceAddShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trace.addShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trace.addShop")]
 pub struct TraceAddShopRequest {}
@@ -19,20 +19,16 @@ impl TraceAddShopRequest {
     }
 }
 /// `trace.addShop` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TraceAddShopResponse {
     /// `create_at`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_at: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `update_at`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_at: Option<String>,
 }
 impl crate::request::Request for TraceAddShopRequest {
@@ -40,4 +36,4 @@ impl crate::request::Request for TraceAddShopRequest {
     type Response = TraceAddShopResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

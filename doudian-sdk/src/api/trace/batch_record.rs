@@ -9,7 +9,7 @@ pub use super::shared::{ExtInfo, Product, SubProductInfo};
 /// * **Required:** `trace_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TraceBatchRecordResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trace.batchRecord` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trace.batchRecord")]
 pub struct TraceBatchRecordRequest {
@@ -23,7 +23,7 @@ impl TraceBatchRecordRequest {
     }
 }
 /// `trace.batchRecord` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TraceBatchRecordResponse {
     /// `error_traces`
@@ -34,42 +34,33 @@ impl crate::request::Request for TraceBatchRecordRequest {
     type Response = TraceBatchRecordResponse;
 }
 /// An object inside `trace.batchRecord`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ErrorTrace {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `status_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i32>,
     /// `status_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
 }
 /// An object inside `trace.batchRecord`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Trace {
     /// `ext_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext_info: Option<ExtInfo>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `product_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_list: Vec<Product>,
     /// `record_time` (required)
     pub record_time: String,
     /// `status` (required)
     pub status: String,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl Trace {
@@ -83,7 +74,9 @@ impl Trace {
             order_id: order_id.into(),
             record_time: record_time.into(),
             status: status.into(),
-            ..<Self as crate::de::Object>::empty()
+            ext_info: Default::default(),
+            product_list: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `ext_info`.
@@ -103,4 +96,4 @@ impl Trace {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`TraceCheckShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trace.checkShop` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trace.checkShop")]
 pub struct TraceCheckShopRequest {}
@@ -19,20 +19,16 @@ impl TraceCheckShopRequest {
     }
 }
 /// `trace.checkShop` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TraceCheckShopResponse {
     /// `create_at`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_at: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `update_at`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_at: Option<String>,
 }
 impl crate::request::Request for TraceCheckShopRequest {
@@ -40,4 +36,4 @@ impl crate::request::Request for TraceCheckShopRequest {
     type Response = TraceCheckShopResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,25 +9,21 @@ pub use super::shared::{ExtInfo, Product, SubProductInfo};
 /// * **Required:** `order_id`, `record_time`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TraceRecordResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trace.record` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trace.record")]
 pub struct TraceRecordRequest {
     /// `ext_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext_info: Option<ExtInfo>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub order_id: crate::ids::OrderId,
     /// `product_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_list: Vec<Product>,
     /// `record_time` (required)
     pub record_time: String,
     /// `status` (required)
     pub status: String,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl TraceRecordRequest {
@@ -41,7 +37,9 @@ impl TraceRecordRequest {
             order_id: order_id.into(),
             record_time: record_time.into(),
             status: status.into(),
-            ..<Self as crate::de::Object>::empty()
+            ext_info: Default::default(),
+            product_list: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `ext_info`.
@@ -61,7 +59,7 @@ impl TraceRecordRequest {
     }
 }
 /// `trace.record` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TraceRecordResponse {}
 impl crate::request::Request for TraceRecordRequest {
@@ -69,4 +67,4 @@ impl crate::request::Request for TraceRecordRequest {
     type Response = TraceRecordResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -3,27 +3,26 @@
 
 //! Nested types several `trace` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `trace.batchRecord` and `trace.record`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ExtInfo {
     /// `out_customer_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_customer_id: Option<String>,
     /// `out_operator`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_operator: Option<String>,
     /// `out_wms_app`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_wms_app: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
 impl ExtInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            out_customer_id: Default::default(),
+            out_operator: Default::default(),
+            out_wms_app: Default::default(),
+            remark: Default::default(),
         }
     }
     /// Sets `out_customer_id`.
@@ -48,16 +47,14 @@ impl ExtInfo {
     }
 }
 /// An object inside `trace.batchRecord` and `trace.record`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Product {
     /// `count` (required)
     pub count: i64,
     /// `sku_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_order_id: crate::ids::OrderId,
     /// `sub_product_info_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sub_product_info_list: Vec<SubProductInfo>,
 }
 impl Product {
@@ -66,7 +63,7 @@ impl Product {
         Self {
             count,
             sku_order_id: sku_order_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            sub_product_info_list: Default::default(),
         }
     }
     /// Sets `sub_product_info_list`.
@@ -79,16 +76,14 @@ impl Product {
     }
 }
 /// An object inside `trace.batchRecord` and `trace.record`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SubProductInfo {
     /// `count` (required)
     pub count: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_id: crate::ids::SkuId,
 }
 impl SubProductInfo {
@@ -106,4 +101,4 @@ impl SubProductInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `trade_limit_template_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TradeBatchGetTradeLimitTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.batchGetTradeLimitTemplateList` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trade.batchGetTradeLimitTemplateList")]
 pub struct TradeBatchGetTradeLimitTemplateListRequest {
@@ -24,7 +24,7 @@ impl TradeBatchGetTradeLimitTemplateListRequest {
     }
 }
 /// `trade.batchGetTradeLimitTemplateList` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeBatchGetTradeLimitTemplateListResponse {
     /// `trade_limit_template_list`
@@ -36,97 +36,77 @@ impl crate::request::Request for TradeBatchGetTradeLimitTemplateListRequest {
     type Response = TradeBatchGetTradeLimitTemplateListResponse;
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CyclicOption {
     /// `cyclic_interval`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cyclic_interval: Option<i32>,
     /// `cyclic_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cyclic_unit: Option<i32>,
     /// `expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
     /// `frequency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency: Option<i64>,
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ProductCategory {
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `thrid_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub thrid_cid: Option<i64>,
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TimePeriod {
     /// `time_period_fixed`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_period_fixed: Option<TimePeriodFixed>,
     /// `time_period_pattern`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_period_pattern: Option<i32>,
     /// `time_period_sliding_window`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_period_sliding_window: Option<TimePeriodSlidingWindow>,
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TimePeriodFixed {
     /// `cyclic`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cyclic: Option<bool>,
     /// `cyclic_option`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cyclic_option: Option<CyclicOption>,
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TimePeriodSlidingWindow {
     /// `time_shift`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_shift: Option<i64>,
     /// `window_size`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub window_size: Option<i64>,
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeLimitPattern {
     /// `cumulative_max`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cumulative_max: Option<i64>,
     /// `maximum`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum: Option<i64>,
     /// `minimum`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<i64>,
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeLimitResourceObject {
     /// `product_category_list`
@@ -135,40 +115,32 @@ pub struct TradeLimitResourceObject {
     pub trade_limit_resource_id_list: Vec<String>,
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeLimitRule {
     /// `time_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_period: Option<TimePeriod>,
     /// `trade_limit_model`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_model: Option<i32>,
     /// `trade_limit_pattern`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_pattern: Option<TradeLimitPattern>,
     /// `trade_limit_resource`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_resource: Option<i32>,
     /// `trade_limit_resource_object`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_resource_object: Option<TradeLimitResourceObject>,
     /// `trade_limit_subject`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_subject: Option<i32>,
 }
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeLimitTemplate {
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `trade_limit_rule_list`
     pub trade_limit_rule_list: Vec<TradeLimitRule>,
     /// `trade_limit_template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_template_id: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

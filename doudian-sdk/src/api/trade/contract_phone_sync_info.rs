@@ -8,7 +8,7 @@
 /// * **Required:** `contract_result`, `phone_number`, `shop_order_id`, `sku_order_id`, `update_time`, given by name in [`TradeContractPhoneSyncInfoRequired`].
 /// * **Reply:** [`TradeContractPhoneSyncInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.contractPhone.sync_info` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trade.contractPhone.sync_info")]
 pub struct TradeContractPhoneSyncInfoRequest {
@@ -17,13 +17,10 @@ pub struct TradeContractPhoneSyncInfoRequest {
     /// `phone_number` (required)
     pub phone_number: String,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `shop_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub shop_order_id: crate::ids::OrderId,
     /// `sku_order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(serialize_with = "crate::ids::as_text")]
     pub sku_order_id: crate::ids::OrderId,
     /// `update_time` (required)
     pub update_time: i64,
@@ -58,7 +55,7 @@ impl TradeContractPhoneSyncInfoRequest {
             shop_order_id,
             sku_order_id,
             update_time,
-            ..<Self as crate::de::Object>::empty()
+            remark: Default::default(),
         }
     }
     /// Sets `remark`.
@@ -68,11 +65,10 @@ impl TradeContractPhoneSyncInfoRequest {
     }
 }
 /// `trade.contractPhone.sync_info` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeContractPhoneSyncInfoResponse {
     /// `ret_biz`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_biz: Option<RetBiz>,
 }
 impl crate::request::Request for TradeContractPhoneSyncInfoRequest {
@@ -81,15 +77,13 @@ impl crate::request::Request for TradeContractPhoneSyncInfoRequest {
     type Response = TradeContractPhoneSyncInfoResponse;
 }
 /// An object inside `trade.contractPhone.sync_info`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RetBiz {
     /// `ret_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_code: Option<i64>,
     /// `ret_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ret_msg: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

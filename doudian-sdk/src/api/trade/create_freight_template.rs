@@ -8,7 +8,7 @@
 /// * **Required:** `freight_template_vo`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TradeCreateFreightTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.CreateFreightTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trade.CreateFreightTemplate")]
 pub struct TradeCreateFreightTemplateRequest {
@@ -22,11 +22,10 @@ impl TradeCreateFreightTemplateRequest {
     }
 }
 /// `trade.CreateFreightTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeCreateFreightTemplateResponse {
     /// `template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
 }
 impl crate::request::Request for TradeCreateFreightTemplateRequest {
@@ -34,7 +33,7 @@ impl crate::request::Request for TradeCreateFreightTemplateRequest {
     type Response = TradeCreateFreightTemplateResponse;
 }
 /// An object inside `trade.CreateFreightTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Base {
     /// `price` (required)
@@ -47,14 +46,12 @@ impl Base {
     }
 }
 /// An object inside `trade.CreateFreightTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Coordinate {
     /// `expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
     /// `geo_hash`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub geo_hash: Option<String>,
     /// `latitude` (required)
     pub latitude: String,
@@ -67,7 +64,8 @@ impl Coordinate {
         Self {
             latitude: latitude.into(),
             longitude: longitude.into(),
-            ..<Self as crate::de::Object>::empty()
+            expire_time: Default::default(),
+            geo_hash: Default::default(),
         }
     }
     /// Sets `expire_time`.
@@ -82,7 +80,7 @@ impl Coordinate {
     }
 }
 /// An object inside `trade.CreateFreightTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Distance {
     /// `add_distance` (required)
@@ -103,7 +101,7 @@ impl Distance {
     }
 }
 /// An object inside `trade.CreateFreightTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Free {
     /// `amount` (required)
@@ -116,7 +114,7 @@ impl Free {
     }
 }
 /// An object inside `trade.CreateFreightTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FreightTemplateVo {
     /// `base` (required)
@@ -182,7 +180,7 @@ impl FreightTemplateVo {
     }
 }
 /// An object inside `trade.CreateFreightTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Interval {
     /// `add_price` (required)
@@ -203,21 +201,18 @@ impl Interval {
     }
 }
 /// An object inside `trade.CreateFreightTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ShippingAddress {
     /// `city_id` (required)
     pub city_id: String,
     /// `coordinate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coordinate: Option<Coordinate>,
     /// `province_id` (required)
     pub province_id: String,
     /// `street_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_id: Option<String>,
     /// `town_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_id: Option<String>,
 }
 impl ShippingAddress {
@@ -226,7 +221,9 @@ impl ShippingAddress {
         Self {
             city_id: city_id.into(),
             province_id: province_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            coordinate: Default::default(),
+            street_id: Default::default(),
+            town_id: Default::default(),
         }
     }
     /// Sets `coordinate`.
@@ -246,7 +243,7 @@ impl ShippingAddress {
     }
 }
 /// An object inside `trade.CreateFreightTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Weight {
     /// `add_price` (required)
@@ -267,4 +264,4 @@ impl Weight {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,12 +9,11 @@ pub use super::shared::{TradeLimitPattern, TradeLimitResourceObject};
 /// * **Required:** `trade_limit_rule_request_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TradeCreateTradeLimitTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.createTradeLimitTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trade.createTradeLimitTemplate")]
 pub struct TradeCreateTradeLimitTemplateRequest {
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
     /// `trade_limit_rule_request_list` (required)
     pub trade_limit_rule_request_list: Vec<TradeLimitRuleRequest>,
@@ -24,7 +23,7 @@ impl TradeCreateTradeLimitTemplateRequest {
     pub fn new(trade_limit_rule_request_list: Vec<TradeLimitRuleRequest>) -> Self {
         Self {
             trade_limit_rule_request_list,
-            ..<Self as crate::de::Object>::empty()
+            store_id: Default::default(),
         }
     }
     /// Sets `store_id`.
@@ -34,11 +33,10 @@ impl TradeCreateTradeLimitTemplateRequest {
     }
 }
 /// `trade.createTradeLimitTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeCreateTradeLimitTemplateResponse {
     /// `trade_limit_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_id: Option<i64>,
 }
 impl crate::request::Request for TradeCreateTradeLimitTemplateRequest {
@@ -46,27 +44,26 @@ impl crate::request::Request for TradeCreateTradeLimitTemplateRequest {
     type Response = TradeCreateTradeLimitTemplateResponse;
 }
 /// An object inside `trade.createTradeLimitTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TimePeriod {
     /// `end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `limit_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_period: Option<i64>,
     /// `limit_period_end_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_period_end_time: Option<i64>,
     /// `start_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
 impl TimePeriod {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            end_time: Default::default(),
+            limit_period: Default::default(),
+            limit_period_end_time: Default::default(),
+            start_time: Default::default(),
         }
     }
     /// Sets `end_time`.
@@ -91,11 +88,10 @@ impl TimePeriod {
     }
 }
 /// An object inside `trade.createTradeLimitTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TradeLimitRuleRequest {
     /// `time_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_period: Option<TimePeriod>,
     /// `trade_limit_model` (required)
     pub trade_limit_model: i32,
@@ -104,7 +100,6 @@ pub struct TradeLimitRuleRequest {
     /// `trade_limit_resource` (required)
     pub trade_limit_resource: i32,
     /// `trade_limit_resource_object`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_resource_object: Option<TradeLimitResourceObject>,
     /// `trade_limit_subject_list` (required)
     pub trade_limit_subject_list: Vec<i32>,
@@ -122,7 +117,8 @@ impl TradeLimitRuleRequest {
             trade_limit_pattern,
             trade_limit_resource,
             trade_limit_subject_list,
-            ..<Self as crate::de::Object>::empty()
+            time_period: Default::default(),
+            trade_limit_resource_object: Default::default(),
         }
     }
     /// Sets `time_period`.
@@ -140,4 +136,4 @@ impl TradeLimitRuleRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

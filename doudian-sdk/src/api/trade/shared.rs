@@ -3,7 +3,7 @@
 
 //! Nested types several `trade` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `trade.UpdateTradeLimitTemplate` and `trade.createTradeLimitTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TradeLimitPattern {
     /// `cumulative_max` (required)
@@ -24,18 +24,17 @@ impl TradeLimitPattern {
     }
 }
 /// An object inside `trade.UpdateTradeLimitTemplate` and `trade.createTradeLimitTemplate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeLimitResourceObject {
     /// `trade_limit_resource_id_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trade_limit_resource_id_list: Vec<String>,
 }
 impl TradeLimitResourceObject {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            trade_limit_resource_id_list: Default::default(),
         }
     }
     /// Sets `trade_limit_resource_id_list`.
@@ -48,4 +47,4 @@ impl TradeLimitResourceObject {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

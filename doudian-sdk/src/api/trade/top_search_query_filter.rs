@@ -8,7 +8,7 @@
 /// * **Required:** `attr`, `category_id`, `ocr_text`, `query`, `title`, given by name in [`TradeTopSearchQueryFilterRequired`].
 /// * **Reply:** [`TradeTopSearchQueryFilterResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.TopSearchQueryFilter` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trade.TopSearchQueryFilter")]
 pub struct TradeTopSearchQueryFilterRequest {
@@ -57,7 +57,7 @@ impl TradeTopSearchQueryFilterRequest {
     }
 }
 /// `trade.TopSearchQueryFilter` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeTopSearchQueryFilterResponse {
     /// `result`
@@ -68,4 +68,4 @@ impl crate::request::Request for TradeTopSearchQueryFilterRequest {
     type Response = TradeTopSearchQueryFilterResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

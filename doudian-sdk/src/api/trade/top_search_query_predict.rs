@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`TradeTopSearchQueryPredictResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.TopSearchQueryPredict` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trade.TopSearchQueryPredict")]
 pub struct TradeTopSearchQueryPredictRequest {
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `image`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
 }
 impl TradeTopSearchQueryPredictRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            category_id: Default::default(),
+            image: Default::default(),
         }
     }
     /// Sets `category_id`.
@@ -38,7 +37,7 @@ impl TradeTopSearchQueryPredictRequest {
     }
 }
 /// `trade.TopSearchQueryPredict` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeTopSearchQueryPredictResponse {
     /// `result`
@@ -49,18 +48,17 @@ impl crate::request::Request for TradeTopSearchQueryPredictRequest {
     type Response = TradeTopSearchQueryPredictResponse;
 }
 /// An object inside `trade.TopSearchQueryPredict`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Image {
     /// `image_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
 }
 impl Image {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            image_url: Default::default(),
         }
     }
     /// Sets `image_url`.
@@ -70,4 +68,4 @@ impl Image {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{TradeLimitPattern, TradeLimitResourceObject};
 /// * **Required:** `trade_limit_rule_request_list`, `trade_limit_template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TradeUpdateTradeLimitTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.UpdateTradeLimitTemplate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "trade.UpdateTradeLimitTemplate")]
 pub struct TradeUpdateTradeLimitTemplateRequest {
@@ -31,11 +31,10 @@ impl TradeUpdateTradeLimitTemplateRequest {
     }
 }
 /// `trade.UpdateTradeLimitTemplate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct TradeUpdateTradeLimitTemplateResponse {
     /// `trade_limit_template_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_template_id: Option<i64>,
 }
 impl crate::request::Request for TradeUpdateTradeLimitTemplateRequest {
@@ -43,11 +42,10 @@ impl crate::request::Request for TradeUpdateTradeLimitTemplateRequest {
     type Response = TradeUpdateTradeLimitTemplateResponse;
 }
 /// An object inside `trade.UpdateTradeLimitTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TimePeriod {
     /// `time_period_fixed`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_period_fixed: Option<TimePeriodFixed>,
     /// `time_period_pattern` (required)
     pub time_period_pattern: i32,
@@ -57,7 +55,7 @@ impl TimePeriod {
     pub fn new(time_period_pattern: i32) -> Self {
         Self {
             time_period_pattern,
-            ..<Self as crate::de::Object>::empty()
+            time_period_fixed: Default::default(),
         }
     }
     /// Sets `time_period_fixed`.
@@ -67,7 +65,7 @@ impl TimePeriod {
     }
 }
 /// An object inside `trade.UpdateTradeLimitTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TimePeriodFixed {
     /// `end_time` (required)
@@ -82,11 +80,10 @@ impl TimePeriodFixed {
     }
 }
 /// An object inside `trade.UpdateTradeLimitTemplate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TradeLimitRuleRequest {
     /// `time_period`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_period: Option<TimePeriod>,
     /// `trade_limit_model` (required)
     pub trade_limit_model: i32,
@@ -95,7 +92,6 @@ pub struct TradeLimitRuleRequest {
     /// `trade_limit_resource` (required)
     pub trade_limit_resource: i32,
     /// `trade_limit_resource_object`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_limit_resource_object: Option<TradeLimitResourceObject>,
     /// `trade_limit_subject_lisit` (required)
     pub trade_limit_subject_lisit: Vec<i32>,
@@ -113,7 +109,8 @@ impl TradeLimitRuleRequest {
             trade_limit_pattern,
             trade_limit_resource,
             trade_limit_subject_lisit,
-            ..<Self as crate::de::Object>::empty()
+            time_period: Default::default(),
+            trade_limit_resource_object: Default::default(),
         }
     }
     /// Sets `time_period`.
@@ -131,4 +128,4 @@ impl TradeLimitRuleRequest {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

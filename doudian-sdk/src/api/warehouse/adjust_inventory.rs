@@ -8,34 +8,33 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`WarehouseAdjustInventoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.adjustInventory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.adjustInventory")]
 pub struct WarehouseAdjustInventoryRequest {
     /// `adjust_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub adjust_reason: Option<String>,
     /// `adjust_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub adjust_time: Option<i64>,
     /// `details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
     /// `inventory_adjust_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_adjust_no: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl WarehouseAdjustInventoryRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            adjust_reason: Default::default(),
+            adjust_time: Default::default(),
+            details: Default::default(),
+            inventory_adjust_no: Default::default(),
+            remark: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `adjust_reason`.
@@ -73,14 +72,12 @@ impl WarehouseAdjustInventoryRequest {
     }
 }
 /// `warehouse.adjustInventory` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseAdjustInventoryResponse {
     /// `err_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub err_no: Option<i32>,
     /// `message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 impl crate::request::Request for WarehouseAdjustInventoryRequest {
@@ -88,36 +85,35 @@ impl crate::request::Request for WarehouseAdjustInventoryRequest {
     type Response = WarehouseAdjustInventoryResponse;
 }
 /// An object inside `warehouse.adjustInventory`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Adjust {
     /// `adjust_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub adjust_qty: Option<i32>,
     /// `adjust_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub adjust_type: Option<i32>,
     /// `batch_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `inventory_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_status: Option<i32>,
     /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type: Option<i32>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
 }
 impl Adjust {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            adjust_qty: Default::default(),
+            adjust_type: Default::default(),
+            batch_no: Default::default(),
+            expire_date: Default::default(),
+            inventory_status: Default::default(),
+            inventory_type: Default::default(),
+            product_date: Default::default(),
         }
     }
     /// Sets `adjust_qty`.
@@ -157,37 +153,35 @@ impl Adjust {
     }
 }
 /// An object inside `warehouse.adjustInventory`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `adjust_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub adjust_list: Vec<Adjust>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
     /// `owner_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
     /// `owner_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 impl Detail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            adjust_list: Default::default(),
+            cargo_code: Default::default(),
+            erp_sku_id: Default::default(),
+            line_no: Default::default(),
+            owner_id: Default::default(),
+            owner_name: Default::default(),
+            shop_id: Default::default(),
         }
     }
     /// Sets `adjust_list`.
@@ -227,4 +221,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `out_fence_ids`, `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseBindFencesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.bindFences` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.bindFences")]
 pub struct WarehouseBindFencesRequest {
@@ -27,7 +27,7 @@ impl WarehouseBindFencesRequest {
     }
 }
 /// `warehouse.bindFences` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseBindFencesResponse {}
 impl crate::request::Request for WarehouseBindFencesRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for WarehouseBindFencesRequest {
     type Response = WarehouseBindFencesResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

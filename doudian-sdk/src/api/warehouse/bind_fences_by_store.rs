@@ -8,7 +8,7 @@
 /// * **Required:** `add_out_fence_ids`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseBindFencesByStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.bindFencesByStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.bindFencesByStore")]
 pub struct WarehouseBindFencesByStoreRequest {
@@ -27,7 +27,7 @@ impl WarehouseBindFencesByStoreRequest {
     }
 }
 /// `warehouse.bindFencesByStore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseBindFencesByStoreResponse {}
 impl crate::request::Request for WarehouseBindFencesByStoreRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for WarehouseBindFencesByStoreRequest {
     type Response = WarehouseBindFencesByStoreResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `out_warehouse_id`, `store_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseBindStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.bindStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.bindStore")]
 pub struct WarehouseBindStoreRequest {
@@ -27,7 +27,7 @@ impl WarehouseBindStoreRequest {
     }
 }
 /// `warehouse.bindStore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseBindStoreResponse {}
 impl crate::request::Request for WarehouseBindStoreRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for WarehouseBindStoreRequest {
     type Response = WarehouseBindStoreResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `intro`, `name`, `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.create` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.create")]
 pub struct WarehouseCreateRequest {
@@ -43,4 +43,4 @@ impl crate::request::Request for WarehouseCreateRequest {
     type Response = WarehouseCreateResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

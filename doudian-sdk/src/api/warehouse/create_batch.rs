@@ -8,7 +8,7 @@
 /// * **Required:** `out_warehouse_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseCreateBatchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.createBatch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.createBatch")]
 pub struct WarehouseCreateBatchRequest {
@@ -31,11 +31,10 @@ impl crate::request::Request for WarehouseCreateBatchRequest {
     type Response = WarehouseCreateBatchResponse;
 }
 /// An object inside `warehouse.createBatch`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct OutWarehouse {
     /// `address_detail` (sensitive: redacted in `Debug`). Example: `xx区xx号`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_detail: Option<String>,
     /// `intro` (required). Example: `这是一家外部仓`
     pub intro: String,
@@ -44,7 +43,6 @@ pub struct OutWarehouse {
     /// `out_warehouse_id` (required). Example: `abc`
     pub out_warehouse_id: String,
     /// `warehouse_location`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_location: Option<WarehouseLocation>,
 }
 impl ::std::fmt::Debug for OutWarehouse {
@@ -69,7 +67,8 @@ impl OutWarehouse {
             intro: intro.into(),
             name: name.into(),
             out_warehouse_id: out_warehouse_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            address_detail: Default::default(),
+            warehouse_location: Default::default(),
         }
     }
     /// Sets `address_detail`.
@@ -84,27 +83,26 @@ impl OutWarehouse {
     }
 }
 /// An object inside `warehouse.createBatch`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseLocation {
     /// `address_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id1: Option<i64>,
     /// `address_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id2: Option<i64>,
     /// `address_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id3: Option<i64>,
     /// `address_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id4: Option<i64>,
 }
 impl WarehouseLocation {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            address_id1: Default::default(),
+            address_id2: Default::default(),
+            address_id3: Default::default(),
+            address_id4: Default::default(),
         }
     }
     /// Sets `address_id1`.
@@ -129,4 +127,4 @@ impl WarehouseLocation {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::{Center, Circular, InnerVertice, Polygon, Vertice};
 /// * **Required:** `fence_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseCreateFenceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.createFence` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.createFence")]
 pub struct WarehouseCreateFenceRequest {
@@ -23,11 +23,10 @@ impl WarehouseCreateFenceRequest {
     }
 }
 /// `warehouse.createFence` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseCreateFenceResponse {
     /// `fence_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fence_id: Option<String>,
 }
 impl crate::request::Request for WarehouseCreateFenceRequest {
@@ -35,22 +34,18 @@ impl crate::request::Request for WarehouseCreateFenceRequest {
     type Response = WarehouseCreateFenceResponse;
 }
 /// An object inside `warehouse.createFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FenceInfo {
     /// `circular`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub circular: Option<Circular>,
     /// `multi_polygons`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub multi_polygons: Vec<MultiPolygon>,
     /// `out_fence_id` (required)
     pub out_fence_id: String,
     /// `polygon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub polygon: Option<Polygon>,
     /// `polygon_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub polygon_new: Option<PolygonNew>,
     /// `shape` (required)
     pub shape: i32,
@@ -61,7 +56,10 @@ impl FenceInfo {
         Self {
             out_fence_id: out_fence_id.into(),
             shape,
-            ..<Self as crate::de::Object>::empty()
+            circular: Default::default(),
+            multi_polygons: Default::default(),
+            polygon: Default::default(),
+            polygon_new: Default::default(),
         }
     }
     /// Sets `circular`.
@@ -86,18 +84,17 @@ impl FenceInfo {
     }
 }
 /// An object inside `warehouse.createFence`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Inner {
     /// `vertices`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vertices: Vec<InnerVertice>,
 }
 impl Inner {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            vertices: Default::default(),
         }
     }
     /// Sets `vertices`.
@@ -107,11 +104,10 @@ impl Inner {
     }
 }
 /// An object inside `warehouse.createFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MultiPolygon {
     /// `inner`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inner: Vec<Inner>,
     /// `outer` (required)
     pub outer: Outer,
@@ -121,7 +117,7 @@ impl MultiPolygon {
     pub fn new(outer: Outer) -> Self {
         Self {
             outer,
-            ..<Self as crate::de::Object>::empty()
+            inner: Default::default(),
         }
     }
     /// Sets `inner`.
@@ -131,7 +127,7 @@ impl MultiPolygon {
     }
 }
 /// An object inside `warehouse.createFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Outer {
     /// `vertices` (required)
@@ -144,11 +140,10 @@ impl Outer {
     }
 }
 /// An object inside `warehouse.createFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PolygonNew {
     /// `inner`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inner: Vec<Inner>,
     /// `outer` (required)
     pub outer: Outer,
@@ -158,7 +153,7 @@ impl PolygonNew {
     pub fn new(outer: Outer) -> Self {
         Self {
             outer,
-            ..<Self as crate::de::Object>::empty()
+            inner: Default::default(),
         }
     }
     /// Sets `inner`.
@@ -168,4 +163,4 @@ impl PolygonNew {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `intro`, `name`, `out_warehouse_id`, `warehouse`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseCreateV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.createV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.createV2")]
 pub struct WarehouseCreateV2Request {
@@ -38,11 +38,10 @@ impl WarehouseCreateV2Request {
     }
 }
 /// `warehouse.createV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseCreateV2Response {
     /// `warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<String>,
 }
 impl crate::request::Request for WarehouseCreateV2Request {
@@ -50,7 +49,7 @@ impl crate::request::Request for WarehouseCreateV2Request {
     type Response = WarehouseCreateV2Response;
 }
 /// An object inside `warehouse.createV2`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Warehouse {
     /// `address_detail` (required) (sensitive: redacted in `Debug`). Example: `朝阳区东风乡将台洼村铁道路口西北`
@@ -79,7 +78,7 @@ impl Warehouse {
     }
 }
 /// An object inside `warehouse.createV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct WarehouseLocation {
     /// `address_id1` (required)
@@ -89,7 +88,6 @@ pub struct WarehouseLocation {
     /// `address_id3` (required)
     pub address_id3: i64,
     /// `address_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id4: Option<i64>,
 }
 impl WarehouseLocation {
@@ -99,7 +97,7 @@ impl WarehouseLocation {
             address_id1,
             address_id2,
             address_id3,
-            ..<Self as crate::de::Object>::empty()
+            address_id4: Default::default(),
         }
     }
     /// Sets `address_id4`.
@@ -109,4 +107,4 @@ impl WarehouseLocation {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,22 +8,21 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`WarehouseDelFenceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.delFence` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.delFence")]
 pub struct WarehouseDelFenceRequest {
     /// `fence_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fence_id: Option<i64>,
     /// `out_fence_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_fence_id: Option<String>,
 }
 impl WarehouseDelFenceRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            fence_id: Default::default(),
+            out_fence_id: Default::default(),
         }
     }
     /// Sets `fence_id`.
@@ -38,7 +37,7 @@ impl WarehouseDelFenceRequest {
     }
 }
 /// `warehouse.delFence` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseDelFenceResponse {}
 impl crate::request::Request for WarehouseDelFenceRequest {
@@ -46,4 +45,4 @@ impl crate::request::Request for WarehouseDelFenceRequest {
     type Response = WarehouseDelFenceResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,30 +8,23 @@
 /// * **Required:** `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.edit` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.edit")]
 pub struct WarehouseEditRequest {
     /// `address_detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_detail: Option<String>,
     /// `address_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id1: Option<i64>,
     /// `address_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id2: Option<i64>,
     /// `address_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id3: Option<i64>,
     /// `address_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id4: Option<i64>,
     /// `intro`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub intro: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `out_warehouse_id` (required)
     pub out_warehouse_id: String,
@@ -55,7 +48,13 @@ impl WarehouseEditRequest {
     pub fn new(out_warehouse_id: impl Into<String>) -> Self {
         Self {
             out_warehouse_id: out_warehouse_id.into(),
-            ..<Self as crate::de::Object>::empty()
+            address_detail: Default::default(),
+            address_id1: Default::default(),
+            address_id2: Default::default(),
+            address_id3: Default::default(),
+            address_id4: Default::default(),
+            intro: Default::default(),
+            name: Default::default(),
         }
     }
     /// Sets `address_detail`.
@@ -104,4 +103,4 @@ impl crate::request::Request for WarehouseEditRequest {
     type Response = WarehouseEditResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,19 +8,18 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`WarehouseGetFencesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.getFences` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.getFences")]
 pub struct WarehouseGetFencesRequest {
     /// `out_fence_id_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub out_fence_id_list: Vec<String>,
 }
 impl WarehouseGetFencesRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            out_fence_id_list: Default::default(),
         }
     }
     /// Sets `out_fence_id_list`.
@@ -30,7 +29,7 @@ impl WarehouseGetFencesRequest {
     }
 }
 /// `warehouse.getFences` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseGetFencesResponse {
     /// `fences`
@@ -42,121 +41,105 @@ impl crate::request::Request for WarehouseGetFencesRequest {
     type Response = WarehouseGetFencesResponse;
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Center {
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Circular {
     /// `center`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub center: Option<Center>,
     /// `radius`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub radius: Option<f64>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Fence {
     /// `circular`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub circular: Option<Circular>,
     /// `fence_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fence_id: Option<i64>,
     /// `multi_polygons`
     pub multi_polygons: Vec<MultiPolygon>,
     /// `out_fence_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_fence_id: Option<String>,
     /// `polygon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub polygon: Option<Polygon>,
     /// `polygon_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub polygon_new: Option<PolygonNew>,
     /// `shape`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shape: Option<i32>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Inner {
     /// `vertices`
     pub vertices: Vec<InnerVertice>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InnerVertice {
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MultiPolygon {
     /// `inner`
     pub inner: Vec<MultiPolygonInner>,
     /// `outer`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer: Option<Outer>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MultiPolygonInner {
     /// `vertices`
     pub vertices: Vec<Vertice>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Outer {
     /// `vertices`
     pub vertices: Vec<Vertice>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Polygon {
     /// `vertices`
     pub vertices: Vec<Vertice>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PolygonNew {
     /// `inner`
     pub inner: Vec<Inner>,
     /// `outer`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outer: Option<Outer>,
 }
 /// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Vertice {
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

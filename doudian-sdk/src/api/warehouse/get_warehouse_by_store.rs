@@ -8,7 +8,7 @@
 /// * **Required:** `store_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseGetWarehouseByStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.getWarehouseByStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.getWarehouseByStore")]
 pub struct WarehouseGetWarehouseByStoreRequest {
@@ -22,7 +22,7 @@ impl WarehouseGetWarehouseByStoreRequest {
     }
 }
 /// `warehouse.getWarehouseByStore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseGetWarehouseByStoreResponse {
     /// `warehouse_info_map`
@@ -34,87 +34,52 @@ impl crate::request::Request for WarehouseGetWarehouseByStoreRequest {
     type Response = WarehouseGetWarehouseByStoreResponse;
 }
 /// An object inside `warehouse.getWarehouseByStore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseInfoMap {
     /// `OutFenceIds`
-    #[serde(rename = "OutFenceIds")]
     pub out_fence_ids: Vec<String>,
     /// `addressDetail`
-    #[serde(rename = "addressDetail")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_detail: Option<String>,
     /// `createTime`
-    #[serde(rename = "createTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `introduction`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub introduction: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `outWarehouseId`
-    #[serde(rename = "outWarehouseId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `shopId`
-    #[serde(rename = "shopId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<i64>,
     /// `updateTime`
-    #[serde(rename = "updateTime")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// `warehouseId`
-    #[serde(rename = "warehouseId")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<i64>,
     /// `warehouseLocation`
-    #[serde(rename = "warehouseLocation")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_location: Option<WarehouseLocation>,
     /// `warehouseType`
-    #[serde(rename = "warehouseType")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_type: Option<i64>,
 }
 /// An object inside `warehouse.getWarehouseByStore`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseLocation {
     /// `addressId1`
-    #[serde(rename = "addressId1")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id1: Option<i64>,
     /// `addressId2`
-    #[serde(rename = "addressId2")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id2: Option<i64>,
     /// `addressId3`
-    #[serde(rename = "addressId3")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id3: Option<i64>,
     /// `addressId4`
-    #[serde(rename = "addressId4")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id4: Option<i64>,
     /// `addressName1`
-    #[serde(rename = "addressName1")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_name1: Option<String>,
     /// `addressName2`
-    #[serde(rename = "addressName2")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_name2: Option<String>,
     /// `addressName3`
-    #[serde(rename = "addressName3")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_name3: Option<String>,
     /// `addressName4`
-    #[serde(rename = "addressName4")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_name4: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.info` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.info")]
 pub struct WarehouseInfoRequest {
@@ -24,39 +24,30 @@ impl WarehouseInfoRequest {
     }
 }
 /// `warehouse.info` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct WarehouseInfoResponse {
     /// `addr`
     pub addr: Vec<Addr>,
     /// `address_detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_detail: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `intro`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub intro: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `out_fence_ids`
     pub out_fence_ids: Vec<String>,
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// `warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<i64>,
     /// `warehouse_location`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_location: Option<WarehouseLocation>,
 }
 impl ::std::fmt::Debug for WarehouseInfoResponse {
@@ -82,56 +73,42 @@ impl crate::request::Request for WarehouseInfoRequest {
     type Response = WarehouseInfoResponse;
 }
 /// An object inside `warehouse.info`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Addr {
     /// `addr_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id1: Option<i64>,
     /// `addr_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id2: Option<i64>,
     /// `addr_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id3: Option<i64>,
     /// `addr_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id4: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `warehouse.info`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseLocation {
     /// `address_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id1: Option<i64>,
     /// `address_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id2: Option<i64>,
     /// `address_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id3: Option<i64>,
     /// `address_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id4: Option<i64>,
     /// `address_name1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_name1: Option<String>,
     /// `address_name2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_name2: Option<String>,
     /// `address_name3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_name3: Option<String>,
     /// `address_name4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_name4: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -10,38 +10,32 @@ pub use super::shared::Addr;
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.list` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.list")]
 #[doc(alias = "批量查询区域仓")]
 pub struct WarehouseListRequest {
     /// `addr`. Example: `-`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<Addr>,
     /// `order_by`. Example: `-`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
     /// Only the warehouse with this merchant id.
     ///
     /// `out_warehouse_id`. Example: `abc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// Only the warehouses with these merchant ids.
     ///
     /// `out_warehouse_ids`. Example: `[1596011622, 1596011760]`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub out_warehouse_ids: Vec<String>,
     /// `page` (required). Example: `0`
     pub page: i64,
     /// `rank`. Example: `desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<String>,
     /// `size` (required). Example: `10`
     pub size: i64,
     /// Only warehouses with this name.
     ///
     /// `warehouse_name`. Example: `仓名称示例`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_name: Option<String>,
 }
 impl WarehouseListRequest {
@@ -50,7 +44,12 @@ impl WarehouseListRequest {
         Self {
             page,
             size,
-            ..<Self as crate::de::Object>::empty()
+            addr: Default::default(),
+            order_by: Default::default(),
+            out_warehouse_id: Default::default(),
+            out_warehouse_ids: Default::default(),
+            rank: Default::default(),
+            warehouse_name: Default::default(),
         }
     }
     /// Sets `addr`.
@@ -85,13 +84,12 @@ impl WarehouseListRequest {
     }
 }
 /// `warehouse.list` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseListResponse {
     /// How many warehouses match, in all.
     ///
     /// `total`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// `warehouses`
     pub warehouses: Vec<Warehouse>,
@@ -127,7 +125,7 @@ impl WarehouseListRequest {
     }
 }
 /// An object inside `warehouse.list`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Warehouse {
     /// The areas it serves, by address ids from province down to street.
@@ -135,39 +133,30 @@ pub struct Warehouse {
     /// `addr`
     pub addr: Vec<WarehouseAddr>,
     /// `address_detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_detail: Option<String>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `intro`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub intro: Option<String>,
     /// The warehouse's name.
     ///
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `out_fence_ids`
     pub out_fence_ids: Vec<String>,
     /// The merchant's warehouse id, as stock calls take it.
     ///
     /// `out_warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_warehouse_id: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// The platform's warehouse id.
     ///
     /// `warehouse_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<i64>,
     /// `warehouse_location`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_location: Option<WarehouseLocation>,
 }
 impl ::std::fmt::Debug for Warehouse {
@@ -188,44 +177,34 @@ impl ::std::fmt::Debug for Warehouse {
     }
 }
 /// An object inside `warehouse.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseAddr {
     /// `addr_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id1: Option<i64>,
     /// `addr_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id2: Option<i64>,
     /// `addr_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id3: Option<i64>,
     /// `addr_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id4: Option<i64>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `update_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
 }
 /// An object inside `warehouse.list`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseLocation {
     /// `address_id1`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id1: Option<i64>,
     /// `address_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id2: Option<i64>,
     /// `address_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id3: Option<i64>,
     /// `address_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_id4: Option<i64>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

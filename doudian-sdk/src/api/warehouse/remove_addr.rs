@@ -9,7 +9,7 @@ pub use super::shared::Addr;
 /// * **Required:** `addr`, `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseRemoveAddrResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.removeAddr` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.removeAddr")]
 pub struct WarehouseRemoveAddrRequest {
@@ -28,7 +28,7 @@ impl WarehouseRemoveAddrRequest {
     }
 }
 /// `warehouse.removeAddr` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseRemoveAddrResponse {}
 impl crate::request::Request for WarehouseRemoveAddrRequest {
@@ -36,4 +36,4 @@ impl crate::request::Request for WarehouseRemoveAddrRequest {
     type Response = WarehouseRemoveAddrResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::Addr;
 /// * **Required:** `addr`, `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseSetAddrResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.setAddr` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.setAddr")]
 pub struct WarehouseSetAddrRequest {
@@ -28,7 +28,7 @@ impl WarehouseSetAddrRequest {
     }
 }
 /// `warehouse.setAddr` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseSetAddrResponse {}
 impl crate::request::Request for WarehouseSetAddrRequest {
@@ -36,4 +36,4 @@ impl crate::request::Request for WarehouseSetAddrRequest {
     type Response = WarehouseSetAddrResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

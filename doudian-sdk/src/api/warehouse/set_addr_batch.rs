@@ -9,7 +9,7 @@ pub use super::shared::Addr;
 /// * **Required:** `addr_list`, `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseSetAddrBatchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.setAddrBatch` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.setAddrBatch")]
 pub struct WarehouseSetAddrBatchRequest {
@@ -28,7 +28,7 @@ impl WarehouseSetAddrBatchRequest {
     }
 }
 /// `warehouse.setAddrBatch` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseSetAddrBatchResponse {}
 impl crate::request::Request for WarehouseSetAddrBatchRequest {
@@ -36,4 +36,4 @@ impl crate::request::Request for WarehouseSetAddrBatchRequest {
     type Response = WarehouseSetAddrBatchResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

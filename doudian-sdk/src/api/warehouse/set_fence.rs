@@ -9,19 +9,18 @@ pub use super::shared::{Center, Circular, InnerVertice, Polygon, Vertice};
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`WarehouseSetFenceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.setFence` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.setFence")]
 pub struct WarehouseSetFenceRequest {
     /// `fence_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fence_info: Option<FenceInfo>,
 }
 impl WarehouseSetFenceRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            fence_info: Default::default(),
         }
     }
     /// Sets `fence_info`.
@@ -31,7 +30,7 @@ impl WarehouseSetFenceRequest {
     }
 }
 /// `warehouse.setFence` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseSetFenceResponse {}
 impl crate::request::Request for WarehouseSetFenceRequest {
@@ -39,25 +38,20 @@ impl crate::request::Request for WarehouseSetFenceRequest {
     type Response = WarehouseSetFenceResponse;
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FenceInfo {
     /// `circular`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub circular: Option<Circular>,
     /// `multi_polygons`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub multi_polygons: Vec<MultiPolygon>,
     /// `out_fence_id` (required)
     pub out_fence_id: String,
     /// `polygon`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub polygon: Option<Polygon>,
     /// `polygon_new`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub polygon_new: Option<PolygonNew>,
     /// `polygons`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub polygons: Vec<FenceInfoPolygon>,
     /// `shape` (required)
     pub shape: i32,
@@ -68,7 +62,11 @@ impl FenceInfo {
         Self {
             out_fence_id: out_fence_id.into(),
             shape,
-            ..<Self as crate::de::Object>::empty()
+            circular: Default::default(),
+            multi_polygons: Default::default(),
+            polygon: Default::default(),
+            polygon_new: Default::default(),
+            polygons: Default::default(),
         }
     }
     /// Sets `circular`.
@@ -98,7 +96,7 @@ impl FenceInfo {
     }
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FenceInfoPolygon {
     /// `vertices` (required)
@@ -111,7 +109,7 @@ impl FenceInfoPolygon {
     }
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Inner {
     /// `vertices` (required)
@@ -124,11 +122,10 @@ impl Inner {
     }
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct MultiPolygon {
     /// `inner`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inner: Vec<Inner>,
     /// `outer` (required)
     pub outer: Outer,
@@ -138,7 +135,7 @@ impl MultiPolygon {
     pub fn new(outer: Outer) -> Self {
         Self {
             outer,
-            ..<Self as crate::de::Object>::empty()
+            inner: Default::default(),
         }
     }
     /// Sets `inner`.
@@ -148,7 +145,7 @@ impl MultiPolygon {
     }
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Outer {
     /// `vertices` (required)
@@ -161,21 +158,20 @@ impl Outer {
     }
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OuterVertice {
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
 }
 impl OuterVertice {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            latitude: Default::default(),
+            longitude: Default::default(),
         }
     }
     /// Sets `latitude`.
@@ -190,11 +186,10 @@ impl OuterVertice {
     }
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PolygonNew {
     /// `inner`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inner: Vec<Inner>,
     /// `outer` (required)
     pub outer: Outer,
@@ -204,7 +199,7 @@ impl PolygonNew {
     pub fn new(outer: Outer) -> Self {
         Self {
             outer,
-            ..<Self as crate::de::Object>::empty()
+            inner: Default::default(),
         }
     }
     /// Sets `inner`.
@@ -214,21 +209,20 @@ impl PolygonNew {
     }
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PolygonVertice {
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
 }
 impl PolygonVertice {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            latitude: Default::default(),
+            longitude: Default::default(),
         }
     }
     /// Sets `latitude`.
@@ -243,4 +237,4 @@ impl PolygonVertice {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

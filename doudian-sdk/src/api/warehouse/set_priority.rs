@@ -9,7 +9,7 @@ pub use super::shared::Addr;
 /// * **Required:** `addr`, `priorities`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseSetPriorityResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.setPriority` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.setPriority")]
 pub struct WarehouseSetPriorityRequest {
@@ -28,7 +28,7 @@ impl WarehouseSetPriorityRequest {
     }
 }
 /// `warehouse.setPriority` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseSetPriorityResponse {}
 impl crate::request::Request for WarehouseSetPriorityRequest {
@@ -36,4 +36,4 @@ impl crate::request::Request for WarehouseSetPriorityRequest {
     type Response = WarehouseSetPriorityResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

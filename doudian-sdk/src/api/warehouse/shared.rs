@@ -3,19 +3,16 @@
 
 //! Nested types several `warehouse` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `warehouse.list`, `warehouse.removeAddr`, `warehouse.setAddr`, `warehouse.setAddrBatch` and `warehouse.setPriority`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Addr {
     /// `addr_id1` (required)
     pub addr_id1: i64,
     /// `addr_id2`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id2: Option<i64>,
     /// `addr_id3`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id3: Option<i64>,
     /// `addr_id4`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addr_id4: Option<i64>,
 }
 impl Addr {
@@ -23,7 +20,9 @@ impl Addr {
     pub fn new(addr_id1: i64) -> Self {
         Self {
             addr_id1,
-            ..<Self as crate::de::Object>::empty()
+            addr_id2: Default::default(),
+            addr_id3: Default::default(),
+            addr_id4: Default::default(),
         }
     }
     /// Sets `addr_id2`.
@@ -43,7 +42,7 @@ impl Addr {
     }
 }
 /// An object inside `warehouse.createFence` and `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Center {
     /// `latitude` (required)
@@ -58,7 +57,7 @@ impl Center {
     }
 }
 /// An object inside `warehouse.createFence` and `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Circular {
     /// `center` (required)
@@ -73,21 +72,20 @@ impl Circular {
     }
 }
 /// An object inside `warehouse.createFence` and `warehouse.setFence`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InnerVertice {
     /// `latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
     /// `longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
 }
 impl InnerVertice {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            latitude: Default::default(),
+            longitude: Default::default(),
         }
     }
     /// Sets `latitude`.
@@ -102,7 +100,7 @@ impl InnerVertice {
     }
 }
 /// An object inside `warehouse.createFence` and `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Polygon {
     /// `vertices` (required)
@@ -115,7 +113,7 @@ impl Polygon {
     }
 }
 /// An object inside `warehouse.createFence` and `warehouse.setFence`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Vertice {
     /// `latitude` (required)
@@ -130,4 +128,4 @@ impl Vertice {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `out_fence_ids`, `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseUnbindFencesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.unbindFences` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.unbindFences")]
 pub struct WarehouseUnbindFencesRequest {
@@ -27,7 +27,7 @@ impl WarehouseUnbindFencesRequest {
     }
 }
 /// `warehouse.unbindFences` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseUnbindFencesResponse {}
 impl crate::request::Request for WarehouseUnbindFencesRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for WarehouseUnbindFencesRequest {
     type Response = WarehouseUnbindFencesResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `remove_out_fence_ids`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseUnbindFencesByStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.unbindFencesByStore` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "warehouse.unbindFencesByStore")]
 pub struct WarehouseUnbindFencesByStoreRequest {
@@ -27,7 +27,7 @@ impl WarehouseUnbindFencesByStoreRequest {
     }
 }
 /// `warehouse.unbindFencesByStore` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WarehouseUnbindFencesByStoreResponse {}
 impl crate::request::Request for WarehouseUnbindFencesByStoreRequest {
@@ -35,4 +35,4 @@ impl crate::request::Request for WarehouseUnbindFencesByStoreRequest {
     type Response = WarehouseUnbindFencesByStoreResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,24 +8,21 @@
 /// * **Required:** `operator_des`, `operator_time`, `operator_type`, `tracking_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WmsDeliveryInfoNotifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `wms.deliveryInfoNotify` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "wms.deliveryInfoNotify")]
 pub struct WmsDeliveryInfoNotifyRequest {
     /// `operator_des` (required)
     pub operator_des: String,
     /// `operator_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_remark: Option<String>,
     /// `operator_time` (required)
     pub operator_time: String,
     /// `operator_type` (required)
     pub operator_type: String,
     /// `operator_user`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_user: Option<String>,
     /// `timestamp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
     /// `tracking_no` (required)
     pub tracking_no: String,
@@ -43,7 +40,9 @@ impl WmsDeliveryInfoNotifyRequest {
             operator_time: operator_time.into(),
             operator_type: operator_type.into(),
             tracking_no: tracking_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            operator_remark: Default::default(),
+            operator_user: Default::default(),
+            timestamp: Default::default(),
         }
     }
     /// Sets `operator_remark`.
@@ -63,7 +62,7 @@ impl WmsDeliveryInfoNotifyRequest {
     }
 }
 /// `wms.deliveryInfoNotify` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WmsDeliveryInfoNotifyResponse {}
 impl crate::request::Request for WmsDeliveryInfoNotifyRequest {
@@ -71,4 +70,4 @@ impl crate::request::Request for WmsDeliveryInfoNotifyRequest {
     type Response = WmsDeliveryInfoNotifyResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

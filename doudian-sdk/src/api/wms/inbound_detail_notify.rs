@@ -8,12 +8,11 @@
 /// * **Required:** `business_no`, `business_type`, `operate_time`, `reciept_no`, `sku_list`, given by name in [`WmsInboundDetailNotifyRequired`].
 /// * **Reply:** [`WmsInboundDetailNotifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `wms.inboundDetailNotify` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "wms.inboundDetailNotify")]
 pub struct WmsInboundDetailNotifyRequest {
     /// `box_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub box_list: Vec<InboundDetailNotifyBox>,
     /// `business_no` (required)
     pub business_no: String,
@@ -26,10 +25,8 @@ pub struct WmsInboundDetailNotifyRequest {
     /// `sku_list` (required)
     pub sku_list: Vec<Sku>,
     /// `sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_type: Option<i32>,
     /// `warehouse_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_no: Option<String>,
 }
 /// The required parameters of [`WmsInboundDetailNotifyRequest`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -62,7 +59,9 @@ impl WmsInboundDetailNotifyRequest {
             operate_time,
             reciept_no,
             sku_list,
-            ..<Self as crate::de::Object>::empty()
+            box_list: Default::default(),
+            sub_type: Default::default(),
+            warehouse_no: Default::default(),
         }
     }
     /// Sets `box_list`.
@@ -82,7 +81,7 @@ impl WmsInboundDetailNotifyRequest {
     }
 }
 /// `wms.inboundDetailNotify` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WmsInboundDetailNotifyResponse {}
 impl crate::request::Request for WmsInboundDetailNotifyRequest {
@@ -90,30 +89,29 @@ impl crate::request::Request for WmsInboundDetailNotifyRequest {
     type Response = WmsInboundDetailNotifyResponse;
 }
 /// An object inside `wms.inboundDetailNotify`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Batch {
     /// `batch_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
     /// `expiration_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<String>,
     /// `origin_area`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_area: Option<String>,
     /// `production_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub production_date: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i32>,
 }
 impl Batch {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_no: Default::default(),
+            expiration_date: Default::default(),
+            origin_area: Default::default(),
+            production_date: Default::default(),
+            quantity: Default::default(),
         }
     }
     /// Sets `batch_no`.
@@ -143,30 +141,29 @@ impl Batch {
     }
 }
 /// An object inside `wms.inboundDetailNotify`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct InboundDetailNotifyBox {
     /// `box_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub box_id: Option<String>,
     /// `data_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_code: Option<String>,
     /// `origin_area`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_area: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i32>,
     /// `sku_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_no: Option<String>,
 }
 impl InboundDetailNotifyBox {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            box_id: Default::default(),
+            data_code: Default::default(),
+            origin_area: Default::default(),
+            quantity: Default::default(),
+            sku_no: Default::default(),
         }
     }
     /// Sets `box_id`.
@@ -196,27 +193,22 @@ impl InboundDetailNotifyBox {
     }
 }
 /// An object inside `wms.inboundDetailNotify`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Sku {
     /// `batchs`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub batchs: Vec<Batch>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<i32>,
     /// `quality_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_level: Option<i32>,
     /// `quantity` (required)
     pub quantity: i64,
     /// `sku_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_name: Option<String>,
     /// `sku_no` (required)
     pub sku_no: String,
     /// `sn_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sn_list: Vec<String>,
 }
 impl Sku {
@@ -225,7 +217,11 @@ impl Sku {
         Self {
             quantity,
             sku_no: sku_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            batchs: Default::default(),
+            line_no: Default::default(),
+            quality_level: Default::default(),
+            sku_name: Default::default(),
+            sn_list: Default::default(),
         }
     }
     /// Sets `batchs`.
@@ -255,4 +251,4 @@ impl Sku {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

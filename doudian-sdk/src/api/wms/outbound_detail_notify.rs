@@ -8,29 +8,25 @@
 /// * **Required:** `business_no`, `logistics_list`, `operate_time`, `reciept_no`, `warehouse_no`, given by name in [`WmsOutboundDetailNotifyRequired`].
 /// * **Reply:** [`WmsOutboundDetailNotifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `wms.outboundDetailNotify` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "wms.outboundDetailNotify")]
 pub struct WmsOutboundDetailNotifyRequest {
     /// `box_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub box_list: Vec<OutboundDetailNotifyBox>,
     /// `business_no` (required)
     pub business_no: String,
     /// `business_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_type: Option<i32>,
     /// `logistics_list` (required)
     pub logistics_list: Vec<Logistics>,
     /// `operate_time` (required)
     pub operate_time: String,
     /// `order_line_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_line_list: Vec<OrderLine>,
     /// `reciept_no` (required)
     pub reciept_no: String,
     /// `sub_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_type: Option<i32>,
     /// `warehouse_no` (required)
     pub warehouse_no: String,
@@ -65,7 +61,10 @@ impl WmsOutboundDetailNotifyRequest {
             operate_time,
             reciept_no,
             warehouse_no,
-            ..<Self as crate::de::Object>::empty()
+            box_list: Default::default(),
+            business_type: Default::default(),
+            order_line_list: Default::default(),
+            sub_type: Default::default(),
         }
     }
     /// Sets `box_list`.
@@ -90,7 +89,7 @@ impl WmsOutboundDetailNotifyRequest {
     }
 }
 /// `wms.outboundDetailNotify` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct WmsOutboundDetailNotifyResponse {}
 impl crate::request::Request for WmsOutboundDetailNotifyRequest {
@@ -98,16 +97,14 @@ impl crate::request::Request for WmsOutboundDetailNotifyRequest {
     type Response = WmsOutboundDetailNotifyResponse;
 }
 /// An object inside `wms.outboundDetailNotify`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Batch {
     /// `batch_no` (required)
     pub batch_no: String,
     /// `expiration_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<String>,
     /// `origin_area`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_area: Option<String>,
     /// `production_date` (required)
     pub production_date: String,
@@ -125,7 +122,8 @@ impl Batch {
             batch_no: batch_no.into(),
             production_date: production_date.into(),
             quantity,
-            ..<Self as crate::de::Object>::empty()
+            expiration_date: Default::default(),
+            origin_area: Default::default(),
         }
     }
     /// Sets `expiration_date`.
@@ -140,31 +138,24 @@ impl Batch {
     }
 }
 /// An object inside `wms.outboundDetailNotify`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Logistics {
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
     /// `length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
     /// `logistics_company_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_company_no: Option<String>,
     /// `logistics_service`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_service: Option<String>,
     /// `sku_list` (required)
     pub sku_list: Vec<Sku>,
     /// `waybill_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<f64>,
 }
 impl Logistics {
@@ -172,7 +163,13 @@ impl Logistics {
     pub fn new(sku_list: Vec<Sku>) -> Self {
         Self {
             sku_list,
-            ..<Self as crate::de::Object>::empty()
+            height: Default::default(),
+            length: Default::default(),
+            logistics_company_no: Default::default(),
+            logistics_service: Default::default(),
+            waybill_no: Default::default(),
+            weight: Default::default(),
+            width: Default::default(),
         }
     }
     /// Sets `height`.
@@ -215,17 +212,14 @@ impl Logistics {
     }
 }
 /// An object inside `wms.outboundDetailNotify`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderLine {
     /// `batchs`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub batchs: Vec<Batch>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<i64>,
     /// `quality_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_level: Option<i32>,
     /// `quantity` (required)
     pub quantity: String,
@@ -238,7 +232,9 @@ impl OrderLine {
         Self {
             quantity: quantity.into(),
             sku_no: sku_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            batchs: Default::default(),
+            line_no: Default::default(),
+            quality_level: Default::default(),
         }
     }
     /// Sets `batchs`.
@@ -258,7 +254,7 @@ impl OrderLine {
     }
 }
 /// An object inside `wms.outboundDetailNotify`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OutboundDetailNotifyBox {
     /// `box_id` (required)
@@ -306,24 +302,20 @@ impl OutboundDetailNotifyBox {
     }
 }
 /// An object inside `wms.outboundDetailNotify`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Sku {
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<i32>,
     /// `quality_level`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality_level: Option<i32>,
     /// `quantity` (required)
     pub quantity: i64,
     /// `sku_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_name: Option<String>,
     /// `sku_no` (required)
     pub sku_no: String,
     /// `sn_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sn_list: Vec<String>,
 }
 impl Sku {
@@ -332,7 +324,10 @@ impl Sku {
         Self {
             quantity,
             sku_no: sku_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            line_no: Default::default(),
+            quality_level: Default::default(),
+            sku_name: Default::default(),
+            sn_list: Default::default(),
         }
     }
     /// Sets `line_no`.
@@ -357,4 +352,4 @@ impl Sku {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

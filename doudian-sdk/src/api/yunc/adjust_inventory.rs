@@ -8,7 +8,7 @@
 /// * **Required:** `adjust_reason`, `adjust_time`, `inventory_adjust_no`, `remark`, `warehouse_code`, given by name in [`YuncAdjustInventoryRequired`].
 /// * **Reply:** [`YuncAdjustInventoryResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.adjustInventory` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.adjustInventory")]
 pub struct YuncAdjustInventoryRequest {
@@ -17,7 +17,6 @@ pub struct YuncAdjustInventoryRequest {
     /// `adjust_time` (required)
     pub adjust_time: i64,
     /// `details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
     /// `inventory_adjust_no` (required)
     pub inventory_adjust_no: String,
@@ -56,7 +55,7 @@ impl YuncAdjustInventoryRequest {
             inventory_adjust_no,
             remark,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            details: Default::default(),
         }
     }
     /// Sets `details`.
@@ -75,7 +74,7 @@ impl crate::request::Request for YuncAdjustInventoryRequest {
     type Response = YuncAdjustInventoryResponse;
 }
 /// An object inside `yunc.adjustInventory`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Adjust {
     /// `adjust_qty` (required)
@@ -83,44 +82,32 @@ pub struct Adjust {
     /// `adjust_type` (required)
     pub adjust_type: i32,
     /// `batch_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_extend: Option<String>,
     /// `batch_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `inventory_status` (required)
     pub inventory_status: i32,
     /// `inventory_type` (required)
     pub inventory_type: i32,
     /// `lot_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_id: Option<String>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `reason_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<i64>,
     /// `reason_files`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reason_files: Vec<String>,
     /// `reason_msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_msg: Option<String>,
     /// `receipt_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_date: Option<i64>,
     /// `responsible_dept`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible_dept: Option<i64>,
     /// `scm_inbound_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scm_inbound_order: Option<String>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
 }
 impl Adjust {
@@ -136,7 +123,18 @@ impl Adjust {
             adjust_type,
             inventory_status,
             inventory_type,
-            ..<Self as crate::de::Object>::empty()
+            batch_extend: Default::default(),
+            batch_no: Default::default(),
+            expire_date: Default::default(),
+            lot_id: Default::default(),
+            product_date: Default::default(),
+            reason_code: Default::default(),
+            reason_files: Default::default(),
+            reason_msg: Default::default(),
+            receipt_date: Default::default(),
+            responsible_dept: Default::default(),
+            scm_inbound_order: Default::default(),
+            supplier_id: Default::default(),
         }
     }
     /// Sets `batch_extend`.
@@ -201,7 +199,7 @@ impl Adjust {
     }
 }
 /// An object inside `yunc.adjustInventory`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `adjust_list` (required)
@@ -209,18 +207,14 @@ pub struct Detail {
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `line_no` (required)
     pub line_no: String,
     /// `owner_code` (required)
     pub owner_code: String,
     /// `owner_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 impl Detail {
@@ -236,7 +230,9 @@ impl Detail {
             cargo_code: cargo_code.into(),
             line_no: line_no.into(),
             owner_code: owner_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            erp_sku_id: Default::default(),
+            owner_name: Default::default(),
+            shop_id: Default::default(),
         }
     }
     /// Sets `erp_sku_id`.
@@ -256,4 +252,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `dispatcher_type`, `order_details`, `out_order_no`, `platform_order_no`, `service_provider`, `store_id`, given by name in [`YuncCallAndCancelTransportCapabilityRequired`].
 /// * **Reply:** [`YuncCallAndCancelTransportCapabilityResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.callAndCancelTransportCapability` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "yunc.callAndCancelTransportCapability")]
 pub struct YuncCallAndCancelTransportCapabilityRequest {
@@ -21,10 +21,8 @@ pub struct YuncCallAndCancelTransportCapabilityRequest {
     /// `platform_order_no` (required)
     pub platform_order_no: String,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_info: Option<ReceiverInfo>,
     /// `sender_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_info: Option<SenderInfo>,
     /// `service_provider` (required)
     pub service_provider: String,
@@ -79,7 +77,8 @@ impl YuncCallAndCancelTransportCapabilityRequest {
             platform_order_no,
             service_provider,
             store_id,
-            ..<Self as crate::de::Object>::empty()
+            receiver_info: Default::default(),
+            sender_info: Default::default(),
         }
     }
     /// Sets `receiver_info`.
@@ -94,20 +93,16 @@ impl YuncCallAndCancelTransportCapabilityRequest {
     }
 }
 /// `yunc.callAndCancelTransportCapability` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCallAndCancelTransportCapabilityResponse {
     /// `logistics_track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_track_no: Option<String>,
     /// `service_provider`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_provider: Option<String>,
     /// `to_aoi_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_aoi_name: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl crate::request::Request for YuncCallAndCancelTransportCapabilityRequest {
@@ -115,7 +110,7 @@ impl crate::request::Request for YuncCallAndCancelTransportCapabilityRequest {
     type Response = YuncCallAndCancelTransportCapabilityResponse;
 }
 /// An object inside `yunc.callAndCancelTransportCapability`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `platform_order_no` (required)
@@ -136,47 +131,34 @@ impl OrderDetail {
     }
 }
 /// An object inside `yunc.callAndCancelTransportCapability`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `oaids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub oaids: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `tel_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_phone: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverInfo {
@@ -202,7 +184,19 @@ impl ReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            detail: Default::default(),
+            district: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            oaids: Default::default(),
+            province: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            tel_phone: Default::default(),
         }
     }
     /// Sets `city`.
@@ -272,47 +266,34 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `yunc.callAndCancelTransportCapability`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `oaids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub oaids: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `tel_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_phone: Option<String>,
 }
 impl ::std::fmt::Debug for SenderInfo {
@@ -338,7 +319,19 @@ impl SenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            detail: Default::default(),
+            district: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            oaids: Default::default(),
+            province: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            tel_phone: Default::default(),
         }
     }
     /// Sets `city`.
@@ -408,4 +401,4 @@ impl SenderInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `cancel_reason`, `cancel_tag`, `erp_order_no`, `op_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncCancelOutboundOrderToBResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.cancelOutboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.cancelOutboundOrderToB")]
 pub struct YuncCancelOutboundOrderToBRequest {
@@ -21,7 +21,6 @@ pub struct YuncCancelOutboundOrderToBRequest {
     /// `op_type` (required)
     pub op_type: i64,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
 }
 impl YuncCancelOutboundOrderToBRequest {
@@ -37,7 +36,7 @@ impl YuncCancelOutboundOrderToBRequest {
             cancel_tag,
             erp_order_no: erp_order_no.into(),
             op_type,
-            ..<Self as crate::de::Object>::empty()
+            owner_code: Default::default(),
         }
     }
     /// Sets `owner_code`.
@@ -47,11 +46,10 @@ impl YuncCancelOutboundOrderToBRequest {
     }
 }
 /// `yunc.cancelOutboundOrderToB` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCancelOutboundOrderToBResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCancelOutboundOrderToBRequest {
@@ -59,4 +57,4 @@ impl crate::request::Request for YuncCancelOutboundOrderToBRequest {
     type Response = YuncCancelOutboundOrderToBResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

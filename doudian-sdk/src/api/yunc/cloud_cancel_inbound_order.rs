@@ -8,7 +8,7 @@
 /// * **Required:** `action_type`, `biz_order_no`, `cancel_reason`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncCloudCancelInboundOrderResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.cloudCancelInboundOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.cloudCancelInboundOrder")]
 pub struct YuncCloudCancelInboundOrderRequest {
@@ -19,11 +19,8 @@ pub struct YuncCloudCancelInboundOrderRequest {
     /// `cancel_reason` (required)
     pub cancel_reason: String,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
 }
 impl YuncCloudCancelInboundOrderRequest {
@@ -37,7 +34,8 @@ impl YuncCloudCancelInboundOrderRequest {
             action_type,
             biz_order_no: biz_order_no.into(),
             cancel_reason: cancel_reason.into(),
-            ..<Self as crate::de::Object>::empty()
+            owner_code: Default::default(),
+            shop_id: Default::default(),
         }
     }
     /// Sets `owner_code`.
@@ -52,11 +50,10 @@ impl YuncCloudCancelInboundOrderRequest {
     }
 }
 /// `yunc.cloudCancelInboundOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCloudCancelInboundOrderResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCloudCancelInboundOrderRequest {
@@ -64,4 +61,4 @@ impl crate::request::Request for YuncCloudCancelInboundOrderRequest {
     type Response = YuncCloudCancelInboundOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `action_type`, `biz_order_no`, `cancel_reason`, `order_type`, `shop_id`, given by name in [`YuncCloudCancelInboundOrderToBRequired`].
 /// * **Reply:** [`YuncCloudCancelInboundOrderToBResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.CloudCancelInboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.CloudCancelInboundOrderToB")]
 pub struct YuncCloudCancelInboundOrderToBRequest {
@@ -21,10 +21,8 @@ pub struct YuncCloudCancelInboundOrderToBRequest {
     /// `order_type` (required)
     pub order_type: i32,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
 }
 /// The required parameters of [`YuncCloudCancelInboundOrderToBRequest`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -57,7 +55,7 @@ impl YuncCloudCancelInboundOrderToBRequest {
             cancel_reason,
             order_type,
             shop_id,
-            ..<Self as crate::de::Object>::empty()
+            owner_code: Default::default(),
         }
     }
     /// Sets `owner_code`.
@@ -67,11 +65,10 @@ impl YuncCloudCancelInboundOrderToBRequest {
     }
 }
 /// `yunc.CloudCancelInboundOrderToB` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCloudCancelInboundOrderToBResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCloudCancelInboundOrderToBRequest {
@@ -79,4 +76,4 @@ impl crate::request::Request for YuncCloudCancelInboundOrderToBRequest {
     type Response = YuncCloudCancelInboundOrderToBResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,12 +9,11 @@ pub use super::shared::CancelDetail;
 /// * **Required:** `cancel_reason`, `cancel_tag`, `erp_order_no`, `op_type`, `platform_order_no`, given by name in [`YuncCloudCancelOutboundOrderRequired`].
 /// * **Reply:** [`YuncCloudCancelOutboundOrderResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.cloudCancelOutboundOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.cloudCancelOutboundOrder")]
 pub struct YuncCloudCancelOutboundOrderRequest {
     /// `cancel_details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cancel_details: Vec<CancelDetail>,
     /// `cancel_reason` (required)
     pub cancel_reason: String,
@@ -25,7 +24,6 @@ pub struct YuncCloudCancelOutboundOrderRequest {
     /// `op_type` (required)
     pub op_type: i32,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `platform_order_no` (required)
     pub platform_order_no: String,
@@ -60,7 +58,8 @@ impl YuncCloudCancelOutboundOrderRequest {
             erp_order_no,
             op_type,
             platform_order_no,
-            ..<Self as crate::de::Object>::empty()
+            cancel_details: Default::default(),
+            owner_code: Default::default(),
         }
     }
     /// Sets `cancel_details`.
@@ -75,11 +74,10 @@ impl YuncCloudCancelOutboundOrderRequest {
     }
 }
 /// `yunc.cloudCancelOutboundOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCloudCancelOutboundOrderResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCloudCancelOutboundOrderRequest {
@@ -87,4 +85,4 @@ impl crate::request::Request for YuncCloudCancelOutboundOrderRequest {
     type Response = YuncCloudCancelOutboundOrderResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

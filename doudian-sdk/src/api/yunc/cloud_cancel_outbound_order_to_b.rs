@@ -9,12 +9,11 @@ pub use super::shared::CancelDetail;
 /// * **Required:** `cancel_reason`, `cancel_tag`, `erp_order_no`, `op_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncCloudCancelOutboundOrderToBResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.CloudCancelOutboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.CloudCancelOutboundOrderToB")]
 pub struct YuncCloudCancelOutboundOrderToBRequest {
     /// `cancel_details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cancel_details: Vec<CancelDetail>,
     /// `cancel_reason` (required)
     pub cancel_reason: String,
@@ -25,7 +24,6 @@ pub struct YuncCloudCancelOutboundOrderToBRequest {
     /// `op_type` (required)
     pub op_type: i32,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
 }
 impl YuncCloudCancelOutboundOrderToBRequest {
@@ -41,7 +39,8 @@ impl YuncCloudCancelOutboundOrderToBRequest {
             cancel_tag,
             erp_order_no: erp_order_no.into(),
             op_type,
-            ..<Self as crate::de::Object>::empty()
+            cancel_details: Default::default(),
+            owner_code: Default::default(),
         }
     }
     /// Sets `cancel_details`.
@@ -56,11 +55,10 @@ impl YuncCloudCancelOutboundOrderToBRequest {
     }
 }
 /// `yunc.CloudCancelOutboundOrderToB` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCloudCancelOutboundOrderToBResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCloudCancelOutboundOrderToBRequest {
@@ -68,4 +66,4 @@ impl crate::request::Request for YuncCloudCancelOutboundOrderToBRequest {
     type Response = YuncCloudCancelOutboundOrderToBResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,50 +8,37 @@
 /// * **Required:** `biz_order_no`, `order_details`, `warehouse_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncCloudCreateInboundOrderResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.cloudCreateInboundOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.cloudCreateInboundOrder")]
 pub struct YuncCloudCreateInboundOrderRequest {
     /// `biz_order_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_order_id: Option<String>,
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `order_details` (required)
     pub order_details: Vec<OrderDetail>,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `r_express_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r_express_name: Option<String>,
     /// `r_express_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub r_express_no: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `return_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_type: Option<i32>,
     /// `s_express_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_express_name: Option<String>,
     /// `s_express_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub s_express_no: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `trade_return_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_return_no: Option<String>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
@@ -67,7 +54,18 @@ impl YuncCloudCreateInboundOrderRequest {
             biz_order_no: biz_order_no.into(),
             order_details,
             warehouse_code: warehouse_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            biz_order_id: Default::default(),
+            extend: Default::default(),
+            owner_code: Default::default(),
+            r_express_name: Default::default(),
+            r_express_no: Default::default(),
+            remark: Default::default(),
+            return_type: Default::default(),
+            s_express_name: Default::default(),
+            s_express_no: Default::default(),
+            shop_id: Default::default(),
+            shop_name: Default::default(),
+            trade_return_no: Default::default(),
         }
     }
     /// Sets `biz_order_id`.
@@ -132,11 +130,10 @@ impl YuncCloudCreateInboundOrderRequest {
     }
 }
 /// `yunc.cloudCreateInboundOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCloudCreateInboundOrderResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCloudCreateInboundOrderRequest {
@@ -144,30 +141,24 @@ impl crate::request::Request for YuncCloudCreateInboundOrderRequest {
     type Response = YuncCloudCreateInboundOrderResponse;
 }
 /// An object inside `yunc.cloudCreateInboundOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `batch_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_code: Option<String>,
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `expect_qty` (required)
     pub expect_qty: i32,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `inventory_status` (required)
     pub inventory_status: i32,
@@ -178,13 +169,10 @@ pub struct OrderDetail {
     /// `line_no` (required)
     pub line_no: String,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `purchase_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_price: Option<String>,
     /// `sn_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sn_list: Option<String>,
 }
 /// The required parameters of [`OrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
@@ -221,7 +209,15 @@ impl OrderDetail {
             inventory_type,
             is_batch_assigned,
             line_no,
-            ..<Self as crate::de::Object>::empty()
+            batch_code: Default::default(),
+            cargo_code: Default::default(),
+            currency: Default::default(),
+            erp_sku_id: Default::default(),
+            expire_date: Default::default(),
+            extend: Default::default(),
+            product_date: Default::default(),
+            purchase_price: Default::default(),
+            sn_list: Default::default(),
         }
     }
     /// Sets `batch_code`.
@@ -271,4 +267,4 @@ impl OrderDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `action_type`, `biz_order_no`, `delivery_mode`, `order_type`, `shop_id`, `warehouse_code`, given by name in [`YuncCloudCreateInboundOrderToBRequired`].
 /// * **Reply:** [`YuncCloudCreateInboundOrderToBResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.CloudCreateInboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.CloudCreateInboundOrderToB")]
 pub struct YuncCloudCreateInboundOrderToBRequest {
@@ -17,41 +17,30 @@ pub struct YuncCloudCreateInboundOrderToBRequest {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `delivery_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_extend: Option<DeliveryExtend>,
     /// `delivery_mode` (required)
     pub delivery_mode: i32,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `late_arr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub late_arr_time: Option<String>,
     /// `order_details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_details: Vec<OrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `plan_arr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_arr_time: Option<String>,
     /// `related_orders`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub related_orders: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
     /// `supplier_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_code: Option<String>,
     /// `supplier_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_name: Option<i32>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
@@ -90,7 +79,16 @@ impl YuncCloudCreateInboundOrderToBRequest {
             order_type,
             shop_id,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            delivery_extend: Default::default(),
+            extend: Default::default(),
+            late_arr_time: Default::default(),
+            order_details: Default::default(),
+            owner_code: Default::default(),
+            plan_arr_time: Default::default(),
+            related_orders: Default::default(),
+            remark: Default::default(),
+            supplier_code: Default::default(),
+            supplier_name: Default::default(),
         }
     }
     /// Sets `delivery_extend`.
@@ -145,11 +143,10 @@ impl YuncCloudCreateInboundOrderToBRequest {
     }
 }
 /// `yunc.CloudCreateInboundOrderToB` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCloudCreateInboundOrderToBResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCloudCreateInboundOrderToBRequest {
@@ -157,24 +154,23 @@ impl crate::request::Request for YuncCloudCreateInboundOrderToBRequest {
     type Response = YuncCloudCreateInboundOrderToBResponse;
 }
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BatchInfo {
     /// `batch_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_code: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<String>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<String>,
 }
 impl BatchInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_code: Default::default(),
+            expire_date: Default::default(),
+            product_date: Default::default(),
         }
     }
     /// Sets `batch_code`.
@@ -194,23 +190,18 @@ impl BatchInfo {
     }
 }
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct DeliveryExtend {
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `logistics_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_name: Option<String>,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_info: Option<ReceiverInfo>,
     /// `sender_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_info: Option<SenderInfo>,
     /// `tracking_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
 }
 impl ::std::fmt::Debug for DeliveryExtend {
@@ -228,7 +219,11 @@ impl DeliveryExtend {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            logistics_code: Default::default(),
+            logistics_name: Default::default(),
+            receiver_info: Default::default(),
+            sender_info: Default::default(),
+            tracking_no: Default::default(),
         }
     }
     /// Sets `logistics_code`.
@@ -258,27 +253,22 @@ impl DeliveryExtend {
     }
 }
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<BatchInfo>,
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `expect_qty` (required)
     pub expect_qty: i32,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `inventory_status` (required)
     pub inventory_status: i32,
@@ -289,10 +279,8 @@ pub struct OrderDetail {
     /// `line_no` (required)
     pub line_no: i32,
     /// `purchase_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_price: Option<i32>,
     /// `sn_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sn_list: Option<String>,
 }
 /// The required parameters of [`OrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
@@ -329,7 +317,13 @@ impl OrderDetail {
             inventory_type,
             is_batch_assigned,
             line_no,
-            ..<Self as crate::de::Object>::empty()
+            batch_info: Default::default(),
+            cargo_code: Default::default(),
+            currency: Default::default(),
+            erp_sku_id: Default::default(),
+            extend: Default::default(),
+            purchase_price: Default::default(),
+            sn_list: Default::default(),
         }
     }
     /// Sets `batch_info`.
@@ -369,44 +363,32 @@ impl OrderDetail {
     }
 }
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `area_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub area_code: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `comapany`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comapany: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `email` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
     /// `town_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_code: Option<String>,
     /// `zip_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zip_code: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverInfo {
@@ -431,7 +413,18 @@ impl ReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            area_code: Default::default(),
+            city_code: Default::default(),
+            comapany: Default::default(),
+            country_code: Default::default(),
+            detail_address: Default::default(),
+            email: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            province_code: Default::default(),
+            tel: Default::default(),
+            town_code: Default::default(),
+            zip_code: Default::default(),
         }
     }
     /// Sets `area_code`.
@@ -496,44 +489,32 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `area_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub area_code: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `company`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `email` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `tel` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel: Option<String>,
     /// `town_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub town_code: Option<String>,
     /// `zip_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub zip_code: Option<String>,
 }
 impl ::std::fmt::Debug for SenderInfo {
@@ -558,7 +539,18 @@ impl SenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            area_code: Default::default(),
+            city_code: Default::default(),
+            company: Default::default(),
+            country_code: Default::default(),
+            detail_address: Default::default(),
+            email: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            province_code: Default::default(),
+            tel: Default::default(),
+            town_code: Default::default(),
+            zip_code: Default::default(),
         }
     }
     /// Sets `area_code`.
@@ -623,4 +615,4 @@ impl SenderInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

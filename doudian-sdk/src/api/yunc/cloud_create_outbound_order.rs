@@ -8,17 +8,15 @@
 /// * **Required:** `allow_merge`, `delivery_mode`, `erp_order_no`, `expected_qty`, `express_code`, `is_insure`, `order_details`, `order_time`, `order_type`, `platform_order_no`, `receiver_info`, `review_time`, `sender_info`, `shop_id`, `source_platform_code`, `source_platform_name`, given by name in [`YuncCloudCreateOutboundOrderRequired`].
 /// * **Reply:** [`YuncCloudCreateOutboundOrderResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.cloudCreateOutboundOrder` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "yunc.cloudCreateOutboundOrder")]
 pub struct YuncCloudCreateOutboundOrderRequest {
     /// `add_biz_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_biz_type: Option<String>,
     /// `allow_merge` (required)
     pub allow_merge: i32,
     /// `buyer_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_message: Option<String>,
     /// `delivery_mode` (required)
     pub delivery_mode: i32,
@@ -29,19 +27,14 @@ pub struct YuncCloudCreateOutboundOrderRequest {
     /// `express_code` (required)
     pub express_code: String,
     /// `express_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_name: Option<String>,
     /// `express_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_product_id: Option<String>,
     /// `express_product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_product_name: Option<String>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `insure_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insure_amount: Option<i32>,
     /// `is_insure` (required)
     pub is_insure: i32,
@@ -52,43 +45,34 @@ pub struct YuncCloudCreateOutboundOrderRequest {
     /// `order_type` (required)
     pub order_type: i32,
     /// `out_batch_num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_batch_num: Option<i32>,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `package_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_type: Option<i32>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `platform_order_no` (required)
     pub platform_order_no: String,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
     pub receiver_info: ReceiverInfo,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `review_time` (required)
     pub review_time: i64,
     /// `seller_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_message: Option<String>,
     /// `sender_info` (required)
     pub sender_info: SenderInfo,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `source_platform_code` (required)
     pub source_platform_code: String,
     /// `source_platform_name` (required)
     pub source_platform_name: String,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl ::std::fmt::Debug for YuncCloudCreateOutboundOrderRequest {
@@ -202,7 +186,21 @@ impl YuncCloudCreateOutboundOrderRequest {
             shop_id,
             source_platform_code,
             source_platform_name,
-            ..<Self as crate::de::Object>::empty()
+            add_biz_type: Default::default(),
+            buyer_message: Default::default(),
+            express_name: Default::default(),
+            express_product_id: Default::default(),
+            express_product_name: Default::default(),
+            extend: Default::default(),
+            insure_amount: Default::default(),
+            out_batch_num: Default::default(),
+            owner_code: Default::default(),
+            package_type: Default::default(),
+            pay_time: Default::default(),
+            remark: Default::default(),
+            seller_message: Default::default(),
+            shop_name: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `add_biz_type`.
@@ -285,11 +283,10 @@ impl YuncCloudCreateOutboundOrderRequest {
     }
 }
 /// `yunc.cloudCreateOutboundOrder` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCloudCreateOutboundOrderResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCloudCreateOutboundOrderRequest {
@@ -297,28 +294,22 @@ impl crate::request::Request for YuncCloudCreateOutboundOrderRequest {
     type Response = YuncCloudCreateOutboundOrderResponse;
 }
 /// An object inside `yunc.cloudCreateOutboundOrder`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `barcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
     /// `batch_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_code: Option<String>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `expected_qty` (required)
     pub expected_qty: i32,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `inventory_status` (required)
     pub inventory_status: i32,
@@ -327,27 +318,20 @@ pub struct OrderDetail {
     /// `line_no` (required)
     pub line_no: String,
     /// `merge_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_shop_id: Option<i64>,
     /// `order_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_time: Option<i64>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `platform_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_order_no: Option<String>,
     /// `platform_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_sku_id: Option<String>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `sku_name` (required)
     pub sku_name: String,
     /// `subplatform_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subplatform_order_no: Option<String>,
 }
 /// The required parameters of [`OrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -380,7 +364,19 @@ impl OrderDetail {
             inventory_type,
             line_no,
             sku_name,
-            ..<Self as crate::de::Object>::empty()
+            barcode: Default::default(),
+            batch_code: Default::default(),
+            cargo_code: Default::default(),
+            category_name: Default::default(),
+            erp_sku_id: Default::default(),
+            expire_date: Default::default(),
+            merge_shop_id: Default::default(),
+            order_time: Default::default(),
+            pay_time: Default::default(),
+            platform_order_no: Default::default(),
+            platform_sku_id: Default::default(),
+            product_date: Default::default(),
+            subplatform_order_no: Default::default(),
         }
     }
     /// Sets `barcode`.
@@ -453,42 +449,34 @@ impl OrderDetail {
     }
 }
 /// An object inside `yunc.cloudCreateOutboundOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `city` (required)
     pub city: String,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail` (required) (sensitive: redacted in `Debug`)
     pub detail: String,
     /// `district` (required)
     pub district: String,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required) (sensitive: redacted in `Debug`)
     pub name: String,
     /// `oaids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub oaids: Option<String>,
     /// `province` (required)
     pub province: String,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `tel_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_phone: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverInfo {
@@ -534,7 +522,14 @@ impl ReceiverInfo {
             district,
             name,
             province,
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            oaids: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            tel_phone: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -579,42 +574,34 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `yunc.cloudCreateOutboundOrder`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `city` (required)
     pub city: String,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail` (required)
     pub detail: String,
     /// `district` (required)
     pub district: String,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required)
     pub name: String,
     /// `oaids`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub oaids: Option<String>,
     /// `province` (required)
     pub province: String,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `tel_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_phone: Option<String>,
 }
 impl ::std::fmt::Debug for SenderInfo {
@@ -660,7 +647,14 @@ impl SenderInfo {
             district,
             name,
             province,
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            oaids: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            tel_phone: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -705,4 +699,4 @@ impl SenderInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `allow_merge`, `delivery_mode`, `erp_order_no`, `expected_qty`, `express_code`, `in_warehouse_code`, `is_insure`, `order_details`, `order_time`, `order_type`, `receiver_info`, `review_time`, `sender_info`, `shop_id`, `shop_name`, `source_platform_code`, `source_platform_name`, given by name in [`YuncCloudCreateOutboundOrderToBRequired`].
 /// * **Reply:** [`YuncCloudCreateOutboundOrderToBResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.CloudCreateOutboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "yunc.CloudCreateOutboundOrderToB")]
 pub struct YuncCloudCreateOutboundOrderToBRequest {
     /// `allow_merge` (required)
     pub allow_merge: i32,
     /// `buyer_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_message: Option<String>,
     /// `delivery_mode` (required)
     pub delivery_mode: i32,
@@ -26,21 +25,16 @@ pub struct YuncCloudCreateOutboundOrderToBRequest {
     /// `express_code` (required)
     pub express_code: String,
     /// `express_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_name: Option<String>,
     /// `express_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_product_id: Option<String>,
     /// `express_product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_product_name: Option<String>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `in_warehouse_code` (required)
     pub in_warehouse_code: String,
     /// `insure_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insure_amount: Option<i32>,
     /// `is_insure` (required)
     pub is_insure: i32,
@@ -51,22 +45,18 @@ pub struct YuncCloudCreateOutboundOrderToBRequest {
     /// `order_type` (required)
     pub order_type: i32,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
     pub receiver_info: ReceiverInfo,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `review_time` (required)
     pub review_time: i64,
     /// `seller_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_message: Option<String>,
     /// `sender_info` (required)
     pub sender_info: SenderInfo,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
     /// `shop_name` (required)
     pub shop_name: String,
@@ -75,7 +65,6 @@ pub struct YuncCloudCreateOutboundOrderToBRequest {
     /// `source_platform_name` (required)
     pub source_platform_name: String,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl ::std::fmt::Debug for YuncCloudCreateOutboundOrderToBRequest {
@@ -189,7 +178,16 @@ impl YuncCloudCreateOutboundOrderToBRequest {
             shop_name,
             source_platform_code,
             source_platform_name,
-            ..<Self as crate::de::Object>::empty()
+            buyer_message: Default::default(),
+            express_name: Default::default(),
+            express_product_id: Default::default(),
+            express_product_name: Default::default(),
+            extend: Default::default(),
+            insure_amount: Default::default(),
+            owner_code: Default::default(),
+            remark: Default::default(),
+            seller_message: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `buyer_message`.
@@ -247,11 +245,10 @@ impl YuncCloudCreateOutboundOrderToBRequest {
     }
 }
 /// `yunc.CloudCreateOutboundOrderToB` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCloudCreateOutboundOrderToBResponse {
     /// `logistics_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_no: Option<String>,
 }
 impl crate::request::Request for YuncCloudCreateOutboundOrderToBRequest {
@@ -259,28 +256,22 @@ impl crate::request::Request for YuncCloudCreateOutboundOrderToBRequest {
     type Response = YuncCloudCreateOutboundOrderToBResponse;
 }
 /// An object inside `yunc.CloudCreateOutboundOrderToB`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `barcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
     /// `batch_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_code: Option<String>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `expected_qty` (required)
     pub expected_qty: i32,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `inventory_status` (required)
     pub inventory_status: i32,
@@ -289,7 +280,6 @@ pub struct OrderDetail {
     /// `line_no` (required)
     pub line_no: String,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `sku_name` (required)
     pub sku_name: String,
@@ -324,7 +314,13 @@ impl OrderDetail {
             inventory_type,
             line_no,
             sku_name,
-            ..<Self as crate::de::Object>::empty()
+            barcode: Default::default(),
+            batch_code: Default::default(),
+            cargo_code: Default::default(),
+            category_name: Default::default(),
+            erp_sku_id: Default::default(),
+            expire_date: Default::default(),
+            product_date: Default::default(),
         }
     }
     /// Sets `barcode`.
@@ -364,44 +360,32 @@ impl OrderDetail {
     }
 }
 /// An object inside `yunc.CloudCreateOutboundOrderToB`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `tel_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_phone: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverInfo {
@@ -426,7 +410,18 @@ impl ReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            detail: Default::default(),
+            district: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            province: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            tel_phone: Default::default(),
         }
     }
     /// Sets `city`.
@@ -491,39 +486,32 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `yunc.CloudCreateOutboundOrderToB`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `city` (required)
     pub city: String,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail` (required)
     pub detail: String,
     /// `district` (required)
     pub district: String,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required)
     pub name: String,
     /// `province` (required)
     pub province: String,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `tel_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tel_phone: Option<String>,
 }
 impl ::std::fmt::Debug for SenderInfo {
@@ -568,7 +556,13 @@ impl SenderInfo {
             district,
             name,
             province,
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            tel_phone: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -608,4 +602,4 @@ impl SenderInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,14 +8,13 @@
 /// * **Required:** `allow_merge`, `delivery_mode`, `erp_order_no`, `expected_qty`, `order_details`, `order_time`, `order_type`, `receiver_info`, `shop_id`, `shop_name`, `warehouse_code`, given by name in [`YuncCreateOutboundOrderToBRequired`].
 /// * **Reply:** [`YuncCreateOutboundOrderToBResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.createOutboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "yunc.createOutboundOrderToB")]
 pub struct YuncCreateOutboundOrderToBRequest {
     /// `allow_merge` (required)
     pub allow_merge: i64,
     /// `buyer_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_message: Option<String>,
     /// `delivery_mode` (required)
     pub delivery_mode: i32,
@@ -24,28 +23,20 @@ pub struct YuncCreateOutboundOrderToBRequest {
     /// `expected_qty` (required)
     pub expected_qty: i32,
     /// `express_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_code: Option<String>,
     /// `express_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_name: Option<String>,
     /// `express_product_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_product_id: Option<String>,
     /// `express_product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_product_name: Option<String>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `in_warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_warehouse_code: Option<String>,
     /// `insure_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub insure_amount: Option<i32>,
     /// `is_insure`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_insure: Option<i32>,
     /// `order_details` (required)
     pub order_details: Vec<OrderDetail>,
@@ -54,32 +45,24 @@ pub struct YuncCreateOutboundOrderToBRequest {
     /// `order_type` (required)
     pub order_type: i32,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
     pub receiver_info: ReceiverInfo,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `review_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub review_time: Option<i64>,
     /// `seller_message`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_message: Option<String>,
     /// `sender_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_info: Option<SenderInfo>,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
     /// `shop_name` (required)
     pub shop_name: String,
     /// `source_platform_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_platform_code: Option<String>,
     /// `source_platform_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_platform_name: Option<String>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
@@ -171,7 +154,22 @@ impl YuncCreateOutboundOrderToBRequest {
             shop_id,
             shop_name,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            buyer_message: Default::default(),
+            express_code: Default::default(),
+            express_name: Default::default(),
+            express_product_id: Default::default(),
+            express_product_name: Default::default(),
+            extend: Default::default(),
+            in_warehouse_code: Default::default(),
+            insure_amount: Default::default(),
+            is_insure: Default::default(),
+            owner_code: Default::default(),
+            remark: Default::default(),
+            review_time: Default::default(),
+            seller_message: Default::default(),
+            sender_info: Default::default(),
+            source_platform_code: Default::default(),
+            source_platform_name: Default::default(),
         }
     }
     /// Sets `buyer_message`.
@@ -265,7 +263,7 @@ impl YuncCreateOutboundOrderToBRequest {
     }
 }
 /// `yunc.createOutboundOrderToB` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncCreateOutboundOrderToBResponse {}
 impl crate::request::Request for YuncCreateOutboundOrderToBRequest {
@@ -273,28 +271,22 @@ impl crate::request::Request for YuncCreateOutboundOrderToBRequest {
     type Response = YuncCreateOutboundOrderToBResponse;
 }
 /// An object inside `yunc.createOutboundOrderToB`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `barcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
     /// `batch_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_code: Option<String>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `expected_qty` (required)
     pub expected_qty: i64,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `inventory_status` (required)
     pub inventory_status: i64,
@@ -303,12 +295,10 @@ pub struct OrderDetail {
     /// `line_no` (required)
     pub line_no: String,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `sku_name` (required)
     pub sku_name: String,
     /// `talent_style_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub talent_style_no: Option<String>,
 }
 /// The required parameters of [`OrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
@@ -341,7 +331,14 @@ impl OrderDetail {
             inventory_type,
             line_no,
             sku_name,
-            ..<Self as crate::de::Object>::empty()
+            barcode: Default::default(),
+            batch_code: Default::default(),
+            cargo_code: Default::default(),
+            category_name: Default::default(),
+            erp_sku_id: Default::default(),
+            expire_date: Default::default(),
+            product_date: Default::default(),
+            talent_style_no: Default::default(),
         }
     }
     /// Sets `barcode`.
@@ -386,38 +383,30 @@ impl OrderDetail {
     }
 }
 /// An object inside `yunc.createOutboundOrderToB`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail` (required) (sensitive: redacted in `Debug`)
     pub detail: String,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required) (sensitive: redacted in `Debug`)
     pub name: String,
     /// `province` (required)
     pub province: String,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverInfo {
@@ -448,7 +437,14 @@ impl ReceiverInfo {
             detail: detail.into(),
             name: name.into(),
             province: province.into(),
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            district: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
         }
     }
     /// Sets `city`.
@@ -493,37 +489,30 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `yunc.createOutboundOrderToB`.
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `city` (required)
     pub city: String,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail` (required)
     pub detail: String,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (required)
     pub name: String,
     /// `province` (required)
     pub province: String,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
 }
 impl ::std::fmt::Debug for SenderInfo {
@@ -556,7 +545,13 @@ impl SenderInfo {
             detail: detail.into(),
             name: name.into(),
             province: province.into(),
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            district: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -596,4 +591,4 @@ impl SenderInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,145 +8,103 @@
 /// * **Required:** `barcode`, `cargo_name`, `erp_sku_id`, `shop_id`, `status`, `warehouse_code`, given by name in [`YuncErpCargoSinglePushRequired`].
 /// * **Reply:** [`YuncErpCargoSinglePushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpCargoSinglePush` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.erpCargoSinglePush")]
 pub struct YuncErpCargoSinglePushRequest {
     /// `accessory_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub accessory_info: Option<String>,
     /// `barcode` (required)
     pub barcode: Vec<String>,
     /// `batch_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_type: Option<i32>,
     /// `brand_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_code: Option<String>,
     /// `brand_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub brand_name: Option<String>,
     /// `cargo_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_desc: Option<String>,
     /// `cargo_name` (required)
     pub cargo_name: String,
     /// `category_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_detail: Option<CategoryDetail>,
     /// `category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
     /// `category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// `currency_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_unit: Option<String>,
     /// `delivery_temp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_temp: Option<String>,
     /// `english_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub english_name: Option<String>,
     /// `erp_sku_id` (required)
     pub erp_sku_id: String,
     /// `gross_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gross_weight: Option<f64>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
     /// `is_embargo`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_embargo: Option<i32>,
     /// `is_fragile`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_fragile: Option<i32>,
     /// `is_hazardous`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_hazardous: Option<i32>,
     /// `is_large`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_large: Option<i32>,
     /// `is_liquid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_liquid: Option<i32>,
     /// `is_must_batch`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_must_batch: Option<i32>,
     /// `is_need_batch`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_need_batch: Option<i32>,
     /// `is_need_valid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_need_valid: Option<i32>,
     /// `is_precious`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_precious: Option<i32>,
     /// `length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
     /// `length_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length_unit: Option<String>,
     /// `market_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_price: Option<f64>,
     /// `net_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_weight: Option<f64>,
     /// `origin_address`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_address: Option<String>,
     /// `period_of_forbid_sale`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub period_of_forbid_sale: Option<i32>,
     /// `period_of_forbid_take`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub period_of_forbid_take: Option<i32>,
     /// `period_of_validity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub period_of_validity: Option<i32>,
     /// `period_of_warning`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub period_of_warning: Option<i32>,
     /// `picture`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
     /// `props_extends`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub props_extends: Vec<PropsExtend>,
     /// `retail_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retail_price: Option<f64>,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
     /// `sku_props`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sku_props: Vec<SkuProp>,
     /// `status` (required)
     pub status: i32,
     /// `stock_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_unit: Option<String>,
     /// `storage_temp`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_temp: Option<String>,
     /// `supply_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_price: Option<f64>,
     /// `tax_rate`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<String>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
     /// `weight_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<f64>,
 }
 /// The required parameters of [`YuncErpCargoSinglePushRequest`], by name: 6 of them, too many to pass in order without mixing two up.
@@ -183,7 +141,47 @@ impl YuncErpCargoSinglePushRequest {
             shop_id,
             status,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            accessory_info: Default::default(),
+            batch_type: Default::default(),
+            brand_code: Default::default(),
+            brand_name: Default::default(),
+            cargo_desc: Default::default(),
+            category_detail: Default::default(),
+            category_id: Default::default(),
+            category_name: Default::default(),
+            currency_unit: Default::default(),
+            delivery_temp: Default::default(),
+            english_name: Default::default(),
+            gross_weight: Default::default(),
+            height: Default::default(),
+            is_embargo: Default::default(),
+            is_fragile: Default::default(),
+            is_hazardous: Default::default(),
+            is_large: Default::default(),
+            is_liquid: Default::default(),
+            is_must_batch: Default::default(),
+            is_need_batch: Default::default(),
+            is_need_valid: Default::default(),
+            is_precious: Default::default(),
+            length: Default::default(),
+            length_unit: Default::default(),
+            market_price: Default::default(),
+            net_weight: Default::default(),
+            origin_address: Default::default(),
+            period_of_forbid_sale: Default::default(),
+            period_of_forbid_take: Default::default(),
+            period_of_validity: Default::default(),
+            period_of_warning: Default::default(),
+            picture: Default::default(),
+            props_extends: Default::default(),
+            retail_price: Default::default(),
+            sku_props: Default::default(),
+            stock_unit: Default::default(),
+            storage_temp: Default::default(),
+            supply_price: Default::default(),
+            tax_rate: Default::default(),
+            weight_unit: Default::default(),
+            width: Default::default(),
         }
     }
     /// Sets `accessory_info`.
@@ -393,14 +391,12 @@ impl YuncErpCargoSinglePushRequest {
     }
 }
 /// `yunc.erpCargoSinglePush` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncErpCargoSinglePushResponse {
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
 }
 impl crate::request::Request for YuncErpCargoSinglePushRequest {
@@ -408,39 +404,38 @@ impl crate::request::Request for YuncErpCargoSinglePushRequest {
     type Response = YuncErpCargoSinglePushResponse;
 }
 /// An object inside `yunc.erpCargoSinglePush`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CategoryDetail {
     /// `first_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cid: Option<i64>,
     /// `first_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_cname: Option<String>,
     /// `fourth_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cid: Option<i64>,
     /// `fourth_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_cname: Option<String>,
     /// `second_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cid: Option<i64>,
     /// `second_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_cname: Option<String>,
     /// `third_cid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cid: Option<i64>,
     /// `third_cname`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_cname: Option<String>,
 }
 impl CategoryDetail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            first_cid: Default::default(),
+            first_cname: Default::default(),
+            fourth_cid: Default::default(),
+            fourth_cname: Default::default(),
+            second_cid: Default::default(),
+            second_cname: Default::default(),
+            third_cid: Default::default(),
+            third_cname: Default::default(),
         }
     }
     /// Sets `first_cid`.
@@ -485,27 +480,26 @@ impl CategoryDetail {
     }
 }
 /// An object inside `yunc.erpCargoSinglePush`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PropsExtend {
     /// `prop_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prop_key: Option<String>,
     /// `prop_key_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prop_key_id: Option<i64>,
     /// `prop_val`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prop_val: Option<String>,
     /// `prop_val_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prop_val_id: Option<i64>,
 }
 impl PropsExtend {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            prop_key: Default::default(),
+            prop_key_id: Default::default(),
+            prop_val: Default::default(),
+            prop_val_id: Default::default(),
         }
     }
     /// Sets `prop_key`.
@@ -530,27 +524,26 @@ impl PropsExtend {
     }
 }
 /// An object inside `yunc.erpCargoSinglePush`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SkuProp {
     /// `prop_key`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prop_key: Option<String>,
     /// `prop_key_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prop_key_id: Option<i64>,
     /// `prop_val`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prop_val: Option<String>,
     /// `prop_val_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prop_val_id: Option<i64>,
 }
 impl SkuProp {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            prop_key: Default::default(),
+            prop_key_id: Default::default(),
+            prop_val: Default::default(),
+            prop_val_id: Default::default(),
         }
     }
     /// Sets `prop_key`.
@@ -575,4 +568,4 @@ impl SkuProp {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `action_type`, `biz_order_no`, `cancel_reason`, `order_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncErpInboundCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpInboundCancel` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.erpInboundCancel")]
 pub struct YuncErpInboundCancelRequest {
@@ -21,7 +21,6 @@ pub struct YuncErpInboundCancelRequest {
     /// `order_type` (required)
     pub order_type: String,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
 }
 impl YuncErpInboundCancelRequest {
@@ -37,7 +36,7 @@ impl YuncErpInboundCancelRequest {
             biz_order_no: biz_order_no.into(),
             cancel_reason: cancel_reason.into(),
             order_type: order_type.into(),
-            ..<Self as crate::de::Object>::empty()
+            owner_code: Default::default(),
         }
     }
     /// Sets `owner_code`.
@@ -47,7 +46,7 @@ impl YuncErpInboundCancelRequest {
     }
 }
 /// `yunc.erpInboundCancel` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncErpInboundCancelResponse {}
 impl crate::request::Request for YuncErpInboundCancelRequest {
@@ -55,4 +54,4 @@ impl crate::request::Request for YuncErpInboundCancelRequest {
     type Response = YuncErpInboundCancelResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `action_type`, `biz_order_no`, `delivery_mode`, `order_details`, `order_type`, `shop_id`, `warehouse_code`, given by name in [`YuncErpInboundCreateRequired`].
 /// * **Reply:** [`YuncErpInboundCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpInboundCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.erpInboundCreate")]
 pub struct YuncErpInboundCreateRequest {
@@ -17,40 +17,30 @@ pub struct YuncErpInboundCreateRequest {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `delivery_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_extend: Option<String>,
     /// `delivery_mode` (required)
     pub delivery_mode: i32,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `late_arr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub late_arr_time: Option<i64>,
     /// `order_details` (required)
     pub order_details: Vec<OrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `plan_arr_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_arr_time: Option<i64>,
     /// `related_orders`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub related_orders: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
     /// `supplier_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_code: Option<String>,
     /// `supplier_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_name: Option<String>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
@@ -93,7 +83,15 @@ impl YuncErpInboundCreateRequest {
             order_type,
             shop_id,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            delivery_extend: Default::default(),
+            extend: Default::default(),
+            late_arr_time: Default::default(),
+            owner_code: Default::default(),
+            plan_arr_time: Default::default(),
+            related_orders: Default::default(),
+            remark: Default::default(),
+            supplier_code: Default::default(),
+            supplier_name: Default::default(),
         }
     }
     /// Sets `delivery_extend`.
@@ -143,7 +141,7 @@ impl YuncErpInboundCreateRequest {
     }
 }
 /// `yunc.erpInboundCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncErpInboundCreateResponse {}
 impl crate::request::Request for YuncErpInboundCreateRequest {
@@ -151,30 +149,24 @@ impl crate::request::Request for YuncErpInboundCreateRequest {
     type Response = YuncErpInboundCreateResponse;
 }
 /// An object inside `yunc.erpInboundCreate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `batch_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_code: Option<String>,
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `currency`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `expect_qty` (required)
     pub expect_qty: i32,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `inventory_status` (required)
     pub inventory_status: i32,
@@ -185,13 +177,10 @@ pub struct OrderDetail {
     /// `line_no` (required)
     pub line_no: String,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `purchase_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_price: Option<i64>,
     /// `sn_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sn_list: Option<String>,
 }
 /// The required parameters of [`OrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
@@ -228,7 +217,15 @@ impl OrderDetail {
             inventory_type,
             is_batch_assigned,
             line_no,
-            ..<Self as crate::de::Object>::empty()
+            batch_code: Default::default(),
+            cargo_code: Default::default(),
+            currency: Default::default(),
+            erp_sku_id: Default::default(),
+            expire_date: Default::default(),
+            extend: Default::default(),
+            product_date: Default::default(),
+            purchase_price: Default::default(),
+            sn_list: Default::default(),
         }
     }
     /// Sets `batch_code`.
@@ -278,4 +275,4 @@ impl OrderDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `hu_ident_code`, `labor_id`, `scene_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncFetchSortingInstructionResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.fetchSortingInstruction` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.fetchSortingInstruction")]
 pub struct YuncFetchSortingInstructionRequest {
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `hu_ident_code` (required)
     pub hu_ident_code: String,
@@ -22,7 +21,6 @@ pub struct YuncFetchSortingInstructionRequest {
     /// `scene_name` (required)
     pub scene_name: String,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
 }
 impl YuncFetchSortingInstructionRequest {
@@ -36,7 +34,8 @@ impl YuncFetchSortingInstructionRequest {
             hu_ident_code: hu_ident_code.into(),
             labor_id: labor_id.into(),
             scene_name: scene_name.into(),
-            ..<Self as crate::de::Object>::empty()
+            extend: Default::default(),
+            weight: Default::default(),
         }
     }
     /// Sets `extend`.
@@ -54,11 +53,10 @@ impl YuncFetchSortingInstructionRequest {
     }
 }
 /// `yunc.fetchSortingInstruction` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncFetchSortingInstructionResponse {
     /// `sorting_instruction`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sorting_instruction: Option<SortingInstruction>,
 }
 impl crate::request::Request for YuncFetchSortingInstructionRequest {
@@ -66,14 +64,13 @@ impl crate::request::Request for YuncFetchSortingInstructionRequest {
     type Response = YuncFetchSortingInstructionResponse;
 }
 /// An object inside `yunc.fetchSortingInstruction`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct SortingInstruction {
     /// `extend`
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `sorting_grid_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sorting_grid_no: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `out_order_no`, `platform_order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncGetVirtualMobileResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.getVirtualMobile` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.getVirtualMobile")]
 pub struct YuncGetVirtualMobileRequest {
@@ -30,17 +30,14 @@ impl YuncGetVirtualMobileRequest {
     }
 }
 /// `yunc.getVirtualMobile` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct YuncGetVirtualMobileResponse {
     /// `expire_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<String>,
     /// `is_new_create`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_new_create: Option<bool>,
     /// `mobile_virtual` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_virtual: Option<String>,
 }
 impl ::std::fmt::Debug for YuncGetVirtualMobileResponse {
@@ -58,4 +55,4 @@ impl crate::request::Request for YuncGetVirtualMobileRequest {
     type Response = YuncGetVirtualMobileResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,28 +8,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`YuncMutilpleGoodsFeedbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.mutilpleGoodsFeedback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.mutilpleGoodsFeedback")]
 pub struct YuncMutilpleGoodsFeedbackRequest {
     /// `express_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_code: Option<String>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `occor_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub occor_time: Option<i64>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl YuncMutilpleGoodsFeedbackRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            express_code: Default::default(),
+            extend: Default::default(),
+            occor_time: Default::default(),
+            track_no: Default::default(),
         }
     }
     /// Sets `express_code`.
@@ -54,14 +53,12 @@ impl YuncMutilpleGoodsFeedbackRequest {
     }
 }
 /// `yunc.mutilpleGoodsFeedback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncMutilpleGoodsFeedbackResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncMutilpleGoodsFeedbackRequest {
@@ -69,4 +66,4 @@ impl crate::request::Request for YuncMutilpleGoodsFeedbackRequest {
     type Response = YuncMutilpleGoodsFeedbackResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,55 +8,54 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`YuncPushOutboundFeedbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.pushOutboundFeedback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.pushOutboundFeedback")]
 pub struct YuncPushOutboundFeedbackRequest {
     /// `current_package_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_package_no: Option<String>,
     /// `event_description`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_description: Option<String>,
     /// `event_extend_body`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub event_extend_body: Vec<EventExtendBody>,
     /// `event_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_type: Option<i64>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `occur_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub occur_time: Option<i64>,
     /// `order_lines`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_lines: Vec<OrderLine>,
     /// `order_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<i64>,
     /// `outbound_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound_order_no: Option<String>,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `package_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub package_infos: Vec<PackageInfo>,
     /// `slip_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub slip_no: Option<String>,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl YuncPushOutboundFeedbackRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            current_package_no: Default::default(),
+            event_description: Default::default(),
+            event_extend_body: Default::default(),
+            event_type: Default::default(),
+            extend: Default::default(),
+            occur_time: Default::default(),
+            order_lines: Default::default(),
+            order_type: Default::default(),
+            outbound_order_no: Default::default(),
+            owner_code: Default::default(),
+            package_infos: Default::default(),
+            slip_no: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `current_package_no`.
@@ -126,7 +125,7 @@ impl YuncPushOutboundFeedbackRequest {
     }
 }
 /// `yunc.pushOutboundFeedback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncPushOutboundFeedbackResponse {}
 impl crate::request::Request for YuncPushOutboundFeedbackRequest {
@@ -134,39 +133,38 @@ impl crate::request::Request for YuncPushOutboundFeedbackRequest {
     type Response = YuncPushOutboundFeedbackResponse;
 }
 /// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BatchInfo {
     /// `batch_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_extend: Option<String>,
     /// `batch_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_number: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `lot_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_id: Option<String>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `receipt_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_date: Option<i64>,
     /// `scm_inbound_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scm_inbound_order: Option<String>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
 }
 impl BatchInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_extend: Default::default(),
+            batch_number: Default::default(),
+            expire_date: Default::default(),
+            lot_id: Default::default(),
+            product_date: Default::default(),
+            receipt_date: Default::default(),
+            scm_inbound_order: Default::default(),
+            supplier_id: Default::default(),
         }
     }
     /// Sets `batch_extend`.
@@ -211,24 +209,23 @@ impl BatchInfo {
     }
 }
 /// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct EventExtendBody {
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
 }
 impl EventExtendBody {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            cargo_code: Default::default(),
+            line_no: Default::default(),
+            num: Default::default(),
         }
     }
     /// Sets `cargo_code`.
@@ -248,27 +245,26 @@ impl EventExtendBody {
     }
 }
 /// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Logistics {
     /// `delivery_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_mode: Option<i64>,
     /// `express_product_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_product_type: Option<String>,
     /// `logistics_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_code: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl Logistics {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            delivery_mode: Default::default(),
+            express_product_type: Default::default(),
+            logistics_code: Default::default(),
+            track_no: Default::default(),
         }
     }
     /// Sets `delivery_mode`.
@@ -296,51 +292,50 @@ impl Logistics {
     }
 }
 /// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderLine {
     /// `batch_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_code: Option<String>,
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<OrderLineBatchInfo>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `cargo_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_name: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `inventory_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_status: Option<i64>,
     /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type: Option<i64>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
     /// `package_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_no: Option<String>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `shipped_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_qty: Option<i64>,
     /// `sn_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sn_list: Option<String>,
 }
 impl OrderLine {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_code: Default::default(),
+            batch_info: Default::default(),
+            cargo_code: Default::default(),
+            cargo_name: Default::default(),
+            expire_date: Default::default(),
+            inventory_status: Default::default(),
+            inventory_type: Default::default(),
+            line_no: Default::default(),
+            package_no: Default::default(),
+            product_date: Default::default(),
+            shipped_qty: Default::default(),
+            sn_list: Default::default(),
         }
     }
     /// Sets `batch_code`.
@@ -405,40 +400,38 @@ impl OrderLine {
     }
 }
 /// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderLineBatchInfo {
     /// `batch_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_extend: Option<String>,
     /// `batch_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_number: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `lot_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_id: Option<String>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `receipt_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_date: Option<i64>,
     /// `scm_inbound_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scm_inbound_order: Option<String>,
     /// `supplier_Id`
-    #[serde(rename = "supplier_Id")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
 }
 impl OrderLineBatchInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_extend: Default::default(),
+            batch_number: Default::default(),
+            expire_date: Default::default(),
+            lot_id: Default::default(),
+            product_date: Default::default(),
+            receipt_date: Default::default(),
+            scm_inbound_order: Default::default(),
+            supplier_id: Default::default(),
         }
     }
     /// Sets `batch_extend`.
@@ -483,63 +476,62 @@ impl OrderLineBatchInfo {
     }
 }
 /// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageInfo {
     /// `composition_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub composition_mode: Option<i32>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `expect_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_weight: Option<i32>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
     /// `length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<i64>,
     /// `length_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length_unit: Option<String>,
     /// `logistics`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics: Option<Logistics>,
     /// `package_items`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub package_items: Vec<PackageItem>,
     /// `package_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_no: Option<String>,
     /// `packed_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub packed_time: Option<i64>,
     /// `pm_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pm_infos: Vec<PmInfo>,
     /// `shipped_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_time: Option<i64>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<i64>,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
     /// `weight_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
 }
 impl PackageInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            composition_mode: Default::default(),
+            create_time: Default::default(),
+            expect_weight: Default::default(),
+            height: Default::default(),
+            length: Default::default(),
+            length_unit: Default::default(),
+            logistics: Default::default(),
+            package_items: Default::default(),
+            package_no: Default::default(),
+            packed_time: Default::default(),
+            pm_infos: Default::default(),
+            shipped_time: Default::default(),
+            volume: Default::default(),
+            weight: Default::default(),
+            weight_unit: Default::default(),
+            width: Default::default(),
         }
     }
     /// Sets `composition_mode`.
@@ -624,39 +616,38 @@ impl PackageInfo {
     }
 }
 /// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageItem {
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<BatchInfo>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `cargo_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_name: Option<String>,
     /// `inventory_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_status: Option<i64>,
     /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type: Option<i64>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
 }
 impl PackageItem {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_info: Default::default(),
+            cargo_code: Default::default(),
+            cargo_name: Default::default(),
+            inventory_status: Default::default(),
+            inventory_type: Default::default(),
+            line_no: Default::default(),
+            quantity: Default::default(),
+            unit: Default::default(),
         }
     }
     /// Sets `batch_info`.
@@ -701,48 +692,47 @@ impl PackageItem {
     }
 }
 /// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PmInfo {
     /// `barcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i32>,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `owner_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
     /// `owner_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `pm_category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pm_category: Option<i32>,
     /// `pm_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pm_code: Option<String>,
     /// `pm_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pm_type: Option<i32>,
     /// `source`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<i32>,
 }
 impl PmInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            barcode: Default::default(),
+            cargo_code: Default::default(),
+            name: Default::default(),
+            num: Default::default(),
+            owner_code: Default::default(),
+            owner_id: Default::default(),
+            owner_name: Default::default(),
+            pm_category: Default::default(),
+            pm_code: Default::default(),
+            pm_type: Default::default(),
+            source: Default::default(),
         }
     }
     /// Sets `barcode`.
@@ -802,4 +792,4 @@ impl PmInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

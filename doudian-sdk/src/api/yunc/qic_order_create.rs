@@ -8,31 +8,27 @@
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`YuncQICOrderCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.QICOrderCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.QICOrderCreate")]
 pub struct YuncQICOrderCreateRequest {
     /// `BIC_order_detail`
-    #[serde(rename = "BIC_order_detail")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bic_order_detail: Option<BicOrderDetail>,
     /// `BIC_product_infos`
-    #[serde(rename = "BIC_product_infos")]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bic_product_infos: Vec<BicProductInfo>,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub order_id: Option<crate::ids::OrderId>,
 }
 impl YuncQICOrderCreateRequest {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            bic_order_detail: Default::default(),
+            bic_product_infos: Default::default(),
+            extend: Default::default(),
+            order_id: Default::default(),
         }
     }
     /// Sets `BIC_order_detail`.
@@ -60,7 +56,7 @@ impl YuncQICOrderCreateRequest {
     }
 }
 /// `yunc.QICOrderCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncQICOrderCreateResponse {}
 impl crate::request::Request for YuncQICOrderCreateRequest {
@@ -68,53 +64,38 @@ impl crate::request::Request for YuncQICOrderCreateRequest {
     type Response = YuncQICOrderCreateResponse;
 }
 /// An object inside `yunc.QICOrderCreate`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct BicOrderDetail {
     /// `book_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub book_time: Option<i64>,
     /// `buyer_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_remark: Option<String>,
     /// `external_shop_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_shop_id: Option<String>,
     /// `freight_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub freight_amount: Option<i64>,
     /// `is_allow_merge`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allow_merge: Option<i32>,
     /// `order_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_amount: Option<i64>,
     /// `pay_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// `pay_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// `promise_sign_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub promise_sign_time: Option<i64>,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_info: Option<ReceiverInfo>,
     /// `seller_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_remark: Option<String>,
     /// `sender_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_info: Option<SenderInfo>,
     /// `source_platform_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_platform_code: Option<String>,
     /// `user_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
 }
 impl ::std::fmt::Debug for BicOrderDetail {
@@ -142,7 +123,21 @@ impl BicOrderDetail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            book_time: Default::default(),
+            buyer_remark: Default::default(),
+            external_shop_id: Default::default(),
+            freight_amount: Default::default(),
+            is_allow_merge: Default::default(),
+            order_amount: Default::default(),
+            pay_amount: Default::default(),
+            pay_time: Default::default(),
+            promise_sign_time: Default::default(),
+            receiver_info: Default::default(),
+            seller_remark: Default::default(),
+            sender_info: Default::default(),
+            source_platform_code: Default::default(),
+            user_id: Default::default(),
+            warehouse_code: Default::default(),
         }
     }
     /// Sets `book_time`.
@@ -225,74 +220,71 @@ impl BicOrderDetail {
     }
 }
 /// An object inside `yunc.QICOrderCreate`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BicProductInfo {
     /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bar_code: Option<String>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `count`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i32>,
     /// `first_category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_category_id: Option<String>,
     /// `first_category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_category_name: Option<String>,
     /// `fourth_category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_category_id: Option<String>,
     /// `fourth_category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fourth_category_name: Option<String>,
     /// `pic_url`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
     /// `second_category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_category_id: Option<String>,
     /// `second_category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub second_category_name: Option<String>,
     /// `sku_desc`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_desc: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_number")]
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_price`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sku_price: Option<i64>,
     /// `spec_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spec_info: Option<String>,
     /// `third_category_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_category_id: Option<String>,
     /// `third_category_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub third_category_name: Option<String>,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
 }
 impl BicProductInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            bar_code: Default::default(),
+            cargo_code: Default::default(),
+            count: Default::default(),
+            first_category_id: Default::default(),
+            first_category_name: Default::default(),
+            fourth_category_id: Default::default(),
+            fourth_category_name: Default::default(),
+            pic_url: Default::default(),
+            product_id: Default::default(),
+            product_name: Default::default(),
+            second_category_id: Default::default(),
+            second_category_name: Default::default(),
+            sku_desc: Default::default(),
+            sku_id: Default::default(),
+            sku_price: Default::default(),
+            spec_info: Default::default(),
+            third_category_id: Default::default(),
+            third_category_name: Default::default(),
+            unit: Default::default(),
         }
     }
     /// Sets `bar_code`.
@@ -404,47 +396,34 @@ impl BicProductInfo {
     }
 }
 /// An object inside `yunc.QICOrderCreate`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverInfo {
@@ -470,7 +449,19 @@ impl ReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            city_name: Default::default(),
+            country_code: Default::default(),
+            detail_address: Default::default(),
+            district_code: Default::default(),
+            district_name: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            phone: Default::default(),
+            province_code: Default::default(),
+            province_name: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -540,47 +531,34 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `yunc.QICOrderCreate`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `city_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_name: Option<String>,
     /// `country_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<String>,
     /// `detail_address` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_address: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `district_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_name: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `province_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `street_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_name: Option<String>,
 }
 impl ::std::fmt::Debug for SenderInfo {
@@ -606,7 +584,19 @@ impl SenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city_code: Default::default(),
+            city_name: Default::default(),
+            country_code: Default::default(),
+            detail_address: Default::default(),
+            district_code: Default::default(),
+            district_name: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            phone: Default::default(),
+            province_code: Default::default(),
+            province_name: Default::default(),
+            street_code: Default::default(),
+            street_name: Default::default(),
         }
     }
     /// Sets `city_code`.
@@ -676,4 +666,4 @@ impl SenderInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

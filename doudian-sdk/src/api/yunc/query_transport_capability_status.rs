@@ -8,7 +8,7 @@
 /// * **Required:** `out_order_no`, `platform_order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncQueryTransportCapabilityStatusResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.queryTransportCapabilityStatus` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.queryTransportCapabilityStatus")]
 pub struct YuncQueryTransportCapabilityStatusRequest {
@@ -30,54 +30,38 @@ impl YuncQueryTransportCapabilityStatusRequest {
     }
 }
 /// `yunc.queryTransportCapabilityStatus` response: the reply's `data`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct YuncQueryTransportCapabilityStatusResponse {
     /// `logistics_track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics_track_no: Option<String>,
     /// `occurred_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub occurred_time: Option<String>,
     /// `out_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
     /// `platform_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_order_no: Option<String>,
     /// `rider_latitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_latitude: Option<String>,
     /// `rider_longitude`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_longitude: Option<String>,
     /// `rider_name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_name: Option<String>,
     /// `rider_phone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rider_phone: Option<String>,
     /// `service_provider`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_provider: Option<String>,
     /// `shipment_error`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment_error: Option<i64>,
     /// `shipment_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment_status: Option<i64>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::ids::optional_as_text")]
     pub shop_id: Option<crate::ids::ShopId>,
     /// `store_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
     /// `to_aoi_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_aoi_name: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl ::std::fmt::Debug for YuncQueryTransportCapabilityStatusResponse {
@@ -107,4 +91,4 @@ impl crate::request::Request for YuncQueryTransportCapabilityStatusRequest {
     type Response = YuncQueryTransportCapabilityStatusResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,7 +8,7 @@
 /// * **Required:** `current_page`, `details`, `idempotent_no`, `occur_time`, `owner_code`, `page_size`, `total_lines`, `warehouse_code`, given by name in [`YuncRealTimeInventoryCallbackRequired`].
 /// * **Reply:** [`YuncRealTimeInventoryCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.realTimeInventoryCallback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.realTimeInventoryCallback")]
 pub struct YuncRealTimeInventoryCallbackRequest {
@@ -75,14 +75,12 @@ impl YuncRealTimeInventoryCallbackRequest {
     }
 }
 /// `yunc.realTimeInventoryCallback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncRealTimeInventoryCallbackResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncRealTimeInventoryCallbackRequest {
@@ -90,7 +88,7 @@ impl crate::request::Request for YuncRealTimeInventoryCallbackRequest {
     type Response = YuncRealTimeInventoryCallbackResponse;
 }
 /// An object inside `yunc.realTimeInventoryCallback`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `can_use_num` (required)
@@ -138,4 +136,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,7 +9,7 @@ pub use super::shared::BatchInfo;
 /// * **Required:** `details`, `event_type`, `inbound_order_no`, `order_type`, `slip_no`, `warehouse_code`, given by name in [`YuncReflowInboundCallbackRequired`].
 /// * **Reply:** [`YuncReflowInboundCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.inboundCallback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.reflow.inboundCallback")]
 pub struct YuncReflowInboundCallbackRequest {
@@ -18,12 +18,10 @@ pub struct YuncReflowInboundCallbackRequest {
     /// `event_type` (required)
     pub event_type: i32,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `inbound_order_no` (required)
     pub inbound_order_no: String,
     /// `occur_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub occur_time: Option<i64>,
     /// `order_type` (required)
     pub order_type: String,
@@ -66,7 +64,8 @@ impl YuncReflowInboundCallbackRequest {
             order_type,
             slip_no,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            extend: Default::default(),
+            occur_time: Default::default(),
         }
     }
     /// Sets `extend`.
@@ -84,14 +83,12 @@ impl YuncReflowInboundCallbackRequest {
     }
 }
 /// `yunc.reflow.inboundCallback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncReflowInboundCallbackResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncReflowInboundCallbackRequest {
@@ -99,11 +96,10 @@ impl crate::request::Request for YuncReflowInboundCallbackRequest {
     type Response = YuncReflowInboundCallbackResponse;
 }
 /// An object inside `yunc.reflow.inboundCallback`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<BatchInfo>,
     /// `cargo_code` (required)
     pub cargo_code: String,
@@ -152,7 +148,7 @@ impl Detail {
             line_no,
             received_qty,
             total_qty,
-            ..<Self as crate::de::Object>::empty()
+            batch_info: Default::default(),
         }
     }
     /// Sets `batch_info`.
@@ -162,4 +158,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

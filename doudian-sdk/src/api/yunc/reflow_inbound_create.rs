@@ -8,7 +8,7 @@
 /// * **Required:** `biz_order_no`, `inbound_order_no`, `order_details`, `order_type`, `status`, `warehouse_code`, given by name in [`YuncReflowInboundCreateRequired`].
 /// * **Reply:** [`YuncReflowInboundCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.inboundCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.reflow.inboundCreate")]
 pub struct YuncReflowInboundCreateRequest {
@@ -17,55 +17,40 @@ pub struct YuncReflowInboundCreateRequest {
     /// `inbound_order_no` (required)
     pub inbound_order_no: String,
     /// `order_create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_create_time: Option<i64>,
     /// `order_details` (required)
     pub order_details: Vec<OrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `owner_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sale_express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_express: Option<String>,
     /// `sale_express_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_express_name: Option<String>,
     /// `sale_outbound_order_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_outbound_order_no: Option<String>,
     /// `sale_return_express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_return_express: Option<String>,
     /// `sale_return_express_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_return_express_name: Option<String>,
     /// `sale_return_way_bill_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_return_way_bill_no: Option<String>,
     /// `sale_way_bill_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_way_bill_no: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shopid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shopid: Option<i64>,
     /// `status` (required)
     pub status: i32,
     /// `supplier_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_code: Option<String>,
     /// `supplier_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_name: Option<String>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
@@ -104,7 +89,21 @@ impl YuncReflowInboundCreateRequest {
             order_type,
             status,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            order_create_time: Default::default(),
+            owner_code: Default::default(),
+            owner_name: Default::default(),
+            remark: Default::default(),
+            sale_express: Default::default(),
+            sale_express_name: Default::default(),
+            sale_outbound_order_no: Default::default(),
+            sale_return_express: Default::default(),
+            sale_return_express_name: Default::default(),
+            sale_return_way_bill_no: Default::default(),
+            sale_way_bill_no: Default::default(),
+            shop_name: Default::default(),
+            shopid: Default::default(),
+            supplier_code: Default::default(),
+            supplier_name: Default::default(),
         }
     }
     /// Sets `order_create_time`.
@@ -196,14 +195,12 @@ impl YuncReflowInboundCreateRequest {
     }
 }
 /// `yunc.reflow.inboundCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncReflowInboundCreateResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncReflowInboundCreateRequest {
@@ -211,21 +208,18 @@ impl crate::request::Request for YuncReflowInboundCreateRequest {
     type Response = YuncReflowInboundCreateResponse;
 }
 /// An object inside `yunc.reflow.inboundCreate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `actual_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_qty: Option<i32>,
     /// `barcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `cargo_name` (required)
     pub cargo_name: String,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `expect_qty` (required)
     pub expect_qty: i32,
@@ -245,7 +239,9 @@ impl OrderDetail {
             cargo_name: cargo_name.into(),
             expect_qty,
             line_no: line_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            actual_qty: Default::default(),
+            barcode: Default::default(),
+            erp_sku_id: Default::default(),
         }
     }
     /// Sets `actual_qty`.
@@ -265,4 +261,4 @@ impl OrderDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

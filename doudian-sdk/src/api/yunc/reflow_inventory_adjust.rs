@@ -9,7 +9,7 @@ pub use super::shared::BatchInfo;
 /// * **Required:** `adjust_no`, `adjust_time`, `adjust_type`, `remark`, `warehouse_code`, given by name in [`YuncReflowInventoryAdjustRequired`].
 /// * **Reply:** [`YuncReflowInventoryAdjustResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.inventoryAdjust` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.reflow.inventoryAdjust")]
 pub struct YuncReflowInventoryAdjustRequest {
@@ -20,7 +20,6 @@ pub struct YuncReflowInventoryAdjustRequest {
     /// `adjust_type` (required)
     pub adjust_type: i32,
     /// `details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
     /// `remark` (required)
     pub remark: String,
@@ -57,7 +56,7 @@ impl YuncReflowInventoryAdjustRequest {
             adjust_type,
             remark,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            details: Default::default(),
         }
     }
     /// Sets `details`.
@@ -67,14 +66,12 @@ impl YuncReflowInventoryAdjustRequest {
     }
 }
 /// `yunc.reflow.inventoryAdjust` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncReflowInventoryAdjustResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncReflowInventoryAdjustRequest {
@@ -82,7 +79,7 @@ impl crate::request::Request for YuncReflowInventoryAdjustRequest {
     type Response = YuncReflowInventoryAdjustResponse;
 }
 /// An object inside `yunc.reflow.inventoryAdjust`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Adjust {
     /// `adjust_direction` (required)
@@ -90,7 +87,6 @@ pub struct Adjust {
     /// `adjust_qty` (required)
     pub adjust_qty: i64,
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<BatchInfo>,
     /// `inventory_status` (required)
     pub inventory_status: i32,
@@ -110,7 +106,7 @@ impl Adjust {
             adjust_qty,
             inventory_status,
             inventory_type,
-            ..<Self as crate::de::Object>::empty()
+            batch_info: Default::default(),
         }
     }
     /// Sets `batch_info`.
@@ -120,7 +116,7 @@ impl Adjust {
     }
 }
 /// An object inside `yunc.reflow.inventoryAdjust`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `adjust_list` (required)
@@ -130,21 +126,16 @@ pub struct Detail {
     /// `cargo_name` (required)
     pub cargo_name: String,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `line_no` (required)
     pub line_no: String,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `owner_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shopid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shopid: Option<i64>,
 }
 impl Detail {
@@ -160,7 +151,11 @@ impl Detail {
             cargo_code: cargo_code.into(),
             cargo_name: cargo_name.into(),
             line_no: line_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            erp_sku_id: Default::default(),
+            owner_code: Default::default(),
+            owner_name: Default::default(),
+            shop_name: Default::default(),
+            shopid: Default::default(),
         }
     }
     /// Sets `erp_sku_id`.
@@ -190,4 +185,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,17 +8,15 @@
 /// * **Required:** `audit_date`, `warehouse_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncReflowInventoryCheckResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.inventoryCheck` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.reflow.inventoryCheck")]
 pub struct YuncReflowInventoryCheckRequest {
     /// `audit_date` (required)
     pub audit_date: String,
     /// `audit_details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub audit_details: Vec<AuditDetail>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
@@ -32,7 +30,8 @@ impl YuncReflowInventoryCheckRequest {
         Self {
             audit_date: audit_date.into(),
             warehouse_code: warehouse_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            audit_details: Default::default(),
+            remark: Default::default(),
         }
     }
     /// Sets `audit_details`.
@@ -47,14 +46,12 @@ impl YuncReflowInventoryCheckRequest {
     }
 }
 /// `yunc.reflow.inventoryCheck` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncReflowInventoryCheckResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncReflowInventoryCheckRequest {
@@ -63,7 +60,7 @@ impl crate::request::Request for YuncReflowInventoryCheckRequest {
     type Response = YuncReflowInventoryCheckResponse;
 }
 /// An object inside `yunc.reflow.inventoryCheck`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct AuditDetail {
     /// `order_qty` (required)
@@ -84,4 +81,4 @@ impl AuditDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -9,30 +9,25 @@ pub use super::shared::BatchInfo;
 /// * **Required:** `event_type`, `order_type`, `outbound_order_no`, `warehouse_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncReflowOutboundCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.outboundCallback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.reflow.outboundCallback")]
 pub struct YuncReflowOutboundCallbackRequest {
     /// `details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
     /// `event_type` (required)
     pub event_type: i32,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `occur_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub occur_time: Option<i64>,
     /// `order_type` (required)
     pub order_type: String,
     /// `outbound_order_no` (required)
     pub outbound_order_no: String,
     /// `package_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub package_infos: Vec<PackageInfo>,
     /// `slip_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub slip_no: Option<String>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
@@ -50,7 +45,11 @@ impl YuncReflowOutboundCallbackRequest {
             order_type: order_type.into(),
             outbound_order_no: outbound_order_no.into(),
             warehouse_code: warehouse_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            details: Default::default(),
+            extend: Default::default(),
+            occur_time: Default::default(),
+            package_infos: Default::default(),
+            slip_no: Default::default(),
         }
     }
     /// Sets `details`.
@@ -83,14 +82,12 @@ impl YuncReflowOutboundCallbackRequest {
     }
 }
 /// `yunc.reflow.outboundCallback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncReflowOutboundCallbackResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncReflowOutboundCallbackRequest {
@@ -98,33 +95,32 @@ impl crate::request::Request for YuncReflowOutboundCallbackRequest {
     type Response = YuncReflowOutboundCallbackResponse;
 }
 /// An object inside `yunc.reflow.outboundCallback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<BatchInfo>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `inventory_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_status: Option<i32>,
     /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type: Option<i32>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
     /// `shipped_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_qty: Option<i64>,
 }
 impl Detail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_info: Default::default(),
+            cargo_code: Default::default(),
+            inventory_status: Default::default(),
+            inventory_type: Default::default(),
+            line_no: Default::default(),
+            shipped_qty: Default::default(),
         }
     }
     /// Sets `batch_info`.
@@ -159,24 +155,23 @@ impl Detail {
     }
 }
 /// An object inside `yunc.reflow.outboundCallback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Logistics {
     /// `delivery_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_mode: Option<i32>,
     /// `express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express: Option<String>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
 }
 impl Logistics {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            delivery_mode: Default::default(),
+            express: Default::default(),
+            track_no: Default::default(),
         }
     }
     /// Sets `delivery_mode`.
@@ -196,66 +191,65 @@ impl Logistics {
     }
 }
 /// An object inside `yunc.reflow.outboundCallback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageInfo {
     /// `actual_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_weight: Option<i64>,
     /// `composition_mode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub composition_mode: Option<i32>,
     /// `create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// `expect_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_weight: Option<i64>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
     /// `length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<i64>,
     /// `length_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length_unit: Option<String>,
     /// `logistics`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logistics: Option<Logistics>,
     /// `package_items`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub package_items: Vec<PackageItem>,
     /// `package_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_no: Option<String>,
     /// `packed_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub packed_time: Option<i64>,
     /// `pm_infos`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pm_infos: Vec<PmInfo>,
     /// `shipped_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shipped_time: Option<i64>,
     /// `volume`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume: Option<i64>,
     /// `volume_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_unit: Option<String>,
     /// `weight_unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_unit: Option<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
 }
 impl PackageInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            actual_weight: Default::default(),
+            composition_mode: Default::default(),
+            create_time: Default::default(),
+            expect_weight: Default::default(),
+            height: Default::default(),
+            length: Default::default(),
+            length_unit: Default::default(),
+            logistics: Default::default(),
+            package_items: Default::default(),
+            package_no: Default::default(),
+            packed_time: Default::default(),
+            pm_infos: Default::default(),
+            shipped_time: Default::default(),
+            volume: Default::default(),
+            volume_unit: Default::default(),
+            weight_unit: Default::default(),
+            width: Default::default(),
         }
     }
     /// Sets `actual_weight`.
@@ -345,39 +339,38 @@ impl PackageInfo {
     }
 }
 /// An object inside `yunc.reflow.outboundCallback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PackageItem {
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<BatchInfo>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `cargo_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_name: Option<String>,
     /// `inventory_status`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_status: Option<i32>,
     /// `inventory_type`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_type: Option<i32>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
     /// `quantity`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     /// `unit`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
 }
 impl PackageItem {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_info: Default::default(),
+            cargo_code: Default::default(),
+            cargo_name: Default::default(),
+            inventory_status: Default::default(),
+            inventory_type: Default::default(),
+            line_no: Default::default(),
+            quantity: Default::default(),
+            unit: Default::default(),
         }
     }
     /// Sets `batch_info`.
@@ -422,43 +415,41 @@ impl PackageItem {
     }
 }
 /// An object inside `yunc.reflow.outboundCallback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PmInfo {
     /// `bar_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bar_code: Option<String>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `category`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<i32>,
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `num`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i32>,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `owner_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `type`
-    #[serde(rename = "type")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_: Option<i32>,
 }
 impl PmInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            bar_code: Default::default(),
+            cargo_code: Default::default(),
+            category: Default::default(),
+            code: Default::default(),
+            name: Default::default(),
+            num: Default::default(),
+            owner_code: Default::default(),
+            owner_name: Default::default(),
+            type_: Default::default(),
         }
     }
     /// Sets `bar_code`.
@@ -508,4 +499,4 @@ impl PmInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,56 +8,43 @@
 /// * **Required:** `biz_order_no`, `order_details`, `order_type`, `outbound_order_no`, `status`, `warehouse_code`, given by name in [`YuncReflowOutboundCreateRequired`].
 /// * **Reply:** [`YuncReflowOutboundCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.outboundCreate` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, ::serde::Serialize)]
+#[derive(Clone)]
 #[non_exhaustive]
 #[doc(alias = "yunc.reflow.outboundCreate")]
 pub struct YuncReflowOutboundCreateRequest {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `express`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express: Option<String>,
     /// `express_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_name: Option<String>,
     /// `order_create_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_create_time: Option<i64>,
     /// `order_details` (required)
     pub order_details: Vec<OrderDetail>,
     /// `order_time`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_time: Option<i64>,
     /// `order_type` (required)
     pub order_type: String,
     /// `outbound_order_no` (required)
     pub outbound_order_no: String,
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `owner_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receiver_info: Option<ReceiverInfo>,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sender_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_info: Option<SenderInfo>,
     /// `shop_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
     /// `shopid`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shopid: Option<i64>,
     /// `source_platform_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_platform_code: Option<String>,
     /// `source_platform_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_platform_name: Option<String>,
     /// `status` (required)
     pub status: i32,
@@ -123,7 +110,19 @@ impl YuncReflowOutboundCreateRequest {
             outbound_order_no,
             status,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            express: Default::default(),
+            express_name: Default::default(),
+            order_create_time: Default::default(),
+            order_time: Default::default(),
+            owner_code: Default::default(),
+            owner_name: Default::default(),
+            receiver_info: Default::default(),
+            remark: Default::default(),
+            sender_info: Default::default(),
+            shop_name: Default::default(),
+            shopid: Default::default(),
+            source_platform_code: Default::default(),
+            source_platform_name: Default::default(),
         }
     }
     /// Sets `express`.
@@ -199,14 +198,12 @@ impl YuncReflowOutboundCreateRequest {
     }
 }
 /// `yunc.reflow.outboundCreate` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncReflowOutboundCreateResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncReflowOutboundCreateRequest {
@@ -214,21 +211,18 @@ impl crate::request::Request for YuncReflowOutboundCreateRequest {
     type Response = YuncReflowOutboundCreateResponse;
 }
 /// An object inside `yunc.reflow.outboundCreate`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct OrderDetail {
     /// `actual_qty`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual_qty: Option<i64>,
     /// `barcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `cargo_name` (required)
     pub cargo_name: String,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `expect_qty` (required)
     pub expect_qty: i64,
@@ -248,7 +242,9 @@ impl OrderDetail {
             cargo_name: cargo_name.into(),
             expect_qty,
             line_no: line_no.into(),
-            ..<Self as crate::de::Object>::empty()
+            actual_qty: Default::default(),
+            barcode: Default::default(),
+            erp_sku_id: Default::default(),
         }
     }
     /// Sets `actual_qty`.
@@ -268,44 +264,32 @@ impl OrderDetail {
     }
 }
 /// An object inside `yunc.reflow.outboundCreate`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct ReceiverInfo {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `telephone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
 }
 impl ::std::fmt::Debug for ReceiverInfo {
@@ -330,7 +314,18 @@ impl ReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            detail: Default::default(),
+            district: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            province: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            telephone: Default::default(),
         }
     }
     /// Sets `city`.
@@ -395,44 +390,32 @@ impl ReceiverInfo {
     }
 }
 /// An object inside `yunc.reflow.outboundCreate`.
-#[derive(Clone, Default, ::serde::Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SenderInfo {
     /// `city`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `city_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// `detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// `district`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district: Option<String>,
     /// `district_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// `name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `province`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// `province_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// `street`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
     /// `street_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub street_code: Option<String>,
     /// `telephone` (sensitive: redacted in `Debug`)
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
 }
 impl ::std::fmt::Debug for SenderInfo {
@@ -457,7 +440,18 @@ impl SenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            city: Default::default(),
+            city_code: Default::default(),
+            detail: Default::default(),
+            district: Default::default(),
+            district_code: Default::default(),
+            mobile: Default::default(),
+            name: Default::default(),
+            province: Default::default(),
+            province_code: Default::default(),
+            street: Default::default(),
+            street_code: Default::default(),
+            telephone: Default::default(),
         }
     }
     /// Sets `city`.
@@ -522,4 +516,4 @@ impl SenderInfo {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

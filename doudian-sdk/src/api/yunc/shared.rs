@@ -3,33 +3,32 @@
 
 //! Nested types several `yunc` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
 /// An object inside `yunc.reflow.inboundCallback`, `yunc.reflow.inventoryAdjust` and `yunc.reflow.outboundCallback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BatchInfo {
     /// `batch_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_number: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `receipt_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_date: Option<i64>,
     /// `scm_inbound_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scm_inbound_order: Option<String>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
 }
 impl BatchInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_number: Default::default(),
+            expire_date: Default::default(),
+            product_date: Default::default(),
+            receipt_date: Default::default(),
+            scm_inbound_order: Default::default(),
+            supplier_id: Default::default(),
         }
     }
     /// Sets `batch_number`.
@@ -64,27 +63,26 @@ impl BatchInfo {
     }
 }
 /// An object inside `yunc.CloudCancelOutboundOrderToB` and `yunc.cloudCancelOutboundOrder`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CancelDetail {
     /// `cancel_amount`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_amount: Option<i32>,
     /// `cargo_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo_code: Option<String>,
     /// `erp_sku_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub erp_sku_id: Option<String>,
     /// `line_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
 }
 impl CancelDetail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            cancel_amount: Default::default(),
+            cargo_code: Default::default(),
+            erp_sku_id: Default::default(),
+            line_no: Default::default(),
         }
     }
     /// Sets `cancel_amount`.
@@ -109,11 +107,10 @@ impl CancelDetail {
     }
 }
 /// An object inside `yunc.syncInventorySnapshot` and `yunc.syncInventorySnapshotV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `batch_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_extend: Option<String>,
     /// `batch_number` (required)
     pub batch_number: String,
@@ -130,10 +127,8 @@ pub struct Detail {
     /// `inventory_type` (required)
     pub inventory_type: i32,
     /// `lot_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_id: Option<String>,
     /// `occupied_inventory`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub occupied_inventory: Option<i64>,
     /// `opening_inventory` (required)
     pub opening_inventory: f64,
@@ -204,7 +199,9 @@ impl Detail {
             receipt_date,
             scm_inbound_order,
             supplier_id,
-            ..<Self as crate::de::Object>::empty()
+            batch_extend: Default::default(),
+            lot_id: Default::default(),
+            occupied_inventory: Default::default(),
         }
     }
     /// Sets `batch_extend`.
@@ -224,4 +221,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `shop_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncShopWarehouseRefQueryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.shopWarehouseRefQuery` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.shopWarehouseRefQuery")]
 pub struct YuncShopWarehouseRefQueryRequest {
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
-    #[serde(serialize_with = "crate::ids::as_number")]
     pub shop_id: crate::ids::ShopId,
 }
 impl YuncShopWarehouseRefQueryRequest {
@@ -23,14 +22,12 @@ impl YuncShopWarehouseRefQueryRequest {
     }
 }
 /// `yunc.shopWarehouseRefQuery` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncShopWarehouseRefQueryResponse {
     /// `owner_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_code: Option<String>,
     /// `owner_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_name: Option<String>,
     /// `warehouse_list`
     pub warehouse_list: Vec<Warehouse>,
@@ -41,15 +38,13 @@ impl crate::request::Request for YuncShopWarehouseRefQueryRequest {
     type Response = YuncShopWarehouseRefQueryResponse;
 }
 /// An object inside `yunc.shopWarehouseRefQuery`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Warehouse {
     /// `warehouse_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_code: Option<String>,
     /// `warehouse_name`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_name: Option<String>,
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,41 +8,31 @@
 /// * **Required:** `cargo_code`, `owner_code`, `update_time`, `warehouse_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncSyncCollectInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.syncCollectInfo` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.syncCollectInfo")]
 pub struct YuncSyncCollectInfoRequest {
     /// `barcode_info_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub barcode_info_list: Vec<BarcodeInfo>,
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `carton_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub carton_list: Vec<Carton>,
     /// `expiry_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expiry_date: Option<i64>,
     /// `expiry_date_picture_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expiry_date_picture_list: Vec<String>,
     /// `height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
     /// `height_picture_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub height_picture_list: Vec<String>,
     /// `length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<i64>,
     /// `length_picture_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub length_picture_list: Vec<String>,
     /// `net_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_weight: Option<i64>,
     /// `net_weight_picture_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub net_weight_picture_list: Vec<String>,
     /// `owner_code` (required)
     pub owner_code: String,
@@ -51,16 +41,12 @@ pub struct YuncSyncCollectInfoRequest {
     /// `warehouse_code` (required)
     pub warehouse_code: String,
     /// `weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
     /// `weight_picture_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub weight_picture_list: Vec<String>,
     /// `width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
     /// `width_picture_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub width_picture_list: Vec<String>,
 }
 impl YuncSyncCollectInfoRequest {
@@ -76,7 +62,20 @@ impl YuncSyncCollectInfoRequest {
             owner_code: owner_code.into(),
             update_time,
             warehouse_code: warehouse_code.into(),
-            ..<Self as crate::de::Object>::empty()
+            barcode_info_list: Default::default(),
+            carton_list: Default::default(),
+            expiry_date: Default::default(),
+            expiry_date_picture_list: Default::default(),
+            height: Default::default(),
+            height_picture_list: Default::default(),
+            length: Default::default(),
+            length_picture_list: Default::default(),
+            net_weight: Default::default(),
+            net_weight_picture_list: Default::default(),
+            weight: Default::default(),
+            weight_picture_list: Default::default(),
+            width: Default::default(),
+            width_picture_list: Default::default(),
         }
     }
     /// Sets `barcode_info_list`.
@@ -157,17 +156,14 @@ impl YuncSyncCollectInfoRequest {
     }
 }
 /// `yunc.syncCollectInfo` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncSyncCollectInfoResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncSyncCollectInfoRequest {
@@ -176,21 +172,20 @@ impl crate::request::Request for YuncSyncCollectInfoRequest {
     type Response = YuncSyncCollectInfoResponse;
 }
 /// An object inside `yunc.syncCollectInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BarcodeInfo {
     /// `barcode`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode: Option<String>,
     /// `barcode_picture`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub barcode_picture: Option<String>,
 }
 impl BarcodeInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            barcode: Default::default(),
+            barcode_picture: Default::default(),
         }
     }
     /// Sets `barcode`.
@@ -205,36 +200,35 @@ impl BarcodeInfo {
     }
 }
 /// An object inside `yunc.syncCollectInfo`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Carton {
     /// `carton`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub carton: Option<f64>,
     /// `carton_height`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub carton_height: Option<i64>,
     /// `carton_length`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub carton_length: Option<i64>,
     /// `carton_picture_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub carton_picture_list: Vec<String>,
     /// `carton_weight`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub carton_weight: Option<i64>,
     /// `carton_width`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub carton_width: Option<i64>,
     /// `loading_standard`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub loading_standard: Option<f64>,
 }
 impl Carton {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            carton: Default::default(),
+            carton_height: Default::default(),
+            carton_length: Default::default(),
+            carton_picture_list: Default::default(),
+            carton_weight: Default::default(),
+            carton_width: Default::default(),
+            loading_standard: Default::default(),
         }
     }
     /// Sets `carton`.
@@ -274,4 +268,4 @@ impl Carton {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

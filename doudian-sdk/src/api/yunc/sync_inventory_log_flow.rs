@@ -8,7 +8,7 @@
 /// * **Required:** `api_time`, `current_page`, `details`, `idempotent_no`, `owner_code`, `page_size`, `snapshot_time`, `total_lines`, `warehouse_code`, given by name in [`YuncSyncInventoryLogFlowRequired`].
 /// * **Reply:** [`YuncSyncInventoryLogFlowResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.syncInventoryLogFlow` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.syncInventoryLogFlow")]
 pub struct YuncSyncInventoryLogFlowRequest {
@@ -81,14 +81,12 @@ impl YuncSyncInventoryLogFlowRequest {
     }
 }
 /// `yunc.syncInventoryLogFlow` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncSyncInventoryLogFlowResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncSyncInventoryLogFlowRequest {
@@ -96,11 +94,10 @@ impl crate::request::Request for YuncSyncInventoryLogFlowRequest {
     type Response = YuncSyncInventoryLogFlowResponse;
 }
 /// An object inside `yunc.syncInventoryLogFlow`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `batch_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_extend: Option<String>,
     /// `cargo_code` (required)
     pub cargo_code: String,
@@ -117,7 +114,6 @@ pub struct Detail {
     /// `inventory_type` (required)
     pub inventory_type: i64,
     /// `lot_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_id: Option<String>,
     /// `lot_no` (required)
     pub lot_no: String,
@@ -212,7 +208,8 @@ impl Detail {
             supplier_id,
             unit,
             wms_order_no,
-            ..<Self as crate::de::Object>::empty()
+            batch_extend: Default::default(),
+            lot_id: Default::default(),
         }
     }
     /// Sets `batch_extend`.
@@ -227,4 +224,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

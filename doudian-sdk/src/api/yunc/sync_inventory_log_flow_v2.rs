@@ -8,7 +8,7 @@
 /// * **Required:** `api_time`, `current_page`, `details`, `idempotent_no`, `owner_code`, `page_size`, `shop_id_out`, `snapshot_time`, `total_lines`, `vendor_no`, `warehouse_code`, given by name in [`YuncSyncInventoryLogFlowV2Required`].
 /// * **Reply:** [`YuncSyncInventoryLogFlowV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.syncInventoryLogFlowV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.syncInventoryLogFlowV2")]
 pub struct YuncSyncInventoryLogFlowV2Request {
@@ -93,7 +93,7 @@ impl YuncSyncInventoryLogFlowV2Request {
     }
 }
 /// `yunc.syncInventoryLogFlowV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncSyncInventoryLogFlowV2Response {}
 impl crate::request::Request for YuncSyncInventoryLogFlowV2Request {
@@ -101,11 +101,10 @@ impl crate::request::Request for YuncSyncInventoryLogFlowV2Request {
     type Response = YuncSyncInventoryLogFlowV2Response;
 }
 /// An object inside `yunc.syncInventoryLogFlowV2`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `batch_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_extend: Option<String>,
     /// `cargo_code` (required)
     pub cargo_code: String,
@@ -122,7 +121,6 @@ pub struct Detail {
     /// `inventory_type` (required)
     pub inventory_type: i64,
     /// `lot_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_id: Option<String>,
     /// `lot_no` (required)
     pub lot_no: String,
@@ -217,7 +215,8 @@ impl Detail {
             supplier_id,
             unit,
             wms_order_no,
-            ..<Self as crate::de::Object>::empty()
+            batch_extend: Default::default(),
+            lot_id: Default::default(),
         }
     }
     /// Sets `batch_extend`.
@@ -232,4 +231,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

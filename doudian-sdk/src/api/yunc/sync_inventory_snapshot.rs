@@ -9,7 +9,7 @@ pub use super::shared::Detail;
 /// * **Required:** `api_time`, `current_page`, `details`, `idempotent_no`, `occur_time`, `owner_code`, `page_size`, `total_lines`, `warehouse_code`, given by name in [`YuncSyncInventorySnapshotRequired`].
 /// * **Reply:** [`YuncSyncInventorySnapshotResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.syncInventorySnapshot` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.syncInventorySnapshot")]
 pub struct YuncSyncInventorySnapshotRequest {
@@ -82,17 +82,14 @@ impl YuncSyncInventorySnapshotRequest {
     }
 }
 /// `yunc.syncInventorySnapshot` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncSyncInventorySnapshotResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncSyncInventorySnapshotRequest {
@@ -100,4 +97,4 @@ impl crate::request::Request for YuncSyncInventorySnapshotRequest {
     type Response = YuncSyncInventorySnapshotResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

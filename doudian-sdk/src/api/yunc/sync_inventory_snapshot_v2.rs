@@ -9,7 +9,7 @@ pub use super::shared::Detail;
 /// * **Required:** `api_time`, `current_page`, `details`, `idempotent_no`, `occur_time`, `owner_code`, `page_size`, `shop_id_out`, `total_lines`, `vendor_no`, `warehouse_code`, given by name in [`YuncSyncInventorySnapshotV2Required`].
 /// * **Reply:** [`YuncSyncInventorySnapshotV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.syncInventorySnapshotV2` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.syncInventorySnapshotV2")]
 pub struct YuncSyncInventorySnapshotV2Request {
@@ -94,7 +94,7 @@ impl YuncSyncInventorySnapshotV2Request {
     }
 }
 /// `yunc.syncInventorySnapshotV2` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncSyncInventorySnapshotV2Response {}
 impl crate::request::Request for YuncSyncInventorySnapshotV2Request {
@@ -102,4 +102,4 @@ impl crate::request::Request for YuncSyncInventorySnapshotV2Request {
     type Response = YuncSyncInventorySnapshotV2Response;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

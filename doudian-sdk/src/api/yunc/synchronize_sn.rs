@@ -8,15 +8,13 @@
 /// * **Required:** `idempotent_no`, `occur_time`, `order_no`, `order_type`, `owner_code`, `sn_list`, `warehouse_code`, given by name in [`YuncSynchronizeSNRequired`].
 /// * **Reply:** [`YuncSynchronizeSNResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.synchronizeSN` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.synchronizeSN")]
 pub struct YuncSynchronizeSNRequest {
     /// `express_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub express_code: Option<String>,
     /// `extend`
-    #[serde(skip_serializing_if = "::std::collections::BTreeMap::is_empty")]
     pub extend: ::std::collections::BTreeMap<String, String>,
     /// `idempotent_no` (required)
     pub idempotent_no: String,
@@ -31,7 +29,6 @@ pub struct YuncSynchronizeSNRequest {
     /// `sn_list` (required)
     pub sn_list: Vec<Sn>,
     /// `track_no`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub track_no: Option<String>,
     /// `warehouse_code` (required)
     pub warehouse_code: String,
@@ -74,7 +71,9 @@ impl YuncSynchronizeSNRequest {
             owner_code,
             sn_list,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            express_code: Default::default(),
+            extend: Default::default(),
+            track_no: Default::default(),
         }
     }
     /// Sets `express_code`.
@@ -97,14 +96,12 @@ impl YuncSynchronizeSNRequest {
     }
 }
 /// `yunc.synchronizeSN` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncSynchronizeSNResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncSynchronizeSNRequest {
@@ -112,7 +109,7 @@ impl crate::request::Request for YuncSynchronizeSNRequest {
     type Response = YuncSynchronizeSNResponse;
 }
 /// An object inside `yunc.synchronizeSN`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Sn {
     /// `cargo_code` (required)
@@ -130,4 +127,4 @@ impl Sn {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

@@ -8,12 +8,11 @@
 /// * **Required:** `bin_file_uri`, `bin_original_uri`, `file_md5`, `file_number`, `idempotent`, `line_number`, `name`, `total_line_number`, given by name in [`YuncUploadErpFileRequired`].
 /// * **Reply:** [`YuncUploadErpFileResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.uploadErpFile` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.uploadErpFile")]
 pub struct YuncUploadErpFileRequest {
     /// `bin_file_uri` (required)
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub bin_file_uri: ::serde_json::Value,
     /// `bin_original_uri` (required)
     pub bin_original_uri: String,
@@ -76,14 +75,12 @@ impl YuncUploadErpFileRequest {
     }
 }
 /// `yunc.uploadErpFile` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncUploadErpFileResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncUploadErpFileRequest {
@@ -91,4 +88,4 @@ impl crate::request::Request for YuncUploadErpFileRequest {
     type Response = YuncUploadErpFileResponse;
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

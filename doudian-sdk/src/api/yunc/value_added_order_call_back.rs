@@ -8,14 +8,13 @@
 /// * **Required:** `biz_order_no`, `event_type`, `occur_time`, `operator`, `value_added_order_no`, `warehouse_code`, given by name in [`YuncValueAddedOrderCallBackRequired`].
 /// * **Reply:** [`YuncValueAddedOrderCallBackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.valueAddedOrderCallBack` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.valueAddedOrderCallBack")]
 pub struct YuncValueAddedOrderCallBackRequest {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
     /// `event_type` (required)
     pub event_type: i64,
@@ -62,7 +61,7 @@ impl YuncValueAddedOrderCallBackRequest {
             operator,
             value_added_order_no,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            details: Default::default(),
         }
     }
     /// Sets `details`.
@@ -72,17 +71,14 @@ impl YuncValueAddedOrderCallBackRequest {
     }
 }
 /// `yunc.valueAddedOrderCallBack` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncValueAddedOrderCallBackResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncValueAddedOrderCallBackRequest {
@@ -90,7 +86,7 @@ impl crate::request::Request for YuncValueAddedOrderCallBackRequest {
     type Response = YuncValueAddedOrderCallBackResponse;
 }
 /// An object inside `yunc.valueAddedOrderCallBack`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `actual_qty` (required)
@@ -108,4 +104,4 @@ impl Detail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;

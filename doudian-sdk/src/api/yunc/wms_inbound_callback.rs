@@ -8,17 +8,15 @@
 /// * **Required:** `details`, `inbound_order_no`, `operate_time`, `operator`, `order_type`, `status`, `warehouse_code`, given by name in [`YuncWmsInboundCallbackRequired`].
 /// * **Reply:** [`YuncWmsInboundCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.wmsInboundCallback` at <https://op.jinritemai.com/docs/api-docs>
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 #[doc(alias = "yunc.wmsInboundCallback")]
 pub struct YuncWmsInboundCallbackRequest {
     /// `abnormal_info_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub abnormal_info_list: Vec<AbnormalInfo>,
     /// `details` (required)
     pub details: Vec<Detail>,
     /// `event_type_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_type_remark: Option<String>,
     /// `inbound_order_no` (required)
     pub inbound_order_no: String,
@@ -29,19 +27,14 @@ pub struct YuncWmsInboundCallbackRequest {
     /// `order_type` (required)
     pub order_type: String,
     /// `out_biz_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_biz_code: Option<String>,
     /// `picture_list`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub picture_list: Vec<String>,
     /// `reamrk`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reamrk: Option<String>,
     /// `rejection_details`
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejection_details: Vec<RejectionDetail>,
     /// `sign_detail`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_detail: Option<SignDetail>,
     /// `status` (required)
     pub status: i32,
@@ -86,7 +79,13 @@ impl YuncWmsInboundCallbackRequest {
             order_type,
             status,
             warehouse_code,
-            ..<Self as crate::de::Object>::empty()
+            abnormal_info_list: Default::default(),
+            event_type_remark: Default::default(),
+            out_biz_code: Default::default(),
+            picture_list: Default::default(),
+            reamrk: Default::default(),
+            rejection_details: Default::default(),
+            sign_detail: Default::default(),
         }
     }
     /// Sets `abnormal_info_list`.
@@ -126,17 +125,14 @@ impl YuncWmsInboundCallbackRequest {
     }
 }
 /// `yunc.wmsInboundCallback` response: the reply's `data`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct YuncWmsInboundCallbackResponse {
     /// `code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// `data`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     /// `msg`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
 }
 impl crate::request::Request for YuncWmsInboundCallbackRequest {
@@ -144,7 +140,7 @@ impl crate::request::Request for YuncWmsInboundCallbackRequest {
     type Response = YuncWmsInboundCallbackResponse;
 }
 /// An object inside `yunc.wmsInboundCallback`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct AbnormalInfo {
     /// `abnormal_info_remark` (required)
@@ -198,39 +194,38 @@ impl AbnormalInfo {
     }
 }
 /// An object inside `yunc.wmsInboundCallback`.
-#[derive(Clone, Default, Debug, ::serde::Serialize)]
+#[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct BatchInfo {
     /// `batch_extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_extend: Option<String>,
     /// `batch_number`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_number: Option<String>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `lot_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lot_id: Option<String>,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `receipt_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_date: Option<i64>,
     /// `scm_inbound_order`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scm_inbound_order: Option<String>,
     /// `supplier_id`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
 }
 impl BatchInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
-            ..<Self as crate::de::Object>::empty()
+            batch_extend: Default::default(),
+            batch_number: Default::default(),
+            expire_date: Default::default(),
+            lot_id: Default::default(),
+            product_date: Default::default(),
+            receipt_date: Default::default(),
+            scm_inbound_order: Default::default(),
+            supplier_id: Default::default(),
         }
     }
     /// Sets `batch_extend`.
@@ -275,7 +270,7 @@ impl BatchInfo {
     }
 }
 /// An object inside `yunc.wmsInboundCallback`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct DefectReason {
     /// `code` (required)
@@ -293,23 +288,18 @@ impl DefectReason {
     }
 }
 /// An object inside `yunc.wmsInboundCallback`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Detail {
     /// `batch_code`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_code: Option<String>,
     /// `batch_info`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_info: Option<BatchInfo>,
     /// `defect_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub defect_reason: Option<DefectReason>,
     /// `expire_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// `extend`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend: Option<String>,
     /// `inbound_order_no` (required)
     pub inbound_order_no: String,
@@ -322,15 +312,12 @@ pub struct Detail {
     /// `owner_code` (required)
     pub owner_code: String,
     /// `product_date`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_date: Option<i64>,
     /// `received_qty` (required)
     pub received_qty: i32,
     /// `remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// `sn_list`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sn_list: Option<String>,
     /// `total_qty` (required)
     pub total_qty: i32,
@@ -373,7 +360,14 @@ impl Detail {
             owner_code,
             received_qty,
             total_qty,
-            ..<Self as crate::de::Object>::empty()
+            batch_code: Default::default(),
+            batch_info: Default::default(),
+            defect_reason: Default::default(),
+            expire_date: Default::default(),
+            extend: Default::default(),
+            product_date: Default::default(),
+            remark: Default::default(),
+            sn_list: Default::default(),
         }
     }
     /// Sets `batch_code`.
@@ -418,7 +412,7 @@ impl Detail {
     }
 }
 /// An object inside `yunc.wmsInboundCallback`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RejectionDetail {
     /// `line_no` (required)
@@ -426,10 +420,8 @@ pub struct RejectionDetail {
     /// `rejection_qty` (required)
     pub rejection_qty: i32,
     /// `rejection_reason`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
     /// `rejection_remark`
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rejection_remark: Option<String>,
 }
 impl RejectionDetail {
@@ -438,7 +430,8 @@ impl RejectionDetail {
         Self {
             line_no: line_no.into(),
             rejection_qty,
-            ..<Self as crate::de::Object>::empty()
+            rejection_reason: Default::default(),
+            rejection_remark: Default::default(),
         }
     }
     /// Sets `rejection_reason`.
@@ -453,7 +446,7 @@ impl RejectionDetail {
     }
 }
 /// An object inside `yunc.wmsInboundCallback`.
-#[derive(Clone, Debug, ::serde::Serialize)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SignDetail {
     /// `contact_way` (required)
@@ -501,4 +494,4 @@ impl SignDetail {
     }
 }
 #[doc(hidden)]
-mod decode;
+mod wire;
