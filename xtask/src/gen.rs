@@ -81,10 +81,15 @@ pub fn read_spec(root: &Path) -> Result<Input, String> {
 }
 
 /// Generates and compares with the disk; writes nothing.
+#[cfg(test)]
 pub fn diff(root: &Path) -> Result<Diff, String> {
-    let input = read_spec(root)?;
+    Ok(compare(root, &desired(root, &read_spec(root)?)?))
+}
+
+/// Every generated file (path relative to the root -> content), the manifest included.
+fn desired(root: &Path, input: &Input) -> Result<BTreeMap<String, String>, String> {
     let output =
-        codegen::generate(&input).map_err(|e| format!("{e}\nerror: the spec is invalid; nothing was written"))?;
+        codegen::generate(input).map_err(|e| format!("{e}\nerror: the spec is invalid; nothing was written"))?;
     let mut desired: BTreeMap<String, String> =
         output.files.into_iter().map(|(name, text)| (format!("{API_DIR}/{name}"), text)).collect();
     desired.extend(output.data.into_iter().map(|(name, text)| (format!("{DATA_DIR}/{name}"), text)));
@@ -93,7 +98,11 @@ pub fn diff(root: &Path) -> Result<Diff, String> {
         format!("{MANIFEST}: missing the `{}` / `{}` markers", codegen::FEATURES_BEGIN, codegen::FEATURES_END)
     })?;
     desired.insert(MANIFEST.to_owned(), spliced);
+    Ok(desired)
+}
 
+/// What differs between `desired` and the disk.
+fn compare(root: &Path, desired: &BTreeMap<String, String>) -> Diff {
     let mut diff = Diff::default();
     for (path, text) in desired.iter() {
         match fs::read_to_string(root.join(path)) {
@@ -112,7 +121,41 @@ pub fn diff(root: &Path) -> Result<Diff, String> {
     }
     diff.extra = present.iter().map(|p| relative(root, p)).filter(|p| !desired.contains_key(p)).collect();
     diff.extra.sort();
-    Ok(diff)
+    diff
+}
+
+/// The generator's inputs for the warm check: its own binary and every spec file.
+fn stamp_inputs<'a>(generator: &'a [u8], input: &'a Input) -> impl Iterator<Item = &'a [u8]> {
+    let files = input.groups.iter().chain([&input.messages, &input.overrides]);
+    std::iter::once(generator).chain(files.flat_map(|f| [f.path.as_bytes(), f.text.as_bytes()]))
+}
+
+/// The generated directories' files and the manifest, as they are on disk.
+fn generated_on_disk(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut paths = Vec::new();
+    for dir in OWNED_DIRS {
+        files_below(&root.join(dir), &mut paths);
+    }
+    paths.push(root.join(MANIFEST));
+    paths.iter().filter_map(|p| Some((relative(root, p), fs::read(p).ok()?))).collect()
+}
+
+/// Whether the last full run's stamp shows the disk up to date without generating.
+fn warm_up_to_date(root: &Path, input: &Input) -> bool {
+    let (Some(path), Some(generator)) = (crate::stamp::path(root), crate::stamp::generator()) else { return false };
+    let Some(stamp) = fs::read_to_string(path).ok().and_then(|text| crate::stamp::Stamp::from_text(&text)) else {
+        return false;
+    };
+    stamp.matches(stamp_inputs(&generator, input), &generated_on_disk(root))
+}
+
+/// Records that the disk now holds what this generator makes of `input` (best effort: it
+/// is only a cache).
+fn save_stamp(root: &Path, input: &Input, desired: &BTreeMap<String, String>) {
+    if let (Some(path), Some(generator)) = (crate::stamp::path(root), crate::stamp::generator()) {
+        let stamp = crate::stamp::Stamp::new(stamp_inputs(&generator, input), desired);
+        let _ = fs::write(path, stamp.to_text());
+    }
 }
 
 /// Removes the directories below `dir` that hold no file (left by deleted methods).
@@ -138,9 +181,19 @@ fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
 
 pub fn run(root: &Path, mode: Mode) -> Result<(), String> {
     let started = Instant::now();
-    let diff = diff(root)?;
+    let input = read_spec(root)?;
+    if mode == Mode::Check && warm_up_to_date(root, &input) {
+        eprintln!(
+            "generated code is up to date ({:.0?}; generator and spec as at the last full check)",
+            started.elapsed()
+        );
+        return Ok(());
+    }
+    let desired = desired(root, &input)?;
+    let diff = compare(root, &desired);
     match mode {
         Mode::Check if diff.is_empty() => {
+            save_stamp(root, &input, &desired);
             eprintln!("generated code is up to date ({:.0?})", started.elapsed());
             Ok(())
         }
@@ -161,6 +214,7 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), String> {
             for dir in OWNED_DIRS {
                 remove_empty_dirs(&root.join(dir));
             }
+            save_stamp(root, &input, &desired);
             let count = diff.changed.len() + diff.missing.len() + diff.extra.len();
             eprintln!("generated in {:.0?} ({count} files changed)", started.elapsed());
             Ok(())
@@ -240,6 +294,23 @@ mod tests {
         run(&root, Mode::Write).unwrap();
         assert!(!root.join(API_DIR).join("gone").exists(), "emptied directories are removed too");
         run(&root, Mode::Check).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_warm_check_still_sees_a_changed_spec() {
+        let root = scratch("warm", GOOD);
+        run(&root, Mode::Write).unwrap();
+        run(&root, Mode::Check).unwrap();
+        let stamp = crate::stamp::path(&root).unwrap();
+        assert!(stamp.exists(), "a full run leaves a stamp");
+        // The same spec with one more method: the stamp no longer matches, the full run reports it.
+        let grown = GOOD.replace("\"methods\": [", "\"methods\": [ { \"name\": \"demo.extra\" },");
+        assert_ne!(grown, GOOD);
+        fs::write(root.join("api-spec/groups/demo.json"), grown).unwrap();
+        let report = run(&root, Mode::Check).unwrap_err();
+        assert!(report.contains("missing: doudian-sdk/src/api/demo/extra.rs"), "{report}");
+        let _ = fs::remove_file(stamp);
         fs::remove_dir_all(&root).unwrap();
     }
 

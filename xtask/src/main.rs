@@ -17,6 +17,7 @@ mod gen;
 mod import;
 mod import_sdk;
 mod spec_files;
+mod stamp;
 
 fn usage() -> String {
     format!(
