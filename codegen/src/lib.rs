@@ -125,7 +125,7 @@ pub fn emit(api: &ir::Api) -> Output {
     });
     files.extend(rendered);
     files.insert("mod.rs".to_owned(), format_file(render::mod_file(api), "api-spec/ (all files)"));
-    files.insert("method_table.rs".to_owned(), render::method_table(api, HEADER));
+    files.insert("method_table.tsv".to_owned(), render::method_table(api));
     files.insert("GROUPS.md".to_owned(), render::groups_page(api));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));
     let messages = &api.messages;

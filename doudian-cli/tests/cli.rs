@@ -243,6 +243,46 @@ fn methods_lists_matching_methods_with_type_and_feature() {
 }
 
 #[test]
+fn methods_lists_every_known_name_and_other_spellings_as_aliases() {
+    let output = run(doudian().args(["methods"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let rows: Vec<&str> = stdout.lines().skip(1).collect();
+    let names: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.split_whitespace().next().unwrap()).collect();
+    assert_eq!(names.len(), rows.len(), "one name a line");
+    // The catalog's 811 names, and `afterSale.Operate`, a spelling only its case variants record.
+    let catalog: Value =
+        serde_json::from_str(include_str!("../../api-spec/catalog/doudian-catalog.json")).expect("the catalog parses");
+    let listed: std::collections::BTreeSet<&str> = catalog["method_lists"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|l| l.as_array().unwrap())
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(listed.len(), 811);
+    assert!(listed.iter().all(|name| names.contains(name)), "every catalog name is listed");
+    assert_eq!(rows.len(), 812);
+    let alias = rows.iter().find(|r| r.starts_with("crossBorder.stockTaking ")).unwrap();
+    assert!(alias.contains("(alias of crossborder.stockTaking"), "{alias}");
+    assert!(alias.contains("api::cross_border::CrossborderStockTakingRequest"), "{alias}");
+    assert_eq!(rows.iter().filter(|r| r.contains("(alias of ")).count(), 5);
+    assert_eq!(rows.iter().filter(|r| r.contains("untyped")).count(), 67, "807 methods, 740 typed");
+
+    let output = run(doudian().args(["methods", "--json", "crossBorder.stockTaking"]));
+    let rows = stdout_json(&output);
+    let row = rows.as_array().unwrap().iter().find(|r| r["method"] == "crossBorder.stockTaking").unwrap();
+    assert_eq!(row["alias_of"], "crossborder.stockTaking");
+}
+
+#[test]
+fn call_by_another_spelling_sends_the_documented_name() {
+    let output = run(doudian().args(["call", "crossBorder.stockTaking", "{}"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(stdout_json(&output).is_object(), "the sample reply of crossborder.stockTaking");
+}
+
+#[test]
 fn call_without_credentials_uses_the_bundled_gateway() {
     let output = run(doudian().args(["call", "order.searchList", r#"{"page":0,"size":2}"#]));
     assert!(output.status.success(), "{}", text(&output.stderr));

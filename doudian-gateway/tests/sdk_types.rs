@@ -62,7 +62,7 @@ async fn modelled_replies_decode_into_sdk_types() {
 fn every_method_of_the_spec_has_an_answer() {
     assert!(doudian_gateway::sample_count() > 0, "samples.json was not embedded");
     let known = doudian_gateway::known_methods();
-    for method in doudian_sdk::catalog::METHODS {
+    for method in doudian_sdk::catalog::METHODS.iter() {
         assert!(known.contains(&method.name), "{} has no answer", method.name);
     }
     for modelled in doudian_gateway::STATEFUL_METHODS {

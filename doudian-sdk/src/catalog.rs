@@ -1,6 +1,8 @@
 //! A table of every method the SDK knows, for tools (the CLI, the bundled gateway) that
 //! work by method name: [`METHODS`], generated from the spec, one line per method, into
-//! `src/api/method_table.rs`, whatever cargo features are enabled.
+//! `src/api/method_table.tsv`, whatever cargo features are enabled, and read on first use.
+
+use std::sync::LazyLock;
 
 /// Facts about one platform method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +47,59 @@ pub struct PagingInfo {
     pub total_path: Option<&'static str>,
 }
 
-/// Every method the spec knows, sorted by name (generated).
-pub static METHODS: &[MethodInfo] = &include!("api/method_table.rs");
+/// Every method the spec knows, sorted by name (generated; a slice once dereferenced:
+/// `METHODS.iter()`, `METHODS.len()`).
+pub static METHODS: LazyLock<Box<[MethodInfo]>> = LazyLock::new(|| parse_table(METHOD_TABLE));
+
+/// The generated table: a header line, then one tab-separated line per method.
+static METHOD_TABLE: &str = include_str!("api/method_table.tsv");
+
+/// The methods of a table, in its order; a line that does not parse is left out (the
+/// generator writes the table, and a test checks that every line parses).
+fn parse_table(table: &'static str) -> Box<[MethodInfo]> {
+    table.lines().skip(1).filter_map(parse_line).collect()
+}
+
+fn parse_line(line: &'static str) -> Option<MethodInfo> {
+    let columns: Vec<&'static str> = line.split('\t').collect();
+    let [name, known_as, group, feature, request_type, response_type, read_only, typed, page_param, size_param, page_base, max_size, items_path, total_path] =
+        columns[..]
+    else {
+        return None;
+    };
+    let flag = |text: &str| match text {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    };
+    let known_as: &'static [&'static str] = match known_as {
+        "" => &[],
+        // A handful of methods, once per process: kept for its lifetime.
+        list => Box::leak(list.split(',').collect::<Box<[_]>>()),
+    };
+    let paging = match page_param {
+        "" => None,
+        _ => Some(PagingInfo {
+            page_param,
+            size_param,
+            page_base: page_base.parse().ok()?,
+            max_size: if max_size.is_empty() { None } else { Some(max_size.parse().ok()?) },
+            items_path,
+            total_path: (!total_path.is_empty()).then_some(total_path),
+        }),
+    };
+    Some(MethodInfo {
+        name,
+        known_as,
+        group,
+        feature,
+        request_type,
+        response_type,
+        read_only: flag(read_only)?,
+        typed: flag(typed)?,
+        paging,
+    })
+}
 
 /// Looks a method up by its platform name, or by another spelling of it
 /// ([`MethodInfo::known_as`]).
@@ -72,6 +125,27 @@ pub fn names() -> Vec<(&'static str, Option<&'static str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_line_of_the_table_parses() {
+        assert_eq!(METHODS.len(), METHOD_TABLE.lines().count() - 1);
+        assert!(METHODS.windows(2).all(|w| w[0].name < w[1].name), "sorted and unique");
+        let header = METHOD_TABLE.lines().next().unwrap();
+        assert!(header.starts_with("name\tknown_as\tgroup"), "{header}");
+        for bad in
+            ["x", "a\t\tg\tf\treq\tresp\t2\t1\t\t\t\t\t\t", "a\t\tg\tf\treq\tresp\t1\t1\tpage\tsize\tzero\t\titems\t"]
+        {
+            assert!(parse_line(bad).is_none(), "{bad:?}");
+        }
+        let paged = parse_line(
+            "a.b\tA.b,a.B\ta\ta\tapi::a::AbRequest\tapi::a::AbResponse\t1\t1\tpage\tsize\t1\t100\tlist\ttotal",
+        )
+        .unwrap();
+        assert_eq!(paged.known_as, ["A.b", "a.B"]);
+        let paging = paged.paging.unwrap();
+        assert_eq!((paging.page_base, paging.max_size, paging.total_path), (1, Some(100), Some("total")));
+        assert!(paged.read_only && paged.typed);
+    }
 
     #[test]
     fn other_spellings_resolve_to_their_method() {
