@@ -426,7 +426,7 @@ fn convert_fields(
             Some(other) => Some(other.to_string()),
         };
         // Where the catalog is unsure, the field is optional.
-        let mut field = imported_field(&f.name, ty, f.field.required && !f.field.required_unknown, example, nested);
+        let mut field = imported_field(f.name, ty, f.field.required && !f.field.required_unknown, example, nested);
         field.note = f.note;
         out.push(field);
     }

@@ -234,6 +234,6 @@ mod tests {
         assert_eq!((from_number, from_text), (OrderStatus::AWAITING_SHIPMENT, OrderStatus::AWAITING_SHIPMENT));
         assert!(serde_json::from_str::<OrderStatus>("\"two\"").is_err());
         assert_eq!(serde_json::to_string(&OrderStatus::SHIPPED).unwrap(), "3");
-        assert_eq!(serde_json::to_string(&Some(OrderStatus::SHIPPED).map(Digits)).unwrap(), "\"3\"");
+        assert_eq!(serde_json::to_string(&Some(Digits(OrderStatus::SHIPPED))).unwrap(), "\"3\"");
     }
 }

@@ -101,7 +101,12 @@ fn method_table_doc(group: &Group) -> String {
             },
             None => "—".to_owned(),
         };
-        out.push_str(&format!("| {name} | [`{}`] → [`{}`] | {kind} | {paging} |\n", m.request_type, m.response_type));
+        out.push_str(&format!(
+            "| {name} | [`{req}`](crate::api::{module}::{req}) → [`{resp}`](crate::api::{module}::{resp}) | {kind} | {paging} |\n",
+            req = m.request_type,
+            resp = m.response_type,
+            module = group.module,
+        ));
     }
     out
 }
@@ -259,6 +264,8 @@ pub fn messages_mod_file(messages: &Messages) -> TokenStream {
         /// A decoded push message, by tag (or, for a message whose tag is unpublished, by name).
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
+        // The variants are the platform's message names, whatever they share.
+        #[allow(clippy::enum_variant_names)]
         pub enum Message {
             #(#variants)*
         }

@@ -7,20 +7,20 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `address.addAftersaleStrategy` | [`AddressAddAftersaleStrategyRequest`] → [`AddressAddAftersaleStrategyResponse`] | write | — |
-//! | `address.areaList` | [`AddressAreaListRequest`] → [`AddressAreaListResponse`] | read | — |
-//! | `address.create` | [`AddressCreateRequest`] → [`AddressCreateResponse`] | write | — |
-//! | `address.delAftersaleAddress` | [`AddressDelAftersaleAddressRequest`] → [`AddressDelAftersaleAddressResponse`] | write | — |
-//! | `address.delAftersaleStrategy` | [`AddressDelAftersaleStrategyRequest`] → [`AddressDelAftersaleStrategyResponse`] | write | — |
-//! | `address.getAftersaleStrategy` | [`AddressGetAftersaleStrategyRequest`] → [`AddressGetAftersaleStrategyResponse`] | read | — |
-//! | `address.getAreasByProvince` | [`AddressGetAreasByProvinceRequest`] → [`AddressGetAreasByProvinceResponse`] | read | — |
-//! | `address.getProvince` | [`AddressGetProvinceRequest`] → [`AddressGetProvinceResponse`] | read | — |
-//! | `address.list` | [`AddressListRequest`] → [`AddressListResponse`] | read | from 1 |
-//! | `address.listAftersaleStrategy` | [`AddressListAftersaleStrategyRequest`] → [`AddressListAftersaleStrategyResponse`] | read | from 1 |
-//! | `address.listStrategyBindProducts` | [`AddressListStrategyBindProductsRequest`] → [`AddressListStrategyBindProductsResponse`] | read | from 1 |
-//! | `address.provinceList` | [`AddressProvinceListRequest`] → [`AddressProvinceListResponse`] | read | — |
-//! | `address.update` | [`AddressUpdateRequest`] → [`AddressUpdateResponse`] | write | — |
-//! | `address.updateAftersaleStrategy` | [`AddressUpdateAftersaleStrategyRequest`] → [`AddressUpdateAftersaleStrategyResponse`] | write | — |
+//! | `address.addAftersaleStrategy` | [`AddressAddAftersaleStrategyRequest`](crate::api::address::AddressAddAftersaleStrategyRequest) → [`AddressAddAftersaleStrategyResponse`](crate::api::address::AddressAddAftersaleStrategyResponse) | write | — |
+//! | `address.areaList` | [`AddressAreaListRequest`](crate::api::address::AddressAreaListRequest) → [`AddressAreaListResponse`](crate::api::address::AddressAreaListResponse) | read | — |
+//! | `address.create` | [`AddressCreateRequest`](crate::api::address::AddressCreateRequest) → [`AddressCreateResponse`](crate::api::address::AddressCreateResponse) | write | — |
+//! | `address.delAftersaleAddress` | [`AddressDelAftersaleAddressRequest`](crate::api::address::AddressDelAftersaleAddressRequest) → [`AddressDelAftersaleAddressResponse`](crate::api::address::AddressDelAftersaleAddressResponse) | write | — |
+//! | `address.delAftersaleStrategy` | [`AddressDelAftersaleStrategyRequest`](crate::api::address::AddressDelAftersaleStrategyRequest) → [`AddressDelAftersaleStrategyResponse`](crate::api::address::AddressDelAftersaleStrategyResponse) | write | — |
+//! | `address.getAftersaleStrategy` | [`AddressGetAftersaleStrategyRequest`](crate::api::address::AddressGetAftersaleStrategyRequest) → [`AddressGetAftersaleStrategyResponse`](crate::api::address::AddressGetAftersaleStrategyResponse) | read | — |
+//! | `address.getAreasByProvince` | [`AddressGetAreasByProvinceRequest`](crate::api::address::AddressGetAreasByProvinceRequest) → [`AddressGetAreasByProvinceResponse`](crate::api::address::AddressGetAreasByProvinceResponse) | read | — |
+//! | `address.getProvince` | [`AddressGetProvinceRequest`](crate::api::address::AddressGetProvinceRequest) → [`AddressGetProvinceResponse`](crate::api::address::AddressGetProvinceResponse) | read | — |
+//! | `address.list` | [`AddressListRequest`](crate::api::address::AddressListRequest) → [`AddressListResponse`](crate::api::address::AddressListResponse) | read | from 1 |
+//! | `address.listAftersaleStrategy` | [`AddressListAftersaleStrategyRequest`](crate::api::address::AddressListAftersaleStrategyRequest) → [`AddressListAftersaleStrategyResponse`](crate::api::address::AddressListAftersaleStrategyResponse) | read | from 1 |
+//! | `address.listStrategyBindProducts` | [`AddressListStrategyBindProductsRequest`](crate::api::address::AddressListStrategyBindProductsRequest) → [`AddressListStrategyBindProductsResponse`](crate::api::address::AddressListStrategyBindProductsResponse) | read | from 1 |
+//! | `address.provinceList` | [`AddressProvinceListRequest`](crate::api::address::AddressProvinceListRequest) → [`AddressProvinceListResponse`](crate::api::address::AddressProvinceListResponse) | read | — |
+//! | `address.update` | [`AddressUpdateRequest`](crate::api::address::AddressUpdateRequest) → [`AddressUpdateResponse`](crate::api::address::AddressUpdateResponse) | write | — |
+//! | `address.updateAftersaleStrategy` | [`AddressUpdateAftersaleStrategyRequest`](crate::api::address::AddressUpdateAftersaleStrategyRequest) → [`AddressUpdateAftersaleStrategyResponse`](crate::api::address::AddressUpdateAftersaleStrategyResponse) | write | — |
 pub mod shared;
 pub mod add_aftersale_strategy;
 pub use add_aftersale_strategy::{

@@ -7,23 +7,23 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `afterSale.ApplyMarketAfterSale` | [`AfterSaleApplyMarketAfterSaleRequest`] → [`AfterSaleApplyMarketAfterSaleResponse`] | write | — |
-//! | `afterSale.CancelSendGoodsSuccess` | [`AfterSaleCancelSendGoodsSuccessRequest`] → [`AfterSaleCancelSendGoodsSuccessResponse`] | write | — |
-//! | `afterSale.Detail` | [`AfterSaleDetailRequest`] → [`AfterSaleDetailResponse`] | read | — |
-//! | `afterSale.List` | [`AfterSaleListRequest`] → [`AfterSaleListResponse`] | read | from 0, ≤ 100 a page |
-//! | `afterSale.OpenAfterSaleChannel` | [`AfterSaleOpenAfterSaleChannelRequest`] → [`AfterSaleOpenAfterSaleChannelResponse`] | write | — |
-//! | `afterSale.addOrderRemark` | [`AfterSaleAddOrderRemarkRequest`] → [`AfterSaleAddOrderRemarkResponse`] | write | — |
-//! | `afterSale.applyLogisticsIntercept` | [`AfterSaleApplyLogisticsInterceptRequest`] → [`AfterSaleApplyLogisticsInterceptResponse`] | write | — |
-//! | `afterSale.buyerExchange` | [`AfterSaleBuyerExchangeRequest`] → [`AfterSaleBuyerExchangeResponse`] | write | — |
-//! | `afterSale.buyerExchangeConfirm` | [`AfterSaleBuyerExchangeConfirmRequest`] → [`AfterSaleBuyerExchangeConfirmResponse`] | write | — |
-//! | `afterSale.fillLogistics` | [`AfterSaleFillLogisticsRequest`] → [`AfterSaleFillLogisticsResponse`] | write | — |
-//! | `afterSale.openOutAfterSale` | [`AfterSaleOpenOutAfterSaleRequest`] → [`AfterSaleOpenOutAfterSaleResponse`] | write | — |
-//! | `afterSale.operate` (also `afterSale.Operate`) | [`AfterSaleOperateRequest`] → [`AfterSaleOperateResponse`] | write | — |
-//! | `afterSale.refundListSearch` | [`AfterSaleRefundListSearchRequest`] → [`AfterSaleRefundListSearchResponse`] | write | from 0 |
-//! | `afterSale.rejectReasonCodeList` | [`AfterSaleRejectReasonCodeListRequest`] → [`AfterSaleRejectReasonCodeListResponse`] | read | — |
-//! | `afterSale.returnGoodsToWareHouseSuccess` | [`AfterSaleReturnGoodsToWareHouseSuccessRequest`] → [`AfterSaleReturnGoodsToWareHouseSuccessResponse`] | write | — |
-//! | `afterSale.submitEvidence` | [`AfterSaleSubmitEvidenceRequest`] → [`AfterSaleSubmitEvidenceResponse`] | write | — |
-//! | `afterSale.timeExtend` | [`AfterSaleTimeExtendRequest`] → [`AfterSaleTimeExtendResponse`] | write | — |
+//! | `afterSale.ApplyMarketAfterSale` | [`AfterSaleApplyMarketAfterSaleRequest`](crate::api::after_sale::AfterSaleApplyMarketAfterSaleRequest) → [`AfterSaleApplyMarketAfterSaleResponse`](crate::api::after_sale::AfterSaleApplyMarketAfterSaleResponse) | write | — |
+//! | `afterSale.CancelSendGoodsSuccess` | [`AfterSaleCancelSendGoodsSuccessRequest`](crate::api::after_sale::AfterSaleCancelSendGoodsSuccessRequest) → [`AfterSaleCancelSendGoodsSuccessResponse`](crate::api::after_sale::AfterSaleCancelSendGoodsSuccessResponse) | write | — |
+//! | `afterSale.Detail` | [`AfterSaleDetailRequest`](crate::api::after_sale::AfterSaleDetailRequest) → [`AfterSaleDetailResponse`](crate::api::after_sale::AfterSaleDetailResponse) | read | — |
+//! | `afterSale.List` | [`AfterSaleListRequest`](crate::api::after_sale::AfterSaleListRequest) → [`AfterSaleListResponse`](crate::api::after_sale::AfterSaleListResponse) | read | from 0, ≤ 100 a page |
+//! | `afterSale.OpenAfterSaleChannel` | [`AfterSaleOpenAfterSaleChannelRequest`](crate::api::after_sale::AfterSaleOpenAfterSaleChannelRequest) → [`AfterSaleOpenAfterSaleChannelResponse`](crate::api::after_sale::AfterSaleOpenAfterSaleChannelResponse) | write | — |
+//! | `afterSale.addOrderRemark` | [`AfterSaleAddOrderRemarkRequest`](crate::api::after_sale::AfterSaleAddOrderRemarkRequest) → [`AfterSaleAddOrderRemarkResponse`](crate::api::after_sale::AfterSaleAddOrderRemarkResponse) | write | — |
+//! | `afterSale.applyLogisticsIntercept` | [`AfterSaleApplyLogisticsInterceptRequest`](crate::api::after_sale::AfterSaleApplyLogisticsInterceptRequest) → [`AfterSaleApplyLogisticsInterceptResponse`](crate::api::after_sale::AfterSaleApplyLogisticsInterceptResponse) | write | — |
+//! | `afterSale.buyerExchange` | [`AfterSaleBuyerExchangeRequest`](crate::api::after_sale::AfterSaleBuyerExchangeRequest) → [`AfterSaleBuyerExchangeResponse`](crate::api::after_sale::AfterSaleBuyerExchangeResponse) | write | — |
+//! | `afterSale.buyerExchangeConfirm` | [`AfterSaleBuyerExchangeConfirmRequest`](crate::api::after_sale::AfterSaleBuyerExchangeConfirmRequest) → [`AfterSaleBuyerExchangeConfirmResponse`](crate::api::after_sale::AfterSaleBuyerExchangeConfirmResponse) | write | — |
+//! | `afterSale.fillLogistics` | [`AfterSaleFillLogisticsRequest`](crate::api::after_sale::AfterSaleFillLogisticsRequest) → [`AfterSaleFillLogisticsResponse`](crate::api::after_sale::AfterSaleFillLogisticsResponse) | write | — |
+//! | `afterSale.openOutAfterSale` | [`AfterSaleOpenOutAfterSaleRequest`](crate::api::after_sale::AfterSaleOpenOutAfterSaleRequest) → [`AfterSaleOpenOutAfterSaleResponse`](crate::api::after_sale::AfterSaleOpenOutAfterSaleResponse) | write | — |
+//! | `afterSale.operate` (also `afterSale.Operate`) | [`AfterSaleOperateRequest`](crate::api::after_sale::AfterSaleOperateRequest) → [`AfterSaleOperateResponse`](crate::api::after_sale::AfterSaleOperateResponse) | write | — |
+//! | `afterSale.refundListSearch` | [`AfterSaleRefundListSearchRequest`](crate::api::after_sale::AfterSaleRefundListSearchRequest) → [`AfterSaleRefundListSearchResponse`](crate::api::after_sale::AfterSaleRefundListSearchResponse) | write | from 0 |
+//! | `afterSale.rejectReasonCodeList` | [`AfterSaleRejectReasonCodeListRequest`](crate::api::after_sale::AfterSaleRejectReasonCodeListRequest) → [`AfterSaleRejectReasonCodeListResponse`](crate::api::after_sale::AfterSaleRejectReasonCodeListResponse) | read | — |
+//! | `afterSale.returnGoodsToWareHouseSuccess` | [`AfterSaleReturnGoodsToWareHouseSuccessRequest`](crate::api::after_sale::AfterSaleReturnGoodsToWareHouseSuccessRequest) → [`AfterSaleReturnGoodsToWareHouseSuccessResponse`](crate::api::after_sale::AfterSaleReturnGoodsToWareHouseSuccessResponse) | write | — |
+//! | `afterSale.submitEvidence` | [`AfterSaleSubmitEvidenceRequest`](crate::api::after_sale::AfterSaleSubmitEvidenceRequest) → [`AfterSaleSubmitEvidenceResponse`](crate::api::after_sale::AfterSaleSubmitEvidenceResponse) | write | — |
+//! | `afterSale.timeExtend` | [`AfterSaleTimeExtendRequest`](crate::api::after_sale::AfterSaleTimeExtendRequest) → [`AfterSaleTimeExtendResponse`](crate::api::after_sale::AfterSaleTimeExtendResponse) | write | — |
 pub mod shared;
 pub mod apply_market_after_sale;
 pub use apply_market_after_sale::{

@@ -7,17 +7,17 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `alliance.activityProductCategoryList` | [`AllianceActivityProductCategoryListRequest`] → [`AllianceActivityProductCategoryListResponse`] | read | — |
-//! | `alliance.colonelActivityCreateOrUpdate` | [`AllianceColonelActivityCreateOrUpdateRequest`] → [`AllianceColonelActivityCreateOrUpdateResponse`] | write | — |
-//! | `alliance.colonelActivityProduct` | [`AllianceColonelActivityProductRequest`] → [`AllianceColonelActivityProductResponse`] | write | — |
-//! | `alliance.colonelActivityProductAudit` | [`AllianceColonelActivityProductAuditRequest`] → [`AllianceColonelActivityProductAuditResponse`] | write | — |
-//! | `alliance.colonelActivityProductExtension` | [`AllianceColonelActivityProductExtensionRequest`] → [`AllianceColonelActivityProductExtensionResponse`] | write | — |
-//! | `alliance.getOrderList` | [`AllianceGetOrderListRequest`] → [`AllianceGetOrderListResponse`] | read | — |
-//! | `alliance.instituteColonelActivityList` | [`AllianceInstituteColonelActivityListRequest`] → [`AllianceInstituteColonelActivityListResponse`] | read | from 0 |
-//! | `alliance.instituteColonelActivityOperate` | [`AllianceInstituteColonelActivityOperateRequest`] → [`AllianceInstituteColonelActivityOperateResponse`] | write | — |
-//! | `alliance.materialsProductCategory` | [`AllianceMaterialsProductCategoryRequest`] → [`AllianceMaterialsProductCategoryResponse`] | write | — |
-//! | `alliance.materialsProductsDetails` | [`AllianceMaterialsProductsDetailsRequest`] → [`AllianceMaterialsProductsDetailsResponse`] | write | — |
-//! | `alliance.materialsProductsSearch` | [`AllianceMaterialsProductsSearchRequest`] → [`AllianceMaterialsProductsSearchResponse`] | write | from 0 |
+//! | `alliance.activityProductCategoryList` | [`AllianceActivityProductCategoryListRequest`](crate::api::alliance::AllianceActivityProductCategoryListRequest) → [`AllianceActivityProductCategoryListResponse`](crate::api::alliance::AllianceActivityProductCategoryListResponse) | read | — |
+//! | `alliance.colonelActivityCreateOrUpdate` | [`AllianceColonelActivityCreateOrUpdateRequest`](crate::api::alliance::AllianceColonelActivityCreateOrUpdateRequest) → [`AllianceColonelActivityCreateOrUpdateResponse`](crate::api::alliance::AllianceColonelActivityCreateOrUpdateResponse) | write | — |
+//! | `alliance.colonelActivityProduct` | [`AllianceColonelActivityProductRequest`](crate::api::alliance::AllianceColonelActivityProductRequest) → [`AllianceColonelActivityProductResponse`](crate::api::alliance::AllianceColonelActivityProductResponse) | write | — |
+//! | `alliance.colonelActivityProductAudit` | [`AllianceColonelActivityProductAuditRequest`](crate::api::alliance::AllianceColonelActivityProductAuditRequest) → [`AllianceColonelActivityProductAuditResponse`](crate::api::alliance::AllianceColonelActivityProductAuditResponse) | write | — |
+//! | `alliance.colonelActivityProductExtension` | [`AllianceColonelActivityProductExtensionRequest`](crate::api::alliance::AllianceColonelActivityProductExtensionRequest) → [`AllianceColonelActivityProductExtensionResponse`](crate::api::alliance::AllianceColonelActivityProductExtensionResponse) | write | — |
+//! | `alliance.getOrderList` | [`AllianceGetOrderListRequest`](crate::api::alliance::AllianceGetOrderListRequest) → [`AllianceGetOrderListResponse`](crate::api::alliance::AllianceGetOrderListResponse) | read | — |
+//! | `alliance.instituteColonelActivityList` | [`AllianceInstituteColonelActivityListRequest`](crate::api::alliance::AllianceInstituteColonelActivityListRequest) → [`AllianceInstituteColonelActivityListResponse`](crate::api::alliance::AllianceInstituteColonelActivityListResponse) | read | from 0 |
+//! | `alliance.instituteColonelActivityOperate` | [`AllianceInstituteColonelActivityOperateRequest`](crate::api::alliance::AllianceInstituteColonelActivityOperateRequest) → [`AllianceInstituteColonelActivityOperateResponse`](crate::api::alliance::AllianceInstituteColonelActivityOperateResponse) | write | — |
+//! | `alliance.materialsProductCategory` | [`AllianceMaterialsProductCategoryRequest`](crate::api::alliance::AllianceMaterialsProductCategoryRequest) → [`AllianceMaterialsProductCategoryResponse`](crate::api::alliance::AllianceMaterialsProductCategoryResponse) | write | — |
+//! | `alliance.materialsProductsDetails` | [`AllianceMaterialsProductsDetailsRequest`](crate::api::alliance::AllianceMaterialsProductsDetailsRequest) → [`AllianceMaterialsProductsDetailsResponse`](crate::api::alliance::AllianceMaterialsProductsDetailsResponse) | write | — |
+//! | `alliance.materialsProductsSearch` | [`AllianceMaterialsProductsSearchRequest`](crate::api::alliance::AllianceMaterialsProductsSearchRequest) → [`AllianceMaterialsProductsSearchResponse`](crate::api::alliance::AllianceMaterialsProductsSearchResponse) | write | from 0 |
 pub mod activity_product_category_list;
 pub use activity_product_category_list::{
     AllianceActivityProductCategoryListRequest,

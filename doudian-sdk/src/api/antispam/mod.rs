@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `antispam.orderQuery` | [`AntispamOrderQueryRequest`] → [`AntispamOrderQueryResponse`] | read | — |
-//! | `antispam.orderSend` | [`AntispamOrderSendRequest`] → [`AntispamOrderSendResponse`] | write | — |
-//! | `antispam.userLogin` | [`AntispamUserLoginRequest`] → [`AntispamUserLoginResponse`] | write | — |
+//! | `antispam.orderQuery` | [`AntispamOrderQueryRequest`](crate::api::antispam::AntispamOrderQueryRequest) → [`AntispamOrderQueryResponse`](crate::api::antispam::AntispamOrderQueryResponse) | read | — |
+//! | `antispam.orderSend` | [`AntispamOrderSendRequest`](crate::api::antispam::AntispamOrderSendRequest) → [`AntispamOrderSendResponse`](crate::api::antispam::AntispamOrderSendResponse) | write | — |
+//! | `antispam.userLogin` | [`AntispamUserLoginRequest`](crate::api::antispam::AntispamUserLoginRequest) → [`AntispamUserLoginResponse`](crate::api::antispam::AntispamUserLoginResponse) | write | — |
 pub mod shared;
 pub mod order_query;
 pub use order_query::{AntispamOrderQueryRequest, AntispamOrderQueryResponse};

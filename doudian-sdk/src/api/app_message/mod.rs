@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `appMessage.send` | [`AppMessageSendRequest`] → [`AppMessageSendResponse`] | write | — |
-//! | `appMessage.taskList` | [`AppMessageTaskListRequest`] → [`AppMessageTaskListResponse`] | read | from 1 |
-//! | `appMessage.templateList` | [`AppMessageTemplateListRequest`] → [`AppMessageTemplateListResponse`] | read | — |
+//! | `appMessage.send` | [`AppMessageSendRequest`](crate::api::app_message::AppMessageSendRequest) → [`AppMessageSendResponse`](crate::api::app_message::AppMessageSendResponse) | write | — |
+//! | `appMessage.taskList` | [`AppMessageTaskListRequest`](crate::api::app_message::AppMessageTaskListRequest) → [`AppMessageTaskListResponse`](crate::api::app_message::AppMessageTaskListResponse) | read | from 1 |
+//! | `appMessage.templateList` | [`AppMessageTemplateListRequest`](crate::api::app_message::AppMessageTemplateListRequest) → [`AppMessageTemplateListResponse`](crate::api::app_message::AppMessageTemplateListResponse) | read | — |
 pub mod send;
 pub use send::{AppMessageSendRequest, AppMessageSendResponse};
 pub mod task_list;

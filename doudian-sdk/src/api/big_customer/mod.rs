@@ -7,7 +7,7 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `bigCustomer.queryCounting` | [`BigCustomerQueryCountingRequest`] → [`BigCustomerQueryCountingResponse`] | read, untyped | — |
+//! | `bigCustomer.queryCounting` | [`BigCustomerQueryCountingRequest`](crate::api::big_customer::BigCustomerQueryCountingRequest) → [`BigCustomerQueryCountingResponse`](crate::api::big_customer::BigCustomerQueryCountingResponse) | read, untyped | — |
 pub mod query_counting;
 pub use query_counting::{
     BigCustomerQueryCountingRequest, BigCustomerQueryCountingResponse,

@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `brand.convert` | [`BrandConvertRequest`] → [`BrandConvertResponse`] | write | — |
-//! | `brand.getSug` | [`BrandGetSugRequest`] → [`BrandGetSugResponse`] | read | — |
-//! | `brand.list` | [`BrandListRequest`] → [`BrandListResponse`] | read | — |
+//! | `brand.convert` | [`BrandConvertRequest`](crate::api::brand::BrandConvertRequest) → [`BrandConvertResponse`](crate::api::brand::BrandConvertResponse) | write | — |
+//! | `brand.getSug` | [`BrandGetSugRequest`](crate::api::brand::BrandGetSugRequest) → [`BrandGetSugResponse`](crate::api::brand::BrandGetSugResponse) | read | — |
+//! | `brand.list` | [`BrandListRequest`](crate::api::brand::BrandListRequest) → [`BrandListResponse`](crate::api::brand::BrandListResponse) | read | — |
 pub mod convert;
 pub use convert::{BrandConvertRequest, BrandConvertResponse};
 pub mod get_sug;

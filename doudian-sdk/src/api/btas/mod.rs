@@ -7,22 +7,22 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `btas.SellerBindOrderCodeWithPreInspectionCode` | [`BtasSellerBindOrderCodeWithPreInspectionCodeRequest`] → [`BtasSellerBindOrderCodeWithPreInspectionCodeResponse`] | write | — |
-//! | `btas.getInspectionOrder` | [`BtasGetInspectionOrderRequest`] → [`BtasGetInspectionOrderResponse`] | read | — |
-//! | `btas.getOrderInspectionResult` | [`BtasGetOrderInspectionResultRequest`] → [`BtasGetOrderInspectionResultResponse`] | read | — |
-//! | `btas.listBrand` | [`BtasListBrandRequest`] → [`BtasListBrandResponse`] | read | — |
-//! | `btas.saveInspectionInfo` | [`BtasSaveInspectionInfoRequest`] → [`BtasSaveInspectionInfoResponse`] | read | — |
-//! | `btas.saveInspectionOnline` | [`BtasSaveInspectionOnlineRequest`] → [`BtasSaveInspectionOnlineResponse`] | write | — |
-//! | `btas.sc.confirmOrderByPickupCode` | [`BtasScConfirmOrderByPickupCodeRequest`] → [`BtasScConfirmOrderByPickupCodeResponse`] | write | — |
-//! | `btas.sc.confirmReceiveOfflineOrders` | [`BtasScConfirmReceiveOfflineOrdersRequest`] → [`BtasScConfirmReceiveOfflineOrdersResponse`] | write | — |
-//! | `btas.sc.getInspectionOrder` | [`BtasScGetInspectionOrderRequest`] → [`BtasScGetInspectionOrderResponse`] | read | — |
-//! | `btas.sc.listOrderCodeByPickupCode` | [`BtasScListOrderCodeByPickupCodeRequest`] → [`BtasScListOrderCodeByPickupCodeResponse`] | read | — |
-//! | `btas.sc.setInspectionResult` | [`BtasScSetInspectionResultRequest`] → [`BtasScSetInspectionResultResponse`] | write | — |
-//! | `btas.sc.shippingOfflineOrder` | [`BtasScShippingOfflineOrderRequest`] → [`BtasScShippingOfflineOrderResponse`] | write | — |
-//! | `btas.sc.updateOrderCourier` | [`BtasScUpdateOrderCourierRequest`] → [`BtasScUpdateOrderCourierResponse`] | write | — |
-//! | `btas.sellerGetPowerCode` | [`BtasSellerGetPowerCodeRequest`] → [`BtasSellerGetPowerCodeResponse`] | write | — |
-//! | `btas.shipping` | [`BtasShippingRequest`] → [`BtasShippingResponse`] | write | — |
-//! | `btas.updateOrderCourier` | [`BtasUpdateOrderCourierRequest`] → [`BtasUpdateOrderCourierResponse`] | write | — |
+//! | `btas.SellerBindOrderCodeWithPreInspectionCode` | [`BtasSellerBindOrderCodeWithPreInspectionCodeRequest`](crate::api::btas::BtasSellerBindOrderCodeWithPreInspectionCodeRequest) → [`BtasSellerBindOrderCodeWithPreInspectionCodeResponse`](crate::api::btas::BtasSellerBindOrderCodeWithPreInspectionCodeResponse) | write | — |
+//! | `btas.getInspectionOrder` | [`BtasGetInspectionOrderRequest`](crate::api::btas::BtasGetInspectionOrderRequest) → [`BtasGetInspectionOrderResponse`](crate::api::btas::BtasGetInspectionOrderResponse) | read | — |
+//! | `btas.getOrderInspectionResult` | [`BtasGetOrderInspectionResultRequest`](crate::api::btas::BtasGetOrderInspectionResultRequest) → [`BtasGetOrderInspectionResultResponse`](crate::api::btas::BtasGetOrderInspectionResultResponse) | read | — |
+//! | `btas.listBrand` | [`BtasListBrandRequest`](crate::api::btas::BtasListBrandRequest) → [`BtasListBrandResponse`](crate::api::btas::BtasListBrandResponse) | read | — |
+//! | `btas.saveInspectionInfo` | [`BtasSaveInspectionInfoRequest`](crate::api::btas::BtasSaveInspectionInfoRequest) → [`BtasSaveInspectionInfoResponse`](crate::api::btas::BtasSaveInspectionInfoResponse) | read | — |
+//! | `btas.saveInspectionOnline` | [`BtasSaveInspectionOnlineRequest`](crate::api::btas::BtasSaveInspectionOnlineRequest) → [`BtasSaveInspectionOnlineResponse`](crate::api::btas::BtasSaveInspectionOnlineResponse) | write | — |
+//! | `btas.sc.confirmOrderByPickupCode` | [`BtasScConfirmOrderByPickupCodeRequest`](crate::api::btas::BtasScConfirmOrderByPickupCodeRequest) → [`BtasScConfirmOrderByPickupCodeResponse`](crate::api::btas::BtasScConfirmOrderByPickupCodeResponse) | write | — |
+//! | `btas.sc.confirmReceiveOfflineOrders` | [`BtasScConfirmReceiveOfflineOrdersRequest`](crate::api::btas::BtasScConfirmReceiveOfflineOrdersRequest) → [`BtasScConfirmReceiveOfflineOrdersResponse`](crate::api::btas::BtasScConfirmReceiveOfflineOrdersResponse) | write | — |
+//! | `btas.sc.getInspectionOrder` | [`BtasScGetInspectionOrderRequest`](crate::api::btas::BtasScGetInspectionOrderRequest) → [`BtasScGetInspectionOrderResponse`](crate::api::btas::BtasScGetInspectionOrderResponse) | read | — |
+//! | `btas.sc.listOrderCodeByPickupCode` | [`BtasScListOrderCodeByPickupCodeRequest`](crate::api::btas::BtasScListOrderCodeByPickupCodeRequest) → [`BtasScListOrderCodeByPickupCodeResponse`](crate::api::btas::BtasScListOrderCodeByPickupCodeResponse) | read | — |
+//! | `btas.sc.setInspectionResult` | [`BtasScSetInspectionResultRequest`](crate::api::btas::BtasScSetInspectionResultRequest) → [`BtasScSetInspectionResultResponse`](crate::api::btas::BtasScSetInspectionResultResponse) | write | — |
+//! | `btas.sc.shippingOfflineOrder` | [`BtasScShippingOfflineOrderRequest`](crate::api::btas::BtasScShippingOfflineOrderRequest) → [`BtasScShippingOfflineOrderResponse`](crate::api::btas::BtasScShippingOfflineOrderResponse) | write | — |
+//! | `btas.sc.updateOrderCourier` | [`BtasScUpdateOrderCourierRequest`](crate::api::btas::BtasScUpdateOrderCourierRequest) → [`BtasScUpdateOrderCourierResponse`](crate::api::btas::BtasScUpdateOrderCourierResponse) | write | — |
+//! | `btas.sellerGetPowerCode` | [`BtasSellerGetPowerCodeRequest`](crate::api::btas::BtasSellerGetPowerCodeRequest) → [`BtasSellerGetPowerCodeResponse`](crate::api::btas::BtasSellerGetPowerCodeResponse) | write | — |
+//! | `btas.shipping` | [`BtasShippingRequest`](crate::api::btas::BtasShippingRequest) → [`BtasShippingResponse`](crate::api::btas::BtasShippingResponse) | write | — |
+//! | `btas.updateOrderCourier` | [`BtasUpdateOrderCourierRequest`](crate::api::btas::BtasUpdateOrderCourierRequest) → [`BtasUpdateOrderCourierResponse`](crate::api::btas::BtasUpdateOrderCourierResponse) | write | — |
 pub mod seller_bind_order_code_with_pre_inspection_code;
 pub use seller_bind_order_code_with_pre_inspection_code::{
     BtasSellerBindOrderCodeWithPreInspectionCodeRequest,

@@ -7,106 +7,106 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `buyin.MCNMultiSettlementOrders` | [`BuyinMCNMultiSettlementOrdersRequest`] → [`BuyinMCNMultiSettlementOrdersResponse`] | write | — |
-//! | `buyin.MCNSearchKolExclusiveActivityList` | [`BuyinMCNSearchKolExclusiveActivityListRequest`] → [`BuyinMCNSearchKolExclusiveActivityListResponse`] | read | from 0 |
-//! | `buyin.MCNSearchKolExclusiveProductList` | [`BuyinMCNSearchKolExclusiveProductListRequest`] → [`BuyinMCNSearchKolExclusiveProductListResponse`] | read | from 0 |
-//! | `buyin.ShopActivityList` | [`BuyinShopActivityListRequest`] → [`BuyinShopActivityListResponse`] | read | from 0 |
-//! | `buyin.activityProductCancel` | [`BuyinActivityProductCancelRequest`] → [`BuyinActivityProductCancelResponse`] | write | — |
-//! | `buyin.activityProductExtendApprove` | [`BuyinActivityProductExtendApproveRequest`] → [`BuyinActivityProductExtendApproveResponse`] | write | — |
-//! | `buyin.activityProductExtendList` | [`BuyinActivityProductExtendListRequest`] → [`BuyinActivityProductExtendListResponse`] | read | from 0 |
-//! | `buyin.activityProductList` | [`BuyinActivityProductListRequest`] → [`BuyinActivityProductListResponse`] | read | from 0 |
-//! | `buyin.activitySearch` | [`BuyinActivitySearchRequest`] → [`BuyinActivitySearchResponse`] | write | from 0 |
-//! | `buyin.activityShareCommandParse` | [`BuyinActivityShareCommandParseRequest`] → [`BuyinActivityShareCommandParseResponse`] | write | — |
-//! | `buyin.activityShareConvert` | [`BuyinActivityShareConvertRequest`] → [`BuyinActivityShareConvertResponse`] | write | — |
-//! | `buyin.allKolStrategyCreate` | [`BuyinAllKolStrategyCreateRequest`] → [`BuyinAllKolStrategyCreateResponse`] | write | — |
-//! | `buyin.applyActivities` | [`BuyinApplyActivitiesRequest`] → [`BuyinApplyActivitiesResponse`] | write | — |
-//! | `buyin.bindChannelProduct` | [`BuyinBindChannelProductRequest`] → [`BuyinBindChannelProductResponse`] | write | — |
-//! | `buyin.channelBindAuthors` | [`BuyinChannelBindAuthorsRequest`] → [`BuyinChannelBindAuthorsResponse`] | write | from 1 |
-//! | `buyin.colonel.specialApplyDeal` | [`BuyinColonelSpecialApplyDealRequest`] → [`BuyinColonelSpecialApplyDealResponse`] | write | — |
-//! | `buyin.colonel.specialApplyList` | [`BuyinColonelSpecialApplyListRequest`] → [`BuyinColonelSpecialApplyListResponse`] | read | from 0 |
-//! | `buyin.colonel.trusteeshipList` | [`BuyinColonelTrusteeshipListRequest`] → [`BuyinColonelTrusteeshipListResponse`] | read | from 0 |
-//! | `buyin.colonelActivityDetail` | [`BuyinColonelActivityDetailRequest`] → [`BuyinColonelActivityDetailResponse`] | read | — |
-//! | `buyin.colonelAwardTaskList` | [`BuyinColonelAwardTaskListRequest`] → [`BuyinColonelAwardTaskListResponse`] | read | from 0 |
-//! | `buyin.colonelExtendApplyList` | [`BuyinColonelExtendApplyListRequest`] → [`BuyinColonelExtendApplyListResponse`] | read | from 0 |
-//! | `buyin.colonelMultiParseActivityUrl` | [`BuyinColonelMultiParseActivityUrlRequest`] → [`BuyinColonelMultiParseActivityUrlResponse`] | write | — |
-//! | `buyin.colonelMultiSettlementOrders` | [`BuyinColonelMultiSettlementOrdersRequest`] → [`BuyinColonelMultiSettlementOrdersResponse`] | write | — |
-//! | `buyin.commonShareCommandParse` | [`BuyinCommonShareCommandParseRequest`] → [`BuyinCommonShareCommandParseResponse`] | write | — |
-//! | `buyin.createOrUpdateOrienPlan` | [`BuyinCreateOrUpdateOrienPlanRequest`] → [`BuyinCreateOrUpdateOrienPlanResponse`] | write | — |
-//! | `buyin.decryptContactInfo` | [`BuyinDecryptContactInfoRequest`] → [`BuyinDecryptContactInfoResponse`] | read | — |
-//! | `buyin.distributionLiveProductList` | [`BuyinDistributionLiveProductListRequest`] → [`BuyinDistributionLiveProductListResponse`] | read | — |
-//! | `buyin.distributionRedpackDetailList` | [`BuyinDistributionRedpackDetailListRequest`] → [`BuyinDistributionRedpackDetailListResponse`] | read | from 0 |
-//! | `buyin.doukeActivityMaterialList` | [`BuyinDoukeActivityMaterialListRequest`] → [`BuyinDoukeActivityMaterialListResponse`] | read | from 0 |
-//! | `buyin.doukeActivityShare` | [`BuyinDoukeActivityShareRequest`] → [`BuyinDoukeActivityShareResponse`] | write | — |
-//! | `buyin.doukeCommandParseAndShare` | [`BuyinDoukeCommandParseAndShareRequest`] → [`BuyinDoukeCommandParseAndShareResponse`] | write | — |
-//! | `buyin.doukeCrowdMatch` | [`BuyinDoukeCrowdMatchRequest`] → [`BuyinDoukeCrowdMatchResponse`] | write | — |
-//! | `buyin.doukeOrderAds` | [`BuyinDoukeOrderAdsRequest`] → [`BuyinDoukeOrderAdsResponse`] | write | — |
-//! | `buyin.doukePidCreate` | [`BuyinDoukePidCreateRequest`] → [`BuyinDoukePidCreateResponse`] | write | — |
-//! | `buyin.doukePidDel` | [`BuyinDoukePidDelRequest`] → [`BuyinDoukePidDelResponse`] | write | — |
-//! | `buyin.doukePidEdit` | [`BuyinDoukePidEditRequest`] → [`BuyinDoukePidEditResponse`] | write | — |
-//! | `buyin.doukePidList` | [`BuyinDoukePidListRequest`] → [`BuyinDoukePidListResponse`] | read | from 0 |
-//! | `buyin.doukeProductExclusiveCoupon` | [`BuyinDoukeProductExclusiveCouponRequest`] → [`BuyinDoukeProductExclusiveCouponResponse`] | write | — |
-//! | `buyin.doukeRewardOrders` | [`BuyinDoukeRewardOrdersRequest`] → [`BuyinDoukeRewardOrdersResponse`] | write | from 0 |
-//! | `buyin.exclusivePlan` | [`BuyinExclusivePlanRequest`] → [`BuyinExclusivePlanResponse`] | write | — |
-//! | `buyin.exclusivePlanAuthorOperate` | [`BuyinExclusivePlanAuthorOperateRequest`] → [`BuyinExclusivePlanAuthorOperateResponse`] | write | — |
-//! | `buyin.externalServiceFeeOrderImport` | [`BuyinExternalServiceFeeOrderImportRequest`] → [`BuyinExternalServiceFeeOrderImportResponse`] | write | — |
-//! | `buyin.getProductShareMaterial` | [`BuyinGetProductShareMaterialRequest`] → [`BuyinGetProductShareMaterialResponse`] | read | — |
-//! | `buyin.instGmv` | [`BuyinInstGmvRequest`] → [`BuyinInstGmvResponse`] | write | — |
-//! | `buyin.instGmvDetail` | [`BuyinInstGmvDetailRequest`] → [`BuyinInstGmvDetailResponse`] | read | from 0 |
-//! | `buyin.instPickSourceConvert` | [`BuyinInstPickSourceConvertRequest`] → [`BuyinInstPickSourceConvertResponse`] | write | — |
-//! | `buyin.instituteLivePreviewList` | [`BuyinInstituteLivePreviewListRequest`] → [`BuyinInstituteLivePreviewListResponse`] | read | from 0 |
-//! | `buyin.instituteLivePreviewShare` | [`BuyinInstituteLivePreviewShareRequest`] → [`BuyinInstituteLivePreviewShareResponse`] | write | — |
-//! | `buyin.instituteLiveShare` | [`BuyinInstituteLiveShareRequest`] → [`BuyinInstituteLiveShareResponse`] | write | — |
-//! | `buyin.instituteOrderAds` | [`BuyinInstituteOrderAdsRequest`] → [`BuyinInstituteOrderAdsResponse`] | write | — |
-//! | `buyin.instituteOrderColonel` | [`BuyinInstituteOrderColonelRequest`] → [`BuyinInstituteOrderColonelResponse`] | write | — |
-//! | `buyin.instituteOrderMCN` | [`BuyinInstituteOrderMCNRequest`] → [`BuyinInstituteOrderMCNResponse`] | write | — |
-//! | `buyin.instituteOrderPick` | [`BuyinInstituteOrderPickRequest`] → [`BuyinInstituteOrderPickResponse`] | write | — |
-//! | `buyin.institutePidCreate` | [`BuyinInstitutePidCreateRequest`] → [`BuyinInstitutePidCreateResponse`] | write | — |
-//! | `buyin.institutePidDel` | [`BuyinInstitutePidDelRequest`] → [`BuyinInstitutePidDelResponse`] | write | — |
-//! | `buyin.institutePidEdit` | [`BuyinInstitutePidEditRequest`] → [`BuyinInstitutePidEditResponse`] | write | — |
-//! | `buyin.institutePidList` | [`BuyinInstitutePidListRequest`] → [`BuyinInstitutePidListResponse`] | read | from 0 |
-//! | `buyin.institutionInfo` | [`BuyinInstitutionInfoRequest`] → [`BuyinInstitutionInfoResponse`] | read | — |
-//! | `buyin.kolLivePreviewList` | [`BuyinKolLivePreviewListRequest`] → [`BuyinKolLivePreviewListResponse`] | read | from 0 |
-//! | `buyin.kolLivePreviewShare` | [`BuyinKolLivePreviewShareRequest`] → [`BuyinKolLivePreviewShareResponse`] | write | — |
-//! | `buyin.kolLiveShare` | [`BuyinKolLiveShareRequest`] → [`BuyinKolLiveShareResponse`] | write | — |
-//! | `buyin.kolMaterialsProductsDetails` | [`BuyinKolMaterialsProductsDetailsRequest`] → [`BuyinKolMaterialsProductsDetailsResponse`] | write | — |
-//! | `buyin.kolMaterialsProductsSearch` | [`BuyinKolMaterialsProductsSearchRequest`] → [`BuyinKolMaterialsProductsSearchResponse`] | write | from 0 |
-//! | `buyin.kolOrderAds` | [`BuyinKolOrderAdsRequest`] → [`BuyinKolOrderAdsResponse`] | write | — |
-//! | `buyin.kolPidCreate` | [`BuyinKolPidCreateRequest`] → [`BuyinKolPidCreateResponse`] | write | — |
-//! | `buyin.kolPidDel` | [`BuyinKolPidDelRequest`] → [`BuyinKolPidDelResponse`] | write | — |
-//! | `buyin.kolPidEdit` | [`BuyinKolPidEditRequest`] → [`BuyinKolPidEditResponse`] | write | — |
-//! | `buyin.kolPidList` | [`BuyinKolPidListRequest`] → [`BuyinKolPidListResponse`] | read | — |
-//! | `buyin.kolProductShare` | [`BuyinKolProductShareRequest`] → [`BuyinKolProductShareResponse`] | write | — |
-//! | `buyin.kolProductsDetail` | [`BuyinKolProductsDetailRequest`] → [`BuyinKolProductsDetailResponse`] | read | — |
-//! | `buyin.kolStrategyEdit` | [`BuyinKolStrategyEditRequest`] → [`BuyinKolStrategyEditResponse`] | write | — |
-//! | `buyin.liveShareCommandParse` | [`BuyinLiveShareCommandParseRequest`] → [`BuyinLiveShareCommandParseResponse`] | write | — |
-//! | `buyin.liveShareMaterial` | [`BuyinLiveShareMaterialRequest`] → [`BuyinLiveShareMaterialResponse`] | write | from 0 |
-//! | `buyin.mHandleTrusteeshipApply` | [`BuyinMHandleTrusteeshipApplyRequest`] → [`BuyinMHandleTrusteeshipApplyResponse`] | write | — |
-//! | `buyin.materialsProductStatus` | [`BuyinMaterialsProductStatusRequest`] → [`BuyinMaterialsProductStatusResponse`] | write | — |
-//! | `buyin.orienPlanAudit` | [`BuyinOrienPlanAuditRequest`] → [`BuyinOrienPlanAuditResponse`] | write | — |
-//! | `buyin.orienPlanAuthors` | [`BuyinOrienPlanAuthorsRequest`] → [`BuyinOrienPlanAuthorsResponse`] | write | from 0 |
-//! | `buyin.orienPlanAuthorsAdd` | [`BuyinOrienPlanAuthorsAddRequest`] → [`BuyinOrienPlanAuthorsAddResponse`] | write | — |
-//! | `buyin.orienPlanCtrl` | [`BuyinOrienPlanCtrlRequest`] → [`BuyinOrienPlanCtrlResponse`] | write | — |
-//! | `buyin.orienPlanList` | [`BuyinOrienPlanListRequest`] → [`BuyinOrienPlanListResponse`] | read | from 0 |
-//! | `buyin.orientKolStrategyCreate` | [`BuyinOrientKolStrategyCreateRequest`] → [`BuyinOrientKolStrategyCreateResponse`] | write | — |
-//! | `buyin.originColonelApplyActivities` | [`BuyinOriginColonelApplyActivitiesRequest`] → [`BuyinOriginColonelApplyActivitiesResponse`] | write | — |
-//! | `buyin.originColonelEnrollableActivityList` | [`BuyinOriginColonelEnrollableActivityListRequest`] → [`BuyinOriginColonelEnrollableActivityListResponse`] | read | from 0 |
-//! | `buyin.originColonelUnappliedProductList` | [`BuyinOriginColonelUnappliedProductListRequest`] → [`BuyinOriginColonelUnappliedProductListResponse`] | read, untyped | — |
-//! | `buyin.productSkus` | [`BuyinProductSkusRequest`] → [`BuyinProductSkusResponse`] | write | — |
-//! | `buyin.productsDetail` | [`BuyinProductsDetailRequest`] → [`BuyinProductsDetailResponse`] | read | — |
-//! | `buyin.promotionStrategyList` | [`BuyinPromotionStrategyListRequest`] → [`BuyinPromotionStrategyListResponse`] | read | from 1 |
-//! | `buyin.queryInstituteOrders` | [`BuyinQueryInstituteOrdersRequest`] → [`BuyinQueryInstituteOrdersResponse`] | read, untyped | — |
-//! | `buyin.queryShopAllianceOrder` | [`BuyinQueryShopAllianceOrderRequest`] → [`BuyinQueryShopAllianceOrderResponse`] | read | — |
-//! | `buyin.queryShopAllianceProducts` | [`BuyinQueryShopAllianceProductsRequest`] → [`BuyinQueryShopAllianceProductsResponse`] | read | from 1 |
-//! | `buyin.queryShopSelfAuthors` | [`BuyinQueryShopSelfAuthorsRequest`] → [`BuyinQueryShopSelfAuthorsResponse`] | read | from 1 |
-//! | `buyin.serviceFeeOrderList` | [`BuyinServiceFeeOrderListRequest`] → [`BuyinServiceFeeOrderListResponse`] | read | from 0 |
-//! | `buyin.shareCommandParse` | [`BuyinShareCommandParseRequest`] → [`BuyinShareCommandParseResponse`] | write | — |
-//! | `buyin.shareRedpack` | [`BuyinShareRedpackRequest`] → [`BuyinShareRedpackResponse`] | write | — |
-//! | `buyin.shopActivityDetail` | [`BuyinShopActivityDetailRequest`] → [`BuyinShopActivityDetailResponse`] | read | — |
-//! | `buyin.shopMultiSettlementOrders` | [`BuyinShopMultiSettlementOrdersRequest`] → [`BuyinShopMultiSettlementOrdersResponse`] | write | — |
-//! | `buyin.shopPidMemberCreate` | [`BuyinShopPidMemberCreateRequest`] → [`BuyinShopPidMemberCreateResponse`] | write | — |
-//! | `buyin.simplePlan` | [`BuyinSimplePlanRequest`] → [`BuyinSimplePlanResponse`] | write | — |
-//! | `buyin.simplePlanList` | [`BuyinSimplePlanListRequest`] → [`BuyinSimplePlanListResponse`] | read | from 0 |
-//! | `buyin.strategyPromotionCreate` | [`BuyinStrategyPromotionCreateRequest`] → [`BuyinStrategyPromotionCreateResponse`] | write | — |
+//! | `buyin.MCNMultiSettlementOrders` | [`BuyinMCNMultiSettlementOrdersRequest`](crate::api::buyin::BuyinMCNMultiSettlementOrdersRequest) → [`BuyinMCNMultiSettlementOrdersResponse`](crate::api::buyin::BuyinMCNMultiSettlementOrdersResponse) | write | — |
+//! | `buyin.MCNSearchKolExclusiveActivityList` | [`BuyinMCNSearchKolExclusiveActivityListRequest`](crate::api::buyin::BuyinMCNSearchKolExclusiveActivityListRequest) → [`BuyinMCNSearchKolExclusiveActivityListResponse`](crate::api::buyin::BuyinMCNSearchKolExclusiveActivityListResponse) | read | from 0 |
+//! | `buyin.MCNSearchKolExclusiveProductList` | [`BuyinMCNSearchKolExclusiveProductListRequest`](crate::api::buyin::BuyinMCNSearchKolExclusiveProductListRequest) → [`BuyinMCNSearchKolExclusiveProductListResponse`](crate::api::buyin::BuyinMCNSearchKolExclusiveProductListResponse) | read | from 0 |
+//! | `buyin.ShopActivityList` | [`BuyinShopActivityListRequest`](crate::api::buyin::BuyinShopActivityListRequest) → [`BuyinShopActivityListResponse`](crate::api::buyin::BuyinShopActivityListResponse) | read | from 0 |
+//! | `buyin.activityProductCancel` | [`BuyinActivityProductCancelRequest`](crate::api::buyin::BuyinActivityProductCancelRequest) → [`BuyinActivityProductCancelResponse`](crate::api::buyin::BuyinActivityProductCancelResponse) | write | — |
+//! | `buyin.activityProductExtendApprove` | [`BuyinActivityProductExtendApproveRequest`](crate::api::buyin::BuyinActivityProductExtendApproveRequest) → [`BuyinActivityProductExtendApproveResponse`](crate::api::buyin::BuyinActivityProductExtendApproveResponse) | write | — |
+//! | `buyin.activityProductExtendList` | [`BuyinActivityProductExtendListRequest`](crate::api::buyin::BuyinActivityProductExtendListRequest) → [`BuyinActivityProductExtendListResponse`](crate::api::buyin::BuyinActivityProductExtendListResponse) | read | from 0 |
+//! | `buyin.activityProductList` | [`BuyinActivityProductListRequest`](crate::api::buyin::BuyinActivityProductListRequest) → [`BuyinActivityProductListResponse`](crate::api::buyin::BuyinActivityProductListResponse) | read | from 0 |
+//! | `buyin.activitySearch` | [`BuyinActivitySearchRequest`](crate::api::buyin::BuyinActivitySearchRequest) → [`BuyinActivitySearchResponse`](crate::api::buyin::BuyinActivitySearchResponse) | write | from 0 |
+//! | `buyin.activityShareCommandParse` | [`BuyinActivityShareCommandParseRequest`](crate::api::buyin::BuyinActivityShareCommandParseRequest) → [`BuyinActivityShareCommandParseResponse`](crate::api::buyin::BuyinActivityShareCommandParseResponse) | write | — |
+//! | `buyin.activityShareConvert` | [`BuyinActivityShareConvertRequest`](crate::api::buyin::BuyinActivityShareConvertRequest) → [`BuyinActivityShareConvertResponse`](crate::api::buyin::BuyinActivityShareConvertResponse) | write | — |
+//! | `buyin.allKolStrategyCreate` | [`BuyinAllKolStrategyCreateRequest`](crate::api::buyin::BuyinAllKolStrategyCreateRequest) → [`BuyinAllKolStrategyCreateResponse`](crate::api::buyin::BuyinAllKolStrategyCreateResponse) | write | — |
+//! | `buyin.applyActivities` | [`BuyinApplyActivitiesRequest`](crate::api::buyin::BuyinApplyActivitiesRequest) → [`BuyinApplyActivitiesResponse`](crate::api::buyin::BuyinApplyActivitiesResponse) | write | — |
+//! | `buyin.bindChannelProduct` | [`BuyinBindChannelProductRequest`](crate::api::buyin::BuyinBindChannelProductRequest) → [`BuyinBindChannelProductResponse`](crate::api::buyin::BuyinBindChannelProductResponse) | write | — |
+//! | `buyin.channelBindAuthors` | [`BuyinChannelBindAuthorsRequest`](crate::api::buyin::BuyinChannelBindAuthorsRequest) → [`BuyinChannelBindAuthorsResponse`](crate::api::buyin::BuyinChannelBindAuthorsResponse) | write | from 1 |
+//! | `buyin.colonel.specialApplyDeal` | [`BuyinColonelSpecialApplyDealRequest`](crate::api::buyin::BuyinColonelSpecialApplyDealRequest) → [`BuyinColonelSpecialApplyDealResponse`](crate::api::buyin::BuyinColonelSpecialApplyDealResponse) | write | — |
+//! | `buyin.colonel.specialApplyList` | [`BuyinColonelSpecialApplyListRequest`](crate::api::buyin::BuyinColonelSpecialApplyListRequest) → [`BuyinColonelSpecialApplyListResponse`](crate::api::buyin::BuyinColonelSpecialApplyListResponse) | read | from 0 |
+//! | `buyin.colonel.trusteeshipList` | [`BuyinColonelTrusteeshipListRequest`](crate::api::buyin::BuyinColonelTrusteeshipListRequest) → [`BuyinColonelTrusteeshipListResponse`](crate::api::buyin::BuyinColonelTrusteeshipListResponse) | read | from 0 |
+//! | `buyin.colonelActivityDetail` | [`BuyinColonelActivityDetailRequest`](crate::api::buyin::BuyinColonelActivityDetailRequest) → [`BuyinColonelActivityDetailResponse`](crate::api::buyin::BuyinColonelActivityDetailResponse) | read | — |
+//! | `buyin.colonelAwardTaskList` | [`BuyinColonelAwardTaskListRequest`](crate::api::buyin::BuyinColonelAwardTaskListRequest) → [`BuyinColonelAwardTaskListResponse`](crate::api::buyin::BuyinColonelAwardTaskListResponse) | read | from 0 |
+//! | `buyin.colonelExtendApplyList` | [`BuyinColonelExtendApplyListRequest`](crate::api::buyin::BuyinColonelExtendApplyListRequest) → [`BuyinColonelExtendApplyListResponse`](crate::api::buyin::BuyinColonelExtendApplyListResponse) | read | from 0 |
+//! | `buyin.colonelMultiParseActivityUrl` | [`BuyinColonelMultiParseActivityUrlRequest`](crate::api::buyin::BuyinColonelMultiParseActivityUrlRequest) → [`BuyinColonelMultiParseActivityUrlResponse`](crate::api::buyin::BuyinColonelMultiParseActivityUrlResponse) | write | — |
+//! | `buyin.colonelMultiSettlementOrders` | [`BuyinColonelMultiSettlementOrdersRequest`](crate::api::buyin::BuyinColonelMultiSettlementOrdersRequest) → [`BuyinColonelMultiSettlementOrdersResponse`](crate::api::buyin::BuyinColonelMultiSettlementOrdersResponse) | write | — |
+//! | `buyin.commonShareCommandParse` | [`BuyinCommonShareCommandParseRequest`](crate::api::buyin::BuyinCommonShareCommandParseRequest) → [`BuyinCommonShareCommandParseResponse`](crate::api::buyin::BuyinCommonShareCommandParseResponse) | write | — |
+//! | `buyin.createOrUpdateOrienPlan` | [`BuyinCreateOrUpdateOrienPlanRequest`](crate::api::buyin::BuyinCreateOrUpdateOrienPlanRequest) → [`BuyinCreateOrUpdateOrienPlanResponse`](crate::api::buyin::BuyinCreateOrUpdateOrienPlanResponse) | write | — |
+//! | `buyin.decryptContactInfo` | [`BuyinDecryptContactInfoRequest`](crate::api::buyin::BuyinDecryptContactInfoRequest) → [`BuyinDecryptContactInfoResponse`](crate::api::buyin::BuyinDecryptContactInfoResponse) | read | — |
+//! | `buyin.distributionLiveProductList` | [`BuyinDistributionLiveProductListRequest`](crate::api::buyin::BuyinDistributionLiveProductListRequest) → [`BuyinDistributionLiveProductListResponse`](crate::api::buyin::BuyinDistributionLiveProductListResponse) | read | — |
+//! | `buyin.distributionRedpackDetailList` | [`BuyinDistributionRedpackDetailListRequest`](crate::api::buyin::BuyinDistributionRedpackDetailListRequest) → [`BuyinDistributionRedpackDetailListResponse`](crate::api::buyin::BuyinDistributionRedpackDetailListResponse) | read | from 0 |
+//! | `buyin.doukeActivityMaterialList` | [`BuyinDoukeActivityMaterialListRequest`](crate::api::buyin::BuyinDoukeActivityMaterialListRequest) → [`BuyinDoukeActivityMaterialListResponse`](crate::api::buyin::BuyinDoukeActivityMaterialListResponse) | read | from 0 |
+//! | `buyin.doukeActivityShare` | [`BuyinDoukeActivityShareRequest`](crate::api::buyin::BuyinDoukeActivityShareRequest) → [`BuyinDoukeActivityShareResponse`](crate::api::buyin::BuyinDoukeActivityShareResponse) | write | — |
+//! | `buyin.doukeCommandParseAndShare` | [`BuyinDoukeCommandParseAndShareRequest`](crate::api::buyin::BuyinDoukeCommandParseAndShareRequest) → [`BuyinDoukeCommandParseAndShareResponse`](crate::api::buyin::BuyinDoukeCommandParseAndShareResponse) | write | — |
+//! | `buyin.doukeCrowdMatch` | [`BuyinDoukeCrowdMatchRequest`](crate::api::buyin::BuyinDoukeCrowdMatchRequest) → [`BuyinDoukeCrowdMatchResponse`](crate::api::buyin::BuyinDoukeCrowdMatchResponse) | write | — |
+//! | `buyin.doukeOrderAds` | [`BuyinDoukeOrderAdsRequest`](crate::api::buyin::BuyinDoukeOrderAdsRequest) → [`BuyinDoukeOrderAdsResponse`](crate::api::buyin::BuyinDoukeOrderAdsResponse) | write | — |
+//! | `buyin.doukePidCreate` | [`BuyinDoukePidCreateRequest`](crate::api::buyin::BuyinDoukePidCreateRequest) → [`BuyinDoukePidCreateResponse`](crate::api::buyin::BuyinDoukePidCreateResponse) | write | — |
+//! | `buyin.doukePidDel` | [`BuyinDoukePidDelRequest`](crate::api::buyin::BuyinDoukePidDelRequest) → [`BuyinDoukePidDelResponse`](crate::api::buyin::BuyinDoukePidDelResponse) | write | — |
+//! | `buyin.doukePidEdit` | [`BuyinDoukePidEditRequest`](crate::api::buyin::BuyinDoukePidEditRequest) → [`BuyinDoukePidEditResponse`](crate::api::buyin::BuyinDoukePidEditResponse) | write | — |
+//! | `buyin.doukePidList` | [`BuyinDoukePidListRequest`](crate::api::buyin::BuyinDoukePidListRequest) → [`BuyinDoukePidListResponse`](crate::api::buyin::BuyinDoukePidListResponse) | read | from 0 |
+//! | `buyin.doukeProductExclusiveCoupon` | [`BuyinDoukeProductExclusiveCouponRequest`](crate::api::buyin::BuyinDoukeProductExclusiveCouponRequest) → [`BuyinDoukeProductExclusiveCouponResponse`](crate::api::buyin::BuyinDoukeProductExclusiveCouponResponse) | write | — |
+//! | `buyin.doukeRewardOrders` | [`BuyinDoukeRewardOrdersRequest`](crate::api::buyin::BuyinDoukeRewardOrdersRequest) → [`BuyinDoukeRewardOrdersResponse`](crate::api::buyin::BuyinDoukeRewardOrdersResponse) | write | from 0 |
+//! | `buyin.exclusivePlan` | [`BuyinExclusivePlanRequest`](crate::api::buyin::BuyinExclusivePlanRequest) → [`BuyinExclusivePlanResponse`](crate::api::buyin::BuyinExclusivePlanResponse) | write | — |
+//! | `buyin.exclusivePlanAuthorOperate` | [`BuyinExclusivePlanAuthorOperateRequest`](crate::api::buyin::BuyinExclusivePlanAuthorOperateRequest) → [`BuyinExclusivePlanAuthorOperateResponse`](crate::api::buyin::BuyinExclusivePlanAuthorOperateResponse) | write | — |
+//! | `buyin.externalServiceFeeOrderImport` | [`BuyinExternalServiceFeeOrderImportRequest`](crate::api::buyin::BuyinExternalServiceFeeOrderImportRequest) → [`BuyinExternalServiceFeeOrderImportResponse`](crate::api::buyin::BuyinExternalServiceFeeOrderImportResponse) | write | — |
+//! | `buyin.getProductShareMaterial` | [`BuyinGetProductShareMaterialRequest`](crate::api::buyin::BuyinGetProductShareMaterialRequest) → [`BuyinGetProductShareMaterialResponse`](crate::api::buyin::BuyinGetProductShareMaterialResponse) | read | — |
+//! | `buyin.instGmv` | [`BuyinInstGmvRequest`](crate::api::buyin::BuyinInstGmvRequest) → [`BuyinInstGmvResponse`](crate::api::buyin::BuyinInstGmvResponse) | write | — |
+//! | `buyin.instGmvDetail` | [`BuyinInstGmvDetailRequest`](crate::api::buyin::BuyinInstGmvDetailRequest) → [`BuyinInstGmvDetailResponse`](crate::api::buyin::BuyinInstGmvDetailResponse) | read | from 0 |
+//! | `buyin.instPickSourceConvert` | [`BuyinInstPickSourceConvertRequest`](crate::api::buyin::BuyinInstPickSourceConvertRequest) → [`BuyinInstPickSourceConvertResponse`](crate::api::buyin::BuyinInstPickSourceConvertResponse) | write | — |
+//! | `buyin.instituteLivePreviewList` | [`BuyinInstituteLivePreviewListRequest`](crate::api::buyin::BuyinInstituteLivePreviewListRequest) → [`BuyinInstituteLivePreviewListResponse`](crate::api::buyin::BuyinInstituteLivePreviewListResponse) | read | from 0 |
+//! | `buyin.instituteLivePreviewShare` | [`BuyinInstituteLivePreviewShareRequest`](crate::api::buyin::BuyinInstituteLivePreviewShareRequest) → [`BuyinInstituteLivePreviewShareResponse`](crate::api::buyin::BuyinInstituteLivePreviewShareResponse) | write | — |
+//! | `buyin.instituteLiveShare` | [`BuyinInstituteLiveShareRequest`](crate::api::buyin::BuyinInstituteLiveShareRequest) → [`BuyinInstituteLiveShareResponse`](crate::api::buyin::BuyinInstituteLiveShareResponse) | write | — |
+//! | `buyin.instituteOrderAds` | [`BuyinInstituteOrderAdsRequest`](crate::api::buyin::BuyinInstituteOrderAdsRequest) → [`BuyinInstituteOrderAdsResponse`](crate::api::buyin::BuyinInstituteOrderAdsResponse) | write | — |
+//! | `buyin.instituteOrderColonel` | [`BuyinInstituteOrderColonelRequest`](crate::api::buyin::BuyinInstituteOrderColonelRequest) → [`BuyinInstituteOrderColonelResponse`](crate::api::buyin::BuyinInstituteOrderColonelResponse) | write | — |
+//! | `buyin.instituteOrderMCN` | [`BuyinInstituteOrderMCNRequest`](crate::api::buyin::BuyinInstituteOrderMCNRequest) → [`BuyinInstituteOrderMCNResponse`](crate::api::buyin::BuyinInstituteOrderMCNResponse) | write | — |
+//! | `buyin.instituteOrderPick` | [`BuyinInstituteOrderPickRequest`](crate::api::buyin::BuyinInstituteOrderPickRequest) → [`BuyinInstituteOrderPickResponse`](crate::api::buyin::BuyinInstituteOrderPickResponse) | write | — |
+//! | `buyin.institutePidCreate` | [`BuyinInstitutePidCreateRequest`](crate::api::buyin::BuyinInstitutePidCreateRequest) → [`BuyinInstitutePidCreateResponse`](crate::api::buyin::BuyinInstitutePidCreateResponse) | write | — |
+//! | `buyin.institutePidDel` | [`BuyinInstitutePidDelRequest`](crate::api::buyin::BuyinInstitutePidDelRequest) → [`BuyinInstitutePidDelResponse`](crate::api::buyin::BuyinInstitutePidDelResponse) | write | — |
+//! | `buyin.institutePidEdit` | [`BuyinInstitutePidEditRequest`](crate::api::buyin::BuyinInstitutePidEditRequest) → [`BuyinInstitutePidEditResponse`](crate::api::buyin::BuyinInstitutePidEditResponse) | write | — |
+//! | `buyin.institutePidList` | [`BuyinInstitutePidListRequest`](crate::api::buyin::BuyinInstitutePidListRequest) → [`BuyinInstitutePidListResponse`](crate::api::buyin::BuyinInstitutePidListResponse) | read | from 0 |
+//! | `buyin.institutionInfo` | [`BuyinInstitutionInfoRequest`](crate::api::buyin::BuyinInstitutionInfoRequest) → [`BuyinInstitutionInfoResponse`](crate::api::buyin::BuyinInstitutionInfoResponse) | read | — |
+//! | `buyin.kolLivePreviewList` | [`BuyinKolLivePreviewListRequest`](crate::api::buyin::BuyinKolLivePreviewListRequest) → [`BuyinKolLivePreviewListResponse`](crate::api::buyin::BuyinKolLivePreviewListResponse) | read | from 0 |
+//! | `buyin.kolLivePreviewShare` | [`BuyinKolLivePreviewShareRequest`](crate::api::buyin::BuyinKolLivePreviewShareRequest) → [`BuyinKolLivePreviewShareResponse`](crate::api::buyin::BuyinKolLivePreviewShareResponse) | write | — |
+//! | `buyin.kolLiveShare` | [`BuyinKolLiveShareRequest`](crate::api::buyin::BuyinKolLiveShareRequest) → [`BuyinKolLiveShareResponse`](crate::api::buyin::BuyinKolLiveShareResponse) | write | — |
+//! | `buyin.kolMaterialsProductsDetails` | [`BuyinKolMaterialsProductsDetailsRequest`](crate::api::buyin::BuyinKolMaterialsProductsDetailsRequest) → [`BuyinKolMaterialsProductsDetailsResponse`](crate::api::buyin::BuyinKolMaterialsProductsDetailsResponse) | write | — |
+//! | `buyin.kolMaterialsProductsSearch` | [`BuyinKolMaterialsProductsSearchRequest`](crate::api::buyin::BuyinKolMaterialsProductsSearchRequest) → [`BuyinKolMaterialsProductsSearchResponse`](crate::api::buyin::BuyinKolMaterialsProductsSearchResponse) | write | from 0 |
+//! | `buyin.kolOrderAds` | [`BuyinKolOrderAdsRequest`](crate::api::buyin::BuyinKolOrderAdsRequest) → [`BuyinKolOrderAdsResponse`](crate::api::buyin::BuyinKolOrderAdsResponse) | write | — |
+//! | `buyin.kolPidCreate` | [`BuyinKolPidCreateRequest`](crate::api::buyin::BuyinKolPidCreateRequest) → [`BuyinKolPidCreateResponse`](crate::api::buyin::BuyinKolPidCreateResponse) | write | — |
+//! | `buyin.kolPidDel` | [`BuyinKolPidDelRequest`](crate::api::buyin::BuyinKolPidDelRequest) → [`BuyinKolPidDelResponse`](crate::api::buyin::BuyinKolPidDelResponse) | write | — |
+//! | `buyin.kolPidEdit` | [`BuyinKolPidEditRequest`](crate::api::buyin::BuyinKolPidEditRequest) → [`BuyinKolPidEditResponse`](crate::api::buyin::BuyinKolPidEditResponse) | write | — |
+//! | `buyin.kolPidList` | [`BuyinKolPidListRequest`](crate::api::buyin::BuyinKolPidListRequest) → [`BuyinKolPidListResponse`](crate::api::buyin::BuyinKolPidListResponse) | read | — |
+//! | `buyin.kolProductShare` | [`BuyinKolProductShareRequest`](crate::api::buyin::BuyinKolProductShareRequest) → [`BuyinKolProductShareResponse`](crate::api::buyin::BuyinKolProductShareResponse) | write | — |
+//! | `buyin.kolProductsDetail` | [`BuyinKolProductsDetailRequest`](crate::api::buyin::BuyinKolProductsDetailRequest) → [`BuyinKolProductsDetailResponse`](crate::api::buyin::BuyinKolProductsDetailResponse) | read | — |
+//! | `buyin.kolStrategyEdit` | [`BuyinKolStrategyEditRequest`](crate::api::buyin::BuyinKolStrategyEditRequest) → [`BuyinKolStrategyEditResponse`](crate::api::buyin::BuyinKolStrategyEditResponse) | write | — |
+//! | `buyin.liveShareCommandParse` | [`BuyinLiveShareCommandParseRequest`](crate::api::buyin::BuyinLiveShareCommandParseRequest) → [`BuyinLiveShareCommandParseResponse`](crate::api::buyin::BuyinLiveShareCommandParseResponse) | write | — |
+//! | `buyin.liveShareMaterial` | [`BuyinLiveShareMaterialRequest`](crate::api::buyin::BuyinLiveShareMaterialRequest) → [`BuyinLiveShareMaterialResponse`](crate::api::buyin::BuyinLiveShareMaterialResponse) | write | from 0 |
+//! | `buyin.mHandleTrusteeshipApply` | [`BuyinMHandleTrusteeshipApplyRequest`](crate::api::buyin::BuyinMHandleTrusteeshipApplyRequest) → [`BuyinMHandleTrusteeshipApplyResponse`](crate::api::buyin::BuyinMHandleTrusteeshipApplyResponse) | write | — |
+//! | `buyin.materialsProductStatus` | [`BuyinMaterialsProductStatusRequest`](crate::api::buyin::BuyinMaterialsProductStatusRequest) → [`BuyinMaterialsProductStatusResponse`](crate::api::buyin::BuyinMaterialsProductStatusResponse) | write | — |
+//! | `buyin.orienPlanAudit` | [`BuyinOrienPlanAuditRequest`](crate::api::buyin::BuyinOrienPlanAuditRequest) → [`BuyinOrienPlanAuditResponse`](crate::api::buyin::BuyinOrienPlanAuditResponse) | write | — |
+//! | `buyin.orienPlanAuthors` | [`BuyinOrienPlanAuthorsRequest`](crate::api::buyin::BuyinOrienPlanAuthorsRequest) → [`BuyinOrienPlanAuthorsResponse`](crate::api::buyin::BuyinOrienPlanAuthorsResponse) | write | from 0 |
+//! | `buyin.orienPlanAuthorsAdd` | [`BuyinOrienPlanAuthorsAddRequest`](crate::api::buyin::BuyinOrienPlanAuthorsAddRequest) → [`BuyinOrienPlanAuthorsAddResponse`](crate::api::buyin::BuyinOrienPlanAuthorsAddResponse) | write | — |
+//! | `buyin.orienPlanCtrl` | [`BuyinOrienPlanCtrlRequest`](crate::api::buyin::BuyinOrienPlanCtrlRequest) → [`BuyinOrienPlanCtrlResponse`](crate::api::buyin::BuyinOrienPlanCtrlResponse) | write | — |
+//! | `buyin.orienPlanList` | [`BuyinOrienPlanListRequest`](crate::api::buyin::BuyinOrienPlanListRequest) → [`BuyinOrienPlanListResponse`](crate::api::buyin::BuyinOrienPlanListResponse) | read | from 0 |
+//! | `buyin.orientKolStrategyCreate` | [`BuyinOrientKolStrategyCreateRequest`](crate::api::buyin::BuyinOrientKolStrategyCreateRequest) → [`BuyinOrientKolStrategyCreateResponse`](crate::api::buyin::BuyinOrientKolStrategyCreateResponse) | write | — |
+//! | `buyin.originColonelApplyActivities` | [`BuyinOriginColonelApplyActivitiesRequest`](crate::api::buyin::BuyinOriginColonelApplyActivitiesRequest) → [`BuyinOriginColonelApplyActivitiesResponse`](crate::api::buyin::BuyinOriginColonelApplyActivitiesResponse) | write | — |
+//! | `buyin.originColonelEnrollableActivityList` | [`BuyinOriginColonelEnrollableActivityListRequest`](crate::api::buyin::BuyinOriginColonelEnrollableActivityListRequest) → [`BuyinOriginColonelEnrollableActivityListResponse`](crate::api::buyin::BuyinOriginColonelEnrollableActivityListResponse) | read | from 0 |
+//! | `buyin.originColonelUnappliedProductList` | [`BuyinOriginColonelUnappliedProductListRequest`](crate::api::buyin::BuyinOriginColonelUnappliedProductListRequest) → [`BuyinOriginColonelUnappliedProductListResponse`](crate::api::buyin::BuyinOriginColonelUnappliedProductListResponse) | read, untyped | — |
+//! | `buyin.productSkus` | [`BuyinProductSkusRequest`](crate::api::buyin::BuyinProductSkusRequest) → [`BuyinProductSkusResponse`](crate::api::buyin::BuyinProductSkusResponse) | write | — |
+//! | `buyin.productsDetail` | [`BuyinProductsDetailRequest`](crate::api::buyin::BuyinProductsDetailRequest) → [`BuyinProductsDetailResponse`](crate::api::buyin::BuyinProductsDetailResponse) | read | — |
+//! | `buyin.promotionStrategyList` | [`BuyinPromotionStrategyListRequest`](crate::api::buyin::BuyinPromotionStrategyListRequest) → [`BuyinPromotionStrategyListResponse`](crate::api::buyin::BuyinPromotionStrategyListResponse) | read | from 1 |
+//! | `buyin.queryInstituteOrders` | [`BuyinQueryInstituteOrdersRequest`](crate::api::buyin::BuyinQueryInstituteOrdersRequest) → [`BuyinQueryInstituteOrdersResponse`](crate::api::buyin::BuyinQueryInstituteOrdersResponse) | read, untyped | — |
+//! | `buyin.queryShopAllianceOrder` | [`BuyinQueryShopAllianceOrderRequest`](crate::api::buyin::BuyinQueryShopAllianceOrderRequest) → [`BuyinQueryShopAllianceOrderResponse`](crate::api::buyin::BuyinQueryShopAllianceOrderResponse) | read | — |
+//! | `buyin.queryShopAllianceProducts` | [`BuyinQueryShopAllianceProductsRequest`](crate::api::buyin::BuyinQueryShopAllianceProductsRequest) → [`BuyinQueryShopAllianceProductsResponse`](crate::api::buyin::BuyinQueryShopAllianceProductsResponse) | read | from 1 |
+//! | `buyin.queryShopSelfAuthors` | [`BuyinQueryShopSelfAuthorsRequest`](crate::api::buyin::BuyinQueryShopSelfAuthorsRequest) → [`BuyinQueryShopSelfAuthorsResponse`](crate::api::buyin::BuyinQueryShopSelfAuthorsResponse) | read | from 1 |
+//! | `buyin.serviceFeeOrderList` | [`BuyinServiceFeeOrderListRequest`](crate::api::buyin::BuyinServiceFeeOrderListRequest) → [`BuyinServiceFeeOrderListResponse`](crate::api::buyin::BuyinServiceFeeOrderListResponse) | read | from 0 |
+//! | `buyin.shareCommandParse` | [`BuyinShareCommandParseRequest`](crate::api::buyin::BuyinShareCommandParseRequest) → [`BuyinShareCommandParseResponse`](crate::api::buyin::BuyinShareCommandParseResponse) | write | — |
+//! | `buyin.shareRedpack` | [`BuyinShareRedpackRequest`](crate::api::buyin::BuyinShareRedpackRequest) → [`BuyinShareRedpackResponse`](crate::api::buyin::BuyinShareRedpackResponse) | write | — |
+//! | `buyin.shopActivityDetail` | [`BuyinShopActivityDetailRequest`](crate::api::buyin::BuyinShopActivityDetailRequest) → [`BuyinShopActivityDetailResponse`](crate::api::buyin::BuyinShopActivityDetailResponse) | read | — |
+//! | `buyin.shopMultiSettlementOrders` | [`BuyinShopMultiSettlementOrdersRequest`](crate::api::buyin::BuyinShopMultiSettlementOrdersRequest) → [`BuyinShopMultiSettlementOrdersResponse`](crate::api::buyin::BuyinShopMultiSettlementOrdersResponse) | write | — |
+//! | `buyin.shopPidMemberCreate` | [`BuyinShopPidMemberCreateRequest`](crate::api::buyin::BuyinShopPidMemberCreateRequest) → [`BuyinShopPidMemberCreateResponse`](crate::api::buyin::BuyinShopPidMemberCreateResponse) | write | — |
+//! | `buyin.simplePlan` | [`BuyinSimplePlanRequest`](crate::api::buyin::BuyinSimplePlanRequest) → [`BuyinSimplePlanResponse`](crate::api::buyin::BuyinSimplePlanResponse) | write | — |
+//! | `buyin.simplePlanList` | [`BuyinSimplePlanListRequest`](crate::api::buyin::BuyinSimplePlanListRequest) → [`BuyinSimplePlanListResponse`](crate::api::buyin::BuyinSimplePlanListResponse) | read | from 0 |
+//! | `buyin.strategyPromotionCreate` | [`BuyinStrategyPromotionCreateRequest`](crate::api::buyin::BuyinStrategyPromotionCreateRequest) → [`BuyinStrategyPromotionCreateResponse`](crate::api::buyin::BuyinStrategyPromotionCreateResponse) | write | — |
 pub mod shared;
 pub mod mcn_multi_settlement_orders;
 pub use mcn_multi_settlement_orders::{

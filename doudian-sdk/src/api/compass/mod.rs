@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `compass.CommonProductQueryData` | [`CompassCommonProductQueryDataRequest`] → [`CompassCommonProductQueryDataResponse`] | write | from 1 |
-//! | `compass.CommonProductSaleDataByDay` | [`CompassCommonProductSaleDataByDayRequest`] → [`CompassCommonProductSaleDataByDayResponse`] | write, untyped | — |
-//! | `compass.getShopLiveLeaderTradeListByWeek` | [`CompassGetShopLiveLeaderTradeListByWeekRequest`] → [`CompassGetShopLiveLeaderTradeListByWeekResponse`] | read | — |
+//! | `compass.CommonProductQueryData` | [`CompassCommonProductQueryDataRequest`](crate::api::compass::CompassCommonProductQueryDataRequest) → [`CompassCommonProductQueryDataResponse`](crate::api::compass::CompassCommonProductQueryDataResponse) | write | from 1 |
+//! | `compass.CommonProductSaleDataByDay` | [`CompassCommonProductSaleDataByDayRequest`](crate::api::compass::CompassCommonProductSaleDataByDayRequest) → [`CompassCommonProductSaleDataByDayResponse`](crate::api::compass::CompassCommonProductSaleDataByDayResponse) | write, untyped | — |
+//! | `compass.getShopLiveLeaderTradeListByWeek` | [`CompassGetShopLiveLeaderTradeListByWeekRequest`](crate::api::compass::CompassGetShopLiveLeaderTradeListByWeekRequest) → [`CompassGetShopLiveLeaderTradeListByWeekResponse`](crate::api::compass::CompassGetShopLiveLeaderTradeListByWeekResponse) | read | — |
 pub mod common_product_query_data;
 pub use common_product_query_data::{
     CompassCommonProductQueryDataRequest, CompassCommonProductQueryDataResponse,

@@ -7,14 +7,14 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `coupons.CertSyncFailedCancelOrder` | [`CouponsCertSyncFailedCancelOrderRequest`] → [`CouponsCertSyncFailedCancelOrderResponse`] | write | — |
-//! | `coupons.abandon` | [`CouponsAbandonRequest`] → [`CouponsAbandonResponse`] | write | — |
-//! | `coupons.cancelVerify` | [`CouponsCancelVerifyRequest`] → [`CouponsCancelVerifyResponse`] | write | — |
-//! | `coupons.certVerifyUpdate` | [`CouponsCertVerifyUpdateRequest`] → [`CouponsCertVerifyUpdateResponse`] | write | — |
-//! | `coupons.extendCertValidEndByOrder` | [`CouponsExtendCertValidEndByOrderRequest`] → [`CouponsExtendCertValidEndByOrderResponse`] | write | — |
-//! | `coupons.list` | [`CouponsListRequest`] → [`CouponsListResponse`] | read | — |
-//! | `coupons.syncV2` | [`CouponsSyncV2Request`] → [`CouponsSyncV2Response`] | write | — |
-//! | `coupons.verifyV2` | [`CouponsVerifyV2Request`] → [`CouponsVerifyV2Response`] | write | — |
+//! | `coupons.CertSyncFailedCancelOrder` | [`CouponsCertSyncFailedCancelOrderRequest`](crate::api::coupons::CouponsCertSyncFailedCancelOrderRequest) → [`CouponsCertSyncFailedCancelOrderResponse`](crate::api::coupons::CouponsCertSyncFailedCancelOrderResponse) | write | — |
+//! | `coupons.abandon` | [`CouponsAbandonRequest`](crate::api::coupons::CouponsAbandonRequest) → [`CouponsAbandonResponse`](crate::api::coupons::CouponsAbandonResponse) | write | — |
+//! | `coupons.cancelVerify` | [`CouponsCancelVerifyRequest`](crate::api::coupons::CouponsCancelVerifyRequest) → [`CouponsCancelVerifyResponse`](crate::api::coupons::CouponsCancelVerifyResponse) | write | — |
+//! | `coupons.certVerifyUpdate` | [`CouponsCertVerifyUpdateRequest`](crate::api::coupons::CouponsCertVerifyUpdateRequest) → [`CouponsCertVerifyUpdateResponse`](crate::api::coupons::CouponsCertVerifyUpdateResponse) | write | — |
+//! | `coupons.extendCertValidEndByOrder` | [`CouponsExtendCertValidEndByOrderRequest`](crate::api::coupons::CouponsExtendCertValidEndByOrderRequest) → [`CouponsExtendCertValidEndByOrderResponse`](crate::api::coupons::CouponsExtendCertValidEndByOrderResponse) | write | — |
+//! | `coupons.list` | [`CouponsListRequest`](crate::api::coupons::CouponsListRequest) → [`CouponsListResponse`](crate::api::coupons::CouponsListResponse) | read | — |
+//! | `coupons.syncV2` | [`CouponsSyncV2Request`](crate::api::coupons::CouponsSyncV2Request) → [`CouponsSyncV2Response`](crate::api::coupons::CouponsSyncV2Response) | write | — |
+//! | `coupons.verifyV2` | [`CouponsVerifyV2Request`](crate::api::coupons::CouponsVerifyV2Request) → [`CouponsVerifyV2Response`](crate::api::coupons::CouponsVerifyV2Response) | write | — |
 pub mod cert_sync_failed_cancel_order;
 pub use cert_sync_failed_cancel_order::{
     CouponsCertSyncFailedCancelOrderRequest, CouponsCertSyncFailedCancelOrderResponse,

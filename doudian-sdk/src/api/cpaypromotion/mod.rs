@@ -7,11 +7,11 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `cpaypromotion.ecom.applyMerchantSettleBill` | [`CpaypromotionEcomApplyMerchantSettleBillRequest`] → [`CpaypromotionEcomApplyMerchantSettleBillResponse`] | write, untyped | — |
-//! | `cpaypromotion.ecom.downloadMerchantSettleBill` | [`CpaypromotionEcomDownloadMerchantSettleBillRequest`] → [`CpaypromotionEcomDownloadMerchantSettleBillResponse`] | write, untyped | — |
-//! | `cpaypromotion.operateProductDiscount` | [`CpaypromotionOperateProductDiscountRequest`] → [`CpaypromotionOperateProductDiscountResponse`] | write, untyped | — |
-//! | `cpaypromotion.queryProductCpayPromotionAndShopStatus` | [`CpaypromotionQueryProductCpayPromotionAndShopStatusRequest`] → [`CpaypromotionQueryProductCpayPromotionAndShopStatusResponse`] | read, untyped | — |
-//! | `cpaypromotion.signContract` | [`CpaypromotionSignContractRequest`] → [`CpaypromotionSignContractResponse`] | write, untyped | — |
+//! | `cpaypromotion.ecom.applyMerchantSettleBill` | [`CpaypromotionEcomApplyMerchantSettleBillRequest`](crate::api::cpaypromotion::CpaypromotionEcomApplyMerchantSettleBillRequest) → [`CpaypromotionEcomApplyMerchantSettleBillResponse`](crate::api::cpaypromotion::CpaypromotionEcomApplyMerchantSettleBillResponse) | write, untyped | — |
+//! | `cpaypromotion.ecom.downloadMerchantSettleBill` | [`CpaypromotionEcomDownloadMerchantSettleBillRequest`](crate::api::cpaypromotion::CpaypromotionEcomDownloadMerchantSettleBillRequest) → [`CpaypromotionEcomDownloadMerchantSettleBillResponse`](crate::api::cpaypromotion::CpaypromotionEcomDownloadMerchantSettleBillResponse) | write, untyped | — |
+//! | `cpaypromotion.operateProductDiscount` | [`CpaypromotionOperateProductDiscountRequest`](crate::api::cpaypromotion::CpaypromotionOperateProductDiscountRequest) → [`CpaypromotionOperateProductDiscountResponse`](crate::api::cpaypromotion::CpaypromotionOperateProductDiscountResponse) | write, untyped | — |
+//! | `cpaypromotion.queryProductCpayPromotionAndShopStatus` | [`CpaypromotionQueryProductCpayPromotionAndShopStatusRequest`](crate::api::cpaypromotion::CpaypromotionQueryProductCpayPromotionAndShopStatusRequest) → [`CpaypromotionQueryProductCpayPromotionAndShopStatusResponse`](crate::api::cpaypromotion::CpaypromotionQueryProductCpayPromotionAndShopStatusResponse) | read, untyped | — |
+//! | `cpaypromotion.signContract` | [`CpaypromotionSignContractRequest`](crate::api::cpaypromotion::CpaypromotionSignContractRequest) → [`CpaypromotionSignContractResponse`](crate::api::cpaypromotion::CpaypromotionSignContractResponse) | write, untyped | — |
 pub mod ecom_apply_merchant_settle_bill;
 pub use ecom_apply_merchant_settle_bill::{
     CpaypromotionEcomApplyMerchantSettleBillRequest,

@@ -7,23 +7,23 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `crossBorder.bankAccountVerify` | [`CrossBorderBankAccountVerifyRequest`] → [`CrossBorderBankAccountVerifyResponse`] | write | — |
-//! | `crossBorder.customsTaxInfo` | [`CrossBorderCustomsTaxInfoRequest`] → [`CrossBorderCustomsTaxInfoResponse`] | read | — |
-//! | `crossBorder.getTradeOrderStatus` | [`CrossBorderGetTradeOrderStatusRequest`] → [`CrossBorderGetTradeOrderStatusResponse`] | read | — |
-//! | `crossBorder.notifyWarehouseFeeOrder` | [`CrossBorderNotifyWarehouseFeeOrderRequest`] → [`CrossBorderNotifyWarehouseFeeOrderResponse`] | write | — |
-//! | `crossBorder.orderConfirm` | [`CrossBorderOrderConfirmRequest`] → [`CrossBorderOrderConfirmResponse`] | write | — |
-//! | `crossBorder.orderList` | [`CrossBorderOrderListRequest`] → [`CrossBorderOrderListResponse`] | read | from 0 |
-//! | `crossBorder.orderOperate` | [`CrossBorderOrderOperateRequest`] → [`CrossBorderOrderOperateResponse`] | write | — |
-//! | `crossBorder.queryBalance` | [`CrossBorderQueryBalanceRequest`] → [`CrossBorderQueryBalanceResponse`] | read | — |
-//! | `crossBorder.receiveFeederInfo` | [`CrossBorderReceiveFeederInfoRequest`] → [`CrossBorderReceiveFeederInfoResponse`] | read | — |
-//! | `crossBorder.receiveReceiptOfCustomsWayBill` | [`CrossBorderReceiveReceiptOfCustomsWayBillRequest`] → [`CrossBorderReceiveReceiptOfCustomsWayBillResponse`] | write | — |
-//! | `crossborder.OrderInterception` (also `crossBorder.OrderInterception`) | [`CrossborderOrderInterceptionRequest`] → [`CrossborderOrderInterceptionResponse`] | write | — |
-//! | `crossborder.orderCustomClearance` | [`CrossborderOrderCustomClearanceRequest`] → [`CrossborderOrderCustomClearanceResponse`] | write | — |
-//! | `crossborder.orderLogisticsTrace` | [`CrossborderOrderLogisticsTraceRequest`] → [`CrossborderOrderLogisticsTraceResponse`] | write | — |
-//! | `crossborder.stockTaking` (also `crossBorder.stockTaking`) | [`CrossborderStockTakingRequest`] → [`CrossborderStockTakingResponse`] | write | — |
-//! | `crossborder.stockTransform` (also `crossBorder.stockTransform`) | [`CrossborderStockTransformRequest`] → [`CrossborderStockTransformResponse`] | write | — |
-//! | `crossborder.takingLogisticsInfo` | [`CrossborderTakingLogisticsInfoRequest`] → [`CrossborderTakingLogisticsInfoResponse`] | read | — |
-//! | `crossborder.warehouseInOutboundEvent` (also `crossBorder.warehouseInOutboundEvent`) | [`CrossborderWarehouseInOutboundEventRequest`] → [`CrossborderWarehouseInOutboundEventResponse`] | write | — |
+//! | `crossBorder.bankAccountVerify` | [`CrossBorderBankAccountVerifyRequest`](crate::api::cross_border::CrossBorderBankAccountVerifyRequest) → [`CrossBorderBankAccountVerifyResponse`](crate::api::cross_border::CrossBorderBankAccountVerifyResponse) | write | — |
+//! | `crossBorder.customsTaxInfo` | [`CrossBorderCustomsTaxInfoRequest`](crate::api::cross_border::CrossBorderCustomsTaxInfoRequest) → [`CrossBorderCustomsTaxInfoResponse`](crate::api::cross_border::CrossBorderCustomsTaxInfoResponse) | read | — |
+//! | `crossBorder.getTradeOrderStatus` | [`CrossBorderGetTradeOrderStatusRequest`](crate::api::cross_border::CrossBorderGetTradeOrderStatusRequest) → [`CrossBorderGetTradeOrderStatusResponse`](crate::api::cross_border::CrossBorderGetTradeOrderStatusResponse) | read | — |
+//! | `crossBorder.notifyWarehouseFeeOrder` | [`CrossBorderNotifyWarehouseFeeOrderRequest`](crate::api::cross_border::CrossBorderNotifyWarehouseFeeOrderRequest) → [`CrossBorderNotifyWarehouseFeeOrderResponse`](crate::api::cross_border::CrossBorderNotifyWarehouseFeeOrderResponse) | write | — |
+//! | `crossBorder.orderConfirm` | [`CrossBorderOrderConfirmRequest`](crate::api::cross_border::CrossBorderOrderConfirmRequest) → [`CrossBorderOrderConfirmResponse`](crate::api::cross_border::CrossBorderOrderConfirmResponse) | write | — |
+//! | `crossBorder.orderList` | [`CrossBorderOrderListRequest`](crate::api::cross_border::CrossBorderOrderListRequest) → [`CrossBorderOrderListResponse`](crate::api::cross_border::CrossBorderOrderListResponse) | read | from 0 |
+//! | `crossBorder.orderOperate` | [`CrossBorderOrderOperateRequest`](crate::api::cross_border::CrossBorderOrderOperateRequest) → [`CrossBorderOrderOperateResponse`](crate::api::cross_border::CrossBorderOrderOperateResponse) | write | — |
+//! | `crossBorder.queryBalance` | [`CrossBorderQueryBalanceRequest`](crate::api::cross_border::CrossBorderQueryBalanceRequest) → [`CrossBorderQueryBalanceResponse`](crate::api::cross_border::CrossBorderQueryBalanceResponse) | read | — |
+//! | `crossBorder.receiveFeederInfo` | [`CrossBorderReceiveFeederInfoRequest`](crate::api::cross_border::CrossBorderReceiveFeederInfoRequest) → [`CrossBorderReceiveFeederInfoResponse`](crate::api::cross_border::CrossBorderReceiveFeederInfoResponse) | read | — |
+//! | `crossBorder.receiveReceiptOfCustomsWayBill` | [`CrossBorderReceiveReceiptOfCustomsWayBillRequest`](crate::api::cross_border::CrossBorderReceiveReceiptOfCustomsWayBillRequest) → [`CrossBorderReceiveReceiptOfCustomsWayBillResponse`](crate::api::cross_border::CrossBorderReceiveReceiptOfCustomsWayBillResponse) | write | — |
+//! | `crossborder.OrderInterception` (also `crossBorder.OrderInterception`) | [`CrossborderOrderInterceptionRequest`](crate::api::cross_border::CrossborderOrderInterceptionRequest) → [`CrossborderOrderInterceptionResponse`](crate::api::cross_border::CrossborderOrderInterceptionResponse) | write | — |
+//! | `crossborder.orderCustomClearance` | [`CrossborderOrderCustomClearanceRequest`](crate::api::cross_border::CrossborderOrderCustomClearanceRequest) → [`CrossborderOrderCustomClearanceResponse`](crate::api::cross_border::CrossborderOrderCustomClearanceResponse) | write | — |
+//! | `crossborder.orderLogisticsTrace` | [`CrossborderOrderLogisticsTraceRequest`](crate::api::cross_border::CrossborderOrderLogisticsTraceRequest) → [`CrossborderOrderLogisticsTraceResponse`](crate::api::cross_border::CrossborderOrderLogisticsTraceResponse) | write | — |
+//! | `crossborder.stockTaking` (also `crossBorder.stockTaking`) | [`CrossborderStockTakingRequest`](crate::api::cross_border::CrossborderStockTakingRequest) → [`CrossborderStockTakingResponse`](crate::api::cross_border::CrossborderStockTakingResponse) | write | — |
+//! | `crossborder.stockTransform` (also `crossBorder.stockTransform`) | [`CrossborderStockTransformRequest`](crate::api::cross_border::CrossborderStockTransformRequest) → [`CrossborderStockTransformResponse`](crate::api::cross_border::CrossborderStockTransformResponse) | write | — |
+//! | `crossborder.takingLogisticsInfo` | [`CrossborderTakingLogisticsInfoRequest`](crate::api::cross_border::CrossborderTakingLogisticsInfoRequest) → [`CrossborderTakingLogisticsInfoResponse`](crate::api::cross_border::CrossborderTakingLogisticsInfoResponse) | read | — |
+//! | `crossborder.warehouseInOutboundEvent` (also `crossBorder.warehouseInOutboundEvent`) | [`CrossborderWarehouseInOutboundEventRequest`](crate::api::cross_border::CrossborderWarehouseInOutboundEventRequest) → [`CrossborderWarehouseInOutboundEventResponse`](crate::api::cross_border::CrossborderWarehouseInOutboundEventResponse) | write | — |
 pub mod shared;
 pub mod bank_account_verify;
 pub use bank_account_verify::{

@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `dutyFree.orderConfirm` | [`DutyFreeOrderConfirmRequest`] → [`DutyFreeOrderConfirmResponse`] | write | — |
-//! | `dutyFree.orderList` | [`DutyFreeOrderListRequest`] → [`DutyFreeOrderListResponse`] | read | from 0 |
-//! | `dutyFree.orderOperate` | [`DutyFreeOrderOperateRequest`] → [`DutyFreeOrderOperateResponse`] | write | — |
+//! | `dutyFree.orderConfirm` | [`DutyFreeOrderConfirmRequest`](crate::api::duty_free::DutyFreeOrderConfirmRequest) → [`DutyFreeOrderConfirmResponse`](crate::api::duty_free::DutyFreeOrderConfirmResponse) | write | — |
+//! | `dutyFree.orderList` | [`DutyFreeOrderListRequest`](crate::api::duty_free::DutyFreeOrderListRequest) → [`DutyFreeOrderListResponse`](crate::api::duty_free::DutyFreeOrderListResponse) | read | from 0 |
+//! | `dutyFree.orderOperate` | [`DutyFreeOrderOperateRequest`](crate::api::duty_free::DutyFreeOrderOperateRequest) → [`DutyFreeOrderOperateResponse`](crate::api::duty_free::DutyFreeOrderOperateResponse) | write | — |
 pub mod shared;
 pub mod order_confirm;
 pub use order_confirm::{DutyFreeOrderConfirmRequest, DutyFreeOrderConfirmResponse};

@@ -7,7 +7,7 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `expScore.getDsrDetailProdList` | [`ExpScoreGetDsrDetailProdListRequest`] → [`ExpScoreGetDsrDetailProdListResponse`] | read, untyped | — |
+//! | `expScore.getDsrDetailProdList` | [`ExpScoreGetDsrDetailProdListRequest`](crate::api::exp_score::ExpScoreGetDsrDetailProdListRequest) → [`ExpScoreGetDsrDetailProdListResponse`](crate::api::exp_score::ExpScoreGetDsrDetailProdListResponse) | read, untyped | — |
 pub mod get_dsr_detail_prod_list;
 pub use get_dsr_detail_prod_list::{
     ExpScoreGetDsrDetailProdListRequest, ExpScoreGetDsrDetailProdListResponse,

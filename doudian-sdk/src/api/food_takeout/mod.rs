@@ -7,10 +7,10 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `foodTakeout.order.getOrder` | [`FoodTakeoutOrderGetOrderRequest`] → [`FoodTakeoutOrderGetOrderResponse`] | read | — |
-//! | `foodTakeout.order.listOrder` | [`FoodTakeoutOrderListOrderRequest`] → [`FoodTakeoutOrderListOrderResponse`] | read | — |
-//! | `foodTakeout.product.getProductDetail` | [`FoodTakeoutProductGetProductDetailRequest`] → [`FoodTakeoutProductGetProductDetailResponse`] | read | — |
-//! | `foodTakeout.product.getProductList` | [`FoodTakeoutProductGetProductListRequest`] → [`FoodTakeoutProductGetProductListResponse`] | read | from 1 |
+//! | `foodTakeout.order.getOrder` | [`FoodTakeoutOrderGetOrderRequest`](crate::api::food_takeout::FoodTakeoutOrderGetOrderRequest) → [`FoodTakeoutOrderGetOrderResponse`](crate::api::food_takeout::FoodTakeoutOrderGetOrderResponse) | read | — |
+//! | `foodTakeout.order.listOrder` | [`FoodTakeoutOrderListOrderRequest`](crate::api::food_takeout::FoodTakeoutOrderListOrderRequest) → [`FoodTakeoutOrderListOrderResponse`](crate::api::food_takeout::FoodTakeoutOrderListOrderResponse) | read | — |
+//! | `foodTakeout.product.getProductDetail` | [`FoodTakeoutProductGetProductDetailRequest`](crate::api::food_takeout::FoodTakeoutProductGetProductDetailRequest) → [`FoodTakeoutProductGetProductDetailResponse`](crate::api::food_takeout::FoodTakeoutProductGetProductDetailResponse) | read | — |
+//! | `foodTakeout.product.getProductList` | [`FoodTakeoutProductGetProductListRequest`](crate::api::food_takeout::FoodTakeoutProductGetProductListRequest) → [`FoodTakeoutProductGetProductListResponse`](crate::api::food_takeout::FoodTakeoutProductGetProductListResponse) | read | from 1 |
 pub mod shared;
 pub mod order_get_order;
 pub use order_get_order::{

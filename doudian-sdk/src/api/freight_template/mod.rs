@@ -7,10 +7,10 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `freightTemplate.create` | [`FreightTemplateCreateRequest`] → [`FreightTemplateCreateResponse`] | write | — |
-//! | `freightTemplate.detail` | [`FreightTemplateDetailRequest`] → [`FreightTemplateDetailResponse`] | read | — |
-//! | `freightTemplate.list` | [`FreightTemplateListRequest`] → [`FreightTemplateListResponse`] | read | from 0 |
-//! | `freightTemplate.update` | [`FreightTemplateUpdateRequest`] → [`FreightTemplateUpdateResponse`] | write | — |
+//! | `freightTemplate.create` | [`FreightTemplateCreateRequest`](crate::api::freight_template::FreightTemplateCreateRequest) → [`FreightTemplateCreateResponse`](crate::api::freight_template::FreightTemplateCreateResponse) | write | — |
+//! | `freightTemplate.detail` | [`FreightTemplateDetailRequest`](crate::api::freight_template::FreightTemplateDetailRequest) → [`FreightTemplateDetailResponse`](crate::api::freight_template::FreightTemplateDetailResponse) | read | — |
+//! | `freightTemplate.list` | [`FreightTemplateListRequest`](crate::api::freight_template::FreightTemplateListRequest) → [`FreightTemplateListResponse`](crate::api::freight_template::FreightTemplateListResponse) | read | from 0 |
+//! | `freightTemplate.update` | [`FreightTemplateUpdateRequest`](crate::api::freight_template::FreightTemplateUpdateRequest) → [`FreightTemplateUpdateResponse`](crate::api::freight_template::FreightTemplateUpdateResponse) | write | — |
 pub mod shared;
 pub mod create;
 pub use create::{FreightTemplateCreateRequest, FreightTemplateCreateResponse};

@@ -7,6 +7,6 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `fuwu.order.list` | [`FuwuOrderListRequest`] → [`FuwuOrderListResponse`] | read | — |
+//! | `fuwu.order.list` | [`FuwuOrderListRequest`](crate::api::fuwu::FuwuOrderListRequest) → [`FuwuOrderListResponse`](crate::api::fuwu::FuwuOrderListResponse) | read | — |
 pub mod order_list;
 pub use order_list::{FuwuOrderListRequest, FuwuOrderListResponse};

@@ -7,8 +7,8 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `gis.fenceArea.push` | [`GisFenceAreaPushRequest`] → [`GisFenceAreaPushResponse`] | write | — |
-//! | `gis.serviceArea.sync` | [`GisServiceAreaSyncRequest`] → [`GisServiceAreaSyncResponse`] | write | — |
+//! | `gis.fenceArea.push` | [`GisFenceAreaPushRequest`](crate::api::gis::GisFenceAreaPushRequest) → [`GisFenceAreaPushResponse`](crate::api::gis::GisFenceAreaPushResponse) | write | — |
+//! | `gis.serviceArea.sync` | [`GisServiceAreaSyncRequest`](crate::api::gis::GisServiceAreaSyncRequest) → [`GisServiceAreaSyncResponse`](crate::api::gis::GisServiceAreaSyncResponse) | write | — |
 pub mod fence_area_push;
 pub use fence_area_push::{GisFenceAreaPushRequest, GisFenceAreaPushResponse};
 pub mod service_area_sync;

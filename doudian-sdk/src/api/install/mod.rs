@@ -7,7 +7,7 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `install.ticket.operateIndustryTicket` | [`InstallTicketOperateIndustryTicketRequest`] → [`InstallTicketOperateIndustryTicketResponse`] | write, untyped | — |
+//! | `install.ticket.operateIndustryTicket` | [`InstallTicketOperateIndustryTicketRequest`](crate::api::install::InstallTicketOperateIndustryTicketRequest) → [`InstallTicketOperateIndustryTicketResponse`](crate::api::install::InstallTicketOperateIndustryTicketResponse) | write, untyped | — |
 pub mod ticket_operate_industry_ticket;
 pub use ticket_operate_industry_ticket::{
     InstallTicketOperateIndustryTicketRequest, InstallTicketOperateIndustryTicketResponse,

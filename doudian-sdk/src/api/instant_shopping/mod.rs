@@ -7,10 +7,10 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `instantShopping.trade.freightCreate` | [`InstantShoppingTradeFreightCreateRequest`] → [`InstantShoppingTradeFreightCreateResponse`] | write | — |
-//! | `instantShopping.trade.freightDetail` | [`InstantShoppingTradeFreightDetailRequest`] → [`InstantShoppingTradeFreightDetailResponse`] | read | — |
-//! | `instantShopping.trade.freightList` | [`InstantShoppingTradeFreightListRequest`] → [`InstantShoppingTradeFreightListResponse`] | read | from 1 |
-//! | `instantShopping.trade.freightUpdate` | [`InstantShoppingTradeFreightUpdateRequest`] → [`InstantShoppingTradeFreightUpdateResponse`] | write | — |
+//! | `instantShopping.trade.freightCreate` | [`InstantShoppingTradeFreightCreateRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightCreateRequest) → [`InstantShoppingTradeFreightCreateResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightCreateResponse) | write | — |
+//! | `instantShopping.trade.freightDetail` | [`InstantShoppingTradeFreightDetailRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightDetailRequest) → [`InstantShoppingTradeFreightDetailResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightDetailResponse) | read | — |
+//! | `instantShopping.trade.freightList` | [`InstantShoppingTradeFreightListRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightListRequest) → [`InstantShoppingTradeFreightListResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightListResponse) | read | from 1 |
+//! | `instantShopping.trade.freightUpdate` | [`InstantShoppingTradeFreightUpdateRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightUpdateRequest) → [`InstantShoppingTradeFreightUpdateResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightUpdateResponse) | write | — |
 pub mod shared;
 pub mod trade_freight_create;
 pub use trade_freight_create::{

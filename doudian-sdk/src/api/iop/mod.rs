@@ -7,19 +7,19 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `iop.getSellerList` | [`IopGetSellerListRequest`] → [`IopGetSellerListResponse`] | read | from 0 |
-//! | `iop.orderInfo` | [`IopOrderInfoRequest`] → [`IopOrderInfoResponse`] | read | — |
-//! | `iop.orderList` | [`IopOrderListRequest`] → [`IopOrderListResponse`] | read | from 0 |
-//! | `iop.roleGet` | [`IopRoleGetRequest`] → [`IopRoleGetResponse`] | write | — |
-//! | `iop.sellerCancleDistribute` | [`IopSellerCancleDistributeRequest`] → [`IopSellerCancleDistributeResponse`] | write | — |
-//! | `iop.sellerDistribute` | [`IopSellerDistributeRequest`] → [`IopSellerDistributeResponse`] | write | — |
-//! | `iop.sellerOrderInfo` | [`IopSellerOrderInfoRequest`] → [`IopSellerOrderInfoResponse`] | read | — |
-//! | `iop.sellerOrderList` | [`IopSellerOrderListRequest`] → [`IopSellerOrderListResponse`] | read | from 0 |
-//! | `iop.sellerSupplierList` | [`IopSellerSupplierListRequest`] → [`IopSellerSupplierListResponse`] | read | from 0 |
-//! | `iop.waybillCancel` | [`IopWaybillCancelRequest`] → [`IopWaybillCancelResponse`] | write | — |
-//! | `iop.waybillGet` | [`IopWaybillGetRequest`] → [`IopWaybillGetResponse`] | write | — |
-//! | `iop.waybillReturn` | [`IopWaybillReturnRequest`] → [`IopWaybillReturnResponse`] | write | — |
-//! | `iop.waybillUpdate` | [`IopWaybillUpdateRequest`] → [`IopWaybillUpdateResponse`] | write | — |
+//! | `iop.getSellerList` | [`IopGetSellerListRequest`](crate::api::iop::IopGetSellerListRequest) → [`IopGetSellerListResponse`](crate::api::iop::IopGetSellerListResponse) | read | from 0 |
+//! | `iop.orderInfo` | [`IopOrderInfoRequest`](crate::api::iop::IopOrderInfoRequest) → [`IopOrderInfoResponse`](crate::api::iop::IopOrderInfoResponse) | read | — |
+//! | `iop.orderList` | [`IopOrderListRequest`](crate::api::iop::IopOrderListRequest) → [`IopOrderListResponse`](crate::api::iop::IopOrderListResponse) | read | from 0 |
+//! | `iop.roleGet` | [`IopRoleGetRequest`](crate::api::iop::IopRoleGetRequest) → [`IopRoleGetResponse`](crate::api::iop::IopRoleGetResponse) | write | — |
+//! | `iop.sellerCancleDistribute` | [`IopSellerCancleDistributeRequest`](crate::api::iop::IopSellerCancleDistributeRequest) → [`IopSellerCancleDistributeResponse`](crate::api::iop::IopSellerCancleDistributeResponse) | write | — |
+//! | `iop.sellerDistribute` | [`IopSellerDistributeRequest`](crate::api::iop::IopSellerDistributeRequest) → [`IopSellerDistributeResponse`](crate::api::iop::IopSellerDistributeResponse) | write | — |
+//! | `iop.sellerOrderInfo` | [`IopSellerOrderInfoRequest`](crate::api::iop::IopSellerOrderInfoRequest) → [`IopSellerOrderInfoResponse`](crate::api::iop::IopSellerOrderInfoResponse) | read | — |
+//! | `iop.sellerOrderList` | [`IopSellerOrderListRequest`](crate::api::iop::IopSellerOrderListRequest) → [`IopSellerOrderListResponse`](crate::api::iop::IopSellerOrderListResponse) | read | from 0 |
+//! | `iop.sellerSupplierList` | [`IopSellerSupplierListRequest`](crate::api::iop::IopSellerSupplierListRequest) → [`IopSellerSupplierListResponse`](crate::api::iop::IopSellerSupplierListResponse) | read | from 0 |
+//! | `iop.waybillCancel` | [`IopWaybillCancelRequest`](crate::api::iop::IopWaybillCancelRequest) → [`IopWaybillCancelResponse`](crate::api::iop::IopWaybillCancelResponse) | write | — |
+//! | `iop.waybillGet` | [`IopWaybillGetRequest`](crate::api::iop::IopWaybillGetRequest) → [`IopWaybillGetResponse`](crate::api::iop::IopWaybillGetResponse) | write | — |
+//! | `iop.waybillReturn` | [`IopWaybillReturnRequest`](crate::api::iop::IopWaybillReturnRequest) → [`IopWaybillReturnResponse`](crate::api::iop::IopWaybillReturnResponse) | write | — |
+//! | `iop.waybillUpdate` | [`IopWaybillUpdateRequest`](crate::api::iop::IopWaybillUpdateRequest) → [`IopWaybillUpdateResponse`](crate::api::iop::IopWaybillUpdateResponse) | write | — |
 pub mod shared;
 pub mod get_seller_list;
 pub use get_seller_list::{IopGetSellerListRequest, IopGetSellerListResponse};

@@ -7,60 +7,60 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `logistics.QueryRecycleCateByLevelForPaging` | [`LogisticsQueryRecycleCateByLevelForPagingRequest`] → [`LogisticsQueryRecycleCateByLevelForPagingResponse`] | read | from 1 |
-//! | `logistics.appendSubOrder` | [`LogisticsAppendSubOrderRequest`] → [`LogisticsAppendSubOrderResponse`] | write | — |
-//! | `logistics.cancelOperateOrder` | [`LogisticsCancelOperateOrderRequest`] → [`LogisticsCancelOperateOrderResponse`] | write | — |
-//! | `logistics.cancelOrder` | [`LogisticsCancelOrderRequest`] → [`LogisticsCancelOrderResponse`] | write | — |
-//! | `logistics.checkDYVirtualTel` | [`LogisticsCheckDYVirtualTelRequest`] → [`LogisticsCheckDYVirtualTelResponse`] | write, untyped | — |
-//! | `logistics.collectInfoCallback` | [`LogisticsCollectInfoCallbackRequest`] → [`LogisticsCollectInfoCallbackResponse`] | write | — |
-//! | `logistics.courierStation.cancelTerminalOrder` | [`LogisticsCourierStationCancelTerminalOrderRequest`] → [`LogisticsCourierStationCancelTerminalOrderResponse`] | write | — |
-//! | `logistics.courierStation.updateTerminalOrder` | [`LogisticsCourierStationUpdateTerminalOrderRequest`] → [`LogisticsCourierStationUpdateTerminalOrderResponse`] | write | — |
-//! | `logistics.createSFOrder` | [`LogisticsCreateSFOrderRequest`] → [`LogisticsCreateSFOrderResponse`] | write | — |
-//! | `logistics.customTemplateList` | [`LogisticsCustomTemplateListRequest`] → [`LogisticsCustomTemplateListResponse`] | read | — |
-//! | `logistics.deliveryNotice` | [`LogisticsDeliveryNoticeRequest`] → [`LogisticsDeliveryNoticeResponse`] | write | — |
-//! | `logistics.ebillInfoGet` | [`LogisticsEbillInfoGetRequest`] → [`LogisticsEbillInfoGetResponse`] | write | — |
-//! | `logistics.fetchBluetoothCmd` | [`LogisticsFetchBluetoothCmdRequest`] → [`LogisticsFetchBluetoothCmdResponse`] | write | — |
-//! | `logistics.getAiArbitration` | [`LogisticsGetAiArbitrationRequest`] → [`LogisticsGetAiArbitrationResponse`] | read, untyped | — |
-//! | `logistics.getCustomTemplateList` | [`LogisticsGetCustomTemplateListRequest`] → [`LogisticsGetCustomTemplateListResponse`] | read | — |
-//! | `logistics.getDesignTemplateList` | [`LogisticsGetDesignTemplateListRequest`] → [`LogisticsGetDesignTemplateListResponse`] | read | — |
-//! | `logistics.getDistrict` | [`LogisticsGetDistrictRequest`] → [`LogisticsGetDistrictResponse`] | read | — |
-//! | `logistics.getOutRange` | [`LogisticsGetOutRangeRequest`] → [`LogisticsGetOutRangeResponse`] | read | — |
-//! | `logistics.getRecommendedAndDeliveryExpressByOrder` | [`LogisticsGetRecommendedAndDeliveryExpressByOrderRequest`] → [`LogisticsGetRecommendedAndDeliveryExpressByOrderResponse`] | read | — |
-//! | `logistics.getShopKey` | [`LogisticsGetShopKeyRequest`] → [`LogisticsGetShopKeyResponse`] | read | — |
-//! | `logistics.getUserDeliverServiceInfos` | [`LogisticsGetUserDeliverServiceInfosRequest`] → [`LogisticsGetUserDeliverServiceInfosResponse`] | read | — |
-//! | `logistics.ind.aoi.push` | [`LogisticsIndAoiPushRequest`] → [`LogisticsIndAoiPushResponse`] | write | — |
-//! | `logistics.ind.orderStatusPush` | [`LogisticsIndOrderStatusPushRequest`] → [`LogisticsIndOrderStatusPushResponse`] | write | — |
-//! | `logistics.indTrackPush` | [`LogisticsIndTrackPushRequest`] → [`LogisticsIndTrackPushResponse`] | write | — |
-//! | `logistics.isByteDancePackage` | [`LogisticsIsByteDancePackageRequest`] → [`LogisticsIsByteDancePackageResponse`] | write | — |
-//! | `logistics.listShopNetsite` | [`LogisticsListShopNetsiteRequest`] → [`LogisticsListShopNetsiteResponse`] | read | — |
-//! | `logistics.merchant.confirmUpdateResult` | [`LogisticsMerchantConfirmUpdateResultRequest`] → [`LogisticsMerchantConfirmUpdateResultResponse`] | write, untyped | — |
-//! | `logistics.merchant.updateCalendar` | [`LogisticsMerchantUpdateCalendarRequest`] → [`LogisticsMerchantUpdateCalendarResponse`] | write, untyped | — |
-//! | `logistics.netsiteApplyCallback` | [`LogisticsNetsiteApplyCallbackRequest`] → [`LogisticsNetsiteApplyCallbackResponse`] | write | — |
-//! | `logistics.newCreateOrder` | [`LogisticsNewCreateOrderRequest`] → [`LogisticsNewCreateOrderResponse`] | write | — |
-//! | `logistics.operatorAppointmentEventRequest` | [`LogisticsOperatorAppointmentEventRequestRequest`] → [`LogisticsOperatorAppointmentEventRequestResponse`] | write | — |
-//! | `logistics.pushOnlineServiceConfig` | [`LogisticsPushOnlineServiceConfigRequest`] → [`LogisticsPushOnlineServiceConfigResponse`] | write | — |
-//! | `logistics.pushPickupCode` | [`LogisticsPushPickupCodeRequest`] → [`LogisticsPushPickupCodeResponse`] | write | — |
-//! | `logistics.queryCjAccountFLowFIleUrl` | [`LogisticsQueryCjAccountFLowFIleUrlRequest`] → [`LogisticsQueryCjAccountFLowFIleUrlResponse`] | read, untyped | — |
-//! | `logistics.queryPackageRoute` | [`LogisticsQueryPackageRouteRequest`] → [`LogisticsQueryPackageRouteResponse`] | read | — |
-//! | `logistics.queryPaymentInfo` | [`LogisticsQueryPaymentInfoRequest`] → [`LogisticsQueryPaymentInfoResponse`] | read | — |
-//! | `logistics.queryPaymentStatus` | [`LogisticsQueryPaymentStatusRequest`] → [`LogisticsQueryPaymentStatusResponse`] | read | — |
-//! | `logistics.registerPackageRoute` | [`LogisticsRegisterPackageRouteRequest`] → [`LogisticsRegisterPackageRouteResponse`] | write | — |
-//! | `logistics.resourceAbilityServiceArea` | [`LogisticsResourceAbilityServiceAreaRequest`] → [`LogisticsResourceAbilityServiceAreaResponse`] | write | — |
-//! | `logistics.reverse.reportException` | [`LogisticsReverseReportExceptionRequest`] → [`LogisticsReverseReportExceptionResponse`] | write | — |
-//! | `logistics.sendByteDanceMessage` | [`LogisticsSendByteDanceMessageRequest`] → [`LogisticsSendByteDanceMessageResponse`] | write | — |
-//! | `logistics.templateList` | [`LogisticsTemplateListRequest`] → [`LogisticsTemplateListResponse`] | read | — |
-//! | `logistics.terminalCancelOrder` | [`LogisticsTerminalCancelOrderRequest`] → [`LogisticsTerminalCancelOrderResponse`] | write | — |
-//! | `logistics.terminalRouteData` | [`LogisticsTerminalRouteDataRequest`] → [`LogisticsTerminalRouteDataResponse`] | write | — |
-//! | `logistics.trackNoRouteDetail` | [`LogisticsTrackNoRouteDetailRequest`] → [`LogisticsTrackNoRouteDetailResponse`] | read | — |
-//! | `logistics.trackPush` | [`LogisticsTrackPushRequest`] → [`LogisticsTrackPushResponse`] | write | — |
-//! | `logistics.updateOrder` | [`LogisticsUpdateOrderRequest`] → [`LogisticsUpdateOrderResponse`] | write | — |
-//! | `logistics.updateTerminalOrder` | [`LogisticsUpdateTerminalOrderRequest`] → [`LogisticsUpdateTerminalOrderResponse`] | write | — |
-//! | `logistics.verifyDeliveryCode` | [`LogisticsVerifyDeliveryCodeRequest`] → [`LogisticsVerifyDeliveryCodeResponse`] | write | — |
-//! | `logistics.virtualServicePushCallRecord` | [`LogisticsVirtualServicePushCallRecordRequest`] → [`LogisticsVirtualServicePushCallRecordResponse`] | write | — |
-//! | `logistics.virtualServicePushCallRecordUrl` | [`LogisticsVirtualServicePushCallRecordUrlRequest`] → [`LogisticsVirtualServicePushCallRecordUrlResponse`] | write | — |
-//! | `logistics.virtualServicePushSms` | [`LogisticsVirtualServicePushSmsRequest`] → [`LogisticsVirtualServicePushSmsResponse`] | write | — |
-//! | `logistics.waybillApply` | [`LogisticsWaybillApplyRequest`] → [`LogisticsWaybillApplyResponse`] | write | — |
-//! | `logistics.waybillOrderInfoQuery` | [`LogisticsWaybillOrderInfoQueryRequest`] → [`LogisticsWaybillOrderInfoQueryResponse`] | read | — |
+//! | `logistics.QueryRecycleCateByLevelForPaging` | [`LogisticsQueryRecycleCateByLevelForPagingRequest`](crate::api::logistics::LogisticsQueryRecycleCateByLevelForPagingRequest) → [`LogisticsQueryRecycleCateByLevelForPagingResponse`](crate::api::logistics::LogisticsQueryRecycleCateByLevelForPagingResponse) | read | from 1 |
+//! | `logistics.appendSubOrder` | [`LogisticsAppendSubOrderRequest`](crate::api::logistics::LogisticsAppendSubOrderRequest) → [`LogisticsAppendSubOrderResponse`](crate::api::logistics::LogisticsAppendSubOrderResponse) | write | — |
+//! | `logistics.cancelOperateOrder` | [`LogisticsCancelOperateOrderRequest`](crate::api::logistics::LogisticsCancelOperateOrderRequest) → [`LogisticsCancelOperateOrderResponse`](crate::api::logistics::LogisticsCancelOperateOrderResponse) | write | — |
+//! | `logistics.cancelOrder` | [`LogisticsCancelOrderRequest`](crate::api::logistics::LogisticsCancelOrderRequest) → [`LogisticsCancelOrderResponse`](crate::api::logistics::LogisticsCancelOrderResponse) | write | — |
+//! | `logistics.checkDYVirtualTel` | [`LogisticsCheckDYVirtualTelRequest`](crate::api::logistics::LogisticsCheckDYVirtualTelRequest) → [`LogisticsCheckDYVirtualTelResponse`](crate::api::logistics::LogisticsCheckDYVirtualTelResponse) | write, untyped | — |
+//! | `logistics.collectInfoCallback` | [`LogisticsCollectInfoCallbackRequest`](crate::api::logistics::LogisticsCollectInfoCallbackRequest) → [`LogisticsCollectInfoCallbackResponse`](crate::api::logistics::LogisticsCollectInfoCallbackResponse) | write | — |
+//! | `logistics.courierStation.cancelTerminalOrder` | [`LogisticsCourierStationCancelTerminalOrderRequest`](crate::api::logistics::LogisticsCourierStationCancelTerminalOrderRequest) → [`LogisticsCourierStationCancelTerminalOrderResponse`](crate::api::logistics::LogisticsCourierStationCancelTerminalOrderResponse) | write | — |
+//! | `logistics.courierStation.updateTerminalOrder` | [`LogisticsCourierStationUpdateTerminalOrderRequest`](crate::api::logistics::LogisticsCourierStationUpdateTerminalOrderRequest) → [`LogisticsCourierStationUpdateTerminalOrderResponse`](crate::api::logistics::LogisticsCourierStationUpdateTerminalOrderResponse) | write | — |
+//! | `logistics.createSFOrder` | [`LogisticsCreateSFOrderRequest`](crate::api::logistics::LogisticsCreateSFOrderRequest) → [`LogisticsCreateSFOrderResponse`](crate::api::logistics::LogisticsCreateSFOrderResponse) | write | — |
+//! | `logistics.customTemplateList` | [`LogisticsCustomTemplateListRequest`](crate::api::logistics::LogisticsCustomTemplateListRequest) → [`LogisticsCustomTemplateListResponse`](crate::api::logistics::LogisticsCustomTemplateListResponse) | read | — |
+//! | `logistics.deliveryNotice` | [`LogisticsDeliveryNoticeRequest`](crate::api::logistics::LogisticsDeliveryNoticeRequest) → [`LogisticsDeliveryNoticeResponse`](crate::api::logistics::LogisticsDeliveryNoticeResponse) | write | — |
+//! | `logistics.ebillInfoGet` | [`LogisticsEbillInfoGetRequest`](crate::api::logistics::LogisticsEbillInfoGetRequest) → [`LogisticsEbillInfoGetResponse`](crate::api::logistics::LogisticsEbillInfoGetResponse) | write | — |
+//! | `logistics.fetchBluetoothCmd` | [`LogisticsFetchBluetoothCmdRequest`](crate::api::logistics::LogisticsFetchBluetoothCmdRequest) → [`LogisticsFetchBluetoothCmdResponse`](crate::api::logistics::LogisticsFetchBluetoothCmdResponse) | write | — |
+//! | `logistics.getAiArbitration` | [`LogisticsGetAiArbitrationRequest`](crate::api::logistics::LogisticsGetAiArbitrationRequest) → [`LogisticsGetAiArbitrationResponse`](crate::api::logistics::LogisticsGetAiArbitrationResponse) | read, untyped | — |
+//! | `logistics.getCustomTemplateList` | [`LogisticsGetCustomTemplateListRequest`](crate::api::logistics::LogisticsGetCustomTemplateListRequest) → [`LogisticsGetCustomTemplateListResponse`](crate::api::logistics::LogisticsGetCustomTemplateListResponse) | read | — |
+//! | `logistics.getDesignTemplateList` | [`LogisticsGetDesignTemplateListRequest`](crate::api::logistics::LogisticsGetDesignTemplateListRequest) → [`LogisticsGetDesignTemplateListResponse`](crate::api::logistics::LogisticsGetDesignTemplateListResponse) | read | — |
+//! | `logistics.getDistrict` | [`LogisticsGetDistrictRequest`](crate::api::logistics::LogisticsGetDistrictRequest) → [`LogisticsGetDistrictResponse`](crate::api::logistics::LogisticsGetDistrictResponse) | read | — |
+//! | `logistics.getOutRange` | [`LogisticsGetOutRangeRequest`](crate::api::logistics::LogisticsGetOutRangeRequest) → [`LogisticsGetOutRangeResponse`](crate::api::logistics::LogisticsGetOutRangeResponse) | read | — |
+//! | `logistics.getRecommendedAndDeliveryExpressByOrder` | [`LogisticsGetRecommendedAndDeliveryExpressByOrderRequest`](crate::api::logistics::LogisticsGetRecommendedAndDeliveryExpressByOrderRequest) → [`LogisticsGetRecommendedAndDeliveryExpressByOrderResponse`](crate::api::logistics::LogisticsGetRecommendedAndDeliveryExpressByOrderResponse) | read | — |
+//! | `logistics.getShopKey` | [`LogisticsGetShopKeyRequest`](crate::api::logistics::LogisticsGetShopKeyRequest) → [`LogisticsGetShopKeyResponse`](crate::api::logistics::LogisticsGetShopKeyResponse) | read | — |
+//! | `logistics.getUserDeliverServiceInfos` | [`LogisticsGetUserDeliverServiceInfosRequest`](crate::api::logistics::LogisticsGetUserDeliverServiceInfosRequest) → [`LogisticsGetUserDeliverServiceInfosResponse`](crate::api::logistics::LogisticsGetUserDeliverServiceInfosResponse) | read | — |
+//! | `logistics.ind.aoi.push` | [`LogisticsIndAoiPushRequest`](crate::api::logistics::LogisticsIndAoiPushRequest) → [`LogisticsIndAoiPushResponse`](crate::api::logistics::LogisticsIndAoiPushResponse) | write | — |
+//! | `logistics.ind.orderStatusPush` | [`LogisticsIndOrderStatusPushRequest`](crate::api::logistics::LogisticsIndOrderStatusPushRequest) → [`LogisticsIndOrderStatusPushResponse`](crate::api::logistics::LogisticsIndOrderStatusPushResponse) | write | — |
+//! | `logistics.indTrackPush` | [`LogisticsIndTrackPushRequest`](crate::api::logistics::LogisticsIndTrackPushRequest) → [`LogisticsIndTrackPushResponse`](crate::api::logistics::LogisticsIndTrackPushResponse) | write | — |
+//! | `logistics.isByteDancePackage` | [`LogisticsIsByteDancePackageRequest`](crate::api::logistics::LogisticsIsByteDancePackageRequest) → [`LogisticsIsByteDancePackageResponse`](crate::api::logistics::LogisticsIsByteDancePackageResponse) | write | — |
+//! | `logistics.listShopNetsite` | [`LogisticsListShopNetsiteRequest`](crate::api::logistics::LogisticsListShopNetsiteRequest) → [`LogisticsListShopNetsiteResponse`](crate::api::logistics::LogisticsListShopNetsiteResponse) | read | — |
+//! | `logistics.merchant.confirmUpdateResult` | [`LogisticsMerchantConfirmUpdateResultRequest`](crate::api::logistics::LogisticsMerchantConfirmUpdateResultRequest) → [`LogisticsMerchantConfirmUpdateResultResponse`](crate::api::logistics::LogisticsMerchantConfirmUpdateResultResponse) | write, untyped | — |
+//! | `logistics.merchant.updateCalendar` | [`LogisticsMerchantUpdateCalendarRequest`](crate::api::logistics::LogisticsMerchantUpdateCalendarRequest) → [`LogisticsMerchantUpdateCalendarResponse`](crate::api::logistics::LogisticsMerchantUpdateCalendarResponse) | write, untyped | — |
+//! | `logistics.netsiteApplyCallback` | [`LogisticsNetsiteApplyCallbackRequest`](crate::api::logistics::LogisticsNetsiteApplyCallbackRequest) → [`LogisticsNetsiteApplyCallbackResponse`](crate::api::logistics::LogisticsNetsiteApplyCallbackResponse) | write | — |
+//! | `logistics.newCreateOrder` | [`LogisticsNewCreateOrderRequest`](crate::api::logistics::LogisticsNewCreateOrderRequest) → [`LogisticsNewCreateOrderResponse`](crate::api::logistics::LogisticsNewCreateOrderResponse) | write | — |
+//! | `logistics.operatorAppointmentEventRequest` | [`LogisticsOperatorAppointmentEventRequestRequest`](crate::api::logistics::LogisticsOperatorAppointmentEventRequestRequest) → [`LogisticsOperatorAppointmentEventRequestResponse`](crate::api::logistics::LogisticsOperatorAppointmentEventRequestResponse) | write | — |
+//! | `logistics.pushOnlineServiceConfig` | [`LogisticsPushOnlineServiceConfigRequest`](crate::api::logistics::LogisticsPushOnlineServiceConfigRequest) → [`LogisticsPushOnlineServiceConfigResponse`](crate::api::logistics::LogisticsPushOnlineServiceConfigResponse) | write | — |
+//! | `logistics.pushPickupCode` | [`LogisticsPushPickupCodeRequest`](crate::api::logistics::LogisticsPushPickupCodeRequest) → [`LogisticsPushPickupCodeResponse`](crate::api::logistics::LogisticsPushPickupCodeResponse) | write | — |
+//! | `logistics.queryCjAccountFLowFIleUrl` | [`LogisticsQueryCjAccountFLowFIleUrlRequest`](crate::api::logistics::LogisticsQueryCjAccountFLowFIleUrlRequest) → [`LogisticsQueryCjAccountFLowFIleUrlResponse`](crate::api::logistics::LogisticsQueryCjAccountFLowFIleUrlResponse) | read, untyped | — |
+//! | `logistics.queryPackageRoute` | [`LogisticsQueryPackageRouteRequest`](crate::api::logistics::LogisticsQueryPackageRouteRequest) → [`LogisticsQueryPackageRouteResponse`](crate::api::logistics::LogisticsQueryPackageRouteResponse) | read | — |
+//! | `logistics.queryPaymentInfo` | [`LogisticsQueryPaymentInfoRequest`](crate::api::logistics::LogisticsQueryPaymentInfoRequest) → [`LogisticsQueryPaymentInfoResponse`](crate::api::logistics::LogisticsQueryPaymentInfoResponse) | read | — |
+//! | `logistics.queryPaymentStatus` | [`LogisticsQueryPaymentStatusRequest`](crate::api::logistics::LogisticsQueryPaymentStatusRequest) → [`LogisticsQueryPaymentStatusResponse`](crate::api::logistics::LogisticsQueryPaymentStatusResponse) | read | — |
+//! | `logistics.registerPackageRoute` | [`LogisticsRegisterPackageRouteRequest`](crate::api::logistics::LogisticsRegisterPackageRouteRequest) → [`LogisticsRegisterPackageRouteResponse`](crate::api::logistics::LogisticsRegisterPackageRouteResponse) | write | — |
+//! | `logistics.resourceAbilityServiceArea` | [`LogisticsResourceAbilityServiceAreaRequest`](crate::api::logistics::LogisticsResourceAbilityServiceAreaRequest) → [`LogisticsResourceAbilityServiceAreaResponse`](crate::api::logistics::LogisticsResourceAbilityServiceAreaResponse) | write | — |
+//! | `logistics.reverse.reportException` | [`LogisticsReverseReportExceptionRequest`](crate::api::logistics::LogisticsReverseReportExceptionRequest) → [`LogisticsReverseReportExceptionResponse`](crate::api::logistics::LogisticsReverseReportExceptionResponse) | write | — |
+//! | `logistics.sendByteDanceMessage` | [`LogisticsSendByteDanceMessageRequest`](crate::api::logistics::LogisticsSendByteDanceMessageRequest) → [`LogisticsSendByteDanceMessageResponse`](crate::api::logistics::LogisticsSendByteDanceMessageResponse) | write | — |
+//! | `logistics.templateList` | [`LogisticsTemplateListRequest`](crate::api::logistics::LogisticsTemplateListRequest) → [`LogisticsTemplateListResponse`](crate::api::logistics::LogisticsTemplateListResponse) | read | — |
+//! | `logistics.terminalCancelOrder` | [`LogisticsTerminalCancelOrderRequest`](crate::api::logistics::LogisticsTerminalCancelOrderRequest) → [`LogisticsTerminalCancelOrderResponse`](crate::api::logistics::LogisticsTerminalCancelOrderResponse) | write | — |
+//! | `logistics.terminalRouteData` | [`LogisticsTerminalRouteDataRequest`](crate::api::logistics::LogisticsTerminalRouteDataRequest) → [`LogisticsTerminalRouteDataResponse`](crate::api::logistics::LogisticsTerminalRouteDataResponse) | write | — |
+//! | `logistics.trackNoRouteDetail` | [`LogisticsTrackNoRouteDetailRequest`](crate::api::logistics::LogisticsTrackNoRouteDetailRequest) → [`LogisticsTrackNoRouteDetailResponse`](crate::api::logistics::LogisticsTrackNoRouteDetailResponse) | read | — |
+//! | `logistics.trackPush` | [`LogisticsTrackPushRequest`](crate::api::logistics::LogisticsTrackPushRequest) → [`LogisticsTrackPushResponse`](crate::api::logistics::LogisticsTrackPushResponse) | write | — |
+//! | `logistics.updateOrder` | [`LogisticsUpdateOrderRequest`](crate::api::logistics::LogisticsUpdateOrderRequest) → [`LogisticsUpdateOrderResponse`](crate::api::logistics::LogisticsUpdateOrderResponse) | write | — |
+//! | `logistics.updateTerminalOrder` | [`LogisticsUpdateTerminalOrderRequest`](crate::api::logistics::LogisticsUpdateTerminalOrderRequest) → [`LogisticsUpdateTerminalOrderResponse`](crate::api::logistics::LogisticsUpdateTerminalOrderResponse) | write | — |
+//! | `logistics.verifyDeliveryCode` | [`LogisticsVerifyDeliveryCodeRequest`](crate::api::logistics::LogisticsVerifyDeliveryCodeRequest) → [`LogisticsVerifyDeliveryCodeResponse`](crate::api::logistics::LogisticsVerifyDeliveryCodeResponse) | write | — |
+//! | `logistics.virtualServicePushCallRecord` | [`LogisticsVirtualServicePushCallRecordRequest`](crate::api::logistics::LogisticsVirtualServicePushCallRecordRequest) → [`LogisticsVirtualServicePushCallRecordResponse`](crate::api::logistics::LogisticsVirtualServicePushCallRecordResponse) | write | — |
+//! | `logistics.virtualServicePushCallRecordUrl` | [`LogisticsVirtualServicePushCallRecordUrlRequest`](crate::api::logistics::LogisticsVirtualServicePushCallRecordUrlRequest) → [`LogisticsVirtualServicePushCallRecordUrlResponse`](crate::api::logistics::LogisticsVirtualServicePushCallRecordUrlResponse) | write | — |
+//! | `logistics.virtualServicePushSms` | [`LogisticsVirtualServicePushSmsRequest`](crate::api::logistics::LogisticsVirtualServicePushSmsRequest) → [`LogisticsVirtualServicePushSmsResponse`](crate::api::logistics::LogisticsVirtualServicePushSmsResponse) | write | — |
+//! | `logistics.waybillApply` | [`LogisticsWaybillApplyRequest`](crate::api::logistics::LogisticsWaybillApplyRequest) → [`LogisticsWaybillApplyResponse`](crate::api::logistics::LogisticsWaybillApplyResponse) | write | — |
+//! | `logistics.waybillOrderInfoQuery` | [`LogisticsWaybillOrderInfoQueryRequest`](crate::api::logistics::LogisticsWaybillOrderInfoQueryRequest) → [`LogisticsWaybillOrderInfoQueryResponse`](crate::api::logistics::LogisticsWaybillOrderInfoQueryResponse) | read | — |
 pub mod shared;
 pub mod query_recycle_cate_by_level_for_paging;
 pub use query_recycle_cate_by_level_for_paging::{

@@ -7,10 +7,10 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `marketing.checkCouponApplied` | [`MarketingCheckCouponAppliedRequest`] → [`MarketingCheckCouponAppliedResponse`] | write | — |
-//! | `marketing.pageQueryActivity` | [`MarketingPageQueryActivityRequest`] → [`MarketingPageQueryActivityResponse`] | write, untyped | — |
-//! | `marketing.queryAvailableProduct` | [`MarketingQueryAvailableProductRequest`] → [`MarketingQueryAvailableProductResponse`] | read, untyped | — |
-//! | `marketing.queryShopCouponList` | [`MarketingQueryShopCouponListRequest`] → [`MarketingQueryShopCouponListResponse`] | read | from 1 |
+//! | `marketing.checkCouponApplied` | [`MarketingCheckCouponAppliedRequest`](crate::api::marketing::MarketingCheckCouponAppliedRequest) → [`MarketingCheckCouponAppliedResponse`](crate::api::marketing::MarketingCheckCouponAppliedResponse) | write | — |
+//! | `marketing.pageQueryActivity` | [`MarketingPageQueryActivityRequest`](crate::api::marketing::MarketingPageQueryActivityRequest) → [`MarketingPageQueryActivityResponse`](crate::api::marketing::MarketingPageQueryActivityResponse) | write, untyped | — |
+//! | `marketing.queryAvailableProduct` | [`MarketingQueryAvailableProductRequest`](crate::api::marketing::MarketingQueryAvailableProductRequest) → [`MarketingQueryAvailableProductResponse`](crate::api::marketing::MarketingQueryAvailableProductResponse) | read, untyped | — |
+//! | `marketing.queryShopCouponList` | [`MarketingQueryShopCouponListRequest`](crate::api::marketing::MarketingQueryShopCouponListRequest) → [`MarketingQueryShopCouponListResponse`](crate::api::marketing::MarketingQueryShopCouponListResponse) | read | from 1 |
 pub mod check_coupon_applied;
 pub use check_coupon_applied::{
     MarketingCheckCouponAppliedRequest, MarketingCheckCouponAppliedResponse,

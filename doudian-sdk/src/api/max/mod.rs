@@ -7,6 +7,6 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `max.activities` | [`MaxActivitiesRequest`] → [`MaxActivitiesResponse`] | write, untyped | — |
+//! | `max.activities` | [`MaxActivitiesRequest`](crate::api::max::MaxActivitiesRequest) → [`MaxActivitiesResponse`](crate::api::max::MaxActivitiesResponse) | write, untyped | — |
 pub mod activities;
 pub use activities::{MaxActivitiesRequest, MaxActivitiesResponse};

@@ -7,8 +7,8 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `medicine.getShopDruggist` | [`MedicineGetShopDruggistRequest`] → [`MedicineGetShopDruggistResponse`] | read, untyped | — |
-//! | `medicine.getShopMemberAuthStoreIds` | [`MedicineGetShopMemberAuthStoreIdsRequest`] → [`MedicineGetShopMemberAuthStoreIdsResponse`] | read, untyped | — |
+//! | `medicine.getShopDruggist` | [`MedicineGetShopDruggistRequest`](crate::api::medicine::MedicineGetShopDruggistRequest) → [`MedicineGetShopDruggistResponse`](crate::api::medicine::MedicineGetShopDruggistResponse) | read, untyped | — |
+//! | `medicine.getShopMemberAuthStoreIds` | [`MedicineGetShopMemberAuthStoreIdsRequest`](crate::api::medicine::MedicineGetShopMemberAuthStoreIdsRequest) → [`MedicineGetShopMemberAuthStoreIdsResponse`](crate::api::medicine::MedicineGetShopMemberAuthStoreIdsResponse) | read, untyped | — |
 pub mod get_shop_druggist;
 pub use get_shop_druggist::{
     MedicineGetShopDruggistRequest, MedicineGetShopDruggistResponse,

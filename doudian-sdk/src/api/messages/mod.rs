@@ -118,6 +118,7 @@ pub use yunc_tcp_order_status_change::YuncTcpOrderStatusChange;
 /// A decoded push message, by tag (or, for a message whose tag is unpublished, by name).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+#[allow(clippy::enum_variant_names)]
 pub enum Message {
     /// Tag 100.
     TradeCreate(TradeCreate),

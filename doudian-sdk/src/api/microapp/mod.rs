@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `microapp.GetStaticFileUrlBatch` | [`MicroappGetStaticFileUrlBatchRequest`] → [`MicroappGetStaticFileUrlBatchResponse`] | read | — |
-//! | `microapp.UpdateStaticFileMeta` | [`MicroappUpdateStaticFileMetaRequest`] → [`MicroappUpdateStaticFileMetaResponse`] | write | — |
-//! | `microapp.invoke.cloudApi` | [`MicroappInvokeCloudApiRequest`] → [`MicroappInvokeCloudApiResponse`] | write | — |
+//! | `microapp.GetStaticFileUrlBatch` | [`MicroappGetStaticFileUrlBatchRequest`](crate::api::microapp::MicroappGetStaticFileUrlBatchRequest) → [`MicroappGetStaticFileUrlBatchResponse`](crate::api::microapp::MicroappGetStaticFileUrlBatchResponse) | read | — |
+//! | `microapp.UpdateStaticFileMeta` | [`MicroappUpdateStaticFileMetaRequest`](crate::api::microapp::MicroappUpdateStaticFileMetaRequest) → [`MicroappUpdateStaticFileMetaResponse`](crate::api::microapp::MicroappUpdateStaticFileMetaResponse) | write | — |
+//! | `microapp.invoke.cloudApi` | [`MicroappInvokeCloudApiRequest`](crate::api::microapp::MicroappInvokeCloudApiRequest) → [`MicroappInvokeCloudApiResponse`](crate::api::microapp::MicroappInvokeCloudApiResponse) | write | — |
 pub mod get_static_file_url_batch;
 pub use get_static_file_url_batch::{
     MicroappGetStaticFileUrlBatchRequest, MicroappGetStaticFileUrlBatchResponse,

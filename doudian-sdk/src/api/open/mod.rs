@@ -7,18 +7,18 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `open.appIpWhiteListAdd` | [`OpenAppIpWhiteListAddRequest`] → [`OpenAppIpWhiteListAddResponse`] | write, untyped | — |
-//! | `open.batchCheckProductVideo` | [`OpenBatchCheckProductVideoRequest`] → [`OpenBatchCheckProductVideoResponse`] | write | — |
-//! | `open.binaryupload` | [`OpenBinaryuploadRequest`] → [`OpenBinaryuploadResponse`] | write | — |
-//! | `open.createProductVideoCheckTask` | [`OpenCreateProductVideoCheckTaskRequest`] → [`OpenCreateProductVideoCheckTaskResponse`] | write | — |
-//! | `open.getAuthInfo` | [`OpenGetAuthInfoRequest`] → [`OpenGetAuthInfoResponse`] | read | — |
-//! | `open.getOrderRecoveryRecommendation` | [`OpenGetOrderRecoveryRecommendationRequest`] → [`OpenGetOrderRecoveryRecommendationResponse`] | read, untyped | — |
-//! | `open.getProductVideoCheckResult` | [`OpenGetProductVideoCheckResultRequest`] → [`OpenGetProductVideoCheckResultResponse`] | read | — |
-//! | `open.isExposureProducts` | [`OpenIsExposureProductsRequest`] → [`OpenIsExposureProductsResponse`] | write | — |
-//! | `open.materialToken` | [`OpenMaterialTokenRequest`] → [`OpenMaterialTokenResponse`] | write | — |
-//! | `open.openId.replace` | [`OpenOpenIdReplaceRequest`] → [`OpenOpenIdReplaceResponse`] | write | — |
-//! | `open.openIdSwitch` | [`OpenOpenIdSwitchRequest`] → [`OpenOpenIdSwitchResponse`] | write | — |
-//! | `open.submitRejectionReason` | [`OpenSubmitRejectionReasonRequest`] → [`OpenSubmitRejectionReasonResponse`] | write, untyped | — |
+//! | `open.appIpWhiteListAdd` | [`OpenAppIpWhiteListAddRequest`](crate::api::open::OpenAppIpWhiteListAddRequest) → [`OpenAppIpWhiteListAddResponse`](crate::api::open::OpenAppIpWhiteListAddResponse) | write, untyped | — |
+//! | `open.batchCheckProductVideo` | [`OpenBatchCheckProductVideoRequest`](crate::api::open::OpenBatchCheckProductVideoRequest) → [`OpenBatchCheckProductVideoResponse`](crate::api::open::OpenBatchCheckProductVideoResponse) | write | — |
+//! | `open.binaryupload` | [`OpenBinaryuploadRequest`](crate::api::open::OpenBinaryuploadRequest) → [`OpenBinaryuploadResponse`](crate::api::open::OpenBinaryuploadResponse) | write | — |
+//! | `open.createProductVideoCheckTask` | [`OpenCreateProductVideoCheckTaskRequest`](crate::api::open::OpenCreateProductVideoCheckTaskRequest) → [`OpenCreateProductVideoCheckTaskResponse`](crate::api::open::OpenCreateProductVideoCheckTaskResponse) | write | — |
+//! | `open.getAuthInfo` | [`OpenGetAuthInfoRequest`](crate::api::open::OpenGetAuthInfoRequest) → [`OpenGetAuthInfoResponse`](crate::api::open::OpenGetAuthInfoResponse) | read | — |
+//! | `open.getOrderRecoveryRecommendation` | [`OpenGetOrderRecoveryRecommendationRequest`](crate::api::open::OpenGetOrderRecoveryRecommendationRequest) → [`OpenGetOrderRecoveryRecommendationResponse`](crate::api::open::OpenGetOrderRecoveryRecommendationResponse) | read, untyped | — |
+//! | `open.getProductVideoCheckResult` | [`OpenGetProductVideoCheckResultRequest`](crate::api::open::OpenGetProductVideoCheckResultRequest) → [`OpenGetProductVideoCheckResultResponse`](crate::api::open::OpenGetProductVideoCheckResultResponse) | read | — |
+//! | `open.isExposureProducts` | [`OpenIsExposureProductsRequest`](crate::api::open::OpenIsExposureProductsRequest) → [`OpenIsExposureProductsResponse`](crate::api::open::OpenIsExposureProductsResponse) | write | — |
+//! | `open.materialToken` | [`OpenMaterialTokenRequest`](crate::api::open::OpenMaterialTokenRequest) → [`OpenMaterialTokenResponse`](crate::api::open::OpenMaterialTokenResponse) | write | — |
+//! | `open.openId.replace` | [`OpenOpenIdReplaceRequest`](crate::api::open::OpenOpenIdReplaceRequest) → [`OpenOpenIdReplaceResponse`](crate::api::open::OpenOpenIdReplaceResponse) | write | — |
+//! | `open.openIdSwitch` | [`OpenOpenIdSwitchRequest`](crate::api::open::OpenOpenIdSwitchRequest) → [`OpenOpenIdSwitchResponse`](crate::api::open::OpenOpenIdSwitchResponse) | write | — |
+//! | `open.submitRejectionReason` | [`OpenSubmitRejectionReasonRequest`](crate::api::open::OpenSubmitRejectionReasonRequest) → [`OpenSubmitRejectionReasonResponse`](crate::api::open::OpenSubmitRejectionReasonResponse) | write, untyped | — |
 pub mod app_ip_white_list_add;
 pub use app_ip_white_list_add::{
     OpenAppIpWhiteListAddRequest, OpenAppIpWhiteListAddResponse,

@@ -7,22 +7,22 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `openCloud.backendService.list` | [`OpenCloudBackendServiceListRequest`] → [`OpenCloudBackendServiceListResponse`] | read, untyped | — |
-//! | `openCloud.containerService.detail` | [`OpenCloudContainerServiceDetailRequest`] → [`OpenCloudContainerServiceDetailResponse`] | read, untyped | — |
-//! | `openCloud.ddpAddShop` | [`OpenCloudDdpAddShopRequest`] → [`OpenCloudDdpAddShopResponse`] | write | — |
-//! | `openCloud.ddpAddShopTask` | [`OpenCloudDdpAddShopTaskRequest`] → [`OpenCloudDdpAddShopTaskResponse`] | write | — |
-//! | `openCloud.ddpDeleteShop` | [`OpenCloudDdpDeleteShopRequest`] → [`OpenCloudDdpDeleteShopResponse`] | write | — |
-//! | `openCloud.ddpGetShopList` | [`OpenCloudDdpGetShopListRequest`] → [`OpenCloudDdpGetShopListResponse`] | read | from 1 |
-//! | `openCloud.smartFactoryInterface` | [`OpenCloudSmartFactoryInterfaceRequest`] → [`OpenCloudSmartFactoryInterfaceResponse`] | write | — |
-//! | `openCloud.v1.cr.token.get` | [`OpenCloudV1CrTokenGetRequest`] → [`OpenCloudV1CrTokenGetResponse`] | read | — |
-//! | `openCloud.v1.deployTicket.cancel` | [`OpenCloudV1DeployTicketCancelRequest`] → [`OpenCloudV1DeployTicketCancelResponse`] | write | — |
-//! | `openCloud.v1.deployTicket.confirm` | [`OpenCloudV1DeployTicketConfirmRequest`] → [`OpenCloudV1DeployTicketConfirmResponse`] | write | — |
-//! | `openCloud.v1.deployTicket.create` | [`OpenCloudV1DeployTicketCreateRequest`] → [`OpenCloudV1DeployTicketCreateResponse`] | write | — |
-//! | `openCloud.v1.deployTicket.detail` | [`OpenCloudV1DeployTicketDetailRequest`] → [`OpenCloudV1DeployTicketDetailResponse`] | read | — |
-//! | `openCloud.v1.deployTicket.rollback` | [`OpenCloudV1DeployTicketRollbackRequest`] → [`OpenCloudV1DeployTicketRollbackResponse`] | write | — |
-//! | `openCloud.v1.imageVersion.create` | [`OpenCloudV1ImageVersionCreateRequest`] → [`OpenCloudV1ImageVersionCreateResponse`] | write | — |
-//! | `openCloud.v1.imageVersion.list` | [`OpenCloudV1ImageVersionListRequest`] → [`OpenCloudV1ImageVersionListResponse`] | read | — |
-//! | `openCloud.v1.imageVersion.rebuild` | [`OpenCloudV1ImageVersionRebuildRequest`] → [`OpenCloudV1ImageVersionRebuildResponse`] | write | — |
+//! | `openCloud.backendService.list` | [`OpenCloudBackendServiceListRequest`](crate::api::open_cloud::OpenCloudBackendServiceListRequest) → [`OpenCloudBackendServiceListResponse`](crate::api::open_cloud::OpenCloudBackendServiceListResponse) | read, untyped | — |
+//! | `openCloud.containerService.detail` | [`OpenCloudContainerServiceDetailRequest`](crate::api::open_cloud::OpenCloudContainerServiceDetailRequest) → [`OpenCloudContainerServiceDetailResponse`](crate::api::open_cloud::OpenCloudContainerServiceDetailResponse) | read, untyped | — |
+//! | `openCloud.ddpAddShop` | [`OpenCloudDdpAddShopRequest`](crate::api::open_cloud::OpenCloudDdpAddShopRequest) → [`OpenCloudDdpAddShopResponse`](crate::api::open_cloud::OpenCloudDdpAddShopResponse) | write | — |
+//! | `openCloud.ddpAddShopTask` | [`OpenCloudDdpAddShopTaskRequest`](crate::api::open_cloud::OpenCloudDdpAddShopTaskRequest) → [`OpenCloudDdpAddShopTaskResponse`](crate::api::open_cloud::OpenCloudDdpAddShopTaskResponse) | write | — |
+//! | `openCloud.ddpDeleteShop` | [`OpenCloudDdpDeleteShopRequest`](crate::api::open_cloud::OpenCloudDdpDeleteShopRequest) → [`OpenCloudDdpDeleteShopResponse`](crate::api::open_cloud::OpenCloudDdpDeleteShopResponse) | write | — |
+//! | `openCloud.ddpGetShopList` | [`OpenCloudDdpGetShopListRequest`](crate::api::open_cloud::OpenCloudDdpGetShopListRequest) → [`OpenCloudDdpGetShopListResponse`](crate::api::open_cloud::OpenCloudDdpGetShopListResponse) | read | from 1 |
+//! | `openCloud.smartFactoryInterface` | [`OpenCloudSmartFactoryInterfaceRequest`](crate::api::open_cloud::OpenCloudSmartFactoryInterfaceRequest) → [`OpenCloudSmartFactoryInterfaceResponse`](crate::api::open_cloud::OpenCloudSmartFactoryInterfaceResponse) | write | — |
+//! | `openCloud.v1.cr.token.get` | [`OpenCloudV1CrTokenGetRequest`](crate::api::open_cloud::OpenCloudV1CrTokenGetRequest) → [`OpenCloudV1CrTokenGetResponse`](crate::api::open_cloud::OpenCloudV1CrTokenGetResponse) | read | — |
+//! | `openCloud.v1.deployTicket.cancel` | [`OpenCloudV1DeployTicketCancelRequest`](crate::api::open_cloud::OpenCloudV1DeployTicketCancelRequest) → [`OpenCloudV1DeployTicketCancelResponse`](crate::api::open_cloud::OpenCloudV1DeployTicketCancelResponse) | write | — |
+//! | `openCloud.v1.deployTicket.confirm` | [`OpenCloudV1DeployTicketConfirmRequest`](crate::api::open_cloud::OpenCloudV1DeployTicketConfirmRequest) → [`OpenCloudV1DeployTicketConfirmResponse`](crate::api::open_cloud::OpenCloudV1DeployTicketConfirmResponse) | write | — |
+//! | `openCloud.v1.deployTicket.create` | [`OpenCloudV1DeployTicketCreateRequest`](crate::api::open_cloud::OpenCloudV1DeployTicketCreateRequest) → [`OpenCloudV1DeployTicketCreateResponse`](crate::api::open_cloud::OpenCloudV1DeployTicketCreateResponse) | write | — |
+//! | `openCloud.v1.deployTicket.detail` | [`OpenCloudV1DeployTicketDetailRequest`](crate::api::open_cloud::OpenCloudV1DeployTicketDetailRequest) → [`OpenCloudV1DeployTicketDetailResponse`](crate::api::open_cloud::OpenCloudV1DeployTicketDetailResponse) | read | — |
+//! | `openCloud.v1.deployTicket.rollback` | [`OpenCloudV1DeployTicketRollbackRequest`](crate::api::open_cloud::OpenCloudV1DeployTicketRollbackRequest) → [`OpenCloudV1DeployTicketRollbackResponse`](crate::api::open_cloud::OpenCloudV1DeployTicketRollbackResponse) | write | — |
+//! | `openCloud.v1.imageVersion.create` | [`OpenCloudV1ImageVersionCreateRequest`](crate::api::open_cloud::OpenCloudV1ImageVersionCreateRequest) → [`OpenCloudV1ImageVersionCreateResponse`](crate::api::open_cloud::OpenCloudV1ImageVersionCreateResponse) | write | — |
+//! | `openCloud.v1.imageVersion.list` | [`OpenCloudV1ImageVersionListRequest`](crate::api::open_cloud::OpenCloudV1ImageVersionListRequest) → [`OpenCloudV1ImageVersionListResponse`](crate::api::open_cloud::OpenCloudV1ImageVersionListResponse) | read | — |
+//! | `openCloud.v1.imageVersion.rebuild` | [`OpenCloudV1ImageVersionRebuildRequest`](crate::api::open_cloud::OpenCloudV1ImageVersionRebuildRequest) → [`OpenCloudV1ImageVersionRebuildResponse`](crate::api::open_cloud::OpenCloudV1ImageVersionRebuildResponse) | write | — |
 pub mod shared;
 pub mod backend_service_list;
 pub use backend_service_list::{

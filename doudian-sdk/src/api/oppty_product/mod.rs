@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `opptyProduct.apply` | [`OpptyProductApplyRequest`] → [`OpptyProductApplyResponse`] | write | — |
-//! | `opptyProduct.clue` | [`OpptyProductClueRequest`] → [`OpptyProductClueResponse`] | write | — |
-//! | `opptyProduct.getApplyProgress` | [`OpptyProductGetApplyProgressRequest`] → [`OpptyProductGetApplyProgressResponse`] | read | — |
+//! | `opptyProduct.apply` | [`OpptyProductApplyRequest`](crate::api::oppty_product::OpptyProductApplyRequest) → [`OpptyProductApplyResponse`](crate::api::oppty_product::OpptyProductApplyResponse) | write | — |
+//! | `opptyProduct.clue` | [`OpptyProductClueRequest`](crate::api::oppty_product::OpptyProductClueRequest) → [`OpptyProductClueResponse`](crate::api::oppty_product::OpptyProductClueResponse) | write | — |
+//! | `opptyProduct.getApplyProgress` | [`OpptyProductGetApplyProgressRequest`](crate::api::oppty_product::OpptyProductGetApplyProgressRequest) → [`OpptyProductGetApplyProgressResponse`](crate::api::oppty_product::OpptyProductGetApplyProgressResponse) | read | — |
 pub mod apply;
 pub use apply::{OpptyProductApplyRequest, OpptyProductApplyResponse};
 pub mod clue;

@@ -7,64 +7,64 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `order.AddressAppliedSwitch` | [`OrderAddressAppliedSwitchRequest`] → [`OrderAddressAppliedSwitchResponse`] | write | — |
-//! | `order.BatchSearchIndex` | [`OrderBatchSearchIndexRequest`] → [`OrderBatchSearchIndexResponse`] | read | — |
-//! | `order.PackageProcessFail` | [`OrderPackageProcessFailRequest`] → [`OrderPackageProcessFailResponse`] | write | — |
-//! | `order.PackageProcessSuccess` | [`OrderPackageProcessSuccessRequest`] → [`OrderPackageProcessSuccessResponse`] | write | — |
-//! | `order.addOrderRemark` | [`OrderAddOrderRemarkRequest`] → [`OrderAddOrderRemarkResponse`] | write | — |
-//! | `order.addSerialNumber` | [`OrderAddSerialNumberRequest`] → [`OrderAddSerialNumberResponse`] | write | — |
-//! | `order.addresSwitchConfig` | [`OrderAddresSwitchConfigRequest`] → [`OrderAddresSwitchConfigResponse`] | write | — |
-//! | `order.addressConfirm` | [`OrderAddressConfirmRequest`] → [`OrderAddressConfirmResponse`] | write | — |
-//! | `order.addressModify` | [`OrderAddressModifyRequest`] → [`OrderAddressModifyResponse`] | write | — |
-//! | `order.batchBindSerialNumber` | [`OrderBatchBindSerialNumberRequest`] → [`OrderBatchBindSerialNumberResponse`] | write | — |
-//! | `order.batchDecrypt` | [`OrderBatchDecryptRequest`] → [`OrderBatchDecryptResponse`] | write | — |
-//! | `order.batchEncrypt` | [`OrderBatchEncryptRequest`] → [`OrderBatchEncryptResponse`] | write | — |
-//! | `order.batchSensitive` | [`OrderBatchSensitiveRequest`] → [`OrderBatchSensitiveResponse`] | write | — |
-//! | `order.deliverTimeChangeConfirm` | [`OrderDeliverTimeChangeConfirmRequest`] → [`OrderDeliverTimeChangeConfirmResponse`] | write | — |
-//! | `order.deliverTimeChangeTaskInfo` | [`OrderDeliverTimeChangeTaskInfoRequest`] → [`OrderDeliverTimeChangeTaskInfoResponse`] | read | — |
-//! | `order.downloadSettleItemToShop` | [`OrderDownloadSettleItemToShopRequest`] → [`OrderDownloadSettleItemToShopResponse`] | write | — |
-//! | `order.downloadShopAccountItem` | [`OrderDownloadShopAccountItemRequest`] → [`OrderDownloadShopAccountItemResponse`] | write | — |
-//! | `order.downloadShopAccountItemFile` | [`OrderDownloadShopAccountItemFileRequest`] → [`OrderDownloadShopAccountItemFileResponse`] | write | — |
-//! | `order.downloadToShop` | [`OrderDownloadToShopRequest`] → [`OrderDownloadToShopResponse`] | write | — |
-//! | `order.getCrossBorderFulfillInfo` | [`OrderGetCrossBorderFulfillInfoRequest`] → [`OrderGetCrossBorderFulfillInfoResponse`] | read | — |
-//! | `order.getMCToken` | [`OrderGetMCTokenRequest`] → [`OrderGetMCTokenResponse`] | read | — |
-//! | `order.getSearchIndex` | [`OrderGetSearchIndexRequest`] → [`OrderGetSearchIndexResponse`] | read | — |
-//! | `order.getServiceList` | [`OrderGetServiceListRequest`] → [`OrderGetServiceListResponse`] | read | from 0 |
-//! | `order.getSettleBillDetail` | [`OrderGetSettleBillDetailRequest`] → [`OrderGetSettleBillDetailResponse`] | read | from 0 |
-//! | `order.getSettleBillDetailV2` | [`OrderGetSettleBillDetailV2Request`] → [`OrderGetSettleBillDetailV2Response`] | read | — |
-//! | `order.getSettleBillDetailV3` | [`OrderGetSettleBillDetailV3Request`] → [`OrderGetSettleBillDetailV3Response`] | read | — |
-//! | `order.getShopAccountItem` | [`OrderGetShopAccountItemRequest`] → [`OrderGetShopAccountItemResponse`] | read | — |
-//! | `order.getShopAccountItemFile` | [`OrderGetShopAccountItemFileRequest`] → [`OrderGetShopAccountItemFileResponse`] | read | — |
-//! | `order.getShopCompanySettleOrder` | [`OrderGetShopCompanySettleOrderRequest`] → [`OrderGetShopCompanySettleOrderResponse`] | read | from 1 |
-//! | `order.getUserOrderList` | [`OrderGetUserOrderListRequest`] → [`OrderGetUserOrderListResponse`] | read | from 0 |
-//! | `order.insurance` | [`OrderInsuranceRequest`] → [`OrderInsuranceResponse`] | write | — |
-//! | `order.invoiceList` | [`OrderInvoiceListRequest`] → [`OrderInvoiceListResponse`] | read | from 1 |
-//! | `order.invoiceUpload` | [`OrderInvoiceUploadRequest`] → [`OrderInvoiceUploadResponse`] | write | — |
-//! | `order.logisticsAdd` | [`OrderLogisticsAddRequest`] → [`OrderLogisticsAddResponse`] | write | — |
-//! | `order.logisticsAddMultiPack` | [`OrderLogisticsAddMultiPackRequest`] → [`OrderLogisticsAddMultiPackResponse`] | write | — |
-//! | `order.logisticsAddSinglePack` | [`OrderLogisticsAddSinglePackRequest`] → [`OrderLogisticsAddSinglePackResponse`] | write | — |
-//! | `order.logisticsCompanyList` | [`OrderLogisticsCompanyListRequest`] → [`OrderLogisticsCompanyListResponse`] | read | — |
-//! | `order.logisticsEdit` | [`OrderLogisticsEditRequest`] → [`OrderLogisticsEditResponse`] | write | — |
-//! | `order.logisticsEditByPack` | [`OrderLogisticsEditByPackRequest`] → [`OrderLogisticsEditByPackResponse`] | write | — |
-//! | `order.merge` | [`OrderMergeRequest`] → [`OrderMergeResponse`] | write | — |
-//! | `order.mergeV2` | [`OrderMergeV2Request`] → [`OrderMergeV2Response`] | write | — |
-//! | `order.modifyQualityCheckType` | [`OrderModifyQualityCheckTypeRequest`] → [`OrderModifyQualityCheckTypeResponse`] | write | — |
-//! | `order.ordeReportList` | [`OrderOrdeReportListRequest`] → [`OrderOrdeReportListResponse`] | read | — |
-//! | `order.orderCancel` | [`OrderOrderCancelRequest`] → [`OrderOrderCancelResponse`] | write | — |
-//! | `order.orderDetail` | [`OrderOrderDetailRequest`] → [`OrderOrderDetailResponse`] | read | — |
-//! | `order.policy` | [`OrderPolicyRequest`] → [`OrderPolicyResponse`] | read | — |
-//! | `order.queryLogisticsCompanyList` | [`OrderQueryLogisticsCompanyListRequest`] → [`OrderQueryLogisticsCompanyListResponse`] | read | — |
-//! | `order.queryOrderLogistics` | [`OrderQueryOrderLogisticsRequest`] → [`OrderQueryOrderLogisticsResponse`] | read | — |
-//! | `order.queryOrderPackageInfo` | [`OrderQueryOrderPackageInfoRequest`] → [`OrderQueryOrderPackageInfoResponse`] | read | — |
-//! | `order.replyService` | [`OrderReplyServiceRequest`] → [`OrderReplyServiceResponse`] | write | — |
-//! | `order.review` | [`OrderReviewRequest`] → [`OrderReviewResponse`] | write | — |
-//! | `order.searchByReceiver` | [`OrderSearchByReceiverRequest`] → [`OrderSearchByReceiverResponse`] | read | from 0 |
-//! | `order.searchList` | [`OrderSearchListRequest`] → [`OrderSearchListResponse`] | read | from 0, ≤ 100 a page |
-//! | `order.serviceDetail` | [`OrderServiceDetailRequest`] → [`OrderServiceDetailResponse`] | read | — |
-//! | `order.settle` | [`OrderSettleRequest`] → [`OrderSettleResponse`] | write | from 0 |
-//! | `order.updateOrderAmount` | [`OrderUpdateOrderAmountRequest`] → [`OrderUpdateOrderAmountResponse`] | write | — |
-//! | `order.updatePostAmount` | [`OrderUpdatePostAmountRequest`] → [`OrderUpdatePostAmountResponse`] | write | — |
-//! | `order.uploadextrapackage` | [`OrderUploadextrapackageRequest`] → [`OrderUploadextrapackageResponse`] | write | — |
+//! | `order.AddressAppliedSwitch` | [`OrderAddressAppliedSwitchRequest`](crate::api::order::OrderAddressAppliedSwitchRequest) → [`OrderAddressAppliedSwitchResponse`](crate::api::order::OrderAddressAppliedSwitchResponse) | write | — |
+//! | `order.BatchSearchIndex` | [`OrderBatchSearchIndexRequest`](crate::api::order::OrderBatchSearchIndexRequest) → [`OrderBatchSearchIndexResponse`](crate::api::order::OrderBatchSearchIndexResponse) | read | — |
+//! | `order.PackageProcessFail` | [`OrderPackageProcessFailRequest`](crate::api::order::OrderPackageProcessFailRequest) → [`OrderPackageProcessFailResponse`](crate::api::order::OrderPackageProcessFailResponse) | write | — |
+//! | `order.PackageProcessSuccess` | [`OrderPackageProcessSuccessRequest`](crate::api::order::OrderPackageProcessSuccessRequest) → [`OrderPackageProcessSuccessResponse`](crate::api::order::OrderPackageProcessSuccessResponse) | write | — |
+//! | `order.addOrderRemark` | [`OrderAddOrderRemarkRequest`](crate::api::order::OrderAddOrderRemarkRequest) → [`OrderAddOrderRemarkResponse`](crate::api::order::OrderAddOrderRemarkResponse) | write | — |
+//! | `order.addSerialNumber` | [`OrderAddSerialNumberRequest`](crate::api::order::OrderAddSerialNumberRequest) → [`OrderAddSerialNumberResponse`](crate::api::order::OrderAddSerialNumberResponse) | write | — |
+//! | `order.addresSwitchConfig` | [`OrderAddresSwitchConfigRequest`](crate::api::order::OrderAddresSwitchConfigRequest) → [`OrderAddresSwitchConfigResponse`](crate::api::order::OrderAddresSwitchConfigResponse) | write | — |
+//! | `order.addressConfirm` | [`OrderAddressConfirmRequest`](crate::api::order::OrderAddressConfirmRequest) → [`OrderAddressConfirmResponse`](crate::api::order::OrderAddressConfirmResponse) | write | — |
+//! | `order.addressModify` | [`OrderAddressModifyRequest`](crate::api::order::OrderAddressModifyRequest) → [`OrderAddressModifyResponse`](crate::api::order::OrderAddressModifyResponse) | write | — |
+//! | `order.batchBindSerialNumber` | [`OrderBatchBindSerialNumberRequest`](crate::api::order::OrderBatchBindSerialNumberRequest) → [`OrderBatchBindSerialNumberResponse`](crate::api::order::OrderBatchBindSerialNumberResponse) | write | — |
+//! | `order.batchDecrypt` | [`OrderBatchDecryptRequest`](crate::api::order::OrderBatchDecryptRequest) → [`OrderBatchDecryptResponse`](crate::api::order::OrderBatchDecryptResponse) | write | — |
+//! | `order.batchEncrypt` | [`OrderBatchEncryptRequest`](crate::api::order::OrderBatchEncryptRequest) → [`OrderBatchEncryptResponse`](crate::api::order::OrderBatchEncryptResponse) | write | — |
+//! | `order.batchSensitive` | [`OrderBatchSensitiveRequest`](crate::api::order::OrderBatchSensitiveRequest) → [`OrderBatchSensitiveResponse`](crate::api::order::OrderBatchSensitiveResponse) | write | — |
+//! | `order.deliverTimeChangeConfirm` | [`OrderDeliverTimeChangeConfirmRequest`](crate::api::order::OrderDeliverTimeChangeConfirmRequest) → [`OrderDeliverTimeChangeConfirmResponse`](crate::api::order::OrderDeliverTimeChangeConfirmResponse) | write | — |
+//! | `order.deliverTimeChangeTaskInfo` | [`OrderDeliverTimeChangeTaskInfoRequest`](crate::api::order::OrderDeliverTimeChangeTaskInfoRequest) → [`OrderDeliverTimeChangeTaskInfoResponse`](crate::api::order::OrderDeliverTimeChangeTaskInfoResponse) | read | — |
+//! | `order.downloadSettleItemToShop` | [`OrderDownloadSettleItemToShopRequest`](crate::api::order::OrderDownloadSettleItemToShopRequest) → [`OrderDownloadSettleItemToShopResponse`](crate::api::order::OrderDownloadSettleItemToShopResponse) | write | — |
+//! | `order.downloadShopAccountItem` | [`OrderDownloadShopAccountItemRequest`](crate::api::order::OrderDownloadShopAccountItemRequest) → [`OrderDownloadShopAccountItemResponse`](crate::api::order::OrderDownloadShopAccountItemResponse) | write | — |
+//! | `order.downloadShopAccountItemFile` | [`OrderDownloadShopAccountItemFileRequest`](crate::api::order::OrderDownloadShopAccountItemFileRequest) → [`OrderDownloadShopAccountItemFileResponse`](crate::api::order::OrderDownloadShopAccountItemFileResponse) | write | — |
+//! | `order.downloadToShop` | [`OrderDownloadToShopRequest`](crate::api::order::OrderDownloadToShopRequest) → [`OrderDownloadToShopResponse`](crate::api::order::OrderDownloadToShopResponse) | write | — |
+//! | `order.getCrossBorderFulfillInfo` | [`OrderGetCrossBorderFulfillInfoRequest`](crate::api::order::OrderGetCrossBorderFulfillInfoRequest) → [`OrderGetCrossBorderFulfillInfoResponse`](crate::api::order::OrderGetCrossBorderFulfillInfoResponse) | read | — |
+//! | `order.getMCToken` | [`OrderGetMCTokenRequest`](crate::api::order::OrderGetMCTokenRequest) → [`OrderGetMCTokenResponse`](crate::api::order::OrderGetMCTokenResponse) | read | — |
+//! | `order.getSearchIndex` | [`OrderGetSearchIndexRequest`](crate::api::order::OrderGetSearchIndexRequest) → [`OrderGetSearchIndexResponse`](crate::api::order::OrderGetSearchIndexResponse) | read | — |
+//! | `order.getServiceList` | [`OrderGetServiceListRequest`](crate::api::order::OrderGetServiceListRequest) → [`OrderGetServiceListResponse`](crate::api::order::OrderGetServiceListResponse) | read | from 0 |
+//! | `order.getSettleBillDetail` | [`OrderGetSettleBillDetailRequest`](crate::api::order::OrderGetSettleBillDetailRequest) → [`OrderGetSettleBillDetailResponse`](crate::api::order::OrderGetSettleBillDetailResponse) | read | from 0 |
+//! | `order.getSettleBillDetailV2` | [`OrderGetSettleBillDetailV2Request`](crate::api::order::OrderGetSettleBillDetailV2Request) → [`OrderGetSettleBillDetailV2Response`](crate::api::order::OrderGetSettleBillDetailV2Response) | read | — |
+//! | `order.getSettleBillDetailV3` | [`OrderGetSettleBillDetailV3Request`](crate::api::order::OrderGetSettleBillDetailV3Request) → [`OrderGetSettleBillDetailV3Response`](crate::api::order::OrderGetSettleBillDetailV3Response) | read | — |
+//! | `order.getShopAccountItem` | [`OrderGetShopAccountItemRequest`](crate::api::order::OrderGetShopAccountItemRequest) → [`OrderGetShopAccountItemResponse`](crate::api::order::OrderGetShopAccountItemResponse) | read | — |
+//! | `order.getShopAccountItemFile` | [`OrderGetShopAccountItemFileRequest`](crate::api::order::OrderGetShopAccountItemFileRequest) → [`OrderGetShopAccountItemFileResponse`](crate::api::order::OrderGetShopAccountItemFileResponse) | read | — |
+//! | `order.getShopCompanySettleOrder` | [`OrderGetShopCompanySettleOrderRequest`](crate::api::order::OrderGetShopCompanySettleOrderRequest) → [`OrderGetShopCompanySettleOrderResponse`](crate::api::order::OrderGetShopCompanySettleOrderResponse) | read | from 1 |
+//! | `order.getUserOrderList` | [`OrderGetUserOrderListRequest`](crate::api::order::OrderGetUserOrderListRequest) → [`OrderGetUserOrderListResponse`](crate::api::order::OrderGetUserOrderListResponse) | read | from 0 |
+//! | `order.insurance` | [`OrderInsuranceRequest`](crate::api::order::OrderInsuranceRequest) → [`OrderInsuranceResponse`](crate::api::order::OrderInsuranceResponse) | write | — |
+//! | `order.invoiceList` | [`OrderInvoiceListRequest`](crate::api::order::OrderInvoiceListRequest) → [`OrderInvoiceListResponse`](crate::api::order::OrderInvoiceListResponse) | read | from 1 |
+//! | `order.invoiceUpload` | [`OrderInvoiceUploadRequest`](crate::api::order::OrderInvoiceUploadRequest) → [`OrderInvoiceUploadResponse`](crate::api::order::OrderInvoiceUploadResponse) | write | — |
+//! | `order.logisticsAdd` | [`OrderLogisticsAddRequest`](crate::api::order::OrderLogisticsAddRequest) → [`OrderLogisticsAddResponse`](crate::api::order::OrderLogisticsAddResponse) | write | — |
+//! | `order.logisticsAddMultiPack` | [`OrderLogisticsAddMultiPackRequest`](crate::api::order::OrderLogisticsAddMultiPackRequest) → [`OrderLogisticsAddMultiPackResponse`](crate::api::order::OrderLogisticsAddMultiPackResponse) | write | — |
+//! | `order.logisticsAddSinglePack` | [`OrderLogisticsAddSinglePackRequest`](crate::api::order::OrderLogisticsAddSinglePackRequest) → [`OrderLogisticsAddSinglePackResponse`](crate::api::order::OrderLogisticsAddSinglePackResponse) | write | — |
+//! | `order.logisticsCompanyList` | [`OrderLogisticsCompanyListRequest`](crate::api::order::OrderLogisticsCompanyListRequest) → [`OrderLogisticsCompanyListResponse`](crate::api::order::OrderLogisticsCompanyListResponse) | read | — |
+//! | `order.logisticsEdit` | [`OrderLogisticsEditRequest`](crate::api::order::OrderLogisticsEditRequest) → [`OrderLogisticsEditResponse`](crate::api::order::OrderLogisticsEditResponse) | write | — |
+//! | `order.logisticsEditByPack` | [`OrderLogisticsEditByPackRequest`](crate::api::order::OrderLogisticsEditByPackRequest) → [`OrderLogisticsEditByPackResponse`](crate::api::order::OrderLogisticsEditByPackResponse) | write | — |
+//! | `order.merge` | [`OrderMergeRequest`](crate::api::order::OrderMergeRequest) → [`OrderMergeResponse`](crate::api::order::OrderMergeResponse) | write | — |
+//! | `order.mergeV2` | [`OrderMergeV2Request`](crate::api::order::OrderMergeV2Request) → [`OrderMergeV2Response`](crate::api::order::OrderMergeV2Response) | write | — |
+//! | `order.modifyQualityCheckType` | [`OrderModifyQualityCheckTypeRequest`](crate::api::order::OrderModifyQualityCheckTypeRequest) → [`OrderModifyQualityCheckTypeResponse`](crate::api::order::OrderModifyQualityCheckTypeResponse) | write | — |
+//! | `order.ordeReportList` | [`OrderOrdeReportListRequest`](crate::api::order::OrderOrdeReportListRequest) → [`OrderOrdeReportListResponse`](crate::api::order::OrderOrdeReportListResponse) | read | — |
+//! | `order.orderCancel` | [`OrderOrderCancelRequest`](crate::api::order::OrderOrderCancelRequest) → [`OrderOrderCancelResponse`](crate::api::order::OrderOrderCancelResponse) | write | — |
+//! | `order.orderDetail` | [`OrderOrderDetailRequest`](crate::api::order::OrderOrderDetailRequest) → [`OrderOrderDetailResponse`](crate::api::order::OrderOrderDetailResponse) | read | — |
+//! | `order.policy` | [`OrderPolicyRequest`](crate::api::order::OrderPolicyRequest) → [`OrderPolicyResponse`](crate::api::order::OrderPolicyResponse) | read | — |
+//! | `order.queryLogisticsCompanyList` | [`OrderQueryLogisticsCompanyListRequest`](crate::api::order::OrderQueryLogisticsCompanyListRequest) → [`OrderQueryLogisticsCompanyListResponse`](crate::api::order::OrderQueryLogisticsCompanyListResponse) | read | — |
+//! | `order.queryOrderLogistics` | [`OrderQueryOrderLogisticsRequest`](crate::api::order::OrderQueryOrderLogisticsRequest) → [`OrderQueryOrderLogisticsResponse`](crate::api::order::OrderQueryOrderLogisticsResponse) | read | — |
+//! | `order.queryOrderPackageInfo` | [`OrderQueryOrderPackageInfoRequest`](crate::api::order::OrderQueryOrderPackageInfoRequest) → [`OrderQueryOrderPackageInfoResponse`](crate::api::order::OrderQueryOrderPackageInfoResponse) | read | — |
+//! | `order.replyService` | [`OrderReplyServiceRequest`](crate::api::order::OrderReplyServiceRequest) → [`OrderReplyServiceResponse`](crate::api::order::OrderReplyServiceResponse) | write | — |
+//! | `order.review` | [`OrderReviewRequest`](crate::api::order::OrderReviewRequest) → [`OrderReviewResponse`](crate::api::order::OrderReviewResponse) | write | — |
+//! | `order.searchByReceiver` | [`OrderSearchByReceiverRequest`](crate::api::order::OrderSearchByReceiverRequest) → [`OrderSearchByReceiverResponse`](crate::api::order::OrderSearchByReceiverResponse) | read | from 0 |
+//! | `order.searchList` | [`OrderSearchListRequest`](crate::api::order::OrderSearchListRequest) → [`OrderSearchListResponse`](crate::api::order::OrderSearchListResponse) | read | from 0, ≤ 100 a page |
+//! | `order.serviceDetail` | [`OrderServiceDetailRequest`](crate::api::order::OrderServiceDetailRequest) → [`OrderServiceDetailResponse`](crate::api::order::OrderServiceDetailResponse) | read | — |
+//! | `order.settle` | [`OrderSettleRequest`](crate::api::order::OrderSettleRequest) → [`OrderSettleResponse`](crate::api::order::OrderSettleResponse) | write | from 0 |
+//! | `order.updateOrderAmount` | [`OrderUpdateOrderAmountRequest`](crate::api::order::OrderUpdateOrderAmountRequest) → [`OrderUpdateOrderAmountResponse`](crate::api::order::OrderUpdateOrderAmountResponse) | write | — |
+//! | `order.updatePostAmount` | [`OrderUpdatePostAmountRequest`](crate::api::order::OrderUpdatePostAmountRequest) → [`OrderUpdatePostAmountResponse`](crate::api::order::OrderUpdatePostAmountResponse) | write | — |
+//! | `order.uploadextrapackage` | [`OrderUploadextrapackageRequest`](crate::api::order::OrderUploadextrapackageRequest) → [`OrderUploadextrapackageResponse`](crate::api::order::OrderUploadextrapackageResponse) | write | — |
 pub mod shared;
 pub mod address_applied_switch;
 pub use address_applied_switch::{

@@ -7,10 +7,10 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `orderCode.batchGetOrderCodeByShop` | [`OrderCodeBatchGetOrderCodeByShopRequest`] → [`OrderCodeBatchGetOrderCodeByShopResponse`] | read | — |
-//! | `orderCode.downloadOrderCodeByShop` | [`OrderCodeDownloadOrderCodeByShopRequest`] → [`OrderCodeDownloadOrderCodeByShopResponse`] | write | — |
-//! | `orderCode.erpShopBindOrderCode` | [`OrderCodeErpShopBindOrderCodeRequest`] → [`OrderCodeErpShopBindOrderCodeResponse`] | write | — |
-//! | `orderCode.getOrderCodeDetail` | [`OrderCodeGetOrderCodeDetailRequest`] → [`OrderCodeGetOrderCodeDetailResponse`] | read | — |
+//! | `orderCode.batchGetOrderCodeByShop` | [`OrderCodeBatchGetOrderCodeByShopRequest`](crate::api::order_code::OrderCodeBatchGetOrderCodeByShopRequest) → [`OrderCodeBatchGetOrderCodeByShopResponse`](crate::api::order_code::OrderCodeBatchGetOrderCodeByShopResponse) | read | — |
+//! | `orderCode.downloadOrderCodeByShop` | [`OrderCodeDownloadOrderCodeByShopRequest`](crate::api::order_code::OrderCodeDownloadOrderCodeByShopRequest) → [`OrderCodeDownloadOrderCodeByShopResponse`](crate::api::order_code::OrderCodeDownloadOrderCodeByShopResponse) | write | — |
+//! | `orderCode.erpShopBindOrderCode` | [`OrderCodeErpShopBindOrderCodeRequest`](crate::api::order_code::OrderCodeErpShopBindOrderCodeRequest) → [`OrderCodeErpShopBindOrderCodeResponse`](crate::api::order_code::OrderCodeErpShopBindOrderCodeResponse) | write | — |
+//! | `orderCode.getOrderCodeDetail` | [`OrderCodeGetOrderCodeDetailRequest`](crate::api::order_code::OrderCodeGetOrderCodeDetailRequest) → [`OrderCodeGetOrderCodeDetailResponse`](crate::api::order_code::OrderCodeGetOrderCodeDetailResponse) | read | — |
 pub mod batch_get_order_code_by_shop;
 pub use batch_get_order_code_by_shop::{
     OrderCodeBatchGetOrderCodeByShopRequest, OrderCodeBatchGetOrderCodeByShopResponse,

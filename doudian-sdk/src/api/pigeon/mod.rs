@@ -7,7 +7,7 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `pigeon.workOrderNotify` | [`PigeonWorkOrderNotifyRequest`] → [`PigeonWorkOrderNotifyResponse`] | write | — |
+//! | `pigeon.workOrderNotify` | [`PigeonWorkOrderNotifyRequest`](crate::api::pigeon::PigeonWorkOrderNotifyRequest) → [`PigeonWorkOrderNotifyResponse`](crate::api::pigeon::PigeonWorkOrderNotifyResponse) | write | — |
 pub mod work_order_notify;
 pub use work_order_notify::{
     PigeonWorkOrderNotifyRequest, PigeonWorkOrderNotifyResponse,

@@ -7,18 +7,18 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `power.HandleVirtualTelConnect` | [`PowerHandleVirtualTelConnectRequest`] → [`PowerHandleVirtualTelConnectResponse`] | write | — |
-//! | `power.SubscribeVirtualTelCallStatus` | [`PowerSubscribeVirtualTelCallStatusRequest`] → [`PowerSubscribeVirtualTelCallStatusResponse`] | write | — |
-//! | `power.isByteDancePackage` | [`PowerIsByteDancePackageRequest`] → [`PowerIsByteDancePackageResponse`] | write | — |
-//! | `power.pickupCodeCallback` | [`PowerPickupCodeCallbackRequest`] → [`PowerPickupCodeCallbackResponse`] | write | — |
-//! | `power.pushCustomSortCode` | [`PowerPushCustomSortCodeRequest`] → [`PowerPushCustomSortCodeResponse`] | write, untyped | — |
-//! | `power.pushFirstSortCode` | [`PowerPushFirstSortCodeRequest`] → [`PowerPushFirstSortCodeResponse`] | write, untyped | — |
-//! | `power.pushSecondSortCode` | [`PowerPushSecondSortCodeRequest`] → [`PowerPushSecondSortCodeResponse`] | write, untyped | — |
-//! | `power.pushThirdSortCode` | [`PowerPushThirdSortCodeRequest`] → [`PowerPushThirdSortCodeResponse`] | write, untyped | — |
-//! | `power.queryPaymentStatus` | [`PowerQueryPaymentStatusRequest`] → [`PowerQueryPaymentStatusResponse`] | read | — |
-//! | `power.updateCollectTime` | [`PowerUpdateCollectTimeRequest`] → [`PowerUpdateCollectTimeResponse`] | write | — |
-//! | `power.updateOrderRelationStatus` | [`PowerUpdateOrderRelationStatusRequest`] → [`PowerUpdateOrderRelationStatusResponse`] | write | — |
-//! | `power.virtualServicePushCallRecord` | [`PowerVirtualServicePushCallRecordRequest`] → [`PowerVirtualServicePushCallRecordResponse`] | write | — |
+//! | `power.HandleVirtualTelConnect` | [`PowerHandleVirtualTelConnectRequest`](crate::api::power::PowerHandleVirtualTelConnectRequest) → [`PowerHandleVirtualTelConnectResponse`](crate::api::power::PowerHandleVirtualTelConnectResponse) | write | — |
+//! | `power.SubscribeVirtualTelCallStatus` | [`PowerSubscribeVirtualTelCallStatusRequest`](crate::api::power::PowerSubscribeVirtualTelCallStatusRequest) → [`PowerSubscribeVirtualTelCallStatusResponse`](crate::api::power::PowerSubscribeVirtualTelCallStatusResponse) | write | — |
+//! | `power.isByteDancePackage` | [`PowerIsByteDancePackageRequest`](crate::api::power::PowerIsByteDancePackageRequest) → [`PowerIsByteDancePackageResponse`](crate::api::power::PowerIsByteDancePackageResponse) | write | — |
+//! | `power.pickupCodeCallback` | [`PowerPickupCodeCallbackRequest`](crate::api::power::PowerPickupCodeCallbackRequest) → [`PowerPickupCodeCallbackResponse`](crate::api::power::PowerPickupCodeCallbackResponse) | write | — |
+//! | `power.pushCustomSortCode` | [`PowerPushCustomSortCodeRequest`](crate::api::power::PowerPushCustomSortCodeRequest) → [`PowerPushCustomSortCodeResponse`](crate::api::power::PowerPushCustomSortCodeResponse) | write, untyped | — |
+//! | `power.pushFirstSortCode` | [`PowerPushFirstSortCodeRequest`](crate::api::power::PowerPushFirstSortCodeRequest) → [`PowerPushFirstSortCodeResponse`](crate::api::power::PowerPushFirstSortCodeResponse) | write, untyped | — |
+//! | `power.pushSecondSortCode` | [`PowerPushSecondSortCodeRequest`](crate::api::power::PowerPushSecondSortCodeRequest) → [`PowerPushSecondSortCodeResponse`](crate::api::power::PowerPushSecondSortCodeResponse) | write, untyped | — |
+//! | `power.pushThirdSortCode` | [`PowerPushThirdSortCodeRequest`](crate::api::power::PowerPushThirdSortCodeRequest) → [`PowerPushThirdSortCodeResponse`](crate::api::power::PowerPushThirdSortCodeResponse) | write, untyped | — |
+//! | `power.queryPaymentStatus` | [`PowerQueryPaymentStatusRequest`](crate::api::power::PowerQueryPaymentStatusRequest) → [`PowerQueryPaymentStatusResponse`](crate::api::power::PowerQueryPaymentStatusResponse) | read | — |
+//! | `power.updateCollectTime` | [`PowerUpdateCollectTimeRequest`](crate::api::power::PowerUpdateCollectTimeRequest) → [`PowerUpdateCollectTimeResponse`](crate::api::power::PowerUpdateCollectTimeResponse) | write | — |
+//! | `power.updateOrderRelationStatus` | [`PowerUpdateOrderRelationStatusRequest`](crate::api::power::PowerUpdateOrderRelationStatusRequest) → [`PowerUpdateOrderRelationStatusResponse`](crate::api::power::PowerUpdateOrderRelationStatusResponse) | write | — |
+//! | `power.virtualServicePushCallRecord` | [`PowerVirtualServicePushCallRecordRequest`](crate::api::power::PowerVirtualServicePushCallRecordRequest) → [`PowerVirtualServicePushCallRecordResponse`](crate::api::power::PowerVirtualServicePushCallRecordResponse) | write | — |
 pub mod handle_virtual_tel_connect;
 pub use handle_virtual_tel_connect::{
     PowerHandleVirtualTelConnectRequest, PowerHandleVirtualTelConnectResponse,

@@ -7,86 +7,86 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `product.CategoryDimList` | [`ProductCategoryDimListRequest`] → [`ProductCategoryDimListResponse`] | read | — |
-//! | `product.GetRecommendCategory` | [`ProductGetRecommendCategoryRequest`] → [`ProductGetRecommendCategoryResponse`] | read | — |
-//! | `product.addCbProduct` | [`ProductAddCbProductRequest`] → [`ProductAddCbProductResponse`] | write | — |
-//! | `product.addChannelProduct` | [`ProductAddChannelProductRequest`] → [`ProductAddChannelProductResponse`] | write | — |
-//! | `product.addCombination` | [`ProductAddCombinationRequest`] → [`ProductAddCombinationResponse`] | write | — |
-//! | `product.addSchema` | [`ProductAddSchemaRequest`] → [`ProductAddSchemaResponse`] | write | — |
-//! | `product.addV2` | [`ProductAddV2Request`] → [`ProductAddV2Response`] | write | — |
-//! | `product.applyMainPicVideo` | [`ProductApplyMainPicVideoRequest`] → [`ProductApplyMainPicVideoResponse`] | write | — |
-//! | `product.auditAutoRectifyGrant` | [`ProductAuditAutoRectifyGrantRequest`] → [`ProductAuditAutoRectifyGrantResponse`] | write | — |
-//! | `product.auditList` | [`ProductAuditListRequest`] → [`ProductAuditListResponse`] | read | from 0 |
-//! | `product.batchCreatePrettifyPic` | [`ProductBatchCreatePrettifyPicRequest`] → [`ProductBatchCreatePrettifyPicResponse`] | write | — |
-//! | `product.batchGetCombination` | [`ProductBatchGetCombinationRequest`] → [`ProductBatchGetCombinationResponse`] | read | — |
-//! | `product.batchGetProductLocks` | [`ProductBatchGetProductLocksRequest`] → [`ProductBatchGetProductLocksResponse`] | read | — |
-//! | `product.batchSearchDiaProductInfo` | [`ProductBatchSearchDiaProductInfoRequest`] → [`ProductBatchSearchDiaProductInfoResponse`] | read, untyped | — |
-//! | `product.cancelAudit` | [`ProductCancelAuditRequest`] → [`ProductCancelAuditResponse`] | write | — |
-//! | `product.combinationList` | [`ProductCombinationListRequest`] → [`ProductCombinationListResponse`] | read | from 0 |
-//! | `product.createComponentTemplateV2` | [`ProductCreateComponentTemplateV2Request`] → [`ProductCreateComponentTemplateV2Response`] | write | — |
-//! | `product.datchDelComponentTemplate` | [`ProductDatchDelComponentTemplateRequest`] → [`ProductDatchDelComponentTemplateResponse`] | write | — |
-//! | `product.del` | [`ProductDelRequest`] → [`ProductDelResponse`] | write | — |
-//! | `product.delProductMainPicVideo` | [`ProductDelProductMainPicVideoRequest`] → [`ProductDelProductMainPicVideoResponse`] | write | — |
-//! | `product.detail` | [`ProductDetailRequest`] → [`ProductDetailResponse`] | read | — |
-//! | `product.diagnoseCheck` | [`ProductDiagnoseCheckRequest`] → [`ProductDiagnoseCheckResponse`] | read | — |
-//! | `product.editBuyerLimit` | [`ProductEditBuyerLimitRequest`] → [`ProductEditBuyerLimitResponse`] | write | — |
-//! | `product.editCbProduct` | [`ProductEditCbProductRequest`] → [`ProductEditCbProductResponse`] | write | — |
-//! | `product.editCbProductV2` | [`ProductEditCbProductV2Request`] → [`ProductEditCbProductV2Response`] | write | — |
-//! | `product.editCombination` | [`ProductEditCombinationRequest`] → [`ProductEditCombinationResponse`] | write | — |
-//! | `product.editComponentTemplate` | [`ProductEditComponentTemplateRequest`] → [`ProductEditComponentTemplateResponse`] | write | — |
-//! | `product.editSchema` | [`ProductEditSchemaRequest`] → [`ProductEditSchemaResponse`] | write | — |
-//! | `product.editV2` | [`ProductEditV2Request`] → [`ProductEditV2Response`] | write | — |
-//! | `product.getCascadeValue` | [`ProductGetCascadeValueRequest`] → [`ProductGetCascadeValueResponse`] | read | — |
-//! | `product.getCateProperty` | [`ProductGetCatePropertyRequest`] → [`ProductGetCatePropertyResponse`] | read | — |
-//! | `product.getCatePropertyV2` | [`ProductGetCatePropertyV2Request`] → [`ProductGetCatePropertyV2Response`] | read | — |
-//! | `product.getCategories` | [`ProductGetCategoriesRequest`] → [`ProductGetCategoriesResponse`] | read, untyped | — |
-//! | `product.getCategoryPropertyValue` | [`ProductGetCategoryPropertyValueRequest`] → [`ProductGetCategoryPropertyValueResponse`] | read | — |
-//! | `product.getComponentTemplate` | [`ProductGetComponentTemplateRequest`] → [`ProductGetComponentTemplateResponse`] | read | from 1 |
-//! | `product.getPerformance` | [`ProductGetPerformanceRequest`] → [`ProductGetPerformanceResponse`] | read | — |
-//! | `product.getProductShopRule` | [`ProductGetProductShopRuleRequest`] → [`ProductGetProductShopRuleResponse`] | read | — |
-//! | `product.getProductUpdateRule` | [`ProductGetProductUpdateRuleRequest`] → [`ProductGetProductUpdateRuleResponse`] | read | — |
-//! | `product.getPublishProductLimit` | [`ProductGetPublishProductLimitRequest`] → [`ProductGetPublishProductLimitResponse`] | read | — |
-//! | `product.getRecommendName` | [`ProductGetRecommendNameRequest`] → [`ProductGetRecommendNameResponse`] | read | — |
-//! | `product.getSchema` | [`ProductGetSchemaRequest`] → [`ProductGetSchemaResponse`] | read | — |
-//! | `product.getShopHostingInfo` | [`ProductGetShopHostingInfoRequest`] → [`ProductGetShopHostingInfoResponse`] | read, untyped | — |
-//! | `product.isv.batchGetClueSubmitStatus` | [`ProductIsvBatchGetClueSubmitStatusRequest`] → [`ProductIsvBatchGetClueSubmitStatusResponse`] | read | — |
-//! | `product.isv.createProductFromSupplyPlatform` | [`ProductIsvCreateProductFromSupplyPlatformRequest`] → [`ProductIsvCreateProductFromSupplyPlatformResponse`] | write | — |
-//! | `product.isv.getClueList` | [`ProductIsvGetClueListRequest`] → [`ProductIsvGetClueListResponse`] | read | — |
-//! | `product.isv.queryClueAuditStatus` | [`ProductIsvQueryClueAuditStatusRequest`] → [`ProductIsvQueryClueAuditStatusResponse`] | read | — |
-//! | `product.isv.saveGoodsSupplyStatus` | [`ProductIsvSaveGoodsSupplyStatusRequest`] → [`ProductIsvSaveGoodsSupplyStatusResponse`] | write | — |
-//! | `product.isv.scanClue` | [`ProductIsvScanClueRequest`] → [`ProductIsvScanClueResponse`] | write | — |
-//! | `product.launchProduct` | [`ProductLaunchProductRequest`] → [`ProductLaunchProductResponse`] | write | — |
-//! | `product.listChannelProduct` | [`ProductListChannelProductRequest`] → [`ProductListChannelProductResponse`] | read | from 1 |
-//! | `product.listV2` | [`ProductListV2Request`] → [`ProductListV2Response`] | read | from 1, ≤ 100 a page |
-//! | `product.material.QueryMaterialsForOpen` | [`ProductMaterialQueryMaterialsForOpenRequest`] → [`ProductMaterialQueryMaterialsForOpenResponse`] | read | — |
-//! | `product.material.applyCompositeVideo` | [`ProductMaterialApplyCompositeVideoRequest`] → [`ProductMaterialApplyCompositeVideoResponse`] | write | — |
-//! | `product.material.applyProductImageText` | [`ProductMaterialApplyProductImageTextRequest`] → [`ProductMaterialApplyProductImageTextResponse`] | write | — |
-//! | `product.material.createProductImageText` | [`ProductMaterialCreateProductImageTextRequest`] → [`ProductMaterialCreateProductImageTextResponse`] | write | — |
-//! | `product.material.editCompositeVideo` | [`ProductMaterialEditCompositeVideoRequest`] → [`ProductMaterialEditCompositeVideoResponse`] | write | — |
-//! | `product.material.editProductImageText` | [`ProductMaterialEditProductImageTextRequest`] → [`ProductMaterialEditProductImageTextResponse`] | write | — |
-//! | `product.material.imageTextShopAccessThreshold` | [`ProductMaterialImageTextShopAccessThresholdRequest`] → [`ProductMaterialImageTextShopAccessThresholdResponse`] | write | — |
-//! | `product.material.listProductImageText` | [`ProductMaterialListProductImageTextRequest`] → [`ProductMaterialListProductImageTextResponse`] | read | from 0 |
-//! | `product.offlineChannelProduct` | [`ProductOfflineChannelProductRequest`] → [`ProductOfflineChannelProductResponse`] | write | — |
-//! | `product.onlineChannelProduct` | [`ProductOnlineChannelProductRequest`] → [`ProductOnlineChannelProductResponse`] | write | — |
-//! | `product.openAutoSizeTemplateOptimize` | [`ProductOpenAutoSizeTemplateOptimizeRequest`] → [`ProductOpenAutoSizeTemplateOptimizeResponse`] | write, untyped | — |
-//! | `product.openPropAutoOptimize` | [`ProductOpenPropAutoOptimizeRequest`] → [`ProductOpenPropAutoOptimizeResponse`] | write | — |
-//! | `product.partialEdit` | [`ProductPartialEditRequest`] → [`ProductPartialEditResponse`] | write | — |
-//! | `product.previewChannelProduct` | [`ProductPreviewChannelProductRequest`] → [`ProductPreviewChannelProductResponse`] | write | — |
-//! | `product.publishPreCheck` | [`ProductPublishPreCheckRequest`] → [`ProductPublishPreCheckResponse`] | read | — |
-//! | `product.qualificationConfig` | [`ProductQualificationConfigRequest`] → [`ProductQualificationConfigResponse`] | write | — |
-//! | `product.qualityDetail` | [`ProductQualityDetailRequest`] → [`ProductQualityDetailResponse`] | read | — |
-//! | `product.qualityList` | [`ProductQualityListRequest`] → [`ProductQualityListResponse`] | read | from 0 |
-//! | `product.qualityTask` | [`ProductQualityTaskRequest`] → [`ProductQualityTaskResponse`] | write | — |
-//! | `product.queryAutoSizeTemplateOptimizeConfig` | [`ProductQueryAutoSizeTemplateOptimizeConfigRequest`] → [`ProductQueryAutoSizeTemplateOptimizeConfigResponse`] | read, untyped | — |
-//! | `product.queryPropAutoOptimizeConfig` | [`ProductQueryPropAutoOptimizeConfigRequest`] → [`ProductQueryPropAutoOptimizeConfigResponse`] | read | — |
-//! | `product.recommendProperties` | [`ProductRecommendPropertiesRequest`] → [`ProductRecommendPropertiesResponse`] | write | — |
-//! | `product.removeChannelProduct` | [`ProductRemoveChannelProductRequest`] → [`ProductRemoveChannelProductResponse`] | write | — |
-//! | `product.salesInherit.permission` | [`ProductSalesInheritPermissionRequest`] → [`ProductSalesInheritPermissionResponse`] | read | — |
-//! | `product.salesInherit.submit` | [`ProductSalesInheritSubmitRequest`] → [`ProductSalesInheritSubmitResponse`] | write | — |
-//! | `product.salesInherit.submitList` | [`ProductSalesInheritSubmitListRequest`] → [`ProductSalesInheritSubmitListResponse`] | read | — |
-//! | `product.setOffline` | [`ProductSetOfflineRequest`] → [`ProductSetOfflineResponse`] | write | — |
-//! | `product.setOnline` | [`ProductSetOnlineRequest`] → [`ProductSetOnlineResponse`] | write | — |
-//! | `product.updateChannelProduct` | [`ProductUpdateChannelProductRequest`] → [`ProductUpdateChannelProductResponse`] | write | — |
+//! | `product.CategoryDimList` | [`ProductCategoryDimListRequest`](crate::api::product::ProductCategoryDimListRequest) → [`ProductCategoryDimListResponse`](crate::api::product::ProductCategoryDimListResponse) | read | — |
+//! | `product.GetRecommendCategory` | [`ProductGetRecommendCategoryRequest`](crate::api::product::ProductGetRecommendCategoryRequest) → [`ProductGetRecommendCategoryResponse`](crate::api::product::ProductGetRecommendCategoryResponse) | read | — |
+//! | `product.addCbProduct` | [`ProductAddCbProductRequest`](crate::api::product::ProductAddCbProductRequest) → [`ProductAddCbProductResponse`](crate::api::product::ProductAddCbProductResponse) | write | — |
+//! | `product.addChannelProduct` | [`ProductAddChannelProductRequest`](crate::api::product::ProductAddChannelProductRequest) → [`ProductAddChannelProductResponse`](crate::api::product::ProductAddChannelProductResponse) | write | — |
+//! | `product.addCombination` | [`ProductAddCombinationRequest`](crate::api::product::ProductAddCombinationRequest) → [`ProductAddCombinationResponse`](crate::api::product::ProductAddCombinationResponse) | write | — |
+//! | `product.addSchema` | [`ProductAddSchemaRequest`](crate::api::product::ProductAddSchemaRequest) → [`ProductAddSchemaResponse`](crate::api::product::ProductAddSchemaResponse) | write | — |
+//! | `product.addV2` | [`ProductAddV2Request`](crate::api::product::ProductAddV2Request) → [`ProductAddV2Response`](crate::api::product::ProductAddV2Response) | write | — |
+//! | `product.applyMainPicVideo` | [`ProductApplyMainPicVideoRequest`](crate::api::product::ProductApplyMainPicVideoRequest) → [`ProductApplyMainPicVideoResponse`](crate::api::product::ProductApplyMainPicVideoResponse) | write | — |
+//! | `product.auditAutoRectifyGrant` | [`ProductAuditAutoRectifyGrantRequest`](crate::api::product::ProductAuditAutoRectifyGrantRequest) → [`ProductAuditAutoRectifyGrantResponse`](crate::api::product::ProductAuditAutoRectifyGrantResponse) | write | — |
+//! | `product.auditList` | [`ProductAuditListRequest`](crate::api::product::ProductAuditListRequest) → [`ProductAuditListResponse`](crate::api::product::ProductAuditListResponse) | read | from 0 |
+//! | `product.batchCreatePrettifyPic` | [`ProductBatchCreatePrettifyPicRequest`](crate::api::product::ProductBatchCreatePrettifyPicRequest) → [`ProductBatchCreatePrettifyPicResponse`](crate::api::product::ProductBatchCreatePrettifyPicResponse) | write | — |
+//! | `product.batchGetCombination` | [`ProductBatchGetCombinationRequest`](crate::api::product::ProductBatchGetCombinationRequest) → [`ProductBatchGetCombinationResponse`](crate::api::product::ProductBatchGetCombinationResponse) | read | — |
+//! | `product.batchGetProductLocks` | [`ProductBatchGetProductLocksRequest`](crate::api::product::ProductBatchGetProductLocksRequest) → [`ProductBatchGetProductLocksResponse`](crate::api::product::ProductBatchGetProductLocksResponse) | read | — |
+//! | `product.batchSearchDiaProductInfo` | [`ProductBatchSearchDiaProductInfoRequest`](crate::api::product::ProductBatchSearchDiaProductInfoRequest) → [`ProductBatchSearchDiaProductInfoResponse`](crate::api::product::ProductBatchSearchDiaProductInfoResponse) | read, untyped | — |
+//! | `product.cancelAudit` | [`ProductCancelAuditRequest`](crate::api::product::ProductCancelAuditRequest) → [`ProductCancelAuditResponse`](crate::api::product::ProductCancelAuditResponse) | write | — |
+//! | `product.combinationList` | [`ProductCombinationListRequest`](crate::api::product::ProductCombinationListRequest) → [`ProductCombinationListResponse`](crate::api::product::ProductCombinationListResponse) | read | from 0 |
+//! | `product.createComponentTemplateV2` | [`ProductCreateComponentTemplateV2Request`](crate::api::product::ProductCreateComponentTemplateV2Request) → [`ProductCreateComponentTemplateV2Response`](crate::api::product::ProductCreateComponentTemplateV2Response) | write | — |
+//! | `product.datchDelComponentTemplate` | [`ProductDatchDelComponentTemplateRequest`](crate::api::product::ProductDatchDelComponentTemplateRequest) → [`ProductDatchDelComponentTemplateResponse`](crate::api::product::ProductDatchDelComponentTemplateResponse) | write | — |
+//! | `product.del` | [`ProductDelRequest`](crate::api::product::ProductDelRequest) → [`ProductDelResponse`](crate::api::product::ProductDelResponse) | write | — |
+//! | `product.delProductMainPicVideo` | [`ProductDelProductMainPicVideoRequest`](crate::api::product::ProductDelProductMainPicVideoRequest) → [`ProductDelProductMainPicVideoResponse`](crate::api::product::ProductDelProductMainPicVideoResponse) | write | — |
+//! | `product.detail` | [`ProductDetailRequest`](crate::api::product::ProductDetailRequest) → [`ProductDetailResponse`](crate::api::product::ProductDetailResponse) | read | — |
+//! | `product.diagnoseCheck` | [`ProductDiagnoseCheckRequest`](crate::api::product::ProductDiagnoseCheckRequest) → [`ProductDiagnoseCheckResponse`](crate::api::product::ProductDiagnoseCheckResponse) | read | — |
+//! | `product.editBuyerLimit` | [`ProductEditBuyerLimitRequest`](crate::api::product::ProductEditBuyerLimitRequest) → [`ProductEditBuyerLimitResponse`](crate::api::product::ProductEditBuyerLimitResponse) | write | — |
+//! | `product.editCbProduct` | [`ProductEditCbProductRequest`](crate::api::product::ProductEditCbProductRequest) → [`ProductEditCbProductResponse`](crate::api::product::ProductEditCbProductResponse) | write | — |
+//! | `product.editCbProductV2` | [`ProductEditCbProductV2Request`](crate::api::product::ProductEditCbProductV2Request) → [`ProductEditCbProductV2Response`](crate::api::product::ProductEditCbProductV2Response) | write | — |
+//! | `product.editCombination` | [`ProductEditCombinationRequest`](crate::api::product::ProductEditCombinationRequest) → [`ProductEditCombinationResponse`](crate::api::product::ProductEditCombinationResponse) | write | — |
+//! | `product.editComponentTemplate` | [`ProductEditComponentTemplateRequest`](crate::api::product::ProductEditComponentTemplateRequest) → [`ProductEditComponentTemplateResponse`](crate::api::product::ProductEditComponentTemplateResponse) | write | — |
+//! | `product.editSchema` | [`ProductEditSchemaRequest`](crate::api::product::ProductEditSchemaRequest) → [`ProductEditSchemaResponse`](crate::api::product::ProductEditSchemaResponse) | write | — |
+//! | `product.editV2` | [`ProductEditV2Request`](crate::api::product::ProductEditV2Request) → [`ProductEditV2Response`](crate::api::product::ProductEditV2Response) | write | — |
+//! | `product.getCascadeValue` | [`ProductGetCascadeValueRequest`](crate::api::product::ProductGetCascadeValueRequest) → [`ProductGetCascadeValueResponse`](crate::api::product::ProductGetCascadeValueResponse) | read | — |
+//! | `product.getCateProperty` | [`ProductGetCatePropertyRequest`](crate::api::product::ProductGetCatePropertyRequest) → [`ProductGetCatePropertyResponse`](crate::api::product::ProductGetCatePropertyResponse) | read | — |
+//! | `product.getCatePropertyV2` | [`ProductGetCatePropertyV2Request`](crate::api::product::ProductGetCatePropertyV2Request) → [`ProductGetCatePropertyV2Response`](crate::api::product::ProductGetCatePropertyV2Response) | read | — |
+//! | `product.getCategories` | [`ProductGetCategoriesRequest`](crate::api::product::ProductGetCategoriesRequest) → [`ProductGetCategoriesResponse`](crate::api::product::ProductGetCategoriesResponse) | read, untyped | — |
+//! | `product.getCategoryPropertyValue` | [`ProductGetCategoryPropertyValueRequest`](crate::api::product::ProductGetCategoryPropertyValueRequest) → [`ProductGetCategoryPropertyValueResponse`](crate::api::product::ProductGetCategoryPropertyValueResponse) | read | — |
+//! | `product.getComponentTemplate` | [`ProductGetComponentTemplateRequest`](crate::api::product::ProductGetComponentTemplateRequest) → [`ProductGetComponentTemplateResponse`](crate::api::product::ProductGetComponentTemplateResponse) | read | from 1 |
+//! | `product.getPerformance` | [`ProductGetPerformanceRequest`](crate::api::product::ProductGetPerformanceRequest) → [`ProductGetPerformanceResponse`](crate::api::product::ProductGetPerformanceResponse) | read | — |
+//! | `product.getProductShopRule` | [`ProductGetProductShopRuleRequest`](crate::api::product::ProductGetProductShopRuleRequest) → [`ProductGetProductShopRuleResponse`](crate::api::product::ProductGetProductShopRuleResponse) | read | — |
+//! | `product.getProductUpdateRule` | [`ProductGetProductUpdateRuleRequest`](crate::api::product::ProductGetProductUpdateRuleRequest) → [`ProductGetProductUpdateRuleResponse`](crate::api::product::ProductGetProductUpdateRuleResponse) | read | — |
+//! | `product.getPublishProductLimit` | [`ProductGetPublishProductLimitRequest`](crate::api::product::ProductGetPublishProductLimitRequest) → [`ProductGetPublishProductLimitResponse`](crate::api::product::ProductGetPublishProductLimitResponse) | read | — |
+//! | `product.getRecommendName` | [`ProductGetRecommendNameRequest`](crate::api::product::ProductGetRecommendNameRequest) → [`ProductGetRecommendNameResponse`](crate::api::product::ProductGetRecommendNameResponse) | read | — |
+//! | `product.getSchema` | [`ProductGetSchemaRequest`](crate::api::product::ProductGetSchemaRequest) → [`ProductGetSchemaResponse`](crate::api::product::ProductGetSchemaResponse) | read | — |
+//! | `product.getShopHostingInfo` | [`ProductGetShopHostingInfoRequest`](crate::api::product::ProductGetShopHostingInfoRequest) → [`ProductGetShopHostingInfoResponse`](crate::api::product::ProductGetShopHostingInfoResponse) | read, untyped | — |
+//! | `product.isv.batchGetClueSubmitStatus` | [`ProductIsvBatchGetClueSubmitStatusRequest`](crate::api::product::ProductIsvBatchGetClueSubmitStatusRequest) → [`ProductIsvBatchGetClueSubmitStatusResponse`](crate::api::product::ProductIsvBatchGetClueSubmitStatusResponse) | read | — |
+//! | `product.isv.createProductFromSupplyPlatform` | [`ProductIsvCreateProductFromSupplyPlatformRequest`](crate::api::product::ProductIsvCreateProductFromSupplyPlatformRequest) → [`ProductIsvCreateProductFromSupplyPlatformResponse`](crate::api::product::ProductIsvCreateProductFromSupplyPlatformResponse) | write | — |
+//! | `product.isv.getClueList` | [`ProductIsvGetClueListRequest`](crate::api::product::ProductIsvGetClueListRequest) → [`ProductIsvGetClueListResponse`](crate::api::product::ProductIsvGetClueListResponse) | read | — |
+//! | `product.isv.queryClueAuditStatus` | [`ProductIsvQueryClueAuditStatusRequest`](crate::api::product::ProductIsvQueryClueAuditStatusRequest) → [`ProductIsvQueryClueAuditStatusResponse`](crate::api::product::ProductIsvQueryClueAuditStatusResponse) | read | — |
+//! | `product.isv.saveGoodsSupplyStatus` | [`ProductIsvSaveGoodsSupplyStatusRequest`](crate::api::product::ProductIsvSaveGoodsSupplyStatusRequest) → [`ProductIsvSaveGoodsSupplyStatusResponse`](crate::api::product::ProductIsvSaveGoodsSupplyStatusResponse) | write | — |
+//! | `product.isv.scanClue` | [`ProductIsvScanClueRequest`](crate::api::product::ProductIsvScanClueRequest) → [`ProductIsvScanClueResponse`](crate::api::product::ProductIsvScanClueResponse) | write | — |
+//! | `product.launchProduct` | [`ProductLaunchProductRequest`](crate::api::product::ProductLaunchProductRequest) → [`ProductLaunchProductResponse`](crate::api::product::ProductLaunchProductResponse) | write | — |
+//! | `product.listChannelProduct` | [`ProductListChannelProductRequest`](crate::api::product::ProductListChannelProductRequest) → [`ProductListChannelProductResponse`](crate::api::product::ProductListChannelProductResponse) | read | from 1 |
+//! | `product.listV2` | [`ProductListV2Request`](crate::api::product::ProductListV2Request) → [`ProductListV2Response`](crate::api::product::ProductListV2Response) | read | from 1, ≤ 100 a page |
+//! | `product.material.QueryMaterialsForOpen` | [`ProductMaterialQueryMaterialsForOpenRequest`](crate::api::product::ProductMaterialQueryMaterialsForOpenRequest) → [`ProductMaterialQueryMaterialsForOpenResponse`](crate::api::product::ProductMaterialQueryMaterialsForOpenResponse) | read | — |
+//! | `product.material.applyCompositeVideo` | [`ProductMaterialApplyCompositeVideoRequest`](crate::api::product::ProductMaterialApplyCompositeVideoRequest) → [`ProductMaterialApplyCompositeVideoResponse`](crate::api::product::ProductMaterialApplyCompositeVideoResponse) | write | — |
+//! | `product.material.applyProductImageText` | [`ProductMaterialApplyProductImageTextRequest`](crate::api::product::ProductMaterialApplyProductImageTextRequest) → [`ProductMaterialApplyProductImageTextResponse`](crate::api::product::ProductMaterialApplyProductImageTextResponse) | write | — |
+//! | `product.material.createProductImageText` | [`ProductMaterialCreateProductImageTextRequest`](crate::api::product::ProductMaterialCreateProductImageTextRequest) → [`ProductMaterialCreateProductImageTextResponse`](crate::api::product::ProductMaterialCreateProductImageTextResponse) | write | — |
+//! | `product.material.editCompositeVideo` | [`ProductMaterialEditCompositeVideoRequest`](crate::api::product::ProductMaterialEditCompositeVideoRequest) → [`ProductMaterialEditCompositeVideoResponse`](crate::api::product::ProductMaterialEditCompositeVideoResponse) | write | — |
+//! | `product.material.editProductImageText` | [`ProductMaterialEditProductImageTextRequest`](crate::api::product::ProductMaterialEditProductImageTextRequest) → [`ProductMaterialEditProductImageTextResponse`](crate::api::product::ProductMaterialEditProductImageTextResponse) | write | — |
+//! | `product.material.imageTextShopAccessThreshold` | [`ProductMaterialImageTextShopAccessThresholdRequest`](crate::api::product::ProductMaterialImageTextShopAccessThresholdRequest) → [`ProductMaterialImageTextShopAccessThresholdResponse`](crate::api::product::ProductMaterialImageTextShopAccessThresholdResponse) | write | — |
+//! | `product.material.listProductImageText` | [`ProductMaterialListProductImageTextRequest`](crate::api::product::ProductMaterialListProductImageTextRequest) → [`ProductMaterialListProductImageTextResponse`](crate::api::product::ProductMaterialListProductImageTextResponse) | read | from 0 |
+//! | `product.offlineChannelProduct` | [`ProductOfflineChannelProductRequest`](crate::api::product::ProductOfflineChannelProductRequest) → [`ProductOfflineChannelProductResponse`](crate::api::product::ProductOfflineChannelProductResponse) | write | — |
+//! | `product.onlineChannelProduct` | [`ProductOnlineChannelProductRequest`](crate::api::product::ProductOnlineChannelProductRequest) → [`ProductOnlineChannelProductResponse`](crate::api::product::ProductOnlineChannelProductResponse) | write | — |
+//! | `product.openAutoSizeTemplateOptimize` | [`ProductOpenAutoSizeTemplateOptimizeRequest`](crate::api::product::ProductOpenAutoSizeTemplateOptimizeRequest) → [`ProductOpenAutoSizeTemplateOptimizeResponse`](crate::api::product::ProductOpenAutoSizeTemplateOptimizeResponse) | write, untyped | — |
+//! | `product.openPropAutoOptimize` | [`ProductOpenPropAutoOptimizeRequest`](crate::api::product::ProductOpenPropAutoOptimizeRequest) → [`ProductOpenPropAutoOptimizeResponse`](crate::api::product::ProductOpenPropAutoOptimizeResponse) | write | — |
+//! | `product.partialEdit` | [`ProductPartialEditRequest`](crate::api::product::ProductPartialEditRequest) → [`ProductPartialEditResponse`](crate::api::product::ProductPartialEditResponse) | write | — |
+//! | `product.previewChannelProduct` | [`ProductPreviewChannelProductRequest`](crate::api::product::ProductPreviewChannelProductRequest) → [`ProductPreviewChannelProductResponse`](crate::api::product::ProductPreviewChannelProductResponse) | write | — |
+//! | `product.publishPreCheck` | [`ProductPublishPreCheckRequest`](crate::api::product::ProductPublishPreCheckRequest) → [`ProductPublishPreCheckResponse`](crate::api::product::ProductPublishPreCheckResponse) | read | — |
+//! | `product.qualificationConfig` | [`ProductQualificationConfigRequest`](crate::api::product::ProductQualificationConfigRequest) → [`ProductQualificationConfigResponse`](crate::api::product::ProductQualificationConfigResponse) | write | — |
+//! | `product.qualityDetail` | [`ProductQualityDetailRequest`](crate::api::product::ProductQualityDetailRequest) → [`ProductQualityDetailResponse`](crate::api::product::ProductQualityDetailResponse) | read | — |
+//! | `product.qualityList` | [`ProductQualityListRequest`](crate::api::product::ProductQualityListRequest) → [`ProductQualityListResponse`](crate::api::product::ProductQualityListResponse) | read | from 0 |
+//! | `product.qualityTask` | [`ProductQualityTaskRequest`](crate::api::product::ProductQualityTaskRequest) → [`ProductQualityTaskResponse`](crate::api::product::ProductQualityTaskResponse) | write | — |
+//! | `product.queryAutoSizeTemplateOptimizeConfig` | [`ProductQueryAutoSizeTemplateOptimizeConfigRequest`](crate::api::product::ProductQueryAutoSizeTemplateOptimizeConfigRequest) → [`ProductQueryAutoSizeTemplateOptimizeConfigResponse`](crate::api::product::ProductQueryAutoSizeTemplateOptimizeConfigResponse) | read, untyped | — |
+//! | `product.queryPropAutoOptimizeConfig` | [`ProductQueryPropAutoOptimizeConfigRequest`](crate::api::product::ProductQueryPropAutoOptimizeConfigRequest) → [`ProductQueryPropAutoOptimizeConfigResponse`](crate::api::product::ProductQueryPropAutoOptimizeConfigResponse) | read | — |
+//! | `product.recommendProperties` | [`ProductRecommendPropertiesRequest`](crate::api::product::ProductRecommendPropertiesRequest) → [`ProductRecommendPropertiesResponse`](crate::api::product::ProductRecommendPropertiesResponse) | write | — |
+//! | `product.removeChannelProduct` | [`ProductRemoveChannelProductRequest`](crate::api::product::ProductRemoveChannelProductRequest) → [`ProductRemoveChannelProductResponse`](crate::api::product::ProductRemoveChannelProductResponse) | write | — |
+//! | `product.salesInherit.permission` | [`ProductSalesInheritPermissionRequest`](crate::api::product::ProductSalesInheritPermissionRequest) → [`ProductSalesInheritPermissionResponse`](crate::api::product::ProductSalesInheritPermissionResponse) | read | — |
+//! | `product.salesInherit.submit` | [`ProductSalesInheritSubmitRequest`](crate::api::product::ProductSalesInheritSubmitRequest) → [`ProductSalesInheritSubmitResponse`](crate::api::product::ProductSalesInheritSubmitResponse) | write | — |
+//! | `product.salesInherit.submitList` | [`ProductSalesInheritSubmitListRequest`](crate::api::product::ProductSalesInheritSubmitListRequest) → [`ProductSalesInheritSubmitListResponse`](crate::api::product::ProductSalesInheritSubmitListResponse) | read | — |
+//! | `product.setOffline` | [`ProductSetOfflineRequest`](crate::api::product::ProductSetOfflineRequest) → [`ProductSetOfflineResponse`](crate::api::product::ProductSetOfflineResponse) | write | — |
+//! | `product.setOnline` | [`ProductSetOnlineRequest`](crate::api::product::ProductSetOnlineRequest) → [`ProductSetOnlineResponse`](crate::api::product::ProductSetOnlineResponse) | write | — |
+//! | `product.updateChannelProduct` | [`ProductUpdateChannelProductRequest`](crate::api::product::ProductUpdateChannelProductRequest) → [`ProductUpdateChannelProductResponse`](crate::api::product::ProductUpdateChannelProductResponse) | write | — |
 pub mod shared;
 pub mod category_dim_list;
 pub use category_dim_list::{

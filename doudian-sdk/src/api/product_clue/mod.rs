@@ -7,7 +7,7 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `productClue.distributableCluelist` | [`ProductClueDistributableCluelistRequest`] → [`ProductClueDistributableCluelistResponse`] | read, untyped | — |
+//! | `productClue.distributableCluelist` | [`ProductClueDistributableCluelistRequest`](crate::api::product_clue::ProductClueDistributableCluelistRequest) → [`ProductClueDistributableCluelistResponse`](crate::api::product_clue::ProductClueDistributableCluelistResponse) | read, untyped | — |
 pub mod distributable_cluelist;
 pub use distributable_cluelist::{
     ProductClueDistributableCluelistRequest, ProductClueDistributableCluelistResponse,

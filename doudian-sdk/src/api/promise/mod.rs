@@ -7,11 +7,11 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `promise.QueryBenefitTraction` | [`PromiseQueryBenefitTractionRequest`] → [`PromiseQueryBenefitTractionResponse`] | read, untyped | — |
-//! | `promise.QueryBenefitTractionByProductId` | [`PromiseQueryBenefitTractionByProductIdRequest`] → [`PromiseQueryBenefitTractionByProductIdResponse`] | read, untyped | — |
-//! | `promise.SaveTemplate` | [`PromiseSaveTemplateRequest`] → [`PromiseSaveTemplateResponse`] | write | — |
-//! | `promise.deliveryList` | [`PromiseDeliveryListRequest`] → [`PromiseDeliveryListResponse`] | read | from 0 |
-//! | `promise.setSkuShipTime` | [`PromiseSetSkuShipTimeRequest`] → [`PromiseSetSkuShipTimeResponse`] | write | — |
+//! | `promise.QueryBenefitTraction` | [`PromiseQueryBenefitTractionRequest`](crate::api::promise::PromiseQueryBenefitTractionRequest) → [`PromiseQueryBenefitTractionResponse`](crate::api::promise::PromiseQueryBenefitTractionResponse) | read, untyped | — |
+//! | `promise.QueryBenefitTractionByProductId` | [`PromiseQueryBenefitTractionByProductIdRequest`](crate::api::promise::PromiseQueryBenefitTractionByProductIdRequest) → [`PromiseQueryBenefitTractionByProductIdResponse`](crate::api::promise::PromiseQueryBenefitTractionByProductIdResponse) | read, untyped | — |
+//! | `promise.SaveTemplate` | [`PromiseSaveTemplateRequest`](crate::api::promise::PromiseSaveTemplateRequest) → [`PromiseSaveTemplateResponse`](crate::api::promise::PromiseSaveTemplateResponse) | write | — |
+//! | `promise.deliveryList` | [`PromiseDeliveryListRequest`](crate::api::promise::PromiseDeliveryListRequest) → [`PromiseDeliveryListResponse`](crate::api::promise::PromiseDeliveryListResponse) | read | from 0 |
+//! | `promise.setSkuShipTime` | [`PromiseSetSkuShipTimeRequest`](crate::api::promise::PromiseSetSkuShipTimeRequest) → [`PromiseSetSkuShipTimeResponse`](crate::api::promise::PromiseSetSkuShipTimeResponse) | write | — |
 pub mod query_benefit_traction;
 pub use query_benefit_traction::{
     PromiseQueryBenefitTractionRequest, PromiseQueryBenefitTractionResponse,

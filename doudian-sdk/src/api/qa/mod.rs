@@ -7,6 +7,6 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `QA.xz002` | [`QAXz002Request`] → [`QAXz002Response`] | write | — |
+//! | `QA.xz002` | [`QAXz002Request`](crate::api::qa::QAXz002Request) → [`QAXz002Response`](crate::api::qa::QAXz002Response) | write | — |
 pub mod xz002;
 pub use xz002::{QAXz002Request, QAXz002Response};

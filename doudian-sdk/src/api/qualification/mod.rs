@@ -7,7 +7,7 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `qualification.settle` | [`QualificationSettleRequest`] → [`QualificationSettleResponse`] | write | — |
+//! | `qualification.settle` | [`QualificationSettleRequest`](crate::api::qualification::QualificationSettleRequest) → [`QualificationSettleResponse`](crate::api::qualification::QualificationSettleResponse) | write | — |
 pub mod settle;
 pub use settle::{
     QualificationSettleRequest, QualificationSettleResponse, QualificationSettleRequired,

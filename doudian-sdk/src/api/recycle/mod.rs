@@ -7,15 +7,15 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `recycle.applyChangePrice` | [`RecycleApplyChangePriceRequest`] → [`RecycleApplyChangePriceResponse`] | write | — |
-//! | `recycle.buyerGetOrderDetail` | [`RecycleBuyerGetOrderDetailRequest`] → [`RecycleBuyerGetOrderDetailResponse`] | read | — |
-//! | `recycle.buyerGetOrderList` | [`RecycleBuyerGetOrderListRequest`] → [`RecycleBuyerGetOrderListResponse`] | read | — |
-//! | `recycle.changePrice` | [`RecycleChangePriceRequest`] → [`RecycleChangePriceResponse`] | write | — |
-//! | `recycle.confirmReceive` | [`RecycleConfirmReceiveRequest`] → [`RecycleConfirmReceiveResponse`] | write | — |
-//! | `recycle.createPrice` | [`RecycleCreatePriceRequest`] → [`RecycleCreatePriceResponse`] | write | — |
-//! | `recycle.logisticsBack` | [`RecycleLogisticsBackRequest`] → [`RecycleLogisticsBackResponse`] | write | — |
-//! | `recycle.qualityTestingResult` | [`RecycleQualityTestingResultRequest`] → [`RecycleQualityTestingResultResponse`] | write | — |
-//! | `recycle.sellSucceed` | [`RecycleSellSucceedRequest`] → [`RecycleSellSucceedResponse`] | write | — |
+//! | `recycle.applyChangePrice` | [`RecycleApplyChangePriceRequest`](crate::api::recycle::RecycleApplyChangePriceRequest) → [`RecycleApplyChangePriceResponse`](crate::api::recycle::RecycleApplyChangePriceResponse) | write | — |
+//! | `recycle.buyerGetOrderDetail` | [`RecycleBuyerGetOrderDetailRequest`](crate::api::recycle::RecycleBuyerGetOrderDetailRequest) → [`RecycleBuyerGetOrderDetailResponse`](crate::api::recycle::RecycleBuyerGetOrderDetailResponse) | read | — |
+//! | `recycle.buyerGetOrderList` | [`RecycleBuyerGetOrderListRequest`](crate::api::recycle::RecycleBuyerGetOrderListRequest) → [`RecycleBuyerGetOrderListResponse`](crate::api::recycle::RecycleBuyerGetOrderListResponse) | read | — |
+//! | `recycle.changePrice` | [`RecycleChangePriceRequest`](crate::api::recycle::RecycleChangePriceRequest) → [`RecycleChangePriceResponse`](crate::api::recycle::RecycleChangePriceResponse) | write | — |
+//! | `recycle.confirmReceive` | [`RecycleConfirmReceiveRequest`](crate::api::recycle::RecycleConfirmReceiveRequest) → [`RecycleConfirmReceiveResponse`](crate::api::recycle::RecycleConfirmReceiveResponse) | write | — |
+//! | `recycle.createPrice` | [`RecycleCreatePriceRequest`](crate::api::recycle::RecycleCreatePriceRequest) → [`RecycleCreatePriceResponse`](crate::api::recycle::RecycleCreatePriceResponse) | write | — |
+//! | `recycle.logisticsBack` | [`RecycleLogisticsBackRequest`](crate::api::recycle::RecycleLogisticsBackRequest) → [`RecycleLogisticsBackResponse`](crate::api::recycle::RecycleLogisticsBackResponse) | write | — |
+//! | `recycle.qualityTestingResult` | [`RecycleQualityTestingResultRequest`](crate::api::recycle::RecycleQualityTestingResultRequest) → [`RecycleQualityTestingResultResponse`](crate::api::recycle::RecycleQualityTestingResultResponse) | write | — |
+//! | `recycle.sellSucceed` | [`RecycleSellSucceedRequest`](crate::api::recycle::RecycleSellSucceedRequest) → [`RecycleSellSucceedResponse`](crate::api::recycle::RecycleSellSucceedResponse) | write | — |
 pub mod apply_change_price;
 pub use apply_change_price::{
     RecycleApplyChangePriceRequest, RecycleApplyChangePriceResponse,

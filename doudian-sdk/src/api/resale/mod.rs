@@ -7,8 +7,8 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `resale.order.queryOperationOrderCallLog` | [`ResaleOrderQueryOperationOrderCallLogRequest`] → [`ResaleOrderQueryOperationOrderCallLogResponse`] | read, untyped | — |
-//! | `resale.order.supplierConfirm` | [`ResaleOrderSupplierConfirmRequest`] → [`ResaleOrderSupplierConfirmResponse`] | write, untyped | — |
+//! | `resale.order.queryOperationOrderCallLog` | [`ResaleOrderQueryOperationOrderCallLogRequest`](crate::api::resale::ResaleOrderQueryOperationOrderCallLogRequest) → [`ResaleOrderQueryOperationOrderCallLogResponse`](crate::api::resale::ResaleOrderQueryOperationOrderCallLogResponse) | read, untyped | — |
+//! | `resale.order.supplierConfirm` | [`ResaleOrderSupplierConfirmRequest`](crate::api::resale::ResaleOrderSupplierConfirmRequest) → [`ResaleOrderSupplierConfirmResponse`](crate::api::resale::ResaleOrderSupplierConfirmResponse) | write, untyped | — |
 pub mod order_query_operation_order_call_log;
 pub use order_query_operation_order_call_log::{
     ResaleOrderQueryOperationOrderCallLogRequest,

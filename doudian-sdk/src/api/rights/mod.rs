@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `rights.deductUsageCount` | [`RightsDeductUsageCountRequest`] → [`RightsDeductUsageCountResponse`] | write | — |
-//! | `rights.info` | [`RightsInfoRequest`] → [`RightsInfoResponse`] | read | — |
-//! | `rights.queryUsageCount` | [`RightsQueryUsageCountRequest`] → [`RightsQueryUsageCountResponse`] | read | — |
+//! | `rights.deductUsageCount` | [`RightsDeductUsageCountRequest`](crate::api::rights::RightsDeductUsageCountRequest) → [`RightsDeductUsageCountResponse`](crate::api::rights::RightsDeductUsageCountResponse) | write | — |
+//! | `rights.info` | [`RightsInfoRequest`](crate::api::rights::RightsInfoRequest) → [`RightsInfoResponse`](crate::api::rights::RightsInfoResponse) | read | — |
+//! | `rights.queryUsageCount` | [`RightsQueryUsageCountRequest`](crate::api::rights::RightsQueryUsageCountRequest) → [`RightsQueryUsageCountResponse`](crate::api::rights::RightsQueryUsageCountResponse) | read | — |
 pub mod deduct_usage_count;
 pub use deduct_usage_count::{
     RightsDeductUsageCountRequest, RightsDeductUsageCountResponse,

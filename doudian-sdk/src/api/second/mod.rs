@@ -7,18 +7,18 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `second.ecomInsight.createTask` | [`SecondEcomInsightCreateTaskRequest`] → [`SecondEcomInsightCreateTaskResponse`] | write | — |
-//! | `second.ecomInsight.deleteTask` | [`SecondEcomInsightDeleteTaskRequest`] → [`SecondEcomInsightDeleteTaskResponse`] | write | — |
-//! | `second.ecomInsight.getAigcTaskResult` | [`SecondEcomInsightGetAigcTaskResultRequest`] → [`SecondEcomInsightGetAigcTaskResultResponse`] | read, untyped | — |
-//! | `second.ecomInsight.getTaskBillDetail` | [`SecondEcomInsightGetTaskBillDetailRequest`] → [`SecondEcomInsightGetTaskBillDetailResponse`] | read, untyped | — |
-//! | `second.ecomInsight.getTaskResult` | [`SecondEcomInsightGetTaskResultRequest`] → [`SecondEcomInsightGetTaskResultResponse`] | read | — |
-//! | `second.ecomInsight.getVisualValidateResult` | [`SecondEcomInsightGetVisualValidateResultRequest`] → [`SecondEcomInsightGetVisualValidateResultResponse`] | read, untyped | — |
-//! | `second.ecomInsight.queryShortVideoData` | [`SecondEcomInsightQueryShortVideoDataRequest`] → [`SecondEcomInsightQueryShortVideoDataResponse`] | read, untyped | — |
-//! | `second.ecomInsight.taskDetail` | [`SecondEcomInsightTaskDetailRequest`] → [`SecondEcomInsightTaskDetailResponse`] | read | — |
-//! | `second.ecomInsight.taskList` | [`SecondEcomInsightTaskListRequest`] → [`SecondEcomInsightTaskListResponse`] | read | — |
-//! | `second.videoTop.mainPicVideo` | [`SecondVideoTopMainPicVideoRequest`] → [`SecondVideoTopMainPicVideoResponse`] | write | — |
-//! | `second.videoTop.shortVideo` | [`SecondVideoTopShortVideoRequest`] → [`SecondVideoTopShortVideoResponse`] | write | — |
-//! | `second.volcengineRetainOrder` | [`SecondVolcengineRetainOrderRequest`] → [`SecondVolcengineRetainOrderResponse`] | write, untyped | — |
+//! | `second.ecomInsight.createTask` | [`SecondEcomInsightCreateTaskRequest`](crate::api::second::SecondEcomInsightCreateTaskRequest) → [`SecondEcomInsightCreateTaskResponse`](crate::api::second::SecondEcomInsightCreateTaskResponse) | write | — |
+//! | `second.ecomInsight.deleteTask` | [`SecondEcomInsightDeleteTaskRequest`](crate::api::second::SecondEcomInsightDeleteTaskRequest) → [`SecondEcomInsightDeleteTaskResponse`](crate::api::second::SecondEcomInsightDeleteTaskResponse) | write | — |
+//! | `second.ecomInsight.getAigcTaskResult` | [`SecondEcomInsightGetAigcTaskResultRequest`](crate::api::second::SecondEcomInsightGetAigcTaskResultRequest) → [`SecondEcomInsightGetAigcTaskResultResponse`](crate::api::second::SecondEcomInsightGetAigcTaskResultResponse) | read, untyped | — |
+//! | `second.ecomInsight.getTaskBillDetail` | [`SecondEcomInsightGetTaskBillDetailRequest`](crate::api::second::SecondEcomInsightGetTaskBillDetailRequest) → [`SecondEcomInsightGetTaskBillDetailResponse`](crate::api::second::SecondEcomInsightGetTaskBillDetailResponse) | read, untyped | — |
+//! | `second.ecomInsight.getTaskResult` | [`SecondEcomInsightGetTaskResultRequest`](crate::api::second::SecondEcomInsightGetTaskResultRequest) → [`SecondEcomInsightGetTaskResultResponse`](crate::api::second::SecondEcomInsightGetTaskResultResponse) | read | — |
+//! | `second.ecomInsight.getVisualValidateResult` | [`SecondEcomInsightGetVisualValidateResultRequest`](crate::api::second::SecondEcomInsightGetVisualValidateResultRequest) → [`SecondEcomInsightGetVisualValidateResultResponse`](crate::api::second::SecondEcomInsightGetVisualValidateResultResponse) | read, untyped | — |
+//! | `second.ecomInsight.queryShortVideoData` | [`SecondEcomInsightQueryShortVideoDataRequest`](crate::api::second::SecondEcomInsightQueryShortVideoDataRequest) → [`SecondEcomInsightQueryShortVideoDataResponse`](crate::api::second::SecondEcomInsightQueryShortVideoDataResponse) | read, untyped | — |
+//! | `second.ecomInsight.taskDetail` | [`SecondEcomInsightTaskDetailRequest`](crate::api::second::SecondEcomInsightTaskDetailRequest) → [`SecondEcomInsightTaskDetailResponse`](crate::api::second::SecondEcomInsightTaskDetailResponse) | read | — |
+//! | `second.ecomInsight.taskList` | [`SecondEcomInsightTaskListRequest`](crate::api::second::SecondEcomInsightTaskListRequest) → [`SecondEcomInsightTaskListResponse`](crate::api::second::SecondEcomInsightTaskListResponse) | read | — |
+//! | `second.videoTop.mainPicVideo` | [`SecondVideoTopMainPicVideoRequest`](crate::api::second::SecondVideoTopMainPicVideoRequest) → [`SecondVideoTopMainPicVideoResponse`](crate::api::second::SecondVideoTopMainPicVideoResponse) | write | — |
+//! | `second.videoTop.shortVideo` | [`SecondVideoTopShortVideoRequest`](crate::api::second::SecondVideoTopShortVideoRequest) → [`SecondVideoTopShortVideoResponse`](crate::api::second::SecondVideoTopShortVideoResponse) | write | — |
+//! | `second.volcengineRetainOrder` | [`SecondVolcengineRetainOrderRequest`](crate::api::second::SecondVolcengineRetainOrderRequest) → [`SecondVolcengineRetainOrderResponse`](crate::api::second::SecondVolcengineRetainOrderResponse) | write, untyped | — |
 pub mod shared;
 pub mod ecom_insight_create_task;
 pub use ecom_insight_create_task::{

@@ -7,7 +7,7 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `security.batchReportOrderSecurityEvent` | [`SecurityBatchReportOrderSecurityEventRequest`] → [`SecurityBatchReportOrderSecurityEventResponse`] | write | — |
+//! | `security.batchReportOrderSecurityEvent` | [`SecurityBatchReportOrderSecurityEventRequest`](crate::api::security::SecurityBatchReportOrderSecurityEventRequest) → [`SecurityBatchReportOrderSecurityEventResponse`](crate::api::security::SecurityBatchReportOrderSecurityEventResponse) | write | — |
 pub mod batch_report_order_security_event;
 pub use batch_report_order_security_event::{
     SecurityBatchReportOrderSecurityEventRequest,

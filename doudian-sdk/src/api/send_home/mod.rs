@@ -7,18 +7,18 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `sendHome.afterSale.getRejectReasonCodeList` | [`SendHomeAfterSaleGetRejectReasonCodeListRequest`] → [`SendHomeAfterSaleGetRejectReasonCodeListResponse`] | read | — |
-//! | `sendHome.afterSale.operateAfterSale` | [`SendHomeAfterSaleOperateAfterSaleRequest`] → [`SendHomeAfterSaleOperateAfterSaleResponse`] | write | — |
-//! | `sendHome.delivery.syncSelfDeliveryLocation` | [`SendHomeDeliverySyncSelfDeliveryLocationRequest`] → [`SendHomeDeliverySyncSelfDeliveryLocationResponse`] | write | — |
-//! | `sendHome.delivery.syncSelfDeliveryStatus` | [`SendHomeDeliverySyncSelfDeliveryStatusRequest`] → [`SendHomeDeliverySyncSelfDeliveryStatusResponse`] | write | — |
-//! | `sendHome.order.acceptOrder` | [`SendHomeOrderAcceptOrderRequest`] → [`SendHomeOrderAcceptOrderResponse`] | write | — |
-//! | `sendHome.order.rejectOrder` | [`SendHomeOrderRejectOrderRequest`] → [`SendHomeOrderRejectOrderResponse`] | write | — |
-//! | `sendHome.product.batchUpdatePrice` | [`SendHomeProductBatchUpdatePriceRequest`] → [`SendHomeProductBatchUpdatePriceResponse`] | write | — |
-//! | `sendHome.product.batchUpdateStock` | [`SendHomeProductBatchUpdateStockRequest`] → [`SendHomeProductBatchUpdateStockResponse`] | write | — |
-//! | `sendHome.product.updateProductStatus` | [`SendHomeProductUpdateProductStatusRequest`] → [`SendHomeProductUpdateProductStatusResponse`] | write | — |
-//! | `sendHome.settle.getLedger` | [`SendHomeSettleGetLedgerRequest`] → [`SendHomeSettleGetLedgerResponse`] | read | — |
-//! | `sendHome.store.getStoreList` | [`SendHomeStoreGetStoreListRequest`] → [`SendHomeStoreGetStoreListResponse`] | read | from 1 |
-//! | `sendHome.store.updateStoreState` | [`SendHomeStoreUpdateStoreStateRequest`] → [`SendHomeStoreUpdateStoreStateResponse`] | write | — |
+//! | `sendHome.afterSale.getRejectReasonCodeList` | [`SendHomeAfterSaleGetRejectReasonCodeListRequest`](crate::api::send_home::SendHomeAfterSaleGetRejectReasonCodeListRequest) → [`SendHomeAfterSaleGetRejectReasonCodeListResponse`](crate::api::send_home::SendHomeAfterSaleGetRejectReasonCodeListResponse) | read | — |
+//! | `sendHome.afterSale.operateAfterSale` | [`SendHomeAfterSaleOperateAfterSaleRequest`](crate::api::send_home::SendHomeAfterSaleOperateAfterSaleRequest) → [`SendHomeAfterSaleOperateAfterSaleResponse`](crate::api::send_home::SendHomeAfterSaleOperateAfterSaleResponse) | write | — |
+//! | `sendHome.delivery.syncSelfDeliveryLocation` | [`SendHomeDeliverySyncSelfDeliveryLocationRequest`](crate::api::send_home::SendHomeDeliverySyncSelfDeliveryLocationRequest) → [`SendHomeDeliverySyncSelfDeliveryLocationResponse`](crate::api::send_home::SendHomeDeliverySyncSelfDeliveryLocationResponse) | write | — |
+//! | `sendHome.delivery.syncSelfDeliveryStatus` | [`SendHomeDeliverySyncSelfDeliveryStatusRequest`](crate::api::send_home::SendHomeDeliverySyncSelfDeliveryStatusRequest) → [`SendHomeDeliverySyncSelfDeliveryStatusResponse`](crate::api::send_home::SendHomeDeliverySyncSelfDeliveryStatusResponse) | write | — |
+//! | `sendHome.order.acceptOrder` | [`SendHomeOrderAcceptOrderRequest`](crate::api::send_home::SendHomeOrderAcceptOrderRequest) → [`SendHomeOrderAcceptOrderResponse`](crate::api::send_home::SendHomeOrderAcceptOrderResponse) | write | — |
+//! | `sendHome.order.rejectOrder` | [`SendHomeOrderRejectOrderRequest`](crate::api::send_home::SendHomeOrderRejectOrderRequest) → [`SendHomeOrderRejectOrderResponse`](crate::api::send_home::SendHomeOrderRejectOrderResponse) | write | — |
+//! | `sendHome.product.batchUpdatePrice` | [`SendHomeProductBatchUpdatePriceRequest`](crate::api::send_home::SendHomeProductBatchUpdatePriceRequest) → [`SendHomeProductBatchUpdatePriceResponse`](crate::api::send_home::SendHomeProductBatchUpdatePriceResponse) | write | — |
+//! | `sendHome.product.batchUpdateStock` | [`SendHomeProductBatchUpdateStockRequest`](crate::api::send_home::SendHomeProductBatchUpdateStockRequest) → [`SendHomeProductBatchUpdateStockResponse`](crate::api::send_home::SendHomeProductBatchUpdateStockResponse) | write | — |
+//! | `sendHome.product.updateProductStatus` | [`SendHomeProductUpdateProductStatusRequest`](crate::api::send_home::SendHomeProductUpdateProductStatusRequest) → [`SendHomeProductUpdateProductStatusResponse`](crate::api::send_home::SendHomeProductUpdateProductStatusResponse) | write | — |
+//! | `sendHome.settle.getLedger` | [`SendHomeSettleGetLedgerRequest`](crate::api::send_home::SendHomeSettleGetLedgerRequest) → [`SendHomeSettleGetLedgerResponse`](crate::api::send_home::SendHomeSettleGetLedgerResponse) | read | — |
+//! | `sendHome.store.getStoreList` | [`SendHomeStoreGetStoreListRequest`](crate::api::send_home::SendHomeStoreGetStoreListRequest) → [`SendHomeStoreGetStoreListResponse`](crate::api::send_home::SendHomeStoreGetStoreListResponse) | read | from 1 |
+//! | `sendHome.store.updateStoreState` | [`SendHomeStoreUpdateStoreStateRequest`](crate::api::send_home::SendHomeStoreUpdateStoreStateRequest) → [`SendHomeStoreUpdateStoreStateResponse`](crate::api::send_home::SendHomeStoreUpdateStoreStateResponse) | write | — |
 pub mod after_sale_get_reject_reason_code_list;
 pub use after_sale_get_reject_reason_code_list::{
     SendHomeAfterSaleGetRejectReasonCodeListRequest,

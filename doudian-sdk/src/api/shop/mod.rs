@@ -7,27 +7,27 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `shop.batchCreateStore` | [`ShopBatchCreateStoreRequest`] → [`ShopBatchCreateStoreResponse`] | write | — |
-//! | `shop.bindStoreFreight` | [`ShopBindStoreFreightRequest`] → [`ShopBindStoreFreightResponse`] | write | — |
-//! | `shop.bindStoreSaleLimit` | [`ShopBindStoreSaleLimitRequest`] → [`ShopBindStoreSaleLimitResponse`] | write | — |
-//! | `shop.brandList` | [`ShopBrandListRequest`] → [`ShopBrandListResponse`] | read | — |
-//! | `shop.delStore` | [`ShopDelStoreRequest`] → [`ShopDelStoreResponse`] | write | — |
-//! | `shop.editStore` | [`ShopEditStoreRequest`] → [`ShopEditStoreResponse`] | write | — |
-//! | `shop.getExperienceScore` | [`ShopGetExperienceScoreRequest`] → [`ShopGetExperienceScoreResponse`] | read | — |
-//! | `shop.getShopCategory` | [`ShopGetShopCategoryRequest`] → [`ShopGetShopCategoryResponse`] | read | — |
-//! | `shop.getStoreDetail` | [`ShopGetStoreDetailRequest`] → [`ShopGetStoreDetailResponse`] | read | — |
-//! | `shop.getStoreFreight` | [`ShopGetStoreFreightRequest`] → [`ShopGetStoreFreightResponse`] | read | — |
-//! | `shop.getStoreList` | [`ShopGetStoreListRequest`] → [`ShopGetStoreListResponse`] | read | from 0 |
-//! | `shop.getStorePackageFee` | [`ShopGetStorePackageFeeRequest`] → [`ShopGetStorePackageFeeResponse`] | read | — |
-//! | `shop.getStoreSaleLimit` | [`ShopGetStoreSaleLimitRequest`] → [`ShopGetStoreSaleLimitResponse`] | read | — |
-//! | `shop.marketCategoryOperate` | [`ShopMarketCategoryOperateRequest`] → [`ShopMarketCategoryOperateResponse`] | write | — |
-//! | `shop.marketCategoryQuery` | [`ShopMarketCategoryQueryRequest`] → [`ShopMarketCategoryQueryResponse`] | read | — |
-//! | `shop.openShopPageManagementList` | [`ShopOpenShopPageManagementListRequest`] → [`ShopOpenShopPageManagementListResponse`] | read, untyped | — |
-//! | `shop.reputation` | [`ShopReputationRequest`] → [`ShopReputationResponse`] | read | — |
-//! | `shop.setFinalPayment` | [`ShopSetFinalPaymentRequest`] → [`ShopSetFinalPaymentResponse`] | write | — |
-//! | `shop.setStorePackageFee` | [`ShopSetStorePackageFeeRequest`] → [`ShopSetStorePackageFeeResponse`] | write | — |
-//! | `shop.storeSuspend` | [`ShopStoreSuspendRequest`] → [`ShopStoreSuspendResponse`] | write | — |
-//! | `shop.unsuspendStore` | [`ShopUnsuspendStoreRequest`] → [`ShopUnsuspendStoreResponse`] | write | — |
+//! | `shop.batchCreateStore` | [`ShopBatchCreateStoreRequest`](crate::api::shop::ShopBatchCreateStoreRequest) → [`ShopBatchCreateStoreResponse`](crate::api::shop::ShopBatchCreateStoreResponse) | write | — |
+//! | `shop.bindStoreFreight` | [`ShopBindStoreFreightRequest`](crate::api::shop::ShopBindStoreFreightRequest) → [`ShopBindStoreFreightResponse`](crate::api::shop::ShopBindStoreFreightResponse) | write | — |
+//! | `shop.bindStoreSaleLimit` | [`ShopBindStoreSaleLimitRequest`](crate::api::shop::ShopBindStoreSaleLimitRequest) → [`ShopBindStoreSaleLimitResponse`](crate::api::shop::ShopBindStoreSaleLimitResponse) | write | — |
+//! | `shop.brandList` | [`ShopBrandListRequest`](crate::api::shop::ShopBrandListRequest) → [`ShopBrandListResponse`](crate::api::shop::ShopBrandListResponse) | read | — |
+//! | `shop.delStore` | [`ShopDelStoreRequest`](crate::api::shop::ShopDelStoreRequest) → [`ShopDelStoreResponse`](crate::api::shop::ShopDelStoreResponse) | write | — |
+//! | `shop.editStore` | [`ShopEditStoreRequest`](crate::api::shop::ShopEditStoreRequest) → [`ShopEditStoreResponse`](crate::api::shop::ShopEditStoreResponse) | write | — |
+//! | `shop.getExperienceScore` | [`ShopGetExperienceScoreRequest`](crate::api::shop::ShopGetExperienceScoreRequest) → [`ShopGetExperienceScoreResponse`](crate::api::shop::ShopGetExperienceScoreResponse) | read | — |
+//! | `shop.getShopCategory` | [`ShopGetShopCategoryRequest`](crate::api::shop::ShopGetShopCategoryRequest) → [`ShopGetShopCategoryResponse`](crate::api::shop::ShopGetShopCategoryResponse) | read | — |
+//! | `shop.getStoreDetail` | [`ShopGetStoreDetailRequest`](crate::api::shop::ShopGetStoreDetailRequest) → [`ShopGetStoreDetailResponse`](crate::api::shop::ShopGetStoreDetailResponse) | read | — |
+//! | `shop.getStoreFreight` | [`ShopGetStoreFreightRequest`](crate::api::shop::ShopGetStoreFreightRequest) → [`ShopGetStoreFreightResponse`](crate::api::shop::ShopGetStoreFreightResponse) | read | — |
+//! | `shop.getStoreList` | [`ShopGetStoreListRequest`](crate::api::shop::ShopGetStoreListRequest) → [`ShopGetStoreListResponse`](crate::api::shop::ShopGetStoreListResponse) | read | from 0 |
+//! | `shop.getStorePackageFee` | [`ShopGetStorePackageFeeRequest`](crate::api::shop::ShopGetStorePackageFeeRequest) → [`ShopGetStorePackageFeeResponse`](crate::api::shop::ShopGetStorePackageFeeResponse) | read | — |
+//! | `shop.getStoreSaleLimit` | [`ShopGetStoreSaleLimitRequest`](crate::api::shop::ShopGetStoreSaleLimitRequest) → [`ShopGetStoreSaleLimitResponse`](crate::api::shop::ShopGetStoreSaleLimitResponse) | read | — |
+//! | `shop.marketCategoryOperate` | [`ShopMarketCategoryOperateRequest`](crate::api::shop::ShopMarketCategoryOperateRequest) → [`ShopMarketCategoryOperateResponse`](crate::api::shop::ShopMarketCategoryOperateResponse) | write | — |
+//! | `shop.marketCategoryQuery` | [`ShopMarketCategoryQueryRequest`](crate::api::shop::ShopMarketCategoryQueryRequest) → [`ShopMarketCategoryQueryResponse`](crate::api::shop::ShopMarketCategoryQueryResponse) | read | — |
+//! | `shop.openShopPageManagementList` | [`ShopOpenShopPageManagementListRequest`](crate::api::shop::ShopOpenShopPageManagementListRequest) → [`ShopOpenShopPageManagementListResponse`](crate::api::shop::ShopOpenShopPageManagementListResponse) | read, untyped | — |
+//! | `shop.reputation` | [`ShopReputationRequest`](crate::api::shop::ShopReputationRequest) → [`ShopReputationResponse`](crate::api::shop::ShopReputationResponse) | read | — |
+//! | `shop.setFinalPayment` | [`ShopSetFinalPaymentRequest`](crate::api::shop::ShopSetFinalPaymentRequest) → [`ShopSetFinalPaymentResponse`](crate::api::shop::ShopSetFinalPaymentResponse) | write | — |
+//! | `shop.setStorePackageFee` | [`ShopSetStorePackageFeeRequest`](crate::api::shop::ShopSetStorePackageFeeRequest) → [`ShopSetStorePackageFeeResponse`](crate::api::shop::ShopSetStorePackageFeeResponse) | write | — |
+//! | `shop.storeSuspend` | [`ShopStoreSuspendRequest`](crate::api::shop::ShopStoreSuspendRequest) → [`ShopStoreSuspendResponse`](crate::api::shop::ShopStoreSuspendResponse) | write | — |
+//! | `shop.unsuspendStore` | [`ShopUnsuspendStoreRequest`](crate::api::shop::ShopUnsuspendStoreRequest) → [`ShopUnsuspendStoreResponse`](crate::api::shop::ShopUnsuspendStoreResponse) | write | — |
 pub mod shared;
 pub mod batch_create_store;
 pub use batch_create_store::{ShopBatchCreateStoreRequest, ShopBatchCreateStoreResponse};

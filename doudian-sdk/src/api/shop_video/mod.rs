@@ -7,25 +7,25 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `shopVideo.accountShoppingCartPrecheck` | [`ShopVideoAccountShoppingCartPrecheckRequest`] → [`ShopVideoAccountShoppingCartPrecheckResponse`] | read | — |
-//! | `shopVideo.createShoppingCartAnchor` | [`ShopVideoCreateShoppingCartAnchorRequest`] → [`ShopVideoCreateShoppingCartAnchorResponse`] | write | — |
-//! | `shopVideo.deleteShopVideo` | [`ShopVideoDeleteShopVideoRequest`] → [`ShopVideoDeleteShopVideoResponse`] | write | — |
-//! | `shopVideo.genUploadAuth` | [`ShopVideoGenUploadAuthRequest`] → [`ShopVideoGenUploadAuthResponse`] | write | — |
-//! | `shopVideo.getAfterWatchRelatedProducts` | [`ShopVideoGetAfterWatchRelatedProductsRequest`] → [`ShopVideoGetAfterWatchRelatedProductsResponse`] | read, untyped | — |
-//! | `shopVideo.getHiddenWaterMarkTask` | [`ShopVideoGetHiddenWaterMarkTaskRequest`] → [`ShopVideoGetHiddenWaterMarkTaskResponse`] | read | — |
-//! | `shopVideo.getImageTextMusic` | [`ShopVideoGetImageTextMusicRequest`] → [`ShopVideoGetImageTextMusicResponse`] | read, untyped | — |
-//! | `shopVideo.getInfoForPublish` | [`ShopVideoGetInfoForPublishRequest`] → [`ShopVideoGetInfoForPublishResponse`] | read | — |
-//! | `shopVideo.getShopAccountInfo` | [`ShopVideoGetShopAccountInfoRequest`] → [`ShopVideoGetShopAccountInfoResponse`] | read | — |
-//! | `shopVideo.getSugWords` | [`ShopVideoGetSugWordsRequest`] → [`ShopVideoGetSugWordsResponse`] | read | — |
-//! | `shopVideo.listRelatableProduct` | [`ShopVideoListRelatableProductRequest`] → [`ShopVideoListRelatableProductResponse`] | read | from 0 |
-//! | `shopVideo.listVideo` | [`ShopVideoListVideoRequest`] → [`ShopVideoListVideoResponse`] | read | from 0 |
-//! | `shopVideo.publishVideo` | [`ShopVideoPublishVideoRequest`] → [`ShopVideoPublishVideoResponse`] | write | — |
-//! | `shopVideo.publishVideoNew` | [`ShopVideoPublishVideoNewRequest`] → [`ShopVideoPublishVideoNewResponse`] | write | — |
-//! | `shopVideo.queryUploadTask` | [`ShopVideoQueryUploadTaskRequest`] → [`ShopVideoQueryUploadTaskResponse`] | read | — |
-//! | `shopVideo.searchImageText` | [`ShopVideoSearchImageTextRequest`] → [`ShopVideoSearchImageTextResponse`] | read, untyped | — |
-//! | `shopVideo.searchItem` | [`ShopVideoSearchItemRequest`] → [`ShopVideoSearchItemResponse`] | read | — |
-//! | `shopVideo.submitHiddenWaterMarkTask` | [`ShopVideoSubmitHiddenWaterMarkTaskRequest`] → [`ShopVideoSubmitHiddenWaterMarkTaskResponse`] | write | — |
-//! | `shopVideo.uploadVideo` | [`ShopVideoUploadVideoRequest`] → [`ShopVideoUploadVideoResponse`] | write | — |
+//! | `shopVideo.accountShoppingCartPrecheck` | [`ShopVideoAccountShoppingCartPrecheckRequest`](crate::api::shop_video::ShopVideoAccountShoppingCartPrecheckRequest) → [`ShopVideoAccountShoppingCartPrecheckResponse`](crate::api::shop_video::ShopVideoAccountShoppingCartPrecheckResponse) | read | — |
+//! | `shopVideo.createShoppingCartAnchor` | [`ShopVideoCreateShoppingCartAnchorRequest`](crate::api::shop_video::ShopVideoCreateShoppingCartAnchorRequest) → [`ShopVideoCreateShoppingCartAnchorResponse`](crate::api::shop_video::ShopVideoCreateShoppingCartAnchorResponse) | write | — |
+//! | `shopVideo.deleteShopVideo` | [`ShopVideoDeleteShopVideoRequest`](crate::api::shop_video::ShopVideoDeleteShopVideoRequest) → [`ShopVideoDeleteShopVideoResponse`](crate::api::shop_video::ShopVideoDeleteShopVideoResponse) | write | — |
+//! | `shopVideo.genUploadAuth` | [`ShopVideoGenUploadAuthRequest`](crate::api::shop_video::ShopVideoGenUploadAuthRequest) → [`ShopVideoGenUploadAuthResponse`](crate::api::shop_video::ShopVideoGenUploadAuthResponse) | write | — |
+//! | `shopVideo.getAfterWatchRelatedProducts` | [`ShopVideoGetAfterWatchRelatedProductsRequest`](crate::api::shop_video::ShopVideoGetAfterWatchRelatedProductsRequest) → [`ShopVideoGetAfterWatchRelatedProductsResponse`](crate::api::shop_video::ShopVideoGetAfterWatchRelatedProductsResponse) | read, untyped | — |
+//! | `shopVideo.getHiddenWaterMarkTask` | [`ShopVideoGetHiddenWaterMarkTaskRequest`](crate::api::shop_video::ShopVideoGetHiddenWaterMarkTaskRequest) → [`ShopVideoGetHiddenWaterMarkTaskResponse`](crate::api::shop_video::ShopVideoGetHiddenWaterMarkTaskResponse) | read | — |
+//! | `shopVideo.getImageTextMusic` | [`ShopVideoGetImageTextMusicRequest`](crate::api::shop_video::ShopVideoGetImageTextMusicRequest) → [`ShopVideoGetImageTextMusicResponse`](crate::api::shop_video::ShopVideoGetImageTextMusicResponse) | read, untyped | — |
+//! | `shopVideo.getInfoForPublish` | [`ShopVideoGetInfoForPublishRequest`](crate::api::shop_video::ShopVideoGetInfoForPublishRequest) → [`ShopVideoGetInfoForPublishResponse`](crate::api::shop_video::ShopVideoGetInfoForPublishResponse) | read | — |
+//! | `shopVideo.getShopAccountInfo` | [`ShopVideoGetShopAccountInfoRequest`](crate::api::shop_video::ShopVideoGetShopAccountInfoRequest) → [`ShopVideoGetShopAccountInfoResponse`](crate::api::shop_video::ShopVideoGetShopAccountInfoResponse) | read | — |
+//! | `shopVideo.getSugWords` | [`ShopVideoGetSugWordsRequest`](crate::api::shop_video::ShopVideoGetSugWordsRequest) → [`ShopVideoGetSugWordsResponse`](crate::api::shop_video::ShopVideoGetSugWordsResponse) | read | — |
+//! | `shopVideo.listRelatableProduct` | [`ShopVideoListRelatableProductRequest`](crate::api::shop_video::ShopVideoListRelatableProductRequest) → [`ShopVideoListRelatableProductResponse`](crate::api::shop_video::ShopVideoListRelatableProductResponse) | read | from 0 |
+//! | `shopVideo.listVideo` | [`ShopVideoListVideoRequest`](crate::api::shop_video::ShopVideoListVideoRequest) → [`ShopVideoListVideoResponse`](crate::api::shop_video::ShopVideoListVideoResponse) | read | from 0 |
+//! | `shopVideo.publishVideo` | [`ShopVideoPublishVideoRequest`](crate::api::shop_video::ShopVideoPublishVideoRequest) → [`ShopVideoPublishVideoResponse`](crate::api::shop_video::ShopVideoPublishVideoResponse) | write | — |
+//! | `shopVideo.publishVideoNew` | [`ShopVideoPublishVideoNewRequest`](crate::api::shop_video::ShopVideoPublishVideoNewRequest) → [`ShopVideoPublishVideoNewResponse`](crate::api::shop_video::ShopVideoPublishVideoNewResponse) | write | — |
+//! | `shopVideo.queryUploadTask` | [`ShopVideoQueryUploadTaskRequest`](crate::api::shop_video::ShopVideoQueryUploadTaskRequest) → [`ShopVideoQueryUploadTaskResponse`](crate::api::shop_video::ShopVideoQueryUploadTaskResponse) | read | — |
+//! | `shopVideo.searchImageText` | [`ShopVideoSearchImageTextRequest`](crate::api::shop_video::ShopVideoSearchImageTextRequest) → [`ShopVideoSearchImageTextResponse`](crate::api::shop_video::ShopVideoSearchImageTextResponse) | read, untyped | — |
+//! | `shopVideo.searchItem` | [`ShopVideoSearchItemRequest`](crate::api::shop_video::ShopVideoSearchItemRequest) → [`ShopVideoSearchItemResponse`](crate::api::shop_video::ShopVideoSearchItemResponse) | read | — |
+//! | `shopVideo.submitHiddenWaterMarkTask` | [`ShopVideoSubmitHiddenWaterMarkTaskRequest`](crate::api::shop_video::ShopVideoSubmitHiddenWaterMarkTaskRequest) → [`ShopVideoSubmitHiddenWaterMarkTaskResponse`](crate::api::shop_video::ShopVideoSubmitHiddenWaterMarkTaskResponse) | write | — |
+//! | `shopVideo.uploadVideo` | [`ShopVideoUploadVideoRequest`](crate::api::shop_video::ShopVideoUploadVideoRequest) → [`ShopVideoUploadVideoResponse`](crate::api::shop_video::ShopVideoUploadVideoResponse) | write | — |
 pub mod account_shopping_cart_precheck;
 pub use account_shopping_cart_precheck::{
     ShopVideoAccountShoppingCartPrecheckRequest,

@@ -7,14 +7,14 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `sku.detail` | [`SkuDetailRequest`] → [`SkuDetailResponse`] | read | — |
-//! | `sku.editCode` | [`SkuEditCodeRequest`] → [`SkuEditCodeResponse`] | write | — |
-//! | `sku.editPrice` | [`SkuEditPriceRequest`] → [`SkuEditPriceResponse`] | write | — |
-//! | `sku.list` | [`SkuListRequest`] → [`SkuListResponse`] | read | — |
-//! | `sku.stockNum` | [`SkuStockNumRequest`] → [`SkuStockNumResponse`] | read | — |
-//! | `sku.syncStock` | [`SkuSyncStockRequest`] → [`SkuSyncStockResponse`] | write | — |
-//! | `sku.syncStockBatch` | [`SkuSyncStockBatchRequest`] → [`SkuSyncStockBatchResponse`] | write | — |
-//! | `sku.syncStockBatchMultiProducts` | [`SkuSyncStockBatchMultiProductsRequest`] → [`SkuSyncStockBatchMultiProductsResponse`] | write | — |
+//! | `sku.detail` | [`SkuDetailRequest`](crate::api::sku::SkuDetailRequest) → [`SkuDetailResponse`](crate::api::sku::SkuDetailResponse) | read | — |
+//! | `sku.editCode` | [`SkuEditCodeRequest`](crate::api::sku::SkuEditCodeRequest) → [`SkuEditCodeResponse`](crate::api::sku::SkuEditCodeResponse) | write | — |
+//! | `sku.editPrice` | [`SkuEditPriceRequest`](crate::api::sku::SkuEditPriceRequest) → [`SkuEditPriceResponse`](crate::api::sku::SkuEditPriceResponse) | write | — |
+//! | `sku.list` | [`SkuListRequest`](crate::api::sku::SkuListRequest) → [`SkuListResponse`](crate::api::sku::SkuListResponse) | read | — |
+//! | `sku.stockNum` | [`SkuStockNumRequest`](crate::api::sku::SkuStockNumRequest) → [`SkuStockNumResponse`](crate::api::sku::SkuStockNumResponse) | read | — |
+//! | `sku.syncStock` | [`SkuSyncStockRequest`](crate::api::sku::SkuSyncStockRequest) → [`SkuSyncStockResponse`](crate::api::sku::SkuSyncStockResponse) | write | — |
+//! | `sku.syncStockBatch` | [`SkuSyncStockBatchRequest`](crate::api::sku::SkuSyncStockBatchRequest) → [`SkuSyncStockBatchResponse`](crate::api::sku::SkuSyncStockBatchResponse) | write | — |
+//! | `sku.syncStockBatchMultiProducts` | [`SkuSyncStockBatchMultiProductsRequest`](crate::api::sku::SkuSyncStockBatchMultiProductsRequest) → [`SkuSyncStockBatchMultiProductsResponse`](crate::api::sku::SkuSyncStockBatchMultiProductsResponse) | write | — |
 pub mod shared;
 pub mod detail;
 pub use detail::{SkuDetailRequest, SkuDetailResponse};

@@ -7,24 +7,24 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `sms.applyVmsTemplate` | [`SmsApplyVmsTemplateRequest`] → [`SmsApplyVmsTemplateResponse`] | write | — |
-//! | `sms.batchSend` | [`SmsBatchSendRequest`] → [`SmsBatchSendResponse`] | write | — |
-//! | `sms.deleteVmsTemplate` | [`SmsDeleteVmsTemplateRequest`] → [`SmsDeleteVmsTemplateResponse`] | write | — |
-//! | `sms.getVmsApplyTemplateStatus` | [`SmsGetVmsApplyTemplateStatusRequest`] → [`SmsGetVmsApplyTemplateStatusResponse`] | read | — |
-//! | `sms.getVmsTemplateList` | [`SmsGetVmsTemplateListRequest`] → [`SmsGetVmsTemplateListResponse`] | read | — |
-//! | `sms.public.template` | [`SmsPublicTemplateRequest`] → [`SmsPublicTemplateResponse`] | read | from 0 |
-//! | `sms.send` | [`SmsSendRequest`] → [`SmsSendResponse`] | write | — |
-//! | `sms.sendResult` | [`SmsSendResultRequest`] → [`SmsSendResultResponse`] | read | from 0 |
-//! | `sms.sign.apply` | [`SmsSignApplyRequest`] → [`SmsSignApplyResponse`] | write | — |
-//! | `sms.sign.apply.list` | [`SmsSignApplyListRequest`] → [`SmsSignApplyListResponse`] | read | from 0 |
-//! | `sms.sign.apply.revoke` | [`SmsSignApplyRevokeRequest`] → [`SmsSignApplyRevokeResponse`] | write | — |
-//! | `sms.sign.delete` | [`SmsSignDeleteRequest`] → [`SmsSignDeleteResponse`] | write | — |
-//! | `sms.sign.search` | [`SmsSignSearchRequest`] → [`SmsSignSearchResponse`] | read | from 0 |
-//! | `sms.template.apply` | [`SmsTemplateApplyRequest`] → [`SmsTemplateApplyResponse`] | write | — |
-//! | `sms.template.apply.list` | [`SmsTemplateApplyListRequest`] → [`SmsTemplateApplyListResponse`] | read | from 0 |
-//! | `sms.template.delete` | [`SmsTemplateDeleteRequest`] → [`SmsTemplateDeleteResponse`] | write | — |
-//! | `sms.template.revoke` | [`SmsTemplateRevokeRequest`] → [`SmsTemplateRevokeResponse`] | write | — |
-//! | `sms.template.search` | [`SmsTemplateSearchRequest`] → [`SmsTemplateSearchResponse`] | read | from 0 |
+//! | `sms.applyVmsTemplate` | [`SmsApplyVmsTemplateRequest`](crate::api::sms::SmsApplyVmsTemplateRequest) → [`SmsApplyVmsTemplateResponse`](crate::api::sms::SmsApplyVmsTemplateResponse) | write | — |
+//! | `sms.batchSend` | [`SmsBatchSendRequest`](crate::api::sms::SmsBatchSendRequest) → [`SmsBatchSendResponse`](crate::api::sms::SmsBatchSendResponse) | write | — |
+//! | `sms.deleteVmsTemplate` | [`SmsDeleteVmsTemplateRequest`](crate::api::sms::SmsDeleteVmsTemplateRequest) → [`SmsDeleteVmsTemplateResponse`](crate::api::sms::SmsDeleteVmsTemplateResponse) | write | — |
+//! | `sms.getVmsApplyTemplateStatus` | [`SmsGetVmsApplyTemplateStatusRequest`](crate::api::sms::SmsGetVmsApplyTemplateStatusRequest) → [`SmsGetVmsApplyTemplateStatusResponse`](crate::api::sms::SmsGetVmsApplyTemplateStatusResponse) | read | — |
+//! | `sms.getVmsTemplateList` | [`SmsGetVmsTemplateListRequest`](crate::api::sms::SmsGetVmsTemplateListRequest) → [`SmsGetVmsTemplateListResponse`](crate::api::sms::SmsGetVmsTemplateListResponse) | read | — |
+//! | `sms.public.template` | [`SmsPublicTemplateRequest`](crate::api::sms::SmsPublicTemplateRequest) → [`SmsPublicTemplateResponse`](crate::api::sms::SmsPublicTemplateResponse) | read | from 0 |
+//! | `sms.send` | [`SmsSendRequest`](crate::api::sms::SmsSendRequest) → [`SmsSendResponse`](crate::api::sms::SmsSendResponse) | write | — |
+//! | `sms.sendResult` | [`SmsSendResultRequest`](crate::api::sms::SmsSendResultRequest) → [`SmsSendResultResponse`](crate::api::sms::SmsSendResultResponse) | read | from 0 |
+//! | `sms.sign.apply` | [`SmsSignApplyRequest`](crate::api::sms::SmsSignApplyRequest) → [`SmsSignApplyResponse`](crate::api::sms::SmsSignApplyResponse) | write | — |
+//! | `sms.sign.apply.list` | [`SmsSignApplyListRequest`](crate::api::sms::SmsSignApplyListRequest) → [`SmsSignApplyListResponse`](crate::api::sms::SmsSignApplyListResponse) | read | from 0 |
+//! | `sms.sign.apply.revoke` | [`SmsSignApplyRevokeRequest`](crate::api::sms::SmsSignApplyRevokeRequest) → [`SmsSignApplyRevokeResponse`](crate::api::sms::SmsSignApplyRevokeResponse) | write | — |
+//! | `sms.sign.delete` | [`SmsSignDeleteRequest`](crate::api::sms::SmsSignDeleteRequest) → [`SmsSignDeleteResponse`](crate::api::sms::SmsSignDeleteResponse) | write | — |
+//! | `sms.sign.search` | [`SmsSignSearchRequest`](crate::api::sms::SmsSignSearchRequest) → [`SmsSignSearchResponse`](crate::api::sms::SmsSignSearchResponse) | read | from 0 |
+//! | `sms.template.apply` | [`SmsTemplateApplyRequest`](crate::api::sms::SmsTemplateApplyRequest) → [`SmsTemplateApplyResponse`](crate::api::sms::SmsTemplateApplyResponse) | write | — |
+//! | `sms.template.apply.list` | [`SmsTemplateApplyListRequest`](crate::api::sms::SmsTemplateApplyListRequest) → [`SmsTemplateApplyListResponse`](crate::api::sms::SmsTemplateApplyListResponse) | read | from 0 |
+//! | `sms.template.delete` | [`SmsTemplateDeleteRequest`](crate::api::sms::SmsTemplateDeleteRequest) → [`SmsTemplateDeleteResponse`](crate::api::sms::SmsTemplateDeleteResponse) | write | — |
+//! | `sms.template.revoke` | [`SmsTemplateRevokeRequest`](crate::api::sms::SmsTemplateRevokeRequest) → [`SmsTemplateRevokeResponse`](crate::api::sms::SmsTemplateRevokeResponse) | write | — |
+//! | `sms.template.search` | [`SmsTemplateSearchRequest`](crate::api::sms::SmsTemplateSearchRequest) → [`SmsTemplateSearchResponse`](crate::api::sms::SmsTemplateSearchResponse) | read | from 0 |
 pub mod apply_vms_template;
 pub use apply_vms_template::{
     SmsApplyVmsTemplateRequest, SmsApplyVmsTemplateResponse, SmsApplyVmsTemplateRequired,

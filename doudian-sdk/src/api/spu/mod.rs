@@ -7,17 +7,17 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `spu.QuerySpu` | [`SpuQuerySpuRequest`] → [`SpuQuerySpuResponse`] | read | from 0 |
-//! | `spu.addShopSpu` | [`SpuAddShopSpuRequest`] → [`SpuAddShopSpuResponse`] | write | — |
-//! | `spu.batchUploadImg` | [`SpuBatchUploadImgRequest`] → [`SpuBatchUploadImgResponse`] | write | — |
-//! | `spu.createSpu` | [`SpuCreateSpuRequest`] → [`SpuCreateSpuResponse`] | write | — |
-//! | `spu.getAuditInfo` | [`SpuGetAuditInfoRequest`] → [`SpuGetAuditInfoResponse`] | read | — |
-//! | `spu.getKeyPropertyByCid` | [`SpuGetKeyPropertyByCidRequest`] → [`SpuGetKeyPropertyByCidResponse`] | read | — |
-//! | `spu.getSpu` | [`SpuGetSpuRequest`] → [`SpuGetSpuResponse`] | read | — |
-//! | `spu.getSpuInfoBySpuId` | [`SpuGetSpuInfoBySpuIdRequest`] → [`SpuGetSpuInfoBySpuIdResponse`] | read | — |
-//! | `spu.getSpuRule` | [`SpuGetSpuRuleRequest`] → [`SpuGetSpuRuleResponse`] | read | — |
-//! | `spu.getSpuTpl` | [`SpuGetSpuTplRequest`] → [`SpuGetSpuTplResponse`] | read | — |
-//! | `spu.queryBookNameByISBN` | [`SpuQueryBookNameByISBNRequest`] → [`SpuQueryBookNameByISBNResponse`] | read | from 1 |
+//! | `spu.QuerySpu` | [`SpuQuerySpuRequest`](crate::api::spu::SpuQuerySpuRequest) → [`SpuQuerySpuResponse`](crate::api::spu::SpuQuerySpuResponse) | read | from 0 |
+//! | `spu.addShopSpu` | [`SpuAddShopSpuRequest`](crate::api::spu::SpuAddShopSpuRequest) → [`SpuAddShopSpuResponse`](crate::api::spu::SpuAddShopSpuResponse) | write | — |
+//! | `spu.batchUploadImg` | [`SpuBatchUploadImgRequest`](crate::api::spu::SpuBatchUploadImgRequest) → [`SpuBatchUploadImgResponse`](crate::api::spu::SpuBatchUploadImgResponse) | write | — |
+//! | `spu.createSpu` | [`SpuCreateSpuRequest`](crate::api::spu::SpuCreateSpuRequest) → [`SpuCreateSpuResponse`](crate::api::spu::SpuCreateSpuResponse) | write | — |
+//! | `spu.getAuditInfo` | [`SpuGetAuditInfoRequest`](crate::api::spu::SpuGetAuditInfoRequest) → [`SpuGetAuditInfoResponse`](crate::api::spu::SpuGetAuditInfoResponse) | read | — |
+//! | `spu.getKeyPropertyByCid` | [`SpuGetKeyPropertyByCidRequest`](crate::api::spu::SpuGetKeyPropertyByCidRequest) → [`SpuGetKeyPropertyByCidResponse`](crate::api::spu::SpuGetKeyPropertyByCidResponse) | read | — |
+//! | `spu.getSpu` | [`SpuGetSpuRequest`](crate::api::spu::SpuGetSpuRequest) → [`SpuGetSpuResponse`](crate::api::spu::SpuGetSpuResponse) | read | — |
+//! | `spu.getSpuInfoBySpuId` | [`SpuGetSpuInfoBySpuIdRequest`](crate::api::spu::SpuGetSpuInfoBySpuIdRequest) → [`SpuGetSpuInfoBySpuIdResponse`](crate::api::spu::SpuGetSpuInfoBySpuIdResponse) | read | — |
+//! | `spu.getSpuRule` | [`SpuGetSpuRuleRequest`](crate::api::spu::SpuGetSpuRuleRequest) → [`SpuGetSpuRuleResponse`](crate::api::spu::SpuGetSpuRuleResponse) | read | — |
+//! | `spu.getSpuTpl` | [`SpuGetSpuTplRequest`](crate::api::spu::SpuGetSpuTplRequest) → [`SpuGetSpuTplResponse`](crate::api::spu::SpuGetSpuTplResponse) | read | — |
+//! | `spu.queryBookNameByISBN` | [`SpuQueryBookNameByISBNRequest`](crate::api::spu::SpuQueryBookNameByISBNRequest) → [`SpuQueryBookNameByISBNResponse`](crate::api::spu::SpuQueryBookNameByISBNResponse) | read | from 1 |
 pub mod query_spu;
 pub use query_spu::{SpuQuerySpuRequest, SpuQuerySpuResponse};
 pub mod add_shop_spu;

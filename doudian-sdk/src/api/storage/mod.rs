@@ -7,7 +7,7 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `storage.notifySaleReturnStatus` | [`StorageNotifySaleReturnStatusRequest`] → [`StorageNotifySaleReturnStatusResponse`] | write | — |
+//! | `storage.notifySaleReturnStatus` | [`StorageNotifySaleReturnStatusRequest`](crate::api::storage::StorageNotifySaleReturnStatusRequest) → [`StorageNotifySaleReturnStatusResponse`](crate::api::storage::StorageNotifySaleReturnStatusResponse) | write | — |
 pub mod notify_sale_return_status;
 pub use notify_sale_return_status::{
     StorageNotifySaleReturnStatusRequest, StorageNotifySaleReturnStatusResponse,

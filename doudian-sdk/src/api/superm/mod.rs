@@ -7,47 +7,47 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `superm.acceptOrder` | [`SupermAcceptOrderRequest`] → [`SupermAcceptOrderResponse`] | write | — |
-//! | `superm.applyPlatformPickUp` | [`SupermApplyPlatformPickUpRequest`] → [`SupermApplyPlatformPickUpResponse`] | write | — |
-//! | `superm.cancelPlatformPickUp` | [`SupermCancelPlatformPickUpRequest`] → [`SupermCancelPlatformPickUpResponse`] | write | — |
-//! | `superm.capacityRule.create` | [`SupermCapacityRuleCreateRequest`] → [`SupermCapacityRuleCreateResponse`] | write | — |
-//! | `superm.capacityRule.queryByid` | [`SupermCapacityRuleQueryByidRequest`] → [`SupermCapacityRuleQueryByidResponse`] | read | — |
-//! | `superm.capacityRule.queryList` | [`SupermCapacityRuleQueryListRequest`] → [`SupermCapacityRuleQueryListResponse`] | read | — |
-//! | `superm.capacityRule.update` | [`SupermCapacityRuleUpdateRequest`] → [`SupermCapacityRuleUpdateResponse`] | write | — |
-//! | `superm.createVirtualMobile` | [`SupermCreateVirtualMobileRequest`] → [`SupermCreateVirtualMobileResponse`] | write | — |
-//! | `superm.deliverConfig.create` | [`SupermDeliverConfigCreateRequest`] → [`SupermDeliverConfigCreateResponse`] | write | — |
-//! | `superm.deliverConfig.del` | [`SupermDeliverConfigDelRequest`] → [`SupermDeliverConfigDelResponse`] | write | — |
-//! | `superm.deliverConfig.queryByIds` | [`SupermDeliverConfigQueryByIdsRequest`] → [`SupermDeliverConfigQueryByIdsResponse`] | read | — |
-//! | `superm.deliverConfig.queryList` | [`SupermDeliverConfigQueryListRequest`] → [`SupermDeliverConfigQueryListResponse`] | read | — |
-//! | `superm.deliverConfig.update` | [`SupermDeliverConfigUpdateRequest`] → [`SupermDeliverConfigUpdateResponse`] | write | — |
-//! | `superm.getDispatcherInfo` | [`SupermGetDispatcherInfoRequest`] → [`SupermGetDispatcherInfoResponse`] | read | — |
-//! | `superm.getPlatformPickUpCalendar` | [`SupermGetPlatformPickUpCalendarRequest`] → [`SupermGetPlatformPickUpCalendarResponse`] | read | — |
-//! | `superm.getPlatformPickUpEstimatedCharge` | [`SupermGetPlatformPickUpEstimatedChargeRequest`] → [`SupermGetPlatformPickUpEstimatedChargeResponse`] | read | — |
-//! | `superm.getShipmentInfo` | [`SupermGetShipmentInfoRequest`] → [`SupermGetShipmentInfoResponse`] | read | — |
-//! | `superm.getStoreAutoAccept` | [`SupermGetStoreAutoAcceptRequest`] → [`SupermGetStoreAutoAcceptResponse`] | read | — |
-//! | `superm.getStoreAutoCallRiderInfo` | [`SupermGetStoreAutoCallRiderInfoRequest`] → [`SupermGetStoreAutoCallRiderInfoResponse`] | read | — |
-//! | `superm.pop.EditStoreCoupon` | [`SupermPopEditStoreCouponRequest`] → [`SupermPopEditStoreCouponResponse`] | write | — |
-//! | `superm.pop.addProduct` | [`SupermPopAddProductRequest`] → [`SupermPopAddProductResponse`] | write | — |
-//! | `superm.pop.createStoreCoupon` | [`SupermPopCreateStoreCouponRequest`] → [`SupermPopCreateStoreCouponResponse`] | write | — |
-//! | `superm.pop.delProduct` | [`SupermPopDelProductRequest`] → [`SupermPopDelProductResponse`] | write | — |
-//! | `superm.pop.editActivity` | [`SupermPopEditActivityRequest`] → [`SupermPopEditActivityResponse`] | write | — |
-//! | `superm.pop.invalidActivity` | [`SupermPopInvalidActivityRequest`] → [`SupermPopInvalidActivityResponse`] | write | — |
-//! | `superm.pop.listActivity` | [`SupermPopListActivityRequest`] → [`SupermPopListActivityResponse`] | read | from 0 |
-//! | `superm.pop.queryStoreCoupon` | [`SupermPopQueryStoreCouponRequest`] → [`SupermPopQueryStoreCouponResponse`] | read | — |
-//! | `superm.pop.queryStoreCouponList` | [`SupermPopQueryStoreCouponListRequest`] → [`SupermPopQueryStoreCouponListResponse`] | read | — |
-//! | `superm.pop.saveActivity` | [`SupermPopSaveActivityRequest`] → [`SupermPopSaveActivityResponse`] | write | — |
-//! | `superm.product.batchApplyStoreProductPrice` | [`SupermProductBatchApplyStoreProductPriceRequest`] → [`SupermProductBatchApplyStoreProductPriceResponse`] | write | — |
-//! | `superm.product.batchRedistributeStoreProduct` | [`SupermProductBatchRedistributeStoreProductRequest`] → [`SupermProductBatchRedistributeStoreProductResponse`] | write | — |
-//! | `superm.product.createSubProduct` | [`SupermProductCreateSubProductRequest`] → [`SupermProductCreateSubProductResponse`] | write | — |
-//! | `superm.product.getDistributedStoreProduct` | [`SupermProductGetDistributedStoreProductRequest`] → [`SupermProductGetDistributedStoreProductResponse`] | read | from 0 |
-//! | `superm.product.launchProduct` | [`SupermProductLaunchProductRequest`] → [`SupermProductLaunchProductResponse`] | write | — |
-//! | `superm.product.queryProductSyncSubTask` | [`SupermProductQueryProductSyncSubTaskRequest`] → [`SupermProductQueryProductSyncSubTaskResponse`] | read | from 0 |
-//! | `superm.product.queryProductSyncTask` | [`SupermProductQueryProductSyncTaskRequest`] → [`SupermProductQueryProductSyncTaskResponse`] | read | from 0 |
-//! | `superm.rejectOrder` | [`SupermRejectOrderRequest`] → [`SupermRejectOrderResponse`] | write | — |
-//! | `superm.rejectReasonList` | [`SupermRejectReasonListRequest`] → [`SupermRejectReasonListResponse`] | read | — |
-//! | `superm.setStoreAutoAccept` | [`SupermSetStoreAutoAcceptRequest`] → [`SupermSetStoreAutoAcceptResponse`] | write | — |
-//! | `superm.setStoreAutoCallRider` | [`SupermSetStoreAutoCallRiderRequest`] → [`SupermSetStoreAutoCallRiderResponse`] | write | — |
-//! | `superm.shopOrderDispatcher` | [`SupermShopOrderDispatcherRequest`] → [`SupermShopOrderDispatcherResponse`] | write | — |
+//! | `superm.acceptOrder` | [`SupermAcceptOrderRequest`](crate::api::superm::SupermAcceptOrderRequest) → [`SupermAcceptOrderResponse`](crate::api::superm::SupermAcceptOrderResponse) | write | — |
+//! | `superm.applyPlatformPickUp` | [`SupermApplyPlatformPickUpRequest`](crate::api::superm::SupermApplyPlatformPickUpRequest) → [`SupermApplyPlatformPickUpResponse`](crate::api::superm::SupermApplyPlatformPickUpResponse) | write | — |
+//! | `superm.cancelPlatformPickUp` | [`SupermCancelPlatformPickUpRequest`](crate::api::superm::SupermCancelPlatformPickUpRequest) → [`SupermCancelPlatformPickUpResponse`](crate::api::superm::SupermCancelPlatformPickUpResponse) | write | — |
+//! | `superm.capacityRule.create` | [`SupermCapacityRuleCreateRequest`](crate::api::superm::SupermCapacityRuleCreateRequest) → [`SupermCapacityRuleCreateResponse`](crate::api::superm::SupermCapacityRuleCreateResponse) | write | — |
+//! | `superm.capacityRule.queryByid` | [`SupermCapacityRuleQueryByidRequest`](crate::api::superm::SupermCapacityRuleQueryByidRequest) → [`SupermCapacityRuleQueryByidResponse`](crate::api::superm::SupermCapacityRuleQueryByidResponse) | read | — |
+//! | `superm.capacityRule.queryList` | [`SupermCapacityRuleQueryListRequest`](crate::api::superm::SupermCapacityRuleQueryListRequest) → [`SupermCapacityRuleQueryListResponse`](crate::api::superm::SupermCapacityRuleQueryListResponse) | read | — |
+//! | `superm.capacityRule.update` | [`SupermCapacityRuleUpdateRequest`](crate::api::superm::SupermCapacityRuleUpdateRequest) → [`SupermCapacityRuleUpdateResponse`](crate::api::superm::SupermCapacityRuleUpdateResponse) | write | — |
+//! | `superm.createVirtualMobile` | [`SupermCreateVirtualMobileRequest`](crate::api::superm::SupermCreateVirtualMobileRequest) → [`SupermCreateVirtualMobileResponse`](crate::api::superm::SupermCreateVirtualMobileResponse) | write | — |
+//! | `superm.deliverConfig.create` | [`SupermDeliverConfigCreateRequest`](crate::api::superm::SupermDeliverConfigCreateRequest) → [`SupermDeliverConfigCreateResponse`](crate::api::superm::SupermDeliverConfigCreateResponse) | write | — |
+//! | `superm.deliverConfig.del` | [`SupermDeliverConfigDelRequest`](crate::api::superm::SupermDeliverConfigDelRequest) → [`SupermDeliverConfigDelResponse`](crate::api::superm::SupermDeliverConfigDelResponse) | write | — |
+//! | `superm.deliverConfig.queryByIds` | [`SupermDeliverConfigQueryByIdsRequest`](crate::api::superm::SupermDeliverConfigQueryByIdsRequest) → [`SupermDeliverConfigQueryByIdsResponse`](crate::api::superm::SupermDeliverConfigQueryByIdsResponse) | read | — |
+//! | `superm.deliverConfig.queryList` | [`SupermDeliverConfigQueryListRequest`](crate::api::superm::SupermDeliverConfigQueryListRequest) → [`SupermDeliverConfigQueryListResponse`](crate::api::superm::SupermDeliverConfigQueryListResponse) | read | — |
+//! | `superm.deliverConfig.update` | [`SupermDeliverConfigUpdateRequest`](crate::api::superm::SupermDeliverConfigUpdateRequest) → [`SupermDeliverConfigUpdateResponse`](crate::api::superm::SupermDeliverConfigUpdateResponse) | write | — |
+//! | `superm.getDispatcherInfo` | [`SupermGetDispatcherInfoRequest`](crate::api::superm::SupermGetDispatcherInfoRequest) → [`SupermGetDispatcherInfoResponse`](crate::api::superm::SupermGetDispatcherInfoResponse) | read | — |
+//! | `superm.getPlatformPickUpCalendar` | [`SupermGetPlatformPickUpCalendarRequest`](crate::api::superm::SupermGetPlatformPickUpCalendarRequest) → [`SupermGetPlatformPickUpCalendarResponse`](crate::api::superm::SupermGetPlatformPickUpCalendarResponse) | read | — |
+//! | `superm.getPlatformPickUpEstimatedCharge` | [`SupermGetPlatformPickUpEstimatedChargeRequest`](crate::api::superm::SupermGetPlatformPickUpEstimatedChargeRequest) → [`SupermGetPlatformPickUpEstimatedChargeResponse`](crate::api::superm::SupermGetPlatformPickUpEstimatedChargeResponse) | read | — |
+//! | `superm.getShipmentInfo` | [`SupermGetShipmentInfoRequest`](crate::api::superm::SupermGetShipmentInfoRequest) → [`SupermGetShipmentInfoResponse`](crate::api::superm::SupermGetShipmentInfoResponse) | read | — |
+//! | `superm.getStoreAutoAccept` | [`SupermGetStoreAutoAcceptRequest`](crate::api::superm::SupermGetStoreAutoAcceptRequest) → [`SupermGetStoreAutoAcceptResponse`](crate::api::superm::SupermGetStoreAutoAcceptResponse) | read | — |
+//! | `superm.getStoreAutoCallRiderInfo` | [`SupermGetStoreAutoCallRiderInfoRequest`](crate::api::superm::SupermGetStoreAutoCallRiderInfoRequest) → [`SupermGetStoreAutoCallRiderInfoResponse`](crate::api::superm::SupermGetStoreAutoCallRiderInfoResponse) | read | — |
+//! | `superm.pop.EditStoreCoupon` | [`SupermPopEditStoreCouponRequest`](crate::api::superm::SupermPopEditStoreCouponRequest) → [`SupermPopEditStoreCouponResponse`](crate::api::superm::SupermPopEditStoreCouponResponse) | write | — |
+//! | `superm.pop.addProduct` | [`SupermPopAddProductRequest`](crate::api::superm::SupermPopAddProductRequest) → [`SupermPopAddProductResponse`](crate::api::superm::SupermPopAddProductResponse) | write | — |
+//! | `superm.pop.createStoreCoupon` | [`SupermPopCreateStoreCouponRequest`](crate::api::superm::SupermPopCreateStoreCouponRequest) → [`SupermPopCreateStoreCouponResponse`](crate::api::superm::SupermPopCreateStoreCouponResponse) | write | — |
+//! | `superm.pop.delProduct` | [`SupermPopDelProductRequest`](crate::api::superm::SupermPopDelProductRequest) → [`SupermPopDelProductResponse`](crate::api::superm::SupermPopDelProductResponse) | write | — |
+//! | `superm.pop.editActivity` | [`SupermPopEditActivityRequest`](crate::api::superm::SupermPopEditActivityRequest) → [`SupermPopEditActivityResponse`](crate::api::superm::SupermPopEditActivityResponse) | write | — |
+//! | `superm.pop.invalidActivity` | [`SupermPopInvalidActivityRequest`](crate::api::superm::SupermPopInvalidActivityRequest) → [`SupermPopInvalidActivityResponse`](crate::api::superm::SupermPopInvalidActivityResponse) | write | — |
+//! | `superm.pop.listActivity` | [`SupermPopListActivityRequest`](crate::api::superm::SupermPopListActivityRequest) → [`SupermPopListActivityResponse`](crate::api::superm::SupermPopListActivityResponse) | read | from 0 |
+//! | `superm.pop.queryStoreCoupon` | [`SupermPopQueryStoreCouponRequest`](crate::api::superm::SupermPopQueryStoreCouponRequest) → [`SupermPopQueryStoreCouponResponse`](crate::api::superm::SupermPopQueryStoreCouponResponse) | read | — |
+//! | `superm.pop.queryStoreCouponList` | [`SupermPopQueryStoreCouponListRequest`](crate::api::superm::SupermPopQueryStoreCouponListRequest) → [`SupermPopQueryStoreCouponListResponse`](crate::api::superm::SupermPopQueryStoreCouponListResponse) | read | — |
+//! | `superm.pop.saveActivity` | [`SupermPopSaveActivityRequest`](crate::api::superm::SupermPopSaveActivityRequest) → [`SupermPopSaveActivityResponse`](crate::api::superm::SupermPopSaveActivityResponse) | write | — |
+//! | `superm.product.batchApplyStoreProductPrice` | [`SupermProductBatchApplyStoreProductPriceRequest`](crate::api::superm::SupermProductBatchApplyStoreProductPriceRequest) → [`SupermProductBatchApplyStoreProductPriceResponse`](crate::api::superm::SupermProductBatchApplyStoreProductPriceResponse) | write | — |
+//! | `superm.product.batchRedistributeStoreProduct` | [`SupermProductBatchRedistributeStoreProductRequest`](crate::api::superm::SupermProductBatchRedistributeStoreProductRequest) → [`SupermProductBatchRedistributeStoreProductResponse`](crate::api::superm::SupermProductBatchRedistributeStoreProductResponse) | write | — |
+//! | `superm.product.createSubProduct` | [`SupermProductCreateSubProductRequest`](crate::api::superm::SupermProductCreateSubProductRequest) → [`SupermProductCreateSubProductResponse`](crate::api::superm::SupermProductCreateSubProductResponse) | write | — |
+//! | `superm.product.getDistributedStoreProduct` | [`SupermProductGetDistributedStoreProductRequest`](crate::api::superm::SupermProductGetDistributedStoreProductRequest) → [`SupermProductGetDistributedStoreProductResponse`](crate::api::superm::SupermProductGetDistributedStoreProductResponse) | read | from 0 |
+//! | `superm.product.launchProduct` | [`SupermProductLaunchProductRequest`](crate::api::superm::SupermProductLaunchProductRequest) → [`SupermProductLaunchProductResponse`](crate::api::superm::SupermProductLaunchProductResponse) | write | — |
+//! | `superm.product.queryProductSyncSubTask` | [`SupermProductQueryProductSyncSubTaskRequest`](crate::api::superm::SupermProductQueryProductSyncSubTaskRequest) → [`SupermProductQueryProductSyncSubTaskResponse`](crate::api::superm::SupermProductQueryProductSyncSubTaskResponse) | read | from 0 |
+//! | `superm.product.queryProductSyncTask` | [`SupermProductQueryProductSyncTaskRequest`](crate::api::superm::SupermProductQueryProductSyncTaskRequest) → [`SupermProductQueryProductSyncTaskResponse`](crate::api::superm::SupermProductQueryProductSyncTaskResponse) | read | from 0 |
+//! | `superm.rejectOrder` | [`SupermRejectOrderRequest`](crate::api::superm::SupermRejectOrderRequest) → [`SupermRejectOrderResponse`](crate::api::superm::SupermRejectOrderResponse) | write | — |
+//! | `superm.rejectReasonList` | [`SupermRejectReasonListRequest`](crate::api::superm::SupermRejectReasonListRequest) → [`SupermRejectReasonListResponse`](crate::api::superm::SupermRejectReasonListResponse) | read | — |
+//! | `superm.setStoreAutoAccept` | [`SupermSetStoreAutoAcceptRequest`](crate::api::superm::SupermSetStoreAutoAcceptRequest) → [`SupermSetStoreAutoAcceptResponse`](crate::api::superm::SupermSetStoreAutoAcceptResponse) | write | — |
+//! | `superm.setStoreAutoCallRider` | [`SupermSetStoreAutoCallRiderRequest`](crate::api::superm::SupermSetStoreAutoCallRiderRequest) → [`SupermSetStoreAutoCallRiderResponse`](crate::api::superm::SupermSetStoreAutoCallRiderResponse) | write | — |
+//! | `superm.shopOrderDispatcher` | [`SupermShopOrderDispatcherRequest`](crate::api::superm::SupermShopOrderDispatcherRequest) → [`SupermShopOrderDispatcherResponse`](crate::api::superm::SupermShopOrderDispatcherResponse) | write | — |
 pub mod shared;
 pub mod accept_order;
 pub use accept_order::{SupermAcceptOrderRequest, SupermAcceptOrderResponse};

@@ -7,41 +7,41 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `supplyChain.CouponCard` | [`SupplyChainCouponCardRequest`] → [`SupplyChainCouponCardResponse`] | write | — |
-//! | `supplyChain.CouponZoneFeeds` | [`SupplyChainCouponZoneFeedsRequest`] → [`SupplyChainCouponZoneFeedsResponse`] | write | — |
-//! | `supplyChain.CouponZoneFeedsPage` | [`SupplyChainCouponZoneFeedsPageRequest`] → [`SupplyChainCouponZoneFeedsPageResponse`] | write | — |
-//! | `supplyChain.LiveCardRequest` | [`SupplyChainLiveCardRequestRequest`] → [`SupplyChainLiveCardRequestResponse`] | write | — |
-//! | `supplyChain.addCartSchema` | [`SupplyChainAddCartSchemaRequest`] → [`SupplyChainAddCartSchemaResponse`] | write | — |
-//! | `supplyChain.applyCoupon` | [`SupplyChainApplyCouponRequest`] → [`SupplyChainApplyCouponResponse`] | write | — |
-//! | `supplyChain.batchGetCargoDetail` | [`SupplyChainBatchGetCargoDetailRequest`] → [`SupplyChainBatchGetCargoDetailResponse`] | read, untyped | — |
-//! | `supplyChain.brand.list` | [`SupplyChainBrandListRequest`] → [`SupplyChainBrandListResponse`] | read | — |
-//! | `supplyChain.cartSchema` | [`SupplyChainCartSchemaRequest`] → [`SupplyChainCartSchemaResponse`] | write | — |
-//! | `supplyChain.getOrderByOrderNo` | [`SupplyChainGetOrderByOrderNoRequest`] → [`SupplyChainGetOrderByOrderNoResponse`] | read | — |
-//! | `supplyChain.getSupplierCategory` | [`SupplyChainGetSupplierCategoryRequest`] → [`SupplyChainGetSupplierCategoryResponse`] | read | — |
-//! | `supplyChain.getSupplyOrderList` | [`SupplyChainGetSupplyOrderListRequest`] → [`SupplyChainGetSupplyOrderListResponse`] | read | from 0 |
-//! | `supplyChain.queryBrandList` | [`SupplyChainQueryBrandListRequest`] → [`SupplyChainQueryBrandListResponse`] | read, untyped | — |
-//! | `supplyChain.queryCargoList` | [`SupplyChainQueryCargoListRequest`] → [`SupplyChainQueryCargoListResponse`] | read, untyped | — |
-//! | `supplyChain.queryCatePropList` | [`SupplyChainQueryCatePropListRequest`] → [`SupplyChainQueryCatePropListResponse`] | read, untyped | — |
-//! | `supplyChain.queryReturnOrderByOrderNo` | [`SupplyChainQueryReturnOrderByOrderNoRequest`] → [`SupplyChainQueryReturnOrderByOrderNoResponse`] | read | — |
-//! | `supplyChain.queryReturnOrderList` | [`SupplyChainQueryReturnOrderListRequest`] → [`SupplyChainQueryReturnOrderListResponse`] | read | from 0 |
-//! | `supplyChain.returnOrder.batchOperate` | [`SupplyChainReturnOrderBatchOperateRequest`] → [`SupplyChainReturnOrderBatchOperateResponse`] | write | — |
-//! | `supplyChain.returnOrder.operate` | [`SupplyChainReturnOrderOperateRequest`] → [`SupplyChainReturnOrderOperateResponse`] | write | — |
-//! | `supplyChain.sku.stockNum` | [`SupplyChainSkuStockNumRequest`] → [`SupplyChainSkuStockNumResponse`] | read | — |
-//! | `supplyChain.sku.syncSupplyStock` | [`SupplyChainSkuSyncSupplyStockRequest`] → [`SupplyChainSkuSyncSupplyStockResponse`] | write | — |
-//! | `supplyChain.supplyConsign` | [`SupplyChainSupplyConsignRequest`] → [`SupplyChainSupplyConsignResponse`] | write | — |
-//! | `supplyChain.supplyProduct.add` | [`SupplyChainSupplyProductAddRequest`] → [`SupplyChainSupplyProductAddResponse`] | write | — |
-//! | `supplyChain.supplyProduct.edit` | [`SupplyChainSupplyProductEditRequest`] → [`SupplyChainSupplyProductEditResponse`] | write | — |
-//! | `supplyChain.supplyProduct.editPrice` | [`SupplyChainSupplyProductEditPriceRequest`] → [`SupplyChainSupplyProductEditPriceResponse`] | write | — |
-//! | `supplyChain.supplyProduct.getSupplyProductDetail` | [`SupplyChainSupplyProductGetSupplyProductDetailRequest`] → [`SupplyChainSupplyProductGetSupplyProductDetailResponse`] | read | — |
-//! | `supplyChain.supplyProduct.getSupplyProductList` | [`SupplyChainSupplyProductGetSupplyProductListRequest`] → [`SupplyChainSupplyProductGetSupplyProductListResponse`] | read | from 0 |
-//! | `supplyChain.supplyProduct.getSupplyProductUpdateRule` | [`SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest`] → [`SupplyChainSupplyProductGetSupplyProductUpdateRuleResponse`] | read | — |
-//! | `supplyChain.supplyProduct.offline` | [`SupplyChainSupplyProductOfflineRequest`] → [`SupplyChainSupplyProductOfflineResponse`] | write | — |
-//! | `supplyChain.supplyProduct.queryPrice` | [`SupplyChainSupplyProductQueryPriceRequest`] → [`SupplyChainSupplyProductQueryPriceResponse`] | read | — |
-//! | `supplyChain.supplyProduct.setOnline` | [`SupplyChainSupplyProductSetOnlineRequest`] → [`SupplyChainSupplyProductSetOnlineResponse`] | write | — |
-//! | `supplyChain.updateConsign` | [`SupplyChainUpdateConsignRequest`] → [`SupplyChainUpdateConsignResponse`] | write | — |
-//! | `supplyChain.warehouse.create` | [`SupplyChainWarehouseCreateRequest`] → [`SupplyChainWarehouseCreateResponse`] | write | — |
-//! | `supplyChain.warehouse.editAddr` | [`SupplyChainWarehouseEditAddrRequest`] → [`SupplyChainWarehouseEditAddrResponse`] | write | — |
-//! | `supplyChain.warehouse.list` | [`SupplyChainWarehouseListRequest`] → [`SupplyChainWarehouseListResponse`] | read | from 0 |
+//! | `supplyChain.CouponCard` | [`SupplyChainCouponCardRequest`](crate::api::supply_chain::SupplyChainCouponCardRequest) → [`SupplyChainCouponCardResponse`](crate::api::supply_chain::SupplyChainCouponCardResponse) | write | — |
+//! | `supplyChain.CouponZoneFeeds` | [`SupplyChainCouponZoneFeedsRequest`](crate::api::supply_chain::SupplyChainCouponZoneFeedsRequest) → [`SupplyChainCouponZoneFeedsResponse`](crate::api::supply_chain::SupplyChainCouponZoneFeedsResponse) | write | — |
+//! | `supplyChain.CouponZoneFeedsPage` | [`SupplyChainCouponZoneFeedsPageRequest`](crate::api::supply_chain::SupplyChainCouponZoneFeedsPageRequest) → [`SupplyChainCouponZoneFeedsPageResponse`](crate::api::supply_chain::SupplyChainCouponZoneFeedsPageResponse) | write | — |
+//! | `supplyChain.LiveCardRequest` | [`SupplyChainLiveCardRequestRequest`](crate::api::supply_chain::SupplyChainLiveCardRequestRequest) → [`SupplyChainLiveCardRequestResponse`](crate::api::supply_chain::SupplyChainLiveCardRequestResponse) | write | — |
+//! | `supplyChain.addCartSchema` | [`SupplyChainAddCartSchemaRequest`](crate::api::supply_chain::SupplyChainAddCartSchemaRequest) → [`SupplyChainAddCartSchemaResponse`](crate::api::supply_chain::SupplyChainAddCartSchemaResponse) | write | — |
+//! | `supplyChain.applyCoupon` | [`SupplyChainApplyCouponRequest`](crate::api::supply_chain::SupplyChainApplyCouponRequest) → [`SupplyChainApplyCouponResponse`](crate::api::supply_chain::SupplyChainApplyCouponResponse) | write | — |
+//! | `supplyChain.batchGetCargoDetail` | [`SupplyChainBatchGetCargoDetailRequest`](crate::api::supply_chain::SupplyChainBatchGetCargoDetailRequest) → [`SupplyChainBatchGetCargoDetailResponse`](crate::api::supply_chain::SupplyChainBatchGetCargoDetailResponse) | read, untyped | — |
+//! | `supplyChain.brand.list` | [`SupplyChainBrandListRequest`](crate::api::supply_chain::SupplyChainBrandListRequest) → [`SupplyChainBrandListResponse`](crate::api::supply_chain::SupplyChainBrandListResponse) | read | — |
+//! | `supplyChain.cartSchema` | [`SupplyChainCartSchemaRequest`](crate::api::supply_chain::SupplyChainCartSchemaRequest) → [`SupplyChainCartSchemaResponse`](crate::api::supply_chain::SupplyChainCartSchemaResponse) | write | — |
+//! | `supplyChain.getOrderByOrderNo` | [`SupplyChainGetOrderByOrderNoRequest`](crate::api::supply_chain::SupplyChainGetOrderByOrderNoRequest) → [`SupplyChainGetOrderByOrderNoResponse`](crate::api::supply_chain::SupplyChainGetOrderByOrderNoResponse) | read | — |
+//! | `supplyChain.getSupplierCategory` | [`SupplyChainGetSupplierCategoryRequest`](crate::api::supply_chain::SupplyChainGetSupplierCategoryRequest) → [`SupplyChainGetSupplierCategoryResponse`](crate::api::supply_chain::SupplyChainGetSupplierCategoryResponse) | read | — |
+//! | `supplyChain.getSupplyOrderList` | [`SupplyChainGetSupplyOrderListRequest`](crate::api::supply_chain::SupplyChainGetSupplyOrderListRequest) → [`SupplyChainGetSupplyOrderListResponse`](crate::api::supply_chain::SupplyChainGetSupplyOrderListResponse) | read | from 0 |
+//! | `supplyChain.queryBrandList` | [`SupplyChainQueryBrandListRequest`](crate::api::supply_chain::SupplyChainQueryBrandListRequest) → [`SupplyChainQueryBrandListResponse`](crate::api::supply_chain::SupplyChainQueryBrandListResponse) | read, untyped | — |
+//! | `supplyChain.queryCargoList` | [`SupplyChainQueryCargoListRequest`](crate::api::supply_chain::SupplyChainQueryCargoListRequest) → [`SupplyChainQueryCargoListResponse`](crate::api::supply_chain::SupplyChainQueryCargoListResponse) | read, untyped | — |
+//! | `supplyChain.queryCatePropList` | [`SupplyChainQueryCatePropListRequest`](crate::api::supply_chain::SupplyChainQueryCatePropListRequest) → [`SupplyChainQueryCatePropListResponse`](crate::api::supply_chain::SupplyChainQueryCatePropListResponse) | read, untyped | — |
+//! | `supplyChain.queryReturnOrderByOrderNo` | [`SupplyChainQueryReturnOrderByOrderNoRequest`](crate::api::supply_chain::SupplyChainQueryReturnOrderByOrderNoRequest) → [`SupplyChainQueryReturnOrderByOrderNoResponse`](crate::api::supply_chain::SupplyChainQueryReturnOrderByOrderNoResponse) | read | — |
+//! | `supplyChain.queryReturnOrderList` | [`SupplyChainQueryReturnOrderListRequest`](crate::api::supply_chain::SupplyChainQueryReturnOrderListRequest) → [`SupplyChainQueryReturnOrderListResponse`](crate::api::supply_chain::SupplyChainQueryReturnOrderListResponse) | read | from 0 |
+//! | `supplyChain.returnOrder.batchOperate` | [`SupplyChainReturnOrderBatchOperateRequest`](crate::api::supply_chain::SupplyChainReturnOrderBatchOperateRequest) → [`SupplyChainReturnOrderBatchOperateResponse`](crate::api::supply_chain::SupplyChainReturnOrderBatchOperateResponse) | write | — |
+//! | `supplyChain.returnOrder.operate` | [`SupplyChainReturnOrderOperateRequest`](crate::api::supply_chain::SupplyChainReturnOrderOperateRequest) → [`SupplyChainReturnOrderOperateResponse`](crate::api::supply_chain::SupplyChainReturnOrderOperateResponse) | write | — |
+//! | `supplyChain.sku.stockNum` | [`SupplyChainSkuStockNumRequest`](crate::api::supply_chain::SupplyChainSkuStockNumRequest) → [`SupplyChainSkuStockNumResponse`](crate::api::supply_chain::SupplyChainSkuStockNumResponse) | read | — |
+//! | `supplyChain.sku.syncSupplyStock` | [`SupplyChainSkuSyncSupplyStockRequest`](crate::api::supply_chain::SupplyChainSkuSyncSupplyStockRequest) → [`SupplyChainSkuSyncSupplyStockResponse`](crate::api::supply_chain::SupplyChainSkuSyncSupplyStockResponse) | write | — |
+//! | `supplyChain.supplyConsign` | [`SupplyChainSupplyConsignRequest`](crate::api::supply_chain::SupplyChainSupplyConsignRequest) → [`SupplyChainSupplyConsignResponse`](crate::api::supply_chain::SupplyChainSupplyConsignResponse) | write | — |
+//! | `supplyChain.supplyProduct.add` | [`SupplyChainSupplyProductAddRequest`](crate::api::supply_chain::SupplyChainSupplyProductAddRequest) → [`SupplyChainSupplyProductAddResponse`](crate::api::supply_chain::SupplyChainSupplyProductAddResponse) | write | — |
+//! | `supplyChain.supplyProduct.edit` | [`SupplyChainSupplyProductEditRequest`](crate::api::supply_chain::SupplyChainSupplyProductEditRequest) → [`SupplyChainSupplyProductEditResponse`](crate::api::supply_chain::SupplyChainSupplyProductEditResponse) | write | — |
+//! | `supplyChain.supplyProduct.editPrice` | [`SupplyChainSupplyProductEditPriceRequest`](crate::api::supply_chain::SupplyChainSupplyProductEditPriceRequest) → [`SupplyChainSupplyProductEditPriceResponse`](crate::api::supply_chain::SupplyChainSupplyProductEditPriceResponse) | write | — |
+//! | `supplyChain.supplyProduct.getSupplyProductDetail` | [`SupplyChainSupplyProductGetSupplyProductDetailRequest`](crate::api::supply_chain::SupplyChainSupplyProductGetSupplyProductDetailRequest) → [`SupplyChainSupplyProductGetSupplyProductDetailResponse`](crate::api::supply_chain::SupplyChainSupplyProductGetSupplyProductDetailResponse) | read | — |
+//! | `supplyChain.supplyProduct.getSupplyProductList` | [`SupplyChainSupplyProductGetSupplyProductListRequest`](crate::api::supply_chain::SupplyChainSupplyProductGetSupplyProductListRequest) → [`SupplyChainSupplyProductGetSupplyProductListResponse`](crate::api::supply_chain::SupplyChainSupplyProductGetSupplyProductListResponse) | read | from 0 |
+//! | `supplyChain.supplyProduct.getSupplyProductUpdateRule` | [`SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest`](crate::api::supply_chain::SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest) → [`SupplyChainSupplyProductGetSupplyProductUpdateRuleResponse`](crate::api::supply_chain::SupplyChainSupplyProductGetSupplyProductUpdateRuleResponse) | read | — |
+//! | `supplyChain.supplyProduct.offline` | [`SupplyChainSupplyProductOfflineRequest`](crate::api::supply_chain::SupplyChainSupplyProductOfflineRequest) → [`SupplyChainSupplyProductOfflineResponse`](crate::api::supply_chain::SupplyChainSupplyProductOfflineResponse) | write | — |
+//! | `supplyChain.supplyProduct.queryPrice` | [`SupplyChainSupplyProductQueryPriceRequest`](crate::api::supply_chain::SupplyChainSupplyProductQueryPriceRequest) → [`SupplyChainSupplyProductQueryPriceResponse`](crate::api::supply_chain::SupplyChainSupplyProductQueryPriceResponse) | read | — |
+//! | `supplyChain.supplyProduct.setOnline` | [`SupplyChainSupplyProductSetOnlineRequest`](crate::api::supply_chain::SupplyChainSupplyProductSetOnlineRequest) → [`SupplyChainSupplyProductSetOnlineResponse`](crate::api::supply_chain::SupplyChainSupplyProductSetOnlineResponse) | write | — |
+//! | `supplyChain.updateConsign` | [`SupplyChainUpdateConsignRequest`](crate::api::supply_chain::SupplyChainUpdateConsignRequest) → [`SupplyChainUpdateConsignResponse`](crate::api::supply_chain::SupplyChainUpdateConsignResponse) | write | — |
+//! | `supplyChain.warehouse.create` | [`SupplyChainWarehouseCreateRequest`](crate::api::supply_chain::SupplyChainWarehouseCreateRequest) → [`SupplyChainWarehouseCreateResponse`](crate::api::supply_chain::SupplyChainWarehouseCreateResponse) | write | — |
+//! | `supplyChain.warehouse.editAddr` | [`SupplyChainWarehouseEditAddrRequest`](crate::api::supply_chain::SupplyChainWarehouseEditAddrRequest) → [`SupplyChainWarehouseEditAddrResponse`](crate::api::supply_chain::SupplyChainWarehouseEditAddrResponse) | write | — |
+//! | `supplyChain.warehouse.list` | [`SupplyChainWarehouseListRequest`](crate::api::supply_chain::SupplyChainWarehouseListRequest) → [`SupplyChainWarehouseListResponse`](crate::api::supply_chain::SupplyChainWarehouseListResponse) | read | from 0 |
 pub mod shared;
 pub mod coupon_card;
 pub use coupon_card::{SupplyChainCouponCardRequest, SupplyChainCouponCardResponse};

@@ -7,8 +7,8 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `token.create` | [`TokenCreateRequest`] → [`TokenCreateResponse`] | write | — |
-//! | `token.refresh` | [`TokenRefreshRequest`] → [`TokenRefreshResponse`] | write | — |
+//! | `token.create` | [`TokenCreateRequest`](crate::api::token::TokenCreateRequest) → [`TokenCreateResponse`](crate::api::token::TokenCreateResponse) | write | — |
+//! | `token.refresh` | [`TokenRefreshRequest`](crate::api::token::TokenRefreshRequest) → [`TokenRefreshResponse`](crate::api::token::TokenRefreshResponse) | write | — |
 pub mod create;
 pub use create::{TokenCreateRequest, TokenCreateResponse};
 pub mod refresh;

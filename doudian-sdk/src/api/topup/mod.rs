@@ -7,8 +7,8 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `topup.accountTemplateList` | [`TopupAccountTemplateListRequest`] → [`TopupAccountTemplateListResponse`] | read | — |
-//! | `topup.result` | [`TopupResultRequest`] → [`TopupResultResponse`] | write | — |
+//! | `topup.accountTemplateList` | [`TopupAccountTemplateListRequest`](crate::api::topup::TopupAccountTemplateListRequest) → [`TopupAccountTemplateListResponse`](crate::api::topup::TopupAccountTemplateListResponse) | read | — |
+//! | `topup.result` | [`TopupResultRequest`](crate::api::topup::TopupResultRequest) → [`TopupResultResponse`](crate::api::topup::TopupResultResponse) | write | — |
 pub mod account_template_list;
 pub use account_template_list::{
     TopupAccountTemplateListRequest, TopupAccountTemplateListResponse,

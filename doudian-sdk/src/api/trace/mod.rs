@@ -7,11 +7,11 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `trace.addShop` | [`TraceAddShopRequest`] → [`TraceAddShopResponse`] | write | — |
-//! | `trace.batchRecord` | [`TraceBatchRecordRequest`] → [`TraceBatchRecordResponse`] | write | — |
-//! | `trace.cancelShop` | [`TraceCancelShopRequest`] → [`TraceCancelShopResponse`] | write | — |
-//! | `trace.checkShop` | [`TraceCheckShopRequest`] → [`TraceCheckShopResponse`] | write | — |
-//! | `trace.record` | [`TraceRecordRequest`] → [`TraceRecordResponse`] | write | — |
+//! | `trace.addShop` | [`TraceAddShopRequest`](crate::api::trace::TraceAddShopRequest) → [`TraceAddShopResponse`](crate::api::trace::TraceAddShopResponse) | write | — |
+//! | `trace.batchRecord` | [`TraceBatchRecordRequest`](crate::api::trace::TraceBatchRecordRequest) → [`TraceBatchRecordResponse`](crate::api::trace::TraceBatchRecordResponse) | write | — |
+//! | `trace.cancelShop` | [`TraceCancelShopRequest`](crate::api::trace::TraceCancelShopRequest) → [`TraceCancelShopResponse`](crate::api::trace::TraceCancelShopResponse) | write | — |
+//! | `trace.checkShop` | [`TraceCheckShopRequest`](crate::api::trace::TraceCheckShopRequest) → [`TraceCheckShopResponse`](crate::api::trace::TraceCheckShopResponse) | write | — |
+//! | `trace.record` | [`TraceRecordRequest`](crate::api::trace::TraceRecordRequest) → [`TraceRecordResponse`](crate::api::trace::TraceRecordResponse) | write | — |
 pub mod shared;
 pub mod add_shop;
 pub use add_shop::{TraceAddShopRequest, TraceAddShopResponse};

@@ -7,14 +7,14 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `trade.CreateFreightTemplate` | [`TradeCreateFreightTemplateRequest`] → [`TradeCreateFreightTemplateResponse`] | write | — |
-//! | `trade.TopSearchQueryFilter` | [`TradeTopSearchQueryFilterRequest`] → [`TradeTopSearchQueryFilterResponse`] | write | — |
-//! | `trade.TopSearchQueryPredict` | [`TradeTopSearchQueryPredictRequest`] → [`TradeTopSearchQueryPredictResponse`] | write | — |
-//! | `trade.UpdateTradeLimitTemplate` | [`TradeUpdateTradeLimitTemplateRequest`] → [`TradeUpdateTradeLimitTemplateResponse`] | write | — |
-//! | `trade.batchGetTradeLimitTemplateList` | [`TradeBatchGetTradeLimitTemplateListRequest`] → [`TradeBatchGetTradeLimitTemplateListResponse`] | read | — |
-//! | `trade.contractPhone.sync_info` | [`TradeContractPhoneSyncInfoRequest`] → [`TradeContractPhoneSyncInfoResponse`] | read | — |
-//! | `trade.createTradeLimitTemplate` | [`TradeCreateTradeLimitTemplateRequest`] → [`TradeCreateTradeLimitTemplateResponse`] | write | — |
-//! | `trade.refundListSearch` | [`TradeRefundListSearchRequest`] → [`TradeRefundListSearchResponse`] | write, untyped | — |
+//! | `trade.CreateFreightTemplate` | [`TradeCreateFreightTemplateRequest`](crate::api::trade::TradeCreateFreightTemplateRequest) → [`TradeCreateFreightTemplateResponse`](crate::api::trade::TradeCreateFreightTemplateResponse) | write | — |
+//! | `trade.TopSearchQueryFilter` | [`TradeTopSearchQueryFilterRequest`](crate::api::trade::TradeTopSearchQueryFilterRequest) → [`TradeTopSearchQueryFilterResponse`](crate::api::trade::TradeTopSearchQueryFilterResponse) | write | — |
+//! | `trade.TopSearchQueryPredict` | [`TradeTopSearchQueryPredictRequest`](crate::api::trade::TradeTopSearchQueryPredictRequest) → [`TradeTopSearchQueryPredictResponse`](crate::api::trade::TradeTopSearchQueryPredictResponse) | write | — |
+//! | `trade.UpdateTradeLimitTemplate` | [`TradeUpdateTradeLimitTemplateRequest`](crate::api::trade::TradeUpdateTradeLimitTemplateRequest) → [`TradeUpdateTradeLimitTemplateResponse`](crate::api::trade::TradeUpdateTradeLimitTemplateResponse) | write | — |
+//! | `trade.batchGetTradeLimitTemplateList` | [`TradeBatchGetTradeLimitTemplateListRequest`](crate::api::trade::TradeBatchGetTradeLimitTemplateListRequest) → [`TradeBatchGetTradeLimitTemplateListResponse`](crate::api::trade::TradeBatchGetTradeLimitTemplateListResponse) | read | — |
+//! | `trade.contractPhone.sync_info` | [`TradeContractPhoneSyncInfoRequest`](crate::api::trade::TradeContractPhoneSyncInfoRequest) → [`TradeContractPhoneSyncInfoResponse`](crate::api::trade::TradeContractPhoneSyncInfoResponse) | read | — |
+//! | `trade.createTradeLimitTemplate` | [`TradeCreateTradeLimitTemplateRequest`](crate::api::trade::TradeCreateTradeLimitTemplateRequest) → [`TradeCreateTradeLimitTemplateResponse`](crate::api::trade::TradeCreateTradeLimitTemplateResponse) | write | — |
+//! | `trade.refundListSearch` | [`TradeRefundListSearchRequest`](crate::api::trade::TradeRefundListSearchRequest) → [`TradeRefundListSearchResponse`](crate::api::trade::TradeRefundListSearchResponse) | write, untyped | — |
 pub mod shared;
 pub mod create_freight_template;
 pub use create_freight_template::{

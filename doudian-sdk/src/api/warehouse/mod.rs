@@ -7,27 +7,27 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `warehouse.adjustInventory` | [`WarehouseAdjustInventoryRequest`] → [`WarehouseAdjustInventoryResponse`] | write | — |
-//! | `warehouse.bindFences` | [`WarehouseBindFencesRequest`] → [`WarehouseBindFencesResponse`] | write | — |
-//! | `warehouse.bindFencesByStore` | [`WarehouseBindFencesByStoreRequest`] → [`WarehouseBindFencesByStoreResponse`] | write | — |
-//! | `warehouse.bindStore` | [`WarehouseBindStoreRequest`] → [`WarehouseBindStoreResponse`] | write | — |
-//! | `warehouse.create` | [`WarehouseCreateRequest`] → [`WarehouseCreateResponse`] | write | — |
-//! | `warehouse.createBatch` | [`WarehouseCreateBatchRequest`] → [`WarehouseCreateBatchResponse`] | write | — |
-//! | `warehouse.createFence` | [`WarehouseCreateFenceRequest`] → [`WarehouseCreateFenceResponse`] | write | — |
-//! | `warehouse.createV2` | [`WarehouseCreateV2Request`] → [`WarehouseCreateV2Response`] | write | — |
-//! | `warehouse.delFence` | [`WarehouseDelFenceRequest`] → [`WarehouseDelFenceResponse`] | write | — |
-//! | `warehouse.edit` | [`WarehouseEditRequest`] → [`WarehouseEditResponse`] | write | — |
-//! | `warehouse.getFences` | [`WarehouseGetFencesRequest`] → [`WarehouseGetFencesResponse`] | read | — |
-//! | `warehouse.getWarehouseByStore` | [`WarehouseGetWarehouseByStoreRequest`] → [`WarehouseGetWarehouseByStoreResponse`] | read | — |
-//! | `warehouse.info` | [`WarehouseInfoRequest`] → [`WarehouseInfoResponse`] | read | — |
-//! | `warehouse.list` | [`WarehouseListRequest`] → [`WarehouseListResponse`] | read | from 0 |
-//! | `warehouse.removeAddr` | [`WarehouseRemoveAddrRequest`] → [`WarehouseRemoveAddrResponse`] | write | — |
-//! | `warehouse.setAddr` | [`WarehouseSetAddrRequest`] → [`WarehouseSetAddrResponse`] | write | — |
-//! | `warehouse.setAddrBatch` | [`WarehouseSetAddrBatchRequest`] → [`WarehouseSetAddrBatchResponse`] | write | — |
-//! | `warehouse.setFence` | [`WarehouseSetFenceRequest`] → [`WarehouseSetFenceResponse`] | write | — |
-//! | `warehouse.setPriority` | [`WarehouseSetPriorityRequest`] → [`WarehouseSetPriorityResponse`] | write | — |
-//! | `warehouse.unbindFences` | [`WarehouseUnbindFencesRequest`] → [`WarehouseUnbindFencesResponse`] | write | — |
-//! | `warehouse.unbindFencesByStore` | [`WarehouseUnbindFencesByStoreRequest`] → [`WarehouseUnbindFencesByStoreResponse`] | write | — |
+//! | `warehouse.adjustInventory` | [`WarehouseAdjustInventoryRequest`](crate::api::warehouse::WarehouseAdjustInventoryRequest) → [`WarehouseAdjustInventoryResponse`](crate::api::warehouse::WarehouseAdjustInventoryResponse) | write | — |
+//! | `warehouse.bindFences` | [`WarehouseBindFencesRequest`](crate::api::warehouse::WarehouseBindFencesRequest) → [`WarehouseBindFencesResponse`](crate::api::warehouse::WarehouseBindFencesResponse) | write | — |
+//! | `warehouse.bindFencesByStore` | [`WarehouseBindFencesByStoreRequest`](crate::api::warehouse::WarehouseBindFencesByStoreRequest) → [`WarehouseBindFencesByStoreResponse`](crate::api::warehouse::WarehouseBindFencesByStoreResponse) | write | — |
+//! | `warehouse.bindStore` | [`WarehouseBindStoreRequest`](crate::api::warehouse::WarehouseBindStoreRequest) → [`WarehouseBindStoreResponse`](crate::api::warehouse::WarehouseBindStoreResponse) | write | — |
+//! | `warehouse.create` | [`WarehouseCreateRequest`](crate::api::warehouse::WarehouseCreateRequest) → [`WarehouseCreateResponse`](crate::api::warehouse::WarehouseCreateResponse) | write | — |
+//! | `warehouse.createBatch` | [`WarehouseCreateBatchRequest`](crate::api::warehouse::WarehouseCreateBatchRequest) → [`WarehouseCreateBatchResponse`](crate::api::warehouse::WarehouseCreateBatchResponse) | write | — |
+//! | `warehouse.createFence` | [`WarehouseCreateFenceRequest`](crate::api::warehouse::WarehouseCreateFenceRequest) → [`WarehouseCreateFenceResponse`](crate::api::warehouse::WarehouseCreateFenceResponse) | write | — |
+//! | `warehouse.createV2` | [`WarehouseCreateV2Request`](crate::api::warehouse::WarehouseCreateV2Request) → [`WarehouseCreateV2Response`](crate::api::warehouse::WarehouseCreateV2Response) | write | — |
+//! | `warehouse.delFence` | [`WarehouseDelFenceRequest`](crate::api::warehouse::WarehouseDelFenceRequest) → [`WarehouseDelFenceResponse`](crate::api::warehouse::WarehouseDelFenceResponse) | write | — |
+//! | `warehouse.edit` | [`WarehouseEditRequest`](crate::api::warehouse::WarehouseEditRequest) → [`WarehouseEditResponse`](crate::api::warehouse::WarehouseEditResponse) | write | — |
+//! | `warehouse.getFences` | [`WarehouseGetFencesRequest`](crate::api::warehouse::WarehouseGetFencesRequest) → [`WarehouseGetFencesResponse`](crate::api::warehouse::WarehouseGetFencesResponse) | read | — |
+//! | `warehouse.getWarehouseByStore` | [`WarehouseGetWarehouseByStoreRequest`](crate::api::warehouse::WarehouseGetWarehouseByStoreRequest) → [`WarehouseGetWarehouseByStoreResponse`](crate::api::warehouse::WarehouseGetWarehouseByStoreResponse) | read | — |
+//! | `warehouse.info` | [`WarehouseInfoRequest`](crate::api::warehouse::WarehouseInfoRequest) → [`WarehouseInfoResponse`](crate::api::warehouse::WarehouseInfoResponse) | read | — |
+//! | `warehouse.list` | [`WarehouseListRequest`](crate::api::warehouse::WarehouseListRequest) → [`WarehouseListResponse`](crate::api::warehouse::WarehouseListResponse) | read | from 0 |
+//! | `warehouse.removeAddr` | [`WarehouseRemoveAddrRequest`](crate::api::warehouse::WarehouseRemoveAddrRequest) → [`WarehouseRemoveAddrResponse`](crate::api::warehouse::WarehouseRemoveAddrResponse) | write | — |
+//! | `warehouse.setAddr` | [`WarehouseSetAddrRequest`](crate::api::warehouse::WarehouseSetAddrRequest) → [`WarehouseSetAddrResponse`](crate::api::warehouse::WarehouseSetAddrResponse) | write | — |
+//! | `warehouse.setAddrBatch` | [`WarehouseSetAddrBatchRequest`](crate::api::warehouse::WarehouseSetAddrBatchRequest) → [`WarehouseSetAddrBatchResponse`](crate::api::warehouse::WarehouseSetAddrBatchResponse) | write | — |
+//! | `warehouse.setFence` | [`WarehouseSetFenceRequest`](crate::api::warehouse::WarehouseSetFenceRequest) → [`WarehouseSetFenceResponse`](crate::api::warehouse::WarehouseSetFenceResponse) | write | — |
+//! | `warehouse.setPriority` | [`WarehouseSetPriorityRequest`](crate::api::warehouse::WarehouseSetPriorityRequest) → [`WarehouseSetPriorityResponse`](crate::api::warehouse::WarehouseSetPriorityResponse) | write | — |
+//! | `warehouse.unbindFences` | [`WarehouseUnbindFencesRequest`](crate::api::warehouse::WarehouseUnbindFencesRequest) → [`WarehouseUnbindFencesResponse`](crate::api::warehouse::WarehouseUnbindFencesResponse) | write | — |
+//! | `warehouse.unbindFencesByStore` | [`WarehouseUnbindFencesByStoreRequest`](crate::api::warehouse::WarehouseUnbindFencesByStoreRequest) → [`WarehouseUnbindFencesByStoreResponse`](crate::api::warehouse::WarehouseUnbindFencesByStoreResponse) | write | — |
 pub mod shared;
 pub mod adjust_inventory;
 pub use adjust_inventory::{

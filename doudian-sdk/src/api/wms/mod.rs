@@ -7,9 +7,9 @@
 //!
 //! | Method | Request → Response | Kind | Paging |
 //! | --- | --- | --- | --- |
-//! | `wms.deliveryInfoNotify` | [`WmsDeliveryInfoNotifyRequest`] → [`WmsDeliveryInfoNotifyResponse`] | write | — |
-//! | `wms.inboundDetailNotify` | [`WmsInboundDetailNotifyRequest`] → [`WmsInboundDetailNotifyResponse`] | write | — |
-//! | `wms.outboundDetailNotify` | [`WmsOutboundDetailNotifyRequest`] → [`WmsOutboundDetailNotifyResponse`] | write | — |
+//! | `wms.deliveryInfoNotify` | [`WmsDeliveryInfoNotifyRequest`](crate::api::wms::WmsDeliveryInfoNotifyRequest) → [`WmsDeliveryInfoNotifyResponse`](crate::api::wms::WmsDeliveryInfoNotifyResponse) | write | — |
+//! | `wms.inboundDetailNotify` | [`WmsInboundDetailNotifyRequest`](crate::api::wms::WmsInboundDetailNotifyRequest) → [`WmsInboundDetailNotifyResponse`](crate::api::wms::WmsInboundDetailNotifyResponse) | write | — |
+//! | `wms.outboundDetailNotify` | [`WmsOutboundDetailNotifyRequest`](crate::api::wms::WmsOutboundDetailNotifyRequest) → [`WmsOutboundDetailNotifyResponse`](crate::api::wms::WmsOutboundDetailNotifyResponse) | write | — |
 pub mod delivery_info_notify;
 pub use delivery_info_notify::{
     WmsDeliveryInfoNotifyRequest, WmsDeliveryInfoNotifyResponse,
