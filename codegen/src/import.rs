@@ -640,6 +640,108 @@ mod tests {
         assert_eq!(imported.messages.messages[0].name, "TradeCreate");
     }
 
+    /// Version 3's facts: untyped map keys, a doubled JSON name, every conflict kind, case
+    /// variants (and a group spelt in two cases), single `data` fields, untagged messages.
+    const CATALOG_V3: &str = r#"{
+      "methods": [
+        {"method": "sku.detail", "group": "sku",
+         "request": {"fields": [{"name": "file_uri", "type": "string"}]},
+         "response": {"data_type": "object:Data", "fields": [
+           {"name": "stock_map", "type": "map<any,any>"},
+           {"name": "rate", "type": "i32"}, {"name": "rate", "type": "f64", "example": "0.5"},
+           {"name": "begin", "type": "i64"}
+         ]}},
+        {"method": "crossborder.stockTaking", "group": "crossborder",
+         "request": {"fields": []}, "response": {"data_type": "object:D", "fields": []}},
+        {"method": "crossBorder.orderList", "group": "crossBorder",
+         "request": {"fields": []}, "response": {"data_type": "object:D", "fields": []}},
+        {"method": "yunc.adjust", "group": "yunc", "dg_basis": {"single_data_field": "the doc lists one data field"},
+         "request": {"fields": []}, "response": {"data_type": "string", "fields": []}},
+        {"method": "buyin.status", "group": "buyin",
+         "request": {"fields": []},
+         "response": {"data_type": "object:S", "fields": [{"name": "data", "type": "list<object:Item>"}]},
+         "types": {"data": {"Item": [{"name": "status", "type": "i32"}]}}}
+      ],
+      "method_lists": {"cs": ["crossBorder.stockTaking", "crossBorder.orderList"], "dg": ["crossborder.stockTaking"]},
+      "conflicts": [
+        {"method": "sku.detail", "class": "P", "field": "file_uri", "kind": "type", "catalog": "string", "doc": "any"},
+        {"method": "sku.detail", "class": "D", "field": "begin", "kind": "type", "catalog": "i64", "doc": "string"},
+        {"method": "buyin.status", "class": null, "field": "data", "kind": "data_shape",
+         "catalog": "object:S", "doc": "list<object:Item>"},
+        {"method": "sku.detail", "class": "D", "field": "begin", "kind": "sideways"}
+      ],
+      "case_variants": [{"name": "crossBorder.stockTaking", "known_as": "crossborder.stockTaking", "sources": ["cs"]}],
+      "messages": [{"tag": 100, "name": "TradeCreate", "java_msg": "trade_TradeCreate", "fields": [{"name": "p_id", "type": "i64"}]}],
+      "untagged_messages": [
+        {"name": "trade_TradeAppointment", "java_msg": "trade_TradeAppointment", "fields": [{"name": "p_id", "type": "i64"}]},
+        {"name": "btas_sellerSendOrderToSc", "fields": [{"name": "order_code", "type": "string"}]},
+        {"name": "iopTrade_Distribution", "doc_url": "https://example.invalid/680"}
+      ]
+    }"#;
+
+    fn method<'a>(imported: &'a Imported, group: &str, name: &str) -> &'a Method {
+        imported.groups[group].methods.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{name} in {group}"))
+    }
+
+    fn field<'a>(fields: &'a [Field], name: &str) -> &'a Field {
+        fields.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("{name}"))
+    }
+
+    #[test]
+    fn imports_version_3_facts_by_rule() {
+        let imported = import("catalog.json", CATALOG_V3, vec![], None).unwrap();
+        let sku = method(&imported, "sku", "sku.detail");
+        let data = sku.response.as_ref().unwrap().fields.as_deref().unwrap();
+        assert_eq!(field(data, "stock_map").ty, "map<string,any>", "untyped map keys are text");
+        let rate: Vec<&Field> = data.iter().filter(|f| f.name == "rate").collect();
+        assert_eq!(rate.len(), 1, "a doubled JSON name is one field");
+        assert_eq!((rate[0].ty.as_str(), rate[0].example.as_deref()), ("f64", Some("0.5")));
+        assert!(rate[0].note.as_deref().unwrap().contains("twice"), "{:?}", rate[0].note);
+        // Type conflicts: the wider type in replies; in requests the typed side of an `any`.
+        assert_eq!(field(data, "begin").ty, "string");
+        assert!(field(data, "begin").note.as_deref().unwrap().contains("wider string"));
+        let file_uri = field(sku.request.as_deref().unwrap(), "file_uri");
+        assert_eq!(file_uri.ty, "string");
+        assert!(file_uri.note.as_deref().unwrap().contains("sent as string"), "{:?}", file_uri.note);
+        assert!(imported.notes.iter().any(|n| n.contains("unknown kind `sideways`")), "{:?}", imported.notes);
+
+        // Case variants: one entry under the typed spelling, in the group most methods spell.
+        assert!(!imported.groups.contains_key("crossborder"));
+        let taking = method(&imported, "crossBorder", "crossborder.stockTaking");
+        assert_eq!(taking.known_as, ["crossBorder.stockTaking"]);
+        assert_eq!(imported.groups["crossBorder"].methods.len(), 2, "the other spelling is no method of its own");
+
+        // Single data fields: the value, also accepted wrapped.
+        let adjust = method(&imported, "yunc", "yunc.adjust").response.as_ref().unwrap();
+        assert_eq!((adjust.ty.as_str(), adjust.wrapper.as_deref()), ("string", Some("data")));
+        let status = method(&imported, "buyin", "buyin.status").response.as_ref().unwrap();
+        assert_eq!((status.ty.as_str(), status.wrapper.as_deref()), ("list<object>", Some("data")));
+        assert_eq!(status.fields.as_deref().unwrap()[0].name, "status");
+        assert!(status.note.as_deref().unwrap().contains("shape of data"));
+
+        // Messages: tagged first, then the untagged ones by name; none without a payload.
+        let messages: Vec<(Option<u32>, &str, Option<&str>)> = imported
+            .messages
+            .messages
+            .iter()
+            .map(|m| (m.tag, m.name.as_str(), m.event.as_deref()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (Some(100), "TradeCreate", Some("trade_TradeCreate")),
+                (None, "BtasSellerSendOrderToSc", Some("btas_sellerSendOrderToSc")),
+                (None, "TradeAppointment", Some("trade_TradeAppointment")),
+            ]
+        );
+        assert!(imported.notes.iter().any(|n| n.contains("iopTrade_Distribution")), "{:?}", imported.notes);
+
+        // The whole import again over its own output changes nothing.
+        let groups: Vec<GroupFile> = imported.groups.values().cloned().collect();
+        let again = import("catalog.json", CATALOG_V3, groups, Some(imported.messages.clone())).unwrap();
+        assert_eq!((again.groups, again.messages), (imported.groups, imported.messages));
+    }
+
     #[test]
     fn reimport_keeps_hand_written_methods() {
         let first = import("catalog.json", CATALOG, vec![], None).unwrap();
