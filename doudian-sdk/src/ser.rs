@@ -75,12 +75,6 @@ impl<T> Absent for Vec<T> {
     }
 }
 
-impl<T> Absent for [T] {
-    fn is_absent(&self) -> bool {
-        self.is_empty()
-    }
-}
-
 impl<T> Absent for BTreeMap<String, T> {
     fn is_absent(&self) -> bool {
         self.is_empty()
@@ -90,12 +84,6 @@ impl<T> Absent for BTreeMap<String, T> {
 impl Absent for serde_json::Value {
     fn is_absent(&self) -> bool {
         self.is_null()
-    }
-}
-
-impl<T: Absent + ?Sized> Absent for &T {
-    fn is_absent(&self) -> bool {
-        (**self).is_absent()
     }
 }
 
