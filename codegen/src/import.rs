@@ -720,12 +720,8 @@ mod tests {
         assert!(status.note.as_deref().unwrap().contains("shape of data"));
 
         // Messages: tagged first, then the untagged ones by name; none without a payload.
-        let messages: Vec<(Option<u32>, &str, Option<&str>)> = imported
-            .messages
-            .messages
-            .iter()
-            .map(|m| (m.tag, m.name.as_str(), m.event.as_deref()))
-            .collect();
+        let messages: Vec<(Option<u32>, &str, Option<&str>)> =
+            imported.messages.messages.iter().map(|m| (m.tag, m.name.as_str(), m.event.as_deref())).collect();
         assert_eq!(
             messages,
             [
