@@ -211,6 +211,11 @@ pub fn import(
             .chain(listed.iter().copied().filter(|n| !aliases.contains_key(n.as_str())).map(|n| group_of(n))),
     );
     for m in &catalog.methods {
+        if let Some(canonical) = aliases.get(m.method.as_str()) {
+            notes
+                .push(format!("{}: typed under both spellings; kept as the other spelling of `{canonical}`", m.method));
+            continue;
+        }
         if kept.contains(&m.method) {
             let owner = methods[&m.method].1.origin.map_or("hand-written", Origin::as_str);
             notes.push(format!("{}: kept the {owner} entry", m.method));
@@ -233,7 +238,12 @@ pub fn import(
         match methods.get_mut(*canonical) {
             Some((_, method)) if method.origin == Some(ORIGIN) => method.known_as.push((*alias).to_owned()),
             Some(_) => notes.push(format!("{canonical}: kept entry; its other spelling `{alias}` is not added")),
-            None => notes.push(format!("{alias}: a case variant of `{canonical}`, which the catalog does not list")),
+            None => {
+                // Neither spelling is a method here: keep the alias callable, untyped.
+                notes.push(format!("{alias}: a case variant of `{canonical}`, which the catalog does not list"));
+                let method = untyped_method(alias, ORIGIN, Some("case variant only".to_owned()));
+                methods.insert((*alias).to_owned(), (canonical_group(group_of(alias)), method));
+            }
         }
     }
     let mut groups: BTreeMap<String, GroupFile> = BTreeMap::new();
@@ -486,6 +496,21 @@ fn settle_conflict(method: &mut Method, conflict: &CatalogConflict, notes: &mut 
             });
         }
         "type" => {
+            // The catalog names the field, not its path: settle only a name the method holds once.
+            let mut holders = 0;
+            for_each_field(method.request.as_deref_mut().unwrap_or_default(), &mut |f| {
+                holders += usize::from(f.name == conflict.field)
+            });
+            if let Some(fields) = method.response.as_mut().and_then(|r| r.fields.as_deref_mut()) {
+                for_each_field(fields, &mut |f| holders += usize::from(f.name == conflict.field));
+            }
+            if holders > 1 {
+                notes.push(format!(
+                    "{}: type conflict on `{}`, a name {holders} fields hold; settled none",
+                    method.name, conflict.field
+                ));
+                return;
+            }
             let (Some(wide), Some(sendable)) =
                 (conflict.settled_type(CatalogType::wider), conflict.settled_type(CatalogType::sendable))
             else {

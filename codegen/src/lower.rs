@@ -399,6 +399,11 @@ pub fn lower(
                 errors.push(SpecError::new(file, &method.name, format!("method is not in group `{}`", group.group)));
                 continue;
             }
+            let table_safe = |name: &str| !name.contains(|c: char| c.is_whitespace() || c == ',');
+            if !table_safe(&method.name) || !method.known_as.iter().all(|a| table_safe(a)) {
+                errors.push(SpecError::new(file, &method.name, "a method name or spelling holds white space or `,`"));
+                continue;
+            }
             for alias in &method.known_as {
                 if let Some(other) = method_files.insert(alias, file) {
                     errors.push(SpecError::new(
@@ -696,6 +701,10 @@ fn lower_messages(
         if let Some(event) = &message.event {
             if let Some(other) = events.insert(event, &message.name) {
                 errors.push(SpecError::new(file, &message.name, format!("event `{event}` is also `{other}`")));
+            }
+            // Type and event names are looked up in one namespace (`Message::decode_named`).
+            if messages.value.messages.iter().any(|m| &m.name == event && m.name != message.name) {
+                errors.push(SpecError::new(file, &message.name, format!("event `{event}` is another message's name")));
             }
         }
         if !naming::is_identifier(&message.name)

@@ -69,12 +69,8 @@ pub(crate) fn run(inner: &Inner, method: &str, call: Authenticated, host: &str) 
         "order.logisticsCompanyList" => Ok(Done::data(reference::logistics_company_list())),
         _ if STATEFUL_METHODS.contains(&method) => run_on_shop(inner, method, &p, call.grant.as_ref()),
         _ => Ok(Done {
-            // In the method table but without a sample (an open-JSON method): empty data. Another
-            // spelling of a method's name answers as the method.
-            data: sample_data(method)
-                .or_else(|| doudian_sdk::catalog::find(method).and_then(|m| sample_data(m.name)))
-                .unwrap_or("{}")
-                .to_owned(),
+            // In the method table but without a sample (an open-JSON method): empty data.
+            data: sample_data(method).unwrap_or("{}").to_owned(),
             pushes: Vec::new(),
         }),
     }

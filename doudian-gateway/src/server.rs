@@ -119,15 +119,18 @@ pub(crate) async fn handle(
 
     let query = Query::parse(uri.query());
     let host = crate::listener::request_host(inner.config.addr, &uri, &headers);
+    // The sign covers the name as sent; another spelling of a method's name (`afterSale.Operate`)
+    // is charged and run as the method itself.
+    let canonical = doudian_sdk::catalog::find(&method).map_or(method.as_str(), |m| m.name);
     let outcome = authenticate(&inner, &method, &query, &body, is_known(&method)).and_then(|call| {
         // The method's quota: after authentication (only the app's own calls are charged
         // to it) and before the method runs (a throttled call changes nothing); quota.rs
         // says why there.
-        inner.quotas.admit(&method).map_err(|qps| {
-            inner.counters.update(|c| bump(&mut c.throttled, &method));
-            (ApiFailure::traffic_limited_at(&method, qps), Refusal::Other)
+        inner.quotas.admit(canonical).map_err(|qps| {
+            inner.counters.update(|c| bump(&mut c.throttled, canonical));
+            (ApiFailure::traffic_limited_at(canonical, qps), Refusal::Other)
         })?;
-        run(&inner, &method, call, &host).map_err(|f| (f, Refusal::Other))
+        run(&inner, canonical, call, &host).map_err(|f| (f, Refusal::Other))
     });
     match outcome {
         Ok(done) => {

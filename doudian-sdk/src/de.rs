@@ -758,8 +758,10 @@ impl<'de, T: Lenient> Visitor<'de> for Wrapped<T> {
     }
 }
 
-/// Checks used by the generated per-method tests (`src/api/tests.rs`) and available to
-/// other crates' tests: every method's sample request and response round-trips.
+/// Checks used by the generated per-method tests (`src/api/tests.rs`) and by tests that
+/// compile generated code themselves (`tests/generated_fixtures.rs`): every method's sample
+/// request and response round-trips. Request types decode only under `cfg(test)` of the
+/// crate that compiles them, so other crates cannot round-trip the SDK's requests.
 #[doc(hidden)]
 pub mod testing {
     use crate::request::Request;

@@ -1,6 +1,6 @@
-//! IR -> tokens. Generated code is declarative data: types, serde attributes, and one
-//! trait impl per method; behaviour lives in the SDK's hand-written core (`crate::de`,
-//! `crate::page`, `crate::request`, `crate::codes`).
+//! IR -> tokens. Generated code is declarative data: types, a field walk per type for
+//! each direction, and one trait impl per method; behaviour lives in the SDK's hand-written
+//! core (`crate::ser`, `crate::de`, `crate::page`, `crate::request`, `crate::codes`).
 //!
 //! Prelude names (`Option`, `Vec`, `String`, `Result`, ...) are used bare: lowering never
 //! names a nested type after them (see [`crate::naming::is_reserved`]), which keeps the
@@ -8,8 +8,8 @@
 //!
 //! The files: one module per group (`api/<group>/mod.rs`), one file per method with its
 //! request, response and nested types (`api/<group>/<method>.rs`), and beside it a hidden
-//! module with the decoders (`api/<group>/<method>/decode.rs`) so that readers and rustdoc
-//! see the data shapes first; the same for push messages under `api/messages/`.
+//! module with the serialisers and decoders (`api/<group>/<method>/wire.rs`) so that readers
+//! and rustdoc see the data shapes first; the same for push messages under `api/messages/`.
 
 mod files;
 mod method;

@@ -20,7 +20,7 @@ static REGISTERED: RwLock<BTreeMap<u32, &'static str>> = RwLock::new(BTreeMap::n
 ///
 /// Registering the same pair again is fine. It is an error to register a tag the SDK
 /// already knows (a published tag, or the test push `0`), a tag already registered for
-/// another type, or a name that is no message type.
+/// another type, a type that has a published tag, or a name that is no message type.
 ///
 /// ```rust
 /// use doudian_sdk::push::{register_tag, Message, PushEvent, PushRecord};
@@ -35,6 +35,11 @@ pub fn register_tag(tag: u32, name: &str) -> Result<(), Error> {
     let Some(type_name) = Message::type_name(name) else {
         return Err(Error::config(format!("push message `{name}` is not a message type the SDK has")));
     };
+    if !Message::UNTAGGED.contains(&type_name) {
+        return Err(Error::config(format!(
+            "push message `{type_name}` has a published tag; only a type without one takes a registered tag"
+        )));
+    }
     if tag == 0 || Message::TAGS.contains(&tag) {
         return Err(Error::config(format!("push tag {tag} is already a known tag; it cannot be registered")));
     }
@@ -87,6 +92,7 @@ mod tests {
         assert!(register_tag(100, "TradeAppointment").is_err(), "100 is TradeCreate's");
         assert!(register_tag(0, "TradeAppointment").is_err(), "0 is the test push");
         assert!(register_tag(9211, "NoSuchMessage").is_err());
+        assert!(register_tag(9211, "TradeCreate").is_err(), "TradeCreate has its tag, 100");
         assert_eq!(registered_type(9211), None);
         register_tag(9212, "TradeAppointment").unwrap();
         register_tag(9212, "trade_TradeAppointment").unwrap();
