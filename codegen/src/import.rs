@@ -419,14 +419,14 @@ fn convert_fields(
                 // The catalog names the class but could not read it: an open JSON value.
                 ty = ty.replace("object", "any");
             } else if stack.contains(&class) {
-                notes.push(format!("{owner}: recursive type {class} at `{}`; typed as any", f.name));
+                notes.push(format!("{owner}: recursive type {class} at `{}`; typed as any", f.field.name));
                 ty = ty.replace("object", "any");
             } else if let Some(class_fields) = classes.get(&class) {
                 stack.push(class.clone());
                 nested = Some(convert_fields(class_fields, classes, not_read, stack, owner, notes));
                 stack.pop();
             } else {
-                notes.push(format!("{owner}: type {class} of `{}` not in the catalog; typed as any", f.name));
+                notes.push(format!("{owner}: type {class} of `{}` not in the catalog; typed as any", f.field.name));
                 ty = ty.replace("object", "any");
             }
         }
@@ -436,7 +436,8 @@ fn convert_fields(
             Some(other) => Some(other.to_string()),
         };
         // Where the catalog is unsure, the field is optional.
-        let mut field = imported_field(f.name, ty, f.field.required && !f.field.required_unknown, example, nested);
+        let mut field =
+            imported_field(&f.field.name, ty, f.field.required && !f.field.required_unknown, example, nested);
         field.note = f.note;
         out.push(field);
     }
@@ -446,7 +447,6 @@ fn convert_fields(
 /// A catalog field after [`merge_duplicate_names`].
 struct Merged<'a> {
     field: &'a CatalogField,
-    name: &'a str,
     ty: String,
     example: Option<Value>,
     note: Option<String>,
@@ -458,7 +458,7 @@ struct Merged<'a> {
 fn merge_duplicate_names(fields: &[CatalogField]) -> Vec<Merged<'_>> {
     let mut out: Vec<Merged<'_>> = Vec::with_capacity(fields.len());
     for field in fields {
-        let earlier = out.iter_mut().find(|m| m.name == field.name && m.ty != field.ty);
+        let earlier = out.iter_mut().find(|m| m.field.name == field.name && m.ty != field.ty);
         if let Some(earlier) = earlier {
             if let (Some(a), Some(b)) = (CatalogType::parse(&earlier.ty), CatalogType::parse(&field.ty)) {
                 let wide = a.wider(&b).to_string();
@@ -471,7 +471,7 @@ fn merge_duplicate_names(fields: &[CatalogField]) -> Vec<Merged<'_>> {
                 continue;
             }
         }
-        out.push(Merged { field, name: &field.name, ty: field.ty.clone(), example: field.example.clone(), note: None });
+        out.push(Merged { field, ty: field.ty.clone(), example: field.example.clone(), note: None });
     }
     out
 }
@@ -498,12 +498,7 @@ fn settle_conflict(method: &mut Method, conflict: &CatalogConflict, notes: &mut 
         "type" => {
             // The catalog names the field, not its path: settle only a name the method holds once.
             let mut holders = 0;
-            for_each_field(method.request.as_deref_mut().unwrap_or_default(), &mut |f| {
-                holders += usize::from(f.name == conflict.field)
-            });
-            if let Some(fields) = method.response.as_mut().and_then(|r| r.fields.as_deref_mut()) {
-                for_each_field(fields, &mut |f| holders += usize::from(f.name == conflict.field));
-            }
+            for_each_method_field(method, &mut |f, _| holders += usize::from(f.name == conflict.field));
             if holders > 1 {
                 notes.push(format!(
                     "{}: type conflict on `{}`, a name {holders} fields hold; settled none",
@@ -582,18 +577,22 @@ fn settle_field(
     mut settle: impl FnMut(&mut Field, Side),
 ) {
     let mut settled = 0;
-    let mut visit = |field: &mut Field, side: Side| {
+    for_each_method_field(method, &mut |field, side| {
         if field.name == conflict.field {
             settle(field, side);
             settled += 1;
         }
-    };
+    });
+    if settled == 0 {
+        notes.push(format!("{}: conflict on `{}` names no field of the method", method.name, conflict.field));
+    }
+}
+
+/// Calls `visit` on every field of the request and the response, at every depth.
+fn for_each_method_field(method: &mut Method, visit: &mut impl FnMut(&mut Field, Side)) {
     for_each_field(method.request.as_deref_mut().unwrap_or_default(), &mut |f| visit(f, Side::Request));
     if let Some(fields) = method.response.as_mut().and_then(|r| r.fields.as_deref_mut()) {
         for_each_field(fields, &mut |f| visit(f, Side::Response));
-    }
-    if settled == 0 {
-        notes.push(format!("{}: conflict on `{}` names no field of the method", method.name, conflict.field));
     }
 }
 
