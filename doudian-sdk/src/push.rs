@@ -283,7 +283,6 @@ impl PushRecord {
     /// The typed message, when the tag is one the SDK has a type for.
     #[cfg(feature = "messages")]
     fn typed(&self) -> Result<Option<PushEvent>, Error> {
-        use crate::error::{excerpt, DecodeError, DecodeStage};
         let Some(tag) = self.tag_number() else { return Ok(None) };
         let decoded = Message::decode(tag, &self.data)
             .or_else(|| tags::registered_type(tag).and_then(|name| Message::decode_named(name, &self.data)));
@@ -291,18 +290,26 @@ impl PushRecord {
             Some(Ok(message)) => {
                 Ok(Some(PushEvent::Message { tag, msg_id: self.msg_id.clone(), message: Box::new(message) }))
             }
-            Some(Err(failure)) => Err(DecodeError {
-                context: format!("push message tag {tag} (msg_id {})", self.msg_id),
-                stage: DecodeStage::Message,
-                path: failure.path,
-                message: failure.message,
-                excerpt: excerpt(self.data.as_bytes()),
-                log_id: String::new(),
+            Some(Err(failure)) => {
+                Err(message_error(format!("push message tag {tag} (msg_id {})", self.msg_id), failure, &self.data))
             }
-            .into()),
             None => Ok(None),
         }
     }
+}
+
+/// The error for a message's `data` that does not decode into its type.
+#[cfg(feature = "messages")]
+fn message_error(context: String, failure: crate::de::DecodeFailure, data: &str) -> Error {
+    crate::error::DecodeError {
+        context,
+        stage: crate::error::DecodeStage::Message,
+        path: failure.path,
+        message: failure.message,
+        excerpt: crate::error::excerpt(data.as_bytes()),
+        log_id: String::new(),
+    }
+    .into()
 }
 
 impl PushRecord {
@@ -393,7 +400,6 @@ impl PushEvent {
     #[cfg(feature = "messages")]
     #[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
     pub fn decode_as(&self, name: &str) -> Result<Message, Error> {
-        use crate::error::{excerpt, DecodeError, DecodeStage};
         let text = match self {
             PushEvent::Message { message, .. } if Message::type_name(name) == Some(message.name()) => {
                 return Ok((**message).clone())
@@ -407,15 +413,9 @@ impl PushEvent {
         match Message::decode_named(name, &text) {
             None => Err(Error::config(format!("push message `{name}` is not a message type the SDK has"))),
             Some(Ok(message)) => Ok(message),
-            Some(Err(failure)) => Err(DecodeError {
-                context: format!("push message `{name}` (msg_id {})", self.msg_id()),
-                stage: DecodeStage::Message,
-                path: failure.path,
-                message: failure.message,
-                excerpt: excerpt(text.as_bytes()),
-                log_id: String::new(),
+            Some(Err(failure)) => {
+                Err(message_error(format!("push message `{name}` (msg_id {})", self.msg_id()), failure, &text))
             }
-            .into()),
         }
     }
 
