@@ -146,7 +146,7 @@ fn warm_up_to_date(root: &Path, input: &Input) -> bool {
     let Some(stamp) = fs::read_to_string(path).ok().and_then(|text| crate::stamp::Stamp::from_text(&text)) else {
         return false;
     };
-    stamp.matches(stamp_inputs(&generator, input), &generated_on_disk(root))
+    stamp.matches(stamp_inputs(&generator, input), || generated_on_disk(root))
 }
 
 /// Records that the disk now holds what this generator makes of `input` (best effort: it
