@@ -21,7 +21,7 @@ use crate::request::Request;
 use crate::retry::{self, RetryPolicy};
 use crate::secret::AccessToken;
 use crate::sign;
-use crate::token::{Grant, StoredToken, TokenEndpoint, TokenManager, TokenStore};
+use crate::token::{Authorized, Grant, StoredToken, TokenEndpoint, TokenHealth, TokenManager, TokenStore};
 
 /// The production gateway.
 pub const DEFAULT_BASE_URL: &str = "https://openapi-fxg.jinritemai.com";
@@ -196,9 +196,20 @@ impl Client {
 
     /// Tool apps: exchanges the `code` from a shop's consent redirect for a token, stores it
     /// under the shop's id, and returns a handle acting for that shop.
-    pub async fn authorize_code(&self, code: impl Into<String>) -> Result<(Client, StoredToken)> {
-        let token = self.inner.tokens.create(&Grant::AuthorizationCode(code.into()), &*self.inner).await?;
-        Ok((self.for_shop(&token.shop_id), token))
+    ///
+    /// The code is used up once the platform answers, so the pair is returned (and held by
+    /// this client) even when the store cannot take it: [`Authorized::save_error`] says so,
+    /// and the client saves it again in the background until the store takes it.
+    pub async fn authorize_code(&self, code: impl Into<String>) -> Result<Authorized> {
+        let (token, save_error) =
+            self.inner.tokens.create(&Grant::AuthorizationCode(code.into()), &*self.inner).await?;
+        Ok(Authorized { shop: self.for_shop(&token.shop_id), token, save_error })
+    }
+
+    /// What the client holds that its token store has not taken yet (a store that is down
+    /// when the platform issues a pair): watch it, or alert on it.
+    pub fn token_health(&self) -> TokenHealth {
+        self.inner.tokens.health()
     }
 
     /// A valid token for this handle's shop (created or refreshed as needed).

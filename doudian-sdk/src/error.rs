@@ -365,6 +365,42 @@ impl std::error::Error for UploadError {
     }
 }
 
+/// Displays an error followed by its causes (`cannot save: Permission denied (os error 13)`),
+/// for logs and command-line messages that would otherwise drop the cause. A cause whose
+/// text its parent already ends with is not repeated.
+///
+/// ```
+/// use doudian_sdk::error::Chain;
+/// let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "Permission denied");
+/// let error = doudian_sdk::Error::TokenStore { message: "cannot write tokens".into(), source: Some(Box::new(io)) };
+/// assert_eq!(Chain(&error).to_string(), "token store error: cannot write tokens: Permission denied");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            let text = error.to_string();
+            if !text.is_empty() && !last.ends_with(&text) {
+                write!(f, ": {text}")?;
+            }
+            last = text;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 /// The longest body excerpt kept in a [`DecodeError`].
 pub const EXCERPT_LIMIT: usize = 256;
 
@@ -561,6 +597,29 @@ impl From<VerifyError> for Error {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_prints_each_cause_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::PermissionDenied, "Permission denied");
+        let store = Error::TokenStore { message: "cannot write t.json".into(), source: Some(Box::new(io())) };
+        assert_eq!(Chain(&store).to_string(), "token store error: cannot write t.json: Permission denied");
+        assert_eq!(format!("{:?}", Chain(&store)), Chain(&store).to_string());
+        // Two levels of causes.
+        let nested = Error::Store { message: "outer".into(), source: Some(Box::new(store)) };
+        assert_eq!(
+            Chain(&nested).to_string(),
+            "shared store error: outer: token store error: cannot write t.json: Permission denied"
+        );
+        // A parent that already prints its cause (a transport error) does not get it twice.
+        let transport = Error::from(TransportError {
+            method: "m".into(),
+            kind: TransportKind::Io,
+            source: Some(Box::new(io())),
+        });
+        assert_eq!(Chain(&transport).to_string(), "m: connection failed during the call: Permission denied");
+        // No cause: the error alone.
+        assert_eq!(Chain(&Error::config("x")).to_string(), "configuration error: x");
+    }
 
     /// A platform error of `order.searchList` with these codes (for tests across the crate).
     pub(crate) fn api(code: i64, sub_code: &str) -> Error {

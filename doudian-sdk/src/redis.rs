@@ -93,8 +93,26 @@ impl Connection {
         self.manager.get_or_try_init(|| async move { client.get_connection_manager_lazy(config) }).await.cloned()
     }
 
-    /// Runs `command` and reads its reply as `T`.
+    /// Runs `command`, which is safe to repeat, and reads its reply as `T`. A connection
+    /// that broke since its last use (a Redis restart) fails the first command sent on it:
+    /// that command is sent once more, on the connection the manager makes anew.
     pub(crate) async fn query<T: ::redis::FromRedisValue>(
+        &self,
+        command: &::redis::Cmd,
+    ) -> std::result::Result<T, ::redis::RedisError> {
+        let mut manager = self.manager().await?;
+        match command.query_async(&mut manager).await {
+            Err(error) if error.is_connection_dropped() => {
+                tracing::debug!(error = %error, "Redis connection broken; sending again on a new one");
+                command.query_async(&mut manager).await
+            }
+            reply => reply,
+        }
+    }
+
+    /// Runs `command` once: for commands whose repetition could change their answer
+    /// (`SET NX`: a first send that did land would make the second say "taken").
+    pub(crate) async fn query_once<T: ::redis::FromRedisValue>(
         &self,
         command: &::redis::Cmd,
     ) -> std::result::Result<T, ::redis::RedisError> {
@@ -102,13 +120,18 @@ impl Connection {
         command.query_async(&mut manager).await
     }
 
-    /// Runs a Lua script (EVALSHA, loading it when the server lacks it).
+    /// Runs a Lua script (EVALSHA, loading it when the server lacks it), sent again once on
+    /// a broken connection like [`query`](Self::query). The scripts are a compare-and-delete
+    /// and a quota slot: repeating one at worst spends a slot twice.
     pub(crate) async fn script<T: ::redis::FromRedisValue>(
         &self,
         invocation: ::redis::ScriptInvocation<'_>,
     ) -> std::result::Result<T, ::redis::RedisError> {
         let mut manager = self.manager().await?;
-        invocation.invoke_async(&mut manager).await
+        match invocation.invoke_async(&mut manager).await {
+            Err(error) if error.is_connection_dropped() => invocation.invoke_async(&mut manager).await,
+            reply => reply,
+        }
     }
 }
 
@@ -194,7 +217,7 @@ impl TokenStore for RedisTokenStore {
             loop {
                 let command = ::redis::cmd("SET").arg(&lock_key).arg(&owner).arg("NX").arg("PX").arg(lease_ms).clone();
                 let taken: Option<String> =
-                    self.connection.query(&command).await.map_err(|e| self.failed("take the renewal lock", e))?;
+                    self.connection.query_once(&command).await.map_err(|e| self.failed("take the renewal lock", e))?;
                 if taken.is_some() {
                     let connection = self.connection.clone();
                     return Ok(RenewalLock::new(async move {
@@ -270,7 +293,7 @@ impl SeenStore for RedisSeenStore {
             let command =
                 ::redis::cmd("SET").arg(self.key(msg_id)).arg(1).arg("NX").arg("EX").arg(self.ttl.as_secs()).clone();
             let set: Option<String> =
-                self.connection.query(&command).await.map_err(|e| self.failed("record a push message id", e))?;
+                self.connection.query_once(&command).await.map_err(|e| self.failed("record a push message id", e))?;
             Ok(set.is_some())
         })
     }

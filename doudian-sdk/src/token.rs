@@ -26,6 +26,7 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 pub use file::FileTokenStore;
+pub use manager::TokenHealth;
 pub(crate) use manager::{TokenEndpoint, TokenManager, TokenSettings};
 
 use crate::error::{Error, Result};
@@ -92,6 +93,26 @@ impl Grant {
             params["test_shop"] = "1".into();
         }
         params
+    }
+}
+
+/// A shop's consent, exchanged for a token ([`crate::Client::authorize_code`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Authorized {
+    /// A handle acting for the shop.
+    pub shop: crate::Client,
+    /// The pair the platform issued.
+    pub token: StoredToken,
+    /// Why the token store did not take the pair, if it did not. The client holds the pair
+    /// and saves it again in the background; other processes find it once that works.
+    pub save_error: Option<Error>,
+}
+
+impl Authorized {
+    /// Whether the token store took the pair.
+    pub fn is_saved(&self) -> bool {
+        self.save_error.is_none()
     }
 }
 

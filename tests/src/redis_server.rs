@@ -25,20 +25,25 @@ impl RedisServer {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("doudian-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a directory for redis-server");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}): install it (`apt-get install -y redis-server`; .ci/run does)")
-            });
+        let child = spawn(port, &dir);
         let mut server = RedisServer { child, port, dir };
+        server.wait_until_up();
+        server
+    }
+
+    /// Restarts the server on the same port, empty (it keeps no data across a restart):
+    /// clients' connections break, and everything stored is gone.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(self.port, &self.dir);
+        self.wait_until_up();
+    }
+
+    fn wait_until_up(&mut self) {
+        let port = self.port;
         let started = Instant::now();
-        while !server.answers_ping() {
-            if let Ok(Some(status)) = server.child.try_wait() {
+        while !self.answers_ping() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("redis-server on port {port} exited at start: {status}");
             }
             assert!(
@@ -47,7 +52,6 @@ impl RedisServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -106,6 +110,20 @@ impl Drop for RedisServer {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Starts `redis-server` on `port` with no persistence, its files in `dir`.
+fn spawn(port: u16, dir: &std::path::Path) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start redis-server ({e}): install it (`apt-get install -y redis-server`; .ci/run does)")
+        })
 }
 
 /// A port that was free a moment ago (bound to port 0, then released).

@@ -18,6 +18,7 @@ use doudian_sdk::api::sku::SkuListRequest;
 use doudian_sdk::codes::{self, AfterSaleStatus, AfterSaleType};
 use doudian_sdk::ids::{AfterSaleId, ProductId};
 use doudian_sdk::push::{Message, PushEvent};
+use doudian_sdk::token::Authorized;
 use doudian_sdk::{Client, Error};
 use e2e_tests::*;
 
@@ -54,7 +55,7 @@ async fn tool_app_exchanges_a_code_for_the_shops_token() {
     assert!(matches!(err, Error::Config(_)), "no shop yet: {err:?}");
 
     let code = gw.mint_auth_code(gw.shop_id());
-    let (shop, token) = app.authorize_code(&code).await.unwrap();
+    let Authorized { shop, token, .. } = app.authorize_code(&code).await.unwrap();
     assert_eq!(token.shop_id, gw.shop_id().to_string());
     assert_eq!(shop.shop(), Some(gw.shop_id().to_string().as_str()));
     let brands = shop.execute(&ShopBrandListRequest::new()).await.unwrap();
@@ -62,7 +63,7 @@ async fn tool_app_exchanges_a_code_for_the_shops_token() {
 
     // A second shop through the same client: its own token, its own code.
     let other_code = gw.mint_auth_code(5_000_001);
-    let (other, other_token) = app.authorize_code(&other_code).await.unwrap();
+    let Authorized { shop: other, token: other_token, .. } = app.authorize_code(&other_code).await.unwrap();
     assert_eq!(other_token.shop_id, "5000001");
     assert_ne!(other_token.access_token, token.access_token);
     other.execute(&ShopBrandListRequest::new()).await.unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use doudian_gateway::{Fault, FaultRule, Gateway};
 use doudian_sdk::api::shop::ShopBrandListRequest;
 use doudian_sdk::api::token::{TokenCreateRequest, TokenRefreshRequest};
-use doudian_sdk::token::MemoryTokenStore;
+use doudian_sdk::token::{Authorized, MemoryTokenStore};
 use doudian_sdk::Client;
 use e2e_tests::*;
 
@@ -102,7 +102,8 @@ async fn token_call_errors_and_trace_logs_never_show_a_token() {
         .retry(fast_retry(1))
         .build()
         .unwrap();
-    let (shop, token) = tool.authorize_code(long_lived.mint_auth_code(long_lived.shop_id())).await.unwrap();
+    let Authorized { shop, token, .. } =
+        tool.authorize_code(long_lived.mint_auth_code(long_lived.shop_id())).await.unwrap();
     long_lived.expire_token(token.access_token.expose());
     long_lived.inject(FaultRule::new(Fault::MalformedJson).for_method("token.refresh").times(1));
     let error = shop.execute(&ShopBrandListRequest::new()).await.unwrap_err();

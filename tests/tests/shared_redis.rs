@@ -88,6 +88,97 @@ async fn when_redis_goes_down_a_valid_cached_token_keeps_serving_and_the_rest_is
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_redis_restart_the_first_command_on_an_old_connection_succeeds() {
+    let mut redis = RedisServer::start();
+    let stores: Vec<_> = (0..8).map(|_| RedisTokenStore::new(&redis.url(), "app").unwrap()).collect();
+    for store in &stores {
+        assert_eq!(store.load("1").await.unwrap(), None, "connected");
+    }
+    redis.restart();
+    // Each store's connection broke with the restart: its next command is sent again on a
+    // new connection instead of failing.
+    for store in &stores {
+        assert_eq!(store.load("1").await.unwrap(), None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_while_redis_is_down_is_kept_used_and_saved_once_redis_is_back() {
+    let mut redis = RedisServer::start();
+    let gw = gateway().await;
+    let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    let tool = Client::builder(gw.app_key(), gw.app_secret())
+        .base_url(gw.base_url())
+        .env_proxy(false)
+        .retry(fast_retry(3))
+        .token_store(Arc::new(store))
+        .build()
+        .unwrap();
+    redis.stop();
+    // The platform uses the code up as it answers: the pair comes back with the store's error.
+    let authorized = tool.authorize_code(gw.mint_auth_code(gw.shop_id())).await.unwrap();
+    let error = authorized.save_error.as_ref().expect("the store was down");
+    assert!(matches!(error, Error::TokenStore { .. }), "{error:?}");
+    assert!(!authorized.is_saved());
+    assert_eq!(tool.token_health().unsaved_shops, [gw.shop_id().to_string()]);
+    // The held pair serves calls while Redis is down.
+    authorized.shop.execute(&ShopBrandListRequest::new()).await.unwrap();
+    redis.restart();
+    let key = format!("doudian:{}:token:{}", gw.app_key(), gw.shop_id());
+    let mut rounds = 0;
+    while redis.command(&["EXISTS", &key]) != ":1" {
+        rounds += 1;
+        assert!(rounds < 3000, "the held pair never reached Redis: {:?}", tool.token_health());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stored: serde_json::Value = serde_json::from_str(&redis.command(&["GET", &key])).unwrap();
+    assert_eq!(stored["access_token"].as_str(), Some(authorized.token.access_token.expose()));
+    let health = tool.token_health();
+    assert!(health.unsaved_shops.is_empty() && health.failed_saves >= 1, "{health:?}");
+    assert_eq!(gw.counters().tokens_created, 1, "no second consent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restarted_empty_gets_the_pair_back_from_the_running_processes() {
+    let mut redis = RedisServer::start();
+    let gw = gateway().await;
+    let running: Vec<Client> = (0..4)
+        .map(|_| {
+            let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+            client_builder(&gw).token_store(Arc::new(store)).token_store_check(Duration::ZERO).build().unwrap()
+        })
+        .collect();
+    for client in &running {
+        client.execute(&ShopBrandListRequest::new()).await.unwrap();
+    }
+    let key = format!("doudian:{}:token:{}", gw.app_key(), gw.shop_id());
+    redis.restart();
+    assert_eq!(redis.command(&["EXISTS", &key]), ":0", "restarted empty");
+    // The running processes lose no call, and their next calls write the held pair back.
+    for client in &running {
+        client.execute(&ShopBrandListRequest::new()).await.unwrap();
+    }
+    let mut rounds = 0;
+    while redis.command(&["EXISTS", &key]) != ":1" {
+        rounds += 1;
+        assert!(rounds < 500, "the pair was never written back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        running[0].execute(&ShopBrandListRequest::new()).await.unwrap();
+    }
+    // A process started now, one that cannot create a token itself (a tool app), finds it.
+    let store = RedisTokenStore::new(&redis.url(), gw.app_key()).unwrap();
+    let newcomer = Client::builder(gw.app_key(), gw.app_secret())
+        .base_url(gw.base_url())
+        .env_proxy(false)
+        .token_store(Arc::new(store))
+        .build()
+        .unwrap()
+        .for_shop(gw.shop_id().to_string());
+    newcomer.execute(&ShopBrandListRequest::new()).await.unwrap();
+    assert_eq!((gw.calls("token.create"), gw.calls("token.refresh")), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewal_lock_held_elsewhere_makes_others_wait_and_read_the_new_pair() {
     let redis = RedisServer::start();
     let gw = Gateway::builder().token_ttl(Duration::from_secs(1800)).start().await.unwrap();

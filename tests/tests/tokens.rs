@@ -7,7 +7,7 @@ use std::time::Duration;
 use doudian_gateway::{Gateway, RunningGateway};
 use doudian_sdk::api::order::OrderSearchListRequest;
 use doudian_sdk::api::shop::ShopBrandListRequest;
-use doudian_sdk::token::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
+use doudian_sdk::token::{Authorized, FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
 use doudian_sdk::{Client, Error};
 use e2e_tests::*;
 use tokio::task::JoinSet;
@@ -174,8 +174,8 @@ async fn tool_app_shops_refresh_independently() {
         .retry(fast_retry(3))
         .build()
         .unwrap();
-    let (a, token_a) = app.authorize_code(gw.mint_auth_code(gw.shop_id())).await.unwrap();
-    let (b, token_b) = app.authorize_code(gw.mint_auth_code(6_000_002)).await.unwrap();
+    let Authorized { shop: a, token: token_a, .. } = app.authorize_code(gw.mint_auth_code(gw.shop_id())).await.unwrap();
+    let Authorized { shop: b, token: token_b, .. } = app.authorize_code(gw.mint_auth_code(6_000_002)).await.unwrap();
     gw.expire_token(token_b.access_token.expose());
     a.execute(&ShopBrandListRequest::new()).await.unwrap();
     b.execute(&ShopBrandListRequest::new()).await.unwrap();

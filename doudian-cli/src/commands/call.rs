@@ -152,8 +152,12 @@ pub async fn connect_with(
         (Some(shop), None) => Ok((builder.shop_id(shop).build()?, None)),
         (None, Some(code)) => {
             let client = builder.build()?;
-            let (shop_client, _token) = client.authorize_code(code).await?;
-            Ok((shop_client, None))
+            let authorized = client.authorize_code(code).await?;
+            if let Some(error) = &authorized.save_error {
+                tracing::error!(error = %doudian_sdk::error::Chain(error),
+                    "the token store did not take the new pair: this command uses it, but later runs will not find it");
+            }
+            Ok((authorized.shop, None))
         }
         (Some(_), Some(_)) => {
             Err(Failure::config("set DOUDIAN_SHOP_ID (self-use app) or DOUDIAN_AUTH_CODE (tool app), not both"))

@@ -28,6 +28,7 @@ impl Client {
             refresh_window: TokenSettings::default().refresh_window,
             refresh_wait: TokenSettings::default().refresh_wait,
             renewal_lease: TokenSettings::default().lease,
+            store_check: TokenSettings::default().store_check,
             test_shop: false,
             user_agent: concat!("doudian-sdk-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
             extra_headers: Vec::new(),
@@ -53,6 +54,7 @@ pub struct ClientBuilder {
     refresh_window: Duration,
     refresh_wait: Duration,
     renewal_lease: Duration,
+    store_check: Duration,
     test_shop: bool,
     user_agent: String,
     extra_headers: Vec<(String, String)>,
@@ -144,6 +146,14 @@ impl ClientBuilder {
         self
     }
 
+    /// How often a pair the client holds is compared with its token store's (default 60 s,
+    /// in the background of a call): a store that lost it, a Redis restarted empty, gets it
+    /// written back; a pair another process renewed is taken up.
+    pub fn token_store_check(mut self, every: Duration) -> Self {
+        self.store_check = every;
+        self
+    }
+
     /// Marks token requests with `test_shop = "1"`.
     pub fn test_shop(mut self, test_shop: bool) -> Self {
         self.test_shop = test_shop;
@@ -224,6 +234,7 @@ impl ClientBuilder {
                         refresh_wait: self.refresh_wait,
                         lease: self.renewal_lease,
                         test_shop: self.test_shop,
+                        store_check: self.store_check,
                     },
                 ),
                 grant: self.grant,

@@ -2,6 +2,7 @@
 //! callers (and processes) need it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,9 @@ pub(crate) struct TokenSettings {
     pub(crate) lease: Duration,
     /// Mark token.create as for a test shop.
     pub(crate) test_shop: bool,
+    /// How often a held pair is compared with the store's (a store that lost its data gets
+    /// it written back; a pair another process renewed is taken up).
+    pub(crate) store_check: Duration,
 }
 
 impl Default for TokenSettings {
@@ -40,6 +44,7 @@ impl Default for TokenSettings {
             refresh_wait: Duration::from_millis(500),
             lease: Duration::from_secs(30),
             test_shop: false,
+            store_check: Duration::from_secs(60),
         }
     }
 }
@@ -47,6 +52,12 @@ impl Default for TokenSettings {
 /// Backoff of opportunistic refreshes after failures: 10 s doubling to 5 minutes, jittered.
 fn refresh_backoff() -> RetryPolicy {
     RetryPolicy::attempts(u32::MAX).with_backoff(Duration::from_secs(10), Duration::from_secs(300))
+}
+
+/// Backoff of saving a pair the store refused: 1 s doubling to a minute, jittered, forever
+/// (the pair is the shop's authorisation: it is kept until it lands).
+fn save_backoff() -> RetryPolicy {
+    RetryPolicy::attempts(u32::MAX).with_backoff(Duration::from_secs(1), Duration::from_secs(60))
 }
 
 /// Why a caller needs a renewed token; decides what counts as "already renewed".
@@ -62,11 +73,14 @@ enum Need {
 
 impl Need {
     /// Whether `candidate` meets the need of a caller who saw the access token `seen`.
+    /// Only a rejected token must be replaced by another one: the platform keeps a pair
+    /// with time left and hands it back from a refresh with its true expiry, so the same
+    /// pair with a later expiry serves a caller who needed it valid or fresher.
     fn satisfied_by(self, candidate: &StoredToken, seen: Option<&AccessToken>, window: Duration, now: u64) -> bool {
-        let different = seen.is_none_or(|s| *s != candidate.access_token);
         match self {
-            Need::Fresher => different && !candidate.needs_refresh(now, window),
-            Need::Valid | Need::Replacement => different && !candidate.is_expired(now),
+            Need::Fresher => !candidate.needs_refresh(now, window),
+            Need::Valid => !candidate.is_expired(now),
+            Need::Replacement => seen.is_none_or(|s| *s != candidate.access_token) && !candidate.is_expired(now),
         }
     }
 }
@@ -90,6 +104,12 @@ struct SlotState {
     /// The refresh token the platform refused, and its answer: given to every caller of
     /// that token without asking again.
     refused: Option<(AccessToken, ApiError)>,
+    /// `token` is not in the store yet: a background task saves it until that works.
+    unsaved: bool,
+    saving: bool,
+    /// When (Unix seconds) `token` is next compared with the store's pair; a check runs.
+    next_check: u64,
+    checking: bool,
 }
 
 impl Slot {
@@ -101,8 +121,11 @@ impl Slot {
         self.lock().token.clone()
     }
 
+    /// Takes up a pair read from the store (so it is saved there).
     fn keep(&self, token: &StoredToken) {
-        self.lock().token = Some(token.clone());
+        let mut state = self.lock();
+        state.token = Some(token.clone());
+        state.unsaved = false;
     }
 
     /// The platform's refusal of `token`'s refresh token, if it refused it.
@@ -125,6 +148,18 @@ impl SlotState {
 struct Renewer {
     store: Arc<dyn TokenStore>,
     settings: TokenSettings,
+    /// Saves of a new pair the store refused (each background retry counts).
+    failed_saves: AtomicU64,
+}
+
+/// What the token manager has not been able to persist (see [`crate::Client::token_health`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenHealth {
+    /// Saves of a newly issued pair that the store refused since the client was built.
+    pub failed_saves: u64,
+    /// Shops whose current pair is held in memory only, waiting for the store.
+    pub unsaved_shops: Vec<String>,
 }
 
 /// Hands out valid tokens per shop.
@@ -135,7 +170,8 @@ pub(crate) struct TokenManager {
 
 impl TokenManager {
     pub(crate) fn new(store: Arc<dyn TokenStore>, settings: TokenSettings) -> Self {
-        TokenManager { renewer: Arc::new(Renewer { store, settings }), slots: Mutex::new(HashMap::new()) }
+        let renewer = Arc::new(Renewer { store, settings, failed_saves: AtomicU64::new(0) });
+        TokenManager { renewer, slots: Mutex::new(HashMap::new()) }
     }
 
     fn slot(&self, key: &str) -> Arc<Slot> {
@@ -157,7 +193,9 @@ impl TokenManager {
         let token = state.token.as_ref()?;
         let can_create = grant.is_some_and(|g| g.creates_for(key));
         let refused = state.refusal_of(token).is_some();
-        if (refused && !can_create) || token.needs_refresh(unix_now(), self.renewer.settings.refresh_window) {
+        let now = unix_now();
+        let check_due = now >= state.next_check && !state.checking && !state.unsaved;
+        if (refused && !can_create) || check_due || token.needs_refresh(now, self.renewer.settings.refresh_window) {
             return None;
         }
         Some(token.access_token.clone())
@@ -173,11 +211,15 @@ impl TokenManager {
     ) -> Result<StoredToken> {
         let slot = self.slot(key);
         let mut token = match slot.cached() {
-            Some(token) => Some(token),
+            Some(token) => {
+                self.renewer.check_store_when_due(key, &slot);
+                Some(token)
+            }
             None => {
                 let loaded = self.renewer.store.load(key).await?;
                 if let Some(token) = &loaded {
                     slot.keep(token);
+                    self.renewer.checked(&slot);
                 }
                 loaded
             }
@@ -221,8 +263,10 @@ impl TokenManager {
         self.renew(key, &slot, grant, api, Some(rejected), Need::Replacement).await
     }
 
-    /// Exchanges a grant for a token and stores it under its shop id (tool apps: the code's shop).
-    pub(crate) async fn create(&self, grant: &Grant, api: &dyn TokenEndpoint) -> Result<StoredToken> {
+    /// Exchanges a grant for a token and stores it under its shop id (tool apps: the code's
+    /// shop). The pair is returned and held whether or not the store took it (the grant is
+    /// used up): the second value is the store's error, while a background task saves it.
+    pub(crate) async fn create(&self, grant: &Grant, api: &dyn TokenEndpoint) -> Result<(StoredToken, Option<Error>)> {
         let reply = api.create(grant).await?;
         let token = StoredToken::from_reply(reply, unix_now())?;
         let key = grant.key().map(str::to_owned).unwrap_or_else(|| token.shop_id.clone());
@@ -231,11 +275,17 @@ impl TokenManager {
         }
         let slot = self.slot(&key);
         let _flight = slot.flight.lock().await;
-        self.renewer.store.save(&key, &token).await?;
-        let mut state = slot.lock();
-        state.token = Some(token.clone());
-        state.refused = None;
-        Ok(token)
+        let unsaved = self.renewer.adopt(&key, &slot, &token).await;
+        Ok((token, unsaved))
+    }
+
+    /// What has not been persisted.
+    pub(crate) fn health(&self) -> TokenHealth {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut unsaved_shops: Vec<String> =
+            slots.iter().filter(|(_, slot)| slot.lock().unsaved).map(|(key, _)| key.clone()).collect();
+        unsaved_shops.sort_unstable();
+        TokenHealth { failed_saves: self.renewer.failed_saves.load(Ordering::Relaxed), unsaved_shops }
     }
 
     /// The token is valid but due: start one refresh in the background (unless one runs or
@@ -324,24 +374,34 @@ impl TokenManager {
 impl Renewer {
     /// Renews under the store's renewal lock (called inside the process's single flight).
     async fn renew_under_lock(
-        &self,
+        self: &Arc<Self>,
         key: &str,
-        slot: &Slot,
+        slot: &Arc<Slot>,
         grant: Option<&Grant>,
         api: &dyn TokenEndpoint,
         seen: Option<&AccessToken>,
         need: Need,
     ) -> Result<StoredToken> {
-        let lock = self.store.lock_renewal(key, self.settings.lease).await?;
+        let lock = match self.store.lock_renewal(key, self.settings.lease).await {
+            Ok(lock) => lock,
+            // A store that is down cannot coordinate processes, but the held pair can still
+            // be renewed (and is kept until the store takes it): better than failing every
+            // call until the store is back.
+            Err(error) if slot.cached().is_some() => {
+                tracing::warn!(shop = key, error = %crate::error::Chain(&error), "renewing without the store's lock");
+                super::RenewalLock::unlocked()
+            }
+            Err(error) => return Err(error),
+        };
         let outcome = self.renew_locked(key, slot, grant, api, seen, need).await;
         lock.release().await;
         outcome
     }
 
     async fn renew_locked(
-        &self,
+        self: &Arc<Self>,
         key: &str,
-        slot: &Slot,
+        slot: &Arc<Slot>,
         grant: Option<&Grant>,
         api: &dyn TokenEndpoint,
         seen: Option<&AccessToken>,
@@ -349,28 +409,51 @@ impl Renewer {
     ) -> Result<StoredToken> {
         let window = self.settings.refresh_window;
         // Another process may have renewed while this one waited for the lock.
-        let stored = self.store.load(key).await?;
-        if let Some(stored) = &stored {
-            if need.satisfied_by(stored, seen, window, unix_now()) {
-                slot.keep(stored);
-                return Ok(stored.clone());
+        let stored = match self.store.load(key).await {
+            Ok(stored) => stored,
+            Err(error) if slot.cached().is_some() => {
+                tracing::warn!(shop = key, error = %crate::error::Chain(&error), "renewing the held pair: the store cannot be read");
+                None
+            }
+            Err(error) => return Err(error),
+        };
+        // The held pair is the newer one when the store lost it (a deleted file, a Redis
+        // restarted empty) or has not taken it yet (a failed save).
+        let held = slot.cached();
+        let from_store = match (&stored, &held) {
+            (Some(stored), Some(held)) => stored.expires_at >= held.expires_at,
+            (stored, _) => stored.is_some(),
+        };
+        let current = if from_store { stored } else { held };
+        if let Some(current) = &current {
+            if need.satisfied_by(current, seen, window, unix_now()) {
+                if from_store {
+                    slot.keep(current);
+                }
+                return Ok(current.clone());
             }
         }
-        // The store may have lost it (a deleted file): the cached pair can still refresh.
-        let current = stored.or_else(|| slot.cached());
         let refusal = match current {
             Some(current) if unix_now() < current.refresh_expires_at => {
                 if let Some(refusal) = slot.refusal(&current) {
                     refusal
                 } else {
-                    match self.refresh(key, &current, api, need != Need::Fresher).await {
-                        Ok(fresh) if need.satisfied_by(&fresh, seen, window, unix_now()) || need == Need::Fresher => {
-                            slot.keep(&fresh);
-                            return Ok(fresh);
+                    match self.refresh(&current, api, need != Need::Fresher).await {
+                        Ok(fresh) => {
+                            // Held before anything else: the platform may have retired the old pair.
+                            self.adopt(key, slot, &fresh).await;
+                            tracing::debug!(
+                                shop = key,
+                                same_pair = fresh.access_token == current.access_token,
+                                "token refreshed"
+                            );
+                            if need.satisfied_by(&fresh, seen, window, unix_now()) || need == Need::Fresher {
+                                return Ok(fresh);
+                            }
+                            Error::config(format!(
+                                "the platform rejects the token of `{key}` and its refresh returns the same token"
+                            ))
                         }
-                        Ok(_) => Error::config(format!(
-                            "the platform rejects the token of `{key}` and its refresh returns the same token"
-                        )),
                         Err(Error::Api(answer)) if !Error::Api(answer.clone()).is_retryable() => {
                             tracing::warn!(shop = key, code = answer.code, sub_code = %answer.sub_code,
                                 "the platform refused the refresh token");
@@ -391,21 +474,13 @@ impl Renewer {
             return Err(refusal);
         };
         let token = StoredToken::from_reply(api.create(grant).await?, unix_now())?;
-        self.store.save(key, &token).await?;
-        let mut state = slot.lock();
-        state.token = Some(token.clone());
-        state.refused = None;
+        self.adopt(key, slot, &token).await;
         tracing::debug!(shop = key, "token created");
         Ok(token)
     }
 
-    async fn refresh(
-        &self,
-        key: &str,
-        token: &StoredToken,
-        api: &dyn TokenEndpoint,
-        patient: bool,
-    ) -> Result<StoredToken> {
+    /// The pair a refresh of `token` returns (not yet held or saved).
+    async fn refresh(&self, token: &StoredToken, api: &dyn TokenEndpoint, patient: bool) -> Result<StoredToken> {
         let reply = api.refresh(&token.refresh_token, patient).await?;
         let mut fresh = StoredToken::from_reply(reply, unix_now())?;
         if fresh.shop_id.is_empty() {
@@ -415,10 +490,142 @@ impl Renewer {
             // The platform handed back the same pair: its refresh token's life is unchanged.
             fresh.refresh_expires_at = token.refresh_expires_at;
         }
-        // Persist before use: a crash after this point never loses the new pair.
-        self.store.save(key, &fresh).await?;
-        tracing::debug!(shop = key, same_pair = fresh.access_token == token.access_token, "token refreshed");
         Ok(fresh)
+    }
+
+    /// Holds `token` as the shop's pair, then saves it before anyone uses it, so a crash
+    /// never loses it. The platform has issued it (and may have retired the old pair or
+    /// used up a consent code), so a save that fails never drops it: it stays held and is
+    /// saved again in the background until the store takes it. Returns that save's error.
+    async fn adopt(self: &Arc<Self>, key: &str, slot: &Arc<Slot>, token: &StoredToken) -> Option<Error> {
+        {
+            let mut state = slot.lock();
+            state.token = Some(token.clone());
+            state.refused = None;
+            state.unsaved = true;
+        }
+        match self.store.save(key, token).await {
+            Ok(()) => {
+                self.saved(slot, token);
+                None
+            }
+            Err(error) => {
+                self.failed_save(key, &error);
+                self.save_in_background(key, slot);
+                Some(error)
+            }
+        }
+    }
+
+    /// The store took `token`: unless a newer pair is held since, nothing is left to save.
+    fn saved(&self, slot: &Slot, token: &StoredToken) {
+        let mut state = slot.lock();
+        if state.token.as_ref() == Some(token) {
+            state.unsaved = false;
+            state.next_check = unix_now().saturating_add(self.settings.store_check.as_secs());
+        }
+    }
+
+    fn failed_save(&self, key: &str, error: &Error) {
+        self.failed_saves.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(shop = key, error = %crate::error::Chain(error),
+            "the token store refused the shop's new pair: it is held in memory and saved again until the store takes it");
+    }
+
+    /// Saves the held pair until the store takes it (one task per shop).
+    fn save_in_background(self: &Arc<Self>, key: &str, slot: &Arc<Slot>) {
+        if std::mem::replace(&mut slot.lock().saving, true) {
+            return;
+        }
+        let (renewer, slot, key) = (self.clone(), slot.clone(), key.to_owned());
+        tokio::spawn(async move {
+            for attempt in 1.. {
+                tokio::time::sleep(save_backoff().backoff(attempt)).await;
+                let pending = {
+                    let mut state = slot.lock();
+                    match (&state.token, state.unsaved) {
+                        (Some(token), true) => token.clone(),
+                        _ => {
+                            state.saving = false;
+                            return;
+                        }
+                    }
+                };
+                // Another process may have renewed meanwhile: its newer pair stands.
+                if let Ok(Some(stored)) = renewer.store.load(&key).await {
+                    if stored.expires_at > pending.expires_at {
+                        let mut state = slot.lock();
+                        if state.token.as_ref() == Some(&pending) {
+                            (state.token, state.unsaved) = (Some(stored), false);
+                        }
+                        continue;
+                    }
+                }
+                match renewer.store.save(&key, &pending).await {
+                    Ok(()) => {
+                        renewer.saved(&slot, &pending);
+                        tracing::warn!(shop = %key, attempt, "the token store took the shop's held pair");
+                    }
+                    Err(error) => renewer.failed_save(&key, &error),
+                }
+            }
+        });
+    }
+
+    /// A store check is not due before `store_check` from now.
+    fn checked(&self, slot: &Slot) {
+        slot.lock().next_check = unix_now().saturating_add(self.settings.store_check.as_secs());
+    }
+
+    /// Once per `store_check`, compares the held pair with the store's in the background:
+    /// a store that lost it (a Redis restarted empty) gets it written back, so processes
+    /// started since find it; a newer pair another process stored is taken up.
+    fn check_store_when_due(self: &Arc<Self>, key: &str, slot: &Arc<Slot>) {
+        {
+            let mut state = slot.lock();
+            if state.checking || state.unsaved || unix_now() < state.next_check {
+                return;
+            }
+            state.checking = true;
+        }
+        let (renewer, slot, key) = (self.clone(), slot.clone(), key.to_owned());
+        tokio::spawn(async move {
+            renewer.check_store(&key, &slot).await;
+            renewer.checked(&slot);
+            slot.lock().checking = false;
+        });
+    }
+
+    async fn check_store(self: &Arc<Self>, key: &str, slot: &Arc<Slot>) {
+        let Some(held) = slot.cached() else { return };
+        match self.store.load(key).await {
+            Ok(Some(stored)) if stored == held => {}
+            Ok(Some(stored)) if stored.expires_at > held.expires_at => {
+                let mut state = slot.lock();
+                if state.token.as_ref() == Some(&held) {
+                    state.token = Some(stored);
+                }
+            }
+            Ok(stored) => {
+                if slot.lock().refusal_of(&held).is_some() {
+                    return; // a dead pair is not worth restoring
+                }
+                // Under the renewal lock, so a renewal elsewhere is not overwritten.
+                let Ok(lock) = self.store.lock_renewal(key, self.settings.lease).await else { return };
+                let unchanged = matches!(self.store.load(key).await, Ok(now) if now == stored);
+                if unchanged && slot.cached().as_ref() == Some(&held) {
+                    tracing::warn!(
+                        shop = key,
+                        "the token store lost the shop's pair (or holds an older one): writing back the held one"
+                    );
+                    if let Err(error) = self.store.save(key, &held).await {
+                        self.failed_save(key, &error);
+                    }
+                }
+                lock.release().await;
+            }
+            Err(error) => tracing::debug!(shop = key, error = %crate::error::Chain(&error), "token store check failed"),
+        }
     }
 }
 
@@ -448,6 +655,8 @@ mod tests {
         refresh: Refresh,
         /// The `patient` flag of each refresh, in order.
         patience: Mutex<Vec<bool>>,
+        /// The refresh token of each refresh, in order.
+        refreshed_with: Mutex<Vec<String>>,
     }
 
     impl Endpoint {
@@ -458,6 +667,7 @@ mod tests {
                 lifetime,
                 refresh,
                 patience: Mutex::new(Vec::new()),
+                refreshed_with: Mutex::new(Vec::new()),
             })
         }
         fn reply(&self, n: u64) -> TokenReply {
@@ -493,9 +703,10 @@ mod tests {
                 Ok(self.reply(n))
             })
         }
-        fn refresh<'a>(&'a self, _token: &'a AccessToken, patient: bool) -> BoxFuture<'a, Result<TokenReply>> {
+        fn refresh<'a>(&'a self, token: &'a AccessToken, patient: bool) -> BoxFuture<'a, Result<TokenReply>> {
             let n = 100 + self.refreshes.fetch_add(1, Ordering::SeqCst);
             self.patience.lock().unwrap().push(patient);
+            self.refreshed_with.lock().unwrap().push(token.expose().to_owned());
             Box::pin(async move {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 match self.refresh {
@@ -753,17 +964,21 @@ mod tests {
         let (now, window) = (unix_now(), Duration::from_secs(3600));
         let (fresh, due, expired) = (token(now + 7200), token(now + 1800), token(now - 1));
         let (other, same) = (AccessToken::new("other"), fresh.access_token.clone());
-        // A fresher token: another one, outside the refresh window.
+        // A fresher token: one outside the refresh window, the same pair included (the
+        // platform hands a pair with time left back with its true expiry).
         assert!(Need::Fresher.satisfied_by(&fresh, Some(&other), window, now));
         assert!(Need::Fresher.satisfied_by(&fresh, None, window, now));
-        assert!(!Need::Fresher.satisfied_by(&fresh, Some(&same), window, now), "the same token");
+        assert!(Need::Fresher.satisfied_by(&fresh, Some(&same), window, now), "the same pair, later expiry");
         assert!(!Need::Fresher.satisfied_by(&due, Some(&other), window, now), "still due");
-        // A valid or replacement token: another one that has not expired, due or not.
-        for need in [Need::Valid, Need::Replacement] {
-            assert!(need.satisfied_by(&due, Some(&other), window, now));
-            assert!(!need.satisfied_by(&due, Some(&same), window, now), "the same token");
-            assert!(!need.satisfied_by(&expired, None, window, now), "expired");
-        }
+        // A valid token: any that has not expired, due or not, the same pair included.
+        assert!(Need::Valid.satisfied_by(&due, Some(&other), window, now));
+        assert!(Need::Valid.satisfied_by(&due, Some(&same), window, now), "the same pair, later expiry");
+        assert!(!Need::Valid.satisfied_by(&expired, None, window, now), "expired");
+        // A replacement of a rejected token: another one that has not expired.
+        assert!(Need::Replacement.satisfied_by(&due, Some(&other), window, now));
+        assert!(Need::Replacement.satisfied_by(&due, None, window, now));
+        assert!(!Need::Replacement.satisfied_by(&due, Some(&same), window, now), "the rejected token");
+        assert!(!Need::Replacement.satisfied_by(&expired, Some(&other), window, now), "expired");
     }
 
     #[tokio::test]
@@ -822,6 +1037,220 @@ mod tests {
         assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "b");
         assert_eq!(manager.ready_access_token("42", None).unwrap().expose(), "b");
         assert_eq!(endpoint.counts(), (0, 1));
+    }
+
+    /// A memory store that can be switched to fail every operation, as a Redis that is
+    /// down or an unwritable token directory does.
+    #[derive(Default)]
+    struct FlakyStore {
+        inner: MemoryTokenStore,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl FlakyStore {
+        fn set_down(&self, down: bool) {
+            self.down.store(down, Ordering::SeqCst);
+        }
+        fn check(&self) -> Result<()> {
+            match self.down.load(Ordering::SeqCst) {
+                true => Err(Error::TokenStore { message: "the store is down".into(), source: None }),
+                false => Ok(()),
+            }
+        }
+        async fn access_token(&self) -> Option<String> {
+            self.inner.load("42").await.unwrap().map(|t| t.access_token.expose().to_owned())
+        }
+    }
+
+    impl TokenStore for FlakyStore {
+        fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredToken>>> {
+            Box::pin(async move {
+                self.check()?;
+                self.inner.load(key).await
+            })
+        }
+        fn save<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
+            Box::pin(async move {
+                self.check()?;
+                self.inner.save(key, token).await
+            })
+        }
+        fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+            Box::pin(async move {
+                self.check()?;
+                self.inner.remove(key).await
+            })
+        }
+        fn lock_renewal<'a>(
+            &'a self,
+            _key: &'a str,
+            _lease: Duration,
+        ) -> BoxFuture<'a, Result<super::super::RenewalLock>> {
+            Box::pin(async move {
+                self.check()?;
+                Ok(super::super::RenewalLock::new(async {}))
+            })
+        }
+    }
+
+    fn flaky_manager(store: &Arc<FlakyStore>, settings: TokenSettings) -> Arc<TokenManager> {
+        Arc::new(TokenManager::new(store.clone(), settings))
+    }
+
+    /// Waits (in paused test time) until the store holds `access` for shop 42.
+    async fn until_stored(store: &FlakyStore, access: &str) {
+        for _ in 0..600 {
+            if store.access_token().await.as_deref() == Some(access) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        panic!("the store never took {access}: it holds {:?}", store.access_token().await);
+    }
+
+    /// The store goes down, stays down across several background saves, comes back.
+    async fn outage_then_recovery(manager: &TokenManager, store: &FlakyStore, access: &str) {
+        assert_eq!(manager.health().unsaved_shops, ["42"]);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(manager.health().failed_saves >= 3, "retried while down: {:?}", manager.health());
+        assert_ne!(store.access_token().await.as_deref(), Some(access), "saved while down");
+        store.set_down(false);
+        until_stored(store, access).await;
+        let health = manager.health();
+        assert!(health.unsaved_shops.is_empty() && health.failed_saves >= 3, "{health:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_consent_while_the_store_is_down_returns_the_pair_holds_it_and_saves_it_later() {
+        let store = Arc::new(FlakyStore::default());
+        store.set_down(true);
+        let manager = flaky_manager(&store, TokenSettings::default());
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let (token, unsaved) = manager.create(&Grant::AuthorizationCode("c".into()), &*endpoint).await.unwrap();
+        assert_eq!(token.access_token.expose(), "access-0");
+        assert!(matches!(unsaved, Some(Error::TokenStore { .. })), "{unsaved:?}");
+        // The held pair serves calls while the store is down: no second consent, no refresh.
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "access-0");
+        outage_then_recovery(&manager, &store, "access-0").await;
+        assert_eq!(endpoint.counts(), (1, 0));
+        // A consent while the store works is saved at once.
+        let (_, unsaved) = manager.create(&Grant::AuthorizationCode("d".into()), &*endpoint).await.unwrap();
+        assert!(unsaved.is_none());
+        assert_eq!(store.access_token().await.as_deref(), Some("access-1"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_expired_pair_refreshed_while_the_store_is_down_is_used_held_and_saved_later() {
+        let store = Arc::new(FlakyStore::default());
+        let manager = flaky_manager(&store, TokenSettings::default());
+        manager.slot("42").keep(&token(unix_now() - 10));
+        store.set_down(true);
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        // The platform drops the old pair as it answers: the new one is the only one left.
+        for _ in 0..3 {
+            assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "access-100");
+        }
+        assert_eq!(manager.ready_access_token("42", None).unwrap().expose(), "access-100");
+        assert_eq!(endpoint.counts(), (0, 1));
+        outage_then_recovery(&manager, &store, "access-100").await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rotation_in_the_last_hour_while_the_store_is_down_is_held_and_saved_later() {
+        let store = Arc::new(FlakyStore::default());
+        let manager = flaky_manager(&store, TokenSettings::default());
+        manager.slot("42").keep(&token(unix_now() + 1800));
+        store.set_down(true);
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "access-100");
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "access-100");
+        assert_eq!(endpoint.counts(), (0, 1));
+        outage_then_recovery(&manager, &store, "access-100").await;
+    }
+
+    #[tokio::test]
+    async fn a_held_pair_newer_than_the_stored_one_is_the_one_refreshed() {
+        // The store holds the pair from before a rotation it missed (it was down).
+        let store = Arc::new(FlakyStore::default());
+        store.inner.save("42", &token(unix_now() - 100)).await.unwrap();
+        let manager = flaky_manager(&store, TokenSettings::default());
+        let mut held = token(unix_now() - 1);
+        (held.access_token, held.refresh_token) = (AccessToken::new("held"), AccessToken::new("held-r"));
+        manager.slot("42").keep(&held);
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "access-100");
+        assert_eq!(*endpoint.refreshed_with.lock().unwrap(), ["held-r"]);
+        // The stored pair, when it is the newer one, is the one refreshed.
+        let mut newer = token(unix_now() - 1);
+        newer.refresh_token = AccessToken::new("stored-r");
+        store.inner.save("42", &newer).await.unwrap();
+        manager.slot("42").keep(&token(unix_now() - 100));
+        manager.token("42", None, &api).await.unwrap();
+        assert_eq!(*endpoint.refreshed_with.lock().unwrap(), ["held-r", "stored-r"]);
+    }
+
+    #[tokio::test]
+    async fn a_stale_stored_expiry_is_renewed_by_the_same_pair_without_a_create() {
+        // The stored expiry has passed, but the platform still honours the pair and its
+        // refresh hands it back with its true expiry.
+        for grant in [None, Some(self_use())] {
+            let store = Arc::new(MemoryTokenStore::new());
+            stored(&store, 0).await;
+            let manager = manager(store.clone());
+            let endpoint = Endpoint::new(7 * 86400, Refresh::Unchanged);
+            let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+            for _ in 0..3 {
+                let token = manager.token("42", grant.as_ref(), &api).await.unwrap();
+                assert_eq!(token.access_token.expose(), "a");
+                assert!(token.expires_at >= unix_now() + 7 * 86400 - 5);
+            }
+            assert_eq!(endpoint.counts(), (0, 1), "one refresh, no create ({grant:?})");
+            assert!(store.load("42").await.unwrap().unwrap().expires_at >= unix_now() + 7 * 86400 - 5);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_that_lost_its_data_gets_the_held_pair_back_and_a_newer_stored_pair_is_taken_up() {
+        let store = Arc::new(FlakyStore::default());
+        stored(&store.inner, 7200).await;
+        let settings = TokenSettings { store_check: Duration::ZERO, ..TokenSettings::default() };
+        let manager = flaky_manager(&store, settings);
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "a");
+        // A Redis restarted empty: the next call's check writes the held pair back.
+        store.inner.remove("42").await.unwrap();
+        assert!(manager.ready_access_token("42", None).is_none(), "a due check leaves the fast path");
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "a");
+        until_stored(&store, "a").await;
+        // A check that fails changes nothing.
+        store.set_down(true);
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "a");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        store.set_down(false);
+        // Another process stored a newer pair: it is taken up, not overwritten.
+        let mut newer = token(unix_now() + 7 * 86400);
+        (newer.access_token, newer.refresh_token) = (AccessToken::new("b"), AccessToken::new("r2"));
+        store.inner.save("42", &newer).await.unwrap();
+        let mut seen = String::new();
+        for _ in 0..100 {
+            seen = manager.token("42", None, &api).await.unwrap().access_token.expose().to_owned();
+            if seen == "b" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(seen, "b");
+        assert_eq!(store.access_token().await.as_deref(), Some("b"));
+        // An older stored pair (a store restored from a backup) is overwritten by the held one.
+        store.inner.save("42", &token(unix_now() + 60)).await.unwrap();
+        assert_eq!(manager.token("42", None, &api).await.unwrap().access_token.expose(), "b");
+        until_stored(&store, "b").await;
+        assert_eq!(endpoint.counts(), (0, 0));
     }
 
     #[test]
