@@ -611,11 +611,8 @@ pub(crate) mod tests {
             "shared store error: outer: token store error: cannot write t.json: Permission denied"
         );
         // A parent that already prints its cause (a transport error) does not get it twice.
-        let transport = Error::from(TransportError {
-            method: "m".into(),
-            kind: TransportKind::Io,
-            source: Some(Box::new(io())),
-        });
+        let transport =
+            Error::from(TransportError { method: "m".into(), kind: TransportKind::Io, source: Some(Box::new(io())) });
         assert_eq!(Chain(&transport).to_string(), "m: connection failed during the call: Permission denied");
         // No cause: the error alone.
         assert_eq!(Chain(&Error::config("x")).to_string(), "configuration error: x");

@@ -112,3 +112,74 @@ async fn a_message_without_a_published_tag_arrives_typed_once_its_tag_is_registe
     assert!(unknown.decode_as("NoSuchMessage").is_err());
     assert!(gw.sample_push("NoSuchMessage", 1).is_none());
 }
+
+/// `webhook::serve_with` on 127.0.0.1 with a 1 s header timeout; the endpoint's URL.
+async fn serve_with_timeouts(endpoint: doudian_sdk::webhook::PushEndpoint) -> std::net::SocketAddr {
+    use doudian_sdk::webhook::{serve_with, ServeOptions};
+    let app = axum::Router::new().route("/doudian/push", endpoint.into_method_router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let options = ServeOptions::default().header_timeout(Duration::from_secs(1));
+    tokio::spawn(serve_with(listener, app, options, std::future::pending()));
+    address
+}
+
+fn quiet_endpoint() -> doudian_sdk::webhook::PushEndpoint {
+    let verifier = PushVerifier::new("7012345678901234567", AppSecret::new("s"));
+    doudian_sdk::webhook::PushEndpoint::new(verifier, |_event: PushEvent| async { Ok::<_, std::io::Error>(()) })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connections_are_closed_by_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = serve_with_timeouts(quiet_endpoint()).await;
+    // 200 connections: half send nothing, half the start of a request and then stall.
+    let mut connections = Vec::new();
+    for n in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        if n % 2 == 1 {
+            stream.write_all(b"POST /doudian/push HTTP/1.1\r\nHost: x\r\nContent-Le").await.unwrap();
+        }
+        connections.push(stream);
+    }
+    // Each is closed by the server (a read sees the end, or a reset), long before the
+    // generous bound; with `axum::serve` they would stay open for good.
+    let closed = connections.into_iter().map(|mut stream| {
+        tokio::spawn(async move {
+            let mut buffer = [0u8; 1024];
+            loop {
+                match tokio::time::timeout(Duration::from_secs(60), stream.read(&mut buffer)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return true,
+                    Ok(Ok(_)) => continue, // an error page before closing
+                    Err(_) => return false,
+                }
+            }
+        })
+    });
+    for connection in closed.collect::<Vec<_>>() {
+        assert!(connection.await.unwrap(), "a stalled connection stayed open");
+    }
+    // The server still answers.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let reply = http.post(format!("http://{address}/doudian/push")).body("[]").send().await.unwrap();
+    assert_eq!((reply.status().as_u16(), reply.text().await.unwrap()), (400, FAILURE_REPLY.to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_over_the_limit_get_the_failure_json() {
+    let address = serve_with_timeouts(quiet_endpoint()).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{address}/doudian/push");
+    for size in [2 * 1024 * 1024 + 1, 5 * 1024 * 1024] {
+        let reply =
+            http.post(&url).header("app-id", "7012345678901234567").body(vec![b' '; size]).send().await.unwrap();
+        assert_eq!(reply.status(), 413, "{size} bytes");
+        assert_eq!(reply.headers()["content-type"], "application/json");
+        assert_eq!(reply.text().await.unwrap(), FAILURE_REPLY, "{size} bytes");
+    }
+    // Exactly the limit is read (and refused as not a push, which it is not).
+    let reply =
+        http.post(&url).header("app-id", "7012345678901234567").body(vec![b' '; 2 * 1024 * 1024]).send().await.unwrap();
+    assert_eq!(reply.status(), 401);
+    assert_eq!(reply.text().await.unwrap(), FAILURE_REPLY);
+}

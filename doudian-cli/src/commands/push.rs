@@ -1,12 +1,13 @@
 //! `doudian push verify` and `doudian push listen`: check pushes the way a webhook must.
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::io::Read;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use doudian_sdk::push::{PushEvent, PushRecord, PushVerifier};
-use doudian_sdk::webhook::PushEndpoint;
+use doudian_sdk::webhook::{serve_with, PushEndpoint, PushJournal, ServeOptions};
 use doudian_sdk::{AppSecret, SignMethod};
+use tokio::io::AsyncWriteExt;
 
 use super::{print_json, Failure, EXIT_TRANSPORT};
 
@@ -66,6 +67,10 @@ pub struct ListenArgs {
     /// The port on 127.0.0.1; 0 picks a free one (printed on stderr).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Keep verified pushes in this directory until their line is printed: a push is
+    /// answered success once it is on disk, and a restart prints what was left.
+    #[arg(long)]
+    journal: Option<std::path::PathBuf>,
 }
 
 pub async fn run(command: PushCommand) -> Result<(), Failure> {
@@ -124,15 +129,24 @@ fn event_json(event: PushEvent, record: &PushRecord) -> serde_json::Value {
 async fn listen(args: ListenArgs) -> Result<(), Failure> {
     let verifier = args.app.verifier()?;
     // Lines are written whole, one event at a time, so that a reader can split on '\n'.
-    let stdout = Arc::new(Mutex::new(std::io::stdout()));
-    let endpoint = PushEndpoint::with_records(verifier, move |record: PushRecord| {
+    let stdout = Arc::new(tokio::sync::Mutex::new(tokio::io::stdout()));
+    let mut endpoint = PushEndpoint::with_records(verifier, move |record: PushRecord| {
         let stdout = stdout.clone();
         async move {
-            let line = event_json(record.clone().into_event(), &record).to_string();
-            let mut out = stdout.lock().unwrap_or_else(|p| p.into_inner());
-            writeln!(out, "{line}").and_then(|()| out.flush())
+            let mut line = event_json(record.clone().into_event(), &record).to_string();
+            line.push('\n');
+            let mut out = stdout.lock().await;
+            out.write_all(line.as_bytes()).await?;
+            out.flush().await
         }
     });
+    if let Some(dir) = &args.journal {
+        let journal = PushJournal::open(dir).map_err(|e| Failure::config(doudian_sdk::error::Chain(&e).to_string()))?;
+        if journal.waiting() > 0 {
+            eprintln!("{} pushes left by an earlier run are printed first", journal.waiting());
+        }
+        endpoint = endpoint.queue(journal);
+    }
     let app = axum::Router::new()
         .route("/", endpoint.clone().into_method_router())
         .route("/{*path}", endpoint.into_method_router());
@@ -141,10 +155,10 @@ async fn listen(args: ListenArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::config(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
     let address = listener.local_addr().map_err(|e| Failure::config(e.to_string()))?;
     eprintln!("listening for pushes on http://{address}/ (any path; Ctrl-C to stop)");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    serve_with(listener, app, ServeOptions::default(), shutdown)
         .await
         .map_err(|e| Failure { message: format!("error: the listener stopped: {e}"), exit_code: EXIT_TRANSPORT })
 }
