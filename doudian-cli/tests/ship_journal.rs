@@ -149,7 +149,8 @@ async fn killed_runs_resume_without_resending() {
     let (sent, read) = (gw.calls(SHIP), gw.calls(READ));
     assert!(sent <= n + kills * CONCURRENCY, "{sent} ship calls for {n} orders, {kills} kills");
     assert!(read <= 2 * kills * CONCURRENCY, "{read} reads after {kills} kills");
-    eprintln!("{n} orders, {kills} kills: {sent} {SHIP}, {read} {READ}; last run {s}");
+    let codes = gw.counters().codes.get(SHIP).cloned().unwrap_or_default();
+    eprintln!("{n} orders, {kills} kills: {sent} {SHIP} (codes {codes:?}), {read} {READ}; last run {s}");
 
     let again = run(ship(&gw, &csv, &flags)).await;
     assert_eq!(counts(&summary(&again)), (0, 0, n, 0));
