@@ -1,12 +1,15 @@
 //! `doudian ship --csv FILE`: batch shipping as an ERP runs it — every order of the file
 //! that awaits shipment shipped exactly once, at the app's quota, from one process or
-//! several workers.
+//! several workers. A journal next to the CSV lets a rerun skip what earlier runs did.
 
+mod journal;
 mod orders;
+mod resume;
 mod shipper;
+mod summary;
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,12 +19,14 @@ use doudian_sdk::redis::RedisRateLimiter;
 use doudian_sdk::retry::RetryPolicy;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
 
 use super::call::{connect_with, ConnectionArgs};
-use super::{print_json, Failure, EXIT_REFUSED};
+use super::{Failure, EXIT_REFUSED};
+use journal::Journal;
 use orders::{parse_csv, shard_of, Shipment};
-use shipper::{Counting, Outcome, SHIP_METHOD};
+use resume::Settled;
+use shipper::{Counting, SHIP_METHOD};
+use summary::{Pace, Summary};
 
 #[derive(Debug, Args)]
 pub struct ShipArgs {
@@ -29,6 +34,11 @@ pub struct ShipArgs {
     /// and `#` comments are skipped); `-` reads stdin.
     #[arg(long, value_name = "FILE")]
     csv: String,
+    /// Where each order's progress is recorded, so that a rerun skips what is done
+    /// (default: the CSV's path plus `.journal`; `--csv -` keeps none without this).
+    /// Workers may share it.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
     /// order.logisticsAdd calls a second, the app's quota (among all workers). Without it
     /// the rate is learnt from the platform's 60000 answers.
     #[arg(long, value_name = "N")]
@@ -52,14 +62,6 @@ pub struct ShipArgs {
     connection: ConnectionArgs,
 }
 
-/// The result of a run.
-#[derive(Debug, Default)]
-struct Summary {
-    shipped: usize,
-    skipped: usize,
-    failed: Vec<(String, String)>,
-}
-
 pub async fn run(args: ShipArgs) -> Result<(), Failure> {
     if args.workers == 0 || args.worker_index >= args.workers {
         return Err(Failure::config(format!(
@@ -76,6 +78,12 @@ pub async fn run(args: ShipArgs) -> Result<(), Failure> {
     let mine: Vec<Shipment> =
         all.into_iter().filter(|s| shard_of(&s.order_id, args.workers) == args.worker_index).collect();
 
+    let journal_path = args.journal.clone().or_else(|| (args.csv != "-").then(|| journal_beside(&args.csv)));
+    let (journal, earlier) = match &journal_path {
+        Some(path) => open_journal(path)?,
+        None => (Journal::disabled(), journal::Earlier::default()),
+    };
+
     let counting = Arc::new(Counting::new(limiter(&args)?));
     let limiter: Arc<dyn RateLimiter> = counting.clone();
     let (client, _gateway) = connect_with(&args.connection, |builder, _app_key| {
@@ -89,16 +97,17 @@ pub async fn run(args: ShipArgs) -> Result<(), Failure> {
 
     let progress = progress_bar(mine.len() as u64, args.json);
     let started = Instant::now();
-    let outcomes: Vec<(String, Outcome)> = futures_util::stream::iter(mine)
+    let settled: Vec<(String, Settled)> = futures_util::stream::iter(mine)
         .map(|shipment| {
-            let (client, progress) = (&client, &progress);
+            let (client, progress, journal) = (&client, &progress, &journal);
+            let earlier = earlier.last.get(&shipment.order_id);
             async move {
-                let outcome = shipper::ship(client, &shipment).await;
-                if let Outcome::Failed(why) = &outcome {
+                let settled = resume::settle(client, journal, &shipment, earlier).await;
+                if let Settled::Failed(why) = &settled {
                     progress.println(format!("✗ {}: {why}", shipment.order_id));
                 }
                 progress.inc(1);
-                (shipment.order_id, outcome)
+                (shipment.order_id, settled)
             }
         })
         .buffer_unordered(args.concurrency.max(1))
@@ -107,17 +116,9 @@ pub async fn run(args: ShipArgs) -> Result<(), Failure> {
     let seconds = started.elapsed().as_secs_f64();
     progress.finish_and_clear();
 
-    let mut summary = Summary::default();
-    for (order_id, outcome) in outcomes {
-        match outcome {
-            Outcome::Shipped => summary.shipped += 1,
-            Outcome::AlreadyShipped => summary.skipped += 1,
-            Outcome::Failed(why) => summary.failed.push((order_id, why)),
-        }
-    }
-    summary.failed.sort();
+    let summary = Summary::of(settled);
     let (throttled, answered) = counting.counts();
-    report(&summary, throttled, answered, seconds, args.json)?;
+    summary::report(&summary, &Pace { throttled, answered, seconds }, journal.path(), args.json)?;
     if summary.failed.is_empty() {
         Ok(())
     } else {
@@ -126,6 +127,24 @@ pub async fn run(args: ShipArgs) -> Result<(), Failure> {
             exit_code: EXIT_REFUSED,
         })
     }
+}
+
+/// The default journal: `orders.csv` -> `orders.csv.journal`.
+fn journal_beside(csv: &str) -> PathBuf {
+    let mut path = PathBuf::from(csv).into_os_string();
+    path.push(".journal");
+    PathBuf::from(path)
+}
+
+/// What earlier runs recorded, and the journal opened to record this run.
+fn open_journal(path: &Path) -> Result<(Journal, journal::Earlier), Failure> {
+    let cannot = |e: std::io::Error| Failure::config(format!("journal {}: {e}", path.display()));
+    let earlier = journal::load(path).map_err(cannot)?;
+    if earlier.unreadable > 0 {
+        // A write cut short by a kill: that step is redone (read back), nothing is lost.
+        eprintln!("note: journal {}: {} unreadable line(s) ignored", path.display(), earlier.unreadable);
+    }
+    Ok((Journal::open(path).map_err(cannot)?, earlier))
 }
 
 fn read_orders(csv: &str) -> Result<Vec<Shipment>, Failure> {
@@ -173,29 +192,4 @@ fn progress_bar(total: u64, json: bool) -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-fn report(summary: &Summary, throttled: u64, answered: u64, seconds: f64, json: bool) -> Result<(), Failure> {
-    if json {
-        let failed: Vec<_> =
-            summary.failed.iter().map(|(order_id, error)| json!({ "order_id": order_id, "error": error })).collect();
-        return print_json(&json!({
-            "shipped": summary.shipped,
-            "skipped": summary.skipped,
-            "failed": failed,
-            "throttled": throttled,
-            "calls": answered,
-            "seconds": (seconds * 1000.0).round() / 1000.0,
-        }));
-    }
-    println!(
-        "shipped {}, skipped {} (not awaiting shipment), failed {} in {seconds:.1} s; {throttled} of {answered} {SHIP_METHOD} answers throttled",
-        summary.shipped,
-        summary.skipped,
-        summary.failed.len(),
-    );
-    for (order_id, error) in &summary.failed {
-        println!("  ✗ {order_id}: {error}");
-    }
-    Ok(())
 }

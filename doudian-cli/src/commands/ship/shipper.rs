@@ -27,8 +27,11 @@ pub enum Outcome {
     Shipped,
     /// It was not awaiting shipment: shipped before (a re-run), or by someone else.
     AlreadyShipped,
-    /// Not shipped, and why.
-    Failed(String),
+    /// Not shipped by this run's call, and why: it was refused, or never sent.
+    NotShipped(String),
+    /// The call may or may not have shipped it (it was sent, and reading the order back
+    /// did not settle it), and why.
+    Unknown(String),
 }
 
 /// Ships `shipment`. A refusal is read back (already shipped → skipped); an unknown
@@ -54,20 +57,22 @@ pub async fn ship(client: &Client, shipment: &Shipment) -> Outcome {
                     continue;
                 }
                 Ok(status) => {
-                    return Outcome::Failed(format!("outcome unknown ({error}); the order's status is {status:?}"))
+                    return Outcome::Unknown(format!("outcome unknown ({error}); the order's status is {status:?}"))
                 }
                 Err(read) => {
-                    return Outcome::Failed(format!("outcome unknown ({error}); reading the order back failed: {read}"))
+                    return Outcome::Unknown(format!(
+                        "outcome unknown ({error}); reading the order back failed: {read}"
+                    ))
                 }
             }
         }
         if refused(&error) {
             return match order_status(client, &shipment.order_id).await {
                 Ok(status) if is_shipped(status) => Outcome::AlreadyShipped,
-                _ => Outcome::Failed(describe(&error)),
+                _ => Outcome::NotShipped(describe(&error)),
             };
         }
-        return Outcome::Failed(describe(&error));
+        return Outcome::NotShipped(describe(&error));
     }
 }
 
@@ -76,7 +81,7 @@ fn refused(error: &Error) -> bool {
     error.api().is_some() && !error.is_rate_limited() && !error.is_service_busy()
 }
 
-fn is_shipped(status: OrderStatus) -> bool {
+pub fn is_shipped(status: OrderStatus) -> bool {
     matches!(status, OrderStatus::SHIPPED | OrderStatus::COMPLETED)
 }
 
@@ -87,7 +92,8 @@ fn describe(error: &Error) -> String {
     }
 }
 
-async fn order_status(client: &Client, order_id: &str) -> Result<OrderStatus, String> {
+/// The order's status, read back with order.orderDetail.
+pub async fn order_status(client: &Client, order_id: &str) -> Result<OrderStatus, String> {
     let detail = client.execute(&OrderOrderDetailRequest::new(order_id)).await.map_err(|e| describe(&e))?;
     detail
         .shop_order_detail
