@@ -641,8 +641,8 @@ async fn trace_logs_of_call_never_show_the_secret_or_a_token() {
         assert!(logs.contains(expected), "`{expected}` not in the trace logs:\n{logs}");
     }
     // ... and hold neither the secret nor any token, old or new.
-    let tokens: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    let stored = &tokens[gw.shop_id().to_string()];
+    let shop_file = doudian_sdk::token::FileTokenStore::new(&file).token_path(&gw.shop_id().to_string());
+    let stored: Value = serde_json::from_slice(&std::fs::read(shop_file).unwrap()).unwrap();
     let mut secrets = vec![gw.app_secret().to_owned()];
     for field in ["access_token", "refresh_token"] {
         secrets.push(stored[field].as_str().unwrap().to_owned());

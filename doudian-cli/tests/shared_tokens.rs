@@ -49,25 +49,26 @@ async fn processes_sharing_a_token_file_create_once_and_refresh_once() {
     run_fleet(&gw, &store).await;
     assert_eq!((gw.calls("token.create"), gw.calls("token.refresh")), (1, 0));
 
-    let mut all: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    let shop = gw.shop_id().to_string();
-    let old_access = all[&shop]["access_token"].clone();
-    into_the_last_hour(&gw, &mut all[&shop]);
-    std::fs::write(&file, all.to_string()).unwrap();
+    // The store keeps each shop in its own file.
+    let shop_file = doudian_sdk::token::FileTokenStore::new(&file).token_path(&gw.shop_id().to_string());
+    let mut stored: Value = serde_json::from_slice(&std::fs::read(&shop_file).unwrap()).unwrap();
+    let old_access = stored["access_token"].clone();
+    into_the_last_hour(&gw, &mut stored);
+    std::fs::write(&shop_file, stored.to_string()).unwrap();
 
     run_fleet(&gw, &store).await;
     assert_eq!((gw.calls("token.create"), gw.calls("token.refresh")), (1, 1));
     assert_eq!(gw.counters().refreshes.rotated, 1);
-    let renewed: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_ne!(renewed[&shop]["access_token"], old_access);
+    let renewed: Value = serde_json::from_slice(&std::fs::read(&shop_file).unwrap()).unwrap();
+    assert_ne!(renewed["access_token"], old_access);
     assert_eq!(gw.calls("shop.brandList"), 2 * PROCESSES as u64);
 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(&shop_file).unwrap().permissions().mode() & 0o777, 0o600);
     }
-    let temporaries: Vec<_> = std::fs::read_dir(&dir)
+    let temporaries: Vec<_> = std::fs::read_dir(shop_file.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.contains(".tmp-"))

@@ -401,6 +401,35 @@ impl fmt::Debug for Chain<'_> {
     }
 }
 
+/// A lock that another holder kept longer than the store was willing to wait: the
+/// [`source`](std::error::Error::source) of the [`Error::TokenStore`] that
+/// [`FileTokenStore`](crate::token::FileTokenStore) returns then, so a caller can tell
+/// "busy" from "broken" and name the file to look at.
+///
+/// ```
+/// use doudian_sdk::error::LockTimeout;
+///
+/// fn lock_timeout(err: &doudian_sdk::Error) -> Option<&LockTimeout> {
+///     std::error::Error::source(err)?.downcast_ref()
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LockTimeout {
+    /// The lock file.
+    pub path: std::path::PathBuf,
+    /// How long the store waited for it (its configured lock timeout).
+    pub waited: std::time::Duration,
+}
+
+impl fmt::Display for LockTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is still locked by another holder after {:?}", self.path.display(), self.waited)
+    }
+}
+
+impl std::error::Error for LockTimeout {}
+
 /// The longest body excerpt kept in a [`DecodeError`].
 pub const EXCERPT_LIMIT: usize = 256;
 

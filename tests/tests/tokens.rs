@@ -210,9 +210,10 @@ async fn file_token_store_survives_a_client_restart() {
     first.execute(&ShopBrandListRequest::new()).await.unwrap();
     let created = first.token().await.unwrap();
     drop(first);
-    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let key = gw.shop_id().to_string();
-    assert_eq!(file[&key]["access_token"].as_str(), Some(created.access_token.expose()));
+    let shop_file = FileTokenStore::new(&path).token_path(&key);
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&shop_file).unwrap()).unwrap();
+    assert_eq!(file["access_token"].as_str(), Some(created.access_token.expose()));
 
     // A new process (a new client and store on the same file) reuses the token.
     let second = build(&gw);
@@ -231,11 +232,19 @@ async fn file_token_store_survives_a_client_restart() {
     assert_eq!(third.token().await.unwrap(), refreshed);
     assert_eq!((gw.calls("token.create"), gw.calls("token.refresh")), (1, 1));
     assert_eq!(gw.counters().token_failures, 1);
-    // Only the store's file and its lock files are left behind: no temporary files.
-    let mut names: Vec<_> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    assert_eq!(names, ["tokens.json", "tokens.json.lock", "tokens.json.renew.lock"]);
+    // Only the store's directory, with the shop's file and its lock files, is left behind:
+    // no temporary files.
+    let names = |dir: &std::path::Path| {
+        let mut names: Vec<_> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(dir.path()), ["tokens.json.d"]);
+    assert_eq!(
+        names(&dir.path().join("tokens.json.d")),
+        [format!("{key}.json"), format!("{key}.lock"), format!("{key}.renew.lock")]
+    );
 }
 
 #[tokio::test]

@@ -47,7 +47,8 @@ pub struct ConnectionArgs {
     #[arg(long, env = "DOUDIAN_SIGN_METHOD", default_value = "hmac-sha256")]
     sign_method: String,
     /// Where tokens are kept between runs, shared by every process using the same store:
-    /// `file:PATH` (a JSON file, locked across processes) or `redis://HOST:PORT[/DB]`.
+    /// `file:PATH` (one file per shop in the directory `PATH.d`, locked across processes;
+    /// a single-file `PATH` of earlier versions is still read) or `redis://HOST:PORT[/DB]`.
     #[arg(long, env = "DOUDIAN_TOKEN_STORE")]
     token_store: Option<String>,
     /// The same as `--token-store file:PATH`.

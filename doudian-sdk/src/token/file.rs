@@ -1,337 +1,229 @@
-//! [`FileTokenStore`]: tokens in one JSON file, safe for several processes at once.
+//! [`FileTokenStore`]: one file per shop in a directory, safe for several processes at once.
 
-use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+mod legacy;
+mod lock;
+mod names;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use tokio::sync::OnceCell;
 
+use self::legacy::{sibling, LegacyFile};
+use self::lock::{io_error, lock_within, open_lock_file, remove_if_present, replace_atomically, try_lock, LOCK_POLL};
 use super::{store_error, RenewalLock, StoredToken, TokenStore};
 use crate::error::Result;
 
-/// How often a lock that another process holds is tried again.
-const LOCK_POLL: Duration = Duration::from_millis(10);
+/// How long a store waits for a lock that another process or task holds, unless told
+/// otherwise with [`FileTokenStore::lock_timeout`].
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Keeps tokens in one JSON file that several processes may share.
+/// Keeps tokens in files that several processes may share: one file per shop, so that a
+/// load or a save costs the same with ten shops or a hundred thousand.
 ///
-/// * Every change is a read-modify-write under an advisory lock on `<file>.lock`, so two
-///   processes saving different shops never lose each other's token.
-/// * Every write goes to a temporary file beside the real one, is synced and renamed over
-///   it: a crash mid-write leaves the previous file intact. Temporary files left by a
-///   killed process are removed the first time the store is used.
-/// * The file, its temporary files and its lock files are created readable by the owner
-///   only (mode 0600 on Unix): they hold live tokens.
-/// * Renewing a shop's token takes `<file>.renew.lock`, so that processes sharing the file
-///   refresh once and the others read the new pair.
+/// `FileTokenStore::new("tokens.json")` keeps its files in the directory `tokens.json.d/`
+/// (created, mode 0700, on first use):
+///
+/// | file | what it is |
+/// | --- | --- |
+/// | `<name>.json` | the shop's token, as JSON |
+/// | `<name>.lock` | taken while the shop's token is read or written |
+/// | `<name>.renew.lock` | taken while one process renews the shop's token |
+/// | `<name>.json.tmp` | a write in progress (or left by a killed writer) |
+///
+/// `<name>` is the key itself when it is made of lowercase ASCII letters, digits, `_` and
+/// `-` (shop ids are); any other byte is written `%XX` (so `a/b` is `a%2Fb` and no key can
+/// name a file outside the directory), the empty key is `%` and a name longer than 200
+/// bytes is replaced by `%%` and the key's SHA-256.
+///
+/// * Every operation on a shop holds that shop's lock: different shops never wait for each
+///   other, and a lock another holder keeps longer than the
+///   [lock timeout](Self::lock_timeout) (10 s by default) ends in an
+///   [`Error::TokenStore`](crate::Error::TokenStore) whose source is a
+///   [`LockTimeout`](crate::error::LockTimeout) naming the lock file.
+/// * A save writes a temporary file, syncs it and renames it over the shop's file: a crash
+///   mid-write leaves the previous token intact. A temporary file left by a killed writer
+///   is removed the next time the shop is used.
+/// * Every file is created readable by the owner only (mode 0600 on Unix): they hold live
+///   tokens.
+/// * Renewing a shop's token takes its renewal lock, so that processes sharing the store
+///   refresh it once and the others read the new pair.
+/// * A file that is not a token gives an error for that shop only.
 ///
 /// Locks are `flock`-style advisory locks, released by the system when a process dies.
+///
+/// # The single file of earlier versions
+///
+/// Earlier versions kept every shop in the one file `tokens.json`. Its tokens keep
+/// working, with no step to run: a shop that has no file in the directory is read from
+/// it, and the first save of a shop into the directory drops that shop from it (under its
+/// lock, `tokens.json.lock`); the file is deleted once its last shop has moved. It is never
+/// written otherwise, so each shop moves the first time its token is saved (at its next
+/// renewal, within a week). [`remove`](TokenStore::remove) drops the shop from both
+/// places. Until every shop has moved, a shop still in the single file costs what it did
+/// before (the whole file is read). Every process sharing the store must run a version
+/// with this layout: an earlier one would keep writing the single file only.
 #[derive(Debug)]
 pub struct FileTokenStore {
-    path: PathBuf,
-    /// Stray temporary files are removed once, on first use.
+    directory: PathBuf,
+    legacy: LegacyFile,
+    lock_timeout: Duration,
+    /// Stray temporary files of the legacy file are looked for once, on first use.
     cleaned: OnceCell<()>,
 }
 
 impl FileTokenStore {
-    /// A store kept in the file at `path` (created on first save).
+    /// A store named by the file at `path` (the single file of earlier versions); its
+    /// files are kept in the directory `<path>.d`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        FileTokenStore { path: path.into(), cleaned: OnceCell::new() }
+        let path = path.into();
+        FileTokenStore {
+            directory: sibling(&path, ".d"),
+            legacy: LegacyFile::new(path),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            cleaned: OnceCell::new(),
+        }
     }
 
-    /// The file's path.
+    /// How long to wait for a lock that another process or task holds before failing
+    /// with a [`LockTimeout`](crate::error::LockTimeout) (10 s by default). The renewal
+    /// lock is not affected: it is waited for at most the lease the SDK asks for.
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The path the store was created with: the single file of earlier versions.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.legacy.path
     }
 
-    fn sibling(&self, suffix: &str) -> PathBuf {
-        let mut name = self.path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        name.push(suffix);
-        self.path.with_file_name(name)
+    /// The directory holding one file per shop.
+    pub fn directory(&self) -> &Path {
+        &self.directory
     }
 
-    /// Runs `work` on a blocking thread while holding the exclusive lock on `<file>.lock`;
-    /// the first time, also removes temporary files that a killed writer left behind.
-    async fn locked<T: Send + 'static>(&self, work: impl FnOnce(&Path) -> Result<T> + Send + 'static) -> Result<T> {
-        self.cleaned.get_or_try_init(|| self.run_locked(remove_stray_temporaries)).await?;
-        self.run_locked(work).await
+    /// The file holding `key`'s token (which may not exist yet).
+    pub fn token_path(&self, key: &str) -> PathBuf {
+        ShopFiles::new(&self.directory, key).token
     }
 
-    async fn run_locked<T: Send + 'static>(&self, work: impl FnOnce(&Path) -> Result<T> + Send + 'static) -> Result<T> {
-        let (path, lock_path) = (self.path.clone(), self.sibling(".lock"));
-        tokio::task::spawn_blocking(move || {
-            let lock = open_private(&lock_path).map_err(|e| io_error("cannot open", &lock_path, e))?;
-            lock.lock().map_err(|e| io_error("cannot lock", &lock_path, e))?;
-            // Unlocked when `lock` is closed, at the end of this closure.
-            work(&path)
+    /// Runs `work` on a blocking thread while holding `key`'s lock.
+    async fn with_shop<T: Send + 'static>(
+        &self,
+        key: &str,
+        work: impl FnOnce(&ShopFiles, &LegacyFile, Duration) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (legacy, patience) = (self.legacy.clone(), self.lock_timeout);
+        self.cleaned.get_or_try_init(|| blocking(move || legacy.remove_stray_temporaries(patience))).await?;
+        let (files, legacy) = (ShopFiles::new(&self.directory, key), self.legacy.clone());
+        blocking(move || {
+            let _lock = lock_within(&files.lock, patience)?;
+            // A killed writer's leftover holds a token: it must not linger.
+            remove_if_present(&files.temporary).map_err(|e| io_error("cannot remove", &files.temporary, e))?;
+            work(&files, &legacy, patience)
         })
         .await
-        .map_err(|e| store_error("the token file worker stopped", e))?
     }
 }
 
-fn io_error(what: &str, path: &Path, e: std::io::Error) -> crate::Error {
-    store_error(format!("{what} {}", path.display()), e)
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| store_error("the token file worker stopped", e))?
 }
 
-/// Opens (creating if needed) a file readable and writable by the owner only.
-fn open_private(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+/// The files of one shop in the store's directory.
+struct ShopFiles {
+    token: PathBuf,
+    temporary: PathBuf,
+    lock: PathBuf,
+    renewal_lock: PathBuf,
+    key: String,
 }
 
-fn read_all(path: &Path) -> Result<BTreeMap<String, StoredToken>> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(io_error("cannot read", path, e)),
-    };
-    serde_json::from_slice(&bytes).map_err(|e| store_error(format!("{} is not a token file", path.display()), e))
-}
-
-/// The prefix of this file's temporary files: `.<name>.tmp-`.
-fn temporary_prefix(path: &Path) -> String {
-    format!(".{}.tmp-", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
-}
-
-fn directory_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Removes the temporary files of `path` (called under the lock, so no writer is active).
-fn remove_stray_temporaries(path: &Path) -> Result<()> {
-    let prefix = temporary_prefix(path);
-    let Ok(entries) = std::fs::read_dir(directory_of(path)) else { return Ok(()) };
-    for entry in entries.filter_map(|e| e.ok()) {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) && std::fs::remove_file(entry.path()).is_ok() {
-            tracing::debug!(file = %entry.path().display(), "removed a temporary token file left by a killed writer");
+impl ShopFiles {
+    fn new(directory: &Path, key: &str) -> Self {
+        let stem = names::stem(key);
+        let file = |suffix: &str| directory.join(format!("{stem}{suffix}"));
+        ShopFiles {
+            token: file(".json"),
+            temporary: file(".json.tmp"),
+            lock: file(".lock"),
+            renewal_lock: file(".renew.lock"),
+            key: key.to_owned(),
         }
     }
-    Ok(())
-}
 
-/// Writes `tokens` to a fresh temporary file in the same directory (0600), syncs it,
-/// renames it over `path` and syncs the directory, so readers see the old or the new
-/// file, never half of one.
-fn write_all(path: &Path, tokens: &BTreeMap<String, StoredToken>) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let bytes = serde_json::to_vec_pretty(tokens).map_err(|e| store_error("cannot encode tokens", e))?;
-    let dir = directory_of(path);
-    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!("{}{}-{unique}", temporary_prefix(path), std::process::id()));
-    let result = (|| {
-        let mut file = open_private(&tmp)?;
-        file.set_len(0)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(dir) = File::open(&dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e: std::io::Error| {
-        let _ = std::fs::remove_file(&tmp);
-        io_error("cannot write", path, e)
-    })
+    /// The token in the shop's own file, if it has one.
+    fn read(&self) -> Result<Option<StoredToken>> {
+        let path = &self.token;
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("cannot read", path, e)),
+        };
+        let token = serde_json::from_slice(&bytes)
+            .map_err(|e| store_error(format!("{} is not a token file", path.display()), e))?;
+        Ok(Some(token))
+    }
+
+    fn write(&self, token: &StoredToken) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(token).map_err(|e| store_error("cannot encode a token", e))?;
+        replace_atomically(&self.token, &self.temporary, &bytes)
+    }
+
+    fn exists(&self) -> Result<bool> {
+        self.token.try_exists().map_err(|e| io_error("cannot read", &self.token, e))
+    }
 }
 
 impl TokenStore for FileTokenStore {
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredToken>>> {
-        let key = key.to_owned();
-        Box::pin(self.locked(move |path| Ok(read_all(path)?.remove(&key))))
-    }
-
-    fn save<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
-        let (key, token) = (key.to_owned(), token.clone());
-        Box::pin(self.locked(move |path| {
-            let mut all = read_all(path)?;
-            all.insert(key, token);
-            write_all(path, &all)
+        Box::pin(self.with_shop(key, |files, legacy, _| match files.read()? {
+            Some(token) => Ok(Some(token)),
+            None => legacy.load(&files.key),
         }))
     }
 
-    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
-        let key = key.to_owned();
-        Box::pin(self.locked(move |path| {
-            let mut all = read_all(path)?;
-            if all.remove(&key).is_some() {
-                write_all(path, &all)?;
+    fn save<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
+        let token = token.clone();
+        Box::pin(self.with_shop(key, move |files, legacy, patience| {
+            let moved_before = files.exists()?;
+            files.write(&token)?;
+            // The first save into the directory moves the shop out of the legacy file.
+            if !moved_before {
+                legacy.forget(&files.key, patience)?;
             }
             Ok(())
         }))
     }
 
-    /// One renewal at a time across every process sharing the file (all keys share the
-    /// lock: renewals are rare). Waits up to `lease` for a process that holds it, then
-    /// goes on without it: a second refresh is harmless, a stuck process must not block.
-    fn lock_renewal<'a>(&'a self, _key: &'a str, lease: Duration) -> BoxFuture<'a, Result<RenewalLock>> {
-        let lock_path = self.sibling(".renew.lock");
+    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.with_shop(key, |files, legacy, patience| {
+            remove_if_present(&files.token).map_err(|e| io_error("cannot remove", &files.token, e))?;
+            legacy.forget(&files.key, patience)
+        }))
+    }
+
+    /// One renewal of `key` at a time across every process sharing the store. Waits up to
+    /// `lease` for a process that holds it, then goes on without it: a second refresh is
+    /// harmless, a stuck process must not block.
+    fn lock_renewal<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<RenewalLock>> {
+        let path = ShopFiles::new(&self.directory, key).renewal_lock;
         Box::pin(async move {
+            let file = open_lock_file(&path)?;
             let started = Instant::now();
-            let file = open_private(&lock_path).map_err(|e| io_error("cannot open", &lock_path, e))?;
-            loop {
-                match file.try_lock() {
-                    Ok(()) => return Ok(RenewalLock::new(async move { drop(file) })),
-                    Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < lease => {
-                        tokio::time::sleep(LOCK_POLL).await
-                    }
-                    Err(std::fs::TryLockError::WouldBlock) => {
-                        tracing::warn!(file = %lock_path.display(), "renewal lock still held after its lease; renewing without it");
-                        return Ok(RenewalLock::unlocked());
-                    }
-                    Err(std::fs::TryLockError::Error(e)) => return Err(io_error("cannot lock", &lock_path, e)),
+            while !try_lock(&file, &path)? {
+                if started.elapsed() >= lease {
+                    tracing::warn!(file = %path.display(), "renewal lock still held after its lease; renewing without it");
+                    return Ok(RenewalLock::unlocked());
                 }
+                tokio::time::sleep(LOCK_POLL).await;
             }
+            Ok(RenewalLock::new(async move { drop(file) }))
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::token::tests::token;
-    use crate::Error;
-
-    /// A fresh directory under the system's temp dir.
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("doudian-file-store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    #[test]
-    fn a_bare_file_name_lives_in_the_current_directory() {
-        assert_eq!(directory_of(Path::new("tokens.json")), PathBuf::from("."));
-        assert_eq!(directory_of(Path::new("/var/lib/erp/tokens.json")), PathBuf::from("/var/lib/erp"));
-    }
-
-    #[tokio::test]
-    async fn round_trips_replaces_atomically_and_cleans_up_after_killed_writers() {
-        let dir = scratch("round-trip");
-        let path = dir.join("tokens.json");
-        // Left by a writer killed mid-write: holds tokens, must go; other files stay.
-        std::fs::write(dir.join(".tokens.json.tmp-999-0"), b"{half").unwrap();
-        std::fs::write(dir.join(".other.json.tmp-999-0"), b"{}").unwrap();
-        let store = FileTokenStore::new(&path);
-        assert_eq!(store.load("1").await.unwrap(), None);
-        assert!(!dir.join(".tokens.json.tmp-999-0").exists());
-        assert!(dir.join(".other.json.tmp-999-0").exists());
-        store.save("1", &token(5)).await.unwrap();
-        store.save("2", &token(6)).await.unwrap();
-        let reopened = FileTokenStore::new(&path);
-        assert_eq!(reopened.load("1").await.unwrap(), Some(token(5)));
-        assert_eq!(reopened.load("2").await.unwrap().unwrap().expires_at, 6);
-        reopened.remove("1").await.unwrap();
-        assert_eq!(FileTokenStore::new(&path).load("1").await.unwrap(), None);
-        let leftovers: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".tokens.json.tmp-"))
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
-        std::fs::write(&path, b"not json").unwrap();
-        assert!(matches!(reopened.load("2").await, Err(Error::TokenStore { .. })));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_file_that_cannot_be_read_is_an_error_not_an_empty_store() {
-        let dir = scratch("unreadable");
-        // A directory where the file should be: reading fails with something other than
-        // "not found", which must not be taken for "no tokens" (a save would then wipe them).
-        std::fs::create_dir_all(dir.join("tokens.json")).unwrap();
-        let store = FileTokenStore::new(dir.join("tokens.json"));
-        let error = store.load("1").await.unwrap_err();
-        assert!(matches!(error, Error::TokenStore { ref message, .. } if message.contains("cannot read")), "{error}");
-        assert!(store.save("1", &token(1)).await.is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[cfg(unix)]
-    #[tokio::test]
-    async fn the_file_and_its_locks_are_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = scratch("private");
-        let path = dir.join("tokens.json");
-        let store = FileTokenStore::new(&path);
-        store.save("1", &token(5)).await.unwrap();
-        store.lock_renewal("1", Duration::from_secs(1)).await.unwrap().release().await;
-        for name in ["tokens.json", "tokens.json.lock", "tokens.json.renew.lock"] {
-            let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "{name}");
-        }
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[tokio::test]
-    async fn the_renewal_lock_excludes_a_second_holder_until_released() {
-        let dir = scratch("renewal");
-        let path = dir.join("tokens.json");
-        let (a, b) = (FileTokenStore::new(&path), FileTokenStore::new(&path));
-        let held = a.lock_renewal("1", Duration::from_secs(5)).await.unwrap();
-        assert!(held.is_held());
-        // b waits its lease (short here) and goes on without the lock.
-        let started = Instant::now();
-        let second = b.lock_renewal("1", Duration::from_millis(100)).await.unwrap();
-        assert!(!second.is_held());
-        assert!(started.elapsed() >= Duration::from_millis(100));
-        held.release().await;
-        let third = b.lock_renewal("1", Duration::from_secs(5)).await.unwrap();
-        assert!(third.is_held());
-        third.release().await;
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// The child side of `processes_saving_different_shops_lose_nothing`: saves shops
-    /// `<prefix>-0..<count>` into the file named by the environment.
-    #[tokio::test]
-    async fn child_saves_its_shops() {
-        let (Ok(path), Ok(prefix)) = (std::env::var("DOUDIAN_TEST_TOKEN_FILE"), std::env::var("DOUDIAN_TEST_PREFIX"))
-        else {
-            return; // run by the parent test only
-        };
-        let store = FileTokenStore::new(path);
-        for i in 0..25 {
-            store.save(&format!("{prefix}-{i}"), &token(i)).await.unwrap();
-        }
-    }
-
-    #[test]
-    fn processes_saving_different_shops_lose_nothing() {
-        let dir = scratch("processes");
-        let path = dir.join("tokens.json");
-        let exe = std::env::current_exe().unwrap();
-        let children: Vec<_> = (0..4)
-            .map(|child| {
-                std::process::Command::new(&exe)
-                    .args(["--exact", "token::file::tests::child_saves_its_shops", "--test-threads", "1"])
-                    .env("DOUDIAN_TEST_TOKEN_FILE", &path)
-                    .env("DOUDIAN_TEST_PREFIX", format!("p{child}"))
-                    .stdout(std::process::Stdio::null())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for mut child in children {
-            assert!(child.wait().unwrap().success());
-        }
-        let all: BTreeMap<String, StoredToken> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_eq!(all.len(), 100, "a concurrent read-modify-write lost tokens");
-        let temporaries = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".tokens.json.tmp-"));
-        assert_eq!(temporaries.count(), 0);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;
