@@ -35,7 +35,8 @@ impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         let exit_code = match &error {
             Error::Api(_) | Error::Verify(_) => EXIT_REFUSED,
-            Error::Config(_) => EXIT_CONFIG,
+            // Local set-up the user can fix: the configuration, a token file, a Redis.
+            Error::Config(_) | Error::TokenStore { .. } | Error::Store { .. } => EXIT_CONFIG,
             Error::Upload(upload) => match upload.failure {
                 UploadFailure::Refused { .. } | UploadFailure::CrcMismatch { .. } => EXIT_REFUSED,
                 UploadFailure::TooLarge { .. } | UploadFailure::Read => EXIT_CONFIG,
@@ -48,7 +49,8 @@ impl From<Error> for Failure {
                 "error: {} failed\n  code:     {}\n  msg:      {}\n  sub_code: {}\n  sub_msg:  {}\n  log_id:   {}",
                 api.method, api.code, api.msg, api.sub_code, api.sub_msg, api.log_id
             ),
-            None => format!("error: {error}"),
+            // With its causes: the OS error of a file, the kind of a Redis failure.
+            None => format!("error: {}", doudian_sdk::error::Chain(&error)),
         };
         Failure { message, exit_code }
     }
