@@ -31,8 +31,12 @@ use futures_util::future::BoxFuture;
 use tokio::sync::OnceCell;
 
 mod limiter;
+#[cfg(feature = "axum")]
+mod push_queue;
 
 pub use limiter::RedisRateLimiter;
+#[cfg(feature = "axum")]
+pub use push_queue::RedisPushQueue;
 
 use crate::error::{Error, Result};
 use crate::push::SeenStore;

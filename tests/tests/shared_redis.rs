@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use doudian_gateway::{Gateway, OrderStatus, RunningGateway, TradeEvent};
 use doudian_sdk::api::shop::ShopBrandListRequest;
-use doudian_sdk::push::{PushEvent, PushVerifier};
+use doudian_sdk::push::{PushEvent, PushRecord, PushVerifier};
 use doudian_sdk::ratelimit::{RateLimiter, RateLimits};
-use doudian_sdk::redis::{RedisRateLimiter, RedisSeenStore, RedisTokenStore};
+use doudian_sdk::redis::{RedisPushQueue, RedisRateLimiter, RedisSeenStore, RedisTokenStore};
 use doudian_sdk::token::TokenStore;
-use doudian_sdk::webhook::PushEndpoint;
+use doudian_sdk::webhook::{Accepted, PushEndpoint};
 use doudian_sdk::{AppSecret, Client, Error};
 use e2e_tests::redis_server::RedisServer;
 use e2e_tests::*;
@@ -242,10 +242,12 @@ async fn one_push_posted_to_two_replicas_is_processed_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(events.try_recv().is_err(), "the second replica dropped the redelivery");
 
-    // A failed handling forgets the id, so the redelivery to the other replica is processed.
+    // A failed handling is answered failure and forgets the id, so the redelivery to the
+    // other replica is processed.
     let mut flaky = gw.trade_event(TradeEvent::MemoModified, &order_id).unwrap();
     flaky.msg_id = format!("{}-fail-once", flaky.msg_id);
-    gw.send_push(&urls[0], std::slice::from_ref(&flaky)).await.unwrap();
+    let delivery = gw.send_push(&urls[0], std::slice::from_ref(&flaky)).await.unwrap();
+    assert_eq!(delivery.status, 503, "a failed handling is answered failure");
     let (replica, _) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
     assert_eq!(replica, 0);
     let key = RedisSeenStore::new(&redis.url(), gw.app_key()).unwrap().key(&flaky.msg_id);
@@ -324,4 +326,73 @@ async fn without_redis_each_process_paces_itself_at_its_local_share() {
     let at = take_slots(vec![limiter], "order.logisticsAdd", 11).await;
     let last = *at.last().unwrap();
     assert!(last >= Duration::from_millis(950) && last < Duration::from_secs(3), "{last:?}");
+}
+
+/// A push endpoint (feature `axum`) whose records wait in the Redis stream of `queue`.
+fn queued_endpoint(
+    queue: RedisPushQueue,
+    handler: impl Fn(PushRecord) -> futures_util::future::BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
+) -> PushEndpoint {
+    PushEndpoint::with_records(PushVerifier::new("app", AppSecret::new("secret")), handler).queue(queue)
+}
+
+fn signed_push(ids: std::ops::Range<usize>) -> (axum::http::HeaderMap, Vec<u8>) {
+    let records: Vec<String> = ids.map(|n| format!(r#"{{"tag":"0","msg_id":"q{n}","data":"{{}}"}}"#)).collect();
+    let body = format!("[{}]", records.join(",")).into_bytes();
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("app-id", "app".parse().unwrap());
+    let sign = doudian_sdk::push::sign_push_body("app", "secret", &body, doudian_sdk::SignMethod::Md5);
+    headers.insert("event-sign", sign.parse().unwrap());
+    (headers, body)
+}
+
+#[test]
+fn records_a_stopped_replica_left_in_the_redis_queue_are_handled_by_another_once() {
+    let redis = RedisServer::start();
+    // Replica A takes 200 records and stops (its runtime is dropped) while its handler is
+    // stuck on the first: everything it read is pending in the group under its name.
+    let stopped = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    stopped.block_on(async {
+        let queue = RedisPushQueue::new(&redis.url(), "app").unwrap().consumer("a");
+        let endpoint = queued_endpoint(queue, |_| Box::pin(std::future::pending()));
+        for push in 0..20 {
+            let (headers, body) = signed_push(push * 10..push * 10 + 10);
+            let accepted = endpoint.accept(&headers, &body).await;
+            assert_eq!(accepted, Accepted::Verified { dispatched: 10, duplicates: 0 });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    });
+    drop(stopped);
+    assert_eq!(redis.command(&["XLEN", "doudian:app:push-queue"]), ":200");
+
+    // Replica B (another name) takes them over once idle, and its handler fails the first
+    // try of one record: it is tried again. Each is handled once.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (sender, mut handled) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let failed_once = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let queue =
+            RedisPushQueue::new(&redis.url(), "app").unwrap().consumer("b").claim_after(Duration::from_millis(100));
+        let endpoint = queued_endpoint(queue, move |record| {
+            let (sender, failed_once) = (sender.clone(), failed_once.clone());
+            Box::pin(async move {
+                if record.msg_id == "q7" && !failed_once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    return Err("the first try of q7 fails".to_owned());
+                }
+                sender.send(record.msg_id).map_err(|e| e.to_string())
+            })
+        });
+        let _router: axum::Router = axum::Router::new().route("/push", endpoint.into_method_router());
+        let mut seen = std::collections::HashSet::new();
+        while seen.len() < 200 {
+            let id = tokio::time::timeout(Duration::from_secs(60), handled.recv())
+                .await
+                .expect("all 200 within a minute")
+                .unwrap();
+            assert!(seen.insert(id.clone()), "{id} handled twice");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(handled.try_recv().is_err(), "handled more than once");
+    });
+    assert_eq!(redis.command(&["XLEN", "doudian:app:push-queue"]), ":0", "acked records leave the stream");
 }
