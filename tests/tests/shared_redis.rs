@@ -83,7 +83,7 @@ async fn when_redis_goes_down_a_valid_cached_token_keeps_serving_and_the_rest_is
     let error = cold.execute(&ShopBrandListRequest::new()).await.unwrap_err();
     assert!(matches!(error, Error::TokenStore { .. }), "{error:?}");
     assert!(error.to_string().contains(&format!("127.0.0.1:{}", redis.port())), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(30), "no hang: {:?}", started.elapsed());
     assert_eq!(gw.calls("token.create"), 1, "no token is minted that could not be shared");
 }
 
@@ -161,7 +161,7 @@ async fn a_redis_restarted_empty_gets_the_pair_back_from_the_running_processes()
     let mut rounds = 0;
     while redis.command(&["EXISTS", &key]) != ":1" {
         rounds += 1;
-        assert!(rounds < 500, "the pair was never written back");
+        assert!(rounds < 3000, "the pair was never written back");
         tokio::time::sleep(Duration::from_millis(20)).await;
         running[0].execute(&ShopBrandListRequest::new()).await.unwrap();
     }
@@ -262,6 +262,12 @@ async fn one_push_posted_to_two_replicas_is_processed_once() {
     assert_eq!((replica, again.msg_id()), (1, flaky.msg_id.as_str()));
 }
 
+/// The Redis server's clock, in µs.
+fn redis_time_us(redis: &RedisServer) -> u64 {
+    let script = "local t = redis.call('TIME') return string.format('%d', t[1] * 1000000 + t[2])";
+    redis.command(&["EVAL", script, "0"]).parse().expect("the server's time")
+}
+
 /// `limiters` limiters (as many processes) taking `each` slots of `method` at once: how
 /// long until the last slot, and the slots' times.
 async fn take_slots(limiters: Vec<Arc<RedisRateLimiter>>, method: &'static str, each: usize) -> Vec<Duration> {
@@ -292,23 +298,22 @@ async fn four_processes_share_one_quota_through_redis() {
     let limiters: Vec<_> = (0..4)
         .map(|_| Arc::new(RedisRateLimiter::new(&redis.url(), "app", limits.clone()).unwrap().local_share(0.25)))
         .collect();
-    // 100 slots among 4 processes at 50/s in all: the last one 99 intervals (1.98 s) after
-    // the first. Each alone at its share would take 4 s; unpaced, no time at all.
+    // 100 slots among 4 processes at 50/s in all. The shared schedule (GCRA in Redis, on
+    // the server's clock) moves its next free slot one interval (20 ms) per reservation,
+    // from no earlier than the server's time: after 100 reservations it lies at least
+    // 100 intervals past the start, and at most one past the end. A process pacing itself
+    // locally would reserve nothing there. (Checked on the server's clock, not on when the
+    // slots were seen here: a busy machine may see them late and bunched.)
+    let started_us = redis_time_us(&redis);
     let at = take_slots(limiters.clone(), "order.logisticsAdd", 25).await;
-    let last = *at.last().unwrap();
-    assert!(last >= Duration::from_millis(1900), "paced together: {last:?}");
-    assert!(last < Duration::from_millis(3500), "not each at its local share: {last:?}");
-    // In every second, at most 50 slots (+1 for the window's edge).
-    for window_start in (0..20).map(|tenth| Duration::from_millis(tenth * 100)) {
-        let in_window =
-            at.iter().filter(|t| **t >= window_start && **t < window_start + Duration::from_secs(1)).count();
-        assert!(in_window <= 51, "{in_window} slots in the second from {window_start:?}");
-    }
-    // The schedule lives under the app's key.
-    assert!(redis.command(&["EXISTS", "doudian:app:rate:order.logisticsAdd"]).contains('1'));
+    let ended_us = redis_time_us(&redis);
+    let next_free_us: u64 = redis.command(&["GET", "doudian:app:rate:order.logisticsAdd"]).parse().unwrap();
+    assert!(next_free_us >= started_us + 100 * 20_000, "{} reservations' worth", (next_free_us - started_us) / 20_000);
+    assert!(next_free_us <= ended_us + 20_000, "reserved past the last call");
+    // Waiting for those slots takes the 99 intervals between the first and the last at least.
+    assert!(*at.last().unwrap() >= Duration::from_millis(1980), "paced together: {:?}", at.last());
     // Methods without a fixed limit are not sent to Redis.
-    let at = take_slots(limiters, "order.searchList", 50).await;
-    assert!(*at.last().unwrap() < Duration::from_millis(500));
+    take_slots(limiters, "order.searchList", 50).await;
     assert!(redis.command(&["EXISTS", "doudian:app:rate:order.searchList"]).contains('0'));
 }
 
@@ -325,7 +330,8 @@ async fn without_redis_each_process_paces_itself_at_its_local_share() {
     // 10 a second alone: 11 slots take a second, and no call hangs on the dead Redis.
     let at = take_slots(vec![limiter], "order.logisticsAdd", 11).await;
     let last = *at.last().unwrap();
-    assert!(last >= Duration::from_millis(950) && last < Duration::from_secs(3), "{last:?}");
+    // (The upper bound only catches a hang: a busy machine may be slow.)
+    assert!(last >= Duration::from_millis(950) && last < Duration::from_secs(60), "{last:?}");
 }
 
 /// A push endpoint (feature `axum`) whose records wait in the Redis stream of `queue`.
