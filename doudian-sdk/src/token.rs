@@ -382,6 +382,15 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_authorization_is_saved_when_it_carries_no_save_error() {
+        let shop = crate::Client::builder("k", "s").build().unwrap();
+        let saved = Authorized { shop: shop.clone(), token: token(1), save_error: None };
+        assert!(saved.is_saved());
+        let unsaved = Authorized { shop, token: token(1), save_error: Some(Error::config("down")) };
+        assert!(!unsaved.is_saved());
+    }
+
+    #[test]
     fn refresh_window_is_the_last_hour() {
         let t = token(10_000);
         let hour = Duration::from_secs(3600);

@@ -960,6 +960,15 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_save_is_tried_again_within_a_second_or_two_and_never_less_often_than_every_minute() {
+        let backoff = save_backoff();
+        assert_eq!(
+            (backoff.backoff_ceiling(1), backoff.backoff_ceiling(20)),
+            (Duration::from_secs(1), Duration::from_secs(60))
+        );
+    }
+
+    #[test]
     fn what_satisfies_each_need() {
         let (now, window) = (unix_now(), Duration::from_secs(3600));
         let (fresh, due, expired) = (token(now + 7200), token(now + 1800), token(now - 1));
@@ -1039,23 +1048,34 @@ mod tests {
         assert_eq!(endpoint.counts(), (0, 1));
     }
 
-    /// A memory store that can be switched to fail every operation, as a Redis that is
-    /// down or an unwritable token directory does.
+    /// A memory store whose operations can be switched to fail (as a Redis that is down or
+    /// an unwritable token directory does), counting loads and saves, and able to store a
+    /// pair when the renewal lock is taken (another process's renewal, at that moment).
     #[derive(Default)]
     struct FlakyStore {
         inner: MemoryTokenStore,
-        down: std::sync::atomic::AtomicBool,
+        load_down: std::sync::atomic::AtomicBool,
+        save_down: std::sync::atomic::AtomicBool,
+        lock_down: std::sync::atomic::AtomicBool,
+        loads: std::sync::atomic::AtomicUsize,
+        saves: std::sync::atomic::AtomicUsize,
+        on_lock: Mutex<Option<StoredToken>>,
     }
 
     impl FlakyStore {
         fn set_down(&self, down: bool) {
-            self.down.store(down, Ordering::SeqCst);
+            for flag in [&self.load_down, &self.save_down, &self.lock_down] {
+                flag.store(down, Ordering::SeqCst);
+            }
         }
-        fn check(&self) -> Result<()> {
-            match self.down.load(Ordering::SeqCst) {
+        fn check(flag: &std::sync::atomic::AtomicBool) -> Result<()> {
+            match flag.load(Ordering::SeqCst) {
                 true => Err(Error::TokenStore { message: "the store is down".into(), source: None }),
                 false => Ok(()),
             }
+        }
+        fn counts(&self) -> (usize, usize) {
+            (self.loads.load(Ordering::SeqCst), self.saves.load(Ordering::SeqCst))
         }
         async fn access_token(&self) -> Option<String> {
             self.inner.load("42").await.unwrap().map(|t| t.access_token.expose().to_owned())
@@ -1065,32 +1085,155 @@ mod tests {
     impl TokenStore for FlakyStore {
         fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredToken>>> {
             Box::pin(async move {
-                self.check()?;
+                self.loads.fetch_add(1, Ordering::SeqCst);
+                Self::check(&self.load_down)?;
                 self.inner.load(key).await
             })
         }
         fn save<'a>(&'a self, key: &'a str, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
             Box::pin(async move {
-                self.check()?;
+                self.saves.fetch_add(1, Ordering::SeqCst);
+                Self::check(&self.save_down)?;
                 self.inner.save(key, token).await
             })
         }
         fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
-            Box::pin(async move {
-                self.check()?;
-                self.inner.remove(key).await
-            })
+            Box::pin(async move { self.inner.remove(key).await })
         }
         fn lock_renewal<'a>(
             &'a self,
-            _key: &'a str,
+            key: &'a str,
             _lease: Duration,
         ) -> BoxFuture<'a, Result<super::super::RenewalLock>> {
             Box::pin(async move {
-                self.check()?;
+                Self::check(&self.lock_down)?;
+                let renewed_elsewhere = self.on_lock.lock().unwrap().take();
+                if let Some(token) = renewed_elsewhere {
+                    self.inner.save(key, &token).await?;
+                }
                 Ok(super::super::RenewalLock::new(async {}))
             })
         }
+    }
+
+    /// A pair for shop 42 with tokens `access`/`access-r`, expiring at `expires_at`.
+    fn pair(access: &str, expires_at: u64) -> StoredToken {
+        let mut pair = token(expires_at);
+        (pair.access_token, pair.refresh_token) = (AccessToken::new(access), AccessToken::new(format!("{access}-r")));
+        pair.shop_id = "42".into();
+        pair
+    }
+
+    /// Lets spawned tasks run without advancing paused time.
+    async fn settle() {
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_that_cannot_lock_or_load_stops_a_renewal_only_when_no_pair_is_held() {
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        // The lock fails, the store holds an expired pair, nothing is held: nothing to renew
+        // without the store, and a self-use grant must not mint a token behind its back.
+        let store = Arc::new(FlakyStore::default());
+        store.inner.save("42", &token(unix_now() - 10)).await.unwrap();
+        store.lock_down.store(true, Ordering::SeqCst);
+        let manager = flaky_manager(&store, TokenSettings::default());
+        let error =
+            manager.replace_rejected("42", &AccessToken::new("a"), Some(&self_use()), &*endpoint).await.unwrap_err();
+        assert!(matches!(error, Error::TokenStore { .. }), "{error}");
+        // The load fails instead: the same.
+        store.lock_down.store(false, Ordering::SeqCst);
+        store.load_down.store(true, Ordering::SeqCst);
+        let error =
+            manager.replace_rejected("42", &AccessToken::new("a"), Some(&self_use()), &*endpoint).await.unwrap_err();
+        assert!(matches!(error, Error::TokenStore { .. }), "{error}");
+        assert_eq!(endpoint.counts(), (0, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pair_held_for_the_store_gives_way_to_a_newer_stored_one_and_only_to_a_newer_one() {
+        for (stored_expiry_offset, expect_stored) in [(60, true), (0, false), (-60, false)] {
+            let store = Arc::new(FlakyStore::default());
+            store.save_down.store(true, Ordering::SeqCst);
+            let manager = flaky_manager(&store, TokenSettings::default());
+            let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+            let (held, _) = manager.create(&self_use(), &*endpoint).await.unwrap();
+            // Another process stores its pair meanwhile, and the store takes saves again.
+            let other = pair("other", held.expires_at.saturating_add_signed(stored_expiry_offset));
+            store.inner.save("42", &other).await.unwrap();
+            store.save_down.store(false, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let health = manager.health();
+            assert!(health.unsaved_shops.is_empty(), "{health:?}");
+            let (kept, stored) = (manager.slot("42").cached().unwrap(), store.inner.load("42").await.unwrap().unwrap());
+            let winner = if expect_stored { &other } else { &held };
+            assert_eq!((&kept, &stored), (winner, winner), "stored {stored_expiry_offset:+} s from the held pair");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_store_check_runs_once_per_interval_and_never_while_a_save_is_pending() {
+        let store = Arc::new(FlakyStore::default());
+        store.inner.save("42", &pair("a", unix_now() + 7200)).await.unwrap();
+        let manager = flaky_manager(&store, TokenSettings::default());
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        manager.token("42", None, &api).await.unwrap();
+        assert!(manager.slot("42").lock().next_check >= unix_now() + 59, "a load counts as a check");
+        for _ in 0..5 {
+            manager.token("42", None, &api).await.unwrap();
+            settle().await;
+        }
+        assert_eq!(store.counts(), (1, 0), "no check within the interval");
+
+        // Checked on every call: an unchanged store is read, never written.
+        let store = Arc::new(FlakyStore::default());
+        store.inner.save("42", &pair("a", unix_now() + 7200)).await.unwrap();
+        let manager = flaky_manager(&store, TokenSettings { store_check: Duration::ZERO, ..TokenSettings::default() });
+        for _ in 0..3 {
+            manager.token("42", None, &api).await.unwrap();
+            settle().await;
+        }
+        assert_eq!(store.counts(), (3, 0), "one load, then a check on each later call");
+
+        // While a pair waits for the store, its background save owns the store: no check.
+        let store = Arc::new(FlakyStore::default());
+        store.save_down.store(true, Ordering::SeqCst);
+        let manager = flaky_manager(&store, TokenSettings { store_check: Duration::ZERO, ..TokenSettings::default() });
+        manager.create(&self_use(), &*endpoint).await.unwrap();
+        for _ in 0..3 {
+            manager.token("42", None, &api).await.unwrap();
+            settle().await;
+        }
+        assert_eq!(store.counts(), (0, 1), "no load: nothing checked");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_check_writes_back_an_older_pair_of_equal_expiry_but_not_over_a_renewal_it_meets() {
+        let settings = TokenSettings { store_check: Duration::ZERO, ..TokenSettings::default() };
+        let endpoint = Endpoint::new(7 * 86400, Refresh::Works);
+        let api: Arc<dyn TokenEndpoint> = endpoint.clone();
+        let expiry = unix_now() + 7200;
+        // The store holds another pair of the same expiry (restored from elsewhere): the
+        // held one is written back.
+        let store = Arc::new(FlakyStore::default());
+        store.inner.save("42", &pair("held", expiry)).await.unwrap();
+        let manager = flaky_manager(&store, settings.clone());
+        manager.token("42", None, &api).await.unwrap();
+        store.inner.save("42", &pair("same-expiry", expiry)).await.unwrap();
+        manager.token("42", None, &api).await.unwrap();
+        settle().await;
+        assert_eq!(store.access_token().await.as_deref(), Some("held"));
+        assert_eq!(manager.slot("42").cached().unwrap().access_token.expose(), "held");
+        // The store lost the pair, and another process renews just as the check takes the
+        // lock: its pair stands.
+        store.inner.remove("42").await.unwrap();
+        *store.on_lock.lock().unwrap() = Some(pair("renewed", expiry + 3600));
+        manager.token("42", None, &api).await.unwrap();
+        settle().await;
+        assert_eq!(store.access_token().await.as_deref(), Some("renewed"));
     }
 
     fn flaky_manager(store: &Arc<FlakyStore>, settings: TokenSettings) -> Arc<TokenManager> {
