@@ -26,8 +26,10 @@ const COMPACT_AT_BYTES: u64 = 1 << 20;
 ///
 /// * `records.log` holds one JSON line per record, appended and synced (`fdatasync`) before
 ///   the push is answered; `acks.log` holds the sequence number of each handled record,
-///   appended without a sync: a killed process loses no write, and only a power cut can
-///   make a record be handled a second time.
+///   appended without a sync (a killed process loses no write). Delivery is at least
+///   once: a crash after the handler took a record and before its ack is appended (or a
+///   power cut before the ack reaches the disk) hands that record out again after the
+///   restart, so make the handler idempotent (by `msg_id`).
 /// * Opening the journal reads both, keeps the unhandled records in their order (a line
 ///   torn by a crash mid-write is dropped: its push was never answered success), and
 ///   rewrites the log to hold only those.

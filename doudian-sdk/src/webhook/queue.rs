@@ -27,7 +27,8 @@ pub struct Queued {
 
 /// Where verified push records wait for the handler. Once `push` returns `Ok(true)` the
 /// records must survive a crash of the process: the endpoint then answers success, and
-/// the platform will not send them again. [`PushJournal`](super::PushJournal) keeps them
+/// the platform will not send them again. Delivery to the handler is at least once: a
+/// crash between the handler's success and the ack hands the record out again. [`PushJournal`](super::PushJournal) keeps them
 /// in local files; `doudian_sdk::redis::RedisPushQueue` (feature `redis`) in a Redis stream.
 pub trait PushQueue: Send + Sync + 'static {
     /// Adds `records` durably, in order: `Ok(false)` when they do not fit (the push is
