@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use doudian_gateway::{Fault, FaultRule, Gateway, OrderStatus, RunningGateway};
 use e2e_tests::redis_server::RedisServer;
@@ -45,13 +44,11 @@ fn ship_command(gw: &RunningGateway, args: &[&str]) -> Command {
     command
 }
 
-/// Runs the commands at once; their outputs and the wall time of them all.
-async fn run_all(commands: Vec<Command>) -> (Vec<Output>, Duration) {
+/// Runs the commands at once; their outputs.
+async fn run_all(commands: Vec<Command>) -> Vec<Output> {
     tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
         let children: Vec<_> = commands.into_iter().map(|mut c| c.spawn().unwrap()).collect();
-        let outputs = children.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
-        (outputs, started.elapsed())
+        children.into_iter().map(|child| child.wait_with_output().unwrap()).collect()
     })
     .await
     .unwrap()
@@ -84,7 +81,7 @@ async fn at_the_quota_every_order_ships_once_and_a_rerun_skips_them() {
     let gw = gateway().await;
     let (csv, ids) = csv_of(&gw, "qps");
     let csv = csv.display().to_string();
-    let (outputs, wall) = run_all(vec![ship_command(&gw, &["--csv", &csv, "--qps", "100"])]).await;
+    let outputs = run_all(vec![ship_command(&gw, &["--csv", &csv, "--qps", "100"])]).await;
     assert!(outputs[0].status.success(), "{}", String::from_utf8_lossy(&outputs[0].stderr));
     let s = summary(&outputs[0]);
     assert_eq!((s["shipped"].as_u64(), s["skipped"].as_u64()), (Some(ids.len() as u64), Some(0)));
@@ -97,21 +94,14 @@ async fn at_the_quota_every_order_ships_once_and_a_rerun_skips_them() {
     let seconds = s["seconds"].as_f64().unwrap();
     let ideal = (ids.len() - 1) as f64 / f64::from(QUOTA);
     assert!(seconds >= ideal * 0.97, "paced at the quota: {seconds} s for {} orders", ids.len());
-    assert!(wall < stall_bound(ideal), "{wall:?}");
     eprintln!("{} orders at --qps 100: {seconds} s (ideal {ideal} s), {throttled} throttled", ids.len());
 
     // Again: nothing left to ship, nothing shipped twice.
-    let (outputs, _) = run_all(vec![ship_command(&gw, &["--csv", &csv, "--qps", "100"])]).await;
+    let outputs = run_all(vec![ship_command(&gw, &["--csv", &csv, "--qps", "100"])]).await;
     let s = summary(&outputs[0]);
     assert_eq!((s["shipped"].as_u64(), s["skipped"].as_u64()), (Some(0), Some(ids.len() as u64)));
     assert!(outputs[0].status.success());
     assert_each_shipped_once(&gw, &ids);
-}
-
-/// The wall time past which a run of `ideal` seconds has stalled. Generous: the pace itself
-/// is checked on the summary's own figures, and a busy machine makes runs slow, not fast.
-fn stall_bound(ideal: f64) -> Duration {
-    Duration::from_secs_f64(ideal * 6.0 + 20.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,7 +118,7 @@ async fn four_workers_share_the_quota_through_redis() {
             ship_command(&gw, &args)
         })
         .collect();
-    let (outputs, wall) = run_all(commands).await;
+    let outputs = run_all(commands).await;
     for output in &outputs {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     }
@@ -143,7 +133,6 @@ async fn four_workers_share_the_quota_through_redis() {
     let ideal = (ids.len() - 1) as f64 / f64::from(QUOTA);
     let slowest = summaries.iter().map(|s| s["seconds"].as_f64().unwrap()).fold(0.0, f64::max);
     assert!(slowest >= ideal * 0.9, "shared pace: {slowest} s");
-    assert!(wall < stall_bound(ideal), "{wall:?}");
     eprintln!("4 workers via Redis: {slowest} s (ideal {ideal} s), {throttled} throttled");
 }
 
@@ -152,7 +141,7 @@ async fn without_a_quota_the_rate_is_learnt_from_60000s() {
     let gw = gateway().await;
     let (csv, ids) = csv_of(&gw, "adaptive");
     let csv = csv.display().to_string();
-    let (outputs, wall) = run_all(vec![ship_command(&gw, &["--csv", &csv])]).await;
+    let outputs = run_all(vec![ship_command(&gw, &["--csv", &csv])]).await;
     assert!(outputs[0].status.success(), "{}", String::from_utf8_lossy(&outputs[0].stderr));
     let s = summary(&outputs[0]);
     assert_eq!(s["shipped"].as_u64(), Some(ids.len() as u64));
@@ -163,7 +152,6 @@ async fn without_a_quota_the_rate_is_learnt_from_60000s() {
     assert!(throttled * 10 <= ids.len() as u64, "at most 10% throttled: {throttled}");
     // The gateway's bucket lets one second's worth through at once, then 100/s.
     let ideal = (ids.len() - QUOTA as usize) as f64 / f64::from(QUOTA);
-    assert!(wall < stall_bound(ideal), "{wall:?}");
     eprintln!("adaptive: {} s (ideal {ideal} s), {throttled} throttled", s["seconds"]);
 }
 
@@ -173,7 +161,7 @@ async fn unknown_outcomes_are_read_back_and_failures_exit_non_zero() {
     let (csv, ids) = csv_of_small(&gw);
     // The first ship call is processed but its reply is lost: read back, not resent.
     gw.inject(FaultRule::new(Fault::DropAfterProcessing).for_method(SHIP).times(1));
-    let (outputs, _) = run_all(vec![ship_command(&gw, &["--csv", &csv, "--concurrency", "1"])]).await;
+    let outputs = run_all(vec![ship_command(&gw, &["--csv", &csv, "--concurrency", "1"])]).await;
     let s = summary(&outputs[0]);
     assert_eq!(outputs[0].status.code(), Some(1), "an order failed: exit 1");
     assert_eq!(s["shipped"].as_u64(), Some(ids.len() as u64));
