@@ -74,26 +74,25 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
+/// Loads one shop after another, striding across all `shops`.
+fn load_each(b: &mut criterion::Bencher, rt: &tokio::runtime::Runtime, store: &FileTokenStore, shops: u64) {
+    let mut shop = 0;
+    b.iter(|| {
+        shop = (shop + 7919) % shops;
+        black_box(rt.block_on(store.load(&shop.to_string())).unwrap().unwrap())
+    })
+}
+
 fn file_store(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("load");
     group.sample_size(10).sampling_mode(SamplingMode::Flat);
     for shops in SHOP_COUNTS {
         group.bench_with_input(BenchmarkId::new("per_shop", shops), &shops, |b, &shops| {
-            let store = per_shop_store(shops);
-            let mut shop = 0;
-            b.iter(|| {
-                shop = (shop + 7919) % shops;
-                black_box(rt.block_on(store.load(&shop.to_string())).unwrap().unwrap())
-            })
+            load_each(b, &rt, &per_shop_store(shops), shops)
         });
         group.bench_with_input(BenchmarkId::new("single_file", shops), &shops, |b, &shops| {
-            let (store, _) = single_file_store(shops);
-            let mut shop = 0;
-            b.iter(|| {
-                shop = (shop + 7919) % shops;
-                black_box(rt.block_on(store.load(&shop.to_string())).unwrap().unwrap())
-            })
+            load_each(b, &rt, &single_file_store(shops).0, shops)
         });
     }
     group.finish();
