@@ -284,11 +284,7 @@ impl PushEndpoint {
     /// new records on, and returns the HTTP answer.
     pub async fn respond(&self, headers: &HeaderMap, body: &[u8]) -> Response {
         match self.accept(headers, body).await {
-            Accepted::Verified { .. } => {
-                let mut response = (StatusCode::OK, SUCCESS_REPLY).into_response();
-                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                response
-            }
+            Accepted::Verified { .. } => json_reply(StatusCode::OK, SUCCESS_REPLY),
             Accepted::Refused(reason) => {
                 tracing::warn!(reason = %reason, "push refused");
                 failure(match reason {
@@ -396,7 +392,11 @@ impl PushEndpoint {
 
 /// A failure answer the platform understands: `status` with [`FAILURE_REPLY`].
 fn failure(status: StatusCode) -> Response {
-    let mut response = (status, FAILURE_REPLY).into_response();
+    json_reply(status, FAILURE_REPLY)
+}
+
+fn json_reply(status: StatusCode, body: &'static str) -> Response {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
