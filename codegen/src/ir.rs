@@ -20,6 +20,8 @@ pub struct Api {
     pub groups: Vec<Group>,
     /// Push messages, sorted by tag.
     pub messages: Messages,
+    /// The code sets fields may be typed with.
+    pub codes: crate::codes::CodeSets,
 }
 
 /// One API group: one module, one cargo feature, one generated file.
@@ -172,6 +174,11 @@ pub enum RustType {
         name: String,
         /// Sent as a string.
         text: bool,
+    },
+    /// Codes of a code set joined by `,` in one string (`crate::codes::Joined<OrderStatus>`).
+    CodeList {
+        /// The code set's name in `crate::codes`.
+        name: String,
     },
     /// An identifier type of the core (`crate::ids::ProductId`); `text` when the field is
     /// sent as a string rather than a number.

@@ -8,6 +8,7 @@
 //! catalog into spec files, [`sdk_import`] the official SDKs the console hands out; both
 //! decide read-only, sensitive and paging through [`heuristics`].
 
+pub mod codes;
 pub mod error;
 pub mod heuristics;
 pub mod import;
@@ -53,6 +54,8 @@ pub struct Input {
     pub messages: SpecFile,
     /// `api-spec/overrides.json`.
     pub overrides: SpecFile,
+    /// `api-spec/codes.json`.
+    pub codes: SpecFile,
 }
 
 /// The generated files.
@@ -97,7 +100,8 @@ pub fn lower(input: &Input) -> Result<ir::Api, SpecErrors> {
     }
     let messages = parse::<spec::MessagesFile>(&input.messages).map_err(|e| errors.push(e)).ok();
     let overrides = parse::<spec::Overrides>(&input.overrides).map_err(|e| errors.push(e)).ok();
-    let (Some(messages), Some(overrides)) = (messages, overrides) else {
+    let codes = parse::<spec::CodesFile>(&input.codes).map_err(|e| errors.push(e)).ok();
+    let (Some(messages), Some(overrides), Some(codes)) = (messages, overrides, codes) else {
         return Err(SpecErrors(errors));
     };
     if !errors.is_empty() {
@@ -105,7 +109,8 @@ pub fn lower(input: &Input) -> Result<ir::Api, SpecErrors> {
     }
     let messages = Sourced { file: input.messages.path.clone(), value: messages };
     let overrides = Sourced { file: input.overrides.path.clone(), value: overrides };
-    lower::lower(&groups, &messages, &overrides).map_err(SpecErrors)
+    let codes = codes::CodeSets::new(&Sourced { file: input.codes.path.clone(), value: codes }).map_err(SpecErrors)?;
+    lower::lower(&groups, &messages, &overrides, codes).map_err(SpecErrors)
 }
 
 /// Renders every file of a lowered API (see [`render`] for the layout). Groups are
@@ -127,6 +132,7 @@ pub fn emit(api: &ir::Api) -> Output {
     files.insert("mod.rs".to_owned(), format_file(render::mod_file(api), "api-spec/ (all files)"));
     files.insert("method_table.tsv".to_owned(), render::method_table(api));
     files.insert("GROUPS.md".to_owned(), render::groups_page(api));
+    files.insert("codes.rs".to_owned(), format_file(codes::codes_file(&api.codes), "api-spec/codes.json"));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));
     let messages = &api.messages;
     files.insert("messages/mod.rs".to_owned(), format_file(render::messages_mod_file(messages), &messages.file));

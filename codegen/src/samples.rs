@@ -52,7 +52,7 @@ fn object(s: &Struct, nested: &[Struct]) -> Value {
 }
 
 fn field_value(field: &FieldIr, nested: &[Struct]) -> Value {
-    let code_set = matches!(field.ty, RustType::CodeSet { .. });
+    let code_set = matches!(field.ty, RustType::CodeSet { .. } | RustType::CodeList { .. });
     // An empty example of an id would read as absent.
     let id = matches!(&field.ty, RustType::Id { .. })
         || matches!(&field.ty, RustType::Vec(item) if matches!(**item, RustType::Id { .. }));
@@ -120,7 +120,7 @@ fn synth(ty: &RustType, spec: &TypeExpr, wire: &str, nested: &[Struct]) -> Value
         (RustType::F64, _) => Value::from(1.5),
         (RustType::Bool, _) => Value::Bool(true),
         (RustType::CodeSet { text: false, .. }, _) => Value::from(2),
-        (RustType::CodeSet { text: true, .. }, _) => Value::String("2".to_owned()),
+        (RustType::CodeSet { text: true, .. } | RustType::CodeList { .. }, _) => Value::String("2".to_owned()),
         (RustType::Id { text: false, .. }, _) => Value::from(BIG_ID),
         (RustType::Id { text: true, .. }, _) => Value::String(BIG_ID.to_string()),
         (RustType::Value, _) => Value::Object(Map::new()),

@@ -222,3 +222,27 @@ mod catalog_v3 {
         assert_eq!(names.iter().filter(|(_, alias_of)| alias_of.is_some()).count(), 5);
     }
 }
+
+#[test]
+fn request_filters_take_the_code_sets_their_replies_give() {
+    use doudian_sdk::codes::{MainStatus, OrderStatus, OrderType, ProductCheckStatus};
+    let filter = order::search_list::CombineStatus::new().order_status(OrderStatus::AWAITING_SHIPMENT);
+    let request = OrderSearchListRequest::new(0, 20).combine_status(vec![filter]);
+    let json = serde_json::to_value(&request).unwrap();
+    assert_eq!(json["combine_status"][0], serde_json::json!({"order_status": "2"}));
+    // Several codes at once, and the raw number still works.
+    let several = order::search_list::CombineStatus::new()
+        .order_status([OrderStatus::AWAITING_SHIPMENT, OrderStatus::PARTLY_SHIPPED])
+        .main_status(MainStatus::PAID);
+    assert_eq!(
+        serde_json::to_value(&several).unwrap(),
+        serde_json::json!({"main_status": "105", "order_status": "2,101"})
+    );
+    let raw: OrderStatus = 2.into();
+    assert_eq!(raw, OrderStatus::AWAITING_SHIPMENT);
+    // The new sets type the replies that carry them.
+    let reply: OrderSearchListResponse =
+        serde_json::from_str(r#"{"shop_order_list": [{"order_type": 2, "order_status": 3}], "total": 1}"#).unwrap();
+    assert_eq!(reply.shop_order_list[0].order_type, Some(OrderType::VIRTUAL));
+    assert_eq!(ProductCheckStatus::from(4).label(), Some("审核驳回"));
+}

@@ -155,7 +155,7 @@ async fn products(client: &Client, leaf_category: Option<i64>) -> Outcome {
     let product_id = added.product_id.clone().ok_or("product.addV2 returned no product_id")?;
     println!("   added product {product_id} with {} SKUs (log_id {})", added.sku.len(), added.log_id());
     let skus = client.execute(&SkuListRequest::new().product_id(&product_id)).await?;
-    for sku in &skus.0 {
+    for sku in skus.iter() {
         println!(
             "     SKU {} {} at {} fen",
             sku.id.unwrap_or_default(),

@@ -32,6 +32,10 @@ pub fn mod_file(api: &Api) -> TokenStream {
         #[rustfmt::skip]
         pub mod messages;
 
+        /// The code sets' data (`api-spec/codes.json`), re-exported by [`crate::codes`].
+        #[rustfmt::skip]
+        pub(crate) mod codes;
+
         #[cfg(test)]
         #[rustfmt::skip]
         mod tests;

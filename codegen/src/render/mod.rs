@@ -46,6 +46,10 @@ pub(crate) fn type_tokens(ty: &RustType) -> TokenStream {
             let name = ident(name);
             quote!(crate::codes::#name)
         }
+        RustType::CodeList { name } => {
+            let name = ident(name);
+            quote!(crate::codes::Joined<crate::codes::#name>)
+        }
         RustType::Id { name, .. } => {
             let name = ident(name);
             quote!(crate::ids::#name)

@@ -323,6 +323,9 @@ pub mod yunc;
 #[cfg_attr(docsrs, doc(cfg(feature = "messages")))]
 #[rustfmt::skip]
 pub mod messages;
+/// The code sets' data (`api-spec/codes.json`), re-exported by [`crate::codes`].
+#[rustfmt::skip]
+pub(crate) mod codes;
 #[cfg(test)]
 #[rustfmt::skip]
 mod tests;

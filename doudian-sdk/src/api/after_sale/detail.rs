@@ -35,12 +35,14 @@ impl AfterSaleDetailRequest {
             need_operation_record: Default::default(),
         }
     }
-    /// Sets `is_searchable`.
+    /// Sets `is_searchable`
     pub fn is_searchable(mut self, is_searchable: bool) -> Self {
         self.is_searchable = Some(is_searchable);
         self
     }
-    /// Sets `need_operation_record`.
+    /// Sets `true` adds the request's history (`record_logs_list`).
+    ///
+    /// `need_operation_record`
     pub fn need_operation_record(mut self, need_operation_record: bool) -> Self {
         self.need_operation_record = Some(need_operation_record);
         self

@@ -22,8 +22,8 @@ pub struct AfterSaleListRequest {
     pub aftersale_id: Option<crate::ids::AfterSaleId>,
     /// Deprecated: use `standard_aftersale_status`.
     ///
-    /// `aftersale_status`
-    pub aftersale_status: Option<i64>,
+    /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
+    pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
     /// `aftersale_status_to_final_end_time`
     pub aftersale_status_to_final_end_time: Option<i64>,
     /// `aftersale_status_to_final_start_time`
@@ -32,8 +32,8 @@ pub struct AfterSaleListRequest {
     pub aftersale_sub_type: Option<i64>,
     /// Only this kind: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
     ///
-    /// `aftersale_type`
-    pub aftersale_type: Option<i64>,
+    /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
+    pub aftersale_type: Option<crate::codes::AfterSaleType>,
     /// `agree_refuse_sign`
     pub agree_refuse_sign: Vec<i64>,
     /// `amount_end`
@@ -131,7 +131,9 @@ impl AfterSaleListRequest {
             update_start_time: Default::default(),
         }
     }
-    /// Sets `aftersale_id`.
+    /// Sets Only this after-sale request.
+    ///
+    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
     pub fn aftersale_id(
         mut self,
         aftersale_id: impl Into<crate::ids::AfterSaleId>,
@@ -139,12 +141,17 @@ impl AfterSaleListRequest {
         self.aftersale_id = Some(aftersale_id.into());
         self
     }
-    /// Sets `aftersale_status`.
-    pub fn aftersale_status(mut self, aftersale_status: i64) -> Self {
-        self.aftersale_status = Some(aftersale_status);
+    /// Sets Deprecated: use `standard_aftersale_status`.
+    ///
+    /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
+    pub fn aftersale_status(
+        mut self,
+        aftersale_status: impl Into<crate::codes::AfterSaleStatus>,
+    ) -> Self {
+        self.aftersale_status = Some(aftersale_status.into());
         self
     }
-    /// Sets `aftersale_status_to_final_end_time`.
+    /// Sets `aftersale_status_to_final_end_time`
     pub fn aftersale_status_to_final_end_time(
         mut self,
         aftersale_status_to_final_end_time: i64,
@@ -154,7 +161,7 @@ impl AfterSaleListRequest {
         );
         self
     }
-    /// Sets `aftersale_status_to_final_start_time`.
+    /// Sets `aftersale_status_to_final_start_time`
     pub fn aftersale_status_to_final_start_time(
         mut self,
         aftersale_status_to_final_start_time: i64,
@@ -164,72 +171,83 @@ impl AfterSaleListRequest {
         );
         self
     }
-    /// Sets `aftersale_sub_type`.
+    /// Sets `aftersale_sub_type`
     pub fn aftersale_sub_type(mut self, aftersale_sub_type: i64) -> Self {
         self.aftersale_sub_type = Some(aftersale_sub_type);
         self
     }
-    /// Sets `aftersale_type`.
-    pub fn aftersale_type(mut self, aftersale_type: i64) -> Self {
-        self.aftersale_type = Some(aftersale_type);
+    /// Sets Only this kind: 0 return and refund, 1 refund after shipment, 2 refund before shipment, 3 exchange, 6 price protection, 7 resend, 8 repair.
+    ///
+    /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
+    pub fn aftersale_type(
+        mut self,
+        aftersale_type: impl Into<crate::codes::AfterSaleType>,
+    ) -> Self {
+        self.aftersale_type = Some(aftersale_type.into());
         self
     }
-    /// Sets `agree_refuse_sign`.
+    /// Sets `agree_refuse_sign`
     pub fn agree_refuse_sign(mut self, agree_refuse_sign: Vec<i64>) -> Self {
         self.agree_refuse_sign = agree_refuse_sign;
         self
     }
-    /// Sets `amount_end`.
+    /// Sets `amount_end`
     pub fn amount_end(mut self, amount_end: i64) -> Self {
         self.amount_end = Some(amount_end);
         self
     }
-    /// Sets `amount_start`.
+    /// Sets `amount_start`
     pub fn amount_start(mut self, amount_start: i64) -> Self {
         self.amount_start = Some(amount_start);
         self
     }
-    /// Sets `arbitrate_status`.
+    /// Sets `arbitrate_status`
     pub fn arbitrate_status(mut self, arbitrate_status: Vec<i64>) -> Self {
         self.arbitrate_status = arbitrate_status;
         self
     }
-    /// Sets `end_time`.
+    /// Sets Applied for at or before this time, Unix seconds.
+    ///
+    /// `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `logistics_status`.
+    /// Sets `logistics_status`
     pub fn logistics_status(mut self, logistics_status: i64) -> Self {
         self.logistics_status = Some(logistics_status);
         self
     }
-    /// Sets `need_special_type`.
+    /// Sets `need_special_type`
     pub fn need_special_type(mut self, need_special_type: bool) -> Self {
         self.need_special_type = Some(need_special_type);
         self
     }
-    /// Sets `order_by`.
+    /// Sets Sort keys, most important first, each a field and a direction: `update_time asc`, `apply_time desc`, `status_deadline asc`.
+    ///
+    /// `order_by`
     pub fn order_by(mut self, order_by: Vec<String>) -> Self {
         self.order_by = order_by;
         self
     }
-    /// Sets `order_flag`.
+    /// Sets `order_flag`
     pub fn order_flag(mut self, order_flag: Vec<i64>) -> Self {
         self.order_flag = order_flag;
         self
     }
-    /// Sets `order_id`.
+    /// Sets Only the requests of this shop order.
+    ///
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub fn order_id(mut self, order_id: impl Into<crate::ids::OrderId>) -> Self {
         self.order_id = Some(order_id.into());
         self
     }
-    /// Sets `order_logistics_state`.
+    /// Sets `order_logistics_state`
     pub fn order_logistics_state(mut self, order_logistics_state: Vec<i64>) -> Self {
         self.order_logistics_state = order_logistics_state;
         self
     }
-    /// Sets `order_logistics_tracking_no`.
+    /// Sets `order_logistics_tracking_no`
     pub fn order_logistics_tracking_no(
         mut self,
         order_logistics_tracking_no: Vec<String>,
@@ -237,27 +255,29 @@ impl AfterSaleListRequest {
         self.order_logistics_tracking_no = order_logistics_tracking_no;
         self
     }
-    /// Sets `pay_type`.
+    /// Sets `pay_type`
     pub fn pay_type(mut self, pay_type: i64) -> Self {
         self.pay_type = Some(pay_type);
         self
     }
-    /// Sets `reason`.
+    /// Sets `reason`
     pub fn reason(mut self, reason: i64) -> Self {
         self.reason = Some(reason);
         self
     }
-    /// Sets `refund_type`.
+    /// Sets `refund_type`
     pub fn refund_type(mut self, refund_type: i64) -> Self {
         self.refund_type = Some(refund_type);
         self
     }
-    /// Sets `risk_flag`.
+    /// Sets `risk_flag`
     pub fn risk_flag(mut self, risk_flag: i64) -> Self {
         self.risk_flag = Some(risk_flag);
         self
     }
-    /// Sets `standard_aftersale_status`.
+    /// Sets Only these statuses, e.g. 6 awaiting the merchant, 7 awaiting the buyer's return, 11 goods returned, 12 succeeded, 27 refused, 28 failed.
+    ///
+    /// `standard_aftersale_status`
     pub fn standard_aftersale_status(
         mut self,
         standard_aftersale_status: Vec<i64>,
@@ -265,17 +285,23 @@ impl AfterSaleListRequest {
         self.standard_aftersale_status = standard_aftersale_status;
         self
     }
-    /// Sets `start_time`.
+    /// Sets Applied for at or after this time, Unix seconds.
+    ///
+    /// `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
     }
-    /// Sets `update_end_time`.
+    /// Sets Changed at or before this time, Unix seconds.
+    ///
+    /// `update_end_time`
     pub fn update_end_time(mut self, update_end_time: i64) -> Self {
         self.update_end_time = Some(update_end_time);
         self
     }
-    /// Sets `update_start_time`.
+    /// Sets Changed at or after this time, Unix seconds; pair it with `order_by` `update_time` for incremental sync.
+    ///
+    /// `update_start_time`
     pub fn update_start_time(mut self, update_start_time: i64) -> Self {
         self.update_start_time = Some(update_start_time);
         self

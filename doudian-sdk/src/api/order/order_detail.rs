@@ -36,7 +36,7 @@ impl OrderOrderDetailRequest {
             is_searchable: Default::default(),
         }
     }
-    /// Sets `is_searchable`.
+    /// Sets `is_searchable`
     pub fn is_searchable(mut self, is_searchable: bool) -> Self {
         self.is_searchable = Some(is_searchable);
         self
@@ -449,8 +449,8 @@ pub struct ShopOrderDetail {
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_status_desc`
     pub order_status_desc: Option<String>,
-    /// `order_type`
-    pub order_type: Option<i64>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code
+    pub order_type: Option<crate::codes::OrderType>,
     /// `order_type_desc`
     pub order_type_desc: Option<String>,
     /// `packing_amount`
@@ -797,8 +797,8 @@ pub struct SkuOrder {
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_status_desc`
     pub order_status_desc: Option<String>,
-    /// `order_type`
-    pub order_type: Option<i64>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code
+    pub order_type: Option<crate::codes::OrderType>,
     /// `order_type_desc`
     pub order_type_desc: Option<String>,
     /// `origin_amount`

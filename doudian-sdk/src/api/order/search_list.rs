@@ -52,8 +52,8 @@ pub struct OrderSearchListRequest {
     ///
     /// `order_by`. Example: `create_time`
     pub order_by: Option<String>,
-    /// `order_type`. Example: `1`
-    pub order_type: Option<i64>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code. Example: `1`
+    pub order_type: Option<crate::codes::OrderType>,
     /// Page number, from 0.
     ///
     /// `page` (required). Example: `0`
@@ -108,12 +108,12 @@ impl OrderSearchListRequest {
             update_time_start: Default::default(),
         }
     }
-    /// Sets `abnormal_order`.
+    /// Sets `abnormal_order`. Example: `1`
     pub fn abnormal_order(mut self, abnormal_order: i64) -> Self {
         self.abnormal_order = Some(abnormal_order);
         self
     }
-    /// Sets `after_sale_status_desc`.
+    /// Sets `after_sale_status_desc`. Example: `refund_success`
     pub fn after_sale_status_desc(
         mut self,
         after_sale_status_desc: impl Into<String>,
@@ -121,77 +121,95 @@ impl OrderSearchListRequest {
         self.after_sale_status_desc = Some(after_sale_status_desc.into());
         self
     }
-    /// Sets `b_type`.
+    /// Sets `b_type`. Example: `2`
     pub fn b_type(mut self, b_type: i64) -> Self {
         self.b_type = Some(b_type);
         self
     }
-    /// Sets `combine_status`.
+    /// Sets The status filter: at most one entry.
+    ///
+    /// `combine_status`
     pub fn combine_status(mut self, combine_status: Vec<CombineStatus>) -> Self {
         self.combine_status = combine_status;
         self
     }
-    /// Sets `create_time_end`.
+    /// Sets Placed at or before this time, Unix seconds.
+    ///
+    /// `create_time_end`. Example: `1617355413`
     pub fn create_time_end(mut self, create_time_end: i64) -> Self {
         self.create_time_end = Some(create_time_end);
         self
     }
-    /// Sets `create_time_start`.
+    /// Sets Placed at or after this time, Unix seconds.
+    ///
+    /// `create_time_start`. Example: `1617355413`
     pub fn create_time_start(mut self, create_time_start: i64) -> Self {
         self.create_time_start = Some(create_time_start);
         self
     }
-    /// Sets `fulfil_status`.
+    /// Sets `fulfil_status`. Example: `no_accept`
     pub fn fulfil_status(mut self, fulfil_status: impl Into<String>) -> Self {
         self.fulfil_status = Some(fulfil_status.into());
         self
     }
-    /// Sets `is_searchable`.
+    /// Sets `is_searchable`
     pub fn is_searchable(mut self, is_searchable: bool) -> Self {
         self.is_searchable = Some(is_searchable);
         self
     }
-    /// Sets `order_asc`.
+    /// Sets `true` for oldest first; newest first by default.
+    ///
+    /// `order_asc`. Example: `false`
     pub fn order_asc(mut self, order_asc: bool) -> Self {
         self.order_asc = Some(order_asc);
         self
     }
-    /// Sets `order_by`.
+    /// Sets The sort key: `create_time` (the default) or `update_time`.
+    ///
+    /// `order_by`. Example: `create_time`
     pub fn order_by(mut self, order_by: impl Into<String>) -> Self {
         self.order_by = Some(order_by.into());
         self
     }
-    /// Sets `order_type`.
-    pub fn order_type(mut self, order_type: i64) -> Self {
-        self.order_type = Some(order_type);
+    /// Sets `order_type`: a [`OrderType`](crate::codes::OrderType) code. Example: `1`
+    pub fn order_type(mut self, order_type: impl Into<crate::codes::OrderType>) -> Self {
+        self.order_type = Some(order_type.into());
         self
     }
-    /// Sets `presell_type`.
+    /// Sets `presell_type`. Example: `0`
     pub fn presell_type(mut self, presell_type: i64) -> Self {
         self.presell_type = Some(presell_type);
         self
     }
-    /// Sets `product`.
+    /// Sets A product id (digits only) or text of a product title.
+    ///
+    /// `product`. Example: `3473196049974326153`
     pub fn product(mut self, product: impl Into<String>) -> Self {
         self.product = Some(product.into());
         self
     }
-    /// Sets `tracking_no`.
+    /// Sets Only the orders shipped under this tracking number.
+    ///
+    /// `tracking_no`. Example: `435435`
     pub fn tracking_no(mut self, tracking_no: impl Into<String>) -> Self {
         self.tracking_no = Some(tracking_no.into());
         self
     }
-    /// Sets `trade_type`.
+    /// Sets `trade_type`. Example: `1`
     pub fn trade_type(mut self, trade_type: i64) -> Self {
         self.trade_type = Some(trade_type);
         self
     }
-    /// Sets `update_time_end`.
+    /// Sets Changed at or before this time, Unix seconds.
+    ///
+    /// `update_time_end`. Example: `1617355413`
     pub fn update_time_end(mut self, update_time_end: i64) -> Self {
         self.update_time_end = Some(update_time_end);
         self
     }
-    /// Sets `update_time_start`.
+    /// Sets Changed at or after this time, Unix seconds: the window for incremental sync.
+    ///
+    /// `update_time_start`. Example: `1617355413`
     pub fn update_time_start(mut self, update_time_start: i64) -> Self {
         self.update_time_start = Some(update_time_start);
         self
@@ -247,12 +265,14 @@ impl OrderSearchListRequest {
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct CombineStatus {
-    /// `main_status`. Example: `103`
-    pub main_status: Option<String>,
+    /// `main_status` codes joined by `,`.
+    ///
+    /// `main_status`: [`MainStatus`](crate::codes::MainStatus) codes, sent joined by `,`. Example: `103`
+    pub main_status: Option<crate::codes::Joined<crate::codes::MainStatus>>,
     /// `order_status` codes joined by `,`, e.g. `2` for orders awaiting shipment.
     ///
-    /// `order_status`. Example: `1`
-    pub order_status: Option<String>,
+    /// `order_status`: [`OrderStatus`](crate::codes::OrderStatus) codes, sent joined by `,`. Example: `1`
+    pub order_status: Option<crate::codes::Joined<crate::codes::OrderStatus>>,
 }
 impl CombineStatus {
     /// A request with no parameters set (none is required).
@@ -262,13 +282,23 @@ impl CombineStatus {
             order_status: Default::default(),
         }
     }
-    /// Sets `main_status`.
-    pub fn main_status(mut self, main_status: impl Into<String>) -> Self {
+    /// Sets `main_status` codes joined by `,`.
+    ///
+    /// `main_status`: [`MainStatus`](crate::codes::MainStatus) codes, sent joined by `,`. Example: `103`
+    pub fn main_status(
+        mut self,
+        main_status: impl Into<crate::codes::Joined<crate::codes::MainStatus>>,
+    ) -> Self {
         self.main_status = Some(main_status.into());
         self
     }
-    /// Sets `order_status`.
-    pub fn order_status(mut self, order_status: impl Into<String>) -> Self {
+    /// Sets `order_status` codes joined by `,`, e.g. `2` for orders awaiting shipment.
+    ///
+    /// `order_status`: [`OrderStatus`](crate::codes::OrderStatus) codes, sent joined by `,`. Example: `1`
+    pub fn order_status(
+        mut self,
+        order_status: impl Into<crate::codes::Joined<crate::codes::OrderStatus>>,
+    ) -> Self {
         self.order_status = Some(order_status.into());
         self
     }
@@ -466,8 +496,8 @@ pub struct ShopOrder {
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_status_desc`
     pub order_status_desc: Option<String>,
-    /// `order_type`
-    pub order_type: Option<i64>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code
+    pub order_type: Option<crate::codes::OrderType>,
     /// `order_type_desc`
     pub order_type_desc: Option<String>,
     /// `packing_amount`
@@ -813,8 +843,8 @@ pub struct SkuOrder {
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `order_status_desc`
     pub order_status_desc: Option<String>,
-    /// `order_type`
-    pub order_type: Option<i64>,
+    /// `order_type`: a [`OrderType`](crate::codes::OrderType) code
+    pub order_type: Option<crate::codes::OrderType>,
     /// `order_type_desc`
     pub order_type_desc: Option<String>,
     /// `origin_amount`

@@ -293,12 +293,12 @@ impl Op {
             platform: Default::default(),
         }
     }
-    /// Sets `op_uid`.
+    /// Sets `op_uid`. Example: `123456`
     pub fn op_uid(mut self, op_uid: i64) -> Self {
         self.op_uid = Some(op_uid);
         self
     }
-    /// Sets `platform`.
+    /// Sets `platform`. Example: `system`
     pub fn platform(mut self, platform: i32) -> Self {
         self.platform = Some(platform);
         self

@@ -36,17 +36,23 @@ impl ProductDetailRequest {
             show_draft: Default::default(),
         }
     }
-    /// Sets `out_product_id`.
+    /// Sets The merchant's own numeric product id, instead of `product_id`.
+    ///
+    /// `out_product_id`
     pub fn out_product_id(mut self, out_product_id: impl Into<String>) -> Self {
         self.out_product_id = Some(out_product_id.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets The product id (19 digits, sent as text).
+    ///
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
         self.product_id = Some(product_id.into());
         self
     }
-    /// Sets `show_draft`.
+    /// Sets `true` reads the unpublished draft instead of the live product.
+    ///
+    /// `show_draft`
     pub fn show_draft(mut self, show_draft: impl Into<String>) -> Self {
         self.show_draft = Some(show_draft.into());
         self
@@ -74,8 +80,8 @@ pub struct ProductDetailResponse {
     pub cdf_category: Option<String>,
     /// Audit status: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
-    /// `check_status`
-    pub check_status: Option<i64>,
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
+    pub check_status: Option<crate::codes::ProductCheckStatus>,
     /// `create_time`
     pub create_time: Option<String>,
     /// `delay_rule`

@@ -19,8 +19,8 @@ pub struct ProductListV2Request {
     pub can_combine_product: Option<bool>,
     /// Only products in this audit state: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
-    /// `check_status`
-    pub check_status: Option<i64>,
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
+    pub check_status: Option<crate::codes::ProductCheckStatus>,
     /// `cursor_id`
     pub cursor_id: Option<String>,
     /// Created at or before this time, Unix seconds.
@@ -90,37 +90,48 @@ impl ProductListV2Request {
             use_cursor: Default::default(),
         }
     }
-    /// Sets `can_combine_product`.
+    /// Sets `can_combine_product`
     pub fn can_combine_product(mut self, can_combine_product: bool) -> Self {
         self.can_combine_product = Some(can_combine_product);
         self
     }
-    /// Sets `check_status`.
-    pub fn check_status(mut self, check_status: i64) -> Self {
-        self.check_status = Some(check_status);
+    /// Sets Only products in this audit state: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
+    ///
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
+    pub fn check_status(
+        mut self,
+        check_status: impl Into<crate::codes::ProductCheckStatus>,
+    ) -> Self {
+        self.check_status = Some(check_status.into());
         self
     }
-    /// Sets `cursor_id`.
+    /// Sets `cursor_id`
     pub fn cursor_id(mut self, cursor_id: impl Into<String>) -> Self {
         self.cursor_id = Some(cursor_id.into());
         self
     }
-    /// Sets `end_time`.
+    /// Sets Created at or before this time, Unix seconds.
+    ///
+    /// `end_time`
     pub fn end_time(mut self, end_time: i64) -> Self {
         self.end_time = Some(end_time);
         self
     }
-    /// Sets `lookup_option`.
+    /// Sets `lookup_option`
     pub fn lookup_option(mut self, lookup_option: LookupOption) -> Self {
         self.lookup_option = Some(lookup_option);
         self
     }
-    /// Sets `name`.
+    /// Sets Only products whose title contains this text.
+    ///
+    /// `name`
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
-    /// Sets `product_id`.
+    /// Sets Only these product ids.
+    ///
+    /// `product_id`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
     pub fn product_id(
         mut self,
         product_id: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
@@ -128,37 +139,45 @@ impl ProductListV2Request {
         self.product_id = product_id.into_iter().map(Into::into).collect();
         self
     }
-    /// Sets `product_type`.
+    /// Sets `product_type`
     pub fn product_type(mut self, product_type: i64) -> Self {
         self.product_type = Some(product_type);
         self
     }
-    /// Sets `start_time`.
+    /// Sets Created at or after this time, Unix seconds.
+    ///
+    /// `start_time`
     pub fn start_time(mut self, start_time: i64) -> Self {
         self.start_time = Some(start_time);
         self
     }
-    /// Sets `status`.
+    /// Sets Only products in this state: 0 on sale, 1 off the shelf, 2 deleted.
+    ///
+    /// `status`
     pub fn status(mut self, status: i64) -> Self {
         self.status = Some(status);
         self
     }
-    /// Sets `store_id`.
+    /// Sets `store_id`
     pub fn store_id(mut self, store_id: i64) -> Self {
         self.store_id = Some(store_id);
         self
     }
-    /// Sets `update_end_time`.
+    /// Sets Changed at or before this time, Unix seconds.
+    ///
+    /// `update_end_time`
     pub fn update_end_time(mut self, update_end_time: i64) -> Self {
         self.update_end_time = Some(update_end_time);
         self
     }
-    /// Sets `update_start_time`.
+    /// Sets Changed at or after this time, Unix seconds: the filter for incremental sync.
+    ///
+    /// `update_start_time`
     pub fn update_start_time(mut self, update_start_time: i64) -> Self {
         self.update_start_time = Some(update_start_time);
         self
     }
-    /// Sets `use_cursor`.
+    /// Sets `use_cursor`
     pub fn use_cursor(mut self, use_cursor: bool) -> Self {
         self.use_cursor = Some(use_cursor);
         self
@@ -235,8 +254,8 @@ pub struct Data {
     pub channel_main_product: Option<ChannelMainProduct>,
     /// Audit status: 1 not submitted, 2 awaiting audit, 3 approved, 4 rejected, 5 banned, 7 approved and waiting to go on sale.
     ///
-    /// `check_status`
-    pub check_status: Option<i64>,
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
+    pub check_status: Option<crate::codes::ProductCheckStatus>,
     /// `cos_ratio`
     pub cos_ratio: Option<i64>,
     /// When it was created, Unix seconds.
@@ -358,12 +377,12 @@ impl LookupOption {
             need_title_limit: Default::default(),
         }
     }
-    /// Sets `need_name_affix`.
+    /// Sets `need_name_affix`
     pub fn need_name_affix(mut self, need_name_affix: bool) -> Self {
         self.need_name_affix = Some(need_name_affix);
         self
     }
-    /// Sets `need_title_limit`.
+    /// Sets `need_title_limit`
     pub fn need_title_limit(mut self, need_title_limit: bool) -> Self {
         self.need_title_limit = Some(need_title_limit);
         self
