@@ -472,8 +472,15 @@ pub fn lower(
             methods.push(lowered);
         }
         methods.sort_by(|a, b| a.name.cmp(&b.name));
-        let shared = crate::share::shared_types(&methods);
-        out_groups.push(Group { name: group.group.clone(), module, file: file.to_owned(), methods, shared });
+        // Shared types are found once the domain shapes are applied (see `lower_all`).
+        out_groups.push(Group {
+            name: group.group.clone(),
+            module,
+            file: file.to_owned(),
+            methods,
+            shared: Vec::new(),
+            domain_types: Vec::new(),
+        });
     }
     out_groups.sort_by(|a, b| a.module.cmp(&b.module));
 
@@ -489,7 +496,7 @@ pub fn lower(
 
     let messages = lower_messages(messages, overrides, &codes, &mut errors);
     if errors.is_empty() {
-        Ok(Api { groups: out_groups, messages, codes })
+        Ok(Api { groups: out_groups, messages, codes, model: Vec::new() })
     } else {
         Err(errors)
     }
@@ -580,6 +587,7 @@ fn lower_method(
         doc_url: over.and_then(|o| o.doc_url.clone()).or_else(|| method.doc_url.clone()),
         aliases: method.aliases.iter().chain(over.map(|o| o.aliases.iter()).into_iter().flatten()).cloned().collect(),
         known_as: method.known_as.clone(),
+        moved: BTreeMap::new(),
     }
 }
 
@@ -788,6 +796,7 @@ fn lower_messages(
             doc: over.and_then(|o| o.doc.clone()).or_else(|| message.doc.clone()),
             module: naming::message_module(&message.name),
             nested: ns.into_sorted(),
+            moved: BTreeMap::new(),
         });
     }
     for name in overrides.value.messages.keys() {
@@ -801,4 +810,26 @@ fn lower_messages(
     }
     out.sort_by(|a, b| (a.tag.is_none(), a.tag, &a.body.name).cmp(&(b.tag.is_none(), b.tag, &b.body.name)));
     Messages { file: file.to_owned(), messages: out }
+}
+
+/// Lowers the spec, applies the domain shapes, then finds each group's shared types.
+pub fn lower_all(
+    groups: &[Sourced<GroupFile>],
+    messages: &Sourced<MessagesFile>,
+    overrides: &Sourced<Overrides>,
+    codes: crate::codes::CodeSets,
+    shapes: &Sourced<crate::spec::ShapesFile>,
+) -> Result<Api, Vec<SpecError>> {
+    let mut api = lower(groups, messages, overrides, codes)?;
+    crate::shapes::apply(&mut api, shapes)?;
+    for group in &mut api.groups {
+        group.shared = crate::share::shared_types(&group.methods);
+        group.domain_types = api
+            .model
+            .iter()
+            .filter(|m| m.declared && m.features.contains(&group.module))
+            .map(|m| m.body.name.clone())
+            .collect();
+    }
+    Ok(api)
 }

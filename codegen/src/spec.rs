@@ -342,3 +342,25 @@ pub struct CodeValue {
     /// What the value means.
     pub doc: String,
 }
+
+/// `api-spec/shapes.json`: named domain shapes (see `codegen::shapes`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapesFile {
+    /// The shapes.
+    pub shapes: Vec<Shape>,
+}
+
+/// One named shape: the objects at its places become one type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shape {
+    /// The Rust type (`Order`).
+    pub name: String,
+    /// What it is (its rustdoc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// `<method> <path>` (`order.searchList response.shop_order_list[]`) or
+    /// `message <Name> <path>` (`message TradeAddressChanged addr_struct`).
+    pub places: Vec<String>,
+}

@@ -14,6 +14,7 @@ fn input(groups: &[(&str, &str)], messages: &str, overrides: &str) -> Input {
         messages: SpecFile { path: "api-spec/messages.json".into(), text: messages.into() },
         overrides: SpecFile { path: "api-spec/overrides.json".into(), text: overrides.into() },
         codes: SpecFile { path: "api-spec/codes.json".into(), text: CODES.into() },
+        shapes: SpecFile { path: "api-spec/shapes.json".into(), text: r#"{"shapes": []}"#.into() },
     }
 }
 

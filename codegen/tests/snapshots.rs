@@ -22,6 +22,7 @@ fn input(fixture: &Path) -> codegen::Input {
         messages: spec_file(&spec, spec.join("messages.json")),
         overrides: spec_file(&spec, spec.join("overrides.json")),
         codes: spec_file(&spec, spec.join("codes.json")),
+        shapes: spec_file(&spec, spec.join("shapes.json")),
     }
 }
 

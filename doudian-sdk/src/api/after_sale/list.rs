@@ -2,9 +2,25 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.List`: its request, its response and their nested types.
-pub use super::shared::{
-    AftersaleTag, ExchangeSkuInfo, Placeholder, ReasonSecondLabel, SkuSpec, Tag,
-};
+pub use crate::api::model::AftersaleInfo;
+pub use crate::api::model::AftersaleTag;
+pub use crate::api::model::ExchangeSkuInfo;
+#[deprecated(
+    note = "the objects of afterSale.List and of other methods are now one type: `api::model::AfterSale`"
+)]
+pub type Item = crate::api::model::AfterSale;
+pub use crate::api::model::OrderInfo;
+pub use crate::api::model::OrderLogistic;
+pub use crate::api::model::Placeholder;
+pub use crate::api::model::ReasonSecondLabel;
+pub use crate::api::model::RelatedOrderInfo;
+pub use crate::api::model::SellerLog;
+#[deprecated(
+    note = "the objects of afterSale.List and of other methods are now one type: `api::model::RelatedOrderInfoSkuSpec`"
+)]
+pub type SkuSpec = crate::api::model::RelatedOrderInfoSkuSpec;
+pub use crate::api::model::Tag;
+pub use crate::api::model::TextPart;
 /// `afterSale.List`: Lists after-sale requests (refunds, returns, exchanges...) filtered by type, status, order and time. Pages count from 0 and hold at most 100; one filter reaches at most 50,000 requests and, without a time range, only the last 6 months. For incremental sync filter on `update_start_time` and `update_end_time` and sort by `update_time`, or requests that change during the scan are missed.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -316,7 +332,7 @@ pub struct AfterSaleListResponse {
     /// `has_more`
     pub has_more: Option<bool>,
     /// `items`
-    pub items: Vec<Item>,
+    pub items: Vec<crate::api::model::AfterSale>,
     /// `page`
     pub page: Option<i64>,
     /// `size`
@@ -332,7 +348,7 @@ impl crate::request::Request for AfterSaleListRequest {
     type Response = AfterSaleListResponse;
 }
 impl crate::page::Paginated for AfterSaleListRequest {
-    type Item = Item;
+    type Item = crate::api::model::AfterSale;
     const PAGE_BASE: i64 = 0i64;
     const MAX_PAGE_SIZE: Option<i64> = Some(100i64);
     fn page_number(&self) -> Option<i64> {
@@ -356,233 +372,6 @@ impl AfterSaleListRequest {
         crate::page::PageNumber::set(&mut request.page, 0i64);
         request
     }
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AftersaleInfo {
-    /// The after-sale id, for `afterSale.Detail` and `afterSale.operate`.
-    ///
-    /// `aftersale_id`: [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string
-    pub aftersale_id: Option<crate::ids::AfterSaleId>,
-    /// `aftersale_num`
-    pub aftersale_num: Option<i64>,
-    /// `aftersale_order_type`
-    pub aftersale_order_type: Option<i64>,
-    /// `aftersale_refund_type`
-    pub aftersale_refund_type: Option<i64>,
-    /// `aftersale_status`: a [`AfterSaleStatus`](crate::codes::AfterSaleStatus) code
-    pub aftersale_status: Option<crate::codes::AfterSaleStatus>,
-    /// `aftersale_status_to_final_time`
-    pub aftersale_status_to_final_time: Option<i64>,
-    /// `aftersale_sub_type`
-    pub aftersale_sub_type: Option<i64>,
-    /// `aftersale_tags`
-    pub aftersale_tags: Vec<AftersaleTag>,
-    /// `aftersale_type`: a [`AfterSaleType`](crate::codes::AfterSaleType) code
-    pub aftersale_type: Option<crate::codes::AfterSaleType>,
-    /// When the buyer applied, Unix seconds.
-    ///
-    /// `apply_time`
-    pub apply_time: Option<i64>,
-    /// `arbitrate_blame`
-    pub arbitrate_blame: Option<i64>,
-    /// Platform arbitration: 0 none, 1 in progress, 2 customer service agreed, 3 customer service refused, 4 awaiting the merchant's evidence, 5 negotiation, 255 finished.
-    ///
-    /// `arbitrate_status`
-    pub arbitrate_status: Option<i64>,
-    /// `auto_audit_bits`
-    pub auto_audit_bits: Vec<i64>,
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `exchange_logistics_company_name`
-    pub exchange_logistics_company_name: Option<String>,
-    /// `exchange_sku_info`
-    pub exchange_sku_info: Option<ExchangeSkuInfo>,
-    /// `got_pkg`
-    pub got_pkg: Option<i64>,
-    /// `is_agree_refuse_sign`
-    pub is_agree_refuse_sign: Option<i64>,
-    /// `left_urge_sms_count`
-    pub left_urge_sms_count: Option<i64>,
-    /// `order_logistics`
-    pub order_logistics: Vec<OrderLogistic>,
-    /// `part_type`
-    pub part_type: Option<i64>,
-    /// `reason_second_labels`
-    pub reason_second_labels: Vec<ReasonSecondLabel>,
-    /// The amount to refund, in fen.
-    ///
-    /// `refund_amount`
-    pub refund_amount: Option<i64>,
-    /// The shipping fee to refund, in fen.
-    ///
-    /// `refund_post_amount`
-    pub refund_post_amount: Option<i64>,
-    /// `refund_status`
-    pub refund_status: Option<i64>,
-    /// `refund_tax_amount`
-    pub refund_tax_amount: Option<i64>,
-    /// `refund_type`
-    pub refund_type: Option<i64>,
-    /// The SKU order it concerns.
-    ///
-    /// `related_id`
-    pub related_id: Option<String>,
-    /// `remark`
-    pub remark: Option<String>,
-    /// The tracking number of the buyer's return parcel.
-    ///
-    /// `return_logistics_code`
-    pub return_logistics_code: Option<String>,
-    /// `return_logistics_company_name`
-    pub return_logistics_company_name: Option<String>,
-    /// `return_promotion_amount`
-    pub return_promotion_amount: Option<i64>,
-    /// `risk_decision_code`
-    pub risk_decision_code: Option<i64>,
-    /// `risk_decision_description`
-    pub risk_decision_description: Option<String>,
-    /// `risk_decision_reason`
-    pub risk_decision_reason: Option<String>,
-    /// When the current step times out, Unix seconds.
-    ///
-    /// `status_deadline`
-    pub status_deadline: Option<i64>,
-    /// `store_id`
-    pub store_id: Option<i64>,
-    /// `store_name`
-    pub store_name: Option<String>,
-    /// When it last changed, Unix seconds.
-    ///
-    /// `update_time`
-    pub update_time: Option<i64>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Item {
-    /// `aftersale_info`
-    pub aftersale_info: Option<AftersaleInfo>,
-    /// `order_info`
-    pub order_info: Option<OrderInfo>,
-    /// `seller_logs`
-    pub seller_logs: Vec<SellerLog>,
-    /// `text_part`
-    pub text_part: Option<TextPart>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OrderInfo {
-    /// `order_flag`
-    pub order_flag: Option<i64>,
-    /// `related_order_info`
-    pub related_order_info: Vec<RelatedOrderInfo>,
-    /// The shop order the request belongs to.
-    ///
-    /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub shop_order_id: Option<crate::ids::OrderId>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OrderLogistic {
-    /// `company_code`
-    pub company_code: Option<String>,
-    /// `company_name`
-    pub company_name: Option<String>,
-    /// `logistics_state`
-    pub logistics_state: Option<i64>,
-    /// `logistics_time`
-    pub logistics_time: Option<i64>,
-    /// `tracking_no`
-    pub tracking_no: Option<String>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct RelatedOrderInfo {
-    /// `aftersale_item_num`
-    pub aftersale_item_num: Option<i64>,
-    /// `aftersale_pay_amount`
-    pub aftersale_pay_amount: Option<i64>,
-    /// `aftersale_post_amount`
-    pub aftersale_post_amount: Option<i64>,
-    /// `aftersale_tax_amount`
-    pub aftersale_tax_amount: Option<i64>,
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `given_sku_order_ids`
-    pub given_sku_order_ids: Vec<String>,
-    /// `is_oversea_order`
-    pub is_oversea_order: Option<i64>,
-    /// `item_num`
-    pub item_num: Option<i64>,
-    /// `logistics_code`
-    pub logistics_code: Option<String>,
-    /// `logistics_company_name`
-    pub logistics_company_name: Option<String>,
-    /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code
-    pub order_status: Option<crate::codes::OrderStatus>,
-    /// `pay_amount`
-    pub pay_amount: Option<i64>,
-    /// `post_amount`
-    pub post_amount: Option<i64>,
-    /// `price`
-    pub price: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_image`
-    pub product_image: Option<String>,
-    /// `product_name`
-    pub product_name: Option<String>,
-    /// `promotion_pay_amount`
-    pub promotion_pay_amount: Option<i64>,
-    /// `shop_sku_code`
-    pub shop_sku_code: Option<String>,
-    /// `sku_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub sku_order_id: Option<crate::ids::OrderId>,
-    /// `sku_spec`
-    pub sku_spec: Vec<SkuSpec>,
-    /// `tags`
-    pub tags: Vec<Tag>,
-    /// `tax_amount`
-    pub tax_amount: Option<i64>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SellerLog {
-    /// `content`
-    pub content: Option<String>,
-    /// `create_time`
-    pub create_time: Option<String>,
-    /// `op_name`
-    pub op_name: Option<String>,
-    /// `star`
-    pub star: Option<i64>,
-}
-/// An object inside `afterSale.List`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct TextPart {
-    /// `aftersale_refund_type_text`
-    pub aftersale_refund_type_text: Option<String>,
-    /// `aftersale_status_text`
-    pub aftersale_status_text: Option<String>,
-    /// `aftersale_type_text`
-    pub aftersale_type_text: Option<String>,
-    /// `arbitrate_status_text`
-    pub arbitrate_status_text: Option<String>,
-    /// `bad_item_text`
-    pub bad_item_text: Option<String>,
-    /// `logistics_text`
-    pub logistics_text: Option<String>,
-    /// `reason_text`
-    pub reason_text: Option<String>,
-    /// `return_logistics_text`
-    pub return_logistics_text: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,7 +2,6 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.refundListSearch`: its request, its response and their nested types.
-pub use super::shared::SkuSpec;
 /// `afterSale.refundListSearch`: the request of the platform method `afterSale.refundListSearch`.
 ///
 /// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
@@ -332,6 +331,15 @@ pub struct AftersaleRecordItem {
     pub remark: Option<String>,
     /// `role`
     pub role: Option<String>,
+}
+/// An object inside `afterSale.refundListSearch`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SkuSpec {
+    /// `name`
+    pub name: Option<String>,
+    /// `value`
+    pub value: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

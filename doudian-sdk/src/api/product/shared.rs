@@ -2,27 +2,6 @@
 // Source: api-spec/groups/product.json
 
 //! Nested types several `product` methods hold in the same shape, defined once; each method's module re-exports the ones it holds.
-/// An object inside `product.detail` and `product.listV2`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct CategoryDetail {
-    /// `first_cid`
-    pub first_cid: Option<i64>,
-    /// `first_cname`
-    pub first_cname: Option<String>,
-    /// `fourth_cid`
-    pub fourth_cid: Option<i64>,
-    /// `fourth_cname`
-    pub fourth_cname: Option<String>,
-    /// `second_cid`
-    pub second_cid: Option<i64>,
-    /// `second_cname`
-    pub second_cname: Option<String>,
-    /// `third_cid`
-    pub third_cid: Option<i64>,
-    /// `third_cname`
-    pub third_cname: Option<String>,
-}
 /// An object inside `product.addChannelProduct`, `product.batchGetCombination` and `product.updateChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
