@@ -116,7 +116,7 @@ impl Inner {
                 span.record("log_id", reply.log_id.as_str());
                 tracing::debug!(latency_ms, bytes = reply.body.len(), "reply");
             }
-            Err(error) => tracing::debug!(latency_ms, error = %error, "call failed"),
+            Err(error) => tracing::debug!(latency_ms, error = %crate::error::Chain(error), "call failed"),
         }
         outcome
     }
