@@ -36,9 +36,14 @@ pub enum Error {
     /// reading the material, the upload address, or the PUT of the bytes.
     #[error(transparent)]
     Upload(Box<UploadError>),
-    /// The client or a call is configured wrongly (missing credentials, bad parameters).
+    /// The client or a call is configured wrongly (missing credentials, no shop to act for).
     #[error("configuration error: {0}")]
     Config(String),
+    /// A request could not be built, so nothing was sent: parameters that do not serialise
+    /// to a JSON object, JSON text that does not parse, a textual id where the platform
+    /// takes a number, a page size out of the method's range.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     /// The token store failed to load or save a token.
     #[error("token store error: {message}")]
     TokenStore {
@@ -578,6 +583,10 @@ impl Error {
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
+
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
+        Error::InvalidRequest(message.into())
+    }
 }
 
 /// Transport failures after which the request may have been processed.
@@ -814,6 +823,7 @@ pub(crate) mod tests {
         assert!(classes(&Error::from(VerifyError::BadSignature)).is_empty());
         let store = Error::Store { message: "x".into(), source: None };
         assert!(classes(&store).is_empty());
+        assert!(classes(&Error::invalid_request("x")).is_empty(), "nothing was sent, and it would fail again");
     }
 
     #[test]
@@ -923,6 +933,7 @@ pub(crate) mod tests {
         d.log_id = "L".into();
         assert_eq!(d.to_string(), "m: cannot decode reply at `data`: bad (log_id L)");
         assert_eq!(Error::config("no key").to_string(), "configuration error: no key");
+        assert_eq!(Error::invalid_request("not JSON").to_string(), "invalid request: not JSON");
     }
 
     #[test]

@@ -241,7 +241,7 @@ async fn order_search_reads_every_page_once() {
     // A page size above the method's limit is refused before any call.
     let before = gw.calls("order.searchList");
     let err = client.page(&OrderSearchListRequest::new(0, 101)).await.unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
     assert_eq!(gw.calls("order.searchList"), before);
 }
 
