@@ -24,9 +24,9 @@
 //!
 //! ```rust
 //! use doudian_sdk::push::{sign_push_body, PushEvent, PushVerifier, SUCCESS_REPLY};
-//! use doudian_sdk::{AppSecret, SignMethod};
+//! use doudian_sdk::SignMethod;
 //!
-//! let verifier = PushVerifier::new("7012345678901234567", AppSecret::new("secret"));
+//! let verifier = PushVerifier::new("7012345678901234567", "secret");
 //! let body = br#"[{"tag":"0","msg_id":"0","data":"2023-11-15 06:13:20"}]"#;
 //! let event_sign = sign_push_body("7012345678901234567", "secret", body, SignMethod::Md5);
 //!
@@ -118,8 +118,8 @@ impl fmt::Debug for PushVerifier {
 
 impl PushVerifier {
     /// A verifier accepting md5 signatures (the documented form).
-    pub fn new(app_key: impl Into<String>, app_secret: AppSecret) -> Self {
-        PushVerifier { app_key: app_key.into(), app_secret, hmac: None }
+    pub fn new(app_key: impl Into<String>, app_secret: impl Into<AppSecret>) -> Self {
+        PushVerifier { app_key: app_key.into(), app_secret: app_secret.into(), hmac: None }
     }
 
     /// Also accept hmac-sha256 signatures (unverified against the platform; off by default).
@@ -148,9 +148,9 @@ impl PushVerifier {
     ///
     /// ```rust
     /// use doudian_sdk::push::{sign_push_body, PushVerifier};
-    /// use doudian_sdk::{AppSecret, SignMethod};
+    /// use doudian_sdk::SignMethod;
     ///
-    /// let verifier = PushVerifier::new("key", AppSecret::new("secret"));
+    /// let verifier = PushVerifier::new("key", "secret");
     /// let body = b"[]";
     /// let sign = sign_push_body("key", "secret", body, SignMethod::Md5);
     /// let headers = [("App-Id", "key"), ("Event-Sign", sign.as_str()), ("Content-Type", "application/json")];

@@ -21,10 +21,10 @@
 //!
 //! ```rust
 //! use doudian_sdk::spi::{sign, SpiParams, SpiReply, SpiVerifier};
-//! use doudian_sdk::{AppSecret, SignMethod};
+//! use doudian_sdk::SignMethod;
 //! use std::time::{Duration, UNIX_EPOCH};
 //!
-//! let verifier = SpiVerifier::new("7012345678901234567", AppSecret::new("secret"));
+//! let verifier = SpiVerifier::new("7012345678901234567", "secret");
 //! let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
 //! let s = sign(SignMethod::Md5, "7012345678901234567", "secret", r#"{"order_id":"1"}"#, "1700000000");
 //! let query = format!(
@@ -223,7 +223,8 @@ impl fmt::Debug for SpiVerifier {
 
 impl SpiVerifier {
     /// A verifier with the default timestamp window ([`DEFAULT_TIMESTAMP_WINDOW`]).
-    pub fn new(app_key: impl Into<String>, app_secret: AppSecret) -> Self {
+    pub fn new(app_key: impl Into<String>, app_secret: impl Into<AppSecret>) -> Self {
+        let app_secret = app_secret.into();
         let hmac = hmac_for(app_secret.expose());
         SpiVerifier { app_key: app_key.into(), app_secret, window: Some(DEFAULT_TIMESTAMP_WINDOW), hmac }
     }
@@ -403,7 +404,7 @@ impl SpiReply {
                 VerifyError::StaleTimestamp(_) => Self::parameter_error("timestamp outside the accepted window"),
                 other => Self::parameter_error(other.to_string()),
             },
-            Error::Decode(_) | Error::Config(_) => Self::parameter_error("invalid parameters"),
+            Error::Decode(_) | Error::Config(_) | Error::InvalidRequest(_) => Self::parameter_error("invalid parameters"),
             _ => Self::internal_error("internal error"),
         }
     }

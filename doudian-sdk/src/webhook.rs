@@ -3,7 +3,6 @@
 //! ```no_run
 //! use doudian_sdk::push::{PushEvent, PushVerifier};
 //! use doudian_sdk::webhook::{serve, PushEndpoint, PushJournal};
-//! use doudian_sdk::AppSecret;
 //!
 //! async fn on_event(event: PushEvent) -> Result<(), std::convert::Infallible> {
 //!     println!("{} {:?}", event.msg_id(), event);
@@ -11,7 +10,7 @@
 //! }
 //!
 //! # async fn run() -> doudian_sdk::Result<()> {
-//! let verifier = PushVerifier::new("7012345678901234567", AppSecret::new("app-secret"));
+//! let verifier = PushVerifier::new("7012345678901234567", "app-secret");
 //! // Verified pushes are kept in ./push-journal until `on_event` has taken each one.
 //! let endpoint = PushEndpoint::new(verifier, on_event).queue(PushJournal::open("push-journal")?);
 //! let app = axum::Router::new().route("/doudian/push", endpoint.into_method_router());
