@@ -540,7 +540,7 @@ async fn test_push_and_redelivered_messages() {
         assert_eq!(delivery.status, 200);
         let received = webhook.next().await;
         assert_eq!(received.outcome.unwrap().len(), batch.len());
-        let fresh = first_time_only(parse_body(&received.body).unwrap(), &seen);
+        let fresh = first_time_only(parse_body(&received.body).unwrap(), &seen).await;
         processed.extend(fresh.into_iter().map(|r| (r.tag, r.msg_id)));
     }
     assert_eq!(processed, vec![("101".to_owned(), paid.msg_id), ("113".to_owned(), memo.msg_id)]);
