@@ -33,7 +33,8 @@ mod tests {
 
     #[test]
     fn a_bind_failure_prints_its_cause_once() {
-        let error = GatewayError::Bind { addr: "127.0.0.1:1".parse().unwrap(), source: std::io::Error::other("in use") };
+        let error =
+            GatewayError::Bind { addr: "127.0.0.1:1".parse().unwrap(), source: std::io::Error::other("in use") };
         assert_eq!(error.to_string(), "cannot listen on 127.0.0.1:1");
         assert_eq!(doudian_sdk::error::Chain(&error).to_string(), "cannot listen on 127.0.0.1:1: in use");
     }

@@ -672,7 +672,8 @@ pub(crate) mod tests {
     #[test]
     fn errors_with_a_source_leave_it_out_of_their_message() {
         let reset = || Box::new(std::io::Error::other("connection reset"));
-        let transport = Error::from(TransportError { method: "m".into(), kind: TransportKind::Io, source: Some(reset()) });
+        let transport =
+            Error::from(TransportError { method: "m".into(), kind: TransportKind::Io, source: Some(reset()) });
         let upload = Error::from(UploadError {
             step: UploadStep::Put,
             failure: UploadFailure::Transport(TransportKind::Io),
@@ -691,7 +692,10 @@ pub(crate) mod tests {
             Chain(&upload).to_string(),
             "upload failed at the PUT of the bytes: the connection failed during the exchange (log_id L1): connection reset"
         );
-        assert_eq!(every_level(&wrapped), "shared store error: outer: m: connection failed during the call: connection reset");
+        assert_eq!(
+            every_level(&wrapped),
+            "shared store error: outer: m: connection failed during the call: connection reset"
+        );
     }
 
     /// A platform error of `order.searchList` with these codes (for tests across the crate).

@@ -11,8 +11,8 @@
 //!   quota is known ([`RateLimits::method`]), or an adaptive one where it is not
 //!   ([`Limit::Adaptive`]: unpaced until the first 60000, then just under the rate the
 //!   platform let through, raised slowly while it stays quiet).
-//! - `redis::RedisRateLimiter` (feature `redis`) shares fixed rates between the processes
-//!   of many machines.
+//! - `redis::RedisRateLimiter` (feature `redis`, made by `redis::Redis::rate_limiter`)
+//!   shares fixed rates between the processes of many machines.
 //!
 //! ```
 //! # async fn demo() -> doudian_sdk::Result<()> {

@@ -113,7 +113,8 @@ pub(crate) fn canonical_text(json_text: &str, flavor: Flavor) -> Result<String, 
     if json_text.trim_ascii().is_empty() {
         return Ok(EMPTY_OBJECT.to_owned());
     }
-    let node = canonical::parse(json_text).map_err(|e| Error::invalid_request(format!("param_json is not valid JSON: {e}")))?;
+    let node = canonical::parse(json_text)
+        .map_err(|e| Error::invalid_request(format!("param_json is not valid JSON: {e}")))?;
     match &node {
         canonical::Node::Object(_) => Ok(canonical::to_string(&node, flavor, json_text.len())),
         canonical::Node::Literal("null") => Ok(EMPTY_OBJECT.to_owned()),
@@ -146,7 +147,8 @@ pub(crate) fn canonical_variants(json_text: &str) -> Option<Vec<String>> {
 /// assert!(forms.contains(&("php", r#"{"e":[],"q":"a='b'"}"#.to_owned())));
 /// ```
 pub fn signed_forms(json_text: &str) -> Result<Vec<(&'static str, String)>, Error> {
-    let node = canonical::parse(json_text).map_err(|e| Error::invalid_request(format!("param_json is not valid JSON: {e}")))?;
+    let node = canonical::parse(json_text)
+        .map_err(|e| Error::invalid_request(format!("param_json is not valid JSON: {e}")))?;
     let mut forms: Vec<(&'static str, String)> = Vec::with_capacity(5);
     for (name, flavor) in [
         ("standard", Flavor::Standard),
@@ -278,9 +280,12 @@ fn serialize_watched<T: Serialize + ?Sized>(value: &T) -> Result<(String, bool),
     {
         let formatter = fast::CanonicalFormatter { watch: &mut watch };
         let mut serializer = serde_json::Serializer::with_formatter(&mut buffer, formatter);
-        value.serialize(&mut serializer).map_err(|e| Error::invalid_request(format!("cannot serialise the parameters: {e}")))?;
+        value
+            .serialize(&mut serializer)
+            .map_err(|e| Error::invalid_request(format!("cannot serialise the parameters: {e}")))?;
     }
-    let text = String::from_utf8(buffer).map_err(|_| Error::invalid_request("the parameters serialised to invalid UTF-8"))?;
+    let text =
+        String::from_utf8(buffer).map_err(|_| Error::invalid_request("the parameters serialised to invalid UTF-8"))?;
     Ok((text, watch.needs_canonicalising))
 }
 

@@ -377,7 +377,9 @@ impl SpiReply {
                 VerifyError::StaleTimestamp(_) => Self::parameter_error("timestamp outside the accepted window"),
                 other => Self::parameter_error(other.to_string()),
             },
-            Error::Decode(_) | Error::Config(_) | Error::InvalidRequest(_) => Self::parameter_error("invalid parameters"),
+            Error::Decode(_) | Error::Config(_) | Error::InvalidRequest(_) => {
+                Self::parameter_error("invalid parameters")
+            }
             _ => Self::internal_error("internal error"),
         }
     }

@@ -6,7 +6,7 @@
 //! returns a new pair and kills the old one. So the SDK refreshes inside the last hour,
 //! persists the new pair before using it, and refreshes at most once per shop at a time —
 //! across processes too, when they share a store that can lock ([`FileTokenStore`],
-//! `RedisTokenStore` with the `redis` feature).
+//! `redis::Redis::token_store` with the `redis` feature).
 //!
 //! While the token is still valid, refreshing is opportunistic: one attempt per shop at a
 //! time, callers keep the valid token (waiting at most a short bound for the new one), and

@@ -239,7 +239,6 @@ impl Recorded {
     }
 }
 
-
 /// A loopback HTTP server answering every request with the next canned reply (the last
 /// one repeats), counting and recording requests: for replies the gateway cannot produce
 /// and for checking what goes over the wire.
