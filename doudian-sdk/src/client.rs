@@ -238,14 +238,46 @@ impl Client {
     }
 
     /// Calls any method by name with JSON parameters (text, canonicalised before signing),
-    /// returning `data` as JSON. For methods the spec lacks, or tools like the CLI.
+    /// returning `data` as JSON. For methods the spec lacks, or tools like the CLI. Text
+    /// that is not a JSON object is an [`Error::InvalidRequest`], and nothing is sent.
     pub async fn call_json(
         &self,
         method: &str,
         params_json: &str,
         options: &CallOptions,
     ) -> Result<Response<serde_json::Value>> {
-        let param_json = sign::canonical_param_json(params_json)?;
+        self.call_by_name(method, sign::canonical_param_json(params_json)?, options).await
+    }
+
+    /// [`Client::call_json`] with the parameters as a JSON value (an object; `null` means
+    /// none).
+    ///
+    /// ```no_run
+    /// # async fn run(client: doudian_sdk::Client) -> doudian_sdk::Result<()> {
+    /// use doudian_sdk::CallOptions;
+    /// use serde_json::json;
+    ///
+    /// let brands = client.call_value("shop.brandList", &json!({}), &CallOptions::default()).await?;
+    /// println!("{}", brands.data());
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_value(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+        options: &CallOptions,
+    ) -> Result<Response<serde_json::Value>> {
+        self.call_by_name(method, sign::to_canonical_json(params)?, options).await
+    }
+
+    /// A call by name with canonical `param_json`: retried after an ambiguous failure only
+    /// when the catalog knows the method reads.
+    async fn call_by_name(
+        &self,
+        method: &str,
+        param_json: String,
+        options: &CallOptions,
+    ) -> Result<Response<serde_json::Value>> {
         let read_only = crate::catalog::find(method).is_some_and(|m| m.read_only);
         let reply = self.call_raw(method, param_json, read_only, options).await?;
         decode_data(method, &reply)
@@ -363,9 +395,11 @@ impl Client {
 fn check_page_size<R: Paginated>(request: &R) -> Result<()> {
     match (request.page_size(), R::MAX_PAGE_SIZE) {
         (Some(size), Some(max)) if size > max => {
-            Err(Error::config(format!("{}: page size {size} is above the method's limit of {max}", R::METHOD)))
+            Err(Error::invalid_request(format!("{}: page size {size} is above the method's limit of {max}", R::METHOD)))
         }
-        (Some(size), _) if size <= 0 => Err(Error::config(format!("{}: page size must be positive", R::METHOD))),
+        (Some(size), _) if size <= 0 => {
+            Err(Error::invalid_request(format!("{}: page size must be positive", R::METHOD)))
+        }
         _ => Ok(()),
     }
 }

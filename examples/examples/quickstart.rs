@@ -258,7 +258,7 @@ async fn push(target: &doudian_examples::Target) -> Outcome {
         let sender = sender.clone();
         async move { sender.send(event).map_err(|_| "the quickstart stopped listening") }
     };
-    let verifier = PushVerifier::new(gateway.app_key(), gateway.app_secret().into());
+    let verifier = PushVerifier::new(gateway.app_key(), gateway.app_secret());
     let app = axum::Router::new().route("/webhook", push_endpoint(verifier, on_event));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/webhook", listener.local_addr()?);
