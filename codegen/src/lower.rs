@@ -330,7 +330,7 @@ impl Lowerer<'_> {
         };
         for candidate in &candidates {
             match ns.types.get_mut(candidate) {
-                Some((existing, _)) if existing.fields == fields => {
+                Some((existing, _)) if same_shape(&existing.fields, &fields) => {
                     existing.builder |= builder;
                     existing.decoded |= decoded;
                     return Some(candidate.clone());
@@ -353,6 +353,13 @@ impl Lowerer<'_> {
         );
         None
     }
+}
+
+/// Whether two objects are one shape: docs and examples take no part (adding a doc to one
+/// copy must not give the other a new, prefixed name); the first copy's are kept.
+fn same_shape(a: &[FieldIr], b: &[FieldIr]) -> bool {
+    let strip = |f: &FieldIr| FieldIr { doc: None, example: None, ..f.clone() };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| strip(x) == strip(y))
 }
 
 /// `natural`, or — when it would shadow a prelude name or repeat the name of an enclosing

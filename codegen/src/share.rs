@@ -3,8 +3,8 @@
 //!
 //! Two nested types are the same shape when they have the same name, the same request or
 //! response role, and the same fields (JSON and Rust names, types, optionality, required
-//! and sensitive flags, docs), where a field of a nested type must itself be the same
-//! shape. Examples are not compared: they are documentation, and the first method's are
+//! and sensitive flags), where a field of a nested type must itself be the same shape.
+//! Docs and examples are not compared: they are documentation, and the first method's are
 //! kept.
 //!
 //! One name can name different shapes in different methods; the shape most methods share
@@ -85,8 +85,10 @@ fn shape_key(s: &Struct, nested: &[Struct], keys: &mut HashMap<String, String>) 
     (key, holds)
 }
 
+/// Docs take no part: adding a doc to one copy must not split a shared type (a public
+/// rename); the first method's docs are kept.
 fn field_key(f: &FieldIr) -> String {
-    format!("{}/{}/{}/{}/{}/{:?}/{}", f.wire, f.rust, f.optional, f.required, f.sensitive, f.doc, f.spec_ty)
+    format!("{}/{}/{}/{}/{}/{}", f.wire, f.rust, f.optional, f.required, f.sensitive, f.spec_ty)
 }
 
 fn type_key(

@@ -41,3 +41,12 @@ async fn a_call_takes_a_json_value() {
     let unconfigured = client.call_value("shop.brandList", &json!({}), &CallOptions::default()).await;
     assert!(matches!(unconfigured, Err(Error::Config(_))), "{unconfigured:?}");
 }
+
+#[cfg(feature = "order")]
+#[test]
+fn a_filter_takes_the_code_set_its_reply_gives() {
+    use doudian_sdk::api::order::search_list::CombineStatus;
+    use doudian_sdk::codes::OrderStatus;
+    let filter = CombineStatus::new().order_status(OrderStatus::AWAITING_SHIPMENT);
+    assert_eq!(serde_json::to_value(&filter).unwrap(), json!({"order_status": "2"}));
+}

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/freightTemplate.json
 
 //! `freightTemplate.detail`: its request, its response and their nested types.
+pub use super::shared::Template;
 /// `freightTemplate.detail`: the request of the platform method `freightTemplate.detail`.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -136,27 +137,6 @@ impl QueryOption {
 pub struct Street {
     /// `id`
     pub id: Option<String>,
-}
-/// An object inside `freightTemplate.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Template {
-    /// `calculate_type`
-    pub calculate_type: Option<i64>,
-    /// `fixed_amount`
-    pub fixed_amount: Option<i64>,
-    /// `id`
-    pub id: Option<i64>,
-    /// `product_city`
-    pub product_city: Option<String>,
-    /// `product_province`
-    pub product_province: Option<String>,
-    /// `rule_type`
-    pub rule_type: Option<i64>,
-    /// `template_name`
-    pub template_name: Option<String>,
-    /// `transfer_type`
-    pub transfer_type: Option<i64>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,7 @@
 // Source: api-spec/groups/freightTemplate.json
 
 //! `freightTemplate.list`: its request, its response and their nested types.
+pub use super::shared::Template;
 /// `freightTemplate.list`: Lists the shop's freight templates (运费模板), optionally filtered by name. A product names one as `freight_id` when it is published.
 ///
 /// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
@@ -96,31 +97,6 @@ impl FreightTemplateListRequest {
 pub struct ListList {
     /// `template`
     pub template: Option<Template>,
-}
-/// An object inside `freightTemplate.list`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Template {
-    /// `calculate_type`
-    pub calculate_type: Option<i64>,
-    /// `fixed_amount`
-    pub fixed_amount: Option<i64>,
-    /// The template id: the `freight_id` of products.
-    ///
-    /// `id`
-    pub id: Option<i64>,
-    /// `product_city`
-    pub product_city: Option<String>,
-    /// `product_province`
-    pub product_province: Option<String>,
-    /// `rule_type`
-    pub rule_type: Option<i64>,
-    /// The template's name.
-    ///
-    /// `template_name`
-    pub template_name: Option<String>,
-    /// `transfer_type`
-    pub transfer_type: Option<i64>,
 }
 #[doc(hidden)]
 mod wire;

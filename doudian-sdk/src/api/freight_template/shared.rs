@@ -300,5 +300,26 @@ impl Street {
         self
     }
 }
+/// An object inside `freightTemplate.detail` and `freightTemplate.list`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct Template {
+    /// `calculate_type`
+    pub calculate_type: Option<i64>,
+    /// `fixed_amount`
+    pub fixed_amount: Option<i64>,
+    /// `id`
+    pub id: Option<i64>,
+    /// `product_city`
+    pub product_city: Option<String>,
+    /// `product_province`
+    pub product_province: Option<String>,
+    /// `rule_type`
+    pub rule_type: Option<i64>,
+    /// `template_name`
+    pub template_name: Option<String>,
+    /// `transfer_type`
+    pub transfer_type: Option<i64>,
+}
 #[doc(hidden)]
 mod wire;

@@ -85,9 +85,9 @@ pub struct ProductListChannelProductResponse {
     /// `data`
     pub data: Vec<Data>,
     /// `detail_brief_material`
-    pub detail_brief_material: Option<ListChannelProductDetailBriefMaterial>,
+    pub detail_brief_material: Option<DetailBriefMaterial>,
     /// `main_img_material`
-    pub main_img_material: Option<ListChannelProductMainImgMaterial>,
+    pub main_img_material: Option<MainImgMaterial>,
     /// `page`. Example: `1`
     pub page: Option<i64>,
     /// `size`. Example: `10`
@@ -171,28 +171,6 @@ pub struct KolInfo {
     pub bind_all: Option<bool>,
     /// `bind_kol_num`. Example: `11`
     pub bind_kol_num: Option<i64>,
-}
-/// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ListChannelProductDetailBriefMaterial {
-    /// `material_status`
-    pub material_status: Option<i64>,
-    /// `material_type`
-    pub material_type: Option<i64>,
-    /// `reject_reason`
-    pub reject_reason: Option<String>,
-}
-/// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ListChannelProductMainImgMaterial {
-    /// `material_status`
-    pub material_status: Option<i64>,
-    /// `material_type`
-    pub material_type: Option<i64>,
-    /// `reject_reason`
-    pub reject_reason: Option<String>,
 }
 /// An object inside `product.listChannelProduct`.
 #[derive(Clone, Default, Debug)]

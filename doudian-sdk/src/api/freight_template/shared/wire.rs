@@ -253,3 +253,55 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for Template {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("calculate_type", &self.calculate_type);
+        out.present("fixed_amount", &self.fixed_amount);
+        out.present("id", &self.id);
+        out.present("product_city", &self.product_city);
+        out.present("product_province", &self.product_province);
+        out.present("rule_type", &self.rule_type);
+        out.present("template_name", &self.template_name);
+        out.present("transfer_type", &self.transfer_type);
+    }
+}
+impl ::serde::Serialize for Template {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for Template {
+        const NAME: &'static str = "Template";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "calculate_type" => crate::de::read(map, &mut self.calculate_type),
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
+                "id" => crate::de::read(map, &mut self.id),
+                "product_city" => crate::de::read(map, &mut self.product_city),
+                "product_province" => crate::de::read(map, &mut self.product_province),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
+                "template_name" => crate::de::read(map, &mut self.template_name),
+                "transfer_type" => crate::de::read(map, &mut self.transfer_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Template {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
