@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::page::{Items, Page, Pages, Paginated};
 use crate::ratelimit::RateLimiter;
 use crate::request::Request;
-use crate::retry::{self, RetryPolicy};
+use crate::retry::{self, RetryClass, RetryPolicy};
 use crate::secret::AccessToken;
 use crate::sign;
 use crate::token::{Authorized, Grant, StoredToken, TokenEndpoint, TokenHealth, TokenManager, TokenStore};
@@ -233,7 +233,7 @@ impl Client {
     /// [`Client::execute`] with per-call options.
     pub async fn execute_with<R: Request>(&self, request: &R, options: &CallOptions) -> Result<Response<R::Response>> {
         let param_json = sign::to_canonical_json(request)?;
-        let reply = self.call_raw(R::METHOD, param_json, R::READ_ONLY, options).await?;
+        let reply = self.call_raw(R::METHOD, param_json, R::RETRY, options).await?;
         decode_data(R::METHOD, &reply)
     }
 
@@ -246,8 +246,8 @@ impl Client {
         options: &CallOptions,
     ) -> Result<Response<serde_json::Value>> {
         let param_json = sign::canonical_param_json(params_json)?;
-        let read_only = crate::catalog::find(method).is_some_and(|m| m.read_only);
-        let reply = self.call_raw(method, param_json, read_only, options).await?;
+        let class = crate::catalog::find(method).map_or(RetryClass::ReadBack, |m| m.retry);
+        let reply = self.call_raw(method, param_json, class, options).await?;
         decode_data(method, &reply)
     }
 
@@ -289,7 +289,7 @@ impl Client {
         &self,
         method: &str,
         param_json: String,
-        read_only: bool,
+        class: RetryClass,
         options: &CallOptions,
     ) -> Result<RawReply> {
         let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
@@ -297,7 +297,7 @@ impl Client {
         let managed = !is_token_call && !options.without_token && options.access_token.is_none();
         // The refresh-and-retry after a rejected token happens once per call, whatever the retries.
         let refreshed = AtomicBool::new(false);
-        retry::run(policy, method, read_only || policy.retry_ambiguous_writes, |attempt| {
+        retry::run(policy, method, policy.retries_ambiguous(class), |attempt| {
             self.attempt(method, &param_json, options, managed, &refreshed, attempt)
         })
         .await
