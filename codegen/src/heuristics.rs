@@ -87,7 +87,7 @@ pub fn mark_receivers(fields: &mut [Field]) {
 pub fn is_read_only(method: &str) -> bool {
     let last = method.rsplit('.').next().unwrap_or(method).to_ascii_lowercase();
     const PREFIXES: &[&str] = &["get", "list", "search", "query", "batchget", "mget", "batchsearch", "detail", "info"];
-    const SUFFIXES: &[&str] = &["list", "detail", "info", "query", "check"];
+    const SUFFIXES: &[&str] = &["list", "detail", "details", "info", "query", "check", "search"];
     const EXACT: &[&str] = &["permission", "policy", "reputation", "stocknum", "sendresult", "template", "getsug"];
     PREFIXES.iter().any(|p| last.starts_with(p))
         || SUFFIXES.iter().any(|s| last.ends_with(s))
@@ -229,6 +229,8 @@ mod tests {
             "open.getAuthInfo",
             "product.publishPreCheck",
             "logistics.queryPackageRoute",
+            "afterSale.refundListSearch",
+            "buyin.kolMaterialsProductsDetails",
         ] {
             assert!(is_read_only(m), "{m}");
         }

@@ -191,7 +191,10 @@ fn a_method_module_cannot_take_the_shared_types_module_name() {
 fn retry_class_errors() {
     // An unknown class names the three that exist.
     let e = error_for(r#"{"name": "order.ship", "retry": "safe"}"#);
-    assert_contains(&e, &[GROUP, "methods[0].retry", "unknown variant `safe`", "`read-only`, `idempotent`, `read-back`"]);
+    assert_contains(
+        &e,
+        &[GROUP, "methods[0].retry", "unknown variant `safe`", "`read-only`, `idempotent`, `read-back`"],
+    );
     // The old key and the new one must agree.
     let e = error_for(r#"{"name": "order.ship", "read_only": true, "retry": "read-back"}"#);
     assert_contains(&e, &[GROUP, "order.ship -> retry", "`read_only: true` contradicts `retry: \"read-back\"`"]);
