@@ -46,8 +46,9 @@ pub struct Method {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryClass>,
     /// The key older specs used: `true` is read as `retry: "read-only"`. Importers write
-    /// `retry` instead; never written.
-    #[serde(default, skip_serializing)]
+    /// `retry` instead; an entry that has it (a hand-written one) keeps it when its file is
+    /// rewritten.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
     /// Paging facts, for paginated list methods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -378,4 +379,39 @@ pub struct FieldOverride {
 
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_old_read_only_key_survives_a_rewrite_and_means_read_only() {
+        // A hand-written entry of an older spec: importers rewrite its file, never the entry.
+        let text = r#"{"name":"order.handMade","read_only":true}"#;
+        let method: Method = serde_json::from_str(text).unwrap();
+        assert_eq!(method.retry_class(), Ok(RetryClass::ReadOnly));
+        assert_eq!(serde_json::to_string(&method).unwrap(), text);
+        // What importers write.
+        let text = r#"{"name":"order.ship","retry":"idempotent"}"#;
+        let method: Method = serde_json::from_str(text).unwrap();
+        assert_eq!(method.retry_class(), Ok(RetryClass::Idempotent));
+        assert_eq!(serde_json::to_string(&method).unwrap(), text);
+        // Neither key: nothing says a repeat is safe.
+        let method: Method = serde_json::from_str(r#"{"name":"order.ship"}"#).unwrap();
+        assert_eq!(method.retry_class(), Ok(RetryClass::ReadBack));
+    }
+
+    #[test]
+    fn an_override_sets_a_class_only_when_it_has_a_key() {
+        let class = |text: &str| serde_json::from_str::<MethodOverride>(text).unwrap().retry_class();
+        assert_eq!(class(r#"{"note": "only a note"}"#), Ok(None));
+        assert_eq!(class(r#"{"read_only": true}"#), Ok(Some(RetryClass::ReadOnly)));
+        assert_eq!(class(r#"{"read_only": false}"#), Ok(Some(RetryClass::ReadBack)));
+        assert_eq!(class(r#"{"retry": "idempotent", "read_only": false}"#), Ok(Some(RetryClass::Idempotent)));
+        assert_eq!(class(r#"{"retry": "read-only", "read_only": true}"#), Ok(Some(RetryClass::ReadOnly)));
+        assert!(class(r#"{"retry": "idempotent", "read_only": true}"#).is_err());
+        assert!(class(r#"{"retry": "read-only", "read_only": false}"#).is_err());
+        assert_eq!(RetryClass::ALL.map(RetryClass::as_str), ["read-only", "idempotent", "read-back"]);
+    }
 }
