@@ -1,10 +1,10 @@
 //! What every importer decides on its own (`api-spec/README.md`, "What the importers
-//! decide"): read-only methods by name, sensitive fields by name, and paging by shape.
+//! decide"): each method's retry class by name, sensitive fields by name, and paging by shape.
 //! The catalog importer and the SDK importer both build their entries through
 //! [`imported_field`] and [`imported_method`], so the rules live here once. Each decision
 //! is written into the spec explicitly, and `overrides.json` can change it.
 
-use crate::spec::{Body, Field, Method, Origin, Paging};
+use crate::spec::{Body, Field, Method, Origin, Paging, RetryClass};
 
 /// A spec field from an importer's facts; `sensitive` is decided by name.
 pub fn imported_field(
@@ -27,7 +27,7 @@ pub fn imported_field(
     }
 }
 
-/// A typed spec method from an importer's facts; `read_only` and `paging` are decided here.
+/// A typed spec method from an importer's facts; `retry` and `paging` are decided here.
 pub fn imported_method(
     name: &str,
     origin: Origin,
@@ -47,7 +47,7 @@ pub fn imported_method(
     }
 }
 
-/// An untyped spec method (known by name only): only `read_only` is decided.
+/// An untyped spec method (known by name only): only `retry` is decided.
 pub fn untyped_method(name: &str, origin: Origin, source: Option<String>) -> Method {
     Method {
         name: name.to_owned(),
@@ -57,7 +57,8 @@ pub fn untyped_method(name: &str, origin: Origin, source: Option<String>) -> Met
         doc_url: None,
         aliases: Vec::new(),
         known_as: Vec::new(),
-        read_only: is_read_only(name),
+        retry: Some(retry_class_by_name(name)),
+        read_only: false,
         paging: None,
         request: None,
         response: None,
@@ -86,11 +87,36 @@ pub fn mark_receivers(fields: &mut [Field]) {
 pub fn is_read_only(method: &str) -> bool {
     let last = method.rsplit('.').next().unwrap_or(method).to_ascii_lowercase();
     const PREFIXES: &[&str] = &["get", "list", "search", "query", "batchget", "mget", "batchsearch", "detail", "info"];
-    const SUFFIXES: &[&str] = &["list", "detail", "info", "query", "check"];
+    const SUFFIXES: &[&str] = &["list", "detail", "details", "info", "query", "check", "search"];
     const EXACT: &[&str] = &["permission", "policy", "reputation", "stocknum", "sendresult", "template", "getsug"];
     PREFIXES.iter().any(|p| last.starts_with(p))
         || SUFFIXES.iter().any(|s| last.ends_with(s))
         || EXACT.contains(&last.as_str())
+}
+
+/// The retry class by name: [`is_read_only`] methods are `read-only`; writes whose name
+/// says they set a value ([`is_idempotent_write`]) are `idempotent`; every other write is
+/// `read-back`, the safe default (`overrides.json` records what the project knows better).
+pub fn retry_class_by_name(method: &str) -> RetryClass {
+    if is_read_only(method) {
+        RetryClass::ReadOnly
+    } else if is_idempotent_write(method) {
+        RetryClass::Idempotent
+    } else {
+        RetryClass::ReadBack
+    }
+}
+
+/// A write whose name makes a repeat certainly harmless: the last segment is `set` followed
+/// by what it sets (`setOnline`, `setAddr`, `setStorePackageFee`): it puts a value in place,
+/// and putting the same value again changes nothing. Only that verb: `update`, `edit`,
+/// `modify` may also append, bump a version or start a new audit, and `del`, `cancel` may
+/// be refused or act on something else when repeated, so those are read-back until an
+/// override says otherwise. `settle`, `setup` and the like are not `set` (the next letter
+/// must start a word).
+pub fn is_idempotent_write(method: &str) -> bool {
+    let last = method.rsplit('.').next().unwrap_or(method);
+    last.strip_prefix("set").is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 /// Sensitive by name: personal data (names, phones, addresses, ID cards, decrypted text)
@@ -203,6 +229,8 @@ mod tests {
             "open.getAuthInfo",
             "product.publishPreCheck",
             "logistics.queryPackageRoute",
+            "afterSale.refundListSearch",
+            "buyin.kolMaterialsProductsDetails",
         ] {
             assert!(is_read_only(m), "{m}");
         }
@@ -216,6 +244,44 @@ mod tests {
         ] {
             assert!(!is_read_only(m), "{m}");
         }
+    }
+
+    #[test]
+    fn idempotent_writes_by_name() {
+        for m in ["product.setOnline", "product.setOffline", "warehouse.setAddr", "shop.setStorePackageFee"] {
+            assert!(is_idempotent_write(m), "{m}");
+            assert_eq!(retry_class_by_name(m), RetryClass::Idempotent, "{m}");
+        }
+        // Not a word boundary, another verb, or not the last segment.
+        for m in [
+            "order.settle",
+            "qualification.settle",
+            "x.setup",
+            "x.set",
+            "x.reset",
+            "x.Set",
+            "sku.editPrice",
+            "order.updateOrderAmount",
+            "product.del",
+            "set.create",
+            "setX.create",
+        ] {
+            assert!(!is_idempotent_write(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn every_method_gets_one_class_by_name() {
+        // Reads first: a read name wins over the set rule (a getter named `setList` reads).
+        assert_eq!(retry_class_by_name("order.searchList"), RetryClass::ReadOnly);
+        assert_eq!(retry_class_by_name("x.setList"), RetryClass::ReadOnly);
+        assert_eq!(retry_class_by_name("product.setOnline"), RetryClass::Idempotent);
+        for m in ["order.logisticsAdd", "product.addV2", "order.settle", "sku.syncStock", "afterSale.operate"] {
+            assert_eq!(retry_class_by_name(m), RetryClass::ReadBack, "{m}");
+        }
+        let method = untyped_method("product.setOnline", Origin::Catalog, None);
+        assert_eq!((method.retry, method.read_only), (Some(RetryClass::Idempotent), false), "written as `retry`");
+        assert_eq!(method.retry_class(), Ok(RetryClass::Idempotent));
     }
 
     #[test]

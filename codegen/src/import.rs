@@ -647,7 +647,7 @@ mod tests {
     fn imports_methods_messages_and_untyped_names() {
         let imported = import("catalog.json", CATALOG, vec![], None).unwrap();
         let order = &imported.groups["order"].methods[0];
-        assert!(order.read_only);
+        assert_eq!(order.retry, Some(crate::spec::RetryClass::ReadOnly));
         let request = order.request.as_ref().unwrap();
         assert!(!request[2].required, "required_unknown makes a field optional");
         assert_eq!(request[2].ty, "list<object>");
@@ -774,6 +774,7 @@ mod tests {
             doc_url: None,
             aliases: Vec::new(),
             known_as: Vec::new(),
+            retry: None,
             read_only: false,
             paging: None,
             request: None,

@@ -86,8 +86,8 @@ pub struct Method {
     pub response_type: String,
     /// The module of the nested types (`search_list`).
     pub module: String,
-    /// Safe to retry after an ambiguous failure.
-    pub read_only: bool,
+    /// What a repeat does: whether the SDK retries it after an ambiguous failure.
+    pub retry: crate::spec::RetryClass,
     /// Field definitions, or `None` for an untyped method.
     pub typed: Option<Typed>,
     /// Paging facts.

@@ -582,12 +582,13 @@ fn lower_method(
         }
         (None, _) => None,
     };
+    let retry = lower_retry(&mut lowerer, method, over, &overrides.file);
     Method {
         name: method.name.clone(),
         request_type,
         response_type,
         module,
-        read_only: over.and_then(|o| o.read_only).unwrap_or(method.read_only),
+        retry,
         typed,
         paging,
         doc: over.and_then(|o| o.doc.clone()).or_else(|| method.doc.clone()),
@@ -595,6 +596,28 @@ fn lower_method(
         aliases: method.aliases.iter().chain(over.map(|o| o.aliases.iter()).into_iter().flatten()).cloned().collect(),
         known_as: method.known_as.clone(),
         moved: BTreeMap::new(),
+    }
+}
+
+/// The method's retry class: the override's, else the spec's (`read-back` when neither
+/// says; see [`spec::retry_class`]). Contradicting keys are errors.
+fn lower_retry(
+    lowerer: &mut Lowerer<'_>,
+    method: &spec::Method,
+    over: Option<&spec::MethodOverride>,
+    overrides_file: &str,
+) -> spec::RetryClass {
+    let from_spec = method.retry_class().unwrap_or_else(|message| {
+        lowerer.error("retry", message);
+        spec::RetryClass::ReadBack
+    });
+    match over.map(spec::MethodOverride::retry_class) {
+        Some(Ok(Some(class))) => class,
+        Some(Err(message)) => {
+            lowerer.errors.push(SpecError::new(overrides_file, format!("methods.{}.retry", method.name), message));
+            from_spec
+        }
+        Some(Ok(None)) | None => from_spec,
     }
 }
 

@@ -578,7 +578,7 @@ mod tests {
             request_type: "R".into(),
             response_type: "Resp".into(),
             module: "list".into(),
-            read_only: true,
+            retry: crate::spec::RetryClass::ReadOnly,
             typed: Some(typed),
             paging: None,
             doc: None,

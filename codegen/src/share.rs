@@ -145,7 +145,7 @@ mod tests {
             request_type: String::new(),
             response_type: String::new(),
             module: String::new(),
-            read_only: true,
+            retry: crate::spec::RetryClass::ReadOnly,
             typed: Some(Typed {
                 request: object("Request", vec![]),
                 response: crate::ir::ResponseShape::Object(object("Response", vec![])),

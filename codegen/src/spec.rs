@@ -41,7 +41,13 @@ pub struct Method {
     /// The method is sent under `name`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known_as: Vec<String>,
-    /// The method only reads (safe to retry after an ambiguous failure).
+    /// What a repeat of the method does, which decides whether the SDK sends it again after
+    /// an ambiguous failure. Absent: `read_only` decides (see [`Method::retry_class`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryClass>,
+    /// The key older specs used: `true` is read as `retry: "read-only"`. Importers write
+    /// `retry` instead; an entry that has it (a hand-written one) keeps it when its file is
+    /// rewritten.
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
     /// Paging facts, for paginated list methods.
@@ -53,6 +59,84 @@ pub struct Method {
     /// The shape of the reply's `data`; absent (with `request`) for an untyped method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<Body>,
+}
+
+impl Method {
+    /// The method's retry class: `retry`, else `read-only` for the old `read_only: true`,
+    /// else `read-back` (nothing says a repeat is safe). Both keys that disagree are an error.
+    pub fn retry_class(&self) -> Result<RetryClass, String> {
+        // `read_only: false` is the key's default: it says nothing.
+        retry_class(self.retry, self.read_only.then_some(true))
+    }
+}
+
+impl MethodOverride {
+    /// The class this override sets, if it sets one (`retry`, or the old `read_only`).
+    pub fn retry_class(&self) -> Result<Option<RetryClass>, String> {
+        match (self.retry, self.read_only) {
+            (None, None) => Ok(None),
+            (retry, read_only) => retry_class(retry, read_only).map(Some),
+        }
+    }
+}
+
+/// What a repeat of a method does: whether the SDK may send it again after a failure whose
+/// outcome is unknown (a timeout or a dropped connection after the request went out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RetryClass {
+    /// Only reads: a repeat changes nothing.
+    #[serde(rename = "read-only")]
+    ReadOnly,
+    /// Writes, but a repeat with the same parameters leaves the same state (it sets a value:
+    /// a remark, a price, an absolute stock, a switch; or the platform deduplicates by a
+    /// request id the parameters carry).
+    #[serde(rename = "idempotent")]
+    Idempotent,
+    /// Writes, and a repeat may act twice (creates, adds, increments, sends, ships,
+    /// cancels, ...): after an ambiguous failure the caller reads the state back.
+    #[serde(rename = "read-back")]
+    ReadBack,
+}
+
+impl RetryClass {
+    /// Every class, in order.
+    pub const ALL: [RetryClass; 3] = [RetryClass::ReadOnly, RetryClass::Idempotent, RetryClass::ReadBack];
+
+    /// The spelling in the spec files and the method table (`read-only`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetryClass::ReadOnly => "read-only",
+            RetryClass::Idempotent => "idempotent",
+            RetryClass::ReadBack => "read-back",
+        }
+    }
+}
+
+impl std::fmt::Display for RetryClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The class from the `retry` key and the old `read_only` key (`None`: not given, in an
+/// override): `read_only: true` is `read-only`; `read_only: false` in an override is
+/// `read-back` (it said "not read-only", and nothing said a repeat is safe). Keys that
+/// disagree are an error; neither gives `read-back`.
+pub fn retry_class(retry: Option<RetryClass>, read_only: Option<bool>) -> Result<RetryClass, String> {
+    let old = match read_only {
+        Some(true) => Some(RetryClass::ReadOnly),
+        Some(false) if retry == Some(RetryClass::ReadOnly) => {
+            return Err("`read_only: false` contradicts `retry: \"read-only\"`: give `retry` alone".to_owned())
+        }
+        _ => None,
+    };
+    match (retry, old) {
+        (Some(new), Some(old)) if new != old => {
+            Err(format!("`read_only: true` contradicts `retry: \"{new}\"`: give `retry` alone"))
+        }
+        (Some(class), _) | (None, Some(class)) => Ok(class),
+        (None, None) => Ok(RetryClass::ReadBack),
+    }
 }
 
 /// Which importer wrote an entry. A closed set, so a misspelt origin fails to parse instead
@@ -220,7 +304,11 @@ pub struct MethodOverride {
     /// Why (kept for the reader; not used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Replaces the spec's `read_only`.
+    /// Replaces the spec's retry class; the reason goes in `note`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryClass>,
+    /// The key older overrides used: `true` is `retry: "read-only"`, `false` is
+    /// `retry: "read-back"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
     /// Replaces the spec's paging facts.
@@ -363,4 +451,39 @@ pub struct Shape {
     /// `<method> <path>` (`order.searchList response.shop_order_list[]`) or
     /// `message <Name> <path>` (`message TradeAddressChanged addr_struct`).
     pub places: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_old_read_only_key_survives_a_rewrite_and_means_read_only() {
+        // A hand-written entry of an older spec: importers rewrite its file, never the entry.
+        let text = r#"{"name":"order.handMade","read_only":true}"#;
+        let method: Method = serde_json::from_str(text).unwrap();
+        assert_eq!(method.retry_class(), Ok(RetryClass::ReadOnly));
+        assert_eq!(serde_json::to_string(&method).unwrap(), text);
+        // What importers write.
+        let text = r#"{"name":"order.ship","retry":"idempotent"}"#;
+        let method: Method = serde_json::from_str(text).unwrap();
+        assert_eq!(method.retry_class(), Ok(RetryClass::Idempotent));
+        assert_eq!(serde_json::to_string(&method).unwrap(), text);
+        // Neither key: nothing says a repeat is safe.
+        let method: Method = serde_json::from_str(r#"{"name":"order.ship"}"#).unwrap();
+        assert_eq!(method.retry_class(), Ok(RetryClass::ReadBack));
+    }
+
+    #[test]
+    fn an_override_sets_a_class_only_when_it_has_a_key() {
+        let class = |text: &str| serde_json::from_str::<MethodOverride>(text).unwrap().retry_class();
+        assert_eq!(class(r#"{"note": "only a note"}"#), Ok(None));
+        assert_eq!(class(r#"{"read_only": true}"#), Ok(Some(RetryClass::ReadOnly)));
+        assert_eq!(class(r#"{"read_only": false}"#), Ok(Some(RetryClass::ReadBack)));
+        assert_eq!(class(r#"{"retry": "idempotent", "read_only": false}"#), Ok(Some(RetryClass::Idempotent)));
+        assert_eq!(class(r#"{"retry": "read-only", "read_only": true}"#), Ok(Some(RetryClass::ReadOnly)));
+        assert!(class(r#"{"retry": "idempotent", "read_only": true}"#).is_err());
+        assert!(class(r#"{"retry": "read-only", "read_only": false}"#).is_err());
+        assert_eq!(RetryClass::ALL.map(RetryClass::as_str), ["read-only", "idempotent", "read-back"]);
+    }
 }

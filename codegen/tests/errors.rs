@@ -192,3 +192,86 @@ fn a_method_module_cannot_take_the_shared_types_module_name() {
     let e = error_for(r#"{"name": "order.shared", "request": [], "response": {"type": "object", "fields": []}}"#);
     assert_contains(&e, &["order.shared: module name `shared` is the group's module of shared types"]);
 }
+
+#[test]
+fn retry_class_errors() {
+    // An unknown class names the three that exist.
+    let e = error_for(r#"{"name": "order.ship", "retry": "safe"}"#);
+    assert_contains(
+        &e,
+        &[GROUP, "methods[0].retry", "unknown variant `safe`", "`read-only`, `idempotent`, `read-back`"],
+    );
+    // The old key and the new one must agree.
+    let e = error_for(r#"{"name": "order.ship", "read_only": true, "retry": "read-back"}"#);
+    assert_contains(&e, &[GROUP, "order.ship -> retry", "`read_only: true` contradicts `retry: \"read-back\"`"]);
+    // So must an override's.
+    let group = r#"{"group": "order", "methods": [{"name": "order.ship"}]}"#;
+    let overrides = r#"{"methods": {"order.ship": {"read_only": false, "retry": "read-only"}}}"#;
+    let e = error_of(input(&[(GROUP, group)], r#"{"messages": []}"#, overrides));
+    assert_contains(&e, &["api-spec/overrides.json", "methods.order.ship.retry", "`read_only: false` contradicts"]);
+}
+
+/// The class each method of `group` ends up with, from the generated method table.
+fn classes(group: &str, overrides: &str) -> Vec<(String, String)> {
+    let output = codegen::generate(&input(&[(GROUP, group)], r#"{"messages": []}"#, overrides))
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    let table = &output.files["method_table.tsv"];
+    let mut lines = table.lines();
+    let retry = lines.next().unwrap().split('\t').position(|column| column == "retry").expect("a retry column");
+    lines
+        .map(|line| {
+            let columns: Vec<&str> = line.split('\t').collect();
+            (columns[0].to_owned(), columns[retry].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn retry_classes_come_from_the_spec_then_the_overrides() {
+    let group = r#"{"group": "order", "methods": [
+        {"name": "order.a", "retry": "idempotent"},
+        {"name": "order.b", "read_only": true},
+        {"name": "order.c"},
+        {"name": "order.d", "retry": "read-only"},
+        {"name": "order.e", "read_only": true},
+        {"name": "order.f", "retry": "idempotent"},
+        {"name": "order.g", "retry": "read-only", "read_only": true}
+    ]}"#;
+    let expected = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs.iter().map(|(m, c)| (m.to_string(), c.to_string())).collect()
+    };
+    // The spec alone: `retry`, the old `read_only: true`, and `read-back` when nothing says.
+    assert_eq!(
+        classes(group, "{}"),
+        expected(&[
+            ("order.a", "idempotent"),
+            ("order.b", "read-only"),
+            ("order.c", "read-back"),
+            ("order.d", "read-only"),
+            ("order.e", "read-only"),
+            ("order.f", "idempotent"),
+            ("order.g", "read-only"),
+        ])
+    );
+    // An override replaces it, in either spelling; `read_only: false` is `read-back`.
+    let overrides = r#"{"methods": {
+        "order.a": {"note": "adds", "retry": "read-back"},
+        "order.b": {"retry": "idempotent"},
+        "order.c": {"read_only": true},
+        "order.d": {"read_only": false},
+        "order.e": {"note": "only a doc", "doc": "Reads."},
+        "order.f": {"retry": "idempotent", "read_only": false}
+    }}"#;
+    assert_eq!(
+        classes(group, overrides),
+        expected(&[
+            ("order.a", "read-back"),
+            ("order.b", "idempotent"),
+            ("order.c", "read-only"),
+            ("order.d", "read-back"),
+            ("order.e", "read-only"),
+            ("order.f", "idempotent"),
+            ("order.g", "read-only"),
+        ])
+    );
+}

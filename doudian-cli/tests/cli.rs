@@ -227,6 +227,7 @@ fn methods_lists_matching_methods_with_type_and_feature() {
     let columns: Vec<_> = row.split_whitespace().collect();
     assert_eq!(columns[1], "api::order::OrderSearchListRequest", "{row}");
     assert_eq!(columns[2], "order", "{row}");
+    assert_eq!(columns[3], "read-only", "{row}");
     assert!(row.contains("paged"), "{row}");
     assert!(stdout.lines().next().unwrap().starts_with("METHOD"), "{stdout}");
     assert!(stdout.lines().skip(1).all(|l| l.to_lowercase().contains("searchlist")), "{stdout}");
@@ -236,6 +237,17 @@ fn methods_lists_matching_methods_with_type_and_feature() {
     let row = rows.as_array().unwrap().iter().find(|r| r["method"] == "order.searchList").unwrap();
     assert_eq!(row["request_type"], "doudian_sdk::api::order::OrderSearchListRequest");
     assert_eq!((&row["feature"], &row["read_only"], &row["paginated"]), (&"order".into(), &true.into(), &true.into()));
+
+    assert_eq!(row["retry"], "read-only");
+
+    // Writes show their class: one safe to repeat, one that is not.
+    let output = run(doudian().args(["methods", "order."]));
+    let stdout = text(&output.stdout);
+    assert!(stdout.lines().next().unwrap().ends_with("RETRY"), "{stdout}");
+    for (method, class) in [("order.addOrderRemark", "idempotent"), ("order.logisticsAdd", "read-back")] {
+        let row = stdout.lines().find(|l| l.starts_with(&format!("{method} "))).unwrap_or_else(|| panic!("{stdout}"));
+        assert_eq!(row.split_whitespace().nth(3), Some(class), "{row}");
+    }
 
     let output = run(doudian().args(["methods", "no-such-method-anywhere"]));
     assert_eq!(output.status.code(), Some(2));

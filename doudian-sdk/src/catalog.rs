@@ -4,6 +4,8 @@
 
 use std::sync::LazyLock;
 
+use crate::retry::RetryClass;
+
 /// Facts about one platform method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -21,8 +23,11 @@ pub struct MethodInfo {
     pub request_type: &'static str,
     /// The response type's path below the crate.
     pub response_type: &'static str,
-    /// Whether the method only reads (safe to retry after an ambiguous failure).
+    /// Whether the method only reads (its retry class is [`RetryClass::ReadOnly`]).
     pub read_only: bool,
+    /// What a repeat of the method does: whether the client sends it again after an
+    /// ambiguous failure ([`crate::retry::RetryPolicy::retries_ambiguous`]).
+    pub retry: RetryClass,
     /// Whether the spec has field definitions (otherwise request and response are open JSON).
     pub typed: bool,
     /// Paging facts, for paginated list methods.
@@ -62,7 +67,7 @@ fn parse_table(table: &'static str) -> Box<[MethodInfo]> {
 
 fn parse_line(line: &'static str) -> Option<MethodInfo> {
     let columns: Vec<&'static str> = line.split('\t').collect();
-    let [name, known_as, group, feature, request_type, response_type, read_only, typed, page_param, size_param, page_base, max_size, items_path, total_path] =
+    let [name, known_as, group, feature, request_type, response_type, retry, typed, page_param, size_param, page_base, max_size, items_path, total_path] =
         columns[..]
     else {
         return None;
@@ -77,6 +82,7 @@ fn parse_line(line: &'static str) -> Option<MethodInfo> {
         // A handful of methods, once per process: kept for its lifetime.
         list => Box::leak(list.split(',').collect::<Box<[_]>>()),
     };
+    let retry = RetryClass::from_name(retry)?;
     let paging = match page_param {
         "" => None,
         _ => Some(PagingInfo {
@@ -95,7 +101,8 @@ fn parse_line(line: &'static str) -> Option<MethodInfo> {
         feature,
         request_type,
         response_type,
-        read_only: flag(read_only)?,
+        read_only: retry == RetryClass::ReadOnly,
+        retry,
         typed: flag(typed)?,
         paging,
     })
@@ -132,19 +139,42 @@ mod tests {
         assert!(METHODS.windows(2).all(|w| w[0].name < w[1].name), "sorted and unique");
         let header = METHOD_TABLE.lines().next().unwrap();
         assert!(header.starts_with("name\tknown_as\tgroup"), "{header}");
-        for bad in
-            ["x", "a\t\tg\tf\treq\tresp\t2\t1\t\t\t\t\t\t", "a\t\tg\tf\treq\tresp\t1\t1\tpage\tsize\tzero\t\titems\t"]
-        {
+        for bad in [
+            "x",
+            "a\t\tg\tf\treq\tresp\tread-only\t2\t\t\t\t\t\t",
+            "a\t\tg\tf\treq\tresp\tread-only\t1\tpage\tsize\tzero\t\titems\t",
+            "a\t\tg\tf\treq\tresp\t1\t1\t\t\t\t\t\t",
+        ] {
             assert!(parse_line(bad).is_none(), "{bad:?}");
         }
         let paged = parse_line(
-            "a.b\tA.b,a.B\ta\ta\tapi::a::AbRequest\tapi::a::AbResponse\t1\t1\tpage\tsize\t1\t100\tlist\ttotal",
+            "a.b\tA.b,a.B\ta\ta\tapi::a::AbRequest\tapi::a::AbResponse\tread-only\t1\tpage\tsize\t1\t100\tlist\ttotal",
         )
         .unwrap();
         assert_eq!(paged.known_as, ["A.b", "a.B"]);
         let paging = paged.paging.unwrap();
         assert_eq!((paging.page_base, paging.max_size, paging.total_path), (1, Some(100), Some("total")));
         assert!(paged.read_only && paged.typed);
+        assert_eq!(paged.retry, RetryClass::ReadOnly);
+        for (column, class) in [("idempotent", RetryClass::Idempotent), ("read-back", RetryClass::ReadBack)] {
+            let line = format!("a.c\t\ta\ta\treq\tresp\t{column}\t0\t\t\t\t\t\t");
+            let write = parse_line(Box::leak(line.into_boxed_str())).unwrap();
+            assert_eq!((write.retry, write.read_only, write.typed), (class, false, false));
+        }
+    }
+
+    #[test]
+    fn every_method_has_a_retry_class_and_the_core_flows_have_theirs() {
+        let class = |name: &str| find(name).map(|m| m.retry);
+        assert_eq!(class("order.searchList"), Some(RetryClass::ReadOnly));
+        assert_eq!(class("order.addOrderRemark"), Some(RetryClass::Idempotent));
+        assert_eq!(class("sku.editPrice"), Some(RetryClass::Idempotent));
+        assert_eq!(class("order.logisticsAdd"), Some(RetryClass::ReadBack));
+        assert_eq!(class("order.batchDecrypt"), Some(RetryClass::ReadBack));
+        for class in [RetryClass::ReadOnly, RetryClass::Idempotent, RetryClass::ReadBack] {
+            assert!(METHODS.iter().any(|m| m.retry == class), "no {class} method");
+        }
+        assert!(METHODS.iter().all(|m| m.read_only == (m.retry == RetryClass::ReadOnly)));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::page::{Items, Page, Pages, Paginated};
 use crate::ratelimit::RateLimiter;
 use crate::request::Request;
-use crate::retry::{self, RetryPolicy};
+use crate::retry::{self, RetryClass, RetryPolicy};
 use crate::secret::AccessToken;
 use crate::sign;
 use crate::token::{Authorized, Grant, StoredToken, TokenEndpoint, TokenHealth, TokenManager, TokenStore};
@@ -233,7 +233,7 @@ impl Client {
     /// [`Client::execute`] with per-call options.
     pub async fn execute_with<R: Request>(&self, request: &R, options: &CallOptions) -> Result<Response<R::Response>> {
         let param_json = sign::to_canonical_json(request)?;
-        let reply = self.call_raw(R::METHOD, param_json, R::READ_ONLY, options).await?;
+        let reply = self.call_raw(R::METHOD, param_json, R::RETRY, options).await?;
         decode_data(R::METHOD, &reply)
     }
 
@@ -270,16 +270,16 @@ impl Client {
         self.call_by_name(method, sign::to_canonical_json(params)?, options).await
     }
 
-    /// A call by name with canonical `param_json`: retried after an ambiguous failure only
-    /// when the catalog knows the method reads.
+    /// A call by name with canonical `param_json`: retried after an ambiguous failure as
+    /// the catalog's retry class for the method allows (read-back when it is unknown).
     async fn call_by_name(
         &self,
         method: &str,
         param_json: String,
         options: &CallOptions,
     ) -> Result<Response<serde_json::Value>> {
-        let read_only = crate::catalog::find(method).is_some_and(|m| m.read_only);
-        let reply = self.call_raw(method, param_json, read_only, options).await?;
+        let class = crate::catalog::find(method).map_or(RetryClass::ReadBack, |m| m.retry);
+        let reply = self.call_raw(method, param_json, class, options).await?;
         decode_data(method, &reply)
     }
 
@@ -321,7 +321,7 @@ impl Client {
         &self,
         method: &str,
         param_json: String,
-        read_only: bool,
+        class: RetryClass,
         options: &CallOptions,
     ) -> Result<RawReply> {
         let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
@@ -329,7 +329,7 @@ impl Client {
         let managed = !is_token_call && !options.without_token && options.access_token.is_none();
         // The refresh-and-retry after a rejected token happens once per call, whatever the retries.
         let refreshed = AtomicBool::new(false);
-        retry::run(policy, method, read_only || policy.retry_ambiguous_writes, |attempt| {
+        retry::run(policy, method, policy.retries_ambiguous(class), |attempt| {
             self.attempt(method, &param_json, options, managed, &refreshed, attempt)
         })
         .await

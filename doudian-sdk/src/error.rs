@@ -543,9 +543,11 @@ impl Error {
     /// already retried the PUT itself (see `Client::upload_material`).
     ///
     /// Everything else is unambiguous: an [`ApiError`] (the platform refused the call and
-    /// did nothing), or a failure before sending (see [`Error::is_retryable`]). Reads are
-    /// retried after ambiguous failures (except a data mismatch, which would fail again);
-    /// writes only with [`RetryPolicy::with_ambiguous_writes`](crate::retry::RetryPolicy::with_ambiguous_writes).
+    /// did nothing), or a failure before sending (see [`Error::is_retryable`]). Reads and
+    /// idempotent writes are retried after ambiguous failures (except a data mismatch, which
+    /// would fail again); read-back writes only with
+    /// [`RetryPolicy::with_ambiguous_writes`](crate::retry::RetryPolicy::with_ambiguous_writes)
+    /// (see [`RetryClass`](crate::retry::RetryClass)).
     pub fn is_ambiguous(&self) -> bool {
         match self {
             Error::Transport(t) => kind_is_ambiguous(t.kind),

@@ -3,6 +3,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::retry::RetryClass;
+
 /// A platform method call. Every generated `*Request` type implements it; users may
 /// implement it for a method the spec lacks (the trait is deliberately not sealed).
 ///
@@ -11,9 +13,15 @@ use serde::Serialize;
 pub trait Request: Serialize {
     /// The platform method name, e.g. `order.searchList`.
     const METHOD: &'static str;
-    /// `true` when the method only reads: it may then be retried after an ambiguous
-    /// failure (a timeout after the request was sent). Writes default to `false`.
+    /// `true` when the method only reads. The older way to say
+    /// `RETRY = RetryClass::ReadOnly`, and what [`Request::RETRY`] defaults to; the client
+    /// reads `RETRY`.
     const READ_ONLY: bool = false;
+    /// What a repeat of the method does, which decides whether the client sends it again
+    /// after an ambiguous failure (a timeout after the request was sent): read-only and
+    /// idempotent methods are, read-back ones are not. Defaults to
+    /// [`RetryClass::ReadOnly`] when [`Request::READ_ONLY`], else [`RetryClass::ReadBack`].
+    const RETRY: RetryClass = if Self::READ_ONLY { RetryClass::ReadOnly } else { RetryClass::ReadBack };
     /// The decoded `data` of a successful reply.
     type Response: DeserializeOwned;
 }

@@ -6,13 +6,71 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::Result;
 
+/// What a repeat of a method does, from the spec: it decides whether the SDK sends a call
+/// again after a failure whose outcome is unknown ([`crate::Error::is_ambiguous`]: a timeout
+/// or a dropped connection after the request went out). Each request type says its class
+/// ([`crate::request::Request::RETRY`]); [`crate::catalog::MethodInfo::retry`] lists them
+/// by name.
+///
+/// ```
+/// use doudian_sdk::retry::{RetryClass, RetryPolicy};
+///
+/// assert!(RetryPolicy::default().retries_ambiguous(RetryClass::Idempotent));
+/// assert!(!RetryPolicy::default().retries_ambiguous(RetryClass::ReadBack));
+/// assert_eq!(RetryClass::from_name("read-back"), Some(RetryClass::ReadBack));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryClass {
+    /// Only reads: a repeat changes nothing. Sent again after an ambiguous failure.
+    ReadOnly,
+    /// Writes, but a repeat with the same parameters leaves the same state (it sets a value:
+    /// a remark, a price, a switch; or the platform answers a repeated request id with the
+    /// first result). Sent again after an ambiguous failure, like a read.
+    Idempotent,
+    /// Writes, and a repeat may act twice (creates, adds, ships, sends, cancels...). Not
+    /// sent again after an ambiguous failure: the caller reads the state back first.
+    ReadBack,
+}
+
+impl RetryClass {
+    /// The name the spec and the method table use: `read-only`, `idempotent`, `read-back`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetryClass::ReadOnly => "read-only",
+            RetryClass::Idempotent => "idempotent",
+            RetryClass::ReadBack => "read-back",
+        }
+    }
+
+    /// The class of a name as [`RetryClass::as_str`] gives it.
+    pub fn from_name(name: &str) -> Option<RetryClass> {
+        [RetryClass::ReadOnly, RetryClass::Idempotent, RetryClass::ReadBack].into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether sending the same call twice is harmless (read-only or idempotent).
+    pub fn repeats_safely(self) -> bool {
+        match self {
+            RetryClass::ReadOnly | RetryClass::Idempotent => true,
+            RetryClass::ReadBack => false,
+        }
+    }
+}
+
+impl std::fmt::Display for RetryClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// When and how often a failed call is tried again.
 ///
 /// Rate limiting (60000), a busy service (20000) and connection failures that happened
 /// before the request was sent are retried for every method. A failure after the request
-/// was sent (a timeout, a broken connection, a 5xx) is retried only for read-only methods,
-/// or when the caller opts in with [`RetryPolicy::retry_ambiguous_writes`]: a write is
-/// never sent twice when the first attempt may have been processed.
+/// was sent (a timeout, a broken connection, a 5xx) is retried only for methods whose
+/// [`RetryClass`] repeats safely (read-only and idempotent ones), or when the caller opts in
+/// with [`RetryPolicy::retry_ambiguous_writes`]: a read-back write is never sent twice when
+/// the first attempt may have been processed.
 ///
 /// ```
 /// use std::time::Duration;
@@ -33,7 +91,9 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The longest backoff.
     pub max_delay: Duration,
-    /// Also retry writes after an ambiguous failure (only for idempotent writes).
+    /// Also retry read-back writes after an ambiguous failure: for a call whose parameters
+    /// make a repeat safe although its method's may not (`sku.syncStock` with an absolute
+    /// stock). Idempotent writes are retried without it.
     pub retry_ambiguous_writes: bool,
 }
 
@@ -66,10 +126,17 @@ impl RetryPolicy {
         self
     }
 
-    /// Allows retrying writes after ambiguous failures (use only for idempotent writes).
+    /// Allows retrying read-back writes after ambiguous failures (use only for calls whose
+    /// parameters make a repeat harmless).
     pub fn with_ambiguous_writes(mut self, allow: bool) -> Self {
         self.retry_ambiguous_writes = allow;
         self
+    }
+
+    /// Whether a call of this class is sent again after an ambiguous failure: when a repeat
+    /// is harmless ([`RetryClass::repeats_safely`]), or the caller allowed it for writes.
+    pub fn retries_ambiguous(&self, class: RetryClass) -> bool {
+        class.repeats_safely() || self.retry_ambiguous_writes
     }
 
     /// The upper bound of the backoff after `attempt` failed attempts (1-based).
@@ -95,7 +162,7 @@ impl RetryPolicy {
 /// is final, or the policy's attempts are used up, sleeping the backoff in between.
 /// Retryable errors ([`crate::Error::is_retryable`]) are retried for every call; ambiguous
 /// ones ([`crate::Error::is_ambiguous`]) that another attempt may get past only when
-/// `retry_ambiguous` (reads, or writes the caller declared idempotent).
+/// `retry_ambiguous` (see [`RetryPolicy::retries_ambiguous`]).
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     method: &str,
@@ -247,6 +314,49 @@ mod tests {
         let waited = started.elapsed();
         // 50–100 ms, then 100–200 ms.
         assert!(waited >= Duration::from_millis(150) && waited <= Duration::from_millis(300), "{waited:?}");
+    }
+
+    #[test]
+    fn classes_that_repeat_safely_are_retried_after_ambiguous_failures() {
+        let default = RetryPolicy::default();
+        assert!(default.retries_ambiguous(RetryClass::ReadOnly));
+        assert!(default.retries_ambiguous(RetryClass::Idempotent));
+        assert!(!default.retries_ambiguous(RetryClass::ReadBack), "a read-back write is not sent twice");
+        // The caller's opt-in covers read-back writes too.
+        let opted_in = RetryPolicy::attempts(3).with_ambiguous_writes(true);
+        for class in [RetryClass::ReadOnly, RetryClass::Idempotent, RetryClass::ReadBack] {
+            assert!(opted_in.retries_ambiguous(class), "{class}");
+        }
+        assert_eq!(
+            [RetryClass::ReadOnly, RetryClass::Idempotent, RetryClass::ReadBack].map(RetryClass::repeats_safely),
+            [true, true, false]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idempotent_write_is_retried_after_a_timeout_and_a_read_back_write_is_not() {
+        use crate::error::TransportKind;
+        let policy = RetryPolicy::attempts(3);
+        let timeout = || vec![transport(TransportKind::Timeout)];
+        let idempotent = policy.retries_ambiguous(RetryClass::Idempotent);
+        assert_eq!(attempts_made(&policy, idempotent, timeout()).await.1, 2);
+        let read_back = policy.retries_ambiguous(RetryClass::ReadBack);
+        assert_eq!(attempts_made(&policy, read_back, timeout()).await.1, 1);
+    }
+
+    #[test]
+    fn classes_are_named_as_in_the_spec() {
+        for (class, name) in [
+            (RetryClass::ReadOnly, "read-only"),
+            (RetryClass::Idempotent, "idempotent"),
+            (RetryClass::ReadBack, "read-back"),
+        ] {
+            assert_eq!((class.as_str(), class.to_string()), (name, name.to_owned()));
+            assert_eq!(RetryClass::from_name(name), Some(class));
+        }
+        for other in ["", "read_only", "Read-only", "idempotent "] {
+            assert_eq!(RetryClass::from_name(other), None, "{other:?}");
+        }
     }
 
     #[test]

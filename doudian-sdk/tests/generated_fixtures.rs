@@ -19,6 +19,9 @@ mod page {
 mod request {
     pub use doudian_sdk::request::*;
 }
+mod retry {
+    pub use doudian_sdk::retry::*;
+}
 #[allow(unused_imports)]
 mod codes {
     pub use doudian_sdk::codes::*;
@@ -41,6 +44,24 @@ mod messages;
 use demo::*;
 use doudian_sdk::page::Paginated;
 use doudian_sdk::Request;
+
+#[test]
+fn each_request_carries_its_retry_class() {
+    use doudian_sdk::retry::RetryClass;
+    // `retry` in the spec, the old `read_only: true`, an override in either key, and nothing.
+    assert_eq!(DemoAreasRequest::RETRY, RetryClass::ReadOnly);
+    assert_eq!(DemoSearchListRequest::RETRY, RetryClass::ReadOnly);
+    assert_eq!(DemoCreateBatchRequest::RETRY, RetryClass::Idempotent);
+    assert_eq!(DemoShipAgainRequest::RETRY, RetryClass::Idempotent);
+    assert_eq!(DemoUntypedCallRequest::RETRY, RetryClass::ReadOnly);
+    assert_eq!(DemoShipRequest::RETRY, RetryClass::ReadBack);
+    assert_eq!(DemoCreateRequest::RETRY, RetryClass::ReadBack);
+    // `READ_ONLY` still tells read-only methods apart.
+    assert_eq!(
+        [DemoAreasRequest::READ_ONLY, DemoCreateBatchRequest::READ_ONLY, DemoShipRequest::READ_ONLY],
+        [true, false, false]
+    );
+}
 
 const SAMPLES: &str = include_str!("../../codegen/tests/fixtures/hard_cases/expected/samples.json");
 const MESSAGE_SAMPLES: &str = include_str!("../../codegen/tests/fixtures/hard_cases/expected/message_samples.json");

@@ -4,11 +4,14 @@
 use std::time::{Duration, Instant};
 
 use doudian_gateway::{Fault, FaultRule, OrderStatus};
-use doudian_sdk::api::order::{OrderLogisticsAddRequest, OrderOrderDetailRequest, OrderSearchListRequest};
+use doudian_sdk::api::order::{
+    OrderAddOrderRemarkRequest, OrderLogisticsAddRequest, OrderOrderDetailRequest, OrderSearchListRequest,
+};
 use doudian_sdk::api::shop::ShopBrandListRequest;
 use doudian_sdk::error::{DecodeStage, TransportKind};
 use doudian_sdk::ids::OrderId;
-use doudian_sdk::retry::RetryPolicy;
+use doudian_sdk::request::Request;
+use doudian_sdk::retry::{RetryClass, RetryPolicy};
 use doudian_sdk::{CallOptions, Client, Error, SignMethod};
 use e2e_tests::*;
 
@@ -238,6 +241,45 @@ async fn dropped_connection_on_a_write_is_retried_when_the_caller_opts_in() {
     assert_eq!(err.api().map(|a| a.sub_code.as_str()), Some("isv.business-failed:order-already-shipped"), "{err:?}");
     assert_eq!(gw.calls(SHIP), 2);
     assert_eq!((gw.ship_calls(&orders[1]), gw.shipments(&orders[1])), (2, 1));
+}
+
+/// The spec's retry classes at work: the same fault (the connection dropped after the
+/// gateway processed the call, so the client cannot know the outcome) on an idempotent write
+/// and on a read-back write, with the default policy (no opt-in).
+#[tokio::test]
+async fn after_a_dropped_connection_an_idempotent_write_is_retried_and_a_read_back_write_is_not() {
+    const REMARK: &str = "order.addOrderRemark";
+    assert_eq!(OrderAddOrderRemarkRequest::RETRY, RetryClass::Idempotent);
+    assert_eq!(OrderLogisticsAddRequest::RETRY, RetryClass::ReadBack);
+    let gw = gateway().await;
+    let client = ready_client(client_builder(&gw).retry(fast_retry(3))).await;
+    let orders = gw.order_ids(OrderStatus::AwaitingShipment);
+
+    // Idempotent: the remark is set, the reply lost, the call sent again and answered.
+    gw.inject(FaultRule::new(Fault::DropAfterProcessing).for_method(REMARK).times(1));
+    client.execute(&OrderAddOrderRemarkRequest::new(&orders[0], "fragile")).await.unwrap();
+    assert_eq!(gw.calls(REMARK), 2, "one lost reply, one retry");
+    assert_eq!(gw.counters().remarks.get(&orders[0]), Some(&2));
+    assert_eq!(gw.order(&orders[0]).unwrap().seller_words, "fragile", "the same remark, set twice");
+
+    // The same by name: `call_json` takes the class from the method table.
+    gw.inject(FaultRule::new(Fault::DropAfterProcessing).for_method(REMARK).times(1));
+    let params = format!(r#"{{"order_id": "{}", "remark": "by name"}}"#, orders[1]);
+    client.call_json(REMARK, &params, &CallOptions::default()).await.unwrap();
+    assert_eq!(gw.calls(REMARK), 4);
+    assert_eq!(gw.order(&orders[1]).unwrap().seller_words, "by name");
+
+    // Read-back: shipped, the reply lost, and no second attempt: the caller reads back.
+    gw.inject(FaultRule::new(Fault::DropAfterProcessing).for_method(SHIP).times(1));
+    let err = client.execute(&ship(&orders[2])).await.unwrap_err();
+    assert!(err.is_ambiguous() && !err.is_retryable(), "{err:?}");
+    assert_eq!(gw.calls(SHIP), 1);
+    assert_eq!((gw.ship_calls(&orders[2]), gw.shipments(&orders[2])), (1, 1));
+    gw.inject(FaultRule::new(Fault::DropAfterProcessing).for_method(SHIP).times(1));
+    let params = format!(r#"{{"order_id": "{}", "company_code": "zhongtong", "logistics_code": "ZT1"}}"#, orders[3]);
+    let err = client.call_json(SHIP, &params, &CallOptions::default()).await.unwrap_err();
+    assert!(err.is_ambiguous(), "{err:?}");
+    assert_eq!(gw.calls(SHIP), 2, "by name too, sent once");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use super::structs::{required_struct_name, struct_tokens, REQUIRED_STRUCT_FROM};
 use super::wire::newtype_inner;
 use super::{doc_lines, ident, type_tokens};
 use crate::ir::{FieldIr, Method, PagingIr, ResponseShape, RustType, Typed};
+use crate::spec::RetryClass;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -34,14 +35,7 @@ fn request_doc(m: &Method) -> String {
             m.name
         ));
     }
-    if m.read_only {
-        doc.push_str("* **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.\n");
-    } else {
-        doc.push_str(
-            "* **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have \
-             been applied: read the state back before sending it again.\n",
-        );
-    }
+    doc.push_str(retry_sentence(m.retry));
     if let Some(p) = &m.paging {
         let max = p.spec.max_size.map(|n| format!(", at most {n} a page")).unwrap_or_default();
         let first_page = if first_page_possible(m) {
@@ -93,6 +87,29 @@ fn request_doc(m: &Method) -> String {
     doc
 }
 
+/// The one sentence each retry class gets in the request's rustdoc: what a repeat does and
+/// what the SDK does after a failure whose outcome is unknown.
+pub(crate) fn retry_sentence(class: RetryClass) -> &'static str {
+    match class {
+        RetryClass::ReadOnly => {
+            "* **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown \
+             ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry \
+             policy.\n"
+        }
+        RetryClass::Idempotent => {
+            "* **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same \
+             state, so after a failure whose outcome is unknown \
+             ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry \
+             policy, like a read.\n"
+        }
+        RetryClass::ReadBack => {
+            "* **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown \
+             ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the \
+             state back before repeating it.\n"
+        }
+    }
+}
+
 /// The aliases rustdoc search finds the request by: the method name and its other names.
 fn aliases(m: &Method) -> TokenStream {
     let names = std::iter::once(&m.name).chain(&m.aliases).chain(&m.known_as);
@@ -124,15 +141,20 @@ fn request_binding(m: &Method) -> TokenStream {
     let request = ident(&m.request_type);
     let response = ident(&m.response_type);
     let method = &m.name;
-    let read_only = m.read_only.then(|| {
-        quote!(
+    // `RETRY` defaults to `ReadOnly` when `READ_ONLY`, else `ReadBack`: only what differs.
+    let retry = match m.retry {
+        RetryClass::ReadOnly => quote!(
             const READ_ONLY: bool = true;
-        )
-    });
+        ),
+        RetryClass::Idempotent => quote!(
+            const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
+        ),
+        RetryClass::ReadBack => quote!(),
+    };
     quote! {
         impl crate::request::Request for #request {
             const METHOD: &'static str = #method;
-            #read_only
+            #retry
             type Response = #response;
         }
     }

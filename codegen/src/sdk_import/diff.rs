@@ -28,8 +28,10 @@ pub(crate) fn differences(old: &Method, new: &Method) -> Vec<String> {
         let source = |m: &Method| m.source.clone().unwrap_or_else(|| "none".to_owned());
         out.push(format!("source: {} -> {}", source(old), source(new)));
     }
-    if old.read_only != new.read_only {
-        out.push(format!("read_only: {} -> {}", old.read_only, new.read_only));
+    // By class: an old entry's `read_only: true` and a new `retry: "read-only"` are the same.
+    let class = |m: &Method| m.retry_class().map_or_else(|error| error, |class| class.to_string());
+    if class(old) != class(new) {
+        out.push(format!("retry: {} -> {}", class(old), class(new)));
     }
     if old.paging != new.paging {
         out.push(format!("paging: {} -> {}", paging(old.paging.as_ref()), paging(new.paging.as_ref())));
@@ -81,7 +83,9 @@ pub(crate) fn differences(old: &Method, new: &Method) -> Vec<String> {
             out.push(format!("examples differ at {examples} field(s)"));
         }
     }
-    if out.is_empty() && old != new {
+    // The retry class in either spelling (`read_only: true` of older specs, or `retry`).
+    let respelt = |m: &Method| Method { retry: m.retry_class().ok(), read_only: false, ..m.clone() };
+    if out.is_empty() && respelt(old) != respelt(new) {
         out.push("same fields in another order".to_owned());
     }
     if out.len() > MAX_LINES {
@@ -194,6 +198,20 @@ mod tests {
             ]
         );
         assert!(differences(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn retry_classes_are_compared_by_class() {
+        use crate::spec::RetryClass;
+        let new = method(Origin::SdkGo, vec![], vec![]);
+        // An entry of an older spec: `read_only: true` is the class `read-only`.
+        let old = Method { retry: None, read_only: true, ..new.clone() };
+        assert_eq!(differences(&old, &new), Vec::<String>::new());
+        let write = Method { retry: Some(RetryClass::Idempotent), ..new.clone() };
+        assert_eq!(differences(&old, &write), ["retry: read-only -> idempotent"]);
+        let contradictory = Method { read_only: true, ..write.clone() };
+        assert_eq!(differences(&contradictory, &write).len(), 1);
+        assert!(differences(&contradictory, &write)[0].starts_with("retry: `read_only: true` contradicts"));
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub fn run(args: MethodsArgs) -> Result<(), Failure> {
                     "response_type": format!("doudian_sdk::{}", m.response_type),
                     "feature": m.feature,
                     "read_only": m.read_only,
+                    "retry": m.retry.as_str(),
                     "typed": m.typed,
                     "paginated": m.paging.is_some(),
                 })
@@ -42,7 +43,8 @@ pub fn run(args: MethodsArgs) -> Result<(), Failure> {
     }
     let width = selected.iter().map(|(name, ..)| name.len()).max().unwrap_or(6).max(6);
     let type_width = selected.iter().map(|(.., m)| m.request_type.len()).max().unwrap_or(4).max(4);
-    println!("{:<width$}  {:<type_width$}  FEATURE", "METHOD", "TYPE");
+    let feature_width = selected.iter().map(|(.., m)| m.feature.len()).max().unwrap_or(7).max(7);
+    println!("{:<width$}  {:<type_width$}  {:<feature_width$}  RETRY", "METHOD", "TYPE", "FEATURE");
     for (name, alias_of, m) in &selected {
         let mut notes = Vec::new();
         if let Some(canonical) = alias_of {
@@ -55,7 +57,10 @@ pub fn run(args: MethodsArgs) -> Result<(), Failure> {
             notes.push("paged".to_owned());
         }
         let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
-        println!("{:<width$}  {:<type_width$}  {}{}", name, m.request_type, m.feature, notes);
+        println!(
+            "{:<width$}  {:<type_width$}  {:<feature_width$}  {}{}",
+            name, m.request_type, m.feature, m.retry, notes
+        );
     }
     if selected.is_empty() {
         return Err(Failure::config(format!("no method matches `{filter}`")));

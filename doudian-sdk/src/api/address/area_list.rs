@@ -4,7 +4,7 @@
 //! `address.areaList`: its request, its response and their nested types.
 /// `address.areaList`: the request of the platform method `address.areaList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `city_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressAreaListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.areaList` at <https://op.jinritemai.com/docs/api-docs>

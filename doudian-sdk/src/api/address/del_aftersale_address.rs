@@ -4,7 +4,7 @@
 //! `address.delAftersaleAddress`: its request, its response and their nested types.
 /// `address.delAftersaleAddress`: the request of the platform method `address.delAftersaleAddress`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `address_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressDelAftersaleAddressResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.delAftersaleAddress` at <https://op.jinritemai.com/docs/api-docs>

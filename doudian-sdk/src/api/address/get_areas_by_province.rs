@@ -4,7 +4,7 @@
 //! `address.getAreasByProvince`: its request, its response and their nested types.
 /// `address.getAreasByProvince`: the request of the platform method `address.getAreasByProvince`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `province_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressGetAreasByProvinceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `address.getAreasByProvince` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `address.list`: its request, its response and their nested types.
 /// `address.list`: the request of the platform method `address.list`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1. Start from [`AddressListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `order_by`, `order_field`, `page_no`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AddressListResponse`]; nested types are in this module.

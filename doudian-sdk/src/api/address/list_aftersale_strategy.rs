@@ -5,7 +5,7 @@
 pub use super::shared::{CommonPhone, CompanyPhone};
 /// `address.listAftersaleStrategy`: the request of the platform method `address.listAftersaleStrategy`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1. Start from [`AddressListAftersaleStrategyRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AddressListAftersaleStrategyResponse`]; nested types are in this module.

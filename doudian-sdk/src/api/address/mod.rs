@@ -5,22 +5,22 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `address.addAftersaleStrategy` | [`AddressAddAftersaleStrategyRequest`](crate::api::address::AddressAddAftersaleStrategyRequest) → [`AddressAddAftersaleStrategyResponse`](crate::api::address::AddressAddAftersaleStrategyResponse) | write | — |
-//! | `address.areaList` | [`AddressAreaListRequest`](crate::api::address::AddressAreaListRequest) → [`AddressAreaListResponse`](crate::api::address::AddressAreaListResponse) | read | — |
-//! | `address.create` | [`AddressCreateRequest`](crate::api::address::AddressCreateRequest) → [`AddressCreateResponse`](crate::api::address::AddressCreateResponse) | write | — |
-//! | `address.delAftersaleAddress` | [`AddressDelAftersaleAddressRequest`](crate::api::address::AddressDelAftersaleAddressRequest) → [`AddressDelAftersaleAddressResponse`](crate::api::address::AddressDelAftersaleAddressResponse) | write | — |
-//! | `address.delAftersaleStrategy` | [`AddressDelAftersaleStrategyRequest`](crate::api::address::AddressDelAftersaleStrategyRequest) → [`AddressDelAftersaleStrategyResponse`](crate::api::address::AddressDelAftersaleStrategyResponse) | write | — |
-//! | `address.getAftersaleStrategy` | [`AddressGetAftersaleStrategyRequest`](crate::api::address::AddressGetAftersaleStrategyRequest) → [`AddressGetAftersaleStrategyResponse`](crate::api::address::AddressGetAftersaleStrategyResponse) | read | — |
-//! | `address.getAreasByProvince` | [`AddressGetAreasByProvinceRequest`](crate::api::address::AddressGetAreasByProvinceRequest) → [`AddressGetAreasByProvinceResponse`](crate::api::address::AddressGetAreasByProvinceResponse) | read | — |
-//! | `address.getProvince` | [`AddressGetProvinceRequest`](crate::api::address::AddressGetProvinceRequest) → [`AddressGetProvinceResponse`](crate::api::address::AddressGetProvinceResponse) | read | — |
-//! | `address.list` | [`AddressListRequest`](crate::api::address::AddressListRequest) → [`AddressListResponse`](crate::api::address::AddressListResponse) | read | from 1 |
-//! | `address.listAftersaleStrategy` | [`AddressListAftersaleStrategyRequest`](crate::api::address::AddressListAftersaleStrategyRequest) → [`AddressListAftersaleStrategyResponse`](crate::api::address::AddressListAftersaleStrategyResponse) | read | from 1 |
-//! | `address.listStrategyBindProducts` | [`AddressListStrategyBindProductsRequest`](crate::api::address::AddressListStrategyBindProductsRequest) → [`AddressListStrategyBindProductsResponse`](crate::api::address::AddressListStrategyBindProductsResponse) | read | from 1 |
-//! | `address.provinceList` | [`AddressProvinceListRequest`](crate::api::address::AddressProvinceListRequest) → [`AddressProvinceListResponse`](crate::api::address::AddressProvinceListResponse) | read | — |
-//! | `address.update` | [`AddressUpdateRequest`](crate::api::address::AddressUpdateRequest) → [`AddressUpdateResponse`](crate::api::address::AddressUpdateResponse) | write | — |
-//! | `address.updateAftersaleStrategy` | [`AddressUpdateAftersaleStrategyRequest`](crate::api::address::AddressUpdateAftersaleStrategyRequest) → [`AddressUpdateAftersaleStrategyResponse`](crate::api::address::AddressUpdateAftersaleStrategyResponse) | write | — |
+//! | `address.addAftersaleStrategy` | [`AddressAddAftersaleStrategyRequest`](crate::api::address::AddressAddAftersaleStrategyRequest) → [`AddressAddAftersaleStrategyResponse`](crate::api::address::AddressAddAftersaleStrategyResponse) | read-back | — |
+//! | `address.areaList` | [`AddressAreaListRequest`](crate::api::address::AddressAreaListRequest) → [`AddressAreaListResponse`](crate::api::address::AddressAreaListResponse) | read-only | — |
+//! | `address.create` | [`AddressCreateRequest`](crate::api::address::AddressCreateRequest) → [`AddressCreateResponse`](crate::api::address::AddressCreateResponse) | read-back | — |
+//! | `address.delAftersaleAddress` | [`AddressDelAftersaleAddressRequest`](crate::api::address::AddressDelAftersaleAddressRequest) → [`AddressDelAftersaleAddressResponse`](crate::api::address::AddressDelAftersaleAddressResponse) | read-back | — |
+//! | `address.delAftersaleStrategy` | [`AddressDelAftersaleStrategyRequest`](crate::api::address::AddressDelAftersaleStrategyRequest) → [`AddressDelAftersaleStrategyResponse`](crate::api::address::AddressDelAftersaleStrategyResponse) | read-back | — |
+//! | `address.getAftersaleStrategy` | [`AddressGetAftersaleStrategyRequest`](crate::api::address::AddressGetAftersaleStrategyRequest) → [`AddressGetAftersaleStrategyResponse`](crate::api::address::AddressGetAftersaleStrategyResponse) | read-only | — |
+//! | `address.getAreasByProvince` | [`AddressGetAreasByProvinceRequest`](crate::api::address::AddressGetAreasByProvinceRequest) → [`AddressGetAreasByProvinceResponse`](crate::api::address::AddressGetAreasByProvinceResponse) | read-only | — |
+//! | `address.getProvince` | [`AddressGetProvinceRequest`](crate::api::address::AddressGetProvinceRequest) → [`AddressGetProvinceResponse`](crate::api::address::AddressGetProvinceResponse) | read-only | — |
+//! | `address.list` | [`AddressListRequest`](crate::api::address::AddressListRequest) → [`AddressListResponse`](crate::api::address::AddressListResponse) | read-only | from 1 |
+//! | `address.listAftersaleStrategy` | [`AddressListAftersaleStrategyRequest`](crate::api::address::AddressListAftersaleStrategyRequest) → [`AddressListAftersaleStrategyResponse`](crate::api::address::AddressListAftersaleStrategyResponse) | read-only | from 1 |
+//! | `address.listStrategyBindProducts` | [`AddressListStrategyBindProductsRequest`](crate::api::address::AddressListStrategyBindProductsRequest) → [`AddressListStrategyBindProductsResponse`](crate::api::address::AddressListStrategyBindProductsResponse) | read-only | from 1 |
+//! | `address.provinceList` | [`AddressProvinceListRequest`](crate::api::address::AddressProvinceListRequest) → [`AddressProvinceListResponse`](crate::api::address::AddressProvinceListResponse) | read-only | — |
+//! | `address.update` | [`AddressUpdateRequest`](crate::api::address::AddressUpdateRequest) → [`AddressUpdateResponse`](crate::api::address::AddressUpdateResponse) | read-back | — |
+//! | `address.updateAftersaleStrategy` | [`AddressUpdateAftersaleStrategyRequest`](crate::api::address::AddressUpdateAftersaleStrategyRequest) → [`AddressUpdateAftersaleStrategyResponse`](crate::api::address::AddressUpdateAftersaleStrategyResponse) | read-back | — |
 pub mod shared;
 pub mod add_aftersale_strategy;
 pub use add_aftersale_strategy::{

@@ -4,7 +4,7 @@
 //! `afterSale.addOrderRemark`: its request, its response and their nested types.
 /// `afterSale.addOrderRemark` (商家为订单添加售后备注): Adds the merchant's internal remark to an after-sale request or to an order's after-sales; it shows in the after-sale view of the console and in `after_sale_shop_remarks` of `afterSale.Detail`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `remark`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleAddOrderRemarkResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.addOrderRemark` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `afterSale.applyLogisticsIntercept`: its request, its response and their nested types.
 /// `afterSale.applyLogisticsIntercept`: the request of the platform method `afterSale.applyLogisticsIntercept`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `after_sale_id`, `intercept_targets`, `op_from`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleApplyLogisticsInterceptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.applyLogisticsIntercept` at <https://op.jinritemai.com/docs/api-docs>

@@ -78,7 +78,7 @@ pub use crate::api::model::Town;
 pub use crate::api::model::ValueAddedService;
 /// `afterSale.Detail`: Reads one after-sale request in full: amounts, reason and evidence, return and exchange logistics, arbitration, the merchant's remarks and, with `need_operation_record`, its history. Read it before acting with `afterSale.operate`, and on a refund push message to get the request's current state.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `after_sale_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.Detail` at <https://op.jinritemai.com/docs/api-docs>

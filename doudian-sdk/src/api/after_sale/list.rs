@@ -23,7 +23,7 @@ pub use crate::api::model::Tag;
 pub use crate::api::model::TextPart;
 /// `afterSale.List`: Lists after-sale requests (refunds, returns, exchanges...) filtered by type, status, order and time. Pages count from 0 and hold at most 100; one filter reaches at most 50,000 requests and, without a time range, only the last 6 months. For incremental sync filter on `update_start_time` and `update_end_time` and sort by `update_time`, or requests that change during the scan are missed.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0, at most 100 a page. Start from [`AfterSaleListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleListResponse`]; nested types are in this module.

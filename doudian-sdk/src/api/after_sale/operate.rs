@@ -5,7 +5,7 @@
 /// `afterSale.operate`: Acts on after-sale requests: agrees to or refuses a refund, a return or an exchange, confirms goods received and so on, as chosen by `type`. One call takes up to 20 requests, but one failure fails them all, so send one at a time. An action on a request that has already moved on is refused: after an ambiguous failure read the request back with `afterSale.Detail`.
 ///
 /// * **Also spelt** `afterSale.Operate` (callable by that name too). Sent as `afterSale.operate`, the documentation's spelling: which case the server accepts is unverified.
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `items`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AfterSaleOperateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `afterSale.operate` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `afterSale.refundListSearch`: its request, its response and their nested types.
 /// `afterSale.refundListSearch`: the request of the platform method `afterSale.refundListSearch`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`AfterSaleRefundListSearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AfterSaleRefundListSearchResponse`]; nested types are in this module.
@@ -163,6 +163,7 @@ pub struct AfterSaleRefundListSearchResponse {
 }
 impl crate::request::Request for AfterSaleRefundListSearchRequest {
     const METHOD: &'static str = "afterSale.refundListSearch";
+    const READ_ONLY: bool = true;
     type Response = AfterSaleRefundListSearchResponse;
 }
 impl crate::page::Paginated for AfterSaleRefundListSearchRequest {

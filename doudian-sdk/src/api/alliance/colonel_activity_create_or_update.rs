@@ -4,7 +4,7 @@
 //! `alliance.colonelActivityCreateOrUpdate`: its request, its response and their nested types.
 /// `alliance.colonelActivityCreateOrUpdate`: the request of the platform method `alliance.colonelActivityCreateOrUpdate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `activity_desc`, `activity_name`, `activity_type`, `application_limited`, `apply_end_time`, `apply_start_time`, `commission_rate`, `estimated_single_sale`, `online`, `service_rate`, given by name in [`AllianceColonelActivityCreateOrUpdateRequired`].
 /// * **Reply:** [`AllianceColonelActivityCreateOrUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.colonelActivityCreateOrUpdate` at <https://op.jinritemai.com/docs/api-docs>

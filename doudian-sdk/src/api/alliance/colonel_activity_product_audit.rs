@@ -4,7 +4,7 @@
 //! `alliance.colonelActivityProductAudit`: its request, its response and their nested types.
 /// `alliance.colonelActivityProductAudit`: the request of the platform method `alliance.colonelActivityProductAudit`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `activity_id`, `apply_ids`, `operation`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceColonelActivityProductAuditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.colonelActivityProductAudit` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `alliance.instituteColonelActivityList`: its request, its response and their nested types.
 /// `alliance.instituteColonelActivityList`: the request of the platform method `alliance.instituteColonelActivityList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `page_size`, `search_type`, `sort_type`, `status`, given by name in [`AllianceInstituteColonelActivityListRequired`].
 /// * **Reply:** [`AllianceInstituteColonelActivityListResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `alliance.materialsProductCategory`: its request, its response and their nested types.
 /// `alliance.materialsProductCategory`: the request of the platform method `alliance.materialsProductCategory`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `parent_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceMaterialsProductCategoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.materialsProductCategory` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `alliance.materialsProductsDetails`: its request, its response and their nested types.
 /// `alliance.materialsProductsDetails`: the request of the platform method `alliance.materialsProductsDetails`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`AllianceMaterialsProductsDetailsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `alliance.materialsProductsDetails` at <https://op.jinritemai.com/docs/api-docs>
@@ -42,6 +42,7 @@ pub struct AllianceMaterialsProductsDetailsResponse {
 }
 impl crate::request::Request for AllianceMaterialsProductsDetailsRequest {
     const METHOD: &'static str = "alliance.materialsProductsDetails";
+    const READ_ONLY: bool = true;
     type Response = AllianceMaterialsProductsDetailsResponse;
 }
 /// An object inside `alliance.materialsProductsDetails`.

@@ -4,7 +4,7 @@
 //! `alliance.materialsProductsSearch`: its request, its response and their nested types.
 /// `alliance.materialsProductsSearch`: the request of the platform method `alliance.materialsProductsSearch`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`AllianceMaterialsProductsSearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `page_size`, `search_type`, `sort_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AllianceMaterialsProductsSearchResponse`]; nested types are in this module.
@@ -164,6 +164,7 @@ pub struct AllianceMaterialsProductsSearchResponse {
 }
 impl crate::request::Request for AllianceMaterialsProductsSearchRequest {
     const METHOD: &'static str = "alliance.materialsProductsSearch";
+    const READ_ONLY: bool = true;
     type Response = AllianceMaterialsProductsSearchResponse;
 }
 impl crate::page::Paginated for AllianceMaterialsProductsSearchRequest {

@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `antispam.orderQuery` | [`AntispamOrderQueryRequest`](crate::api::antispam::AntispamOrderQueryRequest) → [`AntispamOrderQueryResponse`](crate::api::antispam::AntispamOrderQueryResponse) | read | — |
-//! | `antispam.orderSend` | [`AntispamOrderSendRequest`](crate::api::antispam::AntispamOrderSendRequest) → [`AntispamOrderSendResponse`](crate::api::antispam::AntispamOrderSendResponse) | write | — |
-//! | `antispam.userLogin` | [`AntispamUserLoginRequest`](crate::api::antispam::AntispamUserLoginRequest) → [`AntispamUserLoginResponse`](crate::api::antispam::AntispamUserLoginResponse) | write | — |
+//! | `antispam.orderQuery` | [`AntispamOrderQueryRequest`](crate::api::antispam::AntispamOrderQueryRequest) → [`AntispamOrderQueryResponse`](crate::api::antispam::AntispamOrderQueryResponse) | read-only | — |
+//! | `antispam.orderSend` | [`AntispamOrderSendRequest`](crate::api::antispam::AntispamOrderSendRequest) → [`AntispamOrderSendResponse`](crate::api::antispam::AntispamOrderSendResponse) | read-back | — |
+//! | `antispam.userLogin` | [`AntispamUserLoginRequest`](crate::api::antispam::AntispamUserLoginRequest) → [`AntispamUserLoginResponse`](crate::api::antispam::AntispamUserLoginResponse) | read-back | — |
 pub mod shared;
 pub mod order_query;
 pub use order_query::{AntispamOrderQueryRequest, AntispamOrderQueryResponse};

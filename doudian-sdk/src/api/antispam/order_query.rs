@@ -5,7 +5,7 @@
 pub use super::shared::{Decision, User};
 /// `antispam.orderQuery`: the request of the platform method `antispam.orderQuery`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `event_time`, `params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AntispamOrderQueryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `antispam.orderQuery` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `appMessage.send` | [`AppMessageSendRequest`](crate::api::app_message::AppMessageSendRequest) → [`AppMessageSendResponse`](crate::api::app_message::AppMessageSendResponse) | write | — |
-//! | `appMessage.taskList` | [`AppMessageTaskListRequest`](crate::api::app_message::AppMessageTaskListRequest) → [`AppMessageTaskListResponse`](crate::api::app_message::AppMessageTaskListResponse) | read | from 1 |
-//! | `appMessage.templateList` | [`AppMessageTemplateListRequest`](crate::api::app_message::AppMessageTemplateListRequest) → [`AppMessageTemplateListResponse`](crate::api::app_message::AppMessageTemplateListResponse) | read | — |
+//! | `appMessage.send` | [`AppMessageSendRequest`](crate::api::app_message::AppMessageSendRequest) → [`AppMessageSendResponse`](crate::api::app_message::AppMessageSendResponse) | read-back | — |
+//! | `appMessage.taskList` | [`AppMessageTaskListRequest`](crate::api::app_message::AppMessageTaskListRequest) → [`AppMessageTaskListResponse`](crate::api::app_message::AppMessageTaskListResponse) | read-only | from 1 |
+//! | `appMessage.templateList` | [`AppMessageTemplateListRequest`](crate::api::app_message::AppMessageTemplateListRequest) → [`AppMessageTemplateListResponse`](crate::api::app_message::AppMessageTemplateListResponse) | read-only | — |
 pub mod send;
 pub use send::{AppMessageSendRequest, AppMessageSendResponse};
 pub mod task_list;

@@ -4,7 +4,7 @@
 //! `appMessage.templateList`: its request, its response and their nested types.
 /// `appMessage.templateList`: the request of the platform method `appMessage.templateList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `page_index`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`AppMessageTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `appMessage.templateList` at <https://op.jinritemai.com/docs/api-docs>

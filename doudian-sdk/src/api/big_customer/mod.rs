@@ -5,9 +5,9 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `bigCustomer.queryCounting` | [`BigCustomerQueryCountingRequest`](crate::api::big_customer::BigCustomerQueryCountingRequest) → [`BigCustomerQueryCountingResponse`](crate::api::big_customer::BigCustomerQueryCountingResponse) | read, untyped | — |
+//! | `bigCustomer.queryCounting` | [`BigCustomerQueryCountingRequest`](crate::api::big_customer::BigCustomerQueryCountingRequest) → [`BigCustomerQueryCountingResponse`](crate::api::big_customer::BigCustomerQueryCountingResponse) | read-only, untyped | — |
 pub mod query_counting;
 pub use query_counting::{
     BigCustomerQueryCountingRequest, BigCustomerQueryCountingResponse,

@@ -4,7 +4,7 @@
 //! `brand.getSug`: its request, its response and their nested types.
 /// `brand.getSug`: the request of the platform method `brand.getSug`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `biz_types`, `enable_deduplicate`, `query`, `read_old`, `user_id`, given by name in [`BrandGetSugRequired`].
 /// * **Reply:** [`BrandGetSugResponse`]; nested types are in this module.
 /// * **Platform docs:** search `brand.getSug` at <https://op.jinritemai.com/docs/api-docs>

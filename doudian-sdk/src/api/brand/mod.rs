@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `brand.convert` | [`BrandConvertRequest`](crate::api::brand::BrandConvertRequest) → [`BrandConvertResponse`](crate::api::brand::BrandConvertResponse) | write | — |
-//! | `brand.getSug` | [`BrandGetSugRequest`](crate::api::brand::BrandGetSugRequest) → [`BrandGetSugResponse`](crate::api::brand::BrandGetSugResponse) | read | — |
-//! | `brand.list` | [`BrandListRequest`](crate::api::brand::BrandListRequest) → [`BrandListResponse`](crate::api::brand::BrandListResponse) | read | — |
+//! | `brand.convert` | [`BrandConvertRequest`](crate::api::brand::BrandConvertRequest) → [`BrandConvertResponse`](crate::api::brand::BrandConvertResponse) | read-back | — |
+//! | `brand.getSug` | [`BrandGetSugRequest`](crate::api::brand::BrandGetSugRequest) → [`BrandGetSugResponse`](crate::api::brand::BrandGetSugResponse) | read-only | — |
+//! | `brand.list` | [`BrandListRequest`](crate::api::brand::BrandListRequest) → [`BrandListResponse`](crate::api::brand::BrandListResponse) | read-only | — |
 pub mod convert;
 pub use convert::{BrandConvertRequest, BrandConvertResponse};
 pub mod get_sug;

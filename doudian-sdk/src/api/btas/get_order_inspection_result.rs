@@ -4,7 +4,7 @@
 //! `btas.getOrderInspectionResult`: its request, its response and their nested types.
 /// `btas.getOrderInspectionResult`: the request of the platform method `btas.getOrderInspectionResult`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `order_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasGetOrderInspectionResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.getOrderInspectionResult` at <https://op.jinritemai.com/docs/api-docs>

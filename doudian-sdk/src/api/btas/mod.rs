@@ -5,24 +5,24 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `btas.SellerBindOrderCodeWithPreInspectionCode` | [`BtasSellerBindOrderCodeWithPreInspectionCodeRequest`](crate::api::btas::BtasSellerBindOrderCodeWithPreInspectionCodeRequest) → [`BtasSellerBindOrderCodeWithPreInspectionCodeResponse`](crate::api::btas::BtasSellerBindOrderCodeWithPreInspectionCodeResponse) | write | — |
-//! | `btas.getInspectionOrder` | [`BtasGetInspectionOrderRequest`](crate::api::btas::BtasGetInspectionOrderRequest) → [`BtasGetInspectionOrderResponse`](crate::api::btas::BtasGetInspectionOrderResponse) | read | — |
-//! | `btas.getOrderInspectionResult` | [`BtasGetOrderInspectionResultRequest`](crate::api::btas::BtasGetOrderInspectionResultRequest) → [`BtasGetOrderInspectionResultResponse`](crate::api::btas::BtasGetOrderInspectionResultResponse) | read | — |
-//! | `btas.listBrand` | [`BtasListBrandRequest`](crate::api::btas::BtasListBrandRequest) → [`BtasListBrandResponse`](crate::api::btas::BtasListBrandResponse) | read | — |
-//! | `btas.saveInspectionInfo` | [`BtasSaveInspectionInfoRequest`](crate::api::btas::BtasSaveInspectionInfoRequest) → [`BtasSaveInspectionInfoResponse`](crate::api::btas::BtasSaveInspectionInfoResponse) | read | — |
-//! | `btas.saveInspectionOnline` | [`BtasSaveInspectionOnlineRequest`](crate::api::btas::BtasSaveInspectionOnlineRequest) → [`BtasSaveInspectionOnlineResponse`](crate::api::btas::BtasSaveInspectionOnlineResponse) | write | — |
-//! | `btas.sc.confirmOrderByPickupCode` | [`BtasScConfirmOrderByPickupCodeRequest`](crate::api::btas::BtasScConfirmOrderByPickupCodeRequest) → [`BtasScConfirmOrderByPickupCodeResponse`](crate::api::btas::BtasScConfirmOrderByPickupCodeResponse) | write | — |
-//! | `btas.sc.confirmReceiveOfflineOrders` | [`BtasScConfirmReceiveOfflineOrdersRequest`](crate::api::btas::BtasScConfirmReceiveOfflineOrdersRequest) → [`BtasScConfirmReceiveOfflineOrdersResponse`](crate::api::btas::BtasScConfirmReceiveOfflineOrdersResponse) | write | — |
-//! | `btas.sc.getInspectionOrder` | [`BtasScGetInspectionOrderRequest`](crate::api::btas::BtasScGetInspectionOrderRequest) → [`BtasScGetInspectionOrderResponse`](crate::api::btas::BtasScGetInspectionOrderResponse) | read | — |
-//! | `btas.sc.listOrderCodeByPickupCode` | [`BtasScListOrderCodeByPickupCodeRequest`](crate::api::btas::BtasScListOrderCodeByPickupCodeRequest) → [`BtasScListOrderCodeByPickupCodeResponse`](crate::api::btas::BtasScListOrderCodeByPickupCodeResponse) | read | — |
-//! | `btas.sc.setInspectionResult` | [`BtasScSetInspectionResultRequest`](crate::api::btas::BtasScSetInspectionResultRequest) → [`BtasScSetInspectionResultResponse`](crate::api::btas::BtasScSetInspectionResultResponse) | write | — |
-//! | `btas.sc.shippingOfflineOrder` | [`BtasScShippingOfflineOrderRequest`](crate::api::btas::BtasScShippingOfflineOrderRequest) → [`BtasScShippingOfflineOrderResponse`](crate::api::btas::BtasScShippingOfflineOrderResponse) | write | — |
-//! | `btas.sc.updateOrderCourier` | [`BtasScUpdateOrderCourierRequest`](crate::api::btas::BtasScUpdateOrderCourierRequest) → [`BtasScUpdateOrderCourierResponse`](crate::api::btas::BtasScUpdateOrderCourierResponse) | write | — |
-//! | `btas.sellerGetPowerCode` | [`BtasSellerGetPowerCodeRequest`](crate::api::btas::BtasSellerGetPowerCodeRequest) → [`BtasSellerGetPowerCodeResponse`](crate::api::btas::BtasSellerGetPowerCodeResponse) | write | — |
-//! | `btas.shipping` | [`BtasShippingRequest`](crate::api::btas::BtasShippingRequest) → [`BtasShippingResponse`](crate::api::btas::BtasShippingResponse) | write | — |
-//! | `btas.updateOrderCourier` | [`BtasUpdateOrderCourierRequest`](crate::api::btas::BtasUpdateOrderCourierRequest) → [`BtasUpdateOrderCourierResponse`](crate::api::btas::BtasUpdateOrderCourierResponse) | write | — |
+//! | `btas.SellerBindOrderCodeWithPreInspectionCode` | [`BtasSellerBindOrderCodeWithPreInspectionCodeRequest`](crate::api::btas::BtasSellerBindOrderCodeWithPreInspectionCodeRequest) → [`BtasSellerBindOrderCodeWithPreInspectionCodeResponse`](crate::api::btas::BtasSellerBindOrderCodeWithPreInspectionCodeResponse) | read-back | — |
+//! | `btas.getInspectionOrder` | [`BtasGetInspectionOrderRequest`](crate::api::btas::BtasGetInspectionOrderRequest) → [`BtasGetInspectionOrderResponse`](crate::api::btas::BtasGetInspectionOrderResponse) | read-only | — |
+//! | `btas.getOrderInspectionResult` | [`BtasGetOrderInspectionResultRequest`](crate::api::btas::BtasGetOrderInspectionResultRequest) → [`BtasGetOrderInspectionResultResponse`](crate::api::btas::BtasGetOrderInspectionResultResponse) | read-only | — |
+//! | `btas.listBrand` | [`BtasListBrandRequest`](crate::api::btas::BtasListBrandRequest) → [`BtasListBrandResponse`](crate::api::btas::BtasListBrandResponse) | read-only | — |
+//! | `btas.saveInspectionInfo` | [`BtasSaveInspectionInfoRequest`](crate::api::btas::BtasSaveInspectionInfoRequest) → [`BtasSaveInspectionInfoResponse`](crate::api::btas::BtasSaveInspectionInfoResponse) | read-only | — |
+//! | `btas.saveInspectionOnline` | [`BtasSaveInspectionOnlineRequest`](crate::api::btas::BtasSaveInspectionOnlineRequest) → [`BtasSaveInspectionOnlineResponse`](crate::api::btas::BtasSaveInspectionOnlineResponse) | read-back | — |
+//! | `btas.sc.confirmOrderByPickupCode` | [`BtasScConfirmOrderByPickupCodeRequest`](crate::api::btas::BtasScConfirmOrderByPickupCodeRequest) → [`BtasScConfirmOrderByPickupCodeResponse`](crate::api::btas::BtasScConfirmOrderByPickupCodeResponse) | read-back | — |
+//! | `btas.sc.confirmReceiveOfflineOrders` | [`BtasScConfirmReceiveOfflineOrdersRequest`](crate::api::btas::BtasScConfirmReceiveOfflineOrdersRequest) → [`BtasScConfirmReceiveOfflineOrdersResponse`](crate::api::btas::BtasScConfirmReceiveOfflineOrdersResponse) | read-back | — |
+//! | `btas.sc.getInspectionOrder` | [`BtasScGetInspectionOrderRequest`](crate::api::btas::BtasScGetInspectionOrderRequest) → [`BtasScGetInspectionOrderResponse`](crate::api::btas::BtasScGetInspectionOrderResponse) | read-only | — |
+//! | `btas.sc.listOrderCodeByPickupCode` | [`BtasScListOrderCodeByPickupCodeRequest`](crate::api::btas::BtasScListOrderCodeByPickupCodeRequest) → [`BtasScListOrderCodeByPickupCodeResponse`](crate::api::btas::BtasScListOrderCodeByPickupCodeResponse) | read-only | — |
+//! | `btas.sc.setInspectionResult` | [`BtasScSetInspectionResultRequest`](crate::api::btas::BtasScSetInspectionResultRequest) → [`BtasScSetInspectionResultResponse`](crate::api::btas::BtasScSetInspectionResultResponse) | idempotent | — |
+//! | `btas.sc.shippingOfflineOrder` | [`BtasScShippingOfflineOrderRequest`](crate::api::btas::BtasScShippingOfflineOrderRequest) → [`BtasScShippingOfflineOrderResponse`](crate::api::btas::BtasScShippingOfflineOrderResponse) | read-back | — |
+//! | `btas.sc.updateOrderCourier` | [`BtasScUpdateOrderCourierRequest`](crate::api::btas::BtasScUpdateOrderCourierRequest) → [`BtasScUpdateOrderCourierResponse`](crate::api::btas::BtasScUpdateOrderCourierResponse) | read-back | — |
+//! | `btas.sellerGetPowerCode` | [`BtasSellerGetPowerCodeRequest`](crate::api::btas::BtasSellerGetPowerCodeRequest) → [`BtasSellerGetPowerCodeResponse`](crate::api::btas::BtasSellerGetPowerCodeResponse) | read-back | — |
+//! | `btas.shipping` | [`BtasShippingRequest`](crate::api::btas::BtasShippingRequest) → [`BtasShippingResponse`](crate::api::btas::BtasShippingResponse) | read-back | — |
+//! | `btas.updateOrderCourier` | [`BtasUpdateOrderCourierRequest`](crate::api::btas::BtasUpdateOrderCourierRequest) → [`BtasUpdateOrderCourierResponse`](crate::api::btas::BtasUpdateOrderCourierResponse) | read-back | — |
 pub mod seller_bind_order_code_with_pre_inspection_code;
 pub use seller_bind_order_code_with_pre_inspection_code::{
     BtasSellerBindOrderCodeWithPreInspectionCodeRequest,

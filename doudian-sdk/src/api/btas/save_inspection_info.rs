@@ -4,7 +4,7 @@
 //! `btas.saveInspectionInfo`: its request, its response and their nested types.
 /// `btas.saveInspectionInfo`: the request of the platform method `btas.saveInspectionInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `is_shipping_self`, `order_id`, `return_intercept_type`, `send_type`, `service_status`, given by name in [`BtasSaveInspectionInfoRequired`].
 /// * **Reply:** [`BtasSaveInspectionInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.saveInspectionInfo` at <https://op.jinritemai.com/docs/api-docs>

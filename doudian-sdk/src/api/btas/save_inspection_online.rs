@@ -4,7 +4,7 @@
 //! `btas.saveInspectionOnline`: its request, its response and their nested types.
 /// `btas.saveInspectionOnline`: the request of the platform method `btas.saveInspectionOnline`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `brand_id`, `certification_code`, `images`, `is_original_info`, `order_code`, `order_id`, `product_order_id`, `return_intercept_type`, `service_status`, given by name in [`BtasSaveInspectionOnlineRequired`].
 /// * **Reply:** [`BtasSaveInspectionOnlineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.saveInspectionOnline` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `btas.sc.listOrderCodeByPickupCode`: its request, its response and their nested types.
 /// `btas.sc.listOrderCodeByPickupCode`: the request of the platform method `btas.sc.listOrderCodeByPickupCode`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `pickup_code`, `sc_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasScListOrderCodeByPickupCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.listOrderCodeByPickupCode` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `btas.sc.setInspectionResult`: its request, its response and their nested types.
 /// `btas.sc.setInspectionResult`: the request of the platform method `btas.sc.setInspectionResult`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `certification_code`, `inspection_complete_time`, `order_code`, `result`, `result_details`, `service_center_id`, `service_charge`, `service_status`, given by name in [`BtasScSetInspectionResultRequired`].
 /// * **Reply:** [`BtasScSetInspectionResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.setInspectionResult` at <https://op.jinritemai.com/docs/api-docs>
@@ -80,6 +80,7 @@ impl BtasScSetInspectionResultRequest {
 pub struct BtasScSetInspectionResultResponse {}
 impl crate::request::Request for BtasScSetInspectionResultRequest {
     const METHOD: &'static str = "btas.sc.setInspectionResult";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = BtasScSetInspectionResultResponse;
 }
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 //! `btas.sc.updateOrderCourier`: its request, its response and their nested types.
 /// `btas.sc.updateOrderCourier`: the request of the platform method `btas.sc.updateOrderCourier`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `courier_code`, `logistics_name_en`, `order_code`, `sc_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasScUpdateOrderCourierResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sc.updateOrderCourier` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `btas.sellerGetPowerCode`: its request, its response and their nested types.
 /// `btas.sellerGetPowerCode`: the request of the platform method `btas.sellerGetPowerCode`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `order_code`, `sc_receipt_courier_type`, `sc_receipt_order_insurance_cost`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasSellerGetPowerCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.sellerGetPowerCode` at <https://op.jinritemai.com/docs/api-docs>

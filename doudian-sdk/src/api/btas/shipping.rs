@@ -4,7 +4,7 @@
 //! `btas.shipping`: its request, its response and their nested types.
 /// `btas.shipping`: the request of the platform method `btas.shipping`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `order_id`, `service_status`, `shipping_logistics_code`, `shipping_logistics_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasShippingResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.shipping` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `btas.updateOrderCourier`: its request, its response and their nested types.
 /// `btas.updateOrderCourier`: the request of the platform method `btas.updateOrderCourier`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `courier_code`, `logistics_name_en`, `order_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BtasUpdateOrderCourierResponse`]; nested types are in this module.
 /// * **Platform docs:** search `btas.updateOrderCourier` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `buyin.activitySearch`: its request, its response and their nested types.
 /// `buyin.activitySearch`: the request of the platform method `buyin.activitySearch`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`BuyinActivitySearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinActivitySearchResponse`]; nested types are in this module.
@@ -80,6 +80,7 @@ pub struct BuyinActivitySearchResponse {
 }
 impl crate::request::Request for BuyinActivitySearchRequest {
     const METHOD: &'static str = "buyin.activitySearch";
+    const READ_ONLY: bool = true;
     type Response = BuyinActivitySearchResponse;
 }
 impl crate::page::Paginated for BuyinActivitySearchRequest {

@@ -4,7 +4,7 @@
 //! `buyin.allKolStrategyCreate`: its request, its response and their nested types.
 /// `buyin.allKolStrategyCreate`: the request of the platform method `buyin.allKolStrategyCreate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cos_ratio`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinAllKolStrategyCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.allKolStrategyCreate` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `buyin.applyActivities`: its request, its response and their nested types.
 /// `buyin.applyActivities`: the request of the platform method `buyin.applyActivities`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `activity_id`, `phone_number`, `products`, `service_rate`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinApplyActivitiesResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.applyActivities` at <https://op.jinritemai.com/docs/api-docs>

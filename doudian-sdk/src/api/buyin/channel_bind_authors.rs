@@ -5,7 +5,7 @@
 pub use super::shared::Author;
 /// `buyin.channelBindAuthors`: the request of the platform method `buyin.channelBindAuthors`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Pages** count from 1. Start from [`BuyinChannelBindAuthorsRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `channel_id`, `channel_type`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinChannelBindAuthorsResponse`]; nested types are in this module.

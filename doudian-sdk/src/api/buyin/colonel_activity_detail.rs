@@ -4,7 +4,7 @@
 //! `buyin.colonelActivityDetail`: its request, its response and their nested types.
 /// `buyin.colonelActivityDetail`: the request of the platform method `buyin.colonelActivityDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinColonelActivityDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonelActivityDetail` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `buyin.colonel.specialApplyDeal`: its request, its response and their nested types.
 /// `buyin.colonel.specialApplyDeal`: the request of the platform method `buyin.colonel.specialApplyDeal`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `activity_id`, `product_id`, `special_apply_id`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinColonelSpecialApplyDealResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.colonel.specialApplyDeal` at <https://op.jinritemai.com/docs/api-docs>

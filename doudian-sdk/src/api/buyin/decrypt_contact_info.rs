@@ -4,7 +4,7 @@
 //! `buyin.decryptContactInfo`: its request, its response and their nested types.
 /// `buyin.decryptContactInfo`: the request of the platform method `buyin.decryptContactInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `text`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDecryptContactInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.decryptContactInfo` at <https://op.jinritemai.com/docs/api-docs>

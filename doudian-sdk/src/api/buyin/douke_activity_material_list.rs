@@ -4,7 +4,7 @@
 //! `buyin.doukeActivityMaterialList`: its request, its response and their nested types.
 /// `buyin.doukeActivityMaterialList`: the request of the platform method `buyin.doukeActivityMaterialList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`BuyinDoukeActivityMaterialListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeActivityMaterialListResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `buyin.doukeCrowdMatch`: its request, its response and their nested types.
 /// `buyin.doukeCrowdMatch`: the request of the platform method `buyin.doukeCrowdMatch`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `device_fingerprint_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeCrowdMatchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukeCrowdMatch` at <https://op.jinritemai.com/docs/api-docs>

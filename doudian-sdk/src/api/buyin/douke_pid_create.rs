@@ -4,7 +4,7 @@
 //! `buyin.doukePidCreate`: its request, its response and their nested types.
 /// `buyin.doukePidCreate`: the request of the platform method `buyin.doukePidCreate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `media_type`, `site_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukePidCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.doukePidCreate` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Pid;
 /// `buyin.doukePidList`: the request of the platform method `buyin.doukePidList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`BuyinDoukePidListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinDoukePidListResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.

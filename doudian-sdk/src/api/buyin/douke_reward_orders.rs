@@ -4,7 +4,7 @@
 //! `buyin.doukeRewardOrders`: its request, its response and their nested types.
 /// `buyin.doukeRewardOrders`: the request of the platform method `buyin.doukeRewardOrders`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Pages** count from 0. Start from [`BuyinDoukeRewardOrdersRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinDoukeRewardOrdersResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `buyin.externalServiceFeeOrderImport`: its request, its response and their nested types.
 /// `buyin.externalServiceFeeOrderImport`: the request of the platform method `buyin.externalServiceFeeOrderImport`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `contract`, `external_order_id`, `kol_account_id`, `kol_account_type`, `order_type`, `products`, `sub_status`, given by name in [`BuyinExternalServiceFeeOrderImportRequired`].
 /// * **Reply:** [`BuyinExternalServiceFeeOrderImportResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.externalServiceFeeOrderImport` at <https://op.jinritemai.com/docs/api-docs>

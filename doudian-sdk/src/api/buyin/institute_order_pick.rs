@@ -4,7 +4,7 @@
 //! `buyin.instituteOrderPick`: its request, its response and their nested types.
 /// `buyin.instituteOrderPick`: the request of the platform method `buyin.instituteOrderPick`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinInstituteOrderPickResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.instituteOrderPick` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Qrcode;
 /// `buyin.kolLivePreviewShare`: the request of the platform method `buyin.kolLivePreviewShare`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `live_appointment_id`, `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolLivePreviewShareResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `buyin.kolLivePreviewShare` at <https://op.jinritemai.com/docs/api-docs>

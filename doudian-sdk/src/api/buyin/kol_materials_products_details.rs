@@ -7,7 +7,7 @@ pub use super::shared::{
 };
 /// `buyin.kolMaterialsProductsDetails`: the request of the platform method `buyin.kolMaterialsProductsDetails`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinKolMaterialsProductsDetailsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolMaterialsProductsDetails` at <https://op.jinritemai.com/docs/api-docs>
@@ -53,6 +53,7 @@ pub struct BuyinKolMaterialsProductsDetailsResponse {
 }
 impl crate::request::Request for BuyinKolMaterialsProductsDetailsRequest {
     const METHOD: &'static str = "buyin.kolMaterialsProductsDetails";
+    const READ_ONLY: bool = true;
     type Response = BuyinKolMaterialsProductsDetailsResponse;
 }
 /// An object inside `buyin.kolMaterialsProductsDetails`.

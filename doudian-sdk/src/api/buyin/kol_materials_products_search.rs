@@ -5,7 +5,7 @@
 pub use super::shared::AvailableCoupon;
 /// `buyin.kolMaterialsProductsSearch`: the request of the platform method `buyin.kolMaterialsProductsSearch`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`BuyinKolMaterialsProductsSearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `page_size`, `search_type`, `sort_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolMaterialsProductsSearchResponse`]; nested types are in this module.
@@ -165,6 +165,7 @@ pub struct BuyinKolMaterialsProductsSearchResponse {
 }
 impl crate::request::Request for BuyinKolMaterialsProductsSearchRequest {
     const METHOD: &'static str = "buyin.kolMaterialsProductsSearch";
+    const READ_ONLY: bool = true;
     type Response = BuyinKolMaterialsProductsSearchResponse;
 }
 impl crate::page::Paginated for BuyinKolMaterialsProductsSearchRequest {

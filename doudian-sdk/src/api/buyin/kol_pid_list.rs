@@ -5,7 +5,7 @@
 pub use super::shared::Pid;
 /// `buyin.kolPidList`: the request of the platform method `buyin.kolPidList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`BuyinKolPidListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolPidList` at <https://op.jinritemai.com/docs/api-docs>

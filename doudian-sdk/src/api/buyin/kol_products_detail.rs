@@ -10,7 +10,7 @@ pub use super::shared::{
 };
 /// `buyin.kolProductsDetail`: the request of the platform method `buyin.kolProductsDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `product_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinKolProductsDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.kolProductsDetail` at <https://op.jinritemai.com/docs/api-docs>

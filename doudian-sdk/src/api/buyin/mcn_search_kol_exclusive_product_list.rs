@@ -4,7 +4,7 @@
 //! `buyin.MCNSearchKolExclusiveProductList`: its request, its response and their nested types.
 /// `buyin.MCNSearchKolExclusiveProductList`: the request of the platform method `buyin.MCNSearchKolExclusiveProductList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`BuyinMCNSearchKolExclusiveProductListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `kol_buyin_id`, `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinMCNSearchKolExclusiveProductListResponse`]; nested types are in this module.

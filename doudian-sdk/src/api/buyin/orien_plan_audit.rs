@@ -4,7 +4,7 @@
 //! `buyin.orienPlanAudit`: its request, its response and their nested types.
 /// `buyin.orienPlanAudit`: the request of the platform method `buyin.orienPlanAudit`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `apply_id`, `audit_action`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinOrienPlanAuditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orienPlanAudit` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Failed;
 /// `buyin.orientKolStrategyCreate`: the request of the platform method `buyin.orientKolStrategyCreate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cos_ratio`, `cos_ratio_type`, `kol_buyin_ids`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinOrientKolStrategyCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.orientKolStrategyCreate` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `buyin.shopActivityDetail`: its request, its response and their nested types.
 /// `buyin.shopActivityDetail`: the request of the platform method `buyin.shopActivityDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShopActivityDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.shopActivityDetail` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Data;
 /// `buyin.ShopActivityList`: the request of the platform method `buyin.ShopActivityList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`BuyinShopActivityListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `apply_status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShopActivityListResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `buyin.shopPidMemberCreate`: its request, its response and their nested types.
 /// `buyin.shopPidMemberCreate`: the request of the platform method `buyin.shopPidMemberCreate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `member_available_time`, `pid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`BuyinShopPidMemberCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `buyin.shopPidMemberCreate` at <https://op.jinritemai.com/docs/api-docs>

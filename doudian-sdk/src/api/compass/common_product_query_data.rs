@@ -4,7 +4,7 @@
 //! `compass.CommonProductQueryData`: its request, its response and their nested types.
 /// `compass.CommonProductQueryData`: the request of the platform method `compass.CommonProductQueryData`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Pages** count from 1. Start from [`CompassCommonProductQueryDataRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `begin_date`, `date_type`, `end_date`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CompassCommonProductQueryDataResponse`]; nested types are in this module.

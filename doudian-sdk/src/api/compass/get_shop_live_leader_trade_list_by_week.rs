@@ -4,7 +4,7 @@
 //! `compass.getShopLiveLeaderTradeListByWeek`: its request, its response and their nested types.
 /// `compass.getShopLiveLeaderTradeListByWeek`: the request of the platform method `compass.getShopLiveLeaderTradeListByWeek`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `begin_time`, `first_cate_id`, `industry_id`, `top_end`, `top_start`, given by name in [`CompassGetShopLiveLeaderTradeListByWeekRequired`].
 /// * **Reply:** [`CompassGetShopLiveLeaderTradeListByWeekResponse`]; nested types are in this module.
 /// * **Platform docs:** search `compass.getShopLiveLeaderTradeListByWeek` at <https://op.jinritemai.com/docs/api-docs>

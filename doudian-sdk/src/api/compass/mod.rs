@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `compass.CommonProductQueryData` | [`CompassCommonProductQueryDataRequest`](crate::api::compass::CompassCommonProductQueryDataRequest) → [`CompassCommonProductQueryDataResponse`](crate::api::compass::CompassCommonProductQueryDataResponse) | write | from 1 |
-//! | `compass.CommonProductSaleDataByDay` | [`CompassCommonProductSaleDataByDayRequest`](crate::api::compass::CompassCommonProductSaleDataByDayRequest) → [`CompassCommonProductSaleDataByDayResponse`](crate::api::compass::CompassCommonProductSaleDataByDayResponse) | write, untyped | — |
-//! | `compass.getShopLiveLeaderTradeListByWeek` | [`CompassGetShopLiveLeaderTradeListByWeekRequest`](crate::api::compass::CompassGetShopLiveLeaderTradeListByWeekRequest) → [`CompassGetShopLiveLeaderTradeListByWeekResponse`](crate::api::compass::CompassGetShopLiveLeaderTradeListByWeekResponse) | read | — |
+//! | `compass.CommonProductQueryData` | [`CompassCommonProductQueryDataRequest`](crate::api::compass::CompassCommonProductQueryDataRequest) → [`CompassCommonProductQueryDataResponse`](crate::api::compass::CompassCommonProductQueryDataResponse) | read-back | from 1 |
+//! | `compass.CommonProductSaleDataByDay` | [`CompassCommonProductSaleDataByDayRequest`](crate::api::compass::CompassCommonProductSaleDataByDayRequest) → [`CompassCommonProductSaleDataByDayResponse`](crate::api::compass::CompassCommonProductSaleDataByDayResponse) | read-back, untyped | — |
+//! | `compass.getShopLiveLeaderTradeListByWeek` | [`CompassGetShopLiveLeaderTradeListByWeekRequest`](crate::api::compass::CompassGetShopLiveLeaderTradeListByWeekRequest) → [`CompassGetShopLiveLeaderTradeListByWeekResponse`](crate::api::compass::CompassGetShopLiveLeaderTradeListByWeekResponse) | read-only | — |
 pub mod common_product_query_data;
 pub use common_product_query_data::{
     CompassCommonProductQueryDataRequest, CompassCommonProductQueryDataResponse,

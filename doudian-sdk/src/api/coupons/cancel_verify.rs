@@ -4,7 +4,7 @@
 //! `coupons.cancelVerify`: its request, its response and their nested types.
 /// `coupons.cancelVerify`: the request of the platform method `coupons.cancelVerify`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cert_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsCancelVerifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.cancelVerify` at <https://op.jinritemai.com/docs/api-docs>

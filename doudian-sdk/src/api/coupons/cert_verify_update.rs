@@ -4,7 +4,7 @@
 //! `coupons.certVerifyUpdate`: its request, its response and their nested types.
 /// `coupons.certVerifyUpdate`: the request of the platform method `coupons.certVerifyUpdate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `batch_no`, `cert_no`, `update_time`, `update_verify_count`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsCertVerifyUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.certVerifyUpdate` at <https://op.jinritemai.com/docs/api-docs>

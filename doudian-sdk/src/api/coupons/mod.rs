@@ -5,16 +5,16 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `coupons.CertSyncFailedCancelOrder` | [`CouponsCertSyncFailedCancelOrderRequest`](crate::api::coupons::CouponsCertSyncFailedCancelOrderRequest) → [`CouponsCertSyncFailedCancelOrderResponse`](crate::api::coupons::CouponsCertSyncFailedCancelOrderResponse) | write | — |
-//! | `coupons.abandon` | [`CouponsAbandonRequest`](crate::api::coupons::CouponsAbandonRequest) → [`CouponsAbandonResponse`](crate::api::coupons::CouponsAbandonResponse) | write | — |
-//! | `coupons.cancelVerify` | [`CouponsCancelVerifyRequest`](crate::api::coupons::CouponsCancelVerifyRequest) → [`CouponsCancelVerifyResponse`](crate::api::coupons::CouponsCancelVerifyResponse) | write | — |
-//! | `coupons.certVerifyUpdate` | [`CouponsCertVerifyUpdateRequest`](crate::api::coupons::CouponsCertVerifyUpdateRequest) → [`CouponsCertVerifyUpdateResponse`](crate::api::coupons::CouponsCertVerifyUpdateResponse) | write | — |
-//! | `coupons.extendCertValidEndByOrder` | [`CouponsExtendCertValidEndByOrderRequest`](crate::api::coupons::CouponsExtendCertValidEndByOrderRequest) → [`CouponsExtendCertValidEndByOrderResponse`](crate::api::coupons::CouponsExtendCertValidEndByOrderResponse) | write | — |
-//! | `coupons.list` | [`CouponsListRequest`](crate::api::coupons::CouponsListRequest) → [`CouponsListResponse`](crate::api::coupons::CouponsListResponse) | read | — |
-//! | `coupons.syncV2` | [`CouponsSyncV2Request`](crate::api::coupons::CouponsSyncV2Request) → [`CouponsSyncV2Response`](crate::api::coupons::CouponsSyncV2Response) | write | — |
-//! | `coupons.verifyV2` | [`CouponsVerifyV2Request`](crate::api::coupons::CouponsVerifyV2Request) → [`CouponsVerifyV2Response`](crate::api::coupons::CouponsVerifyV2Response) | write | — |
+//! | `coupons.CertSyncFailedCancelOrder` | [`CouponsCertSyncFailedCancelOrderRequest`](crate::api::coupons::CouponsCertSyncFailedCancelOrderRequest) → [`CouponsCertSyncFailedCancelOrderResponse`](crate::api::coupons::CouponsCertSyncFailedCancelOrderResponse) | read-back | — |
+//! | `coupons.abandon` | [`CouponsAbandonRequest`](crate::api::coupons::CouponsAbandonRequest) → [`CouponsAbandonResponse`](crate::api::coupons::CouponsAbandonResponse) | read-back | — |
+//! | `coupons.cancelVerify` | [`CouponsCancelVerifyRequest`](crate::api::coupons::CouponsCancelVerifyRequest) → [`CouponsCancelVerifyResponse`](crate::api::coupons::CouponsCancelVerifyResponse) | read-back | — |
+//! | `coupons.certVerifyUpdate` | [`CouponsCertVerifyUpdateRequest`](crate::api::coupons::CouponsCertVerifyUpdateRequest) → [`CouponsCertVerifyUpdateResponse`](crate::api::coupons::CouponsCertVerifyUpdateResponse) | read-back | — |
+//! | `coupons.extendCertValidEndByOrder` | [`CouponsExtendCertValidEndByOrderRequest`](crate::api::coupons::CouponsExtendCertValidEndByOrderRequest) → [`CouponsExtendCertValidEndByOrderResponse`](crate::api::coupons::CouponsExtendCertValidEndByOrderResponse) | read-back | — |
+//! | `coupons.list` | [`CouponsListRequest`](crate::api::coupons::CouponsListRequest) → [`CouponsListResponse`](crate::api::coupons::CouponsListResponse) | read-only | — |
+//! | `coupons.syncV2` | [`CouponsSyncV2Request`](crate::api::coupons::CouponsSyncV2Request) → [`CouponsSyncV2Response`](crate::api::coupons::CouponsSyncV2Response) | read-back | — |
+//! | `coupons.verifyV2` | [`CouponsVerifyV2Request`](crate::api::coupons::CouponsVerifyV2Request) → [`CouponsVerifyV2Response`](crate::api::coupons::CouponsVerifyV2Response) | read-back | — |
 pub mod cert_sync_failed_cancel_order;
 pub use cert_sync_failed_cancel_order::{
     CouponsCertSyncFailedCancelOrderRequest, CouponsCertSyncFailedCancelOrderResponse,

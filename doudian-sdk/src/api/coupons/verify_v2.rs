@@ -4,7 +4,7 @@
 //! `coupons.verifyV2`: its request, its response and their nested types.
 /// `coupons.verifyV2`: the request of the platform method `coupons.verifyV2`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cert_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CouponsVerifyV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `coupons.verifyV2` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,13 +5,13 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `cpaypromotion.ecom.applyMerchantSettleBill` | [`CpaypromotionEcomApplyMerchantSettleBillRequest`](crate::api::cpaypromotion::CpaypromotionEcomApplyMerchantSettleBillRequest) → [`CpaypromotionEcomApplyMerchantSettleBillResponse`](crate::api::cpaypromotion::CpaypromotionEcomApplyMerchantSettleBillResponse) | write, untyped | — |
-//! | `cpaypromotion.ecom.downloadMerchantSettleBill` | [`CpaypromotionEcomDownloadMerchantSettleBillRequest`](crate::api::cpaypromotion::CpaypromotionEcomDownloadMerchantSettleBillRequest) → [`CpaypromotionEcomDownloadMerchantSettleBillResponse`](crate::api::cpaypromotion::CpaypromotionEcomDownloadMerchantSettleBillResponse) | write, untyped | — |
-//! | `cpaypromotion.operateProductDiscount` | [`CpaypromotionOperateProductDiscountRequest`](crate::api::cpaypromotion::CpaypromotionOperateProductDiscountRequest) → [`CpaypromotionOperateProductDiscountResponse`](crate::api::cpaypromotion::CpaypromotionOperateProductDiscountResponse) | write, untyped | — |
-//! | `cpaypromotion.queryProductCpayPromotionAndShopStatus` | [`CpaypromotionQueryProductCpayPromotionAndShopStatusRequest`](crate::api::cpaypromotion::CpaypromotionQueryProductCpayPromotionAndShopStatusRequest) → [`CpaypromotionQueryProductCpayPromotionAndShopStatusResponse`](crate::api::cpaypromotion::CpaypromotionQueryProductCpayPromotionAndShopStatusResponse) | read, untyped | — |
-//! | `cpaypromotion.signContract` | [`CpaypromotionSignContractRequest`](crate::api::cpaypromotion::CpaypromotionSignContractRequest) → [`CpaypromotionSignContractResponse`](crate::api::cpaypromotion::CpaypromotionSignContractResponse) | write, untyped | — |
+//! | `cpaypromotion.ecom.applyMerchantSettleBill` | [`CpaypromotionEcomApplyMerchantSettleBillRequest`](crate::api::cpaypromotion::CpaypromotionEcomApplyMerchantSettleBillRequest) → [`CpaypromotionEcomApplyMerchantSettleBillResponse`](crate::api::cpaypromotion::CpaypromotionEcomApplyMerchantSettleBillResponse) | read-back, untyped | — |
+//! | `cpaypromotion.ecom.downloadMerchantSettleBill` | [`CpaypromotionEcomDownloadMerchantSettleBillRequest`](crate::api::cpaypromotion::CpaypromotionEcomDownloadMerchantSettleBillRequest) → [`CpaypromotionEcomDownloadMerchantSettleBillResponse`](crate::api::cpaypromotion::CpaypromotionEcomDownloadMerchantSettleBillResponse) | read-back, untyped | — |
+//! | `cpaypromotion.operateProductDiscount` | [`CpaypromotionOperateProductDiscountRequest`](crate::api::cpaypromotion::CpaypromotionOperateProductDiscountRequest) → [`CpaypromotionOperateProductDiscountResponse`](crate::api::cpaypromotion::CpaypromotionOperateProductDiscountResponse) | read-back, untyped | — |
+//! | `cpaypromotion.queryProductCpayPromotionAndShopStatus` | [`CpaypromotionQueryProductCpayPromotionAndShopStatusRequest`](crate::api::cpaypromotion::CpaypromotionQueryProductCpayPromotionAndShopStatusRequest) → [`CpaypromotionQueryProductCpayPromotionAndShopStatusResponse`](crate::api::cpaypromotion::CpaypromotionQueryProductCpayPromotionAndShopStatusResponse) | read-only, untyped | — |
+//! | `cpaypromotion.signContract` | [`CpaypromotionSignContractRequest`](crate::api::cpaypromotion::CpaypromotionSignContractRequest) → [`CpaypromotionSignContractResponse`](crate::api::cpaypromotion::CpaypromotionSignContractResponse) | read-back, untyped | — |
 pub mod ecom_apply_merchant_settle_bill;
 pub use ecom_apply_merchant_settle_bill::{
     CpaypromotionEcomApplyMerchantSettleBillRequest,

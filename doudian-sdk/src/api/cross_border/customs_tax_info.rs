@@ -4,7 +4,7 @@
 //! `crossBorder.customsTaxInfo`: its request, its response and their nested types.
 /// `crossBorder.customsTaxInfo`: the request of the platform method `crossBorder.customsTaxInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `customs_code`, `customs_name`, `customs_tax_data`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossBorderCustomsTaxInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.customsTaxInfo` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `crossBorder.notifyWarehouseFeeOrder`: its request, its response and their nested types.
 /// `crossBorder.notifyWarehouseFeeOrder`: the request of the platform method `crossBorder.notifyWarehouseFeeOrder`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `fee_date`, `need_charge`, `vendor`, `warehouse_code`, `ws_store_no`, given by name in [`CrossBorderNotifyWarehouseFeeOrderRequired`].
 /// * **Reply:** [`CrossBorderNotifyWarehouseFeeOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.notifyWarehouseFeeOrder` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `crossborder.orderCustomClearance`: its request, its response and their nested types.
 /// `crossborder.orderCustomClearance`: the request of the platform method `crossborder.orderCustomClearance`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `customs_code`, `customs_name`, `occurrence_time`, `order_id`, `status`, `vendor`, given by name in [`CrossborderOrderCustomClearanceRequired`].
 /// * **Reply:** [`CrossborderOrderCustomClearanceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.orderCustomClearance` at <https://op.jinritemai.com/docs/api-docs>

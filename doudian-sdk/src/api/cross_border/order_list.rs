@@ -4,7 +4,7 @@
 //! `crossBorder.orderList`: its request, its response and their nested types.
 /// `crossBorder.orderList`: the request of the platform method `crossBorder.orderList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`CrossBorderOrderListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `end_time`, `order_by`, `start_time`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossBorderOrderListResponse`]; nested types are in this module.

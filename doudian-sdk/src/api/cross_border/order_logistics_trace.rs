@@ -4,7 +4,7 @@
 //! `crossborder.orderLogisticsTrace`: its request, its response and their nested types.
 /// `crossborder.orderLogisticsTrace`: the request of the platform method `crossborder.orderLogisticsTrace`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `destination`, `occurrence_time`, `order_id`, `origin`, `status`, `vendor`, given by name in [`CrossborderOrderLogisticsTraceRequired`].
 /// * **Reply:** [`CrossborderOrderLogisticsTraceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.orderLogisticsTrace` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `crossBorder.receiveFeederInfo`: its request, its response and their nested types.
 /// `crossBorder.receiveFeederInfo`: the request of the platform method `crossBorder.receiveFeederInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `data`, `operator`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossBorderReceiveFeederInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.receiveFeederInfo` at <https://op.jinritemai.com/docs/api-docs>

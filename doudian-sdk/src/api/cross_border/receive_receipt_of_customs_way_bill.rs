@@ -4,7 +4,7 @@
 //! `crossBorder.receiveReceiptOfCustomsWayBill`: its request, its response and their nested types.
 /// `crossBorder.receiveReceiptOfCustomsWayBill`: the request of the platform method `crossBorder.receiveReceiptOfCustomsWayBill`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `logistics_code`, `logistics_no`, `order_no`, `return_info`, `return_status`, `return_time`, given by name in [`CrossBorderReceiveReceiptOfCustomsWayBillRequired`].
 /// * **Reply:** [`CrossBorderReceiveReceiptOfCustomsWayBillResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossBorder.receiveReceiptOfCustomsWayBill` at <https://op.jinritemai.com/docs/api-docs>

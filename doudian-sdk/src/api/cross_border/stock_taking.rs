@@ -5,7 +5,7 @@
 /// `crossborder.stockTaking`: the request of the platform method `crossborder.stockTaking`.
 ///
 /// * **Also spelt** `crossBorder.stockTaking` (callable by that name too). Sent as `crossborder.stockTaking`, the documentation's spelling: which case the server accepts is unverified.
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `occurrence_time`, `stock_taking_details`, `taking_type`, `vendor`, `warehouse_code`, given by name in [`CrossborderStockTakingRequired`].
 /// * **Reply:** [`CrossborderStockTakingResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.stockTaking` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 /// `crossborder.stockTransform`: the request of the platform method `crossborder.stockTransform`.
 ///
 /// * **Also spelt** `crossBorder.stockTransform` (callable by that name too). Sent as `crossborder.stockTransform`, the documentation's spelling: which case the server accepts is unverified.
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `occurrence_time`, `stock_transform_details`, `transform_type`, `vendor`, `warehouse_code`, given by name in [`CrossborderStockTransformRequired`].
 /// * **Reply:** [`CrossborderStockTransformResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.stockTransform` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `crossborder.takingLogisticsInfo`: its request, its response and their nested types.
 /// `crossborder.takingLogisticsInfo`: the request of the platform method `crossborder.takingLogisticsInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `domestic_carrier`, `domestic_trans_no`, `express_cop_code`, `express_cop_name`, `order_id`, `vendor`, given by name in [`CrossborderTakingLogisticsInfoRequired`].
 /// * **Reply:** [`CrossborderTakingLogisticsInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.takingLogisticsInfo` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 /// `crossborder.warehouseInOutboundEvent`: the request of the platform method `crossborder.warehouseInOutboundEvent`.
 ///
 /// * **Also spelt** `crossBorder.warehouseInOutboundEvent` (callable by that name too). Sent as `crossborder.warehouseInOutboundEvent`, the documentation's spelling: which case the server accepts is unverified.
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `in_outbound_event_type`, `occurrence_time`, `source_order_no`, `vendor`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`CrossborderWarehouseInOutboundEventResponse`]; nested types are in this module.
 /// * **Platform docs:** search `crossborder.warehouseInOutboundEvent` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `dutyFree.orderConfirm` | [`DutyFreeOrderConfirmRequest`](crate::api::duty_free::DutyFreeOrderConfirmRequest) → [`DutyFreeOrderConfirmResponse`](crate::api::duty_free::DutyFreeOrderConfirmResponse) | write | — |
-//! | `dutyFree.orderList` | [`DutyFreeOrderListRequest`](crate::api::duty_free::DutyFreeOrderListRequest) → [`DutyFreeOrderListResponse`](crate::api::duty_free::DutyFreeOrderListResponse) | read | from 0 |
-//! | `dutyFree.orderOperate` | [`DutyFreeOrderOperateRequest`](crate::api::duty_free::DutyFreeOrderOperateRequest) → [`DutyFreeOrderOperateResponse`](crate::api::duty_free::DutyFreeOrderOperateResponse) | write | — |
+//! | `dutyFree.orderConfirm` | [`DutyFreeOrderConfirmRequest`](crate::api::duty_free::DutyFreeOrderConfirmRequest) → [`DutyFreeOrderConfirmResponse`](crate::api::duty_free::DutyFreeOrderConfirmResponse) | read-back | — |
+//! | `dutyFree.orderList` | [`DutyFreeOrderListRequest`](crate::api::duty_free::DutyFreeOrderListRequest) → [`DutyFreeOrderListResponse`](crate::api::duty_free::DutyFreeOrderListResponse) | read-only | from 0 |
+//! | `dutyFree.orderOperate` | [`DutyFreeOrderOperateRequest`](crate::api::duty_free::DutyFreeOrderOperateRequest) → [`DutyFreeOrderOperateResponse`](crate::api::duty_free::DutyFreeOrderOperateResponse) | read-back | — |
 pub mod shared;
 pub mod order_confirm;
 pub use order_confirm::{DutyFreeOrderConfirmRequest, DutyFreeOrderConfirmResponse};

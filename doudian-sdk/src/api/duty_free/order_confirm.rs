@@ -5,7 +5,7 @@
 pub use super::shared::ErrorInfo;
 /// `dutyFree.orderConfirm`: the request of the platform method `dutyFree.orderConfirm`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `occurrence_time`, `order_id`, `status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`DutyFreeOrderConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `dutyFree.orderConfirm` at <https://op.jinritemai.com/docs/api-docs>

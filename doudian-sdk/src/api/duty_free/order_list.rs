@@ -4,7 +4,7 @@
 //! `dutyFree.orderList`: its request, its response and their nested types.
 /// `dutyFree.orderList`: the request of the platform method `dutyFree.orderList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`DutyFreeOrderListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `end_time`, `order_by`, `start_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`DutyFreeOrderListResponse`]; nested types are in this module.

@@ -5,9 +5,9 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `expScore.getDsrDetailProdList` | [`ExpScoreGetDsrDetailProdListRequest`](crate::api::exp_score::ExpScoreGetDsrDetailProdListRequest) → [`ExpScoreGetDsrDetailProdListResponse`](crate::api::exp_score::ExpScoreGetDsrDetailProdListResponse) | read, untyped | — |
+//! | `expScore.getDsrDetailProdList` | [`ExpScoreGetDsrDetailProdListRequest`](crate::api::exp_score::ExpScoreGetDsrDetailProdListRequest) → [`ExpScoreGetDsrDetailProdListResponse`](crate::api::exp_score::ExpScoreGetDsrDetailProdListResponse) | read-only, untyped | — |
 pub mod get_dsr_detail_prod_list;
 pub use get_dsr_detail_prod_list::{
     ExpScoreGetDsrDetailProdListRequest, ExpScoreGetDsrDetailProdListResponse,

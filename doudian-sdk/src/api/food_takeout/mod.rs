@@ -5,12 +5,12 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `foodTakeout.order.getOrder` | [`FoodTakeoutOrderGetOrderRequest`](crate::api::food_takeout::FoodTakeoutOrderGetOrderRequest) → [`FoodTakeoutOrderGetOrderResponse`](crate::api::food_takeout::FoodTakeoutOrderGetOrderResponse) | read | — |
-//! | `foodTakeout.order.listOrder` | [`FoodTakeoutOrderListOrderRequest`](crate::api::food_takeout::FoodTakeoutOrderListOrderRequest) → [`FoodTakeoutOrderListOrderResponse`](crate::api::food_takeout::FoodTakeoutOrderListOrderResponse) | read | — |
-//! | `foodTakeout.product.getProductDetail` | [`FoodTakeoutProductGetProductDetailRequest`](crate::api::food_takeout::FoodTakeoutProductGetProductDetailRequest) → [`FoodTakeoutProductGetProductDetailResponse`](crate::api::food_takeout::FoodTakeoutProductGetProductDetailResponse) | read | — |
-//! | `foodTakeout.product.getProductList` | [`FoodTakeoutProductGetProductListRequest`](crate::api::food_takeout::FoodTakeoutProductGetProductListRequest) → [`FoodTakeoutProductGetProductListResponse`](crate::api::food_takeout::FoodTakeoutProductGetProductListResponse) | read | from 1 |
+//! | `foodTakeout.order.getOrder` | [`FoodTakeoutOrderGetOrderRequest`](crate::api::food_takeout::FoodTakeoutOrderGetOrderRequest) → [`FoodTakeoutOrderGetOrderResponse`](crate::api::food_takeout::FoodTakeoutOrderGetOrderResponse) | read-only | — |
+//! | `foodTakeout.order.listOrder` | [`FoodTakeoutOrderListOrderRequest`](crate::api::food_takeout::FoodTakeoutOrderListOrderRequest) → [`FoodTakeoutOrderListOrderResponse`](crate::api::food_takeout::FoodTakeoutOrderListOrderResponse) | read-only | — |
+//! | `foodTakeout.product.getProductDetail` | [`FoodTakeoutProductGetProductDetailRequest`](crate::api::food_takeout::FoodTakeoutProductGetProductDetailRequest) → [`FoodTakeoutProductGetProductDetailResponse`](crate::api::food_takeout::FoodTakeoutProductGetProductDetailResponse) | read-only | — |
+//! | `foodTakeout.product.getProductList` | [`FoodTakeoutProductGetProductListRequest`](crate::api::food_takeout::FoodTakeoutProductGetProductListRequest) → [`FoodTakeoutProductGetProductListResponse`](crate::api::food_takeout::FoodTakeoutProductGetProductListResponse) | read-only | from 1 |
 pub mod shared;
 pub mod order_get_order;
 pub use order_get_order::{

@@ -5,7 +5,7 @@
 pub use super::shared::PropertyDetail;
 /// `foodTakeout.order.getOrder`: the request of the platform method `foodTakeout.order.getOrder`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FoodTakeoutOrderGetOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `foodTakeout.order.getOrder` at <https://op.jinritemai.com/docs/api-docs>

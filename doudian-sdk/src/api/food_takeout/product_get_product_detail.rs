@@ -9,7 +9,7 @@ pub use super::shared::{
 };
 /// `foodTakeout.product.getProductDetail`: the request of the platform method `foodTakeout.product.getProductDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `operate_perspective`, `product_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FoodTakeoutProductGetProductDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `foodTakeout.product.getProductDetail` at <https://op.jinritemai.com/docs/api-docs>

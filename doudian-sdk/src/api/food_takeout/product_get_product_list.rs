@@ -9,7 +9,7 @@ pub use super::shared::{
 };
 /// `foodTakeout.product.getProductList`: the request of the platform method `foodTakeout.product.getProductList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1. Start from [`FoodTakeoutProductGetProductListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page_no`, `page_size`, `product_status`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FoodTakeoutProductGetProductListResponse`]; nested types are in this module.

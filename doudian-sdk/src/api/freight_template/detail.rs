@@ -5,7 +5,7 @@
 pub use super::shared::Template;
 /// `freightTemplate.detail`: the request of the platform method `freightTemplate.detail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `freight_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FreightTemplateDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `freightTemplate.detail` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Template;
 /// `freightTemplate.list`: Lists the shop's freight templates (运费模板), optionally filtered by name. A product names one as `freight_id` when it is published.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`FreightTemplateListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`FreightTemplateListResponse`]; nested types are in this module.

@@ -5,12 +5,12 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `freightTemplate.create` | [`FreightTemplateCreateRequest`](crate::api::freight_template::FreightTemplateCreateRequest) → [`FreightTemplateCreateResponse`](crate::api::freight_template::FreightTemplateCreateResponse) | write | — |
-//! | `freightTemplate.detail` | [`FreightTemplateDetailRequest`](crate::api::freight_template::FreightTemplateDetailRequest) → [`FreightTemplateDetailResponse`](crate::api::freight_template::FreightTemplateDetailResponse) | read | — |
-//! | `freightTemplate.list` | [`FreightTemplateListRequest`](crate::api::freight_template::FreightTemplateListRequest) → [`FreightTemplateListResponse`](crate::api::freight_template::FreightTemplateListResponse) | read | from 0 |
-//! | `freightTemplate.update` | [`FreightTemplateUpdateRequest`](crate::api::freight_template::FreightTemplateUpdateRequest) → [`FreightTemplateUpdateResponse`](crate::api::freight_template::FreightTemplateUpdateResponse) | write | — |
+//! | `freightTemplate.create` | [`FreightTemplateCreateRequest`](crate::api::freight_template::FreightTemplateCreateRequest) → [`FreightTemplateCreateResponse`](crate::api::freight_template::FreightTemplateCreateResponse) | read-back | — |
+//! | `freightTemplate.detail` | [`FreightTemplateDetailRequest`](crate::api::freight_template::FreightTemplateDetailRequest) → [`FreightTemplateDetailResponse`](crate::api::freight_template::FreightTemplateDetailResponse) | read-only | — |
+//! | `freightTemplate.list` | [`FreightTemplateListRequest`](crate::api::freight_template::FreightTemplateListRequest) → [`FreightTemplateListResponse`](crate::api::freight_template::FreightTemplateListResponse) | read-only | from 0 |
+//! | `freightTemplate.update` | [`FreightTemplateUpdateRequest`](crate::api::freight_template::FreightTemplateUpdateRequest) → [`FreightTemplateUpdateResponse`](crate::api::freight_template::FreightTemplateUpdateResponse) | read-back | — |
 pub mod shared;
 pub mod create;
 pub use create::{FreightTemplateCreateRequest, FreightTemplateCreateResponse};

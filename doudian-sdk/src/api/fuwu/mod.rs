@@ -5,8 +5,8 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `fuwu.order.list` | [`FuwuOrderListRequest`](crate::api::fuwu::FuwuOrderListRequest) → [`FuwuOrderListResponse`](crate::api::fuwu::FuwuOrderListResponse) | read | — |
+//! | `fuwu.order.list` | [`FuwuOrderListRequest`](crate::api::fuwu::FuwuOrderListRequest) → [`FuwuOrderListResponse`](crate::api::fuwu::FuwuOrderListResponse) | read-only | — |
 pub mod order_list;
 pub use order_list::{FuwuOrderListRequest, FuwuOrderListResponse};

@@ -4,7 +4,7 @@
 //! `fuwu.order.list`: its request, its response and their nested types.
 /// `fuwu.order.list`: the request of the platform method `fuwu.order.list`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `order_create_time_end`, `order_create_time_start`, `page_index`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`FuwuOrderListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `fuwu.order.list` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `gis.fenceArea.push`: its request, its response and their nested types.
 /// `gis.fenceArea.push`: the request of the platform method `gis.fenceArea.push`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `action`, `express`, `express_key`, `fence_area`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`GisFenceAreaPushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `gis.fenceArea.push` at <https://op.jinritemai.com/docs/api-docs>

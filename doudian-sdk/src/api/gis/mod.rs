@@ -5,10 +5,10 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `gis.fenceArea.push` | [`GisFenceAreaPushRequest`](crate::api::gis::GisFenceAreaPushRequest) → [`GisFenceAreaPushResponse`](crate::api::gis::GisFenceAreaPushResponse) | write | — |
-//! | `gis.serviceArea.sync` | [`GisServiceAreaSyncRequest`](crate::api::gis::GisServiceAreaSyncRequest) → [`GisServiceAreaSyncResponse`](crate::api::gis::GisServiceAreaSyncResponse) | write | — |
+//! | `gis.fenceArea.push` | [`GisFenceAreaPushRequest`](crate::api::gis::GisFenceAreaPushRequest) → [`GisFenceAreaPushResponse`](crate::api::gis::GisFenceAreaPushResponse) | read-back | — |
+//! | `gis.serviceArea.sync` | [`GisServiceAreaSyncRequest`](crate::api::gis::GisServiceAreaSyncRequest) → [`GisServiceAreaSyncResponse`](crate::api::gis::GisServiceAreaSyncResponse) | read-back | — |
 pub mod fence_area_push;
 pub use fence_area_push::{GisFenceAreaPushRequest, GisFenceAreaPushResponse};
 pub mod service_area_sync;

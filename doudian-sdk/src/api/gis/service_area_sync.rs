@@ -4,7 +4,7 @@
 //! `gis.serviceArea.sync`: its request, its response and their nested types.
 /// `gis.serviceArea.sync`: the request of the platform method `gis.serviceArea.sync`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `ability_code`, `express`, `service_areas`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`GisServiceAreaSyncResponse`]; nested types are in this module.
 /// * **Platform docs:** search `gis.serviceArea.sync` at <https://op.jinritemai.com/docs/api-docs>

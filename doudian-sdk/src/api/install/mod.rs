@@ -5,9 +5,9 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `install.ticket.operateIndustryTicket` | [`InstallTicketOperateIndustryTicketRequest`](crate::api::install::InstallTicketOperateIndustryTicketRequest) → [`InstallTicketOperateIndustryTicketResponse`](crate::api::install::InstallTicketOperateIndustryTicketResponse) | write, untyped | — |
+//! | `install.ticket.operateIndustryTicket` | [`InstallTicketOperateIndustryTicketRequest`](crate::api::install::InstallTicketOperateIndustryTicketRequest) → [`InstallTicketOperateIndustryTicketResponse`](crate::api::install::InstallTicketOperateIndustryTicketResponse) | read-back, untyped | — |
 pub mod ticket_operate_industry_ticket;
 pub use ticket_operate_industry_ticket::{
     InstallTicketOperateIndustryTicketRequest, InstallTicketOperateIndustryTicketResponse,

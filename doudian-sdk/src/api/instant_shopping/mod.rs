@@ -5,12 +5,12 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `instantShopping.trade.freightCreate` | [`InstantShoppingTradeFreightCreateRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightCreateRequest) → [`InstantShoppingTradeFreightCreateResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightCreateResponse) | write | — |
-//! | `instantShopping.trade.freightDetail` | [`InstantShoppingTradeFreightDetailRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightDetailRequest) → [`InstantShoppingTradeFreightDetailResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightDetailResponse) | read | — |
-//! | `instantShopping.trade.freightList` | [`InstantShoppingTradeFreightListRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightListRequest) → [`InstantShoppingTradeFreightListResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightListResponse) | read | from 1 |
-//! | `instantShopping.trade.freightUpdate` | [`InstantShoppingTradeFreightUpdateRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightUpdateRequest) → [`InstantShoppingTradeFreightUpdateResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightUpdateResponse) | write | — |
+//! | `instantShopping.trade.freightCreate` | [`InstantShoppingTradeFreightCreateRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightCreateRequest) → [`InstantShoppingTradeFreightCreateResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightCreateResponse) | read-back | — |
+//! | `instantShopping.trade.freightDetail` | [`InstantShoppingTradeFreightDetailRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightDetailRequest) → [`InstantShoppingTradeFreightDetailResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightDetailResponse) | read-only | — |
+//! | `instantShopping.trade.freightList` | [`InstantShoppingTradeFreightListRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightListRequest) → [`InstantShoppingTradeFreightListResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightListResponse) | read-only | from 1 |
+//! | `instantShopping.trade.freightUpdate` | [`InstantShoppingTradeFreightUpdateRequest`](crate::api::instant_shopping::InstantShoppingTradeFreightUpdateRequest) → [`InstantShoppingTradeFreightUpdateResponse`](crate::api::instant_shopping::InstantShoppingTradeFreightUpdateResponse) | read-back | — |
 pub mod shared;
 pub mod trade_freight_create;
 pub use trade_freight_create::{

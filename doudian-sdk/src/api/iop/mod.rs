@@ -5,21 +5,21 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `iop.getSellerList` | [`IopGetSellerListRequest`](crate::api::iop::IopGetSellerListRequest) → [`IopGetSellerListResponse`](crate::api::iop::IopGetSellerListResponse) | read | from 0 |
-//! | `iop.orderInfo` | [`IopOrderInfoRequest`](crate::api::iop::IopOrderInfoRequest) → [`IopOrderInfoResponse`](crate::api::iop::IopOrderInfoResponse) | read | — |
-//! | `iop.orderList` | [`IopOrderListRequest`](crate::api::iop::IopOrderListRequest) → [`IopOrderListResponse`](crate::api::iop::IopOrderListResponse) | read | from 0 |
-//! | `iop.roleGet` | [`IopRoleGetRequest`](crate::api::iop::IopRoleGetRequest) → [`IopRoleGetResponse`](crate::api::iop::IopRoleGetResponse) | write | — |
-//! | `iop.sellerCancleDistribute` | [`IopSellerCancleDistributeRequest`](crate::api::iop::IopSellerCancleDistributeRequest) → [`IopSellerCancleDistributeResponse`](crate::api::iop::IopSellerCancleDistributeResponse) | write | — |
-//! | `iop.sellerDistribute` | [`IopSellerDistributeRequest`](crate::api::iop::IopSellerDistributeRequest) → [`IopSellerDistributeResponse`](crate::api::iop::IopSellerDistributeResponse) | write | — |
-//! | `iop.sellerOrderInfo` | [`IopSellerOrderInfoRequest`](crate::api::iop::IopSellerOrderInfoRequest) → [`IopSellerOrderInfoResponse`](crate::api::iop::IopSellerOrderInfoResponse) | read | — |
-//! | `iop.sellerOrderList` | [`IopSellerOrderListRequest`](crate::api::iop::IopSellerOrderListRequest) → [`IopSellerOrderListResponse`](crate::api::iop::IopSellerOrderListResponse) | read | from 0 |
-//! | `iop.sellerSupplierList` | [`IopSellerSupplierListRequest`](crate::api::iop::IopSellerSupplierListRequest) → [`IopSellerSupplierListResponse`](crate::api::iop::IopSellerSupplierListResponse) | read | from 0 |
-//! | `iop.waybillCancel` | [`IopWaybillCancelRequest`](crate::api::iop::IopWaybillCancelRequest) → [`IopWaybillCancelResponse`](crate::api::iop::IopWaybillCancelResponse) | write | — |
-//! | `iop.waybillGet` | [`IopWaybillGetRequest`](crate::api::iop::IopWaybillGetRequest) → [`IopWaybillGetResponse`](crate::api::iop::IopWaybillGetResponse) | write | — |
-//! | `iop.waybillReturn` | [`IopWaybillReturnRequest`](crate::api::iop::IopWaybillReturnRequest) → [`IopWaybillReturnResponse`](crate::api::iop::IopWaybillReturnResponse) | write | — |
-//! | `iop.waybillUpdate` | [`IopWaybillUpdateRequest`](crate::api::iop::IopWaybillUpdateRequest) → [`IopWaybillUpdateResponse`](crate::api::iop::IopWaybillUpdateResponse) | write | — |
+//! | `iop.getSellerList` | [`IopGetSellerListRequest`](crate::api::iop::IopGetSellerListRequest) → [`IopGetSellerListResponse`](crate::api::iop::IopGetSellerListResponse) | read-only | from 0 |
+//! | `iop.orderInfo` | [`IopOrderInfoRequest`](crate::api::iop::IopOrderInfoRequest) → [`IopOrderInfoResponse`](crate::api::iop::IopOrderInfoResponse) | read-only | — |
+//! | `iop.orderList` | [`IopOrderListRequest`](crate::api::iop::IopOrderListRequest) → [`IopOrderListResponse`](crate::api::iop::IopOrderListResponse) | read-only | from 0 |
+//! | `iop.roleGet` | [`IopRoleGetRequest`](crate::api::iop::IopRoleGetRequest) → [`IopRoleGetResponse`](crate::api::iop::IopRoleGetResponse) | read-back | — |
+//! | `iop.sellerCancleDistribute` | [`IopSellerCancleDistributeRequest`](crate::api::iop::IopSellerCancleDistributeRequest) → [`IopSellerCancleDistributeResponse`](crate::api::iop::IopSellerCancleDistributeResponse) | read-back | — |
+//! | `iop.sellerDistribute` | [`IopSellerDistributeRequest`](crate::api::iop::IopSellerDistributeRequest) → [`IopSellerDistributeResponse`](crate::api::iop::IopSellerDistributeResponse) | read-back | — |
+//! | `iop.sellerOrderInfo` | [`IopSellerOrderInfoRequest`](crate::api::iop::IopSellerOrderInfoRequest) → [`IopSellerOrderInfoResponse`](crate::api::iop::IopSellerOrderInfoResponse) | read-only | — |
+//! | `iop.sellerOrderList` | [`IopSellerOrderListRequest`](crate::api::iop::IopSellerOrderListRequest) → [`IopSellerOrderListResponse`](crate::api::iop::IopSellerOrderListResponse) | read-only | from 0 |
+//! | `iop.sellerSupplierList` | [`IopSellerSupplierListRequest`](crate::api::iop::IopSellerSupplierListRequest) → [`IopSellerSupplierListResponse`](crate::api::iop::IopSellerSupplierListResponse) | read-only | from 0 |
+//! | `iop.waybillCancel` | [`IopWaybillCancelRequest`](crate::api::iop::IopWaybillCancelRequest) → [`IopWaybillCancelResponse`](crate::api::iop::IopWaybillCancelResponse) | read-back | — |
+//! | `iop.waybillGet` | [`IopWaybillGetRequest`](crate::api::iop::IopWaybillGetRequest) → [`IopWaybillGetResponse`](crate::api::iop::IopWaybillGetResponse) | read-back | — |
+//! | `iop.waybillReturn` | [`IopWaybillReturnRequest`](crate::api::iop::IopWaybillReturnRequest) → [`IopWaybillReturnResponse`](crate::api::iop::IopWaybillReturnResponse) | read-back | — |
+//! | `iop.waybillUpdate` | [`IopWaybillUpdateRequest`](crate::api::iop::IopWaybillUpdateRequest) → [`IopWaybillUpdateResponse`](crate::api::iop::IopWaybillUpdateResponse) | read-back | — |
 pub mod shared;
 pub mod get_seller_list;
 pub use get_seller_list::{IopGetSellerListRequest, IopGetSellerListResponse};

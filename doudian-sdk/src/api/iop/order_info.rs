@@ -5,7 +5,7 @@
 pub use super::shared::Pack;
 /// `iop.orderInfo`: the request of the platform method `iop.orderInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `distr_order_id`, `user_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopOrderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.orderInfo` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Pack;
 /// `iop.orderList`: the request of the platform method `iop.orderList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`IopOrderListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopOrderListResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `iop.sellerCancleDistribute`: its request, its response and their nested types.
 /// `iop.sellerCancleDistribute`: the request of the platform method `iop.sellerCancleDistribute`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `distr_order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopSellerCancleDistributeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerCancleDistribute` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `iop.sellerOrderInfo`: its request, its response and their nested types.
 /// `iop.sellerOrderInfo`: the request of the platform method `iop.sellerOrderInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `distr_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`IopSellerOrderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.sellerOrderInfo` at <https://op.jinritemai.com/docs/api-docs>

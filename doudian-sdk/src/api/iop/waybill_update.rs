@@ -4,7 +4,7 @@
 //! `iop.waybillUpdate`: its request, its response and their nested types.
 /// `iop.waybillUpdate`: the request of the platform method `iop.waybillUpdate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `company_code`, `delivery_id`, `distr_order_id`, `track_no`, `user_id`, given by name in [`IopWaybillUpdateRequired`].
 /// * **Reply:** [`IopWaybillUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `iop.waybillUpdate` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.cancelOrder`: its request, its response and their nested types.
 /// `logistics.cancelOrder`: Gives back an electronic waybill number that will not be used, so the carrier account gets it back.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `logistics_code`, `track_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsCancelOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.cancelOrder` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.collectInfoCallback`: its request, its response and their nested types.
 /// `logistics.collectInfoCallback`: the request of the platform method `logistics.collectInfoCallback`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `biz_type`, `collect_info`, `operate_time`, `request_id`, `waybill_code`, given by name in [`LogisticsCollectInfoCallbackRequired`].
 /// * **Reply:** [`LogisticsCollectInfoCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.collectInfoCallback` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.courierStation.updateTerminalOrder`: its request, its response and their nested types.
 /// `logistics.courierStation.updateTerminalOrder`: the request of the platform method `logistics.courierStation.updateTerminalOrder`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `bizType`, `brandCode`, `operationTime`, `orderId`, `partnerCode`, given by name in [`LogisticsCourierStationUpdateTerminalOrderRequired`].
 /// * **Reply:** [`LogisticsCourierStationUpdateTerminalOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.courierStation.updateTerminalOrder` at <https://op.jinritemai.com/docs/api-docs>

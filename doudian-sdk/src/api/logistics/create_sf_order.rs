@@ -4,7 +4,7 @@
 //! `logistics.createSFOrder`: its request, its response and their nested types.
 /// `logistics.createSFOrder`: the request of the platform method `logistics.createSFOrder`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cargo_details`, `contact_info_list`, `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsCreateSFOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.createSFOrder` at <https://op.jinritemai.com/docs/api-docs>

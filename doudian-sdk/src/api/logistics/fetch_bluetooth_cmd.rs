@@ -4,7 +4,7 @@
 //! `logistics.fetchBluetoothCmd`: its request, its response and their nested types.
 /// `logistics.fetchBluetoothCmd`: the request of the platform method `logistics.fetchBluetoothCmd`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cmd_encode`, `cmd_type`, `waybill_applies`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsFetchBluetoothCmdResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.fetchBluetoothCmd` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{DeliveryReq, Service};
 /// `logistics.getOutRange`: the request of the platform method `logistics.getOutRange`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `logistics_code`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsGetOutRangeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getOutRange` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.getRecommendedAndDeliveryExpressByOrder`: its request, its response and their nested types.
 /// `logistics.getRecommendedAndDeliveryExpressByOrder`: the request of the platform method `logistics.getRecommendedAndDeliveryExpressByOrder`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `order_info_list`, `sender_address`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsGetRecommendedAndDeliveryExpressByOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getRecommendedAndDeliveryExpressByOrder` at <https://op.jinritemai.com/docs/api-docs>

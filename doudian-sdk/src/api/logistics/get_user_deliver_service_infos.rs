@@ -4,7 +4,7 @@
 //! `logistics.getUserDeliverServiceInfos`: its request, its response and their nested types.
 /// `logistics.getUserDeliverServiceInfos`: the request of the platform method `logistics.getUserDeliverServiceInfos`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `biz_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsGetUserDeliverServiceInfosResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.getUserDeliverServiceInfos` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Location;
 /// `logistics.ind.aoi.push`: the request of the platform method `logistics.ind.aoi.push`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `aoi_id`, `aoi_op_type`, `aoi_type`, `instant_delivery_code`, `store_code`, given by name in [`LogisticsIndAoiPushRequired`].
 /// * **Reply:** [`LogisticsIndAoiPushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.ind.aoi.push` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Location;
 /// `logistics.ind.orderStatusPush`: the request of the platform method `logistics.ind.orderStatusPush`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `order_status`, `out_order_id`, `transport_order_id`, `update_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsIndOrderStatusPushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.ind.orderStatusPush` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.listShopNetsite`: its request, its response and their nested types.
 /// `logistics.listShopNetsite`: Lists the shop's electronic-waybill accounts at one carrier: per netsite (网点) its sender addresses and how many numbers are left, issued, cancelled and recycled. The sender address of `logistics.newCreateOrder` must be one of these.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `logistics_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsListShopNetsiteResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.listShopNetsite` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{DeliveryReq, Item, Service};
 /// `logistics.newCreateOrder`: Takes electronic waybill numbers (电子面单) from a carrier for orders, up to 50 parcels per call, with a sender address from `logistics.listShopNetsite`. Asking again with the same order id and `pack_id` returns the number already issued, so a retry is safe; another `pack_id` takes a new number for a further parcel. Numbers not used are given back with `logistics.cancelOrder`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `logistics_code`, `order_infos`, `sender_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsNewCreateOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.newCreateOrder` at <https://op.jinritemai.com/docs/api-docs>
@@ -90,6 +90,7 @@ pub struct LogisticsNewCreateOrderResponse {
 }
 impl crate::request::Request for LogisticsNewCreateOrderRequest {
     const METHOD: &'static str = "logistics.newCreateOrder";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = LogisticsNewCreateOrderResponse;
 }
 /// An object inside `logistics.newCreateOrder`.

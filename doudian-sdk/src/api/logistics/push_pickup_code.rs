@@ -4,7 +4,7 @@
 //! `logistics.pushPickupCode`: its request, its response and their nested types.
 /// `logistics.pushPickupCode`: the request of the platform method `logistics.pushPickupCode`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `express_company`, `operation_time`, `partner_code`, `partner_source`, `pick_code`, `pick_site_address`, `pick_site_code`, `pick_site_name`, `pick_site_phone`, `pick_site_type`, `waybill_code`, given by name in [`LogisticsPushPickupCodeRequired`].
 /// * **Reply:** [`LogisticsPushPickupCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.pushPickupCode` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.queryPackageRoute`: its request, its response and their nested types.
 /// `logistics.queryPackageRoute`: the request of the platform method `logistics.queryPackageRoute`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `express`, `receiver`, `track_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsQueryPackageRouteResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.queryPackageRoute` at <https://op.jinritemai.com/docs/api-docs>

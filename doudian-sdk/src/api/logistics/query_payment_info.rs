@@ -4,7 +4,7 @@
 //! `logistics.queryPaymentInfo`: its request, its response and their nested types.
 /// `logistics.queryPaymentInfo`: the request of the platform method `logistics.queryPaymentInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `bizType`, `orderId`, `partnerCode`, `postCode`, `postName`, given by name in [`LogisticsQueryPaymentInfoRequired`].
 /// * **Reply:** [`LogisticsQueryPaymentInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.queryPaymentInfo` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.queryPaymentStatus`: its request, its response and their nested types.
 /// `logistics.queryPaymentStatus`: the request of the platform method `logistics.queryPaymentStatus`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `orderId`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsQueryPaymentStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.queryPaymentStatus` at <https://op.jinritemai.com/docs/api-docs>

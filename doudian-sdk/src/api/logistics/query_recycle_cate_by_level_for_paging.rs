@@ -4,7 +4,7 @@
 //! `logistics.QueryRecycleCateByLevelForPaging`: its request, its response and their nested types.
 /// `logistics.QueryRecycleCateByLevelForPaging`: the request of the platform method `logistics.QueryRecycleCateByLevelForPaging`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1. Start from [`LogisticsQueryRecycleCateByLevelForPagingRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page_num`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsQueryRecycleCateByLevelForPagingResponse`]; nested types are in this module.

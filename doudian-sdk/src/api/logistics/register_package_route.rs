@@ -4,7 +4,7 @@
 //! `logistics.registerPackageRoute`: its request, its response and their nested types.
 /// `logistics.registerPackageRoute`: the request of the platform method `logistics.registerPackageRoute`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `callback_url`, `cargo_list`, `express`, `receiver`, `track_no`, given by name in [`LogisticsRegisterPackageRouteRequired`].
 /// * **Reply:** [`LogisticsRegisterPackageRouteResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.registerPackageRoute` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.reverse.reportException`: its request, its response and their nested types.
 /// `logistics.reverse.reportException`: the request of the platform method `logistics.reverse.reportException`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `express`, `order_id`, `reason`, `report_status`, `waybill_code`, given by name in [`LogisticsReverseReportExceptionRequired`].
 /// * **Reply:** [`LogisticsReverseReportExceptionResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.reverse.reportException` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.templateList`: its request, its response and their nested types.
 /// `logistics.templateList`: Lists the platform's standard label templates per carrier, with the template address the printing component needs to print waybills taken with `logistics.newCreateOrder`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`LogisticsTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.templateList` at <https://op.jinritemai.com/docs/api-docs>

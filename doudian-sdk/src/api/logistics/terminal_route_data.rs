@@ -4,7 +4,7 @@
 //! `logistics.terminalRouteData`: its request, its response and their nested types.
 /// `logistics.terminalRouteData`: the request of the platform method `logistics.terminalRouteData`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `express_company`, `operation_time`, `partner_code`, `pick_site_code`, `pick_site_name`, `pick_site_phone`, `pick_site_type`, `pick_up_address`, `service_type`, `track_operation`, `waybill_code`, given by name in [`LogisticsTerminalRouteDataRequired`].
 /// * **Reply:** [`LogisticsTerminalRouteDataResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.terminalRouteData` at <https://op.jinritemai.com/docs/api-docs>

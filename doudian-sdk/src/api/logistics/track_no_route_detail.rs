@@ -4,7 +4,7 @@
 //! `logistics.trackNoRouteDetail`: its request, its response and their nested types.
 /// `logistics.trackNoRouteDetail`: Reads the tracking events of a parcel by carrier code and tracking number. Use it for customer service, or to see delivery when the ERP does not follow the parcel otherwise.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `logistics_code`, `track_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`LogisticsTrackNoRouteDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.trackNoRouteDetail` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `logistics.verifyDeliveryCode`: its request, its response and their nested types.
 /// `logistics.verifyDeliveryCode`: the request of the platform method `logistics.verifyDeliveryCode`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `bizType`, `brandCode`, `deliveryCode`, `operationTime`, `orderId`, `partnerCode`, `postCode`, `postName`, given by name in [`LogisticsVerifyDeliveryCodeRequired`].
 /// * **Reply:** [`LogisticsVerifyDeliveryCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.verifyDeliveryCode` at <https://op.jinritemai.com/docs/api-docs>

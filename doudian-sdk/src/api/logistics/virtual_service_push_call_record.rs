@@ -4,7 +4,7 @@
 //! `logistics.virtualServicePushCallRecord`: its request, its response and their nested types.
 /// `logistics.virtualServicePushCallRecord`: the request of the platform method `logistics.virtualServicePushCallRecord`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `call_display`, `call_duration`, `call_id`, `call_recording`, `call_state`, `call_time`, `call_type`, `release_dir`, `release_time`, `request_id`, `ringing_duration`, `ringing_time`, `service_code`, `start_time`, `tel_a`, `tel_b`, `tel_x`, given by name in [`LogisticsVirtualServicePushCallRecordRequired`].
 /// * **Reply:** [`LogisticsVirtualServicePushCallRecordResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.virtualServicePushCallRecord` at <https://op.jinritemai.com/docs/api-docs>

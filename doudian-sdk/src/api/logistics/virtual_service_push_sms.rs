@@ -4,7 +4,7 @@
 //! `logistics.virtualServicePushSms`: its request, its response and their nested types.
 /// `logistics.virtualServicePushSms`: the request of the platform method `logistics.virtualServicePushSms`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `receive_time`, `record_id`, `request_id`, `send_type`, `service_code`, `sms_content`, `sms_num`, `sms_result`, `tel_a`, `tel_b`, `tel_x`, given by name in [`LogisticsVirtualServicePushSmsRequired`].
 /// * **Reply:** [`LogisticsVirtualServicePushSmsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `logistics.virtualServicePushSms` at <https://op.jinritemai.com/docs/api-docs>

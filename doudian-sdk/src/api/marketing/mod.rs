@@ -5,12 +5,12 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `marketing.checkCouponApplied` | [`MarketingCheckCouponAppliedRequest`](crate::api::marketing::MarketingCheckCouponAppliedRequest) → [`MarketingCheckCouponAppliedResponse`](crate::api::marketing::MarketingCheckCouponAppliedResponse) | write | — |
-//! | `marketing.pageQueryActivity` | [`MarketingPageQueryActivityRequest`](crate::api::marketing::MarketingPageQueryActivityRequest) → [`MarketingPageQueryActivityResponse`](crate::api::marketing::MarketingPageQueryActivityResponse) | write, untyped | — |
-//! | `marketing.queryAvailableProduct` | [`MarketingQueryAvailableProductRequest`](crate::api::marketing::MarketingQueryAvailableProductRequest) → [`MarketingQueryAvailableProductResponse`](crate::api::marketing::MarketingQueryAvailableProductResponse) | read, untyped | — |
-//! | `marketing.queryShopCouponList` | [`MarketingQueryShopCouponListRequest`](crate::api::marketing::MarketingQueryShopCouponListRequest) → [`MarketingQueryShopCouponListResponse`](crate::api::marketing::MarketingQueryShopCouponListResponse) | read | from 1 |
+//! | `marketing.checkCouponApplied` | [`MarketingCheckCouponAppliedRequest`](crate::api::marketing::MarketingCheckCouponAppliedRequest) → [`MarketingCheckCouponAppliedResponse`](crate::api::marketing::MarketingCheckCouponAppliedResponse) | read-back | — |
+//! | `marketing.pageQueryActivity` | [`MarketingPageQueryActivityRequest`](crate::api::marketing::MarketingPageQueryActivityRequest) → [`MarketingPageQueryActivityResponse`](crate::api::marketing::MarketingPageQueryActivityResponse) | read-back, untyped | — |
+//! | `marketing.queryAvailableProduct` | [`MarketingQueryAvailableProductRequest`](crate::api::marketing::MarketingQueryAvailableProductRequest) → [`MarketingQueryAvailableProductResponse`](crate::api::marketing::MarketingQueryAvailableProductResponse) | read-only, untyped | — |
+//! | `marketing.queryShopCouponList` | [`MarketingQueryShopCouponListRequest`](crate::api::marketing::MarketingQueryShopCouponListRequest) → [`MarketingQueryShopCouponListResponse`](crate::api::marketing::MarketingQueryShopCouponListResponse) | read-only | from 1 |
 pub mod check_coupon_applied;
 pub use check_coupon_applied::{
     MarketingCheckCouponAppliedRequest, MarketingCheckCouponAppliedResponse,

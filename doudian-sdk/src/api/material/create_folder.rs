@@ -4,7 +4,7 @@
 //! `material.createFolder`: its request, its response and their nested types.
 /// `material.createFolder`: the request of the platform method `material.createFolder`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `name`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialCreateFolderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.createFolder` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::FailedMap;
 /// `material.deleteMaterial`: the request of the platform method `material.deleteMaterial`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `material_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialDeleteMaterialResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.deleteMaterial` at <https://op.jinritemai.com/docs/api-docs>

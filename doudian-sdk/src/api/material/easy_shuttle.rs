@@ -4,7 +4,7 @@
 //! `material.easyShuttle`: its request, its response and their nested types.
 /// `material.easyShuttle`: the request of the platform method `material.easyShuttle`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `folder_id_list`, `material_type_list`, `operate_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialEasyShuttleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.easyShuttle` at <https://op.jinritemai.com/docs/api-docs>

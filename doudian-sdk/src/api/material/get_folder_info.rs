@@ -5,7 +5,7 @@
 pub use super::shared::PhotoInfo;
 /// `material.getFolderInfo`: the request of the platform method `material.getFolderInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `folder_id`, `page_num`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialGetFolderInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.getFolderInfo` at <https://op.jinritemai.com/docs/api-docs>

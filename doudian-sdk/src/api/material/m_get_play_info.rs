@@ -4,7 +4,7 @@
 //! `material.mGetPlayInfo`: its request, its response and their nested types.
 /// `material.mGetPlayInfo`: the request of the platform method `material.mGetPlayInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `vid_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialMGetPlayInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.mGetPlayInfo` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,30 +5,30 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `material.batchUploadImageSync` | [`MaterialBatchUploadImageSyncRequest`](crate::api::material::MaterialBatchUploadImageSyncRequest) → [`MaterialBatchUploadImageSyncResponse`](crate::api::material::MaterialBatchUploadImageSyncResponse) | write | — |
-//! | `material.batchUploadVideoAsync` | [`MaterialBatchUploadVideoAsyncRequest`](crate::api::material::MaterialBatchUploadVideoAsyncRequest) → [`MaterialBatchUploadVideoAsyncResponse`](crate::api::material::MaterialBatchUploadVideoAsyncResponse) | write | — |
-//! | `material.createFolder` | [`MaterialCreateFolderRequest`](crate::api::material::MaterialCreateFolderRequest) → [`MaterialCreateFolderResponse`](crate::api::material::MaterialCreateFolderResponse) | write | — |
-//! | `material.deleteFolder` | [`MaterialDeleteFolderRequest`](crate::api::material::MaterialDeleteFolderRequest) → [`MaterialDeleteFolderResponse`](crate::api::material::MaterialDeleteFolderResponse) | write | — |
-//! | `material.deleteMaterial` | [`MaterialDeleteMaterialRequest`](crate::api::material::MaterialDeleteMaterialRequest) → [`MaterialDeleteMaterialResponse`](crate::api::material::MaterialDeleteMaterialResponse) | write | — |
-//! | `material.easyShuttle` | [`MaterialEasyShuttleRequest`](crate::api::material::MaterialEasyShuttleRequest) → [`MaterialEasyShuttleResponse`](crate::api::material::MaterialEasyShuttleResponse) | write | — |
-//! | `material.editFolder` | [`MaterialEditFolderRequest`](crate::api::material::MaterialEditFolderRequest) → [`MaterialEditFolderResponse`](crate::api::material::MaterialEditFolderResponse) | write | — |
-//! | `material.editMaterial` | [`MaterialEditMaterialRequest`](crate::api::material::MaterialEditMaterialRequest) → [`MaterialEditMaterialResponse`](crate::api::material::MaterialEditMaterialResponse) | write | — |
-//! | `material.getFolderInfo` | [`MaterialGetFolderInfoRequest`](crate::api::material::MaterialGetFolderInfoRequest) → [`MaterialGetFolderInfoResponse`](crate::api::material::MaterialGetFolderInfoResponse) | read | — |
-//! | `material.get_cap_info` | [`MaterialGetCapInfoRequest`](crate::api::material::MaterialGetCapInfoRequest) → [`MaterialGetCapInfoResponse`](crate::api::material::MaterialGetCapInfoResponse) | read | — |
-//! | `material.mGetPlayInfo` | [`MaterialMGetPlayInfoRequest`](crate::api::material::MaterialMGetPlayInfoRequest) → [`MaterialMGetPlayInfoResponse`](crate::api::material::MaterialMGetPlayInfoResponse) | read | — |
-//! | `material.moveFolderToRecycleBin` | [`MaterialMoveFolderToRecycleBinRequest`](crate::api::material::MaterialMoveFolderToRecycleBinRequest) → [`MaterialMoveFolderToRecycleBinResponse`](crate::api::material::MaterialMoveFolderToRecycleBinResponse) | write | — |
-//! | `material.moveMaterialToRecycleBin` | [`MaterialMoveMaterialToRecycleBinRequest`](crate::api::material::MaterialMoveMaterialToRecycleBinRequest) → [`MaterialMoveMaterialToRecycleBinResponse`](crate::api::material::MaterialMoveMaterialToRecycleBinResponse) | write | — |
-//! | `material.queryMaterialDetail` | [`MaterialQueryMaterialDetailRequest`](crate::api::material::MaterialQueryMaterialDetailRequest) → [`MaterialQueryMaterialDetailResponse`](crate::api::material::MaterialQueryMaterialDetailResponse) | read | — |
-//! | `material.recoverFolder` | [`MaterialRecoverFolderRequest`](crate::api::material::MaterialRecoverFolderRequest) → [`MaterialRecoverFolderResponse`](crate::api::material::MaterialRecoverFolderResponse) | write | — |
-//! | `material.recoverMaterial` | [`MaterialRecoverMaterialRequest`](crate::api::material::MaterialRecoverMaterialRequest) → [`MaterialRecoverMaterialResponse`](crate::api::material::MaterialRecoverMaterialResponse) | write | — |
-//! | `material.searchFolder` | [`MaterialSearchFolderRequest`](crate::api::material::MaterialSearchFolderRequest) → [`MaterialSearchFolderResponse`](crate::api::material::MaterialSearchFolderResponse) | read | from 1 |
-//! | `material.searchMaterial` | [`MaterialSearchMaterialRequest`](crate::api::material::MaterialSearchMaterialRequest) → [`MaterialSearchMaterialResponse`](crate::api::material::MaterialSearchMaterialResponse) | read | from 1 |
-//! | `material.uploadImageSync` | [`MaterialUploadImageSyncRequest`](crate::api::material::MaterialUploadImageSyncRequest) → [`MaterialUploadImageSyncResponse`](crate::api::material::MaterialUploadImageSyncResponse) | write | — |
-//! | `material.uploadImageSyncForIsv` | [`MaterialUploadImageSyncForIsvRequest`](crate::api::material::MaterialUploadImageSyncForIsvRequest) → [`MaterialUploadImageSyncForIsvResponse`](crate::api::material::MaterialUploadImageSyncForIsvResponse) | write | — |
-//! | `material.uploadVideoAsync` | [`MaterialUploadVideoAsyncRequest`](crate::api::material::MaterialUploadVideoAsyncRequest) → [`MaterialUploadVideoAsyncResponse`](crate::api::material::MaterialUploadVideoAsyncResponse) | write | — |
-//! | `material.uploadVideoAsyncForIsv` | [`MaterialUploadVideoAsyncForIsvRequest`](crate::api::material::MaterialUploadVideoAsyncForIsvRequest) → [`MaterialUploadVideoAsyncForIsvResponse`](crate::api::material::MaterialUploadVideoAsyncForIsvResponse) | write | — |
+//! | `material.batchUploadImageSync` | [`MaterialBatchUploadImageSyncRequest`](crate::api::material::MaterialBatchUploadImageSyncRequest) → [`MaterialBatchUploadImageSyncResponse`](crate::api::material::MaterialBatchUploadImageSyncResponse) | read-back | — |
+//! | `material.batchUploadVideoAsync` | [`MaterialBatchUploadVideoAsyncRequest`](crate::api::material::MaterialBatchUploadVideoAsyncRequest) → [`MaterialBatchUploadVideoAsyncResponse`](crate::api::material::MaterialBatchUploadVideoAsyncResponse) | read-back | — |
+//! | `material.createFolder` | [`MaterialCreateFolderRequest`](crate::api::material::MaterialCreateFolderRequest) → [`MaterialCreateFolderResponse`](crate::api::material::MaterialCreateFolderResponse) | read-back | — |
+//! | `material.deleteFolder` | [`MaterialDeleteFolderRequest`](crate::api::material::MaterialDeleteFolderRequest) → [`MaterialDeleteFolderResponse`](crate::api::material::MaterialDeleteFolderResponse) | read-back | — |
+//! | `material.deleteMaterial` | [`MaterialDeleteMaterialRequest`](crate::api::material::MaterialDeleteMaterialRequest) → [`MaterialDeleteMaterialResponse`](crate::api::material::MaterialDeleteMaterialResponse) | read-back | — |
+//! | `material.easyShuttle` | [`MaterialEasyShuttleRequest`](crate::api::material::MaterialEasyShuttleRequest) → [`MaterialEasyShuttleResponse`](crate::api::material::MaterialEasyShuttleResponse) | read-back | — |
+//! | `material.editFolder` | [`MaterialEditFolderRequest`](crate::api::material::MaterialEditFolderRequest) → [`MaterialEditFolderResponse`](crate::api::material::MaterialEditFolderResponse) | read-back | — |
+//! | `material.editMaterial` | [`MaterialEditMaterialRequest`](crate::api::material::MaterialEditMaterialRequest) → [`MaterialEditMaterialResponse`](crate::api::material::MaterialEditMaterialResponse) | read-back | — |
+//! | `material.getFolderInfo` | [`MaterialGetFolderInfoRequest`](crate::api::material::MaterialGetFolderInfoRequest) → [`MaterialGetFolderInfoResponse`](crate::api::material::MaterialGetFolderInfoResponse) | read-only | — |
+//! | `material.get_cap_info` | [`MaterialGetCapInfoRequest`](crate::api::material::MaterialGetCapInfoRequest) → [`MaterialGetCapInfoResponse`](crate::api::material::MaterialGetCapInfoResponse) | read-only | — |
+//! | `material.mGetPlayInfo` | [`MaterialMGetPlayInfoRequest`](crate::api::material::MaterialMGetPlayInfoRequest) → [`MaterialMGetPlayInfoResponse`](crate::api::material::MaterialMGetPlayInfoResponse) | read-only | — |
+//! | `material.moveFolderToRecycleBin` | [`MaterialMoveFolderToRecycleBinRequest`](crate::api::material::MaterialMoveFolderToRecycleBinRequest) → [`MaterialMoveFolderToRecycleBinResponse`](crate::api::material::MaterialMoveFolderToRecycleBinResponse) | read-back | — |
+//! | `material.moveMaterialToRecycleBin` | [`MaterialMoveMaterialToRecycleBinRequest`](crate::api::material::MaterialMoveMaterialToRecycleBinRequest) → [`MaterialMoveMaterialToRecycleBinResponse`](crate::api::material::MaterialMoveMaterialToRecycleBinResponse) | read-back | — |
+//! | `material.queryMaterialDetail` | [`MaterialQueryMaterialDetailRequest`](crate::api::material::MaterialQueryMaterialDetailRequest) → [`MaterialQueryMaterialDetailResponse`](crate::api::material::MaterialQueryMaterialDetailResponse) | read-only | — |
+//! | `material.recoverFolder` | [`MaterialRecoverFolderRequest`](crate::api::material::MaterialRecoverFolderRequest) → [`MaterialRecoverFolderResponse`](crate::api::material::MaterialRecoverFolderResponse) | read-back | — |
+//! | `material.recoverMaterial` | [`MaterialRecoverMaterialRequest`](crate::api::material::MaterialRecoverMaterialRequest) → [`MaterialRecoverMaterialResponse`](crate::api::material::MaterialRecoverMaterialResponse) | read-back | — |
+//! | `material.searchFolder` | [`MaterialSearchFolderRequest`](crate::api::material::MaterialSearchFolderRequest) → [`MaterialSearchFolderResponse`](crate::api::material::MaterialSearchFolderResponse) | read-only | from 1 |
+//! | `material.searchMaterial` | [`MaterialSearchMaterialRequest`](crate::api::material::MaterialSearchMaterialRequest) → [`MaterialSearchMaterialResponse`](crate::api::material::MaterialSearchMaterialResponse) | read-only | from 1 |
+//! | `material.uploadImageSync` | [`MaterialUploadImageSyncRequest`](crate::api::material::MaterialUploadImageSyncRequest) → [`MaterialUploadImageSyncResponse`](crate::api::material::MaterialUploadImageSyncResponse) | read-back | — |
+//! | `material.uploadImageSyncForIsv` | [`MaterialUploadImageSyncForIsvRequest`](crate::api::material::MaterialUploadImageSyncForIsvRequest) → [`MaterialUploadImageSyncForIsvResponse`](crate::api::material::MaterialUploadImageSyncForIsvResponse) | read-back | — |
+//! | `material.uploadVideoAsync` | [`MaterialUploadVideoAsyncRequest`](crate::api::material::MaterialUploadVideoAsyncRequest) → [`MaterialUploadVideoAsyncResponse`](crate::api::material::MaterialUploadVideoAsyncResponse) | read-back | — |
+//! | `material.uploadVideoAsyncForIsv` | [`MaterialUploadVideoAsyncForIsvRequest`](crate::api::material::MaterialUploadVideoAsyncForIsvRequest) → [`MaterialUploadVideoAsyncForIsvResponse`](crate::api::material::MaterialUploadVideoAsyncForIsvResponse) | read-back | — |
 pub mod shared;
 pub mod batch_upload_image_sync;
 pub use batch_upload_image_sync::{

@@ -5,7 +5,7 @@
 pub use super::shared::PhotoInfo;
 /// `material.queryMaterialDetail`: Reads one material of the material centre by id: its folder, addresses, image or video properties and audit state. Use it to follow a material's audit after an upload.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `material_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialQueryMaterialDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.queryMaterialDetail` at <https://op.jinritemai.com/docs/api-docs>

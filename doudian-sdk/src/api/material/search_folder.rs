@@ -4,7 +4,7 @@
 //! `material.searchFolder`: its request, its response and their nested types.
 /// `material.searchFolder`: the request of the platform method `material.searchFolder`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1. Start from [`MaterialSearchFolderRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `order_by`, `page_num`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialSearchFolderResponse`]; nested types are in this module.

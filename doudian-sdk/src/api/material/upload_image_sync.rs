@@ -2,9 +2,9 @@
 // Source: api-spec/groups/material.json
 
 //! `material.uploadImageSync`: its request, its response and their nested types.
-/// `material.uploadImageSync`: Creates an image material in the shop's material centre from a public URL (`url`) or from bytes already uploaded (`file_uri`, see `Client::upload_material`), and waits for the result. Images are PNG or JPEG of at most 10 MB; use the returned `byte_url` in products. With `need_distinct` an identical approved image is returned instead of a new copy, which also makes a retry after an ambiguous failure harmless.
+/// `material.uploadImageSync`: Creates an image material in the shop's material centre from a public URL (`url`) or from bytes already uploaded (`file_uri`, see `Client::upload_material`), and waits for the result. Images are PNG or JPEG of at most 10 MB; use the returned `byte_url` in products. With `need_distinct` an identical approved image is returned instead of a new copy, which also makes a retry after an ambiguous failure harmless: the SDK does not retry it by itself, so allow that per call with `RetryPolicy::with_ambiguous_writes` when you set it.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `folder_id`, `material_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MaterialUploadImageSyncResponse`]; nested types are in this module.
 /// * **Platform docs:** search `material.uploadImageSync` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,8 +5,8 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `max.activities` | [`MaxActivitiesRequest`](crate::api::max::MaxActivitiesRequest) → [`MaxActivitiesResponse`](crate::api::max::MaxActivitiesResponse) | write, untyped | — |
+//! | `max.activities` | [`MaxActivitiesRequest`](crate::api::max::MaxActivitiesRequest) → [`MaxActivitiesResponse`](crate::api::max::MaxActivitiesResponse) | read-back, untyped | — |
 pub mod activities;
 pub use activities::{MaxActivitiesRequest, MaxActivitiesResponse};

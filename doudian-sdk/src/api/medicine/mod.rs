@@ -5,10 +5,10 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `medicine.getShopDruggist` | [`MedicineGetShopDruggistRequest`](crate::api::medicine::MedicineGetShopDruggistRequest) → [`MedicineGetShopDruggistResponse`](crate::api::medicine::MedicineGetShopDruggistResponse) | read, untyped | — |
-//! | `medicine.getShopMemberAuthStoreIds` | [`MedicineGetShopMemberAuthStoreIdsRequest`](crate::api::medicine::MedicineGetShopMemberAuthStoreIdsRequest) → [`MedicineGetShopMemberAuthStoreIdsResponse`](crate::api::medicine::MedicineGetShopMemberAuthStoreIdsResponse) | read, untyped | — |
+//! | `medicine.getShopDruggist` | [`MedicineGetShopDruggistRequest`](crate::api::medicine::MedicineGetShopDruggistRequest) → [`MedicineGetShopDruggistResponse`](crate::api::medicine::MedicineGetShopDruggistResponse) | read-only, untyped | — |
+//! | `medicine.getShopMemberAuthStoreIds` | [`MedicineGetShopMemberAuthStoreIdsRequest`](crate::api::medicine::MedicineGetShopMemberAuthStoreIdsRequest) → [`MedicineGetShopMemberAuthStoreIdsResponse`](crate::api::medicine::MedicineGetShopMemberAuthStoreIdsResponse) | read-only, untyped | — |
 pub mod get_shop_druggist;
 pub use get_shop_druggist::{
     MedicineGetShopDruggistRequest, MedicineGetShopDruggistResponse,

@@ -4,7 +4,7 @@
 //! `member.batchGetOpenIdListByUnionId`: its request, its response and their nested types.
 /// `member.batchGetOpenIdListByUnionId`: the request of the platform method `member.batchGetOpenIdListByUnionId`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `union_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberBatchGetOpenIdListByUnionIdResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.batchGetOpenIdListByUnionId` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `member.batchGetUnionIdByOpenIdList`: its request, its response and their nested types.
 /// `member.batchGetUnionIdByOpenIdList`: the request of the platform method `member.batchGetUnionIdByOpenIdList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `app_id`, `open_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberBatchGetUnionIdByOpenIdListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.batchGetUnionIdByOpenIdList` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `member.batchUpdate`: its request, its response and their nested types.
 /// `member.batchUpdate`: the request of the platform method `member.batchUpdate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `app_id`, `member_info_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberBatchUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.batchUpdate` at <https://op.jinritemai.com/docs/api-docs>

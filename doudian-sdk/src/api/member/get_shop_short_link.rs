@@ -4,7 +4,7 @@
 //! `member.getShopShortLink`: its request, its response and their nested types.
 /// `member.getShopShortLink`: the request of the platform method `member.getShopShortLink`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `link_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberGetShopShortLinkResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.getShopShortLink` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `member.mGetMemberInfoByOpenIdList`: its request, its response and their nested types.
 /// `member.mGetMemberInfoByOpenIdList`: the request of the platform method `member.mGetMemberInfoByOpenIdList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `app_id`, `open_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MemberMGetMemberInfoByOpenIdListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `member.mGetMemberInfoByOpenIdList` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,20 +5,20 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `member.GetJoinBonusCountForUser` | [`MemberGetJoinBonusCountForUserRequest`](crate::api::member::MemberGetJoinBonusCountForUserRequest) → [`MemberGetJoinBonusCountForUserResponse`](crate::api::member::MemberGetJoinBonusCountForUserResponse) | read, untyped | — |
-//! | `member.GetOuterShopMemberConf` | [`MemberGetOuterShopMemberConfRequest`](crate::api::member::MemberGetOuterShopMemberConfRequest) → [`MemberGetOuterShopMemberConfResponse`](crate::api::member::MemberGetOuterShopMemberConfResponse) | read, untyped | — |
-//! | `member.GetUserShopMemberCard` | [`MemberGetUserShopMemberCardRequest`](crate::api::member::MemberGetUserShopMemberCardRequest) → [`MemberGetUserShopMemberCardResponse`](crate::api::member::MemberGetUserShopMemberCardResponse) | read, untyped | — |
-//! | `member.JoinShopMemberWithMobileId` | [`MemberJoinShopMemberWithMobileIdRequest`](crate::api::member::MemberJoinShopMemberWithMobileIdRequest) → [`MemberJoinShopMemberWithMobileIdResponse`](crate::api::member::MemberJoinShopMemberWithMobileIdResponse) | write, untyped | — |
-//! | `member.batchGetHistoryMemberUnionId` | [`MemberBatchGetHistoryMemberUnionIdRequest`](crate::api::member::MemberBatchGetHistoryMemberUnionIdRequest) → [`MemberBatchGetHistoryMemberUnionIdResponse`](crate::api::member::MemberBatchGetHistoryMemberUnionIdResponse) | read | — |
-//! | `member.batchGetOpenIdListByUnionId` | [`MemberBatchGetOpenIdListByUnionIdRequest`](crate::api::member::MemberBatchGetOpenIdListByUnionIdRequest) → [`MemberBatchGetOpenIdListByUnionIdResponse`](crate::api::member::MemberBatchGetOpenIdListByUnionIdResponse) | read | — |
-//! | `member.batchGetUnionIdByOpenIdList` | [`MemberBatchGetUnionIdByOpenIdListRequest`](crate::api::member::MemberBatchGetUnionIdByOpenIdListRequest) → [`MemberBatchGetUnionIdByOpenIdListResponse`](crate::api::member::MemberBatchGetUnionIdByOpenIdListResponse) | read | — |
-//! | `member.batchUpdate` | [`MemberBatchUpdateRequest`](crate::api::member::MemberBatchUpdateRequest) → [`MemberBatchUpdateResponse`](crate::api::member::MemberBatchUpdateResponse) | write | — |
-//! | `member.getOutboundId` | [`MemberGetOutboundIdRequest`](crate::api::member::MemberGetOutboundIdRequest) → [`MemberGetOutboundIdResponse`](crate::api::member::MemberGetOutboundIdResponse) | read, untyped | — |
-//! | `member.getShopShortLink` | [`MemberGetShopShortLinkRequest`](crate::api::member::MemberGetShopShortLinkRequest) → [`MemberGetShopShortLinkResponse`](crate::api::member::MemberGetShopShortLinkResponse) | read | — |
-//! | `member.mGetMemberInfoByOpenIdList` | [`MemberMGetMemberInfoByOpenIdListRequest`](crate::api::member::MemberMGetMemberInfoByOpenIdListRequest) → [`MemberMGetMemberInfoByOpenIdListResponse`](crate::api::member::MemberMGetMemberInfoByOpenIdListResponse) | read | — |
-//! | `member.searchList` | [`MemberSearchListRequest`](crate::api::member::MemberSearchListRequest) → [`MemberSearchListResponse`](crate::api::member::MemberSearchListResponse) | read | from 0 |
+//! | `member.GetJoinBonusCountForUser` | [`MemberGetJoinBonusCountForUserRequest`](crate::api::member::MemberGetJoinBonusCountForUserRequest) → [`MemberGetJoinBonusCountForUserResponse`](crate::api::member::MemberGetJoinBonusCountForUserResponse) | read-only, untyped | — |
+//! | `member.GetOuterShopMemberConf` | [`MemberGetOuterShopMemberConfRequest`](crate::api::member::MemberGetOuterShopMemberConfRequest) → [`MemberGetOuterShopMemberConfResponse`](crate::api::member::MemberGetOuterShopMemberConfResponse) | read-only, untyped | — |
+//! | `member.GetUserShopMemberCard` | [`MemberGetUserShopMemberCardRequest`](crate::api::member::MemberGetUserShopMemberCardRequest) → [`MemberGetUserShopMemberCardResponse`](crate::api::member::MemberGetUserShopMemberCardResponse) | read-only, untyped | — |
+//! | `member.JoinShopMemberWithMobileId` | [`MemberJoinShopMemberWithMobileIdRequest`](crate::api::member::MemberJoinShopMemberWithMobileIdRequest) → [`MemberJoinShopMemberWithMobileIdResponse`](crate::api::member::MemberJoinShopMemberWithMobileIdResponse) | read-back, untyped | — |
+//! | `member.batchGetHistoryMemberUnionId` | [`MemberBatchGetHistoryMemberUnionIdRequest`](crate::api::member::MemberBatchGetHistoryMemberUnionIdRequest) → [`MemberBatchGetHistoryMemberUnionIdResponse`](crate::api::member::MemberBatchGetHistoryMemberUnionIdResponse) | read-only | — |
+//! | `member.batchGetOpenIdListByUnionId` | [`MemberBatchGetOpenIdListByUnionIdRequest`](crate::api::member::MemberBatchGetOpenIdListByUnionIdRequest) → [`MemberBatchGetOpenIdListByUnionIdResponse`](crate::api::member::MemberBatchGetOpenIdListByUnionIdResponse) | read-only | — |
+//! | `member.batchGetUnionIdByOpenIdList` | [`MemberBatchGetUnionIdByOpenIdListRequest`](crate::api::member::MemberBatchGetUnionIdByOpenIdListRequest) → [`MemberBatchGetUnionIdByOpenIdListResponse`](crate::api::member::MemberBatchGetUnionIdByOpenIdListResponse) | read-only | — |
+//! | `member.batchUpdate` | [`MemberBatchUpdateRequest`](crate::api::member::MemberBatchUpdateRequest) → [`MemberBatchUpdateResponse`](crate::api::member::MemberBatchUpdateResponse) | read-back | — |
+//! | `member.getOutboundId` | [`MemberGetOutboundIdRequest`](crate::api::member::MemberGetOutboundIdRequest) → [`MemberGetOutboundIdResponse`](crate::api::member::MemberGetOutboundIdResponse) | read-only, untyped | — |
+//! | `member.getShopShortLink` | [`MemberGetShopShortLinkRequest`](crate::api::member::MemberGetShopShortLinkRequest) → [`MemberGetShopShortLinkResponse`](crate::api::member::MemberGetShopShortLinkResponse) | read-only | — |
+//! | `member.mGetMemberInfoByOpenIdList` | [`MemberMGetMemberInfoByOpenIdListRequest`](crate::api::member::MemberMGetMemberInfoByOpenIdListRequest) → [`MemberMGetMemberInfoByOpenIdListResponse`](crate::api::member::MemberMGetMemberInfoByOpenIdListResponse) | read-only | — |
+//! | `member.searchList` | [`MemberSearchListRequest`](crate::api::member::MemberSearchListRequest) → [`MemberSearchListResponse`](crate::api::member::MemberSearchListResponse) | read-only | from 0 |
 pub mod get_join_bonus_count_for_user;
 pub use get_join_bonus_count_for_user::{
     MemberGetJoinBonusCountForUserRequest, MemberGetJoinBonusCountForUserResponse,

@@ -4,7 +4,7 @@
 //! `member.searchList`: its request, its response and their nested types.
 /// `member.searchList`: the request of the platform method `member.searchList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`MemberSearchListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`MemberSearchListResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `microapp.GetStaticFileUrlBatch`: its request, its response and their nested types.
 /// `microapp.GetStaticFileUrlBatch`: the request of the platform method `microapp.GetStaticFileUrlBatch`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `path`, `store_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MicroappGetStaticFileUrlBatchResponse`]; nested types are in this module.
 /// * **Platform docs:** search `microapp.GetStaticFileUrlBatch` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `microapp.invoke.cloudApi`: its request, its response and their nested types.
 /// `microapp.invoke.cloudApi`: the request of the platform method `microapp.invoke.cloudApi`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `biz_param_json`, `interface_name`, `use_test`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`MicroappInvokeCloudApiResponse`]; nested types are in this module.
 /// * **Platform docs:** search `microapp.invoke.cloudApi` at <https://op.jinritemai.com/docs/api-docs>

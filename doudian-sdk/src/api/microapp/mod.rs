@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `microapp.GetStaticFileUrlBatch` | [`MicroappGetStaticFileUrlBatchRequest`](crate::api::microapp::MicroappGetStaticFileUrlBatchRequest) → [`MicroappGetStaticFileUrlBatchResponse`](crate::api::microapp::MicroappGetStaticFileUrlBatchResponse) | read | — |
-//! | `microapp.UpdateStaticFileMeta` | [`MicroappUpdateStaticFileMetaRequest`](crate::api::microapp::MicroappUpdateStaticFileMetaRequest) → [`MicroappUpdateStaticFileMetaResponse`](crate::api::microapp::MicroappUpdateStaticFileMetaResponse) | write | — |
-//! | `microapp.invoke.cloudApi` | [`MicroappInvokeCloudApiRequest`](crate::api::microapp::MicroappInvokeCloudApiRequest) → [`MicroappInvokeCloudApiResponse`](crate::api::microapp::MicroappInvokeCloudApiResponse) | write | — |
+//! | `microapp.GetStaticFileUrlBatch` | [`MicroappGetStaticFileUrlBatchRequest`](crate::api::microapp::MicroappGetStaticFileUrlBatchRequest) → [`MicroappGetStaticFileUrlBatchResponse`](crate::api::microapp::MicroappGetStaticFileUrlBatchResponse) | read-only | — |
+//! | `microapp.UpdateStaticFileMeta` | [`MicroappUpdateStaticFileMetaRequest`](crate::api::microapp::MicroappUpdateStaticFileMetaRequest) → [`MicroappUpdateStaticFileMetaResponse`](crate::api::microapp::MicroappUpdateStaticFileMetaResponse) | read-back | — |
+//! | `microapp.invoke.cloudApi` | [`MicroappInvokeCloudApiRequest`](crate::api::microapp::MicroappInvokeCloudApiRequest) → [`MicroappInvokeCloudApiResponse`](crate::api::microapp::MicroappInvokeCloudApiResponse) | read-back | — |
 pub mod get_static_file_url_batch;
 pub use get_static_file_url_batch::{
     MicroappGetStaticFileUrlBatchRequest, MicroappGetStaticFileUrlBatchResponse,

@@ -4,7 +4,7 @@
 //! `open.binaryupload`: its request, its response and their nested types.
 /// `open.binaryupload`: the request of the platform method `open.binaryupload`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `file_content`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenBinaryuploadResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.binaryupload` at <https://op.jinritemai.com/docs/api-docs>

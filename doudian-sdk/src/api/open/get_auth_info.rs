@@ -4,7 +4,7 @@
 //! `open.getAuthInfo`: its request, its response and their nested types.
 /// `open.getAuthInfo`: the request of the platform method `open.getAuthInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `auth_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenGetAuthInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.getAuthInfo` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `open.materialToken`: its request, its response and their nested types.
 /// `open.materialToken`: Hands out a single-use credential (`auth_query`) for uploading binary files to the platform's image store: the first step of a binary upload, whose store URI then goes to `material.uploadImageSync` as `file_uri`. `Client::upload_material` and `Client::upload_file` run the whole exchange.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `upload_num`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenMaterialTokenResponse`]; nested types are in this module.
 /// * **Platform docs:** search `open.materialToken` at <https://op.jinritemai.com/docs/api-docs>
@@ -67,6 +67,7 @@ pub struct OpenMaterialTokenResponse {
 }
 impl crate::request::Request for OpenMaterialTokenRequest {
     const METHOD: &'static str = "open.materialToken";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = OpenMaterialTokenResponse;
 }
 #[doc(hidden)]

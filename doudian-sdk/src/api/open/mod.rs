@@ -5,20 +5,20 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `open.appIpWhiteListAdd` | [`OpenAppIpWhiteListAddRequest`](crate::api::open::OpenAppIpWhiteListAddRequest) → [`OpenAppIpWhiteListAddResponse`](crate::api::open::OpenAppIpWhiteListAddResponse) | write, untyped | — |
-//! | `open.batchCheckProductVideo` | [`OpenBatchCheckProductVideoRequest`](crate::api::open::OpenBatchCheckProductVideoRequest) → [`OpenBatchCheckProductVideoResponse`](crate::api::open::OpenBatchCheckProductVideoResponse) | write | — |
-//! | `open.binaryupload` | [`OpenBinaryuploadRequest`](crate::api::open::OpenBinaryuploadRequest) → [`OpenBinaryuploadResponse`](crate::api::open::OpenBinaryuploadResponse) | write | — |
-//! | `open.createProductVideoCheckTask` | [`OpenCreateProductVideoCheckTaskRequest`](crate::api::open::OpenCreateProductVideoCheckTaskRequest) → [`OpenCreateProductVideoCheckTaskResponse`](crate::api::open::OpenCreateProductVideoCheckTaskResponse) | write | — |
-//! | `open.getAuthInfo` | [`OpenGetAuthInfoRequest`](crate::api::open::OpenGetAuthInfoRequest) → [`OpenGetAuthInfoResponse`](crate::api::open::OpenGetAuthInfoResponse) | read | — |
-//! | `open.getOrderRecoveryRecommendation` | [`OpenGetOrderRecoveryRecommendationRequest`](crate::api::open::OpenGetOrderRecoveryRecommendationRequest) → [`OpenGetOrderRecoveryRecommendationResponse`](crate::api::open::OpenGetOrderRecoveryRecommendationResponse) | read, untyped | — |
-//! | `open.getProductVideoCheckResult` | [`OpenGetProductVideoCheckResultRequest`](crate::api::open::OpenGetProductVideoCheckResultRequest) → [`OpenGetProductVideoCheckResultResponse`](crate::api::open::OpenGetProductVideoCheckResultResponse) | read | — |
-//! | `open.isExposureProducts` | [`OpenIsExposureProductsRequest`](crate::api::open::OpenIsExposureProductsRequest) → [`OpenIsExposureProductsResponse`](crate::api::open::OpenIsExposureProductsResponse) | write | — |
-//! | `open.materialToken` | [`OpenMaterialTokenRequest`](crate::api::open::OpenMaterialTokenRequest) → [`OpenMaterialTokenResponse`](crate::api::open::OpenMaterialTokenResponse) | write | — |
-//! | `open.openId.replace` | [`OpenOpenIdReplaceRequest`](crate::api::open::OpenOpenIdReplaceRequest) → [`OpenOpenIdReplaceResponse`](crate::api::open::OpenOpenIdReplaceResponse) | write | — |
-//! | `open.openIdSwitch` | [`OpenOpenIdSwitchRequest`](crate::api::open::OpenOpenIdSwitchRequest) → [`OpenOpenIdSwitchResponse`](crate::api::open::OpenOpenIdSwitchResponse) | write | — |
-//! | `open.submitRejectionReason` | [`OpenSubmitRejectionReasonRequest`](crate::api::open::OpenSubmitRejectionReasonRequest) → [`OpenSubmitRejectionReasonResponse`](crate::api::open::OpenSubmitRejectionReasonResponse) | write, untyped | — |
+//! | `open.appIpWhiteListAdd` | [`OpenAppIpWhiteListAddRequest`](crate::api::open::OpenAppIpWhiteListAddRequest) → [`OpenAppIpWhiteListAddResponse`](crate::api::open::OpenAppIpWhiteListAddResponse) | read-back, untyped | — |
+//! | `open.batchCheckProductVideo` | [`OpenBatchCheckProductVideoRequest`](crate::api::open::OpenBatchCheckProductVideoRequest) → [`OpenBatchCheckProductVideoResponse`](crate::api::open::OpenBatchCheckProductVideoResponse) | read-back | — |
+//! | `open.binaryupload` | [`OpenBinaryuploadRequest`](crate::api::open::OpenBinaryuploadRequest) → [`OpenBinaryuploadResponse`](crate::api::open::OpenBinaryuploadResponse) | read-back | — |
+//! | `open.createProductVideoCheckTask` | [`OpenCreateProductVideoCheckTaskRequest`](crate::api::open::OpenCreateProductVideoCheckTaskRequest) → [`OpenCreateProductVideoCheckTaskResponse`](crate::api::open::OpenCreateProductVideoCheckTaskResponse) | read-back | — |
+//! | `open.getAuthInfo` | [`OpenGetAuthInfoRequest`](crate::api::open::OpenGetAuthInfoRequest) → [`OpenGetAuthInfoResponse`](crate::api::open::OpenGetAuthInfoResponse) | read-only | — |
+//! | `open.getOrderRecoveryRecommendation` | [`OpenGetOrderRecoveryRecommendationRequest`](crate::api::open::OpenGetOrderRecoveryRecommendationRequest) → [`OpenGetOrderRecoveryRecommendationResponse`](crate::api::open::OpenGetOrderRecoveryRecommendationResponse) | read-only, untyped | — |
+//! | `open.getProductVideoCheckResult` | [`OpenGetProductVideoCheckResultRequest`](crate::api::open::OpenGetProductVideoCheckResultRequest) → [`OpenGetProductVideoCheckResultResponse`](crate::api::open::OpenGetProductVideoCheckResultResponse) | read-only | — |
+//! | `open.isExposureProducts` | [`OpenIsExposureProductsRequest`](crate::api::open::OpenIsExposureProductsRequest) → [`OpenIsExposureProductsResponse`](crate::api::open::OpenIsExposureProductsResponse) | read-back | — |
+//! | `open.materialToken` | [`OpenMaterialTokenRequest`](crate::api::open::OpenMaterialTokenRequest) → [`OpenMaterialTokenResponse`](crate::api::open::OpenMaterialTokenResponse) | idempotent | — |
+//! | `open.openId.replace` | [`OpenOpenIdReplaceRequest`](crate::api::open::OpenOpenIdReplaceRequest) → [`OpenOpenIdReplaceResponse`](crate::api::open::OpenOpenIdReplaceResponse) | read-back | — |
+//! | `open.openIdSwitch` | [`OpenOpenIdSwitchRequest`](crate::api::open::OpenOpenIdSwitchRequest) → [`OpenOpenIdSwitchResponse`](crate::api::open::OpenOpenIdSwitchResponse) | read-back | — |
+//! | `open.submitRejectionReason` | [`OpenSubmitRejectionReasonRequest`](crate::api::open::OpenSubmitRejectionReasonRequest) → [`OpenSubmitRejectionReasonResponse`](crate::api::open::OpenSubmitRejectionReasonResponse) | read-back, untyped | — |
 pub mod app_ip_white_list_add;
 pub use app_ip_white_list_add::{
     OpenAppIpWhiteListAddRequest, OpenAppIpWhiteListAddResponse,

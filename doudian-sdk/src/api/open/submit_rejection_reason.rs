@@ -4,7 +4,7 @@
 //! `open.submitRejectionReason`: its request, its response and their nested types.
 /// `open.submitRejectionReason`: the request of the platform method `open.submitRejectionReason`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
 /// * **Platform docs:** search `open.submitRejectionReason` at <https://op.jinritemai.com/docs/api-docs>
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]

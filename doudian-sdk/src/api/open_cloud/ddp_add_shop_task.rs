@@ -4,7 +4,7 @@
 //! `openCloud.ddpAddShopTask`: its request, its response and their nested types.
 /// `openCloud.ddpAddShopTask`: the request of the platform method `openCloud.ddpAddShopTask`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `biz_id`, `end_time`, `shop_id`, `start_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudDdpAddShopTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.ddpAddShopTask` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `openCloud.smartFactoryInterface`: its request, its response and their nested types.
 /// `openCloud.smartFactoryInterface`: the request of the platform method `openCloud.smartFactoryInterface`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `api_name`, `body`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudSmartFactoryInterfaceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.smartFactoryInterface` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `openCloud.v1.cr.token.get`: its request, its response and their nested types.
 /// `openCloud.v1.cr.token.get`: the request of the platform method `openCloud.v1.cr.token.get`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OpenCloudV1CrTokenGetResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.cr.token.get` at <https://op.jinritemai.com/docs/api-docs>

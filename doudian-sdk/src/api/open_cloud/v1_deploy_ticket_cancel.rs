@@ -4,7 +4,7 @@
 //! `openCloud.v1.deployTicket.cancel`: its request, its response and their nested types.
 /// `openCloud.v1.deployTicket.cancel`: the request of the platform method `openCloud.v1.deployTicket.cancel`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cs_id`, `ticket_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1DeployTicketCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.deployTicket.cancel` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Ticket;
 /// `openCloud.v1.deployTicket.create`: the request of the platform method `openCloud.v1.deployTicket.create`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `config_id`, `cs_id`, `image_version_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1DeployTicketCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.deployTicket.create` at <https://op.jinritemai.com/docs/api-docs>

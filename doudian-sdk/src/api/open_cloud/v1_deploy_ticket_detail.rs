@@ -5,7 +5,7 @@
 pub use super::shared::{ImageVersion, Ticket};
 /// `openCloud.v1.deployTicket.detail`: the request of the platform method `openCloud.v1.deployTicket.detail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `cs_id`, `ticket_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1DeployTicketDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.deployTicket.detail` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `openCloud.v1.imageVersion.create`: its request, its response and their nested types.
 /// `openCloud.v1.imageVersion.create`: the request of the platform method `openCloud.v1.imageVersion.create`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cs_id`, `cs_name`, `file_name`, `file_uri`, `remark`, `version_name`, given by name in [`OpenCloudV1ImageVersionCreateRequired`].
 /// * **Reply:** [`OpenCloudV1ImageVersionCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.imageVersion.create` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `openCloud.v1.imageVersion.rebuild`: its request, its response and their nested types.
 /// `openCloud.v1.imageVersion.rebuild`: the request of the platform method `openCloud.v1.imageVersion.rebuild`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `version_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpenCloudV1ImageVersionRebuildResponse`]; nested types are in this module.
 /// * **Platform docs:** search `openCloud.v1.imageVersion.rebuild` at <https://op.jinritemai.com/docs/api-docs>

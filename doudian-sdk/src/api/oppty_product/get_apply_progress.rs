@@ -4,7 +4,7 @@
 //! `opptyProduct.getApplyProgress`: its request, its response and their nested types.
 /// `opptyProduct.getApplyProgress`: the request of the platform method `opptyProduct.getApplyProgress`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `origin`, `product_id`, `type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OpptyProductGetApplyProgressResponse`]; nested types are in this module.
 /// * **Platform docs:** search `opptyProduct.getApplyProgress` at <https://op.jinritemai.com/docs/api-docs>

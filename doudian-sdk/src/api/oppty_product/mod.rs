@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `opptyProduct.apply` | [`OpptyProductApplyRequest`](crate::api::oppty_product::OpptyProductApplyRequest) → [`OpptyProductApplyResponse`](crate::api::oppty_product::OpptyProductApplyResponse) | write | — |
-//! | `opptyProduct.clue` | [`OpptyProductClueRequest`](crate::api::oppty_product::OpptyProductClueRequest) → [`OpptyProductClueResponse`](crate::api::oppty_product::OpptyProductClueResponse) | write | — |
-//! | `opptyProduct.getApplyProgress` | [`OpptyProductGetApplyProgressRequest`](crate::api::oppty_product::OpptyProductGetApplyProgressRequest) → [`OpptyProductGetApplyProgressResponse`](crate::api::oppty_product::OpptyProductGetApplyProgressResponse) | read | — |
+//! | `opptyProduct.apply` | [`OpptyProductApplyRequest`](crate::api::oppty_product::OpptyProductApplyRequest) → [`OpptyProductApplyResponse`](crate::api::oppty_product::OpptyProductApplyResponse) | read-back | — |
+//! | `opptyProduct.clue` | [`OpptyProductClueRequest`](crate::api::oppty_product::OpptyProductClueRequest) → [`OpptyProductClueResponse`](crate::api::oppty_product::OpptyProductClueResponse) | read-back | — |
+//! | `opptyProduct.getApplyProgress` | [`OpptyProductGetApplyProgressRequest`](crate::api::oppty_product::OpptyProductGetApplyProgressRequest) → [`OpptyProductGetApplyProgressResponse`](crate::api::oppty_product::OpptyProductGetApplyProgressResponse) | read-only | — |
 pub mod apply;
 pub use apply::{OpptyProductApplyRequest, OpptyProductApplyResponse};
 pub mod clue;

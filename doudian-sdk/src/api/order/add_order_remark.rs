@@ -4,7 +4,7 @@
 //! `order.addOrderRemark`: its request, its response and their nested types.
 /// `order.addOrderRemark` (添加订单备注): Sets the merchant's remark on an order, optionally with a coloured flag; it shows in the console and as `seller_words` of the order. The remark replaces the previous one, so sending it again is harmless.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `order_id`, `remark`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderAddOrderRemarkResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.addOrderRemark` at <https://op.jinritemai.com/docs/api-docs>
@@ -64,6 +64,7 @@ impl OrderAddOrderRemarkRequest {
 pub struct OrderAddOrderRemarkResponse {}
 impl crate::request::Request for OrderAddOrderRemarkRequest {
     const METHOD: &'static str = "order.addOrderRemark";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = OrderAddOrderRemarkResponse;
 }
 #[doc(hidden)]

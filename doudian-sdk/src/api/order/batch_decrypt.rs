@@ -5,7 +5,7 @@
 pub use super::shared::{CipherInfo, CustomErr};
 /// `order.batchDecrypt` (批量解密): Decrypts encrypted buyer data of orders (receiver name, phone, address, ID card), at most 50 values per call, each with the order it belongs to. Each decryption counts against the shop's quota, so the SDK never repeats the call by itself; decrypt only what printing or shipping needs and show the masked fields otherwise. The call can succeed in part: check `err_no` of every entry.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cipher_infos`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderBatchDecryptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.batchDecrypt` at <https://op.jinritemai.com/docs/api-docs>

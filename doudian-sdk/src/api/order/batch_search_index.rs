@@ -5,7 +5,7 @@
 pub use super::shared::CustomErr;
 /// `order.BatchSearchIndex`: the request of the platform method `order.BatchSearchIndex`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `plain_text_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderBatchSearchIndexResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.BatchSearchIndex` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{CipherInfo, CustomErr};
 /// `order.batchSensitive` (批量脱敏): Turns encrypted buyer data of orders into masked text (a name or phone partly hidden) for display, without revealing the plain value. It takes the same entries as `order.batchDecrypt`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `cipher_infos`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderBatchSensitiveResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.batchSensitive` at <https://op.jinritemai.com/docs/api-docs>
@@ -42,6 +42,7 @@ impl ::std::fmt::Debug for OrderBatchSensitiveResponse {
 }
 impl crate::request::Request for OrderBatchSensitiveRequest {
     const METHOD: &'static str = "order.batchSensitive";
+    const READ_ONLY: bool = true;
     type Response = OrderBatchSensitiveResponse;
 }
 /// An object inside `order.batchSensitive`.

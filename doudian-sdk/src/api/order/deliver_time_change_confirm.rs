@@ -4,7 +4,7 @@
 //! `order.deliverTimeChangeConfirm`: its request, its response and their nested types.
 /// `order.deliverTimeChangeConfirm`: the request of the platform method `order.deliverTimeChangeConfirm`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `reject_code`, `shop_order_id`, `task_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderDeliverTimeChangeConfirmResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.deliverTimeChangeConfirm` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `order.deliverTimeChangeTaskInfo`: its request, its response and their nested types.
 /// `order.deliverTimeChangeTaskInfo`: the request of the platform method `order.deliverTimeChangeTaskInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderDeliverTimeChangeTaskInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.deliverTimeChangeTaskInfo` at <https://op.jinritemai.com/docs/api-docs>

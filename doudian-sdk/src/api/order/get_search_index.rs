@@ -4,7 +4,7 @@
 //! `order.getSearchIndex`: its request, its response and their nested types.
 /// `order.getSearchIndex`: the request of the platform method `order.getSearchIndex`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `plain_text`, `sensitive_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderGetSearchIndexResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.getSearchIndex` at <https://op.jinritemai.com/docs/api-docs>

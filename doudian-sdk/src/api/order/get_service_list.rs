@@ -4,7 +4,7 @@
 //! `order.getServiceList`: its request, its response and their nested types.
 /// `order.getServiceList` (获取服务请求列表): Lists the service requests (服务请求) buyers raised on the shop's orders within a time range, for the customer-service queue of an ERP. Answer one with `order.replyService`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`OrderGetServiceListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `end_time`, `start_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderGetServiceListResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `order.getSettleBillDetail`: its request, its response and their nested types.
 /// `order.getSettleBillDetail`: the request of the platform method `order.getSettleBillDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `end_time`, `page`, `size`, `start_time`, `time_type`, given by name in [`OrderGetSettleBillDetailRequired`].
 /// * **Reply:** [`OrderGetSettleBillDetailResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `order.getSettleBillDetailV2`: its request, its response and their nested types.
 /// `order.getSettleBillDetailV2`: the request of the platform method `order.getSettleBillDetailV2`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderGetSettleBillDetailV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `order.getSettleBillDetailV2` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `order.getSettleBillDetailV3`: its request, its response and their nested types.
 /// `order.getSettleBillDetailV3`: the request of the platform method `order.getSettleBillDetailV3`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderGetSettleBillDetailV3Response`]; nested types are in this module.
 /// * **Platform docs:** search `order.getSettleBillDetailV3` at <https://op.jinritemai.com/docs/api-docs>

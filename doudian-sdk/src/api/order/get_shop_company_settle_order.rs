@@ -4,7 +4,7 @@
 //! `order.getShopCompanySettleOrder`: its request, its response and their nested types.
 /// `order.getShopCompanySettleOrder`: the request of the platform method `order.getShopCompanySettleOrder`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1. [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `end_time`, `page_no`, `page_size`, `role_id`, `role_type`, `start_time`, given by name in [`OrderGetShopCompanySettleOrderRequired`].
 /// * **Reply:** [`OrderGetShopCompanySettleOrderResponse`]; nested types are in this module.

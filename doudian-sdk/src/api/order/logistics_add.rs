@@ -4,7 +4,7 @@
 //! `order.logisticsAdd`: its request, its response and their nested types.
 /// `order.logisticsAdd` (订单发货): Ships a whole order in one parcel: records the carrier and tracking number for every SKU order of the shop order, which becomes shipped. Shipping an order twice is refused, so after an ambiguous failure read the order back (`order.orderDetail`) before sending again. Split parcels go through `order.logisticsAddMultiPack`, a wrong tracking number is corrected with `order.logisticsEdit`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsAddResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsAdd` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `order.logisticsAddMultiPack`: its request, its response and their nested types.
 /// `order.logisticsAddMultiPack` (一单多包发货): Ships one shop order in several parcels: each pack names its carrier, tracking number and the SKU orders (and how many of each) it holds. `request_id` makes the call idempotent: a retry with the same id after an ambiguous failure returns the first result instead of shipping again. The reply gives each parcel's `pack_id`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `order_id`, `pack_list`, `request_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsAddMultiPackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsAddMultiPack` at <https://op.jinritemai.com/docs/api-docs>
@@ -97,6 +97,7 @@ pub struct OrderLogisticsAddMultiPackResponse {
 }
 impl crate::request::Request for OrderLogisticsAddMultiPackRequest {
     const METHOD: &'static str = "order.logisticsAddMultiPack";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = OrderLogisticsAddMultiPackResponse;
 }
 /// An object inside `order.logisticsAddMultiPack`.

@@ -4,7 +4,7 @@
 //! `order.logisticsAddSinglePack`: its request, its response and their nested types.
 /// `order.logisticsAddSinglePack`: Ships several shop orders together in one parcel under one tracking number, naming the SKU orders (and quantities) it holds. `request_id` makes the call idempotent, as for `order.logisticsAddMultiPack`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `logistics_code`, `order_id_list`, `request_id`, `shipped_order_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsAddSinglePackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsAddSinglePack` at <https://op.jinritemai.com/docs/api-docs>
@@ -135,6 +135,7 @@ pub struct OrderLogisticsAddSinglePackResponse {
 }
 impl crate::request::Request for OrderLogisticsAddSinglePackRequest {
     const METHOD: &'static str = "order.logisticsAddSinglePack";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = OrderLogisticsAddSinglePackResponse;
 }
 /// An object inside `order.logisticsAddSinglePack`.

@@ -4,7 +4,7 @@
 //! `order.logisticsCompanyList`: its request, its response and their nested types.
 /// `order.logisticsCompanyList` (获取快递公司列表): Lists the carriers the platform knows, with the `code` that shipping calls take as `company_code`. The list changes seldom: cache it and refresh it once a day.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`OrderLogisticsCompanyListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsCompanyList` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `order.logisticsEdit`: its request, its response and their nested types.
 /// `order.logisticsEdit` (修改发货物流): Changes the carrier or tracking number of an order shipped whole with `order.logisticsAdd`. Orders shipped in several parcels, or together with others, are changed per parcel with `order.logisticsEditByPack`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsEditResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsEdit` at <https://op.jinritemai.com/docs/api-docs>
@@ -92,6 +92,7 @@ impl OrderLogisticsEditRequest {
 pub struct OrderLogisticsEditResponse {}
 impl crate::request::Request for OrderLogisticsEditRequest {
     const METHOD: &'static str = "order.logisticsEdit";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = OrderLogisticsEditResponse;
 }
 #[doc(hidden)]

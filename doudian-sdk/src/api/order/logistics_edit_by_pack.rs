@@ -4,7 +4,7 @@
 //! `order.logisticsEditByPack`: its request, its response and their nested types.
 /// `order.logisticsEditByPack`: the request of the platform method `order.logisticsEditByPack`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `logistics_code`, `order_id`, `pack_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderLogisticsEditByPackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.logisticsEditByPack` at <https://op.jinritemai.com/docs/api-docs>
@@ -71,6 +71,7 @@ impl OrderLogisticsEditByPackRequest {
 pub struct OrderLogisticsEditByPackResponse {}
 impl crate::request::Request for OrderLogisticsEditByPackRequest {
     const METHOD: &'static str = "order.logisticsEditByPack";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = OrderLogisticsEditByPackResponse;
 }
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 //! `order.ordeReportList`: its request, its response and their nested types.
 /// `order.ordeReportList`: the request of the platform method `order.ordeReportList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `add_real_mobile_whites`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderOrdeReportListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.ordeReportList` at <https://op.jinritemai.com/docs/api-docs>

@@ -68,7 +68,7 @@ pub use crate::api::model::UserTagUi;
 pub use crate::api::model::WriteoffInfo;
 /// `order.orderDetail` (订单详情查询): Reads one shop order in full, by its shop order id: amounts, status, promotions, SKU orders, parcels and the encrypted receiver. An ERP calls it on a push message to get the order's current state; the receiver's details need `order.batchDecrypt`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `shop_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderOrderDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.orderDetail` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::Op;
 /// `order.PackageProcessSuccess`: the request of the platform method `order.PackageProcessSuccess`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cert_list`, `combo_id`, `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderPackageProcessSuccessResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.PackageProcessSuccess` at <https://op.jinritemai.com/docs/api-docs>

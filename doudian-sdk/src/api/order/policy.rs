@@ -4,7 +4,7 @@
 //! `order.policy`: its request, its response and their nested types.
 /// `order.policy`: the request of the platform method `order.policy`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `ins_product_id`, `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderPolicyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.policy` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{ActualSubSku, CompanyInfo, ProductInfo, SubSkuDesc, TrackInfo};
 /// `order.queryOrderLogistics`: the request of the platform method `order.queryOrderLogistics`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderQueryOrderLogisticsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.queryOrderLogistics` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `order.review`: its request, its response and their nested types.
 /// `order.review`: the request of the platform method `order.review`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `object_id`, `reject_code`, `task_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderReviewResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.review` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `order.searchByReceiver`: its request, its response and their nested types.
 /// `order.searchByReceiver`: the request of the platform method `order.searchByReceiver`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`OrderSearchByReceiverRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `post_receiver`, `post_type`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderSearchByReceiverResponse`]; nested types are in this module.

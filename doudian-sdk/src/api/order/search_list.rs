@@ -55,7 +55,7 @@ pub use crate::api::model::UserIdInfo;
 pub use crate::api::model::UserTagUi;
 /// `order.searchList` (订单列表查询): Lists the shop's orders that match the filters, newest first unless `order_asc`; each shop order holds its SKU orders. `create_time_start` or `update_time_start` is required, only the last 90 days can be searched and one filter reaches at most 50,000 orders, so an ERP polls in `update_time` windows with `order_by` `update_time`. Receiver name, phone and address arrive encrypted: decrypt them with `order.batchDecrypt`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0, at most 100 a page. Start from [`OrderSearchListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderSearchListResponse`]; nested types are in this module.

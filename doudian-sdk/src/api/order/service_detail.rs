@@ -4,7 +4,7 @@
 //! `order.serviceDetail`: its request, its response and their nested types.
 /// `order.serviceDetail`: the request of the platform method `order.serviceDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `service_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderServiceDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.serviceDetail` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `order.uploadextrapackage`: its request, its response and their nested types.
 /// `order.uploadextrapackage`: the request of the platform method `order.uploadextrapackage`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `company_code`, `product_orders`, `shop_order_id`, `tracking_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderUploadextrapackageResponse`]; nested types are in this module.
 /// * **Platform docs:** search `order.uploadextrapackage` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `orderCode.batchGetOrderCodeByShop`: its request, its response and their nested types.
 /// `orderCode.batchGetOrderCodeByShop`: the request of the platform method `orderCode.batchGetOrderCodeByShop`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderCodeBatchGetOrderCodeByShopResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.batchGetOrderCodeByShop` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `orderCode.erpShopBindOrderCode`: its request, its response and their nested types.
 /// `orderCode.erpShopBindOrderCode`: the request of the platform method `orderCode.erpShopBindOrderCode`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `delivery_type`, `order_list`, `ship_type`, `shop_package_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderCodeErpShopBindOrderCodeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.erpShopBindOrderCode` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `orderCode.getOrderCodeDetail`: its request, its response and their nested types.
 /// `orderCode.getOrderCodeDetail`: the request of the platform method `orderCode.getOrderCodeDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `orderCodes`, `shopId`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`OrderCodeGetOrderCodeDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `orderCode.getOrderCodeDetail` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,12 +5,12 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `orderCode.batchGetOrderCodeByShop` | [`OrderCodeBatchGetOrderCodeByShopRequest`](crate::api::order_code::OrderCodeBatchGetOrderCodeByShopRequest) → [`OrderCodeBatchGetOrderCodeByShopResponse`](crate::api::order_code::OrderCodeBatchGetOrderCodeByShopResponse) | read | — |
-//! | `orderCode.downloadOrderCodeByShop` | [`OrderCodeDownloadOrderCodeByShopRequest`](crate::api::order_code::OrderCodeDownloadOrderCodeByShopRequest) → [`OrderCodeDownloadOrderCodeByShopResponse`](crate::api::order_code::OrderCodeDownloadOrderCodeByShopResponse) | write | — |
-//! | `orderCode.erpShopBindOrderCode` | [`OrderCodeErpShopBindOrderCodeRequest`](crate::api::order_code::OrderCodeErpShopBindOrderCodeRequest) → [`OrderCodeErpShopBindOrderCodeResponse`](crate::api::order_code::OrderCodeErpShopBindOrderCodeResponse) | write | — |
-//! | `orderCode.getOrderCodeDetail` | [`OrderCodeGetOrderCodeDetailRequest`](crate::api::order_code::OrderCodeGetOrderCodeDetailRequest) → [`OrderCodeGetOrderCodeDetailResponse`](crate::api::order_code::OrderCodeGetOrderCodeDetailResponse) | read | — |
+//! | `orderCode.batchGetOrderCodeByShop` | [`OrderCodeBatchGetOrderCodeByShopRequest`](crate::api::order_code::OrderCodeBatchGetOrderCodeByShopRequest) → [`OrderCodeBatchGetOrderCodeByShopResponse`](crate::api::order_code::OrderCodeBatchGetOrderCodeByShopResponse) | read-only | — |
+//! | `orderCode.downloadOrderCodeByShop` | [`OrderCodeDownloadOrderCodeByShopRequest`](crate::api::order_code::OrderCodeDownloadOrderCodeByShopRequest) → [`OrderCodeDownloadOrderCodeByShopResponse`](crate::api::order_code::OrderCodeDownloadOrderCodeByShopResponse) | read-back | — |
+//! | `orderCode.erpShopBindOrderCode` | [`OrderCodeErpShopBindOrderCodeRequest`](crate::api::order_code::OrderCodeErpShopBindOrderCodeRequest) → [`OrderCodeErpShopBindOrderCodeResponse`](crate::api::order_code::OrderCodeErpShopBindOrderCodeResponse) | read-back | — |
+//! | `orderCode.getOrderCodeDetail` | [`OrderCodeGetOrderCodeDetailRequest`](crate::api::order_code::OrderCodeGetOrderCodeDetailRequest) → [`OrderCodeGetOrderCodeDetailResponse`](crate::api::order_code::OrderCodeGetOrderCodeDetailResponse) | read-only | — |
 pub mod batch_get_order_code_by_shop;
 pub use batch_get_order_code_by_shop::{
     OrderCodeBatchGetOrderCodeByShopRequest, OrderCodeBatchGetOrderCodeByShopResponse,

@@ -5,9 +5,9 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `pigeon.workOrderNotify` | [`PigeonWorkOrderNotifyRequest`](crate::api::pigeon::PigeonWorkOrderNotifyRequest) → [`PigeonWorkOrderNotifyResponse`](crate::api::pigeon::PigeonWorkOrderNotifyResponse) | write | — |
+//! | `pigeon.workOrderNotify` | [`PigeonWorkOrderNotifyRequest`](crate::api::pigeon::PigeonWorkOrderNotifyRequest) → [`PigeonWorkOrderNotifyResponse`](crate::api::pigeon::PigeonWorkOrderNotifyResponse) | read-back | — |
 pub mod work_order_notify;
 pub use work_order_notify::{
     PigeonWorkOrderNotifyRequest, PigeonWorkOrderNotifyResponse,

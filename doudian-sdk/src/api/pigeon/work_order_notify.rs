@@ -4,7 +4,7 @@
 //! `pigeon.workOrderNotify`: its request, its response and their nested types.
 /// `pigeon.workOrderNotify`: the request of the platform method `pigeon.workOrderNotify`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `creator_id`, `creator_id_type`, `event_time`, `event_type`, `open_user_id`, `relation_id`, `relation_id_type`, `title`, `work_order_id`, `work_order_status`, `work_order_type_desc`, given by name in [`PigeonWorkOrderNotifyRequired`].
 /// * **Reply:** [`PigeonWorkOrderNotifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `pigeon.workOrderNotify` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `power.HandleVirtualTelConnect`: its request, its response and their nested types.
 /// `power.HandleVirtualTelConnect`: the request of the platform method `power.HandleVirtualTelConnect`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `request_id`, `service_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`PowerHandleVirtualTelConnectResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.HandleVirtualTelConnect` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,20 +5,20 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `power.HandleVirtualTelConnect` | [`PowerHandleVirtualTelConnectRequest`](crate::api::power::PowerHandleVirtualTelConnectRequest) → [`PowerHandleVirtualTelConnectResponse`](crate::api::power::PowerHandleVirtualTelConnectResponse) | write | — |
-//! | `power.SubscribeVirtualTelCallStatus` | [`PowerSubscribeVirtualTelCallStatusRequest`](crate::api::power::PowerSubscribeVirtualTelCallStatusRequest) → [`PowerSubscribeVirtualTelCallStatusResponse`](crate::api::power::PowerSubscribeVirtualTelCallStatusResponse) | write | — |
-//! | `power.isByteDancePackage` | [`PowerIsByteDancePackageRequest`](crate::api::power::PowerIsByteDancePackageRequest) → [`PowerIsByteDancePackageResponse`](crate::api::power::PowerIsByteDancePackageResponse) | write | — |
-//! | `power.pickupCodeCallback` | [`PowerPickupCodeCallbackRequest`](crate::api::power::PowerPickupCodeCallbackRequest) → [`PowerPickupCodeCallbackResponse`](crate::api::power::PowerPickupCodeCallbackResponse) | write | — |
-//! | `power.pushCustomSortCode` | [`PowerPushCustomSortCodeRequest`](crate::api::power::PowerPushCustomSortCodeRequest) → [`PowerPushCustomSortCodeResponse`](crate::api::power::PowerPushCustomSortCodeResponse) | write, untyped | — |
-//! | `power.pushFirstSortCode` | [`PowerPushFirstSortCodeRequest`](crate::api::power::PowerPushFirstSortCodeRequest) → [`PowerPushFirstSortCodeResponse`](crate::api::power::PowerPushFirstSortCodeResponse) | write, untyped | — |
-//! | `power.pushSecondSortCode` | [`PowerPushSecondSortCodeRequest`](crate::api::power::PowerPushSecondSortCodeRequest) → [`PowerPushSecondSortCodeResponse`](crate::api::power::PowerPushSecondSortCodeResponse) | write, untyped | — |
-//! | `power.pushThirdSortCode` | [`PowerPushThirdSortCodeRequest`](crate::api::power::PowerPushThirdSortCodeRequest) → [`PowerPushThirdSortCodeResponse`](crate::api::power::PowerPushThirdSortCodeResponse) | write, untyped | — |
-//! | `power.queryPaymentStatus` | [`PowerQueryPaymentStatusRequest`](crate::api::power::PowerQueryPaymentStatusRequest) → [`PowerQueryPaymentStatusResponse`](crate::api::power::PowerQueryPaymentStatusResponse) | read | — |
-//! | `power.updateCollectTime` | [`PowerUpdateCollectTimeRequest`](crate::api::power::PowerUpdateCollectTimeRequest) → [`PowerUpdateCollectTimeResponse`](crate::api::power::PowerUpdateCollectTimeResponse) | write | — |
-//! | `power.updateOrderRelationStatus` | [`PowerUpdateOrderRelationStatusRequest`](crate::api::power::PowerUpdateOrderRelationStatusRequest) → [`PowerUpdateOrderRelationStatusResponse`](crate::api::power::PowerUpdateOrderRelationStatusResponse) | write | — |
-//! | `power.virtualServicePushCallRecord` | [`PowerVirtualServicePushCallRecordRequest`](crate::api::power::PowerVirtualServicePushCallRecordRequest) → [`PowerVirtualServicePushCallRecordResponse`](crate::api::power::PowerVirtualServicePushCallRecordResponse) | write | — |
+//! | `power.HandleVirtualTelConnect` | [`PowerHandleVirtualTelConnectRequest`](crate::api::power::PowerHandleVirtualTelConnectRequest) → [`PowerHandleVirtualTelConnectResponse`](crate::api::power::PowerHandleVirtualTelConnectResponse) | read-back | — |
+//! | `power.SubscribeVirtualTelCallStatus` | [`PowerSubscribeVirtualTelCallStatusRequest`](crate::api::power::PowerSubscribeVirtualTelCallStatusRequest) → [`PowerSubscribeVirtualTelCallStatusResponse`](crate::api::power::PowerSubscribeVirtualTelCallStatusResponse) | read-back | — |
+//! | `power.isByteDancePackage` | [`PowerIsByteDancePackageRequest`](crate::api::power::PowerIsByteDancePackageRequest) → [`PowerIsByteDancePackageResponse`](crate::api::power::PowerIsByteDancePackageResponse) | read-back | — |
+//! | `power.pickupCodeCallback` | [`PowerPickupCodeCallbackRequest`](crate::api::power::PowerPickupCodeCallbackRequest) → [`PowerPickupCodeCallbackResponse`](crate::api::power::PowerPickupCodeCallbackResponse) | read-back | — |
+//! | `power.pushCustomSortCode` | [`PowerPushCustomSortCodeRequest`](crate::api::power::PowerPushCustomSortCodeRequest) → [`PowerPushCustomSortCodeResponse`](crate::api::power::PowerPushCustomSortCodeResponse) | read-back, untyped | — |
+//! | `power.pushFirstSortCode` | [`PowerPushFirstSortCodeRequest`](crate::api::power::PowerPushFirstSortCodeRequest) → [`PowerPushFirstSortCodeResponse`](crate::api::power::PowerPushFirstSortCodeResponse) | read-back, untyped | — |
+//! | `power.pushSecondSortCode` | [`PowerPushSecondSortCodeRequest`](crate::api::power::PowerPushSecondSortCodeRequest) → [`PowerPushSecondSortCodeResponse`](crate::api::power::PowerPushSecondSortCodeResponse) | read-back, untyped | — |
+//! | `power.pushThirdSortCode` | [`PowerPushThirdSortCodeRequest`](crate::api::power::PowerPushThirdSortCodeRequest) → [`PowerPushThirdSortCodeResponse`](crate::api::power::PowerPushThirdSortCodeResponse) | read-back, untyped | — |
+//! | `power.queryPaymentStatus` | [`PowerQueryPaymentStatusRequest`](crate::api::power::PowerQueryPaymentStatusRequest) → [`PowerQueryPaymentStatusResponse`](crate::api::power::PowerQueryPaymentStatusResponse) | read-only | — |
+//! | `power.updateCollectTime` | [`PowerUpdateCollectTimeRequest`](crate::api::power::PowerUpdateCollectTimeRequest) → [`PowerUpdateCollectTimeResponse`](crate::api::power::PowerUpdateCollectTimeResponse) | read-back | — |
+//! | `power.updateOrderRelationStatus` | [`PowerUpdateOrderRelationStatusRequest`](crate::api::power::PowerUpdateOrderRelationStatusRequest) → [`PowerUpdateOrderRelationStatusResponse`](crate::api::power::PowerUpdateOrderRelationStatusResponse) | read-back | — |
+//! | `power.virtualServicePushCallRecord` | [`PowerVirtualServicePushCallRecordRequest`](crate::api::power::PowerVirtualServicePushCallRecordRequest) → [`PowerVirtualServicePushCallRecordResponse`](crate::api::power::PowerVirtualServicePushCallRecordResponse) | read-back | — |
 pub mod handle_virtual_tel_connect;
 pub use handle_virtual_tel_connect::{
     PowerHandleVirtualTelConnectRequest, PowerHandleVirtualTelConnectResponse,

@@ -4,7 +4,7 @@
 //! `power.SubscribeVirtualTelCallStatus`: its request, its response and their nested types.
 /// `power.SubscribeVirtualTelCallStatus`: the request of the platform method `power.SubscribeVirtualTelCallStatus`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `order_id`, `virtual_main_tel`, `virtual_sub_tel`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`PowerSubscribeVirtualTelCallStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.SubscribeVirtualTelCallStatus` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `power.updateOrderRelationStatus`: its request, its response and their nested types.
 /// `power.updateOrderRelationStatus`: the request of the platform method `power.updateOrderRelationStatus`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `book_id`, `netsite_code`, `operation_time`, `result`, `shop_id_compatible`, given by name in [`PowerUpdateOrderRelationStatusRequired`].
 /// * **Reply:** [`PowerUpdateOrderRelationStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.updateOrderRelationStatus` at <https://op.jinritemai.com/docs/api-docs>

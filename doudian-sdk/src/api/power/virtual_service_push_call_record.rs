@@ -4,7 +4,7 @@
 //! `power.virtualServicePushCallRecord`: its request, its response and their nested types.
 /// `power.virtualServicePushCallRecord`: the request of the platform method `power.virtualServicePushCallRecord`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `callid`, `calltime`, `calltype`, `releasetime`, `request_id`, `ringingtime`, `service_code`, `starttime`, `tel_a`, `tel_b`, `tel_x`, given by name in [`PowerVirtualServicePushCallRecordRequired`].
 /// * **Reply:** [`PowerVirtualServicePushCallRecordResponse`]; nested types are in this module.
 /// * **Platform docs:** search `power.virtualServicePushCallRecord` at <https://op.jinritemai.com/docs/api-docs>

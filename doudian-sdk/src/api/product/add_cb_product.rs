@@ -4,7 +4,7 @@
 //! `product.addCbProduct`: its request, its response and their nested types.
 /// `product.addCbProduct`: the request of the platform method `product.addCbProduct`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `category_leaf_id`, `commit`, `description`, `freight_id`, `mobile`, `name`, `pay_type`, `pic`, `product_type`, `reduce_type`, `spec_prices`, `specs`, `supply_7day_return`, given by name in [`ProductAddCbProductRequired`].
 /// * **Reply:** [`ProductAddCbProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.addCbProduct` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{Channel, ChannelBuyLimit, FreightTemplate, SkuChannel};
 /// `product.addChannelProduct`: the request of the platform method `product.addChannelProduct`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `channel_type`, `is_kol_exclusive`, `main_product_id`, `price_follow_main`, `share_main_stock`, `sku_channel`, given by name in [`ProductAddChannelProductRequired`].
 /// * **Reply:** [`ProductAddChannelProductResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.addChannelProduct` at <https://op.jinritemai.com/docs/api-docs>

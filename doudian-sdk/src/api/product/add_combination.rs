@@ -4,7 +4,7 @@
 //! `product.addCombination`: its request, its response and their nested types.
 /// `product.addCombination`: the request of the platform method `product.addCombination`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `combination_subtype`, `combination_type`, `create_source`, `creator_id`, `creator_type`, `description`, `owner_type`, `product_ids`, `title`, given by name in [`ProductAddCombinationRequired`].
 /// * **Reply:** [`ProductAddCombinationResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.addCombination` at <https://op.jinritemai.com/docs/api-docs>

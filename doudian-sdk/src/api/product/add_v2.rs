@@ -8,7 +8,7 @@ pub use super::shared::{
 };
 /// `product.addV2` (商品发布): Publishes a new product with its specs and SKUs. `commit` `true` submits it for audit, `false` only saves a draft; the reply carries the new `product_id` and the SKU ids created. It is not idempotent: after an ambiguous failure look for the product (`product.listV2` by title, or `product.detail` by `out_product_id`) before sending it again, or the shop ends up with a duplicate.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `category_leaf_id`, `commit`, `description`, `freight_id`, `mobile`, `name`, `pic`, `product_type`, `reduce_type`, given by name in [`ProductAddV2Required`].
 /// * **Reply:** [`ProductAddV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.addV2` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.batchGetProductLocks`: its request, its response and their nested types.
 /// `product.batchGetProductLocks`: the request of the platform method `product.batchGetProductLocks`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `product_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductBatchGetProductLocksResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.batchGetProductLocks` at <https://op.jinritemai.com/docs/api-docs>

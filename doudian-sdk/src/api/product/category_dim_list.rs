@@ -4,7 +4,7 @@
 //! `product.CategoryDimList`: its request, its response and their nested types.
 /// `product.CategoryDimList`: the request of the platform method `product.CategoryDimList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductCategoryDimListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.CategoryDimList` at <https://op.jinritemai.com/docs/api-docs>

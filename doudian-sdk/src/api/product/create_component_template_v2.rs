@@ -4,7 +4,7 @@
 //! `product.createComponentTemplateV2`: its request, its response and their nested types.
 /// `product.createComponentTemplateV2`: the request of the platform method `product.createComponentTemplateV2`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `component_front_data`, `template_name`, `template_sub_type`, `template_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductCreateComponentTemplateV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.createComponentTemplateV2` at <https://op.jinritemai.com/docs/api-docs>

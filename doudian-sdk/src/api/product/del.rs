@@ -4,7 +4,7 @@
 //! `product.del`: its request, its response and their nested types.
 /// `product.del` (删除商品): Deletes a product, named by `product_id` or `out_product_id`: it goes off sale and into the recycle bin, or is removed for good with `delete_forever`. After an ambiguous failure read the product's status back before repeating the call.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductDelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.del` at <https://op.jinritemai.com/docs/api-docs>

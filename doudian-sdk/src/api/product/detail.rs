@@ -36,7 +36,7 @@ pub use crate::api::model::UnitPriceInfo;
 pub use crate::api::model::Value;
 /// `product.detail` (获取商品详情): Reads one product in full: title, images, category, specs, SKUs with their prices and stock (`spec_prices`), freight template and after-sale settings. Name it by `product_id` or by the merchant's `out_product_id`; `show_draft` reads the draft being edited instead of the live version.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.detail` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.diagnoseCheck`: its request, its response and their nested types.
 /// `product.diagnoseCheck`: the request of the platform method `product.diagnoseCheck`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `category`, `product_id`, `product_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductDiagnoseCheckResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.diagnoseCheck` at <https://op.jinritemai.com/docs/api-docs>

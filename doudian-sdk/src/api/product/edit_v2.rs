@@ -8,7 +8,7 @@ pub use super::shared::{
 };
 /// `product.editV2` (编辑商品): Changes an existing product, named by `product_id`. `commit` `true` submits the change for audit, `false` keeps it as a draft; while a change is in audit the product keeps selling in its approved form. For price or stock alone use `sku.editPrice` and `sku.syncStock`, which need no audit.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `commit`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductEditV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.editV2` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.getCascadeValue`: its request, its response and their nested types.
 /// `product.getCascadeValue`: the request of the platform method `product.getCascadeValue`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `cascade_info`, `category_id`, `property_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetCascadeValueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getCascadeValue` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.getCatePropertyV2`: its request, its response and their nested types.
 /// `product.getCatePropertyV2`: Lists the properties a product of a leaf category can or must state (brand, material, origin...), with their allowed values. Build `product_format_new` of `product.addV2` and `product.editV2` from it; the audit rejects a product that leaves out a required property.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `category_leaf_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetCatePropertyV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `product.getCatePropertyV2` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::ValuePic;
 /// `product.getCategoryPropertyValue`: the request of the platform method `product.getCategoryPropertyValue`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `category_id`, `property_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetCategoryPropertyValueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getCategoryPropertyValue` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.getPerformance`: its request, its response and their nested types.
 /// `product.getPerformance`: the request of the platform method `product.getPerformance`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetPerformanceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getPerformance` at <https://op.jinritemai.com/docs/api-docs>

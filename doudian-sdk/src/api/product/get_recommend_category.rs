@@ -4,7 +4,7 @@
 //! `product.GetRecommendCategory`: its request, its response and their nested types.
 /// `product.GetRecommendCategory`: the request of the platform method `product.GetRecommendCategory`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `scene`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductGetRecommendCategoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.GetRecommendCategory` at <https://op.jinritemai.com/docs/api-docs>

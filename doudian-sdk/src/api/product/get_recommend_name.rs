@@ -4,7 +4,7 @@
 //! `product.getRecommendName`: its request, its response and their nested types.
 /// `product.getRecommendName`: the request of the platform method `product.getRecommendName`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `category_leaf_id`, `first_cid`, `first_cid_name`, `scene`, `second_cid`, `second_cid_name`, `select_property`, `third_cid`, `third_cid_name`, given by name in [`ProductGetRecommendNameRequired`].
 /// * **Reply:** [`ProductGetRecommendNameResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.getRecommendName` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.isv.getClueList`: its request, its response and their nested types.
 /// `product.isv.getClueList`: the request of the platform method `product.isv.getClueList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `current`, `page_size`, `source_channel_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvGetClueListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.getClueList` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.isv.queryClueAuditStatus`: its request, its response and their nested types.
 /// `product.isv.queryClueAuditStatus`: the request of the platform method `product.isv.queryClueAuditStatus`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `clue_id`, `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvQueryClueAuditStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.queryClueAuditStatus` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.isv.scanClue`: its request, its response and their nested types.
 /// `product.isv.scanClue`: the request of the platform method `product.isv.scanClue`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `clue_id`, `page_size`, `source_channel_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductIsvScanClueResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.isv.scanClue` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.listChannelProduct`: its request, its response and their nested types.
 /// `product.listChannelProduct`: the request of the platform method `product.listChannelProduct`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1. Start from [`ProductListChannelProductRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `main_product_id`, `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductListChannelProductResponse`]; nested types are in this module.

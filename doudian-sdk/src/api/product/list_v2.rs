@@ -12,7 +12,7 @@ pub use crate::api::model::ShopCategory;
 pub use crate::api::model::TitleLimit;
 /// `product.listV2` (获取商品列表新版): Lists the shop's products, filtered by status, audit status, type and creation or update time, like the product list of the merchant console. Pages count from 1 and hold at most 100; one filter reaches at most 10,000 products, so split a large catalogue by time. Entries are summaries: read SKUs, prices and stock with `product.detail` or `sku.list`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1, at most 100 a page. Start from [`ProductListV2Request::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductListV2Response`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `product.material.createProductImageText`: its request, its response and their nested types.
 /// `product.material.createProductImageText`: the request of the platform method `product.material.createProductImageText`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `bgm_id`, `pic_urls`, `subtitle`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductMaterialCreateProductImageTextResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.createProductImageText` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.material.editCompositeVideo`: its request, its response and their nested types.
 /// `product.material.editCompositeVideo`: the request of the platform method `product.material.editCompositeVideo`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `material_id`, `pass_through_extra`, `product_id`, `vid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductMaterialEditCompositeVideoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.material.editCompositeVideo` at <https://op.jinritemai.com/docs/api-docs>

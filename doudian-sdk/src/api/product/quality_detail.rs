@@ -5,7 +5,7 @@
 pub use super::shared::QualityScore;
 /// `product.qualityDetail`: the request of the platform method `product.qualityDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `product_id`, `quality_score_version`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductQualityDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.qualityDetail` at <https://op.jinritemai.com/docs/api-docs>

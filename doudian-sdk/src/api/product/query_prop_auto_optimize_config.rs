@@ -4,7 +4,7 @@
 //! `product.queryPropAutoOptimizeConfig`: its request, its response and their nested types.
 /// `product.queryPropAutoOptimizeConfig`: the request of the platform method `product.queryPropAutoOptimizeConfig`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ProductQueryPropAutoOptimizeConfigResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.queryPropAutoOptimizeConfig` at <https://op.jinritemai.com/docs/api-docs>

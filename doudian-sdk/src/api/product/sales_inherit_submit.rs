@@ -4,7 +4,7 @@
 //! `product.salesInherit.submit`: its request, its response and their nested types.
 /// `product.salesInherit.submit`: the request of the platform method `product.salesInherit.submit`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `submit_records`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductSalesInheritSubmitResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.salesInherit.submit` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `product.salesInherit.submitList`: its request, its response and their nested types.
 /// `product.salesInherit.submitList`: the request of the platform method `product.salesInherit.submitList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `page`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductSalesInheritSubmitListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.salesInherit.submitList` at <https://op.jinritemai.com/docs/api-docs>

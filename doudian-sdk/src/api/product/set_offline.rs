@@ -4,7 +4,7 @@
 //! `product.setOffline`: its request, its response and their nested types.
 /// `product.setOffline` (商品下架): Takes a product off the shelf (status 1): buyers can no longer order it, while orders already placed are not affected. `product.setOnline` puts it back.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductSetOfflineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.setOffline` at <https://op.jinritemai.com/docs/api-docs>
@@ -48,6 +48,7 @@ impl ProductSetOfflineRequest {
 pub struct ProductSetOfflineResponse {}
 impl crate::request::Request for ProductSetOfflineRequest {
     const METHOD: &'static str = "product.setOffline";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = ProductSetOfflineResponse;
 }
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 //! `product.setOnline`: its request, its response and their nested types.
 /// `product.setOnline` (商品上架): Puts a product that is off the shelf back on sale (status 0). Only a product whose audit passed can go on sale: check `check_status` with `product.detail` first.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ProductSetOnlineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `product.setOnline` at <https://op.jinritemai.com/docs/api-docs>
@@ -32,6 +32,7 @@ impl ProductSetOnlineRequest {
 pub struct ProductSetOnlineResponse {}
 impl crate::request::Request for ProductSetOnlineRequest {
     const METHOD: &'static str = "product.setOnline";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = ProductSetOnlineResponse;
 }
 #[doc(hidden)]

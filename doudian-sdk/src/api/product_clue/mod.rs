@@ -5,9 +5,9 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `productClue.distributableCluelist` | [`ProductClueDistributableCluelistRequest`](crate::api::product_clue::ProductClueDistributableCluelistRequest) → [`ProductClueDistributableCluelistResponse`](crate::api::product_clue::ProductClueDistributableCluelistResponse) | read, untyped | — |
+//! | `productClue.distributableCluelist` | [`ProductClueDistributableCluelistRequest`](crate::api::product_clue::ProductClueDistributableCluelistRequest) → [`ProductClueDistributableCluelistResponse`](crate::api::product_clue::ProductClueDistributableCluelistResponse) | read-only, untyped | — |
 pub mod distributable_cluelist;
 pub use distributable_cluelist::{
     ProductClueDistributableCluelistRequest, ProductClueDistributableCluelistResponse,

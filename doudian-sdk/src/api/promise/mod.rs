@@ -5,13 +5,13 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `promise.QueryBenefitTraction` | [`PromiseQueryBenefitTractionRequest`](crate::api::promise::PromiseQueryBenefitTractionRequest) → [`PromiseQueryBenefitTractionResponse`](crate::api::promise::PromiseQueryBenefitTractionResponse) | read, untyped | — |
-//! | `promise.QueryBenefitTractionByProductId` | [`PromiseQueryBenefitTractionByProductIdRequest`](crate::api::promise::PromiseQueryBenefitTractionByProductIdRequest) → [`PromiseQueryBenefitTractionByProductIdResponse`](crate::api::promise::PromiseQueryBenefitTractionByProductIdResponse) | read, untyped | — |
-//! | `promise.SaveTemplate` | [`PromiseSaveTemplateRequest`](crate::api::promise::PromiseSaveTemplateRequest) → [`PromiseSaveTemplateResponse`](crate::api::promise::PromiseSaveTemplateResponse) | write | — |
-//! | `promise.deliveryList` | [`PromiseDeliveryListRequest`](crate::api::promise::PromiseDeliveryListRequest) → [`PromiseDeliveryListResponse`](crate::api::promise::PromiseDeliveryListResponse) | read | from 0 |
-//! | `promise.setSkuShipTime` | [`PromiseSetSkuShipTimeRequest`](crate::api::promise::PromiseSetSkuShipTimeRequest) → [`PromiseSetSkuShipTimeResponse`](crate::api::promise::PromiseSetSkuShipTimeResponse) | write | — |
+//! | `promise.QueryBenefitTraction` | [`PromiseQueryBenefitTractionRequest`](crate::api::promise::PromiseQueryBenefitTractionRequest) → [`PromiseQueryBenefitTractionResponse`](crate::api::promise::PromiseQueryBenefitTractionResponse) | read-only, untyped | — |
+//! | `promise.QueryBenefitTractionByProductId` | [`PromiseQueryBenefitTractionByProductIdRequest`](crate::api::promise::PromiseQueryBenefitTractionByProductIdRequest) → [`PromiseQueryBenefitTractionByProductIdResponse`](crate::api::promise::PromiseQueryBenefitTractionByProductIdResponse) | read-only, untyped | — |
+//! | `promise.SaveTemplate` | [`PromiseSaveTemplateRequest`](crate::api::promise::PromiseSaveTemplateRequest) → [`PromiseSaveTemplateResponse`](crate::api::promise::PromiseSaveTemplateResponse) | read-back | — |
+//! | `promise.deliveryList` | [`PromiseDeliveryListRequest`](crate::api::promise::PromiseDeliveryListRequest) → [`PromiseDeliveryListResponse`](crate::api::promise::PromiseDeliveryListResponse) | read-only | from 0 |
+//! | `promise.setSkuShipTime` | [`PromiseSetSkuShipTimeRequest`](crate::api::promise::PromiseSetSkuShipTimeRequest) → [`PromiseSetSkuShipTimeResponse`](crate::api::promise::PromiseSetSkuShipTimeResponse) | idempotent | — |
 pub mod query_benefit_traction;
 pub use query_benefit_traction::{
     PromiseQueryBenefitTractionRequest, PromiseQueryBenefitTractionResponse,

@@ -4,7 +4,7 @@
 //! `promise.QueryBenefitTractionByProductId`: its request, its response and their nested types.
 /// `promise.QueryBenefitTractionByProductId`: the request of the platform method `promise.QueryBenefitTractionByProductId`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
 /// * **Platform docs:** search `promise.QueryBenefitTractionByProductId` at <https://op.jinritemai.com/docs/api-docs>
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]

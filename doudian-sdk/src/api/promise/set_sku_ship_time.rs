@@ -4,7 +4,7 @@
 //! `promise.setSkuShipTime`: its request, its response and their nested types.
 /// `promise.setSkuShipTime`: the request of the platform method `promise.setSkuShipTime`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `rules`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`PromiseSetSkuShipTimeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `promise.setSkuShipTime` at <https://op.jinritemai.com/docs/api-docs>
@@ -27,6 +27,7 @@ impl PromiseSetSkuShipTimeRequest {
 pub struct PromiseSetSkuShipTimeResponse {}
 impl crate::request::Request for PromiseSetSkuShipTimeRequest {
     const METHOD: &'static str = "promise.setSkuShipTime";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = PromiseSetSkuShipTimeResponse;
 }
 /// An object inside `promise.setSkuShipTime`.

@@ -5,8 +5,8 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `QA.xz002` | [`QAXz002Request`](crate::api::qa::QAXz002Request) → [`QAXz002Response`](crate::api::qa::QAXz002Response) | write | — |
+//! | `QA.xz002` | [`QAXz002Request`](crate::api::qa::QAXz002Request) → [`QAXz002Response`](crate::api::qa::QAXz002Response) | read-back | — |
 pub mod xz002;
 pub use xz002::{QAXz002Request, QAXz002Response};

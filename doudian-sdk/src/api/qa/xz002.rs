@@ -4,7 +4,7 @@
 //! `QA.xz002`: its request, its response and their nested types.
 /// `QA.xz002`: the request of the platform method `QA.xz002`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `order_tag`, `tags`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`QAXz002Response`]; nested types are in this module.
 /// * **Platform docs:** search `QA.xz002` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,9 +5,9 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `qualification.settle` | [`QualificationSettleRequest`](crate::api::qualification::QualificationSettleRequest) → [`QualificationSettleResponse`](crate::api::qualification::QualificationSettleResponse) | write | — |
+//! | `qualification.settle` | [`QualificationSettleRequest`](crate::api::qualification::QualificationSettleRequest) → [`QualificationSettleResponse`](crate::api::qualification::QualificationSettleResponse) | read-back | — |
 pub mod settle;
 pub use settle::{
     QualificationSettleRequest, QualificationSettleResponse, QualificationSettleRequired,

@@ -4,7 +4,7 @@
 //! `qualification.settle`: its request, its response and their nested types.
 /// `qualification.settle`: the request of the platform method `qualification.settle`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `business_address`, `business_term`, `category_ids`, `company_name`, `full_name`, `identity_img`, `identity_num`, `identity_term`, `identity_type`, `license_code`, `license_img`, `shop_id`, `shop_logo`, `shop_name`, `shop_type`, `v_type`, given by name in [`QualificationSettleRequired`].
 /// * **Reply:** [`QualificationSettleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `qualification.settle` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `recycle.buyerGetOrderDetail`: its request, its response and their nested types.
 /// `recycle.buyerGetOrderDetail`: the request of the platform method `recycle.buyerGetOrderDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `clue_order_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleBuyerGetOrderDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.buyerGetOrderDetail` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `recycle.changePrice`: its request, its response and their nested types.
 /// `recycle.changePrice`: the request of the platform method `recycle.changePrice`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `clue_order_id`, `consignment_price`, `recycle_price`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleChangePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.changePrice` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `recycle.createPrice`: its request, its response and their nested types.
 /// `recycle.createPrice`: the request of the platform method `recycle.createPrice`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `clue_order_id`, `is_agree`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleCreatePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.createPrice` at <https://op.jinritemai.com/docs/api-docs>

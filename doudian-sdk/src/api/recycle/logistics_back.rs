@@ -4,7 +4,7 @@
 //! `recycle.logisticsBack`: its request, its response and their nested types.
 /// `recycle.logisticsBack`: the request of the platform method `recycle.logisticsBack`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `clue_order_id`, `company`, `company_code`, `logistics_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleLogisticsBackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.logisticsBack` at <https://op.jinritemai.com/docs/api-docs>

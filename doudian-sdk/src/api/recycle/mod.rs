@@ -5,17 +5,17 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `recycle.applyChangePrice` | [`RecycleApplyChangePriceRequest`](crate::api::recycle::RecycleApplyChangePriceRequest) → [`RecycleApplyChangePriceResponse`](crate::api::recycle::RecycleApplyChangePriceResponse) | write | — |
-//! | `recycle.buyerGetOrderDetail` | [`RecycleBuyerGetOrderDetailRequest`](crate::api::recycle::RecycleBuyerGetOrderDetailRequest) → [`RecycleBuyerGetOrderDetailResponse`](crate::api::recycle::RecycleBuyerGetOrderDetailResponse) | read | — |
-//! | `recycle.buyerGetOrderList` | [`RecycleBuyerGetOrderListRequest`](crate::api::recycle::RecycleBuyerGetOrderListRequest) → [`RecycleBuyerGetOrderListResponse`](crate::api::recycle::RecycleBuyerGetOrderListResponse) | read | — |
-//! | `recycle.changePrice` | [`RecycleChangePriceRequest`](crate::api::recycle::RecycleChangePriceRequest) → [`RecycleChangePriceResponse`](crate::api::recycle::RecycleChangePriceResponse) | write | — |
-//! | `recycle.confirmReceive` | [`RecycleConfirmReceiveRequest`](crate::api::recycle::RecycleConfirmReceiveRequest) → [`RecycleConfirmReceiveResponse`](crate::api::recycle::RecycleConfirmReceiveResponse) | write | — |
-//! | `recycle.createPrice` | [`RecycleCreatePriceRequest`](crate::api::recycle::RecycleCreatePriceRequest) → [`RecycleCreatePriceResponse`](crate::api::recycle::RecycleCreatePriceResponse) | write | — |
-//! | `recycle.logisticsBack` | [`RecycleLogisticsBackRequest`](crate::api::recycle::RecycleLogisticsBackRequest) → [`RecycleLogisticsBackResponse`](crate::api::recycle::RecycleLogisticsBackResponse) | write | — |
-//! | `recycle.qualityTestingResult` | [`RecycleQualityTestingResultRequest`](crate::api::recycle::RecycleQualityTestingResultRequest) → [`RecycleQualityTestingResultResponse`](crate::api::recycle::RecycleQualityTestingResultResponse) | write | — |
-//! | `recycle.sellSucceed` | [`RecycleSellSucceedRequest`](crate::api::recycle::RecycleSellSucceedRequest) → [`RecycleSellSucceedResponse`](crate::api::recycle::RecycleSellSucceedResponse) | write | — |
+//! | `recycle.applyChangePrice` | [`RecycleApplyChangePriceRequest`](crate::api::recycle::RecycleApplyChangePriceRequest) → [`RecycleApplyChangePriceResponse`](crate::api::recycle::RecycleApplyChangePriceResponse) | read-back | — |
+//! | `recycle.buyerGetOrderDetail` | [`RecycleBuyerGetOrderDetailRequest`](crate::api::recycle::RecycleBuyerGetOrderDetailRequest) → [`RecycleBuyerGetOrderDetailResponse`](crate::api::recycle::RecycleBuyerGetOrderDetailResponse) | read-only | — |
+//! | `recycle.buyerGetOrderList` | [`RecycleBuyerGetOrderListRequest`](crate::api::recycle::RecycleBuyerGetOrderListRequest) → [`RecycleBuyerGetOrderListResponse`](crate::api::recycle::RecycleBuyerGetOrderListResponse) | read-only | — |
+//! | `recycle.changePrice` | [`RecycleChangePriceRequest`](crate::api::recycle::RecycleChangePriceRequest) → [`RecycleChangePriceResponse`](crate::api::recycle::RecycleChangePriceResponse) | read-back | — |
+//! | `recycle.confirmReceive` | [`RecycleConfirmReceiveRequest`](crate::api::recycle::RecycleConfirmReceiveRequest) → [`RecycleConfirmReceiveResponse`](crate::api::recycle::RecycleConfirmReceiveResponse) | read-back | — |
+//! | `recycle.createPrice` | [`RecycleCreatePriceRequest`](crate::api::recycle::RecycleCreatePriceRequest) → [`RecycleCreatePriceResponse`](crate::api::recycle::RecycleCreatePriceResponse) | read-back | — |
+//! | `recycle.logisticsBack` | [`RecycleLogisticsBackRequest`](crate::api::recycle::RecycleLogisticsBackRequest) → [`RecycleLogisticsBackResponse`](crate::api::recycle::RecycleLogisticsBackResponse) | read-back | — |
+//! | `recycle.qualityTestingResult` | [`RecycleQualityTestingResultRequest`](crate::api::recycle::RecycleQualityTestingResultRequest) → [`RecycleQualityTestingResultResponse`](crate::api::recycle::RecycleQualityTestingResultResponse) | read-back | — |
+//! | `recycle.sellSucceed` | [`RecycleSellSucceedRequest`](crate::api::recycle::RecycleSellSucceedRequest) → [`RecycleSellSucceedResponse`](crate::api::recycle::RecycleSellSucceedResponse) | read-back | — |
 pub mod apply_change_price;
 pub use apply_change_price::{
     RecycleApplyChangePriceRequest, RecycleApplyChangePriceResponse,

@@ -4,7 +4,7 @@
 //! `recycle.qualityTestingResult`: its request, its response and their nested types.
 /// `recycle.qualityTestingResult`: the request of the platform method `recycle.qualityTestingResult`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `clue_order_id`, `is_passed`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RecycleQualityTestingResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `recycle.qualityTestingResult` at <https://op.jinritemai.com/docs/api-docs>

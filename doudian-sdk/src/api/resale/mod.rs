@@ -5,10 +5,10 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `resale.order.queryOperationOrderCallLog` | [`ResaleOrderQueryOperationOrderCallLogRequest`](crate::api::resale::ResaleOrderQueryOperationOrderCallLogRequest) → [`ResaleOrderQueryOperationOrderCallLogResponse`](crate::api::resale::ResaleOrderQueryOperationOrderCallLogResponse) | read, untyped | — |
-//! | `resale.order.supplierConfirm` | [`ResaleOrderSupplierConfirmRequest`](crate::api::resale::ResaleOrderSupplierConfirmRequest) → [`ResaleOrderSupplierConfirmResponse`](crate::api::resale::ResaleOrderSupplierConfirmResponse) | write, untyped | — |
+//! | `resale.order.queryOperationOrderCallLog` | [`ResaleOrderQueryOperationOrderCallLogRequest`](crate::api::resale::ResaleOrderQueryOperationOrderCallLogRequest) → [`ResaleOrderQueryOperationOrderCallLogResponse`](crate::api::resale::ResaleOrderQueryOperationOrderCallLogResponse) | read-only, untyped | — |
+//! | `resale.order.supplierConfirm` | [`ResaleOrderSupplierConfirmRequest`](crate::api::resale::ResaleOrderSupplierConfirmRequest) → [`ResaleOrderSupplierConfirmResponse`](crate::api::resale::ResaleOrderSupplierConfirmResponse) | read-back, untyped | — |
 pub mod order_query_operation_order_call_log;
 pub use order_query_operation_order_call_log::{
     ResaleOrderQueryOperationOrderCallLogRequest,

@@ -4,7 +4,7 @@
 //! `rights.deductUsageCount`: its request, its response and their nested types.
 /// `rights.deductUsageCount`: the request of the platform method `rights.deductUsageCount`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `deduct_cnt`, `log_id`, `outer_biz_id`, `req_id`, `service_id`, given by name in [`RightsDeductUsageCountRequired`].
 /// * **Reply:** [`RightsDeductUsageCountResponse`]; nested types are in this module.
 /// * **Platform docs:** search `rights.deductUsageCount` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `rights.deductUsageCount` | [`RightsDeductUsageCountRequest`](crate::api::rights::RightsDeductUsageCountRequest) → [`RightsDeductUsageCountResponse`](crate::api::rights::RightsDeductUsageCountResponse) | write | — |
-//! | `rights.info` | [`RightsInfoRequest`](crate::api::rights::RightsInfoRequest) → [`RightsInfoResponse`](crate::api::rights::RightsInfoResponse) | read | — |
-//! | `rights.queryUsageCount` | [`RightsQueryUsageCountRequest`](crate::api::rights::RightsQueryUsageCountRequest) → [`RightsQueryUsageCountResponse`](crate::api::rights::RightsQueryUsageCountResponse) | read | — |
+//! | `rights.deductUsageCount` | [`RightsDeductUsageCountRequest`](crate::api::rights::RightsDeductUsageCountRequest) → [`RightsDeductUsageCountResponse`](crate::api::rights::RightsDeductUsageCountResponse) | read-back | — |
+//! | `rights.info` | [`RightsInfoRequest`](crate::api::rights::RightsInfoRequest) → [`RightsInfoResponse`](crate::api::rights::RightsInfoResponse) | read-only | — |
+//! | `rights.queryUsageCount` | [`RightsQueryUsageCountRequest`](crate::api::rights::RightsQueryUsageCountRequest) → [`RightsQueryUsageCountResponse`](crate::api::rights::RightsQueryUsageCountResponse) | read-only | — |
 pub mod deduct_usage_count;
 pub use deduct_usage_count::{
     RightsDeductUsageCountRequest, RightsDeductUsageCountResponse,

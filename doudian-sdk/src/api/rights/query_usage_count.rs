@@ -4,7 +4,7 @@
 //! `rights.queryUsageCount`: its request, its response and their nested types.
 /// `rights.queryUsageCount`: the request of the platform method `rights.queryUsageCount`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `outer_biz_id`, `service_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`RightsQueryUsageCountResponse`]; nested types are in this module.
 /// * **Platform docs:** search `rights.queryUsageCount` at <https://op.jinritemai.com/docs/api-docs>

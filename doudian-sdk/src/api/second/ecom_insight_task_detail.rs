@@ -5,7 +5,7 @@
 pub use super::shared::Data;
 /// `second.ecomInsight.taskDetail`: the request of the platform method `second.ecomInsight.taskDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SecondEcomInsightTaskDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `second.ecomInsight.taskDetail` at <https://op.jinritemai.com/docs/api-docs>

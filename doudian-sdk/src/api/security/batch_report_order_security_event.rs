@@ -4,7 +4,7 @@
 //! `security.batchReportOrderSecurityEvent`: its request, its response and their nested types.
 /// `security.batchReportOrderSecurityEvent`: the request of the platform method `security.batchReportOrderSecurityEvent`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `event_type`, `events`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SecurityBatchReportOrderSecurityEventResponse`]; nested types are in this module.
 /// * **Platform docs:** search `security.batchReportOrderSecurityEvent` at <https://op.jinritemai.com/docs/api-docs>

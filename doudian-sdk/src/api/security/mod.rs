@@ -5,9 +5,9 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `security.batchReportOrderSecurityEvent` | [`SecurityBatchReportOrderSecurityEventRequest`](crate::api::security::SecurityBatchReportOrderSecurityEventRequest) → [`SecurityBatchReportOrderSecurityEventResponse`](crate::api::security::SecurityBatchReportOrderSecurityEventResponse) | write | — |
+//! | `security.batchReportOrderSecurityEvent` | [`SecurityBatchReportOrderSecurityEventRequest`](crate::api::security::SecurityBatchReportOrderSecurityEventRequest) → [`SecurityBatchReportOrderSecurityEventResponse`](crate::api::security::SecurityBatchReportOrderSecurityEventResponse) | read-back | — |
 pub mod batch_report_order_security_event;
 pub use batch_report_order_security_event::{
     SecurityBatchReportOrderSecurityEventRequest,

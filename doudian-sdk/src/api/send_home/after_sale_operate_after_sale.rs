@@ -4,7 +4,7 @@
 //! `sendHome.afterSale.operateAfterSale`: its request, its response and their nested types.
 /// `sendHome.afterSale.operateAfterSale`: the request of the platform method `sendHome.afterSale.operateAfterSale`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `after_sale_id`, `evidence`, `operate_type`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeAfterSaleOperateAfterSaleResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.afterSale.operateAfterSale` at <https://op.jinritemai.com/docs/api-docs>

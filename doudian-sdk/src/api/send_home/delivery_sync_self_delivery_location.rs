@@ -4,7 +4,7 @@
 //! `sendHome.delivery.syncSelfDeliveryLocation`: its request, its response and their nested types.
 /// `sendHome.delivery.syncSelfDeliveryLocation`: the request of the platform method `sendHome.delivery.syncSelfDeliveryLocation`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `distribution_code`, `distribution_delivery_id`, `order_id`, `report_time`, `rider_coordinate_type`, `rider_latitude`, `rider_longitude`, given by name in [`SendHomeDeliverySyncSelfDeliveryLocationRequired`].
 /// * **Reply:** [`SendHomeDeliverySyncSelfDeliveryLocationResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.delivery.syncSelfDeliveryLocation` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `sendHome.delivery.syncSelfDeliveryStatus`: its request, its response and their nested types.
 /// `sendHome.delivery.syncSelfDeliveryStatus`: the request of the platform method `sendHome.delivery.syncSelfDeliveryStatus`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `distribution_code`, `distribution_delivery_id`, `order_id`, `status`, `update_time`, given by name in [`SendHomeDeliverySyncSelfDeliveryStatusRequired`].
 /// * **Reply:** [`SendHomeDeliverySyncSelfDeliveryStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.delivery.syncSelfDeliveryStatus` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `sendHome.order.rejectOrder`: its request, its response and their nested types.
 /// `sendHome.order.rejectOrder`: the request of the platform method `sendHome.order.rejectOrder`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `order_id`, `reject_code`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeOrderRejectOrderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.order.rejectOrder` at <https://op.jinritemai.com/docs/api-docs>

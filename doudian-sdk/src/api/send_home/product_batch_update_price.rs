@@ -4,7 +4,7 @@
 //! `sendHome.product.batchUpdatePrice`: its request, its response and their nested types.
 /// `sendHome.product.batchUpdatePrice`: the request of the platform method `sendHome.product.batchUpdatePrice`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `operate_perspective`, `update_items`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeProductBatchUpdatePriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.product.batchUpdatePrice` at <https://op.jinritemai.com/docs/api-docs>

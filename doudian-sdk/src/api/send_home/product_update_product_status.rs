@@ -4,7 +4,7 @@
 //! `sendHome.product.updateProductStatus`: its request, its response and their nested types.
 /// `sendHome.product.updateProductStatus`: the request of the platform method `sendHome.product.updateProductStatus`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `operate_perspective`, `operate_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeProductUpdateProductStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.product.updateProductStatus` at <https://op.jinritemai.com/docs/api-docs>

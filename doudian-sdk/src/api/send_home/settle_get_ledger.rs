@@ -4,7 +4,7 @@
 //! `sendHome.settle.getLedger`: its request, its response and their nested types.
 /// `sendHome.settle.getLedger`: the request of the platform method `sendHome.settle.getLedger`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `order_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeSettleGetLedgerResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sendHome.settle.getLedger` at <https://op.jinritemai.com/docs/api-docs>

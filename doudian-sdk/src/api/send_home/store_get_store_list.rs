@@ -4,7 +4,7 @@
 //! `sendHome.store.getStoreList`: its request, its response and their nested types.
 /// `sendHome.store.getStoreList`: the request of the platform method `sendHome.store.getStoreList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 1. Start from [`SendHomeStoreGetStoreListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `outer_store_id_list`, `page_no`, `page_size`, `store_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SendHomeStoreGetStoreListResponse`]; nested types are in this module.

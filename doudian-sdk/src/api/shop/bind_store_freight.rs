@@ -4,7 +4,7 @@
 //! `shop.bindStoreFreight`: its request, its response and their nested types.
 /// `shop.bindStoreFreight`: the request of the platform method `shop.bindStoreFreight`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `freight_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopBindStoreFreightResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.bindStoreFreight` at <https://op.jinritemai.com/docs/api-docs>

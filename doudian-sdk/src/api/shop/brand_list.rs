@@ -4,7 +4,7 @@
 //! `shop.brandList`: its request, its response and their nested types.
 /// `shop.brandList` (获取店铺的已授权品牌列表): Lists the brands the shop is authorised to sell, with their Chinese and English names and trademark registration numbers. A product in a category that requires a brand names one of these when it is published.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`ShopBrandListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.brandList` at <https://op.jinritemai.com/docs/api-docs>

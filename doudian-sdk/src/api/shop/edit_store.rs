@@ -5,7 +5,7 @@
 pub use super::shared::OpenTime;
 /// `shop.editStore`: the request of the platform method `shop.editStore`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopEditStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.editStore` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `shop.getShopCategory`: its request, its response and their nested types.
 /// `shop.getShopCategory` (获取店铺后台供商家发布商品的类目): Lists the product categories the shop may publish in, one level at a time: `cid` 0 gives the first level, a category's id gives its children. Only a leaf category (`is_leaf`) takes products; its id is the `category_leaf_id` of `product.addV2` and `product.getCatePropertyV2`. Categories change seldom, so an ERP caches the tree.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `cid`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopGetShopCategoryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getShopCategory` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{RelShopUser, StoreChargeInfo};
 /// `shop.getStoreList`: the request of the platform method `shop.getStoreList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`ShopGetStoreListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `page_size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopGetStoreListResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `shop.getStoreSaleLimit`: its request, its response and their nested types.
 /// `shop.getStoreSaleLimit`: the request of the platform method `shop.getStoreSaleLimit`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopGetStoreSaleLimitResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.getStoreSaleLimit` at <https://op.jinritemai.com/docs/api-docs>

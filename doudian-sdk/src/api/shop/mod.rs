@@ -5,29 +5,29 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `shop.batchCreateStore` | [`ShopBatchCreateStoreRequest`](crate::api::shop::ShopBatchCreateStoreRequest) → [`ShopBatchCreateStoreResponse`](crate::api::shop::ShopBatchCreateStoreResponse) | write | — |
-//! | `shop.bindStoreFreight` | [`ShopBindStoreFreightRequest`](crate::api::shop::ShopBindStoreFreightRequest) → [`ShopBindStoreFreightResponse`](crate::api::shop::ShopBindStoreFreightResponse) | write | — |
-//! | `shop.bindStoreSaleLimit` | [`ShopBindStoreSaleLimitRequest`](crate::api::shop::ShopBindStoreSaleLimitRequest) → [`ShopBindStoreSaleLimitResponse`](crate::api::shop::ShopBindStoreSaleLimitResponse) | write | — |
-//! | `shop.brandList` | [`ShopBrandListRequest`](crate::api::shop::ShopBrandListRequest) → [`ShopBrandListResponse`](crate::api::shop::ShopBrandListResponse) | read | — |
-//! | `shop.delStore` | [`ShopDelStoreRequest`](crate::api::shop::ShopDelStoreRequest) → [`ShopDelStoreResponse`](crate::api::shop::ShopDelStoreResponse) | write | — |
-//! | `shop.editStore` | [`ShopEditStoreRequest`](crate::api::shop::ShopEditStoreRequest) → [`ShopEditStoreResponse`](crate::api::shop::ShopEditStoreResponse) | write | — |
-//! | `shop.getExperienceScore` | [`ShopGetExperienceScoreRequest`](crate::api::shop::ShopGetExperienceScoreRequest) → [`ShopGetExperienceScoreResponse`](crate::api::shop::ShopGetExperienceScoreResponse) | read | — |
-//! | `shop.getShopCategory` | [`ShopGetShopCategoryRequest`](crate::api::shop::ShopGetShopCategoryRequest) → [`ShopGetShopCategoryResponse`](crate::api::shop::ShopGetShopCategoryResponse) | read | — |
-//! | `shop.getStoreDetail` | [`ShopGetStoreDetailRequest`](crate::api::shop::ShopGetStoreDetailRequest) → [`ShopGetStoreDetailResponse`](crate::api::shop::ShopGetStoreDetailResponse) | read | — |
-//! | `shop.getStoreFreight` | [`ShopGetStoreFreightRequest`](crate::api::shop::ShopGetStoreFreightRequest) → [`ShopGetStoreFreightResponse`](crate::api::shop::ShopGetStoreFreightResponse) | read | — |
-//! | `shop.getStoreList` | [`ShopGetStoreListRequest`](crate::api::shop::ShopGetStoreListRequest) → [`ShopGetStoreListResponse`](crate::api::shop::ShopGetStoreListResponse) | read | from 0 |
-//! | `shop.getStorePackageFee` | [`ShopGetStorePackageFeeRequest`](crate::api::shop::ShopGetStorePackageFeeRequest) → [`ShopGetStorePackageFeeResponse`](crate::api::shop::ShopGetStorePackageFeeResponse) | read | — |
-//! | `shop.getStoreSaleLimit` | [`ShopGetStoreSaleLimitRequest`](crate::api::shop::ShopGetStoreSaleLimitRequest) → [`ShopGetStoreSaleLimitResponse`](crate::api::shop::ShopGetStoreSaleLimitResponse) | read | — |
-//! | `shop.marketCategoryOperate` | [`ShopMarketCategoryOperateRequest`](crate::api::shop::ShopMarketCategoryOperateRequest) → [`ShopMarketCategoryOperateResponse`](crate::api::shop::ShopMarketCategoryOperateResponse) | write | — |
-//! | `shop.marketCategoryQuery` | [`ShopMarketCategoryQueryRequest`](crate::api::shop::ShopMarketCategoryQueryRequest) → [`ShopMarketCategoryQueryResponse`](crate::api::shop::ShopMarketCategoryQueryResponse) | read | — |
-//! | `shop.openShopPageManagementList` | [`ShopOpenShopPageManagementListRequest`](crate::api::shop::ShopOpenShopPageManagementListRequest) → [`ShopOpenShopPageManagementListResponse`](crate::api::shop::ShopOpenShopPageManagementListResponse) | read, untyped | — |
-//! | `shop.reputation` | [`ShopReputationRequest`](crate::api::shop::ShopReputationRequest) → [`ShopReputationResponse`](crate::api::shop::ShopReputationResponse) | read | — |
-//! | `shop.setFinalPayment` | [`ShopSetFinalPaymentRequest`](crate::api::shop::ShopSetFinalPaymentRequest) → [`ShopSetFinalPaymentResponse`](crate::api::shop::ShopSetFinalPaymentResponse) | write | — |
-//! | `shop.setStorePackageFee` | [`ShopSetStorePackageFeeRequest`](crate::api::shop::ShopSetStorePackageFeeRequest) → [`ShopSetStorePackageFeeResponse`](crate::api::shop::ShopSetStorePackageFeeResponse) | write | — |
-//! | `shop.storeSuspend` | [`ShopStoreSuspendRequest`](crate::api::shop::ShopStoreSuspendRequest) → [`ShopStoreSuspendResponse`](crate::api::shop::ShopStoreSuspendResponse) | write | — |
-//! | `shop.unsuspendStore` | [`ShopUnsuspendStoreRequest`](crate::api::shop::ShopUnsuspendStoreRequest) → [`ShopUnsuspendStoreResponse`](crate::api::shop::ShopUnsuspendStoreResponse) | write | — |
+//! | `shop.batchCreateStore` | [`ShopBatchCreateStoreRequest`](crate::api::shop::ShopBatchCreateStoreRequest) → [`ShopBatchCreateStoreResponse`](crate::api::shop::ShopBatchCreateStoreResponse) | read-back | — |
+//! | `shop.bindStoreFreight` | [`ShopBindStoreFreightRequest`](crate::api::shop::ShopBindStoreFreightRequest) → [`ShopBindStoreFreightResponse`](crate::api::shop::ShopBindStoreFreightResponse) | read-back | — |
+//! | `shop.bindStoreSaleLimit` | [`ShopBindStoreSaleLimitRequest`](crate::api::shop::ShopBindStoreSaleLimitRequest) → [`ShopBindStoreSaleLimitResponse`](crate::api::shop::ShopBindStoreSaleLimitResponse) | read-back | — |
+//! | `shop.brandList` | [`ShopBrandListRequest`](crate::api::shop::ShopBrandListRequest) → [`ShopBrandListResponse`](crate::api::shop::ShopBrandListResponse) | read-only | — |
+//! | `shop.delStore` | [`ShopDelStoreRequest`](crate::api::shop::ShopDelStoreRequest) → [`ShopDelStoreResponse`](crate::api::shop::ShopDelStoreResponse) | read-back | — |
+//! | `shop.editStore` | [`ShopEditStoreRequest`](crate::api::shop::ShopEditStoreRequest) → [`ShopEditStoreResponse`](crate::api::shop::ShopEditStoreResponse) | read-back | — |
+//! | `shop.getExperienceScore` | [`ShopGetExperienceScoreRequest`](crate::api::shop::ShopGetExperienceScoreRequest) → [`ShopGetExperienceScoreResponse`](crate::api::shop::ShopGetExperienceScoreResponse) | read-only | — |
+//! | `shop.getShopCategory` | [`ShopGetShopCategoryRequest`](crate::api::shop::ShopGetShopCategoryRequest) → [`ShopGetShopCategoryResponse`](crate::api::shop::ShopGetShopCategoryResponse) | read-only | — |
+//! | `shop.getStoreDetail` | [`ShopGetStoreDetailRequest`](crate::api::shop::ShopGetStoreDetailRequest) → [`ShopGetStoreDetailResponse`](crate::api::shop::ShopGetStoreDetailResponse) | read-only | — |
+//! | `shop.getStoreFreight` | [`ShopGetStoreFreightRequest`](crate::api::shop::ShopGetStoreFreightRequest) → [`ShopGetStoreFreightResponse`](crate::api::shop::ShopGetStoreFreightResponse) | read-only | — |
+//! | `shop.getStoreList` | [`ShopGetStoreListRequest`](crate::api::shop::ShopGetStoreListRequest) → [`ShopGetStoreListResponse`](crate::api::shop::ShopGetStoreListResponse) | read-only | from 0 |
+//! | `shop.getStorePackageFee` | [`ShopGetStorePackageFeeRequest`](crate::api::shop::ShopGetStorePackageFeeRequest) → [`ShopGetStorePackageFeeResponse`](crate::api::shop::ShopGetStorePackageFeeResponse) | read-only | — |
+//! | `shop.getStoreSaleLimit` | [`ShopGetStoreSaleLimitRequest`](crate::api::shop::ShopGetStoreSaleLimitRequest) → [`ShopGetStoreSaleLimitResponse`](crate::api::shop::ShopGetStoreSaleLimitResponse) | read-only | — |
+//! | `shop.marketCategoryOperate` | [`ShopMarketCategoryOperateRequest`](crate::api::shop::ShopMarketCategoryOperateRequest) → [`ShopMarketCategoryOperateResponse`](crate::api::shop::ShopMarketCategoryOperateResponse) | read-back | — |
+//! | `shop.marketCategoryQuery` | [`ShopMarketCategoryQueryRequest`](crate::api::shop::ShopMarketCategoryQueryRequest) → [`ShopMarketCategoryQueryResponse`](crate::api::shop::ShopMarketCategoryQueryResponse) | read-only | — |
+//! | `shop.openShopPageManagementList` | [`ShopOpenShopPageManagementListRequest`](crate::api::shop::ShopOpenShopPageManagementListRequest) → [`ShopOpenShopPageManagementListResponse`](crate::api::shop::ShopOpenShopPageManagementListResponse) | read-only, untyped | — |
+//! | `shop.reputation` | [`ShopReputationRequest`](crate::api::shop::ShopReputationRequest) → [`ShopReputationResponse`](crate::api::shop::ShopReputationResponse) | read-only | — |
+//! | `shop.setFinalPayment` | [`ShopSetFinalPaymentRequest`](crate::api::shop::ShopSetFinalPaymentRequest) → [`ShopSetFinalPaymentResponse`](crate::api::shop::ShopSetFinalPaymentResponse) | idempotent | — |
+//! | `shop.setStorePackageFee` | [`ShopSetStorePackageFeeRequest`](crate::api::shop::ShopSetStorePackageFeeRequest) → [`ShopSetStorePackageFeeResponse`](crate::api::shop::ShopSetStorePackageFeeResponse) | idempotent | — |
+//! | `shop.storeSuspend` | [`ShopStoreSuspendRequest`](crate::api::shop::ShopStoreSuspendRequest) → [`ShopStoreSuspendResponse`](crate::api::shop::ShopStoreSuspendResponse) | read-back | — |
+//! | `shop.unsuspendStore` | [`ShopUnsuspendStoreRequest`](crate::api::shop::ShopUnsuspendStoreRequest) → [`ShopUnsuspendStoreResponse`](crate::api::shop::ShopUnsuspendStoreResponse) | read-back | — |
 pub mod shared;
 pub mod batch_create_store;
 pub use batch_create_store::{ShopBatchCreateStoreRequest, ShopBatchCreateStoreResponse};

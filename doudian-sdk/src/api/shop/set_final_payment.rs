@@ -4,7 +4,7 @@
 //! `shop.setFinalPayment`: its request, its response and their nested types.
 /// `shop.setFinalPayment`: the request of the platform method `shop.setFinalPayment`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `final_price`, `operate_user_name`, `product_dscription`, `product_imgs`, `shop_order_no`, given by name in [`ShopSetFinalPaymentRequired`].
 /// * **Reply:** [`ShopSetFinalPaymentResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.setFinalPayment` at <https://op.jinritemai.com/docs/api-docs>
@@ -70,6 +70,7 @@ impl ShopSetFinalPaymentRequest {
 pub struct ShopSetFinalPaymentResponse {}
 impl crate::request::Request for ShopSetFinalPaymentRequest {
     const METHOD: &'static str = "shop.setFinalPayment";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = ShopSetFinalPaymentResponse;
 }
 #[doc(hidden)]

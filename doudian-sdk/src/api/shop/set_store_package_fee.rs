@@ -4,7 +4,7 @@
 //! `shop.setStorePackageFee`: its request, its response and their nested types.
 /// `shop.setStorePackageFee`: the request of the platform method `shop.setStorePackageFee`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `package_fee`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopSetStorePackageFeeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shop.setStorePackageFee` at <https://op.jinritemai.com/docs/api-docs>
@@ -29,6 +29,7 @@ impl ShopSetStorePackageFeeRequest {
 pub struct ShopSetStorePackageFeeResponse {}
 impl crate::request::Request for ShopSetStorePackageFeeRequest {
     const METHOD: &'static str = "shop.setStorePackageFee";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = ShopSetStorePackageFeeResponse;
 }
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 //! `shopVideo.genUploadAuth`: its request, its response and their nested types.
 /// `shopVideo.genUploadAuth`: the request of the platform method `shopVideo.genUploadAuth`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `upload_scene`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoGenUploadAuthResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.genUploadAuth` at <https://op.jinritemai.com/docs/api-docs>

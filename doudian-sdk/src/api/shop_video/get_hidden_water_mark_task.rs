@@ -4,7 +4,7 @@
 //! `shopVideo.getHiddenWaterMarkTask`: its request, its response and their nested types.
 /// `shopVideo.getHiddenWaterMarkTask`: the request of the platform method `shopVideo.getHiddenWaterMarkTask`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `task_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoGetHiddenWaterMarkTaskResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.getHiddenWaterMarkTask` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `shopVideo.getInfoForPublish`: its request, its response and their nested types.
 /// `shopVideo.getInfoForPublish`: the request of the platform method `shopVideo.getInfoForPublish`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `need_activity`, `need_alliance_limit`, `need_hotspot`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoGetInfoForPublishResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.getInfoForPublish` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `shopVideo.getSugWords`: its request, its response and their nested types.
 /// `shopVideo.getSugWords`: the request of the platform method `shopVideo.getSugWords`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `keyword`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`ShopVideoGetSugWordsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `shopVideo.getSugWords` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::CustomsReportInfo;
 /// `sku.detail` (获取商品sku详情): Reads one SKU, named by `sku_id` or by the merchant's `code`: its product, spec values, price and stock.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SkuDetailResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.detail` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `sku.editPrice`: its request, its response and their nested types.
 /// `sku.editPrice` (编辑sku价格): Sets the price of one SKU, in fen, named by `sku_id` (with `product_id`) or by the merchant's codes. The change needs no audit, and the price is absolute, so sending it again is harmless.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `price`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SkuEditPriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.editPrice` at <https://op.jinritemai.com/docs/api-docs>
@@ -92,6 +92,7 @@ impl SkuEditPriceRequest {
 pub struct SkuEditPriceResponse {}
 impl crate::request::Request for SkuEditPriceRequest {
     const METHOD: &'static str = "sku.editPrice";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = SkuEditPriceResponse;
 }
 #[doc(hidden)]

@@ -5,7 +5,7 @@
 pub use super::shared::CustomsReportInfo;
 /// `sku.list` (获取商品sku列表): Lists every SKU of one product with its spec values, price, stock (per regional warehouse too, in `stock_map`) and merchant code. An ERP uses it to map its item codes onto SKU ids after a product is created or edited.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SkuListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.list` at <https://op.jinritemai.com/docs/api-docs>

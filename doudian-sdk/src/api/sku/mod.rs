@@ -5,16 +5,16 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `sku.detail` | [`SkuDetailRequest`](crate::api::sku::SkuDetailRequest) → [`SkuDetailResponse`](crate::api::sku::SkuDetailResponse) | read | — |
-//! | `sku.editCode` | [`SkuEditCodeRequest`](crate::api::sku::SkuEditCodeRequest) → [`SkuEditCodeResponse`](crate::api::sku::SkuEditCodeResponse) | write | — |
-//! | `sku.editPrice` | [`SkuEditPriceRequest`](crate::api::sku::SkuEditPriceRequest) → [`SkuEditPriceResponse`](crate::api::sku::SkuEditPriceResponse) | write | — |
-//! | `sku.list` | [`SkuListRequest`](crate::api::sku::SkuListRequest) → [`SkuListResponse`](crate::api::sku::SkuListResponse) | read | — |
-//! | `sku.stockNum` | [`SkuStockNumRequest`](crate::api::sku::SkuStockNumRequest) → [`SkuStockNumResponse`](crate::api::sku::SkuStockNumResponse) | read | — |
-//! | `sku.syncStock` | [`SkuSyncStockRequest`](crate::api::sku::SkuSyncStockRequest) → [`SkuSyncStockResponse`](crate::api::sku::SkuSyncStockResponse) | write | — |
-//! | `sku.syncStockBatch` | [`SkuSyncStockBatchRequest`](crate::api::sku::SkuSyncStockBatchRequest) → [`SkuSyncStockBatchResponse`](crate::api::sku::SkuSyncStockBatchResponse) | write | — |
-//! | `sku.syncStockBatchMultiProducts` | [`SkuSyncStockBatchMultiProductsRequest`](crate::api::sku::SkuSyncStockBatchMultiProductsRequest) → [`SkuSyncStockBatchMultiProductsResponse`](crate::api::sku::SkuSyncStockBatchMultiProductsResponse) | write | — |
+//! | `sku.detail` | [`SkuDetailRequest`](crate::api::sku::SkuDetailRequest) → [`SkuDetailResponse`](crate::api::sku::SkuDetailResponse) | read-only | — |
+//! | `sku.editCode` | [`SkuEditCodeRequest`](crate::api::sku::SkuEditCodeRequest) → [`SkuEditCodeResponse`](crate::api::sku::SkuEditCodeResponse) | read-back | — |
+//! | `sku.editPrice` | [`SkuEditPriceRequest`](crate::api::sku::SkuEditPriceRequest) → [`SkuEditPriceResponse`](crate::api::sku::SkuEditPriceResponse) | idempotent | — |
+//! | `sku.list` | [`SkuListRequest`](crate::api::sku::SkuListRequest) → [`SkuListResponse`](crate::api::sku::SkuListResponse) | read-only | — |
+//! | `sku.stockNum` | [`SkuStockNumRequest`](crate::api::sku::SkuStockNumRequest) → [`SkuStockNumResponse`](crate::api::sku::SkuStockNumResponse) | read-only | — |
+//! | `sku.syncStock` | [`SkuSyncStockRequest`](crate::api::sku::SkuSyncStockRequest) → [`SkuSyncStockResponse`](crate::api::sku::SkuSyncStockResponse) | read-back | — |
+//! | `sku.syncStockBatch` | [`SkuSyncStockBatchRequest`](crate::api::sku::SkuSyncStockBatchRequest) → [`SkuSyncStockBatchResponse`](crate::api::sku::SkuSyncStockBatchResponse) | read-back | — |
+//! | `sku.syncStockBatchMultiProducts` | [`SkuSyncStockBatchMultiProductsRequest`](crate::api::sku::SkuSyncStockBatchMultiProductsRequest) → [`SkuSyncStockBatchMultiProductsResponse`](crate::api::sku::SkuSyncStockBatchMultiProductsResponse) | read-back | — |
 pub mod shared;
 pub mod detail;
 pub use detail::{SkuDetailRequest, SkuDetailResponse};

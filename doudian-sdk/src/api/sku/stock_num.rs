@@ -4,7 +4,7 @@
 //! `sku.stockNum`: its request, its response and their nested types.
 /// `sku.stockNum` (查询库存): Reads the stock of one SKU, named by `sku_id` or `code`: sellable stock, stock reserved by orders, promotion stock and the stock per regional warehouse.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SkuStockNumResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.stockNum` at <https://op.jinritemai.com/docs/api-docs>

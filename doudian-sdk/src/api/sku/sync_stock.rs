@@ -2,9 +2,9 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.syncStock`: its request, its response and their nested types.
-/// `sku.syncStock` (修改sku库存): Sets or adjusts the stock of one SKU: its normal stock or, with `out_warehouse_id`, a regional warehouse's. With `incremental` `false` the number replaces the stock, so a repeat is harmless; with `incremental` `true` it is added (a negative number takes stock away) and `idempotent_id` is required: a retry with the same id after an ambiguous failure is refused as a duplicate instead of counting twice.
+/// `sku.syncStock` (修改sku库存): Sets or adjusts the stock of one SKU: its normal stock or, with `out_warehouse_id`, a regional warehouse's. With `incremental` `false` the number replaces the stock, so a repeat is harmless; with `incremental` `true` it is added (a negative number takes stock away) and `idempotent_id` is required: a retry with the same id after an ambiguous failure is refused as a duplicate instead of counting twice. The SDK does not send it again by itself after an ambiguous failure (an increment could count twice); for an absolute stock allow that per call with `RetryPolicy::with_ambiguous_writes`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `stock_num`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SkuSyncStockResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sku.syncStock` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `sms.applyVmsTemplate`: its request, its response and their nested types.
 /// `sms.applyVmsTemplate`: the request of the platform method `sms.applyVmsTemplate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `contents`, `signature`, `sms_account`, `template_name`, `template_theme`, given by name in [`SmsApplyVmsTemplateRequired`].
 /// * **Reply:** [`SmsApplyVmsTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.applyVmsTemplate` at <https://op.jinritemai.com/docs/api-docs>

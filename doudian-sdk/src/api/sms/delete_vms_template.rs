@@ -4,7 +4,7 @@
 //! `sms.deleteVmsTemplate`: its request, its response and their nested types.
 /// `sms.deleteVmsTemplate`: the request of the platform method `sms.deleteVmsTemplate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `sms_account`, `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsDeleteVmsTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.deleteVmsTemplate` at <https://op.jinritemai.com/docs/api-docs>

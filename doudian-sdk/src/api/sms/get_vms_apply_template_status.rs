@@ -4,7 +4,7 @@
 //! `sms.getVmsApplyTemplateStatus`: its request, its response and their nested types.
 /// `sms.getVmsApplyTemplateStatus`: the request of the platform method `sms.getVmsApplyTemplateStatus`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `sms_account`, `template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsGetVmsApplyTemplateStatusResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.getVmsApplyTemplateStatus` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `sms.getVmsTemplateList`: its request, its response and their nested types.
 /// `sms.getVmsTemplateList`: the request of the platform method `sms.getVmsTemplateList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsGetVmsTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.getVmsTemplateList` at <https://op.jinritemai.com/docs/api-docs>

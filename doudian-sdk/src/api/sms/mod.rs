@@ -5,26 +5,26 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `sms.applyVmsTemplate` | [`SmsApplyVmsTemplateRequest`](crate::api::sms::SmsApplyVmsTemplateRequest) → [`SmsApplyVmsTemplateResponse`](crate::api::sms::SmsApplyVmsTemplateResponse) | write | — |
-//! | `sms.batchSend` | [`SmsBatchSendRequest`](crate::api::sms::SmsBatchSendRequest) → [`SmsBatchSendResponse`](crate::api::sms::SmsBatchSendResponse) | write | — |
-//! | `sms.deleteVmsTemplate` | [`SmsDeleteVmsTemplateRequest`](crate::api::sms::SmsDeleteVmsTemplateRequest) → [`SmsDeleteVmsTemplateResponse`](crate::api::sms::SmsDeleteVmsTemplateResponse) | write | — |
-//! | `sms.getVmsApplyTemplateStatus` | [`SmsGetVmsApplyTemplateStatusRequest`](crate::api::sms::SmsGetVmsApplyTemplateStatusRequest) → [`SmsGetVmsApplyTemplateStatusResponse`](crate::api::sms::SmsGetVmsApplyTemplateStatusResponse) | read | — |
-//! | `sms.getVmsTemplateList` | [`SmsGetVmsTemplateListRequest`](crate::api::sms::SmsGetVmsTemplateListRequest) → [`SmsGetVmsTemplateListResponse`](crate::api::sms::SmsGetVmsTemplateListResponse) | read | — |
-//! | `sms.public.template` | [`SmsPublicTemplateRequest`](crate::api::sms::SmsPublicTemplateRequest) → [`SmsPublicTemplateResponse`](crate::api::sms::SmsPublicTemplateResponse) | read | from 0 |
-//! | `sms.send` | [`SmsSendRequest`](crate::api::sms::SmsSendRequest) → [`SmsSendResponse`](crate::api::sms::SmsSendResponse) | write | — |
-//! | `sms.sendResult` | [`SmsSendResultRequest`](crate::api::sms::SmsSendResultRequest) → [`SmsSendResultResponse`](crate::api::sms::SmsSendResultResponse) | read | from 0 |
-//! | `sms.sign.apply` | [`SmsSignApplyRequest`](crate::api::sms::SmsSignApplyRequest) → [`SmsSignApplyResponse`](crate::api::sms::SmsSignApplyResponse) | write | — |
-//! | `sms.sign.apply.list` | [`SmsSignApplyListRequest`](crate::api::sms::SmsSignApplyListRequest) → [`SmsSignApplyListResponse`](crate::api::sms::SmsSignApplyListResponse) | read | from 0 |
-//! | `sms.sign.apply.revoke` | [`SmsSignApplyRevokeRequest`](crate::api::sms::SmsSignApplyRevokeRequest) → [`SmsSignApplyRevokeResponse`](crate::api::sms::SmsSignApplyRevokeResponse) | write | — |
-//! | `sms.sign.delete` | [`SmsSignDeleteRequest`](crate::api::sms::SmsSignDeleteRequest) → [`SmsSignDeleteResponse`](crate::api::sms::SmsSignDeleteResponse) | write | — |
-//! | `sms.sign.search` | [`SmsSignSearchRequest`](crate::api::sms::SmsSignSearchRequest) → [`SmsSignSearchResponse`](crate::api::sms::SmsSignSearchResponse) | read | from 0 |
-//! | `sms.template.apply` | [`SmsTemplateApplyRequest`](crate::api::sms::SmsTemplateApplyRequest) → [`SmsTemplateApplyResponse`](crate::api::sms::SmsTemplateApplyResponse) | write | — |
-//! | `sms.template.apply.list` | [`SmsTemplateApplyListRequest`](crate::api::sms::SmsTemplateApplyListRequest) → [`SmsTemplateApplyListResponse`](crate::api::sms::SmsTemplateApplyListResponse) | read | from 0 |
-//! | `sms.template.delete` | [`SmsTemplateDeleteRequest`](crate::api::sms::SmsTemplateDeleteRequest) → [`SmsTemplateDeleteResponse`](crate::api::sms::SmsTemplateDeleteResponse) | write | — |
-//! | `sms.template.revoke` | [`SmsTemplateRevokeRequest`](crate::api::sms::SmsTemplateRevokeRequest) → [`SmsTemplateRevokeResponse`](crate::api::sms::SmsTemplateRevokeResponse) | write | — |
-//! | `sms.template.search` | [`SmsTemplateSearchRequest`](crate::api::sms::SmsTemplateSearchRequest) → [`SmsTemplateSearchResponse`](crate::api::sms::SmsTemplateSearchResponse) | read | from 0 |
+//! | `sms.applyVmsTemplate` | [`SmsApplyVmsTemplateRequest`](crate::api::sms::SmsApplyVmsTemplateRequest) → [`SmsApplyVmsTemplateResponse`](crate::api::sms::SmsApplyVmsTemplateResponse) | read-back | — |
+//! | `sms.batchSend` | [`SmsBatchSendRequest`](crate::api::sms::SmsBatchSendRequest) → [`SmsBatchSendResponse`](crate::api::sms::SmsBatchSendResponse) | read-back | — |
+//! | `sms.deleteVmsTemplate` | [`SmsDeleteVmsTemplateRequest`](crate::api::sms::SmsDeleteVmsTemplateRequest) → [`SmsDeleteVmsTemplateResponse`](crate::api::sms::SmsDeleteVmsTemplateResponse) | read-back | — |
+//! | `sms.getVmsApplyTemplateStatus` | [`SmsGetVmsApplyTemplateStatusRequest`](crate::api::sms::SmsGetVmsApplyTemplateStatusRequest) → [`SmsGetVmsApplyTemplateStatusResponse`](crate::api::sms::SmsGetVmsApplyTemplateStatusResponse) | read-only | — |
+//! | `sms.getVmsTemplateList` | [`SmsGetVmsTemplateListRequest`](crate::api::sms::SmsGetVmsTemplateListRequest) → [`SmsGetVmsTemplateListResponse`](crate::api::sms::SmsGetVmsTemplateListResponse) | read-only | — |
+//! | `sms.public.template` | [`SmsPublicTemplateRequest`](crate::api::sms::SmsPublicTemplateRequest) → [`SmsPublicTemplateResponse`](crate::api::sms::SmsPublicTemplateResponse) | read-only | from 0 |
+//! | `sms.send` | [`SmsSendRequest`](crate::api::sms::SmsSendRequest) → [`SmsSendResponse`](crate::api::sms::SmsSendResponse) | read-back | — |
+//! | `sms.sendResult` | [`SmsSendResultRequest`](crate::api::sms::SmsSendResultRequest) → [`SmsSendResultResponse`](crate::api::sms::SmsSendResultResponse) | read-only | from 0 |
+//! | `sms.sign.apply` | [`SmsSignApplyRequest`](crate::api::sms::SmsSignApplyRequest) → [`SmsSignApplyResponse`](crate::api::sms::SmsSignApplyResponse) | read-back | — |
+//! | `sms.sign.apply.list` | [`SmsSignApplyListRequest`](crate::api::sms::SmsSignApplyListRequest) → [`SmsSignApplyListResponse`](crate::api::sms::SmsSignApplyListResponse) | read-only | from 0 |
+//! | `sms.sign.apply.revoke` | [`SmsSignApplyRevokeRequest`](crate::api::sms::SmsSignApplyRevokeRequest) → [`SmsSignApplyRevokeResponse`](crate::api::sms::SmsSignApplyRevokeResponse) | read-back | — |
+//! | `sms.sign.delete` | [`SmsSignDeleteRequest`](crate::api::sms::SmsSignDeleteRequest) → [`SmsSignDeleteResponse`](crate::api::sms::SmsSignDeleteResponse) | read-back | — |
+//! | `sms.sign.search` | [`SmsSignSearchRequest`](crate::api::sms::SmsSignSearchRequest) → [`SmsSignSearchResponse`](crate::api::sms::SmsSignSearchResponse) | read-only | from 0 |
+//! | `sms.template.apply` | [`SmsTemplateApplyRequest`](crate::api::sms::SmsTemplateApplyRequest) → [`SmsTemplateApplyResponse`](crate::api::sms::SmsTemplateApplyResponse) | read-back | — |
+//! | `sms.template.apply.list` | [`SmsTemplateApplyListRequest`](crate::api::sms::SmsTemplateApplyListRequest) → [`SmsTemplateApplyListResponse`](crate::api::sms::SmsTemplateApplyListResponse) | read-only | from 0 |
+//! | `sms.template.delete` | [`SmsTemplateDeleteRequest`](crate::api::sms::SmsTemplateDeleteRequest) → [`SmsTemplateDeleteResponse`](crate::api::sms::SmsTemplateDeleteResponse) | read-back | — |
+//! | `sms.template.revoke` | [`SmsTemplateRevokeRequest`](crate::api::sms::SmsTemplateRevokeRequest) → [`SmsTemplateRevokeResponse`](crate::api::sms::SmsTemplateRevokeResponse) | read-back | — |
+//! | `sms.template.search` | [`SmsTemplateSearchRequest`](crate::api::sms::SmsTemplateSearchRequest) → [`SmsTemplateSearchResponse`](crate::api::sms::SmsTemplateSearchResponse) | read-only | from 0 |
 pub mod apply_vms_template;
 pub use apply_vms_template::{
     SmsApplyVmsTemplateRequest, SmsApplyVmsTemplateResponse, SmsApplyVmsTemplateRequired,

@@ -4,7 +4,7 @@
 //! `sms.sendResult`: its request, its response and their nested types.
 /// `sms.sendResult`: the request of the platform method `sms.sendResult`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`SmsSendResultRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `from_time`, `sms_account`, `to_time`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSendResultResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `sms.sign.apply.list`: its request, its response and their nested types.
 /// `sms.sign.apply.list`: the request of the platform method `sms.sign.apply.list`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`SmsSignApplyListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSignApplyListResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `sms.sign.apply.revoke`: its request, its response and their nested types.
 /// `sms.sign.apply.revoke`: the request of the platform method `sms.sign.apply.revoke`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `sms_account`, `sms_sign_apply_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSignApplyRevokeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.sign.apply.revoke` at <https://op.jinritemai.com/docs/api-docs>

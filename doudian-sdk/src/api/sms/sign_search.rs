@@ -4,7 +4,7 @@
 //! `sms.sign.search`: its request, its response and their nested types.
 /// `sms.sign.search`: the request of the platform method `sms.sign.search`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`SmsSignSearchRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `sms_account`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsSignSearchResponse`]; nested types are in this module.

@@ -4,7 +4,7 @@
 //! `sms.template.apply`: its request, its response and their nested types.
 /// `sms.template.apply`: the request of the platform method `sms.template.apply`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `sms_account`, `template_content`, `template_name`, `template_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SmsTemplateApplyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `sms.template.apply` at <https://op.jinritemai.com/docs/api-docs>

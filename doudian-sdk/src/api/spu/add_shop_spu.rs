@@ -4,7 +4,7 @@
 //! `spu.addShopSpu`: its request, its response and their nested types.
 /// `spu.addShopSpu`: the request of the platform method `spu.addShopSpu`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `brand_id`, `category_id`, `property_infos`, `spu_name`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuAddShopSpuResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.addShopSpu` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `spu.createSpu`: its request, its response and their nested types.
 /// `spu.createSpu`: the request of the platform method `spu.createSpu`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `category_leaf_id`, `property_infos`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuCreateSpuResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.createSpu` at <https://op.jinritemai.com/docs/api-docs>

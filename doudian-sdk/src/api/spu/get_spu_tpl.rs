@@ -4,7 +4,7 @@
 //! `spu.getSpuTpl`: its request, its response and their nested types.
 /// `spu.getSpuTpl`: the request of the platform method `spu.getSpuTpl`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SpuGetSpuTplResponse`]; nested types are in this module.
 /// * **Platform docs:** search `spu.getSpuTpl` at <https://op.jinritemai.com/docs/api-docs>

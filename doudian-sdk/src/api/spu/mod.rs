@@ -5,19 +5,19 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `spu.QuerySpu` | [`SpuQuerySpuRequest`](crate::api::spu::SpuQuerySpuRequest) → [`SpuQuerySpuResponse`](crate::api::spu::SpuQuerySpuResponse) | read | from 0 |
-//! | `spu.addShopSpu` | [`SpuAddShopSpuRequest`](crate::api::spu::SpuAddShopSpuRequest) → [`SpuAddShopSpuResponse`](crate::api::spu::SpuAddShopSpuResponse) | write | — |
-//! | `spu.batchUploadImg` | [`SpuBatchUploadImgRequest`](crate::api::spu::SpuBatchUploadImgRequest) → [`SpuBatchUploadImgResponse`](crate::api::spu::SpuBatchUploadImgResponse) | write | — |
-//! | `spu.createSpu` | [`SpuCreateSpuRequest`](crate::api::spu::SpuCreateSpuRequest) → [`SpuCreateSpuResponse`](crate::api::spu::SpuCreateSpuResponse) | write | — |
-//! | `spu.getAuditInfo` | [`SpuGetAuditInfoRequest`](crate::api::spu::SpuGetAuditInfoRequest) → [`SpuGetAuditInfoResponse`](crate::api::spu::SpuGetAuditInfoResponse) | read | — |
-//! | `spu.getKeyPropertyByCid` | [`SpuGetKeyPropertyByCidRequest`](crate::api::spu::SpuGetKeyPropertyByCidRequest) → [`SpuGetKeyPropertyByCidResponse`](crate::api::spu::SpuGetKeyPropertyByCidResponse) | read | — |
-//! | `spu.getSpu` | [`SpuGetSpuRequest`](crate::api::spu::SpuGetSpuRequest) → [`SpuGetSpuResponse`](crate::api::spu::SpuGetSpuResponse) | read | — |
-//! | `spu.getSpuInfoBySpuId` | [`SpuGetSpuInfoBySpuIdRequest`](crate::api::spu::SpuGetSpuInfoBySpuIdRequest) → [`SpuGetSpuInfoBySpuIdResponse`](crate::api::spu::SpuGetSpuInfoBySpuIdResponse) | read | — |
-//! | `spu.getSpuRule` | [`SpuGetSpuRuleRequest`](crate::api::spu::SpuGetSpuRuleRequest) → [`SpuGetSpuRuleResponse`](crate::api::spu::SpuGetSpuRuleResponse) | read | — |
-//! | `spu.getSpuTpl` | [`SpuGetSpuTplRequest`](crate::api::spu::SpuGetSpuTplRequest) → [`SpuGetSpuTplResponse`](crate::api::spu::SpuGetSpuTplResponse) | read | — |
-//! | `spu.queryBookNameByISBN` | [`SpuQueryBookNameByISBNRequest`](crate::api::spu::SpuQueryBookNameByISBNRequest) → [`SpuQueryBookNameByISBNResponse`](crate::api::spu::SpuQueryBookNameByISBNResponse) | read | from 1 |
+//! | `spu.QuerySpu` | [`SpuQuerySpuRequest`](crate::api::spu::SpuQuerySpuRequest) → [`SpuQuerySpuResponse`](crate::api::spu::SpuQuerySpuResponse) | read-only | from 0 |
+//! | `spu.addShopSpu` | [`SpuAddShopSpuRequest`](crate::api::spu::SpuAddShopSpuRequest) → [`SpuAddShopSpuResponse`](crate::api::spu::SpuAddShopSpuResponse) | read-back | — |
+//! | `spu.batchUploadImg` | [`SpuBatchUploadImgRequest`](crate::api::spu::SpuBatchUploadImgRequest) → [`SpuBatchUploadImgResponse`](crate::api::spu::SpuBatchUploadImgResponse) | read-back | — |
+//! | `spu.createSpu` | [`SpuCreateSpuRequest`](crate::api::spu::SpuCreateSpuRequest) → [`SpuCreateSpuResponse`](crate::api::spu::SpuCreateSpuResponse) | read-back | — |
+//! | `spu.getAuditInfo` | [`SpuGetAuditInfoRequest`](crate::api::spu::SpuGetAuditInfoRequest) → [`SpuGetAuditInfoResponse`](crate::api::spu::SpuGetAuditInfoResponse) | read-only | — |
+//! | `spu.getKeyPropertyByCid` | [`SpuGetKeyPropertyByCidRequest`](crate::api::spu::SpuGetKeyPropertyByCidRequest) → [`SpuGetKeyPropertyByCidResponse`](crate::api::spu::SpuGetKeyPropertyByCidResponse) | read-only | — |
+//! | `spu.getSpu` | [`SpuGetSpuRequest`](crate::api::spu::SpuGetSpuRequest) → [`SpuGetSpuResponse`](crate::api::spu::SpuGetSpuResponse) | read-only | — |
+//! | `spu.getSpuInfoBySpuId` | [`SpuGetSpuInfoBySpuIdRequest`](crate::api::spu::SpuGetSpuInfoBySpuIdRequest) → [`SpuGetSpuInfoBySpuIdResponse`](crate::api::spu::SpuGetSpuInfoBySpuIdResponse) | read-only | — |
+//! | `spu.getSpuRule` | [`SpuGetSpuRuleRequest`](crate::api::spu::SpuGetSpuRuleRequest) → [`SpuGetSpuRuleResponse`](crate::api::spu::SpuGetSpuRuleResponse) | read-only | — |
+//! | `spu.getSpuTpl` | [`SpuGetSpuTplRequest`](crate::api::spu::SpuGetSpuTplRequest) → [`SpuGetSpuTplResponse`](crate::api::spu::SpuGetSpuTplResponse) | read-only | — |
+//! | `spu.queryBookNameByISBN` | [`SpuQueryBookNameByISBNRequest`](crate::api::spu::SpuQueryBookNameByISBNRequest) → [`SpuQueryBookNameByISBNResponse`](crate::api::spu::SpuQueryBookNameByISBNResponse) | read-only | from 1 |
 pub mod query_spu;
 pub use query_spu::{SpuQuerySpuRequest, SpuQuerySpuResponse};
 pub mod add_shop_spu;

@@ -5,9 +5,9 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `storage.notifySaleReturnStatus` | [`StorageNotifySaleReturnStatusRequest`](crate::api::storage::StorageNotifySaleReturnStatusRequest) → [`StorageNotifySaleReturnStatusResponse`](crate::api::storage::StorageNotifySaleReturnStatusResponse) | write | — |
+//! | `storage.notifySaleReturnStatus` | [`StorageNotifySaleReturnStatusRequest`](crate::api::storage::StorageNotifySaleReturnStatusRequest) → [`StorageNotifySaleReturnStatusResponse`](crate::api::storage::StorageNotifySaleReturnStatusResponse) | read-back | — |
 pub mod notify_sale_return_status;
 pub use notify_sale_return_status::{
     StorageNotifySaleReturnStatusRequest, StorageNotifySaleReturnStatusResponse,

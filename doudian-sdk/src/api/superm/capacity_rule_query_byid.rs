@@ -5,7 +5,7 @@
 pub use super::shared::{Relation, RuleDtoRuleDto};
 /// `superm.capacityRule.queryByid`: the request of the platform method `superm.capacityRule.queryByid`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `rule_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermCapacityRuleQueryByidResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.capacityRule.queryByid` at <https://op.jinritemai.com/docs/api-docs>

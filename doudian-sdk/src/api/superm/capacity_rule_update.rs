@@ -5,7 +5,7 @@
 pub use super::shared::Detail;
 /// `superm.capacityRule.update`: the request of the platform method `superm.capacityRule.update`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `rule_operate_param`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermCapacityRuleUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.capacityRule.update` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `superm.deliverConfig.create`: its request, its response and their nested types.
 /// `superm.deliverConfig.create`: the request of the platform method `superm.deliverConfig.create`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `shop_deliver_config_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermDeliverConfigCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.create` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{ShopDeliverConfig, SpecialTime};
 /// `superm.deliverConfig.queryByIds`: the request of the platform method `superm.deliverConfig.queryByIds`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `config_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermDeliverConfigQueryByIdsResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.queryByIds` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{ShopDeliverConfig, SpecialTime};
 /// `superm.deliverConfig.queryList`: the request of the platform method `superm.deliverConfig.queryList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupermDeliverConfigQueryListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.queryList` at <https://op.jinritemai.com/docs/api-docs>

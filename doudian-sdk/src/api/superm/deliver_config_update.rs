@@ -4,7 +4,7 @@
 //! `superm.deliverConfig.update`: its request, its response and their nested types.
 /// `superm.deliverConfig.update`: the request of the platform method `superm.deliverConfig.update`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `config_ids`, `shop_deliver_config`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermDeliverConfigUpdateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.deliverConfig.update` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `superm.getDispatcherInfo`: its request, its response and their nested types.
 /// `superm.getDispatcherInfo`: the request of the platform method `superm.getDispatcherInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `dispatcher_fee_type`, `shop_order_id`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetDispatcherInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getDispatcherInfo` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `superm.getPlatformPickUpCalendar`: its request, its response and their nested types.
 /// `superm.getPlatformPickUpCalendar`: the request of the platform method `superm.getPlatformPickUpCalendar`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `aftersale_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetPlatformPickUpCalendarResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getPlatformPickUpCalendar` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::SelectedCalendarPeriod;
 /// `superm.getPlatformPickUpEstimatedCharge`: the request of the platform method `superm.getPlatformPickUpEstimatedCharge`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `aftersale_id`, `dispatcher_fee_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetPlatformPickUpEstimatedChargeResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getPlatformPickUpEstimatedCharge` at <https://op.jinritemai.com/docs/api-docs>

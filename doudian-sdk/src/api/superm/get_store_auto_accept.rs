@@ -4,7 +4,7 @@
 //! `superm.getStoreAutoAccept`: its request, its response and their nested types.
 /// `superm.getStoreAutoAccept`: the request of the platform method `superm.getStoreAutoAccept`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermGetStoreAutoAcceptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.getStoreAutoAccept` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `superm.pop.createStoreCoupon`: its request, its response and their nested types.
 /// `superm.pop.createStoreCoupon`: the request of the platform method `superm.pop.createStoreCoupon`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `coupon_info`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopCreateStoreCouponResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.createStoreCoupon` at <https://op.jinritemai.com/docs/api-docs>

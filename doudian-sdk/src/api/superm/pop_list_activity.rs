@@ -4,7 +4,7 @@
 //! `superm.pop.listActivity`: its request, its response and their nested types.
 /// `superm.pop.listActivity`: the request of the platform method `superm.pop.listActivity`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`SupermPopListActivityRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopListActivityResponse`]; nested types are in this module.

@@ -7,7 +7,7 @@ pub use super::shared::{
 };
 /// `superm.pop.queryStoreCoupon`: the request of the platform method `superm.pop.queryStoreCoupon`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `activity_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopQueryStoreCouponResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.queryStoreCoupon` at <https://op.jinritemai.com/docs/api-docs>

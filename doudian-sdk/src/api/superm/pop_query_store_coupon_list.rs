@@ -7,7 +7,7 @@ pub use super::shared::{
 };
 /// `superm.pop.queryStoreCouponList`: the request of the platform method `superm.pop.queryStoreCouponList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermPopQueryStoreCouponListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.queryStoreCouponList` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::{MainSkus, SubSkus};
 /// `superm.pop.saveActivity`: the request of the platform method `superm.pop.saveActivity`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `activity_type`, `begin_time`, `business_code`, `end_time`, `lock_stock`, `main_skus`, `order_expire_time`, `shop_stype`, `time_set_type`, `title`, `warm_up`, given by name in [`SupermPopSaveActivityRequired`].
 /// * **Reply:** [`SupermPopSaveActivityResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.pop.saveActivity` at <https://op.jinritemai.com/docs/api-docs>

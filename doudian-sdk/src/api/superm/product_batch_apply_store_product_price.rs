@@ -4,7 +4,7 @@
 //! `superm.product.batchApplyStoreProductPrice`: its request, its response and their nested types.
 /// `superm.product.batchApplyStoreProductPrice`: the request of the platform method `superm.product.batchApplyStoreProductPrice`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `task_params`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductBatchApplyStoreProductPriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.product.batchApplyStoreProductPrice` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `superm.product.getDistributedStoreProduct`: its request, its response and their nested types.
 /// `superm.product.getDistributedStoreProduct`: the request of the platform method `superm.product.getDistributedStoreProduct`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`SupermProductGetDistributedStoreProductRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `main_product_id`, `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductGetDistributedStoreProductResponse`]; nested types are in this module.

@@ -5,7 +5,7 @@
 pub use super::shared::Task;
 /// `superm.product.queryProductSyncSubTask`: the request of the platform method `superm.product.queryProductSyncSubTask`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`SupermProductQueryProductSyncSubTaskRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `root_task_id`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductQueryProductSyncSubTaskResponse`]; nested types are in this module.

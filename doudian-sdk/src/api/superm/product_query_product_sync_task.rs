@@ -5,7 +5,7 @@
 pub use super::shared::Task;
 /// `superm.product.queryProductSyncTask`: the request of the platform method `superm.product.queryProductSyncTask`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`SupermProductQueryProductSyncTaskRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `size`, `task_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermProductQueryProductSyncTaskResponse`]; nested types are in this module.

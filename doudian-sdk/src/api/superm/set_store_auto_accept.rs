@@ -4,7 +4,7 @@
 //! `superm.setStoreAutoAccept`: its request, its response and their nested types.
 /// `superm.setStoreAutoAccept`: the request of the platform method `superm.setStoreAutoAccept`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `op_type`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermSetStoreAutoAcceptResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.setStoreAutoAccept` at <https://op.jinritemai.com/docs/api-docs>
@@ -32,6 +32,7 @@ impl SupermSetStoreAutoAcceptRequest {
 pub struct SupermSetStoreAutoAcceptResponse {}
 impl crate::request::Request for SupermSetStoreAutoAcceptRequest {
     const METHOD: &'static str = "superm.setStoreAutoAccept";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = SupermSetStoreAutoAcceptResponse;
 }
 #[doc(hidden)]

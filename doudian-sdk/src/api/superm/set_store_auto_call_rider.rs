@@ -4,7 +4,7 @@
 //! `superm.setStoreAutoCallRider`: its request, its response and their nested types.
 /// `superm.setStoreAutoCallRider`: the request of the platform method `superm.setStoreAutoCallRider`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `op_type`, `store_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupermSetStoreAutoCallRiderResponse`]; nested types are in this module.
 /// * **Platform docs:** search `superm.setStoreAutoCallRider` at <https://op.jinritemai.com/docs/api-docs>
@@ -48,6 +48,7 @@ impl SupermSetStoreAutoCallRiderRequest {
 pub struct SupermSetStoreAutoCallRiderResponse {}
 impl crate::request::Request for SupermSetStoreAutoCallRiderRequest {
     const METHOD: &'static str = "superm.setStoreAutoCallRider";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = SupermSetStoreAutoCallRiderResponse;
 }
 #[doc(hidden)]

@@ -5,17 +5,17 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `supplyCenter.base.brand` | [`SupplyCenterBaseBrandRequest`](crate::api::supply_center::SupplyCenterBaseBrandRequest) → [`SupplyCenterBaseBrandResponse`](crate::api::supply_center::SupplyCenterBaseBrandResponse) | write, untyped | — |
-//! | `supplyCenter.base.cateProperty` | [`SupplyCenterBaseCatePropertyRequest`](crate::api::supply_center::SupplyCenterBaseCatePropertyRequest) → [`SupplyCenterBaseCatePropertyResponse`](crate::api::supply_center::SupplyCenterBaseCatePropertyResponse) | write, untyped | — |
-//! | `supplyCenter.base.category` | [`SupplyCenterBaseCategoryRequest`](crate::api::supply_center::SupplyCenterBaseCategoryRequest) → [`SupplyCenterBaseCategoryResponse`](crate::api::supply_center::SupplyCenterBaseCategoryResponse) | write, untyped | — |
-//! | `supplyCenter.cargo.getCategoryPropertyValue` | [`SupplyCenterCargoGetCategoryPropertyValueRequest`](crate::api::supply_center::SupplyCenterCargoGetCategoryPropertyValueRequest) → [`SupplyCenterCargoGetCategoryPropertyValueResponse`](crate::api::supply_center::SupplyCenterCargoGetCategoryPropertyValueResponse) | read | — |
-//! | `supplyCenter.cargo.getComponentTemplate` | [`SupplyCenterCargoGetComponentTemplateRequest`](crate::api::supply_center::SupplyCenterCargoGetComponentTemplateRequest) → [`SupplyCenterCargoGetComponentTemplateResponse`](crate::api::supply_center::SupplyCenterCargoGetComponentTemplateResponse) | read, untyped | — |
-//! | `supplyCenter.cargo.list` | [`SupplyCenterCargoListRequest`](crate::api::supply_center::SupplyCenterCargoListRequest) → [`SupplyCenterCargoListResponse`](crate::api::supply_center::SupplyCenterCargoListResponse) | read, untyped | — |
-//! | `supplyCenter.material.search` | [`SupplyCenterMaterialSearchRequest`](crate::api::supply_center::SupplyCenterMaterialSearchRequest) → [`SupplyCenterMaterialSearchResponse`](crate::api::supply_center::SupplyCenterMaterialSearchResponse) | read, untyped | — |
-//! | `supplyCenter.order.confirm` | [`SupplyCenterOrderConfirmRequest`](crate::api::supply_center::SupplyCenterOrderConfirmRequest) → [`SupplyCenterOrderConfirmResponse`](crate::api::supply_center::SupplyCenterOrderConfirmResponse) | write, untyped | — |
-//! | `supplyCenter.order.query` | [`SupplyCenterOrderQueryRequest`](crate::api::supply_center::SupplyCenterOrderQueryRequest) → [`SupplyCenterOrderQueryResponse`](crate::api::supply_center::SupplyCenterOrderQueryResponse) | read, untyped | — |
+//! | `supplyCenter.base.brand` | [`SupplyCenterBaseBrandRequest`](crate::api::supply_center::SupplyCenterBaseBrandRequest) → [`SupplyCenterBaseBrandResponse`](crate::api::supply_center::SupplyCenterBaseBrandResponse) | read-back, untyped | — |
+//! | `supplyCenter.base.cateProperty` | [`SupplyCenterBaseCatePropertyRequest`](crate::api::supply_center::SupplyCenterBaseCatePropertyRequest) → [`SupplyCenterBaseCatePropertyResponse`](crate::api::supply_center::SupplyCenterBaseCatePropertyResponse) | read-back, untyped | — |
+//! | `supplyCenter.base.category` | [`SupplyCenterBaseCategoryRequest`](crate::api::supply_center::SupplyCenterBaseCategoryRequest) → [`SupplyCenterBaseCategoryResponse`](crate::api::supply_center::SupplyCenterBaseCategoryResponse) | read-back, untyped | — |
+//! | `supplyCenter.cargo.getCategoryPropertyValue` | [`SupplyCenterCargoGetCategoryPropertyValueRequest`](crate::api::supply_center::SupplyCenterCargoGetCategoryPropertyValueRequest) → [`SupplyCenterCargoGetCategoryPropertyValueResponse`](crate::api::supply_center::SupplyCenterCargoGetCategoryPropertyValueResponse) | read-only | — |
+//! | `supplyCenter.cargo.getComponentTemplate` | [`SupplyCenterCargoGetComponentTemplateRequest`](crate::api::supply_center::SupplyCenterCargoGetComponentTemplateRequest) → [`SupplyCenterCargoGetComponentTemplateResponse`](crate::api::supply_center::SupplyCenterCargoGetComponentTemplateResponse) | read-only, untyped | — |
+//! | `supplyCenter.cargo.list` | [`SupplyCenterCargoListRequest`](crate::api::supply_center::SupplyCenterCargoListRequest) → [`SupplyCenterCargoListResponse`](crate::api::supply_center::SupplyCenterCargoListResponse) | read-only, untyped | — |
+//! | `supplyCenter.material.search` | [`SupplyCenterMaterialSearchRequest`](crate::api::supply_center::SupplyCenterMaterialSearchRequest) → [`SupplyCenterMaterialSearchResponse`](crate::api::supply_center::SupplyCenterMaterialSearchResponse) | read-only, untyped | — |
+//! | `supplyCenter.order.confirm` | [`SupplyCenterOrderConfirmRequest`](crate::api::supply_center::SupplyCenterOrderConfirmRequest) → [`SupplyCenterOrderConfirmResponse`](crate::api::supply_center::SupplyCenterOrderConfirmResponse) | read-back, untyped | — |
+//! | `supplyCenter.order.query` | [`SupplyCenterOrderQueryRequest`](crate::api::supply_center::SupplyCenterOrderQueryRequest) → [`SupplyCenterOrderQueryResponse`](crate::api::supply_center::SupplyCenterOrderQueryResponse) | read-only, untyped | — |
 pub mod base_brand;
 pub use base_brand::{SupplyCenterBaseBrandRequest, SupplyCenterBaseBrandResponse};
 pub mod base_cate_property;

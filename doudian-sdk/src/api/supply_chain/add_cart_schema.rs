@@ -4,7 +4,7 @@
 //! `supplyChain.addCartSchema`: its request, its response and their nested types.
 /// `supplyChain.addCartSchema`: the request of the platform method `supplyChain.addCartSchema`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `ecom_scene_id`, `entrance_info`, `product_id`, `promotion_id`, `promotion_source`, `sku_session_id`, given by name in [`SupplyChainAddCartSchemaRequired`].
 /// * **Reply:** [`SupplyChainAddCartSchemaResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.addCartSchema` at <https://op.jinritemai.com/docs/api-docs>

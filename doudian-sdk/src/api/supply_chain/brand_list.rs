@@ -4,7 +4,7 @@
 //! `supplyChain.brand.list`: its request, its response and their nested types.
 /// `supplyChain.brand.list`: the request of the platform method `supplyChain.brand.list`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `brand_name`, `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainBrandListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.brand.list` at <https://op.jinritemai.com/docs/api-docs>

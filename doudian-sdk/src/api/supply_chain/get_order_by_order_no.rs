@@ -4,7 +4,7 @@
 //! `supplyChain.getOrderByOrderNo`: its request, its response and their nested types.
 /// `supplyChain.getOrderByOrderNo`: the request of the platform method `supplyChain.getOrderByOrderNo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainGetOrderByOrderNoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.getOrderByOrderNo` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `supplyChain.sku.stockNum`: its request, its response and their nested types.
 /// `supplyChain.sku.stockNum`: the request of the platform method `supplyChain.sku.stockNum`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`SupplyChainSkuStockNumResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `supplyChain.sku.stockNum` at <https://op.jinritemai.com/docs/api-docs>

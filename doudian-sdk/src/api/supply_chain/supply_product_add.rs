@@ -5,7 +5,7 @@
 pub use super::shared::{Quality, QualityAttachment, Sku};
 /// `supplyChain.supplyProduct.add`: the request of the platform method `supplyChain.supplyProduct.add`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `category_leaf_id`, `description`, `name`, `pic`, `product_format_new`, `spec_prices`, `specs`, `weight`, `weight_unit`, given by name in [`SupplyChainSupplyProductAddRequired`].
 /// * **Reply:** [`SupplyChainSupplyProductAddResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.add` at <https://op.jinritemai.com/docs/api-docs>

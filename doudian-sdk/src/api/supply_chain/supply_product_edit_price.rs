@@ -4,7 +4,7 @@
 //! `supplyChain.supplyProduct.editPrice`: its request, its response and their nested types.
 /// `supplyChain.supplyProduct.editPrice`: the request of the platform method `supplyChain.supplyProduct.editPrice`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `sku_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSupplyProductEditPriceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.editPrice` at <https://op.jinritemai.com/docs/api-docs>

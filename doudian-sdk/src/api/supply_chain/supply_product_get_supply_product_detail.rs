@@ -5,7 +5,7 @@
 pub use super::shared::{CategoryDetail, SpecPrice};
 /// `supplyChain.supplyProduct.getSupplyProductDetail`: the request of the platform method `supplyChain.supplyProduct.getSupplyProductDetail`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSupplyProductGetSupplyProductDetailResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `supplyChain.supplyProduct.getSupplyProductDetail` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `supplyChain.supplyProduct.setOnline`: its request, its response and their nested types.
 /// `supplyChain.supplyProduct.setOnline`: the request of the platform method `supplyChain.supplyProduct.setOnline`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `product_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainSupplyProductSetOnlineResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.supplyProduct.setOnline` at <https://op.jinritemai.com/docs/api-docs>
@@ -29,6 +29,7 @@ impl SupplyChainSupplyProductSetOnlineRequest {
 pub struct SupplyChainSupplyProductSetOnlineResponse {}
 impl crate::request::Request for SupplyChainSupplyProductSetOnlineRequest {
     const METHOD: &'static str = "supplyChain.supplyProduct.setOnline";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = SupplyChainSupplyProductSetOnlineResponse;
 }
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 //! `supplyChain.warehouse.editAddr`: its request, its response and their nested types.
 /// `supplyChain.warehouse.editAddr`: the request of the platform method `supplyChain.warehouse.editAddr`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `out_warehouse_id`, `warehouse_addr_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`SupplyChainWarehouseEditAddrResponse`]; nested types are in this module.
 /// * **Platform docs:** search `supplyChain.warehouse.editAddr` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `token.create`: its request, its response and their nested types.
 /// `token.create`: Exchanges a grant for an access token and its refresh token. A self-use app sends `grant_type` `authorization_self` with its `shop_id` (or `auth_id` and `auth_subject_type` for a subject that is not a shop); a tool app sends `authorization_code` with the `code` from the merchant's consent redirect, which works once and expires after about ten minutes. The SDK's token store makes this call by itself; call it directly only to onboard a shop or to inspect a grant.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `grant_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TokenCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `token.create` at <https://op.jinritemai.com/docs/api-docs>
@@ -155,6 +155,7 @@ impl ::std::fmt::Debug for TokenCreateResponse {
 }
 impl crate::request::Request for TokenCreateRequest {
     const METHOD: &'static str = "token.create";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = TokenCreateResponse;
 }
 #[doc(hidden)]

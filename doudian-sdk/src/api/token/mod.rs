@@ -5,10 +5,10 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `token.create` | [`TokenCreateRequest`](crate::api::token::TokenCreateRequest) → [`TokenCreateResponse`](crate::api::token::TokenCreateResponse) | write | — |
-//! | `token.refresh` | [`TokenRefreshRequest`](crate::api::token::TokenRefreshRequest) → [`TokenRefreshResponse`](crate::api::token::TokenRefreshResponse) | write | — |
+//! | `token.create` | [`TokenCreateRequest`](crate::api::token::TokenCreateRequest) → [`TokenCreateResponse`](crate::api::token::TokenCreateResponse) | idempotent | — |
+//! | `token.refresh` | [`TokenRefreshRequest`](crate::api::token::TokenRefreshRequest) → [`TokenRefreshResponse`](crate::api::token::TokenRefreshResponse) | idempotent | — |
 pub mod create;
 pub use create::{TokenCreateRequest, TokenCreateResponse};
 pub mod refresh;

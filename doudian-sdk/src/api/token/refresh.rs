@@ -4,7 +4,7 @@
 //! `token.refresh`: its request, its response and their nested types.
 /// `token.refresh`: Renews a token pair with its refresh token. Refreshing more than an hour before the access token expires returns the same pair; inside the last hour it returns a new pair while the old one keeps working for another hour; after expiry the old pair stops working at once. Store the new pair before using it: the SDK's token store does so, and refreshes each shop only once at a time, across processes too when they share a locking store.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `grant_type`, `refresh_token`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TokenRefreshResponse`]; nested types are in this module.
 /// * **Platform docs:** search `token.refresh` at <https://op.jinritemai.com/docs/api-docs>
@@ -84,6 +84,7 @@ impl ::std::fmt::Debug for TokenRefreshResponse {
 }
 impl crate::request::Request for TokenRefreshRequest {
     const METHOD: &'static str = "token.refresh";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = TokenRefreshResponse;
 }
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 //! `topup.accountTemplateList`: its request, its response and their nested types.
 /// `topup.accountTemplateList`: the request of the platform method `topup.accountTemplateList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `category_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TopupAccountTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `topup.accountTemplateList` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,10 +5,10 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `topup.accountTemplateList` | [`TopupAccountTemplateListRequest`](crate::api::topup::TopupAccountTemplateListRequest) → [`TopupAccountTemplateListResponse`](crate::api::topup::TopupAccountTemplateListResponse) | read | — |
-//! | `topup.result` | [`TopupResultRequest`](crate::api::topup::TopupResultRequest) → [`TopupResultResponse`](crate::api::topup::TopupResultResponse) | write | — |
+//! | `topup.accountTemplateList` | [`TopupAccountTemplateListRequest`](crate::api::topup::TopupAccountTemplateListRequest) → [`TopupAccountTemplateListResponse`](crate::api::topup::TopupAccountTemplateListResponse) | read-only | — |
+//! | `topup.result` | [`TopupResultRequest`](crate::api::topup::TopupResultRequest) → [`TopupResultResponse`](crate::api::topup::TopupResultResponse) | read-back | — |
 pub mod account_template_list;
 pub use account_template_list::{
     TopupAccountTemplateListRequest, TopupAccountTemplateListResponse,

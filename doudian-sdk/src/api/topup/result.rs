@@ -4,7 +4,7 @@
 //! `topup.result`: its request, its response and their nested types.
 /// `topup.result`: the request of the platform method `topup.result`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `seller_order_no`, `seller_order_status`, `topup_biz`, `trade_order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TopupResultResponse`]; nested types are in this module.
 /// * **Platform docs:** search `topup.result` at <https://op.jinritemai.com/docs/api-docs>

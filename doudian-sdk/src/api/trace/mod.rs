@@ -5,13 +5,13 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `trace.addShop` | [`TraceAddShopRequest`](crate::api::trace::TraceAddShopRequest) → [`TraceAddShopResponse`](crate::api::trace::TraceAddShopResponse) | write | — |
-//! | `trace.batchRecord` | [`TraceBatchRecordRequest`](crate::api::trace::TraceBatchRecordRequest) → [`TraceBatchRecordResponse`](crate::api::trace::TraceBatchRecordResponse) | write | — |
-//! | `trace.cancelShop` | [`TraceCancelShopRequest`](crate::api::trace::TraceCancelShopRequest) → [`TraceCancelShopResponse`](crate::api::trace::TraceCancelShopResponse) | write | — |
-//! | `trace.checkShop` | [`TraceCheckShopRequest`](crate::api::trace::TraceCheckShopRequest) → [`TraceCheckShopResponse`](crate::api::trace::TraceCheckShopResponse) | write | — |
-//! | `trace.record` | [`TraceRecordRequest`](crate::api::trace::TraceRecordRequest) → [`TraceRecordResponse`](crate::api::trace::TraceRecordResponse) | write | — |
+//! | `trace.addShop` | [`TraceAddShopRequest`](crate::api::trace::TraceAddShopRequest) → [`TraceAddShopResponse`](crate::api::trace::TraceAddShopResponse) | read-back | — |
+//! | `trace.batchRecord` | [`TraceBatchRecordRequest`](crate::api::trace::TraceBatchRecordRequest) → [`TraceBatchRecordResponse`](crate::api::trace::TraceBatchRecordResponse) | read-back | — |
+//! | `trace.cancelShop` | [`TraceCancelShopRequest`](crate::api::trace::TraceCancelShopRequest) → [`TraceCancelShopResponse`](crate::api::trace::TraceCancelShopResponse) | read-back | — |
+//! | `trace.checkShop` | [`TraceCheckShopRequest`](crate::api::trace::TraceCheckShopRequest) → [`TraceCheckShopResponse`](crate::api::trace::TraceCheckShopResponse) | read-back | — |
+//! | `trace.record` | [`TraceRecordRequest`](crate::api::trace::TraceRecordRequest) → [`TraceRecordResponse`](crate::api::trace::TraceRecordResponse) | read-back | — |
 pub mod shared;
 pub mod add_shop;
 pub use add_shop::{TraceAddShopRequest, TraceAddShopResponse};

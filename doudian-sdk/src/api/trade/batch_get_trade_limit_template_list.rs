@@ -4,7 +4,7 @@
 //! `trade.batchGetTradeLimitTemplateList`: its request, its response and their nested types.
 /// `trade.batchGetTradeLimitTemplateList`: the request of the platform method `trade.batchGetTradeLimitTemplateList`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `trade_limit_template_id_list`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TradeBatchGetTradeLimitTemplateListResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.batchGetTradeLimitTemplateList` at <https://op.jinritemai.com/docs/api-docs>

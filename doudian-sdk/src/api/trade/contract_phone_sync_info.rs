@@ -4,7 +4,7 @@
 //! `trade.contractPhone.sync_info`: its request, its response and their nested types.
 /// `trade.contractPhone.sync_info`: the request of the platform method `trade.contractPhone.sync_info`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `contract_result`, `phone_number`, `shop_order_id`, `sku_order_id`, `update_time`, given by name in [`TradeContractPhoneSyncInfoRequired`].
 /// * **Reply:** [`TradeContractPhoneSyncInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.contractPhone.sync_info` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `trade.CreateFreightTemplate`: its request, its response and their nested types.
 /// `trade.CreateFreightTemplate`: the request of the platform method `trade.CreateFreightTemplate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `freight_template_vo`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TradeCreateFreightTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.CreateFreightTemplate` at <https://op.jinritemai.com/docs/api-docs>

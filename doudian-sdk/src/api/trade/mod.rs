@@ -5,16 +5,16 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `trade.CreateFreightTemplate` | [`TradeCreateFreightTemplateRequest`](crate::api::trade::TradeCreateFreightTemplateRequest) → [`TradeCreateFreightTemplateResponse`](crate::api::trade::TradeCreateFreightTemplateResponse) | write | — |
-//! | `trade.TopSearchQueryFilter` | [`TradeTopSearchQueryFilterRequest`](crate::api::trade::TradeTopSearchQueryFilterRequest) → [`TradeTopSearchQueryFilterResponse`](crate::api::trade::TradeTopSearchQueryFilterResponse) | write | — |
-//! | `trade.TopSearchQueryPredict` | [`TradeTopSearchQueryPredictRequest`](crate::api::trade::TradeTopSearchQueryPredictRequest) → [`TradeTopSearchQueryPredictResponse`](crate::api::trade::TradeTopSearchQueryPredictResponse) | write | — |
-//! | `trade.UpdateTradeLimitTemplate` | [`TradeUpdateTradeLimitTemplateRequest`](crate::api::trade::TradeUpdateTradeLimitTemplateRequest) → [`TradeUpdateTradeLimitTemplateResponse`](crate::api::trade::TradeUpdateTradeLimitTemplateResponse) | write | — |
-//! | `trade.batchGetTradeLimitTemplateList` | [`TradeBatchGetTradeLimitTemplateListRequest`](crate::api::trade::TradeBatchGetTradeLimitTemplateListRequest) → [`TradeBatchGetTradeLimitTemplateListResponse`](crate::api::trade::TradeBatchGetTradeLimitTemplateListResponse) | read | — |
-//! | `trade.contractPhone.sync_info` | [`TradeContractPhoneSyncInfoRequest`](crate::api::trade::TradeContractPhoneSyncInfoRequest) → [`TradeContractPhoneSyncInfoResponse`](crate::api::trade::TradeContractPhoneSyncInfoResponse) | read | — |
-//! | `trade.createTradeLimitTemplate` | [`TradeCreateTradeLimitTemplateRequest`](crate::api::trade::TradeCreateTradeLimitTemplateRequest) → [`TradeCreateTradeLimitTemplateResponse`](crate::api::trade::TradeCreateTradeLimitTemplateResponse) | write | — |
-//! | `trade.refundListSearch` | [`TradeRefundListSearchRequest`](crate::api::trade::TradeRefundListSearchRequest) → [`TradeRefundListSearchResponse`](crate::api::trade::TradeRefundListSearchResponse) | write, untyped | — |
+//! | `trade.CreateFreightTemplate` | [`TradeCreateFreightTemplateRequest`](crate::api::trade::TradeCreateFreightTemplateRequest) → [`TradeCreateFreightTemplateResponse`](crate::api::trade::TradeCreateFreightTemplateResponse) | read-back | — |
+//! | `trade.TopSearchQueryFilter` | [`TradeTopSearchQueryFilterRequest`](crate::api::trade::TradeTopSearchQueryFilterRequest) → [`TradeTopSearchQueryFilterResponse`](crate::api::trade::TradeTopSearchQueryFilterResponse) | read-back | — |
+//! | `trade.TopSearchQueryPredict` | [`TradeTopSearchQueryPredictRequest`](crate::api::trade::TradeTopSearchQueryPredictRequest) → [`TradeTopSearchQueryPredictResponse`](crate::api::trade::TradeTopSearchQueryPredictResponse) | read-back | — |
+//! | `trade.UpdateTradeLimitTemplate` | [`TradeUpdateTradeLimitTemplateRequest`](crate::api::trade::TradeUpdateTradeLimitTemplateRequest) → [`TradeUpdateTradeLimitTemplateResponse`](crate::api::trade::TradeUpdateTradeLimitTemplateResponse) | read-back | — |
+//! | `trade.batchGetTradeLimitTemplateList` | [`TradeBatchGetTradeLimitTemplateListRequest`](crate::api::trade::TradeBatchGetTradeLimitTemplateListRequest) → [`TradeBatchGetTradeLimitTemplateListResponse`](crate::api::trade::TradeBatchGetTradeLimitTemplateListResponse) | read-only | — |
+//! | `trade.contractPhone.sync_info` | [`TradeContractPhoneSyncInfoRequest`](crate::api::trade::TradeContractPhoneSyncInfoRequest) → [`TradeContractPhoneSyncInfoResponse`](crate::api::trade::TradeContractPhoneSyncInfoResponse) | read-only | — |
+//! | `trade.createTradeLimitTemplate` | [`TradeCreateTradeLimitTemplateRequest`](crate::api::trade::TradeCreateTradeLimitTemplateRequest) → [`TradeCreateTradeLimitTemplateResponse`](crate::api::trade::TradeCreateTradeLimitTemplateResponse) | read-back | — |
+//! | `trade.refundListSearch` | [`TradeRefundListSearchRequest`](crate::api::trade::TradeRefundListSearchRequest) → [`TradeRefundListSearchResponse`](crate::api::trade::TradeRefundListSearchResponse) | read-only, untyped | — |
 pub mod shared;
 pub mod create_freight_template;
 pub use create_freight_template::{

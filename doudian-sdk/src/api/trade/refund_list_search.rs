@@ -4,7 +4,7 @@
 //! `trade.refundListSearch`: its request, its response and their nested types.
 /// `trade.refundListSearch`: the request of the platform method `trade.refundListSearch`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Untyped:** the spec has no field definitions for this method yet; the parameters are an open JSON object and the reply is JSON. Typing it later is a spec change only.
 /// * **Platform docs:** search `trade.refundListSearch` at <https://op.jinritemai.com/docs/api-docs>
 #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -42,5 +42,6 @@ for TradeRefundListSearchRequest {
 pub struct TradeRefundListSearchResponse(pub ::serde_json::Value);
 impl crate::request::Request for TradeRefundListSearchRequest {
     const METHOD: &'static str = "trade.refundListSearch";
+    const READ_ONLY: bool = true;
     type Response = TradeRefundListSearchResponse;
 }

@@ -4,7 +4,7 @@
 //! `trade.TopSearchQueryFilter`: its request, its response and their nested types.
 /// `trade.TopSearchQueryFilter`: the request of the platform method `trade.TopSearchQueryFilter`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `attr`, `category_id`, `ocr_text`, `query`, `title`, given by name in [`TradeTopSearchQueryFilterRequired`].
 /// * **Reply:** [`TradeTopSearchQueryFilterResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.TopSearchQueryFilter` at <https://op.jinritemai.com/docs/api-docs>

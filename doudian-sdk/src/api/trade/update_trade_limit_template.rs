@@ -5,7 +5,7 @@
 pub use super::shared::{TradeLimitPattern, TradeLimitResourceObject};
 /// `trade.UpdateTradeLimitTemplate`: the request of the platform method `trade.UpdateTradeLimitTemplate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `trade_limit_rule_request_list`, `trade_limit_template_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`TradeUpdateTradeLimitTemplateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `trade.UpdateTradeLimitTemplate` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `warehouse.createV2`: its request, its response and their nested types.
 /// `warehouse.createV2`: the request of the platform method `warehouse.createV2`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `intro`, `name`, `out_warehouse_id`, `warehouse`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseCreateV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.createV2` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `warehouse.getWarehouseByStore`: its request, its response and their nested types.
 /// `warehouse.getWarehouseByStore`: the request of the platform method `warehouse.getWarehouseByStore`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `store_ids`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseGetWarehouseByStoreResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.getWarehouseByStore` at <https://op.jinritemai.com/docs/api-docs>

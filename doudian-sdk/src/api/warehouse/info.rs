@@ -4,7 +4,7 @@
 //! `warehouse.info`: its request, its response and their nested types.
 /// `warehouse.info`: the request of the platform method `warehouse.info`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.info` at <https://op.jinritemai.com/docs/api-docs>

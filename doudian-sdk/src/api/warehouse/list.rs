@@ -5,7 +5,7 @@
 pub use super::shared::Addr;
 /// `warehouse.list` (批量查询区域仓): Lists the shop's regional warehouses (区域仓) with the areas they serve. The merchant's `out_warehouse_id` of a warehouse is what stock calls such as `sku.syncStock` take.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Pages** count from 0. Start from [`WarehouseListRequest::first_page`]; [`Client::pages`](crate::Client::pages) walks them all.
 /// * **Required:** `page`, `size`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseListResponse`]; nested types are in this module.

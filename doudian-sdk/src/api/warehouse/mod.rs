@@ -5,29 +5,29 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `warehouse.adjustInventory` | [`WarehouseAdjustInventoryRequest`](crate::api::warehouse::WarehouseAdjustInventoryRequest) → [`WarehouseAdjustInventoryResponse`](crate::api::warehouse::WarehouseAdjustInventoryResponse) | write | — |
-//! | `warehouse.bindFences` | [`WarehouseBindFencesRequest`](crate::api::warehouse::WarehouseBindFencesRequest) → [`WarehouseBindFencesResponse`](crate::api::warehouse::WarehouseBindFencesResponse) | write | — |
-//! | `warehouse.bindFencesByStore` | [`WarehouseBindFencesByStoreRequest`](crate::api::warehouse::WarehouseBindFencesByStoreRequest) → [`WarehouseBindFencesByStoreResponse`](crate::api::warehouse::WarehouseBindFencesByStoreResponse) | write | — |
-//! | `warehouse.bindStore` | [`WarehouseBindStoreRequest`](crate::api::warehouse::WarehouseBindStoreRequest) → [`WarehouseBindStoreResponse`](crate::api::warehouse::WarehouseBindStoreResponse) | write | — |
-//! | `warehouse.create` | [`WarehouseCreateRequest`](crate::api::warehouse::WarehouseCreateRequest) → [`WarehouseCreateResponse`](crate::api::warehouse::WarehouseCreateResponse) | write | — |
-//! | `warehouse.createBatch` | [`WarehouseCreateBatchRequest`](crate::api::warehouse::WarehouseCreateBatchRequest) → [`WarehouseCreateBatchResponse`](crate::api::warehouse::WarehouseCreateBatchResponse) | write | — |
-//! | `warehouse.createFence` | [`WarehouseCreateFenceRequest`](crate::api::warehouse::WarehouseCreateFenceRequest) → [`WarehouseCreateFenceResponse`](crate::api::warehouse::WarehouseCreateFenceResponse) | write | — |
-//! | `warehouse.createV2` | [`WarehouseCreateV2Request`](crate::api::warehouse::WarehouseCreateV2Request) → [`WarehouseCreateV2Response`](crate::api::warehouse::WarehouseCreateV2Response) | write | — |
-//! | `warehouse.delFence` | [`WarehouseDelFenceRequest`](crate::api::warehouse::WarehouseDelFenceRequest) → [`WarehouseDelFenceResponse`](crate::api::warehouse::WarehouseDelFenceResponse) | write | — |
-//! | `warehouse.edit` | [`WarehouseEditRequest`](crate::api::warehouse::WarehouseEditRequest) → [`WarehouseEditResponse`](crate::api::warehouse::WarehouseEditResponse) | write | — |
-//! | `warehouse.getFences` | [`WarehouseGetFencesRequest`](crate::api::warehouse::WarehouseGetFencesRequest) → [`WarehouseGetFencesResponse`](crate::api::warehouse::WarehouseGetFencesResponse) | read | — |
-//! | `warehouse.getWarehouseByStore` | [`WarehouseGetWarehouseByStoreRequest`](crate::api::warehouse::WarehouseGetWarehouseByStoreRequest) → [`WarehouseGetWarehouseByStoreResponse`](crate::api::warehouse::WarehouseGetWarehouseByStoreResponse) | read | — |
-//! | `warehouse.info` | [`WarehouseInfoRequest`](crate::api::warehouse::WarehouseInfoRequest) → [`WarehouseInfoResponse`](crate::api::warehouse::WarehouseInfoResponse) | read | — |
-//! | `warehouse.list` | [`WarehouseListRequest`](crate::api::warehouse::WarehouseListRequest) → [`WarehouseListResponse`](crate::api::warehouse::WarehouseListResponse) | read | from 0 |
-//! | `warehouse.removeAddr` | [`WarehouseRemoveAddrRequest`](crate::api::warehouse::WarehouseRemoveAddrRequest) → [`WarehouseRemoveAddrResponse`](crate::api::warehouse::WarehouseRemoveAddrResponse) | write | — |
-//! | `warehouse.setAddr` | [`WarehouseSetAddrRequest`](crate::api::warehouse::WarehouseSetAddrRequest) → [`WarehouseSetAddrResponse`](crate::api::warehouse::WarehouseSetAddrResponse) | write | — |
-//! | `warehouse.setAddrBatch` | [`WarehouseSetAddrBatchRequest`](crate::api::warehouse::WarehouseSetAddrBatchRequest) → [`WarehouseSetAddrBatchResponse`](crate::api::warehouse::WarehouseSetAddrBatchResponse) | write | — |
-//! | `warehouse.setFence` | [`WarehouseSetFenceRequest`](crate::api::warehouse::WarehouseSetFenceRequest) → [`WarehouseSetFenceResponse`](crate::api::warehouse::WarehouseSetFenceResponse) | write | — |
-//! | `warehouse.setPriority` | [`WarehouseSetPriorityRequest`](crate::api::warehouse::WarehouseSetPriorityRequest) → [`WarehouseSetPriorityResponse`](crate::api::warehouse::WarehouseSetPriorityResponse) | write | — |
-//! | `warehouse.unbindFences` | [`WarehouseUnbindFencesRequest`](crate::api::warehouse::WarehouseUnbindFencesRequest) → [`WarehouseUnbindFencesResponse`](crate::api::warehouse::WarehouseUnbindFencesResponse) | write | — |
-//! | `warehouse.unbindFencesByStore` | [`WarehouseUnbindFencesByStoreRequest`](crate::api::warehouse::WarehouseUnbindFencesByStoreRequest) → [`WarehouseUnbindFencesByStoreResponse`](crate::api::warehouse::WarehouseUnbindFencesByStoreResponse) | write | — |
+//! | `warehouse.adjustInventory` | [`WarehouseAdjustInventoryRequest`](crate::api::warehouse::WarehouseAdjustInventoryRequest) → [`WarehouseAdjustInventoryResponse`](crate::api::warehouse::WarehouseAdjustInventoryResponse) | read-back | — |
+//! | `warehouse.bindFences` | [`WarehouseBindFencesRequest`](crate::api::warehouse::WarehouseBindFencesRequest) → [`WarehouseBindFencesResponse`](crate::api::warehouse::WarehouseBindFencesResponse) | read-back | — |
+//! | `warehouse.bindFencesByStore` | [`WarehouseBindFencesByStoreRequest`](crate::api::warehouse::WarehouseBindFencesByStoreRequest) → [`WarehouseBindFencesByStoreResponse`](crate::api::warehouse::WarehouseBindFencesByStoreResponse) | read-back | — |
+//! | `warehouse.bindStore` | [`WarehouseBindStoreRequest`](crate::api::warehouse::WarehouseBindStoreRequest) → [`WarehouseBindStoreResponse`](crate::api::warehouse::WarehouseBindStoreResponse) | read-back | — |
+//! | `warehouse.create` | [`WarehouseCreateRequest`](crate::api::warehouse::WarehouseCreateRequest) → [`WarehouseCreateResponse`](crate::api::warehouse::WarehouseCreateResponse) | read-back | — |
+//! | `warehouse.createBatch` | [`WarehouseCreateBatchRequest`](crate::api::warehouse::WarehouseCreateBatchRequest) → [`WarehouseCreateBatchResponse`](crate::api::warehouse::WarehouseCreateBatchResponse) | read-back | — |
+//! | `warehouse.createFence` | [`WarehouseCreateFenceRequest`](crate::api::warehouse::WarehouseCreateFenceRequest) → [`WarehouseCreateFenceResponse`](crate::api::warehouse::WarehouseCreateFenceResponse) | read-back | — |
+//! | `warehouse.createV2` | [`WarehouseCreateV2Request`](crate::api::warehouse::WarehouseCreateV2Request) → [`WarehouseCreateV2Response`](crate::api::warehouse::WarehouseCreateV2Response) | read-back | — |
+//! | `warehouse.delFence` | [`WarehouseDelFenceRequest`](crate::api::warehouse::WarehouseDelFenceRequest) → [`WarehouseDelFenceResponse`](crate::api::warehouse::WarehouseDelFenceResponse) | read-back | — |
+//! | `warehouse.edit` | [`WarehouseEditRequest`](crate::api::warehouse::WarehouseEditRequest) → [`WarehouseEditResponse`](crate::api::warehouse::WarehouseEditResponse) | read-back | — |
+//! | `warehouse.getFences` | [`WarehouseGetFencesRequest`](crate::api::warehouse::WarehouseGetFencesRequest) → [`WarehouseGetFencesResponse`](crate::api::warehouse::WarehouseGetFencesResponse) | read-only | — |
+//! | `warehouse.getWarehouseByStore` | [`WarehouseGetWarehouseByStoreRequest`](crate::api::warehouse::WarehouseGetWarehouseByStoreRequest) → [`WarehouseGetWarehouseByStoreResponse`](crate::api::warehouse::WarehouseGetWarehouseByStoreResponse) | read-only | — |
+//! | `warehouse.info` | [`WarehouseInfoRequest`](crate::api::warehouse::WarehouseInfoRequest) → [`WarehouseInfoResponse`](crate::api::warehouse::WarehouseInfoResponse) | read-only | — |
+//! | `warehouse.list` | [`WarehouseListRequest`](crate::api::warehouse::WarehouseListRequest) → [`WarehouseListResponse`](crate::api::warehouse::WarehouseListResponse) | read-only | from 0 |
+//! | `warehouse.removeAddr` | [`WarehouseRemoveAddrRequest`](crate::api::warehouse::WarehouseRemoveAddrRequest) → [`WarehouseRemoveAddrResponse`](crate::api::warehouse::WarehouseRemoveAddrResponse) | read-back | — |
+//! | `warehouse.setAddr` | [`WarehouseSetAddrRequest`](crate::api::warehouse::WarehouseSetAddrRequest) → [`WarehouseSetAddrResponse`](crate::api::warehouse::WarehouseSetAddrResponse) | idempotent | — |
+//! | `warehouse.setAddrBatch` | [`WarehouseSetAddrBatchRequest`](crate::api::warehouse::WarehouseSetAddrBatchRequest) → [`WarehouseSetAddrBatchResponse`](crate::api::warehouse::WarehouseSetAddrBatchResponse) | idempotent | — |
+//! | `warehouse.setFence` | [`WarehouseSetFenceRequest`](crate::api::warehouse::WarehouseSetFenceRequest) → [`WarehouseSetFenceResponse`](crate::api::warehouse::WarehouseSetFenceResponse) | idempotent | — |
+//! | `warehouse.setPriority` | [`WarehouseSetPriorityRequest`](crate::api::warehouse::WarehouseSetPriorityRequest) → [`WarehouseSetPriorityResponse`](crate::api::warehouse::WarehouseSetPriorityResponse) | idempotent | — |
+//! | `warehouse.unbindFences` | [`WarehouseUnbindFencesRequest`](crate::api::warehouse::WarehouseUnbindFencesRequest) → [`WarehouseUnbindFencesResponse`](crate::api::warehouse::WarehouseUnbindFencesResponse) | read-back | — |
+//! | `warehouse.unbindFencesByStore` | [`WarehouseUnbindFencesByStoreRequest`](crate::api::warehouse::WarehouseUnbindFencesByStoreRequest) → [`WarehouseUnbindFencesByStoreResponse`](crate::api::warehouse::WarehouseUnbindFencesByStoreResponse) | read-back | — |
 pub mod shared;
 pub mod adjust_inventory;
 pub use adjust_inventory::{

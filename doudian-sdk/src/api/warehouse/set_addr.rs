@@ -5,7 +5,7 @@
 pub use super::shared::Addr;
 /// `warehouse.setAddr`: the request of the platform method `warehouse.setAddr`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `addr`, `out_warehouse_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseSetAddrResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.setAddr` at <https://op.jinritemai.com/docs/api-docs>
@@ -33,6 +33,7 @@ impl WarehouseSetAddrRequest {
 pub struct WarehouseSetAddrResponse {}
 impl crate::request::Request for WarehouseSetAddrRequest {
     const METHOD: &'static str = "warehouse.setAddr";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = WarehouseSetAddrResponse;
 }
 #[doc(hidden)]

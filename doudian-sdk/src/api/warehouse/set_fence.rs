@@ -5,7 +5,7 @@
 pub use super::shared::{Center, Circular, InnerVertice, Polygon, Vertice};
 /// `warehouse.setFence`: the request of the platform method `warehouse.setFence`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** nothing; every parameter has a setter.
 /// * **Reply:** [`WarehouseSetFenceResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.setFence` at <https://op.jinritemai.com/docs/api-docs>
@@ -35,6 +35,7 @@ impl WarehouseSetFenceRequest {
 pub struct WarehouseSetFenceResponse {}
 impl crate::request::Request for WarehouseSetFenceRequest {
     const METHOD: &'static str = "warehouse.setFence";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = WarehouseSetFenceResponse;
 }
 /// An object inside `warehouse.setFence`.

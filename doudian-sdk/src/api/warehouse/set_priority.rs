@@ -5,7 +5,7 @@
 pub use super::shared::Addr;
 /// `warehouse.setPriority`: the request of the platform method `warehouse.setPriority`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
 /// * **Required:** `addr`, `priorities`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`WarehouseSetPriorityResponse`]; nested types are in this module.
 /// * **Platform docs:** search `warehouse.setPriority` at <https://op.jinritemai.com/docs/api-docs>
@@ -33,6 +33,7 @@ impl WarehouseSetPriorityRequest {
 pub struct WarehouseSetPriorityResponse {}
 impl crate::request::Request for WarehouseSetPriorityRequest {
     const METHOD: &'static str = "warehouse.setPriority";
+    const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = WarehouseSetPriorityResponse;
 }
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 //! `wms.inboundDetailNotify`: its request, its response and their nested types.
 /// `wms.inboundDetailNotify`: the request of the platform method `wms.inboundDetailNotify`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `business_no`, `business_type`, `operate_time`, `reciept_no`, `sku_list`, given by name in [`WmsInboundDetailNotifyRequired`].
 /// * **Reply:** [`WmsInboundDetailNotifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `wms.inboundDetailNotify` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,11 +5,11 @@
 //!
 //! Each method has a module with its request, response and nested types; the request and response are re-exported here.
 //!
-//! | Method | Request → Response | Kind | Paging |
+//! | Method | Request → Response | Retry class | Paging |
 //! | --- | --- | --- | --- |
-//! | `wms.deliveryInfoNotify` | [`WmsDeliveryInfoNotifyRequest`](crate::api::wms::WmsDeliveryInfoNotifyRequest) → [`WmsDeliveryInfoNotifyResponse`](crate::api::wms::WmsDeliveryInfoNotifyResponse) | write | — |
-//! | `wms.inboundDetailNotify` | [`WmsInboundDetailNotifyRequest`](crate::api::wms::WmsInboundDetailNotifyRequest) → [`WmsInboundDetailNotifyResponse`](crate::api::wms::WmsInboundDetailNotifyResponse) | write | — |
-//! | `wms.outboundDetailNotify` | [`WmsOutboundDetailNotifyRequest`](crate::api::wms::WmsOutboundDetailNotifyRequest) → [`WmsOutboundDetailNotifyResponse`](crate::api::wms::WmsOutboundDetailNotifyResponse) | write | — |
+//! | `wms.deliveryInfoNotify` | [`WmsDeliveryInfoNotifyRequest`](crate::api::wms::WmsDeliveryInfoNotifyRequest) → [`WmsDeliveryInfoNotifyResponse`](crate::api::wms::WmsDeliveryInfoNotifyResponse) | read-back | — |
+//! | `wms.inboundDetailNotify` | [`WmsInboundDetailNotifyRequest`](crate::api::wms::WmsInboundDetailNotifyRequest) → [`WmsInboundDetailNotifyResponse`](crate::api::wms::WmsInboundDetailNotifyResponse) | read-back | — |
+//! | `wms.outboundDetailNotify` | [`WmsOutboundDetailNotifyRequest`](crate::api::wms::WmsOutboundDetailNotifyRequest) → [`WmsOutboundDetailNotifyResponse`](crate::api::wms::WmsOutboundDetailNotifyResponse) | read-back | — |
 pub mod delivery_info_notify;
 pub use delivery_info_notify::{
     WmsDeliveryInfoNotifyRequest, WmsDeliveryInfoNotifyResponse,

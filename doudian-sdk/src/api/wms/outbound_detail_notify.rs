@@ -4,7 +4,7 @@
 //! `wms.outboundDetailNotify`: its request, its response and their nested types.
 /// `wms.outboundDetailNotify`: the request of the platform method `wms.outboundDetailNotify`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `business_no`, `logistics_list`, `operate_time`, `reciept_no`, `warehouse_no`, given by name in [`WmsOutboundDetailNotifyRequired`].
 /// * **Reply:** [`WmsOutboundDetailNotifyResponse`]; nested types are in this module.
 /// * **Platform docs:** search `wms.outboundDetailNotify` at <https://op.jinritemai.com/docs/api-docs>

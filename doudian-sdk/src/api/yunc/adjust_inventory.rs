@@ -4,7 +4,7 @@
 //! `yunc.adjustInventory`: its request, its response and their nested types.
 /// `yunc.adjustInventory`: the request of the platform method `yunc.adjustInventory`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `adjust_reason`, `adjust_time`, `inventory_adjust_no`, `remark`, `warehouse_code`, given by name in [`YuncAdjustInventoryRequired`].
 /// * **Reply:** [`YuncAdjustInventoryResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.adjustInventory` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.callAndCancelTransportCapability`: its request, its response and their nested types.
 /// `yunc.callAndCancelTransportCapability`: the request of the platform method `yunc.callAndCancelTransportCapability`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `dispatcher_type`, `order_details`, `out_order_no`, `platform_order_no`, `service_provider`, `store_id`, given by name in [`YuncCallAndCancelTransportCapabilityRequired`].
 /// * **Reply:** [`YuncCallAndCancelTransportCapabilityResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.callAndCancelTransportCapability` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.cloudCancelInboundOrder`: its request, its response and their nested types.
 /// `yunc.cloudCancelInboundOrder`: the request of the platform method `yunc.cloudCancelInboundOrder`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `action_type`, `biz_order_no`, `cancel_reason`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncCloudCancelInboundOrderResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.cloudCancelInboundOrder` at <https://op.jinritemai.com/docs/api-docs>

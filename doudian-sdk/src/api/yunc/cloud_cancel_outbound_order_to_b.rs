@@ -5,7 +5,7 @@
 pub use super::shared::CancelDetail;
 /// `yunc.CloudCancelOutboundOrderToB`: the request of the platform method `yunc.CloudCancelOutboundOrderToB`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `cancel_reason`, `cancel_tag`, `erp_order_no`, `op_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncCloudCancelOutboundOrderToBResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.CloudCancelOutboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>

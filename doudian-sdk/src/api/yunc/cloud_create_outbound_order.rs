@@ -4,7 +4,7 @@
 //! `yunc.cloudCreateOutboundOrder`: its request, its response and their nested types.
 /// `yunc.cloudCreateOutboundOrder`: the request of the platform method `yunc.cloudCreateOutboundOrder`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `allow_merge`, `delivery_mode`, `erp_order_no`, `expected_qty`, `express_code`, `is_insure`, `order_details`, `order_time`, `order_type`, `platform_order_no`, `receiver_info`, `review_time`, `sender_info`, `shop_id`, `source_platform_code`, `source_platform_name`, given by name in [`YuncCloudCreateOutboundOrderRequired`].
 /// * **Reply:** [`YuncCloudCreateOutboundOrderResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.cloudCreateOutboundOrder` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.createOutboundOrderToB`: its request, its response and their nested types.
 /// `yunc.createOutboundOrderToB`: the request of the platform method `yunc.createOutboundOrderToB`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `allow_merge`, `delivery_mode`, `erp_order_no`, `expected_qty`, `order_details`, `order_time`, `order_type`, `receiver_info`, `shop_id`, `shop_name`, `warehouse_code`, given by name in [`YuncCreateOutboundOrderToBRequired`].
 /// * **Reply:** [`YuncCreateOutboundOrderToBResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.createOutboundOrderToB` at <https://op.jinritemai.com/docs/api-docs>

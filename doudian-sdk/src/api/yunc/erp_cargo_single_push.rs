@@ -4,7 +4,7 @@
 //! `yunc.erpCargoSinglePush`: its request, its response and their nested types.
 /// `yunc.erpCargoSinglePush`: the request of the platform method `yunc.erpCargoSinglePush`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `barcode`, `cargo_name`, `erp_sku_id`, `shop_id`, `status`, `warehouse_code`, given by name in [`YuncErpCargoSinglePushRequired`].
 /// * **Reply:** [`YuncErpCargoSinglePushResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpCargoSinglePush` at <https://op.jinritemai.com/docs/api-docs>

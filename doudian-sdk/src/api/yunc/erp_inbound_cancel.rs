@@ -4,7 +4,7 @@
 //! `yunc.erpInboundCancel`: its request, its response and their nested types.
 /// `yunc.erpInboundCancel`: the request of the platform method `yunc.erpInboundCancel`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `action_type`, `biz_order_no`, `cancel_reason`, `order_type`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncErpInboundCancelResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpInboundCancel` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.erpInboundCreate`: its request, its response and their nested types.
 /// `yunc.erpInboundCreate`: the request of the platform method `yunc.erpInboundCreate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `action_type`, `biz_order_no`, `delivery_mode`, `order_details`, `order_type`, `shop_id`, `warehouse_code`, given by name in [`YuncErpInboundCreateRequired`].
 /// * **Reply:** [`YuncErpInboundCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.erpInboundCreate` at <https://op.jinritemai.com/docs/api-docs>

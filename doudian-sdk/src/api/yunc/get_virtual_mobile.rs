@@ -4,7 +4,7 @@
 //! `yunc.getVirtualMobile`: its request, its response and their nested types.
 /// `yunc.getVirtualMobile`: the request of the platform method `yunc.getVirtualMobile`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `out_order_no`, `platform_order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncGetVirtualMobileResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.getVirtualMobile` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.queryTransportCapabilityStatus`: its request, its response and their nested types.
 /// `yunc.queryTransportCapabilityStatus`: the request of the platform method `yunc.queryTransportCapabilityStatus`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `out_order_no`, `platform_order_no`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncQueryTransportCapabilityStatusResponse`]; nested types are in this module. The documentation lists `data` as a single field `data`: the reply's value itself (as the official Go SDK decodes it) and `{"data": …}` both decode.
 /// * **Platform docs:** search `yunc.queryTransportCapabilityStatus` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.realTimeInventoryCallback`: its request, its response and their nested types.
 /// `yunc.realTimeInventoryCallback`: the request of the platform method `yunc.realTimeInventoryCallback`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `current_page`, `details`, `idempotent_no`, `occur_time`, `owner_code`, `page_size`, `total_lines`, `warehouse_code`, given by name in [`YuncRealTimeInventoryCallbackRequired`].
 /// * **Reply:** [`YuncRealTimeInventoryCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.realTimeInventoryCallback` at <https://op.jinritemai.com/docs/api-docs>

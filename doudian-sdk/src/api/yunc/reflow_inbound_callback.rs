@@ -5,7 +5,7 @@
 pub use super::shared::BatchInfo;
 /// `yunc.reflow.inboundCallback`: the request of the platform method `yunc.reflow.inboundCallback`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `details`, `event_type`, `inbound_order_no`, `order_type`, `slip_no`, `warehouse_code`, given by name in [`YuncReflowInboundCallbackRequired`].
 /// * **Reply:** [`YuncReflowInboundCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.inboundCallback` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::BatchInfo;
 /// `yunc.reflow.inventoryAdjust`: the request of the platform method `yunc.reflow.inventoryAdjust`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `adjust_no`, `adjust_time`, `adjust_type`, `remark`, `warehouse_code`, given by name in [`YuncReflowInventoryAdjustRequired`].
 /// * **Reply:** [`YuncReflowInventoryAdjustResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.inventoryAdjust` at <https://op.jinritemai.com/docs/api-docs>

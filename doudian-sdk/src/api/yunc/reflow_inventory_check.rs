@@ -4,7 +4,7 @@
 //! `yunc.reflow.inventoryCheck`: its request, its response and their nested types.
 /// `yunc.reflow.inventoryCheck`: the request of the platform method `yunc.reflow.inventoryCheck`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `audit_date`, `warehouse_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncReflowInventoryCheckResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.inventoryCheck` at <https://op.jinritemai.com/docs/api-docs>

@@ -5,7 +5,7 @@
 pub use super::shared::BatchInfo;
 /// `yunc.reflow.outboundCallback`: the request of the platform method `yunc.reflow.outboundCallback`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `event_type`, `order_type`, `outbound_order_no`, `warehouse_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncReflowOutboundCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.outboundCallback` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.reflow.outboundCreate`: its request, its response and their nested types.
 /// `yunc.reflow.outboundCreate`: the request of the platform method `yunc.reflow.outboundCreate`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `biz_order_no`, `order_details`, `order_type`, `outbound_order_no`, `status`, `warehouse_code`, given by name in [`YuncReflowOutboundCreateRequired`].
 /// * **Reply:** [`YuncReflowOutboundCreateResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.reflow.outboundCreate` at <https://op.jinritemai.com/docs/api-docs>

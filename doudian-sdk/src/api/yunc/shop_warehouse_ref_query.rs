@@ -4,7 +4,7 @@
 //! `yunc.shopWarehouseRefQuery`: its request, its response and their nested types.
 /// `yunc.shopWarehouseRefQuery`: the request of the platform method `yunc.shopWarehouseRefQuery`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `shop_id`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncShopWarehouseRefQueryResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.shopWarehouseRefQuery` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.syncCollectInfo`: its request, its response and their nested types.
 /// `yunc.syncCollectInfo`: the request of the platform method `yunc.syncCollectInfo`.
 ///
-/// * **Reads only.** After a failure whose outcome is unknown the SDK simply tries again.
+/// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
 /// * **Required:** `cargo_code`, `owner_code`, `update_time`, `warehouse_code`: the arguments of [`new`](Self::new).
 /// * **Reply:** [`YuncSyncCollectInfoResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.syncCollectInfo` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.syncInventoryLogFlow`: its request, its response and their nested types.
 /// `yunc.syncInventoryLogFlow`: the request of the platform method `yunc.syncInventoryLogFlow`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `api_time`, `current_page`, `details`, `idempotent_no`, `owner_code`, `page_size`, `snapshot_time`, `total_lines`, `warehouse_code`, given by name in [`YuncSyncInventoryLogFlowRequired`].
 /// * **Reply:** [`YuncSyncInventoryLogFlowResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.syncInventoryLogFlow` at <https://op.jinritemai.com/docs/api-docs>

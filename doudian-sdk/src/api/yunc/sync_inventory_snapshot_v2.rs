@@ -5,7 +5,7 @@
 pub use super::shared::Detail;
 /// `yunc.syncInventorySnapshotV2`: the request of the platform method `yunc.syncInventorySnapshotV2`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `api_time`, `current_page`, `details`, `idempotent_no`, `occur_time`, `owner_code`, `page_size`, `shop_id_out`, `total_lines`, `vendor_no`, `warehouse_code`, given by name in [`YuncSyncInventorySnapshotV2Required`].
 /// * **Reply:** [`YuncSyncInventorySnapshotV2Response`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.syncInventorySnapshotV2` at <https://op.jinritemai.com/docs/api-docs>

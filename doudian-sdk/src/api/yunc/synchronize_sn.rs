@@ -4,7 +4,7 @@
 //! `yunc.synchronizeSN`: its request, its response and their nested types.
 /// `yunc.synchronizeSN`: the request of the platform method `yunc.synchronizeSN`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `idempotent_no`, `occur_time`, `order_no`, `order_type`, `owner_code`, `sn_list`, `warehouse_code`, given by name in [`YuncSynchronizeSNRequired`].
 /// * **Reply:** [`YuncSynchronizeSNResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.synchronizeSN` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.uploadErpFile`: its request, its response and their nested types.
 /// `yunc.uploadErpFile`: the request of the platform method `yunc.uploadErpFile`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `bin_file_uri`, `bin_original_uri`, `file_md5`, `file_number`, `idempotent`, `line_number`, `name`, `total_line_number`, given by name in [`YuncUploadErpFileRequired`].
 /// * **Reply:** [`YuncUploadErpFileResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.uploadErpFile` at <https://op.jinritemai.com/docs/api-docs>

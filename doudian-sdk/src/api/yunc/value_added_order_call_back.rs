@@ -4,7 +4,7 @@
 //! `yunc.valueAddedOrderCallBack`: its request, its response and their nested types.
 /// `yunc.valueAddedOrderCallBack`: the request of the platform method `yunc.valueAddedOrderCallBack`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `biz_order_no`, `event_type`, `occur_time`, `operator`, `value_added_order_no`, `warehouse_code`, given by name in [`YuncValueAddedOrderCallBackRequired`].
 /// * **Reply:** [`YuncValueAddedOrderCallBackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.valueAddedOrderCallBack` at <https://op.jinritemai.com/docs/api-docs>

@@ -4,7 +4,7 @@
 //! `yunc.wmsInboundCallback`: its request, its response and their nested types.
 /// `yunc.wmsInboundCallback`: the request of the platform method `yunc.wmsInboundCallback`.
 ///
-/// * **Writes.** A failure with [`Error::is_ambiguous`](crate::Error::is_ambiguous) may have been applied: read the state back before sending it again.
+/// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
 /// * **Required:** `details`, `inbound_order_no`, `operate_time`, `operator`, `order_type`, `status`, `warehouse_code`, given by name in [`YuncWmsInboundCallbackRequired`].
 /// * **Reply:** [`YuncWmsInboundCallbackResponse`]; nested types are in this module.
 /// * **Platform docs:** search `yunc.wmsInboundCallback` at <https://op.jinritemai.com/docs/api-docs>
