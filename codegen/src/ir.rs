@@ -102,6 +102,8 @@ pub struct Method {
     pub known_as: Vec<String>,
     /// Nested types merged into `api::model`: old name -> model name (kept as aliases).
     pub moved: std::collections::BTreeMap<String, String>,
+    /// Nested types renamed to be unique in their group: old name -> new (kept as aliases).
+    pub renamed: std::collections::BTreeMap<String, String>,
 }
 
 /// The types of a typed method.
@@ -269,4 +271,6 @@ pub struct MessageIr {
     pub nested: Vec<Struct>,
     /// Nested types merged into `api::model`: old name -> model name (kept as aliases).
     pub moved: std::collections::BTreeMap<String, String>,
+    /// Nested types renamed to be unique among the messages: old name -> new (kept as aliases).
+    pub renamed: std::collections::BTreeMap<String, String>,
 }

@@ -22,6 +22,7 @@ pub mod shapes;
 pub mod share;
 pub mod spec;
 pub mod types;
+pub mod unique;
 
 use error::{SpecError, SpecErrors};
 use ir::Sourced;

@@ -596,6 +596,7 @@ fn lower_method(
         aliases: method.aliases.iter().chain(over.map(|o| o.aliases.iter()).into_iter().flatten()).cloned().collect(),
         known_as: method.known_as.clone(),
         moved: BTreeMap::new(),
+        renamed: BTreeMap::new(),
     }
 }
 
@@ -827,6 +828,7 @@ fn lower_messages(
             module: naming::message_module(&message.name),
             nested: ns.into_sorted(),
             moved: BTreeMap::new(),
+            renamed: BTreeMap::new(),
         });
     }
     for name in overrides.value.messages.keys() {
@@ -861,5 +863,6 @@ pub fn lower_all(
             .map(|m| m.body.name.clone())
             .collect();
     }
+    crate::unique::apply(&mut api);
     Ok(api)
 }

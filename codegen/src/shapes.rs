@@ -586,6 +586,7 @@ mod tests {
             aliases: vec![],
             known_as: vec![],
             moved: BTreeMap::new(),
+            renamed: BTreeMap::new(),
         };
         let api = Api {
             groups: vec![Group {

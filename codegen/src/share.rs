@@ -158,6 +158,7 @@ mod tests {
             aliases: vec![],
             known_as: vec![],
             moved: Default::default(),
+            renamed: Default::default(),
         }
     }
 

@@ -193,7 +193,7 @@ mod catalog_v3 {
             from_str(r#"{"service_rate":0.25}"#).unwrap();
         assert_eq!(activity.service_rate, Some(0.25));
         // `order.policy`: i64 in the SDKs, string in the documentation: text, which takes both.
-        let policy: doudian_sdk::api::order::policy::PolicyInfo =
+        let policy: doudian_sdk::api::order::policy::PolicyPolicyInfo =
             from_str(r#"{"ins_ensured_time_begin":1700000000,"ins_ensured_time_end":"2023-11-15"}"#).unwrap();
         assert_eq!(policy.ins_ensured_time_begin.as_deref(), Some("1700000000"));
         assert_eq!(policy.ins_ensured_time_end.as_deref(), Some("2023-11-15"));

@@ -341,7 +341,7 @@ async fn after_sales_list_and_operate() {
         .expect("a pending refund-only request");
     let id = pending.aftersale_id.clone().unwrap();
     let reply = client
-        .execute(&AfterSaleOperateRequest::new(vec![operate::Item::new(&id).remark("e2e: agreed")], 101))
+        .execute(&AfterSaleOperateRequest::new(vec![operate::OperateItem::new(&id).remark("e2e: agreed")], 101))
         .await
         .unwrap();
     assert_eq!(reply.items.len(), 1);
@@ -351,7 +351,7 @@ async fn after_sales_list_and_operate() {
     assert_eq!(gw.counters().after_sale_operations.get(&id.to_string()), Some(&1));
 
     // The same operation again is refused per item, and nothing changes.
-    let again = client.execute(&AfterSaleOperateRequest::new(vec![operate::Item::new(&id)], 101)).await.unwrap();
+    let again = client.execute(&AfterSaleOperateRequest::new(vec![operate::OperateItem::new(&id)], 101)).await.unwrap();
     assert_eq!(again.items[0].status_code, Some(2), "{:?}", again.items[0]);
     assert_eq!(gw.counters().after_sale_operations.get(&id.to_string()), Some(&1));
     let listed = client.execute(&AfterSaleListRequest::new(0, 10).aftersale_id(&id)).await.unwrap();
@@ -564,7 +564,7 @@ async fn after_sale_handling_pushes_the_refund_event() {
         .expect("a pending return-and-refund request");
     let id = pending.aftersale_id.clone().unwrap();
     // Agree to the return (status 6 -> 7): tag 202, refund_ReturnApplyAgreed.
-    let reply = client.execute(&AfterSaleOperateRequest::new(vec![operate::Item::new(&id)], 111)).await.unwrap();
+    let reply = client.execute(&AfterSaleOperateRequest::new(vec![operate::OperateItem::new(&id)], 111)).await.unwrap();
     assert_eq!(reply.items[0].status_code, Some(0));
     assert_eq!(gw.after_sale_status(id.as_i64().unwrap()), Some(7));
     let events = webhook.next().await.outcome.unwrap();

@@ -220,9 +220,11 @@ pub fn message_file(m: &MessageIr) -> TokenStream {
     }
     let module_doc = format!(" Push message `{}` ({}) and its nested types.", m.body.name, tag_text(m));
     let moved = super::moved_aliases(&m.moved, &format!("push message `{}`", m.body.name));
+    let renamed = super::renamed_aliases(&m.renamed);
     quote! {
         #![doc = #module_doc]
         #moved
+        #renamed
         #body
         #(#nested)*
 

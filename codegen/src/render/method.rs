@@ -221,9 +221,11 @@ fn typed_tokens(m: &Method, typed: &Typed, shared: &[&str]) -> TokenStream {
         quote!(pub use super::shared::{#(#names),*};)
     });
     let moved = super::moved_aliases(&m.moved, &m.name);
+    let renamed = super::renamed_aliases(&m.renamed);
     quote! {
         #reexports
         #moved
+        #renamed
         #request_tokens
         #response_tokens
         #binding

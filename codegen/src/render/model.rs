@@ -53,3 +53,17 @@ pub fn moved_aliases(moved: &BTreeMap<String, String>, owner: &str) -> TokenStre
     });
     quote!(#(#items)*)
 }
+
+/// In a method's or message's module: the old names of nested types renamed to be unique in
+/// their group, as deprecated aliases.
+pub fn renamed_aliases(renamed: &BTreeMap<String, String>) -> TokenStream {
+    let items = renamed.iter().map(|(old, new)| {
+        let (old_ident, new_ident) = (ident(old), ident(new));
+        let note = format!("renamed to `{new}`: a type's name is unique within its group");
+        quote! {
+            #[deprecated(note = #note)]
+            pub type #old_ident = #new_ident;
+        }
+    });
+    quote!(#(#items)*)
+}

@@ -3,6 +3,10 @@
 
 //! `address.addAftersaleStrategy`: its request, its response and their nested types.
 pub use super::shared::Address;
+#[deprecated(
+    note = "renamed to `AddAftersaleStrategyAftersaleStrategy`: a type's name is unique within its group"
+)]
+pub type AftersaleStrategy = AddAftersaleStrategyAftersaleStrategy;
 /// `address.addAftersaleStrategy`: the request of the platform method `address.addAftersaleStrategy`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,7 +18,7 @@ pub use super::shared::Address;
 #[doc(alias = "address.addAftersaleStrategy")]
 pub struct AddressAddAftersaleStrategyRequest {
     /// `aftersale_strategy`
-    pub aftersale_strategy: Option<AftersaleStrategy>,
+    pub aftersale_strategy: Option<AddAftersaleStrategyAftersaleStrategy>,
 }
 impl AddressAddAftersaleStrategyRequest {
     /// A request with no parameters set (none is required).
@@ -24,7 +28,10 @@ impl AddressAddAftersaleStrategyRequest {
         }
     }
     /// Sets `aftersale_strategy`
-    pub fn aftersale_strategy(mut self, aftersale_strategy: AftersaleStrategy) -> Self {
+    pub fn aftersale_strategy(
+        mut self,
+        aftersale_strategy: AddAftersaleStrategyAftersaleStrategy,
+    ) -> Self {
         self.aftersale_strategy = Some(aftersale_strategy);
         self
     }
@@ -47,7 +54,7 @@ impl crate::request::Request for AddressAddAftersaleStrategyRequest {
 /// An object inside `address.addAftersaleStrategy`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct AftersaleStrategy {
+pub struct AddAftersaleStrategyAftersaleStrategy {
     /// `address`
     pub address: Vec<Address>,
     /// `strategy_name`. Example: `华东仓退货策略`
@@ -57,7 +64,7 @@ pub struct AftersaleStrategy {
     /// `to_add_product_id`. Example: `[123344]`
     pub to_add_product_id: Vec<i64>,
 }
-impl AftersaleStrategy {
+impl AddAftersaleStrategyAftersaleStrategy {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

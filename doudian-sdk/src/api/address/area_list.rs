@@ -2,6 +2,10 @@
 // Source: api-spec/groups/address.json
 
 //! `address.areaList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `AreaListData`: a type's name is unique within its group"
+)]
+pub type Data = AreaListData;
 /// `address.areaList`: the request of the platform method `address.areaList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -25,16 +29,16 @@ impl AddressAreaListRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct AddressAreaListResponse(pub Vec<Data>);
+pub struct AddressAreaListResponse(pub Vec<AreaListData>);
 impl ::std::ops::Deref for AddressAreaListResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<AreaListData>;
+    fn deref(&self) -> &Vec<AreaListData> {
         &self.0
     }
 }
 impl IntoIterator for AddressAreaListResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = AreaListData;
+    type IntoIter = ::std::vec::IntoIter<AreaListData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -47,7 +51,7 @@ impl crate::request::Request for AddressAreaListRequest {
 /// An object inside `address.areaList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct AreaListData {
     /// `area`
     pub area: Option<String>,
     /// `area_id`

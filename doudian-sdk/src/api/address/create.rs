@@ -2,6 +2,10 @@
 // Source: api-spec/groups/address.json
 
 //! `address.create`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CreateAddress`: a type's name is unique within its group"
+)]
+pub type Address = CreateAddress;
 /// `address.create`: the request of the platform method `address.create`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,13 +17,13 @@
 #[doc(alias = "address.create")]
 pub struct AddressCreateRequest {
     /// `address` (required)
-    pub address: Address,
+    pub address: CreateAddress,
     /// `store_id`. Example: `123`
     pub store_id: Option<i64>,
 }
 impl AddressCreateRequest {
     /// Builds it from the required parameters (`address`).
-    pub fn new(address: Address) -> Self {
+    pub fn new(address: CreateAddress) -> Self {
         Self {
             address,
             store_id: Default::default(),
@@ -45,7 +49,7 @@ impl crate::request::Request for AddressCreateRequest {
 /// An object inside `address.create`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Address {
+pub struct CreateAddress {
     /// `city_id` (required)
     pub city_id: i64,
     /// `detail` (required)
@@ -67,9 +71,9 @@ pub struct Address {
     /// `user_name` (required) (sensitive: redacted in `Debug`)
     pub user_name: String,
 }
-impl ::std::fmt::Debug for Address {
+impl ::std::fmt::Debug for CreateAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Address")
+        f.debug_struct("CreateAddress")
             .field("city_id", &self.city_id)
             .field("detail", &self.detail)
             .field("fixed_phone", &crate::secret::Redacted(&self.fixed_phone))
@@ -83,9 +87,9 @@ impl ::std::fmt::Debug for Address {
             .finish()
     }
 }
-/// The required parameters of [`Address`], by name: 7 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CreateAddress`], by name: 7 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct AddressRequired {
+pub struct CreateAddressRequired {
     /// `city_id` (required)
     pub city_id: i64,
     /// `detail` (required)
@@ -101,10 +105,10 @@ pub struct AddressRequired {
     /// `user_name` (required) (sensitive: redacted in `Debug`)
     pub user_name: String,
 }
-impl Address {
+impl CreateAddress {
     /// Builds it from its required parameters (`city_id`, `detail`, `link_type`, `province_id`, `street_id`, `town_id`, `user_name`).
-    pub fn new(required: AddressRequired) -> Self {
-        let AddressRequired {
+    pub fn new(required: CreateAddressRequired) -> Self {
+        let CreateAddressRequired {
             city_id,
             detail,
             link_type,

@@ -3,6 +3,18 @@
 
 //! `address.getAftersaleStrategy`: its request, its response and their nested types.
 pub use super::shared::{CommonPhone, CompanyPhone};
+#[deprecated(
+    note = "renamed to `GetAftersaleStrategyAddress`: a type's name is unique within its group"
+)]
+pub type Address = GetAftersaleStrategyAddress;
+#[deprecated(
+    note = "renamed to `GetAftersaleStrategyAddressAddress`: a type's name is unique within its group"
+)]
+pub type AddressAddress = GetAftersaleStrategyAddressAddress;
+#[deprecated(
+    note = "renamed to `GetAftersaleStrategyData`: a type's name is unique within its group"
+)]
+pub type Data = GetAftersaleStrategyData;
 /// `address.getAftersaleStrategy`: the request of the platform method `address.getAftersaleStrategy`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -34,7 +46,7 @@ impl AddressGetAftersaleStrategyRequest {
 #[non_exhaustive]
 pub struct AddressGetAftersaleStrategyResponse {
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<GetAftersaleStrategyData>,
 }
 impl crate::request::Request for AddressGetAftersaleStrategyRequest {
     const METHOD: &'static str = "address.getAftersaleStrategy";
@@ -44,14 +56,14 @@ impl crate::request::Request for AddressGetAftersaleStrategyRequest {
 /// An object inside `address.getAftersaleStrategy`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Address {
+pub struct GetAftersaleStrategyAddress {
     /// `address`
-    pub address: Option<AddressAddress>,
+    pub address: Option<GetAftersaleStrategyAddressAddress>,
 }
 /// An object inside `address.getAftersaleStrategy`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct AddressAddress {
+pub struct GetAftersaleStrategyAddressAddress {
     /// `address`. Example: `北京市北京市海淀区海淀街道花园路牡丹园中兴大厦`
     pub address: Option<String>,
     /// `after_sale_note`. Example: `测试备注`
@@ -103,9 +115,9 @@ pub struct AddressAddress {
     /// `user_name` (sensitive: redacted in `Debug`). Example: `xiaoming`
     pub user_name: Option<String>,
 }
-impl ::std::fmt::Debug for AddressAddress {
+impl ::std::fmt::Debug for GetAftersaleStrategyAddressAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("AddressAddress")
+        f.debug_struct("GetAftersaleStrategyAddressAddress")
             .field("address", &self.address)
             .field("after_sale_note", &self.after_sale_note)
             .field("biz_id", &self.biz_id)
@@ -137,9 +149,9 @@ impl ::std::fmt::Debug for AddressAddress {
 /// An object inside `address.getAftersaleStrategy`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetAftersaleStrategyData {
     /// `address_list`
-    pub address_list: Vec<Address>,
+    pub address_list: Vec<GetAftersaleStrategyAddress>,
     /// `createtime`. Example: `1727252654`
     pub createtime: Option<i64>,
     /// `related_product_count`. Example: `1`

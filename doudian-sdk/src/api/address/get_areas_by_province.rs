@@ -2,6 +2,10 @@
 // Source: api-spec/groups/address.json
 
 //! `address.getAreasByProvince`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetAreasByProvinceData`: a type's name is unique within its group"
+)]
+pub type Data = GetAreasByProvinceData;
 /// `address.getAreasByProvince`: the request of the platform method `address.getAreasByProvince`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -25,16 +29,16 @@ impl AddressGetAreasByProvinceRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct AddressGetAreasByProvinceResponse(pub Vec<Data>);
+pub struct AddressGetAreasByProvinceResponse(pub Vec<GetAreasByProvinceData>);
 impl ::std::ops::Deref for AddressGetAreasByProvinceResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<GetAreasByProvinceData>;
+    fn deref(&self) -> &Vec<GetAreasByProvinceData> {
         &self.0
     }
 }
 impl IntoIterator for AddressGetAreasByProvinceResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = GetAreasByProvinceData;
+    type IntoIter = ::std::vec::IntoIter<GetAreasByProvinceData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -62,21 +66,6 @@ pub struct City {
 /// An object inside `address.getAreasByProvince`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
-    /// `code`
-    pub code: Option<i64>,
-    /// `father_code`
-    pub father_code: Option<i64>,
-    /// `level`
-    pub level: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-    /// `sub_districts`
-    pub sub_districts: Vec<City>,
-}
-/// An object inside `address.getAreasByProvince`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct District {
     /// `code`
     pub code: Option<i64>,
@@ -88,6 +77,21 @@ pub struct District {
     pub name: Option<String>,
     /// `sub_districts`
     pub sub_districts: Vec<Street>,
+}
+/// An object inside `address.getAreasByProvince`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetAreasByProvinceData {
+    /// `code`
+    pub code: Option<i64>,
+    /// `father_code`
+    pub father_code: Option<i64>,
+    /// `level`
+    pub level: Option<String>,
+    /// `name`
+    pub name: Option<String>,
+    /// `sub_districts`
+    pub sub_districts: Vec<City>,
 }
 /// An object inside `address.getAreasByProvince`.
 #[derive(Clone, Default, Debug)]

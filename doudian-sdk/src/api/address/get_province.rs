@@ -2,6 +2,10 @@
 // Source: api-spec/groups/address.json
 
 //! `address.getProvince`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetProvinceData`: a type's name is unique within its group"
+)]
+pub type Data = GetProvinceData;
 /// `address.getProvince`: the request of the platform method `address.getProvince`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -22,16 +26,16 @@ impl AddressGetProvinceRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct AddressGetProvinceResponse(pub Vec<Data>);
+pub struct AddressGetProvinceResponse(pub Vec<GetProvinceData>);
 impl ::std::ops::Deref for AddressGetProvinceResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<GetProvinceData>;
+    fn deref(&self) -> &Vec<GetProvinceData> {
         &self.0
     }
 }
 impl IntoIterator for AddressGetProvinceResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = GetProvinceData;
+    type IntoIter = ::std::vec::IntoIter<GetProvinceData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -44,7 +48,7 @@ impl crate::request::Request for AddressGetProvinceRequest {
 /// An object inside `address.getProvince`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetProvinceData {
     /// `province`
     pub province: Option<String>,
     /// `province_id`

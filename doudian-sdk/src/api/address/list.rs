@@ -2,6 +2,10 @@
 // Source: api-spec/groups/address.json
 
 //! `address.list`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ListAddress`: a type's name is unique within its group"
+)]
+pub type Address = ListAddress;
 /// `address.list`: the request of the platform method `address.list`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -59,7 +63,7 @@ impl AddressListRequest {
 #[non_exhaustive]
 pub struct AddressListResponse {
     /// `address_list`
-    pub address_list: Vec<Address>,
+    pub address_list: Vec<ListAddress>,
     /// `page_no`
     pub page_no: Option<i64>,
     /// `page_size`
@@ -73,7 +77,7 @@ impl crate::request::Request for AddressListRequest {
     type Response = AddressListResponse;
 }
 impl crate::page::Paginated for AddressListRequest {
-    type Item = Address;
+    type Item = ListAddress;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_no)
@@ -104,7 +108,7 @@ impl AddressListRequest {
 /// An object inside `address.list`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Address {
+pub struct ListAddress {
     /// `address_id`
     pub address_id: Option<i64>,
     /// `create_time`
@@ -130,9 +134,9 @@ pub struct Address {
     /// `update_time`
     pub update_time: Option<String>,
 }
-impl ::std::fmt::Debug for Address {
+impl ::std::fmt::Debug for ListAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Address")
+        f.debug_struct("ListAddress")
             .field("address_id", &self.address_id)
             .field("create_time", &self.create_time)
             .field("is_default", &self.is_default)

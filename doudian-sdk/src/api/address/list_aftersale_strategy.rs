@@ -3,6 +3,14 @@
 
 //! `address.listAftersaleStrategy`: its request, its response and their nested types.
 pub use super::shared::{CommonPhone, CompanyPhone};
+#[deprecated(
+    note = "renamed to `ListAftersaleStrategyAddress`: a type's name is unique within its group"
+)]
+pub type Address = ListAftersaleStrategyAddress;
+#[deprecated(
+    note = "renamed to `ListAftersaleStrategyAddressAddress`: a type's name is unique within its group"
+)]
+pub type AddressAddress = ListAftersaleStrategyAddressAddress;
 /// `address.listAftersaleStrategy`: the request of the platform method `address.listAftersaleStrategy`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -100,14 +108,14 @@ impl AddressListAftersaleStrategyRequest {
 /// An object inside `address.listAftersaleStrategy`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Address {
+pub struct ListAftersaleStrategyAddress {
     /// `address`
-    pub address: Option<AddressAddress>,
+    pub address: Option<ListAftersaleStrategyAddressAddress>,
 }
 /// An object inside `address.listAftersaleStrategy`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct AddressAddress {
+pub struct ListAftersaleStrategyAddressAddress {
     /// `address`. Example: `北京市北京市海淀区海淀街道花园路牡丹园中兴大厦`
     pub address: Option<String>,
     /// `after_sale_note`. Example: `拒绝到付`
@@ -161,9 +169,9 @@ pub struct AddressAddress {
     /// `user_name` (sensitive: redacted in `Debug`). Example: `xiaoming`
     pub user_name: Option<String>,
 }
-impl ::std::fmt::Debug for AddressAddress {
+impl ::std::fmt::Debug for ListAftersaleStrategyAddressAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("AddressAddress")
+        f.debug_struct("ListAftersaleStrategyAddressAddress")
             .field("address", &self.address)
             .field("after_sale_note", &self.after_sale_note)
             .field("biz_id", &self.biz_id)
@@ -198,7 +206,7 @@ impl ::std::fmt::Debug for AddressAddress {
 #[non_exhaustive]
 pub struct Strategy {
     /// `address_list`
-    pub address_list: Vec<Address>,
+    pub address_list: Vec<ListAftersaleStrategyAddress>,
     /// `createtime`. Example: `1727252654`
     pub createtime: Option<i64>,
     /// `related_product_count`. Example: `1`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/address.json
 
 //! `address.provinceList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ProvinceListData`: a type's name is unique within its group"
+)]
+pub type Data = ProvinceListData;
 /// `address.provinceList`: the request of the platform method `address.provinceList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -22,16 +26,16 @@ impl AddressProvinceListRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct AddressProvinceListResponse(pub Vec<Data>);
+pub struct AddressProvinceListResponse(pub Vec<ProvinceListData>);
 impl ::std::ops::Deref for AddressProvinceListResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<ProvinceListData>;
+    fn deref(&self) -> &Vec<ProvinceListData> {
         &self.0
     }
 }
 impl IntoIterator for AddressProvinceListResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = ProvinceListData;
+    type IntoIter = ::std::vec::IntoIter<ProvinceListData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -44,7 +48,7 @@ impl crate::request::Request for AddressProvinceListRequest {
 /// An object inside `address.provinceList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct ProvinceListData {
     /// `father_id`
     pub father_id: Option<i64>,
     /// `province`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/address.json
 
 //! `address.update`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `UpdateAddress`: a type's name is unique within its group"
+)]
+pub type Address = UpdateAddress;
 /// `address.update`: the request of the platform method `address.update`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,13 +17,13 @@
 #[doc(alias = "address.update")]
 pub struct AddressUpdateRequest {
     /// `address` (required)
-    pub address: Address,
+    pub address: UpdateAddress,
     /// `store_id`. Example: `123`
     pub store_id: Option<i64>,
 }
 impl AddressUpdateRequest {
     /// Builds it from the required parameters (`address`).
-    pub fn new(address: Address) -> Self {
+    pub fn new(address: UpdateAddress) -> Self {
         Self {
             address,
             store_id: Default::default(),
@@ -42,7 +46,7 @@ impl crate::request::Request for AddressUpdateRequest {
 /// An object inside `address.update`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Address {
+pub struct UpdateAddress {
     /// `city_id` (required)
     pub city_id: i64,
     /// `detail` (required)
@@ -66,9 +70,9 @@ pub struct Address {
     /// `user_name` (required) (sensitive: redacted in `Debug`)
     pub user_name: String,
 }
-impl ::std::fmt::Debug for Address {
+impl ::std::fmt::Debug for UpdateAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Address")
+        f.debug_struct("UpdateAddress")
             .field("city_id", &self.city_id)
             .field("detail", &self.detail)
             .field("fixed_phone", &crate::secret::Redacted(&self.fixed_phone))
@@ -83,9 +87,9 @@ impl ::std::fmt::Debug for Address {
             .finish()
     }
 }
-/// The required parameters of [`Address`], by name: 8 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`UpdateAddress`], by name: 8 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct AddressRequired {
+pub struct UpdateAddressRequired {
     /// `city_id` (required)
     pub city_id: i64,
     /// `detail` (required)
@@ -103,10 +107,10 @@ pub struct AddressRequired {
     /// `user_name` (required) (sensitive: redacted in `Debug`)
     pub user_name: String,
 }
-impl Address {
+impl UpdateAddress {
     /// Builds it from its required parameters (`city_id`, `detail`, `id`, `link_type`, `province_id`, `street_id`, `town_id`, `user_name`).
-    pub fn new(required: AddressRequired) -> Self {
-        let AddressRequired {
+    pub fn new(required: UpdateAddressRequired) -> Self {
+        let UpdateAddressRequired {
             city_id,
             detail,
             id,

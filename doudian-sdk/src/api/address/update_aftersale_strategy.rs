@@ -3,6 +3,10 @@
 
 //! `address.updateAftersaleStrategy`: its request, its response and their nested types.
 pub use super::shared::Address;
+#[deprecated(
+    note = "renamed to `UpdateAftersaleStrategyAftersaleStrategy`: a type's name is unique within its group"
+)]
+pub type AftersaleStrategy = UpdateAftersaleStrategyAftersaleStrategy;
 /// `address.updateAftersaleStrategy`: the request of the platform method `address.updateAftersaleStrategy`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,7 +18,7 @@ pub use super::shared::Address;
 #[doc(alias = "address.updateAftersaleStrategy")]
 pub struct AddressUpdateAftersaleStrategyRequest {
     /// `aftersale_strategy`
-    pub aftersale_strategy: Option<AftersaleStrategy>,
+    pub aftersale_strategy: Option<UpdateAftersaleStrategyAftersaleStrategy>,
     /// `operation`. Example: `0`
     pub operation: Option<i32>,
 }
@@ -27,7 +31,10 @@ impl AddressUpdateAftersaleStrategyRequest {
         }
     }
     /// Sets `aftersale_strategy`
-    pub fn aftersale_strategy(mut self, aftersale_strategy: AftersaleStrategy) -> Self {
+    pub fn aftersale_strategy(
+        mut self,
+        aftersale_strategy: UpdateAftersaleStrategyAftersaleStrategy,
+    ) -> Self {
         self.aftersale_strategy = Some(aftersale_strategy);
         self
     }
@@ -57,7 +64,29 @@ impl crate::request::Request for AddressUpdateAftersaleStrategyRequest {
 /// An object inside `address.updateAftersaleStrategy`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct AftersaleStrategy {
+pub struct FailAddProduct {
+    /// `fail_code`. Example: `10001`
+    pub fail_code: Option<i64>,
+    /// `fail_reason`. Example: `系统更新失败`
+    pub fail_reason: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3708870048258064673`
+    pub product_id: Option<crate::ids::ProductId>,
+}
+/// An object inside `address.updateAftersaleStrategy`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct FailDelProduct {
+    /// `fail_code`. Example: `10002`
+    pub fail_code: Option<i64>,
+    /// `fail_reason`. Example: `商品正在审核中，禁止操作`
+    pub fail_reason: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3709239428372365627`
+    pub product_id: Option<crate::ids::ProductId>,
+}
+/// An object inside `address.updateAftersaleStrategy`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct UpdateAftersaleStrategyAftersaleStrategy {
     /// `address`
     pub address: Vec<Address>,
     /// `strategy_id`. Example: `AFS7418493389946110223`
@@ -71,7 +100,7 @@ pub struct AftersaleStrategy {
     /// `to_del_product_id`. Example: `[3709080842971250761]`
     pub to_del_product_id: Vec<i64>,
 }
-impl AftersaleStrategy {
+impl UpdateAftersaleStrategyAftersaleStrategy {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -113,28 +142,6 @@ impl AftersaleStrategy {
         self.to_del_product_id = to_del_product_id;
         self
     }
-}
-/// An object inside `address.updateAftersaleStrategy`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct FailAddProduct {
-    /// `fail_code`. Example: `10001`
-    pub fail_code: Option<i64>,
-    /// `fail_reason`. Example: `系统更新失败`
-    pub fail_reason: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3708870048258064673`
-    pub product_id: Option<crate::ids::ProductId>,
-}
-/// An object inside `address.updateAftersaleStrategy`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct FailDelProduct {
-    /// `fail_code`. Example: `10002`
-    pub fail_code: Option<i64>,
-    /// `fail_reason`. Example: `商品正在审核中，禁止操作`
-    pub fail_reason: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string. Example: `3709239428372365627`
-    pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.operate`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `OperateItem`: a type's name is unique within its group"
+)]
+pub type Item = OperateItem;
 /// `afterSale.operate`: Acts on after-sale requests: agrees to or refuses a refund, a return or an exchange, confirms goods received and so on, as chosen by `type`. One call takes up to 20 requests, but one failure fails them all, so send one at a time. An action on a request that has already moved on is refused: after an ambiguous failure read the request back with `afterSale.Detail`.
 ///
 /// * **Also spelt** `afterSale.Operate` (callable by that name too). Sent as `afterSale.operate`, the documentation's spelling: which case the server accepts is unverified.
@@ -17,7 +21,7 @@ pub struct AfterSaleOperateRequest {
     /// The requests to act on, at most 20 (one is safer).
     ///
     /// `items` (required)
-    pub items: Vec<Item>,
+    pub items: Vec<OperateItem>,
     /// `store_id`
     pub store_id: Option<i64>,
     /// The action, as a platform code; which codes apply depends on the request's kind and status (the platform's guide to this method lists them).
@@ -27,7 +31,7 @@ pub struct AfterSaleOperateRequest {
 }
 impl AfterSaleOperateRequest {
     /// Builds it from the required parameters (`items`, `type`).
-    pub fn new(items: Vec<Item>, type_: i32) -> Self {
+    pub fn new(items: Vec<OperateItem>, type_: i32) -> Self {
         Self {
             items,
             type_,
@@ -205,99 +209,6 @@ impl Evidence {
     }
 }
 /// An object inside `afterSale.operate`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Item {
-    /// The after-sale id.
-    ///
-    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string. Example: `6959800000297566494`
-    pub aftersale_id: crate::ids::AfterSaleId,
-    /// Images backing a refusal; required when the refusal reason asks for evidence.
-    ///
-    /// `evidence`
-    pub evidence: Vec<Evidence>,
-    /// Addresses and tracking numbers, for actions that move goods.
-    ///
-    /// `logistics`
-    pub logistics: Option<Logistics>,
-    /// Why; required when refusing.
-    ///
-    /// `reason`. Example: `商品有破损`
-    pub reason: Option<String>,
-    /// The refusal reason, from `afterSale.rejectReasonCodeList`.
-    ///
-    /// `reject_reason_code`. Example: `1`
-    pub reject_reason_code: Option<i64>,
-    /// A comment; required when refusing.
-    ///
-    /// `remark`. Example: `商品有污渍，影响二次销售`
-    pub remark: Option<String>,
-    /// `repair_type`. Example: `1`
-    pub repair_type: Option<i64>,
-    /// `update_time`. Example: `0`
-    pub update_time: Option<i64>,
-}
-impl Item {
-    /// Builds it from the required parameters (`aftersale_id`).
-    pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
-        Self {
-            aftersale_id: aftersale_id.into(),
-            evidence: Default::default(),
-            logistics: Default::default(),
-            reason: Default::default(),
-            reject_reason_code: Default::default(),
-            remark: Default::default(),
-            repair_type: Default::default(),
-            update_time: Default::default(),
-        }
-    }
-    /// Sets Images backing a refusal; required when the refusal reason asks for evidence.
-    ///
-    /// `evidence`
-    pub fn evidence(mut self, evidence: Vec<Evidence>) -> Self {
-        self.evidence = evidence;
-        self
-    }
-    /// Sets Addresses and tracking numbers, for actions that move goods.
-    ///
-    /// `logistics`
-    pub fn logistics(mut self, logistics: Logistics) -> Self {
-        self.logistics = Some(logistics);
-        self
-    }
-    /// Sets Why; required when refusing.
-    ///
-    /// `reason`. Example: `商品有破损`
-    pub fn reason(mut self, reason: impl Into<String>) -> Self {
-        self.reason = Some(reason.into());
-        self
-    }
-    /// Sets The refusal reason, from `afterSale.rejectReasonCodeList`.
-    ///
-    /// `reject_reason_code`. Example: `1`
-    pub fn reject_reason_code(mut self, reject_reason_code: i64) -> Self {
-        self.reject_reason_code = Some(reject_reason_code);
-        self
-    }
-    /// Sets A comment; required when refusing.
-    ///
-    /// `remark`. Example: `商品有污渍，影响二次销售`
-    pub fn remark(mut self, remark: impl Into<String>) -> Self {
-        self.remark = Some(remark.into());
-        self
-    }
-    /// Sets `repair_type`. Example: `1`
-    pub fn repair_type(mut self, repair_type: i64) -> Self {
-        self.repair_type = Some(repair_type);
-        self
-    }
-    /// Sets `update_time`. Example: `0`
-    pub fn update_time(mut self, update_time: i64) -> Self {
-        self.update_time = Some(update_time);
-        self
-    }
-}
-/// An object inside `afterSale.operate`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct ItemResult {
@@ -364,6 +275,99 @@ impl Logistics {
     /// Sets `sender_address_id`. Example: `95252`
     pub fn sender_address_id(mut self, sender_address_id: i64) -> Self {
         self.sender_address_id = Some(sender_address_id);
+        self
+    }
+}
+/// An object inside `afterSale.operate`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct OperateItem {
+    /// The after-sale id.
+    ///
+    /// `aftersale_id` (required): [`AfterSaleId`](crate::ids::AfterSaleId), sent as a string. Example: `6959800000297566494`
+    pub aftersale_id: crate::ids::AfterSaleId,
+    /// Images backing a refusal; required when the refusal reason asks for evidence.
+    ///
+    /// `evidence`
+    pub evidence: Vec<Evidence>,
+    /// Addresses and tracking numbers, for actions that move goods.
+    ///
+    /// `logistics`
+    pub logistics: Option<Logistics>,
+    /// Why; required when refusing.
+    ///
+    /// `reason`. Example: `商品有破损`
+    pub reason: Option<String>,
+    /// The refusal reason, from `afterSale.rejectReasonCodeList`.
+    ///
+    /// `reject_reason_code`. Example: `1`
+    pub reject_reason_code: Option<i64>,
+    /// A comment; required when refusing.
+    ///
+    /// `remark`. Example: `商品有污渍，影响二次销售`
+    pub remark: Option<String>,
+    /// `repair_type`. Example: `1`
+    pub repair_type: Option<i64>,
+    /// `update_time`. Example: `0`
+    pub update_time: Option<i64>,
+}
+impl OperateItem {
+    /// Builds it from the required parameters (`aftersale_id`).
+    pub fn new(aftersale_id: impl Into<crate::ids::AfterSaleId>) -> Self {
+        Self {
+            aftersale_id: aftersale_id.into(),
+            evidence: Default::default(),
+            logistics: Default::default(),
+            reason: Default::default(),
+            reject_reason_code: Default::default(),
+            remark: Default::default(),
+            repair_type: Default::default(),
+            update_time: Default::default(),
+        }
+    }
+    /// Sets Images backing a refusal; required when the refusal reason asks for evidence.
+    ///
+    /// `evidence`
+    pub fn evidence(mut self, evidence: Vec<Evidence>) -> Self {
+        self.evidence = evidence;
+        self
+    }
+    /// Sets Addresses and tracking numbers, for actions that move goods.
+    ///
+    /// `logistics`
+    pub fn logistics(mut self, logistics: Logistics) -> Self {
+        self.logistics = Some(logistics);
+        self
+    }
+    /// Sets Why; required when refusing.
+    ///
+    /// `reason`. Example: `商品有破损`
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+    /// Sets The refusal reason, from `afterSale.rejectReasonCodeList`.
+    ///
+    /// `reject_reason_code`. Example: `1`
+    pub fn reject_reason_code(mut self, reject_reason_code: i64) -> Self {
+        self.reject_reason_code = Some(reject_reason_code);
+        self
+    }
+    /// Sets A comment; required when refusing.
+    ///
+    /// `remark`. Example: `商品有污渍，影响二次销售`
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
+        self
+    }
+    /// Sets `repair_type`. Example: `1`
+    pub fn repair_type(mut self, repair_type: i64) -> Self {
+        self.repair_type = Some(repair_type);
+        self
+    }
+    /// Sets `update_time`. Example: `0`
+    pub fn update_time(mut self, update_time: i64) -> Self {
+        self.update_time = Some(update_time);
         self
     }
 }

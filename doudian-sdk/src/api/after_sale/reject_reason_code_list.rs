@@ -2,6 +2,10 @@
 // Source: api-spec/groups/afterSale.json
 
 //! `afterSale.rejectReasonCodeList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `RejectReasonCodeListItem`: a type's name is unique within its group"
+)]
+pub type Item = RejectReasonCodeListItem;
 /// `afterSale.rejectReasonCodeList`: the request of the platform method `afterSale.rejectReasonCodeList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -36,7 +40,7 @@ impl AfterSaleRejectReasonCodeListRequest {
 #[non_exhaustive]
 pub struct AfterSaleRejectReasonCodeListResponse {
     /// `items`
-    pub items: Vec<Item>,
+    pub items: Vec<RejectReasonCodeListItem>,
 }
 impl crate::request::Request for AfterSaleRejectReasonCodeListRequest {
     const METHOD: &'static str = "afterSale.rejectReasonCodeList";
@@ -46,7 +50,7 @@ impl crate::request::Request for AfterSaleRejectReasonCodeListRequest {
 /// An object inside `afterSale.rejectReasonCodeList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Item {
+pub struct RejectReasonCodeListItem {
     /// `evidence_description`
     pub evidence_description: Option<String>,
     /// `evidence_need`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/alliance.json
 
 //! `alliance.activityProductCategoryList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ActivityProductCategoryListCategory`: a type's name is unique within its group"
+)]
+pub type Category = ActivityProductCategoryListCategory;
 /// `alliance.activityProductCategoryList`: the request of the platform method `alliance.activityProductCategoryList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -23,7 +27,7 @@ impl AllianceActivityProductCategoryListRequest {
 #[non_exhaustive]
 pub struct AllianceActivityProductCategoryListResponse {
     /// `category_list`
-    pub category_list: Vec<Category>,
+    pub category_list: Vec<ActivityProductCategoryListCategory>,
 }
 impl crate::request::Request for AllianceActivityProductCategoryListRequest {
     const METHOD: &'static str = "alliance.activityProductCategoryList";
@@ -33,7 +37,7 @@ impl crate::request::Request for AllianceActivityProductCategoryListRequest {
 /// An object inside `alliance.activityProductCategoryList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Category {
+pub struct ActivityProductCategoryListCategory {
     /// `category_id`
     pub category_id: Option<i32>,
     /// `first_categories`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/alliance.json
 
 //! `alliance.colonelActivityProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ColonelActivityProductData`: a type's name is unique within its group"
+)]
+pub type Data = ColonelActivityProductData;
 /// `alliance.colonelActivityProduct`: the request of the platform method `alliance.colonelActivityProduct`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -103,7 +107,7 @@ impl AllianceColonelActivityProductRequest {
 #[non_exhaustive]
 pub struct AllianceColonelActivityProductResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<ColonelActivityProductData>,
     /// `institution_id`
     pub institution_id: Option<i64>,
     /// `next_cursor`
@@ -118,7 +122,7 @@ impl crate::request::Request for AllianceColonelActivityProductRequest {
 /// An object inside `alliance.colonelActivityProduct`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Data {
+pub struct ColonelActivityProductData {
     /// `activity_cos_fee`
     pub activity_cos_fee: Option<f64>,
     /// `activity_cos_ratio`
@@ -214,9 +218,9 @@ pub struct Data {
     /// `update_time`
     pub update_time: Option<String>,
 }
-impl ::std::fmt::Debug for Data {
+impl ::std::fmt::Debug for ColonelActivityProductData {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Data")
+        f.debug_struct("ColonelActivityProductData")
             .field("activity_cos_fee", &self.activity_cos_fee)
             .field("activity_cos_ratio", &self.activity_cos_ratio)
             .field("activity_end_time", &self.activity_end_time)

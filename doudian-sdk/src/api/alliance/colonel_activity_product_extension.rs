@@ -2,6 +2,10 @@
 // Source: api-spec/groups/alliance.json
 
 //! `alliance.colonelActivityProductExtension`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ColonelActivityProductExtensionData`: a type's name is unique within its group"
+)]
+pub type Data = ColonelActivityProductExtensionData;
 /// `alliance.colonelActivityProductExtension`: the request of the platform method `alliance.colonelActivityProductExtension`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -37,16 +41,18 @@ impl AllianceColonelActivityProductExtensionRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct AllianceColonelActivityProductExtensionResponse(pub Vec<Data>);
+pub struct AllianceColonelActivityProductExtensionResponse(
+    pub Vec<ColonelActivityProductExtensionData>,
+);
 impl ::std::ops::Deref for AllianceColonelActivityProductExtensionResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<ColonelActivityProductExtensionData>;
+    fn deref(&self) -> &Vec<ColonelActivityProductExtensionData> {
         &self.0
     }
 }
 impl IntoIterator for AllianceColonelActivityProductExtensionResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = ColonelActivityProductExtensionData;
+    type IntoIter = ::std::vec::IntoIter<ColonelActivityProductExtensionData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -58,7 +64,7 @@ impl crate::request::Request for AllianceColonelActivityProductExtensionRequest 
 /// An object inside `alliance.colonelActivityProductExtension`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct ColonelActivityProductExtensionData {
     /// `msg`
     pub msg: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/alliance.json
 
 //! `alliance.getOrderList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetOrderListData`: a type's name is unique within its group"
+)]
+pub type Data = GetOrderListData;
 /// `alliance.getOrderList`: the request of the platform method `alliance.getOrderList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -34,7 +38,7 @@ pub struct AllianceGetOrderListResponse {
     /// `code_msg`
     pub code_msg: Option<String>,
     /// `datas`
-    pub datas: Vec<Data>,
+    pub datas: Vec<GetOrderListData>,
 }
 impl crate::request::Request for AllianceGetOrderListRequest {
     const METHOD: &'static str = "alliance.getOrderList";
@@ -44,7 +48,7 @@ impl crate::request::Request for AllianceGetOrderListRequest {
 /// An object inside `alliance.getOrderList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetOrderListData {
     /// `alliance_biz_type`
     pub alliance_biz_type: Option<String>,
     /// `author_account`

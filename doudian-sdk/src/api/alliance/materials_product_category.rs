@@ -2,6 +2,10 @@
 // Source: api-spec/groups/alliance.json
 
 //! `alliance.materialsProductCategory`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `MaterialsProductCategoryCategory`: a type's name is unique within its group"
+)]
+pub type Category = MaterialsProductCategoryCategory;
 /// `alliance.materialsProductCategory`: the request of the platform method `alliance.materialsProductCategory`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -26,7 +30,7 @@ impl AllianceMaterialsProductCategoryRequest {
 #[non_exhaustive]
 pub struct AllianceMaterialsProductCategoryResponse {
     /// `category_list`
-    pub category_list: Vec<Category>,
+    pub category_list: Vec<MaterialsProductCategoryCategory>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -37,7 +41,7 @@ impl crate::request::Request for AllianceMaterialsProductCategoryRequest {
 /// An object inside `alliance.materialsProductCategory`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Category {
+pub struct MaterialsProductCategoryCategory {
     /// `id`
     pub id: Option<i64>,
     /// `level`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/alliance.json
 
 //! `alliance.materialsProductsDetails`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `MaterialsProductsDetailsProduct`: a type's name is unique within its group"
+)]
+pub type Product = MaterialsProductsDetailsProduct;
 /// `alliance.materialsProductsDetails`: the request of the platform method `alliance.materialsProductsDetails`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -36,7 +40,7 @@ impl AllianceMaterialsProductsDetailsRequest {
 #[non_exhaustive]
 pub struct AllianceMaterialsProductsDetailsResponse {
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<MaterialsProductsDetailsProduct>,
     /// `total`
     pub total: Option<i32>,
 }
@@ -61,7 +65,7 @@ pub struct DailyStatistic {
 /// An object inside `alliance.materialsProductsDetails`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct MaterialsProductsDetailsProduct {
     /// `category_id`
     pub category_id: Option<i32>,
     /// `category_name`

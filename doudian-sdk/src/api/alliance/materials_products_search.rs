@@ -2,6 +2,10 @@
 // Source: api-spec/groups/alliance.json
 
 //! `alliance.materialsProductsSearch`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `MaterialsProductsSearchProduct`: a type's name is unique within its group"
+)]
+pub type Product = MaterialsProductsSearchProduct;
 /// `alliance.materialsProductsSearch`: the request of the platform method `alliance.materialsProductsSearch`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -158,7 +162,7 @@ impl AllianceMaterialsProductsSearchRequest {
 #[non_exhaustive]
 pub struct AllianceMaterialsProductsSearchResponse {
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<MaterialsProductsSearchProduct>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -168,7 +172,7 @@ impl crate::request::Request for AllianceMaterialsProductsSearchRequest {
     type Response = AllianceMaterialsProductsSearchResponse;
 }
 impl crate::page::Paginated for AllianceMaterialsProductsSearchRequest {
-    type Item = Product;
+    type Item = MaterialsProductsSearchProduct;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -218,7 +222,7 @@ pub struct AvailableCoupon {
 /// An object inside `alliance.materialsProductsSearch`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct MaterialsProductsSearchProduct {
     /// `activity_id`
     pub activity_id: Option<i64>,
     /// `available_coupons`

@@ -2,6 +2,18 @@
 // Source: api-spec/groups/btas.json
 
 //! `btas.getInspectionOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetInspectionOrderProductOrder`: a type's name is unique within its group"
+)]
+pub type ProductOrder = GetInspectionOrderProductOrder;
+#[deprecated(
+    note = "renamed to `GetInspectionOrderProductOrderDetail`: a type's name is unique within its group"
+)]
+pub type ProductOrderDetail = GetInspectionOrderProductOrderDetail;
+#[deprecated(
+    note = "renamed to `GetInspectionOrderScInfo`: a type's name is unique within its group"
+)]
+pub type ScInfo = GetInspectionOrderScInfo;
 /// `btas.getInspectionOrder`: the request of the platform method `btas.getInspectionOrder`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -43,7 +55,7 @@ pub struct BtasGetInspectionOrderResponse {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub order_id: Option<crate::ids::OrderId>,
     /// `product_orders`
-    pub product_orders: Vec<ProductOrder>,
+    pub product_orders: Vec<GetInspectionOrderProductOrder>,
 }
 impl crate::request::Request for BtasGetInspectionOrderRequest {
     const METHOD: &'static str = "btas.getInspectionOrder";
@@ -53,18 +65,18 @@ impl crate::request::Request for BtasGetInspectionOrderRequest {
 /// An object inside `btas.getInspectionOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProductOrder {
+pub struct GetInspectionOrderProductOrder {
     /// `order_code`
     pub order_code: Vec<String>,
     /// `product_order_details`
-    pub product_order_details: Vec<ProductOrderDetail>,
+    pub product_order_details: Vec<GetInspectionOrderProductOrderDetail>,
     /// `product_order_id`
     pub product_order_id: Option<String>,
 }
 /// An object inside `btas.getInspectionOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProductOrderDetail {
+pub struct GetInspectionOrderProductOrderDetail {
     /// `cancel_status`
     pub cancel_status: Option<i32>,
     /// `extra_properties`
@@ -86,7 +98,7 @@ pub struct ProductOrderDetail {
     /// `product_price`
     pub product_price: Option<i64>,
     /// `sc_info`
-    pub sc_info: Option<ScInfo>,
+    pub sc_info: Option<GetInspectionOrderScInfo>,
     /// `sc_receive_time`
     pub sc_receive_time: Option<i64>,
     /// `sc_shipping_time`
@@ -103,7 +115,7 @@ pub struct ProductOrderDetail {
 /// An object inside `btas.getInspectionOrder`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct ScInfo {
+pub struct GetInspectionOrderScInfo {
     /// `sc_address`
     pub sc_address: Option<String>,
     /// `sc_city`
@@ -121,9 +133,9 @@ pub struct ScInfo {
     /// `sc_street`
     pub sc_street: Option<String>,
 }
-impl ::std::fmt::Debug for ScInfo {
+impl ::std::fmt::Debug for GetInspectionOrderScInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ScInfo")
+        f.debug_struct("GetInspectionOrderScInfo")
             .field("sc_address", &self.sc_address)
             .field("sc_city", &self.sc_city)
             .field("sc_district", &self.sc_district)

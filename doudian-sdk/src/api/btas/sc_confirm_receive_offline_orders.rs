@@ -2,6 +2,10 @@
 // Source: api-spec/groups/btas.json
 
 //! `btas.sc.confirmReceiveOfflineOrders`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ScConfirmReceiveOfflineOrdersOrder`: a type's name is unique within its group"
+)]
+pub type Order = ScConfirmReceiveOfflineOrdersOrder;
 /// `btas.sc.confirmReceiveOfflineOrders`: the request of the platform method `btas.sc.confirmReceiveOfflineOrders`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,13 +17,13 @@
 #[doc(alias = "btas.sc.confirmReceiveOfflineOrders")]
 pub struct BtasScConfirmReceiveOfflineOrdersRequest {
     /// `orders` (required)
-    pub orders: Vec<Order>,
+    pub orders: Vec<ScConfirmReceiveOfflineOrdersOrder>,
     /// `sc_id` (required)
     pub sc_id: i64,
 }
 impl BtasScConfirmReceiveOfflineOrdersRequest {
     /// Builds it from the required parameters (`orders`, `sc_id`).
-    pub fn new(orders: Vec<Order>, sc_id: i64) -> Self {
+    pub fn new(orders: Vec<ScConfirmReceiveOfflineOrdersOrder>, sc_id: i64) -> Self {
         Self { orders, sc_id }
     }
 }
@@ -46,13 +50,13 @@ pub struct ConfirmReceiveOfflineOrdersOrder {
 /// An object inside `btas.sc.confirmReceiveOfflineOrders`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct ScConfirmReceiveOfflineOrdersOrder {
     /// `order_code` (required)
     pub order_code: String,
     /// `product_quantity` (required)
     pub product_quantity: i32,
 }
-impl Order {
+impl ScConfirmReceiveOfflineOrdersOrder {
     /// Builds it from the required parameters (`order_code`, `product_quantity`).
     pub fn new(order_code: impl Into<String>, product_quantity: i32) -> Self {
         Self {

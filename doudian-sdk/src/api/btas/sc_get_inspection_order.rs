@@ -2,6 +2,18 @@
 // Source: api-spec/groups/btas.json
 
 //! `btas.sc.getInspectionOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ScGetInspectionOrderProductOrder`: a type's name is unique within its group"
+)]
+pub type ProductOrder = ScGetInspectionOrderProductOrder;
+#[deprecated(
+    note = "renamed to `ScGetInspectionOrderProductOrderDetail`: a type's name is unique within its group"
+)]
+pub type ProductOrderDetail = ScGetInspectionOrderProductOrderDetail;
+#[deprecated(
+    note = "renamed to `ScGetInspectionOrderScInfo`: a type's name is unique within its group"
+)]
+pub type ScInfo = ScGetInspectionOrderScInfo;
 /// `btas.sc.getInspectionOrder`: the request of the platform method `btas.sc.getInspectionOrder`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -51,7 +63,7 @@ pub struct BtasScGetInspectionOrderResponse {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub order_id: Option<crate::ids::OrderId>,
     /// `product_orders`
-    pub product_orders: Vec<ProductOrder>,
+    pub product_orders: Vec<ScGetInspectionOrderProductOrder>,
 }
 impl crate::request::Request for BtasScGetInspectionOrderRequest {
     const METHOD: &'static str = "btas.sc.getInspectionOrder";
@@ -61,18 +73,18 @@ impl crate::request::Request for BtasScGetInspectionOrderRequest {
 /// An object inside `btas.sc.getInspectionOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProductOrder {
+pub struct ScGetInspectionOrderProductOrder {
     /// `order_code`
     pub order_code: Vec<String>,
     /// `product_order_details`
-    pub product_order_details: Vec<ProductOrderDetail>,
+    pub product_order_details: Vec<ScGetInspectionOrderProductOrderDetail>,
     /// `product_order_id`
     pub product_order_id: Option<String>,
 }
 /// An object inside `btas.sc.getInspectionOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProductOrderDetail {
+pub struct ScGetInspectionOrderProductOrderDetail {
     /// `cancel_status`
     pub cancel_status: Option<i32>,
     /// `certification_code`
@@ -96,7 +108,7 @@ pub struct ProductOrderDetail {
     /// `product_price`
     pub product_price: Option<i64>,
     /// `sc_info`
-    pub sc_info: Option<ScInfo>,
+    pub sc_info: Option<ScGetInspectionOrderScInfo>,
     /// `sc_receive_time`
     pub sc_receive_time: Option<i64>,
     /// `sc_shipping_time`
@@ -115,7 +127,7 @@ pub struct ProductOrderDetail {
 /// An object inside `btas.sc.getInspectionOrder`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct ScInfo {
+pub struct ScGetInspectionOrderScInfo {
     /// `sc_address`
     pub sc_address: Option<String>,
     /// `sc_city`
@@ -143,9 +155,9 @@ pub struct ScInfo {
     /// `sc_street_id`
     pub sc_street_id: Option<i64>,
 }
-impl ::std::fmt::Debug for ScInfo {
+impl ::std::fmt::Debug for ScGetInspectionOrderScInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ScInfo")
+        f.debug_struct("ScGetInspectionOrderScInfo")
             .field("sc_address", &self.sc_address)
             .field("sc_city", &self.sc_city)
             .field("sc_city_id", &self.sc_city_id)

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/btas.json
 
 //! `btas.sc.listOrderCodeByPickupCode`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ScListOrderCodeByPickupCodeOrder`: a type's name is unique within its group"
+)]
+pub type Order = ScListOrderCodeByPickupCodeOrder;
 /// `btas.sc.listOrderCodeByPickupCode`: the request of the platform method `btas.sc.listOrderCodeByPickupCode`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -31,7 +35,7 @@ impl BtasScListOrderCodeByPickupCodeRequest {
 #[non_exhaustive]
 pub struct BtasScListOrderCodeByPickupCodeResponse {
     /// `order_list`
-    pub order_list: Vec<Order>,
+    pub order_list: Vec<ScListOrderCodeByPickupCodeOrder>,
     /// `pickup_code`
     pub pickup_code: Option<String>,
 }
@@ -43,7 +47,7 @@ impl crate::request::Request for BtasScListOrderCodeByPickupCodeRequest {
 /// An object inside `btas.sc.listOrderCodeByPickupCode`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct ScListOrderCodeByPickupCodeOrder {
     /// `extra_properties`
     pub extra_properties: Option<String>,
     /// `inspection_type`

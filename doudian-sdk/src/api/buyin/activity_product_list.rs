@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.activityProductList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ActivityProductListProduct`: a type's name is unique within its group"
+)]
+pub type Product = ActivityProductListProduct;
 /// `buyin.activityProductList`: the request of the platform method `buyin.activityProductList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -67,7 +71,7 @@ impl BuyinActivityProductListRequest {
 #[non_exhaustive]
 pub struct BuyinActivityProductListResponse {
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<ActivityProductListProduct>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -77,7 +81,7 @@ impl crate::request::Request for BuyinActivityProductListRequest {
     type Response = BuyinActivityProductListResponse;
 }
 impl crate::page::Paginated for BuyinActivityProductListRequest {
-    type Item = Product;
+    type Item = ActivityProductListProduct;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -104,7 +108,7 @@ impl BuyinActivityProductListRequest {
 /// An object inside `buyin.activityProductList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct ActivityProductListProduct {
     /// `apply_id`
     pub apply_id: Option<i64>,
     /// `commission_rate`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.applyActivities`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ApplyActivitiesProduct`: a type's name is unique within its group"
+)]
+pub type Product = ApplyActivitiesProduct;
 /// `buyin.applyActivities`: the request of the platform method `buyin.applyActivities`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct BuyinApplyActivitiesRequest {
     /// `phone_number` (required)
     pub phone_number: String,
     /// `products` (required)
-    pub products: Vec<Product>,
+    pub products: Vec<ApplyActivitiesProduct>,
     /// `service_rate` (required)
     pub service_rate: i64,
     /// `service_ratio`
@@ -28,7 +32,7 @@ impl BuyinApplyActivitiesRequest {
     pub fn new(
         activity_id: i64,
         phone_number: impl Into<String>,
-        products: Vec<Product>,
+        products: Vec<ApplyActivitiesProduct>,
         service_rate: i64,
     ) -> Self {
         Self {
@@ -59,22 +63,9 @@ impl crate::request::Request for BuyinApplyActivitiesRequest {
     type Response = BuyinApplyActivitiesResponse;
 }
 /// An object inside `buyin.applyActivities`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ApplyActivitiesResult {
-    /// `error_code`
-    pub error_code: Option<i64>,
-    /// `error_msg`
-    pub error_msg: Option<String>,
-    /// `is_success`
-    pub is_success: Option<bool>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-}
-/// An object inside `buyin.applyActivities`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct ApplyActivitiesProduct {
     /// `activity_price` (required)
     pub activity_price: i64,
     /// `commission_rate` (required)
@@ -94,7 +85,7 @@ pub struct Product {
     /// `promotion_stock`
     pub promotion_stock: Option<i64>,
 }
-impl Product {
+impl ApplyActivitiesProduct {
     /// Builds it from the required parameters (`activity_price`, `commission_rate`, `product_id`).
     pub fn new(
         activity_price: i64,
@@ -146,6 +137,19 @@ impl Product {
         self.promotion_stock = Some(promotion_stock);
         self
     }
+}
+/// An object inside `buyin.applyActivities`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct ApplyActivitiesResult {
+    /// `error_code`
+    pub error_code: Option<i64>,
+    /// `error_msg`
+    pub error_msg: Option<String>,
+    /// `is_success`
+    pub is_success: Option<bool>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.bindChannelProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `BindChannelProductFailed`: a type's name is unique within its group"
+)]
+pub type Failed = BindChannelProductFailed;
 /// `buyin.bindChannelProduct`: the request of the platform method `buyin.bindChannelProduct`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -62,7 +66,7 @@ impl BuyinBindChannelProductRequest {
 #[non_exhaustive]
 pub struct BuyinBindChannelProductResponse {
     /// `failed`
-    pub failed: Vec<Failed>,
+    pub failed: Vec<BindChannelProductFailed>,
     /// `success`. Example: `6`
     pub success: Option<i64>,
 }
@@ -73,7 +77,7 @@ impl crate::request::Request for BuyinBindChannelProductRequest {
 /// An object inside `buyin.bindChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Failed {
+pub struct BindChannelProductFailed {
     /// `id`. Example: `123456789`
     pub id: Option<i64>,
     /// `id_type`. Example: `1`

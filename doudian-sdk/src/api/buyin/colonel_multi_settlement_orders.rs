@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.colonelMultiSettlementOrders`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ColonelMultiSettlementOrdersOrder`: a type's name is unique within its group"
+)]
+pub type Order = ColonelMultiSettlementOrdersOrder;
 /// `buyin.colonelMultiSettlementOrders`: the request of the platform method `buyin.colonelMultiSettlementOrders`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -75,7 +79,7 @@ pub struct BuyinColonelMultiSettlementOrdersResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<ColonelMultiSettlementOrdersOrder>,
 }
 impl crate::request::Request for BuyinColonelMultiSettlementOrdersRequest {
     const METHOD: &'static str = "buyin.colonelMultiSettlementOrders";
@@ -84,7 +88,7 @@ impl crate::request::Request for BuyinColonelMultiSettlementOrdersRequest {
 /// An object inside `buyin.colonelMultiSettlementOrders`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct ColonelMultiSettlementOrdersOrder {
     /// `ads_buyin_id`
     pub ads_buyin_id: Option<String>,
     /// `author_account`

@@ -2,6 +2,26 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.commonShareCommandParse`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CommonShareCommandParseActivityInfo`: a type's name is unique within its group"
+)]
+pub type ActivityInfo = CommonShareCommandParseActivityInfo;
+#[deprecated(
+    note = "renamed to `CommonShareCommandParseLiveAppointInfo`: a type's name is unique within its group"
+)]
+pub type LiveAppointInfo = CommonShareCommandParseLiveAppointInfo;
+#[deprecated(
+    note = "renamed to `CommonShareCommandParseLiveInfo`: a type's name is unique within its group"
+)]
+pub type LiveInfo = CommonShareCommandParseLiveInfo;
+#[deprecated(
+    note = "renamed to `CommonShareCommandParseProductInfo`: a type's name is unique within its group"
+)]
+pub type ProductInfo = CommonShareCommandParseProductInfo;
+#[deprecated(
+    note = "renamed to `CommonShareCommandParseRedpackInfo`: a type's name is unique within its group"
+)]
+pub type RedpackInfo = CommonShareCommandParseRedpackInfo;
 /// `buyin.commonShareCommandParse`: the request of the platform method `buyin.commonShareCommandParse`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -35,7 +55,7 @@ impl crate::request::Request for BuyinCommonShareCommandParseRequest {
 /// An object inside `buyin.commonShareCommandParse`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ActivityInfo {
+pub struct CommonShareCommandParseActivityInfo {
     /// `activity_id`
     pub activity_id: Option<i64>,
     /// `activity_url`
@@ -52,22 +72,22 @@ pub struct ActivityInfo {
 #[non_exhaustive]
 pub struct CommonShareCommandParseInfo {
     /// `activity_info`
-    pub activity_info: Option<ActivityInfo>,
+    pub activity_info: Option<CommonShareCommandParseActivityInfo>,
     /// `command_type`
     pub command_type: Option<i32>,
     /// `live_appoint_info`
-    pub live_appoint_info: Option<LiveAppointInfo>,
+    pub live_appoint_info: Option<CommonShareCommandParseLiveAppointInfo>,
     /// `live_info`
-    pub live_info: Option<LiveInfo>,
+    pub live_info: Option<CommonShareCommandParseLiveInfo>,
     /// `product_info`
-    pub product_info: Option<ProductInfo>,
+    pub product_info: Option<CommonShareCommandParseProductInfo>,
     /// `redpack_info`
-    pub redpack_info: Option<RedpackInfo>,
+    pub redpack_info: Option<CommonShareCommandParseRedpackInfo>,
 }
 /// An object inside `buyin.commonShareCommandParse`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct LiveAppointInfo {
+pub struct CommonShareCommandParseLiveAppointInfo {
     /// `author_buyin_id`
     pub author_buyin_id: Option<String>,
     /// `live_appointment_id`
@@ -76,7 +96,7 @@ pub struct LiveAppointInfo {
 /// An object inside `buyin.commonShareCommandParse`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct LiveInfo {
+pub struct CommonShareCommandParseLiveInfo {
     /// `author_buyin_id`
     pub author_buyin_id: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
@@ -85,7 +105,7 @@ pub struct LiveInfo {
 /// An object inside `buyin.commonShareCommandParse`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProductInfo {
+pub struct CommonShareCommandParseProductInfo {
     /// `ins_activity_param`
     pub ins_activity_param: Option<String>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
@@ -94,7 +114,7 @@ pub struct ProductInfo {
 /// An object inside `buyin.commonShareCommandParse`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct RedpackInfo {
+pub struct CommonShareCommandParseRedpackInfo {
     /// `redpack_id`
     pub redpack_id: Option<String>,
 }

@@ -3,6 +3,18 @@
 
 //! `buyin.distributionLiveProductList`: its request, its response and their nested types.
 pub use super::shared::AdsPromotionRatio;
+#[deprecated(
+    note = "renamed to `DistributionLiveProductListAvailableCoupon`: a type's name is unique within its group"
+)]
+pub type AvailableCoupon = DistributionLiveProductListAvailableCoupon;
+#[deprecated(
+    note = "renamed to `DistributionLiveProductListProduct`: a type's name is unique within its group"
+)]
+pub type Product = DistributionLiveProductListProduct;
+#[deprecated(
+    note = "renamed to `DistributionLiveProductListProductInfo`: a type's name is unique within its group"
+)]
+pub type ProductInfo = DistributionLiveProductListProductInfo;
 /// `buyin.distributionLiveProductList`: the request of the platform method `buyin.distributionLiveProductList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -51,7 +63,7 @@ pub struct BuyinDistributionLiveProductListResponse {
     /// `product_count`
     pub product_count: Option<i32>,
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<DistributionLiveProductListProduct>,
     /// `room_id`
     pub room_id: Option<i64>,
 }
@@ -63,7 +75,7 @@ impl crate::request::Request for BuyinDistributionLiveProductListRequest {
 /// An object inside `buyin.distributionLiveProductList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct AvailableCoupon {
+pub struct DistributionLiveProductListAvailableCoupon {
     /// `coupon_type`
     pub coupon_type: Option<i32>,
     /// `discount_desc`
@@ -74,11 +86,89 @@ pub struct AvailableCoupon {
 /// An object inside `buyin.distributionLiveProductList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
+pub struct DistributionLiveProductListProduct {
+    /// `ads_promotion_ratio`
+    pub ads_promotion_ratio: Option<AdsPromotionRatio>,
+    /// `available_coupons`
+    pub available_coupons: Vec<DistributionLiveProductListAvailableCoupon>,
+    /// `category_id`
+    pub category_id: Option<i64>,
+    /// `cover`
+    pub cover: Option<String>,
+    /// `first_cid`
+    pub first_cid: Option<i64>,
+    /// `first_cname`
+    pub first_cname: Option<String>,
+    /// `given_products`
+    pub given_products: Vec<GivenProduct>,
+    /// `is_explaining`
+    pub is_explaining: Option<bool>,
+    /// `list_num`
+    pub list_num: Option<i32>,
+    /// `live_room_price`
+    pub live_room_price: Option<i64>,
+    /// `price`
+    pub price: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `second_cid`
+    pub second_cid: Option<i64>,
+    /// `second_cname`
+    pub second_cname: Option<String>,
+    /// `third_cid`
+    pub third_cid: Option<i64>,
+    /// `third_cname`
+    pub third_cname: Option<String>,
+    /// `title`
+    pub title: Option<String>,
+}
+/// An object inside `buyin.distributionLiveProductList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct DistributionLiveProductListProductInfo {
+    /// `ads_promotion_ratio`
+    pub ads_promotion_ratio: Option<AdsPromotionRatio>,
+    /// `available_coupons`
+    pub available_coupons: Vec<DistributionLiveProductListAvailableCoupon>,
+    /// `category_id`
+    pub category_id: Option<i64>,
+    /// `cover`
+    pub cover: Option<String>,
+    /// `first_cid`
+    pub first_cid: Option<i64>,
+    /// `first_cname`
+    pub first_cname: Option<String>,
+    /// `given_products`
+    pub given_products: Vec<GivenProduct>,
+    /// `is_explaining`
+    pub is_explaining: Option<bool>,
+    /// `list_num`
+    pub list_num: Option<i32>,
+    /// `live_room_price`
+    pub live_room_price: Option<i64>,
+    /// `price`
+    pub price: Option<i64>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `second_cid`
+    pub second_cid: Option<i64>,
+    /// `second_cname`
+    pub second_cname: Option<String>,
+    /// `third_cid`
+    pub third_cid: Option<i64>,
+    /// `third_cname`
+    pub third_cname: Option<String>,
+    /// `title`
+    pub title: Option<String>,
+}
+/// An object inside `buyin.distributionLiveProductList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
 pub struct FlashProduct {
     /// `ads_promotion_ratio`
     pub ads_promotion_ratio: Option<AdsPromotionRatio>,
     /// `available_coupons`
-    pub available_coupons: Vec<AvailableCoupon>,
+    pub available_coupons: Vec<DistributionLiveProductListAvailableCoupon>,
     /// `category_id`
     pub category_id: Option<i64>,
     /// `cover`
@@ -145,85 +235,7 @@ pub struct LotteryProduct {
     /// `lottery_product_start_time`
     pub lottery_product_start_time: Option<i64>,
     /// `product_info`
-    pub product_info: Option<ProductInfo>,
-}
-/// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Product {
-    /// `ads_promotion_ratio`
-    pub ads_promotion_ratio: Option<AdsPromotionRatio>,
-    /// `available_coupons`
-    pub available_coupons: Vec<AvailableCoupon>,
-    /// `category_id`
-    pub category_id: Option<i64>,
-    /// `cover`
-    pub cover: Option<String>,
-    /// `first_cid`
-    pub first_cid: Option<i64>,
-    /// `first_cname`
-    pub first_cname: Option<String>,
-    /// `given_products`
-    pub given_products: Vec<GivenProduct>,
-    /// `is_explaining`
-    pub is_explaining: Option<bool>,
-    /// `list_num`
-    pub list_num: Option<i32>,
-    /// `live_room_price`
-    pub live_room_price: Option<i64>,
-    /// `price`
-    pub price: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `second_cid`
-    pub second_cid: Option<i64>,
-    /// `second_cname`
-    pub second_cname: Option<String>,
-    /// `third_cid`
-    pub third_cid: Option<i64>,
-    /// `third_cname`
-    pub third_cname: Option<String>,
-    /// `title`
-    pub title: Option<String>,
-}
-/// An object inside `buyin.distributionLiveProductList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ProductInfo {
-    /// `ads_promotion_ratio`
-    pub ads_promotion_ratio: Option<AdsPromotionRatio>,
-    /// `available_coupons`
-    pub available_coupons: Vec<AvailableCoupon>,
-    /// `category_id`
-    pub category_id: Option<i64>,
-    /// `cover`
-    pub cover: Option<String>,
-    /// `first_cid`
-    pub first_cid: Option<i64>,
-    /// `first_cname`
-    pub first_cname: Option<String>,
-    /// `given_products`
-    pub given_products: Vec<GivenProduct>,
-    /// `is_explaining`
-    pub is_explaining: Option<bool>,
-    /// `list_num`
-    pub list_num: Option<i32>,
-    /// `live_room_price`
-    pub live_room_price: Option<i64>,
-    /// `price`
-    pub price: Option<i64>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `second_cid`
-    pub second_cid: Option<i64>,
-    /// `second_cname`
-    pub second_cname: Option<String>,
-    /// `third_cid`
-    pub third_cid: Option<i64>,
-    /// `third_cname`
-    pub third_cname: Option<String>,
-    /// `title`
-    pub title: Option<String>,
+    pub product_info: Option<DistributionLiveProductListProductInfo>,
 }
 #[doc(hidden)]
 mod wire;

@@ -3,6 +3,30 @@
 
 //! `buyin.doukeCommandParseAndShare`: its request, its response and their nested types.
 pub use super::shared::Qrcode;
+#[deprecated(
+    note = "renamed to `DoukeCommandParseAndShareActivityInfo`: a type's name is unique within its group"
+)]
+pub type ActivityInfo = DoukeCommandParseAndShareActivityInfo;
+#[deprecated(
+    note = "renamed to `DoukeCommandParseAndShareLiveAppointInfo`: a type's name is unique within its group"
+)]
+pub type LiveAppointInfo = DoukeCommandParseAndShareLiveAppointInfo;
+#[deprecated(
+    note = "renamed to `DoukeCommandParseAndShareLiveInfo`: a type's name is unique within its group"
+)]
+pub type LiveInfo = DoukeCommandParseAndShareLiveInfo;
+#[deprecated(
+    note = "renamed to `DoukeCommandParseAndShareProductInfo`: a type's name is unique within its group"
+)]
+pub type ProductInfo = DoukeCommandParseAndShareProductInfo;
+#[deprecated(
+    note = "renamed to `DoukeCommandParseAndShareRedpackInfo`: a type's name is unique within its group"
+)]
+pub type RedpackInfo = DoukeCommandParseAndShareRedpackInfo;
+#[deprecated(
+    note = "renamed to `DoukeCommandParseAndShareShareInfo`: a type's name is unique within its group"
+)]
+pub type ShareInfo = DoukeCommandParseAndShareShareInfo;
 /// `buyin.doukeCommandParseAndShare`: the request of the platform method `buyin.doukeCommandParseAndShare`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -46,17 +70,6 @@ impl crate::request::Request for BuyinDoukeCommandParseAndShareRequest {
 /// An object inside `buyin.doukeCommandParseAndShare`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ActivityInfo {
-    /// `extra_params`
-    pub extra_params: Option<String>,
-    /// `material_id`
-    pub material_id: Option<i64>,
-    /// `share_info`
-    pub share_info: Option<ActivityInfoShareInfo>,
-}
-/// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct ActivityInfoShareInfo {
     /// `deeplink`
     pub deeplink: Option<String>,
@@ -72,28 +85,85 @@ pub struct ActivityInfoShareInfo {
 #[non_exhaustive]
 pub struct CommandInfo {
     /// `activity_info`
-    pub activity_info: Option<ActivityInfo>,
+    pub activity_info: Option<DoukeCommandParseAndShareActivityInfo>,
     /// `command_type`
     pub command_type: Option<i32>,
     /// `live_appoint_info`
-    pub live_appoint_info: Option<LiveAppointInfo>,
+    pub live_appoint_info: Option<DoukeCommandParseAndShareLiveAppointInfo>,
     /// `live_info`
-    pub live_info: Option<LiveInfo>,
+    pub live_info: Option<DoukeCommandParseAndShareLiveInfo>,
     /// `product_info`
-    pub product_info: Option<ProductInfo>,
+    pub product_info: Option<DoukeCommandParseAndShareProductInfo>,
     /// `redpack_info`
-    pub redpack_info: Option<RedpackInfo>,
+    pub redpack_info: Option<DoukeCommandParseAndShareRedpackInfo>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct LiveAppointInfo {
+pub struct DoukeCommandParseAndShareActivityInfo {
+    /// `extra_params`
+    pub extra_params: Option<String>,
+    /// `material_id`
+    pub material_id: Option<i64>,
+    /// `share_info`
+    pub share_info: Option<ActivityInfoShareInfo>,
+}
+/// An object inside `buyin.doukeCommandParseAndShare`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct DoukeCommandParseAndShareLiveAppointInfo {
     /// `author_buyin_id`
     pub author_buyin_id: Option<String>,
     /// `live_appointment_id`
     pub live_appointment_id: Option<String>,
     /// `share_info`
     pub share_info: Option<LiveAppointInfoShareInfo>,
+}
+/// An object inside `buyin.doukeCommandParseAndShare`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct DoukeCommandParseAndShareLiveInfo {
+    /// `author_buyin_id`
+    pub author_buyin_id: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `share_info`
+    pub share_info: Option<LiveInfoShareInfo>,
+}
+/// An object inside `buyin.doukeCommandParseAndShare`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct DoukeCommandParseAndShareProductInfo {
+    /// `ins_activity_param`
+    pub ins_activity_param: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `share_info`
+    pub share_info: Option<DoukeCommandParseAndShareShareInfo>,
+}
+/// An object inside `buyin.doukeCommandParseAndShare`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct DoukeCommandParseAndShareRedpackInfo {
+    /// `redpack_id`
+    pub redpack_id: Option<String>,
+    /// `share_info`
+    pub share_info: Option<RedpackInfoShareInfo>,
+}
+/// An object inside `buyin.doukeCommandParseAndShare`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct DoukeCommandParseAndShareShareInfo {
+    /// `deeplink`
+    pub deeplink: Option<String>,
+    /// `qrcode`
+    pub qrcode: Option<Qrcode>,
+    /// `share_command`
+    pub share_command: Option<String>,
+    /// `share_link`
+    pub share_link: Option<String>,
+    /// `zlink`
+    pub zlink: Option<String>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
 #[derive(Clone, Default, Debug)]
@@ -105,17 +175,6 @@ pub struct LiveAppointInfoShareInfo {
     pub qrcode: Option<Qrcode>,
     /// `share_command`
     pub share_command: Option<String>,
-}
-/// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct LiveInfo {
-    /// `author_buyin_id`
-    pub author_buyin_id: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `share_info`
-    pub share_info: Option<LiveInfoShareInfo>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
 #[derive(Clone, Default, Debug)]
@@ -177,26 +236,6 @@ impl NeedShareInfoField {
 /// An object inside `buyin.doukeCommandParseAndShare`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProductInfo {
-    /// `ins_activity_param`
-    pub ins_activity_param: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `share_info`
-    pub share_info: Option<ShareInfo>,
-}
-/// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct RedpackInfo {
-    /// `redpack_id`
-    pub redpack_id: Option<String>,
-    /// `share_info`
-    pub share_info: Option<RedpackInfoShareInfo>,
-}
-/// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct RedpackInfoShareInfo {
     /// `deeplink`
     pub deeplink: Option<String>,
@@ -204,21 +243,6 @@ pub struct RedpackInfoShareInfo {
     pub qrcode: Option<Qrcode>,
     /// `share_command`
     pub share_command: Option<String>,
-}
-/// An object inside `buyin.doukeCommandParseAndShare`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ShareInfo {
-    /// `deeplink`
-    pub deeplink: Option<String>,
-    /// `qrcode`
-    pub qrcode: Option<Qrcode>,
-    /// `share_command`
-    pub share_command: Option<String>,
-    /// `share_link`
-    pub share_link: Option<String>,
-    /// `zlink`
-    pub zlink: Option<String>,
 }
 /// An object inside `buyin.doukeCommandParseAndShare`.
 #[derive(Clone, Default, Debug)]

@@ -3,6 +3,10 @@
 
 //! `buyin.doukeOrderAds`: its request, its response and their nested types.
 pub use super::shared::PidInfo;
+#[deprecated(
+    note = "renamed to `DoukeOrderAdsOrder`: a type's name is unique within its group"
+)]
+pub type Order = DoukeOrderAdsOrder;
 /// `buyin.doukeOrderAds`: the request of the platform method `buyin.doukeOrderAds`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -100,7 +104,7 @@ pub struct BuyinDoukeOrderAdsResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<DoukeOrderAdsOrder>,
 }
 impl crate::request::Request for BuyinDoukeOrderAdsRequest {
     const METHOD: &'static str = "buyin.doukeOrderAds";
@@ -109,7 +113,7 @@ impl crate::request::Request for BuyinDoukeOrderAdsRequest {
 /// An object inside `buyin.doukeOrderAds`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct DoukeOrderAdsOrder {
     /// `ads_activity_id`
     pub ads_activity_id: Option<i64>,
     /// `ads_estimated_commission`

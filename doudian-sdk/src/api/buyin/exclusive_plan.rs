@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.exclusivePlan`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ExclusivePlanProduct`: a type's name is unique within its group"
+)]
+pub type Product = ExclusivePlanProduct;
 /// `buyin.exclusivePlan`: the request of the platform method `buyin.exclusivePlan`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,7 +19,7 @@ pub struct BuyinExclusivePlanRequest {
     /// `is_create` (required)
     pub is_create: bool,
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<ExclusivePlanProduct>,
     /// `status`
     pub status: Option<i32>,
 }
@@ -29,7 +33,7 @@ impl BuyinExclusivePlanRequest {
         }
     }
     /// Sets `products`
-    pub fn products(mut self, products: Vec<Product>) -> Self {
+    pub fn products(mut self, products: Vec<ExclusivePlanProduct>) -> Self {
         self.products = products;
         self
     }
@@ -53,28 +57,15 @@ impl crate::request::Request for BuyinExclusivePlanRequest {
     type Response = BuyinExclusivePlanResponse;
 }
 /// An object inside `buyin.exclusivePlan`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ExclusivePlanResult {
-    /// `error_code`
-    pub error_code: Option<i64>,
-    /// `error_msg`
-    pub error_msg: Option<String>,
-    /// `is_success`
-    pub is_success: Option<bool>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-}
-/// An object inside `buyin.exclusivePlan`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct ExclusivePlanProduct {
     /// `cos_ratio`
     pub cos_ratio: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
     pub product_id: crate::ids::ProductId,
 }
-impl Product {
+impl ExclusivePlanProduct {
     /// Builds it from the required parameters (`product_id`).
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
@@ -87,6 +78,19 @@ impl Product {
         self.cos_ratio = Some(cos_ratio);
         self
     }
+}
+/// An object inside `buyin.exclusivePlan`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct ExclusivePlanResult {
+    /// `error_code`
+    pub error_code: Option<i64>,
+    /// `error_msg`
+    pub error_msg: Option<String>,
+    /// `is_success`
+    pub is_success: Option<bool>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.externalServiceFeeOrderImport`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ExternalServiceFeeOrderImportProduct`: a type's name is unique within its group"
+)]
+pub type Product = ExternalServiceFeeOrderImportProduct;
 /// `buyin.externalServiceFeeOrderImport`: the request of the platform method `buyin.externalServiceFeeOrderImport`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -23,7 +27,7 @@ pub struct BuyinExternalServiceFeeOrderImportRequest {
     /// `order_type` (required)
     pub order_type: i32,
     /// `products` (required)
-    pub products: Vec<Product>,
+    pub products: Vec<ExternalServiceFeeOrderImportProduct>,
     /// `sub_status` (required)
     pub sub_status: i64,
 }
@@ -41,7 +45,7 @@ pub struct BuyinExternalServiceFeeOrderImportRequired {
     /// `order_type` (required)
     pub order_type: i32,
     /// `products` (required)
-    pub products: Vec<Product>,
+    pub products: Vec<ExternalServiceFeeOrderImportProduct>,
     /// `sub_status` (required)
     pub sub_status: i64,
 }
@@ -238,7 +242,7 @@ impl Contract {
 /// An object inside `buyin.externalServiceFeeOrderImport`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct ExternalServiceFeeOrderImportProduct {
     /// `custom_rate` (required)
     pub custom_rate: i64,
     /// `live_price_max` (required)
@@ -250,9 +254,9 @@ pub struct Product {
     /// `product_url` (required)
     pub product_url: String,
 }
-/// The required parameters of [`Product`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`ExternalServiceFeeOrderImportProduct`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct ProductRequired {
+pub struct ExternalServiceFeeOrderImportProductRequired {
     /// `custom_rate` (required)
     pub custom_rate: i64,
     /// `live_price_max` (required)
@@ -264,10 +268,10 @@ pub struct ProductRequired {
     /// `product_url` (required)
     pub product_url: String,
 }
-impl Product {
+impl ExternalServiceFeeOrderImportProduct {
     /// Builds it from its required parameters (`custom_rate`, `live_price_max`, `live_price_min`, `min_stock`, `product_url`).
-    pub fn new(required: ProductRequired) -> Self {
-        let ProductRequired {
+    pub fn new(required: ExternalServiceFeeOrderImportProductRequired) -> Self {
+        let ExternalServiceFeeOrderImportProductRequired {
             custom_rate,
             live_price_max,
             live_price_min,

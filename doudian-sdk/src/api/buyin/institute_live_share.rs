@@ -3,6 +3,10 @@
 
 //! `buyin.instituteLiveShare`: its request, its response and their nested types.
 pub use super::shared::QrCode;
+#[deprecated(
+    note = "renamed to `InstituteLiveSharePidInfo`: a type's name is unique within its group"
+)]
+pub type PidInfo = InstituteLiveSharePidInfo;
 /// `buyin.instituteLiveShare`: the request of the platform method `buyin.instituteLiveShare`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -24,7 +28,7 @@ pub struct BuyinInstituteLiveShareRequest {
     /// `open_id`
     pub open_id: Option<String>,
     /// `pid_info` (required)
-    pub pid_info: PidInfo,
+    pub pid_info: InstituteLiveSharePidInfo,
     /// `platform`
     pub platform: Option<i32>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
@@ -32,7 +36,7 @@ pub struct BuyinInstituteLiveShareRequest {
 }
 impl BuyinInstituteLiveShareRequest {
     /// Builds it from the required parameters (`pid_info`).
-    pub fn new(pid_info: PidInfo) -> Self {
+    pub fn new(pid_info: InstituteLiveSharePidInfo) -> Self {
         Self {
             pid_info,
             buyin_id: Default::default(),
@@ -100,13 +104,13 @@ impl crate::request::Request for BuyinInstituteLiveShareRequest {
 /// An object inside `buyin.instituteLiveShare`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct PidInfo {
+pub struct InstituteLiveSharePidInfo {
     /// `external_info`
     pub external_info: Option<String>,
     /// `pid` (required)
     pub pid: String,
 }
-impl PidInfo {
+impl InstituteLiveSharePidInfo {
     /// Builds it from the required parameters (`pid`).
     pub fn new(pid: impl Into<String>) -> Self {
         Self {

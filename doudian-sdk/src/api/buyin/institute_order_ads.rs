@@ -3,6 +3,14 @@
 
 //! `buyin.instituteOrderAds`: its request, its response and their nested types.
 pub use super::shared::PidInfo;
+#[deprecated(
+    note = "renamed to `InstituteOrderAdsData`: a type's name is unique within its group"
+)]
+pub type Data = InstituteOrderAdsData;
+#[deprecated(
+    note = "renamed to `InstituteOrderAdsOrder`: a type's name is unique within its group"
+)]
+pub type Order = InstituteOrderAdsOrder;
 /// `buyin.instituteOrderAds`: the request of the platform method `buyin.instituteOrderAds`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -93,7 +101,7 @@ impl BuyinInstituteOrderAdsRequest {
 #[non_exhaustive]
 pub struct BuyinInstituteOrderAdsResponse {
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<InstituteOrderAdsData>,
 }
 impl crate::request::Request for BuyinInstituteOrderAdsRequest {
     const METHOD: &'static str = "buyin.instituteOrderAds";
@@ -102,16 +110,16 @@ impl crate::request::Request for BuyinInstituteOrderAdsRequest {
 /// An object inside `buyin.instituteOrderAds`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct InstituteOrderAdsData {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<InstituteOrderAdsOrder>,
 }
 /// An object inside `buyin.instituteOrderAds`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct InstituteOrderAdsOrder {
     /// `ads_estimated_commission`
     pub ads_estimated_commission: Option<i64>,
     /// `ads_fans_type`

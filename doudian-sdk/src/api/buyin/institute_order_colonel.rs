@@ -2,6 +2,14 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.instituteOrderColonel`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `InstituteOrderColonelColonelOrderInfo`: a type's name is unique within its group"
+)]
+pub type ColonelOrderInfo = InstituteOrderColonelColonelOrderInfo;
+#[deprecated(
+    note = "renamed to `InstituteOrderColonelOrder`: a type's name is unique within its group"
+)]
+pub type Order = InstituteOrderColonelOrder;
 /// `buyin.instituteOrderColonel`: the request of the platform method `buyin.instituteOrderColonel`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -75,7 +83,7 @@ pub struct BuyinInstituteOrderColonelResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<InstituteOrderColonelOrder>,
 }
 impl crate::request::Request for BuyinInstituteOrderColonelRequest {
     const METHOD: &'static str = "buyin.instituteOrderColonel";
@@ -84,7 +92,26 @@ impl crate::request::Request for BuyinInstituteOrderColonelRequest {
 /// An object inside `buyin.instituteOrderColonel`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ColonelOrderInfo {
+pub struct ColonelOrderInfoSecond {
+    /// `activity_id`
+    pub activity_id: Option<i64>,
+    /// `colonel_buyin_id`
+    pub colonel_buyin_id: Option<i64>,
+    /// `commission_rate`
+    pub commission_rate: Option<i64>,
+    /// `estimated_commission`
+    pub estimated_commission: Option<i64>,
+    /// `institution_id`
+    pub institution_id: Option<i64>,
+    /// `institution_name`
+    pub institution_name: Option<String>,
+    /// `real_commission`
+    pub real_commission: Option<i64>,
+}
+/// An object inside `buyin.instituteOrderColonel`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct InstituteOrderColonelColonelOrderInfo {
     /// `activity_id`
     pub activity_id: Option<i64>,
     /// `colonel_buyin_id`
@@ -109,26 +136,7 @@ pub struct ColonelOrderInfo {
 /// An object inside `buyin.instituteOrderColonel`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ColonelOrderInfoSecond {
-    /// `activity_id`
-    pub activity_id: Option<i64>,
-    /// `colonel_buyin_id`
-    pub colonel_buyin_id: Option<i64>,
-    /// `commission_rate`
-    pub commission_rate: Option<i64>,
-    /// `estimated_commission`
-    pub estimated_commission: Option<i64>,
-    /// `institution_id`
-    pub institution_id: Option<i64>,
-    /// `institution_name`
-    pub institution_name: Option<String>,
-    /// `real_commission`
-    pub real_commission: Option<i64>,
-}
-/// An object inside `buyin.instituteOrderColonel`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Order {
+pub struct InstituteOrderColonelOrder {
     /// `ads_promotion_rate`
     pub ads_promotion_rate: Option<String>,
     /// `app`
@@ -144,7 +152,7 @@ pub struct Order {
     /// `buyer_app_id`
     pub buyer_app_id: Option<String>,
     /// `colonel_order_info`
-    pub colonel_order_info: Option<ColonelOrderInfo>,
+    pub colonel_order_info: Option<InstituteOrderColonelColonelOrderInfo>,
     /// `colonel_order_info_second`
     pub colonel_order_info_second: Option<ColonelOrderInfoSecond>,
     /// `colonel_type`

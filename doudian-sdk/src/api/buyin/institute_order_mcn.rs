@@ -3,6 +3,10 @@
 
 //! `buyin.instituteOrderMCN`: its request, its response and their nested types.
 pub use super::shared::PidInfo;
+#[deprecated(
+    note = "renamed to `InstituteOrderMcnOrder`: a type's name is unique within its group"
+)]
+pub type Order = InstituteOrderMcnOrder;
 /// `buyin.instituteOrderMCN`: the request of the platform method `buyin.instituteOrderMCN`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -76,7 +80,7 @@ pub struct BuyinInstituteOrderMCNResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<InstituteOrderMcnOrder>,
 }
 impl crate::request::Request for BuyinInstituteOrderMCNRequest {
     const METHOD: &'static str = "buyin.instituteOrderMCN";
@@ -85,7 +89,7 @@ impl crate::request::Request for BuyinInstituteOrderMCNRequest {
 /// An object inside `buyin.instituteOrderMCN`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct InstituteOrderMcnOrder {
     /// `ads_estimated_commission`
     pub ads_estimated_commission: Option<i64>,
     /// `ads_promotion_rate`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.instituteOrderPick`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `InstituteOrderPickOrder`: a type's name is unique within its group"
+)]
+pub type Order = InstituteOrderPickOrder;
 /// `buyin.instituteOrderPick`: the request of the platform method `buyin.instituteOrderPick`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -83,7 +87,7 @@ pub struct BuyinInstituteOrderPickResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<InstituteOrderPickOrder>,
 }
 impl crate::request::Request for BuyinInstituteOrderPickRequest {
     const METHOD: &'static str = "buyin.instituteOrderPick";
@@ -92,7 +96,7 @@ impl crate::request::Request for BuyinInstituteOrderPickRequest {
 /// An object inside `buyin.instituteOrderPick`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct InstituteOrderPickOrder {
     /// `GMV`
     pub gmv: Option<i64>,
     /// `estimate_amount`

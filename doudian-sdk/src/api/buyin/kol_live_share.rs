@@ -3,6 +3,10 @@
 
 //! `buyin.kolLiveShare`: its request, its response and their nested types.
 pub use super::shared::QrCode;
+#[deprecated(
+    note = "renamed to `KolLiveSharePidInfo`: a type's name is unique within its group"
+)]
+pub type PidInfo = KolLiveSharePidInfo;
 /// `buyin.kolLiveShare`: the request of the platform method `buyin.kolLiveShare`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -18,13 +22,13 @@ pub struct BuyinKolLiveShareRequest {
     /// `need_zlink`
     pub need_zlink: Option<bool>,
     /// `pid_info` (required)
-    pub pid_info: PidInfo,
+    pub pid_info: KolLiveSharePidInfo,
     /// `platform`
     pub platform: Option<i32>,
 }
 impl BuyinKolLiveShareRequest {
     /// Builds it from the required parameters (`pid_info`).
-    pub fn new(pid_info: PidInfo) -> Self {
+    pub fn new(pid_info: KolLiveSharePidInfo) -> Self {
         Self {
             pid_info,
             need_qr_code: Default::default(),
@@ -68,13 +72,13 @@ impl crate::request::Request for BuyinKolLiveShareRequest {
 /// An object inside `buyin.kolLiveShare`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct PidInfo {
+pub struct KolLiveSharePidInfo {
     /// `external_info`
     pub external_info: Option<String>,
     /// `pid` (required)
     pub pid: String,
 }
-impl PidInfo {
+impl KolLiveSharePidInfo {
     /// Builds it from the required parameters (`pid`).
     pub fn new(pid: impl Into<String>) -> Self {
         Self {

@@ -5,6 +5,10 @@
 pub use super::shared::{
     DailyStatistic, LogisticsScore, ProductScore, ServiceScore, ShopScore, ShopTotalScore,
 };
+#[deprecated(
+    note = "renamed to `KolMaterialsProductsDetailsProduct`: a type's name is unique within its group"
+)]
+pub type Product = KolMaterialsProductsDetailsProduct;
 /// `buyin.kolMaterialsProductsDetails`: the request of the platform method `buyin.kolMaterialsProductsDetails`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -47,7 +51,7 @@ impl BuyinKolMaterialsProductsDetailsRequest {
 #[non_exhaustive]
 pub struct BuyinKolMaterialsProductsDetailsResponse {
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<KolMaterialsProductsDetailsProduct>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -59,7 +63,7 @@ impl crate::request::Request for BuyinKolMaterialsProductsDetailsRequest {
 /// An object inside `buyin.kolMaterialsProductsDetails`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct KolMaterialsProductsDetailsProduct {
     /// `activity_id`
     pub activity_id: Option<i64>,
     /// `category_id`

@@ -3,6 +3,10 @@
 
 //! `buyin.kolMaterialsProductsSearch`: its request, its response and their nested types.
 pub use super::shared::AvailableCoupon;
+#[deprecated(
+    note = "renamed to `KolMaterialsProductsSearchProduct`: a type's name is unique within its group"
+)]
+pub type Product = KolMaterialsProductsSearchProduct;
 /// `buyin.kolMaterialsProductsSearch`: the request of the platform method `buyin.kolMaterialsProductsSearch`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -159,7 +163,7 @@ impl BuyinKolMaterialsProductsSearchRequest {
 #[non_exhaustive]
 pub struct BuyinKolMaterialsProductsSearchResponse {
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<KolMaterialsProductsSearchProduct>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -169,7 +173,7 @@ impl crate::request::Request for BuyinKolMaterialsProductsSearchRequest {
     type Response = BuyinKolMaterialsProductsSearchResponse;
 }
 impl crate::page::Paginated for BuyinKolMaterialsProductsSearchRequest {
-    type Item = Product;
+    type Item = KolMaterialsProductsSearchProduct;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -196,7 +200,7 @@ impl BuyinKolMaterialsProductsSearchRequest {
 /// An object inside `buyin.kolMaterialsProductsSearch`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct KolMaterialsProductsSearchProduct {
     /// `activity_id`
     pub activity_id: Option<i64>,
     /// `available_coupons`

@@ -3,6 +3,10 @@
 
 //! `buyin.kolOrderAds`: its request, its response and their nested types.
 pub use super::shared::PidInfo;
+#[deprecated(
+    note = "renamed to `KolOrderAdsOrder`: a type's name is unique within its group"
+)]
+pub type Order = KolOrderAdsOrder;
 /// `buyin.kolOrderAds`: the request of the platform method `buyin.kolOrderAds`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -108,7 +112,7 @@ pub struct BuyinKolOrderAdsResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<KolOrderAdsOrder>,
 }
 impl crate::request::Request for BuyinKolOrderAdsRequest {
     const METHOD: &'static str = "buyin.kolOrderAds";
@@ -117,7 +121,7 @@ impl crate::request::Request for BuyinKolOrderAdsRequest {
 /// An object inside `buyin.kolOrderAds`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct KolOrderAdsOrder {
     /// `ads_activity_id`
     pub ads_activity_id: Option<i64>,
     /// `ads_estimated_commission`

@@ -3,6 +3,10 @@
 
 //! `buyin.kolPidList`: its request, its response and their nested types.
 pub use super::shared::Pid;
+#[deprecated(
+    note = "renamed to `KolPidListData`: a type's name is unique within its group"
+)]
+pub type Data = KolPidListData;
 /// `buyin.kolPidList`: the request of the platform method `buyin.kolPidList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -66,7 +70,7 @@ impl BuyinKolPidListRequest {
 #[non_exhaustive]
 pub struct BuyinKolPidListResponse {
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<KolPidListData>,
 }
 impl crate::request::Request for BuyinKolPidListRequest {
     const METHOD: &'static str = "buyin.kolPidList";
@@ -76,7 +80,7 @@ impl crate::request::Request for BuyinKolPidListRequest {
 /// An object inside `buyin.kolPidList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct KolPidListData {
     /// `pids`
     pub pids: Vec<Pid>,
     /// `total`

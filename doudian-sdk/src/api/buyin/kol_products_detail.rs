@@ -8,6 +8,22 @@ pub use super::shared::{
     PresellInfo, ProductScore, QualificationInfo, RightsInfo, ServiceScore, ShareInfo,
     ShopInfo, ShopScore, ShopTotalScore,
 };
+#[deprecated(
+    note = "renamed to `KolProductsDetailDetailBrief`: a type's name is unique within its group"
+)]
+pub type DetailBrief = KolProductsDetailDetailBrief;
+#[deprecated(
+    note = "renamed to `KolProductsDetailProduct`: a type's name is unique within its group"
+)]
+pub type Product = KolProductsDetailProduct;
+#[deprecated(
+    note = "renamed to `KolProductsDetailPromotionInfo`: a type's name is unique within its group"
+)]
+pub type PromotionInfo = KolProductsDetailPromotionInfo;
+#[deprecated(
+    note = "renamed to `KolProductsDetailTags`: a type's name is unique within its group"
+)]
+pub type Tags = KolProductsDetailTags;
 /// `buyin.kolProductsDetail`: the request of the platform method `buyin.kolProductsDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -44,7 +60,7 @@ impl BuyinKolProductsDetailRequest {
 #[non_exhaustive]
 pub struct BuyinKolProductsDetailResponse {
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<KolProductsDetailProduct>,
 }
 impl crate::request::Request for BuyinKolProductsDetailRequest {
     const METHOD: &'static str = "buyin.kolProductsDetail";
@@ -54,7 +70,7 @@ impl crate::request::Request for BuyinKolProductsDetailRequest {
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DetailBrief {
+pub struct KolProductsDetailDetailBrief {
     /// `component_info`
     pub component_info: Vec<ComponentInfo>,
     /// `success`
@@ -63,7 +79,7 @@ pub struct DetailBrief {
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct KolProductsDetailProduct {
     /// `activity_info`
     pub activity_info: Option<ActivityInfo>,
     /// `base_info`
@@ -75,7 +91,7 @@ pub struct Product {
     /// `coupon_info`
     pub coupon_info: Option<CouponInfo>,
     /// `detail_brief`
-    pub detail_brief: Option<DetailBrief>,
+    pub detail_brief: Option<KolProductsDetailDetailBrief>,
     /// `logistics_info`
     pub logistics_info: Option<LogisticsInfo>,
     /// `month_sale_data`
@@ -83,7 +99,7 @@ pub struct Product {
     /// `presell_info`
     pub presell_info: Option<PresellInfo>,
     /// `promotion_info`
-    pub promotion_info: Option<PromotionInfo>,
+    pub promotion_info: Option<KolProductsDetailPromotionInfo>,
     /// `qualification_info`
     pub qualification_info: Option<QualificationInfo>,
     /// `rights_info`
@@ -93,12 +109,12 @@ pub struct Product {
     /// `shop_info`
     pub shop_info: Option<ShopInfo>,
     /// `tags`
-    pub tags: Option<Tags>,
+    pub tags: Option<KolProductsDetailTags>,
 }
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PromotionInfo {
+pub struct KolProductsDetailPromotionInfo {
     /// `commission_type`
     pub commission_type: Option<i32>,
     /// `cos_fee`
@@ -115,7 +131,7 @@ pub struct PromotionInfo {
 /// An object inside `buyin.kolProductsDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Tags {
+pub struct KolProductsDetailTags {
     /// `has_douin_goods_tag`
     pub has_douin_goods_tag: Option<String>,
     /// `has_shop_brand_tag`

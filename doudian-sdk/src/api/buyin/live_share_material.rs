@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.liveShareMaterial`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `LiveShareMaterialData`: a type's name is unique within its group"
+)]
+pub type Data = LiveShareMaterialData;
 /// `buyin.liveShareMaterial`: the request of the platform method `buyin.liveShareMaterial`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -88,7 +92,7 @@ impl BuyinLiveShareMaterialRequest {
 #[non_exhaustive]
 pub struct BuyinLiveShareMaterialResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<LiveShareMaterialData>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -97,7 +101,7 @@ impl crate::request::Request for BuyinLiveShareMaterialRequest {
     type Response = BuyinLiveShareMaterialResponse;
 }
 impl crate::page::Paginated for BuyinLiveShareMaterialRequest {
-    type Item = Data;
+    type Item = LiveShareMaterialData;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -124,7 +128,7 @@ impl BuyinLiveShareMaterialRequest {
 /// An object inside `buyin.liveShareMaterial`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct LiveShareMaterialData {
     /// `author_level`
     pub author_level: Option<i64>,
     /// `author_name`

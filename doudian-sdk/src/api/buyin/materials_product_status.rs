@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.materialsProductStatus`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `MaterialsProductStatusData`: a type's name is unique within its group"
+)]
+pub type Data = MaterialsProductStatusData;
 /// `buyin.materialsProductStatus`: the request of the platform method `buyin.materialsProductStatus`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -25,16 +29,16 @@ impl BuyinMaterialsProductStatusRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct BuyinMaterialsProductStatusResponse(pub Vec<Data>);
+pub struct BuyinMaterialsProductStatusResponse(pub Vec<MaterialsProductStatusData>);
 impl ::std::ops::Deref for BuyinMaterialsProductStatusResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<MaterialsProductStatusData>;
+    fn deref(&self) -> &Vec<MaterialsProductStatusData> {
         &self.0
     }
 }
 impl IntoIterator for BuyinMaterialsProductStatusResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = MaterialsProductStatusData;
+    type IntoIter = ::std::vec::IntoIter<MaterialsProductStatusData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -46,7 +50,7 @@ impl crate::request::Request for BuyinMaterialsProductStatusRequest {
 /// An object inside `buyin.materialsProductStatus`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct MaterialsProductStatusData {
     /// `can_share`
     pub can_share: Option<bool>,
     /// `join_alliance`

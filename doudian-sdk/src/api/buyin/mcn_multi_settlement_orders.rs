@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.MCNMultiSettlementOrders`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `McnMultiSettlementOrdersOrder`: a type's name is unique within its group"
+)]
+pub type Order = McnMultiSettlementOrdersOrder;
 /// `buyin.MCNMultiSettlementOrders`: the request of the platform method `buyin.MCNMultiSettlementOrders`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -75,7 +79,7 @@ pub struct BuyinMCNMultiSettlementOrdersResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<McnMultiSettlementOrdersOrder>,
 }
 impl crate::request::Request for BuyinMCNMultiSettlementOrdersRequest {
     const METHOD: &'static str = "buyin.MCNMultiSettlementOrders";
@@ -84,7 +88,7 @@ impl crate::request::Request for BuyinMCNMultiSettlementOrdersRequest {
 /// An object inside `buyin.MCNMultiSettlementOrders`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct McnMultiSettlementOrdersOrder {
     /// `ads_buyin_id`
     pub ads_buyin_id: Option<String>,
     /// `author_account`

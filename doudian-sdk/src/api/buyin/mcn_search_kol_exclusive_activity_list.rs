@@ -2,6 +2,14 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.MCNSearchKolExclusiveActivityList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `McnSearchKolExclusiveActivityListActivityInfo`: a type's name is unique within its group"
+)]
+pub type ActivityInfo = McnSearchKolExclusiveActivityListActivityInfo;
+#[deprecated(
+    note = "renamed to `McnSearchKolExclusiveActivityListSkus`: a type's name is unique within its group"
+)]
+pub type Skus = McnSearchKolExclusiveActivityListSkus;
 /// `buyin.MCNSearchKolExclusiveActivityList`: the request of the platform method `buyin.MCNSearchKolExclusiveActivityList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -51,7 +59,7 @@ impl BuyinMCNSearchKolExclusiveActivityListRequest {
 #[non_exhaustive]
 pub struct BuyinMCNSearchKolExclusiveActivityListResponse {
     /// `activity_infos`
-    pub activity_infos: Vec<ActivityInfo>,
+    pub activity_infos: Vec<McnSearchKolExclusiveActivityListActivityInfo>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -61,7 +69,7 @@ impl crate::request::Request for BuyinMCNSearchKolExclusiveActivityListRequest {
     type Response = BuyinMCNSearchKolExclusiveActivityListResponse;
 }
 impl crate::page::Paginated for BuyinMCNSearchKolExclusiveActivityListRequest {
-    type Item = ActivityInfo;
+    type Item = McnSearchKolExclusiveActivityListActivityInfo;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -91,7 +99,7 @@ impl BuyinMCNSearchKolExclusiveActivityListRequest {
 /// An object inside `buyin.MCNSearchKolExclusiveActivityList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ActivityInfo {
+pub struct McnSearchKolExclusiveActivityListActivityInfo {
     /// `begin_time`
     pub begin_time: Option<String>,
     /// `end_time`
@@ -103,14 +111,14 @@ pub struct ActivityInfo {
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: Option<crate::ids::ShopId>,
     /// `skus`
-    pub skus: Vec<Skus>,
+    pub skus: Vec<McnSearchKolExclusiveActivityListSkus>,
     /// `status`
     pub status: Option<i64>,
 }
 /// An object inside `buyin.MCNSearchKolExclusiveActivityList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Skus {
+pub struct McnSearchKolExclusiveActivityListSkus {
     /// `original_price`
     pub original_price: Option<i64>,
     /// `price`

@@ -3,6 +3,10 @@
 
 //! `buyin.orientKolStrategyCreate`: its request, its response and their nested types.
 pub use super::shared::Failed;
+#[deprecated(
+    note = "renamed to `OrientKolStrategyCreateCosRatio`: a type's name is unique within its group"
+)]
+pub type CosRatio = OrientKolStrategyCreateCosRatio;
 /// `buyin.orientKolStrategyCreate`: the request of the platform method `buyin.orientKolStrategyCreate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,7 +18,7 @@ pub use super::shared::Failed;
 #[doc(alias = "buyin.orientKolStrategyCreate")]
 pub struct BuyinOrientKolStrategyCreateRequest {
     /// `cos_ratio` (required)
-    pub cos_ratio: CosRatio,
+    pub cos_ratio: OrientKolStrategyCreateCosRatio,
     /// `cos_ratio_type` (required). Example: `1`
     pub cos_ratio_type: i32,
     /// `end_time`. Example: `2020-05-19 00:00:00`
@@ -29,7 +33,7 @@ pub struct BuyinOrientKolStrategyCreateRequest {
 impl BuyinOrientKolStrategyCreateRequest {
     /// Builds it from the required parameters (`cos_ratio`, `cos_ratio_type`, `kol_buyin_ids`, `product_id`).
     pub fn new(
-        cos_ratio: CosRatio,
+        cos_ratio: OrientKolStrategyCreateCosRatio,
         cos_ratio_type: i32,
         kol_buyin_ids: Vec<i64>,
         product_id: impl Into<crate::ids::ProductId>,
@@ -72,7 +76,7 @@ impl crate::request::Request for BuyinOrientKolStrategyCreateRequest {
 /// An object inside `buyin.orientKolStrategyCreate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct CosRatio {
+pub struct OrientKolStrategyCreateCosRatio {
     /// `cos_ratio` (required). Example: `50`
     pub cos_ratio: i64,
     /// `ladder_bar` (required). Example: `20`
@@ -80,7 +84,7 @@ pub struct CosRatio {
     /// `ladder_cos_ratio` (required). Example: `50`
     pub ladder_cos_ratio: i64,
 }
-impl CosRatio {
+impl OrientKolStrategyCreateCosRatio {
     /// Builds it from the required parameters (`cos_ratio`, `ladder_bar`, `ladder_cos_ratio`).
     pub fn new(cos_ratio: i64, ladder_bar: i64, ladder_cos_ratio: i64) -> Self {
         Self {

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.originColonelApplyActivities`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `OriginColonelApplyActivitiesProduct`: a type's name is unique within its group"
+)]
+pub type Product = OriginColonelApplyActivitiesProduct;
 /// `buyin.originColonelApplyActivities`: the request of the platform method `buyin.originColonelApplyActivities`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct BuyinOriginColonelApplyActivitiesRequest {
     /// `phone_number` (required)
     pub phone_number: String,
     /// `products` (required)
-    pub products: Vec<Product>,
+    pub products: Vec<OriginColonelApplyActivitiesProduct>,
     /// `service_ratio`
     pub service_ratio: Option<String>,
 }
@@ -26,7 +30,7 @@ impl BuyinOriginColonelApplyActivitiesRequest {
     pub fn new(
         activity_id: i64,
         phone_number: impl Into<String>,
-        products: Vec<Product>,
+        products: Vec<OriginColonelApplyActivitiesProduct>,
     ) -> Self {
         Self {
             activity_id,
@@ -55,22 +59,9 @@ impl crate::request::Request for BuyinOriginColonelApplyActivitiesRequest {
     type Response = BuyinOriginColonelApplyActivitiesResponse;
 }
 /// An object inside `buyin.originColonelApplyActivities`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OriginColonelApplyActivitiesResult {
-    /// `error_code`
-    pub error_code: Option<i64>,
-    /// `error_msg`
-    pub error_msg: Option<String>,
-    /// `is_success`
-    pub is_success: Option<bool>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-}
-/// An object inside `buyin.originColonelApplyActivities`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct OriginColonelApplyActivitiesProduct {
     /// `origin_activity_id` (required)
     pub origin_activity_id: i64,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
@@ -78,7 +69,7 @@ pub struct Product {
     /// `promotion_end_time`
     pub promotion_end_time: Option<String>,
 }
-impl Product {
+impl OriginColonelApplyActivitiesProduct {
     /// Builds it from the required parameters (`origin_activity_id`, `product_id`).
     pub fn new(
         origin_activity_id: i64,
@@ -95,6 +86,19 @@ impl Product {
         self.promotion_end_time = Some(promotion_end_time.into());
         self
     }
+}
+/// An object inside `buyin.originColonelApplyActivities`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct OriginColonelApplyActivitiesResult {
+    /// `error_code`
+    pub error_code: Option<i64>,
+    /// `error_msg`
+    pub error_msg: Option<String>,
+    /// `is_success`
+    pub is_success: Option<bool>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
 }
 #[doc(hidden)]
 mod wire;

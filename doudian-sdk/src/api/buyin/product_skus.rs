@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.productSkus`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ProductSkusSkus`: a type's name is unique within its group"
+)]
+pub type Skus = ProductSkusSkus;
 /// `buyin.productSkus`: the request of the platform method `buyin.productSkus`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -30,7 +34,7 @@ pub struct BuyinProductSkusResponse {
     /// `pictures`
     pub pictures: ::std::collections::BTreeMap<String, Pictures>,
     /// `skus`
-    pub skus: ::std::collections::BTreeMap<String, Skus>,
+    pub skus: ::std::collections::BTreeMap<String, ProductSkusSkus>,
     /// `specs`
     pub specs: Vec<Spec>,
 }
@@ -50,7 +54,7 @@ pub struct Pictures {
 /// An object inside `buyin.productSkus`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Skus {
+pub struct ProductSkusSkus {
     /// `effective_price`
     pub effective_price: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number

@@ -8,6 +8,22 @@ pub use super::shared::{
     PresellInfo, ProductScore, QualificationInfo, RightsInfo, ServiceScore, ShareInfo,
     ShopInfo, ShopScore, ShopTotalScore,
 };
+#[deprecated(
+    note = "renamed to `ProductsDetailDetailBrief`: a type's name is unique within its group"
+)]
+pub type DetailBrief = ProductsDetailDetailBrief;
+#[deprecated(
+    note = "renamed to `ProductsDetailProduct`: a type's name is unique within its group"
+)]
+pub type Product = ProductsDetailProduct;
+#[deprecated(
+    note = "renamed to `ProductsDetailPromotionInfo`: a type's name is unique within its group"
+)]
+pub type PromotionInfo = ProductsDetailPromotionInfo;
+#[deprecated(
+    note = "renamed to `ProductsDetailTags`: a type's name is unique within its group"
+)]
+pub type Tags = ProductsDetailTags;
 /// `buyin.productsDetail`: the request of the platform method `buyin.productsDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -44,7 +60,7 @@ impl BuyinProductsDetailRequest {
 #[non_exhaustive]
 pub struct BuyinProductsDetailResponse {
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<ProductsDetailProduct>,
 }
 impl crate::request::Request for BuyinProductsDetailRequest {
     const METHOD: &'static str = "buyin.productsDetail";
@@ -54,7 +70,7 @@ impl crate::request::Request for BuyinProductsDetailRequest {
 /// An object inside `buyin.productsDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DetailBrief {
+pub struct ProductsDetailDetailBrief {
     /// `component_info`
     pub component_info: Vec<ComponentInfo>,
     /// `success`
@@ -63,7 +79,7 @@ pub struct DetailBrief {
 /// An object inside `buyin.productsDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct ProductsDetailProduct {
     /// `activity_info`
     pub activity_info: Option<ActivityInfo>,
     /// `base_info`
@@ -75,7 +91,7 @@ pub struct Product {
     /// `coupon_info`
     pub coupon_info: Option<CouponInfo>,
     /// `detail_brief`
-    pub detail_brief: Option<DetailBrief>,
+    pub detail_brief: Option<ProductsDetailDetailBrief>,
     /// `logistics_info`
     pub logistics_info: Option<LogisticsInfo>,
     /// `month_sale_data`
@@ -83,7 +99,7 @@ pub struct Product {
     /// `presell_info`
     pub presell_info: Option<PresellInfo>,
     /// `promotion_info`
-    pub promotion_info: Option<PromotionInfo>,
+    pub promotion_info: Option<ProductsDetailPromotionInfo>,
     /// `qualification_info`
     pub qualification_info: Option<QualificationInfo>,
     /// `rights_info`
@@ -93,12 +109,12 @@ pub struct Product {
     /// `shop_info`
     pub shop_info: Option<ShopInfo>,
     /// `tags`
-    pub tags: Option<Tags>,
+    pub tags: Option<ProductsDetailTags>,
 }
 /// An object inside `buyin.productsDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PromotionInfo {
+pub struct ProductsDetailPromotionInfo {
     /// `cos_fee`
     pub cos_fee: Option<i64>,
     /// `cos_ratio`
@@ -109,7 +125,7 @@ pub struct PromotionInfo {
 /// An object inside `buyin.productsDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Tags {
+pub struct ProductsDetailTags {
     /// `has_douin_goods_tag`
     pub has_douin_goods_tag: Option<bool>,
     /// `has_shop_brand_tag`

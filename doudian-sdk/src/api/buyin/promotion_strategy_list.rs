@@ -2,6 +2,14 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.promotionStrategyList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PromotionStrategyListCosRatio`: a type's name is unique within its group"
+)]
+pub type CosRatio = PromotionStrategyListCosRatio;
+#[deprecated(
+    note = "renamed to `PromotionStrategyListData`: a type's name is unique within its group"
+)]
+pub type Data = PromotionStrategyListData;
 /// `buyin.promotionStrategyList`: the request of the platform method `buyin.promotionStrategyList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -91,7 +99,7 @@ impl BuyinPromotionStrategyListRequest {
 #[non_exhaustive]
 pub struct BuyinPromotionStrategyListResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<PromotionStrategyListData>,
     /// `total`. Example: `30`
     pub total: Option<i64>,
 }
@@ -101,7 +109,7 @@ impl crate::request::Request for BuyinPromotionStrategyListRequest {
     type Response = BuyinPromotionStrategyListResponse;
 }
 impl crate::page::Paginated for BuyinPromotionStrategyListRequest {
-    type Item = Data;
+    type Item = PromotionStrategyListData;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -130,7 +138,7 @@ impl BuyinPromotionStrategyListRequest {
 #[non_exhaustive]
 pub struct CosInfo {
     /// `cos_ratio`
-    pub cos_ratio: Option<CosRatio>,
+    pub cos_ratio: Option<PromotionStrategyListCosRatio>,
     /// `cos_ratio_level`. Example: `{30:5}`
     pub cos_ratio_level: ::std::collections::BTreeMap<String, String>,
     /// `cos_ratio_sug`. Example: `60`
@@ -166,36 +174,6 @@ impl CosRangeFilter {
 /// An object inside `buyin.promotionStrategyList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct CosRatio {
-    /// `cos_ratio`. Example: `30`
-    pub cos_ratio: Option<i64>,
-    /// `ladder_bar`. Example: `30`
-    pub ladder_bar: Option<i64>,
-    /// `ladder_cos_ratio`. Example: `60`
-    pub ladder_cos_ratio: Option<i64>,
-}
-/// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Data {
-    /// `cos_info`
-    pub cos_info: Option<CosInfo>,
-    /// `end_time`. Example: `2020-05-19 00:00:00`
-    pub end_time: Option<String>,
-    /// `end_time_tip`. Example: `1`
-    pub end_time_tip: Option<i64>,
-    /// `start_time`. Example: `2020-05-19 00:00:00`
-    pub start_time: Option<String>,
-    /// `status`. Example: `1`
-    pub status: Option<i64>,
-    /// `strategy_id`. Example: `7654321`
-    pub strategy_id: Option<String>,
-    /// `valid_kol_info`
-    pub valid_kol_info: Option<ValidKolInfo>,
-}
-/// An object inside `buyin.promotionStrategyList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct FeatureCosRatio {
     /// `cos_ratio`. Example: `39`
     pub cos_ratio: Option<i64>,
@@ -216,6 +194,36 @@ pub struct KolInfo {
     pub avatar_url: Option<String>,
     /// `buyin_id`. Example: `70987654321`
     pub buyin_id: Option<i64>,
+}
+/// An object inside `buyin.promotionStrategyList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PromotionStrategyListCosRatio {
+    /// `cos_ratio`. Example: `30`
+    pub cos_ratio: Option<i64>,
+    /// `ladder_bar`. Example: `30`
+    pub ladder_bar: Option<i64>,
+    /// `ladder_cos_ratio`. Example: `60`
+    pub ladder_cos_ratio: Option<i64>,
+}
+/// An object inside `buyin.promotionStrategyList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PromotionStrategyListData {
+    /// `cos_info`
+    pub cos_info: Option<CosInfo>,
+    /// `end_time`. Example: `2020-05-19 00:00:00`
+    pub end_time: Option<String>,
+    /// `end_time_tip`. Example: `1`
+    pub end_time_tip: Option<i64>,
+    /// `start_time`. Example: `2020-05-19 00:00:00`
+    pub start_time: Option<String>,
+    /// `status`. Example: `1`
+    pub status: Option<i64>,
+    /// `strategy_id`. Example: `7654321`
+    pub strategy_id: Option<String>,
+    /// `valid_kol_info`
+    pub valid_kol_info: Option<ValidKolInfo>,
 }
 /// An object inside `buyin.promotionStrategyList`.
 #[derive(Clone, Default, Debug)]

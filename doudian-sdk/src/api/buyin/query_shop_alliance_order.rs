@@ -2,6 +2,14 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.queryShopAllianceOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `QueryShopAllianceOrderColonelOrderInfo`: a type's name is unique within its group"
+)]
+pub type ColonelOrderInfo = QueryShopAllianceOrderColonelOrderInfo;
+#[deprecated(
+    note = "renamed to `QueryShopAllianceOrderOrder`: a type's name is unique within its group"
+)]
+pub type Order = QueryShopAllianceOrderOrder;
 /// `buyin.queryShopAllianceOrder`: the request of the platform method `buyin.queryShopAllianceOrder`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -70,7 +78,7 @@ pub struct BuyinQueryShopAllianceOrderResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<QueryShopAllianceOrderOrder>,
 }
 impl crate::request::Request for BuyinQueryShopAllianceOrderRequest {
     const METHOD: &'static str = "buyin.queryShopAllianceOrder";
@@ -80,7 +88,7 @@ impl crate::request::Request for BuyinQueryShopAllianceOrderRequest {
 /// An object inside `buyin.queryShopAllianceOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ColonelOrderInfo {
+pub struct QueryShopAllianceOrderColonelOrderInfo {
     /// `activity_id`
     pub activity_id: Option<i64>,
     /// `colonel_buyin_id`
@@ -99,7 +107,7 @@ pub struct ColonelOrderInfo {
 /// An object inside `buyin.queryShopAllianceOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct QueryShopAllianceOrderOrder {
     /// `ads_estimated_commission`
     pub ads_estimated_commission: Option<String>,
     /// `ads_promotion_rate`
@@ -119,7 +127,7 @@ pub struct Order {
     /// `buyer_app_id`
     pub buyer_app_id: Option<String>,
     /// `colonel_order_info`
-    pub colonel_order_info: Option<ColonelOrderInfo>,
+    pub colonel_order_info: Option<QueryShopAllianceOrderColonelOrderInfo>,
     /// `commission_rate`
     pub commission_rate: Option<i64>,
     /// `confirm_time`

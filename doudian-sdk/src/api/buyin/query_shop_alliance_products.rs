@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.queryShopAllianceProducts`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `QueryShopAllianceProductsProduct`: a type's name is unique within its group"
+)]
+pub type Product = QueryShopAllianceProductsProduct;
 /// `buyin.queryShopAllianceProducts`: the request of the platform method `buyin.queryShopAllianceProducts`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -107,7 +111,7 @@ impl BuyinQueryShopAllianceProductsRequest {
 #[non_exhaustive]
 pub struct BuyinQueryShopAllianceProductsResponse {
     /// `product_list`
-    pub product_list: Vec<Product>,
+    pub product_list: Vec<QueryShopAllianceProductsProduct>,
     /// `total`. Example: `200`
     pub total: Option<i64>,
 }
@@ -117,7 +121,7 @@ impl crate::request::Request for BuyinQueryShopAllianceProductsRequest {
     type Response = BuyinQueryShopAllianceProductsResponse;
 }
 impl crate::page::Paginated for BuyinQueryShopAllianceProductsRequest {
-    type Item = Product;
+    type Item = QueryShopAllianceProductsProduct;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -144,7 +148,7 @@ impl BuyinQueryShopAllianceProductsRequest {
 /// An object inside `buyin.queryShopAllianceProducts`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct QueryShopAllianceProductsProduct {
     /// `check_status`. Example: `3`
     pub check_status: Option<i64>,
     /// `cos_fee`. Example: `50`

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.serviceFeeOrderList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ServiceFeeOrderListOrder`: a type's name is unique within its group"
+)]
+pub type Order = ServiceFeeOrderListOrder;
+#[deprecated(
+    note = "renamed to `ServiceFeeOrderListProductInfo`: a type's name is unique within its group"
+)]
+pub type ProductInfo = ServiceFeeOrderListProductInfo;
 /// `buyin.serviceFeeOrderList`: the request of the platform method `buyin.serviceFeeOrderList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -51,7 +59,7 @@ impl BuyinServiceFeeOrderListRequest {
 #[non_exhaustive]
 pub struct BuyinServiceFeeOrderListResponse {
     /// `order_list`
-    pub order_list: Vec<Order>,
+    pub order_list: Vec<ServiceFeeOrderListOrder>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -61,7 +69,7 @@ impl crate::request::Request for BuyinServiceFeeOrderListRequest {
     type Response = BuyinServiceFeeOrderListResponse;
 }
 impl crate::page::Paginated for BuyinServiceFeeOrderListRequest {
-    type Item = Order;
+    type Item = ServiceFeeOrderListOrder;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -88,7 +96,7 @@ impl BuyinServiceFeeOrderListRequest {
 /// An object inside `buyin.serviceFeeOrderList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct ServiceFeeOrderListOrder {
     /// `ad_act`
     pub ad_act: Option<i64>,
     /// `ad_act_amount`
@@ -128,7 +136,7 @@ pub struct Order {
     /// `order_type`
     pub order_type: Option<i32>,
     /// `product_info`
-    pub product_info: Vec<ProductInfo>,
+    pub product_info: Vec<ServiceFeeOrderListProductInfo>,
     /// `real_fee`
     pub real_fee: Option<i64>,
     /// `refund_fee`
@@ -141,7 +149,7 @@ pub struct Order {
 /// An object inside `buyin.serviceFeeOrderList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProductInfo {
+pub struct ServiceFeeOrderListProductInfo {
     /// `custom_rate`
     pub custom_rate: Option<i64>,
     /// `is_presell`

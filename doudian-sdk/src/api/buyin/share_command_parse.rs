@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.shareCommandParse`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ShareCommandParseProductInfo`: a type's name is unique within its group"
+)]
+pub type ProductInfo = ShareCommandParseProductInfo;
 /// `buyin.shareCommandParse`: the request of the platform method `buyin.shareCommandParse`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -26,7 +30,7 @@ impl BuyinShareCommandParseRequest {
 #[non_exhaustive]
 pub struct BuyinShareCommandParseResponse {
     /// `product_info`
-    pub product_info: Option<ProductInfo>,
+    pub product_info: Option<ShareCommandParseProductInfo>,
 }
 impl crate::request::Request for BuyinShareCommandParseRequest {
     const METHOD: &'static str = "buyin.shareCommandParse";
@@ -35,7 +39,7 @@ impl crate::request::Request for BuyinShareCommandParseRequest {
 /// An object inside `buyin.shareCommandParse`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProductInfo {
+pub struct ShareCommandParseProductInfo {
     /// `cos_fee`
     pub cos_fee: Option<i64>,
     /// `cos_ratio`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.shopMultiSettlementOrders`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ShopMultiSettlementOrdersOrder`: a type's name is unique within its group"
+)]
+pub type Order = ShopMultiSettlementOrdersOrder;
 /// `buyin.shopMultiSettlementOrders`: the request of the platform method `buyin.shopMultiSettlementOrders`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -75,7 +79,7 @@ pub struct BuyinShopMultiSettlementOrdersResponse {
     /// `cursor`
     pub cursor: Option<String>,
     /// `orders`
-    pub orders: Vec<Order>,
+    pub orders: Vec<ShopMultiSettlementOrdersOrder>,
 }
 impl crate::request::Request for BuyinShopMultiSettlementOrdersRequest {
     const METHOD: &'static str = "buyin.shopMultiSettlementOrders";
@@ -84,7 +88,7 @@ impl crate::request::Request for BuyinShopMultiSettlementOrdersRequest {
 /// An object inside `buyin.shopMultiSettlementOrders`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct ShopMultiSettlementOrdersOrder {
     /// `ads_buyin_id`
     pub ads_buyin_id: Option<String>,
     /// `author_account`

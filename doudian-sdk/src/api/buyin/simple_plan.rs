@@ -2,6 +2,10 @@
 // Source: api-spec/groups/buyin.json
 
 //! `buyin.simplePlan`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SimplePlanProduct`: a type's name is unique within its group"
+)]
+pub type Product = SimplePlanProduct;
 /// `buyin.simplePlan`: the request of the platform method `buyin.simplePlan`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,7 +19,7 @@ pub struct BuyinSimplePlanRequest {
     /// `is_create` (required). Example: `true`
     pub is_create: bool,
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<SimplePlanProduct>,
     /// `status`. Example: `2`
     pub status: Option<i32>,
 }
@@ -29,7 +33,7 @@ impl BuyinSimplePlanRequest {
         }
     }
     /// Sets `products`
-    pub fn products(mut self, products: Vec<Product>) -> Self {
+    pub fn products(mut self, products: Vec<SimplePlanProduct>) -> Self {
         self.products = products;
         self
     }
@@ -55,13 +59,13 @@ impl crate::request::Request for BuyinSimplePlanRequest {
 /// An object inside `buyin.simplePlan`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct SimplePlanProduct {
     /// `cos_ratio`. Example: `30`
     pub cos_ratio: Option<i64>,
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number. Example: `3276187891830787600`
     pub product_id: crate::ids::ProductId,
 }
-impl Product {
+impl SimplePlanProduct {
     /// Builds it from the required parameters (`product_id`).
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {

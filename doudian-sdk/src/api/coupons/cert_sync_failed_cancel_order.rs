@@ -2,6 +2,10 @@
 // Source: api-spec/groups/coupons.json
 
 //! `coupons.CertSyncFailedCancelOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CertSyncFailedCancelOrderOp`: a type's name is unique within its group"
+)]
+pub type Op = CertSyncFailedCancelOrderOp;
 /// `coupons.CertSyncFailedCancelOrder`: the request of the platform method `coupons.CertSyncFailedCancelOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,7 +17,7 @@
 #[doc(alias = "coupons.CertSyncFailedCancelOrder")]
 pub struct CouponsCertSyncFailedCancelOrderRequest {
     /// `Op`
-    pub op: Option<Op>,
+    pub op: Option<CertSyncFailedCancelOrderOp>,
     /// `OrderId` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6931496948675122841`
     pub order_id: crate::ids::OrderId,
 }
@@ -26,7 +30,7 @@ impl CouponsCertSyncFailedCancelOrderRequest {
         }
     }
     /// Sets `Op`
-    pub fn op(mut self, op: Op) -> Self {
+    pub fn op(mut self, op: CertSyncFailedCancelOrderOp) -> Self {
         self.op = Some(op);
         self
     }
@@ -49,13 +53,13 @@ impl crate::request::Request for CouponsCertSyncFailedCancelOrderRequest {
 /// An object inside `coupons.CertSyncFailedCancelOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Op {
+pub struct CertSyncFailedCancelOrderOp {
     /// `OpUid`. Example: `1234`
     pub op_uid: Option<i64>,
     /// `Platform`. Example: `1`
     pub platform: Option<i32>,
 }
-impl Op {
+impl CertSyncFailedCancelOrderOp {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/coupons.json
 
 //! `coupons.extendCertValidEndByOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ExtendCertValidEndByOrderOp`: a type's name is unique within its group"
+)]
+pub type Op = ExtendCertValidEndByOrderOp;
 /// `coupons.extendCertValidEndByOrder`: the request of the platform method `coupons.extendCertValidEndByOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct CouponsExtendCertValidEndByOrderRequest {
     /// `extend_time` (required). Example: `1647399907`
     pub extend_time: i64,
     /// `op`
-    pub op: Option<Op>,
+    pub op: Option<ExtendCertValidEndByOrderOp>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4910456132661405505`
     pub order_id: crate::ids::OrderId,
     /// `reason` (required). Example: `1`
@@ -40,7 +44,7 @@ impl CouponsExtendCertValidEndByOrderRequest {
         }
     }
     /// Sets `op`
-    pub fn op(mut self, op: Op) -> Self {
+    pub fn op(mut self, op: ExtendCertValidEndByOrderOp) -> Self {
         self.op = Some(op);
         self
     }
@@ -63,13 +67,13 @@ impl crate::request::Request for CouponsExtendCertValidEndByOrderRequest {
 /// An object inside `coupons.extendCertValidEndByOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Op {
+pub struct ExtendCertValidEndByOrderOp {
     /// `op_uid`. Example: `1234`
     pub op_uid: Option<i64>,
     /// `platform`. Example: `1`
     pub platform: Option<i32>,
 }
-impl Op {
+impl ExtendCertValidEndByOrderOp {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

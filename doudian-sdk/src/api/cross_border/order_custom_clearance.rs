@@ -2,6 +2,10 @@
 // Source: api-spec/groups/crossBorder.json
 
 //! `crossborder.orderCustomClearance`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `OrderCustomClearanceErrorInfo`: a type's name is unique within its group"
+)]
+pub type ErrorInfo = OrderCustomClearanceErrorInfo;
 /// `crossborder.orderCustomClearance`: the request of the platform method `crossborder.orderCustomClearance`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct CrossborderOrderCustomClearanceRequest {
     /// `customs_name` (required)
     pub customs_name: String,
     /// `error_info`
-    pub error_info: Option<ErrorInfo>,
+    pub error_info: Option<OrderCustomClearanceErrorInfo>,
     /// `occurrence_time` (required)
     pub occurrence_time: String,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
@@ -65,7 +69,7 @@ impl CrossborderOrderCustomClearanceRequest {
         }
     }
     /// Sets `error_info`
-    pub fn error_info(mut self, error_info: ErrorInfo) -> Self {
+    pub fn error_info(mut self, error_info: OrderCustomClearanceErrorInfo) -> Self {
         self.error_info = Some(error_info);
         self
     }
@@ -81,13 +85,13 @@ impl crate::request::Request for CrossborderOrderCustomClearanceRequest {
 /// An object inside `crossborder.orderCustomClearance`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct ErrorInfo {
+pub struct OrderCustomClearanceErrorInfo {
     /// `error_code` (required)
     pub error_code: String,
     /// `error_msg` (required)
     pub error_msg: String,
 }
-impl ErrorInfo {
+impl OrderCustomClearanceErrorInfo {
     /// Builds it from the required parameters (`error_code`, `error_msg`).
     pub fn new(error_code: impl Into<String>, error_msg: impl Into<String>) -> Self {
         Self {

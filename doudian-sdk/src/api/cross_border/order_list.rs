@@ -2,6 +2,10 @@
 // Source: api-spec/groups/crossBorder.json
 
 //! `crossBorder.orderList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `OrderListData`: a type's name is unique within its group"
+)]
+pub type Data = OrderListData;
 /// `crossBorder.orderList`: the request of the platform method `crossBorder.orderList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -75,7 +79,7 @@ impl CrossBorderOrderListRequest {
 #[non_exhaustive]
 pub struct CrossBorderOrderListResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<OrderListData>,
     /// `has_next`
     pub has_next: Option<bool>,
     /// `total`
@@ -87,7 +91,7 @@ impl crate::request::Request for CrossBorderOrderListRequest {
     type Response = CrossBorderOrderListResponse;
 }
 impl crate::page::Paginated for CrossBorderOrderListRequest {
-    type Item = Data;
+    type Item = OrderListData;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -119,7 +123,50 @@ impl CrossBorderOrderListRequest {
 /// An object inside `crossBorder.orderList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct OrderDetail {
+    /// `Note`
+    pub note: Option<String>,
+    /// `bar_code`
+    pub bar_code: Option<String>,
+    /// `country`
+    pub country: Option<String>,
+    /// `currency`
+    pub currency: Option<String>,
+    /// `first_measure_qty`
+    pub first_measure_qty: Option<String>,
+    /// `first_measure_unit`
+    pub first_measure_unit: Option<String>,
+    /// `g_model`
+    pub g_model: Option<String>,
+    /// `gnum`
+    pub gnum: Option<i64>,
+    /// `hs_code`
+    pub hs_code: Option<String>,
+    /// `item_describe`
+    pub item_describe: Option<String>,
+    /// `item_name`
+    pub item_name: Option<String>,
+    /// `item_no`
+    pub item_no: Option<String>,
+    /// `price`
+    pub price: Option<i64>,
+    /// `qty`
+    pub qty: Option<i64>,
+    /// `second_measure_qty`
+    pub second_measure_qty: Option<String>,
+    /// `second_measure_unit`
+    pub second_measure_unit: Option<String>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
+    pub sku_id: Option<crate::ids::SkuId>,
+    /// `total_price`
+    pub total_price: Option<i64>,
+    /// `unit`
+    pub unit: Option<String>,
+}
+/// An object inside `crossBorder.orderList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct OrderListData {
     /// `actural_paid`
     pub actural_paid: Option<i64>,
     /// `buyer_id_number`
@@ -204,49 +251,6 @@ pub struct Data {
     pub warehouse_code: Option<String>,
     /// `wh_type`
     pub wh_type: Option<i32>,
-}
-/// An object inside `crossBorder.orderList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OrderDetail {
-    /// `Note`
-    pub note: Option<String>,
-    /// `bar_code`
-    pub bar_code: Option<String>,
-    /// `country`
-    pub country: Option<String>,
-    /// `currency`
-    pub currency: Option<String>,
-    /// `first_measure_qty`
-    pub first_measure_qty: Option<String>,
-    /// `first_measure_unit`
-    pub first_measure_unit: Option<String>,
-    /// `g_model`
-    pub g_model: Option<String>,
-    /// `gnum`
-    pub gnum: Option<i64>,
-    /// `hs_code`
-    pub hs_code: Option<String>,
-    /// `item_describe`
-    pub item_describe: Option<String>,
-    /// `item_name`
-    pub item_name: Option<String>,
-    /// `item_no`
-    pub item_no: Option<String>,
-    /// `price`
-    pub price: Option<i64>,
-    /// `qty`
-    pub qty: Option<i64>,
-    /// `second_measure_qty`
-    pub second_measure_qty: Option<String>,
-    /// `second_measure_unit`
-    pub second_measure_unit: Option<String>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    pub sku_id: Option<crate::ids::SkuId>,
-    /// `total_price`
-    pub total_price: Option<i64>,
-    /// `unit`
-    pub unit: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/crossBorder.json
 
 //! `crossborder.orderLogisticsTrace`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `OrderLogisticsTraceTransportation`: a type's name is unique within its group"
+)]
+pub type Transportation = OrderLogisticsTraceTransportation;
 /// `crossborder.orderLogisticsTrace`: the request of the platform method `crossborder.orderLogisticsTrace`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -23,7 +27,7 @@ pub struct CrossborderOrderLogisticsTraceRequest {
     /// `status` (required)
     pub status: i64,
     /// `transportation`
-    pub transportation: Option<Transportation>,
+    pub transportation: Option<OrderLogisticsTraceTransportation>,
     /// `vendor` (required)
     pub vendor: String,
 }
@@ -65,7 +69,10 @@ impl CrossborderOrderLogisticsTraceRequest {
         }
     }
     /// Sets `transportation`
-    pub fn transportation(mut self, transportation: Transportation) -> Self {
+    pub fn transportation(
+        mut self,
+        transportation: OrderLogisticsTraceTransportation,
+    ) -> Self {
         self.transportation = Some(transportation);
         self
     }
@@ -81,7 +88,7 @@ impl crate::request::Request for CrossborderOrderLogisticsTraceRequest {
 /// An object inside `crossborder.orderLogisticsTrace`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Transportation {
+pub struct OrderLogisticsTraceTransportation {
     /// `bill_no`
     pub bill_no: Option<String>,
     /// `oversea_trans_no`
@@ -89,7 +96,7 @@ pub struct Transportation {
     /// `voyage_no`
     pub voyage_no: Option<String>,
 }
-impl Transportation {
+impl OrderLogisticsTraceTransportation {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

@@ -3,6 +3,10 @@
 
 //! `crossBorder.orderOperate`: its request, its response and their nested types.
 pub use super::shared::ErrorInfo;
+#[deprecated(
+    note = "renamed to `OrderOperateTransportation`: a type's name is unique within its group"
+)]
+pub type Transportation = OrderOperateTransportation;
 /// `crossBorder.orderOperate`: the request of the platform method `crossBorder.orderOperate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -24,7 +28,7 @@ pub struct CrossBorderOrderOperateRequest {
     /// `status` (required)
     pub status: i64,
     /// `transportation`
-    pub transportation: Option<Transportation>,
+    pub transportation: Option<OrderOperateTransportation>,
     /// `vendor` (required)
     pub vendor: String,
     /// `warehouse_code`
@@ -60,7 +64,7 @@ impl CrossBorderOrderOperateRequest {
         self
     }
     /// Sets `transportation`
-    pub fn transportation(mut self, transportation: Transportation) -> Self {
+    pub fn transportation(mut self, transportation: OrderOperateTransportation) -> Self {
         self.transportation = Some(transportation);
         self
     }
@@ -187,6 +191,99 @@ impl ConsumablesMaterial {
     /// Sets `consumables_num`
     pub fn consumables_num(mut self, consumables_num: i64) -> Self {
         self.consumables_num = Some(consumables_num);
+        self
+    }
+}
+/// An object inside `crossBorder.orderOperate`.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct OrderOperateTransportation {
+    /// `delivery_name`
+    pub delivery_name: Option<String>,
+    /// `delivery_tel` (sensitive: redacted in `Debug`)
+    pub delivery_tel: Option<String>,
+    /// `domestic_carrier`
+    pub domestic_carrier: Option<String>,
+    /// `domestic_ship_address`
+    pub domestic_ship_address: Option<String>,
+    /// `domestic_trans_no`
+    pub domestic_trans_no: Option<String>,
+    /// `mark`
+    pub mark: Option<String>,
+    /// `product_num`
+    pub product_num: Option<i64>,
+    /// `waybill`
+    pub waybill: Option<String>,
+}
+impl ::std::fmt::Debug for OrderOperateTransportation {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("OrderOperateTransportation")
+            .field("delivery_name", &self.delivery_name)
+            .field("delivery_tel", &crate::secret::Redacted(&self.delivery_tel))
+            .field("domestic_carrier", &self.domestic_carrier)
+            .field("domestic_ship_address", &self.domestic_ship_address)
+            .field("domestic_trans_no", &self.domestic_trans_no)
+            .field("mark", &self.mark)
+            .field("product_num", &self.product_num)
+            .field("waybill", &self.waybill)
+            .finish()
+    }
+}
+impl OrderOperateTransportation {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            delivery_name: Default::default(),
+            delivery_tel: Default::default(),
+            domestic_carrier: Default::default(),
+            domestic_ship_address: Default::default(),
+            domestic_trans_no: Default::default(),
+            mark: Default::default(),
+            product_num: Default::default(),
+            waybill: Default::default(),
+        }
+    }
+    /// Sets `delivery_name`
+    pub fn delivery_name(mut self, delivery_name: impl Into<String>) -> Self {
+        self.delivery_name = Some(delivery_name.into());
+        self
+    }
+    /// Sets `delivery_tel` (sensitive: redacted in `Debug`)
+    pub fn delivery_tel(mut self, delivery_tel: impl Into<String>) -> Self {
+        self.delivery_tel = Some(delivery_tel.into());
+        self
+    }
+    /// Sets `domestic_carrier`
+    pub fn domestic_carrier(mut self, domestic_carrier: impl Into<String>) -> Self {
+        self.domestic_carrier = Some(domestic_carrier.into());
+        self
+    }
+    /// Sets `domestic_ship_address`
+    pub fn domestic_ship_address(
+        mut self,
+        domestic_ship_address: impl Into<String>,
+    ) -> Self {
+        self.domestic_ship_address = Some(domestic_ship_address.into());
+        self
+    }
+    /// Sets `domestic_trans_no`
+    pub fn domestic_trans_no(mut self, domestic_trans_no: impl Into<String>) -> Self {
+        self.domestic_trans_no = Some(domestic_trans_no.into());
+        self
+    }
+    /// Sets `mark`
+    pub fn mark(mut self, mark: impl Into<String>) -> Self {
+        self.mark = Some(mark.into());
+        self
+    }
+    /// Sets `product_num`
+    pub fn product_num(mut self, product_num: i64) -> Self {
+        self.product_num = Some(product_num);
+        self
+    }
+    /// Sets `waybill`
+    pub fn waybill(mut self, waybill: impl Into<String>) -> Self {
+        self.waybill = Some(waybill.into());
         self
     }
 }
@@ -318,99 +415,6 @@ impl PackingMaterial {
             packing_material_name: packing_material_name.into(),
             packing_material_num,
         }
-    }
-}
-/// An object inside `crossBorder.orderOperate`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct Transportation {
-    /// `delivery_name`
-    pub delivery_name: Option<String>,
-    /// `delivery_tel` (sensitive: redacted in `Debug`)
-    pub delivery_tel: Option<String>,
-    /// `domestic_carrier`
-    pub domestic_carrier: Option<String>,
-    /// `domestic_ship_address`
-    pub domestic_ship_address: Option<String>,
-    /// `domestic_trans_no`
-    pub domestic_trans_no: Option<String>,
-    /// `mark`
-    pub mark: Option<String>,
-    /// `product_num`
-    pub product_num: Option<i64>,
-    /// `waybill`
-    pub waybill: Option<String>,
-}
-impl ::std::fmt::Debug for Transportation {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Transportation")
-            .field("delivery_name", &self.delivery_name)
-            .field("delivery_tel", &crate::secret::Redacted(&self.delivery_tel))
-            .field("domestic_carrier", &self.domestic_carrier)
-            .field("domestic_ship_address", &self.domestic_ship_address)
-            .field("domestic_trans_no", &self.domestic_trans_no)
-            .field("mark", &self.mark)
-            .field("product_num", &self.product_num)
-            .field("waybill", &self.waybill)
-            .finish()
-    }
-}
-impl Transportation {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            delivery_name: Default::default(),
-            delivery_tel: Default::default(),
-            domestic_carrier: Default::default(),
-            domestic_ship_address: Default::default(),
-            domestic_trans_no: Default::default(),
-            mark: Default::default(),
-            product_num: Default::default(),
-            waybill: Default::default(),
-        }
-    }
-    /// Sets `delivery_name`
-    pub fn delivery_name(mut self, delivery_name: impl Into<String>) -> Self {
-        self.delivery_name = Some(delivery_name.into());
-        self
-    }
-    /// Sets `delivery_tel` (sensitive: redacted in `Debug`)
-    pub fn delivery_tel(mut self, delivery_tel: impl Into<String>) -> Self {
-        self.delivery_tel = Some(delivery_tel.into());
-        self
-    }
-    /// Sets `domestic_carrier`
-    pub fn domestic_carrier(mut self, domestic_carrier: impl Into<String>) -> Self {
-        self.domestic_carrier = Some(domestic_carrier.into());
-        self
-    }
-    /// Sets `domestic_ship_address`
-    pub fn domestic_ship_address(
-        mut self,
-        domestic_ship_address: impl Into<String>,
-    ) -> Self {
-        self.domestic_ship_address = Some(domestic_ship_address.into());
-        self
-    }
-    /// Sets `domestic_trans_no`
-    pub fn domestic_trans_no(mut self, domestic_trans_no: impl Into<String>) -> Self {
-        self.domestic_trans_no = Some(domestic_trans_no.into());
-        self
-    }
-    /// Sets `mark`
-    pub fn mark(mut self, mark: impl Into<String>) -> Self {
-        self.mark = Some(mark.into());
-        self
-    }
-    /// Sets `product_num`
-    pub fn product_num(mut self, product_num: i64) -> Self {
-        self.product_num = Some(product_num);
-        self
-    }
-    /// Sets `waybill`
-    pub fn waybill(mut self, waybill: impl Into<String>) -> Self {
-        self.waybill = Some(waybill.into());
-        self
     }
 }
 #[doc(hidden)]

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/crossBorder.json
 
 //! `crossBorder.receiveFeederInfo`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ReceiveFeederInfoData`: a type's name is unique within its group"
+)]
+pub type Data = ReceiveFeederInfoData;
 /// `crossBorder.receiveFeederInfo`: the request of the platform method `crossBorder.receiveFeederInfo`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -13,7 +17,7 @@
 #[doc(alias = "crossBorder.receiveFeederInfo")]
 pub struct CrossBorderReceiveFeederInfoRequest {
     /// `data` (required)
-    pub data: Data,
+    pub data: ReceiveFeederInfoData,
     /// `operator` (required)
     pub operator: String,
     /// `vendor` (required)
@@ -22,7 +26,7 @@ pub struct CrossBorderReceiveFeederInfoRequest {
 impl CrossBorderReceiveFeederInfoRequest {
     /// Builds it from the required parameters (`data`, `operator`, `vendor`).
     pub fn new(
-        data: Data,
+        data: ReceiveFeederInfoData,
         operator: impl Into<String>,
         vendor: impl Into<String>,
     ) -> Self {
@@ -50,7 +54,7 @@ impl crate::request::Request for CrossBorderReceiveFeederInfoRequest {
 /// An object inside `crossBorder.receiveFeederInfo`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct ReceiveFeederInfoData {
     /// `bagging_num`
     pub bagging_num: Option<String>,
     /// `event_code` (required)
@@ -66,9 +70,9 @@ pub struct Data {
     /// `waybill_no` (required)
     pub waybill_no: String,
 }
-/// The required parameters of [`Data`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`ReceiveFeederInfoData`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct DataRequired {
+pub struct ReceiveFeederInfoDataRequired {
     /// `event_code` (required)
     pub event_code: String,
     /// `event_msg` (required)
@@ -80,10 +84,10 @@ pub struct DataRequired {
     /// `waybill_no` (required)
     pub waybill_no: String,
 }
-impl Data {
+impl ReceiveFeederInfoData {
     /// Builds it from its required parameters (`event_code`, `event_msg`, `event_type`, `occurrence_time`, `waybill_no`).
-    pub fn new(required: DataRequired) -> Self {
-        let DataRequired {
+    pub fn new(required: ReceiveFeederInfoDataRequired) -> Self {
+        let ReceiveFeederInfoDataRequired {
             event_code,
             event_msg,
             event_type,

@@ -7,6 +7,10 @@ pub use super::shared::{
     ProductIngredient, ProductIngredientDetail, PropertyDetail, QuantityInfo, Skus,
     Stock, Value,
 };
+#[deprecated(
+    note = "renamed to `ProductGetProductDetailProduct`: a type's name is unique within its group"
+)]
+pub type Product = ProductGetProductDetailProduct;
 /// `foodTakeout.product.getProductDetail`: the request of the platform method `foodTakeout.product.getProductDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -22,13 +26,16 @@ pub struct FoodTakeoutProductGetProductDetailRequest {
     /// `outer_store_id`
     pub outer_store_id: Option<String>,
     /// `product_list` (required)
-    pub product_list: Vec<Product>,
+    pub product_list: Vec<ProductGetProductDetailProduct>,
     /// `store_id`
     pub store_id: Option<i64>,
 }
 impl FoodTakeoutProductGetProductDetailRequest {
     /// Builds it from the required parameters (`operate_perspective`, `product_list`).
-    pub fn new(operate_perspective: i32, product_list: Vec<Product>) -> Self {
+    pub fn new(
+        operate_perspective: i32,
+        product_list: Vec<ProductGetProductDetailProduct>,
+    ) -> Self {
         Self {
             operate_perspective,
             product_list,
@@ -58,34 +65,6 @@ impl crate::request::Request for FoodTakeoutProductGetProductDetailRequest {
     const METHOD: &'static str = "foodTakeout.product.getProductDetail";
     const READ_ONLY: bool = true;
     type Response = FoodTakeoutProductGetProductDetailResponse;
-}
-/// An object inside `foodTakeout.product.getProductDetail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Product {
-    /// `outer_product_id`
-    pub outer_product_id: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-}
-impl Product {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            outer_product_id: Default::default(),
-            product_id: Default::default(),
-        }
-    }
-    /// Sets `outer_product_id`
-    pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
-        self.outer_product_id = Some(outer_product_id.into());
-        self
-    }
-    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
-        self.product_id = Some(product_id.into());
-        self
-    }
 }
 /// An object inside `foodTakeout.product.getProductDetail`.
 #[derive(Clone, Default, Debug)]
@@ -137,6 +116,34 @@ pub struct ProductDetail {
     pub store_id: Option<i64>,
     /// `update_time`
     pub update_time: Option<i64>,
+}
+/// An object inside `foodTakeout.product.getProductDetail`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct ProductGetProductDetailProduct {
+    /// `outer_product_id`
+    pub outer_product_id: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+}
+impl ProductGetProductDetailProduct {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            outer_product_id: Default::default(),
+            product_id: Default::default(),
+        }
+    }
+    /// Sets `outer_product_id`
+    pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
+        self.outer_product_id = Some(outer_product_id.into());
+        self
+    }
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
 }
 #[doc(hidden)]
 mod wire;

@@ -7,6 +7,10 @@ pub use super::shared::{
     ProductIngredient, ProductIngredientDetail, PropertyDetail, QuantityInfo, Skus,
     Stock, Value,
 };
+#[deprecated(
+    note = "renamed to `ProductGetProductListProduct`: a type's name is unique within its group"
+)]
+pub type Product = ProductGetProductListProduct;
 /// `foodTakeout.product.getProductList`: the request of the platform method `foodTakeout.product.getProductList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -106,7 +110,7 @@ pub struct FoodTakeoutProductGetProductListResponse {
     /// `has_more`
     pub has_more: Option<bool>,
     /// `product_list`
-    pub product_list: Vec<Product>,
+    pub product_list: Vec<ProductGetProductListProduct>,
     /// `total`
     pub total: Option<i32>,
 }
@@ -116,7 +120,7 @@ impl crate::request::Request for FoodTakeoutProductGetProductListRequest {
     type Response = FoodTakeoutProductGetProductListResponse;
 }
 impl crate::page::Paginated for FoodTakeoutProductGetProductListRequest {
-    type Item = Product;
+    type Item = ProductGetProductListProduct;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_no)
@@ -143,7 +147,7 @@ impl FoodTakeoutProductGetProductListRequest {
 /// An object inside `foodTakeout.product.getProductList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct ProductGetProductListProduct {
     /// `category_detail`
     pub category_detail: Option<CategoryDetail>,
     /// `check_status`

@@ -3,6 +3,10 @@
 
 //! `freightTemplate.create`: its request, its response and their nested types.
 pub use super::shared::{City, Column, District, ProvinceInfo, Street};
+#[deprecated(
+    note = "renamed to `CreateTemplate`: a type's name is unique within its group"
+)]
+pub type Template = CreateTemplate;
 /// `freightTemplate.create`: the request of the platform method `freightTemplate.create`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -16,13 +20,13 @@ pub struct FreightTemplateCreateRequest {
     /// `columns`
     pub columns: Vec<Column>,
     /// `template` (required)
-    pub template: Template,
+    pub template: CreateTemplate,
     /// `upsert_transfer_rule`. Example: `false`
     pub upsert_transfer_rule: Option<bool>,
 }
 impl FreightTemplateCreateRequest {
     /// Builds it from the required parameters (`template`).
-    pub fn new(template: Template) -> Self {
+    pub fn new(template: CreateTemplate) -> Self {
         Self {
             template,
             columns: Default::default(),
@@ -54,7 +58,7 @@ impl crate::request::Request for FreightTemplateCreateRequest {
 /// An object inside `freightTemplate.create`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Template {
+pub struct CreateTemplate {
     /// `calculate_type` (required)
     pub calculate_type: i64,
     /// `fixed_amount`
@@ -70,9 +74,9 @@ pub struct Template {
     /// `transfer_type` (required)
     pub transfer_type: i64,
 }
-/// The required parameters of [`Template`], by name: 6 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CreateTemplate`], by name: 6 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct TemplateRequired {
+pub struct CreateTemplateRequired {
     /// `calculate_type` (required)
     pub calculate_type: i64,
     /// `product_city` (required)
@@ -86,10 +90,10 @@ pub struct TemplateRequired {
     /// `transfer_type` (required)
     pub transfer_type: i64,
 }
-impl Template {
+impl CreateTemplate {
     /// Builds it from its required parameters (`calculate_type`, `product_city`, `product_province`, `rule_type`, `template_name`, `transfer_type`).
-    pub fn new(required: TemplateRequired) -> Self {
-        let TemplateRequired {
+    pub fn new(required: CreateTemplateRequired) -> Self {
+        let CreateTemplateRequired {
             calculate_type,
             product_city,
             product_province,

@@ -3,6 +3,24 @@
 
 //! `freightTemplate.detail`: its request, its response and their nested types.
 pub use super::shared::Template;
+#[deprecated(note = "renamed to `DetailCity`: a type's name is unique within its group")]
+pub type City = DetailCity;
+#[deprecated(
+    note = "renamed to `DetailColumn`: a type's name is unique within its group"
+)]
+pub type Column = DetailColumn;
+#[deprecated(
+    note = "renamed to `DetailDistrict`: a type's name is unique within its group"
+)]
+pub type District = DetailDistrict;
+#[deprecated(
+    note = "renamed to `DetailProvinceInfo`: a type's name is unique within its group"
+)]
+pub type ProvinceInfo = DetailProvinceInfo;
+#[deprecated(
+    note = "renamed to `DetailStreet`: a type's name is unique within its group"
+)]
+pub type Street = DetailStreet;
 /// `freightTemplate.detail`: the request of the platform method `freightTemplate.detail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -37,7 +55,7 @@ impl FreightTemplateDetailRequest {
 #[non_exhaustive]
 pub struct FreightTemplateDetailResponse {
     /// `columns`
-    pub columns: Vec<Column>,
+    pub columns: Vec<DetailColumn>,
     /// `template`
     pub template: Option<Template>,
 }
@@ -49,16 +67,16 @@ impl crate::request::Request for FreightTemplateDetailRequest {
 /// An object inside `freightTemplate.detail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct City {
+pub struct DetailCity {
     /// `children`
-    pub children: Vec<District>,
+    pub children: Vec<DetailDistrict>,
     /// `id`
     pub id: Option<String>,
 }
 /// An object inside `freightTemplate.detail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Column {
+pub struct DetailColumn {
     /// `add_num`
     pub add_num: Option<i64>,
     /// `add_num_price`
@@ -94,7 +112,7 @@ pub struct Column {
     /// `over_weight`
     pub over_weight: Option<f64>,
     /// `province_infos`
-    pub province_infos: Vec<ProvinceInfo>,
+    pub province_infos: Vec<DetailProvinceInfo>,
     /// `reason`
     pub reason: Option<String>,
     /// `rule_type`
@@ -103,18 +121,25 @@ pub struct Column {
 /// An object inside `freightTemplate.detail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct District {
+pub struct DetailDistrict {
     /// `children`
-    pub children: Vec<Street>,
+    pub children: Vec<DetailStreet>,
     /// `id`
     pub id: Option<String>,
 }
 /// An object inside `freightTemplate.detail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProvinceInfo {
+pub struct DetailProvinceInfo {
     /// `children`
-    pub children: Vec<City>,
+    pub children: Vec<DetailCity>,
+    /// `id`
+    pub id: Option<String>,
+}
+/// An object inside `freightTemplate.detail`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct DetailStreet {
     /// `id`
     pub id: Option<String>,
 }
@@ -130,13 +155,6 @@ impl QueryOption {
     pub fn new(query_transfer_rule: bool) -> Self {
         Self { query_transfer_rule }
     }
-}
-/// An object inside `freightTemplate.detail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Street {
-    /// `id`
-    pub id: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

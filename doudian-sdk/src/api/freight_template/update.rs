@@ -3,6 +3,10 @@
 
 //! `freightTemplate.update`: its request, its response and their nested types.
 pub use super::shared::{City, Column, District, ProvinceInfo, Street};
+#[deprecated(
+    note = "renamed to `UpdateTemplate`: a type's name is unique within its group"
+)]
+pub type Template = UpdateTemplate;
 /// `freightTemplate.update`: the request of the platform method `freightTemplate.update`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -16,13 +20,13 @@ pub struct FreightTemplateUpdateRequest {
     /// `columns`
     pub columns: Vec<Column>,
     /// `template` (required)
-    pub template: Template,
+    pub template: UpdateTemplate,
     /// `upsert_transfer_rule`. Example: `false`
     pub upsert_transfer_rule: Option<bool>,
 }
 impl FreightTemplateUpdateRequest {
     /// Builds it from the required parameters (`template`).
-    pub fn new(template: Template) -> Self {
+    pub fn new(template: UpdateTemplate) -> Self {
         Self {
             template,
             columns: Default::default(),
@@ -54,7 +58,7 @@ impl crate::request::Request for FreightTemplateUpdateRequest {
 /// An object inside `freightTemplate.update`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Template {
+pub struct UpdateTemplate {
     /// `calculate_type`
     pub calculate_type: Option<i64>,
     /// `fixed_amount`
@@ -72,7 +76,7 @@ pub struct Template {
     /// `transfer_type`
     pub transfer_type: Option<i64>,
 }
-impl Template {
+impl UpdateTemplate {
     /// Builds it from the required parameters (`id`, `template_name`).
     pub fn new(id: i64, template_name: impl Into<String>) -> Self {
         Self {

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/gis.json
 
 //! `gis.fenceArea.push`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `FenceAreaPushFence`: a type's name is unique within its group"
+)]
+pub type Fence = FenceAreaPushFence;
 /// `gis.fenceArea.push`: the request of the platform method `gis.fenceArea.push`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -49,32 +53,6 @@ impl crate::request::Request for GisFenceAreaPushRequest {
     type Response = GisFenceAreaPushResponse;
 }
 /// An object inside `gis.fenceArea.push`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Fence {
-    /// `multipolygon`
-    pub multipolygon: Option<String>,
-    /// `standard` (required)
-    pub standard: String,
-    /// `type` (required)
-    pub type_: String,
-}
-impl Fence {
-    /// Builds it from the required parameters (`standard`, `type`).
-    pub fn new(standard: impl Into<String>, type_: impl Into<String>) -> Self {
-        Self {
-            standard: standard.into(),
-            type_: type_.into(),
-            multipolygon: Default::default(),
-        }
-    }
-    /// Sets `multipolygon`
-    pub fn multipolygon(mut self, multipolygon: impl Into<String>) -> Self {
-        self.multipolygon = Some(multipolygon.into());
-        self
-    }
-}
-/// An object inside `gis.fenceArea.push`.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct FenceArea {
@@ -101,7 +79,7 @@ pub struct FenceArea {
     /// `entity_type` (required)
     pub entity_type: i32,
     /// `fence` (required)
-    pub fence: Fence,
+    pub fence: FenceAreaPushFence,
     /// `province_code`
     pub province_code: Option<String>,
     /// `reachable` (required)
@@ -149,7 +127,7 @@ pub struct FenceAreaRequired {
     /// `entity_type` (required)
     pub entity_type: i32,
     /// `fence` (required)
-    pub fence: Fence,
+    pub fence: FenceAreaPushFence,
     /// `reachable` (required)
     pub reachable: i32,
 }
@@ -223,6 +201,32 @@ impl FenceArea {
     /// Sets `three_segment_code`
     pub fn three_segment_code(mut self, three_segment_code: impl Into<String>) -> Self {
         self.three_segment_code = Some(three_segment_code.into());
+        self
+    }
+}
+/// An object inside `gis.fenceArea.push`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct FenceAreaPushFence {
+    /// `multipolygon`
+    pub multipolygon: Option<String>,
+    /// `standard` (required)
+    pub standard: String,
+    /// `type` (required)
+    pub type_: String,
+}
+impl FenceAreaPushFence {
+    /// Builds it from the required parameters (`standard`, `type`).
+    pub fn new(standard: impl Into<String>, type_: impl Into<String>) -> Self {
+        Self {
+            standard: standard.into(),
+            type_: type_.into(),
+            multipolygon: Default::default(),
+        }
+    }
+    /// Sets `multipolygon`
+    pub fn multipolygon(mut self, multipolygon: impl Into<String>) -> Self {
+        self.multipolygon = Some(multipolygon.into());
         self
     }
 }

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/gis.json
 
 //! `gis.serviceArea.sync`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ServiceAreaSyncFence`: a type's name is unique within its group"
+)]
+pub type Fence = ServiceAreaSyncFence;
 /// `gis.serviceArea.sync`: the request of the platform method `gis.serviceArea.sync`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -48,32 +52,6 @@ pub struct GisServiceAreaSyncResponse {}
 impl crate::request::Request for GisServiceAreaSyncRequest {
     const METHOD: &'static str = "gis.serviceArea.sync";
     type Response = GisServiceAreaSyncResponse;
-}
-/// An object inside `gis.serviceArea.sync`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Fence {
-    /// `multipolygon`
-    pub multipolygon: Vec<Multipolygon>,
-    /// `standard` (required)
-    pub standard: String,
-    /// `type` (required)
-    pub type_: String,
-}
-impl Fence {
-    /// Builds it from the required parameters (`standard`, `type`).
-    pub fn new(standard: impl Into<String>, type_: impl Into<String>) -> Self {
-        Self {
-            standard: standard.into(),
-            type_: type_.into(),
-            multipolygon: Default::default(),
-        }
-    }
-    /// Sets `multipolygon`
-    pub fn multipolygon(mut self, multipolygon: Vec<Multipolygon>) -> Self {
-        self.multipolygon = multipolygon;
-        self
-    }
 }
 /// An object inside `gis.serviceArea.sync`.
 #[derive(Clone, Debug)]
@@ -162,7 +140,7 @@ pub struct ServiceArea {
     /// `district_name`
     pub district_name: Option<String>,
     /// `fence`
-    pub fence: Option<Fence>,
+    pub fence: Option<ServiceAreaSyncFence>,
     /// `province_code`
     pub province_code: Option<String>,
     /// `province_name`
@@ -226,7 +204,7 @@ impl ServiceArea {
         self
     }
     /// Sets `fence`
-    pub fn fence(mut self, fence: Fence) -> Self {
+    pub fn fence(mut self, fence: ServiceAreaSyncFence) -> Self {
         self.fence = Some(fence);
         self
     }
@@ -248,6 +226,32 @@ impl ServiceArea {
     /// Sets `street_name`
     pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
         self.street_name = Some(street_name.into());
+        self
+    }
+}
+/// An object inside `gis.serviceArea.sync`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServiceAreaSyncFence {
+    /// `multipolygon`
+    pub multipolygon: Vec<Multipolygon>,
+    /// `standard` (required)
+    pub standard: String,
+    /// `type` (required)
+    pub type_: String,
+}
+impl ServiceAreaSyncFence {
+    /// Builds it from the required parameters (`standard`, `type`).
+    pub fn new(standard: impl Into<String>, type_: impl Into<String>) -> Self {
+        Self {
+            standard: standard.into(),
+            type_: type_.into(),
+            multipolygon: Default::default(),
+        }
+    }
+    /// Sets `multipolygon`
+    pub fn multipolygon(mut self, multipolygon: Vec<Multipolygon>) -> Self {
+        self.multipolygon = multipolygon;
         self
     }
 }

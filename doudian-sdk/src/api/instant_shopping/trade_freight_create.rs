@@ -3,6 +3,14 @@
 
 //! `instantShopping.trade.freightCreate`: its request, its response and their nested types.
 pub use super::shared::{Child, ChildChild, ChildChildChild, ProvinceInfo};
+#[deprecated(
+    note = "renamed to `TradeFreightCreateColumn`: a type's name is unique within its group"
+)]
+pub type Column = TradeFreightCreateColumn;
+#[deprecated(
+    note = "renamed to `TradeFreightCreateTemplate`: a type's name is unique within its group"
+)]
+pub type Template = TradeFreightCreateTemplate;
 /// `instantShopping.trade.freightCreate`: the request of the platform method `instantShopping.trade.freightCreate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,9 +22,9 @@ pub use super::shared::{Child, ChildChild, ChildChildChild, ProvinceInfo};
 #[doc(alias = "instantShopping.trade.freightCreate")]
 pub struct InstantShoppingTradeFreightCreateRequest {
     /// `columns`
-    pub columns: Vec<Column>,
+    pub columns: Vec<TradeFreightCreateColumn>,
     /// `template`
-    pub template: Option<Template>,
+    pub template: Option<TradeFreightCreateTemplate>,
 }
 impl InstantShoppingTradeFreightCreateRequest {
     /// A request with no parameters set (none is required).
@@ -27,12 +35,12 @@ impl InstantShoppingTradeFreightCreateRequest {
         }
     }
     /// Sets `columns`
-    pub fn columns(mut self, columns: Vec<Column>) -> Self {
+    pub fn columns(mut self, columns: Vec<TradeFreightCreateColumn>) -> Self {
         self.columns = columns;
         self
     }
     /// Sets `template`
-    pub fn template(mut self, template: Template) -> Self {
+    pub fn template(mut self, template: TradeFreightCreateTemplate) -> Self {
         self.template = Some(template);
         self
     }
@@ -51,7 +59,7 @@ impl crate::request::Request for InstantShoppingTradeFreightCreateRequest {
 /// An object inside `instantShopping.trade.freightCreate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Column {
+pub struct TradeFreightCreateColumn {
     /// `add_num`
     pub add_num: Option<i64>,
     /// `add_num_price`
@@ -99,7 +107,7 @@ pub struct Column {
     /// `rule_type`
     pub rule_type: Option<i64>,
 }
-impl Column {
+impl TradeFreightCreateColumn {
     /// Builds it from the required parameters (`delivery_fulfillment_mode`).
     pub fn new(delivery_fulfillment_mode: i64) -> Self {
         Self {
@@ -242,7 +250,7 @@ impl Column {
 /// An object inside `instantShopping.trade.freightCreate`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Template {
+pub struct TradeFreightCreateTemplate {
     /// `calculate_type`
     pub calculate_type: Option<i64>,
     /// `fixed_amount`
@@ -258,7 +266,7 @@ pub struct Template {
     /// `transfer_type`
     pub transfer_type: Option<i64>,
 }
-impl Template {
+impl TradeFreightCreateTemplate {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

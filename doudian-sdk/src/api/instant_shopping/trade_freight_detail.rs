@@ -2,6 +2,18 @@
 // Source: api-spec/groups/instantShopping.json
 
 //! `instantShopping.trade.freightDetail`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `TradeFreightDetailColumn`: a type's name is unique within its group"
+)]
+pub type Column = TradeFreightDetailColumn;
+#[deprecated(
+    note = "renamed to `TradeFreightDetailProvinceInfo`: a type's name is unique within its group"
+)]
+pub type ProvinceInfo = TradeFreightDetailProvinceInfo;
+#[deprecated(
+    note = "renamed to `TradeFreightDetailTemplate`: a type's name is unique within its group"
+)]
+pub type Template = TradeFreightDetailTemplate;
 /// `instantShopping.trade.freightDetail`: the request of the platform method `instantShopping.trade.freightDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -52,7 +64,32 @@ pub struct City {
 /// An object inside `instantShopping.trade.freightDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Column {
+pub struct Data {
+    /// `columns`
+    pub columns: Vec<TradeFreightDetailColumn>,
+    /// `template`
+    pub template: Option<TradeFreightDetailTemplate>,
+}
+/// An object inside `instantShopping.trade.freightDetail`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct District {
+    /// `children`
+    pub children: Vec<Street>,
+    /// `id`. Example: `110000`
+    pub id: Option<i64>,
+}
+/// An object inside `instantShopping.trade.freightDetail`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct Street {
+    /// `id`. Example: `11000001`
+    pub id: Option<i64>,
+}
+/// An object inside `instantShopping.trade.freightDetail`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct TradeFreightDetailColumn {
     /// `add_num`. Example: `1`
     pub add_num: Option<i64>,
     /// `add_num_price`. Example: `1`
@@ -94,7 +131,7 @@ pub struct Column {
     /// `over_weight`. Example: `1`
     pub over_weight: Option<f64>,
     /// `province_infos`
-    pub province_infos: Vec<ProvinceInfo>,
+    pub province_infos: Vec<TradeFreightDetailProvinceInfo>,
     /// `reason`. Example: `-`
     pub reason: Option<String>,
     /// `rule_type`. Example: `2`
@@ -103,25 +140,7 @@ pub struct Column {
 /// An object inside `instantShopping.trade.freightDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
-    /// `columns`
-    pub columns: Vec<Column>,
-    /// `template`
-    pub template: Option<Template>,
-}
-/// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct District {
-    /// `children`
-    pub children: Vec<Street>,
-    /// `id`. Example: `110000`
-    pub id: Option<i64>,
-}
-/// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ProvinceInfo {
+pub struct TradeFreightDetailProvinceInfo {
     /// `children`
     pub children: Vec<City>,
     /// `id`. Example: `11`
@@ -130,14 +149,7 @@ pub struct ProvinceInfo {
 /// An object inside `instantShopping.trade.freightDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Street {
-    /// `id`. Example: `11000001`
-    pub id: Option<i64>,
-}
-/// An object inside `instantShopping.trade.freightDetail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Template {
+pub struct TradeFreightDetailTemplate {
     /// `calculate_type`. Example: `2`
     pub calculate_type: Option<i64>,
     /// `fixed_amount`. Example: `0`

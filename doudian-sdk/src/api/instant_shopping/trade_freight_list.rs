@@ -2,6 +2,10 @@
 // Source: api-spec/groups/instantShopping.json
 
 //! `instantShopping.trade.freightList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `TradeFreightListTemplate`: a type's name is unique within its group"
+)]
+pub type Template = TradeFreightListTemplate;
 /// `instantShopping.trade.freightList`: the request of the platform method `instantShopping.trade.freightList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -89,12 +93,12 @@ impl InstantShoppingTradeFreightListRequest {
 #[non_exhaustive]
 pub struct List {
     /// `template`
-    pub template: Option<Template>,
+    pub template: Option<TradeFreightListTemplate>,
 }
 /// An object inside `instantShopping.trade.freightList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Template {
+pub struct TradeFreightListTemplate {
     /// `calculate_type`. Example: `2`
     pub calculate_type: Option<i64>,
     /// `fixed_amount`. Example: `0`

@@ -3,6 +3,14 @@
 
 //! `instantShopping.trade.freightUpdate`: its request, its response and their nested types.
 pub use super::shared::{Child, ChildChild, ChildChildChild, ProvinceInfo};
+#[deprecated(
+    note = "renamed to `TradeFreightUpdateColumn`: a type's name is unique within its group"
+)]
+pub type Column = TradeFreightUpdateColumn;
+#[deprecated(
+    note = "renamed to `TradeFreightUpdateTemplate`: a type's name is unique within its group"
+)]
+pub type Template = TradeFreightUpdateTemplate;
 /// `instantShopping.trade.freightUpdate`: the request of the platform method `instantShopping.trade.freightUpdate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,9 +22,9 @@ pub use super::shared::{Child, ChildChild, ChildChildChild, ProvinceInfo};
 #[doc(alias = "instantShopping.trade.freightUpdate")]
 pub struct InstantShoppingTradeFreightUpdateRequest {
     /// `columns`
-    pub columns: Vec<Column>,
+    pub columns: Vec<TradeFreightUpdateColumn>,
     /// `template`
-    pub template: Option<Template>,
+    pub template: Option<TradeFreightUpdateTemplate>,
 }
 impl InstantShoppingTradeFreightUpdateRequest {
     /// A request with no parameters set (none is required).
@@ -27,12 +35,12 @@ impl InstantShoppingTradeFreightUpdateRequest {
         }
     }
     /// Sets `columns`
-    pub fn columns(mut self, columns: Vec<Column>) -> Self {
+    pub fn columns(mut self, columns: Vec<TradeFreightUpdateColumn>) -> Self {
         self.columns = columns;
         self
     }
     /// Sets `template`
-    pub fn template(mut self, template: Template) -> Self {
+    pub fn template(mut self, template: TradeFreightUpdateTemplate) -> Self {
         self.template = Some(template);
         self
     }
@@ -51,7 +59,7 @@ impl crate::request::Request for InstantShoppingTradeFreightUpdateRequest {
 /// An object inside `instantShopping.trade.freightUpdate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Column {
+pub struct TradeFreightUpdateColumn {
     /// `add_num`
     pub add_num: Option<i64>,
     /// `add_num_price`
@@ -99,7 +107,7 @@ pub struct Column {
     /// `rule_type`
     pub rule_type: Option<i64>,
 }
-impl Column {
+impl TradeFreightUpdateColumn {
     /// Builds it from the required parameters (`delivery_fulfillment_mode`).
     pub fn new(delivery_fulfillment_mode: i64) -> Self {
         Self {
@@ -242,7 +250,7 @@ impl Column {
 /// An object inside `instantShopping.trade.freightUpdate`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Template {
+pub struct TradeFreightUpdateTemplate {
     /// `calculate_type`
     pub calculate_type: Option<i64>,
     /// `fixed_amount`
@@ -260,7 +268,7 @@ pub struct Template {
     /// `transfer_type`
     pub transfer_type: Option<i64>,
 }
-impl Template {
+impl TradeFreightUpdateTemplate {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/iop.json
 
 //! `iop.sellerOrderInfo`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SellerOrderInfoPack`: a type's name is unique within its group"
+)]
+pub type Pack = SellerOrderInfoPack;
 /// `iop.sellerOrderInfo`: the request of the platform method `iop.sellerOrderInfo`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -66,7 +70,7 @@ pub struct DistrOrderDetail {
     /// `out_sku_id`
     pub out_sku_id: Option<String>,
     /// `pack_list`
-    pub pack_list: Vec<Pack>,
+    pub pack_list: Vec<SellerOrderInfoPack>,
     /// `pay_time`
     pub pay_time: Option<i64>,
     /// `product_count`
@@ -105,7 +109,7 @@ pub struct DistrOrderDetail {
 /// An object inside `iop.sellerOrderInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Pack {
+pub struct SellerOrderInfoPack {
     /// `company_code`
     pub company_code: Option<String>,
     /// `track_no`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/iop.json
 
 //! `iop.sellerOrderList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SellerOrderListPack`: a type's name is unique within its group"
+)]
+pub type Pack = SellerOrderListPack;
 /// `iop.sellerOrderList`: the request of the platform method `iop.sellerOrderList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -211,7 +215,7 @@ pub struct DistrOrder {
     /// `out_sku_id`
     pub out_sku_id: Option<String>,
     /// `pack_list`
-    pub pack_list: Vec<Pack>,
+    pub pack_list: Vec<SellerOrderListPack>,
     /// `pay_time`
     pub pay_time: Option<i64>,
     /// `product_count`
@@ -250,7 +254,7 @@ pub struct DistrOrder {
 /// An object inside `iop.sellerOrderList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Pack {
+pub struct SellerOrderListPack {
     /// `company_code`
     pub company_code: Option<String>,
     /// `track_no`

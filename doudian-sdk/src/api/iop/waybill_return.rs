@@ -2,6 +2,10 @@
 // Source: api-spec/groups/iop.json
 
 //! `iop.waybillReturn`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `WaybillReturnPack2`: a type's name is unique within its group"
+)]
+pub type Pack = WaybillReturnPack2;
 /// `iop.waybillReturn`: the request of the platform method `iop.waybillReturn`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -21,7 +25,7 @@ pub struct IopWaybillReturnRequest {
     /// `is_refund_reject`
     pub is_refund_reject: Option<bool>,
     /// `pack_list`
-    pub pack_list: Vec<Pack>,
+    pub pack_list: Vec<WaybillReturnPack2>,
     /// `send_addr`
     pub send_addr: Option<SendAddr>,
     /// `serial_number_list`
@@ -62,7 +66,7 @@ impl IopWaybillReturnRequest {
         self
     }
     /// Sets `pack_list`
-    pub fn pack_list(mut self, pack_list: Vec<Pack>) -> Self {
+    pub fn pack_list(mut self, pack_list: Vec<WaybillReturnPack2>) -> Self {
         self.pack_list = pack_list;
         self
     }
@@ -112,31 +116,6 @@ impl City {
         Self {
             id: id.into(),
             name: name.into(),
-        }
-    }
-}
-/// An object inside `iop.waybillReturn`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Pack {
-    /// `company_code` (required)
-    pub company_code: String,
-    /// `ship_num` (required)
-    pub ship_num: i64,
-    /// `track_no` (required)
-    pub track_no: String,
-}
-impl Pack {
-    /// Builds it from the required parameters (`company_code`, `ship_num`, `track_no`).
-    pub fn new(
-        company_code: impl Into<String>,
-        ship_num: i64,
-        track_no: impl Into<String>,
-    ) -> Self {
-        Self {
-            company_code: company_code.into(),
-            ship_num,
-            track_no: track_no.into(),
         }
     }
 }
@@ -253,6 +232,31 @@ pub struct WaybillReturnPack {
     pub ship_num: Option<i64>,
     /// `track_no`
     pub track_no: Option<String>,
+}
+/// An object inside `iop.waybillReturn`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct WaybillReturnPack2 {
+    /// `company_code` (required)
+    pub company_code: String,
+    /// `ship_num` (required)
+    pub ship_num: i64,
+    /// `track_no` (required)
+    pub track_no: String,
+}
+impl WaybillReturnPack2 {
+    /// Builds it from the required parameters (`company_code`, `ship_num`, `track_no`).
+    pub fn new(
+        company_code: impl Into<String>,
+        ship_num: i64,
+        track_no: impl Into<String>,
+    ) -> Self {
+        Self {
+            company_code: company_code.into(),
+            ship_num,
+            track_no: track_no.into(),
+        }
+    }
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.courierStation.updateTerminalOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CourierStationUpdateTerminalOrderWeightInfo`: a type's name is unique within its group"
+)]
+pub type WeightInfo = CourierStationUpdateTerminalOrderWeightInfo;
 /// `logistics.courierStation.updateTerminalOrder`: the request of the platform method `logistics.courierStation.updateTerminalOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -96,43 +100,7 @@ impl crate::request::Request for LogisticsCourierStationUpdateTerminalOrderReque
 /// An object inside `logistics.courierStation.updateTerminalOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PostInfo {
-    /// `express`
-    pub express: Option<String>,
-    /// `waybillCode`
-    pub waybill_code: Option<String>,
-    /// `weightInfo`
-    pub weight_info: Option<WeightInfo>,
-}
-impl PostInfo {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            express: Default::default(),
-            waybill_code: Default::default(),
-            weight_info: Default::default(),
-        }
-    }
-    /// Sets `express`
-    pub fn express(mut self, express: impl Into<String>) -> Self {
-        self.express = Some(express.into());
-        self
-    }
-    /// Sets `waybillCode`
-    pub fn waybill_code(mut self, waybill_code: impl Into<String>) -> Self {
-        self.waybill_code = Some(waybill_code.into());
-        self
-    }
-    /// Sets `weightInfo`
-    pub fn weight_info(mut self, weight_info: WeightInfo) -> Self {
-        self.weight_info = Some(weight_info);
-        self
-    }
-}
-/// An object inside `logistics.courierStation.updateTerminalOrder`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct WeightInfo {
+pub struct CourierStationUpdateTerminalOrderWeightInfo {
     /// `actualWeight`
     pub actual_weight: Option<i64>,
     /// `chargedType`
@@ -146,7 +114,7 @@ pub struct WeightInfo {
     /// `sumFee`
     pub sum_fee: Option<i64>,
 }
-impl WeightInfo {
+impl CourierStationUpdateTerminalOrderWeightInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -186,6 +154,45 @@ impl WeightInfo {
     /// Sets `sumFee`
     pub fn sum_fee(mut self, sum_fee: i64) -> Self {
         self.sum_fee = Some(sum_fee);
+        self
+    }
+}
+/// An object inside `logistics.courierStation.updateTerminalOrder`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PostInfo {
+    /// `express`
+    pub express: Option<String>,
+    /// `waybillCode`
+    pub waybill_code: Option<String>,
+    /// `weightInfo`
+    pub weight_info: Option<CourierStationUpdateTerminalOrderWeightInfo>,
+}
+impl PostInfo {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            express: Default::default(),
+            waybill_code: Default::default(),
+            weight_info: Default::default(),
+        }
+    }
+    /// Sets `express`
+    pub fn express(mut self, express: impl Into<String>) -> Self {
+        self.express = Some(express.into());
+        self
+    }
+    /// Sets `waybillCode`
+    pub fn waybill_code(mut self, waybill_code: impl Into<String>) -> Self {
+        self.waybill_code = Some(waybill_code.into());
+        self
+    }
+    /// Sets `weightInfo`
+    pub fn weight_info(
+        mut self,
+        weight_info: CourierStationUpdateTerminalOrderWeightInfo,
+    ) -> Self {
+        self.weight_info = Some(weight_info);
         self
     }
 }

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.createSFOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CreateSfOrderService`: a type's name is unique within its group"
+)]
+pub type Service = CreateSfOrderService;
 /// `logistics.createSFOrder`: the request of the platform method `logistics.createSFOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -33,7 +37,7 @@ pub struct LogisticsCreateSFOrderRequest {
     /// `remark`
     pub remark: Option<String>,
     /// `service_list`
-    pub service_list: Vec<Service>,
+    pub service_list: Vec<CreateSfOrderService>,
     /// `total_height`
     pub total_height: Option<String>,
     /// `total_length`
@@ -110,7 +114,7 @@ impl LogisticsCreateSFOrderRequest {
         self
     }
     /// Sets `service_list`
-    pub fn service_list(mut self, service_list: Vec<Service>) -> Self {
+    pub fn service_list(mut self, service_list: Vec<CreateSfOrderService>) -> Self {
         self.service_list = service_list;
         self
     }
@@ -339,6 +343,61 @@ impl ContactInfo {
     }
 }
 /// An object inside `logistics.createSFOrder`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CreateSfOrderService {
+    /// `name` (required)
+    pub name: String,
+    /// `value`
+    pub value: Option<String>,
+    /// `value1`
+    pub value1: Option<String>,
+    /// `value2`
+    pub value2: Option<String>,
+    /// `value3`
+    pub value3: Option<String>,
+    /// `value4`
+    pub value4: Option<String>,
+}
+impl CreateSfOrderService {
+    /// Builds it from the required parameters (`name`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: Default::default(),
+            value1: Default::default(),
+            value2: Default::default(),
+            value3: Default::default(),
+            value4: Default::default(),
+        }
+    }
+    /// Sets `value`
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets `value1`
+    pub fn value1(mut self, value1: impl Into<String>) -> Self {
+        self.value1 = Some(value1.into());
+        self
+    }
+    /// Sets `value2`
+    pub fn value2(mut self, value2: impl Into<String>) -> Self {
+        self.value2 = Some(value2.into());
+        self
+    }
+    /// Sets `value3`
+    pub fn value3(mut self, value3: impl Into<String>) -> Self {
+        self.value3 = Some(value3.into());
+        self
+    }
+    /// Sets `value4`
+    pub fn value4(mut self, value4: impl Into<String>) -> Self {
+        self.value4 = Some(value4.into());
+        self
+    }
+}
+/// An object inside `logistics.createSFOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct RouteLabelData {
@@ -403,61 +462,6 @@ pub struct RouteLabelInfo {
     pub message: Option<String>,
     /// `route_label_data`
     pub route_label_data: Option<RouteLabelData>,
-}
-/// An object inside `logistics.createSFOrder`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Service {
-    /// `name` (required)
-    pub name: String,
-    /// `value`
-    pub value: Option<String>,
-    /// `value1`
-    pub value1: Option<String>,
-    /// `value2`
-    pub value2: Option<String>,
-    /// `value3`
-    pub value3: Option<String>,
-    /// `value4`
-    pub value4: Option<String>,
-}
-impl Service {
-    /// Builds it from the required parameters (`name`).
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            value: Default::default(),
-            value1: Default::default(),
-            value2: Default::default(),
-            value3: Default::default(),
-            value4: Default::default(),
-        }
-    }
-    /// Sets `value`
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets `value1`
-    pub fn value1(mut self, value1: impl Into<String>) -> Self {
-        self.value1 = Some(value1.into());
-        self
-    }
-    /// Sets `value2`
-    pub fn value2(mut self, value2: impl Into<String>) -> Self {
-        self.value2 = Some(value2.into());
-        self
-    }
-    /// Sets `value3`
-    pub fn value3(mut self, value3: impl Into<String>) -> Self {
-        self.value3 = Some(value3.into());
-        self
-    }
-    /// Sets `value4`
-    pub fn value4(mut self, value4: impl Into<String>) -> Self {
-        self.value4 = Some(value4.into());
-        self
-    }
 }
 /// An object inside `logistics.createSFOrder`.
 #[derive(Clone, Default, Debug)]

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.customTemplateList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CustomTemplateListCustomTemplateData`: a type's name is unique within its group"
+)]
+pub type CustomTemplateData = CustomTemplateListCustomTemplateData;
+#[deprecated(
+    note = "renamed to `CustomTemplateListCustomTemplateInfo`: a type's name is unique within its group"
+)]
+pub type CustomTemplateInfo = CustomTemplateListCustomTemplateInfo;
 /// `logistics.customTemplateList`: the request of the platform method `logistics.customTemplateList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -33,7 +41,7 @@ impl LogisticsCustomTemplateListRequest {
 #[non_exhaustive]
 pub struct LogisticsCustomTemplateListResponse {
     /// `custom_template_data`
-    pub custom_template_data: Vec<CustomTemplateData>,
+    pub custom_template_data: Vec<CustomTemplateListCustomTemplateData>,
 }
 impl crate::request::Request for LogisticsCustomTemplateListRequest {
     const METHOD: &'static str = "logistics.customTemplateList";
@@ -43,16 +51,16 @@ impl crate::request::Request for LogisticsCustomTemplateListRequest {
 /// An object inside `logistics.customTemplateList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct CustomTemplateData {
+pub struct CustomTemplateListCustomTemplateData {
     /// `custom_template_infos`
-    pub custom_template_infos: Vec<CustomTemplateInfo>,
+    pub custom_template_infos: Vec<CustomTemplateListCustomTemplateInfo>,
     /// `logistics_code`
     pub logistics_code: Option<String>,
 }
 /// An object inside `logistics.customTemplateList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct CustomTemplateInfo {
+pub struct CustomTemplateListCustomTemplateInfo {
     /// `custom_template_code`
     pub custom_template_code: Option<String>,
     /// `custom_template_name`

@@ -2,6 +2,50 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.ebillInfoGet`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `EbillInfoGetAddress`: a type's name is unique within its group"
+)]
+pub type Address = EbillInfoGetAddress;
+#[deprecated(
+    note = "renamed to `EbillInfoGetBizInfo`: a type's name is unique within its group"
+)]
+pub type BizInfo = EbillInfoGetBizInfo;
+#[deprecated(
+    note = "renamed to `EbillInfoGetCargo`: a type's name is unique within its group"
+)]
+pub type Cargo = EbillInfoGetCargo;
+#[deprecated(
+    note = "renamed to `EbillInfoGetContact`: a type's name is unique within its group"
+)]
+pub type Contact = EbillInfoGetContact;
+#[deprecated(
+    note = "renamed to `EbillInfoGetDeliveryReq`: a type's name is unique within its group"
+)]
+pub type DeliveryReq = EbillInfoGetDeliveryReq;
+#[deprecated(
+    note = "renamed to `EbillInfoGetNetInfo`: a type's name is unique within its group"
+)]
+pub type NetInfo = EbillInfoGetNetInfo;
+#[deprecated(
+    note = "renamed to `EbillInfoGetPodModelAddress`: a type's name is unique within its group"
+)]
+pub type PodModelAddress = EbillInfoGetPodModelAddress;
+#[deprecated(
+    note = "renamed to `EbillInfoGetReceiver`: a type's name is unique within its group"
+)]
+pub type Receiver = EbillInfoGetReceiver;
+#[deprecated(
+    note = "renamed to `EbillInfoGetSender`: a type's name is unique within its group"
+)]
+pub type Sender = EbillInfoGetSender;
+#[deprecated(
+    note = "renamed to `EbillInfoGetService`: a type's name is unique within its group"
+)]
+pub type Service = EbillInfoGetService;
+#[deprecated(
+    note = "renamed to `EbillInfoGetWarehouse`: a type's name is unique within its group"
+)]
+pub type Warehouse = EbillInfoGetWarehouse;
 /// `logistics.ebillInfoGet`: the request of the platform method `logistics.ebillInfoGet`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -82,13 +126,13 @@ impl LogisticsEbillInfoGetRequest {
 #[non_exhaustive]
 pub struct LogisticsEbillInfoGetResponse {
     /// `biz_info`
-    pub biz_info: Option<BizInfo>,
+    pub biz_info: Option<EbillInfoGetBizInfo>,
     /// `cargo_list`
-    pub cargo_list: Vec<Cargo>,
+    pub cargo_list: Vec<EbillInfoGetCargo>,
     /// `create_time`
     pub create_time: Option<String>,
     /// `delivery_req`
-    pub delivery_req: Option<DeliveryReq>,
+    pub delivery_req: Option<EbillInfoGetDeliveryReq>,
     /// `e_bill_id`
     pub e_bill_id: Option<i64>,
     /// `extra`
@@ -110,7 +154,7 @@ pub struct LogisticsEbillInfoGetResponse {
     /// `mark_destination_code_name`
     pub mark_destination_code_name: Option<String>,
     /// `net_info`
-    pub net_info: Option<NetInfo>,
+    pub net_info: Option<EbillInfoGetNetInfo>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub order_id: Option<crate::ids::OrderId>,
     /// `package_code`
@@ -122,11 +166,11 @@ pub struct LogisticsEbillInfoGetResponse {
     /// `pay_method`
     pub pay_method: Option<i32>,
     /// `pod_model_address`
-    pub pod_model_address: Option<PodModelAddress>,
+    pub pod_model_address: Option<EbillInfoGetPodModelAddress>,
     /// `product_type`
     pub product_type: Option<String>,
     /// `receiver` (sensitive: redacted in `Debug`)
-    pub receiver: Option<Receiver>,
+    pub receiver: Option<EbillInfoGetReceiver>,
     /// `remark`
     pub remark: Option<String>,
     /// `second_sort_code`
@@ -134,11 +178,11 @@ pub struct LogisticsEbillInfoGetResponse {
     /// `segment_code`
     pub segment_code: Option<String>,
     /// `sender`
-    pub sender: Option<Sender>,
+    pub sender: Option<EbillInfoGetSender>,
     /// `sender_fetch_time`
     pub sender_fetch_time: Option<String>,
     /// `service_list`
-    pub service_list: Vec<Service>,
+    pub service_list: Vec<EbillInfoGetService>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a string
     pub shop_id: Option<crate::ids::ShopId>,
     /// `third_sort_code`
@@ -152,7 +196,7 @@ pub struct LogisticsEbillInfoGetResponse {
     /// `version`
     pub version: Option<i64>,
     /// `warehouse`
-    pub warehouse: Option<Warehouse>,
+    pub warehouse: Option<EbillInfoGetWarehouse>,
     /// `waybill_code`
     pub waybill_code: Option<String>,
 }
@@ -206,7 +250,7 @@ impl crate::request::Request for LogisticsEbillInfoGetRequest {
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Address {
+pub struct EbillInfoGetAddress {
     /// `address_id`
     pub address_id: Option<i64>,
     /// `city_code`
@@ -230,9 +274,9 @@ pub struct Address {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for Address {
+impl ::std::fmt::Debug for EbillInfoGetAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Address")
+        f.debug_struct("EbillInfoGetAddress")
             .field("address_id", &self.address_id)
             .field("city_code", &self.city_code)
             .field("city_name", &self.city_name)
@@ -250,7 +294,7 @@ impl ::std::fmt::Debug for Address {
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct BizInfo {
+pub struct EbillInfoGetBizInfo {
     /// `biz_name`
     pub biz_name: Option<String>,
     /// `biz_type`
@@ -259,7 +303,7 @@ pub struct BizInfo {
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Cargo {
+pub struct EbillInfoGetCargo {
     /// `name`
     pub name: Option<String>,
     /// `quantity`
@@ -276,7 +320,7 @@ pub struct Cargo {
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Contact {
+pub struct EbillInfoGetContact {
     /// `email` (sensitive: redacted in `Debug`)
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
@@ -286,9 +330,9 @@ pub struct Contact {
     /// `phone` (sensitive: redacted in `Debug`)
     pub phone: Option<String>,
 }
-impl ::std::fmt::Debug for Contact {
+impl ::std::fmt::Debug for EbillInfoGetContact {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Contact")
+        f.debug_struct("EbillInfoGetContact")
             .field("email", &crate::secret::Redacted(&self.email))
             .field("mobile", &crate::secret::Redacted(&self.mobile))
             .field("name", &self.name)
@@ -299,7 +343,7 @@ impl ::std::fmt::Debug for Contact {
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DeliveryReq {
+pub struct EbillInfoGetDeliveryReq {
     /// `is_center_delivery`
     pub is_center_delivery: Option<bool>,
     /// `is_pickup_self`
@@ -308,7 +352,7 @@ pub struct DeliveryReq {
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct NetInfo {
+pub struct EbillInfoGetNetInfo {
     /// `category`
     pub category: Option<String>,
     /// `monthly_account`
@@ -320,9 +364,9 @@ pub struct NetInfo {
     /// `verification_code`
     pub verification_code: Option<String>,
 }
-impl ::std::fmt::Debug for NetInfo {
+impl ::std::fmt::Debug for EbillInfoGetNetInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("NetInfo")
+        f.debug_struct("EbillInfoGetNetInfo")
             .field("category", &self.category)
             .field("monthly_account", &self.monthly_account)
             .field("net_code", &self.net_code)
@@ -334,7 +378,7 @@ impl ::std::fmt::Debug for NetInfo {
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct PodModelAddress {
+pub struct EbillInfoGetPodModelAddress {
     /// `address_id`
     pub address_id: Option<i64>,
     /// `city_code`
@@ -358,9 +402,9 @@ pub struct PodModelAddress {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for PodModelAddress {
+impl ::std::fmt::Debug for EbillInfoGetPodModelAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("PodModelAddress")
+        f.debug_struct("EbillInfoGetPodModelAddress")
             .field("address_id", &self.address_id)
             .field("city_code", &self.city_code)
             .field("city_name", &self.city_name)
@@ -378,19 +422,58 @@ impl ::std::fmt::Debug for PodModelAddress {
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Receiver {
+pub struct EbillInfoGetReceiver {
     /// `address` (sensitive: redacted in `Debug`)
-    pub address: Option<Address>,
+    pub address: Option<EbillInfoGetAddress>,
     /// `contact` (sensitive: redacted in `Debug`)
     pub contact: Option<ReceiverContact>,
 }
-impl ::std::fmt::Debug for Receiver {
+impl ::std::fmt::Debug for EbillInfoGetReceiver {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Receiver")
+        f.debug_struct("EbillInfoGetReceiver")
             .field("address", &crate::secret::Redacted(&self.address))
             .field("contact", &crate::secret::Redacted(&self.contact))
             .finish()
     }
+}
+/// An object inside `logistics.ebillInfoGet`.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct EbillInfoGetSender {
+    /// `address`
+    pub address: Option<EbillInfoGetAddress>,
+    /// `contact` (sensitive: redacted in `Debug`)
+    pub contact: Option<EbillInfoGetContact>,
+}
+impl ::std::fmt::Debug for EbillInfoGetSender {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("EbillInfoGetSender")
+            .field("address", &self.address)
+            .field("contact", &crate::secret::Redacted(&self.contact))
+            .finish()
+    }
+}
+/// An object inside `logistics.ebillInfoGet`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct EbillInfoGetService {
+    /// `service_code`
+    pub service_code: Option<String>,
+    /// `service_value`
+    pub service_value: Option<String>,
+}
+/// An object inside `logistics.ebillInfoGet`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct EbillInfoGetWarehouse {
+    /// `delivery_type`
+    pub delivery_type: Option<String>,
+    /// `is_sumup`
+    pub is_sumup: Option<bool>,
+    /// `wh_code`
+    pub wh_code: Option<String>,
+    /// `wh_order_no`
+    pub wh_order_no: Option<String>,
 }
 /// An object inside `logistics.ebillInfoGet`.
 #[derive(Clone, Default)]
@@ -420,45 +503,6 @@ impl ::std::fmt::Debug for ReceiverContact {
             .field("virtual_mobile", &self.virtual_mobile)
             .finish()
     }
-}
-/// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct Sender {
-    /// `address`
-    pub address: Option<Address>,
-    /// `contact` (sensitive: redacted in `Debug`)
-    pub contact: Option<Contact>,
-}
-impl ::std::fmt::Debug for Sender {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Sender")
-            .field("address", &self.address)
-            .field("contact", &crate::secret::Redacted(&self.contact))
-            .finish()
-    }
-}
-/// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Service {
-    /// `service_code`
-    pub service_code: Option<String>,
-    /// `service_value`
-    pub service_value: Option<String>,
-}
-/// An object inside `logistics.ebillInfoGet`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Warehouse {
-    /// `delivery_type`
-    pub delivery_type: Option<String>,
-    /// `is_sumup`
-    pub is_sumup: Option<bool>,
-    /// `wh_code`
-    pub wh_code: Option<String>,
-    /// `wh_order_no`
-    pub wh_order_no: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.fetchBluetoothCmd`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `FetchBluetoothCmdErrInfo`: a type's name is unique within its group"
+)]
+pub type ErrInfo = FetchBluetoothCmdErrInfo;
+#[deprecated(
+    note = "renamed to `FetchBluetoothCmdWaybillInfo`: a type's name is unique within its group"
+)]
+pub type WaybillInfo = FetchBluetoothCmdWaybillInfo;
 /// `logistics.fetchBluetoothCmd`: the request of the platform method `logistics.fetchBluetoothCmd`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -49,9 +57,9 @@ impl LogisticsFetchBluetoothCmdRequest {
 #[non_exhaustive]
 pub struct LogisticsFetchBluetoothCmdResponse {
     /// `err_infos`
-    pub err_infos: Vec<ErrInfo>,
+    pub err_infos: Vec<FetchBluetoothCmdErrInfo>,
     /// `waybill_infos`
-    pub waybill_infos: Vec<WaybillInfo>,
+    pub waybill_infos: Vec<FetchBluetoothCmdWaybillInfo>,
 }
 impl crate::request::Request for LogisticsFetchBluetoothCmdRequest {
     const METHOD: &'static str = "logistics.fetchBluetoothCmd";
@@ -60,11 +68,20 @@ impl crate::request::Request for LogisticsFetchBluetoothCmdRequest {
 /// An object inside `logistics.fetchBluetoothCmd`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ErrInfo {
+pub struct FetchBluetoothCmdErrInfo {
     /// `err_code`. Example: `100001`
     pub err_code: Option<i32>,
     /// `err_msg`. Example: `参数有误，请检查请求参数`
     pub err_msg: Option<String>,
+    /// `track_no`. Example: `1234`
+    pub track_no: Option<String>,
+}
+/// An object inside `logistics.fetchBluetoothCmd`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct FetchBluetoothCmdWaybillInfo {
+    /// `print_data`. Example: `1234`
+    pub print_data: Option<String>,
     /// `track_no`. Example: `1234`
     pub track_no: Option<String>,
 }
@@ -159,15 +176,6 @@ impl WaybillApply {
         self.cus_template_url = Some(cus_template_url.into());
         self
     }
-}
-/// An object inside `logistics.fetchBluetoothCmd`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct WaybillInfo {
-    /// `print_data`. Example: `1234`
-    pub print_data: Option<String>,
-    /// `track_no`. Example: `1234`
-    pub track_no: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.getCustomTemplateList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetCustomTemplateListCustomTemplateData`: a type's name is unique within its group"
+)]
+pub type CustomTemplateData = GetCustomTemplateListCustomTemplateData;
+#[deprecated(
+    note = "renamed to `GetCustomTemplateListCustomTemplateInfo`: a type's name is unique within its group"
+)]
+pub type CustomTemplateInfo = GetCustomTemplateListCustomTemplateInfo;
 /// `logistics.getCustomTemplateList`: the request of the platform method `logistics.getCustomTemplateList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -33,7 +41,7 @@ impl LogisticsGetCustomTemplateListRequest {
 #[non_exhaustive]
 pub struct LogisticsGetCustomTemplateListResponse {
     /// `custom_template_data`
-    pub custom_template_data: Vec<CustomTemplateData>,
+    pub custom_template_data: Vec<GetCustomTemplateListCustomTemplateData>,
 }
 impl crate::request::Request for LogisticsGetCustomTemplateListRequest {
     const METHOD: &'static str = "logistics.getCustomTemplateList";
@@ -43,16 +51,16 @@ impl crate::request::Request for LogisticsGetCustomTemplateListRequest {
 /// An object inside `logistics.getCustomTemplateList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct CustomTemplateData {
+pub struct GetCustomTemplateListCustomTemplateData {
     /// `custom_template_infos`
-    pub custom_template_infos: Vec<CustomTemplateInfo>,
+    pub custom_template_infos: Vec<GetCustomTemplateListCustomTemplateInfo>,
     /// `logistics_code`
     pub logistics_code: Option<String>,
 }
 /// An object inside `logistics.getCustomTemplateList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct CustomTemplateInfo {
+pub struct GetCustomTemplateListCustomTemplateInfo {
     /// `custom_template_code`
     pub custom_template_code: Option<String>,
     /// `custom_template_id`

@@ -3,6 +3,14 @@
 
 //! `logistics.getOutRange`: its request, its response and their nested types.
 pub use super::shared::{DeliveryReq, Service};
+#[deprecated(
+    note = "renamed to `GetOutRangeReceiverAddress`: a type's name is unique within its group"
+)]
+pub type ReceiverAddress = GetOutRangeReceiverAddress;
+#[deprecated(
+    note = "renamed to `GetOutRangeSenderAddress`: a type's name is unique within its group"
+)]
+pub type SenderAddress = GetOutRangeSenderAddress;
 /// `logistics.getOutRange`: the request of the platform method `logistics.getOutRange`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -20,9 +28,9 @@ pub struct LogisticsGetOutRangeRequest {
     /// `product_type`. Example: `ll-sd-m`
     pub product_type: Option<String>,
     /// `receiver_address` (sensitive: redacted in `Debug`)
-    pub receiver_address: Option<ReceiverAddress>,
+    pub receiver_address: Option<GetOutRangeReceiverAddress>,
     /// `sender_address`
-    pub sender_address: Option<SenderAddress>,
+    pub sender_address: Option<GetOutRangeSenderAddress>,
     /// `service_list`
     pub service_list: Vec<Service>,
     /// `type` (required). Example: `1`
@@ -65,12 +73,15 @@ impl LogisticsGetOutRangeRequest {
         self
     }
     /// Sets `receiver_address` (sensitive: redacted in `Debug`)
-    pub fn receiver_address(mut self, receiver_address: ReceiverAddress) -> Self {
+    pub fn receiver_address(
+        mut self,
+        receiver_address: GetOutRangeReceiverAddress,
+    ) -> Self {
         self.receiver_address = Some(receiver_address);
         self
     }
     /// Sets `sender_address`
-    pub fn sender_address(mut self, sender_address: SenderAddress) -> Self {
+    pub fn sender_address(mut self, sender_address: GetOutRangeSenderAddress) -> Self {
         self.sender_address = Some(sender_address);
         self
     }
@@ -97,7 +108,7 @@ impl crate::request::Request for LogisticsGetOutRangeRequest {
 /// An object inside `logistics.getOutRange`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct ReceiverAddress {
+pub struct GetOutRangeReceiverAddress {
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code` (required)
@@ -111,9 +122,9 @@ pub struct ReceiverAddress {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverAddress {
+impl ::std::fmt::Debug for GetOutRangeReceiverAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverAddress")
+        f.debug_struct("GetOutRangeReceiverAddress")
             .field("city_name", &self.city_name)
             .field("country_code", &self.country_code)
             .field("detail_address", &crate::secret::Redacted(&self.detail_address))
@@ -123,9 +134,9 @@ impl ::std::fmt::Debug for ReceiverAddress {
             .finish()
     }
 }
-/// The required parameters of [`ReceiverAddress`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`GetOutRangeReceiverAddress`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct ReceiverAddressRequired {
+pub struct GetOutRangeReceiverAddressRequired {
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code` (required)
@@ -137,10 +148,10 @@ pub struct ReceiverAddressRequired {
     /// `province_name` (required)
     pub province_name: String,
 }
-impl ReceiverAddress {
+impl GetOutRangeReceiverAddress {
     /// Builds it from its required parameters (`city_name`, `country_code`, `detail_address`, `district_name`, `province_name`).
-    pub fn new(required: ReceiverAddressRequired) -> Self {
-        let ReceiverAddressRequired {
+    pub fn new(required: GetOutRangeReceiverAddressRequired) -> Self {
+        let GetOutRangeReceiverAddressRequired {
             city_name,
             country_code,
             detail_address,
@@ -165,7 +176,7 @@ impl ReceiverAddress {
 /// An object inside `logistics.getOutRange`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct SenderAddress {
+pub struct GetOutRangeSenderAddress {
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code` (required)
@@ -179,9 +190,9 @@ pub struct SenderAddress {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for SenderAddress {
+impl ::std::fmt::Debug for GetOutRangeSenderAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderAddress")
+        f.debug_struct("GetOutRangeSenderAddress")
             .field("city_name", &self.city_name)
             .field("country_code", &self.country_code)
             .field("detail_address", &crate::secret::Redacted(&self.detail_address))
@@ -191,9 +202,9 @@ impl ::std::fmt::Debug for SenderAddress {
             .finish()
     }
 }
-/// The required parameters of [`SenderAddress`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`GetOutRangeSenderAddress`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct SenderAddressRequired {
+pub struct GetOutRangeSenderAddressRequired {
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code` (required)
@@ -205,10 +216,10 @@ pub struct SenderAddressRequired {
     /// `province_name` (required)
     pub province_name: String,
 }
-impl SenderAddress {
+impl GetOutRangeSenderAddress {
     /// Builds it from its required parameters (`city_name`, `country_code`, `detail_address`, `district_name`, `province_name`).
-    pub fn new(required: SenderAddressRequired) -> Self {
-        let SenderAddressRequired {
+    pub fn new(required: GetOutRangeSenderAddressRequired) -> Self {
+        let GetOutRangeSenderAddressRequired {
             city_name,
             country_code,
             detail_address,

@@ -2,6 +2,18 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.getRecommendedAndDeliveryExpressByOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetRecommendedAndDeliveryExpressByOrderData`: a type's name is unique within its group"
+)]
+pub type Data = GetRecommendedAndDeliveryExpressByOrderData;
+#[deprecated(
+    note = "renamed to `GetRecommendedAndDeliveryExpressByOrderOrderInfo`: a type's name is unique within its group"
+)]
+pub type OrderInfo = GetRecommendedAndDeliveryExpressByOrderOrderInfo;
+#[deprecated(
+    note = "renamed to `GetRecommendedAndDeliveryExpressByOrderSenderAddress`: a type's name is unique within its group"
+)]
+pub type SenderAddress = GetRecommendedAndDeliveryExpressByOrderSenderAddress;
 /// `logistics.getRecommendedAndDeliveryExpressByOrder`: the request of the platform method `logistics.getRecommendedAndDeliveryExpressByOrder`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -15,13 +27,16 @@ pub struct LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
     /// `order_channel`. Example: `1`
     pub order_channel: Option<String>,
     /// `order_info_list` (required)
-    pub order_info_list: Vec<OrderInfo>,
+    pub order_info_list: Vec<GetRecommendedAndDeliveryExpressByOrderOrderInfo>,
     /// `sender_address` (required)
-    pub sender_address: SenderAddress,
+    pub sender_address: GetRecommendedAndDeliveryExpressByOrderSenderAddress,
 }
 impl LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
     /// Builds it from the required parameters (`order_info_list`, `sender_address`).
-    pub fn new(order_info_list: Vec<OrderInfo>, sender_address: SenderAddress) -> Self {
+    pub fn new(
+        order_info_list: Vec<GetRecommendedAndDeliveryExpressByOrderOrderInfo>,
+        sender_address: GetRecommendedAndDeliveryExpressByOrderSenderAddress,
+    ) -> Self {
         Self {
             order_info_list,
             sender_address,
@@ -38,16 +53,18 @@ impl LogisticsGetRecommendedAndDeliveryExpressByOrderRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct LogisticsGetRecommendedAndDeliveryExpressByOrderResponse(pub Vec<Data>);
+pub struct LogisticsGetRecommendedAndDeliveryExpressByOrderResponse(
+    pub Vec<GetRecommendedAndDeliveryExpressByOrderData>,
+);
 impl ::std::ops::Deref for LogisticsGetRecommendedAndDeliveryExpressByOrderResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<GetRecommendedAndDeliveryExpressByOrderData>;
+    fn deref(&self) -> &Vec<GetRecommendedAndDeliveryExpressByOrderData> {
         &self.0
     }
 }
 impl IntoIterator for LogisticsGetRecommendedAndDeliveryExpressByOrderResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = GetRecommendedAndDeliveryExpressByOrderData;
+    type IntoIter = ::std::vec::IntoIter<GetRecommendedAndDeliveryExpressByOrderData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -83,17 +100,6 @@ pub struct CollectSignInfo {
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
-    /// `express_info_list`
-    pub express_info_list: Vec<ExpressInfo>,
-    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
-    pub order_id: Option<crate::ids::OrderId>,
-    /// `order_privilege_info_list`
-    pub order_privilege_info_list: Vec<OrderPrivilegeInfo>,
-}
-/// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct ExpressInfo {
     /// `ccr_Info`
     pub ccr_info: Option<CcrInfo>,
@@ -115,9 +121,20 @@ pub struct ExpressInfo {
     pub undeliverable_reason: Option<String>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetRecommendedAndDeliveryExpressByOrderData {
+    /// `express_info_list`
+    pub express_info_list: Vec<ExpressInfo>,
+    /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
+    pub order_id: Option<crate::ids::OrderId>,
+    /// `order_privilege_info_list`
+    pub order_privilege_info_list: Vec<OrderPrivilegeInfo>,
+}
+/// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderInfo {
+pub struct GetRecommendedAndDeliveryExpressByOrderOrderInfo {
     /// `express_list`
     pub express_list: Vec<String>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string
@@ -125,7 +142,7 @@ pub struct OrderInfo {
     /// `product_type`
     pub product_type: Option<String>,
 }
-impl OrderInfo {
+impl GetRecommendedAndDeliveryExpressByOrderOrderInfo {
     /// Builds it from the required parameters (`order_id`).
     pub fn new(order_id: impl Into<crate::ids::OrderId>) -> Self {
         Self {
@@ -146,20 +163,9 @@ impl OrderInfo {
     }
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct OrderPrivilegeInfo {
-    /// `code`
-    pub code: Option<String>,
-    /// `label`
-    pub label: Option<String>,
-    /// `reason`
-    pub reason: Option<String>,
-}
-/// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct SenderAddress {
+pub struct GetRecommendedAndDeliveryExpressByOrderSenderAddress {
     /// `address_id`
     pub address_id: Option<i64>,
     /// `city_code`
@@ -185,9 +191,9 @@ pub struct SenderAddress {
     /// `zip_code`
     pub zip_code: Option<String>,
 }
-impl ::std::fmt::Debug for SenderAddress {
+impl ::std::fmt::Debug for GetRecommendedAndDeliveryExpressByOrderSenderAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderAddress")
+        f.debug_struct("GetRecommendedAndDeliveryExpressByOrderSenderAddress")
             .field("address_id", &self.address_id)
             .field("city_code", &self.city_code)
             .field("city_name", &self.city_name)
@@ -203,7 +209,7 @@ impl ::std::fmt::Debug for SenderAddress {
             .finish()
     }
 }
-impl SenderAddress {
+impl GetRecommendedAndDeliveryExpressByOrderSenderAddress {
     /// Builds it from the required parameters (`city_name`, `detail_address`, `district_name`, `province_name`).
     pub fn new(
         city_name: impl Into<String>,
@@ -266,6 +272,17 @@ impl SenderAddress {
         self.zip_code = Some(zip_code.into());
         self
     }
+}
+/// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct OrderPrivilegeInfo {
+    /// `code`
+    pub code: Option<String>,
+    /// `label`
+    pub label: Option<String>,
+    /// `reason`
+    pub reason: Option<String>,
 }
 /// An object inside `logistics.getRecommendedAndDeliveryExpressByOrder`.
 #[derive(Clone, Default, Debug)]

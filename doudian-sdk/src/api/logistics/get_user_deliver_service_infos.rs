@@ -2,6 +2,10 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.getUserDeliverServiceInfos`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetUserDeliverServiceInfosBizInfo`: a type's name is unique within its group"
+)]
+pub type BizInfo = GetUserDeliverServiceInfosBizInfo;
 /// `logistics.getUserDeliverServiceInfos`: the request of the platform method `logistics.getUserDeliverServiceInfos`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -13,13 +17,13 @@
 #[doc(alias = "logistics.getUserDeliverServiceInfos")]
 pub struct LogisticsGetUserDeliverServiceInfosRequest {
     /// `biz_info` (required)
-    pub biz_info: BizInfo,
+    pub biz_info: GetUserDeliverServiceInfosBizInfo,
     /// `service_codes`. Example: `[GetRecommendedAndDeliveryExpressByOrder]`
     pub service_codes: Vec<String>,
 }
 impl LogisticsGetUserDeliverServiceInfosRequest {
     /// Builds it from the required parameters (`biz_info`).
-    pub fn new(biz_info: BizInfo) -> Self {
+    pub fn new(biz_info: GetUserDeliverServiceInfosBizInfo) -> Self {
         Self {
             biz_info,
             service_codes: Default::default(),
@@ -46,11 +50,11 @@ impl crate::request::Request for LogisticsGetUserDeliverServiceInfosRequest {
 /// An object inside `logistics.getUserDeliverServiceInfos`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct BizInfo {
+pub struct GetUserDeliverServiceInfosBizInfo {
     /// `biz_type` (required)
     pub biz_type: i32,
 }
-impl BizInfo {
+impl GetUserDeliverServiceInfosBizInfo {
     /// Builds it from the required parameters (`biz_type`).
     pub fn new(biz_type: i32) -> Self {
         Self { biz_type }

@@ -3,6 +3,14 @@
 
 //! `logistics.ind.orderStatusPush`: its request, its response and their nested types.
 pub use super::shared::Location;
+#[deprecated(
+    note = "renamed to `IndOrderStatusPushContact`: a type's name is unique within its group"
+)]
+pub type Contact = IndOrderStatusPushContact;
+#[deprecated(
+    note = "renamed to `IndOrderStatusPushRider`: a type's name is unique within its group"
+)]
+pub type Rider = IndOrderStatusPushRider;
 /// `logistics.ind.orderStatusPush`: the request of the platform method `logistics.ind.orderStatusPush`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -28,7 +36,7 @@ pub struct LogisticsIndOrderStatusPushRequest {
     /// `out_order_id` (required)
     pub out_order_id: String,
     /// `rider`
-    pub rider: Option<Rider>,
+    pub rider: Option<IndOrderStatusPushRider>,
     /// `to_aoi_name`
     pub to_aoi_name: Option<String>,
     /// `transport_order_id` (required)
@@ -87,7 +95,7 @@ impl LogisticsIndOrderStatusPushRequest {
         self
     }
     /// Sets `rider`
-    pub fn rider(mut self, rider: Rider) -> Self {
+    pub fn rider(mut self, rider: IndOrderStatusPushRider) -> Self {
         self.rider = Some(rider);
         self
     }
@@ -111,9 +119,24 @@ impl crate::request::Request for LogisticsIndOrderStatusPushRequest {
     type Response = LogisticsIndOrderStatusPushResponse;
 }
 /// An object inside `logistics.ind.orderStatusPush`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ExceptionStatus {
+    /// `reason` (required)
+    pub reason: i32,
+    /// `status` (required)
+    pub status: i32,
+}
+impl ExceptionStatus {
+    /// Builds it from the required parameters (`reason`, `status`).
+    pub fn new(reason: i32, status: i32) -> Self {
+        Self { reason, status }
+    }
+}
+/// An object inside `logistics.ind.orderStatusPush`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Contact {
+pub struct IndOrderStatusPushContact {
     /// `mobile` (sensitive: redacted in `Debug`)
     pub mobile: Option<String>,
     /// `name`
@@ -121,16 +144,16 @@ pub struct Contact {
     /// `tel` (sensitive: redacted in `Debug`)
     pub tel: Option<String>,
 }
-impl ::std::fmt::Debug for Contact {
+impl ::std::fmt::Debug for IndOrderStatusPushContact {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Contact")
+        f.debug_struct("IndOrderStatusPushContact")
             .field("mobile", &crate::secret::Redacted(&self.mobile))
             .field("name", &self.name)
             .field("tel", &crate::secret::Redacted(&self.tel))
             .finish()
     }
 }
-impl Contact {
+impl IndOrderStatusPushContact {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -156,26 +179,11 @@ impl Contact {
     }
 }
 /// An object inside `logistics.ind.orderStatusPush`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ExceptionStatus {
-    /// `reason` (required)
-    pub reason: i32,
-    /// `status` (required)
-    pub status: i32,
-}
-impl ExceptionStatus {
-    /// Builds it from the required parameters (`reason`, `status`).
-    pub fn new(reason: i32, status: i32) -> Self {
-        Self { reason, status }
-    }
-}
-/// An object inside `logistics.ind.orderStatusPush`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Rider {
+pub struct IndOrderStatusPushRider {
     /// `contact` (sensitive: redacted in `Debug`)
-    pub contact: Option<Contact>,
+    pub contact: Option<IndOrderStatusPushContact>,
     /// `covid_report`
     pub covid_report: Option<i32>,
     /// `rider_code`
@@ -187,9 +195,9 @@ pub struct Rider {
     /// `vaccine`
     pub vaccine: Option<i32>,
 }
-impl ::std::fmt::Debug for Rider {
+impl ::std::fmt::Debug for IndOrderStatusPushRider {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Rider")
+        f.debug_struct("IndOrderStatusPushRider")
             .field("contact", &crate::secret::Redacted(&self.contact))
             .field("covid_report", &self.covid_report)
             .field("rider_code", &self.rider_code)
@@ -199,7 +207,7 @@ impl ::std::fmt::Debug for Rider {
             .finish()
     }
 }
-impl Rider {
+impl IndOrderStatusPushRider {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -212,7 +220,7 @@ impl Rider {
         }
     }
     /// Sets `contact` (sensitive: redacted in `Debug`)
-    pub fn contact(mut self, contact: Contact) -> Self {
+    pub fn contact(mut self, contact: IndOrderStatusPushContact) -> Self {
         self.contact = Some(contact);
         self
     }

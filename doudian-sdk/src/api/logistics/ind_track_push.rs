@@ -2,6 +2,18 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.indTrackPush`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `IndTrackPushRider`: a type's name is unique within its group"
+)]
+pub type Rider = IndTrackPushRider;
+#[deprecated(
+    note = "renamed to `IndTrackPushTrace`: a type's name is unique within its group"
+)]
+pub type Trace = IndTrackPushTrace;
+#[deprecated(
+    note = "renamed to `IndTrackPushTraceMsg`: a type's name is unique within its group"
+)]
+pub type TraceMsg = IndTrackPushTraceMsg;
 /// `logistics.indTrackPush`: the request of the platform method `logistics.indTrackPush`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,14 +29,14 @@ pub struct LogisticsIndTrackPushRequest {
     /// `cur_time` (required)
     pub cur_time: String,
     /// `trace_msgs` (required)
-    pub trace_msgs: Vec<TraceMsg>,
+    pub trace_msgs: Vec<IndTrackPushTraceMsg>,
 }
 impl LogisticsIndTrackPushRequest {
     /// Builds it from the required parameters (`company`, `cur_time`, `trace_msgs`).
     pub fn new(
         company: impl Into<String>,
         cur_time: impl Into<String>,
-        trace_msgs: Vec<TraceMsg>,
+        trace_msgs: Vec<IndTrackPushTraceMsg>,
     ) -> Self {
         Self {
             company: company.into(),
@@ -44,21 +56,21 @@ impl crate::request::Request for LogisticsIndTrackPushRequest {
 /// An object inside `logistics.indTrackPush`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Rider {
+pub struct IndTrackPushRider {
     /// `mobile` (required) (sensitive: redacted in `Debug`)
     pub mobile: String,
     /// `name` (required)
     pub name: String,
 }
-impl ::std::fmt::Debug for Rider {
+impl ::std::fmt::Debug for IndTrackPushRider {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Rider")
+        f.debug_struct("IndTrackPushRider")
             .field("mobile", &crate::secret::Redacted(&self.mobile))
             .field("name", &self.name)
             .finish()
     }
 }
-impl Rider {
+impl IndTrackPushRider {
     /// Builds it from the required parameters (`mobile`, `name`).
     pub fn new(mobile: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
@@ -70,7 +82,7 @@ impl Rider {
 /// An object inside `logistics.indTrackPush`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Trace {
+pub struct IndTrackPushTrace {
     /// `cancel_code`
     pub cancel_code: Option<String>,
     /// `cancel_desc`
@@ -86,11 +98,11 @@ pub struct Trace {
     /// `opcode` (required)
     pub opcode: String,
     /// `rider`
-    pub rider: Option<Rider>,
+    pub rider: Option<IndTrackPushRider>,
     /// `third_party_company`
     pub third_party_company: Option<String>,
 }
-impl Trace {
+impl IndTrackPushTrace {
     /// Builds it from the required parameters (`content`, `op_time`, `opcode`).
     pub fn new(
         content: impl Into<String>,
@@ -130,7 +142,7 @@ impl Trace {
         self
     }
     /// Sets `rider`
-    pub fn rider(mut self, rider: Rider) -> Self {
+    pub fn rider(mut self, rider: IndTrackPushRider) -> Self {
         self.rider = Some(rider);
         self
     }
@@ -146,15 +158,15 @@ impl Trace {
 /// An object inside `logistics.indTrackPush`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct TraceMsg {
+pub struct IndTrackPushTraceMsg {
     /// `traces` (required)
-    pub traces: Vec<Trace>,
+    pub traces: Vec<IndTrackPushTrace>,
     /// `track_no` (required)
     pub track_no: String,
 }
-impl TraceMsg {
+impl IndTrackPushTraceMsg {
     /// Builds it from the required parameters (`traces`, `track_no`).
-    pub fn new(traces: Vec<Trace>, track_no: impl Into<String>) -> Self {
+    pub fn new(traces: Vec<IndTrackPushTrace>, track_no: impl Into<String>) -> Self {
         Self {
             traces,
             track_no: track_no.into(),

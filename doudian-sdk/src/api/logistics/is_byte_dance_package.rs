@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.isByteDancePackage`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `IsByteDancePackageReceiver`: a type's name is unique within its group"
+)]
+pub type Receiver = IsByteDancePackageReceiver;
+#[deprecated(
+    note = "renamed to `IsByteDancePackageSender`: a type's name is unique within its group"
+)]
+pub type Sender = IsByteDancePackageSender;
 /// `logistics.isByteDancePackage`: the request of the platform method `logistics.isByteDancePackage`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -48,9 +56,9 @@ pub struct LogisticsIsByteDancePackageResponse {
     /// `privacyFlag`
     pub privacy_flag: Option<String>,
     /// `receiver` (sensitive: redacted in `Debug`)
-    pub receiver: Option<Receiver>,
+    pub receiver: Option<IsByteDancePackageReceiver>,
     /// `sender`
-    pub sender: Option<Sender>,
+    pub sender: Option<IsByteDancePackageSender>,
 }
 impl ::std::fmt::Debug for LogisticsIsByteDancePackageResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -70,7 +78,7 @@ impl crate::request::Request for LogisticsIsByteDancePackageRequest {
 /// An object inside `logistics.isByteDancePackage`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Receiver {
+pub struct IsByteDancePackageReceiver {
     /// `authEndTime`
     pub auth_end_time: Option<String>,
     /// `authFlag`
@@ -88,9 +96,9 @@ pub struct Receiver {
     /// `virtualStatus`
     pub virtual_status: Option<String>,
 }
-impl ::std::fmt::Debug for Receiver {
+impl ::std::fmt::Debug for IsByteDancePackageReceiver {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Receiver")
+        f.debug_struct("IsByteDancePackageReceiver")
             .field("auth_end_time", &self.auth_end_time)
             .field("auth_flag", &self.auth_flag)
             .field("auth_start_time", &self.auth_start_time)
@@ -105,7 +113,7 @@ impl ::std::fmt::Debug for Receiver {
 /// An object inside `logistics.isByteDancePackage`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Sender {
+pub struct IsByteDancePackageSender {
     /// `authEndTime`
     pub auth_end_time: Option<String>,
     /// `authFlag`
@@ -123,9 +131,9 @@ pub struct Sender {
     /// `virtualStatus`
     pub virtual_status: Option<String>,
 }
-impl ::std::fmt::Debug for Sender {
+impl ::std::fmt::Debug for IsByteDancePackageSender {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Sender")
+        f.debug_struct("IsByteDancePackageSender")
             .field("auth_end_time", &self.auth_end_time)
             .field("auth_flag", &self.auth_flag)
             .field("auth_start_time", &self.auth_start_time)

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.listShopNetsite`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ListShopNetsiteSenderAddress`: a type's name is unique within its group"
+)]
+pub type SenderAddress = ListShopNetsiteSenderAddress;
 /// `logistics.listShopNetsite`: Lists the shop's electronic-waybill accounts at one carrier: per netsite (网点) its sender addresses and how many numbers are left, issued, cancelled and recycled. The sender address of `logistics.newCreateOrder` must be one of these.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -42,6 +46,32 @@ impl crate::request::Request for LogisticsListShopNetsiteRequest {
     type Response = LogisticsListShopNetsiteResponse;
 }
 /// An object inside `logistics.listShopNetsite`.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct ListShopNetsiteSenderAddress {
+    /// `city_name`
+    pub city_name: Option<String>,
+    /// `detail_address` (sensitive: redacted in `Debug`)
+    pub detail_address: Option<String>,
+    /// `district_name`
+    pub district_name: Option<String>,
+    /// `province_name`
+    pub province_name: Option<String>,
+    /// `street_name`
+    pub street_name: Option<String>,
+}
+impl ::std::fmt::Debug for ListShopNetsiteSenderAddress {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("ListShopNetsiteSenderAddress")
+            .field("city_name", &self.city_name)
+            .field("detail_address", &crate::secret::Redacted(&self.detail_address))
+            .field("district_name", &self.district_name)
+            .field("province_name", &self.province_name)
+            .field("street_name", &self.street_name)
+            .finish()
+    }
+}
+/// An object inside `logistics.listShopNetsite`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct Netsite {
@@ -76,33 +106,7 @@ pub struct Netsite {
     /// The addresses allowed as sender.
     ///
     /// `sender_address`
-    pub sender_address: Vec<SenderAddress>,
-}
-/// An object inside `logistics.listShopNetsite`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct SenderAddress {
-    /// `city_name`
-    pub city_name: Option<String>,
-    /// `detail_address` (sensitive: redacted in `Debug`)
-    pub detail_address: Option<String>,
-    /// `district_name`
-    pub district_name: Option<String>,
-    /// `province_name`
-    pub province_name: Option<String>,
-    /// `street_name`
-    pub street_name: Option<String>,
-}
-impl ::std::fmt::Debug for SenderAddress {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderAddress")
-            .field("city_name", &self.city_name)
-            .field("detail_address", &crate::secret::Redacted(&self.detail_address))
-            .field("district_name", &self.district_name)
-            .field("province_name", &self.province_name)
-            .field("street_name", &self.street_name)
-            .finish()
-    }
+    pub sender_address: Vec<ListShopNetsiteSenderAddress>,
 }
 #[doc(hidden)]
 mod wire;

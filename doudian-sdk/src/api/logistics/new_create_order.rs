@@ -3,6 +3,46 @@
 
 //! `logistics.newCreateOrder`: its request, its response and their nested types.
 pub use super::shared::{DeliveryReq, Item, Service};
+#[deprecated(
+    note = "renamed to `NewCreateOrderAddress`: a type's name is unique within its group"
+)]
+pub type Address = NewCreateOrderAddress;
+#[deprecated(
+    note = "renamed to `NewCreateOrderContact`: a type's name is unique within its group"
+)]
+pub type Contact = NewCreateOrderContact;
+#[deprecated(
+    note = "renamed to `NewCreateOrderErrInfo`: a type's name is unique within its group"
+)]
+pub type ErrInfo = NewCreateOrderErrInfo;
+#[deprecated(
+    note = "renamed to `NewCreateOrderNetInfo`: a type's name is unique within its group"
+)]
+pub type NetInfo = NewCreateOrderNetInfo;
+#[deprecated(
+    note = "renamed to `NewCreateOrderOrderInfo`: a type's name is unique within its group"
+)]
+pub type OrderInfo = NewCreateOrderOrderInfo;
+#[deprecated(
+    note = "renamed to `NewCreateOrderPodModelAddress`: a type's name is unique within its group"
+)]
+pub type PodModelAddress = NewCreateOrderPodModelAddress;
+#[deprecated(
+    note = "renamed to `NewCreateOrderReceiverAddress`: a type's name is unique within its group"
+)]
+pub type ReceiverAddress = NewCreateOrderReceiverAddress;
+#[deprecated(
+    note = "renamed to `NewCreateOrderReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = NewCreateOrderReceiverInfo;
+#[deprecated(
+    note = "renamed to `NewCreateOrderSenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = NewCreateOrderSenderInfo;
+#[deprecated(
+    note = "renamed to `NewCreateOrderWarehouse`: a type's name is unique within its group"
+)]
+pub type Warehouse = NewCreateOrderWarehouse;
 /// `logistics.newCreateOrder`: Takes electronic waybill numbers (电子面单) from a carrier for orders, up to 50 parcels per call, with a sender address from `logistics.listShopNetsite`. Asking again with the same order id and `pack_id` returns the number already issued, so a retry is safe; another `pack_id` takes a new number for a further parcel. Numbers not used are given back with `logistics.cancelOrder`.
 ///
 /// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
@@ -26,11 +66,11 @@ pub struct LogisticsNewCreateOrderRequest {
     /// One entry per parcel, at most 50.
     ///
     /// `order_infos` (required)
-    pub order_infos: Vec<OrderInfo>,
+    pub order_infos: Vec<NewCreateOrderOrderInfo>,
     /// The sender: an address the carrier account allows (`logistics.listShopNetsite`) and a contact.
     ///
     /// `sender_info` (required)
-    pub sender_info: SenderInfo,
+    pub sender_info: NewCreateOrderSenderInfo,
     /// `user_id`. Example: `1`
     pub user_id: Option<i64>,
 }
@@ -38,8 +78,8 @@ impl LogisticsNewCreateOrderRequest {
     /// Builds it from the required parameters (`logistics_code`, `order_infos`, `sender_info`).
     pub fn new(
         logistics_code: impl Into<String>,
-        order_infos: Vec<OrderInfo>,
-        sender_info: SenderInfo,
+        order_infos: Vec<NewCreateOrderOrderInfo>,
+        sender_info: NewCreateOrderSenderInfo,
     ) -> Self {
         Self {
             logistics_code: logistics_code.into(),
@@ -86,120 +126,12 @@ pub struct LogisticsNewCreateOrderResponse {
     /// The parcels that got no number, with the reason.
     ///
     /// `err_infos`
-    pub err_infos: Vec<ErrInfo>,
+    pub err_infos: Vec<NewCreateOrderErrInfo>,
 }
 impl crate::request::Request for LogisticsNewCreateOrderRequest {
     const METHOD: &'static str = "logistics.newCreateOrder";
     const RETRY: crate::retry::RetryClass = crate::retry::RetryClass::Idempotent;
     type Response = LogisticsNewCreateOrderResponse;
-}
-/// An object inside `logistics.newCreateOrder`.
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct Address {
-    /// `city_name` (required)
-    pub city_name: String,
-    /// `country_code` (required)
-    pub country_code: String,
-    /// `detail_address` (required) (sensitive: redacted in `Debug`)
-    pub detail_address: String,
-    /// `district_name` (required)
-    pub district_name: String,
-    /// `province_name` (required)
-    pub province_name: String,
-    /// `street_name`
-    pub street_name: Option<String>,
-}
-impl ::std::fmt::Debug for Address {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Address")
-            .field("city_name", &self.city_name)
-            .field("country_code", &self.country_code)
-            .field("detail_address", &crate::secret::Redacted(&self.detail_address))
-            .field("district_name", &self.district_name)
-            .field("province_name", &self.province_name)
-            .field("street_name", &self.street_name)
-            .finish()
-    }
-}
-/// The required parameters of [`Address`], by name: 5 of them, too many to pass in order without mixing two up.
-#[derive(Clone)]
-pub struct AddressRequired {
-    /// `city_name` (required)
-    pub city_name: String,
-    /// `country_code` (required)
-    pub country_code: String,
-    /// `detail_address` (required) (sensitive: redacted in `Debug`)
-    pub detail_address: String,
-    /// `district_name` (required)
-    pub district_name: String,
-    /// `province_name` (required)
-    pub province_name: String,
-}
-impl Address {
-    /// Builds it from its required parameters (`city_name`, `country_code`, `detail_address`, `district_name`, `province_name`).
-    pub fn new(required: AddressRequired) -> Self {
-        let AddressRequired {
-            city_name,
-            country_code,
-            detail_address,
-            district_name,
-            province_name,
-        } = required;
-        Self {
-            city_name,
-            country_code,
-            detail_address,
-            district_name,
-            province_name,
-            street_name: Default::default(),
-        }
-    }
-    /// Sets `street_name`
-    pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
-        self.street_name = Some(street_name.into());
-        self
-    }
-}
-/// An object inside `logistics.newCreateOrder`.
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct Contact {
-    /// `mobile` (sensitive: redacted in `Debug`)
-    pub mobile: Option<String>,
-    /// `name` (required)
-    pub name: String,
-    /// `phone` (sensitive: redacted in `Debug`)
-    pub phone: Option<String>,
-}
-impl ::std::fmt::Debug for Contact {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Contact")
-            .field("mobile", &crate::secret::Redacted(&self.mobile))
-            .field("name", &self.name)
-            .field("phone", &crate::secret::Redacted(&self.phone))
-            .finish()
-    }
-}
-impl Contact {
-    /// Builds it from the required parameters (`name`).
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            mobile: Default::default(),
-            phone: Default::default(),
-        }
-    }
-    /// Sets `mobile` (sensitive: redacted in `Debug`)
-    pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
-        self.mobile = Some(mobile.into());
-        self
-    }
-    /// Sets `phone` (sensitive: redacted in `Debug`)
-    pub fn phone(mut self, phone: impl Into<String>) -> Self {
-        self.phone = Some(phone.into());
-        self
-    }
 }
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone, Default, Debug)]
@@ -243,9 +175,117 @@ pub struct EbillInfo {
     pub track_no: Option<String>,
 }
 /// An object inside `logistics.newCreateOrder`.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct NewCreateOrderAddress {
+    /// `city_name` (required)
+    pub city_name: String,
+    /// `country_code` (required)
+    pub country_code: String,
+    /// `detail_address` (required) (sensitive: redacted in `Debug`)
+    pub detail_address: String,
+    /// `district_name` (required)
+    pub district_name: String,
+    /// `province_name` (required)
+    pub province_name: String,
+    /// `street_name`
+    pub street_name: Option<String>,
+}
+impl ::std::fmt::Debug for NewCreateOrderAddress {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("NewCreateOrderAddress")
+            .field("city_name", &self.city_name)
+            .field("country_code", &self.country_code)
+            .field("detail_address", &crate::secret::Redacted(&self.detail_address))
+            .field("district_name", &self.district_name)
+            .field("province_name", &self.province_name)
+            .field("street_name", &self.street_name)
+            .finish()
+    }
+}
+/// The required parameters of [`NewCreateOrderAddress`], by name: 5 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct NewCreateOrderAddressRequired {
+    /// `city_name` (required)
+    pub city_name: String,
+    /// `country_code` (required)
+    pub country_code: String,
+    /// `detail_address` (required) (sensitive: redacted in `Debug`)
+    pub detail_address: String,
+    /// `district_name` (required)
+    pub district_name: String,
+    /// `province_name` (required)
+    pub province_name: String,
+}
+impl NewCreateOrderAddress {
+    /// Builds it from its required parameters (`city_name`, `country_code`, `detail_address`, `district_name`, `province_name`).
+    pub fn new(required: NewCreateOrderAddressRequired) -> Self {
+        let NewCreateOrderAddressRequired {
+            city_name,
+            country_code,
+            detail_address,
+            district_name,
+            province_name,
+        } = required;
+        Self {
+            city_name,
+            country_code,
+            detail_address,
+            district_name,
+            province_name,
+            street_name: Default::default(),
+        }
+    }
+    /// Sets `street_name`
+    pub fn street_name(mut self, street_name: impl Into<String>) -> Self {
+        self.street_name = Some(street_name.into());
+        self
+    }
+}
+/// An object inside `logistics.newCreateOrder`.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct NewCreateOrderContact {
+    /// `mobile` (sensitive: redacted in `Debug`)
+    pub mobile: Option<String>,
+    /// `name` (required)
+    pub name: String,
+    /// `phone` (sensitive: redacted in `Debug`)
+    pub phone: Option<String>,
+}
+impl ::std::fmt::Debug for NewCreateOrderContact {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("NewCreateOrderContact")
+            .field("mobile", &crate::secret::Redacted(&self.mobile))
+            .field("name", &self.name)
+            .field("phone", &crate::secret::Redacted(&self.phone))
+            .finish()
+    }
+}
+impl NewCreateOrderContact {
+    /// Builds it from the required parameters (`name`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            mobile: Default::default(),
+            phone: Default::default(),
+        }
+    }
+    /// Sets `mobile` (sensitive: redacted in `Debug`)
+    pub fn mobile(mut self, mobile: impl Into<String>) -> Self {
+        self.mobile = Some(mobile.into());
+        self
+    }
+    /// Sets `phone` (sensitive: redacted in `Debug`)
+    pub fn phone(mut self, phone: impl Into<String>) -> Self {
+        self.phone = Some(phone.into());
+        self
+    }
+}
+/// An object inside `logistics.newCreateOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ErrInfo {
+pub struct NewCreateOrderErrInfo {
     /// `err_code`
     pub err_code: Option<String>,
     /// `err_msg`
@@ -260,7 +300,7 @@ pub struct ErrInfo {
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct NetInfo {
+pub struct NewCreateOrderNetInfo {
     /// `category`
     pub category: Option<String>,
     /// `monthly_account`
@@ -270,9 +310,9 @@ pub struct NetInfo {
     /// `secret_key` (sensitive: redacted in `Debug`)
     pub secret_key: Option<String>,
 }
-impl ::std::fmt::Debug for NetInfo {
+impl ::std::fmt::Debug for NewCreateOrderNetInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("NetInfo")
+        f.debug_struct("NewCreateOrderNetInfo")
             .field("category", &self.category)
             .field("monthly_account", &self.monthly_account)
             .field("net_code", &self.net_code)
@@ -280,7 +320,7 @@ impl ::std::fmt::Debug for NetInfo {
             .finish()
     }
 }
-impl NetInfo {
+impl NewCreateOrderNetInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -314,7 +354,7 @@ impl NetInfo {
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct OrderInfo {
+pub struct NewCreateOrderOrderInfo {
     /// `combine_orders`. Example: `[49111111,49111112]`
     pub combine_orders: Vec<String>,
     /// `extra`. Example: `extra:{sfOtherInfo:{e1:GUER,e2:DOUYIN}},`
@@ -326,7 +366,7 @@ pub struct OrderInfo {
     /// `items` (required)
     pub items: Vec<Item>,
     /// `net_info`
-    pub net_info: Option<NetInfo>,
+    pub net_info: Option<NewCreateOrderNetInfo>,
     /// The shop order id.
     ///
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a string. Example: `202011809`
@@ -342,11 +382,11 @@ pub struct OrderInfo {
     /// `pay_method`. Example: `1`
     pub pay_method: Option<i32>,
     /// `pod_model_address`
-    pub pod_model_address: Option<PodModelAddress>,
+    pub pod_model_address: Option<NewCreateOrderPodModelAddress>,
     /// `product_type`. Example: `1`
     pub product_type: Option<String>,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
-    pub receiver_info: ReceiverInfo,
+    pub receiver_info: NewCreateOrderReceiverInfo,
     /// `remark`. Example: `我的包裹易碎，包严实点`
     pub remark: Option<String>,
     /// `sender_fetch_time`. Example: `2020-11-11 22:00:00|2020-11-11 23:00:00`
@@ -372,11 +412,11 @@ pub struct OrderInfo {
     /// `volume`. Example: `1`
     pub volume: Option<String>,
     /// `warehouse`
-    pub warehouse: Option<Warehouse>,
+    pub warehouse: Option<NewCreateOrderWarehouse>,
 }
-impl ::std::fmt::Debug for OrderInfo {
+impl ::std::fmt::Debug for NewCreateOrderOrderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("OrderInfo")
+        f.debug_struct("NewCreateOrderOrderInfo")
             .field("combine_orders", &self.combine_orders)
             .field("extra", &self.extra)
             .field("is_sign_back", &self.is_sign_back)
@@ -406,12 +446,12 @@ impl ::std::fmt::Debug for OrderInfo {
             .finish()
     }
 }
-impl OrderInfo {
+impl NewCreateOrderOrderInfo {
     /// Builds it from the required parameters (`items`, `order_id`, `receiver_info`).
     pub fn new(
         items: Vec<Item>,
         order_id: impl Into<crate::ids::OrderId>,
-        receiver_info: ReceiverInfo,
+        receiver_info: NewCreateOrderReceiverInfo,
     ) -> Self {
         Self {
             items,
@@ -458,7 +498,7 @@ impl OrderInfo {
         self
     }
     /// Sets `net_info`
-    pub fn net_info(mut self, net_info: NetInfo) -> Self {
+    pub fn net_info(mut self, net_info: NewCreateOrderNetInfo) -> Self {
         self.net_info = Some(net_info);
         self
     }
@@ -485,7 +525,10 @@ impl OrderInfo {
         self
     }
     /// Sets `pod_model_address`
-    pub fn pod_model_address(mut self, pod_model_address: PodModelAddress) -> Self {
+    pub fn pod_model_address(
+        mut self,
+        pod_model_address: NewCreateOrderPodModelAddress,
+    ) -> Self {
         self.pod_model_address = Some(pod_model_address);
         self
     }
@@ -561,7 +604,7 @@ impl OrderInfo {
         self
     }
     /// Sets `warehouse`
-    pub fn warehouse(mut self, warehouse: Warehouse) -> Self {
+    pub fn warehouse(mut self, warehouse: NewCreateOrderWarehouse) -> Self {
         self.warehouse = Some(warehouse);
         self
     }
@@ -569,7 +612,7 @@ impl OrderInfo {
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct PodModelAddress {
+pub struct NewCreateOrderPodModelAddress {
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code` (required)
@@ -583,9 +626,9 @@ pub struct PodModelAddress {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for PodModelAddress {
+impl ::std::fmt::Debug for NewCreateOrderPodModelAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("PodModelAddress")
+        f.debug_struct("NewCreateOrderPodModelAddress")
             .field("city_name", &self.city_name)
             .field("country_code", &self.country_code)
             .field("detail_address", &crate::secret::Redacted(&self.detail_address))
@@ -595,9 +638,9 @@ impl ::std::fmt::Debug for PodModelAddress {
             .finish()
     }
 }
-/// The required parameters of [`PodModelAddress`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`NewCreateOrderPodModelAddress`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct PodModelAddressRequired {
+pub struct NewCreateOrderPodModelAddressRequired {
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code` (required)
@@ -609,10 +652,10 @@ pub struct PodModelAddressRequired {
     /// `province_name` (required)
     pub province_name: String,
 }
-impl PodModelAddress {
+impl NewCreateOrderPodModelAddress {
     /// Builds it from its required parameters (`city_name`, `country_code`, `detail_address`, `district_name`, `province_name`).
-    pub fn new(required: PodModelAddressRequired) -> Self {
-        let PodModelAddressRequired {
+    pub fn new(required: NewCreateOrderPodModelAddressRequired) -> Self {
+        let NewCreateOrderPodModelAddressRequired {
             city_name,
             country_code,
             detail_address,
@@ -637,7 +680,7 @@ impl PodModelAddress {
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct ReceiverAddress {
+pub struct NewCreateOrderReceiverAddress {
     /// `city_code`
     pub city_code: Option<String>,
     /// `city_name` (required)
@@ -659,9 +702,9 @@ pub struct ReceiverAddress {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverAddress {
+impl ::std::fmt::Debug for NewCreateOrderReceiverAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverAddress")
+        f.debug_struct("NewCreateOrderReceiverAddress")
             .field("city_code", &self.city_code)
             .field("city_name", &self.city_name)
             .field("country_code", &self.country_code)
@@ -675,9 +718,9 @@ impl ::std::fmt::Debug for ReceiverAddress {
             .finish()
     }
 }
-/// The required parameters of [`ReceiverAddress`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`NewCreateOrderReceiverAddress`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct ReceiverAddressRequired {
+pub struct NewCreateOrderReceiverAddressRequired {
     /// `city_name` (required)
     pub city_name: String,
     /// `country_code` (required)
@@ -689,10 +732,10 @@ pub struct ReceiverAddressRequired {
     /// `province_name` (required)
     pub province_name: String,
 }
-impl ReceiverAddress {
+impl NewCreateOrderReceiverAddress {
     /// Builds it from its required parameters (`city_name`, `country_code`, `detail_address`, `district_name`, `province_name`).
-    pub fn new(required: ReceiverAddressRequired) -> Self {
-        let ReceiverAddressRequired {
+    pub fn new(required: NewCreateOrderReceiverAddressRequired) -> Self {
+        let NewCreateOrderReceiverAddressRequired {
             city_name,
             country_code,
             detail_address,
@@ -741,53 +784,56 @@ impl ReceiverAddress {
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct NewCreateOrderReceiverInfo {
     /// `address` (required) (sensitive: redacted in `Debug`)
-    pub address: ReceiverAddress,
+    pub address: NewCreateOrderReceiverAddress,
     /// `contact` (required) (sensitive: redacted in `Debug`)
-    pub contact: Contact,
+    pub contact: NewCreateOrderContact,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for NewCreateOrderReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("NewCreateOrderReceiverInfo")
             .field("address", &crate::secret::Redacted(&self.address))
             .field("contact", &crate::secret::Redacted(&self.contact))
             .finish()
     }
 }
-impl ReceiverInfo {
+impl NewCreateOrderReceiverInfo {
     /// Builds it from the required parameters (`address`, `contact`).
-    pub fn new(address: ReceiverAddress, contact: Contact) -> Self {
+    pub fn new(
+        address: NewCreateOrderReceiverAddress,
+        contact: NewCreateOrderContact,
+    ) -> Self {
         Self { address, contact }
     }
 }
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct NewCreateOrderSenderInfo {
     /// `address` (required)
-    pub address: Address,
+    pub address: NewCreateOrderAddress,
     /// `contact` (required) (sensitive: redacted in `Debug`)
-    pub contact: Contact,
+    pub contact: NewCreateOrderContact,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for NewCreateOrderSenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("NewCreateOrderSenderInfo")
             .field("address", &self.address)
             .field("contact", &crate::secret::Redacted(&self.contact))
             .finish()
     }
 }
-impl SenderInfo {
+impl NewCreateOrderSenderInfo {
     /// Builds it from the required parameters (`address`, `contact`).
-    pub fn new(address: Address, contact: Contact) -> Self {
+    pub fn new(address: NewCreateOrderAddress, contact: NewCreateOrderContact) -> Self {
         Self { address, contact }
     }
 }
 /// An object inside `logistics.newCreateOrder`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Warehouse {
+pub struct NewCreateOrderWarehouse {
     /// `delivery_type`
     pub delivery_type: Option<String>,
     /// `is_sum_up` (required)
@@ -797,7 +843,7 @@ pub struct Warehouse {
     /// `wh_order_no`
     pub wh_order_no: Option<String>,
 }
-impl Warehouse {
+impl NewCreateOrderWarehouse {
     /// Builds it from the required parameters (`is_sum_up`).
     pub fn new(is_sum_up: bool) -> Self {
         Self {

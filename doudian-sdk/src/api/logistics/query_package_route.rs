@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.queryPackageRoute`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `QueryPackageRouteReceiver`: a type's name is unique within its group"
+)]
+pub type Receiver = QueryPackageRouteReceiver;
+#[deprecated(
+    note = "renamed to `QueryPackageRouteSender`: a type's name is unique within its group"
+)]
+pub type Sender = QueryPackageRouteSender;
 /// `logistics.queryPackageRoute`: the request of the platform method `logistics.queryPackageRoute`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -15,9 +23,9 @@ pub struct LogisticsQueryPackageRouteRequest {
     /// `express` (required). Example: `shunfeng`
     pub express: String,
     /// `receiver` (required) (sensitive: redacted in `Debug`)
-    pub receiver: Receiver,
+    pub receiver: QueryPackageRouteReceiver,
     /// `sender`
-    pub sender: Option<Sender>,
+    pub sender: Option<QueryPackageRouteSender>,
     /// `track_no` (required). Example: `SF1345778775768`
     pub track_no: String,
 }
@@ -35,7 +43,7 @@ impl LogisticsQueryPackageRouteRequest {
     /// Builds it from the required parameters (`express`, `receiver`, `track_no`).
     pub fn new(
         express: impl Into<String>,
-        receiver: Receiver,
+        receiver: QueryPackageRouteReceiver,
         track_no: impl Into<String>,
     ) -> Self {
         Self {
@@ -46,7 +54,7 @@ impl LogisticsQueryPackageRouteRequest {
         }
     }
     /// Sets `sender`
-    pub fn sender(mut self, sender: Sender) -> Self {
+    pub fn sender(mut self, sender: QueryPackageRouteSender) -> Self {
         self.sender = Some(sender);
         self
     }
@@ -70,7 +78,7 @@ impl crate::request::Request for LogisticsQueryPackageRouteRequest {
 /// An object inside `logistics.queryPackageRoute`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Receiver {
+pub struct QueryPackageRouteReceiver {
     /// `email` (sensitive: redacted in `Debug`)
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
@@ -82,9 +90,9 @@ pub struct Receiver {
     /// `virtual_mobile` (sensitive: redacted in `Debug`)
     pub virtual_mobile: Option<String>,
 }
-impl ::std::fmt::Debug for Receiver {
+impl ::std::fmt::Debug for QueryPackageRouteReceiver {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Receiver")
+        f.debug_struct("QueryPackageRouteReceiver")
             .field("email", &crate::secret::Redacted(&self.email))
             .field("mobile", &crate::secret::Redacted(&self.mobile))
             .field("name", &crate::secret::Redacted(&self.name))
@@ -93,7 +101,7 @@ impl ::std::fmt::Debug for Receiver {
             .finish()
     }
 }
-impl Receiver {
+impl QueryPackageRouteReceiver {
     /// Builds it from the required parameters (`name`).
     pub fn new(name: impl Into<String>) -> Self {
         Self {
@@ -128,7 +136,7 @@ impl Receiver {
 /// An object inside `logistics.queryPackageRoute`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Sender {
+pub struct QueryPackageRouteSender {
     /// `email` (sensitive: redacted in `Debug`)
     pub email: Option<String>,
     /// `mobile` (sensitive: redacted in `Debug`)
@@ -140,9 +148,9 @@ pub struct Sender {
     /// `virtual_mobile` (sensitive: redacted in `Debug`)
     pub virtual_mobile: Option<String>,
 }
-impl ::std::fmt::Debug for Sender {
+impl ::std::fmt::Debug for QueryPackageRouteSender {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Sender")
+        f.debug_struct("QueryPackageRouteSender")
             .field("email", &crate::secret::Redacted(&self.email))
             .field("mobile", &crate::secret::Redacted(&self.mobile))
             .field("name", &self.name)
@@ -151,7 +159,7 @@ impl ::std::fmt::Debug for Sender {
             .finish()
     }
 }
-impl Sender {
+impl QueryPackageRouteSender {
     /// Builds it from the required parameters (`name`).
     pub fn new(name: impl Into<String>) -> Self {
         Self {

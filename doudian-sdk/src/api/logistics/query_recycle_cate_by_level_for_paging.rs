@@ -2,6 +2,10 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.QueryRecycleCateByLevelForPaging`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `QueryRecycleCateByLevelForPagingData`: a type's name is unique within its group"
+)]
+pub type Data = QueryRecycleCateByLevelForPagingData;
 /// `logistics.QueryRecycleCateByLevelForPaging`: the request of the platform method `logistics.QueryRecycleCateByLevelForPaging`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -40,7 +44,7 @@ impl LogisticsQueryRecycleCateByLevelForPagingRequest {
 #[non_exhaustive]
 pub struct LogisticsQueryRecycleCateByLevelForPagingResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<QueryRecycleCateByLevelForPagingData>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -50,7 +54,7 @@ impl crate::request::Request for LogisticsQueryRecycleCateByLevelForPagingReques
     type Response = LogisticsQueryRecycleCateByLevelForPagingResponse;
 }
 impl crate::page::Paginated for LogisticsQueryRecycleCateByLevelForPagingRequest {
-    type Item = Data;
+    type Item = QueryRecycleCateByLevelForPagingData;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_num)
@@ -77,7 +81,7 @@ impl LogisticsQueryRecycleCateByLevelForPagingRequest {
 /// An object inside `logistics.QueryRecycleCateByLevelForPaging`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct QueryRecycleCateByLevelForPagingData {
     /// `code`
     pub code: Option<String>,
     /// `level`

@@ -2,6 +2,26 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.registerPackageRoute`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `RegisterPackageRouteAddress`: a type's name is unique within its group"
+)]
+pub type Address = RegisterPackageRouteAddress;
+#[deprecated(
+    note = "renamed to `RegisterPackageRouteCargo`: a type's name is unique within its group"
+)]
+pub type Cargo = RegisterPackageRouteCargo;
+#[deprecated(
+    note = "renamed to `RegisterPackageRouteContact`: a type's name is unique within its group"
+)]
+pub type Contact = RegisterPackageRouteContact;
+#[deprecated(
+    note = "renamed to `RegisterPackageRouteReceiver`: a type's name is unique within its group"
+)]
+pub type Receiver = RegisterPackageRouteReceiver;
+#[deprecated(
+    note = "renamed to `RegisterPackageRouteSender`: a type's name is unique within its group"
+)]
+pub type Sender = RegisterPackageRouteSender;
 /// `logistics.registerPackageRoute`: the request of the platform method `logistics.registerPackageRoute`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,7 +35,7 @@ pub struct LogisticsRegisterPackageRouteRequest {
     /// `callback_url` (required). Example: `www.baidu.com`
     pub callback_url: String,
     /// `cargo_list` (required)
-    pub cargo_list: Vec<Cargo>,
+    pub cargo_list: Vec<RegisterPackageRouteCargo>,
     /// `express` (required). Example: `yunda`
     pub express: String,
     /// `extend`
@@ -25,9 +45,9 @@ pub struct LogisticsRegisterPackageRouteRequest {
     /// `outer_sub_order_id`. Example: `1`
     pub outer_sub_order_id: Option<String>,
     /// `receiver` (required) (sensitive: redacted in `Debug`)
-    pub receiver: Receiver,
+    pub receiver: RegisterPackageRouteReceiver,
     /// `sender`
-    pub sender: Option<Sender>,
+    pub sender: Option<RegisterPackageRouteSender>,
     /// `track_no` (required). Example: `318200045306329`
     pub track_no: String,
 }
@@ -52,11 +72,11 @@ pub struct LogisticsRegisterPackageRouteRequired {
     /// `callback_url` (required). Example: `www.baidu.com`
     pub callback_url: String,
     /// `cargo_list` (required)
-    pub cargo_list: Vec<Cargo>,
+    pub cargo_list: Vec<RegisterPackageRouteCargo>,
     /// `express` (required). Example: `yunda`
     pub express: String,
     /// `receiver` (required) (sensitive: redacted in `Debug`)
-    pub receiver: Receiver,
+    pub receiver: RegisterPackageRouteReceiver,
     /// `track_no` (required). Example: `318200045306329`
     pub track_no: String,
 }
@@ -101,7 +121,7 @@ impl LogisticsRegisterPackageRouteRequest {
         self
     }
     /// Sets `sender`
-    pub fn sender(mut self, sender: Sender) -> Self {
+    pub fn sender(mut self, sender: RegisterPackageRouteSender) -> Self {
         self.sender = Some(sender);
         self
     }
@@ -117,7 +137,53 @@ impl crate::request::Request for LogisticsRegisterPackageRouteRequest {
 /// An object inside `logistics.registerPackageRoute`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Address {
+pub struct City {
+    /// `code`
+    pub code: Option<String>,
+    /// `name` (required)
+    pub name: String,
+}
+impl City {
+    /// Builds it from the required parameters (`name`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            code: Default::default(),
+        }
+    }
+    /// Sets `code`
+    pub fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+/// An object inside `logistics.registerPackageRoute`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Province {
+    /// `code`
+    pub code: Option<String>,
+    /// `name` (required)
+    pub name: String,
+}
+impl Province {
+    /// Builds it from the required parameters (`name`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            code: Default::default(),
+        }
+    }
+    /// Sets `code`
+    pub fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+/// An object inside `logistics.registerPackageRoute`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RegisterPackageRouteAddress {
     /// `city` (required)
     pub city: City,
     /// `detail` (required). Example: `仁和半岛`
@@ -129,9 +195,9 @@ pub struct Address {
     /// `town` (required)
     pub town: Town,
 }
-/// The required parameters of [`Address`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`RegisterPackageRouteAddress`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct AddressRequired {
+pub struct RegisterPackageRouteAddressRequired {
     /// `city` (required)
     pub city: City,
     /// `detail` (required). Example: `仁和半岛`
@@ -143,10 +209,16 @@ pub struct AddressRequired {
     /// `town` (required)
     pub town: Town,
 }
-impl Address {
+impl RegisterPackageRouteAddress {
     /// Builds it from its required parameters (`city`, `detail`, `province`, `street`, `town`).
-    pub fn new(required: AddressRequired) -> Self {
-        let AddressRequired { city, detail, province, street, town } = required;
+    pub fn new(required: RegisterPackageRouteAddressRequired) -> Self {
+        let RegisterPackageRouteAddressRequired {
+            city,
+            detail,
+            province,
+            street,
+            town,
+        } = required;
         Self {
             city,
             detail,
@@ -159,7 +231,7 @@ impl Address {
 /// An object inside `logistics.registerPackageRoute`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Cargo {
+pub struct RegisterPackageRouteCargo {
     /// `name`
     pub name: Option<String>,
     /// `quantity`
@@ -173,7 +245,7 @@ pub struct Cargo {
     /// `volume`
     pub volume: Option<i32>,
 }
-impl Cargo {
+impl RegisterPackageRouteCargo {
     /// Builds it from the required parameters (`total_net_weight`, `total_weight`).
     pub fn new(total_net_weight: i32, total_weight: i32) -> Self {
         Self {
@@ -207,32 +279,9 @@ impl Cargo {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct City {
-    /// `code`
-    pub code: Option<String>,
-    /// `name` (required)
-    pub name: String,
-}
-impl City {
-    /// Builds it from the required parameters (`name`).
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            code: Default::default(),
-        }
-    }
-    /// Sets `code`
-    pub fn code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
-    }
-}
-/// An object inside `logistics.registerPackageRoute`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Contact {
+pub struct RegisterPackageRouteContact {
     /// `email` (sensitive: redacted in `Debug`)
     pub email: Option<String>,
     /// `name` (required)
@@ -240,16 +289,16 @@ pub struct Contact {
     /// `phone` (required) (sensitive: redacted in `Debug`)
     pub phone: String,
 }
-impl ::std::fmt::Debug for Contact {
+impl ::std::fmt::Debug for RegisterPackageRouteContact {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Contact")
+        f.debug_struct("RegisterPackageRouteContact")
             .field("email", &crate::secret::Redacted(&self.email))
             .field("name", &self.name)
             .field("phone", &crate::secret::Redacted(&self.phone))
             .finish()
     }
 }
-impl Contact {
+impl RegisterPackageRouteContact {
     /// Builds it from the required parameters (`name`, `phone`).
     pub fn new(name: impl Into<String>, phone: impl Into<String>) -> Self {
         Self {
@@ -265,55 +314,32 @@ impl Contact {
     }
 }
 /// An object inside `logistics.registerPackageRoute`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Province {
-    /// `code`
-    pub code: Option<String>,
-    /// `name` (required)
-    pub name: String,
-}
-impl Province {
-    /// Builds it from the required parameters (`name`).
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            code: Default::default(),
-        }
-    }
-    /// Sets `code`
-    pub fn code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
-        self
-    }
-}
-/// An object inside `logistics.registerPackageRoute`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Receiver {
+pub struct RegisterPackageRouteReceiver {
     /// `address` (sensitive: redacted in `Debug`)
-    pub address: Option<Address>,
+    pub address: Option<RegisterPackageRouteAddress>,
     /// `contact` (required) (sensitive: redacted in `Debug`)
-    pub contact: Contact,
+    pub contact: RegisterPackageRouteContact,
 }
-impl ::std::fmt::Debug for Receiver {
+impl ::std::fmt::Debug for RegisterPackageRouteReceiver {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Receiver")
+        f.debug_struct("RegisterPackageRouteReceiver")
             .field("address", &crate::secret::Redacted(&self.address))
             .field("contact", &crate::secret::Redacted(&self.contact))
             .finish()
     }
 }
-impl Receiver {
+impl RegisterPackageRouteReceiver {
     /// Builds it from the required parameters (`contact`).
-    pub fn new(contact: Contact) -> Self {
+    pub fn new(contact: RegisterPackageRouteContact) -> Self {
         Self {
             contact,
             address: Default::default(),
         }
     }
     /// Sets `address` (sensitive: redacted in `Debug`)
-    pub fn address(mut self, address: Address) -> Self {
+    pub fn address(mut self, address: RegisterPackageRouteAddress) -> Self {
         self.address = Some(address);
         self
     }
@@ -321,30 +347,30 @@ impl Receiver {
 /// An object inside `logistics.registerPackageRoute`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Sender {
+pub struct RegisterPackageRouteSender {
     /// `address`
-    pub address: Option<Address>,
+    pub address: Option<RegisterPackageRouteAddress>,
     /// `contact` (required) (sensitive: redacted in `Debug`)
-    pub contact: Contact,
+    pub contact: RegisterPackageRouteContact,
 }
-impl ::std::fmt::Debug for Sender {
+impl ::std::fmt::Debug for RegisterPackageRouteSender {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Sender")
+        f.debug_struct("RegisterPackageRouteSender")
             .field("address", &self.address)
             .field("contact", &crate::secret::Redacted(&self.contact))
             .finish()
     }
 }
-impl Sender {
+impl RegisterPackageRouteSender {
     /// Builds it from the required parameters (`contact`).
-    pub fn new(contact: Contact) -> Self {
+    pub fn new(contact: RegisterPackageRouteContact) -> Self {
         Self {
             contact,
             address: Default::default(),
         }
     }
     /// Sets `address`
-    pub fn address(mut self, address: Address) -> Self {
+    pub fn address(mut self, address: RegisterPackageRouteAddress) -> Self {
         self.address = Some(address);
         self
     }

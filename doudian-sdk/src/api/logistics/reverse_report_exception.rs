@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.reverse.reportException`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ReverseReportExceptionCallInfo`: a type's name is unique within its group"
+)]
+pub type CallInfo = ReverseReportExceptionCallInfo;
+#[deprecated(
+    note = "renamed to `ReverseReportExceptionData`: a type's name is unique within its group"
+)]
+pub type Data = ReverseReportExceptionData;
 /// `logistics.reverse.reportException`: the request of the platform method `logistics.reverse.reportException`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,7 +21,7 @@
 #[doc(alias = "logistics.reverse.reportException")]
 pub struct LogisticsReverseReportExceptionRequest {
     /// `call_info`
-    pub call_info: Vec<CallInfo>,
+    pub call_info: Vec<ReverseReportExceptionCallInfo>,
     /// `express` (required)
     pub express: String,
     /// `need_connect`
@@ -62,7 +70,7 @@ impl LogisticsReverseReportExceptionRequest {
         }
     }
     /// Sets `call_info`
-    pub fn call_info(mut self, call_info: Vec<CallInfo>) -> Self {
+    pub fn call_info(mut self, call_info: Vec<ReverseReportExceptionCallInfo>) -> Self {
         self.call_info = call_info;
         self
     }
@@ -77,7 +85,7 @@ impl LogisticsReverseReportExceptionRequest {
 #[non_exhaustive]
 pub struct LogisticsReverseReportExceptionResponse {
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<ReverseReportExceptionData>,
     /// `message`
     pub message: Option<String>,
     /// `result`
@@ -92,7 +100,7 @@ impl crate::request::Request for LogisticsReverseReportExceptionRequest {
 /// An object inside `logistics.reverse.reportException`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct CallInfo {
+pub struct ReverseReportExceptionCallInfo {
     /// `call_duration`
     pub call_duration: Option<String>,
     /// `call_number`
@@ -106,7 +114,7 @@ pub struct CallInfo {
     /// `receive_number`
     pub receive_number: Option<String>,
 }
-impl CallInfo {
+impl ReverseReportExceptionCallInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -152,7 +160,7 @@ impl CallInfo {
 /// An object inside `logistics.reverse.reportException`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct ReverseReportExceptionData {
     /// `cur_order_status`
     pub cur_order_status: Option<String>,
     /// `tip_info`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.terminalCancelOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `TerminalCancelOrderCallInfo`: a type's name is unique within its group"
+)]
+pub type CallInfo = TerminalCancelOrderCallInfo;
 /// `logistics.terminalCancelOrder`: the request of the platform method `logistics.terminalCancelOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct LogisticsTerminalCancelOrderRequest {
     /// `call`
     pub call: Option<bool>,
     /// `callInfo`
-    pub call_info: Vec<CallInfo>,
+    pub call_info: Vec<TerminalCancelOrderCallInfo>,
     /// `callNums`
     pub call_nums: Option<String>,
     /// `cancelCode`
@@ -69,7 +73,7 @@ impl LogisticsTerminalCancelOrderRequest {
         self
     }
     /// Sets `callInfo`
-    pub fn call_info(mut self, call_info: Vec<CallInfo>) -> Self {
+    pub fn call_info(mut self, call_info: Vec<TerminalCancelOrderCallInfo>) -> Self {
         self.call_info = call_info;
         self
     }
@@ -135,7 +139,7 @@ impl crate::request::Request for LogisticsTerminalCancelOrderRequest {
 /// An object inside `logistics.terminalCancelOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct CallInfo {
+pub struct TerminalCancelOrderCallInfo {
     /// `callDuration`
     pub call_duration: Option<String>,
     /// `callNumber`
@@ -149,7 +153,7 @@ pub struct CallInfo {
     /// `receiveNumber`
     pub receive_number: Option<String>,
 }
-impl CallInfo {
+impl TerminalCancelOrderCallInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.trackPush`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `TrackPushTrace`: a type's name is unique within its group"
+)]
+pub type Trace = TrackPushTrace;
+#[deprecated(
+    note = "renamed to `TrackPushTraceMsg`: a type's name is unique within its group"
+)]
+pub type TraceMsg = TrackPushTraceMsg;
 /// `logistics.trackPush`: the request of the platform method `logistics.trackPush`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,14 +25,14 @@ pub struct LogisticsTrackPushRequest {
     /// `cur_time` (required)
     pub cur_time: String,
     /// `trace_msgs` (required)
-    pub trace_msgs: Vec<TraceMsg>,
+    pub trace_msgs: Vec<TrackPushTraceMsg>,
 }
 impl LogisticsTrackPushRequest {
     /// Builds it from the required parameters (`company`, `cur_time`, `trace_msgs`).
     pub fn new(
         company: impl Into<String>,
         cur_time: impl Into<String>,
-        trace_msgs: Vec<TraceMsg>,
+        trace_msgs: Vec<TrackPushTraceMsg>,
     ) -> Self {
         Self {
             company: company.into(),
@@ -332,7 +340,7 @@ impl NextAddress {
 /// An object inside `logistics.trackPush`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Trace {
+pub struct TrackPushTrace {
     /// `address`
     pub address: Option<String>,
     /// `cabinet_name`
@@ -398,9 +406,9 @@ pub struct Trace {
     /// `trace_type` (required)
     pub trace_type: String,
 }
-impl ::std::fmt::Debug for Trace {
+impl ::std::fmt::Debug for TrackPushTrace {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Trace")
+        f.debug_struct("TrackPushTrace")
             .field("address", &self.address)
             .field("cabinet_name", &self.cabinet_name)
             .field("city", &self.city)
@@ -436,7 +444,7 @@ impl ::std::fmt::Debug for Trace {
             .finish()
     }
 }
-impl Trace {
+impl TrackPushTrace {
     /// Builds it from the required parameters (`content`, `op_time`, `trace_sub_type`, `trace_type`).
     pub fn new(
         content: impl Into<String>,
@@ -626,15 +634,15 @@ impl Trace {
 /// An object inside `logistics.trackPush`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct TraceMsg {
+pub struct TrackPushTraceMsg {
     /// `traces` (required)
-    pub traces: Vec<Trace>,
+    pub traces: Vec<TrackPushTrace>,
     /// `track_no` (required)
     pub track_no: String,
 }
-impl TraceMsg {
+impl TrackPushTraceMsg {
     /// Builds it from the required parameters (`traces`, `track_no`).
-    pub fn new(traces: Vec<Trace>, track_no: impl Into<String>) -> Self {
+    pub fn new(traces: Vec<TrackPushTrace>, track_no: impl Into<String>) -> Self {
         Self {
             traces,
             track_no: track_no.into(),

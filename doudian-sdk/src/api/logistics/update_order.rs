@@ -3,6 +3,26 @@
 
 //! `logistics.updateOrder`: its request, its response and their nested types.
 pub use super::shared::Item;
+#[deprecated(
+    note = "renamed to `UpdateOrderAddress`: a type's name is unique within its group"
+)]
+pub type Address = UpdateOrderAddress;
+#[deprecated(
+    note = "renamed to `UpdateOrderContact`: a type's name is unique within its group"
+)]
+pub type Contact = UpdateOrderContact;
+#[deprecated(
+    note = "renamed to `UpdateOrderReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = UpdateOrderReceiverInfo;
+#[deprecated(
+    note = "renamed to `UpdateOrderSenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = UpdateOrderSenderInfo;
+#[deprecated(
+    note = "renamed to `UpdateOrderWarehouse`: a type's name is unique within its group"
+)]
+pub type Warehouse = UpdateOrderWarehouse;
 /// `logistics.updateOrder`: the request of the platform method `logistics.updateOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -20,11 +40,11 @@ pub struct LogisticsUpdateOrderRequest {
     /// `logistics_code` (required). Example: `jtexpress`
     pub logistics_code: String,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    pub receiver_info: Option<ReceiverInfo>,
+    pub receiver_info: Option<UpdateOrderReceiverInfo>,
     /// `remark`. Example: `1`
     pub remark: Option<String>,
     /// `sender_info`
-    pub sender_info: Option<SenderInfo>,
+    pub sender_info: Option<UpdateOrderSenderInfo>,
     /// `track_no` (required). Example: `jt271927012`
     pub track_no: String,
     /// `user_id`. Example: `1`
@@ -32,7 +52,7 @@ pub struct LogisticsUpdateOrderRequest {
     /// `volume`. Example: `1,2,3`
     pub volume: Option<String>,
     /// `warehouse`
-    pub warehouse: Option<Warehouse>,
+    pub warehouse: Option<UpdateOrderWarehouse>,
     /// `weight`. Example: `20`
     pub weight: Option<i64>,
 }
@@ -81,7 +101,7 @@ impl LogisticsUpdateOrderRequest {
         self
     }
     /// Sets `receiver_info` (sensitive: redacted in `Debug`)
-    pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
+    pub fn receiver_info(mut self, receiver_info: UpdateOrderReceiverInfo) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
@@ -91,7 +111,7 @@ impl LogisticsUpdateOrderRequest {
         self
     }
     /// Sets `sender_info`
-    pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
+    pub fn sender_info(mut self, sender_info: UpdateOrderSenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
@@ -106,7 +126,7 @@ impl LogisticsUpdateOrderRequest {
         self
     }
     /// Sets `warehouse`
-    pub fn warehouse(mut self, warehouse: Warehouse) -> Self {
+    pub fn warehouse(mut self, warehouse: UpdateOrderWarehouse) -> Self {
         self.warehouse = Some(warehouse);
         self
     }
@@ -142,7 +162,7 @@ impl crate::request::Request for LogisticsUpdateOrderRequest {
 /// An object inside `logistics.updateOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Address {
+pub struct UpdateOrderAddress {
     /// `city_code`
     pub city_code: Option<String>,
     /// `city_name` (required)
@@ -164,9 +184,9 @@ pub struct Address {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for Address {
+impl ::std::fmt::Debug for UpdateOrderAddress {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Address")
+        f.debug_struct("UpdateOrderAddress")
             .field("city_code", &self.city_code)
             .field("city_name", &self.city_name)
             .field("country_code", &self.country_code)
@@ -180,7 +200,7 @@ impl ::std::fmt::Debug for Address {
             .finish()
     }
 }
-impl Address {
+impl UpdateOrderAddress {
     /// Builds it from the required parameters (`city_name`, `country_code`, `district_name`, `province_name`).
     pub fn new(
         city_name: impl Into<String>,
@@ -235,7 +255,7 @@ impl Address {
 /// An object inside `logistics.updateOrder`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Contact {
+pub struct UpdateOrderContact {
     /// `mobile` (sensitive: redacted in `Debug`)
     pub mobile: Option<String>,
     /// `name`
@@ -243,16 +263,16 @@ pub struct Contact {
     /// `phone` (sensitive: redacted in `Debug`)
     pub phone: Option<String>,
 }
-impl ::std::fmt::Debug for Contact {
+impl ::std::fmt::Debug for UpdateOrderContact {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Contact")
+        f.debug_struct("UpdateOrderContact")
             .field("mobile", &crate::secret::Redacted(&self.mobile))
             .field("name", &self.name)
             .field("phone", &crate::secret::Redacted(&self.phone))
             .finish()
     }
 }
-impl Contact {
+impl UpdateOrderContact {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -280,41 +300,41 @@ impl Contact {
 /// An object inside `logistics.updateOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct UpdateOrderReceiverInfo {
     /// `address` (required) (sensitive: redacted in `Debug`)
-    pub address: Address,
+    pub address: UpdateOrderAddress,
     /// `contact` (required) (sensitive: redacted in `Debug`)
-    pub contact: Contact,
+    pub contact: UpdateOrderContact,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for UpdateOrderReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("UpdateOrderReceiverInfo")
             .field("address", &crate::secret::Redacted(&self.address))
             .field("contact", &crate::secret::Redacted(&self.contact))
             .finish()
     }
 }
-impl ReceiverInfo {
+impl UpdateOrderReceiverInfo {
     /// Builds it from the required parameters (`address`, `contact`).
-    pub fn new(address: Address, contact: Contact) -> Self {
+    pub fn new(address: UpdateOrderAddress, contact: UpdateOrderContact) -> Self {
         Self { address, contact }
     }
 }
 /// An object inside `logistics.updateOrder`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct UpdateOrderSenderInfo {
     /// `contact` (sensitive: redacted in `Debug`)
-    pub contact: Option<Contact>,
+    pub contact: Option<UpdateOrderContact>,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for UpdateOrderSenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("UpdateOrderSenderInfo")
             .field("contact", &crate::secret::Redacted(&self.contact))
             .finish()
     }
 }
-impl SenderInfo {
+impl UpdateOrderSenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -322,7 +342,7 @@ impl SenderInfo {
         }
     }
     /// Sets `contact` (sensitive: redacted in `Debug`)
-    pub fn contact(mut self, contact: Contact) -> Self {
+    pub fn contact(mut self, contact: UpdateOrderContact) -> Self {
         self.contact = Some(contact);
         self
     }
@@ -330,13 +350,13 @@ impl SenderInfo {
 /// An object inside `logistics.updateOrder`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Warehouse {
+pub struct UpdateOrderWarehouse {
     /// `is_sum_up` (required)
     pub is_sum_up: bool,
     /// `wh_order_no`
     pub wh_order_no: Option<String>,
 }
-impl Warehouse {
+impl UpdateOrderWarehouse {
     /// Builds it from the required parameters (`is_sum_up`).
     pub fn new(is_sum_up: bool) -> Self {
         Self {

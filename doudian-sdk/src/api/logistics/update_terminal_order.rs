@@ -2,6 +2,10 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.updateTerminalOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `UpdateTerminalOrderWeightInfo`: a type's name is unique within its group"
+)]
+pub type WeightInfo = UpdateTerminalOrderWeightInfo;
 /// `logistics.updateTerminalOrder`: the request of the platform method `logistics.updateTerminalOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -228,7 +232,7 @@ pub struct TerminalInfo {
     /// `waybillCode`
     pub waybill_code: Option<String>,
     /// `weightInfo`
-    pub weight_info: Option<WeightInfo>,
+    pub weight_info: Option<UpdateTerminalOrderWeightInfo>,
 }
 impl TerminalInfo {
     /// A request with no parameters set (none is required).
@@ -274,7 +278,7 @@ impl TerminalInfo {
         self
     }
     /// Sets `weightInfo`
-    pub fn weight_info(mut self, weight_info: WeightInfo) -> Self {
+    pub fn weight_info(mut self, weight_info: UpdateTerminalOrderWeightInfo) -> Self {
         self.weight_info = Some(weight_info);
         self
     }
@@ -282,7 +286,7 @@ impl TerminalInfo {
 /// An object inside `logistics.updateTerminalOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct WeightInfo {
+pub struct UpdateTerminalOrderWeightInfo {
     /// `actualWeight`
     pub actual_weight: Option<i64>,
     /// `bulkyRatio`
@@ -310,7 +314,7 @@ pub struct WeightInfo {
     /// `width`
     pub width: Option<f64>,
 }
-impl WeightInfo {
+impl UpdateTerminalOrderWeightInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.waybillApply`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `WaybillApplyErrInfo`: a type's name is unique within its group"
+)]
+pub type ErrInfo = WaybillApplyErrInfo;
+#[deprecated(
+    note = "renamed to `WaybillApplyWaybillInfo`: a type's name is unique within its group"
+)]
+pub type WaybillInfo = WaybillApplyWaybillInfo;
 /// `logistics.waybillApply`: the request of the platform method `logistics.waybillApply`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -26,9 +34,9 @@ impl LogisticsWaybillApplyRequest {
 #[non_exhaustive]
 pub struct LogisticsWaybillApplyResponse {
     /// `err_infos`
-    pub err_infos: Vec<ErrInfo>,
+    pub err_infos: Vec<WaybillApplyErrInfo>,
     /// `waybill_infos`
-    pub waybill_infos: Vec<WaybillInfo>,
+    pub waybill_infos: Vec<WaybillApplyWaybillInfo>,
 }
 impl crate::request::Request for LogisticsWaybillApplyRequest {
     const METHOD: &'static str = "logistics.waybillApply";
@@ -37,7 +45,7 @@ impl crate::request::Request for LogisticsWaybillApplyRequest {
 /// An object inside `logistics.waybillApply`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ErrInfo {
+pub struct WaybillApplyErrInfo {
     /// `err_code`
     pub err_code: Option<i32>,
     /// `err_msg`
@@ -68,7 +76,7 @@ impl WaybillApplyWaybillApply {
 /// An object inside `logistics.waybillApply`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct WaybillInfo {
+pub struct WaybillApplyWaybillInfo {
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
     pub order_id: Option<crate::ids::OrderId>,
     /// `print_data`

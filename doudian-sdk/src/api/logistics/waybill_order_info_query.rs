@@ -2,6 +2,14 @@
 // Source: api-spec/groups/logistics.json
 
 //! `logistics.waybillOrderInfoQuery`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `WaybillOrderInfoQueryReceiver`: a type's name is unique within its group"
+)]
+pub type Receiver = WaybillOrderInfoQueryReceiver;
+#[deprecated(
+    note = "renamed to `WaybillOrderInfoQuerySender`: a type's name is unique within its group"
+)]
+pub type Sender = WaybillOrderInfoQuerySender;
 /// `logistics.waybillOrderInfoQuery`: the request of the platform method `logistics.waybillOrderInfoQuery`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -47,9 +55,9 @@ pub struct LogisticsWaybillOrderInfoQueryResponse {
     /// `privacy_flag`
     pub privacy_flag: Option<String>,
     /// `receiver` (sensitive: redacted in `Debug`)
-    pub receiver: Option<Receiver>,
+    pub receiver: Option<WaybillOrderInfoQueryReceiver>,
     /// `sender`
-    pub sender: Option<Sender>,
+    pub sender: Option<WaybillOrderInfoQuerySender>,
 }
 impl ::std::fmt::Debug for LogisticsWaybillOrderInfoQueryResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -70,7 +78,7 @@ impl crate::request::Request for LogisticsWaybillOrderInfoQueryRequest {
 /// An object inside `logistics.waybillOrderInfoQuery`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Receiver {
+pub struct WaybillOrderInfoQueryReceiver {
     /// `auth_end_time`
     pub auth_end_time: Option<String>,
     /// `auth_flag`
@@ -88,9 +96,9 @@ pub struct Receiver {
     /// `virtual_status`
     pub virtual_status: Option<String>,
 }
-impl ::std::fmt::Debug for Receiver {
+impl ::std::fmt::Debug for WaybillOrderInfoQueryReceiver {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Receiver")
+        f.debug_struct("WaybillOrderInfoQueryReceiver")
             .field("auth_end_time", &self.auth_end_time)
             .field("auth_flag", &self.auth_flag)
             .field("auth_start_time", &self.auth_start_time)
@@ -105,7 +113,7 @@ impl ::std::fmt::Debug for Receiver {
 /// An object inside `logistics.waybillOrderInfoQuery`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Sender {
+pub struct WaybillOrderInfoQuerySender {
     /// `auth_end_time`
     pub auth_end_time: Option<String>,
     /// `auth_flag`
@@ -123,9 +131,9 @@ pub struct Sender {
     /// `virtual_status`
     pub virtual_status: Option<String>,
 }
-impl ::std::fmt::Debug for Sender {
+impl ::std::fmt::Debug for WaybillOrderInfoQuerySender {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Sender")
+        f.debug_struct("WaybillOrderInfoQuerySender")
             .field("auth_end_time", &self.auth_end_time)
             .field("auth_flag", &self.auth_flag)
             .field("auth_start_time", &self.auth_start_time)

@@ -3,6 +3,14 @@
 
 //! `material.batchUploadImageSync`: its request, its response and their nested types.
 pub use super::shared::Material;
+#[deprecated(
+    note = "renamed to `BatchUploadImageSyncFailedMap`: a type's name is unique within its group"
+)]
+pub type FailedMap = BatchUploadImageSyncFailedMap;
+#[deprecated(
+    note = "renamed to `BatchUploadImageSyncSuccessMap`: a type's name is unique within its group"
+)]
+pub type SuccessMap = BatchUploadImageSyncSuccessMap;
 /// `material.batchUploadImageSync`: the request of the platform method `material.batchUploadImageSync`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -37,9 +45,12 @@ impl MaterialBatchUploadImageSyncRequest {
 #[non_exhaustive]
 pub struct MaterialBatchUploadImageSyncResponse {
     /// `failed_map`
-    pub failed_map: ::std::collections::BTreeMap<String, FailedMap>,
+    pub failed_map: ::std::collections::BTreeMap<String, BatchUploadImageSyncFailedMap>,
     /// `success_map`
-    pub success_map: ::std::collections::BTreeMap<String, SuccessMap>,
+    pub success_map: ::std::collections::BTreeMap<
+        String,
+        BatchUploadImageSyncSuccessMap,
+    >,
 }
 impl crate::request::Request for MaterialBatchUploadImageSyncRequest {
     const METHOD: &'static str = "material.batchUploadImageSync";
@@ -48,7 +59,7 @@ impl crate::request::Request for MaterialBatchUploadImageSyncRequest {
 /// An object inside `material.batchUploadImageSync`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct FailedMap {
+pub struct BatchUploadImageSyncFailedMap {
     /// `ErrCode`
     pub err_code: Option<i32>,
     /// `ErrMsg`
@@ -57,7 +68,7 @@ pub struct FailedMap {
 /// An object inside `material.batchUploadImageSync`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SuccessMap {
+pub struct BatchUploadImageSyncSuccessMap {
     /// `AuditStatus`
     pub audit_status: Option<i32>,
     /// `ByteUrl`

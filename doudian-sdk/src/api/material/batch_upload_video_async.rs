@@ -3,6 +3,14 @@
 
 //! `material.batchUploadVideoAsync`: its request, its response and their nested types.
 pub use super::shared::Material;
+#[deprecated(
+    note = "renamed to `BatchUploadVideoAsyncFailedMap`: a type's name is unique within its group"
+)]
+pub type FailedMap = BatchUploadVideoAsyncFailedMap;
+#[deprecated(
+    note = "renamed to `BatchUploadVideoAsyncSuccessMap`: a type's name is unique within its group"
+)]
+pub type SuccessMap = BatchUploadVideoAsyncSuccessMap;
 /// `material.batchUploadVideoAsync`: the request of the platform method `material.batchUploadVideoAsync`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -27,9 +35,12 @@ impl MaterialBatchUploadVideoAsyncRequest {
 #[non_exhaustive]
 pub struct MaterialBatchUploadVideoAsyncResponse {
     /// `failed_map`
-    pub failed_map: ::std::collections::BTreeMap<String, FailedMap>,
+    pub failed_map: ::std::collections::BTreeMap<String, BatchUploadVideoAsyncFailedMap>,
     /// `success_map`
-    pub success_map: ::std::collections::BTreeMap<String, SuccessMap>,
+    pub success_map: ::std::collections::BTreeMap<
+        String,
+        BatchUploadVideoAsyncSuccessMap,
+    >,
 }
 impl crate::request::Request for MaterialBatchUploadVideoAsyncRequest {
     const METHOD: &'static str = "material.batchUploadVideoAsync";
@@ -38,7 +49,7 @@ impl crate::request::Request for MaterialBatchUploadVideoAsyncRequest {
 /// An object inside `material.batchUploadVideoAsync`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct FailedMap {
+pub struct BatchUploadVideoAsyncFailedMap {
     /// `ErrCode`
     pub err_code: Option<i32>,
     /// `ErrMsg`
@@ -47,7 +58,7 @@ pub struct FailedMap {
 /// An object inside `material.batchUploadVideoAsync`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SuccessMap {
+pub struct BatchUploadVideoAsyncSuccessMap {
     /// `AuditStatus`
     pub audit_status: Option<i32>,
     /// `FolderId`

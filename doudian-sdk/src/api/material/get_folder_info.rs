@@ -3,6 +3,14 @@
 
 //! `material.getFolderInfo`: its request, its response and their nested types.
 pub use super::shared::PhotoInfo;
+#[deprecated(
+    note = "renamed to `GetFolderInfoFolderInfo`: a type's name is unique within its group"
+)]
+pub type FolderInfo = GetFolderInfoFolderInfo;
+#[deprecated(
+    note = "renamed to `GetFolderInfoVideoInfo`: a type's name is unique within its group"
+)]
+pub type VideoInfo = GetFolderInfoVideoInfo;
 /// `material.getFolderInfo`: the request of the platform method `material.getFolderInfo`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -35,7 +43,7 @@ impl MaterialGetFolderInfoRequest {
 #[non_exhaustive]
 pub struct MaterialGetFolderInfoResponse {
     /// `folder_info`
-    pub folder_info: Option<FolderInfo>,
+    pub folder_info: Option<GetFolderInfoFolderInfo>,
 }
 impl crate::request::Request for MaterialGetFolderInfoRequest {
     const METHOD: &'static str = "material.getFolderInfo";
@@ -98,12 +106,12 @@ pub struct ChildMaterial {
     /// `update_time`
     pub update_time: Option<String>,
     /// `video_info`
-    pub video_info: Option<VideoInfo>,
+    pub video_info: Option<GetFolderInfoVideoInfo>,
 }
 /// An object inside `material.getFolderInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct FolderInfo {
+pub struct GetFolderInfoFolderInfo {
     /// `child_folder`
     pub child_folder: Vec<ChildFolder>,
     /// `child_material`
@@ -132,7 +140,7 @@ pub struct FolderInfo {
 /// An object inside `material.getFolderInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct VideoInfo {
+pub struct GetFolderInfoVideoInfo {
     /// `duration`
     pub duration: Option<f64>,
     /// `format`

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/material.json
 
 //! `material.mGetPlayInfo`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `MGetPlayInfoFailedMap`: a type's name is unique within its group"
+)]
+pub type FailedMap = MGetPlayInfoFailedMap;
+#[deprecated(
+    note = "renamed to `MGetPlayInfoSuccessMap`: a type's name is unique within its group"
+)]
+pub type SuccessMap = MGetPlayInfoSuccessMap;
 /// `material.mGetPlayInfo`: the request of the platform method `material.mGetPlayInfo`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -26,9 +34,9 @@ impl MaterialMGetPlayInfoRequest {
 #[non_exhaustive]
 pub struct MaterialMGetPlayInfoResponse {
     /// `failed_map`
-    pub failed_map: ::std::collections::BTreeMap<String, FailedMap>,
+    pub failed_map: ::std::collections::BTreeMap<String, MGetPlayInfoFailedMap>,
     /// `success_map`
-    pub success_map: ::std::collections::BTreeMap<String, SuccessMap>,
+    pub success_map: ::std::collections::BTreeMap<String, MGetPlayInfoSuccessMap>,
 }
 impl crate::request::Request for MaterialMGetPlayInfoRequest {
     const METHOD: &'static str = "material.mGetPlayInfo";
@@ -38,7 +46,7 @@ impl crate::request::Request for MaterialMGetPlayInfoRequest {
 /// An object inside `material.mGetPlayInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct FailedMap {
+pub struct MGetPlayInfoFailedMap {
     /// `ErrCode`
     pub err_code: Option<i32>,
     /// `ErrMsg`
@@ -47,7 +55,7 @@ pub struct FailedMap {
 /// An object inside `material.mGetPlayInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SuccessMap {
+pub struct MGetPlayInfoSuccessMap {
     /// `Duration`
     pub duration: Option<f64>,
     /// `Format`

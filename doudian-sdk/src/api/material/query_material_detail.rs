@@ -3,6 +3,14 @@
 
 //! `material.queryMaterialDetail`: its request, its response and their nested types.
 pub use super::shared::PhotoInfo;
+#[deprecated(
+    note = "renamed to `QueryMaterialDetailMaterialInfo`: a type's name is unique within its group"
+)]
+pub type MaterialInfo = QueryMaterialDetailMaterialInfo;
+#[deprecated(
+    note = "renamed to `QueryMaterialDetailVideoInfo`: a type's name is unique within its group"
+)]
+pub type VideoInfo = QueryMaterialDetailVideoInfo;
 /// `material.queryMaterialDetail`: Reads one material of the material centre by id: its folder, addresses, image or video properties and audit state. Use it to follow a material's audit after an upload.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -31,7 +39,7 @@ impl MaterialQueryMaterialDetailRequest {
 #[non_exhaustive]
 pub struct MaterialQueryMaterialDetailResponse {
     /// `material_info`
-    pub material_info: Option<MaterialInfo>,
+    pub material_info: Option<QueryMaterialDetailMaterialInfo>,
 }
 impl crate::request::Request for MaterialQueryMaterialDetailRequest {
     const METHOD: &'static str = "material.queryMaterialDetail";
@@ -41,7 +49,7 @@ impl crate::request::Request for MaterialQueryMaterialDetailRequest {
 /// An object inside `material.queryMaterialDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct MaterialInfo {
+pub struct QueryMaterialDetailMaterialInfo {
     /// Why the audit rejected it.
     ///
     /// `audit_reject_desc`
@@ -85,12 +93,12 @@ pub struct MaterialInfo {
     /// `update_time`
     pub update_time: Option<String>,
     /// `video_info`
-    pub video_info: Option<VideoInfo>,
+    pub video_info: Option<QueryMaterialDetailVideoInfo>,
 }
 /// An object inside `material.queryMaterialDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct VideoInfo {
+pub struct QueryMaterialDetailVideoInfo {
     /// `duration`
     pub duration: Option<f64>,
     /// `format`

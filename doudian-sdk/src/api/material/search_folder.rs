@@ -2,6 +2,10 @@
 // Source: api-spec/groups/material.json
 
 //! `material.searchFolder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SearchFolderFolderInfo`: a type's name is unique within its group"
+)]
+pub type FolderInfo = SearchFolderFolderInfo;
 /// `material.searchFolder`: the request of the platform method `material.searchFolder`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -83,7 +87,7 @@ impl MaterialSearchFolderRequest {
 #[non_exhaustive]
 pub struct MaterialSearchFolderResponse {
     /// `folder_info_list`
-    pub folder_info_list: Vec<FolderInfo>,
+    pub folder_info_list: Vec<SearchFolderFolderInfo>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -93,7 +97,7 @@ impl crate::request::Request for MaterialSearchFolderRequest {
     type Response = MaterialSearchFolderResponse;
 }
 impl crate::page::Paginated for MaterialSearchFolderRequest {
-    type Item = FolderInfo;
+    type Item = SearchFolderFolderInfo;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_num)
@@ -120,7 +124,7 @@ impl MaterialSearchFolderRequest {
 /// An object inside `material.searchFolder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct FolderInfo {
+pub struct SearchFolderFolderInfo {
     /// `create_time`
     pub create_time: Option<String>,
     /// `delete_time`

@@ -3,6 +3,14 @@
 
 //! `material.searchMaterial`: its request, its response and their nested types.
 pub use super::shared::PhotoInfo;
+#[deprecated(
+    note = "renamed to `SearchMaterialMaterialInfo`: a type's name is unique within its group"
+)]
+pub type MaterialInfo = SearchMaterialMaterialInfo;
+#[deprecated(
+    note = "renamed to `SearchMaterialVideoInfo`: a type's name is unique within its group"
+)]
+pub type VideoInfo = SearchMaterialVideoInfo;
 /// `material.searchMaterial`: the request of the platform method `material.searchMaterial`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -123,7 +131,7 @@ impl MaterialSearchMaterialRequest {
 #[non_exhaustive]
 pub struct MaterialSearchMaterialResponse {
     /// `material_info_list`
-    pub material_info_list: Vec<MaterialInfo>,
+    pub material_info_list: Vec<SearchMaterialMaterialInfo>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -133,7 +141,7 @@ impl crate::request::Request for MaterialSearchMaterialRequest {
     type Response = MaterialSearchMaterialResponse;
 }
 impl crate::page::Paginated for MaterialSearchMaterialRequest {
-    type Item = MaterialInfo;
+    type Item = SearchMaterialMaterialInfo;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_num)
@@ -160,7 +168,7 @@ impl MaterialSearchMaterialRequest {
 /// An object inside `material.searchMaterial`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct MaterialInfo {
+pub struct SearchMaterialMaterialInfo {
     /// `audit_reject_desc`
     pub audit_reject_desc: Option<String>,
     /// `audit_status`
@@ -190,12 +198,12 @@ pub struct MaterialInfo {
     /// `update_time`
     pub update_time: Option<String>,
     /// `videoInfo`
-    pub video_info: Option<VideoInfo>,
+    pub video_info: Option<SearchMaterialVideoInfo>,
 }
 /// An object inside `material.searchMaterial`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct VideoInfo {
+pub struct SearchMaterialVideoInfo {
     /// `duration`
     pub duration: Option<f64>,
     /// `format`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/member.json
 
 //! `member.batchUpdate`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `BatchUpdateMemberInfo`: a type's name is unique within its group"
+)]
+pub type MemberInfo = BatchUpdateMemberInfo;
 /// `member.batchUpdate`: the request of the platform method `member.batchUpdate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,11 +19,11 @@ pub struct MemberBatchUpdateRequest {
     /// `app_id` (required)
     pub app_id: i64,
     /// `member_info_list` (required)
-    pub member_info_list: Vec<MemberInfo>,
+    pub member_info_list: Vec<BatchUpdateMemberInfo>,
 }
 impl MemberBatchUpdateRequest {
     /// Builds it from the required parameters (`app_id`, `member_info_list`).
-    pub fn new(app_id: i64, member_info_list: Vec<MemberInfo>) -> Self {
+    pub fn new(app_id: i64, member_info_list: Vec<BatchUpdateMemberInfo>) -> Self {
         Self { app_id, member_info_list }
     }
 }
@@ -34,7 +38,7 @@ impl crate::request::Request for MemberBatchUpdateRequest {
 /// An object inside `member.batchUpdate`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct MemberInfo {
+pub struct BatchUpdateMemberInfo {
     /// `integral`
     pub integral: Option<i64>,
     /// `level`
@@ -50,9 +54,9 @@ pub struct MemberInfo {
     /// `union_id`
     pub union_id: Option<String>,
 }
-impl ::std::fmt::Debug for MemberInfo {
+impl ::std::fmt::Debug for BatchUpdateMemberInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("MemberInfo")
+        f.debug_struct("BatchUpdateMemberInfo")
             .field("integral", &self.integral)
             .field("level", &self.level)
             .field("mobile", &crate::secret::Redacted(&self.mobile))
@@ -63,7 +67,7 @@ impl ::std::fmt::Debug for MemberInfo {
             .finish()
     }
 }
-impl MemberInfo {
+impl BatchUpdateMemberInfo {
     /// Builds it from the required parameters (`open_id`).
     pub fn new(open_id: impl Into<String>) -> Self {
         Self {

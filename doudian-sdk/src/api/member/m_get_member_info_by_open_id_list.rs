@@ -2,6 +2,10 @@
 // Source: api-spec/groups/member.json
 
 //! `member.mGetMemberInfoByOpenIdList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `MGetMemberInfoByOpenIdListMemberInfo`: a type's name is unique within its group"
+)]
+pub type MemberInfo = MGetMemberInfoByOpenIdListMemberInfo;
 /// `member.mGetMemberInfoByOpenIdList`: the request of the platform method `member.mGetMemberInfoByOpenIdList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -28,7 +32,7 @@ impl MemberMGetMemberInfoByOpenIdListRequest {
 #[non_exhaustive]
 pub struct MemberMGetMemberInfoByOpenIdListResponse {
     /// `member_infos`
-    pub member_infos: Vec<MemberInfo>,
+    pub member_infos: Vec<MGetMemberInfoByOpenIdListMemberInfo>,
 }
 impl crate::request::Request for MemberMGetMemberInfoByOpenIdListRequest {
     const METHOD: &'static str = "member.mGetMemberInfoByOpenIdList";
@@ -38,7 +42,7 @@ impl crate::request::Request for MemberMGetMemberInfoByOpenIdListRequest {
 /// An object inside `member.mGetMemberInfoByOpenIdList`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct MemberInfo {
+pub struct MGetMemberInfoByOpenIdListMemberInfo {
     /// `err_code`
     pub err_code: Option<i32>,
     /// `err_msg`
@@ -60,9 +64,9 @@ pub struct MemberInfo {
     /// `union_id`
     pub union_id: Option<String>,
 }
-impl ::std::fmt::Debug for MemberInfo {
+impl ::std::fmt::Debug for MGetMemberInfoByOpenIdListMemberInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("MemberInfo")
+        f.debug_struct("MGetMemberInfoByOpenIdListMemberInfo")
             .field("err_code", &self.err_code)
             .field("err_msg", &self.err_msg)
             .field("extend", &self.extend)

@@ -2,6 +2,14 @@
 // Source: api-spec/messages.json
 
 //! Push message `MaterialAuditResultForBSCP` (tag 138) and its nested types.
+#[deprecated(
+    note = "renamed to `MaterialAuditResultForBscpPhotoInfo`: a type's name is unique within its group"
+)]
+pub type PhotoInfo = MaterialAuditResultForBscpPhotoInfo;
+#[deprecated(
+    note = "renamed to `MaterialAuditResultForBscpVideoInfo`: a type's name is unique within its group"
+)]
+pub type VideoInfo = MaterialAuditResultForBscpVideoInfo;
 /// Push message `MaterialAuditResultForBSCP` (tag 138): The platform finished auditing a material of a supplier (供应商) account rather than of a shop.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/1165/2675>.
@@ -49,7 +57,7 @@ pub struct MaterialAuditResultForBSCP {
     /// `origin_url`. Example: `https://xxx`
     pub origin_url: Option<String>,
     /// `photo_info`
-    pub photo_info: Option<PhotoInfo>,
+    pub photo_info: Option<MaterialAuditResultForBscpPhotoInfo>,
     /// `size`. Example: `10`
     pub size: Option<i64>,
     /// The supplier.
@@ -61,12 +69,12 @@ pub struct MaterialAuditResultForBSCP {
     /// `update_time`. Example: `2022-01-01 17:23:31`
     pub update_time: Option<String>,
     /// `video_info`
-    pub video_info: Option<VideoInfo>,
+    pub video_info: Option<MaterialAuditResultForBscpVideoInfo>,
 }
 /// An object inside push message `MaterialAuditResultForBSCP`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct PhotoInfo {
+pub struct MaterialAuditResultForBscpPhotoInfo {
     /// `format`. Example: `png`
     pub format: Option<String>,
     /// `height`. Example: `800`
@@ -77,7 +85,7 @@ pub struct PhotoInfo {
 /// An object inside push message `MaterialAuditResultForBSCP`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct VideoInfo {
+pub struct MaterialAuditResultForBscpVideoInfo {
     /// `duration`. Example: `3.15`
     pub duration: Option<f64>,
     /// `format`. Example: `mp4`

@@ -2,6 +2,14 @@
 // Source: api-spec/messages.json
 
 //! Push message `MaterialAuditResultForShop` (tag 137) and its nested types.
+#[deprecated(
+    note = "renamed to `MaterialAuditResultForShopPhotoInfo`: a type's name is unique within its group"
+)]
+pub type PhotoInfo = MaterialAuditResultForShopPhotoInfo;
+#[deprecated(
+    note = "renamed to `MaterialAuditResultForShopVideoInfo`: a type's name is unique within its group"
+)]
+pub type VideoInfo = MaterialAuditResultForShopVideoInfo;
 /// Push message `MaterialAuditResultForShop` (tag 137): The platform finished auditing a material of the shop's material centre. A handler marks the image usable or, when it was rejected, replaces it in the products that use it.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/1165/2674>.
@@ -49,7 +57,7 @@ pub struct MaterialAuditResultForShop {
     /// `origin_url`. Example: `https://xxx`
     pub origin_url: Option<String>,
     /// `photo_info`
-    pub photo_info: Option<PhotoInfo>,
+    pub photo_info: Option<MaterialAuditResultForShopPhotoInfo>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `12345`
@@ -63,12 +71,12 @@ pub struct MaterialAuditResultForShop {
     /// `update_time`. Example: `2022-01-01 17:23:31`
     pub update_time: Option<String>,
     /// `video_info`
-    pub video_info: Option<VideoInfo>,
+    pub video_info: Option<MaterialAuditResultForShopVideoInfo>,
 }
 /// An object inside push message `MaterialAuditResultForShop`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct PhotoInfo {
+pub struct MaterialAuditResultForShopPhotoInfo {
     /// `format`. Example: `png`
     pub format: Option<String>,
     /// `height`. Example: `800`
@@ -79,7 +87,7 @@ pub struct PhotoInfo {
 /// An object inside push message `MaterialAuditResultForShop`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct VideoInfo {
+pub struct MaterialAuditResultForShopVideoInfo {
     /// `duration`. Example: `25`
     pub duration: Option<f64>,
     /// `format`. Example: `mp4`

@@ -2,6 +2,10 @@
 // Source: api-spec/messages.json
 
 //! Push message `RefundCreated` (tag 200) and its nested types.
+#[deprecated(
+    note = "renamed to `RefundCreatedReturnBookInfo`: a type's name is unique within its group"
+)]
+pub type ReturnBookInfo = RefundCreatedReturnBookInfo;
 /// Push message `RefundCreated` (tag 200): A buyer opened an after-sale request (refund, return, exchange...). A handler fetches it with `afterSale.Detail`, holds the shipment if the order has not shipped, and queues the request for review.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/115>.
@@ -45,7 +49,7 @@ pub struct RefundCreated {
     /// The buyer's booking for handing the return over (time window and address), when there is one.
     ///
     /// `return_book_info`
-    pub return_book_info: Option<ReturnBookInfo>,
+    pub return_book_info: Option<RefundCreatedReturnBookInfo>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4835804142146756441`
@@ -64,7 +68,7 @@ pub struct RefundCreated {
 /// An object inside push message `RefundCreated`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct ReturnBookInfo {
+pub struct RefundCreatedReturnBookInfo {
     /// `addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`
     pub addr: Option<String>,
     /// `encrypt_addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`

@@ -2,6 +2,10 @@
 // Source: api-spec/messages.json
 
 //! Push message `RefundModified` (tag 208) and its nested types.
+#[deprecated(
+    note = "renamed to `RefundModifiedReturnBookInfo`: a type's name is unique within its group"
+)]
+pub type ReturnBookInfo = RefundModifiedReturnBookInfo;
 /// Push message `RefundModified` (tag 208): The buyer changed an open after-sale request (amount, reason or kind). A handler reads it again with `afterSale.Detail` before acting on it.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/31/230>.
@@ -45,7 +49,7 @@ pub struct RefundModified {
     /// The buyer's booking for handing the return over (time window and address), when there is one.
     ///
     /// `return_book_info`
-    pub return_book_info: Option<ReturnBookInfo>,
+    pub return_book_info: Option<RefundModifiedReturnBookInfo>,
     /// The SKU order the request concerns.
     ///
     /// `s_id`. Example: `4836773649418003987`
@@ -64,7 +68,7 @@ pub struct RefundModified {
 /// An object inside push message `RefundModified`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct ReturnBookInfo {
+pub struct RefundModifiedReturnBookInfo {
     /// `addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`
     pub addr: Option<String>,
     /// `encrypt_addr`. Example: `北京市海淀区海淀街道海淀街道海淀大街x号xx大厦x楼xxx室`

@@ -2,6 +2,10 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradeAddressChangeApplied` (tag 111) and its nested types.
+#[deprecated(
+    note = "renamed to `TradeAddressChangeAppliedReceiverMsg`: a type's name is unique within its group"
+)]
+pub type ReceiverMsg = TradeAddressChangeAppliedReceiverMsg;
 /// Push message `TradeAddressChangeApplied` (tag 111): The buyer asked to change the receiver details of an order, and the merchant has to decide with `order.addressConfirm`: accept while the parcel has not left, refuse otherwise.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/285>.
@@ -19,7 +23,7 @@ pub struct TradeAddressChangeApplied {
     /// `post_receiver_msg`
     pub post_receiver_msg: Option<PostReceiverMsg>,
     /// `receiver_msg`
-    pub receiver_msg: Option<ReceiverMsg>,
+    pub receiver_msg: Option<TradeAddressChangeAppliedReceiverMsg>,
     /// The shop.
     ///
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `8461077`
@@ -52,7 +56,7 @@ impl ::std::fmt::Debug for PostReceiverMsg {
 /// An object inside push message `TradeAddressChangeApplied`.
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
-pub struct ReceiverMsg {
+pub struct TradeAddressChangeAppliedReceiverMsg {
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:江苏省,id:320000},city:{name:苏州市,id:320500},town:{name:苏州工业园区,id:32`
     pub addr: Option<String>,
     /// `name` (sensitive: redacted in `Debug`). Example: `李四`
@@ -60,9 +64,9 @@ pub struct ReceiverMsg {
     /// `tel` (sensitive: redacted in `Debug`). Example: `13512345678`
     pub tel: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverMsg {
+impl ::std::fmt::Debug for TradeAddressChangeAppliedReceiverMsg {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverMsg")
+        f.debug_struct("TradeAddressChangeAppliedReceiverMsg")
             .field("addr", &crate::secret::Redacted(&self.addr))
             .field("name", &crate::secret::Redacted(&self.name))
             .field("tel", &crate::secret::Redacted(&self.tel))

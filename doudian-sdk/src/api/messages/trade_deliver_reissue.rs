@@ -2,6 +2,10 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradeDeliverReissue` (`trade_DeliverReissue`, tag unpublished) and its nested types.
+#[deprecated(
+    note = "renamed to `TradeDeliverReissueLogisticsMsg`: a type's name is unique within its group"
+)]
+pub type LogisticsMsg = TradeDeliverReissueLogisticsMsg;
 /// Push message `TradeDeliverReissue` (`trade_DeliverReissue`, tag unpublished): the decoded `data` of the record.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
@@ -9,7 +13,7 @@ pub struct TradeDeliverReissue {
     /// `event_time`. Example: `1714995330`
     pub event_time: Option<i64>,
     /// `logistics_msg`
-    pub logistics_msg: Option<LogisticsMsg>,
+    pub logistics_msg: Option<TradeDeliverReissueLogisticsMsg>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `12345`
@@ -22,7 +26,7 @@ pub struct TradeDeliverReissue {
 /// An object inside push message `TradeDeliverReissue`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct LogisticsMsg {
+pub struct TradeDeliverReissueLogisticsMsg {
     /// `express_company_id`. Example: `yunda`
     pub express_company_id: Option<String>,
     /// `logistics_code`. Example: `318948638261142`

@@ -2,6 +2,14 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradeLogisticsChanged` (tag 104) and its nested types.
+#[deprecated(
+    note = "renamed to `TradeLogisticsChangedLogisticsMsg`: a type's name is unique within its group"
+)]
+pub type LogisticsMsg = TradeLogisticsChangedLogisticsMsg;
+#[deprecated(
+    note = "renamed to `TradeLogisticsChangedReceiverMsg`: a type's name is unique within its group"
+)]
+pub type ReceiverMsg = TradeLogisticsChangedReceiverMsg;
 /// Push message `TradeLogisticsChanged` (tag 104): The carrier or tracking number of a shipped order changed (for example through `order.logisticsEdit`). A handler updates the tracking it keeps for the order.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/113>.
@@ -13,7 +21,7 @@ pub struct TradeLogisticsChanged {
     /// The new carrier and tracking number.
     ///
     /// `logistics_msg`
-    pub logistics_msg: Option<LogisticsMsg>,
+    pub logistics_msg: Option<TradeLogisticsChangedLogisticsMsg>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
@@ -27,7 +35,7 @@ pub struct TradeLogisticsChanged {
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4837108077054598579`
     pub p_id: Option<crate::ids::OrderId>,
     /// `receiver_msg`
-    pub receiver_msg: Option<ReceiverMsg>,
+    pub receiver_msg: Option<TradeLogisticsChangedReceiverMsg>,
     /// The SKU order ids (子订单) concerned.
     ///
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4837108077054598579]`
@@ -46,7 +54,7 @@ pub struct TradeLogisticsChanged {
 /// An object inside push message `TradeLogisticsChanged`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct LogisticsMsg {
+pub struct TradeLogisticsChangedLogisticsMsg {
     /// The carrier's code (`order.logisticsCompanyList`).
     ///
     /// `express_company_id`. Example: `shentong`
@@ -59,7 +67,7 @@ pub struct LogisticsMsg {
 /// An object inside push message `TradeLogisticsChanged`.
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
-pub struct ReceiverMsg {
+pub struct TradeLogisticsChangedReceiverMsg {
     /// The address as JSON text: province, city, town and street with their ids, the detail encrypted.
     ///
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:陕西省,id:61},city:{name:咸阳市,id:610400},town:{name:兴平市,id:610481},s`
@@ -69,9 +77,9 @@ pub struct ReceiverMsg {
     /// `tel` (sensitive: redacted in `Debug`). Example: `13117428732`
     pub tel: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverMsg {
+impl ::std::fmt::Debug for TradeLogisticsChangedReceiverMsg {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverMsg")
+        f.debug_struct("TradeLogisticsChangedReceiverMsg")
             .field("addr", &crate::secret::Redacted(&self.addr))
             .field("name", &crate::secret::Redacted(&self.name))
             .field("tel", &crate::secret::Redacted(&self.tel))

@@ -2,6 +2,14 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradePartlySellerShip` (tag 108) and its nested types.
+#[deprecated(
+    note = "renamed to `TradePartlySellerShipLogisticsMsg`: a type's name is unique within its group"
+)]
+pub type LogisticsMsg = TradePartlySellerShipLogisticsMsg;
+#[deprecated(
+    note = "renamed to `TradePartlySellerShipReceiverMsg`: a type's name is unique within its group"
+)]
+pub type ReceiverMsg = TradePartlySellerShipReceiverMsg;
 /// Push message `TradePartlySellerShip` (tag 108): Some SKU orders of an order have shipped (one parcel of a split shipment); the rest follow in other parcels. A handler records the parcel and what it holds.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/208>.
@@ -13,7 +21,7 @@ pub struct TradePartlySellerShip {
     /// The parcel: carrier, tracking number and contents.
     ///
     /// `logistics_msg`
-    pub logistics_msg: Option<LogisticsMsg>,
+    pub logistics_msg: Option<TradePartlySellerShipLogisticsMsg>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `2`
@@ -27,7 +35,7 @@ pub struct TradePartlySellerShip {
     /// `p_id`: [`OrderId`](crate::ids::OrderId), sent as a number. Example: `4705288465508532862`
     pub p_id: Option<crate::ids::OrderId>,
     /// `receiver_msg`
-    pub receiver_msg: Option<ReceiverMsg>,
+    pub receiver_msg: Option<TradePartlySellerShipReceiverMsg>,
     /// The SKU order ids (子订单) concerned.
     ///
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4705288465508532862]`
@@ -46,7 +54,26 @@ pub struct TradePartlySellerShip {
 /// An object inside push message `TradePartlySellerShip`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct LogisticsMsg {
+pub struct ShippedOrderInfo {
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `2329389`
+    pub product_id: Option<crate::ids::ProductId>,
+    /// How many of its items are in this parcel.
+    ///
+    /// `shipped_num`. Example: `1`
+    pub shipped_num: Option<i64>,
+    /// A SKU order id.
+    ///
+    /// `shipped_order_id`. Example: `4705288465508532862`
+    pub shipped_order_id: Option<i64>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `3373737`
+    pub sku_id: Option<crate::ids::SkuId>,
+    /// `sku_num`. Example: `2`
+    pub sku_num: Option<i64>,
+}
+/// An object inside push message `TradePartlySellerShip`.
+#[derive(Clone, Default, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct TradePartlySellerShipLogisticsMsg {
     /// The carrier's code (`order.logisticsCompanyList`).
     ///
     /// `express_company_id`. Example: `gdkd`
@@ -67,7 +94,7 @@ pub struct LogisticsMsg {
 /// An object inside push message `TradePartlySellerShip`.
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
-pub struct ReceiverMsg {
+pub struct TradePartlySellerShipReceiverMsg {
     /// The address as JSON text: province, city, town and street with their ids, and the detail.
     ///
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:{name:广东省,id:44},city:{name:广州市,id:440100},town:{name:天河区,id:440106},s`
@@ -77,33 +104,14 @@ pub struct ReceiverMsg {
     /// `tel` (sensitive: redacted in `Debug`). Example: `13117428565`
     pub tel: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverMsg {
+impl ::std::fmt::Debug for TradePartlySellerShipReceiverMsg {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverMsg")
+        f.debug_struct("TradePartlySellerShipReceiverMsg")
             .field("addr", &crate::secret::Redacted(&self.addr))
             .field("name", &crate::secret::Redacted(&self.name))
             .field("tel", &crate::secret::Redacted(&self.tel))
             .finish()
     }
-}
-/// An object inside push message `TradePartlySellerShip`.
-#[derive(Clone, Default, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct ShippedOrderInfo {
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `2329389`
-    pub product_id: Option<crate::ids::ProductId>,
-    /// How many of its items are in this parcel.
-    ///
-    /// `shipped_num`. Example: `1`
-    pub shipped_num: Option<i64>,
-    /// A SKU order id.
-    ///
-    /// `shipped_order_id`. Example: `4705288465508532862`
-    pub shipped_order_id: Option<i64>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number. Example: `3373737`
-    pub sku_id: Option<crate::ids::SkuId>,
-    /// `sku_num`. Example: `2`
-    pub sku_num: Option<i64>,
 }
 #[doc(hidden)]
 mod wire;

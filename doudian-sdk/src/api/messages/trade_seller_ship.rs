@@ -2,6 +2,14 @@
 // Source: api-spec/messages.json
 
 //! Push message `TradeSellerShip` (tag 102) and its nested types.
+#[deprecated(
+    note = "renamed to `TradeSellerShipLogisticsMsg`: a type's name is unique within its group"
+)]
+pub type LogisticsMsg = TradeSellerShipLogisticsMsg;
+#[deprecated(
+    note = "renamed to `TradeSellerShipReceiverMsg`: a type's name is unique within its group"
+)]
+pub type ReceiverMsg = TradeSellerShipReceiverMsg;
 /// Push message `TradeSellerShip` (tag 102): Every SKU order of an order has shipped. A handler records the carrier and tracking number and, when the ERP did not ship the order itself, marks it shipped.
 ///
 /// Platform docs: <https://op.jinritemai.com/docs/message-docs/30/111>.
@@ -13,7 +21,7 @@ pub struct TradeSellerShip {
     /// The carrier and tracking number.
     ///
     /// `logistics_msg`
-    pub logistics_msg: Option<LogisticsMsg>,
+    pub logistics_msg: Option<TradeSellerShipLogisticsMsg>,
     /// The order's status after the event.
     ///
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
@@ -29,7 +37,7 @@ pub struct TradeSellerShip {
     /// The receiver the order ships to.
     ///
     /// `receiver_msg`
-    pub receiver_msg: Option<ReceiverMsg>,
+    pub receiver_msg: Option<TradeSellerShipReceiverMsg>,
     /// The SKU order ids (子订单) concerned.
     ///
     /// `s_ids`: [`OrderId`](crate::ids::OrderId)s, each sent as a number. Example: `[4835999782215622430]`
@@ -48,7 +56,7 @@ pub struct TradeSellerShip {
 /// An object inside push message `TradeSellerShip`.
 #[derive(Clone, Default, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct LogisticsMsg {
+pub struct TradeSellerShipLogisticsMsg {
     /// The carrier's code (`order.logisticsCompanyList`).
     ///
     /// `express_company_id`. Example: `yunda`
@@ -61,7 +69,7 @@ pub struct LogisticsMsg {
 /// An object inside push message `TradeSellerShip`.
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
-pub struct ReceiverMsg {
+pub struct TradeSellerShipReceiverMsg {
     /// The address as JSON text: province, city, town and street with their ids, the detail encrypted.
     ///
     /// `addr` (sensitive: redacted in `Debug`). Example: `{province:浙江省,province_id:330000,city:杭州市,city_id:330100,town:江干区,town_id:330104`
@@ -71,9 +79,9 @@ pub struct ReceiverMsg {
     /// `tel` (sensitive: redacted in `Debug`). Example: `13117428564`
     pub tel: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverMsg {
+impl ::std::fmt::Debug for TradeSellerShipReceiverMsg {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverMsg")
+        f.debug_struct("TradeSellerShipReceiverMsg")
             .field("addr", &crate::secret::Redacted(&self.addr))
             .field("name", &crate::secret::Redacted(&self.name))
             .field("tel", &crate::secret::Redacted(&self.tel))

@@ -3,6 +3,10 @@
 
 //! `order.batchDecrypt`: its request, its response and their nested types.
 pub use super::shared::{CipherInfo, CustomErr};
+#[deprecated(
+    note = "renamed to `BatchDecryptDecryptInfo`: a type's name is unique within its group"
+)]
+pub type DecryptInfo = BatchDecryptDecryptInfo;
 /// `order.batchDecrypt` (批量解密): Decrypts encrypted buyer data of orders (receiver name, phone, address, ID card), at most 50 values per call, each with the order it belongs to. Each decryption counts against the shop's quota, so the SDK never repeats the call by itself; decrypt only what printing or shipping needs and show the masked fields otherwise. The call can succeed in part: check `err_no` of every entry.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -60,7 +64,7 @@ pub struct OrderBatchDecryptResponse {
     /// `custom_err`
     pub custom_err: Option<CustomErr>,
     /// `decrypt_infos` (sensitive: redacted in `Debug`)
-    pub decrypt_infos: Vec<DecryptInfo>,
+    pub decrypt_infos: Vec<BatchDecryptDecryptInfo>,
 }
 impl ::std::fmt::Debug for OrderBatchDecryptResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -77,7 +81,7 @@ impl crate::request::Request for OrderBatchDecryptRequest {
 /// An object inside `order.batchDecrypt`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct DecryptInfo {
+pub struct BatchDecryptDecryptInfo {
     /// `auth_id`. Example: `4933609365066313446`
     pub auth_id: Option<String>,
     /// `cipher_text`. Example: `$c0qBj0QrZm9qae50eoBTInPj8PWvCjUyafxWt5cELI0=$pExhpmm6cJ5VuSkvduc3QrdA4THYUZjuoE`
@@ -111,9 +115,9 @@ pub struct DecryptInfo {
     /// `phone_no_b` (sensitive: redacted in `Debug`). Example: `5643`
     pub phone_no_b: Option<String>,
 }
-impl ::std::fmt::Debug for DecryptInfo {
+impl ::std::fmt::Debug for BatchDecryptDecryptInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("DecryptInfo")
+        f.debug_struct("BatchDecryptDecryptInfo")
             .field("auth_id", &self.auth_id)
             .field("cipher_text", &self.cipher_text)
             .field("data_type", &self.data_type)

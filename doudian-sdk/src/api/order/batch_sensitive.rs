@@ -3,6 +3,10 @@
 
 //! `order.batchSensitive`: its request, its response and their nested types.
 pub use super::shared::{CipherInfo, CustomErr};
+#[deprecated(
+    note = "renamed to `BatchSensitiveDecryptInfo`: a type's name is unique within its group"
+)]
+pub type DecryptInfo = BatchSensitiveDecryptInfo;
 /// `order.batchSensitive` (批量脱敏): Turns encrypted buyer data of orders into masked text (a name or phone partly hidden) for display, without revealing the plain value. It takes the same entries as `order.batchDecrypt`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -30,7 +34,7 @@ pub struct OrderBatchSensitiveResponse {
     /// `custom_err`
     pub custom_err: Option<CustomErr>,
     /// `decrypt_infos` (sensitive: redacted in `Debug`)
-    pub decrypt_infos: Vec<DecryptInfo>,
+    pub decrypt_infos: Vec<BatchSensitiveDecryptInfo>,
 }
 impl ::std::fmt::Debug for OrderBatchSensitiveResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -48,7 +52,7 @@ impl crate::request::Request for OrderBatchSensitiveRequest {
 /// An object inside `order.batchSensitive`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct DecryptInfo {
+pub struct BatchSensitiveDecryptInfo {
     /// `auth_id`
     pub auth_id: Option<String>,
     /// `cipher_text`
@@ -64,9 +68,9 @@ pub struct DecryptInfo {
     /// `err_no`
     pub err_no: Option<i64>,
 }
-impl ::std::fmt::Debug for DecryptInfo {
+impl ::std::fmt::Debug for BatchSensitiveDecryptInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("DecryptInfo")
+        f.debug_struct("BatchSensitiveDecryptInfo")
             .field("auth_id", &self.auth_id)
             .field("cipher_text", &self.cipher_text)
             .field("decrypt_text", &crate::secret::Redacted(&self.decrypt_text))

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.getSettleBillDetail`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetSettleBillDetailData`: a type's name is unique within its group"
+)]
+pub type Data = GetSettleBillDetailData;
 /// `order.getSettleBillDetail`: the request of the platform method `order.getSettleBillDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -98,7 +102,7 @@ pub struct OrderGetSettleBillDetailResponse {
     /// `code_msg`
     pub code_msg: Option<String>,
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<GetSettleBillDetailData>,
     /// `page`
     pub page: Option<i64>,
     /// `size`
@@ -112,7 +116,7 @@ impl crate::request::Request for OrderGetSettleBillDetailRequest {
     type Response = OrderGetSettleBillDetailResponse;
 }
 impl crate::page::Paginated for OrderGetSettleBillDetailRequest {
-    type Item = Data;
+    type Item = GetSettleBillDetailData;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -131,7 +135,7 @@ impl crate::page::Paginated for OrderGetSettleBillDetailRequest {
 /// An object inside `order.getSettleBillDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetSettleBillDetailData {
     /// `actual_author_coupon`
     pub actual_author_coupon: Option<i64>,
     /// `actual_pay_promotion`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.getSettleBillDetailV2`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetSettleBillDetailV2Data`: a type's name is unique within its group"
+)]
+pub type Data = GetSettleBillDetailV2Data;
 /// `order.getSettleBillDetailV2`: the request of the platform method `order.getSettleBillDetailV2`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -101,7 +105,7 @@ pub struct OrderGetSettleBillDetailV2Response {
     /// `code_msg`
     pub code_msg: Option<String>,
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<GetSettleBillDetailV2Data>,
     /// `data_size`
     pub data_size: Option<i64>,
     /// `is_end`
@@ -121,7 +125,7 @@ impl crate::request::Request for OrderGetSettleBillDetailV2Request {
 /// An object inside `order.getSettleBillDetailV2`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetSettleBillDetailV2Data {
     /// `actual_author_coupon`
     pub actual_author_coupon: Option<i64>,
     /// `actual_pay_promotion`

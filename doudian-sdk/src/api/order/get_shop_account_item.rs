@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.getShopAccountItem`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetShopAccountItemData`: a type's name is unique within its group"
+)]
+pub type Data = GetShopAccountItemData;
 /// `order.getShopAccountItem`: the request of the platform method `order.getShopAccountItem`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -101,7 +105,7 @@ pub struct OrderGetShopAccountItemResponse {
     /// `code_msg`
     pub code_msg: Option<String>,
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<GetShopAccountItemData>,
     /// `data_size`
     pub data_size: Option<i32>,
     /// `is_end`
@@ -121,7 +125,7 @@ impl crate::request::Request for OrderGetShopAccountItemRequest {
 /// An object inside `order.getShopAccountItem`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetShopAccountItemData {
     /// `account_amount`
     pub account_amount: Option<i64>,
     /// `account_bill_desc`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.getShopAccountItemFile`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetShopAccountItemFileData`: a type's name is unique within its group"
+)]
+pub type Data = GetShopAccountItemFileData;
 /// `order.getShopAccountItemFile`: the request of the platform method `order.getShopAccountItemFile`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -45,7 +49,7 @@ pub struct OrderGetShopAccountItemFileResponse {
     /// `code_msg`
     pub code_msg: Option<String>,
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<GetShopAccountItemFileData>,
 }
 impl crate::request::Request for OrderGetShopAccountItemFileRequest {
     const METHOD: &'static str = "order.getShopAccountItemFile";
@@ -55,7 +59,7 @@ impl crate::request::Request for OrderGetShopAccountItemFileRequest {
 /// An object inside `order.getShopAccountItemFile`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetShopAccountItemFileData {
     /// `bill_date`
     pub bill_date: Option<String>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.getShopCompanySettleOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetShopCompanySettleOrderData`: a type's name is unique within its group"
+)]
+pub type Data = GetShopCompanySettleOrderData;
 /// `order.getShopCompanySettleOrder`: the request of the platform method `order.getShopCompanySettleOrder`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -88,7 +92,7 @@ pub struct OrderGetShopCompanySettleOrderResponse {
     /// `code_msg`
     pub code_msg: Option<String>,
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<GetShopCompanySettleOrderData>,
     /// `page_no`
     pub page_no: Option<i64>,
     /// `page_size`
@@ -100,7 +104,7 @@ impl crate::request::Request for OrderGetShopCompanySettleOrderRequest {
     type Response = OrderGetShopCompanySettleOrderResponse;
 }
 impl crate::page::Paginated for OrderGetShopCompanySettleOrderRequest {
-    type Item = Data;
+    type Item = GetShopCompanySettleOrderData;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page_no)
@@ -119,7 +123,7 @@ impl crate::page::Paginated for OrderGetShopCompanySettleOrderRequest {
 /// An object inside `order.getShopCompanySettleOrder`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetShopCompanySettleOrderData {
     /// `author_coupon`
     pub author_coupon: Option<i64>,
     /// `channel_promotion_fee`

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/order.json
 
 //! `order.getUserOrderList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetUserOrderListShopOrder`: a type's name is unique within its group"
+)]
+pub type ShopOrder = GetUserOrderListShopOrder;
+#[deprecated(
+    note = "renamed to `GetUserOrderListSkuOrder`: a type's name is unique within its group"
+)]
+pub type SkuOrder = GetUserOrderListSkuOrder;
 /// `order.getUserOrderList`: the request of the platform method `order.getUserOrderList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -72,7 +80,7 @@ pub struct OrderGetUserOrderListResponse {
     /// `page`
     pub page: Option<i64>,
     /// `shop_order_list`
-    pub shop_order_list: Vec<ShopOrder>,
+    pub shop_order_list: Vec<GetUserOrderListShopOrder>,
     /// `size`
     pub size: Option<i64>,
     /// `total`
@@ -84,7 +92,7 @@ impl crate::request::Request for OrderGetUserOrderListRequest {
     type Response = OrderGetUserOrderListResponse;
 }
 impl crate::page::Paginated for OrderGetUserOrderListRequest {
-    type Item = ShopOrder;
+    type Item = GetUserOrderListShopOrder;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -115,7 +123,7 @@ impl OrderGetUserOrderListRequest {
 /// An object inside `order.getUserOrderList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ShopOrder {
+pub struct GetUserOrderListShopOrder {
     /// `create_time`
     pub create_time: Option<i64>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string
@@ -125,7 +133,14 @@ pub struct ShopOrder {
     /// `pay_amount`
     pub pay_amount: Option<i64>,
     /// `sku_order_list`
-    pub sku_order_list: Vec<SkuOrder>,
+    pub sku_order_list: Vec<GetUserOrderListSkuOrder>,
+}
+/// An object inside `order.getUserOrderList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetUserOrderListSkuOrder {
+    /// `sku_info`
+    pub sku_info: Option<SkuInfo>,
 }
 /// An object inside `order.getUserOrderList`.
 #[derive(Clone, Default, Debug)]
@@ -137,13 +152,6 @@ pub struct SkuInfo {
     pub product_name: Option<String>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub sku_id: Option<crate::ids::SkuId>,
-}
-/// An object inside `order.getUserOrderList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SkuOrder {
-    /// `sku_info`
-    pub sku_info: Option<SkuInfo>,
 }
 #[doc(hidden)]
 mod wire;

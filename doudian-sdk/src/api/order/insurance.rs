@@ -2,6 +2,14 @@
 // Source: api-spec/groups/order.json
 
 //! `order.insurance`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `InsuranceGoodsInfo`: a type's name is unique within its group"
+)]
+pub type GoodsInfo = InsuranceGoodsInfo;
+#[deprecated(
+    note = "renamed to `InsurancePolicyInfo`: a type's name is unique within its group"
+)]
+pub type PolicyInfo = InsurancePolicyInfo;
 /// `order.insurance`: the request of the platform method `order.insurance`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -26,7 +34,7 @@ impl OrderInsuranceRequest {
 #[non_exhaustive]
 pub struct OrderInsuranceResponse {
     /// `policy_info_list`
-    pub policy_info_list: Vec<PolicyInfo>,
+    pub policy_info_list: Vec<InsurancePolicyInfo>,
 }
 impl crate::request::Request for OrderInsuranceRequest {
     const METHOD: &'static str = "order.insurance";
@@ -35,7 +43,7 @@ impl crate::request::Request for OrderInsuranceRequest {
 /// An object inside `order.insurance`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct GoodsInfo {
+pub struct InsuranceGoodsInfo {
     /// `amount`
     pub amount: Option<i32>,
     /// `category_id`
@@ -50,7 +58,7 @@ pub struct GoodsInfo {
 /// An object inside `order.insurance`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PolicyInfo {
+pub struct InsurancePolicyInfo {
     /// `appeal_status`
     pub appeal_status: Option<i32>,
     /// `approximate_return_fee`
@@ -62,7 +70,7 @@ pub struct PolicyInfo {
     /// `fail_reason`
     pub fail_reason: Option<String>,
     /// `goods_info_list`
-    pub goods_info_list: Vec<GoodsInfo>,
+    pub goods_info_list: Vec<InsuranceGoodsInfo>,
     /// `ins_ensured_time_begin`
     pub ins_ensured_time_begin: Option<String>,
     /// `ins_ensured_time_end`

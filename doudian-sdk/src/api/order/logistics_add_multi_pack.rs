@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.logisticsAddMultiPack`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `LogisticsAddMultiPackShippedOrderInfo`: a type's name is unique within its group"
+)]
+pub type ShippedOrderInfo = LogisticsAddMultiPackShippedOrderInfo;
 /// `order.logisticsAddMultiPack` (一单多包发货): Ships one shop order in several parcels: each pack names its carrier, tracking number and the SKU orders (and how many of each) it holds. `request_id` makes the call idempotent: a retry with the same id after an ambiguous failure returns the first result instead of shipping again. The reply gives each parcel's `pack_id`.
 ///
 /// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
@@ -128,6 +132,51 @@ impl Bundle {
 /// An object inside `order.logisticsAddMultiPack`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+pub struct LogisticsAddMultiPackShippedOrderInfo {
+    /// `bundle_list`
+    pub bundle_list: Vec<Bundle>,
+    /// `shipped_item_ids`
+    pub shipped_item_ids: Vec<String>,
+    /// How many of its items are in this parcel.
+    ///
+    /// `shipped_num`
+    pub shipped_num: Option<i64>,
+    /// A SKU order id.
+    ///
+    /// `shipped_order_id` (required)
+    pub shipped_order_id: String,
+}
+impl LogisticsAddMultiPackShippedOrderInfo {
+    /// Builds it from the required parameters (`shipped_order_id`).
+    pub fn new(shipped_order_id: impl Into<String>) -> Self {
+        Self {
+            shipped_order_id: shipped_order_id.into(),
+            bundle_list: Default::default(),
+            shipped_item_ids: Default::default(),
+            shipped_num: Default::default(),
+        }
+    }
+    /// Sets `bundle_list`
+    pub fn bundle_list(mut self, bundle_list: Vec<Bundle>) -> Self {
+        self.bundle_list = bundle_list;
+        self
+    }
+    /// Sets `shipped_item_ids`
+    pub fn shipped_item_ids(mut self, shipped_item_ids: Vec<String>) -> Self {
+        self.shipped_item_ids = shipped_item_ids;
+        self
+    }
+    /// Sets How many of its items are in this parcel.
+    ///
+    /// `shipped_num`
+    pub fn shipped_num(mut self, shipped_num: i64) -> Self {
+        self.shipped_num = Some(shipped_num);
+        self
+    }
+}
+/// An object inside `order.logisticsAddMultiPack`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Pack {
     /// `company`
     pub company: Option<String>,
@@ -144,13 +193,13 @@ pub struct Pack {
     /// The SKU orders in this parcel.
     ///
     /// `shipped_order_info` (required)
-    pub shipped_order_info: Vec<ShippedOrderInfo>,
+    pub shipped_order_info: Vec<LogisticsAddMultiPackShippedOrderInfo>,
 }
 impl Pack {
     /// Builds it from the required parameters (`logistics_code`, `shipped_order_info`).
     pub fn new(
         logistics_code: impl Into<String>,
-        shipped_order_info: Vec<ShippedOrderInfo>,
+        shipped_order_info: Vec<LogisticsAddMultiPackShippedOrderInfo>,
     ) -> Self {
         Self {
             logistics_code: logistics_code.into(),
@@ -192,51 +241,6 @@ pub struct PackResult {
     pub pack_id: Option<String>,
     /// `shipped_order_info`
     pub shipped_order_info: Vec<ShippedOrderInfoResult>,
-}
-/// An object inside `order.logisticsAddMultiPack`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ShippedOrderInfo {
-    /// `bundle_list`
-    pub bundle_list: Vec<Bundle>,
-    /// `shipped_item_ids`
-    pub shipped_item_ids: Vec<String>,
-    /// How many of its items are in this parcel.
-    ///
-    /// `shipped_num`
-    pub shipped_num: Option<i64>,
-    /// A SKU order id.
-    ///
-    /// `shipped_order_id` (required)
-    pub shipped_order_id: String,
-}
-impl ShippedOrderInfo {
-    /// Builds it from the required parameters (`shipped_order_id`).
-    pub fn new(shipped_order_id: impl Into<String>) -> Self {
-        Self {
-            shipped_order_id: shipped_order_id.into(),
-            bundle_list: Default::default(),
-            shipped_item_ids: Default::default(),
-            shipped_num: Default::default(),
-        }
-    }
-    /// Sets `bundle_list`
-    pub fn bundle_list(mut self, bundle_list: Vec<Bundle>) -> Self {
-        self.bundle_list = bundle_list;
-        self
-    }
-    /// Sets `shipped_item_ids`
-    pub fn shipped_item_ids(mut self, shipped_item_ids: Vec<String>) -> Self {
-        self.shipped_item_ids = shipped_item_ids;
-        self
-    }
-    /// Sets How many of its items are in this parcel.
-    ///
-    /// `shipped_num`
-    pub fn shipped_num(mut self, shipped_num: i64) -> Self {
-        self.shipped_num = Some(shipped_num);
-        self
-    }
 }
 /// An object inside `order.logisticsAddMultiPack`.
 #[derive(Clone, Default, Debug)]

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.logisticsAddSinglePack`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `LogisticsAddSinglePackShippedOrderInfo`: a type's name is unique within its group"
+)]
+pub type ShippedOrderInfo = LogisticsAddSinglePackShippedOrderInfo;
 /// `order.logisticsAddSinglePack`: Ships several shop orders together in one parcel under one tracking number, naming the SKU orders (and quantities) it holds. `request_id` makes the call idempotent, as for `order.logisticsAddMultiPack`.
 ///
 /// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
@@ -45,7 +49,7 @@ pub struct OrderLogisticsAddSinglePackRequest {
     /// The SKU orders in the parcel.
     ///
     /// `shipped_order_info` (required)
-    pub shipped_order_info: Vec<ShippedOrderInfo>,
+    pub shipped_order_info: Vec<LogisticsAddSinglePackShippedOrderInfo>,
     /// `store_id`
     pub store_id: Option<i64>,
 }
@@ -55,7 +59,7 @@ impl OrderLogisticsAddSinglePackRequest {
         logistics_code: impl Into<String>,
         order_id_list: Vec<String>,
         request_id: impl Into<String>,
-        shipped_order_info: Vec<ShippedOrderInfo>,
+        shipped_order_info: Vec<LogisticsAddSinglePackShippedOrderInfo>,
     ) -> Self {
         Self {
             logistics_code: logistics_code.into(),
@@ -139,6 +143,36 @@ impl crate::request::Request for OrderLogisticsAddSinglePackRequest {
     type Response = OrderLogisticsAddSinglePackResponse;
 }
 /// An object inside `order.logisticsAddSinglePack`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LogisticsAddSinglePackShippedOrderInfo {
+    /// `shipped_item_ids`
+    pub shipped_item_ids: Vec<String>,
+    /// How many of its items are in the parcel.
+    ///
+    /// `shipped_num` (required)
+    pub shipped_num: i64,
+    /// A SKU order id.
+    ///
+    /// `shipped_order_id` (required)
+    pub shipped_order_id: String,
+}
+impl LogisticsAddSinglePackShippedOrderInfo {
+    /// Builds it from the required parameters (`shipped_num`, `shipped_order_id`).
+    pub fn new(shipped_num: i64, shipped_order_id: impl Into<String>) -> Self {
+        Self {
+            shipped_num,
+            shipped_order_id: shipped_order_id.into(),
+            shipped_item_ids: Default::default(),
+        }
+    }
+    /// Sets `shipped_item_ids`
+    pub fn shipped_item_ids(mut self, shipped_item_ids: Vec<String>) -> Self {
+        self.shipped_item_ids = shipped_item_ids;
+        self
+    }
+}
+/// An object inside `order.logisticsAddSinglePack`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct OrderSerialNumber {
@@ -163,36 +197,6 @@ impl OrderSerialNumber {
     /// Sets `serial_number_list`
     pub fn serial_number_list(mut self, serial_number_list: Vec<String>) -> Self {
         self.serial_number_list = serial_number_list;
-        self
-    }
-}
-/// An object inside `order.logisticsAddSinglePack`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ShippedOrderInfo {
-    /// `shipped_item_ids`
-    pub shipped_item_ids: Vec<String>,
-    /// How many of its items are in the parcel.
-    ///
-    /// `shipped_num` (required)
-    pub shipped_num: i64,
-    /// A SKU order id.
-    ///
-    /// `shipped_order_id` (required)
-    pub shipped_order_id: String,
-}
-impl ShippedOrderInfo {
-    /// Builds it from the required parameters (`shipped_num`, `shipped_order_id`).
-    pub fn new(shipped_num: i64, shipped_order_id: impl Into<String>) -> Self {
-        Self {
-            shipped_num,
-            shipped_order_id: shipped_order_id.into(),
-            shipped_item_ids: Default::default(),
-        }
-    }
-    /// Sets `shipped_item_ids`
-    pub fn shipped_item_ids(mut self, shipped_item_ids: Vec<String>) -> Self {
-        self.shipped_item_ids = shipped_item_ids;
         self
     }
 }

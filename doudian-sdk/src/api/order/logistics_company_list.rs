@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.logisticsCompanyList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `LogisticsCompanyListData`: a type's name is unique within its group"
+)]
+pub type Data = LogisticsCompanyListData;
 /// `order.logisticsCompanyList` (获取快递公司列表): Lists the carriers the platform knows, with the `code` that shipping calls take as `company_code`. The list changes seldom: cache it and refresh it once a day.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -23,16 +27,16 @@ impl OrderLogisticsCompanyListRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct OrderLogisticsCompanyListResponse(pub Vec<Data>);
+pub struct OrderLogisticsCompanyListResponse(pub Vec<LogisticsCompanyListData>);
 impl ::std::ops::Deref for OrderLogisticsCompanyListResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<LogisticsCompanyListData>;
+    fn deref(&self) -> &Vec<LogisticsCompanyListData> {
         &self.0
     }
 }
 impl IntoIterator for OrderLogisticsCompanyListResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = LogisticsCompanyListData;
+    type IntoIter = ::std::vec::IntoIter<LogisticsCompanyListData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -45,7 +49,7 @@ impl crate::request::Request for OrderLogisticsCompanyListRequest {
 /// An object inside `order.logisticsCompanyList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct LogisticsCompanyListData {
     /// The carrier's code: the `company_code` of shipping calls.
     ///
     /// `code`

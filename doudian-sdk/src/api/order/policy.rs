@@ -2,6 +2,14 @@
 // Source: api-spec/groups/order.json
 
 //! `order.policy`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PolicyGoodsInfo`: a type's name is unique within its group"
+)]
+pub type GoodsInfo = PolicyGoodsInfo;
+#[deprecated(
+    note = "renamed to `PolicyPolicyInfo`: a type's name is unique within its group"
+)]
+pub type PolicyInfo = PolicyPolicyInfo;
 /// `order.policy`: the request of the platform method `order.policy`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -36,7 +44,7 @@ pub struct OrderPolicyResponse {
     /// `claim_info_list`
     pub claim_info_list: Vec<ClaimInfo>,
     /// `policy_info`
-    pub policy_info: Option<PolicyInfo>,
+    pub policy_info: Option<PolicyPolicyInfo>,
 }
 impl crate::request::Request for OrderPolicyRequest {
     const METHOD: &'static str = "order.policy";
@@ -69,7 +77,7 @@ pub struct ClaimInfo {
 /// An object inside `order.policy`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct GoodsInfo {
+pub struct PolicyGoodsInfo {
     /// `category_id`
     pub category_id: Option<String>,
     /// `count`
@@ -84,7 +92,7 @@ pub struct GoodsInfo {
 /// An object inside `order.policy`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PolicyInfo {
+pub struct PolicyPolicyInfo {
     /// `amount`
     pub amount: Option<i64>,
     /// `appeal_status`
@@ -92,7 +100,7 @@ pub struct PolicyInfo {
     /// `claim_status`
     pub claim_status: Option<i32>,
     /// `goods_info_list`
-    pub goods_info_list: Vec<GoodsInfo>,
+    pub goods_info_list: Vec<PolicyGoodsInfo>,
     /// `ins_ensured_time_begin`
     pub ins_ensured_time_begin: Option<String>,
     /// `ins_ensured_time_end`

@@ -3,6 +3,18 @@
 
 //! `order.queryOrderLogistics`: its request, its response and their nested types.
 pub use super::shared::{ActualSubSku, CompanyInfo, ProductInfo, SubSkuDesc, TrackInfo};
+#[deprecated(
+    note = "renamed to `QueryOrderLogisticsDeliveryInfo`: a type's name is unique within its group"
+)]
+pub type DeliveryInfo = QueryOrderLogisticsDeliveryInfo;
+#[deprecated(
+    note = "renamed to `QueryOrderLogisticsOrderPackageInfo`: a type's name is unique within its group"
+)]
+pub type OrderPackageInfo = QueryOrderLogisticsOrderPackageInfo;
+#[deprecated(
+    note = "renamed to `QueryOrderLogisticsPackageInfo`: a type's name is unique within its group"
+)]
+pub type PackageInfo = QueryOrderLogisticsPackageInfo;
 /// `order.queryOrderLogistics`: the request of the platform method `order.queryOrderLogistics`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -27,37 +39,12 @@ impl OrderQueryOrderLogisticsRequest {
 #[non_exhaustive]
 pub struct OrderQueryOrderLogisticsResponse {
     /// `order_package_info`
-    pub order_package_info: Option<OrderPackageInfo>,
+    pub order_package_info: Option<QueryOrderLogisticsOrderPackageInfo>,
 }
 impl crate::request::Request for OrderQueryOrderLogisticsRequest {
     const METHOD: &'static str = "order.queryOrderLogistics";
     const READ_ONLY: bool = true;
     type Response = OrderQueryOrderLogisticsResponse;
-}
-/// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct DeliveryInfo {
-    /// `company_info`
-    pub company_info: Option<CompanyInfo>,
-    /// `deliver_id`. Example: `1`
-    pub deliver_id: Option<String>,
-    /// `deliver_type`. Example: `1`
-    pub deliver_type: Option<i64>,
-    /// `pre_deliver_info`
-    pub pre_deliver_info: Option<PreDeliverInfo>,
-    /// `reverse_express_info`
-    pub reverse_express_info: Option<ReverseExpressInfo>,
-    /// `send_from`. Example: `1`
-    pub send_from: Option<i64>,
-    /// `send_to`. Example: `1`
-    pub send_to: Option<i64>,
-    /// `track_info`
-    pub track_info: Vec<TrackInfo>,
-    /// `track_no`. Example: `1`
-    pub track_no: Option<String>,
-    /// `transit_merge_type`. Example: `1`
-    pub transit_merge_type: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics`.
 #[derive(Clone, Default)]
@@ -91,11 +78,49 @@ impl ::std::fmt::Debug for ExpressInfo {
 /// An object inside `order.queryOrderLogistics`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct OrderPackageInfo {
+pub struct PreDeliverInfo {
+    /// `deliver_id`. Example: `1`
+    pub deliver_id: Option<String>,
+    /// `express_info`
+    pub express_info: Option<ExpressInfo>,
+    /// `logistics_no`. Example: `1`
+    pub logistics_no: Option<String>,
+    /// `track_no`. Example: `1`
+    pub track_no: Option<String>,
+}
+/// An object inside `order.queryOrderLogistics`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct QueryOrderLogisticsDeliveryInfo {
+    /// `company_info`
+    pub company_info: Option<CompanyInfo>,
+    /// `deliver_id`. Example: `1`
+    pub deliver_id: Option<String>,
+    /// `deliver_type`. Example: `1`
+    pub deliver_type: Option<i64>,
+    /// `pre_deliver_info`
+    pub pre_deliver_info: Option<PreDeliverInfo>,
+    /// `reverse_express_info`
+    pub reverse_express_info: Option<ReverseExpressInfo>,
+    /// `send_from`. Example: `1`
+    pub send_from: Option<i64>,
+    /// `send_to`. Example: `1`
+    pub send_to: Option<i64>,
+    /// `track_info`
+    pub track_info: Vec<TrackInfo>,
+    /// `track_no`. Example: `1`
+    pub track_no: Option<String>,
+    /// `transit_merge_type`. Example: `1`
+    pub transit_merge_type: Option<String>,
+}
+/// An object inside `order.queryOrderLogistics`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct QueryOrderLogisticsOrderPackageInfo {
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `2`
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `package_info`
-    pub package_info: Vec<PackageInfo>,
+    pub package_info: Vec<QueryOrderLogisticsPackageInfo>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `1`
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `12334455666`
@@ -104,9 +129,9 @@ pub struct OrderPackageInfo {
 /// An object inside `order.queryOrderLogistics`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PackageInfo {
+pub struct QueryOrderLogisticsPackageInfo {
     /// `delivery_info`
-    pub delivery_info: Vec<DeliveryInfo>,
+    pub delivery_info: Vec<QueryOrderLogisticsDeliveryInfo>,
     /// `is_complement_deliver`. Example: `1`
     pub is_complement_deliver: Option<bool>,
     /// `product_info`
@@ -117,19 +142,6 @@ pub struct PackageInfo {
     pub ship_time: Option<i64>,
     /// `track_state`. Example: `1`
     pub track_state: Option<String>,
-}
-/// An object inside `order.queryOrderLogistics`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PreDeliverInfo {
-    /// `deliver_id`. Example: `1`
-    pub deliver_id: Option<String>,
-    /// `express_info`
-    pub express_info: Option<ExpressInfo>,
-    /// `logistics_no`. Example: `1`
-    pub logistics_no: Option<String>,
-    /// `track_no`. Example: `1`
-    pub track_no: Option<String>,
 }
 /// An object inside `order.queryOrderLogistics`.
 #[derive(Clone, Default, Debug)]

@@ -3,6 +3,18 @@
 
 //! `order.queryOrderPackageInfo`: its request, its response and their nested types.
 pub use super::shared::{ActualSubSku, CompanyInfo, ProductInfo, SubSkuDesc, TrackInfo};
+#[deprecated(
+    note = "renamed to `QueryOrderPackageInfoDeliveryInfo`: a type's name is unique within its group"
+)]
+pub type DeliveryInfo = QueryOrderPackageInfoDeliveryInfo;
+#[deprecated(
+    note = "renamed to `QueryOrderPackageInfoOrderPackageInfo`: a type's name is unique within its group"
+)]
+pub type OrderPackageInfo = QueryOrderPackageInfoOrderPackageInfo;
+#[deprecated(
+    note = "renamed to `QueryOrderPackageInfoPackageInfo`: a type's name is unique within its group"
+)]
+pub type PackageInfo = QueryOrderPackageInfoPackageInfo;
 /// `order.queryOrderPackageInfo`: the request of the platform method `order.queryOrderPackageInfo`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -27,7 +39,7 @@ impl OrderQueryOrderPackageInfoRequest {
 #[non_exhaustive]
 pub struct OrderQueryOrderPackageInfoResponse {
     /// `order_package_info`
-    pub order_package_info: Option<OrderPackageInfo>,
+    pub order_package_info: Option<QueryOrderPackageInfoOrderPackageInfo>,
 }
 impl crate::request::Request for OrderQueryOrderPackageInfoRequest {
     const METHOD: &'static str = "order.queryOrderPackageInfo";
@@ -37,7 +49,7 @@ impl crate::request::Request for OrderQueryOrderPackageInfoRequest {
 /// An object inside `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DeliveryInfo {
+pub struct QueryOrderPackageInfoDeliveryInfo {
     /// `company_info`
     pub company_info: Option<CompanyInfo>,
     /// `create_time`. Example: `1708633805`
@@ -54,13 +66,13 @@ pub struct DeliveryInfo {
 /// An object inside `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct OrderPackageInfo {
+pub struct QueryOrderPackageInfoOrderPackageInfo {
     /// `is_multi_package`. Example: `true`
     pub is_multi_package: Option<bool>,
     /// `order_status`: a [`OrderStatus`](crate::codes::OrderStatus) code. Example: `3`
     pub order_status: Option<crate::codes::OrderStatus>,
     /// `package_info`
-    pub package_info: Vec<PackageInfo>,
+    pub package_info: Vec<QueryOrderPackageInfoPackageInfo>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number. Example: `94956`
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `6917533224570258991`
@@ -71,9 +83,9 @@ pub struct OrderPackageInfo {
 /// An object inside `order.queryOrderPackageInfo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PackageInfo {
+pub struct QueryOrderPackageInfoPackageInfo {
     /// `delivery_info`
-    pub delivery_info: Vec<DeliveryInfo>,
+    pub delivery_info: Vec<QueryOrderPackageInfoDeliveryInfo>,
     /// `is_complement_deliver`. Example: `true`
     pub is_complement_deliver: Option<bool>,
     /// `product_info`
@@ -88,7 +100,7 @@ pub struct PackageInfo {
 #[non_exhaustive]
 pub struct WaitSendProductInfo {
     /// `delivery_info`
-    pub delivery_info: Vec<DeliveryInfo>,
+    pub delivery_info: Vec<QueryOrderPackageInfoDeliveryInfo>,
     /// `product_info`
     pub product_info: Vec<ProductInfo>,
 }

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/order.json
 
 //! `order.searchByReceiver`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SearchByReceiverShopOrder`: a type's name is unique within its group"
+)]
+pub type ShopOrder = SearchByReceiverShopOrder;
 /// `order.searchByReceiver`: the request of the platform method `order.searchByReceiver`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -73,7 +77,7 @@ pub struct OrderSearchByReceiverResponse {
     /// `page`. Example: `0`
     pub page: Option<i64>,
     /// `shop_order_list`
-    pub shop_order_list: Vec<ShopOrder>,
+    pub shop_order_list: Vec<SearchByReceiverShopOrder>,
     /// `size`. Example: `10`
     pub size: Option<i64>,
     /// `total`. Example: `10`
@@ -85,7 +89,7 @@ impl crate::request::Request for OrderSearchByReceiverRequest {
     type Response = OrderSearchByReceiverResponse;
 }
 impl crate::page::Paginated for OrderSearchByReceiverRequest {
-    type Item = ShopOrder;
+    type Item = SearchByReceiverShopOrder;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -116,7 +120,7 @@ impl OrderSearchByReceiverRequest {
 /// An object inside `order.searchByReceiver`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ShopOrder {
+pub struct SearchByReceiverShopOrder {
     /// `create_time`. Example: `1617355413`
     pub create_time: Option<String>,
     /// `order_id`: [`OrderId`](crate::ids::OrderId), sent as a string. Example: `4781320682406083640`

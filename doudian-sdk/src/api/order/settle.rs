@@ -2,6 +2,8 @@
 // Source: api-spec/groups/order.json
 
 //! `order.settle`: its request, its response and their nested types.
+#[deprecated(note = "renamed to `SettleData`: a type's name is unique within its group")]
+pub type Data = SettleData;
 /// `order.settle`: the request of the platform method `order.settle`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -98,7 +100,7 @@ impl OrderSettleRequest {
 #[non_exhaustive]
 pub struct OrderSettleResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<SettleData>,
     /// `total`
     pub total: Option<i32>,
 }
@@ -107,7 +109,7 @@ impl crate::request::Request for OrderSettleRequest {
     type Response = OrderSettleResponse;
 }
 impl crate::page::Paginated for OrderSettleRequest {
-    type Item = Data;
+    type Item = SettleData;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -130,19 +132,6 @@ impl OrderSettleRequest {
         crate::page::PageNumber::set(&mut request.page, 0i64);
         request
     }
-}
-/// An object inside `order.settle`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Data {
-    /// `income_info`
-    pub income_info: Option<IncomeInfo>,
-    /// `order_info`
-    pub order_info: Option<OrderInfo>,
-    /// `outcome_info`
-    pub outcome_info: Option<OutcomeInfo>,
-    /// `settle_info`
-    pub settle_info: Option<SettleInfo>,
 }
 /// An object inside `order.settle`.
 #[derive(Clone, Default, Debug)]
@@ -186,6 +175,19 @@ pub struct OutcomeInfo {
     pub order_refund: Option<i32>,
     /// `platform_service_fee`
     pub platform_service_fee: Option<i32>,
+}
+/// An object inside `order.settle`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SettleData {
+    /// `income_info`
+    pub income_info: Option<IncomeInfo>,
+    /// `order_info`
+    pub order_info: Option<OrderInfo>,
+    /// `outcome_info`
+    pub outcome_info: Option<OutcomeInfo>,
+    /// `settle_info`
+    pub settle_info: Option<SettleInfo>,
 }
 /// An object inside `order.settle`.
 #[derive(Clone, Default, Debug)]

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/orderCode.json
 
 //! `orderCode.erpShopBindOrderCode`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ErpShopBindOrderCodeOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = ErpShopBindOrderCodeOrderDetail;
 /// `orderCode.erpShopBindOrderCode`: the request of the platform method `orderCode.erpShopBindOrderCode`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -48,6 +52,48 @@ impl crate::request::Request for OrderCodeErpShopBindOrderCodeRequest {
 /// An object inside `orderCode.erpShopBindOrderCode`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+pub struct ErpShopBindOrderCodeOrderDetail {
+    /// `combo_id` (required)
+    pub combo_id: i64,
+    /// `lot01`
+    pub lot01: Option<String>,
+    /// `shop_qty` (required)
+    pub shop_qty: i64,
+    /// `sku_barcode`
+    pub sku_barcode: Option<String>,
+    /// `unique_code`
+    pub unique_code: Option<String>,
+}
+impl ErpShopBindOrderCodeOrderDetail {
+    /// Builds it from the required parameters (`combo_id`, `shop_qty`).
+    pub fn new(combo_id: i64, shop_qty: i64) -> Self {
+        Self {
+            combo_id,
+            shop_qty,
+            lot01: Default::default(),
+            sku_barcode: Default::default(),
+            unique_code: Default::default(),
+        }
+    }
+    /// Sets `lot01`
+    pub fn lot01(mut self, lot01: impl Into<String>) -> Self {
+        self.lot01 = Some(lot01.into());
+        self
+    }
+    /// Sets `sku_barcode`
+    pub fn sku_barcode(mut self, sku_barcode: impl Into<String>) -> Self {
+        self.sku_barcode = Some(sku_barcode.into());
+        self
+    }
+    /// Sets `unique_code`
+    pub fn unique_code(mut self, unique_code: impl Into<String>) -> Self {
+        self.unique_code = Some(unique_code.into());
+        self
+    }
+}
+/// An object inside `orderCode.erpShopBindOrderCode`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Order {
     /// `logistics_code`
     pub logistics_code: Option<String>,
@@ -56,7 +102,7 @@ pub struct Order {
     /// `order_code` (required)
     pub order_code: String,
     /// `order_detail`
-    pub order_detail: Vec<OrderDetail>,
+    pub order_detail: Vec<ErpShopBindOrderCodeOrderDetail>,
     /// `order_id` (required): [`OrderId`](crate::ids::OrderId), sent as a number
     pub order_id: crate::ids::OrderId,
 }
@@ -85,50 +131,11 @@ impl Order {
         self
     }
     /// Sets `order_detail`
-    pub fn order_detail(mut self, order_detail: Vec<OrderDetail>) -> Self {
+    pub fn order_detail(
+        mut self,
+        order_detail: Vec<ErpShopBindOrderCodeOrderDetail>,
+    ) -> Self {
         self.order_detail = order_detail;
-        self
-    }
-}
-/// An object inside `orderCode.erpShopBindOrderCode`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct OrderDetail {
-    /// `combo_id` (required)
-    pub combo_id: i64,
-    /// `lot01`
-    pub lot01: Option<String>,
-    /// `shop_qty` (required)
-    pub shop_qty: i64,
-    /// `sku_barcode`
-    pub sku_barcode: Option<String>,
-    /// `unique_code`
-    pub unique_code: Option<String>,
-}
-impl OrderDetail {
-    /// Builds it from the required parameters (`combo_id`, `shop_qty`).
-    pub fn new(combo_id: i64, shop_qty: i64) -> Self {
-        Self {
-            combo_id,
-            shop_qty,
-            lot01: Default::default(),
-            sku_barcode: Default::default(),
-            unique_code: Default::default(),
-        }
-    }
-    /// Sets `lot01`
-    pub fn lot01(mut self, lot01: impl Into<String>) -> Self {
-        self.lot01 = Some(lot01.into());
-        self
-    }
-    /// Sets `sku_barcode`
-    pub fn sku_barcode(mut self, sku_barcode: impl Into<String>) -> Self {
-        self.sku_barcode = Some(sku_barcode.into());
-        self
-    }
-    /// Sets `unique_code`
-    pub fn unique_code(mut self, unique_code: impl Into<String>) -> Self {
-        self.unique_code = Some(unique_code.into());
         self
     }
 }

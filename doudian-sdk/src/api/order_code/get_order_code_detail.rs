@@ -2,6 +2,10 @@
 // Source: api-spec/groups/orderCode.json
 
 //! `orderCode.getOrderCodeDetail`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetOrderCodeDetailOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = GetOrderCodeDetailOrderDetail;
 /// `orderCode.getOrderCodeDetail`: the request of the platform method `orderCode.getOrderCodeDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -28,7 +32,7 @@ impl OrderCodeGetOrderCodeDetailRequest {
 #[non_exhaustive]
 pub struct OrderCodeGetOrderCodeDetailResponse {
     /// `order_detail_list`
-    pub order_detail_list: Vec<OrderDetail>,
+    pub order_detail_list: Vec<GetOrderCodeDetailOrderDetail>,
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: Option<crate::ids::ShopId>,
     /// `shop_name`
@@ -42,7 +46,7 @@ impl crate::request::Request for OrderCodeGetOrderCodeDetailRequest {
 /// An object inside `orderCode.getOrderCodeDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct GetOrderCodeDetailOrderDetail {
     /// `logistics_name`
     pub logistics_name: Option<String>,
     /// `order_code`

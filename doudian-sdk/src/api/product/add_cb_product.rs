@@ -2,6 +2,22 @@
 // Source: api-spec/groups/product.json
 
 //! `product.addCbProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `AddCbProductPoiResource`: a type's name is unique within its group"
+)]
+pub type PoiResource = AddCbProductPoiResource;
+#[deprecated(
+    note = "renamed to `AddCbProductQuality`: a type's name is unique within its group"
+)]
+pub type Quality = AddCbProductQuality;
+#[deprecated(
+    note = "renamed to `AddCbProductQualityAttachment`: a type's name is unique within its group"
+)]
+pub type QualityAttachment = AddCbProductQualityAttachment;
+#[deprecated(
+    note = "renamed to `AddCbProductSku`: a type's name is unique within its group"
+)]
+pub type Sku = AddCbProductSku;
 /// `product.addCbProduct`: the request of the platform method `product.addCbProduct`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -73,7 +89,7 @@ pub struct ProductAddCbProductRequest {
     /// `pic` (required). Example: `img_url1|img_url2|img_url3`
     pub pic: String,
     /// `poi_resource`
-    pub poi_resource: Option<PoiResource>,
+    pub poi_resource: Option<AddCbProductPoiResource>,
     /// `presell_config_level`. Example: `3`
     pub presell_config_level: Option<i64>,
     /// `presell_delay`. Example: `3`
@@ -93,7 +109,7 @@ pub struct ProductAddCbProductRequest {
     /// `product_type` (required). Example: `0`
     pub product_type: i64,
     /// `quality_list`
-    pub quality_list: Vec<Quality>,
+    pub quality_list: Vec<AddCbProductQuality>,
     /// `recommend_remark`. Example: `这个商品很好啊`
     pub recommend_remark: Option<String>,
     /// `reduce_type` (required). Example: `1`
@@ -423,7 +439,7 @@ impl ProductAddCbProductRequest {
         self
     }
     /// Sets `poi_resource`
-    pub fn poi_resource(mut self, poi_resource: PoiResource) -> Self {
+    pub fn poi_resource(mut self, poi_resource: AddCbProductPoiResource) -> Self {
         self.poi_resource = Some(poi_resource);
         self
     }
@@ -468,7 +484,7 @@ impl ProductAddCbProductRequest {
         self
     }
     /// Sets `quality_list`
-    pub fn quality_list(mut self, quality_list: Vec<Quality>) -> Self {
+    pub fn quality_list(mut self, quality_list: Vec<AddCbProductQuality>) -> Self {
         self.quality_list = quality_list;
         self
     }
@@ -559,7 +575,7 @@ pub struct ProductAddCbProductResponse {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku`
-    pub sku: Vec<Sku>,
+    pub sku: Vec<AddCbProductSku>,
 }
 impl crate::request::Request for ProductAddCbProductRequest {
     const METHOD: &'static str = "product.addCbProduct";
@@ -568,7 +584,7 @@ impl crate::request::Request for ProductAddCbProductRequest {
 /// An object inside `product.addCbProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PoiResource {
+pub struct AddCbProductPoiResource {
     /// `code_type`
     pub code_type: Option<i64>,
     /// `condition`
@@ -592,7 +608,7 @@ pub struct PoiResource {
     /// `valid_start`
     pub valid_start: Option<i64>,
 }
-impl PoiResource {
+impl AddCbProductPoiResource {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -668,15 +684,15 @@ impl PoiResource {
 /// An object inside `product.addCbProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Quality {
+pub struct AddCbProductQuality {
     /// `quality_attachments`
-    pub quality_attachments: Vec<QualityAttachment>,
+    pub quality_attachments: Vec<AddCbProductQualityAttachment>,
     /// `quality_key`
     pub quality_key: Option<String>,
     /// `quality_name`
     pub quality_name: Option<String>,
 }
-impl Quality {
+impl AddCbProductQuality {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -688,7 +704,7 @@ impl Quality {
     /// Sets `quality_attachments`
     pub fn quality_attachments(
         mut self,
-        quality_attachments: Vec<QualityAttachment>,
+        quality_attachments: Vec<AddCbProductQualityAttachment>,
     ) -> Self {
         self.quality_attachments = quality_attachments;
         self
@@ -707,13 +723,13 @@ impl Quality {
 /// An object inside `product.addCbProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct QualityAttachment {
+pub struct AddCbProductQualityAttachment {
     /// `media_type`
     pub media_type: Option<i64>,
     /// `url`
     pub url: Option<String>,
 }
-impl QualityAttachment {
+impl AddCbProductQualityAttachment {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -735,7 +751,7 @@ impl QualityAttachment {
 /// An object inside `product.addCbProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Sku {
+pub struct AddCbProductSku {
     /// `code`
     pub code: Option<String>,
     /// `out_sku_id`

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/product.json
 
 //! `product.addCombination`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `AddCombinationSkuInfo`: a type's name is unique within its group"
+)]
+pub type SkuInfo = AddCombinationSkuInfo;
+#[deprecated(
+    note = "renamed to `AddCombinationSkuNumInfo`: a type's name is unique within its group"
+)]
+pub type SkuNumInfo = AddCombinationSkuNumInfo;
 /// `product.addCombination`: the request of the platform method `product.addCombination`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -31,7 +39,7 @@ pub struct ProductAddCombinationRequest {
     /// `product_ids` (required): [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `sku_info`
-    pub sku_info: Vec<SkuInfo>,
+    pub sku_info: Vec<AddCombinationSkuInfo>,
     /// `title` (required)
     pub title: String,
 }
@@ -91,7 +99,7 @@ impl ProductAddCombinationRequest {
         self
     }
     /// Sets `sku_info`
-    pub fn sku_info(mut self, sku_info: Vec<SkuInfo>) -> Self {
+    pub fn sku_info(mut self, sku_info: Vec<AddCombinationSkuInfo>) -> Self {
         self.sku_info = sku_info;
         self
     }
@@ -110,13 +118,13 @@ impl crate::request::Request for ProductAddCombinationRequest {
 /// An object inside `product.addCombination`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SkuInfo {
+pub struct AddCombinationSkuInfo {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a number
     pub product_id: crate::ids::ProductId,
     /// `sku_num_info`
-    pub sku_num_info: Vec<SkuNumInfo>,
+    pub sku_num_info: Vec<AddCombinationSkuNumInfo>,
 }
-impl SkuInfo {
+impl AddCombinationSkuInfo {
     /// Builds it from the required parameters (`product_id`).
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {
@@ -125,7 +133,7 @@ impl SkuInfo {
         }
     }
     /// Sets `sku_num_info`
-    pub fn sku_num_info(mut self, sku_num_info: Vec<SkuNumInfo>) -> Self {
+    pub fn sku_num_info(mut self, sku_num_info: Vec<AddCombinationSkuNumInfo>) -> Self {
         self.sku_num_info = sku_num_info;
         self
     }
@@ -133,13 +141,13 @@ impl SkuInfo {
 /// An object inside `product.addCombination`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SkuNumInfo {
+pub struct AddCombinationSkuNumInfo {
     /// `num` (required)
     pub num: i64,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
     pub sku_id: crate::ids::SkuId,
 }
-impl SkuNumInfo {
+impl AddCombinationSkuNumInfo {
     /// Builds it from the required parameters (`num`, `sku_id`).
     pub fn new(num: i64, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         Self { num, sku_id: sku_id.into() }

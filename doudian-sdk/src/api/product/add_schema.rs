@@ -2,6 +2,14 @@
 // Source: api-spec/groups/product.json
 
 //! `product.addSchema`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `AddSchemaRecruitInfo`: a type's name is unique within its group"
+)]
+pub type RecruitInfo = AddSchemaRecruitInfo;
+#[deprecated(
+    note = "renamed to `AddSchemaSku`: a type's name is unique within its group"
+)]
+pub type Sku = AddSchemaSku;
 /// `product.addSchema`: the request of the platform method `product.addSchema`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -21,7 +29,7 @@ pub struct ProductAddSchemaRequest {
     /// `recommend_ids`. Example: `{category_recommend_id:aqwrqwrq123}`
     pub recommend_ids: ::std::collections::BTreeMap<String, String>,
     /// `recruit_info`
-    pub recruit_info: Option<RecruitInfo>,
+    pub recruit_info: Option<AddSchemaRecruitInfo>,
     /// `token` (required) (sensitive: redacted in `Debug`). Example: `202404031422030A385E6530D92E9754EA`
     pub token: String,
 }
@@ -67,7 +75,7 @@ impl ProductAddSchemaRequest {
         self
     }
     /// Sets `recruit_info`
-    pub fn recruit_info(mut self, recruit_info: RecruitInfo) -> Self {
+    pub fn recruit_info(mut self, recruit_info: AddSchemaRecruitInfo) -> Self {
         self.recruit_info = Some(recruit_info);
         self
     }
@@ -79,7 +87,7 @@ pub struct ProductAddSchemaResponse {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number. Example: `123`
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku`
-    pub sku: Vec<Sku>,
+    pub sku: Vec<AddSchemaSku>,
 }
 impl crate::request::Request for ProductAddSchemaRequest {
     const METHOD: &'static str = "product.addSchema";
@@ -88,7 +96,7 @@ impl crate::request::Request for ProductAddSchemaRequest {
 /// An object inside `product.addSchema`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct RecruitInfo {
+pub struct AddSchemaRecruitInfo {
     /// `recruit_follow_id` (required). Example: `28423315`
     pub recruit_follow_id: String,
     /// `recruit_source`. Example: `isv.appid`
@@ -96,7 +104,7 @@ pub struct RecruitInfo {
     /// `recruit_type` (required). Example: `99`
     pub recruit_type: String,
 }
-impl RecruitInfo {
+impl AddSchemaRecruitInfo {
     /// Builds it from the required parameters (`recruit_follow_id`, `recruit_type`).
     pub fn new(
         recruit_follow_id: impl Into<String>,
@@ -117,7 +125,7 @@ impl RecruitInfo {
 /// An object inside `product.addSchema`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Sku {
+pub struct AddSchemaSku {
     /// `code`. Example: `1234`
     pub code: Option<String>,
     /// `out_sku_id`. Example: `123`

@@ -6,6 +6,16 @@ pub use super::shared::{
     DelayRule, PoiResource, QualityAttachment, QualityInspectionInfo,
     ReferencePriceCertificate, UnitPriceInfo,
 };
+#[deprecated(
+    note = "renamed to `AddV2Quality`: a type's name is unique within its group"
+)]
+pub type Quality = AddV2Quality;
+#[deprecated(
+    note = "renamed to `AddV2RecruitInfo`: a type's name is unique within its group"
+)]
+pub type RecruitInfo = AddV2RecruitInfo;
+#[deprecated(note = "renamed to `AddV2Sku`: a type's name is unique within its group")]
+pub type Sku = AddV2Sku;
 /// `product.addV2` (商品发布): Publishes a new product with its specs and SKUs. `commit` `true` submits it for audit, `false` only saves a draft; the reply carries the new `product_id` and the SKU ids created. It is not idempotent: after an ambiguous failure look for the product (`product.listV2` by title, or `product.detail` by `out_product_id`) before sending it again, or the shop ends up with a duplicate.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -150,13 +160,13 @@ pub struct ProductAddV2Request {
     /// `quality_inspection_info`
     pub quality_inspection_info: Option<QualityInspectionInfo>,
     /// `quality_list`
-    pub quality_list: Vec<Quality>,
+    pub quality_list: Vec<AddV2Quality>,
     /// `recommend_ids`. Example: `{category_recommend_id:qwert12345}`
     pub recommend_ids: ::std::collections::BTreeMap<String, String>,
     /// `recommend_remark`. Example: `这个商品很好啊`
     pub recommend_remark: Option<String>,
     /// `recruit_info`
-    pub recruit_info: Option<RecruitInfo>,
+    pub recruit_info: Option<AddV2RecruitInfo>,
     /// `reduce_type` (required). Example: `1`
     pub reduce_type: i64,
     /// `reference_price`. Example: `12300`
@@ -727,7 +737,7 @@ impl ProductAddV2Request {
         self
     }
     /// Sets `quality_list`
-    pub fn quality_list(mut self, quality_list: Vec<Quality>) -> Self {
+    pub fn quality_list(mut self, quality_list: Vec<AddV2Quality>) -> Self {
         self.quality_list = quality_list;
         self
     }
@@ -745,7 +755,7 @@ impl ProductAddV2Request {
         self
     }
     /// Sets `recruit_info`
-    pub fn recruit_info(mut self, recruit_info: RecruitInfo) -> Self {
+    pub fn recruit_info(mut self, recruit_info: AddV2RecruitInfo) -> Self {
         self.recruit_info = Some(recruit_info);
         self
     }
@@ -925,7 +935,7 @@ pub struct ProductAddV2Response {
     /// The SKUs created.
     ///
     /// `sku`
-    pub sku: Vec<Sku>,
+    pub sku: Vec<AddV2Sku>,
 }
 impl crate::request::Request for ProductAddV2Request {
     const METHOD: &'static str = "product.addV2";
@@ -934,7 +944,7 @@ impl crate::request::Request for ProductAddV2Request {
 /// An object inside `product.addV2`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Quality {
+pub struct AddV2Quality {
     /// `quality_attachments` (required)
     pub quality_attachments: Vec<QualityAttachment>,
     /// `quality_content_name`
@@ -946,7 +956,7 @@ pub struct Quality {
     /// `quality_name` (required)
     pub quality_name: String,
 }
-impl Quality {
+impl AddV2Quality {
     /// Builds it from the required parameters (`quality_attachments`, `quality_key`, `quality_name`).
     pub fn new(
         quality_attachments: Vec<QualityAttachment>,
@@ -978,13 +988,13 @@ impl Quality {
 /// An object inside `product.addV2`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct RecruitInfo {
+pub struct AddV2RecruitInfo {
     /// `recruit_follow_id`
     pub recruit_follow_id: Option<String>,
     /// `recruit_type`
     pub recruit_type: Option<String>,
 }
-impl RecruitInfo {
+impl AddV2RecruitInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -1006,7 +1016,7 @@ impl RecruitInfo {
 /// An object inside `product.addV2`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Sku {
+pub struct AddV2Sku {
     /// The merchant's SKU code sent for it.
     ///
     /// `code`

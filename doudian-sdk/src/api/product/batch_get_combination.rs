@@ -3,6 +3,38 @@
 
 //! `product.batchGetCombination`: its request, its response and their nested types.
 pub use super::shared::Channel;
+#[deprecated(
+    note = "renamed to `BatchGetCombinationImage`: a type's name is unique within its group"
+)]
+pub type Image = BatchGetCombinationImage;
+#[deprecated(
+    note = "renamed to `BatchGetCombinationPic`: a type's name is unique within its group"
+)]
+pub type Pic = BatchGetCombinationPic;
+#[deprecated(
+    note = "renamed to `BatchGetCombinationPoiResource`: a type's name is unique within its group"
+)]
+pub type PoiResource = BatchGetCombinationPoiResource;
+#[deprecated(
+    note = "renamed to `BatchGetCombinationProduct`: a type's name is unique within its group"
+)]
+pub type Product = BatchGetCombinationProduct;
+#[deprecated(
+    note = "renamed to `BatchGetCombinationProperty`: a type's name is unique within its group"
+)]
+pub type Property = BatchGetCombinationProperty;
+#[deprecated(
+    note = "renamed to `BatchGetCombinationPropertyValue`: a type's name is unique within its group"
+)]
+pub type PropertyValue = BatchGetCombinationPropertyValue;
+#[deprecated(
+    note = "renamed to `BatchGetCombinationSkuChannel`: a type's name is unique within its group"
+)]
+pub type SkuChannel = BatchGetCombinationSkuChannel;
+#[deprecated(
+    note = "renamed to `BatchGetCombinationValue`: a type's name is unique within its group"
+)]
+pub type Value = BatchGetCombinationValue;
 /// `product.batchGetCombination`: the request of the platform method `product.batchGetCombination`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -42,6 +74,364 @@ pub struct AdaptDTO {
     pub adapt_result: ::std::collections::BTreeMap<String, bool>,
     /// `have_adapt_data`
     pub have_adapt_data: Option<bool>,
+}
+/// An object inside `product.batchGetCombination`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetCombinationImage {
+    /// `height`
+    pub height: Option<i32>,
+    /// `pic_url`
+    pub pic_url: Option<String>,
+    /// `track_info`
+    pub track_info: Option<String>,
+    /// `width`
+    pub width: Option<i32>,
+}
+/// An object inside `product.batchGetCombination`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetCombinationPic {
+    /// `height`
+    pub height: Option<i32>,
+    /// `pic_type`
+    pub pic_type: Option<i32>,
+    /// `track_info`
+    pub track_info: Option<String>,
+    /// `url`
+    pub url: Option<String>,
+    /// `width`
+    pub width: Option<i32>,
+}
+/// An object inside `product.batchGetCombination`.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct BatchGetCombinationPoiResource {
+    /// `code_type`
+    pub code_type: Option<i32>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `res_id`
+    pub res_id: Option<i64>,
+    /// `res_order_id`
+    pub res_order_id: Option<i64>,
+    /// `res_order_secret` (sensitive: redacted in `Debug`)
+    pub res_order_secret: Option<String>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
+    pub sku_id: Option<crate::ids::SkuId>,
+    /// `status`
+    pub status: Option<i64>,
+}
+impl ::std::fmt::Debug for BatchGetCombinationPoiResource {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("BatchGetCombinationPoiResource")
+            .field("code_type", &self.code_type)
+            .field("product_id", &self.product_id)
+            .field("res_id", &self.res_id)
+            .field("res_order_id", &self.res_order_id)
+            .field("res_order_secret", &crate::secret::Redacted(&self.res_order_secret))
+            .field("sku_id", &self.sku_id)
+            .field("status", &self.status)
+            .finish()
+    }
+}
+/// An object inside `product.batchGetCombination`.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct BatchGetCombinationProduct {
+    /// `after_sale_service`
+    pub after_sale_service: ::std::collections::BTreeMap<String, String>,
+    /// `appoint_delivery_day`
+    pub appoint_delivery_day: Option<i64>,
+    /// `assoc_ids`
+    pub assoc_ids: Vec<String>,
+    /// `biz_identity`
+    pub biz_identity: Option<BizIdentity>,
+    /// `biz_kind`
+    pub biz_kind: Option<i64>,
+    /// `biz_type`
+    pub biz_type: Option<i32>,
+    /// `brand_id`
+    pub brand_id: Option<i64>,
+    /// `category_id`
+    pub category_id: Option<i64>,
+    /// `channel`
+    pub channel: Option<Channel>,
+    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
+    pub check_status: Option<crate::codes::ProductCheckStatus>,
+    /// `create_time`
+    pub create_time: Option<i64>,
+    /// `currency`
+    pub currency: Option<String>,
+    /// `custom_value_tag_infos`
+    pub custom_value_tag_infos: Vec<CustomValueTagInfo>,
+    /// `default_combination_id`
+    pub default_combination_id: Option<i64>,
+    /// `default_series_id`
+    pub default_series_id: Option<i64>,
+    /// `delivery_delay_date`
+    pub delivery_delay_date: Option<i64>,
+    /// `delivery_delay_day`
+    pub delivery_delay_day: Option<i64>,
+    /// `description`
+    pub description: Option<String>,
+    /// `detail_brief`
+    pub detail_brief: Option<DetailBrief>,
+    /// `end_time`
+    pub end_time: Option<i64>,
+    /// `extra_info`
+    pub extra_info: ::std::collections::BTreeMap<String, String>,
+    /// `freight_id`
+    pub freight_id: Option<i64>,
+    /// `hit_channel`
+    pub hit_channel: Option<bool>,
+    /// `image_detail_info`
+    pub image_detail_info: Vec<ImageDetailInfo>,
+    /// `img_list`
+    pub img_list: Vec<Img>,
+    /// `is_show`
+    pub is_show: Option<bool>,
+    /// `main_img`
+    pub main_img: Option<MainImg>,
+    /// `market_store_id`
+    pub market_store_id: Option<i64>,
+    /// `mobile` (sensitive: redacted in `Debug`)
+    pub mobile: Option<String>,
+    /// `mpu_mount_relations`
+    pub mpu_mount_relations: Vec<MpuMountRelation>,
+    /// `name`
+    pub name: Option<String>,
+    /// `need_code`
+    pub need_code: Option<i32>,
+    /// `new_category`
+    pub new_category: Option<NewCategory>,
+    /// `old_category`
+    pub old_category: Option<OldCategory>,
+    /// `original_price`
+    pub original_price: Option<i64>,
+    /// `out_product_id`
+    pub out_product_id: Option<i64>,
+    /// `package_main_product_info`
+    pub package_main_product_info: Vec<PackageMainProductInfo>,
+    /// `package_sub_products`
+    pub package_sub_products: Vec<PackageSubProduct>,
+    /// `pay_type`
+    pub pay_type: Option<i32>,
+    /// `presell_config_level`
+    pub presell_config_level: Option<i64>,
+    /// `presell_delay`
+    pub presell_delay: Option<i64>,
+    /// `presell_delivery_type`
+    pub presell_delivery_type: Option<i64>,
+    /// `presell_end_time`
+    pub presell_end_time: Option<i64>,
+    /// `presell_type`
+    pub presell_type: Option<i32>,
+    /// `price`
+    pub price: Option<Price>,
+    /// `priority_material_info`
+    pub priority_material_info: Option<PriorityMaterialInfo>,
+    /// `product_biz`
+    pub product_biz: Option<i64>,
+    /// `product_channel`
+    pub product_channel: Option<ProductChannel>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `product_relation`
+    pub product_relation: Option<ProductRelation>,
+    /// `product_source`
+    pub product_source: Option<i64>,
+    /// `product_type`
+    pub product_type: Option<i64>,
+    /// `product_videos`
+    pub product_videos: Vec<ProductVideo>,
+    /// `property_values`
+    pub property_values: Vec<BatchGetCombinationPropertyValue>,
+    /// `reason`
+    pub reason: Option<String>,
+    /// `recommend_remark`
+    pub recommend_remark: Option<String>,
+    /// `reduce_type`
+    pub reduce_type: Option<i64>,
+    /// `return_policy_id`
+    pub return_policy_id: Option<String>,
+    /// `sale_price`
+    pub sale_price: Option<i64>,
+    /// `sell_channel`
+    pub sell_channel: Option<i64>,
+    /// `sell_num`
+    pub sell_num: Option<i64>,
+    /// `sell_num_value`
+    pub sell_num_value: Option<SellNumValue>,
+    /// `sell_terminal`
+    pub sell_terminal: Vec<i64>,
+    /// `sellable`
+    pub sellable: Option<bool>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `show_place`
+    pub show_place: Option<i32>,
+    /// `skus`
+    pub skus: Vec<Skus>,
+    /// `spec_id`
+    pub spec_id: Option<i64>,
+    /// `spu_id`
+    pub spu_id: Vec<i64>,
+    /// `start_time`
+    pub start_time: Option<i64>,
+    /// `status`
+    pub status: Option<i32>,
+    /// `std_brand_name`
+    pub std_brand_name: Option<String>,
+    /// `store_id`
+    pub store_id: Option<i64>,
+    /// `tag_info_str`
+    pub tag_info_str: Option<String>,
+    /// `tag_list`
+    pub tag_list: Vec<String>,
+    /// `update_time`
+    pub update_time: Option<i64>,
+    /// `user_limit`
+    pub user_limit: Option<bool>,
+    /// `video_item`
+    pub video_item: Option<VideoItem>,
+    /// `weight`
+    pub weight: Option<f64>,
+}
+impl ::std::fmt::Debug for BatchGetCombinationProduct {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("BatchGetCombinationProduct")
+            .field("after_sale_service", &self.after_sale_service)
+            .field("appoint_delivery_day", &self.appoint_delivery_day)
+            .field("assoc_ids", &self.assoc_ids)
+            .field("biz_identity", &self.biz_identity)
+            .field("biz_kind", &self.biz_kind)
+            .field("biz_type", &self.biz_type)
+            .field("brand_id", &self.brand_id)
+            .field("category_id", &self.category_id)
+            .field("channel", &self.channel)
+            .field("check_status", &self.check_status)
+            .field("create_time", &self.create_time)
+            .field("currency", &self.currency)
+            .field("custom_value_tag_infos", &self.custom_value_tag_infos)
+            .field("default_combination_id", &self.default_combination_id)
+            .field("default_series_id", &self.default_series_id)
+            .field("delivery_delay_date", &self.delivery_delay_date)
+            .field("delivery_delay_day", &self.delivery_delay_day)
+            .field("description", &self.description)
+            .field("detail_brief", &self.detail_brief)
+            .field("end_time", &self.end_time)
+            .field("extra_info", &self.extra_info)
+            .field("freight_id", &self.freight_id)
+            .field("hit_channel", &self.hit_channel)
+            .field("image_detail_info", &self.image_detail_info)
+            .field("img_list", &self.img_list)
+            .field("is_show", &self.is_show)
+            .field("main_img", &self.main_img)
+            .field("market_store_id", &self.market_store_id)
+            .field("mobile", &crate::secret::Redacted(&self.mobile))
+            .field("mpu_mount_relations", &self.mpu_mount_relations)
+            .field("name", &self.name)
+            .field("need_code", &self.need_code)
+            .field("new_category", &self.new_category)
+            .field("old_category", &self.old_category)
+            .field("original_price", &self.original_price)
+            .field("out_product_id", &self.out_product_id)
+            .field("package_main_product_info", &self.package_main_product_info)
+            .field("package_sub_products", &self.package_sub_products)
+            .field("pay_type", &self.pay_type)
+            .field("presell_config_level", &self.presell_config_level)
+            .field("presell_delay", &self.presell_delay)
+            .field("presell_delivery_type", &self.presell_delivery_type)
+            .field("presell_end_time", &self.presell_end_time)
+            .field("presell_type", &self.presell_type)
+            .field("price", &self.price)
+            .field("priority_material_info", &self.priority_material_info)
+            .field("product_biz", &self.product_biz)
+            .field("product_channel", &self.product_channel)
+            .field("product_id", &self.product_id)
+            .field("product_relation", &self.product_relation)
+            .field("product_source", &self.product_source)
+            .field("product_type", &self.product_type)
+            .field("product_videos", &self.product_videos)
+            .field("property_values", &self.property_values)
+            .field("reason", &self.reason)
+            .field("recommend_remark", &self.recommend_remark)
+            .field("reduce_type", &self.reduce_type)
+            .field("return_policy_id", &self.return_policy_id)
+            .field("sale_price", &self.sale_price)
+            .field("sell_channel", &self.sell_channel)
+            .field("sell_num", &self.sell_num)
+            .field("sell_num_value", &self.sell_num_value)
+            .field("sell_terminal", &self.sell_terminal)
+            .field("sellable", &self.sellable)
+            .field("shop_id", &self.shop_id)
+            .field("show_place", &self.show_place)
+            .field("skus", &self.skus)
+            .field("spec_id", &self.spec_id)
+            .field("spu_id", &self.spu_id)
+            .field("start_time", &self.start_time)
+            .field("status", &self.status)
+            .field("std_brand_name", &self.std_brand_name)
+            .field("store_id", &self.store_id)
+            .field("tag_info_str", &self.tag_info_str)
+            .field("tag_list", &self.tag_list)
+            .field("update_time", &self.update_time)
+            .field("user_limit", &self.user_limit)
+            .field("video_item", &self.video_item)
+            .field("weight", &self.weight)
+            .finish()
+    }
+}
+/// An object inside `product.batchGetCombination`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetCombinationProperty {
+    /// `property_id`
+    pub property_id: Option<i64>,
+    /// `property_name`
+    pub property_name: Option<String>,
+    /// `spec_type`
+    pub spec_type: Option<i64>,
+}
+/// An object inside `product.batchGetCombination`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetCombinationPropertyValue {
+    /// `pair_id`
+    pub pair_id: Option<i64>,
+    /// `property`
+    pub property: Option<BatchGetCombinationProperty>,
+    /// `seq`
+    pub seq: Option<i64>,
+    /// `values`
+    pub values: Vec<BatchGetCombinationValue>,
+}
+/// An object inside `product.batchGetCombination`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetCombinationSkuChannel {
+    /// `channel`
+    pub channel: Option<Channel>,
+    /// `extra`
+    pub extra: ::std::collections::BTreeMap<String, String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
+    pub shop_id: Option<crate::ids::ShopId>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
+    pub sku_id: Option<crate::ids::SkuId>,
+}
+/// An object inside `product.batchGetCombination`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetCombinationValue {
+    /// `display_value_name`
+    pub display_value_name: Option<String>,
+    /// `value_id`
+    pub value_id: Option<i64>,
+    /// `value_name`
+    pub value_name: Option<String>,
 }
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
@@ -102,7 +492,7 @@ pub struct CombinationWithProduct {
     /// `combination_info`
     pub combination_info: Option<CombinationInfo>,
     /// `products`
-    pub products: Vec<Product>,
+    pub products: Vec<BatchGetCombinationProduct>,
 }
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
@@ -115,7 +505,7 @@ pub struct ComponentInfo {
     /// `component_type_id`
     pub component_type_id: Option<i64>,
     /// `image`
-    pub image: Option<Image>,
+    pub image: Option<BatchGetCombinationImage>,
 }
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
@@ -132,19 +522,6 @@ pub struct CustomValueTagInfo {
 pub struct DetailBrief {
     /// `component_info`
     pub component_info: Vec<ComponentInfo>,
-}
-/// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Image {
-    /// `height`
-    pub height: Option<i32>,
-    /// `pic_url`
-    pub pic_url: Option<String>,
-    /// `track_info`
-    pub track_info: Option<String>,
-    /// `width`
-    pub width: Option<i32>,
 }
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
@@ -338,53 +715,6 @@ impl Param {
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Pic {
-    /// `height`
-    pub height: Option<i32>,
-    /// `pic_type`
-    pub pic_type: Option<i32>,
-    /// `track_info`
-    pub track_info: Option<String>,
-    /// `url`
-    pub url: Option<String>,
-    /// `width`
-    pub width: Option<i32>,
-}
-/// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct PoiResource {
-    /// `code_type`
-    pub code_type: Option<i32>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `res_id`
-    pub res_id: Option<i64>,
-    /// `res_order_id`
-    pub res_order_id: Option<i64>,
-    /// `res_order_secret` (sensitive: redacted in `Debug`)
-    pub res_order_secret: Option<String>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    pub sku_id: Option<crate::ids::SkuId>,
-    /// `status`
-    pub status: Option<i64>,
-}
-impl ::std::fmt::Debug for PoiResource {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("PoiResource")
-            .field("code_type", &self.code_type)
-            .field("product_id", &self.product_id)
-            .field("res_id", &self.res_id)
-            .field("res_order_id", &self.res_order_id)
-            .field("res_order_secret", &crate::secret::Redacted(&self.res_order_secret))
-            .field("sku_id", &self.sku_id)
-            .field("status", &self.status)
-            .finish()
-    }
-}
-/// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct Price {
     /// `reference_price`
     pub reference_price: Option<i64>,
@@ -404,254 +734,6 @@ pub struct PriorityMaterialInfoMainImg {
     pub img_props: Option<String>,
     /// `img_url`
     pub img_url: Option<ImgUrl>,
-}
-/// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct Product {
-    /// `after_sale_service`
-    pub after_sale_service: ::std::collections::BTreeMap<String, String>,
-    /// `appoint_delivery_day`
-    pub appoint_delivery_day: Option<i64>,
-    /// `assoc_ids`
-    pub assoc_ids: Vec<String>,
-    /// `biz_identity`
-    pub biz_identity: Option<BizIdentity>,
-    /// `biz_kind`
-    pub biz_kind: Option<i64>,
-    /// `biz_type`
-    pub biz_type: Option<i32>,
-    /// `brand_id`
-    pub brand_id: Option<i64>,
-    /// `category_id`
-    pub category_id: Option<i64>,
-    /// `channel`
-    pub channel: Option<Channel>,
-    /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code
-    pub check_status: Option<crate::codes::ProductCheckStatus>,
-    /// `create_time`
-    pub create_time: Option<i64>,
-    /// `currency`
-    pub currency: Option<String>,
-    /// `custom_value_tag_infos`
-    pub custom_value_tag_infos: Vec<CustomValueTagInfo>,
-    /// `default_combination_id`
-    pub default_combination_id: Option<i64>,
-    /// `default_series_id`
-    pub default_series_id: Option<i64>,
-    /// `delivery_delay_date`
-    pub delivery_delay_date: Option<i64>,
-    /// `delivery_delay_day`
-    pub delivery_delay_day: Option<i64>,
-    /// `description`
-    pub description: Option<String>,
-    /// `detail_brief`
-    pub detail_brief: Option<DetailBrief>,
-    /// `end_time`
-    pub end_time: Option<i64>,
-    /// `extra_info`
-    pub extra_info: ::std::collections::BTreeMap<String, String>,
-    /// `freight_id`
-    pub freight_id: Option<i64>,
-    /// `hit_channel`
-    pub hit_channel: Option<bool>,
-    /// `image_detail_info`
-    pub image_detail_info: Vec<ImageDetailInfo>,
-    /// `img_list`
-    pub img_list: Vec<Img>,
-    /// `is_show`
-    pub is_show: Option<bool>,
-    /// `main_img`
-    pub main_img: Option<MainImg>,
-    /// `market_store_id`
-    pub market_store_id: Option<i64>,
-    /// `mobile` (sensitive: redacted in `Debug`)
-    pub mobile: Option<String>,
-    /// `mpu_mount_relations`
-    pub mpu_mount_relations: Vec<MpuMountRelation>,
-    /// `name`
-    pub name: Option<String>,
-    /// `need_code`
-    pub need_code: Option<i32>,
-    /// `new_category`
-    pub new_category: Option<NewCategory>,
-    /// `old_category`
-    pub old_category: Option<OldCategory>,
-    /// `original_price`
-    pub original_price: Option<i64>,
-    /// `out_product_id`
-    pub out_product_id: Option<i64>,
-    /// `package_main_product_info`
-    pub package_main_product_info: Vec<PackageMainProductInfo>,
-    /// `package_sub_products`
-    pub package_sub_products: Vec<PackageSubProduct>,
-    /// `pay_type`
-    pub pay_type: Option<i32>,
-    /// `presell_config_level`
-    pub presell_config_level: Option<i64>,
-    /// `presell_delay`
-    pub presell_delay: Option<i64>,
-    /// `presell_delivery_type`
-    pub presell_delivery_type: Option<i64>,
-    /// `presell_end_time`
-    pub presell_end_time: Option<i64>,
-    /// `presell_type`
-    pub presell_type: Option<i32>,
-    /// `price`
-    pub price: Option<Price>,
-    /// `priority_material_info`
-    pub priority_material_info: Option<PriorityMaterialInfo>,
-    /// `product_biz`
-    pub product_biz: Option<i64>,
-    /// `product_channel`
-    pub product_channel: Option<ProductChannel>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `product_relation`
-    pub product_relation: Option<ProductRelation>,
-    /// `product_source`
-    pub product_source: Option<i64>,
-    /// `product_type`
-    pub product_type: Option<i64>,
-    /// `product_videos`
-    pub product_videos: Vec<ProductVideo>,
-    /// `property_values`
-    pub property_values: Vec<PropertyValue>,
-    /// `reason`
-    pub reason: Option<String>,
-    /// `recommend_remark`
-    pub recommend_remark: Option<String>,
-    /// `reduce_type`
-    pub reduce_type: Option<i64>,
-    /// `return_policy_id`
-    pub return_policy_id: Option<String>,
-    /// `sale_price`
-    pub sale_price: Option<i64>,
-    /// `sell_channel`
-    pub sell_channel: Option<i64>,
-    /// `sell_num`
-    pub sell_num: Option<i64>,
-    /// `sell_num_value`
-    pub sell_num_value: Option<SellNumValue>,
-    /// `sell_terminal`
-    pub sell_terminal: Vec<i64>,
-    /// `sellable`
-    pub sellable: Option<bool>,
-    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    pub shop_id: Option<crate::ids::ShopId>,
-    /// `show_place`
-    pub show_place: Option<i32>,
-    /// `skus`
-    pub skus: Vec<Skus>,
-    /// `spec_id`
-    pub spec_id: Option<i64>,
-    /// `spu_id`
-    pub spu_id: Vec<i64>,
-    /// `start_time`
-    pub start_time: Option<i64>,
-    /// `status`
-    pub status: Option<i32>,
-    /// `std_brand_name`
-    pub std_brand_name: Option<String>,
-    /// `store_id`
-    pub store_id: Option<i64>,
-    /// `tag_info_str`
-    pub tag_info_str: Option<String>,
-    /// `tag_list`
-    pub tag_list: Vec<String>,
-    /// `update_time`
-    pub update_time: Option<i64>,
-    /// `user_limit`
-    pub user_limit: Option<bool>,
-    /// `video_item`
-    pub video_item: Option<VideoItem>,
-    /// `weight`
-    pub weight: Option<f64>,
-}
-impl ::std::fmt::Debug for Product {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Product")
-            .field("after_sale_service", &self.after_sale_service)
-            .field("appoint_delivery_day", &self.appoint_delivery_day)
-            .field("assoc_ids", &self.assoc_ids)
-            .field("biz_identity", &self.biz_identity)
-            .field("biz_kind", &self.biz_kind)
-            .field("biz_type", &self.biz_type)
-            .field("brand_id", &self.brand_id)
-            .field("category_id", &self.category_id)
-            .field("channel", &self.channel)
-            .field("check_status", &self.check_status)
-            .field("create_time", &self.create_time)
-            .field("currency", &self.currency)
-            .field("custom_value_tag_infos", &self.custom_value_tag_infos)
-            .field("default_combination_id", &self.default_combination_id)
-            .field("default_series_id", &self.default_series_id)
-            .field("delivery_delay_date", &self.delivery_delay_date)
-            .field("delivery_delay_day", &self.delivery_delay_day)
-            .field("description", &self.description)
-            .field("detail_brief", &self.detail_brief)
-            .field("end_time", &self.end_time)
-            .field("extra_info", &self.extra_info)
-            .field("freight_id", &self.freight_id)
-            .field("hit_channel", &self.hit_channel)
-            .field("image_detail_info", &self.image_detail_info)
-            .field("img_list", &self.img_list)
-            .field("is_show", &self.is_show)
-            .field("main_img", &self.main_img)
-            .field("market_store_id", &self.market_store_id)
-            .field("mobile", &crate::secret::Redacted(&self.mobile))
-            .field("mpu_mount_relations", &self.mpu_mount_relations)
-            .field("name", &self.name)
-            .field("need_code", &self.need_code)
-            .field("new_category", &self.new_category)
-            .field("old_category", &self.old_category)
-            .field("original_price", &self.original_price)
-            .field("out_product_id", &self.out_product_id)
-            .field("package_main_product_info", &self.package_main_product_info)
-            .field("package_sub_products", &self.package_sub_products)
-            .field("pay_type", &self.pay_type)
-            .field("presell_config_level", &self.presell_config_level)
-            .field("presell_delay", &self.presell_delay)
-            .field("presell_delivery_type", &self.presell_delivery_type)
-            .field("presell_end_time", &self.presell_end_time)
-            .field("presell_type", &self.presell_type)
-            .field("price", &self.price)
-            .field("priority_material_info", &self.priority_material_info)
-            .field("product_biz", &self.product_biz)
-            .field("product_channel", &self.product_channel)
-            .field("product_id", &self.product_id)
-            .field("product_relation", &self.product_relation)
-            .field("product_source", &self.product_source)
-            .field("product_type", &self.product_type)
-            .field("product_videos", &self.product_videos)
-            .field("property_values", &self.property_values)
-            .field("reason", &self.reason)
-            .field("recommend_remark", &self.recommend_remark)
-            .field("reduce_type", &self.reduce_type)
-            .field("return_policy_id", &self.return_policy_id)
-            .field("sale_price", &self.sale_price)
-            .field("sell_channel", &self.sell_channel)
-            .field("sell_num", &self.sell_num)
-            .field("sell_num_value", &self.sell_num_value)
-            .field("sell_terminal", &self.sell_terminal)
-            .field("sellable", &self.sellable)
-            .field("shop_id", &self.shop_id)
-            .field("show_place", &self.show_place)
-            .field("skus", &self.skus)
-            .field("spec_id", &self.spec_id)
-            .field("spu_id", &self.spu_id)
-            .field("start_time", &self.start_time)
-            .field("status", &self.status)
-            .field("std_brand_name", &self.std_brand_name)
-            .field("store_id", &self.store_id)
-            .field("tag_info_str", &self.tag_info_str)
-            .field("tag_list", &self.tag_list)
-            .field("update_time", &self.update_time)
-            .field("user_limit", &self.user_limit)
-            .field("video_item", &self.video_item)
-            .field("weight", &self.weight)
-            .finish()
-    }
 }
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
@@ -695,30 +777,6 @@ pub struct ProductVideo {
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Property {
-    /// `property_id`
-    pub property_id: Option<i64>,
-    /// `property_name`
-    pub property_name: Option<String>,
-    /// `spec_type`
-    pub spec_type: Option<i64>,
-}
-/// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PropertyValue {
-    /// `pair_id`
-    pub pair_id: Option<i64>,
-    /// `property`
-    pub property: Option<Property>,
-    /// `seq`
-    pub seq: Option<i64>,
-    /// `values`
-    pub values: Vec<Value>,
-}
-/// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct RelationItem {
     /// `main_product`
     pub main_product: Option<MainProduct>,
@@ -741,13 +799,13 @@ pub struct SalePropertyValue {
     /// `pair_id`
     pub pair_id: Option<i64>,
     /// `pic`
-    pub pic: Option<Pic>,
+    pub pic: Option<BatchGetCombinationPic>,
     /// `property`
-    pub property: Option<Property>,
+    pub property: Option<BatchGetCombinationProperty>,
     /// `seq`
     pub seq: Option<i64>,
     /// `value`
-    pub value: Option<Value>,
+    pub value: Option<BatchGetCombinationValue>,
 }
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
@@ -757,21 +815,6 @@ pub struct SellNumValue {
     pub outer_sell_num: Option<i64>,
     /// `total_sell_num`
     pub total_sell_num: Option<i64>,
-}
-/// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SkuChannel {
-    /// `channel`
-    pub channel: Option<Channel>,
-    /// `extra`
-    pub extra: ::std::collections::BTreeMap<String, String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
-    pub shop_id: Option<crate::ids::ShopId>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
-    pub sku_id: Option<crate::ids::SkuId>,
 }
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]
@@ -798,7 +841,7 @@ pub struct Skus {
     /// `package_sub_sku_infos`
     pub package_sub_sku_infos: Vec<PackageSubSkuInfo>,
     /// `poi_resource`
-    pub poi_resource: Option<PoiResource>,
+    pub poi_resource: Option<BatchGetCombinationPoiResource>,
     /// `presell_delay`
     pub presell_delay: Option<i64>,
     /// `presell_type`
@@ -816,7 +859,7 @@ pub struct Skus {
     /// `sku_biz`
     pub sku_biz: Option<i64>,
     /// `sku_channel`
-    pub sku_channel: Option<SkuChannel>,
+    pub sku_channel: Option<BatchGetCombinationSkuChannel>,
     /// `spec_id`
     pub spec_id: Option<i64>,
     /// `status`
@@ -834,17 +877,6 @@ pub struct SubProduct {
     pub channel: Option<Channel>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub product_id: Option<crate::ids::ProductId>,
-}
-/// An object inside `product.batchGetCombination`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Value {
-    /// `display_value_name`
-    pub display_value_name: Option<String>,
-    /// `value_id`
-    pub value_id: Option<i64>,
-    /// `value_name`
-    pub value_name: Option<String>,
 }
 /// An object inside `product.batchGetCombination`.
 #[derive(Clone, Default, Debug)]

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.CategoryDimList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CategoryDimListData`: a type's name is unique within its group"
+)]
+pub type Data = CategoryDimListData;
 /// `product.CategoryDimList`: the request of the platform method `product.CategoryDimList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -48,16 +52,16 @@ impl ProductCategoryDimListRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct ProductCategoryDimListResponse(pub Vec<Data>);
+pub struct ProductCategoryDimListResponse(pub Vec<CategoryDimListData>);
 impl ::std::ops::Deref for ProductCategoryDimListResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<CategoryDimListData>;
+    fn deref(&self) -> &Vec<CategoryDimListData> {
         &self.0
     }
 }
 impl IntoIterator for ProductCategoryDimListResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = CategoryDimListData;
+    type IntoIter = ::std::vec::IntoIter<CategoryDimListData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -70,7 +74,7 @@ impl crate::request::Request for ProductCategoryDimListRequest {
 /// An object inside `product.CategoryDimList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct CategoryDimListData {
     /// `id`
     pub id: Option<i64>,
     /// `is_leaf`

@@ -3,6 +3,10 @@
 
 //! `product.editCbProduct`: its request, its response and their nested types.
 pub use super::shared::{Quality, QualityAttachment};
+#[deprecated(
+    note = "renamed to `EditCbProductPoiResource`: a type's name is unique within its group"
+)]
+pub type PoiResource = EditCbProductPoiResource;
 /// `product.editCbProduct`: the request of the platform method `product.editCbProduct`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -70,7 +74,7 @@ pub struct ProductEditCbProductRequest {
     /// `pic`. Example: `img_url1|img_url2|img_url3`
     pub pic: Option<String>,
     /// `poi_resource`
-    pub poi_resource: Option<PoiResource>,
+    pub poi_resource: Option<EditCbProductPoiResource>,
     /// `presell_config_level`. Example: `2`
     pub presell_config_level: Option<i64>,
     /// `presell_delay`. Example: `7`
@@ -400,7 +404,7 @@ impl ProductEditCbProductRequest {
         self
     }
     /// Sets `poi_resource`
-    pub fn poi_resource(mut self, poi_resource: PoiResource) -> Self {
+    pub fn poi_resource(mut self, poi_resource: EditCbProductPoiResource) -> Self {
         self.poi_resource = Some(poi_resource);
         self
     }
@@ -559,7 +563,7 @@ impl crate::request::Request for ProductEditCbProductRequest {
 /// An object inside `product.editCbProduct`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct PoiResource {
+pub struct EditCbProductPoiResource {
     /// `code_type`
     pub code_type: Option<i64>,
     /// `condition`
@@ -583,7 +587,7 @@ pub struct PoiResource {
     /// `valid_start`
     pub valid_start: Option<i64>,
 }
-impl PoiResource {
+impl EditCbProductPoiResource {
     /// Builds it from the required parameters (`coupon_second_exchange`, `total_can_use_count`).
     pub fn new(coupon_second_exchange: i64, total_can_use_count: i32) -> Self {
         Self {

@@ -3,6 +3,10 @@
 
 //! `product.editCbProductV2`: its request, its response and their nested types.
 pub use super::shared::{Quality, QualityAttachment};
+#[deprecated(
+    note = "renamed to `EditCbProductV2PoiResource`: a type's name is unique within its group"
+)]
+pub type PoiResource = EditCbProductV2PoiResource;
 /// `product.editCbProductV2`: the request of the platform method `product.editCbProductV2`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -70,7 +74,7 @@ pub struct ProductEditCbProductV2Request {
     /// `pic`
     pub pic: Option<String>,
     /// `poi_resource`
-    pub poi_resource: Option<PoiResource>,
+    pub poi_resource: Option<EditCbProductV2PoiResource>,
     /// `presell_config_level`
     pub presell_config_level: Option<i64>,
     /// `presell_delay`
@@ -396,7 +400,7 @@ impl ProductEditCbProductV2Request {
         self
     }
     /// Sets `poi_resource`
-    pub fn poi_resource(mut self, poi_resource: PoiResource) -> Self {
+    pub fn poi_resource(mut self, poi_resource: EditCbProductV2PoiResource) -> Self {
         self.poi_resource = Some(poi_resource);
         self
     }
@@ -550,7 +554,7 @@ impl crate::request::Request for ProductEditCbProductV2Request {
 /// An object inside `product.editCbProductV2`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct PoiResource {
+pub struct EditCbProductV2PoiResource {
     /// `code_type`
     pub code_type: Option<i64>,
     /// `condition`
@@ -574,7 +578,7 @@ pub struct PoiResource {
     /// `valid_start`
     pub valid_start: Option<i64>,
 }
-impl PoiResource {
+impl EditCbProductV2PoiResource {
     /// Builds it from the required parameters (`coupon_second_exchange`, `total_can_use_count`).
     pub fn new(coupon_second_exchange: i64, total_can_use_count: i32) -> Self {
         Self {

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/product.json
 
 //! `product.editCombination`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `EditCombinationSkuInfo`: a type's name is unique within its group"
+)]
+pub type SkuInfo = EditCombinationSkuInfo;
+#[deprecated(
+    note = "renamed to `EditCombinationSkuNumInfo`: a type's name is unique within its group"
+)]
+pub type SkuNumInfo = EditCombinationSkuNumInfo;
 /// `product.editCombination`: the request of the platform method `product.editCombination`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -29,7 +37,7 @@ pub struct ProductEditCombinationRequest {
     /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
     pub product_ids: Vec<crate::ids::ProductId>,
     /// `sku_info`
-    pub sku_info: Vec<SkuInfo>,
+    pub sku_info: Vec<EditCombinationSkuInfo>,
     /// `title`
     pub title: Option<String>,
 }
@@ -88,7 +96,7 @@ impl ProductEditCombinationRequest {
         self
     }
     /// Sets `sku_info`
-    pub fn sku_info(mut self, sku_info: Vec<SkuInfo>) -> Self {
+    pub fn sku_info(mut self, sku_info: Vec<EditCombinationSkuInfo>) -> Self {
         self.sku_info = sku_info;
         self
     }
@@ -109,13 +117,13 @@ impl crate::request::Request for ProductEditCombinationRequest {
 /// An object inside `product.editCombination`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SkuInfo {
+pub struct EditCombinationSkuInfo {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub product_id: Option<crate::ids::ProductId>,
     /// `sku_num_info`
-    pub sku_num_info: Vec<SkuNumInfo>,
+    pub sku_num_info: Vec<EditCombinationSkuNumInfo>,
 }
-impl SkuInfo {
+impl EditCombinationSkuInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -129,7 +137,7 @@ impl SkuInfo {
         self
     }
     /// Sets `sku_num_info`
-    pub fn sku_num_info(mut self, sku_num_info: Vec<SkuNumInfo>) -> Self {
+    pub fn sku_num_info(mut self, sku_num_info: Vec<EditCombinationSkuNumInfo>) -> Self {
         self.sku_num_info = sku_num_info;
         self
     }
@@ -137,13 +145,13 @@ impl SkuInfo {
 /// An object inside `product.editCombination`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SkuNumInfo {
+pub struct EditCombinationSkuNumInfo {
     /// `num`
     pub num: Option<i64>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub sku_id: Option<crate::ids::SkuId>,
 }
-impl SkuNumInfo {
+impl EditCombinationSkuNumInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

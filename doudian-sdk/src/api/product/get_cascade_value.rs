@@ -2,6 +2,14 @@
 // Source: api-spec/groups/product.json
 
 //! `product.getCascadeValue`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetCascadeValueProperty`: a type's name is unique within its group"
+)]
+pub type Property = GetCascadeValueProperty;
+#[deprecated(
+    note = "renamed to `GetCascadeValuePropertyValue`: a type's name is unique within its group"
+)]
+pub type PropertyValue = GetCascadeValuePropertyValue;
 /// `product.getCascadeValue`: the request of the platform method `product.getCascadeValue`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -38,7 +46,7 @@ impl ProductGetCascadeValueRequest {
 #[non_exhaustive]
 pub struct ProductGetCascadeValueResponse {
     /// `properties`
-    pub properties: Vec<Property>,
+    pub properties: Vec<GetCascadeValueProperty>,
 }
 impl crate::request::Request for ProductGetCascadeValueRequest {
     const METHOD: &'static str = "product.getCascadeValue";
@@ -69,18 +77,18 @@ impl CascadeInfo {
 /// An object inside `product.getCascadeValue`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Property {
+pub struct GetCascadeValueProperty {
     /// `has_sub_property`. Example: `false`
     pub has_sub_property: Option<bool>,
     /// `property_id`. Example: `134`
     pub property_id: Option<i64>,
     /// `property_values`
-    pub property_values: Vec<PropertyValue>,
+    pub property_values: Vec<GetCascadeValuePropertyValue>,
 }
 /// An object inside `product.getCascadeValue`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PropertyValue {
+pub struct GetCascadeValuePropertyValue {
     /// `cascade_id`. Example: `1234`
     pub cascade_id: Option<i64>,
     /// `property_value_id`. Example: `153`

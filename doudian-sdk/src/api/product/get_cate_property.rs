@@ -2,6 +2,14 @@
 // Source: api-spec/groups/product.json
 
 //! `product.getCateProperty`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetCatePropertyData`: a type's name is unique within its group"
+)]
+pub type Data = GetCatePropertyData;
+#[deprecated(
+    note = "renamed to `GetCatePropertyDataOption`: a type's name is unique within its group"
+)]
+pub type DataOption = GetCatePropertyDataOption;
 /// `product.getCateProperty`: the request of the platform method `product.getCateProperty`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -40,16 +48,16 @@ impl ProductGetCatePropertyRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct ProductGetCatePropertyResponse(pub Vec<Data>);
+pub struct ProductGetCatePropertyResponse(pub Vec<GetCatePropertyData>);
 impl ::std::ops::Deref for ProductGetCatePropertyResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<GetCatePropertyData>;
+    fn deref(&self) -> &Vec<GetCatePropertyData> {
         &self.0
     }
 }
 impl IntoIterator for ProductGetCatePropertyResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = GetCatePropertyData;
+    type IntoIter = ::std::vec::IntoIter<GetCatePropertyData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -62,9 +70,9 @@ impl crate::request::Request for ProductGetCatePropertyRequest {
 /// An object inside `product.getCateProperty`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetCatePropertyData {
     /// `options`
-    pub options: Vec<DataOption>,
+    pub options: Vec<GetCatePropertyDataOption>,
     /// `property_id`
     pub property_id: Option<i32>,
     /// `property_name`
@@ -77,7 +85,7 @@ pub struct Data {
 /// An object inside `product.getCateProperty`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DataOption {
+pub struct GetCatePropertyDataOption {
     /// `name`
     pub name: Option<String>,
     /// `value`

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/product.json
 
 //! `product.getCatePropertyV2`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetCatePropertyV2Data`: a type's name is unique within its group"
+)]
+pub type Data = GetCatePropertyV2Data;
+#[deprecated(
+    note = "renamed to `GetCatePropertyV2DataOption`: a type's name is unique within its group"
+)]
+pub type DataOption = GetCatePropertyV2DataOption;
 /// `product.getCatePropertyV2`: Lists the properties a product of a leaf category can or must state (brand, material, origin...), with their allowed values. Build `product_format_new` of `product.addV2` and `product.editV2` from it; the audit rejects a product that leaves out a required property.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -28,7 +36,7 @@ impl ProductGetCatePropertyV2Request {
 #[non_exhaustive]
 pub struct ProductGetCatePropertyV2Response {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<GetCatePropertyV2Data>,
     /// `tpl_type`
     pub tpl_type: Option<i64>,
 }
@@ -40,7 +48,7 @@ impl crate::request::Request for ProductGetCatePropertyV2Request {
 /// An object inside `product.getCatePropertyV2`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetCatePropertyV2Data {
     /// `category_id`
     pub category_id: Option<i64>,
     /// `cid`
@@ -58,7 +66,7 @@ pub struct Data {
     /// The allowed values, each with its `value_id`; empty for a free-text property.
     ///
     /// `options`
-    pub options: Vec<DataOption>,
+    pub options: Vec<GetCatePropertyV2DataOption>,
     /// The property id: the key in `product_format_new`.
     ///
     /// `property_id`
@@ -85,7 +93,7 @@ pub struct Data {
 /// An object inside `product.getCatePropertyV2`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DataOption {
+pub struct GetCatePropertyV2DataOption {
     /// `name`
     pub name: Option<String>,
     /// `sequence`

@@ -3,6 +3,14 @@
 
 //! `product.getCategoryPropertyValue`: its request, its response and their nested types.
 pub use super::shared::ValuePic;
+#[deprecated(
+    note = "renamed to `GetCategoryPropertyValueProperty`: a type's name is unique within its group"
+)]
+pub type Property = GetCategoryPropertyValueProperty;
+#[deprecated(
+    note = "renamed to `GetCategoryPropertyValuePropertyValue`: a type's name is unique within its group"
+)]
+pub type PropertyValue = GetCategoryPropertyValuePropertyValue;
 /// `product.getCategoryPropertyValue`: the request of the platform method `product.getCategoryPropertyValue`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -29,7 +37,7 @@ impl ProductGetCategoryPropertyValueRequest {
 #[non_exhaustive]
 pub struct ProductGetCategoryPropertyValueResponse {
     /// `property`
-    pub property: Option<Property>,
+    pub property: Option<GetCategoryPropertyValueProperty>,
 }
 impl crate::request::Request for ProductGetCategoryPropertyValueRequest {
     const METHOD: &'static str = "product.getCategoryPropertyValue";
@@ -39,16 +47,16 @@ impl crate::request::Request for ProductGetCategoryPropertyValueRequest {
 /// An object inside `product.getCategoryPropertyValue`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Property {
+pub struct GetCategoryPropertyValueProperty {
     /// `property_id`. Example: `123`
     pub property_id: Option<i64>,
     /// `property_values`
-    pub property_values: Vec<PropertyValue>,
+    pub property_values: Vec<GetCategoryPropertyValuePropertyValue>,
 }
 /// An object inside `product.getCategoryPropertyValue`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PropertyValue {
+pub struct GetCategoryPropertyValuePropertyValue {
     /// `property_value_id`. Example: `111`
     pub property_value_id: Option<i64>,
     /// `property_value_name`. Example: `红色`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.getComponentTemplate`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetComponentTemplateImage`: a type's name is unique within its group"
+)]
+pub type Image = GetComponentTemplateImage;
 /// `product.getComponentTemplate`: the request of the platform method `product.getComponentTemplate`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -121,7 +125,7 @@ pub struct ComponentTemplateInfo {
     /// `create_time`
     pub create_time: Option<i64>,
     /// `image`
-    pub image: Option<Image>,
+    pub image: Option<GetComponentTemplateImage>,
     /// `shareable`
     pub shareable: Option<bool>,
     /// `template_id`
@@ -138,7 +142,7 @@ pub struct ComponentTemplateInfo {
 /// An object inside `product.getComponentTemplate`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Image {
+pub struct GetComponentTemplateImage {
     /// `height`
     pub height: Option<i32>,
     /// `url`

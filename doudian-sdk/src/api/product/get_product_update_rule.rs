@@ -3,6 +3,18 @@
 
 //! `product.getProductUpdateRule`: its request, its response and their nested types.
 pub use super::shared::ValuePic;
+#[deprecated(
+    note = "renamed to `GetProductUpdateRuleDelayRule`: a type's name is unique within its group"
+)]
+pub type DelayRule = GetProductUpdateRuleDelayRule;
+#[deprecated(
+    note = "renamed to `GetProductUpdateRulePropertyValue`: a type's name is unique within its group"
+)]
+pub type PropertyValue = GetProductUpdateRulePropertyValue;
+#[deprecated(
+    note = "renamed to `GetProductUpdateRuleValue`: a type's name is unique within its group"
+)]
+pub type Value = GetProductUpdateRuleValue;
 /// `product.getProductUpdateRule`: the request of the platform method `product.getProductUpdateRule`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -147,19 +159,6 @@ pub struct ComponentTemplateRule {
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DelayRule {
-    /// `config_type`
-    pub config_type: Option<i32>,
-    /// `config_value`
-    pub config_value: Option<i64>,
-    /// `end_time`
-    pub end_time: Option<i64>,
-    /// `start_time`
-    pub start_time: Option<i64>,
-}
-/// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct DeliveryAfterPayConfig {
     /// `max_delivery_days`
     pub max_delivery_days: Option<i64>,
@@ -206,6 +205,37 @@ pub struct FulfillmentRule {
     pub time_sku_presell_with_normal_rule: Option<TimeSkuPresellWithNormalRule>,
     /// `time_sku_pure_presell_rule`
     pub time_sku_pure_presell_rule: Option<TimeSkuPurePresellRule>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetProductUpdateRuleDelayRule {
+    /// `config_type`
+    pub config_type: Option<i32>,
+    /// `config_value`
+    pub config_value: Option<i64>,
+    /// `end_time`
+    pub end_time: Option<i64>,
+    /// `start_time`
+    pub start_time: Option<i64>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetProductUpdateRulePropertyValue {
+    /// `sell_property_value_id`
+    pub sell_property_value_id: Option<i64>,
+    /// `sell_property_value_name`
+    pub sell_property_value_name: Option<String>,
+    /// `value_pic`
+    pub value_pic: Option<ValuePic>,
+}
+/// An object inside `product.getProductUpdateRule`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetProductUpdateRuleValue {
+    /// `value_name`
+    pub value_name: Option<String>,
 }
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug)]
@@ -274,7 +304,7 @@ pub struct NormalRule {
     /// `delay_options`
     pub delay_options: Vec<i64>,
     /// `delay_rule`
-    pub delay_rule: Option<DelayRule>,
+    pub delay_rule: Option<GetProductUpdateRuleDelayRule>,
     /// `is_special_delay_option`
     pub is_special_delay_option: Option<bool>,
     /// `support`
@@ -330,17 +360,6 @@ pub struct ProductSpecRule {
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PropertyValue {
-    /// `sell_property_value_id`
-    pub sell_property_value_id: Option<i64>,
-    /// `sell_property_value_name`
-    pub sell_property_value_name: Option<String>,
-    /// `value_pic`
-    pub value_pic: Option<ValuePic>,
-}
-/// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct PurePresellTimeSkuSpecDetial {
     /// `is_presell_spec`
     pub is_presell_spec: Option<bool>,
@@ -388,7 +407,7 @@ pub struct RequiredSpecDetail {
     /// `property_default_display`
     pub property_default_display: Option<bool>,
     /// `property_values`
-    pub property_values: Vec<PropertyValue>,
+    pub property_values: Vec<GetProductUpdateRulePropertyValue>,
     /// `sell_property_id`
     pub sell_property_id: Option<i64>,
     /// `sell_property_name`
@@ -494,7 +513,7 @@ pub struct StepRule {
     /// `delay_options`
     pub delay_options: Vec<i64>,
     /// `delay_rule`
-    pub delay_rule: Option<DelayRule>,
+    pub delay_rule: Option<GetProductUpdateRuleDelayRule>,
     /// `is_special_delay_option`
     pub is_special_delay_option: Option<bool>,
     /// `step_max_delay`
@@ -631,13 +650,6 @@ pub struct ValidateRule {
 /// An object inside `product.getProductUpdateRule`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Value {
-    /// `value_name`
-    pub value_name: Option<String>,
-}
-/// An object inside `product.getProductUpdateRule`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct ValueModule {
     /// `input_type`
     pub input_type: Option<String>,
@@ -652,7 +664,7 @@ pub struct ValueModule {
     /// `validate_rule`
     pub validate_rule: Option<ValidateRule>,
     /// `values`
-    pub values: Vec<Value>,
+    pub values: Vec<GetProductUpdateRuleValue>,
 }
 #[doc(hidden)]
 mod wire;

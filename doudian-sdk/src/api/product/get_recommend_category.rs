@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.GetRecommendCategory`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetRecommendCategoryPic`: a type's name is unique within its group"
+)]
+pub type Pic = GetRecommendCategoryPic;
 /// `product.GetRecommendCategory`: the request of the platform method `product.GetRecommendCategory`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -17,7 +21,7 @@ pub struct ProductGetRecommendCategoryRequest {
     /// `name`
     pub name: Option<String>,
     /// `pic`
-    pub pic: Vec<Pic>,
+    pub pic: Vec<GetRecommendCategoryPic>,
     /// `product_format_new`
     pub product_format_new: ::std::collections::BTreeMap<String, ::serde_json::Value>,
     /// `scene` (required)
@@ -48,7 +52,7 @@ impl ProductGetRecommendCategoryRequest {
         self
     }
     /// Sets `pic`
-    pub fn pic(mut self, pic: Vec<Pic>) -> Self {
+    pub fn pic(mut self, pic: Vec<GetRecommendCategoryPic>) -> Self {
         self.pic = pic;
         self
     }
@@ -113,11 +117,11 @@ pub struct CategoryDetailCategoryDetail {
 /// An object inside `product.GetRecommendCategory`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Pic {
+pub struct GetRecommendCategoryPic {
     /// `url` (required)
     pub url: String,
 }
-impl Pic {
+impl GetRecommendCategoryPic {
     /// Builds it from the required parameters (`url`).
     pub fn new(url: impl Into<String>) -> Self {
         Self { url: url.into() }

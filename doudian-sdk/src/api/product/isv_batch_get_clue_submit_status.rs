@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.isv.batchGetClueSubmitStatus`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `IsvBatchGetClueSubmitStatusData`: a type's name is unique within its group"
+)]
+pub type Data = IsvBatchGetClueSubmitStatusData;
 /// `product.isv.batchGetClueSubmitStatus`: the request of the platform method `product.isv.batchGetClueSubmitStatus`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -25,16 +29,18 @@ impl ProductIsvBatchGetClueSubmitStatusRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct ProductIsvBatchGetClueSubmitStatusResponse(pub Vec<Data>);
+pub struct ProductIsvBatchGetClueSubmitStatusResponse(
+    pub Vec<IsvBatchGetClueSubmitStatusData>,
+);
 impl ::std::ops::Deref for ProductIsvBatchGetClueSubmitStatusResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<IsvBatchGetClueSubmitStatusData>;
+    fn deref(&self) -> &Vec<IsvBatchGetClueSubmitStatusData> {
         &self.0
     }
 }
 impl IntoIterator for ProductIsvBatchGetClueSubmitStatusResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = IsvBatchGetClueSubmitStatusData;
+    type IntoIter = ::std::vec::IntoIter<IsvBatchGetClueSubmitStatusData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -47,7 +53,7 @@ impl crate::request::Request for ProductIsvBatchGetClueSubmitStatusRequest {
 /// An object inside `product.isv.batchGetClueSubmitStatus`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct IsvBatchGetClueSubmitStatusData {
     /// `audit_status`
     pub audit_status: Option<i64>,
     /// `clue_id`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.isv.getClueList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `IsvGetClueListData`: a type's name is unique within its group"
+)]
+pub type Data = IsvGetClueListData;
 /// `product.isv.getClueList`: the request of the platform method `product.isv.getClueList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -70,7 +74,7 @@ impl ProductIsvGetClueListRequest {
 #[non_exhaustive]
 pub struct ProductIsvGetClueListResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<IsvGetClueListData>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -82,7 +86,7 @@ impl crate::request::Request for ProductIsvGetClueListRequest {
 /// An object inside `product.isv.getClueList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct IsvGetClueListData {
     /// `brand_id`
     pub brand_id: Option<i64>,
     /// `brand_name_cn`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.isv.scanClue`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `IsvScanClueData`: a type's name is unique within its group"
+)]
+pub type Data = IsvScanClueData;
 /// `product.isv.scanClue`: the request of the platform method `product.isv.scanClue`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -33,16 +37,16 @@ impl ProductIsvScanClueRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct ProductIsvScanClueResponse(pub Vec<Data>);
+pub struct ProductIsvScanClueResponse(pub Vec<IsvScanClueData>);
 impl ::std::ops::Deref for ProductIsvScanClueResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<IsvScanClueData>;
+    fn deref(&self) -> &Vec<IsvScanClueData> {
         &self.0
     }
 }
 impl IntoIterator for ProductIsvScanClueResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = IsvScanClueData;
+    type IntoIter = ::std::vec::IntoIter<IsvScanClueData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -54,7 +58,7 @@ impl crate::request::Request for ProductIsvScanClueRequest {
 /// An object inside `product.isv.scanClue`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct IsvScanClueData {
     /// `brand_id`
     pub brand_id: Option<i64>,
     /// `brand_name_cn`

@@ -2,6 +2,18 @@
 // Source: api-spec/groups/product.json
 
 //! `product.listChannelProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ListChannelProductData`: a type's name is unique within its group"
+)]
+pub type Data = ListChannelProductData;
+#[deprecated(
+    note = "renamed to `ListChannelProductDetailBriefMaterial`: a type's name is unique within its group"
+)]
+pub type DetailBriefMaterial = ListChannelProductDetailBriefMaterial;
+#[deprecated(
+    note = "renamed to `ListChannelProductMainImgMaterial`: a type's name is unique within its group"
+)]
+pub type MainImgMaterial = ListChannelProductMainImgMaterial;
 /// `product.listChannelProduct`: the request of the platform method `product.listChannelProduct`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -83,11 +95,11 @@ impl ProductListChannelProductRequest {
 #[non_exhaustive]
 pub struct ProductListChannelProductResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<ListChannelProductData>,
     /// `detail_brief_material`
-    pub detail_brief_material: Option<DetailBriefMaterial>,
+    pub detail_brief_material: Option<ListChannelProductDetailBriefMaterial>,
     /// `main_img_material`
-    pub main_img_material: Option<MainImgMaterial>,
+    pub main_img_material: Option<ListChannelProductMainImgMaterial>,
     /// `page`. Example: `1`
     pub page: Option<i64>,
     /// `size`. Example: `10`
@@ -101,7 +113,7 @@ impl crate::request::Request for ProductListChannelProductRequest {
     type Response = ProductListChannelProductResponse;
 }
 impl crate::page::Paginated for ProductListChannelProductRequest {
-    type Item = Data;
+    type Item = ListChannelProductData;
     const PAGE_BASE: i64 = 1i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -128,19 +140,28 @@ impl ProductListChannelProductRequest {
 /// An object inside `product.listChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct KolInfo {
+    /// `bind_all`. Example: `true`
+    pub bind_all: Option<bool>,
+    /// `bind_kol_num`. Example: `11`
+    pub bind_kol_num: Option<i64>,
+}
+/// An object inside `product.listChannelProduct`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct ListChannelProductData {
     /// `channel_id`. Example: `1771739938745351`
     pub channel_id: Option<i64>,
     /// `channel_type`. Example: `3`
     pub channel_type: Option<i64>,
     /// `detail_brief_material`
-    pub detail_brief_material: Option<DetailBriefMaterial>,
+    pub detail_brief_material: Option<ListChannelProductDetailBriefMaterial>,
     /// `end_time`. Example: `2023-02-21 16:46:21`
     pub end_time: Option<String>,
     /// `kol_info`
     pub kol_info: Option<KolInfo>,
     /// `main_img_material`
-    pub main_img_material: Option<MainImgMaterial>,
+    pub main_img_material: Option<ListChannelProductMainImgMaterial>,
     /// `main_product_id`. Example: `3232323232323232`
     pub main_product_id: Option<i64>,
     /// `name`. Example: `半身裙`
@@ -155,7 +176,7 @@ pub struct Data {
 /// An object inside `product.listChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DetailBriefMaterial {
+pub struct ListChannelProductDetailBriefMaterial {
     /// `material_status`. Example: `0`
     pub material_status: Option<i64>,
     /// `material_type`. Example: `28`
@@ -166,16 +187,7 @@ pub struct DetailBriefMaterial {
 /// An object inside `product.listChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct KolInfo {
-    /// `bind_all`. Example: `true`
-    pub bind_all: Option<bool>,
-    /// `bind_kol_num`. Example: `11`
-    pub bind_kol_num: Option<i64>,
-}
-/// An object inside `product.listChannelProduct`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct MainImgMaterial {
+pub struct ListChannelProductMainImgMaterial {
     /// `material_status`. Example: `0`
     pub material_status: Option<i64>,
     /// `material_type`. Example: `18`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.material.listProductImageText`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `MaterialListProductImageTextData`: a type's name is unique within its group"
+)]
+pub type Data = MaterialListProductImageTextData;
 /// `product.material.listProductImageText`: the request of the platform method `product.material.listProductImageText`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -56,7 +60,7 @@ impl ProductMaterialListProductImageTextRequest {
 #[non_exhaustive]
 pub struct ProductMaterialListProductImageTextResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<MaterialListProductImageTextData>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -66,7 +70,7 @@ impl crate::request::Request for ProductMaterialListProductImageTextRequest {
     type Response = ProductMaterialListProductImageTextResponse;
 }
 impl crate::page::Paginated for ProductMaterialListProductImageTextRequest {
-    type Item = Data;
+    type Item = MaterialListProductImageTextData;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -93,7 +97,7 @@ impl ProductMaterialListProductImageTextRequest {
 /// An object inside `product.material.listProductImageText`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct MaterialListProductImageTextData {
     /// `bgm_id`
     pub bgm_id: Option<String>,
     /// `material_id`

@@ -2,6 +2,26 @@
 // Source: api-spec/groups/product.json
 
 //! `product.previewChannelProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PreviewChannelProductChannelBuyLimit`: a type's name is unique within its group"
+)]
+pub type ChannelBuyLimit = PreviewChannelProductChannelBuyLimit;
+#[deprecated(
+    note = "renamed to `PreviewChannelProductDetailBriefMaterial`: a type's name is unique within its group"
+)]
+pub type DetailBriefMaterial = PreviewChannelProductDetailBriefMaterial;
+#[deprecated(
+    note = "renamed to `PreviewChannelProductFreightTemplate`: a type's name is unique within its group"
+)]
+pub type FreightTemplate = PreviewChannelProductFreightTemplate;
+#[deprecated(
+    note = "renamed to `PreviewChannelProductMainImgMaterial`: a type's name is unique within its group"
+)]
+pub type MainImgMaterial = PreviewChannelProductMainImgMaterial;
+#[deprecated(
+    note = "renamed to `PreviewChannelProductSkuChannel`: a type's name is unique within its group"
+)]
+pub type SkuChannel = PreviewChannelProductSkuChannel;
 /// `product.previewChannelProduct`: the request of the platform method `product.previewChannelProduct`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -34,7 +54,7 @@ impl ProductPreviewChannelProductRequest {
 #[non_exhaustive]
 pub struct ProductPreviewChannelProductResponse {
     /// `channel_buy_limit`
-    pub channel_buy_limit: Option<ChannelBuyLimit>,
+    pub channel_buy_limit: Option<PreviewChannelProductChannelBuyLimit>,
     /// `channel_id`. Example: `1775199232748660`
     pub channel_id: Option<i64>,
     /// `channel_type`. Example: `3`
@@ -42,15 +62,15 @@ pub struct ProductPreviewChannelProductResponse {
     /// `check_status`: a [`ProductCheckStatus`](crate::codes::ProductCheckStatus) code. Example: `3`
     pub check_status: Option<crate::codes::ProductCheckStatus>,
     /// `detail_brief_material`
-    pub detail_brief_material: Option<DetailBriefMaterial>,
+    pub detail_brief_material: Option<PreviewChannelProductDetailBriefMaterial>,
     /// `end_time`. Example: `2023-02-21 16:46:21`
     pub end_time: Option<String>,
     /// `freight_template`
-    pub freight_template: Option<FreightTemplate>,
+    pub freight_template: Option<PreviewChannelProductFreightTemplate>,
     /// `is_kol_exclusive`. Example: `true`
     pub is_kol_exclusive: Option<bool>,
     /// `main_img_material`
-    pub main_img_material: Option<MainImgMaterial>,
+    pub main_img_material: Option<PreviewChannelProductMainImgMaterial>,
     /// `main_product_id`. Example: `3631654780608339610`
     pub main_product_id: Option<i64>,
     /// `name`. Example: `半身裙`
@@ -60,7 +80,7 @@ pub struct ProductPreviewChannelProductResponse {
     /// `share_main_stock`. Example: `true`
     pub share_main_stock: Option<bool>,
     /// `sku_channel`
-    pub sku_channel: Vec<SkuChannel>,
+    pub sku_channel: Vec<PreviewChannelProductSkuChannel>,
     /// `sku_code_follow_main`. Example: `false`
     pub sku_code_follow_main: Option<bool>,
     /// `start_time`. Example: `2023-02-21 16:46:21`
@@ -75,7 +95,7 @@ impl crate::request::Request for ProductPreviewChannelProductRequest {
 /// An object inside `product.previewChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ChannelBuyLimit {
+pub struct PreviewChannelProductChannelBuyLimit {
     /// `max_buy_num`. Example: `2`
     pub max_buy_num: Option<i64>,
     /// `min_buy_num`. Example: `1`
@@ -86,7 +106,7 @@ pub struct ChannelBuyLimit {
 /// An object inside `product.previewChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct DetailBriefMaterial {
+pub struct PreviewChannelProductDetailBriefMaterial {
     /// `img_list`. Example: `[xxxx, xxxx]`
     pub img_list: Vec<String>,
     /// `material_status`. Example: `1`
@@ -99,7 +119,7 @@ pub struct DetailBriefMaterial {
 /// An object inside `product.previewChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct FreightTemplate {
+pub struct PreviewChannelProductFreightTemplate {
     /// `freight_follow_main`. Example: `true`
     pub freight_follow_main: Option<bool>,
     /// `freight_id`. Example: `0`
@@ -108,7 +128,7 @@ pub struct FreightTemplate {
 /// An object inside `product.previewChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct MainImgMaterial {
+pub struct PreviewChannelProductMainImgMaterial {
     /// `img_list`. Example: `[xxxx, xxxx]`
     pub img_list: Vec<String>,
     /// `material_status`. Example: `1`
@@ -121,7 +141,7 @@ pub struct MainImgMaterial {
 /// An object inside `product.previewChannelProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SkuChannel {
+pub struct PreviewChannelProductSkuChannel {
     /// `name`. Example: `红色`
     pub name: Option<String>,
     /// `sku_channel`

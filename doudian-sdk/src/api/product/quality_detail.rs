@@ -3,6 +3,10 @@
 
 //! `product.qualityDetail`: its request, its response and their nested types.
 pub use super::shared::QualityScore;
+#[deprecated(
+    note = "renamed to `QualityDetailFieldProblem`: a type's name is unique within its group"
+)]
+pub type FieldProblem = QualityDetailFieldProblem;
 /// `product.qualityDetail`: the request of the platform method `product.qualityDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -35,7 +39,7 @@ impl ProductQualityDetailRequest {
 #[non_exhaustive]
 pub struct ProductQualityDetailResponse {
     /// `field_problem`
-    pub field_problem: Vec<FieldProblem>,
+    pub field_problem: Vec<QualityDetailFieldProblem>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`
@@ -51,7 +55,7 @@ impl crate::request::Request for ProductQualityDetailRequest {
 /// An object inside `product.qualityDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct FieldProblem {
+pub struct QualityDetailFieldProblem {
     /// `field_key`
     pub field_key: Option<String>,
     /// `field_name`

@@ -3,6 +3,18 @@
 
 //! `product.qualityList`: its request, its response and their nested types.
 pub use super::shared::QualityScore;
+#[deprecated(
+    note = "renamed to `QualityListFieldProblem`: a type's name is unique within its group"
+)]
+pub type FieldProblem = QualityListFieldProblem;
+#[deprecated(
+    note = "renamed to `QualityListProblemTypeDistribution`: a type's name is unique within its group"
+)]
+pub type ProblemTypeDistribution = QualityListProblemTypeDistribution;
+#[deprecated(
+    note = "renamed to `QualityListQuality`: a type's name is unique within its group"
+)]
+pub type Quality = QualityListQuality;
 /// `product.qualityList`: the request of the platform method `product.qualityList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -76,7 +88,7 @@ impl ProductQualityListRequest {
 #[non_exhaustive]
 pub struct ProductQualityListResponse {
     /// `quality_list`
-    pub quality_list: Vec<Quality>,
+    pub quality_list: Vec<QualityListQuality>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -86,7 +98,7 @@ impl crate::request::Request for ProductQualityListRequest {
     type Response = ProductQualityListResponse;
 }
 impl crate::page::Paginated for ProductQualityListRequest {
-    type Item = Quality;
+    type Item = QualityListQuality;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -117,7 +129,7 @@ impl ProductQualityListRequest {
 /// An object inside `product.qualityList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct FieldProblem {
+pub struct QualityListFieldProblem {
     /// `field_key`
     pub field_key: Option<String>,
     /// `field_name`
@@ -132,7 +144,7 @@ pub struct FieldProblem {
 /// An object inside `product.qualityList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProblemTypeDistribution {
+pub struct QualityListProblemTypeDistribution {
     /// `num`
     pub num: Option<i64>,
     /// `type_name`
@@ -141,17 +153,17 @@ pub struct ProblemTypeDistribution {
 /// An object inside `product.qualityList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Quality {
+pub struct QualityListQuality {
     /// `base_score`
     pub base_score: Option<i64>,
     /// `field_problem`
-    pub field_problem: Vec<FieldProblem>,
+    pub field_problem: Vec<QualityListFieldProblem>,
     /// `meet_standard`
     pub meet_standard: Option<i64>,
     /// `problem_num_to_improve`
     pub problem_num_to_improve: Option<i64>,
     /// `problem_type_distribution`
-    pub problem_type_distribution: Vec<ProblemTypeDistribution>,
+    pub problem_type_distribution: Vec<QualityListProblemTypeDistribution>,
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub product_id: Option<crate::ids::ProductId>,
     /// `product_name`

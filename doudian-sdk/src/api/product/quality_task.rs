@@ -2,6 +2,10 @@
 // Source: api-spec/groups/product.json
 
 //! `product.qualityTask`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `QualityTaskProblemTypeDistribution`: a type's name is unique within its group"
+)]
+pub type ProblemTypeDistribution = QualityTaskProblemTypeDistribution;
 /// `product.qualityTask`: the request of the platform method `product.qualityTask`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -41,7 +45,7 @@ pub struct ProductQualityTaskResponse {
     /// `problem_num_total`
     pub problem_num_total: Option<i64>,
     /// `problem_type_distribution`
-    pub problem_type_distribution: Vec<ProblemTypeDistribution>,
+    pub problem_type_distribution: Vec<QualityTaskProblemTypeDistribution>,
     /// `product_num_finished`
     pub product_num_finished: Option<i64>,
     /// `product_num_to_improve_total`
@@ -64,7 +68,7 @@ impl crate::request::Request for ProductQualityTaskRequest {
 /// An object inside `product.qualityTask`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ProblemTypeDistribution {
+pub struct QualityTaskProblemTypeDistribution {
     /// `num`
     pub num: Option<i64>,
     /// `type_key`

@@ -2,6 +2,18 @@
 // Source: api-spec/groups/product.json
 
 //! `product.recommendProperties`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `RecommendPropertiesProperty`: a type's name is unique within its group"
+)]
+pub type Property = RecommendPropertiesProperty;
+#[deprecated(
+    note = "renamed to `RecommendPropertiesPropertyValue`: a type's name is unique within its group"
+)]
+pub type PropertyValue = RecommendPropertiesPropertyValue;
+#[deprecated(
+    note = "renamed to `RecommendPropertiesValue`: a type's name is unique within its group"
+)]
+pub type Value = RecommendPropertiesValue;
 /// `product.recommendProperties`: the request of the platform method `product.recommendProperties`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -65,7 +77,7 @@ pub struct ProductRecommendPropertiesResponse {
     /// `check_result`
     pub check_result: ::std::collections::BTreeMap<String, CheckResult>,
     /// `properties`
-    pub properties: Vec<Property>,
+    pub properties: Vec<RecommendPropertiesProperty>,
 }
 impl crate::request::Request for ProductRecommendPropertiesRequest {
     const METHOD: &'static str = "product.recommendProperties";
@@ -89,7 +101,7 @@ pub struct MeasureInfo {
     /// `template_id`. Example: `1`
     pub template_id: Option<i64>,
     /// `values`
-    pub values: Vec<Value>,
+    pub values: Vec<RecommendPropertiesValue>,
 }
 impl MeasureInfo {
     /// A request with no parameters set (none is required).
@@ -111,7 +123,7 @@ impl MeasureInfo {
         self
     }
     /// Sets `values`
-    pub fn values(mut self, values: Vec<Value>) -> Self {
+    pub fn values(mut self, values: Vec<RecommendPropertiesValue>) -> Self {
         self.values = values;
         self
     }
@@ -163,20 +175,20 @@ impl ProductFormat {
 /// An object inside `product.recommendProperties`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Property {
+pub struct RecommendPropertiesProperty {
     /// `property_id`. Example: `241`
     pub property_id: Option<i64>,
     /// `property_name`. Example: `厚度`
     pub property_name: Option<String>,
     /// `property_values`
-    pub property_values: Vec<PropertyValue>,
+    pub property_values: Vec<RecommendPropertiesPropertyValue>,
     /// `recommend_source`. Example: `SimilarProductRecommend`
     pub recommend_source: Option<String>,
 }
 /// An object inside `product.recommendProperties`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PropertyValue {
+pub struct RecommendPropertiesPropertyValue {
     /// `value_id`. Example: `195685`
     pub value_id: Option<i64>,
     /// `value_name`. Example: `厚款`
@@ -185,7 +197,7 @@ pub struct PropertyValue {
 /// An object inside `product.recommendProperties`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Value {
+pub struct RecommendPropertiesValue {
     /// `extra`. Example: `{:}`
     pub extra: ::std::collections::BTreeMap<String, String>,
     /// `module_id`. Example: `1`
@@ -203,7 +215,7 @@ pub struct Value {
     /// `value_required`. Example: `false`
     pub value_required: Option<bool>,
 }
-impl Value {
+impl RecommendPropertiesValue {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/second.json
 
 //! `second.ecomInsight.getTaskResult`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `EcomInsightGetTaskResultData`: a type's name is unique within its group"
+)]
+pub type Data = EcomInsightGetTaskResultData;
 /// `second.ecomInsight.getTaskResult`: the request of the platform method `second.ecomInsight.getTaskResult`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -40,16 +44,16 @@ impl SecondEcomInsightGetTaskResultRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct SecondEcomInsightGetTaskResultResponse(pub Vec<Data>);
+pub struct SecondEcomInsightGetTaskResultResponse(pub Vec<EcomInsightGetTaskResultData>);
 impl ::std::ops::Deref for SecondEcomInsightGetTaskResultResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<EcomInsightGetTaskResultData>;
+    fn deref(&self) -> &Vec<EcomInsightGetTaskResultData> {
         &self.0
     }
 }
 impl IntoIterator for SecondEcomInsightGetTaskResultResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = EcomInsightGetTaskResultData;
+    type IntoIter = ::std::vec::IntoIter<EcomInsightGetTaskResultData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -62,7 +66,7 @@ impl crate::request::Request for SecondEcomInsightGetTaskResultRequest {
 /// An object inside `second.ecomInsight.getTaskResult`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct EcomInsightGetTaskResultData {
     /// `size`
     pub size: Option<String>,
     /// `url`

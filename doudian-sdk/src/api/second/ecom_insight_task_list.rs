@@ -2,6 +2,14 @@
 // Source: api-spec/groups/second.json
 
 //! `second.ecomInsight.taskList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `EcomInsightTaskListData`: a type's name is unique within its group"
+)]
+pub type Data = EcomInsightTaskListData;
+#[deprecated(
+    note = "renamed to `EcomInsightTaskListRecord`: a type's name is unique within its group"
+)]
+pub type Record = EcomInsightTaskListRecord;
 /// `second.ecomInsight.taskList`: the request of the platform method `second.ecomInsight.taskList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -67,7 +75,7 @@ pub struct SecondEcomInsightTaskListResponse {
     /// `code`
     pub code: Option<i32>,
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<EcomInsightTaskListData>,
     /// `msg`
     pub msg: Option<String>,
 }
@@ -79,20 +87,20 @@ impl crate::request::Request for SecondEcomInsightTaskListRequest {
 /// An object inside `second.ecomInsight.taskList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct EcomInsightTaskListData {
     /// `page`
     pub page: Option<i64>,
     /// `page_size`
     pub page_size: Option<i64>,
     /// `records`
-    pub records: Vec<Record>,
+    pub records: Vec<EcomInsightTaskListRecord>,
     /// `total`
     pub total: Option<i64>,
 }
 /// An object inside `second.ecomInsight.taskList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Record {
+pub struct EcomInsightTaskListRecord {
     /// `create_info`
     pub create_info: Option<String>,
     /// `create_time`

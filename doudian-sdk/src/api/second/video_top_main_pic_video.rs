@@ -3,6 +3,14 @@
 
 //! `second.videoTop.mainPicVideo`: its request, its response and their nested types.
 pub use super::shared::{Filter, Like, Sort};
+#[deprecated(
+    note = "renamed to `VideoTopMainPicVideoData`: a type's name is unique within its group"
+)]
+pub type Data = VideoTopMainPicVideoData;
+#[deprecated(
+    note = "renamed to `VideoTopMainPicVideoRecord`: a type's name is unique within its group"
+)]
+pub type Record = VideoTopMainPicVideoRecord;
 /// `second.videoTop.mainPicVideo`: the request of the platform method `second.videoTop.mainPicVideo`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -68,7 +76,7 @@ pub struct SecondVideoTopMainPicVideoResponse {
     /// `code`
     pub code: Option<i32>,
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<VideoTopMainPicVideoData>,
     /// `msg`
     pub msg: Option<String>,
 }
@@ -79,20 +87,20 @@ impl crate::request::Request for SecondVideoTopMainPicVideoRequest {
 /// An object inside `second.videoTop.mainPicVideo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct VideoTopMainPicVideoData {
     /// `page`
     pub page: Option<i64>,
     /// `page_size`
     pub page_size: Option<i64>,
     /// `records`
-    pub records: Vec<Record>,
+    pub records: Vec<VideoTopMainPicVideoRecord>,
     /// `total`
     pub total: Option<i64>,
 }
 /// An object inside `second.videoTop.mainPicVideo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Record {
+pub struct VideoTopMainPicVideoRecord {
     /// `id`
     pub id: Option<i64>,
     /// `prod_desc_backup`

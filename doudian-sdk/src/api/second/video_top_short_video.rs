@@ -3,6 +3,14 @@
 
 //! `second.videoTop.shortVideo`: its request, its response and their nested types.
 pub use super::shared::{Filter, Like, Sort};
+#[deprecated(
+    note = "renamed to `VideoTopShortVideoData`: a type's name is unique within its group"
+)]
+pub type Data = VideoTopShortVideoData;
+#[deprecated(
+    note = "renamed to `VideoTopShortVideoRecord`: a type's name is unique within its group"
+)]
+pub type Record = VideoTopShortVideoRecord;
 /// `second.videoTop.shortVideo`: the request of the platform method `second.videoTop.shortVideo`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -68,7 +76,7 @@ pub struct SecondVideoTopShortVideoResponse {
     /// `code`
     pub code: Option<i32>,
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<VideoTopShortVideoData>,
     /// `msg`
     pub msg: Option<String>,
 }
@@ -79,20 +87,20 @@ impl crate::request::Request for SecondVideoTopShortVideoRequest {
 /// An object inside `second.videoTop.shortVideo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct VideoTopShortVideoData {
     /// `page`
     pub page: Option<i64>,
     /// `page_size`
     pub page_size: Option<i64>,
     /// `records`
-    pub records: Vec<Record>,
+    pub records: Vec<VideoTopShortVideoRecord>,
     /// `total`
     pub total: Option<i64>,
 }
 /// An object inside `second.videoTop.shortVideo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Record {
+pub struct VideoTopShortVideoRecord {
     /// `id`
     pub id: Option<i64>,
     /// `product_first_cat_name`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/sendHome.json
 
 //! `sendHome.product.batchUpdatePrice`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ProductBatchUpdatePriceUpdateItem`: a type's name is unique within its group"
+)]
+pub type UpdateItem = ProductBatchUpdatePriceUpdateItem;
 /// `sendHome.product.batchUpdatePrice`: the request of the platform method `sendHome.product.batchUpdatePrice`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -19,11 +23,14 @@ pub struct SendHomeProductBatchUpdatePriceRequest {
     /// `store_id`
     pub store_id: Option<i64>,
     /// `update_items` (required)
-    pub update_items: Vec<UpdateItem>,
+    pub update_items: Vec<ProductBatchUpdatePriceUpdateItem>,
 }
 impl SendHomeProductBatchUpdatePriceRequest {
     /// Builds it from the required parameters (`operate_perspective`, `update_items`).
-    pub fn new(operate_perspective: i32, update_items: Vec<UpdateItem>) -> Self {
+    pub fn new(
+        operate_perspective: i32,
+        update_items: Vec<ProductBatchUpdatePriceUpdateItem>,
+    ) -> Self {
         Self {
             operate_perspective,
             update_items,
@@ -71,6 +78,37 @@ pub struct BatchUpdatePriceErr {
 /// An object inside `sendHome.product.batchUpdatePrice`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+pub struct ProductBatchUpdatePriceUpdateItem {
+    /// `outer_product_id`
+    pub outer_product_id: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `sku_prices` (required)
+    pub sku_prices: Vec<SkuPrice>,
+}
+impl ProductBatchUpdatePriceUpdateItem {
+    /// Builds it from the required parameters (`sku_prices`).
+    pub fn new(sku_prices: Vec<SkuPrice>) -> Self {
+        Self {
+            sku_prices,
+            outer_product_id: Default::default(),
+            product_id: Default::default(),
+        }
+    }
+    /// Sets `outer_product_id`
+    pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
+        self.outer_product_id = Some(outer_product_id.into());
+        self
+    }
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
+}
+/// An object inside `sendHome.product.batchUpdatePrice`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SkuPrice {
     /// `outer_sku_id`
     pub outer_sku_id: Option<String>,
@@ -96,37 +134,6 @@ impl SkuPrice {
     /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
-        self
-    }
-}
-/// An object inside `sendHome.product.batchUpdatePrice`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct UpdateItem {
-    /// `outer_product_id`
-    pub outer_product_id: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `sku_prices` (required)
-    pub sku_prices: Vec<SkuPrice>,
-}
-impl UpdateItem {
-    /// Builds it from the required parameters (`sku_prices`).
-    pub fn new(sku_prices: Vec<SkuPrice>) -> Self {
-        Self {
-            sku_prices,
-            outer_product_id: Default::default(),
-            product_id: Default::default(),
-        }
-    }
-    /// Sets `outer_product_id`
-    pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
-        self.outer_product_id = Some(outer_product_id.into());
-        self
-    }
-    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
-        self.product_id = Some(product_id.into());
         self
     }
 }

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/sendHome.json
 
 //! `sendHome.product.batchUpdateStock`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ProductBatchUpdateStockUpdateItem`: a type's name is unique within its group"
+)]
+pub type UpdateItem = ProductBatchUpdateStockUpdateItem;
 /// `sendHome.product.batchUpdateStock`: the request of the platform method `sendHome.product.batchUpdateStock`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -23,14 +27,14 @@ pub struct SendHomeProductBatchUpdateStockRequest {
     /// `store_id`
     pub store_id: Option<i64>,
     /// `update_items` (required)
-    pub update_items: Vec<UpdateItem>,
+    pub update_items: Vec<ProductBatchUpdateStockUpdateItem>,
 }
 impl SendHomeProductBatchUpdateStockRequest {
     /// Builds it from the required parameters (`incremental`, `operate_perspective`, `update_items`).
     pub fn new(
         incremental: bool,
         operate_perspective: i32,
-        update_items: Vec<UpdateItem>,
+        update_items: Vec<ProductBatchUpdateStockUpdateItem>,
     ) -> Self {
         Self {
             incremental,
@@ -68,6 +72,37 @@ impl crate::request::Request for SendHomeProductBatchUpdateStockRequest {
 /// An object inside `sendHome.product.batchUpdateStock`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+pub struct ProductBatchUpdateStockUpdateItem {
+    /// `outer_product_id`
+    pub outer_product_id: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `sku_stocks` (required)
+    pub sku_stocks: Vec<SkuStock>,
+}
+impl ProductBatchUpdateStockUpdateItem {
+    /// Builds it from the required parameters (`sku_stocks`).
+    pub fn new(sku_stocks: Vec<SkuStock>) -> Self {
+        Self {
+            sku_stocks,
+            outer_product_id: Default::default(),
+            product_id: Default::default(),
+        }
+    }
+    /// Sets `outer_product_id`
+    pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
+        self.outer_product_id = Some(outer_product_id.into());
+        self
+    }
+    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
+    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
+        self.product_id = Some(product_id.into());
+        self
+    }
+}
+/// An object inside `sendHome.product.batchUpdateStock`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SkuStock {
     /// `outer_sku_id`
     pub outer_sku_id: Option<String>,
@@ -93,37 +128,6 @@ impl SkuStock {
     /// Sets `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub fn sku_id(mut self, sku_id: impl Into<crate::ids::SkuId>) -> Self {
         self.sku_id = Some(sku_id.into());
-        self
-    }
-}
-/// An object inside `sendHome.product.batchUpdateStock`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct UpdateItem {
-    /// `outer_product_id`
-    pub outer_product_id: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `sku_stocks` (required)
-    pub sku_stocks: Vec<SkuStock>,
-}
-impl UpdateItem {
-    /// Builds it from the required parameters (`sku_stocks`).
-    pub fn new(sku_stocks: Vec<SkuStock>) -> Self {
-        Self {
-            sku_stocks,
-            outer_product_id: Default::default(),
-            product_id: Default::default(),
-        }
-    }
-    /// Sets `outer_product_id`
-    pub fn outer_product_id(mut self, outer_product_id: impl Into<String>) -> Self {
-        self.outer_product_id = Some(outer_product_id.into());
-        self
-    }
-    /// Sets `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
-    pub fn product_id(mut self, product_id: impl Into<crate::ids::ProductId>) -> Self {
-        self.product_id = Some(product_id.into());
         self
     }
 }

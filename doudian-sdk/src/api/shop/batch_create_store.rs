@@ -3,6 +3,10 @@
 
 //! `shop.batchCreateStore`: its request, its response and their nested types.
 pub use super::shared::OpenTime;
+#[deprecated(
+    note = "renamed to `BatchCreateStoreStore`: a type's name is unique within its group"
+)]
+pub type Store = BatchCreateStoreStore;
 /// `shop.batchCreateStore`: the request of the platform method `shop.batchCreateStore`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,11 +18,11 @@ pub use super::shared::OpenTime;
 #[doc(alias = "shop.batchCreateStore")]
 pub struct ShopBatchCreateStoreRequest {
     /// `store_list` (required)
-    pub store_list: Vec<Store>,
+    pub store_list: Vec<BatchCreateStoreStore>,
 }
 impl ShopBatchCreateStoreRequest {
     /// Builds it from the required parameters (`store_list`).
-    pub fn new(store_list: Vec<Store>) -> Self {
+    pub fn new(store_list: Vec<BatchCreateStoreStore>) -> Self {
         Self { store_list }
     }
 }
@@ -97,7 +101,7 @@ impl ::std::fmt::Debug for BatchCreateStoreResultStore {
 /// An object inside `shop.batchCreateStore`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Store {
+pub struct BatchCreateStoreStore {
     /// `address` (required)
     pub address: String,
     /// `city` (required)
@@ -121,9 +125,9 @@ pub struct Store {
     /// `store_code` (required)
     pub store_code: String,
 }
-impl ::std::fmt::Debug for Store {
+impl ::std::fmt::Debug for BatchCreateStoreStore {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("BatchCreateStoreStore")
             .field("address", &self.address)
             .field("city", &self.city)
             .field("contact", &crate::secret::Redacted(&self.contact))
@@ -138,9 +142,9 @@ impl ::std::fmt::Debug for Store {
             .finish()
     }
 }
-/// The required parameters of [`Store`], by name: 11 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`BatchCreateStoreStore`], by name: 11 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct StoreRequired {
+pub struct BatchCreateStoreStoreRequired {
     /// `address` (required)
     pub address: String,
     /// `city` (required)
@@ -164,10 +168,10 @@ pub struct StoreRequired {
     /// `store_code` (required)
     pub store_code: String,
 }
-impl Store {
+impl BatchCreateStoreStore {
     /// Builds it from its required parameters (`address`, `city`, `contact`, `district`, `latitude`, `longitude`, `name`, `open_time`, `province`, `row_id`, `store_code`).
-    pub fn new(required: StoreRequired) -> Self {
-        let StoreRequired {
+    pub fn new(required: BatchCreateStoreStoreRequired) -> Self {
+        let BatchCreateStoreStoreRequired {
             address,
             city,
             contact,

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/shop.json
 
 //! `shop.brandList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `BrandListData`: a type's name is unique within its group"
+)]
+pub type Data = BrandListData;
 /// `shop.brandList` (获取店铺的已授权品牌列表): Lists the brands the shop is authorised to sell, with their Chinese and English names and trademark registration numbers. A product in a category that requires a brand names one of these when it is published.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -23,16 +27,16 @@ impl ShopBrandListRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct ShopBrandListResponse(pub Vec<Data>);
+pub struct ShopBrandListResponse(pub Vec<BrandListData>);
 impl ::std::ops::Deref for ShopBrandListResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<BrandListData>;
+    fn deref(&self) -> &Vec<BrandListData> {
         &self.0
     }
 }
 impl IntoIterator for ShopBrandListResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = BrandListData;
+    type IntoIter = ::std::vec::IntoIter<BrandListData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -45,7 +49,7 @@ impl crate::request::Request for ShopBrandListRequest {
 /// An object inside `shop.brandList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct BrandListData {
     /// The brand's Chinese name.
     ///
     /// `brand_chinese_name`

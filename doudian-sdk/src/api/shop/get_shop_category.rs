@@ -2,6 +2,10 @@
 // Source: api-spec/groups/shop.json
 
 //! `shop.getShopCategory`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetShopCategoryData`: a type's name is unique within its group"
+)]
+pub type Data = GetShopCategoryData;
 /// `shop.getShopCategory` (获取店铺后台供商家发布商品的类目): Lists the product categories the shop may publish in, one level at a time: `cid` 0 gives the first level, a category's id gives its children. Only a leaf category (`is_leaf`) takes products; its id is the `category_leaf_id` of `product.addV2` and `product.getCatePropertyV2`. Categories change seldom, so an ERP caches the tree.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -28,16 +32,16 @@ impl ShopGetShopCategoryRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct ShopGetShopCategoryResponse(pub Vec<Data>);
+pub struct ShopGetShopCategoryResponse(pub Vec<GetShopCategoryData>);
 impl ::std::ops::Deref for ShopGetShopCategoryResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<GetShopCategoryData>;
+    fn deref(&self) -> &Vec<GetShopCategoryData> {
         &self.0
     }
 }
 impl IntoIterator for ShopGetShopCategoryResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = GetShopCategoryData;
+    type IntoIter = ::std::vec::IntoIter<GetShopCategoryData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -50,7 +54,7 @@ impl crate::request::Request for ShopGetShopCategoryRequest {
 /// An object inside `shop.getShopCategory`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetShopCategoryData {
     /// Whether the shop may use the category now.
     ///
     /// `enable`

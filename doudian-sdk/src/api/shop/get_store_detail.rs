@@ -3,6 +3,22 @@
 
 //! `shop.getStoreDetail`: its request, its response and their nested types.
 pub use super::shared::{RelShopUser, StoreChargeInfo};
+#[deprecated(
+    note = "renamed to `GetStoreDetailOpenTime`: a type's name is unique within its group"
+)]
+pub type OpenTime = GetStoreDetailOpenTime;
+#[deprecated(
+    note = "renamed to `GetStoreDetailPoiAuditInfo`: a type's name is unique within its group"
+)]
+pub type PoiAuditInfo = GetStoreDetailPoiAuditInfo;
+#[deprecated(
+    note = "renamed to `GetStoreDetailStore`: a type's name is unique within its group"
+)]
+pub type Store = GetStoreDetailStore;
+#[deprecated(
+    note = "renamed to `GetStoreDetailStoreDetail`: a type's name is unique within its group"
+)]
+pub type StoreDetail = GetStoreDetailStoreDetail;
 /// `shop.getStoreDetail`: the request of the platform method `shop.getStoreDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -57,7 +73,7 @@ pub struct ShopGetStoreDetailResponse {
     /// `ret_msg`
     pub ret_msg: Option<String>,
     /// `store_detail`
-    pub store_detail: Option<StoreDetail>,
+    pub store_detail: Option<GetStoreDetailStoreDetail>,
 }
 impl crate::request::Request for ShopGetStoreDetailRequest {
     const METHOD: &'static str = "shop.getStoreDetail";
@@ -67,7 +83,7 @@ impl crate::request::Request for ShopGetStoreDetailRequest {
 /// An object inside `shop.getStoreDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct OpenTime {
+pub struct GetStoreDetailOpenTime {
     /// `custom`
     pub custom: Option<String>,
     /// `day_map`
@@ -76,7 +92,7 @@ pub struct OpenTime {
 /// An object inside `shop.getStoreDetail`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct PoiAuditInfo {
+pub struct GetStoreDetailPoiAuditInfo {
     /// `address`
     pub address: Option<String>,
     /// `city`
@@ -92,7 +108,7 @@ pub struct PoiAuditInfo {
     /// `name`
     pub name: Option<String>,
     /// `open_time`
-    pub open_time: Option<OpenTime>,
+    pub open_time: Option<GetStoreDetailOpenTime>,
     /// `poi_audit_id`
     pub poi_audit_id: Option<String>,
     /// `poi_audit_state`
@@ -108,9 +124,9 @@ pub struct PoiAuditInfo {
     /// `town`
     pub town: Option<String>,
 }
-impl ::std::fmt::Debug for PoiAuditInfo {
+impl ::std::fmt::Debug for GetStoreDetailPoiAuditInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("PoiAuditInfo")
+        f.debug_struct("GetStoreDetailPoiAuditInfo")
             .field("address", &self.address)
             .field("city", &self.city)
             .field("contact", &crate::secret::Redacted(&self.contact))
@@ -132,7 +148,7 @@ impl ::std::fmt::Debug for PoiAuditInfo {
 /// An object inside `shop.getStoreDetail`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Store {
+pub struct GetStoreDetailStore {
     /// `address`
     pub address: Option<String>,
     /// `bound_time`
@@ -162,7 +178,7 @@ pub struct Store {
     /// `open_account_time`
     pub open_account_time: Option<i64>,
     /// `open_time`
-    pub open_time: Option<OpenTime>,
+    pub open_time: Option<GetStoreDetailOpenTime>,
     /// `poi_audit_state`
     pub poi_audit_state: Option<i64>,
     /// `poi_id`
@@ -196,9 +212,9 @@ pub struct Store {
     /// `update_time`
     pub update_time: Option<i64>,
 }
-impl ::std::fmt::Debug for Store {
+impl ::std::fmt::Debug for GetStoreDetailStore {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("GetStoreDetailStore")
             .field("address", &self.address)
             .field("bound_time", &self.bound_time)
             .field("city", &self.city)
@@ -236,13 +252,13 @@ impl ::std::fmt::Debug for Store {
 /// An object inside `shop.getStoreDetail`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct StoreDetail {
+pub struct GetStoreDetailStoreDetail {
     /// `poi_audit_info`
-    pub poi_audit_info: Option<PoiAuditInfo>,
+    pub poi_audit_info: Option<GetStoreDetailPoiAuditInfo>,
     /// `rel_shop_user`
     pub rel_shop_user: Option<RelShopUser>,
     /// `store`
-    pub store: Option<Store>,
+    pub store: Option<GetStoreDetailStore>,
     /// `store_charge_info`
     pub store_charge_info: Option<StoreChargeInfo>,
 }

@@ -3,6 +3,22 @@
 
 //! `shop.getStoreList`: its request, its response and their nested types.
 pub use super::shared::{RelShopUser, StoreChargeInfo};
+#[deprecated(
+    note = "renamed to `GetStoreListOpenTime`: a type's name is unique within its group"
+)]
+pub type OpenTime = GetStoreListOpenTime;
+#[deprecated(
+    note = "renamed to `GetStoreListPoiAuditInfo`: a type's name is unique within its group"
+)]
+pub type PoiAuditInfo = GetStoreListPoiAuditInfo;
+#[deprecated(
+    note = "renamed to `GetStoreListStore`: a type's name is unique within its group"
+)]
+pub type Store = GetStoreListStore;
+#[deprecated(
+    note = "renamed to `GetStoreListStoreDetail`: a type's name is unique within its group"
+)]
+pub type StoreDetail = GetStoreListStoreDetail;
 /// `shop.getStoreList`: the request of the platform method `shop.getStoreList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -165,7 +181,7 @@ pub struct ShopGetStoreListResponse {
     /// `ret_msg`
     pub ret_msg: Option<String>,
     /// `store_detail_list`
-    pub store_detail_list: Vec<StoreDetail>,
+    pub store_detail_list: Vec<GetStoreListStoreDetail>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -175,7 +191,7 @@ impl crate::request::Request for ShopGetStoreListRequest {
     type Response = ShopGetStoreListResponse;
 }
 impl crate::page::Paginated for ShopGetStoreListRequest {
-    type Item = StoreDetail;
+    type Item = GetStoreListStoreDetail;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -202,14 +218,14 @@ impl ShopGetStoreListRequest {
 /// An object inside `shop.getStoreList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct OpenTime {
+pub struct GetStoreListOpenTime {
     /// `day_map`
     pub day_map: ::std::collections::BTreeMap<String, String>,
 }
 /// An object inside `shop.getStoreList`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct PoiAuditInfo {
+pub struct GetStoreListPoiAuditInfo {
     /// `address`
     pub address: Option<String>,
     /// `city`
@@ -241,9 +257,9 @@ pub struct PoiAuditInfo {
     /// `town`
     pub town: Option<String>,
 }
-impl ::std::fmt::Debug for PoiAuditInfo {
+impl ::std::fmt::Debug for GetStoreListPoiAuditInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("PoiAuditInfo")
+        f.debug_struct("GetStoreListPoiAuditInfo")
             .field("address", &self.address)
             .field("city", &self.city)
             .field("contact", &crate::secret::Redacted(&self.contact))
@@ -263,18 +279,9 @@ impl ::std::fmt::Debug for PoiAuditInfo {
     }
 }
 /// An object inside `shop.getStoreList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PoiAuditInfoOpenTime {
-    /// `custom`
-    pub custom: Option<String>,
-    /// `day_map`
-    pub day_map: ::std::collections::BTreeMap<String, String>,
-}
-/// An object inside `shop.getStoreList`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Store {
+pub struct GetStoreListStore {
     /// `address`
     pub address: Option<String>,
     /// `bound_time`
@@ -304,7 +311,7 @@ pub struct Store {
     /// `open_account_time`
     pub open_account_time: Option<i64>,
     /// `open_time`
-    pub open_time: Option<OpenTime>,
+    pub open_time: Option<GetStoreListOpenTime>,
     /// `poi_audit_state`
     pub poi_audit_state: Option<i64>,
     /// `poi_id`
@@ -338,9 +345,9 @@ pub struct Store {
     /// `update_time`
     pub update_time: Option<i64>,
 }
-impl ::std::fmt::Debug for Store {
+impl ::std::fmt::Debug for GetStoreListStore {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("GetStoreListStore")
             .field("address", &self.address)
             .field("bound_time", &self.bound_time)
             .field("city", &self.city)
@@ -378,15 +385,24 @@ impl ::std::fmt::Debug for Store {
 /// An object inside `shop.getStoreList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct StoreDetail {
+pub struct GetStoreListStoreDetail {
     /// `poi_audit_info`
-    pub poi_audit_info: Option<PoiAuditInfo>,
+    pub poi_audit_info: Option<GetStoreListPoiAuditInfo>,
     /// `rel_shop_user`
     pub rel_shop_user: Option<RelShopUser>,
     /// `store`
-    pub store: Option<Store>,
+    pub store: Option<GetStoreListStore>,
     /// `store_charge_info`
     pub store_charge_info: Option<StoreChargeInfo>,
+}
+/// An object inside `shop.getStoreList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PoiAuditInfoOpenTime {
+    /// `custom`
+    pub custom: Option<String>,
+    /// `day_map`
+    pub day_map: ::std::collections::BTreeMap<String, String>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/shopVideo.json
 
 //! `shopVideo.getInfoForPublish`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetInfoForPublishActivity`: a type's name is unique within its group"
+)]
+pub type Activity = GetInfoForPublishActivity;
 /// `shopVideo.getInfoForPublish`: the request of the platform method `shopVideo.getInfoForPublish`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -38,7 +42,7 @@ impl ShopVideoGetInfoForPublishRequest {
 #[non_exhaustive]
 pub struct ShopVideoGetInfoForPublishResponse {
     /// `activity_list`
-    pub activity_list: Vec<Activity>,
+    pub activity_list: Vec<GetInfoForPublishActivity>,
     /// `alliance_limit_info`
     pub alliance_limit_info: Option<AllianceLimitInfo>,
     /// `hotspot_info`
@@ -52,7 +56,18 @@ impl crate::request::Request for ShopVideoGetInfoForPublishRequest {
 /// An object inside `shopVideo.getInfoForPublish`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Activity {
+pub struct AllianceLimitInfo {
+    /// `can_bind`
+    pub can_bind: Option<bool>,
+    /// `current_bind_num`
+    pub current_bind_num: Option<i64>,
+    /// `remain_bind_num`
+    pub remain_bind_num: Option<i64>,
+}
+/// An object inside `shopVideo.getInfoForPublish`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetInfoForPublishActivity {
     /// `activity_id`
     pub activity_id: Option<String>,
     /// `activity_name`
@@ -61,17 +76,6 @@ pub struct Activity {
     pub head_image: Option<String>,
     /// `jump_url`
     pub jump_url: Option<String>,
-}
-/// An object inside `shopVideo.getInfoForPublish`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AllianceLimitInfo {
-    /// `can_bind`
-    pub can_bind: Option<bool>,
-    /// `current_bind_num`
-    pub current_bind_num: Option<i64>,
-    /// `remain_bind_num`
-    pub remain_bind_num: Option<i64>,
 }
 /// An object inside `shopVideo.getInfoForPublish`.
 #[derive(Clone, Default, Debug)]

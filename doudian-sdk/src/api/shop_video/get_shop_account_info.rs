@@ -2,6 +2,10 @@
 // Source: api-spec/groups/shopVideo.json
 
 //! `shopVideo.getShopAccountInfo`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetShopAccountInfoAccountInfo`: a type's name is unique within its group"
+)]
+pub type AccountInfo = GetShopAccountInfoAccountInfo;
 /// `shopVideo.getShopAccountInfo`: the request of the platform method `shopVideo.getShopAccountInfo`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -23,7 +27,7 @@ impl ShopVideoGetShopAccountInfoRequest {
 #[non_exhaustive]
 pub struct ShopVideoGetShopAccountInfoResponse {
     /// `account_infos`
-    pub account_infos: Vec<AccountInfo>,
+    pub account_infos: Vec<GetShopAccountInfoAccountInfo>,
 }
 impl crate::request::Request for ShopVideoGetShopAccountInfoRequest {
     const METHOD: &'static str = "shopVideo.getShopAccountInfo";
@@ -33,7 +37,7 @@ impl crate::request::Request for ShopVideoGetShopAccountInfoRequest {
 /// An object inside `shopVideo.getShopAccountInfo`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct AccountInfo {
+pub struct GetShopAccountInfoAccountInfo {
     /// `avatar_url`
     pub avatar_url: Option<String>,
     /// `type`
@@ -43,9 +47,9 @@ pub struct AccountInfo {
     /// `user_name` (sensitive: redacted in `Debug`)
     pub user_name: Option<String>,
 }
-impl ::std::fmt::Debug for AccountInfo {
+impl ::std::fmt::Debug for GetShopAccountInfoAccountInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("AccountInfo")
+        f.debug_struct("GetShopAccountInfoAccountInfo")
             .field("avatar_url", &self.avatar_url)
             .field("type_", &self.type_)
             .field("user_id", &self.user_id)

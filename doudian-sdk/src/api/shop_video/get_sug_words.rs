@@ -2,6 +2,10 @@
 // Source: api-spec/groups/shopVideo.json
 
 //! `shopVideo.getSugWords`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetSugWordsData`: a type's name is unique within its group"
+)]
+pub type Data = GetSugWordsData;
 /// `shopVideo.getSugWords`: the request of the platform method `shopVideo.getSugWords`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -25,16 +29,16 @@ impl ShopVideoGetSugWordsRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct ShopVideoGetSugWordsResponse(pub Vec<Data>);
+pub struct ShopVideoGetSugWordsResponse(pub Vec<GetSugWordsData>);
 impl ::std::ops::Deref for ShopVideoGetSugWordsResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<GetSugWordsData>;
+    fn deref(&self) -> &Vec<GetSugWordsData> {
         &self.0
     }
 }
 impl IntoIterator for ShopVideoGetSugWordsResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = GetSugWordsData;
+    type IntoIter = ::std::vec::IntoIter<GetSugWordsData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -47,7 +51,7 @@ impl crate::request::Request for ShopVideoGetSugWordsRequest {
 /// An object inside `shopVideo.getSugWords`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetSugWordsData {
     /// `play_count`
     pub play_count: Option<i64>,
     /// `topic_id`

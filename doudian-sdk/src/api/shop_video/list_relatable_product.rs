@@ -2,6 +2,10 @@
 // Source: api-spec/groups/shopVideo.json
 
 //! `shopVideo.listRelatableProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ListRelatableProductProduct`: a type's name is unique within its group"
+)]
+pub type Product = ListRelatableProductProduct;
 /// `shopVideo.listRelatableProduct`: the request of the platform method `shopVideo.listRelatableProduct`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -76,7 +80,7 @@ pub struct ShopVideoListRelatableProductResponse {
     /// `page_size`
     pub page_size: Option<i32>,
     /// `product_list`
-    pub product_list: Vec<Product>,
+    pub product_list: Vec<ListRelatableProductProduct>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -86,7 +90,7 @@ impl crate::request::Request for ShopVideoListRelatableProductRequest {
     type Response = ShopVideoListRelatableProductResponse;
 }
 impl crate::page::Paginated for ShopVideoListRelatableProductRequest {
-    type Item = Product;
+    type Item = ListRelatableProductProduct;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -113,7 +117,7 @@ impl ShopVideoListRelatableProductRequest {
 /// An object inside `shopVideo.listRelatableProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct ListRelatableProductProduct {
     /// `check_status`
     pub check_status: Option<i64>,
     /// `draft_status`

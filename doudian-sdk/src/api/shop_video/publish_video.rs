@@ -2,6 +2,14 @@
 // Source: api-spec/groups/shopVideo.json
 
 //! `shopVideo.publishVideo`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PublishVideoActivity`: a type's name is unique within its group"
+)]
+pub type Activity = PublishVideoActivity;
+#[deprecated(
+    note = "renamed to `PublishVideoAnchor`: a type's name is unique within its group"
+)]
+pub type Anchor = PublishVideoAnchor;
 /// `shopVideo.publishVideo`: the request of the platform method `shopVideo.publishVideo`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,7 +21,7 @@
 #[doc(alias = "shopVideo.publishVideo")]
 pub struct ShopVideoPublishVideoRequest {
     /// `anchor_list`
-    pub anchor_list: Vec<Anchor>,
+    pub anchor_list: Vec<PublishVideoAnchor>,
     /// `basic_info`
     pub basic_info: Option<BasicInfo>,
 }
@@ -26,7 +34,7 @@ impl ShopVideoPublishVideoRequest {
         }
     }
     /// Sets `anchor_list`
-    pub fn anchor_list(mut self, anchor_list: Vec<Anchor>) -> Self {
+    pub fn anchor_list(mut self, anchor_list: Vec<PublishVideoAnchor>) -> Self {
         self.anchor_list = anchor_list;
         self
     }
@@ -48,70 +56,11 @@ impl crate::request::Request for ShopVideoPublishVideoRequest {
     type Response = ShopVideoPublishVideoResponse;
 }
 /// An object inside `shopVideo.publishVideo`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Activity {
-    /// `activity_id`
-    pub activity_id: Option<String>,
-    /// `activity_name`
-    pub activity_name: Option<String>,
-}
-impl Activity {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            activity_id: Default::default(),
-            activity_name: Default::default(),
-        }
-    }
-    /// Sets `activity_id`
-    pub fn activity_id(mut self, activity_id: impl Into<String>) -> Self {
-        self.activity_id = Some(activity_id.into());
-        self
-    }
-    /// Sets `activity_name`
-    pub fn activity_name(mut self, activity_name: impl Into<String>) -> Self {
-        self.activity_name = Some(activity_name.into());
-        self
-    }
-}
-/// An object inside `shopVideo.publishVideo`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Anchor {
-    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    pub product_ids: Vec<crate::ids::ProductId>,
-    /// `type`
-    pub type_: Option<i32>,
-}
-impl Anchor {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            product_ids: Default::default(),
-            type_: Default::default(),
-        }
-    }
-    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
-    pub fn product_ids(
-        mut self,
-        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
-    ) -> Self {
-        self.product_ids = product_ids.into_iter().map(Into::into).collect();
-        self
-    }
-    /// Sets `type`
-    pub fn type_(mut self, type_: i32) -> Self {
-        self.type_ = Some(type_);
-        self
-    }
-}
-/// An object inside `shopVideo.publishVideo`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BasicInfo {
     /// `activity_list`
-    pub activity_list: Vec<Activity>,
+    pub activity_list: Vec<PublishVideoActivity>,
     /// `cover_image_uri`
     pub cover_image_uri: Option<String>,
     /// `desc`
@@ -136,7 +85,7 @@ impl BasicInfo {
         }
     }
     /// Sets `activity_list`
-    pub fn activity_list(mut self, activity_list: Vec<Activity>) -> Self {
+    pub fn activity_list(mut self, activity_list: Vec<PublishVideoActivity>) -> Self {
         self.activity_list = activity_list;
         self
     }
@@ -158,6 +107,65 @@ impl BasicInfo {
     /// Sets `title`
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = Some(title.into());
+        self
+    }
+}
+/// An object inside `shopVideo.publishVideo`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PublishVideoActivity {
+    /// `activity_id`
+    pub activity_id: Option<String>,
+    /// `activity_name`
+    pub activity_name: Option<String>,
+}
+impl PublishVideoActivity {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            activity_id: Default::default(),
+            activity_name: Default::default(),
+        }
+    }
+    /// Sets `activity_id`
+    pub fn activity_id(mut self, activity_id: impl Into<String>) -> Self {
+        self.activity_id = Some(activity_id.into());
+        self
+    }
+    /// Sets `activity_name`
+    pub fn activity_name(mut self, activity_name: impl Into<String>) -> Self {
+        self.activity_name = Some(activity_name.into());
+        self
+    }
+}
+/// An object inside `shopVideo.publishVideo`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PublishVideoAnchor {
+    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
+    pub product_ids: Vec<crate::ids::ProductId>,
+    /// `type`
+    pub type_: Option<i32>,
+}
+impl PublishVideoAnchor {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            product_ids: Default::default(),
+            type_: Default::default(),
+        }
+    }
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a number
+    pub fn product_ids(
+        mut self,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        self.product_ids = product_ids.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Sets `type`
+    pub fn type_(mut self, type_: i32) -> Self {
+        self.type_ = Some(type_);
         self
     }
 }

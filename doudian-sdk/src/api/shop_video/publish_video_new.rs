@@ -2,6 +2,10 @@
 // Source: api-spec/groups/shopVideo.json
 
 //! `shopVideo.publishVideoNew`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PublishVideoNewAnchor`: a type's name is unique within its group"
+)]
+pub type Anchor = PublishVideoNewAnchor;
 /// `shopVideo.publishVideoNew`: the request of the platform method `shopVideo.publishVideoNew`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -74,64 +78,9 @@ impl crate::request::Request for ShopVideoPublishVideoNewRequest {
 /// An object inside `shopVideo.publishVideoNew`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Anchor {
-    /// `anchor_draft_id`
-    pub anchor_draft_id: Option<String>,
-    /// `content`
-    pub content: Option<String>,
-    /// `keyword`
-    pub keyword: Option<String>,
-    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
-    pub product_ids: Vec<crate::ids::ProductId>,
-    /// `type`
-    pub type_: Option<i32>,
-}
-impl Anchor {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            anchor_draft_id: Default::default(),
-            content: Default::default(),
-            keyword: Default::default(),
-            product_ids: Default::default(),
-            type_: Default::default(),
-        }
-    }
-    /// Sets `anchor_draft_id`
-    pub fn anchor_draft_id(mut self, anchor_draft_id: impl Into<String>) -> Self {
-        self.anchor_draft_id = Some(anchor_draft_id.into());
-        self
-    }
-    /// Sets `content`
-    pub fn content(mut self, content: impl Into<String>) -> Self {
-        self.content = Some(content.into());
-        self
-    }
-    /// Sets `keyword`
-    pub fn keyword(mut self, keyword: impl Into<String>) -> Self {
-        self.keyword = Some(keyword.into());
-        self
-    }
-    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
-    pub fn product_ids(
-        mut self,
-        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
-    ) -> Self {
-        self.product_ids = product_ids.into_iter().map(Into::into).collect();
-        self
-    }
-    /// Sets `type`
-    pub fn type_(mut self, type_: i32) -> Self {
-        self.type_ = Some(type_);
-        self
-    }
-}
-/// An object inside `shopVideo.publishVideoNew`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct AnchorInfo {
     /// `anchors`
-    pub anchors: Vec<Anchor>,
+    pub anchors: Vec<PublishVideoNewAnchor>,
 }
 impl AnchorInfo {
     /// A request with no parameters set (none is required).
@@ -141,7 +90,7 @@ impl AnchorInfo {
         }
     }
     /// Sets `anchors`
-    pub fn anchors(mut self, anchors: Vec<Anchor>) -> Self {
+    pub fn anchors(mut self, anchors: Vec<PublishVideoNewAnchor>) -> Self {
         self.anchors = anchors;
         self
     }
@@ -187,6 +136,61 @@ impl PublishInfo {
     /// Sets `user_id`
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into());
+        self
+    }
+}
+/// An object inside `shopVideo.publishVideoNew`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PublishVideoNewAnchor {
+    /// `anchor_draft_id`
+    pub anchor_draft_id: Option<String>,
+    /// `content`
+    pub content: Option<String>,
+    /// `keyword`
+    pub keyword: Option<String>,
+    /// `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
+    pub product_ids: Vec<crate::ids::ProductId>,
+    /// `type`
+    pub type_: Option<i32>,
+}
+impl PublishVideoNewAnchor {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            anchor_draft_id: Default::default(),
+            content: Default::default(),
+            keyword: Default::default(),
+            product_ids: Default::default(),
+            type_: Default::default(),
+        }
+    }
+    /// Sets `anchor_draft_id`
+    pub fn anchor_draft_id(mut self, anchor_draft_id: impl Into<String>) -> Self {
+        self.anchor_draft_id = Some(anchor_draft_id.into());
+        self
+    }
+    /// Sets `content`
+    pub fn content(mut self, content: impl Into<String>) -> Self {
+        self.content = Some(content.into());
+        self
+    }
+    /// Sets `keyword`
+    pub fn keyword(mut self, keyword: impl Into<String>) -> Self {
+        self.keyword = Some(keyword.into());
+        self
+    }
+    /// Sets `product_ids`: [`ProductId`](crate::ids::ProductId)s, each sent as a string
+    pub fn product_ids(
+        mut self,
+        product_ids: impl IntoIterator<Item = impl Into<crate::ids::ProductId>>,
+    ) -> Self {
+        self.product_ids = product_ids.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Sets `type`
+    pub fn type_(mut self, type_: i32) -> Self {
+        self.type_ = Some(type_);
         self
     }
 }

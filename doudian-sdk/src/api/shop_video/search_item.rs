@@ -2,6 +2,18 @@
 // Source: api-spec/groups/shopVideo.json
 
 //! `shopVideo.searchItem`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SearchItemAccountInfo`: a type's name is unique within its group"
+)]
+pub type AccountInfo = SearchItemAccountInfo;
+#[deprecated(
+    note = "renamed to `SearchItemData`: a type's name is unique within its group"
+)]
+pub type Data = SearchItemData;
+#[deprecated(
+    note = "renamed to `SearchItemProduct`: a type's name is unique within its group"
+)]
+pub type Product = SearchItemProduct;
 /// `shopVideo.searchItem`: the request of the platform method `shopVideo.searchItem`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -23,7 +35,7 @@ pub struct ShopVideoSearchItemRequest {
     /// `page_size`
     pub page_size: Option<i32>,
     /// `product`
-    pub product: Option<Product>,
+    pub product: Option<SearchItemProduct>,
     /// `user_id`
     pub user_id: Option<String>,
 }
@@ -66,7 +78,7 @@ impl ShopVideoSearchItemRequest {
         self
     }
     /// Sets `product`
-    pub fn product(mut self, product: Product) -> Self {
+    pub fn product(mut self, product: SearchItemProduct) -> Self {
         self.product = Some(product);
         self
     }
@@ -81,7 +93,7 @@ impl ShopVideoSearchItemRequest {
 #[non_exhaustive]
 pub struct ShopVideoSearchItemResponse {
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<SearchItemData>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -89,15 +101,6 @@ impl crate::request::Request for ShopVideoSearchItemRequest {
     const METHOD: &'static str = "shopVideo.searchItem";
     const READ_ONLY: bool = true;
     type Response = ShopVideoSearchItemResponse;
-}
-/// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct AccountInfo {
-    /// `name`
-    pub name: Option<String>,
-    /// `user_id`
-    pub user_id: Option<String>,
 }
 /// An object inside `shopVideo.searchItem`.
 #[derive(Clone, Default, Debug)]
@@ -122,13 +125,6 @@ pub struct BindProductProduct {
 /// An object inside `shopVideo.searchItem`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
-    /// `items`
-    pub items: Vec<Item>,
-}
-/// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct HighQualityTag {
     /// `boost_v_v`
     pub boost_v_v: Option<i64>,
@@ -140,7 +136,7 @@ pub struct HighQualityTag {
 #[non_exhaustive]
 pub struct Item {
     /// `account_info`
-    pub account_info: Option<AccountInfo>,
+    pub account_info: Option<SearchItemAccountInfo>,
     /// `bind_types`
     pub bind_types: Vec<i64>,
     /// `high_quality_tag`
@@ -206,11 +202,36 @@ impl OptionalParam {
 /// An object inside `shopVideo.searchItem`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Product {
+pub struct Products {
+    /// `bind_products`
+    pub bind_products: Vec<BindProduct>,
+    /// `suggest_products`
+    pub suggest_products: Vec<SuggestProduct>,
+}
+/// An object inside `shopVideo.searchItem`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SearchItemAccountInfo {
+    /// `name`
+    pub name: Option<String>,
+    /// `user_id`
+    pub user_id: Option<String>,
+}
+/// An object inside `shopVideo.searchItem`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SearchItemData {
+    /// `items`
+    pub items: Vec<Item>,
+}
+/// An object inside `shopVideo.searchItem`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SearchItemProduct {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
     pub product_id: Option<crate::ids::ProductId>,
 }
-impl Product {
+impl SearchItemProduct {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -222,15 +243,6 @@ impl Product {
         self.product_id = Some(product_id.into());
         self
     }
-}
-/// An object inside `shopVideo.searchItem`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Products {
-    /// `bind_products`
-    pub bind_products: Vec<BindProduct>,
-    /// `suggest_products`
-    pub suggest_products: Vec<SuggestProduct>,
 }
 /// An object inside `shopVideo.searchItem`.
 #[derive(Clone, Default, Debug)]

@@ -3,6 +3,10 @@
 
 //! `sku.list`: its request, its response and their nested types.
 pub use super::shared::CustomsReportInfo;
+#[deprecated(
+    note = "renamed to `ListShipRuleMap`: a type's name is unique within its group"
+)]
+pub type ShipRuleMap = ListShipRuleMap;
 /// `sku.list` (获取商品sku列表): Lists every SKU of one product with its spec values, price, stock (per regional warehouse too, in `stock_map`) and merchant code. An ERP uses it to map its item codes onto SKU ids after a product is created or edited.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -120,7 +124,7 @@ pub struct Data {
     /// `settlement_price`
     pub settlement_price: Option<i64>,
     /// `ship_rule_map`
-    pub ship_rule_map: ::std::collections::BTreeMap<String, ShipRuleMap>,
+    pub ship_rule_map: ::std::collections::BTreeMap<String, ListShipRuleMap>,
     /// `sku_type`
     pub sku_type: Option<i64>,
     /// `spec_detail_id1`
@@ -157,22 +161,22 @@ pub struct Data {
 /// An object inside `sku.list`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SellProperty {
-    /// `value_name`
-    pub value_name: Option<String>,
-    /// `value_spec_detail_id`
-    pub value_spec_detail_id: Option<i64>,
-}
-/// An object inside `sku.list`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct ShipRuleMap {
+pub struct ListShipRuleMap {
     /// `delay_day`
     pub delay_day: Option<i64>,
     /// `presell_end_time`
     pub presell_end_time: Option<i64>,
     /// `presell_type`
     pub presell_type: Option<i64>,
+}
+/// An object inside `sku.list`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SellProperty {
+    /// `value_name`
+    pub value_name: Option<String>,
+    /// `value_spec_detail_id`
+    pub value_spec_detail_id: Option<i64>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/sku.json
 
 //! `sku.stockNum`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `StockNumShipRuleMap`: a type's name is unique within its group"
+)]
+pub type ShipRuleMap = StockNumShipRuleMap;
 /// `sku.stockNum` (查询库存): Reads the stock of one SKU, named by `sku_id` or `code`: sellable stock, stock reserved by orders, promotion stock and the stock per regional warehouse.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -80,7 +84,7 @@ pub struct SkuStockNumResponse {
     /// `prom_stock_num`
     pub prom_stock_num: Option<i64>,
     /// `ship_rule_map`
-    pub ship_rule_map: ::std::collections::BTreeMap<String, ShipRuleMap>,
+    pub ship_rule_map: ::std::collections::BTreeMap<String, StockNumShipRuleMap>,
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub sku_id: Option<crate::ids::SkuId>,
     /// `sku_type`
@@ -104,6 +108,6 @@ impl crate::request::Request for SkuStockNumRequest {
 /// An object inside `sku.stockNum`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ShipRuleMap {}
+pub struct StockNumShipRuleMap {}
 #[doc(hidden)]
 mod wire;

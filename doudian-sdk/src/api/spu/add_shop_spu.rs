@@ -2,6 +2,10 @@
 // Source: api-spec/groups/spu.json
 
 //! `spu.addShopSpu`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `AddShopSpuPropertyInfo`: a type's name is unique within its group"
+)]
+pub type PropertyInfo = AddShopSpuPropertyInfo;
 /// `spu.addShopSpu`: the request of the platform method `spu.addShopSpu`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct SpuAddShopSpuRequest {
     /// `category_id` (required)
     pub category_id: i64,
     /// `property_infos` (required)
-    pub property_infos: Vec<PropertyInfo>,
+    pub property_infos: Vec<AddShopSpuPropertyInfo>,
     /// `spu_name` (required)
     pub spu_name: String,
     /// `upc_code`
@@ -28,7 +32,7 @@ impl SpuAddShopSpuRequest {
     pub fn new(
         brand_id: i64,
         category_id: i64,
-        property_infos: Vec<PropertyInfo>,
+        property_infos: Vec<AddShopSpuPropertyInfo>,
         spu_name: impl Into<String>,
     ) -> Self {
         Self {
@@ -59,7 +63,7 @@ impl crate::request::Request for SpuAddShopSpuRequest {
 /// An object inside `spu.addShopSpu`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct PropertyInfo {
+pub struct AddShopSpuPropertyInfo {
     /// `level`
     pub level: Option<i64>,
     /// `parent_value_id`
@@ -71,7 +75,7 @@ pub struct PropertyInfo {
     /// `value_name`
     pub value_name: Option<String>,
 }
-impl PropertyInfo {
+impl AddShopSpuPropertyInfo {
     /// Builds it from the required parameters (`property_id`, `value_id`).
     pub fn new(property_id: i64, value_id: i64) -> Self {
         Self {

@@ -2,6 +2,22 @@
 // Source: api-spec/groups/spu.json
 
 //! `spu.createSpu`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CreateSpuContent`: a type's name is unique within its group"
+)]
+pub type Content = CreateSpuContent;
+#[deprecated(
+    note = "renamed to `CreateSpuMaterial`: a type's name is unique within its group"
+)]
+pub type Material = CreateSpuMaterial;
+#[deprecated(
+    note = "renamed to `CreateSpuPropertyInfo`: a type's name is unique within its group"
+)]
+pub type PropertyInfo = CreateSpuPropertyInfo;
+#[deprecated(
+    note = "renamed to `CreateSpuValue`: a type's name is unique within its group"
+)]
+pub type Value = CreateSpuValue;
 /// `spu.createSpu`: the request of the platform method `spu.createSpu`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,11 +31,11 @@ pub struct SpuCreateSpuRequest {
     /// `category_leaf_id` (required)
     pub category_leaf_id: i64,
     /// `materials`
-    pub materials: Vec<Material>,
+    pub materials: Vec<CreateSpuMaterial>,
     /// `proofs`
     pub proofs: Vec<Proof>,
     /// `property_infos` (required)
-    pub property_infos: Vec<PropertyInfo>,
+    pub property_infos: Vec<CreateSpuPropertyInfo>,
     /// `spu_actual_images`
     pub spu_actual_images: Vec<String>,
     /// `spu_images`
@@ -27,7 +43,10 @@ pub struct SpuCreateSpuRequest {
 }
 impl SpuCreateSpuRequest {
     /// Builds it from the required parameters (`category_leaf_id`, `property_infos`).
-    pub fn new(category_leaf_id: i64, property_infos: Vec<PropertyInfo>) -> Self {
+    pub fn new(
+        category_leaf_id: i64,
+        property_infos: Vec<CreateSpuPropertyInfo>,
+    ) -> Self {
         Self {
             category_leaf_id,
             property_infos,
@@ -38,7 +57,7 @@ impl SpuCreateSpuRequest {
         }
     }
     /// Sets `materials`
-    pub fn materials(mut self, materials: Vec<Material>) -> Self {
+    pub fn materials(mut self, materials: Vec<CreateSpuMaterial>) -> Self {
         self.materials = materials;
         self
     }
@@ -72,13 +91,13 @@ impl crate::request::Request for SpuCreateSpuRequest {
 /// An object inside `spu.createSpu`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Content {
+pub struct CreateSpuContent {
     /// `content` (required)
     pub content: String,
     /// `name` (required)
     pub name: String,
 }
-impl Content {
+impl CreateSpuContent {
     /// Builds it from the required parameters (`content`, `name`).
     pub fn new(content: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
@@ -90,9 +109,9 @@ impl Content {
 /// An object inside `spu.createSpu`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Material {
+pub struct CreateSpuMaterial {
     /// `content` (required)
-    pub content: Vec<Content>,
+    pub content: Vec<CreateSpuContent>,
     /// `description` (required)
     pub description: String,
     /// `name` (required)
@@ -100,10 +119,10 @@ pub struct Material {
     /// `type` (required)
     pub type_: i32,
 }
-impl Material {
+impl CreateSpuMaterial {
     /// Builds it from the required parameters (`content`, `description`, `name`, `type`).
     pub fn new(
-        content: Vec<Content>,
+        content: Vec<CreateSpuContent>,
         description: impl Into<String>,
         name: impl Into<String>,
         type_: i32,
@@ -119,9 +138,42 @@ impl Material {
 /// An object inside `spu.createSpu`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+pub struct CreateSpuPropertyInfo {
+    /// `property_id` (required)
+    pub property_id: i64,
+    /// `values` (required)
+    pub values: Vec<CreateSpuValue>,
+}
+impl CreateSpuPropertyInfo {
+    /// Builds it from the required parameters (`property_id`, `values`).
+    pub fn new(property_id: i64, values: Vec<CreateSpuValue>) -> Self {
+        Self { property_id, values }
+    }
+}
+/// An object inside `spu.createSpu`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CreateSpuValue {
+    /// `value_id` (required)
+    pub value_id: i64,
+    /// `value_name` (required)
+    pub value_name: String,
+}
+impl CreateSpuValue {
+    /// Builds it from the required parameters (`value_id`, `value_name`).
+    pub fn new(value_id: i64, value_name: impl Into<String>) -> Self {
+        Self {
+            value_id,
+            value_name: value_name.into(),
+        }
+    }
+}
+/// An object inside `spu.createSpu`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Proof {
     /// `content` (required)
-    pub content: Vec<Content>,
+    pub content: Vec<CreateSpuContent>,
     /// `description` (required)
     pub description: String,
     /// `name` (required)
@@ -132,7 +184,7 @@ pub struct Proof {
 impl Proof {
     /// Builds it from the required parameters (`content`, `description`, `name`, `type`).
     pub fn new(
-        content: Vec<Content>,
+        content: Vec<CreateSpuContent>,
         description: impl Into<String>,
         name: impl Into<String>,
         type_: i32,
@@ -142,39 +194,6 @@ impl Proof {
             description: description.into(),
             name: name.into(),
             type_,
-        }
-    }
-}
-/// An object inside `spu.createSpu`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct PropertyInfo {
-    /// `property_id` (required)
-    pub property_id: i64,
-    /// `values` (required)
-    pub values: Vec<Value>,
-}
-impl PropertyInfo {
-    /// Builds it from the required parameters (`property_id`, `values`).
-    pub fn new(property_id: i64, values: Vec<Value>) -> Self {
-        Self { property_id, values }
-    }
-}
-/// An object inside `spu.createSpu`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Value {
-    /// `value_id` (required)
-    pub value_id: i64,
-    /// `value_name` (required)
-    pub value_name: String,
-}
-impl Value {
-    /// Builds it from the required parameters (`value_id`, `value_name`).
-    pub fn new(value_id: i64, value_name: impl Into<String>) -> Self {
-        Self {
-            value_id,
-            value_name: value_name.into(),
         }
     }
 }

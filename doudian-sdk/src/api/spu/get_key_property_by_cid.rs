@@ -2,6 +2,10 @@
 // Source: api-spec/groups/spu.json
 
 //! `spu.getKeyPropertyByCid`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetKeyPropertyByCidPropertyInfo`: a type's name is unique within its group"
+)]
+pub type PropertyInfo = GetKeyPropertyByCidPropertyInfo;
 /// `spu.getKeyPropertyByCid`: the request of the platform method `spu.getKeyPropertyByCid`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -32,7 +36,7 @@ pub struct SpuGetKeyPropertyByCidResponse {
     /// `brand_info`
     pub brand_info: Vec<BrandInfo>,
     /// `property_info`
-    pub property_info: Vec<PropertyInfo>,
+    pub property_info: Vec<GetKeyPropertyByCidPropertyInfo>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -59,7 +63,7 @@ pub struct BrandInfo {
 /// An object inside `spu.getKeyPropertyByCid`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PropertyInfo {
+pub struct GetKeyPropertyByCidPropertyInfo {
     /// `property_id`
     pub property_id: Option<i64>,
     /// `property_name`

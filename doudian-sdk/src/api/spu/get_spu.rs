@@ -2,6 +2,14 @@
 // Source: api-spec/groups/spu.json
 
 //! `spu.getSpu`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetSpuPropertyInfo`: a type's name is unique within its group"
+)]
+pub type PropertyInfo = GetSpuPropertyInfo;
+#[deprecated(
+    note = "renamed to `GetSpuPropertyValue`: a type's name is unique within its group"
+)]
+pub type PropertyValue = GetSpuPropertyValue;
 /// `spu.getSpu`: the request of the platform method `spu.getSpu`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -53,7 +61,7 @@ pub struct SpuGetSpuResponse {
     /// `cspus`
     pub cspus: Vec<Cspus>,
     /// `property_infos`
-    pub property_infos: Vec<PropertyInfo>,
+    pub property_infos: Vec<GetSpuPropertyInfo>,
     /// `spu_id`
     pub spu_id: Option<i64>,
     /// `spu_name`
@@ -80,35 +88,7 @@ pub struct Cspus {
 /// An object inside `spu.getSpu`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct KeyProperty {
-    /// `property_id`
-    pub property_id: Option<i64>,
-    /// `property_values`
-    pub property_values: Vec<PropertyValue>,
-}
-impl KeyProperty {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            property_id: Default::default(),
-            property_values: Default::default(),
-        }
-    }
-    /// Sets `property_id`
-    pub fn property_id(mut self, property_id: i64) -> Self {
-        self.property_id = Some(property_id);
-        self
-    }
-    /// Sets `property_values`
-    pub fn property_values(mut self, property_values: Vec<PropertyValue>) -> Self {
-        self.property_values = property_values;
-        self
-    }
-}
-/// An object inside `spu.getSpu`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PropertyInfo {
+pub struct GetSpuPropertyInfo {
     /// `property_id`
     pub property_id: Option<i64>,
     /// `property_name`
@@ -116,18 +96,18 @@ pub struct PropertyInfo {
     /// `property_type`
     pub property_type: Option<i64>,
     /// `property_values`
-    pub property_values: Vec<PropertyValue>,
+    pub property_values: Vec<GetSpuPropertyValue>,
 }
 /// An object inside `spu.getSpu`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PropertyValue {
+pub struct GetSpuPropertyValue {
     /// `value_id`
     pub value_id: Option<i64>,
     /// `value_name`
     pub value_name: Option<String>,
 }
-impl PropertyValue {
+impl GetSpuPropertyValue {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -143,6 +123,34 @@ impl PropertyValue {
     /// Sets `value_name`
     pub fn value_name(mut self, value_name: impl Into<String>) -> Self {
         self.value_name = Some(value_name.into());
+        self
+    }
+}
+/// An object inside `spu.getSpu`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct KeyProperty {
+    /// `property_id`
+    pub property_id: Option<i64>,
+    /// `property_values`
+    pub property_values: Vec<GetSpuPropertyValue>,
+}
+impl KeyProperty {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            property_id: Default::default(),
+            property_values: Default::default(),
+        }
+    }
+    /// Sets `property_id`
+    pub fn property_id(mut self, property_id: i64) -> Self {
+        self.property_id = Some(property_id);
+        self
+    }
+    /// Sets `property_values`
+    pub fn property_values(mut self, property_values: Vec<GetSpuPropertyValue>) -> Self {
+        self.property_values = property_values;
         self
     }
 }

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/spu.json
 
 //! `spu.getSpuInfoBySpuId`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetSpuInfoBySpuIdSpuPropertyInfo`: a type's name is unique within its group"
+)]
+pub type SpuPropertyInfo = GetSpuInfoBySpuIdSpuPropertyInfo;
 /// `spu.getSpuInfoBySpuId`: the request of the platform method `spu.getSpuInfoBySpuId`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -28,12 +32,27 @@ pub struct SpuGetSpuInfoBySpuIdResponse {
     /// `spu_info`
     pub spu_info: Option<SpuInfo>,
     /// `spu_property_infos`
-    pub spu_property_infos: Vec<SpuPropertyInfo>,
+    pub spu_property_infos: Vec<GetSpuInfoBySpuIdSpuPropertyInfo>,
 }
 impl crate::request::Request for SpuGetSpuInfoBySpuIdRequest {
     const METHOD: &'static str = "spu.getSpuInfoBySpuId";
     const READ_ONLY: bool = true;
     type Response = SpuGetSpuInfoBySpuIdResponse;
+}
+/// An object inside `spu.getSpuInfoBySpuId`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetSpuInfoBySpuIdSpuPropertyInfo {
+    /// `property_alias`
+    pub property_alias: Option<String>,
+    /// `property_id`
+    pub property_id: Option<i64>,
+    /// `property_name`
+    pub property_name: Option<String>,
+    /// `spu_property_value_info`
+    pub spu_property_value_info: Vec<SpuPropertyValueInfo>,
+    /// `type`
+    pub type_: Option<i64>,
 }
 /// An object inside `spu.getSpuInfoBySpuId`.
 #[derive(Clone, Default, Debug)]
@@ -59,21 +78,6 @@ pub struct SpuInfo {
     pub upc_code: Option<String>,
     /// `update_time`
     pub update_time: Option<String>,
-}
-/// An object inside `spu.getSpuInfoBySpuId`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SpuPropertyInfo {
-    /// `property_alias`
-    pub property_alias: Option<String>,
-    /// `property_id`
-    pub property_id: Option<i64>,
-    /// `property_name`
-    pub property_name: Option<String>,
-    /// `spu_property_value_info`
-    pub spu_property_value_info: Vec<SpuPropertyValueInfo>,
-    /// `type`
-    pub type_: Option<i64>,
 }
 /// An object inside `spu.getSpuInfoBySpuId`.
 #[derive(Clone, Default, Debug)]

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/spu.json
 
 //! `spu.getSpuRule`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetSpuRuleValue`: a type's name is unique within its group"
+)]
+pub type Value = GetSpuRuleValue;
 /// `spu.getSpuRule`: the request of the platform method `spu.getSpuRule`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -46,6 +50,15 @@ impl crate::request::Request for SpuGetSpuRuleRequest {
     const METHOD: &'static str = "spu.getSpuRule";
     const READ_ONLY: bool = true;
     type Response = SpuGetSpuRuleResponse;
+}
+/// An object inside `spu.getSpuRule`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetSpuRuleValue {
+    /// `value_id`
+    pub value_id: Option<i64>,
+    /// `value_name`
+    pub value_name: Option<String>,
 }
 /// An object inside `spu.getSpuRule`.
 #[derive(Clone, Default, Debug)]
@@ -148,16 +161,7 @@ pub struct SpuPropertyRule {
     /// `value_type`
     pub value_type: Option<String>,
     /// `values`
-    pub values: Vec<Value>,
-}
-/// An object inside `spu.getSpuRule`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Value {
-    /// `value_id`
-    pub value_id: Option<i64>,
-    /// `value_name`
-    pub value_name: Option<String>,
+    pub values: Vec<GetSpuRuleValue>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,22 @@
 // Source: api-spec/groups/spu.json
 
 //! `spu.QuerySpu`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `QuerySpuContent`: a type's name is unique within its group"
+)]
+pub type Content = QuerySpuContent;
+#[deprecated(
+    note = "renamed to `QuerySpuMaterial`: a type's name is unique within its group"
+)]
+pub type Material = QuerySpuMaterial;
+#[deprecated(
+    note = "renamed to `QuerySpuPropertyValue`: a type's name is unique within its group"
+)]
+pub type PropertyValue = QuerySpuPropertyValue;
+#[deprecated(
+    note = "renamed to `QuerySpuSpuPropertyInfo`: a type's name is unique within its group"
+)]
+pub type SpuPropertyInfo = QuerySpuSpuPropertyInfo;
 /// `spu.QuerySpu`: the request of the platform method `spu.QuerySpu`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -100,22 +116,6 @@ pub struct Barcode {
 /// An object inside `spu.QuerySpu`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Content {
-    /// `content`. Example: `https://p3-ecom-spu.byteimg.com/tos-cn-i-89jsre2ap7/2feb661390654869ab35a2d05fea`
-    pub content: Option<String>,
-}
-/// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Material {
-    /// `content`
-    pub content: Vec<Content>,
-    /// `type`. Example: `1`
-    pub type_: Option<i64>,
-}
-/// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct Properties {
     /// `book_name`. Example: `童话世界`
     pub book_name: Option<String>,
@@ -203,11 +203,40 @@ impl Properties {
 /// An object inside `spu.QuerySpu`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PropertyValue {
+pub struct QuerySpuContent {
+    /// `content`. Example: `https://p3-ecom-spu.byteimg.com/tos-cn-i-89jsre2ap7/2feb661390654869ab35a2d05fea`
+    pub content: Option<String>,
+}
+/// An object inside `spu.QuerySpu`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct QuerySpuMaterial {
+    /// `content`
+    pub content: Vec<QuerySpuContent>,
+    /// `type`. Example: `1`
+    pub type_: Option<i64>,
+}
+/// An object inside `spu.QuerySpu`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct QuerySpuPropertyValue {
     /// `valueId`. Example: `0`
     pub value_id: Option<i64>,
     /// `valueName`. Example: `神经酰胺修护霜`
     pub value_name: Option<String>,
+}
+/// An object inside `spu.QuerySpu`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct QuerySpuSpuPropertyInfo {
+    /// `propertyId`. Example: `1479`
+    pub property_id: Option<i64>,
+    /// `propertyName`. Example: `产品名称`
+    pub property_name: Option<String>,
+    /// `propertyType`. Example: `1`
+    pub property_type: Option<i64>,
+    /// `propertyValues`
+    pub property_values: Vec<QuerySpuPropertyValue>,
 }
 /// An object inside `spu.QuerySpu`.
 #[derive(Clone, Default, Debug)]
@@ -220,28 +249,15 @@ pub struct Spu {
     /// `categoryId`. Example: `23072`
     pub category_id: Option<i64>,
     /// `materials`
-    pub materials: Vec<Material>,
+    pub materials: Vec<QuerySpuMaterial>,
     /// `spuId`. Example: `7340298802504761650`
     pub spu_id: Option<i64>,
     /// `spuName`. Example: `9787561139684/红点奖:全球最佳视觉传达设计年鉴`
     pub spu_name: Option<String>,
     /// `spuPropertyInfos`
-    pub spu_property_infos: Vec<SpuPropertyInfo>,
+    pub spu_property_infos: Vec<QuerySpuSpuPropertyInfo>,
     /// `status`. Example: `1`
     pub status: Option<i64>,
-}
-/// An object inside `spu.QuerySpu`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct SpuPropertyInfo {
-    /// `propertyId`. Example: `1479`
-    pub property_id: Option<i64>,
-    /// `propertyName`. Example: `产品名称`
-    pub property_name: Option<String>,
-    /// `propertyType`. Example: `1`
-    pub property_type: Option<i64>,
-    /// `propertyValues`
-    pub property_values: Vec<PropertyValue>,
 }
 #[doc(hidden)]
 mod wire;

@@ -3,6 +3,14 @@
 
 //! `superm.capacityRule.queryByid`: its request, its response and their nested types.
 pub use super::shared::{Relation, RuleDtoRuleDto};
+#[deprecated(
+    note = "renamed to `CapacityRuleQueryByidDetail`: a type's name is unique within its group"
+)]
+pub type Detail = CapacityRuleQueryByidDetail;
+#[deprecated(
+    note = "renamed to `CapacityRuleQueryByidRuleDto`: a type's name is unique within its group"
+)]
+pub type RuleDto = CapacityRuleQueryByidRuleDto;
 /// `superm.capacityRule.queryByid`: the request of the platform method `superm.capacityRule.queryByid`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -27,7 +35,7 @@ impl SupermCapacityRuleQueryByidRequest {
 #[non_exhaustive]
 pub struct SupermCapacityRuleQueryByidResponse {
     /// `rule_dto`
-    pub rule_dto: Option<RuleDto>,
+    pub rule_dto: Option<CapacityRuleQueryByidRuleDto>,
 }
 impl crate::request::Request for SupermCapacityRuleQueryByidRequest {
     const METHOD: &'static str = "superm.capacityRule.queryByid";
@@ -37,7 +45,7 @@ impl crate::request::Request for SupermCapacityRuleQueryByidRequest {
 /// An object inside `superm.capacityRule.queryByid`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct CapacityRuleQueryByidDetail {
     /// `end_date`
     pub end_date: Option<String>,
     /// `end_time`
@@ -56,9 +64,9 @@ pub struct Detail {
 /// An object inside `superm.capacityRule.queryByid`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct RuleDto {
+pub struct CapacityRuleQueryByidRuleDto {
     /// `details`
-    pub details: Vec<Detail>,
+    pub details: Vec<CapacityRuleQueryByidDetail>,
     /// `relations`
     pub relations: Vec<Relation>,
     /// `rule_dto`

@@ -3,6 +3,10 @@
 
 //! `superm.capacityRule.queryList`: its request, its response and their nested types.
 pub use super::shared::{Relation, RuleDtoRuleDto};
+#[deprecated(
+    note = "renamed to `CapacityRuleQueryListRuleDto`: a type's name is unique within its group"
+)]
+pub type RuleDto = CapacityRuleQueryListRuleDto;
 /// `superm.capacityRule.queryList`: the request of the platform method `superm.capacityRule.queryList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -37,13 +41,22 @@ impl crate::request::Request for SupermCapacityRuleQueryListRequest {
 /// An object inside `superm.capacityRule.queryList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
+pub struct CapacityRuleQueryListRuleDto {
+    /// `relations`
+    pub relations: Vec<Relation>,
+    /// `rule_dto`
+    pub rule_dto: Option<RuleDtoRuleDto>,
+}
+/// An object inside `superm.capacityRule.queryList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
 pub struct PageDto {
     /// `current_page`
     pub current_page: Option<i32>,
     /// `page_size`
     pub page_size: Option<i32>,
     /// `rule_dtos`
-    pub rule_dtos: Vec<RuleDto>,
+    pub rule_dtos: Vec<CapacityRuleQueryListRuleDto>,
     /// `total_count`
     pub total_count: Option<i64>,
 }
@@ -67,15 +80,6 @@ impl PageQuery {
             rule_query,
         }
     }
-}
-/// An object inside `superm.capacityRule.queryList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct RuleDto {
-    /// `relations`
-    pub relations: Vec<Relation>,
-    /// `rule_dto`
-    pub rule_dto: Option<RuleDtoRuleDto>,
 }
 /// An object inside `superm.capacityRule.queryList`.
 #[derive(Clone, Debug)]

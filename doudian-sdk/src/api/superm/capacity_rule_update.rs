@@ -3,6 +3,18 @@
 
 //! `superm.capacityRule.update`: its request, its response and their nested types.
 pub use super::shared::Detail;
+#[deprecated(
+    note = "renamed to `CapacityRuleUpdateRelation`: a type's name is unique within its group"
+)]
+pub type Relation = CapacityRuleUpdateRelation;
+#[deprecated(
+    note = "renamed to `CapacityRuleUpdateRuleDto`: a type's name is unique within its group"
+)]
+pub type RuleDto = CapacityRuleUpdateRuleDto;
+#[deprecated(
+    note = "renamed to `CapacityRuleUpdateRuleOperateParam`: a type's name is unique within its group"
+)]
+pub type RuleOperateParam = CapacityRuleUpdateRuleOperateParam;
 /// `superm.capacityRule.update`: the request of the platform method `superm.capacityRule.update`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,11 +26,11 @@ pub use super::shared::Detail;
 #[doc(alias = "superm.capacityRule.update")]
 pub struct SupermCapacityRuleUpdateRequest {
     /// `rule_operate_param` (required)
-    pub rule_operate_param: RuleOperateParam,
+    pub rule_operate_param: CapacityRuleUpdateRuleOperateParam,
 }
 impl SupermCapacityRuleUpdateRequest {
     /// Builds it from the required parameters (`rule_operate_param`).
-    pub fn new(rule_operate_param: RuleOperateParam) -> Self {
+    pub fn new(rule_operate_param: CapacityRuleUpdateRuleOperateParam) -> Self {
         Self { rule_operate_param }
     }
 }
@@ -33,13 +45,13 @@ impl crate::request::Request for SupermCapacityRuleUpdateRequest {
 /// An object inside `superm.capacityRule.update`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Relation {
+pub struct CapacityRuleUpdateRelation {
     /// `capacity_target_code` (required)
     pub capacity_target_code: String,
     /// `capacity_target_type` (required)
     pub capacity_target_type: i32,
 }
-impl Relation {
+impl CapacityRuleUpdateRelation {
     /// Builds it from the required parameters (`capacity_target_code`, `capacity_target_type`).
     pub fn new(
         capacity_target_code: impl Into<String>,
@@ -54,7 +66,7 @@ impl Relation {
 /// An object inside `superm.capacityRule.update`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct RuleDto {
+pub struct CapacityRuleUpdateRuleDto {
     /// `all_store` (required)
     pub all_store: i32,
     /// `date_limit_bound`
@@ -70,9 +82,9 @@ pub struct RuleDto {
     /// `status` (required)
     pub status: i32,
 }
-/// The required parameters of [`RuleDto`], by name: 6 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CapacityRuleUpdateRuleDto`], by name: 6 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct RuleDtoRequired {
+pub struct CapacityRuleUpdateRuleDtoRequired {
     /// `all_store` (required)
     pub all_store: i32,
     /// `date_limit_enable` (required)
@@ -86,10 +98,10 @@ pub struct RuleDtoRequired {
     /// `status` (required)
     pub status: i32,
 }
-impl RuleDto {
+impl CapacityRuleUpdateRuleDto {
     /// Builds it from its required parameters (`all_store`, `date_limit_enable`, `rule_entity_type`, `rule_id`, `rule_name`, `status`).
-    pub fn new(required: RuleDtoRequired) -> Self {
-        let RuleDtoRequired {
+    pub fn new(required: CapacityRuleUpdateRuleDtoRequired) -> Self {
+        let CapacityRuleUpdateRuleDtoRequired {
             all_store,
             date_limit_enable,
             rule_entity_type,
@@ -116,15 +128,15 @@ impl RuleDto {
 /// An object inside `superm.capacityRule.update`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct RuleOperateParam {
+pub struct CapacityRuleUpdateRuleOperateParam {
     /// `details`
     pub details: Vec<Detail>,
     /// `relations`
-    pub relations: Vec<Relation>,
+    pub relations: Vec<CapacityRuleUpdateRelation>,
     /// `rule_dto`
-    pub rule_dto: Option<RuleDto>,
+    pub rule_dto: Option<CapacityRuleUpdateRuleDto>,
 }
-impl RuleOperateParam {
+impl CapacityRuleUpdateRuleOperateParam {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -139,12 +151,12 @@ impl RuleOperateParam {
         self
     }
     /// Sets `relations`
-    pub fn relations(mut self, relations: Vec<Relation>) -> Self {
+    pub fn relations(mut self, relations: Vec<CapacityRuleUpdateRelation>) -> Self {
         self.relations = relations;
         self
     }
     /// Sets `rule_dto`
-    pub fn rule_dto(mut self, rule_dto: RuleDto) -> Self {
+    pub fn rule_dto(mut self, rule_dto: CapacityRuleUpdateRuleDto) -> Self {
         self.rule_dto = Some(rule_dto);
         self
     }

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.deliverConfig.create`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `DeliverConfigCreateShopDeliverConfig`: a type's name is unique within its group"
+)]
+pub type ShopDeliverConfig = DeliverConfigCreateShopDeliverConfig;
+#[deprecated(
+    note = "renamed to `DeliverConfigCreateSpecialTime`: a type's name is unique within its group"
+)]
+pub type SpecialTime = DeliverConfigCreateSpecialTime;
 /// `superm.deliverConfig.create`: the request of the platform method `superm.deliverConfig.create`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,11 +21,13 @@
 #[doc(alias = "superm.deliverConfig.create")]
 pub struct SupermDeliverConfigCreateRequest {
     /// `shop_deliver_config_list` (required)
-    pub shop_deliver_config_list: Vec<ShopDeliverConfig>,
+    pub shop_deliver_config_list: Vec<DeliverConfigCreateShopDeliverConfig>,
 }
 impl SupermDeliverConfigCreateRequest {
     /// Builds it from the required parameters (`shop_deliver_config_list`).
-    pub fn new(shop_deliver_config_list: Vec<ShopDeliverConfig>) -> Self {
+    pub fn new(
+        shop_deliver_config_list: Vec<DeliverConfigCreateShopDeliverConfig>,
+    ) -> Self {
         Self { shop_deliver_config_list }
     }
 }
@@ -32,7 +42,7 @@ impl crate::request::Request for SupermDeliverConfigCreateRequest {
 /// An object inside `superm.deliverConfig.create`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct ShopDeliverConfig {
+pub struct DeliverConfigCreateShopDeliverConfig {
     /// `config_status` (required)
     pub config_status: i32,
     /// `config_type` (required)
@@ -44,15 +54,15 @@ pub struct ShopDeliverConfig {
     /// `over_limit_time_cost` (required)
     pub over_limit_time_cost: i64,
     /// `special_time_list`
-    pub special_time_list: Vec<SpecialTime>,
+    pub special_time_list: Vec<DeliverConfigCreateSpecialTime>,
     /// `store_id`
     pub store_id: Option<i64>,
     /// `update_time`
     pub update_time: Option<i64>,
 }
-/// The required parameters of [`ShopDeliverConfig`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`DeliverConfigCreateShopDeliverConfig`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct ShopDeliverConfigRequired {
+pub struct DeliverConfigCreateShopDeliverConfigRequired {
     /// `config_status` (required)
     pub config_status: i32,
     /// `config_type` (required)
@@ -64,10 +74,10 @@ pub struct ShopDeliverConfigRequired {
     /// `over_limit_time_cost` (required)
     pub over_limit_time_cost: i64,
 }
-impl ShopDeliverConfig {
+impl DeliverConfigCreateShopDeliverConfig {
     /// Builds it from its required parameters (`config_status`, `config_type`, `deliver_type`, `normal_time_cost`, `over_limit_time_cost`).
-    pub fn new(required: ShopDeliverConfigRequired) -> Self {
-        let ShopDeliverConfigRequired {
+    pub fn new(required: DeliverConfigCreateShopDeliverConfigRequired) -> Self {
+        let DeliverConfigCreateShopDeliverConfigRequired {
             config_status,
             config_type,
             deliver_type,
@@ -86,7 +96,10 @@ impl ShopDeliverConfig {
         }
     }
     /// Sets `special_time_list`
-    pub fn special_time_list(mut self, special_time_list: Vec<SpecialTime>) -> Self {
+    pub fn special_time_list(
+        mut self,
+        special_time_list: Vec<DeliverConfigCreateSpecialTime>,
+    ) -> Self {
         self.special_time_list = special_time_list;
         self
     }
@@ -104,7 +117,7 @@ impl ShopDeliverConfig {
 /// An object inside `superm.deliverConfig.create`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SpecialTime {
+pub struct DeliverConfigCreateSpecialTime {
     /// `end_time` (required)
     pub end_time: i64,
     /// `start_time` (required)
@@ -112,7 +125,7 @@ pub struct SpecialTime {
     /// `time_cost` (required)
     pub time_cost: i64,
 }
-impl SpecialTime {
+impl DeliverConfigCreateSpecialTime {
     /// Builds it from the required parameters (`end_time`, `start_time`, `time_cost`).
     pub fn new(end_time: i64, start_time: i64, time_cost: i64) -> Self {
         Self {

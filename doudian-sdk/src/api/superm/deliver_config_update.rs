@@ -2,6 +2,14 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.deliverConfig.update`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `DeliverConfigUpdateShopDeliverConfig`: a type's name is unique within its group"
+)]
+pub type ShopDeliverConfig = DeliverConfigUpdateShopDeliverConfig;
+#[deprecated(
+    note = "renamed to `DeliverConfigUpdateSpecialTime`: a type's name is unique within its group"
+)]
+pub type SpecialTime = DeliverConfigUpdateSpecialTime;
 /// `superm.deliverConfig.update`: the request of the platform method `superm.deliverConfig.update`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,11 +23,14 @@ pub struct SupermDeliverConfigUpdateRequest {
     /// `config_ids` (required)
     pub config_ids: Vec<i64>,
     /// `shop_deliver_config` (required)
-    pub shop_deliver_config: ShopDeliverConfig,
+    pub shop_deliver_config: DeliverConfigUpdateShopDeliverConfig,
 }
 impl SupermDeliverConfigUpdateRequest {
     /// Builds it from the required parameters (`config_ids`, `shop_deliver_config`).
-    pub fn new(config_ids: Vec<i64>, shop_deliver_config: ShopDeliverConfig) -> Self {
+    pub fn new(
+        config_ids: Vec<i64>,
+        shop_deliver_config: DeliverConfigUpdateShopDeliverConfig,
+    ) -> Self {
         Self {
             config_ids,
             shop_deliver_config,
@@ -37,7 +48,7 @@ impl crate::request::Request for SupermDeliverConfigUpdateRequest {
 /// An object inside `superm.deliverConfig.update`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct ShopDeliverConfig {
+pub struct DeliverConfigUpdateShopDeliverConfig {
     /// `deliver_type`
     pub deliver_type: Option<i32>,
     /// `normal_time_cost`
@@ -45,9 +56,9 @@ pub struct ShopDeliverConfig {
     /// `over_limit_time_cost`
     pub over_limit_time_cost: Option<i64>,
     /// `special_time_list`
-    pub special_time_list: Vec<SpecialTime>,
+    pub special_time_list: Vec<DeliverConfigUpdateSpecialTime>,
 }
-impl ShopDeliverConfig {
+impl DeliverConfigUpdateShopDeliverConfig {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -73,7 +84,10 @@ impl ShopDeliverConfig {
         self
     }
     /// Sets `special_time_list`
-    pub fn special_time_list(mut self, special_time_list: Vec<SpecialTime>) -> Self {
+    pub fn special_time_list(
+        mut self,
+        special_time_list: Vec<DeliverConfigUpdateSpecialTime>,
+    ) -> Self {
         self.special_time_list = special_time_list;
         self
     }
@@ -81,7 +95,7 @@ impl ShopDeliverConfig {
 /// An object inside `superm.deliverConfig.update`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SpecialTime {
+pub struct DeliverConfigUpdateSpecialTime {
     /// `end_time` (required)
     pub end_time: i64,
     /// `start_time` (required)
@@ -89,7 +103,7 @@ pub struct SpecialTime {
     /// `time_cost` (required)
     pub time_cost: i64,
 }
-impl SpecialTime {
+impl DeliverConfigUpdateSpecialTime {
     /// Builds it from the required parameters (`end_time`, `start_time`, `time_cost`).
     pub fn new(end_time: i64, start_time: i64, time_cost: i64) -> Self {
         Self {

@@ -2,6 +2,22 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.pop.createStoreCoupon`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PopCreateStoreCouponCouponInfo`: a type's name is unique within its group"
+)]
+pub type CouponInfo = PopCreateStoreCouponCouponInfo;
+#[deprecated(
+    note = "renamed to `PopCreateStoreCouponStoreInfo`: a type's name is unique within its group"
+)]
+pub type StoreInfo = PopCreateStoreCouponStoreInfo;
+#[deprecated(
+    note = "renamed to `PopCreateStoreCouponStoreProduct`: a type's name is unique within its group"
+)]
+pub type StoreProduct = PopCreateStoreCouponStoreProduct;
+#[deprecated(
+    note = "renamed to `PopCreateStoreCouponSubProductInfo`: a type's name is unique within its group"
+)]
+pub type SubProductInfo = PopCreateStoreCouponSubProductInfo;
 /// `superm.pop.createStoreCoupon`: the request of the platform method `superm.pop.createStoreCoupon`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,20 +29,23 @@
 #[doc(alias = "superm.pop.createStoreCoupon")]
 pub struct SupermPopCreateStoreCouponRequest {
     /// `coupon_info` (required)
-    pub coupon_info: CouponInfo,
+    pub coupon_info: PopCreateStoreCouponCouponInfo,
     /// `store_product_list`
-    pub store_product_list: Vec<StoreProduct>,
+    pub store_product_list: Vec<PopCreateStoreCouponStoreProduct>,
 }
 impl SupermPopCreateStoreCouponRequest {
     /// Builds it from the required parameters (`coupon_info`).
-    pub fn new(coupon_info: CouponInfo) -> Self {
+    pub fn new(coupon_info: PopCreateStoreCouponCouponInfo) -> Self {
         Self {
             coupon_info,
             store_product_list: Default::default(),
         }
     }
     /// Sets `store_product_list`
-    pub fn store_product_list(mut self, store_product_list: Vec<StoreProduct>) -> Self {
+    pub fn store_product_list(
+        mut self,
+        store_product_list: Vec<PopCreateStoreCouponStoreProduct>,
+    ) -> Self {
         self.store_product_list = store_product_list;
         self
     }
@@ -49,7 +68,7 @@ impl crate::request::Request for SupermPopCreateStoreCouponRequest {
 /// An object inside `superm.pop.createStoreCoupon`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct CouponInfo {
+pub struct PopCreateStoreCouponCouponInfo {
     /// `coupon_name` (required)
     pub coupon_name: String,
     /// `credit`
@@ -79,9 +98,9 @@ pub struct CouponInfo {
     /// `valid_period`
     pub valid_period: Option<i64>,
 }
-/// The required parameters of [`CouponInfo`], by name: 7 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`PopCreateStoreCouponCouponInfo`], by name: 7 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct CouponInfoRequired {
+pub struct PopCreateStoreCouponCouponInfoRequired {
     /// `coupon_name` (required)
     pub coupon_name: String,
     /// `end_apply_time` (required)
@@ -97,10 +116,10 @@ pub struct CouponInfoRequired {
     /// `total_amount` (required)
     pub total_amount: i64,
 }
-impl CouponInfo {
+impl PopCreateStoreCouponCouponInfo {
     /// Builds it from its required parameters (`coupon_name`, `end_apply_time`, `max_apply_times`, `start_apply_time`, `sub_type`, `support_type`, `total_amount`).
-    pub fn new(required: CouponInfoRequired) -> Self {
-        let CouponInfoRequired {
+    pub fn new(required: PopCreateStoreCouponCouponInfoRequired) -> Self {
+        let PopCreateStoreCouponCouponInfoRequired {
             coupon_name,
             end_apply_time,
             max_apply_times,
@@ -165,7 +184,7 @@ impl CouponInfo {
 /// An object inside `superm.pop.createStoreCoupon`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct StoreInfo {
+pub struct PopCreateStoreCouponStoreInfo {
     /// `store_address`
     pub store_address: Option<String>,
     /// `store_id` (required)
@@ -175,7 +194,7 @@ pub struct StoreInfo {
     /// `store_pic_url`
     pub store_pic_url: Option<String>,
 }
-impl StoreInfo {
+impl PopCreateStoreCouponStoreInfo {
     /// Builds it from the required parameters (`store_id`).
     pub fn new(store_id: impl Into<String>) -> Self {
         Self {
@@ -204,22 +223,25 @@ impl StoreInfo {
 /// An object inside `superm.pop.createStoreCoupon`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct StoreProduct {
+pub struct PopCreateStoreCouponStoreProduct {
     /// `store_info` (required)
-    pub store_info: StoreInfo,
+    pub store_info: PopCreateStoreCouponStoreInfo,
     /// `sub_product_infos`
-    pub sub_product_infos: Vec<SubProductInfo>,
+    pub sub_product_infos: Vec<PopCreateStoreCouponSubProductInfo>,
 }
-impl StoreProduct {
+impl PopCreateStoreCouponStoreProduct {
     /// Builds it from the required parameters (`store_info`).
-    pub fn new(store_info: StoreInfo) -> Self {
+    pub fn new(store_info: PopCreateStoreCouponStoreInfo) -> Self {
         Self {
             store_info,
             sub_product_infos: Default::default(),
         }
     }
     /// Sets `sub_product_infos`
-    pub fn sub_product_infos(mut self, sub_product_infos: Vec<SubProductInfo>) -> Self {
+    pub fn sub_product_infos(
+        mut self,
+        sub_product_infos: Vec<PopCreateStoreCouponSubProductInfo>,
+    ) -> Self {
         self.sub_product_infos = sub_product_infos;
         self
     }
@@ -227,7 +249,7 @@ impl StoreProduct {
 /// An object inside `superm.pop.createStoreCoupon`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SubProductInfo {
+pub struct PopCreateStoreCouponSubProductInfo {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
     pub product_id: crate::ids::ProductId,
     /// `product_name`
@@ -235,7 +257,7 @@ pub struct SubProductInfo {
     /// `product_pic_url`
     pub product_pic_url: Option<String>,
 }
-impl SubProductInfo {
+impl PopCreateStoreCouponSubProductInfo {
     /// Builds it from the required parameters (`product_id`).
     pub fn new(product_id: impl Into<crate::ids::ProductId>) -> Self {
         Self {

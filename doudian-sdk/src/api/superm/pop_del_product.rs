@@ -2,6 +2,14 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.pop.delProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PopDelProductMainSkus`: a type's name is unique within its group"
+)]
+pub type MainSkus = PopDelProductMainSkus;
+#[deprecated(
+    note = "renamed to `PopDelProductSubSkus`: a type's name is unique within its group"
+)]
+pub type SubSkus = PopDelProductSubSkus;
 /// `superm.pop.delProduct`: the request of the platform method `superm.pop.delProduct`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,13 +21,16 @@
 #[doc(alias = "superm.pop.delProduct")]
 pub struct SupermPopDelProductRequest {
     /// `main_skus` (required)
-    pub main_skus: Vec<MainSkus>,
+    pub main_skus: Vec<PopDelProductMainSkus>,
     /// `sd_activity_id` (required)
     pub sd_activity_id: String,
 }
 impl SupermPopDelProductRequest {
     /// Builds it from the required parameters (`main_skus`, `sd_activity_id`).
-    pub fn new(main_skus: Vec<MainSkus>, sd_activity_id: impl Into<String>) -> Self {
+    pub fn new(
+        main_skus: Vec<PopDelProductMainSkus>,
+        sd_activity_id: impl Into<String>,
+    ) -> Self {
         Self {
             main_skus,
             sd_activity_id: sd_activity_id.into(),
@@ -40,20 +51,20 @@ impl crate::request::Request for SupermPopDelProductRequest {
 /// An object inside `superm.pop.delProduct`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct MainSkus {
+pub struct PopDelProductMainSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
     pub sku_id: crate::ids::SkuId,
     /// `sub_skus` (required)
-    pub sub_skus: Vec<SubSkus>,
+    pub sub_skus: Vec<PopDelProductSubSkus>,
 }
-impl MainSkus {
+impl PopDelProductMainSkus {
     /// Builds it from the required parameters (`product_id`, `sku_id`, `sub_skus`).
     pub fn new(
         product_id: impl Into<crate::ids::ProductId>,
         sku_id: impl Into<crate::ids::SkuId>,
-        sub_skus: Vec<SubSkus>,
+        sub_skus: Vec<PopDelProductSubSkus>,
     ) -> Self {
         Self {
             product_id: product_id.into(),
@@ -65,13 +76,13 @@ impl MainSkus {
 /// An object inside `superm.pop.delProduct`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SubSkus {
+pub struct PopDelProductSubSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
     pub sku_id: crate::ids::SkuId,
 }
-impl SubSkus {
+impl PopDelProductSubSkus {
     /// Builds it from the required parameters (`product_id`, `sku_id`).
     pub fn new(
         product_id: impl Into<crate::ids::ProductId>,

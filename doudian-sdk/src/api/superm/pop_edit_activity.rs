@@ -2,6 +2,14 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.pop.editActivity`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PopEditActivityMainSkus`: a type's name is unique within its group"
+)]
+pub type MainSkus = PopEditActivityMainSkus;
+#[deprecated(
+    note = "renamed to `PopEditActivitySubSkus`: a type's name is unique within its group"
+)]
+pub type SubSkus = PopEditActivitySubSkus;
 /// `superm.pop.editActivity`: the request of the platform method `superm.pop.editActivity`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,13 +21,16 @@
 #[doc(alias = "superm.pop.editActivity")]
 pub struct SupermPopEditActivityRequest {
     /// `main_skus` (required)
-    pub main_skus: Vec<MainSkus>,
+    pub main_skus: Vec<PopEditActivityMainSkus>,
     /// `sd_activity_id` (required)
     pub sd_activity_id: String,
 }
 impl SupermPopEditActivityRequest {
     /// Builds it from the required parameters (`main_skus`, `sd_activity_id`).
-    pub fn new(main_skus: Vec<MainSkus>, sd_activity_id: impl Into<String>) -> Self {
+    pub fn new(
+        main_skus: Vec<PopEditActivityMainSkus>,
+        sd_activity_id: impl Into<String>,
+    ) -> Self {
         Self {
             main_skus,
             sd_activity_id: sd_activity_id.into(),
@@ -40,20 +51,20 @@ impl crate::request::Request for SupermPopEditActivityRequest {
 /// An object inside `superm.pop.editActivity`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct MainSkus {
+pub struct PopEditActivityMainSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
     pub sku_id: crate::ids::SkuId,
     /// `sub_skus` (required)
-    pub sub_skus: Vec<SubSkus>,
+    pub sub_skus: Vec<PopEditActivitySubSkus>,
 }
-impl MainSkus {
+impl PopEditActivityMainSkus {
     /// Builds it from the required parameters (`product_id`, `sku_id`, `sub_skus`).
     pub fn new(
         product_id: impl Into<crate::ids::ProductId>,
         sku_id: impl Into<crate::ids::SkuId>,
-        sub_skus: Vec<SubSkus>,
+        sub_skus: Vec<PopEditActivitySubSkus>,
     ) -> Self {
         Self {
             product_id: product_id.into(),
@@ -65,7 +76,7 @@ impl MainSkus {
 /// An object inside `superm.pop.editActivity`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SubSkus {
+pub struct PopEditActivitySubSkus {
     /// `product_id` (required): [`ProductId`](crate::ids::ProductId), sent as a string
     pub product_id: crate::ids::ProductId,
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a string
@@ -73,7 +84,7 @@ pub struct SubSkus {
     /// `user_limit`
     pub user_limit: Option<i64>,
 }
-impl SubSkus {
+impl PopEditActivitySubSkus {
     /// Builds it from the required parameters (`product_id`, `sku_id`).
     pub fn new(
         product_id: impl Into<crate::ids::ProductId>,

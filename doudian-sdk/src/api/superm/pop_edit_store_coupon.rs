@@ -2,6 +2,10 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.pop.EditStoreCoupon`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PopEditStoreCouponCouponInfo`: a type's name is unique within its group"
+)]
+pub type CouponInfo = PopEditStoreCouponCouponInfo;
 /// `superm.pop.EditStoreCoupon`: the request of the platform method `superm.pop.EditStoreCoupon`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,7 +19,7 @@ pub struct SupermPopEditStoreCouponRequest {
     /// `activity_id` (required)
     pub activity_id: String,
     /// `coupon_info`
-    pub coupon_info: Option<CouponInfo>,
+    pub coupon_info: Option<PopEditStoreCouponCouponInfo>,
 }
 impl SupermPopEditStoreCouponRequest {
     /// Builds it from the required parameters (`activity_id`).
@@ -26,7 +30,7 @@ impl SupermPopEditStoreCouponRequest {
         }
     }
     /// Sets `coupon_info`
-    pub fn coupon_info(mut self, coupon_info: CouponInfo) -> Self {
+    pub fn coupon_info(mut self, coupon_info: PopEditStoreCouponCouponInfo) -> Self {
         self.coupon_info = Some(coupon_info);
         self
     }
@@ -47,11 +51,11 @@ impl crate::request::Request for SupermPopEditStoreCouponRequest {
 /// An object inside `superm.pop.EditStoreCoupon`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct CouponInfo {
+pub struct PopEditStoreCouponCouponInfo {
     /// `total_amount` (required)
     pub total_amount: i64,
 }
-impl CouponInfo {
+impl PopEditStoreCouponCouponInfo {
     /// Builds it from the required parameters (`total_amount`).
     pub fn new(total_amount: i64) -> Self {
         Self { total_amount }

@@ -2,6 +2,18 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.pop.listActivity`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PopListActivityActivity`: a type's name is unique within its group"
+)]
+pub type Activity = PopListActivityActivity;
+#[deprecated(
+    note = "renamed to `PopListActivityStore`: a type's name is unique within its group"
+)]
+pub type Store = PopListActivityStore;
+#[deprecated(
+    note = "renamed to `PopListActivitySubSkus`: a type's name is unique within its group"
+)]
+pub type SubSkus = PopListActivitySubSkus;
 /// `superm.pop.listActivity`: the request of the platform method `superm.pop.listActivity`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -88,7 +100,7 @@ impl SupermPopListActivityRequest {
 #[non_exhaustive]
 pub struct SupermPopListActivityResponse {
     /// `activities`
-    pub activities: Vec<Activity>,
+    pub activities: Vec<PopListActivityActivity>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -98,7 +110,7 @@ impl crate::request::Request for SupermPopListActivityRequest {
     type Response = SupermPopListActivityResponse;
 }
 impl crate::page::Paginated for SupermPopListActivityRequest {
-    type Item = Activity;
+    type Item = PopListActivityActivity;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -125,7 +137,22 @@ impl SupermPopListActivityRequest {
 /// An object inside `superm.pop.listActivity`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Activity {
+pub struct MainProduct {
+    /// `config_scope`
+    pub config_scope: Option<i32>,
+    /// `img`
+    pub img: Option<String>,
+    /// `name`
+    pub name: Option<String>,
+    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
+    pub product_id: Option<crate::ids::ProductId>,
+    /// `skus`
+    pub skus: Vec<Skus>,
+}
+/// An object inside `superm.pop.listActivity`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PopListActivityActivity {
     /// `activity_status`
     pub activity_status: Option<i32>,
     /// `activity_type`
@@ -158,47 +185,9 @@ pub struct Activity {
     pub warm_up: Option<i32>,
 }
 /// An object inside `superm.pop.listActivity`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct MainProduct {
-    /// `config_scope`
-    pub config_scope: Option<i32>,
-    /// `img`
-    pub img: Option<String>,
-    /// `name`
-    pub name: Option<String>,
-    /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a string
-    pub product_id: Option<crate::ids::ProductId>,
-    /// `skus`
-    pub skus: Vec<Skus>,
-}
-/// An object inside `superm.pop.listActivity`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Skus {
-    /// `detail_status`
-    pub detail_status: Option<i32>,
-    /// `disabled_store_count`
-    pub disabled_store_count: Option<i64>,
-    /// `failed_store_count`
-    pub failed_store_count: Option<i64>,
-    /// `img`
-    pub img: Option<String>,
-    /// `process_store_count`
-    pub process_store_count: Option<i64>,
-    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
-    pub sku_id: Option<crate::ids::SkuId>,
-    /// `specification`
-    pub specification: Option<String>,
-    /// `sub_skus`
-    pub sub_skus: Vec<SubSkus>,
-    /// `success_store_count`
-    pub success_store_count: Option<i64>,
-}
-/// An object inside `superm.pop.listActivity`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Store {
+pub struct PopListActivityStore {
     /// `address`
     pub address: Option<String>,
     /// `city`
@@ -220,9 +209,9 @@ pub struct Store {
     /// `town`
     pub town: Option<String>,
 }
-impl ::std::fmt::Debug for Store {
+impl ::std::fmt::Debug for PopListActivityStore {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("PopListActivityStore")
             .field("address", &self.address)
             .field("city", &self.city)
             .field("contact", &crate::secret::Redacted(&self.contact))
@@ -239,7 +228,7 @@ impl ::std::fmt::Debug for Store {
 /// An object inside `superm.pop.listActivity`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SubSkus {
+pub struct PopListActivitySubSkus {
     /// `camp_left_stock_num`
     pub camp_left_stock_num: Option<i64>,
     /// `camp_stock_num`
@@ -279,9 +268,32 @@ pub struct SubSkus {
     /// `stock`
     pub stock: Option<i64>,
     /// `store`
-    pub store: Option<Store>,
+    pub store: Option<PopListActivityStore>,
     /// `user_limit`
     pub user_limit: Option<i64>,
+}
+/// An object inside `superm.pop.listActivity`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct Skus {
+    /// `detail_status`
+    pub detail_status: Option<i32>,
+    /// `disabled_store_count`
+    pub disabled_store_count: Option<i64>,
+    /// `failed_store_count`
+    pub failed_store_count: Option<i64>,
+    /// `img`
+    pub img: Option<String>,
+    /// `process_store_count`
+    pub process_store_count: Option<i64>,
+    /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a string
+    pub sku_id: Option<crate::ids::SkuId>,
+    /// `specification`
+    pub specification: Option<String>,
+    /// `sub_skus`
+    pub sub_skus: Vec<PopListActivitySubSkus>,
+    /// `success_store_count`
+    pub success_store_count: Option<i64>,
 }
 #[doc(hidden)]
 mod wire;

@@ -5,6 +5,10 @@
 pub use super::shared::{
     CouponInfo, Store, StoreCouponInfo, StoreInfo, StoreProduct, SubProductInfo,
 };
+#[deprecated(
+    note = "renamed to `PopQueryStoreCouponData`: a type's name is unique within its group"
+)]
+pub type Data = PopQueryStoreCouponData;
 /// `superm.pop.queryStoreCoupon`: the request of the platform method `superm.pop.queryStoreCoupon`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -33,7 +37,7 @@ pub struct SupermPopQueryStoreCouponResponse {
     /// `code`
     pub code: Option<i64>,
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<PopQueryStoreCouponData>,
     /// `msg`
     pub msg: Option<String>,
 }
@@ -45,7 +49,7 @@ impl crate::request::Request for SupermPopQueryStoreCouponRequest {
 /// An object inside `superm.pop.queryStoreCoupon`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct PopQueryStoreCouponData {
     /// `activity_id`
     pub activity_id: Option<String>,
     /// `store_coupon_info`

@@ -5,6 +5,14 @@
 pub use super::shared::{
     CouponInfo, Store, StoreCouponInfo, StoreInfo, StoreProduct, SubProductInfo,
 };
+#[deprecated(
+    note = "renamed to `PopQueryStoreCouponListActivity`: a type's name is unique within its group"
+)]
+pub type Activity = PopQueryStoreCouponListActivity;
+#[deprecated(
+    note = "renamed to `PopQueryStoreCouponListData`: a type's name is unique within its group"
+)]
+pub type Data = PopQueryStoreCouponListData;
 /// `superm.pop.queryStoreCouponList`: the request of the platform method `superm.pop.queryStoreCouponList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -84,7 +92,7 @@ pub struct SupermPopQueryStoreCouponListResponse {
     /// `code`
     pub code: Option<i64>,
     /// `data`
-    pub data: Option<Data>,
+    pub data: Option<PopQueryStoreCouponListData>,
     /// `msg`
     pub msg: Option<String>,
 }
@@ -96,7 +104,7 @@ impl crate::request::Request for SupermPopQueryStoreCouponListRequest {
 /// An object inside `superm.pop.queryStoreCouponList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Activity {
+pub struct PopQueryStoreCouponListActivity {
     /// `activity_id`
     pub activity_id: Option<String>,
     /// `store_coupon_info`
@@ -105,9 +113,9 @@ pub struct Activity {
 /// An object inside `superm.pop.queryStoreCouponList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct PopQueryStoreCouponListData {
     /// `activity_list`
-    pub activity_list: Vec<Activity>,
+    pub activity_list: Vec<PopQueryStoreCouponListActivity>,
     /// `page`
     pub page: Option<i64>,
     /// `size`

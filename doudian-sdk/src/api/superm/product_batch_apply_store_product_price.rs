@@ -2,6 +2,10 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.product.batchApplyStoreProductPrice`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ProductBatchApplyStoreProductPriceTaskParams`: a type's name is unique within its group"
+)]
+pub type TaskParams = ProductBatchApplyStoreProductPriceTaskParams;
 /// `superm.product.batchApplyStoreProductPrice`: the request of the platform method `superm.product.batchApplyStoreProductPrice`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,11 +17,11 @@
 #[doc(alias = "superm.product.batchApplyStoreProductPrice")]
 pub struct SupermProductBatchApplyStoreProductPriceRequest {
     /// `task_params` (required)
-    pub task_params: TaskParams,
+    pub task_params: ProductBatchApplyStoreProductPriceTaskParams,
 }
 impl SupermProductBatchApplyStoreProductPriceRequest {
     /// Builds it from the required parameters (`task_params`).
-    pub fn new(task_params: TaskParams) -> Self {
+    pub fn new(task_params: ProductBatchApplyStoreProductPriceTaskParams) -> Self {
         Self { task_params }
     }
 }
@@ -35,11 +39,11 @@ impl crate::request::Request for SupermProductBatchApplyStoreProductPriceRequest
 /// An object inside `superm.product.batchApplyStoreProductPrice`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct TaskParams {
+pub struct ProductBatchApplyStoreProductPriceTaskParams {
     /// `main_product_id` (required)
     pub main_product_id: i64,
 }
-impl TaskParams {
+impl ProductBatchApplyStoreProductPriceTaskParams {
     /// Builds it from the required parameters (`main_product_id`).
     pub fn new(main_product_id: i64) -> Self {
         Self { main_product_id }

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.product.batchRedistributeStoreProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ProductBatchRedistributeStoreProductTaskParams`: a type's name is unique within its group"
+)]
+pub type TaskParams = ProductBatchRedistributeStoreProductTaskParams;
 /// `superm.product.batchRedistributeStoreProduct`: the request of the platform method `superm.product.batchRedistributeStoreProduct`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -13,11 +17,11 @@
 #[doc(alias = "superm.product.batchRedistributeStoreProduct")]
 pub struct SupermProductBatchRedistributeStoreProductRequest {
     /// `task_params` (required)
-    pub task_params: TaskParams,
+    pub task_params: ProductBatchRedistributeStoreProductTaskParams,
 }
 impl SupermProductBatchRedistributeStoreProductRequest {
     /// Builds it from the required parameters (`task_params`).
-    pub fn new(task_params: TaskParams) -> Self {
+    pub fn new(task_params: ProductBatchRedistributeStoreProductTaskParams) -> Self {
         Self { task_params }
     }
 }
@@ -35,7 +39,7 @@ impl crate::request::Request for SupermProductBatchRedistributeStoreProductReque
 /// An object inside `superm.product.batchRedistributeStoreProduct`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct TaskParams {
+pub struct ProductBatchRedistributeStoreProductTaskParams {
     /// `add_store_ids`
     pub add_store_ids: Vec<i64>,
     /// `del_store_ids`
@@ -43,7 +47,7 @@ pub struct TaskParams {
     /// `main_product_id` (required)
     pub main_product_id: i64,
 }
-impl TaskParams {
+impl ProductBatchRedistributeStoreProductTaskParams {
     /// Builds it from the required parameters (`main_product_id`).
     pub fn new(main_product_id: i64) -> Self {
         Self {

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/superm.json
 
 //! `superm.product.getDistributedStoreProduct`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ProductGetDistributedStoreProductStoreInfo`: a type's name is unique within its group"
+)]
+pub type StoreInfo = ProductGetDistributedStoreProductStoreInfo;
+#[deprecated(
+    note = "renamed to `ProductGetDistributedStoreProductStoreProduct`: a type's name is unique within its group"
+)]
+pub type StoreProduct = ProductGetDistributedStoreProductStoreProduct;
 /// `superm.product.getDistributedStoreProduct`: the request of the platform method `superm.product.getDistributedStoreProduct`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -47,7 +55,7 @@ pub struct SupermProductGetDistributedStoreProductResponse {
     /// `size`
     pub size: Option<i64>,
     /// `store_products`
-    pub store_products: Vec<StoreProduct>,
+    pub store_products: Vec<ProductGetDistributedStoreProductStoreProduct>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -57,7 +65,7 @@ impl crate::request::Request for SupermProductGetDistributedStoreProductRequest 
     type Response = SupermProductGetDistributedStoreProductResponse;
 }
 impl crate::page::Paginated for SupermProductGetDistributedStoreProductRequest {
-    type Item = StoreProduct;
+    type Item = ProductGetDistributedStoreProductStoreProduct;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -84,31 +92,31 @@ impl SupermProductGetDistributedStoreProductRequest {
 /// An object inside `superm.product.getDistributedStoreProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct SkuMapping {
-    /// `main_sku_id`
-    pub main_sku_id: Option<i64>,
-    /// `store_sku_id`
-    pub store_sku_id: Option<i64>,
-}
-/// An object inside `superm.product.getDistributedStoreProduct`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct StoreInfo {
+pub struct ProductGetDistributedStoreProductStoreInfo {
     /// `store_id`
     pub store_id: Option<i64>,
 }
 /// An object inside `superm.product.getDistributedStoreProduct`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct StoreProduct {
+pub struct ProductGetDistributedStoreProductStoreProduct {
     /// `main_product_id`
     pub main_product_id: Option<i64>,
     /// `sku_mapping`
     pub sku_mapping: Vec<SkuMapping>,
     /// `store_info`
-    pub store_info: Option<StoreInfo>,
+    pub store_info: Option<ProductGetDistributedStoreProductStoreInfo>,
     /// `store_product_id`
     pub store_product_id: Option<i64>,
+}
+/// An object inside `superm.product.getDistributedStoreProduct`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SkuMapping {
+    /// `main_sku_id`
+    pub main_sku_id: Option<i64>,
+    /// `store_sku_id`
+    pub store_sku_id: Option<i64>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/supplyChain.json
 
 //! `supplyChain.getOrderByOrderNo`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetOrderByOrderNoOrder`: a type's name is unique within its group"
+)]
+pub type Order = GetOrderByOrderNoOrder;
+#[deprecated(
+    note = "renamed to `GetOrderByOrderNoPostAddr`: a type's name is unique within its group"
+)]
+pub type PostAddr = GetOrderByOrderNoPostAddr;
 /// `supplyChain.getOrderByOrderNo`: the request of the platform method `supplyChain.getOrderByOrderNo`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -26,7 +34,7 @@ impl SupplyChainGetOrderByOrderNoRequest {
 #[non_exhaustive]
 pub struct SupplyChainGetOrderByOrderNoResponse {
     /// `order`
-    pub order: Option<Order>,
+    pub order: Option<GetOrderByOrderNoOrder>,
 }
 impl crate::request::Request for SupplyChainGetOrderByOrderNoRequest {
     const METHOD: &'static str = "supplyChain.getOrderByOrderNo";
@@ -36,7 +44,7 @@ impl crate::request::Request for SupplyChainGetOrderByOrderNoRequest {
 /// An object inside `supplyChain.getOrderByOrderNo`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Order {
+pub struct GetOrderByOrderNoOrder {
     /// `buyer_words`
     pub buyer_words: Option<String>,
     /// `create_time`
@@ -68,7 +76,7 @@ pub struct Order {
     /// `out_product_code`
     pub out_product_code: Option<String>,
     /// `post_addr` (sensitive: redacted in `Debug`)
-    pub post_addr: Option<PostAddr>,
+    pub post_addr: Option<GetOrderByOrderNoPostAddr>,
     /// `post_receiver` (sensitive: redacted in `Debug`)
     pub post_receiver: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
@@ -108,9 +116,9 @@ pub struct Order {
     /// `warehouse_name`
     pub warehouse_name: Option<String>,
 }
-impl ::std::fmt::Debug for Order {
+impl ::std::fmt::Debug for GetOrderByOrderNoOrder {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Order")
+        f.debug_struct("GetOrderByOrderNoOrder")
             .field("buyer_words", &self.buyer_words)
             .field("create_time", &self.create_time)
             .field("distributor_id", &self.distributor_id)
@@ -152,7 +160,7 @@ impl ::std::fmt::Debug for Order {
 /// An object inside `supplyChain.getOrderByOrderNo`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PostAddr {
+pub struct GetOrderByOrderNoPostAddr {
     /// `addr_detail`
     pub addr_detail: Option<String>,
     /// `city_id`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/supplyChain.json
 
 //! `supplyChain.getSupplierCategory`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetSupplierCategoryData`: a type's name is unique within its group"
+)]
+pub type Data = GetSupplierCategoryData;
 /// `supplyChain.getSupplierCategory`: the request of the platform method `supplyChain.getSupplierCategory`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -25,16 +29,16 @@ impl SupplyChainGetSupplierCategoryRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct SupplyChainGetSupplierCategoryResponse(pub Vec<Data>);
+pub struct SupplyChainGetSupplierCategoryResponse(pub Vec<GetSupplierCategoryData>);
 impl ::std::ops::Deref for SupplyChainGetSupplierCategoryResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<GetSupplierCategoryData>;
+    fn deref(&self) -> &Vec<GetSupplierCategoryData> {
         &self.0
     }
 }
 impl IntoIterator for SupplyChainGetSupplierCategoryResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = GetSupplierCategoryData;
+    type IntoIter = ::std::vec::IntoIter<GetSupplierCategoryData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -47,7 +51,7 @@ impl crate::request::Request for SupplyChainGetSupplierCategoryRequest {
 /// An object inside `supplyChain.getSupplierCategory`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct GetSupplierCategoryData {
     /// `id`
     pub id: Option<i64>,
     /// `is_leaf`

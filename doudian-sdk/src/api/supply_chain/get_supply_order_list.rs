@@ -2,6 +2,14 @@
 // Source: api-spec/groups/supplyChain.json
 
 //! `supplyChain.getSupplyOrderList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetSupplyOrderListOrder`: a type's name is unique within its group"
+)]
+pub type Order = GetSupplyOrderListOrder;
+#[deprecated(
+    note = "renamed to `GetSupplyOrderListPostAddr`: a type's name is unique within its group"
+)]
+pub type PostAddr = GetSupplyOrderListPostAddr;
 /// `supplyChain.getSupplyOrderList`: the request of the platform method `supplyChain.getSupplyOrderList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -99,7 +107,7 @@ impl SupplyChainGetSupplyOrderListRequest {
 #[non_exhaustive]
 pub struct SupplyChainGetSupplyOrderListResponse {
     /// `order_list`
-    pub order_list: Vec<Order>,
+    pub order_list: Vec<GetSupplyOrderListOrder>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -109,7 +117,7 @@ impl crate::request::Request for SupplyChainGetSupplyOrderListRequest {
     type Response = SupplyChainGetSupplyOrderListResponse;
 }
 impl crate::page::Paginated for SupplyChainGetSupplyOrderListRequest {
-    type Item = Order;
+    type Item = GetSupplyOrderListOrder;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -136,7 +144,7 @@ impl SupplyChainGetSupplyOrderListRequest {
 /// An object inside `supplyChain.getSupplyOrderList`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Order {
+pub struct GetSupplyOrderListOrder {
     /// `biz_status`
     pub biz_status: Option<String>,
     /// `biz_status_desc`
@@ -172,7 +180,7 @@ pub struct Order {
     /// `out_product_code`
     pub out_product_code: Option<String>,
     /// `post_addr` (sensitive: redacted in `Debug`)
-    pub post_addr: Option<PostAddr>,
+    pub post_addr: Option<GetSupplyOrderListPostAddr>,
     /// `post_receiver` (sensitive: redacted in `Debug`)
     pub post_receiver: Option<String>,
     /// `post_tel` (sensitive: redacted in `Debug`)
@@ -216,9 +224,9 @@ pub struct Order {
     /// `warehouse_name`
     pub warehouse_name: Option<String>,
 }
-impl ::std::fmt::Debug for Order {
+impl ::std::fmt::Debug for GetSupplyOrderListOrder {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Order")
+        f.debug_struct("GetSupplyOrderListOrder")
             .field("biz_status", &self.biz_status)
             .field("biz_status_desc", &self.biz_status_desc)
             .field("buyer_words", &self.buyer_words)
@@ -264,7 +272,7 @@ impl ::std::fmt::Debug for Order {
 /// An object inside `supplyChain.getSupplyOrderList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PostAddr {
+pub struct GetSupplyOrderListPostAddr {
     /// `addr_detail`
     pub addr_detail: Option<String>,
     /// `city_id`

@@ -3,6 +3,10 @@
 
 //! `supplyChain.LiveCardRequest`: its request, its response and their nested types.
 pub use super::shared::StoreSource;
+#[deprecated(
+    note = "renamed to `LiveCardRequestGoodsCard`: a type's name is unique within its group"
+)]
+pub type GoodsCard = LiveCardRequestGoodsCard;
 /// `supplyChain.LiveCardRequest`: the request of the platform method `supplyChain.LiveCardRequest`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -52,7 +56,7 @@ pub struct SupplyChainLiveCardRequestResponse {
     /// `author_avatar_url`
     pub author_avatar_url: Option<String>,
     /// `goods_cards`
-    pub goods_cards: Vec<GoodsCard>,
+    pub goods_cards: Vec<LiveCardRequestGoodsCard>,
     /// `is_show`
     pub is_show: Option<bool>,
 }
@@ -63,7 +67,7 @@ impl crate::request::Request for SupplyChainLiveCardRequestRequest {
 /// An object inside `supplyChain.LiveCardRequest`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct GoodsCard {
+pub struct LiveCardRequestGoodsCard {
     /// `detail_url`
     pub detail_url: Option<String>,
     /// `img_url`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/supplyChain.json
 
 //! `supplyChain.queryReturnOrderList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `QueryReturnOrderListOrder`: a type's name is unique within its group"
+)]
+pub type Order = QueryReturnOrderListOrder;
 /// `supplyChain.queryReturnOrderList`: the request of the platform method `supplyChain.queryReturnOrderList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -98,7 +102,7 @@ pub struct SupplyChainQueryReturnOrderListResponse {
     /// `msg`
     pub msg: Option<String>,
     /// `order_list`
-    pub order_list: Vec<Order>,
+    pub order_list: Vec<QueryReturnOrderListOrder>,
     /// `total`
     pub total: Option<i64>,
 }
@@ -108,7 +112,7 @@ impl crate::request::Request for SupplyChainQueryReturnOrderListRequest {
     type Response = SupplyChainQueryReturnOrderListResponse;
 }
 impl crate::page::Paginated for SupplyChainQueryReturnOrderListRequest {
-    type Item = Order;
+    type Item = QueryReturnOrderListOrder;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -135,7 +139,7 @@ impl SupplyChainQueryReturnOrderListRequest {
 /// An object inside `supplyChain.queryReturnOrderList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Order {
+pub struct QueryReturnOrderListOrder {
     /// `channel_code`
     pub channel_code: Option<String>,
     /// `create_time`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/supplyChain.json
 
 //! `supplyChain.sku.stockNum`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SkuStockNumData`: a type's name is unique within its group"
+)]
+pub type Data = SkuStockNumData;
 /// `supplyChain.sku.stockNum`: the request of the platform method `supplyChain.sku.stockNum`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -48,16 +52,16 @@ impl SupplyChainSkuStockNumRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct SupplyChainSkuStockNumResponse(pub Vec<Data>);
+pub struct SupplyChainSkuStockNumResponse(pub Vec<SkuStockNumData>);
 impl ::std::ops::Deref for SupplyChainSkuStockNumResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<SkuStockNumData>;
+    fn deref(&self) -> &Vec<SkuStockNumData> {
         &self.0
     }
 }
 impl IntoIterator for SupplyChainSkuStockNumResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = SkuStockNumData;
+    type IntoIter = ::std::vec::IntoIter<SkuStockNumData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -70,7 +74,7 @@ impl crate::request::Request for SupplyChainSkuStockNumRequest {
 /// An object inside `supplyChain.sku.stockNum`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct SkuStockNumData {
     /// `alloc_qty`
     pub alloc_qty: Option<i64>,
     /// `out_warehouse_id`

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/supplyChain.json
 
 //! `supplyChain.supplyProduct.editPrice`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SupplyProductEditPriceSpecPrice`: a type's name is unique within its group"
+)]
+pub type SpecPrice = SupplyProductEditPriceSpecPrice;
 /// `supplyChain.supplyProduct.editPrice`: the request of the platform method `supplyChain.supplyProduct.editPrice`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct SupplyChainSupplyProductEditPriceRequest {
     /// `sku_id` (required): [`SkuId`](crate::ids::SkuId), sent as a number
     pub sku_id: crate::ids::SkuId,
     /// `spec_price_list`
-    pub spec_price_list: Vec<SpecPrice>,
+    pub spec_price_list: Vec<SupplyProductEditPriceSpecPrice>,
     /// `supply_price`
     pub supply_price: Option<i64>,
 }
@@ -37,7 +41,10 @@ impl SupplyChainSupplyProductEditPriceRequest {
         self
     }
     /// Sets `spec_price_list`
-    pub fn spec_price_list(mut self, spec_price_list: Vec<SpecPrice>) -> Self {
+    pub fn spec_price_list(
+        mut self,
+        spec_price_list: Vec<SupplyProductEditPriceSpecPrice>,
+    ) -> Self {
         self.spec_price_list = spec_price_list;
         self
     }
@@ -58,13 +65,13 @@ impl crate::request::Request for SupplyChainSupplyProductEditPriceRequest {
 /// An object inside `supplyChain.supplyProduct.editPrice`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct SpecPrice {
+pub struct SupplyProductEditPriceSpecPrice {
     /// `distributor_id_list` (required)
     pub distributor_id_list: Vec<i64>,
     /// `supply_price` (required)
     pub supply_price: i64,
 }
-impl SpecPrice {
+impl SupplyProductEditPriceSpecPrice {
     /// Builds it from the required parameters (`distributor_id_list`, `supply_price`).
     pub fn new(distributor_id_list: Vec<i64>, supply_price: i64) -> Self {
         Self {

@@ -3,6 +3,14 @@
 
 //! `supplyChain.supplyProduct.getSupplyProductDetail`: its request, its response and their nested types.
 pub use super::shared::{CategoryDetail, SpecPrice};
+#[deprecated(
+    note = "renamed to `SupplyProductGetSupplyProductDetailQuality`: a type's name is unique within its group"
+)]
+pub type Quality = SupplyProductGetSupplyProductDetailQuality;
+#[deprecated(
+    note = "renamed to `SupplyProductGetSupplyProductDetailQualityAttachment`: a type's name is unique within its group"
+)]
+pub type QualityAttachment = SupplyProductGetSupplyProductDetailQualityAttachment;
 /// `supplyChain.supplyProduct.getSupplyProductDetail`: the request of the platform method `supplyChain.supplyProduct.getSupplyProductDetail`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -71,7 +79,7 @@ pub struct SupplyChainSupplyProductGetSupplyProductDetailResponse {
     /// `product_id`: [`ProductId`](crate::ids::ProductId), sent as a number
     pub product_id: Option<crate::ids::ProductId>,
     /// `quality_list`
-    pub quality_list: Vec<Quality>,
+    pub quality_list: Vec<SupplyProductGetSupplyProductDetailQuality>,
     /// `recommend_remark`
     pub recommend_remark: Option<String>,
     /// `skus`
@@ -113,28 +121,6 @@ pub struct CategoryPropOption {
     pub property_value: Option<String>,
     /// `property_value_id`
     pub property_value_id: Option<i64>,
-}
-/// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Quality {
-    /// `quality_attachments`
-    pub quality_attachments: Vec<QualityAttachment>,
-    /// `quality_key`
-    pub quality_key: Option<String>,
-    /// `quality_name`
-    pub quality_name: Option<String>,
-    /// `qualityid`
-    pub qualityid: Option<i64>,
-}
-/// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct QualityAttachment {
-    /// `media_type`
-    pub media_type: Option<i64>,
-    /// `url`
-    pub url: Option<String>,
 }
 /// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
 #[derive(Clone, Default, Debug)]
@@ -197,6 +183,28 @@ pub struct Stock {
     pub remain_qty: Option<i64>,
     /// `total_qty`
     pub total_qty: Option<i64>,
+}
+/// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SupplyProductGetSupplyProductDetailQuality {
+    /// `quality_attachments`
+    pub quality_attachments: Vec<SupplyProductGetSupplyProductDetailQualityAttachment>,
+    /// `quality_key`
+    pub quality_key: Option<String>,
+    /// `quality_name`
+    pub quality_name: Option<String>,
+    /// `qualityid`
+    pub qualityid: Option<i64>,
+}
+/// An object inside `supplyChain.supplyProduct.getSupplyProductDetail`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct SupplyProductGetSupplyProductDetailQualityAttachment {
+    /// `media_type`
+    pub media_type: Option<i64>,
+    /// `url`
+    pub url: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

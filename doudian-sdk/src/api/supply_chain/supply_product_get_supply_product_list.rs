@@ -3,6 +3,10 @@
 
 //! `supplyChain.supplyProduct.getSupplyProductList`: its request, its response and their nested types.
 pub use super::shared::CategoryDetail;
+#[deprecated(
+    note = "renamed to `SupplyProductGetSupplyProductListData`: a type's name is unique within its group"
+)]
+pub type Data = SupplyProductGetSupplyProductListData;
 /// `supplyChain.supplyProduct.getSupplyProductList`: the request of the platform method `supplyChain.supplyProduct.getSupplyProductList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -91,7 +95,7 @@ impl SupplyChainSupplyProductGetSupplyProductListRequest {
 #[non_exhaustive]
 pub struct SupplyChainSupplyProductGetSupplyProductListResponse {
     /// `data`
-    pub data: Vec<Data>,
+    pub data: Vec<SupplyProductGetSupplyProductListData>,
     /// `page`
     pub page: Option<i32>,
     /// `size`
@@ -105,7 +109,7 @@ impl crate::request::Request for SupplyChainSupplyProductGetSupplyProductListReq
     type Response = SupplyChainSupplyProductGetSupplyProductListResponse;
 }
 impl crate::page::Paginated for SupplyChainSupplyProductGetSupplyProductListRequest {
-    type Item = Data;
+    type Item = SupplyProductGetSupplyProductListData;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -132,7 +136,7 @@ impl SupplyChainSupplyProductGetSupplyProductListRequest {
 /// An object inside `supplyChain.supplyProduct.getSupplyProductList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct SupplyProductGetSupplyProductListData {
     /// `category_detail`
     pub category_detail: Option<CategoryDetail>,
     /// `create_time`

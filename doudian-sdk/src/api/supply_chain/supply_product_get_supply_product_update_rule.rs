@@ -2,6 +2,10 @@
 // Source: api-spec/groups/supplyChain.json
 
 //! `supplyChain.supplyProduct.getSupplyProductUpdateRule`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SupplyProductGetSupplyProductUpdateRuleQuality`: a type's name is unique within its group"
+)]
+pub type Quality = SupplyProductGetSupplyProductUpdateRuleQuality;
 /// `supplyChain.supplyProduct.getSupplyProductUpdateRule`: the request of the platform method `supplyChain.supplyProduct.getSupplyProductUpdateRule`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -40,7 +44,7 @@ pub struct SupplyChainSupplyProductGetSupplyProductUpdateRuleResponse {
     /// `cate_property_list`
     pub cate_property_list: Vec<CateProperty>,
     /// `quality_list`
-    pub quality_list: Vec<Quality>,
+    pub quality_list: Vec<SupplyProductGetSupplyProductUpdateRuleQuality>,
 }
 impl crate::request::Request
 for SupplyChainSupplyProductGetSupplyProductUpdateRuleRequest {
@@ -88,7 +92,7 @@ pub struct CatePropertyOption {
 /// An object inside `supplyChain.supplyProduct.getSupplyProductUpdateRule`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Quality {
+pub struct SupplyProductGetSupplyProductUpdateRuleQuality {
     /// `is_required`
     pub is_required: Option<bool>,
     /// `quality_key`

@@ -3,6 +3,10 @@
 
 //! `supplyChain.supplyProduct.queryPrice`: its request, its response and their nested types.
 pub use super::shared::SpecPrice;
+#[deprecated(
+    note = "renamed to `SupplyProductQueryPriceData`: a type's name is unique within its group"
+)]
+pub type Data = SupplyProductQueryPriceData;
 /// `supplyChain.supplyProduct.queryPrice`: the request of the platform method `supplyChain.supplyProduct.queryPrice`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -41,16 +45,18 @@ impl SupplyChainSupplyProductQueryPriceRequest {
 #[derive(Clone, Debug, Default, ::serde::Serialize)]
 #[serde(transparent)]
 #[non_exhaustive]
-pub struct SupplyChainSupplyProductQueryPriceResponse(pub Vec<Data>);
+pub struct SupplyChainSupplyProductQueryPriceResponse(
+    pub Vec<SupplyProductQueryPriceData>,
+);
 impl ::std::ops::Deref for SupplyChainSupplyProductQueryPriceResponse {
-    type Target = Vec<Data>;
-    fn deref(&self) -> &Vec<Data> {
+    type Target = Vec<SupplyProductQueryPriceData>;
+    fn deref(&self) -> &Vec<SupplyProductQueryPriceData> {
         &self.0
     }
 }
 impl IntoIterator for SupplyChainSupplyProductQueryPriceResponse {
-    type Item = Data;
-    type IntoIter = ::std::vec::IntoIter<Data>;
+    type Item = SupplyProductQueryPriceData;
+    type IntoIter = ::std::vec::IntoIter<SupplyProductQueryPriceData>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -63,7 +69,7 @@ impl crate::request::Request for SupplyChainSupplyProductQueryPriceRequest {
 /// An object inside `supplyChain.supplyProduct.queryPrice`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Data {
+pub struct SupplyProductQueryPriceData {
     /// `sku_id`: [`SkuId`](crate::ids::SkuId), sent as a number
     pub sku_id: Option<crate::ids::SkuId>,
     /// `spec_price_list`

@@ -2,6 +2,22 @@
 // Source: api-spec/groups/trade.json
 
 //! `trade.batchGetTradeLimitTemplateList`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `BatchGetTradeLimitTemplateListTimePeriod`: a type's name is unique within its group"
+)]
+pub type TimePeriod = BatchGetTradeLimitTemplateListTimePeriod;
+#[deprecated(
+    note = "renamed to `BatchGetTradeLimitTemplateListTimePeriodFixed`: a type's name is unique within its group"
+)]
+pub type TimePeriodFixed = BatchGetTradeLimitTemplateListTimePeriodFixed;
+#[deprecated(
+    note = "renamed to `BatchGetTradeLimitTemplateListTradeLimitPattern`: a type's name is unique within its group"
+)]
+pub type TradeLimitPattern = BatchGetTradeLimitTemplateListTradeLimitPattern;
+#[deprecated(
+    note = "renamed to `BatchGetTradeLimitTemplateListTradeLimitResourceObject`: a type's name is unique within its group"
+)]
+pub type TradeLimitResourceObject = BatchGetTradeLimitTemplateListTradeLimitResourceObject;
 /// `trade.batchGetTradeLimitTemplateList`: the request of the platform method `trade.batchGetTradeLimitTemplateList`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -38,6 +54,50 @@ impl crate::request::Request for TradeBatchGetTradeLimitTemplateListRequest {
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
+pub struct BatchGetTradeLimitTemplateListTimePeriod {
+    /// `time_period_fixed`
+    pub time_period_fixed: Option<BatchGetTradeLimitTemplateListTimePeriodFixed>,
+    /// `time_period_pattern`
+    pub time_period_pattern: Option<i32>,
+    /// `time_period_sliding_window`
+    pub time_period_sliding_window: Option<TimePeriodSlidingWindow>,
+}
+/// An object inside `trade.batchGetTradeLimitTemplateList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetTradeLimitTemplateListTimePeriodFixed {
+    /// `cyclic`
+    pub cyclic: Option<bool>,
+    /// `cyclic_option`
+    pub cyclic_option: Option<CyclicOption>,
+    /// `end_time`
+    pub end_time: Option<i64>,
+    /// `start_time`
+    pub start_time: Option<i64>,
+}
+/// An object inside `trade.batchGetTradeLimitTemplateList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetTradeLimitTemplateListTradeLimitPattern {
+    /// `cumulative_max`
+    pub cumulative_max: Option<i64>,
+    /// `maximum`
+    pub maximum: Option<i64>,
+    /// `minimum`
+    pub minimum: Option<i64>,
+}
+/// An object inside `trade.batchGetTradeLimitTemplateList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct BatchGetTradeLimitTemplateListTradeLimitResourceObject {
+    /// `product_category_list`
+    pub product_category_list: Vec<ProductCategory>,
+    /// `trade_limit_resource_id_list`
+    pub trade_limit_resource_id_list: Vec<String>,
+}
+/// An object inside `trade.batchGetTradeLimitTemplateList`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
 pub struct CyclicOption {
     /// `cyclic_interval`
     pub cyclic_interval: Option<i32>,
@@ -64,30 +124,6 @@ pub struct ProductCategory {
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct TimePeriod {
-    /// `time_period_fixed`
-    pub time_period_fixed: Option<TimePeriodFixed>,
-    /// `time_period_pattern`
-    pub time_period_pattern: Option<i32>,
-    /// `time_period_sliding_window`
-    pub time_period_sliding_window: Option<TimePeriodSlidingWindow>,
-}
-/// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct TimePeriodFixed {
-    /// `cyclic`
-    pub cyclic: Option<bool>,
-    /// `cyclic_option`
-    pub cyclic_option: Option<CyclicOption>,
-    /// `end_time`
-    pub end_time: Option<i64>,
-    /// `start_time`
-    pub start_time: Option<i64>,
-}
-/// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct TimePeriodSlidingWindow {
     /// `time_shift`
     pub time_shift: Option<i64>,
@@ -97,37 +133,19 @@ pub struct TimePeriodSlidingWindow {
 /// An object inside `trade.batchGetTradeLimitTemplateList`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct TradeLimitPattern {
-    /// `cumulative_max`
-    pub cumulative_max: Option<i64>,
-    /// `maximum`
-    pub maximum: Option<i64>,
-    /// `minimum`
-    pub minimum: Option<i64>,
-}
-/// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct TradeLimitResourceObject {
-    /// `product_category_list`
-    pub product_category_list: Vec<ProductCategory>,
-    /// `trade_limit_resource_id_list`
-    pub trade_limit_resource_id_list: Vec<String>,
-}
-/// An object inside `trade.batchGetTradeLimitTemplateList`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
 pub struct TradeLimitRule {
     /// `time_period`
-    pub time_period: Option<TimePeriod>,
+    pub time_period: Option<BatchGetTradeLimitTemplateListTimePeriod>,
     /// `trade_limit_model`
     pub trade_limit_model: Option<i32>,
     /// `trade_limit_pattern`
-    pub trade_limit_pattern: Option<TradeLimitPattern>,
+    pub trade_limit_pattern: Option<BatchGetTradeLimitTemplateListTradeLimitPattern>,
     /// `trade_limit_resource`
     pub trade_limit_resource: Option<i32>,
     /// `trade_limit_resource_object`
-    pub trade_limit_resource_object: Option<TradeLimitResourceObject>,
+    pub trade_limit_resource_object: Option<
+        BatchGetTradeLimitTemplateListTradeLimitResourceObject,
+    >,
     /// `trade_limit_subject`
     pub trade_limit_subject: Option<i32>,
 }

@@ -3,6 +3,14 @@
 
 //! `trade.createTradeLimitTemplate`: its request, its response and their nested types.
 pub use super::shared::{TradeLimitPattern, TradeLimitResourceObject};
+#[deprecated(
+    note = "renamed to `CreateTradeLimitTemplateTimePeriod`: a type's name is unique within its group"
+)]
+pub type TimePeriod = CreateTradeLimitTemplateTimePeriod;
+#[deprecated(
+    note = "renamed to `CreateTradeLimitTemplateTradeLimitRuleRequest`: a type's name is unique within its group"
+)]
+pub type TradeLimitRuleRequest = CreateTradeLimitTemplateTradeLimitRuleRequest;
 /// `trade.createTradeLimitTemplate`: the request of the platform method `trade.createTradeLimitTemplate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -16,11 +24,15 @@ pub struct TradeCreateTradeLimitTemplateRequest {
     /// `store_id`
     pub store_id: Option<i64>,
     /// `trade_limit_rule_request_list` (required)
-    pub trade_limit_rule_request_list: Vec<TradeLimitRuleRequest>,
+    pub trade_limit_rule_request_list: Vec<
+        CreateTradeLimitTemplateTradeLimitRuleRequest,
+    >,
 }
 impl TradeCreateTradeLimitTemplateRequest {
     /// Builds it from the required parameters (`trade_limit_rule_request_list`).
-    pub fn new(trade_limit_rule_request_list: Vec<TradeLimitRuleRequest>) -> Self {
+    pub fn new(
+        trade_limit_rule_request_list: Vec<CreateTradeLimitTemplateTradeLimitRuleRequest>,
+    ) -> Self {
         Self {
             trade_limit_rule_request_list,
             store_id: Default::default(),
@@ -46,7 +58,7 @@ impl crate::request::Request for TradeCreateTradeLimitTemplateRequest {
 /// An object inside `trade.createTradeLimitTemplate`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct TimePeriod {
+pub struct CreateTradeLimitTemplateTimePeriod {
     /// `end_time`
     pub end_time: Option<i64>,
     /// `limit_period`
@@ -56,7 +68,7 @@ pub struct TimePeriod {
     /// `start_time`
     pub start_time: Option<i64>,
 }
-impl TimePeriod {
+impl CreateTradeLimitTemplateTimePeriod {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -90,9 +102,9 @@ impl TimePeriod {
 /// An object inside `trade.createTradeLimitTemplate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct TradeLimitRuleRequest {
+pub struct CreateTradeLimitTemplateTradeLimitRuleRequest {
     /// `time_period`
-    pub time_period: Option<TimePeriod>,
+    pub time_period: Option<CreateTradeLimitTemplateTimePeriod>,
     /// `trade_limit_model` (required)
     pub trade_limit_model: i32,
     /// `trade_limit_pattern` (required)
@@ -104,7 +116,7 @@ pub struct TradeLimitRuleRequest {
     /// `trade_limit_subject_list` (required)
     pub trade_limit_subject_list: Vec<i32>,
 }
-impl TradeLimitRuleRequest {
+impl CreateTradeLimitTemplateTradeLimitRuleRequest {
     /// Builds it from the required parameters (`trade_limit_model`, `trade_limit_pattern`, `trade_limit_resource`, `trade_limit_subject_list`).
     pub fn new(
         trade_limit_model: i32,
@@ -122,7 +134,10 @@ impl TradeLimitRuleRequest {
         }
     }
     /// Sets `time_period`
-    pub fn time_period(mut self, time_period: TimePeriod) -> Self {
+    pub fn time_period(
+        mut self,
+        time_period: CreateTradeLimitTemplateTimePeriod,
+    ) -> Self {
         self.time_period = Some(time_period);
         self
     }

@@ -3,6 +3,18 @@
 
 //! `trade.UpdateTradeLimitTemplate`: its request, its response and their nested types.
 pub use super::shared::{TradeLimitPattern, TradeLimitResourceObject};
+#[deprecated(
+    note = "renamed to `UpdateTradeLimitTemplateTimePeriod`: a type's name is unique within its group"
+)]
+pub type TimePeriod = UpdateTradeLimitTemplateTimePeriod;
+#[deprecated(
+    note = "renamed to `UpdateTradeLimitTemplateTimePeriodFixed`: a type's name is unique within its group"
+)]
+pub type TimePeriodFixed = UpdateTradeLimitTemplateTimePeriodFixed;
+#[deprecated(
+    note = "renamed to `UpdateTradeLimitTemplateTradeLimitRuleRequest`: a type's name is unique within its group"
+)]
+pub type TradeLimitRuleRequest = UpdateTradeLimitTemplateTradeLimitRuleRequest;
 /// `trade.UpdateTradeLimitTemplate`: the request of the platform method `trade.UpdateTradeLimitTemplate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,14 +26,18 @@ pub use super::shared::{TradeLimitPattern, TradeLimitResourceObject};
 #[doc(alias = "trade.UpdateTradeLimitTemplate")]
 pub struct TradeUpdateTradeLimitTemplateRequest {
     /// `trade_limit_rule_request_list` (required)
-    pub trade_limit_rule_request_list: Vec<TradeLimitRuleRequest>,
+    pub trade_limit_rule_request_list: Vec<
+        UpdateTradeLimitTemplateTradeLimitRuleRequest,
+    >,
     /// `trade_limit_template_id` (required)
     pub trade_limit_template_id: i64,
 }
 impl TradeUpdateTradeLimitTemplateRequest {
     /// Builds it from the required parameters (`trade_limit_rule_request_list`, `trade_limit_template_id`).
     pub fn new(
-        trade_limit_rule_request_list: Vec<TradeLimitRuleRequest>,
+        trade_limit_rule_request_list: Vec<
+            UpdateTradeLimitTemplateTradeLimitRuleRequest,
+        >,
         trade_limit_template_id: i64,
     ) -> Self {
         Self {
@@ -44,13 +60,13 @@ impl crate::request::Request for TradeUpdateTradeLimitTemplateRequest {
 /// An object inside `trade.UpdateTradeLimitTemplate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct TimePeriod {
+pub struct UpdateTradeLimitTemplateTimePeriod {
     /// `time_period_fixed`
-    pub time_period_fixed: Option<TimePeriodFixed>,
+    pub time_period_fixed: Option<UpdateTradeLimitTemplateTimePeriodFixed>,
     /// `time_period_pattern` (required)
     pub time_period_pattern: i32,
 }
-impl TimePeriod {
+impl UpdateTradeLimitTemplateTimePeriod {
     /// Builds it from the required parameters (`time_period_pattern`).
     pub fn new(time_period_pattern: i32) -> Self {
         Self {
@@ -59,7 +75,10 @@ impl TimePeriod {
         }
     }
     /// Sets `time_period_fixed`
-    pub fn time_period_fixed(mut self, time_period_fixed: TimePeriodFixed) -> Self {
+    pub fn time_period_fixed(
+        mut self,
+        time_period_fixed: UpdateTradeLimitTemplateTimePeriodFixed,
+    ) -> Self {
         self.time_period_fixed = Some(time_period_fixed);
         self
     }
@@ -67,13 +86,13 @@ impl TimePeriod {
 /// An object inside `trade.UpdateTradeLimitTemplate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct TimePeriodFixed {
+pub struct UpdateTradeLimitTemplateTimePeriodFixed {
     /// `end_time` (required)
     pub end_time: i64,
     /// `start_time` (required)
     pub start_time: i64,
 }
-impl TimePeriodFixed {
+impl UpdateTradeLimitTemplateTimePeriodFixed {
     /// Builds it from the required parameters (`end_time`, `start_time`).
     pub fn new(end_time: i64, start_time: i64) -> Self {
         Self { end_time, start_time }
@@ -82,9 +101,9 @@ impl TimePeriodFixed {
 /// An object inside `trade.UpdateTradeLimitTemplate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct TradeLimitRuleRequest {
+pub struct UpdateTradeLimitTemplateTradeLimitRuleRequest {
     /// `time_period`
-    pub time_period: Option<TimePeriod>,
+    pub time_period: Option<UpdateTradeLimitTemplateTimePeriod>,
     /// `trade_limit_model` (required)
     pub trade_limit_model: i32,
     /// `trade_limit_pattern` (required)
@@ -96,7 +115,7 @@ pub struct TradeLimitRuleRequest {
     /// `trade_limit_subject_lisit` (required)
     pub trade_limit_subject_lisit: Vec<i32>,
 }
-impl TradeLimitRuleRequest {
+impl UpdateTradeLimitTemplateTradeLimitRuleRequest {
     /// Builds it from the required parameters (`trade_limit_model`, `trade_limit_pattern`, `trade_limit_resource`, `trade_limit_subject_lisit`).
     pub fn new(
         trade_limit_model: i32,
@@ -114,7 +133,10 @@ impl TradeLimitRuleRequest {
         }
     }
     /// Sets `time_period`
-    pub fn time_period(mut self, time_period: TimePeriod) -> Self {
+    pub fn time_period(
+        mut self,
+        time_period: UpdateTradeLimitTemplateTimePeriod,
+    ) -> Self {
         self.time_period = Some(time_period);
         self
     }

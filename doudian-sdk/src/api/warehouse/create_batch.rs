@@ -2,6 +2,10 @@
 // Source: api-spec/groups/warehouse.json
 
 //! `warehouse.createBatch`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CreateBatchWarehouseLocation`: a type's name is unique within its group"
+)]
+pub type WarehouseLocation = CreateBatchWarehouseLocation;
 /// `warehouse.createBatch`: the request of the platform method `warehouse.createBatch`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -31,6 +35,50 @@ impl crate::request::Request for WarehouseCreateBatchRequest {
     type Response = WarehouseCreateBatchResponse;
 }
 /// An object inside `warehouse.createBatch`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct CreateBatchWarehouseLocation {
+    /// `address_id1`
+    pub address_id1: Option<i64>,
+    /// `address_id2`
+    pub address_id2: Option<i64>,
+    /// `address_id3`
+    pub address_id3: Option<i64>,
+    /// `address_id4`
+    pub address_id4: Option<i64>,
+}
+impl CreateBatchWarehouseLocation {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            address_id1: Default::default(),
+            address_id2: Default::default(),
+            address_id3: Default::default(),
+            address_id4: Default::default(),
+        }
+    }
+    /// Sets `address_id1`
+    pub fn address_id1(mut self, address_id1: i64) -> Self {
+        self.address_id1 = Some(address_id1);
+        self
+    }
+    /// Sets `address_id2`
+    pub fn address_id2(mut self, address_id2: i64) -> Self {
+        self.address_id2 = Some(address_id2);
+        self
+    }
+    /// Sets `address_id3`
+    pub fn address_id3(mut self, address_id3: i64) -> Self {
+        self.address_id3 = Some(address_id3);
+        self
+    }
+    /// Sets `address_id4`
+    pub fn address_id4(mut self, address_id4: i64) -> Self {
+        self.address_id4 = Some(address_id4);
+        self
+    }
+}
+/// An object inside `warehouse.createBatch`.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct OutWarehouse {
@@ -43,7 +91,7 @@ pub struct OutWarehouse {
     /// `out_warehouse_id` (required). Example: `abc`
     pub out_warehouse_id: String,
     /// `warehouse_location`
-    pub warehouse_location: Option<WarehouseLocation>,
+    pub warehouse_location: Option<CreateBatchWarehouseLocation>,
 }
 impl ::std::fmt::Debug for OutWarehouse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -77,52 +125,11 @@ impl OutWarehouse {
         self
     }
     /// Sets `warehouse_location`
-    pub fn warehouse_location(mut self, warehouse_location: WarehouseLocation) -> Self {
+    pub fn warehouse_location(
+        mut self,
+        warehouse_location: CreateBatchWarehouseLocation,
+    ) -> Self {
         self.warehouse_location = Some(warehouse_location);
-        self
-    }
-}
-/// An object inside `warehouse.createBatch`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct WarehouseLocation {
-    /// `address_id1`
-    pub address_id1: Option<i64>,
-    /// `address_id2`
-    pub address_id2: Option<i64>,
-    /// `address_id3`
-    pub address_id3: Option<i64>,
-    /// `address_id4`
-    pub address_id4: Option<i64>,
-}
-impl WarehouseLocation {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            address_id1: Default::default(),
-            address_id2: Default::default(),
-            address_id3: Default::default(),
-            address_id4: Default::default(),
-        }
-    }
-    /// Sets `address_id1`
-    pub fn address_id1(mut self, address_id1: i64) -> Self {
-        self.address_id1 = Some(address_id1);
-        self
-    }
-    /// Sets `address_id2`
-    pub fn address_id2(mut self, address_id2: i64) -> Self {
-        self.address_id2 = Some(address_id2);
-        self
-    }
-    /// Sets `address_id3`
-    pub fn address_id3(mut self, address_id3: i64) -> Self {
-        self.address_id3 = Some(address_id3);
-        self
-    }
-    /// Sets `address_id4`
-    pub fn address_id4(mut self, address_id4: i64) -> Self {
-        self.address_id4 = Some(address_id4);
         self
     }
 }

@@ -3,6 +3,26 @@
 
 //! `warehouse.createFence`: its request, its response and their nested types.
 pub use super::shared::{Center, Circular, InnerVertice, Polygon, Vertice};
+#[deprecated(
+    note = "renamed to `CreateFenceFenceInfo`: a type's name is unique within its group"
+)]
+pub type FenceInfo = CreateFenceFenceInfo;
+#[deprecated(
+    note = "renamed to `CreateFenceInner`: a type's name is unique within its group"
+)]
+pub type Inner = CreateFenceInner;
+#[deprecated(
+    note = "renamed to `CreateFenceMultiPolygon`: a type's name is unique within its group"
+)]
+pub type MultiPolygon = CreateFenceMultiPolygon;
+#[deprecated(
+    note = "renamed to `CreateFenceOuter`: a type's name is unique within its group"
+)]
+pub type Outer = CreateFenceOuter;
+#[deprecated(
+    note = "renamed to `CreateFencePolygonNew`: a type's name is unique within its group"
+)]
+pub type PolygonNew = CreateFencePolygonNew;
 /// `warehouse.createFence`: the request of the platform method `warehouse.createFence`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,11 +34,11 @@ pub use super::shared::{Center, Circular, InnerVertice, Polygon, Vertice};
 #[doc(alias = "warehouse.createFence")]
 pub struct WarehouseCreateFenceRequest {
     /// `fence_info` (required)
-    pub fence_info: FenceInfo,
+    pub fence_info: CreateFenceFenceInfo,
 }
 impl WarehouseCreateFenceRequest {
     /// Builds it from the required parameters (`fence_info`).
-    pub fn new(fence_info: FenceInfo) -> Self {
+    pub fn new(fence_info: CreateFenceFenceInfo) -> Self {
         Self { fence_info }
     }
 }
@@ -36,21 +56,21 @@ impl crate::request::Request for WarehouseCreateFenceRequest {
 /// An object inside `warehouse.createFence`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct FenceInfo {
+pub struct CreateFenceFenceInfo {
     /// `circular`
     pub circular: Option<Circular>,
     /// `multi_polygons`
-    pub multi_polygons: Vec<MultiPolygon>,
+    pub multi_polygons: Vec<CreateFenceMultiPolygon>,
     /// `out_fence_id` (required)
     pub out_fence_id: String,
     /// `polygon`
     pub polygon: Option<Polygon>,
     /// `polygon_new`
-    pub polygon_new: Option<PolygonNew>,
+    pub polygon_new: Option<CreateFencePolygonNew>,
     /// `shape` (required)
     pub shape: i32,
 }
-impl FenceInfo {
+impl CreateFenceFenceInfo {
     /// Builds it from the required parameters (`out_fence_id`, `shape`).
     pub fn new(out_fence_id: impl Into<String>, shape: i32) -> Self {
         Self {
@@ -68,7 +88,10 @@ impl FenceInfo {
         self
     }
     /// Sets `multi_polygons`
-    pub fn multi_polygons(mut self, multi_polygons: Vec<MultiPolygon>) -> Self {
+    pub fn multi_polygons(
+        mut self,
+        multi_polygons: Vec<CreateFenceMultiPolygon>,
+    ) -> Self {
         self.multi_polygons = multi_polygons;
         self
     }
@@ -78,7 +101,7 @@ impl FenceInfo {
         self
     }
     /// Sets `polygon_new`
-    pub fn polygon_new(mut self, polygon_new: PolygonNew) -> Self {
+    pub fn polygon_new(mut self, polygon_new: CreateFencePolygonNew) -> Self {
         self.polygon_new = Some(polygon_new);
         self
     }
@@ -86,11 +109,11 @@ impl FenceInfo {
 /// An object inside `warehouse.createFence`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Inner {
+pub struct CreateFenceInner {
     /// `vertices`
     pub vertices: Vec<InnerVertice>,
 }
-impl Inner {
+impl CreateFenceInner {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -106,22 +129,22 @@ impl Inner {
 /// An object inside `warehouse.createFence`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct MultiPolygon {
+pub struct CreateFenceMultiPolygon {
     /// `inner`
-    pub inner: Vec<Inner>,
+    pub inner: Vec<CreateFenceInner>,
     /// `outer` (required)
-    pub outer: Outer,
+    pub outer: CreateFenceOuter,
 }
-impl MultiPolygon {
+impl CreateFenceMultiPolygon {
     /// Builds it from the required parameters (`outer`).
-    pub fn new(outer: Outer) -> Self {
+    pub fn new(outer: CreateFenceOuter) -> Self {
         Self {
             outer,
             inner: Default::default(),
         }
     }
     /// Sets `inner`
-    pub fn inner(mut self, inner: Vec<Inner>) -> Self {
+    pub fn inner(mut self, inner: Vec<CreateFenceInner>) -> Self {
         self.inner = inner;
         self
     }
@@ -129,11 +152,11 @@ impl MultiPolygon {
 /// An object inside `warehouse.createFence`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Outer {
+pub struct CreateFenceOuter {
     /// `vertices` (required)
     pub vertices: Vec<Vertice>,
 }
-impl Outer {
+impl CreateFenceOuter {
     /// Builds it from the required parameters (`vertices`).
     pub fn new(vertices: Vec<Vertice>) -> Self {
         Self { vertices }
@@ -142,22 +165,22 @@ impl Outer {
 /// An object inside `warehouse.createFence`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct PolygonNew {
+pub struct CreateFencePolygonNew {
     /// `inner`
-    pub inner: Vec<Inner>,
+    pub inner: Vec<CreateFenceInner>,
     /// `outer` (required)
-    pub outer: Outer,
+    pub outer: CreateFenceOuter,
 }
-impl PolygonNew {
+impl CreateFencePolygonNew {
     /// Builds it from the required parameters (`outer`).
-    pub fn new(outer: Outer) -> Self {
+    pub fn new(outer: CreateFenceOuter) -> Self {
         Self {
             outer,
             inner: Default::default(),
         }
     }
     /// Sets `inner`
-    pub fn inner(mut self, inner: Vec<Inner>) -> Self {
+    pub fn inner(mut self, inner: Vec<CreateFenceInner>) -> Self {
         self.inner = inner;
         self
     }

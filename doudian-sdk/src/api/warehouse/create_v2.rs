@@ -2,6 +2,14 @@
 // Source: api-spec/groups/warehouse.json
 
 //! `warehouse.createV2`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CreateV2Warehouse`: a type's name is unique within its group"
+)]
+pub type Warehouse = CreateV2Warehouse;
+#[deprecated(
+    note = "renamed to `CreateV2WarehouseLocation`: a type's name is unique within its group"
+)]
+pub type WarehouseLocation = CreateV2WarehouseLocation;
 /// `warehouse.createV2`: the request of the platform method `warehouse.createV2`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -19,7 +27,7 @@ pub struct WarehouseCreateV2Request {
     /// `out_warehouse_id` (required). Example: `123`
     pub out_warehouse_id: String,
     /// `warehouse` (required)
-    pub warehouse: Warehouse,
+    pub warehouse: CreateV2Warehouse,
 }
 impl WarehouseCreateV2Request {
     /// Builds it from the required parameters (`intro`, `name`, `out_warehouse_id`, `warehouse`).
@@ -27,7 +35,7 @@ impl WarehouseCreateV2Request {
         intro: impl Into<String>,
         name: impl Into<String>,
         out_warehouse_id: impl Into<String>,
-        warehouse: Warehouse,
+        warehouse: CreateV2Warehouse,
     ) -> Self {
         Self {
             intro: intro.into(),
@@ -51,25 +59,25 @@ impl crate::request::Request for WarehouseCreateV2Request {
 /// An object inside `warehouse.createV2`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct Warehouse {
+pub struct CreateV2Warehouse {
     /// `address_detail` (required) (sensitive: redacted in `Debug`). Example: `朝阳区东风乡将台洼村铁道路口西北`
     pub address_detail: String,
     /// `warehouse_location` (required)
-    pub warehouse_location: WarehouseLocation,
+    pub warehouse_location: CreateV2WarehouseLocation,
 }
-impl ::std::fmt::Debug for Warehouse {
+impl ::std::fmt::Debug for CreateV2Warehouse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Warehouse")
+        f.debug_struct("CreateV2Warehouse")
             .field("address_detail", &crate::secret::Redacted(&self.address_detail))
             .field("warehouse_location", &self.warehouse_location)
             .finish()
     }
 }
-impl Warehouse {
+impl CreateV2Warehouse {
     /// Builds it from the required parameters (`address_detail`, `warehouse_location`).
     pub fn new(
         address_detail: impl Into<String>,
-        warehouse_location: WarehouseLocation,
+        warehouse_location: CreateV2WarehouseLocation,
     ) -> Self {
         Self {
             address_detail: address_detail.into(),
@@ -80,7 +88,7 @@ impl Warehouse {
 /// An object inside `warehouse.createV2`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct WarehouseLocation {
+pub struct CreateV2WarehouseLocation {
     /// `address_id1` (required)
     pub address_id1: i64,
     /// `address_id2` (required)
@@ -90,7 +98,7 @@ pub struct WarehouseLocation {
     /// `address_id4`
     pub address_id4: Option<i64>,
 }
-impl WarehouseLocation {
+impl CreateV2WarehouseLocation {
     /// Builds it from the required parameters (`address_id1`, `address_id2`, `address_id3`).
     pub fn new(address_id1: i64, address_id2: i64, address_id3: i64) -> Self {
         Self {

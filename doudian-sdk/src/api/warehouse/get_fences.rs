@@ -2,6 +2,42 @@
 // Source: api-spec/groups/warehouse.json
 
 //! `warehouse.getFences`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetFencesCenter`: a type's name is unique within its group"
+)]
+pub type Center = GetFencesCenter;
+#[deprecated(
+    note = "renamed to `GetFencesCircular`: a type's name is unique within its group"
+)]
+pub type Circular = GetFencesCircular;
+#[deprecated(
+    note = "renamed to `GetFencesInner`: a type's name is unique within its group"
+)]
+pub type Inner = GetFencesInner;
+#[deprecated(
+    note = "renamed to `GetFencesInnerVertice`: a type's name is unique within its group"
+)]
+pub type InnerVertice = GetFencesInnerVertice;
+#[deprecated(
+    note = "renamed to `GetFencesMultiPolygon`: a type's name is unique within its group"
+)]
+pub type MultiPolygon = GetFencesMultiPolygon;
+#[deprecated(
+    note = "renamed to `GetFencesOuter`: a type's name is unique within its group"
+)]
+pub type Outer = GetFencesOuter;
+#[deprecated(
+    note = "renamed to `GetFencesPolygon`: a type's name is unique within its group"
+)]
+pub type Polygon = GetFencesPolygon;
+#[deprecated(
+    note = "renamed to `GetFencesPolygonNew`: a type's name is unique within its group"
+)]
+pub type PolygonNew = GetFencesPolygonNew;
+#[deprecated(
+    note = "renamed to `GetFencesVertice`: a type's name is unique within its group"
+)]
+pub type Vertice = GetFencesVertice;
 /// `warehouse.getFences`: the request of the platform method `warehouse.getFences`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -43,7 +79,26 @@ impl crate::request::Request for WarehouseGetFencesRequest {
 /// An object inside `warehouse.getFences`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Center {
+pub struct Fence {
+    /// `circular`
+    pub circular: Option<GetFencesCircular>,
+    /// `fence_id`
+    pub fence_id: Option<i64>,
+    /// `multi_polygons`
+    pub multi_polygons: Vec<GetFencesMultiPolygon>,
+    /// `out_fence_id`
+    pub out_fence_id: Option<String>,
+    /// `polygon`
+    pub polygon: Option<GetFencesPolygon>,
+    /// `polygon_new`
+    pub polygon_new: Option<GetFencesPolygonNew>,
+    /// `shape`
+    pub shape: Option<i32>,
+}
+/// An object inside `warehouse.getFences`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetFencesCenter {
     /// `latitude`
     pub latitude: Option<f64>,
     /// `longitude`
@@ -52,42 +107,23 @@ pub struct Center {
 /// An object inside `warehouse.getFences`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Circular {
+pub struct GetFencesCircular {
     /// `center`
-    pub center: Option<Center>,
+    pub center: Option<GetFencesCenter>,
     /// `radius`
     pub radius: Option<f64>,
 }
 /// An object inside `warehouse.getFences`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Fence {
-    /// `circular`
-    pub circular: Option<Circular>,
-    /// `fence_id`
-    pub fence_id: Option<i64>,
-    /// `multi_polygons`
-    pub multi_polygons: Vec<MultiPolygon>,
-    /// `out_fence_id`
-    pub out_fence_id: Option<String>,
-    /// `polygon`
-    pub polygon: Option<Polygon>,
-    /// `polygon_new`
-    pub polygon_new: Option<PolygonNew>,
-    /// `shape`
-    pub shape: Option<i32>,
-}
-/// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Inner {
+pub struct GetFencesInner {
     /// `vertices`
-    pub vertices: Vec<InnerVertice>,
+    pub vertices: Vec<GetFencesInnerVertice>,
 }
 /// An object inside `warehouse.getFences`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct InnerVertice {
+pub struct GetFencesInnerVertice {
     /// `latitude`
     pub latitude: Option<String>,
     /// `longitude`
@@ -96,50 +132,50 @@ pub struct InnerVertice {
 /// An object inside `warehouse.getFences`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct MultiPolygon {
+pub struct GetFencesMultiPolygon {
     /// `inner`
     pub inner: Vec<MultiPolygonInner>,
     /// `outer`
-    pub outer: Option<Outer>,
+    pub outer: Option<GetFencesOuter>,
+}
+/// An object inside `warehouse.getFences`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetFencesOuter {
+    /// `vertices`
+    pub vertices: Vec<GetFencesVertice>,
+}
+/// An object inside `warehouse.getFences`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetFencesPolygon {
+    /// `vertices`
+    pub vertices: Vec<GetFencesVertice>,
+}
+/// An object inside `warehouse.getFences`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetFencesPolygonNew {
+    /// `inner`
+    pub inner: Vec<GetFencesInner>,
+    /// `outer`
+    pub outer: Option<GetFencesOuter>,
+}
+/// An object inside `warehouse.getFences`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct GetFencesVertice {
+    /// `latitude`
+    pub latitude: Option<f64>,
+    /// `longitude`
+    pub longitude: Option<f64>,
 }
 /// An object inside `warehouse.getFences`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct MultiPolygonInner {
     /// `vertices`
-    pub vertices: Vec<Vertice>,
-}
-/// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Outer {
-    /// `vertices`
-    pub vertices: Vec<Vertice>,
-}
-/// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Polygon {
-    /// `vertices`
-    pub vertices: Vec<Vertice>,
-}
-/// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct PolygonNew {
-    /// `inner`
-    pub inner: Vec<Inner>,
-    /// `outer`
-    pub outer: Option<Outer>,
-}
-/// An object inside `warehouse.getFences`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Vertice {
-    /// `latitude`
-    pub latitude: Option<f64>,
-    /// `longitude`
-    pub longitude: Option<f64>,
+    pub vertices: Vec<GetFencesVertice>,
 }
 #[doc(hidden)]
 mod wire;

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/warehouse.json
 
 //! `warehouse.getWarehouseByStore`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `GetWarehouseByStoreWarehouseLocation`: a type's name is unique within its group"
+)]
+pub type WarehouseLocation = GetWarehouseByStoreWarehouseLocation;
 /// `warehouse.getWarehouseByStore`: the request of the platform method `warehouse.getWarehouseByStore`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -36,6 +40,27 @@ impl crate::request::Request for WarehouseGetWarehouseByStoreRequest {
 /// An object inside `warehouse.getWarehouseByStore`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
+pub struct GetWarehouseByStoreWarehouseLocation {
+    /// `addressId1`
+    pub address_id1: Option<i64>,
+    /// `addressId2`
+    pub address_id2: Option<i64>,
+    /// `addressId3`
+    pub address_id3: Option<i64>,
+    /// `addressId4`
+    pub address_id4: Option<i64>,
+    /// `addressName1`
+    pub address_name1: Option<String>,
+    /// `addressName2`
+    pub address_name2: Option<String>,
+    /// `addressName3`
+    pub address_name3: Option<String>,
+    /// `addressName4`
+    pub address_name4: Option<String>,
+}
+/// An object inside `warehouse.getWarehouseByStore`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
 pub struct WarehouseInfoMap {
     /// `OutFenceIds`
     pub out_fence_ids: Vec<String>,
@@ -56,30 +81,9 @@ pub struct WarehouseInfoMap {
     /// `warehouseId`
     pub warehouse_id: Option<i64>,
     /// `warehouseLocation`
-    pub warehouse_location: Option<WarehouseLocation>,
+    pub warehouse_location: Option<GetWarehouseByStoreWarehouseLocation>,
     /// `warehouseType`
     pub warehouse_type: Option<i64>,
-}
-/// An object inside `warehouse.getWarehouseByStore`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct WarehouseLocation {
-    /// `addressId1`
-    pub address_id1: Option<i64>,
-    /// `addressId2`
-    pub address_id2: Option<i64>,
-    /// `addressId3`
-    pub address_id3: Option<i64>,
-    /// `addressId4`
-    pub address_id4: Option<i64>,
-    /// `addressName1`
-    pub address_name1: Option<String>,
-    /// `addressName2`
-    pub address_name2: Option<String>,
-    /// `addressName3`
-    pub address_name3: Option<String>,
-    /// `addressName4`
-    pub address_name4: Option<String>,
 }
 #[doc(hidden)]
 mod wire;

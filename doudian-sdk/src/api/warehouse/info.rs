@@ -2,6 +2,12 @@
 // Source: api-spec/groups/warehouse.json
 
 //! `warehouse.info`: its request, its response and their nested types.
+#[deprecated(note = "renamed to `InfoAddr`: a type's name is unique within its group")]
+pub type Addr = InfoAddr;
+#[deprecated(
+    note = "renamed to `InfoWarehouseLocation`: a type's name is unique within its group"
+)]
+pub type WarehouseLocation = InfoWarehouseLocation;
 /// `warehouse.info`: the request of the platform method `warehouse.info`.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -28,7 +34,7 @@ impl WarehouseInfoRequest {
 #[non_exhaustive]
 pub struct WarehouseInfoResponse {
     /// `addr`
-    pub addr: Vec<Addr>,
+    pub addr: Vec<InfoAddr>,
     /// `address_detail` (sensitive: redacted in `Debug`)
     pub address_detail: Option<String>,
     /// `create_time`
@@ -48,7 +54,7 @@ pub struct WarehouseInfoResponse {
     /// `warehouse_id`
     pub warehouse_id: Option<i64>,
     /// `warehouse_location`
-    pub warehouse_location: Option<WarehouseLocation>,
+    pub warehouse_location: Option<InfoWarehouseLocation>,
 }
 impl ::std::fmt::Debug for WarehouseInfoResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -75,7 +81,7 @@ impl crate::request::Request for WarehouseInfoRequest {
 /// An object inside `warehouse.info`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Addr {
+pub struct InfoAddr {
     /// `addr_id1`
     pub addr_id1: Option<i64>,
     /// `addr_id2`
@@ -92,7 +98,7 @@ pub struct Addr {
 /// An object inside `warehouse.info`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct WarehouseLocation {
+pub struct InfoWarehouseLocation {
     /// `address_id1`
     pub address_id1: Option<i64>,
     /// `address_id2`

@@ -3,6 +3,14 @@
 
 //! `warehouse.list`: its request, its response and their nested types.
 pub use super::shared::Addr;
+#[deprecated(
+    note = "renamed to `ListWarehouse`: a type's name is unique within its group"
+)]
+pub type Warehouse = ListWarehouse;
+#[deprecated(
+    note = "renamed to `ListWarehouseLocation`: a type's name is unique within its group"
+)]
+pub type WarehouseLocation = ListWarehouseLocation;
 /// `warehouse.list` (批量查询区域仓): Lists the shop's regional warehouses (区域仓) with the areas they serve. The merchant's `out_warehouse_id` of a warehouse is what stock calls such as `sku.syncStock` take.
 ///
 /// * **Retry: read-only.** It changes nothing, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy.
@@ -98,7 +106,7 @@ pub struct WarehouseListResponse {
     /// `total`
     pub total: Option<i64>,
     /// `warehouses`
-    pub warehouses: Vec<Warehouse>,
+    pub warehouses: Vec<ListWarehouse>,
 }
 impl crate::request::Request for WarehouseListRequest {
     const METHOD: &'static str = "warehouse.list";
@@ -106,7 +114,7 @@ impl crate::request::Request for WarehouseListRequest {
     type Response = WarehouseListResponse;
 }
 impl crate::page::Paginated for WarehouseListRequest {
-    type Item = Warehouse;
+    type Item = ListWarehouse;
     const PAGE_BASE: i64 = 0i64;
     fn page_number(&self) -> Option<i64> {
         crate::page::PageNumber::get(&self.page)
@@ -133,7 +141,7 @@ impl WarehouseListRequest {
 /// An object inside `warehouse.list`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct Warehouse {
+pub struct ListWarehouse {
     /// The areas it serves, by address ids from province down to street.
     ///
     /// `addr`
@@ -163,11 +171,11 @@ pub struct Warehouse {
     /// `warehouse_id`
     pub warehouse_id: Option<i64>,
     /// `warehouse_location`
-    pub warehouse_location: Option<WarehouseLocation>,
+    pub warehouse_location: Option<ListWarehouseLocation>,
 }
-impl ::std::fmt::Debug for Warehouse {
+impl ::std::fmt::Debug for ListWarehouse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Warehouse")
+        f.debug_struct("ListWarehouse")
             .field("addr", &self.addr)
             .field("address_detail", &crate::secret::Redacted(&self.address_detail))
             .field("create_time", &self.create_time)
@@ -185,6 +193,19 @@ impl ::std::fmt::Debug for Warehouse {
 /// An object inside `warehouse.list`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
+pub struct ListWarehouseLocation {
+    /// `address_id1`
+    pub address_id1: Option<i64>,
+    /// `address_id2`
+    pub address_id2: Option<i64>,
+    /// `address_id3`
+    pub address_id3: Option<i64>,
+    /// `address_id4`
+    pub address_id4: Option<i64>,
+}
+/// An object inside `warehouse.list`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
 pub struct WarehouseAddr {
     /// `addr_id1`
     pub addr_id1: Option<i64>,
@@ -198,19 +219,6 @@ pub struct WarehouseAddr {
     pub create_time: Option<i64>,
     /// `update_time`
     pub update_time: Option<i64>,
-}
-/// An object inside `warehouse.list`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct WarehouseLocation {
-    /// `address_id1`
-    pub address_id1: Option<i64>,
-    /// `address_id2`
-    pub address_id2: Option<i64>,
-    /// `address_id3`
-    pub address_id3: Option<i64>,
-    /// `address_id4`
-    pub address_id4: Option<i64>,
 }
 #[doc(hidden)]
 mod wire;

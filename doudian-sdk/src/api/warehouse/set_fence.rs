@@ -3,6 +3,26 @@
 
 //! `warehouse.setFence`: its request, its response and their nested types.
 pub use super::shared::{Center, Circular, InnerVertice, Polygon, Vertice};
+#[deprecated(
+    note = "renamed to `SetFenceFenceInfo`: a type's name is unique within its group"
+)]
+pub type FenceInfo = SetFenceFenceInfo;
+#[deprecated(
+    note = "renamed to `SetFenceInner`: a type's name is unique within its group"
+)]
+pub type Inner = SetFenceInner;
+#[deprecated(
+    note = "renamed to `SetFenceMultiPolygon`: a type's name is unique within its group"
+)]
+pub type MultiPolygon = SetFenceMultiPolygon;
+#[deprecated(
+    note = "renamed to `SetFenceOuter`: a type's name is unique within its group"
+)]
+pub type Outer = SetFenceOuter;
+#[deprecated(
+    note = "renamed to `SetFencePolygonNew`: a type's name is unique within its group"
+)]
+pub type PolygonNew = SetFencePolygonNew;
 /// `warehouse.setFence`: the request of the platform method `warehouse.setFence`.
 ///
 /// * **Retry: idempotent.** It writes, but a repeat with the same parameters leaves the same state, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK sends it again, within the retry policy, like a read.
@@ -14,7 +34,7 @@ pub use super::shared::{Center, Circular, InnerVertice, Polygon, Vertice};
 #[doc(alias = "warehouse.setFence")]
 pub struct WarehouseSetFenceRequest {
     /// `fence_info`
-    pub fence_info: Option<FenceInfo>,
+    pub fence_info: Option<SetFenceFenceInfo>,
 }
 impl WarehouseSetFenceRequest {
     /// A request with no parameters set (none is required).
@@ -24,7 +44,7 @@ impl WarehouseSetFenceRequest {
         }
     }
     /// Sets `fence_info`
-    pub fn fence_info(mut self, fence_info: FenceInfo) -> Self {
+    pub fn fence_info(mut self, fence_info: SetFenceFenceInfo) -> Self {
         self.fence_info = Some(fence_info);
         self
     }
@@ -41,64 +61,6 @@ impl crate::request::Request for WarehouseSetFenceRequest {
 /// An object inside `warehouse.setFence`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct FenceInfo {
-    /// `circular`
-    pub circular: Option<Circular>,
-    /// `multi_polygons`
-    pub multi_polygons: Vec<MultiPolygon>,
-    /// `out_fence_id` (required)
-    pub out_fence_id: String,
-    /// `polygon`
-    pub polygon: Option<Polygon>,
-    /// `polygon_new`
-    pub polygon_new: Option<PolygonNew>,
-    /// `polygons`
-    pub polygons: Vec<FenceInfoPolygon>,
-    /// `shape` (required)
-    pub shape: i32,
-}
-impl FenceInfo {
-    /// Builds it from the required parameters (`out_fence_id`, `shape`).
-    pub fn new(out_fence_id: impl Into<String>, shape: i32) -> Self {
-        Self {
-            out_fence_id: out_fence_id.into(),
-            shape,
-            circular: Default::default(),
-            multi_polygons: Default::default(),
-            polygon: Default::default(),
-            polygon_new: Default::default(),
-            polygons: Default::default(),
-        }
-    }
-    /// Sets `circular`
-    pub fn circular(mut self, circular: Circular) -> Self {
-        self.circular = Some(circular);
-        self
-    }
-    /// Sets `multi_polygons`
-    pub fn multi_polygons(mut self, multi_polygons: Vec<MultiPolygon>) -> Self {
-        self.multi_polygons = multi_polygons;
-        self
-    }
-    /// Sets `polygon`
-    pub fn polygon(mut self, polygon: Polygon) -> Self {
-        self.polygon = Some(polygon);
-        self
-    }
-    /// Sets `polygon_new`
-    pub fn polygon_new(mut self, polygon_new: PolygonNew) -> Self {
-        self.polygon_new = Some(polygon_new);
-        self
-    }
-    /// Sets `polygons`
-    pub fn polygons(mut self, polygons: Vec<FenceInfoPolygon>) -> Self {
-        self.polygons = polygons;
-        self
-    }
-}
-/// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
 pub struct FenceInfoPolygon {
     /// `vertices` (required)
     pub vertices: Vec<PolygonVertice>,
@@ -106,55 +68,6 @@ pub struct FenceInfoPolygon {
 impl FenceInfoPolygon {
     /// Builds it from the required parameters (`vertices`).
     pub fn new(vertices: Vec<PolygonVertice>) -> Self {
-        Self { vertices }
-    }
-}
-/// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Inner {
-    /// `vertices` (required)
-    pub vertices: Vec<InnerVertice>,
-}
-impl Inner {
-    /// Builds it from the required parameters (`vertices`).
-    pub fn new(vertices: Vec<InnerVertice>) -> Self {
-        Self { vertices }
-    }
-}
-/// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct MultiPolygon {
-    /// `inner`
-    pub inner: Vec<Inner>,
-    /// `outer` (required)
-    pub outer: Outer,
-}
-impl MultiPolygon {
-    /// Builds it from the required parameters (`outer`).
-    pub fn new(outer: Outer) -> Self {
-        Self {
-            outer,
-            inner: Default::default(),
-        }
-    }
-    /// Sets `inner`
-    pub fn inner(mut self, inner: Vec<Inner>) -> Self {
-        self.inner = inner;
-        self
-    }
-}
-/// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Outer {
-    /// `vertices` (required)
-    pub vertices: Vec<OuterVertice>,
-}
-impl Outer {
-    /// Builds it from the required parameters (`vertices`).
-    pub fn new(vertices: Vec<OuterVertice>) -> Self {
         Self { vertices }
     }
 }
@@ -187,29 +100,6 @@ impl OuterVertice {
     }
 }
 /// An object inside `warehouse.setFence`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct PolygonNew {
-    /// `inner`
-    pub inner: Vec<Inner>,
-    /// `outer` (required)
-    pub outer: Outer,
-}
-impl PolygonNew {
-    /// Builds it from the required parameters (`outer`).
-    pub fn new(outer: Outer) -> Self {
-        Self {
-            outer,
-            inner: Default::default(),
-        }
-    }
-    /// Sets `inner`
-    pub fn inner(mut self, inner: Vec<Inner>) -> Self {
-        self.inner = inner;
-        self
-    }
-}
-/// An object inside `warehouse.setFence`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
 pub struct PolygonVertice {
@@ -234,6 +124,136 @@ impl PolygonVertice {
     /// Sets `longitude`
     pub fn longitude(mut self, longitude: f64) -> Self {
         self.longitude = Some(longitude);
+        self
+    }
+}
+/// An object inside `warehouse.setFence`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SetFenceFenceInfo {
+    /// `circular`
+    pub circular: Option<Circular>,
+    /// `multi_polygons`
+    pub multi_polygons: Vec<SetFenceMultiPolygon>,
+    /// `out_fence_id` (required)
+    pub out_fence_id: String,
+    /// `polygon`
+    pub polygon: Option<Polygon>,
+    /// `polygon_new`
+    pub polygon_new: Option<SetFencePolygonNew>,
+    /// `polygons`
+    pub polygons: Vec<FenceInfoPolygon>,
+    /// `shape` (required)
+    pub shape: i32,
+}
+impl SetFenceFenceInfo {
+    /// Builds it from the required parameters (`out_fence_id`, `shape`).
+    pub fn new(out_fence_id: impl Into<String>, shape: i32) -> Self {
+        Self {
+            out_fence_id: out_fence_id.into(),
+            shape,
+            circular: Default::default(),
+            multi_polygons: Default::default(),
+            polygon: Default::default(),
+            polygon_new: Default::default(),
+            polygons: Default::default(),
+        }
+    }
+    /// Sets `circular`
+    pub fn circular(mut self, circular: Circular) -> Self {
+        self.circular = Some(circular);
+        self
+    }
+    /// Sets `multi_polygons`
+    pub fn multi_polygons(mut self, multi_polygons: Vec<SetFenceMultiPolygon>) -> Self {
+        self.multi_polygons = multi_polygons;
+        self
+    }
+    /// Sets `polygon`
+    pub fn polygon(mut self, polygon: Polygon) -> Self {
+        self.polygon = Some(polygon);
+        self
+    }
+    /// Sets `polygon_new`
+    pub fn polygon_new(mut self, polygon_new: SetFencePolygonNew) -> Self {
+        self.polygon_new = Some(polygon_new);
+        self
+    }
+    /// Sets `polygons`
+    pub fn polygons(mut self, polygons: Vec<FenceInfoPolygon>) -> Self {
+        self.polygons = polygons;
+        self
+    }
+}
+/// An object inside `warehouse.setFence`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SetFenceInner {
+    /// `vertices` (required)
+    pub vertices: Vec<InnerVertice>,
+}
+impl SetFenceInner {
+    /// Builds it from the required parameters (`vertices`).
+    pub fn new(vertices: Vec<InnerVertice>) -> Self {
+        Self { vertices }
+    }
+}
+/// An object inside `warehouse.setFence`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SetFenceMultiPolygon {
+    /// `inner`
+    pub inner: Vec<SetFenceInner>,
+    /// `outer` (required)
+    pub outer: SetFenceOuter,
+}
+impl SetFenceMultiPolygon {
+    /// Builds it from the required parameters (`outer`).
+    pub fn new(outer: SetFenceOuter) -> Self {
+        Self {
+            outer,
+            inner: Default::default(),
+        }
+    }
+    /// Sets `inner`
+    pub fn inner(mut self, inner: Vec<SetFenceInner>) -> Self {
+        self.inner = inner;
+        self
+    }
+}
+/// An object inside `warehouse.setFence`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SetFenceOuter {
+    /// `vertices` (required)
+    pub vertices: Vec<OuterVertice>,
+}
+impl SetFenceOuter {
+    /// Builds it from the required parameters (`vertices`).
+    pub fn new(vertices: Vec<OuterVertice>) -> Self {
+        Self { vertices }
+    }
+}
+/// An object inside `warehouse.setFence`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SetFencePolygonNew {
+    /// `inner`
+    pub inner: Vec<SetFenceInner>,
+    /// `outer` (required)
+    pub outer: SetFenceOuter,
+}
+impl SetFencePolygonNew {
+    /// Builds it from the required parameters (`outer`).
+    pub fn new(outer: SetFenceOuter) -> Self {
+        Self {
+            outer,
+            inner: Default::default(),
+        }
+    }
+    /// Sets `inner`
+    pub fn inner(mut self, inner: Vec<SetFenceInner>) -> Self {
+        self.inner = inner;
         self
     }
 }

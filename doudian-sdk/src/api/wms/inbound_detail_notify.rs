@@ -2,6 +2,14 @@
 // Source: api-spec/groups/wms.json
 
 //! `wms.inboundDetailNotify`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `InboundDetailNotifyBatch`: a type's name is unique within its group"
+)]
+pub type Batch = InboundDetailNotifyBatch;
+#[deprecated(
+    note = "renamed to `InboundDetailNotifySku`: a type's name is unique within its group"
+)]
+pub type Sku = InboundDetailNotifySku;
 /// `wms.inboundDetailNotify`: the request of the platform method `wms.inboundDetailNotify`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -23,7 +31,7 @@ pub struct WmsInboundDetailNotifyRequest {
     /// `reciept_no` (required)
     pub reciept_no: String,
     /// `sku_list` (required)
-    pub sku_list: Vec<Sku>,
+    pub sku_list: Vec<InboundDetailNotifySku>,
     /// `sub_type`
     pub sub_type: Option<i32>,
     /// `warehouse_no`
@@ -41,7 +49,7 @@ pub struct WmsInboundDetailNotifyRequired {
     /// `reciept_no` (required)
     pub reciept_no: String,
     /// `sku_list` (required)
-    pub sku_list: Vec<Sku>,
+    pub sku_list: Vec<InboundDetailNotifySku>,
 }
 impl WmsInboundDetailNotifyRequest {
     /// Builds it from its required parameters (`business_no`, `business_type`, `operate_time`, `reciept_no`, `sku_list`).
@@ -91,7 +99,7 @@ impl crate::request::Request for WmsInboundDetailNotifyRequest {
 /// An object inside `wms.inboundDetailNotify`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Batch {
+pub struct InboundDetailNotifyBatch {
     /// `batch_no`
     pub batch_no: Option<String>,
     /// `expiration_date`
@@ -103,7 +111,7 @@ pub struct Batch {
     /// `quantity`
     pub quantity: Option<i32>,
 }
-impl Batch {
+impl InboundDetailNotifyBatch {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -195,9 +203,9 @@ impl InboundDetailNotifyBox {
 /// An object inside `wms.inboundDetailNotify`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Sku {
+pub struct InboundDetailNotifySku {
     /// `batchs`
-    pub batchs: Vec<Batch>,
+    pub batchs: Vec<InboundDetailNotifyBatch>,
     /// `line_no`
     pub line_no: Option<i32>,
     /// `quality_level`
@@ -211,7 +219,7 @@ pub struct Sku {
     /// `sn_list`
     pub sn_list: Vec<String>,
 }
-impl Sku {
+impl InboundDetailNotifySku {
     /// Builds it from the required parameters (`quantity`, `sku_no`).
     pub fn new(quantity: i64, sku_no: impl Into<String>) -> Self {
         Self {
@@ -225,7 +233,7 @@ impl Sku {
         }
     }
     /// Sets `batchs`
-    pub fn batchs(mut self, batchs: Vec<Batch>) -> Self {
+    pub fn batchs(mut self, batchs: Vec<InboundDetailNotifyBatch>) -> Self {
         self.batchs = batchs;
         self
     }

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/wms.json
 
 //! `wms.outboundDetailNotify`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `OutboundDetailNotifyBatch`: a type's name is unique within its group"
+)]
+pub type Batch = OutboundDetailNotifyBatch;
+#[deprecated(
+    note = "renamed to `OutboundDetailNotifySku`: a type's name is unique within its group"
+)]
+pub type Sku = OutboundDetailNotifySku;
 /// `wms.outboundDetailNotify`: the request of the platform method `wms.outboundDetailNotify`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -99,47 +107,6 @@ impl crate::request::Request for WmsOutboundDetailNotifyRequest {
 /// An object inside `wms.outboundDetailNotify`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Batch {
-    /// `batch_no` (required)
-    pub batch_no: String,
-    /// `expiration_date`
-    pub expiration_date: Option<String>,
-    /// `origin_area`
-    pub origin_area: Option<String>,
-    /// `production_date` (required)
-    pub production_date: String,
-    /// `quantity` (required)
-    pub quantity: i32,
-}
-impl Batch {
-    /// Builds it from the required parameters (`batch_no`, `production_date`, `quantity`).
-    pub fn new(
-        batch_no: impl Into<String>,
-        production_date: impl Into<String>,
-        quantity: i32,
-    ) -> Self {
-        Self {
-            batch_no: batch_no.into(),
-            production_date: production_date.into(),
-            quantity,
-            expiration_date: Default::default(),
-            origin_area: Default::default(),
-        }
-    }
-    /// Sets `expiration_date`
-    pub fn expiration_date(mut self, expiration_date: impl Into<String>) -> Self {
-        self.expiration_date = Some(expiration_date.into());
-        self
-    }
-    /// Sets `origin_area`
-    pub fn origin_area(mut self, origin_area: impl Into<String>) -> Self {
-        self.origin_area = Some(origin_area.into());
-        self
-    }
-}
-/// An object inside `wms.outboundDetailNotify`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
 pub struct Logistics {
     /// `height`
     pub height: Option<f64>,
@@ -150,7 +117,7 @@ pub struct Logistics {
     /// `logistics_service`
     pub logistics_service: Option<String>,
     /// `sku_list` (required)
-    pub sku_list: Vec<Sku>,
+    pub sku_list: Vec<OutboundDetailNotifySku>,
     /// `waybill_no`
     pub waybill_no: Option<String>,
     /// `weight`
@@ -160,7 +127,7 @@ pub struct Logistics {
 }
 impl Logistics {
     /// Builds it from the required parameters (`sku_list`).
-    pub fn new(sku_list: Vec<Sku>) -> Self {
+    pub fn new(sku_list: Vec<OutboundDetailNotifySku>) -> Self {
         Self {
             sku_list,
             height: Default::default(),
@@ -216,7 +183,7 @@ impl Logistics {
 #[non_exhaustive]
 pub struct OrderLine {
     /// `batchs`
-    pub batchs: Vec<Batch>,
+    pub batchs: Vec<OutboundDetailNotifyBatch>,
     /// `line_no`
     pub line_no: Option<i64>,
     /// `quality_level`
@@ -238,7 +205,7 @@ impl OrderLine {
         }
     }
     /// Sets `batchs`
-    pub fn batchs(mut self, batchs: Vec<Batch>) -> Self {
+    pub fn batchs(mut self, batchs: Vec<OutboundDetailNotifyBatch>) -> Self {
         self.batchs = batchs;
         self
     }
@@ -250,6 +217,47 @@ impl OrderLine {
     /// Sets `quality_level`
     pub fn quality_level(mut self, quality_level: i32) -> Self {
         self.quality_level = Some(quality_level);
+        self
+    }
+}
+/// An object inside `wms.outboundDetailNotify`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct OutboundDetailNotifyBatch {
+    /// `batch_no` (required)
+    pub batch_no: String,
+    /// `expiration_date`
+    pub expiration_date: Option<String>,
+    /// `origin_area`
+    pub origin_area: Option<String>,
+    /// `production_date` (required)
+    pub production_date: String,
+    /// `quantity` (required)
+    pub quantity: i32,
+}
+impl OutboundDetailNotifyBatch {
+    /// Builds it from the required parameters (`batch_no`, `production_date`, `quantity`).
+    pub fn new(
+        batch_no: impl Into<String>,
+        production_date: impl Into<String>,
+        quantity: i32,
+    ) -> Self {
+        Self {
+            batch_no: batch_no.into(),
+            production_date: production_date.into(),
+            quantity,
+            expiration_date: Default::default(),
+            origin_area: Default::default(),
+        }
+    }
+    /// Sets `expiration_date`
+    pub fn expiration_date(mut self, expiration_date: impl Into<String>) -> Self {
+        self.expiration_date = Some(expiration_date.into());
+        self
+    }
+    /// Sets `origin_area`
+    pub fn origin_area(mut self, origin_area: impl Into<String>) -> Self {
+        self.origin_area = Some(origin_area.into());
         self
     }
 }
@@ -304,7 +312,7 @@ impl OutboundDetailNotifyBox {
 /// An object inside `wms.outboundDetailNotify`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Sku {
+pub struct OutboundDetailNotifySku {
     /// `line_no`
     pub line_no: Option<i32>,
     /// `quality_level`
@@ -318,7 +326,7 @@ pub struct Sku {
     /// `sn_list`
     pub sn_list: Vec<String>,
 }
-impl Sku {
+impl OutboundDetailNotifySku {
     /// Builds it from the required parameters (`quantity`, `sku_no`).
     pub fn new(quantity: i64, sku_no: impl Into<String>) -> Self {
         Self {

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.adjustInventory`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `AdjustInventoryAdjust`: a type's name is unique within its group"
+)]
+pub type Adjust = AdjustInventoryAdjust;
+#[deprecated(
+    note = "renamed to `AdjustInventoryDetail`: a type's name is unique within its group"
+)]
+pub type Detail = AdjustInventoryDetail;
 /// `yunc.adjustInventory`: the request of the platform method `yunc.adjustInventory`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +25,7 @@ pub struct YuncAdjustInventoryRequest {
     /// `adjust_time` (required)
     pub adjust_time: i64,
     /// `details`
-    pub details: Vec<Detail>,
+    pub details: Vec<AdjustInventoryDetail>,
     /// `inventory_adjust_no` (required)
     pub inventory_adjust_no: String,
     /// `remark` (required)
@@ -59,7 +67,7 @@ impl YuncAdjustInventoryRequest {
         }
     }
     /// Sets `details`
-    pub fn details(mut self, details: Vec<Detail>) -> Self {
+    pub fn details(mut self, details: Vec<AdjustInventoryDetail>) -> Self {
         self.details = details;
         self
     }
@@ -76,7 +84,7 @@ impl crate::request::Request for YuncAdjustInventoryRequest {
 /// An object inside `yunc.adjustInventory`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Adjust {
+pub struct AdjustInventoryAdjust {
     /// `adjust_qty` (required)
     pub adjust_qty: i32,
     /// `adjust_type` (required)
@@ -110,7 +118,7 @@ pub struct Adjust {
     /// `supplier_id`
     pub supplier_id: Option<String>,
 }
-impl Adjust {
+impl AdjustInventoryAdjust {
     /// Builds it from the required parameters (`adjust_qty`, `adjust_type`, `inventory_status`, `inventory_type`).
     pub fn new(
         adjust_qty: i32,
@@ -201,9 +209,9 @@ impl Adjust {
 /// An object inside `yunc.adjustInventory`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct AdjustInventoryDetail {
     /// `adjust_list` (required)
-    pub adjust_list: Vec<Adjust>,
+    pub adjust_list: Vec<AdjustInventoryAdjust>,
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `erp_sku_id`
@@ -217,10 +225,10 @@ pub struct Detail {
     /// `shop_id`: [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: Option<crate::ids::ShopId>,
 }
-impl Detail {
+impl AdjustInventoryDetail {
     /// Builds it from the required parameters (`adjust_list`, `cargo_code`, `line_no`, `owner_code`).
     pub fn new(
-        adjust_list: Vec<Adjust>,
+        adjust_list: Vec<AdjustInventoryAdjust>,
         cargo_code: impl Into<String>,
         line_no: impl Into<String>,
         owner_code: impl Into<String>,

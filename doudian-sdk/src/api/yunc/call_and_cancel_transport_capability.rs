@@ -2,6 +2,18 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.callAndCancelTransportCapability`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CallAndCancelTransportCapabilityOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = CallAndCancelTransportCapabilityOrderDetail;
+#[deprecated(
+    note = "renamed to `CallAndCancelTransportCapabilityReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = CallAndCancelTransportCapabilityReceiverInfo;
+#[deprecated(
+    note = "renamed to `CallAndCancelTransportCapabilitySenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = CallAndCancelTransportCapabilitySenderInfo;
 /// `yunc.callAndCancelTransportCapability`: the request of the platform method `yunc.callAndCancelTransportCapability`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,15 +27,15 @@ pub struct YuncCallAndCancelTransportCapabilityRequest {
     /// `dispatcher_type` (required)
     pub dispatcher_type: i32,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CallAndCancelTransportCapabilityOrderDetail>,
     /// `out_order_no` (required)
     pub out_order_no: String,
     /// `platform_order_no` (required)
     pub platform_order_no: String,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    pub receiver_info: Option<ReceiverInfo>,
+    pub receiver_info: Option<CallAndCancelTransportCapabilityReceiverInfo>,
     /// `sender_info`
-    pub sender_info: Option<SenderInfo>,
+    pub sender_info: Option<CallAndCancelTransportCapabilitySenderInfo>,
     /// `service_provider` (required)
     pub service_provider: String,
     /// `store_id` (required)
@@ -49,7 +61,7 @@ pub struct YuncCallAndCancelTransportCapabilityRequired {
     /// `dispatcher_type` (required)
     pub dispatcher_type: i32,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CallAndCancelTransportCapabilityOrderDetail>,
     /// `out_order_no` (required)
     pub out_order_no: String,
     /// `platform_order_no` (required)
@@ -82,12 +94,18 @@ impl YuncCallAndCancelTransportCapabilityRequest {
         }
     }
     /// Sets `receiver_info` (sensitive: redacted in `Debug`)
-    pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
+    pub fn receiver_info(
+        mut self,
+        receiver_info: CallAndCancelTransportCapabilityReceiverInfo,
+    ) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
     /// Sets `sender_info`
-    pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
+    pub fn sender_info(
+        mut self,
+        sender_info: CallAndCancelTransportCapabilitySenderInfo,
+    ) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
@@ -112,13 +130,13 @@ impl crate::request::Request for YuncCallAndCancelTransportCapabilityRequest {
 /// An object inside `yunc.callAndCancelTransportCapability`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct CallAndCancelTransportCapabilityOrderDetail {
     /// `platform_order_no` (required)
     pub platform_order_no: String,
     /// `subplatform_order_no` (required)
     pub subplatform_order_no: String,
 }
-impl OrderDetail {
+impl CallAndCancelTransportCapabilityOrderDetail {
     /// Builds it from the required parameters (`platform_order_no`, `subplatform_order_no`).
     pub fn new(
         platform_order_no: impl Into<String>,
@@ -133,7 +151,7 @@ impl OrderDetail {
 /// An object inside `yunc.callAndCancelTransportCapability`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct CallAndCancelTransportCapabilityReceiverInfo {
     /// `city`
     pub city: Option<String>,
     /// `city_code`
@@ -161,9 +179,9 @@ pub struct ReceiverInfo {
     /// `tel_phone` (sensitive: redacted in `Debug`)
     pub tel_phone: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for CallAndCancelTransportCapabilityReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("CallAndCancelTransportCapabilityReceiverInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &crate::secret::Redacted(&self.detail))
@@ -180,7 +198,7 @@ impl ::std::fmt::Debug for ReceiverInfo {
             .finish()
     }
 }
-impl ReceiverInfo {
+impl CallAndCancelTransportCapabilityReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -268,7 +286,7 @@ impl ReceiverInfo {
 /// An object inside `yunc.callAndCancelTransportCapability`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct CallAndCancelTransportCapabilitySenderInfo {
     /// `city`
     pub city: Option<String>,
     /// `city_code`
@@ -296,9 +314,9 @@ pub struct SenderInfo {
     /// `tel_phone` (sensitive: redacted in `Debug`)
     pub tel_phone: Option<String>,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for CallAndCancelTransportCapabilitySenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("CallAndCancelTransportCapabilitySenderInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &self.detail)
@@ -315,7 +333,7 @@ impl ::std::fmt::Debug for SenderInfo {
             .finish()
     }
 }
-impl SenderInfo {
+impl CallAndCancelTransportCapabilitySenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

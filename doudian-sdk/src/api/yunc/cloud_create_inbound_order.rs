@@ -2,6 +2,10 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.cloudCreateInboundOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CloudCreateInboundOrderOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = CloudCreateInboundOrderOrderDetail;
 /// `yunc.cloudCreateInboundOrder`: the request of the platform method `yunc.cloudCreateInboundOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -19,7 +23,7 @@ pub struct YuncCloudCreateInboundOrderRequest {
     /// `extend`
     pub extend: Option<String>,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CloudCreateInboundOrderOrderDetail>,
     /// `owner_code`
     pub owner_code: Option<String>,
     /// `r_express_name`
@@ -47,7 +51,7 @@ impl YuncCloudCreateInboundOrderRequest {
     /// Builds it from the required parameters (`biz_order_no`, `order_details`, `warehouse_code`).
     pub fn new(
         biz_order_no: impl Into<String>,
-        order_details: Vec<OrderDetail>,
+        order_details: Vec<CloudCreateInboundOrderOrderDetail>,
         warehouse_code: impl Into<String>,
     ) -> Self {
         Self {
@@ -143,7 +147,7 @@ impl crate::request::Request for YuncCloudCreateInboundOrderRequest {
 /// An object inside `yunc.cloudCreateInboundOrder`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct CloudCreateInboundOrderOrderDetail {
     /// `batch_code`
     pub batch_code: Option<String>,
     /// `biz_order_no` (required)
@@ -175,9 +179,9 @@ pub struct OrderDetail {
     /// `sn_list`
     pub sn_list: Option<String>,
 }
-/// The required parameters of [`OrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CloudCreateInboundOrderOrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct OrderDetailRequired {
+pub struct CloudCreateInboundOrderOrderDetailRequired {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `expect_qty` (required)
@@ -191,10 +195,10 @@ pub struct OrderDetailRequired {
     /// `line_no` (required)
     pub line_no: String,
 }
-impl OrderDetail {
+impl CloudCreateInboundOrderOrderDetail {
     /// Builds it from its required parameters (`biz_order_no`, `expect_qty`, `inventory_status`, `inventory_type`, `is_batch_assigned`, `line_no`).
-    pub fn new(required: OrderDetailRequired) -> Self {
-        let OrderDetailRequired {
+    pub fn new(required: CloudCreateInboundOrderOrderDetailRequired) -> Self {
+        let CloudCreateInboundOrderOrderDetailRequired {
             biz_order_no,
             expect_qty,
             inventory_status,

@@ -2,6 +2,22 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.CloudCreateInboundOrderToB`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CloudCreateInboundOrderToBBatchInfo`: a type's name is unique within its group"
+)]
+pub type BatchInfo = CloudCreateInboundOrderToBBatchInfo;
+#[deprecated(
+    note = "renamed to `CloudCreateInboundOrderToBOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = CloudCreateInboundOrderToBOrderDetail;
+#[deprecated(
+    note = "renamed to `CloudCreateInboundOrderToBReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = CloudCreateInboundOrderToBReceiverInfo;
+#[deprecated(
+    note = "renamed to `CloudCreateInboundOrderToBSenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = CloudCreateInboundOrderToBSenderInfo;
 /// `yunc.CloudCreateInboundOrderToB`: the request of the platform method `yunc.CloudCreateInboundOrderToB`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -25,7 +41,7 @@ pub struct YuncCloudCreateInboundOrderToBRequest {
     /// `late_arr_time`
     pub late_arr_time: Option<String>,
     /// `order_details`
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CloudCreateInboundOrderToBOrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `owner_code`
@@ -107,7 +123,10 @@ impl YuncCloudCreateInboundOrderToBRequest {
         self
     }
     /// Sets `order_details`
-    pub fn order_details(mut self, order_details: Vec<OrderDetail>) -> Self {
+    pub fn order_details(
+        mut self,
+        order_details: Vec<CloudCreateInboundOrderToBOrderDetail>,
+    ) -> Self {
         self.order_details = order_details;
         self
     }
@@ -156,7 +175,7 @@ impl crate::request::Request for YuncCloudCreateInboundOrderToBRequest {
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct BatchInfo {
+pub struct CloudCreateInboundOrderToBBatchInfo {
     /// `batch_code`
     pub batch_code: Option<String>,
     /// `expire_date`
@@ -164,7 +183,7 @@ pub struct BatchInfo {
     /// `product_date`
     pub product_date: Option<String>,
 }
-impl BatchInfo {
+impl CloudCreateInboundOrderToBBatchInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -190,74 +209,11 @@ impl BatchInfo {
     }
 }
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
-#[derive(Clone, Default)]
-#[non_exhaustive]
-pub struct DeliveryExtend {
-    /// `logistics_code`
-    pub logistics_code: Option<String>,
-    /// `logistics_name`
-    pub logistics_name: Option<String>,
-    /// `receiver_info` (sensitive: redacted in `Debug`)
-    pub receiver_info: Option<ReceiverInfo>,
-    /// `sender_info`
-    pub sender_info: Option<SenderInfo>,
-    /// `tracking_no`
-    pub tracking_no: Option<String>,
-}
-impl ::std::fmt::Debug for DeliveryExtend {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("DeliveryExtend")
-            .field("logistics_code", &self.logistics_code)
-            .field("logistics_name", &self.logistics_name)
-            .field("receiver_info", &crate::secret::Redacted(&self.receiver_info))
-            .field("sender_info", &self.sender_info)
-            .field("tracking_no", &self.tracking_no)
-            .finish()
-    }
-}
-impl DeliveryExtend {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            logistics_code: Default::default(),
-            logistics_name: Default::default(),
-            receiver_info: Default::default(),
-            sender_info: Default::default(),
-            tracking_no: Default::default(),
-        }
-    }
-    /// Sets `logistics_code`
-    pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
-        self.logistics_code = Some(logistics_code.into());
-        self
-    }
-    /// Sets `logistics_name`
-    pub fn logistics_name(mut self, logistics_name: impl Into<String>) -> Self {
-        self.logistics_name = Some(logistics_name.into());
-        self
-    }
-    /// Sets `receiver_info` (sensitive: redacted in `Debug`)
-    pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
-        self.receiver_info = Some(receiver_info);
-        self
-    }
-    /// Sets `sender_info`
-    pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
-        self.sender_info = Some(sender_info);
-        self
-    }
-    /// Sets `tracking_no`
-    pub fn tracking_no(mut self, tracking_no: impl Into<String>) -> Self {
-        self.tracking_no = Some(tracking_no.into());
-        self
-    }
-}
-/// An object inside `yunc.CloudCreateInboundOrderToB`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct CloudCreateInboundOrderToBOrderDetail {
     /// `batch_info`
-    pub batch_info: Option<BatchInfo>,
+    pub batch_info: Option<CloudCreateInboundOrderToBBatchInfo>,
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `cargo_code`
@@ -283,9 +239,9 @@ pub struct OrderDetail {
     /// `sn_list`
     pub sn_list: Option<String>,
 }
-/// The required parameters of [`OrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CloudCreateInboundOrderToBOrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct OrderDetailRequired {
+pub struct CloudCreateInboundOrderToBOrderDetailRequired {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `expect_qty` (required)
@@ -299,10 +255,10 @@ pub struct OrderDetailRequired {
     /// `line_no` (required)
     pub line_no: i32,
 }
-impl OrderDetail {
+impl CloudCreateInboundOrderToBOrderDetail {
     /// Builds it from its required parameters (`biz_order_no`, `expect_qty`, `inventory_status`, `inventory_type`, `is_batch_assigned`, `line_no`).
-    pub fn new(required: OrderDetailRequired) -> Self {
-        let OrderDetailRequired {
+    pub fn new(required: CloudCreateInboundOrderToBOrderDetailRequired) -> Self {
+        let CloudCreateInboundOrderToBOrderDetailRequired {
             biz_order_no,
             expect_qty,
             inventory_status,
@@ -327,7 +283,10 @@ impl OrderDetail {
         }
     }
     /// Sets `batch_info`
-    pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
+    pub fn batch_info(
+        mut self,
+        batch_info: CloudCreateInboundOrderToBBatchInfo,
+    ) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
@@ -365,7 +324,7 @@ impl OrderDetail {
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct CloudCreateInboundOrderToBReceiverInfo {
     /// `area_code`
     pub area_code: Option<String>,
     /// `city_code`
@@ -391,9 +350,9 @@ pub struct ReceiverInfo {
     /// `zip_code`
     pub zip_code: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for CloudCreateInboundOrderToBReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("CloudCreateInboundOrderToBReceiverInfo")
             .field("area_code", &self.area_code)
             .field("city_code", &self.city_code)
             .field("comapany", &self.comapany)
@@ -409,7 +368,7 @@ impl ::std::fmt::Debug for ReceiverInfo {
             .finish()
     }
 }
-impl ReceiverInfo {
+impl CloudCreateInboundOrderToBReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -491,7 +450,7 @@ impl ReceiverInfo {
 /// An object inside `yunc.CloudCreateInboundOrderToB`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct CloudCreateInboundOrderToBSenderInfo {
     /// `area_code`
     pub area_code: Option<String>,
     /// `city_code`
@@ -517,9 +476,9 @@ pub struct SenderInfo {
     /// `zip_code`
     pub zip_code: Option<String>,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for CloudCreateInboundOrderToBSenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("CloudCreateInboundOrderToBSenderInfo")
             .field("area_code", &self.area_code)
             .field("city_code", &self.city_code)
             .field("company", &self.company)
@@ -535,7 +494,7 @@ impl ::std::fmt::Debug for SenderInfo {
             .finish()
     }
 }
-impl SenderInfo {
+impl CloudCreateInboundOrderToBSenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -611,6 +570,75 @@ impl SenderInfo {
     /// Sets `zip_code`
     pub fn zip_code(mut self, zip_code: impl Into<String>) -> Self {
         self.zip_code = Some(zip_code.into());
+        self
+    }
+}
+/// An object inside `yunc.CloudCreateInboundOrderToB`.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct DeliveryExtend {
+    /// `logistics_code`
+    pub logistics_code: Option<String>,
+    /// `logistics_name`
+    pub logistics_name: Option<String>,
+    /// `receiver_info` (sensitive: redacted in `Debug`)
+    pub receiver_info: Option<CloudCreateInboundOrderToBReceiverInfo>,
+    /// `sender_info`
+    pub sender_info: Option<CloudCreateInboundOrderToBSenderInfo>,
+    /// `tracking_no`
+    pub tracking_no: Option<String>,
+}
+impl ::std::fmt::Debug for DeliveryExtend {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("DeliveryExtend")
+            .field("logistics_code", &self.logistics_code)
+            .field("logistics_name", &self.logistics_name)
+            .field("receiver_info", &crate::secret::Redacted(&self.receiver_info))
+            .field("sender_info", &self.sender_info)
+            .field("tracking_no", &self.tracking_no)
+            .finish()
+    }
+}
+impl DeliveryExtend {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            logistics_code: Default::default(),
+            logistics_name: Default::default(),
+            receiver_info: Default::default(),
+            sender_info: Default::default(),
+            tracking_no: Default::default(),
+        }
+    }
+    /// Sets `logistics_code`
+    pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
+        self.logistics_code = Some(logistics_code.into());
+        self
+    }
+    /// Sets `logistics_name`
+    pub fn logistics_name(mut self, logistics_name: impl Into<String>) -> Self {
+        self.logistics_name = Some(logistics_name.into());
+        self
+    }
+    /// Sets `receiver_info` (sensitive: redacted in `Debug`)
+    pub fn receiver_info(
+        mut self,
+        receiver_info: CloudCreateInboundOrderToBReceiverInfo,
+    ) -> Self {
+        self.receiver_info = Some(receiver_info);
+        self
+    }
+    /// Sets `sender_info`
+    pub fn sender_info(
+        mut self,
+        sender_info: CloudCreateInboundOrderToBSenderInfo,
+    ) -> Self {
+        self.sender_info = Some(sender_info);
+        self
+    }
+    /// Sets `tracking_no`
+    pub fn tracking_no(mut self, tracking_no: impl Into<String>) -> Self {
+        self.tracking_no = Some(tracking_no.into());
         self
     }
 }

@@ -2,6 +2,18 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.cloudCreateOutboundOrder`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CloudCreateOutboundOrderOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = CloudCreateOutboundOrderOrderDetail;
+#[deprecated(
+    note = "renamed to `CloudCreateOutboundOrderReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = CloudCreateOutboundOrderReceiverInfo;
+#[deprecated(
+    note = "renamed to `CloudCreateOutboundOrderSenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = CloudCreateOutboundOrderSenderInfo;
 /// `yunc.cloudCreateOutboundOrder`: the request of the platform method `yunc.cloudCreateOutboundOrder`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -39,7 +51,7 @@ pub struct YuncCloudCreateOutboundOrderRequest {
     /// `is_insure` (required)
     pub is_insure: i32,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CloudCreateOutboundOrderOrderDetail>,
     /// `order_time` (required)
     pub order_time: i64,
     /// `order_type` (required)
@@ -55,7 +67,7 @@ pub struct YuncCloudCreateOutboundOrderRequest {
     /// `platform_order_no` (required)
     pub platform_order_no: String,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
-    pub receiver_info: ReceiverInfo,
+    pub receiver_info: CloudCreateOutboundOrderReceiverInfo,
     /// `remark`
     pub remark: Option<String>,
     /// `review_time` (required)
@@ -63,7 +75,7 @@ pub struct YuncCloudCreateOutboundOrderRequest {
     /// `seller_message`
     pub seller_message: Option<String>,
     /// `sender_info` (required)
-    pub sender_info: SenderInfo,
+    pub sender_info: CloudCreateOutboundOrderSenderInfo,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: crate::ids::ShopId,
     /// `shop_name`
@@ -128,7 +140,7 @@ pub struct YuncCloudCreateOutboundOrderRequired {
     /// `is_insure` (required)
     pub is_insure: i32,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CloudCreateOutboundOrderOrderDetail>,
     /// `order_time` (required)
     pub order_time: i64,
     /// `order_type` (required)
@@ -136,11 +148,11 @@ pub struct YuncCloudCreateOutboundOrderRequired {
     /// `platform_order_no` (required)
     pub platform_order_no: String,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
-    pub receiver_info: ReceiverInfo,
+    pub receiver_info: CloudCreateOutboundOrderReceiverInfo,
     /// `review_time` (required)
     pub review_time: i64,
     /// `sender_info` (required)
-    pub sender_info: SenderInfo,
+    pub sender_info: CloudCreateOutboundOrderSenderInfo,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: crate::ids::ShopId,
     /// `source_platform_code` (required)
@@ -296,7 +308,7 @@ impl crate::request::Request for YuncCloudCreateOutboundOrderRequest {
 /// An object inside `yunc.cloudCreateOutboundOrder`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct CloudCreateOutboundOrderOrderDetail {
     /// `barcode`
     pub barcode: Option<String>,
     /// `batch_code`
@@ -334,9 +346,9 @@ pub struct OrderDetail {
     /// `subplatform_order_no`
     pub subplatform_order_no: Option<String>,
 }
-/// The required parameters of [`OrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CloudCreateOutboundOrderOrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct OrderDetailRequired {
+pub struct CloudCreateOutboundOrderOrderDetailRequired {
     /// `expected_qty` (required)
     pub expected_qty: i32,
     /// `inventory_status` (required)
@@ -348,10 +360,10 @@ pub struct OrderDetailRequired {
     /// `sku_name` (required)
     pub sku_name: String,
 }
-impl OrderDetail {
+impl CloudCreateOutboundOrderOrderDetail {
     /// Builds it from its required parameters (`expected_qty`, `inventory_status`, `inventory_type`, `line_no`, `sku_name`).
-    pub fn new(required: OrderDetailRequired) -> Self {
-        let OrderDetailRequired {
+    pub fn new(required: CloudCreateOutboundOrderOrderDetailRequired) -> Self {
+        let CloudCreateOutboundOrderOrderDetailRequired {
             expected_qty,
             inventory_status,
             inventory_type,
@@ -451,7 +463,7 @@ impl OrderDetail {
 /// An object inside `yunc.cloudCreateOutboundOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct CloudCreateOutboundOrderReceiverInfo {
     /// `city` (required)
     pub city: String,
     /// `city_code`
@@ -479,9 +491,9 @@ pub struct ReceiverInfo {
     /// `tel_phone` (sensitive: redacted in `Debug`)
     pub tel_phone: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for CloudCreateOutboundOrderReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("CloudCreateOutboundOrderReceiverInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &crate::secret::Redacted(&self.detail))
@@ -498,9 +510,9 @@ impl ::std::fmt::Debug for ReceiverInfo {
             .finish()
     }
 }
-/// The required parameters of [`ReceiverInfo`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CloudCreateOutboundOrderReceiverInfo`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct ReceiverInfoRequired {
+pub struct CloudCreateOutboundOrderReceiverInfoRequired {
     /// `city` (required)
     pub city: String,
     /// `detail` (required) (sensitive: redacted in `Debug`)
@@ -512,10 +524,16 @@ pub struct ReceiverInfoRequired {
     /// `province` (required)
     pub province: String,
 }
-impl ReceiverInfo {
+impl CloudCreateOutboundOrderReceiverInfo {
     /// Builds it from its required parameters (`city`, `detail`, `district`, `name`, `province`).
-    pub fn new(required: ReceiverInfoRequired) -> Self {
-        let ReceiverInfoRequired { city, detail, district, name, province } = required;
+    pub fn new(required: CloudCreateOutboundOrderReceiverInfoRequired) -> Self {
+        let CloudCreateOutboundOrderReceiverInfoRequired {
+            city,
+            detail,
+            district,
+            name,
+            province,
+        } = required;
         Self {
             city,
             detail,
@@ -576,7 +594,7 @@ impl ReceiverInfo {
 /// An object inside `yunc.cloudCreateOutboundOrder`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct CloudCreateOutboundOrderSenderInfo {
     /// `city` (required)
     pub city: String,
     /// `city_code`
@@ -604,9 +622,9 @@ pub struct SenderInfo {
     /// `tel_phone` (sensitive: redacted in `Debug`)
     pub tel_phone: Option<String>,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for CloudCreateOutboundOrderSenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("CloudCreateOutboundOrderSenderInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &self.detail)
@@ -623,9 +641,9 @@ impl ::std::fmt::Debug for SenderInfo {
             .finish()
     }
 }
-/// The required parameters of [`SenderInfo`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CloudCreateOutboundOrderSenderInfo`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct SenderInfoRequired {
+pub struct CloudCreateOutboundOrderSenderInfoRequired {
     /// `city` (required)
     pub city: String,
     /// `detail` (required)
@@ -637,10 +655,16 @@ pub struct SenderInfoRequired {
     /// `province` (required)
     pub province: String,
 }
-impl SenderInfo {
+impl CloudCreateOutboundOrderSenderInfo {
     /// Builds it from its required parameters (`city`, `detail`, `district`, `name`, `province`).
-    pub fn new(required: SenderInfoRequired) -> Self {
-        let SenderInfoRequired { city, detail, district, name, province } = required;
+    pub fn new(required: CloudCreateOutboundOrderSenderInfoRequired) -> Self {
+        let CloudCreateOutboundOrderSenderInfoRequired {
+            city,
+            detail,
+            district,
+            name,
+            province,
+        } = required;
         Self {
             city,
             detail,

@@ -2,6 +2,18 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.CloudCreateOutboundOrderToB`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CloudCreateOutboundOrderToBOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = CloudCreateOutboundOrderToBOrderDetail;
+#[deprecated(
+    note = "renamed to `CloudCreateOutboundOrderToBReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = CloudCreateOutboundOrderToBReceiverInfo;
+#[deprecated(
+    note = "renamed to `CloudCreateOutboundOrderToBSenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = CloudCreateOutboundOrderToBSenderInfo;
 /// `yunc.CloudCreateOutboundOrderToB`: the request of the platform method `yunc.CloudCreateOutboundOrderToB`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -39,7 +51,7 @@ pub struct YuncCloudCreateOutboundOrderToBRequest {
     /// `is_insure` (required)
     pub is_insure: i32,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CloudCreateOutboundOrderToBOrderDetail>,
     /// `order_time` (required)
     pub order_time: i64,
     /// `order_type` (required)
@@ -47,7 +59,7 @@ pub struct YuncCloudCreateOutboundOrderToBRequest {
     /// `owner_code`
     pub owner_code: Option<String>,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
-    pub receiver_info: ReceiverInfo,
+    pub receiver_info: CloudCreateOutboundOrderToBReceiverInfo,
     /// `remark`
     pub remark: Option<String>,
     /// `review_time` (required)
@@ -55,7 +67,7 @@ pub struct YuncCloudCreateOutboundOrderToBRequest {
     /// `seller_message`
     pub seller_message: Option<String>,
     /// `sender_info` (required)
-    pub sender_info: SenderInfo,
+    pub sender_info: CloudCreateOutboundOrderToBSenderInfo,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: crate::ids::ShopId,
     /// `shop_name` (required)
@@ -118,17 +130,17 @@ pub struct YuncCloudCreateOutboundOrderToBRequired {
     /// `is_insure` (required)
     pub is_insure: i32,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CloudCreateOutboundOrderToBOrderDetail>,
     /// `order_time` (required)
     pub order_time: i64,
     /// `order_type` (required)
     pub order_type: i32,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
-    pub receiver_info: ReceiverInfo,
+    pub receiver_info: CloudCreateOutboundOrderToBReceiverInfo,
     /// `review_time` (required)
     pub review_time: i64,
     /// `sender_info` (required)
-    pub sender_info: SenderInfo,
+    pub sender_info: CloudCreateOutboundOrderToBSenderInfo,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: crate::ids::ShopId,
     /// `shop_name` (required)
@@ -258,7 +270,7 @@ impl crate::request::Request for YuncCloudCreateOutboundOrderToBRequest {
 /// An object inside `yunc.CloudCreateOutboundOrderToB`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct CloudCreateOutboundOrderToBOrderDetail {
     /// `barcode`
     pub barcode: Option<String>,
     /// `batch_code`
@@ -284,9 +296,9 @@ pub struct OrderDetail {
     /// `sku_name` (required)
     pub sku_name: String,
 }
-/// The required parameters of [`OrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CloudCreateOutboundOrderToBOrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct OrderDetailRequired {
+pub struct CloudCreateOutboundOrderToBOrderDetailRequired {
     /// `expected_qty` (required)
     pub expected_qty: i32,
     /// `inventory_status` (required)
@@ -298,10 +310,10 @@ pub struct OrderDetailRequired {
     /// `sku_name` (required)
     pub sku_name: String,
 }
-impl OrderDetail {
+impl CloudCreateOutboundOrderToBOrderDetail {
     /// Builds it from its required parameters (`expected_qty`, `inventory_status`, `inventory_type`, `line_no`, `sku_name`).
-    pub fn new(required: OrderDetailRequired) -> Self {
-        let OrderDetailRequired {
+    pub fn new(required: CloudCreateOutboundOrderToBOrderDetailRequired) -> Self {
+        let CloudCreateOutboundOrderToBOrderDetailRequired {
             expected_qty,
             inventory_status,
             inventory_type,
@@ -362,7 +374,7 @@ impl OrderDetail {
 /// An object inside `yunc.CloudCreateOutboundOrderToB`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct CloudCreateOutboundOrderToBReceiverInfo {
     /// `city`
     pub city: Option<String>,
     /// `city_code`
@@ -388,9 +400,9 @@ pub struct ReceiverInfo {
     /// `tel_phone` (sensitive: redacted in `Debug`)
     pub tel_phone: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for CloudCreateOutboundOrderToBReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("CloudCreateOutboundOrderToBReceiverInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &crate::secret::Redacted(&self.detail))
@@ -406,7 +418,7 @@ impl ::std::fmt::Debug for ReceiverInfo {
             .finish()
     }
 }
-impl ReceiverInfo {
+impl CloudCreateOutboundOrderToBReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -488,7 +500,7 @@ impl ReceiverInfo {
 /// An object inside `yunc.CloudCreateOutboundOrderToB`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct CloudCreateOutboundOrderToBSenderInfo {
     /// `city` (required)
     pub city: String,
     /// `city_code`
@@ -514,9 +526,9 @@ pub struct SenderInfo {
     /// `tel_phone` (sensitive: redacted in `Debug`)
     pub tel_phone: Option<String>,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for CloudCreateOutboundOrderToBSenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("CloudCreateOutboundOrderToBSenderInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &self.detail)
@@ -532,9 +544,9 @@ impl ::std::fmt::Debug for SenderInfo {
             .finish()
     }
 }
-/// The required parameters of [`SenderInfo`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CloudCreateOutboundOrderToBSenderInfo`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct SenderInfoRequired {
+pub struct CloudCreateOutboundOrderToBSenderInfoRequired {
     /// `city` (required)
     pub city: String,
     /// `detail` (required)
@@ -546,10 +558,16 @@ pub struct SenderInfoRequired {
     /// `province` (required)
     pub province: String,
 }
-impl SenderInfo {
+impl CloudCreateOutboundOrderToBSenderInfo {
     /// Builds it from its required parameters (`city`, `detail`, `district`, `name`, `province`).
-    pub fn new(required: SenderInfoRequired) -> Self {
-        let SenderInfoRequired { city, detail, district, name, province } = required;
+    pub fn new(required: CloudCreateOutboundOrderToBSenderInfoRequired) -> Self {
+        let CloudCreateOutboundOrderToBSenderInfoRequired {
+            city,
+            detail,
+            district,
+            name,
+            province,
+        } = required;
         Self {
             city,
             detail,

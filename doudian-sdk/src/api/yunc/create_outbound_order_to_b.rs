@@ -2,6 +2,18 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.createOutboundOrderToB`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `CreateOutboundOrderToBOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = CreateOutboundOrderToBOrderDetail;
+#[deprecated(
+    note = "renamed to `CreateOutboundOrderToBReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = CreateOutboundOrderToBReceiverInfo;
+#[deprecated(
+    note = "renamed to `CreateOutboundOrderToBSenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = CreateOutboundOrderToBSenderInfo;
 /// `yunc.createOutboundOrderToB`: the request of the platform method `yunc.createOutboundOrderToB`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -39,7 +51,7 @@ pub struct YuncCreateOutboundOrderToBRequest {
     /// `is_insure`
     pub is_insure: Option<i32>,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CreateOutboundOrderToBOrderDetail>,
     /// `order_time` (required)
     pub order_time: i64,
     /// `order_type` (required)
@@ -47,7 +59,7 @@ pub struct YuncCreateOutboundOrderToBRequest {
     /// `owner_code`
     pub owner_code: Option<String>,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
-    pub receiver_info: ReceiverInfo,
+    pub receiver_info: CreateOutboundOrderToBReceiverInfo,
     /// `remark`
     pub remark: Option<String>,
     /// `review_time`
@@ -55,7 +67,7 @@ pub struct YuncCreateOutboundOrderToBRequest {
     /// `seller_message`
     pub seller_message: Option<String>,
     /// `sender_info`
-    pub sender_info: Option<SenderInfo>,
+    pub sender_info: Option<CreateOutboundOrderToBSenderInfo>,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: crate::ids::ShopId,
     /// `shop_name` (required)
@@ -112,13 +124,13 @@ pub struct YuncCreateOutboundOrderToBRequired {
     /// `expected_qty` (required)
     pub expected_qty: i32,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<CreateOutboundOrderToBOrderDetail>,
     /// `order_time` (required)
     pub order_time: i64,
     /// `order_type` (required)
     pub order_type: i32,
     /// `receiver_info` (required) (sensitive: redacted in `Debug`)
-    pub receiver_info: ReceiverInfo,
+    pub receiver_info: CreateOutboundOrderToBReceiverInfo,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
     pub shop_id: crate::ids::ShopId,
     /// `shop_name` (required)
@@ -241,7 +253,7 @@ impl YuncCreateOutboundOrderToBRequest {
         self
     }
     /// Sets `sender_info`
-    pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
+    pub fn sender_info(mut self, sender_info: CreateOutboundOrderToBSenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
@@ -273,7 +285,7 @@ impl crate::request::Request for YuncCreateOutboundOrderToBRequest {
 /// An object inside `yunc.createOutboundOrderToB`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct CreateOutboundOrderToBOrderDetail {
     /// `barcode`
     pub barcode: Option<String>,
     /// `batch_code`
@@ -301,9 +313,9 @@ pub struct OrderDetail {
     /// `talent_style_no`
     pub talent_style_no: Option<String>,
 }
-/// The required parameters of [`OrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`CreateOutboundOrderToBOrderDetail`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct OrderDetailRequired {
+pub struct CreateOutboundOrderToBOrderDetailRequired {
     /// `expected_qty` (required)
     pub expected_qty: i64,
     /// `inventory_status` (required)
@@ -315,10 +327,10 @@ pub struct OrderDetailRequired {
     /// `sku_name` (required)
     pub sku_name: String,
 }
-impl OrderDetail {
+impl CreateOutboundOrderToBOrderDetail {
     /// Builds it from its required parameters (`expected_qty`, `inventory_status`, `inventory_type`, `line_no`, `sku_name`).
-    pub fn new(required: OrderDetailRequired) -> Self {
-        let OrderDetailRequired {
+    pub fn new(required: CreateOutboundOrderToBOrderDetailRequired) -> Self {
+        let CreateOutboundOrderToBOrderDetailRequired {
             expected_qty,
             inventory_status,
             inventory_type,
@@ -385,7 +397,7 @@ impl OrderDetail {
 /// An object inside `yunc.createOutboundOrderToB`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct CreateOutboundOrderToBReceiverInfo {
     /// `city`
     pub city: Option<String>,
     /// `city_code`
@@ -409,9 +421,9 @@ pub struct ReceiverInfo {
     /// `street_code`
     pub street_code: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for CreateOutboundOrderToBReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("CreateOutboundOrderToBReceiverInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &crate::secret::Redacted(&self.detail))
@@ -426,7 +438,7 @@ impl ::std::fmt::Debug for ReceiverInfo {
             .finish()
     }
 }
-impl ReceiverInfo {
+impl CreateOutboundOrderToBReceiverInfo {
     /// Builds it from the required parameters (`detail`, `name`, `province`).
     pub fn new(
         detail: impl Into<String>,
@@ -491,7 +503,7 @@ impl ReceiverInfo {
 /// An object inside `yunc.createOutboundOrderToB`.
 #[derive(Clone)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct CreateOutboundOrderToBSenderInfo {
     /// `city` (required)
     pub city: String,
     /// `city_code`
@@ -515,9 +527,9 @@ pub struct SenderInfo {
     /// `street_code`
     pub street_code: Option<String>,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for CreateOutboundOrderToBSenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("CreateOutboundOrderToBSenderInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &self.detail)
@@ -532,7 +544,7 @@ impl ::std::fmt::Debug for SenderInfo {
             .finish()
     }
 }
-impl SenderInfo {
+impl CreateOutboundOrderToBSenderInfo {
     /// Builds it from the required parameters (`city`, `detail`, `name`, `province`).
     pub fn new(
         city: impl Into<String>,

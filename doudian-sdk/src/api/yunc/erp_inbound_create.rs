@@ -2,6 +2,10 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.erpInboundCreate`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ErpInboundCreateOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = ErpInboundCreateOrderDetail;
 /// `yunc.erpInboundCreate`: the request of the platform method `yunc.erpInboundCreate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -25,7 +29,7 @@ pub struct YuncErpInboundCreateRequest {
     /// `late_arr_time`
     pub late_arr_time: Option<i64>,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<ErpInboundCreateOrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `owner_code`
@@ -55,7 +59,7 @@ pub struct YuncErpInboundCreateRequired {
     /// `delivery_mode` (required)
     pub delivery_mode: i32,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<ErpInboundCreateOrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `shop_id` (required): [`ShopId`](crate::ids::ShopId), sent as a number
@@ -151,7 +155,7 @@ impl crate::request::Request for YuncErpInboundCreateRequest {
 /// An object inside `yunc.erpInboundCreate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct ErpInboundCreateOrderDetail {
     /// `batch_code`
     pub batch_code: Option<String>,
     /// `biz_order_no` (required)
@@ -183,9 +187,9 @@ pub struct OrderDetail {
     /// `sn_list`
     pub sn_list: Option<String>,
 }
-/// The required parameters of [`OrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`ErpInboundCreateOrderDetail`], by name: 6 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct OrderDetailRequired {
+pub struct ErpInboundCreateOrderDetailRequired {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `expect_qty` (required)
@@ -199,10 +203,10 @@ pub struct OrderDetailRequired {
     /// `line_no` (required)
     pub line_no: String,
 }
-impl OrderDetail {
+impl ErpInboundCreateOrderDetail {
     /// Builds it from its required parameters (`biz_order_no`, `expect_qty`, `inventory_status`, `inventory_type`, `is_batch_assigned`, `line_no`).
-    pub fn new(required: OrderDetailRequired) -> Self {
-        let OrderDetailRequired {
+    pub fn new(required: ErpInboundCreateOrderDetailRequired) -> Self {
+        let ErpInboundCreateOrderDetailRequired {
             biz_order_no,
             expect_qty,
             inventory_status,

@@ -2,6 +2,26 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.pushOutboundFeedback`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `PushOutboundFeedbackBatchInfo`: a type's name is unique within its group"
+)]
+pub type BatchInfo = PushOutboundFeedbackBatchInfo;
+#[deprecated(
+    note = "renamed to `PushOutboundFeedbackLogistics`: a type's name is unique within its group"
+)]
+pub type Logistics = PushOutboundFeedbackLogistics;
+#[deprecated(
+    note = "renamed to `PushOutboundFeedbackPackageInfo`: a type's name is unique within its group"
+)]
+pub type PackageInfo = PushOutboundFeedbackPackageInfo;
+#[deprecated(
+    note = "renamed to `PushOutboundFeedbackPackageItem`: a type's name is unique within its group"
+)]
+pub type PackageItem = PushOutboundFeedbackPackageItem;
+#[deprecated(
+    note = "renamed to `PushOutboundFeedbackPmInfo`: a type's name is unique within its group"
+)]
+pub type PmInfo = PushOutboundFeedbackPmInfo;
 /// `yunc.pushOutboundFeedback`: the request of the platform method `yunc.pushOutboundFeedback`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -33,7 +53,7 @@ pub struct YuncPushOutboundFeedbackRequest {
     /// `owner_code`
     pub owner_code: Option<String>,
     /// `package_infos`
-    pub package_infos: Vec<PackageInfo>,
+    pub package_infos: Vec<PushOutboundFeedbackPackageInfo>,
     /// `slip_no`
     pub slip_no: Option<String>,
     /// `warehouse_code`
@@ -109,7 +129,10 @@ impl YuncPushOutboundFeedbackRequest {
         self
     }
     /// Sets `package_infos`
-    pub fn package_infos(mut self, package_infos: Vec<PackageInfo>) -> Self {
+    pub fn package_infos(
+        mut self,
+        package_infos: Vec<PushOutboundFeedbackPackageInfo>,
+    ) -> Self {
         self.package_infos = package_infos;
         self
     }
@@ -131,82 +154,6 @@ pub struct YuncPushOutboundFeedbackResponse {}
 impl crate::request::Request for YuncPushOutboundFeedbackRequest {
     const METHOD: &'static str = "yunc.pushOutboundFeedback";
     type Response = YuncPushOutboundFeedbackResponse;
-}
-/// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct BatchInfo {
-    /// `batch_extend`
-    pub batch_extend: Option<String>,
-    /// `batch_number`
-    pub batch_number: Option<String>,
-    /// `expire_date`
-    pub expire_date: Option<i64>,
-    /// `lot_id`
-    pub lot_id: Option<String>,
-    /// `product_date`
-    pub product_date: Option<i64>,
-    /// `receipt_date`
-    pub receipt_date: Option<i64>,
-    /// `scm_inbound_order`
-    pub scm_inbound_order: Option<String>,
-    /// `supplier_id`
-    pub supplier_id: Option<String>,
-}
-impl BatchInfo {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            batch_extend: Default::default(),
-            batch_number: Default::default(),
-            expire_date: Default::default(),
-            lot_id: Default::default(),
-            product_date: Default::default(),
-            receipt_date: Default::default(),
-            scm_inbound_order: Default::default(),
-            supplier_id: Default::default(),
-        }
-    }
-    /// Sets `batch_extend`
-    pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
-        self.batch_extend = Some(batch_extend.into());
-        self
-    }
-    /// Sets `batch_number`
-    pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
-        self.batch_number = Some(batch_number.into());
-        self
-    }
-    /// Sets `expire_date`
-    pub fn expire_date(mut self, expire_date: i64) -> Self {
-        self.expire_date = Some(expire_date);
-        self
-    }
-    /// Sets `lot_id`
-    pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
-        self.lot_id = Some(lot_id.into());
-        self
-    }
-    /// Sets `product_date`
-    pub fn product_date(mut self, product_date: i64) -> Self {
-        self.product_date = Some(product_date);
-        self
-    }
-    /// Sets `receipt_date`
-    pub fn receipt_date(mut self, receipt_date: i64) -> Self {
-        self.receipt_date = Some(receipt_date);
-        self
-    }
-    /// Sets `scm_inbound_order`
-    pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
-        self.scm_inbound_order = Some(scm_inbound_order.into());
-        self
-    }
-    /// Sets `supplier_id`
-    pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
-        self.supplier_id = Some(supplier_id.into());
-        self
-    }
 }
 /// An object inside `yunc.pushOutboundFeedback`.
 #[derive(Clone, Default, Debug)]
@@ -241,53 +188,6 @@ impl EventExtendBody {
     /// Sets `num`
     pub fn num(mut self, num: i64) -> Self {
         self.num = Some(num);
-        self
-    }
-}
-/// An object inside `yunc.pushOutboundFeedback`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct Logistics {
-    /// `delivery_mode`
-    pub delivery_mode: Option<i64>,
-    /// `express_product_type`
-    pub express_product_type: Option<String>,
-    /// `logistics_code`
-    pub logistics_code: Option<String>,
-    /// `track_no`
-    pub track_no: Option<String>,
-}
-impl Logistics {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            delivery_mode: Default::default(),
-            express_product_type: Default::default(),
-            logistics_code: Default::default(),
-            track_no: Default::default(),
-        }
-    }
-    /// Sets `delivery_mode`
-    pub fn delivery_mode(mut self, delivery_mode: i64) -> Self {
-        self.delivery_mode = Some(delivery_mode);
-        self
-    }
-    /// Sets `express_product_type`
-    pub fn express_product_type(
-        mut self,
-        express_product_type: impl Into<String>,
-    ) -> Self {
-        self.express_product_type = Some(express_product_type.into());
-        self
-    }
-    /// Sets `logistics_code`
-    pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
-        self.logistics_code = Some(logistics_code.into());
-        self
-    }
-    /// Sets `track_no`
-    pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
-        self.track_no = Some(track_no.into());
         self
     }
 }
@@ -478,7 +378,130 @@ impl OrderLineBatchInfo {
 /// An object inside `yunc.pushOutboundFeedback`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PackageInfo {
+pub struct PushOutboundFeedbackBatchInfo {
+    /// `batch_extend`
+    pub batch_extend: Option<String>,
+    /// `batch_number`
+    pub batch_number: Option<String>,
+    /// `expire_date`
+    pub expire_date: Option<i64>,
+    /// `lot_id`
+    pub lot_id: Option<String>,
+    /// `product_date`
+    pub product_date: Option<i64>,
+    /// `receipt_date`
+    pub receipt_date: Option<i64>,
+    /// `scm_inbound_order`
+    pub scm_inbound_order: Option<String>,
+    /// `supplier_id`
+    pub supplier_id: Option<String>,
+}
+impl PushOutboundFeedbackBatchInfo {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            batch_extend: Default::default(),
+            batch_number: Default::default(),
+            expire_date: Default::default(),
+            lot_id: Default::default(),
+            product_date: Default::default(),
+            receipt_date: Default::default(),
+            scm_inbound_order: Default::default(),
+            supplier_id: Default::default(),
+        }
+    }
+    /// Sets `batch_extend`
+    pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
+        self.batch_extend = Some(batch_extend.into());
+        self
+    }
+    /// Sets `batch_number`
+    pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
+        self.batch_number = Some(batch_number.into());
+        self
+    }
+    /// Sets `expire_date`
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `lot_id`
+    pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
+        self.lot_id = Some(lot_id.into());
+        self
+    }
+    /// Sets `product_date`
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `receipt_date`
+    pub fn receipt_date(mut self, receipt_date: i64) -> Self {
+        self.receipt_date = Some(receipt_date);
+        self
+    }
+    /// Sets `scm_inbound_order`
+    pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
+        self.scm_inbound_order = Some(scm_inbound_order.into());
+        self
+    }
+    /// Sets `supplier_id`
+    pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
+        self.supplier_id = Some(supplier_id.into());
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PushOutboundFeedbackLogistics {
+    /// `delivery_mode`
+    pub delivery_mode: Option<i64>,
+    /// `express_product_type`
+    pub express_product_type: Option<String>,
+    /// `logistics_code`
+    pub logistics_code: Option<String>,
+    /// `track_no`
+    pub track_no: Option<String>,
+}
+impl PushOutboundFeedbackLogistics {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            delivery_mode: Default::default(),
+            express_product_type: Default::default(),
+            logistics_code: Default::default(),
+            track_no: Default::default(),
+        }
+    }
+    /// Sets `delivery_mode`
+    pub fn delivery_mode(mut self, delivery_mode: i64) -> Self {
+        self.delivery_mode = Some(delivery_mode);
+        self
+    }
+    /// Sets `express_product_type`
+    pub fn express_product_type(
+        mut self,
+        express_product_type: impl Into<String>,
+    ) -> Self {
+        self.express_product_type = Some(express_product_type.into());
+        self
+    }
+    /// Sets `logistics_code`
+    pub fn logistics_code(mut self, logistics_code: impl Into<String>) -> Self {
+        self.logistics_code = Some(logistics_code.into());
+        self
+    }
+    /// Sets `track_no`
+    pub fn track_no(mut self, track_no: impl Into<String>) -> Self {
+        self.track_no = Some(track_no.into());
+        self
+    }
+}
+/// An object inside `yunc.pushOutboundFeedback`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct PushOutboundFeedbackPackageInfo {
     /// `composition_mode`
     pub composition_mode: Option<i32>,
     /// `create_time`
@@ -492,15 +515,15 @@ pub struct PackageInfo {
     /// `length_unit`
     pub length_unit: Option<String>,
     /// `logistics`
-    pub logistics: Option<Logistics>,
+    pub logistics: Option<PushOutboundFeedbackLogistics>,
     /// `package_items`
-    pub package_items: Vec<PackageItem>,
+    pub package_items: Vec<PushOutboundFeedbackPackageItem>,
     /// `package_no`
     pub package_no: Option<String>,
     /// `packed_time`
     pub packed_time: Option<i64>,
     /// `pm_infos`
-    pub pm_infos: Vec<PmInfo>,
+    pub pm_infos: Vec<PushOutboundFeedbackPmInfo>,
     /// `shipped_time`
     pub shipped_time: Option<i64>,
     /// `volume`
@@ -512,7 +535,7 @@ pub struct PackageInfo {
     /// `width`
     pub width: Option<i64>,
 }
-impl PackageInfo {
+impl PushOutboundFeedbackPackageInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -565,12 +588,15 @@ impl PackageInfo {
         self
     }
     /// Sets `logistics`
-    pub fn logistics(mut self, logistics: Logistics) -> Self {
+    pub fn logistics(mut self, logistics: PushOutboundFeedbackLogistics) -> Self {
         self.logistics = Some(logistics);
         self
     }
     /// Sets `package_items`
-    pub fn package_items(mut self, package_items: Vec<PackageItem>) -> Self {
+    pub fn package_items(
+        mut self,
+        package_items: Vec<PushOutboundFeedbackPackageItem>,
+    ) -> Self {
         self.package_items = package_items;
         self
     }
@@ -585,7 +611,7 @@ impl PackageInfo {
         self
     }
     /// Sets `pm_infos`
-    pub fn pm_infos(mut self, pm_infos: Vec<PmInfo>) -> Self {
+    pub fn pm_infos(mut self, pm_infos: Vec<PushOutboundFeedbackPmInfo>) -> Self {
         self.pm_infos = pm_infos;
         self
     }
@@ -618,9 +644,9 @@ impl PackageInfo {
 /// An object inside `yunc.pushOutboundFeedback`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PackageItem {
+pub struct PushOutboundFeedbackPackageItem {
     /// `batch_info`
-    pub batch_info: Option<BatchInfo>,
+    pub batch_info: Option<PushOutboundFeedbackBatchInfo>,
     /// `cargo_code`
     pub cargo_code: Option<String>,
     /// `cargo_name`
@@ -636,7 +662,7 @@ pub struct PackageItem {
     /// `unit`
     pub unit: Option<String>,
 }
-impl PackageItem {
+impl PushOutboundFeedbackPackageItem {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -651,7 +677,7 @@ impl PackageItem {
         }
     }
     /// Sets `batch_info`
-    pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
+    pub fn batch_info(mut self, batch_info: PushOutboundFeedbackBatchInfo) -> Self {
         self.batch_info = Some(batch_info);
         self
     }
@@ -694,7 +720,7 @@ impl PackageItem {
 /// An object inside `yunc.pushOutboundFeedback`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PmInfo {
+pub struct PushOutboundFeedbackPmInfo {
     /// `barcode`
     pub barcode: Option<String>,
     /// `cargo_code`
@@ -718,7 +744,7 @@ pub struct PmInfo {
     /// `source`
     pub source: Option<i32>,
 }
-impl PmInfo {
+impl PushOutboundFeedbackPmInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

@@ -2,6 +2,14 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.QICOrderCreate`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `QicOrderCreateReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = QicOrderCreateReceiverInfo;
+#[deprecated(
+    note = "renamed to `QicOrderCreateSenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = QicOrderCreateSenderInfo;
 /// `yunc.QICOrderCreate`: the request of the platform method `yunc.QICOrderCreate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -86,11 +94,11 @@ pub struct BicOrderDetail {
     /// `promise_sign_time`
     pub promise_sign_time: Option<i64>,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    pub receiver_info: Option<ReceiverInfo>,
+    pub receiver_info: Option<QicOrderCreateReceiverInfo>,
     /// `seller_remark`
     pub seller_remark: Option<String>,
     /// `sender_info`
-    pub sender_info: Option<SenderInfo>,
+    pub sender_info: Option<QicOrderCreateSenderInfo>,
     /// `source_platform_code`
     pub source_platform_code: Option<String>,
     /// `user_id`
@@ -186,7 +194,7 @@ impl BicOrderDetail {
         self
     }
     /// Sets `receiver_info` (sensitive: redacted in `Debug`)
-    pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
+    pub fn receiver_info(mut self, receiver_info: QicOrderCreateReceiverInfo) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
@@ -196,7 +204,7 @@ impl BicOrderDetail {
         self
     }
     /// Sets `sender_info`
-    pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
+    pub fn sender_info(mut self, sender_info: QicOrderCreateSenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
@@ -398,7 +406,7 @@ impl BicProductInfo {
 /// An object inside `yunc.QICOrderCreate`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct QicOrderCreateReceiverInfo {
     /// `city_code`
     pub city_code: Option<String>,
     /// `city_name`
@@ -426,9 +434,9 @@ pub struct ReceiverInfo {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for QicOrderCreateReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("QicOrderCreateReceiverInfo")
             .field("city_code", &self.city_code)
             .field("city_name", &self.city_name)
             .field("country_code", &self.country_code)
@@ -445,7 +453,7 @@ impl ::std::fmt::Debug for ReceiverInfo {
             .finish()
     }
 }
-impl ReceiverInfo {
+impl QicOrderCreateReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -533,7 +541,7 @@ impl ReceiverInfo {
 /// An object inside `yunc.QICOrderCreate`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct QicOrderCreateSenderInfo {
     /// `city_code`
     pub city_code: Option<String>,
     /// `city_name`
@@ -561,9 +569,9 @@ pub struct SenderInfo {
     /// `street_name`
     pub street_name: Option<String>,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for QicOrderCreateSenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("QicOrderCreateSenderInfo")
             .field("city_code", &self.city_code)
             .field("city_name", &self.city_name)
             .field("country_code", &self.country_code)
@@ -580,7 +588,7 @@ impl ::std::fmt::Debug for SenderInfo {
             .finish()
     }
 }
-impl SenderInfo {
+impl QicOrderCreateSenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

@@ -2,6 +2,10 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.realTimeInventoryCallback`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `RealTimeInventoryCallbackDetail`: a type's name is unique within its group"
+)]
+pub type Detail = RealTimeInventoryCallbackDetail;
 /// `yunc.realTimeInventoryCallback`: the request of the platform method `yunc.realTimeInventoryCallback`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,7 +19,7 @@ pub struct YuncRealTimeInventoryCallbackRequest {
     /// `current_page` (required)
     pub current_page: i64,
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<RealTimeInventoryCallbackDetail>,
     /// `idempotent_no` (required)
     pub idempotent_no: String,
     /// `occur_time` (required)
@@ -35,7 +39,7 @@ pub struct YuncRealTimeInventoryCallbackRequired {
     /// `current_page` (required)
     pub current_page: i64,
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<RealTimeInventoryCallbackDetail>,
     /// `idempotent_no` (required)
     pub idempotent_no: String,
     /// `occur_time` (required)
@@ -90,7 +94,7 @@ impl crate::request::Request for YuncRealTimeInventoryCallbackRequest {
 /// An object inside `yunc.realTimeInventoryCallback`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct RealTimeInventoryCallbackDetail {
     /// `can_use_num` (required)
     pub can_use_num: i32,
     /// `cargo_code` (required)
@@ -102,9 +106,9 @@ pub struct Detail {
     /// `total_num` (required)
     pub total_num: i32,
 }
-/// The required parameters of [`Detail`], by name: 5 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`RealTimeInventoryCallbackDetail`], by name: 5 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct DetailRequired {
+pub struct RealTimeInventoryCallbackDetailRequired {
     /// `can_use_num` (required)
     pub can_use_num: i32,
     /// `cargo_code` (required)
@@ -116,10 +120,10 @@ pub struct DetailRequired {
     /// `total_num` (required)
     pub total_num: i32,
 }
-impl Detail {
+impl RealTimeInventoryCallbackDetail {
     /// Builds it from its required parameters (`can_use_num`, `cargo_code`, `inventory_status`, `inventory_type`, `total_num`).
-    pub fn new(required: DetailRequired) -> Self {
-        let DetailRequired {
+    pub fn new(required: RealTimeInventoryCallbackDetailRequired) -> Self {
+        let RealTimeInventoryCallbackDetailRequired {
             can_use_num,
             cargo_code,
             inventory_status,

@@ -3,6 +3,10 @@
 
 //! `yunc.reflow.inboundCallback`: its request, its response and their nested types.
 pub use super::shared::BatchInfo;
+#[deprecated(
+    note = "renamed to `ReflowInboundCallbackDetail`: a type's name is unique within its group"
+)]
+pub type Detail = ReflowInboundCallbackDetail;
 /// `yunc.reflow.inboundCallback`: the request of the platform method `yunc.reflow.inboundCallback`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,7 +18,7 @@ pub use super::shared::BatchInfo;
 #[doc(alias = "yunc.reflow.inboundCallback")]
 pub struct YuncReflowInboundCallbackRequest {
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<ReflowInboundCallbackDetail>,
     /// `event_type` (required)
     pub event_type: i32,
     /// `extend`
@@ -34,7 +38,7 @@ pub struct YuncReflowInboundCallbackRequest {
 #[derive(Clone)]
 pub struct YuncReflowInboundCallbackRequired {
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<ReflowInboundCallbackDetail>,
     /// `event_type` (required)
     pub event_type: i32,
     /// `inbound_order_no` (required)
@@ -98,7 +102,7 @@ impl crate::request::Request for YuncReflowInboundCallbackRequest {
 /// An object inside `yunc.reflow.inboundCallback`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct ReflowInboundCallbackDetail {
     /// `batch_info`
     pub batch_info: Option<BatchInfo>,
     /// `cargo_code` (required)
@@ -114,9 +118,9 @@ pub struct Detail {
     /// `total_qty` (required)
     pub total_qty: i64,
 }
-/// The required parameters of [`Detail`], by name: 6 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`ReflowInboundCallbackDetail`], by name: 6 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct DetailRequired {
+pub struct ReflowInboundCallbackDetailRequired {
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `inventory_status` (required)
@@ -130,10 +134,10 @@ pub struct DetailRequired {
     /// `total_qty` (required)
     pub total_qty: i64,
 }
-impl Detail {
+impl ReflowInboundCallbackDetail {
     /// Builds it from its required parameters (`cargo_code`, `inventory_status`, `inventory_type`, `line_no`, `received_qty`, `total_qty`).
-    pub fn new(required: DetailRequired) -> Self {
-        let DetailRequired {
+    pub fn new(required: ReflowInboundCallbackDetailRequired) -> Self {
+        let ReflowInboundCallbackDetailRequired {
             cargo_code,
             inventory_status,
             inventory_type,

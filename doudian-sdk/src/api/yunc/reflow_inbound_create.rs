@@ -2,6 +2,10 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.reflow.inboundCreate`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ReflowInboundCreateOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = ReflowInboundCreateOrderDetail;
 /// `yunc.reflow.inboundCreate`: the request of the platform method `yunc.reflow.inboundCreate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -19,7 +23,7 @@ pub struct YuncReflowInboundCreateRequest {
     /// `order_create_time`
     pub order_create_time: Option<i64>,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<ReflowInboundCreateOrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `owner_code`
@@ -63,7 +67,7 @@ pub struct YuncReflowInboundCreateRequired {
     /// `inbound_order_no` (required)
     pub inbound_order_no: String,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<ReflowInboundCreateOrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `status` (required)
@@ -210,7 +214,7 @@ impl crate::request::Request for YuncReflowInboundCreateRequest {
 /// An object inside `yunc.reflow.inboundCreate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct ReflowInboundCreateOrderDetail {
     /// `actual_qty`
     pub actual_qty: Option<i32>,
     /// `barcode`
@@ -226,7 +230,7 @@ pub struct OrderDetail {
     /// `line_no` (required)
     pub line_no: String,
 }
-impl OrderDetail {
+impl ReflowInboundCreateOrderDetail {
     /// Builds it from the required parameters (`cargo_code`, `cargo_name`, `expect_qty`, `line_no`).
     pub fn new(
         cargo_code: impl Into<String>,

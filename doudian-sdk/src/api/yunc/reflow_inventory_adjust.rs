@@ -3,6 +3,14 @@
 
 //! `yunc.reflow.inventoryAdjust`: its request, its response and their nested types.
 pub use super::shared::BatchInfo;
+#[deprecated(
+    note = "renamed to `ReflowInventoryAdjustAdjust`: a type's name is unique within its group"
+)]
+pub type Adjust = ReflowInventoryAdjustAdjust;
+#[deprecated(
+    note = "renamed to `ReflowInventoryAdjustDetail`: a type's name is unique within its group"
+)]
+pub type Detail = ReflowInventoryAdjustDetail;
 /// `yunc.reflow.inventoryAdjust`: the request of the platform method `yunc.reflow.inventoryAdjust`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -20,7 +28,7 @@ pub struct YuncReflowInventoryAdjustRequest {
     /// `adjust_type` (required)
     pub adjust_type: i32,
     /// `details`
-    pub details: Vec<Detail>,
+    pub details: Vec<ReflowInventoryAdjustDetail>,
     /// `remark` (required)
     pub remark: String,
     /// `warehouse_code` (required)
@@ -60,7 +68,7 @@ impl YuncReflowInventoryAdjustRequest {
         }
     }
     /// Sets `details`
-    pub fn details(mut self, details: Vec<Detail>) -> Self {
+    pub fn details(mut self, details: Vec<ReflowInventoryAdjustDetail>) -> Self {
         self.details = details;
         self
     }
@@ -81,7 +89,7 @@ impl crate::request::Request for YuncReflowInventoryAdjustRequest {
 /// An object inside `yunc.reflow.inventoryAdjust`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Adjust {
+pub struct ReflowInventoryAdjustAdjust {
     /// `adjust_direction` (required)
     pub adjust_direction: i32,
     /// `adjust_qty` (required)
@@ -93,7 +101,7 @@ pub struct Adjust {
     /// `inventory_type` (required)
     pub inventory_type: i32,
 }
-impl Adjust {
+impl ReflowInventoryAdjustAdjust {
     /// Builds it from the required parameters (`adjust_direction`, `adjust_qty`, `inventory_status`, `inventory_type`).
     pub fn new(
         adjust_direction: i32,
@@ -118,9 +126,9 @@ impl Adjust {
 /// An object inside `yunc.reflow.inventoryAdjust`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct ReflowInventoryAdjustDetail {
     /// `adjust_list` (required)
-    pub adjust_list: Vec<Adjust>,
+    pub adjust_list: Vec<ReflowInventoryAdjustAdjust>,
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `cargo_name` (required)
@@ -138,10 +146,10 @@ pub struct Detail {
     /// `shopid`
     pub shopid: Option<i64>,
 }
-impl Detail {
+impl ReflowInventoryAdjustDetail {
     /// Builds it from the required parameters (`adjust_list`, `cargo_code`, `cargo_name`, `line_no`).
     pub fn new(
-        adjust_list: Vec<Adjust>,
+        adjust_list: Vec<ReflowInventoryAdjustAdjust>,
         cargo_code: impl Into<String>,
         cargo_name: impl Into<String>,
         line_no: impl Into<String>,

@@ -3,6 +3,26 @@
 
 //! `yunc.reflow.outboundCallback`: its request, its response and their nested types.
 pub use super::shared::BatchInfo;
+#[deprecated(
+    note = "renamed to `ReflowOutboundCallbackDetail`: a type's name is unique within its group"
+)]
+pub type Detail = ReflowOutboundCallbackDetail;
+#[deprecated(
+    note = "renamed to `ReflowOutboundCallbackLogistics`: a type's name is unique within its group"
+)]
+pub type Logistics = ReflowOutboundCallbackLogistics;
+#[deprecated(
+    note = "renamed to `ReflowOutboundCallbackPackageInfo`: a type's name is unique within its group"
+)]
+pub type PackageInfo = ReflowOutboundCallbackPackageInfo;
+#[deprecated(
+    note = "renamed to `ReflowOutboundCallbackPackageItem`: a type's name is unique within its group"
+)]
+pub type PackageItem = ReflowOutboundCallbackPackageItem;
+#[deprecated(
+    note = "renamed to `ReflowOutboundCallbackPmInfo`: a type's name is unique within its group"
+)]
+pub type PmInfo = ReflowOutboundCallbackPmInfo;
 /// `yunc.reflow.outboundCallback`: the request of the platform method `yunc.reflow.outboundCallback`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -14,7 +34,7 @@ pub use super::shared::BatchInfo;
 #[doc(alias = "yunc.reflow.outboundCallback")]
 pub struct YuncReflowOutboundCallbackRequest {
     /// `details`
-    pub details: Vec<Detail>,
+    pub details: Vec<ReflowOutboundCallbackDetail>,
     /// `event_type` (required)
     pub event_type: i32,
     /// `extend`
@@ -26,7 +46,7 @@ pub struct YuncReflowOutboundCallbackRequest {
     /// `outbound_order_no` (required)
     pub outbound_order_no: String,
     /// `package_infos`
-    pub package_infos: Vec<PackageInfo>,
+    pub package_infos: Vec<ReflowOutboundCallbackPackageInfo>,
     /// `slip_no`
     pub slip_no: Option<String>,
     /// `warehouse_code` (required)
@@ -53,7 +73,7 @@ impl YuncReflowOutboundCallbackRequest {
         }
     }
     /// Sets `details`
-    pub fn details(mut self, details: Vec<Detail>) -> Self {
+    pub fn details(mut self, details: Vec<ReflowOutboundCallbackDetail>) -> Self {
         self.details = details;
         self
     }
@@ -71,7 +91,10 @@ impl YuncReflowOutboundCallbackRequest {
         self
     }
     /// Sets `package_infos`
-    pub fn package_infos(mut self, package_infos: Vec<PackageInfo>) -> Self {
+    pub fn package_infos(
+        mut self,
+        package_infos: Vec<ReflowOutboundCallbackPackageInfo>,
+    ) -> Self {
         self.package_infos = package_infos;
         self
     }
@@ -97,7 +120,7 @@ impl crate::request::Request for YuncReflowOutboundCallbackRequest {
 /// An object inside `yunc.reflow.outboundCallback`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct ReflowOutboundCallbackDetail {
     /// `batch_info`
     pub batch_info: Option<BatchInfo>,
     /// `cargo_code`
@@ -111,7 +134,7 @@ pub struct Detail {
     /// `shipped_qty`
     pub shipped_qty: Option<i64>,
 }
-impl Detail {
+impl ReflowOutboundCallbackDetail {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -157,7 +180,7 @@ impl Detail {
 /// An object inside `yunc.reflow.outboundCallback`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct Logistics {
+pub struct ReflowOutboundCallbackLogistics {
     /// `delivery_mode`
     pub delivery_mode: Option<i32>,
     /// `express`
@@ -165,7 +188,7 @@ pub struct Logistics {
     /// `track_no`
     pub track_no: Option<String>,
 }
-impl Logistics {
+impl ReflowOutboundCallbackLogistics {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -193,7 +216,7 @@ impl Logistics {
 /// An object inside `yunc.reflow.outboundCallback`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PackageInfo {
+pub struct ReflowOutboundCallbackPackageInfo {
     /// `actual_weight`
     pub actual_weight: Option<i64>,
     /// `composition_mode`
@@ -209,15 +232,15 @@ pub struct PackageInfo {
     /// `length_unit`
     pub length_unit: Option<String>,
     /// `logistics`
-    pub logistics: Option<Logistics>,
+    pub logistics: Option<ReflowOutboundCallbackLogistics>,
     /// `package_items`
-    pub package_items: Vec<PackageItem>,
+    pub package_items: Vec<ReflowOutboundCallbackPackageItem>,
     /// `package_no`
     pub package_no: Option<String>,
     /// `packed_time`
     pub packed_time: Option<i64>,
     /// `pm_infos`
-    pub pm_infos: Vec<PmInfo>,
+    pub pm_infos: Vec<ReflowOutboundCallbackPmInfo>,
     /// `shipped_time`
     pub shipped_time: Option<i64>,
     /// `volume`
@@ -229,7 +252,7 @@ pub struct PackageInfo {
     /// `width`
     pub width: Option<i64>,
 }
-impl PackageInfo {
+impl ReflowOutboundCallbackPackageInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -288,12 +311,15 @@ impl PackageInfo {
         self
     }
     /// Sets `logistics`
-    pub fn logistics(mut self, logistics: Logistics) -> Self {
+    pub fn logistics(mut self, logistics: ReflowOutboundCallbackLogistics) -> Self {
         self.logistics = Some(logistics);
         self
     }
     /// Sets `package_items`
-    pub fn package_items(mut self, package_items: Vec<PackageItem>) -> Self {
+    pub fn package_items(
+        mut self,
+        package_items: Vec<ReflowOutboundCallbackPackageItem>,
+    ) -> Self {
         self.package_items = package_items;
         self
     }
@@ -308,7 +334,7 @@ impl PackageInfo {
         self
     }
     /// Sets `pm_infos`
-    pub fn pm_infos(mut self, pm_infos: Vec<PmInfo>) -> Self {
+    pub fn pm_infos(mut self, pm_infos: Vec<ReflowOutboundCallbackPmInfo>) -> Self {
         self.pm_infos = pm_infos;
         self
     }
@@ -341,7 +367,7 @@ impl PackageInfo {
 /// An object inside `yunc.reflow.outboundCallback`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PackageItem {
+pub struct ReflowOutboundCallbackPackageItem {
     /// `batch_info`
     pub batch_info: Option<BatchInfo>,
     /// `cargo_code`
@@ -359,7 +385,7 @@ pub struct PackageItem {
     /// `unit`
     pub unit: Option<String>,
 }
-impl PackageItem {
+impl ReflowOutboundCallbackPackageItem {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -417,7 +443,7 @@ impl PackageItem {
 /// An object inside `yunc.reflow.outboundCallback`.
 #[derive(Clone, Default, Debug)]
 #[non_exhaustive]
-pub struct PmInfo {
+pub struct ReflowOutboundCallbackPmInfo {
     /// `bar_code`
     pub bar_code: Option<String>,
     /// `cargo_code`
@@ -437,7 +463,7 @@ pub struct PmInfo {
     /// `type`
     pub type_: Option<i32>,
 }
-impl PmInfo {
+impl ReflowOutboundCallbackPmInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

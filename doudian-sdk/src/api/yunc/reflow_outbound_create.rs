@@ -2,6 +2,18 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.reflow.outboundCreate`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ReflowOutboundCreateOrderDetail`: a type's name is unique within its group"
+)]
+pub type OrderDetail = ReflowOutboundCreateOrderDetail;
+#[deprecated(
+    note = "renamed to `ReflowOutboundCreateReceiverInfo`: a type's name is unique within its group"
+)]
+pub type ReceiverInfo = ReflowOutboundCreateReceiverInfo;
+#[deprecated(
+    note = "renamed to `ReflowOutboundCreateSenderInfo`: a type's name is unique within its group"
+)]
+pub type SenderInfo = ReflowOutboundCreateSenderInfo;
 /// `yunc.reflow.outboundCreate`: the request of the platform method `yunc.reflow.outboundCreate`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -21,7 +33,7 @@ pub struct YuncReflowOutboundCreateRequest {
     /// `order_create_time`
     pub order_create_time: Option<i64>,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<ReflowOutboundCreateOrderDetail>,
     /// `order_time`
     pub order_time: Option<i64>,
     /// `order_type` (required)
@@ -33,11 +45,11 @@ pub struct YuncReflowOutboundCreateRequest {
     /// `owner_name`
     pub owner_name: Option<String>,
     /// `receiver_info` (sensitive: redacted in `Debug`)
-    pub receiver_info: Option<ReceiverInfo>,
+    pub receiver_info: Option<ReflowOutboundCreateReceiverInfo>,
     /// `remark`
     pub remark: Option<String>,
     /// `sender_info`
-    pub sender_info: Option<SenderInfo>,
+    pub sender_info: Option<ReflowOutboundCreateSenderInfo>,
     /// `shop_name`
     pub shop_name: Option<String>,
     /// `shopid`
@@ -82,7 +94,7 @@ pub struct YuncReflowOutboundCreateRequired {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `order_details` (required)
-    pub order_details: Vec<OrderDetail>,
+    pub order_details: Vec<ReflowOutboundCreateOrderDetail>,
     /// `order_type` (required)
     pub order_type: String,
     /// `outbound_order_no` (required)
@@ -156,7 +168,10 @@ impl YuncReflowOutboundCreateRequest {
         self
     }
     /// Sets `receiver_info` (sensitive: redacted in `Debug`)
-    pub fn receiver_info(mut self, receiver_info: ReceiverInfo) -> Self {
+    pub fn receiver_info(
+        mut self,
+        receiver_info: ReflowOutboundCreateReceiverInfo,
+    ) -> Self {
         self.receiver_info = Some(receiver_info);
         self
     }
@@ -166,7 +181,7 @@ impl YuncReflowOutboundCreateRequest {
         self
     }
     /// Sets `sender_info`
-    pub fn sender_info(mut self, sender_info: SenderInfo) -> Self {
+    pub fn sender_info(mut self, sender_info: ReflowOutboundCreateSenderInfo) -> Self {
         self.sender_info = Some(sender_info);
         self
     }
@@ -213,7 +228,7 @@ impl crate::request::Request for YuncReflowOutboundCreateRequest {
 /// An object inside `yunc.reflow.outboundCreate`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct OrderDetail {
+pub struct ReflowOutboundCreateOrderDetail {
     /// `actual_qty`
     pub actual_qty: Option<i64>,
     /// `barcode`
@@ -229,7 +244,7 @@ pub struct OrderDetail {
     /// `line_no` (required)
     pub line_no: String,
 }
-impl OrderDetail {
+impl ReflowOutboundCreateOrderDetail {
     /// Builds it from the required parameters (`cargo_code`, `cargo_name`, `expect_qty`, `line_no`).
     pub fn new(
         cargo_code: impl Into<String>,
@@ -266,7 +281,7 @@ impl OrderDetail {
 /// An object inside `yunc.reflow.outboundCreate`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct ReceiverInfo {
+pub struct ReflowOutboundCreateReceiverInfo {
     /// `city`
     pub city: Option<String>,
     /// `city_code`
@@ -292,9 +307,9 @@ pub struct ReceiverInfo {
     /// `telephone` (sensitive: redacted in `Debug`)
     pub telephone: Option<String>,
 }
-impl ::std::fmt::Debug for ReceiverInfo {
+impl ::std::fmt::Debug for ReflowOutboundCreateReceiverInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ReceiverInfo")
+        f.debug_struct("ReflowOutboundCreateReceiverInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &crate::secret::Redacted(&self.detail))
@@ -310,7 +325,7 @@ impl ::std::fmt::Debug for ReceiverInfo {
             .finish()
     }
 }
-impl ReceiverInfo {
+impl ReflowOutboundCreateReceiverInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {
@@ -392,7 +407,7 @@ impl ReceiverInfo {
 /// An object inside `yunc.reflow.outboundCreate`.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct SenderInfo {
+pub struct ReflowOutboundCreateSenderInfo {
     /// `city`
     pub city: Option<String>,
     /// `city_code`
@@ -418,9 +433,9 @@ pub struct SenderInfo {
     /// `telephone` (sensitive: redacted in `Debug`)
     pub telephone: Option<String>,
 }
-impl ::std::fmt::Debug for SenderInfo {
+impl ::std::fmt::Debug for ReflowOutboundCreateSenderInfo {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("SenderInfo")
+        f.debug_struct("ReflowOutboundCreateSenderInfo")
             .field("city", &self.city)
             .field("city_code", &self.city_code)
             .field("detail", &self.detail)
@@ -436,7 +451,7 @@ impl ::std::fmt::Debug for SenderInfo {
             .finish()
     }
 }
-impl SenderInfo {
+impl ReflowOutboundCreateSenderInfo {
     /// A request with no parameters set (none is required).
     pub fn new() -> Self {
         Self {

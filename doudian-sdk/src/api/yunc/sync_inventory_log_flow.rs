@@ -2,6 +2,10 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.syncInventoryLogFlow`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SyncInventoryLogFlowDetail`: a type's name is unique within its group"
+)]
+pub type Detail = SyncInventoryLogFlowDetail;
 /// `yunc.syncInventoryLogFlow`: the request of the platform method `yunc.syncInventoryLogFlow`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct YuncSyncInventoryLogFlowRequest {
     /// `current_page` (required)
     pub current_page: i64,
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<SyncInventoryLogFlowDetail>,
     /// `idempotent_no` (required)
     pub idempotent_no: String,
     /// `owner_code` (required)
@@ -39,7 +43,7 @@ pub struct YuncSyncInventoryLogFlowRequired {
     /// `current_page` (required)
     pub current_page: i64,
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<SyncInventoryLogFlowDetail>,
     /// `idempotent_no` (required)
     pub idempotent_no: String,
     /// `owner_code` (required)
@@ -96,7 +100,7 @@ impl crate::request::Request for YuncSyncInventoryLogFlowRequest {
 /// An object inside `yunc.syncInventoryLogFlow`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct SyncInventoryLogFlowDetail {
     /// `batch_extend`
     pub batch_extend: Option<String>,
     /// `cargo_code` (required)
@@ -134,9 +138,9 @@ pub struct Detail {
     /// `wms_order_no` (required)
     pub wms_order_no: String,
 }
-/// The required parameters of [`Detail`], by name: 16 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`SyncInventoryLogFlowDetail`], by name: 16 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct DetailRequired {
+pub struct SyncInventoryLogFlowDetailRequired {
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `cargo_type` (required)
@@ -170,10 +174,10 @@ pub struct DetailRequired {
     /// `wms_order_no` (required)
     pub wms_order_no: String,
 }
-impl Detail {
+impl SyncInventoryLogFlowDetail {
     /// Builds it from its required parameters (`cargo_code`, `cargo_type`, `change_qty`, `erp_order_no`, `expire_date`, `inventory_status`, `inventory_type`, `lot_no`, `occur_time`, `order_type`, `product_date`, `receipt_date`, `scm_inbound_order`, `supplier_id`, `unit`, `wms_order_no`).
-    pub fn new(required: DetailRequired) -> Self {
-        let DetailRequired {
+    pub fn new(required: SyncInventoryLogFlowDetailRequired) -> Self {
+        let SyncInventoryLogFlowDetailRequired {
             cargo_code,
             cargo_type,
             change_qty,

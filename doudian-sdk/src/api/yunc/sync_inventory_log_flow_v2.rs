@@ -2,6 +2,10 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.syncInventoryLogFlowV2`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `SyncInventoryLogFlowV2Detail`: a type's name is unique within its group"
+)]
+pub type Detail = SyncInventoryLogFlowV2Detail;
 /// `yunc.syncInventoryLogFlowV2`: the request of the platform method `yunc.syncInventoryLogFlowV2`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -17,7 +21,7 @@ pub struct YuncSyncInventoryLogFlowV2Request {
     /// `current_page` (required)
     pub current_page: i64,
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<SyncInventoryLogFlowV2Detail>,
     /// `idempotent_no` (required)
     pub idempotent_no: String,
     /// `owner_code` (required)
@@ -43,7 +47,7 @@ pub struct YuncSyncInventoryLogFlowV2Required {
     /// `current_page` (required)
     pub current_page: i64,
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<SyncInventoryLogFlowV2Detail>,
     /// `idempotent_no` (required)
     pub idempotent_no: String,
     /// `owner_code` (required)
@@ -103,7 +107,7 @@ impl crate::request::Request for YuncSyncInventoryLogFlowV2Request {
 /// An object inside `yunc.syncInventoryLogFlowV2`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct SyncInventoryLogFlowV2Detail {
     /// `batch_extend`
     pub batch_extend: Option<String>,
     /// `cargo_code` (required)
@@ -141,9 +145,9 @@ pub struct Detail {
     /// `wms_order_no` (required)
     pub wms_order_no: String,
 }
-/// The required parameters of [`Detail`], by name: 16 of them, too many to pass in order without mixing two up.
+/// The required parameters of [`SyncInventoryLogFlowV2Detail`], by name: 16 of them, too many to pass in order without mixing two up.
 #[derive(Clone)]
-pub struct DetailRequired {
+pub struct SyncInventoryLogFlowV2DetailRequired {
     /// `cargo_code` (required)
     pub cargo_code: String,
     /// `cargo_type` (required)
@@ -177,10 +181,10 @@ pub struct DetailRequired {
     /// `wms_order_no` (required)
     pub wms_order_no: String,
 }
-impl Detail {
+impl SyncInventoryLogFlowV2Detail {
     /// Builds it from its required parameters (`cargo_code`, `cargo_type`, `change_qty`, `erp_order_no`, `expire_date`, `inventory_status`, `inventory_type`, `lot_no`, `occur_time`, `order_type`, `product_date`, `receipt_date`, `scm_inbound_order`, `supplier_id`, `unit`, `wms_order_no`).
-    pub fn new(required: DetailRequired) -> Self {
-        let DetailRequired {
+    pub fn new(required: SyncInventoryLogFlowV2DetailRequired) -> Self {
+        let SyncInventoryLogFlowV2DetailRequired {
             cargo_code,
             cargo_type,
             change_qty,

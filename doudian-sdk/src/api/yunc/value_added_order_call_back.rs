@@ -2,6 +2,10 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.valueAddedOrderCallBack`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `ValueAddedOrderCallBackDetail`: a type's name is unique within its group"
+)]
+pub type Detail = ValueAddedOrderCallBackDetail;
 /// `yunc.valueAddedOrderCallBack`: the request of the platform method `yunc.valueAddedOrderCallBack`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,7 +19,7 @@ pub struct YuncValueAddedOrderCallBackRequest {
     /// `biz_order_no` (required)
     pub biz_order_no: String,
     /// `details`
-    pub details: Vec<Detail>,
+    pub details: Vec<ValueAddedOrderCallBackDetail>,
     /// `event_type` (required)
     pub event_type: i64,
     /// `occur_time` (required)
@@ -65,7 +69,7 @@ impl YuncValueAddedOrderCallBackRequest {
         }
     }
     /// Sets `details`
-    pub fn details(mut self, details: Vec<Detail>) -> Self {
+    pub fn details(mut self, details: Vec<ValueAddedOrderCallBackDetail>) -> Self {
         self.details = details;
         self
     }
@@ -88,13 +92,13 @@ impl crate::request::Request for YuncValueAddedOrderCallBackRequest {
 /// An object inside `yunc.valueAddedOrderCallBack`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Detail {
+pub struct ValueAddedOrderCallBackDetail {
     /// `actual_qty` (required)
     pub actual_qty: i64,
     /// `line_no` (required)
     pub line_no: String,
 }
-impl Detail {
+impl ValueAddedOrderCallBackDetail {
     /// Builds it from the required parameters (`actual_qty`, `line_no`).
     pub fn new(actual_qty: i64, line_no: impl Into<String>) -> Self {
         Self {

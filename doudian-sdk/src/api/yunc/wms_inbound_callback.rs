@@ -2,6 +2,14 @@
 // Source: api-spec/groups/yunc.json
 
 //! `yunc.wmsInboundCallback`: its request, its response and their nested types.
+#[deprecated(
+    note = "renamed to `WmsInboundCallbackBatchInfo`: a type's name is unique within its group"
+)]
+pub type BatchInfo = WmsInboundCallbackBatchInfo;
+#[deprecated(
+    note = "renamed to `WmsInboundCallbackDetail`: a type's name is unique within its group"
+)]
+pub type Detail = WmsInboundCallbackDetail;
 /// `yunc.wmsInboundCallback`: the request of the platform method `yunc.wmsInboundCallback`.
 ///
 /// * **Retry: read-back.** A repeat may act twice, so after a failure whose outcome is unknown ([`Error::is_ambiguous`](crate::Error::is_ambiguous)) the SDK does not send it again: read the state back before repeating it.
@@ -15,7 +23,7 @@ pub struct YuncWmsInboundCallbackRequest {
     /// `abnormal_info_list`
     pub abnormal_info_list: Vec<AbnormalInfo>,
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<WmsInboundCallbackDetail>,
     /// `event_type_remark`
     pub event_type_remark: Option<String>,
     /// `inbound_order_no` (required)
@@ -45,7 +53,7 @@ pub struct YuncWmsInboundCallbackRequest {
 #[derive(Clone)]
 pub struct YuncWmsInboundCallbackRequired {
     /// `details` (required)
-    pub details: Vec<Detail>,
+    pub details: Vec<WmsInboundCallbackDetail>,
     /// `inbound_order_no` (required)
     pub inbound_order_no: String,
     /// `operate_time` (required)
@@ -194,82 +202,6 @@ impl AbnormalInfo {
     }
 }
 /// An object inside `yunc.wmsInboundCallback`.
-#[derive(Clone, Default, Debug)]
-#[non_exhaustive]
-pub struct BatchInfo {
-    /// `batch_extend`
-    pub batch_extend: Option<String>,
-    /// `batch_number`
-    pub batch_number: Option<String>,
-    /// `expire_date`
-    pub expire_date: Option<i64>,
-    /// `lot_id`
-    pub lot_id: Option<String>,
-    /// `product_date`
-    pub product_date: Option<i64>,
-    /// `receipt_date`
-    pub receipt_date: Option<i64>,
-    /// `scm_inbound_order`
-    pub scm_inbound_order: Option<String>,
-    /// `supplier_id`
-    pub supplier_id: Option<String>,
-}
-impl BatchInfo {
-    /// A request with no parameters set (none is required).
-    pub fn new() -> Self {
-        Self {
-            batch_extend: Default::default(),
-            batch_number: Default::default(),
-            expire_date: Default::default(),
-            lot_id: Default::default(),
-            product_date: Default::default(),
-            receipt_date: Default::default(),
-            scm_inbound_order: Default::default(),
-            supplier_id: Default::default(),
-        }
-    }
-    /// Sets `batch_extend`
-    pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
-        self.batch_extend = Some(batch_extend.into());
-        self
-    }
-    /// Sets `batch_number`
-    pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
-        self.batch_number = Some(batch_number.into());
-        self
-    }
-    /// Sets `expire_date`
-    pub fn expire_date(mut self, expire_date: i64) -> Self {
-        self.expire_date = Some(expire_date);
-        self
-    }
-    /// Sets `lot_id`
-    pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
-        self.lot_id = Some(lot_id.into());
-        self
-    }
-    /// Sets `product_date`
-    pub fn product_date(mut self, product_date: i64) -> Self {
-        self.product_date = Some(product_date);
-        self
-    }
-    /// Sets `receipt_date`
-    pub fn receipt_date(mut self, receipt_date: i64) -> Self {
-        self.receipt_date = Some(receipt_date);
-        self
-    }
-    /// Sets `scm_inbound_order`
-    pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
-        self.scm_inbound_order = Some(scm_inbound_order.into());
-        self
-    }
-    /// Sets `supplier_id`
-    pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
-        self.supplier_id = Some(supplier_id.into());
-        self
-    }
-}
-/// An object inside `yunc.wmsInboundCallback`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct DefectReason {
@@ -285,130 +217,6 @@ impl DefectReason {
             code: code.into(),
             desc_msg: desc_msg.into(),
         }
-    }
-}
-/// An object inside `yunc.wmsInboundCallback`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Detail {
-    /// `batch_code`
-    pub batch_code: Option<String>,
-    /// `batch_info`
-    pub batch_info: Option<BatchInfo>,
-    /// `defect_reason`
-    pub defect_reason: Option<DefectReason>,
-    /// `expire_date`
-    pub expire_date: Option<i64>,
-    /// `extend`
-    pub extend: Option<String>,
-    /// `inbound_order_no` (required)
-    pub inbound_order_no: String,
-    /// `inventory_status` (required)
-    pub inventory_status: i32,
-    /// `inventory_type` (required)
-    pub inventory_type: i32,
-    /// `line_no` (required)
-    pub line_no: String,
-    /// `owner_code` (required)
-    pub owner_code: String,
-    /// `product_date`
-    pub product_date: Option<i64>,
-    /// `received_qty` (required)
-    pub received_qty: i32,
-    /// `remark`
-    pub remark: Option<String>,
-    /// `sn_list`
-    pub sn_list: Option<String>,
-    /// `total_qty` (required)
-    pub total_qty: i32,
-}
-/// The required parameters of [`Detail`], by name: 7 of them, too many to pass in order without mixing two up.
-#[derive(Clone)]
-pub struct DetailRequired {
-    /// `inbound_order_no` (required)
-    pub inbound_order_no: String,
-    /// `inventory_status` (required)
-    pub inventory_status: i32,
-    /// `inventory_type` (required)
-    pub inventory_type: i32,
-    /// `line_no` (required)
-    pub line_no: String,
-    /// `owner_code` (required)
-    pub owner_code: String,
-    /// `received_qty` (required)
-    pub received_qty: i32,
-    /// `total_qty` (required)
-    pub total_qty: i32,
-}
-impl Detail {
-    /// Builds it from its required parameters (`inbound_order_no`, `inventory_status`, `inventory_type`, `line_no`, `owner_code`, `received_qty`, `total_qty`).
-    pub fn new(required: DetailRequired) -> Self {
-        let DetailRequired {
-            inbound_order_no,
-            inventory_status,
-            inventory_type,
-            line_no,
-            owner_code,
-            received_qty,
-            total_qty,
-        } = required;
-        Self {
-            inbound_order_no,
-            inventory_status,
-            inventory_type,
-            line_no,
-            owner_code,
-            received_qty,
-            total_qty,
-            batch_code: Default::default(),
-            batch_info: Default::default(),
-            defect_reason: Default::default(),
-            expire_date: Default::default(),
-            extend: Default::default(),
-            product_date: Default::default(),
-            remark: Default::default(),
-            sn_list: Default::default(),
-        }
-    }
-    /// Sets `batch_code`
-    pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
-        self.batch_code = Some(batch_code.into());
-        self
-    }
-    /// Sets `batch_info`
-    pub fn batch_info(mut self, batch_info: BatchInfo) -> Self {
-        self.batch_info = Some(batch_info);
-        self
-    }
-    /// Sets `defect_reason`
-    pub fn defect_reason(mut self, defect_reason: DefectReason) -> Self {
-        self.defect_reason = Some(defect_reason);
-        self
-    }
-    /// Sets `expire_date`
-    pub fn expire_date(mut self, expire_date: i64) -> Self {
-        self.expire_date = Some(expire_date);
-        self
-    }
-    /// Sets `extend`
-    pub fn extend(mut self, extend: impl Into<String>) -> Self {
-        self.extend = Some(extend.into());
-        self
-    }
-    /// Sets `product_date`
-    pub fn product_date(mut self, product_date: i64) -> Self {
-        self.product_date = Some(product_date);
-        self
-    }
-    /// Sets `remark`
-    pub fn remark(mut self, remark: impl Into<String>) -> Self {
-        self.remark = Some(remark.into());
-        self
-    }
-    /// Sets `sn_list`
-    pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
-        self.sn_list = Some(sn_list.into());
-        self
     }
 }
 /// An object inside `yunc.wmsInboundCallback`.
@@ -491,6 +299,206 @@ impl SignDetail {
             plate_number,
             way_bill_no,
         }
+    }
+}
+/// An object inside `yunc.wmsInboundCallback`.
+#[derive(Clone, Default, Debug)]
+#[non_exhaustive]
+pub struct WmsInboundCallbackBatchInfo {
+    /// `batch_extend`
+    pub batch_extend: Option<String>,
+    /// `batch_number`
+    pub batch_number: Option<String>,
+    /// `expire_date`
+    pub expire_date: Option<i64>,
+    /// `lot_id`
+    pub lot_id: Option<String>,
+    /// `product_date`
+    pub product_date: Option<i64>,
+    /// `receipt_date`
+    pub receipt_date: Option<i64>,
+    /// `scm_inbound_order`
+    pub scm_inbound_order: Option<String>,
+    /// `supplier_id`
+    pub supplier_id: Option<String>,
+}
+impl WmsInboundCallbackBatchInfo {
+    /// A request with no parameters set (none is required).
+    pub fn new() -> Self {
+        Self {
+            batch_extend: Default::default(),
+            batch_number: Default::default(),
+            expire_date: Default::default(),
+            lot_id: Default::default(),
+            product_date: Default::default(),
+            receipt_date: Default::default(),
+            scm_inbound_order: Default::default(),
+            supplier_id: Default::default(),
+        }
+    }
+    /// Sets `batch_extend`
+    pub fn batch_extend(mut self, batch_extend: impl Into<String>) -> Self {
+        self.batch_extend = Some(batch_extend.into());
+        self
+    }
+    /// Sets `batch_number`
+    pub fn batch_number(mut self, batch_number: impl Into<String>) -> Self {
+        self.batch_number = Some(batch_number.into());
+        self
+    }
+    /// Sets `expire_date`
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `lot_id`
+    pub fn lot_id(mut self, lot_id: impl Into<String>) -> Self {
+        self.lot_id = Some(lot_id.into());
+        self
+    }
+    /// Sets `product_date`
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `receipt_date`
+    pub fn receipt_date(mut self, receipt_date: i64) -> Self {
+        self.receipt_date = Some(receipt_date);
+        self
+    }
+    /// Sets `scm_inbound_order`
+    pub fn scm_inbound_order(mut self, scm_inbound_order: impl Into<String>) -> Self {
+        self.scm_inbound_order = Some(scm_inbound_order.into());
+        self
+    }
+    /// Sets `supplier_id`
+    pub fn supplier_id(mut self, supplier_id: impl Into<String>) -> Self {
+        self.supplier_id = Some(supplier_id.into());
+        self
+    }
+}
+/// An object inside `yunc.wmsInboundCallback`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct WmsInboundCallbackDetail {
+    /// `batch_code`
+    pub batch_code: Option<String>,
+    /// `batch_info`
+    pub batch_info: Option<WmsInboundCallbackBatchInfo>,
+    /// `defect_reason`
+    pub defect_reason: Option<DefectReason>,
+    /// `expire_date`
+    pub expire_date: Option<i64>,
+    /// `extend`
+    pub extend: Option<String>,
+    /// `inbound_order_no` (required)
+    pub inbound_order_no: String,
+    /// `inventory_status` (required)
+    pub inventory_status: i32,
+    /// `inventory_type` (required)
+    pub inventory_type: i32,
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `owner_code` (required)
+    pub owner_code: String,
+    /// `product_date`
+    pub product_date: Option<i64>,
+    /// `received_qty` (required)
+    pub received_qty: i32,
+    /// `remark`
+    pub remark: Option<String>,
+    /// `sn_list`
+    pub sn_list: Option<String>,
+    /// `total_qty` (required)
+    pub total_qty: i32,
+}
+/// The required parameters of [`WmsInboundCallbackDetail`], by name: 7 of them, too many to pass in order without mixing two up.
+#[derive(Clone)]
+pub struct WmsInboundCallbackDetailRequired {
+    /// `inbound_order_no` (required)
+    pub inbound_order_no: String,
+    /// `inventory_status` (required)
+    pub inventory_status: i32,
+    /// `inventory_type` (required)
+    pub inventory_type: i32,
+    /// `line_no` (required)
+    pub line_no: String,
+    /// `owner_code` (required)
+    pub owner_code: String,
+    /// `received_qty` (required)
+    pub received_qty: i32,
+    /// `total_qty` (required)
+    pub total_qty: i32,
+}
+impl WmsInboundCallbackDetail {
+    /// Builds it from its required parameters (`inbound_order_no`, `inventory_status`, `inventory_type`, `line_no`, `owner_code`, `received_qty`, `total_qty`).
+    pub fn new(required: WmsInboundCallbackDetailRequired) -> Self {
+        let WmsInboundCallbackDetailRequired {
+            inbound_order_no,
+            inventory_status,
+            inventory_type,
+            line_no,
+            owner_code,
+            received_qty,
+            total_qty,
+        } = required;
+        Self {
+            inbound_order_no,
+            inventory_status,
+            inventory_type,
+            line_no,
+            owner_code,
+            received_qty,
+            total_qty,
+            batch_code: Default::default(),
+            batch_info: Default::default(),
+            defect_reason: Default::default(),
+            expire_date: Default::default(),
+            extend: Default::default(),
+            product_date: Default::default(),
+            remark: Default::default(),
+            sn_list: Default::default(),
+        }
+    }
+    /// Sets `batch_code`
+    pub fn batch_code(mut self, batch_code: impl Into<String>) -> Self {
+        self.batch_code = Some(batch_code.into());
+        self
+    }
+    /// Sets `batch_info`
+    pub fn batch_info(mut self, batch_info: WmsInboundCallbackBatchInfo) -> Self {
+        self.batch_info = Some(batch_info);
+        self
+    }
+    /// Sets `defect_reason`
+    pub fn defect_reason(mut self, defect_reason: DefectReason) -> Self {
+        self.defect_reason = Some(defect_reason);
+        self
+    }
+    /// Sets `expire_date`
+    pub fn expire_date(mut self, expire_date: i64) -> Self {
+        self.expire_date = Some(expire_date);
+        self
+    }
+    /// Sets `extend`
+    pub fn extend(mut self, extend: impl Into<String>) -> Self {
+        self.extend = Some(extend.into());
+        self
+    }
+    /// Sets `product_date`
+    pub fn product_date(mut self, product_date: i64) -> Self {
+        self.product_date = Some(product_date);
+        self
+    }
+    /// Sets `remark`
+    pub fn remark(mut self, remark: impl Into<String>) -> Self {
+        self.remark = Some(remark.into());
+        self
+    }
+    /// Sets `sn_list`
+    pub fn sn_list(mut self, sn_list: impl Into<String>) -> Self {
+        self.sn_list = Some(sn_list.into());
+        self
     }
 }
 #[doc(hidden)]

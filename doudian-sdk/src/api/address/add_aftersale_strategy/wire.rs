@@ -89,7 +89,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for AftersaleStrategy {
+impl crate::ser::Object for AddAftersaleStrategyAftersaleStrategy {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("strategy_name", &self.strategy_name);
@@ -97,7 +97,7 @@ impl crate::ser::Object for AftersaleStrategy {
         out.present("to_add_product_id", &self.to_add_product_id);
     }
 }
-impl ::serde::Serialize for AftersaleStrategy {
+impl ::serde::Serialize for AddAftersaleStrategyAftersaleStrategy {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -107,8 +107,8 @@ impl ::serde::Serialize for AftersaleStrategy {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for AftersaleStrategy {
-        const NAME: &'static str = "AftersaleStrategy";
+    impl crate::de::Object for AddAftersaleStrategyAftersaleStrategy {
+        const NAME: &'static str = "AddAftersaleStrategyAftersaleStrategy";
         fn empty() -> Self {
             Self::default()
         }
@@ -126,7 +126,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for AftersaleStrategy {
+    impl<'de> ::serde::Deserialize<'de> for AddAftersaleStrategyAftersaleStrategy {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -45,14 +45,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for AreaListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("area", &self.area);
         out.present("area_id", &self.area_id);
         out.present("father_id", &self.father_id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for AreaListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -61,8 +61,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for AreaListData {
+        const NAME: &'static str = "AreaListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -79,7 +79,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for AreaListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -91,6 +91,6 @@ impl<'de> ::serde::Deserialize<'de> for AddressAreaListResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<AreaListData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

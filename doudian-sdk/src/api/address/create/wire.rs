@@ -86,7 +86,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
+impl crate::ser::Object for CreateAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city_id", &self.city_id);
         out.field("detail", &self.detail);
@@ -100,7 +100,7 @@ impl crate::ser::Object for Address {
         out.field("user_name", &self.user_name);
     }
 }
-impl ::serde::Serialize for Address {
+impl ::serde::Serialize for CreateAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -110,8 +110,8 @@ impl ::serde::Serialize for Address {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for CreateAddress {
+        const NAME: &'static str = "CreateAddress";
         fn empty() -> Self {
             Self {
                 city_id: Default::default(),
@@ -146,7 +146,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for CreateAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

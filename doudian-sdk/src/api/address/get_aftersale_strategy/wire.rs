@@ -81,12 +81,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
+impl crate::ser::Object for GetAftersaleStrategyAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
     }
 }
-impl ::serde::Serialize for Address {
+impl ::serde::Serialize for GetAftersaleStrategyAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -95,8 +95,8 @@ impl ::serde::Serialize for Address {
     }
 }
 const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for GetAftersaleStrategyAddress {
+        const NAME: &'static str = "GetAftersaleStrategyAddress";
         fn empty() -> Self {
             Self::default()
         }
@@ -111,7 +111,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for GetAftersaleStrategyAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -119,7 +119,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for AddressAddress {
+impl crate::ser::Object for GetAftersaleStrategyAddressAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("after_sale_note", &self.after_sale_note);
@@ -148,7 +148,7 @@ impl crate::ser::Object for AddressAddress {
         out.present("user_name", &self.user_name);
     }
 }
-impl ::serde::Serialize for AddressAddress {
+impl ::serde::Serialize for GetAftersaleStrategyAddressAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -157,8 +157,8 @@ impl ::serde::Serialize for AddressAddress {
     }
 }
 const _: () = {
-    impl crate::de::Object for AddressAddress {
-        const NAME: &'static str = "AddressAddress";
+    impl crate::de::Object for GetAftersaleStrategyAddressAddress {
+        const NAME: &'static str = "GetAftersaleStrategyAddressAddress";
         fn empty() -> Self {
             Self::default()
         }
@@ -197,7 +197,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for AddressAddress {
+    impl<'de> ::serde::Deserialize<'de> for GetAftersaleStrategyAddressAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -205,7 +205,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetAftersaleStrategyData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("address_list", &self.address_list);
         out.present("createtime", &self.createtime);
@@ -219,7 +219,7 @@ impl crate::ser::Object for Data {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetAftersaleStrategyData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -228,8 +228,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetAftersaleStrategyData {
+        const NAME: &'static str = "GetAftersaleStrategyData";
         fn empty() -> Self {
             Self::default()
         }
@@ -259,7 +259,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetAftersaleStrategyData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

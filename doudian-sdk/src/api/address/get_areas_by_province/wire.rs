@@ -91,52 +91,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("code", &self.code);
-        out.present("father_code", &self.father_code);
-        out.present("level", &self.level);
-        out.present("name", &self.name);
-        out.field("sub_districts", &self.sub_districts);
-    }
-}
-impl ::serde::Serialize for Data {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "code" => crate::de::read(map, &mut self.code),
-                "father_code" => crate::de::read(map, &mut self.father_code),
-                "level" => crate::de::read(map, &mut self.level),
-                "name" => crate::de::read(map, &mut self.name),
-                "sub_districts" => crate::de::read(map, &mut self.sub_districts),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Data {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for District {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code", &self.code);
@@ -176,6 +130,52 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for District {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetAreasByProvinceData {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("code", &self.code);
+        out.present("father_code", &self.father_code);
+        out.present("level", &self.level);
+        out.present("name", &self.name);
+        out.field("sub_districts", &self.sub_districts);
+    }
+}
+impl ::serde::Serialize for GetAreasByProvinceData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetAreasByProvinceData {
+        const NAME: &'static str = "GetAreasByProvinceData";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "code" => crate::de::read(map, &mut self.code),
+                "father_code" => crate::de::read(map, &mut self.father_code),
+                "level" => crate::de::read(map, &mut self.level),
+                "name" => crate::de::read(map, &mut self.name),
+                "sub_districts" => crate::de::read(map, &mut self.sub_districts),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetAreasByProvinceData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -231,6 +231,7 @@ impl<'de> ::serde::Deserialize<'de> for AddressGetAreasByProvinceResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<GetAreasByProvinceData> as crate::de::Lenient>::lenient(deserializer)
+            .map(Self)
     }
 }

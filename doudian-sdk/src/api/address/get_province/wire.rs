@@ -39,13 +39,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetProvinceData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("province", &self.province);
         out.present("province_id", &self.province_id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetProvinceData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -54,8 +54,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetProvinceData {
+        const NAME: &'static str = "GetProvinceData";
         fn empty() -> Self {
             Self::default()
         }
@@ -71,7 +71,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetProvinceData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -83,6 +83,6 @@ impl<'de> ::serde::Deserialize<'de> for AddressGetProvinceResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<GetProvinceData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

@@ -104,7 +104,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
+impl crate::ser::Object for ListAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address_id", &self.address_id);
         out.present("create_time", &self.create_time);
@@ -120,7 +120,7 @@ impl crate::ser::Object for Address {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Address {
+impl ::serde::Serialize for ListAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -129,8 +129,8 @@ impl ::serde::Serialize for Address {
     }
 }
 const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for ListAddress {
+        const NAME: &'static str = "ListAddress";
         fn empty() -> Self {
             Self::default()
         }
@@ -156,7 +156,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for ListAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

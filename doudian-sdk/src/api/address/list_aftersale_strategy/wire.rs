@@ -93,12 +93,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
+impl crate::ser::Object for ListAftersaleStrategyAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
     }
 }
-impl ::serde::Serialize for Address {
+impl ::serde::Serialize for ListAftersaleStrategyAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -107,8 +107,8 @@ impl ::serde::Serialize for Address {
     }
 }
 const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for ListAftersaleStrategyAddress {
+        const NAME: &'static str = "ListAftersaleStrategyAddress";
         fn empty() -> Self {
             Self::default()
         }
@@ -123,7 +123,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for ListAftersaleStrategyAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -131,7 +131,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for AddressAddress {
+impl crate::ser::Object for ListAftersaleStrategyAddressAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("after_sale_note", &self.after_sale_note);
@@ -161,7 +161,7 @@ impl crate::ser::Object for AddressAddress {
         out.present("user_name", &self.user_name);
     }
 }
-impl ::serde::Serialize for AddressAddress {
+impl ::serde::Serialize for ListAftersaleStrategyAddressAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -170,8 +170,8 @@ impl ::serde::Serialize for AddressAddress {
     }
 }
 const _: () = {
-    impl crate::de::Object for AddressAddress {
-        const NAME: &'static str = "AddressAddress";
+    impl crate::de::Object for ListAftersaleStrategyAddressAddress {
+        const NAME: &'static str = "ListAftersaleStrategyAddressAddress";
         fn empty() -> Self {
             Self::default()
         }
@@ -211,7 +211,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for AddressAddress {
+    impl<'de> ::serde::Deserialize<'de> for ListAftersaleStrategyAddressAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -39,14 +39,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for ProvinceListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("father_id", &self.father_id);
         out.present("province", &self.province);
         out.present("province_id", &self.province_id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for ProvinceListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -55,8 +55,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for ProvinceListData {
+        const NAME: &'static str = "ProvinceListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -73,7 +73,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for ProvinceListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -85,6 +85,6 @@ impl<'de> ::serde::Deserialize<'de> for AddressProvinceListResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<ProvinceListData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

@@ -82,7 +82,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
+impl crate::ser::Object for UpdateAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city_id", &self.city_id);
         out.field("detail", &self.detail);
@@ -97,7 +97,7 @@ impl crate::ser::Object for Address {
         out.field("user_name", &self.user_name);
     }
 }
-impl ::serde::Serialize for Address {
+impl ::serde::Serialize for UpdateAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -107,8 +107,8 @@ impl ::serde::Serialize for Address {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for UpdateAddress {
+        const NAME: &'static str = "UpdateAddress";
         fn empty() -> Self {
             Self {
                 city_id: Default::default(),
@@ -145,7 +145,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for UpdateAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

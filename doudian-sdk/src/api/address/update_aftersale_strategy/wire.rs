@@ -99,55 +99,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for AftersaleStrategy {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("address", &self.address);
-        out.present("strategy_id", &self.strategy_id);
-        out.present("strategy_name", &self.strategy_name);
-        out.present("strategy_type", &self.strategy_type);
-        out.present("to_add_product_id", &self.to_add_product_id);
-        out.present("to_del_product_id", &self.to_del_product_id);
-    }
-}
-impl ::serde::Serialize for AftersaleStrategy {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for AftersaleStrategy {
-        const NAME: &'static str = "AftersaleStrategy";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "address" => crate::de::read(map, &mut self.address),
-                "strategy_id" => crate::de::read(map, &mut self.strategy_id),
-                "strategy_name" => crate::de::read(map, &mut self.strategy_name),
-                "strategy_type" => crate::de::read(map, &mut self.strategy_type),
-                "to_add_product_id" => crate::de::read(map, &mut self.to_add_product_id),
-                "to_del_product_id" => crate::de::read(map, &mut self.to_del_product_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for AftersaleStrategy {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for FailAddProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("fail_code", &self.fail_code);
@@ -225,6 +176,55 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FailDelProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for UpdateAftersaleStrategyAftersaleStrategy {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("address", &self.address);
+        out.present("strategy_id", &self.strategy_id);
+        out.present("strategy_name", &self.strategy_name);
+        out.present("strategy_type", &self.strategy_type);
+        out.present("to_add_product_id", &self.to_add_product_id);
+        out.present("to_del_product_id", &self.to_del_product_id);
+    }
+}
+impl ::serde::Serialize for UpdateAftersaleStrategyAftersaleStrategy {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for UpdateAftersaleStrategyAftersaleStrategy {
+        const NAME: &'static str = "UpdateAftersaleStrategyAftersaleStrategy";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => crate::de::read(map, &mut self.address),
+                "strategy_id" => crate::de::read(map, &mut self.strategy_id),
+                "strategy_name" => crate::de::read(map, &mut self.strategy_name),
+                "strategy_type" => crate::de::read(map, &mut self.strategy_type),
+                "to_add_product_id" => crate::de::read(map, &mut self.to_add_product_id),
+                "to_del_product_id" => crate::de::read(map, &mut self.to_del_product_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateAftersaleStrategyAftersaleStrategy {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

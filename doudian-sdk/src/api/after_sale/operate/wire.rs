@@ -191,70 +191,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Item {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("aftersale_id", &crate::ids::Text(&self.aftersale_id));
-        out.present("evidence", &self.evidence);
-        out.present("logistics", &self.logistics);
-        out.present("reason", &self.reason);
-        out.present("reject_reason_code", &self.reject_reason_code);
-        out.present("remark", &self.remark);
-        out.present("repair_type", &self.repair_type);
-        out.present("update_time", &self.update_time);
-    }
-}
-impl ::serde::Serialize for Item {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Item {
-        const NAME: &'static str = "Item";
-        fn empty() -> Self {
-            Self {
-                aftersale_id: Default::default(),
-                evidence: Default::default(),
-                logistics: Default::default(),
-                reason: Default::default(),
-                reject_reason_code: Default::default(),
-                remark: Default::default(),
-                repair_type: Default::default(),
-                update_time: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
-                "evidence" => crate::de::read(map, &mut self.evidence),
-                "logistics" => crate::de::read(map, &mut self.logistics),
-                "reason" => crate::de::read(map, &mut self.reason),
-                "reject_reason_code" => {
-                    crate::de::read(map, &mut self.reject_reason_code)
-                }
-                "remark" => crate::de::read(map, &mut self.remark),
-                "repair_type" => crate::de::read(map, &mut self.repair_type),
-                "update_time" => crate::de::read(map, &mut self.update_time),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Item {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for ItemResult {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("aftersale_id", &self.aftersale_id);
@@ -341,6 +277,70 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Logistics {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for OperateItem {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("aftersale_id", &crate::ids::Text(&self.aftersale_id));
+        out.present("evidence", &self.evidence);
+        out.present("logistics", &self.logistics);
+        out.present("reason", &self.reason);
+        out.present("reject_reason_code", &self.reject_reason_code);
+        out.present("remark", &self.remark);
+        out.present("repair_type", &self.repair_type);
+        out.present("update_time", &self.update_time);
+    }
+}
+impl ::serde::Serialize for OperateItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for OperateItem {
+        const NAME: &'static str = "OperateItem";
+        fn empty() -> Self {
+            Self {
+                aftersale_id: Default::default(),
+                evidence: Default::default(),
+                logistics: Default::default(),
+                reason: Default::default(),
+                reject_reason_code: Default::default(),
+                remark: Default::default(),
+                repair_type: Default::default(),
+                update_time: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "aftersale_id" => crate::de::read(map, &mut self.aftersale_id),
+                "evidence" => crate::de::read(map, &mut self.evidence),
+                "logistics" => crate::de::read(map, &mut self.logistics),
+                "reason" => crate::de::read(map, &mut self.reason),
+                "reject_reason_code" => {
+                    crate::de::read(map, &mut self.reject_reason_code)
+                }
+                "remark" => crate::de::read(map, &mut self.remark),
+                "repair_type" => crate::de::read(map, &mut self.repair_type),
+                "update_time" => crate::de::read(map, &mut self.update_time),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OperateItem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

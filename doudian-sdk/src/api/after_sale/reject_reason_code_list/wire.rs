@@ -81,7 +81,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Item {
+impl crate::ser::Object for RejectReasonCodeListItem {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("evidence_description", &self.evidence_description);
         out.present("evidence_need", &self.evidence_need);
@@ -92,7 +92,7 @@ impl crate::ser::Object for Item {
         out.present("reject_reason_code", &self.reject_reason_code);
     }
 }
-impl ::serde::Serialize for Item {
+impl ::serde::Serialize for RejectReasonCodeListItem {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -101,8 +101,8 @@ impl ::serde::Serialize for Item {
     }
 }
 const _: () = {
-    impl crate::de::Object for Item {
-        const NAME: &'static str = "Item";
+    impl crate::de::Object for RejectReasonCodeListItem {
+        const NAME: &'static str = "RejectReasonCodeListItem";
         fn empty() -> Self {
             Self::default()
         }
@@ -127,7 +127,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Item {
+    impl<'de> ::serde::Deserialize<'de> for RejectReasonCodeListItem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -77,14 +77,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Category {
+impl crate::ser::Object for ActivityProductCategoryListCategory {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("category_id", &self.category_id);
         out.field("first_categories", &self.first_categories);
         out.present("name", &self.name);
     }
 }
-impl ::serde::Serialize for Category {
+impl ::serde::Serialize for ActivityProductCategoryListCategory {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -93,8 +93,8 @@ impl ::serde::Serialize for Category {
     }
 }
 const _: () = {
-    impl crate::de::Object for Category {
-        const NAME: &'static str = "Category";
+    impl crate::de::Object for ActivityProductCategoryListCategory {
+        const NAME: &'static str = "ActivityProductCategoryListCategory";
         fn empty() -> Self {
             Self::default()
         }
@@ -111,7 +111,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Category {
+    impl<'de> ::serde::Deserialize<'de> for ActivityProductCategoryListCategory {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

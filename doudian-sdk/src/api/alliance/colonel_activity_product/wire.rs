@@ -119,7 +119,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for ColonelActivityProductData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_cos_fee", &self.activity_cos_fee);
         out.present("activity_cos_ratio", &self.activity_cos_ratio);
@@ -170,7 +170,7 @@ impl crate::ser::Object for Data {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for ColonelActivityProductData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -179,8 +179,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for ColonelActivityProductData {
+        const NAME: &'static str = "ColonelActivityProductData";
         fn empty() -> Self {
             Self::default()
         }
@@ -271,7 +271,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for ColonelActivityProductData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

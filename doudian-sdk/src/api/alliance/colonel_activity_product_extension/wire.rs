@@ -52,13 +52,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for ColonelActivityProductExtensionData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("msg", &self.msg);
         out.present("product_id", &self.product_id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for ColonelActivityProductExtensionData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -67,8 +67,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for ColonelActivityProductExtensionData {
+        const NAME: &'static str = "ColonelActivityProductExtensionData";
         fn empty() -> Self {
             Self::default()
         }
@@ -84,7 +84,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for ColonelActivityProductExtensionData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -96,6 +96,10 @@ impl<'de> ::serde::Deserialize<'de> for AllianceColonelActivityProductExtensionR
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::maybe_wrapped::<Vec<Data>, D>(deserializer, "data").map(Self)
+        crate::de::maybe_wrapped::<
+            Vec<ColonelActivityProductExtensionData>,
+            D,
+        >(deserializer, "data")
+            .map(Self)
     }
 }

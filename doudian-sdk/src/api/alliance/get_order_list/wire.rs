@@ -87,7 +87,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetOrderListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("alliance_biz_type", &self.alliance_biz_type);
         out.present("author_account", &self.author_account);
@@ -103,7 +103,7 @@ impl crate::ser::Object for Data {
         out.present("total_pay_amount", &self.total_pay_amount);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetOrderListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -112,8 +112,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetOrderListData {
+        const NAME: &'static str = "GetOrderListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -141,7 +141,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetOrderListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -85,14 +85,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Category {
+impl crate::ser::Object for MaterialsProductCategoryCategory {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("id", &self.id);
         out.present("level", &self.level);
         out.present("name", &self.name);
     }
 }
-impl ::serde::Serialize for Category {
+impl ::serde::Serialize for MaterialsProductCategoryCategory {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -101,8 +101,8 @@ impl ::serde::Serialize for Category {
     }
 }
 const _: () = {
-    impl crate::de::Object for Category {
-        const NAME: &'static str = "Category";
+    impl crate::de::Object for MaterialsProductCategoryCategory {
+        const NAME: &'static str = "MaterialsProductCategoryCategory";
         fn empty() -> Self {
             Self::default()
         }
@@ -119,7 +119,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Category {
+    impl<'de> ::serde::Deserialize<'de> for MaterialsProductCategoryCategory {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -127,7 +127,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for MaterialsProductsDetailsProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("category_id", &self.category_id);
         out.present("category_name", &self.category_name);
@@ -157,7 +157,7 @@ impl crate::ser::Object for Product {
         out.present("view_num", &self.view_num);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for MaterialsProductsDetailsProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -166,8 +166,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for MaterialsProductsDetailsProduct {
+        const NAME: &'static str = "MaterialsProductsDetailsProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -207,7 +207,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for MaterialsProductsDetailsProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

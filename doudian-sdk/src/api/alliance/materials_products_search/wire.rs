@@ -193,7 +193,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for MaterialsProductsSearchProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_id", &self.activity_id);
         out.field("available_coupons", &self.available_coupons);
@@ -216,7 +216,7 @@ impl crate::ser::Object for Product {
         out.present("title", &self.title);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for MaterialsProductsSearchProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -225,8 +225,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for MaterialsProductsSearchProduct {
+        const NAME: &'static str = "MaterialsProductsSearchProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -259,7 +259,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for MaterialsProductsSearchProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

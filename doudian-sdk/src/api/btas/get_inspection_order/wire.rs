@@ -85,14 +85,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProductOrder {
+impl crate::ser::Object for GetInspectionOrderProductOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("order_code", &self.order_code);
         out.field("product_order_details", &self.product_order_details);
         out.present("product_order_id", &self.product_order_id);
     }
 }
-impl ::serde::Serialize for ProductOrder {
+impl ::serde::Serialize for GetInspectionOrderProductOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -101,8 +101,8 @@ impl ::serde::Serialize for ProductOrder {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProductOrder {
-        const NAME: &'static str = "ProductOrder";
+    impl crate::de::Object for GetInspectionOrderProductOrder {
+        const NAME: &'static str = "GetInspectionOrderProductOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductOrder {
+    impl<'de> ::serde::Deserialize<'de> for GetInspectionOrderProductOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -129,7 +129,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProductOrderDetail {
+impl crate::ser::Object for GetInspectionOrderProductOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cancel_status", &self.cancel_status);
         out.present("extra_properties", &self.extra_properties);
@@ -150,7 +150,7 @@ impl crate::ser::Object for ProductOrderDetail {
         out.present("send_2sc_courier_info", &self.send_2sc_courier_info);
     }
 }
-impl ::serde::Serialize for ProductOrderDetail {
+impl ::serde::Serialize for GetInspectionOrderProductOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -159,8 +159,8 @@ impl ::serde::Serialize for ProductOrderDetail {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProductOrderDetail {
-        const NAME: &'static str = "ProductOrderDetail";
+    impl crate::de::Object for GetInspectionOrderProductOrderDetail {
+        const NAME: &'static str = "GetInspectionOrderProductOrderDetail";
         fn empty() -> Self {
             Self::default()
         }
@@ -203,7 +203,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductOrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for GetInspectionOrderProductOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -211,7 +211,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ScInfo {
+impl crate::ser::Object for GetInspectionOrderScInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("sc_address", &self.sc_address);
         out.present("sc_city", &self.sc_city);
@@ -223,7 +223,7 @@ impl crate::ser::Object for ScInfo {
         out.present("sc_street", &self.sc_street);
     }
 }
-impl ::serde::Serialize for ScInfo {
+impl ::serde::Serialize for GetInspectionOrderScInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -232,8 +232,8 @@ impl ::serde::Serialize for ScInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ScInfo {
-        const NAME: &'static str = "ScInfo";
+    impl crate::de::Object for GetInspectionOrderScInfo {
+        const NAME: &'static str = "GetInspectionOrderScInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -255,7 +255,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ScInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetInspectionOrderScInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

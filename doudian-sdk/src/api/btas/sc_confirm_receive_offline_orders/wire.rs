@@ -126,13 +126,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for ScConfirmReceiveOfflineOrdersOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("order_code", &self.order_code);
         out.field("product_quantity", &self.product_quantity);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for ScConfirmReceiveOfflineOrdersOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -142,8 +142,8 @@ impl ::serde::Serialize for Order {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for ScConfirmReceiveOfflineOrdersOrder {
+        const NAME: &'static str = "ScConfirmReceiveOfflineOrdersOrder";
         fn empty() -> Self {
             Self {
                 order_code: Default::default(),
@@ -162,7 +162,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for ScConfirmReceiveOfflineOrdersOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -87,14 +87,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProductOrder {
+impl crate::ser::Object for ScGetInspectionOrderProductOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("order_code", &self.order_code);
         out.field("product_order_details", &self.product_order_details);
         out.present("product_order_id", &self.product_order_id);
     }
 }
-impl ::serde::Serialize for ProductOrder {
+impl ::serde::Serialize for ScGetInspectionOrderProductOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for ProductOrder {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProductOrder {
-        const NAME: &'static str = "ProductOrder";
+    impl crate::de::Object for ScGetInspectionOrderProductOrder {
+        const NAME: &'static str = "ScGetInspectionOrderProductOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -123,7 +123,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductOrder {
+    impl<'de> ::serde::Deserialize<'de> for ScGetInspectionOrderProductOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -131,7 +131,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProductOrderDetail {
+impl crate::ser::Object for ScGetInspectionOrderProductOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cancel_status", &self.cancel_status);
         out.present("certification_code", &self.certification_code);
@@ -154,7 +154,7 @@ impl crate::ser::Object for ProductOrderDetail {
         out.present("shop_id", &self.shop_id);
     }
 }
-impl ::serde::Serialize for ProductOrderDetail {
+impl ::serde::Serialize for ScGetInspectionOrderProductOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -163,8 +163,8 @@ impl ::serde::Serialize for ProductOrderDetail {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProductOrderDetail {
-        const NAME: &'static str = "ProductOrderDetail";
+    impl crate::de::Object for ScGetInspectionOrderProductOrderDetail {
+        const NAME: &'static str = "ScGetInspectionOrderProductOrderDetail";
         fn empty() -> Self {
             Self::default()
         }
@@ -211,7 +211,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductOrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for ScGetInspectionOrderProductOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -219,7 +219,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ScInfo {
+impl crate::ser::Object for ScGetInspectionOrderScInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("sc_address", &self.sc_address);
         out.present("sc_city", &self.sc_city);
@@ -236,7 +236,7 @@ impl crate::ser::Object for ScInfo {
         out.present("sc_street_id", &self.sc_street_id);
     }
 }
-impl ::serde::Serialize for ScInfo {
+impl ::serde::Serialize for ScGetInspectionOrderScInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -245,8 +245,8 @@ impl ::serde::Serialize for ScInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ScInfo {
-        const NAME: &'static str = "ScInfo";
+    impl crate::de::Object for ScGetInspectionOrderScInfo {
+        const NAME: &'static str = "ScGetInspectionOrderScInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -273,7 +273,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ScInfo {
+    impl<'de> ::serde::Deserialize<'de> for ScGetInspectionOrderScInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -88,7 +88,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for ScListOrderCodeByPickupCodeOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("extra_properties", &self.extra_properties);
         out.present("inspection_type", &self.inspection_type);
@@ -98,7 +98,7 @@ impl crate::ser::Object for Order {
         out.present("product_price", &self.product_price);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for ScListOrderCodeByPickupCodeOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -107,8 +107,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for ScListOrderCodeByPickupCodeOrder {
+        const NAME: &'static str = "ScListOrderCodeByPickupCodeOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -128,7 +128,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for ScListOrderCodeByPickupCodeOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -105,7 +105,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for ActivityProductListProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("apply_id", &self.apply_id);
         out.present("commission_rate", &self.commission_rate);
@@ -123,7 +123,7 @@ impl crate::ser::Object for Product {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for ActivityProductListProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -132,8 +132,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for ActivityProductListProduct {
+        const NAME: &'static str = "ActivityProductListProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -169,7 +169,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for ActivityProductListProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -97,51 +97,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ApplyActivitiesResult {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("error_code", &self.error_code);
-        out.present("error_msg", &self.error_msg);
-        out.present("is_success", &self.is_success);
-        out.present("product_id", &self.product_id);
-    }
-}
-impl ::serde::Serialize for ApplyActivitiesResult {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ApplyActivitiesResult {
-        const NAME: &'static str = "ApplyActivitiesResult";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "error_code" => crate::de::read(map, &mut self.error_code),
-                "error_msg" => crate::de::read(map, &mut self.error_msg),
-                "is_success" => crate::de::read(map, &mut self.is_success),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ApplyActivitiesResult {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Product {
+impl crate::ser::Object for ApplyActivitiesProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("activity_price", &self.activity_price);
         out.field("commission_rate", &self.commission_rate);
@@ -154,7 +110,7 @@ impl crate::ser::Object for Product {
         out.present("promotion_stock", &self.promotion_stock);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for ApplyActivitiesProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -164,8 +120,8 @@ impl ::serde::Serialize for Product {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for ApplyActivitiesProduct {
+        const NAME: &'static str = "ApplyActivitiesProduct";
         fn empty() -> Self {
             Self {
                 activity_price: Default::default(),
@@ -204,7 +160,51 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for ApplyActivitiesProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for ApplyActivitiesResult {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("error_code", &self.error_code);
+        out.present("error_msg", &self.error_msg);
+        out.present("is_success", &self.is_success);
+        out.present("product_id", &self.product_id);
+    }
+}
+impl ::serde::Serialize for ApplyActivitiesResult {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for ApplyActivitiesResult {
+        const NAME: &'static str = "ApplyActivitiesResult";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "error_code" => crate::de::read(map, &mut self.error_code),
+                "error_msg" => crate::de::read(map, &mut self.error_msg),
+                "is_success" => crate::de::read(map, &mut self.is_success),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApplyActivitiesResult {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

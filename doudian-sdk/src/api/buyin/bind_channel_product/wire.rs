@@ -100,14 +100,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Failed {
+impl crate::ser::Object for BindChannelProductFailed {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("id", &self.id);
         out.present("id_type", &self.id_type);
         out.present("reason", &self.reason);
     }
 }
-impl ::serde::Serialize for Failed {
+impl ::serde::Serialize for BindChannelProductFailed {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -116,8 +116,8 @@ impl ::serde::Serialize for Failed {
     }
 }
 const _: () = {
-    impl crate::de::Object for Failed {
-        const NAME: &'static str = "Failed";
+    impl crate::de::Object for BindChannelProductFailed {
+        const NAME: &'static str = "BindChannelProductFailed";
         fn empty() -> Self {
             Self::default()
         }
@@ -134,7 +134,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Failed {
+    impl<'de> ::serde::Deserialize<'de> for BindChannelProductFailed {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -94,7 +94,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for ColonelMultiSettlementOrdersOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ads_buyin_id", &self.ads_buyin_id);
         out.present("author_account", &self.author_account);
@@ -127,7 +127,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for ColonelMultiSettlementOrdersOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -136,8 +136,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for ColonelMultiSettlementOrdersOrder {
+        const NAME: &'static str = "ColonelMultiSettlementOrdersOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -187,7 +187,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for ColonelMultiSettlementOrdersOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

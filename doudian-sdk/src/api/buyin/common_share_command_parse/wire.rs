@@ -88,7 +88,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ActivityInfo {
+impl crate::ser::Object for CommonShareCommandParseActivityInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_id", &self.activity_id);
         out.present("activity_url", &self.activity_url);
@@ -97,7 +97,7 @@ impl crate::ser::Object for ActivityInfo {
         out.present("mix_activity_id", &self.mix_activity_id);
     }
 }
-impl ::serde::Serialize for ActivityInfo {
+impl ::serde::Serialize for CommonShareCommandParseActivityInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -106,8 +106,8 @@ impl ::serde::Serialize for ActivityInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ActivityInfo {
-        const NAME: &'static str = "ActivityInfo";
+    impl crate::de::Object for CommonShareCommandParseActivityInfo {
+        const NAME: &'static str = "CommonShareCommandParseActivityInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -126,7 +126,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ActivityInfo {
+    impl<'de> ::serde::Deserialize<'de> for CommonShareCommandParseActivityInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -182,13 +182,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for LiveAppointInfo {
+impl crate::ser::Object for CommonShareCommandParseLiveAppointInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("author_buyin_id", &self.author_buyin_id);
         out.present("live_appointment_id", &self.live_appointment_id);
     }
 }
-impl ::serde::Serialize for LiveAppointInfo {
+impl ::serde::Serialize for CommonShareCommandParseLiveAppointInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -197,8 +197,8 @@ impl ::serde::Serialize for LiveAppointInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for LiveAppointInfo {
-        const NAME: &'static str = "LiveAppointInfo";
+    impl crate::de::Object for CommonShareCommandParseLiveAppointInfo {
+        const NAME: &'static str = "CommonShareCommandParseLiveAppointInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -216,7 +216,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for LiveAppointInfo {
+    impl<'de> ::serde::Deserialize<'de> for CommonShareCommandParseLiveAppointInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -224,13 +224,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for LiveInfo {
+impl crate::ser::Object for CommonShareCommandParseLiveInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("author_buyin_id", &self.author_buyin_id);
         out.present("product_id", &self.product_id);
     }
 }
-impl ::serde::Serialize for LiveInfo {
+impl ::serde::Serialize for CommonShareCommandParseLiveInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -239,8 +239,8 @@ impl ::serde::Serialize for LiveInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for LiveInfo {
-        const NAME: &'static str = "LiveInfo";
+    impl crate::de::Object for CommonShareCommandParseLiveInfo {
+        const NAME: &'static str = "CommonShareCommandParseLiveInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -256,7 +256,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for LiveInfo {
+    impl<'de> ::serde::Deserialize<'de> for CommonShareCommandParseLiveInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -264,13 +264,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProductInfo {
+impl crate::ser::Object for CommonShareCommandParseProductInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ins_activity_param", &self.ins_activity_param);
         out.present("product_id", &self.product_id);
     }
 }
-impl ::serde::Serialize for ProductInfo {
+impl ::serde::Serialize for CommonShareCommandParseProductInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -279,8 +279,8 @@ impl ::serde::Serialize for ProductInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProductInfo {
-        const NAME: &'static str = "ProductInfo";
+    impl crate::de::Object for CommonShareCommandParseProductInfo {
+        const NAME: &'static str = "CommonShareCommandParseProductInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -298,7 +298,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductInfo {
+    impl<'de> ::serde::Deserialize<'de> for CommonShareCommandParseProductInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -306,12 +306,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for RedpackInfo {
+impl crate::ser::Object for CommonShareCommandParseRedpackInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("redpack_id", &self.redpack_id);
     }
 }
-impl ::serde::Serialize for RedpackInfo {
+impl ::serde::Serialize for CommonShareCommandParseRedpackInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -320,8 +320,8 @@ impl ::serde::Serialize for RedpackInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for RedpackInfo {
-        const NAME: &'static str = "RedpackInfo";
+    impl crate::de::Object for CommonShareCommandParseRedpackInfo {
+        const NAME: &'static str = "CommonShareCommandParseRedpackInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -336,7 +336,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for RedpackInfo {
+    impl<'de> ::serde::Deserialize<'de> for CommonShareCommandParseRedpackInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -111,14 +111,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for AvailableCoupon {
+impl crate::ser::Object for DistributionLiveProductListAvailableCoupon {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("coupon_type", &self.coupon_type);
         out.present("discount_desc", &self.discount_desc);
         out.present("type_desc", &self.type_desc);
     }
 }
-impl ::serde::Serialize for AvailableCoupon {
+impl ::serde::Serialize for DistributionLiveProductListAvailableCoupon {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -127,8 +127,8 @@ impl ::serde::Serialize for AvailableCoupon {
     }
 }
 const _: () = {
-    impl crate::de::Object for AvailableCoupon {
-        const NAME: &'static str = "AvailableCoupon";
+    impl crate::de::Object for DistributionLiveProductListAvailableCoupon {
+        const NAME: &'static str = "DistributionLiveProductListAvailableCoupon";
         fn empty() -> Self {
             Self::default()
         }
@@ -145,7 +145,151 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for AvailableCoupon {
+    impl<'de> ::serde::Deserialize<'de> for DistributionLiveProductListAvailableCoupon {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for DistributionLiveProductListProduct {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("ads_promotion_ratio", &self.ads_promotion_ratio);
+        out.field("available_coupons", &self.available_coupons);
+        out.present("category_id", &self.category_id);
+        out.present("cover", &self.cover);
+        out.present("first_cid", &self.first_cid);
+        out.present("first_cname", &self.first_cname);
+        out.field("given_products", &self.given_products);
+        out.present("is_explaining", &self.is_explaining);
+        out.present("list_num", &self.list_num);
+        out.present("live_room_price", &self.live_room_price);
+        out.present("price", &self.price);
+        out.present("product_id", &self.product_id);
+        out.present("second_cid", &self.second_cid);
+        out.present("second_cname", &self.second_cname);
+        out.present("third_cid", &self.third_cid);
+        out.present("third_cname", &self.third_cname);
+        out.present("title", &self.title);
+    }
+}
+impl ::serde::Serialize for DistributionLiveProductListProduct {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for DistributionLiveProductListProduct {
+        const NAME: &'static str = "DistributionLiveProductListProduct";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "ads_promotion_ratio" => {
+                    crate::de::read(map, &mut self.ads_promotion_ratio)
+                }
+                "available_coupons" => crate::de::read(map, &mut self.available_coupons),
+                "category_id" => crate::de::read(map, &mut self.category_id),
+                "cover" => crate::de::read(map, &mut self.cover),
+                "first_cid" => crate::de::read(map, &mut self.first_cid),
+                "first_cname" => crate::de::read(map, &mut self.first_cname),
+                "given_products" => crate::de::read(map, &mut self.given_products),
+                "is_explaining" => crate::de::read(map, &mut self.is_explaining),
+                "list_num" => crate::de::read(map, &mut self.list_num),
+                "live_room_price" => crate::de::read(map, &mut self.live_room_price),
+                "price" => crate::de::read(map, &mut self.price),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "second_cid" => crate::de::read(map, &mut self.second_cid),
+                "second_cname" => crate::de::read(map, &mut self.second_cname),
+                "third_cid" => crate::de::read(map, &mut self.third_cid),
+                "third_cname" => crate::de::read(map, &mut self.third_cname),
+                "title" => crate::de::read(map, &mut self.title),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DistributionLiveProductListProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for DistributionLiveProductListProductInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("ads_promotion_ratio", &self.ads_promotion_ratio);
+        out.field("available_coupons", &self.available_coupons);
+        out.present("category_id", &self.category_id);
+        out.present("cover", &self.cover);
+        out.present("first_cid", &self.first_cid);
+        out.present("first_cname", &self.first_cname);
+        out.field("given_products", &self.given_products);
+        out.present("is_explaining", &self.is_explaining);
+        out.present("list_num", &self.list_num);
+        out.present("live_room_price", &self.live_room_price);
+        out.present("price", &self.price);
+        out.present("product_id", &self.product_id);
+        out.present("second_cid", &self.second_cid);
+        out.present("second_cname", &self.second_cname);
+        out.present("third_cid", &self.third_cid);
+        out.present("third_cname", &self.third_cname);
+        out.present("title", &self.title);
+    }
+}
+impl ::serde::Serialize for DistributionLiveProductListProductInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for DistributionLiveProductListProductInfo {
+        const NAME: &'static str = "DistributionLiveProductListProductInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "ads_promotion_ratio" => {
+                    crate::de::read(map, &mut self.ads_promotion_ratio)
+                }
+                "available_coupons" => crate::de::read(map, &mut self.available_coupons),
+                "category_id" => crate::de::read(map, &mut self.category_id),
+                "cover" => crate::de::read(map, &mut self.cover),
+                "first_cid" => crate::de::read(map, &mut self.first_cid),
+                "first_cname" => crate::de::read(map, &mut self.first_cname),
+                "given_products" => crate::de::read(map, &mut self.given_products),
+                "is_explaining" => crate::de::read(map, &mut self.is_explaining),
+                "list_num" => crate::de::read(map, &mut self.list_num),
+                "live_room_price" => crate::de::read(map, &mut self.live_room_price),
+                "price" => crate::de::read(map, &mut self.price),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "second_cid" => crate::de::read(map, &mut self.second_cid),
+                "second_cname" => crate::de::read(map, &mut self.second_cname),
+                "third_cid" => crate::de::read(map, &mut self.third_cid),
+                "third_cname" => crate::de::read(map, &mut self.third_cname),
+                "title" => crate::de::read(map, &mut self.title),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DistributionLiveProductListProductInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -354,150 +498,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for LotteryProduct {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Product {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("ads_promotion_ratio", &self.ads_promotion_ratio);
-        out.field("available_coupons", &self.available_coupons);
-        out.present("category_id", &self.category_id);
-        out.present("cover", &self.cover);
-        out.present("first_cid", &self.first_cid);
-        out.present("first_cname", &self.first_cname);
-        out.field("given_products", &self.given_products);
-        out.present("is_explaining", &self.is_explaining);
-        out.present("list_num", &self.list_num);
-        out.present("live_room_price", &self.live_room_price);
-        out.present("price", &self.price);
-        out.present("product_id", &self.product_id);
-        out.present("second_cid", &self.second_cid);
-        out.present("second_cname", &self.second_cname);
-        out.present("third_cid", &self.third_cid);
-        out.present("third_cname", &self.third_cname);
-        out.present("title", &self.title);
-    }
-}
-impl ::serde::Serialize for Product {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "ads_promotion_ratio" => {
-                    crate::de::read(map, &mut self.ads_promotion_ratio)
-                }
-                "available_coupons" => crate::de::read(map, &mut self.available_coupons),
-                "category_id" => crate::de::read(map, &mut self.category_id),
-                "cover" => crate::de::read(map, &mut self.cover),
-                "first_cid" => crate::de::read(map, &mut self.first_cid),
-                "first_cname" => crate::de::read(map, &mut self.first_cname),
-                "given_products" => crate::de::read(map, &mut self.given_products),
-                "is_explaining" => crate::de::read(map, &mut self.is_explaining),
-                "list_num" => crate::de::read(map, &mut self.list_num),
-                "live_room_price" => crate::de::read(map, &mut self.live_room_price),
-                "price" => crate::de::read(map, &mut self.price),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "second_cid" => crate::de::read(map, &mut self.second_cid),
-                "second_cname" => crate::de::read(map, &mut self.second_cname),
-                "third_cid" => crate::de::read(map, &mut self.third_cid),
-                "third_cname" => crate::de::read(map, &mut self.third_cname),
-                "title" => crate::de::read(map, &mut self.title),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Product {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for ProductInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("ads_promotion_ratio", &self.ads_promotion_ratio);
-        out.field("available_coupons", &self.available_coupons);
-        out.present("category_id", &self.category_id);
-        out.present("cover", &self.cover);
-        out.present("first_cid", &self.first_cid);
-        out.present("first_cname", &self.first_cname);
-        out.field("given_products", &self.given_products);
-        out.present("is_explaining", &self.is_explaining);
-        out.present("list_num", &self.list_num);
-        out.present("live_room_price", &self.live_room_price);
-        out.present("price", &self.price);
-        out.present("product_id", &self.product_id);
-        out.present("second_cid", &self.second_cid);
-        out.present("second_cname", &self.second_cname);
-        out.present("third_cid", &self.third_cid);
-        out.present("third_cname", &self.third_cname);
-        out.present("title", &self.title);
-    }
-}
-impl ::serde::Serialize for ProductInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ProductInfo {
-        const NAME: &'static str = "ProductInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "ads_promotion_ratio" => {
-                    crate::de::read(map, &mut self.ads_promotion_ratio)
-                }
-                "available_coupons" => crate::de::read(map, &mut self.available_coupons),
-                "category_id" => crate::de::read(map, &mut self.category_id),
-                "cover" => crate::de::read(map, &mut self.cover),
-                "first_cid" => crate::de::read(map, &mut self.first_cid),
-                "first_cname" => crate::de::read(map, &mut self.first_cname),
-                "given_products" => crate::de::read(map, &mut self.given_products),
-                "is_explaining" => crate::de::read(map, &mut self.is_explaining),
-                "list_num" => crate::de::read(map, &mut self.list_num),
-                "live_room_price" => crate::de::read(map, &mut self.live_room_price),
-                "price" => crate::de::read(map, &mut self.price),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "second_cid" => crate::de::read(map, &mut self.second_cid),
-                "second_cname" => crate::de::read(map, &mut self.second_cname),
-                "third_cid" => crate::de::read(map, &mut self.third_cid),
-                "third_cname" => crate::de::read(map, &mut self.third_cname),
-                "title" => crate::de::read(map, &mut self.title),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ProductInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

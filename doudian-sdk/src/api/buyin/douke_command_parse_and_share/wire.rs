@@ -86,48 +86,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ActivityInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("extra_params", &self.extra_params);
-        out.present("material_id", &self.material_id);
-        out.present("share_info", &self.share_info);
-    }
-}
-impl ::serde::Serialize for ActivityInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ActivityInfo {
-        const NAME: &'static str = "ActivityInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "extra_params" => crate::de::read(map, &mut self.extra_params),
-                "material_id" => crate::de::read(map, &mut self.material_id),
-                "share_info" => crate::de::read(map, &mut self.share_info),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ActivityInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for ActivityInfoShareInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("deeplink", &self.deeplink);
@@ -220,14 +178,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for LiveAppointInfo {
+impl crate::ser::Object for DoukeCommandParseAndShareActivityInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("author_buyin_id", &self.author_buyin_id);
-        out.present("live_appointment_id", &self.live_appointment_id);
+        out.present("extra_params", &self.extra_params);
+        out.present("material_id", &self.material_id);
         out.present("share_info", &self.share_info);
     }
 }
-impl ::serde::Serialize for LiveAppointInfo {
+impl ::serde::Serialize for DoukeCommandParseAndShareActivityInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -236,8 +194,50 @@ impl ::serde::Serialize for LiveAppointInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for LiveAppointInfo {
-        const NAME: &'static str = "LiveAppointInfo";
+    impl crate::de::Object for DoukeCommandParseAndShareActivityInfo {
+        const NAME: &'static str = "DoukeCommandParseAndShareActivityInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "extra_params" => crate::de::read(map, &mut self.extra_params),
+                "material_id" => crate::de::read(map, &mut self.material_id),
+                "share_info" => crate::de::read(map, &mut self.share_info),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DoukeCommandParseAndShareActivityInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for DoukeCommandParseAndShareLiveAppointInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("author_buyin_id", &self.author_buyin_id);
+        out.present("live_appointment_id", &self.live_appointment_id);
+        out.present("share_info", &self.share_info);
+    }
+}
+impl ::serde::Serialize for DoukeCommandParseAndShareLiveAppointInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for DoukeCommandParseAndShareLiveAppointInfo {
+        const NAME: &'static str = "DoukeCommandParseAndShareLiveAppointInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -256,7 +256,179 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for LiveAppointInfo {
+    impl<'de> ::serde::Deserialize<'de> for DoukeCommandParseAndShareLiveAppointInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for DoukeCommandParseAndShareLiveInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("author_buyin_id", &self.author_buyin_id);
+        out.present("product_id", &self.product_id);
+        out.present("share_info", &self.share_info);
+    }
+}
+impl ::serde::Serialize for DoukeCommandParseAndShareLiveInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for DoukeCommandParseAndShareLiveInfo {
+        const NAME: &'static str = "DoukeCommandParseAndShareLiveInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "author_buyin_id" => crate::de::read(map, &mut self.author_buyin_id),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "share_info" => crate::de::read(map, &mut self.share_info),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DoukeCommandParseAndShareLiveInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for DoukeCommandParseAndShareProductInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("ins_activity_param", &self.ins_activity_param);
+        out.present("product_id", &self.product_id);
+        out.present("share_info", &self.share_info);
+    }
+}
+impl ::serde::Serialize for DoukeCommandParseAndShareProductInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for DoukeCommandParseAndShareProductInfo {
+        const NAME: &'static str = "DoukeCommandParseAndShareProductInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "ins_activity_param" => {
+                    crate::de::read(map, &mut self.ins_activity_param)
+                }
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "share_info" => crate::de::read(map, &mut self.share_info),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DoukeCommandParseAndShareProductInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for DoukeCommandParseAndShareRedpackInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("redpack_id", &self.redpack_id);
+        out.present("share_info", &self.share_info);
+    }
+}
+impl ::serde::Serialize for DoukeCommandParseAndShareRedpackInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for DoukeCommandParseAndShareRedpackInfo {
+        const NAME: &'static str = "DoukeCommandParseAndShareRedpackInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "redpack_id" => crate::de::read(map, &mut self.redpack_id),
+                "share_info" => crate::de::read(map, &mut self.share_info),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DoukeCommandParseAndShareRedpackInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for DoukeCommandParseAndShareShareInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("deeplink", &self.deeplink);
+        out.present("qrcode", &self.qrcode);
+        out.present("share_command", &self.share_command);
+        out.present("share_link", &self.share_link);
+        out.present("zlink", &self.zlink);
+    }
+}
+impl ::serde::Serialize for DoukeCommandParseAndShareShareInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for DoukeCommandParseAndShareShareInfo {
+        const NAME: &'static str = "DoukeCommandParseAndShareShareInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "deeplink" => crate::de::read(map, &mut self.deeplink),
+                "qrcode" => crate::de::read(map, &mut self.qrcode),
+                "share_command" => crate::de::read(map, &mut self.share_command),
+                "share_link" => crate::de::read(map, &mut self.share_link),
+                "zlink" => crate::de::read(map, &mut self.zlink),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DoukeCommandParseAndShareShareInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -299,48 +471,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for LiveAppointInfoShareInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for LiveInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("author_buyin_id", &self.author_buyin_id);
-        out.present("product_id", &self.product_id);
-        out.present("share_info", &self.share_info);
-    }
-}
-impl ::serde::Serialize for LiveInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for LiveInfo {
-        const NAME: &'static str = "LiveInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "author_buyin_id" => crate::de::read(map, &mut self.author_buyin_id),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "share_info" => crate::de::read(map, &mut self.share_info),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for LiveInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -439,90 +569,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProductInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("ins_activity_param", &self.ins_activity_param);
-        out.present("product_id", &self.product_id);
-        out.present("share_info", &self.share_info);
-    }
-}
-impl ::serde::Serialize for ProductInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ProductInfo {
-        const NAME: &'static str = "ProductInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "ins_activity_param" => {
-                    crate::de::read(map, &mut self.ins_activity_param)
-                }
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "share_info" => crate::de::read(map, &mut self.share_info),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ProductInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for RedpackInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("redpack_id", &self.redpack_id);
-        out.present("share_info", &self.share_info);
-    }
-}
-impl ::serde::Serialize for RedpackInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for RedpackInfo {
-        const NAME: &'static str = "RedpackInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "redpack_id" => crate::de::read(map, &mut self.redpack_id),
-                "share_info" => crate::de::read(map, &mut self.share_info),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for RedpackInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for RedpackInfoShareInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("deeplink", &self.deeplink);
@@ -558,52 +604,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for RedpackInfoShareInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for ShareInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("deeplink", &self.deeplink);
-        out.present("qrcode", &self.qrcode);
-        out.present("share_command", &self.share_command);
-        out.present("share_link", &self.share_link);
-        out.present("zlink", &self.zlink);
-    }
-}
-impl ::serde::Serialize for ShareInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ShareInfo {
-        const NAME: &'static str = "ShareInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "deeplink" => crate::de::read(map, &mut self.deeplink),
-                "qrcode" => crate::de::read(map, &mut self.qrcode),
-                "share_command" => crate::de::read(map, &mut self.share_command),
-                "share_link" => crate::de::read(map, &mut self.share_link),
-                "zlink" => crate::de::read(map, &mut self.zlink),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ShareInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

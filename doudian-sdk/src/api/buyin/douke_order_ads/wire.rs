@@ -99,7 +99,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for DoukeOrderAdsOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ads_activity_id", &self.ads_activity_id);
         out.present("ads_estimated_commission", &self.ads_estimated_commission);
@@ -137,7 +137,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for DoukeOrderAdsOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -146,8 +146,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for DoukeOrderAdsOrder {
+        const NAME: &'static str = "DoukeOrderAdsOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -206,7 +206,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for DoukeOrderAdsOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

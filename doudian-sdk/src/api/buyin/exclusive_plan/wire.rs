@@ -91,6 +91,50 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for ExclusivePlanProduct {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("cos_ratio", &self.cos_ratio);
+        out.field("product_id", &crate::ids::Number(&self.product_id));
+    }
+}
+impl ::serde::Serialize for ExclusivePlanProduct {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for ExclusivePlanProduct {
+        const NAME: &'static str = "ExclusivePlanProduct";
+        fn empty() -> Self {
+            Self {
+                cos_ratio: Default::default(),
+                product_id: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cos_ratio" => crate::de::read(map, &mut self.cos_ratio),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ExclusivePlanProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for ExclusivePlanResult {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("error_code", &self.error_code);
@@ -128,50 +172,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ExclusivePlanResult {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Product {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("cos_ratio", &self.cos_ratio);
-        out.field("product_id", &crate::ids::Number(&self.product_id));
-    }
-}
-impl ::serde::Serialize for Product {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
-        fn empty() -> Self {
-            Self {
-                cos_ratio: Default::default(),
-                product_id: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "cos_ratio" => crate::de::read(map, &mut self.cos_ratio),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Product {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

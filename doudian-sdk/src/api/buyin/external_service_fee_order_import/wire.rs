@@ -196,7 +196,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for ExternalServiceFeeOrderImportProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("custom_rate", &self.custom_rate);
         out.field("live_price_max", &self.live_price_max);
@@ -205,7 +205,7 @@ impl crate::ser::Object for Product {
         out.field("product_url", &self.product_url);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for ExternalServiceFeeOrderImportProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -215,8 +215,8 @@ impl ::serde::Serialize for Product {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for ExternalServiceFeeOrderImportProduct {
+        const NAME: &'static str = "ExternalServiceFeeOrderImportProduct";
         fn empty() -> Self {
             Self {
                 custom_rate: Default::default(),
@@ -241,7 +241,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for ExternalServiceFeeOrderImportProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -110,13 +110,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PidInfo {
+impl crate::ser::Object for InstituteLiveSharePidInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("external_info", &self.external_info);
         out.field("pid", &self.pid);
     }
 }
-impl ::serde::Serialize for PidInfo {
+impl ::serde::Serialize for InstituteLiveSharePidInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -126,8 +126,8 @@ impl ::serde::Serialize for PidInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PidInfo {
-        const NAME: &'static str = "PidInfo";
+    impl crate::de::Object for InstituteLiveSharePidInfo {
+        const NAME: &'static str = "InstituteLiveSharePidInfo";
         fn empty() -> Self {
             Self {
                 external_info: Default::default(),
@@ -146,7 +146,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PidInfo {
+    impl<'de> ::serde::Deserialize<'de> for InstituteLiveSharePidInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -107,13 +107,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for InstituteOrderAdsData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cursor", &self.cursor);
         out.field("orders", &self.orders);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for InstituteOrderAdsData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -122,8 +122,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for InstituteOrderAdsData {
+        const NAME: &'static str = "InstituteOrderAdsData";
         fn empty() -> Self {
             Self::default()
         }
@@ -139,7 +139,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for InstituteOrderAdsData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -147,7 +147,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for InstituteOrderAdsOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ads_estimated_commission", &self.ads_estimated_commission);
         out.present("ads_fans_type", &self.ads_fans_type);
@@ -180,7 +180,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for InstituteOrderAdsOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -189,8 +189,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for InstituteOrderAdsOrder {
+        const NAME: &'static str = "InstituteOrderAdsOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -243,7 +243,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for InstituteOrderAdsOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -94,68 +94,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ColonelOrderInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("activity_id", &self.activity_id);
-        out.present("colonel_buyin_id", &self.colonel_buyin_id);
-        out.present("commission_rate", &self.commission_rate);
-        out.present("estimated_commission", &self.estimated_commission);
-        out.present("institution_id", &self.institution_id);
-        out.present("institution_name", &self.institution_name);
-        out.present("real_commission", &self.real_commission);
-        out.present("settled_tech_service_fee", &self.settled_tech_service_fee);
-        out.present("tech_service_fee", &self.tech_service_fee);
-        out.present("tech_service_fee_rate", &self.tech_service_fee_rate);
-    }
-}
-impl ::serde::Serialize for ColonelOrderInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ColonelOrderInfo {
-        const NAME: &'static str = "ColonelOrderInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "activity_id" => crate::de::read(map, &mut self.activity_id),
-                "colonel_buyin_id" => crate::de::read(map, &mut self.colonel_buyin_id),
-                "commission_rate" => crate::de::read(map, &mut self.commission_rate),
-                "estimated_commission" => {
-                    crate::de::read(map, &mut self.estimated_commission)
-                }
-                "institution_id" => crate::de::read(map, &mut self.institution_id),
-                "institution_name" => crate::de::read(map, &mut self.institution_name),
-                "real_commission" => crate::de::read(map, &mut self.real_commission),
-                "settled_tech_service_fee" => {
-                    crate::de::read(map, &mut self.settled_tech_service_fee)
-                }
-                "tech_service_fee" => crate::de::read(map, &mut self.tech_service_fee),
-                "tech_service_fee_rate" => {
-                    crate::de::read(map, &mut self.tech_service_fee_rate)
-                }
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ColonelOrderInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for ColonelOrderInfoSecond {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_id", &self.activity_id);
@@ -208,7 +146,69 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for InstituteOrderColonelColonelOrderInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("activity_id", &self.activity_id);
+        out.present("colonel_buyin_id", &self.colonel_buyin_id);
+        out.present("commission_rate", &self.commission_rate);
+        out.present("estimated_commission", &self.estimated_commission);
+        out.present("institution_id", &self.institution_id);
+        out.present("institution_name", &self.institution_name);
+        out.present("real_commission", &self.real_commission);
+        out.present("settled_tech_service_fee", &self.settled_tech_service_fee);
+        out.present("tech_service_fee", &self.tech_service_fee);
+        out.present("tech_service_fee_rate", &self.tech_service_fee_rate);
+    }
+}
+impl ::serde::Serialize for InstituteOrderColonelColonelOrderInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for InstituteOrderColonelColonelOrderInfo {
+        const NAME: &'static str = "InstituteOrderColonelColonelOrderInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "activity_id" => crate::de::read(map, &mut self.activity_id),
+                "colonel_buyin_id" => crate::de::read(map, &mut self.colonel_buyin_id),
+                "commission_rate" => crate::de::read(map, &mut self.commission_rate),
+                "estimated_commission" => {
+                    crate::de::read(map, &mut self.estimated_commission)
+                }
+                "institution_id" => crate::de::read(map, &mut self.institution_id),
+                "institution_name" => crate::de::read(map, &mut self.institution_name),
+                "real_commission" => crate::de::read(map, &mut self.real_commission),
+                "settled_tech_service_fee" => {
+                    crate::de::read(map, &mut self.settled_tech_service_fee)
+                }
+                "tech_service_fee" => crate::de::read(map, &mut self.tech_service_fee),
+                "tech_service_fee_rate" => {
+                    crate::de::read(map, &mut self.tech_service_fee_rate)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InstituteOrderColonelColonelOrderInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for InstituteOrderColonelOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ads_promotion_rate", &self.ads_promotion_rate);
         out.present("app", &self.app);
@@ -244,7 +244,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for InstituteOrderColonelOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -253,8 +253,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for InstituteOrderColonelOrder {
+        const NAME: &'static str = "InstituteOrderColonelOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -310,7 +310,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for InstituteOrderColonelOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -94,7 +94,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for InstituteOrderMcnOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ads_estimated_commission", &self.ads_estimated_commission);
         out.present("ads_promotion_rate", &self.ads_promotion_rate);
@@ -160,7 +160,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for InstituteOrderMcnOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -169,8 +169,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for InstituteOrderMcnOrder {
+        const NAME: &'static str = "InstituteOrderMcnOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -267,7 +267,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for InstituteOrderMcnOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

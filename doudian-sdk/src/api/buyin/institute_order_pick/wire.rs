@@ -96,7 +96,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for InstituteOrderPickOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("GMV", &self.gmv);
         out.present("estimate_amount", &self.estimate_amount);
@@ -106,7 +106,7 @@ impl crate::ser::Object for Order {
         out.present("product_id", &self.product_id.as_ref().map(crate::ids::Text));
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for InstituteOrderPickOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -115,8 +115,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for InstituteOrderPickOrder {
+        const NAME: &'static str = "InstituteOrderPickOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -136,7 +136,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for InstituteOrderPickOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

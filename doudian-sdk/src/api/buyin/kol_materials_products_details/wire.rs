@@ -85,7 +85,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for KolMaterialsProductsDetailsProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_id", &self.activity_id);
         out.present("category_id", &self.category_id);
@@ -123,7 +123,7 @@ impl crate::ser::Object for Product {
         out.present("view_num", &self.view_num);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for KolMaterialsProductsDetailsProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -132,8 +132,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for KolMaterialsProductsDetailsProduct {
+        const NAME: &'static str = "KolMaterialsProductsDetailsProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -181,7 +181,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for KolMaterialsProductsDetailsProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -139,7 +139,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for KolMaterialsProductsSearchProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_id", &self.activity_id);
         out.field("available_coupons", &self.available_coupons);
@@ -165,7 +165,7 @@ impl crate::ser::Object for Product {
         out.present("title", &self.title);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for KolMaterialsProductsSearchProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -174,8 +174,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for KolMaterialsProductsSearchProduct {
+        const NAME: &'static str = "KolMaterialsProductsSearchProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -211,7 +211,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for KolMaterialsProductsSearchProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -102,7 +102,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for KolOrderAdsOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ads_activity_id", &self.ads_activity_id);
         out.present("ads_estimated_commission", &self.ads_estimated_commission);
@@ -150,7 +150,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for KolOrderAdsOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -159,8 +159,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for KolOrderAdsOrder {
+        const NAME: &'static str = "KolOrderAdsOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -241,7 +241,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for KolOrderAdsOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -89,13 +89,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for KolPidListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("pids", &self.pids);
         out.present("total", &self.total);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for KolPidListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -104,8 +104,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for KolPidListData {
+        const NAME: &'static str = "KolPidListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for KolPidListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

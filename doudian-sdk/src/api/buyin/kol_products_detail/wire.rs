@@ -86,13 +86,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DetailBrief {
+impl crate::ser::Object for KolProductsDetailDetailBrief {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("component_info", &self.component_info);
         out.present("success", &self.success);
     }
 }
-impl ::serde::Serialize for DetailBrief {
+impl ::serde::Serialize for KolProductsDetailDetailBrief {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -101,8 +101,8 @@ impl ::serde::Serialize for DetailBrief {
     }
 }
 const _: () = {
-    impl crate::de::Object for DetailBrief {
-        const NAME: &'static str = "DetailBrief";
+    impl crate::de::Object for KolProductsDetailDetailBrief {
+        const NAME: &'static str = "KolProductsDetailDetailBrief";
         fn empty() -> Self {
             Self::default()
         }
@@ -118,7 +118,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DetailBrief {
+    impl<'de> ::serde::Deserialize<'de> for KolProductsDetailDetailBrief {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -126,7 +126,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for KolProductsDetailProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_info", &self.activity_info);
         out.present("base_info", &self.base_info);
@@ -145,7 +145,7 @@ impl crate::ser::Object for Product {
         out.present("tags", &self.tags);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for KolProductsDetailProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -154,8 +154,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for KolProductsDetailProduct {
+        const NAME: &'static str = "KolProductsDetailProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -186,7 +186,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for KolProductsDetailProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -194,7 +194,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PromotionInfo {
+impl crate::ser::Object for KolProductsDetailPromotionInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("commission_type", &self.commission_type);
         out.present("cos_fee", &self.cos_fee);
@@ -204,7 +204,7 @@ impl crate::ser::Object for PromotionInfo {
         out.present("success", &self.success);
     }
 }
-impl ::serde::Serialize for PromotionInfo {
+impl ::serde::Serialize for KolProductsDetailPromotionInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -213,8 +213,8 @@ impl ::serde::Serialize for PromotionInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PromotionInfo {
-        const NAME: &'static str = "PromotionInfo";
+    impl crate::de::Object for KolProductsDetailPromotionInfo {
+        const NAME: &'static str = "KolProductsDetailPromotionInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -234,7 +234,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PromotionInfo {
+    impl<'de> ::serde::Deserialize<'de> for KolProductsDetailPromotionInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -242,7 +242,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Tags {
+impl crate::ser::Object for KolProductsDetailTags {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("has_douin_goods_tag", &self.has_douin_goods_tag);
         out.present("has_shop_brand_tag", &self.has_shop_brand_tag);
@@ -251,7 +251,7 @@ impl crate::ser::Object for Tags {
         out.present("success", &self.success);
     }
 }
-impl ::serde::Serialize for Tags {
+impl ::serde::Serialize for KolProductsDetailTags {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -260,8 +260,8 @@ impl ::serde::Serialize for Tags {
     }
 }
 const _: () = {
-    impl crate::de::Object for Tags {
-        const NAME: &'static str = "Tags";
+    impl crate::de::Object for KolProductsDetailTags {
+        const NAME: &'static str = "KolProductsDetailTags";
         fn empty() -> Self {
             Self::default()
         }
@@ -286,7 +286,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Tags {
+    impl<'de> ::serde::Deserialize<'de> for KolProductsDetailTags {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -109,7 +109,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for LiveShareMaterialData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("author_level", &self.author_level);
         out.present("author_name", &self.author_name);
@@ -130,7 +130,7 @@ impl crate::ser::Object for Data {
         out.present("room_id", &self.room_id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for LiveShareMaterialData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -139,8 +139,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for LiveShareMaterialData {
+        const NAME: &'static str = "LiveShareMaterialData";
         fn empty() -> Self {
             Self::default()
         }
@@ -173,7 +173,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for LiveShareMaterialData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

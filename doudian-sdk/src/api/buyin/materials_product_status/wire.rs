@@ -45,7 +45,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for MaterialsProductStatusData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("can_share", &self.can_share);
         out.present("join_alliance", &self.join_alliance);
@@ -54,7 +54,7 @@ impl crate::ser::Object for Data {
         out.present("status", &self.status);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for MaterialsProductStatusData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -63,8 +63,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for MaterialsProductStatusData {
+        const NAME: &'static str = "MaterialsProductStatusData";
         fn empty() -> Self {
             Self::default()
         }
@@ -83,7 +83,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for MaterialsProductStatusData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -95,6 +95,10 @@ impl<'de> ::serde::Deserialize<'de> for BuyinMaterialsProductStatusResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::maybe_wrapped::<Vec<Data>, D>(deserializer, "data").map(Self)
+        crate::de::maybe_wrapped::<
+            Vec<MaterialsProductStatusData>,
+            D,
+        >(deserializer, "data")
+            .map(Self)
     }
 }

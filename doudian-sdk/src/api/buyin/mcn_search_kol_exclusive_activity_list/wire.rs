@@ -96,7 +96,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ActivityInfo {
+impl crate::ser::Object for McnSearchKolExclusiveActivityListActivityInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("begin_time", &self.begin_time);
         out.present("end_time", &self.end_time);
@@ -107,7 +107,7 @@ impl crate::ser::Object for ActivityInfo {
         out.present("status", &self.status);
     }
 }
-impl ::serde::Serialize for ActivityInfo {
+impl ::serde::Serialize for McnSearchKolExclusiveActivityListActivityInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -116,8 +116,8 @@ impl ::serde::Serialize for ActivityInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ActivityInfo {
-        const NAME: &'static str = "ActivityInfo";
+    impl crate::de::Object for McnSearchKolExclusiveActivityListActivityInfo {
+        const NAME: &'static str = "McnSearchKolExclusiveActivityListActivityInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -138,7 +138,8 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ActivityInfo {
+    impl<'de> ::serde::Deserialize<'de>
+    for McnSearchKolExclusiveActivityListActivityInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -146,7 +147,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Skus {
+impl crate::ser::Object for McnSearchKolExclusiveActivityListSkus {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("original_price", &self.original_price);
         out.present("price", &self.price);
@@ -157,7 +158,7 @@ impl crate::ser::Object for Skus {
         out.present("stock_num", &self.stock_num);
     }
 }
-impl ::serde::Serialize for Skus {
+impl ::serde::Serialize for McnSearchKolExclusiveActivityListSkus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -166,8 +167,8 @@ impl ::serde::Serialize for Skus {
     }
 }
 const _: () = {
-    impl crate::de::Object for Skus {
-        const NAME: &'static str = "Skus";
+    impl crate::de::Object for McnSearchKolExclusiveActivityListSkus {
+        const NAME: &'static str = "McnSearchKolExclusiveActivityListSkus";
         fn empty() -> Self {
             Self::default()
         }
@@ -190,7 +191,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Skus {
+    impl<'de> ::serde::Deserialize<'de> for McnSearchKolExclusiveActivityListSkus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

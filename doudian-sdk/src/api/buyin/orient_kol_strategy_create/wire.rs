@@ -102,14 +102,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CosRatio {
+impl crate::ser::Object for OrientKolStrategyCreateCosRatio {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("cos_ratio", &self.cos_ratio);
         out.field("ladder_bar", &self.ladder_bar);
         out.field("ladder_cos_ratio", &self.ladder_cos_ratio);
     }
 }
-impl ::serde::Serialize for CosRatio {
+impl ::serde::Serialize for OrientKolStrategyCreateCosRatio {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -119,8 +119,8 @@ impl ::serde::Serialize for CosRatio {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for CosRatio {
-        const NAME: &'static str = "CosRatio";
+    impl crate::de::Object for OrientKolStrategyCreateCosRatio {
+        const NAME: &'static str = "OrientKolStrategyCreateCosRatio";
         fn empty() -> Self {
             Self {
                 cos_ratio: Default::default(),
@@ -141,7 +141,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CosRatio {
+    impl<'de> ::serde::Deserialize<'de> for OrientKolStrategyCreateCosRatio {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -94,6 +94,57 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for OriginColonelApplyActivitiesProduct {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("origin_activity_id", &self.origin_activity_id);
+        out.field("product_id", &crate::ids::Number(&self.product_id));
+        out.present("promotion_end_time", &self.promotion_end_time);
+    }
+}
+impl ::serde::Serialize for OriginColonelApplyActivitiesProduct {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for OriginColonelApplyActivitiesProduct {
+        const NAME: &'static str = "OriginColonelApplyActivitiesProduct";
+        fn empty() -> Self {
+            Self {
+                origin_activity_id: Default::default(),
+                product_id: Default::default(),
+                promotion_end_time: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "origin_activity_id" => {
+                    crate::de::read(map, &mut self.origin_activity_id)
+                }
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "promotion_end_time" => {
+                    crate::de::read(map, &mut self.promotion_end_time)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OriginColonelApplyActivitiesProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for OriginColonelApplyActivitiesResult {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("error_code", &self.error_code);
@@ -131,57 +182,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for OriginColonelApplyActivitiesResult {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Product {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("origin_activity_id", &self.origin_activity_id);
-        out.field("product_id", &crate::ids::Number(&self.product_id));
-        out.present("promotion_end_time", &self.promotion_end_time);
-    }
-}
-impl ::serde::Serialize for Product {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
-        fn empty() -> Self {
-            Self {
-                origin_activity_id: Default::default(),
-                product_id: Default::default(),
-                promotion_end_time: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "origin_activity_id" => {
-                    crate::de::read(map, &mut self.origin_activity_id)
-                }
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "promotion_end_time" => {
-                    crate::de::read(map, &mut self.promotion_end_time)
-                }
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Product {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -127,14 +127,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Skus {
+impl crate::ser::Object for ProductSkusSkus {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("effective_price", &self.effective_price);
         out.present("sku_id", &self.sku_id);
         out.present("stock_num", &self.stock_num);
     }
 }
-impl ::serde::Serialize for Skus {
+impl ::serde::Serialize for ProductSkusSkus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -143,8 +143,8 @@ impl ::serde::Serialize for Skus {
     }
 }
 const _: () = {
-    impl crate::de::Object for Skus {
-        const NAME: &'static str = "Skus";
+    impl crate::de::Object for ProductSkusSkus {
+        const NAME: &'static str = "ProductSkusSkus";
         fn empty() -> Self {
             Self::default()
         }
@@ -161,7 +161,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Skus {
+    impl<'de> ::serde::Deserialize<'de> for ProductSkusSkus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

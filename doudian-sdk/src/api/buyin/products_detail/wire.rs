@@ -86,13 +86,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DetailBrief {
+impl crate::ser::Object for ProductsDetailDetailBrief {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("component_info", &self.component_info);
         out.present("success", &self.success);
     }
 }
-impl ::serde::Serialize for DetailBrief {
+impl ::serde::Serialize for ProductsDetailDetailBrief {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -101,8 +101,8 @@ impl ::serde::Serialize for DetailBrief {
     }
 }
 const _: () = {
-    impl crate::de::Object for DetailBrief {
-        const NAME: &'static str = "DetailBrief";
+    impl crate::de::Object for ProductsDetailDetailBrief {
+        const NAME: &'static str = "ProductsDetailDetailBrief";
         fn empty() -> Self {
             Self::default()
         }
@@ -118,7 +118,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DetailBrief {
+    impl<'de> ::serde::Deserialize<'de> for ProductsDetailDetailBrief {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -126,7 +126,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for ProductsDetailProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_info", &self.activity_info);
         out.present("base_info", &self.base_info);
@@ -145,7 +145,7 @@ impl crate::ser::Object for Product {
         out.present("tags", &self.tags);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for ProductsDetailProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -154,8 +154,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for ProductsDetailProduct {
+        const NAME: &'static str = "ProductsDetailProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -186,7 +186,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for ProductsDetailProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -194,14 +194,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PromotionInfo {
+impl crate::ser::Object for ProductsDetailPromotionInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cos_fee", &self.cos_fee);
         out.present("cos_ratio", &self.cos_ratio);
         out.present("success", &self.success);
     }
 }
-impl ::serde::Serialize for PromotionInfo {
+impl ::serde::Serialize for ProductsDetailPromotionInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -210,8 +210,8 @@ impl ::serde::Serialize for PromotionInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PromotionInfo {
-        const NAME: &'static str = "PromotionInfo";
+    impl crate::de::Object for ProductsDetailPromotionInfo {
+        const NAME: &'static str = "ProductsDetailPromotionInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -228,7 +228,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PromotionInfo {
+    impl<'de> ::serde::Deserialize<'de> for ProductsDetailPromotionInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -236,7 +236,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Tags {
+impl crate::ser::Object for ProductsDetailTags {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("has_douin_goods_tag", &self.has_douin_goods_tag);
         out.present("has_shop_brand_tag", &self.has_shop_brand_tag);
@@ -245,7 +245,7 @@ impl crate::ser::Object for Tags {
         out.present("success", &self.success);
     }
 }
-impl ::serde::Serialize for Tags {
+impl ::serde::Serialize for ProductsDetailTags {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -254,8 +254,8 @@ impl ::serde::Serialize for Tags {
     }
 }
 const _: () = {
-    impl crate::de::Object for Tags {
-        const NAME: &'static str = "Tags";
+    impl crate::de::Object for ProductsDetailTags {
+        const NAME: &'static str = "ProductsDetailTags";
         fn empty() -> Self {
             Self::default()
         }
@@ -280,7 +280,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Tags {
+    impl<'de> ::serde::Deserialize<'de> for ProductsDetailTags {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

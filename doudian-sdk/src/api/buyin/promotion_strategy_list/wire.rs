@@ -213,98 +213,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CosRatio {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("cos_ratio", &self.cos_ratio);
-        out.present("ladder_bar", &self.ladder_bar);
-        out.present("ladder_cos_ratio", &self.ladder_cos_ratio);
-    }
-}
-impl ::serde::Serialize for CosRatio {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for CosRatio {
-        const NAME: &'static str = "CosRatio";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "cos_ratio" => crate::de::read(map, &mut self.cos_ratio),
-                "ladder_bar" => crate::de::read(map, &mut self.ladder_bar),
-                "ladder_cos_ratio" => crate::de::read(map, &mut self.ladder_cos_ratio),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for CosRatio {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Data {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("cos_info", &self.cos_info);
-        out.present("end_time", &self.end_time);
-        out.present("end_time_tip", &self.end_time_tip);
-        out.present("start_time", &self.start_time);
-        out.present("status", &self.status);
-        out.present("strategy_id", &self.strategy_id);
-        out.present("valid_kol_info", &self.valid_kol_info);
-    }
-}
-impl ::serde::Serialize for Data {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "cos_info" => crate::de::read(map, &mut self.cos_info),
-                "end_time" => crate::de::read(map, &mut self.end_time),
-                "end_time_tip" => crate::de::read(map, &mut self.end_time_tip),
-                "start_time" => crate::de::read(map, &mut self.start_time),
-                "status" => crate::de::read(map, &mut self.status),
-                "strategy_id" => crate::de::read(map, &mut self.strategy_id),
-                "valid_kol_info" => crate::de::read(map, &mut self.valid_kol_info),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Data {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for FeatureCosRatio {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cos_ratio", &self.cos_ratio);
@@ -384,6 +292,98 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for KolInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PromotionStrategyListCosRatio {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("cos_ratio", &self.cos_ratio);
+        out.present("ladder_bar", &self.ladder_bar);
+        out.present("ladder_cos_ratio", &self.ladder_cos_ratio);
+    }
+}
+impl ::serde::Serialize for PromotionStrategyListCosRatio {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for PromotionStrategyListCosRatio {
+        const NAME: &'static str = "PromotionStrategyListCosRatio";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cos_ratio" => crate::de::read(map, &mut self.cos_ratio),
+                "ladder_bar" => crate::de::read(map, &mut self.ladder_bar),
+                "ladder_cos_ratio" => crate::de::read(map, &mut self.ladder_cos_ratio),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PromotionStrategyListCosRatio {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PromotionStrategyListData {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("cos_info", &self.cos_info);
+        out.present("end_time", &self.end_time);
+        out.present("end_time_tip", &self.end_time_tip);
+        out.present("start_time", &self.start_time);
+        out.present("status", &self.status);
+        out.present("strategy_id", &self.strategy_id);
+        out.present("valid_kol_info", &self.valid_kol_info);
+    }
+}
+impl ::serde::Serialize for PromotionStrategyListData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for PromotionStrategyListData {
+        const NAME: &'static str = "PromotionStrategyListData";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cos_info" => crate::de::read(map, &mut self.cos_info),
+                "end_time" => crate::de::read(map, &mut self.end_time),
+                "end_time_tip" => crate::de::read(map, &mut self.end_time_tip),
+                "start_time" => crate::de::read(map, &mut self.start_time),
+                "status" => crate::de::read(map, &mut self.status),
+                "strategy_id" => crate::de::read(map, &mut self.strategy_id),
+                "valid_kol_info" => crate::de::read(map, &mut self.valid_kol_info),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PromotionStrategyListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -101,7 +101,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ColonelOrderInfo {
+impl crate::ser::Object for QueryShopAllianceOrderColonelOrderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_id", &self.activity_id);
         out.present("colonel_buyin_id", &self.colonel_buyin_id);
@@ -112,7 +112,7 @@ impl crate::ser::Object for ColonelOrderInfo {
         out.present("real_commission", &self.real_commission);
     }
 }
-impl ::serde::Serialize for ColonelOrderInfo {
+impl ::serde::Serialize for QueryShopAllianceOrderColonelOrderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -121,8 +121,8 @@ impl ::serde::Serialize for ColonelOrderInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ColonelOrderInfo {
-        const NAME: &'static str = "ColonelOrderInfo";
+    impl crate::de::Object for QueryShopAllianceOrderColonelOrderInfo {
+        const NAME: &'static str = "QueryShopAllianceOrderColonelOrderInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -145,7 +145,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ColonelOrderInfo {
+    impl<'de> ::serde::Deserialize<'de> for QueryShopAllianceOrderColonelOrderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -153,7 +153,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for QueryShopAllianceOrderOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ads_estimated_commission", &self.ads_estimated_commission);
         out.present("ads_promotion_rate", &self.ads_promotion_rate);
@@ -195,7 +195,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for QueryShopAllianceOrderOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -204,8 +204,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for QueryShopAllianceOrderOrder {
+        const NAME: &'static str = "QueryShopAllianceOrderOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -279,7 +279,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for QueryShopAllianceOrderOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -115,7 +115,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for QueryShopAllianceProductsProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("check_status", &self.check_status);
         out.present("cos_fee", &self.cos_fee);
@@ -135,7 +135,7 @@ impl crate::ser::Object for Product {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for QueryShopAllianceProductsProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -144,8 +144,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for QueryShopAllianceProductsProduct {
+        const NAME: &'static str = "QueryShopAllianceProductsProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -175,7 +175,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for QueryShopAllianceProductsProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

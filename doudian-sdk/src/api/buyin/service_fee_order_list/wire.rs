@@ -97,7 +97,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for ServiceFeeOrderListOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ad_act", &self.ad_act);
         out.present("ad_act_amount", &self.ad_act_amount);
@@ -125,7 +125,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for ServiceFeeOrderListOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -134,8 +134,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for ServiceFeeOrderListOrder {
+        const NAME: &'static str = "ServiceFeeOrderListOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -179,7 +179,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for ServiceFeeOrderListOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -187,7 +187,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProductInfo {
+impl crate::ser::Object for ServiceFeeOrderListProductInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("custom_rate", &self.custom_rate);
         out.present("is_presell", &self.is_presell);
@@ -197,7 +197,7 @@ impl crate::ser::Object for ProductInfo {
         out.present("product_url", &self.product_url);
     }
 }
-impl ::serde::Serialize for ProductInfo {
+impl ::serde::Serialize for ServiceFeeOrderListProductInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -206,8 +206,8 @@ impl ::serde::Serialize for ProductInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProductInfo {
-        const NAME: &'static str = "ProductInfo";
+    impl crate::de::Object for ServiceFeeOrderListProductInfo {
+        const NAME: &'static str = "ServiceFeeOrderListProductInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -227,7 +227,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductInfo {
+    impl<'de> ::serde::Deserialize<'de> for ServiceFeeOrderListProductInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

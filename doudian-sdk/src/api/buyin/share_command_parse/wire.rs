@@ -83,7 +83,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProductInfo {
+impl crate::ser::Object for ShareCommandParseProductInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cos_fee", &self.cos_fee);
         out.present("cos_ratio", &self.cos_ratio);
@@ -94,7 +94,7 @@ impl crate::ser::Object for ProductInfo {
         out.present("title", &self.title);
     }
 }
-impl ::serde::Serialize for ProductInfo {
+impl ::serde::Serialize for ShareCommandParseProductInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for ProductInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProductInfo {
-        const NAME: &'static str = "ProductInfo";
+    impl crate::de::Object for ShareCommandParseProductInfo {
+        const NAME: &'static str = "ShareCommandParseProductInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -125,7 +125,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProductInfo {
+    impl<'de> ::serde::Deserialize<'de> for ShareCommandParseProductInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

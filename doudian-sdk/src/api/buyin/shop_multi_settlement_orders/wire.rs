@@ -94,7 +94,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for ShopMultiSettlementOrdersOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ads_buyin_id", &self.ads_buyin_id);
         out.present("author_account", &self.author_account);
@@ -125,7 +125,7 @@ impl crate::ser::Object for Order {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for ShopMultiSettlementOrdersOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -134,8 +134,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for ShopMultiSettlementOrdersOrder {
+        const NAME: &'static str = "ShopMultiSettlementOrdersOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -187,7 +187,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for ShopMultiSettlementOrdersOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

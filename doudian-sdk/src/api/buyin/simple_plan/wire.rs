@@ -91,13 +91,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for SimplePlanProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cos_ratio", &self.cos_ratio);
         out.field("product_id", &crate::ids::Number(&self.product_id));
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for SimplePlanProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -107,8 +107,8 @@ impl ::serde::Serialize for Product {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for SimplePlanProduct {
+        const NAME: &'static str = "SimplePlanProduct";
         fn empty() -> Self {
             Self {
                 cos_ratio: Default::default(),
@@ -127,7 +127,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for SimplePlanProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -90,13 +90,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Op {
+impl crate::ser::Object for CertSyncFailedCancelOrderOp {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("OpUid", &self.op_uid);
         out.present("Platform", &self.platform);
     }
 }
-impl ::serde::Serialize for Op {
+impl ::serde::Serialize for CertSyncFailedCancelOrderOp {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -106,8 +106,8 @@ impl ::serde::Serialize for Op {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Op {
-        const NAME: &'static str = "Op";
+    impl crate::de::Object for CertSyncFailedCancelOrderOp {
+        const NAME: &'static str = "CertSyncFailedCancelOrderOp";
         fn empty() -> Self {
             Self::default()
         }
@@ -123,7 +123,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Op {
+    impl<'de> ::serde::Deserialize<'de> for CertSyncFailedCancelOrderOp {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

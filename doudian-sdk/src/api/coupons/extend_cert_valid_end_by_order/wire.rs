@@ -99,13 +99,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Op {
+impl crate::ser::Object for ExtendCertValidEndByOrderOp {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("op_uid", &self.op_uid);
         out.present("platform", &self.platform);
     }
 }
-impl ::serde::Serialize for Op {
+impl ::serde::Serialize for ExtendCertValidEndByOrderOp {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -115,8 +115,8 @@ impl ::serde::Serialize for Op {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Op {
-        const NAME: &'static str = "Op";
+    impl crate::de::Object for ExtendCertValidEndByOrderOp {
+        const NAME: &'static str = "ExtendCertValidEndByOrderOp";
         fn empty() -> Self {
             Self::default()
         }
@@ -132,7 +132,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Op {
+    impl<'de> ::serde::Deserialize<'de> for ExtendCertValidEndByOrderOp {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

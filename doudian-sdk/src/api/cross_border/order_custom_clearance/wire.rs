@@ -97,13 +97,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ErrorInfo {
+impl crate::ser::Object for OrderCustomClearanceErrorInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("error_code", &self.error_code);
         out.field("error_msg", &self.error_msg);
     }
 }
-impl ::serde::Serialize for ErrorInfo {
+impl ::serde::Serialize for OrderCustomClearanceErrorInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -113,8 +113,8 @@ impl ::serde::Serialize for ErrorInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ErrorInfo {
-        const NAME: &'static str = "ErrorInfo";
+    impl crate::de::Object for OrderCustomClearanceErrorInfo {
+        const NAME: &'static str = "OrderCustomClearanceErrorInfo";
         fn empty() -> Self {
             Self {
                 error_code: Default::default(),
@@ -133,7 +133,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ErrorInfo {
+    impl<'de> ::serde::Deserialize<'de> for OrderCustomClearanceErrorInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -108,134 +108,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("actural_paid", &self.actural_paid);
-        out.present("buyer_id_number", &self.buyer_id_number);
-        out.present("buyer_id_type", &self.buyer_id_type);
-        out.present("buyer_name", &self.buyer_name);
-        out.present("buyer_reg_no", &self.buyer_reg_no);
-        out.present("buyer_telephone", &self.buyer_telephone);
-        out.present("consignee", &self.consignee);
-        out.present("consignee_address", &self.consignee_address);
-        out.present("consignee_telephone", &self.consignee_telephone);
-        out.present("create_time", &self.create_time);
-        out.present("currency", &self.currency);
-        out.present("customs_clear_type", &self.customs_clear_type);
-        out.present("customs_code", &self.customs_code);
-        out.present("discount", &self.discount);
-        out.present("ebc_code", &self.ebc_code);
-        out.present("ebc_name", &self.ebc_name);
-        out.present("ebp_code", &self.ebp_code);
-        out.present("ebp_name", &self.ebp_name);
-        out.present("exp_ship_time", &self.exp_ship_time);
-        out.present("freight", &self.freight);
-        out.present("goods_value", &self.goods_value);
-        out.present("ie_flag", &self.ie_flag);
-        out.present("insured_fee", &self.insured_fee);
-        out.present("inventory_declare", &self.inventory_declare);
-        out.present("logistics_declare", &self.logistics_declare);
-        out.present("note", &self.note);
-        out.present("order_declare", &self.order_declare);
-        out.field("order_detail_list", &self.order_detail_list);
-        out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
-        out.present("pack_no", &self.pack_no);
-        out.present("pay_code", &self.pay_code);
-        out.present("pay_name", &self.pay_name);
-        out.present("pay_time", &self.pay_time);
-        out.present("pay_transaction_id", &self.pay_transaction_id);
-        out.present("port_code", &self.port_code);
-        out.present("pre_sale_type", &self.pre_sale_type);
-        out.present("scsp_warehouse_code", &self.scsp_warehouse_code);
-        out.present("shop_id", &self.shop_id);
-        out.present("status", &self.status);
-        out.present("tax_total", &self.tax_total);
-        out.present("warehouse_code", &self.warehouse_code);
-        out.present("wh_type", &self.wh_type);
-    }
-}
-impl ::serde::Serialize for Data {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "actural_paid" => crate::de::read(map, &mut self.actural_paid),
-                "buyer_id_number" => crate::de::read(map, &mut self.buyer_id_number),
-                "buyer_id_type" => crate::de::read(map, &mut self.buyer_id_type),
-                "buyer_name" => crate::de::read(map, &mut self.buyer_name),
-                "buyer_reg_no" => crate::de::read(map, &mut self.buyer_reg_no),
-                "buyer_telephone" => crate::de::read(map, &mut self.buyer_telephone),
-                "consignee" => crate::de::read(map, &mut self.consignee),
-                "consignee_address" => crate::de::read(map, &mut self.consignee_address),
-                "consignee_telephone" => {
-                    crate::de::read(map, &mut self.consignee_telephone)
-                }
-                "create_time" => crate::de::read(map, &mut self.create_time),
-                "currency" => crate::de::read(map, &mut self.currency),
-                "customs_clear_type" => {
-                    crate::de::read(map, &mut self.customs_clear_type)
-                }
-                "customs_code" => crate::de::read(map, &mut self.customs_code),
-                "discount" => crate::de::read(map, &mut self.discount),
-                "ebc_code" => crate::de::read(map, &mut self.ebc_code),
-                "ebc_name" => crate::de::read(map, &mut self.ebc_name),
-                "ebp_code" => crate::de::read(map, &mut self.ebp_code),
-                "ebp_name" => crate::de::read(map, &mut self.ebp_name),
-                "exp_ship_time" => crate::de::read(map, &mut self.exp_ship_time),
-                "freight" => crate::de::read(map, &mut self.freight),
-                "goods_value" => crate::de::read(map, &mut self.goods_value),
-                "ie_flag" => crate::de::read(map, &mut self.ie_flag),
-                "insured_fee" => crate::de::read(map, &mut self.insured_fee),
-                "inventory_declare" => crate::de::read(map, &mut self.inventory_declare),
-                "logistics_declare" => crate::de::read(map, &mut self.logistics_declare),
-                "note" => crate::de::read(map, &mut self.note),
-                "order_declare" => crate::de::read(map, &mut self.order_declare),
-                "order_detail_list" => crate::de::read(map, &mut self.order_detail_list),
-                "order_id" => crate::de::read(map, &mut self.order_id),
-                "pack_no" => crate::de::read(map, &mut self.pack_no),
-                "pay_code" => crate::de::read(map, &mut self.pay_code),
-                "pay_name" => crate::de::read(map, &mut self.pay_name),
-                "pay_time" => crate::de::read(map, &mut self.pay_time),
-                "pay_transaction_id" => {
-                    crate::de::read(map, &mut self.pay_transaction_id)
-                }
-                "port_code" => crate::de::read(map, &mut self.port_code),
-                "pre_sale_type" => crate::de::read(map, &mut self.pre_sale_type),
-                "scsp_warehouse_code" => {
-                    crate::de::read(map, &mut self.scsp_warehouse_code)
-                }
-                "shop_id" => crate::de::read(map, &mut self.shop_id),
-                "status" => crate::de::read(map, &mut self.status),
-                "tax_total" => crate::de::read(map, &mut self.tax_total),
-                "warehouse_code" => crate::de::read(map, &mut self.warehouse_code),
-                "wh_type" => crate::de::read(map, &mut self.wh_type),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Data {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for OrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("Note", &self.note);
@@ -309,6 +181,134 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for OrderListData {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("actural_paid", &self.actural_paid);
+        out.present("buyer_id_number", &self.buyer_id_number);
+        out.present("buyer_id_type", &self.buyer_id_type);
+        out.present("buyer_name", &self.buyer_name);
+        out.present("buyer_reg_no", &self.buyer_reg_no);
+        out.present("buyer_telephone", &self.buyer_telephone);
+        out.present("consignee", &self.consignee);
+        out.present("consignee_address", &self.consignee_address);
+        out.present("consignee_telephone", &self.consignee_telephone);
+        out.present("create_time", &self.create_time);
+        out.present("currency", &self.currency);
+        out.present("customs_clear_type", &self.customs_clear_type);
+        out.present("customs_code", &self.customs_code);
+        out.present("discount", &self.discount);
+        out.present("ebc_code", &self.ebc_code);
+        out.present("ebc_name", &self.ebc_name);
+        out.present("ebp_code", &self.ebp_code);
+        out.present("ebp_name", &self.ebp_name);
+        out.present("exp_ship_time", &self.exp_ship_time);
+        out.present("freight", &self.freight);
+        out.present("goods_value", &self.goods_value);
+        out.present("ie_flag", &self.ie_flag);
+        out.present("insured_fee", &self.insured_fee);
+        out.present("inventory_declare", &self.inventory_declare);
+        out.present("logistics_declare", &self.logistics_declare);
+        out.present("note", &self.note);
+        out.present("order_declare", &self.order_declare);
+        out.field("order_detail_list", &self.order_detail_list);
+        out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
+        out.present("pack_no", &self.pack_no);
+        out.present("pay_code", &self.pay_code);
+        out.present("pay_name", &self.pay_name);
+        out.present("pay_time", &self.pay_time);
+        out.present("pay_transaction_id", &self.pay_transaction_id);
+        out.present("port_code", &self.port_code);
+        out.present("pre_sale_type", &self.pre_sale_type);
+        out.present("scsp_warehouse_code", &self.scsp_warehouse_code);
+        out.present("shop_id", &self.shop_id);
+        out.present("status", &self.status);
+        out.present("tax_total", &self.tax_total);
+        out.present("warehouse_code", &self.warehouse_code);
+        out.present("wh_type", &self.wh_type);
+    }
+}
+impl ::serde::Serialize for OrderListData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for OrderListData {
+        const NAME: &'static str = "OrderListData";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "actural_paid" => crate::de::read(map, &mut self.actural_paid),
+                "buyer_id_number" => crate::de::read(map, &mut self.buyer_id_number),
+                "buyer_id_type" => crate::de::read(map, &mut self.buyer_id_type),
+                "buyer_name" => crate::de::read(map, &mut self.buyer_name),
+                "buyer_reg_no" => crate::de::read(map, &mut self.buyer_reg_no),
+                "buyer_telephone" => crate::de::read(map, &mut self.buyer_telephone),
+                "consignee" => crate::de::read(map, &mut self.consignee),
+                "consignee_address" => crate::de::read(map, &mut self.consignee_address),
+                "consignee_telephone" => {
+                    crate::de::read(map, &mut self.consignee_telephone)
+                }
+                "create_time" => crate::de::read(map, &mut self.create_time),
+                "currency" => crate::de::read(map, &mut self.currency),
+                "customs_clear_type" => {
+                    crate::de::read(map, &mut self.customs_clear_type)
+                }
+                "customs_code" => crate::de::read(map, &mut self.customs_code),
+                "discount" => crate::de::read(map, &mut self.discount),
+                "ebc_code" => crate::de::read(map, &mut self.ebc_code),
+                "ebc_name" => crate::de::read(map, &mut self.ebc_name),
+                "ebp_code" => crate::de::read(map, &mut self.ebp_code),
+                "ebp_name" => crate::de::read(map, &mut self.ebp_name),
+                "exp_ship_time" => crate::de::read(map, &mut self.exp_ship_time),
+                "freight" => crate::de::read(map, &mut self.freight),
+                "goods_value" => crate::de::read(map, &mut self.goods_value),
+                "ie_flag" => crate::de::read(map, &mut self.ie_flag),
+                "insured_fee" => crate::de::read(map, &mut self.insured_fee),
+                "inventory_declare" => crate::de::read(map, &mut self.inventory_declare),
+                "logistics_declare" => crate::de::read(map, &mut self.logistics_declare),
+                "note" => crate::de::read(map, &mut self.note),
+                "order_declare" => crate::de::read(map, &mut self.order_declare),
+                "order_detail_list" => crate::de::read(map, &mut self.order_detail_list),
+                "order_id" => crate::de::read(map, &mut self.order_id),
+                "pack_no" => crate::de::read(map, &mut self.pack_no),
+                "pay_code" => crate::de::read(map, &mut self.pay_code),
+                "pay_name" => crate::de::read(map, &mut self.pay_name),
+                "pay_time" => crate::de::read(map, &mut self.pay_time),
+                "pay_transaction_id" => {
+                    crate::de::read(map, &mut self.pay_transaction_id)
+                }
+                "port_code" => crate::de::read(map, &mut self.port_code),
+                "pre_sale_type" => crate::de::read(map, &mut self.pre_sale_type),
+                "scsp_warehouse_code" => {
+                    crate::de::read(map, &mut self.scsp_warehouse_code)
+                }
+                "shop_id" => crate::de::read(map, &mut self.shop_id),
+                "status" => crate::de::read(map, &mut self.status),
+                "tax_total" => crate::de::read(map, &mut self.tax_total),
+                "warehouse_code" => crate::de::read(map, &mut self.warehouse_code),
+                "wh_type" => crate::de::read(map, &mut self.wh_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -97,14 +97,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Transportation {
+impl crate::ser::Object for OrderLogisticsTraceTransportation {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("bill_no", &self.bill_no);
         out.present("oversea_trans_no", &self.oversea_trans_no);
         out.present("voyage_no", &self.voyage_no);
     }
 }
-impl ::serde::Serialize for Transportation {
+impl ::serde::Serialize for OrderLogisticsTraceTransportation {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -114,8 +114,8 @@ impl ::serde::Serialize for Transportation {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Transportation {
-        const NAME: &'static str = "Transportation";
+    impl crate::de::Object for OrderLogisticsTraceTransportation {
+        const NAME: &'static str = "OrderLogisticsTraceTransportation";
         fn empty() -> Self {
             Self::default()
         }
@@ -132,7 +132,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Transportation {
+    impl<'de> ::serde::Deserialize<'de> for OrderLogisticsTraceTransportation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

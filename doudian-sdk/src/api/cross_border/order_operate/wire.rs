@@ -196,6 +196,61 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for OrderOperateTransportation {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("delivery_name", &self.delivery_name);
+        out.present("delivery_tel", &self.delivery_tel);
+        out.present("domestic_carrier", &self.domestic_carrier);
+        out.present("domestic_ship_address", &self.domestic_ship_address);
+        out.present("domestic_trans_no", &self.domestic_trans_no);
+        out.present("mark", &self.mark);
+        out.present("product_num", &self.product_num);
+        out.present("waybill", &self.waybill);
+    }
+}
+impl ::serde::Serialize for OrderOperateTransportation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for OrderOperateTransportation {
+        const NAME: &'static str = "OrderOperateTransportation";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "delivery_name" => crate::de::read(map, &mut self.delivery_name),
+                "delivery_tel" => crate::de::read(map, &mut self.delivery_tel),
+                "domestic_carrier" => crate::de::read(map, &mut self.domestic_carrier),
+                "domestic_ship_address" => {
+                    crate::de::read(map, &mut self.domestic_ship_address)
+                }
+                "domestic_trans_no" => crate::de::read(map, &mut self.domestic_trans_no),
+                "mark" => crate::de::read(map, &mut self.mark),
+                "product_num" => crate::de::read(map, &mut self.product_num),
+                "waybill" => crate::de::read(map, &mut self.waybill),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderOperateTransportation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for Package {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("consumables_materials", &self.consumables_materials);
@@ -345,61 +400,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PackingMaterial {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Transportation {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("delivery_name", &self.delivery_name);
-        out.present("delivery_tel", &self.delivery_tel);
-        out.present("domestic_carrier", &self.domestic_carrier);
-        out.present("domestic_ship_address", &self.domestic_ship_address);
-        out.present("domestic_trans_no", &self.domestic_trans_no);
-        out.present("mark", &self.mark);
-        out.present("product_num", &self.product_num);
-        out.present("waybill", &self.waybill);
-    }
-}
-impl ::serde::Serialize for Transportation {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Transportation {
-        const NAME: &'static str = "Transportation";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "delivery_name" => crate::de::read(map, &mut self.delivery_name),
-                "delivery_tel" => crate::de::read(map, &mut self.delivery_tel),
-                "domestic_carrier" => crate::de::read(map, &mut self.domestic_carrier),
-                "domestic_ship_address" => {
-                    crate::de::read(map, &mut self.domestic_ship_address)
-                }
-                "domestic_trans_no" => crate::de::read(map, &mut self.domestic_trans_no),
-                "mark" => crate::de::read(map, &mut self.mark),
-                "product_num" => crate::de::read(map, &mut self.product_num),
-                "waybill" => crate::de::read(map, &mut self.waybill),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Transportation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

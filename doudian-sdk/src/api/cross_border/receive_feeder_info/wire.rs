@@ -91,7 +91,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for ReceiveFeederInfoData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("bagging_num", &self.bagging_num);
         out.field("event_code", &self.event_code);
@@ -102,7 +102,7 @@ impl crate::ser::Object for Data {
         out.field("waybill_no", &self.waybill_no);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for ReceiveFeederInfoData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -112,8 +112,8 @@ impl ::serde::Serialize for Data {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for ReceiveFeederInfoData {
+        const NAME: &'static str = "ReceiveFeederInfoData";
         fn empty() -> Self {
             Self {
                 bagging_num: Default::default(),
@@ -142,7 +142,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for ReceiveFeederInfoData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

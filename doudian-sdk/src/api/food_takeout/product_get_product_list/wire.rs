@@ -119,7 +119,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for ProductGetProductListProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("category_detail", &self.category_detail);
         out.present("check_status", &self.check_status);
@@ -146,7 +146,7 @@ impl crate::ser::Object for Product {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for ProductGetProductListProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -155,8 +155,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for ProductGetProductListProduct {
+        const NAME: &'static str = "ProductGetProductListProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -197,7 +197,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for ProductGetProductListProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -91,7 +91,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Template {
+impl crate::ser::Object for CreateTemplate {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("calculate_type", &self.calculate_type);
         out.present("fixed_amount", &self.fixed_amount);
@@ -102,7 +102,7 @@ impl crate::ser::Object for Template {
         out.field("transfer_type", &self.transfer_type);
     }
 }
-impl ::serde::Serialize for Template {
+impl ::serde::Serialize for CreateTemplate {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -112,8 +112,8 @@ impl ::serde::Serialize for Template {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Template {
-        const NAME: &'static str = "Template";
+    impl crate::de::Object for CreateTemplate {
+        const NAME: &'static str = "CreateTemplate";
         fn empty() -> Self {
             Self {
                 calculate_type: Default::default(),
@@ -142,7 +142,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Template {
+    impl<'de> ::serde::Deserialize<'de> for CreateTemplate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -88,13 +88,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for City {
+impl crate::ser::Object for DetailCity {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("children", &self.children);
         out.present("id", &self.id);
     }
 }
-impl ::serde::Serialize for City {
+impl ::serde::Serialize for DetailCity {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for City {
     }
 }
 const _: () = {
-    impl crate::de::Object for City {
-        const NAME: &'static str = "City";
+    impl crate::de::Object for DetailCity {
+        const NAME: &'static str = "DetailCity";
         fn empty() -> Self {
             Self::default()
         }
@@ -120,7 +120,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for City {
+    impl<'de> ::serde::Deserialize<'de> for DetailCity {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -128,7 +128,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Column {
+impl crate::ser::Object for DetailColumn {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("add_num", &self.add_num);
         out.present("add_num_price", &self.add_num_price);
@@ -152,7 +152,7 @@ impl crate::ser::Object for Column {
         out.present("rule_type", &self.rule_type);
     }
 }
-impl ::serde::Serialize for Column {
+impl ::serde::Serialize for DetailColumn {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -161,8 +161,8 @@ impl ::serde::Serialize for Column {
     }
 }
 const _: () = {
-    impl crate::de::Object for Column {
-        const NAME: &'static str = "Column";
+    impl crate::de::Object for DetailColumn {
+        const NAME: &'static str = "DetailColumn";
         fn empty() -> Self {
             Self::default()
         }
@@ -200,7 +200,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Column {
+    impl<'de> ::serde::Deserialize<'de> for DetailColumn {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -208,13 +208,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for District {
+impl crate::ser::Object for DetailDistrict {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("children", &self.children);
         out.present("id", &self.id);
     }
 }
-impl ::serde::Serialize for District {
+impl ::serde::Serialize for DetailDistrict {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -223,8 +223,8 @@ impl ::serde::Serialize for District {
     }
 }
 const _: () = {
-    impl crate::de::Object for District {
-        const NAME: &'static str = "District";
+    impl crate::de::Object for DetailDistrict {
+        const NAME: &'static str = "DetailDistrict";
         fn empty() -> Self {
             Self::default()
         }
@@ -240,7 +240,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for District {
+    impl<'de> ::serde::Deserialize<'de> for DetailDistrict {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -248,13 +248,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProvinceInfo {
+impl crate::ser::Object for DetailProvinceInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("children", &self.children);
         out.present("id", &self.id);
     }
 }
-impl ::serde::Serialize for ProvinceInfo {
+impl ::serde::Serialize for DetailProvinceInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -263,8 +263,8 @@ impl ::serde::Serialize for ProvinceInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProvinceInfo {
-        const NAME: &'static str = "ProvinceInfo";
+    impl crate::de::Object for DetailProvinceInfo {
+        const NAME: &'static str = "DetailProvinceInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -280,7 +280,45 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProvinceInfo {
+    impl<'de> ::serde::Deserialize<'de> for DetailProvinceInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for DetailStreet {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("id", &self.id);
+    }
+}
+impl ::serde::Serialize for DetailStreet {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for DetailStreet {
+        const NAME: &'static str = "DetailStreet";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DetailStreet {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -324,44 +362,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for QueryOption {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Street {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("id", &self.id);
-    }
-}
-impl ::serde::Serialize for Street {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Street {
-        const NAME: &'static str = "Street";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "id" => crate::de::read(map, &mut self.id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Street {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

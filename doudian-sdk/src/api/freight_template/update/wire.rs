@@ -91,7 +91,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Template {
+impl crate::ser::Object for UpdateTemplate {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("calculate_type", &self.calculate_type);
         out.present("fixed_amount", &self.fixed_amount);
@@ -103,7 +103,7 @@ impl crate::ser::Object for Template {
         out.present("transfer_type", &self.transfer_type);
     }
 }
-impl ::serde::Serialize for Template {
+impl ::serde::Serialize for UpdateTemplate {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -113,8 +113,8 @@ impl ::serde::Serialize for Template {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Template {
-        const NAME: &'static str = "Template";
+    impl crate::de::Object for UpdateTemplate {
+        const NAME: &'static str = "UpdateTemplate";
         fn empty() -> Self {
             Self {
                 calculate_type: Default::default(),
@@ -145,7 +145,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Template {
+    impl<'de> ::serde::Deserialize<'de> for UpdateTemplate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -92,53 +92,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Fence {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("multipolygon", &self.multipolygon);
-        out.field("standard", &self.standard);
-        out.field("type", &self.type_);
-    }
-}
-impl ::serde::Serialize for Fence {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Fence {
-        const NAME: &'static str = "Fence";
-        fn empty() -> Self {
-            Self {
-                multipolygon: Default::default(),
-                standard: Default::default(),
-                type_: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "multipolygon" => crate::de::read(map, &mut self.multipolygon),
-                "standard" => crate::de::read(map, &mut self.standard),
-                "type" => crate::de::read(map, &mut self.type_),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Fence {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for FenceArea {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("area_type", &self.area_type);
@@ -220,6 +173,53 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FenceArea {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for FenceAreaPushFence {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("multipolygon", &self.multipolygon);
+        out.field("standard", &self.standard);
+        out.field("type", &self.type_);
+    }
+}
+impl ::serde::Serialize for FenceAreaPushFence {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for FenceAreaPushFence {
+        const NAME: &'static str = "FenceAreaPushFence";
+        fn empty() -> Self {
+            Self {
+                multipolygon: Default::default(),
+                standard: Default::default(),
+                type_: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "multipolygon" => crate::de::read(map, &mut self.multipolygon),
+                "standard" => crate::de::read(map, &mut self.standard),
+                "type" => crate::de::read(map, &mut self.type_),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FenceAreaPushFence {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -88,53 +88,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Fence {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("multipolygon", &self.multipolygon);
-        out.field("standard", &self.standard);
-        out.field("type", &self.type_);
-    }
-}
-impl ::serde::Serialize for Fence {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Fence {
-        const NAME: &'static str = "Fence";
-        fn empty() -> Self {
-            Self {
-                multipolygon: Default::default(),
-                standard: Default::default(),
-                type_: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "multipolygon" => crate::de::read(map, &mut self.multipolygon),
-                "standard" => crate::de::read(map, &mut self.standard),
-                "type" => crate::de::read(map, &mut self.type_),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Fence {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Multipolygon {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("polygons", &self.polygons);
@@ -383,6 +336,53 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ServiceArea {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for ServiceAreaSyncFence {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("multipolygon", &self.multipolygon);
+        out.field("standard", &self.standard);
+        out.field("type", &self.type_);
+    }
+}
+impl ::serde::Serialize for ServiceAreaSyncFence {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for ServiceAreaSyncFence {
+        const NAME: &'static str = "ServiceAreaSyncFence";
+        fn empty() -> Self {
+            Self {
+                multipolygon: Default::default(),
+                standard: Default::default(),
+                type_: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "multipolygon" => crate::de::read(map, &mut self.multipolygon),
+                "standard" => crate::de::read(map, &mut self.standard),
+                "type" => crate::de::read(map, &mut self.type_),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ServiceAreaSyncFence {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -83,7 +83,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Column {
+impl crate::ser::Object for TradeFreightCreateColumn {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("add_num", &self.add_num);
         out.present("add_num_price", &self.add_num_price);
@@ -110,7 +110,7 @@ impl crate::ser::Object for Column {
         out.present("rule_type", &self.rule_type);
     }
 }
-impl ::serde::Serialize for Column {
+impl ::serde::Serialize for TradeFreightCreateColumn {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -120,8 +120,8 @@ impl ::serde::Serialize for Column {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Column {
-        const NAME: &'static str = "Column";
+    impl crate::de::Object for TradeFreightCreateColumn {
+        const NAME: &'static str = "TradeFreightCreateColumn";
         fn empty() -> Self {
             Self {
                 add_num: Default::default(),
@@ -186,7 +186,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Column {
+    impl<'de> ::serde::Deserialize<'de> for TradeFreightCreateColumn {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -194,7 +194,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Template {
+impl crate::ser::Object for TradeFreightCreateTemplate {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("calculate_type", &self.calculate_type);
         out.present("fixed_amount", &self.fixed_amount);
@@ -205,7 +205,7 @@ impl crate::ser::Object for Template {
         out.present("transfer_type", &self.transfer_type);
     }
 }
-impl ::serde::Serialize for Template {
+impl ::serde::Serialize for TradeFreightCreateTemplate {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -215,8 +215,8 @@ impl ::serde::Serialize for Template {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Template {
-        const NAME: &'static str = "Template";
+    impl crate::de::Object for TradeFreightCreateTemplate {
+        const NAME: &'static str = "TradeFreightCreateTemplate";
         fn empty() -> Self {
             Self::default()
         }
@@ -237,7 +237,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Template {
+    impl<'de> ::serde::Deserialize<'de> for TradeFreightCreateTemplate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

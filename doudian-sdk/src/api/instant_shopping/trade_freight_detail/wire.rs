@@ -121,92 +121,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Column {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("add_num", &self.add_num);
-        out.present("add_num_price", &self.add_num_price);
-        out.present("add_weight", &self.add_weight);
-        out.present("add_weight_price", &self.add_weight_price);
-        out.present("calculate_type", &self.calculate_type);
-        out.present("delivery_fulfillment_mode", &self.delivery_fulfillment_mode);
-        out.present("end_time", &self.end_time);
-        out.present("first_num", &self.first_num);
-        out.present("first_num_price", &self.first_num_price);
-        out.present("first_weight", &self.first_weight);
-        out.present("first_weight_price", &self.first_weight_price);
-        out.present("fixed_amount", &self.fixed_amount);
-        out.present("is_default", &self.is_default);
-        out.present("is_limited", &self.is_limited);
-        out.present("is_over_free", &self.is_over_free);
-        out.present("max_sku_amount", &self.max_sku_amount);
-        out.present("min_sku_amount", &self.min_sku_amount);
-        out.present("over_amount", &self.over_amount);
-        out.present("over_num", &self.over_num);
-        out.present("over_weight", &self.over_weight);
-        out.field("province_infos", &self.province_infos);
-        out.present("reason", &self.reason);
-        out.present("rule_type", &self.rule_type);
-    }
-}
-impl ::serde::Serialize for Column {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Column {
-        const NAME: &'static str = "Column";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "add_num" => crate::de::read(map, &mut self.add_num),
-                "add_num_price" => crate::de::read(map, &mut self.add_num_price),
-                "add_weight" => crate::de::read(map, &mut self.add_weight),
-                "add_weight_price" => crate::de::read(map, &mut self.add_weight_price),
-                "calculate_type" => crate::de::read(map, &mut self.calculate_type),
-                "delivery_fulfillment_mode" => {
-                    crate::de::read(map, &mut self.delivery_fulfillment_mode)
-                }
-                "end_time" => crate::de::read(map, &mut self.end_time),
-                "first_num" => crate::de::read(map, &mut self.first_num),
-                "first_num_price" => crate::de::read(map, &mut self.first_num_price),
-                "first_weight" => crate::de::read(map, &mut self.first_weight),
-                "first_weight_price" => {
-                    crate::de::read(map, &mut self.first_weight_price)
-                }
-                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
-                "is_default" => crate::de::read(map, &mut self.is_default),
-                "is_limited" => crate::de::read(map, &mut self.is_limited),
-                "is_over_free" => crate::de::read(map, &mut self.is_over_free),
-                "max_sku_amount" => crate::de::read(map, &mut self.max_sku_amount),
-                "min_sku_amount" => crate::de::read(map, &mut self.min_sku_amount),
-                "over_amount" => crate::de::read(map, &mut self.over_amount),
-                "over_num" => crate::de::read(map, &mut self.over_num),
-                "over_weight" => crate::de::read(map, &mut self.over_weight),
-                "province_infos" => crate::de::read(map, &mut self.province_infos),
-                "reason" => crate::de::read(map, &mut self.reason),
-                "rule_type" => crate::de::read(map, &mut self.rule_type),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Column {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Data {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("columns", &self.columns);
@@ -287,46 +201,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProvinceInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("children", &self.children);
-        out.present("id", &self.id);
-    }
-}
-impl ::serde::Serialize for ProvinceInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ProvinceInfo {
-        const NAME: &'static str = "ProvinceInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "children" => crate::de::read(map, &mut self.children),
-                "id" => crate::de::read(map, &mut self.id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ProvinceInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Street {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("id", &self.id);
@@ -365,7 +239,133 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Template {
+impl crate::ser::Object for TradeFreightDetailColumn {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("add_num", &self.add_num);
+        out.present("add_num_price", &self.add_num_price);
+        out.present("add_weight", &self.add_weight);
+        out.present("add_weight_price", &self.add_weight_price);
+        out.present("calculate_type", &self.calculate_type);
+        out.present("delivery_fulfillment_mode", &self.delivery_fulfillment_mode);
+        out.present("end_time", &self.end_time);
+        out.present("first_num", &self.first_num);
+        out.present("first_num_price", &self.first_num_price);
+        out.present("first_weight", &self.first_weight);
+        out.present("first_weight_price", &self.first_weight_price);
+        out.present("fixed_amount", &self.fixed_amount);
+        out.present("is_default", &self.is_default);
+        out.present("is_limited", &self.is_limited);
+        out.present("is_over_free", &self.is_over_free);
+        out.present("max_sku_amount", &self.max_sku_amount);
+        out.present("min_sku_amount", &self.min_sku_amount);
+        out.present("over_amount", &self.over_amount);
+        out.present("over_num", &self.over_num);
+        out.present("over_weight", &self.over_weight);
+        out.field("province_infos", &self.province_infos);
+        out.present("reason", &self.reason);
+        out.present("rule_type", &self.rule_type);
+    }
+}
+impl ::serde::Serialize for TradeFreightDetailColumn {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for TradeFreightDetailColumn {
+        const NAME: &'static str = "TradeFreightDetailColumn";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "add_num" => crate::de::read(map, &mut self.add_num),
+                "add_num_price" => crate::de::read(map, &mut self.add_num_price),
+                "add_weight" => crate::de::read(map, &mut self.add_weight),
+                "add_weight_price" => crate::de::read(map, &mut self.add_weight_price),
+                "calculate_type" => crate::de::read(map, &mut self.calculate_type),
+                "delivery_fulfillment_mode" => {
+                    crate::de::read(map, &mut self.delivery_fulfillment_mode)
+                }
+                "end_time" => crate::de::read(map, &mut self.end_time),
+                "first_num" => crate::de::read(map, &mut self.first_num),
+                "first_num_price" => crate::de::read(map, &mut self.first_num_price),
+                "first_weight" => crate::de::read(map, &mut self.first_weight),
+                "first_weight_price" => {
+                    crate::de::read(map, &mut self.first_weight_price)
+                }
+                "fixed_amount" => crate::de::read(map, &mut self.fixed_amount),
+                "is_default" => crate::de::read(map, &mut self.is_default),
+                "is_limited" => crate::de::read(map, &mut self.is_limited),
+                "is_over_free" => crate::de::read(map, &mut self.is_over_free),
+                "max_sku_amount" => crate::de::read(map, &mut self.max_sku_amount),
+                "min_sku_amount" => crate::de::read(map, &mut self.min_sku_amount),
+                "over_amount" => crate::de::read(map, &mut self.over_amount),
+                "over_num" => crate::de::read(map, &mut self.over_num),
+                "over_weight" => crate::de::read(map, &mut self.over_weight),
+                "province_infos" => crate::de::read(map, &mut self.province_infos),
+                "reason" => crate::de::read(map, &mut self.reason),
+                "rule_type" => crate::de::read(map, &mut self.rule_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TradeFreightDetailColumn {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for TradeFreightDetailProvinceInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("children", &self.children);
+        out.present("id", &self.id);
+    }
+}
+impl ::serde::Serialize for TradeFreightDetailProvinceInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for TradeFreightDetailProvinceInfo {
+        const NAME: &'static str = "TradeFreightDetailProvinceInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "children" => crate::de::read(map, &mut self.children),
+                "id" => crate::de::read(map, &mut self.id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TradeFreightDetailProvinceInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for TradeFreightDetailTemplate {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("calculate_type", &self.calculate_type);
         out.present("fixed_amount", &self.fixed_amount);
@@ -377,7 +377,7 @@ impl crate::ser::Object for Template {
         out.present("transfer_type", &self.transfer_type);
     }
 }
-impl ::serde::Serialize for Template {
+impl ::serde::Serialize for TradeFreightDetailTemplate {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -386,8 +386,8 @@ impl ::serde::Serialize for Template {
     }
 }
 const _: () = {
-    impl crate::de::Object for Template {
-        const NAME: &'static str = "Template";
+    impl crate::de::Object for TradeFreightDetailTemplate {
+        const NAME: &'static str = "TradeFreightDetailTemplate";
         fn empty() -> Self {
             Self::default()
         }
@@ -409,7 +409,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Template {
+    impl<'de> ::serde::Deserialize<'de> for TradeFreightDetailTemplate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -125,7 +125,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Template {
+impl crate::ser::Object for TradeFreightListTemplate {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("calculate_type", &self.calculate_type);
         out.present("fixed_amount", &self.fixed_amount);
@@ -136,7 +136,7 @@ impl crate::ser::Object for Template {
         out.present("template_name", &self.template_name);
     }
 }
-impl ::serde::Serialize for Template {
+impl ::serde::Serialize for TradeFreightListTemplate {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -145,8 +145,8 @@ impl ::serde::Serialize for Template {
     }
 }
 const _: () = {
-    impl crate::de::Object for Template {
-        const NAME: &'static str = "Template";
+    impl crate::de::Object for TradeFreightListTemplate {
+        const NAME: &'static str = "TradeFreightListTemplate";
         fn empty() -> Self {
             Self::default()
         }
@@ -167,7 +167,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Template {
+    impl<'de> ::serde::Deserialize<'de> for TradeFreightListTemplate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

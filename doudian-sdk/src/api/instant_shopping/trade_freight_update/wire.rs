@@ -83,7 +83,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Column {
+impl crate::ser::Object for TradeFreightUpdateColumn {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("add_num", &self.add_num);
         out.present("add_num_price", &self.add_num_price);
@@ -110,7 +110,7 @@ impl crate::ser::Object for Column {
         out.present("rule_type", &self.rule_type);
     }
 }
-impl ::serde::Serialize for Column {
+impl ::serde::Serialize for TradeFreightUpdateColumn {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -120,8 +120,8 @@ impl ::serde::Serialize for Column {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Column {
-        const NAME: &'static str = "Column";
+    impl crate::de::Object for TradeFreightUpdateColumn {
+        const NAME: &'static str = "TradeFreightUpdateColumn";
         fn empty() -> Self {
             Self {
                 add_num: Default::default(),
@@ -186,7 +186,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Column {
+    impl<'de> ::serde::Deserialize<'de> for TradeFreightUpdateColumn {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -194,7 +194,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Template {
+impl crate::ser::Object for TradeFreightUpdateTemplate {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("calculate_type", &self.calculate_type);
         out.present("fixed_amount", &self.fixed_amount);
@@ -206,7 +206,7 @@ impl crate::ser::Object for Template {
         out.present("transfer_type", &self.transfer_type);
     }
 }
-impl ::serde::Serialize for Template {
+impl ::serde::Serialize for TradeFreightUpdateTemplate {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -216,8 +216,8 @@ impl ::serde::Serialize for Template {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Template {
-        const NAME: &'static str = "Template";
+    impl crate::de::Object for TradeFreightUpdateTemplate {
+        const NAME: &'static str = "TradeFreightUpdateTemplate";
         fn empty() -> Self {
             Self::default()
         }
@@ -239,7 +239,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Template {
+    impl<'de> ::serde::Deserialize<'de> for TradeFreightUpdateTemplate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

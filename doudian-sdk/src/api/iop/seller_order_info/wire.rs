@@ -189,13 +189,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Pack {
+impl crate::ser::Object for SellerOrderInfoPack {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("company_code", &self.company_code);
         out.present("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for Pack {
+impl ::serde::Serialize for SellerOrderInfoPack {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -204,8 +204,8 @@ impl ::serde::Serialize for Pack {
     }
 }
 const _: () = {
-    impl crate::de::Object for Pack {
-        const NAME: &'static str = "Pack";
+    impl crate::de::Object for SellerOrderInfoPack {
+        const NAME: &'static str = "SellerOrderInfoPack";
         fn empty() -> Self {
             Self::default()
         }
@@ -221,7 +221,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Pack {
+    impl<'de> ::serde::Deserialize<'de> for SellerOrderInfoPack {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

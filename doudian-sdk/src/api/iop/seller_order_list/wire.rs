@@ -235,13 +235,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Pack {
+impl crate::ser::Object for SellerOrderListPack {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("company_code", &self.company_code);
         out.present("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for Pack {
+impl ::serde::Serialize for SellerOrderListPack {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -250,8 +250,8 @@ impl ::serde::Serialize for Pack {
     }
 }
 const _: () = {
-    impl crate::de::Object for Pack {
-        const NAME: &'static str = "Pack";
+    impl crate::de::Object for SellerOrderListPack {
+        const NAME: &'static str = "SellerOrderListPack";
         fn empty() -> Self {
             Self::default()
         }
@@ -267,7 +267,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Pack {
+    impl<'de> ::serde::Deserialize<'de> for SellerOrderListPack {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

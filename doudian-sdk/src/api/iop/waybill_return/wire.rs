@@ -157,53 +157,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Pack {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("company_code", &self.company_code);
-        out.field("ship_num", &self.ship_num);
-        out.field("track_no", &self.track_no);
-    }
-}
-impl ::serde::Serialize for Pack {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Pack {
-        const NAME: &'static str = "Pack";
-        fn empty() -> Self {
-            Self {
-                company_code: Default::default(),
-                ship_num: Default::default(),
-                track_no: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "company_code" => crate::de::read(map, &mut self.company_code),
-                "ship_num" => crate::de::read(map, &mut self.ship_num),
-                "track_no" => crate::de::read(map, &mut self.track_no),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Pack {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Province {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("id", &self.id);
@@ -429,6 +382,53 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for WaybillReturnPack {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for WaybillReturnPack2 {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("company_code", &self.company_code);
+        out.field("ship_num", &self.ship_num);
+        out.field("track_no", &self.track_no);
+    }
+}
+impl ::serde::Serialize for WaybillReturnPack2 {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for WaybillReturnPack2 {
+        const NAME: &'static str = "WaybillReturnPack2";
+        fn empty() -> Self {
+            Self {
+                company_code: Default::default(),
+                ship_num: Default::default(),
+                track_no: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "company_code" => crate::de::read(map, &mut self.company_code),
+                "ship_num" => crate::de::read(map, &mut self.ship_num),
+                "track_no" => crate::de::read(map, &mut self.track_no),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WaybillReturnPack2 {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -108,6 +108,55 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for CourierStationUpdateTerminalOrderWeightInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("actualWeight", &self.actual_weight);
+        out.present("chargedType", &self.charged_type);
+        out.present("chargedWeight", &self.charged_weight);
+        out.present("insuredFee", &self.insured_fee);
+        out.present("packageFee", &self.package_fee);
+        out.present("sumFee", &self.sum_fee);
+    }
+}
+impl ::serde::Serialize for CourierStationUpdateTerminalOrderWeightInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for CourierStationUpdateTerminalOrderWeightInfo {
+        const NAME: &'static str = "CourierStationUpdateTerminalOrderWeightInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "actualWeight" => crate::de::read(map, &mut self.actual_weight),
+                "chargedType" => crate::de::read(map, &mut self.charged_type),
+                "chargedWeight" => crate::de::read(map, &mut self.charged_weight),
+                "insuredFee" => crate::de::read(map, &mut self.insured_fee),
+                "packageFee" => crate::de::read(map, &mut self.package_fee),
+                "sumFee" => crate::de::read(map, &mut self.sum_fee),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CourierStationUpdateTerminalOrderWeightInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for PostInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("express", &self.express);
@@ -144,55 +193,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PostInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for WeightInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("actualWeight", &self.actual_weight);
-        out.present("chargedType", &self.charged_type);
-        out.present("chargedWeight", &self.charged_weight);
-        out.present("insuredFee", &self.insured_fee);
-        out.present("packageFee", &self.package_fee);
-        out.present("sumFee", &self.sum_fee);
-    }
-}
-impl ::serde::Serialize for WeightInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for WeightInfo {
-        const NAME: &'static str = "WeightInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "actualWeight" => crate::de::read(map, &mut self.actual_weight),
-                "chargedType" => crate::de::read(map, &mut self.charged_type),
-                "chargedWeight" => crate::de::read(map, &mut self.charged_weight),
-                "insuredFee" => crate::de::read(map, &mut self.insured_fee),
-                "packageFee" => crate::de::read(map, &mut self.package_fee),
-                "sumFee" => crate::de::read(map, &mut self.sum_fee),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for WeightInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -268,6 +268,62 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for CreateSfOrderService {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("name", &self.name);
+        out.present("value", &self.value);
+        out.present("value1", &self.value1);
+        out.present("value2", &self.value2);
+        out.present("value3", &self.value3);
+        out.present("value4", &self.value4);
+    }
+}
+impl ::serde::Serialize for CreateSfOrderService {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for CreateSfOrderService {
+        const NAME: &'static str = "CreateSfOrderService";
+        fn empty() -> Self {
+            Self {
+                name: Default::default(),
+                value: Default::default(),
+                value1: Default::default(),
+                value2: Default::default(),
+                value3: Default::default(),
+                value4: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "name" => crate::de::read(map, &mut self.name),
+                "value" => crate::de::read(map, &mut self.value),
+                "value1" => crate::de::read(map, &mut self.value1),
+                "value2" => crate::de::read(map, &mut self.value2),
+                "value3" => crate::de::read(map, &mut self.value3),
+                "value4" => crate::de::read(map, &mut self.value4),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateSfOrderService {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for RouteLabelData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ab_flag", &self.ab_flag);
@@ -401,62 +457,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for RouteLabelInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Service {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("name", &self.name);
-        out.present("value", &self.value);
-        out.present("value1", &self.value1);
-        out.present("value2", &self.value2);
-        out.present("value3", &self.value3);
-        out.present("value4", &self.value4);
-    }
-}
-impl ::serde::Serialize for Service {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Service {
-        const NAME: &'static str = "Service";
-        fn empty() -> Self {
-            Self {
-                name: Default::default(),
-                value: Default::default(),
-                value1: Default::default(),
-                value2: Default::default(),
-                value3: Default::default(),
-                value4: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "name" => crate::de::read(map, &mut self.name),
-                "value" => crate::de::read(map, &mut self.value),
-                "value1" => crate::de::read(map, &mut self.value1),
-                "value2" => crate::de::read(map, &mut self.value2),
-                "value3" => crate::de::read(map, &mut self.value3),
-                "value4" => crate::de::read(map, &mut self.value4),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Service {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -83,13 +83,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CustomTemplateData {
+impl crate::ser::Object for CustomTemplateListCustomTemplateData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("custom_template_infos", &self.custom_template_infos);
         out.present("logistics_code", &self.logistics_code);
     }
 }
-impl ::serde::Serialize for CustomTemplateData {
+impl ::serde::Serialize for CustomTemplateListCustomTemplateData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -98,8 +98,8 @@ impl ::serde::Serialize for CustomTemplateData {
     }
 }
 const _: () = {
-    impl crate::de::Object for CustomTemplateData {
-        const NAME: &'static str = "CustomTemplateData";
+    impl crate::de::Object for CustomTemplateListCustomTemplateData {
+        const NAME: &'static str = "CustomTemplateListCustomTemplateData";
         fn empty() -> Self {
             Self::default()
         }
@@ -117,7 +117,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CustomTemplateData {
+    impl<'de> ::serde::Deserialize<'de> for CustomTemplateListCustomTemplateData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -125,7 +125,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CustomTemplateInfo {
+impl crate::ser::Object for CustomTemplateListCustomTemplateInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("custom_template_code", &self.custom_template_code);
         out.present("custom_template_name", &self.custom_template_name);
@@ -133,7 +133,7 @@ impl crate::ser::Object for CustomTemplateInfo {
         out.present("parent_template_code", &self.parent_template_code);
     }
 }
-impl ::serde::Serialize for CustomTemplateInfo {
+impl ::serde::Serialize for CustomTemplateListCustomTemplateInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -142,8 +142,8 @@ impl ::serde::Serialize for CustomTemplateInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for CustomTemplateInfo {
-        const NAME: &'static str = "CustomTemplateInfo";
+    impl crate::de::Object for CustomTemplateListCustomTemplateInfo {
+        const NAME: &'static str = "CustomTemplateListCustomTemplateInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -169,7 +169,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CustomTemplateInfo {
+    impl<'de> ::serde::Deserialize<'de> for CustomTemplateListCustomTemplateInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

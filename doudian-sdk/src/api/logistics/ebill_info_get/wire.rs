@@ -188,7 +188,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
+impl crate::ser::Object for EbillInfoGetAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address_id", &self.address_id);
         out.present("city_code", &self.city_code);
@@ -203,7 +203,7 @@ impl crate::ser::Object for Address {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for Address {
+impl ::serde::Serialize for EbillInfoGetAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -212,8 +212,8 @@ impl ::serde::Serialize for Address {
     }
 }
 const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for EbillInfoGetAddress {
+        const NAME: &'static str = "EbillInfoGetAddress";
         fn empty() -> Self {
             Self::default()
         }
@@ -238,7 +238,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -246,13 +246,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for BizInfo {
+impl crate::ser::Object for EbillInfoGetBizInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("biz_name", &self.biz_name);
         out.present("biz_type", &self.biz_type);
     }
 }
-impl ::serde::Serialize for BizInfo {
+impl ::serde::Serialize for EbillInfoGetBizInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -261,8 +261,8 @@ impl ::serde::Serialize for BizInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for BizInfo {
-        const NAME: &'static str = "BizInfo";
+    impl crate::de::Object for EbillInfoGetBizInfo {
+        const NAME: &'static str = "EbillInfoGetBizInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -278,7 +278,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for BizInfo {
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetBizInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -286,7 +286,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Cargo {
+impl crate::ser::Object for EbillInfoGetCargo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("name", &self.name);
         out.present("quantity", &self.quantity);
@@ -296,7 +296,7 @@ impl crate::ser::Object for Cargo {
         out.present("volume", &self.volume);
     }
 }
-impl ::serde::Serialize for Cargo {
+impl ::serde::Serialize for EbillInfoGetCargo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -305,8 +305,8 @@ impl ::serde::Serialize for Cargo {
     }
 }
 const _: () = {
-    impl crate::de::Object for Cargo {
-        const NAME: &'static str = "Cargo";
+    impl crate::de::Object for EbillInfoGetCargo {
+        const NAME: &'static str = "EbillInfoGetCargo";
         fn empty() -> Self {
             Self::default()
         }
@@ -326,7 +326,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Cargo {
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetCargo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -334,7 +334,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Contact {
+impl crate::ser::Object for EbillInfoGetContact {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("email", &self.email);
         out.present("mobile", &self.mobile);
@@ -342,7 +342,7 @@ impl crate::ser::Object for Contact {
         out.present("phone", &self.phone);
     }
 }
-impl ::serde::Serialize for Contact {
+impl ::serde::Serialize for EbillInfoGetContact {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -351,8 +351,8 @@ impl ::serde::Serialize for Contact {
     }
 }
 const _: () = {
-    impl crate::de::Object for Contact {
-        const NAME: &'static str = "Contact";
+    impl crate::de::Object for EbillInfoGetContact {
+        const NAME: &'static str = "EbillInfoGetContact";
         fn empty() -> Self {
             Self::default()
         }
@@ -370,7 +370,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Contact {
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetContact {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -378,13 +378,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DeliveryReq {
+impl crate::ser::Object for EbillInfoGetDeliveryReq {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("is_center_delivery", &self.is_center_delivery);
         out.present("is_pickup_self", &self.is_pickup_self);
     }
 }
-impl ::serde::Serialize for DeliveryReq {
+impl ::serde::Serialize for EbillInfoGetDeliveryReq {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -393,8 +393,8 @@ impl ::serde::Serialize for DeliveryReq {
     }
 }
 const _: () = {
-    impl crate::de::Object for DeliveryReq {
-        const NAME: &'static str = "DeliveryReq";
+    impl crate::de::Object for EbillInfoGetDeliveryReq {
+        const NAME: &'static str = "EbillInfoGetDeliveryReq";
         fn empty() -> Self {
             Self::default()
         }
@@ -412,7 +412,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DeliveryReq {
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetDeliveryReq {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -420,7 +420,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for NetInfo {
+impl crate::ser::Object for EbillInfoGetNetInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("category", &self.category);
         out.present("monthly_account", &self.monthly_account);
@@ -429,7 +429,7 @@ impl crate::ser::Object for NetInfo {
         out.present("verification_code", &self.verification_code);
     }
 }
-impl ::serde::Serialize for NetInfo {
+impl ::serde::Serialize for EbillInfoGetNetInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -438,8 +438,8 @@ impl ::serde::Serialize for NetInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for NetInfo {
-        const NAME: &'static str = "NetInfo";
+    impl crate::de::Object for EbillInfoGetNetInfo {
+        const NAME: &'static str = "EbillInfoGetNetInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -458,7 +458,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for NetInfo {
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetNetInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -466,7 +466,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PodModelAddress {
+impl crate::ser::Object for EbillInfoGetPodModelAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address_id", &self.address_id);
         out.present("city_code", &self.city_code);
@@ -481,7 +481,7 @@ impl crate::ser::Object for PodModelAddress {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for PodModelAddress {
+impl ::serde::Serialize for EbillInfoGetPodModelAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -490,8 +490,8 @@ impl ::serde::Serialize for PodModelAddress {
     }
 }
 const _: () = {
-    impl crate::de::Object for PodModelAddress {
-        const NAME: &'static str = "PodModelAddress";
+    impl crate::de::Object for EbillInfoGetPodModelAddress {
+        const NAME: &'static str = "EbillInfoGetPodModelAddress";
         fn empty() -> Self {
             Self::default()
         }
@@ -516,7 +516,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PodModelAddress {
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetPodModelAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -524,13 +524,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Receiver {
+impl crate::ser::Object for EbillInfoGetReceiver {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("contact", &self.contact);
     }
 }
-impl ::serde::Serialize for Receiver {
+impl ::serde::Serialize for EbillInfoGetReceiver {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -539,8 +539,8 @@ impl ::serde::Serialize for Receiver {
     }
 }
 const _: () = {
-    impl crate::de::Object for Receiver {
-        const NAME: &'static str = "Receiver";
+    impl crate::de::Object for EbillInfoGetReceiver {
+        const NAME: &'static str = "EbillInfoGetReceiver";
         fn empty() -> Self {
             Self::default()
         }
@@ -556,7 +556,131 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Receiver {
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetReceiver {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for EbillInfoGetSender {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("address", &self.address);
+        out.present("contact", &self.contact);
+    }
+}
+impl ::serde::Serialize for EbillInfoGetSender {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for EbillInfoGetSender {
+        const NAME: &'static str = "EbillInfoGetSender";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => crate::de::read(map, &mut self.address),
+                "contact" => crate::de::read(map, &mut self.contact),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetSender {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for EbillInfoGetService {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("service_code", &self.service_code);
+        out.present("service_value", &self.service_value);
+    }
+}
+impl ::serde::Serialize for EbillInfoGetService {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for EbillInfoGetService {
+        const NAME: &'static str = "EbillInfoGetService";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "service_code" => crate::de::read(map, &mut self.service_code),
+                "service_value" => crate::de::read(map, &mut self.service_value),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetService {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for EbillInfoGetWarehouse {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("delivery_type", &self.delivery_type);
+        out.present("is_sumup", &self.is_sumup);
+        out.present("wh_code", &self.wh_code);
+        out.present("wh_order_no", &self.wh_order_no);
+    }
+}
+impl ::serde::Serialize for EbillInfoGetWarehouse {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for EbillInfoGetWarehouse {
+        const NAME: &'static str = "EbillInfoGetWarehouse";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "delivery_type" => crate::de::read(map, &mut self.delivery_type),
+                "is_sumup" => crate::de::read(map, &mut self.is_sumup),
+                "wh_code" => crate::de::read(map, &mut self.wh_code),
+                "wh_order_no" => crate::de::read(map, &mut self.wh_order_no),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for EbillInfoGetWarehouse {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -605,130 +729,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ReceiverContact {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Sender {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("address", &self.address);
-        out.present("contact", &self.contact);
-    }
-}
-impl ::serde::Serialize for Sender {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Sender {
-        const NAME: &'static str = "Sender";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "address" => crate::de::read(map, &mut self.address),
-                "contact" => crate::de::read(map, &mut self.contact),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Sender {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Service {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("service_code", &self.service_code);
-        out.present("service_value", &self.service_value);
-    }
-}
-impl ::serde::Serialize for Service {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Service {
-        const NAME: &'static str = "Service";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "service_code" => crate::de::read(map, &mut self.service_code),
-                "service_value" => crate::de::read(map, &mut self.service_value),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Service {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Warehouse {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("delivery_type", &self.delivery_type);
-        out.present("is_sumup", &self.is_sumup);
-        out.present("wh_code", &self.wh_code);
-        out.present("wh_order_no", &self.wh_order_no);
-    }
-}
-impl ::serde::Serialize for Warehouse {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Warehouse {
-        const NAME: &'static str = "Warehouse";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "delivery_type" => crate::de::read(map, &mut self.delivery_type),
-                "is_sumup" => crate::de::read(map, &mut self.is_sumup),
-                "wh_code" => crate::de::read(map, &mut self.wh_code),
-                "wh_order_no" => crate::de::read(map, &mut self.wh_order_no),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Warehouse {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

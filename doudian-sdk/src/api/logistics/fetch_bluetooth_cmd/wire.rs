@@ -96,14 +96,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ErrInfo {
+impl crate::ser::Object for FetchBluetoothCmdErrInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("err_code", &self.err_code);
         out.present("err_msg", &self.err_msg);
         out.present("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for ErrInfo {
+impl ::serde::Serialize for FetchBluetoothCmdErrInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -112,8 +112,8 @@ impl ::serde::Serialize for ErrInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ErrInfo {
-        const NAME: &'static str = "ErrInfo";
+    impl crate::de::Object for FetchBluetoothCmdErrInfo {
+        const NAME: &'static str = "FetchBluetoothCmdErrInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -130,7 +130,47 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ErrInfo {
+    impl<'de> ::serde::Deserialize<'de> for FetchBluetoothCmdErrInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for FetchBluetoothCmdWaybillInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("print_data", &self.print_data);
+        out.present("track_no", &self.track_no);
+    }
+}
+impl ::serde::Serialize for FetchBluetoothCmdWaybillInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for FetchBluetoothCmdWaybillInfo {
+        const NAME: &'static str = "FetchBluetoothCmdWaybillInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "print_data" => crate::de::read(map, &mut self.print_data),
+                "track_no" => crate::de::read(map, &mut self.track_no),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FetchBluetoothCmdWaybillInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -237,46 +277,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for WaybillApply {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for WaybillInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("print_data", &self.print_data);
-        out.present("track_no", &self.track_no);
-    }
-}
-impl ::serde::Serialize for WaybillInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for WaybillInfo {
-        const NAME: &'static str = "WaybillInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "print_data" => crate::de::read(map, &mut self.print_data),
-                "track_no" => crate::de::read(map, &mut self.track_no),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for WaybillInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

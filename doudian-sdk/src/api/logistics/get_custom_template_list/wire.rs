@@ -83,13 +83,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CustomTemplateData {
+impl crate::ser::Object for GetCustomTemplateListCustomTemplateData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("custom_template_infos", &self.custom_template_infos);
         out.present("logistics_code", &self.logistics_code);
     }
 }
-impl ::serde::Serialize for CustomTemplateData {
+impl ::serde::Serialize for GetCustomTemplateListCustomTemplateData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -98,8 +98,8 @@ impl ::serde::Serialize for CustomTemplateData {
     }
 }
 const _: () = {
-    impl crate::de::Object for CustomTemplateData {
-        const NAME: &'static str = "CustomTemplateData";
+    impl crate::de::Object for GetCustomTemplateListCustomTemplateData {
+        const NAME: &'static str = "GetCustomTemplateListCustomTemplateData";
         fn empty() -> Self {
             Self::default()
         }
@@ -117,7 +117,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CustomTemplateData {
+    impl<'de> ::serde::Deserialize<'de> for GetCustomTemplateListCustomTemplateData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -125,7 +125,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CustomTemplateInfo {
+impl crate::ser::Object for GetCustomTemplateListCustomTemplateInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("custom_template_code", &self.custom_template_code);
         out.present("custom_template_id", &self.custom_template_id);
@@ -136,7 +136,7 @@ impl crate::ser::Object for CustomTemplateInfo {
         out.present("parent_template_id", &self.parent_template_id);
     }
 }
-impl ::serde::Serialize for CustomTemplateInfo {
+impl ::serde::Serialize for GetCustomTemplateListCustomTemplateInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -145,8 +145,8 @@ impl ::serde::Serialize for CustomTemplateInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for CustomTemplateInfo {
-        const NAME: &'static str = "CustomTemplateInfo";
+    impl crate::de::Object for GetCustomTemplateListCustomTemplateInfo {
+        const NAME: &'static str = "GetCustomTemplateListCustomTemplateInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -181,7 +181,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CustomTemplateInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetCustomTemplateListCustomTemplateInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -103,7 +103,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverAddress {
+impl crate::ser::Object for GetOutRangeReceiverAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city_name", &self.city_name);
         out.field("country_code", &self.country_code);
@@ -113,7 +113,7 @@ impl crate::ser::Object for ReceiverAddress {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for ReceiverAddress {
+impl ::serde::Serialize for GetOutRangeReceiverAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -123,8 +123,8 @@ impl ::serde::Serialize for ReceiverAddress {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverAddress {
-        const NAME: &'static str = "ReceiverAddress";
+    impl crate::de::Object for GetOutRangeReceiverAddress {
+        const NAME: &'static str = "GetOutRangeReceiverAddress";
         fn empty() -> Self {
             Self {
                 city_name: Default::default(),
@@ -151,7 +151,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverAddress {
+    impl<'de> ::serde::Deserialize<'de> for GetOutRangeReceiverAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -159,7 +159,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderAddress {
+impl crate::ser::Object for GetOutRangeSenderAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city_name", &self.city_name);
         out.field("country_code", &self.country_code);
@@ -169,7 +169,7 @@ impl crate::ser::Object for SenderAddress {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for SenderAddress {
+impl ::serde::Serialize for GetOutRangeSenderAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -179,8 +179,8 @@ impl ::serde::Serialize for SenderAddress {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderAddress {
-        const NAME: &'static str = "SenderAddress";
+    impl crate::de::Object for GetOutRangeSenderAddress {
+        const NAME: &'static str = "GetOutRangeSenderAddress";
         fn empty() -> Self {
             Self {
                 city_name: Default::default(),
@@ -207,7 +207,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderAddress {
+    impl<'de> ::serde::Deserialize<'de> for GetOutRangeSenderAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -136,50 +136,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("express_info_list", &self.express_info_list);
-        out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
-        out.field("order_privilege_info_list", &self.order_privilege_info_list);
-    }
-}
-impl ::serde::Serialize for Data {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "express_info_list" => crate::de::read(map, &mut self.express_info_list),
-                "order_id" => crate::de::read(map, &mut self.order_id),
-                "order_privilege_info_list" => {
-                    crate::de::read(map, &mut self.order_privilege_info_list)
-                }
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Data {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for ExpressInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ccr_Info", &self.ccr_info);
@@ -236,14 +192,58 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderInfo {
+impl crate::ser::Object for GetRecommendedAndDeliveryExpressByOrderData {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("express_info_list", &self.express_info_list);
+        out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
+        out.field("order_privilege_info_list", &self.order_privilege_info_list);
+    }
+}
+impl ::serde::Serialize for GetRecommendedAndDeliveryExpressByOrderData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetRecommendedAndDeliveryExpressByOrderData {
+        const NAME: &'static str = "GetRecommendedAndDeliveryExpressByOrderData";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "express_info_list" => crate::de::read(map, &mut self.express_info_list),
+                "order_id" => crate::de::read(map, &mut self.order_id),
+                "order_privilege_info_list" => {
+                    crate::de::read(map, &mut self.order_privilege_info_list)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetRecommendedAndDeliveryExpressByOrderData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetRecommendedAndDeliveryExpressByOrderOrderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("express_list", &self.express_list);
         out.field("order_id", &crate::ids::Text(&self.order_id));
         out.present("product_type", &self.product_type);
     }
 }
-impl ::serde::Serialize for OrderInfo {
+impl ::serde::Serialize for GetRecommendedAndDeliveryExpressByOrderOrderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -253,8 +253,8 @@ impl ::serde::Serialize for OrderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderInfo {
-        const NAME: &'static str = "OrderInfo";
+    impl crate::de::Object for GetRecommendedAndDeliveryExpressByOrderOrderInfo {
+        const NAME: &'static str = "GetRecommendedAndDeliveryExpressByOrderOrderInfo";
         fn empty() -> Self {
             Self {
                 express_list: Default::default(),
@@ -275,7 +275,83 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderInfo {
+    impl<'de> ::serde::Deserialize<'de>
+    for GetRecommendedAndDeliveryExpressByOrderOrderInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetRecommendedAndDeliveryExpressByOrderSenderAddress {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("address_id", &self.address_id);
+        out.present("city_code", &self.city_code);
+        out.field("city_name", &self.city_name);
+        out.present("country_code", &self.country_code);
+        out.field("detail_address", &self.detail_address);
+        out.present("district_code", &self.district_code);
+        out.field("district_name", &self.district_name);
+        out.present("province_code", &self.province_code);
+        out.field("province_name", &self.province_name);
+        out.present("street_code", &self.street_code);
+        out.present("street_name", &self.street_name);
+        out.present("zip_code", &self.zip_code);
+    }
+}
+impl ::serde::Serialize for GetRecommendedAndDeliveryExpressByOrderSenderAddress {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for GetRecommendedAndDeliveryExpressByOrderSenderAddress {
+        const NAME: &'static str = "GetRecommendedAndDeliveryExpressByOrderSenderAddress";
+        fn empty() -> Self {
+            Self {
+                address_id: Default::default(),
+                city_code: Default::default(),
+                city_name: Default::default(),
+                country_code: Default::default(),
+                detail_address: Default::default(),
+                district_code: Default::default(),
+                district_name: Default::default(),
+                province_code: Default::default(),
+                province_name: Default::default(),
+                street_code: Default::default(),
+                street_name: Default::default(),
+                zip_code: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address_id" => crate::de::read(map, &mut self.address_id),
+                "city_code" => crate::de::read(map, &mut self.city_code),
+                "city_name" => crate::de::read(map, &mut self.city_name),
+                "country_code" => crate::de::read(map, &mut self.country_code),
+                "detail_address" => crate::de::read(map, &mut self.detail_address),
+                "district_code" => crate::de::read(map, &mut self.district_code),
+                "district_name" => crate::de::read(map, &mut self.district_name),
+                "province_code" => crate::de::read(map, &mut self.province_code),
+                "province_name" => crate::de::read(map, &mut self.province_name),
+                "street_code" => crate::de::read(map, &mut self.street_code),
+                "street_name" => crate::de::read(map, &mut self.street_name),
+                "zip_code" => crate::de::read(map, &mut self.zip_code),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for GetRecommendedAndDeliveryExpressByOrderSenderAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -318,80 +394,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderPrivilegeInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for SenderAddress {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("address_id", &self.address_id);
-        out.present("city_code", &self.city_code);
-        out.field("city_name", &self.city_name);
-        out.present("country_code", &self.country_code);
-        out.field("detail_address", &self.detail_address);
-        out.present("district_code", &self.district_code);
-        out.field("district_name", &self.district_name);
-        out.present("province_code", &self.province_code);
-        out.field("province_name", &self.province_name);
-        out.present("street_code", &self.street_code);
-        out.present("street_name", &self.street_name);
-        out.present("zip_code", &self.zip_code);
-    }
-}
-impl ::serde::Serialize for SenderAddress {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for SenderAddress {
-        const NAME: &'static str = "SenderAddress";
-        fn empty() -> Self {
-            Self {
-                address_id: Default::default(),
-                city_code: Default::default(),
-                city_name: Default::default(),
-                country_code: Default::default(),
-                detail_address: Default::default(),
-                district_code: Default::default(),
-                district_name: Default::default(),
-                province_code: Default::default(),
-                province_name: Default::default(),
-                street_code: Default::default(),
-                street_name: Default::default(),
-                zip_code: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "address_id" => crate::de::read(map, &mut self.address_id),
-                "city_code" => crate::de::read(map, &mut self.city_code),
-                "city_name" => crate::de::read(map, &mut self.city_name),
-                "country_code" => crate::de::read(map, &mut self.country_code),
-                "detail_address" => crate::de::read(map, &mut self.detail_address),
-                "district_code" => crate::de::read(map, &mut self.district_code),
-                "district_name" => crate::de::read(map, &mut self.district_name),
-                "province_code" => crate::de::read(map, &mut self.province_code),
-                "province_name" => crate::de::read(map, &mut self.province_name),
-                "street_code" => crate::de::read(map, &mut self.street_code),
-                "street_name" => crate::de::read(map, &mut self.street_name),
-                "zip_code" => crate::de::read(map, &mut self.zip_code),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SenderAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -446,6 +448,9 @@ for LogisticsGetRecommendedAndDeliveryExpressByOrderResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<
+            GetRecommendedAndDeliveryExpressByOrderData,
+        > as crate::de::Lenient>::lenient(deserializer)
+            .map(Self)
     }
 }

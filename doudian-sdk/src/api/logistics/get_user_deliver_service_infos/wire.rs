@@ -88,12 +88,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for BizInfo {
+impl crate::ser::Object for GetUserDeliverServiceInfosBizInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("biz_type", &self.biz_type);
     }
 }
-impl ::serde::Serialize for BizInfo {
+impl ::serde::Serialize for GetUserDeliverServiceInfosBizInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for BizInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for BizInfo {
-        const NAME: &'static str = "BizInfo";
+    impl crate::de::Object for GetUserDeliverServiceInfosBizInfo {
+        const NAME: &'static str = "GetUserDeliverServiceInfosBizInfo";
         fn empty() -> Self {
             Self {
                 biz_type: Default::default(),
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for BizInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetUserDeliverServiceInfosBizInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

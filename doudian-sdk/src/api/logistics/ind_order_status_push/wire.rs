@@ -123,49 +123,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Contact {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("mobile", &self.mobile);
-        out.present("name", &self.name);
-        out.present("tel", &self.tel);
-    }
-}
-impl ::serde::Serialize for Contact {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Contact {
-        const NAME: &'static str = "Contact";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "mobile" => crate::de::read(map, &mut self.mobile),
-                "name" => crate::de::read(map, &mut self.name),
-                "tel" => crate::de::read(map, &mut self.tel),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Contact {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for ExceptionStatus {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("reason", &self.reason);
@@ -210,17 +167,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Rider {
+impl crate::ser::Object for IndOrderStatusPushContact {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("contact", &self.contact);
-        out.present("covid_report", &self.covid_report);
-        out.present("rider_code", &self.rider_code);
-        out.present("rider_name", &self.rider_name);
-        out.present("temperature", &self.temperature);
-        out.present("vaccine", &self.vaccine);
+        out.present("mobile", &self.mobile);
+        out.present("name", &self.name);
+        out.present("tel", &self.tel);
     }
 }
-impl ::serde::Serialize for Rider {
+impl ::serde::Serialize for IndOrderStatusPushContact {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -230,8 +184,54 @@ impl ::serde::Serialize for Rider {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Rider {
-        const NAME: &'static str = "Rider";
+    impl crate::de::Object for IndOrderStatusPushContact {
+        const NAME: &'static str = "IndOrderStatusPushContact";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "mobile" => crate::de::read(map, &mut self.mobile),
+                "name" => crate::de::read(map, &mut self.name),
+                "tel" => crate::de::read(map, &mut self.tel),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for IndOrderStatusPushContact {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for IndOrderStatusPushRider {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("contact", &self.contact);
+        out.present("covid_report", &self.covid_report);
+        out.present("rider_code", &self.rider_code);
+        out.present("rider_name", &self.rider_name);
+        out.present("temperature", &self.temperature);
+        out.present("vaccine", &self.vaccine);
+    }
+}
+impl ::serde::Serialize for IndOrderStatusPushRider {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for IndOrderStatusPushRider {
+        const NAME: &'static str = "IndOrderStatusPushRider";
         fn empty() -> Self {
             Self::default()
         }
@@ -251,7 +251,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Rider {
+    impl<'de> ::serde::Deserialize<'de> for IndOrderStatusPushRider {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

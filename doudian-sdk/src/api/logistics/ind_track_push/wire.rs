@@ -85,13 +85,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Rider {
+impl crate::ser::Object for IndTrackPushRider {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("mobile", &self.mobile);
         out.field("name", &self.name);
     }
 }
-impl ::serde::Serialize for Rider {
+impl ::serde::Serialize for IndTrackPushRider {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -101,8 +101,8 @@ impl ::serde::Serialize for Rider {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Rider {
-        const NAME: &'static str = "Rider";
+    impl crate::de::Object for IndTrackPushRider {
+        const NAME: &'static str = "IndTrackPushRider";
         fn empty() -> Self {
             Self {
                 mobile: Default::default(),
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Rider {
+    impl<'de> ::serde::Deserialize<'de> for IndTrackPushRider {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -129,7 +129,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Trace {
+impl crate::ser::Object for IndTrackPushTrace {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cancel_code", &self.cancel_code);
         out.present("cancel_desc", &self.cancel_desc);
@@ -142,7 +142,7 @@ impl crate::ser::Object for Trace {
         out.present("third_party_company", &self.third_party_company);
     }
 }
-impl ::serde::Serialize for Trace {
+impl ::serde::Serialize for IndTrackPushTrace {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -152,8 +152,8 @@ impl ::serde::Serialize for Trace {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Trace {
-        const NAME: &'static str = "Trace";
+    impl crate::de::Object for IndTrackPushTrace {
+        const NAME: &'static str = "IndTrackPushTrace";
         fn empty() -> Self {
             Self {
                 cancel_code: Default::default(),
@@ -188,7 +188,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Trace {
+    impl<'de> ::serde::Deserialize<'de> for IndTrackPushTrace {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -196,13 +196,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TraceMsg {
+impl crate::ser::Object for IndTrackPushTraceMsg {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("traces", &self.traces);
         out.field("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for TraceMsg {
+impl ::serde::Serialize for IndTrackPushTraceMsg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -212,8 +212,8 @@ impl ::serde::Serialize for TraceMsg {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TraceMsg {
-        const NAME: &'static str = "TraceMsg";
+    impl crate::de::Object for IndTrackPushTraceMsg {
+        const NAME: &'static str = "IndTrackPushTraceMsg";
         fn empty() -> Self {
             Self {
                 traces: Default::default(),
@@ -232,7 +232,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TraceMsg {
+    impl<'de> ::serde::Deserialize<'de> for IndTrackPushTraceMsg {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

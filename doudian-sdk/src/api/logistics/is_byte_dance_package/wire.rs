@@ -99,7 +99,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Receiver {
+impl crate::ser::Object for IsByteDancePackageReceiver {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("authEndTime", &self.auth_end_time);
         out.present("authFlag", &self.auth_flag);
@@ -111,7 +111,7 @@ impl crate::ser::Object for Receiver {
         out.present("virtualStatus", &self.virtual_status);
     }
 }
-impl ::serde::Serialize for Receiver {
+impl ::serde::Serialize for IsByteDancePackageReceiver {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -120,8 +120,8 @@ impl ::serde::Serialize for Receiver {
     }
 }
 const _: () = {
-    impl crate::de::Object for Receiver {
-        const NAME: &'static str = "Receiver";
+    impl crate::de::Object for IsByteDancePackageReceiver {
+        const NAME: &'static str = "IsByteDancePackageReceiver";
         fn empty() -> Self {
             Self::default()
         }
@@ -143,7 +143,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Receiver {
+    impl<'de> ::serde::Deserialize<'de> for IsByteDancePackageReceiver {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -151,7 +151,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sender {
+impl crate::ser::Object for IsByteDancePackageSender {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("authEndTime", &self.auth_end_time);
         out.present("authFlag", &self.auth_flag);
@@ -163,7 +163,7 @@ impl crate::ser::Object for Sender {
         out.present("virtualStatus", &self.virtual_status);
     }
 }
-impl ::serde::Serialize for Sender {
+impl ::serde::Serialize for IsByteDancePackageSender {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -172,8 +172,8 @@ impl ::serde::Serialize for Sender {
     }
 }
 const _: () = {
-    impl crate::de::Object for Sender {
-        const NAME: &'static str = "Sender";
+    impl crate::de::Object for IsByteDancePackageSender {
+        const NAME: &'static str = "IsByteDancePackageSender";
         fn empty() -> Self {
             Self::default()
         }
@@ -195,7 +195,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sender {
+    impl<'de> ::serde::Deserialize<'de> for IsByteDancePackageSender {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

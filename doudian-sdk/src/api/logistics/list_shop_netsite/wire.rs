@@ -87,6 +87,52 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for ListShopNetsiteSenderAddress {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("city_name", &self.city_name);
+        out.present("detail_address", &self.detail_address);
+        out.present("district_name", &self.district_name);
+        out.present("province_name", &self.province_name);
+        out.present("street_name", &self.street_name);
+    }
+}
+impl ::serde::Serialize for ListShopNetsiteSenderAddress {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for ListShopNetsiteSenderAddress {
+        const NAME: &'static str = "ListShopNetsiteSenderAddress";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "city_name" => crate::de::read(map, &mut self.city_name),
+                "detail_address" => crate::de::read(map, &mut self.detail_address),
+                "district_name" => crate::de::read(map, &mut self.district_name),
+                "province_name" => crate::de::read(map, &mut self.province_name),
+                "street_name" => crate::de::read(map, &mut self.street_name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListShopNetsiteSenderAddress {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for Netsite {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("allocated_quantity", &self.allocated_quantity);
@@ -138,52 +184,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Netsite {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for SenderAddress {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("city_name", &self.city_name);
-        out.present("detail_address", &self.detail_address);
-        out.present("district_name", &self.district_name);
-        out.present("province_name", &self.province_name);
-        out.present("street_name", &self.street_name);
-    }
-}
-impl ::serde::Serialize for SenderAddress {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for SenderAddress {
-        const NAME: &'static str = "SenderAddress";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "city_name" => crate::de::read(map, &mut self.city_name),
-                "detail_address" => crate::de::read(map, &mut self.detail_address),
-                "district_name" => crate::de::read(map, &mut self.district_name),
-                "province_name" => crate::de::read(map, &mut self.province_name),
-                "street_name" => crate::de::read(map, &mut self.street_name),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SenderAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -105,109 +105,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("city_name", &self.city_name);
-        out.field("country_code", &self.country_code);
-        out.field("detail_address", &self.detail_address);
-        out.field("district_name", &self.district_name);
-        out.field("province_name", &self.province_name);
-        out.present("street_name", &self.street_name);
-    }
-}
-impl ::serde::Serialize for Address {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
-        fn empty() -> Self {
-            Self {
-                city_name: Default::default(),
-                country_code: Default::default(),
-                detail_address: Default::default(),
-                district_name: Default::default(),
-                province_name: Default::default(),
-                street_name: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "city_name" => crate::de::read(map, &mut self.city_name),
-                "country_code" => crate::de::read(map, &mut self.country_code),
-                "detail_address" => crate::de::read(map, &mut self.detail_address),
-                "district_name" => crate::de::read(map, &mut self.district_name),
-                "province_name" => crate::de::read(map, &mut self.province_name),
-                "street_name" => crate::de::read(map, &mut self.street_name),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Address {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Contact {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("mobile", &self.mobile);
-        out.field("name", &self.name);
-        out.present("phone", &self.phone);
-    }
-}
-impl ::serde::Serialize for Contact {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Contact {
-        const NAME: &'static str = "Contact";
-        fn empty() -> Self {
-            Self {
-                mobile: Default::default(),
-                name: Default::default(),
-                phone: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "mobile" => crate::de::read(map, &mut self.mobile),
-                "name" => crate::de::read(map, &mut self.name),
-                "phone" => crate::de::read(map, &mut self.phone),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Contact {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for EbillInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("company", &self.company);
@@ -280,7 +177,110 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ErrInfo {
+impl crate::ser::Object for NewCreateOrderAddress {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("city_name", &self.city_name);
+        out.field("country_code", &self.country_code);
+        out.field("detail_address", &self.detail_address);
+        out.field("district_name", &self.district_name);
+        out.field("province_name", &self.province_name);
+        out.present("street_name", &self.street_name);
+    }
+}
+impl ::serde::Serialize for NewCreateOrderAddress {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for NewCreateOrderAddress {
+        const NAME: &'static str = "NewCreateOrderAddress";
+        fn empty() -> Self {
+            Self {
+                city_name: Default::default(),
+                country_code: Default::default(),
+                detail_address: Default::default(),
+                district_name: Default::default(),
+                province_name: Default::default(),
+                street_name: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "city_name" => crate::de::read(map, &mut self.city_name),
+                "country_code" => crate::de::read(map, &mut self.country_code),
+                "detail_address" => crate::de::read(map, &mut self.detail_address),
+                "district_name" => crate::de::read(map, &mut self.district_name),
+                "province_name" => crate::de::read(map, &mut self.province_name),
+                "street_name" => crate::de::read(map, &mut self.street_name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderAddress {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for NewCreateOrderContact {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("mobile", &self.mobile);
+        out.field("name", &self.name);
+        out.present("phone", &self.phone);
+    }
+}
+impl ::serde::Serialize for NewCreateOrderContact {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for NewCreateOrderContact {
+        const NAME: &'static str = "NewCreateOrderContact";
+        fn empty() -> Self {
+            Self {
+                mobile: Default::default(),
+                name: Default::default(),
+                phone: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "mobile" => crate::de::read(map, &mut self.mobile),
+                "name" => crate::de::read(map, &mut self.name),
+                "phone" => crate::de::read(map, &mut self.phone),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderContact {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for NewCreateOrderErrInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("err_code", &self.err_code);
         out.present("err_msg", &self.err_msg);
@@ -289,7 +289,7 @@ impl crate::ser::Object for ErrInfo {
         out.present("pack_id", &self.pack_id);
     }
 }
-impl ::serde::Serialize for ErrInfo {
+impl ::serde::Serialize for NewCreateOrderErrInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -298,8 +298,8 @@ impl ::serde::Serialize for ErrInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ErrInfo {
-        const NAME: &'static str = "ErrInfo";
+    impl crate::de::Object for NewCreateOrderErrInfo {
+        const NAME: &'static str = "NewCreateOrderErrInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -318,7 +318,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ErrInfo {
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderErrInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -326,7 +326,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for NetInfo {
+impl crate::ser::Object for NewCreateOrderNetInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("category", &self.category);
         out.present("monthly_account", &self.monthly_account);
@@ -334,7 +334,7 @@ impl crate::ser::Object for NetInfo {
         out.present("secret_key", &self.secret_key);
     }
 }
-impl ::serde::Serialize for NetInfo {
+impl ::serde::Serialize for NewCreateOrderNetInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -344,8 +344,8 @@ impl ::serde::Serialize for NetInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for NetInfo {
-        const NAME: &'static str = "NetInfo";
+    impl crate::de::Object for NewCreateOrderNetInfo {
+        const NAME: &'static str = "NewCreateOrderNetInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -363,7 +363,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for NetInfo {
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderNetInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -371,7 +371,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderInfo {
+impl crate::ser::Object for NewCreateOrderOrderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("combine_orders", &self.combine_orders);
         out.present("extra", &self.extra);
@@ -401,7 +401,7 @@ impl crate::ser::Object for OrderInfo {
         out.present("warehouse", &self.warehouse);
     }
 }
-impl ::serde::Serialize for OrderInfo {
+impl ::serde::Serialize for NewCreateOrderOrderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -411,8 +411,8 @@ impl ::serde::Serialize for OrderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderInfo {
-        const NAME: &'static str = "OrderInfo";
+    impl crate::de::Object for NewCreateOrderOrderInfo {
+        const NAME: &'static str = "NewCreateOrderOrderInfo";
         fn empty() -> Self {
             Self {
                 combine_orders: Default::default(),
@@ -483,7 +483,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderInfo {
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderOrderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -491,7 +491,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PodModelAddress {
+impl crate::ser::Object for NewCreateOrderPodModelAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city_name", &self.city_name);
         out.field("country_code", &self.country_code);
@@ -501,7 +501,7 @@ impl crate::ser::Object for PodModelAddress {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for PodModelAddress {
+impl ::serde::Serialize for NewCreateOrderPodModelAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -511,8 +511,8 @@ impl ::serde::Serialize for PodModelAddress {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PodModelAddress {
-        const NAME: &'static str = "PodModelAddress";
+    impl crate::de::Object for NewCreateOrderPodModelAddress {
+        const NAME: &'static str = "NewCreateOrderPodModelAddress";
         fn empty() -> Self {
             Self {
                 city_name: Default::default(),
@@ -539,7 +539,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PodModelAddress {
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderPodModelAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -547,7 +547,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverAddress {
+impl crate::ser::Object for NewCreateOrderReceiverAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city_code", &self.city_code);
         out.field("city_name", &self.city_name);
@@ -561,7 +561,7 @@ impl crate::ser::Object for ReceiverAddress {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for ReceiverAddress {
+impl ::serde::Serialize for NewCreateOrderReceiverAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -571,8 +571,8 @@ impl ::serde::Serialize for ReceiverAddress {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverAddress {
-        const NAME: &'static str = "ReceiverAddress";
+    impl crate::de::Object for NewCreateOrderReceiverAddress {
+        const NAME: &'static str = "NewCreateOrderReceiverAddress";
         fn empty() -> Self {
             Self {
                 city_code: Default::default(),
@@ -607,7 +607,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverAddress {
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderReceiverAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -615,13 +615,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverInfo {
+impl crate::ser::Object for NewCreateOrderReceiverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("address", &self.address);
         out.field("contact", &self.contact);
     }
 }
-impl ::serde::Serialize for ReceiverInfo {
+impl ::serde::Serialize for NewCreateOrderReceiverInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -631,8 +631,8 @@ impl ::serde::Serialize for ReceiverInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
+    impl crate::de::Object for NewCreateOrderReceiverInfo {
+        const NAME: &'static str = "NewCreateOrderReceiverInfo";
         fn empty() -> Self {
             Self {
                 address: crate::de::Object::empty(),
@@ -651,7 +651,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderReceiverInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -659,13 +659,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderInfo {
+impl crate::ser::Object for NewCreateOrderSenderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("address", &self.address);
         out.field("contact", &self.contact);
     }
 }
-impl ::serde::Serialize for SenderInfo {
+impl ::serde::Serialize for NewCreateOrderSenderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -675,8 +675,8 @@ impl ::serde::Serialize for SenderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
+    impl crate::de::Object for NewCreateOrderSenderInfo {
+        const NAME: &'static str = "NewCreateOrderSenderInfo";
         fn empty() -> Self {
             Self {
                 address: crate::de::Object::empty(),
@@ -695,7 +695,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderSenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -703,7 +703,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Warehouse {
+impl crate::ser::Object for NewCreateOrderWarehouse {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("delivery_type", &self.delivery_type);
         out.field("is_sum_up", &self.is_sum_up);
@@ -711,7 +711,7 @@ impl crate::ser::Object for Warehouse {
         out.present("wh_order_no", &self.wh_order_no);
     }
 }
-impl ::serde::Serialize for Warehouse {
+impl ::serde::Serialize for NewCreateOrderWarehouse {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -721,8 +721,8 @@ impl ::serde::Serialize for Warehouse {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Warehouse {
-        const NAME: &'static str = "Warehouse";
+    impl crate::de::Object for NewCreateOrderWarehouse {
+        const NAME: &'static str = "NewCreateOrderWarehouse";
         fn empty() -> Self {
             Self {
                 delivery_type: Default::default(),
@@ -745,7 +745,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Warehouse {
+    impl<'de> ::serde::Deserialize<'de> for NewCreateOrderWarehouse {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

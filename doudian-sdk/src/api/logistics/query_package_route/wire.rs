@@ -96,7 +96,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Receiver {
+impl crate::ser::Object for QueryPackageRouteReceiver {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("email", &self.email);
         out.present("mobile", &self.mobile);
@@ -105,7 +105,7 @@ impl crate::ser::Object for Receiver {
         out.present("virtual_mobile", &self.virtual_mobile);
     }
 }
-impl ::serde::Serialize for Receiver {
+impl ::serde::Serialize for QueryPackageRouteReceiver {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -115,8 +115,8 @@ impl ::serde::Serialize for Receiver {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Receiver {
-        const NAME: &'static str = "Receiver";
+    impl crate::de::Object for QueryPackageRouteReceiver {
+        const NAME: &'static str = "QueryPackageRouteReceiver";
         fn empty() -> Self {
             Self {
                 email: Default::default(),
@@ -141,7 +141,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Receiver {
+    impl<'de> ::serde::Deserialize<'de> for QueryPackageRouteReceiver {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -149,7 +149,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sender {
+impl crate::ser::Object for QueryPackageRouteSender {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("email", &self.email);
         out.present("mobile", &self.mobile);
@@ -158,7 +158,7 @@ impl crate::ser::Object for Sender {
         out.present("virtual_mobile", &self.virtual_mobile);
     }
 }
-impl ::serde::Serialize for Sender {
+impl ::serde::Serialize for QueryPackageRouteSender {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -168,8 +168,8 @@ impl ::serde::Serialize for Sender {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Sender {
-        const NAME: &'static str = "Sender";
+    impl crate::de::Object for QueryPackageRouteSender {
+        const NAME: &'static str = "QueryPackageRouteSender";
         fn empty() -> Self {
             Self {
                 email: Default::default(),
@@ -194,7 +194,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sender {
+    impl<'de> ::serde::Deserialize<'de> for QueryPackageRouteSender {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -93,7 +93,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for QueryRecycleCateByLevelForPagingData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code", &self.code);
         out.present("level", &self.level);
@@ -101,7 +101,7 @@ impl crate::ser::Object for Data {
         out.present("parent_code", &self.parent_code);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for QueryRecycleCateByLevelForPagingData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -110,8 +110,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for QueryRecycleCateByLevelForPagingData {
+        const NAME: &'static str = "QueryRecycleCateByLevelForPagingData";
         fn empty() -> Self {
             Self::default()
         }
@@ -129,7 +129,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for QueryRecycleCateByLevelForPagingData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

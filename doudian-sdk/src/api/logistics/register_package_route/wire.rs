@@ -105,115 +105,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("city", &self.city);
-        out.field("detail", &self.detail);
-        out.field("province", &self.province);
-        out.field("street", &self.street);
-        out.field("town", &self.town);
-    }
-}
-impl ::serde::Serialize for Address {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
-        fn empty() -> Self {
-            Self {
-                city: crate::de::Object::empty(),
-                detail: Default::default(),
-                province: crate::de::Object::empty(),
-                street: crate::de::Object::empty(),
-                town: crate::de::Object::empty(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "city" => crate::de::read(map, &mut self.city),
-                "detail" => crate::de::read(map, &mut self.detail),
-                "province" => crate::de::read(map, &mut self.province),
-                "street" => crate::de::read(map, &mut self.street),
-                "town" => crate::de::read(map, &mut self.town),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Address {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Cargo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("name", &self.name);
-        out.present("quantity", &self.quantity);
-        out.field("total_net_weight", &self.total_net_weight);
-        out.field("total_weight", &self.total_weight);
-        out.present("unit", &self.unit);
-        out.present("volume", &self.volume);
-    }
-}
-impl ::serde::Serialize for Cargo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Cargo {
-        const NAME: &'static str = "Cargo";
-        fn empty() -> Self {
-            Self {
-                name: Default::default(),
-                quantity: Default::default(),
-                total_net_weight: Default::default(),
-                total_weight: Default::default(),
-                unit: Default::default(),
-                volume: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "name" => crate::de::read(map, &mut self.name),
-                "quantity" => crate::de::read(map, &mut self.quantity),
-                "total_net_weight" => crate::de::read(map, &mut self.total_net_weight),
-                "total_weight" => crate::de::read(map, &mut self.total_weight),
-                "unit" => crate::de::read(map, &mut self.unit),
-                "volume" => crate::de::read(map, &mut self.volume),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Cargo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for City {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code", &self.code);
@@ -251,53 +142,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for City {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Contact {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("email", &self.email);
-        out.field("name", &self.name);
-        out.field("phone", &self.phone);
-    }
-}
-impl ::serde::Serialize for Contact {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Contact {
-        const NAME: &'static str = "Contact";
-        fn empty() -> Self {
-            Self {
-                email: Default::default(),
-                name: Default::default(),
-                phone: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "email" => crate::de::read(map, &mut self.email),
-                "name" => crate::de::read(map, &mut self.name),
-                "phone" => crate::de::read(map, &mut self.phone),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Contact {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -349,13 +193,16 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Receiver {
+impl crate::ser::Object for RegisterPackageRouteAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("address", &self.address);
-        out.field("contact", &self.contact);
+        out.field("city", &self.city);
+        out.field("detail", &self.detail);
+        out.field("province", &self.province);
+        out.field("street", &self.street);
+        out.field("town", &self.town);
     }
 }
-impl ::serde::Serialize for Receiver {
+impl ::serde::Serialize for RegisterPackageRouteAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -365,12 +212,15 @@ impl ::serde::Serialize for Receiver {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Receiver {
-        const NAME: &'static str = "Receiver";
+    impl crate::de::Object for RegisterPackageRouteAddress {
+        const NAME: &'static str = "RegisterPackageRouteAddress";
         fn empty() -> Self {
             Self {
-                address: Default::default(),
-                contact: crate::de::Object::empty(),
+                city: crate::de::Object::empty(),
+                detail: Default::default(),
+                province: crate::de::Object::empty(),
+                street: crate::de::Object::empty(),
+                town: crate::de::Object::empty(),
             }
         }
         fn field<'de, A: ::serde::de::MapAccess<'de>>(
@@ -379,13 +229,16 @@ const _: () = {
             map: &mut A,
         ) -> Result<bool, A::Error> {
             match key {
-                "address" => crate::de::read(map, &mut self.address),
-                "contact" => crate::de::read(map, &mut self.contact),
+                "city" => crate::de::read(map, &mut self.city),
+                "detail" => crate::de::read(map, &mut self.detail),
+                "province" => crate::de::read(map, &mut self.province),
+                "street" => crate::de::read(map, &mut self.street),
+                "town" => crate::de::read(map, &mut self.town),
                 _ => Ok(false),
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Receiver {
+    impl<'de> ::serde::Deserialize<'de> for RegisterPackageRouteAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -393,13 +246,17 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sender {
+impl crate::ser::Object for RegisterPackageRouteCargo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("address", &self.address);
-        out.field("contact", &self.contact);
+        out.present("name", &self.name);
+        out.present("quantity", &self.quantity);
+        out.field("total_net_weight", &self.total_net_weight);
+        out.field("total_weight", &self.total_weight);
+        out.present("unit", &self.unit);
+        out.present("volume", &self.volume);
     }
 }
-impl ::serde::Serialize for Sender {
+impl ::serde::Serialize for RegisterPackageRouteCargo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -409,8 +266,107 @@ impl ::serde::Serialize for Sender {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Sender {
-        const NAME: &'static str = "Sender";
+    impl crate::de::Object for RegisterPackageRouteCargo {
+        const NAME: &'static str = "RegisterPackageRouteCargo";
+        fn empty() -> Self {
+            Self {
+                name: Default::default(),
+                quantity: Default::default(),
+                total_net_weight: Default::default(),
+                total_weight: Default::default(),
+                unit: Default::default(),
+                volume: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "name" => crate::de::read(map, &mut self.name),
+                "quantity" => crate::de::read(map, &mut self.quantity),
+                "total_net_weight" => crate::de::read(map, &mut self.total_net_weight),
+                "total_weight" => crate::de::read(map, &mut self.total_weight),
+                "unit" => crate::de::read(map, &mut self.unit),
+                "volume" => crate::de::read(map, &mut self.volume),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RegisterPackageRouteCargo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for RegisterPackageRouteContact {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("email", &self.email);
+        out.field("name", &self.name);
+        out.field("phone", &self.phone);
+    }
+}
+impl ::serde::Serialize for RegisterPackageRouteContact {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for RegisterPackageRouteContact {
+        const NAME: &'static str = "RegisterPackageRouteContact";
+        fn empty() -> Self {
+            Self {
+                email: Default::default(),
+                name: Default::default(),
+                phone: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "email" => crate::de::read(map, &mut self.email),
+                "name" => crate::de::read(map, &mut self.name),
+                "phone" => crate::de::read(map, &mut self.phone),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RegisterPackageRouteContact {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for RegisterPackageRouteReceiver {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("address", &self.address);
+        out.field("contact", &self.contact);
+    }
+}
+impl ::serde::Serialize for RegisterPackageRouteReceiver {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for RegisterPackageRouteReceiver {
+        const NAME: &'static str = "RegisterPackageRouteReceiver";
         fn empty() -> Self {
             Self {
                 address: Default::default(),
@@ -429,7 +385,51 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sender {
+    impl<'de> ::serde::Deserialize<'de> for RegisterPackageRouteReceiver {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for RegisterPackageRouteSender {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("address", &self.address);
+        out.field("contact", &self.contact);
+    }
+}
+impl ::serde::Serialize for RegisterPackageRouteSender {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for RegisterPackageRouteSender {
+        const NAME: &'static str = "RegisterPackageRouteSender";
+        fn empty() -> Self {
+            Self {
+                address: Default::default(),
+                contact: crate::de::Object::empty(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => crate::de::read(map, &mut self.address),
+                "contact" => crate::de::read(map, &mut self.contact),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RegisterPackageRouteSender {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -107,7 +107,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CallInfo {
+impl crate::ser::Object for ReverseReportExceptionCallInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("call_duration", &self.call_duration);
         out.present("call_number", &self.call_number);
@@ -117,7 +117,7 @@ impl crate::ser::Object for CallInfo {
         out.present("receive_number", &self.receive_number);
     }
 }
-impl ::serde::Serialize for CallInfo {
+impl ::serde::Serialize for ReverseReportExceptionCallInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -127,8 +127,8 @@ impl ::serde::Serialize for CallInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for CallInfo {
-        const NAME: &'static str = "CallInfo";
+    impl crate::de::Object for ReverseReportExceptionCallInfo {
+        const NAME: &'static str = "ReverseReportExceptionCallInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -148,7 +148,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CallInfo {
+    impl<'de> ::serde::Deserialize<'de> for ReverseReportExceptionCallInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -156,13 +156,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for ReverseReportExceptionData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cur_order_status", &self.cur_order_status);
         out.present("tip_info", &self.tip_info);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for ReverseReportExceptionData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -171,8 +171,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for ReverseReportExceptionData {
+        const NAME: &'static str = "ReverseReportExceptionData";
         fn empty() -> Self {
             Self::default()
         }
@@ -188,7 +188,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for ReverseReportExceptionData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -101,7 +101,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CallInfo {
+impl crate::ser::Object for TerminalCancelOrderCallInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("callDuration", &self.call_duration);
         out.present("callNumber", &self.call_number);
@@ -111,7 +111,7 @@ impl crate::ser::Object for CallInfo {
         out.present("receiveNumber", &self.receive_number);
     }
 }
-impl ::serde::Serialize for CallInfo {
+impl ::serde::Serialize for TerminalCancelOrderCallInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -121,8 +121,8 @@ impl ::serde::Serialize for CallInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for CallInfo {
-        const NAME: &'static str = "CallInfo";
+    impl crate::de::Object for TerminalCancelOrderCallInfo {
+        const NAME: &'static str = "TerminalCancelOrderCallInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -142,7 +142,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CallInfo {
+    impl<'de> ::serde::Deserialize<'de> for TerminalCancelOrderCallInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -291,7 +291,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Trace {
+impl crate::ser::Object for TrackPushTrace {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("cabinet_name", &self.cabinet_name);
@@ -327,7 +327,7 @@ impl crate::ser::Object for Trace {
         out.field("trace_type", &self.trace_type);
     }
 }
-impl ::serde::Serialize for Trace {
+impl ::serde::Serialize for TrackPushTrace {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -337,8 +337,8 @@ impl ::serde::Serialize for Trace {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Trace {
-        const NAME: &'static str = "Trace";
+    impl crate::de::Object for TrackPushTrace {
+        const NAME: &'static str = "TrackPushTrace";
         fn empty() -> Self {
             Self {
                 address: Default::default(),
@@ -419,7 +419,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Trace {
+    impl<'de> ::serde::Deserialize<'de> for TrackPushTrace {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -427,13 +427,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TraceMsg {
+impl crate::ser::Object for TrackPushTraceMsg {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("traces", &self.traces);
         out.field("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for TraceMsg {
+impl ::serde::Serialize for TrackPushTraceMsg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -443,8 +443,8 @@ impl ::serde::Serialize for TraceMsg {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TraceMsg {
-        const NAME: &'static str = "TraceMsg";
+    impl crate::de::Object for TrackPushTraceMsg {
+        const NAME: &'static str = "TrackPushTraceMsg";
         fn empty() -> Self {
             Self {
                 traces: Default::default(),
@@ -463,7 +463,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TraceMsg {
+    impl<'de> ::serde::Deserialize<'de> for TrackPushTraceMsg {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

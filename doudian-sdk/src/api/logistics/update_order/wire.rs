@@ -133,7 +133,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Address {
+impl crate::ser::Object for UpdateOrderAddress {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city_code", &self.city_code);
         out.field("city_name", &self.city_name);
@@ -147,7 +147,7 @@ impl crate::ser::Object for Address {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for Address {
+impl ::serde::Serialize for UpdateOrderAddress {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -157,8 +157,8 @@ impl ::serde::Serialize for Address {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Address {
-        const NAME: &'static str = "Address";
+    impl crate::de::Object for UpdateOrderAddress {
+        const NAME: &'static str = "UpdateOrderAddress";
         fn empty() -> Self {
             Self {
                 city_code: Default::default(),
@@ -193,7 +193,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Address {
+    impl<'de> ::serde::Deserialize<'de> for UpdateOrderAddress {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -201,14 +201,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Contact {
+impl crate::ser::Object for UpdateOrderContact {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("mobile", &self.mobile);
         out.present("name", &self.name);
         out.present("phone", &self.phone);
     }
 }
-impl ::serde::Serialize for Contact {
+impl ::serde::Serialize for UpdateOrderContact {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -218,8 +218,8 @@ impl ::serde::Serialize for Contact {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Contact {
-        const NAME: &'static str = "Contact";
+    impl crate::de::Object for UpdateOrderContact {
+        const NAME: &'static str = "UpdateOrderContact";
         fn empty() -> Self {
             Self::default()
         }
@@ -236,7 +236,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Contact {
+    impl<'de> ::serde::Deserialize<'de> for UpdateOrderContact {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -244,13 +244,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverInfo {
+impl crate::ser::Object for UpdateOrderReceiverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("address", &self.address);
         out.field("contact", &self.contact);
     }
 }
-impl ::serde::Serialize for ReceiverInfo {
+impl ::serde::Serialize for UpdateOrderReceiverInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -260,8 +260,8 @@ impl ::serde::Serialize for ReceiverInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
+    impl crate::de::Object for UpdateOrderReceiverInfo {
+        const NAME: &'static str = "UpdateOrderReceiverInfo";
         fn empty() -> Self {
             Self {
                 address: crate::de::Object::empty(),
@@ -280,7 +280,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
+    impl<'de> ::serde::Deserialize<'de> for UpdateOrderReceiverInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -288,12 +288,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderInfo {
+impl crate::ser::Object for UpdateOrderSenderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("contact", &self.contact);
     }
 }
-impl ::serde::Serialize for SenderInfo {
+impl ::serde::Serialize for UpdateOrderSenderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -303,8 +303,8 @@ impl ::serde::Serialize for SenderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
+    impl crate::de::Object for UpdateOrderSenderInfo {
+        const NAME: &'static str = "UpdateOrderSenderInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -319,7 +319,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
+    impl<'de> ::serde::Deserialize<'de> for UpdateOrderSenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -327,13 +327,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Warehouse {
+impl crate::ser::Object for UpdateOrderWarehouse {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("is_sum_up", &self.is_sum_up);
         out.present("wh_order_no", &self.wh_order_no);
     }
 }
-impl ::serde::Serialize for Warehouse {
+impl ::serde::Serialize for UpdateOrderWarehouse {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -343,8 +343,8 @@ impl ::serde::Serialize for Warehouse {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Warehouse {
-        const NAME: &'static str = "Warehouse";
+    impl crate::de::Object for UpdateOrderWarehouse {
+        const NAME: &'static str = "UpdateOrderWarehouse";
         fn empty() -> Self {
             Self {
                 is_sum_up: Default::default(),
@@ -363,7 +363,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Warehouse {
+    impl<'de> ::serde::Deserialize<'de> for UpdateOrderWarehouse {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -211,7 +211,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for WeightInfo {
+impl crate::ser::Object for UpdateTerminalOrderWeightInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("actualWeight", &self.actual_weight);
         out.present("bulkyRatio", &self.bulky_ratio);
@@ -228,7 +228,7 @@ impl crate::ser::Object for WeightInfo {
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for WeightInfo {
+impl ::serde::Serialize for UpdateTerminalOrderWeightInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -238,8 +238,8 @@ impl ::serde::Serialize for WeightInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for WeightInfo {
-        const NAME: &'static str = "WeightInfo";
+    impl crate::de::Object for UpdateTerminalOrderWeightInfo {
+        const NAME: &'static str = "UpdateTerminalOrderWeightInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -266,7 +266,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for WeightInfo {
+    impl<'de> ::serde::Deserialize<'de> for UpdateTerminalOrderWeightInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

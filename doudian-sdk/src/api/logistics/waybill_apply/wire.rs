@@ -85,7 +85,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ErrInfo {
+impl crate::ser::Object for WaybillApplyErrInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("err_code", &self.err_code);
         out.present("err_msg", &self.err_msg);
@@ -93,7 +93,7 @@ impl crate::ser::Object for ErrInfo {
         out.present("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for ErrInfo {
+impl ::serde::Serialize for WaybillApplyErrInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -102,8 +102,8 @@ impl ::serde::Serialize for ErrInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ErrInfo {
-        const NAME: &'static str = "ErrInfo";
+    impl crate::de::Object for WaybillApplyErrInfo {
+        const NAME: &'static str = "WaybillApplyErrInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ErrInfo {
+    impl<'de> ::serde::Deserialize<'de> for WaybillApplyErrInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -173,7 +173,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for WaybillInfo {
+impl crate::ser::Object for WaybillApplyWaybillInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
         out.present("print_data", &self.print_data);
@@ -181,7 +181,7 @@ impl crate::ser::Object for WaybillInfo {
         out.present("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for WaybillInfo {
+impl ::serde::Serialize for WaybillApplyWaybillInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -190,8 +190,8 @@ impl ::serde::Serialize for WaybillInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for WaybillInfo {
-        const NAME: &'static str = "WaybillInfo";
+    impl crate::de::Object for WaybillApplyWaybillInfo {
+        const NAME: &'static str = "WaybillApplyWaybillInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -209,7 +209,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for WaybillInfo {
+    impl<'de> ::serde::Deserialize<'de> for WaybillApplyWaybillInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

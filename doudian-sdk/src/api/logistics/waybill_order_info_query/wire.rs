@@ -93,7 +93,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Receiver {
+impl crate::ser::Object for WaybillOrderInfoQueryReceiver {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("auth_end_time", &self.auth_end_time);
         out.present("auth_flag", &self.auth_flag);
@@ -105,7 +105,7 @@ impl crate::ser::Object for Receiver {
         out.present("virtual_status", &self.virtual_status);
     }
 }
-impl ::serde::Serialize for Receiver {
+impl ::serde::Serialize for WaybillOrderInfoQueryReceiver {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -114,8 +114,8 @@ impl ::serde::Serialize for Receiver {
     }
 }
 const _: () = {
-    impl crate::de::Object for Receiver {
-        const NAME: &'static str = "Receiver";
+    impl crate::de::Object for WaybillOrderInfoQueryReceiver {
+        const NAME: &'static str = "WaybillOrderInfoQueryReceiver";
         fn empty() -> Self {
             Self::default()
         }
@@ -137,7 +137,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Receiver {
+    impl<'de> ::serde::Deserialize<'de> for WaybillOrderInfoQueryReceiver {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -145,7 +145,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sender {
+impl crate::ser::Object for WaybillOrderInfoQuerySender {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("auth_end_time", &self.auth_end_time);
         out.present("auth_flag", &self.auth_flag);
@@ -157,7 +157,7 @@ impl crate::ser::Object for Sender {
         out.present("virtual_status", &self.virtual_status);
     }
 }
-impl ::serde::Serialize for Sender {
+impl ::serde::Serialize for WaybillOrderInfoQuerySender {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -166,8 +166,8 @@ impl ::serde::Serialize for Sender {
     }
 }
 const _: () = {
-    impl crate::de::Object for Sender {
-        const NAME: &'static str = "Sender";
+    impl crate::de::Object for WaybillOrderInfoQuerySender {
+        const NAME: &'static str = "WaybillOrderInfoQuerySender";
         fn empty() -> Self {
             Self::default()
         }
@@ -189,7 +189,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sender {
+    impl<'de> ::serde::Deserialize<'de> for WaybillOrderInfoQuerySender {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -88,13 +88,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FailedMap {
+impl crate::ser::Object for BatchUploadImageSyncFailedMap {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ErrCode", &self.err_code);
         out.present("ErrMsg", &self.err_msg);
     }
 }
-impl ::serde::Serialize for FailedMap {
+impl ::serde::Serialize for BatchUploadImageSyncFailedMap {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for FailedMap {
     }
 }
 const _: () = {
-    impl crate::de::Object for FailedMap {
-        const NAME: &'static str = "FailedMap";
+    impl crate::de::Object for BatchUploadImageSyncFailedMap {
+        const NAME: &'static str = "BatchUploadImageSyncFailedMap";
         fn empty() -> Self {
             Self::default()
         }
@@ -120,7 +120,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FailedMap {
+    impl<'de> ::serde::Deserialize<'de> for BatchUploadImageSyncFailedMap {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -128,7 +128,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SuccessMap {
+impl crate::ser::Object for BatchUploadImageSyncSuccessMap {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("AuditStatus", &self.audit_status);
         out.present("ByteUrl", &self.byte_url);
@@ -139,7 +139,7 @@ impl crate::ser::Object for SuccessMap {
         out.present("OriginUrl", &self.origin_url);
     }
 }
-impl ::serde::Serialize for SuccessMap {
+impl ::serde::Serialize for BatchUploadImageSyncSuccessMap {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -148,8 +148,8 @@ impl ::serde::Serialize for SuccessMap {
     }
 }
 const _: () = {
-    impl crate::de::Object for SuccessMap {
-        const NAME: &'static str = "SuccessMap";
+    impl crate::de::Object for BatchUploadImageSyncSuccessMap {
+        const NAME: &'static str = "BatchUploadImageSyncSuccessMap";
         fn empty() -> Self {
             Self::default()
         }
@@ -170,7 +170,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SuccessMap {
+    impl<'de> ::serde::Deserialize<'de> for BatchUploadImageSyncSuccessMap {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

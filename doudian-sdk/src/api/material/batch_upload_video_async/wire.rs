@@ -85,13 +85,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FailedMap {
+impl crate::ser::Object for BatchUploadVideoAsyncFailedMap {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ErrCode", &self.err_code);
         out.present("ErrMsg", &self.err_msg);
     }
 }
-impl ::serde::Serialize for FailedMap {
+impl ::serde::Serialize for BatchUploadVideoAsyncFailedMap {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -100,8 +100,8 @@ impl ::serde::Serialize for FailedMap {
     }
 }
 const _: () = {
-    impl crate::de::Object for FailedMap {
-        const NAME: &'static str = "FailedMap";
+    impl crate::de::Object for BatchUploadVideoAsyncFailedMap {
+        const NAME: &'static str = "BatchUploadVideoAsyncFailedMap";
         fn empty() -> Self {
             Self::default()
         }
@@ -117,7 +117,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FailedMap {
+    impl<'de> ::serde::Deserialize<'de> for BatchUploadVideoAsyncFailedMap {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -125,7 +125,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SuccessMap {
+impl crate::ser::Object for BatchUploadVideoAsyncSuccessMap {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("AuditStatus", &self.audit_status);
         out.present("FolderId", &self.folder_id);
@@ -135,7 +135,7 @@ impl crate::ser::Object for SuccessMap {
         out.present("OriginUrl", &self.origin_url);
     }
 }
-impl ::serde::Serialize for SuccessMap {
+impl ::serde::Serialize for BatchUploadVideoAsyncSuccessMap {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -144,8 +144,8 @@ impl ::serde::Serialize for SuccessMap {
     }
 }
 const _: () = {
-    impl crate::de::Object for SuccessMap {
-        const NAME: &'static str = "SuccessMap";
+    impl crate::de::Object for BatchUploadVideoAsyncSuccessMap {
+        const NAME: &'static str = "BatchUploadVideoAsyncSuccessMap";
         fn empty() -> Self {
             Self::default()
         }
@@ -165,7 +165,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SuccessMap {
+    impl<'de> ::serde::Deserialize<'de> for BatchUploadVideoAsyncSuccessMap {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -209,7 +209,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FolderInfo {
+impl crate::ser::Object for GetFolderInfoFolderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("child_folder", &self.child_folder);
         out.field("child_material", &self.child_material);
@@ -225,7 +225,7 @@ impl crate::ser::Object for FolderInfo {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for FolderInfo {
+impl ::serde::Serialize for GetFolderInfoFolderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -234,8 +234,8 @@ impl ::serde::Serialize for FolderInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for FolderInfo {
-        const NAME: &'static str = "FolderInfo";
+    impl crate::de::Object for GetFolderInfoFolderInfo {
+        const NAME: &'static str = "GetFolderInfoFolderInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -263,7 +263,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FolderInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetFolderInfoFolderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -271,7 +271,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for VideoInfo {
+impl crate::ser::Object for GetFolderInfoVideoInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("duration", &self.duration);
         out.present("format", &self.format);
@@ -279,7 +279,7 @@ impl crate::ser::Object for VideoInfo {
         out.present("video_cover_url", &self.video_cover_url);
     }
 }
-impl ::serde::Serialize for VideoInfo {
+impl ::serde::Serialize for GetFolderInfoVideoInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -288,8 +288,8 @@ impl ::serde::Serialize for VideoInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for VideoInfo {
-        const NAME: &'static str = "VideoInfo";
+    impl crate::de::Object for GetFolderInfoVideoInfo {
+        const NAME: &'static str = "GetFolderInfoVideoInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -307,7 +307,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for VideoInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetFolderInfoVideoInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -85,13 +85,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FailedMap {
+impl crate::ser::Object for MGetPlayInfoFailedMap {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("ErrCode", &self.err_code);
         out.present("ErrMsg", &self.err_msg);
     }
 }
-impl ::serde::Serialize for FailedMap {
+impl ::serde::Serialize for MGetPlayInfoFailedMap {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -100,8 +100,8 @@ impl ::serde::Serialize for FailedMap {
     }
 }
 const _: () = {
-    impl crate::de::Object for FailedMap {
-        const NAME: &'static str = "FailedMap";
+    impl crate::de::Object for MGetPlayInfoFailedMap {
+        const NAME: &'static str = "MGetPlayInfoFailedMap";
         fn empty() -> Self {
             Self::default()
         }
@@ -117,7 +117,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FailedMap {
+    impl<'de> ::serde::Deserialize<'de> for MGetPlayInfoFailedMap {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -125,7 +125,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SuccessMap {
+impl crate::ser::Object for MGetPlayInfoSuccessMap {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("Duration", &self.duration);
         out.present("Format", &self.format);
@@ -139,7 +139,7 @@ impl crate::ser::Object for SuccessMap {
         out.present("Width", &self.width);
     }
 }
-impl ::serde::Serialize for SuccessMap {
+impl ::serde::Serialize for MGetPlayInfoSuccessMap {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -148,8 +148,8 @@ impl ::serde::Serialize for SuccessMap {
     }
 }
 const _: () = {
-    impl crate::de::Object for SuccessMap {
-        const NAME: &'static str = "SuccessMap";
+    impl crate::de::Object for MGetPlayInfoSuccessMap {
+        const NAME: &'static str = "MGetPlayInfoSuccessMap";
         fn empty() -> Self {
             Self::default()
         }
@@ -173,7 +173,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SuccessMap {
+    impl<'de> ::serde::Deserialize<'de> for MGetPlayInfoSuccessMap {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

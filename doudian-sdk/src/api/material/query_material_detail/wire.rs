@@ -83,7 +83,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for MaterialInfo {
+impl crate::ser::Object for QueryMaterialDetailMaterialInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("audit_reject_desc", &self.audit_reject_desc);
         out.present("audit_status", &self.audit_status);
@@ -102,7 +102,7 @@ impl crate::ser::Object for MaterialInfo {
         out.present("video_info", &self.video_info);
     }
 }
-impl ::serde::Serialize for MaterialInfo {
+impl ::serde::Serialize for QueryMaterialDetailMaterialInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -111,8 +111,8 @@ impl ::serde::Serialize for MaterialInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for MaterialInfo {
-        const NAME: &'static str = "MaterialInfo";
+    impl crate::de::Object for QueryMaterialDetailMaterialInfo {
+        const NAME: &'static str = "QueryMaterialDetailMaterialInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -141,7 +141,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MaterialInfo {
+    impl<'de> ::serde::Deserialize<'de> for QueryMaterialDetailMaterialInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -149,7 +149,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for VideoInfo {
+impl crate::ser::Object for QueryMaterialDetailVideoInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("duration", &self.duration);
         out.present("format", &self.format);
@@ -159,7 +159,7 @@ impl crate::ser::Object for VideoInfo {
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for VideoInfo {
+impl ::serde::Serialize for QueryMaterialDetailVideoInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -168,8 +168,8 @@ impl ::serde::Serialize for VideoInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for VideoInfo {
-        const NAME: &'static str = "VideoInfo";
+    impl crate::de::Object for QueryMaterialDetailVideoInfo {
+        const NAME: &'static str = "QueryMaterialDetailVideoInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -189,7 +189,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for VideoInfo {
+    impl<'de> ::serde::Deserialize<'de> for QueryMaterialDetailVideoInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -109,7 +109,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FolderInfo {
+impl crate::ser::Object for SearchFolderFolderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("create_time", &self.create_time);
         out.present("delete_time", &self.delete_time);
@@ -122,7 +122,7 @@ impl crate::ser::Object for FolderInfo {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for FolderInfo {
+impl ::serde::Serialize for SearchFolderFolderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -131,8 +131,8 @@ impl ::serde::Serialize for FolderInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for FolderInfo {
-        const NAME: &'static str = "FolderInfo";
+    impl crate::de::Object for SearchFolderFolderInfo {
+        const NAME: &'static str = "SearchFolderFolderInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -155,7 +155,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FolderInfo {
+    impl<'de> ::serde::Deserialize<'de> for SearchFolderFolderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

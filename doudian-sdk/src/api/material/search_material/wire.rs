@@ -107,7 +107,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for MaterialInfo {
+impl crate::ser::Object for SearchMaterialMaterialInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("audit_reject_desc", &self.audit_reject_desc);
         out.present("audit_status", &self.audit_status);
@@ -126,7 +126,7 @@ impl crate::ser::Object for MaterialInfo {
         out.present("videoInfo", &self.video_info);
     }
 }
-impl ::serde::Serialize for MaterialInfo {
+impl ::serde::Serialize for SearchMaterialMaterialInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -135,8 +135,8 @@ impl ::serde::Serialize for MaterialInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for MaterialInfo {
-        const NAME: &'static str = "MaterialInfo";
+    impl crate::de::Object for SearchMaterialMaterialInfo {
+        const NAME: &'static str = "SearchMaterialMaterialInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -165,7 +165,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MaterialInfo {
+    impl<'de> ::serde::Deserialize<'de> for SearchMaterialMaterialInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -173,7 +173,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for VideoInfo {
+impl crate::ser::Object for SearchMaterialVideoInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("duration", &self.duration);
         out.present("format", &self.format);
@@ -184,7 +184,7 @@ impl crate::ser::Object for VideoInfo {
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for VideoInfo {
+impl ::serde::Serialize for SearchMaterialVideoInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -193,8 +193,8 @@ impl ::serde::Serialize for VideoInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for VideoInfo {
-        const NAME: &'static str = "VideoInfo";
+    impl crate::de::Object for SearchMaterialVideoInfo {
+        const NAME: &'static str = "SearchMaterialVideoInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -215,7 +215,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for VideoInfo {
+    impl<'de> ::serde::Deserialize<'de> for SearchMaterialVideoInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

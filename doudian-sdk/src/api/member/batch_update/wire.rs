@@ -82,7 +82,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for MemberInfo {
+impl crate::ser::Object for BatchUpdateMemberInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("integral", &self.integral);
         out.present("level", &self.level);
@@ -93,7 +93,7 @@ impl crate::ser::Object for MemberInfo {
         out.present("union_id", &self.union_id);
     }
 }
-impl ::serde::Serialize for MemberInfo {
+impl ::serde::Serialize for BatchUpdateMemberInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for MemberInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for MemberInfo {
-        const NAME: &'static str = "MemberInfo";
+    impl crate::de::Object for BatchUpdateMemberInfo {
+        const NAME: &'static str = "BatchUpdateMemberInfo";
         fn empty() -> Self {
             Self {
                 integral: Default::default(),
@@ -133,7 +133,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MemberInfo {
+    impl<'de> ::serde::Deserialize<'de> for BatchUpdateMemberInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -86,7 +86,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for MemberInfo {
+impl crate::ser::Object for MGetMemberInfoByOpenIdListMemberInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("err_code", &self.err_code);
         out.present("err_msg", &self.err_msg);
@@ -100,7 +100,7 @@ impl crate::ser::Object for MemberInfo {
         out.present("union_id", &self.union_id);
     }
 }
-impl ::serde::Serialize for MemberInfo {
+impl ::serde::Serialize for MGetMemberInfoByOpenIdListMemberInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -109,8 +109,8 @@ impl ::serde::Serialize for MemberInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for MemberInfo {
-        const NAME: &'static str = "MemberInfo";
+    impl crate::de::Object for MGetMemberInfoByOpenIdListMemberInfo {
+        const NAME: &'static str = "MGetMemberInfoByOpenIdListMemberInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -134,7 +134,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MemberInfo {
+    impl<'de> ::serde::Deserialize<'de> for MGetMemberInfoByOpenIdListMemberInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

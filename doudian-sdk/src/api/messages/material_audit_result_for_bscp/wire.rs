@@ -72,14 +72,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PhotoInfo {
+impl crate::ser::Object for MaterialAuditResultForBscpPhotoInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("format", &self.format);
         out.present("height", &self.height);
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for PhotoInfo {
+impl ::serde::Serialize for MaterialAuditResultForBscpPhotoInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -88,8 +88,8 @@ impl ::serde::Serialize for PhotoInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PhotoInfo {
-        const NAME: &'static str = "PhotoInfo";
+    impl crate::de::Object for MaterialAuditResultForBscpPhotoInfo {
+        const NAME: &'static str = "MaterialAuditResultForBscpPhotoInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -106,7 +106,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PhotoInfo {
+    impl<'de> ::serde::Deserialize<'de> for MaterialAuditResultForBscpPhotoInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -114,7 +114,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for VideoInfo {
+impl crate::ser::Object for MaterialAuditResultForBscpVideoInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("duration", &self.duration);
         out.present("format", &self.format);
@@ -123,7 +123,7 @@ impl crate::ser::Object for VideoInfo {
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for VideoInfo {
+impl ::serde::Serialize for MaterialAuditResultForBscpVideoInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -132,8 +132,8 @@ impl ::serde::Serialize for VideoInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for VideoInfo {
-        const NAME: &'static str = "VideoInfo";
+    impl crate::de::Object for MaterialAuditResultForBscpVideoInfo {
+        const NAME: &'static str = "MaterialAuditResultForBscpVideoInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -152,7 +152,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for VideoInfo {
+    impl<'de> ::serde::Deserialize<'de> for MaterialAuditResultForBscpVideoInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -74,14 +74,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PhotoInfo {
+impl crate::ser::Object for MaterialAuditResultForShopPhotoInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("format", &self.format);
         out.present("height", &self.height);
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for PhotoInfo {
+impl ::serde::Serialize for MaterialAuditResultForShopPhotoInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -90,8 +90,8 @@ impl ::serde::Serialize for PhotoInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PhotoInfo {
-        const NAME: &'static str = "PhotoInfo";
+    impl crate::de::Object for MaterialAuditResultForShopPhotoInfo {
+        const NAME: &'static str = "MaterialAuditResultForShopPhotoInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -108,7 +108,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PhotoInfo {
+    impl<'de> ::serde::Deserialize<'de> for MaterialAuditResultForShopPhotoInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -116,7 +116,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for VideoInfo {
+impl crate::ser::Object for MaterialAuditResultForShopVideoInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("duration", &self.duration);
         out.present("format", &self.format);
@@ -125,7 +125,7 @@ impl crate::ser::Object for VideoInfo {
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for VideoInfo {
+impl ::serde::Serialize for MaterialAuditResultForShopVideoInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -134,8 +134,8 @@ impl ::serde::Serialize for VideoInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for VideoInfo {
-        const NAME: &'static str = "VideoInfo";
+    impl crate::de::Object for MaterialAuditResultForShopVideoInfo {
+        const NAME: &'static str = "MaterialAuditResultForShopVideoInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -154,7 +154,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for VideoInfo {
+    impl<'de> ::serde::Deserialize<'de> for MaterialAuditResultForShopVideoInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

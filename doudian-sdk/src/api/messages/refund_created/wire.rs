@@ -72,7 +72,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReturnBookInfo {
+impl crate::ser::Object for RefundCreatedReturnBookInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("addr", &self.addr);
         out.present("encrypt_addr", &self.encrypt_addr);
@@ -81,7 +81,7 @@ impl crate::ser::Object for ReturnBookInfo {
         out.present("time_end", &self.time_end);
     }
 }
-impl ::serde::Serialize for ReturnBookInfo {
+impl ::serde::Serialize for RefundCreatedReturnBookInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -90,8 +90,8 @@ impl ::serde::Serialize for ReturnBookInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for ReturnBookInfo {
-        const NAME: &'static str = "ReturnBookInfo";
+    impl crate::de::Object for RefundCreatedReturnBookInfo {
+        const NAME: &'static str = "RefundCreatedReturnBookInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -110,7 +110,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReturnBookInfo {
+    impl<'de> ::serde::Deserialize<'de> for RefundCreatedReturnBookInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

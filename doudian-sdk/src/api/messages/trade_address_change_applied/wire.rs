@@ -96,14 +96,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverMsg {
+impl crate::ser::Object for TradeAddressChangeAppliedReceiverMsg {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("addr", &self.addr);
         out.present("name", &self.name);
         out.present("tel", &self.tel);
     }
 }
-impl ::serde::Serialize for ReceiverMsg {
+impl ::serde::Serialize for TradeAddressChangeAppliedReceiverMsg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -112,8 +112,8 @@ impl ::serde::Serialize for ReceiverMsg {
     }
 }
 const _: () = {
-    impl crate::de::Object for ReceiverMsg {
-        const NAME: &'static str = "ReceiverMsg";
+    impl crate::de::Object for TradeAddressChangeAppliedReceiverMsg {
+        const NAME: &'static str = "TradeAddressChangeAppliedReceiverMsg";
         fn empty() -> Self {
             Self::default()
         }
@@ -130,7 +130,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverMsg {
+    impl<'de> ::serde::Deserialize<'de> for TradeAddressChangeAppliedReceiverMsg {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -52,13 +52,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for LogisticsMsg {
+impl crate::ser::Object for TradeDeliverReissueLogisticsMsg {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("express_company_id", &self.express_company_id);
         out.present("logistics_code", &self.logistics_code);
     }
 }
-impl ::serde::Serialize for LogisticsMsg {
+impl ::serde::Serialize for TradeDeliverReissueLogisticsMsg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -67,8 +67,8 @@ impl ::serde::Serialize for LogisticsMsg {
     }
 }
 const _: () = {
-    impl crate::de::Object for LogisticsMsg {
-        const NAME: &'static str = "LogisticsMsg";
+    impl crate::de::Object for TradeDeliverReissueLogisticsMsg {
+        const NAME: &'static str = "TradeDeliverReissueLogisticsMsg";
         fn empty() -> Self {
             Self::default()
         }
@@ -86,7 +86,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for LogisticsMsg {
+    impl<'de> ::serde::Deserialize<'de> for TradeDeliverReissueLogisticsMsg {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -60,13 +60,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for LogisticsMsg {
+impl crate::ser::Object for TradeLogisticsChangedLogisticsMsg {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("express_company_id", &self.express_company_id);
         out.present("logistics_code", &self.logistics_code);
     }
 }
-impl ::serde::Serialize for LogisticsMsg {
+impl ::serde::Serialize for TradeLogisticsChangedLogisticsMsg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -75,8 +75,8 @@ impl ::serde::Serialize for LogisticsMsg {
     }
 }
 const _: () = {
-    impl crate::de::Object for LogisticsMsg {
-        const NAME: &'static str = "LogisticsMsg";
+    impl crate::de::Object for TradeLogisticsChangedLogisticsMsg {
+        const NAME: &'static str = "TradeLogisticsChangedLogisticsMsg";
         fn empty() -> Self {
             Self::default()
         }
@@ -94,7 +94,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for LogisticsMsg {
+    impl<'de> ::serde::Deserialize<'de> for TradeLogisticsChangedLogisticsMsg {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -102,14 +102,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverMsg {
+impl crate::ser::Object for TradeLogisticsChangedReceiverMsg {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("addr", &self.addr);
         out.present("name", &self.name);
         out.present("tel", &self.tel);
     }
 }
-impl ::serde::Serialize for ReceiverMsg {
+impl ::serde::Serialize for TradeLogisticsChangedReceiverMsg {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -118,8 +118,8 @@ impl ::serde::Serialize for ReceiverMsg {
     }
 }
 const _: () = {
-    impl crate::de::Object for ReceiverMsg {
-        const NAME: &'static str = "ReceiverMsg";
+    impl crate::de::Object for TradeLogisticsChangedReceiverMsg {
+        const NAME: &'static str = "TradeLogisticsChangedReceiverMsg";
         fn empty() -> Self {
             Self::default()
         }
@@ -136,7 +136,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverMsg {
+    impl<'de> ::serde::Deserialize<'de> for TradeLogisticsChangedReceiverMsg {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -60,96 +60,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for LogisticsMsg {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("express_company_id", &self.express_company_id);
-        out.present("logistics_code", &self.logistics_code);
-        out.present("pack_id", &self.pack_id);
-        out.field("shipped_order_info", &self.shipped_order_info);
-    }
-}
-impl ::serde::Serialize for LogisticsMsg {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for LogisticsMsg {
-        const NAME: &'static str = "LogisticsMsg";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "express_company_id" => {
-                    crate::de::read(map, &mut self.express_company_id)
-                }
-                "logistics_code" => crate::de::read(map, &mut self.logistics_code),
-                "pack_id" => crate::de::read(map, &mut self.pack_id),
-                "shipped_order_info" => {
-                    crate::de::read(map, &mut self.shipped_order_info)
-                }
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for LogisticsMsg {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for ReceiverMsg {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("addr", &self.addr);
-        out.present("name", &self.name);
-        out.present("tel", &self.tel);
-    }
-}
-impl ::serde::Serialize for ReceiverMsg {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ReceiverMsg {
-        const NAME: &'static str = "ReceiverMsg";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "addr" => crate::de::read(map, &mut self.addr),
-                "name" => crate::de::read(map, &mut self.name),
-                "tel" => crate::de::read(map, &mut self.tel),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverMsg {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for ShippedOrderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("product_id", &self.product_id);
@@ -189,6 +99,96 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ShippedOrderInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for TradePartlySellerShipLogisticsMsg {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("express_company_id", &self.express_company_id);
+        out.present("logistics_code", &self.logistics_code);
+        out.present("pack_id", &self.pack_id);
+        out.field("shipped_order_info", &self.shipped_order_info);
+    }
+}
+impl ::serde::Serialize for TradePartlySellerShipLogisticsMsg {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for TradePartlySellerShipLogisticsMsg {
+        const NAME: &'static str = "TradePartlySellerShipLogisticsMsg";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "express_company_id" => {
+                    crate::de::read(map, &mut self.express_company_id)
+                }
+                "logistics_code" => crate::de::read(map, &mut self.logistics_code),
+                "pack_id" => crate::de::read(map, &mut self.pack_id),
+                "shipped_order_info" => {
+                    crate::de::read(map, &mut self.shipped_order_info)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TradePartlySellerShipLogisticsMsg {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for TradePartlySellerShipReceiverMsg {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("addr", &self.addr);
+        out.present("name", &self.name);
+        out.present("tel", &self.tel);
+    }
+}
+impl ::serde::Serialize for TradePartlySellerShipReceiverMsg {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for TradePartlySellerShipReceiverMsg {
+        const NAME: &'static str = "TradePartlySellerShipReceiverMsg";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addr" => crate::de::read(map, &mut self.addr),
+                "name" => crate::de::read(map, &mut self.name),
+                "tel" => crate::de::read(map, &mut self.tel),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TradePartlySellerShipReceiverMsg {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

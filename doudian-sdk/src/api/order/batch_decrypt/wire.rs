@@ -96,7 +96,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DecryptInfo {
+impl crate::ser::Object for BatchDecryptDecryptInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("auth_id", &self.auth_id);
         out.present("cipher_text", &self.cipher_text);
@@ -110,7 +110,7 @@ impl crate::ser::Object for DecryptInfo {
         out.present("phone_no_b", &self.phone_no_b);
     }
 }
-impl ::serde::Serialize for DecryptInfo {
+impl ::serde::Serialize for BatchDecryptDecryptInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -119,8 +119,8 @@ impl ::serde::Serialize for DecryptInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for DecryptInfo {
-        const NAME: &'static str = "DecryptInfo";
+    impl crate::de::Object for BatchDecryptDecryptInfo {
+        const NAME: &'static str = "BatchDecryptDecryptInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -144,7 +144,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DecryptInfo {
+    impl<'de> ::serde::Deserialize<'de> for BatchDecryptDecryptInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -85,7 +85,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DecryptInfo {
+impl crate::ser::Object for BatchSensitiveDecryptInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("auth_id", &self.auth_id);
         out.present("cipher_text", &self.cipher_text);
@@ -94,7 +94,7 @@ impl crate::ser::Object for DecryptInfo {
         out.present("err_no", &self.err_no);
     }
 }
-impl ::serde::Serialize for DecryptInfo {
+impl ::serde::Serialize for BatchSensitiveDecryptInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for DecryptInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for DecryptInfo {
-        const NAME: &'static str = "DecryptInfo";
+    impl crate::de::Object for BatchSensitiveDecryptInfo {
+        const NAME: &'static str = "BatchSensitiveDecryptInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -123,7 +123,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DecryptInfo {
+    impl<'de> ::serde::Deserialize<'de> for BatchSensitiveDecryptInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -117,7 +117,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetSettleBillDetailData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("actual_author_coupon", &self.actual_author_coupon);
         out.present("actual_pay_promotion", &self.actual_pay_promotion);
@@ -161,7 +161,7 @@ impl crate::ser::Object for Data {
         out.present("trade_type_desc", &self.trade_type_desc);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetSettleBillDetailData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -170,8 +170,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetSettleBillDetailData {
+        const NAME: &'static str = "GetSettleBillDetailData";
         fn empty() -> Self {
             Self::default()
         }
@@ -243,7 +243,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetSettleBillDetailData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -111,7 +111,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetSettleBillDetailV2Data {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("actual_author_coupon", &self.actual_author_coupon);
         out.present("actual_pay_promotion", &self.actual_pay_promotion);
@@ -163,7 +163,7 @@ impl crate::ser::Object for Data {
         out.present("zt_pay_promotion", &self.zt_pay_promotion);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetSettleBillDetailV2Data {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -172,8 +172,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetSettleBillDetailV2Data {
+        const NAME: &'static str = "GetSettleBillDetailV2Data";
         fn empty() -> Self {
             Self::default()
         }
@@ -263,7 +263,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetSettleBillDetailV2Data {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -111,7 +111,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetShopAccountItemData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("account_amount", &self.account_amount);
         out.present("account_bill_desc", &self.account_bill_desc);
@@ -152,7 +152,7 @@ impl crate::ser::Object for Data {
         out.present("trans_scene_tag", &self.trans_scene_tag);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetShopAccountItemData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -161,8 +161,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetShopAccountItemData {
+        const NAME: &'static str = "GetShopAccountItemData";
         fn empty() -> Self {
             Self::default()
         }
@@ -237,7 +237,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetShopAccountItemData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -87,14 +87,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetShopAccountItemFileData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("bill_date", &self.bill_date);
         out.present("shop_id", &self.shop_id);
         out.present("url", &self.url);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetShopAccountItemFileData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetShopAccountItemFileData {
+        const NAME: &'static str = "GetShopAccountItemFileData";
         fn empty() -> Self {
             Self::default()
         }
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetShopAccountItemFileData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

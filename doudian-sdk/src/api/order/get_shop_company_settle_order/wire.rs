@@ -112,7 +112,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetShopCompanySettleOrderData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("author_coupon", &self.author_coupon);
         out.present("channel_promotion_fee", &self.channel_promotion_fee);
@@ -153,7 +153,7 @@ impl crate::ser::Object for Data {
         out.present("zt_pay_promotion", &self.zt_pay_promotion);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetShopCompanySettleOrderData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -162,8 +162,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetShopCompanySettleOrderData {
+        const NAME: &'static str = "GetShopCompanySettleOrderData";
         fn empty() -> Self {
             Self::default()
         }
@@ -229,7 +229,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetShopCompanySettleOrderData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

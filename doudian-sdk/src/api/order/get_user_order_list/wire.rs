@@ -107,7 +107,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ShopOrder {
+impl crate::ser::Object for GetUserOrderListShopOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("create_time", &self.create_time);
         out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
@@ -116,7 +116,7 @@ impl crate::ser::Object for ShopOrder {
         out.field("sku_order_list", &self.sku_order_list);
     }
 }
-impl ::serde::Serialize for ShopOrder {
+impl ::serde::Serialize for GetUserOrderListShopOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -125,8 +125,8 @@ impl ::serde::Serialize for ShopOrder {
     }
 }
 const _: () = {
-    impl crate::de::Object for ShopOrder {
-        const NAME: &'static str = "ShopOrder";
+    impl crate::de::Object for GetUserOrderListShopOrder {
+        const NAME: &'static str = "GetUserOrderListShopOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -145,7 +145,45 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ShopOrder {
+    impl<'de> ::serde::Deserialize<'de> for GetUserOrderListShopOrder {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetUserOrderListSkuOrder {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("sku_info", &self.sku_info);
+    }
+}
+impl ::serde::Serialize for GetUserOrderListSkuOrder {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetUserOrderListSkuOrder {
+        const NAME: &'static str = "GetUserOrderListSkuOrder";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "sku_info" => crate::de::read(map, &mut self.sku_info),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetUserOrderListSkuOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -188,44 +226,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SkuInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for SkuOrder {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("sku_info", &self.sku_info);
-    }
-}
-impl ::serde::Serialize for SkuOrder {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for SkuOrder {
-        const NAME: &'static str = "SkuOrder";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "sku_info" => crate::de::read(map, &mut self.sku_info),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SkuOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -83,7 +83,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for GoodsInfo {
+impl crate::ser::Object for InsuranceGoodsInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("amount", &self.amount);
         out.present("category_id", &self.category_id);
@@ -92,7 +92,7 @@ impl crate::ser::Object for GoodsInfo {
         out.present("show_page_url", &self.show_page_url);
     }
 }
-impl ::serde::Serialize for GoodsInfo {
+impl ::serde::Serialize for InsuranceGoodsInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -101,8 +101,8 @@ impl ::serde::Serialize for GoodsInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for GoodsInfo {
-        const NAME: &'static str = "GoodsInfo";
+    impl crate::de::Object for InsuranceGoodsInfo {
+        const NAME: &'static str = "InsuranceGoodsInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for GoodsInfo {
+    impl<'de> ::serde::Deserialize<'de> for InsuranceGoodsInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -129,7 +129,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PolicyInfo {
+impl crate::ser::Object for InsurancePolicyInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("appeal_status", &self.appeal_status);
         out.present("approximate_return_fee", &self.approximate_return_fee);
@@ -150,7 +150,7 @@ impl crate::ser::Object for PolicyInfo {
         out.present("user_premium", &self.user_premium);
     }
 }
-impl ::serde::Serialize for PolicyInfo {
+impl ::serde::Serialize for InsurancePolicyInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -159,8 +159,8 @@ impl ::serde::Serialize for PolicyInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PolicyInfo {
-        const NAME: &'static str = "PolicyInfo";
+    impl crate::de::Object for InsurancePolicyInfo {
+        const NAME: &'static str = "InsurancePolicyInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -197,7 +197,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PolicyInfo {
+    impl<'de> ::serde::Deserialize<'de> for InsurancePolicyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

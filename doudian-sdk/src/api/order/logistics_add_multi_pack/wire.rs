@@ -158,6 +158,56 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for LogisticsAddMultiPackShippedOrderInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("bundle_list", &self.bundle_list);
+        out.present("shipped_item_ids", &self.shipped_item_ids);
+        out.present("shipped_num", &self.shipped_num);
+        out.field("shipped_order_id", &self.shipped_order_id);
+    }
+}
+impl ::serde::Serialize for LogisticsAddMultiPackShippedOrderInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for LogisticsAddMultiPackShippedOrderInfo {
+        const NAME: &'static str = "LogisticsAddMultiPackShippedOrderInfo";
+        fn empty() -> Self {
+            Self {
+                bundle_list: Default::default(),
+                shipped_item_ids: Default::default(),
+                shipped_num: Default::default(),
+                shipped_order_id: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "bundle_list" => crate::de::read(map, &mut self.bundle_list),
+                "shipped_item_ids" => crate::de::read(map, &mut self.shipped_item_ids),
+                "shipped_num" => crate::de::read(map, &mut self.shipped_num),
+                "shipped_order_id" => crate::de::read(map, &mut self.shipped_order_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LogisticsAddMultiPackShippedOrderInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for Pack {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("company", &self.company);
@@ -250,56 +300,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PackResult {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for ShippedOrderInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("bundle_list", &self.bundle_list);
-        out.present("shipped_item_ids", &self.shipped_item_ids);
-        out.present("shipped_num", &self.shipped_num);
-        out.field("shipped_order_id", &self.shipped_order_id);
-    }
-}
-impl ::serde::Serialize for ShippedOrderInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for ShippedOrderInfo {
-        const NAME: &'static str = "ShippedOrderInfo";
-        fn empty() -> Self {
-            Self {
-                bundle_list: Default::default(),
-                shipped_item_ids: Default::default(),
-                shipped_num: Default::default(),
-                shipped_order_id: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "bundle_list" => crate::de::read(map, &mut self.bundle_list),
-                "shipped_item_ids" => crate::de::read(map, &mut self.shipped_item_ids),
-                "shipped_num" => crate::de::read(map, &mut self.shipped_num),
-                "shipped_order_id" => crate::de::read(map, &mut self.shipped_order_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ShippedOrderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -125,6 +125,53 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for LogisticsAddSinglePackShippedOrderInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("shipped_item_ids", &self.shipped_item_ids);
+        out.field("shipped_num", &self.shipped_num);
+        out.field("shipped_order_id", &self.shipped_order_id);
+    }
+}
+impl ::serde::Serialize for LogisticsAddSinglePackShippedOrderInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for LogisticsAddSinglePackShippedOrderInfo {
+        const NAME: &'static str = "LogisticsAddSinglePackShippedOrderInfo";
+        fn empty() -> Self {
+            Self {
+                shipped_item_ids: Default::default(),
+                shipped_num: Default::default(),
+                shipped_order_id: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "shipped_item_ids" => crate::de::read(map, &mut self.shipped_item_ids),
+                "shipped_num" => crate::de::read(map, &mut self.shipped_num),
+                "shipped_order_id" => crate::de::read(map, &mut self.shipped_order_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LogisticsAddSinglePackShippedOrderInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for OrderSerialNumber {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
@@ -161,53 +208,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderSerialNumber {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for ShippedOrderInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("shipped_item_ids", &self.shipped_item_ids);
-        out.field("shipped_num", &self.shipped_num);
-        out.field("shipped_order_id", &self.shipped_order_id);
-    }
-}
-impl ::serde::Serialize for ShippedOrderInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for ShippedOrderInfo {
-        const NAME: &'static str = "ShippedOrderInfo";
-        fn empty() -> Self {
-            Self {
-                shipped_item_ids: Default::default(),
-                shipped_num: Default::default(),
-                shipped_order_id: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "shipped_item_ids" => crate::de::read(map, &mut self.shipped_item_ids),
-                "shipped_num" => crate::de::read(map, &mut self.shipped_num),
-                "shipped_order_id" => crate::de::read(map, &mut self.shipped_order_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ShippedOrderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -39,14 +39,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for LogisticsCompanyListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code", &self.code);
         out.present("id", &self.id);
         out.present("name", &self.name);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for LogisticsCompanyListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -55,8 +55,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for LogisticsCompanyListData {
+        const NAME: &'static str = "LogisticsCompanyListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -73,7 +73,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for LogisticsCompanyListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -85,6 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for OrderLogisticsCompanyListResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<LogisticsCompanyListData> as crate::de::Lenient>::lenient(deserializer)
+            .map(Self)
     }
 }

@@ -144,7 +144,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for GoodsInfo {
+impl crate::ser::Object for PolicyGoodsInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("category_id", &self.category_id);
         out.present("count", &self.count);
@@ -153,7 +153,7 @@ impl crate::ser::Object for GoodsInfo {
         out.present("show_page_url", &self.show_page_url);
     }
 }
-impl ::serde::Serialize for GoodsInfo {
+impl ::serde::Serialize for PolicyGoodsInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -162,8 +162,8 @@ impl ::serde::Serialize for GoodsInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for GoodsInfo {
-        const NAME: &'static str = "GoodsInfo";
+    impl crate::de::Object for PolicyGoodsInfo {
+        const NAME: &'static str = "PolicyGoodsInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -182,7 +182,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for GoodsInfo {
+    impl<'de> ::serde::Deserialize<'de> for PolicyGoodsInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -190,7 +190,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PolicyInfo {
+impl crate::ser::Object for PolicyPolicyInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("amount", &self.amount);
         out.present("appeal_status", &self.appeal_status);
@@ -210,7 +210,7 @@ impl crate::ser::Object for PolicyInfo {
         out.present("user_premium", &self.user_premium);
     }
 }
-impl ::serde::Serialize for PolicyInfo {
+impl ::serde::Serialize for PolicyPolicyInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -219,8 +219,8 @@ impl ::serde::Serialize for PolicyInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PolicyInfo {
-        const NAME: &'static str = "PolicyInfo";
+    impl crate::de::Object for PolicyPolicyInfo {
+        const NAME: &'static str = "PolicyPolicyInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -254,7 +254,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PolicyInfo {
+    impl<'de> ::serde::Deserialize<'de> for PolicyPolicyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

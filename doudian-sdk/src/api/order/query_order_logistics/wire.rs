@@ -85,66 +85,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DeliveryInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("company_info", &self.company_info);
-        out.present("deliver_id", &self.deliver_id);
-        out.present("deliver_type", &self.deliver_type);
-        out.present("pre_deliver_info", &self.pre_deliver_info);
-        out.present("reverse_express_info", &self.reverse_express_info);
-        out.present("send_from", &self.send_from);
-        out.present("send_to", &self.send_to);
-        out.field("track_info", &self.track_info);
-        out.present("track_no", &self.track_no);
-        out.present("transit_merge_type", &self.transit_merge_type);
-    }
-}
-impl ::serde::Serialize for DeliveryInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for DeliveryInfo {
-        const NAME: &'static str = "DeliveryInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "company_info" => crate::de::read(map, &mut self.company_info),
-                "deliver_id" => crate::de::read(map, &mut self.deliver_id),
-                "deliver_type" => crate::de::read(map, &mut self.deliver_type),
-                "pre_deliver_info" => crate::de::read(map, &mut self.pre_deliver_info),
-                "reverse_express_info" => {
-                    crate::de::read(map, &mut self.reverse_express_info)
-                }
-                "send_from" => crate::de::read(map, &mut self.send_from),
-                "send_to" => crate::de::read(map, &mut self.send_to),
-                "track_info" => crate::de::read(map, &mut self.track_info),
-                "track_no" => crate::de::read(map, &mut self.track_no),
-                "transit_merge_type" => {
-                    crate::de::read(map, &mut self.transit_merge_type)
-                }
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for DeliveryInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for ExpressInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("company_name", &self.company_name);
@@ -193,100 +133,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderPackageInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("order_status", &self.order_status);
-        out.field("package_info", &self.package_info);
-        out.present("shop_id", &self.shop_id);
-        out.present("shop_order_id", &self.shop_order_id.as_ref().map(crate::ids::Text));
-    }
-}
-impl ::serde::Serialize for OrderPackageInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for OrderPackageInfo {
-        const NAME: &'static str = "OrderPackageInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "order_status" => crate::de::read(map, &mut self.order_status),
-                "package_info" => crate::de::read(map, &mut self.package_info),
-                "shop_id" => crate::de::read(map, &mut self.shop_id),
-                "shop_order_id" => crate::de::read(map, &mut self.shop_order_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for OrderPackageInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for PackageInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("delivery_info", &self.delivery_info);
-        out.present("is_complement_deliver", &self.is_complement_deliver);
-        out.field("product_info", &self.product_info);
-        out.present("send_type", &self.send_type);
-        out.present("ship_time", &self.ship_time);
-        out.present("track_state", &self.track_state);
-    }
-}
-impl ::serde::Serialize for PackageInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for PackageInfo {
-        const NAME: &'static str = "PackageInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "delivery_info" => crate::de::read(map, &mut self.delivery_info),
-                "is_complement_deliver" => {
-                    crate::de::read(map, &mut self.is_complement_deliver)
-                }
-                "product_info" => crate::de::read(map, &mut self.product_info),
-                "send_type" => crate::de::read(map, &mut self.send_type),
-                "ship_time" => crate::de::read(map, &mut self.ship_time),
-                "track_state" => crate::de::read(map, &mut self.track_state),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PackageInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for PreDeliverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("deliver_id", &self.deliver_id);
@@ -324,6 +170,160 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PreDeliverInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for QueryOrderLogisticsDeliveryInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("company_info", &self.company_info);
+        out.present("deliver_id", &self.deliver_id);
+        out.present("deliver_type", &self.deliver_type);
+        out.present("pre_deliver_info", &self.pre_deliver_info);
+        out.present("reverse_express_info", &self.reverse_express_info);
+        out.present("send_from", &self.send_from);
+        out.present("send_to", &self.send_to);
+        out.field("track_info", &self.track_info);
+        out.present("track_no", &self.track_no);
+        out.present("transit_merge_type", &self.transit_merge_type);
+    }
+}
+impl ::serde::Serialize for QueryOrderLogisticsDeliveryInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for QueryOrderLogisticsDeliveryInfo {
+        const NAME: &'static str = "QueryOrderLogisticsDeliveryInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "company_info" => crate::de::read(map, &mut self.company_info),
+                "deliver_id" => crate::de::read(map, &mut self.deliver_id),
+                "deliver_type" => crate::de::read(map, &mut self.deliver_type),
+                "pre_deliver_info" => crate::de::read(map, &mut self.pre_deliver_info),
+                "reverse_express_info" => {
+                    crate::de::read(map, &mut self.reverse_express_info)
+                }
+                "send_from" => crate::de::read(map, &mut self.send_from),
+                "send_to" => crate::de::read(map, &mut self.send_to),
+                "track_info" => crate::de::read(map, &mut self.track_info),
+                "track_no" => crate::de::read(map, &mut self.track_no),
+                "transit_merge_type" => {
+                    crate::de::read(map, &mut self.transit_merge_type)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for QueryOrderLogisticsDeliveryInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for QueryOrderLogisticsOrderPackageInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("order_status", &self.order_status);
+        out.field("package_info", &self.package_info);
+        out.present("shop_id", &self.shop_id);
+        out.present("shop_order_id", &self.shop_order_id.as_ref().map(crate::ids::Text));
+    }
+}
+impl ::serde::Serialize for QueryOrderLogisticsOrderPackageInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for QueryOrderLogisticsOrderPackageInfo {
+        const NAME: &'static str = "QueryOrderLogisticsOrderPackageInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "order_status" => crate::de::read(map, &mut self.order_status),
+                "package_info" => crate::de::read(map, &mut self.package_info),
+                "shop_id" => crate::de::read(map, &mut self.shop_id),
+                "shop_order_id" => crate::de::read(map, &mut self.shop_order_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for QueryOrderLogisticsOrderPackageInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for QueryOrderLogisticsPackageInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("delivery_info", &self.delivery_info);
+        out.present("is_complement_deliver", &self.is_complement_deliver);
+        out.field("product_info", &self.product_info);
+        out.present("send_type", &self.send_type);
+        out.present("ship_time", &self.ship_time);
+        out.present("track_state", &self.track_state);
+    }
+}
+impl ::serde::Serialize for QueryOrderLogisticsPackageInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for QueryOrderLogisticsPackageInfo {
+        const NAME: &'static str = "QueryOrderLogisticsPackageInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "delivery_info" => crate::de::read(map, &mut self.delivery_info),
+                "is_complement_deliver" => {
+                    crate::de::read(map, &mut self.is_complement_deliver)
+                }
+                "product_info" => crate::de::read(map, &mut self.product_info),
+                "send_type" => crate::de::read(map, &mut self.send_type),
+                "ship_time" => crate::de::read(map, &mut self.ship_time),
+                "track_state" => crate::de::read(map, &mut self.track_state),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for QueryOrderLogisticsPackageInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

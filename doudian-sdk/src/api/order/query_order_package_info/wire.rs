@@ -85,7 +85,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DeliveryInfo {
+impl crate::ser::Object for QueryOrderPackageInfoDeliveryInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("company_info", &self.company_info);
         out.present("create_time", &self.create_time);
@@ -95,7 +95,7 @@ impl crate::ser::Object for DeliveryInfo {
         out.present("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for DeliveryInfo {
+impl ::serde::Serialize for QueryOrderPackageInfoDeliveryInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -104,8 +104,8 @@ impl ::serde::Serialize for DeliveryInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for DeliveryInfo {
-        const NAME: &'static str = "DeliveryInfo";
+    impl crate::de::Object for QueryOrderPackageInfoDeliveryInfo {
+        const NAME: &'static str = "QueryOrderPackageInfoDeliveryInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -125,7 +125,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DeliveryInfo {
+    impl<'de> ::serde::Deserialize<'de> for QueryOrderPackageInfoDeliveryInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -133,7 +133,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderPackageInfo {
+impl crate::ser::Object for QueryOrderPackageInfoOrderPackageInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("is_multi_package", &self.is_multi_package);
         out.present("order_status", &self.order_status);
@@ -143,7 +143,7 @@ impl crate::ser::Object for OrderPackageInfo {
         out.present("wait_send_product_info", &self.wait_send_product_info);
     }
 }
-impl ::serde::Serialize for OrderPackageInfo {
+impl ::serde::Serialize for QueryOrderPackageInfoOrderPackageInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -152,8 +152,8 @@ impl ::serde::Serialize for OrderPackageInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for OrderPackageInfo {
-        const NAME: &'static str = "OrderPackageInfo";
+    impl crate::de::Object for QueryOrderPackageInfoOrderPackageInfo {
+        const NAME: &'static str = "QueryOrderPackageInfoOrderPackageInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -175,7 +175,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderPackageInfo {
+    impl<'de> ::serde::Deserialize<'de> for QueryOrderPackageInfoOrderPackageInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -183,7 +183,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PackageInfo {
+impl crate::ser::Object for QueryOrderPackageInfoPackageInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("delivery_info", &self.delivery_info);
         out.present("is_complement_deliver", &self.is_complement_deliver);
@@ -192,7 +192,7 @@ impl crate::ser::Object for PackageInfo {
         out.present("track_state", &self.track_state);
     }
 }
-impl ::serde::Serialize for PackageInfo {
+impl ::serde::Serialize for QueryOrderPackageInfoPackageInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -201,8 +201,8 @@ impl ::serde::Serialize for PackageInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PackageInfo {
-        const NAME: &'static str = "PackageInfo";
+    impl crate::de::Object for QueryOrderPackageInfoPackageInfo {
+        const NAME: &'static str = "QueryOrderPackageInfoPackageInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -223,7 +223,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PackageInfo {
+    impl<'de> ::serde::Deserialize<'de> for QueryOrderPackageInfoPackageInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

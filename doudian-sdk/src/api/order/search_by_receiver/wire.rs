@@ -104,14 +104,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ShopOrder {
+impl crate::ser::Object for SearchByReceiverShopOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("create_time", &self.create_time);
         out.present("order_id", &self.order_id.as_ref().map(crate::ids::Text));
         out.present("order_status", &self.order_status.map(crate::codes::Digits));
     }
 }
-impl ::serde::Serialize for ShopOrder {
+impl ::serde::Serialize for SearchByReceiverShopOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -120,8 +120,8 @@ impl ::serde::Serialize for ShopOrder {
     }
 }
 const _: () = {
-    impl crate::de::Object for ShopOrder {
-        const NAME: &'static str = "ShopOrder";
+    impl crate::de::Object for SearchByReceiverShopOrder {
+        const NAME: &'static str = "SearchByReceiverShopOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -138,7 +138,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ShopOrder {
+    impl<'de> ::serde::Deserialize<'de> for SearchByReceiverShopOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -99,50 +99,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("income_info", &self.income_info);
-        out.present("order_info", &self.order_info);
-        out.present("outcome_info", &self.outcome_info);
-        out.present("settle_info", &self.settle_info);
-    }
-}
-impl ::serde::Serialize for Data {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "income_info" => crate::de::read(map, &mut self.income_info),
-                "order_info" => crate::de::read(map, &mut self.order_info),
-                "outcome_info" => crate::de::read(map, &mut self.outcome_info),
-                "settle_info" => crate::de::read(map, &mut self.settle_info),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Data {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for IncomeInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("pay_amount", &self.pay_amount);
@@ -278,6 +234,50 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for OutcomeInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SettleData {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("income_info", &self.income_info);
+        out.present("order_info", &self.order_info);
+        out.present("outcome_info", &self.outcome_info);
+        out.present("settle_info", &self.settle_info);
+    }
+}
+impl ::serde::Serialize for SettleData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for SettleData {
+        const NAME: &'static str = "SettleData";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "income_info" => crate::de::read(map, &mut self.income_info),
+                "order_info" => crate::de::read(map, &mut self.order_info),
+                "outcome_info" => crate::de::read(map, &mut self.outcome_info),
+                "settle_info" => crate::de::read(map, &mut self.settle_info),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SettleData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

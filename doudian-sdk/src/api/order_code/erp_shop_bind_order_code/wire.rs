@@ -88,6 +88,59 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for ErpShopBindOrderCodeOrderDetail {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("combo_id", &self.combo_id);
+        out.present("lot01", &self.lot01);
+        out.field("shop_qty", &self.shop_qty);
+        out.present("sku_barcode", &self.sku_barcode);
+        out.present("unique_code", &self.unique_code);
+    }
+}
+impl ::serde::Serialize for ErpShopBindOrderCodeOrderDetail {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for ErpShopBindOrderCodeOrderDetail {
+        const NAME: &'static str = "ErpShopBindOrderCodeOrderDetail";
+        fn empty() -> Self {
+            Self {
+                combo_id: Default::default(),
+                lot01: Default::default(),
+                shop_qty: Default::default(),
+                sku_barcode: Default::default(),
+                unique_code: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "combo_id" => crate::de::read(map, &mut self.combo_id),
+                "lot01" => crate::de::read(map, &mut self.lot01),
+                "shop_qty" => crate::de::read(map, &mut self.shop_qty),
+                "sku_barcode" => crate::de::read(map, &mut self.sku_barcode),
+                "unique_code" => crate::de::read(map, &mut self.unique_code),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ErpShopBindOrderCodeOrderDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for Order {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("logistics_code", &self.logistics_code);
@@ -134,59 +187,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Order {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for OrderDetail {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("combo_id", &self.combo_id);
-        out.present("lot01", &self.lot01);
-        out.field("shop_qty", &self.shop_qty);
-        out.present("sku_barcode", &self.sku_barcode);
-        out.present("unique_code", &self.unique_code);
-    }
-}
-impl ::serde::Serialize for OrderDetail {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
-        fn empty() -> Self {
-            Self {
-                combo_id: Default::default(),
-                lot01: Default::default(),
-                shop_qty: Default::default(),
-                sku_barcode: Default::default(),
-                unique_code: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "combo_id" => crate::de::read(map, &mut self.combo_id),
-                "lot01" => crate::de::read(map, &mut self.lot01),
-                "shop_qty" => crate::de::read(map, &mut self.shop_qty),
-                "sku_barcode" => crate::de::read(map, &mut self.sku_barcode),
-                "unique_code" => crate::de::read(map, &mut self.unique_code),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

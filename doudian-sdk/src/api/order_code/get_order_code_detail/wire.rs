@@ -90,7 +90,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for GetOrderCodeDetailOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("logistics_name", &self.logistics_name);
         out.present("order_code", &self.order_code);
@@ -98,7 +98,7 @@ impl crate::ser::Object for OrderDetail {
         out.field("sku_detail_list", &self.sku_detail_list);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for GetOrderCodeDetailOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -107,8 +107,8 @@ impl ::serde::Serialize for OrderDetail {
     }
 }
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for GetOrderCodeDetailOrderDetail {
+        const NAME: &'static str = "GetOrderCodeDetailOrderDetail";
         fn empty() -> Self {
             Self::default()
         }
@@ -126,7 +126,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for GetOrderCodeDetailOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -287,7 +287,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PoiResource {
+impl crate::ser::Object for AddCbProductPoiResource {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code_type", &self.code_type);
         out.present("condition", &self.condition);
@@ -302,7 +302,7 @@ impl crate::ser::Object for PoiResource {
         out.present("valid_start", &self.valid_start);
     }
 }
-impl ::serde::Serialize for PoiResource {
+impl ::serde::Serialize for AddCbProductPoiResource {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -312,8 +312,8 @@ impl ::serde::Serialize for PoiResource {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PoiResource {
-        const NAME: &'static str = "PoiResource";
+    impl crate::de::Object for AddCbProductPoiResource {
+        const NAME: &'static str = "AddCbProductPoiResource";
         fn empty() -> Self {
             Self::default()
         }
@@ -342,7 +342,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PoiResource {
+    impl<'de> ::serde::Deserialize<'de> for AddCbProductPoiResource {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -350,14 +350,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Quality {
+impl crate::ser::Object for AddCbProductQuality {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("quality_attachments", &self.quality_attachments);
         out.present("quality_key", &self.quality_key);
         out.present("quality_name", &self.quality_name);
     }
 }
-impl ::serde::Serialize for Quality {
+impl ::serde::Serialize for AddCbProductQuality {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -367,8 +367,8 @@ impl ::serde::Serialize for Quality {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Quality {
-        const NAME: &'static str = "Quality";
+    impl crate::de::Object for AddCbProductQuality {
+        const NAME: &'static str = "AddCbProductQuality";
         fn empty() -> Self {
             Self::default()
         }
@@ -387,7 +387,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Quality {
+    impl<'de> ::serde::Deserialize<'de> for AddCbProductQuality {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -395,13 +395,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for QualityAttachment {
+impl crate::ser::Object for AddCbProductQualityAttachment {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("media_type", &self.media_type);
         out.present("url", &self.url);
     }
 }
-impl ::serde::Serialize for QualityAttachment {
+impl ::serde::Serialize for AddCbProductQualityAttachment {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -411,8 +411,8 @@ impl ::serde::Serialize for QualityAttachment {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for QualityAttachment {
-        const NAME: &'static str = "QualityAttachment";
+    impl crate::de::Object for AddCbProductQualityAttachment {
+        const NAME: &'static str = "AddCbProductQualityAttachment";
         fn empty() -> Self {
             Self::default()
         }
@@ -428,7 +428,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for QualityAttachment {
+    impl<'de> ::serde::Deserialize<'de> for AddCbProductQualityAttachment {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -436,7 +436,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sku {
+impl crate::ser::Object for AddCbProductSku {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code", &self.code);
         out.present("out_sku_id", &self.out_sku_id);
@@ -447,7 +447,7 @@ impl crate::ser::Object for Sku {
         out.present("spec_detail_id3", &self.spec_detail_id3);
     }
 }
-impl ::serde::Serialize for Sku {
+impl ::serde::Serialize for AddCbProductSku {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -456,8 +456,8 @@ impl ::serde::Serialize for Sku {
     }
 }
 const _: () = {
-    impl crate::de::Object for Sku {
-        const NAME: &'static str = "Sku";
+    impl crate::de::Object for AddCbProductSku {
+        const NAME: &'static str = "AddCbProductSku";
         fn empty() -> Self {
             Self::default()
         }
@@ -478,7 +478,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sku {
+    impl<'de> ::serde::Deserialize<'de> for AddCbProductSku {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

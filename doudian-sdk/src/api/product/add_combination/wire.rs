@@ -115,13 +115,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SkuInfo {
+impl crate::ser::Object for AddCombinationSkuInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("product_id", &crate::ids::Number(&self.product_id));
         out.present("sku_num_info", &self.sku_num_info);
     }
 }
-impl ::serde::Serialize for SkuInfo {
+impl ::serde::Serialize for AddCombinationSkuInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -131,8 +131,8 @@ impl ::serde::Serialize for SkuInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SkuInfo {
-        const NAME: &'static str = "SkuInfo";
+    impl crate::de::Object for AddCombinationSkuInfo {
+        const NAME: &'static str = "AddCombinationSkuInfo";
         fn empty() -> Self {
             Self {
                 product_id: Default::default(),
@@ -151,7 +151,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuInfo {
+    impl<'de> ::serde::Deserialize<'de> for AddCombinationSkuInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -159,13 +159,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SkuNumInfo {
+impl crate::ser::Object for AddCombinationSkuNumInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("num", &self.num);
         out.field("sku_id", &crate::ids::Number(&self.sku_id));
     }
 }
-impl ::serde::Serialize for SkuNumInfo {
+impl ::serde::Serialize for AddCombinationSkuNumInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -175,8 +175,8 @@ impl ::serde::Serialize for SkuNumInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SkuNumInfo {
-        const NAME: &'static str = "SkuNumInfo";
+    impl crate::de::Object for AddCombinationSkuNumInfo {
+        const NAME: &'static str = "AddCombinationSkuNumInfo";
         fn empty() -> Self {
             Self {
                 num: Default::default(),
@@ -195,7 +195,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuNumInfo {
+    impl<'de> ::serde::Deserialize<'de> for AddCombinationSkuNumInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -100,14 +100,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for RecruitInfo {
+impl crate::ser::Object for AddSchemaRecruitInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("recruit_follow_id", &self.recruit_follow_id);
         out.present("recruit_source", &self.recruit_source);
         out.field("recruit_type", &self.recruit_type);
     }
 }
-impl ::serde::Serialize for RecruitInfo {
+impl ::serde::Serialize for AddSchemaRecruitInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -117,8 +117,8 @@ impl ::serde::Serialize for RecruitInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for RecruitInfo {
-        const NAME: &'static str = "RecruitInfo";
+    impl crate::de::Object for AddSchemaRecruitInfo {
+        const NAME: &'static str = "AddSchemaRecruitInfo";
         fn empty() -> Self {
             Self {
                 recruit_follow_id: Default::default(),
@@ -139,7 +139,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for RecruitInfo {
+    impl<'de> ::serde::Deserialize<'de> for AddSchemaRecruitInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -147,7 +147,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sku {
+impl crate::ser::Object for AddSchemaSku {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code", &self.code);
         out.present("out_sku_id", &self.out_sku_id);
@@ -155,7 +155,7 @@ impl crate::ser::Object for Sku {
         out.present("sku_id", &self.sku_id);
     }
 }
-impl ::serde::Serialize for Sku {
+impl ::serde::Serialize for AddSchemaSku {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -164,8 +164,8 @@ impl ::serde::Serialize for Sku {
     }
 }
 const _: () = {
-    impl crate::de::Object for Sku {
-        const NAME: &'static str = "Sku";
+    impl crate::de::Object for AddSchemaSku {
+        const NAME: &'static str = "AddSchemaSku";
         fn empty() -> Self {
             Self::default()
         }
@@ -183,7 +183,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sku {
+    impl<'de> ::serde::Deserialize<'de> for AddSchemaSku {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

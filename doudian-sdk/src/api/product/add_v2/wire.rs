@@ -399,7 +399,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Quality {
+impl crate::ser::Object for AddV2Quality {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("quality_attachments", &self.quality_attachments);
         out.present("quality_content_name", &self.quality_content_name);
@@ -408,7 +408,7 @@ impl crate::ser::Object for Quality {
         out.field("quality_name", &self.quality_name);
     }
 }
-impl ::serde::Serialize for Quality {
+impl ::serde::Serialize for AddV2Quality {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -418,8 +418,8 @@ impl ::serde::Serialize for Quality {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Quality {
-        const NAME: &'static str = "Quality";
+    impl crate::de::Object for AddV2Quality {
+        const NAME: &'static str = "AddV2Quality";
         fn empty() -> Self {
             Self {
                 quality_attachments: Default::default(),
@@ -448,7 +448,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Quality {
+    impl<'de> ::serde::Deserialize<'de> for AddV2Quality {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -456,13 +456,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for RecruitInfo {
+impl crate::ser::Object for AddV2RecruitInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("recruit_follow_id", &self.recruit_follow_id);
         out.present("recruit_type", &self.recruit_type);
     }
 }
-impl ::serde::Serialize for RecruitInfo {
+impl ::serde::Serialize for AddV2RecruitInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -472,8 +472,8 @@ impl ::serde::Serialize for RecruitInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for RecruitInfo {
-        const NAME: &'static str = "RecruitInfo";
+    impl crate::de::Object for AddV2RecruitInfo {
+        const NAME: &'static str = "AddV2RecruitInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -489,7 +489,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for RecruitInfo {
+    impl<'de> ::serde::Deserialize<'de> for AddV2RecruitInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -497,7 +497,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sku {
+impl crate::ser::Object for AddV2Sku {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code", &self.code);
         out.present("out_sku_id", &self.out_sku_id);
@@ -509,7 +509,7 @@ impl crate::ser::Object for Sku {
         out.field("spec_detail_ids", &self.spec_detail_ids);
     }
 }
-impl ::serde::Serialize for Sku {
+impl ::serde::Serialize for AddV2Sku {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -518,8 +518,8 @@ impl ::serde::Serialize for Sku {
     }
 }
 const _: () = {
-    impl crate::de::Object for Sku {
-        const NAME: &'static str = "Sku";
+    impl crate::de::Object for AddV2Sku {
+        const NAME: &'static str = "AddV2Sku";
         fn empty() -> Self {
             Self::default()
         }
@@ -541,7 +541,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sku {
+    impl<'de> ::serde::Deserialize<'de> for AddV2Sku {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -123,6 +123,540 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for BatchGetCombinationImage {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("height", &self.height);
+        out.present("pic_url", &self.pic_url);
+        out.present("track_info", &self.track_info);
+        out.present("width", &self.width);
+    }
+}
+impl ::serde::Serialize for BatchGetCombinationImage {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetCombinationImage {
+        const NAME: &'static str = "BatchGetCombinationImage";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "height" => crate::de::read(map, &mut self.height),
+                "pic_url" => crate::de::read(map, &mut self.pic_url),
+                "track_info" => crate::de::read(map, &mut self.track_info),
+                "width" => crate::de::read(map, &mut self.width),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetCombinationImage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetCombinationPic {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("height", &self.height);
+        out.present("pic_type", &self.pic_type);
+        out.present("track_info", &self.track_info);
+        out.present("url", &self.url);
+        out.present("width", &self.width);
+    }
+}
+impl ::serde::Serialize for BatchGetCombinationPic {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetCombinationPic {
+        const NAME: &'static str = "BatchGetCombinationPic";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "height" => crate::de::read(map, &mut self.height),
+                "pic_type" => crate::de::read(map, &mut self.pic_type),
+                "track_info" => crate::de::read(map, &mut self.track_info),
+                "url" => crate::de::read(map, &mut self.url),
+                "width" => crate::de::read(map, &mut self.width),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetCombinationPic {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetCombinationPoiResource {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("code_type", &self.code_type);
+        out.present("product_id", &self.product_id);
+        out.present("res_id", &self.res_id);
+        out.present("res_order_id", &self.res_order_id);
+        out.present("res_order_secret", &self.res_order_secret);
+        out.present("sku_id", &self.sku_id);
+        out.present("status", &self.status);
+    }
+}
+impl ::serde::Serialize for BatchGetCombinationPoiResource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetCombinationPoiResource {
+        const NAME: &'static str = "BatchGetCombinationPoiResource";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "code_type" => crate::de::read(map, &mut self.code_type),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "res_id" => crate::de::read(map, &mut self.res_id),
+                "res_order_id" => crate::de::read(map, &mut self.res_order_id),
+                "res_order_secret" => crate::de::read(map, &mut self.res_order_secret),
+                "sku_id" => crate::de::read(map, &mut self.sku_id),
+                "status" => crate::de::read(map, &mut self.status),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetCombinationPoiResource {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetCombinationProduct {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("after_sale_service", &self.after_sale_service);
+        out.present("appoint_delivery_day", &self.appoint_delivery_day);
+        out.field("assoc_ids", &self.assoc_ids);
+        out.present("biz_identity", &self.biz_identity);
+        out.present("biz_kind", &self.biz_kind);
+        out.present("biz_type", &self.biz_type);
+        out.present("brand_id", &self.brand_id);
+        out.present("category_id", &self.category_id);
+        out.present("channel", &self.channel);
+        out.present("check_status", &self.check_status);
+        out.present("create_time", &self.create_time);
+        out.present("currency", &self.currency);
+        out.field("custom_value_tag_infos", &self.custom_value_tag_infos);
+        out.present("default_combination_id", &self.default_combination_id);
+        out.present("default_series_id", &self.default_series_id);
+        out.present("delivery_delay_date", &self.delivery_delay_date);
+        out.present("delivery_delay_day", &self.delivery_delay_day);
+        out.present("description", &self.description);
+        out.present("detail_brief", &self.detail_brief);
+        out.present("end_time", &self.end_time);
+        out.field("extra_info", &self.extra_info);
+        out.present("freight_id", &self.freight_id);
+        out.present("hit_channel", &self.hit_channel);
+        out.field("image_detail_info", &self.image_detail_info);
+        out.field("img_list", &self.img_list);
+        out.present("is_show", &self.is_show);
+        out.present("main_img", &self.main_img);
+        out.present("market_store_id", &self.market_store_id);
+        out.present("mobile", &self.mobile);
+        out.field("mpu_mount_relations", &self.mpu_mount_relations);
+        out.present("name", &self.name);
+        out.present("need_code", &self.need_code);
+        out.present("new_category", &self.new_category);
+        out.present("old_category", &self.old_category);
+        out.present("original_price", &self.original_price);
+        out.present("out_product_id", &self.out_product_id);
+        out.field("package_main_product_info", &self.package_main_product_info);
+        out.field("package_sub_products", &self.package_sub_products);
+        out.present("pay_type", &self.pay_type);
+        out.present("presell_config_level", &self.presell_config_level);
+        out.present("presell_delay", &self.presell_delay);
+        out.present("presell_delivery_type", &self.presell_delivery_type);
+        out.present("presell_end_time", &self.presell_end_time);
+        out.present("presell_type", &self.presell_type);
+        out.present("price", &self.price);
+        out.present("priority_material_info", &self.priority_material_info);
+        out.present("product_biz", &self.product_biz);
+        out.present("product_channel", &self.product_channel);
+        out.present("product_id", &self.product_id);
+        out.present("product_relation", &self.product_relation);
+        out.present("product_source", &self.product_source);
+        out.present("product_type", &self.product_type);
+        out.field("product_videos", &self.product_videos);
+        out.field("property_values", &self.property_values);
+        out.present("reason", &self.reason);
+        out.present("recommend_remark", &self.recommend_remark);
+        out.present("reduce_type", &self.reduce_type);
+        out.present("return_policy_id", &self.return_policy_id);
+        out.present("sale_price", &self.sale_price);
+        out.present("sell_channel", &self.sell_channel);
+        out.present("sell_num", &self.sell_num);
+        out.present("sell_num_value", &self.sell_num_value);
+        out.field("sell_terminal", &self.sell_terminal);
+        out.present("sellable", &self.sellable);
+        out.present("shop_id", &self.shop_id);
+        out.present("show_place", &self.show_place);
+        out.field("skus", &self.skus);
+        out.present("spec_id", &self.spec_id);
+        out.field("spu_id", &self.spu_id);
+        out.present("start_time", &self.start_time);
+        out.present("status", &self.status);
+        out.present("std_brand_name", &self.std_brand_name);
+        out.present("store_id", &self.store_id);
+        out.present("tag_info_str", &self.tag_info_str);
+        out.field("tag_list", &self.tag_list);
+        out.present("update_time", &self.update_time);
+        out.present("user_limit", &self.user_limit);
+        out.present("video_item", &self.video_item);
+        out.present("weight", &self.weight);
+    }
+}
+impl ::serde::Serialize for BatchGetCombinationProduct {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetCombinationProduct {
+        const NAME: &'static str = "BatchGetCombinationProduct";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "after_sale_service" => {
+                    crate::de::read(map, &mut self.after_sale_service)
+                }
+                "appoint_delivery_day" => {
+                    crate::de::read(map, &mut self.appoint_delivery_day)
+                }
+                "assoc_ids" => crate::de::read(map, &mut self.assoc_ids),
+                "biz_identity" => crate::de::read(map, &mut self.biz_identity),
+                "biz_kind" => crate::de::read(map, &mut self.biz_kind),
+                "biz_type" => crate::de::read(map, &mut self.biz_type),
+                "brand_id" => crate::de::read(map, &mut self.brand_id),
+                "category_id" => crate::de::read(map, &mut self.category_id),
+                "channel" => crate::de::read(map, &mut self.channel),
+                "check_status" => crate::de::read(map, &mut self.check_status),
+                "create_time" => crate::de::read(map, &mut self.create_time),
+                "currency" => crate::de::read(map, &mut self.currency),
+                "custom_value_tag_infos" => {
+                    crate::de::read(map, &mut self.custom_value_tag_infos)
+                }
+                "default_combination_id" => {
+                    crate::de::read(map, &mut self.default_combination_id)
+                }
+                "default_series_id" => crate::de::read(map, &mut self.default_series_id),
+                "delivery_delay_date" => {
+                    crate::de::read(map, &mut self.delivery_delay_date)
+                }
+                "delivery_delay_day" => {
+                    crate::de::read(map, &mut self.delivery_delay_day)
+                }
+                "description" => crate::de::read(map, &mut self.description),
+                "detail_brief" => crate::de::read(map, &mut self.detail_brief),
+                "end_time" => crate::de::read(map, &mut self.end_time),
+                "extra_info" => crate::de::read(map, &mut self.extra_info),
+                "freight_id" => crate::de::read(map, &mut self.freight_id),
+                "hit_channel" => crate::de::read(map, &mut self.hit_channel),
+                "image_detail_info" => crate::de::read(map, &mut self.image_detail_info),
+                "img_list" => crate::de::read(map, &mut self.img_list),
+                "is_show" => crate::de::read(map, &mut self.is_show),
+                "main_img" => crate::de::read(map, &mut self.main_img),
+                "market_store_id" => crate::de::read(map, &mut self.market_store_id),
+                "mobile" => crate::de::read(map, &mut self.mobile),
+                "mpu_mount_relations" => {
+                    crate::de::read(map, &mut self.mpu_mount_relations)
+                }
+                "name" => crate::de::read(map, &mut self.name),
+                "need_code" => crate::de::read(map, &mut self.need_code),
+                "new_category" => crate::de::read(map, &mut self.new_category),
+                "old_category" => crate::de::read(map, &mut self.old_category),
+                "original_price" => crate::de::read(map, &mut self.original_price),
+                "out_product_id" => crate::de::read(map, &mut self.out_product_id),
+                "package_main_product_info" => {
+                    crate::de::read(map, &mut self.package_main_product_info)
+                }
+                "package_sub_products" => {
+                    crate::de::read(map, &mut self.package_sub_products)
+                }
+                "pay_type" => crate::de::read(map, &mut self.pay_type),
+                "presell_config_level" => {
+                    crate::de::read(map, &mut self.presell_config_level)
+                }
+                "presell_delay" => crate::de::read(map, &mut self.presell_delay),
+                "presell_delivery_type" => {
+                    crate::de::read(map, &mut self.presell_delivery_type)
+                }
+                "presell_end_time" => crate::de::read(map, &mut self.presell_end_time),
+                "presell_type" => crate::de::read(map, &mut self.presell_type),
+                "price" => crate::de::read(map, &mut self.price),
+                "priority_material_info" => {
+                    crate::de::read(map, &mut self.priority_material_info)
+                }
+                "product_biz" => crate::de::read(map, &mut self.product_biz),
+                "product_channel" => crate::de::read(map, &mut self.product_channel),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "product_relation" => crate::de::read(map, &mut self.product_relation),
+                "product_source" => crate::de::read(map, &mut self.product_source),
+                "product_type" => crate::de::read(map, &mut self.product_type),
+                "product_videos" => crate::de::read(map, &mut self.product_videos),
+                "property_values" => crate::de::read(map, &mut self.property_values),
+                "reason" => crate::de::read(map, &mut self.reason),
+                "recommend_remark" => crate::de::read(map, &mut self.recommend_remark),
+                "reduce_type" => crate::de::read(map, &mut self.reduce_type),
+                "return_policy_id" => crate::de::read(map, &mut self.return_policy_id),
+                "sale_price" => crate::de::read(map, &mut self.sale_price),
+                "sell_channel" => crate::de::read(map, &mut self.sell_channel),
+                "sell_num" => crate::de::read(map, &mut self.sell_num),
+                "sell_num_value" => crate::de::read(map, &mut self.sell_num_value),
+                "sell_terminal" => crate::de::read(map, &mut self.sell_terminal),
+                "sellable" => crate::de::read(map, &mut self.sellable),
+                "shop_id" => crate::de::read(map, &mut self.shop_id),
+                "show_place" => crate::de::read(map, &mut self.show_place),
+                "skus" => crate::de::read(map, &mut self.skus),
+                "spec_id" => crate::de::read(map, &mut self.spec_id),
+                "spu_id" => crate::de::read(map, &mut self.spu_id),
+                "start_time" => crate::de::read(map, &mut self.start_time),
+                "status" => crate::de::read(map, &mut self.status),
+                "std_brand_name" => crate::de::read(map, &mut self.std_brand_name),
+                "store_id" => crate::de::read(map, &mut self.store_id),
+                "tag_info_str" => crate::de::read(map, &mut self.tag_info_str),
+                "tag_list" => crate::de::read(map, &mut self.tag_list),
+                "update_time" => crate::de::read(map, &mut self.update_time),
+                "user_limit" => crate::de::read(map, &mut self.user_limit),
+                "video_item" => crate::de::read(map, &mut self.video_item),
+                "weight" => crate::de::read(map, &mut self.weight),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetCombinationProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetCombinationProperty {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("property_id", &self.property_id);
+        out.present("property_name", &self.property_name);
+        out.present("spec_type", &self.spec_type);
+    }
+}
+impl ::serde::Serialize for BatchGetCombinationProperty {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetCombinationProperty {
+        const NAME: &'static str = "BatchGetCombinationProperty";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "property_id" => crate::de::read(map, &mut self.property_id),
+                "property_name" => crate::de::read(map, &mut self.property_name),
+                "spec_type" => crate::de::read(map, &mut self.spec_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetCombinationProperty {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetCombinationPropertyValue {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("pair_id", &self.pair_id);
+        out.present("property", &self.property);
+        out.present("seq", &self.seq);
+        out.field("values", &self.values);
+    }
+}
+impl ::serde::Serialize for BatchGetCombinationPropertyValue {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetCombinationPropertyValue {
+        const NAME: &'static str = "BatchGetCombinationPropertyValue";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "pair_id" => crate::de::read(map, &mut self.pair_id),
+                "property" => crate::de::read(map, &mut self.property),
+                "seq" => crate::de::read(map, &mut self.seq),
+                "values" => crate::de::read(map, &mut self.values),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetCombinationPropertyValue {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetCombinationSkuChannel {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("channel", &self.channel);
+        out.field("extra", &self.extra);
+        out.present("product_id", &self.product_id);
+        out.present("shop_id", &self.shop_id);
+        out.present("sku_id", &self.sku_id);
+    }
+}
+impl ::serde::Serialize for BatchGetCombinationSkuChannel {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetCombinationSkuChannel {
+        const NAME: &'static str = "BatchGetCombinationSkuChannel";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "channel" => crate::de::read(map, &mut self.channel),
+                "extra" => crate::de::read(map, &mut self.extra),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "shop_id" => crate::de::read(map, &mut self.shop_id),
+                "sku_id" => crate::de::read(map, &mut self.sku_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetCombinationSkuChannel {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetCombinationValue {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("display_value_name", &self.display_value_name);
+        out.present("value_id", &self.value_id);
+        out.present("value_name", &self.value_name);
+    }
+}
+impl ::serde::Serialize for BatchGetCombinationValue {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetCombinationValue {
+        const NAME: &'static str = "BatchGetCombinationValue";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "display_value_name" => {
+                    crate::de::read(map, &mut self.display_value_name)
+                }
+                "value_id" => crate::de::read(map, &mut self.value_id),
+                "value_name" => crate::de::read(map, &mut self.value_name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetCombinationValue {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for BizIdentity {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("bmp_seller_type", &self.bmp_seller_type);
@@ -398,50 +932,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DetailBrief {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Image {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("height", &self.height);
-        out.present("pic_url", &self.pic_url);
-        out.present("track_info", &self.track_info);
-        out.present("width", &self.width);
-    }
-}
-impl ::serde::Serialize for Image {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Image {
-        const NAME: &'static str = "Image";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "height" => crate::de::read(map, &mut self.height),
-                "pic_url" => crate::de::read(map, &mut self.pic_url),
-                "track_info" => crate::de::read(map, &mut self.track_info),
-                "width" => crate::de::read(map, &mut self.width),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Image {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1108,102 +1598,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Pic {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("height", &self.height);
-        out.present("pic_type", &self.pic_type);
-        out.present("track_info", &self.track_info);
-        out.present("url", &self.url);
-        out.present("width", &self.width);
-    }
-}
-impl ::serde::Serialize for Pic {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Pic {
-        const NAME: &'static str = "Pic";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "height" => crate::de::read(map, &mut self.height),
-                "pic_type" => crate::de::read(map, &mut self.pic_type),
-                "track_info" => crate::de::read(map, &mut self.track_info),
-                "url" => crate::de::read(map, &mut self.url),
-                "width" => crate::de::read(map, &mut self.width),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Pic {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for PoiResource {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("code_type", &self.code_type);
-        out.present("product_id", &self.product_id);
-        out.present("res_id", &self.res_id);
-        out.present("res_order_id", &self.res_order_id);
-        out.present("res_order_secret", &self.res_order_secret);
-        out.present("sku_id", &self.sku_id);
-        out.present("status", &self.status);
-    }
-}
-impl ::serde::Serialize for PoiResource {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for PoiResource {
-        const NAME: &'static str = "PoiResource";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "code_type" => crate::de::read(map, &mut self.code_type),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "res_id" => crate::de::read(map, &mut self.res_id),
-                "res_order_id" => crate::de::read(map, &mut self.res_order_id),
-                "res_order_secret" => crate::de::read(map, &mut self.res_order_secret),
-                "sku_id" => crate::de::read(map, &mut self.sku_id),
-                "status" => crate::de::read(map, &mut self.status),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PoiResource {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Price {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("reference_price", &self.reference_price);
@@ -1313,224 +1707,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PriorityMaterialInfoMainImg {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Product {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("after_sale_service", &self.after_sale_service);
-        out.present("appoint_delivery_day", &self.appoint_delivery_day);
-        out.field("assoc_ids", &self.assoc_ids);
-        out.present("biz_identity", &self.biz_identity);
-        out.present("biz_kind", &self.biz_kind);
-        out.present("biz_type", &self.biz_type);
-        out.present("brand_id", &self.brand_id);
-        out.present("category_id", &self.category_id);
-        out.present("channel", &self.channel);
-        out.present("check_status", &self.check_status);
-        out.present("create_time", &self.create_time);
-        out.present("currency", &self.currency);
-        out.field("custom_value_tag_infos", &self.custom_value_tag_infos);
-        out.present("default_combination_id", &self.default_combination_id);
-        out.present("default_series_id", &self.default_series_id);
-        out.present("delivery_delay_date", &self.delivery_delay_date);
-        out.present("delivery_delay_day", &self.delivery_delay_day);
-        out.present("description", &self.description);
-        out.present("detail_brief", &self.detail_brief);
-        out.present("end_time", &self.end_time);
-        out.field("extra_info", &self.extra_info);
-        out.present("freight_id", &self.freight_id);
-        out.present("hit_channel", &self.hit_channel);
-        out.field("image_detail_info", &self.image_detail_info);
-        out.field("img_list", &self.img_list);
-        out.present("is_show", &self.is_show);
-        out.present("main_img", &self.main_img);
-        out.present("market_store_id", &self.market_store_id);
-        out.present("mobile", &self.mobile);
-        out.field("mpu_mount_relations", &self.mpu_mount_relations);
-        out.present("name", &self.name);
-        out.present("need_code", &self.need_code);
-        out.present("new_category", &self.new_category);
-        out.present("old_category", &self.old_category);
-        out.present("original_price", &self.original_price);
-        out.present("out_product_id", &self.out_product_id);
-        out.field("package_main_product_info", &self.package_main_product_info);
-        out.field("package_sub_products", &self.package_sub_products);
-        out.present("pay_type", &self.pay_type);
-        out.present("presell_config_level", &self.presell_config_level);
-        out.present("presell_delay", &self.presell_delay);
-        out.present("presell_delivery_type", &self.presell_delivery_type);
-        out.present("presell_end_time", &self.presell_end_time);
-        out.present("presell_type", &self.presell_type);
-        out.present("price", &self.price);
-        out.present("priority_material_info", &self.priority_material_info);
-        out.present("product_biz", &self.product_biz);
-        out.present("product_channel", &self.product_channel);
-        out.present("product_id", &self.product_id);
-        out.present("product_relation", &self.product_relation);
-        out.present("product_source", &self.product_source);
-        out.present("product_type", &self.product_type);
-        out.field("product_videos", &self.product_videos);
-        out.field("property_values", &self.property_values);
-        out.present("reason", &self.reason);
-        out.present("recommend_remark", &self.recommend_remark);
-        out.present("reduce_type", &self.reduce_type);
-        out.present("return_policy_id", &self.return_policy_id);
-        out.present("sale_price", &self.sale_price);
-        out.present("sell_channel", &self.sell_channel);
-        out.present("sell_num", &self.sell_num);
-        out.present("sell_num_value", &self.sell_num_value);
-        out.field("sell_terminal", &self.sell_terminal);
-        out.present("sellable", &self.sellable);
-        out.present("shop_id", &self.shop_id);
-        out.present("show_place", &self.show_place);
-        out.field("skus", &self.skus);
-        out.present("spec_id", &self.spec_id);
-        out.field("spu_id", &self.spu_id);
-        out.present("start_time", &self.start_time);
-        out.present("status", &self.status);
-        out.present("std_brand_name", &self.std_brand_name);
-        out.present("store_id", &self.store_id);
-        out.present("tag_info_str", &self.tag_info_str);
-        out.field("tag_list", &self.tag_list);
-        out.present("update_time", &self.update_time);
-        out.present("user_limit", &self.user_limit);
-        out.present("video_item", &self.video_item);
-        out.present("weight", &self.weight);
-    }
-}
-impl ::serde::Serialize for Product {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "after_sale_service" => {
-                    crate::de::read(map, &mut self.after_sale_service)
-                }
-                "appoint_delivery_day" => {
-                    crate::de::read(map, &mut self.appoint_delivery_day)
-                }
-                "assoc_ids" => crate::de::read(map, &mut self.assoc_ids),
-                "biz_identity" => crate::de::read(map, &mut self.biz_identity),
-                "biz_kind" => crate::de::read(map, &mut self.biz_kind),
-                "biz_type" => crate::de::read(map, &mut self.biz_type),
-                "brand_id" => crate::de::read(map, &mut self.brand_id),
-                "category_id" => crate::de::read(map, &mut self.category_id),
-                "channel" => crate::de::read(map, &mut self.channel),
-                "check_status" => crate::de::read(map, &mut self.check_status),
-                "create_time" => crate::de::read(map, &mut self.create_time),
-                "currency" => crate::de::read(map, &mut self.currency),
-                "custom_value_tag_infos" => {
-                    crate::de::read(map, &mut self.custom_value_tag_infos)
-                }
-                "default_combination_id" => {
-                    crate::de::read(map, &mut self.default_combination_id)
-                }
-                "default_series_id" => crate::de::read(map, &mut self.default_series_id),
-                "delivery_delay_date" => {
-                    crate::de::read(map, &mut self.delivery_delay_date)
-                }
-                "delivery_delay_day" => {
-                    crate::de::read(map, &mut self.delivery_delay_day)
-                }
-                "description" => crate::de::read(map, &mut self.description),
-                "detail_brief" => crate::de::read(map, &mut self.detail_brief),
-                "end_time" => crate::de::read(map, &mut self.end_time),
-                "extra_info" => crate::de::read(map, &mut self.extra_info),
-                "freight_id" => crate::de::read(map, &mut self.freight_id),
-                "hit_channel" => crate::de::read(map, &mut self.hit_channel),
-                "image_detail_info" => crate::de::read(map, &mut self.image_detail_info),
-                "img_list" => crate::de::read(map, &mut self.img_list),
-                "is_show" => crate::de::read(map, &mut self.is_show),
-                "main_img" => crate::de::read(map, &mut self.main_img),
-                "market_store_id" => crate::de::read(map, &mut self.market_store_id),
-                "mobile" => crate::de::read(map, &mut self.mobile),
-                "mpu_mount_relations" => {
-                    crate::de::read(map, &mut self.mpu_mount_relations)
-                }
-                "name" => crate::de::read(map, &mut self.name),
-                "need_code" => crate::de::read(map, &mut self.need_code),
-                "new_category" => crate::de::read(map, &mut self.new_category),
-                "old_category" => crate::de::read(map, &mut self.old_category),
-                "original_price" => crate::de::read(map, &mut self.original_price),
-                "out_product_id" => crate::de::read(map, &mut self.out_product_id),
-                "package_main_product_info" => {
-                    crate::de::read(map, &mut self.package_main_product_info)
-                }
-                "package_sub_products" => {
-                    crate::de::read(map, &mut self.package_sub_products)
-                }
-                "pay_type" => crate::de::read(map, &mut self.pay_type),
-                "presell_config_level" => {
-                    crate::de::read(map, &mut self.presell_config_level)
-                }
-                "presell_delay" => crate::de::read(map, &mut self.presell_delay),
-                "presell_delivery_type" => {
-                    crate::de::read(map, &mut self.presell_delivery_type)
-                }
-                "presell_end_time" => crate::de::read(map, &mut self.presell_end_time),
-                "presell_type" => crate::de::read(map, &mut self.presell_type),
-                "price" => crate::de::read(map, &mut self.price),
-                "priority_material_info" => {
-                    crate::de::read(map, &mut self.priority_material_info)
-                }
-                "product_biz" => crate::de::read(map, &mut self.product_biz),
-                "product_channel" => crate::de::read(map, &mut self.product_channel),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "product_relation" => crate::de::read(map, &mut self.product_relation),
-                "product_source" => crate::de::read(map, &mut self.product_source),
-                "product_type" => crate::de::read(map, &mut self.product_type),
-                "product_videos" => crate::de::read(map, &mut self.product_videos),
-                "property_values" => crate::de::read(map, &mut self.property_values),
-                "reason" => crate::de::read(map, &mut self.reason),
-                "recommend_remark" => crate::de::read(map, &mut self.recommend_remark),
-                "reduce_type" => crate::de::read(map, &mut self.reduce_type),
-                "return_policy_id" => crate::de::read(map, &mut self.return_policy_id),
-                "sale_price" => crate::de::read(map, &mut self.sale_price),
-                "sell_channel" => crate::de::read(map, &mut self.sell_channel),
-                "sell_num" => crate::de::read(map, &mut self.sell_num),
-                "sell_num_value" => crate::de::read(map, &mut self.sell_num_value),
-                "sell_terminal" => crate::de::read(map, &mut self.sell_terminal),
-                "sellable" => crate::de::read(map, &mut self.sellable),
-                "shop_id" => crate::de::read(map, &mut self.shop_id),
-                "show_place" => crate::de::read(map, &mut self.show_place),
-                "skus" => crate::de::read(map, &mut self.skus),
-                "spec_id" => crate::de::read(map, &mut self.spec_id),
-                "spu_id" => crate::de::read(map, &mut self.spu_id),
-                "start_time" => crate::de::read(map, &mut self.start_time),
-                "status" => crate::de::read(map, &mut self.status),
-                "std_brand_name" => crate::de::read(map, &mut self.std_brand_name),
-                "store_id" => crate::de::read(map, &mut self.store_id),
-                "tag_info_str" => crate::de::read(map, &mut self.tag_info_str),
-                "tag_list" => crate::de::read(map, &mut self.tag_list),
-                "update_time" => crate::de::read(map, &mut self.update_time),
-                "user_limit" => crate::de::read(map, &mut self.user_limit),
-                "video_item" => crate::de::read(map, &mut self.video_item),
-                "weight" => crate::de::read(map, &mut self.weight),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Product {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1663,92 +1839,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ProductVideo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Property {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("property_id", &self.property_id);
-        out.present("property_name", &self.property_name);
-        out.present("spec_type", &self.spec_type);
-    }
-}
-impl ::serde::Serialize for Property {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Property {
-        const NAME: &'static str = "Property";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "property_id" => crate::de::read(map, &mut self.property_id),
-                "property_name" => crate::de::read(map, &mut self.property_name),
-                "spec_type" => crate::de::read(map, &mut self.spec_type),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Property {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for PropertyValue {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("pair_id", &self.pair_id);
-        out.present("property", &self.property);
-        out.present("seq", &self.seq);
-        out.field("values", &self.values);
-    }
-}
-impl ::serde::Serialize for PropertyValue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for PropertyValue {
-        const NAME: &'static str = "PropertyValue";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "pair_id" => crate::de::read(map, &mut self.pair_id),
-                "property" => crate::de::read(map, &mut self.property),
-                "seq" => crate::de::read(map, &mut self.seq),
-                "values" => crate::de::read(map, &mut self.values),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1922,52 +2012,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SkuChannel {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("channel", &self.channel);
-        out.field("extra", &self.extra);
-        out.present("product_id", &self.product_id);
-        out.present("shop_id", &self.shop_id);
-        out.present("sku_id", &self.sku_id);
-    }
-}
-impl ::serde::Serialize for SkuChannel {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for SkuChannel {
-        const NAME: &'static str = "SkuChannel";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "channel" => crate::de::read(map, &mut self.channel),
-                "extra" => crate::de::read(map, &mut self.extra),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "shop_id" => crate::de::read(map, &mut self.shop_id),
-                "sku_id" => crate::de::read(map, &mut self.sku_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SkuChannel {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Skus {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("adapt_d_t_o", &self.adapt_d_t_o);
@@ -2091,50 +2135,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SubProduct {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Value {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("display_value_name", &self.display_value_name);
-        out.present("value_id", &self.value_id);
-        out.present("value_name", &self.value_name);
-    }
-}
-impl ::serde::Serialize for Value {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Value {
-        const NAME: &'static str = "Value";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "display_value_name" => {
-                    crate::de::read(map, &mut self.display_value_name)
-                }
-                "value_id" => crate::de::read(map, &mut self.value_id),
-                "value_name" => crate::de::read(map, &mut self.value_name),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Value {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

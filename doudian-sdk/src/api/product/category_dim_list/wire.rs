@@ -47,7 +47,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for CategoryDimListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("id", &self.id);
         out.present("is_leaf", &self.is_leaf);
@@ -58,7 +58,7 @@ impl crate::ser::Object for Data {
         out.present("vertical_category_new", &self.vertical_category_new);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for CategoryDimListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -67,8 +67,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for CategoryDimListData {
+        const NAME: &'static str = "CategoryDimListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -93,7 +93,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for CategoryDimListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -105,6 +105,6 @@ impl<'de> ::serde::Deserialize<'de> for ProductCategoryDimListResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<CategoryDimListData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

@@ -274,7 +274,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PoiResource {
+impl crate::ser::Object for EditCbProductPoiResource {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code_type", &self.code_type);
         out.present("condition", &self.condition);
@@ -289,7 +289,7 @@ impl crate::ser::Object for PoiResource {
         out.present("valid_start", &self.valid_start);
     }
 }
-impl ::serde::Serialize for PoiResource {
+impl ::serde::Serialize for EditCbProductPoiResource {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -299,8 +299,8 @@ impl ::serde::Serialize for PoiResource {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PoiResource {
-        const NAME: &'static str = "PoiResource";
+    impl crate::de::Object for EditCbProductPoiResource {
+        const NAME: &'static str = "EditCbProductPoiResource";
         fn empty() -> Self {
             Self {
                 code_type: Default::default(),
@@ -341,7 +341,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PoiResource {
+    impl<'de> ::serde::Deserialize<'de> for EditCbProductPoiResource {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

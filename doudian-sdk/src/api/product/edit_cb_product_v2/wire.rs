@@ -269,7 +269,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PoiResource {
+impl crate::ser::Object for EditCbProductV2PoiResource {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("code_type", &self.code_type);
         out.present("condition", &self.condition);
@@ -284,7 +284,7 @@ impl crate::ser::Object for PoiResource {
         out.present("valid_start", &self.valid_start);
     }
 }
-impl ::serde::Serialize for PoiResource {
+impl ::serde::Serialize for EditCbProductV2PoiResource {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -294,8 +294,8 @@ impl ::serde::Serialize for PoiResource {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PoiResource {
-        const NAME: &'static str = "PoiResource";
+    impl crate::de::Object for EditCbProductV2PoiResource {
+        const NAME: &'static str = "EditCbProductV2PoiResource";
         fn empty() -> Self {
             Self {
                 code_type: Default::default(),
@@ -336,7 +336,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PoiResource {
+    impl<'de> ::serde::Deserialize<'de> for EditCbProductV2PoiResource {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -108,13 +108,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SkuInfo {
+impl crate::ser::Object for EditCombinationSkuInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("product_id", &self.product_id.as_ref().map(crate::ids::Number));
         out.present("sku_num_info", &self.sku_num_info);
     }
 }
-impl ::serde::Serialize for SkuInfo {
+impl ::serde::Serialize for EditCombinationSkuInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -124,8 +124,8 @@ impl ::serde::Serialize for SkuInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SkuInfo {
-        const NAME: &'static str = "SkuInfo";
+    impl crate::de::Object for EditCombinationSkuInfo {
+        const NAME: &'static str = "EditCombinationSkuInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -141,7 +141,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuInfo {
+    impl<'de> ::serde::Deserialize<'de> for EditCombinationSkuInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -149,13 +149,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SkuNumInfo {
+impl crate::ser::Object for EditCombinationSkuNumInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("num", &self.num);
         out.present("sku_id", &self.sku_id.as_ref().map(crate::ids::Number));
     }
 }
-impl ::serde::Serialize for SkuNumInfo {
+impl ::serde::Serialize for EditCombinationSkuNumInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -165,8 +165,8 @@ impl ::serde::Serialize for SkuNumInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SkuNumInfo {
-        const NAME: &'static str = "SkuNumInfo";
+    impl crate::de::Object for EditCombinationSkuNumInfo {
+        const NAME: &'static str = "EditCombinationSkuNumInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -182,7 +182,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuNumInfo {
+    impl<'de> ::serde::Deserialize<'de> for EditCombinationSkuNumInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

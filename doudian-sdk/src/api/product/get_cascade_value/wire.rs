@@ -136,14 +136,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Property {
+impl crate::ser::Object for GetCascadeValueProperty {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("has_sub_property", &self.has_sub_property);
         out.present("property_id", &self.property_id);
         out.field("property_values", &self.property_values);
     }
 }
-impl ::serde::Serialize for Property {
+impl ::serde::Serialize for GetCascadeValueProperty {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -152,8 +152,8 @@ impl ::serde::Serialize for Property {
     }
 }
 const _: () = {
-    impl crate::de::Object for Property {
-        const NAME: &'static str = "Property";
+    impl crate::de::Object for GetCascadeValueProperty {
+        const NAME: &'static str = "GetCascadeValueProperty";
         fn empty() -> Self {
             Self::default()
         }
@@ -170,7 +170,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Property {
+    impl<'de> ::serde::Deserialize<'de> for GetCascadeValueProperty {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -178,14 +178,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PropertyValue {
+impl crate::ser::Object for GetCascadeValuePropertyValue {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cascade_id", &self.cascade_id);
         out.present("property_value_id", &self.property_value_id);
         out.present("property_value_name", &self.property_value_name);
     }
 }
-impl ::serde::Serialize for PropertyValue {
+impl ::serde::Serialize for GetCascadeValuePropertyValue {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -194,8 +194,8 @@ impl ::serde::Serialize for PropertyValue {
     }
 }
 const _: () = {
-    impl crate::de::Object for PropertyValue {
-        const NAME: &'static str = "PropertyValue";
+    impl crate::de::Object for GetCascadeValuePropertyValue {
+        const NAME: &'static str = "GetCascadeValuePropertyValue";
         fn empty() -> Self {
             Self::default()
         }
@@ -214,7 +214,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
+    impl<'de> ::serde::Deserialize<'de> for GetCascadeValuePropertyValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

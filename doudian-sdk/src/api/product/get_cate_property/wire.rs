@@ -45,7 +45,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetCatePropertyData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("options", &self.options);
         out.present("property_id", &self.property_id);
@@ -54,7 +54,7 @@ impl crate::ser::Object for Data {
         out.present("type", &self.type_);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetCatePropertyData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -63,8 +63,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetCatePropertyData {
+        const NAME: &'static str = "GetCatePropertyData";
         fn empty() -> Self {
             Self::default()
         }
@@ -83,7 +83,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetCatePropertyData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -91,13 +91,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DataOption {
+impl crate::ser::Object for GetCatePropertyDataOption {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("name", &self.name);
         out.present("value", &self.value);
     }
 }
-impl ::serde::Serialize for DataOption {
+impl ::serde::Serialize for GetCatePropertyDataOption {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -106,8 +106,8 @@ impl ::serde::Serialize for DataOption {
     }
 }
 const _: () = {
-    impl crate::de::Object for DataOption {
-        const NAME: &'static str = "DataOption";
+    impl crate::de::Object for GetCatePropertyDataOption {
+        const NAME: &'static str = "GetCatePropertyDataOption";
         fn empty() -> Self {
             Self::default()
         }
@@ -123,7 +123,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DataOption {
+    impl<'de> ::serde::Deserialize<'de> for GetCatePropertyDataOption {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -135,6 +135,6 @@ impl<'de> ::serde::Deserialize<'de> for ProductGetCatePropertyResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<GetCatePropertyData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

@@ -85,7 +85,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetCatePropertyV2Data {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("category_id", &self.category_id);
         out.present("cid", &self.cid);
@@ -104,7 +104,7 @@ impl crate::ser::Object for Data {
         out.present("type", &self.type_);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetCatePropertyV2Data {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -113,8 +113,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetCatePropertyV2Data {
+        const NAME: &'static str = "GetCatePropertyV2Data";
         fn empty() -> Self {
             Self::default()
         }
@@ -143,7 +143,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetCatePropertyV2Data {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -151,7 +151,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DataOption {
+impl crate::ser::Object for GetCatePropertyV2DataOption {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("name", &self.name);
         out.present("sequence", &self.sequence);
@@ -159,7 +159,7 @@ impl crate::ser::Object for DataOption {
         out.present("value_id", &self.value_id);
     }
 }
-impl ::serde::Serialize for DataOption {
+impl ::serde::Serialize for GetCatePropertyV2DataOption {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -168,8 +168,8 @@ impl ::serde::Serialize for DataOption {
     }
 }
 const _: () = {
-    impl crate::de::Object for DataOption {
-        const NAME: &'static str = "DataOption";
+    impl crate::de::Object for GetCatePropertyV2DataOption {
+        const NAME: &'static str = "GetCatePropertyV2DataOption";
         fn empty() -> Self {
             Self::default()
         }
@@ -187,7 +187,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DataOption {
+    impl<'de> ::serde::Deserialize<'de> for GetCatePropertyV2DataOption {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

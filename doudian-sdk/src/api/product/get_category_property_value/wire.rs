@@ -86,13 +86,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Property {
+impl crate::ser::Object for GetCategoryPropertyValueProperty {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("property_id", &self.property_id);
         out.field("property_values", &self.property_values);
     }
 }
-impl ::serde::Serialize for Property {
+impl ::serde::Serialize for GetCategoryPropertyValueProperty {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -101,8 +101,8 @@ impl ::serde::Serialize for Property {
     }
 }
 const _: () = {
-    impl crate::de::Object for Property {
-        const NAME: &'static str = "Property";
+    impl crate::de::Object for GetCategoryPropertyValueProperty {
+        const NAME: &'static str = "GetCategoryPropertyValueProperty";
         fn empty() -> Self {
             Self::default()
         }
@@ -118,7 +118,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Property {
+    impl<'de> ::serde::Deserialize<'de> for GetCategoryPropertyValueProperty {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -126,14 +126,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PropertyValue {
+impl crate::ser::Object for GetCategoryPropertyValuePropertyValue {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("property_value_id", &self.property_value_id);
         out.present("property_value_name", &self.property_value_name);
         out.present("value_pic", &self.value_pic);
     }
 }
-impl ::serde::Serialize for PropertyValue {
+impl ::serde::Serialize for GetCategoryPropertyValuePropertyValue {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -142,8 +142,8 @@ impl ::serde::Serialize for PropertyValue {
     }
 }
 const _: () = {
-    impl crate::de::Object for PropertyValue {
-        const NAME: &'static str = "PropertyValue";
+    impl crate::de::Object for GetCategoryPropertyValuePropertyValue {
+        const NAME: &'static str = "GetCategoryPropertyValuePropertyValue";
         fn empty() -> Self {
             Self::default()
         }
@@ -162,7 +162,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
+    impl<'de> ::serde::Deserialize<'de> for GetCategoryPropertyValuePropertyValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

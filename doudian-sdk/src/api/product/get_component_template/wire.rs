@@ -155,14 +155,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Image {
+impl crate::ser::Object for GetComponentTemplateImage {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("height", &self.height);
         out.present("url", &self.url);
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for Image {
+impl ::serde::Serialize for GetComponentTemplateImage {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -171,8 +171,8 @@ impl ::serde::Serialize for Image {
     }
 }
 const _: () = {
-    impl crate::de::Object for Image {
-        const NAME: &'static str = "Image";
+    impl crate::de::Object for GetComponentTemplateImage {
+        const NAME: &'static str = "GetComponentTemplateImage";
         fn empty() -> Self {
             Self::default()
         }
@@ -189,7 +189,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Image {
+    impl<'de> ::serde::Deserialize<'de> for GetComponentTemplateImage {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -383,50 +383,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DelayRule {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("config_type", &self.config_type);
-        out.present("config_value", &self.config_value);
-        out.present("end_time", &self.end_time);
-        out.present("start_time", &self.start_time);
-    }
-}
-impl ::serde::Serialize for DelayRule {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for DelayRule {
-        const NAME: &'static str = "DelayRule";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "config_type" => crate::de::read(map, &mut self.config_type),
-                "config_value" => crate::de::read(map, &mut self.config_value),
-                "end_time" => crate::de::read(map, &mut self.end_time),
-                "start_time" => crate::de::read(map, &mut self.start_time),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for DelayRule {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for DeliveryAfterPayConfig {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("max_delivery_days", &self.max_delivery_days);
@@ -609,6 +565,134 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FulfillmentRule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetProductUpdateRuleDelayRule {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("config_type", &self.config_type);
+        out.present("config_value", &self.config_value);
+        out.present("end_time", &self.end_time);
+        out.present("start_time", &self.start_time);
+    }
+}
+impl ::serde::Serialize for GetProductUpdateRuleDelayRule {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetProductUpdateRuleDelayRule {
+        const NAME: &'static str = "GetProductUpdateRuleDelayRule";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "config_type" => crate::de::read(map, &mut self.config_type),
+                "config_value" => crate::de::read(map, &mut self.config_value),
+                "end_time" => crate::de::read(map, &mut self.end_time),
+                "start_time" => crate::de::read(map, &mut self.start_time),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetProductUpdateRuleDelayRule {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetProductUpdateRulePropertyValue {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("sell_property_value_id", &self.sell_property_value_id);
+        out.present("sell_property_value_name", &self.sell_property_value_name);
+        out.present("value_pic", &self.value_pic);
+    }
+}
+impl ::serde::Serialize for GetProductUpdateRulePropertyValue {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetProductUpdateRulePropertyValue {
+        const NAME: &'static str = "GetProductUpdateRulePropertyValue";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "sell_property_value_id" => {
+                    crate::de::read(map, &mut self.sell_property_value_id)
+                }
+                "sell_property_value_name" => {
+                    crate::de::read(map, &mut self.sell_property_value_name)
+                }
+                "value_pic" => crate::de::read(map, &mut self.value_pic),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetProductUpdateRulePropertyValue {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetProductUpdateRuleValue {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("value_name", &self.value_name);
+    }
+}
+impl ::serde::Serialize for GetProductUpdateRuleValue {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetProductUpdateRuleValue {
+        const NAME: &'static str = "GetProductUpdateRuleValue";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "value_name" => crate::de::read(map, &mut self.value_name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetProductUpdateRuleValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1063,52 +1147,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ProductSpecRule {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for PropertyValue {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("sell_property_value_id", &self.sell_property_value_id);
-        out.present("sell_property_value_name", &self.sell_property_value_name);
-        out.present("value_pic", &self.value_pic);
-    }
-}
-impl ::serde::Serialize for PropertyValue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for PropertyValue {
-        const NAME: &'static str = "PropertyValue";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "sell_property_value_id" => {
-                    crate::de::read(map, &mut self.sell_property_value_id)
-                }
-                "sell_property_value_name" => {
-                    crate::de::read(map, &mut self.sell_property_value_name)
-                }
-                "value_pic" => crate::de::read(map, &mut self.value_pic),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -2191,44 +2229,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ValidateRule {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Value {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("value_name", &self.value_name);
-    }
-}
-impl ::serde::Serialize for Value {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Value {
-        const NAME: &'static str = "Value";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "value_name" => crate::de::read(map, &mut self.value_name),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Value {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

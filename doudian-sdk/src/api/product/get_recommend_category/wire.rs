@@ -196,12 +196,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Pic {
+impl crate::ser::Object for GetRecommendCategoryPic {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("url", &self.url);
     }
 }
-impl ::serde::Serialize for Pic {
+impl ::serde::Serialize for GetRecommendCategoryPic {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -211,8 +211,8 @@ impl ::serde::Serialize for Pic {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Pic {
-        const NAME: &'static str = "Pic";
+    impl crate::de::Object for GetRecommendCategoryPic {
+        const NAME: &'static str = "GetRecommendCategoryPic";
         fn empty() -> Self {
             Self { url: Default::default() }
         }
@@ -227,7 +227,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Pic {
+    impl<'de> ::serde::Deserialize<'de> for GetRecommendCategoryPic {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

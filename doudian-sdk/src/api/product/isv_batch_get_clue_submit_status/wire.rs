@@ -47,7 +47,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for IsvBatchGetClueSubmitStatusData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("audit_status", &self.audit_status);
         out.present("clue_id", &self.clue_id);
@@ -56,7 +56,7 @@ impl crate::ser::Object for Data {
         out.present("submit_id", &self.submit_id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for IsvBatchGetClueSubmitStatusData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -65,8 +65,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for IsvBatchGetClueSubmitStatusData {
+        const NAME: &'static str = "IsvBatchGetClueSubmitStatusData";
         fn empty() -> Self {
             Self::default()
         }
@@ -85,7 +85,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for IsvBatchGetClueSubmitStatusData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -141,6 +141,10 @@ impl<'de> ::serde::Deserialize<'de> for ProductIsvBatchGetClueSubmitStatusRespon
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::maybe_wrapped::<Vec<Data>, D>(deserializer, "data").map(Self)
+        crate::de::maybe_wrapped::<
+            Vec<IsvBatchGetClueSubmitStatusData>,
+            D,
+        >(deserializer, "data")
+            .map(Self)
     }
 }

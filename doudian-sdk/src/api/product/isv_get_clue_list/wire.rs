@@ -107,7 +107,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for IsvGetClueListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("brand_id", &self.brand_id);
         out.present("brand_name_cn", &self.brand_name_cn);
@@ -123,7 +123,7 @@ impl crate::ser::Object for Data {
         out.present("second_name", &self.second_name);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for IsvGetClueListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -132,8 +132,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for IsvGetClueListData {
+        const NAME: &'static str = "IsvGetClueListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -159,7 +159,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for IsvGetClueListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -53,7 +53,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for IsvScanClueData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("brand_id", &self.brand_id);
         out.present("brand_name_cn", &self.brand_name_cn);
@@ -76,7 +76,7 @@ impl crate::ser::Object for Data {
         out.present("third_name", &self.third_name);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for IsvScanClueData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -85,8 +85,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for IsvScanClueData {
+        const NAME: &'static str = "IsvScanClueData";
         fn empty() -> Self {
             Self::default()
         }
@@ -123,7 +123,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for IsvScanClueData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -135,6 +135,6 @@ impl<'de> ::serde::Deserialize<'de> for ProductIsvScanClueResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<IsvScanClueData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

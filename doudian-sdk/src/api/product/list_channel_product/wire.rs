@@ -119,110 +119,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("channel_id", &self.channel_id);
-        out.present("channel_type", &self.channel_type);
-        out.present("detail_brief_material", &self.detail_brief_material);
-        out.present("end_time", &self.end_time);
-        out.present("kol_info", &self.kol_info);
-        out.present("main_img_material", &self.main_img_material);
-        out.present("main_product_id", &self.main_product_id);
-        out.present("name", &self.name);
-        out.present("sku_code_follow_main", &self.sku_code_follow_main);
-        out.present("start_time", &self.start_time);
-        out.present("status", &self.status);
-    }
-}
-impl ::serde::Serialize for Data {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "channel_id" => crate::de::read(map, &mut self.channel_id),
-                "channel_type" => crate::de::read(map, &mut self.channel_type),
-                "detail_brief_material" => {
-                    crate::de::read(map, &mut self.detail_brief_material)
-                }
-                "end_time" => crate::de::read(map, &mut self.end_time),
-                "kol_info" => crate::de::read(map, &mut self.kol_info),
-                "main_img_material" => crate::de::read(map, &mut self.main_img_material),
-                "main_product_id" => crate::de::read(map, &mut self.main_product_id),
-                "name" => crate::de::read(map, &mut self.name),
-                "sku_code_follow_main" => {
-                    crate::de::read(map, &mut self.sku_code_follow_main)
-                }
-                "start_time" => crate::de::read(map, &mut self.start_time),
-                "status" => crate::de::read(map, &mut self.status),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Data {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for DetailBriefMaterial {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("material_status", &self.material_status);
-        out.present("material_type", &self.material_type);
-        out.present("reject_reason", &self.reject_reason);
-    }
-}
-impl ::serde::Serialize for DetailBriefMaterial {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for DetailBriefMaterial {
-        const NAME: &'static str = "DetailBriefMaterial";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "material_status" => crate::de::read(map, &mut self.material_status),
-                "material_type" => crate::de::read(map, &mut self.material_type),
-                "reject_reason" => crate::de::read(map, &mut self.reject_reason),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for DetailBriefMaterial {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for KolInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("bind_all", &self.bind_all);
@@ -263,14 +159,22 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for MainImgMaterial {
+impl crate::ser::Object for ListChannelProductData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("material_status", &self.material_status);
-        out.present("material_type", &self.material_type);
-        out.present("reject_reason", &self.reject_reason);
+        out.present("channel_id", &self.channel_id);
+        out.present("channel_type", &self.channel_type);
+        out.present("detail_brief_material", &self.detail_brief_material);
+        out.present("end_time", &self.end_time);
+        out.present("kol_info", &self.kol_info);
+        out.present("main_img_material", &self.main_img_material);
+        out.present("main_product_id", &self.main_product_id);
+        out.present("name", &self.name);
+        out.present("sku_code_follow_main", &self.sku_code_follow_main);
+        out.present("start_time", &self.start_time);
+        out.present("status", &self.status);
     }
 }
-impl ::serde::Serialize for MainImgMaterial {
+impl ::serde::Serialize for ListChannelProductData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -279,8 +183,62 @@ impl ::serde::Serialize for MainImgMaterial {
     }
 }
 const _: () = {
-    impl crate::de::Object for MainImgMaterial {
-        const NAME: &'static str = "MainImgMaterial";
+    impl crate::de::Object for ListChannelProductData {
+        const NAME: &'static str = "ListChannelProductData";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "channel_id" => crate::de::read(map, &mut self.channel_id),
+                "channel_type" => crate::de::read(map, &mut self.channel_type),
+                "detail_brief_material" => {
+                    crate::de::read(map, &mut self.detail_brief_material)
+                }
+                "end_time" => crate::de::read(map, &mut self.end_time),
+                "kol_info" => crate::de::read(map, &mut self.kol_info),
+                "main_img_material" => crate::de::read(map, &mut self.main_img_material),
+                "main_product_id" => crate::de::read(map, &mut self.main_product_id),
+                "name" => crate::de::read(map, &mut self.name),
+                "sku_code_follow_main" => {
+                    crate::de::read(map, &mut self.sku_code_follow_main)
+                }
+                "start_time" => crate::de::read(map, &mut self.start_time),
+                "status" => crate::de::read(map, &mut self.status),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListChannelProductData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for ListChannelProductDetailBriefMaterial {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("material_status", &self.material_status);
+        out.present("material_type", &self.material_type);
+        out.present("reject_reason", &self.reject_reason);
+    }
+}
+impl ::serde::Serialize for ListChannelProductDetailBriefMaterial {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for ListChannelProductDetailBriefMaterial {
+        const NAME: &'static str = "ListChannelProductDetailBriefMaterial";
         fn empty() -> Self {
             Self::default()
         }
@@ -297,7 +255,49 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MainImgMaterial {
+    impl<'de> ::serde::Deserialize<'de> for ListChannelProductDetailBriefMaterial {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for ListChannelProductMainImgMaterial {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("material_status", &self.material_status);
+        out.present("material_type", &self.material_type);
+        out.present("reject_reason", &self.reject_reason);
+    }
+}
+impl ::serde::Serialize for ListChannelProductMainImgMaterial {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for ListChannelProductMainImgMaterial {
+        const NAME: &'static str = "ListChannelProductMainImgMaterial";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "material_status" => crate::de::read(map, &mut self.material_status),
+                "material_type" => crate::de::read(map, &mut self.material_type),
+                "reject_reason" => crate::de::read(map, &mut self.reject_reason),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListChannelProductMainImgMaterial {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

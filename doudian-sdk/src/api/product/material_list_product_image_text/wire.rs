@@ -97,7 +97,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for MaterialListProductImageTextData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("bgm_id", &self.bgm_id);
         out.present("material_id", &self.material_id);
@@ -111,7 +111,7 @@ impl crate::ser::Object for Data {
         out.present("subtitle", &self.subtitle);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for MaterialListProductImageTextData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -120,8 +120,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for MaterialListProductImageTextData {
+        const NAME: &'static str = "MaterialListProductImageTextData";
         fn empty() -> Self {
             Self::default()
         }
@@ -145,7 +145,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for MaterialListProductImageTextData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

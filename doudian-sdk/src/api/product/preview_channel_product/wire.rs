@@ -125,14 +125,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ChannelBuyLimit {
+impl crate::ser::Object for PreviewChannelProductChannelBuyLimit {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("max_buy_num", &self.max_buy_num);
         out.present("min_buy_num", &self.min_buy_num);
         out.present("total_buy_num", &self.total_buy_num);
     }
 }
-impl ::serde::Serialize for ChannelBuyLimit {
+impl ::serde::Serialize for PreviewChannelProductChannelBuyLimit {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -141,8 +141,8 @@ impl ::serde::Serialize for ChannelBuyLimit {
     }
 }
 const _: () = {
-    impl crate::de::Object for ChannelBuyLimit {
-        const NAME: &'static str = "ChannelBuyLimit";
+    impl crate::de::Object for PreviewChannelProductChannelBuyLimit {
+        const NAME: &'static str = "PreviewChannelProductChannelBuyLimit";
         fn empty() -> Self {
             Self::default()
         }
@@ -159,7 +159,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ChannelBuyLimit {
+    impl<'de> ::serde::Deserialize<'de> for PreviewChannelProductChannelBuyLimit {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -167,7 +167,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for DetailBriefMaterial {
+impl crate::ser::Object for PreviewChannelProductDetailBriefMaterial {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("img_list", &self.img_list);
         out.present("material_status", &self.material_status);
@@ -175,7 +175,7 @@ impl crate::ser::Object for DetailBriefMaterial {
         out.present("reject_reason", &self.reject_reason);
     }
 }
-impl ::serde::Serialize for DetailBriefMaterial {
+impl ::serde::Serialize for PreviewChannelProductDetailBriefMaterial {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -184,8 +184,8 @@ impl ::serde::Serialize for DetailBriefMaterial {
     }
 }
 const _: () = {
-    impl crate::de::Object for DetailBriefMaterial {
-        const NAME: &'static str = "DetailBriefMaterial";
+    impl crate::de::Object for PreviewChannelProductDetailBriefMaterial {
+        const NAME: &'static str = "PreviewChannelProductDetailBriefMaterial";
         fn empty() -> Self {
             Self::default()
         }
@@ -203,7 +203,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for DetailBriefMaterial {
+    impl<'de> ::serde::Deserialize<'de> for PreviewChannelProductDetailBriefMaterial {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -211,13 +211,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FreightTemplate {
+impl crate::ser::Object for PreviewChannelProductFreightTemplate {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("freight_follow_main", &self.freight_follow_main);
         out.present("freight_id", &self.freight_id);
     }
 }
-impl ::serde::Serialize for FreightTemplate {
+impl ::serde::Serialize for PreviewChannelProductFreightTemplate {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -226,8 +226,8 @@ impl ::serde::Serialize for FreightTemplate {
     }
 }
 const _: () = {
-    impl crate::de::Object for FreightTemplate {
-        const NAME: &'static str = "FreightTemplate";
+    impl crate::de::Object for PreviewChannelProductFreightTemplate {
+        const NAME: &'static str = "PreviewChannelProductFreightTemplate";
         fn empty() -> Self {
             Self::default()
         }
@@ -245,7 +245,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FreightTemplate {
+    impl<'de> ::serde::Deserialize<'de> for PreviewChannelProductFreightTemplate {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -253,7 +253,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for MainImgMaterial {
+impl crate::ser::Object for PreviewChannelProductMainImgMaterial {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("img_list", &self.img_list);
         out.present("material_status", &self.material_status);
@@ -261,7 +261,7 @@ impl crate::ser::Object for MainImgMaterial {
         out.present("reject_reason", &self.reject_reason);
     }
 }
-impl ::serde::Serialize for MainImgMaterial {
+impl ::serde::Serialize for PreviewChannelProductMainImgMaterial {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -270,8 +270,8 @@ impl ::serde::Serialize for MainImgMaterial {
     }
 }
 const _: () = {
-    impl crate::de::Object for MainImgMaterial {
-        const NAME: &'static str = "MainImgMaterial";
+    impl crate::de::Object for PreviewChannelProductMainImgMaterial {
+        const NAME: &'static str = "PreviewChannelProductMainImgMaterial";
         fn empty() -> Self {
             Self::default()
         }
@@ -289,7 +289,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MainImgMaterial {
+    impl<'de> ::serde::Deserialize<'de> for PreviewChannelProductMainImgMaterial {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -297,7 +297,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SkuChannel {
+impl crate::ser::Object for PreviewChannelProductSkuChannel {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("name", &self.name);
         out.present("sku_channel", &self.sku_channel);
@@ -306,7 +306,7 @@ impl crate::ser::Object for SkuChannel {
         out.present("status", &self.status);
     }
 }
-impl ::serde::Serialize for SkuChannel {
+impl ::serde::Serialize for PreviewChannelProductSkuChannel {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -315,8 +315,8 @@ impl ::serde::Serialize for SkuChannel {
     }
 }
 const _: () = {
-    impl crate::de::Object for SkuChannel {
-        const NAME: &'static str = "SkuChannel";
+    impl crate::de::Object for PreviewChannelProductSkuChannel {
+        const NAME: &'static str = "PreviewChannelProductSkuChannel";
         fn empty() -> Self {
             Self::default()
         }
@@ -335,7 +335,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SkuChannel {
+    impl<'de> ::serde::Deserialize<'de> for PreviewChannelProductSkuChannel {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

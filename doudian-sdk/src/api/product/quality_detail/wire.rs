@@ -94,7 +94,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FieldProblem {
+impl crate::ser::Object for QualityDetailFieldProblem {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("field_key", &self.field_key);
         out.present("field_name", &self.field_name);
@@ -104,7 +104,7 @@ impl crate::ser::Object for FieldProblem {
         out.present("suggestion", &self.suggestion);
     }
 }
-impl ::serde::Serialize for FieldProblem {
+impl ::serde::Serialize for QualityDetailFieldProblem {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -113,8 +113,8 @@ impl ::serde::Serialize for FieldProblem {
     }
 }
 const _: () = {
-    impl crate::de::Object for FieldProblem {
-        const NAME: &'static str = "FieldProblem";
+    impl crate::de::Object for QualityDetailFieldProblem {
+        const NAME: &'static str = "QualityDetailFieldProblem";
         fn empty() -> Self {
             Self::default()
         }
@@ -134,7 +134,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FieldProblem {
+    impl<'de> ::serde::Deserialize<'de> for QualityDetailFieldProblem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

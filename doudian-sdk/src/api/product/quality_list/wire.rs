@@ -108,7 +108,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FieldProblem {
+impl crate::ser::Object for QualityListFieldProblem {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("field_key", &self.field_key);
         out.present("field_name", &self.field_name);
@@ -117,7 +117,7 @@ impl crate::ser::Object for FieldProblem {
         out.present("suggestion", &self.suggestion);
     }
 }
-impl ::serde::Serialize for FieldProblem {
+impl ::serde::Serialize for QualityListFieldProblem {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -126,8 +126,8 @@ impl ::serde::Serialize for FieldProblem {
     }
 }
 const _: () = {
-    impl crate::de::Object for FieldProblem {
-        const NAME: &'static str = "FieldProblem";
+    impl crate::de::Object for QualityListFieldProblem {
+        const NAME: &'static str = "QualityListFieldProblem";
         fn empty() -> Self {
             Self::default()
         }
@@ -146,7 +146,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FieldProblem {
+    impl<'de> ::serde::Deserialize<'de> for QualityListFieldProblem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -154,13 +154,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProblemTypeDistribution {
+impl crate::ser::Object for QualityListProblemTypeDistribution {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("num", &self.num);
         out.present("type_name", &self.type_name);
     }
 }
-impl ::serde::Serialize for ProblemTypeDistribution {
+impl ::serde::Serialize for QualityListProblemTypeDistribution {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -169,8 +169,8 @@ impl ::serde::Serialize for ProblemTypeDistribution {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProblemTypeDistribution {
-        const NAME: &'static str = "ProblemTypeDistribution";
+    impl crate::de::Object for QualityListProblemTypeDistribution {
+        const NAME: &'static str = "QualityListProblemTypeDistribution";
         fn empty() -> Self {
             Self::default()
         }
@@ -186,7 +186,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProblemTypeDistribution {
+    impl<'de> ::serde::Deserialize<'de> for QualityListProblemTypeDistribution {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -194,7 +194,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Quality {
+impl crate::ser::Object for QualityListQuality {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("base_score", &self.base_score);
         out.field("field_problem", &self.field_problem);
@@ -206,7 +206,7 @@ impl crate::ser::Object for Quality {
         out.present("quality_score", &self.quality_score);
     }
 }
-impl ::serde::Serialize for Quality {
+impl ::serde::Serialize for QualityListQuality {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -215,8 +215,8 @@ impl ::serde::Serialize for Quality {
     }
 }
 const _: () = {
-    impl crate::de::Object for Quality {
-        const NAME: &'static str = "Quality";
+    impl crate::de::Object for QualityListQuality {
+        const NAME: &'static str = "QualityListQuality";
         fn empty() -> Self {
             Self::default()
         }
@@ -242,7 +242,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Quality {
+    impl<'de> ::serde::Deserialize<'de> for QualityListQuality {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

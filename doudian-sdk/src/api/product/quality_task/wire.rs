@@ -111,14 +111,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ProblemTypeDistribution {
+impl crate::ser::Object for QualityTaskProblemTypeDistribution {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("num", &self.num);
         out.present("type_key", &self.type_key);
         out.present("type_name", &self.type_name);
     }
 }
-impl ::serde::Serialize for ProblemTypeDistribution {
+impl ::serde::Serialize for QualityTaskProblemTypeDistribution {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -127,8 +127,8 @@ impl ::serde::Serialize for ProblemTypeDistribution {
     }
 }
 const _: () = {
-    impl crate::de::Object for ProblemTypeDistribution {
-        const NAME: &'static str = "ProblemTypeDistribution";
+    impl crate::de::Object for QualityTaskProblemTypeDistribution {
+        const NAME: &'static str = "QualityTaskProblemTypeDistribution";
         fn empty() -> Self {
             Self::default()
         }
@@ -145,7 +145,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ProblemTypeDistribution {
+    impl<'de> ::serde::Deserialize<'de> for QualityTaskProblemTypeDistribution {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

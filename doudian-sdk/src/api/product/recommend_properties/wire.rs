@@ -225,7 +225,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Property {
+impl crate::ser::Object for RecommendPropertiesProperty {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("property_id", &self.property_id);
         out.present("property_name", &self.property_name);
@@ -233,7 +233,7 @@ impl crate::ser::Object for Property {
         out.present("recommend_source", &self.recommend_source);
     }
 }
-impl ::serde::Serialize for Property {
+impl ::serde::Serialize for RecommendPropertiesProperty {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -242,8 +242,8 @@ impl ::serde::Serialize for Property {
     }
 }
 const _: () = {
-    impl crate::de::Object for Property {
-        const NAME: &'static str = "Property";
+    impl crate::de::Object for RecommendPropertiesProperty {
+        const NAME: &'static str = "RecommendPropertiesProperty";
         fn empty() -> Self {
             Self::default()
         }
@@ -261,7 +261,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Property {
+    impl<'de> ::serde::Deserialize<'de> for RecommendPropertiesProperty {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -269,13 +269,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PropertyValue {
+impl crate::ser::Object for RecommendPropertiesPropertyValue {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("value_id", &self.value_id);
         out.present("value_name", &self.value_name);
     }
 }
-impl ::serde::Serialize for PropertyValue {
+impl ::serde::Serialize for RecommendPropertiesPropertyValue {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -284,8 +284,8 @@ impl ::serde::Serialize for PropertyValue {
     }
 }
 const _: () = {
-    impl crate::de::Object for PropertyValue {
-        const NAME: &'static str = "PropertyValue";
+    impl crate::de::Object for RecommendPropertiesPropertyValue {
+        const NAME: &'static str = "RecommendPropertiesPropertyValue";
         fn empty() -> Self {
             Self::default()
         }
@@ -301,7 +301,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
+    impl<'de> ::serde::Deserialize<'de> for RecommendPropertiesPropertyValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -309,7 +309,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Value {
+impl crate::ser::Object for RecommendPropertiesValue {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("extra", &self.extra);
         out.present("module_id", &self.module_id);
@@ -321,7 +321,7 @@ impl crate::ser::Object for Value {
         out.present("value_required", &self.value_required);
     }
 }
-impl ::serde::Serialize for Value {
+impl ::serde::Serialize for RecommendPropertiesValue {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -331,8 +331,8 @@ impl ::serde::Serialize for Value {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Value {
-        const NAME: &'static str = "Value";
+    impl crate::de::Object for RecommendPropertiesValue {
+        const NAME: &'static str = "RecommendPropertiesValue";
         fn empty() -> Self {
             Self::default()
         }
@@ -354,7 +354,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Value {
+    impl<'de> ::serde::Deserialize<'de> for RecommendPropertiesValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -45,13 +45,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for EcomInsightGetTaskResultData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("size", &self.size);
         out.present("url", &self.url);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for EcomInsightGetTaskResultData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -60,8 +60,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for EcomInsightGetTaskResultData {
+        const NAME: &'static str = "EcomInsightGetTaskResultData";
         fn empty() -> Self {
             Self::default()
         }
@@ -77,7 +77,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for EcomInsightGetTaskResultData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -89,6 +89,7 @@ impl<'de> ::serde::Deserialize<'de> for SecondEcomInsightGetTaskResultResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<EcomInsightGetTaskResultData> as crate::de::Lenient>::lenient(deserializer)
+            .map(Self)
     }
 }

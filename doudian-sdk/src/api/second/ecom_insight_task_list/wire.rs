@@ -93,7 +93,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for EcomInsightTaskListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("page", &self.page);
         out.present("page_size", &self.page_size);
@@ -101,7 +101,7 @@ impl crate::ser::Object for Data {
         out.present("total", &self.total);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for EcomInsightTaskListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -110,8 +110,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for EcomInsightTaskListData {
+        const NAME: &'static str = "EcomInsightTaskListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -129,7 +129,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for EcomInsightTaskListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -137,7 +137,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Record {
+impl crate::ser::Object for EcomInsightTaskListRecord {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("create_info", &self.create_info);
         out.present("create_time", &self.create_time);
@@ -152,7 +152,7 @@ impl crate::ser::Object for Record {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Record {
+impl ::serde::Serialize for EcomInsightTaskListRecord {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -161,8 +161,8 @@ impl ::serde::Serialize for Record {
     }
 }
 const _: () = {
-    impl crate::de::Object for Record {
-        const NAME: &'static str = "Record";
+    impl crate::de::Object for EcomInsightTaskListRecord {
+        const NAME: &'static str = "EcomInsightTaskListRecord";
         fn empty() -> Self {
             Self::default()
         }
@@ -187,7 +187,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Record {
+    impl<'de> ::serde::Deserialize<'de> for EcomInsightTaskListRecord {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

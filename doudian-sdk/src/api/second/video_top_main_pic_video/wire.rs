@@ -93,7 +93,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for VideoTopMainPicVideoData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("page", &self.page);
         out.present("page_size", &self.page_size);
@@ -101,7 +101,7 @@ impl crate::ser::Object for Data {
         out.present("total", &self.total);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for VideoTopMainPicVideoData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -110,8 +110,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for VideoTopMainPicVideoData {
+        const NAME: &'static str = "VideoTopMainPicVideoData";
         fn empty() -> Self {
             Self::default()
         }
@@ -129,7 +129,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for VideoTopMainPicVideoData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -137,7 +137,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Record {
+impl crate::ser::Object for VideoTopMainPicVideoRecord {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("id", &self.id);
         out.present("prod_desc_backup", &self.prod_desc_backup);
@@ -150,7 +150,7 @@ impl crate::ser::Object for Record {
         out.present("video_id", &self.video_id);
     }
 }
-impl ::serde::Serialize for Record {
+impl ::serde::Serialize for VideoTopMainPicVideoRecord {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -159,8 +159,8 @@ impl ::serde::Serialize for Record {
     }
 }
 const _: () = {
-    impl crate::de::Object for Record {
-        const NAME: &'static str = "Record";
+    impl crate::de::Object for VideoTopMainPicVideoRecord {
+        const NAME: &'static str = "VideoTopMainPicVideoRecord";
         fn empty() -> Self {
             Self::default()
         }
@@ -183,7 +183,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Record {
+    impl<'de> ::serde::Deserialize<'de> for VideoTopMainPicVideoRecord {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

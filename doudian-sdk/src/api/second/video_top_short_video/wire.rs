@@ -93,7 +93,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for VideoTopShortVideoData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("page", &self.page);
         out.present("page_size", &self.page_size);
@@ -101,7 +101,7 @@ impl crate::ser::Object for Data {
         out.present("total", &self.total);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for VideoTopShortVideoData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -110,8 +110,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for VideoTopShortVideoData {
+        const NAME: &'static str = "VideoTopShortVideoData";
         fn empty() -> Self {
             Self::default()
         }
@@ -129,7 +129,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for VideoTopShortVideoData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -137,7 +137,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Record {
+impl crate::ser::Object for VideoTopShortVideoRecord {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("id", &self.id);
         out.present("product_first_cat_name", &self.product_first_cat_name);
@@ -151,7 +151,7 @@ impl crate::ser::Object for Record {
         out.present("video_url", &self.video_url);
     }
 }
-impl ::serde::Serialize for Record {
+impl ::serde::Serialize for VideoTopShortVideoRecord {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -160,8 +160,8 @@ impl ::serde::Serialize for Record {
     }
 }
 const _: () = {
-    impl crate::de::Object for Record {
-        const NAME: &'static str = "Record";
+    impl crate::de::Object for VideoTopShortVideoRecord {
+        const NAME: &'static str = "VideoTopShortVideoRecord";
         fn empty() -> Self {
             Self::default()
         }
@@ -191,7 +191,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Record {
+    impl<'de> ::serde::Deserialize<'de> for VideoTopShortVideoRecord {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

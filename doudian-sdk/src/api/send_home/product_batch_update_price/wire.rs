@@ -140,6 +140,53 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for ProductBatchUpdatePriceUpdateItem {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("outer_product_id", &self.outer_product_id);
+        out.present("product_id", &self.product_id.as_ref().map(crate::ids::Number));
+        out.field("sku_prices", &self.sku_prices);
+    }
+}
+impl ::serde::Serialize for ProductBatchUpdatePriceUpdateItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for ProductBatchUpdatePriceUpdateItem {
+        const NAME: &'static str = "ProductBatchUpdatePriceUpdateItem";
+        fn empty() -> Self {
+            Self {
+                outer_product_id: Default::default(),
+                product_id: Default::default(),
+                sku_prices: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "sku_prices" => crate::de::read(map, &mut self.sku_prices),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductBatchUpdatePriceUpdateItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for SkuPrice {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("outer_sku_id", &self.outer_sku_id);
@@ -180,53 +227,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SkuPrice {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for UpdateItem {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("outer_product_id", &self.outer_product_id);
-        out.present("product_id", &self.product_id.as_ref().map(crate::ids::Number));
-        out.field("sku_prices", &self.sku_prices);
-    }
-}
-impl ::serde::Serialize for UpdateItem {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for UpdateItem {
-        const NAME: &'static str = "UpdateItem";
-        fn empty() -> Self {
-            Self {
-                outer_product_id: Default::default(),
-                product_id: Default::default(),
-                sku_prices: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "sku_prices" => crate::de::read(map, &mut self.sku_prices),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for UpdateItem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -96,6 +96,53 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for ProductBatchUpdateStockUpdateItem {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("outer_product_id", &self.outer_product_id);
+        out.present("product_id", &self.product_id.as_ref().map(crate::ids::Number));
+        out.field("sku_stocks", &self.sku_stocks);
+    }
+}
+impl ::serde::Serialize for ProductBatchUpdateStockUpdateItem {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for ProductBatchUpdateStockUpdateItem {
+        const NAME: &'static str = "ProductBatchUpdateStockUpdateItem";
+        fn empty() -> Self {
+            Self {
+                outer_product_id: Default::default(),
+                product_id: Default::default(),
+                sku_stocks: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "sku_stocks" => crate::de::read(map, &mut self.sku_stocks),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductBatchUpdateStockUpdateItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for SkuStock {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("outer_sku_id", &self.outer_sku_id);
@@ -136,53 +183,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SkuStock {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for UpdateItem {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("outer_product_id", &self.outer_product_id);
-        out.present("product_id", &self.product_id.as_ref().map(crate::ids::Number));
-        out.field("sku_stocks", &self.sku_stocks);
-    }
-}
-impl ::serde::Serialize for UpdateItem {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for UpdateItem {
-        const NAME: &'static str = "UpdateItem";
-        fn empty() -> Self {
-            Self {
-                outer_product_id: Default::default(),
-                product_id: Default::default(),
-                sku_stocks: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "outer_product_id" => crate::de::read(map, &mut self.outer_product_id),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "sku_stocks" => crate::de::read(map, &mut self.sku_stocks),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for UpdateItem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -187,7 +187,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Store {
+impl crate::ser::Object for BatchCreateStoreStore {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("address", &self.address);
         out.field("city", &self.city);
@@ -202,7 +202,7 @@ impl crate::ser::Object for Store {
         out.field("store_code", &self.store_code);
     }
 }
-impl ::serde::Serialize for Store {
+impl ::serde::Serialize for BatchCreateStoreStore {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -212,8 +212,8 @@ impl ::serde::Serialize for Store {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Store {
-        const NAME: &'static str = "Store";
+    impl crate::de::Object for BatchCreateStoreStore {
+        const NAME: &'static str = "BatchCreateStoreStore";
         fn empty() -> Self {
             Self {
                 address: Default::default(),
@@ -250,7 +250,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Store {
+    impl<'de> ::serde::Deserialize<'de> for BatchCreateStoreStore {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

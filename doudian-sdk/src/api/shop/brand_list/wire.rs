@@ -39,7 +39,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for BrandListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("brand_chinese_name", &self.brand_chinese_name);
         out.present("brand_english_name", &self.brand_english_name);
@@ -47,7 +47,7 @@ impl crate::ser::Object for Data {
         out.present("id", &self.id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for BrandListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -56,8 +56,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for BrandListData {
+        const NAME: &'static str = "BrandListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -79,7 +79,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for BrandListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -91,6 +91,6 @@ impl<'de> ::serde::Deserialize<'de> for ShopBrandListResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<BrandListData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

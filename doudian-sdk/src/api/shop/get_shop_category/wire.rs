@@ -43,7 +43,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetShopCategoryData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("enable", &self.enable);
         out.present("id", &self.id);
@@ -53,7 +53,7 @@ impl crate::ser::Object for Data {
         out.present("parent_id", &self.parent_id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetShopCategoryData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -62,8 +62,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetShopCategoryData {
+        const NAME: &'static str = "GetShopCategoryData";
         fn empty() -> Self {
             Self::default()
         }
@@ -83,7 +83,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetShopCategoryData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -95,6 +95,6 @@ impl<'de> ::serde::Deserialize<'de> for ShopGetShopCategoryResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<GetShopCategoryData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

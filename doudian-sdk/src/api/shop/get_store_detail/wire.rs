@@ -102,13 +102,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OpenTime {
+impl crate::ser::Object for GetStoreDetailOpenTime {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("custom", &self.custom);
         out.field("day_map", &self.day_map);
     }
 }
-impl ::serde::Serialize for OpenTime {
+impl ::serde::Serialize for GetStoreDetailOpenTime {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -117,8 +117,8 @@ impl ::serde::Serialize for OpenTime {
     }
 }
 const _: () = {
-    impl crate::de::Object for OpenTime {
-        const NAME: &'static str = "OpenTime";
+    impl crate::de::Object for GetStoreDetailOpenTime {
+        const NAME: &'static str = "GetStoreDetailOpenTime";
         fn empty() -> Self {
             Self::default()
         }
@@ -134,7 +134,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OpenTime {
+    impl<'de> ::serde::Deserialize<'de> for GetStoreDetailOpenTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -142,7 +142,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PoiAuditInfo {
+impl crate::ser::Object for GetStoreDetailPoiAuditInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("city", &self.city);
@@ -161,7 +161,7 @@ impl crate::ser::Object for PoiAuditInfo {
         out.present("town", &self.town);
     }
 }
-impl ::serde::Serialize for PoiAuditInfo {
+impl ::serde::Serialize for GetStoreDetailPoiAuditInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -170,8 +170,8 @@ impl ::serde::Serialize for PoiAuditInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PoiAuditInfo {
-        const NAME: &'static str = "PoiAuditInfo";
+    impl crate::de::Object for GetStoreDetailPoiAuditInfo {
+        const NAME: &'static str = "GetStoreDetailPoiAuditInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -200,7 +200,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PoiAuditInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetStoreDetailPoiAuditInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -208,7 +208,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Store {
+impl crate::ser::Object for GetStoreDetailStore {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("bound_time", &self.bound_time);
@@ -243,7 +243,7 @@ impl crate::ser::Object for Store {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Store {
+impl ::serde::Serialize for GetStoreDetailStore {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -252,8 +252,8 @@ impl ::serde::Serialize for Store {
     }
 }
 const _: () = {
-    impl crate::de::Object for Store {
-        const NAME: &'static str = "Store";
+    impl crate::de::Object for GetStoreDetailStore {
+        const NAME: &'static str = "GetStoreDetailStore";
         fn empty() -> Self {
             Self::default()
         }
@@ -300,7 +300,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Store {
+    impl<'de> ::serde::Deserialize<'de> for GetStoreDetailStore {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -308,7 +308,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for StoreDetail {
+impl crate::ser::Object for GetStoreDetailStoreDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("poi_audit_info", &self.poi_audit_info);
         out.present("rel_shop_user", &self.rel_shop_user);
@@ -316,7 +316,7 @@ impl crate::ser::Object for StoreDetail {
         out.present("store_charge_info", &self.store_charge_info);
     }
 }
-impl ::serde::Serialize for StoreDetail {
+impl ::serde::Serialize for GetStoreDetailStoreDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -325,8 +325,8 @@ impl ::serde::Serialize for StoreDetail {
     }
 }
 const _: () = {
-    impl crate::de::Object for StoreDetail {
-        const NAME: &'static str = "StoreDetail";
+    impl crate::de::Object for GetStoreDetailStoreDetail {
+        const NAME: &'static str = "GetStoreDetailStoreDetail";
         fn empty() -> Self {
             Self::default()
         }
@@ -344,7 +344,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for StoreDetail {
+    impl<'de> ::serde::Deserialize<'de> for GetStoreDetailStoreDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -146,12 +146,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OpenTime {
+impl crate::ser::Object for GetStoreListOpenTime {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("day_map", &self.day_map);
     }
 }
-impl ::serde::Serialize for OpenTime {
+impl ::serde::Serialize for GetStoreListOpenTime {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -160,8 +160,8 @@ impl ::serde::Serialize for OpenTime {
     }
 }
 const _: () = {
-    impl crate::de::Object for OpenTime {
-        const NAME: &'static str = "OpenTime";
+    impl crate::de::Object for GetStoreListOpenTime {
+        const NAME: &'static str = "GetStoreListOpenTime";
         fn empty() -> Self {
             Self::default()
         }
@@ -176,7 +176,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OpenTime {
+    impl<'de> ::serde::Deserialize<'de> for GetStoreListOpenTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -184,7 +184,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PoiAuditInfo {
+impl crate::ser::Object for GetStoreListPoiAuditInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("city", &self.city);
@@ -203,7 +203,7 @@ impl crate::ser::Object for PoiAuditInfo {
         out.present("town", &self.town);
     }
 }
-impl ::serde::Serialize for PoiAuditInfo {
+impl ::serde::Serialize for GetStoreListPoiAuditInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -212,8 +212,8 @@ impl ::serde::Serialize for PoiAuditInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PoiAuditInfo {
-        const NAME: &'static str = "PoiAuditInfo";
+    impl crate::de::Object for GetStoreListPoiAuditInfo {
+        const NAME: &'static str = "GetStoreListPoiAuditInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -242,7 +242,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PoiAuditInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetStoreListPoiAuditInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -250,47 +250,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PoiAuditInfoOpenTime {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("custom", &self.custom);
-        out.field("day_map", &self.day_map);
-    }
-}
-impl ::serde::Serialize for PoiAuditInfoOpenTime {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for PoiAuditInfoOpenTime {
-        const NAME: &'static str = "PoiAuditInfoOpenTime";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "custom" => crate::de::read(map, &mut self.custom),
-                "day_map" => crate::de::read(map, &mut self.day_map),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PoiAuditInfoOpenTime {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Store {
+impl crate::ser::Object for GetStoreListStore {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address", &self.address);
         out.present("bound_time", &self.bound_time);
@@ -325,7 +285,7 @@ impl crate::ser::Object for Store {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Store {
+impl ::serde::Serialize for GetStoreListStore {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -334,8 +294,8 @@ impl ::serde::Serialize for Store {
     }
 }
 const _: () = {
-    impl crate::de::Object for Store {
-        const NAME: &'static str = "Store";
+    impl crate::de::Object for GetStoreListStore {
+        const NAME: &'static str = "GetStoreListStore";
         fn empty() -> Self {
             Self::default()
         }
@@ -382,7 +342,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Store {
+    impl<'de> ::serde::Deserialize<'de> for GetStoreListStore {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -390,7 +350,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for StoreDetail {
+impl crate::ser::Object for GetStoreListStoreDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("poi_audit_info", &self.poi_audit_info);
         out.present("rel_shop_user", &self.rel_shop_user);
@@ -398,7 +358,7 @@ impl crate::ser::Object for StoreDetail {
         out.present("store_charge_info", &self.store_charge_info);
     }
 }
-impl ::serde::Serialize for StoreDetail {
+impl ::serde::Serialize for GetStoreListStoreDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -407,8 +367,8 @@ impl ::serde::Serialize for StoreDetail {
     }
 }
 const _: () = {
-    impl crate::de::Object for StoreDetail {
-        const NAME: &'static str = "StoreDetail";
+    impl crate::de::Object for GetStoreListStoreDetail {
+        const NAME: &'static str = "GetStoreListStoreDetail";
         fn empty() -> Self {
             Self::default()
         }
@@ -426,7 +386,47 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for StoreDetail {
+    impl<'de> ::serde::Deserialize<'de> for GetStoreListStoreDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PoiAuditInfoOpenTime {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("custom", &self.custom);
+        out.field("day_map", &self.day_map);
+    }
+}
+impl ::serde::Serialize for PoiAuditInfoOpenTime {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for PoiAuditInfoOpenTime {
+        const NAME: &'static str = "PoiAuditInfoOpenTime";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "custom" => crate::de::read(map, &mut self.custom),
+                "day_map" => crate::de::read(map, &mut self.day_map),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PoiAuditInfoOpenTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -97,50 +97,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Activity {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("activity_id", &self.activity_id);
-        out.present("activity_name", &self.activity_name);
-        out.present("head_image", &self.head_image);
-        out.present("jump_url", &self.jump_url);
-    }
-}
-impl ::serde::Serialize for Activity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Activity {
-        const NAME: &'static str = "Activity";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "activity_id" => crate::de::read(map, &mut self.activity_id),
-                "activity_name" => crate::de::read(map, &mut self.activity_name),
-                "head_image" => crate::de::read(map, &mut self.head_image),
-                "jump_url" => crate::de::read(map, &mut self.jump_url),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Activity {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for AllianceLimitInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("can_bind", &self.can_bind);
@@ -176,6 +132,50 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for AllianceLimitInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetInfoForPublishActivity {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("activity_id", &self.activity_id);
+        out.present("activity_name", &self.activity_name);
+        out.present("head_image", &self.head_image);
+        out.present("jump_url", &self.jump_url);
+    }
+}
+impl ::serde::Serialize for GetInfoForPublishActivity {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetInfoForPublishActivity {
+        const NAME: &'static str = "GetInfoForPublishActivity";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "activity_id" => crate::de::read(map, &mut self.activity_id),
+                "activity_name" => crate::de::read(map, &mut self.activity_name),
+                "head_image" => crate::de::read(map, &mut self.head_image),
+                "jump_url" => crate::de::read(map, &mut self.jump_url),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetInfoForPublishActivity {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -77,7 +77,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for AccountInfo {
+impl crate::ser::Object for GetShopAccountInfoAccountInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("avatar_url", &self.avatar_url);
         out.present("type", &self.type_);
@@ -85,7 +85,7 @@ impl crate::ser::Object for AccountInfo {
         out.present("user_name", &self.user_name);
     }
 }
-impl ::serde::Serialize for AccountInfo {
+impl ::serde::Serialize for GetShopAccountInfoAccountInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -94,8 +94,8 @@ impl ::serde::Serialize for AccountInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for AccountInfo {
-        const NAME: &'static str = "AccountInfo";
+    impl crate::de::Object for GetShopAccountInfoAccountInfo {
+        const NAME: &'static str = "GetShopAccountInfoAccountInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -113,7 +113,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for AccountInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetShopAccountInfoAccountInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

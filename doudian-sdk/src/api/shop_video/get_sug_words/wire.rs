@@ -45,14 +45,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetSugWordsData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("play_count", &self.play_count);
         out.present("topic_id", &self.topic_id);
         out.present("topic_name", &self.topic_name);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetSugWordsData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -61,8 +61,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetSugWordsData {
+        const NAME: &'static str = "GetSugWordsData";
         fn empty() -> Self {
             Self::default()
         }
@@ -79,7 +79,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetSugWordsData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -91,6 +91,6 @@ impl<'de> ::serde::Deserialize<'de> for ShopVideoGetSugWordsResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        <Vec<Data> as crate::de::Lenient>::lenient(deserializer).map(Self)
+        <Vec<GetSugWordsData> as crate::de::Lenient>::lenient(deserializer).map(Self)
     }
 }

@@ -107,7 +107,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
+impl crate::ser::Object for ListRelatableProductProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("check_status", &self.check_status);
         out.present("draft_status", &self.draft_status);
@@ -119,7 +119,7 @@ impl crate::ser::Object for Product {
         out.present("stock_num", &self.stock_num);
     }
 }
-impl ::serde::Serialize for Product {
+impl ::serde::Serialize for ListRelatableProductProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -128,8 +128,8 @@ impl ::serde::Serialize for Product {
     }
 }
 const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
+    impl crate::de::Object for ListRelatableProductProduct {
+        const NAME: &'static str = "ListRelatableProductProduct";
         fn empty() -> Self {
             Self::default()
         }
@@ -151,7 +151,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Product {
+    impl<'de> ::serde::Deserialize<'de> for ListRelatableProductProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -89,53 +89,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Anchor {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("anchor_draft_id", &self.anchor_draft_id);
-        out.present("content", &self.content);
-        out.present("keyword", &self.keyword);
-        out.present("product_ids", &crate::ids::Texts(&self.product_ids));
-        out.present("type", &self.type_);
-    }
-}
-impl ::serde::Serialize for Anchor {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Anchor {
-        const NAME: &'static str = "Anchor";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "anchor_draft_id" => crate::de::read(map, &mut self.anchor_draft_id),
-                "content" => crate::de::read(map, &mut self.content),
-                "keyword" => crate::de::read(map, &mut self.keyword),
-                "product_ids" => crate::de::read(map, &mut self.product_ids),
-                "type" => crate::de::read(map, &mut self.type_),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Anchor {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for AnchorInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("anchors", &self.anchors);
@@ -256,6 +209,53 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PublishInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PublishVideoNewAnchor {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("anchor_draft_id", &self.anchor_draft_id);
+        out.present("content", &self.content);
+        out.present("keyword", &self.keyword);
+        out.present("product_ids", &crate::ids::Texts(&self.product_ids));
+        out.present("type", &self.type_);
+    }
+}
+impl ::serde::Serialize for PublishVideoNewAnchor {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for PublishVideoNewAnchor {
+        const NAME: &'static str = "PublishVideoNewAnchor";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "anchor_draft_id" => crate::de::read(map, &mut self.anchor_draft_id),
+                "content" => crate::de::read(map, &mut self.content),
+                "keyword" => crate::de::read(map, &mut self.keyword),
+                "product_ids" => crate::de::read(map, &mut self.product_ids),
+                "type" => crate::de::read(map, &mut self.type_),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PublishVideoNewAnchor {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -95,46 +95,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for AccountInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("name", &self.name);
-        out.present("user_id", &self.user_id);
-    }
-}
-impl ::serde::Serialize for AccountInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for AccountInfo {
-        const NAME: &'static str = "AccountInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "name" => crate::de::read(map, &mut self.name),
-                "user_id" => crate::de::read(map, &mut self.user_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for AccountInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for BindProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("bind_type", &self.bind_type);
@@ -210,44 +170,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for BindProductProduct {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Data {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("items", &self.items);
-    }
-}
-impl ::serde::Serialize for Data {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "items" => crate::de::read(map, &mut self.items),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Data {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -440,45 +362,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Product {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("product_id", &self.product_id.as_ref().map(crate::ids::Text));
-    }
-}
-impl ::serde::Serialize for Product {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Product {
-        const NAME: &'static str = "Product";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Product {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Products {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("bind_products", &self.bind_products);
@@ -512,6 +395,123 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Products {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SearchItemAccountInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("name", &self.name);
+        out.present("user_id", &self.user_id);
+    }
+}
+impl ::serde::Serialize for SearchItemAccountInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for SearchItemAccountInfo {
+        const NAME: &'static str = "SearchItemAccountInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "name" => crate::de::read(map, &mut self.name),
+                "user_id" => crate::de::read(map, &mut self.user_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchItemAccountInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SearchItemData {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("items", &self.items);
+    }
+}
+impl ::serde::Serialize for SearchItemData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for SearchItemData {
+        const NAME: &'static str = "SearchItemData";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "items" => crate::de::read(map, &mut self.items),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchItemData {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SearchItemProduct {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("product_id", &self.product_id.as_ref().map(crate::ids::Text));
+    }
+}
+impl ::serde::Serialize for SearchItemProduct {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for SearchItemProduct {
+        const NAME: &'static str = "SearchItemProduct";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchItemProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

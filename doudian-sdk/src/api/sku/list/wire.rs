@@ -155,6 +155,48 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for ListShipRuleMap {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("delay_day", &self.delay_day);
+        out.present("presell_end_time", &self.presell_end_time);
+        out.present("presell_type", &self.presell_type);
+    }
+}
+impl ::serde::Serialize for ListShipRuleMap {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for ListShipRuleMap {
+        const NAME: &'static str = "ListShipRuleMap";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "delay_day" => crate::de::read(map, &mut self.delay_day),
+                "presell_end_time" => crate::de::read(map, &mut self.presell_end_time),
+                "presell_type" => crate::de::read(map, &mut self.presell_type),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListShipRuleMap {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for SellProperty {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("value_name", &self.value_name);
@@ -190,48 +232,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SellProperty {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for ShipRuleMap {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("delay_day", &self.delay_day);
-        out.present("presell_end_time", &self.presell_end_time);
-        out.present("presell_type", &self.presell_type);
-    }
-}
-impl ::serde::Serialize for ShipRuleMap {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for ShipRuleMap {
-        const NAME: &'static str = "ShipRuleMap";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "delay_day" => crate::de::read(map, &mut self.delay_day),
-                "presell_end_time" => crate::de::read(map, &mut self.presell_end_time),
-                "presell_type" => crate::de::read(map, &mut self.presell_type),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ShipRuleMap {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -117,10 +117,10 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ShipRuleMap {
+impl crate::ser::Object for StockNumShipRuleMap {
     fn fields<M: ::serde::ser::SerializeMap>(&self, _out: &mut crate::ser::Fields<M>) {}
 }
-impl ::serde::Serialize for ShipRuleMap {
+impl ::serde::Serialize for StockNumShipRuleMap {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -129,8 +129,8 @@ impl ::serde::Serialize for ShipRuleMap {
     }
 }
 const _: () = {
-    impl crate::de::Object for ShipRuleMap {
-        const NAME: &'static str = "ShipRuleMap";
+    impl crate::de::Object for StockNumShipRuleMap {
+        const NAME: &'static str = "StockNumShipRuleMap";
         fn empty() -> Self {
             Self::default()
         }
@@ -143,7 +143,7 @@ const _: () = {
             Ok(false)
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ShipRuleMap {
+    impl<'de> ::serde::Deserialize<'de> for StockNumShipRuleMap {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -95,7 +95,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PropertyInfo {
+impl crate::ser::Object for AddShopSpuPropertyInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("level", &self.level);
         out.present("parent_value_id", &self.parent_value_id);
@@ -104,7 +104,7 @@ impl crate::ser::Object for PropertyInfo {
         out.present("value_name", &self.value_name);
     }
 }
-impl ::serde::Serialize for PropertyInfo {
+impl ::serde::Serialize for AddShopSpuPropertyInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -114,8 +114,8 @@ impl ::serde::Serialize for PropertyInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PropertyInfo {
-        const NAME: &'static str = "PropertyInfo";
+    impl crate::de::Object for AddShopSpuPropertyInfo {
+        const NAME: &'static str = "AddShopSpuPropertyInfo";
         fn empty() -> Self {
             Self {
                 level: Default::default(),
@@ -140,7 +140,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyInfo {
+    impl<'de> ::serde::Deserialize<'de> for AddShopSpuPropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

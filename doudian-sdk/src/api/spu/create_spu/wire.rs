@@ -98,13 +98,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Content {
+impl crate::ser::Object for CreateSpuContent {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("content", &self.content);
         out.field("name", &self.name);
     }
 }
-impl ::serde::Serialize for Content {
+impl ::serde::Serialize for CreateSpuContent {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -114,8 +114,8 @@ impl ::serde::Serialize for Content {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Content {
-        const NAME: &'static str = "Content";
+    impl crate::de::Object for CreateSpuContent {
+        const NAME: &'static str = "CreateSpuContent";
         fn empty() -> Self {
             Self {
                 content: Default::default(),
@@ -134,7 +134,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Content {
+    impl<'de> ::serde::Deserialize<'de> for CreateSpuContent {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -142,7 +142,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Material {
+impl crate::ser::Object for CreateSpuMaterial {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("content", &self.content);
         out.field("description", &self.description);
@@ -150,7 +150,7 @@ impl crate::ser::Object for Material {
         out.field("type", &self.type_);
     }
 }
-impl ::serde::Serialize for Material {
+impl ::serde::Serialize for CreateSpuMaterial {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -160,8 +160,8 @@ impl ::serde::Serialize for Material {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Material {
-        const NAME: &'static str = "Material";
+    impl crate::de::Object for CreateSpuMaterial {
+        const NAME: &'static str = "CreateSpuMaterial";
         fn empty() -> Self {
             Self {
                 content: Default::default(),
@@ -184,7 +184,95 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Material {
+    impl<'de> ::serde::Deserialize<'de> for CreateSpuMaterial {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for CreateSpuPropertyInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("property_id", &self.property_id);
+        out.field("values", &self.values);
+    }
+}
+impl ::serde::Serialize for CreateSpuPropertyInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for CreateSpuPropertyInfo {
+        const NAME: &'static str = "CreateSpuPropertyInfo";
+        fn empty() -> Self {
+            Self {
+                property_id: Default::default(),
+                values: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "property_id" => crate::de::read(map, &mut self.property_id),
+                "values" => crate::de::read(map, &mut self.values),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateSpuPropertyInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for CreateSpuValue {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("value_id", &self.value_id);
+        out.field("value_name", &self.value_name);
+    }
+}
+impl ::serde::Serialize for CreateSpuValue {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for CreateSpuValue {
+        const NAME: &'static str = "CreateSpuValue";
+        fn empty() -> Self {
+            Self {
+                value_id: Default::default(),
+                value_name: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "value_id" => crate::de::read(map, &mut self.value_id),
+                "value_name" => crate::de::read(map, &mut self.value_name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateSpuValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -235,94 +323,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Proof {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for PropertyInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("property_id", &self.property_id);
-        out.field("values", &self.values);
-    }
-}
-impl ::serde::Serialize for PropertyInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for PropertyInfo {
-        const NAME: &'static str = "PropertyInfo";
-        fn empty() -> Self {
-            Self {
-                property_id: Default::default(),
-                values: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "property_id" => crate::de::read(map, &mut self.property_id),
-                "values" => crate::de::read(map, &mut self.values),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PropertyInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Value {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("value_id", &self.value_id);
-        out.field("value_name", &self.value_name);
-    }
-}
-impl ::serde::Serialize for Value {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Value {
-        const NAME: &'static str = "Value";
-        fn empty() -> Self {
-            Self {
-                value_id: Default::default(),
-                value_name: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "value_id" => crate::de::read(map, &mut self.value_id),
-                "value_name" => crate::de::read(map, &mut self.value_name),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Value {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -139,7 +139,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PropertyInfo {
+impl crate::ser::Object for GetKeyPropertyByCidPropertyInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("property_id", &self.property_id);
         out.present("property_name", &self.property_name);
@@ -148,7 +148,7 @@ impl crate::ser::Object for PropertyInfo {
         out.present("value_name", &self.value_name);
     }
 }
-impl ::serde::Serialize for PropertyInfo {
+impl ::serde::Serialize for GetKeyPropertyByCidPropertyInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -157,8 +157,8 @@ impl ::serde::Serialize for PropertyInfo {
     }
 }
 const _: () = {
-    impl crate::de::Object for PropertyInfo {
-        const NAME: &'static str = "PropertyInfo";
+    impl crate::de::Object for GetKeyPropertyByCidPropertyInfo {
+        const NAME: &'static str = "GetKeyPropertyByCidPropertyInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -177,7 +177,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyInfo {
+    impl<'de> ::serde::Deserialize<'de> for GetKeyPropertyByCidPropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

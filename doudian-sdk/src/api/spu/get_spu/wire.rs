@@ -137,6 +137,90 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for GetSpuPropertyInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("property_id", &self.property_id);
+        out.present("property_name", &self.property_name);
+        out.present("property_type", &self.property_type);
+        out.field("property_values", &self.property_values);
+    }
+}
+impl ::serde::Serialize for GetSpuPropertyInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetSpuPropertyInfo {
+        const NAME: &'static str = "GetSpuPropertyInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "property_id" => crate::de::read(map, &mut self.property_id),
+                "property_name" => crate::de::read(map, &mut self.property_name),
+                "property_type" => crate::de::read(map, &mut self.property_type),
+                "property_values" => crate::de::read(map, &mut self.property_values),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetSpuPropertyInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for GetSpuPropertyValue {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("value_id", &self.value_id);
+        out.present("value_name", &self.value_name);
+    }
+}
+impl ::serde::Serialize for GetSpuPropertyValue {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetSpuPropertyValue {
+        const NAME: &'static str = "GetSpuPropertyValue";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "value_id" => crate::de::read(map, &mut self.value_id),
+                "value_name" => crate::de::read(map, &mut self.value_name),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetSpuPropertyValue {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for KeyProperty {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("property_id", &self.property_id);
@@ -171,90 +255,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for KeyProperty {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for PropertyInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("property_id", &self.property_id);
-        out.present("property_name", &self.property_name);
-        out.present("property_type", &self.property_type);
-        out.field("property_values", &self.property_values);
-    }
-}
-impl ::serde::Serialize for PropertyInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for PropertyInfo {
-        const NAME: &'static str = "PropertyInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "property_id" => crate::de::read(map, &mut self.property_id),
-                "property_name" => crate::de::read(map, &mut self.property_name),
-                "property_type" => crate::de::read(map, &mut self.property_type),
-                "property_values" => crate::de::read(map, &mut self.property_values),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PropertyInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for PropertyValue {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("value_id", &self.value_id);
-        out.present("value_name", &self.value_name);
-    }
-}
-impl ::serde::Serialize for PropertyValue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for PropertyValue {
-        const NAME: &'static str = "PropertyValue";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "value_id" => crate::de::read(map, &mut self.value_id),
-                "value_name" => crate::de::read(map, &mut self.value_name),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

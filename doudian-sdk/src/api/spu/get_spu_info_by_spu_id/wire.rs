@@ -85,6 +85,54 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for GetSpuInfoBySpuIdSpuPropertyInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("property_alias", &self.property_alias);
+        out.present("property_id", &self.property_id);
+        out.present("property_name", &self.property_name);
+        out.field("spu_property_value_info", &self.spu_property_value_info);
+        out.present("type", &self.type_);
+    }
+}
+impl ::serde::Serialize for GetSpuInfoBySpuIdSpuPropertyInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetSpuInfoBySpuIdSpuPropertyInfo {
+        const NAME: &'static str = "GetSpuInfoBySpuIdSpuPropertyInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "property_alias" => crate::de::read(map, &mut self.property_alias),
+                "property_id" => crate::de::read(map, &mut self.property_id),
+                "property_name" => crate::de::read(map, &mut self.property_name),
+                "spu_property_value_info" => {
+                    crate::de::read(map, &mut self.spu_property_value_info)
+                }
+                "type" => crate::de::read(map, &mut self.type_),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetSpuInfoBySpuIdSpuPropertyInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for SpuInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("audit_time", &self.audit_time);
@@ -134,54 +182,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SpuInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for SpuPropertyInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("property_alias", &self.property_alias);
-        out.present("property_id", &self.property_id);
-        out.present("property_name", &self.property_name);
-        out.field("spu_property_value_info", &self.spu_property_value_info);
-        out.present("type", &self.type_);
-    }
-}
-impl ::serde::Serialize for SpuPropertyInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for SpuPropertyInfo {
-        const NAME: &'static str = "SpuPropertyInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "property_alias" => crate::de::read(map, &mut self.property_alias),
-                "property_id" => crate::de::read(map, &mut self.property_id),
-                "property_name" => crate::de::read(map, &mut self.property_name),
-                "spu_property_value_info" => {
-                    crate::de::read(map, &mut self.spu_property_value_info)
-                }
-                "type" => crate::de::read(map, &mut self.type_),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SpuPropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

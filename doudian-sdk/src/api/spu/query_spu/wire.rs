@@ -135,84 +135,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Content {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("content", &self.content);
-    }
-}
-impl ::serde::Serialize for Content {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Content {
-        const NAME: &'static str = "Content";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "content" => crate::de::read(map, &mut self.content),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Content {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Material {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("content", &self.content);
-        out.present("type", &self.type_);
-    }
-}
-impl ::serde::Serialize for Material {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Material {
-        const NAME: &'static str = "Material";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "content" => crate::de::read(map, &mut self.content),
-                "type" => crate::de::read(map, &mut self.type_),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Material {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Properties {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("book_name", &self.book_name);
@@ -270,13 +192,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PropertyValue {
+impl crate::ser::Object for QuerySpuContent {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("valueId", &self.value_id);
-        out.present("valueName", &self.value_name);
+        out.present("content", &self.content);
     }
 }
-impl ::serde::Serialize for PropertyValue {
+impl ::serde::Serialize for QuerySpuContent {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -285,8 +206,87 @@ impl ::serde::Serialize for PropertyValue {
     }
 }
 const _: () = {
-    impl crate::de::Object for PropertyValue {
-        const NAME: &'static str = "PropertyValue";
+    impl crate::de::Object for QuerySpuContent {
+        const NAME: &'static str = "QuerySpuContent";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "content" => crate::de::read(map, &mut self.content),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for QuerySpuContent {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for QuerySpuMaterial {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("content", &self.content);
+        out.present("type", &self.type_);
+    }
+}
+impl ::serde::Serialize for QuerySpuMaterial {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for QuerySpuMaterial {
+        const NAME: &'static str = "QuerySpuMaterial";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "content" => crate::de::read(map, &mut self.content),
+                "type" => crate::de::read(map, &mut self.type_),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for QuerySpuMaterial {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for QuerySpuPropertyValue {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("valueId", &self.value_id);
+        out.present("valueName", &self.value_name);
+    }
+}
+impl ::serde::Serialize for QuerySpuPropertyValue {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for QuerySpuPropertyValue {
+        const NAME: &'static str = "QuerySpuPropertyValue";
         fn empty() -> Self {
             Self::default()
         }
@@ -302,7 +302,51 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PropertyValue {
+    impl<'de> ::serde::Deserialize<'de> for QuerySpuPropertyValue {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for QuerySpuSpuPropertyInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("propertyId", &self.property_id);
+        out.present("propertyName", &self.property_name);
+        out.present("propertyType", &self.property_type);
+        out.field("propertyValues", &self.property_values);
+    }
+}
+impl ::serde::Serialize for QuerySpuSpuPropertyInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for QuerySpuSpuPropertyInfo {
+        const NAME: &'static str = "QuerySpuSpuPropertyInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "propertyId" => crate::de::read(map, &mut self.property_id),
+                "propertyName" => crate::de::read(map, &mut self.property_name),
+                "propertyType" => crate::de::read(map, &mut self.property_type),
+                "propertyValues" => crate::de::read(map, &mut self.property_values),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for QuerySpuSpuPropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -355,50 +399,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Spu {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for SpuPropertyInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("propertyId", &self.property_id);
-        out.present("propertyName", &self.property_name);
-        out.present("propertyType", &self.property_type);
-        out.field("propertyValues", &self.property_values);
-    }
-}
-impl ::serde::Serialize for SpuPropertyInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for SpuPropertyInfo {
-        const NAME: &'static str = "SpuPropertyInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "propertyId" => crate::de::read(map, &mut self.property_id),
-                "propertyName" => crate::de::read(map, &mut self.property_name),
-                "propertyType" => crate::de::read(map, &mut self.property_type),
-                "propertyValues" => crate::de::read(map, &mut self.property_values),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SpuPropertyInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

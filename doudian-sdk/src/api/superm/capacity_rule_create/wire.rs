@@ -81,13 +81,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Relation {
+impl crate::ser::Object for CapacityRuleCreateRelation {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("capacity_target_code", &self.capacity_target_code);
         out.field("capacity_target_type", &self.capacity_target_type);
     }
 }
-impl ::serde::Serialize for Relation {
+impl ::serde::Serialize for CapacityRuleCreateRelation {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -97,8 +97,8 @@ impl ::serde::Serialize for Relation {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Relation {
-        const NAME: &'static str = "Relation";
+    impl crate::de::Object for CapacityRuleCreateRelation {
+        const NAME: &'static str = "CapacityRuleCreateRelation";
         fn empty() -> Self {
             Self {
                 capacity_target_code: Default::default(),
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Relation {
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleCreateRelation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -129,7 +129,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for RuleDto {
+impl crate::ser::Object for CapacityRuleCreateRuleDto {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("all_store", &self.all_store);
         out.present("date_limit_bound", &self.date_limit_bound);
@@ -139,7 +139,7 @@ impl crate::ser::Object for RuleDto {
         out.field("status", &self.status);
     }
 }
-impl ::serde::Serialize for RuleDto {
+impl ::serde::Serialize for CapacityRuleCreateRuleDto {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -149,8 +149,8 @@ impl ::serde::Serialize for RuleDto {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for RuleDto {
-        const NAME: &'static str = "RuleDto";
+    impl crate::de::Object for CapacityRuleCreateRuleDto {
+        const NAME: &'static str = "CapacityRuleCreateRuleDto";
         fn empty() -> Self {
             Self {
                 all_store: Default::default(),
@@ -177,7 +177,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for RuleDto {
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleCreateRuleDto {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -185,14 +185,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for RuleOperateParam {
+impl crate::ser::Object for CapacityRuleCreateRuleOperateParam {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("details", &self.details);
         out.present("relations", &self.relations);
         out.present("rule_dto", &self.rule_dto);
     }
 }
-impl ::serde::Serialize for RuleOperateParam {
+impl ::serde::Serialize for CapacityRuleCreateRuleOperateParam {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -202,8 +202,8 @@ impl ::serde::Serialize for RuleOperateParam {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for RuleOperateParam {
-        const NAME: &'static str = "RuleOperateParam";
+    impl crate::de::Object for CapacityRuleCreateRuleOperateParam {
+        const NAME: &'static str = "CapacityRuleCreateRuleOperateParam";
         fn empty() -> Self {
             Self::default()
         }
@@ -220,7 +220,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for RuleOperateParam {
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleCreateRuleOperateParam {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

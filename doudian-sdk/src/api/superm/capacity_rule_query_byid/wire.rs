@@ -83,7 +83,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Detail {
+impl crate::ser::Object for CapacityRuleQueryByidDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("end_date", &self.end_date);
         out.present("end_time", &self.end_time);
@@ -94,7 +94,7 @@ impl crate::ser::Object for Detail {
         out.present("time_limit_bound", &self.time_limit_bound);
     }
 }
-impl ::serde::Serialize for Detail {
+impl ::serde::Serialize for CapacityRuleQueryByidDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for Detail {
     }
 }
 const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
+    impl crate::de::Object for CapacityRuleQueryByidDetail {
+        const NAME: &'static str = "CapacityRuleQueryByidDetail";
         fn empty() -> Self {
             Self::default()
         }
@@ -125,7 +125,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleQueryByidDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -133,14 +133,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for RuleDto {
+impl crate::ser::Object for CapacityRuleQueryByidRuleDto {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("details", &self.details);
         out.field("relations", &self.relations);
         out.present("rule_dto", &self.rule_dto);
     }
 }
-impl ::serde::Serialize for RuleDto {
+impl ::serde::Serialize for CapacityRuleQueryByidRuleDto {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -149,8 +149,8 @@ impl ::serde::Serialize for RuleDto {
     }
 }
 const _: () = {
-    impl crate::de::Object for RuleDto {
-        const NAME: &'static str = "RuleDto";
+    impl crate::de::Object for CapacityRuleQueryByidRuleDto {
+        const NAME: &'static str = "CapacityRuleQueryByidRuleDto";
         fn empty() -> Self {
             Self::default()
         }
@@ -167,7 +167,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for RuleDto {
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleQueryByidRuleDto {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -83,6 +83,46 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for CapacityRuleQueryListRuleDto {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("relations", &self.relations);
+        out.present("rule_dto", &self.rule_dto);
+    }
+}
+impl ::serde::Serialize for CapacityRuleQueryListRuleDto {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for CapacityRuleQueryListRuleDto {
+        const NAME: &'static str = "CapacityRuleQueryListRuleDto";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "relations" => crate::de::read(map, &mut self.relations),
+                "rule_dto" => crate::de::read(map, &mut self.rule_dto),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleQueryListRuleDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for PageDto {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("current_page", &self.current_page);
@@ -167,46 +207,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PageQuery {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for RuleDto {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("relations", &self.relations);
-        out.present("rule_dto", &self.rule_dto);
-    }
-}
-impl ::serde::Serialize for RuleDto {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for RuleDto {
-        const NAME: &'static str = "RuleDto";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "relations" => crate::de::read(map, &mut self.relations),
-                "rule_dto" => crate::de::read(map, &mut self.rule_dto),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for RuleDto {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

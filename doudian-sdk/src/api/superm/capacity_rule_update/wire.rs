@@ -81,13 +81,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Relation {
+impl crate::ser::Object for CapacityRuleUpdateRelation {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("capacity_target_code", &self.capacity_target_code);
         out.field("capacity_target_type", &self.capacity_target_type);
     }
 }
-impl ::serde::Serialize for Relation {
+impl ::serde::Serialize for CapacityRuleUpdateRelation {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -97,8 +97,8 @@ impl ::serde::Serialize for Relation {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Relation {
-        const NAME: &'static str = "Relation";
+    impl crate::de::Object for CapacityRuleUpdateRelation {
+        const NAME: &'static str = "CapacityRuleUpdateRelation";
         fn empty() -> Self {
             Self {
                 capacity_target_code: Default::default(),
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Relation {
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleUpdateRelation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -129,7 +129,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for RuleDto {
+impl crate::ser::Object for CapacityRuleUpdateRuleDto {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("all_store", &self.all_store);
         out.present("date_limit_bound", &self.date_limit_bound);
@@ -140,7 +140,7 @@ impl crate::ser::Object for RuleDto {
         out.field("status", &self.status);
     }
 }
-impl ::serde::Serialize for RuleDto {
+impl ::serde::Serialize for CapacityRuleUpdateRuleDto {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -150,8 +150,8 @@ impl ::serde::Serialize for RuleDto {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for RuleDto {
-        const NAME: &'static str = "RuleDto";
+    impl crate::de::Object for CapacityRuleUpdateRuleDto {
+        const NAME: &'static str = "CapacityRuleUpdateRuleDto";
         fn empty() -> Self {
             Self {
                 all_store: Default::default(),
@@ -180,7 +180,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for RuleDto {
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleUpdateRuleDto {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -188,14 +188,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for RuleOperateParam {
+impl crate::ser::Object for CapacityRuleUpdateRuleOperateParam {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("details", &self.details);
         out.present("relations", &self.relations);
         out.present("rule_dto", &self.rule_dto);
     }
 }
-impl ::serde::Serialize for RuleOperateParam {
+impl ::serde::Serialize for CapacityRuleUpdateRuleOperateParam {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -205,8 +205,8 @@ impl ::serde::Serialize for RuleOperateParam {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for RuleOperateParam {
-        const NAME: &'static str = "RuleOperateParam";
+    impl crate::de::Object for CapacityRuleUpdateRuleOperateParam {
+        const NAME: &'static str = "CapacityRuleUpdateRuleOperateParam";
         fn empty() -> Self {
             Self::default()
         }
@@ -223,7 +223,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for RuleOperateParam {
+    impl<'de> ::serde::Deserialize<'de> for CapacityRuleUpdateRuleOperateParam {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

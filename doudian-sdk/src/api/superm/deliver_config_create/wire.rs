@@ -81,7 +81,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ShopDeliverConfig {
+impl crate::ser::Object for DeliverConfigCreateShopDeliverConfig {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("config_status", &self.config_status);
         out.field("config_type", &self.config_type);
@@ -93,7 +93,7 @@ impl crate::ser::Object for ShopDeliverConfig {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for ShopDeliverConfig {
+impl ::serde::Serialize for DeliverConfigCreateShopDeliverConfig {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for ShopDeliverConfig {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ShopDeliverConfig {
-        const NAME: &'static str = "ShopDeliverConfig";
+    impl crate::de::Object for DeliverConfigCreateShopDeliverConfig {
+        const NAME: &'static str = "DeliverConfigCreateShopDeliverConfig";
         fn empty() -> Self {
             Self {
                 config_status: Default::default(),
@@ -137,7 +137,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ShopDeliverConfig {
+    impl<'de> ::serde::Deserialize<'de> for DeliverConfigCreateShopDeliverConfig {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -145,14 +145,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SpecialTime {
+impl crate::ser::Object for DeliverConfigCreateSpecialTime {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("end_time", &self.end_time);
         out.field("start_time", &self.start_time);
         out.field("time_cost", &self.time_cost);
     }
 }
-impl ::serde::Serialize for SpecialTime {
+impl ::serde::Serialize for DeliverConfigCreateSpecialTime {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -162,8 +162,8 @@ impl ::serde::Serialize for SpecialTime {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SpecialTime {
-        const NAME: &'static str = "SpecialTime";
+    impl crate::de::Object for DeliverConfigCreateSpecialTime {
+        const NAME: &'static str = "DeliverConfigCreateSpecialTime";
         fn empty() -> Self {
             Self {
                 end_time: Default::default(),
@@ -184,7 +184,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SpecialTime {
+    impl<'de> ::serde::Deserialize<'de> for DeliverConfigCreateSpecialTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -84,7 +84,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ShopDeliverConfig {
+impl crate::ser::Object for DeliverConfigUpdateShopDeliverConfig {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("deliver_type", &self.deliver_type);
         out.present("normal_time_cost", &self.normal_time_cost);
@@ -92,7 +92,7 @@ impl crate::ser::Object for ShopDeliverConfig {
         out.present("special_time_list", &self.special_time_list);
     }
 }
-impl ::serde::Serialize for ShopDeliverConfig {
+impl ::serde::Serialize for DeliverConfigUpdateShopDeliverConfig {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -102,8 +102,8 @@ impl ::serde::Serialize for ShopDeliverConfig {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ShopDeliverConfig {
-        const NAME: &'static str = "ShopDeliverConfig";
+    impl crate::de::Object for DeliverConfigUpdateShopDeliverConfig {
+        const NAME: &'static str = "DeliverConfigUpdateShopDeliverConfig";
         fn empty() -> Self {
             Self::default()
         }
@@ -123,7 +123,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ShopDeliverConfig {
+    impl<'de> ::serde::Deserialize<'de> for DeliverConfigUpdateShopDeliverConfig {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -131,14 +131,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SpecialTime {
+impl crate::ser::Object for DeliverConfigUpdateSpecialTime {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("end_time", &self.end_time);
         out.field("start_time", &self.start_time);
         out.field("time_cost", &self.time_cost);
     }
 }
-impl ::serde::Serialize for SpecialTime {
+impl ::serde::Serialize for DeliverConfigUpdateSpecialTime {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -148,8 +148,8 @@ impl ::serde::Serialize for SpecialTime {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SpecialTime {
-        const NAME: &'static str = "SpecialTime";
+    impl crate::de::Object for DeliverConfigUpdateSpecialTime {
+        const NAME: &'static str = "DeliverConfigUpdateSpecialTime";
         fn empty() -> Self {
             Self {
                 end_time: Default::default(),
@@ -170,7 +170,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SpecialTime {
+    impl<'de> ::serde::Deserialize<'de> for DeliverConfigUpdateSpecialTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -92,7 +92,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CouponInfo {
+impl crate::ser::Object for PopCreateStoreCouponCouponInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("coupon_name", &self.coupon_name);
         out.present("credit", &self.credit);
@@ -110,7 +110,7 @@ impl crate::ser::Object for CouponInfo {
         out.present("valid_period", &self.valid_period);
     }
 }
-impl ::serde::Serialize for CouponInfo {
+impl ::serde::Serialize for PopCreateStoreCouponCouponInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -120,8 +120,8 @@ impl ::serde::Serialize for CouponInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for CouponInfo {
-        const NAME: &'static str = "CouponInfo";
+    impl crate::de::Object for PopCreateStoreCouponCouponInfo {
+        const NAME: &'static str = "PopCreateStoreCouponCouponInfo";
         fn empty() -> Self {
             Self {
                 coupon_name: Default::default(),
@@ -164,7 +164,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CouponInfo {
+    impl<'de> ::serde::Deserialize<'de> for PopCreateStoreCouponCouponInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -172,7 +172,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for StoreInfo {
+impl crate::ser::Object for PopCreateStoreCouponStoreInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("store_address", &self.store_address);
         out.field("store_id", &self.store_id);
@@ -180,7 +180,7 @@ impl crate::ser::Object for StoreInfo {
         out.present("store_pic_url", &self.store_pic_url);
     }
 }
-impl ::serde::Serialize for StoreInfo {
+impl ::serde::Serialize for PopCreateStoreCouponStoreInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -190,8 +190,8 @@ impl ::serde::Serialize for StoreInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for StoreInfo {
-        const NAME: &'static str = "StoreInfo";
+    impl crate::de::Object for PopCreateStoreCouponStoreInfo {
+        const NAME: &'static str = "PopCreateStoreCouponStoreInfo";
         fn empty() -> Self {
             Self {
                 store_address: Default::default(),
@@ -214,7 +214,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for StoreInfo {
+    impl<'de> ::serde::Deserialize<'de> for PopCreateStoreCouponStoreInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -222,13 +222,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for StoreProduct {
+impl crate::ser::Object for PopCreateStoreCouponStoreProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("store_info", &self.store_info);
         out.present("sub_product_infos", &self.sub_product_infos);
     }
 }
-impl ::serde::Serialize for StoreProduct {
+impl ::serde::Serialize for PopCreateStoreCouponStoreProduct {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -238,8 +238,8 @@ impl ::serde::Serialize for StoreProduct {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for StoreProduct {
-        const NAME: &'static str = "StoreProduct";
+    impl crate::de::Object for PopCreateStoreCouponStoreProduct {
+        const NAME: &'static str = "PopCreateStoreCouponStoreProduct";
         fn empty() -> Self {
             Self {
                 store_info: crate::de::Object::empty(),
@@ -258,7 +258,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for StoreProduct {
+    impl<'de> ::serde::Deserialize<'de> for PopCreateStoreCouponStoreProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -266,14 +266,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SubProductInfo {
+impl crate::ser::Object for PopCreateStoreCouponSubProductInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("product_id", &crate::ids::Text(&self.product_id));
         out.present("product_name", &self.product_name);
         out.present("product_pic_url", &self.product_pic_url);
     }
 }
-impl ::serde::Serialize for SubProductInfo {
+impl ::serde::Serialize for PopCreateStoreCouponSubProductInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -283,8 +283,8 @@ impl ::serde::Serialize for SubProductInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SubProductInfo {
-        const NAME: &'static str = "SubProductInfo";
+    impl crate::de::Object for PopCreateStoreCouponSubProductInfo {
+        const NAME: &'static str = "PopCreateStoreCouponSubProductInfo";
         fn empty() -> Self {
             Self {
                 product_id: Default::default(),
@@ -305,7 +305,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SubProductInfo {
+    impl<'de> ::serde::Deserialize<'de> for PopCreateStoreCouponSubProductInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

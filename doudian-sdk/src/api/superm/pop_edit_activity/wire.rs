@@ -86,14 +86,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for MainSkus {
+impl crate::ser::Object for PopEditActivityMainSkus {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("product_id", &crate::ids::Text(&self.product_id));
         out.field("sku_id", &crate::ids::Text(&self.sku_id));
         out.field("sub_skus", &self.sub_skus);
     }
 }
-impl ::serde::Serialize for MainSkus {
+impl ::serde::Serialize for PopEditActivityMainSkus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for MainSkus {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for MainSkus {
-        const NAME: &'static str = "MainSkus";
+    impl crate::de::Object for PopEditActivityMainSkus {
+        const NAME: &'static str = "PopEditActivityMainSkus";
         fn empty() -> Self {
             Self {
                 product_id: Default::default(),
@@ -125,7 +125,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MainSkus {
+    impl<'de> ::serde::Deserialize<'de> for PopEditActivityMainSkus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -133,14 +133,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SubSkus {
+impl crate::ser::Object for PopEditActivitySubSkus {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("product_id", &crate::ids::Text(&self.product_id));
         out.field("sku_id", &crate::ids::Text(&self.sku_id));
         out.present("user_limit", &self.user_limit);
     }
 }
-impl ::serde::Serialize for SubSkus {
+impl ::serde::Serialize for PopEditActivitySubSkus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -150,8 +150,8 @@ impl ::serde::Serialize for SubSkus {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SubSkus {
-        const NAME: &'static str = "SubSkus";
+    impl crate::de::Object for PopEditActivitySubSkus {
+        const NAME: &'static str = "PopEditActivitySubSkus";
         fn empty() -> Self {
             Self {
                 product_id: Default::default(),
@@ -172,7 +172,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SubSkus {
+    impl<'de> ::serde::Deserialize<'de> for PopEditActivitySubSkus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -88,12 +88,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for CouponInfo {
+impl crate::ser::Object for PopEditStoreCouponCouponInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("total_amount", &self.total_amount);
     }
 }
-impl ::serde::Serialize for CouponInfo {
+impl ::serde::Serialize for PopEditStoreCouponCouponInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for CouponInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for CouponInfo {
-        const NAME: &'static str = "CouponInfo";
+    impl crate::de::Object for PopEditStoreCouponCouponInfo {
+        const NAME: &'static str = "PopEditStoreCouponCouponInfo";
         fn empty() -> Self {
             Self {
                 total_amount: Default::default(),
@@ -121,7 +121,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for CouponInfo {
+    impl<'de> ::serde::Deserialize<'de> for PopEditStoreCouponCouponInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -109,74 +109,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Activity {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("activity_status", &self.activity_status);
-        out.present("activity_type", &self.activity_type);
-        out.present("begin_time", &self.begin_time);
-        out.present("business_code", &self.business_code);
-        out.present("end_time", &self.end_time);
-        out.present("failed_store_count", &self.failed_store_count);
-        out.present("lock_stock", &self.lock_stock);
-        out.field("main_products", &self.main_products);
-        out.present("order_expire_time", &self.order_expire_time);
-        out.present("sd_activity_id", &self.sd_activity_id);
-        out.present("shop_stype", &self.shop_stype);
-        out.present("sold_out_type", &self.sold_out_type);
-        out.present("time_set_type", &self.time_set_type);
-        out.present("title", &self.title);
-        out.present("warm_up", &self.warm_up);
-    }
-}
-impl ::serde::Serialize for Activity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Activity {
-        const NAME: &'static str = "Activity";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "activity_status" => crate::de::read(map, &mut self.activity_status),
-                "activity_type" => crate::de::read(map, &mut self.activity_type),
-                "begin_time" => crate::de::read(map, &mut self.begin_time),
-                "business_code" => crate::de::read(map, &mut self.business_code),
-                "end_time" => crate::de::read(map, &mut self.end_time),
-                "failed_store_count" => {
-                    crate::de::read(map, &mut self.failed_store_count)
-                }
-                "lock_stock" => crate::de::read(map, &mut self.lock_stock),
-                "main_products" => crate::de::read(map, &mut self.main_products),
-                "order_expire_time" => crate::de::read(map, &mut self.order_expire_time),
-                "sd_activity_id" => crate::de::read(map, &mut self.sd_activity_id),
-                "shop_stype" => crate::de::read(map, &mut self.shop_stype),
-                "sold_out_type" => crate::de::read(map, &mut self.sold_out_type),
-                "time_set_type" => crate::de::read(map, &mut self.time_set_type),
-                "title" => crate::de::read(map, &mut self.title),
-                "warm_up" => crate::de::read(map, &mut self.warm_up),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Activity {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for MainProduct {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("config_scope", &self.config_scope);
@@ -216,6 +148,212 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MainProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PopListActivityActivity {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("activity_status", &self.activity_status);
+        out.present("activity_type", &self.activity_type);
+        out.present("begin_time", &self.begin_time);
+        out.present("business_code", &self.business_code);
+        out.present("end_time", &self.end_time);
+        out.present("failed_store_count", &self.failed_store_count);
+        out.present("lock_stock", &self.lock_stock);
+        out.field("main_products", &self.main_products);
+        out.present("order_expire_time", &self.order_expire_time);
+        out.present("sd_activity_id", &self.sd_activity_id);
+        out.present("shop_stype", &self.shop_stype);
+        out.present("sold_out_type", &self.sold_out_type);
+        out.present("time_set_type", &self.time_set_type);
+        out.present("title", &self.title);
+        out.present("warm_up", &self.warm_up);
+    }
+}
+impl ::serde::Serialize for PopListActivityActivity {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for PopListActivityActivity {
+        const NAME: &'static str = "PopListActivityActivity";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "activity_status" => crate::de::read(map, &mut self.activity_status),
+                "activity_type" => crate::de::read(map, &mut self.activity_type),
+                "begin_time" => crate::de::read(map, &mut self.begin_time),
+                "business_code" => crate::de::read(map, &mut self.business_code),
+                "end_time" => crate::de::read(map, &mut self.end_time),
+                "failed_store_count" => {
+                    crate::de::read(map, &mut self.failed_store_count)
+                }
+                "lock_stock" => crate::de::read(map, &mut self.lock_stock),
+                "main_products" => crate::de::read(map, &mut self.main_products),
+                "order_expire_time" => crate::de::read(map, &mut self.order_expire_time),
+                "sd_activity_id" => crate::de::read(map, &mut self.sd_activity_id),
+                "shop_stype" => crate::de::read(map, &mut self.shop_stype),
+                "sold_out_type" => crate::de::read(map, &mut self.sold_out_type),
+                "time_set_type" => crate::de::read(map, &mut self.time_set_type),
+                "title" => crate::de::read(map, &mut self.title),
+                "warm_up" => crate::de::read(map, &mut self.warm_up),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PopListActivityActivity {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PopListActivityStore {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("address", &self.address);
+        out.present("city", &self.city);
+        out.present("contact", &self.contact);
+        out.present("district", &self.district);
+        out.present("name", &self.name);
+        out.present("province", &self.province);
+        out.present("rel_shop_id", &self.rel_shop_id);
+        out.present("store_code", &self.store_code);
+        out.present("store_id", &self.store_id);
+        out.present("town", &self.town);
+    }
+}
+impl ::serde::Serialize for PopListActivityStore {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for PopListActivityStore {
+        const NAME: &'static str = "PopListActivityStore";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address" => crate::de::read(map, &mut self.address),
+                "city" => crate::de::read(map, &mut self.city),
+                "contact" => crate::de::read(map, &mut self.contact),
+                "district" => crate::de::read(map, &mut self.district),
+                "name" => crate::de::read(map, &mut self.name),
+                "province" => crate::de::read(map, &mut self.province),
+                "rel_shop_id" => crate::de::read(map, &mut self.rel_shop_id),
+                "store_code" => crate::de::read(map, &mut self.store_code),
+                "store_id" => crate::de::read(map, &mut self.store_id),
+                "town" => crate::de::read(map, &mut self.town),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PopListActivityStore {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PopListActivitySubSkus {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("camp_left_stock_num", &self.camp_left_stock_num);
+        out.present("camp_stock_num", &self.camp_stock_num);
+        out.present("detail_status", &self.detail_status);
+        out.present("detail_status_reason", &self.detail_status_reason);
+        out.present("discount_value", &self.discount_value);
+        out.present("img", &self.img);
+        out.present("main_product_id", &self.main_product_id);
+        out.present("main_sku_id", &self.main_sku_id);
+        out.present("origin_price", &self.origin_price);
+        out.present("product_id", &self.product_id.as_ref().map(crate::ids::Text));
+        out.present("product_img", &self.product_img);
+        out.present("product_name", &self.product_name);
+        out.present("sku_id", &self.sku_id.as_ref().map(crate::ids::Text));
+        out.present("spec_detail_id1", &self.spec_detail_id1);
+        out.present("spec_detail_id2", &self.spec_detail_id2);
+        out.present("spec_detail_id3", &self.spec_detail_id3);
+        out.present("spec_id", &self.spec_id);
+        out.present("specification", &self.specification);
+        out.present("stock", &self.stock);
+        out.present("store", &self.store);
+        out.present("user_limit", &self.user_limit);
+    }
+}
+impl ::serde::Serialize for PopListActivitySubSkus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for PopListActivitySubSkus {
+        const NAME: &'static str = "PopListActivitySubSkus";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "camp_left_stock_num" => {
+                    crate::de::read(map, &mut self.camp_left_stock_num)
+                }
+                "camp_stock_num" => crate::de::read(map, &mut self.camp_stock_num),
+                "detail_status" => crate::de::read(map, &mut self.detail_status),
+                "detail_status_reason" => {
+                    crate::de::read(map, &mut self.detail_status_reason)
+                }
+                "discount_value" => crate::de::read(map, &mut self.discount_value),
+                "img" => crate::de::read(map, &mut self.img),
+                "main_product_id" => crate::de::read(map, &mut self.main_product_id),
+                "main_sku_id" => crate::de::read(map, &mut self.main_sku_id),
+                "origin_price" => crate::de::read(map, &mut self.origin_price),
+                "product_id" => crate::de::read(map, &mut self.product_id),
+                "product_img" => crate::de::read(map, &mut self.product_img),
+                "product_name" => crate::de::read(map, &mut self.product_name),
+                "sku_id" => crate::de::read(map, &mut self.sku_id),
+                "spec_detail_id1" => crate::de::read(map, &mut self.spec_detail_id1),
+                "spec_detail_id2" => crate::de::read(map, &mut self.spec_detail_id2),
+                "spec_detail_id3" => crate::de::read(map, &mut self.spec_detail_id3),
+                "spec_id" => crate::de::read(map, &mut self.spec_id),
+                "specification" => crate::de::read(map, &mut self.specification),
+                "stock" => crate::de::read(map, &mut self.stock),
+                "store" => crate::de::read(map, &mut self.store),
+                "user_limit" => crate::de::read(map, &mut self.user_limit),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PopListActivitySubSkus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -278,144 +416,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Skus {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Store {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("address", &self.address);
-        out.present("city", &self.city);
-        out.present("contact", &self.contact);
-        out.present("district", &self.district);
-        out.present("name", &self.name);
-        out.present("province", &self.province);
-        out.present("rel_shop_id", &self.rel_shop_id);
-        out.present("store_code", &self.store_code);
-        out.present("store_id", &self.store_id);
-        out.present("town", &self.town);
-    }
-}
-impl ::serde::Serialize for Store {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Store {
-        const NAME: &'static str = "Store";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "address" => crate::de::read(map, &mut self.address),
-                "city" => crate::de::read(map, &mut self.city),
-                "contact" => crate::de::read(map, &mut self.contact),
-                "district" => crate::de::read(map, &mut self.district),
-                "name" => crate::de::read(map, &mut self.name),
-                "province" => crate::de::read(map, &mut self.province),
-                "rel_shop_id" => crate::de::read(map, &mut self.rel_shop_id),
-                "store_code" => crate::de::read(map, &mut self.store_code),
-                "store_id" => crate::de::read(map, &mut self.store_id),
-                "town" => crate::de::read(map, &mut self.town),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Store {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for SubSkus {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("camp_left_stock_num", &self.camp_left_stock_num);
-        out.present("camp_stock_num", &self.camp_stock_num);
-        out.present("detail_status", &self.detail_status);
-        out.present("detail_status_reason", &self.detail_status_reason);
-        out.present("discount_value", &self.discount_value);
-        out.present("img", &self.img);
-        out.present("main_product_id", &self.main_product_id);
-        out.present("main_sku_id", &self.main_sku_id);
-        out.present("origin_price", &self.origin_price);
-        out.present("product_id", &self.product_id.as_ref().map(crate::ids::Text));
-        out.present("product_img", &self.product_img);
-        out.present("product_name", &self.product_name);
-        out.present("sku_id", &self.sku_id.as_ref().map(crate::ids::Text));
-        out.present("spec_detail_id1", &self.spec_detail_id1);
-        out.present("spec_detail_id2", &self.spec_detail_id2);
-        out.present("spec_detail_id3", &self.spec_detail_id3);
-        out.present("spec_id", &self.spec_id);
-        out.present("specification", &self.specification);
-        out.present("stock", &self.stock);
-        out.present("store", &self.store);
-        out.present("user_limit", &self.user_limit);
-    }
-}
-impl ::serde::Serialize for SubSkus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for SubSkus {
-        const NAME: &'static str = "SubSkus";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "camp_left_stock_num" => {
-                    crate::de::read(map, &mut self.camp_left_stock_num)
-                }
-                "camp_stock_num" => crate::de::read(map, &mut self.camp_stock_num),
-                "detail_status" => crate::de::read(map, &mut self.detail_status),
-                "detail_status_reason" => {
-                    crate::de::read(map, &mut self.detail_status_reason)
-                }
-                "discount_value" => crate::de::read(map, &mut self.discount_value),
-                "img" => crate::de::read(map, &mut self.img),
-                "main_product_id" => crate::de::read(map, &mut self.main_product_id),
-                "main_sku_id" => crate::de::read(map, &mut self.main_sku_id),
-                "origin_price" => crate::de::read(map, &mut self.origin_price),
-                "product_id" => crate::de::read(map, &mut self.product_id),
-                "product_img" => crate::de::read(map, &mut self.product_img),
-                "product_name" => crate::de::read(map, &mut self.product_name),
-                "sku_id" => crate::de::read(map, &mut self.sku_id),
-                "spec_detail_id1" => crate::de::read(map, &mut self.spec_detail_id1),
-                "spec_detail_id2" => crate::de::read(map, &mut self.spec_detail_id2),
-                "spec_detail_id3" => crate::de::read(map, &mut self.spec_detail_id3),
-                "spec_id" => crate::de::read(map, &mut self.spec_id),
-                "specification" => crate::de::read(map, &mut self.specification),
-                "stock" => crate::de::read(map, &mut self.stock),
-                "store" => crate::de::read(map, &mut self.store),
-                "user_limit" => crate::de::read(map, &mut self.user_limit),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SubSkus {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -87,13 +87,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for PopQueryStoreCouponData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_id", &self.activity_id);
         out.present("store_coupon_info", &self.store_coupon_info);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for PopQueryStoreCouponData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -102,8 +102,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for PopQueryStoreCouponData {
+        const NAME: &'static str = "PopQueryStoreCouponData";
         fn empty() -> Self {
             Self::default()
         }
@@ -119,7 +119,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for PopQueryStoreCouponData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -108,13 +108,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Activity {
+impl crate::ser::Object for PopQueryStoreCouponListActivity {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("activity_id", &self.activity_id);
         out.present("store_coupon_info", &self.store_coupon_info);
     }
 }
-impl ::serde::Serialize for Activity {
+impl ::serde::Serialize for PopQueryStoreCouponListActivity {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -123,8 +123,8 @@ impl ::serde::Serialize for Activity {
     }
 }
 const _: () = {
-    impl crate::de::Object for Activity {
-        const NAME: &'static str = "Activity";
+    impl crate::de::Object for PopQueryStoreCouponListActivity {
+        const NAME: &'static str = "PopQueryStoreCouponListActivity";
         fn empty() -> Self {
             Self::default()
         }
@@ -140,7 +140,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Activity {
+    impl<'de> ::serde::Deserialize<'de> for PopQueryStoreCouponListActivity {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -148,7 +148,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for PopQueryStoreCouponListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("activity_list", &self.activity_list);
         out.present("page", &self.page);
@@ -156,7 +156,7 @@ impl crate::ser::Object for Data {
         out.present("total", &self.total);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for PopQueryStoreCouponListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -165,8 +165,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for PopQueryStoreCouponListData {
+        const NAME: &'static str = "PopQueryStoreCouponListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -184,7 +184,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for PopQueryStoreCouponListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -85,12 +85,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TaskParams {
+impl crate::ser::Object for ProductBatchApplyStoreProductPriceTaskParams {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("main_product_id", &self.main_product_id);
     }
 }
-impl ::serde::Serialize for TaskParams {
+impl ::serde::Serialize for ProductBatchApplyStoreProductPriceTaskParams {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -100,8 +100,8 @@ impl ::serde::Serialize for TaskParams {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TaskParams {
-        const NAME: &'static str = "TaskParams";
+    impl crate::de::Object for ProductBatchApplyStoreProductPriceTaskParams {
+        const NAME: &'static str = "ProductBatchApplyStoreProductPriceTaskParams";
         fn empty() -> Self {
             Self {
                 main_product_id: Default::default(),
@@ -118,7 +118,8 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TaskParams {
+    impl<'de> ::serde::Deserialize<'de>
+    for ProductBatchApplyStoreProductPriceTaskParams {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -85,14 +85,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TaskParams {
+impl crate::ser::Object for ProductBatchRedistributeStoreProductTaskParams {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("add_store_ids", &self.add_store_ids);
         out.present("del_store_ids", &self.del_store_ids);
         out.field("main_product_id", &self.main_product_id);
     }
 }
-impl ::serde::Serialize for TaskParams {
+impl ::serde::Serialize for ProductBatchRedistributeStoreProductTaskParams {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -102,8 +102,8 @@ impl ::serde::Serialize for TaskParams {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TaskParams {
-        const NAME: &'static str = "TaskParams";
+    impl crate::de::Object for ProductBatchRedistributeStoreProductTaskParams {
+        const NAME: &'static str = "ProductBatchRedistributeStoreProductTaskParams";
         fn empty() -> Self {
             Self {
                 add_store_ids: Default::default(),
@@ -124,7 +124,8 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TaskParams {
+    impl<'de> ::serde::Deserialize<'de>
+    for ProductBatchRedistributeStoreProductTaskParams {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

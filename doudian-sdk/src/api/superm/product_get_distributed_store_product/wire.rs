@@ -100,6 +100,89 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for ProductGetDistributedStoreProductStoreInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("store_id", &self.store_id);
+    }
+}
+impl ::serde::Serialize for ProductGetDistributedStoreProductStoreInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for ProductGetDistributedStoreProductStoreInfo {
+        const NAME: &'static str = "ProductGetDistributedStoreProductStoreInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "store_id" => crate::de::read(map, &mut self.store_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductGetDistributedStoreProductStoreInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for ProductGetDistributedStoreProductStoreProduct {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("main_product_id", &self.main_product_id);
+        out.field("sku_mapping", &self.sku_mapping);
+        out.present("store_info", &self.store_info);
+        out.present("store_product_id", &self.store_product_id);
+    }
+}
+impl ::serde::Serialize for ProductGetDistributedStoreProductStoreProduct {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for ProductGetDistributedStoreProductStoreProduct {
+        const NAME: &'static str = "ProductGetDistributedStoreProductStoreProduct";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "main_product_id" => crate::de::read(map, &mut self.main_product_id),
+                "sku_mapping" => crate::de::read(map, &mut self.sku_mapping),
+                "store_info" => crate::de::read(map, &mut self.store_info),
+                "store_product_id" => crate::de::read(map, &mut self.store_product_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for ProductGetDistributedStoreProductStoreProduct {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for SkuMapping {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("main_sku_id", &self.main_sku_id);
@@ -133,88 +216,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SkuMapping {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for StoreInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("store_id", &self.store_id);
-    }
-}
-impl ::serde::Serialize for StoreInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for StoreInfo {
-        const NAME: &'static str = "StoreInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "store_id" => crate::de::read(map, &mut self.store_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for StoreInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for StoreProduct {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("main_product_id", &self.main_product_id);
-        out.field("sku_mapping", &self.sku_mapping);
-        out.present("store_info", &self.store_info);
-        out.present("store_product_id", &self.store_product_id);
-    }
-}
-impl ::serde::Serialize for StoreProduct {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for StoreProduct {
-        const NAME: &'static str = "StoreProduct";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "main_product_id" => crate::de::read(map, &mut self.main_product_id),
-                "sku_mapping" => crate::de::read(map, &mut self.sku_mapping),
-                "store_info" => crate::de::read(map, &mut self.store_info),
-                "store_product_id" => crate::de::read(map, &mut self.store_product_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for StoreProduct {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

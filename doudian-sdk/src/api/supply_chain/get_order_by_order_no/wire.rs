@@ -83,7 +83,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for GetOrderByOrderNoOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("buyer_words", &self.buyer_words);
         out.present("create_time", &self.create_time);
@@ -122,7 +122,7 @@ impl crate::ser::Object for Order {
         out.present("warehouse_name", &self.warehouse_name);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for GetOrderByOrderNoOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -131,8 +131,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for GetOrderByOrderNoOrder {
+        const NAME: &'static str = "GetOrderByOrderNoOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -183,7 +183,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for GetOrderByOrderNoOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -191,7 +191,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PostAddr {
+impl crate::ser::Object for GetOrderByOrderNoPostAddr {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("addr_detail", &self.addr_detail);
         out.present("city_id", &self.city_id);
@@ -204,7 +204,7 @@ impl crate::ser::Object for PostAddr {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for PostAddr {
+impl ::serde::Serialize for GetOrderByOrderNoPostAddr {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -213,8 +213,8 @@ impl ::serde::Serialize for PostAddr {
     }
 }
 const _: () = {
-    impl crate::de::Object for PostAddr {
-        const NAME: &'static str = "PostAddr";
+    impl crate::de::Object for GetOrderByOrderNoPostAddr {
+        const NAME: &'static str = "GetOrderByOrderNoPostAddr";
         fn empty() -> Self {
             Self::default()
         }
@@ -237,7 +237,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PostAddr {
+    impl<'de> ::serde::Deserialize<'de> for GetOrderByOrderNoPostAddr {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -45,7 +45,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for GetSupplierCategoryData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("id", &self.id);
         out.present("is_leaf", &self.is_leaf);
@@ -54,7 +54,7 @@ impl crate::ser::Object for Data {
         out.present("parent_id", &self.parent_id);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for GetSupplierCategoryData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -63,8 +63,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for GetSupplierCategoryData {
+        const NAME: &'static str = "GetSupplierCategoryData";
         fn empty() -> Self {
             Self::default()
         }
@@ -83,7 +83,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for GetSupplierCategoryData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -95,6 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for SupplyChainGetSupplierCategoryResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::maybe_wrapped::<Vec<Data>, D>(deserializer, "data").map(Self)
+        crate::de::maybe_wrapped::<Vec<GetSupplierCategoryData>, D>(deserializer, "data")
+            .map(Self)
     }
 }

@@ -112,7 +112,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for GetSupplyOrderListOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("biz_status", &self.biz_status);
         out.present("biz_status_desc", &self.biz_status_desc);
@@ -155,7 +155,7 @@ impl crate::ser::Object for Order {
         out.present("warehouse_name", &self.warehouse_name);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for GetSupplyOrderListOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -164,8 +164,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for GetSupplyOrderListOrder {
+        const NAME: &'static str = "GetSupplyOrderListOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -220,7 +220,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for GetSupplyOrderListOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -228,7 +228,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PostAddr {
+impl crate::ser::Object for GetSupplyOrderListPostAddr {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("addr_detail", &self.addr_detail);
         out.present("city_id", &self.city_id);
@@ -241,7 +241,7 @@ impl crate::ser::Object for PostAddr {
         out.present("town_name", &self.town_name);
     }
 }
-impl ::serde::Serialize for PostAddr {
+impl ::serde::Serialize for GetSupplyOrderListPostAddr {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -250,8 +250,8 @@ impl ::serde::Serialize for PostAddr {
     }
 }
 const _: () = {
-    impl crate::de::Object for PostAddr {
-        const NAME: &'static str = "PostAddr";
+    impl crate::de::Object for GetSupplyOrderListPostAddr {
+        const NAME: &'static str = "GetSupplyOrderListPostAddr";
         fn empty() -> Self {
             Self::default()
         }
@@ -274,7 +274,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PostAddr {
+    impl<'de> ::serde::Deserialize<'de> for GetSupplyOrderListPostAddr {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -89,7 +89,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for GoodsCard {
+impl crate::ser::Object for LiveCardRequestGoodsCard {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("detail_url", &self.detail_url);
         out.present("img_url", &self.img_url);
@@ -105,7 +105,7 @@ impl crate::ser::Object for GoodsCard {
         out.present("title", &self.title);
     }
 }
-impl ::serde::Serialize for GoodsCard {
+impl ::serde::Serialize for LiveCardRequestGoodsCard {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -114,8 +114,8 @@ impl ::serde::Serialize for GoodsCard {
     }
 }
 const _: () = {
-    impl crate::de::Object for GoodsCard {
-        const NAME: &'static str = "GoodsCard";
+    impl crate::de::Object for LiveCardRequestGoodsCard {
+        const NAME: &'static str = "LiveCardRequestGoodsCard";
         fn empty() -> Self {
             Self::default()
         }
@@ -141,7 +141,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for GoodsCard {
+    impl<'de> ::serde::Deserialize<'de> for LiveCardRequestGoodsCard {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

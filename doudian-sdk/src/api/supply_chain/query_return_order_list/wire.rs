@@ -119,7 +119,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Order {
+impl crate::ser::Object for QueryReturnOrderListOrder {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("channel_code", &self.channel_code);
         out.present("create_time", &self.create_time);
@@ -138,7 +138,7 @@ impl crate::ser::Object for Order {
         out.present("trade_order_no", &self.trade_order_no);
     }
 }
-impl ::serde::Serialize for Order {
+impl ::serde::Serialize for QueryReturnOrderListOrder {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -147,8 +147,8 @@ impl ::serde::Serialize for Order {
     }
 }
 const _: () = {
-    impl crate::de::Object for Order {
-        const NAME: &'static str = "Order";
+    impl crate::de::Object for QueryReturnOrderListOrder {
+        const NAME: &'static str = "QueryReturnOrderListOrder";
         fn empty() -> Self {
             Self::default()
         }
@@ -181,7 +181,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Order {
+    impl<'de> ::serde::Deserialize<'de> for QueryReturnOrderListOrder {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -47,7 +47,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for SkuStockNumData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("alloc_qty", &self.alloc_qty);
         out.present("out_warehouse_id", &self.out_warehouse_id);
@@ -55,7 +55,7 @@ impl crate::ser::Object for Data {
         out.present("total_qty", &self.total_qty);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for SkuStockNumData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -64,8 +64,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for SkuStockNumData {
+        const NAME: &'static str = "SkuStockNumData";
         fn empty() -> Self {
             Self::default()
         }
@@ -83,7 +83,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for SkuStockNumData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -95,6 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for SupplyChainSkuStockNumResponse {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::maybe_wrapped::<Vec<Data>, D>(deserializer, "data").map(Self)
+        crate::de::maybe_wrapped::<Vec<SkuStockNumData>, D>(deserializer, "data")
+            .map(Self)
     }
 }

@@ -88,13 +88,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SpecPrice {
+impl crate::ser::Object for SupplyProductEditPriceSpecPrice {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("distributor_id_list", &self.distributor_id_list);
         out.field("supply_price", &self.supply_price);
     }
 }
-impl ::serde::Serialize for SpecPrice {
+impl ::serde::Serialize for SupplyProductEditPriceSpecPrice {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -104,8 +104,8 @@ impl ::serde::Serialize for SpecPrice {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SpecPrice {
-        const NAME: &'static str = "SpecPrice";
+    impl crate::de::Object for SupplyProductEditPriceSpecPrice {
+        const NAME: &'static str = "SupplyProductEditPriceSpecPrice";
         fn empty() -> Self {
             Self {
                 distributor_id_list: Default::default(),
@@ -126,7 +126,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SpecPrice {
+    impl<'de> ::serde::Deserialize<'de> for SupplyProductEditPriceSpecPrice {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -213,92 +213,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Quality {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("quality_attachments", &self.quality_attachments);
-        out.present("quality_key", &self.quality_key);
-        out.present("quality_name", &self.quality_name);
-        out.present("qualityid", &self.qualityid);
-    }
-}
-impl ::serde::Serialize for Quality {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for Quality {
-        const NAME: &'static str = "Quality";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "quality_attachments" => {
-                    crate::de::read(map, &mut self.quality_attachments)
-                }
-                "quality_key" => crate::de::read(map, &mut self.quality_key),
-                "quality_name" => crate::de::read(map, &mut self.quality_name),
-                "qualityid" => crate::de::read(map, &mut self.qualityid),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Quality {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for QualityAttachment {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("media_type", &self.media_type);
-        out.present("url", &self.url);
-    }
-}
-impl ::serde::Serialize for QualityAttachment {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for QualityAttachment {
-        const NAME: &'static str = "QualityAttachment";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "media_type" => crate::de::read(map, &mut self.media_type),
-                "url" => crate::de::read(map, &mut self.url),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for QualityAttachment {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for SkuProp {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("options", &self.options);
@@ -478,6 +392,93 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Stock {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SupplyProductGetSupplyProductDetailQuality {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("quality_attachments", &self.quality_attachments);
+        out.present("quality_key", &self.quality_key);
+        out.present("quality_name", &self.quality_name);
+        out.present("qualityid", &self.qualityid);
+    }
+}
+impl ::serde::Serialize for SupplyProductGetSupplyProductDetailQuality {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for SupplyProductGetSupplyProductDetailQuality {
+        const NAME: &'static str = "SupplyProductGetSupplyProductDetailQuality";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "quality_attachments" => {
+                    crate::de::read(map, &mut self.quality_attachments)
+                }
+                "quality_key" => crate::de::read(map, &mut self.quality_key),
+                "quality_name" => crate::de::read(map, &mut self.quality_name),
+                "qualityid" => crate::de::read(map, &mut self.qualityid),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SupplyProductGetSupplyProductDetailQuality {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SupplyProductGetSupplyProductDetailQualityAttachment {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("media_type", &self.media_type);
+        out.present("url", &self.url);
+    }
+}
+impl ::serde::Serialize for SupplyProductGetSupplyProductDetailQualityAttachment {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for SupplyProductGetSupplyProductDetailQualityAttachment {
+        const NAME: &'static str = "SupplyProductGetSupplyProductDetailQualityAttachment";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "media_type" => crate::de::read(map, &mut self.media_type),
+                "url" => crate::de::read(map, &mut self.url),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for SupplyProductGetSupplyProductDetailQualityAttachment {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

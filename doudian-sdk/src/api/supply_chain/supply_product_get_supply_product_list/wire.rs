@@ -103,7 +103,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for SupplyProductGetSupplyProductListData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("category_detail", &self.category_detail);
         out.present("create_time", &self.create_time);
@@ -117,7 +117,7 @@ impl crate::ser::Object for Data {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for SupplyProductGetSupplyProductListData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -126,8 +126,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for SupplyProductGetSupplyProductListData {
+        const NAME: &'static str = "SupplyProductGetSupplyProductListData";
         fn empty() -> Self {
             Self::default()
         }
@@ -151,7 +151,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for SupplyProductGetSupplyProductListData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -226,7 +226,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Quality {
+impl crate::ser::Object for SupplyProductGetSupplyProductUpdateRuleQuality {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("is_required", &self.is_required);
         out.present("quality_key", &self.quality_key);
@@ -234,7 +234,7 @@ impl crate::ser::Object for Quality {
         out.field("text_list", &self.text_list);
     }
 }
-impl ::serde::Serialize for Quality {
+impl ::serde::Serialize for SupplyProductGetSupplyProductUpdateRuleQuality {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -243,8 +243,8 @@ impl ::serde::Serialize for Quality {
     }
 }
 const _: () = {
-    impl crate::de::Object for Quality {
-        const NAME: &'static str = "Quality";
+    impl crate::de::Object for SupplyProductGetSupplyProductUpdateRuleQuality {
+        const NAME: &'static str = "SupplyProductGetSupplyProductUpdateRuleQuality";
         fn empty() -> Self {
             Self::default()
         }
@@ -262,7 +262,8 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Quality {
+    impl<'de> ::serde::Deserialize<'de>
+    for SupplyProductGetSupplyProductUpdateRuleQuality {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

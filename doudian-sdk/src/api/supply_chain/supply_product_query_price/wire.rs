@@ -45,14 +45,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Data {
+impl crate::ser::Object for SupplyProductQueryPriceData {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("sku_id", &self.sku_id);
         out.field("spec_price_list", &self.spec_price_list);
         out.present("supply_price", &self.supply_price);
     }
 }
-impl ::serde::Serialize for Data {
+impl ::serde::Serialize for SupplyProductQueryPriceData {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -61,8 +61,8 @@ impl ::serde::Serialize for Data {
     }
 }
 const _: () = {
-    impl crate::de::Object for Data {
-        const NAME: &'static str = "Data";
+    impl crate::de::Object for SupplyProductQueryPriceData {
+        const NAME: &'static str = "SupplyProductQueryPriceData";
         fn empty() -> Self {
             Self::default()
         }
@@ -79,7 +79,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Data {
+    impl<'de> ::serde::Deserialize<'de> for SupplyProductQueryPriceData {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -91,6 +91,10 @@ impl<'de> ::serde::Deserialize<'de> for SupplyChainSupplyProductQueryPriceRespon
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::maybe_wrapped::<Vec<Data>, D>(deserializer, "data").map(Self)
+        crate::de::maybe_wrapped::<
+            Vec<SupplyProductQueryPriceData>,
+            D,
+        >(deserializer, "data")
+            .map(Self)
     }
 }

@@ -87,6 +87,185 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for BatchGetTradeLimitTemplateListTimePeriod {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("time_period_fixed", &self.time_period_fixed);
+        out.present("time_period_pattern", &self.time_period_pattern);
+        out.present("time_period_sliding_window", &self.time_period_sliding_window);
+    }
+}
+impl ::serde::Serialize for BatchGetTradeLimitTemplateListTimePeriod {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetTradeLimitTemplateListTimePeriod {
+        const NAME: &'static str = "BatchGetTradeLimitTemplateListTimePeriod";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "time_period_fixed" => crate::de::read(map, &mut self.time_period_fixed),
+                "time_period_pattern" => {
+                    crate::de::read(map, &mut self.time_period_pattern)
+                }
+                "time_period_sliding_window" => {
+                    crate::de::read(map, &mut self.time_period_sliding_window)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BatchGetTradeLimitTemplateListTimePeriod {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetTradeLimitTemplateListTimePeriodFixed {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("cyclic", &self.cyclic);
+        out.present("cyclic_option", &self.cyclic_option);
+        out.present("end_time", &self.end_time);
+        out.present("start_time", &self.start_time);
+    }
+}
+impl ::serde::Serialize for BatchGetTradeLimitTemplateListTimePeriodFixed {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetTradeLimitTemplateListTimePeriodFixed {
+        const NAME: &'static str = "BatchGetTradeLimitTemplateListTimePeriodFixed";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cyclic" => crate::de::read(map, &mut self.cyclic),
+                "cyclic_option" => crate::de::read(map, &mut self.cyclic_option),
+                "end_time" => crate::de::read(map, &mut self.end_time),
+                "start_time" => crate::de::read(map, &mut self.start_time),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for BatchGetTradeLimitTemplateListTimePeriodFixed {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetTradeLimitTemplateListTradeLimitPattern {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("cumulative_max", &self.cumulative_max);
+        out.present("maximum", &self.maximum);
+        out.present("minimum", &self.minimum);
+    }
+}
+impl ::serde::Serialize for BatchGetTradeLimitTemplateListTradeLimitPattern {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetTradeLimitTemplateListTradeLimitPattern {
+        const NAME: &'static str = "BatchGetTradeLimitTemplateListTradeLimitPattern";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "cumulative_max" => crate::de::read(map, &mut self.cumulative_max),
+                "maximum" => crate::de::read(map, &mut self.maximum),
+                "minimum" => crate::de::read(map, &mut self.minimum),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for BatchGetTradeLimitTemplateListTradeLimitPattern {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for BatchGetTradeLimitTemplateListTradeLimitResourceObject {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("product_category_list", &self.product_category_list);
+        out.field("trade_limit_resource_id_list", &self.trade_limit_resource_id_list);
+    }
+}
+impl ::serde::Serialize for BatchGetTradeLimitTemplateListTradeLimitResourceObject {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for BatchGetTradeLimitTemplateListTradeLimitResourceObject {
+        const NAME: &'static str = "BatchGetTradeLimitTemplateListTradeLimitResourceObject";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "product_category_list" => {
+                    crate::de::read(map, &mut self.product_category_list)
+                }
+                "trade_limit_resource_id_list" => {
+                    crate::de::read(map, &mut self.trade_limit_resource_id_list)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for BatchGetTradeLimitTemplateListTradeLimitResourceObject {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for CyclicOption {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cyclic_interval", &self.cyclic_interval);
@@ -175,96 +354,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TimePeriod {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("time_period_fixed", &self.time_period_fixed);
-        out.present("time_period_pattern", &self.time_period_pattern);
-        out.present("time_period_sliding_window", &self.time_period_sliding_window);
-    }
-}
-impl ::serde::Serialize for TimePeriod {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for TimePeriod {
-        const NAME: &'static str = "TimePeriod";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "time_period_fixed" => crate::de::read(map, &mut self.time_period_fixed),
-                "time_period_pattern" => {
-                    crate::de::read(map, &mut self.time_period_pattern)
-                }
-                "time_period_sliding_window" => {
-                    crate::de::read(map, &mut self.time_period_sliding_window)
-                }
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for TimePeriod {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for TimePeriodFixed {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("cyclic", &self.cyclic);
-        out.present("cyclic_option", &self.cyclic_option);
-        out.present("end_time", &self.end_time);
-        out.present("start_time", &self.start_time);
-    }
-}
-impl ::serde::Serialize for TimePeriodFixed {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for TimePeriodFixed {
-        const NAME: &'static str = "TimePeriodFixed";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "cyclic" => crate::de::read(map, &mut self.cyclic),
-                "cyclic_option" => crate::de::read(map, &mut self.cyclic_option),
-                "end_time" => crate::de::read(map, &mut self.end_time),
-                "start_time" => crate::de::read(map, &mut self.start_time),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for TimePeriodFixed {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for TimePeriodSlidingWindow {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("time_shift", &self.time_shift);
@@ -298,92 +387,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for TimePeriodSlidingWindow {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for TradeLimitPattern {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("cumulative_max", &self.cumulative_max);
-        out.present("maximum", &self.maximum);
-        out.present("minimum", &self.minimum);
-    }
-}
-impl ::serde::Serialize for TradeLimitPattern {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for TradeLimitPattern {
-        const NAME: &'static str = "TradeLimitPattern";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "cumulative_max" => crate::de::read(map, &mut self.cumulative_max),
-                "maximum" => crate::de::read(map, &mut self.maximum),
-                "minimum" => crate::de::read(map, &mut self.minimum),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for TradeLimitPattern {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for TradeLimitResourceObject {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("product_category_list", &self.product_category_list);
-        out.field("trade_limit_resource_id_list", &self.trade_limit_resource_id_list);
-    }
-}
-impl ::serde::Serialize for TradeLimitResourceObject {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for TradeLimitResourceObject {
-        const NAME: &'static str = "TradeLimitResourceObject";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "product_category_list" => {
-                    crate::de::read(map, &mut self.product_category_list)
-                }
-                "trade_limit_resource_id_list" => {
-                    crate::de::read(map, &mut self.trade_limit_resource_id_list)
-                }
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for TradeLimitResourceObject {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -88,7 +88,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TimePeriod {
+impl crate::ser::Object for CreateTradeLimitTemplateTimePeriod {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("end_time", &self.end_time);
         out.present("limit_period", &self.limit_period);
@@ -96,7 +96,7 @@ impl crate::ser::Object for TimePeriod {
         out.present("start_time", &self.start_time);
     }
 }
-impl ::serde::Serialize for TimePeriod {
+impl ::serde::Serialize for CreateTradeLimitTemplateTimePeriod {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -106,8 +106,8 @@ impl ::serde::Serialize for TimePeriod {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TimePeriod {
-        const NAME: &'static str = "TimePeriod";
+    impl crate::de::Object for CreateTradeLimitTemplateTimePeriod {
+        const NAME: &'static str = "CreateTradeLimitTemplateTimePeriod";
         fn empty() -> Self {
             Self::default()
         }
@@ -127,7 +127,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TimePeriod {
+    impl<'de> ::serde::Deserialize<'de> for CreateTradeLimitTemplateTimePeriod {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -135,7 +135,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TradeLimitRuleRequest {
+impl crate::ser::Object for CreateTradeLimitTemplateTradeLimitRuleRequest {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("time_period", &self.time_period);
         out.field("trade_limit_model", &self.trade_limit_model);
@@ -145,7 +145,7 @@ impl crate::ser::Object for TradeLimitRuleRequest {
         out.field("trade_limit_subject_list", &self.trade_limit_subject_list);
     }
 }
-impl ::serde::Serialize for TradeLimitRuleRequest {
+impl ::serde::Serialize for CreateTradeLimitTemplateTradeLimitRuleRequest {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -155,8 +155,8 @@ impl ::serde::Serialize for TradeLimitRuleRequest {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TradeLimitRuleRequest {
-        const NAME: &'static str = "TradeLimitRuleRequest";
+    impl crate::de::Object for CreateTradeLimitTemplateTradeLimitRuleRequest {
+        const NAME: &'static str = "CreateTradeLimitTemplateTradeLimitRuleRequest";
         fn empty() -> Self {
             Self {
                 time_period: Default::default(),
@@ -191,7 +191,8 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TradeLimitRuleRequest {
+    impl<'de> ::serde::Deserialize<'de>
+    for CreateTradeLimitTemplateTradeLimitRuleRequest {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

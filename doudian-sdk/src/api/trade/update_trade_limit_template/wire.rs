@@ -92,13 +92,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TimePeriod {
+impl crate::ser::Object for UpdateTradeLimitTemplateTimePeriod {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("time_period_fixed", &self.time_period_fixed);
         out.field("time_period_pattern", &self.time_period_pattern);
     }
 }
-impl ::serde::Serialize for TimePeriod {
+impl ::serde::Serialize for UpdateTradeLimitTemplateTimePeriod {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -108,8 +108,8 @@ impl ::serde::Serialize for TimePeriod {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TimePeriod {
-        const NAME: &'static str = "TimePeriod";
+    impl crate::de::Object for UpdateTradeLimitTemplateTimePeriod {
+        const NAME: &'static str = "UpdateTradeLimitTemplateTimePeriod";
         fn empty() -> Self {
             Self {
                 time_period_fixed: Default::default(),
@@ -130,7 +130,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TimePeriod {
+    impl<'de> ::serde::Deserialize<'de> for UpdateTradeLimitTemplateTimePeriod {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -138,13 +138,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TimePeriodFixed {
+impl crate::ser::Object for UpdateTradeLimitTemplateTimePeriodFixed {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("end_time", &self.end_time);
         out.field("start_time", &self.start_time);
     }
 }
-impl ::serde::Serialize for TimePeriodFixed {
+impl ::serde::Serialize for UpdateTradeLimitTemplateTimePeriodFixed {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -154,8 +154,8 @@ impl ::serde::Serialize for TimePeriodFixed {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TimePeriodFixed {
-        const NAME: &'static str = "TimePeriodFixed";
+    impl crate::de::Object for UpdateTradeLimitTemplateTimePeriodFixed {
+        const NAME: &'static str = "UpdateTradeLimitTemplateTimePeriodFixed";
         fn empty() -> Self {
             Self {
                 end_time: Default::default(),
@@ -174,7 +174,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TimePeriodFixed {
+    impl<'de> ::serde::Deserialize<'de> for UpdateTradeLimitTemplateTimePeriodFixed {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -182,7 +182,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for TradeLimitRuleRequest {
+impl crate::ser::Object for UpdateTradeLimitTemplateTradeLimitRuleRequest {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("time_period", &self.time_period);
         out.field("trade_limit_model", &self.trade_limit_model);
@@ -192,7 +192,7 @@ impl crate::ser::Object for TradeLimitRuleRequest {
         out.field("trade_limit_subject_lisit", &self.trade_limit_subject_lisit);
     }
 }
-impl ::serde::Serialize for TradeLimitRuleRequest {
+impl ::serde::Serialize for UpdateTradeLimitTemplateTradeLimitRuleRequest {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -202,8 +202,8 @@ impl ::serde::Serialize for TradeLimitRuleRequest {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for TradeLimitRuleRequest {
-        const NAME: &'static str = "TradeLimitRuleRequest";
+    impl crate::de::Object for UpdateTradeLimitTemplateTradeLimitRuleRequest {
+        const NAME: &'static str = "UpdateTradeLimitTemplateTradeLimitRuleRequest";
         fn empty() -> Self {
             Self {
                 time_period: Default::default(),
@@ -238,7 +238,8 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for TradeLimitRuleRequest {
+    impl<'de> ::serde::Deserialize<'de>
+    for UpdateTradeLimitTemplateTradeLimitRuleRequest {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

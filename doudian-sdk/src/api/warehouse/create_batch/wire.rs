@@ -47,6 +47,51 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for CreateBatchWarehouseLocation {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("address_id1", &self.address_id1);
+        out.present("address_id2", &self.address_id2);
+        out.present("address_id3", &self.address_id3);
+        out.present("address_id4", &self.address_id4);
+    }
+}
+impl ::serde::Serialize for CreateBatchWarehouseLocation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for CreateBatchWarehouseLocation {
+        const NAME: &'static str = "CreateBatchWarehouseLocation";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address_id1" => crate::de::read(map, &mut self.address_id1),
+                "address_id2" => crate::de::read(map, &mut self.address_id2),
+                "address_id3" => crate::de::read(map, &mut self.address_id3),
+                "address_id4" => crate::de::read(map, &mut self.address_id4),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateBatchWarehouseLocation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for OutWarehouse {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address_detail", &self.address_detail);
@@ -95,51 +140,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for OutWarehouse {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for WarehouseLocation {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("address_id1", &self.address_id1);
-        out.present("address_id2", &self.address_id2);
-        out.present("address_id3", &self.address_id3);
-        out.present("address_id4", &self.address_id4);
-    }
-}
-impl ::serde::Serialize for WarehouseLocation {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for WarehouseLocation {
-        const NAME: &'static str = "WarehouseLocation";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "address_id1" => crate::de::read(map, &mut self.address_id1),
-                "address_id2" => crate::de::read(map, &mut self.address_id2),
-                "address_id3" => crate::de::read(map, &mut self.address_id3),
-                "address_id4" => crate::de::read(map, &mut self.address_id4),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for WarehouseLocation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -83,7 +83,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FenceInfo {
+impl crate::ser::Object for CreateFenceFenceInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("circular", &self.circular);
         out.present("multi_polygons", &self.multi_polygons);
@@ -93,7 +93,7 @@ impl crate::ser::Object for FenceInfo {
         out.field("shape", &self.shape);
     }
 }
-impl ::serde::Serialize for FenceInfo {
+impl ::serde::Serialize for CreateFenceFenceInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -103,8 +103,8 @@ impl ::serde::Serialize for FenceInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for FenceInfo {
-        const NAME: &'static str = "FenceInfo";
+    impl crate::de::Object for CreateFenceFenceInfo {
+        const NAME: &'static str = "CreateFenceFenceInfo";
         fn empty() -> Self {
             Self {
                 circular: Default::default(),
@@ -131,7 +131,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for FenceInfo {
+    impl<'de> ::serde::Deserialize<'de> for CreateFenceFenceInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -139,12 +139,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Inner {
+impl crate::ser::Object for CreateFenceInner {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("vertices", &self.vertices);
     }
 }
-impl ::serde::Serialize for Inner {
+impl ::serde::Serialize for CreateFenceInner {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -154,8 +154,8 @@ impl ::serde::Serialize for Inner {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Inner {
-        const NAME: &'static str = "Inner";
+    impl crate::de::Object for CreateFenceInner {
+        const NAME: &'static str = "CreateFenceInner";
         fn empty() -> Self {
             Self::default()
         }
@@ -170,7 +170,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Inner {
+    impl<'de> ::serde::Deserialize<'de> for CreateFenceInner {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -178,13 +178,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for MultiPolygon {
+impl crate::ser::Object for CreateFenceMultiPolygon {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("inner", &self.inner);
         out.field("outer", &self.outer);
     }
 }
-impl ::serde::Serialize for MultiPolygon {
+impl ::serde::Serialize for CreateFenceMultiPolygon {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -194,8 +194,8 @@ impl ::serde::Serialize for MultiPolygon {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for MultiPolygon {
-        const NAME: &'static str = "MultiPolygon";
+    impl crate::de::Object for CreateFenceMultiPolygon {
+        const NAME: &'static str = "CreateFenceMultiPolygon";
         fn empty() -> Self {
             Self {
                 inner: Default::default(),
@@ -214,7 +214,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for MultiPolygon {
+    impl<'de> ::serde::Deserialize<'de> for CreateFenceMultiPolygon {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -222,12 +222,12 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Outer {
+impl crate::ser::Object for CreateFenceOuter {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("vertices", &self.vertices);
     }
 }
-impl ::serde::Serialize for Outer {
+impl ::serde::Serialize for CreateFenceOuter {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -237,8 +237,8 @@ impl ::serde::Serialize for Outer {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Outer {
-        const NAME: &'static str = "Outer";
+    impl crate::de::Object for CreateFenceOuter {
+        const NAME: &'static str = "CreateFenceOuter";
         fn empty() -> Self {
             Self {
                 vertices: Default::default(),
@@ -255,7 +255,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Outer {
+    impl<'de> ::serde::Deserialize<'de> for CreateFenceOuter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -263,13 +263,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PolygonNew {
+impl crate::ser::Object for CreateFencePolygonNew {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("inner", &self.inner);
         out.field("outer", &self.outer);
     }
 }
-impl ::serde::Serialize for PolygonNew {
+impl ::serde::Serialize for CreateFencePolygonNew {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -279,8 +279,8 @@ impl ::serde::Serialize for PolygonNew {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PolygonNew {
-        const NAME: &'static str = "PolygonNew";
+    impl crate::de::Object for CreateFencePolygonNew {
+        const NAME: &'static str = "CreateFencePolygonNew";
         fn empty() -> Self {
             Self {
                 inner: Default::default(),
@@ -299,7 +299,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PolygonNew {
+    impl<'de> ::serde::Deserialize<'de> for CreateFencePolygonNew {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -92,13 +92,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Warehouse {
+impl crate::ser::Object for CreateV2Warehouse {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("address_detail", &self.address_detail);
         out.field("warehouse_location", &self.warehouse_location);
     }
 }
-impl ::serde::Serialize for Warehouse {
+impl ::serde::Serialize for CreateV2Warehouse {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -108,8 +108,8 @@ impl ::serde::Serialize for Warehouse {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Warehouse {
-        const NAME: &'static str = "Warehouse";
+    impl crate::de::Object for CreateV2Warehouse {
+        const NAME: &'static str = "CreateV2Warehouse";
         fn empty() -> Self {
             Self {
                 address_detail: Default::default(),
@@ -130,7 +130,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Warehouse {
+    impl<'de> ::serde::Deserialize<'de> for CreateV2Warehouse {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -138,7 +138,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for WarehouseLocation {
+impl crate::ser::Object for CreateV2WarehouseLocation {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("address_id1", &self.address_id1);
         out.field("address_id2", &self.address_id2);
@@ -146,7 +146,7 @@ impl crate::ser::Object for WarehouseLocation {
         out.present("address_id4", &self.address_id4);
     }
 }
-impl ::serde::Serialize for WarehouseLocation {
+impl ::serde::Serialize for CreateV2WarehouseLocation {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -156,8 +156,8 @@ impl ::serde::Serialize for WarehouseLocation {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for WarehouseLocation {
-        const NAME: &'static str = "WarehouseLocation";
+    impl crate::de::Object for CreateV2WarehouseLocation {
+        const NAME: &'static str = "CreateV2WarehouseLocation";
         fn empty() -> Self {
             Self {
                 address_id1: Default::default(),
@@ -180,7 +180,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for WarehouseLocation {
+    impl<'de> ::serde::Deserialize<'de> for CreateV2WarehouseLocation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

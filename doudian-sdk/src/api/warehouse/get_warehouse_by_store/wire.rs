@@ -85,6 +85,58 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for GetWarehouseByStoreWarehouseLocation {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("addressId1", &self.address_id1);
+        out.present("addressId2", &self.address_id2);
+        out.present("addressId3", &self.address_id3);
+        out.present("addressId4", &self.address_id4);
+        out.present("addressName1", &self.address_name1);
+        out.present("addressName2", &self.address_name2);
+        out.present("addressName3", &self.address_name3);
+        out.present("addressName4", &self.address_name4);
+    }
+}
+impl ::serde::Serialize for GetWarehouseByStoreWarehouseLocation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for GetWarehouseByStoreWarehouseLocation {
+        const NAME: &'static str = "GetWarehouseByStoreWarehouseLocation";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "addressId1" => crate::de::read(map, &mut self.address_id1),
+                "addressId2" => crate::de::read(map, &mut self.address_id2),
+                "addressId3" => crate::de::read(map, &mut self.address_id3),
+                "addressId4" => crate::de::read(map, &mut self.address_id4),
+                "addressName1" => crate::de::read(map, &mut self.address_name1),
+                "addressName2" => crate::de::read(map, &mut self.address_name2),
+                "addressName3" => crate::de::read(map, &mut self.address_name3),
+                "addressName4" => crate::de::read(map, &mut self.address_name4),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetWarehouseByStoreWarehouseLocation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for WarehouseInfoMap {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("OutFenceIds", &self.out_fence_ids);
@@ -136,58 +188,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for WarehouseInfoMap {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for WarehouseLocation {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("addressId1", &self.address_id1);
-        out.present("addressId2", &self.address_id2);
-        out.present("addressId3", &self.address_id3);
-        out.present("addressId4", &self.address_id4);
-        out.present("addressName1", &self.address_name1);
-        out.present("addressName2", &self.address_name2);
-        out.present("addressName3", &self.address_name3);
-        out.present("addressName4", &self.address_name4);
-    }
-}
-impl ::serde::Serialize for WarehouseLocation {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for WarehouseLocation {
-        const NAME: &'static str = "WarehouseLocation";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "addressId1" => crate::de::read(map, &mut self.address_id1),
-                "addressId2" => crate::de::read(map, &mut self.address_id2),
-                "addressId3" => crate::de::read(map, &mut self.address_id3),
-                "addressId4" => crate::de::read(map, &mut self.address_id4),
-                "addressName1" => crate::de::read(map, &mut self.address_name1),
-                "addressName2" => crate::de::read(map, &mut self.address_name2),
-                "addressName3" => crate::de::read(map, &mut self.address_name3),
-                "addressName4" => crate::de::read(map, &mut self.address_name4),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for WarehouseLocation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

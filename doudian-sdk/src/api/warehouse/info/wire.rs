@@ -105,7 +105,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Addr {
+impl crate::ser::Object for InfoAddr {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("addr_id1", &self.addr_id1);
         out.present("addr_id2", &self.addr_id2);
@@ -115,7 +115,7 @@ impl crate::ser::Object for Addr {
         out.present("update_time", &self.update_time);
     }
 }
-impl ::serde::Serialize for Addr {
+impl ::serde::Serialize for InfoAddr {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -124,8 +124,8 @@ impl ::serde::Serialize for Addr {
     }
 }
 const _: () = {
-    impl crate::de::Object for Addr {
-        const NAME: &'static str = "Addr";
+    impl crate::de::Object for InfoAddr {
+        const NAME: &'static str = "InfoAddr";
         fn empty() -> Self {
             Self::default()
         }
@@ -145,7 +145,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Addr {
+    impl<'de> ::serde::Deserialize<'de> for InfoAddr {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -153,7 +153,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for WarehouseLocation {
+impl crate::ser::Object for InfoWarehouseLocation {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("address_id1", &self.address_id1);
         out.present("address_id2", &self.address_id2);
@@ -165,7 +165,7 @@ impl crate::ser::Object for WarehouseLocation {
         out.present("address_name4", &self.address_name4);
     }
 }
-impl ::serde::Serialize for WarehouseLocation {
+impl ::serde::Serialize for InfoWarehouseLocation {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -174,8 +174,8 @@ impl ::serde::Serialize for WarehouseLocation {
     }
 }
 const _: () = {
-    impl crate::de::Object for WarehouseLocation {
-        const NAME: &'static str = "WarehouseLocation";
+    impl crate::de::Object for InfoWarehouseLocation {
+        const NAME: &'static str = "InfoWarehouseLocation";
         fn empty() -> Self {
             Self::default()
         }
@@ -197,7 +197,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for WarehouseLocation {
+    impl<'de> ::serde::Deserialize<'de> for InfoWarehouseLocation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -106,7 +106,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Warehouse {
+impl crate::ser::Object for ListWarehouse {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("addr", &self.addr);
         out.present("address_detail", &self.address_detail);
@@ -121,7 +121,7 @@ impl crate::ser::Object for Warehouse {
         out.present("warehouse_location", &self.warehouse_location);
     }
 }
-impl ::serde::Serialize for Warehouse {
+impl ::serde::Serialize for ListWarehouse {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -130,8 +130,8 @@ impl ::serde::Serialize for Warehouse {
     }
 }
 const _: () = {
-    impl crate::de::Object for Warehouse {
-        const NAME: &'static str = "Warehouse";
+    impl crate::de::Object for ListWarehouse {
+        const NAME: &'static str = "ListWarehouse";
         fn empty() -> Self {
             Self::default()
         }
@@ -158,7 +158,51 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Warehouse {
+    impl<'de> ::serde::Deserialize<'de> for ListWarehouse {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for ListWarehouseLocation {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("address_id1", &self.address_id1);
+        out.present("address_id2", &self.address_id2);
+        out.present("address_id3", &self.address_id3);
+        out.present("address_id4", &self.address_id4);
+    }
+}
+impl ::serde::Serialize for ListWarehouseLocation {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+const _: () = {
+    impl crate::de::Object for ListWarehouseLocation {
+        const NAME: &'static str = "ListWarehouseLocation";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "address_id1" => crate::de::read(map, &mut self.address_id1),
+                "address_id2" => crate::de::read(map, &mut self.address_id2),
+                "address_id3" => crate::de::read(map, &mut self.address_id3),
+                "address_id4" => crate::de::read(map, &mut self.address_id4),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListWarehouseLocation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -207,50 +251,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for WarehouseAddr {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for WarehouseLocation {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("address_id1", &self.address_id1);
-        out.present("address_id2", &self.address_id2);
-        out.present("address_id3", &self.address_id3);
-        out.present("address_id4", &self.address_id4);
-    }
-}
-impl ::serde::Serialize for WarehouseLocation {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-const _: () = {
-    impl crate::de::Object for WarehouseLocation {
-        const NAME: &'static str = "WarehouseLocation";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "address_id1" => crate::de::read(map, &mut self.address_id1),
-                "address_id2" => crate::de::read(map, &mut self.address_id2),
-                "address_id3" => crate::de::read(map, &mut self.address_id3),
-                "address_id4" => crate::de::read(map, &mut self.address_id4),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for WarehouseLocation {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

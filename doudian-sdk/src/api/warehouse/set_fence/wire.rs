@@ -77,65 +77,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for FenceInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("circular", &self.circular);
-        out.present("multi_polygons", &self.multi_polygons);
-        out.field("out_fence_id", &self.out_fence_id);
-        out.present("polygon", &self.polygon);
-        out.present("polygon_new", &self.polygon_new);
-        out.present("polygons", &self.polygons);
-        out.field("shape", &self.shape);
-    }
-}
-impl ::serde::Serialize for FenceInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for FenceInfo {
-        const NAME: &'static str = "FenceInfo";
-        fn empty() -> Self {
-            Self {
-                circular: Default::default(),
-                multi_polygons: Default::default(),
-                out_fence_id: Default::default(),
-                polygon: Default::default(),
-                polygon_new: Default::default(),
-                polygons: Default::default(),
-                shape: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "circular" => crate::de::read(map, &mut self.circular),
-                "multi_polygons" => crate::de::read(map, &mut self.multi_polygons),
-                "out_fence_id" => crate::de::read(map, &mut self.out_fence_id),
-                "polygon" => crate::de::read(map, &mut self.polygon),
-                "polygon_new" => crate::de::read(map, &mut self.polygon_new),
-                "polygons" => crate::de::read(map, &mut self.polygons),
-                "shape" => crate::de::read(map, &mut self.shape),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for FenceInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for FenceInfoPolygon {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("vertices", &self.vertices);
@@ -170,132 +111,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FenceInfoPolygon {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Inner {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("vertices", &self.vertices);
-    }
-}
-impl ::serde::Serialize for Inner {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Inner {
-        const NAME: &'static str = "Inner";
-        fn empty() -> Self {
-            Self {
-                vertices: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "vertices" => crate::de::read(map, &mut self.vertices),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Inner {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for MultiPolygon {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("inner", &self.inner);
-        out.field("outer", &self.outer);
-    }
-}
-impl ::serde::Serialize for MultiPolygon {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for MultiPolygon {
-        const NAME: &'static str = "MultiPolygon";
-        fn empty() -> Self {
-            Self {
-                inner: Default::default(),
-                outer: crate::de::Object::empty(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "inner" => crate::de::read(map, &mut self.inner),
-                "outer" => crate::de::read(map, &mut self.outer),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for MultiPolygon {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Outer {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("vertices", &self.vertices);
-    }
-}
-impl ::serde::Serialize for Outer {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Outer {
-        const NAME: &'static str = "Outer";
-        fn empty() -> Self {
-            Self {
-                vertices: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "vertices" => crate::de::read(map, &mut self.vertices),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Outer {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -344,50 +159,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PolygonNew {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("inner", &self.inner);
-        out.field("outer", &self.outer);
-    }
-}
-impl ::serde::Serialize for PolygonNew {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for PolygonNew {
-        const NAME: &'static str = "PolygonNew";
-        fn empty() -> Self {
-            Self {
-                inner: Default::default(),
-                outer: crate::de::Object::empty(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "inner" => crate::de::read(map, &mut self.inner),
-                "outer" => crate::de::read(map, &mut self.outer),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for PolygonNew {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for PolygonVertice {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("latitude", &self.latitude);
@@ -422,6 +193,235 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PolygonVertice {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SetFenceFenceInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("circular", &self.circular);
+        out.present("multi_polygons", &self.multi_polygons);
+        out.field("out_fence_id", &self.out_fence_id);
+        out.present("polygon", &self.polygon);
+        out.present("polygon_new", &self.polygon_new);
+        out.present("polygons", &self.polygons);
+        out.field("shape", &self.shape);
+    }
+}
+impl ::serde::Serialize for SetFenceFenceInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for SetFenceFenceInfo {
+        const NAME: &'static str = "SetFenceFenceInfo";
+        fn empty() -> Self {
+            Self {
+                circular: Default::default(),
+                multi_polygons: Default::default(),
+                out_fence_id: Default::default(),
+                polygon: Default::default(),
+                polygon_new: Default::default(),
+                polygons: Default::default(),
+                shape: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "circular" => crate::de::read(map, &mut self.circular),
+                "multi_polygons" => crate::de::read(map, &mut self.multi_polygons),
+                "out_fence_id" => crate::de::read(map, &mut self.out_fence_id),
+                "polygon" => crate::de::read(map, &mut self.polygon),
+                "polygon_new" => crate::de::read(map, &mut self.polygon_new),
+                "polygons" => crate::de::read(map, &mut self.polygons),
+                "shape" => crate::de::read(map, &mut self.shape),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SetFenceFenceInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SetFenceInner {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("vertices", &self.vertices);
+    }
+}
+impl ::serde::Serialize for SetFenceInner {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for SetFenceInner {
+        const NAME: &'static str = "SetFenceInner";
+        fn empty() -> Self {
+            Self {
+                vertices: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "vertices" => crate::de::read(map, &mut self.vertices),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SetFenceInner {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SetFenceMultiPolygon {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("inner", &self.inner);
+        out.field("outer", &self.outer);
+    }
+}
+impl ::serde::Serialize for SetFenceMultiPolygon {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for SetFenceMultiPolygon {
+        const NAME: &'static str = "SetFenceMultiPolygon";
+        fn empty() -> Self {
+            Self {
+                inner: Default::default(),
+                outer: crate::de::Object::empty(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "inner" => crate::de::read(map, &mut self.inner),
+                "outer" => crate::de::read(map, &mut self.outer),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SetFenceMultiPolygon {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SetFenceOuter {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("vertices", &self.vertices);
+    }
+}
+impl ::serde::Serialize for SetFenceOuter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for SetFenceOuter {
+        const NAME: &'static str = "SetFenceOuter";
+        fn empty() -> Self {
+            Self {
+                vertices: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "vertices" => crate::de::read(map, &mut self.vertices),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SetFenceOuter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for SetFencePolygonNew {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("inner", &self.inner);
+        out.field("outer", &self.outer);
+    }
+}
+impl ::serde::Serialize for SetFencePolygonNew {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for SetFencePolygonNew {
+        const NAME: &'static str = "SetFencePolygonNew";
+        fn empty() -> Self {
+            Self {
+                inner: Default::default(),
+                outer: crate::de::Object::empty(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "inner" => crate::de::read(map, &mut self.inner),
+                "outer" => crate::de::read(map, &mut self.outer),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SetFencePolygonNew {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

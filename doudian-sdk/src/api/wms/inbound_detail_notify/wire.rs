@@ -100,7 +100,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Batch {
+impl crate::ser::Object for InboundDetailNotifyBatch {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_no", &self.batch_no);
         out.present("expiration_date", &self.expiration_date);
@@ -109,7 +109,7 @@ impl crate::ser::Object for Batch {
         out.present("quantity", &self.quantity);
     }
 }
-impl ::serde::Serialize for Batch {
+impl ::serde::Serialize for InboundDetailNotifyBatch {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -119,8 +119,8 @@ impl ::serde::Serialize for Batch {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Batch {
-        const NAME: &'static str = "Batch";
+    impl crate::de::Object for InboundDetailNotifyBatch {
+        const NAME: &'static str = "InboundDetailNotifyBatch";
         fn empty() -> Self {
             Self::default()
         }
@@ -139,7 +139,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Batch {
+    impl<'de> ::serde::Deserialize<'de> for InboundDetailNotifyBatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -194,7 +194,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sku {
+impl crate::ser::Object for InboundDetailNotifySku {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batchs", &self.batchs);
         out.present("line_no", &self.line_no);
@@ -205,7 +205,7 @@ impl crate::ser::Object for Sku {
         out.present("sn_list", &self.sn_list);
     }
 }
-impl ::serde::Serialize for Sku {
+impl ::serde::Serialize for InboundDetailNotifySku {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -215,8 +215,8 @@ impl ::serde::Serialize for Sku {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Sku {
-        const NAME: &'static str = "Sku";
+    impl crate::de::Object for InboundDetailNotifySku {
+        const NAME: &'static str = "InboundDetailNotifySku";
         fn empty() -> Self {
             Self {
                 batchs: Default::default(),
@@ -245,7 +245,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sku {
+    impl<'de> ::serde::Deserialize<'de> for InboundDetailNotifySku {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -103,59 +103,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Batch {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.field("batch_no", &self.batch_no);
-        out.present("expiration_date", &self.expiration_date);
-        out.present("origin_area", &self.origin_area);
-        out.field("production_date", &self.production_date);
-        out.field("quantity", &self.quantity);
-    }
-}
-impl ::serde::Serialize for Batch {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Batch {
-        const NAME: &'static str = "Batch";
-        fn empty() -> Self {
-            Self {
-                batch_no: Default::default(),
-                expiration_date: Default::default(),
-                origin_area: Default::default(),
-                production_date: Default::default(),
-                quantity: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "batch_no" => crate::de::read(map, &mut self.batch_no),
-                "expiration_date" => crate::de::read(map, &mut self.expiration_date),
-                "origin_area" => crate::de::read(map, &mut self.origin_area),
-                "production_date" => crate::de::read(map, &mut self.production_date),
-                "quantity" => crate::de::read(map, &mut self.quantity),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Batch {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for Logistics {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("height", &self.height);
@@ -273,6 +220,59 @@ const _: () = {
         }
     }
 };
+impl crate::ser::Object for OutboundDetailNotifyBatch {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.field("batch_no", &self.batch_no);
+        out.present("expiration_date", &self.expiration_date);
+        out.present("origin_area", &self.origin_area);
+        out.field("production_date", &self.production_date);
+        out.field("quantity", &self.quantity);
+    }
+}
+impl ::serde::Serialize for OutboundDetailNotifyBatch {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for OutboundDetailNotifyBatch {
+        const NAME: &'static str = "OutboundDetailNotifyBatch";
+        fn empty() -> Self {
+            Self {
+                batch_no: Default::default(),
+                expiration_date: Default::default(),
+                origin_area: Default::default(),
+                production_date: Default::default(),
+                quantity: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "batch_no" => crate::de::read(map, &mut self.batch_no),
+                "expiration_date" => crate::de::read(map, &mut self.expiration_date),
+                "origin_area" => crate::de::read(map, &mut self.origin_area),
+                "production_date" => crate::de::read(map, &mut self.production_date),
+                "quantity" => crate::de::read(map, &mut self.quantity),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OutboundDetailNotifyBatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
 impl crate::ser::Object for OutboundDetailNotifyBox {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("box_id", &self.box_id);
@@ -326,7 +326,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Sku {
+impl crate::ser::Object for OutboundDetailNotifySku {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("line_no", &self.line_no);
         out.present("quality_level", &self.quality_level);
@@ -336,7 +336,7 @@ impl crate::ser::Object for Sku {
         out.present("sn_list", &self.sn_list);
     }
 }
-impl ::serde::Serialize for Sku {
+impl ::serde::Serialize for OutboundDetailNotifySku {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -346,8 +346,8 @@ impl ::serde::Serialize for Sku {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Sku {
-        const NAME: &'static str = "Sku";
+    impl crate::de::Object for OutboundDetailNotifySku {
+        const NAME: &'static str = "OutboundDetailNotifySku";
         fn empty() -> Self {
             Self {
                 line_no: Default::default(),
@@ -374,7 +374,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Sku {
+    impl<'de> ::serde::Deserialize<'de> for OutboundDetailNotifySku {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

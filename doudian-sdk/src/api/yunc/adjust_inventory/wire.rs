@@ -62,7 +62,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Adjust {
+impl crate::ser::Object for AdjustInventoryAdjust {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("adjust_qty", &self.adjust_qty);
         out.field("adjust_type", &self.adjust_type);
@@ -82,7 +82,7 @@ impl crate::ser::Object for Adjust {
         out.present("supplier_id", &self.supplier_id);
     }
 }
-impl ::serde::Serialize for Adjust {
+impl ::serde::Serialize for AdjustInventoryAdjust {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -92,8 +92,8 @@ impl ::serde::Serialize for Adjust {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Adjust {
-        const NAME: &'static str = "Adjust";
+    impl crate::de::Object for AdjustInventoryAdjust {
+        const NAME: &'static str = "AdjustInventoryAdjust";
         fn empty() -> Self {
             Self {
                 adjust_qty: Default::default(),
@@ -140,7 +140,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Adjust {
+    impl<'de> ::serde::Deserialize<'de> for AdjustInventoryAdjust {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -148,7 +148,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Detail {
+impl crate::ser::Object for AdjustInventoryDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("adjust_list", &self.adjust_list);
         out.field("cargo_code", &self.cargo_code);
@@ -159,7 +159,7 @@ impl crate::ser::Object for Detail {
         out.present("shop_id", &self.shop_id.as_ref().map(crate::ids::Number));
     }
 }
-impl ::serde::Serialize for Detail {
+impl ::serde::Serialize for AdjustInventoryDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -169,8 +169,8 @@ impl ::serde::Serialize for Detail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
+    impl crate::de::Object for AdjustInventoryDetail {
+        const NAME: &'static str = "AdjustInventoryDetail";
         fn empty() -> Self {
             Self {
                 adjust_list: Default::default(),
@@ -199,7 +199,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
+    impl<'de> ::serde::Deserialize<'de> for AdjustInventoryDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

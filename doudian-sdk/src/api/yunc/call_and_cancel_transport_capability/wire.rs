@@ -114,13 +114,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for CallAndCancelTransportCapabilityOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("platform_order_no", &self.platform_order_no);
         out.field("subplatform_order_no", &self.subplatform_order_no);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for CallAndCancelTransportCapabilityOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -130,8 +130,8 @@ impl ::serde::Serialize for OrderDetail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for CallAndCancelTransportCapabilityOrderDetail {
+        const NAME: &'static str = "CallAndCancelTransportCapabilityOrderDetail";
         fn empty() -> Self {
             Self {
                 platform_order_no: Default::default(),
@@ -152,7 +152,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for CallAndCancelTransportCapabilityOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -160,7 +160,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverInfo {
+impl crate::ser::Object for CallAndCancelTransportCapabilityReceiverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -177,7 +177,7 @@ impl crate::ser::Object for ReceiverInfo {
         out.present("tel_phone", &self.tel_phone);
     }
 }
-impl ::serde::Serialize for ReceiverInfo {
+impl ::serde::Serialize for CallAndCancelTransportCapabilityReceiverInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -187,8 +187,8 @@ impl ::serde::Serialize for ReceiverInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
+    impl crate::de::Object for CallAndCancelTransportCapabilityReceiverInfo {
+        const NAME: &'static str = "CallAndCancelTransportCapabilityReceiverInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -215,7 +215,8 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
+    impl<'de> ::serde::Deserialize<'de>
+    for CallAndCancelTransportCapabilityReceiverInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -223,7 +224,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderInfo {
+impl crate::ser::Object for CallAndCancelTransportCapabilitySenderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -240,7 +241,7 @@ impl crate::ser::Object for SenderInfo {
         out.present("tel_phone", &self.tel_phone);
     }
 }
-impl ::serde::Serialize for SenderInfo {
+impl ::serde::Serialize for CallAndCancelTransportCapabilitySenderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -250,8 +251,8 @@ impl ::serde::Serialize for SenderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
+    impl crate::de::Object for CallAndCancelTransportCapabilitySenderInfo {
+        const NAME: &'static str = "CallAndCancelTransportCapabilitySenderInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -278,7 +279,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
+    impl<'de> ::serde::Deserialize<'de> for CallAndCancelTransportCapabilitySenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

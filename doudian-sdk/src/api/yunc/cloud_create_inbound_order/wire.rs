@@ -126,7 +126,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for CloudCreateInboundOrderOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_code", &self.batch_code);
         out.field("biz_order_no", &self.biz_order_no);
@@ -145,7 +145,7 @@ impl crate::ser::Object for OrderDetail {
         out.present("sn_list", &self.sn_list);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for CloudCreateInboundOrderOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -155,8 +155,8 @@ impl ::serde::Serialize for OrderDetail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for CloudCreateInboundOrderOrderDetail {
+        const NAME: &'static str = "CloudCreateInboundOrderOrderDetail";
         fn empty() -> Self {
             Self {
                 batch_code: Default::default(),
@@ -201,7 +201,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateInboundOrderOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

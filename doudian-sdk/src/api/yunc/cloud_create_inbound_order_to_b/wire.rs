@@ -129,14 +129,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for BatchInfo {
+impl crate::ser::Object for CloudCreateInboundOrderToBBatchInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_code", &self.batch_code);
         out.present("expire_date", &self.expire_date);
         out.present("product_date", &self.product_date);
     }
 }
-impl ::serde::Serialize for BatchInfo {
+impl ::serde::Serialize for CloudCreateInboundOrderToBBatchInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -146,8 +146,8 @@ impl ::serde::Serialize for BatchInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for BatchInfo {
-        const NAME: &'static str = "BatchInfo";
+    impl crate::de::Object for CloudCreateInboundOrderToBBatchInfo {
+        const NAME: &'static str = "CloudCreateInboundOrderToBBatchInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -164,7 +164,206 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for BatchInfo {
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateInboundOrderToBBatchInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for CloudCreateInboundOrderToBOrderDetail {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("batch_info", &self.batch_info);
+        out.field("biz_order_no", &self.biz_order_no);
+        out.present("cargo_code", &self.cargo_code);
+        out.present("currency", &self.currency);
+        out.present("erp_sku_id", &self.erp_sku_id);
+        out.field("expect_qty", &self.expect_qty);
+        out.present("extend", &self.extend);
+        out.field("inventory_status", &self.inventory_status);
+        out.field("inventory_type", &self.inventory_type);
+        out.field("is_batch_assigned", &self.is_batch_assigned);
+        out.field("line_no", &self.line_no);
+        out.present("purchase_price", &self.purchase_price);
+        out.present("sn_list", &self.sn_list);
+    }
+}
+impl ::serde::Serialize for CloudCreateInboundOrderToBOrderDetail {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for CloudCreateInboundOrderToBOrderDetail {
+        const NAME: &'static str = "CloudCreateInboundOrderToBOrderDetail";
+        fn empty() -> Self {
+            Self {
+                batch_info: Default::default(),
+                biz_order_no: Default::default(),
+                cargo_code: Default::default(),
+                currency: Default::default(),
+                erp_sku_id: Default::default(),
+                expect_qty: Default::default(),
+                extend: Default::default(),
+                inventory_status: Default::default(),
+                inventory_type: Default::default(),
+                is_batch_assigned: Default::default(),
+                line_no: Default::default(),
+                purchase_price: Default::default(),
+                sn_list: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "batch_info" => crate::de::read(map, &mut self.batch_info),
+                "biz_order_no" => crate::de::read(map, &mut self.biz_order_no),
+                "cargo_code" => crate::de::read(map, &mut self.cargo_code),
+                "currency" => crate::de::read(map, &mut self.currency),
+                "erp_sku_id" => crate::de::read(map, &mut self.erp_sku_id),
+                "expect_qty" => crate::de::read(map, &mut self.expect_qty),
+                "extend" => crate::de::read(map, &mut self.extend),
+                "inventory_status" => crate::de::read(map, &mut self.inventory_status),
+                "inventory_type" => crate::de::read(map, &mut self.inventory_type),
+                "is_batch_assigned" => crate::de::read(map, &mut self.is_batch_assigned),
+                "line_no" => crate::de::read(map, &mut self.line_no),
+                "purchase_price" => crate::de::read(map, &mut self.purchase_price),
+                "sn_list" => crate::de::read(map, &mut self.sn_list),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateInboundOrderToBOrderDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for CloudCreateInboundOrderToBReceiverInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("area_code", &self.area_code);
+        out.present("city_code", &self.city_code);
+        out.present("comapany", &self.comapany);
+        out.present("country_code", &self.country_code);
+        out.present("detail_address", &self.detail_address);
+        out.present("email", &self.email);
+        out.present("mobile", &self.mobile);
+        out.present("name", &self.name);
+        out.present("province_code", &self.province_code);
+        out.present("tel", &self.tel);
+        out.present("town_code", &self.town_code);
+        out.present("zip_code", &self.zip_code);
+    }
+}
+impl ::serde::Serialize for CloudCreateInboundOrderToBReceiverInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for CloudCreateInboundOrderToBReceiverInfo {
+        const NAME: &'static str = "CloudCreateInboundOrderToBReceiverInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "area_code" => crate::de::read(map, &mut self.area_code),
+                "city_code" => crate::de::read(map, &mut self.city_code),
+                "comapany" => crate::de::read(map, &mut self.comapany),
+                "country_code" => crate::de::read(map, &mut self.country_code),
+                "detail_address" => crate::de::read(map, &mut self.detail_address),
+                "email" => crate::de::read(map, &mut self.email),
+                "mobile" => crate::de::read(map, &mut self.mobile),
+                "name" => crate::de::read(map, &mut self.name),
+                "province_code" => crate::de::read(map, &mut self.province_code),
+                "tel" => crate::de::read(map, &mut self.tel),
+                "town_code" => crate::de::read(map, &mut self.town_code),
+                "zip_code" => crate::de::read(map, &mut self.zip_code),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateInboundOrderToBReceiverInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for CloudCreateInboundOrderToBSenderInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("area_code", &self.area_code);
+        out.present("city_code", &self.city_code);
+        out.present("company", &self.company);
+        out.present("country_code", &self.country_code);
+        out.present("detail_address", &self.detail_address);
+        out.present("email", &self.email);
+        out.present("mobile", &self.mobile);
+        out.present("name", &self.name);
+        out.present("province_code", &self.province_code);
+        out.present("tel", &self.tel);
+        out.present("town_code", &self.town_code);
+        out.present("zip_code", &self.zip_code);
+    }
+}
+impl ::serde::Serialize for CloudCreateInboundOrderToBSenderInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for CloudCreateInboundOrderToBSenderInfo {
+        const NAME: &'static str = "CloudCreateInboundOrderToBSenderInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "area_code" => crate::de::read(map, &mut self.area_code),
+                "city_code" => crate::de::read(map, &mut self.city_code),
+                "company" => crate::de::read(map, &mut self.company),
+                "country_code" => crate::de::read(map, &mut self.country_code),
+                "detail_address" => crate::de::read(map, &mut self.detail_address),
+                "email" => crate::de::read(map, &mut self.email),
+                "mobile" => crate::de::read(map, &mut self.mobile),
+                "name" => crate::de::read(map, &mut self.name),
+                "province_code" => crate::de::read(map, &mut self.province_code),
+                "tel" => crate::de::read(map, &mut self.tel),
+                "town_code" => crate::de::read(map, &mut self.town_code),
+                "zip_code" => crate::de::read(map, &mut self.zip_code),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateInboundOrderToBSenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -212,205 +411,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DeliveryExtend {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for OrderDetail {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("batch_info", &self.batch_info);
-        out.field("biz_order_no", &self.biz_order_no);
-        out.present("cargo_code", &self.cargo_code);
-        out.present("currency", &self.currency);
-        out.present("erp_sku_id", &self.erp_sku_id);
-        out.field("expect_qty", &self.expect_qty);
-        out.present("extend", &self.extend);
-        out.field("inventory_status", &self.inventory_status);
-        out.field("inventory_type", &self.inventory_type);
-        out.field("is_batch_assigned", &self.is_batch_assigned);
-        out.field("line_no", &self.line_no);
-        out.present("purchase_price", &self.purchase_price);
-        out.present("sn_list", &self.sn_list);
-    }
-}
-impl ::serde::Serialize for OrderDetail {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
-        fn empty() -> Self {
-            Self {
-                batch_info: Default::default(),
-                biz_order_no: Default::default(),
-                cargo_code: Default::default(),
-                currency: Default::default(),
-                erp_sku_id: Default::default(),
-                expect_qty: Default::default(),
-                extend: Default::default(),
-                inventory_status: Default::default(),
-                inventory_type: Default::default(),
-                is_batch_assigned: Default::default(),
-                line_no: Default::default(),
-                purchase_price: Default::default(),
-                sn_list: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "batch_info" => crate::de::read(map, &mut self.batch_info),
-                "biz_order_no" => crate::de::read(map, &mut self.biz_order_no),
-                "cargo_code" => crate::de::read(map, &mut self.cargo_code),
-                "currency" => crate::de::read(map, &mut self.currency),
-                "erp_sku_id" => crate::de::read(map, &mut self.erp_sku_id),
-                "expect_qty" => crate::de::read(map, &mut self.expect_qty),
-                "extend" => crate::de::read(map, &mut self.extend),
-                "inventory_status" => crate::de::read(map, &mut self.inventory_status),
-                "inventory_type" => crate::de::read(map, &mut self.inventory_type),
-                "is_batch_assigned" => crate::de::read(map, &mut self.is_batch_assigned),
-                "line_no" => crate::de::read(map, &mut self.line_no),
-                "purchase_price" => crate::de::read(map, &mut self.purchase_price),
-                "sn_list" => crate::de::read(map, &mut self.sn_list),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for ReceiverInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("area_code", &self.area_code);
-        out.present("city_code", &self.city_code);
-        out.present("comapany", &self.comapany);
-        out.present("country_code", &self.country_code);
-        out.present("detail_address", &self.detail_address);
-        out.present("email", &self.email);
-        out.present("mobile", &self.mobile);
-        out.present("name", &self.name);
-        out.present("province_code", &self.province_code);
-        out.present("tel", &self.tel);
-        out.present("town_code", &self.town_code);
-        out.present("zip_code", &self.zip_code);
-    }
-}
-impl ::serde::Serialize for ReceiverInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "area_code" => crate::de::read(map, &mut self.area_code),
-                "city_code" => crate::de::read(map, &mut self.city_code),
-                "comapany" => crate::de::read(map, &mut self.comapany),
-                "country_code" => crate::de::read(map, &mut self.country_code),
-                "detail_address" => crate::de::read(map, &mut self.detail_address),
-                "email" => crate::de::read(map, &mut self.email),
-                "mobile" => crate::de::read(map, &mut self.mobile),
-                "name" => crate::de::read(map, &mut self.name),
-                "province_code" => crate::de::read(map, &mut self.province_code),
-                "tel" => crate::de::read(map, &mut self.tel),
-                "town_code" => crate::de::read(map, &mut self.town_code),
-                "zip_code" => crate::de::read(map, &mut self.zip_code),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for SenderInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("area_code", &self.area_code);
-        out.present("city_code", &self.city_code);
-        out.present("company", &self.company);
-        out.present("country_code", &self.country_code);
-        out.present("detail_address", &self.detail_address);
-        out.present("email", &self.email);
-        out.present("mobile", &self.mobile);
-        out.present("name", &self.name);
-        out.present("province_code", &self.province_code);
-        out.present("tel", &self.tel);
-        out.present("town_code", &self.town_code);
-        out.present("zip_code", &self.zip_code);
-    }
-}
-impl ::serde::Serialize for SenderInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "area_code" => crate::de::read(map, &mut self.area_code),
-                "city_code" => crate::de::read(map, &mut self.city_code),
-                "company" => crate::de::read(map, &mut self.company),
-                "country_code" => crate::de::read(map, &mut self.country_code),
-                "detail_address" => crate::de::read(map, &mut self.detail_address),
-                "email" => crate::de::read(map, &mut self.email),
-                "mobile" => crate::de::read(map, &mut self.mobile),
-                "name" => crate::de::read(map, &mut self.name),
-                "province_code" => crate::de::read(map, &mut self.province_code),
-                "tel" => crate::de::read(map, &mut self.tel),
-                "town_code" => crate::de::read(map, &mut self.town_code),
-                "zip_code" => crate::de::read(map, &mut self.zip_code),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -182,7 +182,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for CloudCreateOutboundOrderOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("barcode", &self.barcode);
         out.present("batch_code", &self.batch_code);
@@ -204,7 +204,7 @@ impl crate::ser::Object for OrderDetail {
         out.present("subplatform_order_no", &self.subplatform_order_no);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for CloudCreateOutboundOrderOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -214,8 +214,8 @@ impl ::serde::Serialize for OrderDetail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for CloudCreateOutboundOrderOrderDetail {
+        const NAME: &'static str = "CloudCreateOutboundOrderOrderDetail";
         fn empty() -> Self {
             Self {
                 barcode: Default::default(),
@@ -268,7 +268,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateOutboundOrderOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -276,7 +276,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverInfo {
+impl crate::ser::Object for CloudCreateOutboundOrderReceiverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -293,7 +293,7 @@ impl crate::ser::Object for ReceiverInfo {
         out.present("tel_phone", &self.tel_phone);
     }
 }
-impl ::serde::Serialize for ReceiverInfo {
+impl ::serde::Serialize for CloudCreateOutboundOrderReceiverInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -303,8 +303,8 @@ impl ::serde::Serialize for ReceiverInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
+    impl crate::de::Object for CloudCreateOutboundOrderReceiverInfo {
+        const NAME: &'static str = "CloudCreateOutboundOrderReceiverInfo";
         fn empty() -> Self {
             Self {
                 city: Default::default(),
@@ -345,7 +345,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateOutboundOrderReceiverInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -353,7 +353,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderInfo {
+impl crate::ser::Object for CloudCreateOutboundOrderSenderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -370,7 +370,7 @@ impl crate::ser::Object for SenderInfo {
         out.present("tel_phone", &self.tel_phone);
     }
 }
-impl ::serde::Serialize for SenderInfo {
+impl ::serde::Serialize for CloudCreateOutboundOrderSenderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -380,8 +380,8 @@ impl ::serde::Serialize for SenderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
+    impl crate::de::Object for CloudCreateOutboundOrderSenderInfo {
+        const NAME: &'static str = "CloudCreateOutboundOrderSenderInfo";
         fn empty() -> Self {
             Self {
                 city: Default::default(),
@@ -422,7 +422,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateOutboundOrderSenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

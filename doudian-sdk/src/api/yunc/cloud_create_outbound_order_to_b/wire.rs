@@ -170,7 +170,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for CloudCreateOutboundOrderToBOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("barcode", &self.barcode);
         out.present("batch_code", &self.batch_code);
@@ -186,7 +186,7 @@ impl crate::ser::Object for OrderDetail {
         out.field("sku_name", &self.sku_name);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for CloudCreateOutboundOrderToBOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -196,8 +196,8 @@ impl ::serde::Serialize for OrderDetail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for CloudCreateOutboundOrderToBOrderDetail {
+        const NAME: &'static str = "CloudCreateOutboundOrderToBOrderDetail";
         fn empty() -> Self {
             Self {
                 barcode: Default::default(),
@@ -236,7 +236,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateOutboundOrderToBOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -244,7 +244,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverInfo {
+impl crate::ser::Object for CloudCreateOutboundOrderToBReceiverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -260,7 +260,7 @@ impl crate::ser::Object for ReceiverInfo {
         out.present("tel_phone", &self.tel_phone);
     }
 }
-impl ::serde::Serialize for ReceiverInfo {
+impl ::serde::Serialize for CloudCreateOutboundOrderToBReceiverInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -270,8 +270,8 @@ impl ::serde::Serialize for ReceiverInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
+    impl crate::de::Object for CloudCreateOutboundOrderToBReceiverInfo {
+        const NAME: &'static str = "CloudCreateOutboundOrderToBReceiverInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -297,7 +297,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateOutboundOrderToBReceiverInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -305,7 +305,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderInfo {
+impl crate::ser::Object for CloudCreateOutboundOrderToBSenderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -321,7 +321,7 @@ impl crate::ser::Object for SenderInfo {
         out.present("tel_phone", &self.tel_phone);
     }
 }
-impl ::serde::Serialize for SenderInfo {
+impl ::serde::Serialize for CloudCreateOutboundOrderToBSenderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -331,8 +331,8 @@ impl ::serde::Serialize for SenderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
+    impl crate::de::Object for CloudCreateOutboundOrderToBSenderInfo {
+        const NAME: &'static str = "CloudCreateOutboundOrderToBSenderInfo";
         fn empty() -> Self {
             Self {
                 city: Default::default(),
@@ -371,7 +371,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
+    impl<'de> ::serde::Deserialize<'de> for CloudCreateOutboundOrderToBSenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

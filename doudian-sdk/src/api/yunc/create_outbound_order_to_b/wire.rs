@@ -165,7 +165,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for CreateOutboundOrderToBOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("barcode", &self.barcode);
         out.present("batch_code", &self.batch_code);
@@ -182,7 +182,7 @@ impl crate::ser::Object for OrderDetail {
         out.present("talent_style_no", &self.talent_style_no);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for CreateOutboundOrderToBOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -192,8 +192,8 @@ impl ::serde::Serialize for OrderDetail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for CreateOutboundOrderToBOrderDetail {
+        const NAME: &'static str = "CreateOutboundOrderToBOrderDetail";
         fn empty() -> Self {
             Self {
                 barcode: Default::default(),
@@ -234,7 +234,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for CreateOutboundOrderToBOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -242,7 +242,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverInfo {
+impl crate::ser::Object for CreateOutboundOrderToBReceiverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -257,7 +257,7 @@ impl crate::ser::Object for ReceiverInfo {
         out.present("street_code", &self.street_code);
     }
 }
-impl ::serde::Serialize for ReceiverInfo {
+impl ::serde::Serialize for CreateOutboundOrderToBReceiverInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -267,8 +267,8 @@ impl ::serde::Serialize for ReceiverInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
+    impl crate::de::Object for CreateOutboundOrderToBReceiverInfo {
+        const NAME: &'static str = "CreateOutboundOrderToBReceiverInfo";
         fn empty() -> Self {
             Self {
                 city: Default::default(),
@@ -305,7 +305,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
+    impl<'de> ::serde::Deserialize<'de> for CreateOutboundOrderToBReceiverInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -313,7 +313,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderInfo {
+impl crate::ser::Object for CreateOutboundOrderToBSenderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -328,7 +328,7 @@ impl crate::ser::Object for SenderInfo {
         out.present("street_code", &self.street_code);
     }
 }
-impl ::serde::Serialize for SenderInfo {
+impl ::serde::Serialize for CreateOutboundOrderToBSenderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -338,8 +338,8 @@ impl ::serde::Serialize for SenderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
+    impl crate::de::Object for CreateOutboundOrderToBSenderInfo {
+        const NAME: &'static str = "CreateOutboundOrderToBSenderInfo";
         fn empty() -> Self {
             Self {
                 city: Default::default(),
@@ -376,7 +376,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
+    impl<'de> ::serde::Deserialize<'de> for CreateOutboundOrderToBSenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

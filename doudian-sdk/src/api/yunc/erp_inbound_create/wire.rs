@@ -124,7 +124,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for ErpInboundCreateOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_code", &self.batch_code);
         out.field("biz_order_no", &self.biz_order_no);
@@ -143,7 +143,7 @@ impl crate::ser::Object for OrderDetail {
         out.present("sn_list", &self.sn_list);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for ErpInboundCreateOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -153,8 +153,8 @@ impl ::serde::Serialize for OrderDetail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for ErpInboundCreateOrderDetail {
+        const NAME: &'static str = "ErpInboundCreateOrderDetail";
         fn empty() -> Self {
             Self {
                 batch_code: Default::default(),
@@ -199,7 +199,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for ErpInboundCreateOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

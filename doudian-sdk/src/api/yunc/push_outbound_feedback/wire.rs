@@ -103,59 +103,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for BatchInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("batch_extend", &self.batch_extend);
-        out.present("batch_number", &self.batch_number);
-        out.present("expire_date", &self.expire_date);
-        out.present("lot_id", &self.lot_id);
-        out.present("product_date", &self.product_date);
-        out.present("receipt_date", &self.receipt_date);
-        out.present("scm_inbound_order", &self.scm_inbound_order);
-        out.present("supplier_id", &self.supplier_id);
-    }
-}
-impl ::serde::Serialize for BatchInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for BatchInfo {
-        const NAME: &'static str = "BatchInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "batch_extend" => crate::de::read(map, &mut self.batch_extend),
-                "batch_number" => crate::de::read(map, &mut self.batch_number),
-                "expire_date" => crate::de::read(map, &mut self.expire_date),
-                "lot_id" => crate::de::read(map, &mut self.lot_id),
-                "product_date" => crate::de::read(map, &mut self.product_date),
-                "receipt_date" => crate::de::read(map, &mut self.receipt_date),
-                "scm_inbound_order" => crate::de::read(map, &mut self.scm_inbound_order),
-                "supplier_id" => crate::de::read(map, &mut self.supplier_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for BatchInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for EventExtendBody {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("cargo_code", &self.cargo_code);
@@ -192,53 +139,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for EventExtendBody {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Logistics {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("delivery_mode", &self.delivery_mode);
-        out.present("express_product_type", &self.express_product_type);
-        out.present("logistics_code", &self.logistics_code);
-        out.present("track_no", &self.track_no);
-    }
-}
-impl ::serde::Serialize for Logistics {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Logistics {
-        const NAME: &'static str = "Logistics";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "delivery_mode" => crate::de::read(map, &mut self.delivery_mode),
-                "express_product_type" => {
-                    crate::de::read(map, &mut self.express_product_type)
-                }
-                "logistics_code" => crate::de::read(map, &mut self.logistics_code),
-                "track_no" => crate::de::read(map, &mut self.track_no),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Logistics {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -360,7 +260,107 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PackageInfo {
+impl crate::ser::Object for PushOutboundFeedbackBatchInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("batch_extend", &self.batch_extend);
+        out.present("batch_number", &self.batch_number);
+        out.present("expire_date", &self.expire_date);
+        out.present("lot_id", &self.lot_id);
+        out.present("product_date", &self.product_date);
+        out.present("receipt_date", &self.receipt_date);
+        out.present("scm_inbound_order", &self.scm_inbound_order);
+        out.present("supplier_id", &self.supplier_id);
+    }
+}
+impl ::serde::Serialize for PushOutboundFeedbackBatchInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for PushOutboundFeedbackBatchInfo {
+        const NAME: &'static str = "PushOutboundFeedbackBatchInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "batch_extend" => crate::de::read(map, &mut self.batch_extend),
+                "batch_number" => crate::de::read(map, &mut self.batch_number),
+                "expire_date" => crate::de::read(map, &mut self.expire_date),
+                "lot_id" => crate::de::read(map, &mut self.lot_id),
+                "product_date" => crate::de::read(map, &mut self.product_date),
+                "receipt_date" => crate::de::read(map, &mut self.receipt_date),
+                "scm_inbound_order" => crate::de::read(map, &mut self.scm_inbound_order),
+                "supplier_id" => crate::de::read(map, &mut self.supplier_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PushOutboundFeedbackBatchInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PushOutboundFeedbackLogistics {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("delivery_mode", &self.delivery_mode);
+        out.present("express_product_type", &self.express_product_type);
+        out.present("logistics_code", &self.logistics_code);
+        out.present("track_no", &self.track_no);
+    }
+}
+impl ::serde::Serialize for PushOutboundFeedbackLogistics {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for PushOutboundFeedbackLogistics {
+        const NAME: &'static str = "PushOutboundFeedbackLogistics";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "delivery_mode" => crate::de::read(map, &mut self.delivery_mode),
+                "express_product_type" => {
+                    crate::de::read(map, &mut self.express_product_type)
+                }
+                "logistics_code" => crate::de::read(map, &mut self.logistics_code),
+                "track_no" => crate::de::read(map, &mut self.track_no),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PushOutboundFeedbackLogistics {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for PushOutboundFeedbackPackageInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("composition_mode", &self.composition_mode);
         out.present("create_time", &self.create_time);
@@ -380,7 +380,7 @@ impl crate::ser::Object for PackageInfo {
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for PackageInfo {
+impl ::serde::Serialize for PushOutboundFeedbackPackageInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -390,8 +390,8 @@ impl ::serde::Serialize for PackageInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PackageInfo {
-        const NAME: &'static str = "PackageInfo";
+    impl crate::de::Object for PushOutboundFeedbackPackageInfo {
+        const NAME: &'static str = "PushOutboundFeedbackPackageInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -421,7 +421,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PackageInfo {
+    impl<'de> ::serde::Deserialize<'de> for PushOutboundFeedbackPackageInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -429,7 +429,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PackageItem {
+impl crate::ser::Object for PushOutboundFeedbackPackageItem {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_info", &self.batch_info);
         out.present("cargo_code", &self.cargo_code);
@@ -441,7 +441,7 @@ impl crate::ser::Object for PackageItem {
         out.present("unit", &self.unit);
     }
 }
-impl ::serde::Serialize for PackageItem {
+impl ::serde::Serialize for PushOutboundFeedbackPackageItem {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -451,8 +451,8 @@ impl ::serde::Serialize for PackageItem {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PackageItem {
-        const NAME: &'static str = "PackageItem";
+    impl crate::de::Object for PushOutboundFeedbackPackageItem {
+        const NAME: &'static str = "PushOutboundFeedbackPackageItem";
         fn empty() -> Self {
             Self::default()
         }
@@ -474,7 +474,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PackageItem {
+    impl<'de> ::serde::Deserialize<'de> for PushOutboundFeedbackPackageItem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -482,7 +482,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PmInfo {
+impl crate::ser::Object for PushOutboundFeedbackPmInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("barcode", &self.barcode);
         out.present("cargo_code", &self.cargo_code);
@@ -497,7 +497,7 @@ impl crate::ser::Object for PmInfo {
         out.present("source", &self.source);
     }
 }
-impl ::serde::Serialize for PmInfo {
+impl ::serde::Serialize for PushOutboundFeedbackPmInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -507,8 +507,8 @@ impl ::serde::Serialize for PmInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PmInfo {
-        const NAME: &'static str = "PmInfo";
+    impl crate::de::Object for PushOutboundFeedbackPmInfo {
+        const NAME: &'static str = "PushOutboundFeedbackPmInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -533,7 +533,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PmInfo {
+    impl<'de> ::serde::Deserialize<'de> for PushOutboundFeedbackPmInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -239,7 +239,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverInfo {
+impl crate::ser::Object for QicOrderCreateReceiverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city_code", &self.city_code);
         out.present("city_name", &self.city_name);
@@ -256,7 +256,7 @@ impl crate::ser::Object for ReceiverInfo {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for ReceiverInfo {
+impl ::serde::Serialize for QicOrderCreateReceiverInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -266,8 +266,8 @@ impl ::serde::Serialize for ReceiverInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
+    impl crate::de::Object for QicOrderCreateReceiverInfo {
+        const NAME: &'static str = "QicOrderCreateReceiverInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -294,7 +294,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
+    impl<'de> ::serde::Deserialize<'de> for QicOrderCreateReceiverInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -302,7 +302,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderInfo {
+impl crate::ser::Object for QicOrderCreateSenderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city_code", &self.city_code);
         out.present("city_name", &self.city_name);
@@ -319,7 +319,7 @@ impl crate::ser::Object for SenderInfo {
         out.present("street_name", &self.street_name);
     }
 }
-impl ::serde::Serialize for SenderInfo {
+impl ::serde::Serialize for QicOrderCreateSenderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -329,8 +329,8 @@ impl ::serde::Serialize for SenderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
+    impl crate::de::Object for QicOrderCreateSenderInfo {
+        const NAME: &'static str = "QicOrderCreateSenderInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -357,7 +357,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
+    impl<'de> ::serde::Deserialize<'de> for QicOrderCreateSenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -106,7 +106,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Detail {
+impl crate::ser::Object for RealTimeInventoryCallbackDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("can_use_num", &self.can_use_num);
         out.field("cargo_code", &self.cargo_code);
@@ -115,7 +115,7 @@ impl crate::ser::Object for Detail {
         out.field("total_num", &self.total_num);
     }
 }
-impl ::serde::Serialize for Detail {
+impl ::serde::Serialize for RealTimeInventoryCallbackDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -125,8 +125,8 @@ impl ::serde::Serialize for Detail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
+    impl crate::de::Object for RealTimeInventoryCallbackDetail {
+        const NAME: &'static str = "RealTimeInventoryCallbackDetail";
         fn empty() -> Self {
             Self {
                 can_use_num: Default::default(),
@@ -151,7 +151,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
+    impl<'de> ::serde::Deserialize<'de> for RealTimeInventoryCallbackDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

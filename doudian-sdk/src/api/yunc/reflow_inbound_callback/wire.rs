@@ -106,7 +106,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Detail {
+impl crate::ser::Object for ReflowInboundCallbackDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_info", &self.batch_info);
         out.field("cargo_code", &self.cargo_code);
@@ -117,7 +117,7 @@ impl crate::ser::Object for Detail {
         out.field("total_qty", &self.total_qty);
     }
 }
-impl ::serde::Serialize for Detail {
+impl ::serde::Serialize for ReflowInboundCallbackDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -127,8 +127,8 @@ impl ::serde::Serialize for Detail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
+    impl crate::de::Object for ReflowInboundCallbackDetail {
+        const NAME: &'static str = "ReflowInboundCallbackDetail";
         fn empty() -> Self {
             Self {
                 batch_info: Default::default(),
@@ -157,7 +157,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
+    impl<'de> ::serde::Deserialize<'de> for ReflowInboundCallbackDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

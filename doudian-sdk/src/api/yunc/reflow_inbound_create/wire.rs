@@ -153,7 +153,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for ReflowInboundCreateOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("actual_qty", &self.actual_qty);
         out.present("barcode", &self.barcode);
@@ -164,7 +164,7 @@ impl crate::ser::Object for OrderDetail {
         out.field("line_no", &self.line_no);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for ReflowInboundCreateOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -174,8 +174,8 @@ impl ::serde::Serialize for OrderDetail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for ReflowInboundCreateOrderDetail {
+        const NAME: &'static str = "ReflowInboundCreateOrderDetail";
         fn empty() -> Self {
             Self {
                 actual_qty: Default::default(),
@@ -204,7 +204,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for ReflowInboundCreateOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -100,7 +100,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Adjust {
+impl crate::ser::Object for ReflowInventoryAdjustAdjust {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("adjust_direction", &self.adjust_direction);
         out.field("adjust_qty", &self.adjust_qty);
@@ -109,7 +109,7 @@ impl crate::ser::Object for Adjust {
         out.field("inventory_type", &self.inventory_type);
     }
 }
-impl ::serde::Serialize for Adjust {
+impl ::serde::Serialize for ReflowInventoryAdjustAdjust {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -119,8 +119,8 @@ impl ::serde::Serialize for Adjust {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Adjust {
-        const NAME: &'static str = "Adjust";
+    impl crate::de::Object for ReflowInventoryAdjustAdjust {
+        const NAME: &'static str = "ReflowInventoryAdjustAdjust";
         fn empty() -> Self {
             Self {
                 adjust_direction: Default::default(),
@@ -145,7 +145,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Adjust {
+    impl<'de> ::serde::Deserialize<'de> for ReflowInventoryAdjustAdjust {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -153,7 +153,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Detail {
+impl crate::ser::Object for ReflowInventoryAdjustDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("adjust_list", &self.adjust_list);
         out.field("cargo_code", &self.cargo_code);
@@ -166,7 +166,7 @@ impl crate::ser::Object for Detail {
         out.present("shopid", &self.shopid);
     }
 }
-impl ::serde::Serialize for Detail {
+impl ::serde::Serialize for ReflowInventoryAdjustDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -176,8 +176,8 @@ impl ::serde::Serialize for Detail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
+    impl crate::de::Object for ReflowInventoryAdjustDetail {
+        const NAME: &'static str = "ReflowInventoryAdjustDetail";
         fn empty() -> Self {
             Self {
                 adjust_list: Default::default(),
@@ -210,7 +210,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
+    impl<'de> ::serde::Deserialize<'de> for ReflowInventoryAdjustDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

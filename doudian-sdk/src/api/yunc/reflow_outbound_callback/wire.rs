@@ -109,7 +109,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Detail {
+impl crate::ser::Object for ReflowOutboundCallbackDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_info", &self.batch_info);
         out.present("cargo_code", &self.cargo_code);
@@ -119,7 +119,7 @@ impl crate::ser::Object for Detail {
         out.present("shipped_qty", &self.shipped_qty);
     }
 }
-impl ::serde::Serialize for Detail {
+impl ::serde::Serialize for ReflowOutboundCallbackDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -129,8 +129,8 @@ impl ::serde::Serialize for Detail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
+    impl crate::de::Object for ReflowOutboundCallbackDetail {
+        const NAME: &'static str = "ReflowOutboundCallbackDetail";
         fn empty() -> Self {
             Self::default()
         }
@@ -150,7 +150,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
+    impl<'de> ::serde::Deserialize<'de> for ReflowOutboundCallbackDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -158,14 +158,14 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Logistics {
+impl crate::ser::Object for ReflowOutboundCallbackLogistics {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("delivery_mode", &self.delivery_mode);
         out.present("express", &self.express);
         out.present("track_no", &self.track_no);
     }
 }
-impl ::serde::Serialize for Logistics {
+impl ::serde::Serialize for ReflowOutboundCallbackLogistics {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -175,8 +175,8 @@ impl ::serde::Serialize for Logistics {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Logistics {
-        const NAME: &'static str = "Logistics";
+    impl crate::de::Object for ReflowOutboundCallbackLogistics {
+        const NAME: &'static str = "ReflowOutboundCallbackLogistics";
         fn empty() -> Self {
             Self::default()
         }
@@ -193,7 +193,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Logistics {
+    impl<'de> ::serde::Deserialize<'de> for ReflowOutboundCallbackLogistics {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -201,7 +201,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PackageInfo {
+impl crate::ser::Object for ReflowOutboundCallbackPackageInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("actual_weight", &self.actual_weight);
         out.present("composition_mode", &self.composition_mode);
@@ -222,7 +222,7 @@ impl crate::ser::Object for PackageInfo {
         out.present("width", &self.width);
     }
 }
-impl ::serde::Serialize for PackageInfo {
+impl ::serde::Serialize for ReflowOutboundCallbackPackageInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -232,8 +232,8 @@ impl ::serde::Serialize for PackageInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PackageInfo {
-        const NAME: &'static str = "PackageInfo";
+    impl crate::de::Object for ReflowOutboundCallbackPackageInfo {
+        const NAME: &'static str = "ReflowOutboundCallbackPackageInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -264,7 +264,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PackageInfo {
+    impl<'de> ::serde::Deserialize<'de> for ReflowOutboundCallbackPackageInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -272,7 +272,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PackageItem {
+impl crate::ser::Object for ReflowOutboundCallbackPackageItem {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_info", &self.batch_info);
         out.present("cargo_code", &self.cargo_code);
@@ -284,7 +284,7 @@ impl crate::ser::Object for PackageItem {
         out.present("unit", &self.unit);
     }
 }
-impl ::serde::Serialize for PackageItem {
+impl ::serde::Serialize for ReflowOutboundCallbackPackageItem {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -294,8 +294,8 @@ impl ::serde::Serialize for PackageItem {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PackageItem {
-        const NAME: &'static str = "PackageItem";
+    impl crate::de::Object for ReflowOutboundCallbackPackageItem {
+        const NAME: &'static str = "ReflowOutboundCallbackPackageItem";
         fn empty() -> Self {
             Self::default()
         }
@@ -317,7 +317,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PackageItem {
+    impl<'de> ::serde::Deserialize<'de> for ReflowOutboundCallbackPackageItem {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -325,7 +325,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for PmInfo {
+impl crate::ser::Object for ReflowOutboundCallbackPmInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("bar_code", &self.bar_code);
         out.present("cargo_code", &self.cargo_code);
@@ -338,7 +338,7 @@ impl crate::ser::Object for PmInfo {
         out.present("type", &self.type_);
     }
 }
-impl ::serde::Serialize for PmInfo {
+impl ::serde::Serialize for ReflowOutboundCallbackPmInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -348,8 +348,8 @@ impl ::serde::Serialize for PmInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for PmInfo {
-        const NAME: &'static str = "PmInfo";
+    impl crate::de::Object for ReflowOutboundCallbackPmInfo {
+        const NAME: &'static str = "ReflowOutboundCallbackPmInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -372,7 +372,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for PmInfo {
+    impl<'de> ::serde::Deserialize<'de> for ReflowOutboundCallbackPmInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

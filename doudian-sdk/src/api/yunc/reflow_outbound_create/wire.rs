@@ -143,7 +143,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for OrderDetail {
+impl crate::ser::Object for ReflowOutboundCreateOrderDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("actual_qty", &self.actual_qty);
         out.present("barcode", &self.barcode);
@@ -154,7 +154,7 @@ impl crate::ser::Object for OrderDetail {
         out.field("line_no", &self.line_no);
     }
 }
-impl ::serde::Serialize for OrderDetail {
+impl ::serde::Serialize for ReflowOutboundCreateOrderDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -164,8 +164,8 @@ impl ::serde::Serialize for OrderDetail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for OrderDetail {
-        const NAME: &'static str = "OrderDetail";
+    impl crate::de::Object for ReflowOutboundCreateOrderDetail {
+        const NAME: &'static str = "ReflowOutboundCreateOrderDetail";
         fn empty() -> Self {
             Self {
                 actual_qty: Default::default(),
@@ -194,7 +194,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for OrderDetail {
+    impl<'de> ::serde::Deserialize<'de> for ReflowOutboundCreateOrderDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -202,7 +202,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for ReceiverInfo {
+impl crate::ser::Object for ReflowOutboundCreateReceiverInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -218,7 +218,7 @@ impl crate::ser::Object for ReceiverInfo {
         out.present("telephone", &self.telephone);
     }
 }
-impl ::serde::Serialize for ReceiverInfo {
+impl ::serde::Serialize for ReflowOutboundCreateReceiverInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -228,8 +228,8 @@ impl ::serde::Serialize for ReceiverInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for ReceiverInfo {
-        const NAME: &'static str = "ReceiverInfo";
+    impl crate::de::Object for ReflowOutboundCreateReceiverInfo {
+        const NAME: &'static str = "ReflowOutboundCreateReceiverInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -255,7 +255,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for ReceiverInfo {
+    impl<'de> ::serde::Deserialize<'de> for ReflowOutboundCreateReceiverInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -263,7 +263,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for SenderInfo {
+impl crate::ser::Object for ReflowOutboundCreateSenderInfo {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("city", &self.city);
         out.present("city_code", &self.city_code);
@@ -279,7 +279,7 @@ impl crate::ser::Object for SenderInfo {
         out.present("telephone", &self.telephone);
     }
 }
-impl ::serde::Serialize for SenderInfo {
+impl ::serde::Serialize for ReflowOutboundCreateSenderInfo {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -289,8 +289,8 @@ impl ::serde::Serialize for SenderInfo {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for SenderInfo {
-        const NAME: &'static str = "SenderInfo";
+    impl crate::de::Object for ReflowOutboundCreateSenderInfo {
+        const NAME: &'static str = "ReflowOutboundCreateSenderInfo";
         fn empty() -> Self {
             Self::default()
         }
@@ -316,7 +316,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for SenderInfo {
+    impl<'de> ::serde::Deserialize<'de> for ReflowOutboundCreateSenderInfo {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

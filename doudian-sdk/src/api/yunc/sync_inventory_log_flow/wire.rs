@@ -109,7 +109,7 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Detail {
+impl crate::ser::Object for SyncInventoryLogFlowDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.present("batch_extend", &self.batch_extend);
         out.field("cargo_code", &self.cargo_code);
@@ -131,7 +131,7 @@ impl crate::ser::Object for Detail {
         out.field("wms_order_no", &self.wms_order_no);
     }
 }
-impl ::serde::Serialize for Detail {
+impl ::serde::Serialize for SyncInventoryLogFlowDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -141,8 +141,8 @@ impl ::serde::Serialize for Detail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
+    impl crate::de::Object for SyncInventoryLogFlowDetail {
+        const NAME: &'static str = "SyncInventoryLogFlowDetail";
         fn empty() -> Self {
             Self {
                 batch_extend: Default::default(),
@@ -193,7 +193,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
+    impl<'de> ::serde::Deserialize<'de> for SyncInventoryLogFlowDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -107,13 +107,13 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for Detail {
+impl crate::ser::Object for ValueAddedOrderCallBackDetail {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("actual_qty", &self.actual_qty);
         out.field("line_no", &self.line_no);
     }
 }
-impl ::serde::Serialize for Detail {
+impl ::serde::Serialize for ValueAddedOrderCallBackDetail {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
@@ -123,8 +123,8 @@ impl ::serde::Serialize for Detail {
 }
 #[cfg(test)]
 const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
+    impl crate::de::Object for ValueAddedOrderCallBackDetail {
+        const NAME: &'static str = "ValueAddedOrderCallBackDetail";
         fn empty() -> Self {
             Self {
                 actual_qty: Default::default(),
@@ -143,7 +143,7 @@ const _: () = {
             }
         }
     }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
+    impl<'de> ::serde::Deserialize<'de> for ValueAddedOrderCallBackDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

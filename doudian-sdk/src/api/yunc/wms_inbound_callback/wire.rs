@@ -190,59 +190,6 @@ const _: () = {
         }
     }
 };
-impl crate::ser::Object for BatchInfo {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("batch_extend", &self.batch_extend);
-        out.present("batch_number", &self.batch_number);
-        out.present("expire_date", &self.expire_date);
-        out.present("lot_id", &self.lot_id);
-        out.present("product_date", &self.product_date);
-        out.present("receipt_date", &self.receipt_date);
-        out.present("scm_inbound_order", &self.scm_inbound_order);
-        out.present("supplier_id", &self.supplier_id);
-    }
-}
-impl ::serde::Serialize for BatchInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for BatchInfo {
-        const NAME: &'static str = "BatchInfo";
-        fn empty() -> Self {
-            Self::default()
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "batch_extend" => crate::de::read(map, &mut self.batch_extend),
-                "batch_number" => crate::de::read(map, &mut self.batch_number),
-                "expire_date" => crate::de::read(map, &mut self.expire_date),
-                "lot_id" => crate::de::read(map, &mut self.lot_id),
-                "product_date" => crate::de::read(map, &mut self.product_date),
-                "receipt_date" => crate::de::read(map, &mut self.receipt_date),
-                "scm_inbound_order" => crate::de::read(map, &mut self.scm_inbound_order),
-                "supplier_id" => crate::de::read(map, &mut self.supplier_id),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for BatchInfo {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
 impl crate::ser::Object for DefectReason {
     fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
         out.field("code", &self.code);
@@ -280,89 +227,6 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DefectReason {
-        fn deserialize<D: ::serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::object(deserializer)
-        }
-    }
-};
-impl crate::ser::Object for Detail {
-    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
-        out.present("batch_code", &self.batch_code);
-        out.present("batch_info", &self.batch_info);
-        out.present("defect_reason", &self.defect_reason);
-        out.present("expire_date", &self.expire_date);
-        out.present("extend", &self.extend);
-        out.field("inbound_order_no", &self.inbound_order_no);
-        out.field("inventory_status", &self.inventory_status);
-        out.field("inventory_type", &self.inventory_type);
-        out.field("line_no", &self.line_no);
-        out.field("owner_code", &self.owner_code);
-        out.present("product_date", &self.product_date);
-        out.field("received_qty", &self.received_qty);
-        out.present("remark", &self.remark);
-        out.present("sn_list", &self.sn_list);
-        out.field("total_qty", &self.total_qty);
-    }
-}
-impl ::serde::Serialize for Detail {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-#[cfg(test)]
-const _: () = {
-    impl crate::de::Object for Detail {
-        const NAME: &'static str = "Detail";
-        fn empty() -> Self {
-            Self {
-                batch_code: Default::default(),
-                batch_info: Default::default(),
-                defect_reason: Default::default(),
-                expire_date: Default::default(),
-                extend: Default::default(),
-                inbound_order_no: Default::default(),
-                inventory_status: Default::default(),
-                inventory_type: Default::default(),
-                line_no: Default::default(),
-                owner_code: Default::default(),
-                product_date: Default::default(),
-                received_qty: Default::default(),
-                remark: Default::default(),
-                sn_list: Default::default(),
-                total_qty: Default::default(),
-            }
-        }
-        fn field<'de, A: ::serde::de::MapAccess<'de>>(
-            &mut self,
-            key: &str,
-            map: &mut A,
-        ) -> Result<bool, A::Error> {
-            match key {
-                "batch_code" => crate::de::read(map, &mut self.batch_code),
-                "batch_info" => crate::de::read(map, &mut self.batch_info),
-                "defect_reason" => crate::de::read(map, &mut self.defect_reason),
-                "expire_date" => crate::de::read(map, &mut self.expire_date),
-                "extend" => crate::de::read(map, &mut self.extend),
-                "inbound_order_no" => crate::de::read(map, &mut self.inbound_order_no),
-                "inventory_status" => crate::de::read(map, &mut self.inventory_status),
-                "inventory_type" => crate::de::read(map, &mut self.inventory_type),
-                "line_no" => crate::de::read(map, &mut self.line_no),
-                "owner_code" => crate::de::read(map, &mut self.owner_code),
-                "product_date" => crate::de::read(map, &mut self.product_date),
-                "received_qty" => crate::de::read(map, &mut self.received_qty),
-                "remark" => crate::de::read(map, &mut self.remark),
-                "sn_list" => crate::de::read(map, &mut self.sn_list),
-                "total_qty" => crate::de::read(map, &mut self.total_qty),
-                _ => Ok(false),
-            }
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for Detail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -466,6 +330,142 @@ const _: () = {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SignDetail {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for WmsInboundCallbackBatchInfo {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("batch_extend", &self.batch_extend);
+        out.present("batch_number", &self.batch_number);
+        out.present("expire_date", &self.expire_date);
+        out.present("lot_id", &self.lot_id);
+        out.present("product_date", &self.product_date);
+        out.present("receipt_date", &self.receipt_date);
+        out.present("scm_inbound_order", &self.scm_inbound_order);
+        out.present("supplier_id", &self.supplier_id);
+    }
+}
+impl ::serde::Serialize for WmsInboundCallbackBatchInfo {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for WmsInboundCallbackBatchInfo {
+        const NAME: &'static str = "WmsInboundCallbackBatchInfo";
+        fn empty() -> Self {
+            Self::default()
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "batch_extend" => crate::de::read(map, &mut self.batch_extend),
+                "batch_number" => crate::de::read(map, &mut self.batch_number),
+                "expire_date" => crate::de::read(map, &mut self.expire_date),
+                "lot_id" => crate::de::read(map, &mut self.lot_id),
+                "product_date" => crate::de::read(map, &mut self.product_date),
+                "receipt_date" => crate::de::read(map, &mut self.receipt_date),
+                "scm_inbound_order" => crate::de::read(map, &mut self.scm_inbound_order),
+                "supplier_id" => crate::de::read(map, &mut self.supplier_id),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WmsInboundCallbackBatchInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::object(deserializer)
+        }
+    }
+};
+impl crate::ser::Object for WmsInboundCallbackDetail {
+    fn fields<M: ::serde::ser::SerializeMap>(&self, out: &mut crate::ser::Fields<M>) {
+        out.present("batch_code", &self.batch_code);
+        out.present("batch_info", &self.batch_info);
+        out.present("defect_reason", &self.defect_reason);
+        out.present("expire_date", &self.expire_date);
+        out.present("extend", &self.extend);
+        out.field("inbound_order_no", &self.inbound_order_no);
+        out.field("inventory_status", &self.inventory_status);
+        out.field("inventory_type", &self.inventory_type);
+        out.field("line_no", &self.line_no);
+        out.field("owner_code", &self.owner_code);
+        out.present("product_date", &self.product_date);
+        out.field("received_qty", &self.received_qty);
+        out.present("remark", &self.remark);
+        out.present("sn_list", &self.sn_list);
+        out.field("total_qty", &self.total_qty);
+    }
+}
+impl ::serde::Serialize for WmsInboundCallbackDetail {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+#[cfg(test)]
+const _: () = {
+    impl crate::de::Object for WmsInboundCallbackDetail {
+        const NAME: &'static str = "WmsInboundCallbackDetail";
+        fn empty() -> Self {
+            Self {
+                batch_code: Default::default(),
+                batch_info: Default::default(),
+                defect_reason: Default::default(),
+                expire_date: Default::default(),
+                extend: Default::default(),
+                inbound_order_no: Default::default(),
+                inventory_status: Default::default(),
+                inventory_type: Default::default(),
+                line_no: Default::default(),
+                owner_code: Default::default(),
+                product_date: Default::default(),
+                received_qty: Default::default(),
+                remark: Default::default(),
+                sn_list: Default::default(),
+                total_qty: Default::default(),
+            }
+        }
+        fn field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            match key {
+                "batch_code" => crate::de::read(map, &mut self.batch_code),
+                "batch_info" => crate::de::read(map, &mut self.batch_info),
+                "defect_reason" => crate::de::read(map, &mut self.defect_reason),
+                "expire_date" => crate::de::read(map, &mut self.expire_date),
+                "extend" => crate::de::read(map, &mut self.extend),
+                "inbound_order_no" => crate::de::read(map, &mut self.inbound_order_no),
+                "inventory_status" => crate::de::read(map, &mut self.inventory_status),
+                "inventory_type" => crate::de::read(map, &mut self.inventory_type),
+                "line_no" => crate::de::read(map, &mut self.line_no),
+                "owner_code" => crate::de::read(map, &mut self.owner_code),
+                "product_date" => crate::de::read(map, &mut self.product_date),
+                "received_qty" => crate::de::read(map, &mut self.received_qty),
+                "remark" => crate::de::read(map, &mut self.remark),
+                "sn_list" => crate::de::read(map, &mut self.sn_list),
+                "total_qty" => crate::de::read(map, &mut self.total_qty),
+                _ => Ok(false),
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WmsInboundCallbackDetail {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
