@@ -140,9 +140,13 @@ pub fn emit(api: &ir::Api) -> Output {
     files.insert("GROUPS.md".to_owned(), render::groups_page(api));
     if !api.model.is_empty() {
         files.insert("model.rs".to_owned(), format_file(render::model_file(&api.model), "api-spec/shapes.json"));
-        let structs: Vec<&ir::Struct> = api.model.iter().map(|m| &m.body).collect();
-        let decoders = render::wire_file("api::model", &structs, None, None);
-        files.insert("model/wire.rs".to_owned(), format_file(decoders, "api-spec/shapes.json"));
+        for (module, types) in render::model_parts(&api.model) {
+            let part = render::model_part_file(&types);
+            files.insert(format!("model/{module}.rs"), format_file(part, "api-spec/shapes.json"));
+            let structs: Vec<&ir::Struct> = types.iter().map(|m| &m.body).collect();
+            let decoders = render::wire_file("api::model", &structs, None, None);
+            files.insert(format!("model/{module}/wire.rs"), format_file(decoders, "api-spec/shapes.json"));
+        }
     }
     files.insert("codes.rs".to_owned(), format_file(codes::codes_file(&api.codes), "api-spec/codes.json"));
     files.insert("tests.rs".to_owned(), format_file(render::tests_file(api), "api-spec/ (all files)"));

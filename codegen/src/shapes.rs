@@ -367,6 +367,7 @@ impl Classes {
             });
         }
         out.sort_by(|a, b| a.body.name.cmp(&b.body.name));
+        holders_features_reach_what_they_hold(&mut out);
         out
     }
 
@@ -392,6 +393,38 @@ impl Classes {
             }
         }
         out
+    }
+}
+
+/// A type compiles with every feature of the types that hold it (a field's type must exist
+/// wherever its struct does).
+fn holders_features_reach_what_they_hold(model: &mut [ModelStruct]) {
+    loop {
+        let mut changed = false;
+        for i in 0..model.len() {
+            let features = model[i].features.clone();
+            let held: Vec<String> =
+                model[i].body.fields.iter().filter_map(|f| model_of(&f.ty).map(str::to_owned)).collect();
+            for name in held {
+                if let Some(child) = model.iter_mut().find(|m| m.body.name == name) {
+                    let before = child.features.len();
+                    child.features.extend(features.iter().cloned());
+                    changed |= child.features.len() != before;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// The domain type a type holds (through lists and maps).
+fn model_of(ty: &RustType) -> Option<&str> {
+    match ty {
+        RustType::Model(name) => Some(name),
+        RustType::Vec(inner) | RustType::Map(inner) => model_of(inner),
+        _ => None,
     }
 }
 

@@ -21,7 +21,7 @@ pub use files::{
     group_mod_file, groups_page, message_file, messages_mod_file, method_table, mod_file, shared_file, tests_file,
 };
 pub use method::method_file;
-pub use model::{model_file, moved_aliases, renamed_aliases};
+pub use model::{model_file, model_part_file, model_parts, moved_aliases, renamed_aliases};
 pub use wire::{wire_file, Wrapper};
 
 use crate::ir::{FieldIr, RustType};

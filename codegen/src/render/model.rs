@@ -7,9 +7,44 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use std::collections::BTreeMap;
 
-/// `api/model.rs`: one struct per domain type, compiled with any feature that holds one.
+/// The domain types split by the features that hold them: a module name (the features
+/// joined by `_`) -> its types. Each module compiles only with one of its features, so a
+/// build with `order` alone does not compile the product's types.
+pub fn model_parts(model: &[ModelStruct]) -> BTreeMap<String, Vec<&ModelStruct>> {
+    let mut parts: BTreeMap<String, Vec<&ModelStruct>> = BTreeMap::new();
+    for m in model {
+        let name = m.features.iter().map(String::as_str).collect::<Vec<_>>().join("_");
+        parts.entry(name).or_default().push(m);
+    }
+    parts
+}
+
+/// `api/model.rs`: one module per feature set, its types re-exported here.
 pub fn model_file(model: &[ModelStruct]) -> TokenStream {
-    let types = model.iter().map(|m| {
+    let parts = model_parts(model).into_iter().map(|(module, types)| {
+        let features: Vec<&str> = types[0].features.iter().map(String::as_str).collect();
+        let module = ident(&module);
+        quote! {
+            #[cfg(any(#(feature = #features),*))]
+            #[rustfmt::skip]
+            mod #module;
+            #[cfg(any(#(feature = #features),*))]
+            pub use #module::*;
+        }
+    });
+    quote! {
+        //! Domain types: one type for an object that several methods and pushes return (an
+        //! order from `order.searchList` or `order.orderDetail`, an address in an order, an
+        //! after-sale request or a push), so one function handles it whichever call it came
+        //! from. Each group re-exports the ones it returns (`api::order::Order`). Declared in
+        //! `api-spec/shapes.json`; each type compiles with any feature that holds it.
+        #(#parts)*
+    }
+}
+
+/// `api/model/<features>.rs`: the domain types one set of features holds.
+pub fn model_part_file(types: &[&ModelStruct]) -> TokenStream {
+    let structs = types.iter().map(|m| {
         let places: Vec<String> = m.places.iter().map(|p| format!("`{}`", p.trim_start_matches("message "))).collect();
         let mut doc = match &m.doc {
             Some(doc) => format!("{}\n\n", doc.trim()),
@@ -23,12 +58,10 @@ pub fn model_file(model: &[ModelStruct]) -> TokenStream {
         struct_tokens(&m.body, &doc, quote!(), true)
     });
     quote! {
-        //! Domain types: one type for an object that several methods and pushes return (an
-        //! order from `order.searchList` or `order.orderDetail`, an address in an order, an
-        //! after-sale request or a push), so one function handles it whichever call it came
-        //! from. Each group re-exports the ones it returns (`api::order::Order`). Declared in
-        //! `api-spec/shapes.json`.
-        #(#types)*
+        //! Domain types of `api::model` held by these features.
+        #[allow(unused_imports)]
+        use super::*;
+        #(#structs)*
 
         #[doc(hidden)]
         mod wire;
