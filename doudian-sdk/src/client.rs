@@ -2,6 +2,7 @@
 
 mod builder;
 mod envelope;
+mod pages;
 mod transport;
 
 use std::fmt;
@@ -13,9 +14,9 @@ use std::time::Duration;
 pub use builder::ClientBuilder;
 pub use envelope::decode_reply;
 use envelope::{decode_data, RawReply};
+pub use pages::{Items, Pages};
 
 use crate::error::{Error, Result};
-use crate::page::{Items, Page, Pages, Paginated};
 use crate::ratelimit::RateLimiter;
 use crate::request::Request;
 use crate::retry::{self, RetryPolicy};
@@ -251,39 +252,6 @@ impl Client {
         decode_data(method, &reply)
     }
 
-    /// The first page of a paginated request, as a [`Page`].
-    pub async fn page<R>(&self, request: &R) -> Result<Page<R::Item>>
-    where
-        R: Paginated,
-    {
-        check_page_size(request)?;
-        let page = request.page_number().unwrap_or(R::PAGE_BASE);
-        let reply = self.execute(request).await?.into_data();
-        let (items, total) = R::into_items(reply);
-        Ok(Page::new(items, total, page, R::PAGE_BASE, request.page_size()))
-    }
-
-    /// Every page from the request's page on, one request at a time (bounded memory):
-    /// [`Pages::next`] in a loop, or [`Pages::try_collect`] for every page.
-    pub fn pages<R>(&self, request: R) -> Pages<R>
-    where
-        R: Paginated + Send + Sync + 'static,
-        R::Item: Send,
-        R::Response: Send,
-    {
-        Pages::new(self.clone(), request)
-    }
-
-    /// Every item of every page from the request's page on, one page at a time.
-    pub fn items<R>(&self, request: R) -> Items<R>
-    where
-        R: Paginated + Send + Sync + 'static,
-        R::Item: Send,
-        R::Response: Send,
-    {
-        self.pages(request).items()
-    }
-
     /// Signs and sends one call with retries and token handling; returns the checked reply.
     async fn call_raw(
         &self,
@@ -357,15 +325,5 @@ impl Client {
     /// The rate limiter pacing this client's calls, if any.
     pub fn rate_limiter(&self) -> Option<&Arc<dyn RateLimiter>> {
         self.inner.limiter.as_ref()
-    }
-}
-
-fn check_page_size<R: Paginated>(request: &R) -> Result<()> {
-    match (request.page_size(), R::MAX_PAGE_SIZE) {
-        (Some(size), Some(max)) if size > max => {
-            Err(Error::config(format!("{}: page size {size} is above the method's limit of {max}", R::METHOD)))
-        }
-        (Some(size), _) if size <= 0 => Err(Error::config(format!("{}: page size must be positive", R::METHOD))),
-        _ => Ok(()),
     }
 }

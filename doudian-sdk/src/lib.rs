@@ -44,9 +44,9 @@ pub mod upload;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod webhook;
 
-pub use client::{CallOptions, Client, ClientBuilder, Response};
+pub use client::{CallOptions, Client, ClientBuilder, Items, Pages, Response};
 pub use error::{ApiError, Error, Result};
-pub use page::{Items, Page, Pages, Paginated};
+pub use page::{Page, Paginated};
 pub use request::Request;
 pub use secret::{AccessToken, AppSecret};
 pub use sign::SignMethod;
