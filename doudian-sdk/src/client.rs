@@ -1,25 +1,28 @@
 //! The client: builds, signs and sends calls, decodes replies, manages tokens and retries.
 
 mod builder;
+mod call;
 mod envelope;
 mod pages;
+mod tokens;
 mod transport;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::ClientBuilder;
+use call::Call;
+use envelope::decode_data;
 pub use envelope::decode_reply;
-use envelope::{decode_data, RawReply};
 pub use pages::{Items, Pages};
 
 use crate::error::{Error, Result};
+use crate::observe::Observers;
 use crate::ratelimit::RateLimiter;
 use crate::request::Request;
-use crate::retry::{self, RetryPolicy};
+use crate::retry::RetryPolicy;
 use crate::secret::AccessToken;
 use crate::sign;
 use crate::token::{Authorized, Grant, StoredToken, TokenEndpoint, TokenHealth, TokenManager, TokenStore};
@@ -62,6 +65,8 @@ struct Inner {
     extra_headers: Vec<(String, String)>,
     /// Paces calls per method (shared by clones and shop handles); none by default.
     limiter: Option<Arc<dyn RateLimiter>>,
+    /// Hear every attempt and answer; none by default.
+    observers: Observers,
 }
 
 impl fmt::Debug for Client {
@@ -233,9 +238,8 @@ impl Client {
 
     /// [`Client::execute`] with per-call options.
     pub async fn execute_with<R: Request>(&self, request: &R, options: &CallOptions) -> Result<Response<R::Response>> {
-        let param_json = sign::to_canonical_json(request)?;
-        let reply = self.call_raw(R::METHOD, param_json, R::READ_ONLY, options).await?;
-        decode_data(R::METHOD, &reply)
+        let call = Call::new(self, R::METHOD, sign::to_canonical_json(request)?, R::READ_ONLY, options);
+        self.call(&call, decode_data::<R::Response>).await
     }
 
     /// Calls any method by name with JSON parameters (text, canonicalised before signing),
@@ -248,78 +252,8 @@ impl Client {
     ) -> Result<Response<serde_json::Value>> {
         let param_json = sign::canonical_param_json(params_json)?;
         let read_only = crate::catalog::find(method).is_some_and(|m| m.read_only);
-        let reply = self.call_raw(method, param_json, read_only, options).await?;
-        decode_data(method, &reply)
-    }
-
-    /// Signs and sends one call with retries and token handling; returns the checked reply.
-    async fn call_raw(
-        &self,
-        method: &str,
-        param_json: String,
-        read_only: bool,
-        options: &CallOptions,
-    ) -> Result<RawReply> {
-        let policy = options.retry.as_ref().unwrap_or(&self.inner.retry);
-        let is_token_call = matches!(method, "token.create" | "token.refresh");
-        let managed = !is_token_call && !options.without_token && options.access_token.is_none();
-        // The refresh-and-retry after a rejected token happens once per call, whatever the retries.
-        let refreshed = AtomicBool::new(false);
-        retry::run(policy, method, read_only || policy.retry_ambiguous_writes, |attempt| {
-            self.attempt(method, &param_json, options, managed, &refreshed, attempt)
-        })
-        .await
-    }
-
-    /// One attempt with the shop's token; when the platform says the token expired, one
-    /// refresh (shared with every caller that saw the same token) and the call again.
-    async fn attempt(
-        &self,
-        method: &str,
-        param_json: &str,
-        options: &CallOptions,
-        managed: bool,
-        refreshed: &AtomicBool,
-        attempt: u32,
-    ) -> Result<RawReply> {
-        let token = match managed {
-            true => Some(self.managed_access_token().await?),
-            false => options.access_token.clone(),
-        };
-        match self.paced_send(method, param_json, token.as_ref(), options, attempt).await {
-            Err(error) if managed && error.is_token_expired() && !refreshed.swap(true, Ordering::Relaxed) => {
-                let rejected = token.unwrap_or_else(|| AccessToken::new(""));
-                let key = self.shop_key()?;
-                let fresh =
-                    self.inner.tokens.replace_rejected(key, &rejected, self.inner.grant.as_ref(), &*self.inner).await?;
-                self.paced_send(method, param_json, Some(&fresh.access_token), options, attempt).await
-            }
-            outcome => outcome,
-        }
-    }
-
-    /// One request, after waiting for its slot when calls are paced; the limiter hears
-    /// whether the platform throttled it.
-    async fn paced_send(
-        &self,
-        method: &str,
-        param_json: &str,
-        token: Option<&AccessToken>,
-        options: &CallOptions,
-        attempt: u32,
-    ) -> Result<RawReply> {
-        let Some(limiter) = &self.inner.limiter else {
-            return self.inner.send_once(method, param_json, token, options, attempt).await;
-        };
-        limiter.acquire(method).await;
-        let sent_at = tokio::time::Instant::now();
-        let outcome = self.inner.send_once(method, param_json, token, options, attempt).await;
-        match &outcome {
-            Err(error) if error.is_rate_limited() => limiter.throttled(method, sent_at),
-            Ok(_) | Err(Error::Api(_)) => limiter.answered(method, sent_at),
-            Err(_) => {}
-        }
-        outcome
+        let call = Call::new(self, method, param_json, read_only, options);
+        self.call(&call, decode_data::<serde_json::Value>).await
     }
 
     /// The rate limiter pacing this client's calls, if any.

@@ -20,6 +20,7 @@ pub mod codes;
 pub mod de;
 pub mod error;
 pub mod ids;
+pub mod observe;
 pub mod page;
 pub mod push;
 pub mod ratelimit;
