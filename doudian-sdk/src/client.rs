@@ -17,6 +17,7 @@ use call::Call;
 use envelope::decode_data;
 pub use envelope::decode_reply;
 pub use pages::{Items, Pages};
+pub use tokens::Authorized;
 
 use crate::error::{Error, Result};
 use crate::observe::Observers;
@@ -25,7 +26,7 @@ use crate::request::Request;
 use crate::retry::RetryPolicy;
 use crate::secret::AccessToken;
 use crate::sign;
-use crate::token::{Authorized, Grant, StoredToken, TokenEndpoint, TokenHealth, TokenManager, TokenStore};
+use crate::token::{Grant, StoredToken, TokenEndpoint, TokenHealth, TokenManager, TokenStore};
 
 /// The production gateway.
 pub const DEFAULT_BASE_URL: &str = "https://openapi-fxg.jinritemai.com";

@@ -96,26 +96,6 @@ impl Grant {
     }
 }
 
-/// A shop's consent, exchanged for a token ([`crate::Client::authorize_code`]).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Authorized {
-    /// A handle acting for the shop.
-    pub shop: crate::Client,
-    /// The pair the platform issued.
-    pub token: StoredToken,
-    /// Why the token store did not take the pair, if it did not. The client holds the pair
-    /// and saves it again in the background; other processes find it once that works.
-    pub save_error: Option<Error>,
-}
-
-impl Authorized {
-    /// Whether the token store took the pair.
-    pub fn is_saved(&self) -> bool {
-        self.save_error.is_none()
-    }
-}
-
 /// A token pair as kept in a [`TokenStore`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -379,15 +359,6 @@ pub(crate) mod tests {
         assert_eq!(format!("{unlocked:?}"), "RenewalLock { held: false }");
         unlocked.release().await;
         assert_eq!(released.load(SeqCst), 2);
-    }
-
-    #[test]
-    fn an_authorization_is_saved_when_it_carries_no_save_error() {
-        let shop = crate::Client::builder("k", "s").build().unwrap();
-        let saved = Authorized { shop: shop.clone(), token: token(1), save_error: None };
-        assert!(saved.is_saved());
-        let unsaved = Authorized { shop, token: token(1), save_error: Some(Error::config("down")) };
-        assert!(!unsaved.is_saved());
     }
 
     #[test]

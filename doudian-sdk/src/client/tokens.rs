@@ -13,10 +13,30 @@ use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::secret::AccessToken;
 use crate::sign;
-use crate::token::{Grant, TokenEndpoint, TokenReply};
+use crate::token::{Grant, StoredToken, TokenEndpoint, TokenReply};
 
 /// The excerpt of a token reply that does not decode: it may hold live tokens.
 const WITHHELD: &str = "<withheld: token replies carry secrets>";
+
+/// A shop's consent, exchanged for a token ([`Client::authorize_code`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Authorized {
+    /// A handle acting for the shop.
+    pub shop: Client,
+    /// The pair the platform issued.
+    pub token: StoredToken,
+    /// Why the token store did not take the pair, if it did not. The client holds the pair
+    /// and saves it again in the background; other processes find it once that works.
+    pub save_error: Option<Error>,
+}
+
+impl Authorized {
+    /// Whether the token store took the pair.
+    pub fn is_saved(&self) -> bool {
+        self.save_error.is_none()
+    }
+}
 
 impl Client {
     /// The access token of a managed call: the cached one when nothing is to be done (one
@@ -80,5 +100,20 @@ fn withhold_excerpt(error: Error) -> Error {
             Error::Decode(decode)
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::tests::token;
+
+    #[test]
+    fn an_authorization_is_saved_when_it_carries_no_save_error() {
+        let shop = Client::builder("k", "s").build().unwrap();
+        let saved = Authorized { shop: shop.clone(), token: token(1), save_error: None };
+        assert!(saved.is_saved());
+        let unsaved = Authorized { shop, token: token(1), save_error: Some(Error::config("down")) };
+        assert!(!unsaved.is_saved());
     }
 }
